@@ -1,0 +1,53 @@
+package audit
+
+import (
+	"errors"
+	"strings"
+)
+
+// Sentinel error kinds; test for them with errors.Is.
+var (
+	ErrNotFound   = errors.New("audit: record not found")
+	ErrAuditWrite = errors.New("audit: audit row not written, change rolled back")
+	ErrNoActor    = errors.New("audit: no actor in context")
+)
+
+// Action is the kind of change an audit row records.
+type Action string
+
+const (
+	Create Action = "CREATE"
+	Update Action = "UPDATE"
+	Delete Action = "DELETE"
+)
+
+// Error is returned by every failing Writer call. Kind is one of the sentinels (or nil) and Err the underlying
+// cause (or nil); both are reachable through errors.Is and errors.As, so callers can test for ErrAuditWrite and
+// still extract the *pgconn.PgError.
+type Error struct {
+	Action Action
+	Table  string
+	Kind   error
+	Err    error
+}
+
+func (e *Error) Error() string {
+	s := "audit: " + string(e.Action) + " " + e.Table
+	if e.Kind != nil {
+		s += ": " + strings.TrimPrefix(e.Kind.Error(), "audit: ") // avoid "audit: ...: audit: ..."
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *Error) Unwrap() []error {
+	var errs []error
+	for _, err := range []error{e.Kind, e.Err} {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}

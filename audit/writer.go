@@ -1,0 +1,175 @@
+package audit
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"net/netip"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// DB is what pgxpool.Pool, pgx.Conn and pgx.Tx have in common (same as sqlc's DBTX).
+type DB interface {
+	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+	QueryRow(context.Context, string, ...any) pgx.Row
+}
+
+// ActorArgs is the number of actor arguments appended after a statement's own arguments.
+const ActorArgs = 5
+
+// Option configures a Writer.
+type Option func(*Writer)
+
+// AllowUnattributed records writes without an actor in the context as actor kind "unknown" instead of refusing
+// them with ErrNoActor.
+func AllowUnattributed() Option {
+	return func(w *Writer) { w.strict = false }
+}
+
+// AuditTable names the audit table (default "audit_log"; unqualified, as PostgreSQL reports it in errors); used
+// only to recognise its failures. An empty name keeps the default.
+func AuditTable(name string) Option {
+	return func(w *Writer) {
+		if name != "" {
+			w.table = name
+		}
+	}
+}
+
+// Writer runs generated audited statements: it supplies the actor arguments and maps errors to *Error.
+type Writer struct {
+	db     DB
+	strict bool
+	table  string
+}
+
+// NewWriter returns a Writer over db, which must not be nil. Pass a pgx.Tx to make the audited statement part
+// of the caller's transaction.
+func NewWriter(db DB, opts ...Option) *Writer {
+	w := &Writer{db: db, strict: true, table: "audit_log"}
+	for _, o := range opts {
+		o(w)
+	}
+	return w
+}
+
+// QueryRow runs one generated audited statement that returns one row and scans it into dest.
+// args are the statement's own arguments; the five actor arguments are appended after them ($len(args)+1 .. +5):
+// actor_id (int8, NULL unless KindUser), actor_kind (text), ip (inet, NULL when unknown), user_agent (text, NULL
+// when empty), request_id (text, NULL when empty).
+//
+// No row is reported as ErrNotFound (an update or delete matched nothing).
+func (w *Writer) QueryRow(ctx context.Context, action Action, table, sql string, args []any, dest ...any) error {
+	all, err := w.withActor(ctx, action, table, args)
+	if err != nil {
+		return err
+	}
+	return w.classify(action, table, w.db.QueryRow(ctx, sql, all...).Scan(dest...))
+}
+
+// Query runs a statement that returns many rows (bulk create); scan is called for each row. Arguments are as for
+// QueryRow. PostgreSQL may report a failed audit insert only after the returned rows, so the result is final only
+// once all rows are read: if scan fails, the rest is drained and a statement error found then takes precedence.
+// Otherwise the scan error is returned, and the statement may already have taken effect (outside a transaction,
+// committed).
+func (w *Writer) Query(ctx context.Context, action Action, table, sql string, args []any, scan func(pgx.Rows) error) error {
+	all, err := w.withActor(ctx, action, table, args)
+	if err != nil {
+		return err
+	}
+	rows, err := w.db.Query(ctx, sql, all...)
+	if err != nil {
+		return w.classify(action, table, err)
+	}
+	defer rows.Close() // releases the connection even if scan panics
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			rows.Close()
+			return w.classify(action, table, cmp.Or(rows.Err(), err))
+		}
+	}
+	return w.classify(action, table, rows.Err())
+}
+
+// withActor returns a new slice (the caller's args are not modified) with the actor arguments appended. Absent
+// values are typed nil pointers, which pgx encodes as NULL.
+func (w *Writer) withActor(ctx context.Context, action Action, table string, args []any) ([]any, error) {
+	a, ok := ActorFrom(ctx)
+	if !ok {
+		if w.strict {
+			return nil, &Error{Action: action, Table: table, Kind: ErrNoActor}
+		}
+		a = Actor{Kind: KindUnknown}
+	}
+	var id *int64
+	if a.Kind == KindUser {
+		id = &a.UserID
+	}
+	var ip *netip.Addr
+	if a.IP.IsValid() {
+		ip = &a.IP
+	}
+	all := make([]any, 0, len(args)+ActorArgs)
+	all = append(all, args...)
+	return append(all, id, string(a.Kind), ip, nullIfEmpty(a.UserAgent), nullIfEmpty(a.RequestID)), nil
+}
+
+func nullIfEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// classify maps a statement error to *Error, keeping the cause reachable for errors.Is/As; nil stays nil.
+func (w *Writer) classify(action Action, table string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return &Error{Action: action, Table: table, Kind: ErrNotFound}
+	}
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && w.onAuditTable(pgErr) {
+		return &Error{Action: action, Table: table, Kind: ErrAuditWrite, Err: err}
+	}
+	return &Error{Action: action, Table: table, Err: err}
+}
+
+// onAuditTable reports whether e is a failure on the audit table. Constraint errors name the table in TableName;
+// others (such as "permission denied for table audit_log") only in Message. Data exceptions (SQLSTATE class 22)
+// are not matched on Message because they can quote input values, which would let a client make an ordinary
+// error look like an audit failure.
+func (w *Writer) onAuditTable(e *pgconn.PgError) bool {
+	if e.TableName == w.table {
+		return true
+	}
+	return !strings.HasPrefix(e.Code, "22") && containsWord(e.Message, w.table)
+}
+
+// containsWord reports whether word occurs in s not adjacent to identifier characters, so "audit_log" does not
+// match "audit_log_archive".
+func containsWord(s, word string) bool {
+	for i := 0; ; {
+		j := strings.Index(s[i:], word)
+		if j < 0 {
+			return false
+		}
+		start, end := i+j, i+j+len(word)
+		before, _ := utf8.DecodeLastRuneInString(s[:start])
+		after, _ := utf8.DecodeRuneInString(s[end:])
+		if !isIdentRune(before) && !isIdentRune(after) {
+			return true
+		}
+		i = start + 1
+	}
+}
+
+func isIdentRune(r rune) bool {
+	return r == '_' || r == '$' || unicode.IsLetter(r) || unicode.IsDigit(r)
+}

@@ -1,0 +1,68 @@
+// Package gen runs the generator's stages in order: load, build the intermediate representation,
+// emit, write. Nothing is written unless every stage before writing succeeded.
+package gen
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/auditrepo/auditrepo/internal/diag"
+	"github.com/auditrepo/auditrepo/internal/emit"
+	"github.com/auditrepo/auditrepo/internal/ir"
+	"github.com/auditrepo/auditrepo/internal/load"
+	"github.com/auditrepo/auditrepo/internal/writeout"
+)
+
+// Options are the directories of one run, relative to the working directory given to Run.
+type Options struct {
+	Models, SQLC, Queries, Out string
+}
+
+// Render loads and validates the input and returns the files to write, without writing them.
+func Render(dir string, o Options) (map[string][]byte, error) {
+	in, err := load.Load(dir, o.Models, o.SQLC, o.Queries)
+	if err != nil {
+		return nil, err
+	}
+	prog, err := ir.Build(in)
+	if err != nil {
+		return nil, relative(dir, err)
+	}
+	return emit.Files(prog, filepath.Base(o.Out))
+}
+
+// Run renders and writes the output directory; it returns the names of the files it changed.
+func Run(dir string, o Options) ([]string, error) {
+	files, err := Render(dir, o)
+	if err != nil {
+		return nil, err
+	}
+	return writeout.Dir(filepath.Join(dir, o.Out), emit.Header, files)
+}
+
+// relative shows positions relative to dir, so messages read like the compiler's.
+func relative(dir string, err error) error {
+	var list diag.List
+	if !errors.As(err, &list) {
+		return err
+	}
+	base, aerr := filepath.Abs(dir)
+	if aerr != nil {
+		return err
+	}
+	wd, _ := os.Getwd()
+	out := make(diag.List, len(list))
+	for i, e := range list {
+		if filepath.IsAbs(e.Pos.Filename) {
+			if rel, rerr := filepath.Rel(base, e.Pos.Filename); rerr == nil && !strings.HasPrefix(rel, "..") {
+				e.Pos.Filename = rel
+			} else if rel, rerr := filepath.Rel(wd, e.Pos.Filename); rerr == nil && !strings.HasPrefix(rel, "..") {
+				e.Pos.Filename = rel
+			}
+		}
+		out[i] = e
+	}
+	return out
+}

@@ -1,0 +1,386 @@
+package ir
+
+import (
+	"go/constant"
+	"go/token"
+	"go/types"
+	"reflect"
+	"sort"
+	"strings"
+	"unicode"
+
+	"github.com/auditrepo/auditrepo/internal/diag"
+	"github.com/auditrepo/auditrepo/internal/load"
+	"github.com/auditrepo/auditrepo/internal/sqlquery"
+	"github.com/auditrepo/auditrepo/internal/tags"
+)
+
+// reserved are the names the generated SQL gives its own CTE columns.
+var reserved = map[string]bool{"ar_id": true, "ar_old": true, "ar_patient": true}
+
+// Build resolves and validates the models against sqlc's package and queries.
+func Build(in *load.Input) (*Program, error) {
+	parsed, errs := tags.Parse(in.Models)
+	b := &builder{in: in, errs: errs, byTable: map[string]*Model{}}
+	prog := &Program{SQLCPath: in.SQLC.PkgPath, SQLCName: in.SQLC.Name}
+	for _, t := range parsed {
+		prog.Models = append(prog.Models, b.model(t))
+	}
+	// Patient paths name other models' tables, so they resolve once every model is known.
+	for i, t := range parsed {
+		b.patient(t, prog.Models[i])
+	}
+	b.queries()
+	for _, m := range prog.Models {
+		sort.Slice(m.Writes, func(i, j int) bool { return m.Writes[i].Method < m.Writes[j].Method })
+		b.methodClashes(m)
+	}
+	if err := b.errs.Err(); err != nil {
+		return nil, err
+	}
+	return prog, nil
+}
+
+type builder struct {
+	in      *load.Input
+	errs    diag.List
+	byTable map[string]*Model
+}
+
+func (b *builder) sqlcName() string { return b.in.SQLC.Name }
+
+// model resolves a tagged struct against sqlc's row struct of the same name; problems are recorded
+// and the model is returned all the same, so later checks can report theirs too.
+func (b *builder) model(t *tags.Model) *Model {
+	m := &Model{Name: t.Name, Table: t.Table}
+	if prev, dup := b.byTable[t.Table]; dup && t.Table != "" {
+		b.errs.Addf(t.TablePos, "%s: table %s is already the table of model %s", t.Name, t.Table, prev.Name)
+	} else if t.Table != "" {
+		b.byTable[t.Table] = m
+	}
+	obj, _ := b.in.SQLC.Types.Scope().Lookup(t.Name).(*types.TypeName)
+	var st *types.Struct
+	if obj != nil {
+		m.Row, _ = obj.Type().(*types.Named)
+		if m.Row != nil {
+			st, _ = m.Row.Underlying().(*types.Struct)
+		}
+	}
+	if st == nil {
+		b.errs.Addf(t.Pos, "%s: sqlc package %s has no row struct %s (is table %s in the schema?)", t.Name, b.sqlcName(), t.Name, t.Table)
+		return m
+	}
+	declared := map[string]tags.Field{}
+	for _, f := range t.Fields {
+		declared[f.Name] = f
+	}
+	inSQLC := map[string]bool{}
+	for i := 0; i < st.NumFields(); i++ {
+		sf := st.Field(i)
+		inSQLC[sf.Name()] = true
+		col := reflect.StructTag(st.Tag(i)).Get("db")
+		if col == "" {
+			b.errs.Addf(t.Pos, "%s: sqlc field %s.%s has no db tag; set emit_db_tags: true in sqlc.yaml", t.Name, t.Name, sf.Name())
+			continue
+		}
+		f, ok := declared[sf.Name()]
+		if !ok {
+			b.errs.Addf(t.Pos, "%s: column %s of %s is not declared; add field %s %s, tagged audit:\"exclude\", \"redact\" or \"nonphi\" unless it is plain PHI",
+				t.Name, col, t.Table, sf.Name(), types.TypeString(sf.Type(), b.qualifier))
+			continue
+		}
+		if !types.Identical(f.Type, sf.Type()) {
+			b.errs.Addf(f.Pos, "%s.%s: type %s does not match sqlc's %s for column %s",
+				t.Name, f.Name, types.TypeString(f.Type, b.qualifier), types.TypeString(sf.Type(), b.qualifier), col)
+		}
+		if reserved[col] {
+			b.errs.Addf(f.Pos, "%s.%s: column name %s is reserved by the generated SQL", t.Name, f.Name, col)
+		}
+		m.Columns = append(m.Columns, &Column{Name: col, Field: sf.Name(), Type: sf.Type(), Exclude: f.Exclude, Redact: f.Redact, NonPHI: f.NonPHI})
+	}
+	for _, f := range t.Fields {
+		if !inSQLC[f.Name] {
+			b.errs.Addf(f.Pos, "%s.%s: no such column: sqlc's %s.%s has no field %s", t.Name, f.Name, b.sqlcName(), t.Name, f.Name)
+		}
+	}
+	if id := m.Column("id"); id == nil || !isInt64(id.Type) {
+		b.errs.Addf(t.Pos, "%s: table %s needs a bigint primary key column named id", t.Name, t.Table)
+	} else if id.Exclude {
+		b.errs.Addf(t.Pos, "%s: the id column cannot be excluded: audit rows name their target by it", t.Name)
+	}
+	return m
+}
+
+func (b *builder) qualifier(p *types.Package) string {
+	if p == b.in.SQLC.Types {
+		return b.sqlcName()
+	}
+	return p.Name()
+}
+
+// Column returns the column named name, or nil.
+func (m *Model) Column(name string) *Column {
+	for _, c := range m.Columns {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func isInt64(t types.Type) bool {
+	if bt, ok := t.(*types.Basic); ok {
+		return bt.Kind() == types.Int64
+	}
+	n, ok := t.(*types.Named)
+	return ok && n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == "github.com/jackc/pgx/v5/pgtype" && n.Obj().Name() == "Int8"
+}
+
+// patient resolves the patient path: every column and table it names must exist.
+func (b *builder) patient(t *tags.Model, m *Model) {
+	p := t.Patient
+	m.Patient = Patient{Kind: p.Kind, Column: p.Column, WhenColumn: p.WhenColumn, WhenValue: p.WhenValue, Hops: p.Hops}
+	if m.Row == nil || (p.Kind != tags.PatientSelf && p.Column == "") {
+		return // already reported
+	}
+	needID := func(at *Model, col string, what string) bool {
+		c := at.Column(col)
+		if c == nil {
+			b.errs.Addf(p.Pos, "%s: patient path: %s has no column %s", t.Name, at.Table, col)
+			return false
+		}
+		if !isInt64(c.Type) {
+			b.errs.Addf(p.Pos, "%s: patient path: %s.%s must be a bigint %s", t.Name, at.Table, col, what)
+			return false
+		}
+		return true
+	}
+	switch p.Kind {
+	case tags.PatientSelf:
+		if p.WhenColumn != "" && m.Column(p.WhenColumn) == nil {
+			b.errs.Addf(p.Pos, "%s: patient path: %s has no column %s", t.Name, m.Table, p.WhenColumn)
+		}
+	case tags.PatientColumn:
+		needID(m, p.Column, "holding the patient's user id")
+	case tags.PatientPath:
+		at, col := m, p.Column
+		for _, h := range p.Hops {
+			if !needID(at, col, "holding an id of "+h.Table) {
+				return
+			}
+			next := b.byTable[h.Table]
+			if next == nil {
+				b.errs.Addf(p.Pos, "%s: patient path: table %s is not a model in %s (declare it with audit.Model)", t.Name, h.Table, filepathBase(t.Pos.Filename))
+				return
+			}
+			at, col = next, h.Column
+		}
+		needID(at, col, "holding the patient's user id")
+	}
+}
+
+func filepathBase(p string) string { return p[strings.LastIndexAny(p, `/\`)+1:] }
+
+// queries wraps every sqlc query that writes a PHI table, and reports those it cannot wrap.
+func (b *builder) queries() {
+	scope := b.in.SQLC.Types.Scope()
+	q, _ := scope.Lookup("Queries").(*types.TypeName)
+	if q == nil {
+		b.errs.Addf(token.Position{}, "sqlc package %s has no Queries type", b.sqlcName())
+		return
+	}
+	ms := types.NewMethodSet(types.NewPointer(q.Type()))
+	for i := 0; i < ms.Len(); i++ {
+		fn := ms.At(i).Obj().(*types.Func)
+		cname := lowerFirst(fn.Name())
+		c, _ := scope.Lookup(cname).(*types.Const)
+		if c == nil || c.Val().Kind() != constant.String {
+			continue
+		}
+		text := constant.StringVal(c.Val())
+		name, cmd, ok := header(text)
+		if !ok || name != fn.Name() {
+			continue
+		}
+		b.query(fn, cname, cmd, text)
+	}
+}
+
+// header reads sqlc's "-- name: X :cmd" first line.
+func header(text string) (name, cmd string, ok bool) {
+	line, _, _ := strings.Cut(text, "\n")
+	f := strings.Fields(line)
+	if len(f) < 4 || f[0] != "--" || f[1] != "name:" {
+		return "", "", false
+	}
+	return f[2], f[3], true
+}
+
+func (b *builder) query(fn *types.Func, cname, cmd, text string) {
+	stmt, writes := sqlquery.Parse(text)
+	pos, known := b.in.Queries[fn.Name()]
+	if !known {
+		pos = token.Position{Filename: "sqlc query " + fn.Name()}
+	}
+	var target *Model
+	for _, w := range writes {
+		m := b.byTable[w.Table]
+		if m == nil {
+			continue
+		}
+		covered := len(writes) == 1 && stmt.Kind.String() == w.Verb && stmt.Table == w.Table
+		if !covered {
+			b.errs.Addf(pos, "%s: %s on PHI table %s is not covered by a generated wrapper: only a single top-level INSERT, UPDATE or DELETE can be audited", fn.Name(), w.Verb, w.Table)
+			return
+		}
+		target = m
+	}
+	if target == nil || target.Row == nil {
+		return
+	}
+	fail := func(format string, args ...any) {
+		args = append([]any{fn.Name(), stmt.Kind, target.Table}, args...)
+		b.errs.Addf(pos, "%s: %s on PHI table %s is not covered by a generated wrapper: "+format, args...)
+	}
+	if stmt.Problem != "" {
+		fail("%s", stmt.Problem)
+		return
+	}
+	sig := fn.Type().(*types.Signature)
+	w := &Write{Query: fn.Name(), Const: cname, Source: pos, Cmd: cmd, SQLText: text, Stmt: stmt, Method: methodName(fn.Name(), target.Name)}
+	returnsRow := sig.Results().Len() == 2 && types.Identical(sig.Results().At(0).Type(), target.Row)
+	switch {
+	case cmd == ":one" && stmt.Returning != "" && returnsRow:
+		w.Returns = true
+	case cmd == ":exec" && stmt.Kind == sqlquery.Delete && stmt.Returning == "":
+	case stmt.Kind == sqlquery.Delete:
+		fail("use :exec, or :one with RETURNING *")
+		return
+	default:
+		fail("use :one with RETURNING *")
+		return
+	}
+	if sig.Params().Len() == 2 {
+		arg := sig.Params().At(1)
+		w.ArgName, w.ArgType = arg.Name(), arg.Type()
+		if st, ok := arg.Type().Underlying().(*types.Struct); ok && strings.HasSuffix(typeName(arg.Type()), "Params") {
+			for i := 0; i < st.NumFields(); i++ {
+				w.Params = append(w.Params, Param{Field: st.Field(i).Name(), Type: st.Field(i).Type()})
+			}
+		} else {
+			w.Params = []Param{{Type: arg.Type()}}
+		}
+	}
+	if len(w.Params) != stmt.Params {
+		fail("sqlc's method takes %d parameters but the SQL uses $%d", len(w.Params), stmt.Params)
+		return
+	}
+	if stmt.Kind == sqlquery.Insert && stmt.Values != nil && len(stmt.Values) == len(stmt.Columns) {
+		b.many(w)
+	}
+	target.Writes = append(target.Writes, w)
+}
+
+func typeName(t types.Type) string {
+	if n, ok := t.(*types.Named); ok {
+		return n.Obj().Name()
+	}
+	return ""
+}
+
+func (b *builder) many(w *Write) {
+	many := &Many{Method: w.Method + "Many"}
+	for _, p := range w.Params {
+		pg, ok := pgType(p.Type)
+		if !ok {
+			b.errs.Addf(w.Source, "%s: cannot derive %s: parameter %s has Go type %s, which has no known PostgreSQL array type",
+				w.Query, many.Method, p.Field, types.TypeString(p.Type, b.qualifier))
+			return
+		}
+		many.ArrayTypes = append(many.ArrayTypes, pg)
+	}
+	w.Many = many
+}
+
+// methodName drops the model's name from the query's: CreateAppointment -> Create,
+// UpdateAppointmentStatus -> UpdateStatus. Names without it are kept.
+func methodName(query, model string) string {
+	if i := strings.Index(query, model); i > 0 {
+		rest := query[:i] + query[i+len(model):]
+		if unicode.IsUpper(rune(rest[0])) {
+			return rest
+		}
+	}
+	return query
+}
+
+func (b *builder) methodClashes(m *Model) {
+	seen := map[string]*Write{}
+	for _, w := range m.Writes {
+		names := []string{w.Method}
+		if w.Many != nil {
+			names = append(names, w.Many.Method)
+		}
+		for _, n := range names {
+			if prev := seen[n]; prev != nil {
+				b.errs.Addf(w.Source, "%s: repository method %s.%s would also come from %s; rename one query", w.Query, m.Name, n, prev.Query)
+			}
+			seen[n] = w
+		}
+	}
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}
+
+// pgType maps the Go types sqlc emits for pgx/v5 to the PostgreSQL element type of an array parameter.
+func pgType(t types.Type) (string, bool) {
+	if bt, ok := t.(*types.Basic); ok {
+		s, ok := map[types.BasicKind]string{
+			types.Int64: "bigint", types.Int32: "integer", types.Int16: "smallint",
+			types.Float64: "double precision", types.Float32: "real", types.Bool: "boolean", types.String: "text",
+		}[bt.Kind()]
+		return s, ok
+	}
+	n, ok := t.(*types.Named)
+	if !ok || n.Obj().Pkg() == nil {
+		return "", false
+	}
+	switch n.Obj().Pkg().Path() + "." + n.Obj().Name() {
+	case "github.com/jackc/pgx/v5/pgtype.Int8":
+		return "bigint", true
+	case "github.com/jackc/pgx/v5/pgtype.Int4":
+		return "integer", true
+	case "github.com/jackc/pgx/v5/pgtype.Int2":
+		return "smallint", true
+	case "github.com/jackc/pgx/v5/pgtype.Float8":
+		return "double precision", true
+	case "github.com/jackc/pgx/v5/pgtype.Float4":
+		return "real", true
+	case "github.com/jackc/pgx/v5/pgtype.Bool":
+		return "boolean", true
+	case "github.com/jackc/pgx/v5/pgtype.Text":
+		return "text", true
+	case "github.com/jackc/pgx/v5/pgtype.Numeric":
+		return "numeric", true
+	case "github.com/jackc/pgx/v5/pgtype.Date":
+		return "date", true
+	case "github.com/jackc/pgx/v5/pgtype.Time":
+		return "time", true
+	case "github.com/jackc/pgx/v5/pgtype.Timestamp":
+		return "timestamp", true
+	case "github.com/jackc/pgx/v5/pgtype.Timestamptz":
+		return "timestamptz", true
+	case "github.com/jackc/pgx/v5/pgtype.Interval":
+		return "interval", true
+	case "github.com/jackc/pgx/v5/pgtype.UUID":
+		return "uuid", true
+	case "net/netip.Addr":
+		return "inet", true
+	}
+	return "", false
+}

@@ -1,0 +1,84 @@
+// Package ir builds the intermediate representation the emitters read: every PHI model with its
+// table, its columns as sqlc declares them, its field classes, its resolved patient path, and the sqlc
+// queries that write it. Every name is resolved and checked here, so emitting cannot fail on bad input.
+package ir
+
+import (
+	"go/token"
+	"go/types"
+
+	"github.com/auditrepo/auditrepo/internal/sqlquery"
+	"github.com/auditrepo/auditrepo/internal/tags"
+)
+
+// Program is one generator run.
+type Program struct {
+	SQLCPath string // import path of the sqlc package
+	SQLCName string // its package name
+	Models   []*Model
+}
+
+// Model is a PHI table and the wrappers to generate for it.
+type Model struct {
+	Name    string // Go name shared by models.go and sqlc, e.g. Appointment
+	Table   string
+	Row     *types.Named // sqlc's row struct
+	Columns []*Column    // in sqlc's order, which is the order of RETURNING *
+	Patient Patient
+	Writes  []*Write // sorted by Method
+}
+
+// Column is a column and how the trail treats it.
+type Column struct {
+	Name    string // SQL name
+	Field   string // Go field name
+	Type    types.Type
+	Exclude bool
+	Redact  bool
+	NonPHI  bool
+}
+
+// Patient is a resolved patient path.
+type Patient struct {
+	Kind                  tags.PatientKind
+	Column                string
+	WhenColumn, WhenValue string
+	Hops                  []tags.Hop
+}
+
+// Write is one sqlc query that writes the model's table, wrapped with its audit row.
+type Write struct {
+	Method string // the repository method, e.g. UpdateStatus
+	Query  string // sqlc's method name, e.g. UpdateAppointmentStatus
+	Const  string // sqlc's constant holding the SQL
+	Source token.Position
+	Cmd    string // :one or :exec
+	// SQLText is sqlc's statement, "-- name:" line included.
+	SQLText string
+	Stmt    *sqlquery.Statement
+
+	// ArgName and ArgType are sqlc's parameter after ctx (ArgType nil when the query has none).
+	ArgName string
+	ArgType types.Type
+	// Params are the query's parameters in $n order. Field is "" for a single scalar parameter.
+	Params []Param
+	// Returns is set when the method returns the row (sqlc's :one ... RETURNING *).
+	Returns bool
+	// Many is set on a Create whose VALUES is one row of expressions: it also gets a bulk variant.
+	Many *Many
+}
+
+// Param is one query parameter.
+type Param struct {
+	Field string
+	Type  types.Type
+}
+
+// Many is the bulk variant of a Create: parameters arrive as arrays and are unnested.
+type Many struct {
+	Method     string
+	ArrayTypes []string // PostgreSQL element type of each parameter's array
+}
+
+// Action is the audit action of a write.
+func (w *Write) Action() string { return w.Stmt.Kind.String() }

@@ -1,0 +1,237 @@
+// Package templates renders the audited SQL statements (the only non-Go text the generator writes).
+// The emitter embeds the result in the generated Go as constants.
+package templates
+
+import (
+	"embed"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"text/template"
+
+	"github.com/auditrepo/auditrepo/internal/ir"
+	"github.com/auditrepo/auditrepo/internal/sqlquery"
+	"github.com/auditrepo/auditrepo/internal/tags"
+)
+
+//go:embed audited.sql.tmpl
+var files embed.FS
+
+var tmpl = template.Must(template.New("").Funcs(template.FuncMap{"indent": indent, "ident": Ident, "lit": literal}).ParseFS(files, "*.tmpl"))
+
+// ActorArgs is how many actor arguments the runtime appends after a statement's own (audit.ActorArgs).
+const ActorArgs = 5
+
+// SQL renders the audited statement that wraps w.
+func SQL(m *ir.Model, w *ir.Write) (string, error) {
+	name := map[sqlquery.Kind]string{sqlquery.Insert: "create", sqlquery.Update: "update", sqlquery.Delete: "delete"}[w.Stmt.Kind]
+	return render(name, newData(m, w, false))
+}
+
+// ManySQL renders the bulk variant of a Create (w.Many must be set).
+func ManySQL(m *ir.Model, w *ir.Write) (string, error) {
+	return render("create", newData(m, w, true))
+}
+
+func render(name string, d *data) (string, error) {
+	var b strings.Builder
+	if err := tmpl.ExecuteTemplate(&b, name, d); err != nil {
+		return "", fmt.Errorf("rendering %s SQL for %s: %w", name, d.w.Query, err)
+	}
+	return b.String(), nil
+}
+
+type data struct {
+	m      *ir.Model
+	w      *ir.Write
+	params int
+	insert string
+}
+
+func newData(m *ir.Model, w *ir.Write, many bool) *data {
+	d := &data{m: m, w: w, params: len(w.Params)}
+	s := w.Stmt
+	if s.Kind == sqlquery.Insert {
+		if many {
+			d.insert = manyInsert(m, w)
+		} else {
+			// sqlc's text, minus its "-- name:" line.
+			_, body, _ := strings.Cut(w.SQLText, "\n")
+			d.insert = strings.TrimSuffix(strings.TrimSpace(body), ";")
+		}
+	}
+	return d
+}
+
+// manyInsert turns INSERT ... VALUES ($1, f($2)) into INSERT ... SELECT ar_in.p1, f(ar_in.p2) FROM unnest(...).
+func manyInsert(m *ir.Model, w *ir.Write) string {
+	s := w.Stmt
+	cols := make([]string, len(s.Columns))
+	for i, c := range s.Columns {
+		cols[i] = Ident(c)
+	}
+	vals := make([]string, len(s.Values))
+	for i, v := range s.Values {
+		vals[i] = sqlquery.ReplaceParams(v, func(n int) string { return "ar_in.p" + strconv.Itoa(n) })
+	}
+	arrays := make([]string, len(w.Many.ArrayTypes))
+	names := make([]string, len(w.Many.ArrayTypes))
+	for i, t := range w.Many.ArrayTypes {
+		arrays[i] = fmt.Sprintf("$%d::%s[]", i+1, t)
+		names[i] = "p" + strconv.Itoa(i+1)
+	}
+	target := tableRef(m.Table)
+	if s.Alias != "" {
+		target += " AS " + s.Alias
+	}
+	return fmt.Sprintf("INSERT INTO %s (%s)\nSELECT %s\nFROM unnest(%s) AS ar_in(%s)\nRETURNING %s",
+		target, strings.Join(cols, ", "), strings.Join(vals, ", "), strings.Join(arrays, ", "), strings.Join(names, ", "), s.Returning)
+}
+
+func (d *data) Action() string   { return d.w.Action() }
+func (d *data) Insert() string   { return d.insert }
+func (d *data) Where() string    { return d.w.Stmt.Where }
+func (d *data) Set() string      { return d.w.Stmt.Set }
+func (d *data) ReturnsRow() bool { return d.w.Returns }
+func (d *data) TableLit() string { return literal(d.m.Table) }
+
+// Returning is sqlc's RETURNING list, or * for a DELETE run as :exec.
+func (d *data) Returning() string {
+	if d.w.Stmt.Returning == "" {
+		return "*"
+	}
+	return d.w.Stmt.Returning
+}
+
+// Target is the written table with its alias as the query wrote it.
+func (d *data) Target() string {
+	t := tableRef(d.m.Table)
+	if d.w.Stmt.Alias != "" {
+		t += " " + d.w.Stmt.Alias
+	}
+	return t
+}
+
+// Ref is how the statement names a row of the target table.
+func (d *data) Ref() string {
+	if d.w.Stmt.Alias != "" {
+		return d.w.Stmt.Alias
+	}
+	parts := strings.Split(d.m.Table, ".")
+	return Ident(parts[len(parts)-1])
+}
+
+// Actor lists the placeholders of the five actor arguments the runtime appends.
+func (d *data) Actor() string {
+	ps := make([]string, ActorArgs)
+	for i := range ps {
+		ps[i] = "$" + strconv.Itoa(d.params+1+i)
+	}
+	return strings.Join(ps, ", ")
+}
+
+// Image is the JSON image of a row: excluded columns removed, redacted ones masked.
+func (d *data) Image(row string) string {
+	img := "to_jsonb(" + row + ")"
+	var excluded, redacted []string
+	for _, c := range d.m.Columns {
+		switch {
+		case c.Exclude:
+			excluded = append(excluded, c.Name)
+		case c.Redact:
+			redacted = append(redacted, strconv.Quote(c.Name)+": \"[REDACTED]\"")
+		}
+	}
+	if len(excluded) > 0 {
+		img += " - " + arrayLit(excluded)
+	}
+	if len(redacted) > 0 {
+		img += " || " + literal("{"+strings.Join(redacted, ", ")+"}") + "::jsonb"
+	}
+	return img
+}
+
+// Logged are the columns whose change the trail records (every column but the excluded ones).
+func (d *data) Logged() []string {
+	var cs []string
+	for _, c := range d.m.Columns {
+		if !c.Exclude {
+			cs = append(cs, c.Name)
+		}
+	}
+	return cs
+}
+
+// PHILit is the array of columns whose change alone writes an audit row.
+func (d *data) PHILit() string {
+	var cs []string
+	for _, c := range d.m.Columns {
+		if !c.Exclude && !c.NonPHI {
+			cs = append(cs, c.Name)
+		}
+	}
+	return arrayLit(cs)
+}
+
+// PatientOf is the SQL expression for the patient id of row.
+func (d *data) PatientOf(row string) string {
+	p := d.m.Patient
+	switch p.Kind {
+	case tags.PatientSelf:
+		if p.WhenColumn == "" {
+			return row + ".id"
+		}
+		return fmt.Sprintf("CASE WHEN %s.%s = %s THEN %s.id END", row, Ident(p.WhenColumn), literal(p.WhenValue), row)
+	case tags.PatientPath:
+		expr := row + "." + Ident(p.Column)
+		for i, h := range p.Hops {
+			alias := "ar_h" + strconv.Itoa(i+1)
+			expr = fmt.Sprintf("(SELECT %s.%s FROM %s %s WHERE %s.id = %s)", alias, Ident(h.Column), tableRef(h.Table), alias, alias, expr)
+		}
+		return expr
+	}
+	return row + "." + Ident(p.Column)
+}
+
+func indent(s string) string {
+	return "\t" + strings.ReplaceAll(s, "\n", "\n\t")
+}
+
+func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+func arrayLit(items []string) string { return literal("{"+strings.Join(items, ",")+"}") + "::text[]" }
+
+var plainIdent = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
+
+// Ident quotes an identifier when PostgreSQL would not read it back as written.
+func Ident(s string) string {
+	if plainIdent.MatchString(s) && !reservedWords[s] {
+		return s
+	}
+	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+}
+
+func tableRef(t string) string {
+	parts := strings.Split(t, ".")
+	for i, p := range parts {
+		parts[i] = Ident(p)
+	}
+	return strings.Join(parts, ".")
+}
+
+// reservedWords are PostgreSQL's reserved key words (they cannot be bare table or column names).
+var reservedWords = map[string]bool{}
+
+func init() {
+	for _, w := range strings.Fields(`all analyse analyze and any array as asc asymmetric authorization binary both
+		case cast check collate collation column concurrently constraint create cross current_catalog
+		current_date current_role current_schema current_time current_timestamp current_user default
+		deferrable desc distinct do else end except false fetch for foreign freeze from full grant group
+		having ilike in initially inner intersect into is isnull join lateral leading left like limit
+		localtime localtimestamp natural not notnull null offset on only or order outer overlaps placing
+		primary references returning right select session_user similar some symmetric system_user table
+		tablesample then to trailing true union unique user using variadic verbose when where window with`) {
+		reservedWords[w] = true
+	}
+}

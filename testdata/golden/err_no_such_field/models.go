@@ -1,0 +1,18 @@
+package errcase
+
+import (
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/auditrepo/auditrepo/audit"
+)
+
+type Visit struct {
+	audit.Model `table:"visits" patient:"patient_id"`
+	ID          int64
+	PatientID   int64
+	Reason      string
+	Note        string
+	Notes       string `audit:"redact"`
+	Time        pgtype.Time
+	UpdatedAt   pgtype.Timestamptz
+}

@@ -1,0 +1,17 @@
+package errcase
+
+import (
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/auditrepo/auditrepo/audit"
+)
+
+type Visit struct {
+	audit.Model `table:"visits" patient:"patient_id"`
+	ID          int64
+	PatientID   int64
+	Reason      string
+	Note        string
+	Time        pgtype.Time
+	UpdatedAt   string
+}

@@ -1,0 +1,36 @@
+-- A small schema exercising every tag form and generation error of auditrepo-gen's golden tests.
+CREATE TABLE people (
+    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    kind       text NOT NULL,
+    name       text NOT NULL,
+    secret     text NOT NULL,
+    seen_at    timestamptz
+);
+
+CREATE TABLE visits (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    patient_id  bigint NOT NULL REFERENCES people,
+    reason      text NOT NULL,
+    note        text NOT NULL DEFAULT '',
+    "time"      time,
+    updated_at  timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE claims (
+    id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    visit_id  bigint NOT NULL REFERENCES visits,
+    amount    numeric(10, 2) NOT NULL
+);
+
+CREATE TABLE claim_lines (
+    id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    claim_id  bigint NOT NULL REFERENCES claims,
+    code      text NOT NULL
+);
+
+-- Only the err_uncovered case declares ledger as PHI: its queries cannot be wrapped.
+CREATE TABLE ledger (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    patient_id  bigint NOT NULL,
+    amount      numeric NOT NULL
+);
