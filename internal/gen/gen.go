@@ -39,7 +39,15 @@ func Run(dir string, o Options) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return writeout.Dir(filepath.Join(dir, o.Out), emit.Header, files)
+	return writeout.Dir(under(dir, o.Out), emit.Header, files)
+}
+
+// under resolves p against dir unless it is absolute.
+func under(dir, p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(dir, p)
 }
 
 // relative shows positions relative to dir, so messages read like the compiler's.
