@@ -32,27 +32,19 @@ func AllowUnattributed() Option {
 	return func(w *Writer) { w.strict = false }
 }
 
-// AuditTable names the audit table (default "audit_log"; unqualified, as PostgreSQL reports it in errors); used
-// only to recognise its failures. An empty name keeps the default.
-func AuditTable(name string) Option {
-	return func(w *Writer) {
-		if name != "" {
-			w.table = name
-		}
-	}
-}
-
 // Writer runs generated audited statements: it supplies the actor arguments and maps errors to *Error.
 type Writer struct {
 	db     DB
 	strict bool
-	table  string
 }
+
+// auditTable is the table the generated statements write audit rows to.
+const auditTable = "audit_log"
 
 // NewWriter returns a Writer over db, which must not be nil. Pass a pgx.Tx to make the audited statement part
 // of the caller's transaction.
 func NewWriter(db DB, opts ...Option) *Writer {
-	w := &Writer{db: db, strict: true, table: "audit_log"}
+	w := &Writer{db: db, strict: true}
 	for _, o := range opts {
 		o(w)
 	}
@@ -135,7 +127,7 @@ func (w *Writer) classify(action Action, table string, err error) error {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return &Error{Action: action, Table: table, Kind: ErrNotFound}
 	}
-	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && w.onAuditTable(pgErr) {
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && onAuditTable(pgErr) {
 		return &Error{Action: action, Table: table, Kind: ErrAuditWrite, Err: err}
 	}
 	return &Error{Action: action, Table: table, Err: err}
@@ -145,11 +137,11 @@ func (w *Writer) classify(action Action, table string, err error) error {
 // others (such as "permission denied for table audit_log") only in Message. Data exceptions (SQLSTATE class 22)
 // are not matched on Message because they can quote input values, which would let a client make an ordinary
 // error look like an audit failure.
-func (w *Writer) onAuditTable(e *pgconn.PgError) bool {
-	if e.TableName == w.table {
+func onAuditTable(e *pgconn.PgError) bool {
+	if e.TableName == auditTable {
 		return true
 	}
-	return !strings.HasPrefix(e.Code, "22") && containsWord(e.Message, w.table)
+	return !strings.HasPrefix(e.Code, "22") && containsWord(e.Message, auditTable)
 }
 
 // containsWord reports whether word occurs in s not adjacent to identifier characters, so "audit_log" does not

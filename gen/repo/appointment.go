@@ -40,8 +40,10 @@ SELECT * FROM ar_new`
 // Create runs sqlc's CreateAppointment (queries/appointments.sql:4) and writes its CREATE audit row in the same statement.
 func (r *AppointmentRepo) Create(ctx context.Context, arg db.CreateAppointmentParams) (db.Appointment, error) {
 	var i db.Appointment
-	err := r.w.QueryRow(ctx, audit.Create, "appointments", auditedCreateAppointment, []any{arg.PatientID, arg.DentistID, arg.ClinicID, arg.Date, arg.Time, arg.Type, arg.Status, arg.Notes}, scanAppointment(&i)...)
-	return i, err
+	if err := r.w.QueryRow(ctx, audit.Create, "appointments", auditedCreateAppointment, []any{arg.PatientID, arg.DentistID, arg.ClinicID, arg.Date, arg.Time, arg.Type, arg.Status, arg.Notes}, scanAppointment(&i)...); err != nil {
+		return db.Appointment{}, err
+	}
+	return i, nil
 }
 
 const auditedCreateAppointmentMany = `WITH ar_new AS (
@@ -87,7 +89,10 @@ func (r *AppointmentRepo) CreateMany(ctx context.Context, args []db.CreateAppoin
 		out = append(out, i)
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 const auditedDeleteAppointment = `WITH ar_gone AS (
@@ -148,8 +153,10 @@ SELECT * FROM ar_changed`
 // No matching row: an error matching audit.ErrNotFound, and no audit row.
 func (r *AppointmentRepo) Update(ctx context.Context, arg db.UpdateAppointmentParams) (db.Appointment, error) {
 	var i db.Appointment
-	err := r.w.QueryRow(ctx, audit.Update, "appointments", auditedUpdateAppointment, []any{arg.ID, arg.PatientID, arg.DentistID, arg.ClinicID, arg.Date, arg.Time, arg.Type, arg.Status, arg.Notes}, scanAppointment(&i)...)
-	return i, err
+	if err := r.w.QueryRow(ctx, audit.Update, "appointments", auditedUpdateAppointment, []any{arg.ID, arg.PatientID, arg.DentistID, arg.ClinicID, arg.Date, arg.Time, arg.Type, arg.Status, arg.Notes}, scanAppointment(&i)...); err != nil {
+		return db.Appointment{}, err
+	}
+	return i, nil
 }
 
 const auditedUpdateAppointmentStatus = `WITH ar_locked AS (
@@ -190,6 +197,8 @@ SELECT * FROM ar_changed`
 // No matching row: an error matching audit.ErrNotFound, and no audit row.
 func (r *AppointmentRepo) UpdateStatus(ctx context.Context, arg db.UpdateAppointmentStatusParams) (db.Appointment, error) {
 	var i db.Appointment
-	err := r.w.QueryRow(ctx, audit.Update, "appointments", auditedUpdateAppointmentStatus, []any{arg.ID, arg.Status}, scanAppointment(&i)...)
-	return i, err
+	if err := r.w.QueryRow(ctx, audit.Update, "appointments", auditedUpdateAppointmentStatus, []any{arg.ID, arg.Status}, scanAppointment(&i)...); err != nil {
+		return db.Appointment{}, err
+	}
+	return i, nil
 }

@@ -38,8 +38,10 @@ SELECT * FROM ar_new`
 // Create runs sqlc's CreateBilling (queries/billings.sql:1) and writes its CREATE audit row in the same statement.
 func (r *BillingRepo) Create(ctx context.Context, arg db.CreateBillingParams) (db.Billing, error) {
 	var i db.Billing
-	err := r.w.QueryRow(ctx, audit.Create, "billings", auditedCreateBilling, []any{arg.PatientID, arg.Amount, arg.Status, arg.Description}, scanBilling(&i)...)
-	return i, err
+	if err := r.w.QueryRow(ctx, audit.Create, "billings", auditedCreateBilling, []any{arg.PatientID, arg.Amount, arg.Status, arg.Description}, scanBilling(&i)...); err != nil {
+		return db.Billing{}, err
+	}
+	return i, nil
 }
 
 const auditedCreateBillingMany = `WITH ar_new AS (
@@ -77,7 +79,10 @@ func (r *BillingRepo) CreateMany(ctx context.Context, args []db.CreateBillingPar
 		out = append(out, i)
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 const auditedDeleteBilling = `WITH ar_gone AS (
@@ -133,6 +138,8 @@ SELECT * FROM ar_changed`
 // No matching row: an error matching audit.ErrNotFound, and no audit row.
 func (r *BillingRepo) Update(ctx context.Context, arg db.UpdateBillingParams) (db.Billing, error) {
 	var i db.Billing
-	err := r.w.QueryRow(ctx, audit.Update, "billings", auditedUpdateBilling, []any{arg.ID, arg.PatientID, arg.Amount, arg.Status, arg.Description}, scanBilling(&i)...)
-	return i, err
+	if err := r.w.QueryRow(ctx, audit.Update, "billings", auditedUpdateBilling, []any{arg.ID, arg.PatientID, arg.Amount, arg.Status, arg.Description}, scanBilling(&i)...); err != nil {
+		return db.Billing{}, err
+	}
+	return i, nil
 }

@@ -39,8 +39,10 @@ SELECT * FROM ar_new`
 // Create runs sqlc's CreateDentalRecord (queries/dental_records.sql:1) and writes its CREATE audit row in the same statement.
 func (r *DentalRecordRepo) Create(ctx context.Context, arg db.CreateDentalRecordParams) (db.DentalRecord, error) {
 	var i db.DentalRecord
-	err := r.w.QueryRow(ctx, audit.Create, "dental_records", auditedCreateDentalRecord, []any{arg.PatientID, arg.DentistID, arg.Diagnosis, arg.Treatment, arg.Notes}, scanDentalRecord(&i)...)
-	return i, err
+	if err := r.w.QueryRow(ctx, audit.Create, "dental_records", auditedCreateDentalRecord, []any{arg.PatientID, arg.DentistID, arg.Diagnosis, arg.Treatment, arg.Notes}, scanDentalRecord(&i)...); err != nil {
+		return db.DentalRecord{}, err
+	}
+	return i, nil
 }
 
 const auditedCreateDentalRecordMany = `WITH ar_new AS (
@@ -80,7 +82,10 @@ func (r *DentalRecordRepo) CreateMany(ctx context.Context, args []db.CreateDenta
 		out = append(out, i)
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 const auditedDeleteDentalRecord = `WITH ar_gone AS (
@@ -138,6 +143,8 @@ SELECT * FROM ar_changed`
 // No matching row: an error matching audit.ErrNotFound, and no audit row.
 func (r *DentalRecordRepo) Update(ctx context.Context, arg db.UpdateDentalRecordParams) (db.DentalRecord, error) {
 	var i db.DentalRecord
-	err := r.w.QueryRow(ctx, audit.Update, "dental_records", auditedUpdateDentalRecord, []any{arg.ID, arg.PatientID, arg.DentistID, arg.Diagnosis, arg.Treatment, arg.Notes}, scanDentalRecord(&i)...)
-	return i, err
+	if err := r.w.QueryRow(ctx, audit.Update, "dental_records", auditedUpdateDentalRecord, []any{arg.ID, arg.PatientID, arg.DentistID, arg.Diagnosis, arg.Treatment, arg.Notes}, scanDentalRecord(&i)...); err != nil {
+		return db.DentalRecord{}, err
+	}
+	return i, nil
 }

@@ -39,8 +39,10 @@ SELECT * FROM ar_new`
 // Create runs sqlc's CreateDocument (queries/documents.sql:1) and writes its CREATE audit row in the same statement.
 func (r *DocumentRepo) Create(ctx context.Context, arg db.CreateDocumentParams) (db.Document, error) {
 	var i db.Document
-	err := r.w.QueryRow(ctx, audit.Create, "documents", auditedCreateDocument, []any{arg.PatientID, arg.DocumentType, arg.Filename, arg.StoragePath}, scanDocument(&i)...)
-	return i, err
+	if err := r.w.QueryRow(ctx, audit.Create, "documents", auditedCreateDocument, []any{arg.PatientID, arg.DocumentType, arg.Filename, arg.StoragePath}, scanDocument(&i)...); err != nil {
+		return db.Document{}, err
+	}
+	return i, nil
 }
 
 const auditedCreateDocumentMany = `WITH ar_new AS (
@@ -78,7 +80,10 @@ func (r *DocumentRepo) CreateMany(ctx context.Context, args []db.CreateDocumentP
 		out = append(out, i)
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 const auditedDeleteDocument = `WITH ar_gone AS (
@@ -134,6 +139,8 @@ SELECT * FROM ar_changed`
 // No matching row: an error matching audit.ErrNotFound, and no audit row.
 func (r *DocumentRepo) Update(ctx context.Context, arg db.UpdateDocumentParams) (db.Document, error) {
 	var i db.Document
-	err := r.w.QueryRow(ctx, audit.Update, "documents", auditedUpdateDocument, []any{arg.ID, arg.PatientID, arg.DocumentType, arg.Filename, arg.StoragePath}, scanDocument(&i)...)
-	return i, err
+	if err := r.w.QueryRow(ctx, audit.Update, "documents", auditedUpdateDocument, []any{arg.ID, arg.PatientID, arg.DocumentType, arg.Filename, arg.StoragePath}, scanDocument(&i)...); err != nil {
+		return db.Document{}, err
+	}
+	return i, nil
 }

@@ -38,8 +38,10 @@ SELECT * FROM ar_new`
 // Create runs sqlc's CreateInvoice (queries/invoices.sql:1) and writes its CREATE audit row in the same statement.
 func (r *InvoiceRepo) Create(ctx context.Context, arg db.CreateInvoiceParams) (db.Invoice, error) {
 	var i db.Invoice
-	err := r.w.QueryRow(ctx, audit.Create, "invoices", auditedCreateInvoice, []any{arg.AppointmentID, arg.Amount, arg.Status, arg.DueDate}, scanInvoice(&i)...)
-	return i, err
+	if err := r.w.QueryRow(ctx, audit.Create, "invoices", auditedCreateInvoice, []any{arg.AppointmentID, arg.Amount, arg.Status, arg.DueDate}, scanInvoice(&i)...); err != nil {
+		return db.Invoice{}, err
+	}
+	return i, nil
 }
 
 const auditedCreateInvoiceMany = `WITH ar_new AS (
@@ -77,7 +79,10 @@ func (r *InvoiceRepo) CreateMany(ctx context.Context, args []db.CreateInvoicePar
 		out = append(out, i)
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 const auditedDeleteInvoice = `WITH ar_gone AS (
@@ -133,6 +138,8 @@ SELECT * FROM ar_changed`
 // No matching row: an error matching audit.ErrNotFound, and no audit row.
 func (r *InvoiceRepo) Update(ctx context.Context, arg db.UpdateInvoiceParams) (db.Invoice, error) {
 	var i db.Invoice
-	err := r.w.QueryRow(ctx, audit.Update, "invoices", auditedUpdateInvoice, []any{arg.ID, arg.AppointmentID, arg.Amount, arg.Status, arg.DueDate}, scanInvoice(&i)...)
-	return i, err
+	if err := r.w.QueryRow(ctx, audit.Update, "invoices", auditedUpdateInvoice, []any{arg.ID, arg.AppointmentID, arg.Amount, arg.Status, arg.DueDate}, scanInvoice(&i)...); err != nil {
+		return db.Invoice{}, err
+	}
+	return i, nil
 }

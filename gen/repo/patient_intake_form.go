@@ -42,8 +42,10 @@ SELECT * FROM ar_new`
 // Create runs sqlc's CreatePatientIntakeForm (queries/patient_intake_forms.sql:1) and writes its CREATE audit row in the same statement.
 func (r *PatientIntakeFormRepo) Create(ctx context.Context, arg db.CreatePatientIntakeFormParams) (db.PatientIntakeForm, error) {
 	var i db.PatientIntakeForm
-	err := r.w.QueryRow(ctx, audit.Create, "patient_intake_forms", auditedCreatePatientIntakeForm, []any{arg.PatientID, arg.Allergies, arg.Medications, arg.MedicalConditions, arg.EmergencyContact, arg.EmergencyPhone, arg.InsuranceProvider, arg.InsurancePolicy, arg.Smoker, arg.Pregnant, arg.SignedAt}, scanPatientIntakeForm(&i)...)
-	return i, err
+	if err := r.w.QueryRow(ctx, audit.Create, "patient_intake_forms", auditedCreatePatientIntakeForm, []any{arg.PatientID, arg.Allergies, arg.Medications, arg.MedicalConditions, arg.EmergencyContact, arg.EmergencyPhone, arg.InsuranceProvider, arg.InsurancePolicy, arg.Smoker, arg.Pregnant, arg.SignedAt}, scanPatientIntakeForm(&i)...); err != nil {
+		return db.PatientIntakeForm{}, err
+	}
+	return i, nil
 }
 
 const auditedCreatePatientIntakeFormMany = `WITH ar_new AS (
@@ -95,7 +97,10 @@ func (r *PatientIntakeFormRepo) CreateMany(ctx context.Context, args []db.Create
 		out = append(out, i)
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 const auditedDeletePatientIntakeForm = `WITH ar_gone AS (
@@ -160,6 +165,8 @@ SELECT * FROM ar_changed`
 // No matching row: an error matching audit.ErrNotFound, and no audit row.
 func (r *PatientIntakeFormRepo) Update(ctx context.Context, arg db.UpdatePatientIntakeFormParams) (db.PatientIntakeForm, error) {
 	var i db.PatientIntakeForm
-	err := r.w.QueryRow(ctx, audit.Update, "patient_intake_forms", auditedUpdatePatientIntakeForm, []any{arg.ID, arg.Allergies, arg.Medications, arg.MedicalConditions, arg.EmergencyContact, arg.EmergencyPhone, arg.InsuranceProvider, arg.InsurancePolicy, arg.Smoker, arg.Pregnant, arg.SignedAt}, scanPatientIntakeForm(&i)...)
-	return i, err
+	if err := r.w.QueryRow(ctx, audit.Update, "patient_intake_forms", auditedUpdatePatientIntakeForm, []any{arg.ID, arg.Allergies, arg.Medications, arg.MedicalConditions, arg.EmergencyContact, arg.EmergencyPhone, arg.InsuranceProvider, arg.InsurancePolicy, arg.Smoker, arg.Pregnant, arg.SignedAt}, scanPatientIntakeForm(&i)...); err != nil {
+		return db.PatientIntakeForm{}, err
+	}
+	return i, nil
 }

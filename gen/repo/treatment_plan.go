@@ -40,8 +40,10 @@ SELECT * FROM ar_new`
 // Create runs sqlc's CreateTreatmentPlan (queries/treatment_plans.sql:1) and writes its CREATE audit row in the same statement.
 func (r *TreatmentPlanRepo) Create(ctx context.Context, arg db.CreateTreatmentPlanParams) (db.TreatmentPlan, error) {
 	var i db.TreatmentPlan
-	err := r.w.QueryRow(ctx, audit.Create, "treatment_plans", auditedCreateTreatmentPlan, []any{arg.PatientID, arg.DentistID, arg.Title, arg.Description, arg.Status, arg.EstimatedCost}, scanTreatmentPlan(&i)...)
-	return i, err
+	if err := r.w.QueryRow(ctx, audit.Create, "treatment_plans", auditedCreateTreatmentPlan, []any{arg.PatientID, arg.DentistID, arg.Title, arg.Description, arg.Status, arg.EstimatedCost}, scanTreatmentPlan(&i)...); err != nil {
+		return db.TreatmentPlan{}, err
+	}
+	return i, nil
 }
 
 const auditedCreateTreatmentPlanMany = `WITH ar_new AS (
@@ -83,7 +85,10 @@ func (r *TreatmentPlanRepo) CreateMany(ctx context.Context, args []db.CreateTrea
 		out = append(out, i)
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 const auditedDeleteTreatmentPlan = `WITH ar_gone AS (
@@ -142,6 +147,8 @@ SELECT * FROM ar_changed`
 // No matching row: an error matching audit.ErrNotFound, and no audit row.
 func (r *TreatmentPlanRepo) Update(ctx context.Context, arg db.UpdateTreatmentPlanParams) (db.TreatmentPlan, error) {
 	var i db.TreatmentPlan
-	err := r.w.QueryRow(ctx, audit.Update, "treatment_plans", auditedUpdateTreatmentPlan, []any{arg.ID, arg.PatientID, arg.DentistID, arg.Title, arg.Description, arg.Status, arg.EstimatedCost}, scanTreatmentPlan(&i)...)
-	return i, err
+	if err := r.w.QueryRow(ctx, audit.Update, "treatment_plans", auditedUpdateTreatmentPlan, []any{arg.ID, arg.PatientID, arg.DentistID, arg.Title, arg.Description, arg.Status, arg.EstimatedCost}, scanTreatmentPlan(&i)...); err != nil {
+		return db.TreatmentPlan{}, err
+	}
+	return i, nil
 }

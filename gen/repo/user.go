@@ -40,8 +40,10 @@ SELECT * FROM ar_new`
 // Create runs sqlc's CreateUser (queries/users.sql:4) and writes its CREATE audit row in the same statement.
 func (r *UserRepo) Create(ctx context.Context, arg db.CreateUserParams) (db.User, error) {
 	var i db.User
-	err := r.w.QueryRow(ctx, audit.Create, "users", auditedCreateUser, []any{arg.Username, arg.Email, arg.Password, arg.AuthToken, arg.UserType, arg.Role, arg.FirstName, arg.LastName}, scanUser(&i)...)
-	return i, err
+	if err := r.w.QueryRow(ctx, audit.Create, "users", auditedCreateUser, []any{arg.Username, arg.Email, arg.Password, arg.AuthToken, arg.UserType, arg.Role, arg.FirstName, arg.LastName}, scanUser(&i)...); err != nil {
+		return db.User{}, err
+	}
+	return i, nil
 }
 
 const auditedCreateUserMany = `WITH ar_new AS (
@@ -87,7 +89,10 @@ func (r *UserRepo) CreateMany(ctx context.Context, args []db.CreateUserParams) (
 		out = append(out, i)
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 const auditedDeleteUser = `WITH ar_gone AS (
@@ -146,8 +151,10 @@ SELECT * FROM ar_changed`
 // No matching row: an error matching audit.ErrNotFound, and no audit row.
 func (r *UserRepo) Update(ctx context.Context, arg db.UpdateUserParams) (db.User, error) {
 	var i db.User
-	err := r.w.QueryRow(ctx, audit.Update, "users", auditedUpdateUser, []any{arg.ID, arg.Email, arg.UserType, arg.Role, arg.FirstName, arg.LastName}, scanUser(&i)...)
-	return i, err
+	if err := r.w.QueryRow(ctx, audit.Update, "users", auditedUpdateUser, []any{arg.ID, arg.Email, arg.UserType, arg.Role, arg.FirstName, arg.LastName}, scanUser(&i)...); err != nil {
+		return db.User{}, err
+	}
+	return i, nil
 }
 
 const auditedUpdateUserLastLogin = `WITH ar_locked AS (
@@ -187,8 +194,10 @@ SELECT * FROM ar_changed`
 // No matching row: an error matching audit.ErrNotFound, and no audit row.
 func (r *UserRepo) UpdateLastLogin(ctx context.Context, arg db.UpdateUserLastLoginParams) (db.User, error) {
 	var i db.User
-	err := r.w.QueryRow(ctx, audit.Update, "users", auditedUpdateUserLastLogin, []any{arg.ID, arg.LastLogin}, scanUser(&i)...)
-	return i, err
+	if err := r.w.QueryRow(ctx, audit.Update, "users", auditedUpdateUserLastLogin, []any{arg.ID, arg.LastLogin}, scanUser(&i)...); err != nil {
+		return db.User{}, err
+	}
+	return i, nil
 }
 
 const auditedUpdateUserPassword = `WITH ar_locked AS (
@@ -228,6 +237,8 @@ SELECT * FROM ar_changed`
 // No matching row: an error matching audit.ErrNotFound, and no audit row.
 func (r *UserRepo) UpdatePassword(ctx context.Context, arg db.UpdateUserPasswordParams) (db.User, error) {
 	var i db.User
-	err := r.w.QueryRow(ctx, audit.Update, "users", auditedUpdateUserPassword, []any{arg.ID, arg.Password}, scanUser(&i)...)
-	return i, err
+	if err := r.w.QueryRow(ctx, audit.Update, "users", auditedUpdateUserPassword, []any{arg.ID, arg.Password}, scanUser(&i)...); err != nil {
+		return db.User{}, err
+	}
+	return i, nil
 }

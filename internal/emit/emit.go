@@ -153,8 +153,10 @@ func write(f *jen.File, p *ir.Program, m *ir.Model, w *ir.Write, constName strin
 	if w.Returns {
 		fn.Params(row, jen.Error()).Block(
 			jen.Var().Id("i").Add(row),
-			jen.Id("err").Op(":=").Add(call(jen.Id("scan"+m.Name).Call(jen.Op("&").Id("i")).Op("..."))),
-			jen.Return(jen.Id("i"), jen.Id("err")),
+			jen.If(jen.Err().Op(":=").Add(call(jen.Id("scan"+m.Name).Call(jen.Op("&").Id("i")).Op("..."))), jen.Err().Op("!=").Nil()).Block(
+				jen.Return(row.Clone().Values(), jen.Err()),
+			),
+			jen.Return(jen.Id("i"), jen.Nil()),
 		)
 		return
 	}
@@ -191,7 +193,8 @@ func many(f *jen.File, p *ir.Program, m *ir.Model, w *ir.Write, constName string
 				jen.Return(jen.Nil()),
 			),
 		),
-		jen.Return(jen.Id("out"), jen.Id("err")),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
+		jen.Return(jen.Id("out"), jen.Nil()),
 	)
 	f.Commentf("%s runs sqlc's %s for every element of args in one statement, with one CREATE audit row", w.Many.Method, w.Query)
 	f.Comment("per record. Records come back in the order of args.")
