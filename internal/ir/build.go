@@ -194,15 +194,29 @@ func (b *builder) queries() {
 		fn := ms.At(i).Obj().(*types.Func)
 		cname := lowerFirst(fn.Name())
 		c, _ := scope.Lookup(cname).(*types.Const)
-		if c == nil || c.Val().Kind() != constant.String {
-			continue
+		if c != nil && c.Val().Kind() == constant.String {
+			text := constant.StringVal(c.Val())
+			if name, cmd, ok := header(text); ok && name == fn.Name() {
+				b.query(fn, cname, cmd, text)
+				continue
+			}
 		}
-		text := constant.StringVal(c.Val())
-		name, cmd, ok := header(text)
-		if !ok || name != fn.Name() {
-			continue
+		// No SQL constant (sqlc's :copyfrom): judge the query by its source text.
+		if src, ok := b.in.Queries[fn.Name()]; ok {
+			b.uncovered(fn.Name(), src)
 		}
-		b.query(fn, cname, cmd, text)
+	}
+}
+
+// uncovered reports a query sqlc runs without a SQL constant if it writes a PHI table.
+func (b *builder) uncovered(name string, src load.Query) {
+	_, writes := sqlquery.Parse(src.Text)
+	for _, w := range writes {
+		if m := b.byTable[w.Table]; m != nil {
+			b.errs.Addf(src.Pos, "%s: %s %s on PHI table %s is not covered by a generated wrapper: write an INSERT ... RETURNING * :one query and use its generated Many method",
+				name, src.Cmd, w.Verb, w.Table)
+			return
+		}
 	}
 }
 
@@ -218,7 +232,8 @@ func header(text string) (name, cmd string, ok bool) {
 
 func (b *builder) query(fn *types.Func, cname, cmd, text string) {
 	stmt, writes := sqlquery.Parse(text)
-	pos, known := b.in.Queries[fn.Name()]
+	src, known := b.in.Queries[fn.Name()]
+	pos := src.Pos
 	if !known {
 		pos = token.Position{Filename: "sqlc query " + fn.Name()}
 	}

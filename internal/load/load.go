@@ -19,8 +19,15 @@ import (
 type Input struct {
 	Models *packages.Package
 	SQLC   *packages.Package
-	// Queries maps a sqlc query name to the position of its "-- name:" line.
-	Queries map[string]token.Position
+	// Queries maps a sqlc query name to where it stands in the queries directory.
+	Queries map[string]Query
+}
+
+// Query is one query of the queries directory, as written there.
+type Query struct {
+	Pos  token.Position // of its "-- name:" line
+	Cmd  string         // :one, :exec, :copyfrom, ...
+	Text string         // from the "-- name:" line to the next one
 }
 
 // Load loads the models package and the sqlc package (directories relative to dir) and scans
@@ -83,10 +90,10 @@ func Load(dir, modelsDir, sqlcDir, queriesDir string) (*Input, error) {
 	return in, err
 }
 
-var nameRe = regexp.MustCompile(`^\s*--\s*name:\s*(\w+)`)
+var nameRe = regexp.MustCompile(`^\s*--\s*name:\s*(\w+)\s*(:\w+)?`)
 
-// scanQueries maps query names to positions; file names are shown as display/<file>.
-func scanQueries(root, display string) (map[string]token.Position, error) {
+// scanQueries reads the queries of every .sql file in root; file names are shown as display/<file>.
+func scanQueries(root, display string) (map[string]Query, error) {
 	files, err := filepath.Glob(filepath.Join(root, "*.sql"))
 	if err != nil {
 		return nil, err
@@ -95,16 +102,16 @@ func scanQueries(root, display string) (map[string]token.Position, error) {
 		return nil, fmt.Errorf("%s: no .sql files", display)
 	}
 	sort.Strings(files)
-	pos := map[string]token.Position{}
+	qs := map[string]Query{}
 	for _, f := range files {
-		if err := scanFile(f, filepath.Join(display, filepath.Base(f)), pos); err != nil {
+		if err := scanFile(f, filepath.Join(display, filepath.Base(f)), qs); err != nil {
 			return nil, err
 		}
 	}
-	return pos, nil
+	return qs, nil
 }
 
-func scanFile(path, display string, pos map[string]token.Position) error {
+func scanFile(path, display string, qs map[string]Query) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -112,11 +119,26 @@ func scanFile(path, display string, pos map[string]token.Position) error {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 1<<20)
-	for line := 1; sc.Scan(); line++ {
-		if m := nameRe.FindStringSubmatchIndex(sc.Text()); m != nil {
-			text := sc.Text()
-			pos[text[m[2]:m[3]]] = token.Position{Filename: display, Line: line, Column: strings.Index(text, "--") + 1}
+	var cur string
+	var body strings.Builder
+	flush := func() {
+		if cur != "" {
+			q := qs[cur]
+			q.Text = body.String()
+			qs[cur] = q
 		}
+		body.Reset()
 	}
+	for line := 1; sc.Scan(); line++ {
+		text := sc.Text()
+		if m := nameRe.FindStringSubmatch(text); m != nil {
+			flush()
+			cur = m[1]
+			qs[cur] = Query{Pos: token.Position{Filename: display, Line: line, Column: strings.Index(text, "--") + 1}, Cmd: m[2]}
+		}
+		body.WriteString(text)
+		body.WriteByte('\n')
+	}
+	flush()
 	return sc.Err()
 }

@@ -22,6 +22,15 @@ func (q *Queries) BumpLedger(ctx context.Context, patientID int64) (Ledger, erro
 	return i, err
 }
 
+const clearLedger = `-- name: ClearLedger :exec
+TRUNCATE ledger
+`
+
+func (q *Queries) ClearLedger(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, clearLedger)
+	return err
+}
+
 const createLedgerEntry = `-- name: CreateLedgerEntry :exec
 INSERT INTO ledger (patient_id, amount) VALUES ($1, $2)
 `
@@ -34,6 +43,11 @@ type CreateLedgerEntryParams struct {
 func (q *Queries) CreateLedgerEntry(ctx context.Context, arg CreateLedgerEntryParams) error {
 	_, err := q.db.Exec(ctx, createLedgerEntry, arg.PatientID, arg.Amount)
 	return err
+}
+
+type ImportLedgerParams struct {
+	PatientID int64          `db:"patient_id"`
+	Amount    pgtype.Numeric `db:"amount"`
 }
 
 const purgeLedger = `-- name: PurgeLedger :execrows
