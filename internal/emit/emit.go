@@ -239,7 +239,7 @@ func typeCode(t types.Type) jen.Code {
 			return jen.Any()
 		}
 	}
-	panic(fmt.Sprintf("emit: unsupported type %s", t)) // ir only admits sqlc's types, all listed above
+	panic(fmt.Sprintf("emit: unsupported type %s", t)) // unreachable: ir admits only ir.Spellable types
 }
 
 // snake turns DentalRecord into dental_record.

@@ -286,6 +286,12 @@ func (b *builder) query(fn *types.Func, cname, cmd, text string) {
 			w.Params = []Param{{Type: arg.Type()}}
 		}
 	}
+	for _, p := range w.Params {
+		if !Spellable(p.Type) {
+			fail("parameter type %s is not supported", types.TypeString(p.Type, b.qualifier))
+			return
+		}
+	}
 	if len(w.Params) != stmt.Params {
 		fail("sqlc's method takes %d parameters but the SQL uses $%d", len(w.Params), stmt.Params)
 		return
@@ -294,6 +300,23 @@ func (b *builder) query(fn *types.Func, cname, cmd, text string) {
 		b.many(w)
 	}
 	target.Writes = append(target.Writes, w)
+}
+
+// Spellable reports whether the emitter can write t: the kinds of types sqlc puts in its API.
+func Spellable(t types.Type) bool {
+	switch t := types.Unalias(t).(type) {
+	case *types.Named:
+		return t.TypeArgs().Len() == 0
+	case *types.Basic:
+		return true
+	case *types.Pointer:
+		return Spellable(t.Elem())
+	case *types.Slice:
+		return Spellable(t.Elem())
+	case *types.Interface:
+		return t.Empty()
+	}
+	return false
 }
 
 func typeName(t types.Type) string {
