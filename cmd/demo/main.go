@@ -1,0 +1,206 @@
+// Command demo walks through a short visit at the dental clinic using the generated audited repositories and
+// prints the patient's audit trail. It needs a migrated database at $DATABASE_URL (make demo provides one) and
+// can run any number of times against the same database: every run creates its own users.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/auditrepo/auditrepo/audit"
+	"github.com/auditrepo/auditrepo/gen/db"
+	"github.com/auditrepo/auditrepo/gen/repo"
+)
+
+func main() {
+	if err := run(context.Background(), os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, out io.Writer) error {
+	url := os.Getenv("DATABASE_URL")
+	if url == "" {
+		return errors.New("DATABASE_URL is not set (make demo starts a throwaway server)")
+	}
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	repos, q := repo.New(pool), db.New(pool)
+	stamp := time.Now().Format("20060102-150405.000000") // makes usernames unique per run
+
+	// Registration is a back-office job: it acts as a named system process.
+	sys := audit.WithSystem(ctx, "clinic-demo")
+	dentist, err := repos.User.Create(sys, db.CreateUserParams{Username: "dr.hale-" + stamp, Email: "hale@clinic.example",
+		Password: "$2a$10$not-a-real-hash", UserType: "staff", Role: "dentist", FirstName: "Ada", LastName: "Hale"})
+	if err != nil {
+		return fmt.Errorf("create dentist: %w", err)
+	}
+	patient, err := repos.User.Create(sys, db.CreateUserParams{Username: "jane.doe-" + stamp, Email: "jane@mail.example",
+		Password: "$2a$10$not-a-real-hash", UserType: "patient", FirstName: "Jane", LastName: "Doe"})
+	if err != nil {
+		return fmt.Errorf("create patient: %w", err)
+	}
+	// Clinic locations hold no PHI: plain sqlc, no audit row.
+	clinic, err := q.CreateClinicLocation(ctx, db.CreateClinicLocationParams{Name: "Downtown", Address: "1 Main St"})
+	if err != nil {
+		return fmt.Errorf("create clinic: %w", err)
+	}
+
+	// The dentist works from the front desk; the patient from the clinic's app.
+	staff := audit.WithActor(ctx, audit.Actor{UserID: dentist.ID, Kind: audit.KindUser,
+		IP: netip.MustParseAddr("192.0.2.10"), UserAgent: "Mozilla/5.0 (front desk)", RequestID: "demo-" + stamp})
+	self := audit.WithActor(ctx, audit.Actor{UserID: patient.ID, Kind: audit.KindUser,
+		IP: netip.MustParseAddr("2001:db8::7"), UserAgent: "ClinicApp/2.1 (iOS)"})
+
+	visit, err := repos.Appointment.Create(staff, db.CreateAppointmentParams{PatientID: patient.ID, DentistID: dentist.ID,
+		ClinicID: pgtype.Int8{Int64: clinic.ID, Valid: true}, Date: day(7), Time: clock(9, 30), Type: "checkup",
+		Status: "scheduled", Notes: "sensitive lower left molar"})
+	if err != nil {
+		return fmt.Errorf("book appointment: %w", err)
+	}
+	for _, s := range []string{"confirmed", "completed"} {
+		if visit, err = repos.Appointment.UpdateStatus(staff, db.UpdateAppointmentStatusParams{ID: visit.ID, Status: s}); err != nil {
+			return fmt.Errorf("appointment %s: %w", s, err)
+		}
+	}
+	form, err := repos.PatientIntakeForm.Create(self, db.CreatePatientIntakeFormParams{PatientID: patient.ID,
+		Allergies: "penicillin", Medications: "none", EmergencyContact: "John Doe", EmergencyPhone: "+1 555 0100",
+		InsuranceProvider: "Acme Dental", InsurancePolicy: "AD-123-456", SignedAt: pgtype.Timestamptz{Time: time.Now(), Valid: true}})
+	if err != nil {
+		return fmt.Errorf("intake form: %w", err)
+	}
+	form.Medications, form.InsurancePolicy = "ibuprofen", "AD-999-000"
+	if _, err := repos.PatientIntakeForm.Update(self, db.UpdatePatientIntakeFormParams{ID: form.ID, Allergies: form.Allergies,
+		Medications: form.Medications, MedicalConditions: form.MedicalConditions, EmergencyContact: form.EmergencyContact,
+		EmergencyPhone: form.EmergencyPhone, InsuranceProvider: form.InsuranceProvider, InsurancePolicy: form.InsurancePolicy,
+		Smoker: form.Smoker, Pregnant: form.Pregnant, SignedAt: form.SignedAt}); err != nil {
+		return fmt.Errorf("update intake form: %w", err)
+	}
+	record, err := repos.DentalRecord.Create(staff, db.CreateDentalRecordParams{PatientID: patient.ID, DentistID: dentist.ID,
+		Diagnosis: "caries on 36", Treatment: "filling", Notes: "composite, shade A2"})
+	if err != nil {
+		return fmt.Errorf("dental record: %w", err)
+	}
+	if _, err := repos.DentalRecord.Update(staff, db.UpdateDentalRecordParams{ID: record.ID, PatientID: record.PatientID,
+		DentistID: record.DentistID, Diagnosis: record.Diagnosis, Treatment: "filling + fluoride", Notes: record.Notes}); err != nil {
+		return fmt.Errorf("update dental record: %w", err)
+	}
+	if _, err := repos.Billing.Create(staff, db.CreateBillingParams{PatientID: patient.ID, Amount: money("180.00"),
+		Status: "pending", Description: "checkup and filling"}); err != nil {
+		return fmt.Errorf("billing: %w", err)
+	}
+	if _, err := repos.Invoice.Create(staff, db.CreateInvoiceParams{AppointmentID: visit.ID, Amount: money("180.00"),
+		Status: "open", DueDate: day(37)}); err != nil {
+		return fmt.Errorf("invoice: %w", err)
+	}
+	// A follow-up booked by mistake: cancelled, then removed.
+	extra, err := repos.Appointment.Create(staff, db.CreateAppointmentParams{PatientID: patient.ID, DentistID: dentist.ID,
+		Date: day(14), Time: clock(14, 0), Type: "follow-up", Status: "scheduled"})
+	if err != nil {
+		return fmt.Errorf("book follow-up: %w", err)
+	}
+	if _, err := repos.Appointment.UpdateStatus(staff, db.UpdateAppointmentStatusParams{ID: extra.ID, Status: "cancelled"}); err != nil {
+		return fmt.Errorf("cancel follow-up: %w", err)
+	}
+	if err := repos.Appointment.Delete(staff, extra.ID); err != nil {
+		return fmt.Errorf("delete follow-up: %w", err)
+	}
+
+	trail, err := q.ListPatientAudit(ctx, pgtype.Int8{Int64: patient.ID, Valid: true})
+	if err != nil {
+		return fmt.Errorf("read audit trail: %w", err)
+	}
+	fmt.Fprintf(out, "Audit trail of patient #%d (%s), dentist #%d:\n\n", patient.ID, patient.Username, dentist.ID)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tTIME\tACTOR\tKIND\tIP\tACTION\tTABLE\tTARGET\tCHANGES")
+	for _, e := range trail {
+		actor, ip := e.UserAgent.String, "-" // a system actor's name is its user agent
+		if e.ActorID.Valid {
+			actor = fmt.Sprintf("user #%d", e.ActorID.Int64)
+		}
+		if e.Ip != nil {
+			ip = e.Ip.String()
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", e.ID, e.OccurredAt.Time.Local().Format("15:04:05.000"),
+			actor, e.ActorKind, ip, e.Action, e.TargetTable, e.TargetID, summarize(e.Changes))
+	}
+	return tw.Flush()
+}
+
+// summarize condenses an audit row's changes: an update's changed fields (with their values when short), or
+// how many fields a created or deleted record carries and which of them are redacted.
+func summarize(changes []byte) string {
+	var c struct {
+		Before  map[string]json.RawMessage `json:"before"`
+		After   map[string]json.RawMessage `json:"after"`
+		Deleted map[string]json.RawMessage `json:"deleted_record"`
+		Changed []string                   `json:"changed_fields"`
+	}
+	if err := json.Unmarshal(changes, &c); err != nil {
+		return "unreadable changes: " + err.Error()
+	}
+	const redacted = `"[REDACTED]"`
+	if c.Changed != nil {
+		parts := make([]string, len(c.Changed))
+		for i, f := range c.Changed {
+			switch before, after := string(c.Before[f]), string(c.After[f]); {
+			case after == redacted:
+				parts[i] = f + " (redacted)"
+			case len(before) <= 32 && len(after) <= 32:
+				parts[i] = fmt.Sprintf("%s %s → %s", f, before, after)
+			default:
+				parts[i] = f
+			}
+		}
+		return "changed: " + strings.Join(parts, ", ")
+	}
+	rec, verb := c.After, "new record"
+	if c.Deleted != nil {
+		rec, verb = c.Deleted, "deleted record"
+	}
+	var hidden []string
+	for f, v := range rec {
+		if string(v) == redacted {
+			hidden = append(hidden, f)
+		}
+	}
+	slices.Sort(hidden)
+	s := fmt.Sprintf("%s, %d fields", verb, len(rec))
+	if len(hidden) > 0 {
+		s += ", redacted: " + strings.Join(hidden, ", ")
+	}
+	return s
+}
+
+func day(fromToday int) pgtype.Date {
+	return pgtype.Date{Time: time.Now().AddDate(0, 0, fromToday), Valid: true}
+}
+
+func clock(hour, minute int) pgtype.Time {
+	return pgtype.Time{Microseconds: int64(hour*60+minute) * 60e6, Valid: true}
+}
+
+// money parses a constant amount; it panics on a malformed one, like regexp.MustCompile.
+func money(amount string) pgtype.Numeric {
+	var n pgtype.Numeric
+	if err := n.Scan(amount); err != nil {
+		panic(err)
+	}
+	return n
+}

@@ -1,0 +1,49 @@
+// Command migrate applies the clinic's migrations (package migrations) to the database at $DATABASE_URL.
+//
+//	DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable go run ./cmd/migrate
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
+
+	"github.com/auditrepo/auditrepo/migrations"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "migrate:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context) error {
+	url := os.Getenv("DATABASE_URL")
+	if url == "" {
+		return errors.New("DATABASE_URL is not set (for example postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable, " +
+			"or run under scripts/with-postgres.sh for a throwaway server)")
+	}
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.PingContext(ctx); err != nil {
+		return fmt.Errorf("connecting: %w", err)
+	}
+	if err := migrations.Up(ctx, db); err != nil {
+		return err
+	}
+	fmt.Println("migrate: schema is up to date")
+	return nil
+}
