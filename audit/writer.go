@@ -26,8 +26,8 @@ const ActorArgs = 5
 // Option configures a Writer.
 type Option func(*Writer)
 
-// AllowUnattributed records writes without an actor in the context as actor kind "unknown" instead of refusing
-// them with ErrNoActor.
+// AllowUnattributed records writes whose context has no actor, or only an anonymous one (kind "unknown", as the
+// middleware sets for unauthenticated requests), as actor kind "unknown" instead of refusing them with ErrNoActor.
 func AllowUnattributed() Option {
 	return func(w *Writer) { w.strict = false }
 }
@@ -93,11 +93,14 @@ func (w *Writer) Query(ctx context.Context, action Action, table, sql string, ar
 // values are typed nil pointers, which pgx encodes as NULL.
 func (w *Writer) withActor(ctx context.Context, action Action, table string, args []any) ([]any, error) {
 	a, ok := ActorFrom(ctx)
-	if !ok {
+	// Strict writers refuse anonymous actors too: every row they write names a user or a system job.
+	if !ok || a.Kind == KindUnknown {
 		if w.strict {
 			return nil, &Error{Action: action, Table: table, Kind: ErrNoActor}
 		}
-		a = Actor{Kind: KindUnknown}
+		if !ok {
+			a = Actor{Kind: KindUnknown}
+		}
 	}
 	var id *int64
 	if a.Kind == KindUser {

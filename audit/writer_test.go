@@ -93,8 +93,15 @@ func TestWriterNoActorStrict(t *testing.T) {
 	if !errors.Is(err, audit.ErrNoActor) {
 		t.Errorf("Query err = %v, want ErrNoActor", err)
 	}
+	anon := audit.WithActor(context.Background(), audit.Actor{Kind: audit.KindUnknown, IP: netip.MustParseAddr("203.0.113.9")})
+	if err := w.QueryRow(anon, audit.Update, "appointments", "UPDATE ...", nil, new(int64)); !errors.Is(err, audit.ErrNoActor) {
+		t.Errorf("anonymous actor: err = %v, want ErrNoActor", err)
+	}
 	if db.calls != 0 {
 		t.Errorf("%d statements ran without an actor", db.calls)
+	}
+	if err := audit.NewWriter(db, audit.AllowUnattributed()).QueryRow(anon, audit.Update, "appointments", "UPDATE ...", nil, new(int64)); err != nil || db.calls != 1 {
+		t.Errorf("AllowUnattributed with an anonymous actor: err = %v, %d statements; want it run", err, db.calls)
 	}
 }
 
@@ -111,7 +118,7 @@ func TestWriterActorArgs(t *testing.T) {
 		{"user", userCtx(), nil, []any{&id, "user", &ip, strPtr("app/1"), strPtr("r-1")}},
 		{"system", audit.WithSystem(context.Background(), "nightly-billing"), nil,
 			[]any{(*int64)(nil), "system", (*netip.Addr)(nil), strPtr("nightly-billing"), (*string)(nil)}},
-		{"unknown kind ignores UserID", audit.WithActor(context.Background(), audit.Actor{UserID: 5}), nil,
+		{"unknown kind ignores UserID", audit.WithActor(context.Background(), audit.Actor{UserID: 5}), []audit.Option{audit.AllowUnattributed()},
 			[]any{(*int64)(nil), "unknown", (*netip.Addr)(nil), (*string)(nil), (*string)(nil)}},
 		{"unattributed allowed", context.Background(), []audit.Option{audit.AllowUnattributed()},
 			[]any{(*int64)(nil), "unknown", (*netip.Addr)(nil), (*string)(nil), (*string)(nil)}},
@@ -165,7 +172,7 @@ func TestWriterActorArgsEncoding(t *testing.T) {
 	m := pgtype.NewMap()
 	for name, ctx := range map[string]context.Context{"user": userCtx(), "anonymous": audit.WithActor(context.Background(), audit.Actor{})} {
 		db := &fakeDB{}
-		if err := audit.NewWriter(db).QueryRow(ctx, audit.Delete, "t", "SQL", nil, new(int64)); err != nil {
+		if err := audit.NewWriter(db, audit.AllowUnattributed()).QueryRow(ctx, audit.Delete, "t", "SQL", nil, new(int64)); err != nil {
 			t.Fatal(err)
 		}
 		for i, oid := range oids {

@@ -1,0 +1,152 @@
+package integration_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/auditrepo/auditrepo/gen/db"
+)
+
+// Scenario 8 (test_bulk_create_logs_individually): CreateMany writes one CREATE row per record and returns the
+// records in input order.
+func TestCreateManyAuditsEachRecord(t *testing.T) {
+	t.Parallel()
+	const n = 50
+	for _, k := range kits() {
+		t.Run(k.name, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t)
+			before := count(t, f.pool, "audit_log")
+			recs, wantPatient, err := k.many(f.ctx, f, f.r, n)
+			mustNil(t, "CreateMany", err)
+			if len(recs) != n {
+				t.Fatalf("CreateMany returned %d records, want %d", len(recs), n)
+			}
+			for i, rec := range recs {
+				if rec.mark != k.mark(i) {
+					t.Fatalf("record %d is %q, want %q: records not in input order", i, rec.mark, k.mark(i))
+				}
+			}
+			if got := count(t, f.pool, "audit_log"); got != before+n {
+				t.Errorf("audit_log grew by %d rows, want %d", got-before, n)
+			}
+			for i, rec := range recs {
+				rows := trail(t, f, k.table, rec.id)
+				if len(rows) != 1 {
+					t.Errorf("record %d (id %d): %d audit rows, want 1", i, rec.id, len(rows))
+					continue
+				}
+				r := rows[0]
+				checkRow(t, r, "CREATE", k.table, rec.id, wantPatient[i], null)
+				checkActor(t, r, f.actor)
+				checkKeys(t, r, "after")
+				after, _ := r.Ch["after"].(map[string]any)
+				if got := fmt.Sprint(after[k.markCol]); got != k.mark(i) || !jsonEq(after["id"], rec.id) {
+					t.Errorf("record %d: after image has %s=%s id=%v, want %s id=%d", i, k.markCol, got, after["id"], k.mark(i), rec.id)
+				}
+				// The image is the stored row, NULLs included, less the excluded columns and with redacted values hidden.
+				stored := storedRow(t, f, k.table, rec.id)
+				for col, v := range stored {
+					a, ok := after[col]
+					switch {
+					case !ok && (col == "password" || col == "auth_token"):
+					case !ok:
+						t.Errorf("record %d: after image lacks column %s", i, col)
+					case a == "[REDACTED]" && (col == "notes" || col == "insurance_policy"):
+					case fmt.Sprint(a) != fmt.Sprint(v):
+						t.Errorf("record %d: after[%s] = %v, stored %v", i, col, a, v)
+					}
+				}
+			}
+		})
+	}
+}
+
+// CreateMany of nothing writes nothing; a batch with one bad record writes no record and no audit row.
+func TestCreateManyEdgeCases(t *testing.T) {
+	t.Parallel()
+	t.Run("empty", func(t *testing.T) {
+		t.Parallel()
+		f := setup(t)
+		before := count(t, f.pool, "audit_log")
+		for _, k := range kits() {
+			recs, _, err := k.many(f.ctx, f, f.r, 0)
+			if err != nil || len(recs) != 0 {
+				t.Errorf("%s: CreateMany(0) = %d records, %v; want none, nil", k.name, len(recs), err)
+			}
+		}
+		if got := count(t, f.pool, "audit_log"); got != before {
+			t.Errorf("audit_log grew by %d rows, want 0", got-before)
+		}
+	})
+	t.Run("one bad record fails the batch", func(t *testing.T) {
+		t.Parallel()
+		f := setup(t)
+		before, appts := count(t, f.pool, "audit_log"), count(t, f.pool, "appointments")
+		args := make([]db.CreateAppointmentParams, 5)
+		for i := range args {
+			args[i] = db.CreateAppointmentParams{PatientID: f.patient1, DentistID: f.dentist, Date: date(2026, 3, 1),
+				Time: clock(10, 0), Type: mark(i), Status: "scheduled"}
+		}
+		args[3].Status = "bogus" // violates the CHECK constraint
+		if _, err := f.r.Appointment.CreateMany(f.ctx, args); err == nil {
+			t.Fatal("CreateMany with an invalid status succeeded")
+		}
+		if got := count(t, f.pool, "appointments"); got != appts {
+			t.Errorf("appointments grew by %d rows, want 0", got-appts)
+		}
+		if got := count(t, f.pool, "audit_log"); got != before {
+			t.Errorf("audit_log grew by %d rows, want 0", got-before)
+		}
+	})
+}
+
+// storedRow is a row as stored, decoded like the audit images.
+func storedRow(t *testing.T, f *fixture, table string, id int64) map[string]any {
+	t.Helper()
+	var raw []byte
+	err := f.pool.QueryRow(t.Context(), "SELECT to_jsonb(x) FROM "+pgx.Identifier{table}.Sanitize()+" x WHERE id = $1", id).Scan(&raw)
+	mustNil(t, "stored row", err)
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	var m map[string]any
+	mustNil(t, "decode", d.Decode(&m))
+	return m
+}
+
+// CreateMany passes NULLs through its arrays (the kits write NULL into every other record or so).
+func TestCreateManyKeepsNulls(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	for _, tt := range []struct {
+		kit, table, col string
+		nulls           int // of 10 records
+	}{
+		{"TreatmentPlan", "treatment_plans", "estimated_cost", 5},
+		{"Appointment", "appointments", "clinic_id", 6},
+		{"PatientIntakeForm", "patient_intake_forms", "pregnant", 5},
+	} {
+		recs, _, err := kitByName(tt.kit).many(f.ctx, f, f.r, 10)
+		mustNil(t, tt.kit, err)
+		var nulls, audited int
+		var ids []int64
+		for _, rec := range recs {
+			ids = append(ids, rec.id)
+			if r := trail(t, f, tt.table, rec.id); len(r) == 1 {
+				if after, ok := r[0].Ch["after"].(map[string]any); ok && after[tt.col] == nil {
+					audited++
+				}
+			}
+		}
+		err = f.pool.QueryRow(t.Context(), "SELECT count(*) FILTER (WHERE "+tt.col+" IS NULL) FROM "+tt.table+" WHERE id = ANY($1)",
+			ids).Scan(&nulls)
+		mustNil(t, "count", err)
+		if nulls != tt.nulls || audited != tt.nulls {
+			t.Errorf("%s.%s: %d stored NULLs, %d in audit images, want %d", tt.table, tt.col, nulls, audited, tt.nulls)
+		}
+	}
+}

@@ -1,0 +1,181 @@
+package integration_test
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/auditrepo/auditrepo/audit"
+	"github.com/auditrepo/auditrepo/gen/repo"
+)
+
+// createHandler is an application handler behind audit.Middleware: it creates a record of kit k with the
+// request's context and answers with its id.
+func createHandler(f *fixture, k kit, trusted []netip.Prefix, repos *repo.Repos) http.Handler {
+	tokens := map[string]int64{"Bearer tok-dentist": f.dentist, "Bearer tok-patient": f.patient1}
+	mw := audit.Middleware(audit.MiddlewareConfig{
+		Authenticate: func(r *http.Request) (int64, bool) {
+			id, ok := tokens[r.Header.Get("Authorization")]
+			return id, ok
+		},
+		TrustedProxies: trusted,
+	})
+	return mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := k.create(r.Context(), f, repos)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprint(w, c.id)
+	}))
+}
+
+// Scenario 6: actor, client IP, user agent and request id reach the audit row through the HTTP middleware,
+// and nothing leaks from one request to the next (the seed's "thread-local storage is cleaned up").
+func TestHTTPMiddlewareCapturesActor(t *testing.T) {
+	t.Parallel()
+	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("2001:db8:ffff::/48")}
+	ip := netip.MustParseAddr
+	for _, k := range kits() {
+		t.Run(k.name, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t)
+			h := createHandler(f, k, trusted, f.r)
+			tests := []struct {
+				name    string
+				remote  string
+				headers map[string]string
+				want    audit.Actor // RequestID "" means a generated one
+			}{
+				{"authenticated, spoofed X-Forwarded-For from untrusted peer ignored", "203.0.113.7:5555",
+					map[string]string{"Authorization": "Bearer tok-dentist", "X-Forwarded-For": "198.51.100.1",
+						"User-Agent": "TestClient/1.0", "X-Request-ID": "req-abc"},
+					audit.Actor{Kind: audit.KindUser, UserID: f.dentist, IP: ip("203.0.113.7"), UserAgent: "TestClient/1.0", RequestID: "req-abc"}},
+				{"X-Forwarded-For from trusted proxy honoured", "10.0.0.1:80",
+					map[string]string{"Authorization": "Bearer tok-patient", "X-Forwarded-For": "6.6.6.6, 198.51.100.23, 10.0.0.2",
+						"User-Agent": "app/2", "X-Request-ID": "req-def"},
+					audit.Actor{Kind: audit.KindUser, UserID: f.patient1, IP: ip("198.51.100.23"), UserAgent: "app/2", RequestID: "req-def"}},
+				{"IPv6 through trusted proxy", "[2001:db8:ffff::1]:443",
+					map[string]string{"Authorization": "Bearer tok-dentist", "X-Forwarded-For": "[2001:db8:1::5]:1234",
+						"User-Agent": "app/3", "X-Request-ID": "req-v6"},
+					audit.Actor{Kind: audit.KindUser, UserID: f.dentist, IP: ip("2001:db8:1::5"), UserAgent: "app/3", RequestID: "req-v6"}},
+				{"control characters in user agent and request id cleaned", "203.0.113.8:1",
+					map[string]string{"Authorization": "Bearer tok-dentist",
+						"User-Agent": "Evil\r\nX-Injected: 1\x00\t\u202eAgent\u2028\x85", "X-Request-ID": "req\r\n-7"},
+					audit.Actor{Kind: audit.KindUser, UserID: f.dentist, IP: ip("203.0.113.8"), UserAgent: "EvilX-Injected: 1Agent", RequestID: "req-7"}},
+			}
+			seen := map[string]bool{}
+			for _, tt := range tests {
+				req := httptest.NewRequest(http.MethodPost, "/records", nil)
+				req.RemoteAddr = tt.remote
+				req.Header.Del("User-Agent")
+				for k, v := range tt.headers {
+					req.Header.Set(k, v)
+				}
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK {
+					t.Fatalf("%s: status %d: %s", tt.name, rec.Code, rec.Body)
+				}
+				id, err := strconv.ParseInt(rec.Body.String(), 10, 64)
+				mustNil(t, tt.name, err)
+				rows := trail(t, f, k.table, id)
+				if len(rows) != 1 {
+					t.Fatalf("%s: %d audit rows, want 1", tt.name, len(rows))
+				}
+				r, want := rows[0], tt.want
+				if want.RequestID == "" {
+					b, err := hex.DecodeString(r.RequestID.String)
+					if err != nil || len(b) != 16 || seen[r.RequestID.String] {
+						t.Errorf("%s: request_id = %q, want a fresh generated 32-digit hex id", tt.name, r.RequestID.String)
+					}
+					want.RequestID = r.RequestID.String
+				}
+				seen[r.RequestID.String] = true
+				t.Run(tt.name, func(t *testing.T) { checkActor(t, r, want) })
+			}
+
+			// An anonymous request (a forged header names nobody) is refused by the strict repositories and
+			// recorded as unknown, with its IP and a generated request id, by lax ones.
+			anon := func(h http.Handler) *httptest.ResponseRecorder {
+				req := httptest.NewRequest(http.MethodPost, "/records", nil)
+				req.RemoteAddr = "203.0.113.9:2"
+				req.Header.Set("Authorization", "Bearer forged")
+				req.Header.Set("X-User-ID", strconv.FormatInt(f.dentist, 10))
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				return rec
+			}
+			if rec := anon(h); rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), "no actor") {
+				t.Errorf("anonymous request to strict repositories: status %d %q, want refusal", rec.Code, rec.Body)
+			}
+			rec := anon(createHandler(f, k, trusted, repo.New(f.pool, audit.AllowUnattributed())))
+			id, err := strconv.ParseInt(rec.Body.String(), 10, 64)
+			mustNil(t, "anonymous request to lax repositories", err)
+			rows := trail(t, f, k.table, id)
+			if len(rows) != 1 {
+				t.Fatalf("anonymous: %d audit rows, want 1", len(rows))
+			}
+			if b, err := hex.DecodeString(rows[0].RequestID.String); err != nil || len(b) != 16 {
+				t.Errorf("anonymous: request_id = %q, want a generated 32-digit hex id", rows[0].RequestID.String)
+			}
+			checkActor(t, rows[0], audit.Actor{Kind: audit.KindUnknown, IP: ip("203.0.113.9"), RequestID: rows[0].RequestID.String})
+
+			// Outside any request there is no actor: the strict repositories refuse.
+			_, err = k.create(context.Background(), f, f.r)
+			if !errors.Is(err, audit.ErrNoActor) {
+				t.Errorf("create outside a request: err = %v, want ErrNoActor", err)
+			}
+		})
+	}
+}
+
+// Scenario 6 over a real TCP connection: the peer address is the loopback, trusted or not.
+func TestHTTPServerClientIP(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	k := kitByName("DentalRecord")
+	loopback := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	for _, tt := range []struct {
+		name    string
+		trusted []netip.Prefix
+		want    func(peer netip.Addr) netip.Addr
+	}{
+		{"loopback proxy trusted", loopback, func(netip.Addr) netip.Addr { return netip.MustParseAddr("198.51.100.77") }},
+		{"no trusted proxies", nil, func(peer netip.Addr) netip.Addr { return peer }},
+	} {
+		srv := httptest.NewServer(createHandler(f, k, tt.trusted, f.r))
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL, nil)
+		mustNil(t, "request", err)
+		req.Header.Set("Authorization", "Bearer tok-dentist")
+		req.Header.Set("X-Forwarded-For", "198.51.100.77")
+		req.Header.Set("User-Agent", "real-client/1")
+		resp, err := srv.Client().Do(req)
+		mustNil(t, "do", err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		srv.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: status %d: %s", tt.name, resp.StatusCode, body)
+		}
+		id, err := strconv.ParseInt(strings.TrimSpace(string(body)), 10, 64)
+		mustNil(t, "id", err)
+		rows := trail(t, f, k.table, id)
+		if len(rows) != 1 {
+			t.Fatalf("%s: %d audit rows, want 1", tt.name, len(rows))
+		}
+		peer := netip.MustParseAddrPort(srv.Listener.Addr().String()).Addr()
+		t.Run(tt.name, func(t *testing.T) {
+			checkActor(t, rows[0], audit.Actor{Kind: audit.KindUser, UserID: f.dentist, IP: tt.want(peer),
+				UserAgent: "real-client/1", RequestID: rows[0].RequestID.String})
+		})
+	}
+}

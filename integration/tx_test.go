@@ -1,0 +1,125 @@
+package integration_test
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/auditrepo/auditrepo/gen/db"
+	"github.com/auditrepo/auditrepo/gen/repo"
+)
+
+// Scenario 14: repositories built on the caller's pgx.Tx: the changes and their audit rows commit or roll back
+// together, and carry the transaction's id.
+func TestCallerTransaction(t *testing.T) {
+	t.Parallel()
+	for _, k := range kits() {
+		t.Run(k.name, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t)
+			rows, n := count(t, f.pool, k.table), count(t, f.pool, "audit_log")
+
+			// Rolled back: nothing of create + update remains.
+			tx, err := f.pool.Begin(t.Context())
+			mustNil(t, "begin", err)
+			c, err := k.create(f.ctx, f, repo.New(tx))
+			mustNil(t, "create in tx", err)
+			_, err = k.update(f.ctx, f, repo.New(tx), c.id, 1)
+			mustNil(t, "update in tx", err)
+			if got := len(allAudit(t, tx)); got != n+2 {
+				t.Errorf("inside the transaction: %d audit rows, want %d", got, n+2)
+			}
+			mustNil(t, "rollback", tx.Rollback(t.Context()))
+			if exists(t, f.pool, k.table, c.id) || count(t, f.pool, k.table) != rows {
+				t.Errorf("%s/%d survived the rollback", k.table, c.id)
+			}
+			if got := count(t, f.pool, "audit_log"); got != n {
+				t.Errorf("audit_log has %d more rows after the rollback", got-n)
+			}
+
+			// Committed: both changes and both audit rows, in the same transaction.
+			tx, err = f.pool.Begin(t.Context())
+			mustNil(t, "begin", err)
+			var xid int64
+			mustNil(t, "xid", tx.QueryRow(t.Context(), "SELECT pg_current_xact_id()::text::bigint").Scan(&xid))
+			c, err = k.create(f.ctx, f, repo.New(tx))
+			mustNil(t, "create in tx", err)
+			after, err := k.update(f.ctx, f, repo.New(tx), c.id, 1)
+			mustNil(t, "update in tx", err)
+			mustNil(t, "commit", tx.Commit(t.Context()))
+			tr := trail(t, f, k.table, c.id)
+			if len(tr) != 2 {
+				t.Fatalf("%d audit rows after commit, want CREATE and UPDATE", len(tr))
+			}
+			for i, action := range []string{"CREATE", "UPDATE"} {
+				checkRow(t, tr[i], action, k.table, c.id, c.patient, null)
+				checkActor(t, tr[i], f.actor)
+				if tr[i].TransactionID != xid {
+					t.Errorf("%s row: transaction_id %d, want the caller's %d", action, tr[i].TransactionID, xid)
+				}
+			}
+			checkImage(t, "after", tr[1].Ch["after"], after)
+
+			// A rolled back delete leaves the record and no DELETE row.
+			tx, err = f.pool.Begin(t.Context())
+			mustNil(t, "begin", err)
+			mustNil(t, "delete in tx", k.del(f.ctx, repo.New(tx), c.id))
+			mustNil(t, "rollback", tx.Rollback(t.Context()))
+			if !exists(t, f.pool, k.table, c.id) {
+				t.Errorf("%s/%d gone after a rolled back delete", k.table, c.id)
+			}
+			if got := len(trail(t, f, k.table, c.id)); got != 2 {
+				t.Errorf("%d audit rows after a rolled back delete, want 2", got)
+			}
+		})
+	}
+}
+
+// The design's claim that Update locks and re-reads the row: concurrent updates of one record form an unbroken
+// chain in which each row's before image is the previous row's after image (no lost or stale before image).
+func TestConcurrentUpdatesChain(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	c, err := kitByName("DentalRecord").create(f.ctx, f, f.r)
+	mustNil(t, "create", err)
+	const workers, each = 8, 5
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*each)
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				_, err := f.r.DentalRecord.Update(f.ctx, db.UpdateDentalRecordParams{ID: c.id, PatientID: f.patient1,
+					DentistID: f.dentist, Diagnosis: fmt.Sprintf("w%d-%d", w, i), Treatment: "t"})
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		mustNil(t, "concurrent update", err)
+	}
+	rows := trail(t, f, "dental_records", c.id)
+	if len(rows) != 1+workers*each {
+		t.Fatalf("%d audit rows, want %d", len(rows), 1+workers*each)
+	}
+	for i := 2; i < len(rows); i++ {
+		prev, _ := rows[i-1].Ch["after"].(map[string]any)
+		cur, _ := rows[i].Ch["before"].(map[string]any)
+		if prev["diagnosis"] != cur["diagnosis"] || prev["updated_at"] != cur["updated_at"] {
+			t.Errorf("row %d before (%v, %v) is not row %d after (%v, %v)", rows[i].ID, cur["diagnosis"], cur["updated_at"],
+				rows[i-1].ID, prev["diagnosis"], prev["updated_at"])
+		}
+	}
+	d, err := f.pool.Query(t.Context(), "SELECT diagnosis FROM dental_records WHERE id = $1", c.id)
+	mustNil(t, "query", err)
+	defer d.Close()
+	last, _ := rows[len(rows)-1].Ch["after"].(map[string]any)
+	for d.Next() {
+		var diag string
+		mustNil(t, "scan", d.Scan(&diag))
+		if diag != last["diagnosis"] {
+			t.Errorf("record has diagnosis %q, last audit row says %v", diag, last["diagnosis"])
+		}
+	}
+}
