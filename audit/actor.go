@@ -20,7 +20,10 @@ type ActorKind string
 const (
 	KindUser    ActorKind = "user"
 	KindSystem  ActorKind = "system"
-	KindUnknown ActorKind = "unknown"
+	KindUnknown ActorKind = "unknown" // a repository write without an actor in its context (AllowUnattributed)
+	// KindUnattributed marks the rows of the database backstop: a change to a PHI table that did not go
+	// through the generated repositories (raw SQL). The database writes them; a Writer never does.
+	KindUnattributed ActorKind = "unattributed"
 )
 
 // Actor is who made a change and from where; it is written into every audit row.

@@ -1,4 +1,5 @@
--- Reading the trail. audit_log rows are written only by the generated repositories.
+-- Reading the trail. audit_log rows are written only by the generated repositories and, for changes that bypass
+-- them, by the backstop triggers (actor_kind 'unattributed').
 
 -- name: ListPatientAudit :many
 -- A patient's trail, including changes that moved a record away from them.

@@ -18,7 +18,8 @@ WHERE patient_id = $1 OR prior_patient_id = $1
 ORDER BY id
 `
 
-// Reading the trail. audit_log rows are written only by the generated repositories.
+// Reading the trail. audit_log rows are written only by the generated repositories and, for changes that bypass
+// them, by the backstop triggers (actor_kind 'unattributed').
 // A patient's trail, including changes that moved a record away from them.
 func (q *Queries) ListPatientAudit(ctx context.Context, patientID pgtype.Int8) ([]AuditLog, error) {
 	rows, err := q.db.Query(ctx, listPatientAudit, patientID)

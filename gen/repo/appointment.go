@@ -25,7 +25,9 @@ func scanAppointment(i *db.Appointment) []any {
 	return []any{&i.ID, &i.PatientID, &i.DentistID, &i.ClinicID, &i.Date, &i.Time, &i.Type, &i.Status, &i.Notes, &i.UpdatedAt}
 }
 
-const auditedCreateAppointment = `WITH ar_new AS (
+const auditedCreateAppointment = `WITH ar_mark AS (
+	SELECT set_config('auditrepo.write', 'appointments', true)
+), ar_new AS (
 	INSERT INTO appointments (patient_id, dentist_id, clinic_id, date, time, type, status, notes)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 	RETURNING id, patient_id, dentist_id, clinic_id, date, time, type, status, notes, updated_at
@@ -34,6 +36,7 @@ const auditedCreateAppointment = `WITH ar_new AS (
 	SELECT $9, $10, $11, $12, $13, 'CREATE', 'appointments', n.id, n.patient_id,
 		jsonb_build_object('after', to_jsonb(n) || '{"notes": "[REDACTED]"}'::jsonb)
 	FROM ar_new n
+	CROSS JOIN ar_mark
 )
 SELECT * FROM ar_new`
 
@@ -46,7 +49,9 @@ func (r *AppointmentRepo) Create(ctx context.Context, arg db.CreateAppointmentPa
 	return i, nil
 }
 
-const auditedCreateAppointmentMany = `WITH ar_new AS (
+const auditedCreateAppointmentMany = `WITH ar_mark AS (
+	SELECT set_config('auditrepo.write', 'appointments', true)
+), ar_new AS (
 	INSERT INTO appointments (patient_id, dentist_id, clinic_id, date, time, type, status, notes)
 	SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4, ar_in.p5, ar_in.p6, ar_in.p7, ar_in.p8
 	FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::date[], $5::time[], $6::text[], $7::text[], $8::text[]) AS ar_in(p1, p2, p3, p4, p5, p6, p7, p8)
@@ -56,6 +61,7 @@ const auditedCreateAppointmentMany = `WITH ar_new AS (
 	SELECT $9, $10, $11, $12, $13, 'CREATE', 'appointments', n.id, n.patient_id,
 		jsonb_build_object('after', to_jsonb(n) || '{"notes": "[REDACTED]"}'::jsonb)
 	FROM ar_new n
+	CROSS JOIN ar_mark
 )
 SELECT * FROM ar_new`
 
@@ -95,7 +101,9 @@ func (r *AppointmentRepo) CreateMany(ctx context.Context, args []db.CreateAppoin
 	return out, nil
 }
 
-const auditedDeleteAppointment = `WITH ar_gone AS (
+const auditedDeleteAppointment = `WITH ar_mark AS (
+	SELECT set_config('auditrepo.write', 'appointments', true)
+), ar_gone AS (
 	DELETE FROM appointments
 	WHERE id = $1
 	RETURNING *
@@ -104,6 +112,7 @@ const auditedDeleteAppointment = `WITH ar_gone AS (
 	SELECT $2, $3, $4, $5, $6, 'DELETE', 'appointments', g.id, g.patient_id,
 		jsonb_build_object('deleted_record', to_jsonb(g) || '{"notes": "[REDACTED]"}'::jsonb)
 	FROM ar_gone g
+	CROSS JOIN ar_mark
 )
 SELECT g.id FROM ar_gone g LIMIT 1`
 
@@ -114,7 +123,9 @@ func (r *AppointmentRepo) Delete(ctx context.Context, id int64) error {
 	return r.w.QueryRow(ctx, audit.Delete, "appointments", auditedDeleteAppointment, []any{id}, &deleted)
 }
 
-const auditedUpdateAppointment = `WITH ar_locked AS (
+const auditedUpdateAppointment = `WITH ar_mark AS (
+	SELECT set_config('auditrepo.write', 'appointments', true)
+), ar_locked AS (
 	SELECT appointments.id AS ar_id, appointments AS ar_old, appointments.patient_id AS ar_patient
 	FROM appointments
 	WHERE id = $1
@@ -144,6 +155,7 @@ const auditedUpdateAppointment = `WITH ar_locked AS (
 		CASE WHEN (l.ar_old).notes IS DISTINCT FROM c.notes THEN 'notes' END,
 		CASE WHEN (l.ar_old).updated_at IS DISTINCT FROM c.updated_at THEN 'updated_at' END
 	], NULL) AS changed) d
+	CROSS JOIN ar_mark
 	-- A change that touches only nonphi fields writes no audit row.
 	WHERE d.changed && '{id,patient_id,dentist_id,clinic_id,date,time,type,status,notes}'::text[]
 )
@@ -159,7 +171,9 @@ func (r *AppointmentRepo) Update(ctx context.Context, arg db.UpdateAppointmentPa
 	return i, nil
 }
 
-const auditedUpdateAppointmentStatus = `WITH ar_locked AS (
+const auditedUpdateAppointmentStatus = `WITH ar_mark AS (
+	SELECT set_config('auditrepo.write', 'appointments', true)
+), ar_locked AS (
 	SELECT appointments.id AS ar_id, appointments AS ar_old, appointments.patient_id AS ar_patient
 	FROM appointments
 	WHERE id = $1
@@ -188,6 +202,7 @@ const auditedUpdateAppointmentStatus = `WITH ar_locked AS (
 		CASE WHEN (l.ar_old).notes IS DISTINCT FROM c.notes THEN 'notes' END,
 		CASE WHEN (l.ar_old).updated_at IS DISTINCT FROM c.updated_at THEN 'updated_at' END
 	], NULL) AS changed) d
+	CROSS JOIN ar_mark
 	-- A change that touches only nonphi fields writes no audit row.
 	WHERE d.changed && '{id,patient_id,dentist_id,clinic_id,date,time,type,status,notes}'::text[]
 )

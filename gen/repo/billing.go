@@ -25,13 +25,16 @@ func scanBilling(i *db.Billing) []any {
 	return []any{&i.ID, &i.PatientID, &i.Amount, &i.Status, &i.Description, &i.UpdatedAt}
 }
 
-const auditedCreateBilling = `WITH ar_new AS (
+const auditedCreateBilling = `WITH ar_mark AS (
+	SELECT set_config('auditrepo.write', 'billings', true)
+), ar_new AS (
 	INSERT INTO billings (patient_id, amount, status, description) VALUES ($1, $2, $3, $4) RETURNING id, patient_id, amount, status, description, updated_at
 ), ar_audit AS (
 	INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 	SELECT $5, $6, $7, $8, $9, 'CREATE', 'billings', n.id, n.patient_id,
 		jsonb_build_object('after', to_jsonb(n))
 	FROM ar_new n
+	CROSS JOIN ar_mark
 )
 SELECT * FROM ar_new`
 
@@ -44,7 +47,9 @@ func (r *BillingRepo) Create(ctx context.Context, arg db.CreateBillingParams) (d
 	return i, nil
 }
 
-const auditedCreateBillingMany = `WITH ar_new AS (
+const auditedCreateBillingMany = `WITH ar_mark AS (
+	SELECT set_config('auditrepo.write', 'billings', true)
+), ar_new AS (
 	INSERT INTO billings (patient_id, amount, status, description)
 	SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4
 	FROM unnest($1::bigint[], $2::numeric[], $3::text[], $4::text[]) AS ar_in(p1, p2, p3, p4)
@@ -54,6 +59,7 @@ const auditedCreateBillingMany = `WITH ar_new AS (
 	SELECT $5, $6, $7, $8, $9, 'CREATE', 'billings', n.id, n.patient_id,
 		jsonb_build_object('after', to_jsonb(n))
 	FROM ar_new n
+	CROSS JOIN ar_mark
 )
 SELECT * FROM ar_new`
 
@@ -85,7 +91,9 @@ func (r *BillingRepo) CreateMany(ctx context.Context, args []db.CreateBillingPar
 	return out, nil
 }
 
-const auditedDeleteBilling = `WITH ar_gone AS (
+const auditedDeleteBilling = `WITH ar_mark AS (
+	SELECT set_config('auditrepo.write', 'billings', true)
+), ar_gone AS (
 	DELETE FROM billings
 	WHERE id = $1
 	RETURNING *
@@ -94,6 +102,7 @@ const auditedDeleteBilling = `WITH ar_gone AS (
 	SELECT $2, $3, $4, $5, $6, 'DELETE', 'billings', g.id, g.patient_id,
 		jsonb_build_object('deleted_record', to_jsonb(g))
 	FROM ar_gone g
+	CROSS JOIN ar_mark
 )
 SELECT g.id FROM ar_gone g LIMIT 1`
 
@@ -104,7 +113,9 @@ func (r *BillingRepo) Delete(ctx context.Context, id int64) error {
 	return r.w.QueryRow(ctx, audit.Delete, "billings", auditedDeleteBilling, []any{id}, &deleted)
 }
 
-const auditedUpdateBilling = `WITH ar_locked AS (
+const auditedUpdateBilling = `WITH ar_mark AS (
+	SELECT set_config('auditrepo.write', 'billings', true)
+), ar_locked AS (
 	SELECT billings.id AS ar_id, billings AS ar_old, billings.patient_id AS ar_patient
 	FROM billings
 	WHERE id = $1
@@ -129,6 +140,7 @@ const auditedUpdateBilling = `WITH ar_locked AS (
 		CASE WHEN (l.ar_old).description IS DISTINCT FROM c.description THEN 'description' END,
 		CASE WHEN (l.ar_old).updated_at IS DISTINCT FROM c.updated_at THEN 'updated_at' END
 	], NULL) AS changed) d
+	CROSS JOIN ar_mark
 	-- A change that touches only nonphi fields writes no audit row.
 	WHERE d.changed && '{id,patient_id,amount,status,description}'::text[]
 )

@@ -24,7 +24,9 @@ func scanDentalRecord(i *db.DentalRecord) []any {
 	return []any{&i.ID, &i.PatientID, &i.DentistID, &i.Diagnosis, &i.Treatment, &i.Notes, &i.CreatedAt, &i.UpdatedAt}
 }
 
-const auditedCreateDentalRecord = `WITH ar_new AS (
+const auditedCreateDentalRecord = `WITH ar_mark AS (
+	SELECT set_config('auditrepo.write', 'dental_records', true)
+), ar_new AS (
 	INSERT INTO dental_records (patient_id, dentist_id, diagnosis, treatment, notes)
 	VALUES ($1, $2, $3, $4, $5)
 	RETURNING id, patient_id, dentist_id, diagnosis, treatment, notes, created_at, updated_at
@@ -33,6 +35,7 @@ const auditedCreateDentalRecord = `WITH ar_new AS (
 	SELECT $6, $7, $8, $9, $10, 'CREATE', 'dental_records', n.id, n.patient_id,
 		jsonb_build_object('after', to_jsonb(n))
 	FROM ar_new n
+	CROSS JOIN ar_mark
 )
 SELECT * FROM ar_new`
 
@@ -45,7 +48,9 @@ func (r *DentalRecordRepo) Create(ctx context.Context, arg db.CreateDentalRecord
 	return i, nil
 }
 
-const auditedCreateDentalRecordMany = `WITH ar_new AS (
+const auditedCreateDentalRecordMany = `WITH ar_mark AS (
+	SELECT set_config('auditrepo.write', 'dental_records', true)
+), ar_new AS (
 	INSERT INTO dental_records (patient_id, dentist_id, diagnosis, treatment, notes)
 	SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4, ar_in.p5
 	FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[]) AS ar_in(p1, p2, p3, p4, p5)
@@ -55,6 +60,7 @@ const auditedCreateDentalRecordMany = `WITH ar_new AS (
 	SELECT $6, $7, $8, $9, $10, 'CREATE', 'dental_records', n.id, n.patient_id,
 		jsonb_build_object('after', to_jsonb(n))
 	FROM ar_new n
+	CROSS JOIN ar_mark
 )
 SELECT * FROM ar_new`
 
@@ -88,7 +94,9 @@ func (r *DentalRecordRepo) CreateMany(ctx context.Context, args []db.CreateDenta
 	return out, nil
 }
 
-const auditedDeleteDentalRecord = `WITH ar_gone AS (
+const auditedDeleteDentalRecord = `WITH ar_mark AS (
+	SELECT set_config('auditrepo.write', 'dental_records', true)
+), ar_gone AS (
 	DELETE FROM dental_records
 	WHERE id = $1
 	RETURNING *
@@ -97,6 +105,7 @@ const auditedDeleteDentalRecord = `WITH ar_gone AS (
 	SELECT $2, $3, $4, $5, $6, 'DELETE', 'dental_records', g.id, g.patient_id,
 		jsonb_build_object('deleted_record', to_jsonb(g))
 	FROM ar_gone g
+	CROSS JOIN ar_mark
 )
 SELECT g.id FROM ar_gone g LIMIT 1`
 
@@ -107,7 +116,9 @@ func (r *DentalRecordRepo) Delete(ctx context.Context, id int64) error {
 	return r.w.QueryRow(ctx, audit.Delete, "dental_records", auditedDeleteDentalRecord, []any{id}, &deleted)
 }
 
-const auditedUpdateDentalRecord = `WITH ar_locked AS (
+const auditedUpdateDentalRecord = `WITH ar_mark AS (
+	SELECT set_config('auditrepo.write', 'dental_records', true)
+), ar_locked AS (
 	SELECT dental_records.id AS ar_id, dental_records AS ar_old, dental_records.patient_id AS ar_patient
 	FROM dental_records
 	WHERE id = $1
@@ -134,6 +145,7 @@ const auditedUpdateDentalRecord = `WITH ar_locked AS (
 		CASE WHEN (l.ar_old).created_at IS DISTINCT FROM c.created_at THEN 'created_at' END,
 		CASE WHEN (l.ar_old).updated_at IS DISTINCT FROM c.updated_at THEN 'updated_at' END
 	], NULL) AS changed) d
+	CROSS JOIN ar_mark
 	-- A change that touches only nonphi fields writes no audit row.
 	WHERE d.changed && '{id,patient_id,dentist_id,diagnosis,treatment,notes}'::text[]
 )

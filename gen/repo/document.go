@@ -24,7 +24,9 @@ func scanDocument(i *db.Document) []any {
 	return []any{&i.ID, &i.PatientID, &i.DocumentType, &i.Filename, &i.StoragePath, &i.UploadedAt}
 }
 
-const auditedCreateDocument = `WITH ar_new AS (
+const auditedCreateDocument = `WITH ar_mark AS (
+	SELECT set_config('auditrepo.write', 'documents', true)
+), ar_new AS (
 	INSERT INTO documents (patient_id, document_type, filename, storage_path)
 	VALUES ($1, $2, $3, $4)
 	RETURNING id, patient_id, document_type, filename, storage_path, uploaded_at
@@ -33,6 +35,7 @@ const auditedCreateDocument = `WITH ar_new AS (
 	SELECT $5, $6, $7, $8, $9, 'CREATE', 'documents', n.id, n.patient_id,
 		jsonb_build_object('after', to_jsonb(n))
 	FROM ar_new n
+	CROSS JOIN ar_mark
 )
 SELECT * FROM ar_new`
 
@@ -45,7 +48,9 @@ func (r *DocumentRepo) Create(ctx context.Context, arg db.CreateDocumentParams) 
 	return i, nil
 }
 
-const auditedCreateDocumentMany = `WITH ar_new AS (
+const auditedCreateDocumentMany = `WITH ar_mark AS (
+	SELECT set_config('auditrepo.write', 'documents', true)
+), ar_new AS (
 	INSERT INTO documents (patient_id, document_type, filename, storage_path)
 	SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4
 	FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS ar_in(p1, p2, p3, p4)
@@ -55,6 +60,7 @@ const auditedCreateDocumentMany = `WITH ar_new AS (
 	SELECT $5, $6, $7, $8, $9, 'CREATE', 'documents', n.id, n.patient_id,
 		jsonb_build_object('after', to_jsonb(n))
 	FROM ar_new n
+	CROSS JOIN ar_mark
 )
 SELECT * FROM ar_new`
 
@@ -86,7 +92,9 @@ func (r *DocumentRepo) CreateMany(ctx context.Context, args []db.CreateDocumentP
 	return out, nil
 }
 
-const auditedDeleteDocument = `WITH ar_gone AS (
+const auditedDeleteDocument = `WITH ar_mark AS (
+	SELECT set_config('auditrepo.write', 'documents', true)
+), ar_gone AS (
 	DELETE FROM documents
 	WHERE id = $1
 	RETURNING *
@@ -95,6 +103,7 @@ const auditedDeleteDocument = `WITH ar_gone AS (
 	SELECT $2, $3, $4, $5, $6, 'DELETE', 'documents', g.id, g.patient_id,
 		jsonb_build_object('deleted_record', to_jsonb(g))
 	FROM ar_gone g
+	CROSS JOIN ar_mark
 )
 SELECT g.id FROM ar_gone g LIMIT 1`
 
@@ -105,7 +114,9 @@ func (r *DocumentRepo) Delete(ctx context.Context, id int64) error {
 	return r.w.QueryRow(ctx, audit.Delete, "documents", auditedDeleteDocument, []any{id}, &deleted)
 }
 
-const auditedUpdateDocument = `WITH ar_locked AS (
+const auditedUpdateDocument = `WITH ar_mark AS (
+	SELECT set_config('auditrepo.write', 'documents', true)
+), ar_locked AS (
 	SELECT documents.id AS ar_id, documents AS ar_old, documents.patient_id AS ar_patient
 	FROM documents
 	WHERE id = $1
@@ -130,6 +141,7 @@ const auditedUpdateDocument = `WITH ar_locked AS (
 		CASE WHEN (l.ar_old).storage_path IS DISTINCT FROM c.storage_path THEN 'storage_path' END,
 		CASE WHEN (l.ar_old).uploaded_at IS DISTINCT FROM c.uploaded_at THEN 'uploaded_at' END
 	], NULL) AS changed) d
+	CROSS JOIN ar_mark
 	-- A change that touches only nonphi fields writes no audit row.
 	WHERE d.changed && '{id,patient_id,document_type,filename,storage_path}'::text[]
 )

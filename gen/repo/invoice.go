@@ -25,13 +25,16 @@ func scanInvoice(i *db.Invoice) []any {
 	return []any{&i.ID, &i.AppointmentID, &i.Amount, &i.Status, &i.DueDate, &i.UpdatedAt}
 }
 
-const auditedCreateInvoice = `WITH ar_new AS (
+const auditedCreateInvoice = `WITH ar_mark AS (
+	SELECT set_config('auditrepo.write', 'invoices', true)
+), ar_new AS (
 	INSERT INTO invoices (appointment_id, amount, status, due_date) VALUES ($1, $2, $3, $4) RETURNING id, appointment_id, amount, status, due_date, updated_at
 ), ar_audit AS (
 	INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 	SELECT $5, $6, $7, $8, $9, 'CREATE', 'invoices', n.id, (SELECT ar_h1.patient_id FROM appointments ar_h1 WHERE ar_h1.id = n.appointment_id),
 		jsonb_build_object('after', to_jsonb(n))
 	FROM ar_new n
+	CROSS JOIN ar_mark
 )
 SELECT * FROM ar_new`
 
@@ -44,7 +47,9 @@ func (r *InvoiceRepo) Create(ctx context.Context, arg db.CreateInvoiceParams) (d
 	return i, nil
 }
 
-const auditedCreateInvoiceMany = `WITH ar_new AS (
+const auditedCreateInvoiceMany = `WITH ar_mark AS (
+	SELECT set_config('auditrepo.write', 'invoices', true)
+), ar_new AS (
 	INSERT INTO invoices (appointment_id, amount, status, due_date)
 	SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4
 	FROM unnest($1::bigint[], $2::numeric[], $3::text[], $4::date[]) AS ar_in(p1, p2, p3, p4)
@@ -54,6 +59,7 @@ const auditedCreateInvoiceMany = `WITH ar_new AS (
 	SELECT $5, $6, $7, $8, $9, 'CREATE', 'invoices', n.id, (SELECT ar_h1.patient_id FROM appointments ar_h1 WHERE ar_h1.id = n.appointment_id),
 		jsonb_build_object('after', to_jsonb(n))
 	FROM ar_new n
+	CROSS JOIN ar_mark
 )
 SELECT * FROM ar_new`
 
@@ -85,7 +91,9 @@ func (r *InvoiceRepo) CreateMany(ctx context.Context, args []db.CreateInvoicePar
 	return out, nil
 }
 
-const auditedDeleteInvoice = `WITH ar_gone AS (
+const auditedDeleteInvoice = `WITH ar_mark AS (
+	SELECT set_config('auditrepo.write', 'invoices', true)
+), ar_gone AS (
 	DELETE FROM invoices
 	WHERE id = $1
 	RETURNING *
@@ -94,6 +102,7 @@ const auditedDeleteInvoice = `WITH ar_gone AS (
 	SELECT $2, $3, $4, $5, $6, 'DELETE', 'invoices', g.id, (SELECT ar_h1.patient_id FROM appointments ar_h1 WHERE ar_h1.id = g.appointment_id),
 		jsonb_build_object('deleted_record', to_jsonb(g))
 	FROM ar_gone g
+	CROSS JOIN ar_mark
 )
 SELECT g.id FROM ar_gone g LIMIT 1`
 
@@ -104,7 +113,9 @@ func (r *InvoiceRepo) Delete(ctx context.Context, id int64) error {
 	return r.w.QueryRow(ctx, audit.Delete, "invoices", auditedDeleteInvoice, []any{id}, &deleted)
 }
 
-const auditedUpdateInvoice = `WITH ar_locked AS (
+const auditedUpdateInvoice = `WITH ar_mark AS (
+	SELECT set_config('auditrepo.write', 'invoices', true)
+), ar_locked AS (
 	SELECT invoices.id AS ar_id, invoices AS ar_old, (SELECT ar_h1.patient_id FROM appointments ar_h1 WHERE ar_h1.id = invoices.appointment_id) AS ar_patient
 	FROM invoices
 	WHERE id = $1
@@ -129,6 +140,7 @@ const auditedUpdateInvoice = `WITH ar_locked AS (
 		CASE WHEN (l.ar_old).due_date IS DISTINCT FROM c.due_date THEN 'due_date' END,
 		CASE WHEN (l.ar_old).updated_at IS DISTINCT FROM c.updated_at THEN 'updated_at' END
 	], NULL) AS changed) d
+	CROSS JOIN ar_mark
 	-- A change that touches only nonphi fields writes no audit row.
 	WHERE d.changed && '{id,appointment_id,amount,status,due_date}'::text[]
 )

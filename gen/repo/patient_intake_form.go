@@ -25,7 +25,9 @@ func scanPatientIntakeForm(i *db.PatientIntakeForm) []any {
 	return []any{&i.ID, &i.PatientID, &i.Allergies, &i.Medications, &i.MedicalConditions, &i.EmergencyContact, &i.EmergencyPhone, &i.InsuranceProvider, &i.InsurancePolicy, &i.Smoker, &i.Pregnant, &i.SignedAt, &i.UpdatedAt}
 }
 
-const auditedCreatePatientIntakeForm = `WITH ar_new AS (
+const auditedCreatePatientIntakeForm = `WITH ar_mark AS (
+	SELECT set_config('auditrepo.write', 'patient_intake_forms', true)
+), ar_new AS (
 	INSERT INTO patient_intake_forms (
 	    patient_id, allergies, medications, medical_conditions, emergency_contact, emergency_phone,
 	    insurance_provider, insurance_policy, smoker, pregnant, signed_at
@@ -36,6 +38,7 @@ const auditedCreatePatientIntakeForm = `WITH ar_new AS (
 	SELECT $12, $13, $14, $15, $16, 'CREATE', 'patient_intake_forms', n.id, n.patient_id,
 		jsonb_build_object('after', to_jsonb(n) || '{"insurance_policy": "[REDACTED]"}'::jsonb)
 	FROM ar_new n
+	CROSS JOIN ar_mark
 )
 SELECT * FROM ar_new`
 
@@ -48,7 +51,9 @@ func (r *PatientIntakeFormRepo) Create(ctx context.Context, arg db.CreatePatient
 	return i, nil
 }
 
-const auditedCreatePatientIntakeFormMany = `WITH ar_new AS (
+const auditedCreatePatientIntakeFormMany = `WITH ar_mark AS (
+	SELECT set_config('auditrepo.write', 'patient_intake_forms', true)
+), ar_new AS (
 	INSERT INTO patient_intake_forms (patient_id, allergies, medications, medical_conditions, emergency_contact, emergency_phone, insurance_provider, insurance_policy, smoker, pregnant, signed_at)
 	SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4, ar_in.p5, ar_in.p6, ar_in.p7, ar_in.p8, ar_in.p9, ar_in.p10, ar_in.p11
 	FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::boolean[], $10::boolean[], $11::timestamptz[]) AS ar_in(p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11)
@@ -58,6 +63,7 @@ const auditedCreatePatientIntakeFormMany = `WITH ar_new AS (
 	SELECT $12, $13, $14, $15, $16, 'CREATE', 'patient_intake_forms', n.id, n.patient_id,
 		jsonb_build_object('after', to_jsonb(n) || '{"insurance_policy": "[REDACTED]"}'::jsonb)
 	FROM ar_new n
+	CROSS JOIN ar_mark
 )
 SELECT * FROM ar_new`
 
@@ -103,7 +109,9 @@ func (r *PatientIntakeFormRepo) CreateMany(ctx context.Context, args []db.Create
 	return out, nil
 }
 
-const auditedDeletePatientIntakeForm = `WITH ar_gone AS (
+const auditedDeletePatientIntakeForm = `WITH ar_mark AS (
+	SELECT set_config('auditrepo.write', 'patient_intake_forms', true)
+), ar_gone AS (
 	DELETE FROM patient_intake_forms
 	WHERE id = $1
 	RETURNING *
@@ -112,6 +120,7 @@ const auditedDeletePatientIntakeForm = `WITH ar_gone AS (
 	SELECT $2, $3, $4, $5, $6, 'DELETE', 'patient_intake_forms', g.id, g.patient_id,
 		jsonb_build_object('deleted_record', to_jsonb(g) || '{"insurance_policy": "[REDACTED]"}'::jsonb)
 	FROM ar_gone g
+	CROSS JOIN ar_mark
 )
 SELECT g.id FROM ar_gone g LIMIT 1`
 
@@ -122,7 +131,9 @@ func (r *PatientIntakeFormRepo) Delete(ctx context.Context, id int64) error {
 	return r.w.QueryRow(ctx, audit.Delete, "patient_intake_forms", auditedDeletePatientIntakeForm, []any{id}, &deleted)
 }
 
-const auditedUpdatePatientIntakeForm = `WITH ar_locked AS (
+const auditedUpdatePatientIntakeForm = `WITH ar_mark AS (
+	SELECT set_config('auditrepo.write', 'patient_intake_forms', true)
+), ar_locked AS (
 	SELECT patient_intake_forms.id AS ar_id, patient_intake_forms AS ar_old, patient_intake_forms.patient_id AS ar_patient
 	FROM patient_intake_forms
 	WHERE id = $1
@@ -156,6 +167,7 @@ const auditedUpdatePatientIntakeForm = `WITH ar_locked AS (
 		CASE WHEN (l.ar_old).signed_at IS DISTINCT FROM c.signed_at THEN 'signed_at' END,
 		CASE WHEN (l.ar_old).updated_at IS DISTINCT FROM c.updated_at THEN 'updated_at' END
 	], NULL) AS changed) d
+	CROSS JOIN ar_mark
 	-- A change that touches only nonphi fields writes no audit row.
 	WHERE d.changed && '{id,patient_id,allergies,medications,medical_conditions,emergency_contact,emergency_phone,insurance_provider,insurance_policy,smoker,pregnant,signed_at}'::text[]
 )

@@ -25,7 +25,9 @@ func scanTreatmentPlan(i *db.TreatmentPlan) []any {
 	return []any{&i.ID, &i.PatientID, &i.DentistID, &i.Title, &i.Description, &i.Status, &i.EstimatedCost, &i.UpdatedAt}
 }
 
-const auditedCreateTreatmentPlan = `WITH ar_new AS (
+const auditedCreateTreatmentPlan = `WITH ar_mark AS (
+	SELECT set_config('auditrepo.write', 'treatment_plans', true)
+), ar_new AS (
 	INSERT INTO treatment_plans (patient_id, dentist_id, title, description, status, estimated_cost)
 	VALUES ($1, $2, $3, $4, $5, $6)
 	RETURNING id, patient_id, dentist_id, title, description, status, estimated_cost, updated_at
@@ -34,6 +36,7 @@ const auditedCreateTreatmentPlan = `WITH ar_new AS (
 	SELECT $7, $8, $9, $10, $11, 'CREATE', 'treatment_plans', n.id, n.patient_id,
 		jsonb_build_object('after', to_jsonb(n))
 	FROM ar_new n
+	CROSS JOIN ar_mark
 )
 SELECT * FROM ar_new`
 
@@ -46,7 +49,9 @@ func (r *TreatmentPlanRepo) Create(ctx context.Context, arg db.CreateTreatmentPl
 	return i, nil
 }
 
-const auditedCreateTreatmentPlanMany = `WITH ar_new AS (
+const auditedCreateTreatmentPlanMany = `WITH ar_mark AS (
+	SELECT set_config('auditrepo.write', 'treatment_plans', true)
+), ar_new AS (
 	INSERT INTO treatment_plans (patient_id, dentist_id, title, description, status, estimated_cost)
 	SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4, ar_in.p5, ar_in.p6
 	FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::numeric[]) AS ar_in(p1, p2, p3, p4, p5, p6)
@@ -56,6 +61,7 @@ const auditedCreateTreatmentPlanMany = `WITH ar_new AS (
 	SELECT $7, $8, $9, $10, $11, 'CREATE', 'treatment_plans', n.id, n.patient_id,
 		jsonb_build_object('after', to_jsonb(n))
 	FROM ar_new n
+	CROSS JOIN ar_mark
 )
 SELECT * FROM ar_new`
 
@@ -91,7 +97,9 @@ func (r *TreatmentPlanRepo) CreateMany(ctx context.Context, args []db.CreateTrea
 	return out, nil
 }
 
-const auditedDeleteTreatmentPlan = `WITH ar_gone AS (
+const auditedDeleteTreatmentPlan = `WITH ar_mark AS (
+	SELECT set_config('auditrepo.write', 'treatment_plans', true)
+), ar_gone AS (
 	DELETE FROM treatment_plans
 	WHERE id = $1
 	RETURNING *
@@ -100,6 +108,7 @@ const auditedDeleteTreatmentPlan = `WITH ar_gone AS (
 	SELECT $2, $3, $4, $5, $6, 'DELETE', 'treatment_plans', g.id, g.patient_id,
 		jsonb_build_object('deleted_record', to_jsonb(g))
 	FROM ar_gone g
+	CROSS JOIN ar_mark
 )
 SELECT g.id FROM ar_gone g LIMIT 1`
 
@@ -110,7 +119,9 @@ func (r *TreatmentPlanRepo) Delete(ctx context.Context, id int64) error {
 	return r.w.QueryRow(ctx, audit.Delete, "treatment_plans", auditedDeleteTreatmentPlan, []any{id}, &deleted)
 }
 
-const auditedUpdateTreatmentPlan = `WITH ar_locked AS (
+const auditedUpdateTreatmentPlan = `WITH ar_mark AS (
+	SELECT set_config('auditrepo.write', 'treatment_plans', true)
+), ar_locked AS (
 	SELECT treatment_plans.id AS ar_id, treatment_plans AS ar_old, treatment_plans.patient_id AS ar_patient
 	FROM treatment_plans
 	WHERE id = $1
@@ -138,6 +149,7 @@ const auditedUpdateTreatmentPlan = `WITH ar_locked AS (
 		CASE WHEN (l.ar_old).estimated_cost IS DISTINCT FROM c.estimated_cost THEN 'estimated_cost' END,
 		CASE WHEN (l.ar_old).updated_at IS DISTINCT FROM c.updated_at THEN 'updated_at' END
 	], NULL) AS changed) d
+	CROSS JOIN ar_mark
 	-- A change that touches only nonphi fields writes no audit row.
 	WHERE d.changed && '{id,patient_id,dentist_id,title,description,status,estimated_cost}'::text[]
 )

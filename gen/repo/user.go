@@ -25,7 +25,9 @@ func scanUser(i *db.User) []any {
 	return []any{&i.ID, &i.Username, &i.Email, &i.Password, &i.AuthToken, &i.UserType, &i.Role, &i.FirstName, &i.LastName, &i.LastLogin, &i.UpdatedAt}
 }
 
-const auditedCreateUser = `WITH ar_new AS (
+const auditedCreateUser = `WITH ar_mark AS (
+	SELECT set_config('auditrepo.write', 'users', true)
+), ar_new AS (
 	INSERT INTO users (username, email, password, auth_token, user_type, role, first_name, last_name)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 	RETURNING id, username, email, password, auth_token, user_type, role, first_name, last_name, last_login, updated_at
@@ -34,6 +36,7 @@ const auditedCreateUser = `WITH ar_new AS (
 	SELECT $9, $10, $11, $12, $13, 'CREATE', 'users', n.id, CASE WHEN n.user_type = 'patient' THEN n.id END,
 		jsonb_build_object('after', to_jsonb(n) - '{password,auth_token}'::text[])
 	FROM ar_new n
+	CROSS JOIN ar_mark
 )
 SELECT * FROM ar_new`
 
@@ -46,7 +49,9 @@ func (r *UserRepo) Create(ctx context.Context, arg db.CreateUserParams) (db.User
 	return i, nil
 }
 
-const auditedCreateUserMany = `WITH ar_new AS (
+const auditedCreateUserMany = `WITH ar_mark AS (
+	SELECT set_config('auditrepo.write', 'users', true)
+), ar_new AS (
 	INSERT INTO users (username, email, password, auth_token, user_type, role, first_name, last_name)
 	SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4, ar_in.p5, ar_in.p6, ar_in.p7, ar_in.p8
 	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) AS ar_in(p1, p2, p3, p4, p5, p6, p7, p8)
@@ -56,6 +61,7 @@ const auditedCreateUserMany = `WITH ar_new AS (
 	SELECT $9, $10, $11, $12, $13, 'CREATE', 'users', n.id, CASE WHEN n.user_type = 'patient' THEN n.id END,
 		jsonb_build_object('after', to_jsonb(n) - '{password,auth_token}'::text[])
 	FROM ar_new n
+	CROSS JOIN ar_mark
 )
 SELECT * FROM ar_new`
 
@@ -95,7 +101,9 @@ func (r *UserRepo) CreateMany(ctx context.Context, args []db.CreateUserParams) (
 	return out, nil
 }
 
-const auditedDeleteUser = `WITH ar_gone AS (
+const auditedDeleteUser = `WITH ar_mark AS (
+	SELECT set_config('auditrepo.write', 'users', true)
+), ar_gone AS (
 	DELETE FROM users
 	WHERE id = $1
 	RETURNING *
@@ -104,6 +112,7 @@ const auditedDeleteUser = `WITH ar_gone AS (
 	SELECT $2, $3, $4, $5, $6, 'DELETE', 'users', g.id, CASE WHEN g.user_type = 'patient' THEN g.id END,
 		jsonb_build_object('deleted_record', to_jsonb(g) - '{password,auth_token}'::text[])
 	FROM ar_gone g
+	CROSS JOIN ar_mark
 )
 SELECT g.id FROM ar_gone g LIMIT 1`
 
@@ -114,7 +123,9 @@ func (r *UserRepo) Delete(ctx context.Context, id int64) error {
 	return r.w.QueryRow(ctx, audit.Delete, "users", auditedDeleteUser, []any{id}, &deleted)
 }
 
-const auditedUpdateUser = `WITH ar_locked AS (
+const auditedUpdateUser = `WITH ar_mark AS (
+	SELECT set_config('auditrepo.write', 'users', true)
+), ar_locked AS (
 	SELECT users.id AS ar_id, users AS ar_old, CASE WHEN users.user_type = 'patient' THEN users.id END AS ar_patient
 	FROM users
 	WHERE id = $1
@@ -142,6 +153,7 @@ const auditedUpdateUser = `WITH ar_locked AS (
 		CASE WHEN (l.ar_old).last_login IS DISTINCT FROM c.last_login THEN 'last_login' END,
 		CASE WHEN (l.ar_old).updated_at IS DISTINCT FROM c.updated_at THEN 'updated_at' END
 	], NULL) AS changed) d
+	CROSS JOIN ar_mark
 	-- A change that touches only nonphi fields writes no audit row.
 	WHERE d.changed && '{id,username,email,user_type,role,first_name,last_name}'::text[]
 )
@@ -157,7 +169,9 @@ func (r *UserRepo) Update(ctx context.Context, arg db.UpdateUserParams) (db.User
 	return i, nil
 }
 
-const auditedUpdateUserLastLogin = `WITH ar_locked AS (
+const auditedUpdateUserLastLogin = `WITH ar_mark AS (
+	SELECT set_config('auditrepo.write', 'users', true)
+), ar_locked AS (
 	SELECT users.id AS ar_id, users AS ar_old, CASE WHEN users.user_type = 'patient' THEN users.id END AS ar_patient
 	FROM users
 	WHERE id = $1
@@ -185,6 +199,7 @@ const auditedUpdateUserLastLogin = `WITH ar_locked AS (
 		CASE WHEN (l.ar_old).last_login IS DISTINCT FROM c.last_login THEN 'last_login' END,
 		CASE WHEN (l.ar_old).updated_at IS DISTINCT FROM c.updated_at THEN 'updated_at' END
 	], NULL) AS changed) d
+	CROSS JOIN ar_mark
 	-- A change that touches only nonphi fields writes no audit row.
 	WHERE d.changed && '{id,username,email,user_type,role,first_name,last_name}'::text[]
 )
@@ -200,7 +215,9 @@ func (r *UserRepo) UpdateLastLogin(ctx context.Context, arg db.UpdateUserLastLog
 	return i, nil
 }
 
-const auditedUpdateUserPassword = `WITH ar_locked AS (
+const auditedUpdateUserPassword = `WITH ar_mark AS (
+	SELECT set_config('auditrepo.write', 'users', true)
+), ar_locked AS (
 	SELECT users.id AS ar_id, users AS ar_old, CASE WHEN users.user_type = 'patient' THEN users.id END AS ar_patient
 	FROM users
 	WHERE id = $1
@@ -228,6 +245,7 @@ const auditedUpdateUserPassword = `WITH ar_locked AS (
 		CASE WHEN (l.ar_old).last_login IS DISTINCT FROM c.last_login THEN 'last_login' END,
 		CASE WHEN (l.ar_old).updated_at IS DISTINCT FROM c.updated_at THEN 'updated_at' END
 	], NULL) AS changed) d
+	CROSS JOIN ar_mark
 	-- A change that touches only nonphi fields writes no audit row.
 	WHERE d.changed && '{id,username,email,user_type,role,first_name,last_name}'::text[]
 )

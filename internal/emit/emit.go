@@ -1,5 +1,6 @@
-// Package emit writes the Go of the audited repositories with jennifer: one file per model and one
-// that bundles them. It reads only the intermediate representation, which is already validated.
+// Package emit writes the Go of the audited repositories with jennifer: one file per model, one that
+// bundles them and one with the SQL of the backstop triggers. It reads only the intermediate
+// representation, which is already validated.
 package emit
 
 import (
@@ -39,6 +40,13 @@ func Files(p *ir.Program, pkg string) (map[string][]byte, error) {
 	f := newFile(p, pkg)
 	bundle(f, p)
 	if err := render(out, "repo.go", f); err != nil {
+		return nil, err
+	}
+	f = newFile(p, pkg)
+	if err := backstop(f, p); err != nil {
+		return nil, err
+	}
+	if err := render(out, "backstop.go", f); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -218,6 +226,24 @@ func bundle(f *jen.File, p *ir.Program) {
 		jen.Id("w").Op(":=").Qual(auditPath, "NewWriter").Call(jen.Id("db"), jen.Id("opts").Op("...")),
 		jen.Return(jen.Op("&").Id("Repos").Values(dict)),
 	)
+}
+
+func backstop(f *jen.File, p *ir.Program) error {
+	text, err := templates.Backstop(p)
+	if err != nil {
+		return err
+	}
+	f.Comment("BackstopSQL installs the backstop triggers on the tables of these repositories. A change made without them")
+	f.Commentf("(raw SQL, another program) gets one audit row per changed row, with actor kind %q; TRUNCATE is", "unattributed")
+	f.Commentf("refused. The repositories' own statements set %s, so their changes are not logged twice. Run it as", templates.WriteFlag)
+	f.Comment("the tables' owner after every migration; it replaces what a previous run installed.")
+	f.Const().Id("BackstopSQL").Op("=").Add(sqlLit(text))
+	f.Comment("InstallBackstop runs BackstopSQL on db (as one implicit transaction when db is not a pgx.Tx).")
+	f.Func().Id("InstallBackstop").Params(jen.Id("ctx").Qual("context", "Context"), jen.Id("db").Qual(auditPath, "DB")).Error().Block(
+		jen.List(jen.Id("_"), jen.Err()).Op(":=").Id("db").Dot("Exec").Call(jen.Id("ctx"), jen.Id("BackstopSQL")),
+		jen.Return(jen.Err()),
+	)
+	return nil
 }
 
 // typeCode spells a Go type of sqlc's API in jennifer, qualifying named types by import path.

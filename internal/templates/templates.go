@@ -1,5 +1,5 @@
-// Package templates renders the audited SQL statements (the only non-Go text the generator writes).
-// The emitter embeds the result in the generated Go as constants.
+// Package templates renders the audited SQL statements and the backstop triggers (the only non-Go text
+// the generator writes). The emitter embeds the result in the generated Go as constants.
 package templates
 
 import (
@@ -15,13 +15,19 @@ import (
 	"github.com/auditrepo/auditrepo/internal/tags"
 )
 
-//go:embed audited.sql.tmpl
+//go:embed *.sql.tmpl
 var files embed.FS
 
-var tmpl = template.Must(template.New("").Funcs(template.FuncMap{"indent": indent, "ident": Ident, "lit": literal}).ParseFS(files, "*.tmpl"))
+var tmpl = template.Must(template.New("").Funcs(template.FuncMap{
+	"indent": indent, "ident": Ident, "lit": literal, "flag": func() string { return WriteFlag },
+}).ParseFS(files, "*.tmpl"))
 
 // ActorArgs is how many actor arguments the runtime appends after a statement's own (audit.ActorArgs).
 const ActorArgs = 5
+
+// WriteFlag is the transaction-local setting through which an audited statement tells the backstop trigger
+// of its table that it writes its own audit rows.
+const WriteFlag = "auditrepo.write"
 
 // SQL renders the audited statement that wraps w.
 func SQL(m *ir.Model, w *ir.Write) (string, error) {
@@ -34,6 +40,19 @@ func ManySQL(m *ir.Model, w *ir.Write) (string, error) {
 	return render("create", newData(m, w, true))
 }
 
+// Backstop renders the SQL that installs the backstop triggers of every model (see backstop.sql.tmpl).
+func Backstop(p *ir.Program) (string, error) {
+	ds := make([]*data, len(p.Models))
+	for i, m := range p.Models {
+		ds[i] = &data{m: m}
+	}
+	var b strings.Builder
+	if err := tmpl.ExecuteTemplate(&b, "backstop", ds); err != nil {
+		return "", fmt.Errorf("rendering the backstop SQL: %w", err)
+	}
+	return b.String(), nil
+}
+
 func render(name string, d *data) (string, error) {
 	var b strings.Builder
 	if err := tmpl.ExecuteTemplate(&b, name, d); err != nil {
@@ -42,15 +61,18 @@ func render(name string, d *data) (string, error) {
 	return b.String(), nil
 }
 
+// data is what the templates read: a model, and for a repository statement the write it wraps (w is nil
+// in the backstop, which uses only the model's methods).
 type data struct {
 	m      *ir.Model
 	w      *ir.Write
+	action string // INSERT, UPDATE or DELETE
 	params int
 	insert string
 }
 
 func newData(m *ir.Model, w *ir.Write, many bool) *data {
-	d := &data{m: m, w: w, params: len(w.Params)}
+	d := &data{m: m, w: w, action: w.Action(), params: len(w.Params)}
 	s := w.Stmt
 	if s.Kind == sqlquery.Insert {
 		if many {
@@ -89,12 +111,44 @@ func manyInsert(m *ir.Model, w *ir.Write) string {
 		target, strings.Join(cols, ", "), strings.Join(vals, ", "), strings.Join(arrays, ", "), strings.Join(names, ", "), s.Returning)
 }
 
-func (d *data) Action() string   { return d.w.Action() }
+func (d *data) Action() string   { return d.action }
 func (d *data) Insert() string   { return d.insert }
 func (d *data) Where() string    { return d.w.Stmt.Where }
 func (d *data) Set() string      { return d.w.Stmt.Set }
 func (d *data) ReturnsRow() bool { return d.w.Returns }
 func (d *data) TableLit() string { return literal(d.m.Table) }
+
+// As returns a copy of d for the given action (the backstop writes all three from one model).
+func (d *data) As(action string) *data {
+	c := *d
+	c.action = action
+	return &c
+}
+
+// Table is the model's table as SQL names it.
+func (d *data) Table() string { return tableRef(d.m.Table) }
+
+// BackstopFunc names the backstop trigger function of the model's table.
+func (d *data) BackstopFunc() string {
+	return Ident("auditrepo_backstop_" + nonIdent.ReplaceAllString(strings.ToLower(d.m.Table), "_"))
+}
+
+var nonIdent = regexp.MustCompile(`[^a-z0-9_]`)
+
+// Changed is the array of the logged columns whose value differs between rows old and new, one CASE per
+// line, each indented by ind and a tab.
+func (d *data) Changed(old, new, ind string) string {
+	var b strings.Builder
+	b.WriteString("array_remove(ARRAY[")
+	for i, c := range d.Logged() {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "\n%s\tCASE WHEN %s.%s IS DISTINCT FROM %s.%s THEN %s END", ind, old, Ident(c), new, Ident(c), literal(c))
+	}
+	fmt.Fprintf(&b, "\n%s], NULL)", ind)
+	return b.String()
+}
 
 // Returning is sqlc's RETURNING list, or * for a DELETE run as :exec.
 func (d *data) Returning() string {

@@ -2,7 +2,13 @@
 // pgtestdb, so tests run in parallel against a real server.
 //
 // The server is found through the standard libpq variables PGHOST, PGPORT, PGUSER and PGPASSWORD
-// (defaults 127.0.0.1, 5432, postgres, no password); the user must be able to create databases.
+// (defaults 127.0.0.1, 5432, postgres, no password). That user creates the role auditrepo_test
+// (NOSUPERUSER NOCREATEDB CREATEROLE), which creates and migrates the databases; the migrations create
+// the roles auditrepo_owner and auditrepo_app (package migrations).
+//
+// Tests connect as auditrepo_app, the application's role, so they can do exactly what the application
+// can. The server must let auditrepo_app log in from PGHOST without a password (trust authentication
+// for 127.0.0.1, as scripts/with-postgres.sh and .ci configure it).
 package testdb
 
 import (
@@ -11,6 +17,8 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"io/fs"
+	"net"
+	"net/url"
 	"os"
 	"sort"
 	"testing"
@@ -19,36 +27,102 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver pgtestdb connects with
 	"github.com/peterldowns/pgtestdb"
 
+	"github.com/auditrepo/auditrepo/gen/repo"
 	"github.com/auditrepo/auditrepo/migrations"
 )
 
-// URL creates a fresh migrated database for t and returns its connection string. The database is
-// dropped when t passes.
-func URL(t testing.TB) string {
-	t.Helper()
-	return pgtestdb.Custom(t, config(), migrator{}).URL()
+// MigratorRole is the role that creates and migrates the test databases (pgtestdb's test role). It is
+// a member of auditrepo_owner, so it can do anything the owner can.
+const MigratorRole = "auditrepo_test"
+
+// DB is one test's database, reached as two roles.
+type DB struct {
+	// App and AppURL connect as auditrepo_app: what the application may do, the tests may do.
+	App    *pgxpool.Pool
+	AppURL string
+	// Owner and OwnerURL connect as the migrating role, a member of auditrepo_owner: for tests that break
+	// things on purpose (a failing constraint on audit_log, a revoked privilege).
+	Owner    *pgxpool.Pool
+	OwnerURL string
 }
 
-// Pool returns a pool on a fresh migrated database, closed when t ends.
+// New creates a fresh migrated database for t and opens a pool on it for each role; the pools are
+// closed when t ends, and the database is dropped when t passes.
+func New(t testing.TB) *DB {
+	t.Helper()
+	conf := pgtestdb.Custom(t, config(), migrator{})
+	d := &DB{OwnerURL: conf.URL(), AppURL: connURL(*conf, migrations.AppRole)}
+	d.App = pool(t, d.AppURL)
+	d.Owner = pool(t, d.OwnerURL)
+	return d
+}
+
+// Pool returns a pool connected as auditrepo_app on a fresh migrated database, closed when t ends.
 func Pool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
-	pool, err := pgxpool.New(context.Background(), URL(t))
+	return New(t).App
+}
+
+// URL creates a fresh migrated database for t and returns the connection string of auditrepo_app on it.
+func URL(t testing.TB) string {
+	t.Helper()
+	return New(t).AppURL
+}
+
+// Schema creates a fresh database for t from schema (SQL statements, run once per schema into a template) and
+// returns a pool on it as the migrating role, which owns everything in it; the clinic's migrations are not
+// applied. It is for tests of generated SQL on other schemas, such as the generator's golden cases.
+func Schema(t testing.TB, schema string) *pgxpool.Pool {
+	t.Helper()
+	conf := pgtestdb.Custom(t, config(), sqlMigrator(schema))
+	return pool(t, conf.URL())
+}
+
+// sqlMigrator runs its SQL text as the migration.
+type sqlMigrator string
+
+func (m sqlMigrator) Hash() (string, error) {
+	h := sha256.Sum256([]byte(m))
+	return "sql-" + hex.EncodeToString(h[:])[:16], nil
+}
+
+func (m sqlMigrator) Migrate(ctx context.Context, db *sql.DB, _ pgtestdb.Config) error {
+	_, err := db.ExecContext(ctx, string(m))
+	return err
+}
+
+func pool(t testing.TB, url string) *pgxpool.Pool {
+	t.Helper()
+	p, err := pgxpool.New(context.Background(), url)
 	if err != nil {
 		t.Fatalf("testdb: %v", err)
 	}
-	t.Cleanup(pool.Close)
-	return pool
+	t.Cleanup(p.Close)
+	return p
+}
+
+// connURL is c's database as user, without a password.
+func connURL(c pgtestdb.Config, user string) string {
+	u := url.URL{Scheme: "postgres", User: url.User(user), Host: net.JoinHostPort(c.Host, c.Port), Path: "/" + c.Database, RawQuery: c.Options}
+	return u.String()
 }
 
 func config() pgtestdb.Config {
 	return pgtestdb.Config{
-		DriverName:                "pgx",
-		Host:                      env("PGHOST", "127.0.0.1"),
-		Port:                      env("PGPORT", "5432"),
-		User:                      env("PGUSER", "postgres"),
-		Password:                  os.Getenv("PGPASSWORD"),
-		Database:                  "postgres",
-		Options:                   "sslmode=disable",
+		DriverName: "pgx",
+		Host:       env("PGHOST", "127.0.0.1"),
+		Port:       env("PGPORT", "5432"),
+		User:       env("PGUSER", "postgres"),
+		Password:   os.Getenv("PGPASSWORD"),
+		Database:   "postgres",
+		Options:    "sslmode=disable",
+		// The migrations create the roles auditrepo_owner and auditrepo_app, so the migrating role needs
+		// CREATEROLE, and nothing more.
+		TestRole: &pgtestdb.Role{
+			Username:     MigratorRole,
+			Password:     MigratorRole,
+			Capabilities: "NOSUPERUSER NOCREATEDB CREATEROLE",
+		},
 		ForceTerminateConnections: true,
 	}
 }
@@ -60,7 +134,8 @@ func env(key, def string) string {
 	return def
 }
 
-// migrator applies the embedded goose migrations; its hash changes whenever a migration does.
+// migrator applies the embedded goose migrations and the backstop (migrations.Up); its hash changes
+// whenever either does, so pgtestdb builds a new template.
 type migrator struct{}
 
 func (migrator) Hash() (string, error) {
@@ -78,6 +153,7 @@ func (migrator) Hash() (string, error) {
 		h.Write([]byte(n))
 		h.Write(b)
 	}
+	h.Write([]byte(repo.BackstopSQL))
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }
 

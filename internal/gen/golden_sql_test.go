@@ -1,0 +1,190 @@
+package gen
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/auditrepo/auditrepo/internal/testdb"
+	"github.com/auditrepo/auditrepo/migrations"
+)
+
+// TestGoldenSQLRuns runs the SQL generated for the golden "ok" case on a database with the golden schema and
+// the real audit_log: every statement shape (create, create many, update, delete as :exec and as :one) writes
+// its own audit rows and no backstop row, and raw writes get backstop rows with the right patient, through a
+// two-hop patient path too.
+func TestGoldenSQLRuns(t *testing.T) {
+	t.Parallel()
+	root := filepath.Join("..", "..")
+	files, err := Render(root, Options{
+		Models:  filepath.Join("testdata", "golden", "ok"),
+		SQLC:    filepath.Join("testdata", "golden", "db"),
+		Queries: filepath.Join("testdata", "golden", "queries"),
+		Out:     "repo",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqls := stringConsts(t, files)
+	pool := testdb.Schema(t, goldenSchema(t, root))
+	ctx := t.Context()
+	if _, err := pool.Exec(ctx, sqls["BackstopSQL"]); err != nil {
+		t.Fatalf("installing the backstop: %v", err)
+	}
+
+	actor := []any{nil, "system", nil, "golden", nil}
+	// run executes a generated statement with its arguments and the actor's, and returns the first column
+	// (the id) of the rows it returns.
+	run := func(name string, args ...any) []int64 {
+		t.Helper()
+		text, ok := sqls[name]
+		if !ok {
+			t.Fatalf("no constant %s", name)
+		}
+		rows, err := pool.Query(ctx, text, append(args, actor...)...)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var ids []int64
+		for rows.Next() {
+			vals, err := rows.Values()
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			ids = append(ids, vals[0].(int64))
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return ids
+	}
+	type trail struct{ system, unattributed int }
+	var seen trail
+	expect := func(what string, system, unattributed int) {
+		t.Helper()
+		var now trail
+		err := pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE actor_kind = 'system'),
+			count(*) FILTER (WHERE actor_kind = 'unattributed') FROM audit_log`).Scan(&now.system, &now.unattributed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := (trail{now.system - seen.system, now.unattributed - seen.unattributed}); d != (trail{system, unattributed}) {
+			t.Errorf("%s: %d repository and %d backstop rows, want %d and %d", what, d.system, d.unattributed, system, unattributed)
+		}
+		seen = now
+	}
+
+	person := run("auditedCreatePerson", "patient", "Ann", "s3cret")[0]
+	expect("create", 1, 0)
+	run("auditedCreatePersonMany", []string{"patient", "staff"}, []string{"Bo", "Cy"}, []string{"x", "y"})
+	expect("create many", 2, 0)
+	run("auditedRenamePerson", person, "Ann B")
+	expect("update", 1, 0)
+	visit := run("auditedCreateVisit", person, "Pain", "note", "10:00:00")[0]
+	run("auditedUpdateVisit", visit, "ache", "note 2")
+	expect("create and update with a redacted nonphi field", 2, 0)
+	claim := run("auditedCreateClaim", visit, "12.345")[0]
+	line := run("auditedCreateClaimLine", claim, "D100")[0]
+	run("auditedDeleteClaimLine", line)
+	expect("two-hop path, delete :exec", 3, 0)
+	other := run("auditedCreateVisit", person, "check", "", nil)[0]
+	if got := run("auditedDeleteVisit", other); len(got) != 1 || got[0] != other {
+		t.Errorf("delete :one returned %v, want [%d]", got, other)
+	}
+	expect("delete :one", 2, 0)
+
+	// Raw writes: one backstop row per changed row, with the patient of the row.
+	raw := func(sql string, args ...any) {
+		t.Helper()
+		if _, err := pool.Exec(ctx, sql, args...); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	raw(`INSERT INTO claim_lines (claim_id, code) VALUES ($1, 'R1'), ($1, 'R2')`, claim)
+	raw(`UPDATE visits SET "time" = '11:30' WHERE id = $1`, visit)
+	raw(`UPDATE visits SET note = 'only nonphi' WHERE id = $1`, visit)
+	raw(`UPDATE people SET secret = 'only excluded' WHERE id = $1`, person)
+	raw(`DELETE FROM claim_lines WHERE claim_id = $1`, claim)
+	expect("raw writes", 0, 5)
+	var wrong int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE actor_kind = 'unattributed'
+		AND patient_id IS DISTINCT FROM $1`, person).Scan(&wrong); err != nil || wrong != 0 {
+		t.Errorf("%d backstop rows without the patient %d (%v)", wrong, person, err)
+	}
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE changes::text LIKE '%s3cret%'
+		OR changes::text LIKE '%only excluded%' OR changes::text LIKE '%"secret"%'`).Scan(&wrong); err != nil || wrong != 0 {
+		t.Errorf("%d audit rows show an excluded column (%v)", wrong, err)
+	}
+	if _, err := pool.Exec(ctx, "TRUNCATE claim_lines"); err == nil || !strings.Contains(err.Error(), "TRUNCATE on PHI table claim_lines refused") {
+		t.Errorf("TRUNCATE claim_lines: %v, want it refused", err)
+	}
+	checkIdempotent(t, pool, sqls["BackstopSQL"])
+}
+
+// checkIdempotent installs the backstop a second time: it replaces the first installation.
+func checkIdempotent(t *testing.T, pool *pgxpool.Pool, backstop string) {
+	t.Helper()
+	if _, err := pool.Exec(t.Context(), backstop); err != nil {
+		t.Errorf("installing the backstop again: %v", err)
+	}
+	var triggers int
+	if err := pool.QueryRow(t.Context(), "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'auditrepo_backstop_%'").Scan(&triggers); err != nil || triggers != 4*4 {
+		t.Errorf("%d backstop triggers (%v), want 4 on each of the 4 tables", triggers, err)
+	}
+}
+
+// goldenSchema is the golden cases' schema plus the clinic's audit_log, as its migrations create it.
+func goldenSchema(t *testing.T, root string) string {
+	t.Helper()
+	var b strings.Builder
+	for _, name := range []string{"00002_audit_log.sql", "00004_unattributed.sql"} {
+		src, err := fs.ReadFile(migrations.FS, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		up, _, _ := strings.Cut(string(src), "-- +goose Down")
+		b.WriteString(up)
+		b.WriteString("\n")
+	}
+	schema, err := os.ReadFile(filepath.Join(root, "testdata", "golden", "schema.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(schema) + "\n" + b.String()
+}
+
+// stringConsts returns the string constants of the generated files by name.
+func stringConsts(t *testing.T, files map[string][]byte) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	fset := token.NewFileSet()
+	for name, src := range files {
+		f, err := parser.ParseFile(fset, name, src, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			vs, ok := n.(*ast.ValueSpec)
+			if !ok || len(vs.Values) != 1 {
+				return true
+			}
+			if lit, ok := vs.Values[0].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+				s, err := strconv.Unquote(lit.Value)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out[vs.Names[0].Name] = s
+			}
+			return true
+		})
+	}
+	return out
+}
