@@ -20,7 +20,7 @@ type ActorKind string
 const (
 	KindUser    ActorKind = "user"
 	KindSystem  ActorKind = "system"
-	KindUnknown ActorKind = "unknown" // a repository write without an actor in its context (AllowUnattributed)
+	KindUnknown ActorKind = "unknown" // anonymous: no authenticated user (written only with AllowAnonymous)
 	// KindUnattributed marks the rows of the database backstop: a change to a PHI table that did not go
 	// through the generated repositories (raw SQL). The database writes them; a Writer never does.
 	KindUnattributed ActorKind = "unattributed"

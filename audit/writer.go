@@ -26,9 +26,9 @@ const ActorArgs = 5
 // Option configures a Writer.
 type Option func(*Writer)
 
-// AllowUnattributed records writes whose context has no actor, or only an anonymous one (kind "unknown", as the
+// AllowAnonymous records writes whose context has no actor, or only an anonymous one (kind "unknown", as the
 // middleware sets for unauthenticated requests), as actor kind "unknown" instead of refusing them with ErrNoActor.
-func AllowUnattributed() Option {
+func AllowAnonymous() Option {
 	return func(w *Writer) { w.strict = false }
 }
 

@@ -100,8 +100,8 @@ func TestWriterNoActorStrict(t *testing.T) {
 	if db.calls != 0 {
 		t.Errorf("%d statements ran without an actor", db.calls)
 	}
-	if err := audit.NewWriter(db, audit.AllowUnattributed()).QueryRow(anon, audit.Update, "appointments", "UPDATE ...", nil, new(int64)); err != nil || db.calls != 1 {
-		t.Errorf("AllowUnattributed with an anonymous actor: err = %v, %d statements; want it run", err, db.calls)
+	if err := audit.NewWriter(db, audit.AllowAnonymous()).QueryRow(anon, audit.Update, "appointments", "UPDATE ...", nil, new(int64)); err != nil || db.calls != 1 {
+		t.Errorf("AllowAnonymous with an anonymous actor: err = %v, %d statements; want it run", err, db.calls)
 	}
 }
 
@@ -118,9 +118,9 @@ func TestWriterActorArgs(t *testing.T) {
 		{"user", userCtx(), nil, []any{&id, "user", &ip, strPtr("app/1"), strPtr("r-1")}},
 		{"system", audit.WithSystem(context.Background(), "nightly-billing"), nil,
 			[]any{(*int64)(nil), "system", (*netip.Addr)(nil), strPtr("nightly-billing"), (*string)(nil)}},
-		{"unknown kind ignores UserID", audit.WithActor(context.Background(), audit.Actor{UserID: 5}), []audit.Option{audit.AllowUnattributed()},
+		{"unknown kind ignores UserID", audit.WithActor(context.Background(), audit.Actor{UserID: 5}), []audit.Option{audit.AllowAnonymous()},
 			[]any{(*int64)(nil), "unknown", (*netip.Addr)(nil), (*string)(nil), (*string)(nil)}},
-		{"unattributed allowed", context.Background(), []audit.Option{audit.AllowUnattributed()},
+		{"unattributed allowed", context.Background(), []audit.Option{audit.AllowAnonymous()},
 			[]any{(*int64)(nil), "unknown", (*netip.Addr)(nil), (*string)(nil), (*string)(nil)}},
 	}
 	for _, tt := range tests {
@@ -172,7 +172,7 @@ func TestWriterActorArgsEncoding(t *testing.T) {
 	m := pgtype.NewMap()
 	for name, ctx := range map[string]context.Context{"user": userCtx(), "anonymous": audit.WithActor(context.Background(), audit.Actor{})} {
 		db := &fakeDB{}
-		if err := audit.NewWriter(db, audit.AllowUnattributed()).QueryRow(ctx, audit.Delete, "t", "SQL", nil, new(int64)); err != nil {
+		if err := audit.NewWriter(db, audit.AllowAnonymous()).QueryRow(ctx, audit.Delete, "t", "SQL", nil, new(int64)); err != nil {
 			t.Fatal(err)
 		}
 		for i, oid := range oids {

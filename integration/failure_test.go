@@ -88,7 +88,7 @@ func TestAuditFailureLeavesDataUnchanged(t *testing.T) {
 	}
 }
 
-// Scenario 13: strict repositories refuse a context without an actor; AllowUnattributed records "unknown";
+// Scenario 13: strict repositories refuse a context without an actor; AllowAnonymous records "unknown";
 // WithSystem records a system actor.
 func TestActorPolicy(t *testing.T) {
 	t.Parallel()
@@ -113,7 +113,7 @@ func TestActorPolicy(t *testing.T) {
 				t.Fatalf("a write without an actor changed %s or audit_log", k.table)
 			}
 
-			lax := repo.New(f.pool, audit.AllowUnattributed())
+			lax := repo.New(f.pool, audit.AllowAnonymous())
 			_, err = k.update(bare, f, lax, c.id, 1)
 			mustNil(t, "unattributed update", err)
 			_, err = k.update(f.ctx, f, lax, c.id, 2) // an actor in the context still wins

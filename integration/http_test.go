@@ -117,7 +117,7 @@ func TestHTTPMiddlewareCapturesActor(t *testing.T) {
 			if rec := anon(h); rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), "no actor") {
 				t.Errorf("anonymous request to strict repositories: status %d %q, want refusal", rec.Code, rec.Body)
 			}
-			rec := anon(createHandler(f, k, trusted, repo.New(f.pool, audit.AllowUnattributed())))
+			rec := anon(createHandler(f, k, trusted, repo.New(f.pool, audit.AllowAnonymous())))
 			id, err := strconv.ParseInt(rec.Body.String(), 10, 64)
 			mustNil(t, "anonymous request to lax repositories", err)
 			rows := trail(t, f, k.table, id)
