@@ -4,7 +4,7 @@
 GO ?= go
 WITH_PG := scripts/with-postgres.sh
 
-.PHONY: generate migrate demo test check-generate fmt vet
+.PHONY: generate migrate demo test fuzz check-generate fmt vet
 
 # sqlc, then auditrepo-gen (the go:generate lines in models.go).
 generate:
@@ -44,6 +44,13 @@ check-generate:
 		diff "$$tmp/before" "$$tmp/after" | sed -n 's/^[<>] [0-9a-f]*  /  /p' | sort -u >&2; \
 		exit 1; \
 	fi
+
+# Runs each fuzz target for FUZZTIME; go test -fuzz takes one target of one package at a time.
+FUZZTIME ?= 10s
+fuzz:
+	$(GO) test ./audit -run '^$$' -fuzz '^FuzzClientIP$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./audit -run '^$$' -fuzz '^FuzzCleanText$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./reliability -run '^$$' -fuzz '^FuzzAuditImage$$' -fuzztime $(FUZZTIME)
 
 fmt:
 	gofmt -l -w .
