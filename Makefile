@@ -4,7 +4,7 @@
 GO ?= go
 WITH_PG := scripts/with-postgres.sh
 
-.PHONY: generate migrate demo test fuzz check-generate fmt vet
+.PHONY: generate migrate demo test fuzz bench check-generate fmt vet
 
 # sqlc, then auditrepo-gen (the go:generate lines in models.go).
 generate:
@@ -44,6 +44,10 @@ check-generate:
 		diff "$$tmp/before" "$$tmp/after" | sed -n 's/^[<>] [0-9a-f]*  /  /p' | sort -u >&2; \
 		exit 1; \
 	fi
+
+# Measures what auditing costs (README, Performance): against $DATABASE_URL if set, else a throwaway cluster.
+bench:
+	$(WITH_PG) $(GO) run ./cmd/auditbench
 
 # Runs each fuzz target for FUZZTIME; go test -fuzz takes one target of one package at a time.
 FUZZTIME ?= 10s

@@ -1,0 +1,255 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/auditrepo/auditrepo/audit"
+	"github.com/auditrepo/auditrepo/gen/db"
+	"github.com/auditrepo/auditrepo/gen/repo"
+)
+
+type armKind int
+
+const (
+	armRaw       armKind = iota // sqlc, no audit
+	armAudited                  // generated repository
+	armAuditedNB                // generated repository on copies of the tables without the backstop triggers
+	armTrigger                  // sqlc + AFTER ROW trigger, no actor
+	armTrigCtx                  // sqlc in a transaction that first sets the actor with set_config + trigger
+)
+
+var armNames = [...]string{"raw", "audited", "audited, no backstop", "trigger", "trigger+ctx"}
+var armSchemas = [...]string{"raw", "public", "nobackstop", "trg", "trgctx"}
+
+func (k armKind) String() string { return armNames[k] }
+
+// arm is one way of writing, with its own connections (conns[0] is the single client's) and its own copy of
+// the per-row state (the updates flip each row's status, so every update changes a PHI field).
+type arm struct {
+	kind    armKind
+	conns   []*pgx.Conn
+	clients []*client
+	stmts   *counter
+	actor   audit.Actor
+	// flipped[i] is whether seed.appts[i] currently has the "confirmed" status instead of "scheduled".
+	flipped []bool
+	created []int64 // ids created in this round by the single client, deleted again by its deletes
+	// schedstat is /proc/<pid>/schedstat of the server process of conns[0] when the server runs on this
+	// machine and that file is readable, else "".
+	schedstat string
+}
+
+// cpu returns the CPU time the server process of conns[0] has used so far (0 if unknown): a measure of the
+// server's work per call that waiting for the network or the disk does not blur (the kernel's CPU time for the
+// commit flush is included).
+func (a *arm) cpu() time.Duration {
+	if a.schedstat == "" {
+		return 0
+	}
+	b, err := os.ReadFile(a.schedstat)
+	if err != nil {
+		return 0
+	}
+	var ns int64
+	fmt.Sscan(string(b), &ns)
+	return time.Duration(ns)
+}
+
+// findSchedstat sets a.schedstat if conns[0]'s server process is a postgres process on this machine.
+func (a *arm) findSchedstat(host string) {
+	if host != "localhost" && !strings.HasPrefix(host, "/") {
+		if ip, err := netip.ParseAddr(host); err != nil || !ip.IsLoopback() {
+			return
+		}
+	}
+	pid := a.conns[0].PgConn().PID()
+	cmd, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil || !strings.Contains(string(cmd), "postgres") {
+		return // a server in a container or another PID namespace
+	}
+	path := fmt.Sprintf("/proc/%d/schedstat", pid)
+	if _, err := os.ReadFile(path); err == nil {
+		a.schedstat = path
+	}
+}
+
+// client is what one connection of an arm writes with.
+type client struct {
+	arm  *arm
+	conn *pgx.Conn
+	q    *db.Queries
+	r    *repo.AppointmentRepo
+	actx context.Context // carries the actor (used by the audited repository only)
+}
+
+func newClient(ctx context.Context, a *arm, conn *pgx.Conn) *client {
+	return &client{arm: a, conn: conn, q: db.New(conn), r: repo.NewAppointmentRepo(conn), actx: audit.WithActor(ctx, a.actor)}
+}
+
+// inTx runs f in a transaction that starts by setting the actor for the trigger to read: BEGIN, the
+// set_config statement, f's statements, COMMIT, each one round trip.
+func (c *client) inTx(ctx context.Context, f func(tx pgx.Tx) error) error {
+	tx, err := c.conn.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.Background())
+	a := c.arm.actor
+	var ip string
+	if a.IP.IsValid() {
+		ip = a.IP.String()
+	}
+	if _, err := tx.Exec(ctx, setActor, strconv.FormatInt(a.UserID, 10), string(a.Kind), ip, a.UserAgent, a.RequestID); err != nil {
+		return err
+	}
+	if err := f(tx); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+func (c *client) create(ctx context.Context, p db.CreateAppointmentParams) (int64, error) {
+	var out db.Appointment
+	var err error
+	switch c.arm.kind {
+	case armAudited, armAuditedNB:
+		out, err = c.r.Create(c.actx, p)
+	case armTrigCtx:
+		err = c.inTx(ctx, func(tx pgx.Tx) error {
+			out, err = db.New(tx).CreateAppointment(ctx, p)
+			return err
+		})
+	default:
+		out, err = c.q.CreateAppointment(ctx, p)
+	}
+	return out.ID, err
+}
+
+func (c *client) update(ctx context.Context, p db.UpdateAppointmentParams) error {
+	var err error
+	switch c.arm.kind {
+	case armAudited, armAuditedNB:
+		_, err = c.r.Update(c.actx, p)
+	case armTrigCtx:
+		err = c.inTx(ctx, func(tx pgx.Tx) error {
+			_, err := db.New(tx).UpdateAppointment(ctx, p)
+			return err
+		})
+	default:
+		_, err = c.q.UpdateAppointment(ctx, p)
+	}
+	return err
+}
+
+func (c *client) delete(ctx context.Context, id int64) error {
+	switch c.arm.kind {
+	case armAudited, armAuditedNB:
+		return c.r.Delete(c.actx, id)
+	case armTrigCtx:
+		return c.inTx(ctx, func(tx pgx.Tx) error { return db.New(tx).DeleteAppointment(ctx, id) })
+	default:
+		return c.q.DeleteAppointment(ctx, id)
+	}
+}
+
+// updateParams returns the parameters of an update of seed row i that flips its status (a PHI field): the
+// whole row is sent, as sqlc's UpdateAppointment does.
+func (a *arm) updateParams(s *seed, i int) db.UpdateAppointmentParams {
+	r := s.appts[i]
+	a.flipped[i] = !a.flipped[i]
+	status := "scheduled"
+	if a.flipped[i] {
+		status = "confirmed"
+	}
+	return db.UpdateAppointmentParams{
+		ID: r.ID, PatientID: r.PatientID, DentistID: r.DentistID, ClinicID: r.ClinicID, Date: r.Date,
+		Time: r.Time, Type: r.Type, Status: status, Notes: r.Notes,
+	}
+}
+
+// Bulk insert: the raw arm runs the generated CreateMany's INSERT without its audit CTE (same unnest, same
+// RETURNING, rows scanned the same way); the trigger arms run the same statement on their schema.
+const rawBulkInsert = `INSERT INTO appointments (patient_id, dentist_id, clinic_id, date, time, type, status, notes)
+	SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4, ar_in.p5, ar_in.p6, ar_in.p7, ar_in.p8
+	FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::date[], $5::time[], $6::text[], $7::text[], $8::text[]) AS ar_in(p1, p2, p3, p4, p5, p6, p7, p8)
+	RETURNING id, patient_id, dentist_id, clinic_id, date, time, type, status, notes, updated_at`
+
+// bulkArgs builds the column arrays exactly as the generated CreateMany does (same Go types).
+func bulkArgs(ps []db.CreateAppointmentParams) []any {
+	n := len(ps)
+	patient, dentist := make([]int64, n), make([]int64, n)
+	clinic := make([]pgtype.Int8, n)
+	date := make([]pgtype.Date, n)
+	tm := make([]pgtype.Time, n)
+	typ, st, notes := make([]string, n), make([]string, n), make([]string, n)
+	for i, p := range ps {
+		patient[i], dentist[i], clinic[i], date[i], tm[i] = p.PatientID, p.DentistID, p.ClinicID, p.Date, p.Time
+		typ[i], st[i], notes[i] = p.Type, p.Status, p.Notes
+	}
+	return []any{patient, dentist, clinic, date, tm, typ, st, notes}
+}
+
+// bulkRaw inserts ps with one statement and scans the returned rows, as CreateMany does.
+func bulkRaw(ctx context.Context, q interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, ps []db.CreateAppointmentParams) (int, error) {
+	rows, err := q.Query(ctx, rawBulkInsert, bulkArgs(ps)...)
+	if err != nil {
+		return 0, err
+	}
+	out := make([]db.Appointment, 0, len(ps))
+	for rows.Next() {
+		var i db.Appointment
+		if err := rows.Scan(&i.ID, &i.PatientID, &i.DentistID, &i.ClinicID, &i.Date, &i.Time, &i.Type, &i.Status, &i.Notes, &i.UpdatedAt); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		out = append(out, i)
+	}
+	return len(out), rows.Err()
+}
+
+func (c *client) bulk(ctx context.Context, ps []db.CreateAppointmentParams) error {
+	var n int
+	var err error
+	switch c.arm.kind {
+	case armAudited, armAuditedNB:
+		var out []db.Appointment
+		out, err = c.r.CreateMany(c.actx, ps)
+		n = len(out)
+	case armTrigCtx:
+		err = c.inTx(ctx, func(tx pgx.Tx) error {
+			n, err = bulkRaw(ctx, tx, ps)
+			return err
+		})
+	default:
+		n, err = bulkRaw(ctx, c.conn, ps)
+	}
+	if err == nil && n != len(ps) {
+		err = fmt.Errorf("bulk insert returned %d rows, want %d", n, len(ps))
+	}
+	return err
+}
+
+// copyFrom inserts ps with COPY (pgx CopyFrom), the fastest unaudited bulk path; informational.
+func copyFrom(ctx context.Context, conn *pgx.Conn, ps []db.CreateAppointmentParams) error {
+	n, err := conn.CopyFrom(ctx, pgx.Identifier{"raw", "appointments"},
+		[]string{"patient_id", "dentist_id", "clinic_id", "date", "time", "type", "status", "notes"},
+		pgx.CopyFromSlice(len(ps), func(i int) ([]any, error) {
+			p := ps[i]
+			return []any{p.PatientID, p.DentistID, p.ClinicID, p.Date, p.Time, p.Type, p.Status, p.Notes}, nil
+		}))
+	if err == nil && int(n) != len(ps) {
+		err = fmt.Errorf("copy inserted %d rows, want %d", n, len(ps))
+	}
+	return err
+}

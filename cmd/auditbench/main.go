@@ -1,0 +1,99 @@
+// Command auditbench measures what auditing costs: the generated audited repositories against the raw
+// sqlc queries they wrap, and against the usual alternative, an AFTER ROW trigger writing the audit row.
+//
+// It needs a PostgreSQL server in DATABASE_URL (a role that may create databases; a superuser also lets it
+// CHECKPOINT before the WAL measurement). It creates a fresh database auditbench_<random>, migrates it with
+// migrations.Up, seeds it from a fixed random seed, runs every phase with the arms interleaved, prints a
+// table followed by one "RATIO <id> <value>" line per goal, and drops the database. Run it as
+//
+//	make bench
+//	scripts/with-postgres.sh go run ./cmd/auditbench   # the same, by hand
+//
+// from the module root (the generator timing P7 runs the go:generate command line of models.go there).
+//
+// The arms live in schemas of the same database, so one arm's triggers never fire for another:
+//
+//	raw          the sqlc queries on copies of the tables in schema raw: no audit at all
+//	audited      the generated repositories on the real public tables (with every trigger the migrations install,
+//	             the backstop included)
+//	audited, no backstop
+//	             the generated repositories on copies in schema nobackstop, which have no triggers: what the
+//	             backstop costs the audited arm (reference only, no goal)
+//	trigger      the same sqlc queries on copies in schema trg with an AFTER ROW trigger writing OLD/NEW as jsonb
+//	trigger+ctx  the same, schema trgctx, the trigger reading the actor that the transaction set with set_config
+//
+// The copies are CREATE TABLE ... (LIKE public.t INCLUDING ALL) with the foreign keys re-created between the
+// copies, so each arm checks the same constraints and maintains the same indexes.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// config is one run's parameters; the defaults are the full `make bench` run.
+type config struct {
+	URL       string
+	Seed      uint64
+	Rows      int // appointments seeded per arm (the rows the updates pick from)
+	Warmup    int // untimed operations per arm, op kind and connection before the first round
+	Rounds    int // rounds of the single-row and concurrent phases
+	Ops       int // single-row operations per arm, op kind and round
+	Block     int // single-row operations an arm runs before the next arm's turn
+	Clients   int // concurrent clients, each on its own connection
+	ClientOps int // operations per client, arm and round in the concurrent phase
+	BulkRows  int // rows per CreateMany
+	BulkReps  int // timed CreateMany calls per arm
+	WALOps    int // updates per arm and repetition in the WAL measurement
+	WALReps   int
+	GenRuns   int    // runs of the generator; the first warms the build cache, the rest are timed. 0 skips P7
+	ModuleDir string // module root, for P7; empty: the output of go env GOMOD
+	Keep      bool   // keep the database instead of dropping it
+	Quiet     bool   // no progress lines on stderr
+}
+
+func main() {
+	var c config
+	flag.Uint64Var(&c.Seed, "seed", 1, "seed of the generated data")
+	flag.IntVar(&c.Rows, "rows", 5000, "appointments seeded per arm")
+	flag.IntVar(&c.Warmup, "warmup", 200, "untimed operations per arm, op kind and connection before timing")
+	flag.IntVar(&c.Rounds, "rounds", 8, "rounds per phase, arms interleaved in rotating order")
+	flag.IntVar(&c.Ops, "ops", 300, "single-row operations per arm, op kind and round")
+	flag.IntVar(&c.Block, "block", 10, "single-row operations per turn of an arm (arms take turns within a round)")
+	flag.IntVar(&c.Clients, "clients", 4, "concurrent clients")
+	flag.IntVar(&c.ClientOps, "client-ops", 250, "operations per client, arm and round in the concurrent phase")
+	flag.IntVar(&c.BulkRows, "bulk", 10000, "rows per bulk insert")
+	flag.IntVar(&c.BulkReps, "bulk-reps", 7, "timed bulk inserts per arm")
+	flag.IntVar(&c.WALOps, "wal-ops", 300, "updates per arm and repetition in the WAL measurement")
+	flag.IntVar(&c.WALReps, "wal-reps", 3, "repetitions of the WAL measurement")
+	flag.IntVar(&c.GenRuns, "gen-runs", 4, "generator runs for P7 (the first is not timed); 0 skips P7")
+	flag.StringVar(&c.ModuleDir, "dir", "", "module root for P7 (default: from go env GOMOD)")
+	flag.BoolVar(&c.Keep, "keep", false, "keep the benchmark database")
+	flag.BoolVar(&c.Quiet, "q", false, "no progress on stderr")
+	flag.Usage = func() {
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: DATABASE_URL=postgres://... auditbench [flags]\n")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	c.URL = os.Getenv("DATABASE_URL")
+	if c.URL == "" || flag.NArg() > 0 {
+		flag.Usage()
+		fmt.Fprintln(os.Stderr, "auditbench: DATABASE_URL is not set (make bench starts a throwaway cluster)")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	start := time.Now()
+	if _, err := run(ctx, c, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "auditbench:", err)
+		os.Exit(1)
+	}
+	if !c.Quiet {
+		fmt.Fprintf(os.Stderr, "auditbench: done in %s\n", time.Since(start).Round(time.Second))
+	}
+}

@@ -1,0 +1,572 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/auditrepo/auditrepo/gen/db"
+)
+
+type opKind int
+
+const (
+	opCreate opKind = iota
+	opUpdate
+	opDelete
+	nOps
+)
+
+var opNames = [...]string{"Create", "Update", "Delete"}
+
+// results holds every measurement of a run.
+type results struct {
+	env       []string // lines describing server and machine
+	rtt       []time.Duration
+	single    [nArms][nOps][]time.Duration
+	singleRnd [nArms][nOps][]time.Duration // p50 of each round
+	stmts     [nArms][nOps]int64           // statements sent by the timed single-row calls
+	serverCPU [nArms][nOps]time.Duration   // CPU time of the arm's server process in those calls; 0 if unknown
+
+	conc      [nArms][]time.Duration // per-op latencies at Clients clients
+	concOps   [nArms]int
+	concWall  [nArms]time.Duration
+	concRound [nArms][]float64 // ops/s of each round
+
+	bulk     [nArms][]time.Duration // one per repetition
+	bulkCopy []time.Duration
+
+	walCold, walSteady [nArms][]float64 // bytes per update, one per repetition
+	walNote            string
+
+	genCmd      string
+	gen         []time.Duration // subprocess runs; [0] warms the build cache
+	genMatches  string
+	genErr      string
+	sqlcCmd     string
+	sqlc        []time.Duration // the sqlc go:generate step on a copy of its inputs; [0] warms up
+	sqlcNote    string
+	auditRows   [nArms][2]int64 // audit rows of benchmarked appointments, and how many of them name an actor
+	otherTables string
+	backstop    int64 // audit rows in public written by the backstop (actor kind other than user/system/unknown)
+}
+
+const nArms = 5
+
+var allArms = []armKind{armRaw, armAudited, armAuditedNB, armTrigger, armTrigCtx}
+
+// rotated returns the arms in the order of round r: each arm takes each position equally often.
+func rotated(r int) []armKind {
+	out := make([]armKind, nArms)
+	for i := range out {
+		out[i] = allArms[(i+r)%nArms]
+	}
+	return out
+}
+
+// rngFor returns the generator of one phase and round, the same for every arm.
+func rngFor(c config, phase, round int) *rand.Rand {
+	return rand.New(rand.NewPCG(c.Seed, uint64(phase)<<32|uint64(round)))
+}
+
+type bench struct {
+	c    config
+	out  io.Writer
+	d    *benchDB
+	s    *seed
+	arms [nArms]*arm
+	adm  *pgx.Conn // public schema, for LSNs, CHECKPOINT, maintenance; never timed
+	res  results
+}
+
+func (b *bench) progress(format string, args ...any) {
+	if !b.c.Quiet {
+		fmt.Fprintf(os.Stderr, "auditbench: "+format+"\n", args...)
+	}
+}
+
+// run is the whole benchmark: setup, every phase, the report.
+func run(ctx context.Context, c config, out io.Writer) (*results, error) {
+	b, err := newBench(ctx, c, out)
+	if err != nil {
+		return nil, err
+	}
+	defer b.cleanup()
+	phases := []struct {
+		name string
+		f    func(context.Context) error
+	}{
+		{"warm-up", b.warmup},
+		{"single-row rounds", b.single},
+		{fmt.Sprintf("%d clients", c.Clients), b.concurrent},
+		{"WAL", b.wal},
+		{"bulk insert", b.bulk},
+		{"generator", b.generator},
+		{"checks", b.checks},
+	}
+	for _, p := range phases {
+		if ctx.Err() != nil {
+			return nil, errCanceled
+		}
+		b.progress("%s", p.name)
+		if err := p.f(ctx); err != nil {
+			return nil, fmt.Errorf("%s: %w", p.name, err)
+		}
+	}
+	b.report()
+	return &b.res, nil
+}
+
+// newBench creates, migrates and seeds the database and connects every arm.
+func newBench(ctx context.Context, c config, out io.Writer) (*bench, error) {
+	b := &bench{c: c, out: out}
+	b.progress("creating and migrating a fresh database")
+	d, err := createDB(ctx, c.URL)
+	if err != nil {
+		return nil, err
+	}
+	b.d = d
+	if err := b.setup(ctx); err != nil {
+		b.cleanup()
+		return nil, err
+	}
+	return b, nil
+}
+
+// cleanup closes every connection and drops the database (unless c.Keep).
+func (b *bench) cleanup() {
+	b.close()
+	if b.c.Keep {
+		fmt.Fprintf(os.Stderr, "auditbench: kept database %s\n", b.d.name)
+		return
+	}
+	if err := b.d.drop(); err != nil {
+		fmt.Fprintf(os.Stderr, "auditbench: drop database %s: %v\n", b.d.name, err)
+	}
+}
+
+func (b *bench) setup(ctx context.Context) error {
+	var err error
+	b.adm, err = b.d.connect(ctx, "public", nil)
+	if err != nil {
+		return err
+	}
+	b.progress("seeding %d appointments per arm (seed %d)", b.c.Rows, b.c.Seed)
+	if b.s, err = seedPublic(ctx, b.adm, b.c); err != nil {
+		return err
+	}
+	for _, k := range []armKind{armRaw, armAuditedNB, armTrigger, armTrigCtx} {
+		actor := ""
+		switch k {
+		case armTrigger:
+			actor = noActor
+		case armTrigCtx:
+			actor = ctxActor
+		}
+		if err := cloneSchema(ctx, b.adm, armSchemas[k], actor); err != nil {
+			return err
+		}
+	}
+	if _, err := b.adm.Exec(ctx, "VACUUM ANALYZE"); err != nil {
+		return err
+	}
+	actor := benchActor(b.s)
+	for _, k := range allArms {
+		a := &arm{kind: k, stmts: &counter{}, actor: actor, flipped: make([]bool, len(b.s.appts))}
+		for range max(1, b.c.Clients) {
+			conn, err := b.d.connect(ctx, armSchemas[k], a.stmts)
+			if err != nil {
+				return err
+			}
+			a.conns = append(a.conns, conn)
+			a.clients = append(a.clients, newClient(ctx, a, conn))
+		}
+		a.findSchedstat(b.d.cfg.Host)
+		b.arms[k] = a
+	}
+	return b.describe(ctx)
+}
+
+func (b *bench) close() {
+	for _, a := range b.arms {
+		if a == nil {
+			continue
+		}
+		for _, c := range a.conns {
+			c.Close(context.Background())
+		}
+	}
+	if b.adm != nil {
+		b.adm.Close(context.Background())
+	}
+}
+
+// warmup runs every operation on every connection of every arm, untimed: statements get prepared, caches
+// and the server's plan caches fill.
+func (b *bench) warmup(ctx context.Context) error {
+	rng := rngFor(b.c, 0, 0)
+	creates := b.s.newAppointments(rng, b.c.Warmup)
+	rows := make([]int, b.c.Warmup)
+	for i := range rows {
+		rows[i] = rng.IntN(len(b.s.appts))
+	}
+	for _, k := range allArms {
+		a := b.arms[k]
+		for ci, cl := range a.clients {
+			n := b.c.Warmup
+			if ci > 0 {
+				n = min(n, 20)
+			}
+			var ids []int64
+			for i := range n {
+				id, err := cl.create(ctx, creates[i])
+				if err != nil {
+					return fmt.Errorf("%s create: %w", k, err)
+				}
+				ids = append(ids, id)
+			}
+			for i := range n {
+				if err := cl.update(ctx, a.updateParams(b.s, rows[i])); err != nil {
+					return fmt.Errorf("%s update: %w", k, err)
+				}
+			}
+			for _, id := range ids {
+				if err := cl.delete(ctx, id); err != nil {
+					return fmt.Errorf("%s delete: %w", k, err)
+				}
+			}
+		}
+	}
+	// One round trip with nothing else: the floor of every arm.
+	conn := b.arms[armRaw].conns[0]
+	for i := range 1000 + 200 {
+		t := time.Now()
+		var one int
+		if err := conn.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
+			return err
+		}
+		if i >= 200 {
+			b.res.rtt = append(b.res.rtt, time.Since(t))
+		}
+	}
+	return nil
+}
+
+// single runs the single-client rounds: in each round every arm creates, updates and deletes c.Ops rows on
+// its first connection. All arms do one kind of operation before the next kind starts, taking turns in blocks
+// of c.Block operations (in an order that rotates from block to block), so that a disturbance from outside
+// (another process taking the CPU or the disk for a while) hits every arm alike.
+func (b *bench) single(ctx context.Context) error {
+	block := max(1, b.c.Block)
+	for r := range b.c.Rounds {
+		rng := rngFor(b.c, 1, r)
+		creates := b.s.newAppointments(rng, b.c.Ops)
+		rows := make([]int, b.c.Ops)
+		for i := range rows {
+			rows[i] = rng.IntN(len(b.s.appts))
+		}
+		for k := range nArms {
+			b.arms[k].created = b.arms[k].created[:0]
+		}
+		for op := range nOps {
+			var lat [nArms][]time.Duration
+			for start, blk := 0, r; start < b.c.Ops; start, blk = start+block, blk+1 {
+				end := min(start+block, b.c.Ops)
+				for _, k := range rotated(blk) {
+					a := b.arms[k]
+					cl := a.clients[0]
+					n0 := a.stmts.n.Load()
+					cpu0 := a.cpu()
+					for i := start; i < end; i++ {
+						var err error
+						var t time.Time
+						switch op {
+						case opCreate:
+							t = time.Now()
+							var id int64
+							id, err = cl.create(ctx, creates[i])
+							a.created = append(a.created, id)
+						case opUpdate:
+							p := a.updateParams(b.s, rows[i])
+							t = time.Now()
+							err = cl.update(ctx, p)
+						case opDelete:
+							t = time.Now()
+							err = cl.delete(ctx, a.created[i])
+						}
+						lat[k] = append(lat[k], time.Since(t))
+						if err != nil {
+							return fmt.Errorf("%s %s: %w", k, opNames[op], err)
+						}
+					}
+					b.res.stmts[k][op] += a.stmts.n.Load() - n0
+					b.res.serverCPU[k][op] += a.cpu() - cpu0
+				}
+				if ctx.Err() != nil {
+					return errCanceled
+				}
+			}
+			for k := range nArms {
+				b.res.single[k][op] = append(b.res.single[k][op], lat[k]...)
+				b.res.singleRnd[k][op] = append(b.res.singleRnd[k][op], pct(lat[k], 50))
+			}
+		}
+	}
+	return nil
+}
+
+// concurrent runs c.Clients clients per arm, each on its own connection and its own rows (so they never wait
+// for each other's row locks), c.ClientOps updates each per round. Within a round the arms take turns in
+// chunks of at most 50 updates per client, in rotating order.
+func (b *bench) concurrent(ctx context.Context) error {
+	nc := b.c.Clients
+	if nc < 1 {
+		return nil
+	}
+	const chunk = 50
+	turn := 0
+	for r := range b.c.Rounds {
+		// Each client's rows: the seed rows i with i % nc == g, drawn from its own generator.
+		rows := make([][]int, nc)
+		for g := range nc {
+			rng := rngFor(b.c, 2, r*64+g)
+			per := (len(b.s.appts) - g + nc - 1) / nc
+			for range b.c.ClientOps {
+				rows[g] = append(rows[g], g+nc*rng.IntN(per))
+			}
+		}
+		var roundOps [nArms]int
+		var roundWall [nArms]time.Duration
+		for from := 0; from < b.c.ClientOps; from += chunk {
+			to := min(from+chunk, b.c.ClientOps)
+			for _, k := range rotated(turn) {
+				n, wall, err := b.clients(ctx, b.arms[k], rows, from, to)
+				if err != nil {
+					return err
+				}
+				roundOps[k] += n
+				roundWall[k] += wall
+			}
+			turn++
+			if ctx.Err() != nil {
+				return errCanceled
+			}
+		}
+		for k := range nArms {
+			b.res.concOps[k] += roundOps[k]
+			b.res.concWall[k] += roundWall[k]
+			b.res.concRound[k] = append(b.res.concRound[k], float64(roundOps[k])/roundWall[k].Seconds())
+		}
+	}
+	return nil
+}
+
+// clients runs the updates rows[g][from:to] on client g of arm a, all clients at once, and returns how many
+// ran and the wall time from the start until the last client finished.
+func (b *bench) clients(ctx context.Context, a *arm, rows [][]int, from, to int) (int, time.Duration, error) {
+	nc := len(rows)
+	lats := make([][]time.Duration, nc)
+	errs := make([]error, nc)
+	var ready, done sync.WaitGroup
+	start := make(chan struct{})
+	for g := range nc {
+		ready.Add(1)
+		done.Add(1)
+		params := make([]db.UpdateAppointmentParams, 0, to-from)
+		for _, i := range rows[g][from:to] {
+			params = append(params, a.updateParams(b.s, i))
+		}
+		go func() {
+			defer done.Done()
+			cl := a.clients[g]
+			lat := make([]time.Duration, 0, len(params))
+			ready.Done()
+			<-start
+			for _, p := range params {
+				t := time.Now()
+				if err := cl.update(ctx, p); err != nil {
+					errs[g] = err
+					return
+				}
+				lat = append(lat, time.Since(t))
+			}
+			lats[g] = lat
+		}()
+	}
+	ready.Wait()
+	t := time.Now()
+	close(start)
+	done.Wait()
+	wall := time.Since(t)
+	n := 0
+	for g := range nc {
+		if errs[g] != nil {
+			return 0, 0, fmt.Errorf("%s client %d: %w", a.kind, g, errs[g])
+		}
+		n += len(lats[g])
+		b.res.conc[a.kind] = append(b.res.conc[a.kind], lats[g]...)
+	}
+	return n, wall, nil
+}
+
+// wal measures the WAL each arm writes per update: pg_current_wal_lsn() before and after c.WALOps sequential
+// updates. Autovacuum is off for the measured tables meanwhile (it would write WAL of its own). Right after a
+// CHECKPOINT the first change of each page logs the whole page (full-page image): the first pass over the rows
+// ("after checkpoint") pays that, the second pass over the same rows ("steady") does not.
+func (b *bench) wal(ctx context.Context) error {
+	if b.c.WALOps < 1 || b.c.WALReps < 1 {
+		return nil
+	}
+	tables := []string{}
+	for _, k := range allArms {
+		for _, t := range []string{"appointments", "audit_log"} {
+			tables = append(tables, pgx.Identifier{armSchemas[k], t}.Sanitize())
+		}
+	}
+	for _, t := range tables {
+		if _, err := b.adm.Exec(ctx, "VACUUM "+t); err != nil {
+			return err
+		}
+		if _, err := b.adm.Exec(ctx, "ALTER TABLE "+t+" SET (autovacuum_enabled = off)"); err != nil {
+			return err
+		}
+	}
+	defer func() {
+		for _, t := range tables {
+			b.adm.Exec(context.Background(), "ALTER TABLE "+t+" RESET (autovacuum_enabled)")
+		}
+	}()
+	canCheckpoint := true
+	lsn := func() (int64, error) {
+		var v int64
+		err := b.adm.QueryRow(ctx, "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint").Scan(&v)
+		return v, err
+	}
+	for rep := range b.c.WALReps {
+		if canCheckpoint {
+			if _, err := b.adm.Exec(ctx, "CHECKPOINT"); err != nil {
+				canCheckpoint = false
+				b.res.walNote = "CHECKPOINT not permitted for this role: the after-checkpoint column is not meaningful"
+			}
+		}
+		rng := rngFor(b.c, 3, rep)
+		rows := make([]int, b.c.WALOps)
+		for i := range rows {
+			rows[i] = rng.IntN(len(b.s.appts))
+		}
+		for _, k := range rotated(rep) {
+			a := b.arms[k]
+			cl := a.clients[0]
+			var marks [3]int64
+			for pass := range 2 {
+				var err error
+				if marks[pass], err = lsn(); err != nil {
+					return err
+				}
+				for _, i := range rows {
+					if err := cl.update(ctx, a.updateParams(b.s, i)); err != nil {
+						return fmt.Errorf("%s update: %w", k, err)
+					}
+				}
+			}
+			var err error
+			if marks[2], err = lsn(); err != nil {
+				return err
+			}
+			n := float64(len(rows))
+			b.res.walCold[k] = append(b.res.walCold[k], float64(marks[1]-marks[0])/n)
+			b.res.walSteady[k] = append(b.res.walSteady[k], float64(marks[2]-marks[1])/n)
+		}
+	}
+	return nil
+}
+
+// bulk times one CreateMany of c.BulkRows rows per arm and repetition (after an untimed smaller one), plus a
+// COPY into the raw schema for reference.
+func (b *bench) bulk(ctx context.Context) error {
+	if b.c.BulkRows < 1 || b.c.BulkReps < 1 {
+		return nil
+	}
+	warm := b.s.newAppointments(rngFor(b.c, 4, 1<<20), min(1000, b.c.BulkRows))
+	for _, k := range allArms {
+		if err := b.arms[k].clients[0].bulk(ctx, warm); err != nil {
+			return fmt.Errorf("%s: %w", k, err)
+		}
+	}
+	copyConn := b.arms[armRaw].conns[0]
+	if err := copyFrom(ctx, copyConn, warm); err != nil {
+		return fmt.Errorf("copy: %w", err)
+	}
+	for rep := range b.c.BulkReps {
+		ps := b.s.newAppointments(rngFor(b.c, 4, rep), b.c.BulkRows)
+		// The arms and COPY (entry nArms), in an order rotating with rep.
+		for i := range nArms + 1 {
+			e := (i + rep) % (nArms + 1)
+			t := time.Now()
+			if e == nArms {
+				if err := copyFrom(ctx, copyConn, ps); err != nil {
+					return fmt.Errorf("copy: %w", err)
+				}
+				b.res.bulkCopy = append(b.res.bulkCopy, time.Since(t))
+				continue
+			}
+			k := allArms[e]
+			if err := b.arms[k].clients[0].bulk(ctx, ps); err != nil {
+				return fmt.Errorf("%s: %w", k, err)
+			}
+			b.res.bulk[k] = append(b.res.bulk[k], time.Since(t))
+		}
+		if ctx.Err() != nil {
+			return errCanceled
+		}
+	}
+	return nil
+}
+
+// checks counts what the arms wrote to their audit tables, so a broken arm shows in the report, and lists
+// rows in public tables that no arm writes (such as a backstop's log of writes that bypassed the repos).
+func (b *bench) checks(ctx context.Context) error {
+	for _, k := range allArms {
+		var n, withActor int64
+		err := b.adm.QueryRow(ctx, fmt.Sprintf(`SELECT count(*), count(actor_id) FROM %s.audit_log
+			WHERE target_table = 'appointments' AND actor_kind <> 'system'`, pgx.Identifier{armSchemas[k]}.Sanitize())).Scan(&n, &withActor)
+		if err != nil {
+			return err
+		}
+		b.res.auditRows[k] = [2]int64{n, withActor}
+	}
+	// The backstop logs, with an actor kind of its own, writes to the PHI tables that did not come from the
+	// repositories; the audited arm's writes must never show up there.
+	if err := b.adm.QueryRow(ctx, `SELECT count(*) FROM public.audit_log
+		WHERE actor_kind NOT IN ('user', 'system', 'unknown')`).Scan(&b.res.backstop); err != nil {
+		return err
+	}
+	rows, _ := b.adm.Query(ctx, `SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace
+		AND relkind IN ('r', 'p') AND relname NOT LIKE 'goose%' ORDER BY 1`)
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	var lines []string
+	for _, t := range tables {
+		if slices.Contains(seededTables, t) {
+			continue
+		}
+		var n int64
+		if err := b.adm.QueryRow(ctx, "SELECT count(*) FROM "+pgx.Identifier{t}.Sanitize()).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			lines = append(lines, fmt.Sprintf("%s %d", t, n))
+		}
+	}
+	b.res.otherTables = join(lines, ", ")
+	return nil
+}
