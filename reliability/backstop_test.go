@@ -779,3 +779,35 @@ func TestBackstopMatchesRepository(t *testing.T) {
 		t.Errorf("flag left set at the end: %q", f)
 	}
 }
+
+// TestTempAuditTableCannotCaptureRows: the application role may create temporary tables, and pg_temp comes
+// first on the search path; a temporary audit_log must not capture the rows of repository or backstop writes.
+func TestTempAuditTableCannotCaptureRows(t *testing.T) {
+	t.Parallel()
+	c := newClinic(t)
+	ctx := t.Context()
+	conn, err := c.app.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "CREATE TEMP TABLE audit_log (LIKE public.audit_log INCLUDING DEFAULTS)"); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Exec(context.Background(), "DROP TABLE pg_temp.audit_log")
+	before := lastLogID(t, c.owner)
+	if _, err := repo.New(conn).Appointment.UpdateStatus(c.user, db.UpdateAppointmentStatusParams{ID: c.appt1, Status: "confirmed"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "UPDATE appointments SET type = 'raw' WHERE id = $1", c.appt2); err != nil {
+		t.Fatal(err)
+	}
+	rows := logSince(t, c.owner, before)
+	if len(rows) != 2 || rows[0].ActorKind != "user" || rows[1].ActorKind != "unattributed" {
+		t.Errorf("public.audit_log got %v, want the repository's row and the backstop's", rows)
+	}
+	var captured int
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_temp.audit_log").Scan(&captured); err != nil || captured != 0 {
+		t.Errorf("temporary audit_log captured %d rows (%v), want 0", captured, err)
+	}
+}

@@ -32,7 +32,7 @@ const auditedCreateAppointment = `WITH ar_mark AS (
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 	RETURNING id, patient_id, dentist_id, clinic_id, date, time, type, status, notes, updated_at
 ), ar_audit AS (
-	INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
+	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 	SELECT $9, $10, $11, $12, $13, 'CREATE', 'appointments', n.id, n.patient_id,
 		jsonb_build_object('after', to_jsonb(n) || '{"notes": "[REDACTED]"}'::jsonb)
 	FROM ar_new n
@@ -57,7 +57,7 @@ const auditedCreateAppointmentMany = `WITH ar_mark AS (
 	FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::date[], $5::time[], $6::text[], $7::text[], $8::text[]) AS ar_in(p1, p2, p3, p4, p5, p6, p7, p8)
 	RETURNING id, patient_id, dentist_id, clinic_id, date, time, type, status, notes, updated_at
 ), ar_audit AS (
-	INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
+	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 	SELECT $9, $10, $11, $12, $13, 'CREATE', 'appointments', n.id, n.patient_id,
 		jsonb_build_object('after', to_jsonb(n) || '{"notes": "[REDACTED]"}'::jsonb)
 	FROM ar_new n
@@ -108,7 +108,7 @@ const auditedDeleteAppointment = `WITH ar_mark AS (
 	WHERE id = $1
 	RETURNING *
 ), ar_audit AS (
-	INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
+	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 	SELECT $2, $3, $4, $5, $6, 'DELETE', 'appointments', g.id, g.patient_id,
 		jsonb_build_object('deleted_record', to_jsonb(g) || '{"notes": "[REDACTED]"}'::jsonb)
 	FROM ar_gone g
@@ -138,7 +138,7 @@ const auditedUpdateAppointment = `WITH ar_mark AS (
 	WHERE appointments.id = ar_locked.ar_id
 	RETURNING id, patient_id, dentist_id, clinic_id, date, time, type, status, notes, updated_at
 ), ar_audit AS (
-	INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
+	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
 	SELECT $10, $11, $12, $13, $14, 'UPDATE', 'appointments', c.id, d.patient, NULLIF(l.ar_patient, d.patient),
 		jsonb_build_object('before', to_jsonb(l.ar_old) || '{"notes": "[REDACTED]"}'::jsonb, 'after', to_jsonb(c) || '{"notes": "[REDACTED]"}'::jsonb, 'changed_fields', to_jsonb(d.changed))
 	FROM ar_changed c
@@ -185,7 +185,7 @@ const auditedUpdateAppointmentStatus = `WITH ar_mark AS (
 	WHERE appointments.id = ar_locked.ar_id
 	RETURNING id, patient_id, dentist_id, clinic_id, date, time, type, status, notes, updated_at
 ), ar_audit AS (
-	INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
+	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
 	SELECT $3, $4, $5, $6, $7, 'UPDATE', 'appointments', c.id, d.patient, NULLIF(l.ar_patient, d.patient),
 		jsonb_build_object('before', to_jsonb(l.ar_old) || '{"notes": "[REDACTED]"}'::jsonb, 'after', to_jsonb(c) || '{"notes": "[REDACTED]"}'::jsonb, 'changed_fields', to_jsonb(d.changed))
 	FROM ar_changed c

@@ -34,13 +34,13 @@ BEGIN
 		RETURN NULL;
 	END IF;
 	IF TG_OP = 'INSERT' THEN
-		INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
+		INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 		SELECT NULL, 'unattributed', inet_client_addr(), 'db role ' || current_user || coalesce(', application ' || nullif(current_setting('application_name', true), ''), ''), NULL, 'CREATE', 'users', n.id, CASE WHEN n.user_type = 'patient' THEN n.id END,
 			jsonb_build_object('after', to_jsonb(n) - '{password,auth_token}'::text[])
 		FROM ar_new n;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
-		INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
+		INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT NULL, 'unattributed', inet_client_addr(), 'db role ' || current_user || coalesce(', application ' || nullif(current_setting('application_name', true), ''), ''), NULL, 'UPDATE', 'users', coalesce(n.id, o.id), d.patient, NULLIF(CASE WHEN o.user_type = 'patient' THEN o.id END, d.patient),
 			jsonb_build_object('before', to_jsonb(o) - '{password,auth_token}'::text[], 'after', to_jsonb(n) - '{password,auth_token}'::text[], 'changed_fields', to_jsonb(d.changed))
 		FROM ar_new n
@@ -59,7 +59,7 @@ BEGIN
 		-- A change that touches only nonphi fields writes no audit row.
 		WHERE d.changed && '{id,username,email,user_type,role,first_name,last_name}'::text[];
 	ELSE
-		INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
+		INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 		SELECT NULL, 'unattributed', inet_client_addr(), 'db role ' || current_user || coalesce(', application ' || nullif(current_setting('application_name', true), ''), ''), NULL, 'DELETE', 'users', o.id, CASE WHEN o.user_type = 'patient' THEN o.id END,
 			jsonb_build_object('deleted_record', to_jsonb(o) - '{password,auth_token}'::text[])
 		FROM ar_old o;
@@ -83,13 +83,13 @@ BEGIN
 		RETURN NULL;
 	END IF;
 	IF TG_OP = 'INSERT' THEN
-		INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
+		INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 		SELECT NULL, 'unattributed', inet_client_addr(), 'db role ' || current_user || coalesce(', application ' || nullif(current_setting('application_name', true), ''), ''), NULL, 'CREATE', 'appointments', n.id, n.patient_id,
 			jsonb_build_object('after', to_jsonb(n) || '{"notes": "[REDACTED]"}'::jsonb)
 		FROM ar_new n;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
-		INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
+		INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT NULL, 'unattributed', inet_client_addr(), 'db role ' || current_user || coalesce(', application ' || nullif(current_setting('application_name', true), ''), ''), NULL, 'UPDATE', 'appointments', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
 			jsonb_build_object('before', to_jsonb(o) || '{"notes": "[REDACTED]"}'::jsonb, 'after', to_jsonb(n) || '{"notes": "[REDACTED]"}'::jsonb, 'changed_fields', to_jsonb(d.changed))
 		FROM ar_new n
@@ -109,7 +109,7 @@ BEGIN
 		-- A change that touches only nonphi fields writes no audit row.
 		WHERE d.changed && '{id,patient_id,dentist_id,clinic_id,date,time,type,status,notes}'::text[];
 	ELSE
-		INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
+		INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 		SELECT NULL, 'unattributed', inet_client_addr(), 'db role ' || current_user || coalesce(', application ' || nullif(current_setting('application_name', true), ''), ''), NULL, 'DELETE', 'appointments', o.id, o.patient_id,
 			jsonb_build_object('deleted_record', to_jsonb(o) || '{"notes": "[REDACTED]"}'::jsonb)
 		FROM ar_old o;
@@ -133,13 +133,13 @@ BEGIN
 		RETURN NULL;
 	END IF;
 	IF TG_OP = 'INSERT' THEN
-		INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
+		INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 		SELECT NULL, 'unattributed', inet_client_addr(), 'db role ' || current_user || coalesce(', application ' || nullif(current_setting('application_name', true), ''), ''), NULL, 'CREATE', 'dental_records', n.id, n.patient_id,
 			jsonb_build_object('after', to_jsonb(n))
 		FROM ar_new n;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
-		INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
+		INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT NULL, 'unattributed', inet_client_addr(), 'db role ' || current_user || coalesce(', application ' || nullif(current_setting('application_name', true), ''), ''), NULL, 'UPDATE', 'dental_records', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
 			jsonb_build_object('before', to_jsonb(o), 'after', to_jsonb(n), 'changed_fields', to_jsonb(d.changed))
 		FROM ar_new n
@@ -157,7 +157,7 @@ BEGIN
 		-- A change that touches only nonphi fields writes no audit row.
 		WHERE d.changed && '{id,patient_id,dentist_id,diagnosis,treatment,notes}'::text[];
 	ELSE
-		INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
+		INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 		SELECT NULL, 'unattributed', inet_client_addr(), 'db role ' || current_user || coalesce(', application ' || nullif(current_setting('application_name', true), ''), ''), NULL, 'DELETE', 'dental_records', o.id, o.patient_id,
 			jsonb_build_object('deleted_record', to_jsonb(o))
 		FROM ar_old o;
@@ -181,13 +181,13 @@ BEGIN
 		RETURN NULL;
 	END IF;
 	IF TG_OP = 'INSERT' THEN
-		INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
+		INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 		SELECT NULL, 'unattributed', inet_client_addr(), 'db role ' || current_user || coalesce(', application ' || nullif(current_setting('application_name', true), ''), ''), NULL, 'CREATE', 'billings', n.id, n.patient_id,
 			jsonb_build_object('after', to_jsonb(n))
 		FROM ar_new n;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
-		INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
+		INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT NULL, 'unattributed', inet_client_addr(), 'db role ' || current_user || coalesce(', application ' || nullif(current_setting('application_name', true), ''), ''), NULL, 'UPDATE', 'billings', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
 			jsonb_build_object('before', to_jsonb(o), 'after', to_jsonb(n), 'changed_fields', to_jsonb(d.changed))
 		FROM ar_new n
@@ -203,7 +203,7 @@ BEGIN
 		-- A change that touches only nonphi fields writes no audit row.
 		WHERE d.changed && '{id,patient_id,amount,status,description}'::text[];
 	ELSE
-		INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
+		INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 		SELECT NULL, 'unattributed', inet_client_addr(), 'db role ' || current_user || coalesce(', application ' || nullif(current_setting('application_name', true), ''), ''), NULL, 'DELETE', 'billings', o.id, o.patient_id,
 			jsonb_build_object('deleted_record', to_jsonb(o))
 		FROM ar_old o;
@@ -227,13 +227,13 @@ BEGIN
 		RETURN NULL;
 	END IF;
 	IF TG_OP = 'INSERT' THEN
-		INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
+		INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 		SELECT NULL, 'unattributed', inet_client_addr(), 'db role ' || current_user || coalesce(', application ' || nullif(current_setting('application_name', true), ''), ''), NULL, 'CREATE', 'invoices', n.id, (SELECT ar_h1.patient_id FROM appointments ar_h1 WHERE ar_h1.id = n.appointment_id),
 			jsonb_build_object('after', to_jsonb(n))
 		FROM ar_new n;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
-		INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
+		INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT NULL, 'unattributed', inet_client_addr(), 'db role ' || current_user || coalesce(', application ' || nullif(current_setting('application_name', true), ''), ''), NULL, 'UPDATE', 'invoices', coalesce(n.id, o.id), d.patient, NULLIF((SELECT ar_h1.patient_id FROM appointments ar_h1 WHERE ar_h1.id = o.appointment_id), d.patient),
 			jsonb_build_object('before', to_jsonb(o), 'after', to_jsonb(n), 'changed_fields', to_jsonb(d.changed))
 		FROM ar_new n
@@ -249,7 +249,7 @@ BEGIN
 		-- A change that touches only nonphi fields writes no audit row.
 		WHERE d.changed && '{id,appointment_id,amount,status,due_date}'::text[];
 	ELSE
-		INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
+		INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 		SELECT NULL, 'unattributed', inet_client_addr(), 'db role ' || current_user || coalesce(', application ' || nullif(current_setting('application_name', true), ''), ''), NULL, 'DELETE', 'invoices', o.id, (SELECT ar_h1.patient_id FROM appointments ar_h1 WHERE ar_h1.id = o.appointment_id),
 			jsonb_build_object('deleted_record', to_jsonb(o))
 		FROM ar_old o;
@@ -273,13 +273,13 @@ BEGIN
 		RETURN NULL;
 	END IF;
 	IF TG_OP = 'INSERT' THEN
-		INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
+		INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 		SELECT NULL, 'unattributed', inet_client_addr(), 'db role ' || current_user || coalesce(', application ' || nullif(current_setting('application_name', true), ''), ''), NULL, 'CREATE', 'treatment_plans', n.id, n.patient_id,
 			jsonb_build_object('after', to_jsonb(n))
 		FROM ar_new n;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
-		INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
+		INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT NULL, 'unattributed', inet_client_addr(), 'db role ' || current_user || coalesce(', application ' || nullif(current_setting('application_name', true), ''), ''), NULL, 'UPDATE', 'treatment_plans', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
 			jsonb_build_object('before', to_jsonb(o), 'after', to_jsonb(n), 'changed_fields', to_jsonb(d.changed))
 		FROM ar_new n
@@ -297,7 +297,7 @@ BEGIN
 		-- A change that touches only nonphi fields writes no audit row.
 		WHERE d.changed && '{id,patient_id,dentist_id,title,description,status,estimated_cost}'::text[];
 	ELSE
-		INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
+		INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 		SELECT NULL, 'unattributed', inet_client_addr(), 'db role ' || current_user || coalesce(', application ' || nullif(current_setting('application_name', true), ''), ''), NULL, 'DELETE', 'treatment_plans', o.id, o.patient_id,
 			jsonb_build_object('deleted_record', to_jsonb(o))
 		FROM ar_old o;
@@ -321,13 +321,13 @@ BEGIN
 		RETURN NULL;
 	END IF;
 	IF TG_OP = 'INSERT' THEN
-		INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
+		INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 		SELECT NULL, 'unattributed', inet_client_addr(), 'db role ' || current_user || coalesce(', application ' || nullif(current_setting('application_name', true), ''), ''), NULL, 'CREATE', 'documents', n.id, n.patient_id,
 			jsonb_build_object('after', to_jsonb(n))
 		FROM ar_new n;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
-		INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
+		INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT NULL, 'unattributed', inet_client_addr(), 'db role ' || current_user || coalesce(', application ' || nullif(current_setting('application_name', true), ''), ''), NULL, 'UPDATE', 'documents', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
 			jsonb_build_object('before', to_jsonb(o), 'after', to_jsonb(n), 'changed_fields', to_jsonb(d.changed))
 		FROM ar_new n
@@ -343,7 +343,7 @@ BEGIN
 		-- A change that touches only nonphi fields writes no audit row.
 		WHERE d.changed && '{id,patient_id,document_type,filename,storage_path}'::text[];
 	ELSE
-		INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
+		INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 		SELECT NULL, 'unattributed', inet_client_addr(), 'db role ' || current_user || coalesce(', application ' || nullif(current_setting('application_name', true), ''), ''), NULL, 'DELETE', 'documents', o.id, o.patient_id,
 			jsonb_build_object('deleted_record', to_jsonb(o))
 		FROM ar_old o;
@@ -367,13 +367,13 @@ BEGIN
 		RETURN NULL;
 	END IF;
 	IF TG_OP = 'INSERT' THEN
-		INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
+		INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 		SELECT NULL, 'unattributed', inet_client_addr(), 'db role ' || current_user || coalesce(', application ' || nullif(current_setting('application_name', true), ''), ''), NULL, 'CREATE', 'patient_intake_forms', n.id, n.patient_id,
 			jsonb_build_object('after', to_jsonb(n) || '{"insurance_policy": "[REDACTED]"}'::jsonb)
 		FROM ar_new n;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
-		INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
+		INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT NULL, 'unattributed', inet_client_addr(), 'db role ' || current_user || coalesce(', application ' || nullif(current_setting('application_name', true), ''), ''), NULL, 'UPDATE', 'patient_intake_forms', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
 			jsonb_build_object('before', to_jsonb(o) || '{"insurance_policy": "[REDACTED]"}'::jsonb, 'after', to_jsonb(n) || '{"insurance_policy": "[REDACTED]"}'::jsonb, 'changed_fields', to_jsonb(d.changed))
 		FROM ar_new n
@@ -396,7 +396,7 @@ BEGIN
 		-- A change that touches only nonphi fields writes no audit row.
 		WHERE d.changed && '{id,patient_id,allergies,medications,medical_conditions,emergency_contact,emergency_phone,insurance_provider,insurance_policy,smoker,pregnant,signed_at}'::text[];
 	ELSE
-		INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
+		INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 		SELECT NULL, 'unattributed', inet_client_addr(), 'db role ' || current_user || coalesce(', application ' || nullif(current_setting('application_name', true), ''), ''), NULL, 'DELETE', 'patient_intake_forms', o.id, o.patient_id,
 			jsonb_build_object('deleted_record', to_jsonb(o) || '{"insurance_policy": "[REDACTED]"}'::jsonb)
 		FROM ar_old o;

@@ -31,7 +31,7 @@ const auditedCreateDentalRecord = `WITH ar_mark AS (
 	VALUES ($1, $2, $3, $4, $5)
 	RETURNING id, patient_id, dentist_id, diagnosis, treatment, notes, created_at, updated_at
 ), ar_audit AS (
-	INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
+	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 	SELECT $6, $7, $8, $9, $10, 'CREATE', 'dental_records', n.id, n.patient_id,
 		jsonb_build_object('after', to_jsonb(n))
 	FROM ar_new n
@@ -56,7 +56,7 @@ const auditedCreateDentalRecordMany = `WITH ar_mark AS (
 	FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[]) AS ar_in(p1, p2, p3, p4, p5)
 	RETURNING id, patient_id, dentist_id, diagnosis, treatment, notes, created_at, updated_at
 ), ar_audit AS (
-	INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
+	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 	SELECT $6, $7, $8, $9, $10, 'CREATE', 'dental_records', n.id, n.patient_id,
 		jsonb_build_object('after', to_jsonb(n))
 	FROM ar_new n
@@ -101,7 +101,7 @@ const auditedDeleteDentalRecord = `WITH ar_mark AS (
 	WHERE id = $1
 	RETURNING *
 ), ar_audit AS (
-	INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
+	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 	SELECT $2, $3, $4, $5, $6, 'DELETE', 'dental_records', g.id, g.patient_id,
 		jsonb_build_object('deleted_record', to_jsonb(g))
 	FROM ar_gone g
@@ -130,7 +130,7 @@ const auditedUpdateDentalRecord = `WITH ar_mark AS (
 	WHERE dental_records.id = ar_locked.ar_id
 	RETURNING id, patient_id, dentist_id, diagnosis, treatment, notes, created_at, updated_at
 ), ar_audit AS (
-	INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
+	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
 	SELECT $7, $8, $9, $10, $11, 'UPDATE', 'dental_records', c.id, d.patient, NULLIF(l.ar_patient, d.patient),
 		jsonb_build_object('before', to_jsonb(l.ar_old), 'after', to_jsonb(c), 'changed_fields', to_jsonb(d.changed))
 	FROM ar_changed c

@@ -30,7 +30,7 @@ const auditedCreateInvoice = `WITH ar_mark AS (
 ), ar_new AS (
 	INSERT INTO invoices (appointment_id, amount, status, due_date) VALUES ($1, $2, $3, $4) RETURNING id, appointment_id, amount, status, due_date, updated_at
 ), ar_audit AS (
-	INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
+	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 	SELECT $5, $6, $7, $8, $9, 'CREATE', 'invoices', n.id, (SELECT ar_h1.patient_id FROM appointments ar_h1 WHERE ar_h1.id = n.appointment_id),
 		jsonb_build_object('after', to_jsonb(n))
 	FROM ar_new n
@@ -55,7 +55,7 @@ const auditedCreateInvoiceMany = `WITH ar_mark AS (
 	FROM unnest($1::bigint[], $2::numeric[], $3::text[], $4::date[]) AS ar_in(p1, p2, p3, p4)
 	RETURNING id, appointment_id, amount, status, due_date, updated_at
 ), ar_audit AS (
-	INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
+	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 	SELECT $5, $6, $7, $8, $9, 'CREATE', 'invoices', n.id, (SELECT ar_h1.patient_id FROM appointments ar_h1 WHERE ar_h1.id = n.appointment_id),
 		jsonb_build_object('after', to_jsonb(n))
 	FROM ar_new n
@@ -98,7 +98,7 @@ const auditedDeleteInvoice = `WITH ar_mark AS (
 	WHERE id = $1
 	RETURNING *
 ), ar_audit AS (
-	INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
+	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 	SELECT $2, $3, $4, $5, $6, 'DELETE', 'invoices', g.id, (SELECT ar_h1.patient_id FROM appointments ar_h1 WHERE ar_h1.id = g.appointment_id),
 		jsonb_build_object('deleted_record', to_jsonb(g))
 	FROM ar_gone g
@@ -127,7 +127,7 @@ const auditedUpdateInvoice = `WITH ar_mark AS (
 	WHERE invoices.id = ar_locked.ar_id
 	RETURNING id, appointment_id, amount, status, due_date, updated_at
 ), ar_audit AS (
-	INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
+	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
 	SELECT $6, $7, $8, $9, $10, 'UPDATE', 'invoices', c.id, d.patient, NULLIF(l.ar_patient, d.patient),
 		jsonb_build_object('before', to_jsonb(l.ar_old), 'after', to_jsonb(c), 'changed_fields', to_jsonb(d.changed))
 	FROM ar_changed c

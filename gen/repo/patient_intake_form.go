@@ -34,7 +34,7 @@ const auditedCreatePatientIntakeForm = `WITH ar_mark AS (
 	) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 	RETURNING id, patient_id, allergies, medications, medical_conditions, emergency_contact, emergency_phone, insurance_provider, insurance_policy, smoker, pregnant, signed_at, updated_at
 ), ar_audit AS (
-	INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
+	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 	SELECT $12, $13, $14, $15, $16, 'CREATE', 'patient_intake_forms', n.id, n.patient_id,
 		jsonb_build_object('after', to_jsonb(n) || '{"insurance_policy": "[REDACTED]"}'::jsonb)
 	FROM ar_new n
@@ -59,7 +59,7 @@ const auditedCreatePatientIntakeFormMany = `WITH ar_mark AS (
 	FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::boolean[], $10::boolean[], $11::timestamptz[]) AS ar_in(p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11)
 	RETURNING id, patient_id, allergies, medications, medical_conditions, emergency_contact, emergency_phone, insurance_provider, insurance_policy, smoker, pregnant, signed_at, updated_at
 ), ar_audit AS (
-	INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
+	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 	SELECT $12, $13, $14, $15, $16, 'CREATE', 'patient_intake_forms', n.id, n.patient_id,
 		jsonb_build_object('after', to_jsonb(n) || '{"insurance_policy": "[REDACTED]"}'::jsonb)
 	FROM ar_new n
@@ -116,7 +116,7 @@ const auditedDeletePatientIntakeForm = `WITH ar_mark AS (
 	WHERE id = $1
 	RETURNING *
 ), ar_audit AS (
-	INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
+	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 	SELECT $2, $3, $4, $5, $6, 'DELETE', 'patient_intake_forms', g.id, g.patient_id,
 		jsonb_build_object('deleted_record', to_jsonb(g) || '{"insurance_policy": "[REDACTED]"}'::jsonb)
 	FROM ar_gone g
@@ -147,7 +147,7 @@ const auditedUpdatePatientIntakeForm = `WITH ar_mark AS (
 	WHERE patient_intake_forms.id = ar_locked.ar_id
 	RETURNING id, patient_id, allergies, medications, medical_conditions, emergency_contact, emergency_phone, insurance_provider, insurance_policy, smoker, pregnant, signed_at, updated_at
 ), ar_audit AS (
-	INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
+	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
 	SELECT $12, $13, $14, $15, $16, 'UPDATE', 'patient_intake_forms', c.id, d.patient, NULLIF(l.ar_patient, d.patient),
 		jsonb_build_object('before', to_jsonb(l.ar_old) || '{"insurance_policy": "[REDACTED]"}'::jsonb, 'after', to_jsonb(c) || '{"insurance_policy": "[REDACTED]"}'::jsonb, 'changed_fields', to_jsonb(d.changed))
 	FROM ar_changed c

@@ -32,7 +32,7 @@ const auditedCreateTreatmentPlan = `WITH ar_mark AS (
 	VALUES ($1, $2, $3, $4, $5, $6)
 	RETURNING id, patient_id, dentist_id, title, description, status, estimated_cost, updated_at
 ), ar_audit AS (
-	INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
+	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 	SELECT $7, $8, $9, $10, $11, 'CREATE', 'treatment_plans', n.id, n.patient_id,
 		jsonb_build_object('after', to_jsonb(n))
 	FROM ar_new n
@@ -57,7 +57,7 @@ const auditedCreateTreatmentPlanMany = `WITH ar_mark AS (
 	FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::numeric[]) AS ar_in(p1, p2, p3, p4, p5, p6)
 	RETURNING id, patient_id, dentist_id, title, description, status, estimated_cost, updated_at
 ), ar_audit AS (
-	INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
+	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 	SELECT $7, $8, $9, $10, $11, 'CREATE', 'treatment_plans', n.id, n.patient_id,
 		jsonb_build_object('after', to_jsonb(n))
 	FROM ar_new n
@@ -104,7 +104,7 @@ const auditedDeleteTreatmentPlan = `WITH ar_mark AS (
 	WHERE id = $1
 	RETURNING *
 ), ar_audit AS (
-	INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
+	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 	SELECT $2, $3, $4, $5, $6, 'DELETE', 'treatment_plans', g.id, g.patient_id,
 		jsonb_build_object('deleted_record', to_jsonb(g))
 	FROM ar_gone g
@@ -134,7 +134,7 @@ const auditedUpdateTreatmentPlan = `WITH ar_mark AS (
 	WHERE treatment_plans.id = ar_locked.ar_id
 	RETURNING id, patient_id, dentist_id, title, description, status, estimated_cost, updated_at
 ), ar_audit AS (
-	INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
+	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
 	SELECT $8, $9, $10, $11, $12, 'UPDATE', 'treatment_plans', c.id, d.patient, NULLIF(l.ar_patient, d.patient),
 		jsonb_build_object('before', to_jsonb(l.ar_old), 'after', to_jsonb(c), 'changed_fields', to_jsonb(d.changed))
 	FROM ar_changed c

@@ -32,7 +32,7 @@ const auditedCreateUser = `WITH ar_mark AS (
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 	RETURNING id, username, email, password, auth_token, user_type, role, first_name, last_name, last_login, updated_at
 ), ar_audit AS (
-	INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
+	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 	SELECT $9, $10, $11, $12, $13, 'CREATE', 'users', n.id, CASE WHEN n.user_type = 'patient' THEN n.id END,
 		jsonb_build_object('after', to_jsonb(n) - '{password,auth_token}'::text[])
 	FROM ar_new n
@@ -57,7 +57,7 @@ const auditedCreateUserMany = `WITH ar_mark AS (
 	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) AS ar_in(p1, p2, p3, p4, p5, p6, p7, p8)
 	RETURNING id, username, email, password, auth_token, user_type, role, first_name, last_name, last_login, updated_at
 ), ar_audit AS (
-	INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
+	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 	SELECT $9, $10, $11, $12, $13, 'CREATE', 'users', n.id, CASE WHEN n.user_type = 'patient' THEN n.id END,
 		jsonb_build_object('after', to_jsonb(n) - '{password,auth_token}'::text[])
 	FROM ar_new n
@@ -108,7 +108,7 @@ const auditedDeleteUser = `WITH ar_mark AS (
 	WHERE id = $1
 	RETURNING *
 ), ar_audit AS (
-	INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
+	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 	SELECT $2, $3, $4, $5, $6, 'DELETE', 'users', g.id, CASE WHEN g.user_type = 'patient' THEN g.id END,
 		jsonb_build_object('deleted_record', to_jsonb(g) - '{password,auth_token}'::text[])
 	FROM ar_gone g
@@ -137,7 +137,7 @@ const auditedUpdateUser = `WITH ar_mark AS (
 	WHERE users.id = ar_locked.ar_id
 	RETURNING id, username, email, password, auth_token, user_type, role, first_name, last_name, last_login, updated_at
 ), ar_audit AS (
-	INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
+	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
 	SELECT $7, $8, $9, $10, $11, 'UPDATE', 'users', c.id, d.patient, NULLIF(l.ar_patient, d.patient),
 		jsonb_build_object('before', to_jsonb(l.ar_old) - '{password,auth_token}'::text[], 'after', to_jsonb(c) - '{password,auth_token}'::text[], 'changed_fields', to_jsonb(d.changed))
 	FROM ar_changed c
@@ -183,7 +183,7 @@ const auditedUpdateUserLastLogin = `WITH ar_mark AS (
 	WHERE users.id = ar_locked.ar_id
 	RETURNING id, username, email, password, auth_token, user_type, role, first_name, last_name, last_login, updated_at
 ), ar_audit AS (
-	INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
+	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
 	SELECT $3, $4, $5, $6, $7, 'UPDATE', 'users', c.id, d.patient, NULLIF(l.ar_patient, d.patient),
 		jsonb_build_object('before', to_jsonb(l.ar_old) - '{password,auth_token}'::text[], 'after', to_jsonb(c) - '{password,auth_token}'::text[], 'changed_fields', to_jsonb(d.changed))
 	FROM ar_changed c
@@ -229,7 +229,7 @@ const auditedUpdateUserPassword = `WITH ar_mark AS (
 	WHERE users.id = ar_locked.ar_id
 	RETURNING id, username, email, password, auth_token, user_type, role, first_name, last_name, last_login, updated_at
 ), ar_audit AS (
-	INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
+	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
 	SELECT $3, $4, $5, $6, $7, 'UPDATE', 'users', c.id, d.patient, NULLIF(l.ar_patient, d.patient),
 		jsonb_build_object('before', to_jsonb(l.ar_old) - '{password,auth_token}'::text[], 'after', to_jsonb(c) - '{password,auth_token}'::text[], 'changed_fields', to_jsonb(d.changed))
 	FROM ar_changed c
