@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/template"
 
+	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/internal/ir"
 	"github.com/auditrepo/auditrepo/internal/sqlquery"
 	"github.com/auditrepo/auditrepo/internal/tags"
@@ -21,9 +22,6 @@ var files embed.FS
 var tmpl = template.Must(template.New("").Funcs(template.FuncMap{
 	"indent": indent, "ident": Ident, "lit": literal, "flag": func() string { return WriteFlag },
 }).ParseFS(files, "*.tmpl"))
-
-// ActorArgs is how many actor arguments the runtime appends after a statement's own (audit.ActorArgs).
-const ActorArgs = 5
 
 // WriteFlag is the transaction-local setting through which an audited statement tells the backstop trigger
 // of its table that it writes its own audit rows.
@@ -178,7 +176,7 @@ func (d *data) Ref() string {
 
 // Actor lists the placeholders of the five actor arguments the runtime appends.
 func (d *data) Actor() string {
-	ps := make([]string, ActorArgs)
+	ps := make([]string, audit.ActorArgs) // the runtime appends them after the statement's own
 	for i := range ps {
 		ps[i] = "$" + strconv.Itoa(d.params+1+i)
 	}
