@@ -2,11 +2,6 @@
 
 package repo
 
-import (
-	"context"
-	"github.com/auditrepo/auditrepo/audit"
-)
-
 // BackstopSQL installs the backstop triggers on the tables of these repositories. A change made without them
 // (raw SQL, another program) gets one audit row per changed row, with actor kind "unattributed"; TRUNCATE is
 // refused. The repositories' own statements set auditrepo.write, so their changes are not logged twice. Run it as
@@ -413,9 +408,3 @@ CREATE OR REPLACE TRIGGER auditrepo_backstop_delete AFTER DELETE ON patient_inta
 CREATE OR REPLACE TRIGGER auditrepo_backstop_truncate BEFORE TRUNCATE ON patient_intake_forms
 	FOR EACH STATEMENT EXECUTE FUNCTION auditrepo_refuse_truncate();
 `
-
-// InstallBackstop runs BackstopSQL on db (as one implicit transaction when db is not a pgx.Tx).
-func InstallBackstop(ctx context.Context, db audit.DB) error {
-	_, err := db.Exec(ctx, BackstopSQL)
-	return err
-}

@@ -238,11 +238,6 @@ func backstop(f *jen.File, p *ir.Program) error {
 	f.Commentf("refused. The repositories' own statements set %s, so their changes are not logged twice. Run it as", templates.WriteFlag)
 	f.Comment("the tables' owner after every migration; it replaces what a previous run installed.")
 	f.Const().Id("BackstopSQL").Op("=").Add(sqlLit(text))
-	f.Comment("InstallBackstop runs BackstopSQL on db (as one implicit transaction when db is not a pgx.Tx).")
-	f.Func().Id("InstallBackstop").Params(jen.Id("ctx").Qual("context", "Context"), jen.Id("db").Qual(auditPath, "DB")).Error().Block(
-		jen.List(jen.Id("_"), jen.Err()).Op(":=").Id("db").Dot("Exec").Call(jen.Id("ctx"), jen.Id("BackstopSQL")),
-		jen.Return(jen.Err()),
-	)
 	return nil
 }
 
