@@ -31,19 +31,17 @@ import (
 	"github.com/auditrepo/auditrepo/migrations"
 )
 
-// MigratorRole is the role that creates and migrates the test databases (pgtestdb's test role). It is
+// migratorRole is the role that creates and migrates the test databases (pgtestdb's test role). It is
 // a member of auditrepo_owner, so it can do anything the owner can.
-const MigratorRole = "auditrepo_test"
+const migratorRole = "auditrepo_test"
 
 // DB is one test's database, reached as two roles.
 type DB struct {
-	// App and AppURL connect as auditrepo_app: what the application may do, the tests may do.
-	App    *pgxpool.Pool
-	AppURL string
-	// Owner and OwnerURL connect as the migrating role, a member of auditrepo_owner: for tests that break
-	// things on purpose (a failing constraint on audit_log, a revoked privilege).
-	Owner    *pgxpool.Pool
-	OwnerURL string
+	// App connects as auditrepo_app: what the application may do, the tests may do.
+	App *pgxpool.Pool
+	// Owner connects as the migrating role, a member of auditrepo_owner: for tests that break things on
+	// purpose (a failing constraint on audit_log, a revoked privilege).
+	Owner *pgxpool.Pool
 }
 
 // New creates a fresh migrated database for t and opens a pool on it for each role; the pools are
@@ -51,22 +49,13 @@ type DB struct {
 func New(t testing.TB) *DB {
 	t.Helper()
 	conf := pgtestdb.Custom(t, config(), migrator{})
-	d := &DB{OwnerURL: conf.URL(), AppURL: connURL(*conf, migrations.AppRole)}
-	d.App = pool(t, d.AppURL)
-	d.Owner = pool(t, d.OwnerURL)
-	return d
+	return &DB{App: pool(t, connURL(*conf, migrations.AppRole)), Owner: pool(t, conf.URL())}
 }
 
 // Pool returns a pool connected as auditrepo_app on a fresh migrated database, closed when t ends.
 func Pool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
 	return New(t).App
-}
-
-// URL creates a fresh migrated database for t and returns the connection string of auditrepo_app on it.
-func URL(t testing.TB) string {
-	t.Helper()
-	return New(t).AppURL
 }
 
 // Schema creates a fresh database for t from schema (SQL statements, run once per schema into a template) and
@@ -119,8 +108,8 @@ func config() pgtestdb.Config {
 		// The migrations create the roles auditrepo_owner and auditrepo_app, so the migrating role needs
 		// CREATEROLE, and nothing more.
 		TestRole: &pgtestdb.Role{
-			Username:     MigratorRole,
-			Password:     MigratorRole,
+			Username:     migratorRole,
+			Password:     migratorRole,
 			Capabilities: "NOSUPERUSER NOCREATEDB CREATEROLE",
 		},
 		ForceTerminateConnections: true,
