@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"unicode"
@@ -53,7 +54,7 @@ func NewWriter(db DB, opts ...Option) *Writer {
 
 // QueryRow runs one generated audited statement that returns one row and scans it into dest.
 // args are the statement's own arguments; the five actor arguments are appended after them ($len(args)+1 .. +5):
-// actor_id (int8, NULL unless KindUser), actor_kind (text), ip (inet, NULL when unknown), user_agent (text, NULL
+// actor_id (int8, NULL unless KindUser), actor_kind (audit_actor_kind, sent as text), ip (inet, NULL when unknown), user_agent (text, NULL
 // when empty), request_id (text, NULL when empty).
 //
 // No row is reported as ErrNotFound (an update or delete matched nothing).
@@ -93,6 +94,12 @@ func (w *Writer) Query(ctx context.Context, action Action, table, sql string, ar
 // values are typed nil pointers, which pgx encodes as NULL.
 func (w *Writer) withActor(ctx context.Context, action Action, table string, args []any) ([]any, error) {
 	a, ok := ActorFrom(ctx)
+	switch a.Kind {
+	case KindUser, KindSystem, KindUnknown, "": // "" only when ctx holds no actor: WithActor fills it in
+	default:
+		// Refused here rather than by the database, so the error names the cause and nothing is sent.
+		return nil, &Error{Action: action, Table: table, Kind: ErrInvalidActor, Err: fmt.Errorf("kind %q", a.Kind)}
+	}
 	// Strict writers refuse anonymous actors too: every row they write names a user or a system job.
 	if !ok || a.Kind == KindUnknown {
 		if w.strict {

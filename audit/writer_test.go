@@ -3,6 +3,7 @@ package audit_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"testing"
 
@@ -102,6 +103,22 @@ func TestWriterNoActorStrict(t *testing.T) {
 	}
 	if err := audit.NewWriter(db, audit.AllowAnonymous()).QueryRow(anon, audit.Update, "appointments", "UPDATE ...", nil, new(int64)); err != nil || db.calls != 1 {
 		t.Errorf("AllowAnonymous with an anonymous actor: err = %v, %d statements; want it run", err, db.calls)
+	}
+}
+
+func TestWriterInvalidActorKind(t *testing.T) {
+	db := &fakeDB{}
+	w := audit.NewWriter(db, audit.AllowAnonymous())
+	for _, kind := range []audit.ActorKind{audit.KindUnattributed, "admin", "User"} {
+		ctx := audit.WithActor(context.Background(), audit.Actor{Kind: kind, UserID: 7})
+		err := w.QueryRow(ctx, audit.Update, "appointments", "UPDATE ...", nil, new(int64))
+		want := fmt.Sprintf("audit: UPDATE appointments: invalid actor kind: kind %q", kind)
+		if !errors.Is(err, audit.ErrInvalidActor) || err.Error() != want {
+			t.Errorf("kind %q: err = %v, want %s", kind, err, want)
+		}
+	}
+	if db.calls != 0 {
+		t.Errorf("%d statements ran with an invalid actor kind", db.calls)
 	}
 }
 
