@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -123,6 +124,25 @@ func TestGoldenSQLRuns(t *testing.T) {
 		OR changes::text LIKE '%only excluded%' OR changes::text LIKE '%"secret"%'`).Scan(&wrong); err != nil || wrong != 0 {
 		t.Errorf("%d audit rows show an excluded column (%v)", wrong, err)
 	}
+	// json and point have no equality operator: both paths find their changes on the text form.
+	var mark int64
+	if err := pool.QueryRow(ctx, "SELECT max(id) FROM audit_log").Scan(&mark); err != nil {
+		t.Fatal(err)
+	}
+	raw(`UPDATE visits SET intake = '{"allergy": "latex"}', chair = point(1, 2) WHERE id = $1`, visit)
+	raw(`UPDATE visits SET intake = '{"allergy": "latex"}', chair = point(1, 2) WHERE id = $1`, visit)
+	raw(`UPDATE visits SET chair = point(3, 4) WHERE id = $1`, visit)
+	run("auditedUpdateVisit", visit, "ache again", "note 3")
+	var fields []string
+	if err := pool.QueryRow(ctx, `SELECT array_agg(actor_kind || ' ' || (changes->'changed_fields')::text ORDER BY id)
+		FROM audit_log WHERE id > $1`, mark).Scan(&fields); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`unattributed ["intake", "chair"]`, `unattributed ["chair"]`, `system ["reason", "note", "updated_at"]`}
+	if !slices.Equal(fields, want) {
+		t.Errorf("changes of json and point columns: %q, want %q", fields, want)
+	}
+	expect("json and point columns", 1, 2)
 	if _, err := pool.Exec(ctx, "TRUNCATE claim_lines"); err == nil || !strings.Contains(err.Error(), "TRUNCATE on PHI table claim_lines refused") {
 		t.Errorf("TRUNCATE claim_lines: %v, want it refused", err)
 	}

@@ -96,7 +96,8 @@ func (b *builder) model(t *tags.Model) *Model {
 		if reserved[col] {
 			b.errs.Addf(f.Pos, "%s.%s: column name %s is reserved by the generated SQL", t.Name, f.Name, col)
 		}
-		m.Columns = append(m.Columns, &Column{Name: col, Field: sf.Name(), Type: sf.Type(), Exclude: f.Exclude, Redact: f.Redact, NonPHI: f.NonPHI})
+		m.Columns = append(m.Columns, &Column{Name: col, Field: sf.Name(), Type: sf.Type(), Exclude: f.Exclude, Redact: f.Redact, NonPHI: f.NonPHI,
+			ByText: comparesByText(sf.Type())})
 	}
 	for _, f := range t.Fields {
 		if !inSQLC[f.Name] {
@@ -126,6 +127,34 @@ func (m *Model) Column(name string) *Column {
 		}
 	}
 	return nil
+}
+
+// noEquality are pgtype's types for SQL types without an equality operator (the geometric ones).
+var noEquality = map[string]bool{"Point": true, "Line": true, "Lseg": true, "Box": true, "Path": true, "Polygon": true, "Circle": true}
+
+// comparesByText reports whether a column of Go type t may be of an SQL type that has no equality operator,
+// where IS DISTINCT FROM fails at run time: sqlc maps json (and jsonb, bytea) to []byte, the geometric types
+// to pgtype's, and types it does not know to interface{}; arrays of those have none either.
+func comparesByText(t types.Type) bool {
+	switch t := types.Unalias(t).(type) {
+	case *types.Pointer:
+		return comparesByText(t.Elem())
+	case *types.Slice:
+		if b, ok := t.Elem().Underlying().(*types.Basic); ok && b.Kind() == types.Byte {
+			return true
+		}
+		return comparesByText(t.Elem())
+	case *types.Interface:
+		return true
+	case *types.Named:
+		obj := t.Obj()
+		if obj.Pkg() != nil && obj.Pkg().Path() == "github.com/jackc/pgx/v5/pgtype" && noEquality[obj.Name()] {
+			return true
+		}
+		_, isIface := t.Underlying().(*types.Interface)
+		return isIface
+	}
+	return false
 }
 
 func isInt64(t types.Type) bool {

@@ -36,6 +36,9 @@ type Column struct {
 	Exclude bool
 	Redact  bool
 	NonPHI  bool
+	// ByText: the column's SQL type may have no equality operator (see comparesByText), so the generated SQL
+	// finds its changes by comparing text forms.
+	ByText bool
 }
 
 // Patient is a resolved patient path.

@@ -134,15 +134,24 @@ func (d *data) BackstopFunc() string {
 var nonIdent = regexp.MustCompile(`[^a-z0-9_]`)
 
 // Changed is the array of the logged columns whose value differs between rows old and new, one CASE per
-// line, each indented by ind and a tab.
+// line, each indented by ind and a tab. Columns marked ByText compare as text.
 func (d *data) Changed(old, new, ind string) string {
 	var b strings.Builder
 	b.WriteString("array_remove(ARRAY[")
-	for i, c := range d.Logged() {
+	i := 0
+	for _, c := range d.m.Columns {
+		if c.Exclude {
+			continue
+		}
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		fmt.Fprintf(&b, "\n%s\tCASE WHEN %s.%s IS DISTINCT FROM %s.%s THEN %s END", ind, old, Ident(c), new, Ident(c), literal(c))
+		i++
+		o, n := old+"."+Ident(c.Name), new+"."+Ident(c.Name)
+		if c.ByText {
+			o, n = o+"::text", n+"::text"
+		}
+		fmt.Fprintf(&b, "\n%s\tCASE WHEN %s IS DISTINCT FROM %s THEN %s END", ind, o, n, literal(c.Name))
 	}
 	fmt.Fprintf(&b, "\n%s], NULL)", ind)
 	return b.String()

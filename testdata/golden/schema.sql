@@ -13,7 +13,10 @@ CREATE TABLE visits (
     reason      text NOT NULL,
     note        text NOT NULL DEFAULT '',
     "time"      time,
-    updated_at  timestamptz NOT NULL DEFAULT now()
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    -- Types without an equality operator: changes to them are found on their text form.
+    intake      json,
+    chair       point
 );
 
 CREATE TABLE claims (

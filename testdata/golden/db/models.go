@@ -41,4 +41,6 @@ type Visit struct {
 	Note      string             `db:"note"`
 	Time      pgtype.Time        `db:"time"`
 	UpdatedAt pgtype.Timestamptz `db:"updated_at"`
+	Intake    []byte             `db:"intake"`
+	Chair     pgtype.Point       `db:"chair"`
 }

@@ -12,7 +12,7 @@ import (
 )
 
 const createVisit = `-- name: CreateVisit :one
-INSERT INTO visits (patient_id, reason, note, "time") VALUES ($1, lower($2), $3, $4) RETURNING id, patient_id, reason, note, time, updated_at
+INSERT INTO visits (patient_id, reason, note, "time") VALUES ($1, lower($2), $3, $4) RETURNING id, patient_id, reason, note, time, updated_at, intake, chair
 `
 
 type CreateVisitParams struct {
@@ -37,12 +37,14 @@ func (q *Queries) CreateVisit(ctx context.Context, arg CreateVisitParams) (Visit
 		&i.Note,
 		&i.Time,
 		&i.UpdatedAt,
+		&i.Intake,
+		&i.Chair,
 	)
 	return i, err
 }
 
 const deleteVisit = `-- name: DeleteVisit :one
-DELETE FROM visits WHERE id = $1 RETURNING id, patient_id, reason, note, time, updated_at
+DELETE FROM visits WHERE id = $1 RETURNING id, patient_id, reason, note, time, updated_at, intake, chair
 `
 
 func (q *Queries) DeleteVisit(ctx context.Context, id int64) (Visit, error) {
@@ -55,12 +57,14 @@ func (q *Queries) DeleteVisit(ctx context.Context, id int64) (Visit, error) {
 		&i.Note,
 		&i.Time,
 		&i.UpdatedAt,
+		&i.Intake,
+		&i.Chair,
 	)
 	return i, err
 }
 
 const updateVisit = `-- name: UpdateVisit :one
-UPDATE visits SET reason = $2, note = $3, updated_at = now() WHERE id = $1 AND reason <> 'locked' RETURNING id, patient_id, reason, note, time, updated_at
+UPDATE visits SET reason = $2, note = $3, updated_at = now() WHERE id = $1 AND reason <> 'locked' RETURNING id, patient_id, reason, note, time, updated_at, intake, chair
 `
 
 type UpdateVisitParams struct {
@@ -79,6 +83,8 @@ func (q *Queries) UpdateVisit(ctx context.Context, arg UpdateVisitParams) (Visit
 		&i.Note,
 		&i.Time,
 		&i.UpdatedAt,
+		&i.Intake,
+		&i.Chair,
 	)
 	return i, err
 }

@@ -15,4 +15,6 @@ type Visit struct {
 	Notes       string `audit:"redact"`
 	Time        pgtype.Time
 	UpdatedAt   pgtype.Timestamptz
+	Intake      []byte
+	Chair       pgtype.Point
 }

@@ -14,4 +14,6 @@ type Visit struct {
 	Note        string
 	Time        pgtype.Time
 	UpdatedAt   pgtype.Timestamptz
+	Intake      []byte
+	Chair       pgtype.Point
 }

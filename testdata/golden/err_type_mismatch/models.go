@@ -14,4 +14,6 @@ type Visit struct {
 	Note        string
 	Time        pgtype.Time
 	UpdatedAt   string
+	Intake      []byte
+	Chair       pgtype.Point
 }

@@ -14,4 +14,6 @@ type Visit struct {
 	Reason      string
 	Time        pgtype.Time
 	UpdatedAt   pgtype.Timestamptz
+	Intake      []byte
+	Chair       pgtype.Point
 }

@@ -25,6 +25,8 @@ type Visit struct {
 	Note        string `audit:"redact, nonphi"`
 	Time        pgtype.Time
 	UpdatedAt   pgtype.Timestamptz `audit:"nonphi"`
+	Intake      []byte
+	Chair       pgtype.Point
 }
 
 type Claim struct {
