@@ -54,7 +54,7 @@ func NewWriter(db DB, opts ...Option) *Writer {
 
 // QueryRow runs one generated audited statement that returns one row and scans it into dest.
 // args are the statement's own arguments; the five actor arguments are appended after them ($len(args)+1 .. +5):
-// actor_id (int8, NULL unless KindUser), actor_kind (audit_actor_kind, sent as text), ip (inet, NULL when unknown), user_agent (text, NULL
+// actor_id (int8, NULL unless KindUser), actor_kind (text), ip (inet, NULL when unknown), user_agent (text, NULL
 // when empty), request_id (text, NULL when empty).
 //
 // No row is reported as ErrNotFound (an update or delete matched nothing).
@@ -88,6 +88,36 @@ func (w *Writer) Query(ctx context.Context, action Action, table, sql string, ar
 		}
 	}
 	return w.classify(action, table, rows.Err())
+}
+
+// QueryOne runs a statement that returns one row, as QueryRow, and returns it as a T. fields lists the addresses
+// of a T's fields in the order of the statement's columns (the generated repositories' scan functions). On error
+// it returns the zero T.
+func QueryOne[T any](ctx context.Context, w *Writer, action Action, table, sql string, args []any, fields func(*T) []any) (T, error) {
+	var v T
+	if err := w.QueryRow(ctx, action, table, sql, args, fields(&v)...); err != nil {
+		var zero T
+		return zero, err
+	}
+	return v, nil
+}
+
+// QueryAll runs a statement that returns many rows, as Query, and returns them as Ts in the order they came;
+// fields is as for QueryOne and n, the number of rows expected, sizes the result. On error it returns nil.
+func QueryAll[T any](ctx context.Context, w *Writer, action Action, table, sql string, args []any, n int, fields func(*T) []any) ([]T, error) {
+	out := make([]T, 0, n)
+	err := w.Query(ctx, action, table, sql, args, func(rows pgx.Rows) error {
+		var v T
+		if err := rows.Scan(fields(&v)...); err != nil {
+			return err
+		}
+		out = append(out, v)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // withActor returns a new slice (the caller's args are not modified) with the actor arguments appended. Absent

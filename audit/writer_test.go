@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -334,5 +335,31 @@ func TestWriterQueryClosesRowsWhenScanPanics(t *testing.T) {
 	}()
 	if !db.rows.closed {
 		t.Error("rows left open after a panicking scan")
+	}
+}
+
+func TestQueryOneAndQueryAll(t *testing.T) {
+	type rec struct{ ID int64 }
+	one := func(r *rec) []any { return []any{&r.ID} }
+	got, err := audit.QueryOne(userCtx(), audit.NewWriter(&fakeDB{}), audit.Update, "t", "SQL", nil, one)
+	if err != nil || got.ID != 99 {
+		t.Errorf("QueryOne = %v, %v; want {99}, nil", got, err)
+	}
+	got, err = audit.QueryOne(userCtx(), audit.NewWriter(&fakeDB{err: pgx.ErrNoRows}), audit.Update, "t", "SQL", nil,
+		func(r *rec) []any { r.ID = 5; return []any{&r.ID} })
+	if !errors.Is(err, audit.ErrNotFound) || got != (rec{}) {
+		t.Errorf("QueryOne with no row = %v, %v; want the zero value and ErrNotFound", got, err)
+	}
+
+	type item struct{ I int }
+	all := func(v *item) []any { return []any{&v.I} }
+	items, err := audit.QueryAll(userCtx(), audit.NewWriter(&fakeDB{rows: &fakeRows{n: 3}}), audit.Create, "t", "SQL", nil, 3, all)
+	if err != nil || !slices.Equal(items, []item{{1}, {2}, {3}}) {
+		t.Errorf("QueryAll = %v, %v; want [{1} {2} {3}]", items, err)
+	}
+	auditErr := &pgconn.PgError{Code: "42501", Message: "permission denied for table audit_log"}
+	items, err = audit.QueryAll(userCtx(), audit.NewWriter(&fakeDB{rows: &fakeRows{n: 2, err: auditErr}}), audit.Create, "t", "SQL", nil, 2, all)
+	if !errors.Is(err, audit.ErrAuditWrite) || items != nil {
+		t.Errorf("QueryAll failing after its rows = %v, %v; want nil and ErrAuditWrite", items, err)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"context"
 	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/gen/db"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
@@ -42,11 +41,7 @@ SELECT * FROM ar_new`
 
 // Create runs sqlc's CreateAppointment (queries/appointments.sql:4) and writes its CREATE audit row in the same statement.
 func (r *AppointmentRepo) Create(ctx context.Context, arg db.CreateAppointmentParams) (db.Appointment, error) {
-	var i db.Appointment
-	if err := r.w.QueryRow(ctx, audit.Create, "appointments", auditedCreateAppointment, []any{arg.PatientID, arg.DentistID, arg.ClinicID, arg.Date, arg.Time, arg.Type, arg.Status, arg.Notes}, scanAppointment(&i)...); err != nil {
-		return db.Appointment{}, err
-	}
-	return i, nil
+	return audit.QueryOne(ctx, r.w, audit.Create, "appointments", auditedCreateAppointment, []any{arg.PatientID, arg.DentistID, arg.ClinicID, arg.Date, arg.Time, arg.Type, arg.Status, arg.Notes}, scanAppointment)
 }
 
 const auditedCreateAppointmentMany = `WITH ar_mark AS (
@@ -86,19 +81,7 @@ func (r *AppointmentRepo) CreateMany(ctx context.Context, args []db.CreateAppoin
 		colStatus[n] = arg.Status
 		colNotes[n] = arg.Notes
 	}
-	out := make([]db.Appointment, 0, len(args))
-	err := r.w.Query(ctx, audit.Create, "appointments", auditedCreateAppointmentMany, []any{colPatientID, colDentistID, colClinicID, colDate, colTime, colType, colStatus, colNotes}, func(rows pgx.Rows) error {
-		var i db.Appointment
-		if err := rows.Scan(scanAppointment(&i)...); err != nil {
-			return err
-		}
-		out = append(out, i)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return audit.QueryAll(ctx, r.w, audit.Create, "appointments", auditedCreateAppointmentMany, []any{colPatientID, colDentistID, colClinicID, colDate, colTime, colType, colStatus, colNotes}, len(args), scanAppointment)
 }
 
 const auditedDeleteAppointment = `WITH ar_mark AS (
@@ -164,11 +147,7 @@ SELECT * FROM ar_changed`
 // Update runs sqlc's UpdateAppointment (queries/appointments.sql:9) and writes its UPDATE audit row in the same statement.
 // No matching row: an error matching audit.ErrNotFound, and no audit row.
 func (r *AppointmentRepo) Update(ctx context.Context, arg db.UpdateAppointmentParams) (db.Appointment, error) {
-	var i db.Appointment
-	if err := r.w.QueryRow(ctx, audit.Update, "appointments", auditedUpdateAppointment, []any{arg.ID, arg.PatientID, arg.DentistID, arg.ClinicID, arg.Date, arg.Time, arg.Type, arg.Status, arg.Notes}, scanAppointment(&i)...); err != nil {
-		return db.Appointment{}, err
-	}
-	return i, nil
+	return audit.QueryOne(ctx, r.w, audit.Update, "appointments", auditedUpdateAppointment, []any{arg.ID, arg.PatientID, arg.DentistID, arg.ClinicID, arg.Date, arg.Time, arg.Type, arg.Status, arg.Notes}, scanAppointment)
 }
 
 const auditedUpdateAppointmentStatus = `WITH ar_mark AS (
@@ -211,9 +190,5 @@ SELECT * FROM ar_changed`
 // UpdateStatus runs sqlc's UpdateAppointmentStatus (queries/appointments.sql:16) and writes its UPDATE audit row in the same statement.
 // No matching row: an error matching audit.ErrNotFound, and no audit row.
 func (r *AppointmentRepo) UpdateStatus(ctx context.Context, arg db.UpdateAppointmentStatusParams) (db.Appointment, error) {
-	var i db.Appointment
-	if err := r.w.QueryRow(ctx, audit.Update, "appointments", auditedUpdateAppointmentStatus, []any{arg.ID, arg.Status}, scanAppointment(&i)...); err != nil {
-		return db.Appointment{}, err
-	}
-	return i, nil
+	return audit.QueryOne(ctx, r.w, audit.Update, "appointments", auditedUpdateAppointmentStatus, []any{arg.ID, arg.Status}, scanAppointment)
 }

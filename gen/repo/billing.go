@@ -6,7 +6,6 @@ import (
 	"context"
 	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/gen/db"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
@@ -40,11 +39,7 @@ SELECT * FROM ar_new`
 
 // Create runs sqlc's CreateBilling (queries/billings.sql:1) and writes its CREATE audit row in the same statement.
 func (r *BillingRepo) Create(ctx context.Context, arg db.CreateBillingParams) (db.Billing, error) {
-	var i db.Billing
-	if err := r.w.QueryRow(ctx, audit.Create, "billings", auditedCreateBilling, []any{arg.PatientID, arg.Amount, arg.Status, arg.Description}, scanBilling(&i)...); err != nil {
-		return db.Billing{}, err
-	}
-	return i, nil
+	return audit.QueryOne(ctx, r.w, audit.Create, "billings", auditedCreateBilling, []any{arg.PatientID, arg.Amount, arg.Status, arg.Description}, scanBilling)
 }
 
 const auditedCreateBillingMany = `WITH ar_mark AS (
@@ -76,19 +71,7 @@ func (r *BillingRepo) CreateMany(ctx context.Context, args []db.CreateBillingPar
 		colStatus[n] = arg.Status
 		colDescription[n] = arg.Description
 	}
-	out := make([]db.Billing, 0, len(args))
-	err := r.w.Query(ctx, audit.Create, "billings", auditedCreateBillingMany, []any{colPatientID, colAmount, colStatus, colDescription}, func(rows pgx.Rows) error {
-		var i db.Billing
-		if err := rows.Scan(scanBilling(&i)...); err != nil {
-			return err
-		}
-		out = append(out, i)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return audit.QueryAll(ctx, r.w, audit.Create, "billings", auditedCreateBillingMany, []any{colPatientID, colAmount, colStatus, colDescription}, len(args), scanBilling)
 }
 
 const auditedDeleteBilling = `WITH ar_mark AS (
@@ -149,9 +132,5 @@ SELECT * FROM ar_changed`
 // Update runs sqlc's UpdateBilling (queries/billings.sql:4) and writes its UPDATE audit row in the same statement.
 // No matching row: an error matching audit.ErrNotFound, and no audit row.
 func (r *BillingRepo) Update(ctx context.Context, arg db.UpdateBillingParams) (db.Billing, error) {
-	var i db.Billing
-	if err := r.w.QueryRow(ctx, audit.Update, "billings", auditedUpdateBilling, []any{arg.ID, arg.PatientID, arg.Amount, arg.Status, arg.Description}, scanBilling(&i)...); err != nil {
-		return db.Billing{}, err
-	}
-	return i, nil
+	return audit.QueryOne(ctx, r.w, audit.Update, "billings", auditedUpdateBilling, []any{arg.ID, arg.PatientID, arg.Amount, arg.Status, arg.Description}, scanBilling)
 }

@@ -6,7 +6,6 @@ import (
 	"context"
 	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/gen/db"
-	"github.com/jackc/pgx/v5"
 )
 
 // DentalRecordRepo writes table dental_records through sqlc's queries; each write and its audit row are one SQL statement.
@@ -41,11 +40,7 @@ SELECT * FROM ar_new`
 
 // Create runs sqlc's CreateDentalRecord (queries/dental_records.sql:1) and writes its CREATE audit row in the same statement.
 func (r *DentalRecordRepo) Create(ctx context.Context, arg db.CreateDentalRecordParams) (db.DentalRecord, error) {
-	var i db.DentalRecord
-	if err := r.w.QueryRow(ctx, audit.Create, "dental_records", auditedCreateDentalRecord, []any{arg.PatientID, arg.DentistID, arg.Diagnosis, arg.Treatment, arg.Notes}, scanDentalRecord(&i)...); err != nil {
-		return db.DentalRecord{}, err
-	}
-	return i, nil
+	return audit.QueryOne(ctx, r.w, audit.Create, "dental_records", auditedCreateDentalRecord, []any{arg.PatientID, arg.DentistID, arg.Diagnosis, arg.Treatment, arg.Notes}, scanDentalRecord)
 }
 
 const auditedCreateDentalRecordMany = `WITH ar_mark AS (
@@ -79,19 +74,7 @@ func (r *DentalRecordRepo) CreateMany(ctx context.Context, args []db.CreateDenta
 		colTreatment[n] = arg.Treatment
 		colNotes[n] = arg.Notes
 	}
-	out := make([]db.DentalRecord, 0, len(args))
-	err := r.w.Query(ctx, audit.Create, "dental_records", auditedCreateDentalRecordMany, []any{colPatientID, colDentistID, colDiagnosis, colTreatment, colNotes}, func(rows pgx.Rows) error {
-		var i db.DentalRecord
-		if err := rows.Scan(scanDentalRecord(&i)...); err != nil {
-			return err
-		}
-		out = append(out, i)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return audit.QueryAll(ctx, r.w, audit.Create, "dental_records", auditedCreateDentalRecordMany, []any{colPatientID, colDentistID, colDiagnosis, colTreatment, colNotes}, len(args), scanDentalRecord)
 }
 
 const auditedDeleteDentalRecord = `WITH ar_mark AS (
@@ -154,9 +137,5 @@ SELECT * FROM ar_changed`
 // Update runs sqlc's UpdateDentalRecord (queries/dental_records.sql:6) and writes its UPDATE audit row in the same statement.
 // No matching row: an error matching audit.ErrNotFound, and no audit row.
 func (r *DentalRecordRepo) Update(ctx context.Context, arg db.UpdateDentalRecordParams) (db.DentalRecord, error) {
-	var i db.DentalRecord
-	if err := r.w.QueryRow(ctx, audit.Update, "dental_records", auditedUpdateDentalRecord, []any{arg.ID, arg.PatientID, arg.DentistID, arg.Diagnosis, arg.Treatment, arg.Notes}, scanDentalRecord(&i)...); err != nil {
-		return db.DentalRecord{}, err
-	}
-	return i, nil
+	return audit.QueryOne(ctx, r.w, audit.Update, "dental_records", auditedUpdateDentalRecord, []any{arg.ID, arg.PatientID, arg.DentistID, arg.Diagnosis, arg.Treatment, arg.Notes}, scanDentalRecord)
 }

@@ -6,7 +6,6 @@ import (
 	"context"
 	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/gen/db"
-	"github.com/jackc/pgx/v5"
 )
 
 // DocumentRepo writes table documents through sqlc's queries; each write and its audit row are one SQL statement.
@@ -41,11 +40,7 @@ SELECT * FROM ar_new`
 
 // Create runs sqlc's CreateDocument (queries/documents.sql:1) and writes its CREATE audit row in the same statement.
 func (r *DocumentRepo) Create(ctx context.Context, arg db.CreateDocumentParams) (db.Document, error) {
-	var i db.Document
-	if err := r.w.QueryRow(ctx, audit.Create, "documents", auditedCreateDocument, []any{arg.PatientID, arg.DocumentType, arg.Filename, arg.StoragePath}, scanDocument(&i)...); err != nil {
-		return db.Document{}, err
-	}
-	return i, nil
+	return audit.QueryOne(ctx, r.w, audit.Create, "documents", auditedCreateDocument, []any{arg.PatientID, arg.DocumentType, arg.Filename, arg.StoragePath}, scanDocument)
 }
 
 const auditedCreateDocumentMany = `WITH ar_mark AS (
@@ -77,19 +72,7 @@ func (r *DocumentRepo) CreateMany(ctx context.Context, args []db.CreateDocumentP
 		colFilename[n] = arg.Filename
 		colStoragePath[n] = arg.StoragePath
 	}
-	out := make([]db.Document, 0, len(args))
-	err := r.w.Query(ctx, audit.Create, "documents", auditedCreateDocumentMany, []any{colPatientID, colDocumentType, colFilename, colStoragePath}, func(rows pgx.Rows) error {
-		var i db.Document
-		if err := rows.Scan(scanDocument(&i)...); err != nil {
-			return err
-		}
-		out = append(out, i)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return audit.QueryAll(ctx, r.w, audit.Create, "documents", auditedCreateDocumentMany, []any{colPatientID, colDocumentType, colFilename, colStoragePath}, len(args), scanDocument)
 }
 
 const auditedDeleteDocument = `WITH ar_mark AS (
@@ -150,9 +133,5 @@ SELECT * FROM ar_changed`
 // Update runs sqlc's UpdateDocument (queries/documents.sql:6) and writes its UPDATE audit row in the same statement.
 // No matching row: an error matching audit.ErrNotFound, and no audit row.
 func (r *DocumentRepo) Update(ctx context.Context, arg db.UpdateDocumentParams) (db.Document, error) {
-	var i db.Document
-	if err := r.w.QueryRow(ctx, audit.Update, "documents", auditedUpdateDocument, []any{arg.ID, arg.PatientID, arg.DocumentType, arg.Filename, arg.StoragePath}, scanDocument(&i)...); err != nil {
-		return db.Document{}, err
-	}
-	return i, nil
+	return audit.QueryOne(ctx, r.w, audit.Update, "documents", auditedUpdateDocument, []any{arg.ID, arg.PatientID, arg.DocumentType, arg.Filename, arg.StoragePath}, scanDocument)
 }

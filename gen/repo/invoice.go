@@ -6,7 +6,6 @@ import (
 	"context"
 	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/gen/db"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
@@ -40,11 +39,7 @@ SELECT * FROM ar_new`
 
 // Create runs sqlc's CreateInvoice (queries/invoices.sql:1) and writes its CREATE audit row in the same statement.
 func (r *InvoiceRepo) Create(ctx context.Context, arg db.CreateInvoiceParams) (db.Invoice, error) {
-	var i db.Invoice
-	if err := r.w.QueryRow(ctx, audit.Create, "invoices", auditedCreateInvoice, []any{arg.AppointmentID, arg.Amount, arg.Status, arg.DueDate}, scanInvoice(&i)...); err != nil {
-		return db.Invoice{}, err
-	}
-	return i, nil
+	return audit.QueryOne(ctx, r.w, audit.Create, "invoices", auditedCreateInvoice, []any{arg.AppointmentID, arg.Amount, arg.Status, arg.DueDate}, scanInvoice)
 }
 
 const auditedCreateInvoiceMany = `WITH ar_mark AS (
@@ -76,19 +71,7 @@ func (r *InvoiceRepo) CreateMany(ctx context.Context, args []db.CreateInvoicePar
 		colStatus[n] = arg.Status
 		colDueDate[n] = arg.DueDate
 	}
-	out := make([]db.Invoice, 0, len(args))
-	err := r.w.Query(ctx, audit.Create, "invoices", auditedCreateInvoiceMany, []any{colAppointmentID, colAmount, colStatus, colDueDate}, func(rows pgx.Rows) error {
-		var i db.Invoice
-		if err := rows.Scan(scanInvoice(&i)...); err != nil {
-			return err
-		}
-		out = append(out, i)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return audit.QueryAll(ctx, r.w, audit.Create, "invoices", auditedCreateInvoiceMany, []any{colAppointmentID, colAmount, colStatus, colDueDate}, len(args), scanInvoice)
 }
 
 const auditedDeleteInvoice = `WITH ar_mark AS (
@@ -149,9 +132,5 @@ SELECT * FROM ar_changed`
 // Update runs sqlc's UpdateInvoice (queries/invoices.sql:4) and writes its UPDATE audit row in the same statement.
 // No matching row: an error matching audit.ErrNotFound, and no audit row.
 func (r *InvoiceRepo) Update(ctx context.Context, arg db.UpdateInvoiceParams) (db.Invoice, error) {
-	var i db.Invoice
-	if err := r.w.QueryRow(ctx, audit.Update, "invoices", auditedUpdateInvoice, []any{arg.ID, arg.AppointmentID, arg.Amount, arg.Status, arg.DueDate}, scanInvoice(&i)...); err != nil {
-		return db.Invoice{}, err
-	}
-	return i, nil
+	return audit.QueryOne(ctx, r.w, audit.Update, "invoices", auditedUpdateInvoice, []any{arg.ID, arg.AppointmentID, arg.Amount, arg.Status, arg.DueDate}, scanInvoice)
 }

@@ -6,7 +6,6 @@ import (
 	"context"
 	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/gen/db"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
@@ -44,11 +43,7 @@ SELECT * FROM ar_new`
 
 // Create runs sqlc's CreatePatientIntakeForm (queries/patient_intake_forms.sql:1) and writes its CREATE audit row in the same statement.
 func (r *PatientIntakeFormRepo) Create(ctx context.Context, arg db.CreatePatientIntakeFormParams) (db.PatientIntakeForm, error) {
-	var i db.PatientIntakeForm
-	if err := r.w.QueryRow(ctx, audit.Create, "patient_intake_forms", auditedCreatePatientIntakeForm, []any{arg.PatientID, arg.Allergies, arg.Medications, arg.MedicalConditions, arg.EmergencyContact, arg.EmergencyPhone, arg.InsuranceProvider, arg.InsurancePolicy, arg.Smoker, arg.Pregnant, arg.SignedAt}, scanPatientIntakeForm(&i)...); err != nil {
-		return db.PatientIntakeForm{}, err
-	}
-	return i, nil
+	return audit.QueryOne(ctx, r.w, audit.Create, "patient_intake_forms", auditedCreatePatientIntakeForm, []any{arg.PatientID, arg.Allergies, arg.Medications, arg.MedicalConditions, arg.EmergencyContact, arg.EmergencyPhone, arg.InsuranceProvider, arg.InsurancePolicy, arg.Smoker, arg.Pregnant, arg.SignedAt}, scanPatientIntakeForm)
 }
 
 const auditedCreatePatientIntakeFormMany = `WITH ar_mark AS (
@@ -94,19 +89,7 @@ func (r *PatientIntakeFormRepo) CreateMany(ctx context.Context, args []db.Create
 		colPregnant[n] = arg.Pregnant
 		colSignedAt[n] = arg.SignedAt
 	}
-	out := make([]db.PatientIntakeForm, 0, len(args))
-	err := r.w.Query(ctx, audit.Create, "patient_intake_forms", auditedCreatePatientIntakeFormMany, []any{colPatientID, colAllergies, colMedications, colMedicalConditions, colEmergencyContact, colEmergencyPhone, colInsuranceProvider, colInsurancePolicy, colSmoker, colPregnant, colSignedAt}, func(rows pgx.Rows) error {
-		var i db.PatientIntakeForm
-		if err := rows.Scan(scanPatientIntakeForm(&i)...); err != nil {
-			return err
-		}
-		out = append(out, i)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return audit.QueryAll(ctx, r.w, audit.Create, "patient_intake_forms", auditedCreatePatientIntakeFormMany, []any{colPatientID, colAllergies, colMedications, colMedicalConditions, colEmergencyContact, colEmergencyPhone, colInsuranceProvider, colInsurancePolicy, colSmoker, colPregnant, colSignedAt}, len(args), scanPatientIntakeForm)
 }
 
 const auditedDeletePatientIntakeForm = `WITH ar_mark AS (
@@ -176,9 +159,5 @@ SELECT * FROM ar_changed`
 // Update runs sqlc's UpdatePatientIntakeForm (queries/patient_intake_forms.sql:8) and writes its UPDATE audit row in the same statement.
 // No matching row: an error matching audit.ErrNotFound, and no audit row.
 func (r *PatientIntakeFormRepo) Update(ctx context.Context, arg db.UpdatePatientIntakeFormParams) (db.PatientIntakeForm, error) {
-	var i db.PatientIntakeForm
-	if err := r.w.QueryRow(ctx, audit.Update, "patient_intake_forms", auditedUpdatePatientIntakeForm, []any{arg.ID, arg.Allergies, arg.Medications, arg.MedicalConditions, arg.EmergencyContact, arg.EmergencyPhone, arg.InsuranceProvider, arg.InsurancePolicy, arg.Smoker, arg.Pregnant, arg.SignedAt}, scanPatientIntakeForm(&i)...); err != nil {
-		return db.PatientIntakeForm{}, err
-	}
-	return i, nil
+	return audit.QueryOne(ctx, r.w, audit.Update, "patient_intake_forms", auditedUpdatePatientIntakeForm, []any{arg.ID, arg.Allergies, arg.Medications, arg.MedicalConditions, arg.EmergencyContact, arg.EmergencyPhone, arg.InsuranceProvider, arg.InsurancePolicy, arg.Smoker, arg.Pregnant, arg.SignedAt}, scanPatientIntakeForm)
 }

@@ -6,7 +6,6 @@ import (
 	"context"
 	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/gen/db"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
@@ -42,11 +41,7 @@ SELECT * FROM ar_new`
 
 // Create runs sqlc's CreateTreatmentPlan (queries/treatment_plans.sql:1) and writes its CREATE audit row in the same statement.
 func (r *TreatmentPlanRepo) Create(ctx context.Context, arg db.CreateTreatmentPlanParams) (db.TreatmentPlan, error) {
-	var i db.TreatmentPlan
-	if err := r.w.QueryRow(ctx, audit.Create, "treatment_plans", auditedCreateTreatmentPlan, []any{arg.PatientID, arg.DentistID, arg.Title, arg.Description, arg.Status, arg.EstimatedCost}, scanTreatmentPlan(&i)...); err != nil {
-		return db.TreatmentPlan{}, err
-	}
-	return i, nil
+	return audit.QueryOne(ctx, r.w, audit.Create, "treatment_plans", auditedCreateTreatmentPlan, []any{arg.PatientID, arg.DentistID, arg.Title, arg.Description, arg.Status, arg.EstimatedCost}, scanTreatmentPlan)
 }
 
 const auditedCreateTreatmentPlanMany = `WITH ar_mark AS (
@@ -82,19 +77,7 @@ func (r *TreatmentPlanRepo) CreateMany(ctx context.Context, args []db.CreateTrea
 		colStatus[n] = arg.Status
 		colEstimatedCost[n] = arg.EstimatedCost
 	}
-	out := make([]db.TreatmentPlan, 0, len(args))
-	err := r.w.Query(ctx, audit.Create, "treatment_plans", auditedCreateTreatmentPlanMany, []any{colPatientID, colDentistID, colTitle, colDescription, colStatus, colEstimatedCost}, func(rows pgx.Rows) error {
-		var i db.TreatmentPlan
-		if err := rows.Scan(scanTreatmentPlan(&i)...); err != nil {
-			return err
-		}
-		out = append(out, i)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return audit.QueryAll(ctx, r.w, audit.Create, "treatment_plans", auditedCreateTreatmentPlanMany, []any{colPatientID, colDentistID, colTitle, colDescription, colStatus, colEstimatedCost}, len(args), scanTreatmentPlan)
 }
 
 const auditedDeleteTreatmentPlan = `WITH ar_mark AS (
@@ -158,9 +141,5 @@ SELECT * FROM ar_changed`
 // Update runs sqlc's UpdateTreatmentPlan (queries/treatment_plans.sql:6) and writes its UPDATE audit row in the same statement.
 // No matching row: an error matching audit.ErrNotFound, and no audit row.
 func (r *TreatmentPlanRepo) Update(ctx context.Context, arg db.UpdateTreatmentPlanParams) (db.TreatmentPlan, error) {
-	var i db.TreatmentPlan
-	if err := r.w.QueryRow(ctx, audit.Update, "treatment_plans", auditedUpdateTreatmentPlan, []any{arg.ID, arg.PatientID, arg.DentistID, arg.Title, arg.Description, arg.Status, arg.EstimatedCost}, scanTreatmentPlan(&i)...); err != nil {
-		return db.TreatmentPlan{}, err
-	}
-	return i, nil
+	return audit.QueryOne(ctx, r.w, audit.Update, "treatment_plans", auditedUpdateTreatmentPlan, []any{arg.ID, arg.PatientID, arg.DentistID, arg.Title, arg.Description, arg.Status, arg.EstimatedCost}, scanTreatmentPlan)
 }

@@ -6,7 +6,6 @@ import (
 	"context"
 	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/gen/db"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
@@ -42,11 +41,7 @@ SELECT * FROM ar_new`
 
 // Create runs sqlc's CreateUser (queries/users.sql:4) and writes its CREATE audit row in the same statement.
 func (r *UserRepo) Create(ctx context.Context, arg db.CreateUserParams) (db.User, error) {
-	var i db.User
-	if err := r.w.QueryRow(ctx, audit.Create, "users", auditedCreateUser, []any{arg.Username, arg.Email, arg.Password, arg.AuthToken, arg.UserType, arg.Role, arg.FirstName, arg.LastName}, scanUser(&i)...); err != nil {
-		return db.User{}, err
-	}
-	return i, nil
+	return audit.QueryOne(ctx, r.w, audit.Create, "users", auditedCreateUser, []any{arg.Username, arg.Email, arg.Password, arg.AuthToken, arg.UserType, arg.Role, arg.FirstName, arg.LastName}, scanUser)
 }
 
 const auditedCreateUserMany = `WITH ar_mark AS (
@@ -86,19 +81,7 @@ func (r *UserRepo) CreateMany(ctx context.Context, args []db.CreateUserParams) (
 		colFirstName[n] = arg.FirstName
 		colLastName[n] = arg.LastName
 	}
-	out := make([]db.User, 0, len(args))
-	err := r.w.Query(ctx, audit.Create, "users", auditedCreateUserMany, []any{colUsername, colEmail, colPassword, colAuthToken, colUserType, colRole, colFirstName, colLastName}, func(rows pgx.Rows) error {
-		var i db.User
-		if err := rows.Scan(scanUser(&i)...); err != nil {
-			return err
-		}
-		out = append(out, i)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return audit.QueryAll(ctx, r.w, audit.Create, "users", auditedCreateUserMany, []any{colUsername, colEmail, colPassword, colAuthToken, colUserType, colRole, colFirstName, colLastName}, len(args), scanUser)
 }
 
 const auditedDeleteUser = `WITH ar_mark AS (
@@ -162,11 +145,7 @@ SELECT * FROM ar_changed`
 // Update runs sqlc's UpdateUser (queries/users.sql:9) and writes its UPDATE audit row in the same statement.
 // No matching row: an error matching audit.ErrNotFound, and no audit row.
 func (r *UserRepo) Update(ctx context.Context, arg db.UpdateUserParams) (db.User, error) {
-	var i db.User
-	if err := r.w.QueryRow(ctx, audit.Update, "users", auditedUpdateUser, []any{arg.ID, arg.Email, arg.UserType, arg.Role, arg.FirstName, arg.LastName}, scanUser(&i)...); err != nil {
-		return db.User{}, err
-	}
-	return i, nil
+	return audit.QueryOne(ctx, r.w, audit.Update, "users", auditedUpdateUser, []any{arg.ID, arg.Email, arg.UserType, arg.Role, arg.FirstName, arg.LastName}, scanUser)
 }
 
 const auditedUpdateUserLastLogin = `WITH ar_mark AS (
@@ -208,11 +187,7 @@ SELECT * FROM ar_changed`
 // UpdateLastLogin runs sqlc's UpdateUserLastLogin (queries/users.sql:18) and writes its UPDATE audit row in the same statement.
 // No matching row: an error matching audit.ErrNotFound, and no audit row.
 func (r *UserRepo) UpdateLastLogin(ctx context.Context, arg db.UpdateUserLastLoginParams) (db.User, error) {
-	var i db.User
-	if err := r.w.QueryRow(ctx, audit.Update, "users", auditedUpdateUserLastLogin, []any{arg.ID, arg.LastLogin}, scanUser(&i)...); err != nil {
-		return db.User{}, err
-	}
-	return i, nil
+	return audit.QueryOne(ctx, r.w, audit.Update, "users", auditedUpdateUserLastLogin, []any{arg.ID, arg.LastLogin}, scanUser)
 }
 
 const auditedUpdateUserPassword = `WITH ar_mark AS (
@@ -254,9 +229,5 @@ SELECT * FROM ar_changed`
 // UpdatePassword runs sqlc's UpdateUserPassword (queries/users.sql:15) and writes its UPDATE audit row in the same statement.
 // No matching row: an error matching audit.ErrNotFound, and no audit row.
 func (r *UserRepo) UpdatePassword(ctx context.Context, arg db.UpdateUserPasswordParams) (db.User, error) {
-	var i db.User
-	if err := r.w.QueryRow(ctx, audit.Update, "users", auditedUpdateUserPassword, []any{arg.ID, arg.Password}, scanUser(&i)...); err != nil {
-		return db.User{}, err
-	}
-	return i, nil
+	return audit.QueryOne(ctx, r.w, audit.Update, "users", auditedUpdateUserPassword, []any{arg.ID, arg.Password}, scanUser)
 }
