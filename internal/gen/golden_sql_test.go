@@ -93,9 +93,22 @@ func TestGoldenSQLRuns(t *testing.T) {
 	run("auditedUpdateVisit", visit, "ache", "note 2")
 	expect("create and update with a redacted nonphi field", 2, 0)
 	claim := run("auditedCreateClaim", visit, "12.345")[0]
-	line := run("auditedCreateClaimLine", claim, "D100")[0]
+	line := run("auditedCreateClaimLine", claim, "D100", "material")[0]
 	run("auditedDeleteClaimLine", line)
 	expect("two-hop path, delete :exec", 3, 0)
+	// An enum parameter: the bulk statement sends it as text[] and reads each element in as the enum.
+	lines := run("auditedCreateClaimLineMany", []int64{claim, claim}, []string{"D200", "M1"}, []string{"procedure", "material"})
+	var kinds []string
+	if err := pool.QueryRow(ctx, "SELECT array_agg(kind::text ORDER BY id) FROM claim_lines WHERE id = ANY($1)", lines).Scan(&kinds); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(kinds, []string{"procedure", "material"}) {
+		t.Errorf("create many with an enum parameter stored kinds %v, want [procedure material]", kinds)
+	}
+	for _, l := range lines {
+		run("auditedDeleteClaimLine", l)
+	}
+	expect("create many with an enum parameter", 4, 0)
 	other := run("auditedCreateVisit", person, "check", "", nil)[0]
 	if got := run("auditedDeleteVisit", other); len(got) != 1 || got[0] != other {
 		t.Errorf("delete :one returned %v, want [%d]", got, other)

@@ -6,6 +6,7 @@ import (
 	"go/types"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -356,17 +357,32 @@ func typeName(t types.Type) string {
 }
 
 func (b *builder) many(w *Write) {
-	many := &Many{Method: w.Method + "Many"}
-	for _, p := range w.Params {
+	many := &Many{Method: w.Method + "Many", ViaText: make([]string, len(w.Params))}
+	for i, p := range w.Params {
 		pg, ok := pgType(p.Type)
 		if !ok {
-			b.errs.Addf(w.Source, "%s: cannot derive %s: parameter %s has Go type %s, which has no known PostgreSQL array type",
-				w.Query, many.Method, p.Field, types.TypeString(p.Type, b.qualifier))
-			return
+			col := bareValueColumn(w.Stmt, i+1)
+			if u, isStr := p.Type.Underlying().(*types.Basic); !isStr || u.Kind() != types.String || col == "" {
+				b.errs.Addf(w.Source, "%s: cannot derive %s: parameter %s has Go type %s, which has no known PostgreSQL array type "+
+					"(a string type, such as an enum, works when it is a VALUES item on its own)",
+					w.Query, many.Method, p.Field, types.TypeString(p.Type, b.qualifier))
+				return
+			}
+			pg, many.ViaText[i] = "text", col
 		}
 		many.ArrayTypes = append(many.ArrayTypes, pg)
 	}
 	w.Many = many
+}
+
+// bareValueColumn is the column whose VALUES item is exactly $n, or "".
+func bareValueColumn(s *sqlquery.Statement, n int) string {
+	for i, v := range s.Values {
+		if strings.TrimSpace(v) == "$"+strconv.Itoa(n) {
+			return s.Columns[i]
+		}
+	}
+	return ""
 }
 
 // methodName drops the model's name from the query's: CreateAppointment -> Create,

@@ -81,6 +81,9 @@ type Param struct {
 type Many struct {
 	Method     string
 	ArrayTypes []string // PostgreSQL element type of each parameter's array
+	// ViaText[i], when set, is the column whose VALUES item is parameter i alone, a string type with no known
+	// array type (sqlc's enums): its array travels as text[] and SQL converts each element to the column's type.
+	ViaText []string
 }
 
 // Action is the audit action of a write.

@@ -91,9 +91,17 @@ func manyInsert(m *ir.Model, w *ir.Write) string {
 	for i, c := range s.Columns {
 		cols[i] = Ident(c)
 	}
+	rowType := tableRef(m.Table)
 	vals := make([]string, len(s.Values))
 	for i, v := range s.Values {
-		vals[i] = sqlquery.ReplaceParams(v, func(n int) string { return "ar_in.p" + strconv.Itoa(n) })
+		vals[i] = sqlquery.ReplaceParams(v, func(n int) string {
+			p := "ar_in.p" + strconv.Itoa(n)
+			if col := w.Many.ViaText[n-1]; col != "" {
+				// The element's text, read in as the column's type (its name is not known here).
+				return fmt.Sprintf("(jsonb_populate_record(NULL::%s, jsonb_build_object(%s, %s))).%s", rowType, literal(col), p, Ident(col))
+			}
+			return p
+		})
 	}
 	arrays := make([]string, len(w.Many.ArrayTypes))
 	names := make([]string, len(w.Many.ArrayTypes))
@@ -101,7 +109,7 @@ func manyInsert(m *ir.Model, w *ir.Write) string {
 		arrays[i] = fmt.Sprintf("$%d::%s[]", i+1, t)
 		names[i] = "p" + strconv.Itoa(i+1)
 	}
-	target := tableRef(m.Table)
+	target := rowType
 	if s.Alias != "" {
 		target += " AS " + s.Alias
 	}

@@ -28,18 +28,24 @@ func (q *Queries) CreateClaim(ctx context.Context, arg CreateClaimParams) (Claim
 }
 
 const createClaimLine = `-- name: CreateClaimLine :one
-INSERT INTO claim_lines (claim_id, code) VALUES ($1, $2) RETURNING id, claim_id, code
+INSERT INTO claim_lines (claim_id, code, kind) VALUES ($1, $2, $3) RETURNING id, claim_id, code, kind
 `
 
 type CreateClaimLineParams struct {
-	ClaimID int64  `db:"claim_id"`
-	Code    string `db:"code"`
+	ClaimID int64         `db:"claim_id"`
+	Code    string        `db:"code"`
+	Kind    ClaimLineKind `db:"kind"`
 }
 
 func (q *Queries) CreateClaimLine(ctx context.Context, arg CreateClaimLineParams) (ClaimLine, error) {
-	row := q.db.QueryRow(ctx, createClaimLine, arg.ClaimID, arg.Code)
+	row := q.db.QueryRow(ctx, createClaimLine, arg.ClaimID, arg.Code, arg.Kind)
 	var i ClaimLine
-	err := row.Scan(&i.ID, &i.ClaimID, &i.Code)
+	err := row.Scan(
+		&i.ID,
+		&i.ClaimID,
+		&i.Code,
+		&i.Kind,
+	)
 	return i, err
 }
 

@@ -5,8 +5,53 @@
 package db
 
 import (
+	"database/sql/driver"
+	"fmt"
+
 	"github.com/jackc/pgx/v5/pgtype"
 )
+
+type ClaimLineKind string
+
+const (
+	ClaimLineKindProcedure ClaimLineKind = "procedure"
+	ClaimLineKindMaterial  ClaimLineKind = "material"
+)
+
+func (e *ClaimLineKind) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = ClaimLineKind(s)
+	case string:
+		*e = ClaimLineKind(s)
+	default:
+		return fmt.Errorf("unsupported scan type for ClaimLineKind: %T", src)
+	}
+	return nil
+}
+
+type NullClaimLineKind struct {
+	ClaimLineKind ClaimLineKind
+	Valid         bool // Valid is true if ClaimLineKind is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullClaimLineKind) Scan(value interface{}) error {
+	if value == nil {
+		ns.ClaimLineKind, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.ClaimLineKind.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullClaimLineKind) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.ClaimLineKind), nil
+}
 
 type Claim struct {
 	ID      int64          `db:"id"`
@@ -15,9 +60,10 @@ type Claim struct {
 }
 
 type ClaimLine struct {
-	ID      int64  `db:"id"`
-	ClaimID int64  `db:"claim_id"`
-	Code    string `db:"code"`
+	ID      int64         `db:"id"`
+	ClaimID int64         `db:"claim_id"`
+	Code    string        `db:"code"`
+	Kind    ClaimLineKind `db:"kind"`
 }
 
 type Ledger struct {

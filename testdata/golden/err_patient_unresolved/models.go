@@ -4,6 +4,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/auditrepo/auditrepo/audit"
+	"github.com/auditrepo/auditrepo/testdata/golden/db"
 )
 
 // visits is not declared as a model here, so the path cannot be followed.
@@ -12,6 +13,7 @@ type ClaimLine struct {
 	ID          int64
 	ClaimID     int64
 	Code        string
+	Kind        db.ClaimLineKind
 }
 
 type Claim struct {

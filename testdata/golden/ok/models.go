@@ -6,6 +6,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/auditrepo/auditrepo/audit"
+	"github.com/auditrepo/auditrepo/testdata/golden/db"
 )
 
 type Person struct {
@@ -41,4 +42,5 @@ type ClaimLine struct {
 	ID          int64
 	ClaimID     int64
 	Code        string
+	Kind        db.ClaimLineKind
 }
