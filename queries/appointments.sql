@@ -18,3 +18,9 @@ UPDATE appointments SET status = $2, updated_at = now() WHERE id = $1 RETURNING 
 
 -- name: DeleteAppointment :exec
 DELETE FROM appointments WHERE id = $1;
+
+-- A patient leaving the practice: every appointment still scheduled is cancelled, each audited.
+-- name: CancelScheduledAppointments :many
+UPDATE appointments SET status = 'cancelled', updated_at = now()
+WHERE patient_id = $1 AND status = 'scheduled'
+RETURNING *;

@@ -11,6 +11,44 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+const cancelScheduledAppointments = `-- name: CancelScheduledAppointments :many
+UPDATE appointments SET status = 'cancelled', updated_at = now()
+WHERE patient_id = $1 AND status = 'scheduled'
+RETURNING id, patient_id, dentist_id, clinic_id, date, time, type, status, notes, updated_at
+`
+
+// A patient leaving the practice: every appointment still scheduled is cancelled, each audited.
+func (q *Queries) CancelScheduledAppointments(ctx context.Context, patientID int64) ([]Appointment, error) {
+	rows, err := q.db.Query(ctx, cancelScheduledAppointments, patientID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Appointment
+	for rows.Next() {
+		var i Appointment
+		if err := rows.Scan(
+			&i.ID,
+			&i.PatientID,
+			&i.DentistID,
+			&i.ClinicID,
+			&i.Date,
+			&i.Time,
+			&i.Type,
+			&i.Status,
+			&i.Notes,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const createAppointment = `-- name: CreateAppointment :one
 INSERT INTO appointments (patient_id, dentist_id, clinic_id, date, time, type, status, notes)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)

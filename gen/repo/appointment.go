@@ -24,6 +24,49 @@ func scanAppointment(i *db.Appointment) []any {
 	return []any{&i.ID, &i.PatientID, &i.DentistID, &i.ClinicID, &i.Date, &i.Time, &i.Type, &i.Status, &i.Notes, &i.UpdatedAt}
 }
 
+const auditedCancelScheduledAppointments = `WITH ar_mark AS (
+	SELECT set_config('auditrepo.write', 'appointments', true)
+), ar_locked AS (
+	SELECT appointments.id AS ar_id, appointments AS ar_old, appointments.patient_id AS ar_patient
+	FROM appointments
+	WHERE patient_id = $1 AND status = 'scheduled'
+	FOR UPDATE
+), ar_changed AS (
+	UPDATE appointments
+	SET status = 'cancelled', updated_at = now()
+	FROM ar_locked
+	WHERE appointments.id = ar_locked.ar_id
+	RETURNING id, patient_id, dentist_id, clinic_id, date, time, type, status, notes, updated_at
+), ar_audit AS (
+	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
+	SELECT $2, $3, $4, $5, $6, 'UPDATE', 'appointments', c.id, d.patient, NULLIF(l.ar_patient, d.patient),
+		jsonb_build_object('before', to_jsonb(l.ar_old) || '{"notes": "[REDACTED]"}'::jsonb, 'after', to_jsonb(c) || '{"notes": "[REDACTED]"}'::jsonb, 'changed_fields', to_jsonb(d.changed))
+	FROM ar_changed c
+	JOIN ar_locked l ON l.ar_id = c.id
+	CROSS JOIN LATERAL (SELECT c.patient_id AS patient, array_remove(ARRAY[
+		CASE WHEN (l.ar_old).id IS DISTINCT FROM c.id THEN 'id' END,
+		CASE WHEN (l.ar_old).patient_id IS DISTINCT FROM c.patient_id THEN 'patient_id' END,
+		CASE WHEN (l.ar_old).dentist_id IS DISTINCT FROM c.dentist_id THEN 'dentist_id' END,
+		CASE WHEN (l.ar_old).clinic_id IS DISTINCT FROM c.clinic_id THEN 'clinic_id' END,
+		CASE WHEN (l.ar_old).date IS DISTINCT FROM c.date THEN 'date' END,
+		CASE WHEN (l.ar_old).time IS DISTINCT FROM c.time THEN 'time' END,
+		CASE WHEN (l.ar_old).type IS DISTINCT FROM c.type THEN 'type' END,
+		CASE WHEN (l.ar_old).status IS DISTINCT FROM c.status THEN 'status' END,
+		CASE WHEN (l.ar_old).notes IS DISTINCT FROM c.notes THEN 'notes' END,
+		CASE WHEN (l.ar_old).updated_at IS DISTINCT FROM c.updated_at THEN 'updated_at' END
+	], NULL) AS changed) d
+	CROSS JOIN ar_mark
+	-- A change that touches only nonphi fields writes no audit row.
+	WHERE d.changed && '{id,patient_id,dentist_id,clinic_id,date,time,type,status,notes}'::text[]
+)
+SELECT * FROM ar_changed`
+
+// CancelScheduled runs sqlc's CancelScheduledAppointments (queries/appointments.sql:23) and writes one UPDATE audit row per changed row in the same statement.
+// It returns the changed rows; none is not an error.
+func (r *AppointmentRepo) CancelScheduled(ctx context.Context, patientID int64) ([]db.Appointment, error) {
+	return audit.QueryAll(ctx, r.w, audit.Update, "appointments", auditedCancelScheduledAppointments, []any{patientID}, 0, scanAppointment)
+}
+
 const auditedCreateAppointment = `WITH ar_mark AS (
 	SELECT set_config('auditrepo.write', 'appointments', true)
 ), ar_new AS (

@@ -146,20 +146,43 @@ func write(f *jen.File, p *ir.Program, m *ir.Model, w *ir.Write, constName strin
 	if w.ArgType != nil {
 		params = append(params, jen.Id(w.ArgName).Add(typeCode(w.ArgType)))
 	}
-	f.Commentf("%s runs sqlc's %s (%s:%d) and writes its %s audit row in the same statement.", w.Method, w.Query, w.Source.Filename, w.Source.Line, auditKind(w))
-	if w.Action() != "INSERT" {
-		f.Comment("No matching row: an error matching audit.ErrNotFound, and no audit row.")
+	call := jen.Id("r").Dot("w").Dot("QueryRow")
+	switch w.Result {
+	case ir.ResultRow, ir.ResultNone:
+		f.Commentf("%s runs sqlc's %s (%s:%d) and writes its %s audit row in the same statement.", w.Method, w.Query, w.Source.Filename, w.Source.Line, auditKind(w))
+	default:
+		f.Commentf("%s runs sqlc's %s (%s:%d) and writes one %s audit row per changed row in the same statement.", w.Method, w.Query, w.Source.Filename, w.Source.Line, auditKind(w))
+	}
+	switch w.Result {
+	case ir.ResultRow, ir.ResultNone:
+		if w.Action() != "INSERT" {
+			f.Comment("No matching row: an error matching audit.ErrNotFound, and no audit row.")
+		}
+	case ir.ResultRows:
+		f.Comment("It returns the changed rows; none is not an error.")
+	case ir.ResultCount:
+		f.Comment("It returns how many rows changed; none is not an error.")
 	}
 	fn := f.Func().Params(jen.Id("r").Op("*").Id(repoType(m))).Id(w.Method).Params(params...)
-	if w.Returns {
+	switch w.Result {
+	case ir.ResultRow:
 		fn.Params(row, jen.Error()).Block(jen.Return(jen.Qual(auditPath, "QueryOne").Call(
 			jen.Id("ctx"), jen.Id("r").Dot("w"), action(w), jen.Lit(m.Table), jen.Id(constName), args(w), jen.Id("scan"+m.Name))))
-		return
+	case ir.ResultRows:
+		fn.Params(jen.Index().Add(row), jen.Error()).Block(jen.Return(jen.Qual(auditPath, "QueryAll").Call(
+			jen.Id("ctx"), jen.Id("r").Dot("w"), action(w), jen.Lit(m.Table), jen.Id(constName), args(w), jen.Lit(0), jen.Id("scan"+m.Name))))
+	case ir.ResultCount:
+		fn.Params(jen.Int64(), jen.Error()).Block(
+			jen.Var().Id("n").Int64(),
+			jen.Err().Op(":=").Add(call).Call(jen.Id("ctx"), action(w), jen.Lit(m.Table), jen.Id(constName), args(w), jen.Op("&").Id("n")),
+			jen.Return(jen.Id("n"), jen.Err()),
+		)
+	case ir.ResultNone:
+		fn.Error().Block(
+			jen.Var().Id("deleted").Int64(),
+			jen.Return(call.Call(jen.Id("ctx"), action(w), jen.Lit(m.Table), jen.Id(constName), args(w), jen.Op("&").Id("deleted"))),
+		)
 	}
-	fn.Error().Block(
-		jen.Var().Id("deleted").Int64(),
-		jen.Return(jen.Id("r").Dot("w").Dot("QueryRow").Call(jen.Id("ctx"), action(w), jen.Lit(m.Table), jen.Id(constName), args(w), jen.Op("&").Id("deleted"))),
-	)
 }
 
 func many(f *jen.File, p *ir.Program, m *ir.Model, w *ir.Write, constName string) {

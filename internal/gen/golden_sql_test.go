@@ -115,6 +115,26 @@ func TestGoldenSQLRuns(t *testing.T) {
 	}
 	expect("delete :one", 2, 0)
 
+	// Statements that change many rows: one audit row per row; :many returns the rows, :execrows their count.
+	other2 := run("auditedCreateVisit", person, "many", "", nil)[0]
+	expect("two visits to change at once", 1, 0)
+	if got := run("auditedRescheduleAll", person, "08:00:00"); len(got) != 2 {
+		t.Errorf("RescheduleAll :many returned %v, want the 2 rows of the patient", got)
+	}
+	expect("update :many", 2, 0)
+	if got := run("auditedCloseAll", person, "many"); len(got) != 1 || got[0] != 1 {
+		t.Errorf("CloseAll :execrows returned %v, want [1]", got)
+	}
+	expect("update :execrows", 1, 0)
+	if got := run("auditedPurgeClosed", person); len(got) != 1 || got[0] != other2 {
+		t.Errorf("PurgeClosed :many returned %v, want [%d]", got, other2)
+	}
+	expect("delete :many", 1, 0)
+	if got := run("auditedDeleteByReason", person, "no such reason"); len(got) != 1 || got[0] != 0 {
+		t.Errorf("DeleteByReason :execrows of nothing returned %v, want [0]", got)
+	}
+	expect("delete :execrows of nothing", 0, 0)
+
 	// Raw writes: one backstop row per changed row, with the patient of the row.
 	raw := func(sql string, args ...any) {
 		t.Helper()

@@ -293,13 +293,24 @@ func (b *builder) query(fn *types.Func, cname, cmd, text string) {
 	}
 	sig := fn.Type().(*types.Signature)
 	w := &Write{Query: fn.Name(), Const: cname, Source: pos, Cmd: cmd, SQLText: text, Stmt: stmt, Method: methodName(fn.Name(), target.Name)}
-	returnsRow := sig.Results().Len() == 2 && types.Identical(sig.Results().At(0).Type(), target.Row)
+	returns := func(t types.Type) bool {
+		return sig.Results().Len() == 2 && types.Identical(sig.Results().At(0).Type(), t)
+	}
+	many := stmt.Kind == sqlquery.Update || stmt.Kind == sqlquery.Delete // statements that may change many rows
 	switch {
-	case cmd == ":one" && stmt.Returning != "" && returnsRow:
-		w.Returns = true
+	case cmd == ":one" && stmt.Returning != "" && returns(target.Row):
+		w.Result = ResultRow
+	case cmd == ":many" && many && stmt.Returning != "" && returns(types.NewSlice(target.Row)):
+		w.Result = ResultRows
+	case cmd == ":execrows" && many:
+		w.Result = ResultCount
 	case cmd == ":exec" && stmt.Kind == sqlquery.Delete && stmt.Returning == "":
+		w.Result = ResultNone
 	case stmt.Kind == sqlquery.Delete:
-		fail("use :exec, or :one with RETURNING *")
+		fail("use :one or :many with RETURNING *, :execrows or :exec")
+		return
+	case stmt.Kind == sqlquery.Update:
+		fail("use :one or :many with RETURNING *, or :execrows")
 		return
 	default:
 		fail("use :one with RETURNING *")
@@ -389,7 +400,12 @@ func bareValueColumn(s *sqlquery.Statement, n int) string {
 // UpdateAppointmentStatus -> UpdateStatus. Names without it are kept.
 func methodName(query, model string) string {
 	if i := strings.Index(query, model); i > 0 {
-		rest := query[:i] + query[i+len(model):]
+		after := query[i+len(model):]
+		// A plural goes with it: CancelScheduledAppointments -> CancelScheduled.
+		if plural, ok := strings.CutPrefix(after, "s"); ok && (plural == "" || unicode.IsUpper(rune(plural[0]))) {
+			after = plural
+		}
+		rest := query[:i] + after
 		if unicode.IsUpper(rune(rest[0])) {
 			return rest
 		}

@@ -55,7 +55,7 @@ type Write struct {
 	Query  string // sqlc's method name, e.g. UpdateAppointmentStatus
 	Const  string // sqlc's constant holding the SQL
 	Source token.Position
-	Cmd    string // :one or :exec
+	Cmd    string // sqlc's command: :one, :many, :execrows or :exec
 	// SQLText is sqlc's statement, "-- name:" line included.
 	SQLText string
 	Stmt    *sqlquery.Statement
@@ -65,11 +65,21 @@ type Write struct {
 	ArgType types.Type
 	// Params are the query's parameters in $n order. Field is "" for a single scalar parameter.
 	Params []Param
-	// Returns is set when the method returns the row (sqlc's :one ... RETURNING *).
-	Returns bool
+	// Result is what the method returns besides the error, from sqlc's command.
+	Result Result
 	// Many is set on a Create whose VALUES is one row of expressions: it also gets a bulk variant.
 	Many *Many
 }
+
+// Result is what a repository method returns besides the error.
+type Result int
+
+const (
+	ResultNone  Result = iota // :exec (DELETE): nothing; no matching row is ErrNotFound
+	ResultRow                 // :one: the row; no matching row is ErrNotFound
+	ResultRows                // :many: the changed rows; none is not an error
+	ResultCount               // :execrows: how many rows changed
+)
 
 // Param is one query parameter.
 type Param struct {

@@ -117,12 +117,15 @@ func manyInsert(m *ir.Model, w *ir.Write) string {
 		target, strings.Join(cols, ", "), strings.Join(vals, ", "), strings.Join(arrays, ", "), strings.Join(names, ", "), s.Returning)
 }
 
-func (d *data) Action() string   { return d.action }
-func (d *data) Insert() string   { return d.insert }
-func (d *data) Where() string    { return d.w.Stmt.Where }
-func (d *data) Set() string      { return d.w.Stmt.Set }
-func (d *data) ReturnsRow() bool { return d.w.Returns }
-func (d *data) TableLit() string { return literal(d.m.Table) }
+func (d *data) Action() string { return d.action }
+func (d *data) Insert() string { return d.insert }
+func (d *data) Where() string  { return d.w.Stmt.Where }
+func (d *data) Set() string    { return d.w.Stmt.Set }
+func (d *data) Count() bool    { return d.w.Result == ir.ResultCount }
+
+// ReturnsRows: the statement returns the changed rows (:one or :many).
+func (d *data) ReturnsRows() bool { return d.w.Result == ir.ResultRow || d.w.Result == ir.ResultRows }
+func (d *data) TableLit() string  { return literal(d.m.Table) }
 
 // As returns a copy of d for the given action (the backstop writes all three from one model).
 func (d *data) As(action string) *data {

@@ -11,6 +11,23 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+const closeAll = `-- name: CloseAll :execrows
+UPDATE visits SET reason = 'closed' WHERE patient_id = $1 AND reason = $2
+`
+
+type CloseAllParams struct {
+	PatientID int64  `db:"patient_id"`
+	Reason    string `db:"reason"`
+}
+
+func (q *Queries) CloseAll(ctx context.Context, arg CloseAllParams) (int64, error) {
+	result, err := q.db.Exec(ctx, closeAll, arg.PatientID, arg.Reason)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const createVisit = `-- name: CreateVisit :one
 INSERT INTO visits (patient_id, reason, note, "time") VALUES ($1, lower($2), $3, $4) RETURNING id, patient_id, reason, note, time, updated_at, intake, chair
 `
@@ -43,6 +60,23 @@ func (q *Queries) CreateVisit(ctx context.Context, arg CreateVisitParams) (Visit
 	return i, err
 }
 
+const deleteByReason = `-- name: DeleteByReason :execrows
+DELETE FROM visits WHERE patient_id = $1 AND reason = $2
+`
+
+type DeleteByReasonParams struct {
+	PatientID int64  `db:"patient_id"`
+	Reason    string `db:"reason"`
+}
+
+func (q *Queries) DeleteByReason(ctx context.Context, arg DeleteByReasonParams) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteByReason, arg.PatientID, arg.Reason)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const deleteVisit = `-- name: DeleteVisit :one
 DELETE FROM visits WHERE id = $1 RETURNING id, patient_id, reason, note, time, updated_at, intake, chair
 `
@@ -61,6 +95,78 @@ func (q *Queries) DeleteVisit(ctx context.Context, id int64) (Visit, error) {
 		&i.Chair,
 	)
 	return i, err
+}
+
+const purgeClosed = `-- name: PurgeClosed :many
+DELETE FROM visits WHERE patient_id = $1 AND reason = 'closed' RETURNING id, patient_id, reason, note, time, updated_at, intake, chair
+`
+
+func (q *Queries) PurgeClosed(ctx context.Context, patientID int64) ([]Visit, error) {
+	rows, err := q.db.Query(ctx, purgeClosed, patientID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Visit
+	for rows.Next() {
+		var i Visit
+		if err := rows.Scan(
+			&i.ID,
+			&i.PatientID,
+			&i.Reason,
+			&i.Note,
+			&i.Time,
+			&i.UpdatedAt,
+			&i.Intake,
+			&i.Chair,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const rescheduleAll = `-- name: RescheduleAll :many
+UPDATE visits SET "time" = $2, updated_at = now() WHERE patient_id = $1 AND reason <> 'locked' RETURNING id, patient_id, reason, note, time, updated_at, intake, chair
+`
+
+type RescheduleAllParams struct {
+	PatientID int64       `db:"patient_id"`
+	Time      pgtype.Time `db:"time"`
+}
+
+// Statements that change many rows: :many returns them, :execrows counts them.
+func (q *Queries) RescheduleAll(ctx context.Context, arg RescheduleAllParams) ([]Visit, error) {
+	rows, err := q.db.Query(ctx, rescheduleAll, arg.PatientID, arg.Time)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Visit
+	for rows.Next() {
+		var i Visit
+		if err := rows.Scan(
+			&i.ID,
+			&i.PatientID,
+			&i.Reason,
+			&i.Note,
+			&i.Time,
+			&i.UpdatedAt,
+			&i.Intake,
+			&i.Chair,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const updateVisit = `-- name: UpdateVisit :one

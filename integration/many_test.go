@@ -1,0 +1,66 @@
+package integration_test
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/auditrepo/auditrepo/gen/db"
+)
+
+// A query that changes many rows (sqlc :many) locks and audits each row like a single update does, returns the
+// changed rows, and finding none is not an error.
+func TestUpdateManyAuditsEachRow(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	appt := func(status string) int64 {
+		a, err := f.r.Appointment.Create(f.ctx, db.CreateAppointmentParams{PatientID: f.patient1, DentistID: f.dentist,
+			Date: date(2026, 2, 1), Time: clock(10, 0), Type: "cleaning", Status: status})
+		mustNil(t, "Create", err)
+		return a.ID
+	}
+	second, done := appt("scheduled"), appt("completed")
+
+	got, err := f.r.Appointment.CancelScheduled(f.ctx, f.patient1)
+	mustNil(t, "CancelScheduled", err)
+	var ids []int64
+	for _, a := range got {
+		ids = append(ids, a.ID)
+		if a.Status != "cancelled" {
+			t.Errorf("returned appointment %d has status %q, want cancelled", a.ID, a.Status)
+		}
+	}
+	slices.Sort(ids)
+	if want := []int64{f.appt1, second}; !slices.Equal(ids, want) {
+		t.Fatalf("CancelScheduled returned appointments %v, want %v", ids, want)
+	}
+	for _, id := range ids {
+		rows := trail(t, f, "appointments", id)
+		if len(rows) != 2 {
+			t.Errorf("appointment %d: %d audit rows, want CREATE and UPDATE", id, len(rows))
+			continue
+		}
+		r := rows[1]
+		checkRow(t, r, "UPDATE", "appointments", id, some(f.patient1), null)
+		checkActor(t, r, f.actor)
+		checkChanged(t, r, []string{"status", "updated_at"})
+		before, _ := r.Ch["before"].(map[string]any)
+		after, _ := r.Ch["after"].(map[string]any)
+		if before["status"] != "scheduled" || after["status"] != "cancelled" {
+			t.Errorf("appointment %d: status %v -> %v, want scheduled -> cancelled", id, before["status"], after["status"])
+		}
+	}
+	for _, id := range []int64{done, f.appt2} {
+		if rows := trail(t, f, "appointments", id); len(rows) != 1 {
+			t.Errorf("appointment %d was not to be cancelled but has %d audit rows, want its CREATE only", id, len(rows))
+		}
+	}
+
+	before := count(t, f.pool, "audit_log")
+	got, err = f.r.Appointment.CancelScheduled(f.ctx, f.patient1)
+	if err != nil || len(got) != 0 {
+		t.Errorf("CancelScheduled with nothing left = %v, %v; want no rows and no error", got, err)
+	}
+	if n := count(t, f.pool, "audit_log"); n != before {
+		t.Errorf("CancelScheduled with nothing left wrote %d audit rows", n-before)
+	}
+}
