@@ -3,6 +3,7 @@ package gen
 import (
 	"flag"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -78,5 +79,40 @@ func golden(t *testing.T, path string, got []byte) {
 	}
 	if string(want) != string(got) {
 		t.Errorf("%s differs from the generated output:\n--- want\n%s\n--- got\n%s", path, want, got)
+	}
+}
+
+// TestGoldenOutputCompiles builds and vets what the "ok" cases generate, as a package of this module: the
+// golden files show the text, this shows it is valid Go against the runtime and sqlc's package.
+func TestGoldenOutputCompiles(t *testing.T) {
+	root := filepath.Join("..", "..")
+	for _, name := range []string{"ok", "ok_self"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			files, err := Render(root, Options{
+				Models:  filepath.Join("testdata", "golden", name),
+				SQLC:    filepath.Join("testdata", "golden", "db"),
+				Queries: filepath.Join("testdata", "golden", "queries"),
+				Out:     "repo",
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Inside the module (testdata keeps it out of ./...), so its imports resolve as the real output's do.
+			dir, err := os.MkdirTemp("testdata", "compile-"+name+"-")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.RemoveAll(dir) })
+			for n, src := range files {
+				if err := os.WriteFile(filepath.Join(dir, n), src, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			out, err := exec.Command("go", "vet", "./"+filepath.ToSlash(dir)).CombinedOutput()
+			if err != nil {
+				t.Errorf("go vet of the generated package: %v\n%s", err, out)
+			}
+		})
 	}
 }
