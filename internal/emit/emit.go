@@ -146,21 +146,21 @@ func write(f *jen.File, p *ir.Program, m *ir.Model, w *ir.Write, constName strin
 	if w.ArgType != nil {
 		params = append(params, jen.Id(w.ArgName).Add(typeCode(w.ArgType)))
 	}
-	call := jen.Id("r").Dot("w").Dot("QueryRow")
-	switch w.Result {
-	case ir.ResultRow, ir.ResultNone:
-		f.Commentf("%s runs sqlc's %s (%s:%d) and writes its %s audit row in the same statement.", w.Method, w.Query, w.Source.Filename, w.Source.Line, auditKind(w))
-	default:
-		f.Commentf("%s runs sqlc's %s (%s:%d) and writes one %s audit row per changed row in the same statement.", w.Method, w.Query, w.Source.Filename, w.Source.Line, auditKind(w))
+	queryRow := func(dest jen.Code) *jen.Statement {
+		return jen.Id("r").Dot("w").Dot("QueryRow").Call(jen.Id("ctx"), action(w), jen.Lit(m.Table), jen.Id(constName), args(w), dest)
 	}
+	src := fmt.Sprintf("%s runs sqlc's %s (%s:%d)", w.Method, w.Query, w.Source.Filename, w.Source.Line)
 	switch w.Result {
 	case ir.ResultRow, ir.ResultNone:
+		f.Commentf("%s and writes its %s audit row in the same statement.", src, auditKind(w))
 		if w.Action() != "INSERT" {
 			f.Comment("No matching row: an error matching audit.ErrNotFound, and no audit row.")
 		}
 	case ir.ResultRows:
+		f.Commentf("%s and writes one %s audit row per changed row in the same statement.", src, auditKind(w))
 		f.Comment("It returns the changed rows; none is not an error.")
 	case ir.ResultCount:
+		f.Commentf("%s and writes one %s audit row per changed row in the same statement.", src, auditKind(w))
 		f.Comment("It returns how many rows changed; none is not an error.")
 	}
 	fn := f.Func().Params(jen.Id("r").Op("*").Id(repoType(m))).Id(w.Method).Params(params...)
@@ -174,13 +174,13 @@ func write(f *jen.File, p *ir.Program, m *ir.Model, w *ir.Write, constName strin
 	case ir.ResultCount:
 		fn.Params(jen.Int64(), jen.Error()).Block(
 			jen.Var().Id("n").Int64(),
-			jen.Err().Op(":=").Add(call).Call(jen.Id("ctx"), action(w), jen.Lit(m.Table), jen.Id(constName), args(w), jen.Op("&").Id("n")),
+			jen.Err().Op(":=").Add(queryRow(jen.Op("&").Id("n"))),
 			jen.Return(jen.Id("n"), jen.Err()),
 		)
 	case ir.ResultNone:
 		fn.Error().Block(
 			jen.Var().Id("deleted").Int64(),
-			jen.Return(call.Call(jen.Id("ctx"), action(w), jen.Lit(m.Table), jen.Id(constName), args(w), jen.Op("&").Id("deleted"))),
+			jen.Return(queryRow(jen.Op("&").Id("deleted"))),
 		)
 	}
 }

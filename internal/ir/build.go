@@ -296,13 +296,13 @@ func (b *builder) query(fn *types.Func, cname, cmd, text string) {
 	returns := func(t types.Type) bool {
 		return sig.Results().Len() == 2 && types.Identical(sig.Results().At(0).Type(), t)
 	}
-	many := stmt.Kind == sqlquery.Update || stmt.Kind == sqlquery.Delete // statements that may change many rows
+	multiRow := stmt.Kind == sqlquery.Update || stmt.Kind == sqlquery.Delete // statements that may change many rows
 	switch {
 	case cmd == ":one" && stmt.Returning != "" && returns(target.Row):
 		w.Result = ResultRow
-	case cmd == ":many" && many && stmt.Returning != "" && returns(types.NewSlice(target.Row)):
+	case cmd == ":many" && multiRow && stmt.Returning != "" && returns(types.NewSlice(target.Row)):
 		w.Result = ResultRows
-	case cmd == ":execrows" && many:
+	case cmd == ":execrows" && multiRow:
 		w.Result = ResultCount
 	case cmd == ":exec" && stmt.Kind == sqlquery.Delete && stmt.Returning == "":
 		w.Result = ResultNone
