@@ -1,10 +1,13 @@
 package integration_test
 
 import (
+	"context"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/auditrepo/auditrepo/gen/db"
+	"github.com/auditrepo/auditrepo/gen/repo"
 )
 
 // A query that changes many rows (sqlc :many) locks and audits each row like a single update does, returns the
@@ -62,5 +65,56 @@ func TestUpdateManyAuditsEachRow(t *testing.T) {
 	}
 	if n := count(t, f.pool, "audit_log"); n != before {
 		t.Errorf("CancelScheduled with nothing left wrote %d audit rows", n-before)
+	}
+}
+
+// A second session cancelling the same patient's appointments while the first holds them: it waits for the
+// first's row locks, then finds the rows no longer scheduled, so each appointment is cancelled and audited once.
+func TestUpdateManyWaitsForLockedRows(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	const n = 5
+	for range n - 1 { // appt1 is the first
+		_, err := f.r.Appointment.Create(f.ctx, db.CreateAppointmentParams{PatientID: f.patient1, DentistID: f.dentist,
+			Date: date(2026, 3, 1), Time: clock(11, 0), Type: "checkup", Status: "scheduled"})
+		mustNil(t, "Create", err)
+	}
+	before := count(t, f.pool, "audit_log")
+	tx, err := f.pool.Begin(f.ctx)
+	mustNil(t, "Begin", err)
+	defer tx.Rollback(context.Background())
+	first, err := repo.New(tx).Appointment.CancelScheduled(f.ctx, f.patient1)
+	mustNil(t, "CancelScheduled in the transaction", err)
+	if len(first) != n {
+		t.Fatalf("first CancelScheduled changed %d appointments, want %d", len(first), n)
+	}
+
+	type result struct {
+		rows []db.Appointment
+		err  error
+	}
+	second := make(chan result, 1)
+	go func() {
+		rows, err := f.r.Appointment.CancelScheduled(f.ctx, f.patient1)
+		second <- result{rows, err}
+	}()
+	// Commit only once the second statement waits for the row locks, so the test covers that path.
+	deadline := time.Now().Add(10 * time.Second)
+	for waiting := 0; waiting == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the second CancelScheduled never waited for the locked rows")
+		}
+		err := f.pool.QueryRow(f.ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting)
+		mustNil(t, "pg_stat_activity", err)
+		time.Sleep(5 * time.Millisecond)
+	}
+	mustNil(t, "Commit", tx.Commit(f.ctx))
+	r := <-second
+	if r.err != nil || len(r.rows) != 0 {
+		t.Errorf("second CancelScheduled = %d rows, %v; want none, no error", len(r.rows), r.err)
+	}
+	if got := count(t, f.pool, "audit_log") - before; got != n {
+		t.Errorf("%d audit rows, want one per appointment (%d)", got, n)
 	}
 }
