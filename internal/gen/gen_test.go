@@ -99,11 +99,17 @@ func TestGoldenOutputCompiles(t *testing.T) {
 				t.Fatal(err)
 			}
 			// Inside the module (testdata keeps it out of ./...), so its imports resolve as the real output's do.
+			if err := os.MkdirAll("testdata", 0o755); err != nil {
+				t.Fatal(err)
+			}
 			dir, err := os.MkdirTemp("testdata", "compile-"+name+"-")
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(func() { os.RemoveAll(dir) })
+			t.Cleanup(func() {
+				os.RemoveAll(dir)
+				os.Remove("testdata") // only if no other case still uses it
+			})
 			for n, src := range files {
 				if err := os.WriteFile(filepath.Join(dir, n), src, 0o644); err != nil {
 					t.Fatal(err)
