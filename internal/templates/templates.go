@@ -149,15 +149,10 @@ var nonIdent = regexp.MustCompile(`[^a-z0-9_]`)
 func (d *data) Changed(old, new, ind string) string {
 	var b strings.Builder
 	b.WriteString("array_remove(ARRAY[")
-	i := 0
-	for _, c := range d.m.Columns {
-		if c.Exclude {
-			continue
-		}
+	for i, c := range d.logged() {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		i++
 		o, n := old+"."+Ident(c.Name), new+"."+Ident(c.Name)
 		if c.ByText {
 			o, n = o+"::text", n+"::text"
@@ -224,12 +219,12 @@ func (d *data) Image(row string) string {
 	return img
 }
 
-// Logged are the columns whose change the trail records (every column but the excluded ones).
-func (d *data) Logged() []string {
-	var cs []string
+// logged are the columns whose change the trail records (every column but the excluded ones).
+func (d *data) logged() []*ir.Column {
+	var cs []*ir.Column
 	for _, c := range d.m.Columns {
 		if !c.Exclude {
-			cs = append(cs, c.Name)
+			cs = append(cs, c)
 		}
 	}
 	return cs
