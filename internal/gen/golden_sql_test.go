@@ -93,17 +93,19 @@ func TestGoldenSQLRuns(t *testing.T) {
 	run("auditedUpdateVisit", visit, "ache", "note 2")
 	expect("create and update with a redacted nonphi field", 2, 0)
 	claim := run("auditedCreateClaim", visit, "12.345")[0]
-	line := run("auditedCreateClaimLine", claim, "D100", "material")[0]
+	line := run("auditedCreateClaimLine", claim, "D100", "material", nil)[0]
 	run("auditedDeleteClaimLine", line)
 	expect("two-hop path, delete :exec", 3, 0)
-	// An enum parameter: the bulk statement sends it as text[] and reads each element in as the enum.
-	lines := run("auditedCreateClaimLineMany", []int64{claim, claim}, []string{"D200", "M1"}, []string{"procedure", "material"})
+	// Enum parameters, one nullable: the bulk statement sends them as text[] and reads each element in as the enum.
+	lines := run("auditedCreateClaimLineMany", []int64{claim, claim}, []string{"D200", "M1"}, []string{"procedure", "material"},
+		[]*string{nil, ptr("procedure")})
 	var kinds []string
-	if err := pool.QueryRow(ctx, "SELECT array_agg(kind::text ORDER BY id) FROM claim_lines WHERE id = ANY($1)", lines).Scan(&kinds); err != nil {
+	if err := pool.QueryRow(ctx, `SELECT array_agg(kind || '/' || coalesce(billed_as::text, 'NULL') ORDER BY id)
+		FROM claim_lines WHERE id = ANY($1)`, lines).Scan(&kinds); err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(kinds, []string{"procedure", "material"}) {
-		t.Errorf("create many with an enum parameter stored kinds %v, want [procedure material]", kinds)
+	if want := []string{"procedure/NULL", "material/procedure"}; !slices.Equal(kinds, want) {
+		t.Errorf("create many with enum parameters stored %v, want %v", kinds, want)
 	}
 	for _, l := range lines {
 		run("auditedDeleteClaimLine", l)
@@ -181,6 +183,8 @@ func TestGoldenSQLRuns(t *testing.T) {
 	}
 	checkIdempotent(t, pool, sqls["BackstopSQL"])
 }
+
+func ptr[T any](v T) *T { return &v }
 
 // checkIdempotent installs the backstop a second time: it replaces the first installation.
 func checkIdempotent(t *testing.T, pool *pgxpool.Pool, backstop string) {

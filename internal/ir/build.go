@@ -373,9 +373,9 @@ func (b *builder) many(w *Write) {
 		pg, ok := pgType(p.Type)
 		if !ok {
 			col := bareValueColumn(w.Stmt, i+1)
-			if u, isStr := p.Type.Underlying().(*types.Basic); !isStr || u.Kind() != types.String || col == "" {
+			if !textual(p.Type) || col == "" {
 				b.errs.Addf(w.Source, "%s: cannot derive %s: parameter %s has Go type %s, which has no known PostgreSQL array type "+
-					"(a string type, such as an enum, works when it is a VALUES item on its own)",
+					"(a string type, such as an enum, or its sqlc Null type, works when it is a VALUES item on its own)",
 					w.Query, many.Method, p.Field, types.TypeString(p.Type, b.qualifier))
 				return
 			}
@@ -384,6 +384,21 @@ func (b *builder) many(w *Write) {
 		many.ArrayTypes = append(many.ArrayTypes, pg)
 	}
 	w.Many = many
+}
+
+// textual reports whether pgx sends values of t as text: a string type (sqlc's enums), or sqlc's Null form of
+// one (a struct of the value and Valid, whose driver.Valuer gives the string or NULL).
+func textual(t types.Type) bool {
+	if b, ok := t.Underlying().(*types.Basic); ok {
+		return b.Kind() == types.String
+	}
+	st, ok := t.Underlying().(*types.Struct)
+	if !ok || st.NumFields() != 2 || st.Field(1).Name() != "Valid" || !types.Identical(st.Field(1).Type(), types.Typ[types.Bool]) {
+		return false
+	}
+	v, isStr := st.Field(0).Type().Underlying().(*types.Basic)
+	hasValue := types.NewMethodSet(t).Lookup(nil, "Value") != nil
+	return isStr && v.Kind() == types.String && hasValue
 }
 
 // bareValueColumn is the column whose VALUES item is exactly $n, or "".

@@ -25,14 +25,16 @@ CREATE TABLE claims (
     amount    numeric(10, 2) NOT NULL
 );
 
--- An enum: sqlc gives it a Go type of its own, which CreateClaimLineMany sends as text.
+-- An enum: sqlc gives it a Go type of its own (and a Null type for the nullable column), which
+-- CreateClaimLineMany sends as text.
 CREATE TYPE claim_line_kind AS ENUM ('procedure', 'material');
 
 CREATE TABLE claim_lines (
     id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     claim_id  bigint NOT NULL REFERENCES claims,
     code      text NOT NULL,
-    kind      claim_line_kind NOT NULL DEFAULT 'procedure'
+    kind      claim_line_kind NOT NULL DEFAULT 'procedure',
+    billed_as claim_line_kind
 );
 
 -- Only the err_uncovered case declares ledger as PHI: its queries cannot be wrapped.

@@ -28,23 +28,30 @@ func (q *Queries) CreateClaim(ctx context.Context, arg CreateClaimParams) (Claim
 }
 
 const createClaimLine = `-- name: CreateClaimLine :one
-INSERT INTO claim_lines (claim_id, code, kind) VALUES ($1, $2, $3) RETURNING id, claim_id, code, kind
+INSERT INTO claim_lines (claim_id, code, kind, billed_as) VALUES ($1, $2, $3, $4) RETURNING id, claim_id, code, kind, billed_as
 `
 
 type CreateClaimLineParams struct {
-	ClaimID int64         `db:"claim_id"`
-	Code    string        `db:"code"`
-	Kind    ClaimLineKind `db:"kind"`
+	ClaimID  int64             `db:"claim_id"`
+	Code     string            `db:"code"`
+	Kind     ClaimLineKind     `db:"kind"`
+	BilledAs NullClaimLineKind `db:"billed_as"`
 }
 
 func (q *Queries) CreateClaimLine(ctx context.Context, arg CreateClaimLineParams) (ClaimLine, error) {
-	row := q.db.QueryRow(ctx, createClaimLine, arg.ClaimID, arg.Code, arg.Kind)
+	row := q.db.QueryRow(ctx, createClaimLine,
+		arg.ClaimID,
+		arg.Code,
+		arg.Kind,
+		arg.BilledAs,
+	)
 	var i ClaimLine
 	err := row.Scan(
 		&i.ID,
 		&i.ClaimID,
 		&i.Code,
 		&i.Kind,
+		&i.BilledAs,
 	)
 	return i, err
 }

@@ -60,10 +60,11 @@ type Claim struct {
 }
 
 type ClaimLine struct {
-	ID      int64         `db:"id"`
-	ClaimID int64         `db:"claim_id"`
-	Code    string        `db:"code"`
-	Kind    ClaimLineKind `db:"kind"`
+	ID       int64             `db:"id"`
+	ClaimID  int64             `db:"claim_id"`
+	Code     string            `db:"code"`
+	Kind     ClaimLineKind     `db:"kind"`
+	BilledAs NullClaimLineKind `db:"billed_as"`
 }
 
 type Ledger struct {

@@ -14,6 +14,7 @@ type ClaimLine struct {
 	ClaimID     int64
 	Code        string
 	Kind        db.ClaimLineKind
+	BilledAs    db.NullClaimLineKind
 }
 
 type Claim struct {

@@ -43,4 +43,5 @@ type ClaimLine struct {
 	ClaimID     int64
 	Code        string
 	Kind        db.ClaimLineKind
+	BilledAs    db.NullClaimLineKind
 }
