@@ -132,7 +132,7 @@ const auditedDeleteAppointment = `WITH ar_mark AS (
 ), ar_gone AS (
 	DELETE FROM appointments
 	WHERE id = $1
-	RETURNING *
+	RETURNING appointments.*
 ), ar_audit AS (
 	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 	SELECT $2, $3, $4, $5, $6, 'DELETE', 'appointments', g.id, g.patient_id,

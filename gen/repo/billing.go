@@ -79,7 +79,7 @@ const auditedDeleteBilling = `WITH ar_mark AS (
 ), ar_gone AS (
 	DELETE FROM billings
 	WHERE id = $1
-	RETURNING *
+	RETURNING billings.*
 ), ar_audit AS (
 	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 	SELECT $2, $3, $4, $5, $6, 'DELETE', 'billings', g.id, g.patient_id,

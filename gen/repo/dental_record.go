@@ -82,7 +82,7 @@ const auditedDeleteDentalRecord = `WITH ar_mark AS (
 ), ar_gone AS (
 	DELETE FROM dental_records
 	WHERE id = $1
-	RETURNING *
+	RETURNING dental_records.*
 ), ar_audit AS (
 	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 	SELECT $2, $3, $4, $5, $6, 'DELETE', 'dental_records', g.id, g.patient_id,

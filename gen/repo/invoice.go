@@ -79,7 +79,7 @@ const auditedDeleteInvoice = `WITH ar_mark AS (
 ), ar_gone AS (
 	DELETE FROM invoices
 	WHERE id = $1
-	RETURNING *
+	RETURNING invoices.*
 ), ar_audit AS (
 	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 	SELECT $2, $3, $4, $5, $6, 'DELETE', 'invoices', g.id, (SELECT ar_h1.patient_id FROM appointments ar_h1 WHERE ar_h1.id = g.appointment_id),

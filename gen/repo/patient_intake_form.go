@@ -97,7 +97,7 @@ const auditedDeletePatientIntakeForm = `WITH ar_mark AS (
 ), ar_gone AS (
 	DELETE FROM patient_intake_forms
 	WHERE id = $1
-	RETURNING *
+	RETURNING patient_intake_forms.*
 ), ar_audit AS (
 	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 	SELECT $2, $3, $4, $5, $6, 'DELETE', 'patient_intake_forms', g.id, g.patient_id,

@@ -85,7 +85,7 @@ const auditedDeleteTreatmentPlan = `WITH ar_mark AS (
 ), ar_gone AS (
 	DELETE FROM treatment_plans
 	WHERE id = $1
-	RETURNING *
+	RETURNING treatment_plans.*
 ), ar_audit AS (
 	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 	SELECT $2, $3, $4, $5, $6, 'DELETE', 'treatment_plans', g.id, g.patient_id,

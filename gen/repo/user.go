@@ -89,7 +89,7 @@ const auditedDeleteUser = `WITH ar_mark AS (
 ), ar_gone AS (
 	DELETE FROM users
 	WHERE id = $1
-	RETURNING *
+	RETURNING users.*
 ), ar_audit AS (
 	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
 	SELECT $2, $3, $4, $5, $6, 'DELETE', 'users', g.id, CASE WHEN g.user_type = 'patient' THEN g.id END,

@@ -178,6 +178,18 @@ func TestGoldenSQLRuns(t *testing.T) {
 		t.Errorf("changes of json and point columns: %q, want %q", fields, want)
 	}
 	expect("json and point columns", 1, 2)
+	// Every image, whichever statement wrote it, shows the table's columns but the excluded one, and nothing else.
+	var odd []string
+	if err := pool.QueryRow(ctx, `SELECT coalesce(array_agg(DISTINCT a.target_table || ' ' || i.kind), '{}') FROM audit_log a
+		CROSS JOIN LATERAL (VALUES ('before', a.changes->'before'), ('after', a.changes->'after'),
+			('deleted_record', a.changes->'deleted_record')) AS i(kind, img)
+		WHERE i.img IS NOT NULL AND ARRAY(SELECT jsonb_object_keys(i.img) ORDER BY 1) <> ARRAY(SELECT column_name::text
+			FROM information_schema.columns WHERE table_name = a.target_table AND column_name <> 'secret' ORDER BY 1)`).Scan(&odd); err != nil {
+		t.Fatal(err)
+	}
+	if len(odd) > 0 {
+		t.Errorf("images with other keys than their table's columns: %v", odd)
+	}
 	if _, err := pool.Exec(ctx, "TRUNCATE claim_lines"); err == nil || !strings.Contains(err.Error(), "TRUNCATE on PHI table claim_lines refused") {
 		t.Errorf("TRUNCATE claim_lines: %v, want it refused", err)
 	}

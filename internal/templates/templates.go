@@ -163,10 +163,11 @@ func (d *data) Changed(old, new, ind string) string {
 	return b.String()
 }
 
-// Returning is sqlc's RETURNING list, or * for a DELETE run as :exec.
+// Returning is sqlc's RETURNING list, or all columns of the target for a statement without one (:exec,
+// :execrows). Not a bare *: in an UPDATE that would also return the columns of ar_locked.
 func (d *data) Returning() string {
 	if d.w.Stmt.Returning == "" {
-		return "*"
+		return d.Ref() + ".*"
 	}
 	return d.w.Stmt.Returning
 }
