@@ -27,7 +27,7 @@ func scanAppointment(i *db.Appointment) []any {
 const auditedCancelScheduledAppointments = `WITH ar_mark AS (
 	SELECT set_config('auditrepo.write', 'appointments', true)
 ), ar_locked AS (
-	SELECT appointments.id AS ar_id, appointments AS ar_old, appointments.patient_id AS ar_prior
+	SELECT appointments.id AS ar_id, appointments AS ar_old, appointments.patient_id AS ar_patient
 	FROM appointments
 	WHERE patient_id = $1 AND status = 'scheduled'
 	FOR UPDATE
@@ -36,31 +36,30 @@ const auditedCancelScheduledAppointments = `WITH ar_mark AS (
 	SET status = 'cancelled', updated_at = now()
 	FROM ar_locked
 	WHERE appointments.id = ar_locked.ar_id
-	-- Each new row comes out with its locked old row, so ar_audit pairs them without a join.
-	RETURNING id, patient_id, dentist_id, clinic_id, date, time, type, status, notes, updated_at,
-		ar_locked.ar_old, ar_locked.ar_prior, appointments.patient_id AS ar_patient, to_jsonb(appointments) || '{"notes": "[REDACTED]"}'::jsonb AS ar_after,
-		array_remove(ARRAY[
-			CASE WHEN (ar_locked.ar_old).id IS DISTINCT FROM appointments.id THEN 'id' END,
-			CASE WHEN (ar_locked.ar_old).patient_id IS DISTINCT FROM appointments.patient_id THEN 'patient_id' END,
-			CASE WHEN (ar_locked.ar_old).dentist_id IS DISTINCT FROM appointments.dentist_id THEN 'dentist_id' END,
-			CASE WHEN (ar_locked.ar_old).clinic_id IS DISTINCT FROM appointments.clinic_id THEN 'clinic_id' END,
-			CASE WHEN (ar_locked.ar_old).date IS DISTINCT FROM appointments.date THEN 'date' END,
-			CASE WHEN (ar_locked.ar_old).time IS DISTINCT FROM appointments.time THEN 'time' END,
-			CASE WHEN (ar_locked.ar_old).type IS DISTINCT FROM appointments.type THEN 'type' END,
-			CASE WHEN (ar_locked.ar_old).status IS DISTINCT FROM appointments.status THEN 'status' END,
-			CASE WHEN (ar_locked.ar_old).notes IS DISTINCT FROM appointments.notes THEN 'notes' END,
-			CASE WHEN (ar_locked.ar_old).updated_at IS DISTINCT FROM appointments.updated_at THEN 'updated_at' END
-		], NULL) AS ar_fields
+	RETURNING id, patient_id, dentist_id, clinic_id, date, time, type, status, notes, updated_at
 ), ar_audit AS (
 	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
-	SELECT $2, $3, $4, $5, $6, 'UPDATE', 'appointments', c.id, c.ar_patient, NULLIF(c.ar_prior, c.ar_patient),
-		jsonb_build_object('before', to_jsonb(c.ar_old) || '{"notes": "[REDACTED]"}'::jsonb, 'after', c.ar_after, 'changed_fields', to_jsonb(c.ar_fields))
+	SELECT $2, $3, $4, $5, $6, 'UPDATE', 'appointments', c.id, d.patient, NULLIF(l.ar_patient, d.patient),
+		jsonb_build_object('before', to_jsonb(l.ar_old) || '{"notes": "[REDACTED]"}'::jsonb, 'after', to_jsonb(c) || '{"notes": "[REDACTED]"}'::jsonb, 'changed_fields', to_jsonb(d.changed))
 	FROM ar_changed c
+	JOIN ar_locked l ON l.ar_id = c.id
+	CROSS JOIN LATERAL (SELECT c.patient_id AS patient, array_remove(ARRAY[
+		CASE WHEN (l.ar_old).id IS DISTINCT FROM c.id THEN 'id' END,
+		CASE WHEN (l.ar_old).patient_id IS DISTINCT FROM c.patient_id THEN 'patient_id' END,
+		CASE WHEN (l.ar_old).dentist_id IS DISTINCT FROM c.dentist_id THEN 'dentist_id' END,
+		CASE WHEN (l.ar_old).clinic_id IS DISTINCT FROM c.clinic_id THEN 'clinic_id' END,
+		CASE WHEN (l.ar_old).date IS DISTINCT FROM c.date THEN 'date' END,
+		CASE WHEN (l.ar_old).time IS DISTINCT FROM c.time THEN 'time' END,
+		CASE WHEN (l.ar_old).type IS DISTINCT FROM c.type THEN 'type' END,
+		CASE WHEN (l.ar_old).status IS DISTINCT FROM c.status THEN 'status' END,
+		CASE WHEN (l.ar_old).notes IS DISTINCT FROM c.notes THEN 'notes' END,
+		CASE WHEN (l.ar_old).updated_at IS DISTINCT FROM c.updated_at THEN 'updated_at' END
+	], NULL) AS changed) d
 	CROSS JOIN ar_mark
 	-- A change that touches only nonphi fields writes no audit row.
-	WHERE c.ar_fields && '{id,patient_id,dentist_id,clinic_id,date,time,type,status,notes}'::text[]
+	WHERE d.changed && '{id,patient_id,dentist_id,clinic_id,date,time,type,status,notes}'::text[]
 )
-SELECT id, patient_id, dentist_id, clinic_id, date, time, type, status, notes, updated_at FROM ar_changed`
+SELECT * FROM ar_changed`
 
 // CancelScheduled runs sqlc's CancelScheduledAppointments (queries/appointments.sql:23) and writes one UPDATE audit row per changed row in the same statement.
 // It returns the changed rows; none is not an error.
@@ -153,7 +152,7 @@ func (r *AppointmentRepo) Delete(ctx context.Context, id int64) error {
 const auditedUpdateAppointment = `WITH ar_mark AS (
 	SELECT set_config('auditrepo.write', 'appointments', true)
 ), ar_locked AS (
-	SELECT appointments.id AS ar_id, appointments AS ar_old, appointments.patient_id AS ar_prior
+	SELECT appointments.id AS ar_id, appointments AS ar_old, appointments.patient_id AS ar_patient
 	FROM appointments
 	WHERE id = $1
 	FOR UPDATE
@@ -163,31 +162,30 @@ const auditedUpdateAppointment = `WITH ar_mark AS (
     notes = $9, updated_at = now()
 	FROM ar_locked
 	WHERE appointments.id = ar_locked.ar_id
-	-- Each new row comes out with its locked old row, so ar_audit pairs them without a join.
-	RETURNING id, patient_id, dentist_id, clinic_id, date, time, type, status, notes, updated_at,
-		ar_locked.ar_old, ar_locked.ar_prior, appointments.patient_id AS ar_patient, to_jsonb(appointments) || '{"notes": "[REDACTED]"}'::jsonb AS ar_after,
-		array_remove(ARRAY[
-			CASE WHEN (ar_locked.ar_old).id IS DISTINCT FROM appointments.id THEN 'id' END,
-			CASE WHEN (ar_locked.ar_old).patient_id IS DISTINCT FROM appointments.patient_id THEN 'patient_id' END,
-			CASE WHEN (ar_locked.ar_old).dentist_id IS DISTINCT FROM appointments.dentist_id THEN 'dentist_id' END,
-			CASE WHEN (ar_locked.ar_old).clinic_id IS DISTINCT FROM appointments.clinic_id THEN 'clinic_id' END,
-			CASE WHEN (ar_locked.ar_old).date IS DISTINCT FROM appointments.date THEN 'date' END,
-			CASE WHEN (ar_locked.ar_old).time IS DISTINCT FROM appointments.time THEN 'time' END,
-			CASE WHEN (ar_locked.ar_old).type IS DISTINCT FROM appointments.type THEN 'type' END,
-			CASE WHEN (ar_locked.ar_old).status IS DISTINCT FROM appointments.status THEN 'status' END,
-			CASE WHEN (ar_locked.ar_old).notes IS DISTINCT FROM appointments.notes THEN 'notes' END,
-			CASE WHEN (ar_locked.ar_old).updated_at IS DISTINCT FROM appointments.updated_at THEN 'updated_at' END
-		], NULL) AS ar_fields
+	RETURNING id, patient_id, dentist_id, clinic_id, date, time, type, status, notes, updated_at
 ), ar_audit AS (
 	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
-	SELECT $10, $11, $12, $13, $14, 'UPDATE', 'appointments', c.id, c.ar_patient, NULLIF(c.ar_prior, c.ar_patient),
-		jsonb_build_object('before', to_jsonb(c.ar_old) || '{"notes": "[REDACTED]"}'::jsonb, 'after', c.ar_after, 'changed_fields', to_jsonb(c.ar_fields))
+	SELECT $10, $11, $12, $13, $14, 'UPDATE', 'appointments', c.id, d.patient, NULLIF(l.ar_patient, d.patient),
+		jsonb_build_object('before', to_jsonb(l.ar_old) || '{"notes": "[REDACTED]"}'::jsonb, 'after', to_jsonb(c) || '{"notes": "[REDACTED]"}'::jsonb, 'changed_fields', to_jsonb(d.changed))
 	FROM ar_changed c
+	JOIN ar_locked l ON l.ar_id = c.id
+	CROSS JOIN LATERAL (SELECT c.patient_id AS patient, array_remove(ARRAY[
+		CASE WHEN (l.ar_old).id IS DISTINCT FROM c.id THEN 'id' END,
+		CASE WHEN (l.ar_old).patient_id IS DISTINCT FROM c.patient_id THEN 'patient_id' END,
+		CASE WHEN (l.ar_old).dentist_id IS DISTINCT FROM c.dentist_id THEN 'dentist_id' END,
+		CASE WHEN (l.ar_old).clinic_id IS DISTINCT FROM c.clinic_id THEN 'clinic_id' END,
+		CASE WHEN (l.ar_old).date IS DISTINCT FROM c.date THEN 'date' END,
+		CASE WHEN (l.ar_old).time IS DISTINCT FROM c.time THEN 'time' END,
+		CASE WHEN (l.ar_old).type IS DISTINCT FROM c.type THEN 'type' END,
+		CASE WHEN (l.ar_old).status IS DISTINCT FROM c.status THEN 'status' END,
+		CASE WHEN (l.ar_old).notes IS DISTINCT FROM c.notes THEN 'notes' END,
+		CASE WHEN (l.ar_old).updated_at IS DISTINCT FROM c.updated_at THEN 'updated_at' END
+	], NULL) AS changed) d
 	CROSS JOIN ar_mark
 	-- A change that touches only nonphi fields writes no audit row.
-	WHERE c.ar_fields && '{id,patient_id,dentist_id,clinic_id,date,time,type,status,notes}'::text[]
+	WHERE d.changed && '{id,patient_id,dentist_id,clinic_id,date,time,type,status,notes}'::text[]
 )
-SELECT id, patient_id, dentist_id, clinic_id, date, time, type, status, notes, updated_at FROM ar_changed`
+SELECT * FROM ar_changed`
 
 // Update runs sqlc's UpdateAppointment (queries/appointments.sql:9) and writes its UPDATE audit row in the same statement.
 // No matching row: an error matching audit.ErrNotFound, and no audit row.
@@ -198,7 +196,7 @@ func (r *AppointmentRepo) Update(ctx context.Context, arg db.UpdateAppointmentPa
 const auditedUpdateAppointmentStatus = `WITH ar_mark AS (
 	SELECT set_config('auditrepo.write', 'appointments', true)
 ), ar_locked AS (
-	SELECT appointments.id AS ar_id, appointments AS ar_old, appointments.patient_id AS ar_prior
+	SELECT appointments.id AS ar_id, appointments AS ar_old, appointments.patient_id AS ar_patient
 	FROM appointments
 	WHERE id = $1
 	FOR UPDATE
@@ -207,31 +205,30 @@ const auditedUpdateAppointmentStatus = `WITH ar_mark AS (
 	SET status = $2, updated_at = now()
 	FROM ar_locked
 	WHERE appointments.id = ar_locked.ar_id
-	-- Each new row comes out with its locked old row, so ar_audit pairs them without a join.
-	RETURNING id, patient_id, dentist_id, clinic_id, date, time, type, status, notes, updated_at,
-		ar_locked.ar_old, ar_locked.ar_prior, appointments.patient_id AS ar_patient, to_jsonb(appointments) || '{"notes": "[REDACTED]"}'::jsonb AS ar_after,
-		array_remove(ARRAY[
-			CASE WHEN (ar_locked.ar_old).id IS DISTINCT FROM appointments.id THEN 'id' END,
-			CASE WHEN (ar_locked.ar_old).patient_id IS DISTINCT FROM appointments.patient_id THEN 'patient_id' END,
-			CASE WHEN (ar_locked.ar_old).dentist_id IS DISTINCT FROM appointments.dentist_id THEN 'dentist_id' END,
-			CASE WHEN (ar_locked.ar_old).clinic_id IS DISTINCT FROM appointments.clinic_id THEN 'clinic_id' END,
-			CASE WHEN (ar_locked.ar_old).date IS DISTINCT FROM appointments.date THEN 'date' END,
-			CASE WHEN (ar_locked.ar_old).time IS DISTINCT FROM appointments.time THEN 'time' END,
-			CASE WHEN (ar_locked.ar_old).type IS DISTINCT FROM appointments.type THEN 'type' END,
-			CASE WHEN (ar_locked.ar_old).status IS DISTINCT FROM appointments.status THEN 'status' END,
-			CASE WHEN (ar_locked.ar_old).notes IS DISTINCT FROM appointments.notes THEN 'notes' END,
-			CASE WHEN (ar_locked.ar_old).updated_at IS DISTINCT FROM appointments.updated_at THEN 'updated_at' END
-		], NULL) AS ar_fields
+	RETURNING id, patient_id, dentist_id, clinic_id, date, time, type, status, notes, updated_at
 ), ar_audit AS (
 	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
-	SELECT $3, $4, $5, $6, $7, 'UPDATE', 'appointments', c.id, c.ar_patient, NULLIF(c.ar_prior, c.ar_patient),
-		jsonb_build_object('before', to_jsonb(c.ar_old) || '{"notes": "[REDACTED]"}'::jsonb, 'after', c.ar_after, 'changed_fields', to_jsonb(c.ar_fields))
+	SELECT $3, $4, $5, $6, $7, 'UPDATE', 'appointments', c.id, d.patient, NULLIF(l.ar_patient, d.patient),
+		jsonb_build_object('before', to_jsonb(l.ar_old) || '{"notes": "[REDACTED]"}'::jsonb, 'after', to_jsonb(c) || '{"notes": "[REDACTED]"}'::jsonb, 'changed_fields', to_jsonb(d.changed))
 	FROM ar_changed c
+	JOIN ar_locked l ON l.ar_id = c.id
+	CROSS JOIN LATERAL (SELECT c.patient_id AS patient, array_remove(ARRAY[
+		CASE WHEN (l.ar_old).id IS DISTINCT FROM c.id THEN 'id' END,
+		CASE WHEN (l.ar_old).patient_id IS DISTINCT FROM c.patient_id THEN 'patient_id' END,
+		CASE WHEN (l.ar_old).dentist_id IS DISTINCT FROM c.dentist_id THEN 'dentist_id' END,
+		CASE WHEN (l.ar_old).clinic_id IS DISTINCT FROM c.clinic_id THEN 'clinic_id' END,
+		CASE WHEN (l.ar_old).date IS DISTINCT FROM c.date THEN 'date' END,
+		CASE WHEN (l.ar_old).time IS DISTINCT FROM c.time THEN 'time' END,
+		CASE WHEN (l.ar_old).type IS DISTINCT FROM c.type THEN 'type' END,
+		CASE WHEN (l.ar_old).status IS DISTINCT FROM c.status THEN 'status' END,
+		CASE WHEN (l.ar_old).notes IS DISTINCT FROM c.notes THEN 'notes' END,
+		CASE WHEN (l.ar_old).updated_at IS DISTINCT FROM c.updated_at THEN 'updated_at' END
+	], NULL) AS changed) d
 	CROSS JOIN ar_mark
 	-- A change that touches only nonphi fields writes no audit row.
-	WHERE c.ar_fields && '{id,patient_id,dentist_id,clinic_id,date,time,type,status,notes}'::text[]
+	WHERE d.changed && '{id,patient_id,dentist_id,clinic_id,date,time,type,status,notes}'::text[]
 )
-SELECT id, patient_id, dentist_id, clinic_id, date, time, type, status, notes, updated_at FROM ar_changed`
+SELECT * FROM ar_changed`
 
 // UpdateStatus runs sqlc's UpdateAppointmentStatus (queries/appointments.sql:16) and writes its UPDATE audit row in the same statement.
 // No matching row: an error matching audit.ErrNotFound, and no audit row.

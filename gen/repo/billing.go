@@ -99,7 +99,7 @@ func (r *BillingRepo) Delete(ctx context.Context, id int64) error {
 const auditedUpdateBilling = `WITH ar_mark AS (
 	SELECT set_config('auditrepo.write', 'billings', true)
 ), ar_locked AS (
-	SELECT billings.id AS ar_id, billings AS ar_old, billings.patient_id AS ar_prior
+	SELECT billings.id AS ar_id, billings AS ar_old, billings.patient_id AS ar_patient
 	FROM billings
 	WHERE id = $1
 	FOR UPDATE
@@ -108,27 +108,26 @@ const auditedUpdateBilling = `WITH ar_mark AS (
 	SET patient_id = $2, amount = $3, status = $4, description = $5, updated_at = now()
 	FROM ar_locked
 	WHERE billings.id = ar_locked.ar_id
-	-- Each new row comes out with its locked old row, so ar_audit pairs them without a join.
-	RETURNING id, patient_id, amount, status, description, updated_at,
-		ar_locked.ar_old, ar_locked.ar_prior, billings.patient_id AS ar_patient, to_jsonb(billings) AS ar_after,
-		array_remove(ARRAY[
-			CASE WHEN (ar_locked.ar_old).id IS DISTINCT FROM billings.id THEN 'id' END,
-			CASE WHEN (ar_locked.ar_old).patient_id IS DISTINCT FROM billings.patient_id THEN 'patient_id' END,
-			CASE WHEN (ar_locked.ar_old).amount IS DISTINCT FROM billings.amount THEN 'amount' END,
-			CASE WHEN (ar_locked.ar_old).status IS DISTINCT FROM billings.status THEN 'status' END,
-			CASE WHEN (ar_locked.ar_old).description IS DISTINCT FROM billings.description THEN 'description' END,
-			CASE WHEN (ar_locked.ar_old).updated_at IS DISTINCT FROM billings.updated_at THEN 'updated_at' END
-		], NULL) AS ar_fields
+	RETURNING id, patient_id, amount, status, description, updated_at
 ), ar_audit AS (
 	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
-	SELECT $6, $7, $8, $9, $10, 'UPDATE', 'billings', c.id, c.ar_patient, NULLIF(c.ar_prior, c.ar_patient),
-		jsonb_build_object('before', to_jsonb(c.ar_old), 'after', c.ar_after, 'changed_fields', to_jsonb(c.ar_fields))
+	SELECT $6, $7, $8, $9, $10, 'UPDATE', 'billings', c.id, d.patient, NULLIF(l.ar_patient, d.patient),
+		jsonb_build_object('before', to_jsonb(l.ar_old), 'after', to_jsonb(c), 'changed_fields', to_jsonb(d.changed))
 	FROM ar_changed c
+	JOIN ar_locked l ON l.ar_id = c.id
+	CROSS JOIN LATERAL (SELECT c.patient_id AS patient, array_remove(ARRAY[
+		CASE WHEN (l.ar_old).id IS DISTINCT FROM c.id THEN 'id' END,
+		CASE WHEN (l.ar_old).patient_id IS DISTINCT FROM c.patient_id THEN 'patient_id' END,
+		CASE WHEN (l.ar_old).amount IS DISTINCT FROM c.amount THEN 'amount' END,
+		CASE WHEN (l.ar_old).status IS DISTINCT FROM c.status THEN 'status' END,
+		CASE WHEN (l.ar_old).description IS DISTINCT FROM c.description THEN 'description' END,
+		CASE WHEN (l.ar_old).updated_at IS DISTINCT FROM c.updated_at THEN 'updated_at' END
+	], NULL) AS changed) d
 	CROSS JOIN ar_mark
 	-- A change that touches only nonphi fields writes no audit row.
-	WHERE c.ar_fields && '{id,patient_id,amount,status,description}'::text[]
+	WHERE d.changed && '{id,patient_id,amount,status,description}'::text[]
 )
-SELECT id, patient_id, amount, status, description, updated_at FROM ar_changed`
+SELECT * FROM ar_changed`
 
 // Update runs sqlc's UpdateBilling (queries/billings.sql:4) and writes its UPDATE audit row in the same statement.
 // No matching row: an error matching audit.ErrNotFound, and no audit row.

@@ -102,7 +102,7 @@ func (r *DentalRecordRepo) Delete(ctx context.Context, id int64) error {
 const auditedUpdateDentalRecord = `WITH ar_mark AS (
 	SELECT set_config('auditrepo.write', 'dental_records', true)
 ), ar_locked AS (
-	SELECT dental_records.id AS ar_id, dental_records AS ar_old, dental_records.patient_id AS ar_prior
+	SELECT dental_records.id AS ar_id, dental_records AS ar_old, dental_records.patient_id AS ar_patient
 	FROM dental_records
 	WHERE id = $1
 	FOR UPDATE
@@ -111,29 +111,28 @@ const auditedUpdateDentalRecord = `WITH ar_mark AS (
 	SET patient_id = $2, dentist_id = $3, diagnosis = $4, treatment = $5, notes = $6, updated_at = now()
 	FROM ar_locked
 	WHERE dental_records.id = ar_locked.ar_id
-	-- Each new row comes out with its locked old row, so ar_audit pairs them without a join.
-	RETURNING id, patient_id, dentist_id, diagnosis, treatment, notes, created_at, updated_at,
-		ar_locked.ar_old, ar_locked.ar_prior, dental_records.patient_id AS ar_patient, to_jsonb(dental_records) AS ar_after,
-		array_remove(ARRAY[
-			CASE WHEN (ar_locked.ar_old).id IS DISTINCT FROM dental_records.id THEN 'id' END,
-			CASE WHEN (ar_locked.ar_old).patient_id IS DISTINCT FROM dental_records.patient_id THEN 'patient_id' END,
-			CASE WHEN (ar_locked.ar_old).dentist_id IS DISTINCT FROM dental_records.dentist_id THEN 'dentist_id' END,
-			CASE WHEN (ar_locked.ar_old).diagnosis IS DISTINCT FROM dental_records.diagnosis THEN 'diagnosis' END,
-			CASE WHEN (ar_locked.ar_old).treatment IS DISTINCT FROM dental_records.treatment THEN 'treatment' END,
-			CASE WHEN (ar_locked.ar_old).notes IS DISTINCT FROM dental_records.notes THEN 'notes' END,
-			CASE WHEN (ar_locked.ar_old).created_at IS DISTINCT FROM dental_records.created_at THEN 'created_at' END,
-			CASE WHEN (ar_locked.ar_old).updated_at IS DISTINCT FROM dental_records.updated_at THEN 'updated_at' END
-		], NULL) AS ar_fields
+	RETURNING id, patient_id, dentist_id, diagnosis, treatment, notes, created_at, updated_at
 ), ar_audit AS (
 	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
-	SELECT $7, $8, $9, $10, $11, 'UPDATE', 'dental_records', c.id, c.ar_patient, NULLIF(c.ar_prior, c.ar_patient),
-		jsonb_build_object('before', to_jsonb(c.ar_old), 'after', c.ar_after, 'changed_fields', to_jsonb(c.ar_fields))
+	SELECT $7, $8, $9, $10, $11, 'UPDATE', 'dental_records', c.id, d.patient, NULLIF(l.ar_patient, d.patient),
+		jsonb_build_object('before', to_jsonb(l.ar_old), 'after', to_jsonb(c), 'changed_fields', to_jsonb(d.changed))
 	FROM ar_changed c
+	JOIN ar_locked l ON l.ar_id = c.id
+	CROSS JOIN LATERAL (SELECT c.patient_id AS patient, array_remove(ARRAY[
+		CASE WHEN (l.ar_old).id IS DISTINCT FROM c.id THEN 'id' END,
+		CASE WHEN (l.ar_old).patient_id IS DISTINCT FROM c.patient_id THEN 'patient_id' END,
+		CASE WHEN (l.ar_old).dentist_id IS DISTINCT FROM c.dentist_id THEN 'dentist_id' END,
+		CASE WHEN (l.ar_old).diagnosis IS DISTINCT FROM c.diagnosis THEN 'diagnosis' END,
+		CASE WHEN (l.ar_old).treatment IS DISTINCT FROM c.treatment THEN 'treatment' END,
+		CASE WHEN (l.ar_old).notes IS DISTINCT FROM c.notes THEN 'notes' END,
+		CASE WHEN (l.ar_old).created_at IS DISTINCT FROM c.created_at THEN 'created_at' END,
+		CASE WHEN (l.ar_old).updated_at IS DISTINCT FROM c.updated_at THEN 'updated_at' END
+	], NULL) AS changed) d
 	CROSS JOIN ar_mark
 	-- A change that touches only nonphi fields writes no audit row.
-	WHERE c.ar_fields && '{id,patient_id,dentist_id,diagnosis,treatment,notes}'::text[]
+	WHERE d.changed && '{id,patient_id,dentist_id,diagnosis,treatment,notes}'::text[]
 )
-SELECT id, patient_id, dentist_id, diagnosis, treatment, notes, created_at, updated_at FROM ar_changed`
+SELECT * FROM ar_changed`
 
 // Update runs sqlc's UpdateDentalRecord (queries/dental_records.sql:6) and writes its UPDATE audit row in the same statement.
 // No matching row: an error matching audit.ErrNotFound, and no audit row.

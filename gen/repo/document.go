@@ -100,7 +100,7 @@ func (r *DocumentRepo) Delete(ctx context.Context, id int64) error {
 const auditedUpdateDocument = `WITH ar_mark AS (
 	SELECT set_config('auditrepo.write', 'documents', true)
 ), ar_locked AS (
-	SELECT documents.id AS ar_id, documents AS ar_old, documents.patient_id AS ar_prior
+	SELECT documents.id AS ar_id, documents AS ar_old, documents.patient_id AS ar_patient
 	FROM documents
 	WHERE id = $1
 	FOR UPDATE
@@ -109,27 +109,26 @@ const auditedUpdateDocument = `WITH ar_mark AS (
 	SET patient_id = $2, document_type = $3, filename = $4, storage_path = $5
 	FROM ar_locked
 	WHERE documents.id = ar_locked.ar_id
-	-- Each new row comes out with its locked old row, so ar_audit pairs them without a join.
-	RETURNING id, patient_id, document_type, filename, storage_path, uploaded_at,
-		ar_locked.ar_old, ar_locked.ar_prior, documents.patient_id AS ar_patient, to_jsonb(documents) AS ar_after,
-		array_remove(ARRAY[
-			CASE WHEN (ar_locked.ar_old).id IS DISTINCT FROM documents.id THEN 'id' END,
-			CASE WHEN (ar_locked.ar_old).patient_id IS DISTINCT FROM documents.patient_id THEN 'patient_id' END,
-			CASE WHEN (ar_locked.ar_old).document_type IS DISTINCT FROM documents.document_type THEN 'document_type' END,
-			CASE WHEN (ar_locked.ar_old).filename IS DISTINCT FROM documents.filename THEN 'filename' END,
-			CASE WHEN (ar_locked.ar_old).storage_path IS DISTINCT FROM documents.storage_path THEN 'storage_path' END,
-			CASE WHEN (ar_locked.ar_old).uploaded_at IS DISTINCT FROM documents.uploaded_at THEN 'uploaded_at' END
-		], NULL) AS ar_fields
+	RETURNING id, patient_id, document_type, filename, storage_path, uploaded_at
 ), ar_audit AS (
 	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
-	SELECT $6, $7, $8, $9, $10, 'UPDATE', 'documents', c.id, c.ar_patient, NULLIF(c.ar_prior, c.ar_patient),
-		jsonb_build_object('before', to_jsonb(c.ar_old), 'after', c.ar_after, 'changed_fields', to_jsonb(c.ar_fields))
+	SELECT $6, $7, $8, $9, $10, 'UPDATE', 'documents', c.id, d.patient, NULLIF(l.ar_patient, d.patient),
+		jsonb_build_object('before', to_jsonb(l.ar_old), 'after', to_jsonb(c), 'changed_fields', to_jsonb(d.changed))
 	FROM ar_changed c
+	JOIN ar_locked l ON l.ar_id = c.id
+	CROSS JOIN LATERAL (SELECT c.patient_id AS patient, array_remove(ARRAY[
+		CASE WHEN (l.ar_old).id IS DISTINCT FROM c.id THEN 'id' END,
+		CASE WHEN (l.ar_old).patient_id IS DISTINCT FROM c.patient_id THEN 'patient_id' END,
+		CASE WHEN (l.ar_old).document_type IS DISTINCT FROM c.document_type THEN 'document_type' END,
+		CASE WHEN (l.ar_old).filename IS DISTINCT FROM c.filename THEN 'filename' END,
+		CASE WHEN (l.ar_old).storage_path IS DISTINCT FROM c.storage_path THEN 'storage_path' END,
+		CASE WHEN (l.ar_old).uploaded_at IS DISTINCT FROM c.uploaded_at THEN 'uploaded_at' END
+	], NULL) AS changed) d
 	CROSS JOIN ar_mark
 	-- A change that touches only nonphi fields writes no audit row.
-	WHERE c.ar_fields && '{id,patient_id,document_type,filename,storage_path}'::text[]
+	WHERE d.changed && '{id,patient_id,document_type,filename,storage_path}'::text[]
 )
-SELECT id, patient_id, document_type, filename, storage_path, uploaded_at FROM ar_changed`
+SELECT * FROM ar_changed`
 
 // Update runs sqlc's UpdateDocument (queries/documents.sql:6) and writes its UPDATE audit row in the same statement.
 // No matching row: an error matching audit.ErrNotFound, and no audit row.

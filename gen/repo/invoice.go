@@ -99,7 +99,7 @@ func (r *InvoiceRepo) Delete(ctx context.Context, id int64) error {
 const auditedUpdateInvoice = `WITH ar_mark AS (
 	SELECT set_config('auditrepo.write', 'invoices', true)
 ), ar_locked AS (
-	SELECT invoices.id AS ar_id, invoices AS ar_old, (SELECT ar_h1.patient_id FROM appointments ar_h1 WHERE ar_h1.id = invoices.appointment_id) AS ar_prior
+	SELECT invoices.id AS ar_id, invoices AS ar_old, (SELECT ar_h1.patient_id FROM appointments ar_h1 WHERE ar_h1.id = invoices.appointment_id) AS ar_patient
 	FROM invoices
 	WHERE id = $1
 	FOR UPDATE
@@ -108,27 +108,26 @@ const auditedUpdateInvoice = `WITH ar_mark AS (
 	SET appointment_id = $2, amount = $3, status = $4, due_date = $5, updated_at = now()
 	FROM ar_locked
 	WHERE invoices.id = ar_locked.ar_id
-	-- Each new row comes out with its locked old row, so ar_audit pairs them without a join.
-	RETURNING id, appointment_id, amount, status, due_date, updated_at,
-		ar_locked.ar_old, ar_locked.ar_prior, (SELECT ar_h1.patient_id FROM appointments ar_h1 WHERE ar_h1.id = invoices.appointment_id) AS ar_patient, to_jsonb(invoices) AS ar_after,
-		array_remove(ARRAY[
-			CASE WHEN (ar_locked.ar_old).id IS DISTINCT FROM invoices.id THEN 'id' END,
-			CASE WHEN (ar_locked.ar_old).appointment_id IS DISTINCT FROM invoices.appointment_id THEN 'appointment_id' END,
-			CASE WHEN (ar_locked.ar_old).amount IS DISTINCT FROM invoices.amount THEN 'amount' END,
-			CASE WHEN (ar_locked.ar_old).status IS DISTINCT FROM invoices.status THEN 'status' END,
-			CASE WHEN (ar_locked.ar_old).due_date IS DISTINCT FROM invoices.due_date THEN 'due_date' END,
-			CASE WHEN (ar_locked.ar_old).updated_at IS DISTINCT FROM invoices.updated_at THEN 'updated_at' END
-		], NULL) AS ar_fields
+	RETURNING id, appointment_id, amount, status, due_date, updated_at
 ), ar_audit AS (
 	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
-	SELECT $6, $7, $8, $9, $10, 'UPDATE', 'invoices', c.id, c.ar_patient, NULLIF(c.ar_prior, c.ar_patient),
-		jsonb_build_object('before', to_jsonb(c.ar_old), 'after', c.ar_after, 'changed_fields', to_jsonb(c.ar_fields))
+	SELECT $6, $7, $8, $9, $10, 'UPDATE', 'invoices', c.id, d.patient, NULLIF(l.ar_patient, d.patient),
+		jsonb_build_object('before', to_jsonb(l.ar_old), 'after', to_jsonb(c), 'changed_fields', to_jsonb(d.changed))
 	FROM ar_changed c
+	JOIN ar_locked l ON l.ar_id = c.id
+	CROSS JOIN LATERAL (SELECT (SELECT ar_h1.patient_id FROM appointments ar_h1 WHERE ar_h1.id = c.appointment_id) AS patient, array_remove(ARRAY[
+		CASE WHEN (l.ar_old).id IS DISTINCT FROM c.id THEN 'id' END,
+		CASE WHEN (l.ar_old).appointment_id IS DISTINCT FROM c.appointment_id THEN 'appointment_id' END,
+		CASE WHEN (l.ar_old).amount IS DISTINCT FROM c.amount THEN 'amount' END,
+		CASE WHEN (l.ar_old).status IS DISTINCT FROM c.status THEN 'status' END,
+		CASE WHEN (l.ar_old).due_date IS DISTINCT FROM c.due_date THEN 'due_date' END,
+		CASE WHEN (l.ar_old).updated_at IS DISTINCT FROM c.updated_at THEN 'updated_at' END
+	], NULL) AS changed) d
 	CROSS JOIN ar_mark
 	-- A change that touches only nonphi fields writes no audit row.
-	WHERE c.ar_fields && '{id,appointment_id,amount,status,due_date}'::text[]
+	WHERE d.changed && '{id,appointment_id,amount,status,due_date}'::text[]
 )
-SELECT id, appointment_id, amount, status, due_date, updated_at FROM ar_changed`
+SELECT * FROM ar_changed`
 
 // Update runs sqlc's UpdateInvoice (queries/invoices.sql:4) and writes its UPDATE audit row in the same statement.
 // No matching row: an error matching audit.ErrNotFound, and no audit row.

@@ -117,7 +117,7 @@ func (r *PatientIntakeFormRepo) Delete(ctx context.Context, id int64) error {
 const auditedUpdatePatientIntakeForm = `WITH ar_mark AS (
 	SELECT set_config('auditrepo.write', 'patient_intake_forms', true)
 ), ar_locked AS (
-	SELECT patient_intake_forms.id AS ar_id, patient_intake_forms AS ar_old, patient_intake_forms.patient_id AS ar_prior
+	SELECT patient_intake_forms.id AS ar_id, patient_intake_forms AS ar_old, patient_intake_forms.patient_id AS ar_patient
 	FROM patient_intake_forms
 	WHERE id = $1
 	FOR UPDATE
@@ -128,34 +128,33 @@ const auditedUpdatePatientIntakeForm = `WITH ar_mark AS (
     signed_at = $11, updated_at = now()
 	FROM ar_locked
 	WHERE patient_intake_forms.id = ar_locked.ar_id
-	-- Each new row comes out with its locked old row, so ar_audit pairs them without a join.
-	RETURNING id, patient_id, allergies, medications, medical_conditions, emergency_contact, emergency_phone, insurance_provider, insurance_policy, smoker, pregnant, signed_at, updated_at,
-		ar_locked.ar_old, ar_locked.ar_prior, patient_intake_forms.patient_id AS ar_patient, to_jsonb(patient_intake_forms) || '{"insurance_policy": "[REDACTED]"}'::jsonb AS ar_after,
-		array_remove(ARRAY[
-			CASE WHEN (ar_locked.ar_old).id IS DISTINCT FROM patient_intake_forms.id THEN 'id' END,
-			CASE WHEN (ar_locked.ar_old).patient_id IS DISTINCT FROM patient_intake_forms.patient_id THEN 'patient_id' END,
-			CASE WHEN (ar_locked.ar_old).allergies IS DISTINCT FROM patient_intake_forms.allergies THEN 'allergies' END,
-			CASE WHEN (ar_locked.ar_old).medications IS DISTINCT FROM patient_intake_forms.medications THEN 'medications' END,
-			CASE WHEN (ar_locked.ar_old).medical_conditions IS DISTINCT FROM patient_intake_forms.medical_conditions THEN 'medical_conditions' END,
-			CASE WHEN (ar_locked.ar_old).emergency_contact IS DISTINCT FROM patient_intake_forms.emergency_contact THEN 'emergency_contact' END,
-			CASE WHEN (ar_locked.ar_old).emergency_phone IS DISTINCT FROM patient_intake_forms.emergency_phone THEN 'emergency_phone' END,
-			CASE WHEN (ar_locked.ar_old).insurance_provider IS DISTINCT FROM patient_intake_forms.insurance_provider THEN 'insurance_provider' END,
-			CASE WHEN (ar_locked.ar_old).insurance_policy IS DISTINCT FROM patient_intake_forms.insurance_policy THEN 'insurance_policy' END,
-			CASE WHEN (ar_locked.ar_old).smoker IS DISTINCT FROM patient_intake_forms.smoker THEN 'smoker' END,
-			CASE WHEN (ar_locked.ar_old).pregnant IS DISTINCT FROM patient_intake_forms.pregnant THEN 'pregnant' END,
-			CASE WHEN (ar_locked.ar_old).signed_at IS DISTINCT FROM patient_intake_forms.signed_at THEN 'signed_at' END,
-			CASE WHEN (ar_locked.ar_old).updated_at IS DISTINCT FROM patient_intake_forms.updated_at THEN 'updated_at' END
-		], NULL) AS ar_fields
+	RETURNING id, patient_id, allergies, medications, medical_conditions, emergency_contact, emergency_phone, insurance_provider, insurance_policy, smoker, pregnant, signed_at, updated_at
 ), ar_audit AS (
 	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
-	SELECT $12, $13, $14, $15, $16, 'UPDATE', 'patient_intake_forms', c.id, c.ar_patient, NULLIF(c.ar_prior, c.ar_patient),
-		jsonb_build_object('before', to_jsonb(c.ar_old) || '{"insurance_policy": "[REDACTED]"}'::jsonb, 'after', c.ar_after, 'changed_fields', to_jsonb(c.ar_fields))
+	SELECT $12, $13, $14, $15, $16, 'UPDATE', 'patient_intake_forms', c.id, d.patient, NULLIF(l.ar_patient, d.patient),
+		jsonb_build_object('before', to_jsonb(l.ar_old) || '{"insurance_policy": "[REDACTED]"}'::jsonb, 'after', to_jsonb(c) || '{"insurance_policy": "[REDACTED]"}'::jsonb, 'changed_fields', to_jsonb(d.changed))
 	FROM ar_changed c
+	JOIN ar_locked l ON l.ar_id = c.id
+	CROSS JOIN LATERAL (SELECT c.patient_id AS patient, array_remove(ARRAY[
+		CASE WHEN (l.ar_old).id IS DISTINCT FROM c.id THEN 'id' END,
+		CASE WHEN (l.ar_old).patient_id IS DISTINCT FROM c.patient_id THEN 'patient_id' END,
+		CASE WHEN (l.ar_old).allergies IS DISTINCT FROM c.allergies THEN 'allergies' END,
+		CASE WHEN (l.ar_old).medications IS DISTINCT FROM c.medications THEN 'medications' END,
+		CASE WHEN (l.ar_old).medical_conditions IS DISTINCT FROM c.medical_conditions THEN 'medical_conditions' END,
+		CASE WHEN (l.ar_old).emergency_contact IS DISTINCT FROM c.emergency_contact THEN 'emergency_contact' END,
+		CASE WHEN (l.ar_old).emergency_phone IS DISTINCT FROM c.emergency_phone THEN 'emergency_phone' END,
+		CASE WHEN (l.ar_old).insurance_provider IS DISTINCT FROM c.insurance_provider THEN 'insurance_provider' END,
+		CASE WHEN (l.ar_old).insurance_policy IS DISTINCT FROM c.insurance_policy THEN 'insurance_policy' END,
+		CASE WHEN (l.ar_old).smoker IS DISTINCT FROM c.smoker THEN 'smoker' END,
+		CASE WHEN (l.ar_old).pregnant IS DISTINCT FROM c.pregnant THEN 'pregnant' END,
+		CASE WHEN (l.ar_old).signed_at IS DISTINCT FROM c.signed_at THEN 'signed_at' END,
+		CASE WHEN (l.ar_old).updated_at IS DISTINCT FROM c.updated_at THEN 'updated_at' END
+	], NULL) AS changed) d
 	CROSS JOIN ar_mark
 	-- A change that touches only nonphi fields writes no audit row.
-	WHERE c.ar_fields && '{id,patient_id,allergies,medications,medical_conditions,emergency_contact,emergency_phone,insurance_provider,insurance_policy,smoker,pregnant,signed_at}'::text[]
+	WHERE d.changed && '{id,patient_id,allergies,medications,medical_conditions,emergency_contact,emergency_phone,insurance_provider,insurance_policy,smoker,pregnant,signed_at}'::text[]
 )
-SELECT id, patient_id, allergies, medications, medical_conditions, emergency_contact, emergency_phone, insurance_provider, insurance_policy, smoker, pregnant, signed_at, updated_at FROM ar_changed`
+SELECT * FROM ar_changed`
 
 // Update runs sqlc's UpdatePatientIntakeForm (queries/patient_intake_forms.sql:8) and writes its UPDATE audit row in the same statement.
 // No matching row: an error matching audit.ErrNotFound, and no audit row.

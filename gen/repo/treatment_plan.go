@@ -105,7 +105,7 @@ func (r *TreatmentPlanRepo) Delete(ctx context.Context, id int64) error {
 const auditedUpdateTreatmentPlan = `WITH ar_mark AS (
 	SELECT set_config('auditrepo.write', 'treatment_plans', true)
 ), ar_locked AS (
-	SELECT treatment_plans.id AS ar_id, treatment_plans AS ar_old, treatment_plans.patient_id AS ar_prior
+	SELECT treatment_plans.id AS ar_id, treatment_plans AS ar_old, treatment_plans.patient_id AS ar_patient
 	FROM treatment_plans
 	WHERE id = $1
 	FOR UPDATE
@@ -115,29 +115,28 @@ const auditedUpdateTreatmentPlan = `WITH ar_mark AS (
     updated_at = now()
 	FROM ar_locked
 	WHERE treatment_plans.id = ar_locked.ar_id
-	-- Each new row comes out with its locked old row, so ar_audit pairs them without a join.
-	RETURNING id, patient_id, dentist_id, title, description, status, estimated_cost, updated_at,
-		ar_locked.ar_old, ar_locked.ar_prior, treatment_plans.patient_id AS ar_patient, to_jsonb(treatment_plans) AS ar_after,
-		array_remove(ARRAY[
-			CASE WHEN (ar_locked.ar_old).id IS DISTINCT FROM treatment_plans.id THEN 'id' END,
-			CASE WHEN (ar_locked.ar_old).patient_id IS DISTINCT FROM treatment_plans.patient_id THEN 'patient_id' END,
-			CASE WHEN (ar_locked.ar_old).dentist_id IS DISTINCT FROM treatment_plans.dentist_id THEN 'dentist_id' END,
-			CASE WHEN (ar_locked.ar_old).title IS DISTINCT FROM treatment_plans.title THEN 'title' END,
-			CASE WHEN (ar_locked.ar_old).description IS DISTINCT FROM treatment_plans.description THEN 'description' END,
-			CASE WHEN (ar_locked.ar_old).status IS DISTINCT FROM treatment_plans.status THEN 'status' END,
-			CASE WHEN (ar_locked.ar_old).estimated_cost IS DISTINCT FROM treatment_plans.estimated_cost THEN 'estimated_cost' END,
-			CASE WHEN (ar_locked.ar_old).updated_at IS DISTINCT FROM treatment_plans.updated_at THEN 'updated_at' END
-		], NULL) AS ar_fields
+	RETURNING id, patient_id, dentist_id, title, description, status, estimated_cost, updated_at
 ), ar_audit AS (
 	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
-	SELECT $8, $9, $10, $11, $12, 'UPDATE', 'treatment_plans', c.id, c.ar_patient, NULLIF(c.ar_prior, c.ar_patient),
-		jsonb_build_object('before', to_jsonb(c.ar_old), 'after', c.ar_after, 'changed_fields', to_jsonb(c.ar_fields))
+	SELECT $8, $9, $10, $11, $12, 'UPDATE', 'treatment_plans', c.id, d.patient, NULLIF(l.ar_patient, d.patient),
+		jsonb_build_object('before', to_jsonb(l.ar_old), 'after', to_jsonb(c), 'changed_fields', to_jsonb(d.changed))
 	FROM ar_changed c
+	JOIN ar_locked l ON l.ar_id = c.id
+	CROSS JOIN LATERAL (SELECT c.patient_id AS patient, array_remove(ARRAY[
+		CASE WHEN (l.ar_old).id IS DISTINCT FROM c.id THEN 'id' END,
+		CASE WHEN (l.ar_old).patient_id IS DISTINCT FROM c.patient_id THEN 'patient_id' END,
+		CASE WHEN (l.ar_old).dentist_id IS DISTINCT FROM c.dentist_id THEN 'dentist_id' END,
+		CASE WHEN (l.ar_old).title IS DISTINCT FROM c.title THEN 'title' END,
+		CASE WHEN (l.ar_old).description IS DISTINCT FROM c.description THEN 'description' END,
+		CASE WHEN (l.ar_old).status IS DISTINCT FROM c.status THEN 'status' END,
+		CASE WHEN (l.ar_old).estimated_cost IS DISTINCT FROM c.estimated_cost THEN 'estimated_cost' END,
+		CASE WHEN (l.ar_old).updated_at IS DISTINCT FROM c.updated_at THEN 'updated_at' END
+	], NULL) AS changed) d
 	CROSS JOIN ar_mark
 	-- A change that touches only nonphi fields writes no audit row.
-	WHERE c.ar_fields && '{id,patient_id,dentist_id,title,description,status,estimated_cost}'::text[]
+	WHERE d.changed && '{id,patient_id,dentist_id,title,description,status,estimated_cost}'::text[]
 )
-SELECT id, patient_id, dentist_id, title, description, status, estimated_cost, updated_at FROM ar_changed`
+SELECT * FROM ar_changed`
 
 // Update runs sqlc's UpdateTreatmentPlan (queries/treatment_plans.sql:6) and writes its UPDATE audit row in the same statement.
 // No matching row: an error matching audit.ErrNotFound, and no audit row.

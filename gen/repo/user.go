@@ -109,7 +109,7 @@ func (r *UserRepo) Delete(ctx context.Context, id int64) error {
 const auditedUpdateUser = `WITH ar_mark AS (
 	SELECT set_config('auditrepo.write', 'users', true)
 ), ar_locked AS (
-	SELECT users.id AS ar_id, users AS ar_old, CASE WHEN users.user_type = 'patient' THEN users.id END AS ar_prior
+	SELECT users.id AS ar_id, users AS ar_old, CASE WHEN users.user_type = 'patient' THEN users.id END AS ar_patient
 	FROM users
 	WHERE id = $1
 	FOR UPDATE
@@ -118,30 +118,29 @@ const auditedUpdateUser = `WITH ar_mark AS (
 	SET email = $2, user_type = $3, role = $4, first_name = $5, last_name = $6, updated_at = now()
 	FROM ar_locked
 	WHERE users.id = ar_locked.ar_id
-	-- Each new row comes out with its locked old row, so ar_audit pairs them without a join.
-	RETURNING id, username, email, password, auth_token, user_type, role, first_name, last_name, last_login, updated_at,
-		ar_locked.ar_old, ar_locked.ar_prior, CASE WHEN users.user_type = 'patient' THEN users.id END AS ar_patient, to_jsonb(users) - '{password,auth_token}'::text[] AS ar_after,
-		array_remove(ARRAY[
-			CASE WHEN (ar_locked.ar_old).id IS DISTINCT FROM users.id THEN 'id' END,
-			CASE WHEN (ar_locked.ar_old).username IS DISTINCT FROM users.username THEN 'username' END,
-			CASE WHEN (ar_locked.ar_old).email IS DISTINCT FROM users.email THEN 'email' END,
-			CASE WHEN (ar_locked.ar_old).user_type IS DISTINCT FROM users.user_type THEN 'user_type' END,
-			CASE WHEN (ar_locked.ar_old).role IS DISTINCT FROM users.role THEN 'role' END,
-			CASE WHEN (ar_locked.ar_old).first_name IS DISTINCT FROM users.first_name THEN 'first_name' END,
-			CASE WHEN (ar_locked.ar_old).last_name IS DISTINCT FROM users.last_name THEN 'last_name' END,
-			CASE WHEN (ar_locked.ar_old).last_login IS DISTINCT FROM users.last_login THEN 'last_login' END,
-			CASE WHEN (ar_locked.ar_old).updated_at IS DISTINCT FROM users.updated_at THEN 'updated_at' END
-		], NULL) AS ar_fields
+	RETURNING id, username, email, password, auth_token, user_type, role, first_name, last_name, last_login, updated_at
 ), ar_audit AS (
 	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
-	SELECT $7, $8, $9, $10, $11, 'UPDATE', 'users', c.id, c.ar_patient, NULLIF(c.ar_prior, c.ar_patient),
-		jsonb_build_object('before', to_jsonb(c.ar_old) - '{password,auth_token}'::text[], 'after', c.ar_after, 'changed_fields', to_jsonb(c.ar_fields))
+	SELECT $7, $8, $9, $10, $11, 'UPDATE', 'users', c.id, d.patient, NULLIF(l.ar_patient, d.patient),
+		jsonb_build_object('before', to_jsonb(l.ar_old) - '{password,auth_token}'::text[], 'after', to_jsonb(c) - '{password,auth_token}'::text[], 'changed_fields', to_jsonb(d.changed))
 	FROM ar_changed c
+	JOIN ar_locked l ON l.ar_id = c.id
+	CROSS JOIN LATERAL (SELECT CASE WHEN c.user_type = 'patient' THEN c.id END AS patient, array_remove(ARRAY[
+		CASE WHEN (l.ar_old).id IS DISTINCT FROM c.id THEN 'id' END,
+		CASE WHEN (l.ar_old).username IS DISTINCT FROM c.username THEN 'username' END,
+		CASE WHEN (l.ar_old).email IS DISTINCT FROM c.email THEN 'email' END,
+		CASE WHEN (l.ar_old).user_type IS DISTINCT FROM c.user_type THEN 'user_type' END,
+		CASE WHEN (l.ar_old).role IS DISTINCT FROM c.role THEN 'role' END,
+		CASE WHEN (l.ar_old).first_name IS DISTINCT FROM c.first_name THEN 'first_name' END,
+		CASE WHEN (l.ar_old).last_name IS DISTINCT FROM c.last_name THEN 'last_name' END,
+		CASE WHEN (l.ar_old).last_login IS DISTINCT FROM c.last_login THEN 'last_login' END,
+		CASE WHEN (l.ar_old).updated_at IS DISTINCT FROM c.updated_at THEN 'updated_at' END
+	], NULL) AS changed) d
 	CROSS JOIN ar_mark
 	-- A change that touches only nonphi fields writes no audit row.
-	WHERE c.ar_fields && '{id,username,email,user_type,role,first_name,last_name}'::text[]
+	WHERE d.changed && '{id,username,email,user_type,role,first_name,last_name}'::text[]
 )
-SELECT id, username, email, password, auth_token, user_type, role, first_name, last_name, last_login, updated_at FROM ar_changed`
+SELECT * FROM ar_changed`
 
 // Update runs sqlc's UpdateUser (queries/users.sql:9) and writes its UPDATE audit row in the same statement.
 // No matching row: an error matching audit.ErrNotFound, and no audit row.
@@ -152,7 +151,7 @@ func (r *UserRepo) Update(ctx context.Context, arg db.UpdateUserParams) (db.User
 const auditedUpdateUserLastLogin = `WITH ar_mark AS (
 	SELECT set_config('auditrepo.write', 'users', true)
 ), ar_locked AS (
-	SELECT users.id AS ar_id, users AS ar_old, CASE WHEN users.user_type = 'patient' THEN users.id END AS ar_prior
+	SELECT users.id AS ar_id, users AS ar_old, CASE WHEN users.user_type = 'patient' THEN users.id END AS ar_patient
 	FROM users
 	WHERE id = $1
 	FOR UPDATE
@@ -161,30 +160,29 @@ const auditedUpdateUserLastLogin = `WITH ar_mark AS (
 	SET last_login = $2
 	FROM ar_locked
 	WHERE users.id = ar_locked.ar_id
-	-- Each new row comes out with its locked old row, so ar_audit pairs them without a join.
-	RETURNING id, username, email, password, auth_token, user_type, role, first_name, last_name, last_login, updated_at,
-		ar_locked.ar_old, ar_locked.ar_prior, CASE WHEN users.user_type = 'patient' THEN users.id END AS ar_patient, to_jsonb(users) - '{password,auth_token}'::text[] AS ar_after,
-		array_remove(ARRAY[
-			CASE WHEN (ar_locked.ar_old).id IS DISTINCT FROM users.id THEN 'id' END,
-			CASE WHEN (ar_locked.ar_old).username IS DISTINCT FROM users.username THEN 'username' END,
-			CASE WHEN (ar_locked.ar_old).email IS DISTINCT FROM users.email THEN 'email' END,
-			CASE WHEN (ar_locked.ar_old).user_type IS DISTINCT FROM users.user_type THEN 'user_type' END,
-			CASE WHEN (ar_locked.ar_old).role IS DISTINCT FROM users.role THEN 'role' END,
-			CASE WHEN (ar_locked.ar_old).first_name IS DISTINCT FROM users.first_name THEN 'first_name' END,
-			CASE WHEN (ar_locked.ar_old).last_name IS DISTINCT FROM users.last_name THEN 'last_name' END,
-			CASE WHEN (ar_locked.ar_old).last_login IS DISTINCT FROM users.last_login THEN 'last_login' END,
-			CASE WHEN (ar_locked.ar_old).updated_at IS DISTINCT FROM users.updated_at THEN 'updated_at' END
-		], NULL) AS ar_fields
+	RETURNING id, username, email, password, auth_token, user_type, role, first_name, last_name, last_login, updated_at
 ), ar_audit AS (
 	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
-	SELECT $3, $4, $5, $6, $7, 'UPDATE', 'users', c.id, c.ar_patient, NULLIF(c.ar_prior, c.ar_patient),
-		jsonb_build_object('before', to_jsonb(c.ar_old) - '{password,auth_token}'::text[], 'after', c.ar_after, 'changed_fields', to_jsonb(c.ar_fields))
+	SELECT $3, $4, $5, $6, $7, 'UPDATE', 'users', c.id, d.patient, NULLIF(l.ar_patient, d.patient),
+		jsonb_build_object('before', to_jsonb(l.ar_old) - '{password,auth_token}'::text[], 'after', to_jsonb(c) - '{password,auth_token}'::text[], 'changed_fields', to_jsonb(d.changed))
 	FROM ar_changed c
+	JOIN ar_locked l ON l.ar_id = c.id
+	CROSS JOIN LATERAL (SELECT CASE WHEN c.user_type = 'patient' THEN c.id END AS patient, array_remove(ARRAY[
+		CASE WHEN (l.ar_old).id IS DISTINCT FROM c.id THEN 'id' END,
+		CASE WHEN (l.ar_old).username IS DISTINCT FROM c.username THEN 'username' END,
+		CASE WHEN (l.ar_old).email IS DISTINCT FROM c.email THEN 'email' END,
+		CASE WHEN (l.ar_old).user_type IS DISTINCT FROM c.user_type THEN 'user_type' END,
+		CASE WHEN (l.ar_old).role IS DISTINCT FROM c.role THEN 'role' END,
+		CASE WHEN (l.ar_old).first_name IS DISTINCT FROM c.first_name THEN 'first_name' END,
+		CASE WHEN (l.ar_old).last_name IS DISTINCT FROM c.last_name THEN 'last_name' END,
+		CASE WHEN (l.ar_old).last_login IS DISTINCT FROM c.last_login THEN 'last_login' END,
+		CASE WHEN (l.ar_old).updated_at IS DISTINCT FROM c.updated_at THEN 'updated_at' END
+	], NULL) AS changed) d
 	CROSS JOIN ar_mark
 	-- A change that touches only nonphi fields writes no audit row.
-	WHERE c.ar_fields && '{id,username,email,user_type,role,first_name,last_name}'::text[]
+	WHERE d.changed && '{id,username,email,user_type,role,first_name,last_name}'::text[]
 )
-SELECT id, username, email, password, auth_token, user_type, role, first_name, last_name, last_login, updated_at FROM ar_changed`
+SELECT * FROM ar_changed`
 
 // UpdateLastLogin runs sqlc's UpdateUserLastLogin (queries/users.sql:18) and writes its UPDATE audit row in the same statement.
 // No matching row: an error matching audit.ErrNotFound, and no audit row.
@@ -195,7 +193,7 @@ func (r *UserRepo) UpdateLastLogin(ctx context.Context, arg db.UpdateUserLastLog
 const auditedUpdateUserPassword = `WITH ar_mark AS (
 	SELECT set_config('auditrepo.write', 'users', true)
 ), ar_locked AS (
-	SELECT users.id AS ar_id, users AS ar_old, CASE WHEN users.user_type = 'patient' THEN users.id END AS ar_prior
+	SELECT users.id AS ar_id, users AS ar_old, CASE WHEN users.user_type = 'patient' THEN users.id END AS ar_patient
 	FROM users
 	WHERE id = $1
 	FOR UPDATE
@@ -204,30 +202,29 @@ const auditedUpdateUserPassword = `WITH ar_mark AS (
 	SET password = $2, auth_token = NULL, updated_at = now()
 	FROM ar_locked
 	WHERE users.id = ar_locked.ar_id
-	-- Each new row comes out with its locked old row, so ar_audit pairs them without a join.
-	RETURNING id, username, email, password, auth_token, user_type, role, first_name, last_name, last_login, updated_at,
-		ar_locked.ar_old, ar_locked.ar_prior, CASE WHEN users.user_type = 'patient' THEN users.id END AS ar_patient, to_jsonb(users) - '{password,auth_token}'::text[] AS ar_after,
-		array_remove(ARRAY[
-			CASE WHEN (ar_locked.ar_old).id IS DISTINCT FROM users.id THEN 'id' END,
-			CASE WHEN (ar_locked.ar_old).username IS DISTINCT FROM users.username THEN 'username' END,
-			CASE WHEN (ar_locked.ar_old).email IS DISTINCT FROM users.email THEN 'email' END,
-			CASE WHEN (ar_locked.ar_old).user_type IS DISTINCT FROM users.user_type THEN 'user_type' END,
-			CASE WHEN (ar_locked.ar_old).role IS DISTINCT FROM users.role THEN 'role' END,
-			CASE WHEN (ar_locked.ar_old).first_name IS DISTINCT FROM users.first_name THEN 'first_name' END,
-			CASE WHEN (ar_locked.ar_old).last_name IS DISTINCT FROM users.last_name THEN 'last_name' END,
-			CASE WHEN (ar_locked.ar_old).last_login IS DISTINCT FROM users.last_login THEN 'last_login' END,
-			CASE WHEN (ar_locked.ar_old).updated_at IS DISTINCT FROM users.updated_at THEN 'updated_at' END
-		], NULL) AS ar_fields
+	RETURNING id, username, email, password, auth_token, user_type, role, first_name, last_name, last_login, updated_at
 ), ar_audit AS (
 	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
-	SELECT $3, $4, $5, $6, $7, 'UPDATE', 'users', c.id, c.ar_patient, NULLIF(c.ar_prior, c.ar_patient),
-		jsonb_build_object('before', to_jsonb(c.ar_old) - '{password,auth_token}'::text[], 'after', c.ar_after, 'changed_fields', to_jsonb(c.ar_fields))
+	SELECT $3, $4, $5, $6, $7, 'UPDATE', 'users', c.id, d.patient, NULLIF(l.ar_patient, d.patient),
+		jsonb_build_object('before', to_jsonb(l.ar_old) - '{password,auth_token}'::text[], 'after', to_jsonb(c) - '{password,auth_token}'::text[], 'changed_fields', to_jsonb(d.changed))
 	FROM ar_changed c
+	JOIN ar_locked l ON l.ar_id = c.id
+	CROSS JOIN LATERAL (SELECT CASE WHEN c.user_type = 'patient' THEN c.id END AS patient, array_remove(ARRAY[
+		CASE WHEN (l.ar_old).id IS DISTINCT FROM c.id THEN 'id' END,
+		CASE WHEN (l.ar_old).username IS DISTINCT FROM c.username THEN 'username' END,
+		CASE WHEN (l.ar_old).email IS DISTINCT FROM c.email THEN 'email' END,
+		CASE WHEN (l.ar_old).user_type IS DISTINCT FROM c.user_type THEN 'user_type' END,
+		CASE WHEN (l.ar_old).role IS DISTINCT FROM c.role THEN 'role' END,
+		CASE WHEN (l.ar_old).first_name IS DISTINCT FROM c.first_name THEN 'first_name' END,
+		CASE WHEN (l.ar_old).last_name IS DISTINCT FROM c.last_name THEN 'last_name' END,
+		CASE WHEN (l.ar_old).last_login IS DISTINCT FROM c.last_login THEN 'last_login' END,
+		CASE WHEN (l.ar_old).updated_at IS DISTINCT FROM c.updated_at THEN 'updated_at' END
+	], NULL) AS changed) d
 	CROSS JOIN ar_mark
 	-- A change that touches only nonphi fields writes no audit row.
-	WHERE c.ar_fields && '{id,username,email,user_type,role,first_name,last_name}'::text[]
+	WHERE d.changed && '{id,username,email,user_type,role,first_name,last_name}'::text[]
 )
-SELECT id, username, email, password, auth_token, user_type, role, first_name, last_name, last_login, updated_at FROM ar_changed`
+SELECT * FROM ar_changed`
 
 // UpdatePassword runs sqlc's UpdateUserPassword (queries/users.sql:15) and writes its UPDATE audit row in the same statement.
 // No matching row: an error matching audit.ErrNotFound, and no audit row.

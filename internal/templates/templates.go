@@ -172,16 +172,6 @@ func (d *data) Returning() string {
 	return d.w.Stmt.Returning
 }
 
-// Columns lists the model's columns: what the statement returns when it returns rows (sqlc types them as
-// the model's row).
-func (d *data) Columns() string {
-	cs := make([]string, len(d.m.Columns))
-	for i, c := range d.m.Columns {
-		cs[i] = Ident(c.Name)
-	}
-	return strings.Join(cs, ", ")
-}
-
 // Target is the written table with its alias as the query wrote it.
 func (d *data) Target() string {
 	t := tableRef(d.m.Table)
