@@ -145,8 +145,7 @@ SELECT g.id FROM ar_gone g LIMIT 1`
 // Delete runs sqlc's DeleteAppointment (queries/appointments.sql:19) and writes its DELETE audit row in the same statement.
 // No matching row: an error matching audit.ErrNotFound, and no audit row.
 func (r *AppointmentRepo) Delete(ctx context.Context, id int64) error {
-	var deleted int64
-	return r.w.QueryRow(ctx, audit.Delete, "appointments", auditedDeleteAppointment, []any{id}, &deleted)
+	return r.w.QueryRow(ctx, audit.Delete, "appointments", auditedDeleteAppointment, []any{id}, nil)
 }
 
 const auditedUpdateAppointment = `WITH ar_mark AS (

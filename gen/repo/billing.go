@@ -92,8 +92,7 @@ SELECT g.id FROM ar_gone g LIMIT 1`
 // Delete runs sqlc's DeleteBilling (queries/billings.sql:10) and writes its DELETE audit row in the same statement.
 // No matching row: an error matching audit.ErrNotFound, and no audit row.
 func (r *BillingRepo) Delete(ctx context.Context, id int64) error {
-	var deleted int64
-	return r.w.QueryRow(ctx, audit.Delete, "billings", auditedDeleteBilling, []any{id}, &deleted)
+	return r.w.QueryRow(ctx, audit.Delete, "billings", auditedDeleteBilling, []any{id}, nil)
 }
 
 const auditedUpdateBilling = `WITH ar_mark AS (

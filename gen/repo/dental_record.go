@@ -95,8 +95,7 @@ SELECT g.id FROM ar_gone g LIMIT 1`
 // Delete runs sqlc's DeleteDentalRecord (queries/dental_records.sql:12) and writes its DELETE audit row in the same statement.
 // No matching row: an error matching audit.ErrNotFound, and no audit row.
 func (r *DentalRecordRepo) Delete(ctx context.Context, id int64) error {
-	var deleted int64
-	return r.w.QueryRow(ctx, audit.Delete, "dental_records", auditedDeleteDentalRecord, []any{id}, &deleted)
+	return r.w.QueryRow(ctx, audit.Delete, "dental_records", auditedDeleteDentalRecord, []any{id}, nil)
 }
 
 const auditedUpdateDentalRecord = `WITH ar_mark AS (

@@ -93,8 +93,7 @@ SELECT g.id FROM ar_gone g LIMIT 1`
 // Delete runs sqlc's DeleteDocument (queries/documents.sql:11) and writes its DELETE audit row in the same statement.
 // No matching row: an error matching audit.ErrNotFound, and no audit row.
 func (r *DocumentRepo) Delete(ctx context.Context, id int64) error {
-	var deleted int64
-	return r.w.QueryRow(ctx, audit.Delete, "documents", auditedDeleteDocument, []any{id}, &deleted)
+	return r.w.QueryRow(ctx, audit.Delete, "documents", auditedDeleteDocument, []any{id}, nil)
 }
 
 const auditedUpdateDocument = `WITH ar_mark AS (

@@ -110,8 +110,7 @@ SELECT g.id FROM ar_gone g LIMIT 1`
 // Delete runs sqlc's DeletePatientIntakeForm (queries/patient_intake_forms.sql:16) and writes its DELETE audit row in the same statement.
 // No matching row: an error matching audit.ErrNotFound, and no audit row.
 func (r *PatientIntakeFormRepo) Delete(ctx context.Context, id int64) error {
-	var deleted int64
-	return r.w.QueryRow(ctx, audit.Delete, "patient_intake_forms", auditedDeletePatientIntakeForm, []any{id}, &deleted)
+	return r.w.QueryRow(ctx, audit.Delete, "patient_intake_forms", auditedDeletePatientIntakeForm, []any{id}, nil)
 }
 
 const auditedUpdatePatientIntakeForm = `WITH ar_mark AS (

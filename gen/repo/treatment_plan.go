@@ -98,8 +98,7 @@ SELECT g.id FROM ar_gone g LIMIT 1`
 // Delete runs sqlc's DeleteTreatmentPlan (queries/treatment_plans.sql:13) and writes its DELETE audit row in the same statement.
 // No matching row: an error matching audit.ErrNotFound, and no audit row.
 func (r *TreatmentPlanRepo) Delete(ctx context.Context, id int64) error {
-	var deleted int64
-	return r.w.QueryRow(ctx, audit.Delete, "treatment_plans", auditedDeleteTreatmentPlan, []any{id}, &deleted)
+	return r.w.QueryRow(ctx, audit.Delete, "treatment_plans", auditedDeleteTreatmentPlan, []any{id}, nil)
 }
 
 const auditedUpdateTreatmentPlan = `WITH ar_mark AS (

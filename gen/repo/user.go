@@ -102,8 +102,7 @@ SELECT g.id FROM ar_gone g LIMIT 1`
 // Delete runs sqlc's DeleteUser (queries/users.sql:21) and writes its DELETE audit row in the same statement.
 // No matching row: an error matching audit.ErrNotFound, and no audit row.
 func (r *UserRepo) Delete(ctx context.Context, id int64) error {
-	var deleted int64
-	return r.w.QueryRow(ctx, audit.Delete, "users", auditedDeleteUser, []any{id}, &deleted)
+	return r.w.QueryRow(ctx, audit.Delete, "users", auditedDeleteUser, []any{id}, nil)
 }
 
 const auditedUpdateUser = `WITH ar_mark AS (

@@ -178,10 +178,9 @@ func write(f *jen.File, p *ir.Program, m *ir.Model, w *ir.Write, constName strin
 			jen.Return(jen.Id("n"), jen.Err()),
 		)
 	case ir.ResultNone:
-		fn.Error().Block(
-			jen.Var().Id("deleted").Int64(),
-			jen.Return(queryRow(jen.Op("&").Id("deleted"))),
-		)
+		// The statement returns the id of one changed row, only to tell none (ErrNotFound) from some; a nil
+		// destination skips it, and no variable can clash with sqlc's argument names.
+		fn.Error().Block(jen.Return(queryRow(jen.Nil())))
 	}
 }
 

@@ -128,6 +128,13 @@ func TestGoldenSQLRuns(t *testing.T) {
 		t.Errorf("CloseAll :execrows returned %v, want [1]", got)
 	}
 	expect("update :execrows", 1, 0)
+	if got := run("auditedSetVisitReason", visit, "set"); len(got) != 1 || got[0] != visit {
+		t.Errorf("SetVisitReason :exec returned %v, want [%d] (a changed row's id, which the method skips)", got, visit)
+	}
+	if got := run("auditedSetVisitReason", int64(-1), "set"); len(got) != 0 {
+		t.Errorf("SetVisitReason :exec of no row returned %v, want nothing (the method's ErrNotFound)", got)
+	}
+	expect("update :exec", 1, 0)
 	if got := run("auditedPurgeClosed", person); len(got) != 1 || got[0] != other2 {
 		t.Errorf("PurgeClosed :many returned %v, want [%d]", got, other2)
 	}

@@ -304,13 +304,10 @@ func (b *builder) query(fn *types.Func, cname, cmd, text string) {
 		w.Result = ResultRows
 	case cmd == ":execrows" && multiRow:
 		w.Result = ResultCount
-	case cmd == ":exec" && stmt.Kind == sqlquery.Delete && stmt.Returning == "":
+	case cmd == ":exec" && multiRow && stmt.Returning == "":
 		w.Result = ResultNone
-	case stmt.Kind == sqlquery.Delete:
+	case multiRow:
 		fail("use :one or :many with RETURNING *, :execrows or :exec")
-		return
-	case stmt.Kind == sqlquery.Update:
-		fail("use :one or :many with RETURNING *, or :execrows")
 		return
 	default:
 		fail("use :one with RETURNING *")

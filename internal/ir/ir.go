@@ -75,7 +75,7 @@ type Write struct {
 type Result int
 
 const (
-	ResultNone  Result = iota // :exec (DELETE): nothing; no matching row is ErrNotFound
+	ResultNone  Result = iota // :exec: nothing; no matching row is ErrNotFound
 	ResultRow                 // :one: the row; no matching row is ErrNotFound
 	ResultRows                // :many: the changed rows; none is not an error
 	ResultCount               // :execrows: how many rows changed

@@ -61,3 +61,14 @@ func (q *Queries) PurgeLedger(ctx context.Context, patientID int64) (int64, erro
 	}
 	return result.RowsAffected(), nil
 }
+
+const zeroLedger = `-- name: ZeroLedger :one
+UPDATE ledger SET amount = 0 WHERE patient_id = $1 RETURNING id
+`
+
+func (q *Queries) ZeroLedger(ctx context.Context, patientID int64) (int64, error) {
+	row := q.db.QueryRow(ctx, zeroLedger, patientID)
+	var id int64
+	err := row.Scan(&id)
+	return id, err
+}

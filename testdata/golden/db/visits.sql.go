@@ -169,6 +169,20 @@ func (q *Queries) RescheduleAll(ctx context.Context, arg RescheduleAllParams) ([
 	return items, nil
 }
 
+const setVisitReason = `-- name: SetVisitReason :exec
+UPDATE visits SET reason = $2 WHERE id = $1
+`
+
+type SetVisitReasonParams struct {
+	ID     int64  `db:"id"`
+	Reason string `db:"reason"`
+}
+
+func (q *Queries) SetVisitReason(ctx context.Context, arg SetVisitReasonParams) error {
+	_, err := q.db.Exec(ctx, setVisitReason, arg.ID, arg.Reason)
+	return err
+}
+
 const updateVisit = `-- name: UpdateVisit :one
 UPDATE visits SET reason = $2, note = $3, updated_at = now() WHERE id = $1 AND reason <> 'locked' RETURNING id, patient_id, reason, note, time, updated_at, intake, chair
 `

@@ -12,3 +12,6 @@ INSERT INTO ledger (patient_id, amount) VALUES ($1, $2);
 
 -- name: ClearLedger :exec
 TRUNCATE ledger;
+
+-- name: ZeroLedger :one
+UPDATE ledger SET amount = 0 WHERE patient_id = $1 RETURNING id;
