@@ -1,6 +1,11 @@
-// Command demo walks through a short visit at the dental clinic using the generated audited repositories and
-// prints the patient's audit trail. It needs a migrated database at $DATABASE_URL (make demo provides one) and
-// can run any number of times against the same database: every run creates its own users.
+// Command demo walks through a short visit at the dental clinic using the generated audited repositories,
+// prints the patient's audit trail, and shows what the application's database role may not do. It needs a
+// migrated database at $DATABASE_URL (make demo provides one) and can run any number of times against the
+// same database: every run creates its own users.
+//
+// It connects as the application role the migrations create, auditrepo_app, never as the migrating user:
+// $APP_DATABASE_URL if set, else $DATABASE_URL with its user replaced by auditrepo_app and no password
+// (which works where the server trusts local connections, as make demo's throwaway cluster does).
 package main
 
 import (
@@ -16,6 +21,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -25,22 +31,30 @@ import (
 )
 
 func main() {
-	if err := run(context.Background(), os.Stdout); err != nil {
+	if err := connectAndRun(context.Background(), os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, out io.Writer) error {
-	url := os.Getenv("DATABASE_URL")
-	if url == "" {
-		return errors.New("DATABASE_URL is not set (make demo starts a throwaway server)")
+func connectAndRun(ctx context.Context, out io.Writer) error {
+	cfg, err := appConfig(os.Getenv("APP_DATABASE_URL"), os.Getenv("DATABASE_URL"))
+	if err != nil {
+		return err
 	}
-	pool, err := pgxpool.New(ctx, url)
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
+	if err := pool.Ping(ctx); err != nil {
+		return fmt.Errorf("connect as %s (set APP_DATABASE_URL to the application role's connection string): %w", cfg.ConnConfig.User, err)
+	}
+	return run(ctx, out, pool)
+}
+
+// run plays the scenario on pool, which should be connected as the application role.
+func run(ctx context.Context, out io.Writer, pool *pgxpool.Pool) error {
 	repos, q := repo.New(pool), db.New(pool)
 	stamp := time.Now().Format("20060102-150405.000000") // makes usernames unique per run
 
@@ -122,6 +136,12 @@ func run(ctx context.Context, out io.Writer) error {
 		return fmt.Errorf("delete follow-up: %w", err)
 	}
 
+	// A change made around the repositories, as a hand-run fix would be: the backstop trigger still logs it,
+	// as unattributed, with the database role in place of an actor.
+	if _, err := pool.Exec(ctx, "UPDATE dental_records SET treatment = 'filling + sealant' WHERE id = $1", record.ID); err != nil {
+		return fmt.Errorf("raw update: %w", err)
+	}
+
 	trail, err := q.ListPatientAudit(ctx, pgtype.Int8{Int64: patient.ID, Valid: true})
 	if err != nil {
 		return fmt.Errorf("read audit trail: %w", err)
@@ -139,6 +159,50 @@ func run(ctx context.Context, out io.Writer) error {
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", e.ID, e.OccurredAt.Time.Local().Format("15:04:05.000"),
 			actor, e.ActorKind, ip, e.Action, e.TargetTable, e.TargetID, summarize(e.Changes))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return refusals(ctx, out, pool, patient.ID)
+}
+
+// appConfig is the pool configuration of the application role: app if set, else admin's with the user
+// replaced by auditrepo_app and the password dropped.
+func appConfig(app, admin string) (*pgxpool.Config, error) {
+	if app != "" {
+		return pgxpool.ParseConfig(app)
+	}
+	if admin == "" {
+		return nil, errors.New("DATABASE_URL is not set (make demo starts a throwaway server)")
+	}
+	cfg, err := pgxpool.ParseConfig(admin)
+	if err != nil {
+		return nil, err
+	}
+	cfg.ConnConfig.User, cfg.ConnConfig.Password = "auditrepo_app", ""
+	return cfg, nil
+}
+
+// refusals tries what the trail's integrity depends on the application role not being able to do, and fails
+// if any of it succeeds.
+func refusals(ctx context.Context, out io.Writer, pool *pgxpool.Pool, patient int64) error {
+	fmt.Fprintf(out, "\nWhat the application role (%s) may not do:\n\n", pool.Config().ConnConfig.User)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	for _, try := range []struct {
+		what, sql string
+		args      []any
+	}{
+		{"rewrite the patient's audit rows", "UPDATE audit_log SET actor_id = NULL WHERE patient_id = $1", []any{patient}},
+		{"delete the patient's audit rows", "DELETE FROM audit_log WHERE patient_id = $1", []any{patient}},
+		{"empty a PHI table without a trail", "TRUNCATE appointments", nil},
+		{"switch off a backstop trigger", "ALTER TABLE appointments DISABLE TRIGGER auditrepo_backstop_update", nil},
+	} {
+		_, err := pool.Exec(ctx, try.sql, try.args...)
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) {
+			return fmt.Errorf("%s: the role could (%s), so the trail is not protected: %v", try.what, try.sql, err)
+		}
+		fmt.Fprintf(tw, "%s\trefused: %s\n", try.what, pgErr.Message)
 	}
 	return tw.Flush()
 }
