@@ -85,11 +85,11 @@ func TestGoldenSQLRuns(t *testing.T) {
 
 	person := run("auditedCreatePerson", "patient", "Ann", "s3cret")[0]
 	expect("create", 1, 0)
-	run("auditedCreatePersonMany", []string{"patient", "staff"}, []string{"Bo", "Cy"}, []string{"x", "y"})
+	bo := run("auditedCreatePersonMany", []string{"patient", "staff"}, []string{"Bo", "Cy"}, []string{"x", "y"})[0]
 	expect("create many", 2, 0)
 	run("auditedRenamePerson", person, "Ann B")
 	expect("update", 1, 0)
-	visit := run("auditedCreateVisit", person, "Pain", "note", "10:00:00")[0]
+	visit := run("auditedCreateVisit", person, "Pain", "note", "10:00:00", nil)[0]
 	run("auditedUpdateVisit", visit, "ache", "note 2")
 	expect("create and update with a redacted nonphi field", 2, 0)
 	claim := run("auditedCreateClaim", visit, "12.345")[0]
@@ -111,14 +111,27 @@ func TestGoldenSQLRuns(t *testing.T) {
 		run("auditedDeleteClaimLine", l)
 	}
 	expect("create many with an enum parameter", 4, 0)
-	other := run("auditedCreateVisit", person, "check", "", nil)[0]
+	// A json column filled from text (sqlc.narg(intake)::text::json): the bulk statement sends text[], and the
+	// column and its images hold JSON, not a JSON string; a NULL element stays NULL.
+	bulk := run("auditedCreateVisitMany", []int64{bo, bo}, []string{"A", "B"}, []string{"", ""}, []*string{nil, nil},
+		[]*string{ptr(`{"allergy": "latex"}`), nil})
+	var intakes []string
+	if err := pool.QueryRow(ctx, `SELECT array_agg(coalesce(v.intake->>'allergy', 'NULL') || '/' || coalesce(a.changes->'after'->'intake'->>'allergy', 'NULL') ORDER BY v.id)
+		FROM visits v JOIN audit_log a ON a.target_table = 'visits' AND a.target_id = v.id WHERE v.id = ANY($1)`, bulk).Scan(&intakes); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"latex/latex", "NULL/NULL"}; !slices.Equal(intakes, want) {
+		t.Errorf("create many with a json column from text stored %v, want %v", intakes, want)
+	}
+	expect("create many with a json column", 2, 0)
+	other := run("auditedCreateVisit", person, "check", "", nil, nil)[0]
 	if got := run("auditedDeleteVisit", other); len(got) != 1 || got[0] != other {
 		t.Errorf("delete :one returned %v, want [%d]", got, other)
 	}
 	expect("delete :one", 2, 0)
 
 	// Statements that change many rows: one audit row per row; :many returns the rows, :execrows their count.
-	other2 := run("auditedCreateVisit", person, "many", "", nil)[0]
+	other2 := run("auditedCreateVisit", person, "many", "", nil, nil)[0]
 	expect("two visits to change at once", 1, 0)
 	if got := run("auditedRescheduleAll", person, "08:00:00"); len(got) != 2 {
 		t.Errorf("RescheduleAll :many returned %v, want the 2 rows of the patient", got)

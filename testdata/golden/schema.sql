@@ -41,5 +41,6 @@ CREATE TABLE claim_lines (
 CREATE TABLE ledger (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     patient_id  bigint NOT NULL,
-    amount      numeric NOT NULL
+    amount      numeric NOT NULL,
+    memo        jsonb
 );

@@ -71,6 +71,7 @@ type Ledger struct {
 	ID        int64          `db:"id"`
 	PatientID int64          `db:"patient_id"`
 	Amount    pgtype.Numeric `db:"amount"`
+	Memo      []byte         `db:"memo"`
 }
 
 type Person struct {

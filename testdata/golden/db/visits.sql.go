@@ -29,7 +29,7 @@ func (q *Queries) CloseAll(ctx context.Context, arg CloseAllParams) (int64, erro
 }
 
 const createVisit = `-- name: CreateVisit :one
-INSERT INTO visits (patient_id, reason, note, "time") VALUES ($1, lower($2), $3, $4) RETURNING id, patient_id, reason, note, time, updated_at, intake, chair
+INSERT INTO visits (patient_id, reason, note, "time", intake) VALUES ($1, lower($2), $3, $4, $5::text::json) RETURNING id, patient_id, reason, note, time, updated_at, intake, chair
 `
 
 type CreateVisitParams struct {
@@ -37,6 +37,7 @@ type CreateVisitParams struct {
 	Lower     string      `db:"lower"`
 	Note      string      `db:"note"`
 	Time      pgtype.Time `db:"time"`
+	Intake    pgtype.Text `db:"intake"`
 }
 
 func (q *Queries) CreateVisit(ctx context.Context, arg CreateVisitParams) (Visit, error) {
@@ -45,6 +46,7 @@ func (q *Queries) CreateVisit(ctx context.Context, arg CreateVisitParams) (Visit
 		arg.Lower,
 		arg.Note,
 		arg.Time,
+		arg.Intake,
 	)
 	var i Visit
 	err := row.Scan(

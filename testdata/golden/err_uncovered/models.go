@@ -11,4 +11,5 @@ type Ledger struct {
 	ID          int64
 	PatientID   int64
 	Amount      pgtype.Numeric
+	Memo        []byte
 }
