@@ -28,6 +28,7 @@ import (
 	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/gen/db"
 	"github.com/auditrepo/auditrepo/gen/repo"
+	"github.com/auditrepo/auditrepo/migrations"
 )
 
 func main() {
@@ -179,7 +180,7 @@ func appConfig(app, admin string) (*pgxpool.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg.ConnConfig.User, cfg.ConnConfig.Password = "auditrepo_app", ""
+	cfg.ConnConfig.User, cfg.ConnConfig.Password = migrations.AppRole, ""
 	return cfg, nil
 }
 
@@ -198,9 +199,12 @@ func refusals(ctx context.Context, out io.Writer, pool *pgxpool.Pool, patient in
 		{"switch off a backstop trigger", "ALTER TABLE appointments DISABLE TRIGGER auditrepo_backstop_update", nil},
 	} {
 		_, err := pool.Exec(ctx, try.sql, try.args...)
+		if err == nil {
+			return fmt.Errorf("%s: the role could (%s), so the trail is not protected", try.what, try.sql)
+		}
 		var pgErr *pgconn.PgError
 		if !errors.As(err, &pgErr) {
-			return fmt.Errorf("%s: the role could (%s), so the trail is not protected: %v", try.what, try.sql, err)
+			return fmt.Errorf("%s: %w", try.what, err)
 		}
 		fmt.Fprintf(tw, "%s\trefused: %s\n", try.what, pgErr.Message)
 	}
