@@ -57,7 +57,8 @@ func NewWriter(db DB, opts ...Option) *Writer {
 // actor_id (int8, NULL unless KindUser), actor_kind (text), ip (inet, NULL when unknown), user_agent (text, NULL
 // when empty), request_id (text, NULL when empty).
 //
-// No row is reported as ErrNotFound (an update or delete matched nothing).
+// No row is reported as ErrNotFound (an update or delete matched nothing). A nil dest skips its column, as pgx
+// does: the generated :exec methods pass nil, since they only need to know whether a row changed.
 func (w *Writer) QueryRow(ctx context.Context, action Action, table, sql string, args []any, dest ...any) error {
 	all, err := w.withActor(ctx, action, table, args)
 	if err != nil {
