@@ -375,7 +375,7 @@ func (b *builder) many(w *Write) {
 				hint := ""
 				if s, ok := p.Type.(*types.Slice); ok && col != "" && types.Identical(s.Elem(), types.Typ[types.Byte]) {
 					// sqlc's type for json, jsonb and bytea alike: which one the column is, only the schema knows.
-					hint = fmt.Sprintf("; if %s is a json or jsonb column, pass it as text: sqlc.narg(%s)::text::jsonb", col, col)
+					hint = fmt.Sprintf("; if %s is a json or jsonb column, pass it as text: sqlc.narg(%s)::text::json (or ::jsonb)", col, col)
 				}
 				b.errs.Addf(w.Source, "%s: cannot derive %s: parameter %s has Go type %s, which has no known PostgreSQL array type "+
 					"(a string type, such as an enum, or its sqlc Null type, works when it is a VALUES item on its own)%s",
