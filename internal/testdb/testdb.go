@@ -33,7 +33,7 @@ import (
 
 // migratorRole is the role that creates and migrates the test databases (pgtestdb's test role). It is
 // a member of auditrepo_owner, so it can do anything the owner can.
-const migratorRole = "auditrepo_test"
+const migratorRole = "auditrepo_migrator"
 
 // DB is one test's database, reached as two roles.
 type DB struct {
@@ -65,6 +65,12 @@ func Schema(t testing.TB, schema string) *pgxpool.Pool {
 	t.Helper()
 	conf := pgtestdb.Custom(t, config(), sqlMigrator(schema))
 	return pool(t, conf.URL())
+}
+
+// Empty creates a fresh empty database for t and returns a pool on it as the migrating role, a superuser.
+func Empty(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	return Schema(t, "SELECT 1")
 }
 
 // sqlMigrator runs its SQL text as the migration.
@@ -110,7 +116,7 @@ func config() pgtestdb.Config {
 		TestRole: &pgtestdb.Role{
 			Username:     migratorRole,
 			Password:     migratorRole,
-			Capabilities: "NOSUPERUSER NOCREATEDB CREATEROLE",
+			Capabilities: "SUPERUSER NOCREATEDB",
 		},
 		ForceTerminateConnections: true,
 	}

@@ -1,0 +1,127 @@
+// Package auditschema installs auditrepo's audit schema into a PostgreSQL database: the roles, the audit tables,
+// the claim function the generated repositories call, and (with the SQL the generator emits for a module's
+// models) the trigger functions that write every audit row. Install runs in one transaction and checks before it
+// changes anything, so a database is never left half-installed.
+package auditschema
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"strings"
+	"text/template"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Version is the newest schema version this package installs.
+const Version = 1
+
+//go:embed sql/*.sql
+var files embed.FS
+
+var tmpl = template.Must(template.New("").Funcs(template.FuncMap{
+	"ident": func(s string) string { return pgx.Identifier{s}.Sanitize() },
+	"lit":   literal,
+}).ParseFS(files, "sql/*.sql"))
+
+// Config names what the schema creates. The zero value of a field means its default (Defaults).
+type Config struct {
+	Schema   string // the audit schema: "auditrepo"
+	Table    string // the audit table in it: "audit_log"
+	Audit    string // NOLOGIN role owning the audit schema: "auditrepo_audit"
+	Owner    string // NOLOGIN role owning the application's tables: "auditrepo_owner"
+	App      string // the application's LOGIN role: "auditrepo_app"
+	Reviewer string // the reviewers' LOGIN role, which may read the trail: "auditrepo_reviewer"
+}
+
+// Defaults are the names used where a Config leaves them empty.
+var Defaults = Config{
+	Schema: "auditrepo", Table: "audit_log", Audit: "auditrepo_audit", Owner: "auditrepo_owner",
+	App: "auditrepo_app", Reviewer: "auditrepo_reviewer",
+}
+
+// WithDefaults returns c with every empty name set to its default.
+func (c Config) WithDefaults() Config {
+	def := func(v *string, d string) {
+		if *v == "" {
+			*v = d
+		}
+	}
+	def(&c.Schema, Defaults.Schema)
+	def(&c.Table, Defaults.Table)
+	def(&c.Audit, Defaults.Audit)
+	def(&c.Owner, Defaults.Owner)
+	def(&c.App, Defaults.App)
+	def(&c.Reviewer, Defaults.Reviewer)
+	return c
+}
+
+// QualifiedTable is the audit table as SQL names it, quoted where needed.
+func (c Config) QualifiedTable() string {
+	c = c.WithDefaults()
+	return pgx.Identifier{c.Schema, c.Table}.Sanitize()
+}
+
+// view is what the SQL templates read.
+type view struct {
+	Config
+	S, T         string // Schema and Table as SQL identifiers
+	EventTrigger string
+}
+
+func (c Config) view() view {
+	c = c.WithDefaults()
+	return view{Config: c, S: pgx.Identifier{c.Schema}.Sanitize(), T: pgx.Identifier{c.Table}.Sanitize(), EventTrigger: c.Schema + "_ddl"}
+}
+
+func render(name string, v any) (string, error) {
+	var b bytes.Buffer
+	if err := tmpl.ExecuteTemplate(&b, name, v); err != nil {
+		return "", fmt.Errorf("auditschema: rendering %s: %w", name, err)
+	}
+	return b.String(), nil
+}
+
+// SQL returns the statements that create schema version 1 with c's names, as one migration (goose annotations
+// included; other tools ignore them as comments). It does not include the event trigger (DDLSQL), which needs a
+// superuser.
+func (c Config) SQL() (string, error) { return render("v1.sql", c.view()) }
+
+// DDLSQL returns the statements that install the event trigger recording DDL on audited tables (superuser only).
+func (c Config) DDLSQL() (string, error) { return render("ddl.sql", c.view()) }
+
+func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// Querier is what Install needs of a connection: pgx.Conn, pgxpool.Pool and pgx.Tx have it.
+type Querier interface {
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
+// ErrNotReady is matched (errors.Is) by the error Install returns when the database needs a change it will not
+// make itself; the error's text names each problem and the SQL that fixes it.
+var ErrNotReady = errors.New("auditschema: the database is not ready for the audit schema")
+
+// NotReadyError lists what must be fixed before Install can proceed.
+type NotReadyError struct {
+	Problems []Problem
+}
+
+// Problem is one thing to fix, with the statement that fixes it.
+type Problem struct {
+	What string
+	Fix  string
+}
+
+func (e *NotReadyError) Error() string {
+	var b strings.Builder
+	b.WriteString("auditschema: nothing was installed; fix these first:")
+	for _, p := range e.Problems {
+		fmt.Fprintf(&b, "\n  - %s\n    fix: %s", p.What, p.Fix)
+	}
+	return b.String()
+}
+
+func (e *NotReadyError) Is(target error) bool { return target == ErrNotReady }

@@ -1,0 +1,184 @@
+package auditschema
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Report says what Install did.
+type Report struct {
+	// Installed: the schema was created by this call (false: it was already at Version).
+	Installed bool
+	// EventTrigger: the DDL event trigger is in place. It needs a superuser; without one it is skipped and DDL on
+	// audited tables is not recorded.
+	EventTrigger bool
+}
+
+// Install creates the roles and the audit schema with c's names, unless the schema already holds this version;
+// it runs in one transaction. The connecting user must be a superuser, or have CREATEROLE and CREATE on the
+// database (then the event trigger is skipped). Run it before the migrations that give tables to the owner role
+// and grant the application role; then install the models (InstallModels, or the generated Install).
+func Install(ctx context.Context, db Querier, c Config) (*Report, error) {
+	c = c.WithDefaults()
+	rep := &Report{}
+	err := inTx(ctx, db, func(tx pgx.Tx) error {
+		// One install at a time: roles and the schema are created only if missing.
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext('auditrepo install'))"); err != nil {
+			return err
+		}
+		v, err := installedVersion(ctx, tx, c)
+		if err != nil {
+			return err
+		}
+		switch {
+		case v > Version:
+			return fmt.Errorf("auditschema: %s holds schema version %d, newer than this library's %d", c.Schema, v, Version)
+		case v == 0:
+			sql, err := c.SQL()
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, sql); err != nil {
+				return fmt.Errorf("auditschema: creating schema %s: %w", c.Schema, err)
+			}
+			rep.Installed = true
+		}
+		var super bool
+		if err := tx.QueryRow(ctx, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user").Scan(&super); err != nil {
+			return err
+		}
+		if super {
+			sql, err := c.DDLSQL()
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, sql); err != nil {
+				return fmt.Errorf("auditschema: installing the DDL event trigger: %w", err)
+			}
+			rep.EventTrigger = true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// installedVersion is the schema version installed under c's schema, 0 if none.
+func installedVersion(ctx context.Context, tx pgx.Tx, c Config) (int, error) {
+	var v *int
+	err := tx.QueryRow(ctx, "SELECT CASE WHEN to_regclass($1) IS NOT NULL THEN 1 END", pgx.Identifier{c.Schema, "schema_version"}.Sanitize()).Scan(&v)
+	if err != nil || v == nil {
+		return 0, err
+	}
+	err = tx.QueryRow(ctx, "SELECT max(version) FROM "+pgx.Identifier{c.Schema, "schema_version"}.Sanitize()).Scan(&v)
+	if err != nil || v == nil {
+		return 0, err
+	}
+	return *v, nil
+}
+
+// Models is the per-model part of the schema, as the generator emits it for a module's models (the generated
+// package's AuditModels): the trigger functions that write the audit rows, and the triggers.
+type Models struct {
+	// Schema is the audit schema the SQL was generated for; it must match the Config's.
+	Schema string
+	// Tables are the audited tables, schema-qualified, as SQL names them.
+	Tables []string
+	// SQL creates the trigger functions (owned by the audit role) and the triggers; it may be run again.
+	SQL string
+}
+
+// InstallModels installs m's trigger functions and triggers in one transaction, after checking that every table
+// exists, is owned by the owner role and grants the application role what it needs; if not, it changes nothing
+// and returns a *NotReadyError (matching ErrNotReady) naming the SQL that fixes each problem. Running it again
+// replaces what a previous run installed.
+func InstallModels(ctx context.Context, db Querier, c Config, m Models) error {
+	c = c.WithDefaults()
+	if m.Schema != c.Schema {
+		return fmt.Errorf("auditschema: the models were generated for audit schema %q, not %q (the generator's -schema)", m.Schema, c.Schema)
+	}
+	return inTx(ctx, db, func(tx pgx.Tx) error {
+		v, err := installedVersion(ctx, tx, c)
+		if err != nil {
+			return err
+		}
+		if v != Version {
+			return &NotReadyError{Problems: []Problem{{
+				What: fmt.Sprintf("audit schema %s is not installed (version %d, want %d)", c.Schema, v, Version),
+				Fix:  "auditschema.Install, or the SQL of `auditrepo schema`",
+			}}}
+		}
+		if err := check(ctx, tx, c, m.Tables); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, m.SQL); err != nil {
+			return fmt.Errorf("auditschema: installing the models' triggers: %w", err)
+		}
+		return nil
+	})
+}
+
+// check finds every table that is missing, not owned by the owner role, or lacks the application role's grants.
+func check(ctx context.Context, tx pgx.Tx, c Config, tables []string) error {
+	var probs []Problem
+	for _, t := range tables {
+		var exists bool
+		var owner string
+		var grants []string
+		err := tx.QueryRow(ctx, `
+			SELECT true, pg_get_userbyid(c.relowner),
+				array(SELECT p FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) p
+				      WHERE NOT has_table_privilege($2, c.oid, p))
+			FROM pg_class c WHERE c.oid = to_regclass($1)`, t, c.App).Scan(&exists, &owner, &grants)
+		if errors.Is(err, pgx.ErrNoRows) {
+			probs = append(probs, Problem{What: "table " + t + " does not exist", Fix: "run the migrations that create it before installing the models"})
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if owner != c.Owner {
+			probs = append(probs, Problem{
+				What: fmt.Sprintf("table %s is owned by %s, not %s", t, owner, c.Owner),
+				Fix:  fmt.Sprintf("ALTER TABLE %s OWNER TO %s;", t, pgx.Identifier{c.Owner}.Sanitize()),
+			})
+		}
+		if len(grants) > 0 {
+			g := strings.Join(grants, ", ")
+			probs = append(probs, Problem{
+				What: fmt.Sprintf("role %s lacks %s on %s", c.App, g, t),
+				Fix:  fmt.Sprintf("GRANT %s ON %s TO %s;", g, t, pgx.Identifier{c.App}.Sanitize()),
+			})
+		}
+	}
+	if len(probs) > 0 {
+		return &NotReadyError{Problems: probs}
+	}
+	return nil
+}
+
+func inTx(ctx context.Context, db Querier, f func(pgx.Tx) error) error {
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	if err := f(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) {
+			return fmt.Errorf("auditschema: commit: %w", err)
+		}
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,81 @@
+package auditschema_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/auditrepo/auditrepo/auditschema"
+	"github.com/auditrepo/auditrepo/internal/testdb"
+)
+
+func TestInstallTwiceChangesNothing(t *testing.T) {
+	ctx := context.Background()
+	db := testdb.Empty(t)
+	rep, err := auditschema.Install(ctx, db, auditschema.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Installed || !rep.EventTrigger {
+		t.Fatalf("first install: %+v, want installed with the event trigger (the test connects as a superuser)", rep)
+	}
+	before := catalog(t, db)
+	rep, err = auditschema.Install(ctx, db, auditschema.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Installed {
+		t.Fatal("second install created the schema again")
+	}
+	if after := catalog(t, db); after != before {
+		t.Fatalf("second install changed the catalog:\nbefore %s\nafter  %s", before, after)
+	}
+}
+
+// catalog summarizes the audit schema's objects and their privileges.
+func catalog(t *testing.T, db *pgxpool.Pool) string {
+	t.Helper()
+	var s string
+	err := db.QueryRow(context.Background(), `
+		SELECT string_agg(c.relname || ':' || c.relkind::text || ':' || coalesce(c.relacl::text, ''), ' ' ORDER BY c.relname)
+		       || ' | ' || (SELECT string_agg(p.proname || ':' || coalesce(p.proacl::text, ''), ' ' ORDER BY p.proname)
+		                    FROM pg_proc p WHERE p.pronamespace = 'auditrepo'::regnamespace)
+		FROM pg_class c WHERE c.relnamespace = 'auditrepo'::regnamespace`).Scan(&s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestInstallModelsNamesTheFix(t *testing.T) {
+	ctx := context.Background()
+	db := testdb.Empty(t)
+	if _, err := auditschema.Install(ctx, db, auditschema.Config{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(ctx, `CREATE TABLE pets (id bigint PRIMARY KEY, name text)`); err != nil {
+		t.Fatal(err)
+	}
+	err := auditschema.InstallModels(ctx, db, auditschema.Config{}, auditschema.Models{
+		Schema: "auditrepo", Tables: []string{"public.pets", "public.missing"}, SQL: "SELECT 1/0",
+	})
+	if !errors.Is(err, auditschema.ErrNotReady) {
+		t.Fatalf("InstallModels = %v, want ErrNotReady", err)
+	}
+	for _, want := range []string{
+		`ALTER TABLE public.pets OWNER TO "auditrepo_owner";`,
+		`GRANT SELECT, INSERT, UPDATE, DELETE ON public.pets TO "auditrepo_app";`,
+		"table public.missing does not exist",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not name %q:\n%v", want, err)
+		}
+	}
+	var n int
+	if err := db.QueryRow(ctx, "SELECT count(*) FROM auditrepo.audited_tables").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("audited_tables has %d rows (err %v) after a refused install", n, err)
+	}
+}

@@ -1,0 +1,34 @@
+-- The event trigger that records DDL on audited tables and on the audit schema in {{.S}}.ddl_log, so that what
+-- the owner of the tables can do to their audit triggers (DISABLE, DROP, CREATE OR REPLACE) leaves a row the
+-- owner cannot remove. Event triggers need a superuser; Install skips this part, with a notice, otherwise.
+
+CREATE OR REPLACE FUNCTION {{.S}}.record_ddl() RETURNS event_trigger LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
+DECLARE
+	r record;
+BEGIN
+	IF TG_EVENT = 'sql_drop' THEN
+		FOR r IN SELECT * FROM pg_event_trigger_dropped_objects() LOOP
+			IF r.schema_name = {{lit .Schema}} OR r.objid IN (SELECT tbl FROM {{.S}}.audited_tables)
+			   OR (r.object_type = 'trigger' AND EXISTS (SELECT FROM {{.S}}.audited_tables a WHERE r.object_identity LIKE '% on ' || a.tbl::text)) THEN
+				INSERT INTO {{.S}}.ddl_log (command_tag, object_type, object_identity, statement)
+				VALUES (TG_TAG, r.object_type, r.object_identity, current_query());
+			END IF;
+		END LOOP;
+	ELSE
+		FOR r IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP
+			IF r.schema_name = {{lit .Schema}} OR r.objid IN (SELECT tbl FROM {{.S}}.audited_tables)
+			   OR (r.object_type = 'trigger' AND EXISTS (SELECT FROM pg_trigger t JOIN {{.S}}.audited_tables a ON a.tbl = t.tgrelid WHERE t.oid = r.objid)) THEN
+				INSERT INTO {{.S}}.ddl_log (command_tag, object_type, object_identity, statement)
+				VALUES (r.command_tag, r.object_type, r.object_identity, current_query());
+			END IF;
+		END LOOP;
+	END IF;
+END
+$ar$;
+ALTER FUNCTION {{.S}}.record_ddl() OWNER TO {{ident .Audit}};
+REVOKE ALL ON FUNCTION {{.S}}.record_ddl() FROM PUBLIC;
+DROP EVENT TRIGGER IF EXISTS {{ident (print .EventTrigger "_end")}};
+DROP EVENT TRIGGER IF EXISTS {{ident (print .EventTrigger "_drop")}};
+CREATE EVENT TRIGGER {{ident (print .EventTrigger "_end")}} ON ddl_command_end EXECUTE FUNCTION {{.S}}.record_ddl();
+CREATE EVENT TRIGGER {{ident (print .EventTrigger "_drop")}} ON sql_drop EXECUTE FUNCTION {{.S}}.record_ddl();

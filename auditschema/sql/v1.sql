@@ -1,0 +1,214 @@
+-- auditrepo audit schema, version 1. Rendered by package auditschema with the configured names; run in one
+-- transaction by Install, or as a migration by `auditrepo schema`.
+--
+-- Roles (server-wide, created when missing):
+--   {{.Audit}}     NOLOGIN, owns the audit schema, its tables and the trigger functions; nobody is a member.
+--   {{.Owner}}     NOLOGIN, owns the application's tables; the migrating user is a member.
+--   {{.App}}       LOGIN, the application: writes PHI tables, calls claim(); no privilege on audit tables.
+--   {{.Reviewer}}  LOGIN, reads the trail.
+
+-- +goose StatementBegin
+DO $ar$
+DECLARE
+	r record;
+BEGIN
+	FOR r IN SELECT * FROM (VALUES ({{lit .Audit}}, false), ({{lit .Owner}}, false), ({{lit .App}}, true), ({{lit .Reviewer}}, true)) AS v(name, login) LOOP
+		IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = r.name) THEN
+			BEGIN
+				EXECUTE format('CREATE ROLE %I %s', r.name, CASE WHEN r.login THEN 'LOGIN' ELSE 'NOLOGIN' END);
+			EXCEPTION WHEN duplicate_object OR unique_violation THEN
+				NULL; -- created concurrently by another install
+			END;
+		END IF;
+	END LOOP;
+	IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname IN ({{lit .App}}, {{lit .Reviewer}})
+	           AND (rolsuper OR rolbypassrls OR rolcreaterole OR rolreplication)) THEN
+		RAISE EXCEPTION 'roles % and % must not be superusers or have BYPASSRLS, CREATEROLE or REPLICATION', {{lit .App}}, {{lit .Reviewer}}
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	IF pg_catalog.pg_has_role({{lit .App}}, {{lit .Owner}}, 'MEMBER') OR pg_catalog.pg_has_role({{lit .App}}, {{lit .Audit}}, 'MEMBER')
+	   OR pg_catalog.pg_has_role({{lit .Owner}}, {{lit .Audit}}, 'MEMBER') OR pg_catalog.pg_has_role({{lit .Reviewer}}, {{lit .Audit}}, 'MEMBER') THEN
+		RAISE EXCEPTION 'no role may be a member of % or % of %', {{lit .Audit}}, {{lit .App}}, {{lit .Owner}}
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+	-- Temporary objects could shadow the names of unqualified SQL; the application needs none.
+	EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database());
+	EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM %I', current_database(), {{lit .App}});
+	EXECUTE format('GRANT CREATE ON DATABASE %I TO %I', current_database(), {{lit .Audit}});
+END
+$ar$;
+-- +goose StatementEnd
+
+-- +goose StatementBegin
+DO $ar$
+BEGIN
+	-- A CREATEROLE installer becomes a member of the audit role for this transaction only (REVOKEd below).
+	IF NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
+		EXECUTE format('GRANT %I TO %I', {{lit .Audit}}, current_user);
+	END IF;
+END
+$ar$;
+-- +goose StatementEnd
+
+CREATE SCHEMA {{.S}} AUTHORIZATION {{ident .Audit}};
+GRANT USAGE ON SCHEMA {{.S}} TO {{ident .App}}, {{ident .Owner}}, {{ident .Reviewer}};
+SET LOCAL ROLE {{ident .Audit}};
+
+-- Which version of this schema is installed; Install and the migrations read it.
+CREATE TABLE {{.S}}.schema_version (
+	version     integer PRIMARY KEY,
+	installed_at timestamptz NOT NULL DEFAULT now()
+);
+INSERT INTO {{.S}}.schema_version (version) VALUES (1);
+
+-- One row per audited change, written only by the generated trigger functions. The columns with defaults are
+-- the server's facts: no caller supplies them.
+CREATE TABLE {{.S}}.{{.T}} (
+	id               bigint GENERATED ALWAYS AS IDENTITY,
+	occurred_at      timestamptz NOT NULL DEFAULT now(),
+	transaction_id   xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
+	db_role          text NOT NULL DEFAULT session_user,
+	client_addr      inet DEFAULT pg_catalog.inet_client_addr(),
+	application      text NOT NULL DEFAULT pg_catalog.current_setting('application_name'),
+	actor_kind       text NOT NULL CHECK (actor_kind IN ('user', 'system', 'unknown', 'unattributed')),
+	actor_id         bigint,
+	ip               inet,
+	user_agent       text,
+	request_id       text,
+	method           text,
+	action           text NOT NULL CHECK (action IN ('CREATE', 'UPDATE', 'DELETE', 'MOVE')),
+	target_table     text NOT NULL,
+	target_id        bigint NOT NULL,
+	patient_id       bigint,
+	-- Set when a change moved the record away from this patient, so both patients' trails find it.
+	prior_patient_id bigint,
+	changes          jsonb NOT NULL,
+	PRIMARY KEY (id, occurred_at)
+) PARTITION BY RANGE (occurred_at);
+-- Rows of a month with no partition land here; retention reports them (maintain() creates months ahead).
+CREATE TABLE {{.S}}.{{ident (print .Table "_default")}} PARTITION OF {{.S}}.{{.T}} DEFAULT;
+CREATE INDEX ON {{.S}}.{{.T}} (patient_id, occurred_at);
+CREATE INDEX ON {{.S}}.{{.T}} (prior_patient_id, occurred_at) WHERE prior_patient_id IS NOT NULL;
+CREATE INDEX ON {{.S}}.{{.T}} (target_table, target_id);
+
+-- Append-only for everyone: rows are never updated or deleted (retention drops whole partitions).
+CREATE FUNCTION {{.S}}.refuse() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $ar$
+BEGIN
+	RAISE EXCEPTION '%.% is append-only: % refused', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP
+		USING ERRCODE = 'insufficient_privilege';
+END
+$ar$;
+CREATE TRIGGER refuse_update_delete BEFORE UPDATE OR DELETE ON {{.S}}.{{.T}}
+	FOR EACH ROW EXECUTE FUNCTION {{.S}}.refuse();
+
+-- DDL on audited tables and on this schema, recorded by the event trigger where a superuser installed it.
+CREATE TABLE {{.S}}.ddl_log (
+	id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	occurred_at     timestamptz NOT NULL DEFAULT now(),
+	transaction_id  xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
+	db_role         text NOT NULL DEFAULT session_user,
+	acting_role     text NOT NULL DEFAULT current_user,
+	client_addr     inet DEFAULT pg_catalog.inet_client_addr(),
+	command_tag     text NOT NULL,
+	object_type     text,
+	object_identity text,
+	statement       text
+);
+CREATE TRIGGER refuse_update_delete BEFORE UPDATE OR DELETE ON {{.S}}.ddl_log
+	FOR EACH ROW EXECUTE FUNCTION {{.S}}.refuse();
+
+-- The audited tables (InstallModels fills it): the event trigger records DDL on them.
+CREATE TABLE {{.S}}.audited_tables (
+	tbl regclass PRIMARY KEY
+);
+
+-- claim is how a repository statement says who makes it: it validates the actor and stores it for this
+-- statement (statement_timestamp) and this table only. The trigger functions read it; any other value of the
+-- setting, stale, foreign or forged in form, gives an 'unattributed' row, never silence.
+CREATE FUNCTION {{.S}}.claim(actor_kind text, actor_id bigint, ip inet, user_agent text, request_id text, target text, method text)
+RETURNS boolean LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $ar$
+BEGIN
+	IF actor_kind IS NULL OR actor_kind NOT IN ('user', 'system', 'unknown') THEN
+		RAISE EXCEPTION 'auditrepo claim: actor kind % is not user, system or unknown', coalesce(actor_kind, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM set_config('auditrepo.claim', {{.S}}.claim_key(target) || json_build_object(
+		'k', actor_kind, 'a', actor_id, 'i', ip, 'u', user_agent, 'r', request_id, 'm', method)::text, true);
+	RETURN true;
+END
+$ar$;
+
+-- claim_key binds a claim to the statement being run and to one table.
+CREATE FUNCTION {{.S}}.claim_key(target text) RETURNS text LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+RETURN (extract(epoch FROM statement_timestamp()) * 1000000)::bigint::text || '|' || target || '|';
+
+-- actor returns the claim made for this statement and table, or NULL (an 'unattributed' change).
+CREATE FUNCTION {{.S}}.actor(target text) RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $ar$
+DECLARE
+	c text := current_setting('auditrepo.claim', true);
+	k text := {{.S}}.claim_key(target);
+	j jsonb;
+BEGIN
+	IF c IS NULL OR left(c, length(k)) <> k THEN
+		RETURN NULL;
+	END IF;
+	-- Only claim() writes this form; anything else in the right place counts as no claim, never as an error.
+	BEGIN
+		j := substr(c, length(k) + 1)::jsonb;
+		IF jsonb_typeof(j) <> 'object' OR j->>'k' IS NULL OR j->>'k' NOT IN ('user', 'system', 'unknown') THEN
+			RETURN NULL;
+		END IF;
+		PERFORM (j->>'a')::bigint, (j->>'i')::inet;
+	EXCEPTION WHEN OTHERS THEN
+		RETURN NULL;
+	END;
+	RETURN j;
+END
+$ar$;
+
+-- Refuses TRUNCATE on audited tables: no audit row could describe it.
+CREATE FUNCTION {{.S}}.refuse_truncate() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $ar$
+BEGIN
+	RAISE EXCEPTION 'TRUNCATE on audited table %.% refused: its rows would leave no audit trail', TG_TABLE_SCHEMA, TG_TABLE_NAME
+		USING ERRCODE = 'insufficient_privilege';
+END
+$ar$;
+
+-- maintain creates the monthly partitions from the current month to months_ahead months ahead.
+CREATE FUNCTION {{.S}}.maintain(months_ahead integer DEFAULT 3) RETURNS integer LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
+DECLARE
+	m date := date_trunc('month', now())::date;
+	made integer := 0;
+	name text;
+BEGIN
+	FOR i IN 0..months_ahead LOOP
+		name := {{lit .Table}} || '_' || to_char(m, 'YYYYMM');
+		IF to_regclass(format('%I.%I', {{lit .Schema}}, name)) IS NULL THEN
+			EXECUTE format('CREATE TABLE %I.%I PARTITION OF %I.%I FOR VALUES FROM (%L) TO (%L)',
+				{{lit .Schema}}, name, {{lit .Schema}}, {{lit .Table}}, m, (m + interval '1 month')::date);
+			made := made + 1;
+		END IF;
+		m := (m + interval '1 month')::date;
+	END LOOP;
+	RETURN made;
+END
+$ar$;
+SELECT {{.S}}.maintain();
+
+RESET ROLE;
+REVOKE ALL ON ALL TABLES IN SCHEMA {{.S}} FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA {{.S}} FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION {{.S}}.claim(text, bigint, inet, text, text, text, text) TO {{ident .App}};
+GRANT EXECUTE ON FUNCTION {{.S}}.claim_key(text) TO {{ident .App}};
+GRANT EXECUTE ON FUNCTION {{.S}}.maintain(integer) TO {{ident .Owner}};
+-- +goose StatementBegin
+DO $ar$
+BEGIN
+	IF NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
+		EXECUTE format('REVOKE %I FROM %I', {{lit .Audit}}, current_user);
+	END IF;
+END
+$ar$;
+-- +goose StatementEnd
+GRANT SELECT ON {{.S}}.{{.T}}, {{.S}}.ddl_log, {{.S}}.schema_version, {{.S}}.audited_tables TO {{ident .Reviewer}};

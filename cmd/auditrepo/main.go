@@ -1,0 +1,105 @@
+// Command auditrepo is the reviewers' and operators' tool for an auditrepo trail: it prints the audit schema's
+// SQL, reads a patient's or a record's trail, applies retention, and seals and verifies the trail.
+//
+// Exit codes: 0 success, 1 a check failed (verify), 2 usage, connection or permission errors.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+)
+
+// command is one subcommand: run parses its flags from args and does the work.
+type command struct {
+	summary string
+	run     func(ctx context.Context, env *env, args []string) error
+}
+
+// commands are the subcommands by name; each file of this package registers its own in an init function.
+var commands = map[string]command{}
+
+// env is what a subcommand may use of the process, so tests can run it in-process.
+type env struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
+
+// usageError is a mistake in the command line: exit code 2 and the subcommand's usage.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+// failedError is a check that ran and failed: exit code 1.
+type failedError struct{ msg string }
+
+func (e failedError) Error() string { return e.msg }
+
+func main() {
+	os.Exit(run(context.Background(), &env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}, os.Args[1:]))
+}
+
+func run(ctx context.Context, e *env, args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(e.stderr)
+		return 2
+	}
+	c, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(e.stderr, "auditrepo: unknown command %q\n", args[0])
+		usage(e.stderr)
+		return 2
+	}
+	err := c.run(ctx, e, args[1:])
+	var failed failedError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 2
+	case errors.As(err, &failed):
+		fmt.Fprintf(e.stderr, "auditrepo %s: %v\n", args[0], err)
+		return 1
+	default:
+		fmt.Fprintf(e.stderr, "auditrepo %s: %v\n", args[0], err)
+		return 2
+	}
+}
+
+func usage(w io.Writer) {
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	b.WriteString("usage: auditrepo COMMAND [flags]\n\ncommands:\n")
+	for _, n := range names {
+		fmt.Fprintf(&b, "  %-10s %s\n", n, commands[n].summary)
+	}
+	b.WriteString("\nThe database is $DATABASE_URL unless --db URL is given. Run auditrepo COMMAND -h for a command's flags.\n")
+	io.WriteString(w, b.String())
+}
+
+// flags returns a flag set for subcommand name whose errors go to e.stderr and are returned, not fatal.
+func (e *env) flags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("auditrepo "+name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	return fs
+}
+
+// dbURL is --db if given, else $DATABASE_URL.
+func (e *env) dbURL(flagValue string) (string, error) {
+	if flagValue != "" {
+		return flagValue, nil
+	}
+	if u := e.getenv("DATABASE_URL"); u != "" {
+		return u, nil
+	}
+	return "", usageError{"no database: set $DATABASE_URL or pass --db URL"}
+}
