@@ -196,6 +196,10 @@ END
 $ar$;
 SELECT {{.S}}.maintain();
 
+{{template "seal" .}}
+
+{{template "retention" .}}
+
 RESET ROLE;
 REVOKE ALL ON ALL TABLES IN SCHEMA {{.S}} FROM PUBLIC;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA {{.S}} FROM PUBLIC;

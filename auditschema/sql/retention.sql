@@ -1,0 +1,3 @@
+{{- define "retention" -}}
+-- Retention (auditrepo retention): legal holds, the retention log, and the function that drops old partitions.
+{{- end -}}

@@ -1,0 +1,3 @@
+{{- define "seal" -}}
+-- Sealing (package seal): the signed checkpoints and the leaf hashes of the sealed rows.
+{{- end -}}
