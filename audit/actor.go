@@ -29,7 +29,7 @@ const (
 // Actor is who made a change and from where; it is written into every audit row.
 type Actor struct {
 	UserID    int64      // meaningful only when Kind is KindUser
-	Kind      ActorKind  // empty is stored as KindUnknown
+	Kind      ActorKind  // required: a Writer refuses an actor without one (ErrInvalidActor)
 	IP        netip.Addr // zero value means unknown
 	UserAgent string
 	RequestID string
@@ -42,9 +42,6 @@ type ctxKey struct{}
 // they usually come from the client and end up in logs and audit rows (CWE-117). IP is normalised (IPv4-mapped
 // IPv6 unmapped, zone dropped) so the same client is always recorded the same way.
 func WithActor(ctx context.Context, a Actor) context.Context {
-	if a.Kind == "" {
-		a.Kind = KindUnknown
-	}
 	a.IP = a.IP.Unmap().WithZone("")
 	a.UserAgent = CleanText(a.UserAgent, MaxUserAgent)
 	a.RequestID = CleanText(a.RequestID, MaxRequestID)

@@ -19,9 +19,11 @@ var (
 type Action string
 
 const (
-	Create Action = "CREATE"
-	Update Action = "UPDATE"
-	Delete Action = "DELETE"
+	ActionCreate Action = "CREATE"
+	ActionUpdate Action = "UPDATE"
+	ActionDelete Action = "DELETE"
+	// ActionMove: a record's patient changed because a record its patient path goes through moved.
+	ActionMove Action = "MOVE"
 )
 
 // Error is returned by every failing Writer call. Kind is one of the sentinels (or nil) and Err the underlying

@@ -1,28 +1,26 @@
 package audit
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// DB is what pgxpool.Pool, pgx.Conn and pgx.Tx have in common (same as sqlc's DBTX).
-type DB interface {
+// DBTX is what pgxpool.Pool, pgx.Conn and pgx.Tx have in common; sqlc's generated DBTX has the same methods.
+type DBTX interface {
 	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
 	Query(context.Context, string, ...any) (pgx.Rows, error)
 	QueryRow(context.Context, string, ...any) pgx.Row
 }
 
-// ActorArgs is the number of actor arguments appended after a statement's own arguments.
-const ActorArgs = 5
+// claimArgs is the number of claim arguments a Call appends after a statement's own arguments: actor kind, user
+// id, IP, user agent and request id, in the order of the generated claim's placeholders.
+const claimArgs = 5
 
 // Option configures a Writer.
 type Option func(*Writer)
@@ -33,18 +31,15 @@ func AllowAnonymous() Option {
 	return func(w *Writer) { w.strict = false }
 }
 
-// Writer runs generated audited statements: it supplies the actor arguments and maps errors to *Error.
+// Writer runs the generated repositories' statements: each carries the claim of the actor in its context.
 type Writer struct {
-	db     DB
+	db     DBTX
 	strict bool
 }
 
-// auditTable is the table the generated statements write audit rows to.
-const auditTable = "audit_log"
-
-// NewWriter returns a Writer over db, which must not be nil. Pass a pgx.Tx to make the audited statement part
+// NewWriter returns a Writer over db, which must not be nil. Pass a pgx.Tx to make the audited statements part
 // of the caller's transaction.
-func NewWriter(db DB, opts ...Option) *Writer {
+func NewWriter(db DBTX, opts ...Option) *Writer {
 	w := &Writer{db: db, strict: true}
 	for _, o := range opts {
 		o(w)
@@ -52,89 +47,133 @@ func NewWriter(db DB, opts ...Option) *Writer {
 	return w
 }
 
-// QueryRow runs one generated audited statement that returns one row and scans it into dest.
-// args are the statement's own arguments; the five actor arguments are appended after them ($len(args)+1 .. +5):
-// actor_id (int8, NULL unless KindUser), actor_kind (text), ip (inet, NULL when unknown), user_agent (text, NULL
-// when empty), request_id (text, NULL when empty).
+// Claim returns the DBTX through which a generated method runs one sqlc query: whatever SQL sqlc sends, it
+// sends sql instead (the generated statement that wraps sqlc's with the claim), with the actor of ctx appended to
+// the arguments. Errors come back as they happened; pass the method's error through Call.Err. A context
+// without an acceptable actor makes every call fail with ErrNoActor or ErrInvalidActor before anything is sent.
 //
-// No row is reported as ErrNotFound (an update or delete matched nothing). A nil dest skips its column, as pgx
-// does: the generated :exec methods pass nil, since they only need to know whether a row changed.
-func (w *Writer) QueryRow(ctx context.Context, action Action, table, sql string, args []any, dest ...any) error {
-	all, err := w.withActor(ctx, action, table, args)
-	if err != nil {
-		return err
+// It is used by generated code; its contract with the generated SQL (the claim's placeholders) is internal.
+func (w *Writer) Claim(ctx context.Context, action Action, table, sql string) *Call {
+	c := &Call{w: w, action: action, table: table, sql: sql}
+	c.actor, c.refused = w.actorArgs(ctx)
+	if e, ok := c.refused.(*Error); ok {
+		e.Action, e.Table = action, table
 	}
-	return w.classify(action, table, w.db.QueryRow(ctx, sql, all...).Scan(dest...))
+	return c
 }
 
-// Query runs a statement that returns many rows (bulk create); scan is called for each row. Arguments are as for
-// QueryRow. PostgreSQL may report a failed audit insert only after the returned rows, so the result is final only
-// once all rows are read: if scan fails, the rest is drained and a statement error found then takes precedence.
-// Otherwise the scan error is returned, and the statement may already have taken effect (outside a transaction,
-// committed).
-func (w *Writer) Query(ctx context.Context, action Action, table, sql string, args []any, scan func(pgx.Rows) error) error {
-	all, err := w.withActor(ctx, action, table, args)
-	if err != nil {
-		return err
-	}
-	rows, err := w.db.Query(ctx, sql, all...)
-	if err != nil {
-		return w.classify(action, table, err)
-	}
-	defer rows.Close() // releases the connection even if scan panics
-	for rows.Next() {
-		if err := scan(rows); err != nil {
-			rows.Close()
-			return w.classify(action, table, cmp.Or(rows.Err(), err))
-		}
-	}
-	return w.classify(action, table, rows.Err())
+// Call is one claimed statement (see Writer.Claim). It is not safe for concurrent use and runs one statement.
+type Call struct {
+	w             *Writer
+	action        Action
+	table, sql    string
+	actor         [claimArgs]any
+	refused, sent error
+	tag           pgconn.CommandTag
+	ran           bool
 }
 
-// QueryOne runs a statement that returns one row, as QueryRow, and returns it as a T. fields lists the addresses
-// of a T's fields in the order of the statement's columns (the generated repositories' scan functions). On error
-// it returns the zero T.
-func QueryOne[T any](ctx context.Context, w *Writer, action Action, table, sql string, args []any, fields func(*T) []any) (T, error) {
-	var v T
-	if err := w.QueryRow(ctx, action, table, sql, args, fields(&v)...); err != nil {
-		var zero T
-		return zero, err
+// errTwice guards the contract with sqlc's generated methods: each runs exactly one statement.
+var errTwice = errors.New("audit: a claimed call ran a second statement")
+
+func (c *Call) args(args []any) ([]any, error) {
+	if c.refused != nil {
+		return nil, c.refused
 	}
-	return v, nil
+	if c.ran {
+		return nil, errTwice
+	}
+	c.ran = true
+	all := make([]any, 0, len(args)+claimArgs)
+	return append(append(all, args...), c.actor[:]...), nil
 }
 
-// QueryAll runs a statement that returns many rows, as Query, and returns them as Ts in the order they came;
-// fields is as for QueryOne and n, the number of rows expected, sizes the result. On error it returns nil.
-func QueryAll[T any](ctx context.Context, w *Writer, action Action, table, sql string, args []any, n int, fields func(*T) []any) ([]T, error) {
-	out := make([]T, 0, n)
-	err := w.Query(ctx, action, table, sql, args, func(rows pgx.Rows) error {
-		var v T
-		if err := rows.Scan(fields(&v)...); err != nil {
-			return err
-		}
-		out = append(out, v)
-		return nil
-	})
+// Exec runs the claimed statement; the command tag counts the changed rows.
+func (c *Call) Exec(ctx context.Context, _ string, args ...any) (pgconn.CommandTag, error) {
+	all, err := c.args(args)
+	if err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	c.tag, err = c.w.db.Exec(ctx, c.sql, all...)
+	return c.tag, err
+}
+
+// Query runs the claimed statement and returns its rows.
+func (c *Call) Query(ctx context.Context, _ string, args ...any) (pgx.Rows, error) {
+	all, err := c.args(args)
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	return c.w.db.Query(ctx, c.sql, all...)
 }
 
-// withActor returns a new slice (the caller's args are not modified) with the actor arguments appended. Absent
-// values are typed nil pointers, which pgx encodes as NULL.
-func (w *Writer) withActor(ctx context.Context, action Action, table string, args []any) ([]any, error) {
+// QueryRow runs the claimed statement and returns its one row.
+func (c *Call) QueryRow(ctx context.Context, _ string, args ...any) pgx.Row {
+	all, err := c.args(args)
+	if err != nil {
+		return errRow{err}
+	}
+	return c.w.db.QueryRow(ctx, c.sql, all...)
+}
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+// Err maps the error of the generated method's sqlc call to *Error; nil stays nil. No row for a query that
+// must return one matches both ErrNotFound and pgx.ErrNoRows.
+func (c *Call) Err(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, c.refused) && c.refused != nil {
+		return err
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return &Error{Action: c.action, Table: c.table, Kind: ErrNotFound, Err: pgx.ErrNoRows}
+	}
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && inAuditTrigger(pgErr) {
+		return &Error{Action: c.action, Table: c.table, Kind: ErrAuditWrite, Err: err}
+	}
+	return &Error{Action: c.action, Table: c.table, Err: err}
+}
+
+// Changed is Err for a method that returns only an error (sqlc's :exec): a statement that changed no row is
+// ErrNotFound, as for a method that returns the row.
+func (c *Call) Changed(err error) error {
+	if err == nil && c.tag.RowsAffected() == 0 {
+		return &Error{Action: c.action, Table: c.table, Kind: ErrNotFound, Err: pgx.ErrNoRows}
+	}
+	return c.Err(err)
+}
+
+// inAuditTrigger reports whether e was raised while the audit triggers wrote the audit rows: the error context
+// names the generated trigger functions (auditrepo's schema functions are all named audit_*), whatever the
+// error, so a failed audit row is never mistaken for an ordinary error, and no client-chosen text can make an
+// ordinary error look like one (Where is written by the server).
+func inAuditTrigger(e *pgconn.PgError) bool {
+	return strings.Contains(e.Where, "PL/pgSQL function ") && strings.Contains(e.Where, ".audit_") ||
+		strings.Contains(e.Where, "PL/pgSQL function audit_")
+}
+
+// actorArgs returns the claim arguments for the actor of ctx, or why the write is refused.
+func (w *Writer) actorArgs(ctx context.Context) ([claimArgs]any, error) {
+	var out [claimArgs]any
 	a, ok := ActorFrom(ctx)
 	switch a.Kind {
-	case KindUser, KindSystem, KindUnknown, "": // "" only when ctx holds no actor: WithActor fills it in
+	case KindUser, KindSystem, KindUnknown:
+	case "":
+		if ok {
+			return out, &Error{Kind: ErrInvalidActor, Err: errors.New("the actor has no Kind: set audit.KindUser for a user (with UserID), or use audit.WithSystem")}
+		}
 	default:
 		// Refused here rather than by the database, so the error names the cause and nothing is sent.
-		return nil, &Error{Action: action, Table: table, Kind: ErrInvalidActor, Err: fmt.Errorf("kind %q", a.Kind)}
+		return out, &Error{Kind: ErrInvalidActor, Err: fmt.Errorf("kind %q (want audit.KindUser, audit.KindSystem or audit.KindUnknown)", a.Kind)}
 	}
 	// Strict writers refuse anonymous actors too: every row they write names a user or a system job.
 	if !ok || a.Kind == KindUnknown {
 		if w.strict {
-			return nil, &Error{Action: action, Table: table, Kind: ErrNoActor}
+			return out, &Error{Kind: ErrNoActor}
 		}
 		if !ok {
 			a = Actor{Kind: KindUnknown}
@@ -148,9 +187,8 @@ func (w *Writer) withActor(ctx context.Context, action Action, table string, arg
 	if a.IP.IsValid() {
 		ip = &a.IP
 	}
-	all := make([]any, 0, len(args)+ActorArgs)
-	all = append(all, args...)
-	return append(all, id, string(a.Kind), ip, nullIfEmpty(a.UserAgent), nullIfEmpty(a.RequestID)), nil
+	out = [claimArgs]any{string(a.Kind), id, ip, nullIfEmpty(a.UserAgent), nullIfEmpty(a.RequestID)}
+	return out, nil
 }
 
 func nullIfEmpty(s string) *string {
@@ -158,51 +196,4 @@ func nullIfEmpty(s string) *string {
 		return nil
 	}
 	return &s
-}
-
-// classify maps a statement error to *Error, keeping the cause reachable for errors.Is/As; nil stays nil.
-func (w *Writer) classify(action Action, table string, err error) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, pgx.ErrNoRows) {
-		return &Error{Action: action, Table: table, Kind: ErrNotFound}
-	}
-	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && onAuditTable(pgErr) {
-		return &Error{Action: action, Table: table, Kind: ErrAuditWrite, Err: err}
-	}
-	return &Error{Action: action, Table: table, Err: err}
-}
-
-// onAuditTable reports whether e is a failure on the audit table. Constraint errors name the table in TableName;
-// others (such as "permission denied for table audit_log") only in Message. Data exceptions (SQLSTATE class 22)
-// are not matched on Message because they can quote input values, which would let a client make an ordinary
-// error look like an audit failure.
-func onAuditTable(e *pgconn.PgError) bool {
-	if e.TableName == auditTable {
-		return true
-	}
-	return !strings.HasPrefix(e.Code, "22") && containsWord(e.Message, auditTable)
-}
-
-// containsWord reports whether word occurs in s not adjacent to identifier characters, so "audit_log" does not
-// match "audit_log_archive".
-func containsWord(s, word string) bool {
-	for i := 0; ; {
-		j := strings.Index(s[i:], word)
-		if j < 0 {
-			return false
-		}
-		start, end := i+j, i+j+len(word)
-		before, _ := utf8.DecodeLastRuneInString(s[:start])
-		after, _ := utf8.DecodeRuneInString(s[end:])
-		if !isIdentRune(before) && !isIdentRune(after) {
-			return true
-		}
-		i = start + 1
-	}
-}
-
-func isIdentRune(r rune) bool {
-	return r == '_' || r == '$' || unicode.IsLetter(r) || unicode.IsDigit(r)
 }

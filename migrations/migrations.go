@@ -1,6 +1,6 @@
-// Package migrations holds the clinic's schema as goose migrations. sqlc reads the same files as its
-// schema, so the generated code and the database cannot drift apart. After the migrations, Up installs the
-// backstop triggers that gen/repo generates from the same models as the repositories.
+// Package migrations holds the clinic's schema as goose migrations. sqlc reads the same files as its schema, so
+// the generated code and the database cannot drift apart. Up installs the audit schema first (the library's
+// auditschema), then runs these migrations, then installs the audit triggers gen/repo generates for the models.
 package migrations
 
 import (
@@ -9,8 +9,11 @@ import (
 	"embed"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 
+	"github.com/auditrepo/auditrepo/auditschema"
 	"github.com/auditrepo/auditrepo/gen/repo"
 )
 
@@ -19,43 +22,55 @@ import (
 //go:embed *.sql
 var FS embed.FS
 
-// OwnerRole owns every table and function; migration 00003 creates it and makes the migrating user a member.
-const OwnerRole = "auditrepo_owner"
+// Audit is the clinic's audit schema: the library's default names.
+var Audit = auditschema.Config{}.WithDefaults()
 
-// AppRole is the application's role: it reads and writes the clinic's tables and appends to audit_log.
-const AppRole = "auditrepo_app"
-
-// Up applies every pending migration to db, then (re)installs the backstop triggers (repo.BackstopSQL).
-// The connecting user needs CREATEROLE the first time the roles are created on the server, must own the
-// schema (or be a superuser) and must be allowed to become auditrepo_owner.
-func Up(ctx context.Context, db *sql.DB) error {
-	p, err := goose.NewProvider(goose.DialectPostgres, db, FS)
-	if err != nil {
-		return fmt.Errorf("migrations: %w", err)
-	}
-	if _, err := p.Up(ctx); err != nil {
-		return fmt.Errorf("migrations: %w", err)
-	}
-	if err := installBackstop(ctx, db); err != nil {
-		return fmt.Errorf("migrations: installing the backstop: %w", err)
-	}
-	return nil
+// Result says what Up did.
+type Result struct {
+	Applied int                 // clinic migrations applied
+	Schema  *auditschema.Report // what installing the audit schema did
 }
 
-// installBackstop runs the generated backstop SQL as auditrepo_owner, so the owner role owns its functions
-// like every other object. It replaces what a previous run installed, so the triggers always match the
-// generated repositories.
-func installBackstop(ctx context.Context, db *sql.DB) error {
-	tx, err := db.BeginTx(ctx, nil)
+// Up installs the audit schema and roles (auditschema.Install), applies every pending migration, then (re)installs
+// the models' audit triggers (repo.Install). The connecting user must be a superuser for the DDL event trigger;
+// with CREATEROLE and CREATE on the database everything else installs.
+func Up(ctx context.Context, db *sql.DB) (*Result, error) {
+	res := &Result{}
+	err := withConn(ctx, db, func(c *pgx.Conn) error {
+		var err error
+		res.Schema, err = auditschema.Install(ctx, c, Audit)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, FS)
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	applied, err := p.Up(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	res.Applied = len(applied)
+	if err := withConn(ctx, db, func(c *pgx.Conn) error { return repo.Install(ctx, c, Audit) }); err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	return res, nil
+}
+
+// withConn runs f on one pgx connection of db's pool.
+func withConn(ctx context.Context, db *sql.DB, f func(*pgx.Conn) error) error {
+	conn, err := db.Conn(ctx)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	if _, err := tx.ExecContext(ctx, "SET LOCAL ROLE "+OwnerRole); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, repo.BackstopSQL); err != nil {
-		return err
-	}
-	return tx.Commit()
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("migrations: need the pgx database/sql driver, got %T", dc)
+		}
+		return f(sc.Conn())
+	})
 }

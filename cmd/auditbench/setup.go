@@ -52,7 +52,7 @@ func createDB(ctx context.Context, url string) (*benchDB, error) {
 	d.cfg.Database = d.name
 	sqldb := stdlib.OpenDB(*d.cfg)
 	defer sqldb.Close()
-	if err := migrations.Up(ctx, sqldb); err != nil {
+	if _, err := migrations.Up(ctx, sqldb); err != nil {
 		d.drop()
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/auditrepo/auditrepo/auditschema"
 	"github.com/auditrepo/auditrepo/internal/gen"
 )
 
@@ -27,6 +28,9 @@ func run(argv []string, stderr io.Writer) int {
 	fs.StringVar(&o.SQLC, "sqlc", "", "directory of the Go package sqlc generated (required)")
 	fs.StringVar(&o.Queries, "queries", "queries", "directory of sqlc's query files, for error positions")
 	fs.StringVar(&o.Out, "out", "", "output directory; its base name is the package name (required)")
+	fs.StringVar(&o.Audit.Schema, "schema", auditschema.Defaults.Schema, "the audit schema (auditschema.Config.Schema)")
+	fs.StringVar(&o.Audit.Table, "audit-table", auditschema.Defaults.Table, "the audit table in it (auditschema.Config.Table)")
+	fs.StringVar(&o.Audit.Role, "audit-role", auditschema.Defaults.Audit, "the role owning the audit schema (auditschema.Config.Audit)")
 	if err := fs.Parse(argv); err != nil {
 		return 2
 	}

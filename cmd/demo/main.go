@@ -21,6 +21,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -51,11 +52,48 @@ func connectAndRun(ctx context.Context, out io.Writer) error {
 	if err := pool.Ping(ctx); err != nil {
 		return fmt.Errorf("connect as %s (set APP_DATABASE_URL to the application role's connection string): %w", cfg.ConnConfig.User, err)
 	}
-	return run(ctx, out, pool)
+	rcfg := pool.Config().Copy()
+	rcfg.ConnConfig.User, rcfg.ConnConfig.Password = migrations.Audit.Reviewer, ""
+	reviewer, err := pgxpool.NewWithConfig(ctx, rcfg)
+	if err != nil {
+		return err
+	}
+	defer reviewer.Close()
+	return run(ctx, out, pool, reviewer)
 }
 
-// run plays the scenario on pool, which should be connected as the application role.
-func run(ctx context.Context, out io.Writer, pool *pgxpool.Pool) error {
+// trailEvent is one audit row as the demo shows it.
+type trailEvent struct {
+	ID                  int64
+	OccurredAt          time.Time
+	ActorID             *int64
+	ActorKind           string
+	IP                  *netip.Addr
+	UserAgent           *string
+	Action, TargetTable string
+	TargetID            int64
+	Changes             []byte
+}
+
+// readTrail reads a patient's trail, including rows of records moved away from them, as the reviewer role.
+func readTrail(ctx context.Context, reviewer *pgxpool.Pool, patient int64) ([]trailEvent, error) {
+	rows, err := reviewer.Query(ctx, `SELECT id, occurred_at, actor_id, actor_kind, ip, user_agent, action, target_table, target_id, changes
+		FROM `+migrations.Audit.QualifiedTable()+` WHERE patient_id = $1 OR prior_patient_id = $1 ORDER BY id`, patient)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[trailEvent])
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// run plays the scenario on pool, which should be connected as the application role; reviewer reads the trail.
+func run(ctx context.Context, out io.Writer, pool, reviewer *pgxpool.Pool) error {
 	repos, q := repo.New(pool), db.New(pool)
 	stamp := time.Now().Format("20060102-150405.000000") // makes usernames unique per run
 
@@ -143,22 +181,22 @@ func run(ctx context.Context, out io.Writer, pool *pgxpool.Pool) error {
 		return fmt.Errorf("raw update: %w", err)
 	}
 
-	trail, err := q.ListPatientAudit(ctx, pgtype.Int8{Int64: patient.ID, Valid: true})
+	trail, err := readTrail(ctx, reviewer, patient.ID)
 	if err != nil {
-		return fmt.Errorf("read audit trail: %w", err)
+		return fmt.Errorf("read audit trail as %s: %w", reviewer.Config().ConnConfig.User, err)
 	}
 	fmt.Fprintf(out, "Audit trail of patient #%d (%s), dentist #%d:\n\n", patient.ID, patient.Username, dentist.ID)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tTIME\tACTOR\tKIND\tIP\tACTION\tTABLE\tTARGET\tCHANGES")
 	for _, e := range trail {
-		actor, ip := e.UserAgent.String, "-" // a system actor's name is its user agent
-		if e.ActorID.Valid {
-			actor = fmt.Sprintf("user #%d", e.ActorID.Int64)
+		actor, ip := deref(e.UserAgent), "-" // a system actor's name is its user agent
+		if e.ActorID != nil {
+			actor = fmt.Sprintf("user #%d", *e.ActorID)
 		}
-		if e.Ip != nil {
-			ip = e.Ip.String()
+		if e.IP != nil {
+			ip = e.IP.String()
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", e.ID, e.OccurredAt.Time.Local().Format("15:04:05.000"),
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", e.ID, e.OccurredAt.Format("2006-01-02 15:04:05.000 MST"),
 			actor, e.ActorKind, ip, e.Action, e.TargetTable, e.TargetID, summarize(e.Changes))
 	}
 	if err := tw.Flush(); err != nil {
@@ -180,7 +218,7 @@ func appConfig(app, admin string) (*pgxpool.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg.ConnConfig.User, cfg.ConnConfig.Password = migrations.AppRole, ""
+	cfg.ConnConfig.User, cfg.ConnConfig.Password = migrations.Audit.App, ""
 	return cfg, nil
 }
 
@@ -193,10 +231,12 @@ func refusals(ctx context.Context, out io.Writer, pool *pgxpool.Pool, patient in
 		what, sql string
 		args      []any
 	}{
-		{"rewrite the patient's audit rows", "UPDATE audit_log SET actor_id = NULL WHERE patient_id = $1", []any{patient}},
-		{"delete the patient's audit rows", "DELETE FROM audit_log WHERE patient_id = $1", []any{patient}},
+		{"read the patient's audit rows", "SELECT count(*) FROM auditrepo.audit_log WHERE patient_id = $1", []any{patient}},
+		{"write a fabricated audit row", "INSERT INTO auditrepo.audit_log (actor_kind, action, target_table, target_id, changes) VALUES ('user', 'UPDATE', 'appointments', 1, '{}')", nil},
+		{"rewrite the patient's audit rows", "UPDATE auditrepo.audit_log SET actor_id = NULL WHERE patient_id = $1", []any{patient}},
+		{"delete the patient's audit rows", "DELETE FROM auditrepo.audit_log WHERE patient_id = $1", []any{patient}},
 		{"empty a PHI table without a trail", "TRUNCATE appointments", nil},
-		{"switch off a backstop trigger", "ALTER TABLE appointments DISABLE TRIGGER auditrepo_backstop_update", nil},
+		{"switch off an audit trigger", "ALTER TABLE appointments DISABLE TRIGGER audit_update", nil},
 	} {
 		_, err := pool.Exec(ctx, try.sql, try.args...)
 		if err == nil {

@@ -14,6 +14,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 
+	"github.com/auditrepo/auditrepo/auditschema"
 	"github.com/auditrepo/auditrepo/migrations"
 )
 
@@ -41,9 +42,21 @@ func run(ctx context.Context) error {
 	if err := db.PingContext(ctx); err != nil {
 		return fmt.Errorf("connecting: %w", err)
 	}
-	if err := migrations.Up(ctx, db); err != nil {
+	res, err := migrations.Up(ctx, db)
+	if err != nil {
 		return err
 	}
-	fmt.Println("migrate: schema is up to date")
+	if res.Schema.Installed {
+		fmt.Printf("migrate: installed audit schema %s (version %d)\n", migrations.Audit.Schema, auditschema.Version)
+	}
+	if !res.Schema.EventTrigger {
+		fmt.Println("migrate: not a superuser: the DDL event trigger is not installed, so DDL on audited tables is not recorded")
+	}
+	switch res.Applied {
+	case 0:
+		fmt.Println("migrate: no pending migrations; audit triggers reinstalled")
+	default:
+		fmt.Printf("migrate: applied %d migrations; audit triggers installed\n", res.Applied)
+	}
 	return nil
 }

@@ -5,8 +5,6 @@
 package db
 
 import (
-	"net/netip"
-
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
@@ -21,23 +19,6 @@ type Appointment struct {
 	Status    string             `db:"status"`
 	Notes     string             `db:"notes"`
 	UpdatedAt pgtype.Timestamptz `db:"updated_at"`
-}
-
-type AuditLog struct {
-	ID             int64              `db:"id"`
-	OccurredAt     pgtype.Timestamptz `db:"occurred_at"`
-	TransactionID  int64              `db:"transaction_id"`
-	ActorID        pgtype.Int8        `db:"actor_id"`
-	ActorKind      string             `db:"actor_kind"`
-	Ip             *netip.Addr        `db:"ip"`
-	UserAgent      pgtype.Text        `db:"user_agent"`
-	RequestID      pgtype.Text        `db:"request_id"`
-	Action         string             `db:"action"`
-	TargetTable    string             `db:"target_table"`
-	TargetID       int64              `db:"target_id"`
-	PatientID      pgtype.Int8        `db:"patient_id"`
-	PriorPatientID pgtype.Int8        `db:"prior_patient_id"`
-	Changes        []byte             `db:"changes"`
 }
 
 type Billing struct {

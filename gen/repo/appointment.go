@@ -6,102 +6,65 @@ import (
 	"context"
 	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/gen/db"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-// AppointmentRepo writes table appointments through sqlc's queries; each write and its audit row are one SQL statement.
+// AppointmentRepo writes table appointments through sqlc's queries, each with the claim of the actor in its context; the
+// table's audit triggers record every change, in the same statement.
 type AppointmentRepo struct {
 	w *audit.Writer
 }
 
 // NewAppointmentRepo returns the audited repository of table appointments. db may be a pool, a connection or a transaction.
-func NewAppointmentRepo(db audit.DB, opts ...audit.Option) *AppointmentRepo {
+func NewAppointmentRepo(db audit.DBTX, opts ...audit.Option) *AppointmentRepo {
 	return &AppointmentRepo{w: audit.NewWriter(db, opts...)}
 }
 
-// scanAppointment lists the fields of a db.Appointment in the order of its columns.
-func scanAppointment(i *db.Appointment) []any {
-	return []any{&i.ID, &i.PatientID, &i.DentistID, &i.ClinicID, &i.Date, &i.Time, &i.Type, &i.Status, &i.Notes, &i.UpdatedAt}
-}
-
-const auditedCancelScheduledAppointments = `WITH ar_mark AS (
-	SELECT set_config('auditrepo.write', 'appointments', true)
-), ar_locked AS (
-	SELECT appointments.id AS ar_id, appointments AS ar_old, appointments.patient_id AS ar_patient
-	FROM appointments
-	WHERE patient_id = $1 AND status = 'scheduled'
-	FOR UPDATE
-), ar_changed AS (
-	UPDATE appointments
-	SET status = 'cancelled', updated_at = now()
-	FROM ar_locked
-	WHERE appointments.id = ar_locked.ar_id
-	RETURNING id, patient_id, dentist_id, clinic_id, date, time, type, status, notes, updated_at
-), ar_audit AS (
-	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
-	SELECT $2, $3, $4, $5, $6, 'UPDATE', 'appointments', c.id, d.patient, NULLIF(l.ar_patient, d.patient),
-		jsonb_build_object('before', to_jsonb(l.ar_old) || '{"notes": "[REDACTED]"}'::jsonb, 'after', to_jsonb(c) || '{"notes": "[REDACTED]"}'::jsonb, 'changed_fields', to_jsonb(d.changed))
-	FROM ar_changed c
-	JOIN ar_locked l ON l.ar_id = c.id
-	CROSS JOIN LATERAL (SELECT c.patient_id AS patient, array_remove(ARRAY[
-		CASE WHEN (l.ar_old).id IS DISTINCT FROM c.id THEN 'id' END,
-		CASE WHEN (l.ar_old).patient_id IS DISTINCT FROM c.patient_id THEN 'patient_id' END,
-		CASE WHEN (l.ar_old).dentist_id IS DISTINCT FROM c.dentist_id THEN 'dentist_id' END,
-		CASE WHEN (l.ar_old).clinic_id IS DISTINCT FROM c.clinic_id THEN 'clinic_id' END,
-		CASE WHEN (l.ar_old).date IS DISTINCT FROM c.date THEN 'date' END,
-		CASE WHEN (l.ar_old).time IS DISTINCT FROM c.time THEN 'time' END,
-		CASE WHEN (l.ar_old).type IS DISTINCT FROM c.type THEN 'type' END,
-		CASE WHEN (l.ar_old).status IS DISTINCT FROM c.status THEN 'status' END,
-		CASE WHEN (l.ar_old).notes IS DISTINCT FROM c.notes THEN 'notes' END,
-		CASE WHEN (l.ar_old).updated_at IS DISTINCT FROM c.updated_at THEN 'updated_at' END
-	], NULL) AS changed) d
-	CROSS JOIN ar_mark
-	-- A change that touches only nonphi fields writes no audit row.
-	WHERE d.changed && '{id,patient_id,dentist_id,clinic_id,date,time,type,status,notes}'::text[]
+const auditedCancelScheduledAppointments = `WITH ar_claim AS MATERIALIZED (
+	SELECT auditrepo.claim($2, $3, $4, $5, $6, 'appointments', 'AppointmentRepo.CancelScheduled')
+), ar_write AS (
+UPDATE appointments SET status = 'cancelled', updated_at = now()
+WHERE patient_id = $1 AND status = 'scheduled'
+RETURNING id, patient_id, dentist_id, clinic_id, date, time, type, status, notes, updated_at
 )
-SELECT * FROM ar_changed`
+SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
-// CancelScheduled runs sqlc's CancelScheduledAppointments (queries/appointments.sql:23) and writes one UPDATE audit row per changed row in the same statement.
-// It returns the changed rows; none is not an error.
+// CancelScheduled runs sqlc's CancelScheduledAppointments (queries/appointments.sql:23) with its actor's claim: the audit triggers of appointments record each changed row as that actor's
+// change, in the same statement.
+// It returns the rows of sqlc's RETURNING; none is not an error.
 func (r *AppointmentRepo) CancelScheduled(ctx context.Context, patientID int64) ([]db.Appointment, error) {
-	return audit.QueryAll(ctx, r.w, audit.Update, "appointments", auditedCancelScheduledAppointments, []any{patientID}, 0, scanAppointment)
+	call := r.w.Claim(ctx, audit.ActionUpdate, "appointments", auditedCancelScheduledAppointments)
+	res, err := db.New(call).CancelScheduledAppointments(ctx, patientID)
+	return res, call.Err(err)
 }
 
-const auditedCreateAppointment = `WITH ar_mark AS (
-	SELECT set_config('auditrepo.write', 'appointments', true)
-), ar_new AS (
-	INSERT INTO appointments (patient_id, dentist_id, clinic_id, date, time, type, status, notes)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-	RETURNING id, patient_id, dentist_id, clinic_id, date, time, type, status, notes, updated_at
-), ar_audit AS (
-	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
-	SELECT $9, $10, $11, $12, $13, 'CREATE', 'appointments', n.id, n.patient_id,
-		jsonb_build_object('after', to_jsonb(n) || '{"notes": "[REDACTED]"}'::jsonb)
-	FROM ar_new n
-	CROSS JOIN ar_mark
+const auditedCreateAppointment = `WITH ar_claim AS MATERIALIZED (
+	SELECT auditrepo.claim($9, $10, $11, $12, $13, 'appointments', 'AppointmentRepo.Create')
+), ar_write AS (
+INSERT INTO appointments (patient_id, dentist_id, clinic_id, date, time, type, status, notes)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+RETURNING id, patient_id, dentist_id, clinic_id, date, time, type, status, notes, updated_at
 )
-SELECT * FROM ar_new`
+SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
-// Create runs sqlc's CreateAppointment (queries/appointments.sql:4) and writes its CREATE audit row in the same statement.
+// Create runs sqlc's CreateAppointment (queries/appointments.sql:4) with its actor's claim: the audit triggers of appointments record each changed row as that actor's
+// change, in the same statement.
 func (r *AppointmentRepo) Create(ctx context.Context, arg db.CreateAppointmentParams) (db.Appointment, error) {
-	return audit.QueryOne(ctx, r.w, audit.Create, "appointments", auditedCreateAppointment, []any{arg.PatientID, arg.DentistID, arg.ClinicID, arg.Date, arg.Time, arg.Type, arg.Status, arg.Notes}, scanAppointment)
+	call := r.w.Claim(ctx, audit.ActionCreate, "appointments", auditedCreateAppointment)
+	res, err := db.New(call).CreateAppointment(ctx, arg)
+	return res, call.Err(err)
 }
 
-const auditedCreateAppointmentMany = `WITH ar_mark AS (
-	SELECT set_config('auditrepo.write', 'appointments', true)
-), ar_new AS (
-	INSERT INTO appointments (patient_id, dentist_id, clinic_id, date, time, type, status, notes)
-	SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4, ar_in.p5, ar_in.p6, ar_in.p7, ar_in.p8
-	FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::date[], $5::time[], $6::text[], $7::text[], $8::text[]) AS ar_in(p1, p2, p3, p4, p5, p6, p7, p8)
-	RETURNING id, patient_id, dentist_id, clinic_id, date, time, type, status, notes, updated_at
-), ar_audit AS (
-	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
-	SELECT $9, $10, $11, $12, $13, 'CREATE', 'appointments', n.id, n.patient_id,
-		jsonb_build_object('after', to_jsonb(n) || '{"notes": "[REDACTED]"}'::jsonb)
-	FROM ar_new n
-	CROSS JOIN ar_mark
+const auditedCreateAppointmentMany = `WITH ar_claim AS MATERIALIZED (
+	SELECT auditrepo.claim($9, $10, $11, $12, $13, 'appointments', 'AppointmentRepo.CreateMany')
+), ar_write AS (
+INSERT INTO public.appointments (patient_id, dentist_id, clinic_id, date, time, type, status, notes)
+SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4, ar_in.p5, ar_in.p6, ar_in.p7, ar_in.p8
+FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::date[], $5::time[], $6::text[], $7::text[], $8::text[]) AS ar_in(p1, p2, p3, p4, p5, p6, p7, p8)
+RETURNING id, patient_id, dentist_id, clinic_id, date, time, type, status, notes, updated_at
 )
-SELECT * FROM ar_new`
+SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
 // CreateMany runs sqlc's CreateAppointment for every element of args in one statement, with one CREATE audit row
 // per record. Records come back in the order of args.
@@ -124,113 +87,63 @@ func (r *AppointmentRepo) CreateMany(ctx context.Context, args []db.CreateAppoin
 		colStatus[n] = arg.Status
 		colNotes[n] = arg.Notes
 	}
-	return audit.QueryAll(ctx, r.w, audit.Create, "appointments", auditedCreateAppointmentMany, []any{colPatientID, colDentistID, colClinicID, colDate, colTime, colType, colStatus, colNotes}, len(args), scanAppointment)
+	call := r.w.Claim(ctx, audit.ActionCreate, "appointments", auditedCreateAppointmentMany)
+	rows, err := call.Query(ctx, auditedCreateAppointmentMany, colPatientID, colDentistID, colClinicID, colDate, colTime, colType, colStatus, colNotes)
+	if err != nil {
+		return nil, call.Err(err)
+	}
+	res, err := pgx.CollectRows(rows, pgx.RowToStructByPos[db.Appointment])
+	return res, call.Err(err)
 }
 
-const auditedDeleteAppointment = `WITH ar_mark AS (
-	SELECT set_config('auditrepo.write', 'appointments', true)
-), ar_gone AS (
-	DELETE FROM appointments
-	WHERE id = $1
-	RETURNING appointments.*
-), ar_audit AS (
-	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
-	SELECT $2, $3, $4, $5, $6, 'DELETE', 'appointments', g.id, g.patient_id,
-		jsonb_build_object('deleted_record', to_jsonb(g) || '{"notes": "[REDACTED]"}'::jsonb)
-	FROM ar_gone g
-	CROSS JOIN ar_mark
+const auditedDeleteAppointment = `WITH ar_claim AS MATERIALIZED (
+	SELECT auditrepo.claim($2, $3, $4, $5, $6, 'appointments', 'AppointmentRepo.Delete')
+), ar_write AS (
+DELETE FROM appointments WHERE id = $1
+RETURNING 1
 )
-SELECT g.id FROM ar_gone g LIMIT 1`
+SELECT 1 FROM ar_write CROSS JOIN ar_claim`
 
-// Delete runs sqlc's DeleteAppointment (queries/appointments.sql:19) and writes its DELETE audit row in the same statement.
-// No matching row: an error matching audit.ErrNotFound, and no audit row.
+// Delete runs sqlc's DeleteAppointment (queries/appointments.sql:19) with its actor's claim: the audit triggers of appointments record each changed row as that actor's
+// change, in the same statement.
+// No changed row: an error matching audit.ErrNotFound (and pgx.ErrNoRows).
 func (r *AppointmentRepo) Delete(ctx context.Context, id int64) error {
-	return r.w.QueryRow(ctx, audit.Delete, "appointments", auditedDeleteAppointment, []any{id}, nil)
+	call := r.w.Claim(ctx, audit.ActionDelete, "appointments", auditedDeleteAppointment)
+	return call.Changed(db.New(call).DeleteAppointment(ctx, id))
 }
 
-const auditedUpdateAppointment = `WITH ar_mark AS (
-	SELECT set_config('auditrepo.write', 'appointments', true)
-), ar_locked AS (
-	SELECT appointments.id AS ar_id, appointments AS ar_old, appointments.patient_id AS ar_patient
-	FROM appointments
-	WHERE id = $1
-	FOR UPDATE
-), ar_changed AS (
-	UPDATE appointments
-	SET patient_id = $2, dentist_id = $3, clinic_id = $4, date = $5, time = $6, type = $7, status = $8,
+const auditedUpdateAppointment = `WITH ar_claim AS MATERIALIZED (
+	SELECT auditrepo.claim($10, $11, $12, $13, $14, 'appointments', 'AppointmentRepo.Update')
+), ar_write AS (
+UPDATE appointments
+SET patient_id = $2, dentist_id = $3, clinic_id = $4, date = $5, time = $6, type = $7, status = $8,
     notes = $9, updated_at = now()
-	FROM ar_locked
-	WHERE appointments.id = ar_locked.ar_id
-	RETURNING id, patient_id, dentist_id, clinic_id, date, time, type, status, notes, updated_at
-), ar_audit AS (
-	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
-	SELECT $10, $11, $12, $13, $14, 'UPDATE', 'appointments', c.id, d.patient, NULLIF(l.ar_patient, d.patient),
-		jsonb_build_object('before', to_jsonb(l.ar_old) || '{"notes": "[REDACTED]"}'::jsonb, 'after', to_jsonb(c) || '{"notes": "[REDACTED]"}'::jsonb, 'changed_fields', to_jsonb(d.changed))
-	FROM ar_changed c
-	JOIN ar_locked l ON l.ar_id = c.id
-	CROSS JOIN LATERAL (SELECT c.patient_id AS patient, array_remove(ARRAY[
-		CASE WHEN (l.ar_old).id IS DISTINCT FROM c.id THEN 'id' END,
-		CASE WHEN (l.ar_old).patient_id IS DISTINCT FROM c.patient_id THEN 'patient_id' END,
-		CASE WHEN (l.ar_old).dentist_id IS DISTINCT FROM c.dentist_id THEN 'dentist_id' END,
-		CASE WHEN (l.ar_old).clinic_id IS DISTINCT FROM c.clinic_id THEN 'clinic_id' END,
-		CASE WHEN (l.ar_old).date IS DISTINCT FROM c.date THEN 'date' END,
-		CASE WHEN (l.ar_old).time IS DISTINCT FROM c.time THEN 'time' END,
-		CASE WHEN (l.ar_old).type IS DISTINCT FROM c.type THEN 'type' END,
-		CASE WHEN (l.ar_old).status IS DISTINCT FROM c.status THEN 'status' END,
-		CASE WHEN (l.ar_old).notes IS DISTINCT FROM c.notes THEN 'notes' END,
-		CASE WHEN (l.ar_old).updated_at IS DISTINCT FROM c.updated_at THEN 'updated_at' END
-	], NULL) AS changed) d
-	CROSS JOIN ar_mark
-	-- A change that touches only nonphi fields writes no audit row.
-	WHERE d.changed && '{id,patient_id,dentist_id,clinic_id,date,time,type,status,notes}'::text[]
+WHERE id = $1
+RETURNING id, patient_id, dentist_id, clinic_id, date, time, type, status, notes, updated_at
 )
-SELECT * FROM ar_changed`
+SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
-// Update runs sqlc's UpdateAppointment (queries/appointments.sql:9) and writes its UPDATE audit row in the same statement.
-// No matching row: an error matching audit.ErrNotFound, and no audit row.
+// Update runs sqlc's UpdateAppointment (queries/appointments.sql:9) with its actor's claim: the audit triggers of appointments record each changed row as that actor's
+// change, in the same statement.
+// No matching row: an error matching audit.ErrNotFound (and pgx.ErrNoRows), and no audit row.
 func (r *AppointmentRepo) Update(ctx context.Context, arg db.UpdateAppointmentParams) (db.Appointment, error) {
-	return audit.QueryOne(ctx, r.w, audit.Update, "appointments", auditedUpdateAppointment, []any{arg.ID, arg.PatientID, arg.DentistID, arg.ClinicID, arg.Date, arg.Time, arg.Type, arg.Status, arg.Notes}, scanAppointment)
+	call := r.w.Claim(ctx, audit.ActionUpdate, "appointments", auditedUpdateAppointment)
+	res, err := db.New(call).UpdateAppointment(ctx, arg)
+	return res, call.Err(err)
 }
 
-const auditedUpdateAppointmentStatus = `WITH ar_mark AS (
-	SELECT set_config('auditrepo.write', 'appointments', true)
-), ar_locked AS (
-	SELECT appointments.id AS ar_id, appointments AS ar_old, appointments.patient_id AS ar_patient
-	FROM appointments
-	WHERE id = $1
-	FOR UPDATE
-), ar_changed AS (
-	UPDATE appointments
-	SET status = $2, updated_at = now()
-	FROM ar_locked
-	WHERE appointments.id = ar_locked.ar_id
-	RETURNING id, patient_id, dentist_id, clinic_id, date, time, type, status, notes, updated_at
-), ar_audit AS (
-	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
-	SELECT $3, $4, $5, $6, $7, 'UPDATE', 'appointments', c.id, d.patient, NULLIF(l.ar_patient, d.patient),
-		jsonb_build_object('before', to_jsonb(l.ar_old) || '{"notes": "[REDACTED]"}'::jsonb, 'after', to_jsonb(c) || '{"notes": "[REDACTED]"}'::jsonb, 'changed_fields', to_jsonb(d.changed))
-	FROM ar_changed c
-	JOIN ar_locked l ON l.ar_id = c.id
-	CROSS JOIN LATERAL (SELECT c.patient_id AS patient, array_remove(ARRAY[
-		CASE WHEN (l.ar_old).id IS DISTINCT FROM c.id THEN 'id' END,
-		CASE WHEN (l.ar_old).patient_id IS DISTINCT FROM c.patient_id THEN 'patient_id' END,
-		CASE WHEN (l.ar_old).dentist_id IS DISTINCT FROM c.dentist_id THEN 'dentist_id' END,
-		CASE WHEN (l.ar_old).clinic_id IS DISTINCT FROM c.clinic_id THEN 'clinic_id' END,
-		CASE WHEN (l.ar_old).date IS DISTINCT FROM c.date THEN 'date' END,
-		CASE WHEN (l.ar_old).time IS DISTINCT FROM c.time THEN 'time' END,
-		CASE WHEN (l.ar_old).type IS DISTINCT FROM c.type THEN 'type' END,
-		CASE WHEN (l.ar_old).status IS DISTINCT FROM c.status THEN 'status' END,
-		CASE WHEN (l.ar_old).notes IS DISTINCT FROM c.notes THEN 'notes' END,
-		CASE WHEN (l.ar_old).updated_at IS DISTINCT FROM c.updated_at THEN 'updated_at' END
-	], NULL) AS changed) d
-	CROSS JOIN ar_mark
-	-- A change that touches only nonphi fields writes no audit row.
-	WHERE d.changed && '{id,patient_id,dentist_id,clinic_id,date,time,type,status,notes}'::text[]
+const auditedUpdateAppointmentStatus = `WITH ar_claim AS MATERIALIZED (
+	SELECT auditrepo.claim($3, $4, $5, $6, $7, 'appointments', 'AppointmentRepo.UpdateStatus')
+), ar_write AS (
+UPDATE appointments SET status = $2, updated_at = now() WHERE id = $1 RETURNING id, patient_id, dentist_id, clinic_id, date, time, type, status, notes, updated_at
 )
-SELECT * FROM ar_changed`
+SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
-// UpdateStatus runs sqlc's UpdateAppointmentStatus (queries/appointments.sql:16) and writes its UPDATE audit row in the same statement.
-// No matching row: an error matching audit.ErrNotFound, and no audit row.
+// UpdateStatus runs sqlc's UpdateAppointmentStatus (queries/appointments.sql:16) with its actor's claim: the audit triggers of appointments record each changed row as that actor's
+// change, in the same statement.
+// No matching row: an error matching audit.ErrNotFound (and pgx.ErrNoRows), and no audit row.
 func (r *AppointmentRepo) UpdateStatus(ctx context.Context, arg db.UpdateAppointmentStatusParams) (db.Appointment, error) {
-	return audit.QueryOne(ctx, r.w, audit.Update, "appointments", auditedUpdateAppointmentStatus, []any{arg.ID, arg.Status}, scanAppointment)
+	call := r.w.Claim(ctx, audit.ActionUpdate, "appointments", auditedUpdateAppointmentStatus)
+	res, err := db.New(call).UpdateAppointmentStatus(ctx, arg)
+	return res, call.Err(err)
 }

@@ -6,57 +6,45 @@ import (
 	"context"
 	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/gen/db"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-// BillingRepo writes table billings through sqlc's queries; each write and its audit row are one SQL statement.
+// BillingRepo writes table billings through sqlc's queries, each with the claim of the actor in its context; the
+// table's audit triggers record every change, in the same statement.
 type BillingRepo struct {
 	w *audit.Writer
 }
 
 // NewBillingRepo returns the audited repository of table billings. db may be a pool, a connection or a transaction.
-func NewBillingRepo(db audit.DB, opts ...audit.Option) *BillingRepo {
+func NewBillingRepo(db audit.DBTX, opts ...audit.Option) *BillingRepo {
 	return &BillingRepo{w: audit.NewWriter(db, opts...)}
 }
 
-// scanBilling lists the fields of a db.Billing in the order of its columns.
-func scanBilling(i *db.Billing) []any {
-	return []any{&i.ID, &i.PatientID, &i.Amount, &i.Status, &i.Description, &i.UpdatedAt}
-}
-
-const auditedCreateBilling = `WITH ar_mark AS (
-	SELECT set_config('auditrepo.write', 'billings', true)
-), ar_new AS (
-	INSERT INTO billings (patient_id, amount, status, description) VALUES ($1, $2, $3, $4) RETURNING id, patient_id, amount, status, description, updated_at
-), ar_audit AS (
-	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
-	SELECT $5, $6, $7, $8, $9, 'CREATE', 'billings', n.id, n.patient_id,
-		jsonb_build_object('after', to_jsonb(n))
-	FROM ar_new n
-	CROSS JOIN ar_mark
+const auditedCreateBilling = `WITH ar_claim AS MATERIALIZED (
+	SELECT auditrepo.claim($5, $6, $7, $8, $9, 'billings', 'BillingRepo.Create')
+), ar_write AS (
+INSERT INTO billings (patient_id, amount, status, description) VALUES ($1, $2, $3, $4) RETURNING id, patient_id, amount, status, description, updated_at
 )
-SELECT * FROM ar_new`
+SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
-// Create runs sqlc's CreateBilling (queries/billings.sql:1) and writes its CREATE audit row in the same statement.
+// Create runs sqlc's CreateBilling (queries/billings.sql:1) with its actor's claim: the audit triggers of billings record each changed row as that actor's
+// change, in the same statement.
 func (r *BillingRepo) Create(ctx context.Context, arg db.CreateBillingParams) (db.Billing, error) {
-	return audit.QueryOne(ctx, r.w, audit.Create, "billings", auditedCreateBilling, []any{arg.PatientID, arg.Amount, arg.Status, arg.Description}, scanBilling)
+	call := r.w.Claim(ctx, audit.ActionCreate, "billings", auditedCreateBilling)
+	res, err := db.New(call).CreateBilling(ctx, arg)
+	return res, call.Err(err)
 }
 
-const auditedCreateBillingMany = `WITH ar_mark AS (
-	SELECT set_config('auditrepo.write', 'billings', true)
-), ar_new AS (
-	INSERT INTO billings (patient_id, amount, status, description)
-	SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4
-	FROM unnest($1::bigint[], $2::numeric[], $3::text[], $4::text[]) AS ar_in(p1, p2, p3, p4)
-	RETURNING id, patient_id, amount, status, description, updated_at
-), ar_audit AS (
-	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
-	SELECT $5, $6, $7, $8, $9, 'CREATE', 'billings', n.id, n.patient_id,
-		jsonb_build_object('after', to_jsonb(n))
-	FROM ar_new n
-	CROSS JOIN ar_mark
+const auditedCreateBillingMany = `WITH ar_claim AS MATERIALIZED (
+	SELECT auditrepo.claim($5, $6, $7, $8, $9, 'billings', 'BillingRepo.CreateMany')
+), ar_write AS (
+INSERT INTO public.billings (patient_id, amount, status, description)
+SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4
+FROM unnest($1::bigint[], $2::numeric[], $3::text[], $4::text[]) AS ar_in(p1, p2, p3, p4)
+RETURNING id, patient_id, amount, status, description, updated_at
 )
-SELECT * FROM ar_new`
+SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
 // CreateMany runs sqlc's CreateBilling for every element of args in one statement, with one CREATE audit row
 // per record. Records come back in the order of args.
@@ -71,65 +59,46 @@ func (r *BillingRepo) CreateMany(ctx context.Context, args []db.CreateBillingPar
 		colStatus[n] = arg.Status
 		colDescription[n] = arg.Description
 	}
-	return audit.QueryAll(ctx, r.w, audit.Create, "billings", auditedCreateBillingMany, []any{colPatientID, colAmount, colStatus, colDescription}, len(args), scanBilling)
+	call := r.w.Claim(ctx, audit.ActionCreate, "billings", auditedCreateBillingMany)
+	rows, err := call.Query(ctx, auditedCreateBillingMany, colPatientID, colAmount, colStatus, colDescription)
+	if err != nil {
+		return nil, call.Err(err)
+	}
+	res, err := pgx.CollectRows(rows, pgx.RowToStructByPos[db.Billing])
+	return res, call.Err(err)
 }
 
-const auditedDeleteBilling = `WITH ar_mark AS (
-	SELECT set_config('auditrepo.write', 'billings', true)
-), ar_gone AS (
-	DELETE FROM billings
-	WHERE id = $1
-	RETURNING billings.*
-), ar_audit AS (
-	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
-	SELECT $2, $3, $4, $5, $6, 'DELETE', 'billings', g.id, g.patient_id,
-		jsonb_build_object('deleted_record', to_jsonb(g))
-	FROM ar_gone g
-	CROSS JOIN ar_mark
+const auditedDeleteBilling = `WITH ar_claim AS MATERIALIZED (
+	SELECT auditrepo.claim($2, $3, $4, $5, $6, 'billings', 'BillingRepo.Delete')
+), ar_write AS (
+DELETE FROM billings WHERE id = $1
+RETURNING 1
 )
-SELECT g.id FROM ar_gone g LIMIT 1`
+SELECT 1 FROM ar_write CROSS JOIN ar_claim`
 
-// Delete runs sqlc's DeleteBilling (queries/billings.sql:10) and writes its DELETE audit row in the same statement.
-// No matching row: an error matching audit.ErrNotFound, and no audit row.
+// Delete runs sqlc's DeleteBilling (queries/billings.sql:10) with its actor's claim: the audit triggers of billings record each changed row as that actor's
+// change, in the same statement.
+// No changed row: an error matching audit.ErrNotFound (and pgx.ErrNoRows).
 func (r *BillingRepo) Delete(ctx context.Context, id int64) error {
-	return r.w.QueryRow(ctx, audit.Delete, "billings", auditedDeleteBilling, []any{id}, nil)
+	call := r.w.Claim(ctx, audit.ActionDelete, "billings", auditedDeleteBilling)
+	return call.Changed(db.New(call).DeleteBilling(ctx, id))
 }
 
-const auditedUpdateBilling = `WITH ar_mark AS (
-	SELECT set_config('auditrepo.write', 'billings', true)
-), ar_locked AS (
-	SELECT billings.id AS ar_id, billings AS ar_old, billings.patient_id AS ar_patient
-	FROM billings
-	WHERE id = $1
-	FOR UPDATE
-), ar_changed AS (
-	UPDATE billings
-	SET patient_id = $2, amount = $3, status = $4, description = $5, updated_at = now()
-	FROM ar_locked
-	WHERE billings.id = ar_locked.ar_id
-	RETURNING id, patient_id, amount, status, description, updated_at
-), ar_audit AS (
-	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
-	SELECT $6, $7, $8, $9, $10, 'UPDATE', 'billings', c.id, d.patient, NULLIF(l.ar_patient, d.patient),
-		jsonb_build_object('before', to_jsonb(l.ar_old), 'after', to_jsonb(c), 'changed_fields', to_jsonb(d.changed))
-	FROM ar_changed c
-	JOIN ar_locked l ON l.ar_id = c.id
-	CROSS JOIN LATERAL (SELECT c.patient_id AS patient, array_remove(ARRAY[
-		CASE WHEN (l.ar_old).id IS DISTINCT FROM c.id THEN 'id' END,
-		CASE WHEN (l.ar_old).patient_id IS DISTINCT FROM c.patient_id THEN 'patient_id' END,
-		CASE WHEN (l.ar_old).amount IS DISTINCT FROM c.amount THEN 'amount' END,
-		CASE WHEN (l.ar_old).status IS DISTINCT FROM c.status THEN 'status' END,
-		CASE WHEN (l.ar_old).description IS DISTINCT FROM c.description THEN 'description' END,
-		CASE WHEN (l.ar_old).updated_at IS DISTINCT FROM c.updated_at THEN 'updated_at' END
-	], NULL) AS changed) d
-	CROSS JOIN ar_mark
-	-- A change that touches only nonphi fields writes no audit row.
-	WHERE d.changed && '{id,patient_id,amount,status,description}'::text[]
+const auditedUpdateBilling = `WITH ar_claim AS MATERIALIZED (
+	SELECT auditrepo.claim($6, $7, $8, $9, $10, 'billings', 'BillingRepo.Update')
+), ar_write AS (
+UPDATE billings
+SET patient_id = $2, amount = $3, status = $4, description = $5, updated_at = now()
+WHERE id = $1
+RETURNING id, patient_id, amount, status, description, updated_at
 )
-SELECT * FROM ar_changed`
+SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
-// Update runs sqlc's UpdateBilling (queries/billings.sql:4) and writes its UPDATE audit row in the same statement.
-// No matching row: an error matching audit.ErrNotFound, and no audit row.
+// Update runs sqlc's UpdateBilling (queries/billings.sql:4) with its actor's claim: the audit triggers of billings record each changed row as that actor's
+// change, in the same statement.
+// No matching row: an error matching audit.ErrNotFound (and pgx.ErrNoRows), and no audit row.
 func (r *BillingRepo) Update(ctx context.Context, arg db.UpdateBillingParams) (db.Billing, error) {
-	return audit.QueryOne(ctx, r.w, audit.Update, "billings", auditedUpdateBilling, []any{arg.ID, arg.PatientID, arg.Amount, arg.Status, arg.Description}, scanBilling)
+	call := r.w.Claim(ctx, audit.ActionUpdate, "billings", auditedUpdateBilling)
+	res, err := db.New(call).UpdateBilling(ctx, arg)
+	return res, call.Err(err)
 }

@@ -6,58 +6,46 @@ import (
 	"context"
 	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/gen/db"
+	"github.com/jackc/pgx/v5"
 )
 
-// DentalRecordRepo writes table dental_records through sqlc's queries; each write and its audit row are one SQL statement.
+// DentalRecordRepo writes table dental_records through sqlc's queries, each with the claim of the actor in its context; the
+// table's audit triggers record every change, in the same statement.
 type DentalRecordRepo struct {
 	w *audit.Writer
 }
 
 // NewDentalRecordRepo returns the audited repository of table dental_records. db may be a pool, a connection or a transaction.
-func NewDentalRecordRepo(db audit.DB, opts ...audit.Option) *DentalRecordRepo {
+func NewDentalRecordRepo(db audit.DBTX, opts ...audit.Option) *DentalRecordRepo {
 	return &DentalRecordRepo{w: audit.NewWriter(db, opts...)}
 }
 
-// scanDentalRecord lists the fields of a db.DentalRecord in the order of its columns.
-func scanDentalRecord(i *db.DentalRecord) []any {
-	return []any{&i.ID, &i.PatientID, &i.DentistID, &i.Diagnosis, &i.Treatment, &i.Notes, &i.CreatedAt, &i.UpdatedAt}
-}
-
-const auditedCreateDentalRecord = `WITH ar_mark AS (
-	SELECT set_config('auditrepo.write', 'dental_records', true)
-), ar_new AS (
-	INSERT INTO dental_records (patient_id, dentist_id, diagnosis, treatment, notes)
-	VALUES ($1, $2, $3, $4, $5)
-	RETURNING id, patient_id, dentist_id, diagnosis, treatment, notes, created_at, updated_at
-), ar_audit AS (
-	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
-	SELECT $6, $7, $8, $9, $10, 'CREATE', 'dental_records', n.id, n.patient_id,
-		jsonb_build_object('after', to_jsonb(n))
-	FROM ar_new n
-	CROSS JOIN ar_mark
+const auditedCreateDentalRecord = `WITH ar_claim AS MATERIALIZED (
+	SELECT auditrepo.claim($6, $7, $8, $9, $10, 'dental_records', 'DentalRecordRepo.Create')
+), ar_write AS (
+INSERT INTO dental_records (patient_id, dentist_id, diagnosis, treatment, notes)
+VALUES ($1, $2, $3, $4, $5)
+RETURNING id, patient_id, dentist_id, diagnosis, treatment, notes, created_at, updated_at
 )
-SELECT * FROM ar_new`
+SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
-// Create runs sqlc's CreateDentalRecord (queries/dental_records.sql:1) and writes its CREATE audit row in the same statement.
+// Create runs sqlc's CreateDentalRecord (queries/dental_records.sql:1) with its actor's claim: the audit triggers of dental_records record each changed row as that actor's
+// change, in the same statement.
 func (r *DentalRecordRepo) Create(ctx context.Context, arg db.CreateDentalRecordParams) (db.DentalRecord, error) {
-	return audit.QueryOne(ctx, r.w, audit.Create, "dental_records", auditedCreateDentalRecord, []any{arg.PatientID, arg.DentistID, arg.Diagnosis, arg.Treatment, arg.Notes}, scanDentalRecord)
+	call := r.w.Claim(ctx, audit.ActionCreate, "dental_records", auditedCreateDentalRecord)
+	res, err := db.New(call).CreateDentalRecord(ctx, arg)
+	return res, call.Err(err)
 }
 
-const auditedCreateDentalRecordMany = `WITH ar_mark AS (
-	SELECT set_config('auditrepo.write', 'dental_records', true)
-), ar_new AS (
-	INSERT INTO dental_records (patient_id, dentist_id, diagnosis, treatment, notes)
-	SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4, ar_in.p5
-	FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[]) AS ar_in(p1, p2, p3, p4, p5)
-	RETURNING id, patient_id, dentist_id, diagnosis, treatment, notes, created_at, updated_at
-), ar_audit AS (
-	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
-	SELECT $6, $7, $8, $9, $10, 'CREATE', 'dental_records', n.id, n.patient_id,
-		jsonb_build_object('after', to_jsonb(n))
-	FROM ar_new n
-	CROSS JOIN ar_mark
+const auditedCreateDentalRecordMany = `WITH ar_claim AS MATERIALIZED (
+	SELECT auditrepo.claim($6, $7, $8, $9, $10, 'dental_records', 'DentalRecordRepo.CreateMany')
+), ar_write AS (
+INSERT INTO public.dental_records (patient_id, dentist_id, diagnosis, treatment, notes)
+SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4, ar_in.p5
+FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[]) AS ar_in(p1, p2, p3, p4, p5)
+RETURNING id, patient_id, dentist_id, diagnosis, treatment, notes, created_at, updated_at
 )
-SELECT * FROM ar_new`
+SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
 // CreateMany runs sqlc's CreateDentalRecord for every element of args in one statement, with one CREATE audit row
 // per record. Records come back in the order of args.
@@ -74,67 +62,46 @@ func (r *DentalRecordRepo) CreateMany(ctx context.Context, args []db.CreateDenta
 		colTreatment[n] = arg.Treatment
 		colNotes[n] = arg.Notes
 	}
-	return audit.QueryAll(ctx, r.w, audit.Create, "dental_records", auditedCreateDentalRecordMany, []any{colPatientID, colDentistID, colDiagnosis, colTreatment, colNotes}, len(args), scanDentalRecord)
+	call := r.w.Claim(ctx, audit.ActionCreate, "dental_records", auditedCreateDentalRecordMany)
+	rows, err := call.Query(ctx, auditedCreateDentalRecordMany, colPatientID, colDentistID, colDiagnosis, colTreatment, colNotes)
+	if err != nil {
+		return nil, call.Err(err)
+	}
+	res, err := pgx.CollectRows(rows, pgx.RowToStructByPos[db.DentalRecord])
+	return res, call.Err(err)
 }
 
-const auditedDeleteDentalRecord = `WITH ar_mark AS (
-	SELECT set_config('auditrepo.write', 'dental_records', true)
-), ar_gone AS (
-	DELETE FROM dental_records
-	WHERE id = $1
-	RETURNING dental_records.*
-), ar_audit AS (
-	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
-	SELECT $2, $3, $4, $5, $6, 'DELETE', 'dental_records', g.id, g.patient_id,
-		jsonb_build_object('deleted_record', to_jsonb(g))
-	FROM ar_gone g
-	CROSS JOIN ar_mark
+const auditedDeleteDentalRecord = `WITH ar_claim AS MATERIALIZED (
+	SELECT auditrepo.claim($2, $3, $4, $5, $6, 'dental_records', 'DentalRecordRepo.Delete')
+), ar_write AS (
+DELETE FROM dental_records WHERE id = $1
+RETURNING 1
 )
-SELECT g.id FROM ar_gone g LIMIT 1`
+SELECT 1 FROM ar_write CROSS JOIN ar_claim`
 
-// Delete runs sqlc's DeleteDentalRecord (queries/dental_records.sql:12) and writes its DELETE audit row in the same statement.
-// No matching row: an error matching audit.ErrNotFound, and no audit row.
+// Delete runs sqlc's DeleteDentalRecord (queries/dental_records.sql:12) with its actor's claim: the audit triggers of dental_records record each changed row as that actor's
+// change, in the same statement.
+// No changed row: an error matching audit.ErrNotFound (and pgx.ErrNoRows).
 func (r *DentalRecordRepo) Delete(ctx context.Context, id int64) error {
-	return r.w.QueryRow(ctx, audit.Delete, "dental_records", auditedDeleteDentalRecord, []any{id}, nil)
+	call := r.w.Claim(ctx, audit.ActionDelete, "dental_records", auditedDeleteDentalRecord)
+	return call.Changed(db.New(call).DeleteDentalRecord(ctx, id))
 }
 
-const auditedUpdateDentalRecord = `WITH ar_mark AS (
-	SELECT set_config('auditrepo.write', 'dental_records', true)
-), ar_locked AS (
-	SELECT dental_records.id AS ar_id, dental_records AS ar_old, dental_records.patient_id AS ar_patient
-	FROM dental_records
-	WHERE id = $1
-	FOR UPDATE
-), ar_changed AS (
-	UPDATE dental_records
-	SET patient_id = $2, dentist_id = $3, diagnosis = $4, treatment = $5, notes = $6, updated_at = now()
-	FROM ar_locked
-	WHERE dental_records.id = ar_locked.ar_id
-	RETURNING id, patient_id, dentist_id, diagnosis, treatment, notes, created_at, updated_at
-), ar_audit AS (
-	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
-	SELECT $7, $8, $9, $10, $11, 'UPDATE', 'dental_records', c.id, d.patient, NULLIF(l.ar_patient, d.patient),
-		jsonb_build_object('before', to_jsonb(l.ar_old), 'after', to_jsonb(c), 'changed_fields', to_jsonb(d.changed))
-	FROM ar_changed c
-	JOIN ar_locked l ON l.ar_id = c.id
-	CROSS JOIN LATERAL (SELECT c.patient_id AS patient, array_remove(ARRAY[
-		CASE WHEN (l.ar_old).id IS DISTINCT FROM c.id THEN 'id' END,
-		CASE WHEN (l.ar_old).patient_id IS DISTINCT FROM c.patient_id THEN 'patient_id' END,
-		CASE WHEN (l.ar_old).dentist_id IS DISTINCT FROM c.dentist_id THEN 'dentist_id' END,
-		CASE WHEN (l.ar_old).diagnosis IS DISTINCT FROM c.diagnosis THEN 'diagnosis' END,
-		CASE WHEN (l.ar_old).treatment IS DISTINCT FROM c.treatment THEN 'treatment' END,
-		CASE WHEN (l.ar_old).notes IS DISTINCT FROM c.notes THEN 'notes' END,
-		CASE WHEN (l.ar_old).created_at IS DISTINCT FROM c.created_at THEN 'created_at' END,
-		CASE WHEN (l.ar_old).updated_at IS DISTINCT FROM c.updated_at THEN 'updated_at' END
-	], NULL) AS changed) d
-	CROSS JOIN ar_mark
-	-- A change that touches only nonphi fields writes no audit row.
-	WHERE d.changed && '{id,patient_id,dentist_id,diagnosis,treatment,notes}'::text[]
+const auditedUpdateDentalRecord = `WITH ar_claim AS MATERIALIZED (
+	SELECT auditrepo.claim($7, $8, $9, $10, $11, 'dental_records', 'DentalRecordRepo.Update')
+), ar_write AS (
+UPDATE dental_records
+SET patient_id = $2, dentist_id = $3, diagnosis = $4, treatment = $5, notes = $6, updated_at = now()
+WHERE id = $1
+RETURNING id, patient_id, dentist_id, diagnosis, treatment, notes, created_at, updated_at
 )
-SELECT * FROM ar_changed`
+SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
-// Update runs sqlc's UpdateDentalRecord (queries/dental_records.sql:6) and writes its UPDATE audit row in the same statement.
-// No matching row: an error matching audit.ErrNotFound, and no audit row.
+// Update runs sqlc's UpdateDentalRecord (queries/dental_records.sql:6) with its actor's claim: the audit triggers of dental_records record each changed row as that actor's
+// change, in the same statement.
+// No matching row: an error matching audit.ErrNotFound (and pgx.ErrNoRows), and no audit row.
 func (r *DentalRecordRepo) Update(ctx context.Context, arg db.UpdateDentalRecordParams) (db.DentalRecord, error) {
-	return audit.QueryOne(ctx, r.w, audit.Update, "dental_records", auditedUpdateDentalRecord, []any{arg.ID, arg.PatientID, arg.DentistID, arg.Diagnosis, arg.Treatment, arg.Notes}, scanDentalRecord)
+	call := r.w.Claim(ctx, audit.ActionUpdate, "dental_records", auditedUpdateDentalRecord)
+	res, err := db.New(call).UpdateDentalRecord(ctx, arg)
+	return res, call.Err(err)
 }

@@ -6,58 +6,46 @@ import (
 	"context"
 	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/gen/db"
+	"github.com/jackc/pgx/v5"
 )
 
-// DocumentRepo writes table documents through sqlc's queries; each write and its audit row are one SQL statement.
+// DocumentRepo writes table documents through sqlc's queries, each with the claim of the actor in its context; the
+// table's audit triggers record every change, in the same statement.
 type DocumentRepo struct {
 	w *audit.Writer
 }
 
 // NewDocumentRepo returns the audited repository of table documents. db may be a pool, a connection or a transaction.
-func NewDocumentRepo(db audit.DB, opts ...audit.Option) *DocumentRepo {
+func NewDocumentRepo(db audit.DBTX, opts ...audit.Option) *DocumentRepo {
 	return &DocumentRepo{w: audit.NewWriter(db, opts...)}
 }
 
-// scanDocument lists the fields of a db.Document in the order of its columns.
-func scanDocument(i *db.Document) []any {
-	return []any{&i.ID, &i.PatientID, &i.DocumentType, &i.Filename, &i.StoragePath, &i.UploadedAt}
-}
-
-const auditedCreateDocument = `WITH ar_mark AS (
-	SELECT set_config('auditrepo.write', 'documents', true)
-), ar_new AS (
-	INSERT INTO documents (patient_id, document_type, filename, storage_path)
-	VALUES ($1, $2, $3, $4)
-	RETURNING id, patient_id, document_type, filename, storage_path, uploaded_at
-), ar_audit AS (
-	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
-	SELECT $5, $6, $7, $8, $9, 'CREATE', 'documents', n.id, n.patient_id,
-		jsonb_build_object('after', to_jsonb(n))
-	FROM ar_new n
-	CROSS JOIN ar_mark
+const auditedCreateDocument = `WITH ar_claim AS MATERIALIZED (
+	SELECT auditrepo.claim($5, $6, $7, $8, $9, 'documents', 'DocumentRepo.Create')
+), ar_write AS (
+INSERT INTO documents (patient_id, document_type, filename, storage_path)
+VALUES ($1, $2, $3, $4)
+RETURNING id, patient_id, document_type, filename, storage_path, uploaded_at
 )
-SELECT * FROM ar_new`
+SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
-// Create runs sqlc's CreateDocument (queries/documents.sql:1) and writes its CREATE audit row in the same statement.
+// Create runs sqlc's CreateDocument (queries/documents.sql:1) with its actor's claim: the audit triggers of documents record each changed row as that actor's
+// change, in the same statement.
 func (r *DocumentRepo) Create(ctx context.Context, arg db.CreateDocumentParams) (db.Document, error) {
-	return audit.QueryOne(ctx, r.w, audit.Create, "documents", auditedCreateDocument, []any{arg.PatientID, arg.DocumentType, arg.Filename, arg.StoragePath}, scanDocument)
+	call := r.w.Claim(ctx, audit.ActionCreate, "documents", auditedCreateDocument)
+	res, err := db.New(call).CreateDocument(ctx, arg)
+	return res, call.Err(err)
 }
 
-const auditedCreateDocumentMany = `WITH ar_mark AS (
-	SELECT set_config('auditrepo.write', 'documents', true)
-), ar_new AS (
-	INSERT INTO documents (patient_id, document_type, filename, storage_path)
-	SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4
-	FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS ar_in(p1, p2, p3, p4)
-	RETURNING id, patient_id, document_type, filename, storage_path, uploaded_at
-), ar_audit AS (
-	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
-	SELECT $5, $6, $7, $8, $9, 'CREATE', 'documents', n.id, n.patient_id,
-		jsonb_build_object('after', to_jsonb(n))
-	FROM ar_new n
-	CROSS JOIN ar_mark
+const auditedCreateDocumentMany = `WITH ar_claim AS MATERIALIZED (
+	SELECT auditrepo.claim($5, $6, $7, $8, $9, 'documents', 'DocumentRepo.CreateMany')
+), ar_write AS (
+INSERT INTO public.documents (patient_id, document_type, filename, storage_path)
+SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4
+FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS ar_in(p1, p2, p3, p4)
+RETURNING id, patient_id, document_type, filename, storage_path, uploaded_at
 )
-SELECT * FROM ar_new`
+SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
 // CreateMany runs sqlc's CreateDocument for every element of args in one statement, with one CREATE audit row
 // per record. Records come back in the order of args.
@@ -72,65 +60,45 @@ func (r *DocumentRepo) CreateMany(ctx context.Context, args []db.CreateDocumentP
 		colFilename[n] = arg.Filename
 		colStoragePath[n] = arg.StoragePath
 	}
-	return audit.QueryAll(ctx, r.w, audit.Create, "documents", auditedCreateDocumentMany, []any{colPatientID, colDocumentType, colFilename, colStoragePath}, len(args), scanDocument)
+	call := r.w.Claim(ctx, audit.ActionCreate, "documents", auditedCreateDocumentMany)
+	rows, err := call.Query(ctx, auditedCreateDocumentMany, colPatientID, colDocumentType, colFilename, colStoragePath)
+	if err != nil {
+		return nil, call.Err(err)
+	}
+	res, err := pgx.CollectRows(rows, pgx.RowToStructByPos[db.Document])
+	return res, call.Err(err)
 }
 
-const auditedDeleteDocument = `WITH ar_mark AS (
-	SELECT set_config('auditrepo.write', 'documents', true)
-), ar_gone AS (
-	DELETE FROM documents
-	WHERE id = $1
-	RETURNING documents.*
-), ar_audit AS (
-	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
-	SELECT $2, $3, $4, $5, $6, 'DELETE', 'documents', g.id, g.patient_id,
-		jsonb_build_object('deleted_record', to_jsonb(g))
-	FROM ar_gone g
-	CROSS JOIN ar_mark
+const auditedDeleteDocument = `WITH ar_claim AS MATERIALIZED (
+	SELECT auditrepo.claim($2, $3, $4, $5, $6, 'documents', 'DocumentRepo.Delete')
+), ar_write AS (
+DELETE FROM documents WHERE id = $1
+RETURNING 1
 )
-SELECT g.id FROM ar_gone g LIMIT 1`
+SELECT 1 FROM ar_write CROSS JOIN ar_claim`
 
-// Delete runs sqlc's DeleteDocument (queries/documents.sql:11) and writes its DELETE audit row in the same statement.
-// No matching row: an error matching audit.ErrNotFound, and no audit row.
+// Delete runs sqlc's DeleteDocument (queries/documents.sql:11) with its actor's claim: the audit triggers of documents record each changed row as that actor's
+// change, in the same statement.
+// No changed row: an error matching audit.ErrNotFound (and pgx.ErrNoRows).
 func (r *DocumentRepo) Delete(ctx context.Context, id int64) error {
-	return r.w.QueryRow(ctx, audit.Delete, "documents", auditedDeleteDocument, []any{id}, nil)
+	call := r.w.Claim(ctx, audit.ActionDelete, "documents", auditedDeleteDocument)
+	return call.Changed(db.New(call).DeleteDocument(ctx, id))
 }
 
-const auditedUpdateDocument = `WITH ar_mark AS (
-	SELECT set_config('auditrepo.write', 'documents', true)
-), ar_locked AS (
-	SELECT documents.id AS ar_id, documents AS ar_old, documents.patient_id AS ar_patient
-	FROM documents
-	WHERE id = $1
-	FOR UPDATE
-), ar_changed AS (
-	UPDATE documents
-	SET patient_id = $2, document_type = $3, filename = $4, storage_path = $5
-	FROM ar_locked
-	WHERE documents.id = ar_locked.ar_id
-	RETURNING id, patient_id, document_type, filename, storage_path, uploaded_at
-), ar_audit AS (
-	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
-	SELECT $6, $7, $8, $9, $10, 'UPDATE', 'documents', c.id, d.patient, NULLIF(l.ar_patient, d.patient),
-		jsonb_build_object('before', to_jsonb(l.ar_old), 'after', to_jsonb(c), 'changed_fields', to_jsonb(d.changed))
-	FROM ar_changed c
-	JOIN ar_locked l ON l.ar_id = c.id
-	CROSS JOIN LATERAL (SELECT c.patient_id AS patient, array_remove(ARRAY[
-		CASE WHEN (l.ar_old).id IS DISTINCT FROM c.id THEN 'id' END,
-		CASE WHEN (l.ar_old).patient_id IS DISTINCT FROM c.patient_id THEN 'patient_id' END,
-		CASE WHEN (l.ar_old).document_type IS DISTINCT FROM c.document_type THEN 'document_type' END,
-		CASE WHEN (l.ar_old).filename IS DISTINCT FROM c.filename THEN 'filename' END,
-		CASE WHEN (l.ar_old).storage_path IS DISTINCT FROM c.storage_path THEN 'storage_path' END,
-		CASE WHEN (l.ar_old).uploaded_at IS DISTINCT FROM c.uploaded_at THEN 'uploaded_at' END
-	], NULL) AS changed) d
-	CROSS JOIN ar_mark
-	-- A change that touches only nonphi fields writes no audit row.
-	WHERE d.changed && '{id,patient_id,document_type,filename,storage_path}'::text[]
+const auditedUpdateDocument = `WITH ar_claim AS MATERIALIZED (
+	SELECT auditrepo.claim($6, $7, $8, $9, $10, 'documents', 'DocumentRepo.Update')
+), ar_write AS (
+UPDATE documents SET patient_id = $2, document_type = $3, filename = $4, storage_path = $5
+WHERE id = $1
+RETURNING id, patient_id, document_type, filename, storage_path, uploaded_at
 )
-SELECT * FROM ar_changed`
+SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
-// Update runs sqlc's UpdateDocument (queries/documents.sql:6) and writes its UPDATE audit row in the same statement.
-// No matching row: an error matching audit.ErrNotFound, and no audit row.
+// Update runs sqlc's UpdateDocument (queries/documents.sql:6) with its actor's claim: the audit triggers of documents record each changed row as that actor's
+// change, in the same statement.
+// No matching row: an error matching audit.ErrNotFound (and pgx.ErrNoRows), and no audit row.
 func (r *DocumentRepo) Update(ctx context.Context, arg db.UpdateDocumentParams) (db.Document, error) {
-	return audit.QueryOne(ctx, r.w, audit.Update, "documents", auditedUpdateDocument, []any{arg.ID, arg.PatientID, arg.DocumentType, arg.Filename, arg.StoragePath}, scanDocument)
+	call := r.w.Claim(ctx, audit.ActionUpdate, "documents", auditedUpdateDocument)
+	res, err := db.New(call).UpdateDocument(ctx, arg)
+	return res, call.Err(err)
 }

@@ -6,57 +6,45 @@ import (
 	"context"
 	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/gen/db"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-// InvoiceRepo writes table invoices through sqlc's queries; each write and its audit row are one SQL statement.
+// InvoiceRepo writes table invoices through sqlc's queries, each with the claim of the actor in its context; the
+// table's audit triggers record every change, in the same statement.
 type InvoiceRepo struct {
 	w *audit.Writer
 }
 
 // NewInvoiceRepo returns the audited repository of table invoices. db may be a pool, a connection or a transaction.
-func NewInvoiceRepo(db audit.DB, opts ...audit.Option) *InvoiceRepo {
+func NewInvoiceRepo(db audit.DBTX, opts ...audit.Option) *InvoiceRepo {
 	return &InvoiceRepo{w: audit.NewWriter(db, opts...)}
 }
 
-// scanInvoice lists the fields of a db.Invoice in the order of its columns.
-func scanInvoice(i *db.Invoice) []any {
-	return []any{&i.ID, &i.AppointmentID, &i.Amount, &i.Status, &i.DueDate, &i.UpdatedAt}
-}
-
-const auditedCreateInvoice = `WITH ar_mark AS (
-	SELECT set_config('auditrepo.write', 'invoices', true)
-), ar_new AS (
-	INSERT INTO invoices (appointment_id, amount, status, due_date) VALUES ($1, $2, $3, $4) RETURNING id, appointment_id, amount, status, due_date, updated_at
-), ar_audit AS (
-	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
-	SELECT $5, $6, $7, $8, $9, 'CREATE', 'invoices', n.id, (SELECT ar_h1.patient_id FROM appointments ar_h1 WHERE ar_h1.id = n.appointment_id),
-		jsonb_build_object('after', to_jsonb(n))
-	FROM ar_new n
-	CROSS JOIN ar_mark
+const auditedCreateInvoice = `WITH ar_claim AS MATERIALIZED (
+	SELECT auditrepo.claim($5, $6, $7, $8, $9, 'invoices', 'InvoiceRepo.Create')
+), ar_write AS (
+INSERT INTO invoices (appointment_id, amount, status, due_date) VALUES ($1, $2, $3, $4) RETURNING id, appointment_id, amount, status, due_date, updated_at
 )
-SELECT * FROM ar_new`
+SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
-// Create runs sqlc's CreateInvoice (queries/invoices.sql:1) and writes its CREATE audit row in the same statement.
+// Create runs sqlc's CreateInvoice (queries/invoices.sql:1) with its actor's claim: the audit triggers of invoices record each changed row as that actor's
+// change, in the same statement.
 func (r *InvoiceRepo) Create(ctx context.Context, arg db.CreateInvoiceParams) (db.Invoice, error) {
-	return audit.QueryOne(ctx, r.w, audit.Create, "invoices", auditedCreateInvoice, []any{arg.AppointmentID, arg.Amount, arg.Status, arg.DueDate}, scanInvoice)
+	call := r.w.Claim(ctx, audit.ActionCreate, "invoices", auditedCreateInvoice)
+	res, err := db.New(call).CreateInvoice(ctx, arg)
+	return res, call.Err(err)
 }
 
-const auditedCreateInvoiceMany = `WITH ar_mark AS (
-	SELECT set_config('auditrepo.write', 'invoices', true)
-), ar_new AS (
-	INSERT INTO invoices (appointment_id, amount, status, due_date)
-	SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4
-	FROM unnest($1::bigint[], $2::numeric[], $3::text[], $4::date[]) AS ar_in(p1, p2, p3, p4)
-	RETURNING id, appointment_id, amount, status, due_date, updated_at
-), ar_audit AS (
-	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
-	SELECT $5, $6, $7, $8, $9, 'CREATE', 'invoices', n.id, (SELECT ar_h1.patient_id FROM appointments ar_h1 WHERE ar_h1.id = n.appointment_id),
-		jsonb_build_object('after', to_jsonb(n))
-	FROM ar_new n
-	CROSS JOIN ar_mark
+const auditedCreateInvoiceMany = `WITH ar_claim AS MATERIALIZED (
+	SELECT auditrepo.claim($5, $6, $7, $8, $9, 'invoices', 'InvoiceRepo.CreateMany')
+), ar_write AS (
+INSERT INTO public.invoices (appointment_id, amount, status, due_date)
+SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4
+FROM unnest($1::bigint[], $2::numeric[], $3::text[], $4::date[]) AS ar_in(p1, p2, p3, p4)
+RETURNING id, appointment_id, amount, status, due_date, updated_at
 )
-SELECT * FROM ar_new`
+SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
 // CreateMany runs sqlc's CreateInvoice for every element of args in one statement, with one CREATE audit row
 // per record. Records come back in the order of args.
@@ -71,65 +59,46 @@ func (r *InvoiceRepo) CreateMany(ctx context.Context, args []db.CreateInvoicePar
 		colStatus[n] = arg.Status
 		colDueDate[n] = arg.DueDate
 	}
-	return audit.QueryAll(ctx, r.w, audit.Create, "invoices", auditedCreateInvoiceMany, []any{colAppointmentID, colAmount, colStatus, colDueDate}, len(args), scanInvoice)
+	call := r.w.Claim(ctx, audit.ActionCreate, "invoices", auditedCreateInvoiceMany)
+	rows, err := call.Query(ctx, auditedCreateInvoiceMany, colAppointmentID, colAmount, colStatus, colDueDate)
+	if err != nil {
+		return nil, call.Err(err)
+	}
+	res, err := pgx.CollectRows(rows, pgx.RowToStructByPos[db.Invoice])
+	return res, call.Err(err)
 }
 
-const auditedDeleteInvoice = `WITH ar_mark AS (
-	SELECT set_config('auditrepo.write', 'invoices', true)
-), ar_gone AS (
-	DELETE FROM invoices
-	WHERE id = $1
-	RETURNING invoices.*
-), ar_audit AS (
-	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
-	SELECT $2, $3, $4, $5, $6, 'DELETE', 'invoices', g.id, (SELECT ar_h1.patient_id FROM appointments ar_h1 WHERE ar_h1.id = g.appointment_id),
-		jsonb_build_object('deleted_record', to_jsonb(g))
-	FROM ar_gone g
-	CROSS JOIN ar_mark
+const auditedDeleteInvoice = `WITH ar_claim AS MATERIALIZED (
+	SELECT auditrepo.claim($2, $3, $4, $5, $6, 'invoices', 'InvoiceRepo.Delete')
+), ar_write AS (
+DELETE FROM invoices WHERE id = $1
+RETURNING 1
 )
-SELECT g.id FROM ar_gone g LIMIT 1`
+SELECT 1 FROM ar_write CROSS JOIN ar_claim`
 
-// Delete runs sqlc's DeleteInvoice (queries/invoices.sql:10) and writes its DELETE audit row in the same statement.
-// No matching row: an error matching audit.ErrNotFound, and no audit row.
+// Delete runs sqlc's DeleteInvoice (queries/invoices.sql:10) with its actor's claim: the audit triggers of invoices record each changed row as that actor's
+// change, in the same statement.
+// No changed row: an error matching audit.ErrNotFound (and pgx.ErrNoRows).
 func (r *InvoiceRepo) Delete(ctx context.Context, id int64) error {
-	return r.w.QueryRow(ctx, audit.Delete, "invoices", auditedDeleteInvoice, []any{id}, nil)
+	call := r.w.Claim(ctx, audit.ActionDelete, "invoices", auditedDeleteInvoice)
+	return call.Changed(db.New(call).DeleteInvoice(ctx, id))
 }
 
-const auditedUpdateInvoice = `WITH ar_mark AS (
-	SELECT set_config('auditrepo.write', 'invoices', true)
-), ar_locked AS (
-	SELECT invoices.id AS ar_id, invoices AS ar_old, (SELECT ar_h1.patient_id FROM appointments ar_h1 WHERE ar_h1.id = invoices.appointment_id) AS ar_patient
-	FROM invoices
-	WHERE id = $1
-	FOR UPDATE
-), ar_changed AS (
-	UPDATE invoices
-	SET appointment_id = $2, amount = $3, status = $4, due_date = $5, updated_at = now()
-	FROM ar_locked
-	WHERE invoices.id = ar_locked.ar_id
-	RETURNING id, appointment_id, amount, status, due_date, updated_at
-), ar_audit AS (
-	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
-	SELECT $6, $7, $8, $9, $10, 'UPDATE', 'invoices', c.id, d.patient, NULLIF(l.ar_patient, d.patient),
-		jsonb_build_object('before', to_jsonb(l.ar_old), 'after', to_jsonb(c), 'changed_fields', to_jsonb(d.changed))
-	FROM ar_changed c
-	JOIN ar_locked l ON l.ar_id = c.id
-	CROSS JOIN LATERAL (SELECT (SELECT ar_h1.patient_id FROM appointments ar_h1 WHERE ar_h1.id = c.appointment_id) AS patient, array_remove(ARRAY[
-		CASE WHEN (l.ar_old).id IS DISTINCT FROM c.id THEN 'id' END,
-		CASE WHEN (l.ar_old).appointment_id IS DISTINCT FROM c.appointment_id THEN 'appointment_id' END,
-		CASE WHEN (l.ar_old).amount IS DISTINCT FROM c.amount THEN 'amount' END,
-		CASE WHEN (l.ar_old).status IS DISTINCT FROM c.status THEN 'status' END,
-		CASE WHEN (l.ar_old).due_date IS DISTINCT FROM c.due_date THEN 'due_date' END,
-		CASE WHEN (l.ar_old).updated_at IS DISTINCT FROM c.updated_at THEN 'updated_at' END
-	], NULL) AS changed) d
-	CROSS JOIN ar_mark
-	-- A change that touches only nonphi fields writes no audit row.
-	WHERE d.changed && '{id,appointment_id,amount,status,due_date}'::text[]
+const auditedUpdateInvoice = `WITH ar_claim AS MATERIALIZED (
+	SELECT auditrepo.claim($6, $7, $8, $9, $10, 'invoices', 'InvoiceRepo.Update')
+), ar_write AS (
+UPDATE invoices
+SET appointment_id = $2, amount = $3, status = $4, due_date = $5, updated_at = now()
+WHERE id = $1
+RETURNING id, appointment_id, amount, status, due_date, updated_at
 )
-SELECT * FROM ar_changed`
+SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
-// Update runs sqlc's UpdateInvoice (queries/invoices.sql:4) and writes its UPDATE audit row in the same statement.
-// No matching row: an error matching audit.ErrNotFound, and no audit row.
+// Update runs sqlc's UpdateInvoice (queries/invoices.sql:4) with its actor's claim: the audit triggers of invoices record each changed row as that actor's
+// change, in the same statement.
+// No matching row: an error matching audit.ErrNotFound (and pgx.ErrNoRows), and no audit row.
 func (r *InvoiceRepo) Update(ctx context.Context, arg db.UpdateInvoiceParams) (db.Invoice, error) {
-	return audit.QueryOne(ctx, r.w, audit.Update, "invoices", auditedUpdateInvoice, []any{arg.ID, arg.AppointmentID, arg.Amount, arg.Status, arg.DueDate}, scanInvoice)
+	call := r.w.Claim(ctx, audit.ActionUpdate, "invoices", auditedUpdateInvoice)
+	res, err := db.New(call).UpdateInvoice(ctx, arg)
+	return res, call.Err(err)
 }

@@ -6,61 +6,49 @@ import (
 	"context"
 	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/gen/db"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-// PatientIntakeFormRepo writes table patient_intake_forms through sqlc's queries; each write and its audit row are one SQL statement.
+// PatientIntakeFormRepo writes table patient_intake_forms through sqlc's queries, each with the claim of the actor in its context; the
+// table's audit triggers record every change, in the same statement.
 type PatientIntakeFormRepo struct {
 	w *audit.Writer
 }
 
 // NewPatientIntakeFormRepo returns the audited repository of table patient_intake_forms. db may be a pool, a connection or a transaction.
-func NewPatientIntakeFormRepo(db audit.DB, opts ...audit.Option) *PatientIntakeFormRepo {
+func NewPatientIntakeFormRepo(db audit.DBTX, opts ...audit.Option) *PatientIntakeFormRepo {
 	return &PatientIntakeFormRepo{w: audit.NewWriter(db, opts...)}
 }
 
-// scanPatientIntakeForm lists the fields of a db.PatientIntakeForm in the order of its columns.
-func scanPatientIntakeForm(i *db.PatientIntakeForm) []any {
-	return []any{&i.ID, &i.PatientID, &i.Allergies, &i.Medications, &i.MedicalConditions, &i.EmergencyContact, &i.EmergencyPhone, &i.InsuranceProvider, &i.InsurancePolicy, &i.Smoker, &i.Pregnant, &i.SignedAt, &i.UpdatedAt}
-}
-
-const auditedCreatePatientIntakeForm = `WITH ar_mark AS (
-	SELECT set_config('auditrepo.write', 'patient_intake_forms', true)
-), ar_new AS (
-	INSERT INTO patient_intake_forms (
-	    patient_id, allergies, medications, medical_conditions, emergency_contact, emergency_phone,
-	    insurance_provider, insurance_policy, smoker, pregnant, signed_at
-	) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-	RETURNING id, patient_id, allergies, medications, medical_conditions, emergency_contact, emergency_phone, insurance_provider, insurance_policy, smoker, pregnant, signed_at, updated_at
-), ar_audit AS (
-	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
-	SELECT $12, $13, $14, $15, $16, 'CREATE', 'patient_intake_forms', n.id, n.patient_id,
-		jsonb_build_object('after', to_jsonb(n) || '{"insurance_policy": "[REDACTED]"}'::jsonb)
-	FROM ar_new n
-	CROSS JOIN ar_mark
+const auditedCreatePatientIntakeForm = `WITH ar_claim AS MATERIALIZED (
+	SELECT auditrepo.claim($12, $13, $14, $15, $16, 'patient_intake_forms', 'PatientIntakeFormRepo.Create')
+), ar_write AS (
+INSERT INTO patient_intake_forms (
+    patient_id, allergies, medications, medical_conditions, emergency_contact, emergency_phone,
+    insurance_provider, insurance_policy, smoker, pregnant, signed_at
+) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+RETURNING id, patient_id, allergies, medications, medical_conditions, emergency_contact, emergency_phone, insurance_provider, insurance_policy, smoker, pregnant, signed_at, updated_at
 )
-SELECT * FROM ar_new`
+SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
-// Create runs sqlc's CreatePatientIntakeForm (queries/patient_intake_forms.sql:1) and writes its CREATE audit row in the same statement.
+// Create runs sqlc's CreatePatientIntakeForm (queries/patient_intake_forms.sql:1) with its actor's claim: the audit triggers of patient_intake_forms record each changed row as that actor's
+// change, in the same statement.
 func (r *PatientIntakeFormRepo) Create(ctx context.Context, arg db.CreatePatientIntakeFormParams) (db.PatientIntakeForm, error) {
-	return audit.QueryOne(ctx, r.w, audit.Create, "patient_intake_forms", auditedCreatePatientIntakeForm, []any{arg.PatientID, arg.Allergies, arg.Medications, arg.MedicalConditions, arg.EmergencyContact, arg.EmergencyPhone, arg.InsuranceProvider, arg.InsurancePolicy, arg.Smoker, arg.Pregnant, arg.SignedAt}, scanPatientIntakeForm)
+	call := r.w.Claim(ctx, audit.ActionCreate, "patient_intake_forms", auditedCreatePatientIntakeForm)
+	res, err := db.New(call).CreatePatientIntakeForm(ctx, arg)
+	return res, call.Err(err)
 }
 
-const auditedCreatePatientIntakeFormMany = `WITH ar_mark AS (
-	SELECT set_config('auditrepo.write', 'patient_intake_forms', true)
-), ar_new AS (
-	INSERT INTO patient_intake_forms (patient_id, allergies, medications, medical_conditions, emergency_contact, emergency_phone, insurance_provider, insurance_policy, smoker, pregnant, signed_at)
-	SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4, ar_in.p5, ar_in.p6, ar_in.p7, ar_in.p8, ar_in.p9, ar_in.p10, ar_in.p11
-	FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::boolean[], $10::boolean[], $11::timestamptz[]) AS ar_in(p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11)
-	RETURNING id, patient_id, allergies, medications, medical_conditions, emergency_contact, emergency_phone, insurance_provider, insurance_policy, smoker, pregnant, signed_at, updated_at
-), ar_audit AS (
-	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
-	SELECT $12, $13, $14, $15, $16, 'CREATE', 'patient_intake_forms', n.id, n.patient_id,
-		jsonb_build_object('after', to_jsonb(n) || '{"insurance_policy": "[REDACTED]"}'::jsonb)
-	FROM ar_new n
-	CROSS JOIN ar_mark
+const auditedCreatePatientIntakeFormMany = `WITH ar_claim AS MATERIALIZED (
+	SELECT auditrepo.claim($12, $13, $14, $15, $16, 'patient_intake_forms', 'PatientIntakeFormRepo.CreateMany')
+), ar_write AS (
+INSERT INTO public.patient_intake_forms (patient_id, allergies, medications, medical_conditions, emergency_contact, emergency_phone, insurance_provider, insurance_policy, smoker, pregnant, signed_at)
+SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4, ar_in.p5, ar_in.p6, ar_in.p7, ar_in.p8, ar_in.p9, ar_in.p10, ar_in.p11
+FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::boolean[], $10::boolean[], $11::timestamptz[]) AS ar_in(p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11)
+RETURNING id, patient_id, allergies, medications, medical_conditions, emergency_contact, emergency_phone, insurance_provider, insurance_policy, smoker, pregnant, signed_at, updated_at
 )
-SELECT * FROM ar_new`
+SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
 // CreateMany runs sqlc's CreatePatientIntakeForm for every element of args in one statement, with one CREATE audit row
 // per record. Records come back in the order of args.
@@ -89,74 +77,48 @@ func (r *PatientIntakeFormRepo) CreateMany(ctx context.Context, args []db.Create
 		colPregnant[n] = arg.Pregnant
 		colSignedAt[n] = arg.SignedAt
 	}
-	return audit.QueryAll(ctx, r.w, audit.Create, "patient_intake_forms", auditedCreatePatientIntakeFormMany, []any{colPatientID, colAllergies, colMedications, colMedicalConditions, colEmergencyContact, colEmergencyPhone, colInsuranceProvider, colInsurancePolicy, colSmoker, colPregnant, colSignedAt}, len(args), scanPatientIntakeForm)
+	call := r.w.Claim(ctx, audit.ActionCreate, "patient_intake_forms", auditedCreatePatientIntakeFormMany)
+	rows, err := call.Query(ctx, auditedCreatePatientIntakeFormMany, colPatientID, colAllergies, colMedications, colMedicalConditions, colEmergencyContact, colEmergencyPhone, colInsuranceProvider, colInsurancePolicy, colSmoker, colPregnant, colSignedAt)
+	if err != nil {
+		return nil, call.Err(err)
+	}
+	res, err := pgx.CollectRows(rows, pgx.RowToStructByPos[db.PatientIntakeForm])
+	return res, call.Err(err)
 }
 
-const auditedDeletePatientIntakeForm = `WITH ar_mark AS (
-	SELECT set_config('auditrepo.write', 'patient_intake_forms', true)
-), ar_gone AS (
-	DELETE FROM patient_intake_forms
-	WHERE id = $1
-	RETURNING patient_intake_forms.*
-), ar_audit AS (
-	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
-	SELECT $2, $3, $4, $5, $6, 'DELETE', 'patient_intake_forms', g.id, g.patient_id,
-		jsonb_build_object('deleted_record', to_jsonb(g) || '{"insurance_policy": "[REDACTED]"}'::jsonb)
-	FROM ar_gone g
-	CROSS JOIN ar_mark
+const auditedDeletePatientIntakeForm = `WITH ar_claim AS MATERIALIZED (
+	SELECT auditrepo.claim($2, $3, $4, $5, $6, 'patient_intake_forms', 'PatientIntakeFormRepo.Delete')
+), ar_write AS (
+DELETE FROM patient_intake_forms WHERE id = $1
+RETURNING 1
 )
-SELECT g.id FROM ar_gone g LIMIT 1`
+SELECT 1 FROM ar_write CROSS JOIN ar_claim`
 
-// Delete runs sqlc's DeletePatientIntakeForm (queries/patient_intake_forms.sql:16) and writes its DELETE audit row in the same statement.
-// No matching row: an error matching audit.ErrNotFound, and no audit row.
+// Delete runs sqlc's DeletePatientIntakeForm (queries/patient_intake_forms.sql:16) with its actor's claim: the audit triggers of patient_intake_forms record each changed row as that actor's
+// change, in the same statement.
+// No changed row: an error matching audit.ErrNotFound (and pgx.ErrNoRows).
 func (r *PatientIntakeFormRepo) Delete(ctx context.Context, id int64) error {
-	return r.w.QueryRow(ctx, audit.Delete, "patient_intake_forms", auditedDeletePatientIntakeForm, []any{id}, nil)
+	call := r.w.Claim(ctx, audit.ActionDelete, "patient_intake_forms", auditedDeletePatientIntakeForm)
+	return call.Changed(db.New(call).DeletePatientIntakeForm(ctx, id))
 }
 
-const auditedUpdatePatientIntakeForm = `WITH ar_mark AS (
-	SELECT set_config('auditrepo.write', 'patient_intake_forms', true)
-), ar_locked AS (
-	SELECT patient_intake_forms.id AS ar_id, patient_intake_forms AS ar_old, patient_intake_forms.patient_id AS ar_patient
-	FROM patient_intake_forms
-	WHERE id = $1
-	FOR UPDATE
-), ar_changed AS (
-	UPDATE patient_intake_forms
-	SET allergies = $2, medications = $3, medical_conditions = $4, emergency_contact = $5,
+const auditedUpdatePatientIntakeForm = `WITH ar_claim AS MATERIALIZED (
+	SELECT auditrepo.claim($12, $13, $14, $15, $16, 'patient_intake_forms', 'PatientIntakeFormRepo.Update')
+), ar_write AS (
+UPDATE patient_intake_forms
+SET allergies = $2, medications = $3, medical_conditions = $4, emergency_contact = $5,
     emergency_phone = $6, insurance_provider = $7, insurance_policy = $8, smoker = $9, pregnant = $10,
     signed_at = $11, updated_at = now()
-	FROM ar_locked
-	WHERE patient_intake_forms.id = ar_locked.ar_id
-	RETURNING id, patient_id, allergies, medications, medical_conditions, emergency_contact, emergency_phone, insurance_provider, insurance_policy, smoker, pregnant, signed_at, updated_at
-), ar_audit AS (
-	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
-	SELECT $12, $13, $14, $15, $16, 'UPDATE', 'patient_intake_forms', c.id, d.patient, NULLIF(l.ar_patient, d.patient),
-		jsonb_build_object('before', to_jsonb(l.ar_old) || '{"insurance_policy": "[REDACTED]"}'::jsonb, 'after', to_jsonb(c) || '{"insurance_policy": "[REDACTED]"}'::jsonb, 'changed_fields', to_jsonb(d.changed))
-	FROM ar_changed c
-	JOIN ar_locked l ON l.ar_id = c.id
-	CROSS JOIN LATERAL (SELECT c.patient_id AS patient, array_remove(ARRAY[
-		CASE WHEN (l.ar_old).id IS DISTINCT FROM c.id THEN 'id' END,
-		CASE WHEN (l.ar_old).patient_id IS DISTINCT FROM c.patient_id THEN 'patient_id' END,
-		CASE WHEN (l.ar_old).allergies IS DISTINCT FROM c.allergies THEN 'allergies' END,
-		CASE WHEN (l.ar_old).medications IS DISTINCT FROM c.medications THEN 'medications' END,
-		CASE WHEN (l.ar_old).medical_conditions IS DISTINCT FROM c.medical_conditions THEN 'medical_conditions' END,
-		CASE WHEN (l.ar_old).emergency_contact IS DISTINCT FROM c.emergency_contact THEN 'emergency_contact' END,
-		CASE WHEN (l.ar_old).emergency_phone IS DISTINCT FROM c.emergency_phone THEN 'emergency_phone' END,
-		CASE WHEN (l.ar_old).insurance_provider IS DISTINCT FROM c.insurance_provider THEN 'insurance_provider' END,
-		CASE WHEN (l.ar_old).insurance_policy IS DISTINCT FROM c.insurance_policy THEN 'insurance_policy' END,
-		CASE WHEN (l.ar_old).smoker IS DISTINCT FROM c.smoker THEN 'smoker' END,
-		CASE WHEN (l.ar_old).pregnant IS DISTINCT FROM c.pregnant THEN 'pregnant' END,
-		CASE WHEN (l.ar_old).signed_at IS DISTINCT FROM c.signed_at THEN 'signed_at' END,
-		CASE WHEN (l.ar_old).updated_at IS DISTINCT FROM c.updated_at THEN 'updated_at' END
-	], NULL) AS changed) d
-	CROSS JOIN ar_mark
-	-- A change that touches only nonphi fields writes no audit row.
-	WHERE d.changed && '{id,patient_id,allergies,medications,medical_conditions,emergency_contact,emergency_phone,insurance_provider,insurance_policy,smoker,pregnant,signed_at}'::text[]
+WHERE id = $1
+RETURNING id, patient_id, allergies, medications, medical_conditions, emergency_contact, emergency_phone, insurance_provider, insurance_policy, smoker, pregnant, signed_at, updated_at
 )
-SELECT * FROM ar_changed`
+SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
-// Update runs sqlc's UpdatePatientIntakeForm (queries/patient_intake_forms.sql:8) and writes its UPDATE audit row in the same statement.
-// No matching row: an error matching audit.ErrNotFound, and no audit row.
+// Update runs sqlc's UpdatePatientIntakeForm (queries/patient_intake_forms.sql:8) with its actor's claim: the audit triggers of patient_intake_forms record each changed row as that actor's
+// change, in the same statement.
+// No matching row: an error matching audit.ErrNotFound (and pgx.ErrNoRows), and no audit row.
 func (r *PatientIntakeFormRepo) Update(ctx context.Context, arg db.UpdatePatientIntakeFormParams) (db.PatientIntakeForm, error) {
-	return audit.QueryOne(ctx, r.w, audit.Update, "patient_intake_forms", auditedUpdatePatientIntakeForm, []any{arg.ID, arg.Allergies, arg.Medications, arg.MedicalConditions, arg.EmergencyContact, arg.EmergencyPhone, arg.InsuranceProvider, arg.InsurancePolicy, arg.Smoker, arg.Pregnant, arg.SignedAt}, scanPatientIntakeForm)
+	call := r.w.Claim(ctx, audit.ActionUpdate, "patient_intake_forms", auditedUpdatePatientIntakeForm)
+	res, err := db.New(call).UpdatePatientIntakeForm(ctx, arg)
+	return res, call.Err(err)
 }

@@ -18,7 +18,7 @@ type Repos struct {
 
 // New returns the audited repositories over db: a pool, a connection or the caller's pgx.Tx,
 // in which case each change and its audit row commit or roll back with the transaction.
-func New(db audit.DB, opts ...audit.Option) *Repos {
+func New(db audit.DBTX, opts ...audit.Option) *Repos {
 	w := audit.NewWriter(db, opts...)
 	return &Repos{
 		Appointment:       &AppointmentRepo{w: w},

@@ -6,59 +6,47 @@ import (
 	"context"
 	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/gen/db"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-// TreatmentPlanRepo writes table treatment_plans through sqlc's queries; each write and its audit row are one SQL statement.
+// TreatmentPlanRepo writes table treatment_plans through sqlc's queries, each with the claim of the actor in its context; the
+// table's audit triggers record every change, in the same statement.
 type TreatmentPlanRepo struct {
 	w *audit.Writer
 }
 
 // NewTreatmentPlanRepo returns the audited repository of table treatment_plans. db may be a pool, a connection or a transaction.
-func NewTreatmentPlanRepo(db audit.DB, opts ...audit.Option) *TreatmentPlanRepo {
+func NewTreatmentPlanRepo(db audit.DBTX, opts ...audit.Option) *TreatmentPlanRepo {
 	return &TreatmentPlanRepo{w: audit.NewWriter(db, opts...)}
 }
 
-// scanTreatmentPlan lists the fields of a db.TreatmentPlan in the order of its columns.
-func scanTreatmentPlan(i *db.TreatmentPlan) []any {
-	return []any{&i.ID, &i.PatientID, &i.DentistID, &i.Title, &i.Description, &i.Status, &i.EstimatedCost, &i.UpdatedAt}
-}
-
-const auditedCreateTreatmentPlan = `WITH ar_mark AS (
-	SELECT set_config('auditrepo.write', 'treatment_plans', true)
-), ar_new AS (
-	INSERT INTO treatment_plans (patient_id, dentist_id, title, description, status, estimated_cost)
-	VALUES ($1, $2, $3, $4, $5, $6)
-	RETURNING id, patient_id, dentist_id, title, description, status, estimated_cost, updated_at
-), ar_audit AS (
-	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
-	SELECT $7, $8, $9, $10, $11, 'CREATE', 'treatment_plans', n.id, n.patient_id,
-		jsonb_build_object('after', to_jsonb(n))
-	FROM ar_new n
-	CROSS JOIN ar_mark
+const auditedCreateTreatmentPlan = `WITH ar_claim AS MATERIALIZED (
+	SELECT auditrepo.claim($7, $8, $9, $10, $11, 'treatment_plans', 'TreatmentPlanRepo.Create')
+), ar_write AS (
+INSERT INTO treatment_plans (patient_id, dentist_id, title, description, status, estimated_cost)
+VALUES ($1, $2, $3, $4, $5, $6)
+RETURNING id, patient_id, dentist_id, title, description, status, estimated_cost, updated_at
 )
-SELECT * FROM ar_new`
+SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
-// Create runs sqlc's CreateTreatmentPlan (queries/treatment_plans.sql:1) and writes its CREATE audit row in the same statement.
+// Create runs sqlc's CreateTreatmentPlan (queries/treatment_plans.sql:1) with its actor's claim: the audit triggers of treatment_plans record each changed row as that actor's
+// change, in the same statement.
 func (r *TreatmentPlanRepo) Create(ctx context.Context, arg db.CreateTreatmentPlanParams) (db.TreatmentPlan, error) {
-	return audit.QueryOne(ctx, r.w, audit.Create, "treatment_plans", auditedCreateTreatmentPlan, []any{arg.PatientID, arg.DentistID, arg.Title, arg.Description, arg.Status, arg.EstimatedCost}, scanTreatmentPlan)
+	call := r.w.Claim(ctx, audit.ActionCreate, "treatment_plans", auditedCreateTreatmentPlan)
+	res, err := db.New(call).CreateTreatmentPlan(ctx, arg)
+	return res, call.Err(err)
 }
 
-const auditedCreateTreatmentPlanMany = `WITH ar_mark AS (
-	SELECT set_config('auditrepo.write', 'treatment_plans', true)
-), ar_new AS (
-	INSERT INTO treatment_plans (patient_id, dentist_id, title, description, status, estimated_cost)
-	SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4, ar_in.p5, ar_in.p6
-	FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::numeric[]) AS ar_in(p1, p2, p3, p4, p5, p6)
-	RETURNING id, patient_id, dentist_id, title, description, status, estimated_cost, updated_at
-), ar_audit AS (
-	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
-	SELECT $7, $8, $9, $10, $11, 'CREATE', 'treatment_plans', n.id, n.patient_id,
-		jsonb_build_object('after', to_jsonb(n))
-	FROM ar_new n
-	CROSS JOIN ar_mark
+const auditedCreateTreatmentPlanMany = `WITH ar_claim AS MATERIALIZED (
+	SELECT auditrepo.claim($7, $8, $9, $10, $11, 'treatment_plans', 'TreatmentPlanRepo.CreateMany')
+), ar_write AS (
+INSERT INTO public.treatment_plans (patient_id, dentist_id, title, description, status, estimated_cost)
+SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4, ar_in.p5, ar_in.p6
+FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::numeric[]) AS ar_in(p1, p2, p3, p4, p5, p6)
+RETURNING id, patient_id, dentist_id, title, description, status, estimated_cost, updated_at
 )
-SELECT * FROM ar_new`
+SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
 // CreateMany runs sqlc's CreateTreatmentPlan for every element of args in one statement, with one CREATE audit row
 // per record. Records come back in the order of args.
@@ -77,68 +65,47 @@ func (r *TreatmentPlanRepo) CreateMany(ctx context.Context, args []db.CreateTrea
 		colStatus[n] = arg.Status
 		colEstimatedCost[n] = arg.EstimatedCost
 	}
-	return audit.QueryAll(ctx, r.w, audit.Create, "treatment_plans", auditedCreateTreatmentPlanMany, []any{colPatientID, colDentistID, colTitle, colDescription, colStatus, colEstimatedCost}, len(args), scanTreatmentPlan)
+	call := r.w.Claim(ctx, audit.ActionCreate, "treatment_plans", auditedCreateTreatmentPlanMany)
+	rows, err := call.Query(ctx, auditedCreateTreatmentPlanMany, colPatientID, colDentistID, colTitle, colDescription, colStatus, colEstimatedCost)
+	if err != nil {
+		return nil, call.Err(err)
+	}
+	res, err := pgx.CollectRows(rows, pgx.RowToStructByPos[db.TreatmentPlan])
+	return res, call.Err(err)
 }
 
-const auditedDeleteTreatmentPlan = `WITH ar_mark AS (
-	SELECT set_config('auditrepo.write', 'treatment_plans', true)
-), ar_gone AS (
-	DELETE FROM treatment_plans
-	WHERE id = $1
-	RETURNING treatment_plans.*
-), ar_audit AS (
-	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
-	SELECT $2, $3, $4, $5, $6, 'DELETE', 'treatment_plans', g.id, g.patient_id,
-		jsonb_build_object('deleted_record', to_jsonb(g))
-	FROM ar_gone g
-	CROSS JOIN ar_mark
+const auditedDeleteTreatmentPlan = `WITH ar_claim AS MATERIALIZED (
+	SELECT auditrepo.claim($2, $3, $4, $5, $6, 'treatment_plans', 'TreatmentPlanRepo.Delete')
+), ar_write AS (
+DELETE FROM treatment_plans WHERE id = $1
+RETURNING 1
 )
-SELECT g.id FROM ar_gone g LIMIT 1`
+SELECT 1 FROM ar_write CROSS JOIN ar_claim`
 
-// Delete runs sqlc's DeleteTreatmentPlan (queries/treatment_plans.sql:13) and writes its DELETE audit row in the same statement.
-// No matching row: an error matching audit.ErrNotFound, and no audit row.
+// Delete runs sqlc's DeleteTreatmentPlan (queries/treatment_plans.sql:13) with its actor's claim: the audit triggers of treatment_plans record each changed row as that actor's
+// change, in the same statement.
+// No changed row: an error matching audit.ErrNotFound (and pgx.ErrNoRows).
 func (r *TreatmentPlanRepo) Delete(ctx context.Context, id int64) error {
-	return r.w.QueryRow(ctx, audit.Delete, "treatment_plans", auditedDeleteTreatmentPlan, []any{id}, nil)
+	call := r.w.Claim(ctx, audit.ActionDelete, "treatment_plans", auditedDeleteTreatmentPlan)
+	return call.Changed(db.New(call).DeleteTreatmentPlan(ctx, id))
 }
 
-const auditedUpdateTreatmentPlan = `WITH ar_mark AS (
-	SELECT set_config('auditrepo.write', 'treatment_plans', true)
-), ar_locked AS (
-	SELECT treatment_plans.id AS ar_id, treatment_plans AS ar_old, treatment_plans.patient_id AS ar_patient
-	FROM treatment_plans
-	WHERE id = $1
-	FOR UPDATE
-), ar_changed AS (
-	UPDATE treatment_plans
-	SET patient_id = $2, dentist_id = $3, title = $4, description = $5, status = $6, estimated_cost = $7,
+const auditedUpdateTreatmentPlan = `WITH ar_claim AS MATERIALIZED (
+	SELECT auditrepo.claim($8, $9, $10, $11, $12, 'treatment_plans', 'TreatmentPlanRepo.Update')
+), ar_write AS (
+UPDATE treatment_plans
+SET patient_id = $2, dentist_id = $3, title = $4, description = $5, status = $6, estimated_cost = $7,
     updated_at = now()
-	FROM ar_locked
-	WHERE treatment_plans.id = ar_locked.ar_id
-	RETURNING id, patient_id, dentist_id, title, description, status, estimated_cost, updated_at
-), ar_audit AS (
-	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
-	SELECT $8, $9, $10, $11, $12, 'UPDATE', 'treatment_plans', c.id, d.patient, NULLIF(l.ar_patient, d.patient),
-		jsonb_build_object('before', to_jsonb(l.ar_old), 'after', to_jsonb(c), 'changed_fields', to_jsonb(d.changed))
-	FROM ar_changed c
-	JOIN ar_locked l ON l.ar_id = c.id
-	CROSS JOIN LATERAL (SELECT c.patient_id AS patient, array_remove(ARRAY[
-		CASE WHEN (l.ar_old).id IS DISTINCT FROM c.id THEN 'id' END,
-		CASE WHEN (l.ar_old).patient_id IS DISTINCT FROM c.patient_id THEN 'patient_id' END,
-		CASE WHEN (l.ar_old).dentist_id IS DISTINCT FROM c.dentist_id THEN 'dentist_id' END,
-		CASE WHEN (l.ar_old).title IS DISTINCT FROM c.title THEN 'title' END,
-		CASE WHEN (l.ar_old).description IS DISTINCT FROM c.description THEN 'description' END,
-		CASE WHEN (l.ar_old).status IS DISTINCT FROM c.status THEN 'status' END,
-		CASE WHEN (l.ar_old).estimated_cost IS DISTINCT FROM c.estimated_cost THEN 'estimated_cost' END,
-		CASE WHEN (l.ar_old).updated_at IS DISTINCT FROM c.updated_at THEN 'updated_at' END
-	], NULL) AS changed) d
-	CROSS JOIN ar_mark
-	-- A change that touches only nonphi fields writes no audit row.
-	WHERE d.changed && '{id,patient_id,dentist_id,title,description,status,estimated_cost}'::text[]
+WHERE id = $1
+RETURNING id, patient_id, dentist_id, title, description, status, estimated_cost, updated_at
 )
-SELECT * FROM ar_changed`
+SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
-// Update runs sqlc's UpdateTreatmentPlan (queries/treatment_plans.sql:6) and writes its UPDATE audit row in the same statement.
-// No matching row: an error matching audit.ErrNotFound, and no audit row.
+// Update runs sqlc's UpdateTreatmentPlan (queries/treatment_plans.sql:6) with its actor's claim: the audit triggers of treatment_plans record each changed row as that actor's
+// change, in the same statement.
+// No matching row: an error matching audit.ErrNotFound (and pgx.ErrNoRows), and no audit row.
 func (r *TreatmentPlanRepo) Update(ctx context.Context, arg db.UpdateTreatmentPlanParams) (db.TreatmentPlan, error) {
-	return audit.QueryOne(ctx, r.w, audit.Update, "treatment_plans", auditedUpdateTreatmentPlan, []any{arg.ID, arg.PatientID, arg.DentistID, arg.Title, arg.Description, arg.Status, arg.EstimatedCost}, scanTreatmentPlan)
+	call := r.w.Claim(ctx, audit.ActionUpdate, "treatment_plans", auditedUpdateTreatmentPlan)
+	res, err := db.New(call).UpdateTreatmentPlan(ctx, arg)
+	return res, call.Err(err)
 }

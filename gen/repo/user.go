@@ -6,59 +6,47 @@ import (
 	"context"
 	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/gen/db"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-// UserRepo writes table users through sqlc's queries; each write and its audit row are one SQL statement.
+// UserRepo writes table users through sqlc's queries, each with the claim of the actor in its context; the
+// table's audit triggers record every change, in the same statement.
 type UserRepo struct {
 	w *audit.Writer
 }
 
 // NewUserRepo returns the audited repository of table users. db may be a pool, a connection or a transaction.
-func NewUserRepo(db audit.DB, opts ...audit.Option) *UserRepo {
+func NewUserRepo(db audit.DBTX, opts ...audit.Option) *UserRepo {
 	return &UserRepo{w: audit.NewWriter(db, opts...)}
 }
 
-// scanUser lists the fields of a db.User in the order of its columns.
-func scanUser(i *db.User) []any {
-	return []any{&i.ID, &i.Username, &i.Email, &i.Password, &i.AuthToken, &i.UserType, &i.Role, &i.FirstName, &i.LastName, &i.LastLogin, &i.UpdatedAt}
-}
-
-const auditedCreateUser = `WITH ar_mark AS (
-	SELECT set_config('auditrepo.write', 'users', true)
-), ar_new AS (
-	INSERT INTO users (username, email, password, auth_token, user_type, role, first_name, last_name)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-	RETURNING id, username, email, password, auth_token, user_type, role, first_name, last_name, last_login, updated_at
-), ar_audit AS (
-	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
-	SELECT $9, $10, $11, $12, $13, 'CREATE', 'users', n.id, CASE WHEN n.user_type = 'patient' THEN n.id END,
-		jsonb_build_object('after', to_jsonb(n) - '{password,auth_token}'::text[])
-	FROM ar_new n
-	CROSS JOIN ar_mark
+const auditedCreateUser = `WITH ar_claim AS MATERIALIZED (
+	SELECT auditrepo.claim($9, $10, $11, $12, $13, 'users', 'UserRepo.Create')
+), ar_write AS (
+INSERT INTO users (username, email, password, auth_token, user_type, role, first_name, last_name)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+RETURNING id, username, email, password, auth_token, user_type, role, first_name, last_name, last_login, updated_at
 )
-SELECT * FROM ar_new`
+SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
-// Create runs sqlc's CreateUser (queries/users.sql:4) and writes its CREATE audit row in the same statement.
+// Create runs sqlc's CreateUser (queries/users.sql:4) with its actor's claim: the audit triggers of users record each changed row as that actor's
+// change, in the same statement.
 func (r *UserRepo) Create(ctx context.Context, arg db.CreateUserParams) (db.User, error) {
-	return audit.QueryOne(ctx, r.w, audit.Create, "users", auditedCreateUser, []any{arg.Username, arg.Email, arg.Password, arg.AuthToken, arg.UserType, arg.Role, arg.FirstName, arg.LastName}, scanUser)
+	call := r.w.Claim(ctx, audit.ActionCreate, "users", auditedCreateUser)
+	res, err := db.New(call).CreateUser(ctx, arg)
+	return res, call.Err(err)
 }
 
-const auditedCreateUserMany = `WITH ar_mark AS (
-	SELECT set_config('auditrepo.write', 'users', true)
-), ar_new AS (
-	INSERT INTO users (username, email, password, auth_token, user_type, role, first_name, last_name)
-	SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4, ar_in.p5, ar_in.p6, ar_in.p7, ar_in.p8
-	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) AS ar_in(p1, p2, p3, p4, p5, p6, p7, p8)
-	RETURNING id, username, email, password, auth_token, user_type, role, first_name, last_name, last_login, updated_at
-), ar_audit AS (
-	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
-	SELECT $9, $10, $11, $12, $13, 'CREATE', 'users', n.id, CASE WHEN n.user_type = 'patient' THEN n.id END,
-		jsonb_build_object('after', to_jsonb(n) - '{password,auth_token}'::text[])
-	FROM ar_new n
-	CROSS JOIN ar_mark
+const auditedCreateUserMany = `WITH ar_claim AS MATERIALIZED (
+	SELECT auditrepo.claim($9, $10, $11, $12, $13, 'users', 'UserRepo.CreateMany')
+), ar_write AS (
+INSERT INTO public.users (username, email, password, auth_token, user_type, role, first_name, last_name)
+SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4, ar_in.p5, ar_in.p6, ar_in.p7, ar_in.p8
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) AS ar_in(p1, p2, p3, p4, p5, p6, p7, p8)
+RETURNING id, username, email, password, auth_token, user_type, role, first_name, last_name, last_login, updated_at
 )
-SELECT * FROM ar_new`
+SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
 // CreateMany runs sqlc's CreateUser for every element of args in one statement, with one CREATE audit row
 // per record. Records come back in the order of args.
@@ -81,152 +69,78 @@ func (r *UserRepo) CreateMany(ctx context.Context, args []db.CreateUserParams) (
 		colFirstName[n] = arg.FirstName
 		colLastName[n] = arg.LastName
 	}
-	return audit.QueryAll(ctx, r.w, audit.Create, "users", auditedCreateUserMany, []any{colUsername, colEmail, colPassword, colAuthToken, colUserType, colRole, colFirstName, colLastName}, len(args), scanUser)
+	call := r.w.Claim(ctx, audit.ActionCreate, "users", auditedCreateUserMany)
+	rows, err := call.Query(ctx, auditedCreateUserMany, colUsername, colEmail, colPassword, colAuthToken, colUserType, colRole, colFirstName, colLastName)
+	if err != nil {
+		return nil, call.Err(err)
+	}
+	res, err := pgx.CollectRows(rows, pgx.RowToStructByPos[db.User])
+	return res, call.Err(err)
 }
 
-const auditedDeleteUser = `WITH ar_mark AS (
-	SELECT set_config('auditrepo.write', 'users', true)
-), ar_gone AS (
-	DELETE FROM users
-	WHERE id = $1
-	RETURNING users.*
-), ar_audit AS (
-	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes)
-	SELECT $2, $3, $4, $5, $6, 'DELETE', 'users', g.id, CASE WHEN g.user_type = 'patient' THEN g.id END,
-		jsonb_build_object('deleted_record', to_jsonb(g) - '{password,auth_token}'::text[])
-	FROM ar_gone g
-	CROSS JOIN ar_mark
+const auditedDeleteUser = `WITH ar_claim AS MATERIALIZED (
+	SELECT auditrepo.claim($2, $3, $4, $5, $6, 'users', 'UserRepo.Delete')
+), ar_write AS (
+DELETE FROM users WHERE id = $1
+RETURNING 1
 )
-SELECT g.id FROM ar_gone g LIMIT 1`
+SELECT 1 FROM ar_write CROSS JOIN ar_claim`
 
-// Delete runs sqlc's DeleteUser (queries/users.sql:21) and writes its DELETE audit row in the same statement.
-// No matching row: an error matching audit.ErrNotFound, and no audit row.
+// Delete runs sqlc's DeleteUser (queries/users.sql:21) with its actor's claim: the audit triggers of users record each changed row as that actor's
+// change, in the same statement.
+// No changed row: an error matching audit.ErrNotFound (and pgx.ErrNoRows).
 func (r *UserRepo) Delete(ctx context.Context, id int64) error {
-	return r.w.QueryRow(ctx, audit.Delete, "users", auditedDeleteUser, []any{id}, nil)
+	call := r.w.Claim(ctx, audit.ActionDelete, "users", auditedDeleteUser)
+	return call.Changed(db.New(call).DeleteUser(ctx, id))
 }
 
-const auditedUpdateUser = `WITH ar_mark AS (
-	SELECT set_config('auditrepo.write', 'users', true)
-), ar_locked AS (
-	SELECT users.id AS ar_id, users AS ar_old, CASE WHEN users.user_type = 'patient' THEN users.id END AS ar_patient
-	FROM users
-	WHERE id = $1
-	FOR UPDATE
-), ar_changed AS (
-	UPDATE users
-	SET email = $2, user_type = $3, role = $4, first_name = $5, last_name = $6, updated_at = now()
-	FROM ar_locked
-	WHERE users.id = ar_locked.ar_id
-	RETURNING id, username, email, password, auth_token, user_type, role, first_name, last_name, last_login, updated_at
-), ar_audit AS (
-	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
-	SELECT $7, $8, $9, $10, $11, 'UPDATE', 'users', c.id, d.patient, NULLIF(l.ar_patient, d.patient),
-		jsonb_build_object('before', to_jsonb(l.ar_old) - '{password,auth_token}'::text[], 'after', to_jsonb(c) - '{password,auth_token}'::text[], 'changed_fields', to_jsonb(d.changed))
-	FROM ar_changed c
-	JOIN ar_locked l ON l.ar_id = c.id
-	CROSS JOIN LATERAL (SELECT CASE WHEN c.user_type = 'patient' THEN c.id END AS patient, array_remove(ARRAY[
-		CASE WHEN (l.ar_old).id IS DISTINCT FROM c.id THEN 'id' END,
-		CASE WHEN (l.ar_old).username IS DISTINCT FROM c.username THEN 'username' END,
-		CASE WHEN (l.ar_old).email IS DISTINCT FROM c.email THEN 'email' END,
-		CASE WHEN (l.ar_old).user_type IS DISTINCT FROM c.user_type THEN 'user_type' END,
-		CASE WHEN (l.ar_old).role IS DISTINCT FROM c.role THEN 'role' END,
-		CASE WHEN (l.ar_old).first_name IS DISTINCT FROM c.first_name THEN 'first_name' END,
-		CASE WHEN (l.ar_old).last_name IS DISTINCT FROM c.last_name THEN 'last_name' END,
-		CASE WHEN (l.ar_old).last_login IS DISTINCT FROM c.last_login THEN 'last_login' END,
-		CASE WHEN (l.ar_old).updated_at IS DISTINCT FROM c.updated_at THEN 'updated_at' END
-	], NULL) AS changed) d
-	CROSS JOIN ar_mark
-	-- A change that touches only nonphi fields writes no audit row.
-	WHERE d.changed && '{id,username,email,user_type,role,first_name,last_name}'::text[]
+const auditedUpdateUser = `WITH ar_claim AS MATERIALIZED (
+	SELECT auditrepo.claim($7, $8, $9, $10, $11, 'users', 'UserRepo.Update')
+), ar_write AS (
+UPDATE users
+SET email = $2, user_type = $3, role = $4, first_name = $5, last_name = $6, updated_at = now()
+WHERE id = $1
+RETURNING id, username, email, password, auth_token, user_type, role, first_name, last_name, last_login, updated_at
 )
-SELECT * FROM ar_changed`
+SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
-// Update runs sqlc's UpdateUser (queries/users.sql:9) and writes its UPDATE audit row in the same statement.
-// No matching row: an error matching audit.ErrNotFound, and no audit row.
+// Update runs sqlc's UpdateUser (queries/users.sql:9) with its actor's claim: the audit triggers of users record each changed row as that actor's
+// change, in the same statement.
+// No matching row: an error matching audit.ErrNotFound (and pgx.ErrNoRows), and no audit row.
 func (r *UserRepo) Update(ctx context.Context, arg db.UpdateUserParams) (db.User, error) {
-	return audit.QueryOne(ctx, r.w, audit.Update, "users", auditedUpdateUser, []any{arg.ID, arg.Email, arg.UserType, arg.Role, arg.FirstName, arg.LastName}, scanUser)
+	call := r.w.Claim(ctx, audit.ActionUpdate, "users", auditedUpdateUser)
+	res, err := db.New(call).UpdateUser(ctx, arg)
+	return res, call.Err(err)
 }
 
-const auditedUpdateUserLastLogin = `WITH ar_mark AS (
-	SELECT set_config('auditrepo.write', 'users', true)
-), ar_locked AS (
-	SELECT users.id AS ar_id, users AS ar_old, CASE WHEN users.user_type = 'patient' THEN users.id END AS ar_patient
-	FROM users
-	WHERE id = $1
-	FOR UPDATE
-), ar_changed AS (
-	UPDATE users
-	SET last_login = $2
-	FROM ar_locked
-	WHERE users.id = ar_locked.ar_id
-	RETURNING id, username, email, password, auth_token, user_type, role, first_name, last_name, last_login, updated_at
-), ar_audit AS (
-	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
-	SELECT $3, $4, $5, $6, $7, 'UPDATE', 'users', c.id, d.patient, NULLIF(l.ar_patient, d.patient),
-		jsonb_build_object('before', to_jsonb(l.ar_old) - '{password,auth_token}'::text[], 'after', to_jsonb(c) - '{password,auth_token}'::text[], 'changed_fields', to_jsonb(d.changed))
-	FROM ar_changed c
-	JOIN ar_locked l ON l.ar_id = c.id
-	CROSS JOIN LATERAL (SELECT CASE WHEN c.user_type = 'patient' THEN c.id END AS patient, array_remove(ARRAY[
-		CASE WHEN (l.ar_old).id IS DISTINCT FROM c.id THEN 'id' END,
-		CASE WHEN (l.ar_old).username IS DISTINCT FROM c.username THEN 'username' END,
-		CASE WHEN (l.ar_old).email IS DISTINCT FROM c.email THEN 'email' END,
-		CASE WHEN (l.ar_old).user_type IS DISTINCT FROM c.user_type THEN 'user_type' END,
-		CASE WHEN (l.ar_old).role IS DISTINCT FROM c.role THEN 'role' END,
-		CASE WHEN (l.ar_old).first_name IS DISTINCT FROM c.first_name THEN 'first_name' END,
-		CASE WHEN (l.ar_old).last_name IS DISTINCT FROM c.last_name THEN 'last_name' END,
-		CASE WHEN (l.ar_old).last_login IS DISTINCT FROM c.last_login THEN 'last_login' END,
-		CASE WHEN (l.ar_old).updated_at IS DISTINCT FROM c.updated_at THEN 'updated_at' END
-	], NULL) AS changed) d
-	CROSS JOIN ar_mark
-	-- A change that touches only nonphi fields writes no audit row.
-	WHERE d.changed && '{id,username,email,user_type,role,first_name,last_name}'::text[]
+const auditedUpdateUserLastLogin = `WITH ar_claim AS MATERIALIZED (
+	SELECT auditrepo.claim($3, $4, $5, $6, $7, 'users', 'UserRepo.UpdateLastLogin')
+), ar_write AS (
+UPDATE users SET last_login = $2 WHERE id = $1 RETURNING id, username, email, password, auth_token, user_type, role, first_name, last_name, last_login, updated_at
 )
-SELECT * FROM ar_changed`
+SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
-// UpdateLastLogin runs sqlc's UpdateUserLastLogin (queries/users.sql:18) and writes its UPDATE audit row in the same statement.
-// No matching row: an error matching audit.ErrNotFound, and no audit row.
+// UpdateLastLogin runs sqlc's UpdateUserLastLogin (queries/users.sql:18) with its actor's claim: the audit triggers of users record each changed row as that actor's
+// change, in the same statement.
+// No matching row: an error matching audit.ErrNotFound (and pgx.ErrNoRows), and no audit row.
 func (r *UserRepo) UpdateLastLogin(ctx context.Context, arg db.UpdateUserLastLoginParams) (db.User, error) {
-	return audit.QueryOne(ctx, r.w, audit.Update, "users", auditedUpdateUserLastLogin, []any{arg.ID, arg.LastLogin}, scanUser)
+	call := r.w.Claim(ctx, audit.ActionUpdate, "users", auditedUpdateUserLastLogin)
+	res, err := db.New(call).UpdateUserLastLogin(ctx, arg)
+	return res, call.Err(err)
 }
 
-const auditedUpdateUserPassword = `WITH ar_mark AS (
-	SELECT set_config('auditrepo.write', 'users', true)
-), ar_locked AS (
-	SELECT users.id AS ar_id, users AS ar_old, CASE WHEN users.user_type = 'patient' THEN users.id END AS ar_patient
-	FROM users
-	WHERE id = $1
-	FOR UPDATE
-), ar_changed AS (
-	UPDATE users
-	SET password = $2, auth_token = NULL, updated_at = now()
-	FROM ar_locked
-	WHERE users.id = ar_locked.ar_id
-	RETURNING id, username, email, password, auth_token, user_type, role, first_name, last_name, last_login, updated_at
-), ar_audit AS (
-	INSERT INTO public.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes)
-	SELECT $3, $4, $5, $6, $7, 'UPDATE', 'users', c.id, d.patient, NULLIF(l.ar_patient, d.patient),
-		jsonb_build_object('before', to_jsonb(l.ar_old) - '{password,auth_token}'::text[], 'after', to_jsonb(c) - '{password,auth_token}'::text[], 'changed_fields', to_jsonb(d.changed))
-	FROM ar_changed c
-	JOIN ar_locked l ON l.ar_id = c.id
-	CROSS JOIN LATERAL (SELECT CASE WHEN c.user_type = 'patient' THEN c.id END AS patient, array_remove(ARRAY[
-		CASE WHEN (l.ar_old).id IS DISTINCT FROM c.id THEN 'id' END,
-		CASE WHEN (l.ar_old).username IS DISTINCT FROM c.username THEN 'username' END,
-		CASE WHEN (l.ar_old).email IS DISTINCT FROM c.email THEN 'email' END,
-		CASE WHEN (l.ar_old).user_type IS DISTINCT FROM c.user_type THEN 'user_type' END,
-		CASE WHEN (l.ar_old).role IS DISTINCT FROM c.role THEN 'role' END,
-		CASE WHEN (l.ar_old).first_name IS DISTINCT FROM c.first_name THEN 'first_name' END,
-		CASE WHEN (l.ar_old).last_name IS DISTINCT FROM c.last_name THEN 'last_name' END,
-		CASE WHEN (l.ar_old).last_login IS DISTINCT FROM c.last_login THEN 'last_login' END,
-		CASE WHEN (l.ar_old).updated_at IS DISTINCT FROM c.updated_at THEN 'updated_at' END
-	], NULL) AS changed) d
-	CROSS JOIN ar_mark
-	-- A change that touches only nonphi fields writes no audit row.
-	WHERE d.changed && '{id,username,email,user_type,role,first_name,last_name}'::text[]
+const auditedUpdateUserPassword = `WITH ar_claim AS MATERIALIZED (
+	SELECT auditrepo.claim($3, $4, $5, $6, $7, 'users', 'UserRepo.UpdatePassword')
+), ar_write AS (
+UPDATE users SET password = $2, auth_token = NULL, updated_at = now() WHERE id = $1 RETURNING id, username, email, password, auth_token, user_type, role, first_name, last_name, last_login, updated_at
 )
-SELECT * FROM ar_changed`
+SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
-// UpdatePassword runs sqlc's UpdateUserPassword (queries/users.sql:15) and writes its UPDATE audit row in the same statement.
-// No matching row: an error matching audit.ErrNotFound, and no audit row.
+// UpdatePassword runs sqlc's UpdateUserPassword (queries/users.sql:15) with its actor's claim: the audit triggers of users record each changed row as that actor's
+// change, in the same statement.
+// No matching row: an error matching audit.ErrNotFound (and pgx.ErrNoRows), and no audit row.
 func (r *UserRepo) UpdatePassword(ctx context.Context, arg db.UpdateUserPasswordParams) (db.User, error) {
-	return audit.QueryOne(ctx, r.w, audit.Update, "users", auditedUpdateUserPassword, []any{arg.ID, arg.Password}, scanUser)
+	call := r.w.Claim(ctx, audit.ActionUpdate, "users", auditedUpdateUserPassword)
+	res, err := db.New(call).UpdateUserPassword(ctx, arg)
+	return res, call.Err(err)
 }

@@ -1,5 +1,5 @@
 // Package emit writes the Go of the audited repositories with jennifer: one file per model, one that
-// bundles them and one with the SQL of the backstop triggers. It reads only the intermediate
+// bundles them and one with the SQL of the audit triggers and its install function. It reads only the intermediate
 // representation, which is already validated.
 package emit
 
@@ -12,6 +12,7 @@ import (
 
 	"github.com/dave/jennifer/jen"
 
+	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/internal/ir"
 	"github.com/auditrepo/auditrepo/internal/tags"
 	"github.com/auditrepo/auditrepo/internal/templates"
@@ -40,10 +41,10 @@ func Files(p *ir.Program, pkg string) (map[string][]byte, error) {
 		return nil, err
 	}
 	f = newFile(p, pkg)
-	if err := backstop(f, p); err != nil {
+	if err := install(f, p); err != nil {
 		return nil, err
 	}
-	if err := render(out, "backstop.go", f); err != nil {
+	if err := render(out, "install.go", f); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -53,6 +54,8 @@ func newFile(p *ir.Program, pkg string) *jen.File {
 	f := jen.NewFile(pkg)
 	f.HeaderComment(Header)
 	f.ImportName(auditPath, "audit")
+	f.ImportName(schemaPath, "auditschema")
+	f.ImportName("github.com/jackc/pgx/v5", "pgx")
 	f.ImportName("github.com/jackc/pgx/v5/pgtype", "pgtype")
 	f.ImportName(p.SQLCPath, p.SQLCName)
 	return f
@@ -70,28 +73,17 @@ func render(out map[string][]byte, name string, f *jen.File) error {
 func repoType(m *ir.Model) string { return m.Name + "Repo" }
 
 func model(f *jen.File, p *ir.Program, m *ir.Model) error {
-	row := jen.Qual(p.SQLCPath, m.Name)
 	rt := repoType(m)
-	f.Commentf("%s writes table %s through sqlc's queries; each write and its audit row are one SQL statement.", rt, m.Table)
+	f.Commentf("%s writes table %s through sqlc's queries, each with the claim of the actor in its context; the", rt, m.Table)
+	f.Comment("table's audit triggers record every change, in the same statement.")
 	f.Type().Id(rt).Struct(jen.Id("w").Op("*").Qual(auditPath, "Writer"))
 
 	f.Commentf("New%s returns the audited repository of table %s. db may be a pool, a connection or a transaction.", rt, m.Table)
-	f.Func().Id("New"+rt).Params(jen.Id("db").Qual(auditPath, "DB"), jen.Id("opts").Op("...").Qual(auditPath, "Option")).Op("*").Id(rt).Block(
+	f.Func().Id("New"+rt).Params(jen.Id("db").Qual(auditPath, "DBTX"), jen.Id("opts").Op("...").Qual(auditPath, "Option")).Op("*").Id(rt).Block(
 		jen.Return(jen.Op("&").Id(rt).Values(jen.Dict{jen.Id("w"): jen.Qual(auditPath, "NewWriter").Call(jen.Id("db"), jen.Id("opts").Op("..."))})),
 	)
-
-	scan := "scan" + m.Name
-	var dests []jen.Code
-	for _, c := range m.Columns {
-		dests = append(dests, jen.Op("&").Id("i").Dot(c.Field))
-	}
-	f.Commentf("%s lists the fields of a %s.%s in the order of its columns.", scan, p.SQLCName, m.Name)
-	f.Func().Id(scan).Params(jen.Id("i").Op("*").Add(row)).Index().Any().Block(
-		jen.Return(jen.Index().Any().Values(dests...)),
-	)
-
 	for _, w := range m.Writes {
-		text, err := templates.SQL(m, w)
+		text, err := templates.SQL(p, w)
 		if err != nil {
 			return err
 		}
@@ -99,7 +91,7 @@ func model(f *jen.File, p *ir.Program, m *ir.Model) error {
 		f.Const().Id(constName).Op("=").Add(sqlLit(text))
 		write(f, p, m, w, constName)
 		if w.Many != nil {
-			text, err := templates.ManySQL(m, w)
+			text, err := templates.ManySQL(p, w)
 			if err != nil {
 				return err
 			}
@@ -119,73 +111,64 @@ func sqlLit(s string) jen.Code {
 	return jen.Op("`" + s + "`")
 }
 
-func action(w *ir.Write) jen.Code {
-	name := map[string]string{"INSERT": "Create", "UPDATE": "Update", "DELETE": "Delete"}[w.Action()]
-	return jen.Qual(auditPath, name)
+func action(a audit.Action) jen.Code {
+	return jen.Qual(auditPath, map[audit.Action]string{
+		audit.ActionCreate: "ActionCreate", audit.ActionUpdate: "ActionUpdate", audit.ActionDelete: "ActionDelete",
+	}[a])
 }
 
-func auditKind(w *ir.Write) string {
-	return map[string]string{"INSERT": "CREATE", "UPDATE": "UPDATE", "DELETE": "DELETE"}[w.Action()]
-}
-
-func args(w *ir.Write) jen.Code {
-	var vals []jen.Code
-	for _, p := range w.Params {
-		if p.Field == "" {
-			vals = append(vals, jen.Id(w.ArgName))
-		} else {
-			vals = append(vals, jen.Id(w.ArgName).Dot(p.Field))
-		}
+// local returns name, or name with underscores appended until it differs from sqlc's argument name.
+func local(name string, w *ir.Write) string {
+	for name == w.ArgName {
+		name += "_"
 	}
-	return jen.Index().Any().Values(vals...)
+	return name
 }
 
 func write(f *jen.File, p *ir.Program, m *ir.Model, w *ir.Write, constName string) {
-	row := jen.Qual(p.SQLCPath, m.Name)
 	params := []jen.Code{jen.Id("ctx").Qual("context", "Context")}
+	callArgs := []jen.Code{jen.Id("ctx")}
 	if w.ArgType != nil {
 		params = append(params, jen.Id(w.ArgName).Add(typeCode(w.ArgType)))
+		callArgs = append(callArgs, jen.Id(w.ArgName))
 	}
-	queryRow := func(dest jen.Code) *jen.Statement {
-		return jen.Id("r").Dot("w").Dot("QueryRow").Call(jen.Id("ctx"), action(w), jen.Lit(m.Table), jen.Id(constName), args(w), dest)
-	}
+	call, res := local("call", w), local("res", w)
 	src := fmt.Sprintf("%s runs sqlc's %s (%s:%d)", w.Method, w.Query, w.Source.Filename, w.Source.Line)
-	switch w.Result {
-	case ir.ResultRow, ir.ResultNone:
-		f.Commentf("%s and writes its %s audit row in the same statement.", src, auditKind(w))
-		if w.Action() != "INSERT" {
-			f.Comment("No matching row: an error matching audit.ErrNotFound, and no audit row.")
-		}
-	case ir.ResultRows:
-		f.Commentf("%s and writes one %s audit row per changed row in the same statement.", src, auditKind(w))
-		f.Comment("It returns the changed rows; none is not an error.")
-	case ir.ResultCount:
-		f.Commentf("%s and writes one %s audit row per changed row in the same statement.", src, auditKind(w))
-		f.Comment("It returns how many rows changed; none is not an error.")
-	}
-	fn := f.Func().Params(jen.Id("r").Op("*").Id(repoType(m))).Id(w.Method).Params(params...)
+	f.Commentf("%s with its actor's claim: the audit triggers of %s record each changed row as that actor's", src, m.Table)
+	f.Comment("change, in the same statement.")
 	switch w.Result {
 	case ir.ResultRow:
-		fn.Params(row, jen.Error()).Block(jen.Return(jen.Qual(auditPath, "QueryOne").Call(
-			jen.Id("ctx"), jen.Id("r").Dot("w"), action(w), jen.Lit(m.Table), jen.Id(constName), args(w), jen.Id("scan"+m.Name))))
-	case ir.ResultRows:
-		fn.Params(jen.Index().Add(row), jen.Error()).Block(jen.Return(jen.Qual(auditPath, "QueryAll").Call(
-			jen.Id("ctx"), jen.Id("r").Dot("w"), action(w), jen.Lit(m.Table), jen.Id(constName), args(w), jen.Lit(0), jen.Id("scan"+m.Name))))
-	case ir.ResultCount:
-		fn.Params(jen.Int64(), jen.Error()).Block(
-			jen.Var().Id("n").Int64(),
-			jen.Err().Op(":=").Add(queryRow(jen.Op("&").Id("n"))),
-			jen.Return(jen.Id("n"), jen.Err()),
-		)
+		if w.Action != audit.ActionCreate {
+			f.Comment("No matching row: an error matching audit.ErrNotFound (and pgx.ErrNoRows), and no audit row.")
+		}
 	case ir.ResultNone:
-		// The statement returns the id of one changed row, only to tell none (ErrNotFound) from some; a nil
-		// destination skips it, and no variable can clash with sqlc's argument names.
-		fn.Error().Block(jen.Return(queryRow(jen.Nil())))
+		if w.Action != audit.ActionCreate {
+			f.Comment("No changed row: an error matching audit.ErrNotFound (and pgx.ErrNoRows).")
+		}
+	case ir.ResultRows:
+		f.Comment("It returns the rows of sqlc's RETURNING; none is not an error.")
+	case ir.ResultCount:
+		f.Comment("It returns how many rows changed; none is not an error.")
 	}
+	claim := jen.Id(call).Op(":=").Id("r").Dot("w").Dot("Claim").Call(jen.Id("ctx"), action(w.Action), jen.Lit(m.Table), jen.Id(constName))
+	sqlc := jen.Qual(p.SQLCPath, "New").Call(jen.Id(call)).Dot(w.Query).Call(callArgs...)
+	fn := f.Func().Params(jen.Id("r").Op("*").Id(repoType(m))).Id(w.Method).Params(params...)
+	if w.Result == ir.ResultNone {
+		check := "Err"
+		if w.Action != audit.ActionCreate {
+			check = "Changed"
+		}
+		fn.Error().Block(claim, jen.Return(jen.Id(call).Dot(check).Call(sqlc)))
+		return
+	}
+	fn.Params(typeCode(w.Row), jen.Error()).Block(
+		claim,
+		jen.List(jen.Id(res), jen.Err()).Op(":=").Add(sqlc),
+		jen.Return(jen.Id(res), jen.Id(call).Dot("Err").Call(jen.Err())),
+	)
 }
 
 func many(f *jen.File, p *ir.Program, m *ir.Model, w *ir.Write, constName string) {
-	row := jen.Qual(p.SQLCPath, m.Name)
 	var decls, assigns, arrays []jen.Code
 	for _, prm := range w.Params {
 		name := "col" + prm.Field
@@ -197,16 +180,23 @@ func many(f *jen.File, p *ir.Program, m *ir.Model, w *ir.Write, constName string
 		assigns = append(assigns, jen.Id(name).Index(jen.Id("n")).Op("=").Add(val))
 		arrays = append(arrays, jen.Id(name))
 	}
+	rowTo := jen.Qual("github.com/jackc/pgx/v5", "RowTo").Index(typeCode(w.Row))
+	if _, ok := w.Row.Underlying().(*types.Struct); ok {
+		rowTo = jen.Qual("github.com/jackc/pgx/v5", "RowToStructByPos").Index(typeCode(w.Row))
+	}
 	body := append(decls,
 		jen.For(jen.List(jen.Id("n"), jen.Id("arg")).Op(":=").Range().Id("args")).Block(assigns...),
-		jen.Return(jen.Qual(auditPath, "QueryAll").Call(jen.Id("ctx"), jen.Id("r").Dot("w"), action(w), jen.Lit(m.Table), jen.Id(constName),
-			jen.Index().Any().Values(arrays...), jen.Len(jen.Id("args")), jen.Id("scan"+m.Name))),
+		jen.Id("call").Op(":=").Id("r").Dot("w").Dot("Claim").Call(jen.Id("ctx"), action(w.Action), jen.Lit(m.Table), jen.Id(constName)),
+		jen.List(jen.Id("rows"), jen.Err()).Op(":=").Id("call").Dot("Query").Call(append([]jen.Code{jen.Id("ctx"), jen.Id(constName)}, arrays...)...),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Id("call").Dot("Err").Call(jen.Err()))),
+		jen.List(jen.Id("res"), jen.Err()).Op(":=").Qual("github.com/jackc/pgx/v5", "CollectRows").Call(jen.Id("rows"), rowTo),
+		jen.Return(jen.Id("res"), jen.Id("call").Dot("Err").Call(jen.Err())),
 	)
 	f.Commentf("%s runs sqlc's %s for every element of args in one statement, with one CREATE audit row", w.Many.Method, w.Query)
 	f.Comment("per record. Records come back in the order of args.")
 	f.Func().Params(jen.Id("r").Op("*").Id(repoType(m))).Id(w.Many.Method).Params(
 		jen.Id("ctx").Qual("context", "Context"), jen.Id("args").Index().Add(typeCode(w.ArgType)),
-	).Params(jen.Index().Add(row), jen.Error()).Block(body...)
+	).Params(jen.Index().Add(typeCode(w.Row)), jen.Error()).Block(body...)
 }
 
 func bundle(f *jen.File, p *ir.Program) {
@@ -220,22 +210,36 @@ func bundle(f *jen.File, p *ir.Program) {
 	f.Type().Id("Repos").Struct(fields...)
 	f.Comment("New returns the audited repositories over db: a pool, a connection or the caller's pgx.Tx,")
 	f.Comment("in which case each change and its audit row commit or roll back with the transaction.")
-	f.Func().Id("New").Params(jen.Id("db").Qual(auditPath, "DB"), jen.Id("opts").Op("...").Qual(auditPath, "Option")).Op("*").Id("Repos").Block(
+	f.Func().Id("New").Params(jen.Id("db").Qual(auditPath, "DBTX"), jen.Id("opts").Op("...").Qual(auditPath, "Option")).Op("*").Id("Repos").Block(
 		jen.Id("w").Op(":=").Qual(auditPath, "NewWriter").Call(jen.Id("db"), jen.Id("opts").Op("...")),
 		jen.Return(jen.Op("&").Id("Repos").Values(dict)),
 	)
 }
 
-func backstop(f *jen.File, p *ir.Program) error {
-	text, err := templates.Backstop(p)
+const schemaPath = "github.com/auditrepo/auditrepo/auditschema"
+
+func install(f *jen.File, p *ir.Program) error {
+	text, err := templates.Triggers(p)
 	if err != nil {
 		return err
 	}
-	f.Comment("BackstopSQL installs the backstop triggers on the tables of these repositories. A change made without them")
-	f.Commentf("(raw SQL, another program) gets one audit row per changed row, with actor kind %q; TRUNCATE is", "unattributed")
-	f.Commentf("refused. The repositories' own statements set %s, so their changes are not logged twice. Run it as", templates.WriteFlag)
-	f.Comment("the tables' owner after every migration; it replaces what a previous run installed.")
-	f.Const().Id("BackstopSQL").Op("=").Add(sqlLit(text))
+	var tables []jen.Code
+	for _, m := range p.Models {
+		tables = append(tables, jen.Lit(ir.Ident(m.Schema)+"."+ir.Ident(m.Relation)))
+	}
+	f.Commentf("AuditModels is the part of the audit schema these models need: the trigger functions (in schema %s)", p.Audit.Schema)
+	f.Comment("that write every audit row of their tables, and the triggers. Install it after the migrations.")
+	f.Var().Id("AuditModels").Op("=").Qual(schemaPath, "Models").Values(jen.Dict{
+		jen.Id("Schema"): jen.Lit(p.Audit.Schema),
+		jen.Id("Tables"): jen.Index().String().Values(tables...),
+		jen.Id("SQL"):    jen.Id("auditSQL"),
+	})
+	f.Const().Id("auditSQL").Op("=").Add(sqlLit(text))
+	f.Comment("Install installs AuditModels into db with auditschema.InstallModels: in one transaction, after checking")
+	f.Comment("that every table is owned by c's owner role and grants its application role what it needs.")
+	f.Func().Id("Install").Params(jen.Id("ctx").Qual("context", "Context"), jen.Id("db").Qual(schemaPath, "Querier"), jen.Id("c").Qual(schemaPath, "Config")).Error().Block(
+		jen.Return(jen.Qual(schemaPath, "InstallModels").Call(jen.Id("ctx"), jen.Id("db"), jen.Id("c"), jen.Id("AuditModels"))),
+	)
 	return nil
 }
 

@@ -15,9 +15,11 @@ import (
 	"github.com/auditrepo/auditrepo/internal/writeout"
 )
 
-// Options are the directories of one run, relative to the working directory given to Run.
+// Options are the directories of one run, relative to the working directory given to Run, and the audit
+// schema's names the generated SQL uses.
 type Options struct {
 	Models, SQLC, Queries, Out string
+	Audit                      ir.Audit
 }
 
 // Render loads and validates the input and returns the files to write, without writing them.
@@ -26,7 +28,7 @@ func Render(dir string, o Options) (map[string][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	prog, err := ir.Build(in)
+	prog, err := ir.Build(in, o.Audit)
 	if err != nil {
 		return nil, relative(dir, err)
 	}

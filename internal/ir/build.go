@@ -11,20 +11,19 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/internal/diag"
 	"github.com/auditrepo/auditrepo/internal/load"
 	"github.com/auditrepo/auditrepo/internal/sqlquery"
 	"github.com/auditrepo/auditrepo/internal/tags"
 )
 
-// reserved are the names the generated SQL gives its own CTE columns.
-var reserved = map[string]bool{"ar_id": true, "ar_old": true, "ar_patient": true}
-
-// Build resolves and validates the models against sqlc's package and queries.
-func Build(in *load.Input) (*Program, error) {
+// Build resolves and validates the models against sqlc's package and queries; the generated SQL writes to the
+// audit schema a names.
+func Build(in *load.Input, a Audit) (*Program, error) {
 	parsed, errs := tags.Parse(in.Models)
 	b := &builder{in: in, errs: errs, byTable: map[string]*Model{}}
-	prog := &Program{SQLCPath: in.SQLC.PkgPath, SQLCName: in.SQLC.Name}
+	prog := &Program{SQLCPath: in.SQLC.PkgPath, SQLCName: in.SQLC.Name, Audit: a}
 	for _, t := range parsed {
 		prog.Models = append(prog.Models, b.model(t))
 	}
@@ -54,7 +53,10 @@ func (b *builder) sqlcName() string { return b.in.SQLC.Name }
 // model resolves a tagged struct against sqlc's row struct of the same name; problems are recorded
 // and the model is returned all the same, so later checks can report theirs too.
 func (b *builder) model(t *tags.Model) *Model {
-	m := &Model{Name: t.Name, Table: t.Table}
+	m := &Model{Name: t.Name, Table: t.Table, Schema: DefaultSchema, Relation: t.Table}
+	if schema, rel, ok := strings.Cut(t.Table, "."); ok {
+		m.Schema, m.Relation = schema, rel
+	}
 	if prev, dup := b.byTable[t.Table]; dup && t.Table != "" {
 		b.errs.Addf(t.TablePos, "%s: table %s is already the table of model %s", t.Name, t.Table, prev.Name)
 	} else if t.Table != "" {
@@ -94,9 +96,6 @@ func (b *builder) model(t *tags.Model) *Model {
 		if !types.Identical(f.Type, sf.Type()) {
 			b.errs.Addf(f.Pos, "%s.%s: type %s does not match sqlc's %s for column %s",
 				t.Name, f.Name, types.TypeString(f.Type, b.qualifier), types.TypeString(sf.Type(), b.qualifier), col)
-		}
-		if reserved[col] {
-			b.errs.Addf(f.Pos, "%s.%s: column name %s is reserved by the generated SQL", t.Name, f.Name, col)
 		}
 		m.Columns = append(m.Columns, &Column{Name: col, Field: sf.Name(), Type: sf.Type(), Exclude: f.Exclude, Redact: f.Redact, NonPHI: f.NonPHI,
 			ByText: comparesByText(sf.Type())})
@@ -170,7 +169,7 @@ func isInt64(t types.Type) bool {
 // patient resolves the patient path: every column and table it names must exist.
 func (b *builder) patient(t *tags.Model, m *Model) {
 	p := t.Patient
-	m.Patient = Patient{Kind: p.Kind, Column: p.Column, WhenColumn: p.WhenColumn, WhenValue: p.WhenValue, Hops: p.Hops}
+	m.Patient = Patient{Kind: p.Kind, Column: p.Column, WhenColumn: p.WhenColumn, WhenValue: p.WhenValue}
 	if m.Row == nil || (p.Kind != tags.PatientSelf && p.Column == "") {
 		return // already reported
 	}
@@ -204,6 +203,7 @@ func (b *builder) patient(t *tags.Model, m *Model) {
 				b.errs.Addf(p.Pos, "%s: patient path: table %s is not a model in %s (declare it with audit.Model)", t.Name, h.Table, filepathBase(t.Pos.Filename))
 				return
 			}
+			m.Patient.Hops = append(m.Patient.Hops, Hop{Table: h.Table, Column: h.Column, Qualified: qualified(next)})
 			at, col = next, h.Column
 		}
 		needID(at, col, "holding the patient's user id")
@@ -293,26 +293,26 @@ func (b *builder) query(fn *types.Func, cname, cmd, text string) {
 		return
 	}
 	sig := fn.Type().(*types.Signature)
-	w := &Write{Query: fn.Name(), Const: cname, Source: pos, Cmd: cmd, SQLText: text, Stmt: stmt, Method: methodName(fn.Name(), target.Name)}
-	returns := func(t types.Type) bool {
-		return sig.Results().Len() == 2 && types.Identical(sig.Results().At(0).Type(), t)
-	}
-	multiRow := stmt.Kind == sqlquery.Update || stmt.Kind == sqlquery.Delete // statements that may change many rows
-	switch {
-	case cmd == ":one" && stmt.Returning != "" && returns(target.Row):
+	w := &Write{Query: fn.Name(), Const: cname, Source: pos, Cmd: cmd, SQLText: text, Stmt: stmt, Method: methodName(fn.Name(), target.Name),
+		Action: actions[stmt.Kind], Table: target.Table, Returns: stmt.Returning != ""}
+	w.Claim = target.Name + "Repo." + w.Method
+	w.Body = body(text, w.Returns)
+	w.ClaimAt = stmt.Params + 1
+	switch cmd {
+	case ":one":
 		w.Result = ResultRow
-	case cmd == ":many" && multiRow && stmt.Returning != "" && returns(types.NewSlice(target.Row)):
+	case ":many":
 		w.Result = ResultRows
-	case cmd == ":execrows" && multiRow:
+	case ":execrows":
 		w.Result = ResultCount
-	case cmd == ":exec" && multiRow && stmt.Returning == "":
+	case ":exec":
 		w.Result = ResultNone
-	case multiRow:
-		fail("use :one or :many with RETURNING *, :execrows or :exec")
-		return
 	default:
-		fail("use :one with RETURNING *")
+		fail("sqlc command %s is not supported", cmd)
 		return
+	}
+	if sig.Results().Len() == 2 {
+		w.Row = sig.Results().At(0).Type()
 	}
 	if sig.Params().Len() == 2 {
 		arg := sig.Params().At(1)
@@ -335,8 +335,8 @@ func (b *builder) query(fn *types.Func, cname, cmd, text string) {
 		fail("sqlc's method takes %d parameters but the SQL uses $%d", len(w.Params), stmt.Params)
 		return
 	}
-	if stmt.Kind == sqlquery.Insert && stmt.Values != nil && len(stmt.Values) == len(stmt.Columns) {
-		b.many(w)
+	if stmt.Kind == sqlquery.Insert && w.Result == ResultRow && stmt.Values != nil && len(stmt.Values) == len(stmt.Columns) {
+		b.many(target, w)
 	}
 	target.Writes = append(target.Writes, w)
 }
@@ -365,8 +365,9 @@ func typeName(t types.Type) string {
 	return ""
 }
 
-func (b *builder) many(w *Write) {
-	many := &Many{Method: w.Method + "Many", ViaText: make([]string, len(w.Params))}
+func (b *builder) many(m *Model, w *Write) {
+	many := &Many{Method: w.Method + "Many", ViaText: make([]string, len(w.Params)), ClaimAt: len(w.Params) + 1}
+	many.Claim = m.Name + "Repo." + many.Method
 	for i, p := range w.Params {
 		pg, ok := pgType(p.Type)
 		if !ok {
@@ -386,8 +387,62 @@ func (b *builder) many(w *Write) {
 		}
 		many.ArrayTypes = append(many.ArrayTypes, pg)
 	}
+	many.Body = manyInsert(m, w.Stmt, many)
 	w.Many = many
 }
+
+// manyInsert turns INSERT ... VALUES ($1, f($2)) into INSERT ... SELECT ar_in.p1, f(ar_in.p2) FROM unnest(...).
+func manyInsert(m *Model, s *sqlquery.Statement, many *Many) string {
+	cols := make([]string, len(s.Columns))
+	for i, c := range s.Columns {
+		cols[i] = Ident(c)
+	}
+	rowType := qualified(m)
+	vals := make([]string, len(s.Values))
+	for i, v := range s.Values {
+		vals[i] = sqlquery.ReplaceParams(v, func(n int) string {
+			p := "ar_in.p" + strconv.Itoa(n)
+			if col := many.ViaText[n-1]; col != "" {
+				// The element's text, read in as the column's type (its name is not known here).
+				return fmt.Sprintf("(jsonb_populate_record(NULL::%s, jsonb_build_object(%s, %s))).%s", rowType, Literal(col), p, Ident(col))
+			}
+			return p
+		})
+	}
+	arrays := make([]string, len(many.ArrayTypes))
+	names := make([]string, len(many.ArrayTypes))
+	for i, t := range many.ArrayTypes {
+		arrays[i] = fmt.Sprintf("$%d::%s[]", i+1, t)
+		names[i] = "p" + strconv.Itoa(i+1)
+	}
+	target := rowType
+	if s.Alias != "" {
+		target += " AS " + s.Alias
+	}
+	ret := ""
+	if s.Returning != "" {
+		ret = "\nRETURNING " + s.Returning
+	}
+	return fmt.Sprintf("INSERT INTO %s (%s)\nSELECT %s\nFROM unnest(%s) AS ar_in(%s)%s",
+		target, strings.Join(cols, ", "), strings.Join(vals, ", "), strings.Join(arrays, ", "), strings.Join(names, ", "), ret)
+}
+
+// actions maps a statement's verb to the audit action its rows record.
+var actions = map[sqlquery.Kind]audit.Action{sqlquery.Insert: audit.ActionCreate, sqlquery.Update: audit.ActionUpdate, sqlquery.Delete: audit.ActionDelete}
+
+// body is sqlc's statement without its "-- name:" line and final semicolon, with "RETURNING 1" on a line of its
+// own (after any trailing comment) when it returns nothing.
+func body(text string, returns bool) string {
+	_, b, _ := strings.Cut(text, "\n")
+	b = strings.TrimSuffix(strings.TrimSpace(b), ";")
+	if !returns {
+		b += "\nRETURNING 1"
+	}
+	return b
+}
+
+// qualified is m's table as SQL names it, schema-qualified.
+func qualified(m *Model) string { return Ident(m.Schema) + "." + Ident(m.Relation) }
 
 // textual reports whether pgx sends values of t as text: a string type (sqlc's enums), or sqlc's Null form of
 // one (a struct of the value and Valid, whose driver.Valuer gives the string or NULL).

@@ -7,6 +7,7 @@ import (
 	"go/token"
 	"go/types"
 
+	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/internal/sqlquery"
 	"github.com/auditrepo/auditrepo/internal/tags"
 )
@@ -15,17 +16,28 @@ import (
 type Program struct {
 	SQLCPath string // import path of the sqlc package
 	SQLCName string // its package name
+	Audit    Audit
 	Models   []*Model
 }
 
+// Audit names the installed audit schema the generated SQL writes to (auditschema.Config's names).
+type Audit struct {
+	Schema, Table, Role string
+}
+
+// DefaultSchema is where an unqualified table of models.go lives, as PostgreSQL's default search_path has it.
+const DefaultSchema = "public"
+
 // Model is a PHI table and the wrappers to generate for it.
 type Model struct {
-	Name    string // Go name shared by models.go and sqlc, e.g. Appointment
-	Table   string
-	Row     *types.Named // sqlc's row struct
-	Columns []*Column    // in sqlc's order, which is the order of RETURNING *
-	Patient Patient
-	Writes  []*Write // sorted by Method
+	Name     string       // Go name shared by models.go and sqlc, e.g. Appointment
+	Table    string       // as the tag names it, and as audit rows and claims name it
+	Schema   string       // the table's schema: the tag's, or DefaultSchema
+	Relation string       // the table's name without its schema
+	Row      *types.Named // sqlc's row struct
+	Columns  []*Column    // in sqlc's order, which is the order of RETURNING *
+	Patient  Patient
+	Writes   []*Write // sorted by Method
 }
 
 // Column is a column and how the trail treats it.
@@ -46,7 +58,13 @@ type Patient struct {
 	Kind                  tags.PatientKind
 	Column                string
 	WhenColumn, WhenValue string
-	Hops                  []tags.Hop
+	Hops                  []Hop
+}
+
+// Hop is one step of a patient path: the previous column holds an id of Table; Column is read there.
+type Hop struct {
+	Table, Column string
+	Qualified     string // Table as SQL names it, schema-qualified
 }
 
 // Write is one sqlc query that writes the model's table, wrapped with its audit row.
@@ -59,14 +77,27 @@ type Write struct {
 	// SQLText is sqlc's statement, "-- name:" line included.
 	SQLText string
 	Stmt    *sqlquery.Statement
+	Action  audit.Action
+
+	// Table is the model's table as claims name it; Claim names the method in the claim (Repo.Method).
+	Table, Claim string
+	// Body is the statement the method runs inside its claim: sqlc's, as written, with a RETURNING added when it
+	// has none (the claim's statement counts the changed rows).
+	Body string
+	// Returns: sqlc's statement returns rows of its own.
+	Returns bool
+	// ClaimAt is the number of the first of the claim's parameters, after the statement's own.
+	ClaimAt int
 
 	// ArgName and ArgType are sqlc's parameter after ctx (ArgType nil when the query has none).
 	ArgName string
 	ArgType types.Type
 	// Params are the query's parameters in $n order. Field is "" for a single scalar parameter.
 	Params []Param
-	// Result is what the method returns besides the error, from sqlc's command.
+	// Result is what the method returns besides the error, from sqlc's command; Row is sqlc's type of it (nil for
+	// :exec).
 	Result Result
+	Row    types.Type
 	// Many is set on a Create whose VALUES is one row of expressions: it also gets a bulk variant.
 	Many *Many
 }
@@ -90,12 +121,12 @@ type Param struct {
 // Many is the bulk variant of a Create: parameters arrive as arrays and are unnested.
 type Many struct {
 	Method     string
+	Claim      string // Repo.Method
+	Body       string // the INSERT with its VALUES row turned into a SELECT from unnest
+	ClaimAt    int
 	ArrayTypes []string // PostgreSQL element type of each parameter's array
 	// ViaText[i], when set, is the column whose VALUES item is parameter i alone, a string type with no known
 	// array type (sqlc's enums and their Null types): its array travels as text[] and SQL converts each element
 	// to the column's type.
 	ViaText []string
 }
-
-// Action is the audit action of a write.
-func (w *Write) Action() string { return w.Stmt.Kind.String() }

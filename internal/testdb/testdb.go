@@ -2,13 +2,13 @@
 // pgtestdb, so tests run in parallel against a real server.
 //
 // The server is found through the standard libpq variables PGHOST, PGPORT, PGUSER and PGPASSWORD
-// (defaults 127.0.0.1, 5432, postgres, no password). That user creates the role auditrepo_test
-// (NOSUPERUSER NOCREATEDB CREATEROLE), which creates and migrates the databases; the migrations create
-// the roles auditrepo_owner and auditrepo_app (package migrations).
+// (defaults 127.0.0.1, 5432, postgres, no password). That user creates the role auditrepo_migrator
+// (a superuser, as whoever installs the audit schema with its DDL event trigger is), which creates and
+// migrates the databases; migrations.Up creates the roles of the audit schema.
 //
-// Tests connect as auditrepo_app, the application's role, so they can do exactly what the application
-// can. The server must let auditrepo_app log in from PGHOST without a password (trust authentication
-// for 127.0.0.1, as scripts/with-postgres.sh and .ci configure it).
+// Tests connect as the role whose powers they exercise: mostly auditrepo_app, the application's role, so
+// they can do exactly what the application can. The server must let these roles log in from PGHOST without a
+// password (trust authentication for 127.0.0.1, as scripts/with-postgres.sh and .ci configure it).
 package testdb
 
 import (
@@ -31,25 +31,37 @@ import (
 	"github.com/auditrepo/auditrepo/migrations"
 )
 
-// migratorRole is the role that creates and migrates the test databases (pgtestdb's test role). It is
-// a member of auditrepo_owner, so it can do anything the owner can.
+// migratorRole is the role that creates and migrates the test databases (pgtestdb's test role), a superuser.
 const migratorRole = "auditrepo_migrator"
 
-// DB is one test's database, reached as two roles.
+// DB is one test's database, reached as each role.
 type DB struct {
 	// App connects as auditrepo_app: what the application may do, the tests may do.
 	App *pgxpool.Pool
-	// Owner connects as the migrating role, a member of auditrepo_owner: for tests that break things on
-	// purpose (a failing constraint on audit_log, a revoked privilege).
+	// Owner connects as a login member of auditrepo_owner that is not a superuser: what whoever runs the
+	// migrations may do.
 	Owner *pgxpool.Pool
+	// Reviewer connects as auditrepo_reviewer, which reads the trail.
+	Reviewer *pgxpool.Pool
+	// Super connects as the migrating role, a superuser: for tests that break things on purpose (a failing
+	// audit table, a revoked privilege, tampering).
+	Super *pgxpool.Pool
 }
+
+// OwnerLogin is the login role of DB.Owner: a member of auditrepo_owner, as a deployment's migrating user is.
+const OwnerLogin = "auditrepo_deployer"
 
 // New creates a fresh migrated database for t and opens a pool on it for each role; the pools are
 // closed when t ends, and the database is dropped when t passes.
 func New(t testing.TB) *DB {
 	t.Helper()
 	conf := pgtestdb.Custom(t, config(), migrator{})
-	return &DB{App: pool(t, connURL(*conf, migrations.AppRole)), Owner: pool(t, conf.URL())}
+	return &DB{
+		App:      pool(t, connURL(*conf, migrations.Audit.App)),
+		Owner:    pool(t, connURL(*conf, OwnerLogin)),
+		Reviewer: pool(t, connURL(*conf, migrations.Audit.Reviewer)),
+		Super:    pool(t, conf.URL()),
+	}
 }
 
 // Pool returns a pool connected as auditrepo_app on a fresh migrated database, closed when t ends.
@@ -111,8 +123,7 @@ func config() pgtestdb.Config {
 		Password:   os.Getenv("PGPASSWORD"),
 		Database:   "postgres",
 		Options:    "sslmode=disable",
-		// The migrations create the roles auditrepo_owner and auditrepo_app, so the migrating role needs
-		// CREATEROLE, and nothing more.
+		// The audit schema's event trigger needs a superuser.
 		TestRole: &pgtestdb.Role{
 			Username:     migratorRole,
 			Password:     migratorRole,
@@ -148,10 +159,30 @@ func (migrator) Hash() (string, error) {
 		h.Write([]byte(n))
 		h.Write(b)
 	}
-	h.Write([]byte(repo.BackstopSQL))
+	h.Write([]byte(repo.AuditModels.SQL))
+	for _, render := range []func() (string, error){migrations.Audit.SQL, migrations.Audit.DDLSQL} {
+		sql, err := render()
+		if err != nil {
+			return "", err
+		}
+		h.Write([]byte(sql))
+	}
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }
 
 func (migrator) Migrate(ctx context.Context, db *sql.DB, _ pgtestdb.Config) error {
-	return migrations.Up(ctx, db)
+	if _, err := migrations.Up(ctx, db); err != nil {
+		return err
+	}
+	// Roles are the server's: created once, by whichever template comes first.
+	_, err := db.ExecContext(ctx, `DO $$
+	BEGIN
+		IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '`+OwnerLogin+`') THEN
+			CREATE ROLE `+OwnerLogin+` LOGIN;
+		END IF;
+		GRANT auditrepo_owner TO `+OwnerLogin+`;
+	EXCEPTION WHEN duplicate_object OR unique_violation THEN
+		NULL;
+	END $$`)
+	return err
 }
