@@ -16,10 +16,10 @@ func TestErrorMessage(t *testing.T) {
 		err  *audit.Error
 		want string
 	}{
-		{&audit.Error{Action: audit.Update, Table: "appointments", Kind: audit.ErrNotFound}, "audit: UPDATE appointments: record not found"},
-		{&audit.Error{Action: audit.Update, Table: "appointments", Kind: audit.ErrAuditWrite, Err: cause}, "audit: UPDATE appointments: audit row not written, change rolled back: boom"},
-		{&audit.Error{Action: audit.Create, Table: "patients", Kind: audit.ErrNoActor}, "audit: CREATE patients: no actor in context"},
-		{&audit.Error{Action: audit.Delete, Table: "patients", Err: cause}, "audit: DELETE patients: boom"},
+		{&audit.Error{Action: audit.ActionUpdate, Table: "appointments", Kind: audit.ErrNotFound}, "audit: UPDATE appointments: record not found"},
+		{&audit.Error{Action: audit.ActionUpdate, Table: "appointments", Kind: audit.ErrAuditWrite, Err: cause}, "audit: UPDATE appointments: audit row not written, change rolled back: boom"},
+		{&audit.Error{Action: audit.ActionCreate, Table: "patients", Kind: audit.ErrNoActor}, "audit: CREATE patients: no actor in context"},
+		{&audit.Error{Action: audit.ActionDelete, Table: "patients", Err: cause}, "audit: DELETE patients: boom"},
 		{&audit.Error{}, "audit:  "},
 	}
 	for _, tt := range tests {
@@ -31,7 +31,7 @@ func TestErrorMessage(t *testing.T) {
 
 func TestErrorUnwrap(t *testing.T) {
 	pgErr := &pgconn.PgError{Code: "42501", Message: "permission denied for table audit_log"}
-	var err error = &audit.Error{Action: audit.Update, Table: "appointments", Kind: audit.ErrAuditWrite, Err: pgErr}
+	var err error = &audit.Error{Action: audit.ActionUpdate, Table: "appointments", Kind: audit.ErrAuditWrite, Err: pgErr}
 
 	if !errors.Is(err, audit.ErrAuditWrite) {
 		t.Error("errors.Is(err, ErrAuditWrite) = false")
