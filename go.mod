@@ -60,4 +60,7 @@ require (
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
 
-tool github.com/sqlc-dev/sqlc/cmd/sqlc
+tool (
+	github.com/auditrepo/auditrepo/cmd/auditrepo-gen
+	github.com/sqlc-dev/sqlc/cmd/sqlc
+)

@@ -15,7 +15,7 @@ import (
 )
 
 //go:generate go tool sqlc generate
-//go:generate go run ./cmd/auditrepo-gen -sqlc ./gen/db -queries queries -out gen/repo
+//go:generate go tool auditrepo-gen -sqlc gen/db -out gen/repo
 
 // User holds patients and staff; a patient's own row is their PHI.
 type User struct {

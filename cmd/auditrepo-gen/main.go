@@ -1,7 +1,10 @@
-// Command auditrepo-gen generates audited repositories from the PHI models of a package and the
-// queries sqlc generated for them. Run it from go generate in the models package:
+// Command auditrepo-gen generates audited repositories from the PHI models of a package and the queries sqlc
+// generated for them. It reads sqlc's configuration (sqlc.yaml, sqlc.yml or sqlc.json) for the queries and the
+// generated package. Add it as a tool (go get -tool github.com/auditrepo/auditrepo/cmd/auditrepo-gen) and run it
+// from go generate in the models package, after sqlc:
 //
-//	//go:generate go run ./cmd/auditrepo-gen -sqlc ./gen/db -queries queries -out gen/repo
+//	//go:generate go tool sqlc generate
+//	//go:generate go tool auditrepo-gen -out gen/repo
 //
 // On any error it prints file:line:col: message lines and writes nothing.
 package main
@@ -24,9 +27,9 @@ func run(argv []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("auditrepo-gen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o gen.Options
+	fs.StringVar(&o.Config, "f", "", "sqlc's configuration file (default: sqlc.yaml, sqlc.yml or sqlc.json here)")
+	fs.StringVar(&o.SQLC, "sqlc", "", "with several sql entries in sqlc's configuration: the gen.go.out of the one to wrap")
 	fs.StringVar(&o.Models, "models", ".", "directory of the package with the PHI models")
-	fs.StringVar(&o.SQLC, "sqlc", "", "directory of the Go package sqlc generated (required)")
-	fs.StringVar(&o.Queries, "queries", "queries", "directory of sqlc's query files, for error positions")
 	fs.StringVar(&o.Out, "out", "", "output directory; its base name is the package name (required)")
 	fs.StringVar(&o.Audit.Schema, "schema", auditschema.Defaults.Schema, "the audit schema (auditschema.Config.Schema)")
 	fs.StringVar(&o.Audit.Table, "audit-table", auditschema.Defaults.Table, "the audit table in it (auditschema.Config.Table)")
@@ -34,8 +37,8 @@ func run(argv []string, stderr io.Writer) int {
 	if err := fs.Parse(argv); err != nil {
 		return 2
 	}
-	if o.SQLC == "" || o.Out == "" || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "usage: auditrepo-gen -sqlc DIR -out DIR [-models DIR] [-queries DIR]")
+	if o.Out == "" || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "usage: auditrepo-gen -out DIR [-f sqlc.yaml] [-sqlc DIR] [-models DIR] [-schema NAME]")
 		return 2
 	}
 	if _, err := gen.Run(".", o); err != nil {

@@ -152,6 +152,9 @@ func write(f *jen.File, p *ir.Program, m *ir.Model, w *ir.Write, constName strin
 	}
 	claim := jen.Id(call).Op(":=").Id("r").Dot("w").Dot("Claim").Call(jen.Id("ctx"), action(w.Action), jen.Lit(m.Table), jen.Id(constName))
 	sqlc := jen.Qual(p.SQLCPath, "New").Call(jen.Id(call)).Dot(w.Query).Call(callArgs...)
+	if p.DBArgument {
+		sqlc = jen.Qual(p.SQLCPath, "New").Call().Dot(w.Query).Call(append([]jen.Code{jen.Id("ctx"), jen.Id(call)}, callArgs[1:]...)...)
+	}
 	fn := f.Func().Params(jen.Id("r").Op("*").Id(repoType(m))).Id(w.Method).Params(params...)
 	if w.Result == ir.ResultNone {
 		check := "Err"

@@ -15,19 +15,40 @@ import (
 	"github.com/auditrepo/auditrepo/internal/writeout"
 )
 
-// Options are the directories of one run, relative to the working directory given to Run, and the audit
-// schema's names the generated SQL uses.
+// Options are one run's inputs, relative to the working directory given to Run, and the audit schema's names the
+// generated SQL uses.
 type Options struct {
-	Models, SQLC, Queries, Out string
-	Audit                      ir.Audit
+	Config string // sqlc's configuration file; "" finds it in the working directory
+	SQLC   string // which of its sql entries: the one generating Go into this directory ("" if it has one)
+	Models string // the package with the PHI models
+	Out    string // the output directory; its base name is the package name
+	Audit  ir.Audit
 }
 
 // Render loads and validates the input and returns the files to write, without writing them.
 func Render(dir string, o Options) (map[string][]byte, error) {
-	in, err := load.Load(dir, o.Models, o.SQLC, o.Queries)
+	file := o.Config
+	if file == "" {
+		var err error
+		if file, err = load.FindSQLC(dir); err != nil {
+			return nil, err
+		}
+	} else {
+		file = under(dir, file)
+	}
+	cfg, err := load.ReadSQLC(file, o.SQLC)
+	if err != nil {
+		return nil, relative(dir, err)
+	}
+	queries := make([]string, len(cfg.Queries))
+	for i, q := range cfg.Queries {
+		queries[i] = filepath.Join(cfg.Dir, q)
+	}
+	in, err := load.Load(dir, o.Models, filepath.Join(cfg.Dir, cfg.Out), queries)
 	if err != nil {
 		return nil, err
 	}
+	in.DBArgument = cfg.MethodsWithDBArgument
 	prog, err := ir.Build(in, o.Audit)
 	if err != nil {
 		return nil, relative(dir, err)

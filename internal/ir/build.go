@@ -23,7 +23,7 @@ import (
 func Build(in *load.Input, a Audit) (*Program, error) {
 	parsed, errs := tags.Parse(in.Models)
 	b := &builder{in: in, errs: errs, byTable: map[string]*Model{}}
-	prog := &Program{SQLCPath: in.SQLC.PkgPath, SQLCName: in.SQLC.Name, Audit: a}
+	prog := &Program{SQLCPath: in.SQLC.PkgPath, SQLCName: in.SQLC.Name, DBArgument: in.DBArgument, Audit: a}
 	for _, t := range parsed {
 		prog.Models = append(prog.Models, b.model(t))
 	}
@@ -314,8 +314,12 @@ func (b *builder) query(fn *types.Func, cname, cmd, text string) {
 	if sig.Results().Len() == 2 {
 		w.Row = sig.Results().At(0).Type()
 	}
-	if sig.Params().Len() == 2 {
-		arg := sig.Params().At(1)
+	first := 1 // sqlc's arguments after ctx (and the DBTX, with emit_methods_with_db_argument)
+	if b.in.DBArgument {
+		first = 2
+	}
+	if sig.Params().Len() == first+1 {
+		arg := sig.Params().At(first)
 		w.ArgName, w.ArgType = arg.Name(), arg.Type()
 		if st, ok := arg.Type().Underlying().(*types.Struct); ok && strings.HasSuffix(typeName(arg.Type()), "Params") {
 			for i := 0; i < st.NumFields(); i++ {

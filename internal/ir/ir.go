@@ -16,7 +16,9 @@ import (
 type Program struct {
 	SQLCPath string // import path of the sqlc package
 	SQLCName string // its package name
-	Audit    Audit
+	// DBArgument: sqlc's methods take the DBTX after ctx (emit_methods_with_db_argument) instead of New's.
+	DBArgument bool
+	Audit      Audit
 	Models   []*Model
 }
 

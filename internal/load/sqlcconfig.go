@@ -1,0 +1,183 @@
+package load
+
+import (
+	"fmt"
+	"go/token"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/auditrepo/auditrepo/internal/diag"
+)
+
+// SQLC is the part of sqlc's configuration the generator follows: one sql entry of a version 2 sqlc.yaml (or
+// sqlc.json) that generates Go.
+type SQLC struct {
+	File    string   // the configuration file, as given
+	Dir     string   // its directory: sqlc's paths are relative to it
+	Out     string   // gen.go.out, relative to Dir
+	Package string   // gen.go.package (defaults to Out's base name, as sqlc does)
+	Queries []string // the entry's queries paths, relative to Dir
+	// MethodsWithDBArgument: emit_methods_with_db_argument, so sqlc's methods take the DBTX as an argument.
+	MethodsWithDBArgument bool
+}
+
+// supportedGoOptions are sqlc's gen.go options whose effect the generator follows or does not depend on: it calls
+// sqlc's methods with their own signatures, so result pointers, null pointers, renames, overrides and interfaces
+// pass through.
+var supportedGoOptions = map[string]bool{
+	"package": true, "out": true, "sql_package": true, "emit_db_tags": true, "emit_json_tags": true,
+	"emit_pointers_for_null_types": true, "emit_result_struct_pointers": true, "emit_params_struct_pointers": false,
+	"emit_methods_with_db_argument": true, "emit_interface": true, "rename": true, "overrides": true,
+	"emit_exact_table_names": true, "emit_empty_slices": true, "emit_exported_queries": true,
+	"emit_enum_valid_method": true, "emit_all_enum_values": true, "json_tags_case_style": true,
+	"json_tags_id_uppercase": true, "output_db_file_name": true, "output_models_file_name": true,
+	"output_querier_file_name": true, "output_copyfrom_file_name": true, "output_files_suffix": true,
+	"query_parameter_limit": true, "omit_unused_structs": true, "emit_sql_as_comment": true,
+	"build_tags": true, "initialisms": true, "emit_prepared_queries": false, "output_batch_file_name": true,
+}
+
+// why says why an option the generator refuses cannot be followed.
+var why = map[string]string{
+	"emit_params_struct_pointers": "the generated CreateMany methods take sqlc's Params structs by value",
+	"emit_prepared_queries":       "prepared queries are sqlc's database/sql mode; use sql_package: pgx/v5",
+}
+
+// ReadSQLC reads sqlc's configuration file and picks its sql entry that generates Go into out (relative to the
+// file's directory), or its only such entry when out is "". Problems point at their line of the file.
+func ReadSQLC(file, out string) (*SQLC, error) {
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("reading sqlc's configuration: %w", err)
+	}
+	var doc yaml.Node // JSON is YAML too
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	var errs diag.List
+	at := func(n *yaml.Node) token.Position {
+		return token.Position{Filename: file, Line: n.Line, Column: n.Column}
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("%s: not a sqlc configuration", file)
+	}
+	root := doc.Content[0]
+	if v := get(root, "version"); v == nil || v.Value != "2" {
+		n := root
+		if v != nil {
+			n = v
+		}
+		errs.Addf(at(n), `sqlc configuration version %q is not supported: auditrepo-gen reads version "2"`, valueOr(v, "1"))
+		return nil, errs.Err()
+	}
+	var found []*SQLC
+	var entries []string
+	sql := get(root, "sql")
+	if sql != nil {
+		for _, e := range sql.Content {
+			gen := get(get(e, "gen"), "go")
+			if gen == nil {
+				continue
+			}
+			c := &SQLC{File: file, Dir: filepath.Dir(file), Out: valueOr(get(gen, "out"), "")}
+			c.Package = valueOr(get(gen, "package"), filepath.Base(c.Out))
+			entries = append(entries, c.Out)
+			if out != "" && filepath.Clean(c.Out) != filepath.Clean(out) {
+				continue
+			}
+			if eng := get(e, "engine"); eng == nil || eng.Value != "postgresql" {
+				errs.Addf(at(e), "sql entry %s: engine must be postgresql", c.Out)
+			}
+			for _, q := range scalars(get(e, "queries")) {
+				c.Queries = append(c.Queries, q)
+			}
+			for i := 0; i+1 < len(gen.Content); i += 2 {
+				k, v := gen.Content[i], gen.Content[i+1]
+				ok, known := supportedGoOptions[k.Value]
+				switch {
+				case !known:
+					errs.Addf(at(k), "sqlc option %s is not known to auditrepo-gen; remove it or file an issue", k.Value)
+				case !ok && v.Value != "false":
+					errs.Addf(at(k), "sqlc option %s is not supported: %s", k.Value, why[k.Value])
+				}
+			}
+			if p := get(gen, "sql_package"); p == nil || p.Value != "pgx/v5" {
+				n := gen
+				if p != nil {
+					n = p
+				}
+				errs.Addf(at(n), "sqlc option sql_package must be pgx/v5: the audited repositories run on pgx")
+			}
+			if t := get(gen, "emit_db_tags"); t == nil || t.Value != "true" {
+				n := gen
+				if t != nil {
+					n = t
+				}
+				errs.Addf(at(n), "sqlc option emit_db_tags must be true: the generator reads column names from sqlc's db tags")
+			}
+			c.MethodsWithDBArgument = valueOr(get(gen, "emit_methods_with_db_argument"), "") == "true"
+			found = append(found, c)
+		}
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	switch {
+	case len(found) == 1:
+		return found[0], nil
+	case len(found) == 0 && out != "":
+		return nil, fmt.Errorf("%s: no sql entry generates Go into %s (entries: %s)", file, out, strings.Join(entries, ", "))
+	case len(found) == 0:
+		return nil, fmt.Errorf("%s: no sql entry generates Go (gen: go:)", file)
+	default:
+		return nil, fmt.Errorf("%s: several sql entries generate Go (%s): pick one with -sqlc DIR", file, strings.Join(entries, ", "))
+	}
+}
+
+// FindSQLC returns the sqlc configuration file of dir: sqlc.yaml, sqlc.yml or sqlc.json, as sqlc looks for them.
+func FindSQLC(dir string) (string, error) {
+	for _, n := range []string{"sqlc.yaml", "sqlc.yml", "sqlc.json"} {
+		p := filepath.Join(dir, n)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s: no sqlc.yaml, sqlc.yml or sqlc.json (pass -f FILE)", dir)
+}
+
+// get returns the value of key in mapping n, or nil.
+func get(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+func valueOr(n *yaml.Node, def string) string {
+	if n == nil {
+		return def
+	}
+	return n.Value
+}
+
+// scalars is a scalar or a sequence of scalars (sqlc's schema and queries take either).
+func scalars(n *yaml.Node) []string {
+	switch {
+	case n == nil:
+		return nil
+	case n.Kind == yaml.SequenceNode:
+		var out []string
+		for _, c := range n.Content {
+			out = append(out, c.Value)
+		}
+		return out
+	}
+	return []string{n.Value}
+}
