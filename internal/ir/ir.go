@@ -19,7 +19,7 @@ type Program struct {
 	// DBArgument: sqlc's methods take the DBTX after ctx (emit_methods_with_db_argument) instead of New's.
 	DBArgument bool
 	Audit      Audit
-	Models   []*Model
+	Models     []*Model
 }
 
 // Audit names the installed audit schema the generated SQL writes to (auditschema.Config's names).

@@ -17,9 +17,6 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"io/fs"
-	"net"
-	"net/url"
-	"os"
 	"sort"
 	"testing"
 
@@ -28,11 +25,9 @@ import (
 	"github.com/peterldowns/pgtestdb"
 
 	"github.com/auditrepo/auditrepo/gen/repo"
+	"github.com/auditrepo/auditrepo/internal/pgtest"
 	"github.com/auditrepo/auditrepo/migrations"
 )
-
-// migratorRole is the role that creates and migrates the test databases (pgtestdb's test role), a superuser.
-const migratorRole = "auditrepo_migrator"
 
 // DB is one test's database, reached as each role.
 type DB struct {
@@ -55,12 +50,12 @@ const OwnerLogin = "auditrepo_deployer"
 // closed when t ends, and the database is dropped when t passes.
 func New(t testing.TB) *DB {
 	t.Helper()
-	conf := pgtestdb.Custom(t, config(), migrator{})
+	conf := pgtestdb.Custom(t, pgtest.Config(), migrator{})
 	return &DB{
-		App:      pool(t, connURL(*conf, migrations.Audit.App)),
-		Owner:    pool(t, connURL(*conf, OwnerLogin)),
-		Reviewer: pool(t, connURL(*conf, migrations.Audit.Reviewer)),
-		Super:    pool(t, conf.URL()),
+		App:      pgtest.Pool(t, pgtest.URL(*conf, migrations.Audit.App)),
+		Owner:    pgtest.Pool(t, pgtest.URL(*conf, OwnerLogin)),
+		Reviewer: pgtest.Pool(t, pgtest.URL(*conf, migrations.Audit.Reviewer)),
+		Super:    pgtest.Pool(t, conf.URL()),
 	}
 }
 
@@ -70,75 +65,11 @@ func Pool(t testing.TB) *pgxpool.Pool {
 	return New(t).App
 }
 
-// Schema creates a fresh database for t from schema (SQL statements, run once per schema into a template) and
-// returns a pool on it as the migrating role, which owns everything in it; the clinic's migrations are not
-// applied. It is for tests of generated SQL on other schemas, such as the generator's golden cases.
-func Schema(t testing.TB, schema string) *pgxpool.Pool {
-	t.Helper()
-	conf := pgtestdb.Custom(t, config(), sqlMigrator(schema))
-	return pool(t, conf.URL())
-}
+// Schema is pgtest.Schema: a fresh database from schema, as the migrating superuser.
+func Schema(t testing.TB, schema string) *pgxpool.Pool { return pgtest.Schema(t, schema) }
 
-// Empty creates a fresh empty database for t and returns a pool on it as the migrating role, a superuser.
-func Empty(t testing.TB) *pgxpool.Pool {
-	t.Helper()
-	return Schema(t, "SELECT 1")
-}
-
-// sqlMigrator runs its SQL text as the migration.
-type sqlMigrator string
-
-func (m sqlMigrator) Hash() (string, error) {
-	h := sha256.Sum256([]byte(m))
-	return "sql-" + hex.EncodeToString(h[:])[:16], nil
-}
-
-func (m sqlMigrator) Migrate(ctx context.Context, db *sql.DB, _ pgtestdb.Config) error {
-	_, err := db.ExecContext(ctx, string(m))
-	return err
-}
-
-func pool(t testing.TB, url string) *pgxpool.Pool {
-	t.Helper()
-	p, err := pgxpool.New(context.Background(), url)
-	if err != nil {
-		t.Fatalf("testdb: %v", err)
-	}
-	t.Cleanup(p.Close)
-	return p
-}
-
-// connURL is c's database as user, without a password.
-func connURL(c pgtestdb.Config, user string) string {
-	u := url.URL{Scheme: "postgres", User: url.User(user), Host: net.JoinHostPort(c.Host, c.Port), Path: "/" + c.Database, RawQuery: c.Options}
-	return u.String()
-}
-
-func config() pgtestdb.Config {
-	return pgtestdb.Config{
-		DriverName: "pgx",
-		Host:       env("PGHOST", "127.0.0.1"),
-		Port:       env("PGPORT", "5432"),
-		User:       env("PGUSER", "postgres"),
-		Password:   os.Getenv("PGPASSWORD"),
-		Database:   "postgres",
-		Options:    "sslmode=disable",
-		// The audit schema's event trigger needs a superuser.
-		TestRole: &pgtestdb.Role{
-			Username:     migratorRole,
-			Password:     migratorRole,
-			Capabilities: "SUPERUSER NOCREATEDB",
-		},
-		ForceTerminateConnections: true,
-	}
-}
-
-func env(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
-}
+// Empty is pgtest.Empty: a fresh empty database, as the migrating superuser.
+func Empty(t testing.TB) *pgxpool.Pool { return pgtest.Empty(t) }
 
 // migrator applies the embedded goose migrations and the backstop (migrations.Up); its hash changes
 // whenever either does, so pgtestdb builds a new template.

@@ -4,7 +4,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/auditrepo/auditrepo/audit"
-	"github.com/auditrepo/auditrepo/testdata/golden/db"
+	"github.com/auditrepo/auditrepo/testdata/golden/err_patient_unresolved/db"
 )
 
 // visits is not declared as a model here, so the path cannot be followed.

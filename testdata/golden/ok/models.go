@@ -6,7 +6,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/auditrepo/auditrepo/audit"
-	"github.com/auditrepo/auditrepo/testdata/golden/db"
+	"github.com/auditrepo/auditrepo/testdata/golden/ok/db"
 )
 
 type Person struct {

@@ -1,0 +1,98 @@
+// Package pgtest gives a test its own PostgreSQL database, cloned with pgtestdb from a template that a
+// migration (SQL text, or any pgtestdb.Migrator) builds once, so tests run in parallel against a real server.
+// It knows nothing of the clinic, so the generator's tests can use it while gen/repo does not compile.
+//
+// The server is found through the standard libpq variables PGHOST, PGPORT, PGUSER and PGPASSWORD (defaults
+// 127.0.0.1, 5432, postgres, no password). That user creates the role auditrepo_migrator, a superuser (as
+// whoever installs the audit schema with its DDL event trigger is), which creates and migrates the databases.
+package pgtest
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"net"
+	"net/url"
+	"os"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver pgtestdb connects with
+	"github.com/peterldowns/pgtestdb"
+)
+
+// migratorRole is the role that creates and migrates the test databases (pgtestdb's test role), a superuser.
+const migratorRole = "auditrepo_migrator"
+
+// Schema creates a fresh database for t from schema (SQL statements, run once per schema into a template) and
+// returns a pool on it as the migrating role, which owns everything in it; the clinic's migrations are not
+// applied. It is for tests of generated SQL on other schemas, such as the generator's golden cases.
+func Schema(t testing.TB, schema string) *pgxpool.Pool {
+	t.Helper()
+	conf := pgtestdb.Custom(t, Config(), sqlMigrator(schema))
+	return Pool(t, conf.URL())
+}
+
+// Empty creates a fresh empty database for t and returns a pool on it as the migrating role, a superuser.
+func Empty(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	return Schema(t, "SELECT 1")
+}
+
+// sqlMigrator runs its SQL text as the migration.
+type sqlMigrator string
+
+func (m sqlMigrator) Hash() (string, error) {
+	h := sha256.Sum256([]byte(m))
+	return "sql-" + hex.EncodeToString(h[:])[:16], nil
+}
+
+func (m sqlMigrator) Migrate(ctx context.Context, db *sql.DB, _ pgtestdb.Config) error {
+	_, err := db.ExecContext(ctx, string(m))
+	return err
+}
+
+// Pool opens a pool on url, closed when t ends.
+func Pool(t testing.TB, url string) *pgxpool.Pool {
+	t.Helper()
+	p, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	t.Cleanup(p.Close)
+	return p
+}
+
+// URL is c's database as user, without a password.
+func URL(c pgtestdb.Config, user string) string {
+	u := url.URL{Scheme: "postgres", User: url.User(user), Host: net.JoinHostPort(c.Host, c.Port), Path: "/" + c.Database, RawQuery: c.Options}
+	return u.String()
+}
+
+// Config is pgtestdb's configuration for the server of the libpq variables.
+func Config() pgtestdb.Config {
+	return pgtestdb.Config{
+		DriverName: "pgx",
+		Host:       env("PGHOST", "127.0.0.1"),
+		Port:       env("PGPORT", "5432"),
+		User:       env("PGUSER", "postgres"),
+		Password:   os.Getenv("PGPASSWORD"),
+		Database:   "postgres",
+		Options:    "sslmode=disable",
+		// The audit schema's event trigger needs a superuser.
+		TestRole: &pgtestdb.Role{
+			Username:     migratorRole,
+			Password:     migratorRole,
+			Capabilities: "SUPERUSER NOCREATEDB",
+		},
+		ForceTerminateConnections: true,
+	}
+}
+
+func env(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
