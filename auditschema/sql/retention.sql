@@ -1,7 +1,8 @@
 {{- define "retention" -}}
 -- Retention (auditrepo retention): legal holds, the retention log, and the function that drops old partitions.
 -- Audit rows are never deleted one by one (the table refuses it); retain() drops whole monthly partitions once
--- they are older than the floor, unless a legal hold covers them.
+-- they are older than the floor, unless a legal hold covers them. The goose annotations keep goose from
+-- splitting the functions' bodies at their semicolons; other tools read them as comments.
 
 -- A legal hold keeps every partition holding a row of the patient (as patient or as prior patient), or every
 -- partition overlapping the period. Released holds stay, with who released them.
@@ -41,6 +42,7 @@ CREATE TRIGGER refuse_update_delete BEFORE UPDATE OR DELETE ON {{.S}}.retention_
 -- what it did (or, with dry_run, would do): created / would_create, dropped / would_drop, kept (held, with the
 -- holds), and default (rows in the default partition, which is never dropped). The floor may not be under the
 -- six years HIPAA requires documentation be kept (45 CFR 164.316(b)(2)(i)).
+-- +goose StatementBegin
 CREATE FUNCTION {{.S}}.retain(floor interval, dry_run boolean DEFAULT true)
 RETURNS TABLE (action text, partition_name text, range_from timestamptz, range_to timestamptz, n_rows bigint,
                min_id bigint, max_id bigint, detail text)
@@ -134,9 +136,11 @@ BEGIN
 	END LOOP;
 END
 $ar$;
+-- +goose StatementEnd
 
 -- hold places a legal hold on a patient, or on a period [held_from, held_to) (an open end when NULL), and
 -- returns its id. placed_by is the session's user, who placed it.
+-- +goose StatementBegin
 CREATE FUNCTION {{.S}}.hold(patient_id bigint, held_from timestamptz, held_to timestamptz, reason text) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
 DECLARE
@@ -158,8 +162,10 @@ BEGIN
 	RETURN new_id;
 END
 $ar$;
+-- +goose StatementEnd
 
 -- release ends a legal hold; it reports whether the hold was active.
+-- +goose StatementBegin
 CREATE FUNCTION {{.S}}.release(hold_id bigint) RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
 BEGIN
@@ -168,6 +174,7 @@ BEGIN
 	RETURN FOUND;
 END
 $ar$;
+-- +goose StatementEnd
 
 -- Retention and holds are the owner role's (the migrating user's), never the application's or the reviewers'.
 REVOKE ALL ON FUNCTION {{.S}}.retain(interval, boolean), {{.S}}.hold(bigint, timestamptz, timestamptz, text),
