@@ -564,16 +564,12 @@ func (t *tableWriter) writeVersion(ev audit.Event, a actorName, when string) int
 	fmt.Fprintf(t.tw, "%s\n", cell(head))
 	lines := 1
 	m := image(ev)
-	label := ""
 	switch {
+	case m == nil: // a MOVE row holding no image
+		fmt.Fprintf(t.tw, "  changes\t%s\n\n", cell(string(ev.Changes)))
+		return lines + 2
 	case ev.Action == audit.Delete:
-		label = "  (deleted; the record as it was)"
-	case m == nil:
-		fmt.Fprintf(t.tw, "  changes\t%s\n", cell(string(ev.Changes)))
-		return lines + 1
-	}
-	if label != "" {
-		fmt.Fprintln(t.tw, label)
+		fmt.Fprintln(t.tw, "  (deleted; the record as it was)")
 		lines++
 	}
 	for _, k := range sortedKeys(m) {

@@ -110,6 +110,7 @@ func TestTrailGolden(t *testing.T) {
 		{"record.txt", []string{"record", "--table", "visits", "--id", "1", "--actor-query", actorQuery}},
 		{"record.csv", []string{"record", "--table", "visits", "--id", "1", "--format", "csv"}},
 		{"record.jsonl", []string{"record", "--table", "visits", "--id", "1", "--format", "json"}},
+		{"record_move.txt", []string{"record", "--table", "invoices", "--id", "9"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, out, errs := runCmd(t, reviewer, c.args...)
