@@ -221,3 +221,27 @@ func TestTrailProgress(t *testing.T) {
 		t.Errorf("%d lines of JSON, want %d", n, progressEvery+5)
 	}
 }
+
+// TestActorNamesCached checks --actor-query runs once per actor: each run of this query names differently.
+func TestActorNamesCached(t *testing.T) {
+	ctx := context.Background()
+	db := auditDB(t)
+	if _, err := db.Exec(ctx, "CREATE SEQUENCE runs"); err != nil {
+		t.Fatal(err)
+	}
+	a := &actorNames{db: db, query: "SELECT 'run ' || nextval('runs') || ' for ' || $1::bigint, 'staff'", cache: map[int64]actorName{}}
+	var got []string
+	for _, id := range []int64{7, 8, 7, 8} {
+		n, err := a.lookup(ctx, &id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, n.name)
+	}
+	if n, err := a.lookup(ctx, nil); err != nil || n != (actorName{}) {
+		t.Errorf("an actor without id was looked up: %+v, %v", n, err)
+	}
+	if want := "[run 1 for 7 run 2 for 8 run 1 for 7 run 2 for 8]"; fmt.Sprint(got) != want {
+		t.Errorf("names %v, want %s", got, want)
+	}
+}
