@@ -1,3 +1,185 @@
 {{- define "retention" -}}
 -- Retention (auditrepo retention): legal holds, the retention log, and the function that drops old partitions.
+-- Audit rows are never deleted one by one (the table refuses it); retain() drops whole monthly partitions once
+-- they are older than the floor, unless a legal hold covers them. The goose annotations keep goose from
+-- splitting the functions' bodies at their semicolons; other tools read them as comments.
+
+-- A legal hold keeps every partition holding a row of the patient (as patient or as prior patient), or every
+-- partition overlapping the period. Released holds stay, with who released them.
+CREATE TABLE {{.S}}.legal_holds (
+	id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	patient_id  bigint,
+	period      tstzrange CHECK (NOT isempty(period)),
+	reason      text NOT NULL CHECK (btrim(reason) <> ''),
+	placed_at   timestamptz NOT NULL DEFAULT now(),
+	placed_by   text NOT NULL DEFAULT session_user,
+	released_at timestamptz,
+	released_by text,
+	CHECK ((patient_id IS NULL) <> (period IS NULL))
+);
+CREATE TRIGGER refuse_delete BEFORE DELETE ON {{.S}}.legal_holds
+	FOR EACH ROW EXECUTE FUNCTION {{.S}}.refuse();
+
+-- One row per partition retain() dropped: what it held, under which floor, and who ran it.
+CREATE TABLE {{.S}}.retention_log (
+	id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	dropped_at     timestamptz NOT NULL DEFAULT now(),
+	dropped_by     text NOT NULL DEFAULT session_user,
+	partition_name text NOT NULL,
+	range_from     timestamptz NOT NULL,
+	range_to       timestamptz NOT NULL,
+	floor          interval NOT NULL,
+	cutoff         timestamptz NOT NULL,
+	row_count      bigint NOT NULL,
+	min_id         bigint,
+	max_id         bigint
+);
+CREATE TRIGGER refuse_update_delete BEFORE UPDATE OR DELETE ON {{.S}}.retention_log
+	FOR EACH ROW EXECUTE FUNCTION {{.S}}.refuse();
+
+-- retain creates the partitions of the coming months (maintain), then drops each monthly partition that ends
+-- before now() - floor and that no active legal hold covers, recording each drop in retention_log. It returns
+-- what it did (or, with dry_run, would do): created / would_create, dropped / would_drop, kept (held, with the
+-- holds), and default (rows in the default partition, which is never dropped). The floor may not be under the
+-- six years HIPAA requires documentation be kept (45 CFR 164.316(b)(2)(i)).
+-- +goose StatementBegin
+CREATE FUNCTION {{.S}}.retain(floor interval, dry_run boolean DEFAULT true)
+RETURNS TABLE (action text, partition_name text, range_from timestamptz, range_to timestamptz, n_rows bigint,
+               min_id bigint, max_id bigint, detail text)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET datestyle = 'ISO, YMD' AS $ar$
+DECLARE
+	cutoff timestamptz := now() - floor;
+	dry boolean := coalesce(dry_run, true);
+	p record;
+	b text[];
+	m date := date_trunc('month', now())::date;
+BEGIN
+	-- Compared as instants, so a floor given in days or months is held to the calendar's six years.
+	IF floor IS NULL OR cutoff > now() - interval '6 years' THEN
+		RAISE EXCEPTION 'retention floor % is below 6 years: HIPAA requires audit records be kept at least 6 years; use a floor of 6 years or more', coalesce(floor::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	-- One run at a time, and no hold placed while a run decides: hold() takes the same lock.
+	PERFORM pg_advisory_xact_lock(hashtext({{lit .Schema}} || ' retention'));
+
+	-- The months maintain() creates (this one and the next three), reported before it runs.
+	FOR i IN 0..3 LOOP
+		partition_name := {{lit .Table}} || '_' || to_char(m, 'YYYYMM');
+		IF to_regclass(format('%I.%I', {{lit .Schema}}, partition_name)) IS NULL THEN
+			action := CASE WHEN dry THEN 'would_create' ELSE 'created' END;
+			range_from := m;
+			range_to := (m + interval '1 month')::date;
+			n_rows := 0; min_id := NULL; max_id := NULL; detail := NULL;
+			RETURN NEXT;
+		END IF;
+		m := (m + interval '1 month')::date;
+	END LOOP;
+	IF NOT dry THEN
+		PERFORM {{.S}}.maintain(3);
+	END IF;
+
+	FOR p IN
+		SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) AS bound
+		FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+		WHERE i.inhparent = format('%I.%I', {{lit .Schema}}, {{lit .Table}})::regclass
+		ORDER BY c.relname
+	LOOP
+		partition_name := p.relname;
+		detail := NULL;
+		IF p.bound = 'DEFAULT' THEN
+			EXECUTE format('SELECT count(*), min(id), max(id), min(occurred_at), max(occurred_at) FROM %I.%I', {{lit .Schema}}, p.relname)
+				INTO n_rows, min_id, max_id, range_from, range_to;
+			IF n_rows > 0 THEN
+				action := 'default';
+				detail := 'rows of months without a partition; never dropped: create their partitions to bring them under retention';
+				RETURN NEXT;
+			END IF;
+			CONTINUE;
+		END IF;
+		-- Only the monthly partitions maintain() names; any other partition is left alone.
+		b := regexp_match(p.bound, $re$^FOR VALUES FROM \('([^']*)'\) TO \('([^']*)'\)$$re$);
+		IF b IS NULL OR left(p.relname, length({{lit .Table}}) + 1) <> {{lit .Table}} || '_'
+		   OR substr(p.relname, length({{lit .Table}}) + 2) !~ '^[0-9]{6}$' THEN
+			CONTINUE;
+		END IF;
+		range_from := b[1]::timestamptz;
+		range_to := b[2]::timestamptz;
+		IF range_to > cutoff THEN
+			CONTINUE;
+		END IF;
+		-- Locked before counting, so what is counted and checked is what is dropped.
+		EXECUTE format('LOCK TABLE %I.%I IN %s MODE', {{lit .Schema}}, p.relname, CASE WHEN dry THEN 'SHARE' ELSE 'ACCESS EXCLUSIVE' END);
+		EXECUTE format('SELECT count(*), min(id), max(id) FROM %I.%I', {{lit .Schema}}, p.relname) INTO n_rows, min_id, max_id;
+		SELECT string_agg(format('hold %s (period %s: %s)', h.id, h.period, h.reason), '; ' ORDER BY h.id) INTO detail
+		FROM {{.S}}.legal_holds h
+		WHERE h.released_at IS NULL AND h.period && tstzrange(range_from, range_to, '[)');
+		IF detail IS NULL THEN
+			EXECUTE format($q$SELECT string_agg(format('hold %%s (patient %%s: %%s)', h.id, h.patient_id, h.reason), '; ' ORDER BY h.id)
+				FROM %I.legal_holds h
+				WHERE h.released_at IS NULL AND h.patient_id IS NOT NULL
+				  AND EXISTS (SELECT FROM %I.%I a WHERE a.patient_id = h.patient_id OR a.prior_patient_id = h.patient_id)$q$,
+				{{lit .Schema}}, {{lit .Schema}}, p.relname) INTO detail;
+		END IF;
+		IF detail IS NOT NULL THEN
+			action := 'kept';
+			detail := 'under legal hold: ' || detail;
+		ELSIF dry THEN
+			action := 'would_drop';
+		ELSE
+			EXECUTE format('ALTER TABLE %I.%I DETACH PARTITION %I.%I', {{lit .Schema}}, {{lit .Table}}, {{lit .Schema}}, p.relname);
+			EXECUTE format('DROP TABLE %I.%I', {{lit .Schema}}, p.relname);
+			INSERT INTO {{.S}}.retention_log (partition_name, range_from, range_to, floor, cutoff, row_count, min_id, max_id)
+			VALUES (p.relname, range_from, range_to, floor, cutoff, n_rows, min_id, max_id);
+			action := 'dropped';
+		END IF;
+		RETURN NEXT;
+	END LOOP;
+END
+$ar$;
+-- +goose StatementEnd
+
+-- hold places a legal hold on a patient, or on a period [held_from, held_to) (an open end when NULL), and
+-- returns its id. placed_by is the session's user, who placed it.
+-- +goose StatementBegin
+CREATE FUNCTION {{.S}}.hold(patient_id bigint, held_from timestamptz, held_to timestamptz, reason text) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
+DECLARE
+	new_id bigint;
+BEGIN
+	IF hold.reason IS NULL OR btrim(hold.reason) = '' THEN
+		RAISE EXCEPTION 'a legal hold needs a reason' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF (hold.patient_id IS NULL) = (held_from IS NULL AND held_to IS NULL) THEN
+		RAISE EXCEPTION 'a legal hold is on a patient or on a period, not both or neither' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF held_from >= held_to THEN
+		RAISE EXCEPTION 'legal hold period: % is not before %', held_from, held_to USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM pg_advisory_xact_lock(hashtext({{lit .Schema}} || ' retention'));
+	INSERT INTO {{.S}}.legal_holds (patient_id, period, reason)
+	VALUES (hold.patient_id, CASE WHEN hold.patient_id IS NULL THEN tstzrange(held_from, held_to, '[)') END, hold.reason)
+	RETURNING legal_holds.id INTO new_id;
+	RETURN new_id;
+END
+$ar$;
+-- +goose StatementEnd
+
+-- release ends a legal hold; it reports whether the hold was active.
+-- +goose StatementBegin
+CREATE FUNCTION {{.S}}.release(hold_id bigint) RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
+BEGIN
+	UPDATE {{.S}}.legal_holds SET released_at = now(), released_by = session_user
+	WHERE id = hold_id AND released_at IS NULL;
+	RETURN FOUND;
+END
+$ar$;
+-- +goose StatementEnd
+
+-- Retention and holds are the owner role's (the migrating user's), never the application's or the reviewers'.
+REVOKE ALL ON FUNCTION {{.S}}.retain(interval, boolean), {{.S}}.hold(bigint, timestamptz, timestamptz, text),
+	{{.S}}.release(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION {{.S}}.retain(interval, boolean), {{.S}}.hold(bigint, timestamptz, timestamptz, text),
+	{{.S}}.release(bigint) TO {{ident .Owner}};
+GRANT SELECT ON {{.S}}.legal_holds, {{.S}}.retention_log TO {{ident .Owner}}, {{ident .Reviewer}};
 {{- end -}}

@@ -1,0 +1,210 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Move is the action of an audit row recording that a record was moved from one patient to another.
+const Move Action = "MOVE"
+
+// Redacted is the value the trail holds in place of a redacted field's value.
+const Redacted = "[REDACTED]"
+
+// ErrNoTrailAccess is matched (errors.Is) by the error a Trail returns when the connecting role may not read
+// the audit table (SQLSTATE 42501): the application's role never may, the reviewer role may.
+var ErrNoTrailAccess = errors.New("audit: permission denied reading the audit trail: connect as auditrepo_reviewer, the reviewer role")
+
+// DefaultTrailTable is the audit table a Trail reads when its Table is empty.
+const DefaultTrailTable = "auditrepo.audit_log"
+
+// Event is one audit row, decoded.
+type Event struct {
+	ID            int64
+	OccurredAt    time.Time
+	TransactionID uint64
+	DBRole        string     // the session's database role
+	ClientAddr    netip.Addr // the database client's address; zero for a Unix socket
+	Application   string     // the session's application_name
+	ActorKind     ActorKind
+	ActorID       *int64
+	IP            netip.Addr // the end user's address, as the application claimed it; zero when unknown
+	UserAgent     string
+	RequestID     string
+	Method        string
+	Action        Action
+	Table         string // the audited table, as the audit row names it
+	RecordID      int64
+	PatientID     *int64
+	// PriorPatientID is set when the change moved the record away from this patient.
+	PriorPatientID *int64
+	// Before and After are the record's images: After for CREATE, both for UPDATE, Before (the deleted record)
+	// for DELETE, and whichever the row holds for MOVE. Numbers are json.Number, so large ids stay exact;
+	// redacted values are Redacted; excluded columns are absent.
+	Before, After map[string]any
+	// ChangedFields lists the fields an UPDATE changed, including redacted and excluded ones.
+	ChangedFields []string
+	// Changes is the row's changes column as stored.
+	Changes json.RawMessage
+}
+
+// Trail reads the audit trail. Its zero value reads DefaultTrailTable.
+type Trail struct {
+	// Table is the audit table, schema-qualified and quoted as SQL needs it (auditschema.Config.QualifiedTable).
+	Table string
+}
+
+const trailColumns = `id, occurred_at, transaction_id::text, db_role, host(client_addr), application, actor_kind, actor_id,
+	host(ip), user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes`
+
+func (t Trail) table() string {
+	if t.Table == "" {
+		return DefaultTrailTable
+	}
+	return t.Table
+}
+
+// ListPatient returns the patient's events, oldest first: the rows filed under the patient and those recording
+// a record moved away from them. Only events with from <= OccurredAt < to are returned; a zero from or to leaves
+// that end open.
+func (t Trail) ListPatient(ctx context.Context, db DB, patientID int64, from, to time.Time) ([]Event, error) {
+	return collect(func(f func(Event) error) error { return t.EachPatient(ctx, db, patientID, from, to, f) })
+}
+
+// EachPatient calls f for each event ListPatient would return, in the same order, without holding them all in
+// memory. An error from f stops the iteration and is returned.
+func (t Trail) EachPatient(ctx context.Context, db DB, patientID int64, from, to time.Time, f func(Event) error) error {
+	where := []string{"(patient_id = $1 OR prior_patient_id = $1)"}
+	args := []any{patientID}
+	// Bounds are added only when given, so the planner can prune the monthly partitions.
+	if !from.IsZero() {
+		args = append(args, from)
+		where = append(where, fmt.Sprintf("occurred_at >= $%d", len(args)))
+	}
+	if !to.IsZero() {
+		args = append(args, to)
+		where = append(where, fmt.Sprintf("occurred_at < $%d", len(args)))
+	}
+	return t.each(ctx, db, strings.Join(where, " AND "), args, f)
+}
+
+// ListRecord returns every event of one record of table (as the audit rows name it, unqualified), oldest first.
+func (t Trail) ListRecord(ctx context.Context, db DB, table string, id int64) ([]Event, error) {
+	return collect(func(f func(Event) error) error { return t.EachRecord(ctx, db, table, id, f) })
+}
+
+// EachRecord calls f for each event ListRecord would return, in the same order.
+func (t Trail) EachRecord(ctx context.Context, db DB, table string, id int64, f func(Event) error) error {
+	return t.each(ctx, db, "target_table = $1 AND target_id = $2", []any{table, id}, f)
+}
+
+// HasTable reports whether the trail holds any event of table.
+func (t Trail) HasTable(ctx context.Context, db DB, table string) (bool, error) {
+	var ok bool
+	err := db.QueryRow(ctx, "SELECT EXISTS (SELECT FROM "+t.table()+" WHERE target_table = $1)", table).Scan(&ok)
+	return ok, trailError(err)
+}
+
+func collect(each func(func(Event) error) error) ([]Event, error) {
+	var out []Event
+	err := each(func(e Event) error {
+		out = append(out, e)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (t Trail) each(ctx context.Context, db DB, where string, args []any, f func(Event) error) error {
+	rows, err := db.Query(ctx, "SELECT "+trailColumns+" FROM "+t.table()+" WHERE "+where+" ORDER BY id", args...)
+	if err != nil {
+		return trailError(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		e, err := scanEvent(rows)
+		if err != nil {
+			return err
+		}
+		if err := f(e); err != nil {
+			return err
+		}
+	}
+	return trailError(rows.Err())
+}
+
+func scanEvent(rows pgx.Rows) (Event, error) {
+	var (
+		e                          Event
+		xid                        string
+		clientAddr, ip             *string
+		userAgent, request, method *string
+		changes                    []byte
+	)
+	err := rows.Scan(&e.ID, &e.OccurredAt, &xid, &e.DBRole, &clientAddr, &e.Application, &e.ActorKind, &e.ActorID,
+		&ip, &userAgent, &request, &method, &e.Action, &e.Table, &e.RecordID, &e.PatientID, &e.PriorPatientID, &changes)
+	if err != nil {
+		return Event{}, fmt.Errorf("audit: reading the trail: %w", err)
+	}
+	if e.TransactionID, err = strconv.ParseUint(xid, 10, 64); err != nil {
+		return Event{}, fmt.Errorf("audit: event %d: transaction id %q: %w", e.ID, xid, err)
+	}
+	if e.ClientAddr, err = nullAddr(clientAddr); err != nil {
+		return Event{}, fmt.Errorf("audit: event %d: client_addr: %w", e.ID, err)
+	}
+	if e.IP, err = nullAddr(ip); err != nil {
+		return Event{}, fmt.Errorf("audit: event %d: ip: %w", e.ID, err)
+	}
+	e.UserAgent, e.RequestID, e.Method = deref(userAgent), deref(request), deref(method)
+	e.Changes = json.RawMessage(changes)
+	var c struct {
+		Before        map[string]any `json:"before"`
+		After         map[string]any `json:"after"`
+		Deleted       map[string]any `json:"deleted_record"`
+		ChangedFields []string       `json:"changed_fields"`
+	}
+	d := json.NewDecoder(bytes.NewReader(changes))
+	d.UseNumber()
+	if err := d.Decode(&c); err != nil {
+		return Event{}, fmt.Errorf("audit: event %d: changes: %w", e.ID, err)
+	}
+	e.Before, e.After, e.ChangedFields = c.Before, c.After, c.ChangedFields
+	if e.Before == nil {
+		e.Before = c.Deleted
+	}
+	return e, nil
+}
+
+func nullAddr(s *string) (netip.Addr, error) {
+	if s == nil {
+		return netip.Addr{}, nil
+	}
+	return netip.ParseAddr(*s)
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// trailError makes a permission error match ErrNoTrailAccess, keeping the *pgconn.PgError reachable.
+func trailError(err error) error {
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "42501" {
+		return fmt.Errorf("%w: %w", ErrNoTrailAccess, err)
+	}
+	return err
+}

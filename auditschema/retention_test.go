@@ -1,0 +1,232 @@
+package auditschema_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/auditrepo/auditrepo/auditschema"
+	"github.com/auditrepo/auditrepo/internal/testdb"
+)
+
+// retentionDB installs the audit schema and creates, as the audit role (as maintain() would have, back then), a
+// monthly partition for each of months ("YYYYMM"), with one audit row of patient 100+i in the ith.
+func retentionDB(t *testing.T, months ...string) *pgxpool.Pool {
+	t.Helper()
+	ctx := context.Background()
+	db := testdb.Empty(t)
+	if _, err := auditschema.Install(ctx, db, auditschema.Config{}); err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range months {
+		from, err := time.Parse("200601", m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = db.Exec(ctx, fmt.Sprintf(`SET ROLE auditrepo_audit;
+			CREATE TABLE auditrepo.audit_log_%s PARTITION OF auditrepo.audit_log FOR VALUES FROM ('%s') TO ('%s');
+			RESET ROLE;
+			INSERT INTO auditrepo.audit_log (occurred_at, actor_kind, action, target_table, target_id, patient_id, changes)
+			VALUES ('%s', 'system', 'CREATE', 'visits', %d, %d, '{"after": {}}')`,
+			m, from.Format(time.DateOnly), from.AddDate(0, 1, 0).Format(time.DateOnly), from.AddDate(0, 0, 14).Format(time.RFC3339), i+1, 100+i))
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return db
+}
+
+func exists(t *testing.T, db *pgxpool.Pool, table string) bool {
+	t.Helper()
+	var ok bool
+	if err := db.QueryRow(context.Background(), "SELECT to_regclass($1) IS NOT NULL", "auditrepo."+table).Scan(&ok); err != nil {
+		t.Fatal(err)
+	}
+	return ok
+}
+
+// actions maps each reported partition to its action.
+func actions(rep *auditschema.RetentionReport) map[string]string {
+	m := map[string]string{}
+	for _, p := range rep.Partitions {
+		m[p.Partition] = p.Action
+	}
+	return m
+}
+
+func TestRetainRefusesAShortFloor(t *testing.T) {
+	ctx := context.Background()
+	db := retentionDB(t)
+	if _, err := auditschema.Retain(ctx, db, auditschema.Config{}, 5, false); !errors.Is(err, auditschema.ErrFloorTooShort) {
+		t.Errorf("Retain(5 years) = %v, want ErrFloorTooShort", err)
+	}
+	// The database refuses on its own, whatever unit the floor is given in.
+	for _, floor := range []string{"5 years 11 months", "2000 days", "71 months"} {
+		_, err := db.Exec(ctx, "SELECT * FROM auditrepo.retain($1::interval, false)", floor)
+		if pgErr, ok := errors.AsType[*pgconn.PgError](err); !ok || pgErr.Code != "22023" || !strings.Contains(pgErr.Message, "below 6 years") {
+			t.Errorf("retain(%s) = %v, want invalid_parameter_value naming the 6 years", floor, err)
+		}
+	}
+}
+
+func TestRetainDropsOnlyOldUnheldPartitions(t *testing.T) {
+	ctx := context.Background()
+	// 201901: old, no hold. 201902: old, patient 101's row, held. 201903: old, overlaps a held period.
+	// 201904: old, held patient 103 only as prior patient. 202101: younger than six years.
+	db := retentionDB(t, "201901", "201902", "201903", "201904", "202101")
+	if _, err := db.Exec(ctx, `INSERT INTO auditrepo.audit_log (occurred_at, actor_kind, action, target_table, target_id, patient_id, prior_patient_id, changes)
+		VALUES ('2019-04-20', 'system', 'UPDATE', 'visits', 9, 555, 700, '{}')`); err != nil {
+		t.Fatal(err)
+	}
+	c := auditschema.Config{}
+	if _, err := auditschema.HoldPatient(ctx, db, c, 101, "litigation 17"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := auditschema.HoldPatient(ctx, db, c, 700, "subpoena"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := auditschema.HoldPeriod(ctx, db, c, time.Date(2019, 3, 31, 0, 0, 0, 0, time.UTC), time.Date(2019, 3, 31, 1, 0, 0, 0, time.UTC), "OCR inquiry"); err != nil {
+		t.Fatal(err)
+	}
+	// A released hold holds nothing.
+	id, err := auditschema.HoldPatient(ctx, db, c, 100, "settled")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := auditschema.Release(ctx, db, c, id); !ok || err != nil {
+		t.Fatalf("Release = %v, %v", ok, err)
+	}
+
+	dry, err := auditschema.Retain(ctx, db, c, 6, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"audit_log_201901": "would_drop", "audit_log_201902": "kept", "audit_log_201903": "kept", "audit_log_201904": "kept"}
+	if got := actions(dry); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("dry run: %v, want %v", got, want)
+	}
+	if !exists(t, db, "audit_log_201901") {
+		t.Fatal("the dry run dropped a partition")
+	}
+
+	rep, err := auditschema.Retain(ctx, db, c, 6, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want["audit_log_201901"] = "dropped"
+	if got := actions(rep); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("retain: %v, want %v", got, want)
+	}
+	for _, p := range rep.Partitions {
+		if p.Action == "kept" && !strings.HasPrefix(p.Detail, "under legal hold: hold ") {
+			t.Errorf("%s kept with detail %q, want the hold named", p.Partition, p.Detail)
+		}
+	}
+	for table, want := range map[string]bool{"audit_log_201901": false, "audit_log_201902": true, "audit_log_201903": true, "audit_log_201904": true, "audit_log_202101": true} {
+		if got := exists(t, db, table); got != want {
+			t.Errorf("%s exists: %v, want %v", table, got, want)
+		}
+	}
+	var logged, rows, minID, maxID int64
+	var part, by string
+	err = db.QueryRow(ctx, "SELECT count(*) OVER (), partition_name, row_count, min_id, max_id, dropped_by FROM auditrepo.retention_log").
+		Scan(&logged, &part, &rows, &minID, &maxID, &by)
+	if err != nil || logged != 1 || part != "audit_log_201901" || rows != 1 || minID != 1 || maxID != 1 || by == "" {
+		t.Errorf("retention_log: %d rows, %s %d rows ids %d-%d by %q (%v); want the one drop", logged, part, rows, minID, maxID, by, err)
+	}
+	// With a longer floor nothing of 2019's first months is old enough.
+	rep, err = auditschema.Retain(ctx, db, c, 8, true)
+	if err != nil || len(rep.Partitions) != 0 {
+		t.Errorf("8-year floor: %+v, %v; want nothing to do", rep, err)
+	}
+}
+
+func TestRetainCreatesAheadAndReportsTheDefault(t *testing.T) {
+	ctx := context.Background()
+	db := retentionDB(t)
+	next := time.Now().UTC().AddDate(0, 2, -time.Now().UTC().Day()+1).Format("200601")
+	if _, err := db.Exec(ctx, "DROP TABLE auditrepo.audit_log_"+next); err != nil {
+		t.Fatal(err)
+	}
+	// A row of a month without a partition lands in the default partition.
+	if _, err := db.Exec(ctx, `INSERT INTO auditrepo.audit_log (occurred_at, actor_kind, action, target_table, target_id, patient_id, changes)
+		VALUES ('2015-06-01', 'system', 'CREATE', 'visits', 1, 1, '{}')`); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := auditschema.Retain(ctx, db, auditschema.Config{}, 6, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := actions(rep)
+	if got["audit_log_"+next] != "created" || got["audit_log_default"] != "default" || len(got) != 2 {
+		t.Fatalf("retain: %v, want audit_log_%s created and the default partition reported", got, next)
+	}
+	if !exists(t, db, "audit_log_"+next) {
+		t.Error("the partition reported created does not exist")
+	}
+	for _, p := range rep.Partitions {
+		if p.Action == "default" && (p.Rows != 1 || !p.From.Equal(time.Date(2015, 6, 1, 0, 0, 0, 0, time.UTC))) {
+			t.Errorf("default partition reported as %+v", p)
+		}
+	}
+}
+
+func TestRetentionIsTheOwners(t *testing.T) {
+	ctx := context.Background()
+	db := retentionDB(t, "201901")
+	for _, role := range []string{"auditrepo_app", "auditrepo_reviewer"} {
+		cfg := db.Config().Copy()
+		cfg.ConnConfig.User, cfg.ConnConfig.Password = role, ""
+		p, err := pgxpool.NewWithConfig(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		for name, call := range map[string]func() error{
+			"Retain":      func() error { _, err := auditschema.Retain(ctx, p, auditschema.Config{}, 6, false); return err },
+			"HoldPatient": func() error { _, err := auditschema.HoldPatient(ctx, p, auditschema.Config{}, 1, "x"); return err },
+			"HoldPeriod": func() error {
+				_, err := auditschema.HoldPeriod(ctx, p, auditschema.Config{}, time.Now(), time.Time{}, "x")
+				return err
+			},
+			"Release": func() error { _, err := auditschema.Release(ctx, p, auditschema.Config{}, 1); return err },
+		} {
+			err := call()
+			pgErr, ok := errors.AsType[*pgconn.PgError](err)
+			if !errors.Is(err, auditschema.ErrRetentionDenied) || !ok || pgErr.Code != "42501" {
+				t.Errorf("%s as %s = %v, want SQLSTATE 42501 matching ErrRetentionDenied", name, role, err)
+			}
+		}
+	}
+	if !exists(t, db, "audit_log_201901") {
+		t.Error("a refused retain dropped a partition")
+	}
+	// The owner role's members may: the migrating user, say.
+	if _, err := db.Exec(ctx, "CREATE ROLE retention_test_owner LOGIN IN ROLE auditrepo_owner"); err != nil && !strings.Contains(err.Error(), "already exists") {
+		t.Fatal(err)
+	}
+	cfg := db.Config().Copy()
+	cfg.ConnConfig.User, cfg.ConnConfig.Password = "retention_test_owner", ""
+	p, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if _, err := auditschema.HoldPatient(ctx, p, auditschema.Config{}, 100, "audit"); err != nil {
+		t.Fatalf("HoldPatient as an owner member: %v", err)
+	}
+	rep, err := auditschema.Retain(ctx, p, auditschema.Config{}, 6, false)
+	if err != nil || actions(rep)["audit_log_201901"] != "kept" {
+		t.Fatalf("Retain as an owner member = %+v, %v; want the held partition kept", rep, err)
+	}
+	var by string
+	if err := db.QueryRow(ctx, "SELECT placed_by FROM auditrepo.legal_holds").Scan(&by); err != nil || by != "retention_test_owner" {
+		t.Errorf("placed_by = %q (%v), want the session's user", by, err)
+	}
+}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/auditrepo/auditrepo/auditschema"
+)
+
+func init() {
+	commands["retention"] = command{summary: "drop audit partitions older than the retention floor, or place a legal hold (as the owner role)", run: retentionCmd}
+}
+
+func retentionCmd(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("retention")
+	var c auditschema.Config
+	db := fs.String("db", "", "database URL (default $DATABASE_URL); connect as a member of the owner role")
+	fs.StringVar(&c.Schema, "schema", auditschema.Defaults.Schema, "the audit schema")
+	floorS := fs.String("floor", "6y", "keep audit rows this many years (6y at least)")
+	dry := fs.Bool("dry-run", false, "report what would be dropped and created; change nothing")
+	holdPatient := fs.Int64("hold-patient", 0, "place a legal hold on this patient's audit rows (with --reason)")
+	holdFrom := fs.String("hold-from", "", "place a legal hold on a period from this day (YYYY-MM-DD) or instant (RFC 3339), with --reason")
+	holdTo := fs.String("hold-to", "", "the held period's last day (included) or end instant (excluded)")
+	reason := fs.String("reason", "", "why the legal hold is placed (required with a hold)")
+	release := fs.Int64("release", 0, "release the legal hold with this id")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	years, err := parseFloor(*floorS)
+	if err != nil {
+		return err
+	}
+	from, err := parseDate("--hold-from", *holdFrom, false)
+	if err != nil {
+		return err
+	}
+	to, err := parseDate("--hold-to", *holdTo, true)
+	if err != nil {
+		return err
+	}
+	holding := *holdPatient != 0 || !from.IsZero() || !to.IsZero()
+	switch {
+	case holding && *release != 0:
+		return usageError{"--release cannot be combined with a hold"}
+	case *holdPatient != 0 && (!from.IsZero() || !to.IsZero()):
+		return usageError{"a legal hold is on a patient (--hold-patient) or on a period (--hold-from, --hold-to), not both"}
+	case holding && strings.TrimSpace(*reason) == "":
+		return usageError{"a legal hold needs --reason TEXT"}
+	case !from.IsZero() && !to.IsZero() && !from.Before(to):
+		return usageError{fmt.Sprintf("--hold-from %s is not before --hold-to %s", *holdFrom, *holdTo)}
+	}
+	pool, err := connect(ctx, e, *db)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	switch {
+	case *release != 0:
+		ok, err := auditschema.Release(ctx, pool, c, *release)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return usageError{fmt.Sprintf("no active legal hold %d", *release)}
+		}
+		fmt.Fprintf(e.stdout, "released legal hold %d\n", *release)
+		return nil
+	case *holdPatient != 0:
+		id, err := auditschema.HoldPatient(ctx, pool, c, *holdPatient, *reason)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "placed legal hold %d on patient %d\n", id, *holdPatient)
+		return nil
+	case holding:
+		id, err := auditschema.HoldPeriod(ctx, pool, c, from, to, *reason)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "placed legal hold %d on [%s, %s)\n", id, stamp(from, "-infinity"), stamp(to, "infinity"))
+		return nil
+	}
+	rep, err := auditschema.Retain(ctx, pool, c, years, *dry)
+	if err != nil {
+		return err
+	}
+	return printRetention(e, rep, years)
+}
+
+// parseFloor reads a floor in years: "7y" or "7".
+func parseFloor(s string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSuffix(s, "y"))
+	if err != nil {
+		return 0, usageError{fmt.Sprintf("--floor %q: give it in years, as in --floor 7y", s)}
+	}
+	if n < auditschema.MinRetentionYears {
+		return 0, usageError{fmt.Sprintf("--floor %s refused: %v", s, auditschema.ErrFloorTooShort)}
+	}
+	return n, nil
+}
+
+func stamp(t time.Time, zero string) string {
+	if t.IsZero() {
+		return zero
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 MST")
+}
+
+func printRetention(e *env, rep *auditschema.RetentionReport, years int) error {
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ACTION\tPARTITION\tFROM\tTO\tROWS\tIDS\tDETAIL")
+	counts := map[string]int{}
+	for _, p := range rep.Partitions {
+		counts[p.Action]++
+		ids := ""
+		if p.MinID != nil && p.MaxID != nil {
+			ids = fmt.Sprintf("%d-%d", *p.MinID, *p.MaxID)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", p.Action, p.Partition, stamp(p.From, ""), stamp(p.To, ""), p.Rows, ids, p.Detail)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	verb := "dropped"
+	if rep.DryRun {
+		verb = "would drop (dry run)"
+	}
+	_, err := fmt.Fprintf(e.stdout, "floor %d years: %s %d partitions, kept %d under legal hold; %d rows in the default partition\n",
+		years, verb, counts["dropped"]+counts["would_drop"], counts["kept"], defaultRows(rep))
+	return err
+}
+
+func defaultRows(rep *auditschema.RetentionReport) int64 {
+	for _, p := range rep.Partitions {
+		if p.Action == "default" {
+			return p.Rows
+		}
+	}
+	return 0
+}

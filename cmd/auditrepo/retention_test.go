@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+func TestRetentionCmd(t *testing.T) {
+	ctx := context.Background()
+	db := auditDB(t)
+	// An old partition, made as maintain() would have made it, with a row of patient 5.
+	_, err := db.Exec(ctx, `SET ROLE auditrepo_audit;
+		CREATE TABLE auditrepo.audit_log_201901 PARTITION OF auditrepo.audit_log FOR VALUES FROM ('2019-01-01') TO ('2019-02-01');
+		RESET ROLE;
+		INSERT INTO auditrepo.audit_log (occurred_at, actor_kind, action, target_table, target_id, patient_id, changes)
+		VALUES ('2019-01-15', 'system', 'CREATE', 'visits', 1, 5, '{}')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	super := db.Config().ConnString()
+
+	code, out, errs := runCmd(t, super, "retention", "--hold-patient", "5", "--reason", "litigation 17")
+	if code != 0 || out != "placed legal hold 1 on patient 5\n" {
+		t.Fatalf("hold: exit %d, %q %q", code, out, errs)
+	}
+	code, out, errs = runCmd(t, super, "retention", "--dry-run")
+	if code != 0 || !strings.Contains(out, "kept") || !strings.Contains(out, "hold 1 (patient 5: litigation 17)") ||
+		!strings.Contains(out, "would drop (dry run) 0 partitions, kept 1 under legal hold") {
+		t.Fatalf("dry run: exit %d, stdout:\n%s\nstderr %s", code, out, errs)
+	}
+	code, out, errs = runCmd(t, super, "retention", "--release", "1")
+	if code != 0 || out != "released legal hold 1\n" {
+		t.Fatalf("release: exit %d, %q %q", code, out, errs)
+	}
+	code, out, errs = runCmd(t, super, "retention", "--floor", "7y")
+	if code != 0 || !strings.Contains(out, "dropped  audit_log_201901  2019-01-01 00:00:00 UTC  2019-02-01 00:00:00 UTC  1     1-1") ||
+		!strings.Contains(out, "floor 7 years: dropped 1 partitions") {
+		t.Fatalf("retain: exit %d, stdout:\n%s\nstderr %s", code, out, errs)
+	}
+	code, out, errs = runCmd(t, super, "retention", "--hold-from", "2020-01-01", "--hold-to", "2020-12-31", "--reason", "OCR inquiry")
+	if code != 0 || out != "placed legal hold 2 on [2020-01-01 00:00:00 UTC, 2021-01-01 00:00:00 UTC)\n" {
+		t.Fatalf("period hold: exit %d, %q %q", code, out, errs)
+	}
+
+	for _, c := range []struct {
+		name, db string
+		args     []string
+		want     string
+	}{
+		{"short floor", super, []string{"retention", "--floor", "5y"}, "--floor 5y refused: auditschema: retention floor below 6 years"},
+		{"bad floor", super, []string{"retention", "--floor", "six"}, "give it in years"},
+		{"no reason", super, []string{"retention", "--hold-patient", "5"}, "a legal hold needs --reason TEXT"},
+		{"bad date", super, []string{"retention", "--hold-from", "2026-13-01", "--reason", "x"}, `--hold-from "2026-13-01" is not a date`},
+		{"patient and period", super, []string{"retention", "--hold-patient", "5", "--hold-to", "2020-01-01", "--reason", "x"}, "not both"},
+		{"released twice", super, []string{"retention", "--release", "1"}, "no active legal hold 1"},
+		{"app role", roleURL(db, "auditrepo_app"), []string{"retention", "--dry-run"}, "need a member of the owner role (auditrepo_owner)"},
+		{"reviewer hold", roleURL(db, "auditrepo_reviewer"), []string{"retention", "--hold-patient", "5", "--reason", "x"}, "SQLSTATE 42501"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, _, errs := runCmd(t, c.db, c.args...)
+			if code != 2 || !strings.Contains(errs, c.want) {
+				t.Errorf("exit %d, stderr %q; want 2 and %q", code, errs, c.want)
+			}
+		})
+	}
+}

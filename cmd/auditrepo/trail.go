@@ -1,0 +1,594 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/auditrepo/auditrepo/audit"
+	"github.com/auditrepo/auditrepo/auditschema"
+)
+
+func init() {
+	commands["trail"] = command{summary: "print every audit event of a patient (as the reviewer role)", run: trailCmd}
+	commands["record"] = command{summary: "print one record's history, every version in full (as the reviewer role)", run: recordCmd}
+}
+
+// progressEvery is how many events pass between two progress lines.
+const progressEvery = 10000
+
+// readFlags are the flags trail and record share.
+type readFlags struct {
+	db, schema, table, format, actorQuery string
+	bom, progress                         bool
+}
+
+// register adds the flags to fs; tableFlag names the flag of the audit table (record's --table is the audited
+// table).
+func (r *readFlags) register(fs *flag.FlagSet, tableFlag string) {
+	fs.StringVar(&r.db, "db", "", "database URL (default $DATABASE_URL); connect as the reviewer role")
+	fs.StringVar(&r.schema, "schema", auditschema.Defaults.Schema, "the audit schema")
+	fs.StringVar(&r.table, tableFlag, auditschema.Defaults.Table, "the audit table in the audit schema")
+	fs.StringVar(&r.format, "format", "table", "output format: table (for people), csv (for spreadsheets) or json (JSON Lines)")
+	fs.StringVar(&r.actorQuery, "actor-query", "", "SQL taking $1 = actor id and returning (name, role), to name the actors")
+	fs.BoolVar(&r.bom, "bom", false, "csv: begin with a UTF-8 byte order mark (for spreadsheets that need one)")
+	fs.BoolVar(&r.progress, "progress", false, "report progress on stderr (default: when stderr is a terminal)")
+}
+
+func (r *readFlags) check() error {
+	switch r.format {
+	case "table", "csv", "json":
+		return nil
+	}
+	return usageError{fmt.Sprintf("--format %q: want table, csv or json", r.format)}
+}
+
+func (r *readFlags) trail() audit.Trail {
+	return audit.Trail{Table: pgx.Identifier{r.schema, r.table}.Sanitize()}
+}
+
+func trailCmd(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("trail")
+	var rf readFlags
+	rf.register(fs, "table")
+	patient := fs.Int64("patient", 0, "the patient's id (required)")
+	fromS := fs.String("from", "", "first day (YYYY-MM-DD, UTC) or instant (RFC 3339) to include")
+	toS := fs.String("to", "", "last day (YYYY-MM-DD, UTC, included) or instant (RFC 3339, excluded)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	if *patient == 0 {
+		return usageError{"--patient ID is required"}
+	}
+	if err := rf.check(); err != nil {
+		return err
+	}
+	from, err := parseDate("--from", *fromS, false)
+	if err != nil {
+		return err
+	}
+	to, err := parseDate("--to", *toS, true)
+	if err != nil {
+		return err
+	}
+	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
+		return usageError{fmt.Sprintf("--from %s is not before --to %s", *fromS, *toS)}
+	}
+	return rf.run(ctx, e, false, func(db *pgxpool.Pool, f func(audit.Event) error) error {
+		return rf.trail().EachPatient(ctx, db, *patient, from, to, f)
+	}, fmt.Sprintf("patient %d", *patient))
+}
+
+func recordCmd(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("record")
+	var rf readFlags
+	rf.register(fs, "audit-table")
+	table := fs.String("table", "", "the audited table, as audit rows name it (without schema, e.g. visits); required")
+	id := fs.Int64("id", 0, "the record's id (required)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	if *table == "" || *id == 0 {
+		return usageError{"--table T and --id N are required"}
+	}
+	if err := rf.check(); err != nil {
+		return err
+	}
+	return rf.run(ctx, e, true, func(db *pgxpool.Pool, f func(audit.Event) error) error {
+		if err := rf.knownTable(ctx, db, *table); err != nil {
+			return err
+		}
+		return rf.trail().EachRecord(ctx, db, *table, *id, f)
+	}, fmt.Sprintf("%s %d", *table, *id))
+}
+
+// knownTable refuses a table that no audit row names and that is not registered as audited, most likely a typo.
+func (r *readFlags) knownTable(ctx context.Context, db *pgxpool.Pool, table string) error {
+	ok, err := r.trail().HasTable(ctx, db, table)
+	if err != nil || ok {
+		return err
+	}
+	err = db.QueryRow(ctx, "SELECT EXISTS (SELECT FROM "+pgx.Identifier{r.schema, "audited_tables"}.Sanitize()+
+		" a JOIN pg_catalog.pg_class c ON c.oid = a.tbl WHERE c.relname = $1)", table).Scan(&ok)
+	if err != nil || ok {
+		return err
+	}
+	return usageError{fmt.Sprintf("unknown table %q: no audit row names it and it is not an audited table (name it without its schema, as in --table visits)", table)}
+}
+
+func noArgs(fs *flag.FlagSet) error {
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	return nil
+}
+
+// parseDate reads a date (midnight UTC; for an end, the midnight after it, so the day is included) or an
+// RFC 3339 instant. Empty is the zero time: no bound.
+func parseDate(name, s string, end bool) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		if end {
+			t = t.AddDate(0, 0, 1)
+		}
+		return t, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, usageError{fmt.Sprintf("%s %q is not a date: use YYYY-MM-DD (e.g. 2026-01-31) or RFC 3339 (e.g. 2026-01-31T14:00:00Z)", name, s)}
+}
+
+// connect opens a small pool: the trail streams on one connection while actor names are looked up on another.
+func connect(ctx context.Context, e *env, flagValue string) (*pgxpool.Pool, error) {
+	url, err := e.dbURL(flagValue)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, usageError{fmt.Sprintf("bad database URL: %v", err)}
+	}
+	cfg.MaxConns = 2
+	db, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Ping(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("cannot connect to the database (check --db or $DATABASE_URL): %w", err)
+	}
+	return db, nil
+}
+
+// run connects, streams the events each yields into the chosen format, and reports progress. record selects
+// the per-version layout of the table format.
+func (r *readFlags) run(ctx context.Context, e *env, record bool, each func(*pgxpool.Pool, func(audit.Event) error) error, what string) error {
+	db, err := connect(ctx, e, r.db)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	actors := &actorNames{db: db, query: r.actorQuery, cache: map[int64]actorName{}}
+	var out eventWriter
+	switch r.format {
+	case "csv":
+		out, err = newCSVWriter(e.stdout, r.bom)
+	case "json":
+		out = &jsonWriter{enc: json.NewEncoder(e.stdout)}
+	default:
+		out = newTableWriter(e.stdout, record)
+	}
+	if err != nil {
+		return err
+	}
+	progress := r.progress || isTerminal(e.stderr)
+	n := 0
+	err = each(db, func(ev audit.Event) error {
+		a, err := actors.lookup(ctx, ev.ActorID)
+		if err != nil {
+			return err
+		}
+		if err := out.write(ev, a); err != nil {
+			return err
+		}
+		n++
+		if progress && n%progressEvery == 0 {
+			fmt.Fprintf(e.stderr, "auditrepo: %d events\n", n)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := out.flush(); err != nil {
+		return err
+	}
+	if progress {
+		fmt.Fprintf(e.stderr, "auditrepo: %d events, done\n", n)
+	}
+	if n == 0 {
+		fmt.Fprintf(e.stderr, "auditrepo: no events for %s\n", what)
+	}
+	return nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// actorName is what --actor-query says of an actor.
+type actorName struct{ name, role string }
+
+// actorNames looks actors up with --actor-query, once per id.
+type actorNames struct {
+	db    *pgxpool.Pool
+	query string
+	cache map[int64]actorName
+}
+
+func (a *actorNames) lookup(ctx context.Context, id *int64) (actorName, error) {
+	if a.query == "" || id == nil {
+		return actorName{}, nil
+	}
+	if n, ok := a.cache[*id]; ok {
+		return n, nil
+	}
+	var name, role *string
+	err := a.db.QueryRow(ctx, a.query, *id).Scan(&name, &role)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return actorName{}, fmt.Errorf("--actor-query for actor %d: %w", *id, err)
+	}
+	n := actorName{name: deref(name), role: deref(role)}
+	a.cache[*id] = n
+	return n, nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// eventWriter writes events in one output format.
+type eventWriter interface {
+	write(audit.Event, actorName) error
+	flush() error
+}
+
+// excluded lists the changed fields that neither image holds: the excluded columns, named but never valued.
+func excluded(ev audit.Event) []string {
+	var out []string
+	for _, f := range ev.ChangedFields {
+		_, inBefore := ev.Before[f]
+		_, inAfter := ev.After[f]
+		if !inBefore && !inAfter {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// image is the record as the event leaves it: the after-image, or for a deletion the deleted record.
+func image(ev audit.Event) map[string]any {
+	if ev.After != nil {
+		return ev.After
+	}
+	return ev.Before
+}
+
+// value renders one image value: strings bare (so the redaction marker reads as itself), the rest as JSON.
+func value(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+func optInt(p *int64) string {
+	if p == nil {
+		return ""
+	}
+	return strconv.FormatInt(*p, 10)
+}
+
+func addr(ev audit.Event) string {
+	if !ev.IP.IsValid() {
+		return ""
+	}
+	return ev.IP.String()
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// jsonWriter writes JSON Lines: one object per event.
+type jsonWriter struct{ enc *json.Encoder }
+
+type jsonActor struct {
+	Kind audit.ActorKind `json:"kind"`
+	ID   *int64          `json:"id"`
+	Name string          `json:"name,omitempty"`
+	Role string          `json:"role,omitempty"`
+}
+
+type jsonEvent struct {
+	ID             int64           `json:"id"`
+	OccurredAt     string          `json:"occurred_at"`
+	TransactionID  string          `json:"transaction_id"` // a string: xid8 exceeds what JSON numbers hold exactly
+	DBRole         string          `json:"db_role"`
+	ClientAddr     string          `json:"client_addr,omitempty"`
+	Application    string          `json:"application"`
+	Actor          jsonActor       `json:"actor"`
+	IP             string          `json:"ip,omitempty"`
+	UserAgent      string          `json:"user_agent,omitempty"`
+	RequestID      string          `json:"request_id,omitempty"`
+	Method         string          `json:"method,omitempty"`
+	Action         audit.Action    `json:"action"`
+	Table          string          `json:"table"`
+	RecordID       int64           `json:"record_id"`
+	PatientID      *int64          `json:"patient_id"`
+	PriorPatientID *int64          `json:"prior_patient_id"`
+	ChangedFields  []string        `json:"changed_fields,omitempty"`
+	ExcludedFields []string        `json:"excluded_fields,omitempty"`
+	Before         map[string]any  `json:"before,omitempty"`
+	After          map[string]any  `json:"after,omitempty"`
+	Changes        json.RawMessage `json:"changes,omitempty"` // MOVE rows only: their changes as stored
+}
+
+func (w *jsonWriter) write(ev audit.Event, a actorName) error {
+	j := jsonEvent{
+		ID: ev.ID, OccurredAt: ev.OccurredAt.UTC().Format(time.RFC3339Nano), TransactionID: strconv.FormatUint(ev.TransactionID, 10),
+		DBRole: ev.DBRole, Application: ev.Application,
+		Actor: jsonActor{Kind: ev.ActorKind, ID: ev.ActorID, Name: a.name, Role: a.role},
+		IP:    addr(ev), UserAgent: ev.UserAgent, RequestID: ev.RequestID, Method: ev.Method,
+		Action: ev.Action, Table: ev.Table, RecordID: ev.RecordID, PatientID: ev.PatientID, PriorPatientID: ev.PriorPatientID,
+		ChangedFields: ev.ChangedFields, ExcludedFields: excluded(ev), Before: ev.Before, After: ev.After,
+	}
+	if ev.ClientAddr.IsValid() {
+		j.ClientAddr = ev.ClientAddr.String()
+	}
+	if ev.Action == audit.Move {
+		j.Changes = ev.Changes
+	}
+	return w.enc.Encode(j)
+}
+
+func (w *jsonWriter) flush() error { return nil }
+
+// csvWriter writes RFC 4180 CSV, one row per event, with the images as JSON.
+type csvWriter struct{ w *csv.Writer }
+
+var csvHeader = []string{"id", "occurred_at", "transaction_id", "db_role", "client_addr", "application", "actor_kind", "actor_id",
+	"actor_name", "actor_role", "ip", "user_agent", "request_id", "method", "action", "table", "record_id", "patient_id",
+	"prior_patient_id", "changed_fields", "excluded_fields", "before", "after", "changes"}
+
+func newCSVWriter(w io.Writer, bom bool) (*csvWriter, error) {
+	if bom {
+		if _, err := io.WriteString(w, "\uFEFF"); err != nil {
+			return nil, err
+		}
+	}
+	c := &csvWriter{w: csv.NewWriter(w)}
+	return c, c.w.Write(csvHeader)
+}
+
+func (c *csvWriter) write(ev audit.Event, a actorName) error {
+	images := func(m map[string]any) (string, error) {
+		if m == nil {
+			return "", nil
+		}
+		b, err := json.Marshal(m) // keys sorted
+		return string(b), err
+	}
+	before, err := images(ev.Before)
+	if err != nil {
+		return err
+	}
+	after, err := images(ev.After)
+	if err != nil {
+		return err
+	}
+	var changes string
+	if ev.Action == audit.Move {
+		changes = string(ev.Changes)
+	}
+	var client string
+	if ev.ClientAddr.IsValid() {
+		client = ev.ClientAddr.String()
+	}
+	row := []string{strconv.FormatInt(ev.ID, 10), ev.OccurredAt.UTC().Format(time.RFC3339Nano), strconv.FormatUint(ev.TransactionID, 10),
+		ev.DBRole, client, ev.Application, string(ev.ActorKind), optInt(ev.ActorID), a.name, a.role, addr(ev), ev.UserAgent,
+		ev.RequestID, ev.Method, string(ev.Action), ev.Table, strconv.FormatInt(ev.RecordID, 10), optInt(ev.PatientID),
+		optInt(ev.PriorPatientID), strings.Join(ev.ChangedFields, ";"), strings.Join(excluded(ev), ";"), before, after, changes}
+	for i, s := range row {
+		row[i] = csvSafe(s)
+	}
+	return c.w.Write(row)
+}
+
+func (c *csvWriter) flush() error {
+	c.w.Flush()
+	return c.w.Error()
+}
+
+// csvSafe keeps a spreadsheet from reading a cell as a formula (CWE-1236): a leading = + - @ (or tab or
+// carriage return, which some spreadsheets skip before one) gets a quote prefix.
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// tableWriter aligns events for people. The trail layout is one line per event; the record layout prints each
+// version's full image under its event. It flushes every tableBlock lines so a long trail is not held in memory
+// (columns are aligned within each block).
+type tableWriter struct {
+	tw     *tabwriter.Writer
+	record bool
+	lines  int
+}
+
+const tableBlock = 1000
+
+func newTableWriter(w io.Writer, record bool) *tableWriter {
+	t := &tableWriter{tw: tabwriter.NewWriter(w, 0, 0, 2, ' ', 0), record: record}
+	if !record {
+		fmt.Fprintln(t.tw, "TIME\tACTOR\tIP\tUSER AGENT\tACTION\tRECORD\tPATIENT\tCHANGES")
+	}
+	return t
+}
+
+// cell makes text safe for one cell of the table: line breaks and tabs become spaces (so words stay apart) and
+// no other control character (a terminal escape, say) from the trail's values reaches the terminal.
+func cell(s string) string { return audit.CleanText(spaces.Replace(s), 1<<16) }
+
+var spaces = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "\t", " ")
+
+func actorText(ev audit.Event, a actorName) string {
+	s := string(ev.ActorKind)
+	if ev.ActorID != nil {
+		s += " " + strconv.FormatInt(*ev.ActorID, 10)
+	}
+	switch {
+	case a.name != "" && a.role != "":
+		s += " (" + a.name + ", " + a.role + ")"
+	case a.name != "" || a.role != "":
+		s += " (" + a.name + a.role + ")"
+	}
+	return s
+}
+
+func patientText(ev audit.Event) string {
+	s := optInt(ev.PatientID)
+	if ev.PriorPatientID != nil {
+		s += " (from " + optInt(ev.PriorPatientID) + ")"
+	}
+	return s
+}
+
+// changesText summarizes an event on one line: the changed fields with their old and new values, the created
+// or deleted record's fields, or a MOVE row's changes as stored.
+func changesText(ev audit.Event) string {
+	var parts []string
+	switch {
+	case ev.Action == audit.Update:
+		for _, f := range ev.ChangedFields {
+			b, inBefore := ev.Before[f]
+			a, inAfter := ev.After[f]
+			if !inBefore && !inAfter {
+				parts = append(parts, f+": (excluded)")
+				continue
+			}
+			parts = append(parts, f+": "+value(b)+" -> "+value(a))
+		}
+	case ev.Before == nil && ev.After == nil:
+		return string(ev.Changes)
+	default:
+		m := image(ev)
+		for _, k := range sortedKeys(m) {
+			parts = append(parts, k+"="+value(m[k]))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (t *tableWriter) write(ev audit.Event, a actorName) error {
+	when := ev.OccurredAt.UTC().Format("2006-01-02 15:04:05 MST")
+	if !t.record {
+		fmt.Fprintf(t.tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", when, cell(actorText(ev, a)), addr(ev), cell(ev.UserAgent),
+			ev.Action, cell(ev.Table)+" "+strconv.FormatInt(ev.RecordID, 10), patientText(ev), cell(changesText(ev)))
+		t.lines++
+	} else {
+		t.lines += t.writeVersion(ev, a, when)
+	}
+	if t.lines >= tableBlock {
+		t.lines = 0
+		return t.tw.Flush()
+	}
+	return nil
+}
+
+// writeVersion prints one version of a record: the event, then every field of the image it leaves, changed
+// fields marked with their previous value.
+func (t *tableWriter) writeVersion(ev audit.Event, a actorName, when string) int {
+	head := fmt.Sprintf("%s  %s  %s %d  by %s", when, ev.Action, ev.Table, ev.RecordID, actorText(ev, a))
+	if ip := addr(ev); ip != "" {
+		head += "  ip " + ip
+	}
+	if ev.UserAgent != "" {
+		head += "  agent " + ev.UserAgent
+	}
+	if ev.RequestID != "" {
+		head += "  request " + ev.RequestID
+	}
+	head += "  patient " + patientText(ev)
+	fmt.Fprintf(t.tw, "%s\n", cell(head))
+	lines := 1
+	m := image(ev)
+	switch {
+	case m == nil: // a MOVE row holding no image
+		fmt.Fprintf(t.tw, "  changes\t%s\n\n", cell(string(ev.Changes)))
+		return lines + 2
+	case ev.Action == audit.Delete:
+		fmt.Fprintln(t.tw, "  (deleted; the record as it was)")
+		lines++
+	}
+	for _, k := range sortedKeys(m) {
+		mark, was := " ", ""
+		if slices.Contains(ev.ChangedFields, k) {
+			mark = "*"
+			if b, ok := ev.Before[k]; ok {
+				was = "\t(was " + cell(value(b)) + ")"
+			}
+		}
+		fmt.Fprintf(t.tw, "  %s %s\t%s%s\n", mark, cell(k), cell(value(m[k])), was)
+		lines++
+	}
+	for _, f := range excluded(ev) {
+		fmt.Fprintf(t.tw, "  * %s\t(excluded: changed, value not recorded)\n", cell(f))
+		lines++
+	}
+	fmt.Fprintln(t.tw)
+	return lines + 1
+}
+
+func (t *tableWriter) flush() error { return t.tw.Flush() }

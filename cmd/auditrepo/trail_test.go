@@ -1,0 +1,247 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/auditrepo/auditrepo/auditschema"
+	"github.com/auditrepo/auditrepo/internal/testdb"
+)
+
+var updateGoldens = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// auditDB is a fresh database with the audit schema installed, as the superuser.
+func auditDB(t *testing.T) *pgxpool.Pool {
+	t.Helper()
+	db := testdb.Empty(t)
+	if _, err := auditschema.Install(context.Background(), db, auditschema.Config{}); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// roleURL is db's database as role, without a password (the test server trusts 127.0.0.1).
+func roleURL(db *pgxpool.Pool, role string) string {
+	c := db.Config().ConnConfig
+	u := url.URL{Scheme: "postgres", User: url.User(role), Host: net.JoinHostPort(c.Host, strconv.Itoa(int(c.Port))),
+		Path: "/" + c.Database, RawQuery: "sslmode=disable"}
+	return u.String()
+}
+
+// seed writes audit rows with every column fixed, the server's facts included, so the outputs are stable.
+const seed = `
+INSERT INTO auditrepo.audit_log (occurred_at, transaction_id, db_role, client_addr, application, actor_kind, actor_id, ip, user_agent,
+	request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes) VALUES
+('2026-01-10 09:00:00.25+00', '1001', 'auditrepo_app', '10.0.0.2', 'clinic', 'user', 7, '203.0.113.5', 'Mozilla/5.0 (X11)', 'req-1', 'CreateVisit',
+	'CREATE', 'visits', 1, 42, NULL, '{"after": {"id": 1, "patient_id": 42, "note": "[REDACTED]", "tooth": "upper, left \"3\"\nmolar", "fee": 120.5}}'),
+('2026-02-11 14:03:22+00', '1002', 'auditrepo_app', '10.0.0.2', 'clinic', 'user', 8, '2001:db8::1', '=HYPERLINK("http://x")', 'req-2', 'UpdateVisit',
+	'UPDATE', 'visits', 1, 43, 42, '{"before": {"id": 1, "patient_id": 42, "note": "[REDACTED]", "tooth": "3", "fee": 120.5}, "after": {"id": 1, "patient_id": 43, "note": "[REDACTED]", "tooth": "4", "fee": 120.5}, "changed_fields": ["patient_id", "note", "tooth", "xray"]}'),
+('2026-03-01 00:00:00+00', '1003', 'postgres', NULL, 'psql', 'unattributed', NULL, NULL, NULL, NULL, NULL,
+	'DELETE', 'visits', 1, 43, NULL, '{"deleted_record": {"id": 1, "patient_id": 43, "note": "[REDACTED]", "tooth": "4", "fee": 120.5}}'),
+('2026-01-20 08:30:00+00', '1004', 'auditrepo_app', '10.0.0.3', 'billing', 'system', NULL, NULL, 'nightly-billing', NULL, 'MoveInvoice',
+	'MOVE', 'invoices', 9, 44, 42, '{"from_patient": 42, "to_patient": 44}'),
+('2026-01-15 10:00:00+00', '1005', 'auditrepo_app', '10.0.0.2', 'clinic', 'user', 7, NULL, NULL, NULL, 'CreateVisit',
+	'CREATE', 'visits', 2, 99, NULL, '{"after": {"id": 2, "patient_id": 99}}');
+CREATE TABLE staff (id bigint PRIMARY KEY, name text, role text);
+INSERT INTO staff VALUES (7, 'Dr. Ana Ruiz', 'dentist'), (8, 'Ben Ode', 'hygienist');
+GRANT SELECT ON staff TO auditrepo_reviewer;`
+
+const actorQuery = "SELECT name, role FROM staff WHERE id = $1"
+
+// seeded is a seeded database's reviewer URL and superuser pool.
+func seeded(t *testing.T) (string, *pgxpool.Pool) {
+	t.Helper()
+	db := auditDB(t)
+	if _, err := db.Exec(context.Background(), seed); err != nil {
+		t.Fatal(err)
+	}
+	return roleURL(db, "auditrepo_reviewer"), db
+}
+
+// runCmd runs auditrepo in-process with DATABASE_URL set to dbURL.
+func runCmd(t *testing.T, dbURL string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	vars := map[string]string{"DATABASE_URL": dbURL}
+	code = run(context.Background(), &env{stdout: &out, stderr: &errb, getenv: func(k string) string { return vars[k] }}, args)
+	return code, out.String(), errb.String()
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *updateGoldens {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+func TestTrailGolden(t *testing.T) {
+	reviewer, _ := seeded(t)
+	for _, c := range []struct {
+		name string
+		args []string
+	}{
+		{"trail.txt", []string{"trail", "--patient", "42", "--actor-query", actorQuery}},
+		{"trail.csv", []string{"trail", "--patient", "42", "--format", "csv", "--actor-query", actorQuery}},
+		{"trail.jsonl", []string{"trail", "--patient", "42", "--format", "json", "--actor-query", actorQuery}},
+		{"trail_range.txt", []string{"trail", "--patient", "42", "--from", "2026-01-11", "--to", "2026-01-31"}},
+		{"record.txt", []string{"record", "--table", "visits", "--id", "1", "--actor-query", actorQuery}},
+		{"record.csv", []string{"record", "--table", "visits", "--id", "1", "--format", "csv"}},
+		{"record.jsonl", []string{"record", "--table", "visits", "--id", "1", "--format", "json"}},
+		{"record_move.txt", []string{"record", "--table", "invoices", "--id", "9"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, out, errs := runCmd(t, reviewer, c.args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			golden(t, c.name, out)
+		})
+	}
+}
+
+func TestTrailCSVRoundTrips(t *testing.T) {
+	reviewer, _ := seeded(t)
+	code, out, errs := runCmd(t, reviewer, "trail", "--patient", "42", "--format", "csv", "--bom", "--progress")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if !strings.Contains(errs, "3 events, done") {
+		t.Errorf("--progress: stderr %q has no final count", errs)
+	}
+	body, ok := strings.CutPrefix(out, "\uFEFF")
+	if !ok {
+		t.Fatal("--bom: no byte order mark")
+	}
+	recs, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 4 {
+		t.Fatalf("%d records, want a header and 3 events", len(recs))
+	}
+	col := map[string]int{}
+	for i, h := range recs[0] {
+		col[h] = i
+	}
+	if got := recs[1][col["after"]]; !strings.Contains(got, `"tooth":"upper, left \"3\"\nmolar"`) || !strings.Contains(got, `"note":"[REDACTED]"`) {
+		t.Errorf("after image %q lost its quotes, comma, newline or redaction", got)
+	}
+	if got := recs[2][col["user_agent"]]; got != `'=HYPERLINK("http://x")` {
+		t.Errorf("user agent cell %q: want the formula defused with a leading quote", got)
+	}
+	if got := recs[2][col["excluded_fields"]]; got != "xray" {
+		t.Errorf("excluded fields %q, want xray", got)
+	}
+	if got := recs[3][col["changes"]]; got != `{"to_patient": 44, "from_patient": 42}` {
+		t.Errorf("MOVE changes %q", got)
+	}
+}
+
+func TestTrailNoEvents(t *testing.T) {
+	reviewer, _ := seeded(t)
+	code, out, errs := runCmd(t, reviewer, "trail", "--patient", "1000", "--format", "csv")
+	if code != 0 || !strings.Contains(errs, "no events for patient 1000") {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+	if recs, err := csv.NewReader(strings.NewReader(out)).ReadAll(); err != nil || len(recs) != 1 {
+		t.Errorf("csv for no events = %q (%v), want the header alone", out, err)
+	}
+	code, out, _ = runCmd(t, reviewer, "record", "--table", "visits", "--id", "77", "--format", "json")
+	if code != 0 || out != "" {
+		t.Errorf("record without events: exit %d, output %q", code, out)
+	}
+}
+
+func TestTrailErrors(t *testing.T) {
+	reviewer, db := seeded(t)
+	for _, c := range []struct {
+		name, db string
+		args     []string
+		want     string
+	}{
+		{"bad date", reviewer, []string{"trail", "--patient", "42", "--from", "2026-13-01"}, `--from "2026-13-01" is not a date: use YYYY-MM-DD`},
+		{"bad end", reviewer, []string{"trail", "--patient", "42", "--to", "yesterday"}, `--to "yesterday" is not a date`},
+		{"empty range", reviewer, []string{"trail", "--patient", "42", "--from", "2026-02-01", "--to", "2026-01-01"}, "is not before --to"},
+		{"no patient", reviewer, []string{"trail"}, "--patient ID is required"},
+		{"bad format", reviewer, []string{"trail", "--patient", "42", "--format", "xml"}, "want table, csv or json"},
+		{"unknown table", reviewer, []string{"record", "--table", "vistis", "--id", "1"}, `unknown table "vistis"`},
+		{"app role", roleURL(db, "auditrepo_app"), []string{"trail", "--patient", "42"}, "permission denied reading the audit trail: connect as auditrepo_reviewer"},
+		{"app role record", roleURL(db, "auditrepo_app"), []string{"record", "--table", "visits", "--id", "1"}, "connect as auditrepo_reviewer"},
+		{"no server", "postgres://auditrepo_reviewer@127.0.0.1:1/x?connect_timeout=5", []string{"trail", "--patient", "42"}, "cannot connect to the database (check --db or $DATABASE_URL)"},
+		{"no database", "", []string{"trail", "--patient", "42"}, "set $DATABASE_URL or pass --db URL"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, out, errs := runCmd(t, c.db, c.args...)
+			if code != 2 || !strings.Contains(errs, c.want) {
+				t.Errorf("exit %d, stderr %q; want 2 and %q", code, errs, c.want)
+			}
+			if out != "" && !strings.HasPrefix(out, "TIME") {
+				t.Errorf("stdout %q", out)
+			}
+		})
+	}
+}
+
+// TestTrailProgress checks the progress lines of an export longer than progressEvery.
+func TestTrailProgress(t *testing.T) {
+	reviewer, db := seeded(t)
+	_, err := db.Exec(context.Background(), fmt.Sprintf(`INSERT INTO auditrepo.audit_log (actor_kind, action, target_table, target_id, patient_id, changes)
+		SELECT 'system', 'CREATE', 'visits', g, 5, '{"after": {}}' FROM generate_series(1, %d) g`, progressEvery+5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runCmd(t, reviewer, "trail", "--patient", "5", "--format", "json", "--progress")
+	if code != 0 || errs != fmt.Sprintf("auditrepo: %d events\nauditrepo: %d events, done\n", progressEvery, progressEvery+5) {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+	if n := strings.Count(out, "\n"); n != progressEvery+5 {
+		t.Errorf("%d lines of JSON, want %d", n, progressEvery+5)
+	}
+}
+
+// TestActorNamesCached checks --actor-query runs once per actor: each run of this query names differently.
+func TestActorNamesCached(t *testing.T) {
+	ctx := context.Background()
+	db := auditDB(t)
+	if _, err := db.Exec(ctx, "CREATE SEQUENCE runs"); err != nil {
+		t.Fatal(err)
+	}
+	a := &actorNames{db: db, query: "SELECT 'run ' || nextval('runs') || ' for ' || $1::bigint, 'staff'", cache: map[int64]actorName{}}
+	var got []string
+	for _, id := range []int64{7, 8, 7, 8} {
+		n, err := a.lookup(ctx, &id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, n.name)
+	}
+	if n, err := a.lookup(ctx, nil); err != nil || n != (actorName{}) {
+		t.Errorf("an actor without id was looked up: %+v, %v", n, err)
+	}
+	if want := "[run 1 for 7 run 2 for 8 run 1 for 7 run 2 for 8]"; fmt.Sprint(got) != want {
+		t.Errorf("names %v, want %s", got, want)
+	}
+}
