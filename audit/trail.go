@@ -15,8 +15,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// Move is the action of an audit row recording that a record was moved from one patient to another.
-const Move Action = "MOVE"
 
 // Redacted is the value the trail holds in place of a redacted field's value.
 const Redacted = "[REDACTED]"
@@ -77,13 +75,13 @@ func (t Trail) table() string {
 // ListPatient returns the patient's events, oldest first: the rows filed under the patient and those recording
 // a record moved away from them. Only events with from <= OccurredAt < to are returned; a zero from or to leaves
 // that end open.
-func (t Trail) ListPatient(ctx context.Context, db DB, patientID int64, from, to time.Time) ([]Event, error) {
+func (t Trail) ListPatient(ctx context.Context, db DBTX, patientID int64, from, to time.Time) ([]Event, error) {
 	return collect(func(f func(Event) error) error { return t.EachPatient(ctx, db, patientID, from, to, f) })
 }
 
 // EachPatient calls f for each event ListPatient would return, in the same order, without holding them all in
 // memory. An error from f stops the iteration and is returned.
-func (t Trail) EachPatient(ctx context.Context, db DB, patientID int64, from, to time.Time, f func(Event) error) error {
+func (t Trail) EachPatient(ctx context.Context, db DBTX, patientID int64, from, to time.Time, f func(Event) error) error {
 	where := []string{"(patient_id = $1 OR prior_patient_id = $1)"}
 	args := []any{patientID}
 	// Bounds are added only when given, so the planner can prune the monthly partitions.
@@ -99,17 +97,17 @@ func (t Trail) EachPatient(ctx context.Context, db DB, patientID int64, from, to
 }
 
 // ListRecord returns every event of one record of table (as the audit rows name it, unqualified), oldest first.
-func (t Trail) ListRecord(ctx context.Context, db DB, table string, id int64) ([]Event, error) {
+func (t Trail) ListRecord(ctx context.Context, db DBTX, table string, id int64) ([]Event, error) {
 	return collect(func(f func(Event) error) error { return t.EachRecord(ctx, db, table, id, f) })
 }
 
 // EachRecord calls f for each event ListRecord would return, in the same order.
-func (t Trail) EachRecord(ctx context.Context, db DB, table string, id int64, f func(Event) error) error {
+func (t Trail) EachRecord(ctx context.Context, db DBTX, table string, id int64, f func(Event) error) error {
 	return t.each(ctx, db, "target_table = $1 AND target_id = $2", []any{table, id}, f)
 }
 
 // HasTable reports whether the trail holds any event of table.
-func (t Trail) HasTable(ctx context.Context, db DB, table string) (bool, error) {
+func (t Trail) HasTable(ctx context.Context, db DBTX, table string) (bool, error) {
 	var ok bool
 	err := db.QueryRow(ctx, "SELECT EXISTS (SELECT FROM "+t.table()+" WHERE target_table = $1)", table).Scan(&ok)
 	return ok, trailError(err)
@@ -127,7 +125,7 @@ func collect(each func(func(Event) error) error) ([]Event, error) {
 	return out, nil
 }
 
-func (t Trail) each(ctx context.Context, db DB, where string, args []any, f func(Event) error) error {
+func (t Trail) each(ctx context.Context, db DBTX, where string, args []any, f func(Event) error) error {
 	rows, err := db.Query(ctx, "SELECT "+trailColumns+" FROM "+t.table()+" WHERE "+where+" ORDER BY id", args...)
 	if err != nil {
 		return trailError(err)

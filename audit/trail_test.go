@@ -64,7 +64,7 @@ func TestTrailListPatient(t *testing.T) {
 		t.Fatalf("ids = %v, want [1 2 4]", ids)
 	}
 	c := evs[0]
-	if c.Action != audit.Create || c.ActorKind != audit.KindUser || *c.ActorID != 7 || c.IP != netip.MustParseAddr("203.0.113.5") ||
+	if c.Action != audit.ActionCreate || c.ActorKind != audit.KindUser || *c.ActorID != 7 || c.IP != netip.MustParseAddr("203.0.113.5") ||
 		c.UserAgent != "Firefox" || c.RequestID != "r1" || c.Method != "CreateVisit" || c.Table != "visits" || c.RecordID != 1 ||
 		*c.PatientID != 42 || c.PriorPatientID != nil || c.Before != nil || c.After["note"] != audit.Redacted ||
 		c.After["big"] != json.Number("9007199254740993") || c.TransactionID == 0 || c.DBRole == "" ||
@@ -72,18 +72,18 @@ func TestTrailListPatient(t *testing.T) {
 		t.Errorf("create event = %+v", c)
 	}
 	u := evs[1]
-	if u.Action != audit.Update || u.IP != netip.MustParseAddr("2001:db8::1") || *u.PriorPatientID != 42 ||
+	if u.Action != audit.ActionUpdate || u.IP != netip.MustParseAddr("2001:db8::1") || *u.PriorPatientID != 42 ||
 		u.Before["patient_id"] != json.Number("42") || u.After["patient_id"] != json.Number("43") ||
 		!slices.Equal(u.ChangedFields, []string{"patient_id", "secret"}) {
 		t.Errorf("update event = %+v", u)
 	}
 	m := evs[2]
-	if m.Action != audit.Move || string(m.Changes) != `{"to": 44, "from": 42}` || m.IP.IsValid() || m.ActorID != nil {
+	if m.Action != audit.ActionMove || string(m.Changes) != `{"to": 44, "from": 42}` || m.IP.IsValid() || m.ActorID != nil {
 		t.Errorf("move event = %+v, changes %s", m, m.Changes)
 	}
 
 	d, err := tr.ListPatient(ctx, db, 43, time.Time{}, time.Time{})
-	if err != nil || len(d) != 2 || d[1].Action != audit.Delete || d[1].Before["id"] != json.Number("1") || d[1].After != nil {
+	if err != nil || len(d) != 2 || d[1].Action != audit.ActionDelete || d[1].Before["id"] != json.Number("1") || d[1].After != nil {
 		t.Errorf("patient 43 = %+v, %v; want the update and the delete with its deleted record as Before", d, err)
 	}
 }
@@ -125,7 +125,7 @@ func TestTrailListRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(evs) != 3 || evs[0].Action != audit.Create || evs[1].Action != audit.Update || evs[2].Action != audit.Delete {
+	if len(evs) != 3 || evs[0].Action != audit.ActionCreate || evs[1].Action != audit.ActionUpdate || evs[2].Action != audit.ActionDelete {
 		t.Fatalf("record history = %+v", evs)
 	}
 	if ok, err := tr.HasTable(ctx, db, "visits"); !ok || err != nil {

@@ -385,7 +385,7 @@ func (w *jsonWriter) write(ev audit.Event, a actorName) error {
 	if ev.ClientAddr.IsValid() {
 		j.ClientAddr = ev.ClientAddr.String()
 	}
-	if ev.Action == audit.Move {
+	if ev.Action == audit.ActionMove {
 		j.Changes = ev.Changes
 	}
 	return w.enc.Encode(j)
@@ -427,7 +427,7 @@ func (c *csvWriter) write(ev audit.Event, a actorName) error {
 		return err
 	}
 	var changes string
-	if ev.Action == audit.Move {
+	if ev.Action == audit.ActionMove {
 		changes = string(ev.Changes)
 	}
 	var client string
@@ -510,7 +510,7 @@ func patientText(ev audit.Event) string {
 func changesText(ev audit.Event) string {
 	var parts []string
 	switch {
-	case ev.Action == audit.Update:
+	case ev.Action == audit.ActionUpdate:
 		for _, f := range ev.ChangedFields {
 			b, inBefore := ev.Before[f]
 			a, inAfter := ev.After[f]
@@ -568,7 +568,7 @@ func (t *tableWriter) writeVersion(ev audit.Event, a actorName, when string) int
 	case m == nil: // a MOVE row holding no image
 		fmt.Fprintf(t.tw, "  changes\t%s\n\n", cell(string(ev.Changes)))
 		return lines + 2
-	case ev.Action == audit.Delete:
+	case ev.Action == audit.ActionDelete:
 		fmt.Fprintln(t.tw, "  (deleted; the record as it was)")
 		lines++
 	}
