@@ -90,7 +90,7 @@ var cases = []struct {
 ) -- trailing
 ; -- after`,
 		want: want{kind: Insert, target: "notes", writes: []string{"INSERT notes"}, params: 2,
-			stmt: "INSERT INTO notes (\n\tpatient_id\n\t, body -- the note\n\t, created_at\n) VALUES (\n\t$1 -- patient\n\t, $2 /* body */\n\t-- created_at follows\n\t, now() -- server time\n)",
+			stmt:    "INSERT INTO notes (\n\tpatient_id\n\t, body -- the note\n\t, created_at\n) VALUES (\n\t$1 -- patient\n\t, $2 /* body */\n\t-- created_at follows\n\t, now() -- server time\n)",
 			columns: []string{"patient_id", "body", "created_at"},
 			values:  "VALUES (\n\t$1 -- patient\n\t, $2 /* body */\n\t-- created_at follows\n\t, now() -- server time\n)",
 			items:   []string{"$1", "$2", "now()"}, itemParam: []int{1, 2, 0}},
