@@ -184,24 +184,25 @@ func Parse(sql string) (*Statement, error) {
 	case *pg_query.Node_InsertStmt:
 		s.Kind = Insert
 		returning = n.InsertStmt.ReturningList
-		if err := p.target(s, n.InsertStmt.Relation); err != nil {
+		next, err := p.target(s, n.InsertStmt.Relation)
+		if err != nil {
 			return nil, err
 		}
-		if s.Insert, err = p.insert(s, n.InsertStmt); err != nil {
+		if s.Insert, err = p.insert(s, n.InsertStmt, next); err != nil {
 			return nil, err
 		}
 	case *pg_query.Node_UpdateStmt:
 		s.Kind = Update
 		returning = n.UpdateStmt.ReturningList
 		s.HasWhere = n.UpdateStmt.WhereClause != nil
-		if err := p.target(s, n.UpdateStmt.Relation); err != nil {
+		if _, err := p.target(s, n.UpdateStmt.Relation); err != nil {
 			return nil, err
 		}
 	case *pg_query.Node_DeleteStmt:
 		s.Kind = Delete
 		returning = n.DeleteStmt.ReturningList
 		s.HasWhere = n.DeleteStmt.WhereClause != nil
-		if err := p.target(s, n.DeleteStmt.Relation); err != nil {
+		if _, err := p.target(s, n.DeleteStmt.Relation); err != nil {
 			return nil, err
 		}
 	}

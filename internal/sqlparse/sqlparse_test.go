@@ -195,6 +195,38 @@ var cases = []struct {
 			values: "VALUES ($1)", items: []string{"$1"}, itemParam: []int{1}},
 	},
 	{
+		name: "parenthesized values",
+		sql:  "INSERT INTO t (a) (VALUES ($1)) RETURNING a AS values",
+		want: want{kind: Insert, target: "t", stmt: "INSERT INTO t (a) (VALUES ($1)) RETURNING a AS values", returning: true,
+			writes: []string{"INSERT t"}, params: 1, columns: []string{"a"}},
+	},
+	{
+		name: "alias named values",
+		sql:  "INSERT INTO t AS values (values) VALUES ($1)",
+		want: want{kind: Insert, target: "t", alias: "values", stmt: "INSERT INTO t AS values (values) VALUES ($1)",
+			writes: []string{"INSERT t"}, params: 1, columns: []string{"values"}, values: "VALUES ($1)", items: []string{"$1"}, itemParam: []int{1}},
+	},
+	{
+		name: "default values",
+		sql:  "INSERT INTO t DEFAULT VALUES RETURNING id",
+		want: want{kind: Insert, target: "t", stmt: "INSERT INTO t DEFAULT VALUES RETURNING id", returning: true, writes: []string{"INSERT t"}},
+	},
+	{
+		name: "values with order by",
+		sql:  "INSERT INTO t (a) VALUES ($1) ORDER BY 1",
+		want: want{kind: Insert, target: "t", stmt: "INSERT INTO t (a) VALUES ($1) ORDER BY 1", writes: []string{"INSERT t"}, params: 1, columns: []string{"a"}},
+	},
+	{
+		name: "only with parentheses",
+		sql:  "UPDATE ONLY (s.t) x SET a = 1",
+		want: want{kind: Update, target: "s.t", alias: "x", only: true, stmt: "UPDATE ONLY (s.t) x SET a = 1", writes: []string{"UPDATE s.t"}},
+	},
+	{
+		name: "descendants star",
+		sql:  "DELETE FROM t * AS x",
+		want: want{kind: Delete, target: "t", alias: "x", stmt: "DELETE FROM t * AS x", writes: []string{"DELETE t"}},
+	},
+	{
 		name: "on conflict",
 		sql:  "INSERT INTO t (id, a) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET a = EXCLUDED.a RETURNING *",
 		want: want{kind: Insert, target: "t", stmt: "INSERT INTO t (id, a) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET a = EXCLUDED.a RETURNING *",

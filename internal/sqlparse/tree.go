@@ -127,33 +127,35 @@ func table(r *pg_query.RangeVar) Table {
 	return Table{Schema: r.Schemaname, Name: r.Relname}
 }
 
-// target records the statement's own target and finds its alias as written: the token after the
-// qualified name, an optional ')' (ONLY (t)) or '*' (t *) and an optional AS.
-func (p *parser) target(s *Statement, r *pg_query.RangeVar) error {
+// target records the statement's own target and its alias as written, and returns the index of
+// the token after them. The target is a qualified name, then an optional ')' (ONLY (t)) or '*'
+// (t *), then the alias, with or without AS.
+func (p *parser) target(s *Statement, r *pg_query.RangeVar) (int, error) {
 	s.Target, s.TargetPos = table(r), int(r.Location)
 	s.Only = !r.Inh
-	if r.Alias == nil {
-		return nil
-	}
 	i, err := p.tokenAt(int(r.Location))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	for i+2 < len(p.toks) && p.toks[i+1].Token == pg_query.Token_ASCII_46 {
 		i += 2
 	}
 	i++
+	if r.Alias == nil {
+		return i, nil
+	}
 	for i < len(p.toks) && (p.toks[i].Token == pg_query.Token_ASCII_41 || p.toks[i].Token == pg_query.Token_ASCII_42 || p.toks[i].Token == pg_query.Token_AS) {
 		i++
 	}
 	if i == len(p.toks) {
-		return &Error{Offset: s.TargetPos, Msg: "alias not found"}
+		return 0, &Error{Offset: s.TargetPos, Msg: "alias not found"}
 	}
 	s.Alias = p.text[p.toks[i].Start:p.toks[i].End]
-	return nil
+	return i + 1, nil
 }
 
-func (p *parser) insert(s *Statement, x *pg_query.InsertStmt) (*InsertParts, error) {
+// insert describes an INSERT; next is the index of the token after its target and alias.
+func (p *parser) insert(s *Statement, x *pg_query.InsertStmt, next int) (*InsertParts, error) {
 	in := &InsertParts{OnConflict: x.OnConflictClause != nil}
 	for _, c := range x.Cols {
 		in.Columns = append(in.Columns, c.GetResTarget().GetName())
@@ -169,26 +171,49 @@ func (p *parser) insert(s *Statement, x *pg_query.InsertStmt) (*InsertParts, err
 		sel.LimitOffset != nil || sel.LockingClause != nil || sel.WithClause != nil {
 		return in, nil
 	}
+	// The grammar puts the VALUES right after the column list and the OVERRIDING clause; when it is
+	// not there, it is in parentheses, and left alone.
+	if len(x.Cols) > 0 {
+		if next = p.closing(next); next < 0 {
+			return nil, &Error{Offset: s.TargetPos, Msg: "INSERT column list not found"}
+		}
+		next++
+	}
+	if in.Overriding != "" {
+		next += 3
+	}
+	if next+1 >= len(p.toks) || p.toks[next].Token != pg_query.Token_VALUES {
+		return in, nil
+	}
 	var err error
-	in.Values, err = p.values(s, sel.ValuesLists[0].GetList().GetItems())
+	in.Values, err = p.values(s, next, sel.ValuesLists[0].GetList().GetItems())
 	return in, err
 }
 
-// values finds the row's text: the first VALUES keyword after the target outside parentheses, its
-// '(' and the matching ')', the items split at the commas directly inside. A VALUES wrapped in
-// parentheses is not found and leaves the result nil.
-func (p *parser) values(s *Statement, nodes []*pg_query.Node) (*ValuesList, error) {
-	i := p.index(s.TargetPos)
-	for depth := 0; i < len(p.toks) && !(depth == 0 && p.toks[i].Token == pg_query.Token_VALUES); i++ {
+// closing returns the index of the parenthesis or bracket closing the one at index open, or -1.
+func (p *parser) closing(open int) int {
+	depth := 0
+	for i := open; i < len(p.toks); i++ {
 		switch p.toks[i].Token {
 		case pg_query.Token_ASCII_40, pg_query.Token_ASCII_91:
 			depth++
 		case pg_query.Token_ASCII_41, pg_query.Token_ASCII_93:
-			depth--
+			if depth--; depth == 0 {
+				return i
+			}
+		}
+		if depth == 0 {
+			return -1
 		}
 	}
-	if i+1 >= len(p.toks) || p.toks[i+1].Token != pg_query.Token_ASCII_40 {
-		return nil, nil
+	return -1
+}
+
+// values splits the row that follows the VALUES keyword at token index i into its items, at the
+// commas directly inside its parentheses.
+func (p *parser) values(s *Statement, i int, nodes []*pg_query.Node) (*ValuesList, error) {
+	if p.toks[i+1].Token != pg_query.Token_ASCII_40 {
+		return nil, &Error{Offset: int(p.toks[i+1].Start), Msg: "VALUES without '('"}
 	}
 	v := &ValuesList{Start: int(p.toks[i].Start)}
 	first, depth := i+2, 0
