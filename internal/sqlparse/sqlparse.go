@@ -130,6 +130,7 @@ type Error struct {
 	Msg    string
 }
 
+// Error returns the message and the offset.
 func (e *Error) Error() string {
 	return fmt.Sprintf("%s (at byte %d)", e.Msg, e.Offset)
 }
