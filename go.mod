@@ -5,8 +5,8 @@ go 1.26.8
 require (
 	github.com/dave/jennifer v1.7.1
 	github.com/jackc/pgx/v5 v5.12.0
-	github.com/pganalyze/pg_query_go/v6 v6.2.2
 	github.com/peterldowns/pgtestdb v0.1.1
+	github.com/pganalyze/pg_query_go/v6 v6.2.2
 	github.com/pressly/goose/v3 v3.30.0
 	golang.org/x/tools v0.52.1-0.20261106145633-d407941a339a
 	google.golang.org/protobuf v1.36.12
