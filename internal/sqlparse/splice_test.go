@@ -1,0 +1,262 @@
+package sqlparse
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	pg_query "github.com/pganalyze/pg_query_go/v6"
+)
+
+// spliceSeeds are the plain queries FuzzSplice decorates.
+var spliceSeeds = []string{
+	"UPDATE public.appointments SET status = $2 WHERE id = $1 RETURNING *",
+	"INSERT INTO notes (patient_id, body, created_at) VALUES ($1, $2::text, now()) RETURNING id",
+	"INSERT INTO public.appointments AS a (id, status, patient_id) VALUES ($1, CAST($2 AS text), $3) ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status WHERE a.status IS DISTINCT FROM EXCLUDED.status",
+	"DELETE FROM ONLY appointments a USING notes n WHERE n.patient_id = a.patient_id AND a.id = $1 RETURNING a.*",
+	`UPDATE "Weird Table" w SET v = 'it''s $1' || $tag$ $2 $tag$ WHERE w."ID" = $1`,
+	"WITH t AS (SELECT id FROM appointments WHERE patient_id = $1) UPDATE appointments SET status = 'done' FROM t WHERE appointments.id = t.id RETURNING appointments.*",
+	"WITH gone AS (DELETE FROM notes WHERE patient_id = $1 RETURNING id) INSERT INTO appointments (id, status) SELECT id, 'gone' FROM gone",
+	`INSERT INTO notes (patient_id, body) OVERRIDING USER VALUE VALUES ($1, E'a\'b $2')`,
+	"INSERT INTO appointments (id, status, patient_id) VALUES ($1, coalesce($2, 'new'), ($3::text)::int)",
+	"INSERT INTO notes (patient_id, body, created_at) VALUES ($1, DEFAULT, $2)",
+	"MERGE INTO appointments a USING notes n ON a.id = n.id WHEN MATCHED THEN UPDATE SET status = $1",
+	"SELECT count(*) FROM appointments WHERE id = $1",
+}
+
+// decorations are what decorate inserts before a token; all of them are insignificant to
+// PostgreSQL, and some hold text that a careless splitter would take for SQL.
+var decorations = []string{"", " ", "\n\t", "/* c */", "-- c\n", "/* a /* nested; */ b */", "\n-- $1 'x' /*\n", "/* $2 -- ; */ "}
+
+// decorate rewrites plain without changing its meaning, each byte of choices choosing (in turn) a
+// decoration before the next token and a spelling of the token: identifiers quoted or upper-cased,
+// keywords upper- or lower-cased. An empty choices returns plain.
+func decorate(t *testing.T, plain string, choices []byte) string {
+	scan, err := pg_query.Scan(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := func() int {
+		if len(choices) == 0 {
+			return 0
+		}
+		b := choices[0]
+		choices = choices[1:]
+		return int(b)
+	}
+	var b strings.Builder
+	at := 0
+	for _, tok := range scan.Tokens {
+		b.WriteString(plain[at:tok.Start])
+		b.WriteString(decorations[next()%len(decorations)])
+		text := plain[tok.Start:tok.End]
+		switch {
+		case !isASCIIWord(text):
+		case tok.Token == pg_query.Token_IDENT:
+			switch next() % 3 {
+			case 1:
+				text = `"` + strings.ToLower(text) + `"`
+			case 2:
+				text = strings.ToUpper(text)
+			}
+		case tok.KeywordKind != pg_query.KeywordKind_NO_KEYWORD:
+			if next()%2 == 1 {
+				text = strings.ToUpper(text)
+			} else {
+				text = strings.ToLower(text)
+			}
+		}
+		b.WriteString(text)
+		at = int(tok.End)
+	}
+	b.WriteString(plain[at:])
+	b.WriteString(decorations[next()%len(decorations)])
+	return b.String()
+}
+
+// isASCIIWord reports whether s is an unquoted identifier or keyword whose case can change.
+func isASCIIWord(s string) bool {
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// wrap builds the audited statement the generator emits around the statement text body.
+func wrap(body string, returning bool, claim string) string {
+	if !returning {
+		body += " RETURNING true"
+	}
+	return "WITH ar_claim AS MATERIALIZED (\n\tSELECT " + claim + "\n), ar_write AS (\n" + body +
+		"\n)\nSELECT ar_write.* FROM ar_write CROSS JOIN ar_claim"
+}
+
+// many builds the bulk form of an INSERT whose VALUES row has no DEFAULT, each $n read from
+// column pn of unnest($n::types[n-1][]).
+func many(s *Statement, types []string) string {
+	v := s.Insert.Values
+	var items, arrays, cols []string
+	for _, it := range v.Items {
+		items = append(items, ReplaceParams(s.Text, it.Start, it.End, it.Params, func(n int) string { return fmt.Sprintf("ar_in.p%d", n) }))
+	}
+	for n := 1; n <= s.Params; n++ {
+		arrays = append(arrays, fmt.Sprintf("$%d::%s[]", n, types[n-1]))
+		cols = append(cols, fmt.Sprintf("p%d", n))
+	}
+	return s.Text[s.Start:v.Start] + "SELECT " + strings.Join(items, ", ") + " FROM unnest(" + strings.Join(arrays, ", ") +
+		") AS ar_in(" + strings.Join(cols, ", ") + ")" + s.Text[v.End:s.End]
+}
+
+// canMany reports whether many applies to s.
+func canMany(s *Statement) bool {
+	return s.Insert != nil && s.Insert.Values != nil && s.Params > 0 &&
+		!slices.ContainsFunc(s.Insert.Values.Items, func(it Item) bool { return it.Default })
+}
+
+// shape is what decoration must not change.
+func shape(s *Statement) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%v %v only=%v ret=%v star=%v where=%v ro=%v params=%d", s.Kind, s.Target, s.Only,
+		s.HasReturning, s.ReturningStar, s.HasWhere, s.ReadOnlyCTEs, s.Params)
+	for _, w := range s.Writes {
+		fmt.Fprintf(&b, " %s:%v:%v", w.Verb, w.Table, w.TopLevel)
+	}
+	for _, r := range s.ParamRefs {
+		fmt.Fprintf(&b, " $%d", r.N)
+	}
+	if in := s.Insert; in != nil {
+		fmt.Fprintf(&b, " cols=%q over=%s conflict=%v", in.Columns, in.Overriding, in.OnConflict)
+		if v := in.Values; v != nil {
+			for _, it := range v.Items {
+				fmt.Fprintf(&b, " item(%v,%d,%d)", it.Default, it.Param, len(it.Params))
+			}
+		}
+	}
+	return b.String()
+}
+
+func FuzzSplice(f *testing.F) {
+	for i := range spliceSeeds {
+		f.Add(uint8(i), []byte{})
+		f.Add(uint8(i), []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24})
+		f.Add(uint8(i), []byte(strings.Repeat("\x04\x01\x06\x02\x05\x07\x03", 12)))
+	}
+	f.Fuzz(func(t *testing.T, pick uint8, choices []byte) {
+		plain := spliceSeeds[int(pick)%len(spliceSeeds)]
+		decorated := decorate(t, plain, choices)
+		p, err := Parse(plain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := Parse(decorated)
+		if err != nil {
+			t.Fatalf("%q: %v", decorated, err)
+		}
+		if shape(d) != shape(p) {
+			t.Fatalf("%q:\n got %s\nwant %s", decorated, shape(d), shape(p))
+		}
+		checkInvariants(t, d)
+		if p.Kind == Other {
+			return
+		}
+		pw, dw := wrap(p.Text[p.Start:p.End], p.HasReturning, "1"), wrap(d.Text[d.Start:d.End], d.HasReturning, "1")
+		if fp(t, dw) != fp(t, pw) {
+			t.Errorf("wrapped %q differs from\n%q", dw, pw)
+		}
+		if canMany(p) {
+			types := slices.Repeat([]string{"text"}, p.Params)
+			pw, dw := wrap(many(p, types), p.HasReturning, "1"), wrap(many(d, types), d.HasReturning, "1")
+			if fp(t, dw) != fp(t, pw) {
+				t.Errorf("bulk %q differs from\n%q", dw, pw)
+			}
+		}
+	})
+}
+
+// TestSpliceRuns executes decorated, wrapped and bulk statements on PostgreSQL.
+func TestSpliceRuns(t *testing.T) {
+	const addr = "127.0.0.1:5432"
+	if c, err := net.DialTimeout("tcp", addr, time.Second); err != nil {
+		t.Skipf("no PostgreSQL at %s: %v", addr, err)
+	} else {
+		c.Close()
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, "postgres://postgres@"+addr+"/postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	for _, ddl := range []string{
+		"CREATE SCHEMA ar_sqlparse_test",
+		"SET LOCAL search_path = ar_sqlparse_test",
+		"CREATE TABLE appointments (id int PRIMARY KEY, status text, patient_id int)",
+		"CREATE TABLE notes (id int GENERATED BY DEFAULT AS IDENTITY, patient_id int, body text DEFAULT 'none', created_at timestamptz)",
+		`CREATE TABLE "Weird Table" ("ID" int, v text)`,
+		"CREATE FUNCTION claim() RETURNS boolean LANGUAGE sql AS 'SELECT true'",
+		"INSERT INTO appointments VALUES (1, 'new', 7), (2, 'new', 8)",
+		`INSERT INTO "Weird Table" VALUES (1, 'x')`,
+	} {
+		if _, err := tx.Exec(ctx, ddl); err != nil {
+			t.Fatalf("%s: %v", ddl, err)
+		}
+	}
+	choices := []byte(strings.Repeat("\x04\x01\x06\x02\x05\x07\x03\x00", 40))
+	for _, c := range []struct {
+		sql      string
+		args     []any
+		rows     int
+		types    []string // for the bulk form
+		manyArgs []any
+	}{
+		{sql: "UPDATE ar_sqlparse_test.appointments SET status = $2 WHERE id = $1 RETURNING *", args: []any{1, "seen"}, rows: 1},
+		{sql: spliceSeeds[1], args: []any{7, "hello"}, rows: 1, types: []string{"int", "text"},
+			manyArgs: []any{[]int{7, 8}, []string{"a", "b"}}},
+		{sql: "INSERT INTO ar_sqlparse_test.appointments AS a (id, status, patient_id) VALUES ($1, CAST($2 AS text), $3) ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status WHERE a.status IS DISTINCT FROM EXCLUDED.status", args: []any{2, "moved", 8}, rows: 1, types: []string{"int", "text", "int"},
+			manyArgs: []any{[]int{2, 3}, []string{"x", "y"}, []int{8, 9}}},
+		{sql: spliceSeeds[4], args: []any{1}, rows: 1},
+		{sql: spliceSeeds[5], args: []any{7}, rows: 1},
+		{sql: spliceSeeds[8], args: []any{5, nil, "9"}, rows: 1, types: []string{"int", "text", "text"},
+			manyArgs: []any{[]int{10, 11}, []string{"a", "b"}, []string{"1", "2"}}},
+		{sql: spliceSeeds[3], args: []any{1}, rows: 1}, // notes has patient 7 by now
+	} {
+		s, err := Parse(decorate(t, c.sql, choices))
+		if err != nil {
+			t.Fatal(err)
+		}
+		run := func(sql string, args []any, want int) {
+			t.Helper()
+			rows, err := tx.Query(ctx, sql, args...)
+			if err != nil {
+				t.Fatalf("%s: %v", sql, err)
+			}
+			n := 0
+			for rows.Next() {
+				n++
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatalf("%s: %v", sql, err)
+			}
+			if n != want {
+				t.Errorf("%s: %d rows, want %d", sql, n, want)
+			}
+		}
+		const claim = "ar_sqlparse_test.claim()"
+		run(wrap(s.Text[s.Start:s.End], s.HasReturning, claim), c.args, c.rows)
+		if c.types != nil {
+			run(wrap(many(s, c.types), s.HasReturning, claim), c.manyArgs, 2)
+		}
+	}
+}

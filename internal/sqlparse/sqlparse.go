@@ -1,0 +1,238 @@
+// Package sqlparse reads one PostgreSQL statement with libpg_query (the parser sqlc uses) and reports
+// what the generator needs to wrap it: the written tables, the statement's byte range, the RETURNING
+// and WHERE clauses, and for an INSERT the byte ranges of its single VALUES row.
+//
+// Every offset is a byte offset into the parsed text. Ranges come from the parse tree and the
+// libpg_query scanner, never from pattern matching, so comments, string literals, dollar quoting
+// and quoted identifiers cannot be mistaken for SQL.
+package sqlparse
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+
+	pg_query "github.com/pganalyze/pg_query_go/v6"
+	pgparser "github.com/pganalyze/pg_query_go/v6/parser"
+)
+
+// Kind is the top-level verb of a statement.
+type Kind int
+
+// The kinds of statement the generator tells apart. Other covers SELECT and everything else
+// (MERGE, COPY, TRUNCATE, DDL...).
+const (
+	Other Kind = iota
+	Insert
+	Update
+	Delete
+)
+
+// String returns the verb: "OTHER", "INSERT", "UPDATE" or "DELETE".
+func (k Kind) String() string {
+	switch k {
+	case Insert:
+		return "INSERT"
+	case Update:
+		return "UPDATE"
+	case Delete:
+		return "DELETE"
+	}
+	return "OTHER"
+}
+
+// Table is a table name as PostgreSQL resolves it: unquoted parts folded to lower case, quoted parts
+// kept exactly. Schema is "" when the name is unqualified; which schema that means is the caller's
+// decision (search_path). A catalog qualifier (db.schema.table) is dropped.
+type Table struct {
+	Schema, Name string
+}
+
+// String returns the name in SQL, each part quoted only when it needs to be.
+func (t Table) String() string {
+	if t.Schema == "" {
+		return QuoteIdent(t.Name)
+	}
+	return QuoteIdent(t.Schema) + "." + QuoteIdent(t.Name)
+}
+
+// Write is one table a statement writes, wherever it stands: the statement's own target, inside a
+// WITH (at any depth), the target of a MERGE, COPY ... FROM or TRUNCATE.
+type Write struct {
+	Verb     string // INSERT, UPDATE, DELETE, MERGE, TRUNCATE or COPY
+	Table    Table
+	Pos      int  // byte offset of the table's (possibly qualified) name
+	TopLevel bool // the table is the statement's own target, not written by a nested statement
+}
+
+// Statement is what Parse reports about one statement.
+type Statement struct {
+	Text string // the text that was parsed
+	Kind Kind
+
+	// Target is the table an INSERT, UPDATE or DELETE writes, TargetPos the offset of its name.
+	Target    Table
+	TargetPos int
+	Only      bool   // UPDATE ONLY / DELETE FROM ONLY (an INSERT has no ONLY)
+	Alias     string // the target's alias exactly as written (quotes included), or ""
+
+	// Start and End delimit the statement proper: Start is its first token (a leading WITH
+	// included), End is just after its last token, before trailing whitespace, comments and ';'.
+	Start, End int
+
+	HasReturning  bool
+	ReturningStar bool // the RETURNING list is exactly * or t.*
+	HasWhere      bool
+	// ReadOnlyCTEs is false when a statement nested in this one (a data-modifying CTE) writes a
+	// table.
+	ReadOnlyCTEs bool
+	Writes       []Write // every table written, in text order, the top-level target included
+
+	Params    int        // the highest $n, 0 if none
+	ParamRefs []ParamRef // every $n, in text order
+
+	Insert *InsertParts // details of an INSERT, nil for other kinds
+}
+
+// InsertParts is the part of an INSERT the generator rewrites into a bulk insert.
+type InsertParts struct {
+	// Columns is the column list, as resolved names (subscripts and fields of a target column are
+	// dropped); nil when the INSERT has no column list.
+	Columns    []string
+	Overriding string      // "", "SYSTEM" or "USER"
+	Values     *ValuesList // nil unless the source is a bare VALUES with exactly one row
+	OnConflict bool
+}
+
+// ValuesList is the single row of an INSERT's VALUES clause.
+type ValuesList struct {
+	// Start is the V of VALUES, End just after the row's closing parenthesis.
+	Start, End int
+	Items      []Item
+}
+
+// Item is one expression of a VALUES row.
+type Item struct {
+	Start, End int        // the expression's text, without surrounding comments and whitespace
+	Default    bool       // the item is DEFAULT
+	Param      int        // n when the item is exactly $n, else 0
+	Params     []ParamRef // every $n inside the item, in text order
+}
+
+// ParamRef is one occurrence of $N in the text, Start and End delimiting "$N".
+type ParamRef struct {
+	N, Start, End int
+}
+
+// Error is a parse error, or a text that is not exactly one statement.
+type Error struct {
+	Offset int // byte offset the error is reported at (0 when the parser gave no position)
+	Msg    string
+}
+
+// Error returns the message and the offset.
+func (e *Error) Error() string {
+	return fmt.Sprintf("%s (at byte %d)", e.Msg, e.Offset)
+}
+
+// Parse parses sql, which must hold exactly one statement (comments and a trailing ';' allowed).
+// Errors are *Error.
+func Parse(sql string) (*Statement, error) {
+	tree, err := pg_query.Parse(sql)
+	if err != nil {
+		var pe *pgparser.Error
+		if errors.As(err, &pe) {
+			return nil, &Error{Offset: runeOffset(sql, pe.Cursorpos-1), Msg: pe.Message}
+		}
+		return nil, &Error{Msg: err.Error()}
+	}
+	scan, err := pg_query.Scan(sql)
+	if err != nil {
+		return nil, &Error{Msg: err.Error()}
+	}
+	p := &parser{text: sql}
+	for _, t := range scan.Tokens {
+		if t.Token != pg_query.Token_SQL_COMMENT && t.Token != pg_query.Token_C_COMMENT {
+			p.toks = append(p.toks, t)
+		}
+	}
+	switch len(tree.Stmts) {
+	case 0:
+		return nil, &Error{Offset: len(sql), Msg: "no statement"}
+	case 1:
+	default:
+		return nil, &Error{Offset: p.firstToken(int(tree.Stmts[1].StmtLocation)), Msg: "more than one statement"}
+	}
+	raw := tree.Stmts[0]
+	s := &Statement{Text: sql, ReadOnlyCTEs: true}
+	if err := p.bounds(s, raw); err != nil {
+		return nil, err
+	}
+	if err := p.walk(s, raw.Stmt.ProtoReflect(), true); err != nil {
+		return nil, err
+	}
+	sort.Slice(s.Writes, func(i, j int) bool { return s.Writes[i].Pos < s.Writes[j].Pos })
+	sort.Slice(s.ParamRefs, func(i, j int) bool { return s.ParamRefs[i].Start < s.ParamRefs[j].Start })
+	for _, w := range s.Writes {
+		s.ReadOnlyCTEs = s.ReadOnlyCTEs && w.TopLevel
+	}
+	for _, r := range s.ParamRefs {
+		s.Params = max(s.Params, r.N)
+	}
+
+	var returning []*pg_query.Node
+	switch n := raw.Stmt.Node.(type) {
+	case *pg_query.Node_InsertStmt:
+		s.Kind = Insert
+		returning = n.InsertStmt.ReturningList
+		next, err := p.target(s, n.InsertStmt.Relation)
+		if err != nil {
+			return nil, err
+		}
+		if s.Insert, err = p.insert(s, n.InsertStmt, next); err != nil {
+			return nil, err
+		}
+	case *pg_query.Node_UpdateStmt:
+		s.Kind = Update
+		returning = n.UpdateStmt.ReturningList
+		s.HasWhere = n.UpdateStmt.WhereClause != nil
+		if _, err := p.target(s, n.UpdateStmt.Relation); err != nil {
+			return nil, err
+		}
+	case *pg_query.Node_DeleteStmt:
+		s.Kind = Delete
+		returning = n.DeleteStmt.ReturningList
+		s.HasWhere = n.DeleteStmt.WhereClause != nil
+		if _, err := p.target(s, n.DeleteStmt.Relation); err != nil {
+			return nil, err
+		}
+	}
+	s.HasReturning = len(returning) > 0
+	s.ReturningStar = len(returning) == 1 && isStar(returning[0])
+	return s, nil
+}
+
+// isStar reports whether a RETURNING item is * or t.*.
+func isStar(n *pg_query.Node) bool {
+	ref := n.GetResTarget().GetVal().GetColumnRef()
+	if ref == nil || len(ref.Fields) == 0 {
+		return false
+	}
+	return ref.Fields[len(ref.Fields)-1].GetAStar() != nil
+}
+
+// runeOffset converts a 0-based character index, as PostgreSQL reports error positions, into a
+// byte offset of text.
+func runeOffset(text string, chars int) int {
+	if chars <= 0 {
+		return 0
+	}
+	n := 0
+	for i := range text {
+		if n == chars {
+			return i
+		}
+		n++
+	}
+	return len(text)
+}

@@ -1,0 +1,265 @@
+package sqlparse
+
+import (
+	"fmt"
+	"sort"
+
+	pg_query "github.com/pganalyze/pg_query_go/v6"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// parser holds the text's tokens, comments left out: the parse tree has start offsets but few end
+// offsets, and tokens supply the ends.
+type parser struct {
+	text string
+	toks []*pg_query.ScanToken
+}
+
+// index returns the index of the first token starting at or after offset (len(toks) if none).
+func (p *parser) index(offset int) int {
+	return sort.Search(len(p.toks), func(i int) bool { return int(p.toks[i].Start) >= offset })
+}
+
+// tokenAt returns the index of the token starting exactly at offset.
+func (p *parser) tokenAt(offset int) (int, error) {
+	i := p.index(offset)
+	if i == len(p.toks) || int(p.toks[i].Start) != offset {
+		return 0, &Error{Offset: offset, Msg: "no token where the parse tree points"}
+	}
+	return i, nil
+}
+
+// firstToken returns the offset of the first token at or after offset.
+func (p *parser) firstToken(offset int) int {
+	if i := p.index(offset); i < len(p.toks) {
+		return int(p.toks[i].Start)
+	}
+	return offset
+}
+
+// bounds sets the statement's Start and End from its first and last tokens. libpg_query's
+// statement range includes leading and trailing comments but not the ';'.
+func (p *parser) bounds(s *Statement, raw *pg_query.RawStmt) error {
+	from, to := int(raw.StmtLocation), int(raw.StmtLocation+raw.StmtLen)
+	if raw.StmtLen == 0 {
+		to = len(p.text)
+	}
+	i, j := p.index(from), p.index(to)
+	for j > i && p.toks[j-1].Token == pg_query.Token_ASCII_59 {
+		j--
+	}
+	if i >= j {
+		return &Error{Offset: from, Msg: "empty statement"}
+	}
+	s.Start, s.End = int(p.toks[i].Start), int(p.toks[j-1].End)
+	return nil
+}
+
+// walk visits every message of the tree below m, recording the tables written and the $n
+// references. top is true while m is the statement itself (through its Node wrapper).
+func (p *parser) walk(s *Statement, m protoreflect.Message, top bool) error {
+	var err error
+	switch x := m.Interface().(type) {
+	case *pg_query.InsertStmt:
+		err = p.write(s, "INSERT", x.Relation, top)
+	case *pg_query.UpdateStmt:
+		err = p.write(s, "UPDATE", x.Relation, top)
+	case *pg_query.DeleteStmt:
+		err = p.write(s, "DELETE", x.Relation, top)
+	case *pg_query.MergeStmt:
+		err = p.write(s, "MERGE", x.Relation, top)
+	case *pg_query.CopyStmt:
+		if x.IsFrom {
+			err = p.write(s, "COPY", x.Relation, top)
+		}
+	case *pg_query.TruncateStmt:
+		for _, r := range x.Relations {
+			if err = p.write(s, "TRUNCATE", r.GetRangeVar(), top); err != nil {
+				break
+			}
+		}
+	case *pg_query.ParamRef:
+		err = p.param(s, x)
+	}
+	if err != nil {
+		return err
+	}
+	_, wrapper := m.Interface().(*pg_query.Node)
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.Message() == nil || fd.IsMap():
+		case fd.IsList():
+			for i := 0; i < v.List().Len() && err == nil; i++ {
+				err = p.walk(s, v.List().Get(i).Message(), false)
+			}
+		default:
+			err = p.walk(s, v.Message(), top && wrapper)
+		}
+		return err == nil
+	})
+	return err
+}
+
+func (p *parser) write(s *Statement, verb string, r *pg_query.RangeVar, top bool) error {
+	if r == nil {
+		return nil
+	}
+	if r.Location < 0 {
+		return &Error{Offset: s.Start, Msg: fmt.Sprintf("%s target %s has no position", verb, table(r))}
+	}
+	s.Writes = append(s.Writes, Write{Verb: verb, Table: table(r), Pos: int(r.Location), TopLevel: top})
+	return nil
+}
+
+func (p *parser) param(s *Statement, x *pg_query.ParamRef) error {
+	i, err := p.tokenAt(int(x.Location))
+	if err != nil {
+		return err
+	}
+	if p.toks[i].Token != pg_query.Token_PARAM {
+		return &Error{Offset: int(x.Location), Msg: fmt.Sprintf("$%d is not a parameter token", x.Number)}
+	}
+	s.ParamRefs = append(s.ParamRefs, ParamRef{N: int(x.Number), Start: int(p.toks[i].Start), End: int(p.toks[i].End)})
+	return nil
+}
+
+func table(r *pg_query.RangeVar) Table {
+	return Table{Schema: r.Schemaname, Name: r.Relname}
+}
+
+// target records the statement's own target and its alias as written, and returns the index of
+// the token after them. The target is a qualified name, then an optional ')' (ONLY (t)) or '*'
+// (t *), then the alias, with or without AS.
+func (p *parser) target(s *Statement, r *pg_query.RangeVar) (int, error) {
+	s.Target, s.TargetPos = table(r), int(r.Location)
+	s.Only = !r.Inh
+	i, err := p.tokenAt(int(r.Location))
+	if err != nil {
+		return 0, err
+	}
+	for i+2 < len(p.toks) && p.toks[i+1].Token == pg_query.Token_ASCII_46 {
+		i += 2
+	}
+	i++
+	if r.Alias == nil {
+		return i, nil
+	}
+	for i < len(p.toks) && (p.toks[i].Token == pg_query.Token_ASCII_41 || p.toks[i].Token == pg_query.Token_ASCII_42 || p.toks[i].Token == pg_query.Token_AS) {
+		i++
+	}
+	if i == len(p.toks) {
+		return 0, &Error{Offset: s.TargetPos, Msg: "alias not found"}
+	}
+	s.Alias = p.text[p.toks[i].Start:p.toks[i].End]
+	return i + 1, nil
+}
+
+// insert describes an INSERT; next is the index of the token after its target and alias.
+func (p *parser) insert(s *Statement, x *pg_query.InsertStmt, next int) (*InsertParts, error) {
+	in := &InsertParts{OnConflict: x.OnConflictClause != nil}
+	for _, c := range x.Cols {
+		in.Columns = append(in.Columns, c.GetResTarget().GetName())
+	}
+	switch x.Override {
+	case pg_query.OverridingKind_OVERRIDING_SYSTEM_VALUE:
+		in.Overriding = "SYSTEM"
+	case pg_query.OverridingKind_OVERRIDING_USER_VALUE:
+		in.Overriding = "USER"
+	}
+	sel := x.SelectStmt.GetSelectStmt()
+	if sel == nil || len(sel.ValuesLists) != 1 || sel.SortClause != nil || sel.LimitCount != nil ||
+		sel.LimitOffset != nil || sel.LockingClause != nil || sel.WithClause != nil {
+		return in, nil
+	}
+	// The grammar puts the VALUES right after the column list and the OVERRIDING clause; when it is
+	// not there, it is in parentheses, and left alone.
+	if len(x.Cols) > 0 {
+		if next = p.closing(next); next < 0 {
+			return nil, &Error{Offset: s.TargetPos, Msg: "INSERT column list not found"}
+		}
+		next++
+	}
+	if in.Overriding != "" {
+		next += 3
+	}
+	if next+1 >= len(p.toks) || p.toks[next].Token != pg_query.Token_VALUES {
+		return in, nil
+	}
+	var err error
+	in.Values, err = p.values(s, next, sel.ValuesLists[0].GetList().GetItems())
+	return in, err
+}
+
+// closing returns the index of the parenthesis or bracket closing the one at index open, or -1.
+func (p *parser) closing(open int) int {
+	depth := 0
+	for i := open; i < len(p.toks); i++ {
+		switch p.toks[i].Token {
+		case pg_query.Token_ASCII_40, pg_query.Token_ASCII_91:
+			depth++
+		case pg_query.Token_ASCII_41, pg_query.Token_ASCII_93:
+			if depth--; depth == 0 {
+				return i
+			}
+		}
+		if depth == 0 {
+			return -1
+		}
+	}
+	return -1
+}
+
+// values splits the row that follows the VALUES keyword at token index i into its items, at the
+// commas directly inside its parentheses.
+func (p *parser) values(s *Statement, i int, nodes []*pg_query.Node) (*ValuesList, error) {
+	if p.toks[i+1].Token != pg_query.Token_ASCII_40 {
+		return nil, &Error{Offset: int(p.toks[i+1].Start), Msg: "VALUES without '('"}
+	}
+	v := &ValuesList{Start: int(p.toks[i].Start)}
+	first, depth := i+2, 0
+	for i += 2; i < len(p.toks); i++ {
+		t := p.toks[i]
+		switch t.Token {
+		case pg_query.Token_ASCII_40, pg_query.Token_ASCII_91:
+			depth++
+			continue
+		case pg_query.Token_ASCII_41, pg_query.Token_ASCII_93:
+			if depth > 0 {
+				depth--
+				continue
+			}
+		case pg_query.Token_ASCII_44:
+			if depth > 0 {
+				continue
+			}
+		default:
+			continue
+		}
+		// t is the row's ')' or a comma between items.
+		if first == i {
+			return nil, &Error{Offset: int(t.Start), Msg: "empty VALUES item"}
+		}
+		v.Items = append(v.Items, Item{Start: int(p.toks[first].Start), End: int(p.toks[i-1].End)})
+		first = i + 1
+		if t.Token == pg_query.Token_ASCII_41 {
+			v.End = int(t.End)
+			break
+		}
+	}
+	if v.End == 0 || len(v.Items) != len(nodes) {
+		return nil, &Error{Offset: v.Start, Msg: fmt.Sprintf("VALUES row: found %d items, the parser %d", len(v.Items), len(nodes))}
+	}
+	for k := range v.Items {
+		it := &v.Items[k]
+		it.Default = nodes[k].GetSetToDefault() != nil
+		for _, r := range s.ParamRefs {
+			if r.Start >= it.Start && r.End <= it.End {
+				it.Params = append(it.Params, r)
+			}
+		}
+		if ref := nodes[k].GetParamRef(); ref != nil && len(it.Params) == 1 && it.Params[0].Start == it.Start && it.Params[0].End == it.End {
+			it.Param = int(ref.Number)
+		}
+	}
+	return v, nil
+}
