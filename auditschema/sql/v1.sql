@@ -92,12 +92,14 @@ CREATE INDEX ON {{.S}}.{{.T}} (prior_patient_id, occurred_at) WHERE prior_patien
 CREATE INDEX ON {{.S}}.{{.T}} (target_table, target_id);
 
 -- Append-only for everyone: rows are never updated or deleted (retention drops whole partitions).
+-- +goose StatementBegin
 CREATE FUNCTION {{.S}}.refuse() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $ar$
 BEGIN
 	RAISE EXCEPTION '%.% is append-only: % refused', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP
 		USING ERRCODE = 'insufficient_privilege';
 END
 $ar$;
+-- +goose StatementEnd
 CREATE TRIGGER refuse_update_delete BEFORE UPDATE OR DELETE ON {{.S}}.{{.T}}
 	FOR EACH ROW EXECUTE FUNCTION {{.S}}.refuse();
 
@@ -125,6 +127,7 @@ CREATE TABLE {{.S}}.audited_tables (
 -- claim is how a repository statement says who makes it: it validates the actor and stores it for this
 -- statement (statement_timestamp) and this table only. The trigger functions read it; any other value of the
 -- setting, stale, foreign or forged in form, gives an 'unattributed' row, never silence.
+-- +goose StatementBegin
 CREATE FUNCTION {{.S}}.claim(actor_kind text, actor_id bigint, ip inet, user_agent text, request_id text, target text, method text)
 RETURNS boolean LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $ar$
 BEGIN
@@ -137,12 +140,14 @@ BEGIN
 	RETURN true;
 END
 $ar$;
+-- +goose StatementEnd
 
 -- claim_key binds a claim to the statement being run and to one table.
 CREATE FUNCTION {{.S}}.claim_key(target text) RETURNS text LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 RETURN (extract(epoch FROM statement_timestamp()) * 1000000)::bigint::text || '|' || target || '|';
 
 -- actor returns the claim made for this statement and table, or NULL (an 'unattributed' change).
+-- +goose StatementBegin
 CREATE FUNCTION {{.S}}.actor(target text) RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $ar$
 DECLARE
 	c text := current_setting('auditrepo.claim', true);
@@ -165,16 +170,20 @@ BEGIN
 	RETURN j;
 END
 $ar$;
+-- +goose StatementEnd
 
 -- Refuses TRUNCATE on audited tables: no audit row could describe it.
+-- +goose StatementBegin
 CREATE FUNCTION {{.S}}.refuse_truncate() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $ar$
 BEGIN
 	RAISE EXCEPTION 'TRUNCATE on audited table %.% refused: its rows would leave no audit trail', TG_TABLE_SCHEMA, TG_TABLE_NAME
 		USING ERRCODE = 'insufficient_privilege';
 END
 $ar$;
+-- +goose StatementEnd
 
 -- maintain creates the monthly partitions from the current month to months_ahead months ahead.
+-- +goose StatementBegin
 CREATE FUNCTION {{.S}}.maintain(months_ahead integer DEFAULT 3) RETURNS integer LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
 DECLARE
@@ -194,6 +203,7 @@ BEGIN
 	RETURN made;
 END
 $ar$;
+-- +goose StatementEnd
 SELECT {{.S}}.maintain();
 
 {{template "seal" .}}

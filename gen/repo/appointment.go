@@ -59,7 +59,7 @@ func (r *AppointmentRepo) Create(ctx context.Context, arg db.CreateAppointmentPa
 const auditedCreateAppointmentMany = `WITH ar_claim AS MATERIALIZED (
 	SELECT auditrepo.claim($9, $10, $11, $12, $13, 'appointments', 'AppointmentRepo.CreateMany')
 ), ar_write AS (
-INSERT INTO public.appointments (patient_id, dentist_id, clinic_id, date, time, type, status, notes)
+INSERT INTO appointments (patient_id, dentist_id, clinic_id, date, time, type, status, notes)
 SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4, ar_in.p5, ar_in.p6, ar_in.p7, ar_in.p8
 FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::date[], $5::time[], $6::text[], $7::text[], $8::text[]) AS ar_in(p1, p2, p3, p4, p5, p6, p7, p8)
 RETURNING id, patient_id, dentist_id, clinic_id, date, time, type, status, notes, updated_at
@@ -99,8 +99,7 @@ func (r *AppointmentRepo) CreateMany(ctx context.Context, args []db.CreateAppoin
 const auditedDeleteAppointment = `WITH ar_claim AS MATERIALIZED (
 	SELECT auditrepo.claim($2, $3, $4, $5, $6, 'appointments', 'AppointmentRepo.Delete')
 ), ar_write AS (
-DELETE FROM appointments WHERE id = $1
-RETURNING 1
+DELETE FROM appointments WHERE id = $1 RETURNING true
 )
 SELECT 1 FROM ar_write CROSS JOIN ar_claim`
 

@@ -39,10 +39,8 @@ func (r *BillingRepo) Create(ctx context.Context, arg db.CreateBillingParams) (d
 const auditedCreateBillingMany = `WITH ar_claim AS MATERIALIZED (
 	SELECT auditrepo.claim($5, $6, $7, $8, $9, 'billings', 'BillingRepo.CreateMany')
 ), ar_write AS (
-INSERT INTO public.billings (patient_id, amount, status, description)
-SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4
-FROM unnest($1::bigint[], $2::numeric[], $3::text[], $4::text[]) AS ar_in(p1, p2, p3, p4)
-RETURNING id, patient_id, amount, status, description, updated_at
+INSERT INTO billings (patient_id, amount, status, description) SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4
+FROM unnest($1::bigint[], $2::numeric[], $3::text[], $4::text[]) AS ar_in(p1, p2, p3, p4) RETURNING id, patient_id, amount, status, description, updated_at
 )
 SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
@@ -71,8 +69,7 @@ func (r *BillingRepo) CreateMany(ctx context.Context, args []db.CreateBillingPar
 const auditedDeleteBilling = `WITH ar_claim AS MATERIALIZED (
 	SELECT auditrepo.claim($2, $3, $4, $5, $6, 'billings', 'BillingRepo.Delete')
 ), ar_write AS (
-DELETE FROM billings WHERE id = $1
-RETURNING 1
+DELETE FROM billings WHERE id = $1 RETURNING true
 )
 SELECT 1 FROM ar_write CROSS JOIN ar_claim`
 

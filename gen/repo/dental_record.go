@@ -40,7 +40,7 @@ func (r *DentalRecordRepo) Create(ctx context.Context, arg db.CreateDentalRecord
 const auditedCreateDentalRecordMany = `WITH ar_claim AS MATERIALIZED (
 	SELECT auditrepo.claim($6, $7, $8, $9, $10, 'dental_records', 'DentalRecordRepo.CreateMany')
 ), ar_write AS (
-INSERT INTO public.dental_records (patient_id, dentist_id, diagnosis, treatment, notes)
+INSERT INTO dental_records (patient_id, dentist_id, diagnosis, treatment, notes)
 SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4, ar_in.p5
 FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[]) AS ar_in(p1, p2, p3, p4, p5)
 RETURNING id, patient_id, dentist_id, diagnosis, treatment, notes, created_at, updated_at
@@ -74,8 +74,7 @@ func (r *DentalRecordRepo) CreateMany(ctx context.Context, args []db.CreateDenta
 const auditedDeleteDentalRecord = `WITH ar_claim AS MATERIALIZED (
 	SELECT auditrepo.claim($2, $3, $4, $5, $6, 'dental_records', 'DentalRecordRepo.Delete')
 ), ar_write AS (
-DELETE FROM dental_records WHERE id = $1
-RETURNING 1
+DELETE FROM dental_records WHERE id = $1 RETURNING true
 )
 SELECT 1 FROM ar_write CROSS JOIN ar_claim`
 

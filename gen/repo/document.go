@@ -40,7 +40,7 @@ func (r *DocumentRepo) Create(ctx context.Context, arg db.CreateDocumentParams) 
 const auditedCreateDocumentMany = `WITH ar_claim AS MATERIALIZED (
 	SELECT auditrepo.claim($5, $6, $7, $8, $9, 'documents', 'DocumentRepo.CreateMany')
 ), ar_write AS (
-INSERT INTO public.documents (patient_id, document_type, filename, storage_path)
+INSERT INTO documents (patient_id, document_type, filename, storage_path)
 SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4
 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS ar_in(p1, p2, p3, p4)
 RETURNING id, patient_id, document_type, filename, storage_path, uploaded_at
@@ -72,8 +72,7 @@ func (r *DocumentRepo) CreateMany(ctx context.Context, args []db.CreateDocumentP
 const auditedDeleteDocument = `WITH ar_claim AS MATERIALIZED (
 	SELECT auditrepo.claim($2, $3, $4, $5, $6, 'documents', 'DocumentRepo.Delete')
 ), ar_write AS (
-DELETE FROM documents WHERE id = $1
-RETURNING 1
+DELETE FROM documents WHERE id = $1 RETURNING true
 )
 SELECT 1 FROM ar_write CROSS JOIN ar_claim`
 

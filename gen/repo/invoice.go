@@ -39,10 +39,8 @@ func (r *InvoiceRepo) Create(ctx context.Context, arg db.CreateInvoiceParams) (d
 const auditedCreateInvoiceMany = `WITH ar_claim AS MATERIALIZED (
 	SELECT auditrepo.claim($5, $6, $7, $8, $9, 'invoices', 'InvoiceRepo.CreateMany')
 ), ar_write AS (
-INSERT INTO public.invoices (appointment_id, amount, status, due_date)
-SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4
-FROM unnest($1::bigint[], $2::numeric[], $3::text[], $4::date[]) AS ar_in(p1, p2, p3, p4)
-RETURNING id, appointment_id, amount, status, due_date, updated_at
+INSERT INTO invoices (appointment_id, amount, status, due_date) SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4
+FROM unnest($1::bigint[], $2::numeric[], $3::text[], $4::date[]) AS ar_in(p1, p2, p3, p4) RETURNING id, appointment_id, amount, status, due_date, updated_at
 )
 SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
@@ -71,8 +69,7 @@ func (r *InvoiceRepo) CreateMany(ctx context.Context, args []db.CreateInvoicePar
 const auditedDeleteInvoice = `WITH ar_claim AS MATERIALIZED (
 	SELECT auditrepo.claim($2, $3, $4, $5, $6, 'invoices', 'InvoiceRepo.Delete')
 ), ar_write AS (
-DELETE FROM invoices WHERE id = $1
-RETURNING 1
+DELETE FROM invoices WHERE id = $1 RETURNING true
 )
 SELECT 1 FROM ar_write CROSS JOIN ar_claim`
 

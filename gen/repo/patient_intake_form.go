@@ -43,8 +43,10 @@ func (r *PatientIntakeFormRepo) Create(ctx context.Context, arg db.CreatePatient
 const auditedCreatePatientIntakeFormMany = `WITH ar_claim AS MATERIALIZED (
 	SELECT auditrepo.claim($12, $13, $14, $15, $16, 'patient_intake_forms', 'PatientIntakeFormRepo.CreateMany')
 ), ar_write AS (
-INSERT INTO public.patient_intake_forms (patient_id, allergies, medications, medical_conditions, emergency_contact, emergency_phone, insurance_provider, insurance_policy, smoker, pregnant, signed_at)
-SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4, ar_in.p5, ar_in.p6, ar_in.p7, ar_in.p8, ar_in.p9, ar_in.p10, ar_in.p11
+INSERT INTO patient_intake_forms (
+    patient_id, allergies, medications, medical_conditions, emergency_contact, emergency_phone,
+    insurance_provider, insurance_policy, smoker, pregnant, signed_at
+) SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4, ar_in.p5, ar_in.p6, ar_in.p7, ar_in.p8, ar_in.p9, ar_in.p10, ar_in.p11
 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::boolean[], $10::boolean[], $11::timestamptz[]) AS ar_in(p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11)
 RETURNING id, patient_id, allergies, medications, medical_conditions, emergency_contact, emergency_phone, insurance_provider, insurance_policy, smoker, pregnant, signed_at, updated_at
 )
@@ -89,8 +91,7 @@ func (r *PatientIntakeFormRepo) CreateMany(ctx context.Context, args []db.Create
 const auditedDeletePatientIntakeForm = `WITH ar_claim AS MATERIALIZED (
 	SELECT auditrepo.claim($2, $3, $4, $5, $6, 'patient_intake_forms', 'PatientIntakeFormRepo.Delete')
 ), ar_write AS (
-DELETE FROM patient_intake_forms WHERE id = $1
-RETURNING 1
+DELETE FROM patient_intake_forms WHERE id = $1 RETURNING true
 )
 SELECT 1 FROM ar_write CROSS JOIN ar_claim`
 

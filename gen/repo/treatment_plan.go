@@ -41,7 +41,7 @@ func (r *TreatmentPlanRepo) Create(ctx context.Context, arg db.CreateTreatmentPl
 const auditedCreateTreatmentPlanMany = `WITH ar_claim AS MATERIALIZED (
 	SELECT auditrepo.claim($7, $8, $9, $10, $11, 'treatment_plans', 'TreatmentPlanRepo.CreateMany')
 ), ar_write AS (
-INSERT INTO public.treatment_plans (patient_id, dentist_id, title, description, status, estimated_cost)
+INSERT INTO treatment_plans (patient_id, dentist_id, title, description, status, estimated_cost)
 SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4, ar_in.p5, ar_in.p6
 FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::numeric[]) AS ar_in(p1, p2, p3, p4, p5, p6)
 RETURNING id, patient_id, dentist_id, title, description, status, estimated_cost, updated_at
@@ -77,8 +77,7 @@ func (r *TreatmentPlanRepo) CreateMany(ctx context.Context, args []db.CreateTrea
 const auditedDeleteTreatmentPlan = `WITH ar_claim AS MATERIALIZED (
 	SELECT auditrepo.claim($2, $3, $4, $5, $6, 'treatment_plans', 'TreatmentPlanRepo.Delete')
 ), ar_write AS (
-DELETE FROM treatment_plans WHERE id = $1
-RETURNING 1
+DELETE FROM treatment_plans WHERE id = $1 RETURNING true
 )
 SELECT 1 FROM ar_write CROSS JOIN ar_claim`
 

@@ -41,7 +41,7 @@ func (r *UserRepo) Create(ctx context.Context, arg db.CreateUserParams) (db.User
 const auditedCreateUserMany = `WITH ar_claim AS MATERIALIZED (
 	SELECT auditrepo.claim($9, $10, $11, $12, $13, 'users', 'UserRepo.CreateMany')
 ), ar_write AS (
-INSERT INTO public.users (username, email, password, auth_token, user_type, role, first_name, last_name)
+INSERT INTO users (username, email, password, auth_token, user_type, role, first_name, last_name)
 SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4, ar_in.p5, ar_in.p6, ar_in.p7, ar_in.p8
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) AS ar_in(p1, p2, p3, p4, p5, p6, p7, p8)
 RETURNING id, username, email, password, auth_token, user_type, role, first_name, last_name, last_login, updated_at
@@ -81,8 +81,7 @@ func (r *UserRepo) CreateMany(ctx context.Context, args []db.CreateUserParams) (
 const auditedDeleteUser = `WITH ar_claim AS MATERIALIZED (
 	SELECT auditrepo.claim($2, $3, $4, $5, $6, 'users', 'UserRepo.Delete')
 ), ar_write AS (
-DELETE FROM users WHERE id = $1
-RETURNING 1
+DELETE FROM users WHERE id = $1 RETURNING true
 )
 SELECT 1 FROM ar_write CROSS JOIN ar_claim`
 

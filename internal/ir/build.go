@@ -14,7 +14,7 @@ import (
 	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/internal/diag"
 	"github.com/auditrepo/auditrepo/internal/load"
-	"github.com/auditrepo/auditrepo/internal/sqlquery"
+	"github.com/auditrepo/auditrepo/internal/sqlparse"
 	"github.com/auditrepo/auditrepo/internal/tags"
 )
 
@@ -239,16 +239,45 @@ func (b *builder) queries() {
 	}
 }
 
-// uncovered reports a query sqlc runs without a SQL constant if it writes a PHI table.
+// uncovered reports a query sqlc runs without a SQL constant (:copyfrom) if it writes a PHI table.
 func (b *builder) uncovered(name string, src load.Query) {
-	_, writes := sqlquery.Parse(src.Text)
-	for _, w := range writes {
-		if m := b.byTable[w.Table]; m != nil {
-			b.errs.Addf(src.Pos, "%s: %s %s on PHI table %s is not covered by a generated wrapper: write an INSERT ... RETURNING * :one query and use its generated Many method",
-				name, src.Cmd, w.Verb, w.Table)
+	stmt, err := sqlparse.Parse(src.Text)
+	if err != nil {
+		return // sqlc accepted it; what it writes is judged on its constant when it has one
+	}
+	for _, w := range stmt.Writes {
+		if m := b.phi(w.Table); m != nil {
+			b.errs.Addf(b.at(src, w.Pos), "%s: %s %s on PHI table %s is not covered by a generated wrapper: write an INSERT :one query and use its generated Many method",
+				name, src.Cmd, w.Verb, m.Table)
 			return
 		}
 	}
+}
+
+// phi returns the model whose table t names, as PostgreSQL resolves it (an unqualified name is in
+// DefaultSchema), or nil.
+func (b *builder) phi(t sqlparse.Table) *Model {
+	schema := t.Schema
+	if schema == "" {
+		schema = DefaultSchema
+	}
+	for _, m := range b.byTable {
+		if m.Schema == schema && m.Relation == t.Name {
+			return m
+		}
+	}
+	return nil
+}
+
+// at is the position in the query file of byte offset off of src's text.
+func (b *builder) at(src load.Query, off int) token.Position {
+	line, col := sqlparse.Position(src.Text, off)
+	p := src.Pos
+	if line == 1 {
+		col += p.Column - 1
+	}
+	p.Line, p.Column = p.Line+line-1, col
+	return p
 }
 
 // header reads sqlc's "-- name: X :cmd" first line.
@@ -262,21 +291,35 @@ func header(text string) (name, cmd string, ok bool) {
 }
 
 func (b *builder) query(fn *types.Func, cname, cmd, text string) {
-	stmt, writes := sqlquery.Parse(text)
 	src, known := b.in.Queries[fn.Name()]
-	pos := src.Pos
 	if !known {
-		pos = token.Position{Filename: "sqlc query " + fn.Name()}
+		src = load.Query{Pos: token.Position{Filename: "sqlc query " + fn.Name()}, Text: text}
+	}
+	stmt, err := sqlparse.Parse(text)
+	if err != nil {
+		b.errs.Addf(src.Pos, "%s: parsing sqlc's statement: %v", fn.Name(), err)
+		return
+	}
+	// Offsets in sqlc's text, which rewrites sqlc.arg() and @name to $n, are found again in the user's text by
+	// the order of the writes; positions fall back to the query's name line.
+	userPos := func(i int) token.Position {
+		if s, err := sqlparse.Parse(src.Text); err == nil && len(s.Writes) == len(stmt.Writes) {
+			return b.at(src, s.Writes[i].Pos)
+		}
+		return src.Pos
 	}
 	var target *Model
-	for _, w := range writes {
-		m := b.byTable[w.Table]
+	for i, w := range stmt.Writes {
+		m := b.phi(w.Table)
 		if m == nil {
 			continue
 		}
-		covered := len(writes) == 1 && stmt.Kind.String() == w.Verb && stmt.Table == w.Table
-		if !covered {
-			b.errs.Addf(pos, "%s: %s on PHI table %s is not covered by a generated wrapper: only a single top-level INSERT, UPDATE or DELETE can be audited", fn.Name(), w.Verb, w.Table)
+		switch {
+		case w.Verb != "INSERT" && w.Verb != "UPDATE" && w.Verb != "DELETE":
+			b.errs.Addf(userPos(i), "%s: %s on PHI table %s cannot be audited row by row: %s", fn.Name(), w.Verb, m.Table, refusedVerbs[w.Verb])
+			return
+		case !w.TopLevel:
+			b.errs.Addf(userPos(i), "%s: %s on PHI table %s inside a WITH is not covered by a generated wrapper: the claim covers the statement's own target; make it a query of its own", fn.Name(), w.Verb, m.Table)
 			return
 		}
 		target = m
@@ -286,17 +329,25 @@ func (b *builder) query(fn *types.Func, cname, cmd, text string) {
 	}
 	fail := func(format string, args ...any) {
 		args = append([]any{fn.Name(), stmt.Kind, target.Table}, args...)
-		b.errs.Addf(pos, "%s: %s on PHI table %s is not covered by a generated wrapper: "+format, args...)
+		b.errs.Addf(src.Pos, "%s: %s on PHI table %s is not covered by a generated wrapper: "+format, args...)
 	}
-	if stmt.Problem != "" {
-		fail("%s", stmt.Problem)
-		return
+	if !stmt.ReadOnlyCTEs {
+		for i, w := range stmt.Writes {
+			if !w.TopLevel {
+				b.errs.Addf(userPos(i), "%s: %s on table %s inside a WITH: a statement that writes PHI table %s may only read in its WITH (PostgreSQL runs it inside the claim's)", fn.Name(), w.Verb, w.Table, target.Table)
+				return
+			}
+		}
 	}
 	sig := fn.Type().(*types.Signature)
-	w := &Write{Query: fn.Name(), Const: cname, Source: pos, Cmd: cmd, SQLText: text, Stmt: stmt, Method: methodName(fn.Name(), target.Name),
-		Action: actions[stmt.Kind], Table: target.Table, Returns: stmt.Returning != ""}
+	w := &Write{Query: fn.Name(), Const: cname, Source: src.Pos, Cmd: cmd, SQLText: text, Stmt: stmt, Method: methodName(fn.Name(), target.Name),
+		Action: actions[stmt.Kind], Table: target.Table, Returns: stmt.HasReturning}
 	w.Claim = target.Name + "Repo." + w.Method
-	w.Body = body(text, w.Returns)
+	w.Body = stmt.Text[stmt.Start:stmt.End]
+	if !w.Returns {
+		// The claim's statement counts the changed rows.
+		w.Body += " RETURNING true"
+	}
 	w.ClaimAt = stmt.Params + 1
 	switch cmd {
 	case ":one":
@@ -339,10 +390,30 @@ func (b *builder) query(fn *types.Func, cname, cmd, text string) {
 		fail("sqlc's method takes %d parameters but the SQL uses $%d", len(w.Params), stmt.Params)
 		return
 	}
-	if stmt.Kind == sqlquery.Insert && w.Result == ResultRow && stmt.Values != nil && len(stmt.Values) == len(stmt.Columns) {
+	if stmt.Kind == sqlparse.Insert && w.Result == ResultRow && stmt.Insert.Values != nil && manyable(stmt.Insert) {
 		b.many(target, w)
 	}
 	target.Writes = append(target.Writes, w)
+}
+
+// refusedVerbs says why a statement kind cannot be wrapped.
+var refusedVerbs = map[string]string{
+	"TRUNCATE": "no audit row could describe it; delete the rows instead",
+	"MERGE":    "PostgreSQL 15 cannot run MERGE inside the claim's statement; write INSERT ... ON CONFLICT, UPDATE or DELETE",
+	"COPY":     "use an INSERT :one query and its generated Many method",
+}
+
+// manyable: a bulk variant can replace the single VALUES row item for item: no DEFAULT items, one per column.
+func manyable(ins *sqlparse.InsertParts) bool {
+	if len(ins.Values.Items) != len(ins.Columns) {
+		return false
+	}
+	for _, it := range ins.Values.Items {
+		if it.Default {
+			return false
+		}
+	}
+	return true
 }
 
 // Spellable reports whether the emitter can write t: the kinds of types sqlc puts in its API.
@@ -372,10 +443,11 @@ func typeName(t types.Type) string {
 func (b *builder) many(m *Model, w *Write) {
 	many := &Many{Method: w.Method + "Many", ViaText: make([]string, len(w.Params)), ClaimAt: len(w.Params) + 1}
 	many.Claim = m.Name + "Repo." + many.Method
+	ins := w.Stmt.Insert
 	for i, p := range w.Params {
 		pg, ok := pgType(p.Type)
 		if !ok {
-			col := bareValueColumn(w.Stmt, i+1)
+			col := bareValueColumn(ins, i+1)
 			if !textual(p.Type) || col == "" {
 				hint := ""
 				if s, ok := p.Type.(*types.Slice); ok && col != "" && types.Identical(s.Elem(), types.Typ[types.Byte]) {
@@ -395,20 +467,17 @@ func (b *builder) many(m *Model, w *Write) {
 	w.Many = many
 }
 
-// manyInsert turns INSERT ... VALUES ($1, f($2)) into INSERT ... SELECT ar_in.p1, f(ar_in.p2) FROM unnest(...).
-func manyInsert(m *Model, s *sqlquery.Statement, many *Many) string {
-	cols := make([]string, len(s.Columns))
-	for i, c := range s.Columns {
-		cols[i] = Ident(c)
-	}
-	rowType := qualified(m)
-	vals := make([]string, len(s.Values))
-	for i, v := range s.Values {
-		vals[i] = sqlquery.ReplaceParams(v, func(n int) string {
+// manyInsert splices sqlc's INSERT: its VALUES row ($1, f($2)) becomes SELECT ar_in.p1, f(ar_in.p2) FROM
+// unnest(...); everything else (the column list, OVERRIDING, ON CONFLICT, RETURNING, comments) stays as written.
+func manyInsert(m *Model, s *sqlparse.Statement, many *Many) string {
+	vl := s.Insert.Values
+	vals := make([]string, len(vl.Items))
+	for i, it := range vl.Items {
+		vals[i] = sqlparse.ReplaceParams(s.Text, it.Start, it.End, it.Params, func(n int) string {
 			p := "ar_in.p" + strconv.Itoa(n)
 			if col := many.ViaText[n-1]; col != "" {
 				// The element's text, read in as the column's type (its name is not known here).
-				return fmt.Sprintf("(jsonb_populate_record(NULL::%s, jsonb_build_object(%s, %s))).%s", rowType, Literal(col), p, Ident(col))
+				return fmt.Sprintf("(jsonb_populate_record(NULL::%s, jsonb_build_object(%s, %s))).%s", qualified(m), Literal(col), p, Ident(col))
 			}
 			return p
 		})
@@ -419,31 +488,16 @@ func manyInsert(m *Model, s *sqlquery.Statement, many *Many) string {
 		arrays[i] = fmt.Sprintf("$%d::%s[]", i+1, t)
 		names[i] = "p" + strconv.Itoa(i+1)
 	}
-	target := rowType
-	if s.Alias != "" {
-		target += " AS " + s.Alias
+	body := s.Text[s.Start:vl.Start] + fmt.Sprintf("SELECT %s\nFROM unnest(%s) AS ar_in(%s)", strings.Join(vals, ", "), strings.Join(arrays, ", "), strings.Join(names, ", ")) +
+		s.Text[vl.End:s.End]
+	if !s.HasReturning {
+		body += " RETURNING true"
 	}
-	ret := ""
-	if s.Returning != "" {
-		ret = "\nRETURNING " + s.Returning
-	}
-	return fmt.Sprintf("INSERT INTO %s (%s)\nSELECT %s\nFROM unnest(%s) AS ar_in(%s)%s",
-		target, strings.Join(cols, ", "), strings.Join(vals, ", "), strings.Join(arrays, ", "), strings.Join(names, ", "), ret)
+	return body
 }
 
 // actions maps a statement's verb to the audit action its rows record.
-var actions = map[sqlquery.Kind]audit.Action{sqlquery.Insert: audit.ActionCreate, sqlquery.Update: audit.ActionUpdate, sqlquery.Delete: audit.ActionDelete}
-
-// body is sqlc's statement without its "-- name:" line and final semicolon, with "RETURNING 1" on a line of its
-// own (after any trailing comment) when it returns nothing.
-func body(text string, returns bool) string {
-	_, b, _ := strings.Cut(text, "\n")
-	b = strings.TrimSuffix(strings.TrimSpace(b), ";")
-	if !returns {
-		b += "\nRETURNING 1"
-	}
-	return b
-}
+var actions = map[sqlparse.Kind]audit.Action{sqlparse.Insert: audit.ActionCreate, sqlparse.Update: audit.ActionUpdate, sqlparse.Delete: audit.ActionDelete}
 
 // qualified is m's table as SQL names it, schema-qualified.
 func qualified(m *Model) string { return Ident(m.Schema) + "." + Ident(m.Relation) }
@@ -464,10 +518,10 @@ func textual(t types.Type) bool {
 }
 
 // bareValueColumn is the column whose VALUES item is exactly $n, or "".
-func bareValueColumn(s *sqlquery.Statement, n int) string {
-	for i, v := range s.Values {
-		if strings.TrimSpace(v) == "$"+strconv.Itoa(n) {
-			return s.Columns[i]
+func bareValueColumn(ins *sqlparse.InsertParts, n int) string {
+	for i, it := range ins.Values.Items {
+		if it.Param == n {
+			return ins.Columns[i]
 		}
 	}
 	return ""

@@ -8,7 +8,7 @@ import (
 	"go/types"
 
 	"github.com/auditrepo/auditrepo/audit"
-	"github.com/auditrepo/auditrepo/internal/sqlquery"
+	"github.com/auditrepo/auditrepo/internal/sqlparse"
 	"github.com/auditrepo/auditrepo/internal/tags"
 )
 
@@ -78,7 +78,7 @@ type Write struct {
 	Cmd    string // sqlc's command: :one, :many, :execrows or :exec
 	// SQLText is sqlc's statement, "-- name:" line included.
 	SQLText string
-	Stmt    *sqlquery.Statement
+	Stmt    *sqlparse.Statement
 	Action  audit.Action
 
 	// Table is the model's table as claims name it; Claim names the method in the claim (Repo.Method).
