@@ -27,24 +27,34 @@ type Options struct {
 
 // Render loads and validates the input and returns the files to write, without writing them.
 func Render(dir string, o Options) (map[string][]byte, error) {
+	prog, err := Program(dir, o)
+	if err != nil {
+		return nil, err
+	}
+	return emit.Files(prog, filepath.Base(o.Out))
+}
+
+// Program loads and validates the input and returns its intermediate representation.
+func Program(dir string, o Options) (*ir.Program, error) {
 	file := o.Config
 	if file == "" {
-		var err error
-		if file, err = load.FindSQLC(dir); err != nil {
+		found, err := load.FindSQLC(dir)
+		if err != nil {
 			return nil, err
 		}
-	} else {
-		file = under(dir, file)
+		file = filepath.Base(found)
 	}
-	cfg, err := load.ReadSQLC(file, o.SQLC)
+	cfg, err := load.ReadSQLC(under(dir, file), o.SQLC)
 	if err != nil {
 		return nil, relative(dir, err)
 	}
+	// sqlc's paths are relative to its configuration file; load's to dir.
+	base := filepath.Dir(file)
 	queries := make([]string, len(cfg.Queries))
 	for i, q := range cfg.Queries {
-		queries[i] = filepath.Join(cfg.Dir, q)
+		queries[i] = filepath.Join(base, q)
 	}
-	in, err := load.Load(dir, o.Models, filepath.Join(cfg.Dir, cfg.Out), queries)
+	in, err := load.Load(dir, o.Models, filepath.Join(base, cfg.Out), queries)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +63,7 @@ func Render(dir string, o Options) (map[string][]byte, error) {
 	if err != nil {
 		return nil, relative(dir, err)
 	}
-	return emit.Files(prog, filepath.Base(o.Out))
+	return prog, nil
 }
 
 // Run renders and writes the output directory; it returns the names of the files it changed.

@@ -1,6 +1,7 @@
 package gen
 
 import (
+	"errors"
 	"flag"
 	"os"
 	"os/exec"
@@ -8,32 +9,39 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/auditrepo/auditrepo/internal/templates"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
 
-// TestGolden runs the generator on each case under testdata/golden and compares its output (or its
-// error messages) with the case's golden files. Refresh them with go test ./internal/gen -update.
-func TestGolden(t *testing.T) {
-	root := filepath.Join("..", "..")
-	cases, err := filepath.Glob(filepath.Join(root, "testdata", "golden", "*", "models.go"))
-	if err != nil || len(cases) == 0 {
+// cases lists the golden cases: each folder of testdata/golden holds its own schema, queries, models.go,
+// sqlc.yaml and sqlc's output, and either want/ (the generated files) or stderr.golden (the exact errors).
+func cases(t *testing.T) []string {
+	t.Helper()
+	dirs, err := filepath.Glob(filepath.Join("..", "..", "testdata", "golden", "*", "sqlc.yaml"))
+	if err != nil || len(dirs) == 0 {
 		t.Fatalf("no golden cases: %v", err)
 	}
-	for _, c := range cases {
-		dir := filepath.Dir(c)
-		name := filepath.Base(dir)
-		if name == "db" {
-			continue // sqlc's output, the cases' shared input
-		}
+	var names []string
+	for _, d := range dirs {
+		names = append(names, filepath.Base(filepath.Dir(d)))
+	}
+	return names
+}
+
+// TestGolden runs the generator on each case and compares its output (or its error messages) with the case's
+// golden files. Refresh them with go test ./internal/gen -update.
+func TestGolden(t *testing.T) {
+	root := filepath.Join("..", "..")
+	for _, name := range cases(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			files, err := Render(root, Options{
-				Models:  filepath.Join("testdata", "golden", name),
-				SQLC:    filepath.Join("testdata", "golden", "db"),
-				Queries: filepath.Join("testdata", "golden", "queries"),
-				Out:     "repo",
-			})
+			dir := filepath.Join(root, "testdata", "golden", name)
+			files, err := Render(root, caseOptions(name))
 			wantErr := strings.HasPrefix(name, "err_")
 			switch {
 			case wantErr && err == nil:
@@ -41,7 +49,7 @@ func TestGolden(t *testing.T) {
 			case !wantErr && err != nil:
 				t.Fatalf("generation failed:\n%v", err)
 			case wantErr:
-				golden(t, filepath.Join(dir, "errors.golden"), []byte(err.Error()+"\n"))
+				golden(t, filepath.Join(dir, "stderr.golden"), []byte(err.Error()+"\n"))
 				return
 			}
 			want := filepath.Join(dir, "want")
@@ -82,43 +90,107 @@ func golden(t *testing.T, path string, got []byte) {
 	}
 }
 
-// TestGoldenOutputCompiles builds and vets what the "ok" cases generate, as a package of this module: the
-// golden files show the text, this shows it is valid Go against the runtime and sqlc's package.
+// TestGoldenOutputCompiles builds and vets what every "ok" case generates, as packages of this module: the golden
+// files show the text, this shows it is valid Go against the runtime and the case's sqlc package.
 func TestGoldenOutputCompiles(t *testing.T) {
 	root := filepath.Join("..", "..")
-	for _, name := range []string{"ok", "ok_self"} {
+	// Inside the module (testdata keeps it out of ./...), so imports resolve as the real output's do.
+	tmp, err := os.MkdirTemp(filepath.Join(root, "testdata"), "compile-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(tmp) })
+	var pkgs []string
+	for _, name := range cases(t) {
+		if strings.HasPrefix(name, "err_") {
+			continue
+		}
+		files, err := Render(root, caseOptions(name))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		dir := filepath.Join(tmp, name, "repo")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for n, src := range files {
+			if err := os.WriteFile(filepath.Join(dir, n), src, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pkgs = append(pkgs, "./"+filepath.ToSlash(filepath.Join("testdata", filepath.Base(tmp), name, "repo")))
+	}
+	cmd := exec.Command("go", append([]string{"vet"}, pkgs...)...)
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("go vet of the generated packages: %v\n%s", err, out)
+	}
+}
+
+// TestGoldenStatementsRun executes every statement every "ok" case generates once, as the application role, on a
+// database with the case's schema and its audit triggers: statements that only fail when run (a bulk INSERT
+// whose splice broke the SQL, a name PostgreSQL resolves differently) fail here. Parameters are NULL, so an
+// integrity or data error (SQLSTATE classes 23 and 22) is a run; any other error is not.
+func TestGoldenStatementsRun(t *testing.T) {
+	root := filepath.Join("..", "..")
+	for _, name := range cases(t) {
+		if strings.HasPrefix(name, "err_") {
+			continue
+		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			files, err := Render(root, Options{
-				Models:  filepath.Join("testdata", "golden", name),
-				SQLC:    filepath.Join("testdata", "golden", "db"),
-				Queries: filepath.Join("testdata", "golden", "queries"),
-				Out:     "repo",
-			})
+			prog, err := Program(root, caseOptions(name))
 			if err != nil {
 				t.Fatal(err)
 			}
-			// Inside the module (testdata keeps it out of ./...), so its imports resolve as the real output's do.
-			if err := os.MkdirAll("testdata", 0o755); err != nil {
-				t.Fatal(err)
-			}
-			dir, err := os.MkdirTemp("testdata", "compile-"+name+"-")
+			triggers, err := templates.Triggers(prog)
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(func() {
-				os.RemoveAll(dir)
-				os.Remove("testdata") // only if no other case still uses it
-			})
-			for n, src := range files {
-				if err := os.WriteFile(filepath.Join(dir, n), src, 0o644); err != nil {
-					t.Fatal(err)
+			_, app := caseDB(t, root, name, prog, triggers)
+			ran := 0
+			for _, m := range prog.Models {
+				for _, w := range m.Writes {
+					sql, err := templates.SQL(prog, w)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if w.Many != nil {
+						many, err := templates.ManySQL(prog, w)
+						if err != nil {
+							t.Fatal(err)
+						}
+						runNull(t, app, w.Many.Method, many, w.Many.ClaimAt-1)
+						ran++
+					}
+					runNull(t, app, w.Query, sql, w.ClaimAt-1)
+					ran++
 				}
 			}
-			out, err := exec.Command("go", "vet", "./"+filepath.ToSlash(dir)).CombinedOutput()
-			if err != nil {
-				t.Errorf("go vet of the generated package: %v\n%s", err, out)
+			if ran == 0 {
+				t.Fatal("the case generates no statement")
 			}
 		})
+	}
+}
+
+// runNull runs sql with params NULL parameters and a system actor's claim, in a transaction it rolls back.
+func runNull(t *testing.T, db *pgxpool.Pool, name, sql string, params int) {
+	t.Helper()
+	tx, err := db.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(t.Context()) //nolint:errcheck // always rolled back
+	args := make([]any, params, params+5)
+	args = append(args, "system", nil, nil, "golden", nil)
+	rows, err := tx.Query(t.Context(), sql, args...)
+	if err == nil {
+		rows.Close()
+		err = rows.Err()
+	}
+	var pe *pgconn.PgError
+	if err != nil && !(errors.As(err, &pe) && (strings.HasPrefix(pe.Code, "23") || strings.HasPrefix(pe.Code, "22"))) {
+		t.Errorf("%s does not run: %v\n%s", name, err, sql)
 	}
 }
