@@ -29,7 +29,7 @@ type User struct {
 	Role        string
 	FirstName   string
 	LastName    string
-	LastLogin   pgtype.Timestamptz `audit:"nonphi"`
+	LastLogin   pgtype.Timestamptz `audit:"nonphi"` // login bookkeeping
 	UpdatedAt   pgtype.Timestamptz `audit:"nonphi"`
 }
 
@@ -57,7 +57,7 @@ type DentalRecord struct {
 	Diagnosis   string
 	Treatment   string
 	Notes       string
-	CreatedAt   pgtype.Timestamptz `audit:"nonphi"`
+	CreatedAt   pgtype.Timestamptz // when the record was made: clinically meaningful, so audited
 	UpdatedAt   pgtype.Timestamptz `audit:"nonphi"`
 }
 
@@ -104,7 +104,7 @@ type Document struct {
 	DocumentType string
 	Filename     string
 	StoragePath  string
-	UploadedAt   pgtype.Timestamptz `audit:"nonphi"`
+	UploadedAt   pgtype.Timestamptz // when the document was filed: clinically meaningful, so audited
 }
 
 // PatientIntakeForm is the medical questionnaire a patient fills in.
