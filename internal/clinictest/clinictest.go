@@ -132,7 +132,8 @@ type Clinic struct {
 	Q     *db.Queries // plain sqlc on the application role's pool
 	R     *repo.Repos // strict repositories on the application role's pool
 	Ctx   context.Context
-	Actor audit.Actor // the staff user acting in Ctx
+	Actor audit.Actor     // the staff user acting in Ctx
+	Sys   context.Context // a system actor ("fixture"), as the fixture rows were written
 
 	Patient1, Patient2, Dentist int64
 	ClinicID                    int64
@@ -145,6 +146,7 @@ func New(t testing.TB) *Clinic {
 	d := testdb.New(t)
 	c := &Clinic{DB: d, Q: db.New(d.App), R: repo.New(d.App)}
 	sys := audit.WithSystem(context.Background(), "fixture")
+	c.Sys = sys
 	user := func(name, typ, role string) int64 {
 		u, err := c.R.User.Create(sys, db.CreateUserParams{
 			Username: name, Email: name + "@test.com", Password: "fixture-pass", UserType: typ, Role: role,
