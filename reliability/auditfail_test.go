@@ -10,6 +10,8 @@ import (
 	"maps"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/gen/db"
 	"github.com/auditrepo/auditrepo/gen/repo"
@@ -119,15 +121,23 @@ func TestAuditWriteFailure(t *testing.T) {
 			}
 			_ = tx.Rollback(t.Context())
 
-			// A raw write cannot slip past either: its backstop row fails the same way.
+			// A raw write cannot slip past either: its unattributed row fails the same way.
 			for _, sql := range []string{
 				fmt.Sprintf("UPDATE appointments SET status = 'completed' WHERE id = %d", c.Appt1),
 				fmt.Sprintf("DELETE FROM documents WHERE id = %d", c.Doc),
 				fmt.Sprintf("INSERT INTO billings (patient_id, amount) VALUES (%d, 1)", c.Patient1),
+				"INSERT INTO users (username, email, password, user_type) VALUES ('patient1', 'x', 'y', 'patient') ON CONFLICT (username) DO UPDATE SET first_name = 'Upserted'",
+				fmt.Sprintf(`MERGE INTO treatment_plans p USING (VALUES (%d::bigint)) AS s(id) ON p.id = s.id
+					WHEN MATCHED THEN UPDATE SET title = 'merged'`, c.Plan),
 			} {
 				if err := execAs(c.App, sql); sqlState(err) != tc.state {
-					t.Errorf("raw %s: %v, want SQLSTATE %s", sql, err, tc.state)
+					t.Errorf("raw %s: %v, want SQLSTATE %s", firstLine(sql), err, tc.state)
 				}
+			}
+			_, err = c.App.CopyFrom(t.Context(), pgx.Identifier{"dental_records"}, []string{"patient_id", "dentist_id", "diagnosis"},
+				pgx.CopyFromRows([][]any{{c.Patient1, c.Dentist, "copied"}}))
+			if sqlState(err) != tc.state {
+				t.Errorf("raw COPY: %v, want SQLSTATE %s", err, tc.state)
 			}
 			if after := clinictest.Snapshot(t, c.Super, guardedTables...); !maps.Equal(before, after) {
 				for _, tab := range guardedTables {

@@ -7,10 +7,10 @@ package reliability_test
 // and against what each caller was told, and every pooled connection is checked for leftover state.
 //
 // Parking a write at a known point needs no change to the generated code: the test holds the target row's lock
-// (the write waits in ar_locked, before it changes anything), or one of two advisory-lock gates that a
-// superuser installs on this test's audit_log: a BEFORE INSERT row trigger (the write waits inside its audit
-// insert, after its change is applied) and a deferred constraint trigger (the write waits inside COMMIT). The
-// gates only wait; they never change a row.
+// (the write waits for it in its UPDATE or DELETE, before it changes anything), or one of two advisory-lock
+// gates that the superuser (the Super pool) installs on this test's auditrepo.audit_log: a BEFORE INSERT row
+// trigger (the write waits inside its audit trigger's insert, after its change is applied) and a deferred
+// constraint trigger (the write waits inside COMMIT). The gates only wait; they never change a row.
 
 import (
 	"context"

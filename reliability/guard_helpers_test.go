@@ -1,7 +1,7 @@
 package reliability_test
 
-// Helpers of the role, backstop and audit-failure tests: a per-test database reached as the application role
-// and as the owner, fixture rows in every PHI table, readers of the audit trail and of whole tables.
+// Helpers of the role, raw-write and audit-failure tests: the tables they guard, literals and error helpers.
+// The fixture and the trail reader are internal/clinictest's.
 
 import (
 	"context"
