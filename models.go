@@ -3,9 +3,10 @@
 // Each struct embeds audit.Model, names its table and says how to find the patient a row belongs to.
 // Every column of the table must be declared, so a new column cannot reach the audit trail (or stay
 // out of it) without someone deciding which: untagged fields are audited; `audit:"exclude"` never
-// writes the value or the fact that it changed; `audit:"redact"` records that the field changed but
-// never its value; `audit:"nonphi"` records the value, but a change to such fields alone writes no
-// audit row. The README documents the grammar.
+// writes the value, but a change to it writes an UPDATE row naming the field in changed_fields;
+// `audit:"redact"` shows the field as [REDACTED] and names it in changed_fields when it changes;
+// `audit:"nonphi"` (bookkeeping only, such as updated_at) records the value, but a change to such
+// fields alone writes no audit row. The README documents the grammar.
 package clinic
 
 import (
@@ -29,7 +30,7 @@ type User struct {
 	Role        string
 	FirstName   string
 	LastName    string
-	LastLogin   pgtype.Timestamptz `audit:"nonphi"`
+	LastLogin   pgtype.Timestamptz `audit:"nonphi"` // login bookkeeping
 	UpdatedAt   pgtype.Timestamptz `audit:"nonphi"`
 }
 
@@ -57,7 +58,7 @@ type DentalRecord struct {
 	Diagnosis   string
 	Treatment   string
 	Notes       string
-	CreatedAt   pgtype.Timestamptz `audit:"nonphi"`
+	CreatedAt   pgtype.Timestamptz // when the record was made: clinically meaningful, so audited
 	UpdatedAt   pgtype.Timestamptz `audit:"nonphi"`
 }
 
@@ -104,7 +105,7 @@ type Document struct {
 	DocumentType string
 	Filename     string
 	StoragePath  string
-	UploadedAt   pgtype.Timestamptz `audit:"nonphi"`
+	UploadedAt   pgtype.Timestamptz // when the document was filed: clinically meaningful, so audited
 }
 
 // PatientIntakeForm is the medical questionnaire a patient fills in.

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/auditrepo/auditrepo/gen/db"
+	"github.com/auditrepo/auditrepo/internal/clinictest"
 )
 
 // Scenario 8 (test_bulk_create_logs_individually): CreateMany writes one CREATE row per record and returns the
@@ -19,9 +20,9 @@ func TestCreateManyAuditsEachRecord(t *testing.T) {
 	for _, k := range kits() {
 		t.Run(k.name, func(t *testing.T) {
 			t.Parallel()
-			f := setup(t)
-			before := count(t, f.pool, "audit_log")
-			recs, wantPatient, err := k.many(f.ctx, f, f.r, n)
+			f := clinictest.New(t)
+			before := clinictest.Count(t, f.Reviewer, "true")
+			recs, wantPatient, err := k.many(f.Ctx, f, f.R, n)
 			mustNil(t, "CreateMany", err)
 			if len(recs) != n {
 				t.Fatalf("CreateMany returned %d records, want %d", len(recs), n)
@@ -31,18 +32,18 @@ func TestCreateManyAuditsEachRecord(t *testing.T) {
 					t.Fatalf("record %d is %q, want %q: records not in input order", i, rec.mark, k.mark(i))
 				}
 			}
-			if got := count(t, f.pool, "audit_log"); got != before+n {
+			if got := clinictest.Count(t, f.Reviewer, "true"); got != before+n {
 				t.Errorf("audit_log grew by %d rows, want %d", got-before, n)
 			}
 			for i, rec := range recs {
-				rows := trail(t, f, k.table, rec.id)
+				rows := clinictest.Record(t, f.Reviewer, k.table, rec.id)
 				if len(rows) != 1 {
 					t.Errorf("record %d (id %d): %d audit rows, want 1", i, rec.id, len(rows))
 					continue
 				}
 				r := rows[0]
 				checkRow(t, r, "CREATE", k.table, rec.id, wantPatient[i], null)
-				checkActor(t, r, f.actor)
+				checkActor(t, r, f.Actor)
 				checkKeys(t, r, "after")
 				after, _ := r.Ch["after"].(map[string]any)
 				if got := fmt.Sprint(after[k.markCol]); got != k.mark(i) || !jsonEq(after["id"], rec.id) {
@@ -71,45 +72,45 @@ func TestCreateManyEdgeCases(t *testing.T) {
 	t.Parallel()
 	t.Run("empty", func(t *testing.T) {
 		t.Parallel()
-		f := setup(t)
-		before := count(t, f.pool, "audit_log")
+		f := clinictest.New(t)
+		before := clinictest.Count(t, f.Reviewer, "true")
 		for _, k := range kits() {
-			recs, _, err := k.many(f.ctx, f, f.r, 0)
+			recs, _, err := k.many(f.Ctx, f, f.R, 0)
 			if err != nil || len(recs) != 0 {
 				t.Errorf("%s: CreateMany(0) = %d records, %v; want none, nil", k.name, len(recs), err)
 			}
 		}
-		if got := count(t, f.pool, "audit_log"); got != before {
+		if got := clinictest.Count(t, f.Reviewer, "true"); got != before {
 			t.Errorf("audit_log grew by %d rows, want 0", got-before)
 		}
 	})
 	t.Run("one bad record fails the batch", func(t *testing.T) {
 		t.Parallel()
-		f := setup(t)
-		before, appts := count(t, f.pool, "audit_log"), count(t, f.pool, "appointments")
+		f := clinictest.New(t)
+		before, appts := clinictest.Count(t, f.Reviewer, "true"), count(t, f.App, "appointments")
 		args := make([]db.CreateAppointmentParams, 5)
 		for i := range args {
-			args[i] = db.CreateAppointmentParams{PatientID: f.patient1, DentistID: f.dentist, Date: date(2026, 3, 1),
+			args[i] = db.CreateAppointmentParams{PatientID: f.Patient1, DentistID: f.Dentist, Date: date(2026, 3, 1),
 				Time: clock(10, 0), Type: mark(i), Status: "scheduled"}
 		}
 		args[3].Status = "bogus" // violates the CHECK constraint
-		if _, err := f.r.Appointment.CreateMany(f.ctx, args); err == nil {
+		if _, err := f.R.Appointment.CreateMany(f.Ctx, args); err == nil {
 			t.Fatal("CreateMany with an invalid status succeeded")
 		}
-		if got := count(t, f.pool, "appointments"); got != appts {
+		if got := count(t, f.App, "appointments"); got != appts {
 			t.Errorf("appointments grew by %d rows, want 0", got-appts)
 		}
-		if got := count(t, f.pool, "audit_log"); got != before {
+		if got := clinictest.Count(t, f.Reviewer, "true"); got != before {
 			t.Errorf("audit_log grew by %d rows, want 0", got-before)
 		}
 	})
 }
 
 // storedRow is a row as stored, decoded like the audit images.
-func storedRow(t *testing.T, f *fixture, table string, id int64) map[string]any {
+func storedRow(t *testing.T, f *clinictest.Clinic, table string, id int64) map[string]any {
 	t.Helper()
 	var raw []byte
-	err := f.pool.QueryRow(t.Context(), "SELECT to_jsonb(x) FROM "+pgx.Identifier{table}.Sanitize()+" x WHERE id = $1", id).Scan(&raw)
+	err := f.App.QueryRow(t.Context(), "SELECT to_jsonb(x) FROM "+pgx.Identifier{table}.Sanitize()+" x WHERE id = $1", id).Scan(&raw)
 	mustNil(t, "stored row", err)
 	d := json.NewDecoder(bytes.NewReader(raw))
 	d.UseNumber()
@@ -121,7 +122,7 @@ func storedRow(t *testing.T, f *fixture, table string, id int64) map[string]any 
 // CreateMany passes NULLs through its arrays (the kits write NULL into every other record or so).
 func TestCreateManyKeepsNulls(t *testing.T) {
 	t.Parallel()
-	f := setup(t)
+	f := clinictest.New(t)
 	for _, tt := range []struct {
 		kit, table, col string
 		nulls           int // of 10 records
@@ -130,19 +131,19 @@ func TestCreateManyKeepsNulls(t *testing.T) {
 		{"Appointment", "appointments", "clinic_id", 6},
 		{"PatientIntakeForm", "patient_intake_forms", "pregnant", 5},
 	} {
-		recs, _, err := kitByName(tt.kit).many(f.ctx, f, f.r, 10)
+		recs, _, err := kitByName(tt.kit).many(f.Ctx, f, f.R, 10)
 		mustNil(t, tt.kit, err)
 		var nulls, audited int
 		var ids []int64
 		for _, rec := range recs {
 			ids = append(ids, rec.id)
-			if r := trail(t, f, tt.table, rec.id); len(r) == 1 {
+			if r := clinictest.Record(t, f.Reviewer, tt.table, rec.id); len(r) == 1 {
 				if after, ok := r[0].Ch["after"].(map[string]any); ok && after[tt.col] == nil {
 					audited++
 				}
 			}
 		}
-		err = f.pool.QueryRow(t.Context(), "SELECT count(*) FILTER (WHERE "+tt.col+" IS NULL) FROM "+tt.table+" WHERE id = ANY($1)",
+		err = f.App.QueryRow(t.Context(), "SELECT count(*) FILTER (WHERE "+tt.col+" IS NULL) FROM "+tt.table+" WHERE id = ANY($1)",
 			ids).Scan(&nulls)
 		mustNil(t, "count", err)
 		if nulls != tt.nulls || audited != tt.nulls {

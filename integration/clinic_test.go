@@ -8,6 +8,7 @@ import (
 
 	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/gen/db"
+	"github.com/auditrepo/auditrepo/internal/clinictest"
 )
 
 var null = pgtype.Int8{}
@@ -18,20 +19,20 @@ func TestCreateWritesOneAuditRow(t *testing.T) {
 	for _, k := range kits() {
 		t.Run(k.name, func(t *testing.T) {
 			t.Parallel()
-			f := setup(t)
-			n := count(t, f.pool, "audit_log")
-			c, err := k.create(f.ctx, f, f.r)
+			f := clinictest.New(t)
+			n := clinictest.Count(t, f.Reviewer, "true")
+			c, err := k.create(f.Ctx, f, f.R)
 			mustNil(t, "create", err)
-			if got := count(t, f.pool, "audit_log"); got != n+1 {
+			if got := clinictest.Count(t, f.Reviewer, "true"); got != n+1 {
 				t.Errorf("audit_log grew by %d rows, want 1", got-n)
 			}
-			rows := trail(t, f, k.table, c.id)
+			rows := clinictest.Record(t, f.Reviewer, k.table, c.id)
 			if len(rows) != 1 {
 				t.Fatalf("%d audit rows for %s/%d, want 1", len(rows), k.table, c.id)
 			}
 			r := rows[0]
 			checkRow(t, r, "CREATE", k.table, c.id, c.patient, null)
-			checkActor(t, r, f.actor)
+			checkActor(t, r, f.Actor)
 			checkKeys(t, r, "after")
 			checkImage(t, "after", r.Ch["after"], c.img)
 		})
@@ -44,22 +45,22 @@ func TestUpdateWritesBeforeAfterAndChangedFields(t *testing.T) {
 	for _, k := range kits() {
 		t.Run(k.name, func(t *testing.T) {
 			t.Parallel()
-			f := setup(t)
-			c, err := k.create(f.ctx, f, f.r)
+			f := clinictest.New(t)
+			c, err := k.create(f.Ctx, f, f.R)
 			mustNil(t, "create", err)
-			n := count(t, f.pool, "audit_log")
-			after, err := k.update(f.ctx, f, f.r, c.id, 1)
+			n := clinictest.Count(t, f.Reviewer, "true")
+			after, err := k.update(f.Ctx, f, f.R, c.id, 1)
 			mustNil(t, "update", err)
-			if got := count(t, f.pool, "audit_log"); got != n+1 {
+			if got := clinictest.Count(t, f.Reviewer, "true"); got != n+1 {
 				t.Errorf("audit_log grew by %d rows, want 1", got-n)
 			}
-			rows := trail(t, f, k.table, c.id)
+			rows := clinictest.Record(t, f.Reviewer, k.table, c.id)
 			if len(rows) != 2 {
 				t.Fatalf("%d audit rows, want CREATE and UPDATE", len(rows))
 			}
 			r := rows[1]
 			checkRow(t, r, "UPDATE", k.table, c.id, c.patient, null)
-			checkActor(t, r, f.actor)
+			checkActor(t, r, f.Actor)
 			checkKeys(t, r, "before", "after", "changed_fields")
 			checkImage(t, "before", r.Ch["before"], c.img)
 			checkImage(t, "after", r.Ch["after"], after)
@@ -74,20 +75,20 @@ func TestDeleteWritesDeletedRecord(t *testing.T) {
 	for _, k := range kits() {
 		t.Run(k.name, func(t *testing.T) {
 			t.Parallel()
-			f := setup(t)
-			c, err := k.create(f.ctx, f, f.r)
+			f := clinictest.New(t)
+			c, err := k.create(f.Ctx, f, f.R)
 			mustNil(t, "create", err)
-			mustNil(t, "delete", k.del(f.ctx, f.r, c.id))
-			if exists(t, f.pool, k.table, c.id) {
+			mustNil(t, "delete", k.del(f.Ctx, f.R, c.id))
+			if exists(t, f.App, k.table, c.id) {
 				t.Errorf("%s/%d still exists after Delete", k.table, c.id)
 			}
-			rows := trail(t, f, k.table, c.id)
+			rows := clinictest.Record(t, f.Reviewer, k.table, c.id)
 			if len(rows) != 2 {
 				t.Fatalf("%d audit rows, want CREATE and DELETE", len(rows))
 			}
 			r := rows[1]
 			checkRow(t, r, "DELETE", k.table, c.id, c.patient, null)
-			checkActor(t, r, f.actor)
+			checkActor(t, r, f.Actor)
 			checkKeys(t, r, "deleted_record")
 			checkImage(t, "deleted_record", r.Ch["deleted_record"], c.img)
 		})
@@ -100,14 +101,14 @@ func TestPatientID(t *testing.T) {
 	t.Parallel()
 	t.Run("staff user is NULL", func(t *testing.T) {
 		t.Parallel()
-		f := setup(t)
-		u, err := f.r.User.Create(f.ctx, db.CreateUserParams{Username: "hygienist", Email: "h@test.com",
+		f := clinictest.New(t)
+		u, err := f.R.User.Create(f.Ctx, db.CreateUserParams{Username: "hygienist", Email: "h@test.com",
 			Password: secretPassword, UserType: "staff", Role: "hygienist"})
 		mustNil(t, "create", err)
-		_, err = f.r.User.Update(f.ctx, db.UpdateUserParams{ID: u.ID, Email: "h2@test.com", UserType: "staff", Role: "hygienist"})
+		_, err = f.R.User.Update(f.Ctx, db.UpdateUserParams{ID: u.ID, Email: "h2@test.com", UserType: "staff", Role: "hygienist"})
 		mustNil(t, "update", err)
-		mustNil(t, "delete", f.r.User.Delete(f.ctx, u.ID))
-		rows := trail(t, f, "users", u.ID)
+		mustNil(t, "delete", f.R.User.Delete(f.Ctx, u.ID))
+		rows := clinictest.Record(t, f.Reviewer, "users", u.ID)
 		if len(rows) != 3 {
 			t.Fatalf("%d audit rows, want 3", len(rows))
 		}
@@ -117,33 +118,33 @@ func TestPatientID(t *testing.T) {
 	})
 	t.Run("invoice through appointment", func(t *testing.T) {
 		t.Parallel()
-		f := setup(t)
-		inv, err := f.r.Invoice.Create(f.ctx, db.CreateInvoiceParams{AppointmentID: f.appt2, Amount: num("99.90"),
+		f := clinictest.New(t)
+		inv, err := f.R.Invoice.Create(f.Ctx, db.CreateInvoiceParams{AppointmentID: f.Appt2, Amount: num("99.90"),
 			Status: "open", DueDate: date(2026, 7, 1)})
 		mustNil(t, "create", err)
-		_, err = f.r.Invoice.Update(f.ctx, db.UpdateInvoiceParams{ID: inv.ID, AppointmentID: f.appt2,
+		_, err = f.R.Invoice.Update(f.Ctx, db.UpdateInvoiceParams{ID: inv.ID, AppointmentID: f.Appt2,
 			Amount: num("89.90"), Status: "open", DueDate: date(2026, 7, 1)})
 		mustNil(t, "update", err)
-		mustNil(t, "delete", f.r.Invoice.Delete(f.ctx, inv.ID))
-		rows := trail(t, f, "invoices", inv.ID)
+		mustNil(t, "delete", f.R.Invoice.Delete(f.Ctx, inv.ID))
+		rows := clinictest.Record(t, f.Reviewer, "invoices", inv.ID)
 		if len(rows) != 3 {
 			t.Fatalf("%d audit rows, want 3", len(rows))
 		}
 		for i, action := range []string{"CREATE", "UPDATE", "DELETE"} {
-			checkRow(t, rows[i], action, "invoices", inv.ID, some(f.patient2), null)
+			checkRow(t, rows[i], action, "invoices", inv.ID, some(f.Patient2), null)
 		}
 	})
 	t.Run("user changing type", func(t *testing.T) {
 		t.Parallel()
-		f := setup(t)
-		u, err := f.r.User.Create(f.ctx, db.CreateUserParams{Username: "switcher", Email: "s@test.com",
+		f := clinictest.New(t)
+		u, err := f.R.User.Create(f.Ctx, db.CreateUserParams{Username: "switcher", Email: "s@test.com",
 			Password: secretPassword, UserType: "patient"})
 		mustNil(t, "create", err)
 		for _, typ := range []string{"staff", "patient"} {
-			_, err = f.r.User.Update(f.ctx, db.UpdateUserParams{ID: u.ID, Email: "s@test.com", UserType: typ})
+			_, err = f.R.User.Update(f.Ctx, db.UpdateUserParams{ID: u.ID, Email: "s@test.com", UserType: typ})
 			mustNil(t, "update to "+typ, err)
 		}
-		rows := trail(t, f, "users", u.ID)
+		rows := clinictest.Record(t, f.Reviewer, "users", u.ID)
 		if len(rows) != 3 {
 			t.Fatalf("%d audit rows, want 3", len(rows))
 		}
@@ -151,7 +152,7 @@ func TestPatientID(t *testing.T) {
 		checkRow(t, rows[1], "UPDATE", "users", u.ID, null, some(u.ID)) // no longer a patient: the trail keeps it
 		checkRow(t, rows[2], "UPDATE", "users", u.ID, some(u.ID), null)
 		checkChanged(t, rows[1], []string{"user_type", "updated_at"})
-		if got := ids(patientTrail(t, f, u.ID)); !equalIDs(got, ids(rows)) {
+		if got := ids(clinictest.Patient(t, f.Reviewer, u.ID)); !equalIDs(got, ids(rows)) {
 			t.Errorf("ListPatientAudit(%d) = %v, want all three rows %v", u.ID, got, ids(rows))
 		}
 	})
@@ -166,26 +167,26 @@ func TestMoveToAnotherPatient(t *testing.T) {
 		}
 		t.Run(k.name, func(t *testing.T) {
 			t.Parallel()
-			f := setup(t)
-			c, err := k.create(f.ctx, f, f.r)
+			f := clinictest.New(t)
+			c, err := k.create(f.Ctx, f, f.R)
 			mustNil(t, "create", err)
-			after, err := k.move(f.ctx, f, f.r, c.id)
+			after, err := k.move(f.Ctx, f, f.R, c.id)
 			mustNil(t, "move", err)
-			_, err = k.update(f.ctx, f, f.r, c.id, 1) // patient1's values again, so it moves back
+			_, err = k.update(f.Ctx, f, f.R, c.id, 1) // patient1's values again, so it moves back
 			mustNil(t, "update", err)
 
-			rows := trail(t, f, k.table, c.id)
+			rows := clinictest.Record(t, f.Reviewer, k.table, c.id)
 			if len(rows) != 3 {
 				t.Fatalf("%d audit rows, want 3", len(rows))
 			}
 			mv, back := rows[1], rows[2]
-			checkRow(t, mv, "UPDATE", k.table, c.id, some(f.patient2), some(f.patient1))
+			checkRow(t, mv, "UPDATE", k.table, c.id, some(f.Patient2), some(f.Patient1))
 			checkImage(t, "before", mv.Ch["before"], c.img)
 			checkImage(t, "after", mv.Ch["after"], after)
 			checkChanged(t, mv, k.moveChanged)
-			checkRow(t, back, "UPDATE", k.table, c.id, some(f.patient1), some(f.patient2))
+			checkRow(t, back, "UPDATE", k.table, c.id, some(f.Patient1), some(f.Patient2))
 
-			p1, p2 := ids(patientTrail(t, f, f.patient1)), ids(patientTrail(t, f, f.patient2))
+			p1, p2 := ids(clinictest.Patient(t, f.Reviewer, f.Patient1)), ids(clinictest.Patient(t, f.Reviewer, f.Patient2))
 			for _, r := range rows {
 				if !containsID(p1, r.ID) {
 					t.Errorf("ListPatientAudit(patient1) lacks %s row %d", r.Action, r.ID)
@@ -208,16 +209,16 @@ func TestMultipleUpdatesWriteMultipleRows(t *testing.T) {
 	for _, k := range kits() {
 		t.Run(k.name, func(t *testing.T) {
 			t.Parallel()
-			f := setup(t)
-			c, err := k.create(f.ctx, f, f.r)
+			f := clinictest.New(t)
+			c, err := k.create(f.Ctx, f, f.R)
 			mustNil(t, "create", err)
 			imgs := []image{c.img}
 			for v := 1; v <= 3; v++ {
-				img, err := k.update(f.ctx, f, f.r, c.id, v)
+				img, err := k.update(f.Ctx, f, f.R, c.id, v)
 				mustNil(t, "update", err)
 				imgs = append(imgs, img)
 			}
-			rows := trail(t, f, k.table, c.id)
+			rows := clinictest.Record(t, f.Reviewer, k.table, c.id)
 			if len(rows) != 4 {
 				t.Fatalf("%d audit rows, want 1 CREATE + 3 UPDATE", len(rows))
 			}
@@ -228,9 +229,9 @@ func TestMultipleUpdatesWriteMultipleRows(t *testing.T) {
 				checkImage(t, "before", r.Ch["before"], imgs[v-1])
 				checkImage(t, "after", r.Ch["after"], imgs[v])
 				checkChanged(t, r, k.changed)
-				if r.OccurredAt.Time.Before(rows[v-1].OccurredAt.Time) || r.TransactionID == rows[v-1].TransactionID {
+				if r.OccurredAt.Before(rows[v-1].OccurredAt) || r.TransactionID == rows[v-1].TransactionID {
 					t.Errorf("row %d: occurred_at %v / transaction %d not after row %d's %v / %d", r.ID,
-						r.OccurredAt.Time, r.TransactionID, rows[v-1].ID, rows[v-1].OccurredAt.Time, rows[v-1].TransactionID)
+						r.OccurredAt, r.TransactionID, rows[v-1].ID, rows[v-1].OccurredAt, rows[v-1].TransactionID)
 				}
 			}
 		})
@@ -244,13 +245,13 @@ func TestMissingRecordIsNotFound(t *testing.T) {
 	for _, k := range kits() {
 		t.Run(k.name, func(t *testing.T) {
 			t.Parallel()
-			f := setup(t)
-			n := count(t, f.pool, "audit_log")
-			_, err := k.update(f.ctx, f, f.r, missing, 1)
-			checkKind(t, "Update", err, audit.ErrNotFound, audit.Update, k.table)
-			err = k.del(f.ctx, f.r, missing)
-			checkKind(t, "Delete", err, audit.ErrNotFound, audit.Delete, k.table)
-			if got := count(t, f.pool, "audit_log"); got != n {
+			f := clinictest.New(t)
+			n := clinictest.Count(t, f.Reviewer, "true")
+			_, err := k.update(f.Ctx, f, f.R, missing, 1)
+			checkKind(t, "Update", err, audit.ErrNotFound, audit.ActionUpdate, k.table)
+			err = k.del(f.Ctx, f.R, missing)
+			checkKind(t, "Delete", err, audit.ErrNotFound, audit.ActionDelete, k.table)
+			if got := clinictest.Count(t, f.Reviewer, "true"); got != n {
 				t.Errorf("audit_log grew by %d rows, want 0", got-n)
 			}
 		})
@@ -275,7 +276,7 @@ func checkKind(t *testing.T, what string, err, want error, action audit.Action, 
 	}
 }
 
-func ids(rows []auditRow) []int64 {
+func ids(rows []clinictest.Row) []int64 {
 	out := make([]int64, len(rows))
 	for i, r := range rows {
 		out[i] = r.ID

@@ -15,12 +15,13 @@ import (
 
 	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/gen/repo"
+	"github.com/auditrepo/auditrepo/internal/clinictest"
 )
 
 // createHandler is an application handler behind audit.Middleware: it creates a record of kit k with the
 // request's context and answers with its id.
-func createHandler(f *fixture, k kit, trusted []netip.Prefix, repos *repo.Repos) http.Handler {
-	tokens := map[string]int64{"Bearer tok-dentist": f.dentist, "Bearer tok-patient": f.patient1}
+func createHandler(f *clinictest.Clinic, k kit, trusted []netip.Prefix, repos *repo.Repos) http.Handler {
+	tokens := map[string]int64{"Bearer tok-dentist": f.Dentist, "Bearer tok-patient": f.Patient1}
 	mw := audit.Middleware(audit.MiddlewareConfig{
 		Authenticate: func(r *http.Request) (int64, bool) {
 			id, ok := tokens[r.Header.Get("Authorization")]
@@ -47,8 +48,8 @@ func TestHTTPMiddlewareCapturesActor(t *testing.T) {
 	for _, k := range kits() {
 		t.Run(k.name, func(t *testing.T) {
 			t.Parallel()
-			f := setup(t)
-			h := createHandler(f, k, trusted, f.r)
+			f := clinictest.New(t)
+			h := createHandler(f, k, trusted, f.R)
 			tests := []struct {
 				name    string
 				remote  string
@@ -58,19 +59,19 @@ func TestHTTPMiddlewareCapturesActor(t *testing.T) {
 				{"authenticated, spoofed X-Forwarded-For from untrusted peer ignored", "203.0.113.7:5555",
 					map[string]string{"Authorization": "Bearer tok-dentist", "X-Forwarded-For": "198.51.100.1",
 						"User-Agent": "TestClient/1.0", "X-Request-ID": "req-abc"},
-					audit.Actor{Kind: audit.KindUser, UserID: f.dentist, IP: ip("203.0.113.7"), UserAgent: "TestClient/1.0", RequestID: "req-abc"}},
+					audit.Actor{Kind: audit.KindUser, UserID: f.Dentist, IP: ip("203.0.113.7"), UserAgent: "TestClient/1.0", RequestID: "req-abc"}},
 				{"X-Forwarded-For from trusted proxy honoured", "10.0.0.1:80",
 					map[string]string{"Authorization": "Bearer tok-patient", "X-Forwarded-For": "6.6.6.6, 198.51.100.23, 10.0.0.2",
 						"User-Agent": "app/2", "X-Request-ID": "req-def"},
-					audit.Actor{Kind: audit.KindUser, UserID: f.patient1, IP: ip("198.51.100.23"), UserAgent: "app/2", RequestID: "req-def"}},
+					audit.Actor{Kind: audit.KindUser, UserID: f.Patient1, IP: ip("198.51.100.23"), UserAgent: "app/2", RequestID: "req-def"}},
 				{"IPv6 through trusted proxy", "[2001:db8:ffff::1]:443",
 					map[string]string{"Authorization": "Bearer tok-dentist", "X-Forwarded-For": "[2001:db8:1::5]:1234",
 						"User-Agent": "app/3", "X-Request-ID": "req-v6"},
-					audit.Actor{Kind: audit.KindUser, UserID: f.dentist, IP: ip("2001:db8:1::5"), UserAgent: "app/3", RequestID: "req-v6"}},
+					audit.Actor{Kind: audit.KindUser, UserID: f.Dentist, IP: ip("2001:db8:1::5"), UserAgent: "app/3", RequestID: "req-v6"}},
 				{"control characters in user agent and request id cleaned", "203.0.113.8:1",
 					map[string]string{"Authorization": "Bearer tok-dentist",
 						"User-Agent": "Evil\r\nX-Injected: 1\x00\t\u202eAgent\u2028\x85", "X-Request-ID": "req\r\n-7"},
-					audit.Actor{Kind: audit.KindUser, UserID: f.dentist, IP: ip("203.0.113.8"), UserAgent: "EvilX-Injected: 1Agent", RequestID: "req-7"}},
+					audit.Actor{Kind: audit.KindUser, UserID: f.Dentist, IP: ip("203.0.113.8"), UserAgent: "EvilX-Injected: 1Agent", RequestID: "req-7"}},
 			}
 			seen := map[string]bool{}
 			for _, tt := range tests {
@@ -87,19 +88,19 @@ func TestHTTPMiddlewareCapturesActor(t *testing.T) {
 				}
 				id, err := strconv.ParseInt(rec.Body.String(), 10, 64)
 				mustNil(t, tt.name, err)
-				rows := trail(t, f, k.table, id)
+				rows := clinictest.Record(t, f.Reviewer, k.table, id)
 				if len(rows) != 1 {
 					t.Fatalf("%s: %d audit rows, want 1", tt.name, len(rows))
 				}
 				r, want := rows[0], tt.want
 				if want.RequestID == "" {
-					b, err := hex.DecodeString(r.RequestID.String)
-					if err != nil || len(b) != 16 || seen[r.RequestID.String] {
-						t.Errorf("%s: request_id = %q, want a fresh generated 32-digit hex id", tt.name, r.RequestID.String)
+					b, err := hex.DecodeString(str(r.RequestID))
+					if err != nil || len(b) != 16 || seen[str(r.RequestID)] {
+						t.Errorf("%s: request_id = %q, want a fresh generated 32-digit hex id", tt.name, str(r.RequestID))
 					}
-					want.RequestID = r.RequestID.String
+					want.RequestID = str(r.RequestID)
 				}
-				seen[r.RequestID.String] = true
+				seen[str(r.RequestID)] = true
 				t.Run(tt.name, func(t *testing.T) { checkActor(t, r, want) })
 			}
 
@@ -109,7 +110,7 @@ func TestHTTPMiddlewareCapturesActor(t *testing.T) {
 				req := httptest.NewRequest(http.MethodPost, "/records", nil)
 				req.RemoteAddr = "203.0.113.9:2"
 				req.Header.Set("Authorization", "Bearer forged")
-				req.Header.Set("X-User-ID", strconv.FormatInt(f.dentist, 10))
+				req.Header.Set("X-User-ID", strconv.FormatInt(f.Dentist, 10))
 				rec := httptest.NewRecorder()
 				h.ServeHTTP(rec, req)
 				return rec
@@ -117,20 +118,20 @@ func TestHTTPMiddlewareCapturesActor(t *testing.T) {
 			if rec := anon(h); rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), "no actor") {
 				t.Errorf("anonymous request to strict repositories: status %d %q, want refusal", rec.Code, rec.Body)
 			}
-			rec := anon(createHandler(f, k, trusted, repo.New(f.pool, audit.AllowAnonymous())))
+			rec := anon(createHandler(f, k, trusted, repo.New(f.App, audit.AllowAnonymous())))
 			id, err := strconv.ParseInt(rec.Body.String(), 10, 64)
 			mustNil(t, "anonymous request to lax repositories", err)
-			rows := trail(t, f, k.table, id)
+			rows := clinictest.Record(t, f.Reviewer, k.table, id)
 			if len(rows) != 1 {
 				t.Fatalf("anonymous: %d audit rows, want 1", len(rows))
 			}
-			if b, err := hex.DecodeString(rows[0].RequestID.String); err != nil || len(b) != 16 {
-				t.Errorf("anonymous: request_id = %q, want a generated 32-digit hex id", rows[0].RequestID.String)
+			if b, err := hex.DecodeString(str(rows[0].RequestID)); err != nil || len(b) != 16 {
+				t.Errorf("anonymous: request_id = %q, want a generated 32-digit hex id", str(rows[0].RequestID))
 			}
-			checkActor(t, rows[0], audit.Actor{Kind: audit.KindUnknown, IP: ip("203.0.113.9"), RequestID: rows[0].RequestID.String})
+			checkActor(t, rows[0], audit.Actor{Kind: audit.KindUnknown, IP: ip("203.0.113.9"), RequestID: str(rows[0].RequestID)})
 
 			// Outside any request there is no actor: the strict repositories refuse.
-			_, err = k.create(context.Background(), f, f.r)
+			_, err = k.create(context.Background(), f, f.R)
 			if !errors.Is(err, audit.ErrNoActor) {
 				t.Errorf("create outside a request: err = %v, want ErrNoActor", err)
 			}
@@ -141,7 +142,7 @@ func TestHTTPMiddlewareCapturesActor(t *testing.T) {
 // Scenario 6 over a real TCP connection: the peer address is the loopback, trusted or not.
 func TestHTTPServerClientIP(t *testing.T) {
 	t.Parallel()
-	f := setup(t)
+	f := clinictest.New(t)
 	k := kitByName("DentalRecord")
 	loopback := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 	for _, tt := range []struct {
@@ -152,7 +153,7 @@ func TestHTTPServerClientIP(t *testing.T) {
 		{"loopback proxy trusted", loopback, func(netip.Addr) netip.Addr { return netip.MustParseAddr("198.51.100.77") }},
 		{"no trusted proxies", nil, func(peer netip.Addr) netip.Addr { return peer }},
 	} {
-		srv := httptest.NewServer(createHandler(f, k, tt.trusted, f.r))
+		srv := httptest.NewServer(createHandler(f, k, tt.trusted, f.R))
 		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL, nil)
 		mustNil(t, "request", err)
 		req.Header.Set("Authorization", "Bearer tok-dentist")
@@ -168,14 +169,14 @@ func TestHTTPServerClientIP(t *testing.T) {
 		}
 		id, err := strconv.ParseInt(strings.TrimSpace(string(body)), 10, 64)
 		mustNil(t, "id", err)
-		rows := trail(t, f, k.table, id)
+		rows := clinictest.Record(t, f.Reviewer, k.table, id)
 		if len(rows) != 1 {
 			t.Fatalf("%s: %d audit rows, want 1", tt.name, len(rows))
 		}
 		peer := netip.MustParseAddrPort(srv.Listener.Addr().String()).Addr()
 		t.Run(tt.name, func(t *testing.T) {
-			checkActor(t, rows[0], audit.Actor{Kind: audit.KindUser, UserID: f.dentist, IP: tt.want(peer),
-				UserAgent: "real-client/1", RequestID: rows[0].RequestID.String})
+			checkActor(t, rows[0], audit.Actor{Kind: audit.KindUser, UserID: f.Dentist, IP: tt.want(peer),
+				UserAgent: "real-client/1", RequestID: str(rows[0].RequestID)})
 		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/auditrepo/auditrepo/gen/db"
 	"github.com/auditrepo/auditrepo/gen/repo"
+	"github.com/auditrepo/auditrepo/internal/clinictest"
 )
 
 // kit drives one PHI model's repository generically. Records are written in variants: variant 0 is the
@@ -25,16 +26,16 @@ type kit struct {
 	markFn      func(i int) string // the mark of bulk record i; nil means mark(i)
 
 	// create writes variant 0 for patient1 and returns the expected CREATE image and patient.
-	create func(ctx context.Context, f *fixture, r *repo.Repos) (created, error)
+	create func(ctx context.Context, f *clinictest.Clinic, r *repo.Repos) (created, error)
 	// update writes variant v of record id (still patient1's) and returns the expected after image.
-	update func(ctx context.Context, f *fixture, r *repo.Repos, id int64, v int) (image, error)
+	update func(ctx context.Context, f *clinictest.Clinic, r *repo.Repos, id int64, v int) (image, error)
 	// move rewrites variant 0 of record id for patient2 and returns the expected after image.
-	move func(ctx context.Context, f *fixture, r *repo.Repos, id int64) (image, error)
+	move func(ctx context.Context, f *clinictest.Clinic, r *repo.Repos, id int64) (image, error)
 	del  func(ctx context.Context, r *repo.Repos, id int64) error
 	// many creates n records with CreateMany: record i is marked mark(i) and belongs to patient1 when i is
 	// even, patient2 when odd (users: a patient when even, staff when odd). It returns the records in the order
 	// CreateMany returned them, and the expected patient of input i.
-	many func(ctx context.Context, f *fixture, r *repo.Repos, n int) ([]manyRec, []pgtype.Int8, error)
+	many func(ctx context.Context, f *clinictest.Clinic, r *repo.Repos, n int) ([]manyRec, []pgtype.Int8, error)
 }
 
 type created struct {
@@ -60,18 +61,18 @@ func (k kit) mark(i int) string {
 // serial makes unique usernames within a test database.
 var serial atomic.Int64
 
-func (f *fixture) alt(i int) int64 {
+func alt(f *clinictest.Clinic, i int) int64 {
 	if i%2 == 0 {
-		return f.patient1
+		return f.Patient1
 	}
-	return f.patient2
+	return f.Patient2
 }
 
-func (f *fixture) altAppt(i int) int64 {
+func altAppt(f *clinictest.Clinic, i int) int64 {
 	if i%2 == 0 {
-		return f.appt1
+		return f.Appt1
 	}
-	return f.appt2
+	return f.Appt2
 }
 
 // Secret values written to excluded and redacted columns; they must never reach audit_log.
@@ -107,7 +108,7 @@ func userKit() kit {
 	return kit{
 		name: "User", table: "users", markCol: "username",
 		changed: []string{"email", "first_name", "updated_at"},
-		create: func(ctx context.Context, f *fixture, r *repo.Repos) (created, error) {
+		create: func(ctx context.Context, f *clinictest.Clinic, r *repo.Repos) (created, error) {
 			name := fmt.Sprintf("jdoe-%d", serial.Add(1))
 			u, err := r.User.Create(ctx, db.CreateUserParams{
 				Username: name, Email: "jdoe.v0@test.com", Password: secretPassword,
@@ -117,7 +118,7 @@ func userKit() kit {
 			i["username"] = name
 			return created{u.ID, i, some(u.ID)}, err
 		},
-		update: func(ctx context.Context, f *fixture, r *repo.Repos, id int64, v int) (image, error) {
+		update: func(ctx context.Context, f *clinictest.Clinic, r *repo.Repos, id int64, v int) (image, error) {
 			u, err := r.User.Update(ctx, db.UpdateUserParams{
 				ID: id, Email: fmt.Sprintf("jdoe.v%d@test.com", v), UserType: "patient",
 				FirstName: fmt.Sprintf("John v%d", v), LastName: "Doe",
@@ -125,7 +126,7 @@ func userKit() kit {
 			return img(v, u), err
 		},
 		del: func(ctx context.Context, r *repo.Repos, id int64) error { return r.User.Delete(ctx, id) },
-		many: func(ctx context.Context, f *fixture, r *repo.Repos, n int) ([]manyRec, []pgtype.Int8, error) {
+		many: func(ctx context.Context, f *clinictest.Clinic, r *repo.Repos, n int) ([]manyRec, []pgtype.Int8, error) {
 			args := make([]db.CreateUserParams, n)
 			for i := range args {
 				typ := "patient"
@@ -151,16 +152,16 @@ func userKit() kit {
 
 func appointmentKit() kit {
 	statuses := []string{"confirmed", "completed", "cancelled"}
-	img := func(f *fixture, v int, patient int64, a db.Appointment) image {
+	img := func(f *clinictest.Clinic, v int, patient int64, a db.Appointment) image {
 		return image{
-			"id": a.ID, "patient_id": patient, "dentist_id": f.dentist, "clinic_id": f.clinic, "date": "2026-03-01",
+			"id": a.ID, "patient_id": patient, "dentist_id": f.Dentist, "clinic_id": f.ClinicID, "date": "2026-03-01",
 			"time": fmt.Sprintf("%02d:00:00", 10+v), "type": "checkup", "status": statuses[v%3],
 			"notes": "[REDACTED]", "updated_at": a.UpdatedAt.Time,
 		}
 	}
-	params := func(f *fixture, id int64, v int, patient int64) db.UpdateAppointmentParams {
+	params := func(f *clinictest.Clinic, id int64, v int, patient int64) db.UpdateAppointmentParams {
 		return db.UpdateAppointmentParams{
-			ID: id, PatientID: patient, DentistID: f.dentist, ClinicID: some(f.clinic), Date: date(2026, 3, 1),
+			ID: id, PatientID: patient, DentistID: f.Dentist, ClinicID: some(f.ClinicID), Date: date(2026, 3, 1),
 			Time: clock(10+v, 0), Type: "checkup", Status: statuses[v%3], Notes: fmt.Sprintf("%s-v%d", secretNotes, v),
 		}
 	}
@@ -168,35 +169,35 @@ func appointmentKit() kit {
 		name: "Appointment", table: "appointments", markCol: "type",
 		changed:     []string{"time", "status", "notes", "updated_at"},
 		moveChanged: []string{"patient_id", "updated_at"},
-		create: func(ctx context.Context, f *fixture, r *repo.Repos) (created, error) {
-			p := params(f, 0, 0, f.patient1)
+		create: func(ctx context.Context, f *clinictest.Clinic, r *repo.Repos) (created, error) {
+			p := params(f, 0, 0, f.Patient1)
 			a, err := r.Appointment.Create(ctx, db.CreateAppointmentParams{
 				PatientID: p.PatientID, DentistID: p.DentistID, ClinicID: p.ClinicID, Date: p.Date, Time: p.Time,
 				Type: p.Type, Status: p.Status, Notes: p.Notes,
 			})
-			return created{a.ID, img(f, 0, f.patient1, a), some(f.patient1)}, err
+			return created{a.ID, img(f, 0, f.Patient1, a), some(f.Patient1)}, err
 		},
-		update: func(ctx context.Context, f *fixture, r *repo.Repos, id int64, v int) (image, error) {
-			a, err := r.Appointment.Update(ctx, params(f, id, v, f.patient1))
-			return img(f, v, f.patient1, a), err
+		update: func(ctx context.Context, f *clinictest.Clinic, r *repo.Repos, id int64, v int) (image, error) {
+			a, err := r.Appointment.Update(ctx, params(f, id, v, f.Patient1))
+			return img(f, v, f.Patient1, a), err
 		},
-		move: func(ctx context.Context, f *fixture, r *repo.Repos, id int64) (image, error) {
-			a, err := r.Appointment.Update(ctx, params(f, id, 0, f.patient2))
-			return img(f, 0, f.patient2, a), err
+		move: func(ctx context.Context, f *clinictest.Clinic, r *repo.Repos, id int64) (image, error) {
+			a, err := r.Appointment.Update(ctx, params(f, id, 0, f.Patient2))
+			return img(f, 0, f.Patient2, a), err
 		},
 		del: func(ctx context.Context, r *repo.Repos, id int64) error { return r.Appointment.Delete(ctx, id) },
-		many: func(ctx context.Context, f *fixture, r *repo.Repos, n int) ([]manyRec, []pgtype.Int8, error) {
+		many: func(ctx context.Context, f *clinictest.Clinic, r *repo.Repos, n int) ([]manyRec, []pgtype.Int8, error) {
 			args := make([]db.CreateAppointmentParams, n)
 			want := make([]pgtype.Int8, n)
 			for i := range args {
 				clinic := pgtype.Int8{}
 				if i%3 == 0 {
-					clinic = some(f.clinic)
+					clinic = some(f.ClinicID)
 				}
-				args[i] = db.CreateAppointmentParams{PatientID: f.alt(i), DentistID: f.dentist, ClinicID: clinic,
+				args[i] = db.CreateAppointmentParams{PatientID: alt(f, i), DentistID: f.Dentist, ClinicID: clinic,
 					Date: date(2026, 5, 1+i%28), Time: clock(8+i%10, 30), Type: mark(i), Status: "scheduled",
 					Notes: fmt.Sprintf("%s-bulk-%d", secretNotes, i)}
-				want[i] = some(f.alt(i))
+				want[i] = some(alt(f, i))
 			}
 			out, err := r.Appointment.CreateMany(ctx, args)
 			recs := make([]manyRec, len(out))
@@ -209,15 +210,15 @@ func appointmentKit() kit {
 }
 
 func dentalRecordKit() kit {
-	img := func(f *fixture, v int, patient int64, d db.DentalRecord) image {
+	img := func(f *clinictest.Clinic, v int, patient int64, d db.DentalRecord) image {
 		return image{
-			"id": d.ID, "patient_id": patient, "dentist_id": f.dentist,
+			"id": d.ID, "patient_id": patient, "dentist_id": f.Dentist,
 			"diagnosis": fmt.Sprintf("Cavity on tooth #%d", 14+v), "treatment": fmt.Sprintf("Filling v%d", v),
 			"notes": "Patient tolerated procedure well", "created_at": d.CreatedAt.Time, "updated_at": d.UpdatedAt.Time,
 		}
 	}
-	params := func(f *fixture, id int64, v int, patient int64) db.UpdateDentalRecordParams {
-		return db.UpdateDentalRecordParams{ID: id, PatientID: patient, DentistID: f.dentist,
+	params := func(f *clinictest.Clinic, id int64, v int, patient int64) db.UpdateDentalRecordParams {
+		return db.UpdateDentalRecordParams{ID: id, PatientID: patient, DentistID: f.Dentist,
 			Diagnosis: fmt.Sprintf("Cavity on tooth #%d", 14+v), Treatment: fmt.Sprintf("Filling v%d", v),
 			Notes: "Patient tolerated procedure well"}
 	}
@@ -225,27 +226,27 @@ func dentalRecordKit() kit {
 		name: "DentalRecord", table: "dental_records", markCol: "diagnosis",
 		changed:     []string{"diagnosis", "treatment", "updated_at"},
 		moveChanged: []string{"patient_id", "updated_at"},
-		create: func(ctx context.Context, f *fixture, r *repo.Repos) (created, error) {
-			p := params(f, 0, 0, f.patient1)
+		create: func(ctx context.Context, f *clinictest.Clinic, r *repo.Repos) (created, error) {
+			p := params(f, 0, 0, f.Patient1)
 			d, err := r.DentalRecord.Create(ctx, db.CreateDentalRecordParams{PatientID: p.PatientID,
 				DentistID: p.DentistID, Diagnosis: p.Diagnosis, Treatment: p.Treatment, Notes: p.Notes})
-			return created{d.ID, img(f, 0, f.patient1, d), some(f.patient1)}, err
+			return created{d.ID, img(f, 0, f.Patient1, d), some(f.Patient1)}, err
 		},
-		update: func(ctx context.Context, f *fixture, r *repo.Repos, id int64, v int) (image, error) {
-			d, err := r.DentalRecord.Update(ctx, params(f, id, v, f.patient1))
-			return img(f, v, f.patient1, d), err
+		update: func(ctx context.Context, f *clinictest.Clinic, r *repo.Repos, id int64, v int) (image, error) {
+			d, err := r.DentalRecord.Update(ctx, params(f, id, v, f.Patient1))
+			return img(f, v, f.Patient1, d), err
 		},
-		move: func(ctx context.Context, f *fixture, r *repo.Repos, id int64) (image, error) {
-			d, err := r.DentalRecord.Update(ctx, params(f, id, 0, f.patient2))
-			return img(f, 0, f.patient2, d), err
+		move: func(ctx context.Context, f *clinictest.Clinic, r *repo.Repos, id int64) (image, error) {
+			d, err := r.DentalRecord.Update(ctx, params(f, id, 0, f.Patient2))
+			return img(f, 0, f.Patient2, d), err
 		},
 		del: func(ctx context.Context, r *repo.Repos, id int64) error { return r.DentalRecord.Delete(ctx, id) },
-		many: func(ctx context.Context, f *fixture, r *repo.Repos, n int) ([]manyRec, []pgtype.Int8, error) {
+		many: func(ctx context.Context, f *clinictest.Clinic, r *repo.Repos, n int) ([]manyRec, []pgtype.Int8, error) {
 			args := make([]db.CreateDentalRecordParams, n)
 			want := make([]pgtype.Int8, n)
 			for i := range args {
-				args[i] = db.CreateDentalRecordParams{PatientID: f.alt(i), DentistID: f.dentist, Diagnosis: mark(i)}
-				want[i] = some(f.alt(i))
+				args[i] = db.CreateDentalRecordParams{PatientID: alt(f, i), DentistID: f.Dentist, Diagnosis: mark(i)}
+				want[i] = some(alt(f, i))
 			}
 			out, err := r.DentalRecord.CreateMany(ctx, args)
 			recs := make([]manyRec, len(out))
@@ -274,28 +275,28 @@ func billingKit() kit {
 		name: "Billing", table: "billings", markCol: "description",
 		changed:     []string{"amount", "status", "description", "updated_at"},
 		moveChanged: []string{"patient_id", "updated_at"},
-		create: func(ctx context.Context, f *fixture, r *repo.Repos) (created, error) {
-			p := params(0, 0, f.patient1)
+		create: func(ctx context.Context, f *clinictest.Clinic, r *repo.Repos) (created, error) {
+			p := params(0, 0, f.Patient1)
 			b, err := r.Billing.Create(ctx, db.CreateBillingParams{PatientID: p.PatientID, Amount: p.Amount,
 				Status: p.Status, Description: p.Description})
-			return created{b.ID, img(0, f.patient1, b), some(f.patient1)}, err
+			return created{b.ID, img(0, f.Patient1, b), some(f.Patient1)}, err
 		},
-		update: func(ctx context.Context, f *fixture, r *repo.Repos, id int64, v int) (image, error) {
-			b, err := r.Billing.Update(ctx, params(id, v, f.patient1))
-			return img(v, f.patient1, b), err
+		update: func(ctx context.Context, f *clinictest.Clinic, r *repo.Repos, id int64, v int) (image, error) {
+			b, err := r.Billing.Update(ctx, params(id, v, f.Patient1))
+			return img(v, f.Patient1, b), err
 		},
-		move: func(ctx context.Context, f *fixture, r *repo.Repos, id int64) (image, error) {
-			b, err := r.Billing.Update(ctx, params(id, 0, f.patient2))
-			return img(0, f.patient2, b), err
+		move: func(ctx context.Context, f *clinictest.Clinic, r *repo.Repos, id int64) (image, error) {
+			b, err := r.Billing.Update(ctx, params(id, 0, f.Patient2))
+			return img(0, f.Patient2, b), err
 		},
 		del: func(ctx context.Context, r *repo.Repos, id int64) error { return r.Billing.Delete(ctx, id) },
-		many: func(ctx context.Context, f *fixture, r *repo.Repos, n int) ([]manyRec, []pgtype.Int8, error) {
+		many: func(ctx context.Context, f *clinictest.Clinic, r *repo.Repos, n int) ([]manyRec, []pgtype.Int8, error) {
 			args := make([]db.CreateBillingParams, n)
 			want := make([]pgtype.Int8, n)
 			for i := range args {
-				args[i] = db.CreateBillingParams{PatientID: f.alt(i), Amount: num(fmt.Sprintf("%d.25", i)),
+				args[i] = db.CreateBillingParams{PatientID: alt(f, i), Amount: num(fmt.Sprintf("%d.25", i)),
 					Status: "pending", Description: mark(i)}
-				want[i] = some(f.alt(i))
+				want[i] = some(alt(f, i))
 			}
 			out, err := r.Billing.CreateMany(ctx, args)
 			recs := make([]manyRec, len(out))
@@ -325,28 +326,28 @@ func invoiceKit() kit {
 		markFn:      func(i int) string { return fmt.Sprintf("%d.00", i+1) },
 		changed:     []string{"amount", "status", "due_date", "updated_at"},
 		moveChanged: []string{"appointment_id", "updated_at"},
-		create: func(ctx context.Context, f *fixture, r *repo.Repos) (created, error) {
-			p := params(0, 0, f.appt1)
+		create: func(ctx context.Context, f *clinictest.Clinic, r *repo.Repos) (created, error) {
+			p := params(0, 0, f.Appt1)
 			i, err := r.Invoice.Create(ctx, db.CreateInvoiceParams{AppointmentID: p.AppointmentID, Amount: p.Amount,
 				Status: p.Status, DueDate: p.DueDate})
-			return created{i.ID, img(0, f.appt1, i), some(f.patient1)}, err
+			return created{i.ID, img(0, f.Appt1, i), some(f.Patient1)}, err
 		},
-		update: func(ctx context.Context, f *fixture, r *repo.Repos, id int64, v int) (image, error) {
-			i, err := r.Invoice.Update(ctx, params(id, v, f.appt1))
-			return img(v, f.appt1, i), err
+		update: func(ctx context.Context, f *clinictest.Clinic, r *repo.Repos, id int64, v int) (image, error) {
+			i, err := r.Invoice.Update(ctx, params(id, v, f.Appt1))
+			return img(v, f.Appt1, i), err
 		},
-		move: func(ctx context.Context, f *fixture, r *repo.Repos, id int64) (image, error) {
-			i, err := r.Invoice.Update(ctx, params(id, 0, f.appt2))
-			return img(0, f.appt2, i), err
+		move: func(ctx context.Context, f *clinictest.Clinic, r *repo.Repos, id int64) (image, error) {
+			i, err := r.Invoice.Update(ctx, params(id, 0, f.Appt2))
+			return img(0, f.Appt2, i), err
 		},
 		del: func(ctx context.Context, r *repo.Repos, id int64) error { return r.Invoice.Delete(ctx, id) },
-		many: func(ctx context.Context, f *fixture, r *repo.Repos, n int) ([]manyRec, []pgtype.Int8, error) {
+		many: func(ctx context.Context, f *clinictest.Clinic, r *repo.Repos, n int) ([]manyRec, []pgtype.Int8, error) {
 			args := make([]db.CreateInvoiceParams, n)
 			want := make([]pgtype.Int8, n)
 			for i := range args {
-				args[i] = db.CreateInvoiceParams{AppointmentID: f.altAppt(i), Amount: num(fmt.Sprintf("%d.00", i+1)), // the mark
+				args[i] = db.CreateInvoiceParams{AppointmentID: altAppt(f, i), Amount: num(fmt.Sprintf("%d.00", i+1)), // the mark
 					Status: "open", DueDate: date(2026, 6, 1)}
-				want[i] = some(f.alt(i))
+				want[i] = some(alt(f, i))
 			}
 			out, err := r.Invoice.CreateMany(ctx, args)
 			recs := make([]manyRec, len(out))
@@ -362,15 +363,15 @@ func invoiceKit() kit {
 func treatmentPlanKit() kit {
 	statuses := []string{"proposed", "accepted", "in_progress"}
 	cost := func(v int) string { return fmt.Sprintf("%d.00", 4500+100*v) }
-	img := func(f *fixture, v int, patient int64, p db.TreatmentPlan) image {
+	img := func(f *clinictest.Clinic, v int, patient int64, p db.TreatmentPlan) image {
 		return image{
-			"id": p.ID, "patient_id": patient, "dentist_id": f.dentist, "title": fmt.Sprintf("Orthodontics v%d", v),
+			"id": p.ID, "patient_id": patient, "dentist_id": f.Dentist, "title": fmt.Sprintf("Orthodontics v%d", v),
 			"description": "Braces, 18 months", "status": statuses[v%3], "estimated_cost": json.Number(cost(v)),
 			"updated_at": p.UpdatedAt.Time,
 		}
 	}
-	params := func(f *fixture, id int64, v int, patient int64) db.UpdateTreatmentPlanParams {
-		return db.UpdateTreatmentPlanParams{ID: id, PatientID: patient, DentistID: f.dentist,
+	params := func(f *clinictest.Clinic, id int64, v int, patient int64) db.UpdateTreatmentPlanParams {
+		return db.UpdateTreatmentPlanParams{ID: id, PatientID: patient, DentistID: f.Dentist,
 			Title: fmt.Sprintf("Orthodontics v%d", v), Description: "Braces, 18 months", Status: statuses[v%3],
 			EstimatedCost: num(cost(v))}
 	}
@@ -378,23 +379,23 @@ func treatmentPlanKit() kit {
 		name: "TreatmentPlan", table: "treatment_plans", markCol: "title",
 		changed:     []string{"title", "status", "estimated_cost", "updated_at"},
 		moveChanged: []string{"patient_id", "updated_at"},
-		create: func(ctx context.Context, f *fixture, r *repo.Repos) (created, error) {
-			p := params(f, 0, 0, f.patient1)
+		create: func(ctx context.Context, f *clinictest.Clinic, r *repo.Repos) (created, error) {
+			p := params(f, 0, 0, f.Patient1)
 			tp, err := r.TreatmentPlan.Create(ctx, db.CreateTreatmentPlanParams{PatientID: p.PatientID,
 				DentistID: p.DentistID, Title: p.Title, Description: p.Description, Status: p.Status,
 				EstimatedCost: p.EstimatedCost})
-			return created{tp.ID, img(f, 0, f.patient1, tp), some(f.patient1)}, err
+			return created{tp.ID, img(f, 0, f.Patient1, tp), some(f.Patient1)}, err
 		},
-		update: func(ctx context.Context, f *fixture, r *repo.Repos, id int64, v int) (image, error) {
-			tp, err := r.TreatmentPlan.Update(ctx, params(f, id, v, f.patient1))
-			return img(f, v, f.patient1, tp), err
+		update: func(ctx context.Context, f *clinictest.Clinic, r *repo.Repos, id int64, v int) (image, error) {
+			tp, err := r.TreatmentPlan.Update(ctx, params(f, id, v, f.Patient1))
+			return img(f, v, f.Patient1, tp), err
 		},
-		move: func(ctx context.Context, f *fixture, r *repo.Repos, id int64) (image, error) {
-			tp, err := r.TreatmentPlan.Update(ctx, params(f, id, 0, f.patient2))
-			return img(f, 0, f.patient2, tp), err
+		move: func(ctx context.Context, f *clinictest.Clinic, r *repo.Repos, id int64) (image, error) {
+			tp, err := r.TreatmentPlan.Update(ctx, params(f, id, 0, f.Patient2))
+			return img(f, 0, f.Patient2, tp), err
 		},
 		del: func(ctx context.Context, r *repo.Repos, id int64) error { return r.TreatmentPlan.Delete(ctx, id) },
-		many: func(ctx context.Context, f *fixture, r *repo.Repos, n int) ([]manyRec, []pgtype.Int8, error) {
+		many: func(ctx context.Context, f *clinictest.Clinic, r *repo.Repos, n int) ([]manyRec, []pgtype.Int8, error) {
 			args := make([]db.CreateTreatmentPlanParams, n)
 			want := make([]pgtype.Int8, n)
 			for i := range args {
@@ -402,9 +403,9 @@ func treatmentPlanKit() kit {
 				if i%2 == 0 {
 					c = num(fmt.Sprintf("%d.99", i))
 				}
-				args[i] = db.CreateTreatmentPlanParams{PatientID: f.alt(i), DentistID: f.dentist, Title: mark(i),
+				args[i] = db.CreateTreatmentPlanParams{PatientID: alt(f, i), DentistID: f.Dentist, Title: mark(i),
 					Status: "proposed", EstimatedCost: c}
-				want[i] = some(f.alt(i))
+				want[i] = some(alt(f, i))
 			}
 			out, err := r.TreatmentPlan.CreateMany(ctx, args)
 			recs := make([]manyRec, len(out))
@@ -431,28 +432,28 @@ func documentKit() kit {
 		name: "Document", table: "documents", markCol: "filename",
 		changed:     []string{"filename", "storage_path"}, // documents have no updated_at
 		moveChanged: []string{"patient_id"},
-		create: func(ctx context.Context, f *fixture, r *repo.Repos) (created, error) {
-			p := params(0, 0, f.patient1)
+		create: func(ctx context.Context, f *clinictest.Clinic, r *repo.Repos) (created, error) {
+			p := params(0, 0, f.Patient1)
 			d, err := r.Document.Create(ctx, db.CreateDocumentParams{PatientID: p.PatientID,
 				DocumentType: p.DocumentType, Filename: p.Filename, StoragePath: p.StoragePath})
-			return created{d.ID, img(0, f.patient1, d), some(f.patient1)}, err
+			return created{d.ID, img(0, f.Patient1, d), some(f.Patient1)}, err
 		},
-		update: func(ctx context.Context, f *fixture, r *repo.Repos, id int64, v int) (image, error) {
-			d, err := r.Document.Update(ctx, params(id, v, f.patient1))
-			return img(v, f.patient1, d), err
+		update: func(ctx context.Context, f *clinictest.Clinic, r *repo.Repos, id int64, v int) (image, error) {
+			d, err := r.Document.Update(ctx, params(id, v, f.Patient1))
+			return img(v, f.Patient1, d), err
 		},
-		move: func(ctx context.Context, f *fixture, r *repo.Repos, id int64) (image, error) {
-			d, err := r.Document.Update(ctx, params(id, 0, f.patient2))
-			return img(0, f.patient2, d), err
+		move: func(ctx context.Context, f *clinictest.Clinic, r *repo.Repos, id int64) (image, error) {
+			d, err := r.Document.Update(ctx, params(id, 0, f.Patient2))
+			return img(0, f.Patient2, d), err
 		},
 		del: func(ctx context.Context, r *repo.Repos, id int64) error { return r.Document.Delete(ctx, id) },
-		many: func(ctx context.Context, f *fixture, r *repo.Repos, n int) ([]manyRec, []pgtype.Int8, error) {
+		many: func(ctx context.Context, f *clinictest.Clinic, r *repo.Repos, n int) ([]manyRec, []pgtype.Int8, error) {
 			args := make([]db.CreateDocumentParams, n)
 			want := make([]pgtype.Int8, n)
 			for i := range args {
-				args[i] = db.CreateDocumentParams{PatientID: f.alt(i), DocumentType: "scan", Filename: mark(i),
+				args[i] = db.CreateDocumentParams{PatientID: alt(f, i), DocumentType: "scan", Filename: mark(i),
 					StoragePath: "s3://clinic/docs/" + mark(i)}
-				want[i] = some(f.alt(i))
+				want[i] = some(alt(f, i))
 			}
 			out, err := r.Document.CreateMany(ctx, args)
 			recs := make([]manyRec, len(out))
@@ -486,28 +487,28 @@ func intakeKit() kit {
 		name: "PatientIntakeForm", table: "patient_intake_forms", markCol: "allergies",
 		changed: []string{"allergies", "insurance_policy", "smoker", "updated_at"},
 		// UpdatePatientIntakeForm does not set patient_id: a form cannot move to another patient.
-		create: func(ctx context.Context, f *fixture, r *repo.Repos) (created, error) {
+		create: func(ctx context.Context, f *clinictest.Clinic, r *repo.Repos) (created, error) {
 			p := params(0, 0)
-			pf, err := r.PatientIntakeForm.Create(ctx, db.CreatePatientIntakeFormParams{PatientID: f.patient1,
+			pf, err := r.PatientIntakeForm.Create(ctx, db.CreatePatientIntakeFormParams{PatientID: f.Patient1,
 				Allergies: p.Allergies, Medications: p.Medications, MedicalConditions: p.MedicalConditions,
 				EmergencyContact: p.EmergencyContact, EmergencyPhone: p.EmergencyPhone,
 				InsuranceProvider: p.InsuranceProvider, InsurancePolicy: p.InsurancePolicy, Smoker: p.Smoker,
 				Pregnant: p.Pregnant, SignedAt: p.SignedAt})
-			return created{pf.ID, img(0, f.patient1, pf), some(f.patient1)}, err
+			return created{pf.ID, img(0, f.Patient1, pf), some(f.Patient1)}, err
 		},
-		update: func(ctx context.Context, f *fixture, r *repo.Repos, id int64, v int) (image, error) {
+		update: func(ctx context.Context, f *clinictest.Clinic, r *repo.Repos, id int64, v int) (image, error) {
 			pf, err := r.PatientIntakeForm.Update(ctx, params(id, v))
-			return img(v, f.patient1, pf), err
+			return img(v, f.Patient1, pf), err
 		},
 		del: func(ctx context.Context, r *repo.Repos, id int64) error { return r.PatientIntakeForm.Delete(ctx, id) },
-		many: func(ctx context.Context, f *fixture, r *repo.Repos, n int) ([]manyRec, []pgtype.Int8, error) {
+		many: func(ctx context.Context, f *clinictest.Clinic, r *repo.Repos, n int) ([]manyRec, []pgtype.Int8, error) {
 			args := make([]db.CreatePatientIntakeFormParams, n)
 			want := make([]pgtype.Int8, n)
 			for i := range args {
-				args[i] = db.CreatePatientIntakeFormParams{PatientID: f.alt(i), Allergies: mark(i),
+				args[i] = db.CreatePatientIntakeFormParams{PatientID: alt(f, i), Allergies: mark(i),
 					InsurancePolicy: fmt.Sprintf("%s-bulk-%d", secretPolicy, i), Smoker: i%3 == 0,
 					Pregnant: pgtype.Bool{Bool: i%4 == 0, Valid: i%2 == 0}}
-				want[i] = some(f.alt(i))
+				want[i] = some(alt(f, i))
 			}
 			out, err := r.PatientIntakeForm.CreateMany(ctx, args)
 			recs := make([]manyRec, len(out))

@@ -8,22 +8,23 @@ import (
 
 	"github.com/auditrepo/auditrepo/gen/db"
 	"github.com/auditrepo/auditrepo/gen/repo"
+	"github.com/auditrepo/auditrepo/internal/clinictest"
 )
 
 // A query that changes many rows (sqlc :many) locks and audits each row like a single update does, returns the
 // changed rows, and finding none is not an error.
 func TestUpdateManyAuditsEachRow(t *testing.T) {
 	t.Parallel()
-	f := setup(t)
+	f := clinictest.New(t)
 	appt := func(status string) int64 {
-		a, err := f.r.Appointment.Create(f.ctx, db.CreateAppointmentParams{PatientID: f.patient1, DentistID: f.dentist,
+		a, err := f.R.Appointment.Create(f.Ctx, db.CreateAppointmentParams{PatientID: f.Patient1, DentistID: f.Dentist,
 			Date: date(2026, 2, 1), Time: clock(10, 0), Type: "cleaning", Status: status})
 		mustNil(t, "Create", err)
 		return a.ID
 	}
 	second, done := appt("scheduled"), appt("completed")
 
-	got, err := f.r.Appointment.CancelScheduled(f.ctx, f.patient1)
+	got, err := f.R.Appointment.CancelScheduled(f.Ctx, f.Patient1)
 	mustNil(t, "CancelScheduled", err)
 	var ids []int64
 	for _, a := range got {
@@ -33,18 +34,18 @@ func TestUpdateManyAuditsEachRow(t *testing.T) {
 		}
 	}
 	slices.Sort(ids)
-	if want := []int64{f.appt1, second}; !slices.Equal(ids, want) {
+	if want := []int64{f.Appt1, second}; !slices.Equal(ids, want) {
 		t.Fatalf("CancelScheduled returned appointments %v, want %v", ids, want)
 	}
 	for _, id := range ids {
-		rows := trail(t, f, "appointments", id)
+		rows := clinictest.Record(t, f.Reviewer, "appointments", id)
 		if len(rows) != 2 {
 			t.Errorf("appointment %d: %d audit rows, want CREATE and UPDATE", id, len(rows))
 			continue
 		}
 		r := rows[1]
-		checkRow(t, r, "UPDATE", "appointments", id, some(f.patient1), null)
-		checkActor(t, r, f.actor)
+		checkRow(t, r, "UPDATE", "appointments", id, some(f.Patient1), null)
+		checkActor(t, r, f.Actor)
 		checkChanged(t, r, []string{"status", "updated_at"})
 		before, _ := r.Ch["before"].(map[string]any)
 		after, _ := r.Ch["after"].(map[string]any)
@@ -52,18 +53,18 @@ func TestUpdateManyAuditsEachRow(t *testing.T) {
 			t.Errorf("appointment %d: status %v -> %v, want scheduled -> cancelled", id, before["status"], after["status"])
 		}
 	}
-	for _, id := range []int64{done, f.appt2} {
-		if rows := trail(t, f, "appointments", id); len(rows) != 1 {
+	for _, id := range []int64{done, f.Appt2} {
+		if rows := clinictest.Record(t, f.Reviewer, "appointments", id); len(rows) != 1 {
 			t.Errorf("appointment %d was not to be cancelled but has %d audit rows, want its CREATE only", id, len(rows))
 		}
 	}
 
-	before := count(t, f.pool, "audit_log")
-	got, err = f.r.Appointment.CancelScheduled(f.ctx, f.patient1)
+	before := clinictest.Count(t, f.Reviewer, "true")
+	got, err = f.R.Appointment.CancelScheduled(f.Ctx, f.Patient1)
 	if err != nil || len(got) != 0 {
 		t.Errorf("CancelScheduled with nothing left = %v, %v; want no rows and no error", got, err)
 	}
-	if n := count(t, f.pool, "audit_log"); n != before {
+	if n := clinictest.Count(t, f.Reviewer, "true"); n != before {
 		t.Errorf("CancelScheduled with nothing left wrote %d audit rows", n-before)
 	}
 }
@@ -72,18 +73,18 @@ func TestUpdateManyAuditsEachRow(t *testing.T) {
 // first's row locks, then finds the rows no longer scheduled, so each appointment is cancelled and audited once.
 func TestUpdateManyWaitsForLockedRows(t *testing.T) {
 	t.Parallel()
-	f := setup(t)
+	f := clinictest.New(t)
 	const n = 5
 	for range n - 1 { // appt1 is the first
-		_, err := f.r.Appointment.Create(f.ctx, db.CreateAppointmentParams{PatientID: f.patient1, DentistID: f.dentist,
+		_, err := f.R.Appointment.Create(f.Ctx, db.CreateAppointmentParams{PatientID: f.Patient1, DentistID: f.Dentist,
 			Date: date(2026, 3, 1), Time: clock(11, 0), Type: "checkup", Status: "scheduled"})
 		mustNil(t, "Create", err)
 	}
-	before := count(t, f.pool, "audit_log")
-	tx, err := f.pool.Begin(f.ctx)
+	before := clinictest.Count(t, f.Reviewer, "true")
+	tx, err := f.App.Begin(f.Ctx)
 	mustNil(t, "Begin", err)
 	defer tx.Rollback(context.Background())
-	first, err := repo.New(tx).Appointment.CancelScheduled(f.ctx, f.patient1)
+	first, err := repo.New(tx).Appointment.CancelScheduled(f.Ctx, f.Patient1)
 	mustNil(t, "CancelScheduled in the transaction", err)
 	if len(first) != n {
 		t.Fatalf("first CancelScheduled changed %d appointments, want %d", len(first), n)
@@ -95,7 +96,7 @@ func TestUpdateManyWaitsForLockedRows(t *testing.T) {
 	}
 	second := make(chan result, 1)
 	go func() {
-		rows, err := f.r.Appointment.CancelScheduled(f.ctx, f.patient1)
+		rows, err := f.R.Appointment.CancelScheduled(f.Ctx, f.Patient1)
 		second <- result{rows, err}
 	}()
 	// Commit only once the second statement waits for the row locks, so the test covers that path.
@@ -104,17 +105,17 @@ func TestUpdateManyWaitsForLockedRows(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("the second CancelScheduled never waited for the locked rows")
 		}
-		err := f.pool.QueryRow(f.ctx, `SELECT count(*) FROM pg_stat_activity
+		err := f.App.QueryRow(f.Ctx, `SELECT count(*) FROM pg_stat_activity
 			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting)
 		mustNil(t, "pg_stat_activity", err)
 		time.Sleep(5 * time.Millisecond)
 	}
-	mustNil(t, "Commit", tx.Commit(f.ctx))
+	mustNil(t, "Commit", tx.Commit(f.Ctx))
 	r := <-second
 	if r.err != nil || len(r.rows) != 0 {
 		t.Errorf("second CancelScheduled = %d rows, %v; want none, no error", len(r.rows), r.err)
 	}
-	if got := count(t, f.pool, "audit_log") - before; got != n {
+	if got := clinictest.Count(t, f.Reviewer, "true") - before; got != n {
 		t.Errorf("%d audit rows, want one per appointment (%d)", got, n)
 	}
 }

@@ -1,8 +1,8 @@
 package reliability_test
 
 // Audit write failure: when the audit insert fails, every repository write that would write an audit row
-// fails with audit.ErrAuditWrite, no PHI row changes, and nothing panics. Raw writes fail too: the backstop
-// inserts into the same table.
+// fails with audit.ErrAuditWrite, no PHI row changes, and nothing panics. Raw writes fail too: the same
+// triggers write their unattributed rows. Only the superuser can break the audit table: nobody else may touch it.
 
 import (
 	"errors"
@@ -10,89 +10,94 @@ import (
 	"maps"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/gen/db"
 	"github.com/auditrepo/auditrepo/gen/repo"
+	"github.com/auditrepo/auditrepo/internal/clinictest"
+	"github.com/auditrepo/auditrepo/migrations"
 )
 
 func TestAuditWriteFailure(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name     string
-		breakSQL string // run as the owner
+		breakSQL string // run as the superuser
 		state    string // SQLSTATE of the failure
-		// nonPHIFails: a nonphi-only update, which writes no audit row, fails too: the privilege is checked
-		// for every table the statement names, before it runs.
+		// nonPHIFails: a nonphi-only update, which writes no audit row, fails too: the trigger's INSERT runs
+		// (inserting no row), and its privilege is checked before it runs.
 		nonPHIFails bool
 	}{
-		{"check constraint", "ALTER TABLE audit_log ADD CONSTRAINT audit_log_refuse_all CHECK (false) NOT VALID", "23514", false},
-		{"revoked insert", "REVOKE INSERT ON audit_log FROM auditrepo_app", "42501", true},
+		{"check constraint", "ALTER TABLE " + migrations.Audit.QualifiedTable() + " ADD CONSTRAINT audit_log_refuse_all CHECK (false) NOT VALID", "23514", false},
+		// The trigger functions run as the audit role, which owns the table: take its own INSERT away.
+		{"revoked insert", "REVOKE INSERT ON " + migrations.Audit.QualifiedTable() + " FROM " + migrations.Audit.Audit, "42501", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			c := newClinic(t)
+			c := clinictest.New(t).AddRecords(t)
 			// Every write kind of the repositories, each of which writes an audit row when it succeeds.
 			writes := []struct {
 				name string
 				run  func() error
 			}{
 				{"User.Create", func() error {
-					_, err := c.r.User.Create(c.user, db.CreateUserParams{Username: "new", Email: "n@x", Password: "pw", UserType: "patient"})
+					_, err := c.R.User.Create(c.Ctx, db.CreateUserParams{Username: "new", Email: "n@x", Password: "pw", UserType: "patient"})
 					return err
 				}},
 				{"User.CreateMany", func() error {
-					_, err := c.r.User.CreateMany(c.user, []db.CreateUserParams{
+					_, err := c.R.User.CreateMany(c.Ctx, []db.CreateUserParams{
 						{Username: "m1", Email: "m@x", Password: "pw", UserType: "patient"},
 						{Username: "m2", Email: "m@x", Password: "pw", UserType: "staff"}})
 					return err
 				}},
 				{"User.Update", func() error {
-					_, err := c.r.User.Update(c.user, db.UpdateUserParams{ID: c.patient1, Email: "changed@x", UserType: "patient"})
+					_, err := c.R.User.Update(c.Ctx, db.UpdateUserParams{ID: c.Patient1, Email: "changed@x", UserType: "patient"})
 					return err
 				}},
 				{"Appointment.Create", func() error {
-					_, err := c.r.Appointment.Create(c.user, db.CreateAppointmentParams{PatientID: c.patient1, DentistID: c.dentist,
+					_, err := c.R.Appointment.Create(c.Ctx, db.CreateAppointmentParams{PatientID: c.Patient1, DentistID: c.Dentist,
 						Date: pgDate(2026, 5, 1), Time: pgTime(10), Type: "x", Status: "scheduled"})
 					return err
 				}},
 				{"Appointment.CreateMany", func() error {
-					p := db.CreateAppointmentParams{PatientID: c.patient1, DentistID: c.dentist, Date: pgDate(2026, 5, 1), Time: pgTime(10), Type: "x", Status: "scheduled"}
-					_, err := c.r.Appointment.CreateMany(c.user, []db.CreateAppointmentParams{p, p, p})
+					p := db.CreateAppointmentParams{PatientID: c.Patient1, DentistID: c.Dentist, Date: pgDate(2026, 5, 1), Time: pgTime(10), Type: "x", Status: "scheduled"}
+					_, err := c.R.Appointment.CreateMany(c.Ctx, []db.CreateAppointmentParams{p, p, p})
 					return err
 				}},
 				{"Appointment.Update", func() error {
-					_, err := c.r.Appointment.Update(c.user, db.UpdateAppointmentParams{ID: c.appt1, PatientID: c.patient2, DentistID: c.dentist,
+					_, err := c.R.Appointment.Update(c.Ctx, db.UpdateAppointmentParams{ID: c.Appt1, PatientID: c.Patient2, DentistID: c.Dentist,
 						Date: pgDate(2026, 3, 2), Time: pgTime(9), Type: "checkup", Status: "confirmed", Notes: "changed"})
 					return err
 				}},
 				{"Appointment.UpdateStatus", func() error {
-					_, err := c.r.Appointment.UpdateStatus(c.user, db.UpdateAppointmentStatusParams{ID: c.appt2, Status: "cancelled"})
+					_, err := c.R.Appointment.UpdateStatus(c.Ctx, db.UpdateAppointmentStatusParams{ID: c.Appt2, Status: "cancelled"})
 					return err
 				}},
 				{"Invoice.Update", func() error {
-					_, err := c.r.Invoice.Update(c.user, db.UpdateInvoiceParams{ID: c.invoice, AppointmentID: c.appt2, Amount: pgNumeric("1.00"), Status: "void", DueDate: pgDate(2026, 4, 1)})
+					_, err := c.R.Invoice.Update(c.Ctx, db.UpdateInvoiceParams{ID: c.Invoice, AppointmentID: c.Appt2, Amount: pgNumeric("1.00"), Status: "void", DueDate: pgDate(2026, 4, 1)})
 					return err
 				}},
-				{"Invoice.Delete", func() error { return c.r.Invoice.Delete(c.user, c.invoice) }},
-				{"DentalRecord.Delete", func() error { return c.r.DentalRecord.Delete(c.user, c.record) }},
+				{"Invoice.Delete", func() error { return c.R.Invoice.Delete(c.Ctx, c.Invoice) }},
+				{"DentalRecord.Delete", func() error { return c.R.DentalRecord.Delete(c.Ctx, c.DentalRecord) }},
 				{"Billing.CreateMany", func() error {
-					_, err := c.r.Billing.CreateMany(c.user, []db.CreateBillingParams{{PatientID: c.patient1, Amount: pgNumeric("5.00"), Status: "pending"}})
+					_, err := c.R.Billing.CreateMany(c.Ctx, []db.CreateBillingParams{{PatientID: c.Patient1, Amount: pgNumeric("5.00"), Status: "pending"}})
 					return err
 				}},
 				{"TreatmentPlan.Update", func() error {
-					_, err := c.r.TreatmentPlan.Update(c.user, db.UpdateTreatmentPlanParams{ID: c.plan, PatientID: c.patient1, DentistID: c.dentist, Title: "t2", Status: "accepted"})
+					_, err := c.R.TreatmentPlan.Update(c.Ctx, db.UpdateTreatmentPlanParams{ID: c.Plan, PatientID: c.Patient1, DentistID: c.Dentist, Title: "t2", Status: "accepted"})
 					return err
 				}},
-				{"Document.Delete", func() error { return c.r.Document.Delete(c.user, c.doc) }},
+				{"Document.Delete", func() error { return c.R.Document.Delete(c.Ctx, c.Doc) }},
 				{"PatientIntakeForm.Update", func() error {
-					_, err := c.r.PatientIntakeForm.Update(c.user, db.UpdatePatientIntakeFormParams{ID: c.intake, Allergies: "nuts", InsurancePolicy: "p2"})
+					_, err := c.R.PatientIntakeForm.Update(c.Ctx, db.UpdatePatientIntakeFormParams{ID: c.Intake, Allergies: "nuts", InsurancePolicy: "p2"})
 					return err
 				}},
-				{"PatientIntakeForm.Delete", func() error { return c.r.PatientIntakeForm.Delete(c.user, c.intake) }},
+				{"PatientIntakeForm.Delete", func() error { return c.R.PatientIntakeForm.Delete(c.Ctx, c.Intake) }},
 			}
 
-			before := tableImages(t, c.owner, guardedTables)
-			if err := execAs(c.owner, tc.breakSQL); err != nil {
+			before := clinictest.Snapshot(t, c.Super, guardedTables...)
+			if err := execAs(c.Super, tc.breakSQL); err != nil {
 				t.Fatalf("breaking the audit table: %v", err)
 			}
 			for _, w := range writes {
@@ -106,27 +111,35 @@ func TestAuditWriteFailure(t *testing.T) {
 				}
 			}
 			// In a transaction the failure aborts it; nothing is committed.
-			tx, err := c.app.Begin(t.Context())
+			tx, err := c.App.Begin(t.Context())
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = repo.New(tx).Appointment.UpdateStatus(c.user, db.UpdateAppointmentStatusParams{ID: c.appt1, Status: "completed"})
+			_, err = repo.New(tx).Appointment.UpdateStatus(c.Ctx, db.UpdateAppointmentStatusParams{ID: c.Appt1, Status: "completed"})
 			if !errors.Is(err, audit.ErrAuditWrite) {
 				t.Errorf("in a transaction: %v, want audit.ErrAuditWrite", err)
 			}
 			_ = tx.Rollback(t.Context())
 
-			// A raw write cannot slip past either: its backstop row fails the same way.
+			// A raw write cannot slip past either: its unattributed row fails the same way.
 			for _, sql := range []string{
-				fmt.Sprintf("UPDATE appointments SET status = 'completed' WHERE id = %d", c.appt1),
-				fmt.Sprintf("DELETE FROM documents WHERE id = %d", c.doc),
-				fmt.Sprintf("INSERT INTO billings (patient_id, amount) VALUES (%d, 1)", c.patient1),
+				fmt.Sprintf("UPDATE appointments SET status = 'completed' WHERE id = %d", c.Appt1),
+				fmt.Sprintf("DELETE FROM documents WHERE id = %d", c.Doc),
+				fmt.Sprintf("INSERT INTO billings (patient_id, amount) VALUES (%d, 1)", c.Patient1),
+				"INSERT INTO users (username, email, password, user_type) VALUES ('patient1', 'x', 'y', 'patient') ON CONFLICT (username) DO UPDATE SET first_name = 'Upserted'",
+				fmt.Sprintf(`MERGE INTO treatment_plans p USING (VALUES (%d::bigint)) AS s(id) ON p.id = s.id
+					WHEN MATCHED THEN UPDATE SET title = 'merged'`, c.Plan),
 			} {
-				if err := execAs(c.app, sql); sqlState(err) != tc.state {
-					t.Errorf("raw %s: %v, want SQLSTATE %s", sql, err, tc.state)
+				if err := execAs(c.App, sql); sqlState(err) != tc.state {
+					t.Errorf("raw %s: %v, want SQLSTATE %s", firstLine(sql), err, tc.state)
 				}
 			}
-			if after := tableImages(t, c.owner, guardedTables); !maps.Equal(before, after) {
+			_, err = c.App.CopyFrom(t.Context(), pgx.Identifier{"dental_records"}, []string{"patient_id", "dentist_id", "diagnosis"},
+				pgx.CopyFromRows([][]any{{c.Patient1, c.Dentist, "copied"}}))
+			if sqlState(err) != tc.state {
+				t.Errorf("raw COPY: %v, want SQLSTATE %s", err, tc.state)
+			}
+			if after := clinictest.Snapshot(t, c.Super, guardedTables...); !maps.Equal(before, after) {
 				for _, tab := range guardedTables {
 					if before[tab] != after[tab] {
 						t.Errorf("%s changed although no audit row could be written:\nbefore %s\nafter  %s", tab, before[tab], after[tab])
@@ -135,7 +148,7 @@ func TestAuditWriteFailure(t *testing.T) {
 			}
 
 			// A nonphi-only change writes no audit row: a failing constraint does not stop it.
-			_, err = c.r.User.UpdateLastLogin(c.user, db.UpdateUserLastLoginParams{ID: c.patient1})
+			_, err = c.R.User.UpdateLastLogin(c.Ctx, db.UpdateUserLastLoginParams{ID: c.Patient1})
 			if tc.nonPHIFails != errors.Is(err, audit.ErrAuditWrite) || (!tc.nonPHIFails && err != nil) {
 				t.Errorf("nonphi-only update: %v; want audit.ErrAuditWrite: %v", err, tc.nonPHIFails)
 			}

@@ -23,6 +23,8 @@ import (
 	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/gen/db"
 	"github.com/auditrepo/auditrepo/gen/repo"
+	"github.com/auditrepo/auditrepo/internal/clinictest"
+	"github.com/auditrepo/auditrepo/migrations"
 )
 
 // hostileTexts are PHI values that stress quoting, escaping and encoding on the way into the audit JSON.
@@ -66,7 +68,7 @@ func megabyteNotes(seed string) string {
 // TestBadInputTextRoundTrip writes each hostile value through Create, Update and Delete and checks every
 // image in the trail field by field against what was written, plus the chain and the live row.
 func TestBadInputTextRoundTrip(t *testing.T) {
-	g := newRig(t, 4)
+	g := clinictest.New(t, clinictest.PoolSize(4))
 	texts := hostileTexts()
 	texts = append(texts, struct{ name, v string }{"1 MiB notes", megabyteNotes("a")})
 	// The huge values go into notes only, so that the 1 MiB case stays a few MiB of JSON.
@@ -83,31 +85,31 @@ func TestBadInputTextRoundTrip(t *testing.T) {
 		}
 		t.Run(tc.name, func(t *testing.T) {
 			diag, treat, nextDiag := label(tc.v), "t:"+label(tc.v), label(next)
-			rec, err := g.r.DentalRecord.Create(g.ctx, db.CreateDentalRecordParams{
-				PatientID: g.patient, DentistID: g.dentist, Diagnosis: diag, Treatment: treat, Notes: tc.v,
+			rec, err := g.R.DentalRecord.Create(g.Ctx, db.CreateDentalRecordParams{
+				PatientID: g.Patient1, DentistID: g.Dentist, Diagnosis: diag, Treatment: treat, Notes: tc.v,
 			})
 			if err != nil {
 				t.Fatalf("Create: %v", err)
 			}
 			if rec.Diagnosis != diag || rec.Treatment != treat || rec.Notes != tc.v {
-				t.Errorf("Create returned %q/%q/%q", abbrev(rec.Diagnosis), abbrev(rec.Treatment), abbrev(rec.Notes))
+				t.Errorf("Create returned %q/%q/%q", clinictest.Abbrev(rec.Diagnosis), clinictest.Abbrev(rec.Treatment), clinictest.Abbrev(rec.Notes))
 			}
-			upd, err := g.r.DentalRecord.Update(g.ctx, db.UpdateDentalRecordParams{
-				ID: rec.ID, PatientID: g.patient, DentistID: g.dentist, Diagnosis: nextDiag, Treatment: treat, Notes: next + "!",
+			upd, err := g.R.DentalRecord.Update(g.Ctx, db.UpdateDentalRecordParams{
+				ID: rec.ID, PatientID: g.Patient1, DentistID: g.Dentist, Diagnosis: nextDiag, Treatment: treat, Notes: next + "!",
 			})
 			if err != nil {
 				t.Fatalf("Update: %v", err)
 			}
 			if upd.Diagnosis != nextDiag || upd.Notes != next+"!" {
-				t.Errorf("Update returned %q/%q", abbrev(upd.Diagnosis), abbrev(upd.Notes))
+				t.Errorf("Update returned %q/%q", clinictest.Abbrev(upd.Diagnosis), clinictest.Abbrev(upd.Notes))
 			}
-			if err := g.r.DentalRecord.Delete(g.ctx, rec.ID); err != nil {
+			if err := g.R.DentalRecord.Delete(g.Ctx, rec.ID); err != nil {
 				t.Fatalf("Delete: %v", err)
 			}
 			// The chain check ties the images together: the UPDATE's before is the CREATE's after, and the
 			// DELETE's deleted_record (the row as it was deleted) is the UPDATE's after.
-			trail := trailOf(t, g.pool, "dental_records", rec.ID)
-			for _, p := range chainProblems("dental_records", rec.ID, trail, liveRow{}, false, nil) {
+			trail := clinictest.Record(t, g.Reviewer, "dental_records", rec.ID)
+			for _, p := range clinictest.ChainProblems("dental_records", rec.ID, trail, clinictest.Live{}, false, nil) {
 				t.Error(p)
 			}
 			if len(trail) != 3 {
@@ -119,17 +121,17 @@ func TestBadInputTextRoundTrip(t *testing.T) {
 				{"diagnosis": nextDiag, "treatment": treat, "notes": next + "!"},
 			}
 			for i, r := range trail {
-				if !json.Valid(r.Raw) {
+				if !json.Valid(r.Changes) {
 					t.Errorf("audit row %d: changes are not valid JSON", r.ID)
 				}
 				for k, w := range want[i] {
-					if got, ok := r.image()[k].(string); !ok || got != w {
-						t.Errorf("audit row %d (%s): %s = %s, want %s", r.ID, r.Action, k, abbrev(r.image()[k]), abbrev(w))
+					if got, ok := r.Image()[k].(string); !ok || got != w {
+						t.Errorf("audit row %d (%s): %s = %s, want %s", r.ID, r.Action, k, clinictest.Abbrev(r.Image()[k]), clinictest.Abbrev(w))
 					}
 				}
 			}
 			if before, _ := trail[1].Ch["before"].(map[string]any); before["notes"] != tc.v || before["diagnosis"] != diag {
-				t.Errorf("UPDATE before = %s", abbrev(before))
+				t.Errorf("UPDATE before = %s", clinictest.Abbrev(before))
 			}
 			wantChanged := []string{"diagnosis", "notes", "updated_at"}
 			if nextDiag == diag {
@@ -171,7 +173,7 @@ func mustNumeric(t *testing.T, s string) pgtype.Numeric {
 // audit JSON exactly as PostgreSQL stored them (scale included); out-of-range values are refused and write
 // nothing.
 func TestBadInputNumbers(t *testing.T) {
-	g := newRig(t, 4)
+	g := clinictest.New(t, clinictest.PoolSize(4))
 	cases := []struct{ in, want string }{ // want: the JSON text as stored; NaN, which JSON lacks, is a string
 		{"9999999999.99", "9999999999.99"},
 		{"-9999999999.99", "-9999999999.99"},
@@ -186,30 +188,30 @@ func TestBadInputNumbers(t *testing.T) {
 	}
 	var prev *db.Billing
 	for _, c := range cases {
-		b, err := g.r.Billing.Create(g.ctx, db.CreateBillingParams{PatientID: g.patient, Amount: mustNumeric(t, c.in), Status: "pending", Description: c.in})
+		b, err := g.R.Billing.Create(g.Ctx, db.CreateBillingParams{PatientID: g.Patient1, Amount: mustNumeric(t, c.in), Status: "pending", Description: c.in})
 		if err != nil {
 			t.Errorf("Create amount %s: %v", c.in, err)
 			continue
 		}
-		trail := trailOf(t, g.pool, "billings", b.ID)
-		if got := jsonText(trail[0].image()["amount"]); got != c.want {
+		trail := clinictest.Record(t, g.Reviewer, "billings", b.ID)
+		if got := jsonText(trail[0].Image()["amount"]); got != c.want {
 			t.Errorf("amount %s: audit JSON %s, want %s", c.in, got, c.want)
 		}
-		live := liveRows(t, g.pool, "billings", nil)
-		for _, p := range chainProblems("billings", b.ID, trail, live[b.ID], true, nil) {
+		live := clinictest.LiveRows(t, g.App, "billings", nil)
+		for _, p := range clinictest.ChainProblems("billings", b.ID, trail, live[b.ID], true, nil) {
 			t.Error(p)
 		}
 		if prev != nil { // move the previous billing to this amount: before and after both exact
-			if _, err := g.r.Billing.Update(g.ctx, db.UpdateBillingParams{ID: prev.ID, PatientID: g.patient, Amount: b.Amount, Status: "paid", Description: prev.Description}); err != nil {
+			if _, err := g.R.Billing.Update(g.Ctx, db.UpdateBillingParams{ID: prev.ID, PatientID: g.Patient1, Amount: b.Amount, Status: "paid", Description: prev.Description}); err != nil {
 				t.Errorf("Update to %s: %v", c.in, err)
 				continue
 			}
-			trail := trailOf(t, g.pool, "billings", prev.ID)
-			if got := jsonText(trail[len(trail)-1].image()["amount"]); got != c.want {
+			trail := clinictest.Record(t, g.Reviewer, "billings", prev.ID)
+			if got := jsonText(trail[len(trail)-1].Image()["amount"]); got != c.want {
 				t.Errorf("update to %s: audit JSON %s, want %s", c.in, got, c.want)
 			}
-			live := liveRows(t, g.pool, "billings", nil)
-			for _, p := range chainProblems("billings", prev.ID, trail, live[prev.ID], true, nil) {
+			live := clinictest.LiveRows(t, g.App, "billings", nil)
+			for _, p := range clinictest.ChainProblems("billings", prev.ID, trail, live[prev.ID], true, nil) {
 				t.Error(p)
 			}
 		}
@@ -218,26 +220,26 @@ func TestBadInputNumbers(t *testing.T) {
 
 	// Out of range for numeric(12,2): refused, nothing written, and not reported as an audit failure.
 	for _, in := range []string{"10000000000", "-10000000000.00", "99999999999.995", "Infinity", "-Infinity"} {
-		rows, audits := rowCount(t, g.pool, "billings"), rowCount(t, g.pool, "audit_log")
-		_, err := g.r.Billing.Create(g.ctx, db.CreateBillingParams{PatientID: g.patient, Amount: mustNumeric(t, in), Status: "pending"})
+		rows, audits := rowCount(t, g.App, "billings"), clinictest.Count(t, g.Reviewer, "true")
+		_, err := g.R.Billing.Create(g.Ctx, db.CreateBillingParams{PatientID: g.Patient1, Amount: mustNumeric(t, in), Status: "pending"})
 		if err == nil {
 			t.Errorf("Create amount %s succeeded", in)
 		} else if errors.Is(err, audit.ErrAuditWrite) {
 			t.Errorf("Create amount %s: %v is reported as an audit failure", in, err)
 		}
-		if rowCount(t, g.pool, "billings") != rows || rowCount(t, g.pool, "audit_log") != audits {
+		if rowCount(t, g.App, "billings") != rows || clinictest.Count(t, g.Reviewer, "true") != audits {
 			t.Errorf("Create amount %s wrote rows", in)
 		}
 		if prev != nil {
-			_, err := g.r.Billing.Update(g.ctx, db.UpdateBillingParams{ID: prev.ID, PatientID: g.patient, Amount: mustNumeric(t, in), Status: "void"})
-			if err == nil || rowCount(t, g.pool, "audit_log") != audits {
-				t.Errorf("Update amount %s: err %v, audit rows %d -> %d", in, err, audits, rowCount(t, g.pool, "audit_log"))
+			_, err := g.R.Billing.Update(g.Ctx, db.UpdateBillingParams{ID: prev.ID, PatientID: g.Patient1, Amount: mustNumeric(t, in), Status: "void"})
+			if err == nil || clinictest.Count(t, g.Reviewer, "true") != audits {
+				t.Errorf("Update amount %s: err %v, audit rows %d -> %d", in, err, audits, clinictest.Count(t, g.Reviewer, "true"))
 			}
 		}
 	}
 
 	// A nullable numeric: NULL is a JSON null (the key is present), and changes to and from it are recorded.
-	plan, err := g.r.TreatmentPlan.Create(g.ctx, db.CreateTreatmentPlanParams{PatientID: g.patient, DentistID: g.dentist, Title: "crown", Status: "proposed"})
+	plan, err := g.R.TreatmentPlan.Create(g.Ctx, db.CreateTreatmentPlanParams{PatientID: g.Patient1, DentistID: g.Dentist, Title: "crown", Status: "proposed"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,18 +248,18 @@ func TestBadInputNumbers(t *testing.T) {
 		if cost != "" {
 			n = mustNumeric(t, cost)
 		}
-		if _, err := g.r.TreatmentPlan.Update(g.ctx, db.UpdateTreatmentPlanParams{ID: plan.ID, PatientID: g.patient, DentistID: g.dentist, Title: "crown", Status: "proposed", EstimatedCost: n}); err != nil {
+		if _, err := g.R.TreatmentPlan.Update(g.Ctx, db.UpdateTreatmentPlanParams{ID: plan.ID, PatientID: g.Patient1, DentistID: g.Dentist, Title: "crown", Status: "proposed", EstimatedCost: n}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	trail := trailOf(t, g.pool, "treatment_plans", plan.ID)
-	live := liveRows(t, g.pool, "treatment_plans", nil)
-	for _, p := range chainProblems("treatment_plans", plan.ID, trail, live[plan.ID], true, nil) {
+	trail := clinictest.Record(t, g.Reviewer, "treatment_plans", plan.ID)
+	live := clinictest.LiveRows(t, g.App, "treatment_plans", nil)
+	for _, p := range clinictest.ChainProblems("treatment_plans", plan.ID, trail, live[plan.ID], true, nil) {
 		t.Error(p)
 	}
 	wantCosts := []string{"null", "-9999999999.99", "null", "9999999999.99", "null"}
 	for i, r := range trail {
-		v, present := r.image()["estimated_cost"]
+		v, present := r.Image()["estimated_cost"]
 		if got := jsonText(v); !present || i >= len(wantCosts) || got != wantCosts[i] {
 			t.Errorf("audit row %d: estimated_cost %s (present %v), want %s", r.ID, got, present, wantCosts[min(i, len(wantCosts)-1)])
 		}
@@ -276,7 +278,7 @@ func jsonText(v any) string {
 // TestBadInputNullsBoolsAndTimes: a nullable boolean (NULL, true, false), timestamps at the edges (infinity,
 // year 1, year 9999, microseconds) and NULL, round trip exactly; the redacted insurance_policy never appears.
 func TestBadInputNullsBoolsAndTimes(t *testing.T) {
-	g := newRig(t, 4)
+	g := clinictest.New(t, clinictest.PoolSize(4))
 	ts := func(tm time.Time) pgtype.Timestamptz { return pgtype.Timestamptz{Time: tm, Valid: true} }
 	steps := []struct {
 		pregnant pgtype.Bool
@@ -292,15 +294,15 @@ func TestBadInputNullsBoolsAndTimes(t *testing.T) {
 		{pgtype.Bool{Bool: false, Valid: true}, true, pgtype.Timestamptz{}},
 	}
 	secret := "POLICY-7f3a9c"
-	form, err := g.r.PatientIntakeForm.Create(g.ctx, db.CreatePatientIntakeFormParams{
-		PatientID: g.patient, Allergies: "penicillin", InsurancePolicy: secret + "-0",
+	form, err := g.R.PatientIntakeForm.Create(g.Ctx, db.CreatePatientIntakeFormParams{
+		PatientID: g.Patient1, Allergies: "penicillin", InsurancePolicy: secret + "-0",
 		Pregnant: steps[0].pregnant, Smoker: steps[0].smoker, SignedAt: steps[0].signed,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, s := range steps[1:] {
-		got, err := g.r.PatientIntakeForm.Update(g.ctx, db.UpdatePatientIntakeFormParams{
+		got, err := g.R.PatientIntakeForm.Update(g.Ctx, db.UpdatePatientIntakeFormParams{
 			ID: form.ID, Allergies: "penicillin", InsurancePolicy: fmt.Sprintf("%s-%d", secret, i+1),
 			Pregnant: s.pregnant, Smoker: s.smoker, SignedAt: s.signed,
 		})
@@ -312,16 +314,16 @@ func TestBadInputNullsBoolsAndTimes(t *testing.T) {
 			t.Errorf("step %d: returned pregnant %+v signed_at %+v", i+1, got.Pregnant, got.SignedAt)
 		}
 	}
-	trail := trailOf(t, g.pool, "patient_intake_forms", form.ID)
-	live := liveRows(t, g.pool, "patient_intake_forms", []string{"insurance_policy"})
-	for _, p := range chainProblems("patient_intake_forms", form.ID, trail, live[form.ID], true, []string{"insurance_policy"}) {
+	trail := clinictest.Record(t, g.Reviewer, "patient_intake_forms", form.ID)
+	live := clinictest.LiveRows(t, g.App, "patient_intake_forms", []string{"insurance_policy"})
+	for _, p := range clinictest.ChainProblems("patient_intake_forms", form.ID, trail, live[form.ID], true, []string{"insurance_policy"}) {
 		t.Error(p)
 	}
 	if len(trail) != len(steps) {
 		t.Fatalf("%d audit rows, want %d", len(trail), len(steps))
 	}
 	for i, r := range trail {
-		img, s := r.image(), steps[i]
+		img, s := r.Image(), steps[i]
 		var wantPregnant any
 		if s.pregnant.Valid {
 			wantPregnant = s.pregnant.Bool
@@ -338,8 +340,8 @@ func TestBadInputNullsBoolsAndTimes(t *testing.T) {
 		if img["insurance_policy"] != "[REDACTED]" {
 			t.Errorf("audit row %d: insurance_policy = %#v, want [REDACTED]", r.ID, img["insurance_policy"])
 		}
-		if strings.Contains(string(r.Raw), secret) || anyLeafContains(r.Ch, secret) {
-			t.Errorf("audit row %d: the redacted policy number appears: %s", r.ID, r.Raw)
+		if strings.Contains(string(string(r.Changes)), secret) || anyLeafContains(r.Ch, secret) {
+			t.Errorf("audit row %d: the redacted policy number appears: %s", r.ID, string(r.Changes))
 		}
 		if i > 0 && !hasString(stringsOrNil(r.Ch["changed_fields"]), "insurance_policy") {
 			t.Errorf("audit row %d: changed_fields %v lacks the redacted insurance_policy", r.ID, r.Ch["changed_fields"])
@@ -410,19 +412,19 @@ func anyLeafContains(v any, s string) bool {
 // error, never panic, and write nothing: no row, no audit row, no change to the existing row. The connection
 // stays usable.
 func TestBadInputUnstorableText(t *testing.T) {
-	g := newRig(t, 2)
-	rec, err := g.r.DentalRecord.Create(g.ctx, db.CreateDentalRecordParams{PatientID: g.patient, DentistID: g.dentist, Diagnosis: "ok", Notes: "ok"})
+	g := clinictest.New(t, clinictest.PoolSize(2))
+	rec, err := g.R.DentalRecord.Create(g.Ctx, db.CreateDentalRecordParams{PatientID: g.Patient1, DentistID: g.Dentist, Diagnosis: "ok", Notes: "ok"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	user, err := g.r.User.Create(g.ctx, db.CreateUserParams{Username: "u-ok", Email: "e", Password: "p", UserType: "patient"})
+	user, err := g.R.User.Create(g.Ctx, db.CreateUserParams{Username: "u-ok", Email: "e", Password: "p", UserType: "patient"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	snapshot := func() string {
 		var s string
-		err := g.pool.QueryRow(t.Context(), `SELECT (SELECT jsonb_agg(d ORDER BY id) FROM dental_records d)::text ||
-			(SELECT jsonb_agg(u ORDER BY id) FROM users u)::text || (SELECT count(*) FROM audit_log)::text`).Scan(&s)
+		err := g.Super.QueryRow(t.Context(), `SELECT (SELECT jsonb_agg(d ORDER BY id) FROM dental_records d)::text ||
+			(SELECT jsonb_agg(u ORDER BY id) FROM users u)::text || (SELECT count(*) FROM `+migrations.Audit.QualifiedTable()+`)::text`).Scan(&s)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -432,29 +434,29 @@ func TestBadInputUnstorableText(t *testing.T) {
 	for _, bad := range []string{"a\x00b", "\x00", "\xff\xfe", "ok\xc3\x28", "tooth \xf0\x9f\xa6", "\xed\xa0\x80 surrogate", "\xc0\xaf overlong"} {
 		writes := map[string]func() error{
 			"dental create": func() error {
-				_, err := g.r.DentalRecord.Create(g.ctx, db.CreateDentalRecordParams{PatientID: g.patient, DentistID: g.dentist, Diagnosis: "d", Notes: bad})
+				_, err := g.R.DentalRecord.Create(g.Ctx, db.CreateDentalRecordParams{PatientID: g.Patient1, DentistID: g.Dentist, Diagnosis: "d", Notes: bad})
 				return err
 			},
 			"dental update": func() error {
-				_, err := g.r.DentalRecord.Update(g.ctx, db.UpdateDentalRecordParams{ID: rec.ID, PatientID: g.patient, DentistID: g.dentist, Diagnosis: bad, Notes: "changed"})
+				_, err := g.R.DentalRecord.Update(g.Ctx, db.UpdateDentalRecordParams{ID: rec.ID, PatientID: g.Patient1, DentistID: g.Dentist, Diagnosis: bad, Notes: "changed"})
 				return err
 			},
 			"user create, bad excluded password": func() error {
-				_, err := g.r.User.Create(g.ctx, db.CreateUserParams{Username: "u-bad", Email: "e", Password: bad, UserType: "patient"})
+				_, err := g.R.User.Create(g.Ctx, db.CreateUserParams{Username: "u-bad", Email: "e", Password: bad, UserType: "patient"})
 				return err
 			},
 			"user update": func() error {
-				_, err := g.r.User.Update(g.ctx, db.UpdateUserParams{ID: user.ID, Email: "new", UserType: "patient", FirstName: bad})
+				_, err := g.R.User.Update(g.Ctx, db.UpdateUserParams{ID: user.ID, Email: "new", UserType: "patient", FirstName: bad})
 				return err
 			},
 			"user password": func() error {
-				_, err := g.r.User.UpdatePassword(g.ctx, db.UpdateUserPasswordParams{ID: user.ID, Password: bad})
+				_, err := g.R.User.UpdatePassword(g.Ctx, db.UpdateUserPasswordParams{ID: user.ID, Password: bad})
 				return err
 			},
 			"dental create many": func() error {
-				_, err := g.r.DentalRecord.CreateMany(g.ctx, []db.CreateDentalRecordParams{
-					{PatientID: g.patient, DentistID: g.dentist, Diagnosis: "fine"},
-					{PatientID: g.patient, DentistID: g.dentist, Diagnosis: bad},
+				_, err := g.R.DentalRecord.CreateMany(g.Ctx, []db.CreateDentalRecordParams{
+					{PatientID: g.Patient1, DentistID: g.Dentist, Diagnosis: "fine"},
+					{PatientID: g.Patient1, DentistID: g.Dentist, Diagnosis: bad},
 				})
 				return err
 			},
@@ -482,7 +484,7 @@ func TestBadInputUnstorableText(t *testing.T) {
 			t.Fatalf("writes with %q changed the database", bad)
 		}
 	}
-	if _, err := g.r.DentalRecord.Update(g.ctx, db.UpdateDentalRecordParams{ID: rec.ID, PatientID: g.patient, DentistID: g.dentist, Diagnosis: "ok", Notes: "after"}); err != nil {
+	if _, err := g.R.DentalRecord.Update(g.Ctx, db.UpdateDentalRecordParams{ID: rec.ID, PatientID: g.Patient1, DentistID: g.Dentist, Diagnosis: "ok", Notes: "after"}); err != nil {
 		t.Errorf("a valid write after the refused ones: %v", err)
 	}
 }
@@ -511,23 +513,23 @@ func expectCleaned(s string, max int) string {
 // write, and checks what the audit row records: a spoofed X-Forwarded-For from an untrusted peer never becomes
 // the IP; user agents and request ids are cleaned and truncated; the user comes only from authentication.
 func TestBadInputRequestMetadata(t *testing.T) {
-	g := newRig(t, 2)
-	rec, err := g.r.DentalRecord.Create(g.ctx, db.CreateDentalRecordParams{PatientID: g.patient, DentistID: g.dentist, Diagnosis: "d"})
+	g := clinictest.New(t, clinictest.PoolSize(2))
+	rec, err := g.R.DentalRecord.Create(g.Ctx, db.CreateDentalRecordParams{PatientID: g.Patient1, DentistID: g.Dentist, Diagnosis: "d"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Strict repositories refuse anonymous actors; anonymous requests are recorded through a lenient one.
-	lenient := repo.New(g.pool, audit.AllowAnonymous())
+	lenient := repo.New(g.App, audit.AllowAnonymous())
 	n := 0
 	handler := audit.Middleware(audit.MiddlewareConfig{
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")},
 		Authenticate: func(r *http.Request) (int64, bool) {
-			return g.dentist, r.Header.Get("Authorization") == "Bearer good"
+			return g.Dentist, r.Header.Get("Authorization") == "Bearer good"
 		},
 	})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n++
-		p := db.UpdateDentalRecordParams{ID: rec.ID, PatientID: g.patient, DentistID: g.dentist, Diagnosis: "d", Notes: fmt.Sprint("request ", n)}
-		_, err := g.r.DentalRecord.Update(r.Context(), p)
+		p := db.UpdateDentalRecordParams{ID: rec.ID, PatientID: g.Patient1, DentistID: g.Dentist, Diagnosis: "d", Notes: fmt.Sprint("request ", n)}
+		_, err := g.R.DentalRecord.Update(r.Context(), p)
 		if a, _ := audit.ActorFrom(r.Context()); a.Kind == audit.KindUnknown {
 			if !errors.Is(err, audit.ErrNoActor) {
 				http.Error(w, fmt.Sprintf("strict repository with an anonymous actor: %v, want ErrNoActor", err), http.StatusInternalServerError)
@@ -580,14 +582,14 @@ func TestBadInputRequestMetadata(t *testing.T) {
 			if w.Code != http.StatusOK {
 				t.Fatalf("handler: %d %s", w.Code, w.Body)
 			}
-			trail := trailOf(t, g.pool, "dental_records", rec.ID)
+			trail := clinictest.Record(t, g.Reviewer, "dental_records", rec.ID)
 			r := trail[len(trail)-1]
-			if r.image()["notes"] != fmt.Sprint("request ", n) {
+			if r.Image()["notes"] != fmt.Sprint("request ", n) {
 				t.Fatalf("the request's audit row is missing")
 			}
 			gotIP := ""
 			if r.IP != nil {
-				gotIP = *r.IP
+				gotIP = r.IP.String()
 			}
 			if gotIP != rq.wantIP {
 				t.Errorf("ip = %q, want %q", gotIP, rq.wantIP)
@@ -626,15 +628,15 @@ func checkStoredText(t *testing.T, col string, got *string, want string, max int
 		return
 	}
 	if got == nil {
-		t.Errorf("%s = NULL, want %q", col, abbrev(want))
+		t.Errorf("%s = NULL, want %q", col, clinictest.Abbrev(want))
 		return
 	}
 	if *got != want {
-		t.Errorf("%s = %q, want %q", col, abbrev(*got), abbrev(want))
+		t.Errorf("%s = %q, want %q", col, clinictest.Abbrev(*got), clinictest.Abbrev(want))
 	}
 	if len(*got) > max || !utf8.ValidString(*got) || strings.ContainsFunc(*got, func(r rune) bool {
 		return unicode.IsControl(r) || r == 0x2028 || r == 0x2029 || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069)
 	}) {
-		t.Errorf("%s = %q: longer than %d bytes, invalid UTF-8 or unsafe characters", col, abbrev(*got), max)
+		t.Errorf("%s = %q: longer than %d bytes, invalid UTF-8 or unsafe characters", col, clinictest.Abbrev(*got), max)
 	}
 }

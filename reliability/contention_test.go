@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/auditrepo/auditrepo/audit"
+	"github.com/auditrepo/auditrepo/internal/clinictest"
 )
 
 var apptRedact = []string{"notes"}
@@ -21,8 +22,8 @@ var apptRedact = []string{"notes"}
 // pool. Each Update sets a unique type, so each writes an audit row.
 func TestContentionUpdatesOneAppointment(t *testing.T) {
 	const workers, perWorker = 32, 200
-	g := newRig(t, 16, asyncCommit)
-	a := g.newAppointment(t, "initial")
+	g := clinictest.New(t, clinictest.PoolSize(16, asyncCommit))
+	a := newAppointment(t, g, "initial")
 
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -31,7 +32,7 @@ func TestContentionUpdatesOneAppointment(t *testing.T) {
 		errs[w] = make([]error, perWorker)
 		wg.Go(func() {
 			for i := range perWorker {
-				_, errs[w][i] = g.r.Appointment.Update(g.ctx, apptUpdate(a, fmt.Sprintf("w%02d-%03d", w, i)))
+				_, errs[w][i] = g.R.Appointment.Update(g.Ctx, apptUpdate(a, fmt.Sprintf("w%02d-%03d", w, i)))
 			}
 		})
 	}
@@ -52,10 +53,10 @@ func TestContentionUpdatesOneAppointment(t *testing.T) {
 	}
 
 	start = time.Now()
-	trail := trailOf(t, g.pool, "appointments", a.ID)
-	live := liveRows(t, g.pool, "appointments", apptRedact)
+	trail := clinictest.Record(t, g.Reviewer, "appointments", a.ID)
+	live := clinictest.LiveRows(t, g.App, "appointments", apptRedact)
 	row, ok := live[a.ID]
-	for _, p := range chainProblems("appointments", a.ID, trail, row, ok, apptRedact) {
+	for _, p := range clinictest.ChainProblems("appointments", a.ID, trail, row, ok, apptRedact) {
 		t.Error(p)
 	}
 	t.Logf("trail of %d rows read and checked in %v", len(trail), time.Since(start).Round(time.Millisecond))
@@ -70,7 +71,7 @@ func TestContentionUpdatesOneAppointment(t *testing.T) {
 	next := make([]int, workers)
 	for _, r := range trail[1:] {
 		var w, i int
-		typ := jsonStr(r.image()["type"])
+		typ := str(r.Image()["type"])
 		if _, err := fmt.Sscanf(typ, "w%02d-%03d", &w, &i); err != nil || w >= workers {
 			t.Errorf("audit row %d: type %q was never written", r.ID, typ)
 			continue
@@ -88,10 +89,10 @@ func TestContentionUpdatesOneAppointment(t *testing.T) {
 // returned, every Update gets ErrNotFound.
 func TestContentionDeleteRacingUpdates(t *testing.T) {
 	const workers, perWorker = 16, 60
-	g := newRig(t, 16, asyncCommit)
+	g := clinictest.New(t, clinictest.PoolSize(16, asyncCommit))
 	for round, deleteAfter := range []int{1, workers * perWorker / 4, workers * perWorker / 2, workers * perWorker * 3 / 4} {
 		t.Run(fmt.Sprintf("delete-after-%d", deleteAfter), func(t *testing.T) {
-			a := g.newAppointment(t, fmt.Sprintf("round%d", round))
+			a := newAppointment(t, g, fmt.Sprintf("round%d", round))
 			type result struct {
 				typ          string
 				err          error
@@ -106,7 +107,7 @@ func TestContentionDeleteRacingUpdates(t *testing.T) {
 				for done.Load() < int64(deleteAfter) {
 					time.Sleep(50 * time.Microsecond)
 				}
-				deleteErr = g.r.Appointment.Delete(g.ctx, a.ID)
+				deleteErr = g.R.Appointment.Delete(g.Ctx, a.ID)
 				deleted.Store(true)
 			})
 			for w := range workers {
@@ -116,7 +117,7 @@ func TestContentionDeleteRacingUpdates(t *testing.T) {
 						res := &results[w][i]
 						res.typ = fmt.Sprintf("r%d-w%02d-%03d", round, w, i)
 						res.afterDeleted = deleted.Load()
-						_, res.err = g.r.Appointment.Update(g.ctx, apptUpdate(a, res.typ))
+						_, res.err = g.R.Appointment.Update(g.Ctx, apptUpdate(a, res.typ))
 						done.Add(1)
 					}
 				})
@@ -151,10 +152,10 @@ func TestContentionDeleteRacingUpdates(t *testing.T) {
 			}
 			t.Logf("%d updates committed, %d found the row deleted", ok, notFound)
 
-			trail := trailOf(t, g.pool, "appointments", a.ID)
-			live := liveRows(t, g.pool, "appointments", apptRedact)
+			trail := clinictest.Record(t, g.Reviewer, "appointments", a.ID)
+			live := clinictest.LiveRows(t, g.App, "appointments", apptRedact)
 			row, exists := live[a.ID]
-			for _, p := range chainProblems("appointments", a.ID, trail, row, exists, apptRedact) {
+			for _, p := range clinictest.ChainProblems("appointments", a.ID, trail, row, exists, apptRedact) {
 				t.Error(p)
 			}
 			if len(trail) == 0 || trail[len(trail)-1].Action != "DELETE" {
@@ -162,7 +163,7 @@ func TestContentionDeleteRacingUpdates(t *testing.T) {
 			}
 			seen := map[string]bool{}
 			for _, r := range trail[1 : len(trail)-1] {
-				typ := jsonStr(r.image()["type"])
+				typ := str(r.Image()["type"])
 				if !committed[typ] {
 					t.Errorf("audit row %d describes version %q, which no successful Update wrote", r.ID, typ)
 				}
@@ -183,9 +184,9 @@ func TestContentionDeleteRacingUpdates(t *testing.T) {
 // TestContentionConcurrentDeletes: concurrent Deletes of one record: exactly one succeeds and writes one
 // DELETE row; the others get ErrNotFound and write nothing.
 func TestContentionConcurrentDeletes(t *testing.T) {
-	g := newRig(t, 16, asyncCommit)
+	g := clinictest.New(t, clinictest.PoolSize(16, asyncCommit))
 	for round := range 10 {
-		a := g.newAppointment(t, fmt.Sprintf("del%d", round))
+		a := newAppointment(t, g, fmt.Sprintf("del%d", round))
 		const n = 8
 		errs := make([]error, n)
 		var wg sync.WaitGroup
@@ -194,7 +195,7 @@ func TestContentionConcurrentDeletes(t *testing.T) {
 		for i := range n {
 			wg.Go(func() {
 				gate.Wait()
-				errs[i] = g.r.Appointment.Delete(g.ctx, a.ID)
+				errs[i] = g.R.Appointment.Delete(g.Ctx, a.ID)
 			})
 		}
 		gate.Done()
@@ -211,8 +212,8 @@ func TestContentionConcurrentDeletes(t *testing.T) {
 		if ok != 1 {
 			t.Errorf("round %d: %d Deletes succeeded, want 1", round, ok)
 		}
-		trail := trailOf(t, g.pool, "appointments", a.ID)
-		for _, p := range chainProblems("appointments", a.ID, trail, liveRow{}, false, apptRedact) {
+		trail := clinictest.Record(t, g.Reviewer, "appointments", a.ID)
+		for _, p := range clinictest.ChainProblems("appointments", a.ID, trail, clinictest.Live{}, false, apptRedact) {
 			t.Errorf("round %d: %s", round, p)
 		}
 		if len(trail) != 2 {

@@ -3,12 +3,16 @@
 //
 //   - contention and faults: concurrent writes to the same rows, and writes killed or cancelled at chosen
 //     points, never leave a change without its audit row or an audit row without its change;
-//   - audit write failure: when the audit insert fails (a failing constraint, a revoked privilege), every
-//     repository write fails with audit.ErrAuditWrite and no PHI row changes;
-//   - append-only by role: the application's role (auditrepo_app) cannot update, delete or truncate the
-//     trail, nor disable its triggers or the backstop's;
-//   - the backstop: a write to a PHI table that bypasses the generated repositories still leaves one audit
-//     row per changed row, marked 'unattributed', while the repositories' own writes are logged once.
+//   - audit write failure: when the audit triggers cannot write (a failing constraint, a revoked privilege on
+//     auditrepo.audit_log), every write fails, repository writes with audit.ErrAuditWrite, and no PHI row changes;
+//   - append-only by role: the application (auditrepo_app) has no privilege on the audit tables, the reviewer
+//     may only read them, and neither the application nor the owner of the clinic's tables can write, empty or
+//     silence the trail (its tables, triggers and trigger functions belong to auditrepo_audit);
+//   - raw writes: a write to a PHI table that bypasses the generated repositories still leaves one audit row
+//     per changed row with its true images, marked 'unattributed', while the repositories' own writes are
+//     recorded once, attributed to their actor;
+//   - hostile input and fuzzing: what is written is what the trail shows, or the write is refused.
 //
-// The tests connect as auditrepo_app, as the application does, except where they break things on purpose.
+// The tests write as auditrepo_app, as the application does, read the trail as the reviewer
+// (internal/clinictest), and act as the owner or the superuser only where that is the point.
 package reliability

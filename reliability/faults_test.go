@@ -7,10 +7,10 @@ package reliability_test
 // and against what each caller was told, and every pooled connection is checked for leftover state.
 //
 // Parking a write at a known point needs no change to the generated code: the test holds the target row's lock
-// (the write waits in ar_locked, before it changes anything), or one of two advisory-lock gates that a
-// superuser installs on this test's audit_log: a BEFORE INSERT row trigger (the write waits inside its audit
-// insert, after its change is applied) and a deferred constraint trigger (the write waits inside COMMIT). The
-// gates only wait; they never change a row.
+// (the write waits for it in its UPDATE or DELETE, before it changes anything), or one of two advisory-lock
+// gates that the superuser (the Super pool) installs on this test's auditrepo.audit_log: a BEFORE INSERT row
+// trigger (the write waits inside its audit trigger's insert, after its change is applied) and a deferred
+// constraint trigger (the write waits inside COMMIT). The gates only wait; they never change a row.
 
 import (
 	"context"
@@ -33,6 +33,8 @@ import (
 	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/gen/db"
 	"github.com/auditrepo/auditrepo/gen/repo"
+	"github.com/auditrepo/auditrepo/internal/clinictest"
+	"github.com/auditrepo/auditrepo/migrations"
 )
 
 const (
@@ -47,10 +49,10 @@ BEGIN
 	RETURN NEW;
 END
 $$;
-CREATE TRIGGER reliability_gate_insert BEFORE INSERT ON audit_log
-	FOR EACH ROW EXECUTE FUNCTION reliability_gate('%d');
-CREATE CONSTRAINT TRIGGER reliability_gate_commit AFTER INSERT ON audit_log
-	DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION reliability_gate('%d');`, gateInsertKey, gateCommitKey)
+CREATE TRIGGER reliability_gate_insert BEFORE INSERT ON %[3]s
+	FOR EACH ROW EXECUTE FUNCTION reliability_gate('%[1]d');
+CREATE CONSTRAINT TRIGGER reliability_gate_commit AFTER INSERT ON %[3]s
+	DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION reliability_gate('%[2]d');`, gateInsertKey, gateCommitKey, migrations.Audit.QualifiedTable())
 
 // Where a write is parked when the fault hits.
 type gate int
@@ -166,7 +168,7 @@ func classify(err error) outcome {
 
 type faultHarness struct {
 	t     *testing.T
-	g     *rig
+	g     *clinictest.Clinic
 	super *pgx.Conn // observes backends and kills them
 	gates *pgx.Conn // holds the gates (superuser, so it can lock any row)
 	tconn *pgx.Conn // execTimeout
@@ -199,23 +201,23 @@ func TestFaultsKeepChangesAndAuditTogether(t *testing.T) {
 
 	// Connections killed by faults are replaced (and warmed up: their first statement is the slow one) in the
 	// background while the loop goes on.
-	g := newRig(t, 8, func(c *pgxpool.Config) {
+	g := clinictest.New(t, clinictest.PoolSize(8, func(c *pgxpool.Config) {
 		c.MinConns, c.HealthCheckPeriod = 3, 20*time.Millisecond
 		c.AfterConnect = warmUp
-	})
+	}))
 	h := &faultHarness{t: t, g: g, rng: rand.New(rand.NewPCG(seed, 1))}
-	h.super = superConn(t, g.pool)
-	h.gates = superConn(t, g.pool)
+	h.super = superConn(t, g)
+	h.gates = superConn(t, g)
 	if _, err := h.super.Exec(context.Background(), gateSQL); err != nil {
 		t.Fatalf("installing the gates: %v", err)
 	}
-	h.patch = db.UpdateDentalRecordParams{PatientID: g.patient, DentistID: g.dentist, Diagnosis: "caries", Treatment: "filling"}
-	if err := g.pool.QueryRow(context.Background(), "SELECT current_setting('statement_timeout')").Scan(&h.baseline); err != nil {
+	h.patch = db.UpdateDentalRecordParams{PatientID: g.Patient1, DentistID: g.Dentist, Diagnosis: "caries", Treatment: "filling"}
+	if err := g.App.QueryRow(context.Background(), "SELECT current_setting('statement_timeout')").Scan(&h.baseline); err != nil {
 		t.Fatal(err)
 	}
 	for range 12 {
-		r, err := g.r.DentalRecord.Create(g.ctx, db.CreateDentalRecordParams{
-			PatientID: g.patient, DentistID: g.dentist, Diagnosis: "caries", Treatment: "filling", Notes: h.token(),
+		r, err := g.R.DentalRecord.Create(g.Ctx, db.CreateDentalRecordParams{
+			PatientID: g.Patient1, DentistID: g.Dentist, Diagnosis: "caries", Treatment: "filling", Notes: h.token(),
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -293,8 +295,8 @@ func (h *faultHarness) negativeControl() {
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	live := liveRows(t, h.g.pool, "dental_records", nil)
-	if p := chainProblems("dental_records", id, trailOf(t, h.g.pool, "dental_records", id), live[id], true, nil); len(p) == 0 {
+	live := clinictest.LiveRows(t, h.g.App, "dental_records", nil)
+	if p := clinictest.ChainProblems("dental_records", id, clinictest.Record(t, h.g.Reviewer, "dental_records", id), live[id], true, nil); len(p) == 0 {
 		t.Error("negative control: an unaudited change went unnoticed by the reconciliation")
 	}
 }
@@ -456,7 +458,7 @@ func (h *faultHarness) dedicated(e executor) *pgx.Conn {
 		}
 	}
 	if *slot == nil || (*slot).IsClosed() {
-		c, err := appConn(context.Background(), h.g.pool, tweak)
+		c, err := appConn(context.Background(), h.g.App, tweak)
 		if err != nil {
 			t.Fatalf("dedicated connection: %v", err)
 		}
@@ -468,14 +470,14 @@ func (h *faultHarness) dedicated(e executor) *pgx.Conn {
 
 func (h *faultHarness) runAutocommit(a *attempt) {
 	t := h.t
-	ctx, cancel := context.WithCancel(h.g.ctx)
+	ctx, cancel := context.WithCancel(h.g.Ctx)
 	defer cancel()
 	var r *repo.Repos
 	pid := uint32(0)
 	var pooled *pgxpool.Conn
 	switch a.exec {
 	case execPool:
-		c, err := h.g.pool.Acquire(context.Background())
+		c, err := h.g.App.Acquire(context.Background())
 		if err != nil {
 			t.Fatalf("acquire: %v", err)
 		}
@@ -483,7 +485,7 @@ func (h *faultHarness) runAutocommit(a *attempt) {
 		pid = c.Conn().PgConn().PID()
 		r = repo.New(c)
 	case execPoolDirect:
-		r = h.g.r
+		r = h.g.R
 	case execTimeout, execCancelReq:
 		c := h.dedicated(a.exec)
 		pid = c.PgConn().PID()
@@ -539,12 +541,12 @@ func (h *faultHarness) runAutocommit(a *attempt) {
 // runTx runs the write in a caller's transaction on a pooled connection and faults the write or the commit.
 func (h *faultHarness) runTx(a *attempt) {
 	t := h.t
-	c, err := h.g.pool.Acquire(context.Background())
+	c, err := h.g.App.Acquire(context.Background())
 	if err != nil {
 		t.Fatalf("acquire: %v", err)
 	}
 	pid := c.Conn().PgConn().PID()
-	ctx, cancel := context.WithCancel(h.g.ctx)
+	ctx, cancel := context.WithCancel(h.g.Ctx)
 	tx, err := c.Begin(context.Background())
 	if err != nil {
 		t.Fatalf("begin: %v", err)
@@ -584,7 +586,7 @@ func (h *faultHarness) runTx(a *attempt) {
 	}
 
 	// The write succeeds, then the fault hits before or during COMMIT.
-	if err := h.write(h.g.ctx, r, a); err != nil {
+	if err := h.write(h.g.Ctx, r, a); err != nil {
 		a.err, a.out = err, notCommitted
 		return
 	}
@@ -643,7 +645,7 @@ func (h *faultHarness) alive(conn *pgx.Conn, pid uint32) bool {
 }
 
 // checkConnState checks that a connection that survived a fault carries nothing into its next write: no open
-// transaction, the default statement_timeout, no auditrepo.write mark, no locks.
+// transaction, the default statement_timeout, no leftover claim (auditrepo.claim), no locks.
 func (h *faultHarness) checkConnState(a attempt, conn *pgx.Conn) {
 	h.connStates++
 	if s := conn.PgConn().TxStatus(); s != 'I' {
@@ -653,7 +655,7 @@ func (h *faultHarness) checkConnState(a attempt, conn *pgx.Conn) {
 	var timeout, mark string
 	var locks int
 	err := conn.QueryRow(context.Background(), `SELECT current_setting('statement_timeout'),
-		coalesce(current_setting('auditrepo.write', true), ''),
+		coalesce(current_setting('auditrepo.claim', true), ''),
 		(SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid() AND locktype NOT IN ('virtualxid', 'relation'))`).
 		Scan(&timeout, &mark, &locks)
 	if err != nil {
@@ -661,7 +663,7 @@ func (h *faultHarness) checkConnState(a attempt, conn *pgx.Conn) {
 		return
 	}
 	if timeout != h.baseline || mark != "" || locks != 0 {
-		h.t.Errorf("%v: leftover state: statement_timeout %q (want %q), auditrepo.write %q, %d locks held",
+		h.t.Errorf("%v: leftover state: statement_timeout %q (want %q), auditrepo.claim %q, %d locks held",
 			a, timeout, h.baseline, mark, locks)
 	}
 }
@@ -830,8 +832,8 @@ func (h *faultHarness) quiesce() {
 func (h *faultHarness) reconcile(attempts []attempt) {
 	t := h.t
 	const table = "dental_records"
-	trails := tableTrails(t, h.g.pool, table)
-	live := liveRows(t, h.g.pool, table, nil)
+	trails := clinictest.Records(t, h.g.Reviewer, table)
+	live := clinictest.LiveRows(t, h.g.App, table, nil)
 
 	var chain []string
 	ids := map[int64]bool{}
@@ -843,7 +845,7 @@ func (h *faultHarness) reconcile(attempts []attempt) {
 	}
 	for id := range ids {
 		row, ok := live[id]
-		chain = append(chain, chainProblems(table, id, trails[id], row, ok, nil)...)
+		chain = append(chain, clinictest.ChainProblems(table, id, trails[id], row, ok, nil)...)
 	}
 
 	// Every token is written by one attempt only, so it names one version.
@@ -855,7 +857,7 @@ func (h *faultHarness) reconcile(attempts []attempt) {
 				deleted[r.TargetID] = true
 				continue
 			}
-			versions[jsonStr(r.image()["notes"])]++
+			versions[str(r.Image()["notes"])]++
 		}
 	}
 	attempted := map[string]bool{}
@@ -891,7 +893,7 @@ func (h *faultHarness) reconcile(attempts []attempt) {
 				phantom = append(phantom, fmt.Sprintf("%v: partly applied, %d of %d versions audited", a, n, all))
 			}
 		case opDelete:
-			if a.out == committed && (!deleted[a.id] || live[a.id].img != nil) {
+			if a.out == committed && (!deleted[a.id] || live[a.id].Img != nil) {
 				missing = append(missing, a.String())
 			}
 		}
@@ -901,16 +903,12 @@ func (h *faultHarness) reconcile(attempts []attempt) {
 			phantom = append(phantom, fmt.Sprintf("%d audit rows describe version %q, which nobody wrote", n, token))
 		}
 	}
-	var unattributed int
-	if err := h.g.pool.QueryRow(context.Background(),
-		"SELECT count(*) FROM audit_log WHERE actor_kind NOT IN ('user', 'system')").Scan(&unattributed); err != nil {
-		t.Fatal(err)
-	}
+	unattributed := clinictest.Count(t, h.g.Reviewer, "actor_kind NOT IN ('user', 'system')")
 
 	t.Logf("reconciliation: %d records, %d audit rows; %d chain problems, %d committed changes without their audit row, "+
 		"%d audit rows without their change, %d rows not written by the test's actors; of the writes whose outcome "+
 		"the caller could not know, %d committed (with their audit rows) and %d did not",
-		len(ids), rowCount(t, h.g.pool, "audit_log"), len(chain), len(missing), len(phantom), unattributed, resolved[true], resolved[false])
+		len(ids), clinictest.Count(t, h.g.Reviewer, "true"), len(chain), len(missing), len(phantom), unattributed, resolved[true], resolved[false])
 	for _, p := range chain {
 		t.Error("chain: " + p)
 	}
@@ -929,13 +927,13 @@ func (h *faultHarness) reconcile(attempts []attempt) {
 func (h *faultHarness) checkPool() {
 	t := h.t
 	ctx := context.Background()
-	conns := h.g.pool.AcquireAllIdle(ctx)
+	conns := h.g.App.AcquireAllIdle(ctx)
 	defer func() {
 		for _, c := range conns {
 			c.Release()
 		}
 	}()
-	st := h.g.pool.Stat()
+	st := h.g.App.Stat()
 	t.Logf("checking %d idle pooled connections (the pool opened %d connections in all; faults destroyed the others)",
 		len(conns), st.NewConnsCount())
 	if len(conns) == 0 {
@@ -948,7 +946,7 @@ func (h *faultHarness) checkPool() {
 		}
 		var timeout, mark string
 		var locks int
-		err := c.QueryRow(ctx, `SELECT current_setting('statement_timeout'), coalesce(current_setting('auditrepo.write', true), ''),
+		err := c.QueryRow(ctx, `SELECT current_setting('statement_timeout'), coalesce(current_setting('auditrepo.claim', true), ''),
 			(SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid() AND locktype <> 'virtualxid' AND locktype <> 'relation')`).
 			Scan(&timeout, &mark, &locks)
 		if err != nil {
@@ -956,19 +954,19 @@ func (h *faultHarness) checkPool() {
 			continue
 		}
 		if timeout != h.baseline || mark != "" || locks != 0 {
-			t.Errorf("pooled connection %d (pid %d): statement_timeout %q (want %q), auditrepo.write %q, %d locks held",
+			t.Errorf("pooled connection %d (pid %d): statement_timeout %q (want %q), auditrepo.claim %q, %d locks held",
 				i, pid, timeout, h.baseline, mark, locks)
 		}
 		token := fmt.Sprintf("pool-check-%d", i)
 		p := h.patch
 		p.ID, p.Notes = h.liveID(), token
-		if _, err := repo.New(c).DentalRecord.Update(h.g.ctx, p); err != nil {
+		if _, err := repo.New(c).DentalRecord.Update(h.g.Ctx, p); err != nil {
 			t.Errorf("pooled connection %d (pid %d): audited write: %v", i, pid, err)
 			continue
 		}
-		trail := trailOf(t, c, "dental_records", p.ID)
-		if last := trail[len(trail)-1]; jsonStr(last.image()["notes"]) != token {
-			t.Errorf("pooled connection %d (pid %d): the write's audit row is missing; last row %d: %s", i, pid, last.ID, last.Raw)
+		trail := clinictest.Record(t, h.g.Reviewer, "dental_records", p.ID)
+		if last := trail[len(trail)-1]; str(last.Image()["notes"]) != token {
+			t.Errorf("pooled connection %d (pid %d): the write's audit row is missing; last row %d: %s", i, pid, last.ID, string(last.Changes))
 		}
 	}
 }
@@ -976,7 +974,7 @@ func (h *faultHarness) checkPool() {
 // liveID returns a dental record that exists.
 func (h *faultHarness) liveID() int64 {
 	var id int64
-	if err := h.g.pool.QueryRow(context.Background(), "SELECT min(id) FROM dental_records").Scan(&id); err != nil {
+	if err := h.g.App.QueryRow(context.Background(), "SELECT min(id) FROM dental_records").Scan(&id); err != nil {
 		h.t.Fatalf("no dental record left: %v", err)
 	}
 	return id

@@ -14,6 +14,7 @@ package reliability_test
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strconv"
@@ -26,6 +27,8 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/auditrepo/auditrepo/gen/db"
+	"github.com/auditrepo/auditrepo/internal/clinictest"
+	"github.com/auditrepo/auditrepo/migrations"
 )
 
 // userKeys are the keys of a users image in the trail: every column but the excluded password and auth_token.
@@ -54,7 +57,7 @@ func FuzzAuditImage(f *testing.F) {
 	f.Add("erin", "e\xffe@x", "pw", "tok", false, "Erin", "", "", true, "e@x", "Erin\x00", "", "", true, "pw\xc3")
 	f.Add("", "", "", "", false, "", "", "", false, "", "", "", "", false, "")
 
-	g := newRig(f, 2)
+	g := clinictest.New(f, clinictest.PoolSize(2))
 	var seq atomic.Int64
 	f.Fuzz(func(t *testing.T, username, email, password, authToken string, tokenNull bool, first, last, role string, patient bool,
 		email2, first2, last2, role2 string, patient2 bool, newPassword string) {
@@ -75,7 +78,7 @@ func FuzzAuditImage(f *testing.F) {
 		if !createOK {
 			before = dbState(t, g)
 		}
-		u, err := g.r.User.Create(g.ctx, create)
+		u, err := g.R.User.Create(g.Ctx, create)
 		if !createOK {
 			if err == nil {
 				t.Fatalf("Create with unstorable text succeeded: %+v", create)
@@ -104,7 +107,7 @@ func FuzzAuditImage(f *testing.F) {
 		// refused one changes nothing (the DELETE image below shows the row as it stayed).
 		upd := db.UpdateUserParams{ID: u.ID, Email: email2, UserType: userType(patient2), Role: role2, FirstName: first2, LastName: last2}
 		updOK := storable(email2) && storable(role2) && storable(first2) && storable(last2)
-		u2, err := g.r.User.Update(g.ctx, upd)
+		u2, err := g.R.User.Update(g.Ctx, upd)
 		final, changed := created, []string(nil)
 		switch {
 		case !updOK:
@@ -124,33 +127,49 @@ func FuzzAuditImage(f *testing.F) {
 			}
 		}
 
-		// A password change alone is not audited at all: excluded means neither the value nor the fact.
-		_, err = g.r.User.UpdatePassword(g.ctx, db.UpdateUserPasswordParams{ID: u.ID, Password: newPassword})
+		// A password change is audited as a fact, never as a value: an UPDATE row names password (and
+		// auth_token, which UpdatePassword clears) in changed_fields, and its images hold neither.
+		var pwChanged []string // changed_fields of the password change's row; nil: no row
+		_, err = g.R.User.UpdatePassword(g.Ctx, db.UpdateUserPasswordParams{ID: u.ID, Password: newPassword})
 		switch {
 		case !storable(newPassword):
 			if err == nil {
 				t.Fatalf("UpdatePassword with unstorable text succeeded")
 			}
 			var stored string
-			if err := g.pool.QueryRow(t.Context(), "SELECT password FROM users WHERE id = $1", u.ID).Scan(&stored); err != nil || stored != password {
+			if err := g.App.QueryRow(t.Context(), "SELECT password FROM users WHERE id = $1", u.ID).Scan(&stored); err != nil || stored != password {
 				t.Fatalf("a refused UpdatePassword changed the password (%v)", err)
 			}
 		case err != nil:
 			t.Fatalf("UpdatePassword: %v", err)
 		default:
 			secrets = append(secrets, newPassword)
+			if newPassword != password {
+				pwChanged = append(pwChanged, "password")
+			}
+			if token.Valid {
+				pwChanged = append(pwChanged, "auth_token")
+			}
+			if pwChanged != nil {
+				pwChanged = append(pwChanged, "updated_at")
+			}
 		}
 
-		if err := g.r.User.Delete(g.ctx, u.ID); err != nil {
+		if err := g.R.User.Delete(g.Ctx, u.ID); err != nil {
 			t.Fatalf("Delete: %v", err)
 		}
 
-		// The trail: CREATE, an UPDATE only if a PHI field changed, DELETE.
-		trail := trailOf(t, g.pool, "users", u.ID)
-		wantActions := []string{"CREATE", "DELETE"}
+		// The trail: CREATE, an UPDATE only if a PHI field changed, an UPDATE only if the password or the token
+		// changed, DELETE.
+		trail := clinictest.Record(t, g.Reviewer, "users", u.ID)
+		wantActions := []string{"CREATE"}
 		if len(changed) > 0 {
-			wantActions = []string{"CREATE", "UPDATE", "DELETE"}
+			wantActions = append(wantActions, "UPDATE")
 		}
+		if pwChanged != nil {
+			wantActions = append(wantActions, "UPDATE")
+		}
+		wantActions = append(wantActions, "DELETE")
 		var actions []string
 		for _, r := range trail {
 			actions = append(actions, r.Action)
@@ -165,30 +184,47 @@ func FuzzAuditImage(f *testing.F) {
 		if len(changed) > 0 {
 			r := trail[1]
 			checkUserImage(t, r, u.ID, final, u2.UpdatedAt)
-			if !reflect.DeepEqual(r.Ch["before"], trail[0].image()) {
-				t.Errorf("UPDATE before %s differs from CREATE after %s", abbrev(r.Ch["before"]), abbrev(trail[0].image()))
+			if !reflect.DeepEqual(r.Ch["before"], trail[0].Image()) {
+				t.Errorf("UPDATE before %s differs from CREATE after %s", clinictest.Abbrev(r.Ch["before"]), clinictest.Abbrev(trail[0].Image()))
 			}
 			if got := stringsOrNil(r.Ch["changed_fields"]); !sameStrings(got, append(changed, "updated_at")) {
 				t.Errorf("changed_fields = %q, want %q and updated_at", got, changed)
 			}
 		}
+		if pwChanged != nil {
+			r := trail[len(trail)-2]
+			if got := stringsOrNil(r.Ch["changed_fields"]); !sameStrings(got, pwChanged) {
+				t.Errorf("password change: changed_fields = %q, want %q", got, pwChanged)
+			}
+			// Its before is the previous row's image, but for updated_at when an Update changed nothing else
+			// (a nonphi-only change writes no row).
+			before, _ := r.Ch["before"].(map[string]any)
+			prev := maps.Clone(trail[len(trail)-3].Image())
+			if len(changed) == 0 && before != nil {
+				prev["updated_at"] = before["updated_at"]
+			}
+			if !reflect.DeepEqual(before, prev) {
+				t.Errorf("password change: before %s differs from the previous image %s", clinictest.Abbrev(r.Ch["before"]), clinictest.Abbrev(trail[len(trail)-3].Image()))
+			}
+			checkUserImage(t, r, u.ID, final, pgtype.Timestamptz{})
+		}
 		// The DELETE shows the row as it was, after the password change: only excluded and nonphi columns moved.
 		checkUserImage(t, trail[len(trail)-1], u.ID, final, pgtype.Timestamptz{})
 
 		for _, r := range trail {
-			if !json.Valid(r.Raw) {
+			if !json.Valid(r.Changes) {
 				t.Errorf("audit row %d: changes are not valid JSON", r.ID)
 			}
 			for _, k := range []string{"password", "auth_token"} {
-				if anyKeyIs(r.Ch, k) || slices.Contains(stringsOrNil(r.Ch["changed_fields"]), k) {
-					t.Errorf("audit row %d (%s) mentions the excluded field %s: %s", r.ID, r.Action, k, r.Raw)
+				if anyKeyIs(r.Ch, k) {
+					t.Errorf("audit row %d (%s) holds the excluded field %s: %s", r.ID, r.Action, k, string(r.Changes))
 				}
 			}
 			allowed := append(slices.Clone(audited), userKeys...)
 			allowed = append(allowed, "before", "after", "changed_fields", "deleted_record", strconv.FormatInt(u.ID, 10))
 			for _, img := range []any{r.Ch["before"], r.Ch["after"], r.Ch["deleted_record"]} {
 				if m, ok := img.(map[string]any); ok {
-					allowed = append(allowed, jsonStr(m["updated_at"]), jsonStr(m["last_login"]))
+					allowed = append(allowed, str(m["updated_at"]), str(m["last_login"]))
 				}
 			}
 			for _, s := range secrets {
@@ -196,7 +232,7 @@ func FuzzAuditImage(f *testing.F) {
 					continue // the secret is also part of an audited value: its presence proves nothing
 				}
 				if anyLeafContains(r.Ch, s) {
-					t.Errorf("audit row %d (%s) contains the excluded value %q: %s", r.ID, r.Action, s, r.Raw)
+					t.Errorf("audit row %d (%s) contains the excluded value %q: %s", r.ID, r.Action, s, string(r.Changes))
 				}
 			}
 		}
@@ -204,10 +240,10 @@ func FuzzAuditImage(f *testing.F) {
 }
 
 // dbState is a fingerprint of what a refused write must not change.
-func dbState(t *testing.T, g *rig) string {
+func dbState(t *testing.T, g *clinictest.Clinic) string {
 	t.Helper()
 	var s string
-	err := g.pool.QueryRow(t.Context(), `SELECT (SELECT count(*) FROM audit_log)::text || '/' ||
+	err := g.Super.QueryRow(t.Context(), `SELECT (SELECT count(*) FROM `+migrations.Audit.QualifiedTable()+`)::text || '/' ||
 		(SELECT coalesce(md5(string_agg(u::text, ',' ORDER BY id)), '') FROM users u)`).Scan(&s)
 	if err != nil {
 		t.Fatal(err)
@@ -217,9 +253,9 @@ func dbState(t *testing.T, g *rig) string {
 
 // checkUserImage checks the image of audit row r: exactly the keys of userKeys, id, the values of want, and
 // updated_at (the instant of updatedAt, when valid).
-func checkUserImage(t *testing.T, r trailRow, id int64, want map[string]any, updatedAt pgtype.Timestamptz) {
+func checkUserImage(t *testing.T, r clinictest.Row, id int64, want map[string]any, updatedAt pgtype.Timestamptz) {
 	t.Helper()
-	img := r.image()
+	img := r.Image()
 	var keys []string
 	for k := range img {
 		keys = append(keys, k)
@@ -227,16 +263,16 @@ func checkUserImage(t *testing.T, r trailRow, id int64, want map[string]any, upd
 	if !sameStrings(keys, userKeys) {
 		t.Errorf("audit row %d (%s): keys %q, want %q", r.ID, r.Action, keys, userKeys)
 	}
-	if jsonInt(img["id"]) != id {
+	if clinictest.JSONInt(img["id"]) != id {
 		t.Errorf("audit row %d: id %v, want %d", r.ID, img["id"], id)
 	}
 	for k, w := range want {
 		if v, ok := img[k]; !ok || v != w {
-			t.Errorf("audit row %d (%s): %s = %q, want %q", r.ID, r.Action, k, abbrev(v), abbrev(w))
+			t.Errorf("audit row %d (%s): %s = %q, want %q", r.ID, r.Action, k, clinictest.Abbrev(v), clinictest.Abbrev(w))
 		}
 	}
 	if updatedAt.Valid {
-		got, err := time.Parse(time.RFC3339Nano, jsonStr(img["updated_at"]))
+		got, err := time.Parse(time.RFC3339Nano, str(img["updated_at"]))
 		if err != nil || !got.Equal(updatedAt.Time) {
 			t.Errorf("audit row %d: updated_at %v, want %v", r.ID, img["updated_at"], updatedAt.Time)
 		}

@@ -1,111 +1,229 @@
 package reliability_test
 
-// Append-only, by role: the migrations give every object to auditrepo_owner and the application's role,
-// auditrepo_app, only the privileges it needs. As auditrepo_app the trail cannot be updated, deleted,
-// truncated or dropped, and neither its triggers nor the backstop's can be disabled.
+// Append-only, by role. The clinic's tables belong to auditrepo_owner; the audit schema, its tables and the
+// trigger functions belong to auditrepo_audit, which nobody is a member of. The application (auditrepo_app)
+// writes the PHI tables and has no privilege at all on the audit tables; the reviewer may only read them; the
+// owner of the clinic's tables (the migrating user) cannot write, empty or silence the trail either. Each attack
+// runs as its role and must be refused by the server.
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/auditrepo/auditrepo/internal/clinictest"
+	"github.com/auditrepo/auditrepo/internal/testdb"
 	"github.com/auditrepo/auditrepo/migrations"
 )
 
-// TestRolePrivileges reads the catalog: who owns what, and exactly which privileges the application has.
+var (
+	roleAudit    = migrations.Audit.Audit
+	roleOwner    = migrations.Audit.Owner
+	roleApp      = migrations.Audit.App
+	roleReviewer = migrations.Audit.Reviewer
+	auditSchema  = migrations.Audit.Schema
+	auditTable   = migrations.Audit.QualifiedTable()
+	auditName    = auditSchema + "." + migrations.Audit.Table // as format('%I.%I') renders it
+)
+
+// auditTables are the audit schema's tables as the catalog lists them (partitions included).
+func auditTables(t *testing.T, c *clinictest.Clinic) []string {
+	t.Helper()
+	rows, err := c.Super.Query(t.Context(), `SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c
+		JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') ORDER BY 1`, auditSchema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{auditName, auditSchema + ".ddl_log", auditSchema + ".audited_tables", auditSchema + ".schema_version"} {
+		if !slices.Contains(out, want) {
+			t.Fatalf("audit table %s not in the catalog: %v", want, out)
+		}
+	}
+	return out
+}
+
+// tablePrivs returns role's privileges on table, in a fixed order.
+func tablePrivs(t *testing.T, c *clinictest.Clinic, role, table string) string {
+	t.Helper()
+	var got []string
+	for _, p := range []string{"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"} {
+		var has bool
+		if err := c.Super.QueryRow(t.Context(), "SELECT has_table_privilege($1, $2::regclass, $3)", role, table, p).Scan(&has); err != nil {
+			t.Fatalf("%s on %s: %v", p, table, err)
+		}
+		if has {
+			got = append(got, p)
+		}
+	}
+	return strings.Join(got, " ")
+}
+
+// TestRolePrivileges reads the catalog (as the superuser): who owns what, and exactly which privileges the
+// application and the reviewer have.
 func TestRolePrivileges(t *testing.T) {
 	t.Parallel()
-	c := newClinic(t)
+	c := clinictest.New(t)
 	ctx := t.Context()
 
-	var user string
-	if err := c.app.QueryRow(ctx, "SELECT current_user").Scan(&user); err != nil || user != migrations.AppRole {
-		t.Fatalf("the tests' pool connects as %q (%v), want %s", user, err, migrations.AppRole)
+	for pool, want := range map[*pgxpool.Pool]string{c.App: roleApp, c.Reviewer: roleReviewer, c.Owner: testdb.OwnerLogin} {
+		var user string
+		if err := pool.QueryRow(ctx, "SELECT current_user").Scan(&user); err != nil || user != want {
+			t.Fatalf("a test pool connects as %q (%v), want %s", user, err, want)
+		}
 	}
 
-	// Every table, sequence and function of the schema belongs to the owner role (goose's own table aside).
-	rows, err := c.app.Query(ctx, `
-		SELECT 'relation ' || c.relname, pg_get_userbyid(c.relowner) FROM pg_class c
-		WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'S', 'v', 'm', 'p')
-			AND c.relname NOT LIKE 'goose_db_version%'
+	// Owners: the clinic's relations (goose's table aside) are the owner role's; the audit schema and everything
+	// in it, tables, partitions, sequences and functions, the audit role's.
+	rows, err := c.Super.Query(ctx, `
+		SELECT n.nspname, 'relation ' || c.relname, pg_get_userbyid(c.relowner) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname IN ('public', $1) AND c.relkind IN ('r', 'S', 'v', 'm', 'p') AND c.relname NOT LIKE 'goose_db_version%'
 		UNION ALL
-		SELECT 'function ' || p.proname, pg_get_userbyid(p.proowner) FROM pg_proc p
-		WHERE p.pronamespace = current_schema()::regnamespace`)
+		SELECT n.nspname, 'function ' || p.proname, pg_get_userbyid(p.proowner) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+		WHERE n.nspname IN ('public', $1)
+		UNION ALL
+		SELECT n.nspname, 'schema', pg_get_userbyid(n.nspowner) FROM pg_namespace n WHERE n.nspname = $1`, auditSchema)
 	if err != nil {
 		t.Fatal(err)
 	}
 	owners := map[string]string{}
 	for rows.Next() {
-		var obj, owner string
-		if err := rows.Scan(&obj, &owner); err != nil {
+		var schema, obj, owner string
+		if err := rows.Scan(&schema, &obj, &owner); err != nil {
 			t.Fatal(err)
 		}
-		owners[obj] = owner
+		owners[schema+" "+obj] = owner
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	for _, tab := range guardedTables {
-		if _, ok := owners["relation "+tab]; !ok {
-			t.Errorf("table %s not found in the catalog", tab)
+	for _, must := range []string{"public relation clinic_locations", auditSchema + " schema", auditSchema + " relation " + migrations.Audit.Table,
+		auditSchema + " relation ddl_log", auditSchema + " function claim", auditSchema + " function audit_public_appointments"} {
+		if _, ok := owners[must]; !ok {
+			t.Errorf("%s not found in the catalog: %v", must, slices.Sorted(maps.Keys(owners)))
 		}
 	}
-	if _, ok := owners["function auditrepo_backstop_appointments"]; !ok {
-		t.Errorf("backstop function of appointments not found: %v", slices.Sorted(maps.Keys(owners)))
+	for _, tab := range phiTables {
+		if _, ok := owners["public relation "+tab]; !ok {
+			t.Errorf("PHI table %s not found in the catalog", tab)
+		}
 	}
 	for obj, owner := range owners {
-		if owner != migrations.OwnerRole {
-			t.Errorf("%s is owned by %s, want %s", obj, owner, migrations.OwnerRole)
+		want := roleOwner
+		if strings.HasPrefix(obj, auditSchema+" ") {
+			want = roleAudit
+		}
+		if owner != want {
+			t.Errorf("%s is owned by %s, want %s", obj, owner, want)
 		}
 	}
 
-	// The application's privileges, table by table: all of them, so a new grant fails the test too.
-	privs := []string{"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"}
-	for _, tab := range append(slices.Clone(guardedTables), "goose_db_version") {
-		var got []string
-		for _, p := range privs {
-			var has bool
-			if err := c.app.QueryRow(ctx, "SELECT has_table_privilege($1, $2, $3)", migrations.AppRole, tab, p).Scan(&has); err != nil {
-				t.Fatalf("%s on %s: %v", p, tab, err)
-			}
-			if has {
-				got = append(got, p)
-			}
-		}
+	// The application: read and write the clinic's tables; nothing at all on any audit table.
+	for _, tab := range append([]string{"clinic_locations", "goose_db_version"}, phiTables...) {
 		want := "SELECT INSERT UPDATE DELETE"
-		switch tab {
-		case "audit_log":
-			want = "SELECT INSERT"
-		case "goose_db_version":
+		if tab == "goose_db_version" {
 			want = ""
 		}
-		if g := strings.Join(got, " "); g != want {
-			t.Errorf("auditrepo_app on %s: %q, want %q", tab, g, want)
+		if got := tablePrivs(t, c, roleApp, tab); got != want {
+			t.Errorf("%s on %s: %q, want %q", roleApp, tab, got, want)
+		}
+	}
+	readable := []string{auditName, auditSchema + ".ddl_log", auditSchema + ".schema_version", auditSchema + ".audited_tables"}
+	for _, tab := range auditTables(t, c) {
+		if got := tablePrivs(t, c, roleApp, tab); got != "" {
+			t.Errorf("%s on %s: %q, want no privilege", roleApp, tab, got)
+		}
+		// The reviewer reads the trail, and does nothing else.
+		want := ""
+		if slices.Contains(readable, tab) {
+			want = "SELECT"
+		}
+		if got := tablePrivs(t, c, roleReviewer, tab); got != want {
+			t.Errorf("%s on %s: %q, want %q", roleReviewer, tab, got, want)
+		}
+		// Nor the owner of the clinic's tables: no privilege on the trail.
+		if got := tablePrivs(t, c, testdb.OwnerLogin, tab); got != "" {
+			t.Errorf("%s (member of %s) on %s: %q, want no privilege", testdb.OwnerLogin, roleOwner, tab, got)
 		}
 	}
 
-	var super, createRole, createDB, bypassRLS, member, schemaCreate bool
-	err = c.app.QueryRow(ctx, `SELECT rolsuper, rolcreaterole, rolcreatedb, rolbypassrls,
-			pg_has_role($1, $2, 'MEMBER'), has_schema_privilege($1, current_schema(), 'CREATE')
-		FROM pg_roles WHERE rolname = $1`, migrations.AppRole, migrations.OwnerRole).
-		Scan(&super, &createRole, &createDB, &bypassRLS, &member, &schemaCreate)
+	// The application may claim, and call nothing else of the audit schema (the trigger functions included).
+	fns, err := c.Super.Query(ctx, `SELECT p.oid::regprocedure::text, has_function_privilege($1, p.oid, 'EXECUTE')
+		FROM pg_proc p WHERE p.pronamespace = $2::regnamespace ORDER BY 1`, roleApp, auditSchema)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if super || createRole || createDB || bypassRLS || member || schemaCreate {
-		t.Errorf("auditrepo_app: superuser %v, createrole %v, createdb %v, bypassrls %v, member of owner %v, create in schema %v; want all false",
-			super, createRole, createDB, bypassRLS, member, schemaCreate)
+	var callable []string
+	for fns.Next() {
+		var fn string
+		var ok bool
+		if err := fns.Scan(&fn, &ok); err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			callable = append(callable, strings.TrimPrefix(fn, auditSchema+"."))
+		}
+	}
+	if err := fns.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(callable, " "), "claim(text,bigint,inet,text,text,text,text) claim_key(text)"; got != want {
+		t.Errorf("%s may execute %q in %s, want %q", roleApp, got, auditSchema, want)
 	}
 
-	// Every PHI table carries the four backstop triggers, enabled.
-	for _, tab := range phiTables {
-		var names []string
-		rows, err := c.app.Query(ctx, `SELECT tgname FROM pg_trigger
-			WHERE tgrelid = $1::regclass AND NOT tgisinternal AND tgenabled = 'O' ORDER BY tgname`, tab)
+	// No TEMP for the application, as the installer left the database. pgtestdb clones each test's database
+	// from a migrated template, and CREATE DATABASE ... TEMPLATE does not copy the database's own ACL, so the
+	// installer's REVOKE TEMPORARY is read on the template; restoreDatabaseACL puts it back on the clone.
+	var tplTemp bool
+	if err := c.Super.QueryRow(ctx, `SELECT has_database_privilege($1, split_part(current_database(), '_inst_', 1), 'TEMP')`, roleApp).Scan(&tplTemp); err != nil || tplTemp {
+		t.Errorf("%s has TEMP on the migrated template database: %v (%v)", roleApp, tplTemp, err)
+	}
+	restoreDatabaseACL(t, c)
+
+	// Role attributes and memberships.
+	for _, role := range []string{roleApp, roleReviewer} {
+		var super, createRole, createDB, bypassRLS, memberOwner, memberAudit, schemaCreate, temp bool
+		err = c.Super.QueryRow(ctx, `SELECT rolsuper, rolcreaterole, rolcreatedb, rolbypassrls,
+				pg_has_role($1, $2, 'MEMBER'), pg_has_role($1, $3, 'MEMBER'),
+				has_schema_privilege($1, 'public', 'CREATE') OR has_schema_privilege($1, $4, 'CREATE'),
+				has_database_privilege($1, current_database(), 'TEMP')
+			FROM pg_roles WHERE rolname = $1`, role, roleOwner, roleAudit, auditSchema).
+			Scan(&super, &createRole, &createDB, &bypassRLS, &memberOwner, &memberAudit, &schemaCreate, &temp)
 		if err != nil {
 			t.Fatal(err)
 		}
+		if super || createRole || createDB || bypassRLS || memberOwner || memberAudit || schemaCreate || temp {
+			t.Errorf("%s: superuser %v, createrole %v, createdb %v, bypassrls %v, member of owner %v, member of audit %v, create in a schema %v, TEMP %v; want all false",
+				role, super, createRole, createDB, bypassRLS, memberOwner, memberAudit, schemaCreate, temp)
+		}
+	}
+	var ownerInAudit bool
+	if err := c.Super.QueryRow(ctx, "SELECT pg_has_role($1, $2, 'MEMBER')", testdb.OwnerLogin, roleAudit).Scan(&ownerInAudit); err != nil || ownerInAudit {
+		t.Errorf("%s is a member of %s: %v (%v)", testdb.OwnerLogin, roleAudit, ownerInAudit, err)
+	}
+
+	// Every PHI table carries the four audit triggers, enabled, each calling a function of the audit role.
+	for _, tab := range phiTables {
+		rows, err := c.Super.Query(ctx, `SELECT t.tgname || ':' || pg_get_userbyid(p.proowner) FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
+			WHERE t.tgrelid = $1::regclass AND NOT t.tgisinternal AND t.tgenabled = 'O' ORDER BY t.tgname`, tab)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
 		for rows.Next() {
 			var n string
 			if err := rows.Scan(&n); err != nil {
@@ -116,65 +234,117 @@ func TestRolePrivileges(t *testing.T) {
 		if err := rows.Err(); err != nil {
 			t.Fatal(err)
 		}
-		want := "auditrepo_backstop_delete auditrepo_backstop_insert auditrepo_backstop_truncate auditrepo_backstop_update"
-		if got := strings.Join(names, " "); got != want {
+		a := ":" + roleAudit
+		if got, want := strings.Join(names, " "), "audit_delete"+a+" audit_insert"+a+" audit_truncate"+a+" audit_update"+a; got != want {
 			t.Errorf("enabled triggers on %s: %q, want %q", tab, got, want)
 		}
 	}
 }
 
-// TestAppendOnlyByRole tries, as auditrepo_app, everything that would rewrite or silence the trail.
-func TestAppendOnlyByRole(t *testing.T) {
-	t.Parallel()
-	c := newClinic(t)
-	before := tableImages(t, c.owner, guardedTables)
-
-	// 42501 is insufficient_privilege: permission denied, or "must be owner".
-	refused := []string{
-		"UPDATE audit_log SET request_id = 'forged'",
-		"UPDATE audit_log SET changes = '{}' WHERE id = (SELECT min(id) FROM audit_log)",
-		"DELETE FROM audit_log",
-		"DELETE FROM audit_log WHERE id = (SELECT max(id) FROM audit_log)",
-		"TRUNCATE audit_log",
-		"TRUNCATE audit_log CASCADE",
-		"ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update_delete",
-		"ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_truncate",
-		"ALTER TABLE audit_log DISABLE TRIGGER ALL",
-		"ALTER TABLE audit_log DISABLE TRIGGER USER",
-		"DROP TRIGGER audit_log_no_update_delete ON audit_log",
-		"ALTER TABLE audit_log DROP CONSTRAINT audit_log_actor_kind_check",
-		"ALTER TABLE audit_log RENAME TO audit_log_old",
-		"DROP TABLE audit_log",
-		"CREATE OR REPLACE FUNCTION audit_log_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN OLD; END $$",
-		// Replication role "replica" would skip every ordinary trigger; only superusers may set it.
-		"SET session_replication_role = replica",
-		// The backstop on the PHI tables cannot be switched off either.
-		"ALTER TABLE appointments DISABLE TRIGGER auditrepo_backstop_update",
-		"ALTER TABLE users DISABLE TRIGGER ALL",
-		"DROP TRIGGER auditrepo_backstop_delete ON documents",
-		"DROP FUNCTION auditrepo_backstop_appointments() CASCADE",
-		"TRUNCATE appointments",
+// restoreDatabaseACL re-applies to t's database what the audit schema's installer does to the database itself
+// (REVOKE TEMPORARY from PUBLIC and the application), which a clone of the template database lacks: database
+// ACLs are not copied by CREATE DATABASE ... TEMPLATE.
+func restoreDatabaseACL(t *testing.T, c *clinictest.Clinic) {
+	t.Helper()
+	_, err := c.Super.Exec(t.Context(), `DO $$ BEGIN
+		EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database());
+		EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM `+roleApp+`', current_database());
+	END $$`)
+	if err != nil {
+		t.Fatalf("restoring the database ACL: %v", err)
 	}
-	for _, sql := range refused {
-		err := execAs(c.app, sql)
+}
+
+// refusedAs runs each statement on pool and checks that the server refuses it with SQLSTATE 42501
+// (insufficient_privilege: permission denied, must be owner, or the append-only triggers' refusal) and, when
+// given, a message containing msg.
+func refusedAs(t *testing.T, who string, pool *pgxpool.Pool, stmts []string, msg map[string]string) {
+	t.Helper()
+	for _, sql := range stmts {
+		err := execAs(pool, sql)
 		if got := sqlState(err); got != "42501" {
-			t.Errorf("as auditrepo_app, %s: error %v (SQLSTATE %q), want SQLSTATE 42501", sql, err, got)
+			t.Errorf("as %s, %s: error %v (SQLSTATE %q), want SQLSTATE 42501", who, sql, err, got)
+		} else if m := msg[sql]; m != "" && !strings.Contains(err.Error(), m) {
+			t.Errorf("as %s, %s: %v, want %q", who, sql, err, m)
 		}
 	}
+}
+
+// auditAttacks are what would rewrite, read around, empty or silence the trail, for each audit table.
+func auditAttacks() []string {
+	d := auditSchema + ".ddl_log"
+	return []string{
+		"SELECT count(*) FROM " + auditTable,
+		"INSERT INTO " + auditTable + " (actor_kind, action, target_table, target_id, changes) VALUES ('user', 'CREATE', 'users', 1, '{}')",
+		"UPDATE " + auditTable + " SET request_id = 'forged'",
+		"UPDATE " + auditTable + " SET changes = '{}' WHERE id = (SELECT min(id) FROM " + auditTable + ")",
+		"DELETE FROM " + auditTable,
+		"TRUNCATE " + auditTable,
+		"TRUNCATE " + auditTable + " CASCADE",
+		"UPDATE " + d + " SET statement = 'forged'",
+		"DELETE FROM " + d,
+		"TRUNCATE " + d,
+		"INSERT INTO " + auditSchema + ".audited_tables VALUES ('public.clinic_locations')",
+		"DELETE FROM " + auditSchema + ".audited_tables",
+		"ALTER TABLE " + auditTable + " DISABLE TRIGGER refuse_update_delete",
+		"ALTER TABLE " + auditTable + " DISABLE TRIGGER ALL",
+		"ALTER TABLE " + auditTable + " DISABLE TRIGGER USER",
+		"DROP TRIGGER refuse_update_delete ON " + auditTable,
+		"ALTER TABLE " + d + " DISABLE TRIGGER refuse_update_delete",
+		"ALTER TABLE " + auditTable + " DROP CONSTRAINT audit_log_actor_kind_check",
+		"ALTER TABLE " + auditTable + " DETACH PARTITION " + auditSchema + ".audit_log_default",
+		"ALTER TABLE " + auditTable + " RENAME TO audit_log_old",
+		"DROP TABLE " + auditTable,
+		"DROP TABLE " + auditSchema + ".audit_log_default",
+		"CREATE OR REPLACE FUNCTION " + auditSchema + ".refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN OLD; END $$",
+		"CREATE OR REPLACE FUNCTION " + auditSchema + ".audit_public_appointments() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$",
+		"CREATE OR REPLACE FUNCTION " + auditSchema + ".actor(target text) RETURNS jsonb LANGUAGE sql AS $$ SELECT '{\"k\": \"user\", \"a\": 1}'::jsonb $$",
+		"ALTER FUNCTION " + auditSchema + ".audit_public_users() SECURITY INVOKER",
+		"DROP FUNCTION " + auditSchema + ".audit_public_appointments() CASCADE",
+		"CREATE TABLE " + auditSchema + ".shadow (id int)",
+		// Replication role "replica" would skip every ordinary trigger; only superusers may set it.
+		"SET session_replication_role = replica",
+	}
+}
+
+// TestAppendOnlyByRole tries, as auditrepo_app, everything that would rewrite, read or silence the trail, and
+// the audit triggers of the PHI tables.
+func TestAppendOnlyByRole(t *testing.T) {
+	t.Parallel()
+	c := clinictest.New(t).AddRecords(t)
+	restoreDatabaseACL(t, c)
+	before := clinictest.Snapshot(t, c.Super, guardedTables...)
+
+	refused := append(auditAttacks(),
+		// No temporary objects that could shadow names of unqualified SQL.
+		"CREATE TEMP TABLE audit_log (id int)",
+		// The audit triggers on the PHI tables cannot be switched off or dropped, and TRUNCATE is refused.
+		"ALTER TABLE appointments DISABLE TRIGGER audit_update",
+		"ALTER TABLE users DISABLE TRIGGER ALL",
+		"DROP TRIGGER audit_delete ON documents",
+		"CREATE OR REPLACE TRIGGER audit_update AFTER UPDATE ON billings FOR EACH STATEMENT EXECUTE FUNCTION "+auditSchema+".refuse_truncate()",
+		"TRUNCATE appointments",
+		"TRUNCATE patient_intake_forms",
+		// The trigger functions cannot be called directly, nor can the claim-reading helper.
+		"SELECT "+auditSchema+".actor('users')",
+		"SELECT "+auditSchema+".maintain()",
+	)
+	refusedAs(t, roleApp, c.App, refused, nil)
+
 	// Granting itself more is no error (PostgreSQL only warns that nothing was granted), and grants nothing.
-	if err := execAs(c.app, "GRANT UPDATE, DELETE, TRUNCATE ON audit_log TO auditrepo_app"); err != nil {
-		t.Logf("GRANT as auditrepo_app: %v", err)
+	if err := execAs(c.App, "GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON "+auditTable+" TO "+roleApp); err != nil {
+		t.Logf("GRANT as %s: %v", roleApp, err)
 	}
-	var canUpdate bool
-	if err := c.app.QueryRow(t.Context(), "SELECT has_table_privilege('audit_log', 'UPDATE') OR has_table_privilege('audit_log', 'DELETE') OR has_table_privilege('audit_log', 'TRUNCATE')").Scan(&canUpdate); err != nil || canUpdate {
-		t.Errorf("after GRANT as auditrepo_app: may update, delete or truncate audit_log = %v (%v)", canUpdate, err)
+	if got := tablePrivs(t, c, roleApp, auditTable); got != "" {
+		t.Errorf("after GRANT as %s: privileges %q on the trail", roleApp, got)
 	}
+
 	// The same, inside a transaction that goes on afterwards: no statement got through and was kept.
-	tx, err := c.app.Begin(t.Context())
+	tx, err := c.App.Begin(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, sql := range refused[:5] {
+	for _, sql := range refused[:7] {
 		if _, err := tx.Exec(t.Context(), "SAVEPOINT s"); err != nil {
 			t.Fatal(err)
 		}
@@ -188,40 +358,62 @@ func TestAppendOnlyByRole(t *testing.T) {
 	if err := tx.Commit(t.Context()); err != nil {
 		t.Fatal(err)
 	}
+	checkUnchanged(t, c, before)
+}
 
-	if after := tableImages(t, c.owner, guardedTables); !maps.Equal(before, after) {
-		for tab := range before {
-			if before[tab] != after[tab] {
-				t.Errorf("%s changed:\nbefore %s\nafter  %s", tab, before[tab], after[tab])
-			}
+// TestAppendOnlyForOwner: the owner of the clinic's tables (testdb's Owner pool, a login member of
+// auditrepo_owner, as a deployment's migrating user is) can change the clinic's schema but not the trail: it
+// cannot insert, update, delete or truncate the audit tables, alter or disable their triggers, or replace the
+// trigger functions; its TRUNCATE of a PHI table is refused by the audit_truncate trigger.
+func TestAppendOnlyForOwner(t *testing.T) {
+	t.Parallel()
+	c := clinictest.New(t).AddRecords(t)
+	before := clinictest.Snapshot(t, c.Super, guardedTables...)
+
+	refused := append(auditAttacks(),
+		"TRUNCATE documents",
+		"TRUNCATE patient_intake_forms",
+		"ALTER FUNCTION "+auditSchema+".audit_public_users() OWNER TO "+roleOwner,
+		"ALTER FUNCTION "+auditSchema+".refuse_truncate() RENAME TO gone",
+		"GRANT "+roleAudit+" TO "+testdb.OwnerLogin,
+		"SET ROLE "+roleAudit,
+	)
+	refusedAs(t, testdb.OwnerLogin, c.Owner, refused, map[string]string{
+		"TRUNCATE documents":            "TRUNCATE on audited table public.documents refused",
+		"TRUNCATE patient_intake_forms": "TRUNCATE on audited table public.patient_intake_forms refused",
+	})
+	checkUnchanged(t, c, before)
+
+	// The owner is the one role that can still change the clinic's schema (the point of having the roles):
+	// including the audit triggers of its own tables. That is DDL, not a silent data change: the event
+	// trigger records it in ddl_log, which the owner cannot touch (above) and the reviewer reads.
+	if err := execAs(c.Owner, "ALTER TABLE clinic_locations ALTER COLUMN name SET STATISTICS 100"); err != nil {
+		t.Errorf("owner cannot alter its own table: %v", err)
+	}
+	if err := execAs(c.Owner, "ALTER TABLE documents DISABLE TRIGGER audit_update"); err != nil {
+		t.Fatalf("owner disabling an audit trigger of its own table: %v", err)
+	}
+	var logged int
+	if err := c.Reviewer.QueryRow(t.Context(), "SELECT count(*) FROM "+auditSchema+".ddl_log WHERE command_tag = 'ALTER TABLE' AND object_identity = 'public.documents' AND db_role = $1",
+		testdb.OwnerLogin).Scan(&logged); err != nil || logged != 1 {
+		t.Errorf("ddl_log rows for the owner's DISABLE TRIGGER on documents: %d (%v), want 1", logged, err)
+	}
+}
+
+// checkUnchanged compares every guarded table, the trail included, with before.
+func checkUnchanged(t *testing.T, c *clinictest.Clinic, before map[string]string) {
+	t.Helper()
+	after := clinictest.Snapshot(t, c.Super, guardedTables...)
+	for _, tab := range guardedTables {
+		if before[tab] != after[tab] {
+			t.Errorf("%s changed:\nbefore %s\nafter  %s", tab, abbrevText(before[tab]), abbrevText(after[tab]))
 		}
 	}
 }
 
-// TestAppendOnlyForOwner: the owner can change the schema, but its UPDATE, DELETE and TRUNCATE of the trail
-// and its TRUNCATE of a PHI table are still refused by triggers (it could disable them: that is an ALTER
-// TABLE, visible in the database's DDL log, not a silent data change).
-func TestAppendOnlyForOwner(t *testing.T) {
-	t.Parallel()
-	c := newClinic(t)
-	before := tableImages(t, c.owner, guardedTables)
-	for _, tc := range []struct{ sql, msg string }{
-		{"UPDATE audit_log SET request_id = 'forged'", "append-only: UPDATE refused"},
-		{"DELETE FROM audit_log", "append-only: DELETE refused"},
-		{"TRUNCATE audit_log", "append-only: TRUNCATE refused"},
-		{"TRUNCATE documents", "TRUNCATE on PHI table documents refused"},
-		{"TRUNCATE patient_intake_forms", "TRUNCATE on PHI table patient_intake_forms refused"},
-	} {
-		err := execAs(c.owner, tc.sql)
-		if sqlState(err) != "42501" || err == nil || !strings.Contains(err.Error(), tc.msg) {
-			t.Errorf("as owner, %s: %v; want SQLSTATE 42501 and %q", tc.sql, err, tc.msg)
-		}
+func abbrevText(s string) string {
+	if len(s) > 600 {
+		return s[:600] + fmt.Sprintf("...(%d bytes)", len(s))
 	}
-	if after := tableImages(t, c.owner, guardedTables); !maps.Equal(before, after) {
-		t.Errorf("tables changed")
-	}
-	// The owner is the one role that can still change the schema (the point of having two roles).
-	if err := execAs(c.owner, "ALTER TABLE audit_log ALTER COLUMN request_id SET STATISTICS 100"); err != nil {
-		t.Errorf("owner cannot alter audit_log: %v", err)
-	}
+	return s
 }

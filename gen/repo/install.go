@@ -165,7 +165,7 @@ BEGIN
 			CASE WHEN o.updated_at IS DISTINCT FROM n.updated_at THEN 'updated_at' END
 		], NULL) AS changed) d
 		-- A change to nonphi fields alone writes no audit row.
-		WHERE d.changed && '{id,patient_id,dentist_id,diagnosis,treatment,notes}'::text[];
+		WHERE d.changed && '{id,patient_id,dentist_id,diagnosis,treatment,notes,created_at}'::text[];
 	ELSE
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT coalesce(a->>'k', 'unattributed'), (a->>'a')::bigint, (a->>'i')::inet, a->>'u', a->>'r', a->>'m', 'DELETE', 'dental_records', o.id, o.patient_id, NULL,
@@ -331,7 +331,7 @@ BEGIN
 			CASE WHEN o.uploaded_at IS DISTINCT FROM n.uploaded_at THEN 'uploaded_at' END
 		], NULL) AS changed) d
 		-- A change to nonphi fields alone writes no audit row.
-		WHERE d.changed && '{id,patient_id,document_type,filename,storage_path}'::text[];
+		WHERE d.changed && '{id,patient_id,document_type,filename,storage_path,uploaded_at}'::text[];
 	ELSE
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT coalesce(a->>'k', 'unattributed'), (a->>'a')::bigint, (a->>'i')::inet, a->>'u', a->>'r', a->>'m', 'DELETE', 'documents', o.id, o.patient_id, NULL,

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/gen/db"
@@ -53,6 +54,17 @@ func (r Row) Image() map[string]any {
 	}
 	m, _ := r.Ch[key].(map[string]any)
 	return m
+}
+
+func (r Row) String() string {
+	p := func(v *int64) string {
+		if v == nil {
+			return "NULL"
+		}
+		return fmt.Sprint(*v)
+	}
+	return fmt.Sprintf("#%d %s %s/%d kind=%s patient=%s prior=%s %s", r.ID, r.Action, r.TargetTable, r.TargetID, r.ActorKind,
+		p(r.PatientID), p(r.PriorPatientID), r.Changes)
 }
 
 // Changed returns the row's changed_fields.
@@ -132,19 +144,46 @@ type Clinic struct {
 	Q     *db.Queries // plain sqlc on the application role's pool
 	R     *repo.Repos // strict repositories on the application role's pool
 	Ctx   context.Context
-	Actor audit.Actor // the staff user acting in Ctx
+	Actor audit.Actor     // the staff user acting in Ctx
+	Sys   context.Context // a system actor ("fixture"), as the fixture rows were written
 
 	Patient1, Patient2, Dentist int64
 	ClinicID                    int64
 	Appt1, Appt2                int64 // appointments of Patient1 and Patient2
+
+	// Set by AddRecords: one record of Patient1 in each other PHI table (the invoice through Appt1).
+	DentalRecord, Billing, Invoice, Plan, Doc, Intake int64
+}
+
+// Option configures New.
+type Option func(*options)
+
+type options struct {
+	maxConns int32
+	tweaks   []func(*pgxpool.Config)
+}
+
+// PoolSize makes App (and R, Q over it) a pool of maxConns connections with tweaks applied to its
+// configuration, for tests that need more connections than the default or other session settings.
+func PoolSize(maxConns int32, tweaks ...func(*pgxpool.Config)) Option {
+	return func(o *options) { o.maxConns, o.tweaks = maxConns, tweaks }
 }
 
 // New gives t its own migrated database and the fixture rows.
-func New(t testing.TB) *Clinic {
+func New(t testing.TB, opts ...Option) *Clinic {
 	t.Helper()
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
 	d := testdb.New(t)
-	c := &Clinic{DB: d, Q: db.New(d.App), R: repo.New(d.App)}
+	c := &Clinic{DB: d}
+	if o.maxConns > 0 {
+		d.App = c.AppPool(t, o.maxConns, o.tweaks...)
+	}
+	c.Q, c.R = db.New(d.App), repo.New(d.App)
 	sys := audit.WithSystem(context.Background(), "fixture")
+	c.Sys = sys
 	user := func(name, typ, role string) int64 {
 		u, err := c.R.User.Create(sys, db.CreateUserParams{
 			Username: name, Email: name + "@test.com", Password: "fixture-pass", UserType: typ, Role: role,
@@ -179,5 +218,38 @@ func New(t testing.TB) *Clinic {
 		UserAgent: "TestClient/1.0", RequestID: "req-42",
 	}
 	c.Ctx = audit.WithActor(context.Background(), c.Actor)
+	return c
+}
+
+// AddRecords writes, through the repositories as the fixture's system actor, one record of Patient1 in each
+// PHI table New leaves empty: a dental record, a billing, an invoice (of Appt1), a treatment plan, a document and
+// an intake form (with a redacted insurance policy). It returns c.
+func (c *Clinic) AddRecords(t testing.TB) *Clinic {
+	t.Helper()
+	must := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("fixture %s: %v", what, err)
+		}
+	}
+	num := func(s string) pgtype.Numeric {
+		var n pgtype.Numeric
+		must("numeric "+s, n.Scan(s))
+		return n
+	}
+	rec, err := c.R.DentalRecord.Create(c.Sys, db.CreateDentalRecordParams{PatientID: c.Patient1, DentistID: c.Dentist, Diagnosis: "caries"})
+	must("dental record", err)
+	bill, err := c.R.Billing.Create(c.Sys, db.CreateBillingParams{PatientID: c.Patient1, Amount: num("80.00"), Status: "pending"})
+	must("billing", err)
+	inv, err := c.R.Invoice.Create(c.Sys, db.CreateInvoiceParams{AppointmentID: c.Appt1, Amount: num("80.00"), Status: "open",
+		DueDate: pgtype.Date{Time: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), Valid: true}})
+	must("invoice", err)
+	plan, err := c.R.TreatmentPlan.Create(c.Sys, db.CreateTreatmentPlanParams{PatientID: c.Patient1, DentistID: c.Dentist, Title: "filling", Status: "proposed"})
+	must("treatment plan", err)
+	doc, err := c.R.Document.Create(c.Sys, db.CreateDocumentParams{PatientID: c.Patient1, DocumentType: "xray", Filename: "a.png", StoragePath: "s3://b/a.png"})
+	must("document", err)
+	form, err := c.R.PatientIntakeForm.Create(c.Sys, db.CreatePatientIntakeFormParams{PatientID: c.Patient1, Allergies: "none", InsurancePolicy: "fixture-secret-policy"})
+	must("intake form", err)
+	c.DentalRecord, c.Billing, c.Invoice, c.Plan, c.Doc, c.Intake = rec.ID, bill.ID, inv.ID, plan.ID, doc.ID, form.ID
 	return c
 }

@@ -1,6 +1,8 @@
 package clinictest_test
 
 import (
+	"encoding/json"
+	"slices"
 	"testing"
 
 	"github.com/auditrepo/auditrepo/internal/clinictest"
@@ -22,5 +24,51 @@ func TestFixtureTrail(t *testing.T) {
 	appt := clinictest.Record(t, c.Reviewer, "appointments", c.Appt2)
 	if len(appt) != 1 || appt[0].PatientID == nil || *appt[0].PatientID != c.Patient2 || appt[0].Method == nil || *appt[0].Method != "AppointmentRepo.Create" {
 		t.Fatalf("appointment %d's trail = %+v, want its CREATE under patient %d by AppointmentRepo.Create", c.Appt2, appt, c.Patient2)
+	}
+}
+
+// TestChainProblemsDetects feeds ChainProblems broken trails, so that its silence on real data means something.
+func TestChainProblemsDetects(t *testing.T) {
+	img := func(notes string, updated string) map[string]any {
+		return map[string]any{"id": json.Number("7"), "notes": notes, "updated_at": updated}
+	}
+	row := func(id int64, action string, tx uint64, ch map[string]any) clinictest.Row {
+		return clinictest.Row{ID: id, TransactionID: tx, Action: action, TargetTable: "t", TargetID: 7, Ch: ch}
+	}
+	create := row(1, "CREATE", 100, map[string]any{"after": img("a", "t1")})
+	update := func(id int64, tx uint64, before, after map[string]any, changed ...any) clinictest.Row {
+		return row(id, "UPDATE", tx, map[string]any{"before": before, "after": after, "changed_fields": changed})
+	}
+	good := []clinictest.Row{create, update(2, 101, img("a", "t1"), img("b", "t2"), "notes", "updated_at")}
+	live := clinictest.Live{Img: img("b", "t2"), Xmin: 101}
+	if p := clinictest.ChainProblems("t", 7, good, live, true, nil); len(p) != 0 {
+		t.Fatalf("a sound trail is reported: %q", p)
+	}
+	del := row(3, "DELETE", 102, map[string]any{"deleted_record": img("b", "t2")})
+	cases := map[string]struct {
+		trail  []clinictest.Row
+		live   clinictest.Live
+		exists bool
+	}{
+		"version skipped (an audit row is missing)": {
+			[]clinictest.Row{create, update(2, 101, img("x", "t9"), img("b", "t2"), "notes", "updated_at")}, live, true},
+		"live row changed without an audit row":      {good, clinictest.Live{Img: img("c", "t3"), Xmin: 102}, true},
+		"live row written by another transaction":    {good, clinictest.Live{Img: img("b", "t2"), Xmin: 105}, true},
+		"audit row without its change (rolled back)": {good, clinictest.Live{Img: img("a", "t1"), Xmin: 100}, true},
+		"deleted without an audit row":               {good, clinictest.Live{}, false},
+		"DELETE row but the row exists":              {append(slices.Clone(good), del), live, true},
+		"DELETE of a version that never existed": {
+			append(slices.Clone(good), row(3, "DELETE", 102, map[string]any{"deleted_record": img("z", "t2")})), clinictest.Live{}, false},
+		"row after DELETE": {
+			append(slices.Clone(good), del, update(4, 103, img("b", "t2"), img("c", "t3"), "notes", "updated_at")), clinictest.Live{}, false},
+		"no CREATE":                  {good[1:], live, true},
+		"changed_fields incomplete":  {[]clinictest.Row{create, update(2, 101, img("a", "t1"), img("b", "t2"), "updated_at")}, live, true},
+		"changed_fields overclaims":  {[]clinictest.Row{create, update(2, 101, img("a", "t1"), img("a", "t2"), "notes", "updated_at")}, clinictest.Live{Img: img("a", "t2"), Xmin: 101}, true},
+		"live row without any trail": {nil, live, true},
+	}
+	for name, c := range cases {
+		if p := clinictest.ChainProblems("t", 7, c.trail, c.live, c.exists, nil); len(p) == 0 {
+			t.Errorf("%s: not detected", name)
+		}
 	}
 }
