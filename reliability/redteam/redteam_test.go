@@ -2,6 +2,8 @@ package redteam_test
 
 import (
 	"bytes"
+	"math/big"
+	"slices"
 	"context"
 	"encoding/json"
 	"errors"
@@ -438,6 +440,7 @@ func TestRedTeamApp(t *testing.T) {
 				if err != nil {
 					// Refused: the role may not set its own defaults for this parameter.
 					refused(t, err, denied, tc.set)
+					t.Logf("refused: %v", err)
 					return
 				}
 				// Accepted: the role's own default. The writes of its new sessions must still be unattributed.
@@ -550,6 +553,17 @@ func TestRedTeamApp(t *testing.T) {
 			try(t, conn, denied, sql)
 			conn.Close(ctx)
 		}
+		// The install REVOKEs TEMPORARY from PUBLIC, but a database's privileges are not copied by CREATE
+		// DATABASE ... TEMPLATE (how the test databases are made), nor restored by pg_restore without --create.
+		var acl, tpl string
+		var temp, tplTemp bool
+		if err := c.Super.QueryRow(ctx, `SELECT coalesce(d.datacl::text, '(default: PUBLIC has TEMP)'), has_database_privilege('auditrepo_app', d.oid, 'TEMP'),
+				coalesce(t.datacl::text, ''), coalesce(has_database_privilege('auditrepo_app', t.oid, 'TEMP'), false)
+			FROM pg_database d LEFT JOIN pg_database t ON t.datname = regexp_replace(d.datname, '_inst_[0-9a-f]+$', '')
+			WHERE d.datname = current_database()`).Scan(&acl, &temp, &tpl, &tplTemp); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("this database's ACL %s (app TEMP: %v); its template's ACL %s (app TEMP: %v)", acl, temp, tpl, tplTemp)
 		for _, name := range []string{"appointments", "audit_log", "dental_records", "users"} {
 			fresh(t, "CREATE TEMP TABLE "+name+" (id bigint)")
 		}
@@ -881,26 +895,69 @@ func TestRedTeamOwner(t *testing.T) {
 		trueRow(t, rows[0], want{table: "appointments", id: c.Appt1, action: "UPDATE", before: before, after: image(t, c, "appointments", c.Appt1), role: testdb.OwnerLogin})
 	})
 
-	// A rule is DDL on the audited table like a trigger is. With an ALSO action that runs before the UPDATE in
-	// the same statement, it can set the claim for the application's raw writes: a false actor the application
-	// never claimed, chosen by the owner. The rule must at least show in ddl_log, and raw writes of the
-	// application must not carry a claim they did not make.
-	t.Run("rule_forging_claims", func(t *testing.T) {
+	// A rule is DDL on the audited table as a trigger is, and the owner may create one. With an ALSO action,
+	// which for UPDATE runs before the UPDATE and in the same statement, it sets the claim for the
+	// application's raw writes: their rows name an actor the owner chose (a claim cannot be made unforgeable
+	// against the owner: a rule could as well call auditrepo.claim, which runs with the application's
+	// EXECUTE). Like DISABLE TRIGGER, it is an owner's power the design can only make visible: the rule must
+	// be a row of ddl_log, created and dropped, and the images stay true.
+	t.Run("rule_forging_claims_is_recorded", func(t *testing.T) {
 		dm := ddlMark(t, c)
-		_, err := owner.Exec(ctx, `CREATE RULE rt_forge AS ON UPDATE TO appointments DO ALSO
+		must(t, owner, `CREATE RULE rt_forge AS ON UPDATE TO appointments DO ALSO
 			SELECT set_config('auditrepo.claim', (extract(epoch FROM statement_timestamp()) * 1000000)::bigint::text
 				|| '|appointments|{"k":"user","a":424242}', true)`)
-		if err != nil {
-			refused(t, err, denied, "CREATE RULE on appointments")
-			return
-		}
 		t.Cleanup(func() { c.Super.Exec(context.Background(), "DROP RULE IF EXISTS rt_forge ON appointments") })
+		// The application's raw write: a true row, with the owner's false actor.
+		attack(t, c, ptr(falseActor), func(write string) error { _, err := c.App.Exec(ctx, write); return err })
+		must(t, owner, "DROP RULE rt_forge ON appointments")
 		ddl := ddlSince(t, c, dm)
-		if len(ddl) == 0 {
-			t.Errorf("FINDING: CREATE RULE rt_forge ON appointments is not recorded in ddl_log")
+		for _, tag := range []string{"CREATE RULE", "DROP RULE"} {
+			if !slices.ContainsFunc(ddl, func(d ddlRow) bool {
+				return d.CommandTag == tag && d.ObjectType == "rule" && d.ObjectIdentity == "rt_forge on public.appointments"
+			}) {
+				t.Errorf("FINDING: %s rt_forge ON appointments is not in ddl_log: %+v", tag, ddl)
+			}
 		}
-		attack(t, c, nil, func(write string) error { _, err := c.App.Exec(ctx, write); return err })
-		must(t, c.Super, "DROP RULE rt_forge ON appointments")
+	})
+
+	// Row-level security on appointments, which the owner may enable: the invoices trigger finds an invoice's
+	// patient through its appointment, as the audit role, which RLS then filters. The ALTER TABLE shows in
+	// ddl_log; the policy must too, and the invoice's row must still name its patient.
+	t.Run("row_level_security_hides_patient", func(t *testing.T) {
+		dm := ddlMark(t, c)
+		must(t, owner, "ALTER TABLE appointments ENABLE ROW LEVEL SECURITY")
+		must(t, owner, "CREATE POLICY rt_app ON appointments TO auditrepo_app USING (true) WITH CHECK (true)")
+		t.Cleanup(func() {
+			c.Super.Exec(context.Background(), "DROP POLICY IF EXISTS rt_app ON appointments")
+			c.Super.Exec(context.Background(), "ALTER TABLE appointments DISABLE ROW LEVEL SECURITY")
+		})
+		ddl := ddlSince(t, c, dm)
+		var tags []string
+		for _, d := range ddl {
+			tags = append(tags, d.CommandTag+" "+d.ObjectType+" "+d.ObjectIdentity)
+		}
+		if !slices.ContainsFunc(ddl, func(d ddlRow) bool { return d.CommandTag == "ALTER TABLE" && d.ObjectIdentity == "public.appointments" }) {
+			t.Errorf("ENABLE ROW LEVEL SECURITY is not in ddl_log: %v", tags)
+		}
+		if !slices.ContainsFunc(ddl, func(d ddlRow) bool { return d.CommandTag == "CREATE POLICY" }) {
+			t.Errorf("FINDING: CREATE POLICY rt_app ON appointments is not in ddl_log: %v", tags)
+		}
+		m := mark(t, c)
+		inv, err := repo.NewInvoiceRepo(c.App).Create(c.Ctx, db.CreateInvoiceParams{
+			AppointmentID: c.Appt1, Amount: pgtype.Numeric{Int: big.NewInt(1000), Exp: -2, Valid: true}, Status: "open",
+			DueDate: pgtype.Date{Time: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), Valid: true},
+		})
+		if err != nil {
+			t.Fatalf("creating an invoice under RLS: %v", err)
+		}
+		rows := since(t, c, m)
+		if len(rows) != 1 || rows[0].TargetID != inv.ID || rows[0].PatientID == nil || *rows[0].PatientID != c.Patient1 {
+			var p any
+			if len(rows) == 1 {
+				p = deref(rows[0].PatientID)
+			}
+			t.Errorf("FINDING: under RLS on appointments the invoice's audit row names patient %v, want %d (%d rows): it is missing from the patient's trail", p, c.Patient1, len(rows))
+		}
 	})
 
 	// Last: the trigger is gone for the rest of this database's life.
