@@ -2,13 +2,13 @@ package redteam_test
 
 import (
 	"bytes"
-	"math/big"
-	"slices"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
