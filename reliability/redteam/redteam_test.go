@@ -501,6 +501,18 @@ func TestRedTeamApp(t *testing.T) {
 		})
 	})
 
+	// 5b. A pipeline (pgx.Batch: Bind/Execute per query, one Sync): claim() in one query, the raw write in the
+	// next. Each Execute message sets its own statement_timestamp, so the claim is stale for the write.
+	t.Run("05b_pipelined_claim_then_write", func(t *testing.T) {
+		conn := dedicated(t, app, nil)
+		attack(t, c, nil, func(write string) error {
+			b := &pgx.Batch{}
+			b.Queue("SELECT auditrepo.claim('user', $1, NULL, NULL, NULL, 'appointments', 'Forged')", falseActor)
+			b.Queue(write)
+			return conn.SendBatch(ctx, b).Close()
+		})
+	})
+
 	// 6. claim() in a CTE of the attacker's own statement, for another table than the one written.
 	t.Run("06_claim_cte_other_table", func(t *testing.T) {
 		attack(t, c, nil, func(write string) error {
