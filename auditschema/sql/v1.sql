@@ -31,6 +31,14 @@ BEGIN
 		RAISE EXCEPTION 'no role may be a member of % or % of %', {{lit .Audit}}, {{lit .App}}, {{lit .Owner}}
 			USING ERRCODE = 'insufficient_privilege';
 	END IF;
+	-- The trigger functions run as the audit role and read the audited tables to find a record's patient (an
+	-- invoice's, through its appointment): row-level security that the tables' owner enables must not hide rows
+	-- from them, or the audit rows would name no patient. Only a superuser may grant BYPASSRLS; a CREATEROLE
+	-- installer leaves that gap, visible in ddl_log as the owner's ALTER TABLE ... ENABLE ROW LEVEL SECURITY.
+	IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)
+	   AND NOT (SELECT rolbypassrls FROM pg_catalog.pg_roles WHERE rolname = {{lit .Audit}}) THEN
+		EXECUTE format('ALTER ROLE %I BYPASSRLS', {{lit .Audit}});
+	END IF;
 	-- Temporary objects could shadow the names of unqualified SQL; the application needs none.
 	EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database());
 	EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM %I', current_database(), {{lit .App}});

@@ -1,0 +1,1010 @@
+package redteam_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/auditrepo/auditrepo/audit"
+	"github.com/auditrepo/auditrepo/gen/db"
+	"github.com/auditrepo/auditrepo/gen/repo"
+	"github.com/auditrepo/auditrepo/internal/clinictest"
+	"github.com/auditrepo/auditrepo/internal/testdb"
+	"github.com/auditrepo/auditrepo/migrations"
+)
+
+// SQLSTATEs the attacks are refused with.
+const (
+	denied   = "42501" // insufficient_privilege: no privilege, not the owner, or the audit schema's own refusals
+	badParam = "22023" // invalid_parameter_value: claim() refusing an actor kind
+)
+
+// falseActor is the user the attacker names in its own claims: no such user exists.
+const falseActor int64 = 424242
+
+// rewrite changes appointment %d's type (a PHI field) to a new value: the raw write of most attacks.
+const rewrite = `UPDATE appointments SET type = 'rt-' || substr(md5(random()::text), 1, 8) WHERE id = %d`
+
+// ---------------------------------------------------------------------------------------------------------
+// Helpers: outcomes, images, the trail since a mark.
+
+func sqlstate(err error) string {
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
+		return pgErr.Code
+	}
+	return ""
+}
+
+// refused asserts that err is the server refusing the attack with SQLSTATE code.
+func refused(t *testing.T, err error, code, attack string) {
+	t.Helper()
+	switch {
+	case err == nil:
+		t.Errorf("ACCEPTED: %s\n\twant it refused with SQLSTATE %s", attack, code)
+	case sqlstate(err) != code:
+		t.Errorf("%s: refused with %v (SQLSTATE %q), want SQLSTATE %s", attack, err, sqlstate(err), code)
+	}
+}
+
+// try runs sql on q and asserts it is refused with code.
+func try(t *testing.T, q audit.DBTX, code, sql string, args ...any) {
+	t.Helper()
+	_, err := q.Exec(context.Background(), sql, args...)
+	refused(t, err, code, sql)
+}
+
+func must(t *testing.T, q audit.DBTX, sql string, args ...any) {
+	t.Helper()
+	if _, err := q.Exec(context.Background(), sql, args...); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+// dedicated opens a connection of its own on p's database as p's role, for attacks whose session state matters,
+// with params added to its startup packet.
+func dedicated(t *testing.T, p *pgxpool.Pool, params map[string]string) *pgx.Conn {
+	t.Helper()
+	cfg := p.Config().ConnConfig.Copy()
+	for k, v := range params {
+		cfg.RuntimeParams[k] = v
+	}
+	conn, err := pgx.ConnectConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("connecting: %v", err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+// imageSQL is what the audit triggers put in a row's images, per table: the record minus its excluded fields.
+var imageSQL = map[string]string{
+	"appointments":   `to_jsonb(x) || '{"notes": "[REDACTED]"}'::jsonb`,
+	"users":          `to_jsonb(x) - '{password,auth_token}'::text[]`,
+	"dental_records": `to_jsonb(x)`,
+}
+
+// image reads the record's real image now, as the superuser; nil when there is no such record.
+func image(t *testing.T, c *clinictest.Clinic, table string, id int64) map[string]any {
+	t.Helper()
+	var s *string
+	err := c.Super.QueryRow(context.Background(), fmt.Sprintf("SELECT (%s)::text FROM public.%s x WHERE id = $1", imageSQL[table], table), id).Scan(&s)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		t.Fatalf("reading %s %d: %v", table, id, err)
+	}
+	return decode(t, *s)
+}
+
+func decode(t *testing.T, s string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	d := json.NewDecoder(bytes.NewReader([]byte(s)))
+	d.UseNumber()
+	if err := d.Decode(&m); err != nil {
+		t.Fatalf("decoding %s: %v", s, err)
+	}
+	return m
+}
+
+// mark is the newest audit row's id, read as the reviewer.
+func mark(t *testing.T, c *clinictest.Clinic) int64 {
+	t.Helper()
+	var m int64
+	if err := c.Reviewer.QueryRow(context.Background(), "SELECT coalesce(max(id), 0) FROM "+migrations.Audit.QualifiedTable()).Scan(&m); err != nil {
+		t.Fatalf("marking the trail: %v", err)
+	}
+	return m
+}
+
+// since is the trail written after m, read as the reviewer.
+func since(t *testing.T, c *clinictest.Clinic, m int64) []clinictest.Row {
+	t.Helper()
+	return clinictest.Trail(t, c.Reviewer, "id > $1", m)
+}
+
+// want is the true row an accepted attack must leave.
+type want struct {
+	table         string
+	id            int64
+	action        string
+	before, after map[string]any // the record's real images (nil where the action has none)
+	actor         *int64         // nil: the row must be 'unattributed'; else a 'user' claim naming it
+	role          string         // db_role: who connected
+}
+
+// trueRow asserts that r is the true row w describes.
+func trueRow(t *testing.T, r clinictest.Row, w want) {
+	t.Helper()
+	if r.TargetTable != w.table || r.TargetID != w.id || r.Action != w.action {
+		t.Errorf("audit row %d is %s %s %d, want %s %s %d", r.ID, r.Action, r.TargetTable, r.TargetID, w.action, w.table, w.id)
+	}
+	if r.DBRole != w.role {
+		t.Errorf("audit row %d: db_role %q, want %q", r.ID, r.DBRole, w.role)
+	}
+	if w.actor == nil {
+		if r.ActorKind != string(audit.KindUnattributed) || r.ActorID != nil || r.IP != nil || r.UserAgent != nil || r.RequestID != nil || r.Method != nil {
+			t.Errorf("audit row %d: actor %s/%v/%v/%v/%v/%v, want 'unattributed' with no actor columns",
+				r.ID, r.ActorKind, deref(r.ActorID), r.IP, deref(r.UserAgent), deref(r.RequestID), deref(r.Method))
+		}
+	} else if r.ActorKind != string(audit.KindUser) || r.ActorID == nil || *r.ActorID != *w.actor {
+		t.Errorf("audit row %d: actor %s/%v, want the claimed user %d", r.ID, r.ActorKind, deref(r.ActorID), *w.actor)
+	}
+	check := func(key string, real map[string]any) {
+		got, _ := r.Ch[key].(map[string]any)
+		if !reflect.DeepEqual(got, real) {
+			t.Errorf("audit row %d: %s image\n\t%v\nwant the real\n\t%v", r.ID, key, got, real)
+		}
+	}
+	switch w.action {
+	case "CREATE":
+		check("after", w.after)
+	case "UPDATE":
+		check("before", w.before)
+		check("after", w.after)
+	case "DELETE":
+		check("deleted_record", w.before)
+	}
+}
+
+func deref[T any](p *T) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+// attack runs one attack whose write is an UPDATE of one appointment (run gets the SQL of that write) and
+// asserts it is ACCEPTED WITH A TRUE ROW: one audit row, true images, attributed to actor (nil: unattributed).
+func attack(t *testing.T, c *clinictest.Clinic, actor *int64, run func(write string) error) {
+	t.Helper()
+	before := image(t, c, "appointments", c.Appt1)
+	m := mark(t, c)
+	if err := run(fmt.Sprintf(rewrite, c.Appt1)); err != nil {
+		t.Fatalf("the attack's write failed (a refused write is not the outcome expected here): %v", err)
+	}
+	after := image(t, c, "appointments", c.Appt1)
+	if reflect.DeepEqual(before, after) {
+		t.Fatal("the attack changed nothing")
+	}
+	rows := since(t, c, m)
+	if len(rows) != 1 {
+		t.Fatalf("SILENCED or duplicated: %d audit rows for one changed record, want 1: %+v", len(rows), rows)
+	}
+	trueRow(t, rows[0], want{table: "appointments", id: c.Appt1, action: "UPDATE", before: before, after: after, actor: actor, role: migrations.Audit.App})
+}
+
+// repoOn is the appointments repository over one connection.
+func repoOn(conn *pgx.Conn) *repo.AppointmentRepo { return repo.NewAppointmentRepo(conn) }
+
+func ptr[T any](v T) *T { return &v }
+
+// newAppt creates a throwaway appointment of Patient1 through the repository.
+func newAppt(t *testing.T, c *clinictest.Clinic) int64 {
+	t.Helper()
+	a, err := c.R.Appointment.Create(c.Ctx, db.CreateAppointmentParams{
+		PatientID: c.Patient1, DentistID: c.Dentist, ClinicID: pgtype.Int8{Int64: c.ClinicID, Valid: true},
+		Date: pgtype.Date{Time: time.Date(2026, 2, 2, 0, 0, 0, 0, time.UTC), Valid: true},
+		Time: pgtype.Time{Microseconds: 10 * 3600e6, Valid: true}, Type: "throwaway", Status: "scheduled",
+	})
+	if err != nil {
+		t.Fatalf("creating an appointment: %v", err)
+	}
+	return a.ID
+}
+
+// auditTables are the audit schema's tables (and the audit table's DEFAULT partition).
+var auditTables = []string{"auditrepo.audit_log", "auditrepo.audit_log_default", "auditrepo.ddl_log", "auditrepo.audited_tables", "auditrepo.schema_version"}
+
+// writeAuditTables asserts that q can neither write, empty nor lock the audit tables.
+func writeAuditTables(t *testing.T, q audit.DBTX) {
+	t.Helper()
+	for _, tab := range auditTables {
+		t.Run(tab, func(t *testing.T) {
+			switch tab {
+			case "auditrepo.audit_log", "auditrepo.audit_log_default":
+				try(t, q, denied, "INSERT INTO "+tab+` (actor_kind, actor_id, action, target_table, target_id, patient_id, changes)
+					VALUES ('user', 1, 'UPDATE', 'appointments', 1, 1, '{}')`)
+				try(t, q, denied, "INSERT INTO "+tab+` (id, occurred_at, db_role, actor_kind, action, target_table, target_id, changes)
+					OVERRIDING SYSTEM VALUE VALUES (1, now(), 'auditrepo_app', 'user', 'UPDATE', 'appointments', 1, '{}')`)
+				try(t, q, denied, "UPDATE "+tab+" SET actor_kind = 'user', actor_id = 1")
+			case "auditrepo.ddl_log":
+				try(t, q, denied, "INSERT INTO "+tab+" (command_tag) VALUES ('ENABLE TRIGGER')")
+				try(t, q, denied, "UPDATE "+tab+" SET command_tag = 'COMMENT'")
+			case "auditrepo.audited_tables":
+				try(t, q, denied, "INSERT INTO "+tab+" VALUES ('public.clinic_locations')")
+				try(t, q, denied, "UPDATE "+tab+" SET tbl = 'public.clinic_locations'")
+			case "auditrepo.schema_version":
+				try(t, q, denied, "INSERT INTO "+tab+" (version) VALUES (99)")
+				try(t, q, denied, "UPDATE "+tab+" SET version = 0")
+			}
+			try(t, q, denied, "DELETE FROM "+tab)
+			try(t, q, denied, "TRUNCATE "+tab)
+			refused(t, pgx.BeginFunc(context.Background(), q.(interface {
+				Begin(context.Context) (pgx.Tx, error)
+			}), func(tx pgx.Tx) error {
+				_, err := tx.Exec(context.Background(), "LOCK TABLE "+tab+" IN ACCESS EXCLUSIVE MODE")
+				return err
+			}), denied, "LOCK TABLE "+tab)
+			try(t, q, denied, "ALTER TABLE "+tab+" DISABLE TRIGGER ALL")
+			try(t, q, denied, "DROP TABLE "+tab)
+		})
+	}
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The application's credentials (auditrepo_app).
+
+func TestRedTeamApp(t *testing.T) {
+	c := clinictest.New(t)
+	ctx := context.Background()
+	app := c.App
+
+	// 1. The old design's mark: a transaction-local setting that once told the trigger "a repository writes".
+	t.Run("01_old_write_mark", func(t *testing.T) {
+		attack(t, c, nil, func(write string) error {
+			tx, err := app.Begin(ctx)
+			if err != nil {
+				return err
+			}
+			defer tx.Rollback(ctx)
+			if _, err := tx.Exec(ctx, "SELECT set_config('auditrepo.write', 'users', true), set_config('auditrepo.write', 'appointments', true)"); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, write); err != nil {
+				return err
+			}
+			return tx.Commit(ctx)
+		})
+		// And on users, the table the mark named.
+		before := image(t, c, "users", c.Patient1)
+		m := mark(t, c)
+		conn := dedicated(t, app, nil)
+		must(t, conn, "SELECT set_config('auditrepo.write', 'users', false)")
+		must(t, conn, "UPDATE users SET first_name = 'Mallory' WHERE id = $1", c.Patient1)
+		rows := since(t, c, m)
+		if len(rows) != 1 {
+			t.Fatalf("%d audit rows, want 1", len(rows))
+		}
+		trueRow(t, rows[0], want{table: "users", id: c.Patient1, action: "UPDATE", before: before, after: image(t, c, "users", c.Patient1), role: migrations.Audit.App})
+	})
+
+	// 2. The claim setting forged without claim(): by set_config, SET and SET LOCAL, stale, foreign, malformed.
+	t.Run("02_forged_claim_setting", func(t *testing.T) {
+		session := func(setup ...string) func(string) error {
+			return func(write string) error {
+				conn := dedicated(t, app, nil)
+				for _, s := range setup {
+					if _, err := conn.Exec(ctx, s); err != nil {
+						return fmt.Errorf("%s: %w", s, err)
+					}
+				}
+				_, err := conn.Exec(ctx, write)
+				return err
+			}
+		}
+		valid := `{"k":"user","a":424242,"i":"10.6.6.6","u":"evil","r":"req-evil","m":"Forged"}`
+		t.Run("set_config_session_any_text", func(t *testing.T) {
+			attack(t, c, nil, session("SELECT set_config('auditrepo.claim', 'I am the dentist', false)"))
+		})
+		t.Run("set_config_session_claim_form", func(t *testing.T) {
+			attack(t, c, nil, session("SELECT set_config('auditrepo.claim', '0|appointments|"+valid+"', false)"))
+		})
+		t.Run("SET", func(t *testing.T) {
+			attack(t, c, nil, session("SET auditrepo.claim = '1|appointments|"+valid+"'"))
+		})
+		t.Run("SET_LOCAL", func(t *testing.T) {
+			attack(t, c, nil, func(write string) error {
+				conn := dedicated(t, app, nil)
+				return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+					if _, err := tx.Exec(ctx, "SET LOCAL auditrepo.claim = '1|appointments|"+valid+"'"); err != nil {
+						return err
+					}
+					_, err := tx.Exec(ctx, write)
+					return err
+				})
+			})
+		})
+		// A correctly formed key, of an earlier statement: the session keeps it, the next statement's key differs.
+		t.Run("stale_key_session", func(t *testing.T) {
+			attack(t, c, nil, session("SELECT set_config('auditrepo.claim', auditrepo.claim_key('appointments') || '"+valid+"', false)"))
+		})
+		// claim() itself, in an earlier statement of the same transaction.
+		t.Run("stale_key_claim_earlier_statement", func(t *testing.T) {
+			attack(t, c, nil, func(write string) error {
+				return pgx.BeginFunc(ctx, app, func(tx pgx.Tx) error {
+					if _, err := tx.Exec(ctx, "SELECT auditrepo.claim('user', $1, '10.6.6.6', 'evil', 'req-evil', 'appointments', 'Forged')", falseActor); err != nil {
+						return err
+					}
+					time.Sleep(2 * time.Millisecond) // a later statement, a later timestamp
+					_, err := tx.Exec(ctx, write)
+					return err
+				})
+			})
+		})
+		// In the writing statement itself, through a CTE: the key is right, the rest is what is forged.
+		inStatement := func(table, payload string) func(string) error {
+			return func(string) error {
+				_, err := app.Exec(ctx, `WITH f AS MATERIALIZED (SELECT set_config('auditrepo.claim', auditrepo.claim_key($1::text) || $2::text, true) AS v)
+					UPDATE appointments SET type = 'rt-' || substr(md5(random()::text), 1, 8) FROM f WHERE id = $3 AND f.v IS NOT NULL`, table, payload, c.Appt1)
+				return err
+			}
+		}
+		for _, tc := range []struct{ name, table, payload string }{
+			{"another_tables_key", "users", valid},
+			{"schema_qualified_key", "public.appointments", valid},
+			{"case_changed_key", "Appointments", valid},
+			{"garbage_after_key", "appointments", "garbage"},
+			{"json_then_garbage", "appointments", valid + "garbage"},
+			{"json_array", "appointments", `[{"k":"user","a":424242}]`},
+			{"json_string", "appointments", `"user"`},
+			{"kind_unattributed", "appointments", `{"k":"unattributed","a":424242}`},
+			{"kind_admin", "appointments", `{"k":"admin","a":424242}`},
+			{"kind_null", "appointments", `{"k":null,"a":424242}`},
+			{"kind_number", "appointments", `{"k":1,"a":424242}`},
+			{"no_kind", "appointments", `{"a":424242}`},
+			{"id_not_numeric", "appointments", `{"k":"user","a":"x"}`},
+			{"id_fraction", "appointments", `{"k":"user","a":1.5}`},
+			{"id_overflow", "appointments", `{"k":"user","a":99999999999999999999}`},
+			{"id_object", "appointments", `{"k":"user","a":{"n":1}}`},
+			{"bad_inet", "appointments", `{"k":"user","a":424242,"i":"999.1.1.1"}`},
+			{"inet_text", "appointments", `{"k":"user","a":424242,"i":"localhost"}`},
+			{"nul_escape", "appointments", `{"k":"user","a":424242,"m":"\u0000"}`},
+		} {
+			t.Run("in_statement_"+tc.name, func(t *testing.T) { attack(t, c, nil, inStatement(tc.table, tc.payload)) })
+		}
+		// claim() refuses the kinds the trigger does not accept: the attacker's statement fails, nothing changes.
+		for _, kind := range []string{"unattributed", "admin", "USER", ""} {
+			t.Run("claim_kind_"+kind, func(t *testing.T) {
+				before, m := image(t, c, "appointments", c.Appt1), mark(t, c)
+				_, err := app.Exec(ctx, `WITH cl AS MATERIALIZED (SELECT auditrepo.claim($1, $2, NULL, NULL, NULL, 'appointments', 'Forged') AS ok)
+					UPDATE appointments SET type = 'rt-x' FROM cl WHERE id = $3 AND cl.ok`, kind, falseActor, c.Appt1)
+				refused(t, err, badParam, "claim() with kind "+kind)
+				if !reflect.DeepEqual(before, image(t, c, "appointments", c.Appt1)) || len(since(t, c, m)) != 0 {
+					t.Error("a refused claim changed the record or the trail")
+				}
+			})
+		}
+		// The allowed false actor, by forging the setting in the writing statement: the same power as claim().
+		t.Run("in_statement_valid_claim_is_a_false_actor", func(t *testing.T) {
+			attack(t, c, ptr(falseActor), inStatement("appointments", valid))
+		})
+	})
+
+	// 3. The claim in the connection's startup packet (what PGOPTIONS sends).
+	t.Run("03_startup_parameters", func(t *testing.T) {
+		for name, params := range map[string]map[string]string{
+			"runtime_param":      {"auditrepo.claim": `0|appointments|{"k":"user","a":424242}`},
+			"options_c":          {"options": `-c auditrepo.claim=0|appointments|{"k":"user","a":424242}`},
+			"options_c_nonsense": {"options": `-c auditrepo.claim=dentist`},
+		} {
+			t.Run(name, func(t *testing.T) {
+				conn := dedicated(t, app, params)
+				var v string
+				if err := conn.QueryRow(ctx, "SELECT current_setting('auditrepo.claim', true)").Scan(&v); err != nil || v == "" {
+					t.Fatalf("the startup parameter did not set the claim (%q, %v): the attack was not made", v, err)
+				}
+				attack(t, c, nil, func(write string) error { _, err := conn.Exec(ctx, write); return err })
+			})
+		}
+	})
+
+	// 4. A role-level default for the application's own role.
+	t.Run("04_alter_role_set", func(t *testing.T) {
+		var dbname string
+		if err := app.QueryRow(ctx, "SELECT current_database()").Scan(&dbname); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct{ name, set, reset string }{
+			{"in_database", fmt.Sprintf("ALTER ROLE auditrepo_app IN DATABASE %q SET auditrepo.claim = '0|appointments|{\"k\":\"user\",\"a\":424242}'", dbname),
+				fmt.Sprintf("ALTER ROLE auditrepo_app IN DATABASE %q RESET auditrepo.claim", dbname)},
+			{"all_databases", `ALTER ROLE auditrepo_app SET auditrepo.claim = '0|appointments|{"k":"user","a":424242}'`,
+				"ALTER ROLE auditrepo_app RESET auditrepo.claim"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				_, err := app.Exec(ctx, tc.set)
+				if err != nil {
+					// Refused: the role may not set its own defaults for this parameter.
+					refused(t, err, denied, tc.set)
+					t.Logf("refused: %v", err)
+					return
+				}
+				// Accepted: the role's own default. The writes of its new sessions must still be unattributed.
+				t.Cleanup(func() { c.Super.Exec(context.Background(), tc.reset) })
+				t.Logf("accepted (a role may set its own defaults): %s", tc.set)
+				conn := dedicated(t, app, nil)
+				var v string
+				if err := conn.QueryRow(ctx, "SELECT current_setting('auditrepo.claim', true)").Scan(&v); err != nil || v == "" {
+					t.Fatalf("the role default was not applied (%q, %v)", v, err)
+				}
+				attack(t, c, nil, func(write string) error { _, err := conn.Exec(ctx, write); return err })
+				if _, err := c.Super.Exec(ctx, tc.reset); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+	})
+
+	// 5. DO blocks: claim() then writes is the allowed false actor; raw writes alone are unattributed.
+	t.Run("05_do_block", func(t *testing.T) {
+		t.Run("claim_then_writes_false_actor", func(t *testing.T) {
+			b1, b2 := image(t, c, "appointments", c.Appt1), image(t, c, "appointments", c.Appt2)
+			m := mark(t, c)
+			must(t, app, fmt.Sprintf(`DO $$
+			BEGIN
+				PERFORM auditrepo.claim('user', %d, '10.6.6.6', 'evil', 'req-evil', 'appointments', 'Forged');
+				UPDATE appointments SET type = 'rt-do-1' WHERE id = %d;
+				UPDATE appointments SET type = 'rt-do-2', status = 'confirmed' WHERE id = %d;
+			END $$`, falseActor, c.Appt1, c.Appt2))
+			rows := since(t, c, m)
+			if len(rows) != 2 {
+				t.Fatalf("%d audit rows, want 2", len(rows))
+			}
+			trueRow(t, rows[0], want{table: "appointments", id: c.Appt1, action: "UPDATE", before: b1, after: image(t, c, "appointments", c.Appt1), actor: ptr(falseActor), role: migrations.Audit.App})
+			trueRow(t, rows[1], want{table: "appointments", id: c.Appt2, action: "UPDATE", before: b2, after: image(t, c, "appointments", c.Appt2), actor: ptr(falseActor), role: migrations.Audit.App})
+		})
+		t.Run("raw_writes_unattributed", func(t *testing.T) {
+			attack(t, c, nil, func(write string) error {
+				_, err := app.Exec(ctx, "DO $$ BEGIN "+write+"; END $$")
+				return err
+			})
+		})
+		t.Run("claim_for_users_writes_appointments", func(t *testing.T) {
+			attack(t, c, nil, func(write string) error {
+				_, err := app.Exec(ctx, fmt.Sprintf("DO $$ BEGIN PERFORM auditrepo.claim('user', %d, NULL, NULL, NULL, 'users', 'Forged'); %s; END $$", falseActor, write))
+				return err
+			})
+		})
+		// Not a DO block but the same reach: a simple-protocol message of several statements shares one
+		// statement_timestamp, so claim() in the first statement attributes the second. Still the attacker's own
+		// claim, in its own message: a false actor on a true row.
+		t.Run("multi_statement_message_false_actor", func(t *testing.T) {
+			conn := dedicated(t, app, nil)
+			attack(t, c, ptr(falseActor), func(write string) error {
+				_, err := conn.PgConn().Exec(ctx, fmt.Sprintf("SELECT auditrepo.claim('user', %d, NULL, NULL, NULL, 'appointments', 'Forged'); %s", falseActor, write)).ReadAll()
+				return err
+			})
+		})
+	})
+
+	// 5b. A pipeline (pgx.Batch: Bind/Execute per query, one Sync): claim() in one query, the raw write in the
+	// next. Each Execute message sets its own statement_timestamp, so the claim is stale for the write.
+	t.Run("05b_pipelined_claim_then_write", func(t *testing.T) {
+		conn := dedicated(t, app, nil)
+		attack(t, c, nil, func(write string) error {
+			b := &pgx.Batch{}
+			b.Queue("SELECT auditrepo.claim('user', $1, NULL, NULL, NULL, 'appointments', 'Forged')", falseActor)
+			b.Queue(write)
+			return conn.SendBatch(ctx, b).Close()
+		})
+	})
+
+	// 6. claim() in a CTE of the attacker's own statement, for another table than the one written.
+	t.Run("06_claim_cte_other_table", func(t *testing.T) {
+		attack(t, c, nil, func(write string) error {
+			_, err := app.Exec(ctx, `WITH cl AS MATERIALIZED (SELECT auditrepo.claim('user', $1, NULL, NULL, NULL, 'users', 'Forged') AS ok)
+				UPDATE appointments SET type = 'rt-' || substr(md5(random()::text), 1, 8) FROM cl WHERE id = $2 AND cl.ok`, falseActor, c.Appt1)
+			return err
+		})
+		// A claim for appointments covers appointments only: the users change in the same statement is unattributed.
+		t.Run("claim_covers_one_table", func(t *testing.T) {
+			ba, bu := image(t, c, "appointments", c.Appt1), image(t, c, "users", c.Patient2)
+			m := mark(t, c)
+			must(t, app, `WITH cl AS MATERIALIZED (SELECT auditrepo.claim('user', $1, NULL, NULL, NULL, 'appointments', 'Forged') AS ok),
+				u AS (UPDATE users SET last_name = 'Forged' WHERE id = $3 AND (SELECT ok FROM cl) RETURNING id)
+				UPDATE appointments SET type = 'rt-cte' FROM cl WHERE id = $2 AND cl.ok`, falseActor, c.Appt1, c.Patient2)
+			rows := since(t, c, m)
+			if len(rows) != 2 {
+				t.Fatalf("%d audit rows, want 2", len(rows))
+			}
+			for _, r := range rows {
+				if r.TargetTable == "users" {
+					trueRow(t, r, want{table: "users", id: c.Patient2, action: "UPDATE", before: bu, after: image(t, c, "users", c.Patient2), role: migrations.Audit.App})
+				} else {
+					trueRow(t, r, want{table: "appointments", id: c.Appt1, action: "UPDATE", before: ba, after: image(t, c, "appointments", c.Appt1), actor: ptr(falseActor), role: migrations.Audit.App})
+				}
+			}
+		})
+	})
+
+	// 7. The audit schema's tables and functions.
+	t.Run("07_audit_tables_and_functions", func(t *testing.T) {
+		for _, tab := range auditTables {
+			try(t, app, denied, "SELECT * FROM "+tab)
+		}
+		writeAuditTables(t, app)
+		for _, fn := range []string{
+			"auditrepo.audit_public_appointments()", "auditrepo.audit_public_users()", "auditrepo.maintain()", "auditrepo.maintain(120)",
+			"auditrepo.actor('appointments')", "auditrepo.refuse()", "auditrepo.refuse_truncate()", "auditrepo.record_ddl()",
+		} {
+			try(t, app, denied, "SELECT "+fn)
+		}
+	})
+
+	// 8. Temporary objects and objects named like those the generated SQL uses.
+	t.Run("08_shadowing_objects", func(t *testing.T) {
+		// Each on a connection of its own, closed after it: an accepted temporary object must not shadow the
+		// other attacks' tables.
+		fresh := func(t *testing.T, sql string) {
+			t.Helper()
+			conn := dedicated(t, app, nil)
+			try(t, conn, denied, sql)
+			conn.Close(ctx)
+		}
+		// The install REVOKEs TEMPORARY from PUBLIC, but a database's privileges are not copied by CREATE
+		// DATABASE ... TEMPLATE (how the test databases are made), nor restored by pg_restore without --create.
+		var acl, tpl string
+		var temp, tplTemp bool
+		if err := c.Super.QueryRow(ctx, `SELECT coalesce(d.datacl::text, '(default: PUBLIC has TEMP)'), has_database_privilege('auditrepo_app', d.oid, 'TEMP'),
+				coalesce(t.datacl::text, ''), coalesce(has_database_privilege('auditrepo_app', t.oid, 'TEMP'), false)
+			FROM pg_database d LEFT JOIN pg_database t ON t.datname = regexp_replace(d.datname, '_inst_[0-9a-f]+$', '')
+			WHERE d.datname = current_database()`).Scan(&acl, &temp, &tpl, &tplTemp); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("this database's ACL %s (app TEMP: %v); its template's ACL %s (app TEMP: %v)", acl, temp, tpl, tplTemp)
+		for _, name := range []string{"appointments", "audit_log", "dental_records", "users"} {
+			fresh(t, "CREATE TEMP TABLE "+name+" (id bigint)")
+		}
+		fresh(t, "CREATE TEMP VIEW audit_log AS SELECT 1 AS id")
+		fresh(t, "CREATE FUNCTION pg_temp.x() RETURNS int LANGUAGE sql SECURITY DEFINER AS 'SELECT 1'")
+		fresh(t, "CREATE FUNCTION pg_temp.actor(text) RETURNS jsonb LANGUAGE sql AS 'SELECT NULL::jsonb'")
+		fresh(t, "CREATE VIEW public.audit_log AS SELECT 1 AS id")
+		fresh(t, "CREATE TABLE public.audit_log (id bigint)")
+		fresh(t, "CREATE FUNCTION public.actor(text) RETURNS jsonb LANGUAGE sql AS 'SELECT NULL::jsonb'")
+		fresh(t, "CREATE FUNCTION public.claim_key(text) RETURNS text LANGUAGE sql AS 'SELECT $1'")
+		fresh(t, "CREATE FUNCTION auditrepo.actor(target varchar) RETURNS jsonb LANGUAGE sql AS 'SELECT NULL::jsonb'")
+		fresh(t, "CREATE TABLE auditrepo.audit_shadow (id bigint)")
+		fresh(t, "CREATE VIEW auditrepo.actor_v AS SELECT 1 AS id")
+		// The application role's own schema would come first in "$user", public.
+		fresh(t, "CREATE SCHEMA auditrepo_app")
+	})
+
+	// 8b. What an accepted temporary table would do: it shadows the unqualified table names of sqlc's statements,
+	// which the repository runs verbatim, so a repository write lands in the session's copy: the call succeeds
+	// with its claim, the real record is unchanged and the trail has no row. The trail stays true to the real
+	// table; the application's own view of what it wrote does not.
+	t.Run("08b_temp_table_shadows_repository", func(t *testing.T) {
+		conn := dedicated(t, app, nil)
+		if _, err := conn.Exec(ctx, "CREATE TEMP TABLE appointments AS SELECT * FROM public.appointments"); err != nil {
+			refused(t, err, denied, "CREATE TEMP TABLE appointments AS SELECT * FROM public.appointments")
+			return
+		}
+		before, m := image(t, c, "appointments", c.Appt1), mark(t, c)
+		a, err := repoOn(conn).UpdateStatus(c.Ctx, db.UpdateAppointmentStatusParams{ID: c.Appt1, Status: "no_show"})
+		if err != nil {
+			t.Fatalf("the repository write on the shadowed table: %v", err)
+		}
+		if a.Status == "no_show" && reflect.DeepEqual(before, image(t, c, "appointments", c.Appt1)) && len(since(t, c, m)) == 0 {
+			t.Errorf("ACCEPTED: a temporary table named appointments absorbed a repository UpdateStatus (it returned status %q): the real record is unchanged and no audit row was written", a.Status)
+		}
+	})
+
+	// 9. COPY FROM STDIN into a PHI table: one unattributed row per row.
+	t.Run("09_copy_from", func(t *testing.T) {
+		cp := func(t *testing.T, conn interface {
+			CopyFrom(context.Context, pgx.Identifier, []string, pgx.CopyFromSource) (int64, error)
+		}, tag string) {
+			m := mark(t, c)
+			rows := [][]any{}
+			for i := range 3 {
+				rows = append(rows, []any{c.Patient1, c.Dentist, pgtype.Date{Time: time.Date(2026, 3, i+1, 0, 0, 0, 0, time.UTC), Valid: true},
+					pgtype.Time{Microseconds: 9 * 3600e6, Valid: true}, "rt-copy-" + tag, "scheduled", "copied notes"})
+			}
+			n, err := conn.CopyFrom(ctx, pgx.Identifier{"appointments"}, []string{"patient_id", "dentist_id", "date", "time", "type", "status", "notes"},
+				pgx.CopyFromRows(rows))
+			if err != nil {
+				t.Fatalf("COPY failed: %v", err)
+			}
+			if n != 3 {
+				t.Fatalf("copied %d rows, want 3", n)
+			}
+			var ids []int64
+			r, err := c.Super.Query(ctx, "SELECT id FROM appointments WHERE type = $1 ORDER BY id", "rt-copy-"+tag)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids, err = pgx.CollectRows(r, pgx.RowTo[int64])
+			if err != nil || len(ids) != 3 {
+				t.Fatalf("copied appointments %v (%v), want 3", ids, err)
+			}
+			trail := since(t, c, m)
+			if len(trail) != 3 {
+				t.Fatalf("SILENCED: %d audit rows for 3 copied rows", len(trail))
+			}
+			for i, row := range trail {
+				trueRow(t, row, want{table: "appointments", id: ids[i], action: "CREATE", after: image(t, c, "appointments", ids[i]), role: migrations.Audit.App})
+			}
+		}
+		t.Run("plain", func(t *testing.T) { cp(t, app, "plain") })
+		t.Run("forged_claim", func(t *testing.T) {
+			conn := dedicated(t, app, map[string]string{"auditrepo.claim": `0|appointments|{"k":"user","a":424242}`})
+			must(t, conn, "SELECT set_config('auditrepo.claim', auditrepo.claim_key('appointments') || '{\"k\":\"user\",\"a\":424242}', false)")
+			cp(t, conn, "forged")
+		})
+	})
+
+	// 10. Switching the audit triggers off, or replacing them.
+	t.Run("10_disable_or_replace_triggers", func(t *testing.T) {
+		app := dedicated(t, app, nil)
+		try(t, app, denied, "ALTER TABLE public.appointments DISABLE TRIGGER audit_update")
+		try(t, app, denied, "ALTER TABLE public.appointments DISABLE TRIGGER ALL")
+		try(t, app, denied, "ALTER TABLE public.appointments DISABLE TRIGGER USER")
+		try(t, app, denied, "ALTER TABLE public.appointments ENABLE REPLICA TRIGGER audit_update")
+		try(t, app, denied, "SET session_replication_role = replica")
+		try(t, app, denied, "DROP TRIGGER audit_update ON public.appointments")
+		try(t, app, denied, "ALTER TRIGGER audit_update ON public.appointments RENAME TO x")
+		try(t, app, denied, "CREATE OR REPLACE FUNCTION auditrepo.audit_public_appointments() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$")
+		try(t, app, denied, "ALTER FUNCTION auditrepo.audit_public_appointments() OWNER TO auditrepo_app")
+		try(t, app, denied, "ALTER FUNCTION auditrepo.actor(text) OWNER TO auditrepo_app")
+		try(t, app, denied, "CREATE RULE rt AS ON UPDATE TO public.appointments DO INSTEAD NOTHING")
+		try(t, app, denied, "ALTER TABLE public.appointments ENABLE ROW LEVEL SECURITY")
+		try(t, app, denied, "ALTER TABLE public.appointments RENAME TO appointments_old")
+		try(t, app, denied, "DROP TABLE public.appointments")
+		try(t, app, denied, "TRUNCATE public.appointments")
+	})
+
+	// 11. Reading the trail: another patient's, and the images of deleted records.
+	t.Run("11_read_trail", func(t *testing.T) {
+		gone := newAppt(t, c)
+		if err := c.R.Appointment.Delete(c.Ctx, gone); err != nil {
+			t.Fatal(err)
+		}
+		try(t, app, denied, "SELECT changes FROM auditrepo.audit_log WHERE patient_id = $1", c.Patient2)
+		try(t, app, denied, "SELECT changes->'deleted_record' FROM auditrepo.audit_log WHERE action = 'DELETE' AND target_id = $1", gone)
+		try(t, app, denied, "SELECT changes FROM auditrepo.audit_log_default")
+		try(t, app, denied, "COPY auditrepo.audit_log TO STDOUT")
+		if rows := clinictest.Record(t, c.Reviewer, "appointments", gone); len(rows) != 2 || rows[1].Action != "DELETE" {
+			t.Errorf("the deleted appointment's trail, as the reviewer: %+v", rows)
+		}
+	})
+
+	// 12. The repository itself, with an actor a strict Writer does not record: refused before anything is sent.
+	t.Run("12_strict_writer_refuses", func(t *testing.T) {
+		bg := context.Background()
+		for _, tc := range []struct {
+			name string
+			ctx  context.Context
+			err  error
+		}{
+			{"no_actor", bg, audit.ErrNoActor},
+			{"anonymous", audit.WithActor(bg, audit.Actor{Kind: audit.KindUnknown}), audit.ErrNoActor},
+			{"empty_kind", audit.WithActor(bg, audit.Actor{UserID: c.Dentist}), audit.ErrInvalidActor},
+			{"kind_unattributed", audit.WithActor(bg, audit.Actor{UserID: c.Dentist, Kind: audit.KindUnattributed}), audit.ErrInvalidActor},
+			{"kind_admin", audit.WithActor(bg, audit.Actor{UserID: c.Dentist, Kind: "admin"}), audit.ErrInvalidActor},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				before, m := image(t, c, "appointments", c.Appt1), mark(t, c)
+				_, err := c.R.Appointment.UpdateStatus(tc.ctx, db.UpdateAppointmentStatusParams{ID: c.Appt1, Status: "no_show"})
+				if !errors.Is(err, tc.err) {
+					t.Errorf("UpdateStatus: %v, want %v", err, tc.err)
+				}
+				if sqlstate(err) != "" {
+					t.Errorf("the refusal came from the server (%v): the statement was sent", err)
+				}
+				if !reflect.DeepEqual(before, image(t, c, "appointments", c.Appt1)) || len(since(t, c, m)) != 0 {
+					t.Error("a refused write changed the record or the trail")
+				}
+			})
+		}
+	})
+
+	// 13. Statement shapes that change rows in less common ways: each change still leaves a true row.
+	t.Run("13_statement_shapes", func(t *testing.T) {
+		t.Run("two_ctes_same_table", func(t *testing.T) {
+			b1, b2 := image(t, c, "appointments", c.Appt1), image(t, c, "appointments", c.Appt2)
+			m := mark(t, c)
+			must(t, app, `WITH a AS (UPDATE appointments SET type = 'rt-two-1' WHERE id = $1 RETURNING id),
+				b AS (UPDATE appointments SET type = 'rt-two-2' WHERE id = $2 RETURNING id) SELECT * FROM a, b`, c.Appt1, c.Appt2)
+			rows := since(t, c, m)
+			if len(rows) != 2 {
+				t.Fatalf("%d audit rows for 2 changed records: %+v", len(rows), rows)
+			}
+			got := map[int64]clinictest.Row{rows[0].TargetID: rows[0], rows[1].TargetID: rows[1]}
+			trueRow(t, got[c.Appt1], want{table: "appointments", id: c.Appt1, action: "UPDATE", before: b1, after: image(t, c, "appointments", c.Appt1), role: migrations.Audit.App})
+			trueRow(t, got[c.Appt2], want{table: "appointments", id: c.Appt2, action: "UPDATE", before: b2, after: image(t, c, "appointments", c.Appt2), role: migrations.Audit.App})
+		})
+		t.Run("merge_update", func(t *testing.T) {
+			attack(t, c, nil, func(string) error {
+				_, err := app.Exec(ctx, `MERGE INTO appointments a USING (VALUES ($1::bigint)) v(id) ON a.id = v.id
+					WHEN MATCHED THEN UPDATE SET type = 'rt-merge-' || substr(md5(random()::text), 1, 8)`, c.Appt1)
+				return err
+			})
+		})
+		t.Run("merge_insert_and_delete", func(t *testing.T) {
+			gone := newAppt(t, c)
+			before := image(t, c, "appointments", gone)
+			m := mark(t, c)
+			must(t, app, `MERGE INTO appointments a
+				USING (VALUES ($1::bigint), (-1)) v(id) ON a.id = v.id
+				WHEN MATCHED THEN DELETE
+				WHEN NOT MATCHED THEN INSERT (patient_id, dentist_id, date, time, type) VALUES ($2, $3, '2026-04-01', '09:00', 'rt-merge-new')`,
+				gone, c.Patient1, c.Dentist)
+			var made int64
+			if err := c.Super.QueryRow(ctx, "SELECT id FROM appointments WHERE type = 'rt-merge-new'").Scan(&made); err != nil {
+				t.Fatal(err)
+			}
+			rows := since(t, c, m)
+			if len(rows) != 2 {
+				t.Fatalf("%d audit rows for a MERGE that created one record and deleted one: %+v", len(rows), rows)
+			}
+			for _, r := range rows {
+				if r.Action == "DELETE" {
+					trueRow(t, r, want{table: "appointments", id: gone, action: "DELETE", before: before, role: migrations.Audit.App})
+				} else {
+					trueRow(t, r, want{table: "appointments", id: made, action: "CREATE", after: image(t, c, "appointments", made), role: migrations.Audit.App})
+				}
+			}
+		})
+		t.Run("upsert_on_conflict_update", func(t *testing.T) {
+			attack(t, c, nil, func(string) error {
+				_, err := app.Exec(ctx, `INSERT INTO appointments (id, patient_id, dentist_id, date, time, type)
+					OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, '2026-01-05', '09:00', 'x')
+					ON CONFLICT (id) DO UPDATE SET type = 'rt-upsert-' || substr(md5(random()::text), 1, 8)`, c.Appt1, c.Patient1, c.Dentist)
+				return err
+			})
+		})
+		// A chosen id, perhaps one a deleted record had: a CREATE row with the real image.
+		t.Run("insert_overriding_system_value", func(t *testing.T) {
+			m := mark(t, c)
+			must(t, app, `INSERT INTO appointments (id, patient_id, dentist_id, date, time, type)
+				OVERRIDING SYSTEM VALUE VALUES (900001, $1, $2, '2026-01-05', '09:00', 'rt-chosen-id')`, c.Patient2, c.Dentist)
+			rows := since(t, c, m)
+			if len(rows) != 1 {
+				t.Fatalf("%d audit rows, want 1", len(rows))
+			}
+			trueRow(t, rows[0], want{table: "appointments", id: 900001, action: "CREATE", after: image(t, c, "appointments", 900001), role: migrations.Audit.App})
+		})
+		// A new id for an existing record: two UPDATE halves, each with its true side; both in the patient's trail.
+		t.Run("rekey_identity", func(t *testing.T) {
+			old := newAppt(t, c)
+			before := image(t, c, "appointments", old)
+			m := mark(t, c)
+			var moved int64
+			if err := app.QueryRow(ctx, "UPDATE appointments SET id = DEFAULT WHERE id = $1 RETURNING id", old).Scan(&moved); err != nil {
+				t.Fatal(err)
+			}
+			rows := since(t, c, m)
+			if len(rows) != 2 {
+				t.Fatalf("%d audit rows for a re-keyed record, want 2: %+v", len(rows), rows)
+			}
+			for _, r := range rows {
+				if r.TargetID == old {
+					trueRow(t, r, want{table: "appointments", id: old, action: "UPDATE", before: before, role: migrations.Audit.App})
+				} else {
+					trueRow(t, r, want{table: "appointments", id: moved, action: "UPDATE", after: image(t, c, "appointments", moved), role: migrations.Audit.App})
+				}
+			}
+			n := 0
+			for _, r := range clinictest.Patient(t, c.Reviewer, c.Patient1) {
+				if r.ID > m {
+					n++
+				}
+			}
+			if n != 2 {
+				t.Errorf("the patient's trail has %d of the 2 re-key rows", n)
+			}
+		})
+	})
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The owner's credentials: a login member of auditrepo_owner, which owns the clinic's tables.
+
+// ddlRow is one row of auditrepo.ddl_log.
+type ddlRow struct {
+	CommandTag, ObjectType, ObjectIdentity, DBRole, Statement string
+}
+
+func ddlSince(t *testing.T, c *clinictest.Clinic, after int64) []ddlRow {
+	t.Helper()
+	rows, err := c.Reviewer.Query(context.Background(), `SELECT command_tag, coalesce(object_type, ''), coalesce(object_identity, ''), db_role, coalesce(statement, '')
+		FROM auditrepo.ddl_log WHERE id > $1 ORDER BY id`, after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[ddlRow])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func ddlMark(t *testing.T, c *clinictest.Clinic) int64 {
+	t.Helper()
+	var m int64
+	if err := c.Reviewer.QueryRow(context.Background(), "SELECT coalesce(max(id), 0) FROM auditrepo.ddl_log").Scan(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestRedTeamOwner(t *testing.T) {
+	c := clinictest.New(t)
+	ctx := context.Background()
+	owner := c.Owner
+
+	t.Run("write_audit_tables", func(t *testing.T) {
+		for _, tab := range auditTables {
+			try(t, owner, denied, "SELECT * FROM "+tab)
+		}
+		writeAuditTables(t, owner)
+	})
+
+	t.Run("replace_trigger_function", func(t *testing.T) {
+		try(t, owner, denied, "CREATE OR REPLACE FUNCTION auditrepo.audit_public_appointments() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$")
+		try(t, owner, denied, "ALTER FUNCTION auditrepo.audit_public_appointments() OWNER TO auditrepo_owner")
+		try(t, owner, denied, "CREATE OR REPLACE FUNCTION auditrepo.actor(target text) RETURNS jsonb LANGUAGE sql AS 'SELECT NULL::jsonb'")
+		try(t, owner, denied, "ALTER TABLE auditrepo.audit_log DISABLE TRIGGER refuse_update_delete")
+		try(t, owner, denied, "ALTER TABLE auditrepo.audit_log DISABLE TRIGGER ALL")
+		try(t, owner, denied, "DROP EVENT TRIGGER auditrepo_ddl_end")
+		try(t, owner, denied, "ALTER EVENT TRIGGER auditrepo_ddl_end DISABLE")
+		try(t, owner, denied, "SET session_replication_role = replica")
+	})
+
+	// The table owner may disable its audit triggers: PostgreSQL gives the owner that. What the design promises
+	// is that it shows: each ALTER TABLE is a row of auditrepo.ddl_log, which the owner cannot remove. The rows
+	// changed while the trigger was disabled are NOT in the trail; the gap between the DISABLE and the ENABLE
+	// rows of ddl_log is where a reviewer must look.
+	t.Run("disable_audit_trigger_is_recorded", func(t *testing.T) {
+		dm, m := ddlMark(t, c), mark(t, c)
+		must(t, owner, "ALTER TABLE appointments DISABLE TRIGGER audit_update")
+		must(t, owner, "UPDATE appointments SET type = 'rt-while-disabled' WHERE id = $1", c.Appt1)
+		must(t, owner, "ALTER TABLE appointments ENABLE TRIGGER audit_update")
+		if rows := since(t, c, m); len(rows) != 0 {
+			t.Errorf("the change made while the trigger was disabled is in the trail: %+v", rows)
+		}
+		ddl := ddlSince(t, c, dm)
+		if len(ddl) != 2 {
+			t.Fatalf("ddl_log has %d rows for DISABLE and ENABLE, want 2: %+v", len(ddl), ddl)
+		}
+		for i, verb := range []string{"DISABLE TRIGGER", "ENABLE TRIGGER"} {
+			d := ddl[i]
+			if d.CommandTag != "ALTER TABLE" || d.ObjectIdentity != "public.appointments" || d.DBRole != testdb.OwnerLogin || !strings.Contains(d.Statement, verb) {
+				t.Errorf("ddl_log row %d: %+v, want ALTER TABLE of public.appointments by %s, statement %s", i, d, testdb.OwnerLogin, verb)
+			}
+		}
+		// Enabled again: the owner's own raw writes are unattributed true rows.
+		before, m := image(t, c, "appointments", c.Appt1), mark(t, c)
+		must(t, owner, "UPDATE appointments SET type = 'rt-owner' WHERE id = $1", c.Appt1)
+		rows := since(t, c, m)
+		if len(rows) != 1 {
+			t.Fatalf("%d audit rows, want 1", len(rows))
+		}
+		trueRow(t, rows[0], want{table: "appointments", id: c.Appt1, action: "UPDATE", before: before, after: image(t, c, "appointments", c.Appt1), role: testdb.OwnerLogin})
+	})
+
+	// A rule is DDL on the audited table as a trigger is, and the owner may create one. With an ALSO action,
+	// which for UPDATE runs before the UPDATE and in the same statement, it sets the claim for the
+	// application's raw writes: their rows name an actor the owner chose (a claim cannot be made unforgeable
+	// against the owner: a rule could as well call auditrepo.claim, which runs with the application's
+	// EXECUTE). Like DISABLE TRIGGER, it is an owner's power the design can only make visible: the rule must
+	// be a row of ddl_log, created and dropped, and the images stay true.
+	t.Run("rule_forging_claims_is_recorded", func(t *testing.T) {
+		dm := ddlMark(t, c)
+		must(t, owner, `CREATE RULE rt_forge AS ON UPDATE TO appointments DO ALSO
+			SELECT set_config('auditrepo.claim', (extract(epoch FROM statement_timestamp()) * 1000000)::bigint::text
+				|| '|appointments|{"k":"user","a":424242}', true)`)
+		t.Cleanup(func() { c.Super.Exec(context.Background(), "DROP RULE IF EXISTS rt_forge ON appointments") })
+		// The application's raw write: a true row, with the owner's false actor.
+		attack(t, c, ptr(falseActor), func(write string) error { _, err := c.App.Exec(ctx, write); return err })
+		must(t, owner, "DROP RULE rt_forge ON appointments")
+		ddl := ddlSince(t, c, dm)
+		for _, tag := range []string{"CREATE RULE", "DROP RULE"} {
+			if !slices.ContainsFunc(ddl, func(d ddlRow) bool {
+				return d.CommandTag == tag && d.ObjectType == "rule" && d.ObjectIdentity == "rt_forge on public.appointments"
+			}) {
+				t.Errorf("FINDING: %s rt_forge ON appointments is not in ddl_log: %+v", tag, ddl)
+			}
+		}
+	})
+
+	// Row-level security on appointments, which the owner may enable: the invoices trigger finds an invoice's
+	// patient through its appointment, as the audit role, which RLS then filters. The ALTER TABLE shows in
+	// ddl_log; the policy must too, and the invoice's row must still name its patient.
+	t.Run("row_level_security_hides_patient", func(t *testing.T) {
+		dm := ddlMark(t, c)
+		must(t, owner, "ALTER TABLE appointments ENABLE ROW LEVEL SECURITY")
+		must(t, owner, "CREATE POLICY rt_app ON appointments TO auditrepo_app USING (true) WITH CHECK (true)")
+		t.Cleanup(func() {
+			c.Super.Exec(context.Background(), "DROP POLICY IF EXISTS rt_app ON appointments")
+			c.Super.Exec(context.Background(), "ALTER TABLE appointments DISABLE ROW LEVEL SECURITY")
+		})
+		ddl := ddlSince(t, c, dm)
+		var tags []string
+		for _, d := range ddl {
+			tags = append(tags, d.CommandTag+" "+d.ObjectType+" "+d.ObjectIdentity)
+		}
+		if !slices.ContainsFunc(ddl, func(d ddlRow) bool { return d.CommandTag == "ALTER TABLE" && d.ObjectIdentity == "public.appointments" }) {
+			t.Errorf("ENABLE ROW LEVEL SECURITY is not in ddl_log: %v", tags)
+		}
+		if !slices.ContainsFunc(ddl, func(d ddlRow) bool { return d.CommandTag == "CREATE POLICY" }) {
+			t.Errorf("FINDING: CREATE POLICY rt_app ON appointments is not in ddl_log: %v", tags)
+		}
+		m := mark(t, c)
+		inv, err := repo.NewInvoiceRepo(c.App).Create(c.Ctx, db.CreateInvoiceParams{
+			AppointmentID: c.Appt1, Amount: pgtype.Numeric{Int: big.NewInt(1000), Exp: -2, Valid: true}, Status: "open",
+			DueDate: pgtype.Date{Time: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), Valid: true},
+		})
+		if err != nil {
+			t.Fatalf("creating an invoice under RLS: %v", err)
+		}
+		rows := since(t, c, m)
+		if len(rows) != 1 || rows[0].TargetID != inv.ID || rows[0].PatientID == nil || *rows[0].PatientID != c.Patient1 {
+			var p any
+			if len(rows) == 1 {
+				p = deref(rows[0].PatientID)
+			}
+			t.Errorf("FINDING: under RLS on appointments the invoice's audit row names patient %v, want %d (%d rows): it is missing from the patient's trail", p, c.Patient1, len(rows))
+		}
+	})
+
+	// Last: the trigger is gone for the rest of this database's life.
+	t.Run("drop_audit_trigger_is_recorded", func(t *testing.T) {
+		dm := ddlMark(t, c)
+		must(t, owner, "DROP TRIGGER audit_update ON appointments")
+		ddl := ddlSince(t, c, dm)
+		found := false
+		for _, d := range ddl {
+			if d.CommandTag == "DROP TRIGGER" && d.ObjectType == "trigger" && d.ObjectIdentity == "audit_update on public.appointments" && d.DBRole == testdb.OwnerLogin {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("DROP TRIGGER audit_update is not in ddl_log: %+v", ddl)
+		}
+		// The owner cannot put it back: the function is the audit role's.
+		try(t, owner, denied, `CREATE TRIGGER audit_update AFTER UPDATE ON appointments REFERENCING OLD TABLE AS ar_old NEW TABLE AS ar_new
+			FOR EACH STATEMENT EXECUTE FUNCTION auditrepo.audit_public_appointments()`)
+	})
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The reviewer's credentials: reads the trail, writes nothing.
+
+func TestRedTeamReviewer(t *testing.T) {
+	c := clinictest.New(t)
+	rv := c.Reviewer
+	t.Run("write_audit_tables", func(t *testing.T) { writeAuditTables(t, rv) })
+	t.Run("write_phi_tables", func(t *testing.T) {
+		try(t, rv, denied, "UPDATE appointments SET type = 'rt-reviewer' WHERE id = $1", c.Appt1)
+		try(t, rv, denied, "DELETE FROM appointments WHERE id = $1", c.Appt1)
+		try(t, rv, denied, "INSERT INTO appointments (patient_id, dentist_id, date, time, type) VALUES ($1, $2, '2026-01-01', '09:00', 'x')", c.Patient1, c.Dentist)
+		try(t, rv, denied, "UPDATE users SET first_name = 'x' WHERE id = $1", c.Patient1)
+		try(t, rv, denied, "SELECT auditrepo.claim('user', 1, NULL, NULL, NULL, 'appointments', 'x')")
+		try(t, rv, denied, "CREATE TEMP TABLE appointments (id bigint)")
+	})
+}
