@@ -57,7 +57,7 @@ func VerifyPatient(ctx context.Context, db DB, v note.Verifier, opts Options, pa
 		for i, l := range leaves {
 			index[l.Key] = uint64(i)
 		}
-		rows, err := tx.Query(ctx, fmt.Sprintf("SELECT %s FROM %s WHERE patient_id = $1 OR prior_patient_id = $1 ORDER BY transaction_id, id",
+		rows, err := tx.Query(ctx, fmt.Sprintf("SELECT %s FROM %s a WHERE a.patient_id = $1 OR a.prior_patient_id = $1 ORDER BY a.transaction_id, a.id",
 			t.selectList(), t.name), patientID)
 		if err != nil {
 			return fmt.Errorf("seal: reading the patient's rows: %w", err)

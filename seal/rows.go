@@ -40,7 +40,7 @@ func readTable(ctx context.Context, tx pgx.Tx, qualified string) (*table, error)
 	t := &table{name: qualified, index: map[string]int{}}
 	var name, typ string
 	_, err = pgx.ForEachRow(rows, []any{&name, &typ}, func() error {
-		c := pgx.Identifier{name}.Sanitize()
+		c := "a." + pgx.Identifier{name}.Sanitize()
 		var expr string
 		switch typ {
 		case "timestamp with time zone", "timestamp without time zone":
@@ -74,6 +74,8 @@ func readTable(ctx context.Context, tx pgx.Tx, qualified string) (*table, error)
 	return t, nil
 }
 
+// selectList reads the columns of the table aliased a: ORDER BY must name a.id, since a bare id is the text
+// output column.
 func (t *table) selectList() string { return strings.Join(t.exprs, ", ") }
 
 // Key orders the leaves: transactions in transaction_id order (each sealed once every smaller one has ended),

@@ -165,8 +165,8 @@ func checkWitness(ctx context.Context, w Witness, prev *Checkpoint) error {
 // appendLeaves hashes the rows of next's watermark range in leaf order, in batches, appending them to rng and to
 // seal_leaf, and sets next.First and next.Last.
 func appendLeaves(ctx context.Context, tx pgx.Tx, c auditschema.Config, t *table, rng *compact.Range, next *Checkpoint) error {
-	q := fmt.Sprintf(`SELECT %s FROM %s WHERE transaction_id >= $1::xid8 AND transaction_id < $2::xid8
-		AND (transaction_id, id) > ($3::xid8, $4::bigint) ORDER BY transaction_id, id LIMIT %d`, t.selectList(), t.name, batchSize)
+	q := fmt.Sprintf(`SELECT %s FROM %s a WHERE a.transaction_id >= $1::xid8 AND a.transaction_id < $2::xid8
+		AND (a.transaction_id, a.id) > ($3::xid8, $4::bigint) ORDER BY a.transaction_id, a.id LIMIT %d`, t.selectList(), t.name, batchSize)
 	after := Key{XID: next.PrevWatermark, ID: -1 << 63}
 	leaves := make([][]any, 0, batchSize)
 	for {

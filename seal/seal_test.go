@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -76,13 +77,46 @@ func (tr *trail) exec(sql string, args ...any) {
 	}
 }
 
+// seal seals after waiting until every row in the table is final: sessions of other tests on the server may
+// hold the snapshot xmin back for a while.
 func (tr *trail) seal() *Checkpoint {
 	tr.t.Helper()
+	tr.waitFinal(tr.maxXID())
 	cp, err := Seal(context.Background(), tr.db, tr.s, tr.opts)
 	if err != nil {
 		tr.t.Fatal(err)
 	}
 	return cp
+}
+
+// maxXID is the largest transaction_id in the table, 0 if it is empty.
+func (tr *trail) maxXID() uint64 {
+	tr.t.Helper()
+	var xid uint64
+	if err := tr.db.QueryRow(context.Background(), "SELECT coalesce(max(transaction_id), '0') FROM auditrepo.audit_log").Scan(&xid); err != nil {
+		tr.t.Fatal(err)
+	}
+	return xid
+}
+
+// waitFinal waits until transaction xid is below the snapshot xmin.
+func (tr *trail) waitFinal(xid uint64) {
+	tr.t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var final bool
+		err := tr.db.QueryRow(context.Background(), "SELECT pg_snapshot_xmin(pg_current_snapshot()) > $1::xid8", xid).Scan(&final)
+		if err != nil {
+			tr.t.Fatal(err)
+		}
+		if final {
+			return
+		}
+		if time.Now().After(deadline) {
+			tr.t.Fatalf("transaction %d is not final after a minute", xid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func (tr *trail) verify() (*Report, error) {
@@ -153,6 +187,7 @@ func TestSealAndVerify(t *testing.T) {
 func TestSealAsReviewer(t *testing.T) {
 	tr := newTrail(t)
 	tr.insert(3, 1)
+	tr.waitFinal(tr.maxXID())
 	cfg := tr.db.Config().ConnConfig.Copy()
 	cfg.User, cfg.Password = "auditrepo_reviewer", ""
 	conn, err := pgx.ConnectConfig(context.Background(), cfg)
@@ -160,8 +195,8 @@ func TestSealAsReviewer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
-	if _, err := Seal(context.Background(), conn, tr.s, tr.opts); err != nil {
-		t.Fatal(err)
+	if cp, err := Seal(context.Background(), conn, tr.s, tr.opts); err != nil || cp == nil {
+		t.Fatalf("seal as the reviewer: %+v, %v", cp, err)
 	}
 	if rep, err := Verify(context.Background(), conn, tr.v, tr.opts); err != nil || rep.Rows != 3 {
 		t.Fatalf("verify as the reviewer: %+v, %v", rep, err)
@@ -185,9 +220,11 @@ func TestOpenTransaction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	first := tr.maxXID()
 	later := tr.insert(3, 1) // committed, larger ids and xids than the open transaction's row
-	if cp := tr.seal(); cp.Size != 2 {
-		t.Fatalf("sealed %d rows while a transaction below them was open, want 2", cp.Size)
+	tr.waitFinal(first)
+	if cp, err := Seal(ctx, tr.db, tr.s, tr.opts); err != nil || cp.Size != 2 {
+		t.Fatalf("sealed %+v (%v) while a transaction below the later rows was open, want 2 rows", cp, err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)

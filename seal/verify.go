@@ -3,6 +3,7 @@ package seal
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -333,7 +334,7 @@ type merger struct {
 }
 
 func (m *merger) run(ctx context.Context, tx pgx.Tx) error {
-	rows, err := tx.Query(ctx, fmt.Sprintf("SELECT %s FROM %s ORDER BY transaction_id, id", m.t.selectList(), m.t.name))
+	rows, err := tx.Query(ctx, fmt.Sprintf("SELECT %s FROM %s a ORDER BY a.transaction_id, a.id, a.occurred_at", m.t.selectList(), m.t.name))
 	if err != nil {
 		return fmt.Errorf("seal: reading %s: %w", m.t.name, err)
 	}
@@ -430,7 +431,8 @@ func (m *merger) classify(ctx context.Context, tx pgx.Tx, rep *Report) (*TamperE
 	if m.firstBad != nil {
 		if m.firstBad.Kind == "inserted" {
 			for i, l := range m.leaves {
-				if l.ID == m.firstBad.Row.ID {
+				// A leaf of this id not matched by another row: the row moved here from it.
+				if l.ID == m.firstBad.Row.ID && l.XID != m.firstBad.Row.XID && (i >= m.next || slices.Contains(m.missing, i)) {
 					m.firstBad.Kind, m.firstBad.Leaf = "reordered", int64(i)
 					m.firstBad.Detail = fmt.Sprintf("its transaction_id changed from %d to %d", l.XID, m.firstBad.Row.XID)
 				}
