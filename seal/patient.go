@@ -113,12 +113,15 @@ func VerifyPatient(ctx context.Context, db DB, v note.Verifier, opts Options, pa
 			if err != nil {
 				return &TamperError{Row: r.Key, Leaf: int64(r.leaf), Kind: "edited", Detail: err.Error()}
 			}
+			if string(h) != string(leaves[r.leaf].hash) {
+				return &TamperError{Row: r.Key, Leaf: int64(r.leaf), Kind: "edited", Detail: "its columns differ from the sealed row's"}
+			}
 			pf, err := nodes.proof(proof.Inclusion(r.leaf, latest.Size))
 			if err != nil {
 				return err
 			}
 			if err := proof.VerifyInclusion(rfc6962.DefaultHasher, r.leaf, latest.Size, h, pf, latest.Hash); err != nil {
-				return &TamperError{Row: r.Key, Leaf: int64(r.leaf), Kind: "edited", Detail: "the row is not in the signed tree as it is now: " + err.Error()}
+				return &TamperError{Row: r.Key, Leaf: int64(r.leaf), Kind: "edited", Detail: "its inclusion proof does not verify: " + err.Error()}
 			}
 			rep.Proofs = append(rep.Proofs, Inclusion{Row: r.Key, Leaf: r.leaf, Proof: pf})
 		}
