@@ -3,6 +3,7 @@ package seal
 import (
 	"context"
 	"fmt"
+	"math"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/transparency-dev/merkle/compact"
@@ -66,26 +67,25 @@ func VerifyPatient(ctx context.Context, db DB, v note.Verifier, opts Options, pa
 			row
 			leaf uint64
 		}
+		all, err := t.readHashed(rows, math.MaxInt, columnsFor(cps))
+		rows.Close()
+		if err != nil {
+			return err
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
 		var mine []sealedRow
-		for rows.Next() {
-			r, err := t.scan(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			if latest.Checkpoint == nil || r.XID >= latest.Watermark {
+		for _, r := range all {
+			if r.hash == nil && r.hashErr == nil {
 				rep.Unsealed++
 				continue
 			}
 			i, ok := index[r.Key]
 			if !ok {
-				rows.Close()
 				return &TamperError{Row: r.Key, Leaf: -1, Kind: "inserted", Detail: "its transaction_id is below the watermark, but the row was never sealed"}
 			}
 			mine = append(mine, sealedRow{r, i})
-		}
-		if err := rows.Err(); err != nil {
-			return err
 		}
 		if len(mine) == 0 {
 			return nil
@@ -109,18 +109,17 @@ func VerifyPatient(ctx context.Context, db DB, v note.Verifier, opts Options, pa
 			return err
 		}
 		for _, r := range mine {
-			h, err := t.leafHash(r.row, columnsOf(cps, r.leaf))
-			if err != nil {
-				return &TamperError{Row: r.Key, Leaf: int64(r.leaf), Kind: "edited", Detail: err.Error()}
+			if r.hashErr != nil {
+				return &TamperError{Row: r.Key, Leaf: int64(r.leaf), Kind: "edited", Detail: r.hashErr.Error()}
 			}
-			if string(h) != string(leaves[r.leaf].hash) {
+			if string(r.hash) != string(leaves[r.leaf].hash) {
 				return &TamperError{Row: r.Key, Leaf: int64(r.leaf), Kind: "edited", Detail: "its columns differ from the sealed row's"}
 			}
 			pf, err := nodes.proof(proof.Inclusion(r.leaf, latest.Size))
 			if err != nil {
 				return err
 			}
-			if err := proof.VerifyInclusion(rfc6962.DefaultHasher, r.leaf, latest.Size, h, pf, latest.Hash); err != nil {
+			if err := proof.VerifyInclusion(rfc6962.DefaultHasher, r.leaf, latest.Size, r.hash, pf, latest.Hash); err != nil {
 				return &TamperError{Row: r.Key, Leaf: int64(r.leaf), Kind: "edited", Detail: "its inclusion proof does not verify: " + err.Error()}
 			}
 			rep.Proofs = append(rep.Proofs, Inclusion{Row: r.Key, Leaf: r.leaf, Proof: pf})
@@ -131,14 +130,4 @@ func VerifyPatient(ctx context.Context, db DB, v note.Verifier, opts Options, pa
 		return nil, err
 	}
 	return rep, nil
-}
-
-// columnsOf is the column list of the checkpoint that sealed leaf i.
-func columnsOf(cps []sealed, i uint64) []string {
-	for _, cp := range cps {
-		if i < cp.Size {
-			return cp.columns
-		}
-	}
-	return nil
 }

@@ -174,30 +174,27 @@ func appendLeaves(ctx context.Context, tx pgx.Tx, c auditschema.Config, t *table
 		if err != nil {
 			return fmt.Errorf("seal: reading %s: %w", t.name, err)
 		}
+		batch, err := t.readHashed(rows, batchSize, func(uint64) []string { return t.cols })
+		rows.Close()
+		if err != nil {
+			return err
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("seal: reading %s: %w", t.name, err)
+		}
 		leaves = leaves[:0]
-		for rows.Next() {
-			r, err := t.scan(rows)
-			if err != nil {
-				rows.Close()
-				return err
+		for _, r := range batch {
+			if r.hashErr != nil {
+				return r.hashErr
 			}
-			h, err := t.leafHash(r, t.cols)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			leaves = append(leaves, []any{int64(rng.End()), r.XID, r.ID, r.occurredAt, h})
-			if err := rng.Append(h, nil); err != nil {
-				rows.Close()
+			leaves = append(leaves, []any{int64(rng.End()), r.XID, r.ID, r.occurredAt, r.hash})
+			if err := rng.Append(r.hash, nil); err != nil {
 				return err
 			}
 			if rng.End() == next.PrevSize+1 {
 				next.First = r.Key
 			}
 			next.Last, after = r.Key, r.Key
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("seal: reading %s: %w", t.name, err)
 		}
 		if len(leaves) == 0 {
 			return nil

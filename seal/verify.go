@@ -324,13 +324,13 @@ type merger struct {
 	leaves    []leaf
 	watermark uint64
 
-	next      int // the next leaf to match
-	cp        int // the checkpoint of leaf next
-	matched   int64
-	unsealed  int64
-	missing   []int // leaves with no row, in order
-	firstBad  *TamperError
-	prevRowAt Key
+	next     int // the next leaf to match
+	matched  int64
+	unsealed int64
+	missing  []int // leaves with no row, in order
+	firstBad *TamperError
+	seen     bool
+	prevRow  Key
 }
 
 func (m *merger) run(ctx context.Context, tx pgx.Tx) error {
@@ -339,61 +339,77 @@ func (m *merger) run(ctx context.Context, tx pgx.Tx) error {
 		return fmt.Errorf("seal: reading %s: %w", m.t.name, err)
 	}
 	defer rows.Close()
-	seen := false
-	for rows.Next() {
-		r, err := m.t.scan(rows)
+	for {
+		batch, err := m.t.readHashed(rows, batchSize, columnsFor(m.cps))
 		if err != nil {
 			return err
 		}
-		if r.XID >= m.watermark {
-			m.unsealed++
-			continue
-		}
-		if seen && r.Key == m.prevRowAt {
-			m.firstBad = &TamperError{Row: r.Key, Leaf: -1, Kind: "inserted", Detail: "a second row with the key of a sealed row (transaction_id " + fmt.Sprint(r.XID) + ")"}
-			return nil
-		}
-		seen, m.prevRowAt = true, r.Key
-		for m.next < len(m.leaves) && m.leaves[m.next].less(r.Key) {
-			m.missing = append(m.missing, m.next)
-			m.advance()
-		}
-		if m.next == len(m.leaves) || r.Key != m.leaves[m.next].Key {
-			m.firstBad = &TamperError{Row: r.Key, Leaf: -1, Kind: "inserted",
-				Detail: fmt.Sprintf("transaction_id %d is below the watermark %d, but the row was never sealed", r.XID, m.watermark)}
-			return nil
-		}
-		l := m.leaves[m.next]
-		h, err := m.t.leafHash(r, m.cps[m.cp].columns)
-		if err != nil {
-			m.firstBad = &TamperError{Row: r.Key, Leaf: int64(m.next), Kind: "edited", Detail: err.Error()}
-			return nil
-		}
-		if string(h) != string(l.hash) {
-			detail := "its columns differ from the sealed row's"
-			if !r.occurredAt.Equal(l.occurredAt) {
-				detail = fmt.Sprintf("occurred_at was %s, is %s", l.occurredAt.UTC().Format(timeLayout), r.occurredAt.UTC().Format(timeLayout))
+		for _, r := range batch {
+			if m.step(r) {
+				return nil
 			}
-			m.firstBad = &TamperError{Row: r.Key, Leaf: int64(m.next), Kind: "edited", Detail: detail}
-			return nil
 		}
-		m.matched++
-		m.advance()
+		if len(batch) < batchSize {
+			break
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("seal: reading %s: %w", m.t.name, err)
 	}
 	for m.next < len(m.leaves) {
 		m.missing = append(m.missing, m.next)
-		m.advance()
+		m.next++
 	}
 	return nil
 }
 
-func (m *merger) advance() {
-	m.next++
-	for m.cp < len(m.cps) && uint64(m.next) >= m.cps[m.cp].Size {
-		m.cp++
+// step matches the next row; it reports whether the row differs for certain, which ends the walk.
+func (m *merger) step(r row) bool {
+	if r.XID >= m.watermark {
+		m.unsealed++
+		return false
+	}
+	if m.seen && r.Key == m.prevRow {
+		m.firstBad = &TamperError{Row: r.Key, Leaf: -1, Kind: "inserted", Detail: fmt.Sprintf("a second row with the key of a sealed row (transaction_id %d)", r.XID)}
+		return true
+	}
+	m.seen, m.prevRow = true, r.Key
+	for m.next < len(m.leaves) && m.leaves[m.next].less(r.Key) {
+		m.missing = append(m.missing, m.next)
+		m.next++
+	}
+	if m.next == len(m.leaves) || r.Key != m.leaves[m.next].Key {
+		m.firstBad = &TamperError{Row: r.Key, Leaf: -1, Kind: "inserted",
+			Detail: fmt.Sprintf("transaction_id %d is below the watermark %d, but the row was never sealed", r.XID, m.watermark)}
+		return true
+	}
+	l := m.leaves[m.next]
+	switch {
+	case r.hashErr != nil:
+		m.firstBad = &TamperError{Row: r.Key, Leaf: int64(m.next), Kind: "edited", Detail: r.hashErr.Error()}
+	case string(r.hash) != string(l.hash):
+		detail := "its columns differ from the sealed row's"
+		if !r.occurredAt.Equal(l.occurredAt) {
+			detail = fmt.Sprintf("occurred_at was %s, is %s", l.occurredAt.UTC().Format(timeLayout), r.occurredAt.UTC().Format(timeLayout))
+		}
+		m.firstBad = &TamperError{Row: r.Key, Leaf: int64(m.next), Kind: "edited", Detail: detail}
+	default:
+		m.matched++
+		m.next++
+		return false
+	}
+	return true
+}
+
+// columnsFor gives the columns a row was sealed with: those of the checkpoint whose watermark range holds its
+// transaction_id; nil above the latest watermark.
+func columnsFor(cps []sealed) func(xid uint64) []string {
+	return func(xid uint64) []string {
+		i := sort.Search(len(cps), func(i int) bool { return xid < cps[i].Watermark })
+		if i == len(cps) {
+			return nil
+		}
+		return cps[i].columns
 	}
 }
 
