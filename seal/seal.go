@@ -12,8 +12,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/transparency-dev/formats/log"
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"golang.org/x/mod/sumdb/note"
@@ -131,9 +133,11 @@ func latest(ctx context.Context, tx pgx.Tx, c auditschema.Config) (*Checkpoint, 
 	if err != nil {
 		return nil, nil, badCheckpoint("tree size %d: its compact range: %v", size, err)
 	}
+	// Seal cannot check the signature (it holds the private key only), but the range it extends must give the
+	// root its note states, or the next checkpoint would not extend this one.
 	root, err := rng.GetRootHash(nil)
-	if err != nil || string(root) != string(cp.Hash) {
-		return nil, nil, badCheckpoint("tree size %d: its compact range does not hash to its root", size)
+	if stated, perr := unverified(cp.Note); err != nil || perr != nil || stated.Size != cp.Size || string(root) != string(cp.Hash) || string(root) != string(stated.Hash) {
+		return nil, nil, badCheckpoint("tree size %d in the database: its compact range does not give the root its note states", size)
 	}
 	return &cp, rng, nil
 }
@@ -151,7 +155,11 @@ func checkWitness(ctx context.Context, w Witness, prev *Checkpoint) error {
 	case prev == nil:
 		return badCheckpoint("the database has no checkpoint, but %s holds one: the checkpoints were deleted", w)
 	case signed != nil && string(signed) != string(prev.Note):
-		size, _ := noteSize(signed)
+		wc, err := unverified(signed)
+		if err != nil {
+			return badCheckpoint("%s: %v", w, err)
+		}
+		size := wc.Size
 		if size > prev.Size {
 			return badCheckpoint("%s holds tree size %d, newer than the database's latest %d: the database was rolled back or its checkpoints deleted", w, size, prev.Size)
 		}
@@ -210,12 +218,14 @@ func appendLeaves(ctx context.Context, tx pgx.Tx, c auditschema.Config, t *table
 	}
 }
 
-// noteSize is the tree size a checkpoint note says, unverified: enough to tell which of two copies is newer.
-func noteSize(signed []byte) (uint64, bool) {
-	var origin string
-	var size uint64
-	_, err := fmt.Sscanf(string(signed), "%s\n%d\n", &origin, &size)
-	return size, err == nil
+// unverified parses a signed checkpoint without checking its signature.
+func unverified(signed []byte) (*log.Checkpoint, error) {
+	text, _, ok := strings.Cut(string(signed), "\n\n")
+	var c log.Checkpoint
+	if _, err := c.Unmarshal([]byte(text + "\n")); err != nil || !ok {
+		return nil, errors.New("not a signed checkpoint")
+	}
+	return &c, nil
 }
 
 // inTx runs f in a transaction; a snapshot one (verifying) sees one repeatable-read snapshot throughout.

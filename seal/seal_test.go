@@ -271,3 +271,25 @@ func TestVerifyPatient(t *testing.T) {
 		t.Fatalf("patient 1 after editing row %d: %v", victim, err)
 	}
 }
+
+// TestSealRefuses: seal does not extend a tree whose latest checkpoint in the database was changed.
+func TestSealRefuses(t *testing.T) {
+	for _, c := range []struct{ name, tamper string }{
+		{"compact range", `UPDATE auditrepo.seal_checkpoint SET compact_range = array[sha256('x')], root_hash = sha256('x')`},
+		{"note", `UPDATE auditrepo.seal_checkpoint SET note = replace(note, 'watermark 0', 'watermark 1')`},
+		{"rolled back", `DELETE FROM auditrepo.seal_checkpoint`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tr := newTrail(t)
+			tr.insert(3, 1)
+			tr.seal()
+			tr.insert(2, 1)
+			tr.exec(`ALTER TABLE auditrepo.seal_checkpoint DISABLE TRIGGER USER`)
+			tr.exec(c.tamper)
+			tr.waitFinal(tr.maxXID())
+			if cp, err := Seal(context.Background(), tr.db, tr.s, tr.opts); !errors.Is(err, ErrBadCheckpoint) {
+				t.Fatalf("seal: %+v, %v; want ErrBadCheckpoint", cp, err)
+			}
+		})
+	}
+}
