@@ -1,0 +1,253 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/auditrepo/auditrepo/auditschema"
+	"github.com/auditrepo/auditrepo/seal"
+)
+
+func init() {
+	commands["keygen"] = command{summary: "make an Ed25519 key pair for sealing the trail (NAME.key, NAME.pub)", run: keygenCmd}
+	commands["seal"] = command{summary: "seal the final audit rows in a signed Merkle checkpoint", run: sealCmd}
+	commands["verify"] = command{summary: "verify the trail against its signed checkpoints, or prove one patient's rows", run: verifyCmd}
+}
+
+// sealKeyEnv holds the private key itself when --key is not given, for schedulers that pass secrets as
+// environment variables.
+const sealKeyEnv = "AUDITREPO_SEAL_KEY"
+
+func keygenCmd(_ context.Context, e *env, args []string) error {
+	fs := e.flags("keygen")
+	name := fs.String("name", "", "the key's name, which is also the checkpoints' origin (e.g. clinic.example-audit)")
+	out := fs.String("out", ".", "the directory to write NAME.key and NAME.pub to")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *name == "" || strings.ContainsAny(*name, `/\`) {
+		return usageError{"--name is required, and may not contain a slash (it names the files)"}
+	}
+	skey, vkey, err := note.GenerateKey(rand.Reader, *name)
+	if err != nil {
+		return usageError{fmt.Sprintf("--name %q: %v", *name, err)}
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return err
+	}
+	// O_EXCL: a key is never overwritten, which would orphan the checkpoints it signed.
+	for _, f := range []struct {
+		ext, text string
+		mode      os.FileMode
+	}{{".key", skey, 0o600}, {".pub", vkey, 0o644}} {
+		path := filepath.Join(*out, *name+f.ext)
+		w, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, f.mode)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(w, f.text)
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(e.stderr, "wrote %s (private: keep it out of the database and backups) and %s\n",
+		filepath.Join(*out, *name+".key"), filepath.Join(*out, *name+".pub"))
+	fmt.Fprintln(e.stdout, vkey)
+	return nil
+}
+
+// sealFlags are the flags seal and verify share.
+type sealFlags struct {
+	db, checkpoints, nats, bucket string
+	config                        auditschema.Config
+}
+
+func (f *sealFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.db, "db", "", "the database URL (default $DATABASE_URL)")
+	fs.StringVar(&f.checkpoints, "checkpoints", "", "the directory holding a copy of every checkpoint (required)")
+	fs.StringVar(&f.nats, "nats", "", "also keep the checkpoints in a NATS JetStream key-value bucket at this URL")
+	fs.StringVar(&f.bucket, "nats-bucket", "auditrepo_checkpoints", "the NATS bucket")
+	fs.StringVar(&f.config.Schema, "schema", auditschema.Defaults.Schema, "the audit schema")
+	fs.StringVar(&f.config.Table, "table", auditschema.Defaults.Table, "the audit table")
+}
+
+// open connects to the database and the witnesses; done closes them.
+func (f *sealFlags) open(ctx context.Context, e *env) (conn *pgx.Conn, opts seal.Options, done func(), err error) {
+	if f.checkpoints == "" {
+		return nil, opts, nil, usageError{"--checkpoints DIR is required: the copy of the checkpoints outside the database"}
+	}
+	url, err := e.dbURL(f.db)
+	if err != nil {
+		return nil, opts, nil, err
+	}
+	opts = seal.Options{Config: f.config, Witnesses: []seal.Witness{seal.Dir(f.checkpoints)}}
+	closeNATS := func() {}
+	if f.nats != "" {
+		w, c, err := seal.DialNATS(ctx, f.nats, f.bucket)
+		if err != nil {
+			return nil, opts, nil, err
+		}
+		opts.Witnesses, closeNATS = append(opts.Witnesses, w), c
+	}
+	conn, err = pgx.Connect(ctx, url)
+	if err != nil {
+		closeNATS()
+		return nil, opts, nil, fmt.Errorf("connecting to the database: %w", err)
+	}
+	return conn, opts, func() { conn.Close(ctx); closeNATS() }, nil
+}
+
+func sealCmd(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("seal")
+	var f sealFlags
+	f.register(fs)
+	keyFile := fs.String("key", "", "the private key file keygen wrote (default: the key itself in $"+sealKeyEnv+")")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	skey := e.getenv(sealKeyEnv)
+	if *keyFile != "" {
+		info, err := os.Stat(*keyFile)
+		if err != nil {
+			return err
+		}
+		if info.Mode().Perm()&0o077 != 0 {
+			return usageError{fmt.Sprintf("%s is readable by others (mode %v): chmod 600 it", *keyFile, info.Mode().Perm())}
+		}
+		b, err := os.ReadFile(*keyFile)
+		if err != nil {
+			return err
+		}
+		skey = string(b)
+	}
+	if skey == "" {
+		return usageError{"no key: pass --key FILE or set $" + sealKeyEnv}
+	}
+	signer, err := note.NewSigner(strings.TrimSpace(skey))
+	if err != nil {
+		return usageError{"the seal key is not a private key keygen wrote: " + err.Error()}
+	}
+	conn, opts, done, err := f.open(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer done()
+	cp, err := seal.Seal(ctx, conn, signer, opts)
+	if errors.Is(err, seal.ErrBadCheckpoint) {
+		return failedError{err.Error()}
+	}
+	if err != nil {
+		return err
+	}
+	if cp == nil {
+		fmt.Fprintln(e.stdout, "nothing to seal: no row became final since the last checkpoint")
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "sealed %d rows, ids %d to %d: tree size %d, watermark %d\n",
+		cp.Size-cp.PrevSize, cp.First.ID, cp.Last.ID, cp.Size, cp.Watermark)
+	return nil
+}
+
+func verifyCmd(ctx context.Context, e *env, args []string) error {
+	fs := e.flags("verify")
+	var f sealFlags
+	f.register(fs)
+	pubFile := fs.String("pub", "", "the public key file keygen wrote (required)")
+	var patient optionalInt
+	fs.Var(&patient, "patient", "prove only this patient's rows (patient_id or prior_patient_id) are in the latest checkpoint")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *pubFile == "" {
+		return usageError{"--pub FILE is required"}
+	}
+	b, err := os.ReadFile(*pubFile)
+	if err != nil {
+		return err
+	}
+	v, err := note.NewVerifier(strings.TrimSpace(string(b)))
+	if err != nil {
+		return usageError{fmt.Sprintf("%s is not a public key keygen wrote: %v", *pubFile, err)}
+	}
+	conn, opts, done, err := f.open(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer done()
+	if patient.set {
+		rep, err := seal.VerifyPatient(ctx, conn, v, opts, patient.v)
+		if err != nil {
+			return verifyFailed(err)
+		}
+		for _, p := range rep.Proofs {
+			fmt.Fprintf(e.stdout, "row %d: leaf %d, inclusion proof of %d hashes verified\n", p.Row.ID, p.Leaf, len(p.Proof))
+		}
+		size := uint64(0)
+		if rep.Checkpoint != nil {
+			size = rep.Checkpoint.Size
+		}
+		fmt.Fprintf(e.stdout, "patient %d: %d inclusion proofs verified against the checkpoint of tree size %d; %d rows not sealed yet\n",
+			patient.v, len(rep.Proofs), size, rep.Unsealed)
+		return nil
+	}
+	rep, err := seal.Verify(ctx, conn, v, opts)
+	if err != nil {
+		return verifyFailed(err)
+	}
+	for _, d := range rep.Dropped {
+		fmt.Fprintln(e.stdout, d)
+	}
+	size := uint64(0)
+	if rep.Latest != nil {
+		size = rep.Latest.Size
+	}
+	fmt.Fprintf(e.stdout, "verified: %d rows match %d checkpoints (tree size %d); %d rows not sealed yet\n",
+		rep.Rows, rep.Checkpoints, size, rep.Unsealed)
+	return nil
+}
+
+// verifyFailed makes a tampering or checkpoint finding exit 1; any other error (connection, permission) exits 2.
+func verifyFailed(err error) error {
+	if errors.Is(err, seal.ErrTampered) || errors.Is(err, seal.ErrBadCheckpoint) {
+		return failedError{err.Error()}
+	}
+	return err
+}
+
+// parse parses the flags and refuses arguments after them.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	return nil
+}
+
+// optionalInt is an int64 flag that knows whether it was given.
+type optionalInt struct {
+	v   int64
+	set bool
+}
+
+func (o *optionalInt) String() string { return fmt.Sprint(o.v) }
+
+func (o *optionalInt) Set(s string) error {
+	v, err := strconv.ParseInt(s, 10, 64)
+	o.v, o.set = v, err == nil
+	return err
+}

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/auditrepo/auditrepo/auditschema"
+	"github.com/auditrepo/auditrepo/internal/testdb"
+)
+
+// cli runs auditrepo in-process with vars as its environment.
+type cli struct {
+	t    *testing.T
+	vars map[string]string
+}
+
+func (c cli) run(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	e := &env{stdout: &out, stderr: &errb, getenv: func(k string) string { return c.vars[k] }}
+	code = run(context.Background(), e, args)
+	c.t.Logf("auditrepo %s: exit %d\n%s%s", strings.Join(args, " "), code, out.String(), errb.String())
+	return code, out.String(), errb.String()
+}
+
+func (c cli) want(code int, args ...string) string {
+	c.t.Helper()
+	got, out, errs := c.run(args...)
+	if got != code {
+		c.t.Fatalf("auditrepo %s: exit %d, want %d\n%s%s", strings.Join(args, " "), got, code, out, errs)
+	}
+	return out + errs
+}
+
+// sealDB is an installed audit schema with some rows, and the URL to reach it.
+func sealDB(t *testing.T) (*pgxpool.Pool, string) {
+	t.Helper()
+	db := testdb.Empty(t)
+	if _, err := auditschema.Install(context.Background(), db, auditschema.Config{}); err != nil {
+		t.Fatal(err)
+	}
+	insert(t, db, 5)
+	return db, db.Config().ConnString()
+}
+
+// insert adds n rows for patient 1, and waits until they are final: other tests' sessions on the server may
+// hold the snapshot xmin back.
+func insert(t *testing.T, db *pgxpool.Pool, n int) {
+	t.Helper()
+	ctx := context.Background()
+	var xid uint64
+	err := db.QueryRow(ctx, `WITH r AS (INSERT INTO auditrepo.audit_log (actor_kind, action, target_table, target_id, patient_id, changes)
+		SELECT 'user', 'UPDATE', 'patients', g, 1, jsonb_build_object('n', g) FROM generate_series(1, $1) g RETURNING transaction_id)
+		SELECT max(transaction_id) FROM r`, n).Scan(&xid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		var final bool
+		if err := db.QueryRow(ctx, "SELECT pg_snapshot_xmin(pg_current_snapshot()) > $1::xid8", xid).Scan(&final); err != nil {
+			t.Fatal(err)
+		}
+		if final {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("rows not final after a minute")
+		}
+	}
+}
+
+func TestKeygen(t *testing.T) {
+	c := cli{t: t}
+	dir := t.TempDir()
+	out := c.want(0, "keygen", "--name", "clinic.example-audit", "--out", dir)
+	if !strings.HasPrefix(out, "clinic.example-audit+") {
+		t.Fatalf("keygen printed %q, want the verifier key", out)
+	}
+	info, err := os.Stat(filepath.Join(dir, "clinic.example-audit.key"))
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v, %v", info, err)
+	}
+	pub, err := os.ReadFile(filepath.Join(dir, "clinic.example-audit.pub"))
+	if err != nil || !strings.HasPrefix(out, string(pub)) {
+		t.Fatalf("pub file %q, %v; printed %q", pub, err, out)
+	}
+	c.want(2, "keygen", "--name", "clinic.example-audit", "--out", dir) // never overwrites a key
+	c.want(2, "keygen", "--out", dir)
+	c.want(2, "keygen", "--name", "a/b", "--out", dir)
+	c.want(2, "keygen", "--name", "x", "extra")
+}
+
+func TestSealVerify(t *testing.T) {
+	db, url := sealDB(t)
+	keys, cps := t.TempDir(), t.TempDir()
+	c := cli{t: t, vars: map[string]string{"DATABASE_URL": url}}
+	c.want(0, "keygen", "--name", "clinic", "--out", keys)
+	key, pub := filepath.Join(keys, "clinic.key"), filepath.Join(keys, "clinic.pub")
+
+	c.want(2, "seal", "--checkpoints", cps)                 // no key
+	c.want(2, "seal", "--key", key)                         // no checkpoint directory
+	c.want(2, "verify", "--checkpoints", cps)               // no public key
+	c.want(2, "verify", "--pub", key, "--checkpoints", cps) // a private key is not a public key
+	if out := c.want(0, "seal", "--key", key, "--checkpoints", cps); !strings.Contains(out, "tree size 5") {
+		t.Fatalf("seal printed %q", out)
+	}
+	c.want(0, "seal", "--key", key, "--checkpoints", cps) // nothing new
+	skey, err := os.ReadFile(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	insert(t, db, 3)
+	withEnv := cli{t: t, vars: map[string]string{"DATABASE_URL": url, sealKeyEnv: string(skey)}}
+	if out := withEnv.want(0, "seal", "--checkpoints", cps); !strings.Contains(out, "tree size 8") {
+		t.Fatalf("seal printed %q", out)
+	}
+	if out := c.want(0, "verify", "--pub", pub, "--checkpoints", cps); !strings.Contains(out, "8 rows match 2 checkpoints") {
+		t.Fatalf("verify printed %q", out)
+	}
+	if out := c.want(0, "verify", "--pub", pub, "--checkpoints", cps, "--patient", "1"); !strings.Contains(out, "patient 1: 8 inclusion proofs verified") {
+		t.Fatalf("verify --patient printed %q", out)
+	}
+	c.want(2, "verify", "--pub", pub, "--checkpoints", cps, "--patient", "one")
+	c.want(2, "verify", "--pub", pub, "--checkpoints", cps, "--db", "postgres://nobody@127.0.0.1:1/none?connect_timeout=2")
+
+	// Another key's public key: every checkpoint is badly signed.
+	c.want(0, "keygen", "--name", "clinic", "--out", filepath.Join(keys, "other"))
+	if out := c.want(1, "verify", "--pub", filepath.Join(keys, "other", "clinic.pub"), "--checkpoints", cps); !strings.Contains(out, "bad checkpoint: ") {
+		t.Fatalf("verify with another key printed %q", out)
+	}
+
+	var id int64
+	if err := db.QueryRow(context.Background(), "SELECT id FROM auditrepo.audit_log ORDER BY id OFFSET 2 LIMIT 1").Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, db, "ALTER TABLE auditrepo.audit_log DISABLE TRIGGER USER")
+	mustExec(t, db, "UPDATE auditrepo.audit_log SET actor_id = 99 WHERE id = $1", id)
+	if out := c.want(1, "verify", "--pub", pub, "--checkpoints", cps); !strings.Contains(out, fmt.Sprintf("first bad row: %d: edited", id)) {
+		t.Fatalf("verify after editing row %d printed %q", id, out)
+	}
+	c.want(1, "verify", "--pub", pub, "--checkpoints", cps, "--patient", "1")
+}
+
+func TestSealKeyPermissions(t *testing.T) {
+	_, url := sealDB(t)
+	keys := t.TempDir()
+	c := cli{t: t, vars: map[string]string{"DATABASE_URL": url}}
+	c.want(0, "keygen", "--name", "clinic", "--out", keys)
+	key := filepath.Join(keys, "clinic.key")
+	if err := os.Chmod(key, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.want(2, "seal", "--key", key, "--checkpoints", t.TempDir())
+}
+
+// TestSealVerifyNATS: with a NATS bucket as a second copy, deleting the database's checkpoints and the
+// directory's copies is still detected.
+func TestSealVerifyNATS(t *testing.T) {
+	nc, err := nats.Connect("nats://127.0.0.1:4222", nats.Timeout(2*time.Second))
+	if err != nil {
+		t.Skipf("no NATS server: %v", err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bucket := fmt.Sprintf("auditrepo_test_%d", time.Now().UnixNano())
+	t.Cleanup(func() { js.DeleteKeyValue(context.Background(), bucket) })
+
+	db, url := sealDB(t)
+	keys, cps := t.TempDir(), t.TempDir()
+	c := cli{t: t, vars: map[string]string{"DATABASE_URL": url}}
+	c.want(0, "keygen", "--name", "clinic", "--out", keys)
+	key, pub := filepath.Join(keys, "clinic.key"), filepath.Join(keys, "clinic.pub")
+	flags := []string{"--checkpoints", cps, "--nats", "nats://127.0.0.1:4222", "--nats-bucket", bucket}
+	c.want(0, append([]string{"seal", "--key", key}, flags...)...)
+	insert(t, db, 2)
+	c.want(0, append([]string{"seal", "--key", key}, flags...)...)
+	c.want(0, append([]string{"verify", "--pub", pub}, flags...)...)
+
+	mustExec(t, db, "ALTER TABLE auditrepo.seal_checkpoint DISABLE TRIGGER USER")
+	mustExec(t, db, "DELETE FROM auditrepo.seal_checkpoint WHERE tree_size = 7")
+	mustExec(t, db, "ALTER TABLE auditrepo.seal_leaf DISABLE TRIGGER USER")
+	mustExec(t, db, "DELETE FROM auditrepo.seal_leaf WHERE leaf_index >= 5")
+	if err := os.Remove(filepath.Join(cps, "7.checkpoint")); err != nil {
+		t.Fatal(err)
+	}
+	c.want(0, "verify", "--pub", pub, "--checkpoints", cps) // the directory alone was rolled back too
+	if out := c.want(1, append([]string{"verify", "--pub", pub}, flags...)...); !strings.Contains(out, "holds tree size 7, newer than the database's latest 5") {
+		t.Fatalf("verify printed %q", out)
+	}
+	// Sealing on top of the rolled-back database is refused.
+	c.want(1, append([]string{"seal", "--key", key}, flags...)...)
+}
+
+func mustExec(t *testing.T, db *pgxpool.Pool, sql string, args ...any) {
+	t.Helper()
+	if _, err := db.Exec(context.Background(), sql, args...); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}

@@ -1,0 +1,60 @@
+package seal
+
+import (
+	"fmt"
+
+	"github.com/transparency-dev/formats/log"
+	"golang.org/x/mod/sumdb/note"
+)
+
+// Checkpoint is a signed checkpoint: a C2SP tlog-checkpoint (origin, tree size, root hash) whose extension lines
+// say which rows it covers, signed as a note by the seal key. The origin is the key's name.
+//
+//	<origin>
+//	<tree size>
+//	<root hash, base64>
+//	watermark <previous watermark> <watermark>
+//	leaves <previous size> <first transaction_id>:<first id> <last transaction_id>:<last id>
+//
+// Leaves [previous size, tree size) are the rows with previous watermark <= transaction_id < watermark, in
+// (transaction_id, id) order, from First to Last.
+type Checkpoint struct {
+	log.Checkpoint
+	PrevSize                 uint64
+	PrevWatermark, Watermark uint64
+	First, Last              Key
+	// Note is the signed note, as stored.
+	Note []byte
+}
+
+func (c *Checkpoint) text() []byte {
+	return fmt.Appendf(c.Marshal(), "watermark %d %d\nleaves %d %d:%d %d:%d\n",
+		c.PrevWatermark, c.Watermark, c.PrevSize, c.First.XID, c.First.ID, c.Last.XID, c.Last.ID)
+}
+
+// sign sets c.Origin to the signer's name and c.Note to the signed note.
+func (c *Checkpoint) sign(s note.Signer) error {
+	c.Origin = s.Name()
+	n, err := note.Sign(&note.Note{Text: string(c.text())}, s)
+	if err != nil {
+		return fmt.Errorf("seal: signing the checkpoint: %w", err)
+	}
+	c.Note = n
+	return nil
+}
+
+// OpenCheckpoint verifies a signed checkpoint with v and parses it; its errors match ErrBadCheckpoint.
+func OpenCheckpoint(signed []byte, v note.Verifier) (*Checkpoint, error) {
+	lc, ext, n, err := log.ParseCheckpoint(signed, v.Name(), v)
+	if err != nil {
+		return nil, badCheckpoint("%v", err)
+	}
+	c := &Checkpoint{Checkpoint: *lc, Note: signed}
+	_, err = fmt.Sscanf(string(ext), "watermark %d %d\nleaves %d %d:%d %d:%d\n",
+		&c.PrevWatermark, &c.Watermark, &c.PrevSize, &c.First.XID, &c.First.ID, &c.Last.XID, &c.Last.ID)
+	// Signed text that is not exactly what sign writes is not a checkpoint of ours, however well signed.
+	if err != nil || string(c.text()) != n.Text || len(c.Hash) != 32 || c.PrevSize >= c.Size || c.PrevWatermark >= c.Watermark {
+		return nil, badCheckpoint("tree size %d: malformed checkpoint text", lc.Size)
+	}
+	return c, nil
+}

@@ -1,0 +1,43 @@
+package seal
+
+import (
+	"errors"
+	"fmt"
+)
+
+var (
+	// ErrTampered is matched (errors.Is) by a *TamperError: the rows do not match what was sealed.
+	ErrTampered = errors.New("seal: the audit trail does not match its checkpoints")
+	// ErrBadCheckpoint is matched by a *CheckpointError: a checkpoint is missing, badly signed, or disagrees with
+	// another copy or with the sealed leaves.
+	ErrBadCheckpoint = errors.New("seal: bad checkpoint")
+)
+
+// TamperError names the first row, in leaf order, that does not match the sealed tree.
+type TamperError struct {
+	Row Key
+	// Leaf is the row's leaf index, -1 for a row that was never sealed.
+	Leaf int64
+	// Kind is what differs: "edited" (the row's columns changed), "missing" (a sealed row is gone), "inserted"
+	// (a row that was never sealed is in the sealed range), "reordered" (the row moved to another transaction_id),
+	// "leaf hashes" (the stored leaf hashes no longer hash to a checkpoint's root).
+	Kind   string
+	Detail string
+}
+
+func (e *TamperError) Error() string {
+	return fmt.Sprintf("first bad row: %d: %s: %s", e.Row.ID, e.Kind, e.Detail)
+}
+
+func (e *TamperError) Is(target error) bool { return target == ErrTampered }
+
+// CheckpointError says what is wrong with a checkpoint.
+type CheckpointError struct{ Msg string }
+
+func (e *CheckpointError) Error() string { return "bad checkpoint: " + e.Msg }
+
+func (e *CheckpointError) Is(target error) bool { return target == ErrBadCheckpoint }
+
+func badCheckpoint(format string, args ...any) error {
+	return &CheckpointError{Msg: fmt.Sprintf(format, args...)}
+}

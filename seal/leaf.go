@@ -1,0 +1,180 @@
+package seal
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"sort"
+	"strings"
+)
+
+// leafDomain starts every leaf, so that a leaf of this format can never be read as another format's.
+const leafDomain = "auditrepo audit row v1\n"
+
+// Field is one column of an audit row as a leaf encodes it: Value is its canonical text, nil for NULL.
+type Field struct {
+	Name  string
+	Value []byte
+}
+
+// EncodeLeaf is the canonical encoding of an audit row, the data of its Merkle leaf: the domain, the number of
+// fields, then each field's name and value, each prefixed by its length (a value's length is 0 for NULL and 1 +
+// its byte length otherwise, so NULL and the empty string differ). Length prefixes make it injective: distinct rows never
+// encode equal.
+func EncodeLeaf(fields []Field) []byte {
+	n := len(leafDomain) + binary.MaxVarintLen64
+	for _, f := range fields {
+		n += 2*binary.MaxVarintLen64 + len(f.Name) + len(f.Value)
+	}
+	b := make([]byte, 0, n)
+	b = append(b, leafDomain...)
+	b = binary.AppendUvarint(b, uint64(len(fields)))
+	for _, f := range fields {
+		b = binary.AppendUvarint(b, uint64(len(f.Name)))
+		b = append(b, f.Name...)
+		if f.Value == nil {
+			b = binary.AppendUvarint(b, 0)
+			continue
+		}
+		b = binary.AppendUvarint(b, uint64(len(f.Value))+1)
+		b = append(b, f.Value...)
+	}
+	return b
+}
+
+// CanonicalJSON re-encodes a JSON text so that any two serializations of the same value give the same bytes:
+// no insignificant whitespace, object keys sorted (for duplicate keys the last wins, as in jsonb), strings
+// escaped one way, numbers in one decimal form. PostgreSQL's jsonb reformats what it stores (key order,
+// spacing, 1e2 as 100), and a json column's text may be rewritten by a dump and restore; neither may change a
+// leaf.
+func CanonicalJSON(text []byte) ([]byte, error) {
+	d := json.NewDecoder(bytes.NewReader(text))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return nil, fmt.Errorf("seal: canonical JSON: %w", err)
+	}
+	if _, err := d.Token(); err != io.EOF {
+		return nil, errors.New("seal: canonical JSON: text after the value")
+	}
+	var b bytes.Buffer
+	if err := writeCanonical(&b, v); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+func writeCanonical(b *bytes.Buffer, v any) error {
+	switch v := v.(type) {
+	case nil:
+		b.WriteString("null")
+	case bool:
+		if v {
+			b.WriteString("true")
+		} else {
+			b.WriteString("false")
+		}
+	case json.Number:
+		n, err := canonicalNumber(string(v))
+		if err != nil {
+			return err
+		}
+		b.WriteString(n)
+	case string:
+		writeString(b, v)
+	case []any:
+		b.WriteByte('[')
+		for i, e := range v {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			if err := writeCanonical(b, e); err != nil {
+				return err
+			}
+		}
+		b.WriteByte(']')
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		b.WriteByte('{')
+		for i, k := range keys {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			writeString(b, k)
+			b.WriteByte(':')
+			if err := writeCanonical(b, v[k]); err != nil {
+				return err
+			}
+		}
+		b.WriteByte('}')
+	default:
+		return fmt.Errorf("seal: canonical JSON: unexpected %T", v)
+	}
+	return nil
+}
+
+// writeString escapes only what JSON requires (", \ and control characters, as \u00XX), so every string has
+// one encoding (the decoder has already replaced invalid UTF-8 with U+FFFD).
+func writeString(b *bytes.Buffer, s string) {
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r < 0x20:
+			fmt.Fprintf(b, "\\u%04x", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+}
+
+// canonicalNumber writes a JSON number as its value in one form: 0, or [-]D[.DDD]e<exp> with no leading or
+// trailing zeros in the digits, so 100, 1e2, 1.00E+2 and 100.0 are all "1e2". The exponent is a big integer:
+// a JSON text may hold any.
+func canonicalNumber(s string) (string, error) {
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	mant, expText, hasExp := strings.Cut(strings.ToLower(s), "e")
+	exp := new(big.Int)
+	if hasExp {
+		if _, ok := exp.SetString(strings.TrimPrefix(expText, "+"), 10); !ok {
+			return "", fmt.Errorf("seal: canonical JSON: bad number %q", s)
+		}
+	}
+	intPart, frac, _ := strings.Cut(mant, ".")
+	digits := strings.TrimLeft(intPart+frac, "0")
+	// The value is 0.digits × 10^(exp + the position of the point).
+	exp.Add(exp, big.NewInt(int64(len(intPart)-(len(intPart+frac)-len(digits)))))
+	digits = strings.TrimRight(digits, "0")
+	if digits == "" {
+		return "0", nil
+	}
+	if strings.Trim(digits, "0123456789") != "" {
+		return "", fmt.Errorf("seal: canonical JSON: bad number %q", s)
+	}
+	// Normalize to D.DDD × 10^(exp-1).
+	exp.Sub(exp, big.NewInt(1))
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	b.WriteByte(digits[0])
+	if len(digits) > 1 {
+		b.WriteByte('.')
+		b.WriteString(digits[1:])
+	}
+	b.WriteByte('e')
+	b.WriteString(exp.String())
+	return b.String(), nil
+}

@@ -1,0 +1,198 @@
+package seal
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"slices"
+	"strings"
+	"testing"
+	"unicode/utf16"
+)
+
+// fieldsFrom builds a row from fuzz input: each field is a length byte and a name, a length byte and a value;
+// bit i of nulls makes field i NULL.
+func fieldsFrom(data []byte, nulls uint8) []Field {
+	var fs []Field
+	take := func() []byte {
+		if len(data) == 0 {
+			return []byte{}
+		}
+		n := min(int(data[0])%8, len(data)-1)
+		b := data[1 : 1+n]
+		data = data[1+n:]
+		return b
+	}
+	for i := 0; len(data) > 0 && i < 8; i++ {
+		f := Field{Name: string(take()), Value: take()}
+		if nulls&(1<<i) != 0 {
+			f.Value = nil
+		}
+		fs = append(fs, f)
+	}
+	return fs
+}
+
+func sameFields(a, b []Field) bool {
+	return slices.EqualFunc(a, b, func(x, y Field) bool {
+		return x.Name == y.Name && (x.Value == nil) == (y.Value == nil) && bytes.Equal(x.Value, y.Value)
+	})
+}
+
+// FuzzLeaf: two rows encode equal only if all their fields are equal, NULL distinct from empty.
+func FuzzLeaf(f *testing.F) {
+	f.Add([]byte("\x02id\x011"), []byte("\x02id\x011"), uint8(0), uint8(0))
+	f.Add([]byte("\x01a\x00"), []byte("\x01a\x00"), uint8(1), uint8(0))
+	f.Add([]byte("\x01a\x02bc\x01d\x00"), []byte("\x01a\x01b\x02cd\x00"), uint8(0), uint8(0))
+	f.Add([]byte("\x01a\x00\x01b\x00"), []byte("\x01a\x00"), uint8(2), uint8(0))
+	f.Fuzz(func(t *testing.T, a, b []byte, nullsA, nullsB uint8) {
+		fa, fb := fieldsFrom(a, nullsA), fieldsFrom(b, nullsB)
+		if got, want := bytes.Equal(EncodeLeaf(fa), EncodeLeaf(fb)), sameFields(fa, fb); got != want {
+			t.Fatalf("rows %q and %q: equal encodings %v, equal rows %v", fa, fb, got, want)
+		}
+	})
+}
+
+// reserialize writes the value of a JSON text another way, as a server or a dump might: keys in reverse order,
+// whitespace, every non-ASCII character and / escaped, numbers scaled (1.5 as 0.150E+1).
+func reserialize(t *testing.T, text []byte) []byte {
+	d := json.NewDecoder(bytes.NewReader(text))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	var write func(v any)
+	str := func(s string) {
+		b.WriteByte('"')
+		for _, r := range s {
+			switch {
+			case r == '"' || r == '\\' || r == '/':
+				b.WriteString(`\` + string(r))
+			case r < 0x20 || r > 0x7e:
+				for _, u := range utf16.Encode([]rune{r}) {
+					fmt.Fprintf(&b, `\u%04X`, u)
+				}
+			default:
+				b.WriteRune(r)
+			}
+		}
+		b.WriteByte('"')
+	}
+	write = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			keys := make([]string, 0, len(v))
+			for k := range v {
+				keys = append(keys, k)
+			}
+			slices.Sort(keys)
+			slices.Reverse(keys)
+			b.WriteString("{\n")
+			for i, k := range keys {
+				if i > 0 {
+					b.WriteString(" ,\n")
+				}
+				str(k)
+				b.WriteString(" : ")
+				write(v[k])
+			}
+			b.WriteString("\n}")
+		case []any:
+			b.WriteString("[ ")
+			for i, e := range v {
+				if i > 0 {
+					b.WriteString(" , ")
+				}
+				write(e)
+			}
+			b.WriteString(" ]")
+		case json.Number:
+			c, err := canonicalNumber(string(v))
+			if err != nil {
+				t.Fatal(err)
+			}
+			mant, exp, ok := strings.Cut(c, "e")
+			if !ok {
+				b.WriteString("-0.0e7")
+				return
+			}
+			neg := strings.HasPrefix(mant, "-")
+			digits := strings.ReplaceAll(strings.TrimPrefix(mant, "-"), ".", "")
+			e, _ := new(big.Int).SetString(exp, 10)
+			if neg {
+				b.WriteByte('-')
+			}
+			sign := "+"
+			if e.Add(e, big.NewInt(1)).Sign() < 0 {
+				sign = ""
+			}
+			fmt.Fprintf(&b, "0.%s0E%s%s", digits, sign, e)
+		case string:
+			str(v)
+		default:
+			out, err := json.Marshal(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.Write(out)
+		}
+	}
+	write(v)
+	return []byte(b.String())
+}
+
+// FuzzCanonicalJSON: canonical(x) == canonical(reserialize(x)), and canonical is a fixed point.
+func FuzzCanonicalJSON(f *testing.F) {
+	for _, s := range []string{`{"b": 1, "a": [1.50, -0, 1e2, "é\u00e9"]}`, `"\ud83d\ude00/"`, `[1E-7, 0.000, 12.3400e+3]`,
+		`{"a": 1, "a": 2}`, `{"x": {"z": null, "y": true}}`, `123456789012345678901234567890e-999999999999999999999`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, x []byte) {
+		if !json.Valid(x) {
+			return
+		}
+		c, err := CanonicalJSON(x)
+		if err != nil {
+			t.Fatalf("canonical(%q): %v", x, err)
+		}
+		r := reserialize(t, x)
+		cr, err := CanonicalJSON(r)
+		if err != nil {
+			t.Fatalf("canonical(%q): %v", r, err)
+		}
+		if !bytes.Equal(c, cr) {
+			t.Fatalf("canonical(%q) = %q, but canonical of its reserialization %q is %q", x, c, r, cr)
+		}
+		if cc, err := CanonicalJSON(c); err != nil || !bytes.Equal(cc, c) {
+			t.Fatalf("canonical(%q) = %q, canonical again %q, %v", x, c, cc, err)
+		}
+	})
+}
+
+// TestCanonicalJSONMatchesJSONB: what jsonb stores of a text, and what json keeps, canonicalize as the text does.
+func TestCanonicalJSONMatchesJSONB(t *testing.T) {
+	tr := newTrail(t)
+	for _, x := range []string{
+		`{"b": 1, "a": [1.50, -0, 1e2, 1E+2, 100.0, -1.5e-3, 123456789012345678901234567890.5]}`,
+		`{"name": "\u00e9t\u00e9 \ud83d\ude00 \/ \" \\ \n", "z": {"y": null, "x": [true, false, {}]}}`,
+		`{"a": 1, "a": 2}`, `[]`, `"text"`, `0.000001`, `1e-10`,
+	} {
+		want, err := CanonicalJSON([]byte(x))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var jsonb, js string
+		if err := tr.db.QueryRow(context.Background(), "SELECT $1::jsonb::text, $1::json::text", x).Scan(&jsonb, &js); err != nil {
+			t.Fatal(err)
+		}
+		for _, text := range []string{jsonb, js} {
+			if got, err := CanonicalJSON([]byte(text)); err != nil || !bytes.Equal(got, want) {
+				t.Errorf("canonical(%s) = %s, %v; canonical(%s) = %s", text, got, err, x, want)
+			}
+		}
+	}
+}

@@ -1,0 +1,178 @@
+package seal
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/transparency-dev/merkle/rfc6962"
+)
+
+// textSettings pin every setting that changes a value's text, so a row reads the same in every session.
+const textSettings = `SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL IntervalStyle = 'postgres';
+SET LOCAL extra_float_digits = 1; SET LOCAL bytea_output = 'hex'`
+
+// timeLayout is how a leaf writes timestamptz values: UTC, always six fractional digits.
+const timeLayout = "2006-01-02T15:04:05.000000Z"
+
+// table is the audit table's columns as the catalog lists them now, in attnum order, with the SQL that reads each
+// as canonical text.
+type table struct {
+	name  string // qualified, quoted
+	cols  []string
+	exprs []string
+	json  []bool // the column's text is canonicalized as JSON
+	index map[string]int
+	// The columns that order the leaves and key them to seal_leaf.
+	xidCol, idCol, timeCol int
+}
+
+func readTable(ctx context.Context, tx pgx.Tx, qualified string) (*table, error) {
+	rows, err := tx.Query(ctx, `
+		SELECT attname, atttypid::regtype::text FROM pg_catalog.pg_attribute
+		WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`, qualified)
+	if err != nil {
+		return nil, fmt.Errorf("seal: reading the columns of %s: %w", qualified, err)
+	}
+	t := &table{name: qualified, index: map[string]int{}}
+	var name, typ string
+	_, err = pgx.ForEachRow(rows, []any{&name, &typ}, func() error {
+		c := "a." + pgx.Identifier{name}.Sanitize()
+		var expr string
+		switch typ {
+		case "timestamp with time zone", "timestamp without time zone":
+			layout := `'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'`
+			if typ == "timestamp without time zone" {
+				layout = `'YYYY-MM-DD"T"HH24:MI:SS.US'`
+			}
+			// to_char gives NULL for infinity, which must not read as NULL.
+			expr = fmt.Sprintf("CASE WHEN isfinite(%[1]s) THEN to_char(%[1]s, %[2]s) ELSE %[1]s::text END", c, layout)
+		default:
+			expr = c + "::text"
+		}
+		t.index[name] = len(t.cols)
+		t.cols = append(t.cols, name)
+		t.exprs = append(t.exprs, expr)
+		t.json = append(t.json, typ == "json" || typ == "jsonb")
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("seal: reading the columns of %s: %w", qualified, err)
+	}
+	var ok bool
+	for _, k := range []struct {
+		name string
+		to   *int
+	}{{"transaction_id", &t.xidCol}, {"id", &t.idCol}, {"occurred_at", &t.timeCol}} {
+		if *k.to, ok = t.index[k.name]; !ok {
+			return nil, fmt.Errorf("seal: %s has no column %s", qualified, k.name)
+		}
+	}
+	return t, nil
+}
+
+// selectList reads the columns of the table aliased a: ORDER BY must name a.id, since a bare id is the text
+// output column.
+func (t *table) selectList() string { return strings.Join(t.exprs, ", ") }
+
+// Key orders the leaves: transactions in transaction_id order (each sealed once every smaller one has ended),
+// rows in id order within one.
+type Key struct {
+	XID uint64 // transaction_id
+	ID  int64  // id
+}
+
+func (k Key) less(o Key) bool { return k.XID < o.XID || (k.XID == o.XID && k.ID < o.ID) }
+
+// row is one audit row read as canonical text, NULL as nil, and its leaf hash.
+type row struct {
+	Key
+	occurredAt time.Time
+	vals       [][]byte
+	hash       []byte
+	hashErr    error // the row cannot be encoded with the sealed columns
+}
+
+// readHashed reads up to max rows (fewer: the query is done; the caller checks rows.Err), then canonicalizes
+// and hashes them on every core, which is most of the CPU time of sealing and verifying. Each row is hashed with
+// the columns colsFor gives for its transaction_id, or not at all for nil.
+func (t *table) readHashed(rows pgx.Rows, max int, colsFor func(xid uint64) []string) ([]row, error) {
+	var raw [][][]byte
+	for len(raw) < max && rows.Next() {
+		vals := rows.RawValues()
+		r := make([][]byte, len(vals))
+		for i, v := range vals {
+			if v != nil {
+				r[i] = append([]byte{}, v...) // pgx reuses its buffers
+			}
+		}
+		raw = append(raw, r)
+	}
+	out := make([]row, len(raw))
+	errs := make([]error, len(raw))
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(raw); i += workers {
+				out[i], errs[i] = t.parse(raw[i])
+				if errs[i] == nil {
+					if cols := colsFor(out[i].XID); cols != nil {
+						out[i].hash, out[i].hashErr = t.leafHash(out[i], cols)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// parse reads a row's key columns and canonicalizes its JSON.
+func (t *table) parse(vals [][]byte) (row, error) {
+	r := row{vals: vals}
+	for i, v := range vals {
+		if v != nil && t.json[i] {
+			c, err := CanonicalJSON(v)
+			if err != nil {
+				return r, fmt.Errorf("seal: column %s: %w", t.cols[i], err)
+			}
+			vals[i] = c
+		}
+	}
+	var err error
+	if r.XID, err = strconv.ParseUint(string(r.vals[t.xidCol]), 10, 64); err != nil {
+		return r, fmt.Errorf("seal: transaction_id %q: %w", r.vals[t.xidCol], err)
+	}
+	if r.ID, err = strconv.ParseInt(string(r.vals[t.idCol]), 10, 64); err != nil {
+		return r, fmt.Errorf("seal: id %q: %w", r.vals[t.idCol], err)
+	}
+	if r.occurredAt, err = time.Parse(timeLayout, string(r.vals[t.timeCol])); err != nil {
+		return r, fmt.Errorf("seal: row %d: occurred_at %q: %w", r.ID, r.vals[t.timeCol], err)
+	}
+	return r, nil
+}
+
+// leafHash is the RFC 6962 leaf hash of r encoded with the columns cols (the table's when it was sealed); a
+// column that no longer exists cannot be encoded.
+func (t *table) leafHash(r row, cols []string) ([]byte, error) {
+	fields := make([]Field, len(cols))
+	for i, c := range cols {
+		j, ok := t.index[c]
+		if !ok {
+			return nil, fmt.Errorf("column %s, sealed in row %d, no longer exists", c, r.ID)
+		}
+		fields[i] = Field{Name: c, Value: r.vals[j]}
+	}
+	return rfc6962.DefaultHasher.HashLeaf(EncodeLeaf(fields)), nil
+}

@@ -1,0 +1,247 @@
+// Package seal makes the audit trail tamper-evident. Seal, run as a periodic job off the write path, appends the
+// audit rows that are final to a Merkle tree (RFC 6962) and signs a checkpoint of it with an Ed25519 key (a C2SP
+// signed note); the checkpoints and the leaf hashes are stored in the database and the checkpoints also outside
+// it (Witness). Verify recomputes the tree from the rows and names the first row, or checkpoint, that differs.
+//
+// A row is final when its transaction_id is below the xmin of a snapshot: every transaction with a smaller xid
+// has ended, so no row can still appear before it. The leaves are the rows in (transaction_id, id) order, and a
+// checkpoint's watermark is the xmin it sealed up to.
+package seal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/transparency-dev/formats/log"
+	"github.com/transparency-dev/merkle/compact"
+	"github.com/transparency-dev/merkle/rfc6962"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/auditrepo/auditrepo/auditschema"
+)
+
+// batchSize is how many rows Seal reads, hashes and stores at a time.
+const batchSize = 10000
+
+// DB is what Seal and Verify need of a connection: pgx.Conn, pgxpool.Pool and pgx.Tx have it.
+type DB interface {
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
+// Options name the audit table and the copies of the checkpoints outside the database.
+type Options struct {
+	Config    auditschema.Config
+	Witnesses []Witness
+}
+
+var rangeFactory = compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
+
+// Seal appends every audit row that became final since the last checkpoint to the tree, stores their leaf hashes
+// and a new checkpoint signed by s, and publishes it to the witnesses. It returns nil, nil when no row became
+// final. Concurrent seals of one table take turns. The connection needs SELECT on the audit table and SELECT and
+// INSERT on the seal tables (the reviewer role has them).
+//
+// It refuses (ErrBadCheckpoint) to seal on top of a database whose latest checkpoint a witness does not hold, or
+// holds a newer one than: the database's checkpoints were changed or rolled back.
+func Seal(ctx context.Context, db DB, s note.Signer, opts Options) (*Checkpoint, error) {
+	c := opts.Config.WithDefaults()
+	var cp *Checkpoint
+	err := inTx(ctx, db, false, func(tx pgx.Tx) error {
+		// Read committed: each statement below sees what committed before it, so after the lock the latest
+		// checkpoint is current, and every row of a transaction below the watermark is visible.
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext('auditrepo seal ' || $1))", c.QualifiedTable()); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, textSettings); err != nil {
+			return err
+		}
+		prev, rng, err := latest(ctx, tx, c)
+		if err != nil {
+			return err
+		}
+		for _, w := range opts.Witnesses {
+			if err := checkWitness(ctx, w, prev); err != nil {
+				return err
+			}
+		}
+		var watermark uint64
+		if err := tx.QueryRow(ctx, "SELECT pg_snapshot_xmin(pg_current_snapshot())").Scan(&watermark); err != nil {
+			return err
+		}
+		next := &Checkpoint{Watermark: watermark}
+		if prev != nil {
+			next.PrevSize, next.PrevWatermark = prev.Size, prev.Watermark
+		}
+		if watermark <= next.PrevWatermark {
+			return nil
+		}
+		t, err := readTable(ctx, tx, c.QualifiedTable())
+		if err != nil {
+			return err
+		}
+		if err := appendLeaves(ctx, tx, c, t, rng, next); err != nil {
+			return err
+		}
+		if rng.End() == next.PrevSize {
+			return nil
+		}
+		next.Size = rng.End()
+		if next.Hash, err = rng.GetRootHash(nil); err != nil {
+			return err
+		}
+		if err := next.sign(s); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO `+pgx.Identifier{c.Schema, "seal_checkpoint"}.Sanitize()+`
+			(tree_size, prev_size, prev_watermark, watermark, root_hash, compact_range, columns, note)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			int64(next.Size), int64(next.PrevSize), next.PrevWatermark, next.Watermark, next.Hash, rng.Hashes(), t.cols, string(next.Note))
+		cp = next
+		return err
+	})
+	if err != nil || cp == nil {
+		return nil, err
+	}
+	for _, w := range opts.Witnesses {
+		if err := w.Publish(ctx, cp); err != nil {
+			return cp, fmt.Errorf("seal: checkpoint %d is sealed, but publishing it to %s failed (the next seal retries): %w", cp.Size, w, err)
+		}
+	}
+	return cp, nil
+}
+
+// latest reads the database's latest checkpoint and its compact range (empty and nil if there is none).
+func latest(ctx context.Context, tx pgx.Tx, c auditschema.Config) (*Checkpoint, *compact.Range, error) {
+	var size, prevSize int64
+	var cp Checkpoint
+	var hashes [][]byte
+	var signed string
+	err := tx.QueryRow(ctx, `SELECT tree_size, prev_size, prev_watermark, watermark, root_hash, compact_range, note
+		FROM `+pgx.Identifier{c.Schema, "seal_checkpoint"}.Sanitize()+` ORDER BY tree_size DESC LIMIT 1`).
+		Scan(&size, &prevSize, &cp.PrevWatermark, &cp.Watermark, &cp.Hash, &hashes, &signed)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, rangeFactory.NewEmptyRange(0), nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("seal: reading the latest checkpoint: %w", err)
+	}
+	cp.Size, cp.PrevSize, cp.Note = uint64(size), uint64(prevSize), []byte(signed)
+	rng, err := rangeFactory.NewRange(0, cp.Size, hashes)
+	if err != nil {
+		return nil, nil, badCheckpoint("tree size %d: its compact range: %v", size, err)
+	}
+	// Seal cannot check the signature (it holds the private key only), but the range it extends must give the
+	// root its note states, or the next checkpoint would not extend this one.
+	root, err := rng.GetRootHash(nil)
+	if stated, perr := unverified(cp.Note); err != nil || perr != nil || stated.Size != cp.Size || string(root) != string(cp.Hash) || string(root) != string(stated.Hash) {
+		return nil, nil, badCheckpoint("tree size %d in the database: its compact range does not give the root its note states", size)
+	}
+	return &cp, rng, nil
+}
+
+// checkWitness makes sure w holds the database's latest checkpoint prev (publishing it if a previous seal could
+// not) and nothing newer.
+func checkWitness(ctx context.Context, w Witness, prev *Checkpoint) error {
+	signed, err := w.Latest(ctx)
+	if err != nil {
+		return fmt.Errorf("seal: reading %s: %w", w, err)
+	}
+	switch {
+	case prev == nil && signed == nil:
+		return nil
+	case prev == nil:
+		return badCheckpoint("the database has no checkpoint, but %s holds one: the checkpoints were deleted", w)
+	case signed != nil && string(signed) != string(prev.Note):
+		wc, err := unverified(signed)
+		if err != nil {
+			return badCheckpoint("%s: %v", w, err)
+		}
+		size := wc.Size
+		if size > prev.Size {
+			return badCheckpoint("%s holds tree size %d, newer than the database's latest %d: the database was rolled back or its checkpoints deleted", w, size, prev.Size)
+		}
+		if size == prev.Size {
+			return badCheckpoint("%s holds a different checkpoint of tree size %d than the database", w, size)
+		}
+	}
+	return w.Publish(ctx, prev)
+}
+
+// appendLeaves hashes the rows of next's watermark range in leaf order, in batches, appending them to rng and to
+// seal_leaf, and sets next.First and next.Last.
+func appendLeaves(ctx context.Context, tx pgx.Tx, c auditschema.Config, t *table, rng *compact.Range, next *Checkpoint) error {
+	q := fmt.Sprintf(`SELECT %s FROM %s a WHERE a.transaction_id >= $1::xid8 AND a.transaction_id < $2::xid8
+		AND (a.transaction_id, a.id) > ($3::xid8, $4::bigint) ORDER BY a.transaction_id, a.id LIMIT %d`, t.selectList(), t.name, batchSize)
+	after := Key{XID: next.PrevWatermark, ID: -1 << 63}
+	leaves := make([][]any, 0, batchSize)
+	for {
+		rows, err := tx.Query(ctx, q, next.PrevWatermark, next.Watermark, after.XID, after.ID)
+		if err != nil {
+			return fmt.Errorf("seal: reading %s: %w", t.name, err)
+		}
+		batch, err := t.readHashed(rows, batchSize, func(uint64) []string { return t.cols })
+		rows.Close()
+		if err != nil {
+			return err
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("seal: reading %s: %w", t.name, err)
+		}
+		leaves = leaves[:0]
+		for _, r := range batch {
+			if r.hashErr != nil {
+				return r.hashErr
+			}
+			leaves = append(leaves, []any{int64(rng.End()), r.XID, r.ID, r.occurredAt, r.hash})
+			if err := rng.Append(r.hash, nil); err != nil {
+				return err
+			}
+			if rng.End() == next.PrevSize+1 {
+				next.First = r.Key
+			}
+			next.Last, after = r.Key, r.Key
+		}
+		if len(leaves) == 0 {
+			return nil
+		}
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{c.Schema, "seal_leaf"},
+			[]string{"leaf_index", "transaction_id", "audit_id", "occurred_at", "leaf_hash"}, pgx.CopyFromRows(leaves))
+		if err != nil {
+			return fmt.Errorf("seal: storing leaf hashes: %w", err)
+		}
+		if len(leaves) < batchSize {
+			return nil
+		}
+	}
+}
+
+// unverified parses a signed checkpoint without checking its signature.
+func unverified(signed []byte) (*log.Checkpoint, error) {
+	text, _, ok := strings.Cut(string(signed), "\n\n")
+	var c log.Checkpoint
+	if _, err := c.Unmarshal([]byte(text + "\n")); err != nil || !ok {
+		return nil, errors.New("not a signed checkpoint")
+	}
+	return &c, nil
+}
+
+// inTx runs f in a transaction; a snapshot one (verifying) sees one repeatable-read snapshot throughout.
+func inTx(ctx context.Context, db DB, snapshot bool, f func(pgx.Tx) error) error {
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	if snapshot {
+		if _, err := tx.Exec(ctx, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
+			return err
+		}
+	}
+	if err := f(tx); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}

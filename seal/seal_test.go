@@ -1,0 +1,295 @@
+package seal
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/auditrepo/auditrepo/auditschema"
+	"github.com/auditrepo/auditrepo/internal/testdb"
+)
+
+// trail is a test database with the audit schema installed and a seal key.
+type trail struct {
+	t    testing.TB
+	db   *pgxpool.Pool // a superuser
+	s    note.Signer
+	v    note.Verifier
+	opts Options
+}
+
+func newTrail(t testing.TB) *trail {
+	t.Helper()
+	db := testdb.Empty(t)
+	if _, err := auditschema.Install(context.Background(), db, auditschema.Config{}); err != nil {
+		t.Fatal(err)
+	}
+	tr := &trail{t: t, db: db, opts: Options{Witnesses: []Witness{Dir(t.TempDir())}}}
+	tr.s, tr.v = keys(t, "clinic.example/audit")
+	return tr
+}
+
+func keys(t testing.TB, name string) (note.Signer, note.Verifier) {
+	t.Helper()
+	skey, vkey, err := note.GenerateKey(rand.Reader, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := note.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, v
+}
+
+// insert adds n synthetic rows in one transaction for patient, returning their ids.
+func (tr *trail) insert(n int, patient int64) []int64 {
+	tr.t.Helper()
+	rows, err := tr.db.Query(context.Background(), `
+		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, action, target_table, target_id, patient_id, changes)
+		SELECT 'user', 7, ('10.0.0.' || (g % 250))::inet, 'UPDATE', 'patients', g, $2,
+			jsonb_build_object('name', jsonb_build_array('Ann', 'Anne ' || g), 'balance', jsonb_build_array(1.50, g * 1e2))
+		FROM generate_series(1, $1) g RETURNING id`, n, patient)
+	if err != nil {
+		tr.t.Fatal(err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		tr.t.Fatal(err)
+	}
+	return ids
+}
+
+func (tr *trail) exec(sql string, args ...any) {
+	tr.t.Helper()
+	if _, err := tr.db.Exec(context.Background(), sql, args...); err != nil {
+		tr.t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+// seal seals after waiting until every row in the table is final: sessions of other tests on the server may
+// hold the snapshot xmin back for a while.
+func (tr *trail) seal() *Checkpoint {
+	tr.t.Helper()
+	tr.waitFinal(tr.maxXID())
+	cp, err := Seal(context.Background(), tr.db, tr.s, tr.opts)
+	if err != nil {
+		tr.t.Fatal(err)
+	}
+	return cp
+}
+
+// maxXID is the largest transaction_id in the table, 0 if it is empty.
+func (tr *trail) maxXID() uint64 {
+	tr.t.Helper()
+	var xid uint64
+	if err := tr.db.QueryRow(context.Background(), "SELECT coalesce(max(transaction_id), '0') FROM auditrepo.audit_log").Scan(&xid); err != nil {
+		tr.t.Fatal(err)
+	}
+	return xid
+}
+
+// waitFinal waits until transaction xid is below the snapshot xmin.
+func (tr *trail) waitFinal(xid uint64) {
+	tr.t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var final bool
+		err := tr.db.QueryRow(context.Background(), "SELECT pg_snapshot_xmin(pg_current_snapshot()) > $1::xid8", xid).Scan(&final)
+		if err != nil {
+			tr.t.Fatal(err)
+		}
+		if final {
+			return
+		}
+		if time.Now().After(deadline) {
+			tr.t.Fatalf("transaction %d is not final after a minute", xid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (tr *trail) verify() (*Report, error) {
+	return Verify(context.Background(), tr.db, tr.v, tr.opts)
+}
+
+func (tr *trail) clean() *Report {
+	tr.t.Helper()
+	rep, err := tr.verify()
+	if err != nil {
+		tr.t.Fatalf("verify: %v", err)
+	}
+	return rep
+}
+
+// tampered asserts that verify fails with a *TamperError naming row id as the first bad row, of kind.
+func (tr *trail) tampered(id int64, kind string) {
+	tr.t.Helper()
+	_, err := tr.verify()
+	var te *TamperError
+	if !errors.As(err, &te) || !errors.Is(err, ErrTampered) {
+		tr.t.Fatalf("verify: %v, want a TamperError", err)
+	}
+	if te.Row.ID != id || te.Kind != kind {
+		tr.t.Fatalf("verify: %v, want first bad row %d %s", err, id, kind)
+	}
+}
+
+func (tr *trail) badCheckpoint() {
+	tr.t.Helper()
+	_, err := tr.verify()
+	if !errors.Is(err, ErrBadCheckpoint) {
+		tr.t.Fatalf("verify: %v, want ErrBadCheckpoint", err)
+	}
+	tr.t.Log(err)
+}
+
+func TestSealAndVerify(t *testing.T) {
+	tr := newTrail(t)
+	if cp := tr.seal(); cp != nil {
+		t.Fatalf("sealing an empty trail made checkpoint %d", cp.Size)
+	}
+	tr.clean()
+	tr.insert(5, 1)
+	tr.insert(3, 2)
+	cp := tr.seal()
+	if cp == nil || cp.Size != 8 || cp.PrevSize != 0 {
+		t.Fatalf("checkpoint %+v, want tree size 8", cp)
+	}
+	if again := tr.seal(); again != nil {
+		t.Fatalf("sealing again with no new rows made checkpoint %d", again.Size)
+	}
+	tr.insert(4, 1)
+	if cp := tr.seal(); cp.Size != 12 || cp.PrevSize != 8 {
+		t.Fatalf("checkpoint %+v, want tree size 12 after 8", cp)
+	}
+	rep := tr.clean()
+	if rep.Rows != 12 || rep.Checkpoints != 2 || rep.Latest.Size != 12 {
+		t.Fatalf("report %+v", rep)
+	}
+	tr.insert(2, 1)
+	if rep := tr.clean(); rep.Unsealed != 2 {
+		t.Fatalf("unsealed %d, want 2", rep.Unsealed)
+	}
+}
+
+// TestSealAsReviewer: the reviewer role, which may only read the trail and add to the seal tables, can seal.
+func TestSealAsReviewer(t *testing.T) {
+	tr := newTrail(t)
+	tr.insert(3, 1)
+	tr.waitFinal(tr.maxXID())
+	cfg := tr.db.Config().ConnConfig.Copy()
+	cfg.User, cfg.Password = "auditrepo_reviewer", ""
+	conn, err := pgx.ConnectConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if cp, err := Seal(context.Background(), conn, tr.s, tr.opts); err != nil || cp == nil {
+		t.Fatalf("seal as the reviewer: %+v, %v", cp, err)
+	}
+	if rep, err := Verify(context.Background(), conn, tr.v, tr.opts); err != nil || rep.Rows != 3 {
+		t.Fatalf("verify as the reviewer: %+v, %v", rep, err)
+	}
+}
+
+// TestOpenTransaction: a row of a transaction still open when seal runs is not sealed, even though rows with
+// larger ids are; once it commits, the next seal appends it, in (transaction_id, id) order.
+func TestOpenTransaction(t *testing.T) {
+	tr := newTrail(t)
+	ctx := context.Background()
+	tr.insert(2, 1)
+	tx, err := tr.db.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	var held int64
+	err = tx.QueryRow(ctx, `INSERT INTO auditrepo.audit_log (actor_kind, action, target_table, target_id, patient_id, changes)
+		VALUES ('user', 'CREATE', 'patients', 1, 9, '{}') RETURNING id`).Scan(&held)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := tr.maxXID()
+	later := tr.insert(3, 1) // committed, larger ids and xids than the open transaction's row
+	tr.waitFinal(first)
+	if cp, err := Seal(ctx, tr.db, tr.s, tr.opts); err != nil || cp.Size != 2 {
+		t.Fatalf("sealed %+v (%v) while a transaction below the later rows was open, want 2 rows", cp, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cp := tr.seal()
+	if cp.Size != 6 || cp.First.ID != held || cp.Last.ID != later[2] {
+		t.Fatalf("second checkpoint %+v, want 4 rows from %d to %d", cp, held, later[2])
+	}
+	tr.clean()
+	rep, err := VerifyPatient(ctx, tr.db, tr.v, tr.opts, 9)
+	if err != nil || len(rep.Proofs) != 1 || rep.Proofs[0].Row.ID != held || rep.Proofs[0].Leaf != 2 {
+		t.Fatalf("patient 9: %+v, %v", rep, err)
+	}
+}
+
+func TestVerifyPatient(t *testing.T) {
+	tr := newTrail(t)
+	ctx := context.Background()
+	mine := 0
+	for i := range 5 {
+		ids := tr.insert(3+i, int64(1+i%2))
+		if i%2 == 0 {
+			mine += len(ids)
+		}
+		tr.seal()
+	}
+	tr.exec(`INSERT INTO auditrepo.audit_log (actor_kind, action, target_table, target_id, patient_id, prior_patient_id, changes)
+		VALUES ('user', 'MOVE', 'appointments', 5, 3, 1, '{"patient_id": [1, 3]}')`)
+	tr.seal()
+	tr.insert(2, 1)
+	rep, err := VerifyPatient(ctx, tr.db, tr.v, tr.opts, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Proofs) != mine+1 || rep.Unsealed != 2 || rep.Checkpoint.Size != 26 {
+		t.Fatalf("patient 1: %d proofs, %d unsealed, checkpoint %d; want %d, 2, 26", len(rep.Proofs), rep.Unsealed, rep.Checkpoint.Size, mine+1)
+	}
+	victim := rep.Proofs[4].Row.ID
+	tr.exec("ALTER TABLE auditrepo.audit_log DISABLE TRIGGER refuse_update_delete")
+	tr.exec(`UPDATE auditrepo.audit_log SET changes = '{"name": ["Ann", "Bob"]}' WHERE id = $1`, victim)
+	_, err = VerifyPatient(ctx, tr.db, tr.v, tr.opts, 1)
+	var te *TamperError
+	if !errors.As(err, &te) || te.Row.ID != victim || te.Kind != "edited" {
+		t.Fatalf("patient 1 after editing row %d: %v", victim, err)
+	}
+}
+
+// TestSealRefuses: seal does not extend a tree whose latest checkpoint in the database was changed.
+func TestSealRefuses(t *testing.T) {
+	for _, c := range []struct{ name, tamper string }{
+		{"compact range", `UPDATE auditrepo.seal_checkpoint SET compact_range = array[sha256('x')], root_hash = sha256('x')`},
+		{"note", `UPDATE auditrepo.seal_checkpoint SET note = replace(note, 'watermark 0', 'watermark 1')`},
+		{"rolled back", `DELETE FROM auditrepo.seal_checkpoint`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tr := newTrail(t)
+			tr.insert(3, 1)
+			tr.seal()
+			tr.insert(2, 1)
+			tr.exec(`ALTER TABLE auditrepo.seal_checkpoint DISABLE TRIGGER USER`)
+			tr.exec(c.tamper)
+			tr.waitFinal(tr.maxXID())
+			if cp, err := Seal(context.Background(), tr.db, tr.s, tr.opts); !errors.Is(err, ErrBadCheckpoint) {
+				t.Fatalf("seal: %+v, %v; want ErrBadCheckpoint", cp, err)
+			}
+		})
+	}
+}

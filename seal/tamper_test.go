@@ -1,0 +1,320 @@
+package seal
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"golang.org/x/mod/sumdb/note"
+)
+
+// TestTamper: every way of changing a sealed trail as a superuser is detected, naming the first bad row or the
+// checkpoint. Each case gets three transactions of five rows, sealed in two checkpoints (10 and 15 rows).
+func TestTamper(t *testing.T) {
+	cases := []struct {
+		name   string
+		tamper func(s setup)
+		id     func(s setup) int64 // the first bad row; nil: a bad checkpoint
+		kind   string
+	}{
+		{"edit changes", func(s setup) {
+			s.exec(`UPDATE auditrepo.audit_log SET changes = jsonb_set(changes, '{name,1}', '"Eve"') WHERE id = $1`, s.ids[6])
+		}, nth(6), "edited"},
+		{"edit changes key order only", func(s setup) {
+			// jsonb reorders keys itself, so this is a no-op write: the canonical encoding must not see a change.
+			s.exec(`UPDATE auditrepo.audit_log SET changes = (changes::text)::jsonb WHERE id = $1`, s.ids[6])
+		}, nil, ""},
+		{"edit actor", func(s setup) { s.exec(`UPDATE auditrepo.audit_log SET actor_id = 8 WHERE id = $1`, s.ids[2]) }, nth(2), "edited"},
+		{"edit NULL to empty", func(s setup) {
+			s.exec(`UPDATE auditrepo.audit_log SET user_agent = '' WHERE id = $1`, s.ids[3])
+		}, nth(3), "edited"},
+		{"edit time", func(s setup) {
+			s.exec(`UPDATE auditrepo.audit_log SET occurred_at = occurred_at - interval '1 microsecond' WHERE id = $1`, s.ids[8])
+		}, nth(8), "edited"},
+		{"edit patient", func(s setup) { s.exec(`UPDATE auditrepo.audit_log SET patient_id = 2 WHERE id = $1`, s.ids[11]) }, nth(11), "edited"},
+		{"delete a row", func(s setup) { s.exec(`DELETE FROM auditrepo.audit_log WHERE id = $1`, s.ids[5]) }, nth(5), "missing"},
+		{"delete the last rows", func(s setup) { s.exec(`DELETE FROM auditrepo.audit_log WHERE id >= $1`, s.ids[12]) }, nth(12), "missing"},
+		{"insert a row in the middle", func(s setup) {
+			s.exec(`INSERT INTO auditrepo.audit_log (id, transaction_id, actor_kind, action, target_table, target_id, patient_id, changes)
+				OVERRIDING SYSTEM VALUE VALUES (1000, $1, 'user', 'DELETE', 'patients', 3, 1, '{}')`, s.xids[4])
+		}, func(setup) int64 { return 1000 }, "inserted"},
+		{"insert a row at the end", func(s setup) {
+			s.exec(`INSERT INTO auditrepo.audit_log (id, transaction_id, actor_kind, action, target_table, target_id, patient_id, changes)
+				OVERRIDING SYSTEM VALUE VALUES (2000, $1, 'user', 'DELETE', 'patients', 3, 1, '{}')`, s.xids[14])
+		}, func(setup) int64 { return 2000 }, "inserted"},
+		{"insert a copy of a row", func(s setup) {
+			s.exec(`CREATE TABLE copy AS SELECT * FROM auditrepo.audit_log WHERE id = $1`, s.ids[7])
+			s.exec(`UPDATE copy SET occurred_at = occurred_at + interval '1 microsecond'`)
+			s.exec(`INSERT INTO auditrepo.audit_log OVERRIDING SYSTEM VALUE SELECT * FROM copy`)
+		}, nth(7), "inserted"},
+		{"swap two rows' contents", func(s setup) {
+			s.exec(`UPDATE auditrepo.audit_log a SET changes = b.changes, target_id = b.target_id
+				FROM auditrepo.audit_log b WHERE (a.id, b.id) IN (($1, $2), ($2, $1))`, s.ids[4], s.ids[11])
+		}, nth(4), "edited"},
+		{"change an id", func(s setup) {
+			s.exec(`CREATE TABLE copy AS SELECT * FROM auditrepo.audit_log WHERE id = $1`, s.ids[7])
+			s.exec(`UPDATE copy SET id = 8000`)
+			s.exec(`DELETE FROM auditrepo.audit_log WHERE id = $1`, s.ids[7])
+			s.exec(`INSERT INTO auditrepo.audit_log OVERRIDING SYSTEM VALUE SELECT * FROM copy`)
+		}, nth(7), "missing"},
+		{"move a row to another transaction", func(s setup) {
+			s.exec(`UPDATE auditrepo.audit_log SET transaction_id = $2 WHERE id = $1`, s.ids[1], s.xids[9])
+		}, nth(1), "reordered"},
+		{"truncate and rebuild", func(s setup) {
+			s.exec(`CREATE TABLE copy AS SELECT * FROM auditrepo.audit_log`)
+			s.exec(`TRUNCATE auditrepo.audit_log`)
+			s.exec(`INSERT INTO auditrepo.audit_log (id, occurred_at, db_role, client_addr, application, actor_kind, actor_id, ip,
+				user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
+				OVERRIDING SYSTEM VALUE SELECT id, occurred_at, db_role, client_addr, application, actor_kind, actor_id, ip,
+				user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes
+				FROM copy WHERE id <> $1 ORDER BY id`, s.ids[9])
+		}, nth(0), "reordered"},
+		{"roll the table back to a backup", func(s setup) {
+			s.exec(`TRUNCATE auditrepo.audit_log`)
+			s.exec(`INSERT INTO auditrepo.audit_log OVERRIDING SYSTEM VALUE SELECT * FROM backup`)
+		}, nth(10), "missing"},
+		{"roll the table and the seal tables back to a backup", func(s setup) {
+			s.exec(`TRUNCATE auditrepo.audit_log, auditrepo.seal_checkpoint, auditrepo.seal_leaf`)
+			s.exec(`INSERT INTO auditrepo.audit_log OVERRIDING SYSTEM VALUE SELECT * FROM backup`)
+			s.exec(`INSERT INTO auditrepo.seal_checkpoint SELECT * FROM backup_checkpoint`)
+			s.exec(`INSERT INTO auditrepo.seal_leaf SELECT * FROM backup_leaf`)
+		}, nil, "checkpoint"},
+		{"replace a checkpoint", func(s setup) {
+			s.exec(`UPDATE auditrepo.seal_checkpoint SET note = regexp_replace(note, 'watermark \d+', 'watermark 1') WHERE tree_size = 10`)
+		}, nil, "checkpoint"},
+		{"delete the checkpoints", func(s setup) { s.exec(`DELETE FROM auditrepo.seal_checkpoint`) }, nil, "checkpoint"},
+		{"delete the latest checkpoint", func(s setup) {
+			s.exec(`DELETE FROM auditrepo.seal_checkpoint WHERE tree_size = 15`)
+			s.exec(`DELETE FROM auditrepo.seal_leaf WHERE leaf_index >= 10`)
+		}, nil, "checkpoint"},
+		{"sign a checkpoint with another key", func(s setup) {
+			other, _ := keys(t, "clinic.example/audit")
+			var signed string
+			if err := s.db.QueryRow(context.Background(), `SELECT note FROM auditrepo.seal_checkpoint WHERE tree_size = 15`).Scan(&signed); err != nil {
+				t.Fatal(err)
+			}
+			n, err := note.Open([]byte(signed), note.VerifierList(s.v))
+			if err != nil {
+				t.Fatal(err)
+			}
+			forged, err := note.Sign(&note.Note{Text: n.Text}, other)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.exec(`UPDATE auditrepo.seal_checkpoint SET note = $1 WHERE tree_size = 15`, string(forged))
+		}, nil, "checkpoint"},
+		{"edit a row and its leaf hash", func(s setup) {
+			s.exec(`UPDATE auditrepo.audit_log SET actor_id = 8 WHERE id = $1`, s.ids[12])
+			cols := append([]string{}, s.columns()...)
+			h := s.rehash(s.ids[12], cols)
+			s.exec(`UPDATE auditrepo.seal_leaf SET leaf_hash = $1 WHERE audit_id = $2`, h, s.ids[12])
+		}, nth(10), "leaf hashes"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tr := newTrail(t)
+			s := setup{trail: tr}
+			s.ids = append(s.ids, tr.insert(5, 1)...)
+			s.ids = append(s.ids, tr.insert(5, 2)...)
+			tr.seal()
+			tr.exec(`CREATE TABLE backup AS SELECT * FROM auditrepo.audit_log`)
+			tr.exec(`CREATE TABLE backup_checkpoint AS SELECT * FROM auditrepo.seal_checkpoint`)
+			tr.exec(`CREATE TABLE backup_leaf AS SELECT * FROM auditrepo.seal_leaf`)
+			s.ids = append(s.ids, tr.insert(5, 1)...)
+			tr.seal()
+			for _, id := range s.ids {
+				var xid uint64
+				if err := tr.db.QueryRow(context.Background(), "SELECT transaction_id FROM auditrepo.audit_log WHERE id = $1", id).Scan(&xid); err != nil {
+					t.Fatal(err)
+				}
+				s.xids = append(s.xids, xid)
+			}
+			tr.clean()
+			tr.exec(`ALTER TABLE auditrepo.audit_log DISABLE TRIGGER USER`)
+			tr.exec(`ALTER TABLE auditrepo.seal_checkpoint DISABLE TRIGGER USER`)
+			tr.exec(`ALTER TABLE auditrepo.seal_leaf DISABLE TRIGGER USER`)
+			c.tamper(s)
+			switch {
+			case c.kind == "":
+				tr.clean()
+			case c.id == nil:
+				tr.badCheckpoint()
+			default:
+				tr.tampered(c.id(s), c.kind)
+			}
+		})
+	}
+}
+
+// setup is a tamper case's trail: the ids and transaction ids of its rows, in leaf order.
+type setup struct {
+	*trail
+	ids  []int64
+	xids []uint64
+}
+
+// nth is the id of the i-th row in leaf order.
+func nth(i int) func(s setup) int64 { return func(s setup) int64 { return s.ids[i] } }
+
+// columns is the audit table's column list as the latest checkpoint sealed it.
+func (tr *trail) columns() []string {
+	tr.t.Helper()
+	var cols []string
+	if err := tr.db.QueryRow(context.Background(), `SELECT columns FROM auditrepo.seal_checkpoint ORDER BY tree_size DESC LIMIT 1`).Scan(&cols); err != nil {
+		tr.t.Fatal(err)
+	}
+	return cols
+}
+
+// rehash is the leaf hash of row id as it is now, as a forger with database access could compute it.
+func (tr *trail) rehash(id int64, cols []string) []byte {
+	tr.t.Helper()
+	ctx := context.Background()
+	tx, err := tr.db.Begin(ctx)
+	if err != nil {
+		tr.t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, textSettings); err != nil {
+		tr.t.Fatal(err)
+	}
+	tb, err := readTable(ctx, tx, "auditrepo.audit_log")
+	if err != nil {
+		tr.t.Fatal(err)
+	}
+	rows, err := tx.Query(ctx, "SELECT "+tb.selectList()+" FROM auditrepo.audit_log a WHERE a.id = $1", id)
+	if err != nil {
+		tr.t.Fatal(err)
+	}
+	defer rows.Close()
+	rs, err := tb.readHashed(rows, 1, func(uint64) []string { return cols })
+	if err != nil || len(rs) != 1 || rs[0].hashErr != nil {
+		tr.t.Fatalf("row %d: %v", id, err)
+	}
+	return rs[0].hash
+}
+
+// TestRetention: the sealed rows of a month whose partition was dropped verify from their stored leaf hashes,
+// and are reported; rows missing from a month whose partition still exists are tampering.
+func TestRetention(t *testing.T) {
+	tr := newTrail(t)
+	for _, m := range []string{"2020-01", "2020-02"} {
+		tr.exec(`CREATE TABLE auditrepo.audit_log_` + strings.ReplaceAll(m, "-", "") + ` PARTITION OF auditrepo.audit_log
+			FOR VALUES FROM ('` + m + `-01 00:00:00+00') TO (('` + m + `-01 00:00:00+00'::timestamptz + interval '1 month'))`)
+	}
+	old := func(month string, n int) {
+		tr.exec(`INSERT INTO auditrepo.audit_log (occurred_at, actor_kind, action, target_table, target_id, patient_id, changes)
+			SELECT $1::timestamptz + g * interval '1 hour', 'system', 'CREATE', 'patients', g, 1, '{}' FROM generate_series(1, $2) g`,
+			month+"-03 00:00:00+00", n)
+	}
+	old("2020-01", 3)
+	old("2020-02", 2)
+	tr.insert(4, 1)
+	tr.seal()
+	old("2020-01", 1) // sealed later, in the next checkpoint: retention spans checkpoints
+	tr.insert(2, 1)
+	tr.seal()
+	tr.exec(`DROP TABLE auditrepo.audit_log_202001`)
+	rep := tr.clean()
+	if len(rep.Dropped) != 1 || rep.Dropped[0].String() != "4 rows of 2020-01 dropped by retention" || rep.Rows != 8 {
+		t.Fatalf("report %+v", rep)
+	}
+	// A month emptied by deleting its rows, its partition still there, is tampering.
+	var first int64
+	if err := tr.db.QueryRow(context.Background(), `SELECT min(id) FROM auditrepo.audit_log_202002`).Scan(&first); err != nil {
+		t.Fatal(err)
+	}
+	tr.exec(`ALTER TABLE auditrepo.audit_log DISABLE TRIGGER USER`)
+	tr.exec(`DELETE FROM auditrepo.audit_log_202002`)
+	tr.tampered(first, "missing")
+}
+
+// TestConcurrent: rows inserted while seals run, in transactions that commit out of order, all end up sealed
+// once, in order, and the trail verifies.
+func TestConcurrent(t *testing.T) {
+	tr := newTrail(t)
+	ctx := context.Background()
+	var inserted atomic.Int64
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 25 {
+				tx, err := tr.db.Begin(ctx)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				_, err = tx.Exec(ctx, `INSERT INTO auditrepo.audit_log (actor_kind, action, target_table, target_id, patient_id, changes)
+					SELECT 'user', 'UPDATE', 'patients', g, $1, jsonb_build_object('n', g) FROM generate_series(1, $2) g`, w, 1+i%3)
+				if err == nil {
+					_, err = tx.Exec(ctx, "SELECT pg_sleep(0.002 * $1)", i%4)
+				}
+				if err == nil {
+					err = tx.Commit(ctx)
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				inserted.Add(int64(1 + i%3))
+			}
+		}()
+	}
+	var sealers sync.WaitGroup
+	for range 2 {
+		sealers.Add(1)
+		go func() {
+			defer sealers.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := Seal(ctx, tr.db, tr.s, tr.opts); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	sealers.Wait()
+	tr.seal()
+	rep := tr.clean()
+	if rep.Rows != inserted.Load() || rep.Unsealed != 0 {
+		t.Fatalf("verified %d rows, %d unsealed; inserted %d", rep.Rows, rep.Unsealed, inserted.Load())
+	}
+	t.Logf("%d rows in %d checkpoints", rep.Rows, rep.Checkpoints)
+}
+
+// TestWitnessHoldsEveryCheckpoint: the directory gets one file per checkpoint, and a different checkpoint of a
+// size it holds is refused, never written over it.
+func TestWitnessHoldsEveryCheckpoint(t *testing.T) {
+	tr := newTrail(t)
+	dir := tr.opts.Witnesses[0].(Dir)
+	tr.insert(2, 1)
+	first := tr.seal()
+	tr.insert(3, 1)
+	tr.seal()
+	latest, err := dir.Latest(context.Background())
+	if err != nil || !strings.HasPrefix(string(latest), "clinic.example/audit\n5\n") {
+		t.Fatalf("latest in %s: %q, %v", dir, latest, err)
+	}
+	forged := *first
+	forged.Note = append([]byte{}, first.Note...)
+	forged.Note[len(forged.Note)-3] ^= 1
+	if err := dir.Publish(context.Background(), &forged); !errors.Is(err, ErrBadCheckpoint) {
+		t.Fatalf("publishing a different checkpoint of size %d: %v", first.Size, err)
+	}
+	if err := dir.Publish(context.Background(), first); err != nil {
+		t.Fatalf("publishing the same checkpoint again: %v", err)
+	}
+}

@@ -1,0 +1,485 @@
+package seal
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/transparency-dev/merkle/compact"
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/auditrepo/auditrepo/auditschema"
+)
+
+// Report says what Verify found in a trail that verifies.
+type Report struct {
+	Checkpoints int
+	// Latest is the latest checkpoint, nil if nothing was sealed yet.
+	Latest *Checkpoint
+	// Rows is the number of sealed rows found intact.
+	Rows int64
+	// Unsealed is the number of rows above the latest watermark: not sealed yet, so not verified.
+	Unsealed int64
+	// Dropped are the sealed rows that are gone with their month's partition (retention), by month.
+	Dropped []Dropped
+}
+
+// Dropped is a month of sealed rows that retention dropped: its partition no longer exists and no row of the
+// month is left. Their leaf hashes, kept in the database, still verify.
+type Dropped struct {
+	Month string // 2006-01, UTC
+	Rows  int64
+}
+
+func (d Dropped) String() string {
+	return fmt.Sprintf("%d rows of %s dropped by retention", d.Rows, d.Month)
+}
+
+// sealed is a checkpoint as the database stores it, verified.
+type sealed struct {
+	*Checkpoint
+	columns []string
+}
+
+// leaf is a row of seal_leaf.
+type leaf struct {
+	Key
+	occurredAt time.Time
+	hash       []byte
+}
+
+// Verify checks the trail against its checkpoints: every checkpoint's signature (with v), that each is
+// consistent with the next, that the latest is the one every witness holds, that the stored leaf hashes hash to
+// the latest root, and that the rows, re-hashed, are exactly the sealed leaves. It returns a *TamperError
+// (ErrTampered) naming the first bad row in leaf order, or a *CheckpointError (ErrBadCheckpoint).
+func Verify(ctx context.Context, db DB, v note.Verifier, opts Options) (*Report, error) {
+	c := opts.Config.WithDefaults()
+	rep := &Report{}
+	err := inTx(ctx, db, true, func(tx pgx.Tx) error {
+		cps, err := checkpoints(ctx, tx, c, v, opts.Witnesses)
+		if err != nil {
+			return err
+		}
+		rep.Checkpoints = len(cps)
+		var watermark uint64
+		if len(cps) > 0 {
+			rep.Latest = cps[len(cps)-1].Checkpoint
+			watermark = rep.Latest.Watermark
+		}
+		leaves, err := leafHashes(ctx, tx, c, cps)
+		if err != nil {
+			return err
+		}
+		t, err := readTable(ctx, tx, c.QualifiedTable())
+		if err != nil {
+			return err
+		}
+		m := merger{t: t, cps: cps, leaves: leaves, watermark: watermark}
+		if err := m.run(ctx, tx); err != nil {
+			return err
+		}
+		rep.Rows, rep.Unsealed = m.matched, m.unsealed
+		bad, err := m.classify(ctx, tx, rep)
+		if bad != nil {
+			return bad
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// checkpoints reads the database's checkpoints in tree-size order, verifying each one's signature, that each
+// continues the previous one, and that every witness's latest checkpoint is the database's latest.
+func checkpoints(ctx context.Context, tx pgx.Tx, c auditschema.Config, v note.Verifier, ws []Witness) ([]sealed, error) {
+	if _, err := tx.Exec(ctx, textSettings); err != nil {
+		return nil, err
+	}
+	rows, err := tx.Query(ctx, `SELECT tree_size, prev_size, columns, note FROM `+
+		pgx.Identifier{c.Schema, "seal_checkpoint"}.Sanitize()+` ORDER BY tree_size`)
+	if err != nil {
+		return nil, fmt.Errorf("seal: reading the checkpoints: %w", err)
+	}
+	var cps []sealed
+	var size, prevSize int64
+	var cols []string
+	var signed string
+	_, err = pgx.ForEachRow(rows, []any{&size, &prevSize, &cols, &signed}, func() error {
+		cp, err := OpenCheckpoint([]byte(signed), v)
+		if err != nil {
+			return badCheckpoint("tree size %d in the database: %v", size, err.(*CheckpointError).Msg)
+		}
+		want := Checkpoint{}
+		if len(cps) > 0 {
+			last := cps[len(cps)-1]
+			want.PrevSize, want.PrevWatermark = last.Size, last.Watermark
+		}
+		switch {
+		case cp.Size != uint64(size) || cp.PrevSize != uint64(prevSize):
+			return badCheckpoint("tree size %d in the database: its note says tree size %d", size, cp.Size)
+		case cp.PrevSize != want.PrevSize || cp.PrevWatermark != want.PrevWatermark:
+			return badCheckpoint("tree size %d in the database does not continue the previous checkpoint (tree size %d, watermark %d)",
+				size, want.PrevSize, want.PrevWatermark)
+		}
+		cps = append(cps, sealed{Checkpoint: cp, columns: append([]string{}, cols...)})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range ws {
+		if err := compareWitness(ctx, w, v, cps); err != nil {
+			return nil, err
+		}
+	}
+	return cps, nil
+}
+
+// compareWitness checks that w's latest checkpoint is validly signed and is the database's latest.
+func compareWitness(ctx context.Context, w Witness, v note.Verifier, cps []sealed) error {
+	signed, err := w.Latest(ctx)
+	if err != nil {
+		return fmt.Errorf("seal: reading %s: %w", w, err)
+	}
+	if signed == nil {
+		if len(cps) == 0 {
+			return nil
+		}
+		return badCheckpoint("%s holds no checkpoint; the database's latest is tree size %d", w, cps[len(cps)-1].Size)
+	}
+	wc, err := OpenCheckpoint(signed, v)
+	if err != nil {
+		return badCheckpoint("%s: %v", w, err.(*CheckpointError).Msg)
+	}
+	if len(cps) == 0 {
+		return badCheckpoint("the database has no checkpoint, but %s holds tree size %d: the database's checkpoints were deleted", w, wc.Size)
+	}
+	db := cps[len(cps)-1]
+	switch {
+	case wc.Size > db.Size:
+		return badCheckpoint("%s holds tree size %d, newer than the database's latest %d: the database's checkpoints were deleted or rolled back", w, wc.Size, db.Size)
+	case wc.Size < db.Size:
+		return badCheckpoint("%s lacks the database's latest checkpoint, tree size %d (it holds %d; seal publishes it again)", w, db.Size, wc.Size)
+	case string(wc.Note) != string(db.Note):
+		return badCheckpoint("tree size %d in the database differs from the copy in %s", db.Size, w)
+	}
+	return nil
+}
+
+// leafHashes reads the stored leaves and checks them against the checkpoints: the leaves hash to the latest
+// root, and each checkpoint is consistent with the next (a consistency proof made from the leaves, verified
+// against both signed roots).
+func leafHashes(ctx context.Context, tx pgx.Tx, c auditschema.Config, cps []sealed) ([]leaf, error) {
+	rows, err := tx.Query(ctx, `SELECT leaf_index, transaction_id, audit_id, occurred_at, leaf_hash FROM `+
+		pgx.Identifier{c.Schema, "seal_leaf"}.Sanitize()+` ORDER BY leaf_index`)
+	if err != nil {
+		return nil, fmt.Errorf("seal: reading the leaf hashes: %w", err)
+	}
+	var leaves []leaf
+	var idx int64
+	var l leaf
+	_, err = pgx.ForEachRow(rows, []any{&idx, &l.XID, &l.ID, &l.occurredAt, &l.hash}, func() error {
+		if idx != int64(len(leaves)) {
+			return &TamperError{Row: l.Key, Leaf: idx, Kind: "leaf hashes", Detail: fmt.Sprintf("stored leaf %d follows leaf %d", idx, len(leaves)-1)}
+		}
+		leaves = append(leaves, l)
+		l.hash = nil // ForEachRow scans into the same variables; the slice must not be shared
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var size uint64
+	if len(cps) > 0 {
+		size = cps[len(cps)-1].Size
+	}
+	if uint64(len(leaves)) != size {
+		return nil, badCheckpoint("the database stores %d leaf hashes for a tree of size %d", len(leaves), size)
+	}
+	if size == 0 {
+		return leaves, nil
+	}
+	hashes := make([][]byte, len(leaves))
+	for i, l := range leaves {
+		hashes[i] = l.hash
+	}
+	nodes, err := nodeHashes(hashes, consistencyNodes(cps))
+	if err != nil {
+		return nil, err
+	}
+	if string(nodes.roots[len(cps)-1]) != string(cps[len(cps)-1].Hash) {
+		return nil, leafTampering(cps, leaves, nodes.roots)
+	}
+	for i := 1; i < len(cps); i++ {
+		a, b := cps[i-1], cps[i]
+		pf, err := nodes.proof(proof.Consistency(a.Size, b.Size))
+		if err == nil {
+			err = proof.VerifyConsistency(rfc6962.DefaultHasher, a.Size, b.Size, pf, a.Hash, b.Hash)
+		}
+		if err != nil {
+			return nil, badCheckpoint("tree size %d is not consistent with tree size %d: %v", a.Size, b.Size, err)
+		}
+	}
+	return leaves, nil
+}
+
+// leafTampering names the first checkpoint whose root the stored leaves no longer give, and its first row.
+func leafTampering(cps []sealed, leaves []leaf, roots [][]byte) error {
+	for i, cp := range cps {
+		if string(roots[i]) != string(cp.Hash) {
+			l := leaves[cp.PrevSize]
+			return &TamperError{Row: l.Key, Leaf: int64(cp.PrevSize), Kind: "leaf hashes",
+				Detail: fmt.Sprintf("the stored leaf hashes of leaves %d to %d do not give the root of checkpoint %d", cp.PrevSize, cp.Size-1, cp.Size)}
+		}
+	}
+	return badCheckpoint("the stored leaf hashes do not give the latest root")
+}
+
+// consistencyNodes are the tree sizes of cps and the nodes that consistency proofs between consecutive ones
+// need.
+func consistencyNodes(cps []sealed) nodeRequest {
+	req := nodeRequest{need: map[compact.NodeID]bool{}}
+	for i, cp := range cps {
+		req.sizes = append(req.sizes, cp.Size)
+		if i > 0 {
+			n, err := proof.Consistency(cps[i-1].Size, cp.Size)
+			if err == nil {
+				for _, id := range n.IDs {
+					req.need[id] = true
+				}
+			}
+		}
+	}
+	return req
+}
+
+// nodeRequest asks nodeHashes for the roots of the trees of some sizes and for some nodes' hashes.
+type nodeRequest struct {
+	sizes []uint64 // ascending
+	need  map[compact.NodeID]bool
+}
+
+// treeNodes are what nodeHashes computed.
+type treeNodes struct {
+	roots [][]byte // by nodeRequest.sizes
+	hash  map[compact.NodeID][]byte
+}
+
+// nodeHashes appends the leaf hashes to a compact range in one pass, recording the roots at the requested sizes
+// and the requested nodes as the range completes them.
+func nodeHashes(leafHashes [][]byte, req nodeRequest) (*treeNodes, error) {
+	tn := &treeNodes{hash: make(map[compact.NodeID][]byte, len(req.need))}
+	visit := func(id compact.NodeID, h []byte) {
+		if req.need[id] {
+			tn.hash[id] = h
+		}
+	}
+	rng := rangeFactory.NewEmptyRange(0)
+	next := 0
+	for _, h := range leafHashes {
+		if err := rng.Append(h, visit); err != nil {
+			return nil, err
+		}
+		for next < len(req.sizes) && req.sizes[next] == rng.End() {
+			root, err := rng.GetRootHash(nil)
+			if err != nil {
+				return nil, err
+			}
+			tn.roots = append(tn.roots, root)
+			next++
+		}
+	}
+	if next < len(req.sizes) {
+		return nil, fmt.Errorf("seal: a tree of size %d needs more than %d leaves", req.sizes[next], len(leafHashes))
+	}
+	return tn, nil
+}
+
+// proof assembles a proof from the recorded node hashes.
+func (tn *treeNodes) proof(n proof.Nodes, err error) ([][]byte, error) {
+	if err != nil {
+		return nil, err
+	}
+	hs := make([][]byte, len(n.IDs))
+	for i, id := range n.IDs {
+		if hs[i] = tn.hash[id]; hs[i] == nil {
+			return nil, fmt.Errorf("node %v was not computed", id)
+		}
+	}
+	return n.Rehash(hs, rfc6962.DefaultHasher.HashChildren)
+}
+
+// merger walks the rows and the leaves together in (transaction_id, id) order, up to the first row that differs
+// for certain; sealed rows that are missing are noted on the way, to be told apart from retention afterwards.
+type merger struct {
+	t         *table
+	cps       []sealed
+	leaves    []leaf
+	watermark uint64
+
+	next     int // the next leaf to match
+	matched  int64
+	unsealed int64
+	missing  []int // leaves with no row, in order
+	firstBad *TamperError
+	seen     bool
+	prevRow  Key
+}
+
+func (m *merger) run(ctx context.Context, tx pgx.Tx) error {
+	rows, err := tx.Query(ctx, fmt.Sprintf("SELECT %s FROM %s a ORDER BY a.transaction_id, a.id, a.occurred_at", m.t.selectList(), m.t.name))
+	if err != nil {
+		return fmt.Errorf("seal: reading %s: %w", m.t.name, err)
+	}
+	defer rows.Close()
+	for {
+		batch, err := m.t.readHashed(rows, batchSize, columnsFor(m.cps))
+		if err != nil {
+			return err
+		}
+		for _, r := range batch {
+			if m.step(r) {
+				return nil
+			}
+		}
+		if len(batch) < batchSize {
+			break
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("seal: reading %s: %w", m.t.name, err)
+	}
+	for m.next < len(m.leaves) {
+		m.missing = append(m.missing, m.next)
+		m.next++
+	}
+	return nil
+}
+
+// step matches the next row; it reports whether the row differs for certain, which ends the walk.
+func (m *merger) step(r row) bool {
+	if r.XID >= m.watermark {
+		m.unsealed++
+		return false
+	}
+	if m.seen && r.Key == m.prevRow {
+		m.firstBad = &TamperError{Row: r.Key, Leaf: -1, Kind: "inserted", Detail: fmt.Sprintf("a second row with the key of a sealed row (transaction_id %d)", r.XID)}
+		return true
+	}
+	m.seen, m.prevRow = true, r.Key
+	for m.next < len(m.leaves) && m.leaves[m.next].less(r.Key) {
+		m.missing = append(m.missing, m.next)
+		m.next++
+	}
+	if m.next == len(m.leaves) || r.Key != m.leaves[m.next].Key {
+		m.firstBad = &TamperError{Row: r.Key, Leaf: -1, Kind: "inserted",
+			Detail: fmt.Sprintf("transaction_id %d is below the watermark %d, but the row was never sealed", r.XID, m.watermark)}
+		return true
+	}
+	l := m.leaves[m.next]
+	switch {
+	case r.hashErr != nil:
+		m.firstBad = &TamperError{Row: r.Key, Leaf: int64(m.next), Kind: "edited", Detail: r.hashErr.Error()}
+	case string(r.hash) != string(l.hash):
+		detail := "its columns differ from the sealed row's"
+		if !r.occurredAt.Equal(l.occurredAt) {
+			detail = fmt.Sprintf("occurred_at was %s, is %s", l.occurredAt.UTC().Format(timeLayout), r.occurredAt.UTC().Format(timeLayout))
+		}
+		m.firstBad = &TamperError{Row: r.Key, Leaf: int64(m.next), Kind: "edited", Detail: detail}
+	default:
+		m.matched++
+		m.next++
+		return false
+	}
+	return true
+}
+
+// columnsFor gives the columns a row was sealed with: those of the checkpoint whose watermark range holds its
+// transaction_id; nil above the latest watermark.
+func columnsFor(cps []sealed) func(xid uint64) []string {
+	return func(xid uint64) []string {
+		i := sort.Search(len(cps), func(i int) bool { return xid < cps[i].Watermark })
+		if i == len(cps) {
+			return nil
+		}
+		return cps[i].columns
+	}
+}
+
+// classify decides, for the sealed rows found missing, which went with a month that retention dropped, adding
+// those to rep; the first that did not is the first bad row, unless a row that differs for certain came before.
+// A row that moved (its id is found at another transaction_id) is reported as reordered.
+func (m *merger) classify(ctx context.Context, tx pgx.Tx, rep *Report) (*TamperError, error) {
+	dropped := map[string]int64{}
+	gone := map[string]bool{}
+	for _, i := range m.missing {
+		l := m.leaves[i]
+		month := l.occurredAt.UTC().Format("2006-01")
+		g, ok := gone[month]
+		if !ok {
+			var err error
+			if g, err = m.monthGone(ctx, tx, l.occurredAt); err != nil {
+				return nil, err
+			}
+			gone[month] = g
+		}
+		if g {
+			dropped[month]++
+			continue
+		}
+		bad := &TamperError{Row: l.Key, Leaf: int64(i), Kind: "missing", Detail: "the sealed row is gone"}
+		var xid uint64
+		err := tx.QueryRow(ctx, "SELECT transaction_id FROM "+m.t.name+" WHERE id = $1 AND transaction_id <> $2::xid8 LIMIT 1", l.ID, l.XID).Scan(&xid)
+		if err == nil {
+			bad.Kind, bad.Detail = "reordered", fmt.Sprintf("its transaction_id changed from %d to %d", l.XID, xid)
+		} else if err != pgx.ErrNoRows {
+			return nil, err
+		}
+		return bad, nil
+	}
+	if m.firstBad != nil {
+		if m.firstBad.Kind == "inserted" {
+			for i, l := range m.leaves {
+				// A leaf of this id not matched by another row: the row moved here from it.
+				if l.ID == m.firstBad.Row.ID && l.XID != m.firstBad.Row.XID && (i >= m.next || slices.Contains(m.missing, i)) {
+					m.firstBad.Kind, m.firstBad.Leaf = "reordered", int64(i)
+					m.firstBad.Detail = fmt.Sprintf("its transaction_id changed from %d to %d", l.XID, m.firstBad.Row.XID)
+				}
+			}
+		}
+		return m.firstBad, nil
+	}
+	for month, n := range dropped {
+		rep.Dropped = append(rep.Dropped, Dropped{Month: month, Rows: n})
+	}
+	sort.Slice(rep.Dropped, func(i, j int) bool { return rep.Dropped[i].Month < rep.Dropped[j].Month })
+	return nil, nil
+}
+
+// monthGone reports whether retention dropped the month of t: no partition of the table other than the default
+// covers t, and no row of that month (UTC) is left in the table. Rows missing from a month that still has rows or
+// a partition were deleted, not dropped.
+func (m *merger) monthGone(ctx context.Context, tx pgx.Tx, t time.Time) (bool, error) {
+	start := time.Date(t.UTC().Year(), t.UTC().Month(), 1, 0, 0, 0, 0, time.UTC)
+	var covered, rows bool
+	err := tx.QueryRow(ctx, `
+		SELECT EXISTS (
+			SELECT FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class p ON p.oid = i.inhrelid,
+				LATERAL pg_catalog.pg_get_expr(p.relpartbound, p.oid) b
+			WHERE i.inhparent = $1::regclass AND b <> 'DEFAULT'
+			AND $2 >= coalesce((regexp_match(b, 'FROM \(''([^'']+)''\)'))[1]::timestamptz, '-infinity')
+			AND $2 < coalesce((regexp_match(b, 'TO \(''([^'']+)''\)'))[1]::timestamptz, 'infinity')),
+		EXISTS (SELECT FROM `+m.t.name+` WHERE occurred_at >= $3 AND occurred_at < $4)`,
+		m.t.name, t, start, start.AddDate(0, 1, 0)).Scan(&covered, &rows)
+	if err != nil {
+		return false, fmt.Errorf("seal: looking for the partition of %s: %w", t.Format(time.RFC3339), err)
+	}
+	return !covered && !rows, nil
+}

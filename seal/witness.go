@@ -1,0 +1,162 @@
+package seal
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Witness keeps copies of the signed checkpoints outside the database, so that deleting, replacing or rolling
+// back the database's checkpoints is detected. A copy is never replaced.
+type Witness interface {
+	// Publish stores c's note under its tree size. An equal copy already there is fine; a different one is an
+	// error matching ErrBadCheckpoint.
+	Publish(ctx context.Context, c *Checkpoint) error
+	// Latest returns the note of the largest tree size stored, nil if none.
+	Latest(ctx context.Context) ([]byte, error)
+	String() string
+}
+
+// Dir is a directory holding one file per checkpoint, <tree size>.checkpoint.
+type Dir string
+
+func (d Dir) String() string { return string(d) }
+
+func (d Dir) path(size uint64) string {
+	return filepath.Join(string(d), fmt.Sprintf("%d.checkpoint", size))
+}
+
+// Publish writes a temporary file and links it into place: the link fails if the name exists, so a copy is
+// never overwritten, and a crash never leaves a partial one.
+func (d Dir) Publish(_ context.Context, c *Checkpoint) error {
+	if err := os.MkdirAll(string(d), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(string(d), ".checkpoint-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(c.Note); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	err = os.Link(tmp.Name(), d.path(c.Size))
+	if errors.Is(err, os.ErrExist) {
+		return sameCopy(d, c, func() ([]byte, error) { return os.ReadFile(d.path(c.Size)) })
+	}
+	return err
+}
+
+func (d Dir) Latest(context.Context) ([]byte, error) {
+	ents, err := os.ReadDir(string(d))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	best, found := uint64(0), false
+	for _, e := range ents {
+		n, ok := strings.CutSuffix(e.Name(), ".checkpoint")
+		size, err := strconv.ParseUint(n, 10, 64)
+		if ok && err == nil && (!found || size > best) {
+			best, found = size, true
+		}
+	}
+	if !found {
+		return nil, nil
+	}
+	return os.ReadFile(d.path(best))
+}
+
+// NATS is a JetStream key-value bucket holding each checkpoint under the key checkpoint.<tree size>.
+type NATS struct {
+	KV jetstream.KeyValue
+}
+
+// DialNATS connects to the NATS server at url and opens (creating it if needed) the bucket; close releases the
+// connection.
+func DialNATS(ctx context.Context, url, bucket string) (w *NATS, close func(), err error) {
+	nc, err := nats.Connect(url)
+	if err != nil {
+		return nil, nil, fmt.Errorf("seal: connecting to NATS: %w", err)
+	}
+	js, err := jetstream.New(nc)
+	if err == nil {
+		var kv jetstream.KeyValue
+		kv, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: bucket, Description: "auditrepo signed checkpoints"})
+		if err == nil {
+			return &NATS{KV: kv}, nc.Close, nil
+		}
+	}
+	nc.Close()
+	return nil, nil, fmt.Errorf("seal: opening NATS bucket %s: %w", bucket, err)
+}
+
+func (n *NATS) String() string { return "NATS bucket " + n.KV.Bucket() }
+
+func natsKey(size uint64) string { return fmt.Sprintf("checkpoint.%d", size) }
+
+func (n *NATS) Publish(ctx context.Context, c *Checkpoint) error {
+	_, err := n.KV.Create(ctx, natsKey(c.Size), c.Note)
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		return sameCopy(n, c, func() ([]byte, error) {
+			e, err := n.KV.Get(ctx, natsKey(c.Size))
+			if err != nil {
+				return nil, err
+			}
+			return e.Value(), nil
+		})
+	}
+	return err
+}
+
+func (n *NATS) Latest(ctx context.Context) ([]byte, error) {
+	keys, err := n.KV.ListKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	best, found := uint64(0), false
+	for k := range keys.Keys() {
+		size, err := strconv.ParseUint(strings.TrimPrefix(k, "checkpoint."), 10, 64)
+		if err == nil && (!found || size > best) {
+			best, found = size, true
+		}
+	}
+	if !found {
+		return nil, nil
+	}
+	e, err := n.KV.Get(ctx, natsKey(best))
+	if err != nil {
+		return nil, err
+	}
+	return e.Value(), nil
+}
+
+// sameCopy accepts an existing copy equal to c's note.
+func sameCopy(w Witness, c *Checkpoint, read func() ([]byte, error)) error {
+	old, err := read()
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(old, c.Note) {
+		return badCheckpoint("%s holds a different checkpoint of tree size %d", w, c.Size)
+	}
+	return nil
+}
