@@ -90,6 +90,11 @@ func render(name string, v any) (string, error) {
 // superuser.
 func (c Config) SQL() (string, error) { return render("v1.sql", c.view()) }
 
+// DatabaseSQL returns the statements that set what the audit schema needs of the database itself: no TEMP for the
+// application. Install and InstallModels run them every time: database privileges do not survive CREATE DATABASE
+// ... TEMPLATE or a pg_restore without --create.
+func (c Config) DatabaseSQL() (string, error) { return render("database", c.view()) }
+
 // DDLSQL returns the statements that install the event trigger recording DDL on audited tables (superuser only).
 func (c Config) DDLSQL() (string, error) { return render("ddl.sql", c.view()) }
 

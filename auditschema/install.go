@@ -48,6 +48,9 @@ func Install(ctx context.Context, db Querier, c Config) (*Report, error) {
 			}
 			rep.Installed = true
 		}
+		if err := secure(ctx, tx, c); err != nil {
+			return err
+		}
 		var super bool
 		if err := tx.QueryRow(ctx, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user").Scan(&super); err != nil {
 			return err
@@ -68,6 +71,24 @@ func Install(ctx context.Context, db Querier, c Config) (*Report, error) {
 		return nil, err
 	}
 	return rep, nil
+}
+
+// Secure applies what the audit schema needs of the database itself (Config.DatabaseSQL): run it on a database
+// cloned from a template or restored without --create, where database privileges are lost. Install and
+// InstallModels run it too.
+func Secure(ctx context.Context, db Querier, c Config) error {
+	return inTx(ctx, db, func(tx pgx.Tx) error { return secure(ctx, tx, c.WithDefaults()) })
+}
+
+func secure(ctx context.Context, tx pgx.Tx, c Config) error {
+	sql, err := c.DatabaseSQL()
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, sql); err != nil {
+		return fmt.Errorf("auditschema: securing the database: %w", err)
+	}
+	return nil
 }
 
 // installedVersion is the schema version installed under c's schema, 0 if none.
@@ -116,6 +137,9 @@ func InstallModels(ctx context.Context, db Querier, c Config, m Models) error {
 			}}}
 		}
 		if err := check(ctx, tx, c, m.Tables); err != nil {
+			return err
+		}
+		if err := secure(ctx, tx, c); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, m.SQL); err != nil {

@@ -142,22 +142,34 @@ func TestRolePrivileges(t *testing.T) {
 			t.Errorf("%s on %s: %q, want %q", roleApp, tab, got, want)
 		}
 	}
-	readable := []string{auditName, auditSchema + ".ddl_log", auditSchema + ".schema_version", auditSchema + ".audited_tables"}
+	readable := []string{auditName, auditSchema + ".ddl_log", auditSchema + ".schema_version", auditSchema + ".audited_tables",
+		auditSchema + ".legal_holds", auditSchema + ".retention_log"}
+	// Sealing appends checkpoints and leaf hashes as the reviewer; they are signed with a key outside the database.
+	sealing := []string{auditSchema + ".seal_checkpoint", auditSchema + ".seal_leaf"}
+	// Who holds and drops partitions may read what retention did.
+	ownerReads := []string{auditSchema + ".legal_holds", auditSchema + ".retention_log"}
 	for _, tab := range auditTables(t, c) {
 		if got := tablePrivs(t, c, roleApp, tab); got != "" {
 			t.Errorf("%s on %s: %q, want no privilege", roleApp, tab, got)
 		}
-		// The reviewer reads the trail, and does nothing else.
+		// The reviewer reads the trail and appends seals, and does nothing else.
 		want := ""
-		if slices.Contains(readable, tab) {
+		switch {
+		case slices.Contains(readable, tab):
 			want = "SELECT"
+		case slices.Contains(sealing, tab):
+			want = "SELECT INSERT"
 		}
 		if got := tablePrivs(t, c, roleReviewer, tab); got != want {
 			t.Errorf("%s on %s: %q, want %q", roleReviewer, tab, got, want)
 		}
-		// Nor the owner of the clinic's tables: no privilege on the trail.
-		if got := tablePrivs(t, c, testdb.OwnerLogin, tab); got != "" {
-			t.Errorf("%s (member of %s) on %s: %q, want no privilege", testdb.OwnerLogin, roleOwner, tab, got)
+		// Nor the owner of the clinic's tables: no privilege on the trail itself.
+		want = ""
+		if slices.Contains(ownerReads, tab) {
+			want = "SELECT"
+		}
+		if got := tablePrivs(t, c, testdb.OwnerLogin, tab); got != want {
+			t.Errorf("%s (member of %s) on %s: %q, want %q", testdb.OwnerLogin, roleOwner, tab, got, want)
 		}
 	}
 
@@ -185,14 +197,12 @@ func TestRolePrivileges(t *testing.T) {
 		t.Errorf("%s may execute %q in %s, want %q", roleApp, got, auditSchema, want)
 	}
 
-	// No TEMP for the application, as the installer left the database. pgtestdb clones each test's database
-	// from a migrated template, and CREATE DATABASE ... TEMPLATE does not copy the database's own ACL, so the
-	// installer's REVOKE TEMPORARY is read on the template; restoreDatabaseACL puts it back on the clone.
+	// No TEMP for the application: on the migrated template, and on this clone of it, where CREATE DATABASE ...
+	// TEMPLATE dropped the database's ACL and testdb applied auditschema.Secure again.
 	var tplTemp bool
 	if err := c.Super.QueryRow(ctx, `SELECT has_database_privilege($1, split_part(current_database(), '_inst_', 1), 'TEMP')`, roleApp).Scan(&tplTemp); err != nil || tplTemp {
 		t.Errorf("%s has TEMP on the migrated template database: %v (%v)", roleApp, tplTemp, err)
 	}
-	restoreDatabaseACL(t, c)
 
 	// Role attributes and memberships.
 	for _, role := range []string{roleApp, roleReviewer} {
@@ -238,20 +248,6 @@ func TestRolePrivileges(t *testing.T) {
 		if got, want := strings.Join(names, " "), "audit_delete"+a+" audit_insert"+a+" audit_truncate"+a+" audit_update"+a; got != want {
 			t.Errorf("enabled triggers on %s: %q, want %q", tab, got, want)
 		}
-	}
-}
-
-// restoreDatabaseACL re-applies to t's database what the audit schema's installer does to the database itself
-// (REVOKE TEMPORARY from PUBLIC and the application), which a clone of the template database lacks: database
-// ACLs are not copied by CREATE DATABASE ... TEMPLATE.
-func restoreDatabaseACL(t *testing.T, c *clinictest.Clinic) {
-	t.Helper()
-	_, err := c.Super.Exec(t.Context(), `DO $$ BEGIN
-		EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database());
-		EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM `+roleApp+`', current_database());
-	END $$`)
-	if err != nil {
-		t.Fatalf("restoring the database ACL: %v", err)
 	}
 }
 
@@ -312,7 +308,6 @@ func auditAttacks() []string {
 func TestAppendOnlyByRole(t *testing.T) {
 	t.Parallel()
 	c := clinictest.New(t).AddRecords(t)
-	restoreDatabaseACL(t, c)
 	before := clinictest.Snapshot(t, c.Super, guardedTables...)
 
 	refused := append(auditAttacks(),

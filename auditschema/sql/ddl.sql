@@ -10,15 +10,18 @@ BEGIN
 	IF TG_EVENT = 'sql_drop' THEN
 		FOR r IN SELECT * FROM pg_event_trigger_dropped_objects() LOOP
 			IF r.schema_name = {{lit .Schema}} OR r.objid IN (SELECT tbl FROM {{.S}}.audited_tables)
-			   OR (r.object_type = 'trigger' AND EXISTS (SELECT FROM {{.S}}.audited_tables a WHERE r.object_identity LIKE '% on ' || a.tbl::text)) THEN
+			   OR (r.object_type IN ('trigger', 'rule', 'policy')
+			       AND EXISTS (SELECT FROM {{.S}}.audited_tables a WHERE r.object_identity LIKE '% on ' || a.tbl::text)) THEN
 				INSERT INTO {{.S}}.ddl_log (command_tag, object_type, object_identity, statement)
 				VALUES (TG_TAG, r.object_type, r.object_identity, current_query());
 			END IF;
 		END LOOP;
 	ELSE
 		FOR r IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP
+			-- Triggers, rules and policies of audited tables depend on them; so does a rule elsewhere that writes one.
 			IF r.schema_name = {{lit .Schema}} OR r.objid IN (SELECT tbl FROM {{.S}}.audited_tables)
-			   OR (r.object_type = 'trigger' AND EXISTS (SELECT FROM pg_trigger t JOIN {{.S}}.audited_tables a ON a.tbl = t.tgrelid WHERE t.oid = r.objid)) THEN
+			   OR EXISTS (SELECT FROM pg_depend d JOIN {{.S}}.audited_tables a ON a.tbl = d.refobjid
+			              WHERE d.classid = r.classid AND d.objid = r.objid AND d.refclassid = 'pg_class'::regclass) THEN
 				INSERT INTO {{.S}}.ddl_log (command_tag, object_type, object_identity, statement)
 				VALUES (r.command_tag, r.object_type, r.object_identity, current_query());
 			END IF;

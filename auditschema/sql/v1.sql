@@ -39,13 +39,11 @@ BEGIN
 	   AND NOT (SELECT rolbypassrls FROM pg_catalog.pg_roles WHERE rolname = {{lit .Audit}}) THEN
 		EXECUTE format('ALTER ROLE %I BYPASSRLS', {{lit .Audit}});
 	END IF;
-	-- Temporary objects could shadow the names of unqualified SQL; the application needs none.
-	EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database());
-	EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM %I', current_database(), {{lit .App}});
-	EXECUTE format('GRANT CREATE ON DATABASE %I TO %I', current_database(), {{lit .Audit}});
 END
 $ar$;
 -- +goose StatementEnd
+
+{{template "database" .}}
 
 -- +goose StatementBegin
 DO $ar$

@@ -10,10 +10,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/netip"
 	"os"
 	"slices"
@@ -21,7 +21,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -60,36 +59,6 @@ func connectAndRun(ctx context.Context, out io.Writer) error {
 	}
 	defer reviewer.Close()
 	return run(ctx, out, pool, reviewer)
-}
-
-// trailEvent is one audit row as the demo shows it.
-type trailEvent struct {
-	ID                  int64
-	OccurredAt          time.Time
-	ActorID             *int64
-	ActorKind           string
-	IP                  *netip.Addr
-	UserAgent           *string
-	Action, TargetTable string
-	TargetID            int64
-	Changes             []byte
-}
-
-// readTrail reads a patient's trail, including rows of records moved away from them, as the reviewer role.
-func readTrail(ctx context.Context, reviewer *pgxpool.Pool, patient int64) ([]trailEvent, error) {
-	rows, err := reviewer.Query(ctx, `SELECT id, occurred_at, actor_id, actor_kind, ip, user_agent, action, target_table, target_id, changes
-		FROM `+migrations.Audit.QualifiedTable()+` WHERE patient_id = $1 OR prior_patient_id = $1 ORDER BY id`, patient)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, pgx.RowToStructByPos[trailEvent])
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }
 
 // run plays the scenario on pool, which should be connected as the application role; reviewer reads the trail.
@@ -175,34 +144,61 @@ func run(ctx context.Context, out io.Writer, pool, reviewer *pgxpool.Pool) error
 		return fmt.Errorf("delete follow-up: %w", err)
 	}
 
-	// A change made around the repositories, as a hand-run fix would be: the backstop trigger still logs it,
-	// as unattributed, with the database role in place of an actor.
+	// A change made around the repositories, as a hand-run fix would be: the audit trigger still records it, as
+	// unattributed, with the database role and client address the server saw.
 	if _, err := pool.Exec(ctx, "UPDATE dental_records SET treatment = 'filling + sealant' WHERE id = $1", record.ID); err != nil {
 		return fmt.Errorf("raw update: %w", err)
 	}
-
-	trail, err := readTrail(ctx, reviewer, patient.ID)
-	if err != nil {
-		return fmt.Errorf("read audit trail as %s: %w", reviewer.Config().ConnConfig.User, err)
+	// A forged claim, set by hand for the session as someone with the application's password could: it does not
+	// belong to the statement that writes, so the change is recorded as unattributed, with its true values.
+	forged := `SELECT set_config('auditrepo.claim', 'forged|dental_records|{"k":"user","a":1}', false)`
+	if _, err := pool.Exec(ctx, forged); err != nil {
+		return fmt.Errorf("forging a claim: %w", err)
 	}
-	fmt.Fprintf(out, "Audit trail of patient #%d (%s), dentist #%d:\n\n", patient.ID, patient.Username, dentist.ID)
+	if _, err := pool.Exec(ctx, "UPDATE dental_records SET notes = 'composite, shade A3' WHERE id = $1", record.ID); err != nil {
+		return fmt.Errorf("update under a forged claim: %w", err)
+	}
+
+	trail, err := audit.Trail{Table: migrations.Audit.QualifiedTable()}.ListPatient(ctx, reviewer, patient.ID, time.Time{}, time.Time{})
+	if err != nil {
+		return fmt.Errorf("read the audit trail as %s: %w", reviewer.Config().ConnConfig.User, err)
+	}
+	fmt.Fprintf(out, "Audit trail of patient #%d (%s), dentist #%d, read as %s:\n\n", patient.ID, patient.Username, dentist.ID,
+		reviewer.Config().ConnConfig.User)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tTIME\tACTOR\tKIND\tIP\tACTION\tTABLE\tTARGET\tCHANGES")
+	fmt.Fprintln(tw, "ID\tTIME\tACTOR\tKIND\tIP\tACTION\tRECORD\tCHANGES")
 	for _, e := range trail {
-		actor, ip := deref(e.UserAgent), "-" // a system actor's name is its user agent
-		if e.ActorID != nil {
+		actor, ip := e.UserAgent, "-" // a system actor's name is its user agent
+		switch {
+		case e.ActorID != nil:
 			actor = fmt.Sprintf("user #%d", *e.ActorID)
+		case e.ActorKind == audit.KindUnattributed:
+			actor = "db role " + e.DBRole
 		}
-		if e.IP != nil {
+		if e.IP.IsValid() {
 			ip = e.IP.String()
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", e.ID, e.OccurredAt.Format("2006-01-02 15:04:05.000 MST"),
-			actor, e.ActorKind, ip, e.Action, e.TargetTable, e.TargetID, summarize(e.Changes))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s #%d\t%s\n", e.ID, e.OccurredAt.UTC().Format("2006-01-02 15:04:05 MST"),
+			actor, e.ActorKind, ip, e.Action, e.Table, e.RecordID, summarize(e))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	fmt.Fprintf(out, "\nunattributed: changed without a repository's claim (raw SQL, another program, a forged claim); the\n"+
+		"database recorded the true values and its own facts (role, client address) in place of an actor.\n"+
+		"Left out of every image (excluded): %s; a change to them is recorded by name only.\n", excludedColumns())
 	return refusals(ctx, out, pool, patient.ID)
+}
+
+// excludedColumns lists the models' excluded columns as table.column.
+func excludedColumns() string {
+	var cols []string
+	for _, t := range slices.Sorted(maps.Keys(repo.Excluded)) {
+		for _, c := range repo.Excluded[t] {
+			cols = append(cols, t+"."+c)
+		}
+	}
+	return strings.Join(cols, ", ")
 }
 
 // appConfig is the pool configuration of the application role: app if set, else admin's with the user
@@ -232,13 +228,19 @@ func refusals(ctx context.Context, out io.Writer, pool *pgxpool.Pool, patient in
 		args      []any
 	}{
 		{"read the patient's audit rows", "SELECT count(*) FROM auditrepo.audit_log WHERE patient_id = $1", []any{patient}},
+		{"read them through the reviewers' reader", "", nil},
 		{"write a fabricated audit row", "INSERT INTO auditrepo.audit_log (actor_kind, action, target_table, target_id, changes) VALUES ('user', 'UPDATE', 'appointments', 1, '{}')", nil},
 		{"rewrite the patient's audit rows", "UPDATE auditrepo.audit_log SET actor_id = NULL WHERE patient_id = $1", []any{patient}},
 		{"delete the patient's audit rows", "DELETE FROM auditrepo.audit_log WHERE patient_id = $1", []any{patient}},
 		{"empty a PHI table without a trail", "TRUNCATE appointments", nil},
 		{"switch off an audit trigger", "ALTER TABLE appointments DISABLE TRIGGER audit_update", nil},
 	} {
-		_, err := pool.Exec(ctx, try.sql, try.args...)
+		var err error
+		if try.sql == "" {
+			_, err = audit.Trail{Table: migrations.Audit.QualifiedTable()}.ListPatient(ctx, pool, patient, time.Time{}, time.Time{})
+		} else {
+			_, err = pool.Exec(ctx, try.sql, try.args...)
+		}
 		if err == nil {
 			return fmt.Errorf("%s: the role could (%s), so the trail is not protected", try.what, try.sql)
 		}
@@ -251,40 +253,34 @@ func refusals(ctx context.Context, out io.Writer, pool *pgxpool.Pool, patient in
 	return tw.Flush()
 }
 
-// summarize condenses an audit row's changes: an update's changed fields (with their values when short), or
-// how many fields a created or deleted record carries and which of them are redacted.
-func summarize(changes []byte) string {
-	var c struct {
-		Before  map[string]json.RawMessage `json:"before"`
-		After   map[string]json.RawMessage `json:"after"`
-		Deleted map[string]json.RawMessage `json:"deleted_record"`
-		Changed []string                   `json:"changed_fields"`
-	}
-	if err := json.Unmarshal(changes, &c); err != nil {
-		return "unreadable changes: " + err.Error()
-	}
-	const redacted = `"[REDACTED]"`
-	if c.Changed != nil {
-		parts := make([]string, len(c.Changed))
-		for i, f := range c.Changed {
-			switch before, after := string(c.Before[f]), string(c.After[f]); {
-			case after == redacted:
+// summarize condenses an event's changes: an update's changed fields (with their values when short), or how many
+// fields a created or deleted record carries and which of them are redacted.
+func summarize(e audit.Event) string {
+	if e.Action == audit.ActionUpdate {
+		parts := make([]string, len(e.ChangedFields))
+		for i, f := range e.ChangedFields {
+			before, hasBefore := e.Before[f]
+			after, hasAfter := e.After[f]
+			switch b, a := fmt.Sprintf("%q", before), fmt.Sprintf("%q", after); {
+			case !hasBefore && !hasAfter:
+				parts[i] = f + " (excluded)"
+			case after == audit.Redacted:
 				parts[i] = f + " (redacted)"
-			case len(before) <= 32 && len(after) <= 32:
-				parts[i] = fmt.Sprintf("%s %s → %s", f, before, after)
+			case len(b) <= 32 && len(a) <= 32:
+				parts[i] = fmt.Sprintf("%s %s → %s", f, b, a)
 			default:
 				parts[i] = f
 			}
 		}
 		return "changed: " + strings.Join(parts, ", ")
 	}
-	rec, verb := c.After, "new record"
-	if c.Deleted != nil {
-		rec, verb = c.Deleted, "deleted record"
+	rec, verb := e.After, "new record"
+	if e.Action == audit.ActionDelete {
+		rec, verb = e.Before, "deleted record"
 	}
 	var hidden []string
 	for f, v := range rec {
-		if string(v) == redacted {
+		if v == audit.Redacted {
 			hidden = append(hidden, f)
 		}
 	}

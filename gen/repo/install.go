@@ -476,6 +476,10 @@ $ar$;
 -- +goose StatementEnd
 `
 
+// Excluded lists, by table, the columns whose values never reach the trail (tagged audit:"exclude"); a
+// change to one is recorded by name only.
+var Excluded = map[string][]string{"users": {"password", "auth_token"}}
+
 // Install installs AuditModels into db with auditschema.InstallModels: in one transaction, after checking
 // that every table is owned by c's owner role and grants its application role what it needs.
 func Install(ctx context.Context, db auditschema.Querier, c auditschema.Config) error {

@@ -238,6 +238,21 @@ func install(f *jen.File, p *ir.Program) error {
 		jen.Id("SQL"):    jen.Id("auditSQL"),
 	})
 	f.Const().Id("auditSQL").Op("=").Add(sqlLit(text))
+	excluded := jen.Dict{}
+	for _, m := range p.Models {
+		var cols []jen.Code
+		for _, c := range m.Columns {
+			if c.Exclude {
+				cols = append(cols, jen.Lit(c.Name))
+			}
+		}
+		if len(cols) > 0 {
+			excluded[jen.Lit(m.Table)] = jen.Values(cols...)
+		}
+	}
+	f.Comment("Excluded lists, by table, the columns whose values never reach the trail (tagged audit:\"exclude\"); a")
+	f.Comment("change to one is recorded by name only.")
+	f.Var().Id("Excluded").Op("=").Map(jen.String()).Index().String().Values(excluded)
 	f.Comment("Install installs AuditModels into db with auditschema.InstallModels: in one transaction, after checking")
 	f.Comment("that every table is owned by c's owner role and grants its application role what it needs.")
 	f.Func().Id("Install").Params(jen.Id("ctx").Qual("context", "Context"), jen.Id("db").Qual(schemaPath, "Querier"), jen.Id("c").Qual(schemaPath, "Config")).Error().Block(

@@ -24,6 +24,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver pgtestdb connects with
 	"github.com/peterldowns/pgtestdb"
 
+	"github.com/auditrepo/auditrepo/auditschema"
 	"github.com/auditrepo/auditrepo/gen/repo"
 	"github.com/auditrepo/auditrepo/internal/pgtest"
 	"github.com/auditrepo/auditrepo/migrations"
@@ -51,12 +52,17 @@ const OwnerLogin = "auditrepo_deployer"
 func New(t testing.TB) *DB {
 	t.Helper()
 	conf := pgtestdb.Custom(t, pgtest.Config(), migrator{})
-	return &DB{
+	d := &DB{
 		App:      pgtest.Pool(t, pgtest.URL(*conf, migrations.Audit.App)),
 		Owner:    pgtest.Pool(t, pgtest.URL(*conf, OwnerLogin)),
 		Reviewer: pgtest.Pool(t, pgtest.URL(*conf, migrations.Audit.Reviewer)),
 		Super:    pgtest.Pool(t, conf.URL()),
 	}
+	// A clone of the template lacks the template's database privileges.
+	if err := auditschema.Secure(context.Background(), d.Super, migrations.Audit); err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	return d
 }
 
 // Pool returns a pool connected as auditrepo_app on a fresh migrated database, closed when t ends.
