@@ -15,7 +15,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-
 // Redacted is the value the trail holds in place of a redacted field's value.
 const Redacted = "[REDACTED]"
 
