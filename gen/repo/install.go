@@ -123,6 +123,16 @@ BEGIN
 		], NULL) AS changed) d
 		-- A change to nonphi fields alone writes no audit row.
 		WHERE d.changed && '{id,patient_id,dentist_id,clinic_id,date,time,type,status,notes}'::text[];
+		-- Rows of invoices whose patient is found through patient_id move with it.
+		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
+		SELECT coalesce(a->>'k', 'unattributed'), (a->>'a')::bigint, (a->>'i')::inet, a->>'u', a->>'r', a->>'m', 'MOVE', 'invoices', d.id, m.new_patient, m.old_patient,
+			jsonb_build_object('from', m.old_patient, 'to', m.new_patient,
+				'moved_by', jsonb_build_object('table', 'appointments', 'id', n.id, 'column', 'patient_id'))
+		FROM ar_new n
+		JOIN ar_old o ON o.id = n.id
+		CROSS JOIN LATERAL (SELECT n.patient_id AS new_patient, o.patient_id AS old_patient) m
+		JOIN public.invoices d ON d.appointment_id = n.id
+		WHERE n.patient_id IS DISTINCT FROM o.patient_id AND m.new_patient IS DISTINCT FROM m.old_patient;
 	ELSE
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT coalesce(a->>'k', 'unattributed'), (a->>'a')::bigint, (a->>'i')::inet, a->>'u', a->>'r', a->>'m', 'DELETE', 'appointments', o.id, o.patient_id, NULL,

@@ -222,6 +222,23 @@ func TestGoldenSQLRuns(t *testing.T) {
 	if len(odd) > 0 {
 		t.Errorf("images with other keys than their table's columns: %v", odd)
 	}
+	// Moving a visit to another patient moves its claims (one hop) and their lines (two hops): a MOVE row each,
+	// under the new patient with the old one as prior patient.
+	claim2 := run("auditedCreateClaim", visit, "1.00")[0]
+	run("auditedCreateClaimLine", claim2, "M9", "material", nil)
+	raw(`UPDATE visits SET patient_id = $1 WHERE id = $2`, bo, visit)
+	var moved []string
+	if err := super.QueryRow(ctx, `SELECT array_agg(target_table || ' ' || target_id || ' ' || patient_id || '<-' || prior_patient_id ORDER BY target_table, target_id)
+		FROM auditrepo.audit_log WHERE action = 'MOVE'`).Scan(&moved); err != nil {
+		t.Fatal(err)
+	}
+	wantMoved := []string{
+		fmt.Sprintf("claim_lines %d %d<-%d", line2(t, super, claim2), bo, person),
+		fmt.Sprintf("claims %d %d<-%d", claim, bo, person), fmt.Sprintf("claims %d %d<-%d", claim2, bo, person),
+	}
+	if !slices.Equal(moved, wantMoved) {
+		t.Errorf("MOVE rows %q, want %q", moved, wantMoved)
+	}
 	if _, err := super.Exec(ctx, "TRUNCATE claim_lines"); err == nil || !strings.Contains(err.Error(), "TRUNCATE on audited table public.claim_lines refused") {
 		t.Errorf("TRUNCATE claim_lines: %v, want it refused", err)
 	}
@@ -236,6 +253,16 @@ func TestGoldenSQLRuns(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// line2 is the id of claim's only line.
+func line2(t *testing.T, db *pgxpool.Pool, claim int64) int64 {
+	t.Helper()
+	var id int64
+	if err := db.QueryRow(t.Context(), "SELECT id FROM claim_lines WHERE claim_id = $1", claim).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
 
 // caseOptions are the generator's options for golden case name, from the module root.
 func caseOptions(name string) Options {

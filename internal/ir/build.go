@@ -31,6 +31,7 @@ func Build(in *load.Input, a Audit) (*Program, error) {
 	for i, t := range parsed {
 		b.patient(t, prog.Models[i])
 	}
+	moves(prog.Models)
 	b.queries()
 	for _, m := range prog.Models {
 		sort.Slice(m.Writes, func(i, j int) bool { return m.Writes[i].Method < m.Writes[j].Method })
@@ -207,6 +208,33 @@ func (b *builder) patient(t *tags.Model, m *Model) {
 			at, col = next, h.Column
 		}
 		needID(at, col, "holding the patient's user id")
+	}
+}
+
+// moves records, on each table a patient path goes through, the dependent models whose rows an UPDATE of that
+// table can move to another patient.
+func moves(models []*Model) {
+	byTable := map[string]*Model{}
+	for _, m := range models {
+		byTable[m.Table] = m
+	}
+	for _, d := range models {
+		hops := d.Patient.Hops
+		if d.Patient.Kind != tags.PatientPath {
+			continue
+		}
+		for i, h := range hops {
+			owner := byTable[h.Table]
+			if owner == nil {
+				continue // reported by patient
+			}
+			mv := &Move{Dependent: d, Column: h.Column, Rest: hops[i+1:]}
+			for j := i - 1; j >= 0; j-- {
+				mv.Back = append(mv.Back, Hop{Table: hops[j].Table, Column: hops[j].Column, Qualified: hops[j].Qualified})
+			}
+			mv.Back = append(mv.Back, Hop{Table: d.Table, Column: d.Patient.Column, Qualified: qualified(d)})
+			owner.Moves = append(owner.Moves, mv)
+		}
 	}
 }
 

@@ -40,6 +40,9 @@ type Model struct {
 	Columns  []*Column    // in sqlc's order, which is the order of RETURNING *
 	Patient  Patient
 	Writes   []*Write // sorted by Method
+	// Moves are the other models whose patient path goes through a column of this table: an UPDATE of that
+	// column can move their rows to another patient.
+	Moves []*Move
 }
 
 // Column is a column and how the trail treats it.
@@ -61,6 +64,17 @@ type Patient struct {
 	Column                string
 	WhenColumn, WhenValue string
 	Hops                  []Hop
+}
+
+// Move is a dependent model whose patient is found through Column of the table that owns the Move.
+type Move struct {
+	Dependent *Model
+	Column    string // the owner's column on the dependent's patient path
+	// Back leads from the owner's row to the dependent's rows: each step is a table whose Column holds an id of
+	// the previous one; the last step is the dependent's table.
+	Back []Hop
+	// Rest leads from the owner's Column to the patient, as a patient path's hops do.
+	Rest []Hop
 }
 
 // Hop is one step of a patient path: the previous column holds an id of Table; Column is read there.

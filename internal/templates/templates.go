@@ -161,14 +161,53 @@ func (d *data) PatientOf(row string) string {
 		}
 		return fmt.Sprintf("CASE WHEN %s.%s = %s THEN %s.id END", row, Ident(p.WhenColumn), literal(p.WhenValue), row)
 	case tags.PatientPath:
-		expr := row + "." + Ident(p.Column)
-		for i, h := range p.Hops {
-			alias := "ar_h" + strconv.Itoa(i+1)
-			expr = fmt.Sprintf("(SELECT %s.%s FROM %s %s WHERE %s.id = %s)", alias, Ident(h.Column), h.Qualified, alias, alias, expr)
-		}
-		return expr
+		return hops(row+"."+Ident(p.Column), p.Hops)
 	}
 	return row + "." + Ident(p.Column)
+}
+
+// Moves are the dependents an UPDATE of the model's table can move to another patient.
+func (d *data) Moves() []*move {
+	var out []*move
+	for _, mv := range d.m.Moves {
+		out = append(out, &move{mv})
+	}
+	return out
+}
+
+// move is one ir.Move, as the trigger template reads it.
+type move struct{ *ir.Move }
+
+func (m *move) DependentLit() string { return literal(m.Dependent.Table) }
+func (m *move) ColumnLit() string    { return literal(m.Column) }
+func (m *move) Col() string          { return Ident(m.Column) }
+
+// PatientVia is the patient reached from row's Column onwards.
+func (m *move) PatientVia(row string) string { return hops(row+"."+Ident(m.Column), m.Rest) }
+
+// Joins joins the dependent's rows (alias d) to the owner's row n.
+func (m *move) Joins() string {
+	var b strings.Builder
+	prev := "n"
+	for i, h := range m.Back {
+		alias := "ar_b" + strconv.Itoa(i+1)
+		if i == len(m.Back)-1 {
+			alias = "d"
+		}
+		fmt.Fprintf(&b, "\n\t\tJOIN %s %s ON %s.%s = %s.id", h.Qualified, alias, alias, Ident(h.Column), prev)
+		prev = alias
+	}
+	return b.String()
+}
+
+// hops is the value reached from expr by following the hops: each reads its column of the row whose id is the
+// previous value.
+func hops(expr string, hs []ir.Hop) string {
+	for i, h := range hs {
+		alias := "ar_h" + strconv.Itoa(i+1)
+		expr = fmt.Sprintf("(SELECT %s.%s FROM %s %s WHERE %s.id = %s)", alias, Ident(h.Column), h.Qualified, alias, alias, expr)
+	}
+	return expr
 }
 
 func literal(s string) string { return ir.Literal(s) }
