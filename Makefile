@@ -60,6 +60,9 @@ fuzz:
 	$(GO) test ./audit -run '^$$' -fuzz '^FuzzClientIP$$' -fuzztime $(FUZZ_EXECS)
 	$(GO) test ./audit -run '^$$' -fuzz '^FuzzCleanText$$' -fuzztime $(FUZZ_EXECS)
 	$(GO) test ./reliability -run '^$$' -fuzz '^FuzzAuditImage$$' -fuzztime $(FUZZ_DB_EXECS)
+	$(GO) test ./internal/sqlparse -run '^$$' -fuzz '^FuzzSplice$$' -fuzztime $(FUZZ_EXECS)
+	$(GO) test ./seal -run '^$$' -fuzz '^FuzzLeaf$$' -fuzztime $(FUZZ_EXECS)
+	$(GO) test ./seal -run '^$$' -fuzz '^FuzzCanonicalJSON$$' -fuzztime $(FUZZ_EXECS)
 
 fmt:
 	gofmt -l -w .
