@@ -16,7 +16,7 @@ import (
 )
 
 //go:generate go tool sqlc generate
-//go:generate go tool auditrepo-gen -sqlc gen/db -out gen/repo
+//go:generate go tool auditrepo-gen -out gen/repo
 
 // User holds patients and staff; a patient's own row is their PHI.
 type User struct {

@@ -10,6 +10,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -24,11 +25,13 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/gen/db"
 	"github.com/auditrepo/auditrepo/gen/repo"
 	"github.com/auditrepo/auditrepo/migrations"
+	"github.com/auditrepo/auditrepo/seal"
 )
 
 func main() {
@@ -187,7 +190,48 @@ func run(ctx context.Context, out io.Writer, pool, reviewer *pgxpool.Pool) error
 	fmt.Fprintf(out, "\nunattributed: changed without a repository's claim (raw SQL, another program, a forged claim); the\n"+
 		"database recorded the true values and its own facts (role, client address) in place of an actor.\n"+
 		"Left out of every image (excluded): %s; a change to them is recorded by name only.\n", excludedColumns())
-	return refusals(ctx, out, pool, patient.ID)
+	if err := refusals(ctx, out, pool, patient.ID); err != nil {
+		return err
+	}
+	return sealAndVerify(ctx, out, reviewer)
+}
+
+// sealAndVerify seals the trail with a throwaway key, as a periodic job would, and verifies it: the checkpoint
+// goes to the database and to a directory outside it.
+func sealAndVerify(ctx context.Context, out io.Writer, reviewer *pgxpool.Pool) error {
+	skey, vkey, err := note.GenerateKey(rand.Reader, "clinic-demo-trail")
+	if err != nil {
+		return err
+	}
+	signer, err := note.NewSigner(skey)
+	if err != nil {
+		return err
+	}
+	verifier, err := note.NewVerifier(vkey)
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "auditrepo-checkpoints-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	opts := seal.Options{Config: migrations.Audit, Witnesses: []seal.Witness{seal.Dir(dir)}}
+	// Rows become final once no transaction that began before them is still running.
+	cp, err := seal.Seal(ctx, reviewer, signer, opts)
+	if err != nil {
+		return fmt.Errorf("sealing the trail: %w", err)
+	}
+	rep, err := seal.Verify(ctx, reviewer, verifier, opts)
+	if err != nil {
+		return fmt.Errorf("verifying the trail: %w", err)
+	}
+	fmt.Fprintf(out, "\nSealed and verified: %d rows in %d checkpoint(s), signed by %s (%d rows not final yet).\n",
+		rep.Rows, rep.Checkpoints, vkey, rep.Unsealed)
+	if cp == nil {
+		fmt.Fprintln(out, "(nothing was final to seal)")
+	}
+	return nil
 }
 
 // excludedColumns lists the models' excluded columns as table.column.
