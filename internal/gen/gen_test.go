@@ -194,3 +194,37 @@ func runNull(t *testing.T, db *pgxpool.Pool, name, sql string, params int) {
 		t.Errorf("%s does not run: %v\n%s", name, err, sql)
 	}
 }
+
+// TestGoldenStatementsVerbatim checks that every statement an "ok" case wraps is sqlc's statement byte for byte
+// (comments, literals, ONLY, OVERRIDING, aliases and trailing comments kept), with " RETURNING true" added
+// after its last token when it has no RETURNING of its own.
+func TestGoldenStatementsVerbatim(t *testing.T) {
+	root := filepath.Join("..", "..")
+	for _, name := range cases(t) {
+		if strings.HasPrefix(name, "err_") {
+			continue
+		}
+		prog, err := Program(root, caseOptions(name))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, m := range prog.Models {
+			for _, w := range m.Writes {
+				_, want, _ := strings.Cut(w.SQLText, "\n") // after sqlc's "-- name:" line
+				want = strings.TrimRight(strings.TrimSpace(want), ";")
+				got := w.Body
+				if !w.Returns {
+					at := w.Stmt.End - w.Stmt.Start
+					if !strings.HasPrefix(got[at:], " RETURNING true") {
+						t.Errorf("%s: %s: no RETURNING true after the last token:\n%s", name, w.Query, got)
+						continue
+					}
+					got = got[:at] + got[at+len(" RETURNING true"):]
+				}
+				if got != want {
+					t.Errorf("%s: %s wraps\n%s\nnot sqlc's statement\n%s", name, w.Query, got, want)
+				}
+			}
+		}
+	}
+}

@@ -295,6 +295,11 @@ func caseDB(t *testing.T, root, name string, p *ir.Program, triggers string) (su
 		t.Fatal(err)
 	}
 	m := models(p, triggers)
+	// The case's other tables (read by UPDATE ... FROM, DELETE ... USING, written by queries left alone) are
+	// the application's to use, as a deployment's grants would make them.
+	if _, err := super.Exec(ctx, fmt.Sprintf("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO %s", c.App)); err != nil {
+		t.Fatal(err)
+	}
 	for _, tbl := range m.Tables {
 		if _, err := super.Exec(ctx, fmt.Sprintf("ALTER TABLE %s OWNER TO %s; GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO %s", tbl, c.Owner, tbl, c.App)); err != nil {
 			t.Fatal(err)

@@ -201,7 +201,7 @@ func (b *builder) patient(t *tags.Model, m *Model) {
 			}
 			next := b.byTable[h.Table]
 			if next == nil {
-				b.errs.Addf(p.Pos, "%s: patient path: table %s is not a model in %s (declare it with audit.Model)", t.Name, h.Table, filepathBase(t.Pos.Filename))
+				b.errs.Addf(p.Pos, "%s: patient path: no such table %s among the models of %s%s", t.Name, h.Table, filepathBase(t.Pos.Filename), b.nearestTable(h.Table))
 				return
 			}
 			m.Patient.Hops = append(m.Patient.Hops, Hop{Table: h.Table, Column: h.Column, Qualified: qualified(next)})
@@ -236,6 +236,22 @@ func moves(models []*Model) {
 			owner.Moves = append(owner.Moves, mv)
 		}
 	}
+}
+
+// nearestTable suggests the model table whose name is nearest to name (a misspelling), or says how to make
+// name one.
+func (b *builder) nearestTable(name string) string {
+	best, bestD := "", 0
+	for table := range b.byTable {
+		d := tags.Distance(strings.ToLower(name), strings.ToLower(table))
+		if best == "" || d < bestD || d == bestD && table < best {
+			best, bestD = table, d
+		}
+	}
+	if best != "" && bestD <= max(2, len(name)/3) {
+		return fmt.Sprintf("; did you mean %s?", best)
+	}
+	return " (declare it with audit.Model)"
 }
 
 func filepathBase(p string) string { return p[strings.LastIndexAny(p, `/\`)+1:] }
@@ -373,9 +389,10 @@ func (b *builder) query(fn *types.Func, cname, cmd, text string) {
 	w.Claim = target.Name + "Repo." + w.Method
 	w.Body = stmt.Text[stmt.Start:stmt.End]
 	if !w.Returns {
-		// The claim's statement counts the changed rows.
+		// The claim's statement counts the changed rows; a trailing comment stays after the clause.
 		w.Body += " RETURNING true"
 	}
+	w.Body += stmt.Text[stmt.End:stmt.Tail]
 	w.ClaimAt = stmt.Params + 1
 	switch cmd {
 	case ":one":
@@ -521,7 +538,7 @@ func manyInsert(m *Model, s *sqlparse.Statement, many *Many) string {
 	if !s.HasReturning {
 		body += " RETURNING true"
 	}
-	return body
+	return body + s.Text[s.End:s.Tail]
 }
 
 // actions maps a statement's verb to the audit action its rows record.

@@ -79,6 +79,9 @@ type Statement struct {
 	// Start and End delimit the statement proper: Start is its first token (a leading WITH
 	// included), End is just after its last token, before trailing whitespace, comments and ';'.
 	Start, End int
+	// Tail is just after the comments that follow End before any ';' (End when there are none):
+	// text[End:Tail] is whitespace and comments only, text[Start:Tail] the statement as written.
+	Tail int
 
 	HasReturning  bool
 	ReturningStar bool // the RETURNING list is exactly * or t.*
@@ -154,6 +157,8 @@ func Parse(sql string) (*Statement, error) {
 	for _, t := range scan.Tokens {
 		if t.Token != pg_query.Token_SQL_COMMENT && t.Token != pg_query.Token_C_COMMENT {
 			p.toks = append(p.toks, t)
+		} else {
+			p.comments = append(p.comments, t)
 		}
 	}
 	switch len(tree.Stmts) {

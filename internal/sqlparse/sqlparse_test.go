@@ -461,3 +461,23 @@ func TestQuoteIdent(t *testing.T) {
 		}
 	}
 }
+
+// TestTail: the comments after the statement's last token, before a ';', are the statement's tail; what follows
+// the ';' is not.
+func TestTail(t *testing.T) {
+	for _, c := range []struct{ text, tail string }{
+		{"UPDATE t SET a = $1 WHERE id = $2", ""},
+		{"UPDATE t SET a = $1 WHERE id = $2 -- only this one\n", " -- only this one"},
+		{"-- name: X :exec\nDELETE FROM t WHERE id = $1 /* a */ -- b\n;", " /* a */ -- b"},
+		{"DELETE FROM t WHERE id = $1; -- after the semicolon\n", ""},
+		{"INSERT INTO t (a) VALUES ('-- not a comment') RETURNING * /* end */", " /* end */"},
+	} {
+		s, err := Parse(c.text)
+		if err != nil {
+			t.Fatalf("%q: %v", c.text, err)
+		}
+		if got := c.text[s.End:s.Tail]; got != c.tail {
+			t.Errorf("%q: tail %q, want %q", c.text, got, c.tail)
+		}
+	}
+}

@@ -11,8 +11,9 @@ import (
 // parser holds the text's tokens, comments left out: the parse tree has start offsets but few end
 // offsets, and tokens supply the ends.
 type parser struct {
-	text string
-	toks []*pg_query.ScanToken
+	text     string
+	toks     []*pg_query.ScanToken
+	comments []*pg_query.ScanToken // the comment tokens, in text order
 }
 
 // index returns the index of the first token starting at or after offset (len(toks) if none).
@@ -52,6 +53,17 @@ func (p *parser) bounds(s *Statement, raw *pg_query.RawStmt) error {
 		return &Error{Offset: from, Msg: "empty statement"}
 	}
 	s.Start, s.End = int(p.toks[i].Start), int(p.toks[j-1].End)
+	// Comments after the last token belong to the statement until the next token (a ';').
+	s.Tail = s.End
+	next := len(p.text)
+	if j < len(p.toks) {
+		next = int(p.toks[j].Start)
+	}
+	for _, c := range p.comments {
+		if int(c.Start) >= s.End && int(c.End) <= next {
+			s.Tail = int(c.End)
+		}
+	}
 	return nil
 }
 

@@ -137,8 +137,15 @@ func parseStruct(pkg *packages.Package, ts *ast.TypeSpec, st *ast.StructType, er
 		typ := pkg.TypesInfo.TypeOf(f.Type)
 		var opts []tagKey
 		for _, k := range readTag(fset, f, errs) {
-			if k.key == "audit" {
+			switch {
+			case k.key == "audit":
 				opts = append(opts, splitOptions(k)...)
+			case Distance(strings.ToLower(k.key), "audit") <= 2:
+				// A misspelled audit key would leave the field plain PHI, silently; other keys (json, db...)
+				// are the application's.
+				for _, name := range f.Names {
+					errs.Addf(k.keyPos, "%s.%s: unknown tag key %q: did you mean audit?", m.Name, name.Name, k.key)
+				}
 			}
 		}
 		for _, name := range f.Names {
@@ -218,6 +225,7 @@ func parsePatient(s string) (Patient, string) {
 type tagKey struct {
 	key, value string
 	pos        token.Position // of the value
+	keyPos     token.Position // of the key
 }
 
 // readTag lists a field's tag keys in order, with the position of each value. Positions are exact
@@ -275,7 +283,7 @@ func readTag(fset *token.FileSet, f *ast.Field, errs *diag.List) []tagKey {
 			errs.Addf(at(off), "malformed struct tag: bad value of %q", key)
 			return keys
 		}
-		keys = append(keys, tagKey{key: key, value: value, pos: at(off + i + 2)})
+		keys = append(keys, tagKey{key: key, value: value, pos: at(off + i + 2), keyPos: at(off)})
 		tag, off = tag[j+1:], off+j+1
 	}
 }
@@ -293,4 +301,30 @@ func splitOptions(k tagKey) []tagKey {
 		off += len(part) + 1
 	}
 	return opts
+}
+
+// Distance is the optimal string alignment distance of a and b: the insertions, deletions, substitutions and
+// transpositions of adjacent bytes that turn one into the other.
+func Distance(a, b string) int {
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(a)][len(b)]
 }

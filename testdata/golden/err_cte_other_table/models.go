@@ -1,0 +1,15 @@
+// Package errcteothertable: a statement writing a PHI table may not write another table in its WITH.
+package errcteothertable
+
+import (
+	"github.com/auditrepo/auditrepo/audit"
+	"github.com/jackc/pgx/v5/pgtype"
+)
+
+type Appointment struct {
+	audit.Model `table:"appointments" patient:"patient_id"`
+	ID          int64
+	PatientID   int64
+	Status      string
+	Note        pgtype.Text
+}

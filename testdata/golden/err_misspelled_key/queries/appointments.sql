@@ -1,0 +1,2 @@
+-- name: DeleteAppointment :exec
+DELETE FROM appointments WHERE id = $1;

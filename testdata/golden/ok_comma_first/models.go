@@ -1,0 +1,15 @@
+// Package okcommafirst: an INSERT written comma-first, with comments between the VALUES items: CreateMany splices it.
+package okcommafirst
+
+import (
+	"github.com/auditrepo/auditrepo/audit"
+	"github.com/jackc/pgx/v5/pgtype"
+)
+
+type Appointment struct {
+	audit.Model `table:"appointments" patient:"patient_id"`
+	ID          int64
+	PatientID   int64
+	Status      string
+	Note        pgtype.Text
+}

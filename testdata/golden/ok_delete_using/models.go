@@ -1,0 +1,15 @@
+// Package okdeleteusing: DELETE ... USING a table that is not a model.
+package okdeleteusing
+
+import (
+	"github.com/auditrepo/auditrepo/audit"
+	"github.com/jackc/pgx/v5/pgtype"
+)
+
+type Appointment struct {
+	audit.Model `table:"appointments" patient:"patient_id"`
+	ID          int64
+	PatientID   int64
+	Status      string
+	Note        pgtype.Text
+}

@@ -1,0 +1,15 @@
+// Package okdistinctfrom: an UPDATE whose WHERE compares with IS DISTINCT FROM, a parameter used twice.
+package okdistinctfrom
+
+import (
+	"github.com/auditrepo/auditrepo/audit"
+	"github.com/jackc/pgx/v5/pgtype"
+)
+
+type Appointment struct {
+	audit.Model `table:"appointments" patient:"patient_id"`
+	ID          int64
+	PatientID   int64
+	Status      string
+	Note        pgtype.Text
+}
