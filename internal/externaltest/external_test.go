@@ -23,7 +23,7 @@ import (
 // through GOPROXY, when the module cache is empty).
 func TestExternalModule(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds and runs a separate module (about a minute); skipped with -short")
+		t.Skip("builds and runs a separate module (about 10 s with a warm build cache, longer with a cold one); skipped with -short")
 	}
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
