@@ -57,7 +57,7 @@ bench:
 FUZZ_EXECS ?= 50000x
 FUZZ_DB_EXECS ?= 1000x
 fuzz:
-	$(GO) test ./audit -run '^$$' -fuzz '^FuzzClientIP$$' -fuzztime $(FUZZ_EXECS)
+	$(GO) test ./audit/audithttp -run '^$$' -fuzz '^FuzzClientIP$$' -fuzztime $(FUZZ_EXECS)
 	$(GO) test ./audit -run '^$$' -fuzz '^FuzzCleanText$$' -fuzztime $(FUZZ_EXECS)
 	$(GO) test ./reliability -run '^$$' -fuzz '^FuzzAuditImage$$' -fuzztime $(FUZZ_DB_EXECS)
 	$(GO) test ./internal/sqlparse -run '^$$' -fuzz '^FuzzSplice$$' -fuzztime $(FUZZ_EXECS)

@@ -5,8 +5,9 @@
 // supplies what that statement needs from outside the database: who is acting (the [Actor] carried in the
 // context), where from (client IP, user agent, request id) and how failures are reported ([Error]).
 //
-// The actor must come from the authenticated session, never from a client-supplied header: use [Middleware]
-// after the application's authentication middleware, or [WithActor]/[WithSystem] for other entry points.
+// The actor must come from the authenticated session, never from a client-supplied header: use
+// audithttp.Middleware (package audit/audithttp) after the application's authentication middleware, or
+// [WithActor]/[WithSystem] for other entry points.
 package audit
 
 import (
@@ -54,7 +55,7 @@ func WithSystem(ctx context.Context, name string) context.Context {
 	return WithActor(ctx, Actor{Kind: KindSystem, UserAgent: name})
 }
 
-// ActorFrom returns the actor stored in ctx by WithActor, WithSystem or Middleware.
+// ActorFrom returns the actor stored in ctx by WithActor, WithSystem or audithttp.Middleware.
 func ActorFrom(ctx context.Context) (Actor, bool) {
 	a, ok := ctx.Value(ctxKey{}).(Actor)
 	return a, ok

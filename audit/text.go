@@ -13,9 +13,14 @@ const (
 )
 
 // CleanText makes untrusted text safe to store and log (CWE-117): it drops invalid UTF-8, control characters
-// (C0 and C1, including \r, \n and \t), the line and paragraph separators U+2028/U+2029 and the bidi embedding,
-// override and isolate characters (U+202A-U+202E, U+2066-U+2069) that can disguise a log line, then truncates the
-// result to at most maxBytes bytes without splitting a rune.
+// (C0 and C1, including \r, \n and \t), the line and paragraph separators U+2028/U+2029, and every invisible
+// character that can disguise or hide text: the format characters (Unicode category Cf: the zero-width space,
+// joiners and non-joiners U+200B-U+200D, the directional marks U+200E/U+200F and the Arabic letter mark U+061C,
+// the bidi embedding, override and isolate characters U+202A-U+202E and U+2066-U+2069, U+2060-U+206F, the byte
+// order mark U+FEFF, the soft hyphen U+00AD, the tag characters U+E0001-U+E007F, ...) and the other
+// default-ignorable code points (variation selectors, the combining grapheme joiner U+034F, the Hangul fillers
+// U+115F, U+1160, U+3164, U+FFA0, ...). Then it truncates the result to at most maxBytes bytes without splitting
+// a rune.
 func CleanText(s string, maxBytes int) string {
 	if maxBytes <= 0 {
 		return ""
@@ -37,8 +42,13 @@ func CleanText(s string, maxBytes int) string {
 }
 
 func unsafeRune(r rune) bool {
-	return unicode.IsControl(r) ||
-		r == '\u2028' || r == '\u2029' ||
-		('\u202A' <= r && r <= '\u202E') ||
-		('\u2066' <= r && r <= '\u2069')
+	if r < utf8.RuneSelf {
+		return unicode.IsControl(r)
+	}
+	return unicode.IsControl(r) || unicode.In(r, invisible...)
 }
+
+// invisible are the tables of the non-ASCII runes CleanText drops besides controls: Default_Ignorable_Code_Point
+// is Cf, Other_Default_Ignorable_Code_Point and Variation_Selector (less some white space and prepended marks,
+// which are dropped too).
+var invisible = []*unicode.RangeTable{unicode.Zl, unicode.Zp, unicode.Cf, unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector}

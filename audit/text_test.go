@@ -26,6 +26,17 @@ func TestCleanText(t *testing.T) {
 		{"bidi override", "invoice\u202Efdp.exe", 100, "invoicefdp.exe"},
 		{"bidi embeddings", "\u202Aa\u202Bb\u202Cc\u202Dd", 100, "abcd"},
 		{"bidi isolates", "\u2066a\u2067b\u2068c\u2069", 100, "abc"},
+		{"zero width", "a\u200bb\u200cc\u200dd\u2060e\ufefff", 100, "abcdef"},
+		{"directional marks", "\u200eL\u200fR\u061cA", 100, "LRA"},
+		{"invisible operators and deprecated formats", "\u2061\u2062\u2063\u2064x\u206a\u206b\u206c\u206d\u206e\u206f", 100, "x"},
+		{"soft hyphen and grapheme joiner", "pa\u00adss\u034fword", 100, "password"},
+		{"Hangul fillers", "\u115f\u1160a\u3164\uffa0", 100, "a"},
+		{"Mongolian vowel separator and free variation selectors", "\u180ea\u180b\u180f", 100, "a"},
+		{"variation selectors", "\u2764\ufe0f\U000e0100", 100, "\u2764"},
+		{"tag characters", "flag\U000e0001\U000e0067\U000e0062\U000e007f", 100, "flag"},
+		{"interlinear annotation", "a\ufff9b\ufffac\ufffb", 100, "abc"},
+		{"no-break and ideographic spaces kept", "a\u00a0b\u3000c", 100, "a\u00a0b\u3000c"},
+		{"dropped runes do not count", "\u200b\u200b\u200babc", 3, "abc"},
 		{"invalid UTF-8", "a\xffb\xc0c\xed\xa0\x80d", 100, "abcd"},
 		{"literal replacement char kept", "a\uFFFDb", 100, "a\uFFFDb"},
 		{"non-ASCII letters kept", "Grüße 日本", 100, "Grüße 日本"},
@@ -47,9 +58,44 @@ func TestCleanText(t *testing.T) {
 	}
 }
 
-// unsafe is the specification of what CleanText removes, written independently of the implementation.
+// unsafe is the specification of what CleanText must remove, written independently of the implementation:
+// controls, U+2028/U+2029 and the Default_Ignorable_Code_Point ranges of Unicode's DerivedCoreProperties.txt.
 func unsafe(r rune) bool {
-	return unicode.IsControl(r) || r == 0x2028 || r == 0x2029 || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069)
+	if unicode.IsControl(r) || r == 0x2028 || r == 0x2029 {
+		return true
+	}
+	for _, rg := range [][2]rune{
+		{0x00AD, 0x00AD}, {0x034F, 0x034F}, {0x061C, 0x061C}, {0x115F, 0x1160}, {0x17B4, 0x17B5},
+		{0x180B, 0x180F}, {0x200B, 0x200F}, {0x202A, 0x202E}, {0x2060, 0x206F}, {0x3164, 0x3164},
+		{0xFE00, 0xFE0F}, {0xFEFF, 0xFEFF}, {0xFFA0, 0xFFA0}, {0xFFF0, 0xFFF8}, {0x1BCA0, 0x1BCA3},
+		{0x1D173, 0x1D17A}, {0xE0000, 0xE0FFF},
+	} {
+		if rg[0] <= r && r <= rg[1] {
+			return true
+		}
+	}
+	return false
+}
+
+// dropped is what CleanText may remove from valid text: the unsafe runes and the other format characters
+// (prepended concatenation marks such as U+0600, interlinear annotation U+FFF9-U+FFFB, Egyptian format
+// controls), which are invisible too.
+func dropped(r rune) bool { return unsafe(r) || unicode.Is(unicode.Cf, r) }
+
+func TestCleanTextDropsEveryUnsafeRune(t *testing.T) {
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if r >= 0xD800 && r <= 0xDFFF {
+			continue
+		}
+		s := "a" + string(r) + "b"
+		got := audit.CleanText(s, 100)
+		switch {
+		case unsafe(r) && got != "ab":
+			t.Errorf("CleanText kept U+%04X: %+q", r, got)
+		case !dropped(r) && got != s:
+			t.Errorf("CleanText dropped U+%04X: %+q", r, got)
+		}
+	}
 }
 
 func FuzzCleanText(f *testing.F) {
@@ -67,7 +113,7 @@ func FuzzCleanText(f *testing.F) {
 		if len(got) > max(limit, 0) {
 			t.Fatalf("len %d > limit %d", len(got), limit)
 		}
-		if utf8.ValidString(s) && strings.IndexFunc(s, unsafe) < 0 && len(s) <= limit && got != s {
+		if utf8.ValidString(s) && strings.IndexFunc(s, dropped) < 0 && len(s) <= limit && got != s {
 			t.Fatalf("clean input changed: %q -> %q", s, got)
 		}
 	})

@@ -14,15 +14,16 @@ import (
 	"testing"
 
 	"github.com/auditrepo/auditrepo/audit"
+	"github.com/auditrepo/auditrepo/audit/audithttp"
 	"github.com/auditrepo/auditrepo/gen/repo"
 	"github.com/auditrepo/auditrepo/internal/clinictest"
 )
 
-// createHandler is an application handler behind audit.Middleware: it creates a record of kit k with the
+// createHandler is an application handler behind audithttp.Middleware: it creates a record of kit k with the
 // request's context and answers with its id.
 func createHandler(f *clinictest.Clinic, k kit, trusted []netip.Prefix, repos *repo.Repos) http.Handler {
 	tokens := map[string]int64{"Bearer tok-dentist": f.Dentist, "Bearer tok-patient": f.Patient1}
-	mw := audit.Middleware(audit.MiddlewareConfig{
+	mw := audithttp.Middleware(audithttp.Config{
 		Authenticate: func(r *http.Request) (int64, bool) {
 			id, ok := tokens[r.Header.Get("Authorization")]
 			return id, ok
@@ -56,10 +57,10 @@ func TestHTTPMiddlewareCapturesActor(t *testing.T) {
 				headers map[string]string
 				want    audit.Actor // RequestID "" means a generated one
 			}{
-				{"authenticated, spoofed X-Forwarded-For from untrusted peer ignored", "203.0.113.7:5555",
+				{"authenticated, spoofed X-Forwarded-For and X-Request-ID from untrusted peer ignored", "203.0.113.7:5555",
 					map[string]string{"Authorization": "Bearer tok-dentist", "X-Forwarded-For": "198.51.100.1",
 						"User-Agent": "TestClient/1.0", "X-Request-ID": "req-abc"},
-					audit.Actor{Kind: audit.KindUser, UserID: f.Dentist, IP: ip("203.0.113.7"), UserAgent: "TestClient/1.0", RequestID: "req-abc"}},
+					audit.Actor{Kind: audit.KindUser, UserID: f.Dentist, IP: ip("203.0.113.7"), UserAgent: "TestClient/1.0"}},
 				{"X-Forwarded-For from trusted proxy honoured", "10.0.0.1:80",
 					map[string]string{"Authorization": "Bearer tok-patient", "X-Forwarded-For": "6.6.6.6, 198.51.100.23, 10.0.0.2",
 						"User-Agent": "app/2", "X-Request-ID": "req-def"},
@@ -68,9 +69,9 @@ func TestHTTPMiddlewareCapturesActor(t *testing.T) {
 					map[string]string{"Authorization": "Bearer tok-dentist", "X-Forwarded-For": "[2001:db8:1::5]:1234",
 						"User-Agent": "app/3", "X-Request-ID": "req-v6"},
 					audit.Actor{Kind: audit.KindUser, UserID: f.Dentist, IP: ip("2001:db8:1::5"), UserAgent: "app/3", RequestID: "req-v6"}},
-				{"control characters in user agent and request id cleaned", "203.0.113.8:1",
-					map[string]string{"Authorization": "Bearer tok-dentist",
-						"User-Agent": "Evil\r\nX-Injected: 1\x00\t\u202eAgent\u2028\x85", "X-Request-ID": "req\r\n-7"},
+				{"control and invisible characters in user agent and request id cleaned", "10.0.0.1:80",
+					map[string]string{"Authorization": "Bearer tok-dentist", "X-Forwarded-For": "203.0.113.8",
+						"User-Agent": "Evil\r\nX-Injected: 1\x00\t\u202eAg\u200bent\u200f\u061c\u2028\x85", "X-Request-ID": "req\r\n-\u200b7"},
 					audit.Actor{Kind: audit.KindUser, UserID: f.Dentist, IP: ip("203.0.113.8"), UserAgent: "EvilX-Injected: 1Agent", RequestID: "req-7"}},
 			}
 			seen := map[string]bool{}

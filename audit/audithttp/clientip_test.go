@@ -1,11 +1,11 @@
-package audit_test
+package audithttp_test
 
 import (
 	"net/netip"
 	"strings"
 	"testing"
 
-	"github.com/auditrepo/auditrepo/audit"
+	"github.com/auditrepo/auditrepo/audit/audithttp"
 )
 
 var trusted = []netip.Prefix{
@@ -53,7 +53,7 @@ func TestClientIP(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := audit.ClientIP(tt.remote, tt.xff, trusted)
+			got := audithttp.ClientIP(tt.remote, tt.xff, trusted)
 			var want netip.Addr
 			if tt.want != "" {
 				want = netip.MustParseAddr(tt.want)
@@ -66,7 +66,7 @@ func TestClientIP(t *testing.T) {
 }
 
 func TestClientIPNoTrustedProxies(t *testing.T) {
-	got := audit.ClientIP("10.0.0.1:80", []string{"198.51.100.1"}, nil)
+	got := audithttp.ClientIP("10.0.0.1:80", []string{"198.51.100.1"}, nil)
 	if want := netip.MustParseAddr("10.0.0.1"); got != want {
 		t.Errorf("got %v, want %v: without trusted proxies the header must be ignored", got, want)
 	}
@@ -100,7 +100,7 @@ func FuzzClientIP(f *testing.F) {
 	f.Add("garbage", "1.2.3.4")
 	f.Fuzz(func(t *testing.T, remote, header string) {
 		xff := strings.Split(header, "\n") // newlines separate header lines
-		got := audit.ClientIP(remote, xff, trusted)
+		got := audithttp.ClientIP(remote, xff, trusted)
 
 		peers := forms(remote)
 		if len(peers) == 0 {

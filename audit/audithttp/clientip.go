@@ -1,4 +1,4 @@
-package audit
+package audithttp
 
 import (
 	"net/netip"
