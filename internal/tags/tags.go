@@ -140,11 +140,15 @@ func parseStruct(pkg *packages.Package, ts *ast.TypeSpec, st *ast.StructType, er
 			switch {
 			case k.key == "audit":
 				opts = append(opts, splitOptions(k)...)
-			case Distance(strings.ToLower(k.key), "audit") <= 2:
-				// A misspelled audit key would leave the field plain PHI, silently; other keys (json, db...)
-				// are the application's.
+			default:
+				// A misspelled audit key would leave the field plain PHI, silently: a model's fields are read by
+				// the generator alone, and take no other key.
+				hint := " (a model's fields take only audit)"
+				if Distance(strings.ToLower(k.key), "audit") <= 2 {
+					hint = ": did you mean audit?"
+				}
 				for _, name := range f.Names {
-					errs.Addf(k.keyPos, "%s.%s: unknown tag key %q: did you mean audit?", m.Name, name.Name, k.key)
+					errs.Addf(k.keyPos, "%s.%s: unknown tag key %q%s", m.Name, name.Name, k.key, hint)
 				}
 			}
 		}

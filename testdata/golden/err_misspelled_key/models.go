@@ -1,4 +1,5 @@
-// Package errmisspelledkey: a field tag key misspelled (aduit) is refused, not read as plain PHI.
+// Package errmisspelledkey: a field tag key misspelled (aduit) is refused, not read as plain PHI; so is any key
+// other than audit.
 package errmisspelledkey
 
 import (
