@@ -1,0 +1,313 @@
+package auditschema
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// LegacyTable is the trail of schema version 0: the table the clinic's own migrations created (and its backstop
+// triggers and repositories wrote) before the audit schema was a library.
+const LegacyTable = "public.audit_log"
+
+// LegacySuffix is appended to the version 0 table's name when Upgrade has imported it: the table is kept,
+// read-only, never dropped.
+const LegacySuffix = "_v0"
+
+// UpgradeReport says what Upgrade did.
+type UpgradeReport struct {
+	// Source is the version 0 table (LegacyTable unless named), RenamedTo where it is now kept.
+	Source, RenamedTo string
+	// Already: an earlier Upgrade imported Source (the row of the audit schema's upgrades table); this call
+	// changed nothing, and Rows, MinID and MaxID are what that upgrade recorded.
+	Already bool
+	// Rows is how many audit rows moved into the audit table; MinID and MaxID their ids (nil when none).
+	Rows         int64
+	MinID, MaxID *int64
+	// Partitions are the monthly partitions created for the imported rows' months.
+	Partitions []string
+	// InDefault is how many imported rows landed in the default partition, because rows already there kept
+	// their month from getting a partition; retention reports them (action "default") and never drops them.
+	InDefault int64
+}
+
+// ErrUpgradeMismatch is matched (errors.Is) by the error Upgrade returns when, after the copy, the audit table
+// does not hold every row of the version 0 table with every column equal. Nothing was changed.
+var ErrUpgradeMismatch = errors.New("auditschema: the imported audit rows do not match the version 0 table")
+
+// UpgradeMismatchError is the error of a copy that did not match: the transaction was rolled back.
+type UpgradeMismatchError struct {
+	Source string
+	// LegacyRows is the version 0 table's row count, Copied how many rows the copy inserted, Missing how many
+	// of the version 0 rows are not in the audit table with every column equal.
+	LegacyRows, Copied, Missing int64
+}
+
+func (e *UpgradeMismatchError) Error() string {
+	return fmt.Sprintf("auditschema: upgrading %s: it holds %d rows, %d were copied, %d are not in the audit table as they were; nothing was changed",
+		e.Source, e.LegacyRows, e.Copied, e.Missing)
+}
+
+func (e *UpgradeMismatchError) Is(target error) bool { return target == ErrUpgradeMismatch }
+
+// ErrUpgradeRefused is matched (errors.Is) by the error Upgrade returns when it will not import: the audit
+// schema is not installed, the version 0 table is missing or reappeared after an import, its ids collide with
+// rows already in the audit table, or the trail has been sealed. Nothing was changed; the error says why.
+var ErrUpgradeRefused = errors.New("auditschema: upgrade from schema version 0 refused")
+
+type upgradeView struct {
+	view
+	Legacy string // the version 0 table as SQL names it
+	Source string // its name as text, schema.table
+}
+
+// Upgrade imports the audit trail of schema version 0 (legacy; "" means LegacyTable, "public.audit_log") into
+// the audit table of c, in one transaction, once:
+//
+//   - every row is copied keeping id, occurred_at, transaction_id (bigint to xid8), the actor columns, ip,
+//     user_agent, request_id, action, target table and id, the patients and changes exactly; db_role is the role
+//     an unattributed row's user_agent names ('db role NAME[, application APP]'), else 'imported';
+//     application is 'imported from <legacy>'; client_addr and method are NULL;
+//   - the monthly partitions of the imported months are created first (as maintain() names them), so retention
+//     sees and ages the imported rows like any other;
+//   - the audit table's identity is advanced past the largest id, so new rows get larger ids;
+//   - the copy is checked: unless every legacy row is in the audit table with every column equal, nothing is
+//     changed and the error matches ErrUpgradeMismatch;
+//   - the legacy table is renamed <name>_v0 (LegacySuffix) and kept: its privileges are revoked from PUBLIC and
+//     the application role, an INSERT trigger refuses new rows, the reviewer role may read it;
+//   - the import is recorded in <schema>.upgrades; a second call finds it and changes nothing (Already).
+//
+// Install must have run first (migrations.Up runs Install, then Upgrade when public.audit_log exists). The
+// connecting user must be a superuser, or a member of the owner role (which owns the legacy table) with
+// CREATEROLE (it becomes a member of the audit role for the transaction only, as in Install). Upgrade refuses
+// (ErrUpgradeRefused) a trail that already has seal checkpoints: rows under a signed watermark would make the
+// seal fail to verify.
+func Upgrade(ctx context.Context, db Querier, c Config, legacy string) (*UpgradeReport, error) {
+	c = c.WithDefaults()
+	if legacy == "" {
+		legacy = LegacyTable
+	}
+	schema, name, ok := strings.Cut(legacy, ".")
+	if !ok {
+		schema, name = "public", legacy
+	}
+	if schema == "" || name == "" || strings.Contains(name, ".") {
+		return nil, fmt.Errorf("%w: %q is not a table name (schema.table)", ErrUpgradeRefused, legacy)
+	}
+	v := upgradeView{view: c.view(), Legacy: pgx.Identifier{schema, name}.Sanitize(), Source: schema + "." + name}
+	renamed := name + LegacySuffix
+	rep := &UpgradeReport{Source: v.Source, RenamedTo: schema + "." + renamed}
+	refuse := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrUpgradeRefused, fmt.Sprintf(format, args...))
+	}
+	err := inTx(ctx, db, func(tx pgx.Tx) error {
+		// Not while Install (or another Upgrade) runs.
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext('auditrepo install'))"); err != nil {
+			return err
+		}
+		ver, err := installedVersion(ctx, tx, c)
+		if err != nil {
+			return err
+		}
+		if ver != Version {
+			return refuse("audit schema %s is at version %d, not %d: run Install first", c.Schema, ver, Version)
+		}
+		var super bool
+		if err := tx.QueryRow(ctx, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user").Scan(&super); err != nil {
+			return err
+		}
+		if !super {
+			// As Install does: a CREATEROLE user acts as the audit role for this transaction only.
+			if _, err := tx.Exec(ctx, fmt.Sprintf("GRANT %s TO CURRENT_USER", pgx.Identifier{c.Audit}.Sanitize())); err != nil {
+				return fmt.Errorf("auditschema: upgrade: %w", err)
+			}
+		}
+		asAudit := "SET LOCAL ROLE " + pgx.Identifier{c.Audit}.Sanitize()
+		sql, err := render("upgrades", v)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, asAudit+";\n"+sql+";\nRESET ROLE"); err != nil {
+			return fmt.Errorf("auditschema: upgrade: creating %s.upgrades: %w", c.Schema, err)
+		}
+		if _, err := tx.Exec(ctx, fmt.Sprintf("REVOKE ALL ON %s.upgrades FROM PUBLIC; GRANT SELECT ON %[1]s.upgrades TO %s, %s",
+			v.S, pgx.Identifier{c.Owner}.Sanitize(), pgx.Identifier{c.Reviewer}.Sanitize())); err != nil {
+			return err
+		}
+
+		var exists bool
+		if err := tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", v.Legacy).Scan(&exists); err != nil {
+			return err
+		}
+		var done bool
+		err = tx.QueryRow(ctx, "SELECT true, renamed_to, row_count, min_id, max_id FROM "+v.S+".upgrades WHERE source = $1", v.Source).
+			Scan(&done, &rep.RenamedTo, &rep.Rows, &rep.MinID, &rep.MaxID)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		switch {
+		case done && !exists:
+			rep.Already = true
+			return nil
+		case done:
+			return refuse("%s was imported before (kept as %s) but exists again; import or drop it by hand", v.Source, rep.RenamedTo)
+		case !exists:
+			return refuse("%s does not exist: there is no version 0 trail to import", v.Source)
+		}
+		var taken bool
+		if err := tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", pgx.Identifier{schema, renamed}.Sanitize()).Scan(&taken); err != nil {
+			return err
+		}
+		if taken {
+			return refuse("%s exists already: the version 0 table cannot be kept under that name", rep.RenamedTo)
+		}
+
+		// No writes to the legacy table from here on: what is counted is what is copied, then renamed.
+		if _, err := tx.Exec(ctx, "LOCK TABLE "+v.Legacy+" IN ACCESS EXCLUSIVE MODE"); err != nil {
+			return err
+		}
+		var sealed int64
+		if err := tx.QueryRow(ctx, "SELECT count(*) FROM "+v.S+".seal_checkpoint").Scan(&sealed); err != nil {
+			return err
+		}
+		if sealed > 0 {
+			return refuse("the trail in %s has %d seal checkpoints; imported rows would lie under their watermarks", c.QualifiedTable(), sealed)
+		}
+		var legacyRows int64
+		if err := tx.QueryRow(ctx, "SELECT count(*), min(id), max(id) FROM "+v.Legacy).Scan(&legacyRows, &rep.MinID, &rep.MaxID); err != nil {
+			return fmt.Errorf("auditschema: upgrade: reading %s: %w", v.Source, err)
+		}
+		var clash int64
+		if err := tx.QueryRow(ctx, "SELECT count(*) FROM "+v.S+"."+v.T+" n WHERE n.id IN (SELECT id FROM "+v.Legacy+")").Scan(&clash); err != nil {
+			return err
+		}
+		if clash > 0 {
+			return refuse("%d rows of %s have the id of a row already in %s", clash, v.Source, c.QualifiedTable())
+		}
+
+		made, err := importPartitions(ctx, tx, v, asAudit)
+		if err != nil {
+			return err
+		}
+		rep.Partitions = made
+
+		sql, err = render("import_v0", v)
+		if err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, sql)
+		if err != nil {
+			return fmt.Errorf("auditschema: upgrade: copying %s: %w", v.Source, err)
+		}
+		rep.Rows = tag.RowsAffected()
+		sql, err = render("missing_v0", v)
+		if err != nil {
+			return err
+		}
+		var missing int64
+		if err := tx.QueryRow(ctx, sql).Scan(&missing); err != nil {
+			return err
+		}
+		if missing != 0 || rep.Rows != legacyRows {
+			return &UpgradeMismatchError{Source: v.Source, LegacyRows: legacyRows, Copied: rep.Rows, Missing: missing}
+		}
+		if err := tx.QueryRow(ctx, "SELECT count(*) FROM "+v.S+"."+pgx.Identifier{c.Table + "_default"}.Sanitize()+
+			" WHERE application = $1", "imported from "+v.Source).Scan(&rep.InDefault); err != nil {
+			return err
+		}
+
+		// New rows get larger ids than every imported one (and than any the identity already handed out).
+		if err := advanceIdentity(ctx, tx, c); err != nil {
+			return fmt.Errorf("auditschema: upgrade: advancing the identity: %w", err)
+		}
+
+		// The version 0 table is kept, read-only for everyone but its owner (and the INSERT trigger refuses even
+		// the owner): the app role loses its INSERT, the reviewers may read it.
+		for _, q := range []string{
+			fmt.Sprintf("ALTER TABLE %s RENAME TO %s", v.Legacy, pgx.Identifier{renamed}.Sanitize()),
+			fmt.Sprintf("REVOKE ALL ON %s FROM PUBLIC, %s", pgx.Identifier{schema, renamed}.Sanitize(), pgx.Identifier{c.App}.Sanitize()),
+			fmt.Sprintf("GRANT SELECT ON %s TO %s", pgx.Identifier{schema, renamed}.Sanitize(), pgx.Identifier{c.Reviewer}.Sanitize()),
+			fmt.Sprintf("CREATE TRIGGER refuse_insert BEFORE INSERT ON %s FOR EACH STATEMENT EXECUTE FUNCTION %s.refuse()",
+				pgx.Identifier{schema, renamed}.Sanitize(), v.S),
+			fmt.Sprintf("COMMENT ON TABLE %s IS %s", pgx.Identifier{schema, renamed}.Sanitize(),
+				literal(fmt.Sprintf("audit trail of schema version 0, imported into %s by auditschema.Upgrade; kept read-only", c.QualifiedTable()))),
+		} {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return fmt.Errorf("auditschema: upgrade: retiring %s: %w", v.Source, err)
+			}
+		}
+		if _, err := tx.Exec(ctx, asAudit); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "INSERT INTO "+v.S+".upgrades (from_version, to_version, source, renamed_to, row_count, min_id, max_id) VALUES (0, $1, $2, $3, $4, $5, $6)",
+			Version, v.Source, rep.RenamedTo, rep.Rows, rep.MinID, rep.MaxID); err != nil {
+			return fmt.Errorf("auditschema: upgrade: recording it: %w", err)
+		}
+		if _, err := tx.Exec(ctx, "RESET ROLE"); err != nil {
+			return err
+		}
+		if !super {
+			if _, err := tx.Exec(ctx, fmt.Sprintf("REVOKE %s FROM CURRENT_USER", pgx.Identifier{c.Audit}.Sanitize())); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// importPartitions creates, as the audit role and named as maintain() names them, the monthly partition of each
+// month of the legacy rows that has none, unless rows already in the default partition fall in that month (the
+// partition could not be created; the imported rows join them there).
+func importPartitions(ctx context.Context, tx pgx.Tx, v upgradeView, asAudit string) ([]string, error) {
+	rows, err := tx.Query(ctx, "SELECT DISTINCT date_trunc('month', occurred_at)::date FROM "+v.Legacy+" ORDER BY 1")
+	if err != nil {
+		return nil, err
+	}
+	months, err := pgx.CollectRows(rows, pgx.RowTo[time.Time])
+	if err != nil {
+		return nil, err
+	}
+	var made []string
+	for _, m := range months {
+		name := v.Table + "_" + m.Format("200601")
+		from, to := m.Format(time.DateOnly), m.AddDate(0, 1, 0).Format(time.DateOnly)
+		var exists, blocked bool
+		err := tx.QueryRow(ctx, fmt.Sprintf(`SELECT to_regclass($1) IS NOT NULL,
+				EXISTS (SELECT FROM %s.%s WHERE occurred_at >= $2::date AND occurred_at < $3::date)`,
+			v.S, pgx.Identifier{v.Table + "_default"}.Sanitize()),
+			pgx.Identifier{v.Schema, name}.Sanitize(), from, to).Scan(&exists, &blocked)
+		if err != nil {
+			return nil, err
+		}
+		if exists || blocked {
+			continue
+		}
+		if _, err := tx.Exec(ctx, fmt.Sprintf("%s; CREATE TABLE %s PARTITION OF %s.%s FOR VALUES FROM (%s) TO (%s); RESET ROLE",
+			asAudit, pgx.Identifier{v.Schema, name}.Sanitize(), v.S, v.T, literal(from), literal(to))); err != nil {
+			return nil, fmt.Errorf("auditschema: upgrade: creating partition %s: %w", name, err)
+		}
+		made = append(made, name)
+	}
+	return made, nil
+}
+
+// advanceIdentity sets the audit table's identity so that the next row gets an id larger than every row's and
+// than any id it already handed out.
+func advanceIdentity(ctx context.Context, tx pgx.Tx, c Config) error {
+	var seq string
+	var max *int64
+	err := tx.QueryRow(ctx, "SELECT pg_get_serial_sequence($1, 'id'), (SELECT max(id) FROM "+c.QualifiedTable()+")", c.QualifiedTable()).Scan(&seq, &max)
+	if err != nil || max == nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, "SELECT setval($1::regclass, greatest($2, (SELECT CASE WHEN is_called THEN last_value END FROM "+seq+")))", seq, *max)
+	return err
+}

@@ -1,0 +1,274 @@
+package auditschema_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/auditrepo/auditrepo/auditschema"
+	"github.com/auditrepo/auditrepo/internal/testdb"
+)
+
+// legacyDB is a database as the clinic's migrations left it before the audit schema was a library (schema
+// version 0): public.audit_log created by the Up sections of testdata/legacy-*.sql (copies of the old
+// migrations 00002 and 00004), owned by the owner role, the application role allowed SELECT and INSERT.
+func legacyDB(t *testing.T) *pgxpool.Pool {
+	t.Helper()
+	ctx := context.Background()
+	db := testdb.Empty(t)
+	// The roles exist on a server the old migrations ran on (00003_roles created them).
+	if _, err := db.Exec(ctx, `DO $$
+		BEGIN
+			IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'auditrepo_owner') THEN
+				CREATE ROLE auditrepo_owner NOLOGIN;
+			END IF;
+			IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'auditrepo_app') THEN
+				CREATE ROLE auditrepo_app LOGIN;
+			END IF;
+		EXCEPTION WHEN duplicate_object OR unique_violation THEN
+			NULL;
+		END $$`); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"testdata/legacy-00002_audit_log.sql", "testdata/legacy-00004_unattributed.sql"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		up, _, ok := strings.Cut(string(b), "-- +goose Down")
+		if !ok || !strings.Contains(up, "-- +goose Up") {
+			t.Fatalf("%s: no Up section", f)
+		}
+		if _, err := db.Exec(ctx, up); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+	}
+	if _, err := db.Exec(ctx, `
+		ALTER TABLE audit_log OWNER TO auditrepo_owner;
+		ALTER FUNCTION audit_log_refuse() OWNER TO auditrepo_owner;
+		GRANT SELECT, INSERT ON audit_log TO auditrepo_app`); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// legacyRows are the version 0 rows the tests import: every actor kind, NULLs, a large id, months of 2021 and
+// 2024 (one starting exactly at a month's first instant), this month (the default occurred_at), a prior patient.
+const legacyRows = `
+INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes, occurred_at)
+VALUES (7, 'user', '203.0.113.7', 'Mozilla/5.0 (X11)', 'req-1', 'CREATE', 'appointments', 1, 10,
+        '{"after": {"id": 1, "notes": "Zahnschmerz ü", "fee": 1.50, "tags": ["a", null]}}', '2021-03-15 10:00:00.123456+00');
+INSERT INTO audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, prior_patient_id, changes, occurred_at)
+VALUES (NULL, 'system', '10.1.0.0/16', NULL, 'job-42', 'UPDATE', 'appointments', 1, 12, 11,
+        '{"before": {"patient_id": 11}, "after": {"patient_id": 12}}', '2024-02-29 23:59:59.999999+00');
+INSERT INTO audit_log (actor_kind, action, target_table, target_id, changes)
+VALUES ('unknown', 'DELETE', 'documents', 3, '{}');
+INSERT INTO audit_log (actor_kind, ip, user_agent, action, target_table, target_id, patient_id, changes, occurred_at)
+VALUES ('unattributed', '::1', 'db role x, application y', 'UPDATE', 'users', 10, 10, '{"after": {"email": null}}', '2024-02-01 00:00:00+00');
+INSERT INTO audit_log (actor_kind, ip, user_agent, action, target_table, target_id, patient_id, changes, occurred_at)
+VALUES ('unattributed', NULL, 'db role clinic_admin', 'CREATE', 'invoices', 5, NULL, '{"after": {"total": "12.00"}}', '2021-03-01 00:00:00+00');
+INSERT INTO audit_log (id, transaction_id, actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id, patient_id, changes, occurred_at)
+OVERRIDING SYSTEM VALUE
+VALUES (9000000000, 5000000000, 8, 'user', '2001:db8::1', 'curl/8', '', 'DELETE', 'billings', 9000000001, 12, '{"before": {"amount": 100}}', '2024-07-01 00:00:00+00')`
+
+// trail returns each row of table as text (every version 0 column, exactly), by id.
+func trail(t *testing.T, q interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, table string) []string {
+	t.Helper()
+	rows, err := q.Query(context.Background(), `SELECT jsonb_build_array(id, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'),
+			transaction_id::text, actor_id, actor_kind, ip::text, user_agent, request_id, action, target_table, target_id,
+			patient_id, prior_patient_id, changes)::text
+		FROM `+table+` ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestUpgradeFromVersion0KeepsEveryRow(t *testing.T) {
+	ctx := context.Background()
+	db := legacyDB(t)
+	if _, err := db.Exec(ctx, legacyRows); err != nil {
+		t.Fatal(err)
+	}
+	before := trail(t, db, "public.audit_log")
+	if len(before) != 6 {
+		t.Fatalf("%d legacy rows, want 6", len(before))
+	}
+	if _, err := auditschema.Install(ctx, db, auditschema.Config{}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := auditschema.Upgrade(ctx, db, auditschema.Config{}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Already || rep.Rows != 6 || rep.Source != "public.audit_log" || rep.RenamedTo != "public.audit_log_v0" ||
+		rep.MaxID == nil || *rep.MaxID != 9000000000 || rep.MinID == nil || *rep.MinID != 1 || rep.InDefault != 0 {
+		t.Fatalf("report %+v", rep)
+	}
+	for _, p := range []string{"audit_log_202103", "audit_log_202402", "audit_log_202407"} {
+		if !slices.Contains(rep.Partitions, p) || !exists(t, db, p) {
+			t.Errorf("partition %s not created (report: %v)", p, rep.Partitions)
+		}
+	}
+
+	// Every row, every column, exactly; the kept table unchanged.
+	if after := trail(t, db, "auditrepo.audit_log"); !slices.Equal(after, before) {
+		t.Errorf("imported trail differs:\nlegacy   %s\nimported %s", strings.Join(before, "\n         "), strings.Join(after, "\n         "))
+	}
+	if kept := trail(t, db, "public.audit_log_v0"); !slices.Equal(kept, before) {
+		t.Errorf("kept table differs:\n%s", strings.Join(kept, "\n"))
+	}
+	// Where the rows came from.
+	rows, err := db.Query(ctx, `SELECT id, db_role, application, method IS NULL AND client_addr IS NULL FROM auditrepo.audit_log ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type origin struct {
+		ID           int64
+		Role, App    string
+		NoMethodAddr bool
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowToStructByPos[origin])
+	if err != nil {
+		t.Fatal(err)
+	}
+	const app = "imported from public.audit_log"
+	want := []origin{{1, "imported", app, true}, {2, "imported", app, true}, {3, "imported", app, true},
+		{4, "x", app, true}, {5, "clinic_admin", app, true}, {9000000000, "imported", app, true}}
+	if !slices.Equal(got, want) {
+		t.Errorf("origins %v, want %v", got, want)
+	}
+	// Every imported row is in a monthly partition, none in the default one: retention sees them.
+	var inDefault int
+	if err := db.QueryRow(ctx, "SELECT count(*) FROM auditrepo.audit_log_default").Scan(&inDefault); err != nil || inDefault != 0 {
+		t.Errorf("%d rows in the default partition (err %v)", inDefault, err)
+	}
+	ret, err := auditschema.Retain(ctx, db, auditschema.Config{}, auditschema.MinRetentionYears, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ret.Partitions {
+		if p.Action == "default" {
+			t.Errorf("retention reports rows in the default partition: %+v", p)
+		}
+	}
+
+	// The next row gets a larger id.
+	var next int64
+	if err := db.QueryRow(ctx, `INSERT INTO auditrepo.audit_log (actor_kind, action, target_table, target_id, changes)
+		VALUES ('system', 'CREATE', 'visits', 1, '{}') RETURNING id`).Scan(&next); err != nil {
+		t.Fatal(err)
+	}
+	if next <= 9000000000 {
+		t.Errorf("next id %d, not past the imported ones", next)
+	}
+
+	// The version 0 table is gone from its name, kept, and not writable by the application (nor by anyone).
+	var legacyGone, appInsert, appSelect, reviewerSelect bool
+	if err := db.QueryRow(ctx, `SELECT to_regclass('public.audit_log') IS NULL,
+			has_table_privilege('auditrepo_app', 'public.audit_log_v0', 'INSERT'),
+			has_table_privilege('auditrepo_app', 'public.audit_log_v0', 'SELECT'),
+			has_table_privilege('auditrepo_reviewer', 'public.audit_log_v0', 'SELECT')`).
+		Scan(&legacyGone, &appInsert, &appSelect, &reviewerSelect); err != nil {
+		t.Fatal(err)
+	}
+	if !legacyGone || appInsert || appSelect || !reviewerSelect {
+		t.Errorf("public.audit_log gone %v; app INSERT %v, SELECT %v on the kept table; reviewer SELECT %v", legacyGone, appInsert, appSelect, reviewerSelect)
+	}
+	const insertV0 = `INSERT INTO public.audit_log_v0 (actor_kind, action, target_table, target_id, changes) VALUES ('system', 'CREATE', 'x', 1, '{}')`
+	err = pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SET LOCAL ROLE auditrepo_app"); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, insertV0)
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "permission denied") {
+		t.Errorf("the app role's INSERT into the kept table: %v, want permission denied", err)
+	}
+	if _, err := db.Exec(ctx, insertV0); err == nil || !strings.Contains(err.Error(), "INSERT refused") {
+		t.Errorf("a superuser's INSERT into the kept table: %v, want refused", err)
+	}
+
+	// Again: nothing changes.
+	cat, n := catalog(t, db), trail(t, db, "auditrepo.audit_log")
+	rep2, err := auditschema.Upgrade(ctx, db, auditschema.Config{}, "public.audit_log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep2.Already || rep2.Rows != 6 || rep2.RenamedTo != "public.audit_log_v0" || len(rep2.Partitions) != 0 {
+		t.Errorf("second upgrade: %+v", rep2)
+	}
+	if catalog(t, db) != cat || !slices.Equal(trail(t, db, "auditrepo.audit_log"), n) {
+		t.Error("second upgrade changed the audit schema or the trail")
+	}
+	var upgrades int
+	if err := db.QueryRow(ctx, "SELECT count(*) FROM auditrepo.upgrades").Scan(&upgrades); err != nil || upgrades != 1 {
+		t.Errorf("%d rows in auditrepo.upgrades (err %v), want 1", upgrades, err)
+	}
+	// Install again changes nothing either.
+	if rep, err := auditschema.Install(ctx, db, auditschema.Config{}); err != nil || rep.Installed {
+		t.Errorf("install after the upgrade: %+v, %v", rep, err)
+	}
+	if catalog(t, db) != cat {
+		t.Error("install after the upgrade changed the audit schema")
+	}
+}
+
+func TestUpgradeRefusesAndChangesNothing(t *testing.T) {
+	ctx := context.Background()
+	db := legacyDB(t)
+	if _, err := db.Exec(ctx, legacyRows); err != nil {
+		t.Fatal(err)
+	}
+	// Before Install.
+	if _, err := auditschema.Upgrade(ctx, db, auditschema.Config{}, ""); !errors.Is(err, auditschema.ErrUpgradeRefused) {
+		t.Fatalf("upgrade before install = %v, want ErrUpgradeRefused", err)
+	}
+	if _, err := auditschema.Install(ctx, db, auditschema.Config{}); err != nil {
+		t.Fatal(err)
+	}
+	// No such table.
+	if _, err := auditschema.Upgrade(ctx, db, auditschema.Config{}, "public.no_such_log"); !errors.Is(err, auditschema.ErrUpgradeRefused) {
+		t.Errorf("upgrade of a missing table = %v, want ErrUpgradeRefused", err)
+	}
+	// An id already taken in the new trail.
+	if _, err := db.Exec(ctx, `INSERT INTO auditrepo.audit_log (id, actor_kind, action, target_table, target_id, changes)
+		OVERRIDING SYSTEM VALUE VALUES (4, 'system', 'CREATE', 'visits', 1, '{}')`); err != nil {
+		t.Fatal(err)
+	}
+	before := trail(t, db, "public.audit_log")
+	_, err := auditschema.Upgrade(ctx, db, auditschema.Config{}, "")
+	if !errors.Is(err, auditschema.ErrUpgradeRefused) || !strings.Contains(err.Error(), "id") {
+		t.Fatalf("upgrade with a colliding id = %v, want ErrUpgradeRefused", err)
+	}
+	var n int
+	if err := db.QueryRow(ctx, "SELECT count(*) FROM auditrepo.audit_log").Scan(&n); err != nil || n != 1 {
+		t.Errorf("%d rows in the audit table after a refused upgrade (err %v), want 1", n, err)
+	}
+	if !slices.Equal(trail(t, db, "public.audit_log"), before) {
+		t.Error("a refused upgrade changed the legacy table")
+	}
+	if exists(t, db, "upgrades") {
+		t.Error("a refused upgrade left auditrepo.upgrades")
+	}
+}
+
+func TestUpgradeMismatchErrorMatches(t *testing.T) {
+	err := error(&auditschema.UpgradeMismatchError{Source: "public.audit_log", LegacyRows: 3, Copied: 2, Missing: 1})
+	if !errors.Is(err, auditschema.ErrUpgradeMismatch) || !strings.Contains(err.Error(), "3 rows, 2 were copied") {
+		t.Errorf("%v", err)
+	}
+}
