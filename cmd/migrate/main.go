@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
@@ -48,6 +49,13 @@ func run(ctx context.Context) error {
 	}
 	if res.Schema.Installed {
 		fmt.Printf("migrate: installed audit schema %s (version %d)\n", migrations.Audit.Schema, auditschema.Version)
+	}
+	if u := res.Upgrade; u != nil && !u.Already {
+		fmt.Printf("migrate: carried over %d audit rows from %s into %s; the old table is kept, read-only, as %s\n",
+			u.Rows, u.Source, migrations.Audit.QualifiedTable(), u.RenamedTo)
+	}
+	if len(res.Retired) > 0 {
+		fmt.Printf("migrate: dropped the old backstop triggers: %s\n", strings.Join(res.Retired, ", "))
 	}
 	if !res.Schema.EventTrigger {
 		fmt.Println("migrate: not a superuser: the DDL event trigger is not installed, so DDL on audited tables is not recorded")
