@@ -1,10 +1,13 @@
-// Command auditbench measures what auditing costs: the generated audited repositories against the raw
-// sqlc queries they wrap, and against the usual alternative, an AFTER ROW trigger writing the audit row.
+// Command auditbench measures what auditing costs: the generated audited repositories (sqlc's statement inside
+// auditrepo.claim, SECURITY DEFINER statement triggers writing the audit rows) against the raw sqlc queries they
+// wrap, against the floor (the same trigger without the claim and the security machinery), and against the
+// usual alternatives, a trigger reading its actor from a setting (the way pghistory does it) and a row trigger.
 //
 // It needs a PostgreSQL server in DATABASE_URL (a role that may create databases; a superuser also lets it
 // CHECKPOINT before the WAL measurement). It creates a fresh database auditbench_<random>, migrates it with
-// migrations.Up, seeds it from a fixed random seed, runs every phase with the arms interleaved, prints a
-// table followed by one "RATIO <id> <value>" line per goal, and drops the database. Run it as
+// migrations.Up, seeds it from a fixed random seed, runs every phase with the arms interleaved, checks that the
+// floor and the peers write the audited arm's audit rows byte for byte, prints a table followed by one
+// "RATIO <id> <value>" line per goal, and drops the database. Run it as
 //
 //	make bench
 //	scripts/with-postgres.sh go run ./cmd/auditbench   # the same, by hand
@@ -13,17 +16,20 @@
 //
 // The arms live in schemas of the same database, so one arm's triggers never fire for another:
 //
-//	raw          the sqlc queries on copies of the tables in schema raw: no audit at all
-//	audited      the generated repositories on the real public tables (with every trigger the migrations install,
-//	             the backstop included)
-//	audited, no backstop
-//	             the generated repositories on copies in schema nobackstop, which have no triggers: what the
-//	             backstop costs the audited arm (reference only, no goal)
-//	trigger      the same sqlc queries on copies in schema trg with an AFTER ROW trigger writing OLD/NEW as jsonb
-//	trigger+ctx  the same, schema trgctx, the trigger reading the actor that the transaction set with set_config
+//	raw         the sqlc queries on copies of the tables in schema raw: no audit at all
+//	audited     the generated repositories on the real public tables (claim + the generated triggers,
+//	            writing auditrepo.audit_log)
+//	floor       the sqlc queries on copies in schema floor, with a plain AFTER statement trigger derived from
+//	            the generated one (pg_get_functiondef, rewritten: not SECURITY DEFINER, no pinned search_path,
+//	            no claim, actor columns NULL) writing the same rows into floor.audit_log
+//	best peer   schema bestpeer: set_config of the actor and the sqlc query in one pgx.Batch (one round trip,
+//	            one implicit transaction); the derived trigger reads the actor from the setting
+//	naive peer  schema naivepeer: BEGIN; set_config; the sqlc query; COMMIT, the same trigger
+//	reference   schema trg: the sqlc query + an AFTER ROW trigger writing to_jsonb(OLD)/to_jsonb(NEW)
 //
 // The copies are CREATE TABLE ... (LIKE public.t INCLUDING ALL) with the foreign keys re-created between the
-// copies, so each arm checks the same constraints and maintains the same indexes.
+// copies, so each arm checks the same constraints and maintains the same indexes; each copy of the audit table
+// is LIKE auditrepo.audit_log INCLUDING ALL with the same partitions.
 package main
 
 import (
