@@ -45,6 +45,7 @@ type results struct {
 
 	walCold, walSteady [nArms][]float64 // bytes per update, one per repetition
 	walNote            string
+	walMethod          string
 
 	genCmd     string
 	gen        []time.Duration // subprocess runs; [0] warms the build cache
@@ -458,9 +459,37 @@ func (b *bench) wal(ctx context.Context) error {
 		}
 	}()
 	canCheckpoint := true
-	lsn := func() (int64, error) {
-		var v int64
-		err := b.adm.QueryRow(ctx, "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint").Scan(&v)
+	// With pg_walinspect (contrib, superuser), only the WAL records of this database count: those that touch
+	// its relations and the commit records of their transactions. Without it, the server-wide LSN difference,
+	// which includes whatever else the server writes meanwhile.
+	var dbOID uint32
+	inspect := false
+	if _, err := b.adm.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS pg_walinspect"); err == nil {
+		inspect = b.adm.QueryRow(ctx, "SELECT oid FROM pg_database WHERE datname = current_database()").Scan(&dbOID) == nil
+	}
+	if inspect {
+		b.res.walMethod = "WAL records of this database only (pg_walinspect: records touching its relations, and their transactions' commit records)"
+	} else {
+		b.res.walMethod = "pg_current_wal_lsn() difference (server-wide: other databases' writes meanwhile count too; pg_walinspect not available)"
+	}
+	lsn := func() (string, error) {
+		var v string
+		err := b.adm.QueryRow(ctx, "SELECT pg_current_wal_lsn()::text").Scan(&v)
+		return v, err
+	}
+	bytes := func(from, to string) (float64, error) {
+		var v float64
+		var err error
+		if inspect {
+			err = b.adm.QueryRow(ctx, `WITH r AS (
+					SELECT xid::text AS x, record_length, block_ref
+					FROM pg_get_wal_records_info($1::pg_lsn, least($2::pg_lsn, pg_current_wal_flush_lsn()))),
+				ours AS (SELECT DISTINCT x FROM r WHERE block_ref LIKE $3 AND x <> '0')
+				SELECT coalesce(sum(record_length), 0) FROM r WHERE block_ref LIKE $3 OR x IN (SELECT x FROM ours)`,
+				from, to, fmt.Sprintf("%%/%d/%%", dbOID)).Scan(&v)
+		} else {
+			err = b.adm.QueryRow(ctx, "SELECT pg_wal_lsn_diff($2::pg_lsn, $1::pg_lsn)::float8", from, to).Scan(&v)
+		}
 		return v, err
 	}
 	for rep := range b.c.WALReps {
@@ -478,7 +507,7 @@ func (b *bench) wal(ctx context.Context) error {
 		for _, k := range rotated(rep) {
 			a := b.arms[k]
 			cl := a.clients[0]
-			var marks [3]int64
+			var marks [3]string
 			for pass := range 2 {
 				var err error
 				if marks[pass], err = lsn(); err != nil {
@@ -495,8 +524,16 @@ func (b *bench) wal(ctx context.Context) error {
 				return err
 			}
 			n := float64(len(rows))
-			b.res.walCold[k] = append(b.res.walCold[k], float64(marks[1]-marks[0])/n)
-			b.res.walSteady[k] = append(b.res.walSteady[k], float64(marks[2]-marks[1])/n)
+			cold, err := bytes(marks[0], marks[1])
+			if err != nil {
+				return err
+			}
+			steady, err := bytes(marks[1], marks[2])
+			if err != nil {
+				return err
+			}
+			b.res.walCold[k] = append(b.res.walCold[k], cold/n)
+			b.res.walSteady[k] = append(b.res.walSteady[k], steady/n)
 		}
 	}
 	return nil

@@ -220,7 +220,7 @@ func (b *bench) report() {
 
 	walRatio, walFloor := math.NaN(), math.NaN()
 	if len(r.walSteady[armRaw]) > 0 {
-		fmt.Fprintf(w, "\nWAL per Update, bytes (pg_current_wal_lsn() difference over %d sequential updates, median of %d; autovacuum off)\n", b.c.WALOps, b.c.WALReps)
+		fmt.Fprintf(w, "\nWAL per Update, bytes (over %d sequential updates, median of %d; autovacuum off)\n  %s\n", b.c.WALOps, b.c.WALReps, r.walMethod)
 		fmt.Fprintln(tw, "arm\tsteady\t/raw\t/floor\tafter CHECKPOINT\t/raw\t")
 		rawS, rawC := median(r.walSteady[armRaw]), median(r.walCold[armRaw])
 		floorS := median(r.walSteady[armFloor])
