@@ -30,7 +30,7 @@ func testConfig(t testing.TB) config {
 	}
 	return config{
 		URL: url, Seed: 1, Rows: 100, Warmup: 3, Rounds: 2, Ops: 6, Block: 4, Clients: 2, ClientOps: 3,
-		BulkRows: 50, BulkReps: 1, WALOps: 5, WALReps: 1, GenRuns: 0, Quiet: true,
+		BulkRows: 50, BulkReps: 1, WALOps: 5, WALReps: 1, GenRuns: 0, Breakdown: 5, BreakdownRuns: 1, Quiet: true,
 	}
 }
 
@@ -66,6 +66,9 @@ func TestRun(t *testing.T) {
 		if rows[k] != [2]int64{n, 0} {
 			t.Errorf("%s arm audit rows (count, with actor) %v; want %d, none with actor", k, rows[k], n)
 		}
+	}
+	if len(res.bdStmt) == 0 || len(res.bdCall) == 0 {
+		t.Errorf("no breakdown")
 	}
 	if len(res.verify) != len(verifyArms) || res.verify[0].rows == 0 {
 		t.Errorf("verification: %+v", res.verify)

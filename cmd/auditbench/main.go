@@ -44,23 +44,25 @@ import (
 
 // config is one run's parameters; the defaults are the full `make bench` run.
 type config struct {
-	URL       string
-	Seed      uint64
-	Rows      int // appointments seeded per arm (the rows the updates pick from)
-	Warmup    int // untimed operations per arm, op kind and connection before the first round
-	Rounds    int // rounds of the single-row and concurrent phases
-	Ops       int // single-row operations per arm, op kind and round
-	Block     int // single-row operations an arm runs before the next arm's turn
-	Clients   int // concurrent clients, each on its own connection
-	ClientOps int // operations per client, arm and round in the concurrent phase
-	BulkRows  int // rows per CreateMany
-	BulkReps  int // timed CreateMany calls per arm
-	WALOps    int // updates per arm and repetition in the WAL measurement
-	WALReps   int
-	GenRuns   int    // runs of the generator; the first warms the build cache, the rest are timed. 0 skips P7
-	ModuleDir string // module root, for P7; empty: the output of go env GOMOD
-	Keep      bool   // keep the database instead of dropping it
-	Quiet     bool   // no progress lines on stderr
+	URL           string
+	Seed          uint64
+	Rows          int // appointments seeded per arm (the rows the updates pick from)
+	Warmup        int // untimed operations per arm, op kind and connection before the first round
+	Rounds        int // rounds of the single-row and concurrent phases
+	Ops           int // single-row operations per arm, op kind and round
+	Block         int // single-row operations an arm runs before the next arm's turn
+	Clients       int // concurrent clients, each on its own connection
+	ClientOps     int // operations per client, arm and round in the concurrent phase
+	BulkRows      int // rows per CreateMany
+	BulkReps      int // timed CreateMany calls per arm
+	WALOps        int // updates per arm and repetition in the WAL measurement
+	WALReps       int
+	GenRuns       int    // runs of the generator; the first warms the build cache, the rest are timed. 0 skips P7
+	ModuleDir     string // module root, for P7; empty: the output of go env GOMOD
+	Breakdown     int    // statements per variant and run of the server-side breakdown; 0 skips it
+	BreakdownRuns int
+	Keep          bool // keep the database instead of dropping it
+	Quiet         bool // no progress lines on stderr
 }
 
 func main() {
@@ -79,6 +81,8 @@ func main() {
 	flag.IntVar(&c.WALReps, "wal-reps", 3, "repetitions of the WAL measurement")
 	flag.IntVar(&c.GenRuns, "gen-runs", 4, "generator runs for P7 (the first is not timed); 0 skips P7")
 	flag.StringVar(&c.ModuleDir, "dir", "", "module root for P7 (default: from go env GOMOD)")
+	flag.IntVar(&c.Breakdown, "breakdown", 0, "server-side breakdown of the audited path's cost over the floor's: single-row updates per variant and run (0 skips it)")
+	flag.IntVar(&c.BreakdownRuns, "breakdown-runs", 5, "runs of the breakdown (the minimum counts)")
 	flag.BoolVar(&c.Keep, "keep", false, "keep the benchmark database")
 	flag.BoolVar(&c.Quiet, "q", false, "no progress on stderr")
 	flag.Usage = func() {

@@ -47,6 +47,9 @@ type results struct {
 	walNote            string
 	walMethod          string
 
+	bdStmt, bdCall []bdResult // the breakdown (-breakdown)
+	bdClock        string
+
 	genCmd     string
 	gen        []time.Duration // subprocess runs; [0] warms the build cache
 	genMatches string
@@ -111,6 +114,7 @@ func run(ctx context.Context, c config, out io.Writer) (*results, error) {
 		{"bulk insert", b.bulk},
 		{"generator", b.generator},
 		{"checks", b.checks},
+		{"breakdown", b.breakdown},
 	}
 	for _, p := range phases {
 		if ctx.Err() != nil {

@@ -309,6 +309,8 @@ func (b *bench) report() {
 		}
 	}
 
+	b.reportBreakdown(tw)
+
 	p50 := func(k armKind, op opKind) float64 { return float64(pct(r.single[k][op], 50)) }
 	rate := func(k armKind) float64 { return float64(r.concOps[k]) / r.concWall[k].Seconds() }
 	goals := []goal{
