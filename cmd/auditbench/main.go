@@ -30,6 +30,9 @@
 // The copies are CREATE TABLE ... (LIKE public.t INCLUDING ALL) with the foreign keys re-created between the
 // copies, so each arm checks the same constraints and maintains the same indexes; each copy of the audit table
 // is LIKE auditrepo.audit_log INCLUDING ALL with the same partitions.
+//
+// With -breakdown N it also times, on the server, where the audited path's time goes beyond the floor's and
+// what cheaper variants of auditrepo.claim/actor/claim_key would save (breakdown.go).
 package main
 
 import (
