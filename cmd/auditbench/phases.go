@@ -607,8 +607,8 @@ var verifyArms = []armKind{armAudited, armFloor, armBest, armNaive}
 // changes, apart from the actor columns: in ONE transaction (so now(), and with it updated_at and the server
 // facts, are the same for all) each arm runs the same sample of changes on its own table, each as its arm
 // writes (the audited arm's statements inside auditrepo.claim, the peers' after setting auditbench.actor):
-// inserts (every 50th row of raw.appointments, seeded or created by the run), multi-row updates of PHI fields, a patient move, a change of nonphi
-// fields only and a change of nothing (both: no rows), deletes. It compares digests of the audit rows, then
+// inserts (every 50th row of raw.appointments, seeded or created by the run), multi-row updates of PHI
+// fields, a patient move, a change of nonphi fields only and a change of nothing (both: no rows), deletes. It compares digests of the audit rows, then
 // rolls everything back. A difference fails the run.
 func (b *bench) verify(ctx context.Context) error {
 	tx, err := b.adm.Begin(ctx)
