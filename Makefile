@@ -48,8 +48,10 @@ check-generate:
 	fi
 
 # Measures what auditing costs (README, Performance): against $DATABASE_URL if set, else a throwaway cluster.
+# BENCH_FLAGS passes flags, e.g. make bench BENCH_FLAGS='-breakdown 10000' (go run ./cmd/auditbench -h lists them).
+BENCH_FLAGS ?=
 bench:
-	$(WITH_PG) $(GO) run ./cmd/auditbench
+	$(WITH_PG) $(GO) run ./cmd/auditbench $(BENCH_FLAGS)
 
 # Runs each fuzz target briefly. Budgets are execution counts: a -fuzztime duration can fail spuriously with
 # "context deadline exceeded" on a busy machine (a race in Go 1.26's fuzz coordinator, go.dev/issue/75804).

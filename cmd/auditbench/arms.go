@@ -2,14 +2,15 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/auditrepo/auditrepo/audit"
@@ -20,15 +21,24 @@ import (
 type armKind int
 
 const (
-	armRaw       armKind = iota // sqlc, no audit
-	armAudited                  // generated repository
-	armAuditedNB                // generated repository on copies of the tables without the backstop triggers
-	armTrigger                  // sqlc + AFTER ROW trigger, no actor
-	armTrigCtx                  // sqlc in a transaction that first sets the actor with set_config + trigger
+	armRaw     armKind = iota // sqlc, no audit
+	armAudited                // generated repository: claim + SECURITY DEFINER statement triggers
+	armFloor                  // sqlc + the same statement trigger, plain (no claim, no SECURITY DEFINER, no actor)
+	armBest                   // pghistory-style: set_config of the actor + sqlc in one round trip (a batch)
+	armNaive                  // BEGIN; set_config; sqlc; COMMIT, four round trips
+	armRef                    // sqlc + AFTER ROW trigger writing to_jsonb(OLD)/to_jsonb(NEW), no actor
 )
 
-var armNames = [...]string{"raw", "audited", "audited, no backstop", "trigger", "trigger+ctx"}
-var armSchemas = [...]string{"raw", "public", "nobackstop", "trg", "trgctx"}
+var armNames = [...]string{"raw", "audited", "floor", "best peer", "naive peer", "reference"}
+var armSchemas = [...]string{"raw", "public", "floor", "bestpeer", "naivepeer", "trg"}
+
+// auditTable is where an arm's audit rows go (the raw arm has an empty copy, written by nothing).
+func auditTable(k armKind) string {
+	if k == armAudited {
+		return "auditrepo.audit_log"
+	}
+	return armSchemas[k] + ".audit_log"
+}
 
 func (k armKind) String() string { return armNames[k] }
 
@@ -89,26 +99,46 @@ type client struct {
 	q    *db.Queries
 	r    *repo.AppointmentRepo
 	actx context.Context // carries the actor (used by the audited repository only)
+	// ctxActor is the actor as the peers' triggers read it from the setting auditbench.actor, one JSON
+	// object in the form auditrepo.claim stores (k, a, i, u, r, m), per method.
+	ctxActor [nOps + 1]string
 }
 
 func newClient(ctx context.Context, a *arm, conn *pgx.Conn) *client {
-	return &client{arm: a, conn: conn, q: db.New(conn), r: repo.NewAppointmentRepo(conn), actx: audit.WithActor(ctx, a.actor)}
+	c := &client{arm: a, conn: conn, q: db.New(conn), r: repo.NewAppointmentRepo(conn), actx: audit.WithActor(ctx, a.actor)}
+	for op, m := range []string{"AppointmentRepo.Create", "AppointmentRepo.Update", "AppointmentRepo.Delete", "AppointmentRepo.CreateMany"} {
+		c.ctxActor[op] = actorJSON(a.actor, m)
+	}
+	return c
 }
 
-// inTx runs f in a transaction that starts by setting the actor for the trigger to read: BEGIN, the
-// set_config statement, f's statements, COMMIT, each one round trip.
-func (c *client) inTx(ctx context.Context, f func(tx pgx.Tx) error) error {
+// opBulk indexes client.ctxActor for CreateMany.
+const opBulk = nOps
+
+// actorJSON is what the peers set before each write: the actor's fields as one JSON object, the same keys and
+// values auditrepo.claim stores, so the peers' triggers write the same actor columns as the audited arm's.
+func actorJSON(a audit.Actor, method string) string {
+	m := map[string]any{"k": string(a.Kind), "a": a.UserID, "u": a.UserAgent, "r": a.RequestID, "m": method}
+	if a.IP.IsValid() {
+		m["i"] = a.IP.String()
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+// setActor is what a peer sends for its trigger to read (is_local = true: the setting ends with the
+// transaction, implicit or not).
+const setActor = `SELECT set_config('auditbench.actor', $1, true)`
+
+// inTx is the naive peer: a transaction that starts by setting the actor for the trigger to read: BEGIN, the
+// set_config statement, f's statement, COMMIT, each one round trip.
+func (c *client) inTx(ctx context.Context, op opKind, f func(tx pgx.Tx) error) error {
 	tx, err := c.conn.Begin(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback(context.Background())
-	a := c.arm.actor
-	var ip string
-	if a.IP.IsValid() {
-		ip = a.IP.String()
-	}
-	if _, err := tx.Exec(ctx, setActor, strconv.FormatInt(a.UserID, 10), string(a.Kind), ip, a.UserAgent, a.RequestID); err != nil {
+	if _, err := tx.Exec(ctx, setActor, c.ctxActor[op]); err != nil {
 		return err
 	}
 	if err := f(tx); err != nil {
@@ -117,14 +147,97 @@ func (c *client) inTx(ctx context.Context, f func(tx pgx.Tx) error) error {
 	return tx.Commit(ctx)
 }
 
+// batchTX is the best peer, as pghistory sets its context: a DBTX for sqlc's methods that sends the set_config
+// statement and sqlc's statement together, as one pgx.Batch: one round trip, one implicit transaction (a
+// single Sync), so the setting holds for the write's trigger and ends with it.
+type batchTX struct {
+	conn  *pgx.Conn
+	actor string
+}
+
+func (b batchTX) send(ctx context.Context, sql string, args []any) pgx.BatchResults {
+	var batch pgx.Batch
+	batch.Queue(setActor, b.actor)
+	batch.Queue(sql, args...)
+	br := b.conn.SendBatch(ctx, &batch)
+	return br
+}
+
+func (b batchTX) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	br := b.send(ctx, sql, args)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return pgconn.CommandTag{}, err
+	}
+	tag, err := br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return tag, err
+}
+
+func (b batchTX) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	br := b.send(ctx, sql, args)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return errRow{err}
+	}
+	return batchRow{br}
+}
+
+// Query returns the write's rows; closing them closes the batch.
+func (b batchTX) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	br := b.send(ctx, sql, args)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return nil, err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		br.Close()
+		return nil, err
+	}
+	return batchRows{rows, br}, nil
+}
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+type batchRow struct{ br pgx.BatchResults }
+
+func (r batchRow) Scan(dest ...any) error {
+	err := r.br.QueryRow().Scan(dest...)
+	if cerr := r.br.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+type batchRows struct {
+	pgx.Rows
+	br pgx.BatchResults
+}
+
+func (r batchRows) Close() {
+	r.Rows.Close()
+	r.br.Close()
+}
+
+func (c *client) batch(op opKind) *db.Queries {
+	return db.New(batchTX{conn: c.conn, actor: c.ctxActor[op]})
+}
+
 func (c *client) create(ctx context.Context, p db.CreateAppointmentParams) (int64, error) {
 	var out db.Appointment
 	var err error
 	switch c.arm.kind {
-	case armAudited, armAuditedNB:
+	case armAudited:
 		out, err = c.r.Create(c.actx, p)
-	case armTrigCtx:
-		err = c.inTx(ctx, func(tx pgx.Tx) error {
+	case armBest:
+		out, err = c.batch(opCreate).CreateAppointment(ctx, p)
+	case armNaive:
+		err = c.inTx(ctx, opCreate, func(tx pgx.Tx) error {
 			out, err = db.New(tx).CreateAppointment(ctx, p)
 			return err
 		})
@@ -137,10 +250,12 @@ func (c *client) create(ctx context.Context, p db.CreateAppointmentParams) (int6
 func (c *client) update(ctx context.Context, p db.UpdateAppointmentParams) error {
 	var err error
 	switch c.arm.kind {
-	case armAudited, armAuditedNB:
+	case armAudited:
 		_, err = c.r.Update(c.actx, p)
-	case armTrigCtx:
-		err = c.inTx(ctx, func(tx pgx.Tx) error {
+	case armBest:
+		_, err = c.batch(opUpdate).UpdateAppointment(ctx, p)
+	case armNaive:
+		err = c.inTx(ctx, opUpdate, func(tx pgx.Tx) error {
 			_, err := db.New(tx).UpdateAppointment(ctx, p)
 			return err
 		})
@@ -152,10 +267,12 @@ func (c *client) update(ctx context.Context, p db.UpdateAppointmentParams) error
 
 func (c *client) delete(ctx context.Context, id int64) error {
 	switch c.arm.kind {
-	case armAudited, armAuditedNB:
+	case armAudited:
 		return c.r.Delete(c.actx, id)
-	case armTrigCtx:
-		return c.inTx(ctx, func(tx pgx.Tx) error { return db.New(tx).DeleteAppointment(ctx, id) })
+	case armBest:
+		return c.batch(opDelete).DeleteAppointment(ctx, id)
+	case armNaive:
+		return c.inTx(ctx, opDelete, func(tx pgx.Tx) error { return db.New(tx).DeleteAppointment(ctx, id) })
 	default:
 		return c.q.DeleteAppointment(ctx, id)
 	}
@@ -176,7 +293,7 @@ func (a *arm) updateParams(s *seed, i int) db.UpdateAppointmentParams {
 	}
 }
 
-// Bulk insert: the raw arm runs the generated CreateMany's INSERT without its audit CTE (same unnest, same
+// Bulk insert: the raw arm runs the generated CreateMany's INSERT without its claim CTE (same unnest, same
 // RETURNING, rows scanned the same way); the trigger arms run the same statement on their schema.
 const rawBulkInsert = `INSERT INTO appointments (patient_id, dentist_id, clinic_id, date, time, type, status, notes)
 	SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4, ar_in.p5, ar_in.p6, ar_in.p7, ar_in.p8
@@ -206,15 +323,16 @@ func bulkRaw(ctx context.Context, q interface {
 	if err != nil {
 		return 0, err
 	}
+	defer rows.Close()
 	out := make([]db.Appointment, 0, len(ps))
 	for rows.Next() {
 		var i db.Appointment
 		if err := rows.Scan(&i.ID, &i.PatientID, &i.DentistID, &i.ClinicID, &i.Date, &i.Time, &i.Type, &i.Status, &i.Notes, &i.UpdatedAt); err != nil {
-			rows.Close()
 			return 0, err
 		}
 		out = append(out, i)
 	}
+	rows.Close()
 	return len(out), rows.Err()
 }
 
@@ -222,12 +340,14 @@ func (c *client) bulk(ctx context.Context, ps []db.CreateAppointmentParams) erro
 	var n int
 	var err error
 	switch c.arm.kind {
-	case armAudited, armAuditedNB:
+	case armAudited:
 		var out []db.Appointment
 		out, err = c.r.CreateMany(c.actx, ps)
 		n = len(out)
-	case armTrigCtx:
-		err = c.inTx(ctx, func(tx pgx.Tx) error {
+	case armBest:
+		n, err = bulkRaw(ctx, batchTX{conn: c.conn, actor: c.ctxActor[opBulk]}, ps)
+	case armNaive:
+		err = c.inTx(ctx, opBulk, func(tx pgx.Tx) error {
 			n, err = bulkRaw(ctx, tx, ps)
 			return err
 		})

@@ -30,14 +30,15 @@ func testConfig(t testing.TB) config {
 	}
 	return config{
 		URL: url, Seed: 1, Rows: 100, Warmup: 3, Rounds: 2, Ops: 6, Block: 4, Clients: 2, ClientOps: 3,
-		BulkRows: 50, BulkReps: 1, WALOps: 5, WALReps: 1, GenRuns: 0, Quiet: true,
+		BulkRows: 50, BulkReps: 1, WALOps: 5, WALReps: 1, GenRuns: 0, Breakdown: 5, BreakdownRuns: 1, Quiet: true,
 	}
 }
 
-// TestRun runs every phase at a tiny size and checks that each arm did what it stands for: the audited arm and
-// the trigger arms wrote the same number of audit rows, the raw arm none, only the audited and trigger+ctx arms
-// recorded the actor, the backstop logged none of the audited arm's writes, every audited call was one
-// statement, and the report ends with the RATIO lines.
+// TestRun runs every phase at a tiny size and checks that each arm did what it stands for: every trigger arm
+// wrote as many audit rows as the audited arm, the raw arm none, the audited arm and both peers recorded the
+// actor on every row, the floor and the reference on none, the floor and the peers wrote the audited arm's rows
+// byte for byte (run fails otherwise), every audited call was one statement and every best-peer call one
+// round trip, and the report ends with the RATIO lines.
 func TestRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("creates and migrates a database")
@@ -52,25 +53,34 @@ func TestRun(t *testing.T) {
 	if rows[armRaw][0] != 0 {
 		t.Errorf("raw arm wrote %d audit rows", rows[armRaw][0])
 	}
-	if rows[armAudited][0] == 0 || rows[armAudited] != rows[armTrigCtx] || rows[armAudited] != rows[armAuditedNB] {
-		t.Errorf("audit rows (count, with actor): audited %v, audited without backstop %v, trigger+ctx %v; want equal and non-zero",
-			rows[armAudited], rows[armAuditedNB], rows[armTrigCtx])
+	n := rows[armAudited][0]
+	if n == 0 {
+		t.Errorf("the audited arm wrote no audit rows")
 	}
-	if rows[armTrigger] != [2]int64{rows[armAudited][0], 0} {
-		t.Errorf("trigger arm audit rows %v; want %d without actor", rows[armTrigger], rows[armAudited][0])
-	}
-	if res.backstop != 0 {
-		t.Errorf("the backstop logged %d writes of the audited arm", res.backstop)
-	}
-	if res.otherTables != "none" {
-		t.Errorf("rows in other public tables: %s", res.otherTables)
-	}
-	for _, s := range res.stmts[armAudited] {
-		if want := int64(c.Rounds * c.Ops); s != want {
-			t.Errorf("audited arm sent %d statements for %d calls; want one each", s, want)
+	for _, k := range []armKind{armAudited, armBest, armNaive} {
+		if rows[k] != [2]int64{n, n} {
+			t.Errorf("%s arm audit rows (count, with actor) %v; want %d, all with actor", k, rows[k], n)
 		}
 	}
-	for _, id := range []string{"P1", "P2c", "P2d", "P3", "P4", "P5", "P6"} {
+	for _, k := range []armKind{armFloor, armRef} {
+		if rows[k] != [2]int64{n, 0} {
+			t.Errorf("%s arm audit rows (count, with actor) %v; want %d, none with actor", k, rows[k], n)
+		}
+	}
+	if len(res.bdStmt) == 0 || len(res.bdCall) == 0 {
+		t.Errorf("no breakdown")
+	}
+	if len(res.verify) != len(verifyArms) || res.verify[0].rows == 0 {
+		t.Errorf("verification: %+v", res.verify)
+	}
+	for _, k := range []armKind{armAudited, armBest} {
+		for _, s := range res.stmts[k] {
+			if want := int64(c.Rounds * c.Ops); s != want {
+				t.Errorf("%s arm made %d round trips for %d calls; want one each", k, s, want)
+			}
+		}
+	}
+	for _, id := range []string{"P1", "P1F", "P2c", "P2cF", "P2d", "P2dF", "P3", "P3F", "P4B", "P4", "P5", "P5T", "P6", "P6F"} {
 		if !regexp.MustCompile(`(?m)^RATIO ` + id + ` [0-9.]+$`).Match(out.Bytes()) {
 			t.Errorf("no RATIO %s line in the report:\n%s", id, out.String())
 		}

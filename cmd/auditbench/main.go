@@ -1,10 +1,13 @@
-// Command auditbench measures what auditing costs: the generated audited repositories against the raw
-// sqlc queries they wrap, and against the usual alternative, an AFTER ROW trigger writing the audit row.
+// Command auditbench measures what auditing costs: the generated audited repositories (sqlc's statement inside
+// auditrepo.claim, SECURITY DEFINER statement triggers writing the audit rows) against the raw sqlc queries they
+// wrap, against the floor (the same trigger without the claim and the security machinery), and against the
+// usual alternatives, a trigger reading its actor from a setting (the way pghistory does it) and a row trigger.
 //
 // It needs a PostgreSQL server in DATABASE_URL (a role that may create databases; a superuser also lets it
 // CHECKPOINT before the WAL measurement). It creates a fresh database auditbench_<random>, migrates it with
-// migrations.Up, seeds it from a fixed random seed, runs every phase with the arms interleaved, prints a
-// table followed by one "RATIO <id> <value>" line per goal, and drops the database. Run it as
+// migrations.Up, seeds it from a fixed random seed, runs every phase with the arms interleaved, checks that the
+// floor and the peers write the audited arm's audit rows byte for byte, prints a table followed by one
+// "RATIO <id> <value>" line per goal, and drops the database. Run it as
 //
 //	make bench
 //	scripts/with-postgres.sh go run ./cmd/auditbench   # the same, by hand
@@ -13,17 +16,23 @@
 //
 // The arms live in schemas of the same database, so one arm's triggers never fire for another:
 //
-//	raw          the sqlc queries on copies of the tables in schema raw: no audit at all
-//	audited      the generated repositories on the real public tables (with every trigger the migrations install,
-//	             the backstop included)
-//	audited, no backstop
-//	             the generated repositories on copies in schema nobackstop, which have no triggers: what the
-//	             backstop costs the audited arm (reference only, no goal)
-//	trigger      the same sqlc queries on copies in schema trg with an AFTER ROW trigger writing OLD/NEW as jsonb
-//	trigger+ctx  the same, schema trgctx, the trigger reading the actor that the transaction set with set_config
+//	raw         the sqlc queries on copies of the tables in schema raw: no audit at all
+//	audited     the generated repositories on the real public tables (claim + the generated triggers,
+//	            writing auditrepo.audit_log)
+//	floor       the sqlc queries on copies in schema floor, with a plain AFTER statement trigger derived from
+//	            the generated one (pg_get_functiondef, rewritten: not SECURITY DEFINER, no pinned search_path,
+//	            no claim, actor columns NULL) writing the same rows into floor.audit_log
+//	best peer   schema bestpeer: set_config of the actor and the sqlc query in one pgx.Batch (one round trip,
+//	            one implicit transaction); the derived trigger reads the actor from the setting
+//	naive peer  schema naivepeer: BEGIN; set_config; the sqlc query; COMMIT, the same trigger
+//	reference   schema trg: the sqlc query + an AFTER ROW trigger writing to_jsonb(OLD)/to_jsonb(NEW)
 //
 // The copies are CREATE TABLE ... (LIKE public.t INCLUDING ALL) with the foreign keys re-created between the
-// copies, so each arm checks the same constraints and maintains the same indexes.
+// copies, so each arm checks the same constraints and maintains the same indexes; each copy of the audit table
+// is LIKE auditrepo.audit_log INCLUDING ALL with the same partitions.
+//
+// With -breakdown N it also times, on the server, where the audited path's time goes beyond the floor's and
+// what cheaper variants of auditrepo.claim/actor/claim_key would save (breakdown.go).
 package main
 
 import (
@@ -38,23 +47,25 @@ import (
 
 // config is one run's parameters; the defaults are the full `make bench` run.
 type config struct {
-	URL       string
-	Seed      uint64
-	Rows      int // appointments seeded per arm (the rows the updates pick from)
-	Warmup    int // untimed operations per arm, op kind and connection before the first round
-	Rounds    int // rounds of the single-row and concurrent phases
-	Ops       int // single-row operations per arm, op kind and round
-	Block     int // single-row operations an arm runs before the next arm's turn
-	Clients   int // concurrent clients, each on its own connection
-	ClientOps int // operations per client, arm and round in the concurrent phase
-	BulkRows  int // rows per CreateMany
-	BulkReps  int // timed CreateMany calls per arm
-	WALOps    int // updates per arm and repetition in the WAL measurement
-	WALReps   int
-	GenRuns   int    // runs of the generator; the first warms the build cache, the rest are timed. 0 skips P7
-	ModuleDir string // module root, for P7; empty: the output of go env GOMOD
-	Keep      bool   // keep the database instead of dropping it
-	Quiet     bool   // no progress lines on stderr
+	URL           string
+	Seed          uint64
+	Rows          int // appointments seeded per arm (the rows the updates pick from)
+	Warmup        int // untimed operations per arm, op kind and connection before the first round
+	Rounds        int // rounds of the single-row and concurrent phases
+	Ops           int // single-row operations per arm, op kind and round
+	Block         int // single-row operations an arm runs before the next arm's turn
+	Clients       int // concurrent clients, each on its own connection
+	ClientOps     int // operations per client, arm and round in the concurrent phase
+	BulkRows      int // rows per CreateMany
+	BulkReps      int // timed CreateMany calls per arm
+	WALOps        int // updates per arm and repetition in the WAL measurement
+	WALReps       int
+	GenRuns       int    // runs of the generator; the first warms the build cache, the rest are timed. 0 skips P7
+	ModuleDir     string // module root, for P7; empty: the output of go env GOMOD
+	Breakdown     int    // statements per variant and run of the server-side breakdown; 0 skips it
+	BreakdownRuns int
+	Keep          bool // keep the database instead of dropping it
+	Quiet         bool // no progress lines on stderr
 }
 
 func main() {
@@ -73,6 +84,8 @@ func main() {
 	flag.IntVar(&c.WALReps, "wal-reps", 3, "repetitions of the WAL measurement")
 	flag.IntVar(&c.GenRuns, "gen-runs", 4, "generator runs for P7 (the first is not timed); 0 skips P7")
 	flag.StringVar(&c.ModuleDir, "dir", "", "module root for P7 (default: from go env GOMOD)")
+	flag.IntVar(&c.Breakdown, "breakdown", 0, "server-side breakdown of the audited path's cost over the floor's: single-row updates per variant and run (0 skips it)")
+	flag.IntVar(&c.BreakdownRuns, "breakdown-runs", 5, "runs of the breakdown (the minimum counts)")
 	flag.BoolVar(&c.Keep, "keep", false, "keep the benchmark database")
 	flag.BoolVar(&c.Quiet, "q", false, "no progress on stderr")
 	flag.Usage = func() {

@@ -6,7 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -45,22 +45,26 @@ type results struct {
 
 	walCold, walSteady [nArms][]float64 // bytes per update, one per repetition
 	walNote            string
+	walMethod          string
 
-	genCmd      string
-	gen         []time.Duration // subprocess runs; [0] warms the build cache
-	genMatches  string
-	genErr      string
-	sqlcCmd     string
-	sqlc        []time.Duration // the sqlc go:generate step on a copy of its inputs; [0] warms up
-	sqlcNote    string
-	auditRows   [nArms][2]int64 // audit rows of benchmarked appointments, and how many of them name an actor
-	otherTables string
-	backstop    int64 // audit rows in public written by the backstop (actor kind other than user/system/unknown)
+	bdStmt, bdCall []bdResult // the breakdown (-breakdown)
+	bdClock        string
+
+	genCmd     string
+	gen        []time.Duration // subprocess runs; [0] warms the build cache
+	genMatches string
+	genErr     string
+	sqlcCmd    string
+	sqlc       []time.Duration // the sqlc go:generate step on a copy of its inputs; [0] warms up
+	sqlcNote   string
+	auditRows  [nArms][2]int64 // audit rows of benchmarked appointments, and how many of them name an actor
+	verify     []verifyResult  // the same sample of changes in verifyArms' tables, in one transaction
+	verifyErr  string          // non-empty: the arms' audit rows differ (the run fails)
 }
 
-const nArms = 5
+const nArms = 6
 
-var allArms = []armKind{armRaw, armAudited, armAuditedNB, armTrigger, armTrigCtx}
+var allArms = []armKind{armRaw, armAudited, armFloor, armBest, armNaive, armRef}
 
 // rotated returns the arms in the order of round r: each arm takes each position equally often.
 func rotated(r int) []armKind {
@@ -110,6 +114,7 @@ func run(ctx context.Context, c config, out io.Writer) (*results, error) {
 		{"bulk insert", b.bulk},
 		{"generator", b.generator},
 		{"checks", b.checks},
+		{"breakdown", b.breakdown},
 	}
 	for _, p := range phases {
 		if ctx.Err() != nil {
@@ -121,6 +126,9 @@ func run(ctx context.Context, c config, out io.Writer) (*results, error) {
 		}
 	}
 	b.report()
+	if b.res.verifyErr != "" {
+		return &b.res, fmt.Errorf("VERIFY FAILED: %s", b.res.verifyErr)
+	}
 	return &b.res, nil
 }
 
@@ -162,15 +170,21 @@ func (b *bench) setup(ctx context.Context) error {
 	if b.s, err = seedPublic(ctx, b.adm, b.c); err != nil {
 		return err
 	}
-	for _, k := range []armKind{armRaw, armAuditedNB, armTrigger, armTrigCtx} {
-		actor := ""
+	for _, k := range []armKind{armRaw, armFloor, armBest, armNaive, armRef} {
+		schema := armSchemas[k]
+		var triggers string
 		switch k {
-		case armTrigger:
-			actor = noActor
-		case armTrigCtx:
-			actor = ctxActor
+		case armFloor:
+			triggers, err = derivedTrigger(ctx, b.adm, schema, false)
+		case armBest, armNaive:
+			triggers, err = derivedTrigger(ctx, b.adm, schema, true)
+		case armRef:
+			triggers = fmt.Sprintf(refTrigger, schema)
 		}
-		if err := cloneSchema(ctx, b.adm, armSchemas[k], actor); err != nil {
+		if err != nil {
+			return err
+		}
+		if err := cloneSchema(ctx, b.adm, schema, triggers); err != nil {
 			return err
 		}
 	}
@@ -180,7 +194,6 @@ func (b *bench) setup(ctx context.Context) error {
 	actor := benchActor(b.s)
 	for _, k := range allArms {
 		a := &arm{kind: k, stmts: &counter{}, actor: actor, flipped: make([]bool, len(b.s.appts))}
-		a.actor.RequestID = "req-" + armSchemas[k] // tells the audited arms' rows apart in public.audit_log
 		for range max(1, b.c.Clients) {
 			conn, err := b.d.connect(ctx, armSchemas[k], a.stmts)
 			if err != nil {
@@ -425,11 +438,16 @@ func (b *bench) wal(ctx context.Context) error {
 	if b.c.WALOps < 1 || b.c.WALReps < 1 {
 		return nil
 	}
-	tables := []string{}
+	var tables []string
 	for _, k := range allArms {
-		for _, t := range []string{"appointments", "audit_log"} {
-			tables = append(tables, pgx.Identifier{armSchemas[k], t}.Sanitize())
+		// The audit table is partitioned: storage parameters are set on its partitions.
+		rows, _ := b.adm.Query(ctx, `SELECT relid::regclass::text FROM pg_partition_tree($1::regclass) WHERE isleaf`, auditTable(k))
+		parts, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
 		}
+		tables = append(tables, pgx.Identifier{armSchemas[k], "appointments"}.Sanitize())
+		tables = append(tables, parts...)
 	}
 	for _, t := range tables {
 		if _, err := b.adm.Exec(ctx, "VACUUM "+t); err != nil {
@@ -445,9 +463,37 @@ func (b *bench) wal(ctx context.Context) error {
 		}
 	}()
 	canCheckpoint := true
-	lsn := func() (int64, error) {
-		var v int64
-		err := b.adm.QueryRow(ctx, "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint").Scan(&v)
+	// With pg_walinspect (contrib, superuser), only the WAL records of this database count: those that touch
+	// its relations and the commit records of their transactions. Without it, the server-wide LSN difference,
+	// which includes whatever else the server writes meanwhile.
+	var dbOID uint32
+	inspect := false
+	if _, err := b.adm.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS pg_walinspect"); err == nil {
+		inspect = b.adm.QueryRow(ctx, "SELECT oid FROM pg_database WHERE datname = current_database()").Scan(&dbOID) == nil
+	}
+	if inspect {
+		b.res.walMethod = "WAL records of this database only (pg_walinspect: records touching its relations, and their transactions' commit records)"
+	} else {
+		b.res.walMethod = "pg_current_wal_lsn() difference (server-wide: other databases' writes meanwhile count too; pg_walinspect not available)"
+	}
+	lsn := func() (string, error) {
+		var v string
+		err := b.adm.QueryRow(ctx, "SELECT pg_current_wal_lsn()::text").Scan(&v)
+		return v, err
+	}
+	bytes := func(from, to string) (float64, error) {
+		var v float64
+		var err error
+		if inspect {
+			err = b.adm.QueryRow(ctx, `WITH r AS (
+					SELECT xid::text AS x, record_length, block_ref
+					FROM pg_get_wal_records_info($1::pg_lsn, least($2::pg_lsn, pg_current_wal_flush_lsn()))),
+				ours AS (SELECT DISTINCT x FROM r WHERE block_ref LIKE $3 AND x <> '0')
+				SELECT coalesce(sum(record_length), 0) FROM r WHERE block_ref LIKE $3 OR x IN (SELECT x FROM ours)`,
+				from, to, fmt.Sprintf("%%/%d/%%", dbOID)).Scan(&v)
+		} else {
+			err = b.adm.QueryRow(ctx, "SELECT pg_wal_lsn_diff($2::pg_lsn, $1::pg_lsn)::float8", from, to).Scan(&v)
+		}
 		return v, err
 	}
 	for rep := range b.c.WALReps {
@@ -465,7 +511,7 @@ func (b *bench) wal(ctx context.Context) error {
 		for _, k := range rotated(rep) {
 			a := b.arms[k]
 			cl := a.clients[0]
-			var marks [3]int64
+			var marks [3]string
 			for pass := range 2 {
 				var err error
 				if marks[pass], err = lsn(); err != nil {
@@ -482,8 +528,16 @@ func (b *bench) wal(ctx context.Context) error {
 				return err
 			}
 			n := float64(len(rows))
-			b.res.walCold[k] = append(b.res.walCold[k], float64(marks[1]-marks[0])/n)
-			b.res.walSteady[k] = append(b.res.walSteady[k], float64(marks[2]-marks[1])/n)
+			cold, err := bytes(marks[0], marks[1])
+			if err != nil {
+				return err
+			}
+			steady, err := bytes(marks[1], marks[2])
+			if err != nil {
+				return err
+			}
+			b.res.walCold[k] = append(b.res.walCold[k], cold/n)
+			b.res.walSteady[k] = append(b.res.walSteady[k], steady/n)
 		}
 	}
 	return nil
@@ -531,49 +585,109 @@ func (b *bench) bulk(ctx context.Context) error {
 	return nil
 }
 
-// checks counts what the arms wrote to their audit tables, so a broken arm shows in the report, and lists
-// rows in public tables that no arm writes (such as a backstop's log of writes that bypassed the repos).
+// checks counts what the arms wrote to their audit tables, so a broken arm shows in the report (the seed's
+// rows, written as a system actor, are not counted).
 func (b *bench) checks(ctx context.Context) error {
 	for _, k := range allArms {
-		// Generated statements name public.audit_log, so both audited arms write there.
-		schema := armSchemas[k]
-		if k == armAuditedNB {
-			schema = "public"
-		}
 		var n, withActor int64
-		err := b.adm.QueryRow(ctx, fmt.Sprintf(`SELECT count(*), count(actor_id) FROM %s.audit_log
-			WHERE target_table = 'appointments' AND actor_kind <> 'system' AND (request_id IS NULL OR request_id = $1)`,
-			pgx.Identifier{schema}.Sanitize()), "req-"+armSchemas[k]).Scan(&n, &withActor)
+		err := b.adm.QueryRow(ctx, fmt.Sprintf(`SELECT count(*), count(actor_id) FROM %s
+			WHERE target_table = 'appointments' AND actor_kind <> 'system'`, auditTable(k))).Scan(&n, &withActor)
 		if err != nil {
 			return err
 		}
 		b.res.auditRows[k] = [2]int64{n, withActor}
 	}
-	// The backstop logs, with an actor kind of its own, writes to the PHI tables that did not come from the
-	// repositories; the audited arm's writes must never show up there.
-	if err := b.adm.QueryRow(ctx, `SELECT count(*) FROM public.audit_log
-		WHERE actor_kind NOT IN ('user', 'system', 'unknown')`).Scan(&b.res.backstop); err != nil {
-		return err
-	}
-	rows, _ := b.adm.Query(ctx, `SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace
-		AND relkind IN ('r', 'p') AND relname NOT LIKE 'goose%' ORDER BY 1`)
-	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return b.verify(ctx)
+}
+
+// verifyArms are the arms that must write the same audit rows as the audited arm.
+var verifyArms = []armKind{armAudited, armFloor, armBest, armNaive}
+
+// verify checks that the floor, the peers and the audited arm write byte-identical audit rows for the same
+// changes, apart from the actor columns: in ONE transaction (so now(), and with it updated_at and the server
+// facts, are the same for all) each arm runs the same sample of changes on its own table, each as its arm
+// writes (the audited arm's statements inside auditrepo.claim, the peers' after setting auditbench.actor):
+// inserts (every 50th row of raw.appointments, seeded or created by the run), multi-row updates of PHI
+// fields, a patient move, a change of nonphi fields only and a change of nothing (both: no rows), deletes. It compares digests of the audit rows, then
+// rolls everything back. A difference fails the run.
+func (b *bench) verify(ctx context.Context) error {
+	tx, err := b.adm.Begin(ctx)
 	if err != nil {
 		return err
 	}
-	var lines []string
-	for _, t := range tables {
-		if slices.Contains(seededTables, t) {
-			continue
+	defer tx.Rollback(context.Background())
+	a := b.arms[armAudited].actor
+	var ip any
+	if a.IP.IsValid() {
+		ip = a.IP.String()
+	}
+	other := b.s.patients[len(b.s.patients)-1]
+	script := []string{
+		`INSERT INTO %[1]s (id, patient_id, dentist_id, clinic_id, date, time, type, status, notes) OVERRIDING SYSTEM VALUE
+			SELECT 900000000 + id, patient_id, dentist_id, clinic_id, date, time, type, status, notes FROM raw.appointments
+			WHERE id %% 50 = 7 ORDER BY id`,
+		`UPDATE %[1]s SET status = CASE status WHEN 'scheduled' THEN 'confirmed' ELSE 'scheduled' END,
+			notes = notes || ' (verified)', updated_at = now() WHERE id >= 900000000 AND id %% 3 = 0`,
+		fmt.Sprintf(`UPDATE %%[1]s SET patient_id = %d, updated_at = now() WHERE id >= 900000000 AND id %%%% 4 = 1`, other),
+		`UPDATE %[1]s SET updated_at = updated_at + interval '1 minute' WHERE id >= 900000000`,
+		`UPDATE %[1]s SET type = type WHERE id >= 900000000 AND id %% 5 = 2`,
+		`DELETE FROM %[1]s WHERE id >= 900000000 AND id %% 2 = 0`,
+	}
+	for _, k := range verifyArms {
+		table := armSchemas[k] + ".appointments"
+		if k == armBest || k == armNaive {
+			if _, err := tx.Exec(ctx, setActor, actorJSON(a, "auditbench.verify")); err != nil {
+				return err
+			}
 		}
-		var n int64
-		if err := b.adm.QueryRow(ctx, "SELECT count(*) FROM "+pgx.Identifier{t}.Sanitize()).Scan(&n); err != nil {
+		for _, st := range script {
+			st = fmt.Sprintf(st, table)
+			var err error
+			if k == armAudited {
+				_, err = tx.Exec(ctx, `WITH ar_claim AS MATERIALIZED (
+					SELECT auditrepo.claim($1, $2, $3, $4, $5, 'appointments', 'auditbench.verify')
+				), ar_write AS (`+st+` RETURNING 1) SELECT count(*) FROM ar_write CROSS JOIN ar_claim`,
+					string(a.Kind), a.UserID, ip, a.UserAgent, a.RequestID)
+			} else {
+				_, err = tx.Exec(ctx, st)
+			}
+			if err != nil {
+				return fmt.Errorf("verify, %s: %s: %w", k, firstLine(st), err)
+			}
+		}
+		var v verifyResult
+		v.arm = k
+		err := tx.QueryRow(ctx, `SELECT count(*),
+				coalesce(md5(string_agg(changes::text, E'\n' ORDER BY target_id, id)), ''),
+				coalesce(md5(string_agg((action, target_table, target_id, patient_id, prior_patient_id, changes)::text, E'\n' ORDER BY target_id, id)), ''),
+				coalesce(md5(string_agg((occurred_at, transaction_id, db_role, client_addr, application)::text, E'\n' ORDER BY target_id, id)), ''),
+				coalesce(string_agg(DISTINCT (actor_kind, actor_id, ip, user_agent, request_id, method)::text, ' '), '')
+			FROM `+auditTable(k)+` WHERE transaction_id = pg_current_xact_id() AND target_id >= 900000000`).
+			Scan(&v.rows, &v.changes, &v.row, &v.facts, &v.actor)
+		if err != nil {
 			return err
 		}
-		if n > 0 {
-			lines = append(lines, fmt.Sprintf("%s %d", t, n))
+		b.res.verify = append(b.res.verify, v)
+	}
+	ref := b.res.verify[0]
+	var bad []string
+	for _, v := range b.res.verify[1:] {
+		if v.rows != ref.rows || v.changes != ref.changes || v.row != ref.row || v.facts != ref.facts {
+			bad = append(bad, v.arm.String())
 		}
 	}
-	b.res.otherTables = join(lines, ", ")
+	if ref.rows == 0 {
+		bad = append(bad, "no rows at all")
+	}
+	if len(bad) > 0 {
+		b.res.verifyErr = "audit rows differ from the audited arm's: " + strings.Join(bad, ", ")
+	}
 	return nil
+}
+
+type verifyResult struct {
+	arm                 armKind
+	rows                int64
+	changes, row, facts string // md5 digests
+	actor               string // the distinct actor columns
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -72,8 +73,8 @@ func (d *benchDB) drop() error {
 	return err
 }
 
-// counter counts the statements a connection sends (Exec, Query, QueryRow, and so BEGIN and COMMIT): after the
-// statement cache is warm, one statement is one round trip.
+// counter counts the statements a connection sends (Exec, Query, QueryRow, and so BEGIN and COMMIT) and its
+// batches: after the statement cache is warm, each is one round trip.
 type counter struct{ n atomic.Int64 }
 
 func (c *counter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
@@ -81,6 +82,14 @@ func (c *counter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQ
 	return ctx
 }
 func (c *counter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// A batch is one round trip, whatever it holds.
+func (c *counter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+func (c *counter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (c *counter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
 
 // connect opens a connection to the benchmark database whose unqualified names resolve in schema first.
 // pgx's default exec mode (QueryExecModeCacheStatement) prepares each statement once per connection.
@@ -190,17 +199,17 @@ func (s *seed) newAppointments(rng *rand.Rand, n int) []db.CreateAppointmentPara
 	return out
 }
 
-// The trigger arms' audit function: one row per changed row into the schema's own copy of audit_log, with
-// the full OLD and NEW rows as jsonb. %[1]s is the schema; %[2]s the actor columns' values.
-const triggerFunc = `
+// The reference arm's audit function: the bare row trigger, one row per changed row into the schema's own copy
+// of the audit table, with the full OLD and NEW rows as jsonb (no masking, no changed fields, no actor).
+// %[1]s is the schema.
+const refTrigger = `
 CREATE FUNCTION %[1]s.audit_row() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
 	r record;
 BEGIN
 	IF TG_OP = 'DELETE' THEN r := OLD; ELSE r := NEW; END IF;
-	INSERT INTO %[1]s.audit_log (actor_id, actor_kind, ip, user_agent, request_id, action, target_table, target_id,
-		patient_id, changes)
-	VALUES (%[2]s, CASE TG_OP WHEN 'INSERT' THEN 'CREATE' ELSE TG_OP END, TG_TABLE_NAME, r.id, r.patient_id,
+	INSERT INTO %[1]s.audit_log (actor_kind, action, target_table, target_id, patient_id, changes)
+	VALUES ('unknown', CASE TG_OP WHEN 'INSERT' THEN 'CREATE' ELSE TG_OP END, TG_TABLE_NAME, r.id, r.patient_id,
 		jsonb_build_object(
 			'before', CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) END,
 			'after', CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END));
@@ -210,27 +219,93 @@ $$;
 CREATE TRIGGER audit_row AFTER INSERT OR UPDATE OR DELETE ON %[1]s.appointments
 	FOR EACH ROW EXECUTE FUNCTION %[1]s.audit_row();`
 
+// The generated trigger of public.appointments, as the database holds it: the floor and the peers run a copy
+// of it rewritten by derivedTrigger, so they write the same rows (the same masking, changed fields, nonphi
+// skip, patient and prior patient) and only the parts under test differ.
 const (
-	noActor = `NULL, 'unknown', NULL, NULL, NULL`
-	// ctxActor reads what setActor stored in the transaction (missing_ok, so an unset actor is NULL/unknown).
-	ctxActor = `nullif(current_setting('app.actor_id', true), '')::bigint,
-		coalesce(nullif(current_setting('app.actor_kind', true), ''), 'unknown'),
-		nullif(current_setting('app.ip', true), '')::inet,
-		nullif(current_setting('app.user_agent', true), ''),
-		nullif(current_setting('app.request_id', true), '')`
-	// setActor is what an application sends at the start of each transaction for a trigger to read, in one
-	// statement (is_local = true: the settings end with the transaction).
-	setActor = `SELECT set_config('app.actor_id', $1, true), set_config('app.actor_kind', $2, true),
-	set_config('app.ip', $3, true), set_config('app.user_agent', $4, true), set_config('app.request_id', $5, true)`
+	realFunc  = "auditrepo.audit_public_appointments()"
+	realTable = "auditrepo.audit_log"
+	// The actor: the generated function reads the claim once, then every INSERT takes its columns from it.
+	realActorDecl = "a jsonb := auditrepo.actor('appointments');"
+	realActorCols = "coalesce(a->>'k', 'unattributed'), (a->>'a')::bigint, (a->>'i')::inet, a->>'u', a->>'r', a->>'m'"
+	// The floor: no actor at all; the columns the generated function writes when there is no claim.
+	floorActorCols = "'unattributed', NULL::bigint, NULL::inet, NULL::text, NULL::text, NULL::text"
+	// The peers: the actor as setActor left it in the transaction (missing or reset: no actor).
+	peerActorDecl = "a jsonb := NULLIF(pg_catalog.current_setting('auditbench.actor', true), '')::jsonb;"
 )
 
+// derivedTrigger returns the SQL creating schema's copy of the generated trigger function of appointments and
+// its triggers, from the definitions in the database (pg_get_functiondef, pg_get_triggerdef): not SECURITY
+// DEFINER, no pinned search_path, writing into schema's audit table; withActor false (the floor) writes no
+// actor, true (the peers) reads it from the setting auditbench.actor. Any part of the definition it expected
+// to rewrite and did not find is an error: a changed generator must not silently make the arms differ.
+func derivedTrigger(ctx context.Context, conn *pgx.Conn, schema string, withActor bool) (string, error) {
+	var def string
+	if err := conn.QueryRow(ctx, "SELECT pg_get_functiondef($1::regprocedure)", realFunc).Scan(&def); err != nil {
+		return "", fmt.Errorf("the generated trigger function %s: %w", realFunc, err)
+	}
+	fn := schema + ".audit_appointments()"
+	var errs []string
+	replace := func(old, new string, n int) {
+		if c := strings.Count(def, old); c != n && !(n < 0 && c > 0) {
+			errs = append(errs, fmt.Sprintf("%q occurs %d times, want %d", old, c, n))
+		}
+		def = strings.ReplaceAll(def, old, new)
+	}
+	replace(realFunc, fn, 1)
+	replace("\n SECURITY DEFINER\n", "\n", 1)
+	if m := searchPathRE.FindAllString(def, -1); len(m) != 1 {
+		errs = append(errs, fmt.Sprintf("%d SET search_path clauses, want 1", len(m)))
+	}
+	def = searchPathRE.ReplaceAllString(def, "\n")
+	replace(realTable+" ", schema+".audit_log ", -1)
+	if withActor {
+		replace(realActorDecl, peerActorDecl, 1)
+	} else {
+		replace("\t"+realActorDecl+"\n", "", 1)
+		replace(realActorCols, floorActorCols, 3)
+	}
+	if strings.Contains(def, "auditrepo.") {
+		errs = append(errs, "it still names schema auditrepo")
+	}
+	rows, _ := conn.Query(ctx, `SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger
+		WHERE tgrelid = 'public.appointments'::regclass AND tgfoid = $1::regprocedure ORDER BY tgname`, realFunc)
+	type trig struct{ name, def string }
+	trigs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (trig, error) {
+		var t trig
+		return t, r.Scan(&t.name, &t.def)
+	})
+	if err != nil {
+		return "", err
+	}
+	if len(trigs) != 3 {
+		errs = append(errs, fmt.Sprintf("%d triggers of public.appointments run %s, want 3", len(trigs), realFunc))
+	}
+	stmts := []string{def}
+	for _, t := range trigs {
+		d := strings.Replace(t.def, " ON public.appointments ", " ON "+schema+".appointments ", 1)
+		d = strings.Replace(d, "EXECUTE FUNCTION "+realFunc, "EXECUTE FUNCTION "+fn, 1)
+		if strings.Contains(d, "auditrepo.") || strings.Contains(d, "public.") {
+			errs = append(errs, "trigger "+t.name+": "+d)
+		}
+		stmts = append(stmts, d)
+	}
+	if len(errs) > 0 {
+		return "", fmt.Errorf("deriving %s's trigger from %s: %s", schema, realFunc, strings.Join(errs, "; "))
+	}
+	return strings.Join(stmts, ";\n"), nil
+}
+
+var searchPathRE = regexp.MustCompile(`\n SET search_path TO [^\n]*\n`)
+
 // seededTables are copied with their rows into every arm's schema; the other tables are copied empty.
-var seededTables = []string{"users", "clinic_locations", "appointments", "audit_log"}
+var seededTables = []string{"users", "clinic_locations", "appointments"}
 
 // cloneSchema creates schema with a copy of every public table (columns, defaults, identity, CHECK constraints,
-// indexes; then the foreign keys, pointing at the copies), the seeded rows, and for the trigger arms the audit
-// trigger on appointments. No trigger of public is copied.
-func cloneSchema(ctx context.Context, conn *pgx.Conn, schema, actorCols string) error {
+// indexes; then the foreign keys, pointing at the copies), the seeded rows, a copy of the audit table (same
+// columns, defaults, constraints, indexes and partitions), and triggers, the SQL that creates the arm's audit
+// triggers (none for the raw arm). No trigger of public is copied.
+func cloneSchema(ctx context.Context, conn *pgx.Conn, schema, triggers string) error {
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return err
@@ -256,10 +331,25 @@ func cloneSchema(ctx context.Context, conn *pgx.Conn, schema, actorCols string) 
 	if err != nil {
 		return err
 	}
+	// The audit table's partitions, as the migrations (and maintain()) left them.
+	rows, _ = tx.Query(ctx, `SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i
+		JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'auditrepo.audit_log'::regclass ORDER BY 1`)
+	type part struct{ name, bound string }
+	parts, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (part, error) {
+		var p part
+		return p, r.Scan(&p.name, &p.bound)
+	})
+	if err != nil {
+		return err
+	}
 	sch := pgx.Identifier{schema}.Sanitize()
 	stmts := []string{"CREATE SCHEMA " + sch}
 	for _, t := range tables {
 		stmts = append(stmts, fmt.Sprintf("CREATE TABLE %s.%s (LIKE public.%[2]s INCLUDING ALL)", sch, pgx.Identifier{t}.Sanitize()))
+	}
+	stmts = append(stmts, fmt.Sprintf("CREATE TABLE %s.audit_log (LIKE auditrepo.audit_log INCLUDING ALL) PARTITION BY RANGE (occurred_at)", sch))
+	for _, p := range parts {
+		stmts = append(stmts, fmt.Sprintf("CREATE TABLE %[1]s.%[2]s PARTITION OF %[1]s.audit_log %[3]s", sch, pgx.Identifier{p.name}.Sanitize(), p.bound))
 	}
 	for _, t := range seededTables {
 		id := pgx.Identifier{t}.Sanitize()
@@ -275,8 +365,8 @@ func cloneSchema(ctx context.Context, conn *pgx.Conn, schema, actorCols string) 
 			pgx.Identifier{f.table}.Sanitize(), pgx.Identifier{f.name}.Sanitize(), f.def))
 	}
 	stmts = append(stmts, "RESET search_path")
-	if actorCols != "" {
-		stmts = append(stmts, fmt.Sprintf(triggerFunc, sch, actorCols))
+	if triggers != "" {
+		stmts = append(stmts, triggers)
 	}
 	for _, s := range stmts {
 		if _, err := tx.Exec(ctx, s); err != nil {

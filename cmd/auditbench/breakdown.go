@@ -1,0 +1,365 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+)
+
+// The breakdown (-breakdown N) measures on the server where the audited path's time goes beyond the floor's:
+// PL/pgSQL loops timed with the backend's own CPU time (/proc/self/schedstat read with pg_read_file; the wall
+// clock when that is not permitted), the minimum of several runs, variants interleaved. Two tables:
+//
+//   - statements: N single-row Updates per variant and run, each its own transaction (a DO block committing
+//     after each, synchronous_commit off so no run waits for the disk), on the floor's table with the trigger
+//     function swapped per variant: the floor, then adding one part of the audited path at a time, then
+//     cheaper variants of auditrepo.claim/actor/claim_key (schema bd, dropped afterwards; auditschema itself
+//     is not changed);
+//   - calls: N calls of each function in one transaction (what a call costs once its plans are cached).
+//
+// It runs after every other phase (it writes to the floor's tables) and is not part of `make bench`'s default.
+
+// bdSetup creates the cheaper variants. claim_key without its SET clause, every name qualified, is inlined
+// into its callers; claim_sql is claim as one SQL expression (inlined into the repository statement);
+// actor_noset is actor without its SET clause (it runs only inside the triggers, which pin search_path);
+// actor_nox also drops the exception block.
+const bdSetup = `
+DROP SCHEMA IF EXISTS bd CASCADE;
+CREATE SCHEMA bd;
+CREATE FUNCTION bd.f_plain() RETURNS int LANGUAGE plpgsql AS $$BEGIN RETURN 1; END$$;
+CREATE FUNCTION bd.f_secdef() RETURNS int LANGUAGE plpgsql SECURITY DEFINER AS $$BEGIN RETURN 1; END$$;
+CREATE FUNCTION bd.f_set() RETURNS int LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$BEGIN RETURN 1; END$$;
+CREATE FUNCTION bd.f_both() RETURNS int LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$BEGIN RETURN 1; END$$;
+CREATE FUNCTION bd.f_exc() RETURNS int LANGUAGE plpgsql AS $$BEGIN BEGIN RETURN 1; EXCEPTION WHEN OTHERS THEN RETURN 0; END; END$$;
+CREATE FUNCTION bd.claim_key(target text) RETURNS text LANGUAGE sql STABLE
+RETURN (EXTRACT(epoch FROM pg_catalog.statement_timestamp()) OPERATOR(pg_catalog.*) 1000000)::bigint::text
+	OPERATOR(pg_catalog.||) '|' OPERATOR(pg_catalog.||) target OPERATOR(pg_catalog.||) '|';
+CREATE FUNCTION bd.claim(actor_kind text, actor_id bigint, ip inet, user_agent text, request_id text, target text, method text)
+RETURNS boolean LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $ar$
+BEGIN
+	IF actor_kind IS NULL OR actor_kind NOT IN ('user', 'system', 'unknown') THEN
+		RAISE EXCEPTION 'auditrepo claim: actor kind % is not user, system or unknown', coalesce(actor_kind, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM set_config('auditrepo.claim', bd.claim_key(target) || json_build_object(
+		'k', actor_kind, 'a', actor_id, 'i', ip, 'u', user_agent, 'r', request_id, 'm', method)::text, true);
+	RETURN true;
+END
+$ar$;
+CREATE FUNCTION bd.claim_noset(actor_kind text, actor_id bigint, ip inet, user_agent text, request_id text, target text, method text)
+RETURNS boolean LANGUAGE plpgsql AS $ar$
+BEGIN
+	IF actor_kind IS NULL OR actor_kind OPERATOR(pg_catalog.<>) ALL ('{user,system,unknown}'::text[]) THEN
+		RAISE EXCEPTION 'auditrepo claim: actor kind % is not user, system or unknown', pg_catalog.coalesce(actor_kind, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM pg_catalog.set_config('auditrepo.claim', bd.claim_key(target) OPERATOR(pg_catalog.||) pg_catalog.json_build_object(
+		'k', actor_kind, 'a', actor_id, 'i', ip, 'u', user_agent, 'r', request_id, 'm', method)::text, true);
+	RETURN true;
+END
+$ar$;
+CREATE FUNCTION bd.refuse_kind(actor_kind text) RETURNS boolean LANGUAGE plpgsql AS $ar$
+BEGIN
+	RAISE EXCEPTION 'auditrepo claim: actor kind % is not user, system or unknown', pg_catalog.coalesce(actor_kind, 'NULL')
+		USING ERRCODE = 'invalid_parameter_value';
+END
+$ar$;
+CREATE FUNCTION bd.claim_sql(actor_kind text, actor_id bigint, ip inet, user_agent text, request_id text, target text, method text)
+RETURNS boolean LANGUAGE sql VOLATILE
+RETURN CASE WHEN actor_kind OPERATOR(pg_catalog.=) ANY ('{user,system,unknown}'::text[])
+	THEN pg_catalog.set_config('auditrepo.claim', bd.claim_key(target) OPERATOR(pg_catalog.||) pg_catalog.json_build_object(
+		'k', actor_kind, 'a', actor_id, 'i', ip, 'u', user_agent, 'r', request_id, 'm', method)::text, true) IS NOT NULL
+	ELSE bd.refuse_kind(actor_kind) END;
+CREATE FUNCTION bd.actor(target text) RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $ar$
+DECLARE
+	c text := current_setting('auditrepo.claim', true);
+	k text := bd.claim_key(target);
+	j jsonb;
+BEGIN
+	IF c IS NULL OR left(c, length(k)) <> k THEN
+		RETURN NULL;
+	END IF;
+	BEGIN
+		j := substr(c, length(k) + 1)::jsonb;
+		IF jsonb_typeof(j) <> 'object' OR j->>'k' IS NULL OR j->>'k' NOT IN ('user', 'system', 'unknown') THEN
+			RETURN NULL;
+		END IF;
+		PERFORM (j->>'a')::bigint, (j->>'i')::inet;
+	EXCEPTION WHEN OTHERS THEN
+		RETURN NULL;
+	END;
+	RETURN j;
+END
+$ar$;
+CREATE FUNCTION bd.actor_noset(target text) RETURNS jsonb LANGUAGE plpgsql STABLE AS $ar$
+DECLARE
+	c text := pg_catalog.current_setting('auditrepo.claim', true);
+	k text := bd.claim_key(target);
+	j jsonb;
+BEGIN
+	IF c IS NULL OR pg_catalog.left(c, pg_catalog.length(k)) OPERATOR(pg_catalog.<>) k THEN
+		RETURN NULL;
+	END IF;
+	BEGIN
+		j := pg_catalog.substr(c, pg_catalog.length(k) OPERATOR(pg_catalog.+) 1)::jsonb;
+		IF pg_catalog.jsonb_typeof(j) OPERATOR(pg_catalog.<>) 'object' OR (j OPERATOR(pg_catalog.->>) 'k') IS NULL
+		   OR (j OPERATOR(pg_catalog.->>) 'k') OPERATOR(pg_catalog.<>) ALL ('{user,system,unknown}'::text[]) THEN
+			RETURN NULL;
+		END IF;
+		PERFORM (j OPERATOR(pg_catalog.->>) 'a')::bigint, (j OPERATOR(pg_catalog.->>) 'i')::inet;
+	EXCEPTION WHEN OTHERS THEN
+		RETURN NULL;
+	END;
+	RETURN j;
+END
+$ar$;
+CREATE FUNCTION bd.actor_nox(target text) RETURNS jsonb LANGUAGE plpgsql STABLE AS $ar$
+DECLARE
+	c text := pg_catalog.current_setting('auditrepo.claim', true);
+	k text := bd.claim_key(target);
+	j jsonb;
+BEGIN
+	IF c IS NULL OR pg_catalog.left(c, pg_catalog.length(k)) OPERATOR(pg_catalog.<>) k THEN
+		RETURN NULL;
+	END IF;
+	j := pg_catalog.substr(c, pg_catalog.length(k) OPERATOR(pg_catalog.+) 1)::jsonb;
+	IF pg_catalog.jsonb_typeof(j) OPERATOR(pg_catalog.<>) 'object' OR (j OPERATOR(pg_catalog.->>) 'k') IS NULL
+	   OR (j OPERATOR(pg_catalog.->>) 'k') OPERATOR(pg_catalog.<>) ALL ('{user,system,unknown}'::text[]) THEN
+		RETURN NULL;
+	END IF;
+	RETURN j;
+END
+$ar$;
+`
+
+// bdInlineCheck replaces the trigger's call of actor() with the same check in the trigger function itself.
+const bdInlineDecl = "\tc text := current_setting('auditrepo.claim', true);\n\tk text := bd.claim_key('appointments');\n\ta jsonb;\n"
+const bdInlineCheck = `BEGIN
+	IF left(c, length(k)) = k THEN
+		BEGIN
+			a := substr(c, length(k) + 1)::jsonb;
+			IF jsonb_typeof(a) <> 'object' OR a->>'k' IS NULL OR a->>'k' NOT IN ('user', 'system', 'unknown') THEN
+				a := NULL;
+			END IF;
+			PERFORM (a->>'a')::bigint, (a->>'i')::inet;
+		EXCEPTION WHEN OTHERS THEN
+			a := NULL;
+		END;
+	END IF;
+	IF TG_OP = 'INSERT' THEN`
+
+type bdResult struct {
+	label string
+	min   float64
+	runs  []float64
+}
+
+func (b *bench) breakdown(ctx context.Context) error {
+	if b.c.Breakdown < 1 {
+		return nil
+	}
+	conn := b.adm
+	if _, err := conn.Exec(ctx, bdSetup); err != nil {
+		return fmt.Errorf("breakdown setup: %w", err)
+	}
+	defer conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS bd CASCADE")
+	var real, floor string
+	if err := conn.QueryRow(ctx, "SELECT pg_get_functiondef($1::regprocedure), pg_get_functiondef('floor.audit_appointments()'::regprocedure)", realFunc).Scan(&real, &floor); err != nil {
+		return err
+	}
+	decl := "\t" + realActorDecl + "\n"
+	body := strings.ReplaceAll(real, realTable+" ", "floor.audit_log ")
+	fn := func(name, from, to string) string {
+		return strings.Replace(strings.Replace(body, realFunc, "bd."+name+"()", 1), from, to, 1)
+	}
+	inl := strings.Replace(strings.Replace(body, realFunc, "bd.f_inl()", 1), decl, bdInlineDecl, 1)
+	inl = strings.Replace(inl, "BEGIN\n\tIF TG_OP = 'INSERT' THEN", bdInlineCheck, 1)
+	defs := []string{
+		fn("f_real", "", ""),
+		fn("f_key", "auditrepo.actor(", "bd.actor("),
+		fn("f_fast", "auditrepo.actor(", "bd.actor_noset("),
+		fn("f_nox", "auditrepo.actor(", "bd.actor_nox("),
+		inl,
+		strings.Replace(strings.Replace(floor, "floor.audit_appointments()", "bd.f_sd()", 1),
+			"\n LANGUAGE plpgsql\n", "\n LANGUAGE plpgsql\n SECURITY DEFINER\n SET search_path TO 'pg_catalog', 'pg_temp'\n", 1),
+	}
+	for _, d := range defs {
+		if strings.Contains(d, "auditrepo.audit_log") || !strings.Contains(d, "bd.f_") {
+			return fmt.Errorf("breakdown: a derived trigger function did not rewrite:\n%s", d)
+		}
+		if _, err := conn.Exec(ctx, d); err != nil {
+			return fmt.Errorf("breakdown: %s: %w", firstLine(d), err)
+		}
+	}
+	if _, err := conn.Exec(ctx, "SET synchronous_commit = off"); err != nil {
+		return err
+	}
+	defer conn.Exec(context.Background(), "RESET synchronous_commit")
+	clock := "split_part(pg_read_file('/proc/self/schedstat'), ' ', 1)::bigint / 1000.0"
+	b.res.bdClock = "server CPU time of the backend (/proc/self/schedstat)"
+	if _, err := conn.Exec(ctx, "SELECT "+clock); err != nil {
+		clock = "extract(epoch FROM clock_timestamp()) * 1e6"
+		b.res.bdClock = "wall clock (clock_timestamp(); /proc/self/schedstat not readable)"
+	}
+	setTrigger := func(f string) error {
+		_, err := conn.Exec(ctx, fmt.Sprintf(`DROP TRIGGER IF EXISTS audit_insert ON floor.appointments;
+			DROP TRIGGER IF EXISTS audit_update ON floor.appointments;
+			DROP TRIGGER IF EXISTS audit_delete ON floor.appointments;
+			CREATE TRIGGER audit_insert AFTER INSERT ON floor.appointments REFERENCING NEW TABLE AS ar_new FOR EACH STATEMENT EXECUTE FUNCTION %[1]s();
+			CREATE TRIGGER audit_update AFTER UPDATE ON floor.appointments REFERENCING OLD TABLE AS ar_old NEW TABLE AS ar_new FOR EACH STATEMENT EXECUTE FUNCTION %[1]s();
+			CREATE TRIGGER audit_delete AFTER DELETE ON floor.appointments REFERENCING OLD TABLE AS ar_old FOR EACH STATEMENT EXECUTE FUNCTION %[1]s();`, f))
+		return err
+	}
+	defer setTrigger("floor.audit_appointments")
+	a := b.arms[armAudited].actor
+	claimArgs := fmt.Sprintf("'%s', %d::bigint, '%s'::inet, '%s', '%s', 'appointments', 'AppointmentRepo.Update'",
+		a.Kind, a.UserID, a.IP, a.UserAgent, a.RequestID)
+	upd := "UPDATE %s SET status = CASE status WHEN 'scheduled' THEN 'confirmed' ELSE 'scheduled' END, updated_at = now() WHERE id = k"
+	claimed := "WITH ar_claim AS MATERIALIZED (SELECT %s(" + claimArgs + ")), ar_write AS (" + upd + " RETURNING *) SELECT count(*) INTO n FROM ar_write CROSS JOIN ar_claim"
+	type variant struct{ label, table, trigger, claim string }
+	variants := []variant{
+		{"raw: no trigger", "raw.appointments", "", ""},
+		{"floor", "floor.appointments", "floor.audit_appointments", ""},
+		{"floor + SECURITY DEFINER + SET search_path", "floor.appointments", "bd.f_sd", ""},
+		{"generated trigger (+ actor() call), no claim", "floor.appointments", "bd.f_real", ""},
+		{"floor trigger + claim CTE", "floor.appointments", "floor.audit_appointments", "auditrepo.claim"},
+		{"generated trigger + claim CTE (= audited)", "floor.appointments", "bd.f_real", "auditrepo.claim"},
+		{"audited on its own tables (public, auditrepo)", "public.appointments", "", "auditrepo.claim"},
+		{"A: claim_key inlinable (no SET clause)", "floor.appointments", "bd.f_key", "bd.claim"},
+		{"B: A + actor() without SET clause", "floor.appointments", "bd.f_fast", "bd.claim"},
+		{"C: B + claim() without SET clause", "floor.appointments", "bd.f_fast", "bd.claim_noset"},
+		{"D: C + actor() without exception block", "floor.appointments", "bd.f_nox", "bd.claim_noset"},
+		{"E: B + claim() as an inlined SQL expression", "floor.appointments", "bd.f_fast", "bd.claim_sql"},
+		{"F: E + the actor check inside the trigger", "floor.appointments", "bd.f_inl", "bd.claim_sql"},
+	}
+	n := b.c.Breakdown
+	stmt := make([]bdResult, len(variants))
+	for r := range b.c.BreakdownRuns {
+		for j := range variants {
+			i := (j + r) % len(variants)
+			v := variants[i]
+			stmt[i].label = v.label
+			if v.trigger != "" {
+				if err := setTrigger(v.trigger); err != nil {
+					return err
+				}
+			}
+			s := fmt.Sprintf(upd, v.table)
+			if v.claim != "" {
+				s = fmt.Sprintf(claimed, v.claim, v.table)
+			}
+			us, err := b.bdRun(ctx, fmt.Sprintf(`DO $x$
+				DECLARE ids bigint[] := ARRAY(SELECT id FROM %[1]s ORDER BY id LIMIT 500); t0 float8; n bigint; k bigint;
+				BEGIN
+					FOR i IN 1..100 LOOP k := ids[1 + i %% 500]; %[2]s; COMMIT; END LOOP;
+					t0 := %[3]s;
+					FOR i IN 1..%[4]d LOOP k := ids[1 + i %% 500]; %[2]s; COMMIT; END LOOP;
+					PERFORM set_config('auditbench.bd', ((%[3]s - t0) / %[4]d)::text, false);
+				END $x$`, v.table, s, clock, n))
+			if err != nil {
+				return fmt.Errorf("breakdown %s: %w", v.label, err)
+			}
+			stmt[i].runs = append(stmt[i].runs, us)
+		}
+		if ctx.Err() != nil {
+			return errCanceled
+		}
+	}
+	claimNow := "PERFORM auditrepo.claim(" + claimArgs + ")"
+	calls := []struct{ label, pre, call string }{
+		{"empty loop (PERFORM 1)", "NULL", "PERFORM 1"},
+		{"plpgsql function, plain", "NULL", "PERFORM bd.f_plain()"},
+		{"  SECURITY DEFINER", "NULL", "PERFORM bd.f_secdef()"},
+		{"  SET search_path", "NULL", "PERFORM bd.f_set()"},
+		{"  SECURITY DEFINER + SET search_path", "NULL", "PERFORM bd.f_both()"},
+		{"  with an exception block", "NULL", "PERFORM bd.f_exc()"},
+		{"auditrepo.claim_key (SQL, SET search_path)", "NULL", "PERFORM auditrepo.claim_key('appointments')"},
+		{"bd.claim_key (no SET: inlined)", "NULL", "PERFORM bd.claim_key('appointments')"},
+		{"auditrepo.claim", "NULL", claimNow},
+		{"bd.claim (inlined key)", "NULL", "PERFORM bd.claim(" + claimArgs + ")"},
+		{"bd.claim_noset", "NULL", "PERFORM bd.claim_noset(" + claimArgs + ")"},
+		{"bd.claim_sql (inlined SQL)", "NULL", "PERFORM bd.claim_sql(" + claimArgs + ")"},
+		{"auditrepo.actor, no claim", "PERFORM set_config('auditrepo.claim', '', true)", "PERFORM auditrepo.actor('appointments')"},
+		{"auditrepo.actor, claim (parse + checks)", claimNow, "PERFORM auditrepo.actor('appointments')"},
+		{"bd.actor (inlined key)", claimNow, "PERFORM bd.actor('appointments')"},
+		{"bd.actor_noset", claimNow, "PERFORM bd.actor_noset('appointments')"},
+		{"bd.actor_nox (no exception block)", claimNow, "PERFORM bd.actor_nox('appointments')"},
+		{"peers: current_setting(...)::jsonb", "PERFORM set_config('auditbench.actor', " + pgQuote(actorJSON(a, "AppointmentRepo.Update")) + ", true)",
+			"PERFORM NULLIF(current_setting('auditbench.actor', true), '')::jsonb"},
+	}
+	fn10k := 10000
+	call := make([]bdResult, len(calls))
+	for r := range b.c.BreakdownRuns {
+		for j := range calls {
+			i := (j + r) % len(calls)
+			c := calls[i]
+			call[i].label = c.label
+			us, err := b.bdRun(ctx, fmt.Sprintf(`DO $x$
+				DECLARE t0 float8;
+				BEGIN
+					%[1]s;
+					FOR i IN 1..100 LOOP %[2]s; END LOOP;
+					t0 := %[3]s;
+					FOR i IN 1..%[4]d LOOP %[2]s; END LOOP;
+					PERFORM set_config('auditbench.bd', ((%[3]s - t0) / %[4]d)::text, false);
+				END $x$`, c.pre, c.call, clock, fn10k))
+			if err != nil {
+				return fmt.Errorf("breakdown %s: %w", c.label, err)
+			}
+			call[i].runs = append(call[i].runs, us)
+		}
+	}
+	for _, rs := range [][]bdResult{stmt, call} {
+		for i := range rs {
+			rs[i].min = rs[i].runs[0]
+			for _, x := range rs[i].runs {
+				rs[i].min = min(rs[i].min, x)
+			}
+		}
+	}
+	b.res.bdStmt, b.res.bdCall = stmt, call
+	return nil
+}
+
+func (b *bench) bdRun(ctx context.Context, do string) (float64, error) {
+	if _, err := b.adm.Exec(ctx, do); err != nil {
+		return 0, err
+	}
+	var us float64
+	err := b.adm.QueryRow(ctx, "SELECT current_setting('auditbench.bd')::float8").Scan(&us)
+	return us, err
+}
+
+func pgQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+func (b *bench) reportBreakdown(tw *tabwriter.Writer) {
+	r := &b.res
+	if len(r.bdStmt) == 0 {
+		return
+	}
+	w := b.out
+	fmt.Fprintf(w, "\nBreakdown, on the server (%s), minimum of %d runs, variants interleaved\n", r.bdClock, b.c.BreakdownRuns)
+	fmt.Fprintf(w, "  per single-row Update statement, %d per run, each its own transaction (DO block, COMMIT after each,\n"+
+		"  synchronous_commit off), on the floor's table with its trigger function swapped (A-F: variants in schema bd)\n", b.c.Breakdown)
+	floor := r.bdStmt[1].min
+	fmt.Fprintln(tw, "  variant\tus\t- floor\truns\t")
+	for _, x := range r.bdStmt {
+		fmt.Fprintf(tw, "  %s\t%.1f\t%+.1f\t%s\t\n", x.label, x.min, x.min-floor, runsCol(x.runs))
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "  per call, 10000 calls per run in one transaction (plans cached; a new transaction pays more, see above)")
+	fmt.Fprintln(tw, "  function\tus\truns\t")
+	for _, x := range r.bdCall {
+		fmt.Fprintf(tw, "  %s\t%.2f\t%s\t\n", x.label, x.min, runsCol(x.runs))
+	}
+	tw.Flush()
+}
+
+func runsCol(xs []float64) string {
+	var s []string
+	for _, x := range xs {
+		s = append(s, fmt.Sprintf("%.0f", x))
+	}
+	return strings.Join(s, " ")
+}
