@@ -193,7 +193,7 @@ func TestRolePrivileges(t *testing.T) {
 	if err := fns.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := strings.Join(callable, " "), "claim(text,bigint,inet,text,text,text,text) claim_key(text)"; got != want {
+	if got, want := strings.Join(callable, " "), "claim(text,bigint,inet,text,text,text,text) claim_key(text) refuse_kind(text)"; got != want {
 		t.Errorf("%s may execute %q in %s, want %q", roleApp, got, auditSchema, want)
 	}
 

@@ -130,46 +130,53 @@ CREATE TABLE {{.S}}.audited_tables (
 	tbl regclass PRIMARY KEY
 );
 
--- claim is how a repository statement says who makes it: it validates the actor and stores it for this
--- statement (statement_timestamp) and this table only. The trigger functions read it; any other value of the
--- setting, stale, foreign or forged in form, gives an 'unattributed' row, never silence.
+-- claim_key binds a claim to the statement being run and to one table. No SET clause, every name qualified: it
+-- is inlined where it is called (a SET clause would make it a function call costing 20 us).
+CREATE FUNCTION {{.S}}.claim_key(target text) RETURNS text LANGUAGE sql STABLE
+RETURN (EXTRACT(epoch FROM pg_catalog.statement_timestamp()) OPERATOR(pg_catalog.*) 1000000)::bigint::text
+	OPERATOR(pg_catalog.||) '|' OPERATOR(pg_catalog.||) target OPERATOR(pg_catalog.||) '|';
+
+-- refuse_kind raises claim()'s error for an actor kind it does not accept.
 -- +goose StatementBegin
-CREATE FUNCTION {{.S}}.claim(actor_kind text, actor_id bigint, ip inet, user_agent text, request_id text, target text, method text)
-RETURNS boolean LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $ar$
+CREATE FUNCTION {{.S}}.refuse_kind(actor_kind text) RETURNS boolean LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $ar$
 BEGIN
-	IF actor_kind IS NULL OR actor_kind NOT IN ('user', 'system', 'unknown') THEN
-		RAISE EXCEPTION 'auditrepo claim: actor kind % is not user, system or unknown', coalesce(actor_kind, 'NULL')
-			USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	PERFORM set_config('auditrepo.claim', {{.S}}.claim_key(target) || json_build_object(
-		'k', actor_kind, 'a', actor_id, 'i', ip, 'u', user_agent, 'r', request_id, 'm', method)::text, true);
-	RETURN true;
+	RAISE EXCEPTION 'auditrepo claim: actor kind % is not user, system or unknown', coalesce(actor_kind, 'NULL')
+		USING ERRCODE = 'invalid_parameter_value';
 END
 $ar$;
 -- +goose StatementEnd
 
--- claim_key binds a claim to the statement being run and to one table.
-CREATE FUNCTION {{.S}}.claim_key(target text) RETURNS text LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
-RETURN (extract(epoch FROM statement_timestamp()) * 1000000)::bigint::text || '|' || target || '|';
+-- claim is how a repository statement says who makes it: it validates the actor and stores it for this
+-- statement (statement_timestamp) and this table only. The trigger functions read it; any other value of the
+-- setting, stale, foreign or forged in form, gives an 'unattributed' row, never silence. It runs with the
+-- caller's rights, so it needs no pinned search_path; one SQL expression, every name qualified, it is inlined.
+CREATE FUNCTION {{.S}}.claim(actor_kind text, actor_id bigint, ip inet, user_agent text, request_id text, target text, method text)
+RETURNS boolean LANGUAGE sql VOLATILE
+RETURN CASE WHEN actor_kind OPERATOR(pg_catalog.=) ANY ('{user,system,unknown}'::text[])
+	THEN pg_catalog.set_config('auditrepo.claim', {{.S}}.claim_key(target) OPERATOR(pg_catalog.||) pg_catalog.json_build_object(
+		'k', actor_kind, 'a', actor_id, 'i', ip, 'u', user_agent, 'r', request_id, 'm', method)::text, true) IS NOT NULL
+	ELSE {{.S}}.refuse_kind(actor_kind) END;
 
--- actor returns the claim made for this statement and table, or NULL (an 'unattributed' change).
+-- actor returns the claim made for this statement and table, or NULL (an 'unattributed' change). Only the
+-- trigger functions call it, with their pinned search_path; every name is qualified all the same.
 -- +goose StatementBegin
-CREATE FUNCTION {{.S}}.actor(target text) RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $ar$
+CREATE FUNCTION {{.S}}.actor(target text) RETURNS jsonb LANGUAGE plpgsql STABLE AS $ar$
 DECLARE
-	c text := current_setting('auditrepo.claim', true);
+	c text := pg_catalog.current_setting('auditrepo.claim', true);
 	k text := {{.S}}.claim_key(target);
 	j jsonb;
 BEGIN
-	IF c IS NULL OR left(c, length(k)) <> k THEN
+	IF c IS NULL OR pg_catalog.left(c, pg_catalog.length(k)) OPERATOR(pg_catalog.<>) k THEN
 		RETURN NULL;
 	END IF;
 	-- Only claim() writes this form; anything else in the right place counts as no claim, never as an error.
 	BEGIN
-		j := substr(c, length(k) + 1)::jsonb;
-		IF jsonb_typeof(j) <> 'object' OR j->>'k' IS NULL OR j->>'k' NOT IN ('user', 'system', 'unknown') THEN
+		j := pg_catalog.substr(c, pg_catalog.length(k) OPERATOR(pg_catalog.+) 1)::jsonb;
+		IF pg_catalog.jsonb_typeof(j) OPERATOR(pg_catalog.<>) 'object' OR (j OPERATOR(pg_catalog.->>) 'k') IS NULL
+		   OR NOT (j OPERATOR(pg_catalog.->>) 'k') OPERATOR(pg_catalog.=) ANY ('{user,system,unknown}'::text[]) THEN
 			RETURN NULL;
 		END IF;
-		PERFORM (j->>'a')::bigint, (j->>'i')::inet;
+		PERFORM (j OPERATOR(pg_catalog.->>) 'a')::bigint, (j OPERATOR(pg_catalog.->>) 'i')::inet;
 	EXCEPTION WHEN OTHERS THEN
 		RETURN NULL;
 	END;
@@ -220,7 +227,7 @@ RESET ROLE;
 REVOKE ALL ON ALL TABLES IN SCHEMA {{.S}} FROM PUBLIC;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA {{.S}} FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION {{.S}}.claim(text, bigint, inet, text, text, text, text) TO {{ident .App}};
-GRANT EXECUTE ON FUNCTION {{.S}}.claim_key(text) TO {{ident .App}};
+GRANT EXECUTE ON FUNCTION {{.S}}.claim_key(text), {{.S}}.refuse_kind(text) TO {{ident .App}};
 GRANT EXECUTE ON FUNCTION {{.S}}.maintain(integer) TO {{ident .Owner}};
 -- +goose StatementBegin
 DO $ar$
