@@ -2,6 +2,7 @@
 -- the owner of the tables can do to their audit triggers (DISABLE, DROP, CREATE OR REPLACE) leaves a row the
 -- owner cannot remove. Event triggers need a superuser; Install skips this part, with a notice, otherwise.
 
+-- +goose StatementBegin
 CREATE OR REPLACE FUNCTION {{.S}}.record_ddl() RETURNS event_trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
 DECLARE
@@ -29,6 +30,7 @@ BEGIN
 	END IF;
 END
 $ar$;
+-- +goose StatementEnd
 ALTER FUNCTION {{.S}}.record_ddl() OWNER TO {{ident .Audit}};
 REVOKE ALL ON FUNCTION {{.S}}.record_ddl() FROM PUBLIC;
 DROP EVENT TRIGGER IF EXISTS {{ident (print .EventTrigger "_end")}};

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"testing"
+	"testing/fstest"
+
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+
+	"github.com/auditrepo/auditrepo/auditschema"
+	"github.com/auditrepo/auditrepo/gen/repo"
+	"github.com/auditrepo/auditrepo/internal/testdb"
+)
+
+// What `auditrepo schema` prints (with a "-- +goose Up" line) is a migration goose applies as it is, and the library's installer then finds
+// the schema installed and changes nothing.
+func TestSchemaIsAGooseMigration(t *testing.T) {
+	pool := testdb.Empty(t)
+	code, out, errOut := runCmd(t, "", "schema", "--event-trigger")
+	if code != 0 {
+		t.Fatalf("schema: exit %d: %s", code, errOut)
+	}
+	db := sql.OpenDB(stdlib.GetPoolConnector(pool))
+	t.Cleanup(func() { db.Close() })
+	p, err := goose.NewProvider(goose.DialectPostgres, db, fstest.MapFS{"00001_auditrepo.sql": {Data: []byte(out)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Up(context.Background()); err != nil {
+		t.Fatalf("goose up: %v", err)
+	}
+	rep, err := auditschema.Install(context.Background(), pool, auditschema.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Installed {
+		t.Error("Install created the schema again after the migration had")
+	}
+	var triggers int
+	if err := pool.QueryRow(context.Background(), "SELECT count(*) FROM pg_event_trigger WHERE evtname LIKE 'auditrepo_ddl%'").Scan(&triggers); err != nil || triggers != 2 {
+		t.Errorf("%d event triggers (%v), want 2", triggers, err)
+	}
+}
+
+// The models' part (repo.AuditModels.SQL) is a goose migration too: applied over an installed database, it
+// replaces the triggers it finds.
+func TestModelsSQLIsAGooseMigration(t *testing.T) {
+	d := testdb.New(t)
+	db := sql.OpenDB(stdlib.GetPoolConnector(d.Super))
+	t.Cleanup(func() { db.Close() })
+	p, err := goose.NewProvider(goose.DialectPostgres, db, fstest.MapFS{"00001_models.sql": {Data: []byte("-- +goose Up\n" + repo.AuditModels.SQL)}},
+		goose.WithTableName("models_goose_version"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Up(context.Background()); err != nil {
+		t.Fatalf("goose up: %v", err)
+	}
+	var triggers int
+	if err := d.Super.QueryRow(context.Background(), "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'audit\\_%'").Scan(&triggers); err != nil || triggers != 4*len(repo.AuditModels.Tables) {
+		t.Errorf("%d audit triggers (%v), want 4 on each of %d tables", triggers, err, len(repo.AuditModels.Tables))
+	}
+}
