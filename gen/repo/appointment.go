@@ -10,8 +10,8 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-// AppointmentRepo writes table appointments through sqlc's queries, each with the claim of the actor in its context; the
-// table's audit triggers record every change, in the same statement.
+// AppointmentRepo writes table appointments through sqlc's queries, each under the claim of the actor in its
+// context; the table's audit triggers record every change, in the same statement.
 type AppointmentRepo struct {
 	w *audit.Writer
 }
@@ -30,8 +30,8 @@ RETURNING id, patient_id, dentist_id, clinic_id, date, time, type, status, notes
 )
 SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
-// CancelScheduled runs sqlc's CancelScheduledAppointments (queries/appointments.sql:23) with its actor's claim: the audit triggers of appointments record each changed row as that actor's
-// change, in the same statement.
+// CancelScheduled runs sqlc's CancelScheduledAppointments (queries/appointments.sql:23) under its actor's claim;
+// the audit triggers of appointments record each row it changes, in the same statement.
 // It returns the rows of sqlc's RETURNING; none is not an error.
 func (r *AppointmentRepo) CancelScheduled(ctx context.Context, patientID int64) ([]db.Appointment, error) {
 	call := r.w.Claim(ctx, audit.ActionUpdate, "appointments", auditedCancelScheduledAppointments)
@@ -48,8 +48,8 @@ RETURNING id, patient_id, dentist_id, clinic_id, date, time, type, status, notes
 )
 SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
-// Create runs sqlc's CreateAppointment (queries/appointments.sql:4) with its actor's claim: the audit triggers of appointments record each changed row as that actor's
-// change, in the same statement.
+// Create runs sqlc's CreateAppointment (queries/appointments.sql:4) under its actor's claim;
+// the audit triggers of appointments record each row it changes, in the same statement.
 func (r *AppointmentRepo) Create(ctx context.Context, arg db.CreateAppointmentParams) (db.Appointment, error) {
 	call := r.w.Claim(ctx, audit.ActionCreate, "appointments", auditedCreateAppointment)
 	res, err := db.New(call).CreateAppointment(ctx, arg)
@@ -103,8 +103,8 @@ DELETE FROM appointments WHERE id = $1 RETURNING true
 )
 SELECT 1 FROM ar_write CROSS JOIN ar_claim`
 
-// Delete runs sqlc's DeleteAppointment (queries/appointments.sql:19) with its actor's claim: the audit triggers of appointments record each changed row as that actor's
-// change, in the same statement.
+// Delete runs sqlc's DeleteAppointment (queries/appointments.sql:19) under its actor's claim;
+// the audit triggers of appointments record each row it changes, in the same statement.
 // No changed row: an error matching audit.ErrNotFound (and pgx.ErrNoRows).
 func (r *AppointmentRepo) Delete(ctx context.Context, id int64) error {
 	call := r.w.Claim(ctx, audit.ActionDelete, "appointments", auditedDeleteAppointment)
@@ -122,8 +122,8 @@ RETURNING id, patient_id, dentist_id, clinic_id, date, time, type, status, notes
 )
 SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
-// Update runs sqlc's UpdateAppointment (queries/appointments.sql:9) with its actor's claim: the audit triggers of appointments record each changed row as that actor's
-// change, in the same statement.
+// Update runs sqlc's UpdateAppointment (queries/appointments.sql:9) under its actor's claim;
+// the audit triggers of appointments record each row it changes, in the same statement.
 // No matching row: an error matching audit.ErrNotFound (and pgx.ErrNoRows), and no audit row.
 func (r *AppointmentRepo) Update(ctx context.Context, arg db.UpdateAppointmentParams) (db.Appointment, error) {
 	call := r.w.Claim(ctx, audit.ActionUpdate, "appointments", auditedUpdateAppointment)
@@ -138,8 +138,8 @@ UPDATE appointments SET status = $2, updated_at = now() WHERE id = $1 RETURNING 
 )
 SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
-// UpdateStatus runs sqlc's UpdateAppointmentStatus (queries/appointments.sql:16) with its actor's claim: the audit triggers of appointments record each changed row as that actor's
-// change, in the same statement.
+// UpdateStatus runs sqlc's UpdateAppointmentStatus (queries/appointments.sql:16) under its actor's claim;
+// the audit triggers of appointments record each row it changes, in the same statement.
 // No matching row: an error matching audit.ErrNotFound (and pgx.ErrNoRows), and no audit row.
 func (r *AppointmentRepo) UpdateStatus(ctx context.Context, arg db.UpdateAppointmentStatusParams) (db.Appointment, error) {
 	call := r.w.Claim(ctx, audit.ActionUpdate, "appointments", auditedUpdateAppointmentStatus)

@@ -10,8 +10,8 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-// BillingRepo writes table billings through sqlc's queries, each with the claim of the actor in its context; the
-// table's audit triggers record every change, in the same statement.
+// BillingRepo writes table billings through sqlc's queries, each under the claim of the actor in its
+// context; the table's audit triggers record every change, in the same statement.
 type BillingRepo struct {
 	w *audit.Writer
 }
@@ -28,8 +28,8 @@ INSERT INTO billings (patient_id, amount, status, description) VALUES ($1, $2, $
 )
 SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
-// Create runs sqlc's CreateBilling (queries/billings.sql:1) with its actor's claim: the audit triggers of billings record each changed row as that actor's
-// change, in the same statement.
+// Create runs sqlc's CreateBilling (queries/billings.sql:1) under its actor's claim;
+// the audit triggers of billings record each row it changes, in the same statement.
 func (r *BillingRepo) Create(ctx context.Context, arg db.CreateBillingParams) (db.Billing, error) {
 	call := r.w.Claim(ctx, audit.ActionCreate, "billings", auditedCreateBilling)
 	res, err := db.New(call).CreateBilling(ctx, arg)
@@ -73,8 +73,8 @@ DELETE FROM billings WHERE id = $1 RETURNING true
 )
 SELECT 1 FROM ar_write CROSS JOIN ar_claim`
 
-// Delete runs sqlc's DeleteBilling (queries/billings.sql:10) with its actor's claim: the audit triggers of billings record each changed row as that actor's
-// change, in the same statement.
+// Delete runs sqlc's DeleteBilling (queries/billings.sql:10) under its actor's claim;
+// the audit triggers of billings record each row it changes, in the same statement.
 // No changed row: an error matching audit.ErrNotFound (and pgx.ErrNoRows).
 func (r *BillingRepo) Delete(ctx context.Context, id int64) error {
 	call := r.w.Claim(ctx, audit.ActionDelete, "billings", auditedDeleteBilling)
@@ -91,8 +91,8 @@ RETURNING id, patient_id, amount, status, description, updated_at
 )
 SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
-// Update runs sqlc's UpdateBilling (queries/billings.sql:4) with its actor's claim: the audit triggers of billings record each changed row as that actor's
-// change, in the same statement.
+// Update runs sqlc's UpdateBilling (queries/billings.sql:4) under its actor's claim;
+// the audit triggers of billings record each row it changes, in the same statement.
 // No matching row: an error matching audit.ErrNotFound (and pgx.ErrNoRows), and no audit row.
 func (r *BillingRepo) Update(ctx context.Context, arg db.UpdateBillingParams) (db.Billing, error) {
 	call := r.w.Claim(ctx, audit.ActionUpdate, "billings", auditedUpdateBilling)

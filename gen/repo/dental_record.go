@@ -9,8 +9,8 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// DentalRecordRepo writes table dental_records through sqlc's queries, each with the claim of the actor in its context; the
-// table's audit triggers record every change, in the same statement.
+// DentalRecordRepo writes table dental_records through sqlc's queries, each under the claim of the actor in its
+// context; the table's audit triggers record every change, in the same statement.
 type DentalRecordRepo struct {
 	w *audit.Writer
 }
@@ -29,8 +29,8 @@ RETURNING id, patient_id, dentist_id, diagnosis, treatment, notes, created_at, u
 )
 SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
-// Create runs sqlc's CreateDentalRecord (queries/dental_records.sql:1) with its actor's claim: the audit triggers of dental_records record each changed row as that actor's
-// change, in the same statement.
+// Create runs sqlc's CreateDentalRecord (queries/dental_records.sql:1) under its actor's claim;
+// the audit triggers of dental_records record each row it changes, in the same statement.
 func (r *DentalRecordRepo) Create(ctx context.Context, arg db.CreateDentalRecordParams) (db.DentalRecord, error) {
 	call := r.w.Claim(ctx, audit.ActionCreate, "dental_records", auditedCreateDentalRecord)
 	res, err := db.New(call).CreateDentalRecord(ctx, arg)
@@ -78,8 +78,8 @@ DELETE FROM dental_records WHERE id = $1 RETURNING true
 )
 SELECT 1 FROM ar_write CROSS JOIN ar_claim`
 
-// Delete runs sqlc's DeleteDentalRecord (queries/dental_records.sql:12) with its actor's claim: the audit triggers of dental_records record each changed row as that actor's
-// change, in the same statement.
+// Delete runs sqlc's DeleteDentalRecord (queries/dental_records.sql:12) under its actor's claim;
+// the audit triggers of dental_records record each row it changes, in the same statement.
 // No changed row: an error matching audit.ErrNotFound (and pgx.ErrNoRows).
 func (r *DentalRecordRepo) Delete(ctx context.Context, id int64) error {
 	call := r.w.Claim(ctx, audit.ActionDelete, "dental_records", auditedDeleteDentalRecord)
@@ -96,8 +96,8 @@ RETURNING id, patient_id, dentist_id, diagnosis, treatment, notes, created_at, u
 )
 SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
-// Update runs sqlc's UpdateDentalRecord (queries/dental_records.sql:6) with its actor's claim: the audit triggers of dental_records record each changed row as that actor's
-// change, in the same statement.
+// Update runs sqlc's UpdateDentalRecord (queries/dental_records.sql:6) under its actor's claim;
+// the audit triggers of dental_records record each row it changes, in the same statement.
 // No matching row: an error matching audit.ErrNotFound (and pgx.ErrNoRows), and no audit row.
 func (r *DentalRecordRepo) Update(ctx context.Context, arg db.UpdateDentalRecordParams) (db.DentalRecord, error) {
 	call := r.w.Claim(ctx, audit.ActionUpdate, "dental_records", auditedUpdateDentalRecord)

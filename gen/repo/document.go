@@ -9,8 +9,8 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// DocumentRepo writes table documents through sqlc's queries, each with the claim of the actor in its context; the
-// table's audit triggers record every change, in the same statement.
+// DocumentRepo writes table documents through sqlc's queries, each under the claim of the actor in its
+// context; the table's audit triggers record every change, in the same statement.
 type DocumentRepo struct {
 	w *audit.Writer
 }
@@ -29,8 +29,8 @@ RETURNING id, patient_id, document_type, filename, storage_path, uploaded_at
 )
 SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
-// Create runs sqlc's CreateDocument (queries/documents.sql:1) with its actor's claim: the audit triggers of documents record each changed row as that actor's
-// change, in the same statement.
+// Create runs sqlc's CreateDocument (queries/documents.sql:1) under its actor's claim;
+// the audit triggers of documents record each row it changes, in the same statement.
 func (r *DocumentRepo) Create(ctx context.Context, arg db.CreateDocumentParams) (db.Document, error) {
 	call := r.w.Claim(ctx, audit.ActionCreate, "documents", auditedCreateDocument)
 	res, err := db.New(call).CreateDocument(ctx, arg)
@@ -76,8 +76,8 @@ DELETE FROM documents WHERE id = $1 RETURNING true
 )
 SELECT 1 FROM ar_write CROSS JOIN ar_claim`
 
-// Delete runs sqlc's DeleteDocument (queries/documents.sql:11) with its actor's claim: the audit triggers of documents record each changed row as that actor's
-// change, in the same statement.
+// Delete runs sqlc's DeleteDocument (queries/documents.sql:11) under its actor's claim;
+// the audit triggers of documents record each row it changes, in the same statement.
 // No changed row: an error matching audit.ErrNotFound (and pgx.ErrNoRows).
 func (r *DocumentRepo) Delete(ctx context.Context, id int64) error {
 	call := r.w.Claim(ctx, audit.ActionDelete, "documents", auditedDeleteDocument)
@@ -93,8 +93,8 @@ RETURNING id, patient_id, document_type, filename, storage_path, uploaded_at
 )
 SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
-// Update runs sqlc's UpdateDocument (queries/documents.sql:6) with its actor's claim: the audit triggers of documents record each changed row as that actor's
-// change, in the same statement.
+// Update runs sqlc's UpdateDocument (queries/documents.sql:6) under its actor's claim;
+// the audit triggers of documents record each row it changes, in the same statement.
 // No matching row: an error matching audit.ErrNotFound (and pgx.ErrNoRows), and no audit row.
 func (r *DocumentRepo) Update(ctx context.Context, arg db.UpdateDocumentParams) (db.Document, error) {
 	call := r.w.Claim(ctx, audit.ActionUpdate, "documents", auditedUpdateDocument)

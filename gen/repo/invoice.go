@@ -10,8 +10,8 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-// InvoiceRepo writes table invoices through sqlc's queries, each with the claim of the actor in its context; the
-// table's audit triggers record every change, in the same statement.
+// InvoiceRepo writes table invoices through sqlc's queries, each under the claim of the actor in its
+// context; the table's audit triggers record every change, in the same statement.
 type InvoiceRepo struct {
 	w *audit.Writer
 }
@@ -28,8 +28,8 @@ INSERT INTO invoices (appointment_id, amount, status, due_date) VALUES ($1, $2, 
 )
 SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
-// Create runs sqlc's CreateInvoice (queries/invoices.sql:1) with its actor's claim: the audit triggers of invoices record each changed row as that actor's
-// change, in the same statement.
+// Create runs sqlc's CreateInvoice (queries/invoices.sql:1) under its actor's claim;
+// the audit triggers of invoices record each row it changes, in the same statement.
 func (r *InvoiceRepo) Create(ctx context.Context, arg db.CreateInvoiceParams) (db.Invoice, error) {
 	call := r.w.Claim(ctx, audit.ActionCreate, "invoices", auditedCreateInvoice)
 	res, err := db.New(call).CreateInvoice(ctx, arg)
@@ -73,8 +73,8 @@ DELETE FROM invoices WHERE id = $1 RETURNING true
 )
 SELECT 1 FROM ar_write CROSS JOIN ar_claim`
 
-// Delete runs sqlc's DeleteInvoice (queries/invoices.sql:10) with its actor's claim: the audit triggers of invoices record each changed row as that actor's
-// change, in the same statement.
+// Delete runs sqlc's DeleteInvoice (queries/invoices.sql:10) under its actor's claim;
+// the audit triggers of invoices record each row it changes, in the same statement.
 // No changed row: an error matching audit.ErrNotFound (and pgx.ErrNoRows).
 func (r *InvoiceRepo) Delete(ctx context.Context, id int64) error {
 	call := r.w.Claim(ctx, audit.ActionDelete, "invoices", auditedDeleteInvoice)
@@ -91,8 +91,8 @@ RETURNING id, appointment_id, amount, status, due_date, updated_at
 )
 SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
-// Update runs sqlc's UpdateInvoice (queries/invoices.sql:4) with its actor's claim: the audit triggers of invoices record each changed row as that actor's
-// change, in the same statement.
+// Update runs sqlc's UpdateInvoice (queries/invoices.sql:4) under its actor's claim;
+// the audit triggers of invoices record each row it changes, in the same statement.
 // No matching row: an error matching audit.ErrNotFound (and pgx.ErrNoRows), and no audit row.
 func (r *InvoiceRepo) Update(ctx context.Context, arg db.UpdateInvoiceParams) (db.Invoice, error) {
 	call := r.w.Claim(ctx, audit.ActionUpdate, "invoices", auditedUpdateInvoice)

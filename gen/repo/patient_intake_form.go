@@ -10,8 +10,8 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-// PatientIntakeFormRepo writes table patient_intake_forms through sqlc's queries, each with the claim of the actor in its context; the
-// table's audit triggers record every change, in the same statement.
+// PatientIntakeFormRepo writes table patient_intake_forms through sqlc's queries, each under the claim of the actor in its
+// context; the table's audit triggers record every change, in the same statement.
 type PatientIntakeFormRepo struct {
 	w *audit.Writer
 }
@@ -32,8 +32,8 @@ RETURNING id, patient_id, allergies, medications, medical_conditions, emergency_
 )
 SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
-// Create runs sqlc's CreatePatientIntakeForm (queries/patient_intake_forms.sql:1) with its actor's claim: the audit triggers of patient_intake_forms record each changed row as that actor's
-// change, in the same statement.
+// Create runs sqlc's CreatePatientIntakeForm (queries/patient_intake_forms.sql:1) under its actor's claim;
+// the audit triggers of patient_intake_forms record each row it changes, in the same statement.
 func (r *PatientIntakeFormRepo) Create(ctx context.Context, arg db.CreatePatientIntakeFormParams) (db.PatientIntakeForm, error) {
 	call := r.w.Claim(ctx, audit.ActionCreate, "patient_intake_forms", auditedCreatePatientIntakeForm)
 	res, err := db.New(call).CreatePatientIntakeForm(ctx, arg)
@@ -95,8 +95,8 @@ DELETE FROM patient_intake_forms WHERE id = $1 RETURNING true
 )
 SELECT 1 FROM ar_write CROSS JOIN ar_claim`
 
-// Delete runs sqlc's DeletePatientIntakeForm (queries/patient_intake_forms.sql:16) with its actor's claim: the audit triggers of patient_intake_forms record each changed row as that actor's
-// change, in the same statement.
+// Delete runs sqlc's DeletePatientIntakeForm (queries/patient_intake_forms.sql:16) under its actor's claim;
+// the audit triggers of patient_intake_forms record each row it changes, in the same statement.
 // No changed row: an error matching audit.ErrNotFound (and pgx.ErrNoRows).
 func (r *PatientIntakeFormRepo) Delete(ctx context.Context, id int64) error {
 	call := r.w.Claim(ctx, audit.ActionDelete, "patient_intake_forms", auditedDeletePatientIntakeForm)
@@ -115,8 +115,8 @@ RETURNING id, patient_id, allergies, medications, medical_conditions, emergency_
 )
 SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
-// Update runs sqlc's UpdatePatientIntakeForm (queries/patient_intake_forms.sql:8) with its actor's claim: the audit triggers of patient_intake_forms record each changed row as that actor's
-// change, in the same statement.
+// Update runs sqlc's UpdatePatientIntakeForm (queries/patient_intake_forms.sql:8) under its actor's claim;
+// the audit triggers of patient_intake_forms record each row it changes, in the same statement.
 // No matching row: an error matching audit.ErrNotFound (and pgx.ErrNoRows), and no audit row.
 func (r *PatientIntakeFormRepo) Update(ctx context.Context, arg db.UpdatePatientIntakeFormParams) (db.PatientIntakeForm, error) {
 	call := r.w.Claim(ctx, audit.ActionUpdate, "patient_intake_forms", auditedUpdatePatientIntakeForm)

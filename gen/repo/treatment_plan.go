@@ -10,8 +10,8 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-// TreatmentPlanRepo writes table treatment_plans through sqlc's queries, each with the claim of the actor in its context; the
-// table's audit triggers record every change, in the same statement.
+// TreatmentPlanRepo writes table treatment_plans through sqlc's queries, each under the claim of the actor in its
+// context; the table's audit triggers record every change, in the same statement.
 type TreatmentPlanRepo struct {
 	w *audit.Writer
 }
@@ -30,8 +30,8 @@ RETURNING id, patient_id, dentist_id, title, description, status, estimated_cost
 )
 SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
-// Create runs sqlc's CreateTreatmentPlan (queries/treatment_plans.sql:1) with its actor's claim: the audit triggers of treatment_plans record each changed row as that actor's
-// change, in the same statement.
+// Create runs sqlc's CreateTreatmentPlan (queries/treatment_plans.sql:1) under its actor's claim;
+// the audit triggers of treatment_plans record each row it changes, in the same statement.
 func (r *TreatmentPlanRepo) Create(ctx context.Context, arg db.CreateTreatmentPlanParams) (db.TreatmentPlan, error) {
 	call := r.w.Claim(ctx, audit.ActionCreate, "treatment_plans", auditedCreateTreatmentPlan)
 	res, err := db.New(call).CreateTreatmentPlan(ctx, arg)
@@ -81,8 +81,8 @@ DELETE FROM treatment_plans WHERE id = $1 RETURNING true
 )
 SELECT 1 FROM ar_write CROSS JOIN ar_claim`
 
-// Delete runs sqlc's DeleteTreatmentPlan (queries/treatment_plans.sql:13) with its actor's claim: the audit triggers of treatment_plans record each changed row as that actor's
-// change, in the same statement.
+// Delete runs sqlc's DeleteTreatmentPlan (queries/treatment_plans.sql:13) under its actor's claim;
+// the audit triggers of treatment_plans record each row it changes, in the same statement.
 // No changed row: an error matching audit.ErrNotFound (and pgx.ErrNoRows).
 func (r *TreatmentPlanRepo) Delete(ctx context.Context, id int64) error {
 	call := r.w.Claim(ctx, audit.ActionDelete, "treatment_plans", auditedDeleteTreatmentPlan)
@@ -100,8 +100,8 @@ RETURNING id, patient_id, dentist_id, title, description, status, estimated_cost
 )
 SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
-// Update runs sqlc's UpdateTreatmentPlan (queries/treatment_plans.sql:6) with its actor's claim: the audit triggers of treatment_plans record each changed row as that actor's
-// change, in the same statement.
+// Update runs sqlc's UpdateTreatmentPlan (queries/treatment_plans.sql:6) under its actor's claim;
+// the audit triggers of treatment_plans record each row it changes, in the same statement.
 // No matching row: an error matching audit.ErrNotFound (and pgx.ErrNoRows), and no audit row.
 func (r *TreatmentPlanRepo) Update(ctx context.Context, arg db.UpdateTreatmentPlanParams) (db.TreatmentPlan, error) {
 	call := r.w.Claim(ctx, audit.ActionUpdate, "treatment_plans", auditedUpdateTreatmentPlan)

@@ -10,8 +10,8 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-// UserRepo writes table users through sqlc's queries, each with the claim of the actor in its context; the
-// table's audit triggers record every change, in the same statement.
+// UserRepo writes table users through sqlc's queries, each under the claim of the actor in its
+// context; the table's audit triggers record every change, in the same statement.
 type UserRepo struct {
 	w *audit.Writer
 }
@@ -30,8 +30,8 @@ RETURNING id, username, email, password, auth_token, user_type, role, first_name
 )
 SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
-// Create runs sqlc's CreateUser (queries/users.sql:4) with its actor's claim: the audit triggers of users record each changed row as that actor's
-// change, in the same statement.
+// Create runs sqlc's CreateUser (queries/users.sql:4) under its actor's claim;
+// the audit triggers of users record each row it changes, in the same statement.
 func (r *UserRepo) Create(ctx context.Context, arg db.CreateUserParams) (db.User, error) {
 	call := r.w.Claim(ctx, audit.ActionCreate, "users", auditedCreateUser)
 	res, err := db.New(call).CreateUser(ctx, arg)
@@ -85,8 +85,8 @@ DELETE FROM users WHERE id = $1 RETURNING true
 )
 SELECT 1 FROM ar_write CROSS JOIN ar_claim`
 
-// Delete runs sqlc's DeleteUser (queries/users.sql:21) with its actor's claim: the audit triggers of users record each changed row as that actor's
-// change, in the same statement.
+// Delete runs sqlc's DeleteUser (queries/users.sql:21) under its actor's claim;
+// the audit triggers of users record each row it changes, in the same statement.
 // No changed row: an error matching audit.ErrNotFound (and pgx.ErrNoRows).
 func (r *UserRepo) Delete(ctx context.Context, id int64) error {
 	call := r.w.Claim(ctx, audit.ActionDelete, "users", auditedDeleteUser)
@@ -103,8 +103,8 @@ RETURNING id, username, email, password, auth_token, user_type, role, first_name
 )
 SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
-// Update runs sqlc's UpdateUser (queries/users.sql:9) with its actor's claim: the audit triggers of users record each changed row as that actor's
-// change, in the same statement.
+// Update runs sqlc's UpdateUser (queries/users.sql:9) under its actor's claim;
+// the audit triggers of users record each row it changes, in the same statement.
 // No matching row: an error matching audit.ErrNotFound (and pgx.ErrNoRows), and no audit row.
 func (r *UserRepo) Update(ctx context.Context, arg db.UpdateUserParams) (db.User, error) {
 	call := r.w.Claim(ctx, audit.ActionUpdate, "users", auditedUpdateUser)
@@ -119,8 +119,8 @@ UPDATE users SET last_login = $2 WHERE id = $1 RETURNING id, username, email, pa
 )
 SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
-// UpdateLastLogin runs sqlc's UpdateUserLastLogin (queries/users.sql:18) with its actor's claim: the audit triggers of users record each changed row as that actor's
-// change, in the same statement.
+// UpdateLastLogin runs sqlc's UpdateUserLastLogin (queries/users.sql:18) under its actor's claim;
+// the audit triggers of users record each row it changes, in the same statement.
 // No matching row: an error matching audit.ErrNotFound (and pgx.ErrNoRows), and no audit row.
 func (r *UserRepo) UpdateLastLogin(ctx context.Context, arg db.UpdateUserLastLoginParams) (db.User, error) {
 	call := r.w.Claim(ctx, audit.ActionUpdate, "users", auditedUpdateUserLastLogin)
@@ -135,8 +135,8 @@ UPDATE users SET password = $2, auth_token = NULL, updated_at = now() WHERE id =
 )
 SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
 
-// UpdatePassword runs sqlc's UpdateUserPassword (queries/users.sql:15) with its actor's claim: the audit triggers of users record each changed row as that actor's
-// change, in the same statement.
+// UpdatePassword runs sqlc's UpdateUserPassword (queries/users.sql:15) under its actor's claim;
+// the audit triggers of users record each row it changes, in the same statement.
 // No matching row: an error matching audit.ErrNotFound (and pgx.ErrNoRows), and no audit row.
 func (r *UserRepo) UpdatePassword(ctx context.Context, arg db.UpdateUserPasswordParams) (db.User, error) {
 	call := r.w.Claim(ctx, audit.ActionUpdate, "users", auditedUpdateUserPassword)

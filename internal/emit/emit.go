@@ -74,8 +74,8 @@ func repoType(m *ir.Model) string { return m.Name + "Repo" }
 
 func model(f *jen.File, p *ir.Program, m *ir.Model) error {
 	rt := repoType(m)
-	f.Commentf("%s writes table %s through sqlc's queries, each with the claim of the actor in its context; the", rt, m.Table)
-	f.Comment("table's audit triggers record every change, in the same statement.")
+	f.Commentf("%s writes table %s through sqlc's queries, each under the claim of the actor in its", rt, m.Table)
+	f.Comment("context; the table's audit triggers record every change, in the same statement.")
 	f.Type().Id(rt).Struct(jen.Id("w").Op("*").Qual(auditPath, "Writer"))
 
 	f.Commentf("New%s returns the audited repository of table %s. db may be a pool, a connection or a transaction.", rt, m.Table)
@@ -134,8 +134,8 @@ func write(f *jen.File, p *ir.Program, m *ir.Model, w *ir.Write, constName strin
 	}
 	call, res := local("call", w), local("res", w)
 	src := fmt.Sprintf("%s runs sqlc's %s (%s:%d)", w.Method, w.Query, w.Source.Filename, w.Source.Line)
-	f.Commentf("%s with its actor's claim: the audit triggers of %s record each changed row as that actor's", src, m.Table)
-	f.Comment("change, in the same statement.")
+	f.Commentf("%s under its actor's claim;", src)
+	f.Commentf("the audit triggers of %s record each row it changes, in the same statement.", m.Table)
 	switch w.Result {
 	case ir.ResultRow:
 		if w.Action != audit.ActionCreate {
