@@ -186,6 +186,8 @@ func many(f *jen.File, p *ir.Program, m *ir.Model, w *ir.Write, constName string
 	rowTo := jen.Qual("github.com/jackc/pgx/v5", "RowTo").Index(typeCode(w.Row))
 	if _, ok := w.Row.Underlying().(*types.Struct); ok {
 		rowTo = jen.Qual("github.com/jackc/pgx/v5", "RowToStructByPos").Index(typeCode(w.Row))
+	} else if p, ok := w.Row.(*types.Pointer); ok && isStruct(p.Elem()) { // emit_result_struct_pointers
+		rowTo = jen.Qual("github.com/jackc/pgx/v5", "RowToAddrOfStructByPos").Index(typeCode(p.Elem()))
 	}
 	body := append(decls,
 		jen.For(jen.List(jen.Id("n"), jen.Id("arg")).Op(":=").Range().Id("args")).Block(assigns...),
@@ -259,6 +261,11 @@ func install(f *jen.File, p *ir.Program) error {
 		jen.Return(jen.Qual(schemaPath, "InstallModels").Call(jen.Id("ctx"), jen.Id("db"), jen.Id("c"), jen.Id("AuditModels"))),
 	)
 	return nil
+}
+
+func isStruct(t types.Type) bool {
+	_, ok := t.Underlying().(*types.Struct)
+	return ok
 }
 
 // typeCode spells a Go type of sqlc's API in jennifer, qualifying named types by import path.

@@ -614,6 +614,9 @@ func lowerFirst(s string) string {
 
 // pgType maps the Go types sqlc emits for pgx/v5 to the PostgreSQL element type of an array parameter.
 func pgType(t types.Type) (string, bool) {
+	if p, ok := t.(*types.Pointer); ok { // emit_pointers_for_null_types: nil is NULL
+		return pgType(p.Elem())
+	}
 	if bt, ok := t.(*types.Basic); ok {
 		s, ok := map[types.BasicKind]string{
 			types.Int64: "bigint", types.Int32: "integer", types.Int16: "smallint",

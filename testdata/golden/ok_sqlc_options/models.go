@@ -1,0 +1,18 @@
+// Package oksqlcoptions: sqlc's options that change its Go API (pointers for NULL, result struct pointers, the
+// DBTX as a method argument, an interface, a rename and a type override) pass through the generated methods.
+package oksqlcoptions
+
+import (
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/auditrepo/auditrepo/audit"
+)
+
+type Visit struct {
+	audit.Model `table:"visits" patient:"patient_id"`
+	ID          int64
+	PatientID   int64
+	Why         *string
+	SeenAt      pgtype.Timestamptz
+	Fee         float64 `audit:"redact"`
+}

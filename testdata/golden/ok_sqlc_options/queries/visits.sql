@@ -1,0 +1,8 @@
+-- name: CreateVisit :one
+INSERT INTO visits (patient_id, reason, seen_at, fee) VALUES ($1, $2, $3, $4) RETURNING *;
+
+-- name: RescheduleVisits :many
+UPDATE visits SET seen_at = $2 WHERE patient_id = $1 RETURNING *;
+
+-- name: DeleteVisit :exec
+DELETE FROM visits WHERE id = $1;
