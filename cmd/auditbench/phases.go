@@ -60,6 +60,9 @@ type results struct {
 	auditRows  [nArms][2]int64 // audit rows of benchmarked appointments, and how many of them name an actor
 	verify     []verifyResult  // the same sample of changes in verifyArms' tables, in one transaction
 	verifyErr  string          // non-empty: the arms' audit rows differ (the run fails)
+
+	trailSmall, trailBig *trailResult // P8; nil when not run
+	seal                 sealResult   // P10
 }
 
 const nArms = 6
@@ -115,6 +118,9 @@ func run(ctx context.Context, c config, out io.Writer) (*results, error) {
 		{"generator", b.generator},
 		{"checks", b.checks},
 		{"breakdown", b.breakdown},
+		{"trail", b.trail},
+		{"seal", b.sealAll},
+		{"trail (big)", b.trailBig},
 	}
 	for _, p := range phases {
 		if ctx.Err() != nil {
