@@ -64,15 +64,15 @@ type config struct {
 	ModuleDir     string // module root, for P7; empty: the output of go env GOMOD
 	Breakdown     int    // statements per variant and run of the server-side breakdown; 0 skips it
 	BreakdownRuns int
-	TrailRows     int  // rows of the small synthetic trail (P8) and of the seal (P10); 0 skips both
-	TrailBig      int  // rows of the big synthetic trail (P8); 0 skips it (BENCH_TRAIL=10m: 10M)
-	TrailRuns     int  // timed reads of the chosen patient's trail per size
-	TrailPatients int  // patients of the synthetic trail
-	TrailEvents   int  // events of the chosen patient (at most a tenth of the rows)
-	TrailMonths   int  // monthly partitions of the synthetic trail
-	TrailAlts     bool // when P8 misses its goal, measure the alternatives (CLUSTER, covering index)
-	Keep          bool // keep the database instead of dropping it
-	Quiet         bool // no progress lines on stderr
+	TrailRows     int    // rows of the small synthetic trail (P8) and of the seal (P10); 0 skips both
+	TrailBig      int    // rows of the big synthetic trail (P8); 0 skips it (BENCH_TRAIL=10m: 10M)
+	TrailRuns     int    // timed reads of the chosen patient's trail per size
+	TrailPatients int    // patients of the synthetic trail
+	TrailEvents   int    // events of the chosen patient (at most a tenth of the rows)
+	TrailMonths   int    // monthly partitions of the synthetic trail
+	TrailAlts     string // auto: when P8 misses its goal, measure the alternatives (CLUSTER, covering index); always; never
+	Keep          bool   // keep the database instead of dropping it
+	Quiet         bool   // no progress lines on stderr
 }
 
 func main() {
@@ -99,7 +99,7 @@ func main() {
 	flag.IntVar(&c.TrailPatients, "trail-patients", 100000, "patients of the synthetic trail")
 	flag.IntVar(&c.TrailEvents, "trail-events", 1000, "events of the chosen patient in the synthetic trail")
 	flag.IntVar(&c.TrailMonths, "trail-months", 72, "monthly partitions of the synthetic trail")
-	flag.BoolVar(&c.TrailAlts, "trail-alts", true, "when P8 misses its goal, measure CLUSTER and a covering index")
+	flag.StringVar(&c.TrailAlts, "trail-alts", "auto", "measure the big trail after CLUSTER and with a covering index: auto (when P8 misses its goal), always or never")
 	flag.BoolVar(&c.Keep, "keep", false, "keep the benchmark database")
 	flag.BoolVar(&c.Quiet, "q", false, "no progress on stderr")
 	flag.Usage = func() {
@@ -112,6 +112,12 @@ func main() {
 		os.Exit(2)
 	}
 	flag.Parse()
+	switch c.TrailAlts {
+	case "auto", "always", "never":
+	default:
+		fmt.Fprintf(os.Stderr, "auditbench: -trail-alts %q: want auto, always or never\n", c.TrailAlts)
+		os.Exit(2)
+	}
 	if !isFlagSet("trail-big") {
 		c.TrailBig = big
 	}
