@@ -500,6 +500,7 @@ func (b *bench) trailAlternatives(ctx context.Context, res *trailResult) error {
 			}
 		}
 		alt := altResult{name: a.name, setup: time.Since(t)}
+		conn.Exec(ctx, "CHECKPOINT") // as after the load: CLUSTER rewrote GBs
 		rc, err := b.reviewer(ctx)
 		if err != nil {
 			return err
