@@ -49,6 +49,8 @@ check-generate:
 
 # Measures what auditing costs (README, Performance): against $DATABASE_URL if set, else a throwaway cluster.
 # BENCH_FLAGS passes flags, e.g. make bench BENCH_FLAGS='-breakdown 10000' (go run ./cmd/auditbench -h lists them).
+# BENCH_TRAIL=10m (in the environment or on make's command line) adds the trail at 10M rows to the 10k one (P8):
+# generating it takes minutes and some GB of disk.
 BENCH_FLAGS ?=
 bench:
 	$(WITH_PG) $(GO) run ./cmd/auditbench $(BENCH_FLAGS)

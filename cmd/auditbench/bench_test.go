@@ -31,6 +31,7 @@ func testConfig(t testing.TB) config {
 	return config{
 		URL: url, Seed: 1, Rows: 100, Warmup: 3, Rounds: 2, Ops: 6, Block: 4, Clients: 2, ClientOps: 3,
 		BulkRows: 50, BulkReps: 1, WALOps: 5, WALReps: 1, GenRuns: 0, Breakdown: 5, BreakdownRuns: 1, Quiet: true,
+		TrailRows: 1000, TrailRuns: 3, TrailPatients: 1000, TrailEvents: 1000, TrailMonths: 72,
 	}
 }
 
@@ -80,10 +81,19 @@ func TestRun(t *testing.T) {
 			}
 		}
 	}
-	for _, id := range []string{"P1", "P1F", "P2c", "P2cF", "P2d", "P2dF", "P3", "P3F", "P4B", "P4", "P5", "P5T", "P6", "P6F"} {
+	for _, id := range []string{"P1", "P1F", "P2c", "P2cF", "P2d", "P2dF", "P3", "P3F", "P4B", "P4", "P5", "P5T", "P6", "P6F", "P10"} {
 		if !regexp.MustCompile(`(?m)^RATIO ` + id + ` [0-9.]+$`).Match(out.Bytes()) {
 			t.Errorf("no RATIO %s line in the report:\n%s", id, out.String())
 		}
+	}
+	if !regexp.MustCompile(`(?m)^RATIO P8 skipped$`).Match(out.Bytes()) {
+		t.Errorf("no RATIO P8 skipped line in the report")
+	}
+	if res.trailSmall == nil || res.trailSmall.events != 100 || len(res.trailSmall.lat) != c.TrailRuns {
+		t.Errorf("small trail: %+v", res.trailSmall)
+	}
+	if res.seal.err != "" || res.seal.rows == 0 || res.seal.verifiedRows != int64(res.seal.rows) {
+		t.Errorf("seal: %+v", res.seal)
 	}
 	if t.Failed() {
 		t.Logf("report:\n%s", out.String())

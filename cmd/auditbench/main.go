@@ -64,8 +64,15 @@ type config struct {
 	ModuleDir     string // module root, for P7; empty: the output of go env GOMOD
 	Breakdown     int    // statements per variant and run of the server-side breakdown; 0 skips it
 	BreakdownRuns int
-	Keep          bool // keep the database instead of dropping it
-	Quiet         bool // no progress lines on stderr
+	TrailRows     int    // rows of the small synthetic trail (P8) and of the seal (P10); 0 skips both
+	TrailBig      int    // rows of the big synthetic trail (P8); 0 skips it (BENCH_TRAIL=10m: 10M)
+	TrailRuns     int    // timed reads of the chosen patient's trail per size
+	TrailPatients int    // patients of the synthetic trail
+	TrailEvents   int    // events of the chosen patient (at most a tenth of the rows)
+	TrailMonths   int    // monthly partitions of the synthetic trail
+	TrailAlts     string // auto: when P8 misses its goal, measure the alternatives (CLUSTER, covering index); always; never
+	Keep          bool   // keep the database instead of dropping it
+	Quiet         bool   // no progress lines on stderr
 }
 
 func main() {
@@ -86,13 +93,34 @@ func main() {
 	flag.StringVar(&c.ModuleDir, "dir", "", "module root for P7 (default: from go env GOMOD)")
 	flag.IntVar(&c.Breakdown, "breakdown", 0, "server-side breakdown of the audited path's cost over the floor's: single-row updates per variant and run (0 skips it)")
 	flag.IntVar(&c.BreakdownRuns, "breakdown-runs", 5, "runs of the breakdown (the minimum counts)")
+	flag.IntVar(&c.TrailRows, "trail-rows", 10000, "rows of the small synthetic trail (P8) that is sealed with the bench's rows (P10); 0 skips P8 and P10")
+	flag.IntVar(&c.TrailBig, "trail-big", 0, "rows of the big synthetic trail (P8); default from BENCH_TRAIL (10m: 10,000,000), else 0: skipped")
+	flag.IntVar(&c.TrailRuns, "trail-runs", 30, "timed reads of the chosen patient's trail per size")
+	flag.IntVar(&c.TrailPatients, "trail-patients", 100000, "patients of the synthetic trail")
+	flag.IntVar(&c.TrailEvents, "trail-events", 1000, "events of the chosen patient in the synthetic trail")
+	flag.IntVar(&c.TrailMonths, "trail-months", 72, "monthly partitions of the synthetic trail")
+	flag.StringVar(&c.TrailAlts, "trail-alts", "auto", "measure the big trail after CLUSTER and with a covering index: auto (when P8 misses its goal), always or never")
 	flag.BoolVar(&c.Keep, "keep", false, "keep the benchmark database")
 	flag.BoolVar(&c.Quiet, "q", false, "no progress on stderr")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: DATABASE_URL=postgres://... auditbench [flags]\n")
 		flag.PrintDefaults()
 	}
+	big, err := parseTrailSize(os.Getenv("BENCH_TRAIL"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "auditbench:", err)
+		os.Exit(2)
+	}
 	flag.Parse()
+	switch c.TrailAlts {
+	case "auto", "always", "never":
+	default:
+		fmt.Fprintf(os.Stderr, "auditbench: -trail-alts %q: want auto, always or never\n", c.TrailAlts)
+		os.Exit(2)
+	}
+	if !isFlagSet("trail-big") {
+		c.TrailBig = big
+	}
 	c.URL = os.Getenv("DATABASE_URL")
 	if c.URL == "" || flag.NArg() > 0 {
 		flag.Usage()
@@ -109,4 +137,10 @@ func main() {
 	if !c.Quiet {
 		fmt.Fprintf(os.Stderr, "auditbench: done in %s\n", time.Since(start).Round(time.Second))
 	}
+}
+
+func isFlagSet(name string) bool {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/auditrepo/auditrepo/gen/db"
 )
@@ -60,6 +62,9 @@ type results struct {
 	auditRows  [nArms][2]int64 // audit rows of benchmarked appointments, and how many of them name an actor
 	verify     []verifyResult  // the same sample of changes in verifyArms' tables, in one transaction
 	verifyErr  string          // non-empty: the arms' audit rows differ (the run fails)
+
+	trailSmall, trailBig *trailResult // P8; nil when not run
+	seal                 sealResult   // P10
 }
 
 const nArms = 6
@@ -115,6 +120,9 @@ func run(ctx context.Context, c config, out io.Writer) (*results, error) {
 		{"generator", b.generator},
 		{"checks", b.checks},
 		{"breakdown", b.breakdown},
+		{"trail", b.trail},
+		{"seal", b.sealAll},
+		{"trail (big)", b.trailBig},
 	}
 	for _, p := range phases {
 		if ctx.Err() != nil {
@@ -481,6 +489,7 @@ func (b *bench) wal(ctx context.Context) error {
 		err := b.adm.QueryRow(ctx, "SELECT pg_current_wal_lsn()::text").Scan(&v)
 		return v, err
 	}
+	walFallbacks := 0
 	bytes := func(from, to string) (float64, error) {
 		var v float64
 		var err error
@@ -491,6 +500,14 @@ func (b *bench) wal(ctx context.Context) error {
 				ours AS (SELECT DISTINCT x FROM r WHERE block_ref LIKE $3 AND x <> '0')
 				SELECT coalesce(sum(record_length), 0) FROM r WHERE block_ref LIKE $3 OR x IN (SELECT x FROM ours)`,
 				from, to, fmt.Sprintf("%%/%d/%%", dbOID)).Scan(&v)
+			// On a busy shared server a checkpoint forced by other databases' WAL may recycle the segments
+			// before they are read: that measurement falls back to the server-wide difference.
+			if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "58P01" {
+				walFallbacks++
+				b.res.walNote = fmt.Sprintf("%d measurement(s) used the server-wide LSN difference: their WAL segments were recycled "+
+					"(other databases' WAL forced a checkpoint) before pg_walinspect read them", walFallbacks)
+				err = b.adm.QueryRow(ctx, "SELECT pg_wal_lsn_diff($2::pg_lsn, $1::pg_lsn)::float8", from, to).Scan(&v)
+			}
 		} else {
 			err = b.adm.QueryRow(ctx, "SELECT pg_wal_lsn_diff($2::pg_lsn, $1::pg_lsn)::float8", from, to).Scan(&v)
 		}

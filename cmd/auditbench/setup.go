@@ -263,7 +263,7 @@ func derivedTrigger(ctx context.Context, conn *pgx.Conn, schema string, withActo
 		replace(realActorDecl, peerActorDecl, 1)
 	} else {
 		replace("\t"+realActorDecl+"\n", "", 1)
-		replace(realActorCols, floorActorCols, -1) // one per action, MOVE included
+		replace(realActorCols, floorActorCols, -1) // one INSERT per action, and one per derived-patient MOVE
 	}
 	if strings.Contains(def, "auditrepo.") {
 		errs = append(errs, "it still names schema auditrepo")
