@@ -16,7 +16,6 @@ package main
 
 import (
 	"context"
-	crand "crypto/rand"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -27,7 +26,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"golang.org/x/mod/sumdb/note"
 
 	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/migrations"
@@ -524,15 +522,7 @@ func (b *bench) sealAll(ctx context.Context) error {
 	if len(lat) > 0 {
 		b.res.seal.updRate = float64(len(lat)) / sum(lat).Seconds()
 	}
-	skey, vkey, err := note.GenerateKey(crand.Reader, "auditbench-throwaway")
-	if err != nil {
-		return err
-	}
-	signer, err := note.NewSigner(skey)
-	if err != nil {
-		return err
-	}
-	verifier, err := note.NewVerifier(vkey)
+	key, err := seal.NewKey("auditbench-throwaway")
 	if err != nil {
 		return err
 	}
@@ -548,7 +538,7 @@ func (b *bench) sealAll(ctx context.Context) error {
 	}
 	defer conn.Close(context.Background())
 	t := time.Now()
-	cp, err := seal.Seal(ctx, conn, signer, opts)
+	cp, err := seal.Seal(ctx, conn, key.Signer, opts)
 	b.res.seal.seal = time.Since(t)
 	if err != nil {
 		b.res.seal.err = "seal: " + err.Error()
@@ -558,7 +548,7 @@ func (b *bench) sealAll(ctx context.Context) error {
 		b.res.seal.rows = cp.Size - cp.PrevSize
 	}
 	t = time.Now()
-	rep, err := seal.Verify(ctx, conn, verifier, opts)
+	rep, err := seal.Verify(ctx, conn, key.Verifier, opts)
 	b.res.seal.verify = time.Since(t)
 	if err != nil {
 		b.res.seal.err = "verify: " + err.Error()

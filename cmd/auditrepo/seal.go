@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -38,10 +37,11 @@ func keygenCmd(_ context.Context, e *env, args []string) error {
 	if *name == "" || strings.ContainsAny(*name, `/\`) {
 		return usageError{"--name is required, and may not contain a slash (it names the files)"}
 	}
-	skey, vkey, err := note.GenerateKey(rand.Reader, *name)
+	key, err := seal.NewKey(*name)
 	if err != nil {
 		return usageError{fmt.Sprintf("--name %q: %v", *name, err)}
 	}
+	skey, vkey := key.Private, key.Public
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
 	}

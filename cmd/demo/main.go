@@ -10,7 +10,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -25,7 +24,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"golang.org/x/mod/sumdb/note"
 
 	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/gen/db"
@@ -199,15 +197,7 @@ func run(ctx context.Context, out io.Writer, pool, reviewer *pgxpool.Pool) error
 // sealAndVerify seals the trail with a throwaway key, as a periodic job would, and verifies it: the checkpoint
 // goes to the database and to a directory outside it.
 func sealAndVerify(ctx context.Context, out io.Writer, reviewer *pgxpool.Pool) error {
-	skey, vkey, err := note.GenerateKey(rand.Reader, "clinic-demo-trail")
-	if err != nil {
-		return err
-	}
-	signer, err := note.NewSigner(skey)
-	if err != nil {
-		return err
-	}
-	verifier, err := note.NewVerifier(vkey)
+	key, err := seal.NewKey("clinic-demo-trail")
 	if err != nil {
 		return err
 	}
@@ -221,16 +211,16 @@ func sealAndVerify(ctx context.Context, out io.Writer, reviewer *pgxpool.Pool) e
 	// on a busy server, wait a little for them.
 	var cp *seal.Checkpoint
 	for wait := time.Now().Add(20 * time.Second); cp == nil && time.Now().Before(wait); time.Sleep(200 * time.Millisecond) {
-		if cp, err = seal.Seal(ctx, reviewer, signer, opts); err != nil {
+		if cp, err = seal.Seal(ctx, reviewer, key.Signer, opts); err != nil {
 			return fmt.Errorf("sealing the trail: %w", err)
 		}
 	}
-	rep, err := seal.Verify(ctx, reviewer, verifier, opts)
+	rep, err := seal.Verify(ctx, reviewer, key.Verifier, opts)
 	if err != nil {
 		return fmt.Errorf("verifying the trail: %w", err)
 	}
 	fmt.Fprintf(out, "\nSealed and verified: %d rows in %d checkpoint(s), signed by %s (%d rows not final yet).\n",
-		rep.Rows, rep.Checkpoints, vkey, rep.Unsealed)
+		rep.Rows, rep.Checkpoints, key.Public, rep.Unsealed)
 	if cp == nil {
 		fmt.Fprintln(out, "(no row became final within 20 s: a long transaction elsewhere on the server holds them back)")
 	}
