@@ -13,17 +13,15 @@ import (
 //
 //   - statements: N single-row Updates per variant and run, each its own transaction (a DO block committing
 //     after each, synchronous_commit off so no run waits for the disk), on the floor's table with the trigger
-//     function swapped per variant: the floor, then adding one part of the audited path at a time, then
-//     cheaper variants of auditrepo.claim/actor/claim_key (schema bd, dropped afterwards; auditschema itself
-//     is not changed);
+//     function swapped per variant: the floor, then adding one part of the audited path at a time, then the
+//     alternatives still unadopted (schema bd, dropped afterwards; auditschema itself is not changed);
 //   - calls: N calls of each function in one transaction (what a call costs once its plans are cached).
 //
 // It runs after every other phase (it writes to the floor's tables) and is not part of `make bench`'s default.
 
-// bdSetup creates the cheaper variants. claim_key without its SET clause, every name qualified, is inlined
-// into its callers; claim_sql is claim as one SQL expression (inlined into the repository statement);
-// actor_noset is actor without its SET clause (it runs only inside the triggers, which pin search_path);
-// actor_nox also drops the exception block.
+// bdSetup creates the probes of what a function's attributes cost, and actor_nox: auditrepo.actor without its
+// exception block. (The variants that measured cheaper, claim and claim_key as inlined SQL and actor without a SET
+// clause, are auditschema's own now.)
 const bdSetup = `
 DROP SCHEMA IF EXISTS bd CASCADE;
 CREATE SCHEMA bd;
@@ -32,92 +30,10 @@ CREATE FUNCTION bd.f_secdef() RETURNS int LANGUAGE plpgsql SECURITY DEFINER AS $
 CREATE FUNCTION bd.f_set() RETURNS int LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$BEGIN RETURN 1; END$$;
 CREATE FUNCTION bd.f_both() RETURNS int LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$BEGIN RETURN 1; END$$;
 CREATE FUNCTION bd.f_exc() RETURNS int LANGUAGE plpgsql AS $$BEGIN BEGIN RETURN 1; EXCEPTION WHEN OTHERS THEN RETURN 0; END; END$$;
-CREATE FUNCTION bd.claim_key(target text) RETURNS text LANGUAGE sql STABLE
-RETURN (EXTRACT(epoch FROM pg_catalog.statement_timestamp()) OPERATOR(pg_catalog.*) 1000000)::bigint::text
-	OPERATOR(pg_catalog.||) '|' OPERATOR(pg_catalog.||) target OPERATOR(pg_catalog.||) '|';
-CREATE FUNCTION bd.claim(actor_kind text, actor_id bigint, ip inet, user_agent text, request_id text, target text, method text)
-RETURNS boolean LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $ar$
-BEGIN
-	IF actor_kind IS NULL OR actor_kind NOT IN ('user', 'system', 'unknown') THEN
-		RAISE EXCEPTION 'auditrepo claim: actor kind % is not user, system or unknown', coalesce(actor_kind, 'NULL')
-			USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	PERFORM set_config('auditrepo.claim', bd.claim_key(target) || json_build_object(
-		'k', actor_kind, 'a', actor_id, 'i', ip, 'u', user_agent, 'r', request_id, 'm', method)::text, true);
-	RETURN true;
-END
-$ar$;
-CREATE FUNCTION bd.claim_noset(actor_kind text, actor_id bigint, ip inet, user_agent text, request_id text, target text, method text)
-RETURNS boolean LANGUAGE plpgsql AS $ar$
-BEGIN
-	IF actor_kind IS NULL OR actor_kind OPERATOR(pg_catalog.<>) ALL ('{user,system,unknown}'::text[]) THEN
-		RAISE EXCEPTION 'auditrepo claim: actor kind % is not user, system or unknown', pg_catalog.coalesce(actor_kind, 'NULL')
-			USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	PERFORM pg_catalog.set_config('auditrepo.claim', bd.claim_key(target) OPERATOR(pg_catalog.||) pg_catalog.json_build_object(
-		'k', actor_kind, 'a', actor_id, 'i', ip, 'u', user_agent, 'r', request_id, 'm', method)::text, true);
-	RETURN true;
-END
-$ar$;
-CREATE FUNCTION bd.refuse_kind(actor_kind text) RETURNS boolean LANGUAGE plpgsql AS $ar$
-BEGIN
-	RAISE EXCEPTION 'auditrepo claim: actor kind % is not user, system or unknown', pg_catalog.coalesce(actor_kind, 'NULL')
-		USING ERRCODE = 'invalid_parameter_value';
-END
-$ar$;
-CREATE FUNCTION bd.claim_sql(actor_kind text, actor_id bigint, ip inet, user_agent text, request_id text, target text, method text)
-RETURNS boolean LANGUAGE sql VOLATILE
-RETURN CASE WHEN actor_kind OPERATOR(pg_catalog.=) ANY ('{user,system,unknown}'::text[])
-	THEN pg_catalog.set_config('auditrepo.claim', bd.claim_key(target) OPERATOR(pg_catalog.||) pg_catalog.json_build_object(
-		'k', actor_kind, 'a', actor_id, 'i', ip, 'u', user_agent, 'r', request_id, 'm', method)::text, true) IS NOT NULL
-	ELSE bd.refuse_kind(actor_kind) END;
-CREATE FUNCTION bd.actor(target text) RETURNS jsonb LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $ar$
-DECLARE
-	c text := current_setting('auditrepo.claim', true);
-	k text := bd.claim_key(target);
-	j jsonb;
-BEGIN
-	IF c IS NULL OR left(c, length(k)) <> k THEN
-		RETURN NULL;
-	END IF;
-	BEGIN
-		j := substr(c, length(k) + 1)::jsonb;
-		IF jsonb_typeof(j) <> 'object' OR j->>'k' IS NULL OR j->>'k' NOT IN ('user', 'system', 'unknown') THEN
-			RETURN NULL;
-		END IF;
-		PERFORM (j->>'a')::bigint, (j->>'i')::inet;
-	EXCEPTION WHEN OTHERS THEN
-		RETURN NULL;
-	END;
-	RETURN j;
-END
-$ar$;
-CREATE FUNCTION bd.actor_noset(target text) RETURNS jsonb LANGUAGE plpgsql STABLE AS $ar$
-DECLARE
-	c text := pg_catalog.current_setting('auditrepo.claim', true);
-	k text := bd.claim_key(target);
-	j jsonb;
-BEGIN
-	IF c IS NULL OR pg_catalog.left(c, pg_catalog.length(k)) OPERATOR(pg_catalog.<>) k THEN
-		RETURN NULL;
-	END IF;
-	BEGIN
-		j := pg_catalog.substr(c, pg_catalog.length(k) OPERATOR(pg_catalog.+) 1)::jsonb;
-		IF pg_catalog.jsonb_typeof(j) OPERATOR(pg_catalog.<>) 'object' OR (j OPERATOR(pg_catalog.->>) 'k') IS NULL
-		   OR (j OPERATOR(pg_catalog.->>) 'k') OPERATOR(pg_catalog.<>) ALL ('{user,system,unknown}'::text[]) THEN
-			RETURN NULL;
-		END IF;
-		PERFORM (j OPERATOR(pg_catalog.->>) 'a')::bigint, (j OPERATOR(pg_catalog.->>) 'i')::inet;
-	EXCEPTION WHEN OTHERS THEN
-		RETURN NULL;
-	END;
-	RETURN j;
-END
-$ar$;
 CREATE FUNCTION bd.actor_nox(target text) RETURNS jsonb LANGUAGE plpgsql STABLE AS $ar$
 DECLARE
 	c text := pg_catalog.current_setting('auditrepo.claim', true);
-	k text := bd.claim_key(target);
+	k text := auditrepo.claim_key(target);
 	j jsonb;
 BEGIN
 	IF c IS NULL OR pg_catalog.left(c, pg_catalog.length(k)) OPERATOR(pg_catalog.<>) k THEN
@@ -134,7 +50,7 @@ $ar$;
 `
 
 // bdInlineCheck replaces the trigger's call of actor() with the same check in the trigger function itself.
-const bdInlineDecl = "\tc text := current_setting('auditrepo.claim', true);\n\tk text := bd.claim_key('appointments');\n\ta jsonb;\n"
+const bdInlineDecl = "\tc text := current_setting('auditrepo.claim', true);\n\tk text := auditrepo.claim_key('appointments');\n\ta jsonb;\n"
 const bdInlineCheck = `BEGIN
 	IF left(c, length(k)) = k THEN
 		BEGIN
@@ -177,8 +93,6 @@ func (b *bench) breakdown(ctx context.Context) error {
 	inl = strings.Replace(inl, "BEGIN\n\tIF TG_OP = 'INSERT' THEN", bdInlineCheck, 1)
 	defs := []string{
 		fn("f_real", "", ""),
-		fn("f_key", "auditrepo.actor(", "bd.actor("),
-		fn("f_fast", "auditrepo.actor(", "bd.actor_noset("),
 		fn("f_nox", "auditrepo.actor(", "bd.actor_nox("),
 		inl,
 		strings.Replace(strings.Replace(floor, "floor.audit_appointments()", "bd.f_sd()", 1),
@@ -226,12 +140,8 @@ func (b *bench) breakdown(ctx context.Context) error {
 		{"floor trigger + claim CTE", "floor.appointments", "floor.audit_appointments", "auditrepo.claim"},
 		{"generated trigger + claim CTE (= audited)", "floor.appointments", "bd.f_real", "auditrepo.claim"},
 		{"audited on its own tables (public, auditrepo)", "public.appointments", "", "auditrepo.claim"},
-		{"A: claim_key inlinable (no SET clause)", "floor.appointments", "bd.f_key", "bd.claim"},
-		{"B: A + actor() without SET clause", "floor.appointments", "bd.f_fast", "bd.claim"},
-		{"C: B + claim() without SET clause", "floor.appointments", "bd.f_fast", "bd.claim_noset"},
-		{"D: C + actor() without exception block", "floor.appointments", "bd.f_nox", "bd.claim_noset"},
-		{"E: B + claim() as an inlined SQL expression", "floor.appointments", "bd.f_fast", "bd.claim_sql"},
-		{"F: E + the actor check inside the trigger", "floor.appointments", "bd.f_inl", "bd.claim_sql"},
+		{"D: actor() without its exception block", "floor.appointments", "bd.f_nox", "auditrepo.claim"},
+		{"F: the actor check inside the trigger", "floor.appointments", "bd.f_inl", "auditrepo.claim"},
 	}
 	n := b.c.Breakdown
 	stmt := make([]bdResult, len(variants))
@@ -274,16 +184,10 @@ func (b *bench) breakdown(ctx context.Context) error {
 		{"  SET search_path", "NULL", "PERFORM bd.f_set()"},
 		{"  SECURITY DEFINER + SET search_path", "NULL", "PERFORM bd.f_both()"},
 		{"  with an exception block", "NULL", "PERFORM bd.f_exc()"},
-		{"auditrepo.claim_key (SQL, SET search_path)", "NULL", "PERFORM auditrepo.claim_key('appointments')"},
-		{"bd.claim_key (no SET: inlined)", "NULL", "PERFORM bd.claim_key('appointments')"},
-		{"auditrepo.claim", "NULL", claimNow},
-		{"bd.claim (inlined key)", "NULL", "PERFORM bd.claim(" + claimArgs + ")"},
-		{"bd.claim_noset", "NULL", "PERFORM bd.claim_noset(" + claimArgs + ")"},
-		{"bd.claim_sql (inlined SQL)", "NULL", "PERFORM bd.claim_sql(" + claimArgs + ")"},
+		{"auditrepo.claim_key (inlined SQL)", "NULL", "PERFORM auditrepo.claim_key('appointments')"},
+		{"auditrepo.claim (inlined SQL)", "NULL", claimNow},
 		{"auditrepo.actor, no claim", "PERFORM set_config('auditrepo.claim', '', true)", "PERFORM auditrepo.actor('appointments')"},
 		{"auditrepo.actor, claim (parse + checks)", claimNow, "PERFORM auditrepo.actor('appointments')"},
-		{"bd.actor (inlined key)", claimNow, "PERFORM bd.actor('appointments')"},
-		{"bd.actor_noset", claimNow, "PERFORM bd.actor_noset('appointments')"},
 		{"bd.actor_nox (no exception block)", claimNow, "PERFORM bd.actor_nox('appointments')"},
 		{"peers: current_setting(...)::jsonb", "PERFORM set_config('auditbench.actor', " + pgQuote(actorJSON(a, "AppointmentRepo.Update")) + ", true)",
 			"PERFORM NULLIF(current_setting('auditbench.actor', true), '')::jsonb"},
@@ -341,7 +245,7 @@ func (b *bench) reportBreakdown(tw *tabwriter.Writer) {
 	w := b.out
 	fmt.Fprintf(w, "\nBreakdown, on the server (%s), minimum of %d runs, variants interleaved\n", r.bdClock, b.c.BreakdownRuns)
 	fmt.Fprintf(w, "  per single-row Update statement, %d per run, each its own transaction (DO block, COMMIT after each,\n"+
-		"  synchronous_commit off), on the floor's table with its trigger function swapped (A-F: variants in schema bd)\n", b.c.Breakdown)
+		"  synchronous_commit off), on the floor's table with its trigger function swapped (D, F: alternatives in schema bd)\n", b.c.Breakdown)
 	floor := r.bdStmt[1].min
 	fmt.Fprintln(tw, "  variant\tus\t- floor\truns\t")
 	for _, x := range r.bdStmt {
