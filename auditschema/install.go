@@ -51,8 +51,8 @@ func Install(ctx context.Context, db Querier, c Config) (*Report, error) {
 		if err := secure(ctx, tx, c); err != nil {
 			return err
 		}
-		var super bool
-		if err := tx.QueryRow(ctx, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user").Scan(&super); err != nil {
+		super, err := superuser(ctx, tx)
+		if err != nil {
 			return err
 		}
 		if super {
@@ -89,6 +89,14 @@ func secure(ctx context.Context, tx pgx.Tx, c Config) error {
 		return fmt.Errorf("auditschema: securing the database: %w", err)
 	}
 	return nil
+}
+
+// superuser reports whether the connecting role is a superuser: only one may install the event trigger, and others
+// become the audit role for a transaction by a grant.
+func superuser(ctx context.Context, tx pgx.Tx) (bool, error) {
+	var super bool
+	err := tx.QueryRow(ctx, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user").Scan(&super)
+	return super, err
 }
 
 // installedVersion is the schema version installed under c's schema, 0 if none.

@@ -116,8 +116,8 @@ func Upgrade(ctx context.Context, db Querier, c Config, legacy string) (*Upgrade
 		if ver != Version {
 			return refuse("audit schema %s is at version %d, not %d: run Install first", c.Schema, ver, Version)
 		}
-		var super bool
-		if err := tx.QueryRow(ctx, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user").Scan(&super); err != nil {
+		super, err := superuser(ctx, tx)
+		if err != nil {
 			return err
 		}
 		if !super {
