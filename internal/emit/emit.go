@@ -230,7 +230,7 @@ func install(f *jen.File, p *ir.Program) error {
 	}
 	var tables []jen.Code
 	for _, m := range p.Models {
-		tables = append(tables, jen.Lit(ir.Ident(m.Schema)+"."+ir.Ident(m.Relation)))
+		tables = append(tables, jen.Lit(m.Qualified))
 	}
 	f.Commentf("AuditModels is the part of the audit schema these models need: the trigger functions (in schema %s)", p.Audit.Schema)
 	f.Comment("that write every audit row of their tables, and the triggers. Install it after the migrations.")

@@ -274,7 +274,7 @@ func caseOptions(name string) Options {
 func models(p *ir.Program, sql string) auditschema.Models {
 	m := auditschema.Models{Schema: p.Audit.Schema, SQL: sql}
 	for _, mod := range p.Models {
-		m.Tables = append(m.Tables, ir.Ident(mod.Schema)+"."+ir.Ident(mod.Relation))
+		m.Tables = append(m.Tables, mod.Qualified)
 	}
 	return m
 }

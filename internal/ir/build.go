@@ -58,6 +58,7 @@ func (b *builder) model(t *tags.Model) *Model {
 	if schema, rel, ok := strings.Cut(t.Table, "."); ok {
 		m.Schema, m.Relation = schema, rel
 	}
+	m.Qualified = Ident(m.Schema) + "." + Ident(m.Relation)
 	if prev, dup := b.byTable[t.Table]; dup && t.Table != "" {
 		b.errs.Addf(t.TablePos, "%s: table %s is already the table of model %s", t.Name, t.Table, prev.Name)
 	} else if t.Table != "" {
@@ -204,7 +205,7 @@ func (b *builder) patient(t *tags.Model, m *Model) {
 				b.errs.Addf(p.Pos, "%s: patient path: no such table %s among the models of %s%s", t.Name, h.Table, filepathBase(t.Pos.Filename), b.nearestTable(h.Table))
 				return
 			}
-			m.Patient.Hops = append(m.Patient.Hops, Hop{Table: h.Table, Column: h.Column, Qualified: qualified(next)})
+			m.Patient.Hops = append(m.Patient.Hops, Hop{Table: h.Table, Column: h.Column, Qualified: next.Qualified})
 			at, col = next, h.Column
 		}
 		needID(at, col, "holding the patient's user id")
@@ -232,7 +233,7 @@ func moves(models []*Model) {
 			for j := i - 1; j >= 0; j-- {
 				mv.Back = append(mv.Back, Hop{Table: hops[j].Table, Column: hops[j].Column, Qualified: hops[j].Qualified})
 			}
-			mv.Back = append(mv.Back, Hop{Table: d.Table, Column: d.Patient.Column, Qualified: qualified(d)})
+			mv.Back = append(mv.Back, Hop{Table: d.Table, Column: d.Patient.Column, Qualified: d.Qualified})
 			owner.Moves = append(owner.Moves, mv)
 		}
 	}
@@ -522,7 +523,7 @@ func manyInsert(m *Model, s *sqlparse.Statement, many *Many) string {
 			p := "ar_in.p" + strconv.Itoa(n)
 			if col := many.ViaText[n-1]; col != "" {
 				// The element's text, read in as the column's type (its name is not known here).
-				return fmt.Sprintf("(jsonb_populate_record(NULL::%s, jsonb_build_object(%s, %s))).%s", qualified(m), Literal(col), p, Ident(col))
+				return fmt.Sprintf("(jsonb_populate_record(NULL::%s, jsonb_build_object(%s, %s))).%s", m.Qualified, Literal(col), p, Ident(col))
 			}
 			return p
 		})
@@ -543,9 +544,6 @@ func manyInsert(m *Model, s *sqlparse.Statement, many *Many) string {
 
 // actions maps a statement's verb to the audit action its rows record.
 var actions = map[sqlparse.Kind]audit.Action{sqlparse.Insert: audit.ActionCreate, sqlparse.Update: audit.ActionUpdate, sqlparse.Delete: audit.ActionDelete}
-
-// qualified is m's table as SQL names it, schema-qualified.
-func qualified(m *Model) string { return Ident(m.Schema) + "." + Ident(m.Relation) }
 
 // textual reports whether pgx sends values of t as text: a string type (sqlc's enums), or sqlc's Null form of
 // one (a struct of the value and Valid, whose driver.Valuer gives the string or NULL).

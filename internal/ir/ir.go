@@ -32,14 +32,15 @@ const DefaultSchema = "public"
 
 // Model is a PHI table and the wrappers to generate for it.
 type Model struct {
-	Name     string       // Go name shared by models.go and sqlc, e.g. Appointment
-	Table    string       // as the tag names it, and as audit rows and claims name it
-	Schema   string       // the table's schema: the tag's, or DefaultSchema
-	Relation string       // the table's name without its schema
-	Row      *types.Named // sqlc's row struct
-	Columns  []*Column    // in sqlc's order, which is the order of RETURNING *
-	Patient  Patient
-	Writes   []*Write // sorted by Method
+	Name      string       // Go name shared by models.go and sqlc, e.g. Appointment
+	Table     string       // as the tag names it, and as audit rows and claims name it
+	Schema    string       // the table's schema: the tag's, or DefaultSchema
+	Relation  string       // the table's name without its schema
+	Qualified string       // the table as SQL names it, schema-qualified
+	Row       *types.Named // sqlc's row struct
+	Columns   []*Column    // in sqlc's order, which is the order of RETURNING *
+	Patient   Patient
+	Writes    []*Write // sorted by Method
 	// Moves are the other models whose patient path goes through a column of this table: an UPDATE of that
 	// column can move their rows to another patient.
 	Moves []*Move

@@ -19,19 +19,19 @@ import (
 var files embed.FS
 
 var tmpl = template.Must(template.New("").Funcs(template.FuncMap{
-	"ident": Ident, "lit": literal,
+	"ident": ident, "lit": literal,
 }).ParseFS(files, "*.tmpl"))
 
 // SQL renders the claimed statement that runs w.
 func SQL(p *ir.Program, w *ir.Write) (string, error) {
-	return render("audited", &stmt{Schema: Ident(p.Audit.Schema), Placeholders: placeholders(w.ClaimAt), W: w})
+	return render("audited", &stmt{Schema: ident(p.Audit.Schema), Placeholders: placeholders(w.ClaimAt), W: w})
 }
 
 // ManySQL renders the bulk variant of a Create (w.Many must be set): the same claim around its INSERT.
 func ManySQL(p *ir.Program, w *ir.Write) (string, error) {
 	many := *w
 	many.Body, many.Claim, many.ClaimAt = w.Many.Body, w.Many.Claim, w.Many.ClaimAt
-	return render("audited", &stmt{Schema: Ident(p.Audit.Schema), Placeholders: placeholders(w.Many.ClaimAt), W: &many})
+	return render("audited", &stmt{Schema: ident(p.Audit.Schema), Placeholders: placeholders(w.Many.ClaimAt), W: &many})
 }
 
 // stmt is what the "audited" template reads.
@@ -52,7 +52,7 @@ func placeholders(first int) string {
 
 // Triggers renders the SQL that installs the audit trigger functions and triggers of every model.
 func Triggers(p *ir.Program) (string, error) {
-	t := &triggers{S: Ident(p.Audit.Schema), AuditRole: p.Audit.Role, Log: Ident(p.Audit.Schema) + "." + Ident(p.Audit.Table)}
+	t := &triggers{S: ident(p.Audit.Schema), AuditRole: p.Audit.Role, Log: ident(p.Audit.Schema) + "." + ident(p.Audit.Table)}
 	seen := map[string]bool{}
 	for _, m := range p.Models {
 		t.Models = append(t.Models, &data{m: m})
@@ -90,11 +90,11 @@ type data struct {
 func (d *data) TableLit() string { return literal(d.m.Table) }
 
 // Table is the model's table as SQL names it, schema-qualified.
-func (d *data) Table() string { return Ident(d.m.Schema) + "." + Ident(d.m.Relation) }
+func (d *data) Table() string { return d.m.Qualified }
 
 // Func names the audit trigger function of the model's table (in the audit schema).
 func (d *data) Func() string {
-	return Ident("audit_" + nonIdent.ReplaceAllString(strings.ToLower(d.m.Schema+"_"+d.m.Relation), "_"))
+	return ident("audit_" + nonIdent.ReplaceAllString(strings.ToLower(d.m.Schema+"_"+d.m.Relation), "_"))
 }
 
 var nonIdent = regexp.MustCompile(`[^a-z0-9_]`)
@@ -108,7 +108,7 @@ func (d *data) Changed(old, new, ind string) string {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		o, n := old+"."+Ident(c.Name), new+"."+Ident(c.Name)
+		o, n := old+"."+ident(c.Name), new+"."+ident(c.Name)
 		if c.ByText {
 			o, n = o+"::text", n+"::text"
 		}
@@ -159,11 +159,11 @@ func (d *data) PatientOf(row string) string {
 		if p.WhenColumn == "" {
 			return row + ".id"
 		}
-		return fmt.Sprintf("CASE WHEN %s.%s = %s THEN %s.id END", row, Ident(p.WhenColumn), literal(p.WhenValue), row)
+		return fmt.Sprintf("CASE WHEN %s.%s = %s THEN %s.id END", row, ident(p.WhenColumn), literal(p.WhenValue), row)
 	case tags.PatientPath:
-		return hops(row+"."+Ident(p.Column), p.Hops)
+		return hops(row+"."+ident(p.Column), p.Hops)
 	}
-	return row + "." + Ident(p.Column)
+	return row + "." + ident(p.Column)
 }
 
 // Moves are the dependents an UPDATE of the model's table can move to another patient.
@@ -180,10 +180,10 @@ type move struct{ *ir.Move }
 
 func (m *move) DependentLit() string { return literal(m.Dependent.Table) }
 func (m *move) ColumnLit() string    { return literal(m.Column) }
-func (m *move) Col() string          { return Ident(m.Column) }
+func (m *move) Col() string          { return ident(m.Column) }
 
 // PatientVia is the patient reached from row's Column onwards.
-func (m *move) PatientVia(row string) string { return hops(row+"."+Ident(m.Column), m.Rest) }
+func (m *move) PatientVia(row string) string { return hops(row+"."+ident(m.Column), m.Rest) }
 
 // Joins joins the dependent's rows (alias d) to the owner's row n.
 func (m *move) Joins() string {
@@ -194,7 +194,7 @@ func (m *move) Joins() string {
 		if i == len(m.Back)-1 {
 			alias = "d"
 		}
-		fmt.Fprintf(&b, "\n\t\tJOIN %s %s ON %s.%s = %s.id", h.Qualified, alias, alias, Ident(h.Column), prev)
+		fmt.Fprintf(&b, "\n\t\tJOIN %s %s ON %s.%s = %s.id", h.Qualified, alias, alias, ident(h.Column), prev)
 		prev = alias
 	}
 	return b.String()
@@ -205,14 +205,11 @@ func (m *move) Joins() string {
 func hops(expr string, hs []ir.Hop) string {
 	for i, h := range hs {
 		alias := "ar_h" + strconv.Itoa(i+1)
-		expr = fmt.Sprintf("(SELECT %s.%s FROM %s %s WHERE %s.id = %s)", alias, Ident(h.Column), h.Qualified, alias, alias, expr)
+		expr = fmt.Sprintf("(SELECT %s.%s FROM %s %s WHERE %s.id = %s)", alias, ident(h.Column), h.Qualified, alias, alias, expr)
 	}
 	return expr
 }
 
-func literal(s string) string { return ir.Literal(s) }
+var literal, ident = ir.Literal, ir.Ident
 
 func arrayLit(items []string) string { return literal("{"+strings.Join(items, ",")+"}") + "::text[]" }
-
-// Ident quotes an identifier when PostgreSQL would not read it back as written.
-func Ident(s string) string { return ir.Ident(s) }
