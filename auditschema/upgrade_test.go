@@ -198,6 +198,19 @@ func TestUpgradeFromVersion0KeepsEveryRow(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "permission denied") {
 		t.Errorf("the app role's INSERT into the kept table: %v, want permission denied", err)
 	}
+	// The record of the import is the audit schema's: the application can neither read nor write it.
+	for _, q := range []string{"SELECT * FROM auditrepo.upgrades", "DELETE FROM auditrepo.upgrades"} {
+		err = pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, "SET LOCAL ROLE auditrepo_app"); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, q)
+			return err
+		})
+		if err == nil || !strings.Contains(err.Error(), "permission denied") {
+			t.Errorf("the app role's %s: %v, want permission denied", q, err)
+		}
+	}
 	if _, err := db.Exec(ctx, insertV0); err == nil || !strings.Contains(err.Error(), "INSERT refused") {
 		t.Errorf("a superuser's INSERT into the kept table: %v, want refused", err)
 	}
