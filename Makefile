@@ -12,7 +12,8 @@ generate:
 	$(GO) generate ./...
 	@for c in testdata/golden/*/sqlc.yaml; do $(GO) tool sqlc generate -f "$$c" || exit 1; done
 
-# Applies the migrations to $DATABASE_URL (required).
+# Installs the audit schema, applies the clinic's migrations and installs the audit triggers on $DATABASE_URL
+# (required); an old database's public.audit_log is carried over.
 migrate:
 	$(GO) run ./cmd/migrate
 

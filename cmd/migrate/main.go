@@ -1,4 +1,5 @@
-// Command migrate applies the clinic's migrations (package migrations) to the database at $DATABASE_URL.
+// Command migrate brings the database at $DATABASE_URL up to date with migrations.Up: the audit schema, the
+// clinic's migrations and the audit triggers of its models (an old public.audit_log carried over).
 //
 //	DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable go run ./cmd/migrate
 package main
