@@ -1,9 +1,10 @@
 // Package audit is the runtime behind generated audited repositories for PostgreSQL.
 //
-// Each generated write runs one SQL statement that changes the PHI rows and inserts the matching rows into the
-// audit table in the same statement, so the change and its audit record commit or fail together. This package
-// supplies what that statement needs from outside the database: who is acting (the [Actor] carried in the
-// context), where from (client IP, user agent, request id) and how failures are reported ([Error]).
+// Each generated write runs sqlc's statement inside a claim of the actor in its context (Writer.Claim); the
+// database's audit triggers write the audit rows from the change itself, in the same statement, so the change and
+// its audit rows commit or fail together. This package supplies what the database cannot know: who is acting (the
+// [Actor] carried in the context), where from (client IP, user agent, request id); it reports failures as [Error]
+// and reads the trail back ([Trail]).
 //
 // The actor must come from the authenticated session, never from a client-supplied header: use
 // audithttp.Middleware (package audit/audithttp) after the application's authentication middleware, or
@@ -22,8 +23,8 @@ const (
 	KindUser    ActorKind = "user"
 	KindSystem  ActorKind = "system"
 	KindUnknown ActorKind = "unknown" // anonymous: no authenticated user (written only with AllowAnonymous)
-	// KindUnattributed marks the rows of the database backstop: a change to a PHI table that did not go
-	// through the generated repositories (raw SQL). The database writes them; a Writer never does.
+	// KindUnattributed marks a change the database recorded without a claim for its statement: raw SQL, another
+	// program, a claim set by hand. The database writes such rows; a Writer never claims it.
 	KindUnattributed ActorKind = "unattributed"
 )
 

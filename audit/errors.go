@@ -11,7 +11,7 @@ var (
 	ErrAuditWrite = errors.New("audit: audit row not written, change rolled back")
 	ErrNoActor    = errors.New("audit: no actor in context")
 	// ErrInvalidActor: the actor's kind is not one a Writer records (user, system, or unknown). Kind
-	// unattributed is the database backstop's alone.
+	// unattributed is the database's alone.
 	ErrInvalidActor = errors.New("audit: invalid actor kind")
 )
 

@@ -77,7 +77,7 @@ func Schema(t testing.TB, schema string) *pgxpool.Pool { return pgtest.Schema(t,
 // Empty is pgtest.Empty: a fresh empty database, as the migrating superuser.
 func Empty(t testing.TB) *pgxpool.Pool { return pgtest.Empty(t) }
 
-// migrator applies the embedded goose migrations and the backstop (migrations.Up); its hash changes
+// migrator installs the audit schema, the migrations and the audit triggers (migrations.Up); its hash changes
 // whenever either does, so pgtestdb builds a new template.
 type migrator struct{}
 
