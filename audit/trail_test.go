@@ -14,7 +14,7 @@ import (
 
 	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/auditschema"
-	"github.com/auditrepo/auditrepo/internal/testdb"
+	"github.com/auditrepo/auditrepo/internal/pgtest"
 )
 
 // trailDB installs the audit schema on a fresh database, seeds it as the superuser, and returns a pool connected
@@ -22,7 +22,7 @@ import (
 func trailDB(t *testing.T, role, seed string) *pgxpool.Pool {
 	t.Helper()
 	ctx := context.Background()
-	db := testdb.Empty(t)
+	db := pgtest.Empty(t)
 	if _, err := auditschema.Install(ctx, db, auditschema.Config{}); err != nil {
 		t.Fatal(err)
 	}

@@ -9,12 +9,12 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/auditrepo/auditrepo/auditschema"
-	"github.com/auditrepo/auditrepo/internal/testdb"
+	"github.com/auditrepo/auditrepo/internal/pgtest"
 )
 
 func TestInstallTwiceChangesNothing(t *testing.T) {
 	ctx := context.Background()
-	db := testdb.Empty(t)
+	db := pgtest.Empty(t)
 	rep, err := auditschema.Install(ctx, db, auditschema.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +52,7 @@ func catalog(t *testing.T, db *pgxpool.Pool) string {
 
 func TestInstallModelsNamesTheFix(t *testing.T) {
 	ctx := context.Background()
-	db := testdb.Empty(t)
+	db := pgtest.Empty(t)
 	if _, err := auditschema.Install(ctx, db, auditschema.Config{}); err != nil {
 		t.Fatal(err)
 	}

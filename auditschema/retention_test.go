@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/auditrepo/auditrepo/auditschema"
-	"github.com/auditrepo/auditrepo/internal/testdb"
+	"github.com/auditrepo/auditrepo/internal/pgtest"
 )
 
 // retentionDB installs the audit schema and creates, as the audit role (as maintain() would have, back then), a
@@ -20,7 +20,7 @@ import (
 func retentionDB(t *testing.T, months ...string) *pgxpool.Pool {
 	t.Helper()
 	ctx := context.Background()
-	db := testdb.Empty(t)
+	db := pgtest.Empty(t)
 	if _, err := auditschema.Install(ctx, db, auditschema.Config{}); err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/auditrepo/auditrepo/auditschema"
-	"github.com/auditrepo/auditrepo/internal/testdb"
+	"github.com/auditrepo/auditrepo/internal/pgtest"
 )
 
 // legacyDB is a database as the clinic's migrations left it before the audit schema was a library (schema
@@ -21,7 +21,7 @@ import (
 func legacyDB(t *testing.T) *pgxpool.Pool {
 	t.Helper()
 	ctx := context.Background()
-	db := testdb.Empty(t)
+	db := pgtest.Empty(t)
 	// The roles exist on a server the old migrations ran on (00003_roles created them).
 	if _, err := db.Exec(ctx, `DO $$
 		BEGIN

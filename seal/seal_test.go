@@ -12,7 +12,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/auditrepo/auditrepo/auditschema"
-	"github.com/auditrepo/auditrepo/internal/testdb"
+	"github.com/auditrepo/auditrepo/internal/pgtest"
 )
 
 // trail is a test database with the audit schema installed and a seal key.
@@ -26,7 +26,7 @@ type trail struct {
 
 func newTrail(t testing.TB) *trail {
 	t.Helper()
-	db := testdb.Empty(t)
+	db := pgtest.Empty(t)
 	if _, err := auditschema.Install(context.Background(), db, auditschema.Config{}); err != nil {
 		t.Fatal(err)
 	}

@@ -11,13 +11,14 @@ import (
 
 	"github.com/auditrepo/auditrepo/auditschema"
 	"github.com/auditrepo/auditrepo/gen/repo"
+	"github.com/auditrepo/auditrepo/internal/pgtest"
 	"github.com/auditrepo/auditrepo/internal/testdb"
 )
 
 // What `auditrepo schema` prints (with a "-- +goose Up" line) is a migration goose applies as it is, and the library's installer then finds
 // the schema installed and changes nothing.
 func TestSchemaIsAGooseMigration(t *testing.T) {
-	pool := testdb.Empty(t)
+	pool := pgtest.Empty(t)
 	code, out, errOut := runCmd(t, "", "schema", "--event-trigger")
 	if code != 0 {
 		t.Fatalf("schema: exit %d: %s", code, errOut)

@@ -15,7 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/auditrepo/auditrepo/auditschema"
-	"github.com/auditrepo/auditrepo/internal/testdb"
+	"github.com/auditrepo/auditrepo/internal/pgtest"
 )
 
 // cli runs auditrepo in-process with vars as its environment.
@@ -44,7 +44,7 @@ func (c cli) want(code int, args ...string) string {
 // sealDB is an installed audit schema with some rows, and the URL to reach it.
 func sealDB(t *testing.T) (*pgxpool.Pool, string) {
 	t.Helper()
-	db := testdb.Empty(t)
+	db := pgtest.Empty(t)
 	if _, err := auditschema.Install(context.Background(), db, auditschema.Config{}); err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/auditrepo/auditrepo/auditschema"
-	"github.com/auditrepo/auditrepo/internal/testdb"
+	"github.com/auditrepo/auditrepo/internal/pgtest"
 )
 
 var updateGoldens = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -25,7 +25,7 @@ var updateGoldens = flag.Bool("update", false, "rewrite the golden files in test
 // auditDB is a fresh database with the audit schema installed, as the superuser.
 func auditDB(t *testing.T) *pgxpool.Pool {
 	t.Helper()
-	db := testdb.Empty(t)
+	db := pgtest.Empty(t)
 	if _, err := auditschema.Install(context.Background(), db, auditschema.Config{}); err != nil {
 		t.Fatal(err)
 	}

@@ -71,14 +71,8 @@ func Pool(t testing.TB) *pgxpool.Pool {
 	return New(t).App
 }
 
-// Schema is pgtest.Schema: a fresh database from schema, as the migrating superuser.
-func Schema(t testing.TB, schema string) *pgxpool.Pool { return pgtest.Schema(t, schema) }
-
-// Empty is pgtest.Empty: a fresh empty database, as the migrating superuser.
-func Empty(t testing.TB) *pgxpool.Pool { return pgtest.Empty(t) }
-
 // migrator installs the audit schema, the migrations and the audit triggers (migrations.Up); its hash changes
-// whenever either does, so pgtestdb builds a new template.
+// whenever any of them does, so pgtestdb builds a new template.
 type migrator struct{}
 
 func (migrator) Hash() (string, error) {
