@@ -230,6 +230,28 @@ func newAppt(t *testing.T, c *clinictest.Clinic) int64 {
 // auditTables are the audit schema's tables (and the audit table's DEFAULT partition).
 var auditTables = []string{"auditrepo.audit_log", "auditrepo.audit_log_default", "auditrepo.ddl_log", "auditrepo.audited_tables", "auditrepo.schema_version"}
 
+// keeping are the tables of sealing and retention, by the column an attack rewrites: nobody may change or remove
+// what they hold; only the reviewer appends seals, only retain() and hold() (the owner's) write the others.
+var keeping = map[string]string{"auditrepo.seal_checkpoint": "note", "auditrepo.seal_leaf": "leaf_hash",
+	"auditrepo.legal_holds": "reason", "auditrepo.retention_log": "partition_name"}
+
+// changeKeeping asserts that q can neither update, delete, empty nor lock the sealing and retention tables, nor
+// insert into them unless it is the reviewer appending seals (appends).
+func changeKeeping(t *testing.T, q audit.DBTX, appends bool) {
+	t.Helper()
+	for tab, col := range keeping {
+		t.Run(tab, func(t *testing.T) {
+			if !appends || !strings.HasPrefix(tab, "auditrepo.seal_") {
+				try(t, q, denied, "INSERT INTO "+tab+" DEFAULT VALUES")
+			}
+			try(t, q, denied, "UPDATE "+tab+" SET "+col+" = "+col)
+			try(t, q, denied, "DELETE FROM "+tab)
+			try(t, q, denied, "TRUNCATE "+tab)
+			try(t, q, denied, "DROP TABLE "+tab)
+		})
+	}
+}
+
 // writeAuditTables asserts that q can neither write, empty nor lock the audit tables.
 func writeAuditTables(t *testing.T, q audit.DBTX) {
 	t.Helper()
@@ -547,6 +569,10 @@ func TestRedTeamApp(t *testing.T) {
 			try(t, app, denied, "SELECT * FROM "+tab)
 		}
 		writeAuditTables(t, app)
+		for tab := range keeping {
+			try(t, app, denied, "SELECT * FROM "+tab)
+		}
+		changeKeeping(t, app, false)
 		for _, fn := range []string{
 			"auditrepo.audit_public_appointments()", "auditrepo.audit_public_users()", "auditrepo.maintain()", "auditrepo.maintain(120)",
 			"auditrepo.actor('appointments')", "auditrepo.refuse()", "auditrepo.refuse_truncate()", "auditrepo.record_ddl()",
@@ -862,6 +888,7 @@ func TestRedTeamOwner(t *testing.T) {
 			try(t, owner, denied, "SELECT * FROM "+tab)
 		}
 		writeAuditTables(t, owner)
+		changeKeeping(t, owner, false)
 	})
 
 	t.Run("replace_trigger_function", func(t *testing.T) {
@@ -998,7 +1025,10 @@ func TestRedTeamOwner(t *testing.T) {
 func TestRedTeamReviewer(t *testing.T) {
 	c := clinictest.New(t)
 	rv := c.Reviewer
-	t.Run("write_audit_tables", func(t *testing.T) { writeAuditTables(t, rv) })
+	t.Run("write_audit_tables", func(t *testing.T) {
+		writeAuditTables(t, rv)
+		changeKeeping(t, rv, true)
+	})
 	t.Run("write_phi_tables", func(t *testing.T) {
 		try(t, rv, denied, "UPDATE appointments SET type = 'rt-reviewer' WHERE id = $1", c.Appt1)
 		try(t, rv, denied, "DELETE FROM appointments WHERE id = $1", c.Appt1)
