@@ -126,7 +126,7 @@ func (c *Call) Err(err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, c.refused) && c.refused != nil {
+	if c.refused != nil && errors.Is(err, c.refused) { // already an *Error, sent nothing
 		return err
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
