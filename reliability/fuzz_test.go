@@ -221,7 +221,8 @@ func FuzzAuditImage(f *testing.F) {
 				}
 			}
 			allowed := append(slices.Clone(audited), userKeys...)
-			allowed = append(allowed, "before", "after", "changed_fields", "deleted_record", strconv.FormatInt(u.ID, 10))
+			// changed_fields names the excluded columns when they change: their names prove nothing either.
+			allowed = append(allowed, "before", "after", "changed_fields", "deleted_record", "password", "auth_token", strconv.FormatInt(u.ID, 10))
 			for _, img := range []any{r.Ch["before"], r.Ch["after"], r.Ch["deleted_record"]} {
 				if m, ok := img.(map[string]any); ok {
 					allowed = append(allowed, str(m["updated_at"]), str(m["last_login"]))
