@@ -165,9 +165,8 @@ func TestClaimChanged(t *testing.T) {
 func TestClaimAuditWriteFailure(t *testing.T) {
 	d := testdb.New(t)
 	ctx := audit.WithSystem(t.Context(), "test")
-	insert := `WITH ar_claim AS MATERIALIZED (SELECT auditrepo.claim($2, $3, $4, $5, $6, 'users', 'test')),
-		ar_write AS (INSERT INTO users (username, email, password, user_type) VALUES ($1, 'e', 'p', 'patient') RETURNING id)
-		SELECT ar_write.id FROM ar_write CROSS JOIN ar_claim`
+	insert := `WITH ar_write AS (INSERT INTO users (username, email, password, user_type) VALUES ($1, 'e', 'p', 'patient') RETURNING id)
+		SELECT ar_write.id FROM ar_write WHERE (SELECT auditrepo.claim($2, $3, $4, $5, $6, 'users', 'test'))`
 	run := func(name string) error {
 		c := audit.NewWriter(d.App).Claim(ctx, audit.ActionCreate, "users", insert)
 		var id int64

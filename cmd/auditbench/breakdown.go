@@ -14,14 +14,12 @@ import (
 //   - statements: N single-row Updates per variant and run, each its own transaction (a DO block committing
 //     after each, synchronous_commit off so no run waits for the disk), on the floor's table with the trigger
 //     function swapped per variant: the floor, then adding one part of the audited path at a time, then the
-//     alternatives still unadopted (schema bd, dropped afterwards; auditschema itself is not changed);
+//     previous wrapper (schema bd, dropped afterwards; auditschema itself is not changed);
 //   - calls: N calls of each function in one transaction (what a call costs once its plans are cached).
 //
 // It runs after every other phase (it writes to the floor's tables) and is not part of `make bench`'s default.
 
-// bdSetup creates the probes of what a function's attributes cost, and actor_nox: auditrepo.actor without its
-// exception block. (The variants that measured cheaper, claim and claim_key as inlined SQL and actor without a SET
-// clause, are auditschema's own now.)
+// bdSetup creates the probes of what a function's attributes cost.
 const bdSetup = `
 DROP SCHEMA IF EXISTS bd CASCADE;
 CREATE SCHEMA bd;
@@ -29,41 +27,7 @@ CREATE FUNCTION bd.f_plain() RETURNS int LANGUAGE plpgsql AS $$BEGIN RETURN 1; E
 CREATE FUNCTION bd.f_secdef() RETURNS int LANGUAGE plpgsql SECURITY DEFINER AS $$BEGIN RETURN 1; END$$;
 CREATE FUNCTION bd.f_set() RETURNS int LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$BEGIN RETURN 1; END$$;
 CREATE FUNCTION bd.f_both() RETURNS int LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$BEGIN RETURN 1; END$$;
-CREATE FUNCTION bd.f_exc() RETURNS int LANGUAGE plpgsql AS $$BEGIN BEGIN RETURN 1; EXCEPTION WHEN OTHERS THEN RETURN 0; END; END$$;
-CREATE FUNCTION bd.actor_nox(target text) RETURNS jsonb LANGUAGE plpgsql STABLE AS $ar$
-DECLARE
-	c text := pg_catalog.current_setting('auditrepo.claim', true);
-	k text := auditrepo.claim_key(target);
-	j jsonb;
-BEGIN
-	IF c IS NULL OR pg_catalog.left(c, pg_catalog.length(k)) OPERATOR(pg_catalog.<>) k THEN
-		RETURN NULL;
-	END IF;
-	j := pg_catalog.substr(c, pg_catalog.length(k) OPERATOR(pg_catalog.+) 1)::jsonb;
-	IF pg_catalog.jsonb_typeof(j) OPERATOR(pg_catalog.<>) 'object' OR (j OPERATOR(pg_catalog.->>) 'k') IS NULL
-	   OR (j OPERATOR(pg_catalog.->>) 'k') OPERATOR(pg_catalog.<>) ALL ('{user,system,unknown}'::text[]) THEN
-		RETURN NULL;
-	END IF;
-	RETURN j;
-END
-$ar$;
 `
-
-// bdInlineCheck replaces the trigger's call of actor() with the same check in the trigger function itself.
-const bdInlineDecl = "\tc text := current_setting('auditrepo.claim', true);\n\tk text := auditrepo.claim_key('appointments');\n\ta jsonb;\n"
-const bdInlineCheck = `BEGIN
-	IF left(c, length(k)) = k THEN
-		BEGIN
-			a := substr(c, length(k) + 1)::jsonb;
-			IF jsonb_typeof(a) <> 'object' OR a->>'k' IS NULL OR a->>'k' NOT IN ('user', 'system', 'unknown') THEN
-				a := NULL;
-			END IF;
-			PERFORM (a->>'a')::bigint, (a->>'i')::inet;
-		EXCEPTION WHEN OTHERS THEN
-			a := NULL;
-		END;
-	END IF;
-	IF TG_OP = 'INSERT' THEN`
 
 type bdResult struct {
 	label string
@@ -84,17 +48,9 @@ func (b *bench) breakdown(ctx context.Context) error {
 	if err := conn.QueryRow(ctx, "SELECT pg_get_functiondef($1::regprocedure), pg_get_functiondef('floor.audit_appointments()'::regprocedure)", realFunc).Scan(&real, &floor); err != nil {
 		return err
 	}
-	decl := "\t" + realActorDecl + "\n"
 	body := strings.ReplaceAll(real, realTable+" ", "floor.audit_log ")
-	fn := func(name, from, to string) string {
-		return strings.Replace(strings.Replace(body, realFunc, "bd."+name+"()", 1), from, to, 1)
-	}
-	inl := strings.Replace(strings.Replace(body, realFunc, "bd.f_inl()", 1), decl, bdInlineDecl, 1)
-	inl = strings.Replace(inl, "BEGIN\n\tIF TG_OP = 'INSERT' THEN", bdInlineCheck, 1)
 	defs := []string{
-		fn("f_real", "", ""),
-		fn("f_nox", "auditrepo.actor(", "bd.actor_nox("),
-		inl,
+		strings.Replace(body, realFunc, "bd.f_real()", 1),
 		strings.Replace(strings.Replace(floor, "floor.audit_appointments()", "bd.f_sd()", 1),
 			"\n LANGUAGE plpgsql\n", "\n LANGUAGE plpgsql\n SECURITY DEFINER\n SET search_path TO 'pg_catalog', 'pg_temp'\n", 1),
 	}
@@ -129,19 +85,20 @@ func (b *bench) breakdown(ctx context.Context) error {
 	a := b.arms[armAudited].actor
 	claimArgs := fmt.Sprintf("'%s', %d::bigint, '%s'::inet, '%s', '%s', 'appointments', 'AppointmentRepo.Update'",
 		a.Kind, a.UserID, a.IP, a.UserAgent, a.RequestID)
-	upd := "UPDATE %s SET status = CASE status WHEN 'scheduled' THEN 'confirmed' ELSE 'scheduled' END, updated_at = now() WHERE id = k"
-	claimed := "WITH ar_claim AS MATERIALIZED (SELECT %s(" + claimArgs + ")), ar_write AS (" + upd + " RETURNING *) SELECT count(*) INTO n FROM ar_write CROSS JOIN ar_claim"
-	type variant struct{ label, table, trigger, claim string }
+	upd := "UPDATE %[1]s SET status = CASE status WHEN 'scheduled' THEN 'confirmed' ELSE 'scheduled' END, updated_at = now() WHERE id = k"
+	claimed := "WITH ar_write AS (" + upd + " RETURNING *) SELECT count(*) INTO n FROM ar_write WHERE (SELECT %[2]s(" + claimArgs + "))"
+	// The previous wrapper: the claim in a MATERIALIZED CTE joined to the write.
+	joined := "WITH ar_claim AS MATERIALIZED (SELECT %[2]s(" + claimArgs + ")), ar_write AS (" + upd + " RETURNING *) SELECT count(*) INTO n FROM ar_write CROSS JOIN ar_claim"
+	type variant struct{ label, table, trigger, claim, wrap string }
 	variants := []variant{
-		{"raw: no trigger", "raw.appointments", "", ""},
-		{"floor", "floor.appointments", "floor.audit_appointments", ""},
-		{"floor + SECURITY DEFINER + SET search_path", "floor.appointments", "bd.f_sd", ""},
-		{"generated trigger (+ actor() call), no claim", "floor.appointments", "bd.f_real", ""},
-		{"floor trigger + claim CTE", "floor.appointments", "floor.audit_appointments", "auditrepo.claim"},
-		{"generated trigger + claim CTE (= audited)", "floor.appointments", "bd.f_real", "auditrepo.claim"},
-		{"audited on its own tables (public, auditrepo)", "public.appointments", "", "auditrepo.claim"},
-		{"D: actor() without its exception block", "floor.appointments", "bd.f_nox", "auditrepo.claim"},
-		{"F: the actor check inside the trigger", "floor.appointments", "bd.f_inl", "auditrepo.claim"},
+		{"raw: no trigger", "raw.appointments", "", "", ""},
+		{"floor", "floor.appointments", "floor.audit_appointments", "", ""},
+		{"floor + SECURITY DEFINER + SET search_path", "floor.appointments", "bd.f_sd", "", ""},
+		{"generated trigger (+ actor() and its check), no claim", "floor.appointments", "bd.f_real", "", ""},
+		{"floor trigger + claim", "floor.appointments", "floor.audit_appointments", "auditrepo.claim", claimed},
+		{"generated trigger + claim (= audited)", "floor.appointments", "bd.f_real", "auditrepo.claim", claimed},
+		{"audited on its own tables (public, auditrepo)", "public.appointments", "", "auditrepo.claim", claimed},
+		{"the claim in a MATERIALIZED CTE joined to the write", "floor.appointments", "bd.f_real", "auditrepo.claim", joined},
 	}
 	n := b.c.Breakdown
 	stmt := make([]bdResult, len(variants))
@@ -157,7 +114,7 @@ func (b *bench) breakdown(ctx context.Context) error {
 			}
 			s := fmt.Sprintf(upd, v.table)
 			if v.claim != "" {
-				s = fmt.Sprintf(claimed, v.claim, v.table)
+				s = fmt.Sprintf(v.wrap, v.table, v.claim)
 			}
 			us, err := b.bdRun(ctx, fmt.Sprintf(`DO $x$
 				DECLARE ids bigint[] := ARRAY(SELECT id FROM %[1]s ORDER BY id LIMIT 500); t0 float8; n bigint; k bigint;
@@ -183,12 +140,10 @@ func (b *bench) breakdown(ctx context.Context) error {
 		{"  SECURITY DEFINER", "NULL", "PERFORM bd.f_secdef()"},
 		{"  SET search_path", "NULL", "PERFORM bd.f_set()"},
 		{"  SECURITY DEFINER + SET search_path", "NULL", "PERFORM bd.f_both()"},
-		{"  with an exception block", "NULL", "PERFORM bd.f_exc()"},
 		{"auditrepo.claim_key (inlined SQL)", "NULL", "PERFORM auditrepo.claim_key('appointments')"},
 		{"auditrepo.claim (inlined SQL)", "NULL", claimNow},
 		{"auditrepo.actor, no claim", "PERFORM set_config('auditrepo.claim', '', true)", "PERFORM auditrepo.actor('appointments')"},
-		{"auditrepo.actor, claim (parse + checks)", claimNow, "PERFORM auditrepo.actor('appointments')"},
-		{"bd.actor_nox (no exception block)", claimNow, "PERFORM bd.actor_nox('appointments')"},
+		{"auditrepo.actor, claim (its row parsed)", claimNow, "PERFORM auditrepo.actor('appointments')"},
 		{"peers: current_setting(...)::jsonb", "PERFORM set_config('auditbench.actor', " + pgQuote(actorJSON(a, "AppointmentRepo.Update")) + ", true)",
 			"PERFORM NULLIF(current_setting('auditbench.actor', true), '')::jsonb"},
 	}
@@ -245,7 +200,7 @@ func (b *bench) reportBreakdown(tw *tabwriter.Writer) {
 	w := b.out
 	fmt.Fprintf(w, "\nBreakdown, on the server (%s), minimum of %d runs, variants interleaved\n", r.bdClock, b.c.BreakdownRuns)
 	fmt.Fprintf(w, "  per single-row Update statement, %d per run, each its own transaction (DO block, COMMIT after each,\n"+
-		"  synchronous_commit off), on the floor's table with its trigger function swapped (D, F: alternatives in schema bd)\n", b.c.Breakdown)
+		"  synchronous_commit off), on the floor's table with its trigger function swapped (copies in schema bd)\n", b.c.Breakdown)
 	floor := r.bdStmt[1].min
 	fmt.Fprintln(tw, "  variant\tus\t- floor\truns\t")
 	for _, x := range r.bdStmt {

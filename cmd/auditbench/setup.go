@@ -225,12 +225,20 @@ CREATE TRIGGER audit_row AFTER INSERT OR UPDATE OR DELETE ON %[1]s.appointments
 const (
 	realFunc  = "auditrepo.audit_public_appointments()"
 	realTable = "auditrepo.audit_log"
-	// The actor: the generated function reads the claim once, then every INSERT takes its columns from it.
-	realActorDecl = "a jsonb := auditrepo.actor('appointments');"
-	realActorCols = "coalesce(a->>'k', 'unattributed'), (a->>'a')::bigint, (a->>'i')::inet, a->>'u', a->>'r', a->>'m'"
+	// The actor: the generated function reads the claim once, refuses a forged kind, then every INSERT takes
+	// its columns from it.
+	realActorDecl  = "c auditrepo.claimed := auditrepo.actor('appointments');"
+	realActorCheck = "\t-- claim() writes only these kinds: anything else in this statement's place was forged, and is refused.\n" +
+		"\tIF NOT coalesce(c.kind OPERATOR(pg_catalog.=) ANY ('{user,system,unknown}'::text[]), c IS NULL) THEN\n" +
+		"\t\tRAISE EXCEPTION 'auditrepo: a claim for this statement names actor kind %, which claim() never writes', coalesce(c.kind, 'NULL')\n" +
+		"\t\t\tUSING ERRCODE = 'invalid_parameter_value';\n" +
+		"\tEND IF;\n"
+	realActorCols = "coalesce(c.kind, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method"
 	// The floor: no actor at all; the columns the generated function writes when there is no claim.
 	floorActorCols = "'unattributed', NULL::bigint, NULL::inet, NULL::text, NULL::text, NULL::text"
-	// The peers: the actor as setActor left it in the transaction (missing or reset: no actor).
+	// The peers: the actor as setActor left it in the transaction (missing or reset: no actor), one JSON
+	// object as pghistory's context is, read as it reads it.
+	peerActorCols = "coalesce(a->>'k', 'unattributed'), (a->>'a')::bigint, (a->>'i')::inet, a->>'u', a->>'r', a->>'m'"
 	peerActorDecl = "a jsonb := NULLIF(pg_catalog.current_setting('auditbench.actor', true), '')::jsonb;"
 )
 
@@ -259,8 +267,10 @@ func derivedTrigger(ctx context.Context, conn *pgx.Conn, schema string, withActo
 	}
 	def = searchPathRE.ReplaceAllString(def, "\n")
 	replace(realTable+" ", schema+".audit_log ", -1)
+	replace(realActorCheck, "", 1)
 	if withActor {
 		replace(realActorDecl, peerActorDecl, 1)
+		replace(realActorCols, peerActorCols, -1)
 	} else {
 		replace("\t"+realActorDecl+"\n", "", 1)
 		replace(realActorCols, floorActorCols, -1) // one INSERT per action, and one per derived-patient MOVE

@@ -152,7 +152,7 @@ func run(ctx context.Context, out io.Writer, pool, reviewer *pgxpool.Pool) error
 	}
 	// A forged claim, set by hand for the session as someone with the application's password could: it does not
 	// belong to the statement that writes, so the change is recorded as unattributed, with its true values.
-	forged := `SELECT set_config('auditrepo.claim', 'forged|dental_records|{"k":"user","a":1}', false)`
+	forged := `SELECT set_config('auditrepo.claim', 'forged|dental_records|(user,1,,,,)', false)`
 	if _, err := pool.Exec(ctx, forged); err != nil {
 		return fmt.Errorf("forging a claim: %w", err)
 	}

@@ -20,14 +20,13 @@ func NewDocumentRepo(db audit.DBTX, opts ...audit.Option) *DocumentRepo {
 	return &DocumentRepo{w: audit.NewWriter(db, opts...)}
 }
 
-const auditedCreateDocument = `WITH ar_claim AS MATERIALIZED (
-	SELECT auditrepo.claim($5, $6, $7, $8, $9, 'documents', 'DocumentRepo.Create')
-), ar_write AS (
+const auditedCreateDocument = `WITH ar_write AS (
 INSERT INTO documents (patient_id, document_type, filename, storage_path)
 VALUES ($1, $2, $3, $4)
 RETURNING id, patient_id, document_type, filename, storage_path, uploaded_at
 )
-SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
+SELECT ar_write.* FROM ar_write
+WHERE (SELECT auditrepo.claim($5, $6, $7, $8, $9, 'documents', 'DocumentRepo.Create'))`
 
 // Create runs sqlc's CreateDocument (queries/documents.sql:1) under its actor's claim;
 // the audit triggers of documents record each row it changes, in the same statement.
@@ -37,15 +36,14 @@ func (r *DocumentRepo) Create(ctx context.Context, arg db.CreateDocumentParams) 
 	return res, call.Err(err)
 }
 
-const auditedCreateDocumentMany = `WITH ar_claim AS MATERIALIZED (
-	SELECT auditrepo.claim($5, $6, $7, $8, $9, 'documents', 'DocumentRepo.CreateMany')
-), ar_write AS (
+const auditedCreateDocumentMany = `WITH ar_write AS (
 INSERT INTO documents (patient_id, document_type, filename, storage_path)
 SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4
 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS ar_in(p1, p2, p3, p4)
 RETURNING id, patient_id, document_type, filename, storage_path, uploaded_at
 )
-SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
+SELECT ar_write.* FROM ar_write
+WHERE (SELECT auditrepo.claim($5, $6, $7, $8, $9, 'documents', 'DocumentRepo.CreateMany'))`
 
 // CreateMany runs sqlc's CreateDocument for every element of args in one statement, with one CREATE audit row
 // per record. Records come back in the order of args.
@@ -69,12 +67,11 @@ func (r *DocumentRepo) CreateMany(ctx context.Context, args []db.CreateDocumentP
 	return res, call.Err(err)
 }
 
-const auditedDeleteDocument = `WITH ar_claim AS MATERIALIZED (
-	SELECT auditrepo.claim($2, $3, $4, $5, $6, 'documents', 'DocumentRepo.Delete')
-), ar_write AS (
+const auditedDeleteDocument = `WITH ar_write AS (
 DELETE FROM documents WHERE id = $1 RETURNING true
 )
-SELECT 1 FROM ar_write CROSS JOIN ar_claim`
+SELECT 1 FROM ar_write
+WHERE (SELECT auditrepo.claim($2, $3, $4, $5, $6, 'documents', 'DocumentRepo.Delete'))`
 
 // Delete runs sqlc's DeleteDocument (queries/documents.sql:11) under its actor's claim;
 // the audit triggers of documents record each row it changes, in the same statement.
@@ -84,14 +81,13 @@ func (r *DocumentRepo) Delete(ctx context.Context, id int64) error {
 	return call.Changed(db.New(call).DeleteDocument(ctx, id))
 }
 
-const auditedUpdateDocument = `WITH ar_claim AS MATERIALIZED (
-	SELECT auditrepo.claim($6, $7, $8, $9, $10, 'documents', 'DocumentRepo.Update')
-), ar_write AS (
+const auditedUpdateDocument = `WITH ar_write AS (
 UPDATE documents SET patient_id = $2, document_type = $3, filename = $4, storage_path = $5
 WHERE id = $1
 RETURNING id, patient_id, document_type, filename, storage_path, uploaded_at
 )
-SELECT ar_write.* FROM ar_write CROSS JOIN ar_claim`
+SELECT ar_write.* FROM ar_write
+WHERE (SELECT auditrepo.claim($6, $7, $8, $9, $10, 'documents', 'DocumentRepo.Update'))`
 
 // Update runs sqlc's UpdateDocument (queries/documents.sql:6) under its actor's claim;
 // the audit triggers of documents record each row it changes, in the same statement.

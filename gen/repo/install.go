@@ -49,17 +49,22 @@ SET LOCAL ROLE auditrepo_audit;
 CREATE OR REPLACE FUNCTION auditrepo.audit_public_users() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
 DECLARE
-	a jsonb := auditrepo.actor('users');
+	c auditrepo.claimed := auditrepo.actor('users');
 BEGIN
+	-- claim() writes only these kinds: anything else in this statement's place was forged, and is refused.
+	IF NOT coalesce(c.kind OPERATOR(pg_catalog.=) ANY ('{user,system,unknown}'::text[]), c IS NULL) THEN
+		RAISE EXCEPTION 'auditrepo: a claim for this statement names actor kind %, which claim() never writes', coalesce(c.kind, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
 	IF TG_OP = 'INSERT' THEN
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(a->>'k', 'unattributed'), (a->>'a')::bigint, (a->>'i')::inet, a->>'u', a->>'r', a->>'m', 'CREATE', 'users', n.id, CASE WHEN n.user_type = 'patient' THEN n.id END, NULL,
+		SELECT coalesce(c.kind, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'users', n.id, CASE WHEN n.user_type = 'patient' THEN n.id END, NULL,
 			jsonb_build_object('after', to_jsonb(n) - '{password,auth_token}'::text[])
 		FROM ar_new n;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(a->>'k', 'unattributed'), (a->>'a')::bigint, (a->>'i')::inet, a->>'u', a->>'r', a->>'m', 'UPDATE', 'users', coalesce(n.id, o.id), d.patient, NULLIF(CASE WHEN o.user_type = 'patient' THEN o.id END, d.patient),
+		SELECT coalesce(c.kind, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'users', coalesce(n.id, o.id), d.patient, NULLIF(CASE WHEN o.user_type = 'patient' THEN o.id END, d.patient),
 			jsonb_build_object('before', to_jsonb(o) - '{password,auth_token}'::text[], 'after', to_jsonb(n) - '{password,auth_token}'::text[], 'changed_fields', to_jsonb(d.changed))
 		FROM ar_new n
 		FULL JOIN ar_old o ON o.id = n.id
@@ -80,7 +85,7 @@ BEGIN
 		WHERE d.changed && '{id,username,email,password,auth_token,user_type,role,first_name,last_name}'::text[];
 	ELSE
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(a->>'k', 'unattributed'), (a->>'a')::bigint, (a->>'i')::inet, a->>'u', a->>'r', a->>'m', 'DELETE', 'users', o.id, CASE WHEN o.user_type = 'patient' THEN o.id END, NULL,
+		SELECT coalesce(c.kind, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'users', o.id, CASE WHEN o.user_type = 'patient' THEN o.id END, NULL,
 			jsonb_build_object('deleted_record', to_jsonb(o) - '{password,auth_token}'::text[])
 		FROM ar_old o;
 	END IF;
@@ -95,17 +100,22 @@ INSERT INTO auditrepo.audited_tables VALUES ('public.users'::regclass) ON CONFLI
 CREATE OR REPLACE FUNCTION auditrepo.audit_public_appointments() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
 DECLARE
-	a jsonb := auditrepo.actor('appointments');
+	c auditrepo.claimed := auditrepo.actor('appointments');
 BEGIN
+	-- claim() writes only these kinds: anything else in this statement's place was forged, and is refused.
+	IF NOT coalesce(c.kind OPERATOR(pg_catalog.=) ANY ('{user,system,unknown}'::text[]), c IS NULL) THEN
+		RAISE EXCEPTION 'auditrepo: a claim for this statement names actor kind %, which claim() never writes', coalesce(c.kind, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
 	IF TG_OP = 'INSERT' THEN
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(a->>'k', 'unattributed'), (a->>'a')::bigint, (a->>'i')::inet, a->>'u', a->>'r', a->>'m', 'CREATE', 'appointments', n.id, n.patient_id, NULL,
+		SELECT coalesce(c.kind, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'appointments', n.id, n.patient_id, NULL,
 			jsonb_build_object('after', to_jsonb(n) || '{"notes": "[REDACTED]"}'::jsonb)
 		FROM ar_new n;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(a->>'k', 'unattributed'), (a->>'a')::bigint, (a->>'i')::inet, a->>'u', a->>'r', a->>'m', 'UPDATE', 'appointments', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
+		SELECT coalesce(c.kind, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'appointments', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
 			jsonb_build_object('before', to_jsonb(o) || '{"notes": "[REDACTED]"}'::jsonb, 'after', to_jsonb(n) || '{"notes": "[REDACTED]"}'::jsonb, 'changed_fields', to_jsonb(d.changed))
 		FROM ar_new n
 		FULL JOIN ar_old o ON o.id = n.id
@@ -125,7 +135,7 @@ BEGIN
 		WHERE d.changed && '{id,patient_id,dentist_id,clinic_id,date,time,type,status,notes}'::text[];
 		-- Rows of invoices whose patient is found through patient_id move with it.
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(a->>'k', 'unattributed'), (a->>'a')::bigint, (a->>'i')::inet, a->>'u', a->>'r', a->>'m', 'MOVE', 'invoices', d.id, m.new_patient, m.old_patient,
+		SELECT coalesce(c.kind, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'MOVE', 'invoices', d.id, m.new_patient, m.old_patient,
 			jsonb_build_object('from', m.old_patient, 'to', m.new_patient,
 				'moved_by', jsonb_build_object('table', 'appointments', 'id', n.id, 'column', 'patient_id'))
 		FROM ar_new n
@@ -135,7 +145,7 @@ BEGIN
 		WHERE n.patient_id IS DISTINCT FROM o.patient_id AND m.new_patient IS DISTINCT FROM m.old_patient;
 	ELSE
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(a->>'k', 'unattributed'), (a->>'a')::bigint, (a->>'i')::inet, a->>'u', a->>'r', a->>'m', 'DELETE', 'appointments', o.id, o.patient_id, NULL,
+		SELECT coalesce(c.kind, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'appointments', o.id, o.patient_id, NULL,
 			jsonb_build_object('deleted_record', to_jsonb(o) || '{"notes": "[REDACTED]"}'::jsonb)
 		FROM ar_old o;
 	END IF;
@@ -150,17 +160,22 @@ INSERT INTO auditrepo.audited_tables VALUES ('public.appointments'::regclass) ON
 CREATE OR REPLACE FUNCTION auditrepo.audit_public_dental_records() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
 DECLARE
-	a jsonb := auditrepo.actor('dental_records');
+	c auditrepo.claimed := auditrepo.actor('dental_records');
 BEGIN
+	-- claim() writes only these kinds: anything else in this statement's place was forged, and is refused.
+	IF NOT coalesce(c.kind OPERATOR(pg_catalog.=) ANY ('{user,system,unknown}'::text[]), c IS NULL) THEN
+		RAISE EXCEPTION 'auditrepo: a claim for this statement names actor kind %, which claim() never writes', coalesce(c.kind, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
 	IF TG_OP = 'INSERT' THEN
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(a->>'k', 'unattributed'), (a->>'a')::bigint, (a->>'i')::inet, a->>'u', a->>'r', a->>'m', 'CREATE', 'dental_records', n.id, n.patient_id, NULL,
+		SELECT coalesce(c.kind, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'dental_records', n.id, n.patient_id, NULL,
 			jsonb_build_object('after', to_jsonb(n))
 		FROM ar_new n;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(a->>'k', 'unattributed'), (a->>'a')::bigint, (a->>'i')::inet, a->>'u', a->>'r', a->>'m', 'UPDATE', 'dental_records', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
+		SELECT coalesce(c.kind, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'dental_records', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
 			jsonb_build_object('before', to_jsonb(o), 'after', to_jsonb(n), 'changed_fields', to_jsonb(d.changed))
 		FROM ar_new n
 		FULL JOIN ar_old o ON o.id = n.id
@@ -178,7 +193,7 @@ BEGIN
 		WHERE d.changed && '{id,patient_id,dentist_id,diagnosis,treatment,notes,created_at}'::text[];
 	ELSE
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(a->>'k', 'unattributed'), (a->>'a')::bigint, (a->>'i')::inet, a->>'u', a->>'r', a->>'m', 'DELETE', 'dental_records', o.id, o.patient_id, NULL,
+		SELECT coalesce(c.kind, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'dental_records', o.id, o.patient_id, NULL,
 			jsonb_build_object('deleted_record', to_jsonb(o))
 		FROM ar_old o;
 	END IF;
@@ -193,17 +208,22 @@ INSERT INTO auditrepo.audited_tables VALUES ('public.dental_records'::regclass) 
 CREATE OR REPLACE FUNCTION auditrepo.audit_public_billings() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
 DECLARE
-	a jsonb := auditrepo.actor('billings');
+	c auditrepo.claimed := auditrepo.actor('billings');
 BEGIN
+	-- claim() writes only these kinds: anything else in this statement's place was forged, and is refused.
+	IF NOT coalesce(c.kind OPERATOR(pg_catalog.=) ANY ('{user,system,unknown}'::text[]), c IS NULL) THEN
+		RAISE EXCEPTION 'auditrepo: a claim for this statement names actor kind %, which claim() never writes', coalesce(c.kind, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
 	IF TG_OP = 'INSERT' THEN
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(a->>'k', 'unattributed'), (a->>'a')::bigint, (a->>'i')::inet, a->>'u', a->>'r', a->>'m', 'CREATE', 'billings', n.id, n.patient_id, NULL,
+		SELECT coalesce(c.kind, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'billings', n.id, n.patient_id, NULL,
 			jsonb_build_object('after', to_jsonb(n))
 		FROM ar_new n;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(a->>'k', 'unattributed'), (a->>'a')::bigint, (a->>'i')::inet, a->>'u', a->>'r', a->>'m', 'UPDATE', 'billings', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
+		SELECT coalesce(c.kind, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'billings', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
 			jsonb_build_object('before', to_jsonb(o), 'after', to_jsonb(n), 'changed_fields', to_jsonb(d.changed))
 		FROM ar_new n
 		FULL JOIN ar_old o ON o.id = n.id
@@ -219,7 +239,7 @@ BEGIN
 		WHERE d.changed && '{id,patient_id,amount,status,description}'::text[];
 	ELSE
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(a->>'k', 'unattributed'), (a->>'a')::bigint, (a->>'i')::inet, a->>'u', a->>'r', a->>'m', 'DELETE', 'billings', o.id, o.patient_id, NULL,
+		SELECT coalesce(c.kind, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'billings', o.id, o.patient_id, NULL,
 			jsonb_build_object('deleted_record', to_jsonb(o))
 		FROM ar_old o;
 	END IF;
@@ -234,17 +254,22 @@ INSERT INTO auditrepo.audited_tables VALUES ('public.billings'::regclass) ON CON
 CREATE OR REPLACE FUNCTION auditrepo.audit_public_invoices() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
 DECLARE
-	a jsonb := auditrepo.actor('invoices');
+	c auditrepo.claimed := auditrepo.actor('invoices');
 BEGIN
+	-- claim() writes only these kinds: anything else in this statement's place was forged, and is refused.
+	IF NOT coalesce(c.kind OPERATOR(pg_catalog.=) ANY ('{user,system,unknown}'::text[]), c IS NULL) THEN
+		RAISE EXCEPTION 'auditrepo: a claim for this statement names actor kind %, which claim() never writes', coalesce(c.kind, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
 	IF TG_OP = 'INSERT' THEN
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(a->>'k', 'unattributed'), (a->>'a')::bigint, (a->>'i')::inet, a->>'u', a->>'r', a->>'m', 'CREATE', 'invoices', n.id, (SELECT ar_h1.patient_id FROM public.appointments ar_h1 WHERE ar_h1.id = n.appointment_id), NULL,
+		SELECT coalesce(c.kind, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'invoices', n.id, (SELECT ar_h1.patient_id FROM public.appointments ar_h1 WHERE ar_h1.id = n.appointment_id), NULL,
 			jsonb_build_object('after', to_jsonb(n))
 		FROM ar_new n;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(a->>'k', 'unattributed'), (a->>'a')::bigint, (a->>'i')::inet, a->>'u', a->>'r', a->>'m', 'UPDATE', 'invoices', coalesce(n.id, o.id), d.patient, NULLIF((SELECT ar_h1.patient_id FROM public.appointments ar_h1 WHERE ar_h1.id = o.appointment_id), d.patient),
+		SELECT coalesce(c.kind, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'invoices', coalesce(n.id, o.id), d.patient, NULLIF((SELECT ar_h1.patient_id FROM public.appointments ar_h1 WHERE ar_h1.id = o.appointment_id), d.patient),
 			jsonb_build_object('before', to_jsonb(o), 'after', to_jsonb(n), 'changed_fields', to_jsonb(d.changed))
 		FROM ar_new n
 		FULL JOIN ar_old o ON o.id = n.id
@@ -260,7 +285,7 @@ BEGIN
 		WHERE d.changed && '{id,appointment_id,amount,status,due_date}'::text[];
 	ELSE
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(a->>'k', 'unattributed'), (a->>'a')::bigint, (a->>'i')::inet, a->>'u', a->>'r', a->>'m', 'DELETE', 'invoices', o.id, (SELECT ar_h1.patient_id FROM public.appointments ar_h1 WHERE ar_h1.id = o.appointment_id), NULL,
+		SELECT coalesce(c.kind, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'invoices', o.id, (SELECT ar_h1.patient_id FROM public.appointments ar_h1 WHERE ar_h1.id = o.appointment_id), NULL,
 			jsonb_build_object('deleted_record', to_jsonb(o))
 		FROM ar_old o;
 	END IF;
@@ -275,17 +300,22 @@ INSERT INTO auditrepo.audited_tables VALUES ('public.invoices'::regclass) ON CON
 CREATE OR REPLACE FUNCTION auditrepo.audit_public_treatment_plans() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
 DECLARE
-	a jsonb := auditrepo.actor('treatment_plans');
+	c auditrepo.claimed := auditrepo.actor('treatment_plans');
 BEGIN
+	-- claim() writes only these kinds: anything else in this statement's place was forged, and is refused.
+	IF NOT coalesce(c.kind OPERATOR(pg_catalog.=) ANY ('{user,system,unknown}'::text[]), c IS NULL) THEN
+		RAISE EXCEPTION 'auditrepo: a claim for this statement names actor kind %, which claim() never writes', coalesce(c.kind, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
 	IF TG_OP = 'INSERT' THEN
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(a->>'k', 'unattributed'), (a->>'a')::bigint, (a->>'i')::inet, a->>'u', a->>'r', a->>'m', 'CREATE', 'treatment_plans', n.id, n.patient_id, NULL,
+		SELECT coalesce(c.kind, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'treatment_plans', n.id, n.patient_id, NULL,
 			jsonb_build_object('after', to_jsonb(n))
 		FROM ar_new n;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(a->>'k', 'unattributed'), (a->>'a')::bigint, (a->>'i')::inet, a->>'u', a->>'r', a->>'m', 'UPDATE', 'treatment_plans', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
+		SELECT coalesce(c.kind, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'treatment_plans', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
 			jsonb_build_object('before', to_jsonb(o), 'after', to_jsonb(n), 'changed_fields', to_jsonb(d.changed))
 		FROM ar_new n
 		FULL JOIN ar_old o ON o.id = n.id
@@ -303,7 +333,7 @@ BEGIN
 		WHERE d.changed && '{id,patient_id,dentist_id,title,description,status,estimated_cost}'::text[];
 	ELSE
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(a->>'k', 'unattributed'), (a->>'a')::bigint, (a->>'i')::inet, a->>'u', a->>'r', a->>'m', 'DELETE', 'treatment_plans', o.id, o.patient_id, NULL,
+		SELECT coalesce(c.kind, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'treatment_plans', o.id, o.patient_id, NULL,
 			jsonb_build_object('deleted_record', to_jsonb(o))
 		FROM ar_old o;
 	END IF;
@@ -318,17 +348,22 @@ INSERT INTO auditrepo.audited_tables VALUES ('public.treatment_plans'::regclass)
 CREATE OR REPLACE FUNCTION auditrepo.audit_public_documents() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
 DECLARE
-	a jsonb := auditrepo.actor('documents');
+	c auditrepo.claimed := auditrepo.actor('documents');
 BEGIN
+	-- claim() writes only these kinds: anything else in this statement's place was forged, and is refused.
+	IF NOT coalesce(c.kind OPERATOR(pg_catalog.=) ANY ('{user,system,unknown}'::text[]), c IS NULL) THEN
+		RAISE EXCEPTION 'auditrepo: a claim for this statement names actor kind %, which claim() never writes', coalesce(c.kind, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
 	IF TG_OP = 'INSERT' THEN
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(a->>'k', 'unattributed'), (a->>'a')::bigint, (a->>'i')::inet, a->>'u', a->>'r', a->>'m', 'CREATE', 'documents', n.id, n.patient_id, NULL,
+		SELECT coalesce(c.kind, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'documents', n.id, n.patient_id, NULL,
 			jsonb_build_object('after', to_jsonb(n))
 		FROM ar_new n;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(a->>'k', 'unattributed'), (a->>'a')::bigint, (a->>'i')::inet, a->>'u', a->>'r', a->>'m', 'UPDATE', 'documents', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
+		SELECT coalesce(c.kind, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'documents', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
 			jsonb_build_object('before', to_jsonb(o), 'after', to_jsonb(n), 'changed_fields', to_jsonb(d.changed))
 		FROM ar_new n
 		FULL JOIN ar_old o ON o.id = n.id
@@ -344,7 +379,7 @@ BEGIN
 		WHERE d.changed && '{id,patient_id,document_type,filename,storage_path,uploaded_at}'::text[];
 	ELSE
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(a->>'k', 'unattributed'), (a->>'a')::bigint, (a->>'i')::inet, a->>'u', a->>'r', a->>'m', 'DELETE', 'documents', o.id, o.patient_id, NULL,
+		SELECT coalesce(c.kind, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'documents', o.id, o.patient_id, NULL,
 			jsonb_build_object('deleted_record', to_jsonb(o))
 		FROM ar_old o;
 	END IF;
@@ -359,17 +394,22 @@ INSERT INTO auditrepo.audited_tables VALUES ('public.documents'::regclass) ON CO
 CREATE OR REPLACE FUNCTION auditrepo.audit_public_patient_intake_forms() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
 DECLARE
-	a jsonb := auditrepo.actor('patient_intake_forms');
+	c auditrepo.claimed := auditrepo.actor('patient_intake_forms');
 BEGIN
+	-- claim() writes only these kinds: anything else in this statement's place was forged, and is refused.
+	IF NOT coalesce(c.kind OPERATOR(pg_catalog.=) ANY ('{user,system,unknown}'::text[]), c IS NULL) THEN
+		RAISE EXCEPTION 'auditrepo: a claim for this statement names actor kind %, which claim() never writes', coalesce(c.kind, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
 	IF TG_OP = 'INSERT' THEN
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(a->>'k', 'unattributed'), (a->>'a')::bigint, (a->>'i')::inet, a->>'u', a->>'r', a->>'m', 'CREATE', 'patient_intake_forms', n.id, n.patient_id, NULL,
+		SELECT coalesce(c.kind, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'patient_intake_forms', n.id, n.patient_id, NULL,
 			jsonb_build_object('after', to_jsonb(n) || '{"insurance_policy": "[REDACTED]"}'::jsonb)
 		FROM ar_new n;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(a->>'k', 'unattributed'), (a->>'a')::bigint, (a->>'i')::inet, a->>'u', a->>'r', a->>'m', 'UPDATE', 'patient_intake_forms', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
+		SELECT coalesce(c.kind, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'patient_intake_forms', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
 			jsonb_build_object('before', to_jsonb(o) || '{"insurance_policy": "[REDACTED]"}'::jsonb, 'after', to_jsonb(n) || '{"insurance_policy": "[REDACTED]"}'::jsonb, 'changed_fields', to_jsonb(d.changed))
 		FROM ar_new n
 		FULL JOIN ar_old o ON o.id = n.id
@@ -392,7 +432,7 @@ BEGIN
 		WHERE d.changed && '{id,patient_id,allergies,medications,medical_conditions,emergency_contact,emergency_phone,insurance_provider,insurance_policy,smoker,pregnant,signed_at}'::text[];
 	ELSE
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(a->>'k', 'unattributed'), (a->>'a')::bigint, (a->>'i')::inet, a->>'u', a->>'r', a->>'m', 'DELETE', 'patient_intake_forms', o.id, o.patient_id, NULL,
+		SELECT coalesce(c.kind, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'patient_intake_forms', o.id, o.patient_id, NULL,
 			jsonb_build_object('deleted_record', to_jsonb(o) || '{"insurance_policy": "[REDACTED]"}'::jsonb)
 		FROM ar_old o;
 	END IF;

@@ -94,8 +94,7 @@ func wrap(body string, returning bool, claim string) string {
 	if !returning {
 		body += " RETURNING true"
 	}
-	return "WITH ar_claim AS MATERIALIZED (\n\tSELECT " + claim + "\n), ar_write AS (\n" + body +
-		"\n)\nSELECT ar_write.* FROM ar_write CROSS JOIN ar_claim"
+	return "WITH ar_write AS (\n" + body + "\n)\nSELECT ar_write.* FROM ar_write\nWHERE (SELECT " + claim + ")"
 }
 
 // many builds the bulk form of an INSERT whose VALUES row has no DEFAULT, each $n read from

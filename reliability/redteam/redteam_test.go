@@ -29,7 +29,9 @@ import (
 // SQLSTATEs the attacks are refused with.
 const (
 	denied   = "42501" // insufficient_privilege: no privilege, not the owner, or the audit schema's own refusals
-	badParam = "22023" // invalid_parameter_value: claim() refusing an actor kind
+	badParam = "22023" // invalid_parameter_value: claim() refusing an actor kind, a trigger refusing a forged one
+	badText  = "22P02" // invalid_text_representation: a forged claim that is no row of auditrepo.claimed
+	tooBig   = "22003" // numeric_value_out_of_range
 )
 
 // falseActor is the user the attacker names in its own claims: no such user exists.
@@ -339,7 +341,7 @@ func TestRedTeamApp(t *testing.T) {
 				return err
 			}
 		}
-		valid := `{"k":"user","a":424242,"i":"10.6.6.6","u":"evil","r":"req-evil","m":"Forged"}`
+		valid := `(user,424242,10.6.6.6,evil,req-evil,Forged)` // an auditrepo.claimed row, as claim() writes it
 		t.Run("set_config_session_any_text", func(t *testing.T) {
 			attack(t, c, nil, session("SELECT set_config('auditrepo.claim', 'I am the dentist', false)"))
 		})
@@ -386,28 +388,40 @@ func TestRedTeamApp(t *testing.T) {
 				return err
 			}
 		}
+		// Another table's key, or this one's spelled differently: not this statement's claim, an unattributed row.
 		for _, tc := range []struct{ name, table, payload string }{
 			{"another_tables_key", "users", valid},
 			{"schema_qualified_key", "public.appointments", valid},
 			{"case_changed_key", "Appointments", valid},
-			{"garbage_after_key", "appointments", "garbage"},
-			{"json_then_garbage", "appointments", valid + "garbage"},
-			{"json_array", "appointments", `[{"k":"user","a":424242}]`},
-			{"json_string", "appointments", `"user"`},
-			{"kind_unattributed", "appointments", `{"k":"unattributed","a":424242}`},
-			{"kind_admin", "appointments", `{"k":"admin","a":424242}`},
-			{"kind_null", "appointments", `{"k":null,"a":424242}`},
-			{"kind_number", "appointments", `{"k":1,"a":424242}`},
-			{"no_kind", "appointments", `{"a":424242}`},
-			{"id_not_numeric", "appointments", `{"k":"user","a":"x"}`},
-			{"id_fraction", "appointments", `{"k":"user","a":1.5}`},
-			{"id_overflow", "appointments", `{"k":"user","a":99999999999999999999}`},
-			{"id_object", "appointments", `{"k":"user","a":{"n":1}}`},
-			{"bad_inet", "appointments", `{"k":"user","a":424242,"i":"999.1.1.1"}`},
-			{"inet_text", "appointments", `{"k":"user","a":424242,"i":"localhost"}`},
-			{"nul_escape", "appointments", `{"k":"user","a":424242,"m":"\u0000"}`},
+			{"all_fields_null", "appointments", "(,,,,,)"},
 		} {
 			t.Run("in_statement_"+tc.name, func(t *testing.T) { attack(t, c, nil, inStatement(tc.table, tc.payload)) })
+		}
+		// This statement's key followed by what claim() never writes: the trigger refuses the write.
+		for _, tc := range []struct{ name, payload, code string }{
+			{"garbage_after_key", "garbage", badText},
+			{"row_then_garbage", valid + "garbage", badText},
+			{"json_object", `{"k":"user","a":424242}`, badText},
+			{"too_few_fields", "(user,424242)", badText},
+			{"too_many_fields", "(user,424242,,,,,x)", badText},
+			{"kind_unattributed", "(unattributed,424242,,,,)", badParam},
+			{"kind_admin", "(admin,424242,,,,)", badParam},
+			{"kind_quoted_case", `("USER",424242,,,,)`, badParam},
+			{"kind_empty", `("",424242,,,,)`, badParam},
+			{"kind_null", "(,424242,,,,)", badParam},
+			{"id_not_numeric", "(user,x,,,,)", badText},
+			{"id_fraction", "(user,1.5,,,,)", badText},
+			{"id_overflow", "(user,99999999999999999999,,,,)", tooBig},
+			{"bad_inet", "(user,424242,999.1.1.1,,,)", badText},
+			{"inet_text", "(user,424242,localhost,,,)", badText},
+		} {
+			t.Run("in_statement_"+tc.name, func(t *testing.T) {
+				before, m := image(t, c, "appointments", c.Appt1), mark(t, c)
+				refused(t, inStatement("appointments", tc.payload)(""), tc.code, "a forged claim "+tc.payload)
+				if !reflect.DeepEqual(before, image(t, c, "appointments", c.Appt1)) || len(since(t, c, m)) != 0 {
+					t.Error("a refused write changed the record or the trail")
+				}
+			})
 		}
 		// claim() refuses the kinds the trigger does not accept: the attacker's statement fails, nothing changes.
 		for _, kind := range []string{"unattributed", "admin", "USER", ""} {
@@ -430,8 +444,8 @@ func TestRedTeamApp(t *testing.T) {
 	// 3. The claim in the connection's startup packet (what PGOPTIONS sends).
 	t.Run("03_startup_parameters", func(t *testing.T) {
 		for name, params := range map[string]map[string]string{
-			"runtime_param":      {"auditrepo.claim": `0|appointments|{"k":"user","a":424242}`},
-			"options_c":          {"options": `-c auditrepo.claim=0|appointments|{"k":"user","a":424242}`},
+			"runtime_param":      {"auditrepo.claim": `0|appointments|(user,424242,,,,)`},
+			"options_c":          {"options": `-c auditrepo.claim=0|appointments|(user,424242,,,,)`},
 			"options_c_nonsense": {"options": `-c auditrepo.claim=dentist`},
 		} {
 			t.Run(name, func(t *testing.T) {
@@ -454,7 +468,7 @@ func TestRedTeamApp(t *testing.T) {
 		for _, tc := range []struct{ name, set, reset string }{
 			{"in_database", fmt.Sprintf("ALTER ROLE auditrepo_app IN DATABASE %q SET auditrepo.claim = '0|appointments|{\"k\":\"user\",\"a\":424242}'", dbname),
 				fmt.Sprintf("ALTER ROLE auditrepo_app IN DATABASE %q RESET auditrepo.claim", dbname)},
-			{"all_databases", `ALTER ROLE auditrepo_app SET auditrepo.claim = '0|appointments|{"k":"user","a":424242}'`,
+			{"all_databases", `ALTER ROLE auditrepo_app SET auditrepo.claim = '0|appointments|(user,424242,,,,)'`,
 				"ALTER ROLE auditrepo_app RESET auditrepo.claim"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
@@ -677,8 +691,8 @@ func TestRedTeamApp(t *testing.T) {
 		}
 		t.Run("plain", func(t *testing.T) { cp(t, app, "plain") })
 		t.Run("forged_claim", func(t *testing.T) {
-			conn := dedicated(t, app, map[string]string{"auditrepo.claim": `0|appointments|{"k":"user","a":424242}`})
-			must(t, conn, "SELECT set_config('auditrepo.claim', auditrepo.claim_key('appointments') || '{\"k\":\"user\",\"a\":424242}', false)")
+			conn := dedicated(t, app, map[string]string{"auditrepo.claim": `0|appointments|(user,424242,,,,)`})
+			must(t, conn, "SELECT set_config('auditrepo.claim', auditrepo.claim_key('appointments') || '(user,424242,,,,)', false)")
 			cp(t, conn, "forged")
 		})
 	})
@@ -943,8 +957,8 @@ func TestRedTeamOwner(t *testing.T) {
 	t.Run("rule_forging_claims_is_recorded", func(t *testing.T) {
 		dm := ddlMark(t, c)
 		must(t, owner, `CREATE RULE rt_forge AS ON UPDATE TO appointments DO ALSO
-			SELECT set_config('auditrepo.claim', (extract(epoch FROM statement_timestamp()) * 1000000)::bigint::text
-				|| '|appointments|{"k":"user","a":424242}', true)`)
+			SELECT set_config('auditrepo.claim', (date_part('epoch', statement_timestamp()) * 1000000)::bigint::text
+				|| '|appointments|(user,424242,,,,)', true)`)
 		t.Cleanup(func() { c.Super.Exec(context.Background(), "DROP RULE IF EXISTS rt_forge ON appointments") })
 		// The application's raw write: a true row, with the owner's false actor.
 		attack(t, c, ptr(falseActor), func(write string) error { _, err := c.App.Exec(ctx, write); return err })
