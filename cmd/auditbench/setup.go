@@ -92,7 +92,10 @@ func (c *counter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQuer
 func (c *counter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
 
 // connect opens a connection to the benchmark database whose unqualified names resolve in schema first.
-// pgx's default exec mode (QueryExecModeCacheStatement) prepares each statement once per connection.
+// pgx's default exec mode (QueryExecModeCacheStatement) prepares each statement once per connection. With a
+// counter (an arm's connection) it acts as the application role, as an application would: every arm's
+// statements and plain triggers then pass the privilege checks a superuser skips, as the audited arm's
+// SECURITY DEFINER triggers, run by their non-superuser owner, always do.
 func (d *benchDB) connect(ctx context.Context, schema string, tr *counter) (*pgx.Conn, error) {
 	cfg := d.cfg.Copy()
 	cfg.RuntimeParams = map[string]string{}
@@ -105,6 +108,7 @@ func (d *benchDB) connect(ctx context.Context, schema string, tr *counter) (*pgx
 	}
 	if tr != nil {
 		cfg.Tracer = tr
+		cfg.RuntimeParams["role"] = migrations.Audit.App
 	}
 	return pgx.ConnectConfig(ctx, cfg)
 }
@@ -375,6 +379,12 @@ func cloneSchema(ctx context.Context, conn *pgx.Conn, schema, triggers string) e
 			pgx.Identifier{f.table}.Sanitize(), pgx.Identifier{f.name}.Sanitize(), f.def))
 	}
 	stmts = append(stmts, "RESET search_path")
+	// The arms run as the application role (connect): the copies get the grants the migrations give it on the
+	// public tables, and the floor's and peers' plain triggers, run by it, may write their audit table.
+	app := pgx.Identifier{migrations.Audit.App}.Sanitize()
+	stmts = append(stmts, fmt.Sprintf("GRANT USAGE ON SCHEMA %s TO %s", sch, app),
+		fmt.Sprintf("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %s TO %s", sch, app),
+		fmt.Sprintf("GRANT USAGE ON ALL SEQUENCES IN SCHEMA %s TO %s", sch, app))
 	if triggers != "" {
 		stmts = append(stmts, triggers)
 	}
