@@ -174,7 +174,8 @@ func (b *bench) report() {
 		"    CPU count means other processes competed with it and the ratios are inflated)\n", loadAvg())
 	fmt.Fprintf(w, "  one round trip (SELECT 1): p50 %.0f us, p99 %.0f us\n", us(pct(r.rtt, 50)), us(pct(r.rtt, 99)))
 	fmt.Fprintln(w, "  trips/op: round trips per call (statements sent; a batch counts once); server CPU: CPU time of the arm's server\n    process per call (from /proc; it includes the kernel's work for the commit flush)")
-	fmt.Fprintln(w, `  arms (each on its own copy of the tables, same constraints and indexes, its own copy of the audit table):
+	fmt.Fprintln(w, `  arms (each on its own copy of the tables, same constraints and indexes, its own copy of the audit table;
+    each connects as the application role, as an application would, so every arm passes privilege checks):
     raw        sqlc's query, no triggers (schema raw)
     audited    the generated repository (repo.AppointmentRepo) on the public tables: sqlc's statement inside
                auditrepo.claim, the SECURITY DEFINER statement triggers writing auditrepo.audit_log
