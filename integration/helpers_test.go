@@ -226,14 +226,6 @@ func num(s string) pgtype.Numeric {
 	return n
 }
 
-// ts is the JSON expectation of a timestamptz: its instant, or nil for NULL.
-func ts(v pgtype.Timestamptz) any {
-	if !v.Valid {
-		return nil
-	}
-	return v.Time
-}
-
 func mustNil(t *testing.T, what string, err error) {
 	t.Helper()
 	if err != nil {

@@ -109,13 +109,6 @@ func sum(d []time.Duration) time.Duration {
 	return t
 }
 
-func join(s []string, sep string) string {
-	if len(s) == 0 {
-		return "none"
-	}
-	return strings.Join(s, sep)
-}
-
 // spread is the range of the per-round ratios a[i]/b[i], to show how much one round differs from the next.
 func spread(a, b []time.Duration) string {
 	if len(a) == 0 || len(a) != len(b) {

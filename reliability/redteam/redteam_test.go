@@ -123,22 +123,6 @@ func decode(t *testing.T, s string) map[string]any {
 	return m
 }
 
-// mark is the newest audit row's id, read as the reviewer.
-func mark(t *testing.T, c *clinictest.Clinic) int64 {
-	t.Helper()
-	var m int64
-	if err := c.Reviewer.QueryRow(context.Background(), "SELECT coalesce(max(id), 0) FROM "+migrations.Audit.QualifiedTable()).Scan(&m); err != nil {
-		t.Fatalf("marking the trail: %v", err)
-	}
-	return m
-}
-
-// since is the trail written after m, read as the reviewer.
-func since(t *testing.T, c *clinictest.Clinic, m int64) []clinictest.Row {
-	t.Helper()
-	return clinictest.Trail(t, c.Reviewer, "id > $1", m)
-}
-
 // want is the true row an accepted attack must leave.
 type want struct {
 	table         string
@@ -195,7 +179,7 @@ func deref[T any](p *T) any {
 func attack(t *testing.T, c *clinictest.Clinic, actor *int64, run func(write string) error) {
 	t.Helper()
 	before := image(t, c, "appointments", c.Appt1)
-	m := mark(t, c)
+	m := clinictest.MaxID(t, c.Reviewer)
 	if err := run(fmt.Sprintf(rewrite, c.Appt1)); err != nil {
 		t.Fatalf("the attack's write failed (a refused write is not the outcome expected here): %v", err)
 	}
@@ -203,7 +187,7 @@ func attack(t *testing.T, c *clinictest.Clinic, actor *int64, run func(write str
 	if reflect.DeepEqual(before, after) {
 		t.Fatal("the attack changed nothing")
 	}
-	rows := since(t, c, m)
+	rows := clinictest.Since(t, c.Reviewer, m)
 	if len(rows) != 1 {
 		t.Fatalf("SILENCED or duplicated: %d audit rows for one changed record, want 1: %+v", len(rows), rows)
 	}
@@ -316,11 +300,11 @@ func TestRedTeamApp(t *testing.T) {
 		})
 		// And on users, the table the mark named.
 		before := image(t, c, "users", c.Patient1)
-		m := mark(t, c)
+		m := clinictest.MaxID(t, c.Reviewer)
 		conn := dedicated(t, app, nil)
 		must(t, conn, "SELECT set_config('auditrepo.write', 'users', false)")
 		must(t, conn, "UPDATE users SET first_name = 'Mallory' WHERE id = $1", c.Patient1)
-		rows := since(t, c, m)
+		rows := clinictest.Since(t, c.Reviewer, m)
 		if len(rows) != 1 {
 			t.Fatalf("%d audit rows, want 1", len(rows))
 		}
@@ -416,9 +400,9 @@ func TestRedTeamApp(t *testing.T) {
 			{"inet_text", "(user,424242,localhost,,,)", badText},
 		} {
 			t.Run("in_statement_"+tc.name, func(t *testing.T) {
-				before, m := image(t, c, "appointments", c.Appt1), mark(t, c)
+				before, m := image(t, c, "appointments", c.Appt1), clinictest.MaxID(t, c.Reviewer)
 				refused(t, inStatement("appointments", tc.payload)(""), tc.code, "a forged claim "+tc.payload)
-				if !reflect.DeepEqual(before, image(t, c, "appointments", c.Appt1)) || len(since(t, c, m)) != 0 {
+				if !reflect.DeepEqual(before, image(t, c, "appointments", c.Appt1)) || len(clinictest.Since(t, c.Reviewer, m)) != 0 {
 					t.Error("a refused write changed the record or the trail")
 				}
 			})
@@ -426,11 +410,11 @@ func TestRedTeamApp(t *testing.T) {
 		// claim() refuses the kinds the trigger does not accept: the attacker's statement fails, nothing changes.
 		for _, kind := range []string{"unattributed", "admin", "USER", ""} {
 			t.Run("claim_kind_"+kind, func(t *testing.T) {
-				before, m := image(t, c, "appointments", c.Appt1), mark(t, c)
+				before, m := image(t, c, "appointments", c.Appt1), clinictest.MaxID(t, c.Reviewer)
 				_, err := app.Exec(ctx, `WITH cl AS MATERIALIZED (SELECT auditrepo.claim($1, $2, NULL, NULL, NULL, 'appointments', 'Forged') AS ok)
 					UPDATE appointments SET type = 'rt-x' FROM cl WHERE id = $3 AND cl.ok`, kind, falseActor, c.Appt1)
 				refused(t, err, badParam, "claim() with kind "+kind)
-				if !reflect.DeepEqual(before, image(t, c, "appointments", c.Appt1)) || len(since(t, c, m)) != 0 {
+				if !reflect.DeepEqual(before, image(t, c, "appointments", c.Appt1)) || len(clinictest.Since(t, c.Reviewer, m)) != 0 {
 					t.Error("a refused claim changed the record or the trail")
 				}
 			})
@@ -499,14 +483,14 @@ func TestRedTeamApp(t *testing.T) {
 	t.Run("05_do_block", func(t *testing.T) {
 		t.Run("claim_then_writes_false_actor", func(t *testing.T) {
 			b1, b2 := image(t, c, "appointments", c.Appt1), image(t, c, "appointments", c.Appt2)
-			m := mark(t, c)
+			m := clinictest.MaxID(t, c.Reviewer)
 			must(t, app, fmt.Sprintf(`DO $$
 			BEGIN
 				PERFORM auditrepo.claim('user', %d, '10.6.6.6', 'evil', 'req-evil', 'appointments', 'Forged');
 				UPDATE appointments SET type = 'rt-do-1' WHERE id = %d;
 				UPDATE appointments SET type = 'rt-do-2', status = 'confirmed' WHERE id = %d;
 			END $$`, falseActor, c.Appt1, c.Appt2))
-			rows := since(t, c, m)
+			rows := clinictest.Since(t, c.Reviewer, m)
 			if len(rows) != 2 {
 				t.Fatalf("%d audit rows, want 2", len(rows))
 			}
@@ -559,11 +543,11 @@ func TestRedTeamApp(t *testing.T) {
 		// A claim for appointments covers appointments only: the users change in the same statement is unattributed.
 		t.Run("claim_covers_one_table", func(t *testing.T) {
 			ba, bu := image(t, c, "appointments", c.Appt1), image(t, c, "users", c.Patient2)
-			m := mark(t, c)
+			m := clinictest.MaxID(t, c.Reviewer)
 			must(t, app, `WITH cl AS MATERIALIZED (SELECT auditrepo.claim('user', $1, NULL, NULL, NULL, 'appointments', 'Forged') AS ok),
 				u AS (UPDATE users SET last_name = 'Forged' WHERE id = $3 AND (SELECT ok FROM cl) RETURNING id)
 				UPDATE appointments SET type = 'rt-cte' FROM cl WHERE id = $2 AND cl.ok`, falseActor, c.Appt1, c.Patient2)
-			rows := since(t, c, m)
+			rows := clinictest.Since(t, c.Reviewer, m)
 			if len(rows) != 2 {
 				t.Fatalf("%d audit rows, want 2", len(rows))
 			}
@@ -643,12 +627,12 @@ func TestRedTeamApp(t *testing.T) {
 			refused(t, err, denied, "CREATE TEMP TABLE appointments AS SELECT * FROM public.appointments")
 			return
 		}
-		before, m := image(t, c, "appointments", c.Appt1), mark(t, c)
+		before, m := image(t, c, "appointments", c.Appt1), clinictest.MaxID(t, c.Reviewer)
 		a, err := repoOn(conn).UpdateStatus(c.Ctx, db.UpdateAppointmentStatusParams{ID: c.Appt1, Status: "no_show"})
 		if err != nil {
 			t.Fatalf("the repository write on the shadowed table: %v", err)
 		}
-		if a.Status == "no_show" && reflect.DeepEqual(before, image(t, c, "appointments", c.Appt1)) && len(since(t, c, m)) == 0 {
+		if a.Status == "no_show" && reflect.DeepEqual(before, image(t, c, "appointments", c.Appt1)) && len(clinictest.Since(t, c.Reviewer, m)) == 0 {
 			t.Errorf("ACCEPTED: a temporary table named appointments absorbed a repository UpdateStatus (it returned status %q): the real record is unchanged and no audit row was written", a.Status)
 		}
 	})
@@ -658,7 +642,7 @@ func TestRedTeamApp(t *testing.T) {
 		cp := func(t *testing.T, conn interface {
 			CopyFrom(context.Context, pgx.Identifier, []string, pgx.CopyFromSource) (int64, error)
 		}, tag string) {
-			m := mark(t, c)
+			m := clinictest.MaxID(t, c.Reviewer)
 			rows := [][]any{}
 			for i := range 3 {
 				rows = append(rows, []any{c.Patient1, c.Dentist, pgtype.Date{Time: time.Date(2026, 3, i+1, 0, 0, 0, 0, time.UTC), Valid: true},
@@ -681,7 +665,7 @@ func TestRedTeamApp(t *testing.T) {
 			if err != nil || len(ids) != 3 {
 				t.Fatalf("copied appointments %v (%v), want 3", ids, err)
 			}
-			trail := since(t, c, m)
+			trail := clinictest.Since(t, c.Reviewer, m)
 			if len(trail) != 3 {
 				t.Fatalf("SILENCED: %d audit rows for 3 copied rows", len(trail))
 			}
@@ -747,7 +731,7 @@ func TestRedTeamApp(t *testing.T) {
 			{"kind_admin", audit.WithActor(bg, audit.Actor{UserID: c.Dentist, Kind: "admin"}), audit.ErrInvalidActor},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				before, m := image(t, c, "appointments", c.Appt1), mark(t, c)
+				before, m := image(t, c, "appointments", c.Appt1), clinictest.MaxID(t, c.Reviewer)
 				_, err := c.R.Appointment.UpdateStatus(tc.ctx, db.UpdateAppointmentStatusParams{ID: c.Appt1, Status: "no_show"})
 				if !errors.Is(err, tc.err) {
 					t.Errorf("UpdateStatus: %v, want %v", err, tc.err)
@@ -755,7 +739,7 @@ func TestRedTeamApp(t *testing.T) {
 				if sqlstate(err) != "" {
 					t.Errorf("the refusal came from the server (%v): the statement was sent", err)
 				}
-				if !reflect.DeepEqual(before, image(t, c, "appointments", c.Appt1)) || len(since(t, c, m)) != 0 {
+				if !reflect.DeepEqual(before, image(t, c, "appointments", c.Appt1)) || len(clinictest.Since(t, c.Reviewer, m)) != 0 {
 					t.Error("a refused write changed the record or the trail")
 				}
 			})
@@ -766,10 +750,10 @@ func TestRedTeamApp(t *testing.T) {
 	t.Run("13_statement_shapes", func(t *testing.T) {
 		t.Run("two_ctes_same_table", func(t *testing.T) {
 			b1, b2 := image(t, c, "appointments", c.Appt1), image(t, c, "appointments", c.Appt2)
-			m := mark(t, c)
+			m := clinictest.MaxID(t, c.Reviewer)
 			must(t, app, `WITH a AS (UPDATE appointments SET type = 'rt-two-1' WHERE id = $1 RETURNING id),
 				b AS (UPDATE appointments SET type = 'rt-two-2' WHERE id = $2 RETURNING id) SELECT * FROM a, b`, c.Appt1, c.Appt2)
-			rows := since(t, c, m)
+			rows := clinictest.Since(t, c.Reviewer, m)
 			if len(rows) != 2 {
 				t.Fatalf("%d audit rows for 2 changed records: %+v", len(rows), rows)
 			}
@@ -787,7 +771,7 @@ func TestRedTeamApp(t *testing.T) {
 		t.Run("merge_insert_and_delete", func(t *testing.T) {
 			gone := newAppt(t, c)
 			before := image(t, c, "appointments", gone)
-			m := mark(t, c)
+			m := clinictest.MaxID(t, c.Reviewer)
 			must(t, app, `MERGE INTO appointments a
 				USING (VALUES ($1::bigint), (-1)) v(id) ON a.id = v.id
 				WHEN MATCHED THEN DELETE
@@ -797,7 +781,7 @@ func TestRedTeamApp(t *testing.T) {
 			if err := c.Super.QueryRow(ctx, "SELECT id FROM appointments WHERE type = 'rt-merge-new'").Scan(&made); err != nil {
 				t.Fatal(err)
 			}
-			rows := since(t, c, m)
+			rows := clinictest.Since(t, c.Reviewer, m)
 			if len(rows) != 2 {
 				t.Fatalf("%d audit rows for a MERGE that created one record and deleted one: %+v", len(rows), rows)
 			}
@@ -819,10 +803,10 @@ func TestRedTeamApp(t *testing.T) {
 		})
 		// A chosen id, perhaps one a deleted record had: a CREATE row with the real image.
 		t.Run("insert_overriding_system_value", func(t *testing.T) {
-			m := mark(t, c)
+			m := clinictest.MaxID(t, c.Reviewer)
 			must(t, app, `INSERT INTO appointments (id, patient_id, dentist_id, date, time, type)
 				OVERRIDING SYSTEM VALUE VALUES (900001, $1, $2, '2026-01-05', '09:00', 'rt-chosen-id')`, c.Patient2, c.Dentist)
-			rows := since(t, c, m)
+			rows := clinictest.Since(t, c.Reviewer, m)
 			if len(rows) != 1 {
 				t.Fatalf("%d audit rows, want 1", len(rows))
 			}
@@ -832,12 +816,12 @@ func TestRedTeamApp(t *testing.T) {
 		t.Run("rekey_identity", func(t *testing.T) {
 			old := newAppt(t, c)
 			before := image(t, c, "appointments", old)
-			m := mark(t, c)
+			m := clinictest.MaxID(t, c.Reviewer)
 			var moved int64
 			if err := app.QueryRow(ctx, "UPDATE appointments SET id = DEFAULT WHERE id = $1 RETURNING id", old).Scan(&moved); err != nil {
 				t.Fatal(err)
 			}
-			rows := since(t, c, m)
+			rows := clinictest.Since(t, c.Reviewer, m)
 			if len(rows) != 2 {
 				t.Fatalf("%d audit rows for a re-keyed record, want 2: %+v", len(rows), rows)
 			}
@@ -921,11 +905,11 @@ func TestRedTeamOwner(t *testing.T) {
 	// changed while the trigger was disabled are NOT in the trail; the gap between the DISABLE and the ENABLE
 	// rows of ddl_log is where a reviewer must look.
 	t.Run("disable_audit_trigger_is_recorded", func(t *testing.T) {
-		dm, m := ddlMark(t, c), mark(t, c)
+		dm, m := ddlMark(t, c), clinictest.MaxID(t, c.Reviewer)
 		must(t, owner, "ALTER TABLE appointments DISABLE TRIGGER audit_update")
 		must(t, owner, "UPDATE appointments SET type = 'rt-while-disabled' WHERE id = $1", c.Appt1)
 		must(t, owner, "ALTER TABLE appointments ENABLE TRIGGER audit_update")
-		if rows := since(t, c, m); len(rows) != 0 {
+		if rows := clinictest.Since(t, c.Reviewer, m); len(rows) != 0 {
 			t.Errorf("the change made while the trigger was disabled is in the trail: %+v", rows)
 		}
 		ddl := ddlSince(t, c, dm)
@@ -939,9 +923,9 @@ func TestRedTeamOwner(t *testing.T) {
 			}
 		}
 		// Enabled again: the owner's own raw writes are unattributed true rows.
-		before, m := image(t, c, "appointments", c.Appt1), mark(t, c)
+		before, m := image(t, c, "appointments", c.Appt1), clinictest.MaxID(t, c.Reviewer)
 		must(t, owner, "UPDATE appointments SET type = 'rt-owner' WHERE id = $1", c.Appt1)
-		rows := since(t, c, m)
+		rows := clinictest.Since(t, c.Reviewer, m)
 		if len(rows) != 1 {
 			t.Fatalf("%d audit rows, want 1", len(rows))
 		}
@@ -995,7 +979,7 @@ func TestRedTeamOwner(t *testing.T) {
 		if !slices.ContainsFunc(ddl, func(d ddlRow) bool { return d.CommandTag == "CREATE POLICY" }) {
 			t.Errorf("FINDING: CREATE POLICY rt_app ON appointments is not in ddl_log: %v", tags)
 		}
-		m := mark(t, c)
+		m := clinictest.MaxID(t, c.Reviewer)
 		inv, err := repo.NewInvoiceRepo(c.App).Create(c.Ctx, db.CreateInvoiceParams{
 			AppointmentID: c.Appt1, Amount: pgtype.Numeric{Int: big.NewInt(1000), Exp: -2, Valid: true}, Status: "open",
 			DueDate: pgtype.Date{Time: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), Valid: true},
@@ -1003,7 +987,7 @@ func TestRedTeamOwner(t *testing.T) {
 		if err != nil {
 			t.Fatalf("creating an invoice under RLS: %v", err)
 		}
-		rows := since(t, c, m)
+		rows := clinictest.Since(t, c.Reviewer, m)
 		if len(rows) != 1 || rows[0].TargetID != inv.ID || rows[0].PatientID == nil || *rows[0].PatientID != c.Patient1 {
 			var p any
 			if len(rows) == 1 {
