@@ -24,6 +24,7 @@ type kit struct {
 	moveChanged []string           // columns move changes; nil when the model's queries cannot move a record
 	markCol     string             // column holding the bulk mark in the image
 	markFn      func(i int) string // the mark of bulk record i; nil means mark(i)
+	redact      []string           // redacted columns: "[REDACTED]" in every image
 
 	// create writes variant 0 for patient1 and returns the expected CREATE image and patient.
 	create func(ctx context.Context, f *clinictest.Clinic, r *repo.Repos) (created, error)
@@ -166,7 +167,7 @@ func appointmentKit() kit {
 		}
 	}
 	return kit{
-		name: "Appointment", table: "appointments", markCol: "type",
+		name: "Appointment", table: "appointments", markCol: "type", redact: []string{"notes"},
 		changed:     []string{"time", "status", "notes", "updated_at"},
 		moveChanged: []string{"patient_id", "updated_at"},
 		create: func(ctx context.Context, f *clinictest.Clinic, r *repo.Repos) (created, error) {
@@ -484,7 +485,7 @@ func intakeKit() kit {
 			SignedAt: pgtype.Timestamptz{Time: signedAt, Valid: true}}
 	}
 	return kit{
-		name: "PatientIntakeForm", table: "patient_intake_forms", markCol: "allergies",
+		name: "PatientIntakeForm", table: "patient_intake_forms", markCol: "allergies", redact: []string{"insurance_policy"},
 		changed: []string{"allergies", "insurance_policy", "smoker", "updated_at"},
 		// UpdatePatientIntakeForm does not set patient_id: a form cannot move to another patient.
 		create: func(ctx context.Context, f *clinictest.Clinic, r *repo.Repos) (created, error) {
