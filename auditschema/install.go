@@ -106,11 +106,38 @@ func installedVersion(ctx context.Context, tx pgx.Tx, c Config) (int, error) {
 	if err != nil || v == nil {
 		return 0, err
 	}
-	err = tx.QueryRow(ctx, "SELECT max(version) FROM "+pgx.Identifier{c.Schema, "schema_version"}.Sanitize()).Scan(&v)
+	err = asAuditMember(ctx, tx, c, func() error {
+		return tx.QueryRow(ctx, "SELECT max(version) FROM "+pgx.Identifier{c.Schema, "schema_version"}.Sanitize()).Scan(&v)
+	})
 	if err != nil || v == nil {
 		return 0, err
 	}
 	return *v, nil
+}
+
+// asAuditMember runs f with the connecting user able to act as the audit role: a superuser already can; a
+// CREATEROLE user is made a member for f and the membership revoked after it (on an error the transaction
+// rolls the grant back), so nobody stays a member of the audit role.
+func asAuditMember(ctx context.Context, tx pgx.Tx, c Config, f func() error) error {
+	super, err := superuser(ctx, tx)
+	if err != nil {
+		return err
+	}
+	role := pgx.Identifier{c.Audit}.Sanitize()
+	if !super {
+		if _, err := tx.Exec(ctx, "GRANT "+role+" TO CURRENT_USER"); err != nil {
+			return fmt.Errorf("auditschema: acting as %s: %w", c.Audit, err)
+		}
+	}
+	if err := f(); err != nil {
+		return err
+	}
+	if !super {
+		if _, err := tx.Exec(ctx, "REVOKE "+role+" FROM CURRENT_USER"); err != nil {
+			return fmt.Errorf("auditschema: acting as %s: %w", c.Audit, err)
+		}
+	}
+	return nil
 }
 
 // Models is the per-model part of the schema, as the generator emits it for a module's models (the generated

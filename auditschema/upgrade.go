@@ -83,7 +83,8 @@ type upgradeView struct {
 //
 // Install must have run first (migrations.Up runs Install, then Upgrade when public.audit_log exists). The
 // connecting user must be a superuser, or a member of the owner role (which owns the legacy table) with
-// CREATEROLE (it becomes a member of the audit role for the transaction only, as in Install). Upgrade refuses
+// CREATEROLE and CREATE on the legacy table's schema (it becomes a member of the audit role for the call only, as
+// in Install). Upgrade refuses
 // (ErrUpgradeRefused) a trail that already has seal checkpoints: rows under a signed watermark would make the
 // seal fail to verify.
 func Upgrade(ctx context.Context, db Querier, c Config, legacy string) (*UpgradeReport, error) {
@@ -116,146 +117,132 @@ func Upgrade(ctx context.Context, db Querier, c Config, legacy string) (*Upgrade
 		if ver != Version {
 			return refuse("audit schema %s is at version %d, not %d: run Install first", c.Schema, ver, Version)
 		}
-		super, err := superuser(ctx, tx)
-		if err != nil {
-			return err
-		}
-		if !super {
-			// As Install does: a CREATEROLE user acts as the audit role for this transaction only.
-			if _, err := tx.Exec(ctx, fmt.Sprintf("GRANT %s TO CURRENT_USER", pgx.Identifier{c.Audit}.Sanitize())); err != nil {
-				return fmt.Errorf("auditschema: upgrade: %w", err)
-			}
-		}
-		asAudit := "SET LOCAL ROLE " + pgx.Identifier{c.Audit}.Sanitize()
-		sql, err := render("upgrades", v)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, asAudit+";\n"+sql+";\nRESET ROLE"); err != nil {
-			return fmt.Errorf("auditschema: upgrade: creating %s.upgrades: %w", c.Schema, err)
-		}
-		if _, err := tx.Exec(ctx, fmt.Sprintf("REVOKE ALL ON %s.upgrades FROM PUBLIC; GRANT SELECT ON %[1]s.upgrades TO %s, %s",
-			v.S, pgx.Identifier{c.Owner}.Sanitize(), pgx.Identifier{c.Reviewer}.Sanitize())); err != nil {
-			return err
-		}
-
-		var exists bool
-		if err := tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", v.Legacy).Scan(&exists); err != nil {
-			return err
-		}
-		var done bool
-		err = tx.QueryRow(ctx, "SELECT true, renamed_to, row_count, min_id, max_id FROM "+v.S+".upgrades WHERE source = $1", v.Source).
-			Scan(&done, &rep.RenamedTo, &rep.Rows, &rep.MinID, &rep.MaxID)
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			return err
-		}
-		switch {
-		case done && !exists:
-			rep.Already = true
-			return nil
-		case done:
-			return refuse("%s was imported before (kept as %s) but exists again; import or drop it by hand", v.Source, rep.RenamedTo)
-		case !exists:
-			return refuse("%s does not exist: there is no version 0 trail to import", v.Source)
-		}
-		var taken bool
-		if err := tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", pgx.Identifier{schema, renamed}.Sanitize()).Scan(&taken); err != nil {
-			return err
-		}
-		if taken {
-			return refuse("%s exists already: the version 0 table cannot be kept under that name", rep.RenamedTo)
-		}
-
-		// No writes to the legacy table from here on: what is counted is what is copied, then renamed.
-		if _, err := tx.Exec(ctx, "LOCK TABLE "+v.Legacy+" IN ACCESS EXCLUSIVE MODE"); err != nil {
-			return err
-		}
-		var sealed int64
-		if err := tx.QueryRow(ctx, "SELECT count(*) FROM "+v.S+".seal_checkpoint").Scan(&sealed); err != nil {
-			return err
-		}
-		if sealed > 0 {
-			return refuse("the trail in %s has %d seal checkpoints; imported rows would lie under their watermarks", c.QualifiedTable(), sealed)
-		}
-		var legacyRows int64
-		if err := tx.QueryRow(ctx, "SELECT count(*), min(id), max(id) FROM "+v.Legacy).Scan(&legacyRows, &rep.MinID, &rep.MaxID); err != nil {
-			return fmt.Errorf("auditschema: upgrade: reading %s: %w", v.Source, err)
-		}
-		var clash int64
-		if err := tx.QueryRow(ctx, "SELECT count(*) FROM "+v.S+"."+v.T+" n WHERE n.id IN (SELECT id FROM "+v.Legacy+")").Scan(&clash); err != nil {
-			return err
-		}
-		if clash > 0 {
-			return refuse("%d rows of %s have the id of a row already in %s", clash, v.Source, c.QualifiedTable())
-		}
-
-		made, err := importPartitions(ctx, tx, v, asAudit)
-		if err != nil {
-			return err
-		}
-		rep.Partitions = made
-
-		sql, err = render("import_v0", v)
-		if err != nil {
-			return err
-		}
-		tag, err := tx.Exec(ctx, sql)
-		if err != nil {
-			return fmt.Errorf("auditschema: upgrade: copying %s: %w", v.Source, err)
-		}
-		rep.Rows = tag.RowsAffected()
-		sql, err = render("missing_v0", v)
-		if err != nil {
-			return err
-		}
-		var missing int64
-		if err := tx.QueryRow(ctx, sql).Scan(&missing); err != nil {
-			return err
-		}
-		if missing != 0 || rep.Rows != legacyRows {
-			return &UpgradeMismatchError{Source: v.Source, LegacyRows: legacyRows, Copied: rep.Rows, Missing: missing}
-		}
-		if err := tx.QueryRow(ctx, "SELECT count(*) FROM "+v.S+"."+pgx.Identifier{c.Table + "_default"}.Sanitize()+
-			" WHERE application = $1", "imported from "+v.Source).Scan(&rep.InDefault); err != nil {
-			return err
-		}
-
-		// New rows get larger ids than every imported one (and than any the identity already handed out).
-		if err := advanceIdentity(ctx, tx, c); err != nil {
-			return fmt.Errorf("auditschema: upgrade: advancing the identity: %w", err)
-		}
-
-		// The version 0 table is kept, read-only for everyone but its owner (and the INSERT trigger refuses even
-		// the owner): the app role loses its INSERT, the reviewers may read it.
-		for _, q := range []string{
-			fmt.Sprintf("ALTER TABLE %s RENAME TO %s", v.Legacy, pgx.Identifier{renamed}.Sanitize()),
-			fmt.Sprintf("REVOKE ALL ON %s FROM PUBLIC, %s", pgx.Identifier{schema, renamed}.Sanitize(), pgx.Identifier{c.App}.Sanitize()),
-			fmt.Sprintf("GRANT SELECT ON %s TO %s", pgx.Identifier{schema, renamed}.Sanitize(), pgx.Identifier{c.Reviewer}.Sanitize()),
-			fmt.Sprintf("CREATE TRIGGER refuse_insert BEFORE INSERT ON %s FOR EACH STATEMENT EXECUTE FUNCTION %s.refuse()",
-				pgx.Identifier{schema, renamed}.Sanitize(), v.S),
-			fmt.Sprintf("COMMENT ON TABLE %s IS %s", pgx.Identifier{schema, renamed}.Sanitize(),
-				literal(fmt.Sprintf("audit trail of schema version 0, imported into %s by auditschema.Upgrade; kept read-only", c.QualifiedTable()))),
-		} {
-			if _, err := tx.Exec(ctx, q); err != nil {
-				return fmt.Errorf("auditschema: upgrade: retiring %s: %w", v.Source, err)
-			}
-		}
-		if _, err := tx.Exec(ctx, asAudit); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, "INSERT INTO "+v.S+".upgrades (from_version, to_version, source, renamed_to, row_count, min_id, max_id) VALUES (0, $1, $2, $3, $4, $5, $6)",
-			Version, v.Source, rep.RenamedTo, rep.Rows, rep.MinID, rep.MaxID); err != nil {
-			return fmt.Errorf("auditschema: upgrade: recording it: %w", err)
-		}
-		if _, err := tx.Exec(ctx, "RESET ROLE"); err != nil {
-			return err
-		}
-		if !super {
-			if _, err := tx.Exec(ctx, fmt.Sprintf("REVOKE %s FROM CURRENT_USER", pgx.Identifier{c.Audit}.Sanitize())); err != nil {
+		// As Install does: a CREATEROLE user acts as the audit role for this call only.
+		return asAuditMember(ctx, tx, c, func() error {
+			asAudit := "SET LOCAL ROLE " + pgx.Identifier{c.Audit}.Sanitize()
+			sql, err := render("upgrades", v)
+			if err != nil {
 				return err
 			}
-		}
-		return nil
+			if _, err := tx.Exec(ctx, asAudit+";\n"+sql+";\nRESET ROLE"); err != nil {
+				return fmt.Errorf("auditschema: upgrade: creating %s.upgrades: %w", c.Schema, err)
+			}
+			if _, err := tx.Exec(ctx, fmt.Sprintf("REVOKE ALL ON %s.upgrades FROM PUBLIC; GRANT SELECT ON %[1]s.upgrades TO %s, %s",
+				v.S, pgx.Identifier{c.Owner}.Sanitize(), pgx.Identifier{c.Reviewer}.Sanitize())); err != nil {
+				return err
+			}
+
+			var exists bool
+			if err := tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", v.Legacy).Scan(&exists); err != nil {
+				return err
+			}
+			var done bool
+			err = tx.QueryRow(ctx, "SELECT true, renamed_to, row_count, min_id, max_id FROM "+v.S+".upgrades WHERE source = $1", v.Source).
+				Scan(&done, &rep.RenamedTo, &rep.Rows, &rep.MinID, &rep.MaxID)
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return err
+			}
+			switch {
+			case done && !exists:
+				rep.Already = true
+				return nil
+			case done:
+				return refuse("%s was imported before (kept as %s) but exists again; import or drop it by hand", v.Source, rep.RenamedTo)
+			case !exists:
+				return refuse("%s does not exist: there is no version 0 trail to import", v.Source)
+			}
+			var taken bool
+			if err := tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", pgx.Identifier{schema, renamed}.Sanitize()).Scan(&taken); err != nil {
+				return err
+			}
+			if taken {
+				return refuse("%s exists already: the version 0 table cannot be kept under that name", rep.RenamedTo)
+			}
+
+			// No writes to the legacy table from here on: what is counted is what is copied, then renamed.
+			if _, err := tx.Exec(ctx, "LOCK TABLE "+v.Legacy+" IN ACCESS EXCLUSIVE MODE"); err != nil {
+				return err
+			}
+			var sealed int64
+			if err := tx.QueryRow(ctx, "SELECT count(*) FROM "+v.S+".seal_checkpoint").Scan(&sealed); err != nil {
+				return err
+			}
+			if sealed > 0 {
+				return refuse("the trail in %s has %d seal checkpoints; imported rows would lie under their watermarks", c.QualifiedTable(), sealed)
+			}
+			var legacyRows int64
+			if err := tx.QueryRow(ctx, "SELECT count(*), min(id), max(id) FROM "+v.Legacy).Scan(&legacyRows, &rep.MinID, &rep.MaxID); err != nil {
+				return fmt.Errorf("auditschema: upgrade: reading %s: %w", v.Source, err)
+			}
+			var clash int64
+			if err := tx.QueryRow(ctx, "SELECT count(*) FROM "+v.S+"."+v.T+" n WHERE n.id IN (SELECT id FROM "+v.Legacy+")").Scan(&clash); err != nil {
+				return err
+			}
+			if clash > 0 {
+				return refuse("%d rows of %s have the id of a row already in %s", clash, v.Source, c.QualifiedTable())
+			}
+
+			made, err := importPartitions(ctx, tx, v, asAudit)
+			if err != nil {
+				return err
+			}
+			rep.Partitions = made
+
+			sql, err = render("import_v0", v)
+			if err != nil {
+				return err
+			}
+			tag, err := tx.Exec(ctx, sql)
+			if err != nil {
+				return fmt.Errorf("auditschema: upgrade: copying %s: %w", v.Source, err)
+			}
+			rep.Rows = tag.RowsAffected()
+			sql, err = render("missing_v0", v)
+			if err != nil {
+				return err
+			}
+			var missing int64
+			if err := tx.QueryRow(ctx, sql).Scan(&missing); err != nil {
+				return err
+			}
+			if missing != 0 || rep.Rows != legacyRows {
+				return &UpgradeMismatchError{Source: v.Source, LegacyRows: legacyRows, Copied: rep.Rows, Missing: missing}
+			}
+			if err := tx.QueryRow(ctx, "SELECT count(*) FROM "+v.S+"."+pgx.Identifier{c.Table + "_default"}.Sanitize()+
+				" WHERE application = $1", "imported from "+v.Source).Scan(&rep.InDefault); err != nil {
+				return err
+			}
+
+			// New rows get larger ids than every imported one (and than any the identity already handed out).
+			if err := advanceIdentity(ctx, tx, c); err != nil {
+				return fmt.Errorf("auditschema: upgrade: advancing the identity: %w", err)
+			}
+
+			// The version 0 table is kept, read-only for everyone but its owner (and the INSERT trigger refuses even
+			// the owner): the app role loses its INSERT, the reviewers may read it.
+			for _, q := range []string{
+				fmt.Sprintf("ALTER TABLE %s RENAME TO %s", v.Legacy, pgx.Identifier{renamed}.Sanitize()),
+				fmt.Sprintf("REVOKE ALL ON %s FROM PUBLIC, %s", pgx.Identifier{schema, renamed}.Sanitize(), pgx.Identifier{c.App}.Sanitize()),
+				fmt.Sprintf("GRANT SELECT ON %s TO %s", pgx.Identifier{schema, renamed}.Sanitize(), pgx.Identifier{c.Reviewer}.Sanitize()),
+				fmt.Sprintf("CREATE TRIGGER refuse_insert BEFORE INSERT ON %s FOR EACH STATEMENT EXECUTE FUNCTION %s.refuse()",
+					pgx.Identifier{schema, renamed}.Sanitize(), v.S),
+				fmt.Sprintf("COMMENT ON TABLE %s IS %s", pgx.Identifier{schema, renamed}.Sanitize(),
+					literal(fmt.Sprintf("audit trail of schema version 0, imported into %s by auditschema.Upgrade; kept read-only", c.QualifiedTable()))),
+			} {
+				if _, err := tx.Exec(ctx, q); err != nil {
+					return fmt.Errorf("auditschema: upgrade: retiring %s: %w", v.Source, err)
+				}
+			}
+			if _, err := tx.Exec(ctx, asAudit); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, "INSERT INTO "+v.S+".upgrades (from_version, to_version, source, renamed_to, row_count, min_id, max_id) VALUES (0, $1, $2, $3, $4, $5, $6)",
+				Version, v.Source, rep.RenamedTo, rep.Rows, rep.MinID, rep.MaxID); err != nil {
+				return fmt.Errorf("auditschema: upgrade: recording it: %w", err)
+			}
+			_, err = tx.Exec(ctx, "RESET ROLE")
+			return err
+		})
 	})
 	if err != nil {
 		return nil, err

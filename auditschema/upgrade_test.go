@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/auditrepo/auditrepo/auditschema"
@@ -283,5 +284,80 @@ func TestUpgradeMismatchErrorMatches(t *testing.T) {
 	err := error(&auditschema.UpgradeMismatchError{Source: "public.audit_log", LegacyRows: 3, Copied: 2, Missing: 1})
 	if !errors.Is(err, auditschema.ErrUpgradeMismatch) || !strings.Contains(err.Error(), "3 rows, 2 were copied") {
 		t.Errorf("%v", err)
+	}
+}
+
+// A deployment without a superuser: its migrating user has CREATEROLE and is a member of the owner role. It
+// installs the schema and upgrades a version 0 trail, each twice; afterwards it is no member of the audit role,
+// so it can neither act as it nor change the trail.
+func TestInstallAndUpgradeAsCreateRoleUser(t *testing.T) {
+	ctx := context.Background()
+	super := legacyDB(t)
+	if _, err := super.Exec(ctx, legacyRows); err != nil {
+		t.Fatal(err)
+	}
+	const installer = "auditrepo_installer_test"
+	if _, err := super.Exec(ctx, `DO $$
+		BEGIN
+			CREATE ROLE `+installer+` LOGIN CREATEROLE;
+		EXCEPTION WHEN duplicate_object OR unique_violation THEN
+			NULL;
+		END $$`); err != nil {
+		t.Fatal(err)
+	}
+	// The owner role creates the application's tables (and renaming the legacy table needs it too).
+	if _, err := super.Exec(ctx, "GRANT CREATE ON SCHEMA public TO auditrepo_owner; GRANT auditrepo_owner TO "+installer+"; GRANT CREATE ON DATABASE "+
+		pgx.Identifier{super.Config().ConnConfig.Database}.Sanitize()+" TO "+installer); err != nil {
+		t.Fatal(err)
+	}
+	cfg := super.Config().ConnConfig.Copy()
+	cfg.User, cfg.Password = installer, ""
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+
+	for i := range 2 {
+		rep, err := auditschema.Install(ctx, conn, auditschema.Config{})
+		if err != nil {
+			t.Fatalf("install %d as %s: %v", i+1, installer, err)
+		}
+		if rep.Installed != (i == 0) || rep.EventTrigger {
+			t.Errorf("install %d: %+v, want installed the first time only, without the event trigger", i+1, rep)
+		}
+	}
+	for i := range 2 {
+		rep, err := auditschema.Upgrade(ctx, conn, auditschema.Config{}, "")
+		if err != nil {
+			t.Fatalf("upgrade %d as %s: %v", i+1, installer, err)
+		}
+		if rep.Already != (i == 1) || rep.Rows != 6 {
+			t.Errorf("upgrade %d: %+v, want 6 rows imported by the first", i+1, rep)
+		}
+	}
+
+	var member, reviewerReads bool
+	if err := conn.QueryRow(ctx, `SELECT pg_has_role(current_user, 'auditrepo_audit', 'MEMBER'),
+		has_table_privilege('auditrepo_reviewer', 'auditrepo.audit_log', 'SELECT')`).Scan(&member, &reviewerReads); err != nil {
+		t.Fatal(err)
+	}
+	if member {
+		t.Errorf("%s is still a member of auditrepo_audit", installer)
+	}
+	if !reviewerReads {
+		t.Error("the reviewer role may not read the audit table")
+	}
+	for _, attack := range []string{
+		"SET ROLE auditrepo_audit",
+		"DELETE FROM auditrepo.audit_log",
+	} {
+		_, err := conn.Exec(ctx, attack)
+		if pgErr, ok := errors.AsType[*pgconn.PgError](err); !ok || pgErr.Code != "42501" {
+			t.Errorf("%s as %s: %v, want refused (42501)", attack, installer, err)
+		}
+	}
+	if got := trail(t, super, "auditrepo.audit_log"); len(got) != 6 {
+		t.Errorf("the audit table has %d rows, want the 6 imported", len(got))
 	}
 }

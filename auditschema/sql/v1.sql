@@ -218,6 +218,7 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA {{.S}} FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION {{.S}}.claim(text, bigint, inet, text, text, text, text) TO {{ident .App}};
 GRANT EXECUTE ON FUNCTION {{.S}}.claim_key(text), {{.S}}.refuse_kind(text) TO {{ident .App}};
 GRANT EXECUTE ON FUNCTION {{.S}}.maintain(integer) TO {{ident .Owner}};
+GRANT SELECT ON {{.S}}.{{.T}}, {{.S}}.ddl_log, {{.S}}.schema_version, {{.S}}.audited_tables TO {{ident .Reviewer}};
 -- +goose StatementBegin
 DO $ar$
 BEGIN
@@ -227,4 +228,3 @@ BEGIN
 END
 $ar$;
 -- +goose StatementEnd
-GRANT SELECT ON {{.S}}.{{.T}}, {{.S}}.ddl_log, {{.S}}.schema_version, {{.S}}.audited_tables TO {{ident .Reviewer}};
