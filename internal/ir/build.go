@@ -99,7 +99,7 @@ func (b *builder) model(t *tags.Model) *Model {
 			b.errs.Addf(f.Pos, "%s.%s: type %s does not match sqlc's %s for column %s",
 				t.Name, f.Name, types.TypeString(f.Type, b.qualifier), types.TypeString(sf.Type(), b.qualifier), col)
 		}
-		m.Columns = append(m.Columns, &Column{Name: col, Field: sf.Name(), Type: sf.Type(), Exclude: f.Exclude, Redact: f.Redact, NonPHI: f.NonPHI,
+		m.Columns = append(m.Columns, &Column{Name: col, Type: sf.Type(), Exclude: f.Exclude, Redact: f.Redact, NonPHI: f.NonPHI,
 			ByText: comparesByText(sf.Type())})
 	}
 	for _, f := range t.Fields {
@@ -273,7 +273,7 @@ func (b *builder) queries() {
 		if c != nil && c.Val().Kind() == constant.String {
 			text := constant.StringVal(c.Val())
 			if name, cmd, ok := header(text); ok && name == fn.Name() {
-				b.query(fn, cname, cmd, text)
+				b.query(fn, cmd, text)
 				continue
 			}
 		}
@@ -335,7 +335,7 @@ func header(text string) (name, cmd string, ok bool) {
 	return f[2], f[3], true
 }
 
-func (b *builder) query(fn *types.Func, cname, cmd, text string) {
+func (b *builder) query(fn *types.Func, cmd, text string) {
 	src, known := b.in.Queries[fn.Name()]
 	if !known {
 		src = load.Query{Pos: token.Position{Filename: "sqlc query " + fn.Name()}, Text: text}
@@ -385,7 +385,7 @@ func (b *builder) query(fn *types.Func, cname, cmd, text string) {
 		}
 	}
 	sig := fn.Type().(*types.Signature)
-	w := &Write{Query: fn.Name(), Const: cname, Source: src.Pos, Cmd: cmd, SQLText: text, Stmt: stmt, Method: methodName(fn.Name(), target.Name),
+	w := &Write{Query: fn.Name(), Source: src.Pos, SQLText: text, Stmt: stmt, Method: methodName(fn.Name(), target.Name),
 		Action: actions[stmt.Kind], Table: target.Table, Returns: stmt.HasReturning}
 	w.Claim = target.Name + "Repo." + w.Method
 	w.Body = stmt.Text[stmt.Start:stmt.End]

@@ -49,7 +49,6 @@ type Model struct {
 // Column is a column and how the trail treats it.
 type Column struct {
 	Name    string // SQL name
-	Field   string // Go field name
 	Type    types.Type
 	Exclude bool
 	Redact  bool
@@ -88,9 +87,7 @@ type Hop struct {
 type Write struct {
 	Method string // the repository method, e.g. UpdateStatus
 	Query  string // sqlc's method name, e.g. UpdateAppointmentStatus
-	Const  string // sqlc's constant holding the SQL
 	Source token.Position
-	Cmd    string // sqlc's command: :one, :many, :execrows or :exec
 	// SQLText is sqlc's statement, "-- name:" line included.
 	SQLText string
 	Stmt    *sqlparse.Statement

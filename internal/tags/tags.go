@@ -34,7 +34,7 @@ type Field struct {
 	Name    string
 	Pos     token.Position
 	Type    types.Type
-	Exclude bool // never in the trail, not even that it changed
+	Exclude bool // its value never in the trail; a change to it writes a row naming it in changed_fields
 	Redact  bool // the trail says it changed, never its value
 	NonPHI  bool // a change to such fields alone writes no audit row
 }
@@ -167,7 +167,7 @@ func parseStruct(pkg *packages.Package, ts *ast.TypeSpec, st *ast.StructType, er
 				}
 			}
 			if fd.Exclude && (fd.Redact || fd.NonPHI) {
-				errs.Addf(fd.Pos, "%s.%s: exclude cannot be combined with redact or nonphi: an excluded field is never in the trail", m.Name, name.Name)
+				errs.Addf(fd.Pos, "%s.%s: exclude cannot be combined with redact or nonphi: an excluded field's value is never in the trail", m.Name, name.Name)
 			}
 			m.Fields = append(m.Fields, fd)
 		}

@@ -212,4 +212,15 @@ func hops(expr string, hs []ir.Hop) string {
 
 var literal, ident = ir.Literal, ir.Ident
 
-func arrayLit(items []string) string { return literal("{"+strings.Join(items, ",")+"}") + "::text[]" }
+// arrayLit is items as a text[] literal; an item that the array syntax would misread (a quoted column name
+// with a comma, brace, quote or backslash, or spaces around it, or the word NULL) is double-quoted.
+func arrayLit(items []string) string {
+	q := make([]string, len(items))
+	for i, it := range items {
+		q[i] = it
+		if it == "" || strings.ContainsAny(it, `{},"\`) || strings.TrimSpace(it) != it || strings.EqualFold(it, "NULL") {
+			q[i] = `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(it) + `"`
+		}
+	}
+	return literal("{"+strings.Join(q, ",")+"}") + "::text[]"
+}
