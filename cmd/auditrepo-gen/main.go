@@ -38,7 +38,7 @@ func run(argv []string, stderr io.Writer) int {
 		return 2
 	}
 	if o.Out == "" || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "usage: auditrepo-gen -out DIR [-f sqlc.yaml] [-sqlc DIR] [-models DIR] [-schema NAME]")
+		fmt.Fprintln(stderr, "usage: auditrepo-gen -out DIR [-f sqlc.yaml] [-sqlc DIR] [-models DIR] [-schema NAME] [-audit-table NAME] [-audit-role NAME]")
 		return 2
 	}
 	if _, err := gen.Run(".", o); err != nil {

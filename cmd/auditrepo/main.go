@@ -1,7 +1,8 @@
 // Command auditrepo is the reviewers' and operators' tool for an auditrepo trail: it prints the audit schema's
 // SQL, reads a patient's or a record's trail, applies retention, and seals and verifies the trail.
 //
-// Exit codes: 0 success, 1 a check failed (verify), 2 usage, connection or permission errors.
+// Exit codes: 0 success, 1 a check failed (verify, or seal finding the last checkpoint does not verify), 2 usage,
+// connection or permission errors.
 package main
 
 import (
@@ -30,7 +31,7 @@ type env struct {
 	getenv         func(string) string
 }
 
-// usageError is a mistake in the command line: exit code 2 and the subcommand's usage.
+// usageError is a mistake in the command line: exit code 2, with the message saying what to fix.
 type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
