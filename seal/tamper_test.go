@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/auditrepo/auditrepo/auditschema"
 )
 
 // TestTamper: every way of changing a sealed trail as a superuser is detected, naming the first bad row or the
@@ -197,39 +199,72 @@ func (tr *trail) rehash(id int64, cols []string) []byte {
 	return rs[0].hash
 }
 
-// TestRetention: the sealed rows of a month whose partition was dropped verify from their stored leaf hashes,
-// and are reported; rows missing from a month whose partition still exists are tampering.
+// TestRetention: the sealed rows of a month whose partition retention dropped verify from their stored leaf
+// hashes, and are reported; rows missing from a month whose partition still exists are tampering.
 func TestRetention(t *testing.T) {
 	tr := newTrail(t)
-	for _, m := range []string{"2020-01", "2020-02"} {
-		tr.exec(`CREATE TABLE auditrepo.audit_log_` + strings.ReplaceAll(m, "-", "") + ` PARTITION OF auditrepo.audit_log
-			FOR VALUES FROM ('` + m + `-01 00:00:00+00') TO (('` + m + `-01 00:00:00+00'::timestamptz + interval '1 month'))`)
-	}
-	old := func(month string, n int) {
-		tr.exec(`INSERT INTO auditrepo.audit_log (occurred_at, actor_kind, action, target_table, target_id, patient_id, changes)
-			SELECT $1::timestamptz + g * interval '1 hour', 'system', 'CREATE', 'patients', g, 1, '{}' FROM generate_series(1, $2) g`,
-			month+"-03 00:00:00+00", n)
-	}
-	old("2020-01", 3)
-	old("2020-02", 2)
+	tr.partitions("2020-01", "2021-02")
+	tr.old("2020-01", 3)
+	tr.old("2021-02", 2)
 	tr.insert(4, 1)
 	tr.seal()
-	old("2020-01", 1) // sealed later, in the next checkpoint: retention spans checkpoints
+	tr.old("2020-01", 1) // sealed later, in the next checkpoint: retention spans checkpoints
 	tr.insert(2, 1)
 	tr.seal()
-	tr.exec(`DROP TABLE auditrepo.audit_log_202001`)
+	// Retention with the six-year floor drops 2020-01 (2021-02 is younger), and records it.
+	if _, err := auditschema.Retain(context.Background(), tr.db, auditschema.Config{}, auditschema.MinRetentionYears, false); err != nil {
+		t.Fatal(err)
+	}
 	rep := tr.clean()
 	if len(rep.Dropped) != 1 || rep.Dropped[0].String() != "4 rows of 2020-01 dropped by retention" || rep.Rows != 8 {
 		t.Fatalf("report %+v", rep)
 	}
 	// A month emptied by deleting its rows, its partition still there, is tampering.
-	var first int64
-	if err := tr.db.QueryRow(context.Background(), `SELECT min(id) FROM auditrepo.audit_log_202002`).Scan(&first); err != nil {
-		t.Fatal(err)
-	}
+	first := tr.firstID("audit_log_202102")
 	tr.exec(`ALTER TABLE auditrepo.audit_log DISABLE TRIGGER USER`)
-	tr.exec(`DELETE FROM auditrepo.audit_log_202002`)
+	tr.exec(`DELETE FROM auditrepo.audit_log_202102`)
 	tr.tampered(first, "missing")
+}
+
+// TestDroppedByHand: a month whose partition someone dropped, not retention (retention_log has no row of it), is
+// tampering, however old the month.
+func TestDroppedByHand(t *testing.T) {
+	tr := newTrail(t)
+	tr.partitions("2020-01")
+	tr.old("2020-01", 3)
+	tr.insert(2, 1)
+	tr.seal()
+	first := tr.firstID("audit_log_202001")
+	tr.exec(`DROP TABLE auditrepo.audit_log_202001`)
+	tr.tampered(first, "missing")
+}
+
+// partitions creates the audit table's partitions of the months (YYYY-MM), owned by the audit role as
+// maintain() would make them.
+func (tr *trail) partitions(months ...string) {
+	for _, m := range months {
+		p := "auditrepo.audit_log_" + strings.ReplaceAll(m, "-", "")
+		tr.exec(`CREATE TABLE ` + p + ` PARTITION OF auditrepo.audit_log
+			FOR VALUES FROM ('` + m + `-01 00:00:00+00') TO (('` + m + `-01 00:00:00+00'::timestamptz + interval '1 month'))`)
+		tr.exec(`ALTER TABLE ` + p + ` OWNER TO auditrepo_audit`)
+	}
+}
+
+// old inserts n rows of the month (YYYY-MM).
+func (tr *trail) old(month string, n int) {
+	tr.exec(`INSERT INTO auditrepo.audit_log (occurred_at, actor_kind, action, target_table, target_id, patient_id, changes)
+		SELECT $1::timestamptz + g * interval '1 hour', 'system', 'CREATE', 'patients', g, 1, '{}' FROM generate_series(1, $2) g`,
+		month+"-03 00:00:00+00", n)
+}
+
+// firstID is the smallest id in the audit table's partition.
+func (tr *trail) firstID(partition string) int64 {
+	tr.t.Helper()
+	var id int64
+	if err := tr.db.QueryRow(context.Background(), `SELECT min(id) FROM auditrepo.`+partition).Scan(&id); err != nil {
+		tr.t.Fatal(err)
+	}
+	return id
 }
 
 // TestConcurrent: rows inserted while seals run, in transactions that commit out of order, all end up sealed

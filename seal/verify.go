@@ -79,7 +79,7 @@ func Verify(ctx context.Context, db DB, v note.Verifier, opts Options) (*Report,
 		if err != nil {
 			return err
 		}
-		m := merger{t: t, cps: cps, leaves: leaves, watermark: watermark}
+		m := merger{t: t, cps: cps, leaves: leaves, watermark: watermark, retentionLog: pgx.Identifier{c.Schema, "retention_log"}.Sanitize()}
 		if err := m.run(ctx, tx); err != nil {
 			return err
 		}
@@ -319,10 +319,11 @@ func (tn *treeNodes) proof(n proof.Nodes, err error) ([][]byte, error) {
 // merger walks the rows and the leaves together in (transaction_id, id) order, up to the first row that differs
 // for certain; sealed rows that are missing are noted on the way, to be told apart from retention afterwards.
 type merger struct {
-	t         *table
-	cps       []sealed
-	leaves    []leaf
-	watermark uint64
+	t            *table
+	retentionLog string // where retain() records the partitions it dropped
+	cps          []sealed
+	leaves       []leaf
+	watermark    uint64
 
 	next     int // the next leaf to match
 	matched  int64
@@ -463,23 +464,18 @@ func (m *merger) classify(ctx context.Context, tx pgx.Tx, rep *Report) (*TamperE
 	return nil, nil
 }
 
-// monthGone reports whether retention dropped the month of t: no partition of the table other than the default
-// covers t, and no row of that month (UTC) is left in the table. Rows missing from a month that still has rows or
-// a partition were deleted, not dropped.
+// monthGone reports whether retention dropped the month of t: retain() recorded dropping a partition whose range
+// holds t, and no row of that month (UTC) is left in the table. Rows missing from a month that still has rows, or
+// whose partition was dropped by hand, were deleted, not dropped.
 func (m *merger) monthGone(ctx context.Context, tx pgx.Tx, t time.Time) (bool, error) {
 	start := time.Date(t.UTC().Year(), t.UTC().Month(), 1, 0, 0, 0, 0, time.UTC)
-	var covered, rows bool
+	var dropped, rows bool
 	err := tx.QueryRow(ctx, `
-		SELECT EXISTS (
-			SELECT FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class p ON p.oid = i.inhrelid,
-				LATERAL pg_catalog.pg_get_expr(p.relpartbound, p.oid) b
-			WHERE i.inhparent = $1::regclass AND b <> 'DEFAULT'
-			AND $2 >= coalesce((regexp_match(b, 'FROM \(''([^'']+)''\)'))[1]::timestamptz, '-infinity')
-			AND $2 < coalesce((regexp_match(b, 'TO \(''([^'']+)''\)'))[1]::timestamptz, 'infinity')),
-		EXISTS (SELECT FROM `+m.t.name+` WHERE occurred_at >= $3 AND occurred_at < $4)`,
-		m.t.name, t, start, start.AddDate(0, 1, 0)).Scan(&covered, &rows)
+		SELECT EXISTS (SELECT FROM `+m.retentionLog+` WHERE $1 >= range_from AND $1 < range_to),
+		EXISTS (SELECT FROM `+m.t.name+` WHERE occurred_at >= $2 AND occurred_at < $3)`,
+		t, start, start.AddDate(0, 1, 0)).Scan(&dropped, &rows)
 	if err != nil {
-		return false, fmt.Errorf("seal: looking for the partition of %s: %w", t.Format(time.RFC3339), err)
+		return false, fmt.Errorf("seal: looking for the retention of %s: %w", t.Format(time.RFC3339), err)
 	}
-	return !covered && !rows, nil
+	return dropped && !rows, nil
 }
