@@ -6,6 +6,7 @@ import (
 	"go/token"
 	"go/types"
 	"reflect"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,7 +23,7 @@ import (
 // audit schema a names.
 func Build(in *load.Input, a Audit) (*Program, error) {
 	parsed, errs := tags.Parse(in.Models)
-	b := &builder{in: in, errs: errs, byTable: map[string]*Model{}}
+	b := &builder{in: in, errs: errs, byTable: map[string]*Model{}, byFunc: map[string]*Model{}}
 	prog := &Program{SQLCPath: in.SQLC.PkgPath, SQLCName: in.SQLC.Name, DBArgument: in.DBArgument, Audit: a}
 	for _, t := range parsed {
 		prog.Models = append(prog.Models, b.model(t))
@@ -31,7 +32,7 @@ func Build(in *load.Input, a Audit) (*Program, error) {
 	for i, t := range parsed {
 		b.patient(t, prog.Models[i])
 	}
-	moves(prog.Models)
+	b.moves(prog.Models)
 	b.queries()
 	for _, m := range prog.Models {
 		sort.Slice(m.Writes, func(i, j int) bool { return m.Writes[i].Method < m.Writes[j].Method })
@@ -46,8 +47,23 @@ func Build(in *load.Input, a Audit) (*Program, error) {
 type builder struct {
 	in      *load.Input
 	errs    diag.List
-	byTable map[string]*Model
+	byTable map[string]*Model // by tableKey
+	byFunc  map[string]*Model // by trigger function name
 }
+
+// tableKey is a table name as a tag spells it (TABLE or SCHEMA.TABLE), as PostgreSQL resolves it: schema.table,
+// an unqualified table in DefaultSchema.
+func tableKey(name string) string {
+	if !strings.Contains(name, ".") {
+		return DefaultSchema + "." + name
+	}
+	return name
+}
+
+// maxIdent is how long a name PostgreSQL keeps (NAMEDATALEN - 1 bytes); it truncates longer ones.
+const maxIdent = 63
+
+var nonIdent = regexp.MustCompile(`[^a-z0-9_]`)
 
 func (b *builder) sqlcName() string { return b.in.SQLC.Name }
 
@@ -59,10 +75,17 @@ func (b *builder) model(t *tags.Model) *Model {
 		m.Schema, m.Relation = schema, rel
 	}
 	m.Qualified = Ident(m.Schema) + "." + Ident(m.Relation)
-	if prev, dup := b.byTable[t.Table]; dup && t.Table != "" {
-		b.errs.Addf(t.TablePos, "%s: table %s is already the table of model %s", t.Name, t.Table, prev.Name)
-	} else if t.Table != "" {
-		b.byTable[t.Table] = m
+	m.Func = "audit_" + nonIdent.ReplaceAllString(strings.ToLower(m.Schema+"_"+m.Relation), "_")
+	if t.Table != "" {
+		if prev, dup := b.byTable[tableKey(t.Table)]; dup {
+			b.errs.Addf(t.TablePos, "%s: table %s is already the table of model %s", t.Name, t.Table, prev.Name)
+		} else if prev, dup := b.byFunc[m.Func[:min(len(m.Func), maxIdent)]]; dup {
+			b.errs.Addf(t.TablePos, "%s: table %s and table %s of model %s would share the audit trigger function %s (PostgreSQL keeps %d bytes of a name); rename one",
+				t.Name, t.Table, prev.Table, prev.Name, m.Func[:min(len(m.Func), maxIdent)], maxIdent)
+		} else {
+			b.byTable[tableKey(t.Table)] = m
+			b.byFunc[m.Func[:min(len(m.Func), maxIdent)]] = m
+		}
 	}
 	obj, _ := b.in.SQLC.Types.Scope().Lookup(t.Name).(*types.TypeName)
 	var st *types.Struct
@@ -200,7 +223,7 @@ func (b *builder) patient(t *tags.Model, m *Model) {
 			if !needID(at, col, "holding an id of "+h.Table) {
 				return
 			}
-			next := b.byTable[h.Table]
+			next := b.byTable[tableKey(h.Table)]
 			if next == nil {
 				b.errs.Addf(p.Pos, "%s: patient path: no such table %s among the models of %s%s", t.Name, h.Table, filepathBase(t.Pos.Filename), b.nearestTable(h.Table))
 				return
@@ -214,18 +237,14 @@ func (b *builder) patient(t *tags.Model, m *Model) {
 
 // moves records, on each table a patient path goes through, the dependent models whose rows an UPDATE of that
 // table can move to another patient.
-func moves(models []*Model) {
-	byTable := map[string]*Model{}
-	for _, m := range models {
-		byTable[m.Table] = m
-	}
+func (b *builder) moves(models []*Model) {
 	for _, d := range models {
 		hops := d.Patient.Hops
 		if d.Patient.Kind != tags.PatientPath {
 			continue
 		}
 		for i, h := range hops {
-			owner := byTable[h.Table]
+			owner := b.byTable[tableKey(h.Table)]
 			if owner == nil {
 				continue // reported by patient
 			}
@@ -243,7 +262,8 @@ func moves(models []*Model) {
 // name one.
 func (b *builder) nearestTable(name string) string {
 	best, bestD := "", 0
-	for table := range b.byTable {
+	for _, m := range b.byTable {
+		table := m.Table
 		d := tags.Distance(strings.ToLower(name), strings.ToLower(table))
 		if best == "" || d < bestD || d == bestD && table < best {
 			best, bestD = table, d

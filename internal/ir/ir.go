@@ -37,6 +37,7 @@ type Model struct {
 	Schema    string       // the table's schema: the tag's, or DefaultSchema
 	Relation  string       // the table's name without its schema
 	Qualified string       // the table as SQL names it, schema-qualified
+	Func      string       // the name of its audit trigger function in the audit schema, unquoted
 	Row       *types.Named // sqlc's row struct
 	Columns   []*Column    // in sqlc's order, which is the order of RETURNING *
 	Patient   Patient

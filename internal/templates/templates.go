@@ -6,7 +6,6 @@ package templates
 import (
 	"embed"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"text/template"
@@ -93,11 +92,7 @@ func (d *data) TableLit() string { return literal(d.m.Table) }
 func (d *data) Table() string { return d.m.Qualified }
 
 // Func names the audit trigger function of the model's table (in the audit schema).
-func (d *data) Func() string {
-	return ident("audit_" + nonIdent.ReplaceAllString(strings.ToLower(d.m.Schema+"_"+d.m.Relation), "_"))
-}
-
-var nonIdent = regexp.MustCompile(`[^a-z0-9_]`)
+func (d *data) Func() string { return ident(d.m.Func) }
 
 // Changed is the array of the columns (excluded ones too, by name) whose value differs between rows old and new, one CASE per
 // line, each indented by ind and a tab. Columns marked ByText compare as text.

@@ -1,0 +1,2 @@
+-- name: DeleteBilling :exec
+DELETE FROM billings WHERE id = $1;

@@ -1,0 +1,12 @@
+CREATE TABLE appointments (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    patient_id  bigint NOT NULL,
+    status      text NOT NULL DEFAULT 'new',
+    note        text
+);
+
+CREATE TABLE billings (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    appointment_id  bigint NOT NULL,
+    amount          numeric(10, 2) NOT NULL
+);
