@@ -16,6 +16,7 @@ import (
 	"github.com/auditrepo/auditrepo/gen/db"
 	"github.com/auditrepo/auditrepo/gen/repo"
 	"github.com/auditrepo/auditrepo/internal/clinictest"
+	"github.com/auditrepo/auditrepo/internal/pgtest"
 	"github.com/auditrepo/auditrepo/migrations"
 )
 
@@ -106,8 +107,8 @@ func TestAuditWriteFailure(t *testing.T) {
 				switch {
 				case !errors.Is(err, audit.ErrAuditWrite):
 					t.Errorf("%s: %v, want an error matching audit.ErrAuditWrite", w.name, err)
-				case !errors.As(err, &ae) || sqlState(err) != tc.state:
-					t.Errorf("%s: %v: want an *audit.Error with the cause's SQLSTATE %s, got %q", w.name, err, tc.state, sqlState(err))
+				case !errors.As(err, &ae) || pgtest.SQLState(err) != tc.state:
+					t.Errorf("%s: %v: want an *audit.Error with the cause's SQLSTATE %s, got %q", w.name, err, tc.state, pgtest.SQLState(err))
 				}
 			}
 			// In a transaction the failure aborts it; nothing is committed.
@@ -130,13 +131,13 @@ func TestAuditWriteFailure(t *testing.T) {
 				fmt.Sprintf(`MERGE INTO treatment_plans p USING (VALUES (%d::bigint)) AS s(id) ON p.id = s.id
 					WHEN MATCHED THEN UPDATE SET title = 'merged'`, c.Plan),
 			} {
-				if err := execAs(c.App, sql); sqlState(err) != tc.state {
+				if err := execAs(c.App, sql); pgtest.SQLState(err) != tc.state {
 					t.Errorf("raw %s: %v, want SQLSTATE %s", firstLine(sql), err, tc.state)
 				}
 			}
 			_, err = c.App.CopyFrom(t.Context(), pgx.Identifier{"dental_records"}, []string{"patient_id", "dentist_id", "diagnosis"},
 				pgx.CopyFromRows([][]any{{c.Patient1, c.Dentist, "copied"}}))
-			if sqlState(err) != tc.state {
+			if pgtest.SQLState(err) != tc.state {
 				t.Errorf("raw COPY: %v, want SQLSTATE %s", err, tc.state)
 			}
 			if after := clinictest.Snapshot(t, c.Super, guardedTables...); !maps.Equal(before, after) {

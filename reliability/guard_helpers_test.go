@@ -5,13 +5,11 @@ package reliability_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/auditrepo/auditrepo/gen/db"
@@ -54,15 +52,6 @@ func eqPtr(p *int64, want int64, valid bool) bool {
 		return p == nil
 	}
 	return p != nil && *p == want
-}
-
-// sqlState is the SQLSTATE of err, or "" when err carries none.
-func sqlState(err error) string {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return pe.Code
-	}
-	return ""
 }
 
 // execAs runs one statement on q and returns its error.

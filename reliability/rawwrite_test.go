@@ -26,6 +26,7 @@ import (
 	"github.com/auditrepo/auditrepo/gen/db"
 	"github.com/auditrepo/auditrepo/gen/repo"
 	"github.com/auditrepo/auditrepo/internal/clinictest"
+	"github.com/auditrepo/auditrepo/internal/pgtest"
 )
 
 // rawCase is a hand-written change of two rows of one PHI table.
@@ -231,10 +232,10 @@ func TestRawWrites(t *testing.T) {
 			// TRUNCATE: the application has no such privilege, and the owner's is refused by the audit_truncate
 			// trigger, as no audit row could describe it.
 			before := clinictest.Snapshot(t, c.Super, rc.table)
-			if err := execAs(c.App, "TRUNCATE "+rc.table); sqlState(err) != "42501" {
+			if err := execAs(c.App, "TRUNCATE "+rc.table); pgtest.SQLState(err) != "42501" {
 				t.Errorf("TRUNCATE %s as %s: %v, want SQLSTATE 42501", rc.table, roleApp, err)
 			}
-			if err := execAs(c.Owner, "TRUNCATE "+rc.table+" CASCADE"); sqlState(err) != "42501" || !strings.Contains(err.Error(), "TRUNCATE on audited table") {
+			if err := execAs(c.Owner, "TRUNCATE "+rc.table+" CASCADE"); pgtest.SQLState(err) != "42501" || !strings.Contains(err.Error(), "TRUNCATE on audited table") {
 				t.Errorf("TRUNCATE %s as the owner: %v, want the audit_truncate trigger's refusal", rc.table, err)
 			}
 			if after := clinictest.Snapshot(t, c.Super, rc.table); !maps.Equal(before, after) {
@@ -665,7 +666,7 @@ func TestClaimStaysInItsStatement(t *testing.T) {
 	}
 	_, err = r.Appointment.Update(c.Ctx, db.UpdateAppointmentParams{ID: c.Appt1, PatientID: c.Patient1, DentistID: -1,
 		Date: pgDate(2026, 3, 2), Time: pgTime(9), Type: "checkup", Status: "scheduled"})
-	if sqlState(err) != "23503" {
+	if pgtest.SQLState(err) != "23503" {
 		t.Fatalf("update with a missing dentist: %v, want a foreign key violation", err)
 	}
 	if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT s"); err != nil {

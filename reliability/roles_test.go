@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/auditrepo/auditrepo/internal/clinictest"
+	"github.com/auditrepo/auditrepo/internal/pgtest"
 	"github.com/auditrepo/auditrepo/internal/testdb"
 	"github.com/auditrepo/auditrepo/migrations"
 )
@@ -258,7 +259,7 @@ func refusedAs(t *testing.T, who string, pool *pgxpool.Pool, stmts []string, msg
 	t.Helper()
 	for _, sql := range stmts {
 		err := execAs(pool, sql)
-		if got := sqlState(err); got != "42501" {
+		if got := pgtest.SQLState(err); got != "42501" {
 			t.Errorf("as %s, %s: error %v (SQLSTATE %q), want SQLSTATE 42501", who, sql, err, got)
 		} else if m := msg[sql]; m != "" && !strings.Contains(err.Error(), m) {
 			t.Errorf("as %s, %s: %v, want %q", who, sql, err, m)
@@ -343,7 +344,7 @@ func TestAppendOnlyByRole(t *testing.T) {
 		if _, err := tx.Exec(t.Context(), "SAVEPOINT s"); err != nil {
 			t.Fatal(err)
 		}
-		if err := execAs(tx, sql); sqlState(err) != "42501" {
+		if err := execAs(tx, sql); pgtest.SQLState(err) != "42501" {
 			t.Errorf("in a transaction, %s: %v, want SQLSTATE 42501", sql, err)
 		}
 		if _, err := tx.Exec(t.Context(), "ROLLBACK TO SAVEPOINT s"); err != nil {

@@ -13,9 +13,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/auditrepo/auditrepo/auditschema"
-	"github.com/auditrepo/auditrepo/internal/pgtest"
 )
 
 // cli runs auditrepo in-process with vars as its environment.
@@ -44,10 +41,7 @@ func (c cli) want(code int, args ...string) string {
 // sealDB is an installed audit schema with some rows, and the URL to reach it.
 func sealDB(t *testing.T) (*pgxpool.Pool, string) {
 	t.Helper()
-	db := pgtest.Empty(t)
-	if _, err := auditschema.Install(context.Background(), db, auditschema.Config{}); err != nil {
-		t.Fatal(err)
-	}
+	db := auditDB(t)
 	insert(t, db, 5)
 	return db, db.Config().ConnString()
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/csv"
 	"flag"
@@ -73,10 +72,7 @@ func seeded(t *testing.T) (string, *pgxpool.Pool) {
 // runCmd runs auditrepo in-process with DATABASE_URL set to dbURL.
 func runCmd(t *testing.T, dbURL string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	vars := map[string]string{"DATABASE_URL": dbURL}
-	code = run(context.Background(), &env{stdout: &out, stderr: &errb, getenv: func(k string) string { return vars[k] }}, args)
-	return code, out.String(), errb.String()
+	return cli{t, map[string]string{"DATABASE_URL": dbURL}}.run(args...)
 }
 
 func golden(t *testing.T, name, got string) {

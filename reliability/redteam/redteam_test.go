@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -22,6 +21,7 @@ import (
 	"github.com/auditrepo/auditrepo/gen/db"
 	"github.com/auditrepo/auditrepo/gen/repo"
 	"github.com/auditrepo/auditrepo/internal/clinictest"
+	"github.com/auditrepo/auditrepo/internal/pgtest"
 	"github.com/auditrepo/auditrepo/internal/testdb"
 	"github.com/auditrepo/auditrepo/migrations"
 )
@@ -43,21 +43,14 @@ const rewrite = `UPDATE appointments SET type = 'rt-' || substr(md5(random()::te
 // ---------------------------------------------------------------------------------------------------------
 // Helpers: outcomes, images, the trail since a mark.
 
-func sqlstate(err error) string {
-	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
-		return pgErr.Code
-	}
-	return ""
-}
-
 // refused asserts that err is the server refusing the attack with SQLSTATE code.
 func refused(t *testing.T, err error, code, attack string) {
 	t.Helper()
 	switch {
 	case err == nil:
 		t.Errorf("ACCEPTED: %s\n\twant it refused with SQLSTATE %s", attack, code)
-	case sqlstate(err) != code:
-		t.Errorf("%s: refused with %v (SQLSTATE %q), want SQLSTATE %s", attack, err, sqlstate(err), code)
+	case pgtest.SQLState(err) != code:
+		t.Errorf("%s: refused with %v (SQLSTATE %q), want SQLSTATE %s", attack, err, pgtest.SQLState(err), code)
 	}
 }
 
@@ -736,7 +729,7 @@ func TestRedTeamApp(t *testing.T) {
 				if !errors.Is(err, tc.err) {
 					t.Errorf("UpdateStatus: %v, want %v", err, tc.err)
 				}
-				if sqlstate(err) != "" {
+				if pgtest.SQLState(err) != "" {
 					t.Errorf("the refusal came from the server (%v): the statement was sent", err)
 				}
 				if !reflect.DeepEqual(before, image(t, c, "appointments", c.Appt1)) || len(clinictest.Since(t, c.Reviewer, m)) != 0 {
