@@ -1,4 +1,6 @@
 -- +goose Up
+-- Numbered 5: databases migrated before the audit schema was a library recorded versions 2 to 4 (the audit
+-- table, the roles, unattributed rows), which goose would take for this file and any other reusing them.
 -- The clinic's tables belong to the owner role and the application role may read and write them: what
 -- auditschema.InstallModels checks before it installs the audit triggers. The roles are created by
 -- auditschema.Install, which migrations.Up runs before these migrations.
