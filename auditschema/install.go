@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Report says what Install did.
@@ -26,7 +25,7 @@ type Report struct {
 func Install(ctx context.Context, db Querier, c Config) (*Report, error) {
 	c = c.WithDefaults()
 	rep := &Report{}
-	err := inTx(ctx, db, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
 		// One install at a time: roles and the schema are created only if missing.
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext('auditrepo install'))"); err != nil {
 			return err
@@ -77,7 +76,7 @@ func Install(ctx context.Context, db Querier, c Config) (*Report, error) {
 // cloned from a template or restored without --create, where database privileges are lost. Install and
 // InstallModels run it too.
 func Secure(ctx context.Context, db Querier, c Config) error {
-	return inTx(ctx, db, func(tx pgx.Tx) error { return secure(ctx, tx, c.WithDefaults()) })
+	return pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error { return secure(ctx, tx, c.WithDefaults()) })
 }
 
 func secure(ctx context.Context, tx pgx.Tx, c Config) error {
@@ -160,7 +159,7 @@ func InstallModels(ctx context.Context, db Querier, c Config, m Models) error {
 	if m.Schema != c.Schema {
 		return fmt.Errorf("auditschema: the models were generated for audit schema %q, not %q (the generator's -schema)", m.Schema, c.Schema)
 	}
-	return inTx(ctx, db, func(tx pgx.Tx) error {
+	return pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
 		v, err := installedVersion(ctx, tx, c)
 		if err != nil {
 			return err
@@ -188,14 +187,13 @@ func InstallModels(ctx context.Context, db Querier, c Config, m Models) error {
 func check(ctx context.Context, tx pgx.Tx, c Config, tables []string) error {
 	var probs []Problem
 	for _, t := range tables {
-		var exists bool
 		var owner string
 		var grants []string
 		err := tx.QueryRow(ctx, `
-			SELECT true, pg_get_userbyid(c.relowner),
+			SELECT pg_get_userbyid(c.relowner),
 				array(SELECT p FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) p
 				      WHERE NOT has_table_privilege($2, c.oid, p))
-			FROM pg_class c WHERE c.oid = to_regclass($1)`, t, c.App).Scan(&exists, &owner, &grants)
+			FROM pg_class c WHERE c.oid = to_regclass($1)`, t, c.App).Scan(&owner, &grants)
 		if errors.Is(err, pgx.ErrNoRows) {
 			probs = append(probs, Problem{What: "table " + t + " does not exist", Fix: "run the migrations that create it before installing the models"})
 			continue
@@ -219,25 +217,6 @@ func check(ctx context.Context, tx pgx.Tx, c Config, tables []string) error {
 	}
 	if len(probs) > 0 {
 		return &NotReadyError{Problems: probs}
-	}
-	return nil
-}
-
-func inTx(ctx context.Context, db Querier, f func(pgx.Tx) error) error {
-	tx, err := db.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
-	if err := f(tx); err != nil {
-		return err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) {
-			return fmt.Errorf("auditschema: commit: %w", err)
-		}
-		return err
 	}
 	return nil
 }
