@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/auditrepo/auditrepo/auditschema"
@@ -351,5 +352,52 @@ func TestWitnessHoldsEveryCheckpoint(t *testing.T) {
 	}
 	if err := dir.Publish(context.Background(), first); err != nil {
 		t.Fatalf("publishing the same checkpoint again: %v", err)
+	}
+}
+
+// TestReviewerAppends: the reviewer role may append to the seal tables (it seals), and that is all it may do to
+// them; what it appends without the signing key is caught: a leaf hash beyond the latest checkpoint, or a
+// checkpoint signed with another key.
+func TestReviewerAppends(t *testing.T) {
+	ctx := context.Background()
+	for name, appendSQL := range map[string]string{
+		"leaf": `INSERT INTO auditrepo.seal_leaf (leaf_index, transaction_id, audit_id, occurred_at, leaf_hash)
+			SELECT leaf_index + 1, transaction_id, audit_id + 1000, occurred_at, leaf_hash
+			FROM auditrepo.seal_leaf ORDER BY leaf_index DESC LIMIT 1`,
+		"checkpoint": `INSERT INTO auditrepo.seal_checkpoint (tree_size, prev_size, prev_watermark, watermark, root_hash, compact_range, columns, note)
+			SELECT tree_size + 1, tree_size, watermark, watermark, root_hash, compact_range, columns, $1
+			FROM auditrepo.seal_checkpoint ORDER BY tree_size DESC LIMIT 1`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			tr := newTrail(t)
+			tr.insert(5, 1)
+			tr.seal()
+			tr.clean()
+			cfg := tr.db.Config().ConnConfig.Copy()
+			cfg.User, cfg.Password = "auditrepo_reviewer", ""
+			rv, err := pgx.ConnectConfig(ctx, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rv.Close(ctx)
+			for _, q := range []string{"UPDATE auditrepo.seal_leaf SET leaf_hash = leaf_hash", "DELETE FROM auditrepo.seal_checkpoint"} {
+				if _, err := rv.Exec(ctx, q); err == nil {
+					t.Errorf("%s as the reviewer succeeded", q)
+				}
+			}
+			var args []any
+			if name == "checkpoint" {
+				other, _ := keys(t, "clinic.example/audit")
+				forged, err := note.Sign(&note.Note{Text: "clinic.example/audit\n6\nAAAA\n"}, other)
+				if err != nil {
+					t.Fatal(err)
+				}
+				args = append(args, string(forged))
+			}
+			if _, err := rv.Exec(ctx, appendSQL, args...); err != nil {
+				t.Fatalf("appending a %s as the reviewer: %v", name, err)
+			}
+			tr.badCheckpoint()
+		})
 	}
 }
