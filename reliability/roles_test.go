@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/auditrepo/auditrepo/internal/clinictest"
@@ -174,28 +175,16 @@ func TestRolePrivileges(t *testing.T) {
 		}
 	}
 
-	// The application may claim, and call nothing else of the audit schema (the trigger functions included).
-	fns, err := c.Super.Query(ctx, `SELECT p.oid::regprocedure::text, has_function_privilege($1, p.oid, 'EXECUTE')
-		FROM pg_proc p WHERE p.pronamespace = $2::regnamespace ORDER BY 1`, roleApp, auditSchema)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var callable []string
-	for fns.Next() {
-		var fn string
-		var ok bool
-		if err := fns.Scan(&fn, &ok); err != nil {
-			t.Fatal(err)
+	// Who may call what of the audit schema (the trigger functions included): the application may claim; the
+	// owner's members keep the partitions and apply retention; the reviewer calls nothing.
+	for role, want := range map[string]string{
+		roleApp:           "claim(text,bigint,inet,text,text,text,text) claim_key(text) refuse_kind(text)",
+		testdb.OwnerLogin: "hold(bigint,timestamp with time zone,timestamp with time zone,text) maintain(integer) release(bigint) retain(interval,boolean)",
+		roleReviewer:      "",
+	} {
+		if got := strings.Join(callable(t, c, role), " "); got != want {
+			t.Errorf("%s may execute %q in %s, want %q", role, got, auditSchema, want)
 		}
-		if ok {
-			callable = append(callable, strings.TrimPrefix(fn, auditSchema+"."))
-		}
-	}
-	if err := fns.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := strings.Join(callable, " "), "claim(text,bigint,inet,text,text,text,text) claim_key(text) refuse_kind(text)"; got != want {
-		t.Errorf("%s may execute %q in %s, want %q", roleApp, got, auditSchema, want)
 	}
 
 	// No TEMP for the application: on the migrated template, and on this clone of it, where CREATE DATABASE ...
@@ -412,4 +401,22 @@ func abbrevText(s string) string {
 		return s[:600] + fmt.Sprintf("...(%d bytes)", len(s))
 	}
 	return s
+}
+
+// callable lists the functions of the audit schema role may execute, by signature.
+func callable(t *testing.T, c *clinictest.Clinic, role string) []string {
+	t.Helper()
+	rows, err := c.Super.Query(t.Context(), `SELECT p.oid::regprocedure::text FROM pg_proc p
+		WHERE p.pronamespace = $2::regnamespace AND has_function_privilege($1, p.oid, 'EXECUTE') ORDER BY 1`, role, auditSchema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fns, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, fn := range fns {
+		fns[i] = strings.TrimPrefix(fn, auditSchema+".")
+	}
+	return fns
 }
