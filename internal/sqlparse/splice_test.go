@@ -89,9 +89,17 @@ func isASCIIWord(s string) bool {
 	return s != ""
 }
 
-// wrap builds the audited statement the generator emits around the statement text body.
-func wrap(body string, returning bool, claim string) string {
-	if !returning {
+// wrap builds the audited statement the generator emits: the claim ANDed to an UPDATE's or DELETE's WHERE
+// condition, an INSERT (body, sqlc's or the bulk form) inside a CTE under the claim.
+func wrap(s *Statement, body, claim string) string {
+	if s.Kind == Update || s.Kind == Delete {
+		t, c := s.Text, s.Cond
+		if !s.HasWhere {
+			return t[s.Start:c.Start] + " WHERE " + claim + t[c.End:s.End]
+		}
+		return t[s.Start:c.Start] + "(" + t[c.Start:c.End] + ") AND " + claim + t[c.End:s.End]
+	}
+	if !s.HasReturning {
 		body += " RETURNING true"
 	}
 	return "WITH ar_write AS (\n" + body + "\n)\nSELECT ar_write.* FROM ar_write\nWHERE (SELECT " + claim + ")"
@@ -165,13 +173,13 @@ func FuzzSplice(f *testing.F) {
 		if p.Kind == Other {
 			return
 		}
-		pw, dw := wrap(p.Text[p.Start:p.End], p.HasReturning, "1"), wrap(d.Text[d.Start:d.End], d.HasReturning, "1")
+		pw, dw := wrap(p, p.Text[p.Start:p.End], "true"), wrap(d, d.Text[d.Start:d.End], "true")
 		if fp(t, dw) != fp(t, pw) {
 			t.Errorf("wrapped %q differs from\n%q", dw, pw)
 		}
 		if canMany(p) {
 			types := slices.Repeat([]string{"text"}, p.Params)
-			pw, dw := wrap(many(p, types), p.HasReturning, "1"), wrap(many(d, types), d.HasReturning, "1")
+			pw, dw := wrap(p, many(p, types), "true"), wrap(d, many(d, types), "true")
 			if fp(t, dw) != fp(t, pw) {
 				t.Errorf("bulk %q differs from\n%q", dw, pw)
 			}
@@ -248,14 +256,17 @@ func TestSpliceRuns(t *testing.T) {
 			if err := rows.Err(); err != nil {
 				t.Fatalf("%s: %v", sql, err)
 			}
+			if s.Kind != Insert && !s.HasReturning { // the claim is in the WHERE: no RETURNING is added
+				n = int(rows.CommandTag().RowsAffected())
+			}
 			if n != want {
 				t.Errorf("%s: %d rows, want %d", sql, n, want)
 			}
 		}
 		const claim = "ar_sqlparse_test.claim()"
-		run(wrap(s.Text[s.Start:s.End], s.HasReturning, claim), c.args, c.rows)
+		run(wrap(s, s.Text[s.Start:s.End], claim), c.args, c.rows)
 		if c.types != nil {
-			run(wrap(many(s, c.types), s.HasReturning, claim), c.manyArgs, 2)
+			run(wrap(s, many(s, c.types), claim), c.manyArgs, 2)
 		}
 	}
 }

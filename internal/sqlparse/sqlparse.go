@@ -1,6 +1,7 @@
 // Package sqlparse reads one PostgreSQL statement with libpg_query (the parser sqlc uses) and reports
 // what the generator needs to wrap it: the written tables, the statement's byte range, the RETURNING
-// and WHERE clauses, and for an INSERT the byte ranges of its single VALUES row.
+// clause, the byte range of an UPDATE's or DELETE's WHERE condition, and for an INSERT the byte
+// ranges of its single VALUES row.
 //
 // Every offset is a byte offset into the parsed text. Ranges come from the parse tree and the
 // libpg_query scanner, never from pattern matching, so comments, string literals, dollar quoting
@@ -86,6 +87,12 @@ type Statement struct {
 	HasReturning  bool
 	ReturningStar bool // the RETURNING list is exactly * or t.*
 	HasWhere      bool
+	// Cond is the condition of an UPDATE's or DELETE's own WHERE clause, without the keyword. With no
+	// WHERE clause it is empty (Start == End) where one would go: after the last token before RETURNING,
+	// else at End.
+	Cond Span
+	// CurrentOf: the WHERE clause is WHERE CURRENT OF a cursor, which no condition can be added to.
+	CurrentOf bool
 	// ReadOnlyCTEs is false when a statement nested in this one (a data-modifying CTE) writes a
 	// table.
 	ReadOnlyCTEs bool
@@ -95,6 +102,11 @@ type Statement struct {
 	ParamRefs []ParamRef // every $n, in text order
 
 	Insert *InsertParts // details of an INSERT, nil for other kinds
+}
+
+// Span is a byte range of the text.
+type Span struct {
+	Start, End int
 }
 
 // InsertParts is the part of an INSERT the generator rewrites into a bulk insert.
@@ -200,15 +212,21 @@ func Parse(sql string) (*Statement, error) {
 	case *pg_query.Node_UpdateStmt:
 		s.Kind = Update
 		returning = n.UpdateStmt.ReturningList
-		s.HasWhere = n.UpdateStmt.WhereClause != nil
-		if _, err := p.target(s, n.UpdateStmt.Relation); err != nil {
+		next, err := p.target(s, n.UpdateStmt.Relation)
+		if err != nil {
+			return nil, err
+		}
+		if err := p.where(s, next, n.UpdateStmt.WhereClause); err != nil {
 			return nil, err
 		}
 	case *pg_query.Node_DeleteStmt:
 		s.Kind = Delete
 		returning = n.DeleteStmt.ReturningList
-		s.HasWhere = n.DeleteStmt.WhereClause != nil
-		if _, err := p.target(s, n.DeleteStmt.Relation); err != nil {
+		next, err := p.target(s, n.DeleteStmt.Relation)
+		if err != nil {
+			return nil, err
+		}
+		if err := p.where(s, next, n.DeleteStmt.WhereClause); err != nil {
 			return nil, err
 		}
 	}

@@ -20,7 +20,8 @@ type want struct {
 	stmt       string // text[Start:End]
 	returning  bool
 	star       bool
-	where      bool
+	where      string // text of the WHERE condition (Cond), "" when there is none
+	currentOf  bool
 	nested     bool     // ReadOnlyCTEs is false
 	writes     []string // "VERB table", "+nested" for writes not at the top level
 	params     int
@@ -41,7 +42,7 @@ var cases = []struct {
 		name: "update qualified",
 		sql:  "-- name: SetStatus :one\nUPDATE public.appointments SET status = $2 WHERE id = $1 RETURNING *;\n",
 		want: want{kind: Update, target: "public.appointments", stmt: "UPDATE public.appointments SET status = $2 WHERE id = $1 RETURNING *",
-			returning: true, star: true, where: true, writes: []string{"UPDATE public.appointments"}, params: 2},
+			returning: true, star: true, where: "id = $1", writes: []string{"UPDATE public.appointments"}, params: 2},
 	},
 	{
 		name: "insert qualified",
@@ -54,14 +55,14 @@ var cases = []struct {
 		name: "is distinct from",
 		sql:  "UPDATE appointments SET status = $2 WHERE id = $1 AND status IS DISTINCT FROM $2",
 		want: want{kind: Update, target: "appointments", stmt: "UPDATE appointments SET status = $2 WHERE id = $1 AND status IS DISTINCT FROM $2",
-			where: true, writes: []string{"UPDATE appointments"}, params: 2},
+			where: "id = $1 AND status IS DISTINCT FROM $2", writes: []string{"UPDATE appointments"}, params: 2},
 	},
 	{
 		name: "read-only cte",
 		sql:  "WITH t AS (SELECT id FROM appointments WHERE patient_id = $1)\nUPDATE appointments a SET status = 'x' FROM t WHERE a.id = t.id RETURNING a.*",
 		want: want{kind: Update, target: "appointments", alias: "a",
 			stmt:      "WITH t AS (SELECT id FROM appointments WHERE patient_id = $1)\nUPDATE appointments a SET status = 'x' FROM t WHERE a.id = t.id RETURNING a.*",
-			returning: true, star: true, where: true, writes: []string{"UPDATE appointments"}, params: 1},
+			returning: true, star: true, where: "a.id = t.id", writes: []string{"UPDATE appointments"}, params: 1},
 	},
 	{
 		name: "writing cte",
@@ -131,19 +132,19 @@ var cases = []struct {
 	{
 		name: "delete from only",
 		sql:  "DELETE FROM ONLY public.t WHERE id = $1",
-		want: want{kind: Delete, target: "public.t", only: true, stmt: "DELETE FROM ONLY public.t WHERE id = $1", where: true, writes: []string{"DELETE public.t"}, params: 1},
+		want: want{kind: Delete, target: "public.t", only: true, stmt: "DELETE FROM ONLY public.t WHERE id = $1", where: "id = $1", writes: []string{"DELETE public.t"}, params: 1},
 	},
 	{
 		name: "table with a column of its own name",
 		sql:  "UPDATE allergies SET allergies = $2 WHERE allergies.id = $1 RETURNING allergies.allergies",
 		want: want{kind: Update, target: "allergies", stmt: "UPDATE allergies SET allergies = $2 WHERE allergies.id = $1 RETURNING allergies.allergies",
-			returning: true, where: true, writes: []string{"UPDATE allergies"}, params: 2},
+			returning: true, where: "allergies.id = $1", writes: []string{"UPDATE allergies"}, params: 2},
 	},
 	{
 		name: "quoted identifiers",
 		sql:  `UPDATE "Weird Table" AS "W" SET "ID" = $1 WHERE "W"."ID" = $2 RETURNING "W".*`,
 		want: want{kind: Update, target: `"Weird Table"`, alias: `"W"`, stmt: `UPDATE "Weird Table" AS "W" SET "ID" = $1 WHERE "W"."ID" = $2 RETURNING "W".*`,
-			returning: true, star: true, where: true, writes: []string{`UPDATE "Weird Table"`}, params: 2},
+			returning: true, star: true, where: `"W"."ID" = $2`, writes: []string{`UPDATE "Weird Table"`}, params: 2},
 	},
 	{
 		name: "case folding",
@@ -236,12 +237,28 @@ var cases = []struct {
 	{
 		name: "update from",
 		sql:  "UPDATE t SET a = o.a FROM other o WHERE o.id = t.id AND o.k = $1",
-		want: want{kind: Update, target: "t", stmt: "UPDATE t SET a = o.a FROM other o WHERE o.id = t.id AND o.k = $1", where: true, writes: []string{"UPDATE t"}, params: 1},
+		want: want{kind: Update, target: "t", stmt: "UPDATE t SET a = o.a FROM other o WHERE o.id = t.id AND o.k = $1", where: "o.id = t.id AND o.k = $1", writes: []string{"UPDATE t"}, params: 1},
 	},
 	{
 		name: "delete using",
 		sql:  "DELETE FROM t x USING other o WHERE o.id = x.id RETURNING x.id",
-		want: want{kind: Delete, target: "t", alias: "x", stmt: "DELETE FROM t x USING other o WHERE o.id = x.id RETURNING x.id", returning: true, where: true, writes: []string{"DELETE t"}},
+		want: want{kind: Delete, target: "t", alias: "x", stmt: "DELETE FROM t x USING other o WHERE o.id = x.id RETURNING x.id", returning: true, where: "o.id = x.id", writes: []string{"DELETE t"}},
+	},
+	{
+		name: "where with or and subqueries",
+		sql:  "UPDATE t SET a = (SELECT max(b) FROM u WHERE u.id = t.id) FROM (SELECT id FROM v WHERE k = $1) s WHERE t.id = s.id OR t.k IN (SELECT k FROM w WHERE w.r = 'RETURNING') /* WHERE */ RETURNING (SELECT 1 WHERE true)",
+		want: want{kind: Update, target: "t", stmt: "UPDATE t SET a = (SELECT max(b) FROM u WHERE u.id = t.id) FROM (SELECT id FROM v WHERE k = $1) s WHERE t.id = s.id OR t.k IN (SELECT k FROM w WHERE w.r = 'RETURNING') /* WHERE */ RETURNING (SELECT 1 WHERE true)",
+			returning: true, where: "t.id = s.id OR t.k IN (SELECT k FROM w WHERE w.r = 'RETURNING')", writes: []string{"UPDATE t"}, params: 1},
+	},
+	{
+		name: "no where, returning",
+		sql:  "UPDATE t SET a = (SELECT 1 WHERE false) -- all rows\n RETURNING a",
+		want: want{kind: Update, target: "t", stmt: "UPDATE t SET a = (SELECT 1 WHERE false) -- all rows\n RETURNING a", returning: true, writes: []string{"UPDATE t"}},
+	},
+	{
+		name: "where current of",
+		sql:  "DELETE FROM t WHERE CURRENT OF c",
+		want: want{kind: Delete, target: "t", stmt: "DELETE FROM t WHERE CURRENT OF c", where: "CURRENT OF c", currentOf: true, writes: []string{"DELETE t"}},
 	},
 	{
 		name: "merge",
@@ -295,7 +312,7 @@ func TestParse(t *testing.T) {
 func describe(s *Statement) want {
 	text := s.Text
 	w := want{kind: s.Kind, alias: s.Alias, only: s.Only, stmt: text[s.Start:s.End], returning: s.HasReturning,
-		star: s.ReturningStar, where: s.HasWhere, nested: !s.ReadOnlyCTEs, params: s.Params}
+		star: s.ReturningStar, where: text[s.Cond.Start:s.Cond.End], currentOf: s.CurrentOf, nested: !s.ReadOnlyCTEs, params: s.Params}
 	if s.Kind != Other {
 		w.target = s.Target.String()
 	}
@@ -349,6 +366,23 @@ func checkInvariants(t *testing.T, s *Statement) {
 	for _, w := range s.Writes {
 		if w.Pos < s.Start || w.Pos >= s.End {
 			t.Errorf("write %v outside the statement", w)
+		}
+	}
+	if (s.Kind == Update || s.Kind == Delete) && !s.CurrentOf {
+		c := s.Cond
+		if (c.Start < c.End) != s.HasWhere || c.Start < s.Start || c.End > s.End {
+			t.Errorf("WHERE condition %d:%d, has WHERE %v, statement %d:%d", c.Start, c.End, s.HasWhere, s.Start, s.End)
+		}
+		// The condition is one whole expression: in parentheses it parses to the same tree. Without one, a WHERE
+		// clause fits where Cond points.
+		spliced := text[s.Start:c.Start] + "(" + text[c.Start:c.End] + ")" + text[c.End:s.End]
+		if !s.HasWhere {
+			spliced = text[s.Start:c.Start] + " WHERE true" + text[c.End:s.End]
+		}
+		if r, err := Parse(spliced); err != nil {
+			t.Errorf("condition spliced: %q: %v", spliced, err)
+		} else if !r.HasWhere || s.HasWhere && fp(t, spliced) != fp(t, stmt) {
+			t.Errorf("condition spliced: %q does not parse as %q", spliced, stmt)
 		}
 	}
 	// Renaming every parameter must leave a statement that parses with the same parameters gone.

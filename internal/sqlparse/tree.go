@@ -166,6 +166,70 @@ func (p *parser) target(s *Statement, r *pg_query.RangeVar) (int, error) {
 	return i + 1, nil
 }
 
+// where finds the condition of an UPDATE's or DELETE's WHERE clause, cond, in the tokens from index next (the
+// one after the target and its alias): the statement's own WHERE and RETURNING are the ones outside every
+// parenthesis (a subquery's are inside one), and the condition runs from the token after WHERE to the last token
+// before RETURNING or the statement's end.
+func (p *parser) where(s *Statement, next int, cond *pg_query.Node) error {
+	s.HasWhere = cond != nil
+	s.CurrentOf = cond.GetCurrentOfExpr() != nil
+	from, to, depth := -1, len(p.toks), 0
+	for i := next; i < len(p.toks) && int(p.toks[i].Start) < s.End; i++ {
+		switch p.toks[i].Token {
+		case pg_query.Token_ASCII_40, pg_query.Token_ASCII_91:
+			depth++
+		case pg_query.Token_ASCII_41, pg_query.Token_ASCII_93:
+			depth--
+		case pg_query.Token_WHERE:
+			if depth == 0 && from < 0 {
+				from = i + 1
+			}
+		case pg_query.Token_RETURNING:
+			if depth == 0 {
+				to = i
+			}
+		}
+		if to == i {
+			break
+		}
+	}
+	end := p.index(s.End) // the token after the statement's last
+	to = min(to, end)
+	if !s.HasWhere {
+		if from >= 0 {
+			return &Error{Offset: int(p.toks[from-1].Start), Msg: "WHERE found where the parse tree has none"}
+		}
+		at := int(p.toks[to-1].End)
+		s.Cond = Span{at, at}
+		return nil
+	}
+	if from < 0 || from >= to {
+		return &Error{Offset: s.TargetPos, Msg: "WHERE condition not found"}
+	}
+	s.Cond = Span{int(p.toks[from].Start), int(p.toks[to-1].End)}
+	if loc := location(cond); loc >= 0 && (loc < s.Cond.Start || loc >= s.Cond.End) {
+		return &Error{Offset: loc, Msg: "the parse tree's WHERE condition lies outside the WHERE clause"}
+	}
+	return nil
+}
+
+// location returns the position the parse tree gives an expression node (the first field named location), or -1.
+func location(n *pg_query.Node) int {
+	m := n.ProtoReflect()
+	var msg protoreflect.Message
+	m.Range(func(_ protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		msg = v.Message()
+		return false
+	})
+	if msg == nil {
+		return -1
+	}
+	if fd := msg.Descriptor().Fields().ByName("location"); fd != nil {
+		return int(msg.Get(fd).Int())
+	}
+	return -1
+}
+
 // insert describes an INSERT; next is the index of the token after its target and alias.
 func (p *parser) insert(s *Statement, x *pg_query.InsertStmt, next int) (*InsertParts, error) {
 	in := &InsertParts{OnConflict: x.OnConflictClause != nil}
