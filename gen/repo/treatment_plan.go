@@ -21,13 +21,10 @@ func NewTreatmentPlanRepo(db audit.DBTX, opts ...audit.Option) *TreatmentPlanRep
 	return &TreatmentPlanRepo{w: audit.NewWriter(db, opts...)}
 }
 
-const auditedCreateTreatmentPlan = `WITH ar_write AS (
-INSERT INTO treatment_plans (patient_id, dentist_id, title, description, status, estimated_cost)
-VALUES ($1, $2, $3, $4, $5, $6)
-RETURNING id, patient_id, dentist_id, title, description, status, estimated_cost, updated_at
-)
-SELECT ar_write.* FROM ar_write
-WHERE (SELECT auditrepo.claim($7, $8, $9, $10, $11, 'treatment_plans', 'TreatmentPlanRepo.Create'))`
+const auditedCreateTreatmentPlan = `INSERT INTO treatment_plans (patient_id, dentist_id, title, description, status, estimated_cost)
+SELECT $1, $2, $3, $4, $5, $6
+WHERE auditrepo.claim($7, $8, $9, $10, $11, 'treatment_plans', 'TreatmentPlanRepo.Create')
+RETURNING id, patient_id, dentist_id, title, description, status, estimated_cost, updated_at`
 
 // Create runs sqlc's CreateTreatmentPlan (queries/treatment_plans.sql:1) under its actor's claim;
 // the audit triggers of treatment_plans record each row it changes, in the same statement.
@@ -37,14 +34,11 @@ func (r *TreatmentPlanRepo) Create(ctx context.Context, arg db.CreateTreatmentPl
 	return res, call.Err(err)
 }
 
-const auditedCreateTreatmentPlanMany = `WITH ar_write AS (
-INSERT INTO treatment_plans (patient_id, dentist_id, title, description, status, estimated_cost)
+const auditedCreateTreatmentPlanMany = `INSERT INTO treatment_plans (patient_id, dentist_id, title, description, status, estimated_cost)
 SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4, ar_in.p5, ar_in.p6
 FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::numeric[]) AS ar_in(p1, p2, p3, p4, p5, p6)
-RETURNING id, patient_id, dentist_id, title, description, status, estimated_cost, updated_at
-)
-SELECT ar_write.* FROM ar_write
-WHERE (SELECT auditrepo.claim($7, $8, $9, $10, $11, 'treatment_plans', 'TreatmentPlanRepo.CreateMany'))`
+WHERE (SELECT auditrepo.claim($7, $8, $9, $10, $11, 'treatment_plans', 'TreatmentPlanRepo.CreateMany'))
+RETURNING id, patient_id, dentist_id, title, description, status, estimated_cost, updated_at`
 
 // CreateMany runs sqlc's CreateTreatmentPlan for every element of args in one statement, with one CREATE audit row
 // per record. Records come back in the order of args.
@@ -72,11 +66,7 @@ func (r *TreatmentPlanRepo) CreateMany(ctx context.Context, args []db.CreateTrea
 	return res, call.Err(err)
 }
 
-const auditedDeleteTreatmentPlan = `WITH ar_write AS (
-DELETE FROM treatment_plans WHERE id = $1 RETURNING true
-)
-SELECT 1 FROM ar_write
-WHERE (SELECT auditrepo.claim($2, $3, $4, $5, $6, 'treatment_plans', 'TreatmentPlanRepo.Delete'))`
+const auditedDeleteTreatmentPlan = `DELETE FROM treatment_plans WHERE (id = $1) AND auditrepo.claim($2, $3, $4, $5, $6, 'treatment_plans', 'TreatmentPlanRepo.Delete')`
 
 // Delete runs sqlc's DeleteTreatmentPlan (queries/treatment_plans.sql:13) under its actor's claim;
 // the audit triggers of treatment_plans record each row it changes, in the same statement.
@@ -86,15 +76,11 @@ func (r *TreatmentPlanRepo) Delete(ctx context.Context, id int64) error {
 	return call.Changed(db.New(call).DeleteTreatmentPlan(ctx, id))
 }
 
-const auditedUpdateTreatmentPlan = `WITH ar_write AS (
-UPDATE treatment_plans
+const auditedUpdateTreatmentPlan = `UPDATE treatment_plans
 SET patient_id = $2, dentist_id = $3, title = $4, description = $5, status = $6, estimated_cost = $7,
     updated_at = now()
-WHERE id = $1
-RETURNING id, patient_id, dentist_id, title, description, status, estimated_cost, updated_at
-)
-SELECT ar_write.* FROM ar_write
-WHERE (SELECT auditrepo.claim($8, $9, $10, $11, $12, 'treatment_plans', 'TreatmentPlanRepo.Update'))`
+WHERE (id = $1) AND auditrepo.claim($8, $9, $10, $11, $12, 'treatment_plans', 'TreatmentPlanRepo.Update')
+RETURNING id, patient_id, dentist_id, title, description, status, estimated_cost, updated_at`
 
 // Update runs sqlc's UpdateTreatmentPlan (queries/treatment_plans.sql:6) under its actor's claim;
 // the audit triggers of treatment_plans record each row it changes, in the same statement.

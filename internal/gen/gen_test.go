@@ -196,8 +196,9 @@ func runNull(t *testing.T, db *pgxpool.Pool, name, sql string, params int) {
 }
 
 // TestGoldenStatementsVerbatim checks that every statement an "ok" case wraps is sqlc's statement byte for byte
-// (comments, literals, ONLY, OVERRIDING, aliases and trailing comments kept), with " RETURNING true" added
-// after its last token when it has no RETURNING of its own.
+// (comments, literals, ONLY, OVERRIDING, aliases and trailing comments kept): an UPDATE's or DELETE's pieces
+// around its WHERE condition put back together, an INSERT's around its VALUES row, whose items are the SELECT's;
+// any other INSERT with " RETURNING true" added after its last token when it has no RETURNING of its own.
 func TestGoldenStatementsVerbatim(t *testing.T) {
 	root := filepath.Join("..", "..")
 	for _, name := range cases(t) {
@@ -213,7 +214,15 @@ func TestGoldenStatementsVerbatim(t *testing.T) {
 				_, want, _ := strings.Cut(w.SQLText, "\n") // after sqlc's "-- name:" line
 				want = strings.TrimRight(strings.TrimSpace(want), ";")
 				got := w.Body
-				if !w.Returns {
+				if w.Where != nil {
+					got = w.Where.Head + w.Where.Cond + w.Where.Rest
+				} else if sel := w.Select; sel != nil {
+					v := w.Stmt.Insert.Values
+					if row := w.Stmt.Text[v.Start:v.End]; !strings.Contains(row, sel.Items) {
+						t.Errorf("%s: %s: SELECT %s, not the items of %s", name, w.Query, sel.Items, row)
+					}
+					got = sel.Head + w.Stmt.Text[v.Start:v.End] + sel.Rest
+				} else if !w.Returns {
 					at := w.Stmt.End - w.Stmt.Start
 					if !strings.HasPrefix(got[at:], " RETURNING true") {
 						t.Errorf("%s: %s: no RETURNING true after the last token:\n%s", name, w.Query, got)

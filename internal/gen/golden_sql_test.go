@@ -63,7 +63,7 @@ func TestGoldenSQLRuns(t *testing.T) {
 			switch v := vals[0].(type) {
 			case int64:
 				ids = append(ids, v)
-			case int32: // a statement without RETURNING of its own returns a 1 per changed row
+			case int32: // an INSERT without RETURNING of its own returns a 1 per changed row
 				ids = append(ids, 1)
 			default:
 				t.Fatalf("%s: first column %T", name, v)
@@ -71,6 +71,11 @@ func TestGoldenSQLRuns(t *testing.T) {
 		}
 		if err := rows.Err(); err != nil {
 			t.Fatalf("%s: %v", name, err)
+		}
+		if len(rows.FieldDescriptions()) == 0 { // an UPDATE or DELETE without RETURNING: a 1 per changed row
+			for range rows.CommandTag().RowsAffected() {
+				ids = append(ids, 1)
+			}
 		}
 		return ids
 	}

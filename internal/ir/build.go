@@ -7,6 +7,7 @@ import (
 	"go/types"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -408,12 +409,25 @@ func (b *builder) query(fn *types.Func, cmd, text string) {
 	w := &Write{Query: fn.Name(), Source: src.Pos, SQLText: text, Stmt: stmt, Method: methodName(fn.Name(), target.Name),
 		Action: actions[stmt.Kind], Table: target.Table, Returns: stmt.HasReturning}
 	w.Claim = target.Name + "Repo." + w.Method
-	w.Body = stmt.Text[stmt.Start:stmt.End]
-	if !w.Returns {
-		// The claim's statement counts the changed rows; a trailing comment stays after the clause.
-		w.Body += " RETURNING true"
+	switch {
+	case stmt.CurrentOf:
+		fail("WHERE CURRENT OF leaves no condition to add the claim to; select the row by its key")
+		return
+	case stmt.Kind == sqlparse.Insert && oneRow(stmt.Insert):
+		v := stmt.Insert.Values
+		w.Select = &Select{Head: stmt.Text[stmt.Start:v.Start], Items: stmt.Text[v.Items[0].Start:v.Items[len(v.Items)-1].End],
+			Rest: stmt.Text[v.End:stmt.Tail]}
+	case stmt.Kind == sqlparse.Insert:
+		w.Body = stmt.Text[stmt.Start:stmt.End]
+		if !w.Returns {
+			// The claim's statement counts the changed rows; a trailing comment stays after the clause.
+			w.Body += " RETURNING true"
+		}
+		w.Body += stmt.Text[stmt.End:stmt.Tail]
+	default:
+		c := stmt.Cond
+		w.Where = &Where{Head: stmt.Text[stmt.Start:c.Start], Cond: stmt.Text[c.Start:c.End], Rest: stmt.Text[c.End:stmt.Tail]}
 	}
-	w.Body += stmt.Text[stmt.End:stmt.Tail]
 	w.ClaimAt = stmt.Params + 1
 	switch cmd {
 	case ":one":
@@ -529,13 +543,19 @@ func (b *builder) many(m *Model, w *Write) {
 		}
 		many.ArrayTypes = append(many.ArrayTypes, pg)
 	}
-	many.Body = manyInsert(m, w.Stmt, many)
+	many.Insert = manyInsert(m, w.Stmt, many)
 	w.Many = many
+}
+
+// oneRow reports whether an INSERT's source is one VALUES row without DEFAULT, which a SELECT of the same items
+// can replace (a SELECT has no DEFAULT).
+func oneRow(in *sqlparse.InsertParts) bool {
+	return in.Values != nil && !slices.ContainsFunc(in.Values.Items, func(it sqlparse.Item) bool { return it.Default })
 }
 
 // manyInsert splices sqlc's INSERT: its VALUES row ($1, f($2)) becomes SELECT ar_in.p1, f(ar_in.p2) FROM
 // unnest(...); everything else (the column list, OVERRIDING, ON CONFLICT, RETURNING, comments) stays as written.
-func manyInsert(m *Model, s *sqlparse.Statement, many *Many) string {
+func manyInsert(m *Model, s *sqlparse.Statement, many *Many) *Select {
 	vl := s.Insert.Values
 	vals := make([]string, len(vl.Items))
 	for i, it := range vl.Items {
@@ -554,12 +574,8 @@ func manyInsert(m *Model, s *sqlparse.Statement, many *Many) string {
 		arrays[i] = fmt.Sprintf("$%d::%s[]", i+1, t)
 		names[i] = "p" + strconv.Itoa(i+1)
 	}
-	body := s.Text[s.Start:vl.Start] + fmt.Sprintf("SELECT %s\nFROM unnest(%s) AS ar_in(%s)", strings.Join(vals, ", "), strings.Join(arrays, ", "), strings.Join(names, ", ")) +
-		s.Text[vl.End:s.End]
-	if !s.HasReturning {
-		body += " RETURNING true"
-	}
-	return body + s.Text[s.End:s.Tail]
+	return &Select{Head: s.Text[s.Start:vl.Start], Rest: s.Text[vl.End:s.Tail], Once: true,
+		Items: fmt.Sprintf("%s\nFROM unnest(%s) AS ar_in(%s)", strings.Join(vals, ", "), strings.Join(arrays, ", "), strings.Join(names, ", "))}
 }
 
 // actions maps a statement's verb to the audit action its rows record.

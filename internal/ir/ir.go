@@ -96,8 +96,13 @@ type Write struct {
 
 	// Table is the model's table as claims name it; Claim names the method in the claim (Repo.Method).
 	Table, Claim string
-	// Body is the statement the method runs inside its claim: sqlc's, as written, with a RETURNING added when it
-	// has none (the claim's statement counts the changed rows).
+	// Where, for an UPDATE or DELETE, is sqlc's statement cut where its claim joins the WHERE condition.
+	Where *Where
+	// Select, for an INSERT of one VALUES row without DEFAULT, is sqlc's statement with the row made a SELECT
+	// whose WHERE is the claim.
+	Select *Select
+	// Body, for any other INSERT, is the statement the method runs inside its claim's CTE: sqlc's, as written,
+	// with a RETURNING added when it has none (the claim's statement counts the changed rows).
 	Body string
 	// Returns: sqlc's statement returns rows of its own.
 	Returns bool
@@ -115,6 +120,22 @@ type Write struct {
 	Row    types.Type
 	// Many is set on a Create whose VALUES is one row of expressions: it also gets a bulk variant.
 	Many *Many
+}
+
+// Where is an UPDATE or DELETE as written, cut around its WHERE condition. The claim is a condition of its own
+// ANDed to sqlc's, evaluated for a row before that row changes: Head (Cond) AND claim Rest, or, when sqlc's
+// statement has no WHERE (Cond ""), Head WHERE claim Rest.
+type Where struct {
+	Head, Cond, Rest string
+}
+
+// Select is an INSERT whose rows come from a SELECT with the claim as its WHERE: Head SELECT Items WHERE claim
+// Rest. Items are the VALUES row's items as written, or for a bulk insert the items read from unnest and the FROM.
+// Once: the claim is an uncorrelated subquery, evaluated once before the first row (a bulk insert's rows are
+// many); otherwise a condition evaluated for the one row before it is inserted.
+type Select struct {
+	Head, Items, Rest string
+	Once              bool
 }
 
 // Result is what a repository method returns besides the error.
@@ -136,8 +157,8 @@ type Param struct {
 // Many is the bulk variant of a Create: parameters arrive as arrays and are unnested.
 type Many struct {
 	Method     string
-	Claim      string // Repo.Method
-	Body       string // the INSERT with its VALUES row turned into a SELECT from unnest
+	Claim      string  // Repo.Method
+	Insert     *Select // the INSERT with its VALUES row turned into a SELECT from unnest
 	ClaimAt    int
 	ArrayTypes []string // PostgreSQL element type of each parameter's array
 	// ViaText[i], when set, is the column whose VALUES item is parameter i alone, a string type with no known

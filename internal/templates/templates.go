@@ -29,7 +29,7 @@ func SQL(p *ir.Program, w *ir.Write) (string, error) {
 // ManySQL renders the bulk variant of a Create (w.Many must be set): the same claim around its INSERT.
 func ManySQL(p *ir.Program, w *ir.Write) (string, error) {
 	many := *w
-	many.Body, many.Claim, many.ClaimAt = w.Many.Body, w.Many.Claim, w.Many.ClaimAt
+	many.Select, many.Claim, many.ClaimAt = w.Many.Insert, w.Many.Claim, w.Many.ClaimAt
 	return render("audited", &stmt{Schema: ident(p.Audit.Schema), Placeholders: placeholders(w.Many.ClaimAt), W: &many})
 }
 

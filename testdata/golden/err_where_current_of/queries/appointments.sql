@@ -1,0 +1,2 @@
+-- name: DeleteCurrentAppointment :exec
+DELETE FROM appointments WHERE CURRENT OF appointment_cursor;
