@@ -142,27 +142,16 @@ RETURN (pg_catalog.date_part('epoch', pg_catalog.statement_timestamp()) OPERATOR
 -- What a claim says, as claim() stores it (the row's text form after the key) and the triggers read it back.
 CREATE TYPE {{.S}}.claimed AS (kind text, actor_id bigint, ip inet, user_agent text, request_id text, method text);
 
--- refuse_kind raises claim()'s error for an actor kind it does not accept.
--- +goose StatementBegin
-CREATE FUNCTION {{.S}}.refuse_kind(actor_kind text) RETURNS boolean LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $ar$
-BEGIN
-	RAISE EXCEPTION 'auditrepo claim: actor kind % is not user, system or unknown', coalesce(actor_kind, 'NULL')
-		USING ERRCODE = 'invalid_parameter_value';
-END
-$ar$;
--- +goose StatementEnd
-
--- claim is how a repository statement says who makes it: it validates the actor and stores it for this
--- statement (statement_timestamp) and this table only. The trigger functions read it; any other value of the
--- setting, stale, foreign or forged, gives an 'unattributed' row, never silence; one made by hand in this
--- statement's place but not in claim()'s form refuses the statement. It runs with the caller's rights, so it
--- needs no pinned search_path; one SQL expression, every name qualified, it is inlined.
+-- claim is how a repository statement says who makes it: it stores the actor for this statement
+-- (statement_timestamp) and this table only. The trigger functions read it; any other value of the setting, stale,
+-- foreign or forged, gives an 'unattributed' row, never silence; one made by hand in this statement's place but
+-- not in claim()'s form, or naming a kind other than user, system or unknown, refuses the statement. The kind is
+-- checked there, once, not here: the runtime sends only those kinds. It runs with the caller's rights, so it needs
+-- no pinned search_path; one SQL expression, every name qualified, it is inlined.
 CREATE FUNCTION {{.S}}.claim(actor_kind text, actor_id bigint, ip inet, user_agent text, request_id text, target text, method text)
 RETURNS boolean LANGUAGE sql VOLATILE
-RETURN CASE WHEN actor_kind OPERATOR(pg_catalog.=) ANY ('{user,system,unknown}'::text[])
-	THEN pg_catalog.set_config('auditrepo.claim', {{.S}}.claim_key(target) OPERATOR(pg_catalog.||)
-		ROW(actor_kind, actor_id, ip, user_agent, request_id, method)::{{.S}}.claimed::text, true) IS NOT NULL
-	ELSE {{.S}}.refuse_kind(actor_kind) END;
+RETURN pg_catalog.set_config('auditrepo.claim', {{.S}}.claim_key(target) OPERATOR(pg_catalog.||)
+	ROW(actor_kind, actor_id, ip, user_agent, request_id, method)::{{.S}}.claimed::text, true) IS NOT NULL;
 
 -- actor returns the claim made for this statement and table, or NULL (an 'unattributed' change). One SQL
 -- expression, inlined into the trigger functions, which also check its kind: a value after this statement's key
@@ -216,7 +205,7 @@ RESET ROLE;
 REVOKE ALL ON ALL TABLES IN SCHEMA {{.S}} FROM PUBLIC;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA {{.S}} FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION {{.S}}.claim(text, bigint, inet, text, text, text, text) TO {{ident .App}};
-GRANT EXECUTE ON FUNCTION {{.S}}.claim_key(text), {{.S}}.refuse_kind(text) TO {{ident .App}};
+GRANT EXECUTE ON FUNCTION {{.S}}.claim_key(text) TO {{ident .App}};
 GRANT EXECUTE ON FUNCTION {{.S}}.maintain(integer) TO {{ident .Owner}};
 GRANT SELECT ON {{.S}}.{{.T}}, {{.S}}.ddl_log, {{.S}}.schema_version, {{.S}}.audited_tables TO {{ident .Reviewer}};
 -- +goose StatementBegin

@@ -232,9 +232,9 @@ const (
 	// The actor: the generated function reads the claim once, refuses a forged kind, then every INSERT takes
 	// its columns from it.
 	realActorDecl  = "c auditrepo.claimed := auditrepo.actor('appointments');"
-	realActorCheck = "\t-- claim() writes only these kinds: anything else in this statement's place was forged, and is refused.\n" +
+	realActorCheck = "\t-- The runtime claims only these kinds: anything else in this statement's place was forged, and is refused.\n" +
 		"\tIF NOT coalesce(c.kind OPERATOR(pg_catalog.=) ANY ('{user,system,unknown}'::text[]), c IS NULL) THEN\n" +
-		"\t\tRAISE EXCEPTION 'auditrepo: a claim for this statement names actor kind %, which claim() never writes', coalesce(c.kind, 'NULL')\n" +
+		"\t\tRAISE EXCEPTION 'auditrepo: the claim for this statement names actor kind %, not user, system or unknown', coalesce(c.kind, 'NULL')\n" +
 		"\t\t\tUSING ERRCODE = 'invalid_parameter_value';\n" +
 		"\tEND IF;\n"
 	realActorCols = "coalesce(c.kind, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method"

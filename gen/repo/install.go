@@ -51,9 +51,9 @@ SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
 DECLARE
 	c auditrepo.claimed := auditrepo.actor('users');
 BEGIN
-	-- claim() writes only these kinds: anything else in this statement's place was forged, and is refused.
+	-- The runtime claims only these kinds: anything else in this statement's place was forged, and is refused.
 	IF NOT coalesce(c.kind OPERATOR(pg_catalog.=) ANY ('{user,system,unknown}'::text[]), c IS NULL) THEN
-		RAISE EXCEPTION 'auditrepo: a claim for this statement names actor kind %, which claim() never writes', coalesce(c.kind, 'NULL')
+		RAISE EXCEPTION 'auditrepo: the claim for this statement names actor kind %, not user, system or unknown', coalesce(c.kind, 'NULL')
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	IF TG_OP = 'INSERT' THEN
@@ -102,9 +102,9 @@ SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
 DECLARE
 	c auditrepo.claimed := auditrepo.actor('appointments');
 BEGIN
-	-- claim() writes only these kinds: anything else in this statement's place was forged, and is refused.
+	-- The runtime claims only these kinds: anything else in this statement's place was forged, and is refused.
 	IF NOT coalesce(c.kind OPERATOR(pg_catalog.=) ANY ('{user,system,unknown}'::text[]), c IS NULL) THEN
-		RAISE EXCEPTION 'auditrepo: a claim for this statement names actor kind %, which claim() never writes', coalesce(c.kind, 'NULL')
+		RAISE EXCEPTION 'auditrepo: the claim for this statement names actor kind %, not user, system or unknown', coalesce(c.kind, 'NULL')
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	IF TG_OP = 'INSERT' THEN
@@ -162,9 +162,9 @@ SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
 DECLARE
 	c auditrepo.claimed := auditrepo.actor('dental_records');
 BEGIN
-	-- claim() writes only these kinds: anything else in this statement's place was forged, and is refused.
+	-- The runtime claims only these kinds: anything else in this statement's place was forged, and is refused.
 	IF NOT coalesce(c.kind OPERATOR(pg_catalog.=) ANY ('{user,system,unknown}'::text[]), c IS NULL) THEN
-		RAISE EXCEPTION 'auditrepo: a claim for this statement names actor kind %, which claim() never writes', coalesce(c.kind, 'NULL')
+		RAISE EXCEPTION 'auditrepo: the claim for this statement names actor kind %, not user, system or unknown', coalesce(c.kind, 'NULL')
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	IF TG_OP = 'INSERT' THEN
@@ -210,9 +210,9 @@ SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
 DECLARE
 	c auditrepo.claimed := auditrepo.actor('billings');
 BEGIN
-	-- claim() writes only these kinds: anything else in this statement's place was forged, and is refused.
+	-- The runtime claims only these kinds: anything else in this statement's place was forged, and is refused.
 	IF NOT coalesce(c.kind OPERATOR(pg_catalog.=) ANY ('{user,system,unknown}'::text[]), c IS NULL) THEN
-		RAISE EXCEPTION 'auditrepo: a claim for this statement names actor kind %, which claim() never writes', coalesce(c.kind, 'NULL')
+		RAISE EXCEPTION 'auditrepo: the claim for this statement names actor kind %, not user, system or unknown', coalesce(c.kind, 'NULL')
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	IF TG_OP = 'INSERT' THEN
@@ -256,9 +256,9 @@ SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
 DECLARE
 	c auditrepo.claimed := auditrepo.actor('invoices');
 BEGIN
-	-- claim() writes only these kinds: anything else in this statement's place was forged, and is refused.
+	-- The runtime claims only these kinds: anything else in this statement's place was forged, and is refused.
 	IF NOT coalesce(c.kind OPERATOR(pg_catalog.=) ANY ('{user,system,unknown}'::text[]), c IS NULL) THEN
-		RAISE EXCEPTION 'auditrepo: a claim for this statement names actor kind %, which claim() never writes', coalesce(c.kind, 'NULL')
+		RAISE EXCEPTION 'auditrepo: the claim for this statement names actor kind %, not user, system or unknown', coalesce(c.kind, 'NULL')
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	IF TG_OP = 'INSERT' THEN
@@ -302,9 +302,9 @@ SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
 DECLARE
 	c auditrepo.claimed := auditrepo.actor('treatment_plans');
 BEGIN
-	-- claim() writes only these kinds: anything else in this statement's place was forged, and is refused.
+	-- The runtime claims only these kinds: anything else in this statement's place was forged, and is refused.
 	IF NOT coalesce(c.kind OPERATOR(pg_catalog.=) ANY ('{user,system,unknown}'::text[]), c IS NULL) THEN
-		RAISE EXCEPTION 'auditrepo: a claim for this statement names actor kind %, which claim() never writes', coalesce(c.kind, 'NULL')
+		RAISE EXCEPTION 'auditrepo: the claim for this statement names actor kind %, not user, system or unknown', coalesce(c.kind, 'NULL')
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	IF TG_OP = 'INSERT' THEN
@@ -350,9 +350,9 @@ SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
 DECLARE
 	c auditrepo.claimed := auditrepo.actor('documents');
 BEGIN
-	-- claim() writes only these kinds: anything else in this statement's place was forged, and is refused.
+	-- The runtime claims only these kinds: anything else in this statement's place was forged, and is refused.
 	IF NOT coalesce(c.kind OPERATOR(pg_catalog.=) ANY ('{user,system,unknown}'::text[]), c IS NULL) THEN
-		RAISE EXCEPTION 'auditrepo: a claim for this statement names actor kind %, which claim() never writes', coalesce(c.kind, 'NULL')
+		RAISE EXCEPTION 'auditrepo: the claim for this statement names actor kind %, not user, system or unknown', coalesce(c.kind, 'NULL')
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	IF TG_OP = 'INSERT' THEN
@@ -396,9 +396,9 @@ SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
 DECLARE
 	c auditrepo.claimed := auditrepo.actor('patient_intake_forms');
 BEGIN
-	-- claim() writes only these kinds: anything else in this statement's place was forged, and is refused.
+	-- The runtime claims only these kinds: anything else in this statement's place was forged, and is refused.
 	IF NOT coalesce(c.kind OPERATOR(pg_catalog.=) ANY ('{user,system,unknown}'::text[]), c IS NULL) THEN
-		RAISE EXCEPTION 'auditrepo: a claim for this statement names actor kind %, which claim() never writes', coalesce(c.kind, 'NULL')
+		RAISE EXCEPTION 'auditrepo: the claim for this statement names actor kind %, not user, system or unknown', coalesce(c.kind, 'NULL')
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	IF TG_OP = 'INSERT' THEN

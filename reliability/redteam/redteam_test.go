@@ -29,7 +29,7 @@ import (
 // SQLSTATEs the attacks are refused with.
 const (
 	denied   = "42501" // insufficient_privilege: no privilege, not the owner, or the audit schema's own refusals
-	badParam = "22023" // invalid_parameter_value: claim() refusing an actor kind, a trigger refusing a forged one
+	badParam = "22023" // invalid_parameter_value: a trigger refusing a claim's actor kind
 	badText  = "22P02" // invalid_text_representation: a forged claim that is no row of auditrepo.claimed
 	tooBig   = "22003" // numeric_value_out_of_range
 )
@@ -400,7 +400,8 @@ func TestRedTeamApp(t *testing.T) {
 				}
 			})
 		}
-		// claim() refuses the kinds the trigger does not accept: the attacker's statement fails, nothing changes.
+		// claim() with a kind the runtime never sends: the trigger refuses it, the attacker's statement fails, nothing
+		// changes.
 		for _, kind := range []string{"unattributed", "admin", "USER", ""} {
 			t.Run("claim_kind_"+kind, func(t *testing.T) {
 				before, m := image(t, c, "appointments", c.Appt1), clinictest.MaxID(t, c.Reviewer)
