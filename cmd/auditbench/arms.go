@@ -293,7 +293,7 @@ func (a *arm) updateParams(s *seed, i int) db.UpdateAppointmentParams {
 	}
 }
 
-// Bulk insert: the raw arm runs the generated CreateMany's INSERT without its claim CTE (same unnest, same
+// Bulk insert: the raw arm runs the generated CreateMany's INSERT without its claim (same unnest, same
 // RETURNING, rows scanned the same way); the trigger arms run the same statement on their schema.
 const rawBulkInsert = `INSERT INTO appointments (patient_id, dentist_id, clinic_id, date, time, type, status, notes)
 	SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4, ar_in.p5, ar_in.p6, ar_in.p7, ar_in.p8
