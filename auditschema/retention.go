@@ -18,8 +18,9 @@ const MinRetentionYears = 6
 var ErrFloorTooShort = errors.New("auditschema: retention floor below 6 years: HIPAA requires audit records be kept at least 6 years")
 
 // ErrRetentionDenied is matched (errors.Is) by the error of Retain, HoldPatient, HoldPeriod and Release when the
-// connecting role may not run them (SQLSTATE 42501): only members of the owner role, and superusers, may.
-var ErrRetentionDenied = errors.New("auditschema: permission denied: retention and legal holds need a member of the owner role (auditrepo_owner), such as the migrating user")
+// connecting role may not run them (SQLSTATE 42501): only members of the owner role, and superusers, may. That
+// error's text names the Config's owner role; the *pgconn.PgError stays reachable with errors.As.
+var ErrRetentionDenied = errors.New("auditschema: permission denied: retention and legal holds need a member of the owner role")
 
 // DB is what the retention functions need of a connection: pgx.Conn, pgxpool.Pool and pgx.Tx have it.
 type DB interface {
@@ -61,7 +62,7 @@ func Retain(ctx context.Context, db DB, c Config, years int, dryRun bool) (*Rete
 	rows, err := db.Query(ctx, "SELECT action, partition_name, range_from, range_to, n_rows, min_id, max_id, detail FROM "+
 		pgx.Identifier{c.Schema, "retain"}.Sanitize()+"(make_interval(years => $1), $2)", years, dryRun)
 	if err != nil {
-		return nil, retentionError(err)
+		return nil, retentionError(c, err)
 	}
 	rep := &RetentionReport{DryRun: dryRun}
 	for rows.Next() {
@@ -77,7 +78,7 @@ func Retain(ctx context.Context, db DB, c Config, years int, dryRun bool) (*Rete
 		rep.Partitions = append(rep.Partitions, p)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, retentionError(err)
+		return nil, retentionError(c, err)
 	}
 	return rep, nil
 }
@@ -108,7 +109,7 @@ func hold(ctx context.Context, db DB, c Config, patient *int64, from, to *time.T
 	c = c.WithDefaults()
 	var id int64
 	err := db.QueryRow(ctx, "SELECT "+pgx.Identifier{c.Schema, "hold"}.Sanitize()+"($1, $2, $3, $4)", patient, from, to, reason).Scan(&id)
-	return id, retentionError(err)
+	return id, retentionError(c, err)
 }
 
 // Release ends a legal hold; it reports whether the hold was active.
@@ -116,13 +117,14 @@ func Release(ctx context.Context, db DB, c Config, holdID int64) (bool, error) {
 	c = c.WithDefaults()
 	var ok bool
 	err := db.QueryRow(ctx, "SELECT "+pgx.Identifier{c.Schema, "release"}.Sanitize()+"($1)", holdID).Scan(&ok)
-	return ok, retentionError(err)
+	return ok, retentionError(c, err)
 }
 
-// retentionError makes a permission error match ErrRetentionDenied, keeping the *pgconn.PgError reachable.
-func retentionError(err error) error {
+// retentionError makes a permission error match ErrRetentionDenied and name c's owner role, keeping the
+// *pgconn.PgError reachable.
+func retentionError(c Config, err error) error {
 	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "42501" {
-		return fmt.Errorf("%w: %w", ErrRetentionDenied, err)
+		return fmt.Errorf("%w %s, such as the migrating user: %w", ErrRetentionDenied, c.Owner, err)
 	}
 	return err
 }

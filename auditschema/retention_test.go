@@ -188,21 +188,7 @@ func TestRetentionIsTheOwners(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer p.Close()
-		for name, call := range map[string]func() error{
-			"Retain":      func() error { _, err := auditschema.Retain(ctx, p, auditschema.Config{}, 6, false); return err },
-			"HoldPatient": func() error { _, err := auditschema.HoldPatient(ctx, p, auditschema.Config{}, 1, "x"); return err },
-			"HoldPeriod": func() error {
-				_, err := auditschema.HoldPeriod(ctx, p, auditschema.Config{}, time.Now(), time.Time{}, "x")
-				return err
-			},
-			"Release": func() error { _, err := auditschema.Release(ctx, p, auditschema.Config{}, 1); return err },
-		} {
-			err := call()
-			pgErr, ok := errors.AsType[*pgconn.PgError](err)
-			if !errors.Is(err, auditschema.ErrRetentionDenied) || !ok || pgErr.Code != "42501" {
-				t.Errorf("%s as %s = %v, want SQLSTATE 42501 matching ErrRetentionDenied", name, role, err)
-			}
-		}
+		checkDenied(t, role, retentionCalls(ctx, p, auditschema.Config{}), "auditrepo_owner")
 	}
 	if !exists(t, db, "audit_log_201901") {
 		t.Error("a refused retain dropped a partition")
@@ -228,5 +214,54 @@ func TestRetentionIsTheOwners(t *testing.T) {
 	var by string
 	if err := db.QueryRow(ctx, "SELECT placed_by FROM auditrepo.legal_holds").Scan(&by); err != nil || by != "retention_test_owner" {
 		t.Errorf("placed_by = %q (%v), want the session's user", by, err)
+	}
+}
+
+// retentionCalls are the retention functions, each called on db with c.
+func retentionCalls(ctx context.Context, db auditschema.DB, c auditschema.Config) map[string]func() error {
+	return map[string]func() error{
+		"Retain":      func() error { _, err := auditschema.Retain(ctx, db, c, 6, false); return err },
+		"HoldPatient": func() error { _, err := auditschema.HoldPatient(ctx, db, c, 1, "x"); return err },
+		"HoldPeriod": func() error {
+			_, err := auditschema.HoldPeriod(ctx, db, c, time.Now(), time.Time{}, "x")
+			return err
+		},
+		"Release": func() error { _, err := auditschema.Release(ctx, db, c, 1); return err },
+	}
+}
+
+// checkDenied runs each call, made as role, and wants it refused: SQLSTATE 42501 matching ErrRetentionDenied,
+// with the text naming owner, the owner role.
+func checkDenied(t *testing.T, role string, calls map[string]func() error, owner string) {
+	t.Helper()
+	for name, call := range calls {
+		err := call()
+		pgErr, ok := errors.AsType[*pgconn.PgError](err)
+		if !errors.Is(err, auditschema.ErrRetentionDenied) || !ok || pgErr.Code != "42501" {
+			t.Errorf("%s as %s = %v, want SQLSTATE 42501 matching ErrRetentionDenied", name, role, err)
+		} else if !strings.Contains(err.Error(), "need a member of the owner role "+owner+",") {
+			t.Errorf("%s as %s = %v, want the owner role %s named", name, role, err, owner)
+		}
+	}
+}
+
+// A refusal names the owner role of the caller's Config, not the default's.
+func TestRetentionDeniedNamesTheConfiguredOwner(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.Empty(t)
+	c := auditschema.Config{Owner: "retention_test_clinic_owner"}
+	if _, err := auditschema.Install(ctx, db, c); err != nil {
+		t.Fatal(err)
+	}
+	cfg := db.Config().Copy()
+	cfg.ConnConfig.User, cfg.ConnConfig.Password = "auditrepo_app", ""
+	p, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	checkDenied(t, "auditrepo_app", retentionCalls(ctx, p, c), c.Owner)
+	if _, err := auditschema.Retain(ctx, p, c, 6, true); err == nil || strings.Contains(err.Error(), auditschema.Defaults.Owner) {
+		t.Errorf("Retain as auditrepo_app = %v, want an error not naming the default owner role", err)
 	}
 }

@@ -54,7 +54,7 @@ func TestRetentionCmd(t *testing.T) {
 		{"bad date", super, []string{"retention", "--hold-from", "2026-13-01", "--reason", "x"}, `--hold-from "2026-13-01" is not a date`},
 		{"patient and period", super, []string{"retention", "--hold-patient", "5", "--hold-to", "2020-01-01", "--reason", "x"}, "not both"},
 		{"released twice", super, []string{"retention", "--release", "1"}, "no active legal hold 1"},
-		{"app role", roleURL(db, "auditrepo_app"), []string{"retention", "--dry-run"}, "need a member of the owner role (auditrepo_owner)"},
+		{"app role", roleURL(db, "auditrepo_app"), []string{"retention", "--dry-run"}, "need a member of the owner role auditrepo_owner,"},
 		{"reviewer hold", roleURL(db, "auditrepo_reviewer"), []string{"retention", "--hold-patient", "5", "--reason", "x"}, "SQLSTATE 42501"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
