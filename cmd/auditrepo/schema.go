@@ -15,6 +15,7 @@ func schemaCmd(_ context.Context, e *env, args []string) error {
 	fs := e.flags("schema")
 	var c auditschema.Config
 	fs.StringVar(&c.Schema, "schema", auditschema.Defaults.Schema, "the audit schema")
+	fs.StringVar(&c.Table, "audit-table", auditschema.Defaults.Table, "the audit table in the audit schema (with auditrepo-gen's -audit-table)")
 	fs.StringVar(&c.App, "app-role", auditschema.Defaults.App, "the application's role")
 	fs.StringVar(&c.Owner, "owner-role", auditschema.Defaults.Owner, "the role owning the application's tables")
 	fs.StringVar(&c.Reviewer, "reviewer-role", auditschema.Defaults.Reviewer, "the reviewers' role")

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"testing"
 	"testing/fstest"
 
@@ -42,6 +43,37 @@ func TestSchemaIsAGooseMigration(t *testing.T) {
 	var triggers int
 	if err := pool.QueryRow(context.Background(), "SELECT count(*) FROM pg_event_trigger WHERE evtname LIKE 'auditrepo_ddl%'").Scan(&triggers); err != nil || triggers != 2 {
 		t.Errorf("%d event triggers (%v), want 2", triggers, err)
+	}
+}
+
+// --audit-table names the audit table the migration creates (and its default partition), as auditrepo-gen's
+// -audit-table names the table the triggers write to.
+func TestSchemaAuditTable(t *testing.T) {
+	code, out, errOut := runCmd(t, "", "schema", "--audit-table", "clinic_trail")
+	if code != 0 {
+		t.Fatalf("schema --audit-table: exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{`CREATE TABLE "auditrepo"."clinic_trail" (`, `CREATE TABLE "auditrepo"."clinic_trail_default" PARTITION OF "auditrepo"."clinic_trail" DEFAULT`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the SQL lacks %q", want)
+		}
+	}
+	if strings.Contains(out, auditschema.Defaults.Table) {
+		t.Errorf("the SQL still names %s", auditschema.Defaults.Table)
+	}
+	pool := pgtest.Empty(t)
+	db := sql.OpenDB(stdlib.GetPoolConnector(pool))
+	t.Cleanup(func() { db.Close() })
+	p, err := goose.NewProvider(goose.DialectPostgres, db, fstest.MapFS{"00001_auditrepo.sql": {Data: []byte(out)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Up(context.Background()); err != nil {
+		t.Fatalf("goose up: %v", err)
+	}
+	var ok bool
+	if err := pool.QueryRow(context.Background(), "SELECT to_regclass('auditrepo.clinic_trail') IS NOT NULL AND to_regclass('auditrepo.audit_log') IS NULL").Scan(&ok); err != nil || !ok {
+		t.Errorf("after the migration auditrepo.clinic_trail exists and auditrepo.audit_log does not: %v (%v), want true", ok, err)
 	}
 }
 
