@@ -479,7 +479,7 @@ func (b *builder) query(fn *types.Func, cmd, text string) {
 // refusedVerbs says why a statement kind cannot be wrapped.
 var refusedVerbs = map[string]string{
 	"TRUNCATE": "no audit row could describe it; delete the rows instead",
-	"MERGE":    "PostgreSQL 15 cannot run MERGE inside the claim's statement; write INSERT ... ON CONFLICT, UPDATE or DELETE",
+	"MERGE":    "its WHEN actions have no one condition to carry the claim; write INSERT ... ON CONFLICT, UPDATE or DELETE",
 	"COPY":     "use an INSERT :one query and its generated Many method",
 }
 
