@@ -22,7 +22,7 @@ func NewAppointmentRepo(db audit.DBTX, opts ...audit.Option) *AppointmentRepo {
 }
 
 const auditedCancelScheduledAppointments = `UPDATE appointments SET status = 'cancelled', updated_at = now()
-WHERE (patient_id = $1 AND status = 'scheduled') AND auditrepo.claim($2, $3, $4, $5, $6, 'appointments', 'AppointmentRepo.CancelScheduled')
+WHERE (patient_id = $1 AND status = 'scheduled') AND (SELECT auditrepo.claim($2, $3, $4, $5, $6, 'appointments', 'AppointmentRepo.CancelScheduled'))
 RETURNING id, patient_id, dentist_id, clinic_id, date, time, type, status, notes, updated_at`
 
 // CancelScheduled runs sqlc's CancelScheduledAppointments (queries/appointments.sql:23) under its actor's claim;

@@ -425,8 +425,11 @@ func (b *builder) query(fn *types.Func, cmd, text string) {
 		}
 		w.Body += stmt.Text[stmt.End:stmt.Tail]
 	default:
+		// sqlc's :many and :execrows change many rows by design: the claim runs once for them rather than for
+		// each row (about 18k instructions a row in the server).
 		c := stmt.Cond
-		w.Where = &Where{Head: stmt.Text[stmt.Start:c.Start], Cond: stmt.Text[c.Start:c.End], Rest: stmt.Text[c.End:stmt.Tail]}
+		w.Where = &Where{Head: stmt.Text[stmt.Start:c.Start], Cond: stmt.Text[c.Start:c.End], Rest: stmt.Text[c.End:stmt.Tail],
+			Once: cmd == ":many" || cmd == ":execrows"}
 	}
 	w.ClaimAt = stmt.Params + 1
 	switch cmd {

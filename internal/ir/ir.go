@@ -123,10 +123,12 @@ type Write struct {
 }
 
 // Where is an UPDATE or DELETE as written, cut around its WHERE condition. The claim is a condition of its own
-// ANDed to sqlc's, evaluated for a row before that row changes: Head (Cond) AND claim Rest, or, when sqlc's
-// statement has no WHERE (Cond ""), Head WHERE claim Rest.
+// ANDed to sqlc's: Head (Cond) AND claim Rest, or, when sqlc's statement has no WHERE (Cond ""), Head WHERE claim
+// Rest. It is evaluated for each row before that row changes or, with Once, as an uncorrelated subquery once
+// before the first.
 type Where struct {
 	Head, Cond, Rest string
+	Once             bool
 }
 
 // Select is an INSERT whose rows come from a SELECT with the claim as its WHERE: Head SELECT Items WHERE claim
