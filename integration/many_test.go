@@ -16,13 +16,8 @@ import (
 func TestUpdateManyAuditsEachRow(t *testing.T) {
 	t.Parallel()
 	f := clinictest.New(t)
-	appt := func(status string) int64 {
-		a, err := f.R.Appointment.Create(f.Ctx, db.CreateAppointmentParams{PatientID: f.Patient1, DentistID: f.Dentist,
-			Date: date(2026, 2, 1), Time: clock(10, 0), Type: "cleaning", Status: status})
-		mustNil(t, "Create", err)
-		return a.ID
-	}
-	second, done := appt("scheduled"), appt("completed")
+	second := f.Appointment(t, f.Ctx, db.CreateAppointmentParams{Type: "cleaning", Status: "scheduled"}).ID
+	done := f.Appointment(t, f.Ctx, db.CreateAppointmentParams{Type: "cleaning", Status: "completed"}).ID
 
 	got, err := f.R.Appointment.CancelScheduled(f.Ctx, f.Patient1)
 	mustNil(t, "CancelScheduled", err)
@@ -76,9 +71,7 @@ func TestUpdateManyWaitsForLockedRows(t *testing.T) {
 	f := clinictest.New(t)
 	const n = 5
 	for range n - 1 { // appt1 is the first
-		_, err := f.R.Appointment.Create(f.Ctx, db.CreateAppointmentParams{PatientID: f.Patient1, DentistID: f.Dentist,
-			Date: date(2026, 3, 1), Time: clock(11, 0), Type: "checkup", Status: "scheduled"})
-		mustNil(t, "Create", err)
+		f.Appointment(t, f.Ctx, db.CreateAppointmentParams{Type: "checkup", Status: "scheduled"})
 	}
 	before := clinictest.Count(t, f.Reviewer, "true")
 	tx, err := f.App.Begin(f.Ctx)

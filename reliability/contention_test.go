@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/auditrepo/auditrepo/audit"
+	"github.com/auditrepo/auditrepo/gen/db"
 	"github.com/auditrepo/auditrepo/internal/clinictest"
 )
 
@@ -23,7 +24,7 @@ var apptRedact = []string{"notes"}
 func TestContentionUpdatesOneAppointment(t *testing.T) {
 	const workers, perWorker = 32, 200
 	g := clinictest.New(t, clinictest.PoolSize(16, asyncCommit))
-	a := newAppointment(t, g, "initial")
+	a := g.Appointment(t, g.Sys, db.CreateAppointmentParams{Type: "initial", Notes: "secret note"})
 
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -92,7 +93,7 @@ func TestContentionDeleteRacingUpdates(t *testing.T) {
 	g := clinictest.New(t, clinictest.PoolSize(16, asyncCommit))
 	for round, deleteAfter := range []int{1, workers * perWorker / 4, workers * perWorker / 2, workers * perWorker * 3 / 4} {
 		t.Run(fmt.Sprintf("delete-after-%d", deleteAfter), func(t *testing.T) {
-			a := newAppointment(t, g, fmt.Sprintf("round%d", round))
+			a := g.Appointment(t, g.Sys, db.CreateAppointmentParams{Type: fmt.Sprintf("round%d", round), Notes: "secret note"})
 			type result struct {
 				typ          string
 				err          error
@@ -186,7 +187,7 @@ func TestContentionDeleteRacingUpdates(t *testing.T) {
 func TestContentionConcurrentDeletes(t *testing.T) {
 	g := clinictest.New(t, clinictest.PoolSize(16, asyncCommit))
 	for round := range 10 {
-		a := newAppointment(t, g, fmt.Sprintf("del%d", round))
+		a := g.Appointment(t, g.Sys, db.CreateAppointmentParams{Type: fmt.Sprintf("del%d", round), Notes: "secret note"})
 		const n = 8
 		errs := make([]error, n)
 		var wg sync.WaitGroup

@@ -8,11 +8,9 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/auditrepo/auditrepo/audit"
@@ -26,20 +24,6 @@ import (
 // at fsync speed.
 func asyncCommit(cfg *pgxpool.Config) {
 	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
-}
-
-// newAppointment creates an appointment of the fixture patient.
-func newAppointment(t testing.TB, g *clinictest.Clinic, typ string) db.Appointment {
-	t.Helper()
-	a, err := g.R.Appointment.Create(g.Sys, db.CreateAppointmentParams{
-		PatientID: g.Patient1, DentistID: g.Dentist, ClinicID: pgtype.Int8{Int64: g.ClinicID, Valid: true},
-		Date: pgtype.Date{Time: time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC), Valid: true},
-		Time: pgtype.Time{Microseconds: 9 * 3600e6, Valid: true}, Type: typ, Status: "scheduled", Notes: "secret note",
-	})
-	if err != nil {
-		t.Fatalf("create appointment: %v", err)
-	}
-	return a
 }
 
 // apptUpdate is the full update of a that changes only its type.

@@ -201,24 +201,48 @@ func New(t testing.TB, opts ...Option) *Clinic {
 		t.Fatalf("fixture clinic: %v", err)
 	}
 	c.ClinicID = loc.ID
-	appt := func(patient int64) int64 {
-		a, err := c.R.Appointment.Create(sys, db.CreateAppointmentParams{
-			PatientID: patient, DentistID: c.Dentist, ClinicID: pgtype.Int8{Int64: c.ClinicID, Valid: true},
-			Date: pgtype.Date{Time: time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC), Valid: true},
-			Time: pgtype.Time{Microseconds: 9 * 3600e6, Valid: true}, Type: "fixture", Status: "scheduled",
-		})
-		if err != nil {
-			t.Fatalf("fixture appointment: %v", err)
-		}
-		return a.ID
-	}
-	c.Appt1, c.Appt2 = appt(c.Patient1), appt(c.Patient2)
+	c.Appt1 = c.Appointment(t, sys, db.CreateAppointmentParams{PatientID: c.Patient1}).ID
+	c.Appt2 = c.Appointment(t, sys, db.CreateAppointmentParams{PatientID: c.Patient2}).ID
 	c.Actor = audit.Actor{
 		UserID: c.Dentist, Kind: audit.KindUser, IP: netip.MustParseAddr("192.168.1.100"),
 		UserAgent: "TestClient/1.0", RequestID: "req-42",
 	}
 	c.Ctx = audit.WithActor(context.Background(), c.Actor)
 	return c
+}
+
+// Appointment creates an appointment through the repositories as ctx's actor (c.Sys writes as the fixture, c.Ctx
+// as the staff user) and fails t if it cannot: the one builder of appointments for New and the tests. Fields p
+// leaves zero are the fixture's: Patient1, the dentist and the clinic, 2026-01-05 at 09:00, type "fixture",
+// status "scheduled" (so the clinic cannot be left NULL); notes stay as p has them.
+func (c *Clinic) Appointment(t testing.TB, ctx context.Context, p db.CreateAppointmentParams) db.Appointment {
+	t.Helper()
+	if p.PatientID == 0 {
+		p.PatientID = c.Patient1
+	}
+	if p.DentistID == 0 {
+		p.DentistID = c.Dentist
+	}
+	if !p.ClinicID.Valid {
+		p.ClinicID = pgtype.Int8{Int64: c.ClinicID, Valid: true}
+	}
+	if !p.Date.Valid {
+		p.Date = pgtype.Date{Time: time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC), Valid: true}
+	}
+	if !p.Time.Valid {
+		p.Time = pgtype.Time{Microseconds: 9 * 3600e6, Valid: true}
+	}
+	if p.Type == "" {
+		p.Type = "fixture"
+	}
+	if p.Status == "" {
+		p.Status = "scheduled"
+	}
+	a, err := c.R.Appointment.Create(ctx, p)
+	if err != nil {
+		t.Fatalf("creating an appointment of patient %d: %v", p.PatientID, err)
+	}
+	return a
 }
 
 // AddRecords writes, through the repositories as the fixture's system actor, one record of Patient1 in each

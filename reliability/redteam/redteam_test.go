@@ -192,20 +192,6 @@ func repoOn(conn *pgx.Conn) *repo.AppointmentRepo { return repo.NewAppointmentRe
 
 func ptr[T any](v T) *T { return &v }
 
-// newAppt creates a throwaway appointment of Patient1 through the repository.
-func newAppt(t *testing.T, c *clinictest.Clinic) int64 {
-	t.Helper()
-	a, err := c.R.Appointment.Create(c.Ctx, db.CreateAppointmentParams{
-		PatientID: c.Patient1, DentistID: c.Dentist, ClinicID: pgtype.Int8{Int64: c.ClinicID, Valid: true},
-		Date: pgtype.Date{Time: time.Date(2026, 2, 2, 0, 0, 0, 0, time.UTC), Valid: true},
-		Time: pgtype.Time{Microseconds: 10 * 3600e6, Valid: true}, Type: "throwaway", Status: "scheduled",
-	})
-	if err != nil {
-		t.Fatalf("creating an appointment: %v", err)
-	}
-	return a.ID
-}
-
 // auditTables are the audit schema's tables (and the audit table's DEFAULT partition).
 var auditTables = []string{"auditrepo.audit_log", "auditrepo.audit_log_default", "auditrepo.ddl_log", "auditrepo.audited_tables", "auditrepo.schema_version"}
 
@@ -697,7 +683,7 @@ func TestRedTeamApp(t *testing.T) {
 
 	// 11. Reading the trail: another patient's, and the images of deleted records.
 	t.Run("11_read_trail", func(t *testing.T) {
-		gone := newAppt(t, c)
+		gone := c.Appointment(t, c.Ctx, db.CreateAppointmentParams{Type: "throwaway"}).ID
 		if err := c.R.Appointment.Delete(c.Ctx, gone); err != nil {
 			t.Fatal(err)
 		}
@@ -763,7 +749,7 @@ func TestRedTeamApp(t *testing.T) {
 			})
 		})
 		t.Run("merge_insert_and_delete", func(t *testing.T) {
-			gone := newAppt(t, c)
+			gone := c.Appointment(t, c.Ctx, db.CreateAppointmentParams{Type: "throwaway"}).ID
 			before := image(t, c, "appointments", gone)
 			m := clinictest.MaxID(t, c.Reviewer)
 			must(t, app, `MERGE INTO appointments a
@@ -808,7 +794,7 @@ func TestRedTeamApp(t *testing.T) {
 		})
 		// A new id for an existing record: two UPDATE halves, each with its true side; both in the patient's trail.
 		t.Run("rekey_identity", func(t *testing.T) {
-			old := newAppt(t, c)
+			old := c.Appointment(t, c.Ctx, db.CreateAppointmentParams{Type: "throwaway"}).ID
 			before := image(t, c, "appointments", old)
 			m := clinictest.MaxID(t, c.Reviewer)
 			var moved int64
