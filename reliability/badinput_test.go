@@ -109,10 +109,7 @@ func TestBadInputTextRoundTrip(t *testing.T) {
 			}
 			// The chain check ties the images together: the UPDATE's before is the CREATE's after, and the
 			// DELETE's deleted_record (the row as it was deleted) is the UPDATE's after.
-			trail := clinictest.Record(t, g.Reviewer, "dental_records", rec.ID)
-			for _, p := range clinictest.ChainProblems("dental_records", rec.ID, trail, clinictest.Live{}, false, nil) {
-				t.Error(p)
-			}
+			trail := g.CheckChain(t, "dental_records", rec.ID, nil, false)
 			if len(trail) != 3 {
 				t.Fatalf("%d audit rows, want CREATE, UPDATE, DELETE", len(trail))
 			}
@@ -194,26 +191,18 @@ func TestBadInputNumbers(t *testing.T) {
 			t.Errorf("Create amount %s: %v", c.in, err)
 			continue
 		}
-		trail := clinictest.Record(t, g.Reviewer, "billings", b.ID)
+		trail := g.CheckChain(t, "billings", b.ID, nil, true)
 		if got := jsonText(trail[0].Image()["amount"]); got != c.want {
 			t.Errorf("amount %s: audit JSON %s, want %s", c.in, got, c.want)
-		}
-		live := clinictest.LiveRows(t, g.App, "billings", nil)
-		for _, p := range clinictest.ChainProblems("billings", b.ID, trail, live[b.ID], true, nil) {
-			t.Error(p)
 		}
 		if prev != nil { // move the previous billing to this amount: before and after both exact
 			if _, err := g.R.Billing.Update(g.Ctx, db.UpdateBillingParams{ID: prev.ID, PatientID: g.Patient1, Amount: b.Amount, Status: "paid", Description: prev.Description}); err != nil {
 				t.Errorf("Update to %s: %v", c.in, err)
 				continue
 			}
-			trail := clinictest.Record(t, g.Reviewer, "billings", prev.ID)
+			trail := g.CheckChain(t, "billings", prev.ID, nil, true)
 			if got := jsonText(trail[len(trail)-1].Image()["amount"]); got != c.want {
 				t.Errorf("update to %s: audit JSON %s, want %s", c.in, got, c.want)
-			}
-			live := clinictest.LiveRows(t, g.App, "billings", nil)
-			for _, p := range clinictest.ChainProblems("billings", prev.ID, trail, live[prev.ID], true, nil) {
-				t.Error(p)
 			}
 		}
 		prev = &b
@@ -253,11 +242,7 @@ func TestBadInputNumbers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	trail := clinictest.Record(t, g.Reviewer, "treatment_plans", plan.ID)
-	live := clinictest.LiveRows(t, g.App, "treatment_plans", nil)
-	for _, p := range clinictest.ChainProblems("treatment_plans", plan.ID, trail, live[plan.ID], true, nil) {
-		t.Error(p)
-	}
+	trail := g.CheckChain(t, "treatment_plans", plan.ID, nil, true)
 	wantCosts := []string{"null", "-9999999999.99", "null", "9999999999.99", "null"}
 	for i, r := range trail {
 		v, present := r.Image()["estimated_cost"]
@@ -315,11 +300,7 @@ func TestBadInputNullsBoolsAndTimes(t *testing.T) {
 			t.Errorf("step %d: returned pregnant %+v signed_at %+v", i+1, got.Pregnant, got.SignedAt)
 		}
 	}
-	trail := clinictest.Record(t, g.Reviewer, "patient_intake_forms", form.ID)
-	live := clinictest.LiveRows(t, g.App, "patient_intake_forms", []string{"insurance_policy"})
-	for _, p := range clinictest.ChainProblems("patient_intake_forms", form.ID, trail, live[form.ID], true, []string{"insurance_policy"}) {
-		t.Error(p)
-	}
+	trail := g.CheckChain(t, "patient_intake_forms", form.ID, []string{"insurance_policy"}, true)
 	if len(trail) != len(steps) {
 		t.Fatalf("%d audit rows, want %d", len(trail), len(steps))
 	}

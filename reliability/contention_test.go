@@ -54,12 +54,7 @@ func TestContentionUpdatesOneAppointment(t *testing.T) {
 	}
 
 	start = time.Now()
-	trail := clinictest.Record(t, g.Reviewer, "appointments", a.ID)
-	live := clinictest.LiveRows(t, g.App, "appointments", apptRedact)
-	row, ok := live[a.ID]
-	for _, p := range clinictest.ChainProblems("appointments", a.ID, trail, row, ok, apptRedact) {
-		t.Error(p)
-	}
+	trail := g.CheckChain(t, "appointments", a.ID, apptRedact, true)
 	t.Logf("trail of %d rows read and checked in %v", len(trail), time.Since(start).Round(time.Millisecond))
 	counts := map[string]int{}
 	for _, r := range trail {
@@ -153,12 +148,7 @@ func TestContentionDeleteRacingUpdates(t *testing.T) {
 			}
 			t.Logf("%d updates committed, %d found the row deleted", ok, notFound)
 
-			trail := clinictest.Record(t, g.Reviewer, "appointments", a.ID)
-			live := clinictest.LiveRows(t, g.App, "appointments", apptRedact)
-			row, exists := live[a.ID]
-			for _, p := range clinictest.ChainProblems("appointments", a.ID, trail, row, exists, apptRedact) {
-				t.Error(p)
-			}
+			trail := g.CheckChain(t, "appointments", a.ID, apptRedact, false)
 			if len(trail) == 0 || trail[len(trail)-1].Action != "DELETE" {
 				t.Fatalf("trail does not end with DELETE")
 			}
@@ -213,10 +203,7 @@ func TestContentionConcurrentDeletes(t *testing.T) {
 		if ok != 1 {
 			t.Errorf("round %d: %d Deletes succeeded, want 1", round, ok)
 		}
-		trail := clinictest.Record(t, g.Reviewer, "appointments", a.ID)
-		for _, p := range clinictest.ChainProblems("appointments", a.ID, trail, clinictest.Live{}, false, apptRedact) {
-			t.Errorf("round %d: %s", round, p)
-		}
+		trail := g.CheckChain(t, "appointments", a.ID, apptRedact, false)
 		if len(trail) != 2 {
 			t.Errorf("round %d: %d audit rows, want CREATE and one DELETE", round, len(trail))
 		}

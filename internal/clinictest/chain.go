@@ -142,6 +142,22 @@ func ChainProblems(table string, id int64, trail []Row, live Live, exists bool, 
 	return p
 }
 
+// CheckChain reads one record's trail (as c.Reviewer) and the record as it is now (as c.App), fails t with each
+// of ChainProblems' findings and if the record's existence is not exists (true: it must still be there, false: it
+// must be deleted), and returns the trail for the test's own checks: the one row-by-row check of an audit chain.
+func (c *Clinic) CheckChain(t testing.TB, table string, id int64, redact []string, exists bool) []Row {
+	t.Helper()
+	trail := Record(t, c.Reviewer, table, id)
+	live, ok := LiveRows(t, c.App, table, redact)[id]
+	if ok != exists {
+		t.Errorf("%s/%d: the record exists = %v, want %v", table, id, ok, exists)
+	}
+	for _, p := range ChainProblems(table, id, trail, live, ok, redact) {
+		t.Error(p)
+	}
+	return trail
+}
+
 func changedFieldsProblem(r Row, redact []string) string {
 	before, _ := r.Ch["before"].(map[string]any)
 	after, _ := r.Ch["after"].(map[string]any)

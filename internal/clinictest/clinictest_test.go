@@ -2,6 +2,7 @@ package clinictest_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -70,5 +71,31 @@ func TestChainProblemsDetects(t *testing.T) {
 		if p := clinictest.ChainProblems("t", 7, c.trail, c.live, c.exists, nil); len(p) == 0 {
 			t.Errorf("%s: not detected", name)
 		}
+	}
+}
+
+// recorder is a testing.TB that keeps what Error and Errorf report instead of failing the test.
+type recorder struct {
+	testing.TB
+	errs []string
+}
+
+func (r *recorder) Error(args ...any) { r.errs = append(r.errs, fmt.Sprint(args...)) }
+func (r *recorder) Errorf(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
+
+// TestCheckChain: a sound record passes, and one that exists where the test wants it deleted is reported, so
+// that CheckChain's silence means something.
+func TestCheckChain(t *testing.T) {
+	c := clinictest.New(t)
+	redact := []string{"notes"}
+	if trail := c.CheckChain(t, "appointments", c.Appt1, redact, true); len(trail) != 1 || trail[0].Action != "CREATE" {
+		t.Errorf("CheckChain returned %v, want the fixture's CREATE row", trail)
+	}
+	r := &recorder{TB: t}
+	c.CheckChain(r, "appointments", c.Appt1, redact, false)
+	if len(r.errs) == 0 {
+		t.Error("a record that exists where it should be deleted is not reported")
 	}
 }
