@@ -75,7 +75,7 @@ func (b *builder) model(t *tags.Model) *Model {
 	if schema, rel, ok := strings.Cut(t.Table, "."); ok {
 		m.Schema, m.Relation = schema, rel
 	}
-	m.Qualified = Ident(m.Schema) + "." + Ident(m.Relation)
+	m.Qualified = sqlparse.QuoteIdent(m.Schema) + "." + sqlparse.QuoteIdent(m.Relation)
 	m.Func = "audit_" + nonIdent.ReplaceAllString(strings.ToLower(m.Schema+"_"+m.Relation), "_")
 	if t.Table != "" {
 		if prev, dup := b.byTable[tableKey(t.Table)]; dup {
@@ -566,7 +566,7 @@ func manyInsert(m *Model, s *sqlparse.Statement, many *Many) *Select {
 			p := "ar_in.p" + strconv.Itoa(n)
 			if col := many.ViaText[n-1]; col != "" {
 				// The element's text, read in as the column's type (its name is not known here).
-				return fmt.Sprintf("(jsonb_populate_record(NULL::%s, jsonb_build_object(%s, %s))).%s", m.Qualified, Literal(col), p, Ident(col))
+				return fmt.Sprintf("(jsonb_populate_record(NULL::%s, jsonb_build_object(%s, %s))).%s", m.Qualified, Literal(col), p, sqlparse.QuoteIdent(col))
 			}
 			return p
 		})

@@ -485,10 +485,18 @@ func TestReplaceParams(t *testing.T) {
 	}
 }
 
+// TestQuoteIdent: bare only what PostgreSQL reads back as written wherever a column or table name may stand.
+// Unreserved and column-name key words stay bare (the generated triggers write o.type, n.time); reserved ones,
+// and those reserved but for function or type names, are quoted.
 func TestQuoteIdent(t *testing.T) {
 	for in, want := range map[string]string{
-		"appointments": "appointments", "Weird Table": `"Weird Table"`, "ID": `"ID"`, "select": `"select"`,
-		"user": `"user"`, "a\"b": `"a""b"`, "_x1$": "_x1$", "1a": `"1a"`, "": `""`, "é": `"é"`,
+		"appointments": "appointments", "patient_id": "patient_id", "_x1": "_x1", "a1_2": "a1_2",
+		"Weird Table": `"Weird Table"`, "ID": `"ID"`, "Patient": `"Patient"`, "a\"b": `"a""b"`, "a-b": `"a-b"`,
+		"1a": `"1a"`, "": `""`, "é": `"é"`, "_x1$": `"_x1$"`, "$1": `"$1"`,
+		"name": "name", "type": "type", "role": "role", "password": "password", // unreserved
+		"time": "time", "values": "values", "json_table": "json_table", // column-name key words
+		"select": `"select"`, "user": `"user"`, "system_user": `"system_user"`, "table": `"table"`, // reserved
+		"left": `"left"`, "join": `"join"`, "authorization": `"authorization"`, // reserved but for functions and types
 	} {
 		if got := QuoteIdent(in); got != want {
 			t.Errorf("QuoteIdent(%q) = %s, want %s", in, got, want)

@@ -35,17 +35,27 @@ func ReplaceParams(text string, start, end int, refs []ParamRef, f func(n int) s
 	return b.String()
 }
 
-// QuoteIdent returns name as an SQL identifier: bare when PostgreSQL would read it back unchanged
-// (lower case, not a keyword), double-quoted otherwise.
+// QuoteIdent returns name as an SQL identifier: bare when PostgreSQL reads it back unchanged as a column,
+// table or schema name, double-quoted otherwise. Bare means lower-case ASCII letters, digits and underscores,
+// not starting with a digit ('$', which PostgreSQL allows after the first character, is quoted, as its
+// quote_ident quotes it), and not a reserved key word; the parser's own scanner decides which words are
+// key words and of which kind, so the list follows the parser. Unreserved and column-name key words (type,
+// name, time) stay bare: they are valid column and table names. Only reserved words and those reserved but
+// for function or type names (select, user, left, join) must be quoted.
 func QuoteIdent(name string) string {
-	bare := name != "" && !(name[0] >= '0' && name[0] <= '9' || name[0] == '$')
+	bare := name != "" && !(name[0] >= '0' && name[0] <= '9')
 	for _, c := range name {
-		bare = bare && (c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '$')
+		bare = bare && (c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_')
 	}
 	if bare {
-		// Only a keyword can still change meaning; the scanner knows them all.
 		scan, err := pg_query.Scan(name)
-		bare = err == nil && len(scan.Tokens) == 1 && scan.Tokens[0].KeywordKind == pg_query.KeywordKind_NO_KEYWORD
+		bare = err == nil && len(scan.Tokens) == 1
+		if bare {
+			switch scan.Tokens[0].KeywordKind {
+			case pg_query.KeywordKind_RESERVED_KEYWORD, pg_query.KeywordKind_TYPE_FUNC_NAME_KEYWORD:
+				bare = false
+			}
+		}
 	}
 	if bare {
 		return name

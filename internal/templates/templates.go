@@ -11,6 +11,7 @@ import (
 	"text/template"
 
 	"github.com/auditrepo/auditrepo/internal/ir"
+	"github.com/auditrepo/auditrepo/internal/sqlparse"
 	"github.com/auditrepo/auditrepo/internal/tags"
 )
 
@@ -205,7 +206,7 @@ func hops(expr string, hs []ir.Hop) string {
 	return expr
 }
 
-var literal, ident = ir.Literal, ir.Ident
+var literal, ident = ir.Literal, sqlparse.QuoteIdent
 
 // arrayLit is items as a text[] literal; an item that the array syntax would misread (a quoted column name
 // with a comma, brace, quote or backslash, or spaces around it, or the word NULL) is double-quoted.
