@@ -72,8 +72,8 @@ type upgradeView struct {
 //     user_agent, request_id, action, target table and id, the patients and changes exactly; db_role is the role
 //     an unattributed row's user_agent names ('db role NAME[, application APP]'), else 'imported';
 //     application is 'imported from <legacy>'; client_addr and method are NULL;
-//   - the monthly partitions of the imported months are created first (as maintain() names them), so retention
-//     sees and ages the imported rows like any other;
+//   - the monthly partitions of the imported months are created first, named by the audit schema's
+//     partition_name() as maintain() names them, so retention sees and ages the imported rows like any other;
 //   - the audit table's identity is advanced past the largest id, so new rows get larger ids;
 //   - the copy is checked: unless every legacy row is in the audit table with every column equal, nothing is
 //     changed and the error matches ErrUpgradeMismatch;
@@ -250,22 +250,28 @@ func Upgrade(ctx context.Context, db Querier, c Config, legacy string) (*Upgrade
 	return rep, nil
 }
 
-// importPartitions creates, as the audit role and named as maintain() names them, the monthly partition of each
-// month of the legacy rows that has none, unless rows already in the default partition fall in that month (the
-// partition could not be created; the imported rows join them there).
+// importPartitions creates, as the audit role and named by the audit schema's partition_name() (as maintain()
+// names them), the monthly partition of each month of the legacy rows that has none, unless rows already in the
+// default partition fall in that month (the partition could not be created; the imported rows join them there).
+// Install has run, so the function exists; the name is not computed here a second time.
 func importPartitions(ctx context.Context, tx pgx.Tx, v upgradeView, asAudit string) ([]string, error) {
-	rows, err := tx.Query(ctx, "SELECT DISTINCT date_trunc('month', occurred_at)::date FROM "+v.Legacy+" ORDER BY 1")
+	rows, err := tx.Query(ctx, "SELECT m, "+v.S+".partition_name(m) FROM (SELECT DISTINCT date_trunc('month', occurred_at)::date AS m FROM "+
+		v.Legacy+") AS months ORDER BY m")
 	if err != nil {
 		return nil, err
 	}
-	months, err := pgx.CollectRows(rows, pgx.RowTo[time.Time])
+	type month struct {
+		Start time.Time
+		Name  string
+	}
+	months, err := pgx.CollectRows(rows, pgx.RowToStructByPos[month])
 	if err != nil {
 		return nil, err
 	}
 	var made []string
 	for _, m := range months {
-		name := v.Table + "_" + m.Format("200601")
-		from, to := m.Format(time.DateOnly), m.AddDate(0, 1, 0).Format(time.DateOnly)
+		name := m.Name
+		from, to := m.Start.Format(time.DateOnly), m.Start.AddDate(0, 1, 0).Format(time.DateOnly)
 		var exists, blocked bool
 		err := tx.QueryRow(ctx, fmt.Sprintf(`SELECT to_regclass($1) IS NOT NULL,
 				EXISTS (SELECT FROM %s.%s WHERE occurred_at >= $2::date AND occurred_at < $3::date)`,

@@ -64,7 +64,7 @@ BEGIN
 
 	-- The months maintain() creates (this one and the next three), reported before it runs.
 	FOR i IN 0..3 LOOP
-		partition_name := {{lit .Table}} || '_' || to_char(m, 'YYYYMM');
+		partition_name := {{.S}}.partition_name(m);
 		IF to_regclass(format('%I.%I', {{lit .Schema}}, partition_name)) IS NULL THEN
 			action := CASE WHEN dry THEN 'would_create' ELSE 'created' END;
 			range_from := m;
@@ -96,14 +96,19 @@ BEGIN
 			END IF;
 			CONTINUE;
 		END IF;
-		-- Only the monthly partitions maintain() names; any other partition is left alone.
+		-- Only the monthly partitions maintain() makes, named by partition_name() for the month their range starts
+		-- in; any other partition is left alone. That start is midnight on the first of the month in the time zone
+		-- of the session that created the partition; UTC offsets differ by at most 26 hours, so two days later it
+		-- is in that month in any time zone.
 		b := regexp_match(p.bound, $re$^FOR VALUES FROM \('([^']*)'\) TO \('([^']*)'\)$$re$);
-		IF b IS NULL OR left(p.relname, length({{lit .Table}}) + 1) <> {{lit .Table}} || '_'
-		   OR substr(p.relname, length({{lit .Table}}) + 2) !~ '^[0-9]{6}$' THEN
+		IF b IS NULL THEN
 			CONTINUE;
 		END IF;
 		range_from := b[1]::timestamptz;
 		range_to := b[2]::timestamptz;
+		IF p.relname IS DISTINCT FROM {{.S}}.partition_name((range_from + interval '2 days')::date) THEN
+			CONTINUE;
+		END IF;
 		IF range_to > cutoff THEN
 			CONTINUE;
 		END IF;

@@ -173,6 +173,14 @@ END
 $ar$;
 -- +goose StatementEnd
 
+-- partition_name is the name of the audit table's monthly partition holding month (any day of it):
+-- <table>_YYYYMM. It is the scheme's one definition: maintain() names the partitions it creates by it, retain()
+-- recognises the monthly partitions by it, and Upgrade names those of the imported months by it. IMMUTABLE: the
+-- date is cast to timestamp without time zone and 'YYYYMM' reads nothing of the locale (to_char is STABLE for
+-- the patterns that do). Every name is qualified; it runs with the caller's rights.
+CREATE FUNCTION {{.S}}.partition_name(month date) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN {{lit .Table}} OPERATOR(pg_catalog.||) '_' OPERATOR(pg_catalog.||) pg_catalog.to_char(month::pg_catalog.timestamp, 'YYYYMM');
+
 -- maintain creates the monthly partitions from the current month to months_ahead months ahead.
 -- +goose StatementBegin
 CREATE FUNCTION {{.S}}.maintain(months_ahead integer DEFAULT 3) RETURNS integer LANGUAGE plpgsql
@@ -183,7 +191,7 @@ DECLARE
 	name text;
 BEGIN
 	FOR i IN 0..months_ahead LOOP
-		name := {{lit .Table}} || '_' || to_char(m, 'YYYYMM');
+		name := {{.S}}.partition_name(m);
 		IF to_regclass(format('%I.%I', {{lit .Schema}}, name)) IS NULL THEN
 			EXECUTE format('CREATE TABLE %I.%I PARTITION OF %I.%I FOR VALUES FROM (%L) TO (%L)',
 				{{lit .Schema}}, name, {{lit .Schema}}, {{lit .Table}}, m, (m + interval '1 month')::date);
