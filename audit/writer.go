@@ -9,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/auditrepo/auditrepo/internal/claimargs"
 )
 
 // DBTX is what pgxpool.Pool, pgx.Conn and pgx.Tx have in common; sqlc's generated DBTX has the same methods.
@@ -17,10 +19,6 @@ type DBTX interface {
 	Query(context.Context, string, ...any) (pgx.Rows, error)
 	QueryRow(context.Context, string, ...any) pgx.Row
 }
-
-// claimArgs is the number of claim arguments a Call appends after a statement's own arguments: actor kind, user
-// id, IP, user agent and request id, in the order of the generated claim's placeholders.
-const claimArgs = 5
 
 // Option configures a Writer.
 type Option func(*Writer)
@@ -67,7 +65,7 @@ type Call struct {
 	w             *Writer
 	action        Action
 	table, sql    string
-	actor         [claimArgs]any
+	actor         [claimargs.Count]any
 	refused, sent error
 	tag           pgconn.CommandTag
 	ran           bool
@@ -84,7 +82,7 @@ func (c *Call) args(args []any) ([]any, error) {
 		return nil, errTwice
 	}
 	c.ran = true
-	all := make([]any, 0, len(args)+claimArgs)
+	all := make([]any, 0, len(args)+claimargs.Count)
 	return append(append(all, args...), c.actor[:]...), nil
 }
 
@@ -157,8 +155,8 @@ func inAuditTrigger(e *pgconn.PgError) bool {
 }
 
 // actorArgs returns the claim arguments for the actor of ctx, or why the write is refused.
-func (w *Writer) actorArgs(ctx context.Context) ([claimArgs]any, error) {
-	var out [claimArgs]any
+func (w *Writer) actorArgs(ctx context.Context) ([claimargs.Count]any, error) {
+	var out [claimargs.Count]any
 	a, ok := ActorFrom(ctx)
 	switch a.Kind {
 	case KindUser, KindSystem, KindUnknown:
@@ -187,7 +185,7 @@ func (w *Writer) actorArgs(ctx context.Context) ([claimArgs]any, error) {
 	if a.IP.IsValid() {
 		ip = &a.IP
 	}
-	out = [claimArgs]any{string(a.Kind), id, ip, nullIfEmpty(a.UserAgent), nullIfEmpty(a.RequestID)}
+	out = [claimargs.Count]any{string(a.Kind), id, ip, nullIfEmpty(a.UserAgent), nullIfEmpty(a.RequestID)}
 	return out, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/template"
 
+	"github.com/auditrepo/auditrepo/internal/claimargs"
 	"github.com/auditrepo/auditrepo/internal/ir"
 	"github.com/auditrepo/auditrepo/internal/sqlparse"
 	"github.com/auditrepo/auditrepo/internal/tags"
@@ -41,9 +42,10 @@ type stmt struct {
 	W            *ir.Write
 }
 
-// placeholders are the claim's five parameters, from $first: the runtime appends them after the statement's own.
+// placeholders are the claim's parameters (claimargs.Count of them), from $first: the runtime appends them after
+// the statement's own.
 func placeholders(first int) string {
-	ps := make([]string, 5)
+	ps := make([]string, claimargs.Count)
 	for i := range ps {
 		ps[i] = "$" + strconv.Itoa(first+i)
 	}
