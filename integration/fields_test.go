@@ -97,7 +97,7 @@ func TestExcludedAndRedactedFields(t *testing.T) {
 		mustNil(t, "update", err)
 		_, _, err = k.many(f.Ctx, f, f.R, 4)
 		mustNil(t, "CreateMany", err)
-		if !strings.Contains(snapshot(t, f.App, "users"), secretPassword) {
+		if !strings.Contains(clinictest.Snapshot(t, f.App, "users")["users"], secretPassword) {
 			t.Fatal("the secrets are not in users: the search below would prove nothing")
 		}
 		mustNil(t, "delete", k.del(f.Ctx, f.R, c.id))

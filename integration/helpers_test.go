@@ -27,12 +27,6 @@ func count(t *testing.T, q db.DBTX, table string) int {
 	return n
 }
 
-// snapshot is the whole content of a table as text, to compare before and after a failed write.
-func snapshot(t *testing.T, q db.DBTX, table string) string {
-	t.Helper()
-	return clinictest.Snapshot(t, q, table)[table]
-}
-
 func exists(t *testing.T, q db.DBTX, table string, id int64) bool {
 	t.Helper()
 	var ok bool

@@ -403,16 +403,7 @@ func TestBadInputUnstorableText(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	snapshot := func() string {
-		var s string
-		err := g.Super.QueryRow(t.Context(), `SELECT (SELECT jsonb_agg(d ORDER BY id) FROM dental_records d)::text ||
-			(SELECT jsonb_agg(u ORDER BY id) FROM users u)::text || (SELECT count(*) FROM `+migrations.Audit.QualifiedTable()+`)::text`).Scan(&s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	before := snapshot()
+	before := clinictest.Snapshot(t, g.Super, "dental_records", "users", migrations.Audit.Schema+"."+migrations.Audit.Table)
 	for _, bad := range []string{"a\x00b", "\x00", "\xff\xfe", "ok\xc3\x28", "tooth \xf0\x9f\xa6", "\xed\xa0\x80 surrogate", "\xc0\xaf overlong"} {
 		writes := map[string]func() error{
 			"dental create": func() error {
@@ -462,7 +453,7 @@ func TestBadInputUnstorableText(t *testing.T) {
 				t.Errorf("%s with %q: %v, want PostgreSQL's invalid byte sequence error", name, bad, err)
 			}
 		}
-		if after := snapshot(); after != before {
+		if !clinictest.Unchanged(t, g.Super, before) {
 			t.Fatalf("writes with %q changed the database", bad)
 		}
 	}

@@ -238,9 +238,7 @@ func TestRawWrites(t *testing.T) {
 			if err := execAs(c.Owner, "TRUNCATE "+rc.table+" CASCADE"); pgtest.SQLState(err) != "42501" || !strings.Contains(err.Error(), "TRUNCATE on audited table") {
 				t.Errorf("TRUNCATE %s as the owner: %v, want the audit_truncate trigger's refusal", rc.table, err)
 			}
-			if after := clinictest.Snapshot(t, c.Super, rc.table); !maps.Equal(before, after) {
-				t.Errorf("a refused TRUNCATE changed %s", rc.table)
-			}
+			clinictest.Unchanged(t, c.Super, before) // the refused TRUNCATEs changed nothing
 			step("refused TRUNCATE", "", 0)
 		})
 	}

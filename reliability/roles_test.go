@@ -7,7 +7,6 @@ package reliability_test
 // runs as its role and must be refused by the server.
 
 import (
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -343,7 +342,7 @@ func TestAppendOnlyByRole(t *testing.T) {
 	if err := tx.Commit(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	checkUnchanged(t, c, before)
+	clinictest.Unchanged(t, c.Super, before)
 }
 
 // TestAppendOnlyForOwner: the owner of the clinic's tables (testdb's Owner pool, a login member of
@@ -367,7 +366,7 @@ func TestAppendOnlyForOwner(t *testing.T) {
 		"TRUNCATE documents":            "TRUNCATE on audited table public.documents refused",
 		"TRUNCATE patient_intake_forms": "TRUNCATE on audited table public.patient_intake_forms refused",
 	})
-	checkUnchanged(t, c, before)
+	clinictest.Unchanged(t, c.Super, before)
 
 	// The owner is the one role that can still change the clinic's schema (the point of having the roles):
 	// including the audit triggers of its own tables. That is DDL, not a silent data change: the event
@@ -383,24 +382,6 @@ func TestAppendOnlyForOwner(t *testing.T) {
 		testdb.OwnerLogin).Scan(&logged); err != nil || logged != 1 {
 		t.Errorf("ddl_log rows for the owner's DISABLE TRIGGER on documents: %d (%v), want 1", logged, err)
 	}
-}
-
-// checkUnchanged compares every guarded table, the trail included, with before.
-func checkUnchanged(t *testing.T, c *clinictest.Clinic, before map[string]string) {
-	t.Helper()
-	after := clinictest.Snapshot(t, c.Super, guardedTables...)
-	for _, tab := range guardedTables {
-		if before[tab] != after[tab] {
-			t.Errorf("%s changed:\nbefore %s\nafter  %s", tab, abbrevText(before[tab]), abbrevText(after[tab]))
-		}
-	}
-}
-
-func abbrevText(s string) string {
-	if len(s) > 600 {
-		return s[:600] + fmt.Sprintf("...(%d bytes)", len(s))
-	}
-	return s
 }
 
 // callable lists the functions of the audit schema role may execute, by signature.

@@ -99,3 +99,19 @@ func TestCheckChain(t *testing.T) {
 		t.Error("a record that exists where it should be deleted is not reported")
 	}
 }
+
+// TestUnchanged: Unchanged is silent when nothing changed and reports a changed table.
+func TestUnchanged(t *testing.T) {
+	c := clinictest.New(t)
+	before := clinictest.Snapshot(t, c.Super, "appointments", "users")
+	if !clinictest.Unchanged(t, c.Super, before) {
+		t.Fatal("Unchanged reports a change where there is none")
+	}
+	if _, err := c.Super.Exec(t.Context(), "UPDATE users SET first_name = 'changed' WHERE id = $1", c.Patient1); err != nil {
+		t.Fatal(err)
+	}
+	r := &recorder{TB: t}
+	if clinictest.Unchanged(r, c.Super, before) || len(r.errs) != 1 {
+		t.Errorf("a changed users table: Unchanged reported %q, want one error (users)", r.errs)
+	}
+}

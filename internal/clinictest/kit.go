@@ -3,6 +3,8 @@ package clinictest
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -76,6 +78,30 @@ func Snapshot(t testing.TB, q audit.DBTX, tables ...string) map[string]string {
 		out[tab] = s
 	}
 	return out
+}
+
+// Unchanged takes the Snapshot of before's tables again (on the same q) and fails t with each table whose
+// content differs, before and after abbreviated; it reports whether none does, for a caller that cannot go on
+// otherwise. It is the check that a refused or failed write changed nothing.
+func Unchanged(t testing.TB, q audit.DBTX, before map[string]string) bool {
+	t.Helper()
+	tables := slices.Sorted(maps.Keys(before))
+	after := Snapshot(t, q, tables...)
+	same := true
+	for _, tab := range tables {
+		if before[tab] != after[tab] {
+			same = false
+			t.Errorf("%s changed:\nbefore %s\nafter  %s", tab, abbrevText(before[tab]), abbrevText(after[tab]))
+		}
+	}
+	return same
+}
+
+func abbrevText(s string) string {
+	if len(s) > 600 {
+		return s[:600] + fmt.Sprintf("...(%d bytes)", len(s))
+	}
+	return s
 }
 
 func qualify(tab string) string {
