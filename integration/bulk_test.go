@@ -82,7 +82,7 @@ func TestCreateManyEdgeCases(t *testing.T) {
 	t.Run("one bad record fails the batch", func(t *testing.T) {
 		t.Parallel()
 		f := clinictest.New(t)
-		before, appts := clinictest.Count(t, f.Reviewer, "true"), count(t, f.App, "appointments")
+		before, appts := clinictest.Count(t, f.Reviewer, "true"), clinictest.RowCount(t, f.App, "appointments")
 		args := make([]db.CreateAppointmentParams, 5)
 		for i := range args {
 			args[i] = db.CreateAppointmentParams{PatientID: f.Patient1, DentistID: f.Dentist, Date: date(2026, 3, 1),
@@ -92,7 +92,7 @@ func TestCreateManyEdgeCases(t *testing.T) {
 		if _, err := f.R.Appointment.CreateMany(f.Ctx, args); err == nil {
 			t.Fatal("CreateMany with an invalid status succeeded")
 		}
-		if got := count(t, f.App, "appointments"); got != appts {
+		if got := clinictest.RowCount(t, f.App, "appointments"); got != appts {
 			t.Errorf("appointments grew by %d rows, want 0", got-appts)
 		}
 		if got := clinictest.Count(t, f.Reviewer, "true"); got != before {

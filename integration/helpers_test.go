@@ -18,15 +18,6 @@ import (
 	"github.com/auditrepo/auditrepo/internal/clinictest"
 )
 
-func count(t *testing.T, q db.DBTX, table string) int {
-	t.Helper()
-	var n int
-	if err := q.QueryRow(t.Context(), "SELECT count(*) FROM "+pgx.Identifier{table}.Sanitize()).Scan(&n); err != nil {
-		t.Fatalf("count %s: %v", table, err)
-	}
-	return n
-}
-
 func exists(t *testing.T, q db.DBTX, table string, id int64) bool {
 	t.Helper()
 	var ok bool

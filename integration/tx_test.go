@@ -18,7 +18,7 @@ func TestCallerTransaction(t *testing.T) {
 		t.Run(k.name, func(t *testing.T) {
 			t.Parallel()
 			f := clinictest.New(t)
-			rows, n := count(t, f.App, k.table), clinictest.Count(t, f.Reviewer, "true")
+			rows, n := clinictest.RowCount(t, f.App, k.table), clinictest.Count(t, f.Reviewer, "true")
 
 			// Rolled back: nothing of create + update remains.
 			tx, err := f.App.Begin(t.Context())
@@ -33,7 +33,7 @@ func TestCallerTransaction(t *testing.T) {
 				t.Errorf("before the commit, the reviewer sees %d audit rows, want the %d committed ones", got, n)
 			}
 			mustNil(t, "rollback", tx.Rollback(t.Context()))
-			if exists(t, f.App, k.table, c.id) || count(t, f.App, k.table) != rows {
+			if exists(t, f.App, k.table, c.id) || clinictest.RowCount(t, f.App, k.table) != rows {
 				t.Errorf("%s/%d survived the rollback", k.table, c.id)
 			}
 			if got := clinictest.Count(t, f.Reviewer, "true"); got != n {

@@ -210,14 +210,14 @@ func TestBadInputNumbers(t *testing.T) {
 
 	// Out of range for numeric(12,2): refused, nothing written, and not reported as an audit failure.
 	for _, in := range []string{"10000000000", "-10000000000.00", "99999999999.995", "Infinity", "-Infinity"} {
-		rows, audits := rowCount(t, g.App, "billings"), clinictest.Count(t, g.Reviewer, "true")
+		rows, audits := clinictest.RowCount(t, g.App, "billings"), clinictest.Count(t, g.Reviewer, "true")
 		_, err := g.R.Billing.Create(g.Ctx, db.CreateBillingParams{PatientID: g.Patient1, Amount: mustNumeric(t, in), Status: "pending"})
 		if err == nil {
 			t.Errorf("Create amount %s succeeded", in)
 		} else if errors.Is(err, audit.ErrAuditWrite) {
 			t.Errorf("Create amount %s: %v is reported as an audit failure", in, err)
 		}
-		if rowCount(t, g.App, "billings") != rows || clinictest.Count(t, g.Reviewer, "true") != audits {
+		if clinictest.RowCount(t, g.App, "billings") != rows || clinictest.Count(t, g.Reviewer, "true") != audits {
 			t.Errorf("Create amount %s wrote rows", in)
 		}
 		if prev != nil {

@@ -62,16 +62,6 @@ func str(v any) string {
 	return s
 }
 
-// rowCount is the number of rows of a clinic table.
-func rowCount(t testing.TB, q db.DBTX, table string) int {
-	t.Helper()
-	var n int
-	if err := q.QueryRow(context.Background(), "SELECT count(*) FROM "+pgx.Identifier{table}.Sanitize()).Scan(&n); err != nil {
-		t.Fatalf("count %s: %v", table, err)
-	}
-	return n
-}
-
 // pgErr returns the server error in err, if any.
 func asPgError(err error) *pgconn.PgError {
 	e, _ := errors.AsType[*pgconn.PgError](err)

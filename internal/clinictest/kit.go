@@ -52,6 +52,17 @@ func Count(t testing.TB, q audit.DBTX, where string, args ...any) int {
 	return n
 }
 
+// RowCount returns the number of rows of a table (unqualified names are public's), as q sees them; Count is
+// the one for audit rows.
+func RowCount(t testing.TB, q audit.DBTX, table string) int {
+	t.Helper()
+	var n int
+	if err := q.QueryRow(context.Background(), "SELECT count(*) FROM "+qualify(table)).Scan(&n); err != nil {
+		t.Fatalf("count %s: %v", table, err)
+	}
+	return n
+}
+
 // Records returns every audit row of table grouped by target id, each group in id order.
 func Records(t testing.TB, q audit.DBTX, table string) map[int64][]Row {
 	t.Helper()
