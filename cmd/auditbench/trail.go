@@ -98,7 +98,15 @@ func (b *bench) trailMonths(ctx context.Context) ([]time.Time, error) {
 	return out, nil
 }
 
-func partName(m time.Time) string { return "audit_log_" + m.Format("200601") }
+// partNames are the names the audit schema gives the months' partitions (partition_name).
+func partNames(ctx context.Context, conn *pgx.Conn, months []time.Time) ([]string, error) {
+	days := make([]string, len(months))
+	for i, m := range months {
+		days[i] = m.Format(time.DateOnly)
+	}
+	rows, _ := conn.Query(ctx, "SELECT auditrepo.partition_name(m) FROM unnest($1::date[]) m", days)
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
 
 // trailInsert is one month of the synthetic log. $1 the month's start, $2 the next month's, $3 the rows of
 // the month, $4 how many of them are the chosen patient's (every ($3/$4)th row), $5 the patients, $6 the chosen
@@ -157,9 +165,13 @@ func (b *bench) genTrail(ctx context.Context, rows int) (*trailResult, error) {
 			return nil, err
 		}
 	}
+	names, err := partNames(ctx, conn, months)
+	if err != nil {
+		return nil, err
+	}
 	var parts []string
-	for _, m := range months {
-		name := pgx.Identifier{"auditrepo", partName(m)}.Sanitize()
+	for i, m := range months {
+		name := pgx.Identifier{"auditrepo", names[i]}.Sanitize()
 		parts = append(parts, name)
 		var exists bool
 		if err := conn.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", name).Scan(&exists); err != nil {
@@ -471,11 +483,16 @@ func (b *bench) trailAlternatives(ctx context.Context, res *trailResult) error {
 			"DROP INDEX auditrepo.audit_log_patient_id_occurred_at_idx",
 		}},
 	}
+	names, err := partNames(ctx, conn, months)
+	if err != nil {
+		return err
+	}
 	// CLUSTER names each partition's own index on (patient_id, occurred_at).
 	rows, _ := conn.Query(ctx, `SELECT format('CLUSTER %s USING %I', i.indrelid::regclass, c.relname)
 		FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_inherits h ON h.inhrelid = i.indrelid
-		WHERE h.inhparent = 'auditrepo.audit_log'::regclass AND i.indrelid::regclass::text = ANY ($1)
-		AND pg_get_indexdef(i.indexrelid) LIKE '%(patient_id, occurred_at)' ORDER BY 1`, synthParts(months))
+		JOIN pg_class p ON p.oid = i.indrelid
+		WHERE h.inhparent = 'auditrepo.audit_log'::regclass AND p.relname = ANY ($1)
+		AND pg_get_indexdef(i.indexrelid) LIKE '%(patient_id, occurred_at)' ORDER BY 1`, names)
 	cluster, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
 		return err
@@ -634,13 +651,4 @@ func trailSizes(r *results) string {
 		return ""
 	}
 	return fmt.Sprintf("%d vs %d rows", r.trailBig.rows, r.trailSmall.rows)
-}
-
-// synthParts are the synthetic partitions' names as regclass::text prints them.
-func synthParts(months []time.Time) []string {
-	var out []string
-	for _, m := range months {
-		out = append(out, "auditrepo."+partName(m))
-	}
-	return out
 }
