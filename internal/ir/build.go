@@ -76,6 +76,9 @@ func (b *builder) model(t *tags.Model) *Model {
 		m.Schema, m.Relation = schema, rel
 	}
 	m.Qualified = sqlparse.QuoteIdent(m.Schema) + "." + sqlparse.QuoteIdent(m.Relation)
+	if strings.Contains(t.Table, BodyQuote) {
+		b.errs.Addf(t.TablePos, "%s: table %s contains %s, which would end the generated trigger function's body; rename it", t.Name, t.Table, BodyQuote)
+	}
 	m.Func = "audit_" + nonIdent.ReplaceAllString(strings.ToLower(m.Schema+"_"+m.Relation), "_")
 	if t.Table != "" {
 		if prev, dup := b.byTable[tableKey(t.Table)]; dup {
@@ -112,6 +115,9 @@ func (b *builder) model(t *tags.Model) *Model {
 		if col == "" {
 			b.errs.Addf(t.Pos, "%s: sqlc field %s.%s has no db tag; set emit_db_tags: true in sqlc.yaml", t.Name, t.Name, sf.Name())
 			continue
+		}
+		if strings.Contains(col, BodyQuote) {
+			b.errs.Addf(t.Pos, "%s: column %s of %s contains %s, which would end the generated trigger function's body; rename it", t.Name, col, t.Table, BodyQuote)
 		}
 		f, ok := declared[sf.Name()]
 		if !ok {
@@ -215,6 +221,9 @@ func (b *builder) patient(t *tags.Model, m *Model) {
 	case tags.PatientSelf:
 		if p.WhenColumn != "" && m.Column(p.WhenColumn) == nil {
 			b.errs.Addf(p.Pos, "%s: patient path: %s has no column %s", t.Name, m.Table, p.WhenColumn)
+		}
+		if strings.Contains(p.WhenValue, BodyQuote) {
+			b.errs.Addf(p.Pos, "%s: patient path: value %q contains %s, which would end the generated trigger function's body", t.Name, p.WhenValue, BodyQuote)
 		}
 	case tags.PatientColumn:
 		needID(m, p.Column, "holding the patient's user id")

@@ -2,6 +2,10 @@ package ir
 
 import "strings"
 
+// BodyQuote is the dollar quote the generated trigger SQL (internal/templates) encloses function bodies and DO
+// blocks in: a table, column or value written inside a body must not contain it.
+const BodyQuote = "$ar$"
+
 // Literal is s as an SQL string literal.
 func Literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 

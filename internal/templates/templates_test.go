@@ -2,9 +2,11 @@ package templates
 
 import (
 	"context"
+	"regexp"
 	"slices"
 	"testing"
 
+	"github.com/auditrepo/auditrepo/internal/ir"
 	"github.com/auditrepo/auditrepo/internal/pgtest"
 )
 
@@ -19,3 +21,21 @@ func TestArrayLitRoundTrips(t *testing.T) {
 		t.Errorf("%s reads back as %q, want %q", arrayLit(items), got, items)
 	}
 }
+
+// The generator refuses names containing ir.BodyQuote because the templates quote bodies with it: they must
+// use no other dollar quote.
+func TestBodyQuote(t *testing.T) {
+	for _, f := range []string{"triggers.sql.tmpl", "audited.sql.tmpl"} {
+		b, err := files.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tag := range dollarTag.FindAllString(string(b), -1) {
+			if tag != ir.BodyQuote {
+				t.Errorf("%s quotes with %s, not ir.BodyQuote %s", f, tag, ir.BodyQuote)
+			}
+		}
+	}
+}
+
+var dollarTag = regexp.MustCompile(`\$[A-Za-z_][A-Za-z_0-9]*\$`)
