@@ -1,8 +1,11 @@
 package integration_test
 
 import (
+	"fmt"
+	"maps"
 	"math"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/auditrepo/auditrepo/audit"
@@ -34,5 +37,69 @@ func TestClaimRoundTrip(t *testing.T) {
 			t.Fatalf("actor %d: last row %s, want the UpdateStatus", i, last)
 		}
 		checkActor(t, last, a)
+	}
+}
+
+// The claim is a condition of the repository's statement: PostgreSQL must evaluate it before the statement
+// changes a row. A BEFORE ROW trigger (the user's own kind of trigger, running just before each row changes)
+// records the claim setting it sees: for every row of every shape (INSERT ... SELECT, an UPDATE and a DELETE with
+// the claim in their WHERE, a multi-row UPDATE with it as an InitPlan) it must already be this statement's claim.
+func TestClaimBeforeRowChanges(t *testing.T) {
+	t.Parallel()
+	f := clinictest.New(t)
+	for _, ddl := range []string{
+		"CREATE TABLE claim_seen (n bigserial, op text, row_id bigint, claim text, at timestamptz DEFAULT statement_timestamp())",
+		`CREATE FUNCTION see_claim() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+		BEGIN
+			INSERT INTO public.claim_seen (op, row_id, claim) VALUES (TG_OP, CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END,
+				current_setting('auditrepo.claim', true));
+			RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+		END $$`,
+		"CREATE TRIGGER see_claim BEFORE INSERT OR UPDATE OR DELETE ON appointments FOR EACH ROW EXECUTE FUNCTION see_claim()",
+	} {
+		if _, err := f.Super.Exec(f.Ctx, ddl); err != nil {
+			t.Fatalf("%s: %v", ddl, err)
+		}
+	}
+	a := f.Appointment(t, f.Ctx, db.CreateAppointmentParams{Type: "claim-order"})
+	f.Appointment(t, f.Ctx, db.CreateAppointmentParams{Type: "claim-order"})
+	if _, err := f.R.Appointment.UpdateStatus(f.Ctx, db.UpdateAppointmentStatusParams{ID: a.ID, Status: "confirmed"}); err != nil {
+		t.Fatal(err)
+	}
+	cancelled, err := f.R.Appointment.CancelScheduled(f.Ctx, f.Patient1)
+	if err != nil || len(cancelled) < 2 {
+		t.Fatalf("CancelScheduled: %d rows, %v; want at least the 2 new appointments", len(cancelled), err)
+	}
+	if err := f.R.Appointment.Delete(f.Ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"Create": 2, "UpdateStatus": 1, "CancelScheduled": len(cancelled), "Delete": 1}
+	rows, _ := f.Super.Query(f.Ctx, `SELECT op, row_id, coalesce(claim, ''), (extract(epoch FROM at) * 1e6)::bigint FROM claim_seen ORDER BY n`)
+	seen := map[string]int{}
+	for rows.Next() {
+		var op, claim string
+		var id, micros int64
+		if err := rows.Scan(&op, &id, &claim, &micros); err != nil {
+			t.Fatal(err)
+		}
+		// The claim's key is this statement's start and the table; the row after it names the method.
+		key := fmt.Sprintf("%d|appointments|", micros)
+		method, ok := "", strings.HasPrefix(claim, key)
+		for m := range want {
+			if strings.HasSuffix(claim, ",AppointmentRepo."+m+")") {
+				method = m
+			}
+		}
+		if !ok || method == "" {
+			t.Errorf("%s of appointment %d saw claim %q before it changed, want this statement's (key %s)", op, id, claim, key)
+			continue
+		}
+		seen[method]++
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(seen, want) {
+		t.Errorf("rows that saw their statement's claim before changing, by method: %v, want %v", seen, want)
 	}
 }
