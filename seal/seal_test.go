@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -26,10 +25,7 @@ type trail struct {
 
 func newTrail(t testing.TB) *trail {
 	t.Helper()
-	db := pgtest.Empty(t)
-	if _, err := auditschema.Install(context.Background(), db, auditschema.Config{}); err != nil {
-		t.Fatal(err)
-	}
+	db := pgtest.Audited(t, auditschema.Config{})
 	tr := &trail{t: t, db: db, opts: Options{Witnesses: []Witness{Dir(t.TempDir())}}}
 	tr.s, tr.v = keys(t, "clinic.example/audit")
 	return tr
@@ -81,7 +77,7 @@ func (tr *trail) exec(sql string, args ...any) {
 // hold the snapshot xmin back for a while.
 func (tr *trail) seal() *Checkpoint {
 	tr.t.Helper()
-	tr.waitFinal(tr.maxXID())
+	pgtest.WaitFinal(tr.t, tr.db, tr.maxXID())
 	cp, err := Seal(context.Background(), tr.db, tr.s, tr.opts)
 	if err != nil {
 		tr.t.Fatal(err)
@@ -97,26 +93,6 @@ func (tr *trail) maxXID() uint64 {
 		tr.t.Fatal(err)
 	}
 	return xid
-}
-
-// waitFinal waits until transaction xid is below the snapshot xmin.
-func (tr *trail) waitFinal(xid uint64) {
-	tr.t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		var final bool
-		err := tr.db.QueryRow(context.Background(), "SELECT pg_snapshot_xmin(pg_current_snapshot()) > $1::xid8", xid).Scan(&final)
-		if err != nil {
-			tr.t.Fatal(err)
-		}
-		if final {
-			return
-		}
-		if time.Now().After(deadline) {
-			tr.t.Fatalf("transaction %d is not final after a minute", xid)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func (tr *trail) verify() (*Report, error) {
@@ -187,7 +163,7 @@ func TestSealAndVerify(t *testing.T) {
 func TestSealAsReviewer(t *testing.T) {
 	tr := newTrail(t)
 	tr.insert(3, 1)
-	tr.waitFinal(tr.maxXID())
+	pgtest.WaitFinal(t, tr.db, tr.maxXID())
 	cfg := tr.db.Config().ConnConfig.Copy()
 	cfg.User, cfg.Password = "auditrepo_reviewer", ""
 	conn, err := pgx.ConnectConfig(context.Background(), cfg)
@@ -222,7 +198,7 @@ func TestOpenTransaction(t *testing.T) {
 	}
 	first := tr.maxXID()
 	later := tr.insert(3, 1) // committed, larger ids and xids than the open transaction's row
-	tr.waitFinal(first)
+	pgtest.WaitFinal(t, tr.db, first)
 	if cp, err := Seal(ctx, tr.db, tr.s, tr.opts); err != nil || cp.Size != 2 {
 		t.Fatalf("sealed %+v (%v) while a transaction below the later rows was open, want 2 rows", cp, err)
 	}
@@ -286,7 +262,7 @@ func TestSealRefuses(t *testing.T) {
 			tr.insert(2, 1)
 			tr.exec(`ALTER TABLE auditrepo.seal_checkpoint DISABLE TRIGGER USER`)
 			tr.exec(c.tamper)
-			tr.waitFinal(tr.maxXID())
+			pgtest.WaitFinal(t, tr.db, tr.maxXID())
 			if cp, err := Seal(context.Background(), tr.db, tr.s, tr.opts); !errors.Is(err, ErrBadCheckpoint) {
 				t.Fatalf("seal: %+v, %v; want ErrBadCheckpoint", cp, err)
 			}

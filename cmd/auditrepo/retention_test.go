@@ -4,11 +4,14 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/auditrepo/auditrepo/auditschema"
+	"github.com/auditrepo/auditrepo/internal/pgtest"
 )
 
 func TestRetentionCmd(t *testing.T) {
 	ctx := context.Background()
-	db := auditDB(t)
+	db := pgtest.Audited(t, auditschema.Config{})
 	// An old partition, made as maintain() would have made it, with a row of patient 5.
 	_, err := db.Exec(ctx, `SET ROLE auditrepo_audit;
 		CREATE TABLE auditrepo.audit_log_201901 PARTITION OF auditrepo.audit_log FOR VALUES FROM ('2019-01-01') TO ('2019-02-01');

@@ -13,6 +13,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/auditrepo/auditrepo/auditschema"
+	"github.com/auditrepo/auditrepo/internal/pgtest"
 )
 
 // cli runs auditrepo in-process with vars as its environment.
@@ -41,7 +44,7 @@ func (c cli) want(code int, args ...string) string {
 // sealDB is an installed audit schema with some rows, and the URL to reach it.
 func sealDB(t *testing.T) (*pgxpool.Pool, string) {
 	t.Helper()
-	db := auditDB(t)
+	db := pgtest.Audited(t, auditschema.Config{})
 	insert(t, db, 5)
 	return db, db.Config().ConnString()
 }
@@ -58,18 +61,7 @@ func insert(t *testing.T, db *pgxpool.Pool, n int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
-		var final bool
-		if err := db.QueryRow(ctx, "SELECT pg_snapshot_xmin(pg_current_snapshot()) > $1::xid8", xid).Scan(&final); err != nil {
-			t.Fatal(err)
-		}
-		if final {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("rows not final after a minute")
-		}
-	}
+	pgtest.WaitFinal(t, db, xid)
 }
 
 func TestKeygen(t *testing.T) {

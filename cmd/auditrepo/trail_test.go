@@ -21,16 +21,6 @@ import (
 
 var updateGoldens = flag.Bool("update", false, "rewrite the golden files in testdata")
 
-// auditDB is a fresh database with the audit schema installed, as the superuser.
-func auditDB(t *testing.T) *pgxpool.Pool {
-	t.Helper()
-	db := pgtest.Empty(t)
-	if _, err := auditschema.Install(context.Background(), db, auditschema.Config{}); err != nil {
-		t.Fatal(err)
-	}
-	return db
-}
-
 // roleURL is db's database as role, without a password (the test server trusts 127.0.0.1).
 func roleURL(db *pgxpool.Pool, role string) string {
 	c := db.Config().ConnConfig
@@ -62,7 +52,7 @@ const actorQuery = "SELECT name, role FROM staff WHERE id = $1"
 // seeded is a seeded database's reviewer URL and superuser pool.
 func seeded(t *testing.T) (string, *pgxpool.Pool) {
 	t.Helper()
-	db := auditDB(t)
+	db := pgtest.Audited(t, auditschema.Config{})
 	if _, err := db.Exec(context.Background(), seed); err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +211,7 @@ func TestTrailProgress(t *testing.T) {
 // TestActorNamesCached checks --actor-query runs once per actor: each run of this query names differently.
 func TestActorNamesCached(t *testing.T) {
 	ctx := context.Background()
-	db := auditDB(t)
+	db := pgtest.Audited(t, auditschema.Config{})
 	if _, err := db.Exec(ctx, "CREATE SEQUENCE runs"); err != nil {
 		t.Fatal(err)
 	}
