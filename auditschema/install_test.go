@@ -52,10 +52,7 @@ func catalog(t *testing.T, db *pgxpool.Pool) string {
 
 func TestInstallModelsNamesTheFix(t *testing.T) {
 	ctx := context.Background()
-	db := pgtest.Empty(t)
-	if _, err := auditschema.Install(ctx, db, auditschema.Config{}); err != nil {
-		t.Fatal(err)
-	}
+	db := pgtest.Audited(t, auditschema.Config{})
 	if _, err := db.Exec(ctx, `CREATE TABLE pets (id bigint PRIMARY KEY, name text)`); err != nil {
 		t.Fatal(err)
 	}

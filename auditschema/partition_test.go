@@ -34,11 +34,8 @@ func monthly(t *testing.T, db *pgxpool.Pool, c auditschema.Config) []string {
 // (TestUpgradeFromVersion0KeepsEveryRow).
 func TestPartitionNameIsTheOneScheme(t *testing.T) {
 	ctx := context.Background()
-	db := pgtest.Empty(t)
 	c := auditschema.Config{Table: "clinic_trail"}.WithDefaults()
-	if _, err := auditschema.Install(ctx, db, c); err != nil {
-		t.Fatal(err)
-	}
+	db := pgtest.Audited(t, c)
 
 	// Any day of the month names it, across year boundaries, whatever the session's time zone.
 	for _, tz := range []string{"UTC", "Pacific/Kiritimati", "Pacific/Pago_Pago"} {
@@ -121,10 +118,7 @@ func TestUpgradedHasTheInstalledFunctions(t *testing.T) {
 		}
 		return fns
 	}
-	installed := pgtest.Empty(t)
-	if _, err := auditschema.Install(ctx, installed, auditschema.Config{}); err != nil {
-		t.Fatal(err)
-	}
+	installed := pgtest.Audited(t, auditschema.Config{})
 	upgraded := legacyDB(t)
 	if _, err := upgraded.Exec(ctx, legacyRows); err != nil {
 		t.Fatal(err)

@@ -20,10 +20,7 @@ import (
 func retentionDB(t *testing.T, months ...string) *pgxpool.Pool {
 	t.Helper()
 	ctx := context.Background()
-	db := pgtest.Empty(t)
-	if _, err := auditschema.Install(ctx, db, auditschema.Config{}); err != nil {
-		t.Fatal(err)
-	}
+	db := pgtest.Audited(t, auditschema.Config{})
 	for i, m := range months {
 		from, err := time.Parse("200601", m)
 		if err != nil {
