@@ -22,10 +22,7 @@ import (
 func trailDB(t *testing.T, role, seed string) *pgxpool.Pool {
 	t.Helper()
 	ctx := context.Background()
-	db := pgtest.Empty(t)
-	if _, err := auditschema.Install(ctx, db, auditschema.Config{}); err != nil {
-		t.Fatal(err)
-	}
+	db := pgtest.Audited(t, auditschema.Config{})
 	if _, err := db.Exec(ctx, seed); err != nil {
 		t.Fatal(err)
 	}
