@@ -14,6 +14,8 @@ import (
 	"text/template"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/auditrepo/auditrepo/internal/sqltext"
 )
 
 // Version is the newest schema version this package installs.
@@ -24,7 +26,7 @@ var files embed.FS
 
 var tmpl = template.Must(template.New("").Funcs(template.FuncMap{
 	"ident": func(s string) string { return pgx.Identifier{s}.Sanitize() },
-	"lit":   literal,
+	"lit":   sqltext.Literal,
 }).ParseFS(files, "sql/*.sql"))
 
 // Config names what the schema creates. The zero value of a field means its default (Defaults).
@@ -97,8 +99,6 @@ func (c Config) DatabaseSQL() (string, error) { return render("database", c.view
 
 // DDLSQL returns the statements that install the event trigger recording DDL on audited tables (superuser only).
 func (c Config) DDLSQL() (string, error) { return render("ddl.sql", c.view()) }
-
-func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // Querier is what Install needs of a connection: pgx.Conn, pgxpool.Pool and pgx.Tx have it.
 type Querier interface {

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/auditrepo/auditrepo/internal/sqltext"
 )
 
 // LegacyTable is the trail of schema version 0: the table the clinic's own migrations created (and its backstop
@@ -227,7 +229,7 @@ func Upgrade(ctx context.Context, db Querier, c Config, legacy string) (*Upgrade
 				fmt.Sprintf("CREATE TRIGGER refuse_insert BEFORE INSERT ON %s FOR EACH STATEMENT EXECUTE FUNCTION %s.refuse()",
 					pgx.Identifier{schema, renamed}.Sanitize(), v.S),
 				fmt.Sprintf("COMMENT ON TABLE %s IS %s", pgx.Identifier{schema, renamed}.Sanitize(),
-					literal(fmt.Sprintf("audit trail of schema version 0, imported into %s by auditschema.Upgrade; kept read-only", c.QualifiedTable()))),
+					sqltext.Literal(fmt.Sprintf("audit trail of schema version 0, imported into %s by auditschema.Upgrade; kept read-only", c.QualifiedTable()))),
 			} {
 				if _, err := tx.Exec(ctx, q); err != nil {
 					return fmt.Errorf("auditschema: upgrade: retiring %s: %w", v.Source, err)
@@ -284,7 +286,7 @@ func importPartitions(ctx context.Context, tx pgx.Tx, v upgradeView, asAudit str
 			continue
 		}
 		if _, err := tx.Exec(ctx, fmt.Sprintf("%s; CREATE TABLE %s PARTITION OF %s.%s FOR VALUES FROM (%s) TO (%s); RESET ROLE",
-			asAudit, pgx.Identifier{v.Schema, name}.Sanitize(), v.S, v.T, literal(from), literal(to))); err != nil {
+			asAudit, pgx.Identifier{v.Schema, name}.Sanitize(), v.S, v.T, sqltext.Literal(from), sqltext.Literal(to))); err != nil {
 			return nil, fmt.Errorf("auditschema: upgrade: creating partition %s: %w", name, err)
 		}
 		made = append(made, name)

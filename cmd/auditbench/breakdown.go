@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/auditrepo/auditrepo/internal/sqltext"
 )
 
 // The breakdown (-breakdown N) measures on the server where the audited path's time goes beyond the floor's:
@@ -83,8 +85,8 @@ func (b *bench) breakdown(ctx context.Context) error {
 	}
 	defer setTrigger("floor.audit_appointments")
 	a := b.arms[armAudited].actor
-	claimArgs := fmt.Sprintf("'%s', %d::bigint, '%s'::inet, '%s', '%s', 'appointments', 'AppointmentRepo.Update'",
-		a.Kind, a.UserID, a.IP, a.UserAgent, a.RequestID)
+	claimArgs := fmt.Sprintf("%s, %d::bigint, %s::inet, %s, %s, 'appointments', 'AppointmentRepo.Update'",
+		sqltext.Literal(string(a.Kind)), a.UserID, sqltext.Literal(a.IP.String()), sqltext.Literal(a.UserAgent), sqltext.Literal(a.RequestID))
 	upd := "UPDATE %[1]s SET status = CASE status WHEN 'scheduled' THEN 'confirmed' ELSE 'scheduled' END, updated_at = now() WHERE id = k"
 	// The generated shape: the claim ANDed to the statement's WHERE condition.
 	claimed := upd + " AND %[2]s(" + claimArgs + ")"
@@ -145,7 +147,7 @@ func (b *bench) breakdown(ctx context.Context) error {
 		{"auditrepo.claim (inlined SQL)", "NULL", claimNow},
 		{"auditrepo.actor, no claim", "PERFORM set_config('auditrepo.claim', '', true)", "PERFORM auditrepo.actor('appointments')"},
 		{"auditrepo.actor, claim (its row parsed)", claimNow, "PERFORM auditrepo.actor('appointments')"},
-		{"peers: current_setting(...)::jsonb", "PERFORM set_config('auditbench.actor', " + pgQuote(actorJSON(a, "AppointmentRepo.Update")) + ", true)",
+		{"peers: current_setting(...)::jsonb", "PERFORM set_config('auditbench.actor', " + sqltext.Literal(actorJSON(a, "AppointmentRepo.Update")) + ", true)",
 			"PERFORM NULLIF(current_setting('auditbench.actor', true), '')::jsonb"},
 	}
 	fn10k := 10000
@@ -190,8 +192,6 @@ func (b *bench) bdRun(ctx context.Context, do string) (float64, error) {
 	err := b.adm.QueryRow(ctx, "SELECT current_setting('auditbench.bd')::float8").Scan(&us)
 	return us, err
 }
-
-func pgQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 func (b *bench) reportBreakdown(tw *tabwriter.Writer) {
 	r := &b.res
