@@ -1,5 +1,5 @@
-// Command auditbench measures what auditing costs: the generated audited repositories (sqlc's statement inside
-// auditrepo.claim, SECURITY DEFINER statement triggers writing the audit rows) against the raw sqlc queries they
+// Command auditbench measures what auditing costs: the generated audited repositories (sqlc's statement with
+// auditrepo.claim as one more condition, SECURITY DEFINER statement triggers writing the audit rows) against the raw sqlc queries they
 // wrap, against the floor (the same trigger without the claim and the security machinery), and against the
 // usual alternatives, a trigger reading its actor from a setting (the way pghistory does it) and a row trigger.
 //

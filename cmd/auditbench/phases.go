@@ -623,7 +623,8 @@ var verifyArms = []armKind{armAudited, armFloor, armBest, armNaive}
 // verify checks that the floor, the peers and the audited arm write byte-identical audit rows for the same
 // changes, apart from the actor columns: in ONE transaction (so now(), and with it updated_at and the server
 // facts, are the same for all) each arm runs the same sample of changes on its own table, each as its arm
-// writes (the audited arm's statements inside auditrepo.claim, the peers' after setting auditbench.actor):
+// writes (the audited arm's statements with auditrepo.claim as a condition, the peers' after setting
+// auditbench.actor):
 // inserts (every 50th row of raw.appointments, seeded or created by the run), multi-row updates of PHI
 // fields, a patient move, a change of nonphi fields only and a change of nothing (both: no rows), deletes. It compares digests of the audit rows, then
 // rolls everything back. A difference fails the run.
@@ -639,17 +640,20 @@ func (b *bench) verify(ctx context.Context) error {
 		ip = a.IP.String()
 	}
 	other := b.s.patients[len(b.s.patients)-1]
+	// %[1]s is the arm's table, %[2]s the audited arm's claim, as the generator adds it to a statement that
+	// changes many rows: one more condition, evaluated once.
 	script := []string{
 		`INSERT INTO %[1]s (id, patient_id, dentist_id, clinic_id, date, time, type, status, notes) OVERRIDING SYSTEM VALUE
 			SELECT 900000000 + id, patient_id, dentist_id, clinic_id, date, time, type, status, notes FROM raw.appointments
-			WHERE id %% 50 = 7 ORDER BY id`,
+			WHERE id %% 50 = 7%[2]s ORDER BY id`,
 		`UPDATE %[1]s SET status = CASE status WHEN 'scheduled' THEN 'confirmed' ELSE 'scheduled' END,
-			notes = notes || ' (verified)', updated_at = now() WHERE id >= 900000000 AND id %% 3 = 0`,
-		fmt.Sprintf(`UPDATE %%[1]s SET patient_id = %d, updated_at = now() WHERE id >= 900000000 AND id %%%% 4 = 1`, other),
-		`UPDATE %[1]s SET updated_at = updated_at + interval '1 minute' WHERE id >= 900000000`,
-		`UPDATE %[1]s SET type = type WHERE id >= 900000000 AND id %% 5 = 2`,
-		`DELETE FROM %[1]s WHERE id >= 900000000 AND id %% 2 = 0`,
+			notes = notes || ' (verified)', updated_at = now() WHERE id >= 900000000 AND id %% 3 = 0%[2]s`,
+		fmt.Sprintf(`UPDATE %%[1]s SET patient_id = %d, updated_at = now() WHERE id >= 900000000 AND id %%%% 4 = 1%%[2]s`, other),
+		`UPDATE %[1]s SET updated_at = updated_at + interval '1 minute' WHERE id >= 900000000%[2]s`,
+		`UPDATE %[1]s SET type = type WHERE id >= 900000000 AND id %% 5 = 2%[2]s`,
+		`DELETE FROM %[1]s WHERE id >= 900000000 AND id %% 2 = 0%[2]s`,
 	}
+	const claim = " AND (SELECT auditrepo.claim($1, $2, $3, $4, $5, 'appointments', 'auditbench.verify'))"
 	for _, k := range verifyArms {
 		table := armSchemas[k] + ".appointments"
 		if k == armBest || k == armNaive {
@@ -658,13 +662,12 @@ func (b *bench) verify(ctx context.Context) error {
 			}
 		}
 		for _, st := range script {
-			st = fmt.Sprintf(st, table)
 			var err error
 			if k == armAudited {
-				_, err = tx.Exec(ctx, `WITH ar_write AS (`+st+` RETURNING 1) SELECT count(*) FROM ar_write
-					WHERE (SELECT auditrepo.claim($1, $2, $3, $4, $5, 'appointments', 'auditbench.verify'))`,
-					string(a.Kind), a.UserID, ip, a.UserAgent, a.RequestID)
+				st = fmt.Sprintf(st, table, claim)
+				_, err = tx.Exec(ctx, st, string(a.Kind), a.UserID, ip, a.UserAgent, a.RequestID)
 			} else {
+				st = fmt.Sprintf(st, table, "")
 				_, err = tx.Exec(ctx, st)
 			}
 			if err != nil {
