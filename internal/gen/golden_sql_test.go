@@ -296,6 +296,7 @@ func caseDB(t *testing.T, root, name string, p *ir.Program, triggers string) (su
 	ctx := t.Context()
 	super = pgtest.Schema(t, string(schema))
 	c := auditschema.Defaults
+	c.Schema, c.Table = p.Audit.Schema, p.Audit.Table
 	if _, err := auditschema.Install(ctx, super, c); err != nil {
 		t.Fatal(err)
 	}
@@ -317,6 +318,33 @@ func caseDB(t *testing.T, root, name string, p *ir.Program, triggers string) (su
 	cfg.User, cfg.Password = c.App, ""
 	u := fmt.Sprintf("postgres://%s@%s/%s?sslmode=disable", c.App, net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))), cfg.Database)
 	return super, pgtest.Pool(t, u)
+}
+
+// An audit schema whose name is a column-name key word (time) is bare in expressions but must be quoted where a
+// type is named (the trigger functions' DECLARE of the claim's row type): the "ok" case generated for it installs,
+// and a repository statement writes its audit row there.
+func TestKeywordAuditSchema(t *testing.T) {
+	t.Parallel()
+	root := filepath.Join("..", "..")
+	o := caseOptions("ok")
+	o.Audit.Schema = "time"
+	files, err := Render(root, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := Program(root, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqls := stringConsts(t, files)
+	super, pool := caseDB(t, root, "ok", prog, sqls["auditSQL"])
+	if _, err := pool.Exec(t.Context(), sqls["auditedCreatePerson"], "patient", "Ann", "s3cret", "system", nil, nil, "golden", nil); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := super.QueryRow(t.Context(), `SELECT count(*) FROM "time".audit_log WHERE actor_kind = 'system'`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("audit rows of the create in schema time: %d, %v; want 1", n, err)
+	}
 }
 
 // stringConsts returns the string constants of the generated files by name.

@@ -17,6 +17,7 @@ import (
 	"github.com/auditrepo/auditrepo/internal/diag"
 	"github.com/auditrepo/auditrepo/internal/load"
 	"github.com/auditrepo/auditrepo/internal/sqlparse"
+	"github.com/auditrepo/auditrepo/internal/sqltext"
 	"github.com/auditrepo/auditrepo/internal/tags"
 )
 
@@ -575,7 +576,7 @@ func manyInsert(m *Model, s *sqlparse.Statement, many *Many) *Select {
 			p := "ar_in.p" + strconv.Itoa(n)
 			if col := many.ViaText[n-1]; col != "" {
 				// The element's text, read in as the column's type (its name is not known here).
-				return fmt.Sprintf("(jsonb_populate_record(NULL::%s, jsonb_build_object(%s, %s))).%s", sqlTypeName(m.Schema, m.Relation), Literal(col), p, sqlparse.QuoteIdent(col))
+				return fmt.Sprintf("(jsonb_populate_record(NULL::%s, jsonb_build_object(%s, %s))).%s", sqlparse.QuoteTypeQualifier(m.Schema)+"."+sqlparse.QuoteIdent(m.Relation), sqltext.Literal(col), p, sqlparse.QuoteIdent(col))
 			}
 			return p
 		})

@@ -504,6 +504,27 @@ func TestQuoteIdent(t *testing.T) {
 	}
 }
 
+// A schema in a type position (NULL::schema.t, DECLARE c schema.t) must parse back to the same name for every
+// kind of word, the column-name key words included, which QuoteIdent leaves bare.
+func TestQuoteTypeQualifier(t *testing.T) {
+	for _, name := range []string{"public", "auditrepo", "type", "name", "time", "values", "int", "json_table",
+		"user", "select", "left", "Audit Trail", "a\"b", "1a"} {
+		q := QuoteTypeQualifier(name)
+		tree, err := pg_query.Parse("SELECT NULL::" + q + ".claimed")
+		if err != nil {
+			t.Errorf("%s: NULL::%s.claimed does not parse: %v", name, q, err)
+			continue
+		}
+		names := tree.Stmts[0].Stmt.GetSelectStmt().TargetList[0].GetResTarget().Val.GetTypeCast().TypeName.Names
+		if got := names[0].GetString_().Sval; got != name {
+			t.Errorf("NULL::%s.claimed names schema %q, want %q", q, got, name)
+		}
+	}
+	if got := QuoteTypeQualifier("time"); got != `"time"` {
+		t.Errorf("QuoteTypeQualifier(time) = %s, want it quoted", got)
+	}
+}
+
 // TestTail: the comments after the statement's last token, before a ';', are the statement's tail; what follows
 // the ';' is not.
 func TestTail(t *testing.T) {

@@ -1,6 +1,7 @@
 package sqlparse
 
 import (
+	"slices"
 	"sort"
 	"strings"
 
@@ -43,19 +44,27 @@ func ReplaceParams(text string, start, end int, refs []ParamRef, f func(n int) s
 // name, time) stay bare: they are valid column and table names. Only reserved words and those reserved but
 // for function or type names (select, user, left, join) must be quoted.
 func QuoteIdent(name string) string {
+	return quote(name, pg_query.KeywordKind_RESERVED_KEYWORD, pg_query.KeywordKind_TYPE_FUNC_NAME_KEYWORD)
+}
+
+// QuoteTypeQualifier returns name as the schema of a qualified type name (schema.type). There PostgreSQL reads
+// fewer bare words than QuoteIdent leaves: a column-name key word (time, values, int) is a syntax error, so it
+// is quoted too.
+func QuoteTypeQualifier(name string) string {
+	return quote(name, pg_query.KeywordKind_RESERVED_KEYWORD, pg_query.KeywordKind_TYPE_FUNC_NAME_KEYWORD,
+		pg_query.KeywordKind_COL_NAME_KEYWORD)
+}
+
+// quote returns name bare when it is a plain lower-case word whose key word kind, if any, is not among quoted,
+// double-quoted otherwise.
+func quote(name string, quoted ...pg_query.KeywordKind) string {
 	bare := name != "" && !(name[0] >= '0' && name[0] <= '9')
 	for _, c := range name {
 		bare = bare && (c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_')
 	}
 	if bare {
 		scan, err := pg_query.Scan(name)
-		bare = err == nil && len(scan.Tokens) == 1
-		if bare {
-			switch scan.Tokens[0].KeywordKind {
-			case pg_query.KeywordKind_RESERVED_KEYWORD, pg_query.KeywordKind_TYPE_FUNC_NAME_KEYWORD:
-				bare = false
-			}
-		}
+		bare = err == nil && len(scan.Tokens) == 1 && !slices.Contains(quoted, scan.Tokens[0].KeywordKind)
 	}
 	if bare {
 		return name

@@ -13,6 +13,7 @@ import (
 	"github.com/auditrepo/auditrepo/internal/claimargs"
 	"github.com/auditrepo/auditrepo/internal/ir"
 	"github.com/auditrepo/auditrepo/internal/sqlparse"
+	"github.com/auditrepo/auditrepo/internal/sqltext"
 	"github.com/auditrepo/auditrepo/internal/tags"
 )
 
@@ -54,7 +55,8 @@ func placeholders(first int) string {
 
 // Triggers renders the SQL that installs the audit trigger functions and triggers of every model.
 func Triggers(p *ir.Program) (string, error) {
-	t := &triggers{S: ident(p.Audit.Schema), AuditRole: p.Audit.Role, Log: ident(p.Audit.Schema) + "." + ident(p.Audit.Table)}
+	t := &triggers{S: ident(p.Audit.Schema), Claimed: sqlparse.QuoteTypeQualifier(p.Audit.Schema) + ".claimed",
+		AuditRole: p.Audit.Role, Log: ident(p.Audit.Schema) + "." + ident(p.Audit.Table)}
 	seen := map[string]bool{}
 	for _, m := range p.Models {
 		t.Models = append(t.Models, &data{m: m})
@@ -69,6 +71,7 @@ func Triggers(p *ir.Program) (string, error) {
 // triggers is what the "triggers" template reads.
 type triggers struct {
 	S         string // the audit schema, as SQL names it
+	Claimed   string // the claim's row type, qualified as a type
 	AuditRole string
 	Log       string // the audit table, qualified
 	Schemas   []string
@@ -208,7 +211,7 @@ func hops(expr string, hs []ir.Hop) string {
 	return expr
 }
 
-var literal, ident = ir.Literal, sqlparse.QuoteIdent
+var literal, ident = sqltext.Literal, sqlparse.QuoteIdent
 
 // arrayLit is items as a text[] literal; an item that the array syntax would misread (a quoted column name
 // with a comma, brace, quote or backslash, or spaces around it, or the word NULL) is double-quoted.
