@@ -155,7 +155,7 @@ RETURN pg_catalog.set_config('auditrepo.claim', {{.S}}.claim_key(target) OPERATO
 
 -- actor returns the claim made for this statement and table, or NULL (an 'unattributed' change). One SQL
 -- expression, inlined into the trigger functions, which also check its kind: a value after this statement's key
--- that claim() did not write fails to parse or names another kind, and the write is refused. The row starts
+-- that is no claimed row fails to parse, one naming another kind is refused, and so is the write. The row starts
 -- after the key's 16 digits and two bars: a constant offset, where computing the key's length again would cost
 -- the trigger functions, which run as a role that is no superuser, a privilege check per function each time.
 CREATE FUNCTION {{.S}}.actor(target text) RETURNS {{.S}}.claimed LANGUAGE sql STABLE

@@ -410,7 +410,7 @@ func (b *builder) query(fn *types.Func, cmd, text string) {
 	if !stmt.ReadOnlyCTEs {
 		for i, w := range stmt.Writes {
 			if !w.TopLevel {
-				b.errs.Addf(userPos(i), "%s: %s on table %s inside a WITH: a statement that writes PHI table %s may only read in its WITH (PostgreSQL runs it inside the claim's)", fn.Name(), w.Verb, w.Table, target.Table)
+				b.errs.Addf(userPos(i), "%s: %s on table %s inside a WITH: a statement that writes PHI table %s may only read in its WITH (writes there run unordered with the statement and its claim)", fn.Name(), w.Verb, w.Table, target.Table)
 				return
 			}
 		}

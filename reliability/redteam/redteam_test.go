@@ -360,7 +360,7 @@ func TestRedTeamApp(t *testing.T) {
 		} {
 			t.Run("in_statement_"+tc.name, func(t *testing.T) { attack(t, c, nil, inStatement(tc.table, tc.payload)) })
 		}
-		// This statement's key followed by what claim() never writes: the trigger refuses the write.
+		// This statement's key followed by what is no valid claim: the trigger refuses the write.
 		for _, tc := range []struct{ name, payload, code string }{
 			{"garbage_after_key", "garbage", badText},
 			{"row_then_garbage", valid + "garbage", badText},
