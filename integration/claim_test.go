@@ -42,8 +42,9 @@ func TestClaimRoundTrip(t *testing.T) {
 
 // The claim is a condition of the repository's statement: PostgreSQL must evaluate it before the statement
 // changes a row. A BEFORE ROW trigger (the user's own kind of trigger, running just before each row changes)
-// records the claim setting it sees: for every row of every shape (INSERT ... SELECT, an UPDATE and a DELETE with
-// the claim in their WHERE, a multi-row UPDATE with it as an InitPlan) it must already be this statement's claim.
+// records the claim setting it sees: for every row of the shapes the appointment repository sends (INSERT ...
+// SELECT of one row, a bulk insert from unnest and a multi-row UPDATE with the claim as an InitPlan, an UPDATE
+// and a DELETE with the claim in their WHERE) it must already be this statement's claim.
 func TestClaimBeforeRowChanges(t *testing.T) {
 	t.Parallel()
 	f := clinictest.New(t)
@@ -63,6 +64,12 @@ func TestClaimBeforeRowChanges(t *testing.T) {
 	}
 	a := f.Appointment(t, f.Ctx, db.CreateAppointmentParams{Type: "claim-order"})
 	f.Appointment(t, f.Ctx, db.CreateAppointmentParams{Type: "claim-order"})
+	p := db.CreateAppointmentParams{PatientID: a.PatientID, DentistID: a.DentistID, ClinicID: a.ClinicID, Date: a.Date,
+		Time: a.Time, Type: "claim-order", Status: "confirmed"}
+	bulk := []db.CreateAppointmentParams{p, p, p}
+	if _, err := f.R.Appointment.CreateMany(f.Ctx, bulk); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := f.R.Appointment.UpdateStatus(f.Ctx, db.UpdateAppointmentStatusParams{ID: a.ID, Status: "confirmed"}); err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +80,7 @@ func TestClaimBeforeRowChanges(t *testing.T) {
 	if err := f.R.Appointment.Delete(f.Ctx, a.ID); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]int{"Create": 2, "UpdateStatus": 1, "CancelScheduled": len(cancelled), "Delete": 1}
+	want := map[string]int{"Create": 2, "CreateMany": len(bulk), "UpdateStatus": 1, "CancelScheduled": len(cancelled), "Delete": 1}
 	rows, _ := f.Super.Query(f.Ctx, `SELECT op, row_id, coalesce(claim, ''), (extract(epoch FROM at) * 1e6)::bigint FROM claim_seen ORDER BY n`)
 	seen := map[string]int{}
 	for rows.Next() {

@@ -89,25 +89,35 @@ func isASCIIWord(s string) bool {
 	return s != ""
 }
 
-// wrap builds the audited statement the generator emits: the claim ANDed to an UPDATE's or DELETE's WHERE
-// condition, an INSERT (body, sqlc's or the bulk form) inside a CTE under the claim.
-func wrap(s *Statement, body, claim string) string {
-	if s.Kind == Update || s.Kind == Delete {
-		t, c := s.Text, s.Cond
+// wrap builds the audited statement the generator emits for s (internal/templates' "audited"): the claim ANDed to
+// an UPDATE's or DELETE's WHERE condition (once: as an uncorrelated subquery); an INSERT of one VALUES row without
+// DEFAULT as INSERT ... SELECT its items WHERE the claim; any other INSERT in a CTE under the claim.
+func wrap(s *Statement, claim string, once bool) string {
+	if once {
+		claim = "(SELECT " + claim + ")"
+	}
+	t := s.Text
+	switch {
+	case s.Kind == Update || s.Kind == Delete:
+		c := s.Cond
 		if !s.HasWhere {
 			return t[s.Start:c.Start] + " WHERE " + claim + t[c.End:s.End]
 		}
 		return t[s.Start:c.Start] + "(" + t[c.Start:c.End] + ") AND " + claim + t[c.End:s.End]
+	case canSelect(s):
+		v := s.Insert.Values
+		return t[s.Start:v.Start] + "SELECT " + t[v.Items[0].Start:v.Items[len(v.Items)-1].End] + "\nWHERE " + claim + t[v.End:s.End]
 	}
+	body := t[s.Start:s.End]
 	if !s.HasReturning {
 		body += " RETURNING true"
 	}
 	return "WITH ar_write AS (\n" + body + "\n)\nSELECT ar_write.* FROM ar_write\nWHERE (SELECT " + claim + ")"
 }
 
-// many builds the bulk form of an INSERT whose VALUES row has no DEFAULT, each $n read from
-// column pn of unnest($n::types[n-1][]).
-func many(s *Statement, types []string) string {
+// many builds the bulk form of an INSERT whose VALUES row has no DEFAULT, each $n read from column pn of
+// unnest($n::types[n-1][]), with the claim evaluated once in its WHERE.
+func many(s *Statement, types []string, claim string) string {
 	v := s.Insert.Values
 	var items, arrays, cols []string
 	for _, it := range v.Items {
@@ -118,13 +128,18 @@ func many(s *Statement, types []string) string {
 		cols = append(cols, fmt.Sprintf("p%d", n))
 	}
 	return s.Text[s.Start:v.Start] + "SELECT " + strings.Join(items, ", ") + " FROM unnest(" + strings.Join(arrays, ", ") +
-		") AS ar_in(" + strings.Join(cols, ", ") + ")" + s.Text[v.End:s.End]
+		") AS ar_in(" + strings.Join(cols, ", ") + ")\nWHERE (SELECT " + claim + ")" + s.Text[v.End:s.End]
+}
+
+// canSelect reports whether s is an INSERT of one VALUES row without DEFAULT, which a SELECT can replace.
+func canSelect(s *Statement) bool {
+	return s.Insert != nil && s.Insert.Values != nil &&
+		!slices.ContainsFunc(s.Insert.Values.Items, func(it Item) bool { return it.Default })
 }
 
 // canMany reports whether many applies to s.
 func canMany(s *Statement) bool {
-	return s.Insert != nil && s.Insert.Values != nil && s.Params > 0 &&
-		!slices.ContainsFunc(s.Insert.Values.Items, func(it Item) bool { return it.Default })
+	return canSelect(s) && s.Params > 0
 }
 
 // shape is what decoration must not change.
@@ -173,13 +188,14 @@ func FuzzSplice(f *testing.F) {
 		if p.Kind == Other {
 			return
 		}
-		pw, dw := wrap(p, p.Text[p.Start:p.End], "true"), wrap(d, d.Text[d.Start:d.End], "true")
-		if fp(t, dw) != fp(t, pw) {
-			t.Errorf("wrapped %q differs from\n%q", dw, pw)
+		for _, once := range []bool{false, true} {
+			if pw, dw := wrap(p, "true", once), wrap(d, "true", once); fp(t, dw) != fp(t, pw) {
+				t.Errorf("wrapped %q differs from\n%q", dw, pw)
+			}
 		}
 		if canMany(p) {
 			types := slices.Repeat([]string{"text"}, p.Params)
-			pw, dw := wrap(p, many(p, types), "true"), wrap(d, many(d, types), "true")
+			pw, dw := many(p, types, "true"), many(d, types, "true")
 			if fp(t, dw) != fp(t, pw) {
 				t.Errorf("bulk %q differs from\n%q", dw, pw)
 			}
@@ -243,9 +259,9 @@ func TestSpliceRuns(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		run := func(sql string, args []any, want int) {
+		run := func(q pgx.Tx, sql string, args []any, want int) {
 			t.Helper()
-			rows, err := tx.Query(ctx, sql, args...)
+			rows, err := q.Query(ctx, sql, args...)
 			if err != nil {
 				t.Fatalf("%s: %v", sql, err)
 			}
@@ -256,7 +272,7 @@ func TestSpliceRuns(t *testing.T) {
 			if err := rows.Err(); err != nil {
 				t.Fatalf("%s: %v", sql, err)
 			}
-			if s.Kind != Insert && !s.HasReturning { // the claim is in the WHERE: no RETURNING is added
+			if !s.HasReturning { // the rows changed (or the CTE's rows selected)
 				n = int(rows.CommandTag().RowsAffected())
 			}
 			if n != want {
@@ -264,9 +280,19 @@ func TestSpliceRuns(t *testing.T) {
 			}
 		}
 		const claim = "ar_sqlparse_test.claim()"
-		run(wrap(s, s.Text[s.Start:s.End], claim), c.args, c.rows)
+		if s.Kind != Insert { // the claim evaluated once, in a savepoint rolled back: the same rows change
+			sp, err := tx.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			run(sp, wrap(s, claim, true), c.args, c.rows)
+			if err := sp.Rollback(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		run(tx, wrap(s, claim, false), c.args, c.rows)
 		if c.types != nil {
-			run(wrap(s, many(s, c.types), claim), c.manyArgs, 2)
+			run(tx, many(s, c.types, claim), c.manyArgs, 2)
 		}
 	}
 }

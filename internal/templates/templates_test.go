@@ -38,4 +38,4 @@ func TestBodyQuote(t *testing.T) {
 	}
 }
 
-var dollarTag = regexp.MustCompile(`\$[A-Za-z_][A-Za-z_0-9]*\$`)
+var dollarTag = regexp.MustCompile(`\$([A-Za-z_][A-Za-z_0-9]*)?\$`)
