@@ -14,9 +14,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/auditrepo/auditrepo/auditschema"
 	"github.com/auditrepo/auditrepo/internal/gen"
+	"github.com/auditrepo/auditrepo/internal/ir"
 )
 
 func main() {
@@ -40,6 +42,13 @@ func run(argv []string, stderr io.Writer) int {
 	if o.Out == "" || fs.NArg() > 0 {
 		fmt.Fprintln(stderr, "usage: auditrepo-gen -out DIR [-f sqlc.yaml] [-sqlc DIR] [-models DIR] [-schema NAME] [-audit-table NAME] [-audit-role NAME]")
 		return 2
+	}
+	// The names are written into the generated trigger functions' bodies.
+	for _, f := range []struct{ flag, value string }{{"schema", o.Audit.Schema}, {"audit-table", o.Audit.Table}, {"audit-role", o.Audit.Role}} {
+		if f.value == "" || strings.Contains(f.value, ir.BodyQuote) {
+			fmt.Fprintf(stderr, "auditrepo-gen: -%s %q: want a name that is not empty and does not contain %s, the trigger bodies' quote\n", f.flag, f.value, ir.BodyQuote)
+			return 2
+		}
 	}
 	if _, err := gen.Run(".", o); err != nil {
 		fmt.Fprintln(stderr, err)

@@ -117,14 +117,14 @@ func (b *builder) model(t *tags.Model) *Model {
 			b.errs.Addf(t.Pos, "%s: sqlc field %s.%s has no db tag; set emit_db_tags: true in sqlc.yaml", t.Name, t.Name, sf.Name())
 			continue
 		}
-		if strings.Contains(col, BodyQuote) {
-			b.errs.Addf(t.Pos, "%s: column %s of %s contains %s, which would end the generated trigger function's body; rename it", t.Name, col, t.Table, BodyQuote)
-		}
 		f, ok := declared[sf.Name()]
 		if !ok {
 			b.errs.Addf(t.Pos, "%s: column %s of %s is not declared; add field %s %s, tagged audit:\"exclude\", \"redact\" or \"nonphi\" unless it is plain PHI",
 				t.Name, col, t.Table, sf.Name(), types.TypeString(sf.Type(), b.qualifier))
 			continue
+		}
+		if strings.Contains(col, BodyQuote) {
+			b.errs.Addf(f.Pos, "%s.%s: column %s of %s contains %s, which would end the generated trigger function's body; rename it", t.Name, f.Name, col, t.Table, BodyQuote)
 		}
 		if !types.Identical(f.Type, sf.Type()) {
 			b.errs.Addf(f.Pos, "%s.%s: type %s does not match sqlc's %s for column %s",
