@@ -19,7 +19,7 @@ func retentionCmd(ctx context.Context, e *env, args []string) error {
 	fs := e.flags("retention")
 	var c auditschema.Config
 	db := fs.String("db", "", "database URL (default $DATABASE_URL); connect as a member of the owner role")
-	fs.StringVar(&c.Schema, "schema", auditschema.Defaults.Schema, "the audit schema")
+	registerNames(fs, &c, schemaName, ownerName)
 	floorS := fs.String("floor", "6y", "keep audit rows this many years (6y at least)")
 	dry := fs.Bool("dry-run", false, "report what would be dropped and created; change nothing")
 	holdPatient := fs.Int64("hold-patient", 0, "place a legal hold on this patient's audit rows (with --reason)")

@@ -2,25 +2,36 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/auditrepo/auditrepo/auditschema"
 	"github.com/auditrepo/auditrepo/internal/pgtest"
 )
 
-func TestRetentionCmd(t *testing.T) {
-	ctx := context.Background()
-	db := pgtest.Audited(t, auditschema.Config{})
-	// An old partition, made as maintain() would have made it, with a row of patient 5.
-	_, err := db.Exec(ctx, `SET ROLE auditrepo_audit;
-		CREATE TABLE auditrepo.audit_log_201901 PARTITION OF auditrepo.audit_log FOR VALUES FROM ('2019-01-01') TO ('2019-02-01');
+// oldPartition adds to the audit table of c's names the partition of January 2019, made as maintain() would
+// have made it, with a row of patient 5.
+func oldPartition(t *testing.T, db *pgxpool.Pool, c auditschema.Config) {
+	t.Helper()
+	c = c.WithDefaults()
+	_, err := db.Exec(context.Background(), fmt.Sprintf(`SET ROLE %s;
+		CREATE TABLE %s PARTITION OF %s FOR VALUES FROM ('2019-01-01') TO ('2019-02-01');
 		RESET ROLE;
-		INSERT INTO auditrepo.audit_log (occurred_at, actor_kind, action, target_table, target_id, patient_id, changes)
-		VALUES ('2019-01-15', 'system', 'CREATE', 'visits', 1, 5, '{}')`)
+		INSERT INTO %[3]s (occurred_at, actor_kind, action, target_table, target_id, patient_id, changes)
+		VALUES ('2019-01-15', 'system', 'CREATE', 'visits', 1, 5, '{}')`,
+		pgx.Identifier{c.Audit}.Sanitize(), pgx.Identifier{c.Schema, c.Table + "_201901"}.Sanitize(), c.QualifiedTable()))
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestRetentionCmd(t *testing.T) {
+	db := pgtest.Audited(t, auditschema.Config{})
+	oldPartition(t, db, auditschema.Config{})
 	super := db.Config().ConnString()
 
 	code, out, errs := runCmd(t, super, "retention", "--hold-patient", "5", "--reason", "litigation 17")

@@ -14,12 +14,7 @@ func init() {
 func schemaCmd(_ context.Context, e *env, args []string) error {
 	fs := e.flags("schema")
 	var c auditschema.Config
-	fs.StringVar(&c.Schema, "schema", auditschema.Defaults.Schema, "the audit schema")
-	fs.StringVar(&c.Table, "audit-table", auditschema.Defaults.Table, "the audit table in the audit schema (with auditrepo-gen's -audit-table)")
-	fs.StringVar(&c.App, "app-role", auditschema.Defaults.App, "the application's role")
-	fs.StringVar(&c.Owner, "owner-role", auditschema.Defaults.Owner, "the role owning the application's tables")
-	fs.StringVar(&c.Reviewer, "reviewer-role", auditschema.Defaults.Reviewer, "the reviewers' role")
-	fs.StringVar(&c.Audit, "audit-role", auditschema.Defaults.Audit, "the role owning the audit schema (NOLOGIN)")
+	registerNames(fs, &c, schemaName, tableName, auditName, ownerName, appName, reviewerName)
 	ddl := fs.Bool("event-trigger", false, "also print the DDL event trigger (needs a superuser)")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -80,8 +80,7 @@ func (f *sealFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.checkpoints, "checkpoints", "", "the directory holding a copy of every checkpoint (required)")
 	fs.StringVar(&f.nats, "nats", "", "also keep the checkpoints in a NATS JetStream key-value bucket at this URL")
 	fs.StringVar(&f.bucket, "nats-bucket", "auditrepo_checkpoints", "the NATS bucket")
-	fs.StringVar(&f.config.Schema, "schema", auditschema.Defaults.Schema, "the audit schema")
-	fs.StringVar(&f.config.Table, "table", auditschema.Defaults.Table, "the audit table")
+	registerNames(fs, &f.config, schemaName, tableName)
 }
 
 // open connects to the database and the witnesses; done closes them.

@@ -32,16 +32,15 @@ const progressEvery = 10000
 
 // readFlags are the flags trail and record share.
 type readFlags struct {
-	db, schema, table, format, actorQuery string
-	bom, progress                         bool
+	db, format, actorQuery string
+	bom, progress          bool
+	config                 auditschema.Config
 }
 
-// register adds the flags to fs; tableFlag names the flag of the audit table (record's --table is the audited
-// table).
-func (r *readFlags) register(fs *flag.FlagSet, tableFlag string) {
+// register adds the flags to fs.
+func (r *readFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&r.db, "db", "", "database URL (default $DATABASE_URL); connect as the reviewer role")
-	fs.StringVar(&r.schema, "schema", auditschema.Defaults.Schema, "the audit schema")
-	fs.StringVar(&r.table, tableFlag, auditschema.Defaults.Table, "the audit table in the audit schema")
+	registerNames(fs, &r.config, schemaName, tableName)
 	fs.StringVar(&r.format, "format", "table", "output format: table (for people), csv (for spreadsheets) or json (JSON Lines)")
 	fs.StringVar(&r.actorQuery, "actor-query", "", "SQL taking $1 = actor id and returning (name, role), to name the actors")
 	fs.BoolVar(&r.bom, "bom", false, "csv: begin with a UTF-8 byte order mark (for spreadsheets that need one)")
@@ -57,13 +56,13 @@ func (r *readFlags) check() error {
 }
 
 func (r *readFlags) trail() audit.Trail {
-	return audit.Trail{Table: pgx.Identifier{r.schema, r.table}.Sanitize()}
+	return audit.Trail{Table: r.config.QualifiedTable()}
 }
 
 func trailCmd(ctx context.Context, e *env, args []string) error {
 	fs := e.flags("trail")
 	var rf readFlags
-	rf.register(fs, "table")
+	rf.register(fs)
 	patient := fs.Int64("patient", 0, "the patient's id (required)")
 	fromS := fs.String("from", "", "first day (YYYY-MM-DD, UTC) or instant (RFC 3339) to include")
 	toS := fs.String("to", "", "last day (YYYY-MM-DD, UTC, included) or instant (RFC 3339, excluded)")
@@ -98,7 +97,7 @@ func trailCmd(ctx context.Context, e *env, args []string) error {
 func recordCmd(ctx context.Context, e *env, args []string) error {
 	fs := e.flags("record")
 	var rf readFlags
-	rf.register(fs, "audit-table")
+	rf.register(fs)
 	table := fs.String("table", "", "the audited table, as audit rows name it (without schema, e.g. visits); required")
 	id := fs.Int64("id", 0, "the record's id (required)")
 	if err := fs.Parse(args); err != nil {
@@ -127,7 +126,7 @@ func (r *readFlags) knownTable(ctx context.Context, db *pgxpool.Pool, table stri
 	if err != nil || ok {
 		return err
 	}
-	err = db.QueryRow(ctx, "SELECT EXISTS (SELECT FROM "+pgx.Identifier{r.schema, "audited_tables"}.Sanitize()+
+	err = db.QueryRow(ctx, "SELECT EXISTS (SELECT FROM "+pgx.Identifier{r.config.Schema, "audited_tables"}.Sanitize()+
 		" a JOIN pg_catalog.pg_class c ON c.oid = a.tbl WHERE c.relname = $1)", table).Scan(&ok)
 	if err != nil || ok {
 		return err
