@@ -93,6 +93,9 @@ type Statement struct {
 	Cond Span
 	// CurrentOf: the WHERE clause is WHERE CURRENT OF a cursor, which no condition can be added to.
 	CurrentOf bool
+	// Pinned are the target's columns the WHERE condition sets equal to a value without columns (a parameter,
+	// a constant, a cast of one), ANDed at its top: with a unique one among them, at most one row changes.
+	Pinned []string
 	// ReadOnlyCTEs is false when a statement nested in this one (a data-modifying CTE) writes a
 	// table.
 	ReadOnlyCTEs bool
@@ -219,6 +222,7 @@ func Parse(sql string) (*Statement, error) {
 		if err := p.where(s, next, n.UpdateStmt.WhereClause); err != nil {
 			return nil, err
 		}
+		s.Pinned = pinned(n.UpdateStmt.WhereClause, qualifiers(n.UpdateStmt.Relation))
 	case *pg_query.Node_DeleteStmt:
 		s.Kind = Delete
 		returning = n.DeleteStmt.ReturningList
@@ -229,6 +233,7 @@ func Parse(sql string) (*Statement, error) {
 		if err := p.where(s, next, n.DeleteStmt.WhereClause); err != nil {
 			return nil, err
 		}
+		s.Pinned = pinned(n.DeleteStmt.WhereClause, qualifiers(n.DeleteStmt.Relation))
 	}
 	s.HasReturning = len(returning) > 0
 	s.ReturningStar = len(returning) == 1 && isStar(returning[0])

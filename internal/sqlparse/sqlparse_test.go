@@ -22,6 +22,7 @@ type want struct {
 	star       bool
 	where      string // text of the WHERE condition (Cond), "" when there is none
 	currentOf  bool
+	pinned     []string // Pinned
 	nested     bool     // ReadOnlyCTEs is false
 	writes     []string // "VERB table", "+nested" for writes not at the top level
 	params     int
@@ -42,7 +43,7 @@ var cases = []struct {
 		name: "update qualified",
 		sql:  "-- name: SetStatus :one\nUPDATE public.appointments SET status = $2 WHERE id = $1 RETURNING *;\n",
 		want: want{kind: Update, target: "public.appointments", stmt: "UPDATE public.appointments SET status = $2 WHERE id = $1 RETURNING *",
-			returning: true, star: true, where: "id = $1", writes: []string{"UPDATE public.appointments"}, params: 2},
+			returning: true, star: true, where: "id = $1", pinned: []string{"id"}, writes: []string{"UPDATE public.appointments"}, params: 2},
 	},
 	{
 		name: "insert qualified",
@@ -55,7 +56,7 @@ var cases = []struct {
 		name: "is distinct from",
 		sql:  "UPDATE appointments SET status = $2 WHERE id = $1 AND status IS DISTINCT FROM $2",
 		want: want{kind: Update, target: "appointments", stmt: "UPDATE appointments SET status = $2 WHERE id = $1 AND status IS DISTINCT FROM $2",
-			where: "id = $1 AND status IS DISTINCT FROM $2", writes: []string{"UPDATE appointments"}, params: 2},
+			where: "id = $1 AND status IS DISTINCT FROM $2", pinned: []string{"id"}, writes: []string{"UPDATE appointments"}, params: 2},
 	},
 	{
 		name: "read-only cte",
@@ -132,19 +133,19 @@ var cases = []struct {
 	{
 		name: "delete from only",
 		sql:  "DELETE FROM ONLY public.t WHERE id = $1",
-		want: want{kind: Delete, target: "public.t", only: true, stmt: "DELETE FROM ONLY public.t WHERE id = $1", where: "id = $1", writes: []string{"DELETE public.t"}, params: 1},
+		want: want{kind: Delete, target: "public.t", only: true, stmt: "DELETE FROM ONLY public.t WHERE id = $1", where: "id = $1", pinned: []string{"id"}, writes: []string{"DELETE public.t"}, params: 1},
 	},
 	{
 		name: "table with a column of its own name",
 		sql:  "UPDATE allergies SET allergies = $2 WHERE allergies.id = $1 RETURNING allergies.allergies",
 		want: want{kind: Update, target: "allergies", stmt: "UPDATE allergies SET allergies = $2 WHERE allergies.id = $1 RETURNING allergies.allergies",
-			returning: true, where: "allergies.id = $1", writes: []string{"UPDATE allergies"}, params: 2},
+			returning: true, where: "allergies.id = $1", pinned: []string{"id"}, writes: []string{"UPDATE allergies"}, params: 2},
 	},
 	{
 		name: "quoted identifiers",
 		sql:  `UPDATE "Weird Table" AS "W" SET "ID" = $1 WHERE "W"."ID" = $2 RETURNING "W".*`,
 		want: want{kind: Update, target: `"Weird Table"`, alias: `"W"`, stmt: `UPDATE "Weird Table" AS "W" SET "ID" = $1 WHERE "W"."ID" = $2 RETURNING "W".*`,
-			returning: true, star: true, where: `"W"."ID" = $2`, writes: []string{`UPDATE "Weird Table"`}, params: 2},
+			returning: true, star: true, where: `"W"."ID" = $2`, pinned: []string{"ID"}, writes: []string{`UPDATE "Weird Table"`}, params: 2},
 	},
 	{
 		name: "case folding",
@@ -261,6 +262,19 @@ var cases = []struct {
 		want: want{kind: Delete, target: "t", stmt: "DELETE FROM t WHERE CURRENT OF c", where: "CURRENT OF c", currentOf: true, writes: []string{"DELETE t"}},
 	},
 	{
+		name: "pinned columns",
+		sql:  "DELETE FROM public.appointments WHERE public.appointments.id = $1::bigint AND 'x' = status AND (patient_id = $2 OR true) AND dentist_id = $3 + 1 AND clinic_id = other",
+		want: want{kind: Delete, target: "public.appointments", stmt: "DELETE FROM public.appointments WHERE public.appointments.id = $1::bigint AND 'x' = status AND (patient_id = $2 OR true) AND dentist_id = $3 + 1 AND clinic_id = other",
+			where:  "public.appointments.id = $1::bigint AND 'x' = status AND (patient_id = $2 OR true) AND dentist_id = $3 + 1 AND clinic_id = other",
+			pinned: []string{"id", "status"}, writes: []string{"DELETE public.appointments"}, params: 3},
+	},
+	{
+		name: "alias hides the table's name",
+		sql:  "UPDATE appointments a SET status = 'x' WHERE appointments.id = $1 AND a.patient_id = $2",
+		want: want{kind: Update, target: "appointments", alias: "a", stmt: "UPDATE appointments a SET status = 'x' WHERE appointments.id = $1 AND a.patient_id = $2",
+			where: "appointments.id = $1 AND a.patient_id = $2", pinned: []string{"patient_id"}, writes: []string{"UPDATE appointments"}, params: 2},
+	},
+	{
 		name: "merge",
 		sql:  "MERGE INTO accounts a USING staged s ON a.id = s.id WHEN MATCHED THEN UPDATE SET v = s.v WHEN NOT MATCHED THEN INSERT (id, v) VALUES (s.id, s.v)",
 		want: want{kind: Other, stmt: "MERGE INTO accounts a USING staged s ON a.id = s.id WHEN MATCHED THEN UPDATE SET v = s.v WHEN NOT MATCHED THEN INSERT (id, v) VALUES (s.id, s.v)",
@@ -312,7 +326,7 @@ func TestParse(t *testing.T) {
 func describe(s *Statement) want {
 	text := s.Text
 	w := want{kind: s.Kind, alias: s.Alias, only: s.Only, stmt: text[s.Start:s.End], returning: s.HasReturning,
-		star: s.ReturningStar, where: text[s.Cond.Start:s.Cond.End], currentOf: s.CurrentOf, nested: !s.ReadOnlyCTEs, params: s.Params}
+		star: s.ReturningStar, where: text[s.Cond.Start:s.Cond.End], currentOf: s.CurrentOf, pinned: s.Pinned, nested: !s.ReadOnlyCTEs, params: s.Params}
 	if s.Kind != Other {
 		w.target = s.Target.String()
 	}

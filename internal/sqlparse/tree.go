@@ -2,6 +2,7 @@ package sqlparse
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
@@ -211,6 +212,81 @@ func (p *parser) where(s *Statement, next int, cond *pg_query.Node) error {
 		return &Error{Offset: loc, Msg: "the parse tree's WHERE condition lies outside the WHERE clause"}
 	}
 	return nil
+}
+
+// qualifiers are the names a column of the target r may be qualified with: its alias when it has one (the table's
+// name is hidden then), else its name and its schema-qualified name.
+func qualifiers(r *pg_query.RangeVar) [][]string {
+	if r.Alias != nil {
+		return [][]string{{r.Alias.Aliasname}}
+	}
+	q := [][]string{{r.Relname}}
+	if r.Schemaname != "" {
+		q = append(q, []string{r.Schemaname, r.Relname})
+	}
+	return q
+}
+
+// pinned returns the target's columns that cond, through its top-level ANDs, sets equal to a value without
+// columns. quals are the qualifiers a target column may be written with; an unqualified column is taken for the
+// target's (in an UPDATE ... FROM it could be another table's, so a caller asking about a column the target
+// may lack must check that).
+func pinned(cond *pg_query.Node, quals [][]string) []string {
+	var cols []string
+	var walk func(n *pg_query.Node)
+	walk = func(n *pg_query.Node) {
+		if b := n.GetBoolExpr(); b != nil && b.Boolop == pg_query.BoolExprType_AND_EXPR {
+			for _, a := range b.Args {
+				walk(a)
+			}
+			return
+		}
+		e := n.GetAExpr()
+		if e == nil || e.Kind != pg_query.A_Expr_Kind_AEXPR_OP || len(e.Name) != 1 || e.Name[0].GetString_().GetSval() != "=" {
+			return
+		}
+		for _, side := range [][2]*pg_query.Node{{e.Lexpr, e.Rexpr}, {e.Rexpr, e.Lexpr}} {
+			if col := targetColumn(side[0], quals); col != "" && noColumns(side[1]) {
+				cols = append(cols, col)
+			}
+		}
+	}
+	if cond != nil {
+		walk(cond)
+	}
+	return cols
+}
+
+// targetColumn returns the column n names when n is a column reference to the target, else "".
+func targetColumn(n *pg_query.Node, quals [][]string) string {
+	ref := n.GetColumnRef()
+	if ref == nil || len(ref.Fields) == 0 {
+		return ""
+	}
+	var names []string
+	for _, f := range ref.Fields {
+		s := f.GetString_()
+		if s == nil {
+			return "" // t.*
+		}
+		names = append(names, s.Sval)
+	}
+	col, qual := names[len(names)-1], names[:len(names)-1]
+	if len(qual) == 0 || slices.ContainsFunc(quals, func(q []string) bool { return slices.Equal(q, qual) }) {
+		return col
+	}
+	return ""
+}
+
+// noColumns reports whether n is a value that names no column: a parameter, a constant, or a cast of one.
+func noColumns(n *pg_query.Node) bool {
+	switch {
+	case n.GetParamRef() != nil, n.GetAConst() != nil:
+		return true
+	case n.GetTypeCast() != nil:
+		return noColumns(n.GetTypeCast().Arg)
+	}
+	return false
 }
 
 // location returns the position the parse tree gives an expression node (the first field named location), or -1.
