@@ -20,7 +20,7 @@ const Redacted = "[REDACTED]"
 
 // ErrNoTrailAccess is matched (errors.Is) by the error a Trail returns when the connecting role may not read
 // the audit table (SQLSTATE 42501): the application's role never may, the reviewer role may.
-var ErrNoTrailAccess = errors.New("audit: permission denied reading the audit trail: connect as auditrepo_reviewer, the reviewer role")
+var ErrNoTrailAccess = errors.New("audit: permission denied reading the audit trail: connect as the reviewer role (auditrepo_reviewer, unless the audit schema was installed with another)")
 
 // DefaultTrailTable is the audit table a Trail reads when its Table is empty.
 const DefaultTrailTable = "auditrepo.audit_log"

@@ -174,8 +174,8 @@ func TestTrailErrors(t *testing.T) {
 		{"no patient", reviewer, []string{"trail"}, "--patient ID is required"},
 		{"bad format", reviewer, []string{"trail", "--patient", "42", "--format", "xml"}, "want table, csv or json"},
 		{"unknown table", reviewer, []string{"record", "--table", "vistis", "--id", "1"}, `unknown table "vistis"`},
-		{"app role", roleURL(db, "auditrepo_app"), []string{"trail", "--patient", "42"}, "permission denied reading the audit trail: connect as auditrepo_reviewer"},
-		{"app role record", roleURL(db, "auditrepo_app"), []string{"record", "--table", "visits", "--id", "1"}, "connect as auditrepo_reviewer"},
+		{"app role", roleURL(db, "auditrepo_app"), []string{"trail", "--patient", "42"}, "permission denied reading the audit trail: connect as the reviewer role (auditrepo_reviewer"},
+		{"app role record", roleURL(db, "auditrepo_app"), []string{"record", "--table", "visits", "--id", "1"}, "connect as the reviewer role"},
 		{"no server", "postgres://auditrepo_reviewer@127.0.0.1:1/x?connect_timeout=5", []string{"trail", "--patient", "42"}, "cannot connect to the database (check --db or $DATABASE_URL)"},
 		{"no database", "", []string{"trail", "--patient", "42"}, "set $DATABASE_URL or pass --db URL"},
 	} {
