@@ -47,6 +47,7 @@ type results struct {
 
 	walCold, walSteady [nArms][]float64 // bytes per update, one per repetition
 	walNote            string
+	bulkNote           string
 	walMethod          string
 
 	bdStmt, bdCall []bdResult // the breakdown (-breakdown)
@@ -576,7 +577,16 @@ func (b *bench) bulk(ctx context.Context) error {
 	if err := copyFrom(ctx, copyConn, warm); err != nil {
 		return fmt.Errorf("copy: %w", err)
 	}
+	canCheckpoint := true
 	for rep := range b.c.BulkReps {
+		// Each repetition writes tens of MB of WAL: a checkpoint falling inside one would slow whichever arm it
+		// hit. One before each keeps the arms' times comparable.
+		if canCheckpoint {
+			if _, err := b.adm.Exec(ctx, "CHECKPOINT"); err != nil {
+				canCheckpoint = false
+				b.res.bulkNote = "CHECKPOINT not permitted for this role: a checkpoint may fall inside a repetition"
+			}
+		}
 		ps := b.s.newAppointments(rngFor(b.c, 4, rep), b.c.BulkRows)
 		// The arms and COPY (entry nArms), in an order rotating with rep.
 		for i := range nArms + 1 {

@@ -248,6 +248,9 @@ func (b *bench) report() {
 		line("naive peer: BEGIN; set_config; the raw INSERT; COMMIT", medianDur(r.bulk[armNaive]))
 		line("reference: the raw INSERT + row trigger", medianDur(r.bulk[armRef]))
 		tw.Flush()
+		if r.bulkNote != "" {
+			fmt.Fprintln(w, "  note: "+r.bulkNote)
+		}
 		bulkRatio = float64(medianDur(r.bulk[armAudited])) / float64(raw)
 		bulkTrig = float64(medianDur(r.bulk[armRef])) / float64(medianDur(r.bulk[armAudited]))
 	}
