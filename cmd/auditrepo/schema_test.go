@@ -7,6 +7,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 
@@ -24,15 +25,7 @@ func TestSchemaIsAGooseMigration(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("schema: exit %d: %s", code, errOut)
 	}
-	db := sql.OpenDB(stdlib.GetPoolConnector(pool))
-	t.Cleanup(func() { db.Close() })
-	p, err := goose.NewProvider(goose.DialectPostgres, db, fstest.MapFS{"00001_auditrepo.sql": {Data: []byte(out)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Up(context.Background()); err != nil {
-		t.Fatalf("goose up: %v", err)
-	}
+	gooseUp(t, pool, "00001_auditrepo.sql", out)
 	rep, err := auditschema.Install(context.Background(), pool, auditschema.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -62,15 +55,7 @@ func TestSchemaAuditTable(t *testing.T) {
 		t.Errorf("the SQL still names %s", auditschema.Defaults.Table)
 	}
 	pool := pgtest.Empty(t)
-	db := sql.OpenDB(stdlib.GetPoolConnector(pool))
-	t.Cleanup(func() { db.Close() })
-	p, err := goose.NewProvider(goose.DialectPostgres, db, fstest.MapFS{"00001_auditrepo.sql": {Data: []byte(out)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Up(context.Background()); err != nil {
-		t.Fatalf("goose up: %v", err)
-	}
+	gooseUp(t, pool, "00001_auditrepo.sql", out)
 	var ok bool
 	if err := pool.QueryRow(context.Background(), "SELECT to_regclass('auditrepo.clinic_trail') IS NOT NULL AND to_regclass('auditrepo.audit_log') IS NULL").Scan(&ok); err != nil || !ok {
 		t.Errorf("after the migration auditrepo.clinic_trail exists and auditrepo.audit_log does not: %v (%v), want true", ok, err)
@@ -81,18 +66,23 @@ func TestSchemaAuditTable(t *testing.T) {
 // replaces the triggers it finds.
 func TestModelsSQLIsAGooseMigration(t *testing.T) {
 	d := testdb.New(t)
-	db := sql.OpenDB(stdlib.GetPoolConnector(d.Super))
+	gooseUp(t, d.Super, "00001_models.sql", "-- +goose Up\n"+repo.AuditModels.SQL, goose.WithTableName("models_goose_version"))
+	var triggers int
+	if err := d.Super.QueryRow(context.Background(), "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'audit\\_%'").Scan(&triggers); err != nil || triggers != 4*len(repo.AuditModels.Tables) {
+		t.Errorf("%d audit triggers (%v), want 4 on each of %d tables", triggers, err, len(repo.AuditModels.Tables))
+	}
+}
+
+// gooseUp applies migration to pool as goose would a migration file named name.
+func gooseUp(t *testing.T, pool *pgxpool.Pool, name, migration string, opts ...goose.ProviderOption) {
+	t.Helper()
+	db := sql.OpenDB(stdlib.GetPoolConnector(pool))
 	t.Cleanup(func() { db.Close() })
-	p, err := goose.NewProvider(goose.DialectPostgres, db, fstest.MapFS{"00001_models.sql": {Data: []byte("-- +goose Up\n" + repo.AuditModels.SQL)}},
-		goose.WithTableName("models_goose_version"))
+	p, err := goose.NewProvider(goose.DialectPostgres, db, fstest.MapFS{name: {Data: []byte(migration)}}, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := p.Up(context.Background()); err != nil {
-		t.Fatalf("goose up: %v", err)
-	}
-	var triggers int
-	if err := d.Super.QueryRow(context.Background(), "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'audit\\_%'").Scan(&triggers); err != nil || triggers != 4*len(repo.AuditModels.Tables) {
-		t.Errorf("%d audit triggers (%v), want 4 on each of %d tables", triggers, err, len(repo.AuditModels.Tables))
+		t.Fatalf("goose up %s: %v", name, err)
 	}
 }
