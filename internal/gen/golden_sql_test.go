@@ -26,18 +26,7 @@ import (
 // unattributed rows with the right patient, through a two-hop patient path too.
 func TestGoldenSQLRuns(t *testing.T) {
 	t.Parallel()
-	root := filepath.Join("..", "..")
-	o := caseOptions("ok")
-	files, err := Render(root, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	prog, err := Program(root, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sqls := stringConsts(t, files)
-	super, pool := caseDB(t, root, "ok", prog, sqls["auditSQL"])
+	prog, sqls, super, pool := okCase(t, caseOptions("ok"))
 	ctx := t.Context()
 
 	actor := []any{"system", nil, nil, "golden", nil}
@@ -325,19 +314,9 @@ func caseDB(t *testing.T, root, name string, p *ir.Program, triggers string) (su
 // and a repository statement writes its audit row there.
 func TestKeywordAuditSchema(t *testing.T) {
 	t.Parallel()
-	root := filepath.Join("..", "..")
 	o := caseOptions("ok")
 	o.Audit.Schema = "time"
-	files, err := Render(root, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	prog, err := Program(root, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sqls := stringConsts(t, files)
-	super, pool := caseDB(t, root, "ok", prog, sqls["auditSQL"])
+	_, sqls, super, pool := okCase(t, o)
 	if _, err := pool.Exec(t.Context(), sqls["auditedCreatePerson"], "patient", "Ann", "s3cret", "system", nil, nil, "golden", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -345,6 +324,24 @@ func TestKeywordAuditSchema(t *testing.T) {
 	if err := super.QueryRow(t.Context(), `SELECT count(*) FROM "time".audit_log WHERE actor_kind = 'system'`).Scan(&n); err != nil || n != 1 {
 		t.Errorf("audit rows of the create in schema time: %d, %v; want 1", n, err)
 	}
+}
+
+// okCase generates the golden "ok" case with o and installs it as caseDB does; it returns the program, the
+// generated string constants by name and pools as the superuser and as the application role.
+func okCase(t *testing.T, o Options) (prog *ir.Program, sqls map[string]string, super, app *pgxpool.Pool) {
+	t.Helper()
+	root := filepath.Join("..", "..")
+	files, err := Render(root, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err = Program(root, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqls = stringConsts(t, files)
+	super, app = caseDB(t, root, "ok", prog, sqls["auditSQL"])
+	return prog, sqls, super, app
 }
 
 // stringConsts returns the string constants of the generated files by name.
