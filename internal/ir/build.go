@@ -82,14 +82,15 @@ func (b *builder) model(t *tags.Model) *Model {
 	}
 	m.Func = "audit_" + nonIdent.ReplaceAllString(strings.ToLower(m.Schema+"_"+m.Relation), "_")
 	if t.Table != "" {
+		kept := m.Func[:min(len(m.Func), maxIdent)] // the name PostgreSQL keeps
 		if prev, dup := b.byTable[tableKey(t.Table)]; dup {
 			b.errs.Addf(t.TablePos, "%s: table %s is already the table of model %s", t.Name, t.Table, prev.Name)
-		} else if prev, dup := b.byFunc[m.Func[:min(len(m.Func), maxIdent)]]; dup {
+		} else if prev, dup := b.byFunc[kept]; dup {
 			b.errs.Addf(t.TablePos, "%s: table %s and table %s of model %s would share the audit trigger function %s (PostgreSQL keeps %d bytes of a name); rename one",
-				t.Name, t.Table, prev.Table, prev.Name, m.Func[:min(len(m.Func), maxIdent)], maxIdent)
+				t.Name, t.Table, prev.Table, prev.Name, kept, maxIdent)
 		} else {
 			b.byTable[tableKey(t.Table)] = m
-			b.byFunc[m.Func[:min(len(m.Func), maxIdent)]] = m
+			b.byFunc[kept] = m
 		}
 	}
 	obj, _ := b.in.SQLC.Types.Scope().Lookup(t.Name).(*types.TypeName)
@@ -484,7 +485,7 @@ func (b *builder) query(fn *types.Func, cmd, text string) {
 		fail("sqlc's method takes %d parameters but the SQL uses $%d", len(w.Params), stmt.Params)
 		return
 	}
-	if stmt.Kind == sqlparse.Insert && w.Result == ResultRow && stmt.Insert.Values != nil && manyable(stmt.Insert) {
+	if stmt.Kind == sqlparse.Insert && w.Result == ResultRow && manyable(stmt.Insert) {
 		b.many(target, w)
 	}
 	target.Writes = append(target.Writes, w)
@@ -499,15 +500,7 @@ var refusedVerbs = map[string]string{
 
 // manyable: a bulk variant can replace the single VALUES row item for item: no DEFAULT items, one per column.
 func manyable(ins *sqlparse.InsertParts) bool {
-	if len(ins.Values.Items) != len(ins.Columns) {
-		return false
-	}
-	for _, it := range ins.Values.Items {
-		if it.Default {
-			return false
-		}
-	}
-	return true
+	return oneRow(ins) && len(ins.Values.Items) == len(ins.Columns)
 }
 
 // Spellable reports whether the emitter can write t: the kinds of types sqlc puts in its API.
