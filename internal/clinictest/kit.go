@@ -102,17 +102,10 @@ func Unchanged(t testing.TB, q audit.DBTX, before map[string]string) bool {
 	for _, tab := range tables {
 		if before[tab] != after[tab] {
 			same = false
-			t.Errorf("%s changed:\nbefore %s\nafter  %s", tab, abbrevText(before[tab]), abbrevText(after[tab]))
+			t.Errorf("%s changed:\nbefore %s\nafter  %s", tab, Abbrev(before[tab]), Abbrev(after[tab]))
 		}
 	}
 	return same
-}
-
-func abbrevText(s string) string {
-	if len(s) > 600 {
-		return s[:600] + fmt.Sprintf("...(%d bytes)", len(s))
-	}
-	return s
 }
 
 func qualify(tab string) string {
