@@ -384,6 +384,41 @@ func TestAppendOnlyForOwner(t *testing.T) {
 	}
 }
 
+// Every function of the audit schema a role may not execute is refused when that role calls it (42501), before
+// it runs: the catalog's privileges (TestRolePrivileges) hold when crossed. Each is called with NULL arguments
+// of its own types, as the application, the reviewer and the owner's login member.
+func TestAuditFunctionsRefuseByRole(t *testing.T) {
+	t.Parallel()
+	c := clinictest.New(t)
+	rows, err := c.Super.Query(t.Context(), `SELECT p.oid::regprocedure::text, format('SELECT %I.%I(%s)', n.nspname, p.proname,
+			coalesce((SELECT string_agg(format('NULL::%s', a::regtype), ', ') FROM unnest(p.proargtypes) a), ''))
+		FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = $1 ORDER BY 1`, auditSchema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type fn struct{ Sig, Call string }
+	fns, err := pgx.CollectRows(rows, pgx.RowToStructByPos[fn])
+	if err != nil || len(fns) < 10 {
+		t.Fatalf("%d functions in %s (%v)", len(fns), auditSchema, err)
+	}
+	for role, pool := range map[string]*pgxpool.Pool{roleApp: c.App, roleReviewer: c.Reviewer, testdb.OwnerLogin: c.Owner} {
+		may, tried := callable(t, c, role), 0
+		for _, f := range fns {
+			if slices.Contains(may, strings.TrimPrefix(f.Sig, auditSchema+".")) {
+				continue
+			}
+			tried++
+			_, err := pool.Exec(t.Context(), f.Call)
+			if code := pgtest.SQLState(err); code != "42501" {
+				t.Errorf("%s: %s: %v (SQLSTATE %q), want refused with 42501", role, f.Call, err, code)
+			}
+		}
+		if tried == 0 {
+			t.Errorf("%s: no function of %s to try", role, auditSchema)
+		}
+	}
+}
+
 // callable lists the functions of the audit schema role may execute, by signature.
 func callable(t *testing.T, c *clinictest.Clinic, role string) []string {
 	t.Helper()
