@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-
-	"github.com/auditrepo/auditrepo/internal/claimargs"
 )
 
 // DBTX is what pgxpool.Pool, pgx.Conn and pgx.Tx have in common; sqlc's generated DBTX has the same methods.
@@ -50,10 +48,11 @@ func NewWriter(db DBTX, opts ...Option) *Writer {
 // the arguments. Errors come back as they happened; pass the method's error through Call.Err. A context
 // without an acceptable actor makes every call fail with ErrNoActor or ErrInvalidActor before anything is sent.
 //
-// It is used by generated code; its contract with the generated SQL (the claim's placeholders) is internal.
+// It is used by generated code; its contract with the generated SQL (the claim's one placeholder, after the
+// statement's own, and the form of the actor's text) is internal.
 func (w *Writer) Claim(ctx context.Context, action Action, table, sql string) *Call {
 	c := &Call{w: w, action: action, table: table, sql: sql}
-	c.actor, c.refused = w.actorArgs(ctx)
+	c.actor, c.refused = w.claimActor(ctx)
 	if e, ok := c.refused.(*Error); ok {
 		e.Action, e.Table = action, table
 	}
@@ -65,7 +64,7 @@ type Call struct {
 	w             *Writer
 	action        Action
 	table, sql    string
-	actor         [claimargs.Count]any
+	actor         string
 	refused, sent error
 	tag           pgconn.CommandTag
 	ran           bool
@@ -82,8 +81,8 @@ func (c *Call) args(args []any) ([]any, error) {
 		return nil, errTwice
 	}
 	c.ran = true
-	all := make([]any, 0, len(args)+claimargs.Count)
-	return append(append(all, args...), c.actor[:]...), nil
+	all := make([]any, 0, len(args)+1)
+	return append(append(all, args...), c.actor), nil
 }
 
 // Exec runs the claimed statement; the command tag counts the changed rows.
@@ -154,44 +153,56 @@ func inAuditTrigger(e *pgconn.PgError) bool {
 		strings.Contains(e.Where, "PL/pgSQL function audit_")
 }
 
-// actorArgs returns the claim arguments for the actor of ctx, or why the write is refused.
-func (w *Writer) actorArgs(ctx context.Context) ([claimargs.Count]any, error) {
-	var out [claimargs.Count]any
+// claimActor returns the claim's actor for the actor of ctx, or why the write is refused: the fields of an
+// auditrepo.claimed row after its method (kind, user id, IP, user agent, request id) and the row's closing
+// parenthesis, as record_in reads them. A field left empty is NULL.
+func (w *Writer) claimActor(ctx context.Context) (string, error) {
 	a, ok := ActorFrom(ctx)
 	switch a.Kind {
 	case KindUser, KindSystem, KindUnknown:
 	case "":
 		if ok {
-			return out, &Error{Kind: ErrInvalidActor, Err: errors.New("the actor has no Kind: set audit.KindUser for a user (with UserID), or use audit.WithSystem")}
+			return "", &Error{Kind: ErrInvalidActor, Err: errors.New("the actor has no Kind: set audit.KindUser for a user (with UserID), or use audit.WithSystem")}
 		}
 	default:
 		// Refused here rather than by the database, so the error names the cause and nothing is sent.
-		return out, &Error{Kind: ErrInvalidActor, Err: fmt.Errorf("kind %q (want audit.KindUser, audit.KindSystem or audit.KindUnknown)", a.Kind)}
+		return "", &Error{Kind: ErrInvalidActor, Err: fmt.Errorf("kind %q (want audit.KindUser, audit.KindSystem or audit.KindUnknown)", a.Kind)}
 	}
 	// Strict writers refuse anonymous actors too: every row they write names a user or a system job.
 	if !ok || a.Kind == KindUnknown {
 		if w.strict {
-			return out, &Error{Kind: ErrNoActor}
+			return "", &Error{Kind: ErrNoActor}
 		}
 		if !ok {
 			a = Actor{Kind: KindUnknown}
 		}
 	}
-	var id *int64
+	b := make([]byte, 0, 32+len(a.UserAgent)+len(a.RequestID))
+	b = append(append(b, a.Kind...), ',')
 	if a.Kind == KindUser {
-		id = &a.UserID
+		b = strconv.AppendInt(b, a.UserID, 10)
 	}
-	var ip *netip.Addr
+	b = append(b, ',')
 	if a.IP.IsValid() {
-		ip = &a.IP
+		b = a.IP.AppendTo(b)
 	}
-	out = [claimargs.Count]any{string(a.Kind), id, ip, nullIfEmpty(a.UserAgent), nullIfEmpty(a.RequestID)}
-	return out, nil
+	b = appendField(append(b, ','), a.UserAgent)
+	b = appendField(append(b, ','), a.RequestID)
+	return string(append(b, ')')), nil
 }
 
-func nullIfEmpty(s string) *string {
+// appendField appends s as a quoted field of a row's text form (backslash and double quote escaped), or nothing
+// (NULL) when s is empty.
+func appendField(b []byte, s string) []byte {
 	if s == "" {
-		return nil
+		return b
 	}
-	return &s
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' || s[i] == '\\' {
+			b = append(b, '\\')
+		}
+		b = append(b, s[i])
+	}
+	return append(b, '"')
 }

@@ -130,38 +130,45 @@ CREATE TABLE {{.S}}.audited_tables (
 	tbl regclass PRIMARY KEY
 );
 
--- claim_key binds a claim to the statement being run and to one table: the statement's start in epoch
--- microseconds (16 digits from 2001 to 2286; actor() relies on that width), then |table|. No SET clause, every
--- name qualified: it is inlined where it is called (a SET clause would make it a function call costing 20 us),
--- and the |table| part, a constant there, is folded. date_part's float is exact to the microsecond until 2106
--- and costs less than EXTRACT's numeric.
-CREATE FUNCTION {{.S}}.claim_key(target text) RETURNS text LANGUAGE sql STABLE
-RETURN (pg_catalog.date_part('epoch', pg_catalog.statement_timestamp()) OPERATOR(pg_catalog.*) 1000000)::bigint::text
-	OPERATOR(pg_catalog.||) ('|' OPERATOR(pg_catalog.||) target OPERATOR(pg_catalog.||) '|');
+-- A claim is the text of an auditrepo.claimed row, kept in the transaction-local setting auditrepo.claim: the
+-- statement's start, the table and the method, written by claim(), then the actor's fields as the runtime formats
+-- them. It binds to the statement being run and to one table by its start, claim_prefix(target): a triggered
+-- function reads the setting as its statement's claim only when it starts so. The start is the statement's
+-- timestamp in UTC, as text: unique to the statement (to the client's message, see the README), free of quotes
+-- and backslashes whatever the session's DateStyle (a zone abbreviation in TimeZone may hold either).
+CREATE TYPE {{.S}}.actor_kind AS ENUM ('user', 'system', 'unknown');
+CREATE TYPE {{.S}}.claimed AS (made_at text, target text, method text, kind {{.S}}.actor_kind, actor_id bigint, ip inet,
+	user_agent text, request_id text);
 
--- What a claim says, as claim() stores it (the row's text form after the key) and the triggers read it back.
-CREATE TYPE {{.S}}.claimed AS (kind text, actor_id bigint, ip inet, user_agent text, request_id text, method text);
+-- claim_field quotes s as a field of a row's text form, which record_in reads back as s. Where s is a constant it
+-- is folded when the statement is planned: every caller is an inlined SQL function given the table and method as
+-- constants.
+CREATE FUNCTION {{.S}}.claim_field(s text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN '"' OPERATOR(pg_catalog.||) pg_catalog.replace(pg_catalog.replace(s, E'\\', E'\\\\'), '"', E'\\"') OPERATOR(pg_catalog.||) '"';
 
--- claim is how a repository statement says who makes it: it stores the actor for this statement
--- (statement_timestamp) and this table only. The trigger functions read it; any other value of the setting, stale,
--- foreign or forged, gives an 'unattributed' row, never silence; one made by hand in this statement's place but
--- not in claim()'s form, or naming a kind other than user, system or unknown, refuses the statement. The kind is
--- checked there, once, not here: the runtime sends only those kinds. It runs with the caller's rights, so it needs
--- no pinned search_path; one SQL expression, every name qualified, it is inlined.
-CREATE FUNCTION {{.S}}.claim(actor_kind text, actor_id bigint, ip inet, user_agent text, request_id text, target text, method text)
-RETURNS boolean LANGUAGE sql VOLATILE
-RETURN pg_catalog.set_config('auditrepo.claim', {{.S}}.claim_key(target) OPERATOR(pg_catalog.||)
-	ROW(actor_kind, actor_id, ip, user_agent, request_id, method)::{{.S}}.claimed::text, true) IS NOT NULL;
+-- claim_prefix is how this statement's claim for target starts. No SET clause, every name qualified: it is
+-- inlined where it is called (a SET clause would make it a function call costing 20 us), and its part after the
+-- time, constant there, is folded.
+CREATE FUNCTION {{.S}}.claim_prefix(target text) RETURNS text LANGUAGE sql STABLE
+RETURN '("' OPERATOR(pg_catalog.||) pg_catalog.timezone('UTC', pg_catalog.statement_timestamp())::text
+	OPERATOR(pg_catalog.||) ('",' OPERATOR(pg_catalog.||) {{.S}}.claim_field(target) OPERATOR(pg_catalog.||) ',');
+
+-- claim is how a repository statement says who makes it: it stores the actor for this statement and this table
+-- only. actor is the rest of an auditrepo.claimed row's text after the method: the kind, user id, IP, user agent
+-- and request id, then ")" (package audit formats it). The trigger functions read it; any other value of the
+-- setting, stale, foreign or forged, gives an 'unattributed' row, never silence; one made in this statement's
+-- place that is no claimed row, or names a kind other than user, system or unknown, fails to parse and refuses
+-- the statement. It runs with the caller's rights, so it needs no pinned search_path; one SQL expression, every
+-- name qualified, it is inlined.
+CREATE FUNCTION {{.S}}.claim(actor text, target text, method text) RETURNS boolean LANGUAGE sql VOLATILE
+RETURN pg_catalog.set_config('auditrepo.claim', {{.S}}.claim_prefix(target)
+	OPERATOR(pg_catalog.||) ({{.S}}.claim_field(method) OPERATOR(pg_catalog.||) ',') OPERATOR(pg_catalog.||) actor, true) IS NOT NULL;
 
 -- actor returns the claim made for this statement and table, or NULL (an 'unattributed' change). One SQL
--- expression, inlined into the trigger functions, which also check its kind: a value after this statement's key
--- that is no claimed row fails to parse, one naming another kind is refused, and so is the write. The row starts
--- after the key's 16 digits and two bars: a constant offset, where computing the key's length again would cost
--- the trigger functions, which run as a role that is no superuser, a privilege check per function each time.
+-- expression, inlined into the trigger functions.
 CREATE FUNCTION {{.S}}.actor(target text) RETURNS {{.S}}.claimed LANGUAGE sql STABLE
-RETURN CASE WHEN pg_catalog.starts_with(pg_catalog.current_setting('auditrepo.claim', true), {{.S}}.claim_key(target))
-	THEN pg_catalog.substr(pg_catalog.current_setting('auditrepo.claim', true),
-		19 OPERATOR(pg_catalog.+) pg_catalog.length(target))::{{.S}}.claimed END;
+RETURN CASE WHEN pg_catalog.starts_with(pg_catalog.current_setting('auditrepo.claim', true), {{.S}}.claim_prefix(target))
+	THEN pg_catalog.current_setting('auditrepo.claim', true)::{{.S}}.claimed END;
 
 -- Refuses TRUNCATE on audited tables: no audit row could describe it.
 -- +goose StatementBegin
@@ -212,8 +219,7 @@ SELECT {{.S}}.maintain();
 RESET ROLE;
 REVOKE ALL ON ALL TABLES IN SCHEMA {{.S}} FROM PUBLIC;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA {{.S}} FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION {{.S}}.claim(text, bigint, inet, text, text, text, text) TO {{ident .App}};
-GRANT EXECUTE ON FUNCTION {{.S}}.claim_key(text) TO {{ident .App}};
+GRANT EXECUTE ON FUNCTION {{.S}}.claim(text, text, text), {{.S}}.claim_prefix(text), {{.S}}.claim_field(text) TO {{ident .App}};
 GRANT EXECUTE ON FUNCTION {{.S}}.maintain(integer) TO {{ident .Owner}};
 GRANT SELECT ON {{.S}}.{{.T}}, {{.S}}.ddl_log, {{.S}}.schema_version, {{.S}}.audited_tables TO {{ident .Reviewer}};
 -- +goose StatementBegin

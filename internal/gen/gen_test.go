@@ -175,6 +175,9 @@ func TestGoldenStatementsRun(t *testing.T) {
 	}
 }
 
+// goldenActor is the claim's actor of the golden statements, a system job, as package audit formats it.
+const goldenActor = `system,,,"golden",)`
+
 // runNull runs sql with params NULL parameters and a system actor's claim, in a transaction it rolls back.
 func runNull(t *testing.T, db *pgxpool.Pool, name, sql string, params int) {
 	t.Helper()
@@ -183,8 +186,8 @@ func runNull(t *testing.T, db *pgxpool.Pool, name, sql string, params int) {
 		t.Fatal(err)
 	}
 	defer tx.Rollback(t.Context()) //nolint:errcheck // always rolled back
-	args := make([]any, params, params+5)
-	args = append(args, "system", nil, nil, "golden", nil)
+	args := make([]any, params, params+1)
+	args = append(args, goldenActor)
 	rows, err := tx.Query(t.Context(), sql, args...)
 	if err == nil {
 		rows.Close()

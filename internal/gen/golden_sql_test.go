@@ -29,7 +29,7 @@ func TestGoldenSQLRuns(t *testing.T) {
 	prog, sqls, super, pool := okCase(t, caseOptions("ok"))
 	ctx := t.Context()
 
-	actor := []any{"system", nil, nil, "golden", nil}
+	actor := []any{goldenActor}
 	// run executes a generated statement with its arguments and the actor's, and returns the first column
 	// (the id) of the rows it returns.
 	run := func(name string, args ...any) []int64 {
@@ -317,7 +317,7 @@ func TestKeywordAuditSchema(t *testing.T) {
 	o := caseOptions("ok")
 	o.Audit.Schema = "time"
 	_, sqls, super, pool := okCase(t, o)
-	if _, err := pool.Exec(t.Context(), sqls["auditedCreatePerson"], "patient", "Ann", "s3cret", "system", nil, nil, "golden", nil); err != nil {
+	if _, err := pool.Exec(t.Context(), sqls["auditedCreatePerson"], "patient", "Ann", "s3cret", goldenActor); err != nil {
 		t.Fatal(err)
 	}
 	var n int

@@ -106,7 +106,7 @@ type Write struct {
 	Body string
 	// Returns: sqlc's statement returns rows of its own.
 	Returns bool
-	// ClaimAt is the number of the first of the claim's parameters, after the statement's own.
+	// ClaimAt is the number of the claim's one parameter, the actor, after the statement's own.
 	ClaimAt int
 
 	// ArgName and ArgType are sqlc's parameter after ctx (ArgType nil when the query has none).

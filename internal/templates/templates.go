@@ -10,7 +10,6 @@ import (
 	"strings"
 	"text/template"
 
-	"github.com/auditrepo/auditrepo/internal/claimargs"
 	"github.com/auditrepo/auditrepo/internal/ir"
 	"github.com/auditrepo/auditrepo/internal/sqlparse"
 	"github.com/auditrepo/auditrepo/internal/sqltext"
@@ -26,31 +25,21 @@ var tmpl = template.Must(template.New("").Funcs(template.FuncMap{
 
 // SQL renders the claimed statement that runs w.
 func SQL(p *ir.Program, w *ir.Write) (string, error) {
-	return render("audited", &stmt{Schema: ident(p.Audit.Schema), Placeholders: placeholders(w.ClaimAt), W: w})
+	return render("audited", &stmt{Schema: ident(p.Audit.Schema), Actor: "$" + strconv.Itoa(w.ClaimAt), W: w})
 }
 
 // ManySQL renders the bulk variant of a Create (w.Many must be set): the same claim around its INSERT.
 func ManySQL(p *ir.Program, w *ir.Write) (string, error) {
 	many := *w
 	many.Select, many.Claim, many.ClaimAt = w.Many.Insert, w.Many.Claim, w.Many.ClaimAt
-	return render("audited", &stmt{Schema: ident(p.Audit.Schema), Placeholders: placeholders(w.Many.ClaimAt), W: &many})
+	return render("audited", &stmt{Schema: ident(p.Audit.Schema), Actor: "$" + strconv.Itoa(w.Many.ClaimAt), W: &many})
 }
 
 // stmt is what the "audited" template reads.
 type stmt struct {
-	Schema       string
-	Placeholders string
-	W            *ir.Write
-}
-
-// placeholders are the claim's parameters (claimargs.Count of them), from $first: the runtime appends them after
-// the statement's own.
-func placeholders(first int) string {
-	ps := make([]string, claimargs.Count)
-	for i := range ps {
-		ps[i] = "$" + strconv.Itoa(first+i)
-	}
-	return strings.Join(ps, ", ")
+	Schema string
+	Actor  string // the placeholder of the claim's actor, which the runtime appends after the statement's arguments
+	W      *ir.Write
 }
 
 // Triggers renders the SQL that installs the audit trigger functions and triggers of every model.
