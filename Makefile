@@ -64,6 +64,7 @@ FUZZ_DB_EXECS ?= 1000x
 fuzz:
 	$(GO) test ./audit/audithttp -run '^$$' -fuzz '^FuzzClientIP$$' -fuzztime $(FUZZ_EXECS)
 	$(GO) test ./audit -run '^$$' -fuzz '^FuzzCleanText$$' -fuzztime $(FUZZ_EXECS)
+	$(GO) test ./audit -run '^$$' -fuzz '^FuzzClaimActor$$' -fuzztime $(FUZZ_DB_EXECS)
 	$(GO) test ./reliability -run '^$$' -fuzz '^FuzzAuditImage$$' -fuzztime $(FUZZ_DB_EXECS)
 	$(GO) test ./internal/sqlparse -run '^$$' -fuzz '^FuzzSplice$$' -fuzztime $(FUZZ_EXECS)
 	$(GO) test ./seal -run '^$$' -fuzz '^FuzzLeaf$$' -fuzztime $(FUZZ_EXECS)
