@@ -66,8 +66,9 @@ row=$(psql "postgres://postgres@127.0.0.1:$port/$db" -AtF, -c \
 IFS=, read -r id patient dentist clinic date time type <<<"$row"
 as_server "$bindir/pg_ctl" -D "$tmp/data" -m fast -w stop >/dev/null
 
-claim="'user', 42, '10.1.2.3', 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36', '0f8fa5b2-7c1e-4bd4-9a8f-3c2d7e6b1a90'"
-claim_types="text, bigint, inet, text, text"
+# The claim's actor as package audit formats it (see audit.Writer): kind, user id, IP, user agent, request id.
+claim="'user,42,10.1.2.3,\"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36\",\"0f8fa5b2-7c1e-4bd4-9a8f-3c2d7e6b1a90\")'"
+claim_types="text"
 
 # script OP SEARCH_PATH SQL N writes single-user input (-j: a statement ends with ";" and a blank line).
 script() {

@@ -85,8 +85,7 @@ func (b *bench) breakdown(ctx context.Context) error {
 	}
 	defer setTrigger("floor.audit_appointments")
 	a := b.arms[armAudited].actor
-	claimArgs := fmt.Sprintf("%s, %d::bigint, %s::inet, %s, %s, 'appointments', 'AppointmentRepo.Update'",
-		sqltext.Literal(string(a.Kind)), a.UserID, sqltext.Literal(a.IP.String()), sqltext.Literal(a.UserAgent), sqltext.Literal(a.RequestID))
+	claimArgs := claimActor(a) + ", 'appointments', 'AppointmentRepo.Update'"
 	upd := "UPDATE %[1]s SET status = CASE status WHEN 'scheduled' THEN 'confirmed' ELSE 'scheduled' END, updated_at = now() WHERE id = k"
 	// The generated shape: the claim ANDed to the statement's WHERE condition.
 	claimed := upd + " AND %[2]s(" + claimArgs + ")"
@@ -97,7 +96,7 @@ func (b *bench) breakdown(ctx context.Context) error {
 		{"raw: no trigger", "raw.appointments", "", "", ""},
 		{"floor", "floor.appointments", "floor.audit_appointments", "", ""},
 		{"floor + SECURITY DEFINER + SET search_path", "floor.appointments", "bd.f_sd", "", ""},
-		{"generated trigger (+ actor() and its check), no claim", "floor.appointments", "bd.f_real", "", ""},
+		{"generated trigger (+ actor()), no claim", "floor.appointments", "bd.f_real", "", ""},
 		{"floor trigger + claim", "floor.appointments", "floor.audit_appointments", "auditrepo.claim", claimed},
 		{"generated trigger + claim (= audited)", "floor.appointments", "bd.f_real", "auditrepo.claim", claimed},
 		{"audited on its own tables (public, auditrepo)", "public.appointments", "", "auditrepo.claim", claimed},
@@ -143,7 +142,7 @@ func (b *bench) breakdown(ctx context.Context) error {
 		{"  SECURITY DEFINER", "NULL", "PERFORM bd.f_secdef()"},
 		{"  SET search_path", "NULL", "PERFORM bd.f_set()"},
 		{"  SECURITY DEFINER + SET search_path", "NULL", "PERFORM bd.f_both()"},
-		{"auditrepo.claim_key (inlined SQL)", "NULL", "PERFORM auditrepo.claim_key('appointments')"},
+		{"auditrepo.claim_prefix (inlined SQL)", "NULL", "PERFORM auditrepo.claim_prefix('appointments')"},
 		{"auditrepo.claim (inlined SQL)", "NULL", claimNow},
 		{"auditrepo.actor, no claim", "PERFORM set_config('auditrepo.claim', '', true)", "PERFORM auditrepo.actor('appointments')"},
 		{"auditrepo.actor, claim (its row parsed)", claimNow, "PERFORM auditrepo.actor('appointments')"},
