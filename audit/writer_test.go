@@ -43,11 +43,15 @@ func userCtx() context.Context {
 	})
 }
 
-// claimParams types the five claim parameters after one of the statement's own, for statements that ignore them.
-const claimParams = " AND num_nonnulls($2::text, $3::bigint, $4::inet, $5::text, $6::text) >= 0"
+// claimParams types the claim's one parameter, the actor, after one of the statement's own, for statements that
+// ignore it.
+const claimParams = " AND num_nonnulls($2::text) >= 0"
 
-// echo returns the statement's own argument and the five claim arguments, as the server received them.
-const echo = "SELECT $1::text, $2::text, $3::bigint, host($4::inet), $5::text, $6::text"
+// echo returns the statement's own argument and the claim's actor, as the server received them, then the actor's
+// fields as the trigger functions read them: claim()'s value (this statement's prefix, the method, the actor)
+// parsed as an auditrepo.claimed row.
+const echo = `SELECT $1::text, $2::text, (c).kind::text, (c).actor_id, host((c).ip), (c).user_agent, (c).request_id
+	FROM (SELECT (auditrepo.claim_prefix('t') || auditrepo.claim_field('m') || ',' || $2::text)::auditrepo.claimed AS c) x`
 
 func TestClaimRefusesBeforeSending(t *testing.T) {
 	db, sent := conn(t)
@@ -87,30 +91,36 @@ func TestClaimRefusesBeforeSending(t *testing.T) {
 	}
 }
 
-// The server receives the claimed SQL, not sqlc's, with the statement's own arguments, then the claim's: absent
-// values as SQL NULL, the address as inet.
+// The server receives the claimed SQL, not sqlc's, with the statement's own arguments, then the claim's actor:
+// one text, the fields of an auditrepo.claimed row after its method, that PostgreSQL reads back as the actor's
+// kind, user id, address (an inet), user agent and request id, with absent values as empty fields (NULL).
 func TestClaimArguments(t *testing.T) {
 	db, _ := conn(t)
 	tests := []struct {
-		name string
-		ctx  context.Context
-		opts []audit.Option
-		want string
+		name  string
+		ctx   context.Context
+		opts  []audit.Option
+		actor string // the claim's argument
+		want  string // the statement's own argument and the actor's fields, as the server parses them
 	}{
-		{"user", userCtx(), nil, "own user 42 198.51.100.1 app/1 r-1"},
-		{"system", audit.WithSystem(context.Background(), "nightly-billing"), nil, "own system NULL NULL nightly-billing NULL"},
+		{"user", userCtx(), nil, `user,42,198.51.100.1,"app/1","r-1")`, "own user 42 198.51.100.1 app/1 r-1"},
+		{"system", audit.WithSystem(context.Background(), "nightly-billing"), nil, `system,,,"nightly-billing",)`,
+			"own system NULL NULL nightly-billing NULL"},
 		{"anonymous, allowed", audit.WithActor(context.Background(), audit.Actor{Kind: audit.KindUnknown, UserID: 5}),
-			[]audit.Option{audit.AllowAnonymous()}, "own unknown NULL NULL NULL NULL"},
-		{"no actor, allowed", context.Background(), []audit.Option{audit.AllowAnonymous()}, "own unknown NULL NULL NULL NULL"},
+			[]audit.Option{audit.AllowAnonymous()}, "unknown,,,,)", "own unknown NULL NULL NULL NULL"},
+		{"no actor, allowed", context.Background(), []audit.Option{audit.AllowAnonymous()}, "unknown,,,,)", "own unknown NULL NULL NULL NULL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := audit.NewWriter(db, tt.opts...).Claim(tt.ctx, audit.ActionUpdate, "t", echo)
-			var own, kind string
+			var own, actor, kind string
 			var id *int64
 			var ip, ua, req *string
-			if err := c.QueryRow(tt.ctx, "SELECT 'sqlc''s statement is not sent'", "own").Scan(&own, &kind, &id, &ip, &ua, &req); err != nil {
+			if err := c.QueryRow(tt.ctx, "SELECT 'sqlc''s statement is not sent'", "own").Scan(&own, &actor, &kind, &id, &ip, &ua, &req); err != nil {
 				t.Fatal(err)
+			}
+			if actor != tt.actor {
+				t.Errorf("the server got the actor %s, want %s", actor, tt.actor)
 			}
 			if got := fmt.Sprintf("%s %s %s %s %s %s", own, kind, orNull(id), orNull(ip), orNull(ua), orNull(req)); got != tt.want {
 				t.Errorf("the server got %s, want %s", got, tt.want)
@@ -166,7 +176,7 @@ func TestClaimAuditWriteFailure(t *testing.T) {
 	d := testdb.New(t)
 	ctx := audit.WithSystem(t.Context(), "test")
 	insert := `WITH ar_write AS (INSERT INTO users (username, email, password, user_type) VALUES ($1, 'e', 'p', 'patient') RETURNING id)
-		SELECT ar_write.id FROM ar_write WHERE (SELECT auditrepo.claim($2, $3, $4, $5, $6, 'users', 'test'))`
+		SELECT ar_write.id FROM ar_write WHERE (SELECT auditrepo.claim($2, 'users', 'test'))`
 	run := func(name string) error {
 		c := audit.NewWriter(d.App).Claim(ctx, audit.ActionCreate, "users", insert)
 		var id int64
@@ -188,4 +198,57 @@ func TestClaimAuditWriteFailure(t *testing.T) {
 	if err := d.App.QueryRow(t.Context(), "SELECT count(*) FROM users WHERE username = 'second'").Scan(&n); err != nil || n != 0 {
 		t.Errorf("the user whose audit row failed exists (%d rows, %v)", n, err)
 	}
+}
+
+// The actor's text fields come from the client (headers): whatever they hold, the syntax of a row's text form
+// included, the audit row records them verbatim, and the kind, user id and address as claimed, through the
+// runtime's claim, claim() and the trigger functions of a real server.
+func TestClaimActorVerbatim(t *testing.T) {
+	d := testdb.New(t)
+	insert := `WITH ar_write AS (INSERT INTO users (username, email, password, user_type) VALUES ($1, 'e', 'p', 'patient') RETURNING id)
+		SELECT ar_write.id FROM ar_write WHERE (SELECT auditrepo.claim($2, 'users', 'Verbatim'))`
+	for i, a := range []audit.Actor{
+		{Kind: audit.KindUser, UserID: 42, IP: netip.MustParseAddr("2001:db8::7"),
+			UserAgent: `Mozilla/5.0 (X11; "Linux", x86_64) \ C:\dir\`, RequestID: ` ("r", 1) \" , \`},
+		{Kind: audit.KindUser, UserID: 7, UserAgent: `x",system,,,"y","z")`, RequestID: `\",user,1,,,)`},
+		{Kind: audit.KindSystem, UserAgent: ` ( ) , "" \\ `, RequestID: `"`},
+		{Kind: audit.KindSystem, UserAgent: `\`, RequestID: `) garbage (`},
+	} {
+		ctx := audit.WithActor(t.Context(), a)
+		if got, _ := audit.ActorFrom(ctx); got.UserAgent != a.UserAgent || got.RequestID != a.RequestID {
+			t.Fatalf("actor %d: the context holds %q %q, not the test's %q %q", i, got.UserAgent, got.RequestID, a.UserAgent, a.RequestID)
+		}
+		c := audit.NewWriter(d.App).Claim(ctx, audit.ActionCreate, "users", insert)
+		var id int64
+		if err := c.Err(c.QueryRow(ctx, "", fmt.Sprintf("verbatim-%d", i)).Scan(&id)); err != nil {
+			t.Fatalf("actor %d: %v", i, err)
+		}
+		var kind, method string
+		var actorID *int64
+		var ip, ua, req *string
+		if err := d.Super.QueryRow(t.Context(), `SELECT actor_kind, actor_id, host(ip), user_agent, request_id, method FROM auditrepo.audit_log
+			WHERE target_table = 'users' AND target_id = $1 AND action = 'CREATE'`, id).Scan(&kind, &actorID, &ip, &ua, &req, &method); err != nil {
+			t.Fatalf("actor %d: the audit row of user %d: %v", i, id, err)
+		}
+		if ua == nil || *ua != a.UserAgent || req == nil || *req != a.RequestID {
+			t.Errorf("actor %d: user agent %s, request id %s; want %q, %q", i, quoted(ua), quoted(req), a.UserAgent, a.RequestID)
+		}
+		wantID, wantIP := "NULL", "NULL"
+		if a.Kind == audit.KindUser {
+			wantID = fmt.Sprint(a.UserID)
+		}
+		if a.IP.IsValid() {
+			wantIP = a.IP.String()
+		}
+		if kind != string(a.Kind) || orNull(actorID) != wantID || orNull(ip) != wantIP || method != "Verbatim" {
+			t.Errorf("actor %d: the row names %s %s %s by %s, want %s %s %s by Verbatim", i, kind, orNull(actorID), orNull(ip), method, a.Kind, wantID, wantIP)
+		}
+	}
+}
+
+func quoted(p *string) string {
+	if p == nil {
+		return "NULL"
+	}
+	return fmt.Sprintf("%q", *p)
 }

@@ -1,7 +1,6 @@
 package integration_test
 
 import (
-	"fmt"
 	"maps"
 	"math"
 	"net/netip"
@@ -24,6 +23,8 @@ func TestClaimRoundTrip(t *testing.T) {
 		{Kind: audit.KindUser, UserID: math.MaxInt64, IP: netip.MustParseAddr("2001:db8::1"), UserAgent: " leading and trailing ", RequestID: `","`},
 		{Kind: audit.KindUser, UserID: -1, UserAgent: "NULL", RequestID: `\`},
 		{Kind: audit.KindSystem, UserAgent: `)",(system`},
+		// The rest of a claim, as claim() would append it after the method: still one field each.
+		{Kind: audit.KindSystem, UserAgent: `x",user,424242,,,)`, RequestID: `\",user,424242,"y","z")`},
 		{Kind: audit.KindSystem, IP: netip.MustParseAddr("198.51.100.7"), UserAgent: "ünïcødé 🦷 ,()", RequestID: `""`},
 	}
 	for i, a := range actors {
@@ -81,24 +82,24 @@ func TestClaimBeforeRowChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]int{"Create": 2, "CreateMany": len(bulk), "UpdateStatus": 1, "CancelScheduled": len(cancelled), "Delete": 1}
-	rows, _ := f.Super.Query(f.Ctx, `SELECT op, row_id, coalesce(claim, ''), (extract(epoch FROM at) * 1e6)::bigint FROM claim_seen ORDER BY n`)
+	// The start of this statement's claim: the statement's timestamp in UTC, as claim_prefix writes it, then the table.
+	rows, _ := f.Super.Query(f.Ctx, `SELECT op, row_id, coalesce(claim, ''), '("' || timezone('UTC', at)::text || '","appointments",' FROM claim_seen ORDER BY n`)
 	seen := map[string]int{}
 	for rows.Next() {
-		var op, claim string
-		var id, micros int64
-		if err := rows.Scan(&op, &id, &claim, &micros); err != nil {
+		var op, claim, prefix string
+		var id int64
+		if err := rows.Scan(&op, &id, &claim, &prefix); err != nil {
 			t.Fatal(err)
 		}
-		// The claim's key is this statement's start and the table; the row after it names the method.
-		key := fmt.Sprintf("%d|appointments|", micros)
-		method, ok := "", strings.HasPrefix(claim, key)
+		// The claim is an auditrepo.claimed row's text: this statement's prefix, then the method.
+		method := ""
 		for m := range want {
-			if strings.HasSuffix(claim, ",AppointmentRepo."+m+")") {
+			if strings.HasPrefix(claim, prefix+`"AppointmentRepo.`+m+`",`) {
 				method = m
 			}
 		}
-		if !ok || method == "" {
-			t.Errorf("%s of appointment %d saw claim %q before it changed, want this statement's (key %s)", op, id, claim, key)
+		if method == "" {
+			t.Errorf("%s of appointment %d saw claim %q before it changed, want this statement's (prefix %s)", op, id, claim, prefix)
 			continue
 		}
 		seen[method]++

@@ -177,7 +177,7 @@ func TestRolePrivileges(t *testing.T) {
 	// Who may call what of the audit schema (the trigger functions included): the application may claim; the
 	// owner's members keep the partitions and apply retention; the reviewer calls nothing.
 	for role, want := range map[string]string{
-		roleApp:           "claim(text,bigint,inet,text,text,text,text) claim_key(text)",
+		roleApp:           "claim(text,text,text) claim_field(text) claim_prefix(text)",
 		testdb.OwnerLogin: "hold(bigint,timestamp with time zone,timestamp with time zone,text) maintain(integer) release(bigint) retain(interval,boolean)",
 		roleReviewer:      "",
 	} {

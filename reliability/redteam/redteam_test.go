@@ -28,14 +28,29 @@ import (
 
 // SQLSTATEs the attacks are refused with.
 const (
-	denied   = "42501" // insufficient_privilege: no privilege, not the owner, or the audit schema's own refusals
-	badParam = "22023" // invalid_parameter_value: a trigger refusing a claim's actor kind
-	badText  = "22P02" // invalid_text_representation: a forged claim that is no row of auditrepo.claimed
-	tooBig   = "22003" // numeric_value_out_of_range
+	denied = "42501" // insufficient_privilege: no privilege, not the owner, or the audit schema's own refusals
+	// invalid_text_representation: a forged claim that is no row of auditrepo.claimed, or names an actor kind
+	// other than user, system or unknown (the enum auditrepo.actor_kind refuses it when the trigger parses it)
+	badText = "22P02"
+	tooBig  = "22003" // numeric_value_out_of_range
 )
 
 // falseActor is the user the attacker names in its own claims: no such user exists.
 const falseActor int64 = 424242
+
+// userActor is claim()'s actor argument naming user id as a user, with no address, user agent or request id:
+// the rest of an auditrepo.claimed row's text after the method, as package audit formats it.
+func userActor(id int64) string { return fmt.Sprintf("user,%d,,,)", id) }
+
+// forgedActor is the attacker's actor, in full, as claim() takes it.
+var forgedActor = fmt.Sprintf(`user,%d,10.6.6.6,"evil","req-evil")`, falseActor)
+
+// valid is what follows a statement's claim_prefix in a claim: the method and the actor, as claim() writes them.
+var valid = `"Forged",` + forgedActor
+
+// staleClaim is a whole claim for appointments, well formed, made at (the text of a UTC timestamp): the claim of
+// a statement that started then.
+func staleClaim(at string) string { return `("` + at + `","appointments",` + valid }
 
 // rewrite changes appointment %d's type (a PHI field) to a new value: the raw write of most attacks.
 const rewrite = `UPDATE appointments SET type = 'rt-' || substr(md5(random()::text), 1, 8) WHERE id = %d`
@@ -304,21 +319,20 @@ func TestRedTeamApp(t *testing.T) {
 				return err
 			}
 		}
-		valid := `(user,424242,10.6.6.6,evil,req-evil,Forged)` // an auditrepo.claimed row, as claim() writes it
 		t.Run("set_config_session_any_text", func(t *testing.T) {
 			attack(t, c, nil, session("SELECT set_config('auditrepo.claim', 'I am the dentist', false)"))
 		})
 		t.Run("set_config_session_claim_form", func(t *testing.T) {
-			attack(t, c, nil, session("SELECT set_config('auditrepo.claim', '0|appointments|"+valid+"', false)"))
+			attack(t, c, nil, session("SELECT set_config('auditrepo.claim', '"+staleClaim("2001-01-01 00:00:00")+"', false)"))
 		})
 		t.Run("SET", func(t *testing.T) {
-			attack(t, c, nil, session("SET auditrepo.claim = '1|appointments|"+valid+"'"))
+			attack(t, c, nil, session("SET auditrepo.claim = '"+staleClaim("2001-01-01 00:00:00.000001")+"'"))
 		})
 		t.Run("SET_LOCAL", func(t *testing.T) {
 			attack(t, c, nil, func(write string) error {
 				conn := dedicated(t, app, nil)
 				return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-					if _, err := tx.Exec(ctx, "SET LOCAL auditrepo.claim = '1|appointments|"+valid+"'"); err != nil {
+					if _, err := tx.Exec(ctx, "SET LOCAL auditrepo.claim = '"+staleClaim("2001-01-01 00:00:00.000001")+"'"); err != nil {
 						return err
 					}
 					_, err := tx.Exec(ctx, write)
@@ -326,15 +340,15 @@ func TestRedTeamApp(t *testing.T) {
 				})
 			})
 		})
-		// A correctly formed key, of an earlier statement: the session keeps it, the next statement's key differs.
+		// A correctly formed prefix, of an earlier statement: the session keeps it, the next statement's prefix differs.
 		t.Run("stale_key_session", func(t *testing.T) {
-			attack(t, c, nil, session("SELECT set_config('auditrepo.claim', auditrepo.claim_key('appointments') || '"+valid+"', false)"))
+			attack(t, c, nil, session("SELECT set_config('auditrepo.claim', auditrepo.claim_prefix('appointments') || '"+valid+"', false)"))
 		})
 		// claim() itself, in an earlier statement of the same transaction.
 		t.Run("stale_key_claim_earlier_statement", func(t *testing.T) {
 			attack(t, c, nil, func(write string) error {
 				return pgx.BeginFunc(ctx, app, func(tx pgx.Tx) error {
-					if _, err := tx.Exec(ctx, "SELECT auditrepo.claim('user', $1, '10.6.6.6', 'evil', 'req-evil', 'appointments', 'Forged')", falseActor); err != nil {
+					if _, err := tx.Exec(ctx, "SELECT auditrepo.claim($1, 'appointments', 'Forged')", forgedActor); err != nil {
 						return err
 					}
 					time.Sleep(2 * time.Millisecond) // a later statement, a later timestamp
@@ -343,40 +357,42 @@ func TestRedTeamApp(t *testing.T) {
 				})
 			})
 		})
-		// In the writing statement itself, through a CTE: the key is right, the rest is what is forged.
+		// In the writing statement itself, through a CTE: the prefix is right, the rest is what is forged.
 		inStatement := func(table, payload string) func(string) error {
 			return func(string) error {
-				_, err := app.Exec(ctx, `WITH f AS MATERIALIZED (SELECT set_config('auditrepo.claim', auditrepo.claim_key($1::text) || $2::text, true) AS v)
+				_, err := app.Exec(ctx, `WITH f AS MATERIALIZED (SELECT set_config('auditrepo.claim', auditrepo.claim_prefix($1::text) || $2::text, true) AS v)
 					UPDATE appointments SET type = 'rt-' || substr(md5(random()::text), 1, 8) FROM f WHERE id = $3 AND f.v IS NOT NULL`, table, payload, c.Appt1)
 				return err
 			}
 		}
-		// Another table's key, or this one's spelled differently: not this statement's claim, an unattributed row.
+		// Another table's prefix, or this one's spelled differently: not this statement's claim, an unattributed
+		// row. So is this statement's prefix with every field after it (the method and the actor's) NULL.
 		for _, tc := range []struct{ name, table, payload string }{
 			{"another_tables_key", "users", valid},
 			{"schema_qualified_key", "public.appointments", valid},
 			{"case_changed_key", "Appointments", valid},
-			{"all_fields_null", "appointments", "(,,,,,)"},
+			{"all_fields_null", "appointments", ",,,,,)"},
 		} {
 			t.Run("in_statement_"+tc.name, func(t *testing.T) { attack(t, c, nil, inStatement(tc.table, tc.payload)) })
 		}
-		// This statement's key followed by what is no valid claim: the trigger refuses the write.
+		// This statement's prefix followed by what is no valid claim: the trigger refuses the write. A kind other
+		// than user, system or unknown, NULL included, is no valid claim.
 		for _, tc := range []struct{ name, payload, code string }{
 			{"garbage_after_key", "garbage", badText},
 			{"row_then_garbage", valid + "garbage", badText},
 			{"json_object", `{"k":"user","a":424242}`, badText},
-			{"too_few_fields", "(user,424242)", badText},
-			{"too_many_fields", "(user,424242,,,,,x)", badText},
-			{"kind_unattributed", "(unattributed,424242,,,,)", badParam},
-			{"kind_admin", "(admin,424242,,,,)", badParam},
-			{"kind_quoted_case", `("USER",424242,,,,)`, badParam},
-			{"kind_empty", `("",424242,,,,)`, badParam},
-			{"kind_null", "(,424242,,,,)", badParam},
-			{"id_not_numeric", "(user,x,,,,)", badText},
-			{"id_fraction", "(user,1.5,,,,)", badText},
-			{"id_overflow", "(user,99999999999999999999,,,,)", tooBig},
-			{"bad_inet", "(user,424242,999.1.1.1,,,)", badText},
-			{"inet_text", "(user,424242,localhost,,,)", badText},
+			{"too_few_fields", `"Forged",user,424242)`, badText},
+			{"too_many_fields", `"Forged",user,424242,,,,x)`, badText},
+			{"kind_unattributed", `"Forged",unattributed,424242,,,)`, badText},
+			{"kind_admin", `"Forged",admin,424242,,,)`, badText},
+			{"kind_quoted_case", `"Forged","USER",424242,,,)`, badText},
+			{"kind_empty", `"Forged","",424242,,,)`, badText},
+			{"kind_null", `"Forged",,424242,,,)`, badText},
+			{"id_not_numeric", `"Forged",user,x,,,)`, badText},
+			{"id_fraction", `"Forged",user,1.5,,,)`, badText},
+			{"id_overflow", `"Forged",user,99999999999999999999,,,)`, tooBig},
+			{"bad_inet", `"Forged",user,424242,999.1.1.1,,)`, badText},
+			{"inet_text", `"Forged",user,424242,localhost,,)`, badText},
 		} {
 			t.Run("in_statement_"+tc.name, func(t *testing.T) {
 				before, m := image(t, c, "appointments", c.Appt1), clinictest.MaxID(t, c.Reviewer)
@@ -387,13 +403,15 @@ func TestRedTeamApp(t *testing.T) {
 			})
 		}
 		// claim() with a kind the runtime never sends: the trigger refuses it, the attacker's statement fails, nothing
-		// changes.
-		for _, kind := range []string{"unattributed", "admin", "USER", ""} {
-			t.Run("claim_kind_"+kind, func(t *testing.T) {
+		// changes. The kind is the actor's first field: "" is the empty string, an empty field NULL.
+		for _, tc := range []struct{ name, kind string }{
+			{"unattributed", "unattributed"}, {"admin", "admin"}, {"USER", "USER"}, {"empty", `""`}, {"null", ""},
+		} {
+			t.Run("claim_kind_"+tc.name, func(t *testing.T) {
 				before, m := image(t, c, "appointments", c.Appt1), clinictest.MaxID(t, c.Reviewer)
-				_, err := app.Exec(ctx, `WITH cl AS MATERIALIZED (SELECT auditrepo.claim($1, $2, NULL, NULL, NULL, 'appointments', 'Forged') AS ok)
-					UPDATE appointments SET type = 'rt-x' FROM cl WHERE id = $3 AND cl.ok`, kind, falseActor, c.Appt1)
-				refused(t, err, badParam, "claim() with kind "+kind)
+				_, err := app.Exec(ctx, `WITH cl AS MATERIALIZED (SELECT auditrepo.claim($1, 'appointments', 'Forged') AS ok)
+					UPDATE appointments SET type = 'rt-x' FROM cl WHERE id = $2 AND cl.ok`, fmt.Sprintf("%s,%d,,,)", tc.kind, falseActor), c.Appt1)
+				refused(t, err, badText, "claim() with kind "+tc.name)
 				if !reflect.DeepEqual(before, image(t, c, "appointments", c.Appt1)) || len(clinictest.Since(t, c.Reviewer, m)) != 0 {
 					t.Error("a refused claim changed the record or the trail")
 				}
@@ -408,8 +426,9 @@ func TestRedTeamApp(t *testing.T) {
 	// 3. The claim in the connection's startup packet (what PGOPTIONS sends).
 	t.Run("03_startup_parameters", func(t *testing.T) {
 		for name, params := range map[string]map[string]string{
-			"runtime_param":      {"auditrepo.claim": `0|appointments|(user,424242,,,,)`},
-			"options_c":          {"options": `-c auditrepo.claim=0|appointments|(user,424242,,,,)`},
+			"runtime_param": {"auditrepo.claim": staleClaim("2001-01-01 00:00:00")},
+			// In options a space separates arguments unless escaped.
+			"options_c":          {"options": `-c auditrepo.claim=` + strings.ReplaceAll(staleClaim("2001-01-01 00:00:00"), " ", `\ `)},
 			"options_c_nonsense": {"options": `-c auditrepo.claim=dentist`},
 		} {
 			t.Run(name, func(t *testing.T) {
@@ -430,9 +449,9 @@ func TestRedTeamApp(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, tc := range []struct{ name, set, reset string }{
-			{"in_database", fmt.Sprintf("ALTER ROLE auditrepo_app IN DATABASE %q SET auditrepo.claim = '0|appointments|{\"k\":\"user\",\"a\":424242}'", dbname),
+			{"in_database", fmt.Sprintf("ALTER ROLE auditrepo_app IN DATABASE %q SET auditrepo.claim = '(\"0\",\"appointments\",{\"k\":\"user\",\"a\":424242}'", dbname),
 				fmt.Sprintf("ALTER ROLE auditrepo_app IN DATABASE %q RESET auditrepo.claim", dbname)},
-			{"all_databases", `ALTER ROLE auditrepo_app SET auditrepo.claim = '0|appointments|(user,424242,,,,)'`,
+			{"all_databases", "ALTER ROLE auditrepo_app SET auditrepo.claim = '" + staleClaim("2001-01-01 00:00:00") + "'",
 				"ALTER ROLE auditrepo_app RESET auditrepo.claim"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
@@ -466,10 +485,10 @@ func TestRedTeamApp(t *testing.T) {
 			m := clinictest.MaxID(t, c.Reviewer)
 			must(t, app, fmt.Sprintf(`DO $$
 			BEGIN
-				PERFORM auditrepo.claim('user', %d, '10.6.6.6', 'evil', 'req-evil', 'appointments', 'Forged');
+				PERFORM auditrepo.claim('%s', 'appointments', 'Forged');
 				UPDATE appointments SET type = 'rt-do-1' WHERE id = %d;
 				UPDATE appointments SET type = 'rt-do-2', status = 'confirmed' WHERE id = %d;
-			END $$`, falseActor, c.Appt1, c.Appt2))
+			END $$`, forgedActor, c.Appt1, c.Appt2))
 			rows := clinictest.Since(t, c.Reviewer, m)
 			if len(rows) != 2 {
 				t.Fatalf("%d audit rows, want 2", len(rows))
@@ -485,7 +504,7 @@ func TestRedTeamApp(t *testing.T) {
 		})
 		t.Run("claim_for_users_writes_appointments", func(t *testing.T) {
 			attack(t, c, nil, func(write string) error {
-				_, err := app.Exec(ctx, fmt.Sprintf("DO $$ BEGIN PERFORM auditrepo.claim('user', %d, NULL, NULL, NULL, 'users', 'Forged'); %s; END $$", falseActor, write))
+				_, err := app.Exec(ctx, fmt.Sprintf("DO $$ BEGIN PERFORM auditrepo.claim('%s', 'users', 'Forged'); %s; END $$", userActor(falseActor), write))
 				return err
 			})
 		})
@@ -495,7 +514,7 @@ func TestRedTeamApp(t *testing.T) {
 		t.Run("multi_statement_message_false_actor", func(t *testing.T) {
 			conn := dedicated(t, app, nil)
 			attack(t, c, ptr(falseActor), func(write string) error {
-				_, err := conn.PgConn().Exec(ctx, fmt.Sprintf("SELECT auditrepo.claim('user', %d, NULL, NULL, NULL, 'appointments', 'Forged'); %s", falseActor, write)).ReadAll()
+				_, err := conn.PgConn().Exec(ctx, fmt.Sprintf("SELECT auditrepo.claim('%s', 'appointments', 'Forged'); %s", userActor(falseActor), write)).ReadAll()
 				return err
 			})
 		})
@@ -507,7 +526,7 @@ func TestRedTeamApp(t *testing.T) {
 		conn := dedicated(t, app, nil)
 		attack(t, c, nil, func(write string) error {
 			b := &pgx.Batch{}
-			b.Queue("SELECT auditrepo.claim('user', $1, NULL, NULL, NULL, 'appointments', 'Forged')", falseActor)
+			b.Queue("SELECT auditrepo.claim($1, 'appointments', 'Forged')", userActor(falseActor))
 			b.Queue(write)
 			return conn.SendBatch(ctx, b).Close()
 		})
@@ -516,17 +535,17 @@ func TestRedTeamApp(t *testing.T) {
 	// 6. claim() in a CTE of the attacker's own statement, for another table than the one written.
 	t.Run("06_claim_cte_other_table", func(t *testing.T) {
 		attack(t, c, nil, func(write string) error {
-			_, err := app.Exec(ctx, `WITH cl AS MATERIALIZED (SELECT auditrepo.claim('user', $1, NULL, NULL, NULL, 'users', 'Forged') AS ok)
-				UPDATE appointments SET type = 'rt-' || substr(md5(random()::text), 1, 8) FROM cl WHERE id = $2 AND cl.ok`, falseActor, c.Appt1)
+			_, err := app.Exec(ctx, `WITH cl AS MATERIALIZED (SELECT auditrepo.claim($1, 'users', 'Forged') AS ok)
+				UPDATE appointments SET type = 'rt-' || substr(md5(random()::text), 1, 8) FROM cl WHERE id = $2 AND cl.ok`, userActor(falseActor), c.Appt1)
 			return err
 		})
 		// A claim for appointments covers appointments only: the users change in the same statement is unattributed.
 		t.Run("claim_covers_one_table", func(t *testing.T) {
 			ba, bu := image(t, c, "appointments", c.Appt1), image(t, c, "users", c.Patient2)
 			m := clinictest.MaxID(t, c.Reviewer)
-			must(t, app, `WITH cl AS MATERIALIZED (SELECT auditrepo.claim('user', $1, NULL, NULL, NULL, 'appointments', 'Forged') AS ok),
+			must(t, app, `WITH cl AS MATERIALIZED (SELECT auditrepo.claim($1, 'appointments', 'Forged') AS ok),
 				u AS (UPDATE users SET last_name = 'Forged' WHERE id = $3 AND (SELECT ok FROM cl) RETURNING id)
-				UPDATE appointments SET type = 'rt-cte' FROM cl WHERE id = $2 AND cl.ok`, falseActor, c.Appt1, c.Patient2)
+				UPDATE appointments SET type = 'rt-cte' FROM cl WHERE id = $2 AND cl.ok`, userActor(falseActor), c.Appt1, c.Patient2)
 			rows := clinictest.Since(t, c.Reviewer, m)
 			if len(rows) != 2 {
 				t.Fatalf("%d audit rows, want 2", len(rows))
@@ -589,7 +608,8 @@ func TestRedTeamApp(t *testing.T) {
 		fresh(t, "CREATE VIEW public.audit_log AS SELECT 1 AS id")
 		fresh(t, "CREATE TABLE public.audit_log (id bigint)")
 		fresh(t, "CREATE FUNCTION public.actor(text) RETURNS jsonb LANGUAGE sql AS 'SELECT NULL::jsonb'")
-		fresh(t, "CREATE FUNCTION public.claim_key(text) RETURNS text LANGUAGE sql AS 'SELECT $1'")
+		fresh(t, "CREATE FUNCTION public.claim_prefix(text) RETURNS text LANGUAGE sql AS 'SELECT $1'")
+		fresh(t, "CREATE FUNCTION public.claim_field(text) RETURNS text LANGUAGE sql AS 'SELECT $1'")
 		fresh(t, "CREATE FUNCTION auditrepo.actor(target varchar) RETURNS jsonb LANGUAGE sql AS 'SELECT NULL::jsonb'")
 		fresh(t, "CREATE TABLE auditrepo.audit_shadow (id bigint)")
 		fresh(t, "CREATE VIEW auditrepo.actor_v AS SELECT 1 AS id")
@@ -655,8 +675,8 @@ func TestRedTeamApp(t *testing.T) {
 		}
 		t.Run("plain", func(t *testing.T) { cp(t, app, "plain") })
 		t.Run("forged_claim", func(t *testing.T) {
-			conn := dedicated(t, app, map[string]string{"auditrepo.claim": `0|appointments|(user,424242,,,,)`})
-			must(t, conn, "SELECT set_config('auditrepo.claim', auditrepo.claim_key('appointments') || '(user,424242,,,,)', false)")
+			conn := dedicated(t, app, map[string]string{"auditrepo.claim": staleClaim("2001-01-01 00:00:00")})
+			must(t, conn, "SELECT set_config('auditrepo.claim', auditrepo.claim_prefix('appointments') || '\"Forged\",user,424242,,,)', false)")
 			cp(t, conn, "forged")
 		})
 	})
@@ -921,8 +941,8 @@ func TestRedTeamOwner(t *testing.T) {
 	t.Run("rule_forging_claims_is_recorded", func(t *testing.T) {
 		dm := ddlMark(t, c)
 		must(t, owner, `CREATE RULE rt_forge AS ON UPDATE TO appointments DO ALSO
-			SELECT set_config('auditrepo.claim', (date_part('epoch', statement_timestamp()) * 1000000)::bigint::text
-				|| '|appointments|(user,424242,,,,)', true)`)
+			SELECT set_config('auditrepo.claim', '("' || timezone('UTC', statement_timestamp())::text
+				|| '","appointments",,user,424242,,,)', true)`)
 		t.Cleanup(func() { c.Super.Exec(context.Background(), "DROP RULE IF EXISTS rt_forge ON appointments") })
 		// The application's raw write: a true row, with the owner's false actor.
 		attack(t, c, ptr(falseActor), func(write string) error { _, err := c.App.Exec(ctx, write); return err })
@@ -1012,7 +1032,7 @@ func TestRedTeamReviewer(t *testing.T) {
 		try(t, rv, denied, "DELETE FROM appointments WHERE id = $1", c.Appt1)
 		try(t, rv, denied, "INSERT INTO appointments (patient_id, dentist_id, date, time, type) VALUES ($1, $2, '2026-01-01', '09:00', 'x')", c.Patient1, c.Dentist)
 		try(t, rv, denied, "UPDATE users SET first_name = 'x' WHERE id = $1", c.Patient1)
-		try(t, rv, denied, "SELECT auditrepo.claim('user', 1, NULL, NULL, NULL, 'appointments', 'x')")
+		try(t, rv, denied, "SELECT auditrepo.claim('user,1,,,)', 'appointments', 'x')")
 		try(t, rv, denied, "CREATE TEMP TABLE appointments (id bigint)")
 	})
 }
