@@ -234,7 +234,7 @@ const (
 	// The actor: the generated function reads the claim once (a forged kind fails to parse), then every INSERT
 	// takes its columns from it.
 	realActorDecl = "c auditrepo.claimed := auditrepo.actor('appointments');"
-	realActorCols = "coalesce(c.kind::text, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method"
+	realActorCols = "CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method"
 	// The floor: no actor at all; the columns the generated function writes when there is no claim.
 	floorActorCols = "'unattributed', NULL::bigint, NULL::inet, NULL::text, NULL::text, NULL::text"
 	// The peers: the actor as setActor left it in the transaction (missing or reset: no actor), one JSON

@@ -20,7 +20,7 @@ const auditSQL = `-- The audit triggers of these models: the only writers of the
 -- with the images, patient and changed fields taken from the database's own OLD and NEW. The actor comes from
 -- the claim the repository statement made for this statement and table (auditrepo.actor); a change without
 -- one is recorded as 'unattributed'; one in this statement's place that is no claim of a kind the runtime sends
--- (user, system, unknown) fails to parse and refuses the statement. The functions are SECURITY DEFINER, owned
+-- (user, system, unknown) fails to parse, or without a kind to be written, and refuses the statement. The functions are SECURITY DEFINER, owned
 -- by auditrepo_audit, which alone may write the audit table; TRUNCATE, which no audit row could describe, is
 -- refused.
 -- Run it after the migrations, in one transaction (auditschema.InstallModels does); it replaces what a
@@ -55,13 +55,13 @@ DECLARE
 BEGIN
 	IF TG_OP = 'INSERT' THEN
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(c.kind::text, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'users', n.id, CASE WHEN n.user_type = 'patient' THEN n.id END, NULL,
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'users', n.id, CASE WHEN n.user_type = 'patient' THEN n.id END, NULL,
 			jsonb_build_object('after', to_jsonb(n) - '{password,auth_token}'::text[])
 		FROM ar_new n;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(c.kind::text, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'users', coalesce(n.id, o.id), d.patient, NULLIF(CASE WHEN o.user_type = 'patient' THEN o.id END, d.patient),
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'users', coalesce(n.id, o.id), d.patient, NULLIF(CASE WHEN o.user_type = 'patient' THEN o.id END, d.patient),
 			jsonb_build_object('before', to_jsonb(o) - '{password,auth_token}'::text[], 'after', to_jsonb(n) - '{password,auth_token}'::text[], 'changed_fields', to_jsonb(d.changed))
 		FROM ar_new n
 		FULL JOIN ar_old o ON o.id = n.id
@@ -82,7 +82,7 @@ BEGIN
 		WHERE d.changed && '{id,username,email,password,auth_token,user_type,role,first_name,last_name}'::text[];
 	ELSE
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(c.kind::text, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'users', o.id, CASE WHEN o.user_type = 'patient' THEN o.id END, NULL,
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'users', o.id, CASE WHEN o.user_type = 'patient' THEN o.id END, NULL,
 			jsonb_build_object('deleted_record', to_jsonb(o) - '{password,auth_token}'::text[])
 		FROM ar_old o;
 	END IF;
@@ -101,13 +101,13 @@ DECLARE
 BEGIN
 	IF TG_OP = 'INSERT' THEN
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(c.kind::text, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'appointments', n.id, n.patient_id, NULL,
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'appointments', n.id, n.patient_id, NULL,
 			jsonb_build_object('after', to_jsonb(n) || '{"notes": "[REDACTED]"}'::jsonb)
 		FROM ar_new n;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(c.kind::text, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'appointments', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'appointments', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
 			jsonb_build_object('before', to_jsonb(o) || '{"notes": "[REDACTED]"}'::jsonb, 'after', to_jsonb(n) || '{"notes": "[REDACTED]"}'::jsonb, 'changed_fields', to_jsonb(d.changed))
 		FROM ar_new n
 		FULL JOIN ar_old o ON o.id = n.id
@@ -127,7 +127,7 @@ BEGIN
 		WHERE d.changed && '{id,patient_id,dentist_id,clinic_id,date,time,type,status,notes}'::text[];
 		-- Rows of invoices whose patient is found through patient_id move with it.
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(c.kind::text, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'MOVE', 'invoices', d.id, m.new_patient, m.old_patient,
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'MOVE', 'invoices', d.id, m.new_patient, m.old_patient,
 			jsonb_build_object('from', m.old_patient, 'to', m.new_patient,
 				'moved_by', jsonb_build_object('table', 'appointments', 'id', n.id, 'column', 'patient_id'))
 		FROM ar_new n
@@ -137,7 +137,7 @@ BEGIN
 		WHERE n.patient_id IS DISTINCT FROM o.patient_id AND m.new_patient IS DISTINCT FROM m.old_patient;
 	ELSE
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(c.kind::text, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'appointments', o.id, o.patient_id, NULL,
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'appointments', o.id, o.patient_id, NULL,
 			jsonb_build_object('deleted_record', to_jsonb(o) || '{"notes": "[REDACTED]"}'::jsonb)
 		FROM ar_old o;
 	END IF;
@@ -156,13 +156,13 @@ DECLARE
 BEGIN
 	IF TG_OP = 'INSERT' THEN
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(c.kind::text, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'dental_records', n.id, n.patient_id, NULL,
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'dental_records', n.id, n.patient_id, NULL,
 			jsonb_build_object('after', to_jsonb(n))
 		FROM ar_new n;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(c.kind::text, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'dental_records', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'dental_records', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
 			jsonb_build_object('before', to_jsonb(o), 'after', to_jsonb(n), 'changed_fields', to_jsonb(d.changed))
 		FROM ar_new n
 		FULL JOIN ar_old o ON o.id = n.id
@@ -180,7 +180,7 @@ BEGIN
 		WHERE d.changed && '{id,patient_id,dentist_id,diagnosis,treatment,notes,created_at}'::text[];
 	ELSE
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(c.kind::text, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'dental_records', o.id, o.patient_id, NULL,
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'dental_records', o.id, o.patient_id, NULL,
 			jsonb_build_object('deleted_record', to_jsonb(o))
 		FROM ar_old o;
 	END IF;
@@ -199,13 +199,13 @@ DECLARE
 BEGIN
 	IF TG_OP = 'INSERT' THEN
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(c.kind::text, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'billings', n.id, n.patient_id, NULL,
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'billings', n.id, n.patient_id, NULL,
 			jsonb_build_object('after', to_jsonb(n))
 		FROM ar_new n;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(c.kind::text, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'billings', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'billings', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
 			jsonb_build_object('before', to_jsonb(o), 'after', to_jsonb(n), 'changed_fields', to_jsonb(d.changed))
 		FROM ar_new n
 		FULL JOIN ar_old o ON o.id = n.id
@@ -221,7 +221,7 @@ BEGIN
 		WHERE d.changed && '{id,patient_id,amount,status,description}'::text[];
 	ELSE
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(c.kind::text, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'billings', o.id, o.patient_id, NULL,
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'billings', o.id, o.patient_id, NULL,
 			jsonb_build_object('deleted_record', to_jsonb(o))
 		FROM ar_old o;
 	END IF;
@@ -240,13 +240,13 @@ DECLARE
 BEGIN
 	IF TG_OP = 'INSERT' THEN
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(c.kind::text, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'invoices', n.id, (SELECT ar_h1.patient_id FROM public.appointments ar_h1 WHERE ar_h1.id = n.appointment_id), NULL,
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'invoices', n.id, (SELECT ar_h1.patient_id FROM public.appointments ar_h1 WHERE ar_h1.id = n.appointment_id), NULL,
 			jsonb_build_object('after', to_jsonb(n))
 		FROM ar_new n;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(c.kind::text, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'invoices', coalesce(n.id, o.id), d.patient, NULLIF((SELECT ar_h1.patient_id FROM public.appointments ar_h1 WHERE ar_h1.id = o.appointment_id), d.patient),
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'invoices', coalesce(n.id, o.id), d.patient, NULLIF((SELECT ar_h1.patient_id FROM public.appointments ar_h1 WHERE ar_h1.id = o.appointment_id), d.patient),
 			jsonb_build_object('before', to_jsonb(o), 'after', to_jsonb(n), 'changed_fields', to_jsonb(d.changed))
 		FROM ar_new n
 		FULL JOIN ar_old o ON o.id = n.id
@@ -262,7 +262,7 @@ BEGIN
 		WHERE d.changed && '{id,appointment_id,amount,status,due_date}'::text[];
 	ELSE
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(c.kind::text, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'invoices', o.id, (SELECT ar_h1.patient_id FROM public.appointments ar_h1 WHERE ar_h1.id = o.appointment_id), NULL,
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'invoices', o.id, (SELECT ar_h1.patient_id FROM public.appointments ar_h1 WHERE ar_h1.id = o.appointment_id), NULL,
 			jsonb_build_object('deleted_record', to_jsonb(o))
 		FROM ar_old o;
 	END IF;
@@ -281,13 +281,13 @@ DECLARE
 BEGIN
 	IF TG_OP = 'INSERT' THEN
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(c.kind::text, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'treatment_plans', n.id, n.patient_id, NULL,
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'treatment_plans', n.id, n.patient_id, NULL,
 			jsonb_build_object('after', to_jsonb(n))
 		FROM ar_new n;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(c.kind::text, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'treatment_plans', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'treatment_plans', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
 			jsonb_build_object('before', to_jsonb(o), 'after', to_jsonb(n), 'changed_fields', to_jsonb(d.changed))
 		FROM ar_new n
 		FULL JOIN ar_old o ON o.id = n.id
@@ -305,7 +305,7 @@ BEGIN
 		WHERE d.changed && '{id,patient_id,dentist_id,title,description,status,estimated_cost}'::text[];
 	ELSE
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(c.kind::text, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'treatment_plans', o.id, o.patient_id, NULL,
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'treatment_plans', o.id, o.patient_id, NULL,
 			jsonb_build_object('deleted_record', to_jsonb(o))
 		FROM ar_old o;
 	END IF;
@@ -324,13 +324,13 @@ DECLARE
 BEGIN
 	IF TG_OP = 'INSERT' THEN
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(c.kind::text, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'documents', n.id, n.patient_id, NULL,
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'documents', n.id, n.patient_id, NULL,
 			jsonb_build_object('after', to_jsonb(n))
 		FROM ar_new n;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(c.kind::text, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'documents', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'documents', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
 			jsonb_build_object('before', to_jsonb(o), 'after', to_jsonb(n), 'changed_fields', to_jsonb(d.changed))
 		FROM ar_new n
 		FULL JOIN ar_old o ON o.id = n.id
@@ -346,7 +346,7 @@ BEGIN
 		WHERE d.changed && '{id,patient_id,document_type,filename,storage_path,uploaded_at}'::text[];
 	ELSE
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(c.kind::text, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'documents', o.id, o.patient_id, NULL,
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'documents', o.id, o.patient_id, NULL,
 			jsonb_build_object('deleted_record', to_jsonb(o))
 		FROM ar_old o;
 	END IF;
@@ -365,13 +365,13 @@ DECLARE
 BEGIN
 	IF TG_OP = 'INSERT' THEN
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(c.kind::text, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'patient_intake_forms', n.id, n.patient_id, NULL,
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'patient_intake_forms', n.id, n.patient_id, NULL,
 			jsonb_build_object('after', to_jsonb(n) || '{"insurance_policy": "[REDACTED]"}'::jsonb)
 		FROM ar_new n;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(c.kind::text, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'patient_intake_forms', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'patient_intake_forms', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
 			jsonb_build_object('before', to_jsonb(o) || '{"insurance_policy": "[REDACTED]"}'::jsonb, 'after', to_jsonb(n) || '{"insurance_policy": "[REDACTED]"}'::jsonb, 'changed_fields', to_jsonb(d.changed))
 		FROM ar_new n
 		FULL JOIN ar_old o ON o.id = n.id
@@ -394,7 +394,7 @@ BEGIN
 		WHERE d.changed && '{id,patient_id,allergies,medications,medical_conditions,emergency_contact,emergency_phone,insurance_provider,insurance_policy,smoker,pregnant,signed_at}'::text[];
 	ELSE
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT coalesce(c.kind::text, 'unattributed'), c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'patient_intake_forms', o.id, o.patient_id, NULL,
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'patient_intake_forms', o.id, o.patient_id, NULL,
 			jsonb_build_object('deleted_record', to_jsonb(o) || '{"insurance_policy": "[REDACTED]"}'::jsonb)
 		FROM ar_old o;
 	END IF;
