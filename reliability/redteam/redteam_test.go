@@ -32,6 +32,7 @@ const (
 	// invalid_text_representation: a forged claim that is no row of auditrepo.claimed, or names an actor kind
 	// other than user, system or unknown (the enum auditrepo.actor_kind refuses it when the trigger parses it)
 	badText = "22P02"
+	noKind  = "23502" // not_null_violation: a claim without a kind, refused by the audit table's actor_kind
 	tooBig  = "22003" // numeric_value_out_of_range
 )
 
@@ -366,17 +367,17 @@ func TestRedTeamApp(t *testing.T) {
 			}
 		}
 		// Another table's prefix, or this one's spelled differently: not this statement's claim, an unattributed
-		// row. So is this statement's prefix with every field after it (the method and the actor's) NULL.
+		// row.
 		for _, tc := range []struct{ name, table, payload string }{
 			{"another_tables_key", "users", valid},
 			{"schema_qualified_key", "public.appointments", valid},
 			{"case_changed_key", "Appointments", valid},
-			{"all_fields_null", "appointments", ",,,,,)"},
 		} {
 			t.Run("in_statement_"+tc.name, func(t *testing.T) { attack(t, c, nil, inStatement(tc.table, tc.payload)) })
 		}
 		// This statement's prefix followed by what is no valid claim: the trigger refuses the write. A kind other
-		// than user, system or unknown, NULL included, is no valid claim.
+		// than user, system or unknown does not parse; a NULL kind (every field NULL included) parses, and the audit
+		// table refuses the row it would write (actor_kind NOT NULL).
 		for _, tc := range []struct{ name, payload, code string }{
 			{"garbage_after_key", "garbage", badText},
 			{"row_then_garbage", valid + "garbage", badText},
@@ -387,7 +388,8 @@ func TestRedTeamApp(t *testing.T) {
 			{"kind_admin", `"Forged",admin,424242,,,)`, badText},
 			{"kind_quoted_case", `"Forged","USER",424242,,,)`, badText},
 			{"kind_empty", `"Forged","",424242,,,)`, badText},
-			{"kind_null", `"Forged",,424242,,,)`, badText},
+			{"kind_null", `"Forged",,424242,,,)`, noKind},
+			{"all_fields_null", ",,,,,)", noKind},
 			{"id_not_numeric", `"Forged",user,x,,,)`, badText},
 			{"id_fraction", `"Forged",user,1.5,,,)`, badText},
 			{"id_overflow", `"Forged",user,99999999999999999999,,,)`, tooBig},
@@ -404,14 +406,15 @@ func TestRedTeamApp(t *testing.T) {
 		}
 		// claim() with a kind the runtime never sends: the trigger refuses it, the attacker's statement fails, nothing
 		// changes. The kind is the actor's first field: "" is the empty string, an empty field NULL.
-		for _, tc := range []struct{ name, kind string }{
-			{"unattributed", "unattributed"}, {"admin", "admin"}, {"USER", "USER"}, {"empty", `""`}, {"null", ""},
+		for _, tc := range []struct{ name, kind, code string }{
+			{"unattributed", "unattributed", badText}, {"admin", "admin", badText}, {"USER", "USER", badText},
+			{"empty", `""`, badText}, {"null", "", noKind},
 		} {
 			t.Run("claim_kind_"+tc.name, func(t *testing.T) {
 				before, m := image(t, c, "appointments", c.Appt1), clinictest.MaxID(t, c.Reviewer)
 				_, err := app.Exec(ctx, `WITH cl AS MATERIALIZED (SELECT auditrepo.claim($1, 'appointments', 'Forged') AS ok)
 					UPDATE appointments SET type = 'rt-x' FROM cl WHERE id = $2 AND cl.ok`, fmt.Sprintf("%s,%d,,,)", tc.kind, falseActor), c.Appt1)
-				refused(t, err, badText, "claim() with kind "+tc.name)
+				refused(t, err, tc.code, "claim() with kind "+tc.name)
 				if !reflect.DeepEqual(before, image(t, c, "appointments", c.Appt1)) || len(clinictest.Since(t, c.Reviewer, m)) != 0 {
 					t.Error("a refused claim changed the record or the trail")
 				}
