@@ -150,9 +150,10 @@ func run(ctx context.Context, out io.Writer, pool, reviewer *pgxpool.Pool) error
 	if _, err := pool.Exec(ctx, "UPDATE dental_records SET treatment = 'filling + sealant' WHERE id = $1", record.ID); err != nil {
 		return fmt.Errorf("raw update: %w", err)
 	}
-	// A forged claim, set by hand for the session as someone with the application's password could: it does not
-	// belong to the statement that writes, so the change is recorded as unattributed, with its true values.
-	forged := `SELECT set_config('auditrepo.claim', 'forged|dental_records|(user,1,,,,)', false)`
+	// A forged claim, set by hand for the session as someone with the application's password could, in claim()'s
+	// form but for another statement's start: it does not belong to the statement that writes, so the change is
+	// recorded as unattributed, with its true values.
+	forged := `SELECT set_config('auditrepo.claim', '("2000-01-01 00:00:00","dental_records","Forged",user,1,,,)', false)`
 	if _, err := pool.Exec(ctx, forged); err != nil {
 		return fmt.Errorf("forging a claim: %w", err)
 	}
