@@ -19,9 +19,10 @@ const auditSQL = `-- The audit triggers of these models: the only writers of the
 -- AFTER triggers that read the changed rows from transition tables and write one audit row per changed row,
 -- with the images, patient and changed fields taken from the database's own OLD and NEW. The actor comes from
 -- the claim the repository statement made for this statement and table (auditrepo.actor); a change without
--- one is recorded as 'unattributed'; one in this statement's place that is no claim of a kind the runtime sends
--- (user, system, unknown) fails to parse, or without a kind to be written, and refuses the statement. The functions are SECURITY DEFINER, owned
--- by auditrepo_audit, which alone may write the audit table; TRUNCATE, which no audit row could describe, is
+-- one is recorded as 'unattributed'. A value in this statement's place that does not parse as a claim, or names
+-- a kind other than user, system or unknown, refuses the statement; so does a claim without a kind, whose audit
+-- rows the audit table refuses (actor_kind NOT NULL). The functions are SECURITY DEFINER, owned by
+-- auditrepo_audit, which alone may write the audit table; TRUNCATE, which no audit row could describe, is
 -- refused.
 -- Run it after the migrations, in one transaction (auditschema.InstallModels does); it replaces what a
 -- previous run installed.
