@@ -158,8 +158,9 @@ RETURN '("' OPERATOR(pg_catalog.||) pg_catalog.timezone('UTC', pg_catalog.statem
 -- and request id, then ")" (package audit formats it). The trigger functions read it; any other value of the
 -- setting, stale, foreign or forged, gives an 'unattributed' row, never silence; one made in this statement's
 -- place that is no claimed row, or names a kind other than user, system or unknown, fails to parse and refuses
--- the statement. It runs with the caller's rights, so it needs no pinned search_path; one SQL expression, every
--- name qualified, it is inlined.
+-- the statement, and so does one without a kind (the audit table's actor_kind is NOT NULL). A NULL argument makes
+-- no claim: the setting is reset, and the change is recorded as 'unattributed'. It runs with the caller's rights,
+-- so it needs no pinned search_path; one SQL expression, every name qualified, it is inlined.
 CREATE FUNCTION {{.S}}.claim(actor text, target text, method text) RETURNS boolean LANGUAGE sql VOLATILE
 RETURN pg_catalog.set_config('auditrepo.claim', {{.S}}.claim_prefix(target)
 	OPERATOR(pg_catalog.||) ({{.S}}.claim_field(method) OPERATOR(pg_catalog.||) ',') OPERATOR(pg_catalog.||) actor, true) IS NOT NULL;
