@@ -70,6 +70,15 @@ func refused(t *testing.T, err error, code, attack string) {
 	}
 }
 
+// badKind asserts that a forged claim named kind_* and refused as invalid text was refused for its kind (the
+// enum auditrepo.actor_kind), not for some other flaw of the forged row.
+func badKind(t *testing.T, name, code string, err error) {
+	t.Helper()
+	if strings.HasPrefix(name, "kind_") && code == badText && err != nil && !strings.Contains(err.Error(), "invalid input value for enum") {
+		t.Errorf("%s: refused with %v, want it refused for its kind", name, err)
+	}
+}
+
 // try runs sql on q and asserts it is refused with code.
 func try(t *testing.T, q audit.DBTX, code, sql string, args ...any) {
 	t.Helper()
@@ -342,11 +351,11 @@ func TestRedTeamApp(t *testing.T) {
 			})
 		})
 		// A correctly formed prefix, of an earlier statement: the session keeps it, the next statement's prefix differs.
-		t.Run("stale_key_session", func(t *testing.T) {
+		t.Run("stale_prefix_session", func(t *testing.T) {
 			attack(t, c, nil, session("SELECT set_config('auditrepo.claim', auditrepo.claim_prefix('appointments') || '"+valid+"', false)"))
 		})
 		// claim() itself, in an earlier statement of the same transaction.
-		t.Run("stale_key_claim_earlier_statement", func(t *testing.T) {
+		t.Run("stale_prefix_claim_earlier_statement", func(t *testing.T) {
 			attack(t, c, nil, func(write string) error {
 				return pgx.BeginFunc(ctx, app, func(tx pgx.Tx) error {
 					if _, err := tx.Exec(ctx, "SELECT auditrepo.claim($1, 'appointments', 'Forged')", forgedActor); err != nil {
@@ -369,9 +378,9 @@ func TestRedTeamApp(t *testing.T) {
 		// Another table's prefix, or this one's spelled differently: not this statement's claim, an unattributed
 		// row.
 		for _, tc := range []struct{ name, table, payload string }{
-			{"another_tables_key", "users", valid},
-			{"schema_qualified_key", "public.appointments", valid},
-			{"case_changed_key", "Appointments", valid},
+			{"another_tables_prefix", "users", valid},
+			{"schema_qualified_prefix", "public.appointments", valid},
+			{"case_changed_prefix", "Appointments", valid},
 		} {
 			t.Run("in_statement_"+tc.name, func(t *testing.T) { attack(t, c, nil, inStatement(tc.table, tc.payload)) })
 		}
@@ -379,7 +388,7 @@ func TestRedTeamApp(t *testing.T) {
 		// than user, system or unknown does not parse; a NULL kind (every field NULL included) parses, and the audit
 		// table refuses the row it would write (actor_kind NOT NULL).
 		for _, tc := range []struct{ name, payload, code string }{
-			{"garbage_after_key", "garbage", badText},
+			{"garbage_after_prefix", "garbage", badText},
 			{"row_then_garbage", valid + "garbage", badText},
 			{"json_object", `{"k":"user","a":424242}`, badText},
 			{"too_few_fields", `"Forged",user,424242)`, badText},
@@ -398,7 +407,9 @@ func TestRedTeamApp(t *testing.T) {
 		} {
 			t.Run("in_statement_"+tc.name, func(t *testing.T) {
 				before, m := image(t, c, "appointments", c.Appt1), clinictest.MaxID(t, c.Reviewer)
-				refused(t, inStatement("appointments", tc.payload)(""), tc.code, "a forged claim "+tc.payload)
+				err := inStatement("appointments", tc.payload)("")
+				refused(t, err, tc.code, "a forged claim "+tc.payload)
+				badKind(t, tc.name, tc.code, err)
 				if !reflect.DeepEqual(before, image(t, c, "appointments", c.Appt1)) || len(clinictest.Since(t, c.Reviewer, m)) != 0 {
 					t.Error("a refused write changed the record or the trail")
 				}
@@ -415,9 +426,22 @@ func TestRedTeamApp(t *testing.T) {
 				_, err := app.Exec(ctx, `WITH cl AS MATERIALIZED (SELECT auditrepo.claim($1, 'appointments', 'Forged') AS ok)
 					UPDATE appointments SET type = 'rt-x' FROM cl WHERE id = $2 AND cl.ok`, fmt.Sprintf("%s,%d,,,)", tc.kind, falseActor), c.Appt1)
 				refused(t, err, tc.code, "claim() with kind "+tc.name)
+				badKind(t, "kind_"+tc.name, tc.code, err)
 				if !reflect.DeepEqual(before, image(t, c, "appointments", c.Appt1)) || len(clinictest.Since(t, c.Reviewer, m)) != 0 {
 					t.Error("a refused claim changed the record or the trail")
 				}
+			})
+		}
+		// claim() given a NULL makes no claim (the setting is reset): an unattributed true row, never silence.
+		for _, tc := range []struct{ name, args string }{
+			{"actor", "NULL, 'appointments', 'Forged'"}, {"table", "'user,1,,,)', NULL, 'Forged'"}, {"method", "'user,1,,,)', 'appointments', NULL"},
+		} {
+			t.Run("claim_null_"+tc.name, func(t *testing.T) {
+				attack(t, c, nil, func(write string) error {
+					_, err := app.Exec(ctx, `WITH cl AS MATERIALIZED (SELECT auditrepo.claim(`+tc.args+`) AS ok)
+						UPDATE appointments SET type = 'rt-' || substr(md5(random()::text), 1, 8) FROM cl WHERE id = $1 AND cl.ok`, c.Appt1)
+					return err
+				})
 			})
 		}
 		// The allowed false actor, by forging the setting in the writing statement: the same power as claim().
