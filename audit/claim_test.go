@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/auditrepo/auditrepo/auditschema"
@@ -55,11 +56,13 @@ func FuzzClaimActor(f *testing.F) {
 			}
 			return &s
 		}
+		// claim() stores it, the trigger functions' actor() reads it back, in one statement as they do.
 		var same bool
-		err = db.QueryRow(context.Background(), `SELECT (c).kind::text = $2 AND (c).actor_id IS NOT DISTINCT FROM $3
+		err = db.QueryRow(context.Background(), `WITH cl AS MATERIALIZED (SELECT auditrepo.claim($1, 'appointments', 'm') AS ok)
+			SELECT (c).kind::text = $2 AND (c).actor_id IS NOT DISTINCT FROM $3
 				AND (c).ip IS NOT DISTINCT FROM $4::inet AND (c).user_agent IS NOT DISTINCT FROM $5
-				AND (c).request_id IS NOT DISTINCT FROM $6
-			FROM (SELECT ('("t","appointments","m",' || $1::text)::auditrepo.claimed AS c) x`,
+				AND (c).request_id IS NOT DISTINCT FROM $6 AND (c).method = 'm'
+			FROM cl, LATERAL (SELECT auditrepo.actor('appointments') AS c) x WHERE cl.ok`,
 			text, string(a.Kind), id, ipArg, opt(a.UserAgent), opt(a.RequestID)).Scan(&same)
 		if err != nil {
 			t.Fatalf("the claim's actor %q does not parse: %v", text, err)
@@ -68,4 +71,36 @@ func FuzzClaimActor(f *testing.F) {
 			t.Errorf("the claim's actor %q parses to other fields than %+v", text, a)
 		}
 	})
+}
+
+// The actor kinds the runtime claims are the labels of the audit schema's enum, which is what refuses any other.
+func TestClaimKinds(t *testing.T) {
+	db := pgtest.Audited(t, auditschema.Config{})
+	var labels []string
+	if err := db.QueryRow(t.Context(), "SELECT enum_range(NULL::auditrepo.actor_kind)::text[]").Scan(&labels); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{string(KindUser), string(KindSystem), string(KindUnknown)}; !slices.Equal(labels, want) {
+		t.Errorf("auditrepo.actor_kind is %v, the runtime claims %v", labels, want)
+	}
+}
+
+// A claim binds to its table by the quoted name: a claim for one table is never read as another's, whether one
+// name starts the other or the names hold quotes, backslashes or commas.
+func TestClaimBoundToTable(t *testing.T) {
+	db := pgtest.Audited(t, auditschema.Config{})
+	names := []string{"claims", "claim", "claim_lines", `a"b`, `a"`, `a\`, `a\"b`, "a,b", "a", `"a"`}
+	for _, made := range names {
+		for _, read := range names {
+			var kind *string
+			err := db.QueryRow(t.Context(), `WITH cl AS MATERIALIZED (SELECT auditrepo.claim('system,,,,)', $1, 'm') AS ok)
+				SELECT (auditrepo.actor($2)).kind::text FROM cl WHERE cl.ok`, made, read).Scan(&kind)
+			if err != nil {
+				t.Fatalf("claim for %q read as %q: %v", made, read, err)
+			}
+			if got, want := kind != nil, made == read; got != want {
+				t.Errorf("a claim for table %q read for table %q: found %v, want %v", made, read, got, want)
+			}
+		}
+	}
 }

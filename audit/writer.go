@@ -177,7 +177,7 @@ func (w *Writer) claimActor(ctx context.Context) (string, error) {
 			a = Actor{Kind: KindUnknown}
 		}
 	}
-	b := make([]byte, 0, 32+len(a.UserAgent)+len(a.RequestID))
+	b := make([]byte, 0, 80+len(a.UserAgent)+len(a.RequestID))
 	b = append(append(b, a.Kind...), ',')
 	if a.Kind == KindUser {
 		b = strconv.AppendInt(b, a.UserID, 10)
