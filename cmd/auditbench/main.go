@@ -32,7 +32,7 @@
 // is LIKE auditrepo.audit_log INCLUDING ALL with the same partitions.
 //
 // With -breakdown N it also times, on the server, where the audited path's time goes beyond the floor's and
-// what cheaper variants of auditrepo.claim/actor/claim_key would save (breakdown.go).
+// what cheaper variants of auditrepo.claim/actor/claim_prefix would save (breakdown.go).
 package main
 
 import (

@@ -243,9 +243,9 @@ const (
 	peerActorDecl = "a jsonb := NULLIF(pg_catalog.current_setting('auditbench.actor', true), '')::jsonb;"
 )
 
-// claimActor is a's claim actor as an SQL expression, as package audit sends it: the fields of an
+// claimActorSQL is a's claim actor as an SQL expression, as package audit sends it: the fields of an
 // auditrepo.claimed row after the method, quoted by the audit schema's claim_field, empty ones NULL.
-func claimActor(a audit.Actor) string {
+func claimActorSQL(a audit.Actor) string {
 	field := func(s string) string {
 		if s == "" {
 			return "''"
