@@ -289,7 +289,9 @@ func TestUpgradeMismatchErrorMatches(t *testing.T) {
 
 // A deployment without a superuser: its migrating user has CREATEROLE and is a member of the owner role. It
 // installs the schema and upgrades a version 0 trail, each twice; afterwards it is no member of the audit role,
-// so it can neither act as it nor change the trail.
+// so it can neither act as it nor change the trail. But CREATEROLE lets it make itself a member again (on
+// PostgreSQL 15, of any role that is no superuser), as a superuser could act as any role: the README tells to
+// take CREATEROLE away after installing, and once it is gone that attack is refused too.
 func TestInstallAndUpgradeAsCreateRoleUser(t *testing.T) {
 	ctx := context.Background()
 	super := legacyDB(t)
@@ -302,7 +304,7 @@ func TestInstallAndUpgradeAsCreateRoleUser(t *testing.T) {
 			CREATE ROLE `+installer+` LOGIN CREATEROLE;
 		EXCEPTION WHEN duplicate_object OR unique_violation THEN
 			NULL;
-		END $$`); err != nil {
+		END $$; ALTER ROLE `+installer+` CREATEROLE`); err != nil { // an earlier run took it away
 		t.Fatal(err)
 	}
 	// The owner role creates the application's tables (and renaming the legacy table needs it too).
@@ -359,5 +361,26 @@ func TestInstallAndUpgradeAsCreateRoleUser(t *testing.T) {
 	}
 	if got := trail(t, super, "auditrepo.audit_log"); len(got) != 6 {
 		t.Errorf("the audit table has %d rows, want the 6 imported", len(got))
+	}
+
+	const regrant = "GRANT auditrepo_audit TO CURRENT_USER"
+	var version int
+	if err := conn.QueryRow(ctx, "SELECT current_setting('server_version_num')::int").Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	if version < 160000 { // PostgreSQL 16 lets CREATEROLE grant only the roles it administers
+		if _, err := conn.Exec(ctx, regrant); err != nil {
+			t.Fatalf("%s as %s with CREATEROLE: %v; the README says it can, on PostgreSQL 15", regrant, installer, err)
+		}
+		if _, err := conn.Exec(ctx, "REVOKE auditrepo_audit FROM CURRENT_USER"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := super.Exec(ctx, "ALTER ROLE "+installer+" NOCREATEROLE"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = conn.Exec(ctx, regrant)
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); !ok || pgErr.Code != "42501" {
+		t.Errorf("%s as %s without CREATEROLE: %v, want refused (42501)", regrant, installer, err)
 	}
 }
