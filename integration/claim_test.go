@@ -26,6 +26,9 @@ func TestClaimRoundTrip(t *testing.T) {
 		// The rest of a claim, as claim() would append it after the method: still one field each.
 		{Kind: audit.KindSystem, UserAgent: `x",user,424242,,,)`, RequestID: `\",user,424242,"y","z")`},
 		{Kind: audit.KindSystem, IP: netip.MustParseAddr("198.51.100.7"), UserAgent: "ünïcødé 🦷 ,()", RequestID: `""`},
+		// A trailing backslash, which would escape the closing quote if it were not escaped itself.
+		{Kind: audit.KindUser, UserID: 42, IP: netip.MustParseAddr("2001:db8::7"), UserAgent: `Mozilla/5.0 (X11; "Linux", x86_64) \ C:\dir\`, RequestID: ` ("r", 1) \" , \`},
+		{Kind: audit.KindSystem, UserAgent: `\`, RequestID: `) garbage (`},
 	}
 	for i, a := range actors {
 		status := []string{"confirmed", "scheduled"}[i%2]
