@@ -177,32 +177,38 @@ func (w *Writer) claimActor(ctx context.Context) (string, error) {
 			a = Actor{Kind: KindUnknown}
 		}
 	}
-	b := make([]byte, 0, 80+len(a.UserAgent)+len(a.RequestID))
-	b = append(append(b, a.Kind...), ',')
+	var b strings.Builder
+	b.Grow(80 + len(a.UserAgent) + len(a.RequestID)) // the one allocation: the kind, an id, an address, quotes
+	var num [48]byte                                 // an int64 or an IPv6 address, formatted on the stack
+	b.WriteString(string(a.Kind))
+	b.WriteByte(',')
 	if a.Kind == KindUser {
-		b = strconv.AppendInt(b, a.UserID, 10)
+		b.Write(strconv.AppendInt(num[:0], a.UserID, 10))
 	}
-	b = append(b, ',')
+	b.WriteByte(',')
 	if a.IP.IsValid() {
-		b = a.IP.AppendTo(b)
+		b.Write(a.IP.AppendTo(num[:0]))
 	}
-	b = appendField(append(b, ','), a.UserAgent)
-	b = appendField(append(b, ','), a.RequestID)
-	return string(append(b, ')')), nil
+	b.WriteByte(',')
+	writeField(&b, a.UserAgent)
+	b.WriteByte(',')
+	writeField(&b, a.RequestID)
+	b.WriteByte(')')
+	return b.String(), nil
 }
 
-// appendField appends s as a quoted field of a row's text form (backslash and double quote escaped), or nothing
+// writeField writes s as a quoted field of a row's text form (backslash and double quote escaped), or nothing
 // (NULL) when s is empty.
-func appendField(b []byte, s string) []byte {
+func writeField(b *strings.Builder, s string) {
 	if s == "" {
-		return b
+		return
 	}
-	b = append(b, '"')
+	b.WriteByte('"')
 	for i := 0; i < len(s); i++ {
 		if s[i] == '"' || s[i] == '\\' {
-			b = append(b, '\\')
+			b.WriteByte('\\')
 		}
-		b = append(b, s[i])
+		b.WriteByte(s[i])
 	}
-	return append(b, '"')
+	b.WriteByte('"')
 }
