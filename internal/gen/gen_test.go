@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -221,11 +222,16 @@ func TestGoldenStatementsVerbatim(t *testing.T) {
 				if w.Where != nil {
 					got = w.Where.Head + w.Where.Cond + w.Where.Rest
 				} else if sel := w.Select; sel != nil {
-					// The items, put back in a VALUES row, must parse to sqlc's statement.
+					// The items, put back in a VALUES row, must parse to sqlc's statement, and hold all of the row's
+					// text but its parentheses, comments included (fingerprints ignore them), up to white space.
 					v := w.Stmt.Insert.Values
 					back := sel.Head + "VALUES (" + sel.Items + ")" + sel.Rest
 					if f1, f2 := fingerprint(t, back), fingerprint(t, want); f1 != f2 {
 						t.Errorf("%s: %s: SELECT %s is not the VALUES row of sqlc's statement", name, w.Query, sel.Items)
+					}
+					row := w.Stmt.Text[v.Start+len("VALUES"):v.Open] + " " + w.Stmt.Text[v.Open+1:v.Close]
+					if words := strings.Fields(sel.Items); !slices.Equal(words, strings.Fields(row)) {
+						t.Errorf("%s: %s: SELECT %s is not the text of the VALUES row %s", name, w.Query, sel.Items, row)
 					}
 					got = sel.Head + w.Stmt.Text[v.Start:v.End] + sel.Rest
 				} else if !w.Returns {

@@ -425,9 +425,14 @@ func (b *builder) query(fn *types.Func, cmd, text string) {
 		fail("WHERE CURRENT OF leaves no condition to add the claim to; select the row by its key")
 		return
 	case stmt.Kind == sqlparse.Insert && oneRow(stmt.Insert):
+		// The row's text without its parentheses, comments before and inside them kept.
 		v := stmt.Insert.Values
-		w.Select = &Select{Head: stmt.Text[stmt.Start:v.Start], Items: stmt.Text[v.Items[0].Start:v.Items[len(v.Items)-1].End],
-			Rest: stmt.Text[v.End:stmt.Tail]}
+		// The template puts a line break after them, which ends a trailing line comment.
+		items := strings.TrimSpace(stmt.Text[v.Open+1 : v.Close])
+		if lead := strings.TrimSpace(stmt.Text[v.Start+len("VALUES") : v.Open]); lead != "" {
+			items = lead + " " + items
+		}
+		w.Select = &Select{Head: stmt.Text[stmt.Start:v.Start], Items: items, Rest: stmt.Text[v.End:stmt.Tail]}
 	case stmt.Kind == sqlparse.Insert:
 		w.Body = stmt.Text[stmt.Start:stmt.End]
 		if !w.Returns {

@@ -124,9 +124,11 @@ type InsertParts struct {
 
 // ValuesList is the single row of an INSERT's VALUES clause.
 type ValuesList struct {
-	// Start is the V of VALUES, End just after the row's closing parenthesis.
-	Start, End int
-	Items      []Item
+	// Start is the V of VALUES, End just after the row's closing parenthesis; Open and Close are the offsets
+	// of the row's parentheses (between VALUES and Open there can be only space and comments).
+	Start, End  int
+	Open, Close int
+	Items       []Item
 }
 
 // Item is one expression of a VALUES row.

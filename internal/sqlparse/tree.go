@@ -367,7 +367,7 @@ func (p *parser) values(s *Statement, i int, nodes []*pg_query.Node) (*ValuesLis
 	if p.toks[i+1].Token != pg_query.Token_ASCII_40 {
 		return nil, &Error{Offset: int(p.toks[i+1].Start), Msg: "VALUES without '('"}
 	}
-	v := &ValuesList{Start: int(p.toks[i].Start)}
+	v := &ValuesList{Start: int(p.toks[i].Start), Open: int(p.toks[i+1].Start)}
 	first, depth := i+2, 0
 	for i += 2; i < len(p.toks); i++ {
 		t := p.toks[i]
@@ -394,7 +394,7 @@ func (p *parser) values(s *Statement, i int, nodes []*pg_query.Node) (*ValuesLis
 		v.Items = append(v.Items, Item{Start: int(p.toks[first].Start), End: int(p.toks[i-1].End)})
 		first = i + 1
 		if t.Token == pg_query.Token_ASCII_41 {
-			v.End = int(t.End)
+			v.Close, v.End = int(t.Start), int(t.End)
 			break
 		}
 	}
