@@ -10,11 +10,11 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/auditrepo/auditrepo/auditschema"
 	"github.com/auditrepo/auditrepo/internal/gen"
@@ -43,14 +43,11 @@ func run(argv []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: auditrepo-gen -out DIR [-f sqlc.yaml] [-sqlc DIR] [-models DIR] [-schema NAME] [-audit-table NAME] [-audit-role NAME]")
 		return 2
 	}
-	// The names are written into the generated trigger functions' bodies.
-	for _, f := range []struct{ flag, value string }{{"schema", o.Audit.Schema}, {"audit-table", o.Audit.Table}, {"audit-role", o.Audit.Role}} {
-		if f.value == "" || strings.Contains(f.value, ir.BodyQuote) {
-			fmt.Fprintf(stderr, "auditrepo-gen: -%s %q: want a name that is not empty and does not contain %s, the trigger bodies' quote\n", f.flag, f.value, ir.BodyQuote)
+	if _, err := gen.Run(".", o); err != nil {
+		if _, usage := errors.AsType[*ir.AuditNameError](err); usage { // a flag's value
+			fmt.Fprintln(stderr, "auditrepo-gen:", err)
 			return 2
 		}
-	}
-	if _, err := gen.Run(".", o); err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -34,4 +35,22 @@ func TestScript(t *testing.T) {
 			return nil
 		},
 	})
+}
+
+// An audit name that cannot be written into the trigger SQL is a usage error (exit 2), found before anything is
+// read or written: a line break in a role's name would end an SQL comment of the generated install SQL.
+func TestAuditNameIsUsageError(t *testing.T) {
+	for _, args := range [][]string{{"-audit-role", "a\nb"}, {"-schema", "x$ar$y"}, {"-audit-table", ""}} {
+		out := filepath.Join(t.TempDir(), "repo")
+		var stderr strings.Builder
+		if code := run(append([]string{"-out", out}, args...), &stderr); code != 2 {
+			t.Errorf("%q: exit %d, want 2\n%s", args, code, stderr.String())
+		}
+		if !strings.HasPrefix(stderr.String(), "auditrepo-gen: audit ") {
+			t.Errorf("%q: %q, want the audit name named", args, stderr.String())
+		}
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Errorf("%q: the output directory exists (%v)", args, err)
+		}
+	}
 }

@@ -36,6 +36,9 @@ func Render(dir string, o Options) (map[string][]byte, error) {
 
 // Program loads and validates the input and returns its intermediate representation.
 func Program(dir string, o Options) (*ir.Program, error) {
+	if err := o.Audit.Check(); err != nil {
+		return nil, err
+	}
 	file := o.Config
 	if file == "" {
 		found, err := load.FindSQLC(dir)
