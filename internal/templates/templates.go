@@ -5,10 +5,12 @@ package templates
 
 import (
 	"embed"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
 	"text/template"
+	"unicode"
 
 	"github.com/auditrepo/auditrepo/internal/ir"
 	"github.com/auditrepo/auditrepo/internal/sqlparse"
@@ -20,7 +22,7 @@ import (
 var files embed.FS
 
 var tmpl = template.Must(template.New("").Funcs(template.FuncMap{
-	"ident": ident, "lit": literal,
+	"ident": ident, "lit": literal, "comment": comment,
 }).ParseFS(files, "*.tmpl"))
 
 // SQL renders the claimed statement that runs w.
@@ -117,7 +119,8 @@ func (d *data) Image(row string) string {
 		case c.Exclude:
 			excluded = append(excluded, c.Name)
 		case c.Redact:
-			redacted = append(redacted, strconv.Quote(c.Name)+": \"[REDACTED]\"")
+			key, _ := json.Marshal(c.Name) // a string always marshals
+			redacted = append(redacted, string(key)+`: "[REDACTED]"`)
 		}
 	}
 	if len(excluded) > 0 {
@@ -213,4 +216,14 @@ func arrayLit(items []string) string {
 		}
 	}
 	return literal("{"+strings.Join(q, ",")+"}") + "::text[]"
+}
+
+// comment prints a name inside an SQL line comment: control characters (a line break would end the comment and
+// make the rest of the name SQL) are shown escaped.
+func comment(name string) string {
+	if !strings.ContainsFunc(name, unicode.IsControl) {
+		return name
+	}
+	q := strconv.Quote(name)
+	return q[1 : len(q)-1]
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/auditrepo/auditrepo/internal/ir"
 	"github.com/auditrepo/auditrepo/internal/pgtest"
@@ -39,3 +41,16 @@ func TestBodyQuote(t *testing.T) {
 }
 
 var dollarTag = regexp.MustCompile(`\$([A-Za-z_][A-Za-z_0-9]*)?\$`)
+
+// A name printed in an SQL line comment stays on that line, whatever it holds.
+func TestCommentKeepsTheLine(t *testing.T) {
+	for _, name := range []string{"plain", `"odd table"`, "a\nDROP TABLE x; --", "a\rb", "tab\there"} {
+		got := comment(name)
+		if strings.ContainsFunc(got, unicode.IsControl) {
+			t.Errorf("comment(%q) = %q holds a control character", name, got)
+		}
+		if !strings.ContainsFunc(name, unicode.IsControl) && got != name {
+			t.Errorf("comment(%q) = %q, want it unchanged", name, got)
+		}
+	}
+}
