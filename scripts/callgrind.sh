@@ -68,20 +68,19 @@ as_server "$bindir/pg_ctl" -D "$tmp/data" -m fast -w stop >/dev/null
 
 # The claim's actor as package audit formats it (see audit.Writer): kind, user id, IP, user agent, request id.
 claim="'user,42,10.1.2.3,\"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36\",\"0f8fa5b2-7c1e-4bd4-9a8f-3c2d7e6b1a90\")'"
-claim_types="text"
 
 # script OP SEARCH_PATH SQL N writes single-user input (-j: a statement ends with ";" and a blank line).
 script() {
 	local op=$1 path=$2 sql=$3 n=$4 i status
 	printf 'SET ROLE auditrepo_app;\n\nSET search_path = %s;\n\n' "$path"
 	if [ "$op" = update ]; then
-		printf 'PREPARE s(bigint, bigint, bigint, bigint, date, time, text, text, text, %s) AS %s;\n\n' "$claim_types" "$sql"
+		printf 'PREPARE s(bigint, bigint, bigint, bigint, date, time, text, text, text, text) AS %s;\n\n' "$sql"
 		for ((i = 0; i < n; i++)); do
 			status=scheduled; ((i % 2)) && status=confirmed
 			printf "EXECUTE s(%s, %s, %s, %s, '%s', '%s', '%s', '%s', 'notes', %s);\n\n" "$id" "$patient" "$dentist" "$clinic" "$date" "$time" "$type" "$status" "$claim"
 		done
 	else
-		printf 'PREPARE s(bigint, bigint, bigint, date, time, text, text, text, %s) AS %s;\n\n' "$claim_types" "$sql"
+		printf 'PREPARE s(bigint, bigint, bigint, date, time, text, text, text, text) AS %s;\n\n' "$sql"
 		for ((i = 0; i < n; i++)); do
 			printf "EXECUTE s(%s, %s, %s, '%s', '%s', '%s', 'scheduled', 'notes', %s);\n\n" "$patient" "$dentist" "$clinic" "$date" "$time" "$type" "$claim"
 		done

@@ -85,7 +85,11 @@ func (b *bench) breakdown(ctx context.Context) error {
 	}
 	defer setTrigger("floor.audit_appointments")
 	a := b.arms[armAudited].actor
-	claimArgs := claimActorSQL(a) + ", 'appointments', 'AppointmentRepo.Update'"
+	actor, err := claimActor(ctx, conn, a)
+	if err != nil {
+		return err
+	}
+	claimArgs := actor + ", 'appointments', 'AppointmentRepo.Update'"
 	upd := "UPDATE %[1]s SET status = CASE status WHEN 'scheduled' THEN 'confirmed' ELSE 'scheduled' END, updated_at = now() WHERE id = k"
 	// The generated shape: the claim ANDed to the statement's WHERE condition.
 	claimed := upd + " AND %[2]s(" + claimArgs + ")"

@@ -4,7 +4,7 @@
 // usual alternatives, a trigger reading its actor from a setting (the way pghistory does it) and a row trigger.
 //
 // It needs a PostgreSQL server in DATABASE_URL (a role that may create databases; a superuser also lets it
-// CHECKPOINT before the WAL measurement). It creates a fresh database auditbench_<random>, migrates it with
+// CHECKPOINT before the WAL measurement and each bulk repetition). It creates a fresh database auditbench_<random>, migrates it with
 // migrations.Up, seeds it from a fixed random seed, runs every phase with the arms interleaved, checks that the
 // floor and the peers write the audited arm's audit rows byte for byte, prints a table followed by one
 // "RATIO <id> <value>" line per goal, and drops the database. Run it as

@@ -659,7 +659,11 @@ func (b *bench) verify(ctx context.Context) error {
 		`UPDATE %[1]s SET type = type WHERE id >= 900000000 AND id %% 5 = 2%[2]s`,
 		`DELETE FROM %[1]s WHERE id >= 900000000 AND id %% 2 = 0%[2]s`,
 	}
-	claim := " AND (SELECT auditrepo.claim(" + claimActorSQL(a) + ", 'appointments', 'auditbench.verify'))"
+	actor, err := claimActor(ctx, tx, a)
+	if err != nil {
+		return err
+	}
+	claim := " AND (SELECT auditrepo.claim(" + actor + ", 'appointments', 'auditbench.verify'))"
 	for _, k := range verifyArms {
 		table := armSchemas[k] + ".appointments"
 		if k == armBest || k == armNaive {

@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -243,23 +242,15 @@ const (
 	peerActorDecl = "a jsonb := NULLIF(pg_catalog.current_setting('auditbench.actor', true), '')::jsonb;"
 )
 
-// claimActorSQL is a's claim actor as an SQL expression, as package audit sends it: the fields of an
-// auditrepo.claimed row after the method, quoted by the audit schema's claim_field, empty ones NULL.
-func claimActorSQL(a audit.Actor) string {
-	field := func(s string) string {
-		if s == "" {
-			return "''"
-		}
-		return "auditrepo.claim_field(" + sqltext.Literal(s) + ")"
+// claimActor is the claim's actor the runtime sends for a, as an SQL literal: asked of audit.Writer itself (one
+// round trip, before a phase), so the bench's hand-written claims are the repositories'.
+func claimActor(ctx context.Context, conn audit.DBTX, a audit.Actor) (string, error) {
+	var text string
+	c := audit.NewWriter(conn).Claim(audit.WithActor(ctx, a), audit.ActionUpdate, "appointments", "SELECT $1::text")
+	if err := c.Err(c.QueryRow(ctx, "").Scan(&text)); err != nil {
+		return "", fmt.Errorf("the runtime's claim for %+v: %w", a, err)
 	}
-	var id, ip string
-	if a.Kind == audit.KindUser {
-		id = strconv.FormatInt(a.UserID, 10)
-	}
-	if a.IP.IsValid() {
-		ip = a.IP.String()
-	}
-	return sqltext.Literal(string(a.Kind)+","+id+","+ip+",") + " || " + field(a.UserAgent) + " || ',' || " + field(a.RequestID) + " || ')'"
+	return sqltext.Literal(text), nil
 }
 
 // derivedTrigger returns the SQL creating schema's copy of the generated trigger function of appointments and
