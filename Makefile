@@ -58,7 +58,7 @@ bench:
 
 # Runs each fuzz target briefly. Budgets are execution counts: a -fuzztime duration can fail spuriously with
 # "context deadline exceeded" on a busy machine (a race in Go 1.26's fuzz coordinator, go.dev/issue/75804).
-# FuzzAuditImage writes to PostgreSQL on every execution, so it gets fewer.
+# FuzzClaimActor and FuzzAuditImage query PostgreSQL on every execution, so they get fewer.
 FUZZ_EXECS ?= 50000x
 FUZZ_DB_EXECS ?= 1000x
 fuzz:
