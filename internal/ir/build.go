@@ -338,12 +338,7 @@ func (b *builder) phi(t sqlparse.Table) *Model {
 	if schema == "" {
 		schema = DefaultSchema
 	}
-	for _, m := range b.byTable {
-		if m.Schema == schema && m.Relation == t.Name {
-			return m
-		}
-	}
-	return nil
+	return b.byTable[schema+"."+t.Name]
 }
 
 // at is the position in the query file of byte offset off of src's text.
