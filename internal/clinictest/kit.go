@@ -100,9 +100,15 @@ func Unchanged(t testing.TB, q audit.DBTX, before map[string]string) bool {
 	after := Snapshot(t, q, tables...)
 	same := true
 	for _, tab := range tables {
-		if before[tab] != after[tab] {
+		if b, a := before[tab], after[tab]; b != a {
 			same = false
-			t.Errorf("%s changed:\nbefore %s\nafter  %s", tab, Abbrev(before[tab]), Abbrev(after[tab]))
+			// From just before the first difference: a changed row deep in a table is past Abbrev's cut.
+			i := 0
+			for i < min(len(b), len(a)) && b[i] == a[i] {
+				i++
+			}
+			from := max(0, i-80)
+			t.Errorf("%s changed at byte %d:\nbefore ...%s\nafter  ...%s", tab, i, Abbrev(b[from:]), Abbrev(a[from:]))
 		}
 	}
 	return same
