@@ -56,14 +56,14 @@ DECLARE
 BEGIN
 	IF TG_OP = 'INSERT' THEN
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'users', n.id, CASE WHEN n.user_type = 'patient' THEN n.id END, NULL,
-			jsonb_build_object('after', to_jsonb(n) - '{password,auth_token}'::text[])
-		FROM ar_new n;
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'users', n.id, CASE WHEN n.user_type = 'patient' THEN n.id END, NULL, to_jsonb(ar_changes)
+		FROM ar_new n
+		CROSS JOIN LATERAL (SELECT ar_after AS after FROM (SELECT n.id AS id, n.role AS role, n.email AS email, n.username AS username, n.last_name AS last_name, n.user_type AS user_type, n.first_name AS first_name, n.last_login AS last_login, n.updated_at AS updated_at) ar_after) ar_changes;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'users', coalesce(n.id, o.id), d.patient, NULLIF(CASE WHEN o.user_type = 'patient' THEN o.id END, d.patient),
-			jsonb_build_object('before', to_jsonb(o) - '{password,auth_token}'::text[], 'after', to_jsonb(n) - '{password,auth_token}'::text[], 'changed_fields', to_jsonb(d.changed))
+			to_jsonb(ar_changes)
 		FROM ar_new n
 		FULL JOIN ar_old o ON o.id = n.id
 		CROSS JOIN LATERAL (SELECT CASE WHEN n.user_type = 'patient' THEN n.id END AS patient, array_remove(ARRAY[
@@ -79,13 +79,18 @@ BEGIN
 			CASE WHEN o.last_login IS DISTINCT FROM n.last_login THEN 'last_login' END,
 			CASE WHEN o.updated_at IS DISTINCT FROM n.updated_at THEN 'updated_at' END
 		], NULL) AS changed) d
+		CROSS JOIN LATERAL (SELECT CASE WHEN n.id IS NOT NULL THEN ar_after END AS after,
+			CASE WHEN o.id IS NOT NULL THEN ar_before END AS before, d.changed AS changed_fields
+			FROM (SELECT n.id AS id, n.role AS role, n.email AS email, n.username AS username, n.last_name AS last_name, n.user_type AS user_type, n.first_name AS first_name, n.last_login AS last_login, n.updated_at AS updated_at) ar_after,
+			(SELECT o.id AS id, o.role AS role, o.email AS email, o.username AS username, o.last_name AS last_name, o.user_type AS user_type, o.first_name AS first_name, o.last_login AS last_login, o.updated_at AS updated_at) ar_before) ar_changes
 		-- A change to nonphi fields alone writes no audit row.
 		WHERE d.changed && '{id,username,email,password,auth_token,user_type,role,first_name,last_name}'::text[];
 	ELSE
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'users', o.id, CASE WHEN o.user_type = 'patient' THEN o.id END, NULL,
-			jsonb_build_object('deleted_record', to_jsonb(o) - '{password,auth_token}'::text[])
-		FROM ar_old o;
+			to_jsonb(ar_changes)
+		FROM ar_old o
+		CROSS JOIN LATERAL (SELECT ar_before AS deleted_record FROM (SELECT o.id AS id, o.role AS role, o.email AS email, o.username AS username, o.last_name AS last_name, o.user_type AS user_type, o.first_name AS first_name, o.last_login AS last_login, o.updated_at AS updated_at) ar_before) ar_changes;
 	END IF;
 	RETURN NULL;
 END
@@ -102,14 +107,14 @@ DECLARE
 BEGIN
 	IF TG_OP = 'INSERT' THEN
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'appointments', n.id, n.patient_id, NULL,
-			jsonb_build_object('after', to_jsonb(n) || '{"notes": "[REDACTED]"}'::jsonb)
-		FROM ar_new n;
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'appointments', n.id, n.patient_id, NULL, to_jsonb(ar_changes)
+		FROM ar_new n
+		CROSS JOIN LATERAL (SELECT ar_after AS after FROM (SELECT n.id AS id, n.date AS date, n.time AS time, n.type AS type, '[REDACTED]'::text AS notes, n.status AS status, n.clinic_id AS clinic_id, n.dentist_id AS dentist_id, n.patient_id AS patient_id, n.updated_at AS updated_at) ar_after) ar_changes;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'appointments', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
-			jsonb_build_object('before', to_jsonb(o) || '{"notes": "[REDACTED]"}'::jsonb, 'after', to_jsonb(n) || '{"notes": "[REDACTED]"}'::jsonb, 'changed_fields', to_jsonb(d.changed))
+			to_jsonb(ar_changes)
 		FROM ar_new n
 		FULL JOIN ar_old o ON o.id = n.id
 		CROSS JOIN LATERAL (SELECT n.patient_id AS patient, array_remove(ARRAY[
@@ -124,6 +129,10 @@ BEGIN
 			CASE WHEN o.notes IS DISTINCT FROM n.notes THEN 'notes' END,
 			CASE WHEN o.updated_at IS DISTINCT FROM n.updated_at THEN 'updated_at' END
 		], NULL) AS changed) d
+		CROSS JOIN LATERAL (SELECT CASE WHEN n.id IS NOT NULL THEN ar_after END AS after,
+			CASE WHEN o.id IS NOT NULL THEN ar_before END AS before, d.changed AS changed_fields
+			FROM (SELECT n.id AS id, n.date AS date, n.time AS time, n.type AS type, '[REDACTED]'::text AS notes, n.status AS status, n.clinic_id AS clinic_id, n.dentist_id AS dentist_id, n.patient_id AS patient_id, n.updated_at AS updated_at) ar_after,
+			(SELECT o.id AS id, o.date AS date, o.time AS time, o.type AS type, '[REDACTED]'::text AS notes, o.status AS status, o.clinic_id AS clinic_id, o.dentist_id AS dentist_id, o.patient_id AS patient_id, o.updated_at AS updated_at) ar_before) ar_changes
 		-- A change to nonphi fields alone writes no audit row.
 		WHERE d.changed && '{id,patient_id,dentist_id,clinic_id,date,time,type,status,notes}'::text[];
 		-- Rows of invoices whose patient is found through patient_id move with it.
@@ -139,8 +148,9 @@ BEGIN
 	ELSE
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'appointments', o.id, o.patient_id, NULL,
-			jsonb_build_object('deleted_record', to_jsonb(o) || '{"notes": "[REDACTED]"}'::jsonb)
-		FROM ar_old o;
+			to_jsonb(ar_changes)
+		FROM ar_old o
+		CROSS JOIN LATERAL (SELECT ar_before AS deleted_record FROM (SELECT o.id AS id, o.date AS date, o.time AS time, o.type AS type, '[REDACTED]'::text AS notes, o.status AS status, o.clinic_id AS clinic_id, o.dentist_id AS dentist_id, o.patient_id AS patient_id, o.updated_at AS updated_at) ar_before) ar_changes;
 	END IF;
 	RETURN NULL;
 END
@@ -157,14 +167,14 @@ DECLARE
 BEGIN
 	IF TG_OP = 'INSERT' THEN
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'dental_records', n.id, n.patient_id, NULL,
-			jsonb_build_object('after', to_jsonb(n))
-		FROM ar_new n;
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'dental_records', n.id, n.patient_id, NULL, to_jsonb(ar_changes)
+		FROM ar_new n
+		CROSS JOIN LATERAL (SELECT ar_after AS after FROM (SELECT n.id AS id, n.notes AS notes, n.diagnosis AS diagnosis, n.treatment AS treatment, n.created_at AS created_at, n.dentist_id AS dentist_id, n.patient_id AS patient_id, n.updated_at AS updated_at) ar_after) ar_changes;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'dental_records', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
-			jsonb_build_object('before', to_jsonb(o), 'after', to_jsonb(n), 'changed_fields', to_jsonb(d.changed))
+			to_jsonb(ar_changes)
 		FROM ar_new n
 		FULL JOIN ar_old o ON o.id = n.id
 		CROSS JOIN LATERAL (SELECT n.patient_id AS patient, array_remove(ARRAY[
@@ -177,13 +187,18 @@ BEGIN
 			CASE WHEN o.created_at IS DISTINCT FROM n.created_at THEN 'created_at' END,
 			CASE WHEN o.updated_at IS DISTINCT FROM n.updated_at THEN 'updated_at' END
 		], NULL) AS changed) d
+		CROSS JOIN LATERAL (SELECT CASE WHEN n.id IS NOT NULL THEN ar_after END AS after,
+			CASE WHEN o.id IS NOT NULL THEN ar_before END AS before, d.changed AS changed_fields
+			FROM (SELECT n.id AS id, n.notes AS notes, n.diagnosis AS diagnosis, n.treatment AS treatment, n.created_at AS created_at, n.dentist_id AS dentist_id, n.patient_id AS patient_id, n.updated_at AS updated_at) ar_after,
+			(SELECT o.id AS id, o.notes AS notes, o.diagnosis AS diagnosis, o.treatment AS treatment, o.created_at AS created_at, o.dentist_id AS dentist_id, o.patient_id AS patient_id, o.updated_at AS updated_at) ar_before) ar_changes
 		-- A change to nonphi fields alone writes no audit row.
 		WHERE d.changed && '{id,patient_id,dentist_id,diagnosis,treatment,notes,created_at}'::text[];
 	ELSE
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'dental_records', o.id, o.patient_id, NULL,
-			jsonb_build_object('deleted_record', to_jsonb(o))
-		FROM ar_old o;
+			to_jsonb(ar_changes)
+		FROM ar_old o
+		CROSS JOIN LATERAL (SELECT ar_before AS deleted_record FROM (SELECT o.id AS id, o.notes AS notes, o.diagnosis AS diagnosis, o.treatment AS treatment, o.created_at AS created_at, o.dentist_id AS dentist_id, o.patient_id AS patient_id, o.updated_at AS updated_at) ar_before) ar_changes;
 	END IF;
 	RETURN NULL;
 END
@@ -200,14 +215,14 @@ DECLARE
 BEGIN
 	IF TG_OP = 'INSERT' THEN
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'billings', n.id, n.patient_id, NULL,
-			jsonb_build_object('after', to_jsonb(n))
-		FROM ar_new n;
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'billings', n.id, n.patient_id, NULL, to_jsonb(ar_changes)
+		FROM ar_new n
+		CROSS JOIN LATERAL (SELECT ar_after AS after FROM (SELECT n.id AS id, n.amount AS amount, n.status AS status, n.patient_id AS patient_id, n.updated_at AS updated_at, n.description AS description) ar_after) ar_changes;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'billings', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
-			jsonb_build_object('before', to_jsonb(o), 'after', to_jsonb(n), 'changed_fields', to_jsonb(d.changed))
+			to_jsonb(ar_changes)
 		FROM ar_new n
 		FULL JOIN ar_old o ON o.id = n.id
 		CROSS JOIN LATERAL (SELECT n.patient_id AS patient, array_remove(ARRAY[
@@ -218,13 +233,18 @@ BEGIN
 			CASE WHEN o.description IS DISTINCT FROM n.description THEN 'description' END,
 			CASE WHEN o.updated_at IS DISTINCT FROM n.updated_at THEN 'updated_at' END
 		], NULL) AS changed) d
+		CROSS JOIN LATERAL (SELECT CASE WHEN n.id IS NOT NULL THEN ar_after END AS after,
+			CASE WHEN o.id IS NOT NULL THEN ar_before END AS before, d.changed AS changed_fields
+			FROM (SELECT n.id AS id, n.amount AS amount, n.status AS status, n.patient_id AS patient_id, n.updated_at AS updated_at, n.description AS description) ar_after,
+			(SELECT o.id AS id, o.amount AS amount, o.status AS status, o.patient_id AS patient_id, o.updated_at AS updated_at, o.description AS description) ar_before) ar_changes
 		-- A change to nonphi fields alone writes no audit row.
 		WHERE d.changed && '{id,patient_id,amount,status,description}'::text[];
 	ELSE
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'billings', o.id, o.patient_id, NULL,
-			jsonb_build_object('deleted_record', to_jsonb(o))
-		FROM ar_old o;
+			to_jsonb(ar_changes)
+		FROM ar_old o
+		CROSS JOIN LATERAL (SELECT ar_before AS deleted_record FROM (SELECT o.id AS id, o.amount AS amount, o.status AS status, o.patient_id AS patient_id, o.updated_at AS updated_at, o.description AS description) ar_before) ar_changes;
 	END IF;
 	RETURN NULL;
 END
@@ -241,14 +261,14 @@ DECLARE
 BEGIN
 	IF TG_OP = 'INSERT' THEN
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'invoices', n.id, (SELECT ar_h1.patient_id FROM public.appointments ar_h1 WHERE ar_h1.id = n.appointment_id), NULL,
-			jsonb_build_object('after', to_jsonb(n))
-		FROM ar_new n;
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'invoices', n.id, (SELECT ar_h1.patient_id FROM public.appointments ar_h1 WHERE ar_h1.id = n.appointment_id), NULL, to_jsonb(ar_changes)
+		FROM ar_new n
+		CROSS JOIN LATERAL (SELECT ar_after AS after FROM (SELECT n.id AS id, n.amount AS amount, n.status AS status, n.due_date AS due_date, n.updated_at AS updated_at, n.appointment_id AS appointment_id) ar_after) ar_changes;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'invoices', coalesce(n.id, o.id), d.patient, NULLIF((SELECT ar_h1.patient_id FROM public.appointments ar_h1 WHERE ar_h1.id = o.appointment_id), d.patient),
-			jsonb_build_object('before', to_jsonb(o), 'after', to_jsonb(n), 'changed_fields', to_jsonb(d.changed))
+			to_jsonb(ar_changes)
 		FROM ar_new n
 		FULL JOIN ar_old o ON o.id = n.id
 		CROSS JOIN LATERAL (SELECT (SELECT ar_h1.patient_id FROM public.appointments ar_h1 WHERE ar_h1.id = n.appointment_id) AS patient, array_remove(ARRAY[
@@ -259,13 +279,18 @@ BEGIN
 			CASE WHEN o.due_date IS DISTINCT FROM n.due_date THEN 'due_date' END,
 			CASE WHEN o.updated_at IS DISTINCT FROM n.updated_at THEN 'updated_at' END
 		], NULL) AS changed) d
+		CROSS JOIN LATERAL (SELECT CASE WHEN n.id IS NOT NULL THEN ar_after END AS after,
+			CASE WHEN o.id IS NOT NULL THEN ar_before END AS before, d.changed AS changed_fields
+			FROM (SELECT n.id AS id, n.amount AS amount, n.status AS status, n.due_date AS due_date, n.updated_at AS updated_at, n.appointment_id AS appointment_id) ar_after,
+			(SELECT o.id AS id, o.amount AS amount, o.status AS status, o.due_date AS due_date, o.updated_at AS updated_at, o.appointment_id AS appointment_id) ar_before) ar_changes
 		-- A change to nonphi fields alone writes no audit row.
 		WHERE d.changed && '{id,appointment_id,amount,status,due_date}'::text[];
 	ELSE
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'invoices', o.id, (SELECT ar_h1.patient_id FROM public.appointments ar_h1 WHERE ar_h1.id = o.appointment_id), NULL,
-			jsonb_build_object('deleted_record', to_jsonb(o))
-		FROM ar_old o;
+			to_jsonb(ar_changes)
+		FROM ar_old o
+		CROSS JOIN LATERAL (SELECT ar_before AS deleted_record FROM (SELECT o.id AS id, o.amount AS amount, o.status AS status, o.due_date AS due_date, o.updated_at AS updated_at, o.appointment_id AS appointment_id) ar_before) ar_changes;
 	END IF;
 	RETURN NULL;
 END
@@ -282,14 +307,14 @@ DECLARE
 BEGIN
 	IF TG_OP = 'INSERT' THEN
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'treatment_plans', n.id, n.patient_id, NULL,
-			jsonb_build_object('after', to_jsonb(n))
-		FROM ar_new n;
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'treatment_plans', n.id, n.patient_id, NULL, to_jsonb(ar_changes)
+		FROM ar_new n
+		CROSS JOIN LATERAL (SELECT ar_after AS after FROM (SELECT n.id AS id, n.title AS title, n.status AS status, n.dentist_id AS dentist_id, n.patient_id AS patient_id, n.updated_at AS updated_at, n.description AS description, n.estimated_cost AS estimated_cost) ar_after) ar_changes;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'treatment_plans', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
-			jsonb_build_object('before', to_jsonb(o), 'after', to_jsonb(n), 'changed_fields', to_jsonb(d.changed))
+			to_jsonb(ar_changes)
 		FROM ar_new n
 		FULL JOIN ar_old o ON o.id = n.id
 		CROSS JOIN LATERAL (SELECT n.patient_id AS patient, array_remove(ARRAY[
@@ -302,13 +327,18 @@ BEGIN
 			CASE WHEN o.estimated_cost IS DISTINCT FROM n.estimated_cost THEN 'estimated_cost' END,
 			CASE WHEN o.updated_at IS DISTINCT FROM n.updated_at THEN 'updated_at' END
 		], NULL) AS changed) d
+		CROSS JOIN LATERAL (SELECT CASE WHEN n.id IS NOT NULL THEN ar_after END AS after,
+			CASE WHEN o.id IS NOT NULL THEN ar_before END AS before, d.changed AS changed_fields
+			FROM (SELECT n.id AS id, n.title AS title, n.status AS status, n.dentist_id AS dentist_id, n.patient_id AS patient_id, n.updated_at AS updated_at, n.description AS description, n.estimated_cost AS estimated_cost) ar_after,
+			(SELECT o.id AS id, o.title AS title, o.status AS status, o.dentist_id AS dentist_id, o.patient_id AS patient_id, o.updated_at AS updated_at, o.description AS description, o.estimated_cost AS estimated_cost) ar_before) ar_changes
 		-- A change to nonphi fields alone writes no audit row.
 		WHERE d.changed && '{id,patient_id,dentist_id,title,description,status,estimated_cost}'::text[];
 	ELSE
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'treatment_plans', o.id, o.patient_id, NULL,
-			jsonb_build_object('deleted_record', to_jsonb(o))
-		FROM ar_old o;
+			to_jsonb(ar_changes)
+		FROM ar_old o
+		CROSS JOIN LATERAL (SELECT ar_before AS deleted_record FROM (SELECT o.id AS id, o.title AS title, o.status AS status, o.dentist_id AS dentist_id, o.patient_id AS patient_id, o.updated_at AS updated_at, o.description AS description, o.estimated_cost AS estimated_cost) ar_before) ar_changes;
 	END IF;
 	RETURN NULL;
 END
@@ -325,14 +355,14 @@ DECLARE
 BEGIN
 	IF TG_OP = 'INSERT' THEN
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'documents', n.id, n.patient_id, NULL,
-			jsonb_build_object('after', to_jsonb(n))
-		FROM ar_new n;
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'documents', n.id, n.patient_id, NULL, to_jsonb(ar_changes)
+		FROM ar_new n
+		CROSS JOIN LATERAL (SELECT ar_after AS after FROM (SELECT n.id AS id, n.filename AS filename, n.patient_id AS patient_id, n.uploaded_at AS uploaded_at, n.storage_path AS storage_path, n.document_type AS document_type) ar_after) ar_changes;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'documents', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
-			jsonb_build_object('before', to_jsonb(o), 'after', to_jsonb(n), 'changed_fields', to_jsonb(d.changed))
+			to_jsonb(ar_changes)
 		FROM ar_new n
 		FULL JOIN ar_old o ON o.id = n.id
 		CROSS JOIN LATERAL (SELECT n.patient_id AS patient, array_remove(ARRAY[
@@ -343,13 +373,18 @@ BEGIN
 			CASE WHEN o.storage_path IS DISTINCT FROM n.storage_path THEN 'storage_path' END,
 			CASE WHEN o.uploaded_at IS DISTINCT FROM n.uploaded_at THEN 'uploaded_at' END
 		], NULL) AS changed) d
+		CROSS JOIN LATERAL (SELECT CASE WHEN n.id IS NOT NULL THEN ar_after END AS after,
+			CASE WHEN o.id IS NOT NULL THEN ar_before END AS before, d.changed AS changed_fields
+			FROM (SELECT n.id AS id, n.filename AS filename, n.patient_id AS patient_id, n.uploaded_at AS uploaded_at, n.storage_path AS storage_path, n.document_type AS document_type) ar_after,
+			(SELECT o.id AS id, o.filename AS filename, o.patient_id AS patient_id, o.uploaded_at AS uploaded_at, o.storage_path AS storage_path, o.document_type AS document_type) ar_before) ar_changes
 		-- A change to nonphi fields alone writes no audit row.
 		WHERE d.changed && '{id,patient_id,document_type,filename,storage_path,uploaded_at}'::text[];
 	ELSE
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'documents', o.id, o.patient_id, NULL,
-			jsonb_build_object('deleted_record', to_jsonb(o))
-		FROM ar_old o;
+			to_jsonb(ar_changes)
+		FROM ar_old o
+		CROSS JOIN LATERAL (SELECT ar_before AS deleted_record FROM (SELECT o.id AS id, o.filename AS filename, o.patient_id AS patient_id, o.uploaded_at AS uploaded_at, o.storage_path AS storage_path, o.document_type AS document_type) ar_before) ar_changes;
 	END IF;
 	RETURN NULL;
 END
@@ -366,14 +401,14 @@ DECLARE
 BEGIN
 	IF TG_OP = 'INSERT' THEN
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'patient_intake_forms', n.id, n.patient_id, NULL,
-			jsonb_build_object('after', to_jsonb(n) || '{"insurance_policy": "[REDACTED]"}'::jsonb)
-		FROM ar_new n;
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'patient_intake_forms', n.id, n.patient_id, NULL, to_jsonb(ar_changes)
+		FROM ar_new n
+		CROSS JOIN LATERAL (SELECT ar_after AS after FROM (SELECT n.id AS id, n.smoker AS smoker, n.pregnant AS pregnant, n.allergies AS allergies, n.signed_at AS signed_at, n.patient_id AS patient_id, n.updated_at AS updated_at, n.medications AS medications, n.emergency_phone AS emergency_phone, '[REDACTED]'::text AS insurance_policy, n.emergency_contact AS emergency_contact, n.insurance_provider AS insurance_provider, n.medical_conditions AS medical_conditions) ar_after) ar_changes;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'patient_intake_forms', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
-			jsonb_build_object('before', to_jsonb(o) || '{"insurance_policy": "[REDACTED]"}'::jsonb, 'after', to_jsonb(n) || '{"insurance_policy": "[REDACTED]"}'::jsonb, 'changed_fields', to_jsonb(d.changed))
+			to_jsonb(ar_changes)
 		FROM ar_new n
 		FULL JOIN ar_old o ON o.id = n.id
 		CROSS JOIN LATERAL (SELECT n.patient_id AS patient, array_remove(ARRAY[
@@ -391,13 +426,18 @@ BEGIN
 			CASE WHEN o.signed_at IS DISTINCT FROM n.signed_at THEN 'signed_at' END,
 			CASE WHEN o.updated_at IS DISTINCT FROM n.updated_at THEN 'updated_at' END
 		], NULL) AS changed) d
+		CROSS JOIN LATERAL (SELECT CASE WHEN n.id IS NOT NULL THEN ar_after END AS after,
+			CASE WHEN o.id IS NOT NULL THEN ar_before END AS before, d.changed AS changed_fields
+			FROM (SELECT n.id AS id, n.smoker AS smoker, n.pregnant AS pregnant, n.allergies AS allergies, n.signed_at AS signed_at, n.patient_id AS patient_id, n.updated_at AS updated_at, n.medications AS medications, n.emergency_phone AS emergency_phone, '[REDACTED]'::text AS insurance_policy, n.emergency_contact AS emergency_contact, n.insurance_provider AS insurance_provider, n.medical_conditions AS medical_conditions) ar_after,
+			(SELECT o.id AS id, o.smoker AS smoker, o.pregnant AS pregnant, o.allergies AS allergies, o.signed_at AS signed_at, o.patient_id AS patient_id, o.updated_at AS updated_at, o.medications AS medications, o.emergency_phone AS emergency_phone, '[REDACTED]'::text AS insurance_policy, o.emergency_contact AS emergency_contact, o.insurance_provider AS insurance_provider, o.medical_conditions AS medical_conditions) ar_before) ar_changes
 		-- A change to nonphi fields alone writes no audit row.
 		WHERE d.changed && '{id,patient_id,allergies,medications,medical_conditions,emergency_contact,emergency_phone,insurance_provider,insurance_policy,smoker,pregnant,signed_at}'::text[];
 	ELSE
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'patient_intake_forms', o.id, o.patient_id, NULL,
-			jsonb_build_object('deleted_record', to_jsonb(o) || '{"insurance_policy": "[REDACTED]"}'::jsonb)
-		FROM ar_old o;
+			to_jsonb(ar_changes)
+		FROM ar_old o
+		CROSS JOIN LATERAL (SELECT ar_before AS deleted_record FROM (SELECT o.id AS id, o.smoker AS smoker, o.pregnant AS pregnant, o.allergies AS allergies, o.signed_at AS signed_at, o.patient_id AS patient_id, o.updated_at AS updated_at, o.medications AS medications, o.emergency_phone AS emergency_phone, '[REDACTED]'::text AS insurance_policy, o.emergency_contact AS emergency_contact, o.insurance_provider AS insurance_provider, o.medical_conditions AS medical_conditions) ar_before) ar_changes;
 	END IF;
 	RETURN NULL;
 END

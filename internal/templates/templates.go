@@ -4,14 +4,16 @@
 package templates
 
 import (
+	"cmp"
 	"embed"
-	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"text/template"
 	"unicode"
 
+	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/internal/ir"
 	"github.com/auditrepo/auditrepo/internal/sqlparse"
 	"github.com/auditrepo/auditrepo/internal/sqltext"
@@ -110,26 +112,38 @@ func (d *data) Changed(old, new, ind string) string {
 	return b.String()
 }
 
-// Image is the JSON image of a row: excluded columns removed, redacted ones masked.
+// Image is the select list of a row's image: its columns but the excluded ones, redacted ones masked, named
+// in jsonb's own key order (shorter names first, then by bytes). to_jsonb of such a row takes its keys from
+// the row's type and finds them sorted: to_jsonb of the table's row sorted its keys for every image, and
+// jsonb_build_object converts every key it is given.
 func (d *data) Image(row string) string {
-	img := "to_jsonb(" + row + ")"
-	var excluded, redacted []string
+	var cols []*ir.Column
 	for _, c := range d.m.Columns {
-		switch {
-		case c.Exclude:
-			excluded = append(excluded, c.Name)
-		case c.Redact:
-			key, _ := json.Marshal(c.Name) // a string always marshals
-			redacted = append(redacted, string(key)+`: "[REDACTED]"`)
+		if !c.Exclude {
+			cols = append(cols, c)
 		}
 	}
-	if len(excluded) > 0 {
-		img += " - " + arrayLit(excluded)
+	slices.SortFunc(cols, func(a, b *ir.Column) int {
+		return cmp.Or(cmp.Compare(len(a.Name), len(b.Name)), strings.Compare(a.Name, b.Name))
+	})
+	items := make([]string, len(cols))
+	for i, c := range cols {
+		v := row + "." + ident(c.Name)
+		if c.Redact {
+			v = literal(audit.Redacted) + "::text"
+		}
+		items[i] = v + " AS " + ident(c.Name)
 	}
-	if len(redacted) > 0 {
-		img += " || " + literal("{"+strings.Join(redacted, ", ")+"}") + "::jsonb"
+	return strings.Join(items, ", ")
+}
+
+// Rec names a row the trigger refers to whole: base, or base with underscores added until no column of the
+// model is so named (a bare name means the column first).
+func (d *data) Rec(base string) string {
+	for d.m.Column(base) != nil {
+		base += "_"
 	}
-	return img
+	return base
 }
 
 // Audited is the array of columns whose change alone writes an audit row: all but the nonphi ones. An

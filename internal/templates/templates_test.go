@@ -2,6 +2,7 @@ package templates
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -52,5 +53,65 @@ func TestCommentKeepsTheLine(t *testing.T) {
 		if !strings.ContainsFunc(name, unicode.IsControl) && got != name {
 			t.Errorf("comment(%q) = %q, want it unchanged", name, got)
 		}
+	}
+}
+
+// An image is to_jsonb of the row without the excluded columns and with the redacted ones masked, and it names
+// the columns in the order jsonb keeps its keys (so building it sorts nothing).
+func TestImageIsTheRowsJSON(t *testing.T) {
+	m := &ir.Model{Columns: []*ir.Column{{Name: "id"}, {Name: "secret", Exclude: true}, {Name: "note", Redact: true},
+		{Name: "b"}, {Name: "a"}, {Name: "é"}, {Name: "Z"}, {Name: `q"x`}, {Name: "two words"}}}
+	types := map[string]string{"id": "bigint", "secret": "text", "note": "text", "b": "text", "a": "numeric", "é": "timestamptz",
+		"Z": "date", `q"x`: "jsonb", "two words": "boolean"}
+	for i := range 100 {
+		name := fmt.Sprintf("c%d", i)
+		m.Columns = append(m.Columns, &ir.Column{Name: name})
+		types[name] = [...]string{"int[]", "bigint", "text", "numeric"}[i%4]
+	}
+	var defs []string
+	for _, c := range m.Columns {
+		defs = append(defs, ident(c.Name)+" "+types[c.Name])
+	}
+	db := pgtest.Schema(t, "CREATE TABLE t ("+strings.Join(defs, ", ")+")")
+	ctx := context.Background()
+	// Every column gets a value of its type: its text form, from a jsonb of its own.
+	if _, err := db.Exec(ctx, `INSERT INTO t SELECT * FROM jsonb_populate_record(NULL::t, jsonb_build_object(
+		'id', 7, 'secret', 's3', 'note', 'n', 'b', 'x', 'a', 1.5, 'é', now(), 'Z', current_date, 'q"x', '{"k": [1]}'::jsonb,
+		'two words', true, 'c0', '{1,2}', 'c1', 2, 'c2', 'y', 'c3', 2.5))`); err != nil {
+		t.Fatal(err)
+	}
+	d := &data{m: m}
+	img := "LATERAL (SELECT " + d.Image("x") + ") i"
+	var same bool
+	var keys []string
+	if err := db.QueryRow(ctx, `SELECT to_jsonb(i) = to_jsonb(x) - 'secret' || '{"note": "[REDACTED]"}',
+		array(SELECT jsonb_object_keys(to_jsonb(i))) FROM t x, `+img).Scan(&same, &keys); err != nil {
+		t.Fatal(err)
+	}
+	if !same {
+		t.Errorf("the image is not to_jsonb of the row, excluded and masked: %s", d.Image("x"))
+	}
+	rows, err := db.Query(ctx, "SELECT i.* FROM t x, "+img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var named []string
+	for _, f := range rows.FieldDescriptions() {
+		named = append(named, f.Name)
+	}
+	rows.Close()
+	if !slices.Equal(named, keys) {
+		t.Errorf("the image names the columns in the order\n%q\njsonb keeps its keys in\n%q", named, keys)
+	}
+}
+
+// A row referred to whole is named by no column: a bare name would mean the column.
+func TestRecAvoidsColumns(t *testing.T) {
+	d := &data{m: &ir.Model{Columns: []*ir.Column{{Name: "id"}, {Name: "ar_after"}, {Name: "ar_after_"}}}}
+	if got := d.Rec("ar_after"); got != "ar_after__" {
+		t.Errorf(`Rec("ar_after") = %q, want "ar_after__"`, got)
+	}
+	if got := d.Rec("ar_before"); got != "ar_before" {
+		t.Errorf(`Rec("ar_before") = %q, want it unchanged`, got)
 	}
 }
