@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -144,16 +145,24 @@ func asAuditMember(ctx context.Context, tx pgx.Tx, c Config, f func() error) err
 type Models struct {
 	// Schema is the audit schema the SQL was generated for; it must match the Config's.
 	Schema string
-	// Tables are the audited tables, schema-qualified, as SQL names them.
-	Tables []string
+	// Tables are the audited tables and the columns their models declare.
+	Tables []Table
 	// SQL creates the trigger functions (owned by the audit role) and the triggers; it may be run again.
 	SQL string
 }
 
+// Table is an audited table, schema-qualified as SQL names it, with the columns its model declares. The audit
+// rows' images and changed fields name these columns: a column the model does not declare would be in no audit
+// row, so the table must have exactly these.
+type Table struct {
+	Name    string
+	Columns []string
+}
+
 // InstallModels installs m's trigger functions and triggers in one transaction, after checking that every table
-// exists, is owned by the owner role and grants the application role what it needs; if not, it changes nothing
-// and returns a *NotReadyError (matching ErrNotReady) naming the SQL that fixes each problem. Running it again
-// replaces what a previous run installed.
+// exists, has the columns its model declares, is owned by the owner role and grants the application role what it
+// needs; if not, it changes nothing and returns a *NotReadyError (matching ErrNotReady) naming what fixes each
+// problem. Running it again replaces what a previous run installed.
 func InstallModels(ctx context.Context, db Querier, c Config, m Models) error {
 	c = c.WithDefaults()
 	if m.Schema != c.Schema {
@@ -183,23 +192,39 @@ func InstallModels(ctx context.Context, db Querier, c Config, m Models) error {
 	})
 }
 
-// check finds every table that is missing, not owned by the owner role, or lacks the application role's grants.
-func check(ctx context.Context, tx pgx.Tx, c Config, tables []string) error {
+// check finds every table that is missing, has other columns than its model, is not owned by the owner role, or
+// lacks the application role's grants.
+func check(ctx context.Context, tx pgx.Tx, c Config, tables []Table) error {
 	var probs []Problem
-	for _, t := range tables {
+	for _, tbl := range tables {
+		t := tbl.Name
 		var owner string
-		var grants []string
+		var grants, cols []string
 		err := tx.QueryRow(ctx, `
 			SELECT pg_get_userbyid(c.relowner),
 				array(SELECT p FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) p
-				      WHERE NOT has_table_privilege($2, c.oid, p))
-			FROM pg_class c WHERE c.oid = to_regclass($1)`, t, c.App).Scan(&owner, &grants)
+				      WHERE NOT has_table_privilege($2, c.oid, p)),
+				array(SELECT a.attname::text FROM pg_attribute a
+				      WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum)
+			FROM pg_class c WHERE c.oid = to_regclass($1)`, t, c.App).Scan(&owner, &grants, &cols)
 		if errors.Is(err, pgx.ErrNoRows) {
 			probs = append(probs, Problem{What: "table " + t + " does not exist", Fix: "run the migrations that create it before installing the models"})
 			continue
 		}
 		if err != nil {
 			return err
+		}
+		if extra := missingFrom(cols, tbl.Columns); len(extra) > 0 {
+			probs = append(probs, Problem{
+				What: fmt.Sprintf("table %s has columns its model does not declare: %s", t, strings.Join(extra, ", ")),
+				Fix:  "declare them in the model (untagged, or audit:\"exclude\", \"redact\" or \"nonphi\"), regenerate the repositories and install those",
+			})
+		}
+		if missing := missingFrom(tbl.Columns, cols); len(missing) > 0 {
+			probs = append(probs, Problem{
+				What: fmt.Sprintf("table %s lacks columns its model declares: %s", t, strings.Join(missing, ", ")),
+				Fix:  "run the migrations the repositories were generated from, or regenerate them from this schema",
+			})
 		}
 		if owner != c.Owner {
 			probs = append(probs, Problem{
@@ -219,4 +244,15 @@ func check(ctx context.Context, tx pgx.Tx, c Config, tables []string) error {
 		return &NotReadyError{Problems: probs}
 	}
 	return nil
+}
+
+// missingFrom returns the names in names that have is lacks, in their order.
+func missingFrom(names, has []string) []string {
+	var out []string
+	for _, n := range names {
+		if !slices.Contains(has, n) {
+			out = append(out, n)
+		}
+	}
+	return out
 }

@@ -57,7 +57,10 @@ func TestInstallModelsNamesTheFix(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := auditschema.InstallModels(ctx, db, auditschema.Config{}, auditschema.Models{
-		Schema: "auditrepo", Tables: []string{"public.pets", "public.missing"}, SQL: "SELECT 1/0",
+		Schema: "auditrepo", SQL: "SELECT 1/0", Tables: []auditschema.Table{
+			{Name: "public.pets", Columns: []string{"id", "species"}},
+			{Name: "public.missing", Columns: []string{"id"}},
+		},
 	})
 	if !errors.Is(err, auditschema.ErrNotReady) {
 		t.Fatalf("InstallModels = %v, want ErrNotReady", err)
@@ -66,6 +69,10 @@ func TestInstallModelsNamesTheFix(t *testing.T) {
 		`ALTER TABLE public.pets OWNER TO "auditrepo_owner";`,
 		`GRANT SELECT, INSERT, UPDATE, DELETE ON public.pets TO "auditrepo_app";`,
 		"table public.missing does not exist",
+		// A column the model does not declare would be in no audit row; one it declares that the table lacks
+		// would fail every write.
+		"table public.pets has columns its model does not declare: name",
+		"table public.pets lacks columns its model declares: species",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not name %q:\n%v", want, err)

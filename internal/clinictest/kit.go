@@ -20,7 +20,7 @@ import (
 var Tables = func() []string {
 	out := make([]string, len(repo.AuditModels.Tables))
 	for i, t := range repo.AuditModels.Tables {
-		out[i] = strings.TrimPrefix(t, "public.")
+		out[i] = strings.TrimPrefix(t.Name, "public.")
 	}
 	return out
 }()

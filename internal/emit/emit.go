@@ -230,13 +230,17 @@ func install(f *jen.File, p *ir.Program) error {
 	}
 	var tables []jen.Code
 	for _, m := range p.Models {
-		tables = append(tables, jen.Lit(m.Qualified))
+		var cols []jen.Code
+		for _, c := range m.Columns {
+			cols = append(cols, jen.Lit(c.Name))
+		}
+		tables = append(tables, jen.Line().Values(jen.Id("Name").Op(":").Lit(m.Qualified), jen.Id("Columns").Op(":").Index().String().Values(cols...)))
 	}
 	f.Commentf("AuditModels is the part of the audit schema these models need: the trigger functions (in schema %s)", p.Audit.Schema)
 	f.Comment("that write every audit row of their tables, and the triggers. Install it after the migrations.")
 	f.Var().Id("AuditModels").Op("=").Qual(schemaPath, "Models").Values(jen.Dict{
 		jen.Id("Schema"): jen.Lit(p.Audit.Schema),
-		jen.Id("Tables"): jen.Index().String().Values(tables...),
+		jen.Id("Tables"): jen.Index().Qual(schemaPath, "Table").Values(append(tables, jen.Line())...),
 		jen.Id("SQL"):    jen.Id("auditSQL"),
 	})
 	f.Const().Id("auditSQL").Op("=").Add(sqlLit(text))

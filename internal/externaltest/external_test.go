@@ -100,8 +100,10 @@ func TestExternalModule(t *testing.T) {
 		}
 	}
 	install, _ := os.ReadFile(filepath.Join(dir, "gen/repo/install.go"))
-	if want := `Tables: []string{"public.clients", "public.pets", "public.visits"}`; !strings.Contains(string(install), want) {
-		t.Errorf("gen/repo/install.go does not declare %s", want)
+	for _, tbl := range []string{"clients", "pets", "visits"} {
+		if want := `{Name: "public.` + tbl + `", Columns: []string{"id", `; !strings.Contains(string(install), want) {
+			t.Errorf("gen/repo/install.go does not declare %s", want)
+		}
 	}
 	run(nil, "vet", "./...")
 	out := run(nil, "test", "-count=1", "-v", "./...")

@@ -268,7 +268,11 @@ func caseOptions(name string) Options {
 func models(p *ir.Program, sql string) auditschema.Models {
 	m := auditschema.Models{Schema: p.Audit.Schema, SQL: sql}
 	for _, mod := range p.Models {
-		m.Tables = append(m.Tables, mod.Qualified)
+		t := auditschema.Table{Name: mod.Qualified}
+		for _, c := range mod.Columns {
+			t.Columns = append(t.Columns, c.Name)
+		}
+		m.Tables = append(m.Tables, t)
 	}
 	return m
 }
@@ -296,7 +300,7 @@ func caseDB(t *testing.T, root, name string, p *ir.Program, triggers string) (su
 		t.Fatal(err)
 	}
 	for _, tbl := range m.Tables {
-		if _, err := super.Exec(ctx, fmt.Sprintf("ALTER TABLE %s OWNER TO %s; GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO %s", tbl, c.Owner, tbl, c.App)); err != nil {
+		if _, err := super.Exec(ctx, fmt.Sprintf("ALTER TABLE %s OWNER TO %s; GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO %s", tbl.Name, c.Owner, tbl.Name, c.App)); err != nil {
 			t.Fatal(err)
 		}
 	}
