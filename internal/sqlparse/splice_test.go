@@ -145,8 +145,8 @@ func canMany(s *Statement) bool {
 // shape is what decoration must not change.
 func shape(s *Statement) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%v %v only=%v ret=%v star=%v where=%v pinned=%q ro=%v params=%d", s.Kind, s.Target, s.Only,
-		s.HasReturning, s.ReturningStar, s.HasWhere, s.Pinned, s.ReadOnlyCTEs, s.Params)
+	fmt.Fprintf(&b, "%v %v only=%v ret=%v where=%v pinned=%q ro=%v params=%d", s.Kind, s.Target, s.Only,
+		s.HasReturning, s.HasWhere, s.Pinned, s.ReadOnlyCTEs, s.Params)
 	for _, w := range s.Writes {
 		fmt.Fprintf(&b, " %s:%v:%v", w.Verb, w.Table, w.TopLevel)
 	}

@@ -84,9 +84,8 @@ type Statement struct {
 	// text[End:Tail] is whitespace and comments only, text[Start:Tail] the statement as written.
 	Tail int
 
-	HasReturning  bool
-	ReturningStar bool // the RETURNING list is exactly * or t.*
-	HasWhere      bool
+	HasReturning bool
+	HasWhere     bool
 	// Cond is the condition of an UPDATE's or DELETE's own WHERE clause, without the keyword. With no
 	// WHERE clause it is empty (Start == End) where one would go: after the last token before RETURNING,
 	// else at End.
@@ -238,17 +237,7 @@ func Parse(sql string) (*Statement, error) {
 		s.Pinned = pinned(n.DeleteStmt.WhereClause, qualifiers(n.DeleteStmt.Relation))
 	}
 	s.HasReturning = len(returning) > 0
-	s.ReturningStar = len(returning) == 1 && isStar(returning[0])
 	return s, nil
-}
-
-// isStar reports whether a RETURNING item is * or t.*.
-func isStar(n *pg_query.Node) bool {
-	ref := n.GetResTarget().GetVal().GetColumnRef()
-	if ref == nil || len(ref.Fields) == 0 {
-		return false
-	}
-	return ref.Fields[len(ref.Fields)-1].GetAStar() != nil
 }
 
 // runeOffset converts a 0-based character index, as PostgreSQL reports error positions, into a

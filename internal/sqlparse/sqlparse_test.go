@@ -19,7 +19,6 @@ type want struct {
 	only       bool
 	stmt       string // text[Start:End]
 	returning  bool
-	star       bool
 	where      string // text of the WHERE condition (Cond), "" when there is none
 	currentOf  bool
 	pinned     []string // Pinned
@@ -43,7 +42,7 @@ var cases = []struct {
 		name: "update qualified",
 		sql:  "-- name: SetStatus :one\nUPDATE public.appointments SET status = $2 WHERE id = $1 RETURNING *;\n",
 		want: want{kind: Update, target: "public.appointments", stmt: "UPDATE public.appointments SET status = $2 WHERE id = $1 RETURNING *",
-			returning: true, star: true, where: "id = $1", pinned: []string{"id"}, writes: []string{"UPDATE public.appointments"}, params: 2},
+			returning: true, where: "id = $1", pinned: []string{"id"}, writes: []string{"UPDATE public.appointments"}, params: 2},
 	},
 	{
 		name: "insert qualified",
@@ -63,7 +62,7 @@ var cases = []struct {
 		sql:  "WITH t AS (SELECT id FROM appointments WHERE patient_id = $1)\nUPDATE appointments a SET status = 'x' FROM t WHERE a.id = t.id RETURNING a.*",
 		want: want{kind: Update, target: "appointments", alias: "a",
 			stmt:      "WITH t AS (SELECT id FROM appointments WHERE patient_id = $1)\nUPDATE appointments a SET status = 'x' FROM t WHERE a.id = t.id RETURNING a.*",
-			returning: true, star: true, where: "a.id = t.id", writes: []string{"UPDATE appointments"}, params: 1},
+			returning: true, where: "a.id = t.id", writes: []string{"UPDATE appointments"}, params: 1},
 	},
 	{
 		name: "writing cte",
@@ -145,7 +144,7 @@ var cases = []struct {
 		name: "quoted identifiers",
 		sql:  `UPDATE "Weird Table" AS "W" SET "ID" = $1 WHERE "W"."ID" = $2 RETURNING "W".*`,
 		want: want{kind: Update, target: `"Weird Table"`, alias: `"W"`, stmt: `UPDATE "Weird Table" AS "W" SET "ID" = $1 WHERE "W"."ID" = $2 RETURNING "W".*`,
-			returning: true, star: true, where: `"W"."ID" = $2`, pinned: []string{"ID"}, writes: []string{`UPDATE "Weird Table"`}, params: 2},
+			returning: true, where: `"W"."ID" = $2`, pinned: []string{"ID"}, writes: []string{`UPDATE "Weird Table"`}, params: 2},
 	},
 	{
 		name: "case folding",
@@ -232,7 +231,7 @@ var cases = []struct {
 		name: "on conflict",
 		sql:  "INSERT INTO t (id, a) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET a = EXCLUDED.a RETURNING *",
 		want: want{kind: Insert, target: "t", stmt: "INSERT INTO t (id, a) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET a = EXCLUDED.a RETURNING *",
-			returning: true, star: true, writes: []string{"INSERT t"}, params: 2, columns: []string{"id", "a"}, onConflict: true,
+			returning: true, writes: []string{"INSERT t"}, params: 2, columns: []string{"id", "a"}, onConflict: true,
 			values: "VALUES ($1, $2)", items: []string{"$1", "$2"}, itemParam: []int{1, 2}},
 	},
 	{
@@ -326,7 +325,7 @@ func TestParse(t *testing.T) {
 func describe(s *Statement) want {
 	text := s.Text
 	w := want{kind: s.Kind, alias: s.Alias, only: s.Only, stmt: text[s.Start:s.End], returning: s.HasReturning,
-		star: s.ReturningStar, where: text[s.Cond.Start:s.Cond.End], currentOf: s.CurrentOf, pinned: s.Pinned, nested: !s.ReadOnlyCTEs, params: s.Params}
+		where: text[s.Cond.Start:s.Cond.End], currentOf: s.CurrentOf, pinned: s.Pinned, nested: !s.ReadOnlyCTEs, params: s.Params}
 	if s.Kind != Other {
 		w.target = s.Target.String()
 	}
