@@ -1,0 +1,136 @@
+package migrations_test
+
+import (
+	"database/sql"
+	"os"
+	"slices"
+	"testing"
+	"testing/fstest"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+
+	"github.com/auditrepo/auditrepo/internal/pgtest"
+	"github.com/auditrepo/auditrepo/migrations"
+)
+
+// version0 are the clinic's migrations as schema version 0 had them: 00001 has not changed since; 00002 and 00004
+// are auditschema's copies for its own upgrade test; 00003 and the backstop its migrations.Up installed after them
+// are kept here (testdata/v0-*).
+func version0(t *testing.T) (fstest.MapFS, string) {
+	t.Helper()
+	read := func(path string) []byte {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	clinic, err := migrations.FS.ReadFile("00001_clinic.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fstest.MapFS{
+		"00001_clinic.sql":       {Data: clinic},
+		"00002_audit_log.sql":    {Data: read("../auditschema/testdata/legacy-00002_audit_log.sql")},
+		"00003_roles.sql":        {Data: read("testdata/v0-00003_roles.sql")},
+		"00004_unattributed.sql": {Data: read("../auditschema/testdata/legacy-00004_unattributed.sql")},
+	}, string(read("testdata/v0-backstop.sql"))
+}
+
+// TestUpFromVersion0: Up takes a database that version 0's migrations and backstop left (goose at version 4,
+// the trail in public.audit_log) to this version: the renumbered owner migration applied once, every row of the
+// old trail imported, the old backstop dropped, and raw writes recorded by the new triggers. A second Up does
+// nothing.
+func TestUpFromVersion0(t *testing.T) {
+	ctx := t.Context()
+	pool := pgtest.Empty(t)
+	db := sql.OpenDB(stdlib.GetPoolConnector(pool))
+	t.Cleanup(func() { db.Close() })
+
+	v0, backstop := version0(t)
+	old, err := goose.NewProvider(goose.DialectPostgres, db, v0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.Up(ctx); err != nil {
+		t.Fatalf("version 0's migrations: %v", err)
+	}
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SET LOCAL ROLE auditrepo_owner"); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, backstop)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("version 0's backstop: %v", err)
+	}
+	// Version 0's trail: raw writes, which its backstop recorded.
+	if _, err := pool.Exec(ctx, `
+		INSERT INTO users (username, email, password, user_type, role) VALUES
+			('v0patient', 'p@v0.example', 'x', 'patient', ''), ('v0dentist', 'd@v0.example', 'x', 'staff', 'dentist');
+		INSERT INTO appointments (patient_id, dentist_id, date, time, type)
+		SELECT p.id, d.id, '2026-01-05', '09:00', 'checkup' FROM users p, users d
+		WHERE p.username = 'v0patient' AND d.username = 'v0dentist'`); err != nil {
+		t.Fatal(err)
+	}
+	var legacy int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM public.audit_log WHERE actor_kind = 'unattributed'").Scan(&legacy); err != nil || legacy != 3 {
+		t.Fatalf("version 0's backstop wrote %d rows (%v), want 3", legacy, err)
+	}
+
+	res, err := migrations.Up(ctx, db)
+	if err != nil {
+		t.Fatalf("Up on a version 0 database: %v", err)
+	}
+	if res.Applied != 1 {
+		t.Errorf("Up applied %d migrations, want 1 (00005_owner)", res.Applied)
+	}
+	if res.Upgrade == nil {
+		t.Fatal("Up imported no version 0 trail")
+	}
+	var imported int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM auditrepo.audit_log WHERE actor_kind = 'unattributed' AND changes ? 'after'").Scan(&imported); err != nil || imported != legacy {
+		t.Errorf("the audit table holds %d of version 0's %d rows (%v)", imported, legacy, err)
+	}
+	if len(res.Retired) != 32 {
+		t.Errorf("Up retired %d backstop triggers, want 4 on each of the 8 PHI tables: %v", len(res.Retired), res.Retired)
+	}
+	var left int
+	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'auditrepo\_backstop\_%')
+		+ (SELECT count(*) FROM pg_proc WHERE proname LIKE 'auditrepo\_backstop\_%' OR proname = 'auditrepo_refuse_truncate')`).Scan(&left); err != nil || left != 0 {
+		t.Errorf("%d backstop triggers and functions left (%v)", left, err)
+	}
+	var versions []int64
+	if err := pool.QueryRow(ctx, "SELECT array_agg(version_id ORDER BY version_id) FROM goose_db_version WHERE is_applied").Scan(&versions); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(versions, []int64{0, 1, 2, 3, 4, 5}) {
+		t.Errorf("goose recorded versions %v, want 0-5 (version 0's 1-4 and this version's 5)", versions)
+	}
+
+	// A raw write now: recorded by the new triggers, not refused by a backstop writing the renamed table.
+	c := pgtest.Config()
+	c.Database = pool.Config().ConnConfig.Database
+	app := pgtest.Pool(t, pgtest.URL(c, migrations.Audit.App))
+	var before, after int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM auditrepo.audit_log").Scan(&before); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Exec(ctx, "UPDATE appointments SET status = 'confirmed' WHERE type = 'checkup'"); err != nil {
+		t.Fatalf("a raw write after Up: %v", err)
+	}
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM auditrepo.audit_log").Scan(&after); err != nil || after != before+1 {
+		t.Errorf("the raw update wrote %d audit rows (%v), want 1", after-before, err)
+	}
+
+	again, err := migrations.Up(ctx, db)
+	if err != nil {
+		t.Fatalf("Up again: %v", err)
+	}
+	if again.Applied != 0 || again.Upgrade != nil || len(again.Retired) != 0 {
+		t.Errorf("Up again applied %d migrations, upgraded %v, retired %v; want nothing", again.Applied, again.Upgrade, again.Retired)
+	}
+}
