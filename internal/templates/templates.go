@@ -137,14 +137,8 @@ func (d *data) Image(row string) string {
 	return strings.Join(items, ", ")
 }
 
-// Rec names a row the trigger refers to whole: base, or base with underscores added until no column of the
-// model is so named (a bare name means the column first).
-func (d *data) Rec(base string) string {
-	for d.m.Column(base) != nil {
-		base += "_"
-	}
-	return base
-}
+// Rows names the rows the trigger refers to whole.
+func (d *data) Rows() ir.Rows { return d.m.Rows }
 
 // Audited is the array of columns whose change alone writes an audit row: all but the nonphi ones. An
 // excluded column's change is recorded by name only (a password or token change is an event).

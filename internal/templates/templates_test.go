@@ -104,14 +104,3 @@ func TestImageIsTheRowsJSON(t *testing.T) {
 		t.Errorf("the image names the columns in the order\n%q\njsonb keeps its keys in\n%q", named, keys)
 	}
 }
-
-// A row referred to whole is named by no column: a bare name would mean the column.
-func TestRecAvoidsColumns(t *testing.T) {
-	d := &data{m: &ir.Model{Columns: []*ir.Column{{Name: "id"}, {Name: "ar_after"}, {Name: "ar_after_"}}}}
-	if got := d.Rec("ar_after"); got != "ar_after__" {
-		t.Errorf(`Rec("ar_after") = %q, want "ar_after__"`, got)
-	}
-	if got := d.Rec("ar_before"); got != "ar_before" {
-		t.Errorf(`Rec("ar_before") = %q, want it unchanged`, got)
-	}
-}
