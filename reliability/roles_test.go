@@ -278,6 +278,8 @@ func auditAttacks() []string {
 		"ALTER TABLE " + d + " DISABLE TRIGGER refuse_update_delete",
 		"ALTER DOMAIN " + auditSchema + ".audit_actor_kind DROP CONSTRAINT audit_actor_kind_check",
 		"ALTER DOMAIN " + auditSchema + ".audit_action DROP CONSTRAINT audit_action_check",
+		"ALTER DOMAIN " + auditSchema + ".audit_action ADD CONSTRAINT refuse_all CHECK (false) NOT VALID",
+		"DROP DOMAIN " + auditSchema + ".audit_actor_kind CASCADE",
 		"ALTER TABLE " + auditTable + " ALTER COLUMN actor_kind TYPE text",
 		"ALTER TABLE " + auditTable + " DETACH PARTITION " + auditSchema + ".audit_log_default",
 		"ALTER TABLE " + auditTable + " RENAME TO audit_log_old",

@@ -56,7 +56,6 @@ GRANT SELECT ON public.treatment_plans TO auditrepo_audit;
 GRANT SELECT ON public.documents TO auditrepo_audit;
 GRANT SELECT ON public.patient_intake_forms TO auditrepo_audit;
 SET LOCAL ROLE auditrepo_audit;
-
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION auditrepo.audit_public_users() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
@@ -65,14 +64,14 @@ DECLARE
 BEGIN
 	IF TG_OP = 'INSERT' THEN
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'users', n.id, CASE WHEN n.user_type = 'patient' THEN n.id END, NULL, to_jsonb(ar_changes)
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'users', n.id, CASE WHEN n.user_type = 'patient' THEN n.id END, NULL, to_jsonb(ar_changes.*)
 		FROM ar_new n
-		CROSS JOIN LATERAL (SELECT ar_after AS after FROM (SELECT n.id AS id, n.role AS role, n.email AS email, n.username AS username, n.last_name AS last_name, n.user_type AS user_type, n.first_name AS first_name, n.last_login AS last_login, n.updated_at AS updated_at) ar_after) ar_changes;
+		CROSS JOIN LATERAL (SELECT ar_after.*::record AS after FROM (SELECT n.id AS id, n.role AS role, n.email AS email, n.username AS username, n.last_name AS last_name, n.user_type AS user_type, n.first_name AS first_name, n.last_login AS last_login, n.updated_at AS updated_at) ar_after) ar_changes;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'users', coalesce(n.id, o.id), d.patient, NULLIF(CASE WHEN o.user_type = 'patient' THEN o.id END, d.patient),
-			to_jsonb(ar_changes)
+			to_jsonb(ar_changes.*)
 		FROM ar_new n
 		FULL JOIN ar_old o ON o.id = n.id
 		CROSS JOIN LATERAL (SELECT CASE WHEN n.user_type = 'patient' THEN n.id END AS patient, array_remove(ARRAY[
@@ -88,8 +87,8 @@ BEGIN
 			CASE WHEN o.last_login IS DISTINCT FROM n.last_login THEN 'last_login' END,
 			CASE WHEN o.updated_at IS DISTINCT FROM n.updated_at THEN 'updated_at' END
 		], NULL) AS changed) d
-		CROSS JOIN LATERAL (SELECT CASE WHEN n.id IS NOT NULL THEN ar_after END AS after,
-			CASE WHEN o.id IS NOT NULL THEN ar_before END AS before, d.changed AS changed_fields
+		CROSS JOIN LATERAL (SELECT CASE WHEN n.id IS NOT NULL THEN ar_after.* END AS after,
+			CASE WHEN o.id IS NOT NULL THEN ar_before.* END AS before, d.changed AS changed_fields
 			FROM (SELECT n.id AS id, n.role AS role, n.email AS email, n.username AS username, n.last_name AS last_name, n.user_type AS user_type, n.first_name AS first_name, n.last_login AS last_login, n.updated_at AS updated_at) ar_after,
 			(SELECT o.id AS id, o.role AS role, o.email AS email, o.username AS username, o.last_name AS last_name, o.user_type AS user_type, o.first_name AS first_name, o.last_login AS last_login, o.updated_at AS updated_at) ar_before) ar_changes
 		-- A change to nonphi fields alone writes no audit row.
@@ -97,9 +96,9 @@ BEGIN
 	ELSE
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'users', o.id, CASE WHEN o.user_type = 'patient' THEN o.id END, NULL,
-			to_jsonb(ar_changes)
+			to_jsonb(ar_changes.*)
 		FROM ar_old o
-		CROSS JOIN LATERAL (SELECT ar_before AS deleted_record FROM (SELECT o.id AS id, o.role AS role, o.email AS email, o.username AS username, o.last_name AS last_name, o.user_type AS user_type, o.first_name AS first_name, o.last_login AS last_login, o.updated_at AS updated_at) ar_before) ar_changes;
+		CROSS JOIN LATERAL (SELECT ar_before.*::record AS deleted_record FROM (SELECT o.id AS id, o.role AS role, o.email AS email, o.username AS username, o.last_name AS last_name, o.user_type AS user_type, o.first_name AS first_name, o.last_login AS last_login, o.updated_at AS updated_at) ar_before) ar_changes;
 	END IF;
 	RETURN NULL;
 END
@@ -107,7 +106,6 @@ $ar$;
 -- +goose StatementEnd
 REVOKE ALL ON FUNCTION auditrepo.audit_public_users() FROM PUBLIC;
 INSERT INTO auditrepo.audited_tables VALUES ('public.users'::regclass) ON CONFLICT DO NOTHING;
-
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION auditrepo.audit_public_appointments() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
@@ -116,14 +114,14 @@ DECLARE
 BEGIN
 	IF TG_OP = 'INSERT' THEN
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'appointments', n.id, n.patient_id, NULL, to_jsonb(ar_changes)
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'appointments', n.id, n.patient_id, NULL, to_jsonb(ar_changes.*)
 		FROM ar_new n
-		CROSS JOIN LATERAL (SELECT ar_after AS after FROM (SELECT n.id AS id, n.date AS date, n.time AS time, n.type AS type, '[REDACTED]'::text AS notes, n.status AS status, n.clinic_id AS clinic_id, n.dentist_id AS dentist_id, n.patient_id AS patient_id, n.updated_at AS updated_at) ar_after) ar_changes;
+		CROSS JOIN LATERAL (SELECT ar_after.*::record AS after FROM (SELECT n.id AS id, n.date AS date, n.time AS time, n.type AS type, '[REDACTED]'::text AS notes, n.status AS status, n.clinic_id AS clinic_id, n.dentist_id AS dentist_id, n.patient_id AS patient_id, n.updated_at AS updated_at) ar_after) ar_changes;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'appointments', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
-			to_jsonb(ar_changes)
+			to_jsonb(ar_changes.*)
 		FROM ar_new n
 		FULL JOIN ar_old o ON o.id = n.id
 		CROSS JOIN LATERAL (SELECT n.patient_id AS patient, array_remove(ARRAY[
@@ -138,8 +136,8 @@ BEGIN
 			CASE WHEN o.notes IS DISTINCT FROM n.notes THEN 'notes' END,
 			CASE WHEN o.updated_at IS DISTINCT FROM n.updated_at THEN 'updated_at' END
 		], NULL) AS changed) d
-		CROSS JOIN LATERAL (SELECT CASE WHEN n.id IS NOT NULL THEN ar_after END AS after,
-			CASE WHEN o.id IS NOT NULL THEN ar_before END AS before, d.changed AS changed_fields
+		CROSS JOIN LATERAL (SELECT CASE WHEN n.id IS NOT NULL THEN ar_after.* END AS after,
+			CASE WHEN o.id IS NOT NULL THEN ar_before.* END AS before, d.changed AS changed_fields
 			FROM (SELECT n.id AS id, n.date AS date, n.time AS time, n.type AS type, '[REDACTED]'::text AS notes, n.status AS status, n.clinic_id AS clinic_id, n.dentist_id AS dentist_id, n.patient_id AS patient_id, n.updated_at AS updated_at) ar_after,
 			(SELECT o.id AS id, o.date AS date, o.time AS time, o.type AS type, '[REDACTED]'::text AS notes, o.status AS status, o.clinic_id AS clinic_id, o.dentist_id AS dentist_id, o.patient_id AS patient_id, o.updated_at AS updated_at) ar_before) ar_changes
 		-- A change to nonphi fields alone writes no audit row.
@@ -157,9 +155,9 @@ BEGIN
 	ELSE
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'appointments', o.id, o.patient_id, NULL,
-			to_jsonb(ar_changes)
+			to_jsonb(ar_changes.*)
 		FROM ar_old o
-		CROSS JOIN LATERAL (SELECT ar_before AS deleted_record FROM (SELECT o.id AS id, o.date AS date, o.time AS time, o.type AS type, '[REDACTED]'::text AS notes, o.status AS status, o.clinic_id AS clinic_id, o.dentist_id AS dentist_id, o.patient_id AS patient_id, o.updated_at AS updated_at) ar_before) ar_changes;
+		CROSS JOIN LATERAL (SELECT ar_before.*::record AS deleted_record FROM (SELECT o.id AS id, o.date AS date, o.time AS time, o.type AS type, '[REDACTED]'::text AS notes, o.status AS status, o.clinic_id AS clinic_id, o.dentist_id AS dentist_id, o.patient_id AS patient_id, o.updated_at AS updated_at) ar_before) ar_changes;
 	END IF;
 	RETURN NULL;
 END
@@ -167,7 +165,6 @@ $ar$;
 -- +goose StatementEnd
 REVOKE ALL ON FUNCTION auditrepo.audit_public_appointments() FROM PUBLIC;
 INSERT INTO auditrepo.audited_tables VALUES ('public.appointments'::regclass) ON CONFLICT DO NOTHING;
-
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION auditrepo.audit_public_dental_records() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
@@ -176,14 +173,14 @@ DECLARE
 BEGIN
 	IF TG_OP = 'INSERT' THEN
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'dental_records', n.id, n.patient_id, NULL, to_jsonb(ar_changes)
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'dental_records', n.id, n.patient_id, NULL, to_jsonb(ar_changes.*)
 		FROM ar_new n
-		CROSS JOIN LATERAL (SELECT ar_after AS after FROM (SELECT n.id AS id, n.notes AS notes, n.diagnosis AS diagnosis, n.treatment AS treatment, n.created_at AS created_at, n.dentist_id AS dentist_id, n.patient_id AS patient_id, n.updated_at AS updated_at) ar_after) ar_changes;
+		CROSS JOIN LATERAL (SELECT ar_after.*::record AS after FROM (SELECT n.id AS id, n.notes AS notes, n.diagnosis AS diagnosis, n.treatment AS treatment, n.created_at AS created_at, n.dentist_id AS dentist_id, n.patient_id AS patient_id, n.updated_at AS updated_at) ar_after) ar_changes;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'dental_records', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
-			to_jsonb(ar_changes)
+			to_jsonb(ar_changes.*)
 		FROM ar_new n
 		FULL JOIN ar_old o ON o.id = n.id
 		CROSS JOIN LATERAL (SELECT n.patient_id AS patient, array_remove(ARRAY[
@@ -196,8 +193,8 @@ BEGIN
 			CASE WHEN o.created_at IS DISTINCT FROM n.created_at THEN 'created_at' END,
 			CASE WHEN o.updated_at IS DISTINCT FROM n.updated_at THEN 'updated_at' END
 		], NULL) AS changed) d
-		CROSS JOIN LATERAL (SELECT CASE WHEN n.id IS NOT NULL THEN ar_after END AS after,
-			CASE WHEN o.id IS NOT NULL THEN ar_before END AS before, d.changed AS changed_fields
+		CROSS JOIN LATERAL (SELECT CASE WHEN n.id IS NOT NULL THEN ar_after.* END AS after,
+			CASE WHEN o.id IS NOT NULL THEN ar_before.* END AS before, d.changed AS changed_fields
 			FROM (SELECT n.id AS id, n.notes AS notes, n.diagnosis AS diagnosis, n.treatment AS treatment, n.created_at AS created_at, n.dentist_id AS dentist_id, n.patient_id AS patient_id, n.updated_at AS updated_at) ar_after,
 			(SELECT o.id AS id, o.notes AS notes, o.diagnosis AS diagnosis, o.treatment AS treatment, o.created_at AS created_at, o.dentist_id AS dentist_id, o.patient_id AS patient_id, o.updated_at AS updated_at) ar_before) ar_changes
 		-- A change to nonphi fields alone writes no audit row.
@@ -205,9 +202,9 @@ BEGIN
 	ELSE
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'dental_records', o.id, o.patient_id, NULL,
-			to_jsonb(ar_changes)
+			to_jsonb(ar_changes.*)
 		FROM ar_old o
-		CROSS JOIN LATERAL (SELECT ar_before AS deleted_record FROM (SELECT o.id AS id, o.notes AS notes, o.diagnosis AS diagnosis, o.treatment AS treatment, o.created_at AS created_at, o.dentist_id AS dentist_id, o.patient_id AS patient_id, o.updated_at AS updated_at) ar_before) ar_changes;
+		CROSS JOIN LATERAL (SELECT ar_before.*::record AS deleted_record FROM (SELECT o.id AS id, o.notes AS notes, o.diagnosis AS diagnosis, o.treatment AS treatment, o.created_at AS created_at, o.dentist_id AS dentist_id, o.patient_id AS patient_id, o.updated_at AS updated_at) ar_before) ar_changes;
 	END IF;
 	RETURN NULL;
 END
@@ -215,7 +212,6 @@ $ar$;
 -- +goose StatementEnd
 REVOKE ALL ON FUNCTION auditrepo.audit_public_dental_records() FROM PUBLIC;
 INSERT INTO auditrepo.audited_tables VALUES ('public.dental_records'::regclass) ON CONFLICT DO NOTHING;
-
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION auditrepo.audit_public_billings() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
@@ -224,14 +220,14 @@ DECLARE
 BEGIN
 	IF TG_OP = 'INSERT' THEN
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'billings', n.id, n.patient_id, NULL, to_jsonb(ar_changes)
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'billings', n.id, n.patient_id, NULL, to_jsonb(ar_changes.*)
 		FROM ar_new n
-		CROSS JOIN LATERAL (SELECT ar_after AS after FROM (SELECT n.id AS id, n.amount AS amount, n.status AS status, n.patient_id AS patient_id, n.updated_at AS updated_at, n.description AS description) ar_after) ar_changes;
+		CROSS JOIN LATERAL (SELECT ar_after.*::record AS after FROM (SELECT n.id AS id, n.amount AS amount, n.status AS status, n.patient_id AS patient_id, n.updated_at AS updated_at, n.description AS description) ar_after) ar_changes;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'billings', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
-			to_jsonb(ar_changes)
+			to_jsonb(ar_changes.*)
 		FROM ar_new n
 		FULL JOIN ar_old o ON o.id = n.id
 		CROSS JOIN LATERAL (SELECT n.patient_id AS patient, array_remove(ARRAY[
@@ -242,8 +238,8 @@ BEGIN
 			CASE WHEN o.description IS DISTINCT FROM n.description THEN 'description' END,
 			CASE WHEN o.updated_at IS DISTINCT FROM n.updated_at THEN 'updated_at' END
 		], NULL) AS changed) d
-		CROSS JOIN LATERAL (SELECT CASE WHEN n.id IS NOT NULL THEN ar_after END AS after,
-			CASE WHEN o.id IS NOT NULL THEN ar_before END AS before, d.changed AS changed_fields
+		CROSS JOIN LATERAL (SELECT CASE WHEN n.id IS NOT NULL THEN ar_after.* END AS after,
+			CASE WHEN o.id IS NOT NULL THEN ar_before.* END AS before, d.changed AS changed_fields
 			FROM (SELECT n.id AS id, n.amount AS amount, n.status AS status, n.patient_id AS patient_id, n.updated_at AS updated_at, n.description AS description) ar_after,
 			(SELECT o.id AS id, o.amount AS amount, o.status AS status, o.patient_id AS patient_id, o.updated_at AS updated_at, o.description AS description) ar_before) ar_changes
 		-- A change to nonphi fields alone writes no audit row.
@@ -251,9 +247,9 @@ BEGIN
 	ELSE
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'billings', o.id, o.patient_id, NULL,
-			to_jsonb(ar_changes)
+			to_jsonb(ar_changes.*)
 		FROM ar_old o
-		CROSS JOIN LATERAL (SELECT ar_before AS deleted_record FROM (SELECT o.id AS id, o.amount AS amount, o.status AS status, o.patient_id AS patient_id, o.updated_at AS updated_at, o.description AS description) ar_before) ar_changes;
+		CROSS JOIN LATERAL (SELECT ar_before.*::record AS deleted_record FROM (SELECT o.id AS id, o.amount AS amount, o.status AS status, o.patient_id AS patient_id, o.updated_at AS updated_at, o.description AS description) ar_before) ar_changes;
 	END IF;
 	RETURN NULL;
 END
@@ -261,7 +257,6 @@ $ar$;
 -- +goose StatementEnd
 REVOKE ALL ON FUNCTION auditrepo.audit_public_billings() FROM PUBLIC;
 INSERT INTO auditrepo.audited_tables VALUES ('public.billings'::regclass) ON CONFLICT DO NOTHING;
-
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION auditrepo.audit_public_invoices() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
@@ -270,14 +265,14 @@ DECLARE
 BEGIN
 	IF TG_OP = 'INSERT' THEN
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'invoices', n.id, (SELECT ar_h1.patient_id FROM public.appointments ar_h1 WHERE ar_h1.id = n.appointment_id), NULL, to_jsonb(ar_changes)
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'invoices', n.id, (SELECT ar_h1.patient_id FROM public.appointments ar_h1 WHERE ar_h1.id = n.appointment_id), NULL, to_jsonb(ar_changes.*)
 		FROM ar_new n
-		CROSS JOIN LATERAL (SELECT ar_after AS after FROM (SELECT n.id AS id, n.amount AS amount, n.status AS status, n.due_date AS due_date, n.updated_at AS updated_at, n.appointment_id AS appointment_id) ar_after) ar_changes;
+		CROSS JOIN LATERAL (SELECT ar_after.*::record AS after FROM (SELECT n.id AS id, n.amount AS amount, n.status AS status, n.due_date AS due_date, n.updated_at AS updated_at, n.appointment_id AS appointment_id) ar_after) ar_changes;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'invoices', coalesce(n.id, o.id), d.patient, NULLIF((SELECT ar_h1.patient_id FROM public.appointments ar_h1 WHERE ar_h1.id = o.appointment_id), d.patient),
-			to_jsonb(ar_changes)
+			to_jsonb(ar_changes.*)
 		FROM ar_new n
 		FULL JOIN ar_old o ON o.id = n.id
 		CROSS JOIN LATERAL (SELECT (SELECT ar_h1.patient_id FROM public.appointments ar_h1 WHERE ar_h1.id = n.appointment_id) AS patient, array_remove(ARRAY[
@@ -288,8 +283,8 @@ BEGIN
 			CASE WHEN o.due_date IS DISTINCT FROM n.due_date THEN 'due_date' END,
 			CASE WHEN o.updated_at IS DISTINCT FROM n.updated_at THEN 'updated_at' END
 		], NULL) AS changed) d
-		CROSS JOIN LATERAL (SELECT CASE WHEN n.id IS NOT NULL THEN ar_after END AS after,
-			CASE WHEN o.id IS NOT NULL THEN ar_before END AS before, d.changed AS changed_fields
+		CROSS JOIN LATERAL (SELECT CASE WHEN n.id IS NOT NULL THEN ar_after.* END AS after,
+			CASE WHEN o.id IS NOT NULL THEN ar_before.* END AS before, d.changed AS changed_fields
 			FROM (SELECT n.id AS id, n.amount AS amount, n.status AS status, n.due_date AS due_date, n.updated_at AS updated_at, n.appointment_id AS appointment_id) ar_after,
 			(SELECT o.id AS id, o.amount AS amount, o.status AS status, o.due_date AS due_date, o.updated_at AS updated_at, o.appointment_id AS appointment_id) ar_before) ar_changes
 		-- A change to nonphi fields alone writes no audit row.
@@ -297,9 +292,9 @@ BEGIN
 	ELSE
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'invoices', o.id, (SELECT ar_h1.patient_id FROM public.appointments ar_h1 WHERE ar_h1.id = o.appointment_id), NULL,
-			to_jsonb(ar_changes)
+			to_jsonb(ar_changes.*)
 		FROM ar_old o
-		CROSS JOIN LATERAL (SELECT ar_before AS deleted_record FROM (SELECT o.id AS id, o.amount AS amount, o.status AS status, o.due_date AS due_date, o.updated_at AS updated_at, o.appointment_id AS appointment_id) ar_before) ar_changes;
+		CROSS JOIN LATERAL (SELECT ar_before.*::record AS deleted_record FROM (SELECT o.id AS id, o.amount AS amount, o.status AS status, o.due_date AS due_date, o.updated_at AS updated_at, o.appointment_id AS appointment_id) ar_before) ar_changes;
 	END IF;
 	RETURN NULL;
 END
@@ -307,7 +302,6 @@ $ar$;
 -- +goose StatementEnd
 REVOKE ALL ON FUNCTION auditrepo.audit_public_invoices() FROM PUBLIC;
 INSERT INTO auditrepo.audited_tables VALUES ('public.invoices'::regclass) ON CONFLICT DO NOTHING;
-
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION auditrepo.audit_public_treatment_plans() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
@@ -316,14 +310,14 @@ DECLARE
 BEGIN
 	IF TG_OP = 'INSERT' THEN
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'treatment_plans', n.id, n.patient_id, NULL, to_jsonb(ar_changes)
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'treatment_plans', n.id, n.patient_id, NULL, to_jsonb(ar_changes.*)
 		FROM ar_new n
-		CROSS JOIN LATERAL (SELECT ar_after AS after FROM (SELECT n.id AS id, n.title AS title, n.status AS status, n.dentist_id AS dentist_id, n.patient_id AS patient_id, n.updated_at AS updated_at, n.description AS description, n.estimated_cost AS estimated_cost) ar_after) ar_changes;
+		CROSS JOIN LATERAL (SELECT ar_after.*::record AS after FROM (SELECT n.id AS id, n.title AS title, n.status AS status, n.dentist_id AS dentist_id, n.patient_id AS patient_id, n.updated_at AS updated_at, n.description AS description, n.estimated_cost AS estimated_cost) ar_after) ar_changes;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'treatment_plans', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
-			to_jsonb(ar_changes)
+			to_jsonb(ar_changes.*)
 		FROM ar_new n
 		FULL JOIN ar_old o ON o.id = n.id
 		CROSS JOIN LATERAL (SELECT n.patient_id AS patient, array_remove(ARRAY[
@@ -336,8 +330,8 @@ BEGIN
 			CASE WHEN o.estimated_cost IS DISTINCT FROM n.estimated_cost THEN 'estimated_cost' END,
 			CASE WHEN o.updated_at IS DISTINCT FROM n.updated_at THEN 'updated_at' END
 		], NULL) AS changed) d
-		CROSS JOIN LATERAL (SELECT CASE WHEN n.id IS NOT NULL THEN ar_after END AS after,
-			CASE WHEN o.id IS NOT NULL THEN ar_before END AS before, d.changed AS changed_fields
+		CROSS JOIN LATERAL (SELECT CASE WHEN n.id IS NOT NULL THEN ar_after.* END AS after,
+			CASE WHEN o.id IS NOT NULL THEN ar_before.* END AS before, d.changed AS changed_fields
 			FROM (SELECT n.id AS id, n.title AS title, n.status AS status, n.dentist_id AS dentist_id, n.patient_id AS patient_id, n.updated_at AS updated_at, n.description AS description, n.estimated_cost AS estimated_cost) ar_after,
 			(SELECT o.id AS id, o.title AS title, o.status AS status, o.dentist_id AS dentist_id, o.patient_id AS patient_id, o.updated_at AS updated_at, o.description AS description, o.estimated_cost AS estimated_cost) ar_before) ar_changes
 		-- A change to nonphi fields alone writes no audit row.
@@ -345,9 +339,9 @@ BEGIN
 	ELSE
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'treatment_plans', o.id, o.patient_id, NULL,
-			to_jsonb(ar_changes)
+			to_jsonb(ar_changes.*)
 		FROM ar_old o
-		CROSS JOIN LATERAL (SELECT ar_before AS deleted_record FROM (SELECT o.id AS id, o.title AS title, o.status AS status, o.dentist_id AS dentist_id, o.patient_id AS patient_id, o.updated_at AS updated_at, o.description AS description, o.estimated_cost AS estimated_cost) ar_before) ar_changes;
+		CROSS JOIN LATERAL (SELECT ar_before.*::record AS deleted_record FROM (SELECT o.id AS id, o.title AS title, o.status AS status, o.dentist_id AS dentist_id, o.patient_id AS patient_id, o.updated_at AS updated_at, o.description AS description, o.estimated_cost AS estimated_cost) ar_before) ar_changes;
 	END IF;
 	RETURN NULL;
 END
@@ -355,7 +349,6 @@ $ar$;
 -- +goose StatementEnd
 REVOKE ALL ON FUNCTION auditrepo.audit_public_treatment_plans() FROM PUBLIC;
 INSERT INTO auditrepo.audited_tables VALUES ('public.treatment_plans'::regclass) ON CONFLICT DO NOTHING;
-
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION auditrepo.audit_public_documents() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
@@ -364,14 +357,14 @@ DECLARE
 BEGIN
 	IF TG_OP = 'INSERT' THEN
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'documents', n.id, n.patient_id, NULL, to_jsonb(ar_changes)
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'documents', n.id, n.patient_id, NULL, to_jsonb(ar_changes.*)
 		FROM ar_new n
-		CROSS JOIN LATERAL (SELECT ar_after AS after FROM (SELECT n.id AS id, n.filename AS filename, n.patient_id AS patient_id, n.uploaded_at AS uploaded_at, n.storage_path AS storage_path, n.document_type AS document_type) ar_after) ar_changes;
+		CROSS JOIN LATERAL (SELECT ar_after.*::record AS after FROM (SELECT n.id AS id, n.filename AS filename, n.patient_id AS patient_id, n.uploaded_at AS uploaded_at, n.storage_path AS storage_path, n.document_type AS document_type) ar_after) ar_changes;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'documents', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
-			to_jsonb(ar_changes)
+			to_jsonb(ar_changes.*)
 		FROM ar_new n
 		FULL JOIN ar_old o ON o.id = n.id
 		CROSS JOIN LATERAL (SELECT n.patient_id AS patient, array_remove(ARRAY[
@@ -382,8 +375,8 @@ BEGIN
 			CASE WHEN o.storage_path IS DISTINCT FROM n.storage_path THEN 'storage_path' END,
 			CASE WHEN o.uploaded_at IS DISTINCT FROM n.uploaded_at THEN 'uploaded_at' END
 		], NULL) AS changed) d
-		CROSS JOIN LATERAL (SELECT CASE WHEN n.id IS NOT NULL THEN ar_after END AS after,
-			CASE WHEN o.id IS NOT NULL THEN ar_before END AS before, d.changed AS changed_fields
+		CROSS JOIN LATERAL (SELECT CASE WHEN n.id IS NOT NULL THEN ar_after.* END AS after,
+			CASE WHEN o.id IS NOT NULL THEN ar_before.* END AS before, d.changed AS changed_fields
 			FROM (SELECT n.id AS id, n.filename AS filename, n.patient_id AS patient_id, n.uploaded_at AS uploaded_at, n.storage_path AS storage_path, n.document_type AS document_type) ar_after,
 			(SELECT o.id AS id, o.filename AS filename, o.patient_id AS patient_id, o.uploaded_at AS uploaded_at, o.storage_path AS storage_path, o.document_type AS document_type) ar_before) ar_changes
 		-- A change to nonphi fields alone writes no audit row.
@@ -391,9 +384,9 @@ BEGIN
 	ELSE
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'documents', o.id, o.patient_id, NULL,
-			to_jsonb(ar_changes)
+			to_jsonb(ar_changes.*)
 		FROM ar_old o
-		CROSS JOIN LATERAL (SELECT ar_before AS deleted_record FROM (SELECT o.id AS id, o.filename AS filename, o.patient_id AS patient_id, o.uploaded_at AS uploaded_at, o.storage_path AS storage_path, o.document_type AS document_type) ar_before) ar_changes;
+		CROSS JOIN LATERAL (SELECT ar_before.*::record AS deleted_record FROM (SELECT o.id AS id, o.filename AS filename, o.patient_id AS patient_id, o.uploaded_at AS uploaded_at, o.storage_path AS storage_path, o.document_type AS document_type) ar_before) ar_changes;
 	END IF;
 	RETURN NULL;
 END
@@ -401,7 +394,6 @@ $ar$;
 -- +goose StatementEnd
 REVOKE ALL ON FUNCTION auditrepo.audit_public_documents() FROM PUBLIC;
 INSERT INTO auditrepo.audited_tables VALUES ('public.documents'::regclass) ON CONFLICT DO NOTHING;
-
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION auditrepo.audit_public_patient_intake_forms() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
@@ -410,14 +402,14 @@ DECLARE
 BEGIN
 	IF TG_OP = 'INSERT' THEN
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'patient_intake_forms', n.id, n.patient_id, NULL, to_jsonb(ar_changes)
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'patient_intake_forms', n.id, n.patient_id, NULL, to_jsonb(ar_changes.*)
 		FROM ar_new n
-		CROSS JOIN LATERAL (SELECT ar_after AS after FROM (SELECT n.id AS id, n.smoker AS smoker, n.pregnant AS pregnant, n.allergies AS allergies, n.signed_at AS signed_at, n.patient_id AS patient_id, n.updated_at AS updated_at, n.medications AS medications, n.emergency_phone AS emergency_phone, '[REDACTED]'::text AS insurance_policy, n.emergency_contact AS emergency_contact, n.insurance_provider AS insurance_provider, n.medical_conditions AS medical_conditions) ar_after) ar_changes;
+		CROSS JOIN LATERAL (SELECT ar_after.*::record AS after FROM (SELECT n.id AS id, n.smoker AS smoker, n.pregnant AS pregnant, n.allergies AS allergies, n.signed_at AS signed_at, n.patient_id AS patient_id, n.updated_at AS updated_at, n.medications AS medications, n.emergency_phone AS emergency_phone, '[REDACTED]'::text AS insurance_policy, n.emergency_contact AS emergency_contact, n.insurance_provider AS insurance_provider, n.medical_conditions AS medical_conditions) ar_after) ar_changes;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'patient_intake_forms', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
-			to_jsonb(ar_changes)
+			to_jsonb(ar_changes.*)
 		FROM ar_new n
 		FULL JOIN ar_old o ON o.id = n.id
 		CROSS JOIN LATERAL (SELECT n.patient_id AS patient, array_remove(ARRAY[
@@ -435,8 +427,8 @@ BEGIN
 			CASE WHEN o.signed_at IS DISTINCT FROM n.signed_at THEN 'signed_at' END,
 			CASE WHEN o.updated_at IS DISTINCT FROM n.updated_at THEN 'updated_at' END
 		], NULL) AS changed) d
-		CROSS JOIN LATERAL (SELECT CASE WHEN n.id IS NOT NULL THEN ar_after END AS after,
-			CASE WHEN o.id IS NOT NULL THEN ar_before END AS before, d.changed AS changed_fields
+		CROSS JOIN LATERAL (SELECT CASE WHEN n.id IS NOT NULL THEN ar_after.* END AS after,
+			CASE WHEN o.id IS NOT NULL THEN ar_before.* END AS before, d.changed AS changed_fields
 			FROM (SELECT n.id AS id, n.smoker AS smoker, n.pregnant AS pregnant, n.allergies AS allergies, n.signed_at AS signed_at, n.patient_id AS patient_id, n.updated_at AS updated_at, n.medications AS medications, n.emergency_phone AS emergency_phone, '[REDACTED]'::text AS insurance_policy, n.emergency_contact AS emergency_contact, n.insurance_provider AS insurance_provider, n.medical_conditions AS medical_conditions) ar_after,
 			(SELECT o.id AS id, o.smoker AS smoker, o.pregnant AS pregnant, o.allergies AS allergies, o.signed_at AS signed_at, o.patient_id AS patient_id, o.updated_at AS updated_at, o.medications AS medications, o.emergency_phone AS emergency_phone, '[REDACTED]'::text AS insurance_policy, o.emergency_contact AS emergency_contact, o.insurance_provider AS insurance_provider, o.medical_conditions AS medical_conditions) ar_before) ar_changes
 		-- A change to nonphi fields alone writes no audit row.
@@ -444,9 +436,9 @@ BEGIN
 	ELSE
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'patient_intake_forms', o.id, o.patient_id, NULL,
-			to_jsonb(ar_changes)
+			to_jsonb(ar_changes.*)
 		FROM ar_old o
-		CROSS JOIN LATERAL (SELECT ar_before AS deleted_record FROM (SELECT o.id AS id, o.smoker AS smoker, o.pregnant AS pregnant, o.allergies AS allergies, o.signed_at AS signed_at, o.patient_id AS patient_id, o.updated_at AS updated_at, o.medications AS medications, o.emergency_phone AS emergency_phone, '[REDACTED]'::text AS insurance_policy, o.emergency_contact AS emergency_contact, o.insurance_provider AS insurance_provider, o.medical_conditions AS medical_conditions) ar_before) ar_changes;
+		CROSS JOIN LATERAL (SELECT ar_before.*::record AS deleted_record FROM (SELECT o.id AS id, o.smoker AS smoker, o.pregnant AS pregnant, o.allergies AS allergies, o.signed_at AS signed_at, o.patient_id AS patient_id, o.updated_at AS updated_at, o.medications AS medications, o.emergency_phone AS emergency_phone, '[REDACTED]'::text AS insurance_policy, o.emergency_contact AS emergency_contact, o.insurance_provider AS insurance_provider, o.medical_conditions AS medical_conditions) ar_before) ar_changes;
 	END IF;
 	RETURN NULL;
 END
@@ -543,7 +535,8 @@ $ar$;
 var Excluded = map[string][]string{"users": {"password", "auth_token"}}
 
 // Install installs AuditModels into db with auditschema.InstallModels: in one transaction, after checking
-// that every table is owned by c's owner role and grants its application role what it needs.
+// that every table has its model's columns, is owned by c's owner role and grants its application role what
+// it needs.
 func Install(ctx context.Context, db auditschema.Querier, c auditschema.Config) error {
 	return auditschema.InstallModels(ctx, db, c, AuditModels)
 }

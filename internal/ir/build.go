@@ -144,16 +144,7 @@ func (b *builder) model(t *tags.Model) *Model {
 	} else if id.Exclude {
 		b.errs.Addf(t.Pos, "%s: the id column cannot be excluded: audit rows name their target by it", t.Name)
 	}
-	m.Rows = Rows{Changes: m.rowName("ar_changes"), After: m.rowName("ar_after"), Before: m.rowName("ar_before")}
 	return m
-}
-
-// rowName is base, or base with underscores added until no column of m is so named.
-func (m *Model) rowName(base string) string {
-	for m.Column(base) != nil {
-		base += "_"
-	}
-	return base
 }
 
 func (b *builder) qualifier(p *types.Package) string {

@@ -45,13 +45,6 @@ type Model struct {
 	// Moves are the other models whose patient path goes through a column of this table: an UPDATE of that
 	// column can move their rows to another patient.
 	Moves []*Move
-	// Rows names the rows the audit trigger refers to whole: an audit row's changes and its images.
-	Rows Rows
-}
-
-// Rows are names no column of the model has (in SQL a bare name means a column before a row).
-type Rows struct {
-	Changes, After, Before string
 }
 
 // Column is a column and how the trail treats it.

@@ -137,9 +137,6 @@ func (d *data) Image(row string) string {
 	return strings.Join(items, ", ")
 }
 
-// Rows names the rows the trigger refers to whole.
-func (d *data) Rows() ir.Rows { return d.m.Rows }
-
 // Audited is the array of columns whose change alone writes an audit row: all but the nonphi ones. An
 // excluded column's change is recorded by name only (a password or token change is an event).
 func (d *data) Audited() string {

@@ -9,8 +9,12 @@ import (
 	"testing"
 	"unicode"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/auditrepo/auditrepo/auditschema"
 	"github.com/auditrepo/auditrepo/internal/ir"
 	"github.com/auditrepo/auditrepo/internal/pgtest"
+	"github.com/auditrepo/auditrepo/internal/tags"
 )
 
 // Quoted column names may hold what the array syntax means something by; PostgreSQL must read each back whole.
@@ -84,7 +88,7 @@ func TestImageIsTheRowsJSON(t *testing.T) {
 	img := "LATERAL (SELECT " + d.Image("x") + ") i"
 	var same bool
 	var keys []string
-	if err := db.QueryRow(ctx, `SELECT to_jsonb(i) = to_jsonb(x) - 'secret' || '{"note": "[REDACTED]"}',
+	if err := db.QueryRow(ctx, `SELECT to_jsonb(i)::text = (to_jsonb(x) - 'secret' || '{"note": "[REDACTED]"}')::text,
 		array(SELECT jsonb_object_keys(to_jsonb(i))) FROM t x, `+img).Scan(&same, &keys); err != nil {
 		t.Fatal(err)
 	}
@@ -102,5 +106,116 @@ func TestImageIsTheRowsJSON(t *testing.T) {
 	rows.Close()
 	if !slices.Equal(named, keys) {
 		t.Errorf("the image names the columns in the order\n%q\njsonb keeps its keys in\n%q", named, keys)
+	}
+}
+
+// An audit row's changes hold the images as to_jsonb renders the row (excluded columns removed, redacted ones
+// masked), compared as text so that numeric scale and key order count, through multi-row inserts, updates, a
+// change of id (two halves) and deletes; and no column shadows the rows the trigger builds them from, not even one
+// added after installing.
+func TestChangesAreTheRowsJSON(t *testing.T) {
+	ctx := t.Context()
+	cols := []string{"id", "n", "o", "d", "c", "after", "changed", "patient", "ar_after", "ar_changes", "num", "arr", "doc",
+		"at", "secret", "note", "bookkeeping"}
+	m := &ir.Model{Name: "T", Table: "t", Schema: "public", Relation: "t", Qualified: "public.t", Func: "audit_public_t",
+		Patient: ir.Patient{Kind: tags.PatientSelf}}
+	for _, name := range cols {
+		m.Columns = append(m.Columns, &ir.Column{Name: name, Exclude: name == "secret", Redact: name == "note", NonPHI: name == "bookkeeping",
+			ByText: name == "doc"}) // json has no equality: the generator marks such columns
+	}
+	p := &ir.Program{Audit: ir.Audit{Schema: auditschema.Defaults.Schema, Table: auditschema.Defaults.Table, Role: auditschema.Defaults.Audit},
+		Models: []*ir.Model{m}}
+	sql, err := Triggers(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := pgtest.Schema(t, `CREATE TABLE t (id bigint PRIMARY KEY, n text, o text, d text, c text, after text, changed text,
+		patient text, ar_after jsonb, ar_changes jsonb, num numeric, arr int[], doc json, at timestamptz, secret text, note text,
+		bookkeeping int)`)
+	conf := auditschema.Defaults
+	if _, err := auditschema.Install(ctx, db, conf); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(ctx, fmt.Sprintf("ALTER TABLE t OWNER TO %s; GRANT SELECT, INSERT, UPDATE, DELETE ON t TO %s", conf.Owner, conf.App)); err != nil {
+		t.Fatal(err)
+	}
+	if err := auditschema.InstallModels(ctx, db, conf, auditschema.Models{Schema: conf.Schema, SQL: sql,
+		Tables: []auditschema.Table{{Name: "public.t", Columns: cols}}}); err != nil {
+		t.Fatal(err)
+	}
+	images := func() map[int64]string {
+		// ar_before, added after installing, is no column of the model: no image holds it (InstallModels refuses
+		// to install again until the model declares it).
+		rows, err := db.Query(ctx, `SELECT id, (to_jsonb(x) - '{secret,ar_before}'::text[] || '{"note": "[REDACTED]"}')::text FROM t x`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[int64]string{}
+		var id int64
+		var img string
+		if _, err := pgx.ForEachRow(rows, []any{&id, &img}, func() error { out[id] = img; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	var last int64
+	for _, step := range []string{
+		`INSERT INTO t VALUES (1, 'N', 'O', 'D', 'C', 'A', 'CH', 'P', '{"forged": 1}', '{"after": "forged"}', 1.50, '{{1,NULL},{3,4}}',
+			'{"k": 1.50, "k": 2}', 'infinity', 's3cret', 'private', 1),
+			(2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, -0.0, '{}', 'null', '2026-01-02 03:04:05.678+00', NULL, NULL, 2)`,
+		`UPDATE t SET num = num * 10, secret = 'new', note = 'also private', ar_changes = '{"after": "forged again"}'`,
+		`UPDATE t SET bookkeeping = bookkeeping + 1`, // nonphi only: no audit row
+		`UPDATE t SET id = id + 100 WHERE id = 2`,
+		// A column added after installing, named as the trigger's rows are, cannot stand in for them.
+		`ALTER TABLE t ADD COLUMN ar_before jsonb`,
+		`UPDATE t SET ar_before = '{"forged": true}', n = 'N2' WHERE id = 1`,
+		`DELETE FROM t`,
+	} {
+		before := images()
+		if _, err := db.Exec(ctx, step); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		after := images()
+		rows, err := db.Query(ctx, `SELECT id, action, target_id, array(SELECT jsonb_object_keys(changes) ORDER BY 1),
+			coalesce((changes->'after')::text, ''), coalesce((changes->'before')::text, coalesce((changes->'deleted_record')::text, ''))
+			FROM auditrepo.audit_log WHERE id > $1 ORDER BY id`, last)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var id, target int64
+		var action, gotAfter, gotBefore string
+		var keys []string
+		n := 0
+		_, err = pgx.ForEachRow(rows, []any{&id, &action, &target, &keys, &gotAfter, &gotBefore}, func() error {
+			n++
+			last = id
+			wantKeys := map[string][]string{"CREATE": {"after"}, "UPDATE": {"after", "before", "changed_fields"}, "DELETE": {"deleted_record"}}[action]
+			if !slices.Equal(keys, wantKeys) {
+				t.Errorf("%s: %s row has keys %v, want %v", step, action, keys, wantKeys)
+			}
+			wantAfter, wantBefore := after[target], before[target]
+			if action == "UPDATE" && gotAfter == "null" { // the old half of a changed id
+				wantAfter = "null"
+			}
+			if action == "UPDATE" && gotBefore == "null" { // the new half
+				wantBefore = "null"
+			}
+			if action == "CREATE" {
+				wantBefore = ""
+			}
+			if action == "DELETE" {
+				wantAfter = ""
+			}
+			if gotAfter != wantAfter || gotBefore != wantBefore {
+				t.Errorf("%s: %s of %d\nafter  %s\nwant   %s\nbefore %s\nwant   %s", step, action, target, gotAfter, wantAfter, gotBefore, wantBefore)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[bool]int{true: 0, false: 1}[strings.HasPrefix(step, "ALTER") || strings.Contains(step, "bookkeeping + 1")]; n < want {
+			t.Errorf("%s: %d audit rows", step, n)
+		}
 	}
 }
