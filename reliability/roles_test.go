@@ -365,7 +365,18 @@ func TestAppendOnlyForOwner(t *testing.T) {
 		"ALTER FUNCTION "+auditSchema+".refuse_truncate() RENAME TO gone",
 		"GRANT "+roleAudit+" TO "+testdb.OwnerLogin,
 		"SET ROLE "+roleAudit,
+		// The audit schema's types cannot be built on (which would pin them against an upgrade), even in a schema
+		// where the owner may create (below).
+		"CREATE TABLE scratch.pin (a "+auditSchema+".audit_action)",
+		"CREATE TABLE scratch.pin (k "+auditSchema+".actor_kind)",
+		"CREATE FUNCTION scratch.pin() RETURNS "+auditSchema+".claimed LANGUAGE sql AS 'SELECT NULL'",
 	)
+	if _, err := c.Super.Exec(t.Context(), "CREATE SCHEMA scratch; GRANT USAGE, CREATE ON SCHEMA scratch TO "+roleOwner); err != nil {
+		t.Fatal(err)
+	}
+	if err := execAs(c.Owner, "CREATE TABLE scratch.plain (a text)"); err != nil {
+		t.Fatalf("owner creating a table where it may: %v", err)
+	}
 	refusedAs(t, testdb.OwnerLogin, c.Owner, refused, map[string]string{
 		"TRUNCATE documents":            "TRUNCATE on audited table public.documents refused",
 		"TRUNCATE patient_intake_forms": "TRUNCATE on audited table public.patient_intake_forms refused",

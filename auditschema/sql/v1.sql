@@ -146,6 +146,10 @@ CREATE TABLE {{.S}}.audited_tables (
 CREATE TYPE {{.S}}.actor_kind AS ENUM ('user', 'system', 'unknown');
 CREATE TYPE {{.S}}.claimed AS (made_at text, target text, method text, kind {{.S}}.actor_kind, actor_id bigint, ip inet,
 	user_agent text, request_id text);
+-- No other role may build on the audit schema's types: a column or function of its own would pin them against a
+-- later upgrade. Casting to them and writing or reading the audit table's columns need no USAGE.
+REVOKE USAGE ON TYPE {{.S}}.actor_kind, {{.S}}.claimed FROM PUBLIC;
+REVOKE USAGE ON DOMAIN {{.S}}.audit_actor_kind, {{.S}}.audit_action FROM PUBLIC;
 
 -- claim_field quotes s as a field of a row's text form, which record_in reads back as s. Where s is a constant it
 -- is folded when the statement is planned: every caller is an inlined SQL function given the table and method as
