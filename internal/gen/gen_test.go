@@ -229,7 +229,7 @@ func TestGoldenStatementsVerbatim(t *testing.T) {
 					if f1, f2 := fingerprint(t, back), fingerprint(t, want); f1 != f2 {
 						t.Errorf("%s: %s: SELECT %s is not the VALUES row of sqlc's statement", name, w.Query, sel.Items)
 					}
-					row := w.Stmt.Text[v.Start+len("VALUES"):v.Open] + " " + w.Stmt.Text[v.Open+1:v.Close]
+					row := w.Stmt.Text[v.Start+len("VALUES"):v.Open] + " " + w.Stmt.Text[v.Open+1:v.End-1]
 					if words := strings.Fields(sel.Items); !slices.Equal(words, strings.Fields(row)) {
 						t.Errorf("%s: %s: SELECT %s is not the text of the VALUES row %s", name, w.Query, sel.Items, row)
 					}

@@ -423,7 +423,7 @@ func (b *builder) query(fn *types.Func, cmd, text string) {
 		// The row's text without its parentheses, comments before and inside them kept.
 		v := stmt.Insert.Values
 		// The template puts a line break after them, which ends a trailing line comment.
-		items := strings.TrimSpace(stmt.Text[v.Open+1 : v.Close])
+		items := strings.TrimSpace(stmt.Text[v.Open+1 : v.End-1])
 		if lead := strings.TrimSpace(stmt.Text[v.Start+len("VALUES") : v.Open]); lead != "" {
 			items = lead + " " + items
 		}

@@ -123,11 +123,10 @@ type InsertParts struct {
 
 // ValuesList is the single row of an INSERT's VALUES clause.
 type ValuesList struct {
-	// Start is the V of VALUES, End just after the row's closing parenthesis; Open and Close are the offsets
-	// of the row's parentheses (between VALUES and Open there can be only space and comments).
-	Start, End  int
-	Open, Close int
-	Items       []Item
+	// Start is the V of VALUES, End just after the row's closing parenthesis; Open is the offset of its opening
+	// one (between VALUES and Open there can be only space and comments).
+	Start, End, Open int
+	Items            []Item
 }
 
 // Item is one expression of a VALUES row.

@@ -394,7 +394,7 @@ func (p *parser) values(s *Statement, i int, nodes []*pg_query.Node) (*ValuesLis
 		v.Items = append(v.Items, Item{Start: int(p.toks[first].Start), End: int(p.toks[i-1].End)})
 		first = i + 1
 		if t.Token == pg_query.Token_ASCII_41 {
-			v.Close, v.End = int(t.Start), int(t.End)
+			v.End = int(t.End)
 			break
 		}
 	}
