@@ -246,7 +246,7 @@ func check(ctx context.Context, tx pgx.Tx, c Config, tables []Table) error {
 	return nil
 }
 
-// missingFrom returns the names in names that have is lacks, in their order.
+// missingFrom returns those of names that has lacks, in their order.
 func missingFrom(names, has []string) []string {
 	var out []string
 	for _, n := range names {
