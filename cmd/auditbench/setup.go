@@ -322,9 +322,9 @@ var searchPathRE = regexp.MustCompile(`\n SET search_path TO [^\n]*\n`)
 var seededTables = []string{"users", "clinic_locations", "appointments"}
 
 // cloneSchema creates schema with a copy of every public table (columns, defaults, identity, CHECK constraints,
-// indexes; then the foreign keys, pointing at the copies), the seeded rows, a copy of the audit table (same
-// columns, defaults, constraints, indexes and partitions), and triggers, the SQL that creates the arm's audit
-// triggers (none for the raw arm). No trigger of public is copied.
+// indexes; then the foreign keys, pointing at the copies), a copy of the audit table (same columns, defaults,
+// constraints, indexes and partitions), triggers, the SQL that creates the arm's audit triggers (none for the raw
+// arm), and then the seeded rows. No trigger of public is copied.
 func cloneSchema(ctx context.Context, conn *pgx.Conn, schema, triggers string) error {
 	tx, err := conn.Begin(ctx)
 	if err != nil {
@@ -371,6 +371,11 @@ func cloneSchema(ctx context.Context, conn *pgx.Conn, schema, triggers string) e
 	for _, p := range parts {
 		stmts = append(stmts, fmt.Sprintf("CREATE TABLE %[1]s.%[2]s PARTITION OF %[1]s.audit_log %[3]s", sch, pgx.Identifier{p.name}.Sanitize(), p.bound))
 	}
+	// The arm's triggers go in before the seeded rows, so its audit table starts with their rows, as the audited
+	// arm's does: the audit tables' indexes grow alike.
+	if triggers != "" {
+		stmts = append(stmts, triggers)
+	}
 	for _, t := range seededTables {
 		id := pgx.Identifier{t}.Sanitize()
 		stmts = append(stmts,
@@ -391,9 +396,6 @@ func cloneSchema(ctx context.Context, conn *pgx.Conn, schema, triggers string) e
 	stmts = append(stmts, fmt.Sprintf("GRANT USAGE ON SCHEMA %s TO %s", sch, app),
 		fmt.Sprintf("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %s TO %s", sch, app),
 		fmt.Sprintf("GRANT USAGE ON ALL SEQUENCES IN SCHEMA %s TO %s", sch, app))
-	if triggers != "" {
-		stmts = append(stmts, triggers)
-	}
 	for _, s := range stmts {
 		if _, err := tx.Exec(ctx, s); err != nil {
 			return fmt.Errorf("schema %s: %s: %w", schema, firstLine(s), err)
