@@ -26,12 +26,17 @@ func TestCallErr(t *testing.T) {
 		{"permission denied in the trigger", &pgconn.PgError{Code: "42501", Message: "permission denied for table audit_log", Where: inTrigger}, ErrAuditWrite, ""},
 		{"a message naming the audit table, outside the trigger", &pgconn.PgError{Code: "42501", Message: "permission denied for table audit_log"}, nil, ""},
 		{"input value echoed in data exception", &pgconn.PgError{Code: "22P02", Message: `invalid input syntax for type integer: "PL/pgSQL function auditrepo.audit_x"`}, nil, ""},
+		{"an application's trigger function named audit_", &pgconn.PgError{Code: "23514", Message: "refused", Where: "PL/pgSQL function audit_status_guard() line 2 at RAISE"}, nil, ""},
+		{"an audit_ function of another schema", &pgconn.PgError{Code: "23514", Message: "refused", Where: "PL/pgSQL function app.audit_status_guard() line 2 at RAISE"}, nil, ""},
+		{"the audit function's name in a statement's text", &pgconn.PgError{Code: "23514", Message: "refused",
+			Where: "SQL statement \"SELECT 'PL/pgSQL function auditrepo.audit_x() line 1'\"\nPL/pgSQL function app.guard() line 3 at EXECUTE"}, nil, ""},
 		{"constraint on the PHI table",
 			&pgconn.PgError{Code: "23505", Message: `duplicate key value violates unique constraint "appointments_pkey"`, TableName: "appointments"}, nil, ""},
 		{"other error", errors.New("connection reset"), nil, "audit: UPDATE appointments: connection reset"},
 		{"context canceled", context.Canceled, nil, "audit: UPDATE appointments: context canceled"},
 	}
-	c := NewWriter(nil).Claim(WithSystem(context.Background(), "t"), ActionUpdate, "appointments", "")
+	c := NewWriter(nil).Claim(WithSystem(context.Background(), "t"), ActionUpdate, "appointments",
+		"UPDATE appointments SET status = $2 WHERE (id = $1) AND auditrepo.claim($3, 'appointments', 'AppointmentRepo.SetStatus')")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := c.Err(tt.err)

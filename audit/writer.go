@@ -129,7 +129,7 @@ func (c *Call) Err(err error) error {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return &Error{Action: c.action, Table: c.table, Kind: ErrNotFound, Err: pgx.ErrNoRows}
 	}
-	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && inAuditTrigger(pgErr) {
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && inAuditTrigger(pgErr, c.sql) {
 		return &Error{Action: c.action, Table: c.table, Kind: ErrAuditWrite, Err: err}
 	}
 	return &Error{Action: c.action, Table: c.table, Err: err}
@@ -144,13 +144,24 @@ func (c *Call) Changed(err error) error {
 	return c.Err(err)
 }
 
-// inAuditTrigger reports whether e was raised while the audit triggers wrote the audit rows: the error context
-// names the generated trigger functions (auditrepo's schema functions are all named audit_*), whatever the
-// error, so a failed audit row is never mistaken for an ordinary error, and no client-chosen text can make an
-// ordinary error look like one (Where is written by the server).
-func inAuditTrigger(e *pgconn.PgError) bool {
-	return strings.Contains(e.Where, "PL/pgSQL function ") && strings.Contains(e.Where, ".audit_") ||
-		strings.Contains(e.Where, "PL/pgSQL function audit_")
+// inAuditTrigger reports whether e was raised while the audit triggers wrote the audit rows: a line of the error
+// context (written by the server) names a generated trigger function, schema.audit_...(), whatever the error, so
+// a failed audit row is never mistaken for an ordinary error. The schema must be the audit schema, the one whose
+// claim() the statement sql calls: an application's own trigger function named audit_... is in another schema
+// (the generated functions run with a search_path that never holds the audit schema, so the server always
+// qualifies their names).
+func inAuditTrigger(e *pgconn.PgError, sql string) bool {
+	for line := range strings.Lines(e.Where) {
+		fn, ok := strings.CutPrefix(line, "PL/pgSQL function ")
+		if !ok {
+			continue
+		}
+		schema, _, ok := strings.Cut(fn, ".audit_")
+		if ok && schema != "" && strings.Contains(sql, schema+".claim(") {
+			return true
+		}
+	}
+	return false
 }
 
 // claimActor returns the claim's actor for the actor of ctx, or why the write is refused: the fields of an
