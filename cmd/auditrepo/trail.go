@@ -34,6 +34,7 @@ const progressEvery = 10000
 type readFlags struct {
 	db, format, actorQuery string
 	bom, progress          bool
+	progressSet            bool // --progress was given, as true or false
 	config                 auditschema.Config
 }
 
@@ -47,12 +48,18 @@ func (r *readFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&r.progress, "progress", false, "report progress on stderr (default: when stderr is a terminal)")
 }
 
-func (r *readFlags) check() error {
+// check validates the flags fs parsed into r.
+func (r *readFlags) check(fs *flag.FlagSet) error {
 	switch r.format {
 	case "table", "csv", "json":
-		return nil
+	default:
+		return usageError{fmt.Sprintf("--format %q: want table, csv or json", r.format)}
 	}
-	return usageError{fmt.Sprintf("--format %q: want table, csv or json", r.format)}
+	if r.bom && r.format != "csv" {
+		return usageError{fmt.Sprintf("--bom applies to --format csv only, not %s", r.format)}
+	}
+	fs.Visit(func(f *flag.Flag) { r.progressSet = r.progressSet || f.Name == "progress" })
+	return nil
 }
 
 func (r *readFlags) trail() audit.Trail {
@@ -75,7 +82,7 @@ func trailCmd(ctx context.Context, e *env, args []string) error {
 	if *patient == 0 {
 		return usageError{"--patient ID is required"}
 	}
-	if err := rf.check(); err != nil {
+	if err := rf.check(fs); err != nil {
 		return err
 	}
 	from, err := parseDate("--from", *fromS, false)
@@ -109,7 +116,7 @@ func recordCmd(ctx context.Context, e *env, args []string) error {
 	if *table == "" || *id == 0 {
 		return usageError{"--table T and --id N are required"}
 	}
-	if err := rf.check(); err != nil {
+	if err := rf.check(fs); err != nil {
 		return err
 	}
 	return rf.run(ctx, e, true, func(db *pgxpool.Pool, f func(audit.Event) error) error {
@@ -202,7 +209,7 @@ func (r *readFlags) run(ctx context.Context, e *env, record bool, each func(*pgx
 	if err != nil {
 		return err
 	}
-	progress := r.progress || isTerminal(e.stderr)
+	progress := r.progress || !r.progressSet && isTerminal(e.stderr)
 	n := 0
 	err = each(db, func(ev audit.Event) error {
 		a, err := actors.lookup(ctx, ev.ActorID)

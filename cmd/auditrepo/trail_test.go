@@ -173,6 +173,7 @@ func TestTrailErrors(t *testing.T) {
 		{"empty range", reviewer, []string{"trail", "--patient", "42", "--from", "2026-02-01", "--to", "2026-01-01"}, "is not before --to"},
 		{"no patient", reviewer, []string{"trail"}, "--patient ID is required"},
 		{"bad format", reviewer, []string{"trail", "--patient", "42", "--format", "xml"}, "want table, csv or json"},
+		{"bom without csv", reviewer, []string{"trail", "--patient", "42", "--bom"}, "--bom applies to --format csv only, not table"},
 		{"unknown table", reviewer, []string{"record", "--table", "vistis", "--id", "1"}, `unknown table "vistis"`},
 		{"app role", roleURL(db, "auditrepo_app"), []string{"trail", "--patient", "42"}, "permission denied reading the audit trail: connect as the reviewer role (auditrepo_reviewer"},
 		{"app role record", roleURL(db, "auditrepo_app"), []string{"record", "--table", "visits", "--id", "1"}, "connect as the reviewer role"},
