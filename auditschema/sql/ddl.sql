@@ -1,6 +1,7 @@
 -- The event trigger that records DDL on audited tables and on the audit schema in {{.S}}.ddl_log, so that what
 -- the owner of the tables can do to their audit triggers (DISABLE, DROP, CREATE OR REPLACE) leaves a row the
--- owner cannot remove. Event triggers need a superuser; Install skips this part, with a notice, otherwise.
+-- owner cannot remove. Event triggers need a superuser; Install skips this part otherwise and says so in its Report
+-- (EventTrigger false; cmd/migrate prints it).
 
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION {{.S}}.record_ddl() RETURNS event_trigger LANGUAGE plpgsql
