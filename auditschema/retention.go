@@ -22,6 +22,11 @@ var ErrFloorTooShort = errors.New("auditschema: retention floor below 6 years: H
 // error's text names the Config's owner role; the *pgconn.PgError stays reachable with errors.As.
 var ErrRetentionDenied = errors.New("auditschema: permission denied: retention and legal holds need a member of the owner role")
 
+// ErrInvalidHold is matched (errors.Is) by the error of HoldPatient and HoldPeriod for a hold the database
+// refuses as given: no reason, a period with neither end or whose start is not before its end (SQLSTATE 22023,
+// reachable with errors.As).
+var ErrInvalidHold = errors.New("auditschema: invalid legal hold")
+
 // DB is what the retention functions need of a connection: pgx.Conn, pgxpool.Pool and pgx.Tx have it.
 type DB interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
@@ -93,7 +98,7 @@ func HoldPatient(ctx context.Context, db DB, c Config, patientID int64, reason s
 // id: no partition overlapping it is dropped until the hold is released.
 func HoldPeriod(ctx context.Context, db DB, c Config, from, to time.Time, reason string) (int64, error) {
 	if from.IsZero() && to.IsZero() {
-		return 0, errors.New("auditschema: a period hold needs a start or an end")
+		return 0, fmt.Errorf("%w: a period hold needs a start or an end", ErrInvalidHold)
 	}
 	return hold(ctx, db, c, nil, optTime(from), optTime(to), reason)
 }
@@ -109,6 +114,9 @@ func hold(ctx context.Context, db DB, c Config, patient *int64, from, to *time.T
 	c = c.WithDefaults()
 	var id int64
 	err := db.QueryRow(ctx, "SELECT "+pgx.Identifier{c.Schema, "hold"}.Sanitize()+"($1, $2, $3, $4)", patient, from, to, reason).Scan(&id)
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "22023" {
+		return 0, fmt.Errorf("%w: %w", ErrInvalidHold, err)
+	}
 	return id, retentionError(c, err)
 }
 

@@ -72,6 +72,31 @@ func TestRetainRefusesAShortFloor(t *testing.T) {
 	}
 }
 
+// A hold the database refuses as given matches ErrInvalidHold, the server's error reachable with errors.As.
+func TestInvalidHoldsAreTyped(t *testing.T) {
+	ctx := context.Background()
+	db := retentionDB(t)
+	c := auditschema.Config{}
+	now := time.Now()
+	for name, call := range map[string]func() error{
+		"no reason":         func() error { _, err := auditschema.HoldPatient(ctx, db, c, 1, ""); return err },
+		"start after end":   func() error { _, err := auditschema.HoldPeriod(ctx, db, c, now, now.Add(-time.Hour), "x"); return err },
+		"period of no ends": func() error { _, err := auditschema.HoldPeriod(ctx, db, c, time.Time{}, time.Time{}, "x"); return err },
+	} {
+		err := call()
+		if !errors.Is(err, auditschema.ErrInvalidHold) {
+			t.Errorf("%s: %v, want ErrInvalidHold", name, err)
+		}
+		if pgErr, ok := errors.AsType[*pgconn.PgError](err); name != "period of no ends" && (!ok || pgErr.Code != "22023") {
+			t.Errorf("%s: %v, want the server's 22023 reachable", name, err)
+		}
+	}
+	var n int
+	if err := db.QueryRow(ctx, "SELECT count(*) FROM auditrepo.legal_holds").Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d legal holds (%v), want none placed", n, err)
+	}
+}
+
 func TestRetainDropsOnlyOldUnheldPartitions(t *testing.T) {
 	ctx := context.Background()
 	// 201901: old, no hold. 201902: old, patient 101's row, held. 201903: old, overlaps a held period.
