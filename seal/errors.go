@@ -3,6 +3,7 @@ package seal
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 var (
@@ -11,6 +12,8 @@ var (
 	// ErrBadCheckpoint is matched by a *CheckpointError: a checkpoint is missing, badly signed, or disagrees with
 	// another copy or with the sealed leaves.
 	ErrBadCheckpoint = errors.New("seal: bad checkpoint")
+	// ErrOtherKey is matched by a *KeyError: Seal was given a key other than the one the trail is sealed with.
+	ErrOtherKey = errors.New("seal: the trail is sealed with another key")
 )
 
 // TamperError names the first row, in leaf order, that does not match the sealed tree.
@@ -41,3 +44,23 @@ func (e *CheckpointError) Is(target error) bool { return target == ErrBadCheckpo
 func badCheckpoint(format string, args ...any) error {
 	return &CheckpointError{Msg: fmt.Sprintf(format, args...)}
 }
+
+// KeyError says that the latest checkpoint is not signed by the key Seal was given: a checkpoint it signed would
+// not verify with the key the trail is sealed with, nor the earlier ones with its own, so it seals nothing.
+type KeyError struct {
+	// SealedWith are the keys (name+hash, as a verifier key begins) that signed the latest checkpoint.
+	SealedWith []string
+	// Given is the key Seal was given (name+hash).
+	Given string
+	Size  uint64 // the latest checkpoint's tree size
+}
+
+func (e *KeyError) Error() string {
+	return fmt.Sprintf("seal: the trail is sealed with key %s (checkpoint of tree size %d), not %s: seal with that key",
+		strings.Join(e.SealedWith, ", "), e.Size, e.Given)
+}
+
+func (e *KeyError) Is(target error) bool { return target == ErrOtherKey }
+
+// keyID is a key's name and hash as its verifier key begins: name+hash.
+func keyID(name string, hash uint32) string { return fmt.Sprintf("%s+%08x", name, hash) }

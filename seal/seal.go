@@ -45,7 +45,9 @@ var rangeFactory = compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren
 // INSERT on the seal tables (the reviewer role has them).
 //
 // It refuses (ErrBadCheckpoint) to seal on top of a database whose latest checkpoint a witness does not hold, or
-// holds a newer one than: the database's checkpoints were changed or rolled back.
+// holds a newer one than: the database's checkpoints were changed or rolled back. It refuses (ErrOtherKey) to
+// seal with a key that did not sign the latest checkpoint (by the key name and hash the note's signature
+// lines state): the trail would then verify with neither key.
 func Seal(ctx context.Context, db DB, s note.Signer, opts Options) (*Checkpoint, error) {
 	c := opts.Config.WithDefaults()
 	var cp *Checkpoint
@@ -61,6 +63,11 @@ func Seal(ctx context.Context, db DB, s note.Signer, opts Options) (*Checkpoint,
 		prev, rng, err := latest(ctx, tx, c)
 		if err != nil {
 			return err
+		}
+		if prev != nil {
+			if err := signedBy(prev, s); err != nil {
+				return err
+			}
 		}
 		for _, w := range opts.Witnesses {
 			if err := checkWitness(ctx, w, prev); err != nil {
@@ -140,6 +147,24 @@ func latest(ctx context.Context, tx pgx.Tx, c auditschema.Config) (*Checkpoint, 
 		return nil, nil, badCheckpoint("tree size %d in the database: its compact range does not give the root its note states", size)
 	}
 	return &cp, rng, nil
+}
+
+// signedBy checks that cp's note bears a signature of s's key (its name and key hash; Seal cannot check the
+// signature itself, having the private key only).
+func signedBy(cp *Checkpoint, s note.Signer) error {
+	_, err := note.Open(cp.Note, note.VerifierList())
+	var unverified *note.UnverifiedNoteError
+	if !errors.As(err, &unverified) {
+		return badCheckpoint("tree size %d in the database: its note: %v", cp.Size, err)
+	}
+	e := &KeyError{Given: keyID(s.Name(), s.KeyHash()), Size: cp.Size}
+	for _, sig := range unverified.Note.UnverifiedSigs {
+		if sig.Name == s.Name() && sig.Hash == s.KeyHash() {
+			return nil
+		}
+		e.SealedWith = append(e.SealedWith, keyID(sig.Name, sig.Hash))
+	}
+	return e
 }
 
 // checkWitness makes sure w holds the database's latest checkpoint prev (publishing it if a previous seal could

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -268,4 +269,34 @@ func TestSealRefuses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSealRefusesOtherKey: seal does not sign on top of checkpoints another key signed, whatever its name (the
+// trail would then verify with neither key); the trail still verifies with its own key, which still seals.
+func TestSealRefusesOtherKey(t *testing.T) {
+	tr := newTrail(t)
+	tr.insert(3, 1)
+	tr.seal()
+	tr.insert(2, 1)
+	pgtest.WaitFinal(t, tr.db, tr.maxXID())
+	for _, name := range []string{"clinic.example/audit", "other.example/audit"} {
+		other, _ := keys(t, name)
+		cp, err := Seal(context.Background(), tr.db, other, tr.opts)
+		var ke *KeyError
+		if !errors.Is(err, ErrOtherKey) || !errors.As(err, &ke) {
+			t.Fatalf("seal with another key named %s: %+v, %v; want ErrOtherKey", name, cp, err)
+		}
+		if want := keyID(tr.s.Name(), tr.s.KeyHash()); len(ke.SealedWith) != 1 || ke.SealedWith[0] != want || ke.Size != 3 ||
+			!strings.Contains(err.Error(), want) {
+			t.Fatalf("seal with another key: %v, want it to name %s", err, want)
+		}
+		t.Log(err)
+	}
+	if rep := tr.clean(); rep.Checkpoints != 1 || rep.Unsealed != 2 {
+		t.Fatalf("report %+v after the refused seals", rep)
+	}
+	if cp := tr.seal(); cp == nil || cp.Size != 5 {
+		t.Fatalf("seal with the trail's key: %+v", cp)
+	}
+	tr.clean()
 }

@@ -145,6 +145,9 @@ func sealCmd(ctx context.Context, e *env, args []string) error {
 	}
 	defer done()
 	cp, err := seal.Seal(ctx, conn, signer, opts)
+	if errors.Is(err, seal.ErrOtherKey) {
+		return usageError{err.Error()}
+	}
 	if errors.Is(err, seal.ErrBadCheckpoint) {
 		return failedError{err.Error()}
 	}

@@ -123,6 +123,14 @@ func TestSealVerify(t *testing.T) {
 	if out := c.want(1, "verify", "--pub", filepath.Join(keys, "other", "clinic.pub"), "--checkpoints", cps); !strings.Contains(out, "bad checkpoint: ") {
 		t.Fatalf("verify with another key printed %q", out)
 	}
+	// Sealing with another key is refused, naming the trail's key, and adds no checkpoint.
+	insert(t, db, 1)
+	if out := c.want(2, "seal", "--key", filepath.Join(keys, "other", "clinic.key"), "--checkpoints", cps); !strings.Contains(out, "sealed with key clinic+") {
+		t.Fatalf("seal with another key printed %q", out)
+	}
+	if out := c.want(0, "verify", "--pub", pub, "--checkpoints", cps); !strings.Contains(out, "8 rows match 2 checkpoints") {
+		t.Fatalf("verify after sealing with another key printed %q", out)
+	}
 
 	var id int64
 	if err := db.QueryRow(context.Background(), "SELECT id FROM auditrepo.audit_log ORDER BY id OFFSET 2 LIMIT 1").Scan(&id); err != nil {
