@@ -45,28 +45,51 @@ func keygenCmd(_ context.Context, e *env, args []string) error {
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
 	}
-	// O_EXCL: a key is never overwritten, which would orphan the checkpoints it signed.
-	for _, f := range []struct {
-		ext, text string
-		mode      os.FileMode
-	}{{".key", skey, 0o600}, {".pub", vkey, 0o644}} {
-		path := filepath.Join(*out, *name+f.ext)
-		w, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, f.mode)
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintln(w, f.text)
-		if cerr := w.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return err
-		}
+	if err := writeKeyPair(filepath.Join(*out, *name), skey, vkey); err != nil {
+		return err
 	}
 	fmt.Fprintf(e.stderr, "wrote %s (private: keep it out of the database and backups) and %s\n",
 		filepath.Join(*out, *name+".key"), filepath.Join(*out, *name+".pub"))
 	fmt.Fprintln(e.stdout, vkey)
 	return nil
+}
+
+// writeKeyPair writes base.key and base.pub, both or neither: with O_EXCL, so a key is never overwritten (which
+// would orphan the checkpoints it signed), and a private key is never left without its public key, nor beside
+// another key's.
+func writeKeyPair(base, skey, vkey string) (err error) {
+	files := []struct {
+		path, text string
+		mode       os.FileMode
+	}{{base + ".key", skey, 0o600}, {base + ".pub", vkey, 0o644}}
+	var created []string
+	defer func() {
+		if err != nil {
+			for _, p := range created {
+				os.Remove(p)
+			}
+		}
+	}()
+	ws := make([]*os.File, len(files))
+	for i, f := range files {
+		if ws[i], err = os.OpenFile(f.path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, f.mode); err != nil {
+			for _, w := range ws[:i] {
+				w.Close()
+			}
+			return err
+		}
+		created = append(created, f.path)
+	}
+	for i, f := range files {
+		_, werr := fmt.Fprintln(ws[i], f.text)
+		if cerr := ws[i].Close(); werr == nil {
+			werr = cerr
+		}
+		if err == nil {
+			err = werr
+		}
+	}
+	return err
 }
 
 // sealFlags are the flags seal and verify share.

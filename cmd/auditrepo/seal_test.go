@@ -80,6 +80,17 @@ func TestKeygen(t *testing.T) {
 		t.Fatalf("pub file %q, %v; printed %q", pub, err, out)
 	}
 	c.want(2, "keygen", "--name", "clinic.example-audit", "--out", dir) // never overwrites a key
+	// A public key in the way: neither file is written, so no private key is left beside another key's public one.
+	if err := os.WriteFile(filepath.Join(dir, "lone.pub"), []byte("someone else's\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.want(2, "keygen", "--name", "lone", "--out", dir)
+	if _, err := os.Stat(filepath.Join(dir, "lone.key")); !os.IsNotExist(err) {
+		t.Fatalf("keygen left lone.key beside another lone.pub: %v", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "lone.pub")); err != nil || string(b) != "someone else's\n" {
+		t.Fatalf("lone.pub is now %q, %v", b, err)
+	}
 	c.want(2, "keygen", "--out", dir)
 	c.want(2, "keygen", "--name", "a/b", "--out", dir)
 	c.want(2, "keygen", "--name", "x", "extra")
