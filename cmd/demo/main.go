@@ -10,6 +10,9 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +27,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/gen/db"
@@ -195,10 +199,12 @@ func run(ctx context.Context, out io.Writer, pool, reviewer *pgxpool.Pool) error
 	return sealAndVerify(ctx, out, reviewer)
 }
 
-// sealAndVerify seals the trail with a throwaway key, as a periodic job would, and verifies it: the checkpoint
-// goes to the database and to a directory outside it.
+// sealAndVerify seals the trail with the demo's key, as a periodic job would, and verifies it: the checkpoint
+// goes to the database and to a directory outside it. Every run uses the same key, so a run on a database that
+// earlier runs sealed extends their checkpoints (a key of its own would find them signed by another and be
+// refused).
 func sealAndVerify(ctx context.Context, out io.Writer, reviewer *pgxpool.Pool) error {
-	key, err := seal.NewKey("clinic-demo-trail")
+	key, err := demoKey()
 	if err != nil {
 		return err
 	}
@@ -212,7 +218,9 @@ func sealAndVerify(ctx context.Context, out io.Writer, reviewer *pgxpool.Pool) e
 	// on a busy server, wait a little for them.
 	var cp *seal.Checkpoint
 	for wait := time.Now().Add(20 * time.Second); cp == nil && time.Now().Before(wait); time.Sleep(200 * time.Millisecond) {
-		if cp, err = seal.Seal(ctx, reviewer, key.Signer, opts); err != nil {
+		if cp, err = seal.Seal(ctx, reviewer, key.Signer, opts); errors.Is(err, seal.ErrOtherKey) {
+			return fmt.Errorf("sealing the trail: %w (not the demo's key: run the demo on a database only it seals)", err)
+		} else if err != nil {
 			return fmt.Errorf("sealing the trail: %w", err)
 		}
 	}
@@ -220,12 +228,36 @@ func sealAndVerify(ctx context.Context, out io.Writer, reviewer *pgxpool.Pool) e
 	if err != nil {
 		return fmt.Errorf("verifying the trail: %w", err)
 	}
-	fmt.Fprintf(out, "\nSealed and verified: %d rows in %d checkpoint(s), signed by %s (%d rows not final yet).\n",
+	fmt.Fprintf(out, "\nSealed and verified: %d rows in %d checkpoint(s), signed by %s (%d rows not final yet).\n"+
+		"The demo's key is fixed and its private half is in cmd/demo, so anyone can sign with it: a deployment makes its\n"+
+		"own with auditrepo keygen and keeps the private key out of the database.\n",
 		rep.Rows, rep.Checkpoints, key.Public, rep.Unsealed)
 	if cp == nil {
 		fmt.Fprintln(out, "(no row became final within 20 s: a long transaction elsewhere on the server holds them back)")
 	}
 	return nil
+}
+
+// demoKey is the demo's seal key, the same in every run: its seed is the hash of a public phrase, so it shows
+// how sealing works and protects nothing.
+func demoKey() (*seal.KeyPair, error) {
+	const name = "clinic-demo-trail"
+	seed := sha256.Sum256([]byte("auditrepo clinic demo seal key: not a secret"))
+	vkey, err := note.NewEd25519VerifierKey(name, ed25519.NewKeyFromSeed(seed[:]).Public().(ed25519.PublicKey))
+	if err != nil {
+		return nil, err
+	}
+	// note's private key encoding: PRIVATE+KEY+name+hash+base64(algorithm 1, the seed), as note.GenerateKey writes.
+	hash, _, _ := strings.Cut(strings.TrimPrefix(vkey, name+"+"), "+")
+	k := &seal.KeyPair{Public: vkey,
+		Private: fmt.Sprintf("PRIVATE+KEY+%s+%s+%s", name, hash, base64.StdEncoding.EncodeToString(append([]byte{1}, seed[:]...)))}
+	if k.Signer, err = note.NewSigner(k.Private); err != nil {
+		return nil, err
+	}
+	if k.Verifier, err = note.NewVerifier(k.Public); err != nil {
+		return nil, err
+	}
+	return k, nil
 }
 
 // excludedColumns lists the models' excluded columns as table.column.

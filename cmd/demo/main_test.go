@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -37,6 +38,30 @@ func TestDemo(t *testing.T) {
 	}
 	if n := strings.Count(text, "refused: "); n != 7 {
 		t.Errorf("%d refusals, want 7:\n%s", n, text)
+	}
+}
+
+// The demo runs again on a database it sealed: the second run extends the first run's checkpoints, signed with
+// the same key, and verifies both runs' rows.
+func TestDemoTwice(t *testing.T) {
+	t.Parallel()
+	d := testdb.New(t)
+	sealed := regexp.MustCompile(`(?m)^Sealed and verified: (\d+) rows in (\d+) checkpoint\(s\), signed by clinic-demo-trail\+`)
+	var rows [2]int
+	for i := range 2 {
+		var out bytes.Buffer
+		if err := run(t.Context(), &out, d.App, d.Reviewer); err != nil {
+			t.Fatalf("demo run %d: %v\n%s", i+1, err, out.String())
+		}
+		m := sealed.FindStringSubmatch(out.String())
+		if m == nil {
+			t.Fatalf("demo run %d printed no seal:\n%s", i+1, out.String())
+		}
+		rows[i], _ = strconv.Atoi(m[1])
+		t.Log(m[0])
+	}
+	if rows[1] <= rows[0] {
+		t.Fatalf("the second run verified %d rows, the first %d", rows[1], rows[0])
 	}
 }
 
