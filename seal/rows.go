@@ -17,7 +17,8 @@ import (
 const textSettings = `SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL IntervalStyle = 'postgres';
 SET LOCAL extra_float_digits = 1; SET LOCAL bytea_output = 'hex'`
 
-// timeLayout is how a leaf writes timestamptz values: UTC, always six fractional digits.
+// timeLayout is how a leaf writes timestamptz values: UTC, always six fractional digits; a BC value is followed
+// by " BC".
 const timeLayout = "2006-01-02T15:04:05.000000Z"
 
 // table is the audit table's columns as the catalog lists them now, in attnum order, with the SQL that reads each
@@ -50,8 +51,10 @@ func readTable(ctx context.Context, tx pgx.Tx, qualified string) (*table, error)
 			if typ == "timestamp without time zone" {
 				layout = `'YYYY-MM-DD"T"HH24:MI:SS.US'`
 			}
-			// to_char gives NULL for infinity, which must not read as NULL.
-			expr = fmt.Sprintf("CASE WHEN isfinite(%[1]s) THEN to_char(%[1]s, %[2]s) ELSE %[1]s::text END", c, layout)
+			// to_char gives NULL for infinity, which must not read as NULL. YYYY is the year without its era, so a
+			// BC value says so after it (" BC", as PostgreSQL writes it); an AD value reads as it always has.
+			expr = fmt.Sprintf(`CASE WHEN NOT isfinite(%[1]s) THEN %[1]s::text WHEN to_char(%[1]s, 'BC') = 'BC'
+				THEN to_char(%[1]s, %[2]s) || ' BC' ELSE to_char(%[1]s, %[2]s) END`, c, layout)
 		default:
 			expr = c + "::text"
 		}
@@ -157,10 +160,30 @@ func (t *table) parse(vals [][]byte) (row, error) {
 	if r.ID, err = strconv.ParseInt(string(r.vals[t.idCol]), 10, 64); err != nil {
 		return r, fmt.Errorf("seal: id %q: %w", r.vals[t.idCol], err)
 	}
-	if r.occurredAt, err = time.Parse(timeLayout, string(r.vals[t.timeCol])); err != nil {
+	if r.occurredAt, err = parseTime(string(r.vals[t.timeCol])); err != nil {
 		return r, fmt.Errorf("seal: row %d: occurred_at %q: %w", r.ID, r.vals[t.timeCol], err)
 	}
 	return r, nil
+}
+
+// parseTime reads a timestamptz as readTable writes it: timeLayout, followed by " BC" for a year before 1 AD,
+// which Go counts from 0 (1 BC is year 0, 2 BC year -1).
+func parseTime(s string) (time.Time, error) {
+	ad, bc := strings.CutSuffix(s, " BC")
+	if !bc {
+		return time.Parse(timeLayout, ad)
+	}
+	// The rest is parsed in a leap year, as the BC year may be one (1 BC is) when its number AD is not.
+	y, rest, _ := strings.Cut(ad, "-")
+	year, err := strconv.Atoi(y)
+	if err != nil || year < 1 {
+		return time.Time{}, fmt.Errorf("year %q BC", y)
+	}
+	t, err := time.Parse(timeLayout, "2000-"+rest)
+	if err != nil {
+		return t, err
+	}
+	return time.Date(1-year, t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC), nil
 }
 
 // leafHash is the RFC 6962 leaf hash of r encoded with the columns cols (the table's when it was sealed); a

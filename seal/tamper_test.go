@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/mod/sumdb/note"
@@ -36,6 +37,10 @@ func TestTamper(t *testing.T) {
 		}, nth(3), "edited"},
 		{"edit time", func(s setup) {
 			s.exec(`UPDATE auditrepo.audit_log SET occurred_at = occurred_at - interval '1 microsecond' WHERE id = $1`, s.ids[8])
+		}, nth(8), "edited"},
+		{"move the time to BC", func(s setup) {
+			// The same year, month, day and time, BC: the era must be part of the leaf.
+			s.exec(`UPDATE auditrepo.audit_log SET occurred_at = (occurred_at::text || ' BC')::timestamptz WHERE id = $1`, s.ids[8])
 		}, nth(8), "edited"},
 		{"edit patient", func(s setup) { s.exec(`UPDATE auditrepo.audit_log SET patient_id = 2 WHERE id = $1`, s.ids[11]) }, nth(11), "edited"},
 		{"delete a row", func(s setup) { s.exec(`DELETE FROM auditrepo.audit_log WHERE id = $1`, s.ids[5]) }, nth(5), "missing"},
@@ -198,6 +203,40 @@ func (tr *trail) rehash(id int64, cols []string) []byte {
 		tr.t.Fatalf("row %d: %v", id, err)
 	}
 	return rs[0].hash
+}
+
+// TestBC: rows of BC times (1 BC is a leap year, as year 0 is in Go) seal and verify, each reading as its own
+// instant, and a row moved from BC to the same time AD is edited.
+func TestBC(t *testing.T) {
+	tr := newTrail(t)
+	var ids []int64
+	for _, at := range []string{"0001-02-29 12:00:00.25+00 BC", "0044-03-15 11:00:00+00 BC", "0001-01-01 00:00:00+00"} {
+		var id int64
+		if err := tr.db.QueryRow(context.Background(), `INSERT INTO auditrepo.audit_log (occurred_at, actor_kind, action, target_table, target_id, patient_id, changes)
+			VALUES ($1::timestamptz, 'system', 'CREATE', 'patients', 1, 1, '{}') RETURNING id`, at).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	tr.insert(2, 1)
+	tr.seal()
+	tr.clean()
+	for i, want := range []time.Time{
+		time.Date(0, 2, 29, 12, 0, 0, 250e6, time.UTC),
+		time.Date(-43, 3, 15, 11, 0, 0, 0, time.UTC),
+		time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+	} {
+		var at time.Time
+		if err := tr.db.QueryRow(context.Background(), `SELECT occurred_at FROM auditrepo.seal_leaf WHERE audit_id = $1`, ids[i]).Scan(&at); err != nil {
+			t.Fatal(err)
+		}
+		if !at.Equal(want) {
+			t.Errorf("row %d: sealed occurred_at %v, want %v", ids[i], at, want)
+		}
+	}
+	tr.exec(`ALTER TABLE auditrepo.audit_log DISABLE TRIGGER USER`)
+	tr.exec(`UPDATE auditrepo.audit_log SET occurred_at = '0044-03-15 11:00:00+00' WHERE id = $1`, ids[1])
+	tr.tampered(ids[1], "edited")
 }
 
 // TestRetention: the sealed rows of a month whose partition retention dropped verify from their stored leaf
