@@ -54,6 +54,10 @@ func VerifyPatient(ctx context.Context, db DB, v note.Verifier, opts Options, pa
 			latest = cps[len(cps)-1]
 			rep.Checkpoint = latest.Checkpoint
 		}
+		xmax, err := snapshotXmax(ctx, tx)
+		if err != nil {
+			return err
+		}
 		index := make(map[Key]uint64, len(leaves))
 		for i, l := range leaves {
 			index[l.Key] = uint64(i)
@@ -77,6 +81,9 @@ func VerifyPatient(ctx context.Context, db DB, v note.Verifier, opts Options, pa
 		}
 		var mine []sealedRow
 		for _, r := range all {
+			if r.XID >= xmax {
+				return notStarted(r.Key, xmax)
+			}
 			if r.hash == nil && r.hashErr == nil {
 				rep.Unsealed++
 				continue

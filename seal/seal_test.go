@@ -249,6 +249,21 @@ func TestVerifyPatient(t *testing.T) {
 	}
 }
 
+// TestVerifyPatientNotStarted: a patient's row of a transaction_id no transaction has had is inserted, not
+// unsealed.
+func TestVerifyPatientNotStarted(t *testing.T) {
+	tr := newTrail(t)
+	tr.insert(2, 1)
+	tr.seal()
+	tr.exec(`INSERT INTO auditrepo.audit_log (id, transaction_id, actor_kind, action, target_table, target_id, patient_id, changes)
+		OVERRIDING SYSTEM VALUE VALUES (3000, '900000000000', 'user', 'DELETE', 'patients', 3, 1, '{}')`)
+	_, err := VerifyPatient(context.Background(), tr.db, tr.v, tr.opts, 1)
+	var te *TamperError
+	if !errors.As(err, &te) || te.Row.ID != 3000 || te.Kind != "inserted" {
+		t.Fatalf("patient 1 with a row of transaction 900000000000: %v", err)
+	}
+}
+
 // TestSealRefuses: seal does not extend a tree whose latest checkpoint in the database was changed.
 func TestSealRefuses(t *testing.T) {
 	for _, c := range []struct{ name, tamper string }{

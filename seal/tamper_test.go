@@ -53,6 +53,11 @@ func TestTamper(t *testing.T) {
 			s.exec(`INSERT INTO auditrepo.audit_log (id, transaction_id, actor_kind, action, target_table, target_id, patient_id, changes)
 				OVERRIDING SYSTEM VALUE VALUES (2000, $1, 'user', 'DELETE', 'patients', 3, 1, '{}')`, s.xids[14])
 		}, func(setup) int64 { return 2000 }, "inserted"},
+		{"insert a row of a transaction not started", func(s setup) {
+			// Above every watermark, so never sealed: it must not pass as not sealed yet, forever.
+			s.exec(`INSERT INTO auditrepo.audit_log (id, transaction_id, actor_kind, action, target_table, target_id, patient_id, changes)
+				OVERRIDING SYSTEM VALUE VALUES (3000, '900000000000', 'user', 'DELETE', 'patients', 3, 1, '{}')`)
+		}, func(setup) int64 { return 3000 }, "inserted"},
 		{"insert a copy of a row", func(s setup) {
 			s.exec(`CREATE TABLE copy AS SELECT * FROM auditrepo.audit_log WHERE id = $1`, s.ids[7])
 			s.exec(`UPDATE copy SET occurred_at = occurred_at + interval '1 microsecond'`)

@@ -23,7 +23,9 @@ type Report struct {
 	Latest *Checkpoint
 	// Rows is the number of sealed rows found intact.
 	Rows int64
-	// Unsealed is the number of rows above the latest watermark: not sealed yet, so not verified.
+	// Unsealed is the number of rows above the latest watermark: not sealed yet, so not verified. A row of a
+	// transaction_id no transaction had when Verify began (at or above its snapshot's xmax) is not among them:
+	// nothing could have written it, and it is reported as inserted.
 	Unsealed int64
 	// Dropped are the sealed rows that are gone with their month's partition (retention), by month.
 	Dropped []Dropped
@@ -79,7 +81,11 @@ func Verify(ctx context.Context, db DB, v note.Verifier, opts Options) (*Report,
 		if err != nil {
 			return err
 		}
-		m := merger{t: t, cps: cps, leaves: leaves, watermark: watermark, retentionLog: pgx.Identifier{c.Schema, "retention_log"}.Sanitize()}
+		xmax, err := snapshotXmax(ctx, tx)
+		if err != nil {
+			return err
+		}
+		m := merger{t: t, cps: cps, leaves: leaves, watermark: watermark, xmax: xmax, retentionLog: pgx.Identifier{c.Schema, "retention_log"}.Sanitize()}
 		if err := m.run(ctx, tx); err != nil {
 			return err
 		}
@@ -324,6 +330,7 @@ type merger struct {
 	cps          []sealed
 	leaves       []leaf
 	watermark    uint64
+	xmax         uint64 // the snapshot's xmax: no transaction_id at or above it had started
 
 	next     int // the next leaf to match
 	matched  int64
@@ -366,6 +373,10 @@ func (m *merger) run(ctx context.Context, tx pgx.Tx) error {
 
 // step matches the next row; it reports whether the row differs for certain, which ends the walk.
 func (m *merger) step(r row) bool {
+	if r.XID >= m.xmax {
+		m.firstBad = notStarted(r.Key, m.xmax)
+		return true
+	}
 	if r.XID >= m.watermark {
 		m.unsealed++
 		return false
@@ -400,6 +411,22 @@ func (m *merger) step(r row) bool {
 		return false
 	}
 	return true
+}
+
+// snapshotXmax is the xmax of tx's snapshot: every transaction_id at or above it had not started when the
+// snapshot was taken, so a row of such a transaction_id that the snapshot sees was not written by it.
+func snapshotXmax(ctx context.Context, tx pgx.Tx) (uint64, error) {
+	var xmax uint64
+	if err := tx.QueryRow(ctx, "SELECT pg_snapshot_xmax(pg_current_snapshot())").Scan(&xmax); err != nil {
+		return 0, fmt.Errorf("seal: reading the snapshot: %w", err)
+	}
+	return xmax, nil
+}
+
+// notStarted is the finding for row k, whose transaction_id had not started when the snapshot of xmax was taken.
+func notStarted(k Key, xmax uint64) *TamperError {
+	return &TamperError{Row: k, Leaf: -1, Kind: "inserted",
+		Detail: fmt.Sprintf("transaction_id %d had not started (the snapshot's xmax is %d): no transaction wrote the row", k.XID, xmax)}
 }
 
 // columnsFor gives the columns a row was sealed with: those of the checkpoint whose watermark range holds its
