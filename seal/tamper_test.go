@@ -271,6 +271,55 @@ func TestRetention(t *testing.T) {
 	tr.tampered(first, "missing")
 }
 
+// TestRetentionForged: a sealed row deleted, its stored leaf's occurred_at moved into a month retention dropped
+// (no hash covers it), is missing: its id is not among the ids the drop logged, or the month would have lost more
+// sealed rows than the drop logged.
+func TestRetentionForged(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		row  func(ids []int64) int64 // the row deleted, of the current rows' ids
+		bad  func(ids []int64) int64 // the first bad row
+		why  string
+	}{
+		{"an id outside the drop's", func(ids []int64) int64 { return ids[len(ids)-1] }, func(ids []int64) int64 { return ids[len(ids)-1] }, "its ids"},
+		// The 2020-01 partition's ids span the current rows sealed between its first three rows and its last.
+		{"an id inside the drop's", func(ids []int64) int64 { return ids[1] }, nil, "more of its sealed rows are gone"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tr := newTrail(t)
+			tr.partitions("2020-01")
+			tr.old("2020-01", 3)
+			ids := tr.insert(4, 1)
+			tr.old("2020-01", 1)
+			var last int64 // the partition's last row in leaf order
+			if err := tr.db.QueryRow(context.Background(), `SELECT max(id) FROM auditrepo.audit_log_202001`).Scan(&last); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, tr.insert(2, 1)...)
+			tr.seal()
+			if _, err := auditschema.Retain(context.Background(), tr.db, auditschema.Config{}, auditschema.MinRetentionYears, false); err != nil {
+				t.Fatal(err)
+			}
+			if rep := tr.clean(); len(rep.Dropped) != 1 || rep.Dropped[0].String() != "4 rows of 2020-01 dropped by retention" {
+				t.Fatalf("report %+v", rep)
+			}
+			victim := c.row(ids)
+			tr.exec(`ALTER TABLE auditrepo.audit_log DISABLE TRIGGER USER`)
+			tr.exec(`ALTER TABLE auditrepo.seal_leaf DISABLE TRIGGER USER`)
+			tr.exec(`DELETE FROM auditrepo.audit_log WHERE id = $1`, victim)
+			tr.exec(`UPDATE auditrepo.seal_leaf SET occurred_at = '2020-01-20 00:00:00+00' WHERE audit_id = $1`, victim)
+			bad := last // the drop's last row in leaf order is the one too many
+			if c.bad != nil {
+				bad = c.bad(ids)
+			}
+			tr.tampered(bad, "missing")
+			if _, err := tr.verify(); !strings.Contains(err.Error(), c.why) {
+				t.Fatalf("verify: %v, want it to say %q", err, c.why)
+			}
+		})
+	}
+}
+
 // TestDroppedByHand: a month whose partition someone dropped, not retention (retention_log has no row of it), is
 // tampering, however old the month.
 func TestDroppedByHand(t *testing.T) {

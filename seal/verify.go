@@ -31,8 +31,9 @@ type Report struct {
 	Dropped []Dropped
 }
 
-// Dropped is a month of sealed rows that retention dropped: its partition no longer exists and no row of the
-// month is left. Their leaf hashes, kept in the database, still verify.
+// Dropped is a month of sealed rows that retention dropped: retention_log records dropping their partition, with
+// their ids and at least their number, and no row of its range is left. Their leaf hashes, kept in the database,
+// still verify.
 type Dropped struct {
 	Month string // 2006-01, UTC
 	Rows  int64
@@ -441,30 +442,38 @@ func columnsFor(cps []sealed) func(xid uint64) []string {
 	}
 }
 
-// classify decides, for the sealed rows found missing, which went with a month that retention dropped, adding
-// those to rep; the first that did not is the first bad row, unless a row that differs for certain came before.
-// A row that moved (its id is found at another transaction_id) is reported as reordered.
+// classify decides, for the sealed rows found missing, which went with a partition that retention dropped,
+// adding those to rep; the first that did not is the first bad row, unless a row that differs for certain came
+// before. A row that moved (its id is found at another transaction_id) is reported as reordered.
+//
+// What places a missing leaf in a dropped partition is its seal_leaf.occurred_at, which no hash covers, so a
+// leaf is taken as dropped only if retention_log accounts for it: a drop logged for the range of its
+// occurred_at, its audit_id within the ids the drop logged, and no more leaves taken as that drop's than the rows
+// it logged. retention_log itself is not sealed: a superuser who edits it as well (logging a drop that did not
+// happen, or widening one) defeats this check.
 func (m *merger) classify(ctx context.Context, tx pgx.Tx, rep *Report) (*TamperError, error) {
 	dropped := map[string]int64{}
-	gone := map[string]bool{}
-	for _, i := range m.missing {
+	var drops []*drop
+	for n, i := range m.missing {
 		l := m.leaves[i]
-		month := l.occurredAt.UTC().Format("2006-01")
-		g, ok := gone[month]
-		if !ok {
+		if n == 0 {
 			var err error
-			if g, err = m.monthGone(ctx, tx, l.occurredAt); err != nil {
+			if drops, err = m.drops(ctx, tx); err != nil {
 				return nil, err
 			}
-			gone[month] = g
 		}
-		if g {
-			dropped[month]++
+		d, why, err := m.droppedBy(ctx, tx, drops, l)
+		if err != nil {
+			return nil, err
+		}
+		if d != nil {
+			d.taken++
+			dropped[l.occurredAt.UTC().Format("2006-01")]++
 			continue
 		}
-		bad := &TamperError{Row: l.Key, Leaf: int64(i), Kind: "missing", Detail: "the sealed row is gone"}
+		bad := &TamperError{Row: l.Key, Leaf: int64(i), Kind: "missing", Detail: "the sealed row is gone" + why}
 		var xid uint64
-		err := tx.QueryRow(ctx, "SELECT transaction_id FROM "+m.t.name+" WHERE id = $1 AND transaction_id <> $2::xid8 LIMIT 1", l.ID, l.XID).Scan(&xid)
+		err = tx.QueryRow(ctx, "SELECT transaction_id FROM "+m.t.name+" WHERE id = $1 AND transaction_id <> $2::xid8 LIMIT 1", l.ID, l.XID).Scan(&xid)
 		if err == nil {
 			bad.Kind, bad.Detail = "reordered", fmt.Sprintf("its transaction_id changed from %d to %d", l.XID, xid)
 		} else if err != pgx.ErrNoRows {
@@ -491,18 +500,66 @@ func (m *merger) classify(ctx context.Context, tx pgx.Tx, rep *Report) (*TamperE
 	return nil, nil
 }
 
-// monthGone reports whether retention dropped the month of t: retain() recorded dropping a partition whose range
-// holds t, and no row of that month (UTC) is left in the table. Rows missing from a month that still has rows, or
-// whose partition was dropped by hand, were deleted, not dropped.
-func (m *merger) monthGone(ctx context.Context, tx pgx.Tx, t time.Time) (bool, error) {
-	start := time.Date(t.UTC().Year(), t.UTC().Month(), 1, 0, 0, 0, 0, time.UTC)
-	var dropped, rows bool
-	err := tx.QueryRow(ctx, `
-		SELECT EXISTS (SELECT FROM `+m.retentionLog+` WHERE $1 >= range_from AND $1 < range_to),
-		EXISTS (SELECT FROM `+m.t.name+` WHERE occurred_at >= $2 AND occurred_at < $3)`,
-		t, start, start.AddDate(0, 1, 0)).Scan(&dropped, &rows)
+// drop is a partition retain() dropped, as retention_log records it.
+type drop struct {
+	partition    string
+	from, to     time.Time
+	rows         int64
+	minID, maxID *int64 // nil for a partition dropped empty
+	rowsLeft     *bool  // whether any row of the range is left in the table, once looked up
+	taken        int64  // the missing leaves taken as this drop's
+}
+
+// drops reads retention_log.
+func (m *merger) drops(ctx context.Context, tx pgx.Tx) ([]*drop, error) {
+	rows, err := tx.Query(ctx, `SELECT partition_name, range_from, range_to, row_count, min_id, max_id FROM `+m.retentionLog+` ORDER BY id`)
 	if err != nil {
-		return false, fmt.Errorf("seal: looking for the retention of %s: %w", t.Format(time.RFC3339), err)
+		return nil, fmt.Errorf("seal: reading the retention log: %w", err)
 	}
-	return dropped && !rows, nil
+	var ds []*drop
+	var d drop
+	_, err = pgx.ForEachRow(rows, []any{&d.partition, &d.from, &d.to, &d.rows, &d.minID, &d.maxID}, func() error {
+		c := d
+		ds = append(ds, &c)
+		d.minID, d.maxID = nil, nil // ForEachRow scans into the same variables; the pointers must not be shared
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("seal: reading the retention log: %w", err)
+	}
+	return ds, nil
+}
+
+// droppedBy finds the logged drop that accounts for the missing leaf l: its range holds l's occurred_at, its ids
+// l's audit_id, it logged more rows than were taken as its already, and no row of its range is left in the table
+// (rows missing from a range that still has rows, or from a partition dropped by hand, were deleted, not
+// dropped). With none, why says what a drop of l's time lacked ("" if there is no such drop).
+func (m *merger) droppedBy(ctx context.Context, tx pgx.Tx, ds []*drop, l leaf) (d *drop, why string, err error) {
+	for _, d := range ds {
+		if l.occurredAt.Before(d.from) || !l.occurredAt.Before(d.to) {
+			continue
+		}
+		switch {
+		case d.minID == nil || l.ID < *d.minID || l.ID > *d.maxID:
+			why = fmt.Sprintf("; retention dropped %s, but its ids were not this row's", d.partition)
+			continue
+		case d.taken >= d.rows:
+			why = fmt.Sprintf("; retention dropped %s, but more of its sealed rows are gone than the %d it dropped", d.partition, d.rows)
+			continue
+		}
+		if d.rowsLeft == nil {
+			var left bool
+			err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM `+m.t.name+` WHERE occurred_at >= $1 AND occurred_at < $2)`, d.from, d.to).Scan(&left)
+			if err != nil {
+				return nil, "", fmt.Errorf("seal: looking for rows of %s: %w", d.partition, err)
+			}
+			d.rowsLeft = &left
+		}
+		if *d.rowsLeft {
+			why = fmt.Sprintf("; retention dropped %s, but rows of its range are in the table", d.partition)
+			continue
+		}
+		return d, "", nil
+	}
+	return nil, why, nil
 }
