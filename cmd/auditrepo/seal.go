@@ -181,7 +181,8 @@ func sealCmd(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintln(e.stdout, "nothing to seal: no row became final since the last checkpoint")
 		return nil
 	}
-	fmt.Fprintf(e.stdout, "sealed %d rows, ids %d to %d: tree size %d, watermark %d\n",
+	// The leaves are in (transaction_id, id) order, so the first and last are not the smallest and largest ids.
+	fmt.Fprintf(e.stdout, "sealed %d rows, first id %d, last id %d (in transaction order): tree size %d, watermark %d\n",
 		cp.Size-cp.PrevSize, cp.First.ID, cp.Last.ID, cp.Size, cp.Watermark)
 	return nil
 }
