@@ -1,6 +1,7 @@
 package ir
 
 import (
+	"errors"
 	"fmt"
 	"go/constant"
 	"go/token"
@@ -300,27 +301,61 @@ func (b *builder) queries() {
 	ms := types.NewMethodSet(types.NewPointer(q.Type()))
 	for i := 0; i < ms.Len(); i++ {
 		fn := ms.At(i).Obj().(*types.Func)
+		if !takesContext(fn) {
+			continue // WithTx: not a query
+		}
+		src, scanned := b.in.Queries[fn.Name()]
 		cname := lowerFirst(fn.Name())
 		c, _ := scope.Lookup(cname).(*types.Const)
 		if c != nil && c.Val().Kind() == constant.String {
 			text := constant.StringVal(c.Val())
 			if name, cmd, ok := header(text); ok && name == fn.Name() {
-				b.query(fn, cmd, text)
+				if !scanned {
+					// Positions and doc comments point into the query files; a query found only in sqlc's output
+					// (stale output, or a header this scan misread) has none, and its writes are not judged.
+					b.errs.Addf(b.goPos(c), "%s: sqlc's query has no name header in the query files of sqlc's configuration; run sqlc generate", fn.Name())
+					continue
+				}
+				b.query(fn, cmd, text, src)
 				continue
 			}
 		}
 		// No SQL constant (sqlc's :copyfrom): judge the query by its source text.
-		if src, ok := b.in.Queries[fn.Name()]; ok {
-			b.uncovered(fn.Name(), src)
+		if !scanned {
+			b.errs.Addf(b.goPos(fn), "%s: sqlc's method has no SQL constant and no query of that name in the query files of sqlc's configuration, so what it writes cannot be judged; run sqlc generate", fn.Name())
+			continue
 		}
+		b.uncovered(fn.Name(), src)
 	}
 }
 
-// uncovered reports a query sqlc runs without a SQL constant (:copyfrom) if it writes a PHI table.
+// takesContext reports whether sqlc's method fn takes a context first, as every query method does.
+func takesContext(fn *types.Func) bool {
+	ps := fn.Type().(*types.Signature).Params()
+	if ps.Len() == 0 {
+		return false
+	}
+	n, ok := ps.At(0).Type().(*types.Named)
+	return ok && n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == "context" && n.Obj().Name() == "Context"
+}
+
+// goPos is the position of obj's declaration in sqlc's package.
+func (b *builder) goPos(obj types.Object) token.Position {
+	return b.in.SQLC.Fset.Position(obj.Pos())
+}
+
+// uncovered reports a query sqlc runs without a SQL constant (:copyfrom) if it writes a PHI table; a text that
+// does not parse is reported too, since what it writes cannot be told.
 func (b *builder) uncovered(name string, src load.Query) {
 	stmt, err := sqlparse.Parse(src.Text)
 	if err != nil {
-		return // sqlc accepted it; what it writes is judged on its constant when it has one
+		off := 0
+		var pe *sqlparse.Error
+		if errors.As(err, &pe) {
+			off = pe.Offset
+		}
+		b.errs.Addf(b.at(src, off), "%s: %s query: what it writes cannot be told: %v", name, src.Cmd, err)
+		return
 	}
 	for _, w := range stmt.Writes {
 		if m := b.phi(w.Table); m != nil {
@@ -362,11 +397,7 @@ func header(text string) (name, cmd string, ok bool) {
 	return f[2], f[3], true
 }
 
-func (b *builder) query(fn *types.Func, cmd, text string) {
-	src, known := b.in.Queries[fn.Name()]
-	if !known {
-		src = load.Query{Pos: token.Position{Filename: "sqlc query " + fn.Name()}, Text: text}
-	}
+func (b *builder) query(fn *types.Func, cmd, text string, src load.Query) {
 	stmt, err := sqlparse.Parse(text)
 	if err != nil {
 		b.errs.Addf(src.Pos, "%s: parsing sqlc's statement: %v", fn.Name(), err)

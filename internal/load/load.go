@@ -3,16 +3,19 @@
 package load
 
 import (
-	"bufio"
+	"errors"
 	"fmt"
 	"go/token"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 
+	pg_query "github.com/pganalyze/pg_query_go/v6"
+	pgparser "github.com/pganalyze/pg_query_go/v6/parser"
 	"golang.org/x/tools/go/packages"
+
+	"github.com/auditrepo/auditrepo/internal/diag"
 )
 
 // Input is everything the generator reads.
@@ -27,9 +30,10 @@ type Input struct {
 
 // Query is one query of the queries directory, as written there.
 type Query struct {
-	Pos  token.Position // of its "-- name:" line
+	Pos  token.Position // of its name header ("-- name: X :cmd" or "/* name: X :cmd */")
 	Cmd  string         // :one, :exec, :copyfrom, ...
-	Text string         // from the "-- name:" line to the next one
+	Text string         // the statement, from the start of its header's line to its end, without the ';'
+
 }
 
 // Load loads the models package and the sqlc package (directories relative to dir) and scans the query files
@@ -97,8 +101,6 @@ func Load(dir, modelsDir, sqlcDir string, queries []string) (*Input, error) {
 	return in, nil
 }
 
-var nameRe = regexp.MustCompile(`^\s*--\s*name:\s*(\w+)\s*(:\w+)?`)
-
 // scanQueries reads the queries of root, a .sql file or a directory of them; file names are shown relative to
 // display.
 func scanQueries(root, display string, qs map[string]Query) error {
@@ -123,34 +125,87 @@ func scanQueries(root, display string, qs map[string]Query) error {
 	return nil
 }
 
+// scanFile reads the queries of one file as sqlc does: the file is split into statements by the parser sqlc uses
+// (libpg_query), and a statement is a query when one of its lines is a name header by sqlc's rule
+// (internal/metadata.ParseQueryNameAndType): a line that starts with "--" or "/*" followed by " name: NAME :CMD"
+// ("/* name: NAME :CMD */"). A statement's text starts after the previous statement's ';', so the comments before
+// a statement are its own.
 func scanFile(path, display string, qs map[string]Query) error {
-	f, err := os.Open(path)
+	src, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	var cur string
-	var body strings.Builder
-	flush := func() {
-		if cur != "" {
-			q := qs[cur]
-			q.Text = body.String()
-			qs[cur] = q
+	text := string(src)
+	tree, err := pg_query.Parse(text)
+	if err != nil {
+		// sqlc parses the file with the same parser, so it did not generate from this text.
+		off := 0
+		var pe *pgparser.Error
+		if errors.As(err, &pe) {
+			// The server's position: 1-based, in characters.
+			n := 0
+			for i := range text {
+				if n++; n == pe.Cursorpos {
+					off = i
+					break
+				}
+			}
 		}
-		body.Reset()
+		pos := position(display, text, off)
+		return diag.List{{Pos: pos, Msg: fmt.Sprintf("parsing the query file: %v (is sqlc's output current?)", err)}}
 	}
-	for line := 1; sc.Scan(); line++ {
-		text := sc.Text()
-		if m := nameRe.FindStringSubmatch(text); m != nil {
-			flush()
-			cur = m[1]
-			qs[cur] = Query{Pos: token.Position{Filename: display, Line: line, Column: strings.Index(text, "--") + 1}, Cmd: m[2]}
+	for _, raw := range tree.Stmts {
+		from, to := int(raw.StmtLocation), int(raw.StmtLocation+raw.StmtLen)
+		if raw.StmtLen == 0 {
+			to = len(text)
 		}
-		body.WriteString(text)
-		body.WriteByte('\n')
+		name, cmd, at, ok := header(text[from:to])
+		if !ok {
+			continue
+		}
+		qs[name] = Query{Pos: position(display, text, from+at), Cmd: cmd, Text: text[from+at : to]}
 	}
-	flush()
-	return sc.Err()
+	return nil
+}
+
+// header finds sqlc's name header among the lines of a statement's text, by sqlc's rule, and returns the query's
+// name and command and the byte offset of the header's line. A malformed header is sqlc's error; it is no header
+// here.
+func header(stmt string) (name, cmd string, at int, ok bool) {
+	for off := 0; off < len(stmt); {
+		line, _, _ := strings.Cut(stmt[off:], "\n")
+		lineAt := off
+		off += len(line) + 1
+		prefix := ""
+		switch {
+		case strings.HasPrefix(line, "--"):
+			prefix = "--"
+		case strings.HasPrefix(line, "/*"):
+			prefix = "/*"
+		default:
+			continue
+		}
+		rest := line[len(prefix):]
+		if !strings.HasPrefix(strings.TrimSpace(rest), "name") || !strings.Contains(rest, ":") {
+			continue
+		}
+		if !strings.HasPrefix(rest, " name: ") {
+			return "", "", 0, false
+		}
+		part := strings.Split(strings.TrimSpace(line), " ")
+		if prefix == "/*" {
+			part = part[:len(part)-1] // the closing "*/"
+		}
+		if len(part) != 4 {
+			return "", "", 0, false
+		}
+		return part[2], strings.TrimSpace(part[3]), lineAt, true
+	}
+	return "", "", 0, false
+}
+
+// position is the file position of byte offset off of text, the column counted in bytes as go/token does.
+func position(file, text string, off int) token.Position {
+	before := text[:off]
+	return token.Position{Filename: file, Offset: off, Line: strings.Count(before, "\n") + 1, Column: off - strings.LastIndexByte(before, '\n')}
 }

@@ -7,6 +7,8 @@ package db
 
 import (
 	"context"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const createAppointment = `-- name: CreateAppointment :one
@@ -40,6 +42,20 @@ func (q *Queries) DeleteAppointment(ctx context.Context, id int64) (int64, error
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const setAppointmentNote = `-- name: SetAppointmentNote :exec
+UPDATE appointments SET note = $2 WHERE id = $1
+`
+
+type SetAppointmentNoteParams struct {
+	ID   int64       `db:"id"`
+	Note pgtype.Text `db:"note"`
+}
+
+func (q *Queries) SetAppointmentNote(ctx context.Context, arg SetAppointmentNoteParams) error {
+	_, err := q.db.Exec(ctx, setAppointmentNote, arg.ID, arg.Note)
+	return err
 }
 
 const setAppointmentStatus = `-- name: SetAppointmentStatus :exec

@@ -8,3 +8,6 @@ DELETE FROM appointments WHERE id = $1 /* trailing block */;
 -- name: CreateAppointment :one
 INSERT /* c1 */ INTO appointments /* c2 */ (patient_id, /* c3 */ status) VALUES /* c4 */ ($1, /* c5 */ $2) /* c6 */ RETURNING * -- end
 ;
+
+/* name: SetAppointmentNote :exec */
+UPDATE appointments SET note = $2 WHERE id = $1;
