@@ -357,6 +357,10 @@ func (b *builder) uncovered(name string, src load.Query) {
 		b.errs.Addf(b.at(src, off), "%s: %s query: what it writes cannot be told: %v", name, src.Cmd, err)
 		return
 	}
+	if len(stmt.Hidden) > 0 {
+		b.hidden(name, src, stmt.Hidden[0])
+		return
+	}
 	for _, w := range stmt.Writes {
 		if m := b.phi(w.Table); m != nil {
 			b.errs.Addf(b.at(src, w.Pos), "%s: %s %s on PHI table %s is not covered by a generated wrapper: write an INSERT :one query and use its generated Many method",
@@ -364,6 +368,22 @@ func (b *builder) uncovered(name string, src load.Query) {
 			return
 		}
 	}
+}
+
+// hiddenWhy says why a statement whose writes its text does not show is refused.
+var hiddenWhy = map[string]string{
+	"DO":      "DO block: the generator cannot see what its body writes, and a write to a PHI table there would have no wrapper; write each statement as a query of its own",
+	"EXECUTE": "EXECUTE of a prepared statement: the generator cannot see what it writes, and a write to a PHI table there would have no wrapper; make that statement a query of its own",
+}
+
+// hidden reports query name, which holds h (at h.Pos of src's text, or at its name line when h.Pos < 0): whatever
+// table it writes, it cannot be wrapped.
+func (b *builder) hidden(name string, src load.Query, h sqlparse.Hidden) {
+	pos := src.Pos
+	if h.Pos >= 0 {
+		pos = b.at(src, h.Pos)
+	}
+	b.errs.Addf(pos, "%s: %s", name, hiddenWhy[h.Verb])
 }
 
 // phi returns the model whose table t names, as PostgreSQL resolves it (an unqualified name is in
@@ -401,6 +421,15 @@ func (b *builder) query(fn *types.Func, cmd, text string, src load.Query) {
 	stmt, err := sqlparse.Parse(text)
 	if err != nil {
 		b.errs.Addf(src.Pos, "%s: parsing sqlc's statement: %v", fn.Name(), err)
+		return
+	}
+	if len(stmt.Hidden) > 0 {
+		h := stmt.Hidden[0]
+		h.Pos = -1
+		if s, err := sqlparse.Parse(src.Text); err == nil && len(s.Hidden) > 0 {
+			h.Pos = s.Hidden[0].Pos
+		}
+		b.hidden(fn.Name(), src, h)
 		return
 	}
 	// Offsets in sqlc's text, which rewrites sqlc.arg() and @name to $n, are found again in the user's text by

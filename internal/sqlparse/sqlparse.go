@@ -66,6 +66,12 @@ type Write struct {
 	TopLevel bool // the table is the statement's own target, not written by a nested statement
 }
 
+// Hidden is a statement whose writes the text does not show.
+type Hidden struct {
+	Verb string // DO or EXECUTE
+	Pos  int    // byte offset of its keyword
+}
+
 // Statement is what Parse reports about one statement.
 type Statement struct {
 	Text string // the text that was parsed
@@ -99,6 +105,10 @@ type Statement struct {
 	// table.
 	ReadOnlyCTEs bool
 	Writes       []Write // every table written, in text order, the top-level target included
+	// Hidden are the statements in this one whose writes its text does not show: a DO block (its body is a
+	// string) and EXECUTE (of a statement prepared elsewhere). A CALL is not among them: like a function a query
+	// calls, a procedure's writes are its own (the triggers record them).
+	Hidden []Hidden
 
 	Params    int        // the highest $n, 0 if none
 	ParamRefs []ParamRef // every $n, in text order

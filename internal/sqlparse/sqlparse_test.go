@@ -32,6 +32,7 @@ type want struct {
 	itemParam  []int    // Item.Param of each item
 	defaults   []int    // indexes of DEFAULT items
 	onConflict bool
+	hidden     []string // Hidden's verbs
 }
 
 var cases = []struct {
@@ -304,6 +305,26 @@ var cases = []struct {
 		sql:  "WITH d AS (DELETE FROM t RETURNING *) SELECT count(*) FROM d",
 		want: want{kind: Other, stmt: "WITH d AS (DELETE FROM t RETURNING *) SELECT count(*) FROM d", nested: true, writes: []string{"DELETE t+nested"}},
 	},
+	{
+		name: "do block",
+		sql:  "-- name: WipeAll :exec\n/* wipe */ DO $$ BEGIN DELETE FROM appointments; END $$;",
+		want: want{kind: Other, stmt: "DO $$ BEGIN DELETE FROM appointments; END $$", hidden: []string{"DO"}},
+	},
+	{
+		name: "execute",
+		sql:  "execute wipe($1)",
+		want: want{kind: Other, stmt: "execute wipe($1)", params: 1, hidden: []string{"EXECUTE"}},
+	},
+	{
+		name: "explain execute",
+		sql:  "EXPLAIN ANALYZE EXECUTE wipe",
+		want: want{kind: Other, stmt: "EXPLAIN ANALYZE EXECUTE wipe", hidden: []string{"EXECUTE"}},
+	},
+	{
+		name: "call",
+		sql:  "CALL wipe($1)",
+		want: want{kind: Other, stmt: "CALL wipe($1)", params: 1},
+	},
 }
 
 func TestParse(t *testing.T) {
@@ -336,6 +357,9 @@ func describe(s *Statement) want {
 		}
 		w.writes = append(w.writes, d)
 	}
+	for _, h := range s.Hidden {
+		w.hidden = append(w.hidden, h.Verb)
+	}
 	if in := s.Insert; in != nil {
 		w.columns, w.overriding, w.onConflict = in.Columns, in.Overriding, in.OnConflict
 		if v := in.Values; v != nil {
@@ -367,6 +391,11 @@ func checkInvariants(t *testing.T, s *Statement) {
 	}
 	if fp(t, stmt) != fp(t, text) {
 		t.Errorf("statement range %q does not fingerprint as the text", stmt)
+	}
+	for _, h := range s.Hidden {
+		if got := text[h.Pos:min(len(text), h.Pos+len(h.Verb))]; !strings.EqualFold(got, h.Verb) {
+			t.Errorf("%s at %d is %q", h.Verb, h.Pos, got)
+		}
 	}
 	for _, r := range s.ParamRefs {
 		if got := text[r.Start:r.End]; got != "$"+strconv.Itoa(r.N) {

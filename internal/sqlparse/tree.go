@@ -91,6 +91,10 @@ func (p *parser) walk(s *Statement, m protoreflect.Message, top bool) error {
 				break
 			}
 		}
+	case *pg_query.DoStmt:
+		p.hidden(s, "DO", pg_query.Token_DO)
+	case *pg_query.ExecuteStmt:
+		p.hidden(s, "EXECUTE", pg_query.Token_EXECUTE)
 	case *pg_query.ParamRef:
 		err = p.param(s, x)
 	}
@@ -111,6 +115,19 @@ func (p *parser) walk(s *Statement, m protoreflect.Message, top bool) error {
 		return err == nil
 	})
 	return err
+}
+
+// hidden records a DO or EXECUTE statement, whose node has no position: at the first token kw of the statement
+// (EXPLAIN EXECUTE, CREATE TABLE ... AS EXECUTE hold one), else at its start.
+func (p *parser) hidden(s *Statement, verb string, kw pg_query.Token) {
+	at := s.Start
+	for _, t := range p.toks[p.index(s.Start):] {
+		if t.Token == kw {
+			at = int(t.Start)
+			break
+		}
+	}
+	s.Hidden = append(s.Hidden, Hidden{Verb: verb, Pos: at})
 }
 
 func (p *parser) write(s *Statement, verb string, r *pg_query.RangeVar, top bool) error {
