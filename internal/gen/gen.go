@@ -57,7 +57,11 @@ func Program(dir string, o Options) (*ir.Program, error) {
 	for i, q := range cfg.Queries {
 		queries[i] = filepath.Join(base, q)
 	}
-	in, err := load.Load(dir, o.Models, filepath.Join(base, cfg.Out), queries)
+	schema := make([]string, len(cfg.Schema))
+	for i, s := range cfg.Schema {
+		schema[i] = filepath.Join(base, s)
+	}
+	in, err := load.Load(dir, o.Models, filepath.Join(base, cfg.Out), queries, schema)
 	if err != nil {
 		return nil, err
 	}

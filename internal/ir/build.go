@@ -81,6 +81,9 @@ func (b *builder) model(t *tags.Model) *Model {
 	if strings.Contains(t.Table, BodyQuote) {
 		b.errs.Addf(t.TablePos, "%s: table %s contains %s, which would end the generated trigger function's body; rename it", t.Name, t.Table, BodyQuote)
 	}
+	if t.Table != "" && !b.in.Tables[tableKey(t.Table)] {
+		b.errs.Addf(t.TablePos, "%s: no table %s in sqlc's schema%s", t.Name, t.Table, b.catalogHint(t.Table))
+	}
 	m.Func = "audit_" + nonIdent.ReplaceAllString(strings.ToLower(m.Schema+"_"+m.Relation), "_")
 	if t.Table != "" {
 		kept := m.Func[:min(len(m.Func), maxIdent)] // the name PostgreSQL keeps
@@ -269,6 +272,33 @@ func (b *builder) moves(models []*Model) {
 			owner.Moves = append(owner.Moves, mv)
 		}
 	}
+}
+
+// catalogHint suggests the table of sqlc's schema that a tag's table name not in it means: the same name in other
+// case (the tag names the table as the catalog has it, and PostgreSQL folds an unquoted name in SQL to lower
+// case), else the nearest one.
+func (b *builder) catalogHint(name string) string {
+	key := tableKey(name)
+	best, bestD := "", 0
+	for t := range b.in.Tables {
+		d := tags.Distance(strings.ToLower(key), strings.ToLower(t))
+		if strings.EqualFold(t, key) {
+			d = -1
+		}
+		if best == "" || d < bestD || d == bestD && t < best {
+			best, bestD = t, d
+		}
+	}
+	if !strings.Contains(name, ".") {
+		best = strings.TrimPrefix(best, DefaultSchema+".")
+	}
+	switch {
+	case best != "" && bestD < 0:
+		return fmt.Sprintf("; did you mean %s? (the tag names the table as the catalog has it: PostgreSQL folds unquoted names in SQL to lower case)", best)
+	case best != "" && bestD <= max(2, len(name)/3):
+		return fmt.Sprintf("; did you mean %s?", best)
+	}
+	return ""
 }
 
 // nearestTable suggests the model table whose name is nearest to name (a misspelling), or says how to make

@@ -24,6 +24,9 @@ type Input struct {
 	SQLC   *packages.Package
 	// Queries maps a sqlc query name to where it stands in the query files.
 	Queries map[string]Query
+	// Tables are the tables sqlc's schema creates, as "schema.table" (unqualified ones in public), each name
+	// exactly as the catalog has it.
+	Tables map[string]bool
 	// DBArgument: sqlc's methods take the DBTX as their second argument (emit_methods_with_db_argument).
 	DBArgument bool
 }
@@ -36,9 +39,9 @@ type Query struct {
 
 }
 
-// Load loads the models package and the sqlc package (directories relative to dir) and scans the query files
-// (files or directories, relative to dir) for query names.
-func Load(dir, modelsDir, sqlcDir string, queries []string) (*Input, error) {
+// Load loads the models package and the sqlc package (directories relative to dir), scans the query files
+// (files or directories, relative to dir) for query names and the schema files for the tables they create.
+func Load(dir, modelsDir, sqlcDir string, queries, schema []string) (*Input, error) {
 	abs := func(p string) (string, error) {
 		if filepath.IsAbs(p) {
 			return p, nil
@@ -98,7 +101,97 @@ func Load(dir, modelsDir, sqlcDir string, queries []string) (*Input, error) {
 			return nil, err
 		}
 	}
+	in.Tables = map[string]bool{}
+	for _, sc := range schema {
+		sabs, err := abs(sc)
+		if err != nil {
+			return nil, err
+		}
+		if err := scanSchema(sabs, sc, in.Tables); err != nil {
+			return nil, err
+		}
+	}
 	return in, nil
+}
+
+// scanSchema records the tables the schema files of root (a .sql file or a directory of them, golang-migrate's
+// .down.sql files left out as sqlc leaves them) create or rename to. Tables dropped are kept: a migration's down
+// section drops what its up section creates.
+func scanSchema(root, display string, tables map[string]bool) error {
+	files := []string{root}
+	if st, err := os.Stat(root); err != nil {
+		return err
+	} else if st.IsDir() {
+		all, err := filepath.Glob(filepath.Join(root, "*.sql"))
+		if err != nil {
+			return err
+		}
+		files = files[:0]
+		for _, f := range all {
+			if !strings.HasSuffix(f, ".down.sql") {
+				files = append(files, f)
+			}
+		}
+		sort.Strings(files)
+	}
+	for _, f := range files {
+		name := display
+		if f != root {
+			name = filepath.Join(display, filepath.Base(f))
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		tree, err := parse(name, string(src))
+		if err != nil {
+			return err
+		}
+		add := func(r *pg_query.RangeVar, rel string) {
+			schema := r.Schemaname
+			if schema == "" {
+				schema = "public"
+			}
+			tables[schema+"."+rel] = true
+		}
+		for _, raw := range tree.Stmts {
+			switch n := raw.Stmt.Node.(type) {
+			case *pg_query.Node_CreateStmt:
+				add(n.CreateStmt.Relation, n.CreateStmt.Relation.Relname)
+			case *pg_query.Node_CreateTableAsStmt:
+				if r := n.CreateTableAsStmt.Into.GetRel(); r != nil && n.CreateTableAsStmt.Objtype == pg_query.ObjectType_OBJECT_TABLE {
+					add(r, r.Relname)
+				}
+			case *pg_query.Node_RenameStmt:
+				if r := n.RenameStmt.Relation; r != nil && n.RenameStmt.RenameType == pg_query.ObjectType_OBJECT_TABLE {
+					add(r, n.RenameStmt.Newname)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// parse parses a file of SQL statements; an error points at its position in the file.
+func parse(display, text string) (*pg_query.ParseResult, error) {
+	tree, err := pg_query.Parse(text)
+	if err == nil {
+		return tree, nil
+	}
+	// sqlc parses the file with the same parser, so it did not generate from this text.
+	off := 0
+	var pe *pgparser.Error
+	if errors.As(err, &pe) {
+		// The server's position: 1-based, in characters.
+		n := 0
+		for i := range text {
+			if n++; n == pe.Cursorpos {
+				off = i
+				break
+			}
+		}
+	}
+	return nil, diag.List{{Pos: position(display, text, off), Msg: fmt.Sprintf("parsing %s: %v (is sqlc's output current?)", display, err)}}
 }
 
 // scanQueries reads the queries of root, a .sql file or a directory of them; file names are shown relative to
@@ -136,23 +229,9 @@ func scanFile(path, display string, qs map[string]Query) error {
 		return err
 	}
 	text := string(src)
-	tree, err := pg_query.Parse(text)
+	tree, err := parse(display, text)
 	if err != nil {
-		// sqlc parses the file with the same parser, so it did not generate from this text.
-		off := 0
-		var pe *pgparser.Error
-		if errors.As(err, &pe) {
-			// The server's position: 1-based, in characters.
-			n := 0
-			for i := range text {
-				if n++; n == pe.Cursorpos {
-					off = i
-					break
-				}
-			}
-		}
-		pos := position(display, text, off)
-		return diag.List{{Pos: pos, Msg: fmt.Sprintf("parsing the query file: %v (is sqlc's output current?)", err)}}
+		return err
 	}
 	for _, raw := range tree.Stmts {
 		from, to := int(raw.StmtLocation), int(raw.StmtLocation+raw.StmtLen)

@@ -20,6 +20,7 @@ type SQLC struct {
 	Out     string   // gen.go.out, relative to Dir
 	Package string   // gen.go.package (defaults to Out's base name, as sqlc does)
 	Queries []string // the entry's queries paths, relative to Dir
+	Schema  []string // the entry's schema paths, relative to Dir
 	// MethodsWithDBArgument: emit_methods_with_db_argument, so sqlc's methods take the DBTX as an argument.
 	MethodsWithDBArgument bool
 }
@@ -93,6 +94,7 @@ func ReadSQLC(file, out string) (*SQLC, error) {
 			for _, q := range scalars(get(e, "queries")) {
 				c.Queries = append(c.Queries, q)
 			}
+			c.Schema = scalars(get(e, "schema"))
 			for i := 0; i+1 < len(gen.Content); i += 2 {
 				k, v := gen.Content[i], gen.Content[i+1]
 				ok, known := supportedGoOptions[k.Value]
