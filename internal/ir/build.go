@@ -575,7 +575,7 @@ func (b *builder) query(fn *types.Func, cmd, text string, src load.Query) {
 		fail("sqlc's method takes %d parameters but the SQL uses $%d", len(w.Params), stmt.Params)
 		return
 	}
-	if stmt.Kind == sqlparse.Insert && w.Result == ResultRow && manyable(stmt.Insert) {
+	if stmt.Kind == sqlparse.Insert && w.Result == ResultRow && manyable(stmt) {
 		b.many(target, w)
 	}
 	target.Writes = append(target.Writes, w)
@@ -588,9 +588,18 @@ var refusedVerbs = map[string]string{
 	"COPY":     "use an INSERT :one query and its generated Many method",
 }
 
-// manyable: a bulk variant can replace the single VALUES row item for item: no DEFAULT items, one per column.
-func manyable(ins *sqlparse.InsertParts) bool {
-	return oneRow(ins) && len(ins.Values.Items) == len(ins.Columns)
+// manyable: a bulk variant can replace the single VALUES row item for item: no DEFAULT items, one per column, and
+// every $n inside an item; a $n elsewhere (a leading WITH, ON CONFLICT, RETURNING) would be an array there.
+func manyable(s *sqlparse.Statement) bool {
+	ins := s.Insert
+	if !oneRow(ins) || len(ins.Values.Items) != len(ins.Columns) {
+		return false
+	}
+	inItems := 0
+	for _, it := range ins.Values.Items {
+		inItems += len(it.Params)
+	}
+	return inItems == len(s.ParamRefs)
 }
 
 // Spellable reports whether the emitter can write t: the kinds of types sqlc puts in its API.

@@ -26,6 +26,51 @@ func (q *Queries) BookAppointment(ctx context.Context, arg BookAppointmentParams
 	return result.RowsAffected(), nil
 }
 
+const createAppointmentWith = `-- name: CreateAppointmentWith :one
+WITH s AS (SELECT $3::text AS status) INSERT INTO appointments (patient_id, slot, status) VALUES ($1, $2, (SELECT status FROM s)) RETURNING id, patient_id, slot, status
+`
+
+type CreateAppointmentWithParams struct {
+	PatientID int64  `db:"patient_id"`
+	Slot      string `db:"slot"`
+	Column3   string `db:"column_3"`
+}
+
+func (q *Queries) CreateAppointmentWith(ctx context.Context, arg CreateAppointmentWithParams) (Appointment, error) {
+	row := q.db.QueryRow(ctx, createAppointmentWith, arg.PatientID, arg.Slot, arg.Column3)
+	var i Appointment
+	err := row.Scan(
+		&i.ID,
+		&i.PatientID,
+		&i.Slot,
+		&i.Status,
+	)
+	return i, err
+}
+
+const rebookAppointment = `-- name: RebookAppointment :one
+INSERT INTO appointments (patient_id, slot, status) VALUES ($1, $2, 'new') ON CONFLICT (slot) DO UPDATE SET status = $3 RETURNING id, patient_id, slot, status
+`
+
+type RebookAppointmentParams struct {
+	PatientID int64  `db:"patient_id"`
+	Slot      string `db:"slot"`
+	Status    string `db:"status"`
+}
+
+// $3 is in ON CONFLICT, outside the VALUES row: no RebookMany, whose parameters are arrays.
+func (q *Queries) RebookAppointment(ctx context.Context, arg RebookAppointmentParams) (Appointment, error) {
+	row := q.db.QueryRow(ctx, rebookAppointment, arg.PatientID, arg.Slot, arg.Status)
+	var i Appointment
+	err := row.Scan(
+		&i.ID,
+		&i.PatientID,
+		&i.Slot,
+		&i.Status,
+	)
+	return i, err
+}
+
 const upsertAppointment = `-- name: UpsertAppointment :one
 INSERT INTO appointments AS a (patient_id, slot, status) VALUES ($1, $2, $3)
 ON CONFLICT (slot) DO UPDATE SET status = EXCLUDED.status WHERE a.patient_id = EXCLUDED.patient_id
