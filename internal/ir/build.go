@@ -515,7 +515,11 @@ func (b *builder) query(fn *types.Func, cmd, text string, src load.Query) {
 		// The template puts a line break after them, which ends a trailing line comment.
 		items := strings.TrimSpace(stmt.Text[v.Open+1 : v.End-1])
 		if lead := strings.TrimSpace(stmt.Text[v.Start+len("VALUES") : v.Open]); lead != "" {
-			items = lead + " " + items
+			sep := " "
+			if sqlparse.EndsInLineComment(lead) {
+				sep = "\n" // else the comment would run over the items
+			}
+			items = lead + sep + items
 		}
 		w.Select = &Select{Head: stmt.Text[stmt.Start:v.Start], Items: items, Rest: stmt.Text[v.End:stmt.Tail]}
 	case stmt.Kind == sqlparse.Insert:

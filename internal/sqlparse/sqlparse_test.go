@@ -586,3 +586,19 @@ func TestTail(t *testing.T) {
 		}
 	}
 }
+
+func TestEndsInLineComment(t *testing.T) {
+	for text, want := range map[string]bool{
+		"-- lead":               true,
+		"/* a */ -- b":          true,
+		"-- a\n/* b */":         false,
+		"/* -- not one */":      false,
+		"":                      false,
+		"'unterminated -- x":    true,
+		"/* a */\n-- b /* c */": true,
+	} {
+		if got := EndsInLineComment(text); got != want {
+			t.Errorf("EndsInLineComment(%q) = %v, want %v", text, got, want)
+		}
+	}
+}

@@ -71,3 +71,13 @@ func quote(name string, quoted ...pg_query.KeywordKind) string {
 	}
 	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
 }
+
+// EndsInLineComment reports whether the last token of text is a "--" comment, which runs to the end of its line:
+// text put before more SQL then needs a line break after it. A text the scanner refuses is taken to end in one.
+func EndsInLineComment(text string) bool {
+	scan, err := pg_query.Scan(text)
+	if err != nil {
+		return true
+	}
+	return len(scan.Tokens) > 0 && scan.Tokens[len(scan.Tokens)-1].Token == pg_query.Token_SQL_COMMENT
+}

@@ -32,6 +32,28 @@ func (q *Queries) CreateAppointment(ctx context.Context, arg CreateAppointmentPa
 	return i, err
 }
 
+const createAppointmentNoted = `-- name: CreateAppointmentNoted :one
+INSERT INTO appointments (patient_id, status) VALUES -- a line comment before the row
+($1, $2) RETURNING id, patient_id, status, note
+`
+
+type CreateAppointmentNotedParams struct {
+	PatientID int64  `db:"patient_id"`
+	Status    string `db:"status"`
+}
+
+func (q *Queries) CreateAppointmentNoted(ctx context.Context, arg CreateAppointmentNotedParams) (Appointment, error) {
+	row := q.db.QueryRow(ctx, createAppointmentNoted, arg.PatientID, arg.Status)
+	var i Appointment
+	err := row.Scan(
+		&i.ID,
+		&i.PatientID,
+		&i.Status,
+		&i.Note,
+	)
+	return i, err
+}
+
 const deleteAppointment = `-- name: DeleteAppointment :execrows
 DELETE FROM appointments WHERE id = $1 /* trailing block */
 `

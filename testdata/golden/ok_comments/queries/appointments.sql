@@ -11,3 +11,7 @@ INSERT /* c1 */ INTO appointments /* c2 */ (patient_id, /* c3 */ status) VALUES 
 
 /* name: SetAppointmentNote :exec */
 UPDATE appointments SET note = $2 WHERE id = $1;
+
+-- name: CreateAppointmentNoted :one
+INSERT INTO appointments (patient_id, status) VALUES -- a line comment before the row
+($1, $2) RETURNING *;
