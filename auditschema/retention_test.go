@@ -97,13 +97,25 @@ func TestInvalidHoldsAreTyped(t *testing.T) {
 	}
 }
 
+// monthsAgo is the first of the month n months before this one, in UTC.
+func monthsAgo(n int) time.Time {
+	now := time.Now().UTC()
+	return time.Date(now.Year(), now.Month()-time.Month(n), 1, 0, 0, 0, 0, time.UTC)
+}
+
 func TestRetainDropsOnlyOldUnheldPartitions(t *testing.T) {
 	ctx := context.Background()
-	// 201901: old, no hold. 201902: old, patient 101's row, held. 201903: old, overlaps a held period.
-	// 201904: old, held patient 103 only as prior patient. 202101: younger than six years.
-	db := retentionDB(t, "201901", "201902", "201903", "201904", "202101")
+	// The months are counted back from now, so the test means the same whenever it runs: the four old months
+	// start seven years back and end more than six years ago but less than eight; the young one is five years back.
+	// old0: old, no hold. old1: old, patient 101's row, held. old2: old, overlaps a held period.
+	// old3: old, held patient 700 only as prior patient. young: younger than six years.
+	old := monthsAgo(7 * 12)
+	month := func(t time.Time) string { return t.Format("200601") }
+	old0, old1, old2, old3 := month(old), month(old.AddDate(0, 1, 0)), month(old.AddDate(0, 2, 0)), month(old.AddDate(0, 3, 0))
+	young := month(monthsAgo(5 * 12))
+	db := retentionDB(t, old0, old1, old2, old3, young)
 	if _, err := db.Exec(ctx, `INSERT INTO auditrepo.audit_log (occurred_at, actor_kind, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		VALUES ('2019-04-20', 'system', 'UPDATE', 'visits', 9, 555, 700, '{}')`); err != nil {
+		VALUES ($1, 'system', 'UPDATE', 'visits', 9, 555, 700, '{}')`, old.AddDate(0, 3, 19)); err != nil {
 		t.Fatal(err)
 	}
 	c := auditschema.Config{}
@@ -113,7 +125,7 @@ func TestRetainDropsOnlyOldUnheldPartitions(t *testing.T) {
 	if _, err := auditschema.HoldPatient(ctx, db, c, 700, "subpoena"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := auditschema.HoldPeriod(ctx, db, c, time.Date(2019, 3, 31, 0, 0, 0, 0, time.UTC), time.Date(2019, 3, 31, 1, 0, 0, 0, time.UTC), "OCR inquiry"); err != nil {
+	if _, err := auditschema.HoldPeriod(ctx, db, c, old.AddDate(0, 3, -1), old.AddDate(0, 3, -1).Add(time.Hour), "OCR inquiry"); err != nil {
 		t.Fatal(err)
 	}
 	// A released hold holds nothing.
@@ -129,11 +141,11 @@ func TestRetainDropsOnlyOldUnheldPartitions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"audit_log_201901": "would_drop", "audit_log_201902": "kept", "audit_log_201903": "kept", "audit_log_201904": "kept"}
+	want := map[string]string{"audit_log_" + old0: "would_drop", "audit_log_" + old1: "kept", "audit_log_" + old2: "kept", "audit_log_" + old3: "kept"}
 	if got := actions(dry); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("dry run: %v, want %v", got, want)
 	}
-	if !exists(t, db, "audit_log_201901") {
+	if !exists(t, db, "audit_log_"+old0) {
 		t.Fatal("the dry run dropped a partition")
 	}
 
@@ -141,7 +153,7 @@ func TestRetainDropsOnlyOldUnheldPartitions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want["audit_log_201901"] = "dropped"
+	want["audit_log_"+old0] = "dropped"
 	if got := actions(rep); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("retain: %v, want %v", got, want)
 	}
@@ -150,7 +162,7 @@ func TestRetainDropsOnlyOldUnheldPartitions(t *testing.T) {
 			t.Errorf("%s kept with detail %q, want the hold named", p.Partition, p.Detail)
 		}
 	}
-	for table, want := range map[string]bool{"audit_log_201901": false, "audit_log_201902": true, "audit_log_201903": true, "audit_log_201904": true, "audit_log_202101": true} {
+	for table, want := range map[string]bool{"audit_log_" + old0: false, "audit_log_" + old1: true, "audit_log_" + old2: true, "audit_log_" + old3: true, "audit_log_" + young: true} {
 		if got := exists(t, db, table); got != want {
 			t.Errorf("%s exists: %v, want %v", table, got, want)
 		}
@@ -159,10 +171,10 @@ func TestRetainDropsOnlyOldUnheldPartitions(t *testing.T) {
 	var part, by string
 	err = db.QueryRow(ctx, "SELECT count(*) OVER (), partition_name, row_count, min_id, max_id, dropped_by FROM auditrepo.retention_log").
 		Scan(&logged, &part, &rows, &minID, &maxID, &by)
-	if err != nil || logged != 1 || part != "audit_log_201901" || rows != 1 || minID != 1 || maxID != 1 || by == "" {
+	if err != nil || logged != 1 || part != "audit_log_"+old0 || rows != 1 || minID != 1 || maxID != 1 || by == "" {
 		t.Errorf("retention_log: %d rows, %s %d rows ids %d-%d by %q (%v); want the one drop", logged, part, rows, minID, maxID, by, err)
 	}
-	// With a longer floor nothing of 2019's first months is old enough.
+	// With an eight-year floor none of the old months is old enough.
 	rep, err = auditschema.Retain(ctx, db, c, 8, true)
 	if err != nil || len(rep.Partitions) != 0 {
 		t.Errorf("8-year floor: %+v, %v; want nothing to do", rep, err)
