@@ -20,8 +20,8 @@ type Report struct {
 }
 
 // Install creates the roles and the audit schema with c's names, unless the schema already holds this version;
-// it runs in one transaction. The connecting user must be a superuser, or have CREATEROLE and CREATE on the
-// database (then the event trigger is skipped). Run it before the migrations that give tables to the owner role
+// it runs in one transaction. The connecting user must be a superuser, or have CREATEROLE and own the database
+// (then the event trigger is skipped): only the owner may revoke TEMPORARY from PUBLIC. Run it before the migrations that give tables to the owner role
 // and grant the application role; then install the models (InstallModels, or the generated Install).
 func Install(ctx context.Context, db Querier, c Config) (*Report, error) {
 	c = c.WithDefaults()

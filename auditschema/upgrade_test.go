@@ -287,8 +287,9 @@ func TestUpgradeMismatchErrorMatches(t *testing.T) {
 	}
 }
 
-// A deployment without a superuser: its migrating user has CREATEROLE and is a member of the owner role. It
-// installs the schema and upgrades a version 0 trail, each twice; afterwards it is no member of the audit role,
+// A deployment without a superuser: its migrating user has CREATEROLE and is a member of the owner role. With
+// only CREATE on the database it is refused (it could not take TEMP from the application); as the database's
+// owner it installs the schema and upgrades a version 0 trail, each twice; afterwards it is no member of the audit role,
 // so it can neither act as it nor change the trail. But CREATEROLE lets it make itself a member again (on
 // PostgreSQL 15, of any role that is no superuser), as a superuser could act as any role: the README tells to
 // take CREATEROLE away after installing, and once it is gone that attack is refused too.
@@ -320,6 +321,19 @@ func TestInstallAndUpgradeAsCreateRoleUser(t *testing.T) {
 	}
 	defer conn.Close(ctx)
 
+	// With only CREATE on the database its REVOKE of TEMP from PUBLIC revokes nothing (PostgreSQL only warns):
+	// Install refuses, naming the fix, and installs nothing.
+	_, err = auditschema.Install(ctx, conn, auditschema.Config{})
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); !ok || pgErr.Code != "42501" || !strings.Contains(err.Error(), "database's owner or a superuser") {
+		t.Fatalf("install as %s with CREATE on the database only = %v, want refused (42501) naming the database's owner", installer, err)
+	}
+	if exists(t, super, "schema_version") {
+		t.Fatal("a refused install created the audit schema")
+	}
+	// As the database's owner it may.
+	if _, err := super.Exec(ctx, "ALTER DATABASE "+pgx.Identifier{super.Config().ConnConfig.Database}.Sanitize()+" OWNER TO "+installer); err != nil {
+		t.Fatal(err)
+	}
 	for i := range 2 {
 		rep, err := auditschema.Install(ctx, conn, auditschema.Config{})
 		if err != nil {
@@ -339,10 +353,14 @@ func TestInstallAndUpgradeAsCreateRoleUser(t *testing.T) {
 		}
 	}
 
-	var member, reviewerReads bool
+	var member, reviewerReads, appTemp bool
 	if err := conn.QueryRow(ctx, `SELECT pg_has_role(current_user, 'auditrepo_audit', 'MEMBER'),
-		has_table_privilege('auditrepo_reviewer', 'auditrepo.audit_log', 'SELECT')`).Scan(&member, &reviewerReads); err != nil {
+		has_table_privilege('auditrepo_reviewer', 'auditrepo.audit_log', 'SELECT'),
+		has_database_privilege('auditrepo_app', current_database(), 'TEMP')`).Scan(&member, &reviewerReads, &appTemp); err != nil {
 		t.Fatal(err)
+	}
+	if appTemp {
+		t.Error("the application role has TEMP on the database")
 	}
 	if member {
 		t.Errorf("%s is still a member of auditrepo_audit", installer)

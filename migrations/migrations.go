@@ -43,7 +43,7 @@ type Result struct {
 
 // Up installs the audit schema and roles (auditschema.Install), applies every pending migration, then (re)installs
 // the models' audit triggers (repo.Install). The connecting user must be a superuser for the DDL event trigger;
-// with CREATEROLE and CREATE on the database everything else installs.
+// with CREATEROLE, as the database's owner, everything else installs.
 //
 // On a database at schema version 0 (public.audit_log exists), Up imports that trail right after Install
 // (auditschema.Upgrade, one transaction: every row kept, the old table renamed public.audit_log_v0 and kept

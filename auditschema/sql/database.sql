@@ -7,6 +7,13 @@ BEGIN
 	-- Temporary objects could shadow the unqualified names of the application's SQL; it needs none.
 	EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database());
 	EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM %I', current_database(), {{lit .App}});
+	-- A REVOKE by a role without the grant option (a CREATEROLE installer that does not own the database) only
+	-- WARNs and revokes nothing: check what it left.
+	IF pg_catalog.has_database_privilege({{lit .App}}, pg_catalog.current_database(), 'TEMPORARY') THEN
+		RAISE EXCEPTION 'role % still has TEMPORARY on database % after the REVOKE (PostgreSQL only warns when a role without the grant option, here %, revokes): run the install as the database''s owner or a superuser',
+			{{lit .App}}, pg_catalog.current_database(), current_user
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
 	EXECUTE format('GRANT CREATE ON DATABASE %I TO %I', current_database(), {{lit .Audit}});
 END
 $ar$;
