@@ -22,6 +22,12 @@ func TestInstallTwiceChangesNothing(t *testing.T) {
 	if !rep.Installed || !rep.EventTrigger {
 		t.Fatalf("first install: %+v, want installed with the event trigger (the test connects as a superuser)", rep)
 	}
+	// The audit role creates nothing outside its schema: no CREATE on the database (CREATE SCHEMA ... AUTHORIZATION
+	// needs it of the installer only).
+	var create bool
+	if err := db.QueryRow(ctx, "SELECT has_database_privilege('auditrepo_audit', current_database(), 'CREATE')").Scan(&create); err != nil || create {
+		t.Errorf("auditrepo_audit has CREATE on the database: %v (%v)", create, err)
+	}
 	before := catalog(t, db)
 	rep, err = auditschema.Install(ctx, db, auditschema.Config{})
 	if err != nil {

@@ -14,7 +14,6 @@ BEGIN
 			{{lit .App}}, pg_catalog.current_database(), current_user
 			USING ERRCODE = 'insufficient_privilege';
 	END IF;
-	EXECUTE format('GRANT CREATE ON DATABASE %I TO %I', current_database(), {{lit .Audit}});
 END
 $ar$;
 -- +goose StatementEnd
