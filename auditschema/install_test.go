@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/auditrepo/auditrepo/auditschema"
@@ -87,5 +88,67 @@ func TestInstallModelsNamesTheFix(t *testing.T) {
 	var n int
 	if err := db.QueryRow(ctx, "SELECT count(*) FROM auditrepo.audited_tables").Scan(&n); err != nil || n != 0 {
 		t.Fatalf("audited_tables has %d rows (err %v) after a refused install", n, err)
+	}
+}
+
+// buildable lists the audit schema's tables whose row type role may use: a column of it in role's table would pin
+// the audit table against the audit role's later ALTER or DROP.
+func buildable(t *testing.T, db *pgxpool.Pool, role string) []string {
+	t.Helper()
+	rows, err := db.Query(context.Background(), `SELECT c.relname::text FROM pg_class c
+		WHERE c.relnamespace = 'auditrepo'::regnamespace AND c.reltype <> 0 AND has_type_privilege($1, c.reltype, 'USAGE')
+		ORDER BY 1`, role)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return names
+}
+
+// No other role may build on the row types of the audit schema's tables, including the partitions maintain()
+// creates after the install: the owner role's member, which may create tables in public, cannot give one a
+// column of any of them.
+func TestTablesRowTypesAreTheAuditRoles(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.Audited(t, auditschema.Config{})
+	const member = "rowtype_test_owner"
+	if _, err := db.Exec(ctx, "CREATE ROLE "+member+" LOGIN IN ROLE auditrepo_owner"); err != nil && !strings.Contains(err.Error(), "already exists") {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(ctx, "GRANT CREATE ON SCHEMA public TO auditrepo_owner"); err != nil {
+		t.Fatal(err)
+	}
+	cfg := db.Config().Copy()
+	cfg.ConnConfig.User, cfg.ConnConfig.Password = member, ""
+	p, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	var made int
+	if err := p.QueryRow(ctx, "SELECT auditrepo.maintain(12)").Scan(&made); err != nil || made == 0 {
+		t.Fatalf("maintain(12) as %s = %d, %v; want new partitions", member, made, err)
+	}
+	if got := buildable(t, db, "auditrepo_owner"); len(got) > 0 {
+		t.Errorf("auditrepo_owner may use the row types of %v", got)
+	}
+	rows, err := db.Query(ctx, `SELECT c.relname::text FROM pg_class c
+		WHERE c.relnamespace = 'auditrepo'::regnamespace AND c.relkind IN ('r', 'p') ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || len(tables) < 15 {
+		t.Fatalf("%d tables in auditrepo (%v)", len(tables), err)
+	}
+	for _, tbl := range tables {
+		q := "CREATE TABLE public.pin (x auditrepo." + pgx.Identifier{tbl}.Sanitize() + ")"
+		if _, err := p.Exec(ctx, q); pgtest.SQLState(err) != "42501" {
+			t.Errorf("%s as %s: %v, want refused (42501)", q, member, err)
+			_, _ = p.Exec(ctx, "DROP TABLE IF EXISTS public.pin")
+		}
 	}
 }

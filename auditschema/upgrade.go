@@ -129,7 +129,7 @@ func Upgrade(ctx context.Context, db Querier, c Config, legacy string) (*Upgrade
 			if _, err := tx.Exec(ctx, asAudit+";\n"+sql+";\nRESET ROLE"); err != nil {
 				return fmt.Errorf("auditschema: upgrade: creating %s.upgrades: %w", c.Schema, err)
 			}
-			if _, err := tx.Exec(ctx, fmt.Sprintf("REVOKE ALL ON %s.upgrades FROM PUBLIC; GRANT SELECT ON %[1]s.upgrades TO %s, %s",
+			if _, err := tx.Exec(ctx, fmt.Sprintf("REVOKE ALL ON %s.upgrades FROM PUBLIC; REVOKE USAGE ON TYPE %[1]s.upgrades FROM PUBLIC; GRANT SELECT ON %[1]s.upgrades TO %s, %s",
 				v.S, pgx.Identifier{c.Owner}.Sanitize(), pgx.Identifier{c.Reviewer}.Sanitize())); err != nil {
 				return err
 			}
@@ -285,7 +285,8 @@ func importPartitions(ctx context.Context, tx pgx.Tx, v upgradeView, asAudit str
 		if exists || blocked {
 			continue
 		}
-		if _, err := tx.Exec(ctx, fmt.Sprintf("%s; CREATE TABLE %s PARTITION OF %s.%s FOR VALUES FROM (%s) TO (%s); RESET ROLE",
+		// As maintain() does, its row type is no other role's to build on.
+		if _, err := tx.Exec(ctx, fmt.Sprintf("%s; CREATE TABLE %s PARTITION OF %s.%s FOR VALUES FROM (%s) TO (%s); REVOKE USAGE ON TYPE %[2]s FROM PUBLIC; RESET ROLE",
 			asAudit, pgx.Identifier{v.Schema, name}.Sanitize(), v.S, v.T, sqltext.Literal(from), sqltext.Literal(to))); err != nil {
 			return nil, fmt.Errorf("auditschema: upgrade: creating partition %s: %w", name, err)
 		}

@@ -216,6 +216,11 @@ func TestUpgradeFromVersion0KeepsEveryRow(t *testing.T) {
 		t.Errorf("a superuser's INSERT into the kept table: %v, want refused", err)
 	}
 
+	// Its table and partitions are no other role's to build on, as the installed ones are not.
+	if got := buildable(t, db, "auditrepo_owner"); len(got) > 0 {
+		t.Errorf("after the upgrade auditrepo_owner may use the row types of %v", got)
+	}
+
 	// Again: nothing changes.
 	cat, n := catalog(t, db), trail(t, db, "auditrepo.audit_log")
 	rep2, err := auditschema.Upgrade(ctx, db, auditschema.Config{}, "public.audit_log")

@@ -370,6 +370,10 @@ func TestAppendOnlyForOwner(t *testing.T) {
 		"CREATE TABLE scratch.pin (a "+auditSchema+".audit_action)",
 		"CREATE TABLE scratch.pin (k "+auditSchema+".actor_kind)",
 		"CREATE FUNCTION scratch.pin() RETURNS "+auditSchema+".claimed LANGUAGE sql AS 'SELECT NULL'",
+		// Nor the row types of its tables: a column of one would block the audit role's ALTER or DROP of the table.
+		"CREATE TABLE scratch.pin_log (r "+auditSchema+".audit_log)",
+		"CREATE TABLE scratch.pin_default (r "+auditSchema+".audit_log_default)",
+		"CREATE TABLE scratch.pin_ddl (r "+auditSchema+".ddl_log)",
 	)
 	if _, err := c.Super.Exec(t.Context(), "CREATE SCHEMA scratch; GRANT USAGE, CREATE ON SCHEMA scratch TO "+roleOwner); err != nil {
 		t.Fatal(err)

@@ -214,6 +214,8 @@ BEGIN
 		IF to_regclass(format('%I.%I', {{lit .Schema}}, name)) IS NULL THEN
 			EXECUTE format('CREATE TABLE %I.%I PARTITION OF %I.%I FOR VALUES FROM (%L) TO (%L)',
 				{{lit .Schema}}, name, {{lit .Schema}}, {{lit .Table}}, m, (m + interval '1 month')::date);
+			-- Its row type, like every table's of the schema (below), is no other role's to build on.
+			EXECUTE format('REVOKE USAGE ON TYPE %I.%I FROM PUBLIC', {{lit .Schema}}, name);
 			made := made + 1;
 		END IF;
 		m := (m + interval '1 month')::date;
@@ -227,6 +229,23 @@ SELECT {{.S}}.maintain();
 {{template "seal" .}}
 
 {{template "retention" .}}
+
+-- Nor on the row type of any of its tables (the audit table's, its partitions', the logs'): a column of one in
+-- another role's table would pin the table against the audit role's later ALTER or DROP. maintain() and Upgrade
+-- revoke it for each partition they create.
+-- +goose StatementBegin
+DO $ar$
+DECLARE
+	r record;
+BEGIN
+	FOR r IN SELECT c.relname FROM pg_catalog.pg_class c
+	         WHERE c.relnamespace = (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname = {{lit .Schema}})
+	           AND c.relkind IN ('r', 'p') AND c.reltype <> 0 LOOP
+		EXECUTE format('REVOKE USAGE ON TYPE %I.%I FROM PUBLIC', {{lit .Schema}}, r.relname);
+	END LOOP;
+END
+$ar$;
+-- +goose StatementEnd
 
 RESET ROLE;
 REVOKE ALL ON ALL TABLES IN SCHEMA {{.S}} FROM PUBLIC;
