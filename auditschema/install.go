@@ -99,15 +99,25 @@ func superuser(ctx context.Context, tx pgx.Tx) (bool, error) {
 	return super, err
 }
 
-// installedVersion is the schema version installed under c's schema, 0 if none.
+// installedVersion is the schema version installed under c's schema, 0 if none. The table is looked up in the
+// catalog, which needs no privilege: to_regclass would need USAGE on the schema, which a CREATEROLE installer
+// outside the owner role lacks.
 func installedVersion(ctx context.Context, tx pgx.Tx, c Config) (int, error) {
-	var v *int
-	err := tx.QueryRow(ctx, "SELECT CASE WHEN to_regclass($1) IS NOT NULL THEN 1 END", pgx.Identifier{c.Schema, "schema_version"}.Sanitize()).Scan(&v)
-	if err != nil || v == nil {
-		return 0, err
+	var found bool
+	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = $1 AND c.relname = 'schema_version')`, c.Schema).Scan(&found)
+	if err != nil {
+		return 0, fmt.Errorf("auditschema: looking for %s.schema_version: %w", c.Schema, err)
 	}
+	if !found {
+		return 0, nil
+	}
+	var v *int
 	err = asAuditMember(ctx, tx, c, func() error {
-		return tx.QueryRow(ctx, "SELECT max(version) FROM "+pgx.Identifier{c.Schema, "schema_version"}.Sanitize()).Scan(&v)
+		if err := tx.QueryRow(ctx, "SELECT max(version) FROM "+pgx.Identifier{c.Schema, "schema_version"}.Sanitize()).Scan(&v); err != nil {
+			return fmt.Errorf("auditschema: reading %s.schema_version: %w", c.Schema, err)
+		}
+		return nil
 	})
 	if err != nil || v == nil {
 		return 0, err
@@ -121,7 +131,7 @@ func installedVersion(ctx context.Context, tx pgx.Tx, c Config) (int, error) {
 func asAuditMember(ctx context.Context, tx pgx.Tx, c Config, f func() error) error {
 	super, err := superuser(ctx, tx)
 	if err != nil {
-		return err
+		return fmt.Errorf("auditschema: acting as %s: %w", c.Audit, err)
 	}
 	role := pgx.Identifier{c.Audit}.Sanitize()
 	if !super {

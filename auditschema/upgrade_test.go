@@ -407,3 +407,43 @@ func TestInstallAndUpgradeAsCreateRoleUser(t *testing.T) {
 		t.Errorf("%s as %s without CREATEROLE: %v, want refused (42501)", regrant, installer, err)
 	}
 }
+
+// A CREATEROLE installer outside the owner role has no USAGE on the audit schema: it still finds the installed
+// version, so it may install again (which changes nothing).
+func TestInstallTwiceAsCreateRoleUserOutsideTheOwnerRole(t *testing.T) {
+	ctx := context.Background()
+	super := pgtest.Empty(t)
+	const installer = "auditrepo_outsider_test"
+	if _, err := super.Exec(ctx, `DO $$
+		BEGIN
+			CREATE ROLE `+installer+` LOGIN CREATEROLE;
+		EXCEPTION WHEN duplicate_object OR unique_violation THEN
+			NULL;
+		END $$; ALTER ROLE `+installer+` CREATEROLE`); err != nil {
+		t.Fatal(err)
+	}
+	// The database's owner, so that it may take TEMP from the application.
+	if _, err := super.Exec(ctx, "ALTER DATABASE "+pgx.Identifier{super.Config().ConnConfig.Database}.Sanitize()+" OWNER TO "+installer); err != nil {
+		t.Fatal(err)
+	}
+	cfg := super.Config().ConnConfig.Copy()
+	cfg.User, cfg.Password = installer, ""
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for i := range 2 {
+		rep, err := auditschema.Install(ctx, conn, auditschema.Config{})
+		if err != nil {
+			t.Fatalf("install %d as %s: %v", i+1, installer, err)
+		}
+		if rep.Installed != (i == 0) {
+			t.Errorf("install %d: %+v, want installed the first time only", i+1, rep)
+		}
+	}
+	var usage bool
+	if err := conn.QueryRow(ctx, "SELECT has_schema_privilege('auditrepo', 'USAGE')").Scan(&usage); err != nil || usage {
+		t.Errorf("%s has USAGE on the audit schema (%v): the test means one that has not", installer, err)
+	}
+}
