@@ -145,3 +145,52 @@ func TestUpgradedHasTheInstalledFunctions(t *testing.T) {
 		}
 	}
 }
+
+// maintain() and Upgrade make UTC's months whatever the session's TimeZone: east of UTC another zone's months
+// would overlap the partitions made in UTC (Install's), west of it leave gaps between them.
+func TestPartitionsAreUTCMonthsInAnyTimeZone(t *testing.T) {
+	ctx := context.Background()
+	db := legacyDB(t)
+	if _, err := db.Exec(ctx, legacyRows); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := auditschema.Install(ctx, db, auditschema.Config{}); err != nil {
+		t.Fatal(err)
+	}
+	for i, tz := range []string{"Asia/Tokyo", "Pacific/Pago_Pago"} {
+		err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, "SET LOCAL TimeZone = '"+tz+"'"); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, "SELECT auditrepo.maintain($1)", 6*(i+1)); err != nil {
+				return err
+			}
+			if i == 0 {
+				_, err := auditschema.Upgrade(ctx, tx, auditschema.Config{}, "")
+				return err
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("maintain() in %s: %v", tz, err)
+		}
+	}
+	rows, err := db.Query(ctx, `SELECT c.relname::text, pg_get_expr(c.relpartbound, c.oid),
+			format('FOR VALUES FROM (%L) TO (%L)', timezone('UTC', to_date(right(c.relname, 6), 'YYYYMM')::timestamp), 
+				timezone('UTC', (to_date(right(c.relname, 6), 'YYYYMM') + interval '1 month')::timestamp))
+		FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+		WHERE i.inhparent = 'auditrepo.audit_log'::regclass AND c.relname <> 'audit_log_default' ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type part struct{ Name, Bound, Want string }
+	parts, err := pgx.CollectRows(rows, pgx.RowToStructByPos[part])
+	if err != nil || len(parts) < 15 {
+		t.Fatalf("%d monthly partitions (%v), want this month's and twelve ahead and the imported months'", len(parts), err)
+	}
+	for _, p := range parts {
+		if p.Bound != p.Want {
+			t.Errorf("%s: %s, want %s", p.Name, p.Bound, p.Want)
+		}
+	}
+}

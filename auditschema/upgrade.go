@@ -257,7 +257,9 @@ func Upgrade(ctx context.Context, db Querier, c Config, legacy string) (*Upgrade
 // default partition fall in that month (the partition could not be created; the imported rows join them there).
 // Install has run, so the function exists; the name is not computed here a second time.
 func importPartitions(ctx context.Context, tx pgx.Tx, v upgradeView, asAudit string) ([]string, error) {
-	rows, err := tx.Query(ctx, "SELECT m, "+v.S+".partition_name(m) FROM (SELECT DISTINCT date_trunc('month', occurred_at)::date AS m FROM "+
+	// UTC's months, as maintain() makes them, whatever the session's TimeZone: bounds of another zone's months would
+	// overlap maintain()'s partitions or leave gaps between them.
+	rows, err := tx.Query(ctx, "SELECT m, "+v.S+".partition_name(m) FROM (SELECT DISTINCT date_trunc('month', occurred_at AT TIME ZONE 'UTC')::date AS m FROM "+
 		v.Legacy+") AS months ORDER BY m")
 	if err != nil {
 		return nil, err
@@ -273,10 +275,11 @@ func importPartitions(ctx context.Context, tx pgx.Tx, v upgradeView, asAudit str
 	var made []string
 	for _, m := range months {
 		name := m.Name
-		from, to := m.Start.Format(time.DateOnly), m.Start.AddDate(0, 1, 0).Format(time.DateOnly)
+		const utcMidnight = "2006-01-02 00:00:00+00"
+		from, to := m.Start.Format(utcMidnight), m.Start.AddDate(0, 1, 0).Format(utcMidnight)
 		var exists, blocked bool
 		err := tx.QueryRow(ctx, fmt.Sprintf(`SELECT to_regclass($1) IS NOT NULL,
-				EXISTS (SELECT FROM %s.%s WHERE occurred_at >= $2::date AND occurred_at < $3::date)`,
+				EXISTS (SELECT FROM %s.%s WHERE occurred_at >= $2::timestamptz AND occurred_at < $3::timestamptz)`,
 			v.S, pgx.Identifier{v.Table + "_default"}.Sanitize()),
 			pgx.Identifier{v.Schema, name}.Sanitize(), from, to).Scan(&exists, &blocked)
 		if err != nil {

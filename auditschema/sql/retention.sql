@@ -41,12 +41,12 @@ CREATE TRIGGER refuse_update_delete BEFORE UPDATE OR DELETE ON {{.S}}.retention_
 -- before now() - floor and that no active legal hold covers, recording each drop in retention_log. It returns
 -- what it did (or, with dry_run, would do): created / would_create, dropped / would_drop, kept (held, with the
 -- holds), and default (rows in the default partition, which is never dropped). The floor may not be under the
--- six years HIPAA requires documentation be kept (45 CFR 164.316(b)(2)(i)).
+-- six years HIPAA requires documentation be kept (45 CFR 164.316(b)(2)(i)). Its months are UTC's, as maintain()'s.
 -- +goose StatementBegin
 CREATE FUNCTION {{.S}}.retain(floor interval, dry_run boolean DEFAULT true)
 RETURNS TABLE (action text, partition_name text, range_from timestamptz, range_to timestamptz, n_rows bigint,
                min_id bigint, max_id bigint, detail text)
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET datestyle = 'ISO, YMD' AS $ar$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET datestyle = 'ISO, YMD' SET TimeZone = 'UTC' AS $ar$
 DECLARE
 	cutoff timestamptz := now() - floor;
 	dry boolean := coalesce(dry_run, true);

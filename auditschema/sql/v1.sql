@@ -200,10 +200,12 @@ $ar$;
 CREATE FUNCTION {{.S}}.partition_name(month date) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN {{lit .Table}} OPERATOR(pg_catalog.||) '_' OPERATOR(pg_catalog.||) pg_catalog.to_char(month::pg_catalog.timestamp, 'YYYYMM');
 
--- maintain creates the monthly partitions from the current month to months_ahead months ahead.
+-- maintain creates the monthly partitions from the current month to months_ahead months ahead. The months are
+-- UTC's, whatever the caller's TimeZone: a partition's bounds are its dates read in the session's time zone, so
+-- months of another zone would overlap the existing partitions (east of UTC) or leave gaps between them (west).
 -- +goose StatementBegin
 CREATE FUNCTION {{.S}}.maintain(months_ahead integer DEFAULT 3) RETURNS integer LANGUAGE plpgsql
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET TimeZone = 'UTC' AS $ar$
 DECLARE
 	m date := date_trunc('month', now())::date;
 	made integer := 0;
