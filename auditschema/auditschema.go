@@ -61,6 +61,31 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
+// NameError says which of a Config's names cannot be written into the audit schema's SQL.
+type NameError struct {
+	Field, Value string // Field is the Config field: "Schema", "Table", "Audit", "Owner", "App" or "Reviewer"
+}
+
+func (e *NameError) Error() string {
+	return fmt.Sprintf("auditschema: Config.%s %q: want a name that holds no control character and no %s, the SQL's body quote",
+		e.Field, e.Value, sqltext.BodyQuote)
+}
+
+// Check returns a *NameError for the first of c's names (its defaults where empty) that holds a control character
+// or the quote of the function bodies and DO blocks the names are written into, as the generator refuses them.
+// Install, InstallModels, Secure, Upgrade and the SQL methods check c first.
+func (c Config) Check() error {
+	c = c.WithDefaults()
+	for _, n := range []struct{ field, value string }{
+		{"Schema", c.Schema}, {"Table", c.Table}, {"Audit", c.Audit}, {"Owner", c.Owner}, {"App", c.App}, {"Reviewer", c.Reviewer},
+	} {
+		if !sqltext.BodyName(n.value) {
+			return &NameError{Field: n.field, Value: n.value}
+		}
+	}
+	return nil
+}
+
 // QualifiedTable is the audit table as SQL names it, quoted where needed.
 func (c Config) QualifiedTable() string {
 	c = c.WithDefaults()
@@ -79,6 +104,14 @@ func (c Config) view() view {
 	return view{Config: c, S: pgx.Identifier{c.Schema}.Sanitize(), T: pgx.Identifier{c.Table}.Sanitize(), EventTrigger: c.Schema + "_ddl"}
 }
 
+// render renders the template name with c's names, once they pass Check.
+func (c Config) render(name string) (string, error) {
+	if err := c.Check(); err != nil {
+		return "", err
+	}
+	return render(name, c.view())
+}
+
 func render(name string, v any) (string, error) {
 	var b bytes.Buffer
 	if err := tmpl.ExecuteTemplate(&b, name, v); err != nil {
@@ -90,15 +123,15 @@ func render(name string, v any) (string, error) {
 // SQL returns the statements that create schema version 1 with c's names, as one migration (goose annotations
 // included; other tools ignore them as comments). It does not include the event trigger (DDLSQL), which needs a
 // superuser.
-func (c Config) SQL() (string, error) { return render("v1.sql", c.view()) }
+func (c Config) SQL() (string, error) { return c.render("v1.sql") }
 
 // DatabaseSQL returns the statements that set what the audit schema needs of the database itself: no TEMP for the
 // application. Install and InstallModels run them every time: database privileges do not survive CREATE DATABASE
 // ... TEMPLATE or a pg_restore without --create.
-func (c Config) DatabaseSQL() (string, error) { return render("database", c.view()) }
+func (c Config) DatabaseSQL() (string, error) { return c.render("database") }
 
 // DDLSQL returns the statements that install the event trigger recording DDL on audited tables (superuser only).
-func (c Config) DDLSQL() (string, error) { return render("ddl.sql", c.view()) }
+func (c Config) DDLSQL() (string, error) { return c.render("ddl.sql") }
 
 // Querier is what Install needs of a connection: pgx.Conn, pgxpool.Pool and pgx.Tx have it.
 type Querier interface {

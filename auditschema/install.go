@@ -25,6 +25,9 @@ type Report struct {
 // and grant the application role; then install the models (InstallModels, or the generated Install).
 func Install(ctx context.Context, db Querier, c Config) (*Report, error) {
 	c = c.WithDefaults()
+	if err := c.Check(); err != nil {
+		return nil, err
+	}
 	rep := &Report{}
 	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
 		// One install at a time: roles and the schema are created only if missing.
@@ -77,6 +80,9 @@ func Install(ctx context.Context, db Querier, c Config) (*Report, error) {
 // cloned from a template or restored without --create, where database privileges are lost. Install and
 // InstallModels run it too.
 func Secure(ctx context.Context, db Querier, c Config) error {
+	if err := c.Check(); err != nil {
+		return err
+	}
 	return pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error { return secure(ctx, tx, c.WithDefaults()) })
 }
 
@@ -175,6 +181,9 @@ type Table struct {
 // problem. Running it again replaces what a previous run installed.
 func InstallModels(ctx context.Context, db Querier, c Config, m Models) error {
 	c = c.WithDefaults()
+	if err := c.Check(); err != nil {
+		return err
+	}
 	if m.Schema != c.Schema {
 		return fmt.Errorf("auditschema: the models were generated for audit schema %q, not %q (the generator's -schema)", m.Schema, c.Schema)
 	}

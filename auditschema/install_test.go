@@ -153,3 +153,41 @@ func TestTablesRowTypesAreTheAuditRoles(t *testing.T) {
 		}
 	}
 }
+
+// A name the SQL cannot hold (one ending the DO blocks' and bodies' $ar$ quote, or with a control character) is
+// refused before anything runs, naming the Config field.
+func TestInstallRefusesNamesTheSQLCannotHold(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.Empty(t)
+	for field, c := range map[string]auditschema.Config{
+		"Reviewer": {Reviewer: "name_test_rv$ar$ || pg_catalog.pg_sleep(0); $ar$"},
+		"Schema":   {Schema: "name_test_s$ar$"},
+		"Table":    {Table: "name_test_t\nx"},
+		"Audit":    {Audit: "name_test_a$ar$"},
+		"Owner":    {Owner: "name_test_o\x00"},
+		"App":      {App: "name_test_app\t"},
+	} {
+		calls := map[string]func() error{
+			"Install": func() error { _, err := auditschema.Install(ctx, db, c); return err },
+			"InstallModels": func() error {
+				return auditschema.InstallModels(ctx, db, c, auditschema.Models{Schema: c.WithDefaults().Schema})
+			},
+			"Secure":  func() error { return auditschema.Secure(ctx, db, c) },
+			"Upgrade": func() error { _, err := auditschema.Upgrade(ctx, db, c, ""); return err },
+			"SQL":     func() error { _, err := c.SQL(); return err },
+		}
+		for name, call := range calls {
+			err := call()
+			if nameErr, ok := errors.AsType[*auditschema.NameError](err); !ok || nameErr.Field != field || !strings.Contains(err.Error(), "Config."+field) {
+				t.Errorf("%s with a bad %s = %v, want a *NameError naming Config.%s", name, field, err, field)
+			}
+		}
+	}
+	var roles int
+	if err := db.QueryRow(ctx, "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'name\\_test\\_%'").Scan(&roles); err != nil || roles != 0 {
+		t.Errorf("%d roles created by refused installs (%v)", roles, err)
+	}
+	if exists(t, db, "schema_version") {
+		t.Error("a refused install created the audit schema")
+	}
+}

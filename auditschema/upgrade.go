@@ -91,6 +91,9 @@ type upgradeView struct {
 // seal fail to verify.
 func Upgrade(ctx context.Context, db Querier, c Config, legacy string) (*UpgradeReport, error) {
 	c = c.WithDefaults()
+	if err := c.Check(); err != nil {
+		return nil, err
+	}
 	if legacy == "" {
 		legacy = LegacyTable
 	}

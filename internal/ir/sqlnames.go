@@ -2,13 +2,13 @@ package ir
 
 import (
 	"fmt"
-	"strings"
-	"unicode"
+
+	"github.com/auditrepo/auditrepo/internal/sqltext"
 )
 
 // BodyQuote is the dollar quote the generated trigger SQL (internal/templates) encloses function bodies and DO
 // blocks in: a table, column or value written inside a body must not contain it.
-const BodyQuote = "$ar$"
+const BodyQuote = sqltext.BodyQuote
 
 // AuditNameError says which of the audit names a generator run was given cannot be written into the trigger
 // SQL. It is a usage error: the names come from the caller (auditrepo-gen's flags), not from the input files.
@@ -25,7 +25,7 @@ func (e *AuditNameError) Error() string {
 // trigger bodies' quote.
 func (a Audit) Check() error {
 	for _, n := range []struct{ name, value string }{{"schema", a.Schema}, {"table", a.Table}, {"role", a.Role}} {
-		if n.value == "" || strings.Contains(n.value, BodyQuote) || strings.ContainsFunc(n.value, unicode.IsControl) {
+		if !sqltext.BodyName(n.value) {
 			return &AuditNameError{Name: n.name, Value: n.value}
 		}
 	}

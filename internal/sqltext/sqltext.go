@@ -3,7 +3,10 @@
 // cmd/auditbench: they all quote string literals the one way.
 package sqltext
 
-import "strings"
+import (
+	"strings"
+	"unicode"
+)
 
 // Literal is s as an SQL string literal: s between single quotes, each ' in it doubled.
 //
@@ -11,3 +14,14 @@ import "strings"
 // ordinary character in '...' (only in E'...' is it an escape). s must hold no NUL byte, which no PostgreSQL text
 // can: the server refuses a statement containing one.
 func Literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// BodyQuote is the dollar quote the audit schema's SQL (package auditschema) and the generated trigger SQL
+// (internal/templates) enclose function bodies and DO blocks in: a name or value written inside one must not
+// contain it.
+const BodyQuote = "$ar$"
+
+// BodyName reports whether name may be written, as an identifier or a literal, into SQL enclosed in BodyQuote: it
+// is not empty and holds no control character and no BodyQuote.
+func BodyName(name string) bool {
+	return name != "" && !strings.Contains(name, BodyQuote) && !strings.ContainsFunc(name, unicode.IsControl)
+}

@@ -39,3 +39,14 @@ func TestLiteralNUL(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+func TestBodyName(t *testing.T) {
+	for name, want := range map[string]bool{
+		"auditrepo_reviewer": true, "Clinic Trail": true, "o'brien": true, "ärzte": true, "$a$": true,
+		"": false, "rv$ar$ || x": false, "a\nb": false, "a\tb": false, "a\x00b": false, "a\u0085b": false,
+	} {
+		if got := sqltext.BodyName(name); got != want {
+			t.Errorf("BodyName(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
