@@ -3,8 +3,10 @@ package main
 import (
 	"errors"
 	"flag"
+	"fmt"
 
 	"github.com/auditrepo/auditrepo/auditschema"
+	"github.com/auditrepo/auditrepo/internal/sqltext"
 )
 
 // nameFlag is the flag naming one field of auditschema.Config. Every subcommand that needs the field registers
@@ -36,7 +38,8 @@ func registerNames(fs *flag.FlagSet, c *auditschema.Config, names ...nameFlag) {
 	}
 }
 
-// nameValue is a name flag's value: never empty, which auditschema would silently read as the default.
+// nameValue is a name flag's value: never empty, which auditschema would silently read as the default, and one
+// the audit schema's SQL can hold (auditschema.Config.Check).
 type nameValue string
 
 func (v *nameValue) String() string {
@@ -49,6 +52,9 @@ func (v *nameValue) String() string {
 func (v *nameValue) Set(s string) error {
 	if s == "" {
 		return errors.New("a name cannot be empty: leave the flag out for its default")
+	}
+	if !sqltext.BodyName(s) {
+		return fmt.Errorf("a name cannot hold a control character or %s, the audit SQL's body quote", sqltext.BodyQuote)
 	}
 	*v = nameValue(s)
 	return nil

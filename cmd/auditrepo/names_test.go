@@ -98,6 +98,9 @@ func TestRetentionOtherNames(t *testing.T) {
 	if out := app.want(2, names("--owner-role", "")...); !strings.Contains(out, `invalid value "" for flag -owner-role: a name cannot be empty`) {
 		t.Errorf("an empty --owner-role: %q", out)
 	}
+	if out := app.want(2, names("--owner-role", "o$ar$ || x")...); !strings.Contains(out, `for flag -owner-role: a name cannot hold a control character or $ar$`) {
+		t.Errorf("an --owner-role holding $ar$: %q", out)
+	}
 }
 
 // trail, record, seal and verify read an audit table of other names with --schema and --audit-table.
