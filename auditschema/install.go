@@ -34,6 +34,13 @@ func Install(ctx context.Context, db Querier, c Config) (*Report, error) {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext('auditrepo install'))"); err != nil {
 			return err
 		}
+		probs, err := checkRoles(ctx, tx, c)
+		if err != nil {
+			return err
+		}
+		if len(probs) > 0 {
+			return &NotReadyError{Problems: probs}
+		}
 		v, err := installedVersion(ctx, tx, c)
 		if err != nil {
 			return err
@@ -211,10 +218,13 @@ func InstallModels(ctx context.Context, db Querier, c Config, m Models) error {
 	})
 }
 
-// check finds every table that is missing, has other columns than its model, is not owned by the owner role, or
-// lacks the application role's grants.
+// check finds what the roles have that they may not (checkRoles), and every table that is missing, has other
+// columns than its model, is not owned by the owner role, or lacks the application role's grants.
 func check(ctx context.Context, tx pgx.Tx, c Config, tables []Table) error {
-	var probs []Problem
+	probs, err := checkRoles(ctx, tx, c)
+	if err != nil {
+		return err
+	}
 	for _, tbl := range tables {
 		t := tbl.Name
 		var owner string

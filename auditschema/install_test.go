@@ -3,6 +3,8 @@ package auditschema_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -189,5 +191,69 @@ func TestInstallRefusesNamesTheSQLCannotHold(t *testing.T) {
 	}
 	if exists(t, db, "schema_version") {
 		t.Error("a refused install created the audit schema")
+	}
+}
+
+// Install refuses roles that already exist with what would let them reach the audit rows around the trigger
+// functions, changes nothing, and names a fix for each; once the fixes are run, it installs.
+func TestInstallRefusesUnsafeRoles(t *testing.T) {
+	ctx := context.Background()
+	// Roles are the cluster's: names of this run's own (a failed run keeps its database, and the roles its
+	// objects need), dropped after the test's database is.
+	p := fmt.Sprintf("rr%d_", rand.Uint32())
+	c := auditschema.Config{Schema: "rr_audit", Audit: p + "audit", Owner: p + "owner", App: p + "app", Reviewer: p + "reviewer"}
+	cfg := pgtest.Config()
+	adm := pgtest.Pool(t, pgtest.URL(cfg, cfg.User))
+	t.Cleanup(func() {
+		for _, r := range []string{c.Audit, c.Owner, c.App, c.Reviewer, p + "intruder"} {
+			adm.Exec(ctx, "DROP ROLE IF EXISTS "+r)
+		}
+	})
+	db := pgtest.Empty(t)
+	for _, s := range []string{
+		"CREATE ROLE %[1]saudit LOGIN",
+		"CREATE ROLE %[1]sowner NOLOGIN CREATEROLE",
+		"CREATE ROLE %[1]sreviewer LOGIN",
+		"CREATE ROLE %[1]sapp LOGIN IN ROLE %[1]sreviewer, pg_write_all_data",
+		"CREATE ROLE %[1]sintruder LOGIN IN ROLE %[1]saudit",
+	} {
+		if _, err := db.Exec(ctx, fmt.Sprintf(s, p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := auditschema.Install(ctx, db, c)
+	var nr *auditschema.NotReadyError
+	if !errors.Is(err, auditschema.ErrNotReady) || !errors.As(err, &nr) {
+		t.Fatalf("Install = %v, want a NotReadyError", err)
+	}
+	want := []string{
+		"role %[1]saudit (the audit role) has LOGIN",
+		"role %[1]sowner (the owner role) has CREATEROLE",
+		"role %[1]sapp (the application role) is a member of %[1]sreviewer",
+		"role %[1]sapp (the application role) is a member of pg_write_all_data",
+		"role %[1]sintruder is a member of %[1]saudit (the audit role): it may edit the trail",
+	}
+	for i := range want {
+		want[i] = fmt.Sprintf(want[i], p)
+	}
+	var got []string
+	for _, p := range nr.Problems {
+		got = append(got, p.What)
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	var exists bool
+	if err := db.QueryRow(ctx, "SELECT EXISTS (SELECT FROM pg_namespace WHERE nspname = 'rr_audit')").Scan(&exists); err != nil || exists {
+		t.Fatalf("a refused Install created the schema (%v)", err)
+	}
+	for _, p := range nr.Problems {
+		fix, _, _ := strings.Cut(p.Fix, ";")
+		if _, err := db.Exec(ctx, fix); err != nil {
+			t.Fatalf("the fix %q: %v", fix, err)
+		}
+	}
+	if _, err := auditschema.Install(ctx, db, c); err != nil {
+		t.Fatalf("Install after the fixes: %v", err)
 	}
 }
