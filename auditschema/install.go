@@ -47,7 +47,10 @@ func Install(ctx context.Context, db Querier, c Config) (*Report, error) {
 		}
 		switch {
 		case v > Version:
-			return fmt.Errorf("auditschema: %s holds schema version %d, newer than this library's %d", c.Schema, v, Version)
+			return &NotReadyError{Problems: []Problem{{
+				What: fmt.Sprintf("%s holds schema version %d, newer than this library's %d", c.Schema, v, Version),
+				Fix:  "use the version of github.com/auditrepo/auditrepo that installed it, or a later one",
+			}}}
 		case v == 0:
 			sql, err := c.SQL()
 			if err != nil {
@@ -192,7 +195,10 @@ func InstallModels(ctx context.Context, db Querier, c Config, m Models) error {
 		return err
 	}
 	if m.Schema != c.Schema {
-		return fmt.Errorf("auditschema: the models were generated for audit schema %q, not %q (the generator's -schema)", m.Schema, c.Schema)
+		return &NotReadyError{Problems: []Problem{{
+			What: fmt.Sprintf("the models were generated for audit schema %q, not %q", m.Schema, c.Schema),
+			Fix:  fmt.Sprintf("generate them with -schema %s, or install with Config.Schema %q", c.Schema, m.Schema),
+		}}}
 	}
 	return pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
 		v, err := installedVersion(ctx, tx, c)

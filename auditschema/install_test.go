@@ -94,6 +94,23 @@ func TestInstallModelsNamesTheFix(t *testing.T) {
 	}
 }
 
+// Models generated for another audit schema, and a schema newer than the library, are refused with ErrNotReady,
+// nothing changed.
+func TestInstallRefusesMismatches(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.Audited(t, auditschema.Config{})
+	err := auditschema.InstallModels(ctx, db, auditschema.Config{}, auditschema.Models{Schema: "audit2", SQL: "SELECT 1/0"})
+	if !errors.Is(err, auditschema.ErrNotReady) || !strings.Contains(err.Error(), `generate them with -schema auditrepo, or install with Config.Schema "audit2"`) {
+		t.Errorf("InstallModels of another schema's models = %v, want ErrNotReady naming both fixes", err)
+	}
+	if _, err := db.Exec(ctx, "SET ROLE auditrepo_audit; INSERT INTO auditrepo.schema_version (version) VALUES (99); RESET ROLE"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := auditschema.Install(ctx, db, auditschema.Config{}); !errors.Is(err, auditschema.ErrNotReady) || !strings.Contains(err.Error(), "holds schema version 99, newer than this library's 1") {
+		t.Errorf("Install over a newer schema = %v, want ErrNotReady", err)
+	}
+}
+
 // buildable lists the audit schema's tables whose row type role may use: a column of it in role's table would pin
 // the audit table against the audit role's later ALTER or DROP.
 func buildable(t *testing.T, db *pgxpool.Pool, role string) []string {
