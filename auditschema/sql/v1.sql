@@ -4,7 +4,8 @@
 -- Roles (server-wide, created when missing):
 --   {{.Audit}}     NOLOGIN, owns the audit schema, its tables and the trigger functions; nobody is a member (a
 --                  superuser, or on PostgreSQL 15 a CREATEROLE login, could make itself one: see the README).
---   {{.Owner}}     NOLOGIN, owns the application's tables; the migrating user is a member.
+--   {{.Owner}}     NOLOGIN, owns the application's tables; the user running the migrations should be a member (Install
+--                  does not make it one).
 --   {{.App}}       LOGIN, the application: writes PHI tables, calls claim(); no privilege on audit tables.
 --   {{.Reviewer}}  LOGIN, reads the trail.
 
