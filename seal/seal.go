@@ -44,8 +44,11 @@ var rangeFactory = compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren
 // final. Concurrent seals of one table take turns. The connection needs SELECT on the audit table and SELECT and
 // INSERT on the seal tables (the reviewer role has them).
 //
-// It refuses (ErrBadCheckpoint) to seal on top of a database whose latest checkpoint a witness does not hold, or
-// holds a newer one than: the database's checkpoints were changed or rolled back. It refuses (ErrOtherKey) to
+// It refuses (ErrBadCheckpoint) to seal on top of a database whose checkpoints disagree with a witness's latest:
+// a newer one, another of the same size, one of a size the database has another checkpoint of or none, or any
+// when the database has none (its checkpoints were changed or rolled back). A witness that holds an earlier
+// checkpoint of the database's, or none, is given the database's latest first (a previous seal's publishing
+// failed, or the witness is new). It refuses (ErrOtherKey) to
 // seal with a key that did not sign the latest checkpoint (by the key name and hash the note's signature
 // lines state): the trail would then verify with neither key.
 func Seal(ctx context.Context, db DB, s note.Signer, opts Options) (*Checkpoint, error) {
@@ -70,7 +73,7 @@ func Seal(ctx context.Context, db DB, s note.Signer, opts Options) (*Checkpoint,
 			}
 		}
 		for _, w := range opts.Witnesses {
-			if err := checkWitness(ctx, w, prev); err != nil {
+			if err := checkWitness(ctx, tx, c, w, prev); err != nil {
 				return err
 			}
 		}
@@ -168,8 +171,8 @@ func signedBy(cp *Checkpoint, s note.Signer) error {
 }
 
 // checkWitness makes sure w holds the database's latest checkpoint prev (publishing it if a previous seal could
-// not) and nothing newer.
-func checkWitness(ctx context.Context, w Witness, prev *Checkpoint) error {
+// not) and nothing newer, and that an earlier checkpoint it holds is the database's of that size.
+func checkWitness(ctx context.Context, tx pgx.Tx, c auditschema.Config, w Witness, prev *Checkpoint) error {
 	signed, err := w.Latest(ctx)
 	if err != nil {
 		return fmt.Errorf("seal: reading %s: %w", w, err)
@@ -190,6 +193,15 @@ func checkWitness(ctx context.Context, w Witness, prev *Checkpoint) error {
 		}
 		if size == prev.Size {
 			return badCheckpoint("%s holds a different checkpoint of tree size %d than the database", w, size)
+		}
+		var same bool
+		err = tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM `+pgx.Identifier{c.Schema, "seal_checkpoint"}.Sanitize()+`
+			WHERE tree_size = $1 AND note = $2)`, int64(size), string(signed)).Scan(&same)
+		if err != nil {
+			return fmt.Errorf("seal: reading the checkpoint of tree size %d: %w", size, err)
+		}
+		if !same {
+			return badCheckpoint("%s holds a checkpoint of tree size %d that the database does not: its checkpoints were changed", w, size)
 		}
 	}
 	return w.Publish(ctx, prev)

@@ -315,3 +315,27 @@ func TestSealRefusesOtherKey(t *testing.T) {
 	}
 	tr.clean()
 }
+
+// A witness that lags holds an earlier checkpoint; when the database no longer has it (its checkpoints were
+// rebuilt over edited rows, sealed without the witness), Seal refuses rather than publish the rebuilt chain to
+// the witness, whose latest would then agree with it.
+func TestSealRefusesAWitnessTheDatabaseDisowns(t *testing.T) {
+	ctx := context.Background()
+	tr := newTrail(t)
+	tr.insert(2, 1)
+	tr.seal()
+	tr.exec(`BEGIN; SET LOCAL session_replication_role = replica;
+		DELETE FROM auditrepo.seal_checkpoint; DELETE FROM auditrepo.seal_leaf; UPDATE auditrepo.audit_log SET actor_id = 8;
+		COMMIT`)
+	tr.insert(1, 1)
+	pgtest.WaitFinal(t, tr.db, tr.maxXID())
+	if cp, err := Seal(ctx, tr.db, tr.s, Options{}); err != nil || cp == nil || cp.Size != 3 {
+		t.Fatalf("sealing again without the witness: %+v, %v", cp, err)
+	}
+	tr.insert(1, 1)
+	pgtest.WaitFinal(t, tr.db, tr.maxXID())
+	_, err := Seal(ctx, tr.db, tr.s, tr.opts)
+	if !errors.Is(err, ErrBadCheckpoint) || !strings.Contains(err.Error(), "holds a checkpoint of tree size 2 that the database does not") {
+		t.Fatalf("Seal with the witness = %v, want ErrBadCheckpoint", err)
+	}
+}
