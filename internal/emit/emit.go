@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"go/types"
 	"strings"
-	"unicode"
 
 	"github.com/dave/jennifer/jen"
 
@@ -31,20 +30,20 @@ func Files(p *ir.Program, pkg string) (map[string][]byte, error) {
 		if err := model(f, p, m); err != nil {
 			return nil, err
 		}
-		if err := render(out, snake(m.Name)+".go", f); err != nil {
+		if err := render(out, m.File, f); err != nil {
 			return nil, err
 		}
 	}
 	f := newFile(p, pkg)
 	bundle(f, p)
-	if err := render(out, "repo.go", f); err != nil {
+	if err := render(out, ir.BundleFile, f); err != nil {
 		return nil, err
 	}
 	f = newFile(p, pkg)
 	if err := install(f, p); err != nil {
 		return nil, err
 	}
-	if err := render(out, "install.go", f); err != nil {
+	if err := render(out, ir.InstallFile, f); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -87,17 +86,15 @@ func model(f *jen.File, p *ir.Program, m *ir.Model) error {
 		if err != nil {
 			return err
 		}
-		constName := "audited" + w.Query
-		f.Const().Id(constName).Op("=").Add(sqlLit(text))
-		write(f, p, m, w, constName)
+		f.Const().Id(w.Const).Op("=").Add(sqlLit(text))
+		write(f, p, m, w)
 		if w.Many != nil {
 			text, err := templates.ManySQL(p, w)
 			if err != nil {
 				return err
 			}
-			constName := "audited" + w.Query + "Many"
-			f.Const().Id(constName).Op("=").Add(sqlLit(text))
-			many(f, p, m, w, constName)
+			f.Const().Id(w.Many.Const).Op("=").Add(sqlLit(text))
+			many(f, p, m, w)
 		}
 	}
 	return nil
@@ -117,22 +114,15 @@ func action(a audit.Action) jen.Code {
 	}[a])
 }
 
-// local returns name, or name with underscores appended until it differs from sqlc's argument name.
-func local(name string, w *ir.Write) string {
-	for name == w.ArgName {
-		name += "_"
-	}
-	return name
-}
-
-func write(f *jen.File, p *ir.Program, m *ir.Model, w *ir.Write, constName string) {
-	params := []jen.Code{jen.Id("ctx").Qual("context", "Context")}
-	callArgs := []jen.Code{jen.Id("ctx")}
+func write(f *jen.File, p *ir.Program, m *ir.Model, w *ir.Write) {
+	l := w.Names
+	params := []jen.Code{jen.Id(l.Ctx).Qual("context", "Context")}
+	callArgs := []jen.Code{jen.Id(l.Ctx)}
 	if w.ArgType != nil {
-		params = append(params, jen.Id(w.ArgName).Add(typeCode(w.ArgType)))
-		callArgs = append(callArgs, jen.Id(w.ArgName))
+		params = append(params, jen.Id(l.Arg).Add(typeCode(w.ArgType)))
+		callArgs = append(callArgs, jen.Id(l.Arg))
 	}
-	call, res := local("call", w), local("res", w)
+	call, res := l.Call, l.Res
 	src := fmt.Sprintf("%s runs sqlc's %s (%s:%d)", w.Method, w.Query, w.Source.Filename, w.Source.Line)
 	f.Commentf("%s under its actor's claim;", src)
 	f.Commentf("the audit triggers of %s record each row it changes, in the same statement.", m.Table)
@@ -150,12 +140,12 @@ func write(f *jen.File, p *ir.Program, m *ir.Model, w *ir.Write, constName strin
 	case ir.ResultCount:
 		f.Comment("It returns how many rows changed; none is not an error.")
 	}
-	claim := jen.Id(call).Op(":=").Id("r").Dot("w").Dot("Claim").Call(jen.Id("ctx"), action(w.Action), jen.Lit(m.Table), jen.Id(constName))
+	claim := jen.Id(call).Op(":=").Id(l.Recv).Dot("w").Dot("Claim").Call(jen.Id(l.Ctx), action(w.Action), jen.Lit(m.Table), jen.Id(w.Const))
 	sqlc := jen.Qual(p.SQLCPath, "New").Call(jen.Id(call)).Dot(w.Query).Call(callArgs...)
 	if p.DBArgument {
-		sqlc = jen.Qual(p.SQLCPath, "New").Call().Dot(w.Query).Call(append([]jen.Code{jen.Id("ctx"), jen.Id(call)}, callArgs[1:]...)...)
+		sqlc = jen.Qual(p.SQLCPath, "New").Call().Dot(w.Query).Call(append([]jen.Code{jen.Id(l.Ctx), jen.Id(call)}, callArgs[1:]...)...)
 	}
-	fn := f.Func().Params(jen.Id("r").Op("*").Id(repoType(m))).Id(w.Method).Params(params...)
+	fn := f.Func().Params(jen.Id(l.Recv).Op("*").Id(repoType(m))).Id(w.Method).Params(params...)
 	if w.Result == ir.ResultNone {
 		check := "Err"
 		if w.Action != audit.ActionCreate {
@@ -166,21 +156,22 @@ func write(f *jen.File, p *ir.Program, m *ir.Model, w *ir.Write, constName strin
 	}
 	fn.Params(typeCode(w.Row), jen.Error()).Block(
 		claim,
-		jen.List(jen.Id(res), jen.Err()).Op(":=").Add(sqlc),
-		jen.Return(jen.Id(res), jen.Id(call).Dot("Err").Call(jen.Err())),
+		jen.List(jen.Id(res), jen.Id(l.Err)).Op(":=").Add(sqlc),
+		jen.Return(jen.Id(res), jen.Id(call).Dot("Err").Call(jen.Id(l.Err))),
 	)
 }
 
-func many(f *jen.File, p *ir.Program, m *ir.Model, w *ir.Write, constName string) {
+func many(f *jen.File, p *ir.Program, m *ir.Model, w *ir.Write) {
+	l := w.Many.Names
 	var decls, assigns, arrays []jen.Code
-	for _, prm := range w.Params {
-		name := "col" + prm.Field
-		val := jen.Id("arg").Dot(prm.Field)
+	for i, prm := range w.Params {
+		name := l.Cols[i]
+		val := jen.Id(l.Arg).Dot(prm.Field)
 		if prm.Field == "" {
-			name, val = "col", jen.Id("arg")
+			val = jen.Id(l.Arg)
 		}
-		decls = append(decls, jen.Id(name).Op(":=").Make(jen.Index().Add(typeCode(prm.Type)), jen.Len(jen.Id("args"))))
-		assigns = append(assigns, jen.Id(name).Index(jen.Id("n")).Op("=").Add(val))
+		decls = append(decls, jen.Id(name).Op(":=").Make(jen.Index().Add(typeCode(prm.Type)), jen.Len(jen.Id(l.Args))))
+		assigns = append(assigns, jen.Id(name).Index(jen.Id(l.N)).Op("=").Add(val))
 		arrays = append(arrays, jen.Id(name))
 	}
 	rowTo := jen.Qual("github.com/jackc/pgx/v5", "RowTo").Index(typeCode(w.Row))
@@ -189,18 +180,19 @@ func many(f *jen.File, p *ir.Program, m *ir.Model, w *ir.Write, constName string
 	} else if p, ok := w.Row.(*types.Pointer); ok && isStruct(p.Elem()) { // emit_result_struct_pointers
 		rowTo = jen.Qual("github.com/jackc/pgx/v5", "RowToAddrOfStructByPos").Index(typeCode(p.Elem()))
 	}
+	call, err := jen.Id(l.Call), jen.Id(l.Err)
 	body := append(decls,
-		jen.For(jen.List(jen.Id("n"), jen.Id("arg")).Op(":=").Range().Id("args")).Block(assigns...),
-		jen.Id("call").Op(":=").Id("r").Dot("w").Dot("Claim").Call(jen.Id("ctx"), action(w.Action), jen.Lit(m.Table), jen.Id(constName)),
-		jen.List(jen.Id("rows"), jen.Err()).Op(":=").Id("call").Dot("Query").Call(append([]jen.Code{jen.Id("ctx"), jen.Id(constName)}, arrays...)...),
-		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Id("call").Dot("Err").Call(jen.Err()))),
-		jen.List(jen.Id("res"), jen.Err()).Op(":=").Qual("github.com/jackc/pgx/v5", "CollectRows").Call(jen.Id("rows"), rowTo),
-		jen.Return(jen.Id("res"), jen.Id("call").Dot("Err").Call(jen.Err())),
+		jen.For(jen.List(jen.Id(l.N), jen.Id(l.Arg)).Op(":=").Range().Id(l.Args)).Block(assigns...),
+		jen.Id(l.Call).Op(":=").Id(l.Recv).Dot("w").Dot("Claim").Call(jen.Id(l.Ctx), action(w.Action), jen.Lit(m.Table), jen.Id(w.Many.Const)),
+		jen.List(jen.Id(l.Rows), err).Op(":=").Add(call).Dot("Query").Call(append([]jen.Code{jen.Id(l.Ctx), jen.Id(w.Many.Const)}, arrays...)...),
+		jen.If(err.Clone().Op("!=").Nil()).Block(jen.Return(jen.Nil(), call.Clone().Dot("Err").Call(err))),
+		jen.List(jen.Id(l.Res), err).Op(":=").Qual("github.com/jackc/pgx/v5", "CollectRows").Call(jen.Id(l.Rows), rowTo),
+		jen.Return(jen.Id(l.Res), call.Clone().Dot("Err").Call(err)),
 	)
 	f.Commentf("%s runs sqlc's %s for every element of args in one statement, with one CREATE audit row", w.Many.Method, w.Query)
 	f.Comment("per record. Records come back in the order of args.")
-	f.Func().Params(jen.Id("r").Op("*").Id(repoType(m))).Id(w.Many.Method).Params(
-		jen.Id("ctx").Qual("context", "Context"), jen.Id("args").Index().Add(typeCode(w.ArgType)),
+	f.Func().Params(jen.Id(l.Recv).Op("*").Id(repoType(m))).Id(w.Many.Method).Params(
+		jen.Id(l.Ctx).Qual("context", "Context"), jen.Id(l.Args).Index().Add(typeCode(w.ArgType)),
 	).Params(jen.Index().Add(typeCode(w.Row)), jen.Error()).Block(body...)
 }
 
@@ -293,20 +285,4 @@ func typeCode(t types.Type) jen.Code {
 		}
 	}
 	panic(fmt.Sprintf("emit: unsupported type %s", t)) // unreachable: ir admits only ir.Spellable types
-}
-
-// snake turns DentalRecord into dental_record.
-func snake(s string) string {
-	var b strings.Builder
-	rs := []rune(s)
-	for i, r := range rs {
-		if unicode.IsUpper(r) {
-			if i > 0 && (unicode.IsLower(rs[i-1]) || (i+1 < len(rs) && unicode.IsLower(rs[i+1]))) {
-				b.WriteByte('_')
-			}
-			r = unicode.ToLower(r)
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }

@@ -35,12 +35,21 @@ func Build(in *load.Input, a Audit) (*Program, error) {
 	for i, t := range parsed {
 		b.patient(t, prog.Models[i])
 	}
+	pos := make([]token.Position, len(parsed))
+	for i, t := range parsed {
+		pos[i] = t.Pos
+	}
+	b.files(prog.Models, pos)
 	b.moves(prog.Models)
 	b.queries()
 	for _, m := range prog.Models {
 		sort.Slice(m.Writes, func(i, j int) bool { return m.Writes[i].Method < m.Writes[j].Method })
 		b.methodClashes(m)
+		for _, w := range m.Writes {
+			b.locals(w)
+		}
 	}
+	b.constClashes(prog.Models)
 	if err := b.errs.Err(); err != nil {
 		return nil, err
 	}
@@ -502,7 +511,7 @@ func (b *builder) query(fn *types.Func, cmd, text string, src load.Query) {
 		}
 	}
 	sig := fn.Type().(*types.Signature)
-	w := &Write{Query: fn.Name(), Source: src.Pos, SQLText: text, Stmt: stmt, Method: methodName(fn.Name(), target.Name),
+	w := &Write{Query: fn.Name(), Const: "audited" + fn.Name(), Source: src.Pos, SQLText: text, Stmt: stmt, Method: methodName(fn.Name(), target.Name),
 		Action: actions[stmt.Kind], Table: target.Table, Returns: stmt.HasReturning}
 	w.Claim = target.Name + "Repo." + w.Method
 	switch {
@@ -631,7 +640,7 @@ func typeName(t types.Type) string {
 }
 
 func (b *builder) many(m *Model, w *Write) {
-	many := &Many{Method: w.Method + "Many", ViaText: make([]string, len(w.Params)), ClaimAt: len(w.Params) + 1}
+	many := &Many{Method: w.Method + "Many", Const: w.Const + "Many", ViaText: make([]string, len(w.Params)), ClaimAt: len(w.Params) + 1}
 	many.Claim = m.Name + "Repo." + many.Method
 	ins := w.Stmt.Insert
 	for i, p := range w.Params {
@@ -745,6 +754,27 @@ func (b *builder) methodClashes(m *Model) {
 				b.errs.Addf(w.Source, "%s: repository method %s.%s would also come from %s; rename one query", w.Query, m.Name, n, prev.Query)
 			}
 			seen[n] = w
+		}
+	}
+}
+
+// constClashes reports two statements whose Go constants would share a name: a bulk variant's, auditedXMany, and
+// the statement of a query named XMany.
+func (b *builder) constClashes(models []*Model) {
+	seen := map[string]*Write{} // sqlc's query names are unique, and so are the constants named after them
+	for _, m := range models {
+		for _, w := range m.Writes {
+			seen[w.Const] = w
+		}
+	}
+	for _, m := range models {
+		for _, w := range m.Writes {
+			if w.Many == nil {
+				continue
+			}
+			if prev := seen[w.Many.Const]; prev != nil && prev != w {
+				b.errs.Addf(w.Source, "%s: the constant %s of its bulk variant %s would also be that of query %s's statement; rename one query", w.Query, w.Many.Const, w.Many.Method, prev.Query)
+			}
 		}
 	}
 }

@@ -38,6 +38,7 @@ type Model struct {
 	Relation  string       // the table's name without its schema
 	Qualified string       // the table as SQL names it, schema-qualified
 	Func      string       // the name of its audit trigger function in the audit schema, unquoted
+	File      string       // its repository's file in the output package, e.g. dental_record.go
 	Row       *types.Named // sqlc's row struct
 	Columns   []*Column    // in sqlc's order, which is the order of RETURNING *
 	Patient   Patient
@@ -88,6 +89,9 @@ type Hop struct {
 type Write struct {
 	Method string // the repository method, e.g. UpdateStatus
 	Query  string // sqlc's method name, e.g. UpdateAppointmentStatus
+	Const  string // the Go constant of the statement it runs, e.g. auditedUpdateAppointmentStatus
+	// Names are the method's receiver, parameters and variables.
+	Names  Locals
 	Source token.Position
 	// SQLText is sqlc's statement, "-- name:" line included.
 	SQLText string
@@ -159,6 +163,8 @@ type Param struct {
 // Many is the bulk variant of a Create: parameters arrive as arrays and are unnested.
 type Many struct {
 	Method     string
+	Const      string // the Go constant of its statement
+	Names      ManyLocals
 	Claim      string  // Repo.Method
 	Insert     *Select // the INSERT with its VALUES row turned into a SELECT from unnest
 	ClaimAt    int
