@@ -118,9 +118,9 @@ func write(f *jen.File, p *ir.Program, m *ir.Model, w *ir.Write) {
 	l := w.Names
 	params := []jen.Code{jen.Id(l.Ctx).Qual("context", "Context")}
 	callArgs := []jen.Code{jen.Id(l.Ctx)}
-	if w.ArgType != nil {
-		params = append(params, jen.Id(l.Arg).Add(typeCode(w.ArgType)))
-		callArgs = append(callArgs, jen.Id(l.Arg))
+	for i, a := range w.Args {
+		params = append(params, jen.Id(l.Args[i]).Add(typeCode(a.Type)))
+		callArgs = append(callArgs, jen.Id(l.Args[i]))
 	}
 	call, res := l.Call, l.Res
 	src := fmt.Sprintf("%s runs sqlc's %s (%s:%d)", w.Method, w.Query, w.Source.Filename, w.Source.Line)
@@ -192,7 +192,7 @@ func many(f *jen.File, p *ir.Program, m *ir.Model, w *ir.Write) {
 	f.Commentf("%s runs sqlc's %s for every element of args in one statement, with one CREATE audit row", w.Many.Method, w.Query)
 	f.Comment("per record. Records come back in the order of args.")
 	f.Func().Params(jen.Id(l.Recv).Op("*").Id(repoType(m))).Id(w.Many.Method).Params(
-		jen.Id(l.Ctx).Qual("context", "Context"), jen.Id(l.Args).Index().Add(typeCode(w.ArgType)),
+		jen.Id(l.Ctx).Qual("context", "Context"), jen.Id(l.Args).Index().Add(typeCode(w.Args[0].Type)),
 	).Params(jen.Index().Add(typeCode(w.Row)), jen.Error()).Block(body...)
 }
 

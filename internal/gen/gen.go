@@ -66,6 +66,7 @@ func Program(dir string, o Options) (*ir.Program, error) {
 		return nil, err
 	}
 	in.DBArgument = cfg.MethodsWithDBArgument
+	in.ExportedQueries = cfg.ExportedQueries
 	prog, err := ir.Build(in, o.Audit)
 	if err != nil {
 		return nil, relative(dir, err)

@@ -345,6 +345,9 @@ func (b *builder) queries() {
 		}
 		src, scanned := b.in.Queries[fn.Name()]
 		cname := lowerFirst(fn.Name())
+		if b.in.ExportedQueries {
+			cname = fn.Name() // emit_exported_queries
+		}
 		c, _ := scope.Lookup(cname).(*types.Const)
 		if c != nil && c.Val().Kind() == constant.String {
 			text := constant.StringVal(c.Val())
@@ -567,15 +570,20 @@ func (b *builder) query(fn *types.Func, cmd, text string, src load.Query) {
 	if b.in.DBArgument {
 		first = 2
 	}
-	if sig.Params().Len() == first+1 {
-		arg := sig.Params().At(first)
-		w.ArgName, w.ArgType = arg.Name(), arg.Type()
-		if st, ok := arg.Type().Underlying().(*types.Struct); ok && strings.HasSuffix(typeName(arg.Type()), "Params") {
+	for i := first; i < sig.Params().Len(); i++ {
+		arg := sig.Params().At(i)
+		w.Args = append(w.Args, Arg{Name: arg.Name(), Type: arg.Type()})
+	}
+	if len(w.Args) == 1 {
+		if st, ok := w.Args[0].Type.Underlying().(*types.Struct); ok && strings.HasSuffix(typeName(w.Args[0].Type), "Params") {
 			for i := 0; i < st.NumFields(); i++ {
 				w.Params = append(w.Params, Param{Field: st.Field(i).Name(), Type: st.Field(i).Type()})
 			}
-		} else {
-			w.Params = []Param{{Type: arg.Type()}}
+		}
+	}
+	if w.Params == nil {
+		for _, a := range w.Args { // scalars, in $n order (query_parameter_limit)
+			w.Params = append(w.Params, Param{Type: a.Type})
 		}
 	}
 	for _, p := range w.Params {
@@ -588,7 +596,8 @@ func (b *builder) query(fn *types.Func, cmd, text string, src load.Query) {
 		fail("sqlc's method takes %d parameters but the SQL uses $%d", len(w.Params), stmt.Params)
 		return
 	}
-	if stmt.Kind == sqlparse.Insert && w.Result == ResultRow && manyable(stmt) {
+	// The bulk variant takes a slice of sqlc's argument: with several (query_parameter_limit), there is none.
+	if stmt.Kind == sqlparse.Insert && w.Result == ResultRow && len(w.Args) == 1 && manyable(stmt) {
 		b.many(target, w)
 	}
 	target.Writes = append(target.Writes, w)

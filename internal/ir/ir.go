@@ -113,16 +113,17 @@ type Write struct {
 	// ClaimAt is the number of the claim's one parameter, the actor, after the statement's own.
 	ClaimAt int
 
-	// ArgName and ArgType are sqlc's parameter after ctx (ArgType nil when the query has none).
-	ArgName string
-	ArgType types.Type
-	// Params are the query's parameters in $n order. Field is "" for a single scalar parameter.
+	// Args are sqlc's arguments after ctx (and the DBTX, with emit_methods_with_db_argument): none, its Params
+	// struct, or scalars, one for each parameter (up to query_parameter_limit of them, 1 unless set).
+	Args []Arg
+	// Params are the query's parameters in $n order. Field is "" for a scalar argument, Args[i] for Params[i].
 	Params []Param
 	// Result is what the method returns besides the error, from sqlc's command; Row is sqlc's type of it (nil for
 	// :exec).
 	Result Result
 	Row    types.Type
-	// Many is set on a Create whose VALUES is one row of expressions: it also gets a bulk variant.
+	// Many is set on a Create whose VALUES is one row of expressions and whose sqlc method takes one argument: it
+	// also gets a bulk variant, which takes a slice of that argument.
 	Many *Many
 }
 
@@ -153,6 +154,12 @@ const (
 	ResultRows                // :many: the changed rows; none is not an error
 	ResultCount               // :execrows: how many rows changed
 )
+
+// Arg is one of sqlc's arguments of a query method.
+type Arg struct {
+	Name string
+	Type types.Type
+}
 
 // Param is one query parameter.
 type Param struct {

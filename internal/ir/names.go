@@ -19,7 +19,8 @@ const (
 // and its variables. Each is its usual name unless that is taken by sqlc's parameter or a package the body
 // refers to, when it gets underscores appended.
 type Locals struct {
-	Recv, Ctx, Arg, Call, Res, Err string
+	Recv, Ctx, Call, Res, Err string
+	Args                      []string // sqlc's arguments, as Write.Args
 }
 
 // ManyLocals are a bulk method's names, chosen as Locals are; Cols are the arrays of its parameters, in $n order.
@@ -75,16 +76,16 @@ func snake(s string) string {
 	return b.String()
 }
 
-// locals chooses the names of w's method: sqlc's parameter keeps its name unless a package the body refers to
-// has it; the others keep theirs unless sqlc's parameter or such a package has it.
+// locals chooses the names of w's method: sqlc's arguments keep their names unless a package the body refers to
+// has one; the others keep theirs unless sqlc's argument or such a package has it.
 func (b *builder) locals(w *Write) {
 	pkgs := map[string]bool{b.sqlcName(): true, "audit": true} // db.New(call).Query, audit.ActionUpdate
 	taken := map[string]bool{}
 	for p := range pkgs {
 		taken[p] = true
 	}
-	if w.ArgType != nil {
-		w.Names.Arg = pick(w.ArgName, taken)
+	for _, a := range w.Args {
+		w.Names.Args = append(w.Names.Args, pick(a.Name, taken))
 	}
 	w.Names.Recv = pick("r", taken)
 	w.Names.Ctx = pick("ctx", taken)
@@ -97,7 +98,7 @@ func (b *builder) locals(w *Write) {
 	// The bulk method refers to the packages of its types and to pgx.
 	taken = map[string]bool{"audit": true, "pgx": true}
 	addPackages(w.Row, taken)
-	addPackages(w.ArgType, taken)
+	addPackages(w.Args[0].Type, taken)
 	for _, prm := range w.Params {
 		addPackages(prm.Type, taken)
 	}

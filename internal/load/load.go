@@ -29,6 +29,8 @@ type Input struct {
 	Tables map[string]bool
 	// DBArgument: sqlc's methods take the DBTX as their second argument (emit_methods_with_db_argument).
 	DBArgument bool
+	// ExportedQueries: sqlc's SQL constants are named as its methods, not lower-cased (emit_exported_queries).
+	ExportedQueries bool
 }
 
 // Query is one query of the queries directory, as written there.

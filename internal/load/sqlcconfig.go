@@ -23,6 +23,8 @@ type SQLC struct {
 	Schema  []string // the entry's schema paths, relative to Dir
 	// MethodsWithDBArgument: emit_methods_with_db_argument, so sqlc's methods take the DBTX as an argument.
 	MethodsWithDBArgument bool
+	// ExportedQueries: emit_exported_queries, so sqlc's SQL constants are named as its methods.
+	ExportedQueries bool
 }
 
 // supportedGoOptions are sqlc's gen.go options whose effect the generator follows or does not depend on: it calls
@@ -120,6 +122,7 @@ func ReadSQLC(file, out string) (*SQLC, error) {
 				errs.Addf(at(n), "sqlc option emit_db_tags must be true: the generator reads column names from sqlc's db tags")
 			}
 			c.MethodsWithDBArgument = valueOr(get(gen, "emit_methods_with_db_argument"), "") == "true"
+			c.ExportedQueries = valueOr(get(gen, "emit_exported_queries"), "") == "true"
 			found = append(found, c)
 		}
 	}
