@@ -492,8 +492,14 @@ func (b *builder) query(fn *types.Func, cmd, text string, src load.Query) {
 		case w.Verb != "INSERT" && w.Verb != "UPDATE" && w.Verb != "DELETE":
 			b.errs.Addf(userPos(i), "%s: %s on PHI table %s cannot be audited row by row: %s", fn.Name(), w.Verb, m.Table, refusedVerbs[w.Verb])
 			return
+		case !w.TopLevel && w.Within == "EXPLAIN ANALYZE":
+			b.errs.Addf(userPos(i), "%s: %s on PHI table %s under EXPLAIN ANALYZE is not covered by a generated wrapper: EXPLAIN ANALYZE runs the statement unwrapped, without a claim; make the %s a query of its own", fn.Name(), w.Verb, m.Table, w.Verb)
+			return
+		case !w.TopLevel && w.Within == "EXPLAIN":
+			b.errs.Addf(userPos(i), "%s: %s on PHI table %s under EXPLAIN is not covered by a generated wrapper; make the %s a query of its own", fn.Name(), w.Verb, m.Table, w.Verb)
+			return
 		case !w.TopLevel:
-			b.errs.Addf(userPos(i), "%s: %s on PHI table %s inside a WITH is not covered by a generated wrapper: the claim covers the statement's own target; make it a query of its own", fn.Name(), w.Verb, m.Table)
+			b.errs.Addf(userPos(i), "%s: %s on PHI table %s inside a %s is not covered by a generated wrapper: the claim covers the statement's own target; make it a query of its own", fn.Name(), w.Verb, m.Table, w.Within)
 			return
 		}
 		target = m

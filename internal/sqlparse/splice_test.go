@@ -145,7 +145,7 @@ func canMany(s *Statement) bool {
 // shape is what decoration must not change.
 func shape(s *Statement) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%v %v only=%v ret=%v where=%v pinned=%q ro=%v params=%d", s.Kind, s.Target, s.Only,
+	fmt.Fprintf(&b, "%v %v ret=%v where=%v pinned=%q ro=%v params=%d", s.Kind, s.Target,
 		s.HasReturning, s.HasWhere, s.Pinned, s.ReadOnlyCTEs, s.Params)
 	for _, w := range s.Writes {
 		fmt.Fprintf(&b, " %s:%v:%v", w.Verb, w.Table, w.TopLevel)
@@ -154,7 +154,7 @@ func shape(s *Statement) string {
 		fmt.Fprintf(&b, " $%d", r.N)
 	}
 	if in := s.Insert; in != nil {
-		fmt.Fprintf(&b, " cols=%q over=%s conflict=%v", in.Columns, in.Overriding, in.OnConflict)
+		fmt.Fprintf(&b, " cols=%q", in.Columns)
 		if v := in.Values; v != nil {
 			for _, it := range v.Items {
 				fmt.Fprintf(&b, " item(%v,%d,%d)", it.Default, it.Param, len(it.Params))

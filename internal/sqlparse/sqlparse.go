@@ -64,6 +64,9 @@ type Write struct {
 	Table    Table
 	Pos      int  // byte offset of the table's (possibly qualified) name
 	TopLevel bool // the table is the statement's own target, not written by a nested statement
+	// Within, for a nested write, is what holds it: "WITH" (a data-modifying CTE), "EXPLAIN ANALYZE" or "EXPLAIN"
+	// (the statement explained, run by the first), or the holding statement's kind, e.g. "PREPARE".
+	Within string
 }
 
 // Hidden is a statement whose writes the text does not show.
@@ -80,8 +83,6 @@ type Statement struct {
 	// Target is the table an INSERT, UPDATE or DELETE writes, TargetPos the offset of its name.
 	Target    Table
 	TargetPos int
-	Only      bool   // UPDATE ONLY / DELETE FROM ONLY (an INSERT has no ONLY)
-	Alias     string // the target's alias exactly as written (quotes included), or ""
 
 	// Start and End delimit the statement proper: Start is its first token (a leading WITH
 	// included), End is just after its last token, before trailing whitespace, comments and ';'.
@@ -125,10 +126,8 @@ type Span struct {
 type InsertParts struct {
 	// Columns is the column list, as resolved names (subscripts and fields of a target column are
 	// dropped); nil when the INSERT has no column list.
-	Columns    []string
-	Overriding string      // "", "SYSTEM" or "USER"
-	Values     *ValuesList // nil unless the source is a bare VALUES with exactly one row
-	OnConflict bool
+	Columns []string
+	Values  *ValuesList // nil unless the source is a bare VALUES with exactly one row
 }
 
 // ValuesList is the single row of an INSERT's VALUES clause.
@@ -195,6 +194,7 @@ func Parse(sql string) (*Statement, error) {
 	}
 	raw := tree.Stmts[0]
 	s := &Statement{Text: sql, ReadOnlyCTEs: true}
+	p.within = within(raw.Stmt)
 	if err := p.bounds(s, raw); err != nil {
 		return nil, err
 	}

@@ -13,26 +13,22 @@ import (
 
 // want is what a test case expects; text fields are compared with slices of the query text.
 type want struct {
-	kind       Kind
-	target     string // Target.String()
-	alias      string
-	only       bool
-	stmt       string // text[Start:End]
-	returning  bool
-	where      string // text of the WHERE condition (Cond), "" when there is none
-	currentOf  bool
-	pinned     []string // Pinned
-	nested     bool     // ReadOnlyCTEs is false
-	writes     []string // "VERB table", "+nested" for writes not at the top level
-	params     int
-	columns    []string
-	overriding string
-	values     string   // text of the VALUES row, "" when Values is nil
-	items      []string // text of each item
-	itemParam  []int    // Item.Param of each item
-	defaults   []int    // indexes of DEFAULT items
-	onConflict bool
-	hidden     []string // Hidden's verbs
+	kind      Kind
+	target    string // Target.String()
+	stmt      string // text[Start:End]
+	returning bool
+	where     string // text of the WHERE condition (Cond), "" when there is none
+	currentOf bool
+	pinned    []string // Pinned
+	nested    bool     // ReadOnlyCTEs is false
+	writes    []string // "VERB table", " in WITH" (Within) after writes not at the top level
+	params    int
+	columns   []string
+	values    string   // text of the VALUES row, "" when Values is nil
+	items     []string // text of each item
+	itemParam []int    // Item.Param of each item
+	defaults  []int    // indexes of DEFAULT items
+	hidden    []string // Hidden's verbs
 }
 
 var cases = []struct {
@@ -61,7 +57,7 @@ var cases = []struct {
 	{
 		name: "read-only cte",
 		sql:  "WITH t AS (SELECT id FROM appointments WHERE patient_id = $1)\nUPDATE appointments a SET status = 'x' FROM t WHERE a.id = t.id RETURNING a.*",
-		want: want{kind: Update, target: "appointments", alias: "a",
+		want: want{kind: Update, target: "appointments",
 			stmt:      "WITH t AS (SELECT id FROM appointments WHERE patient_id = $1)\nUPDATE appointments a SET status = 'x' FROM t WHERE a.id = t.id RETURNING a.*",
 			returning: true, where: "a.id = t.id", writes: []string{"UPDATE appointments"}, params: 1},
 	},
@@ -70,13 +66,13 @@ var cases = []struct {
 		sql:  "WITH gone AS (DELETE FROM allergies WHERE patient_id = $1 RETURNING id)\nINSERT INTO audit.removed (id) SELECT id FROM gone",
 		want: want{kind: Insert, target: "audit.removed",
 			stmt:   "WITH gone AS (DELETE FROM allergies WHERE patient_id = $1 RETURNING id)\nINSERT INTO audit.removed (id) SELECT id FROM gone",
-			nested: true, writes: []string{"DELETE allergies+nested", "INSERT audit.removed"}, params: 1, columns: []string{"id"}},
+			nested: true, writes: []string{"DELETE allergies in WITH", "INSERT audit.removed"}, params: 1, columns: []string{"id"}},
 	},
 	{
 		name: "nested with in a subquery",
 		sql:  "UPDATE t SET x = (WITH u AS (UPDATE other SET y = 1 RETURNING y) SELECT max(y) FROM u)",
 		want: want{kind: Update, target: "t", stmt: "UPDATE t SET x = (WITH u AS (UPDATE other SET y = 1 RETURNING y) SELECT max(y) FROM u)",
-			nested: true, writes: []string{"UPDATE t", "UPDATE other+nested"}},
+			nested: true, writes: []string{"UPDATE t", "UPDATE other in WITH"}},
 	},
 	{
 		name: "comma-first values with comments",
@@ -108,14 +104,14 @@ var cases = []struct {
 		name: "overriding system value",
 		sql:  "INSERT INTO patients (id, name) OVERRIDING SYSTEM VALUE VALUES ($1, $2)",
 		want: want{kind: Insert, target: "patients", stmt: "INSERT INTO patients (id, name) OVERRIDING SYSTEM VALUE VALUES ($1, $2)",
-			writes: []string{"INSERT patients"}, params: 2, columns: []string{"id", "name"}, overriding: "SYSTEM",
+			writes: []string{"INSERT patients"}, params: 2, columns: []string{"id", "name"},
 			values: "VALUES ($1, $2)", items: []string{"$1", "$2"}, itemParam: []int{1, 2}},
 	},
 	{
 		name: "overriding user value",
 		sql:  "INSERT INTO patients (id) OVERRIDING USER VALUE VALUES (DEFAULT)",
 		want: want{kind: Insert, target: "patients", stmt: "INSERT INTO patients (id) OVERRIDING USER VALUE VALUES (DEFAULT)",
-			writes: []string{"INSERT patients"}, columns: []string{"id"}, overriding: "USER",
+			writes: []string{"INSERT patients"}, columns: []string{"id"},
 			values: "VALUES (DEFAULT)", items: []string{"DEFAULT"}, itemParam: []int{0}, defaults: []int{0}},
 	},
 	{
@@ -128,12 +124,12 @@ var cases = []struct {
 	{
 		name: "update only",
 		sql:  "UPDATE ONLY t AS x SET a = $1",
-		want: want{kind: Update, target: "t", alias: "x", only: true, stmt: "UPDATE ONLY t AS x SET a = $1", writes: []string{"UPDATE t"}, params: 1},
+		want: want{kind: Update, target: "t", stmt: "UPDATE ONLY t AS x SET a = $1", writes: []string{"UPDATE t"}, params: 1},
 	},
 	{
 		name: "delete from only",
 		sql:  "DELETE FROM ONLY public.t WHERE id = $1",
-		want: want{kind: Delete, target: "public.t", only: true, stmt: "DELETE FROM ONLY public.t WHERE id = $1", where: "id = $1", pinned: []string{"id"}, writes: []string{"DELETE public.t"}, params: 1},
+		want: want{kind: Delete, target: "public.t", stmt: "DELETE FROM ONLY public.t WHERE id = $1", where: "id = $1", pinned: []string{"id"}, writes: []string{"DELETE public.t"}, params: 1},
 	},
 	{
 		name: "table with a column of its own name",
@@ -144,13 +140,13 @@ var cases = []struct {
 	{
 		name: "quoted identifiers",
 		sql:  `UPDATE "Weird Table" AS "W" SET "ID" = $1 WHERE "W"."ID" = $2 RETURNING "W".*`,
-		want: want{kind: Update, target: `"Weird Table"`, alias: `"W"`, stmt: `UPDATE "Weird Table" AS "W" SET "ID" = $1 WHERE "W"."ID" = $2 RETURNING "W".*`,
+		want: want{kind: Update, target: `"Weird Table"`, stmt: `UPDATE "Weird Table" AS "W" SET "ID" = $1 WHERE "W"."ID" = $2 RETURNING "W".*`,
 			returning: true, where: `"W"."ID" = $2`, pinned: []string{"ID"}, writes: []string{`UPDATE "Weird Table"`}, params: 2},
 	},
 	{
 		name: "case folding",
 		sql:  `INSERT INTO Clinic."Patients" AS P (Name, "Ward") VALUES ($1, $2)`,
-		want: want{kind: Insert, target: `clinic."Patients"`, alias: "P", stmt: `INSERT INTO Clinic."Patients" AS P (Name, "Ward") VALUES ($1, $2)`,
+		want: want{kind: Insert, target: `clinic."Patients"`, stmt: `INSERT INTO Clinic."Patients" AS P (Name, "Ward") VALUES ($1, $2)`,
 			writes: []string{`INSERT clinic."Patients"`}, params: 2, columns: []string{"name", "Ward"},
 			values: "VALUES ($1, $2)", items: []string{"$1", "$2"}, itemParam: []int{1, 2}},
 	},
@@ -205,7 +201,7 @@ var cases = []struct {
 	{
 		name: "alias named values",
 		sql:  "INSERT INTO t AS values (values) VALUES ($1)",
-		want: want{kind: Insert, target: "t", alias: "values", stmt: "INSERT INTO t AS values (values) VALUES ($1)",
+		want: want{kind: Insert, target: "t", stmt: "INSERT INTO t AS values (values) VALUES ($1)",
 			writes: []string{"INSERT t"}, params: 1, columns: []string{"values"}, values: "VALUES ($1)", items: []string{"$1"}, itemParam: []int{1}},
 	},
 	{
@@ -221,18 +217,18 @@ var cases = []struct {
 	{
 		name: "only with parentheses",
 		sql:  "UPDATE ONLY (s.t) x SET a = 1",
-		want: want{kind: Update, target: "s.t", alias: "x", only: true, stmt: "UPDATE ONLY (s.t) x SET a = 1", writes: []string{"UPDATE s.t"}},
+		want: want{kind: Update, target: "s.t", stmt: "UPDATE ONLY (s.t) x SET a = 1", writes: []string{"UPDATE s.t"}},
 	},
 	{
 		name: "descendants star",
 		sql:  "DELETE FROM t * AS x",
-		want: want{kind: Delete, target: "t", alias: "x", stmt: "DELETE FROM t * AS x", writes: []string{"DELETE t"}},
+		want: want{kind: Delete, target: "t", stmt: "DELETE FROM t * AS x", writes: []string{"DELETE t"}},
 	},
 	{
 		name: "on conflict",
 		sql:  "INSERT INTO t (id, a) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET a = EXCLUDED.a RETURNING *",
 		want: want{kind: Insert, target: "t", stmt: "INSERT INTO t (id, a) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET a = EXCLUDED.a RETURNING *",
-			returning: true, writes: []string{"INSERT t"}, params: 2, columns: []string{"id", "a"}, onConflict: true,
+			returning: true, writes: []string{"INSERT t"}, params: 2, columns: []string{"id", "a"},
 			values: "VALUES ($1, $2)", items: []string{"$1", "$2"}, itemParam: []int{1, 2}},
 	},
 	{
@@ -243,7 +239,7 @@ var cases = []struct {
 	{
 		name: "delete using",
 		sql:  "DELETE FROM t x USING other o WHERE o.id = x.id RETURNING x.id",
-		want: want{kind: Delete, target: "t", alias: "x", stmt: "DELETE FROM t x USING other o WHERE o.id = x.id RETURNING x.id", returning: true, where: "o.id = x.id", writes: []string{"DELETE t"}},
+		want: want{kind: Delete, target: "t", stmt: "DELETE FROM t x USING other o WHERE o.id = x.id RETURNING x.id", returning: true, where: "o.id = x.id", writes: []string{"DELETE t"}},
 	},
 	{
 		name: "where with or and subqueries",
@@ -271,7 +267,7 @@ var cases = []struct {
 	{
 		name: "alias hides the table's name",
 		sql:  "UPDATE appointments a SET status = 'x' WHERE appointments.id = $1 AND a.patient_id = $2",
-		want: want{kind: Update, target: "appointments", alias: "a", stmt: "UPDATE appointments a SET status = 'x' WHERE appointments.id = $1 AND a.patient_id = $2",
+		want: want{kind: Update, target: "appointments", stmt: "UPDATE appointments a SET status = 'x' WHERE appointments.id = $1 AND a.patient_id = $2",
 			where: "appointments.id = $1 AND a.patient_id = $2", pinned: []string{"patient_id"}, writes: []string{"UPDATE appointments"}, params: 2},
 	},
 	{
@@ -303,7 +299,7 @@ var cases = []struct {
 	{
 		name: "select with writing cte",
 		sql:  "WITH d AS (DELETE FROM t RETURNING *) SELECT count(*) FROM d",
-		want: want{kind: Other, stmt: "WITH d AS (DELETE FROM t RETURNING *) SELECT count(*) FROM d", nested: true, writes: []string{"DELETE t+nested"}},
+		want: want{kind: Other, stmt: "WITH d AS (DELETE FROM t RETURNING *) SELECT count(*) FROM d", nested: true, writes: []string{"DELETE t in WITH"}},
 	},
 	{
 		name: "do block",
@@ -319,6 +315,21 @@ var cases = []struct {
 		name: "explain execute",
 		sql:  "EXPLAIN ANALYZE EXECUTE wipe",
 		want: want{kind: Other, stmt: "EXPLAIN ANALYZE EXECUTE wipe", hidden: []string{"EXECUTE"}},
+	},
+	{
+		name: "explain analyze",
+		sql:  "EXPLAIN ANALYZE DELETE FROM appointments WHERE id = $1",
+		want: want{kind: Other, stmt: "EXPLAIN ANALYZE DELETE FROM appointments WHERE id = $1", nested: true, writes: []string{"DELETE appointments in EXPLAIN ANALYZE"}, params: 1},
+	},
+	{
+		name: "explain analyze option",
+		sql:  "EXPLAIN (ANALYZE on, BUFFERS) UPDATE t SET a = 1",
+		want: want{kind: Other, stmt: "EXPLAIN (ANALYZE on, BUFFERS) UPDATE t SET a = 1", nested: true, writes: []string{"UPDATE t in EXPLAIN ANALYZE"}},
+	},
+	{
+		name: "explain without analyze",
+		sql:  "EXPLAIN (ANALYZE false) INSERT INTO t VALUES (1)",
+		want: want{kind: Other, stmt: "EXPLAIN (ANALYZE false) INSERT INTO t VALUES (1)", nested: true, writes: []string{"INSERT t in EXPLAIN"}},
 	},
 	{
 		name: "call",
@@ -345,7 +356,7 @@ func TestParse(t *testing.T) {
 // describe turns a Statement into the test's terms.
 func describe(s *Statement) want {
 	text := s.Text
-	w := want{kind: s.Kind, alias: s.Alias, only: s.Only, stmt: text[s.Start:s.End], returning: s.HasReturning,
+	w := want{kind: s.Kind, stmt: text[s.Start:s.End], returning: s.HasReturning,
 		where: text[s.Cond.Start:s.Cond.End], currentOf: s.CurrentOf, pinned: s.Pinned, nested: !s.ReadOnlyCTEs, params: s.Params}
 	if s.Kind != Other {
 		w.target = s.Target.String()
@@ -353,7 +364,7 @@ func describe(s *Statement) want {
 	for _, wr := range s.Writes {
 		d := wr.Verb + " " + wr.Table.String()
 		if !wr.TopLevel {
-			d += "+nested"
+			d += " in " + wr.Within
 		}
 		w.writes = append(w.writes, d)
 	}
@@ -361,7 +372,7 @@ func describe(s *Statement) want {
 		w.hidden = append(w.hidden, h.Verb)
 	}
 	if in := s.Insert; in != nil {
-		w.columns, w.overriding, w.onConflict = in.Columns, in.Overriding, in.OnConflict
+		w.columns = in.Columns
 		if v := in.Values; v != nil {
 			w.values = text[v.Start:v.End]
 			for i, it := range v.Items {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -15,6 +16,42 @@ type parser struct {
 	text     string
 	toks     []*pg_query.ScanToken
 	comments []*pg_query.ScanToken // the comment tokens, in text order
+	within   string                // what holds a nested write: Write.Within
+}
+
+// within says what holds the writes nested in statement n: see Write.Within.
+func within(n *pg_query.Node) string {
+	switch x := n.Node.(type) {
+	case *pg_query.Node_InsertStmt, *pg_query.Node_UpdateStmt, *pg_query.Node_DeleteStmt, *pg_query.Node_SelectStmt, *pg_query.Node_MergeStmt:
+		return "WITH"
+	case *pg_query.Node_ExplainStmt:
+		for _, o := range x.ExplainStmt.Options {
+			if d := o.GetDefElem(); d != nil && d.Defname == "analyze" {
+				// EXPLAIN ANALYZE, EXPLAIN (ANALYZE) or (ANALYZE on|true|1): run; (ANALYZE off|false|0): not.
+				switch v := d.Arg.GetNode().(type) {
+				case nil:
+					return "EXPLAIN ANALYZE"
+				case *pg_query.Node_String_:
+					if s := strings.ToLower(v.String_.Sval); s == "off" || s == "false" {
+						return "EXPLAIN"
+					}
+				case *pg_query.Node_Boolean:
+					if !v.Boolean.Boolval {
+						return "EXPLAIN"
+					}
+				case *pg_query.Node_Integer:
+					if v.Integer.Ival == 0 {
+						return "EXPLAIN"
+					}
+				}
+				return "EXPLAIN ANALYZE"
+			}
+		}
+		return "EXPLAIN"
+	case *pg_query.Node_PrepareStmt:
+		return "PREPARE"
+	}
+	return "statement"
 }
 
 // index returns the index of the first token starting at or after offset (len(toks) if none).
@@ -137,7 +174,11 @@ func (p *parser) write(s *Statement, verb string, r *pg_query.RangeVar, top bool
 	if r.Location < 0 {
 		return &Error{Offset: s.Start, Msg: fmt.Sprintf("%s target %s has no position", verb, table(r))}
 	}
-	s.Writes = append(s.Writes, Write{Verb: verb, Table: table(r), Pos: int(r.Location), TopLevel: top})
+	w := Write{Verb: verb, Table: table(r), Pos: int(r.Location), TopLevel: top}
+	if !top {
+		w.Within = p.within
+	}
+	s.Writes = append(s.Writes, w)
 	return nil
 }
 
@@ -157,12 +198,11 @@ func table(r *pg_query.RangeVar) Table {
 	return Table{Schema: r.Schemaname, Name: r.Relname}
 }
 
-// target records the statement's own target and its alias as written, and returns the index of
-// the token after them. The target is a qualified name, then an optional ')' (ONLY (t)) or '*'
+// target records the statement's own target and returns the index of the token after it and its
+// alias. The target is a qualified name, then an optional ')' (ONLY (t)) or '*'
 // (t *), then the alias, with or without AS.
 func (p *parser) target(s *Statement, r *pg_query.RangeVar) (int, error) {
 	s.Target, s.TargetPos = table(r), int(r.Location)
-	s.Only = !r.Inh
 	i, err := p.tokenAt(int(r.Location))
 	if err != nil {
 		return 0, err
@@ -180,8 +220,7 @@ func (p *parser) target(s *Statement, r *pg_query.RangeVar) (int, error) {
 	if i == len(p.toks) {
 		return 0, &Error{Offset: s.TargetPos, Msg: "alias not found"}
 	}
-	s.Alias = p.text[p.toks[i].Start:p.toks[i].End]
-	return i + 1, nil
+	return i + 1, nil // after the alias
 }
 
 // where finds the condition of an UPDATE's or DELETE's WHERE clause, cond, in the tokens from index next (the
@@ -325,15 +364,9 @@ func location(n *pg_query.Node) int {
 
 // insert describes an INSERT; next is the index of the token after its target and alias.
 func (p *parser) insert(s *Statement, x *pg_query.InsertStmt, next int) (*InsertParts, error) {
-	in := &InsertParts{OnConflict: x.OnConflictClause != nil}
+	in := &InsertParts{}
 	for _, c := range x.Cols {
 		in.Columns = append(in.Columns, c.GetResTarget().GetName())
-	}
-	switch x.Override {
-	case pg_query.OverridingKind_OVERRIDING_SYSTEM_VALUE:
-		in.Overriding = "SYSTEM"
-	case pg_query.OverridingKind_OVERRIDING_USER_VALUE:
-		in.Overriding = "USER"
 	}
 	sel := x.SelectStmt.GetSelectStmt()
 	if sel == nil || len(sel.ValuesLists) != 1 || sel.SortClause != nil || sel.LimitCount != nil ||
@@ -348,8 +381,8 @@ func (p *parser) insert(s *Statement, x *pg_query.InsertStmt, next int) (*Insert
 		}
 		next++
 	}
-	if in.Overriding != "" {
-		next += 3
+	if x.Override == pg_query.OverridingKind_OVERRIDING_SYSTEM_VALUE || x.Override == pg_query.OverridingKind_OVERRIDING_USER_VALUE {
+		next += 3 // OVERRIDING SYSTEM|USER VALUE
 	}
 	if next+1 >= len(p.toks) || p.toks[next].Token != pg_query.Token_VALUES {
 		return in, nil

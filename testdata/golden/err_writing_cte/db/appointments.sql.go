@@ -34,6 +34,33 @@ func (q *Queries) CloseAppointments(ctx context.Context, patientID int64) ([]int
 	return items, nil
 }
 
+const explainDeleteAppointments = `-- name: ExplainDeleteAppointments :many
+EXPLAIN ANALYZE DELETE FROM appointments WHERE patient_id = $1
+`
+
+type ExplainDeleteAppointmentsRow struct {
+}
+
+func (q *Queries) ExplainDeleteAppointments(ctx context.Context, patientID int64) ([]ExplainDeleteAppointmentsRow, error) {
+	rows, err := q.db.Query(ctx, explainDeleteAppointments, patientID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ExplainDeleteAppointmentsRow
+	for rows.Next() {
+		var i ExplainDeleteAppointmentsRow
+		if err := rows.Scan(); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const purgeAppointments = `-- name: PurgeAppointments :execrows
 WITH gone AS (
     DELETE FROM appointments WHERE patient_id = $1 RETURNING id, status
