@@ -53,13 +53,13 @@ func Program(dir string, o Options) (*ir.Program, error) {
 	}
 	// sqlc's paths are relative to its configuration file; load's to dir.
 	base := filepath.Dir(file)
-	queries := make([]string, len(cfg.Queries))
-	for i, q := range cfg.Queries {
-		queries[i] = filepath.Join(base, q)
+	queries, err := load.Paths(dir, base, cfg.Queries, cfg.QueriesAt)
+	if err != nil {
+		return nil, relative(dir, err)
 	}
-	schema := make([]string, len(cfg.Schema))
-	for i, s := range cfg.Schema {
-		schema[i] = filepath.Join(base, s)
+	schema, err := load.Paths(dir, base, cfg.Schema, cfg.SchemaAt)
+	if err != nil {
+		return nil, relative(dir, err)
 	}
 	in, err := load.Load(dir, o.Models, filepath.Join(base, cfg.Out), queries, schema)
 	if err != nil {

@@ -1,8 +1,10 @@
 package load
 
 import (
+	"go/token"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -36,5 +38,28 @@ func TestScanFile(t *testing.T) {
 		if q.Cmd != w.Cmd || q.Text != w.Text || q.Pos.Line != lines[name] || q.Pos.Column != 1 || q.Pos.Filename != "q.sql" {
 			t.Errorf("%s: %+v, want %+v at line %d", name, q, w, lines[name])
 		}
+	}
+}
+
+// TestPaths expands glob patterns as sqlc does and points at a path that does not exist.
+func TestPaths(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"cfg/q/a.sql", "cfg/q/b.sql", "cfg/q/.hidden.sql", "cfg/q/c.down.sql", "cfg/q/notes.txt"} {
+		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(f)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := []token.Position{{Filename: "cfg/sqlc.yaml", Line: 5, Column: 14}, {Filename: "cfg/sqlc.yaml", Line: 6, Column: 14}}
+	got, err := Paths(dir, "cfg", []string{"q/*", "q"}, at)
+	if want := []string{"cfg/q/a.sql", "cfg/q/b.sql", "cfg/q"}; err != nil || !slices.Equal(got, want) {
+		t.Errorf("Paths: %q, %v; want %q", got, err, want)
+	}
+	_, err = Paths(dir, "cfg", []string{"q/[", "missing"}, at)
+	want := "cfg/sqlc.yaml:5:14: sqlc path q/[: syntax error in pattern\ncfg/sqlc.yaml:6:14: sqlc path missing: no such file or directory"
+	if err == nil || err.Error() != want {
+		t.Errorf("Paths: %v; want\n%s", err, want)
 	}
 }

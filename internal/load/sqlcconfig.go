@@ -1,8 +1,10 @@
 package load
 
 import (
+	"errors"
 	"fmt"
 	"go/token"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,8 +21,10 @@ type SQLC struct {
 	Dir     string   // its directory: sqlc's paths are relative to it
 	Out     string   // gen.go.out, relative to Dir
 	Package string   // gen.go.package (defaults to Out's base name, as sqlc does)
-	Queries []string // the entry's queries paths, relative to Dir
-	Schema  []string // the entry's schema paths, relative to Dir
+	Queries []string // the entry's queries paths (or glob patterns), relative to Dir
+	Schema  []string // the entry's schema paths (or glob patterns), relative to Dir
+	// QueriesAt and SchemaAt are where each path stands in File.
+	QueriesAt, SchemaAt []token.Position
 	// MethodsWithDBArgument: emit_methods_with_db_argument, so sqlc's methods take the DBTX as an argument.
 	MethodsWithDBArgument bool
 	// ExportedQueries: emit_exported_queries, so sqlc's SQL constants are named as its methods.
@@ -93,10 +97,12 @@ func ReadSQLC(file, out string) (*SQLC, error) {
 			if eng := get(e, "engine"); eng == nil || eng.Value != "postgresql" {
 				errs.Addf(at(e), "sql entry %s: engine must be postgresql", c.Out)
 			}
-			for _, q := range scalars(get(e, "queries")) {
-				c.Queries = append(c.Queries, q)
+			for _, n := range scalars(get(e, "queries")) {
+				c.Queries, c.QueriesAt = append(c.Queries, n.Value), append(c.QueriesAt, at(n))
 			}
-			c.Schema = scalars(get(e, "schema"))
+			for _, n := range scalars(get(e, "schema")) {
+				c.Schema, c.SchemaAt = append(c.Schema, n.Value), append(c.SchemaAt, at(n))
+			}
 			for i := 0; i+1 < len(gen.Content); i += 2 {
 				k, v := gen.Content[i], gen.Content[i+1]
 				ok, known := supportedGoOptions[k.Value]
@@ -173,16 +179,67 @@ func valueOr(n *yaml.Node, def string) string {
 }
 
 // scalars is a scalar or a sequence of scalars (sqlc's schema and queries take either).
-func scalars(n *yaml.Node) []string {
+func scalars(n *yaml.Node) []*yaml.Node {
 	switch {
 	case n == nil:
 		return nil
 	case n.Kind == yaml.SequenceNode:
-		var out []string
-		for _, c := range n.Content {
-			out = append(out, c.Value)
-		}
-		return out
+		return n.Content
 	}
-	return []string{n.Value}
+	return []*yaml.Node{n}
+}
+
+// Paths expands sqlc's queries or schema paths, relative to base (the configuration's directory, relative to dir),
+// into paths relative to dir, as sqlc does (internal/sql/sqlpath.Glob): a path
+// with *, ?, [ or ] is a filepath.Glob pattern, replaced by the directories it matches and the .sql files, neither
+// hidden nor down migrations (none is not an error); any other path must exist. Problems point at at[i], path i's
+// place in the configuration.
+func Paths(dir, base string, paths []string, at []token.Position) ([]string, error) {
+	var out []string
+	var errs diag.List
+	for i, p := range paths {
+		rel := p // relative to dir
+		if !filepath.IsAbs(p) {
+			rel = filepath.Join(base, p)
+		}
+		full := rel
+		if !filepath.IsAbs(rel) {
+			full = filepath.Join(dir, rel)
+		}
+		if !strings.ContainsAny(p, "*?[]") {
+			if _, err := os.Stat(full); err != nil {
+				var pe *fs.PathError
+				if errors.As(err, &pe) {
+					err = pe.Err
+				}
+				errs.Addf(at[i], "sqlc path %s: %v", p, err)
+			}
+			out = append(out, rel)
+			continue
+		}
+		matches, err := filepath.Glob(full)
+		if err != nil {
+			errs.Addf(at[i], "sqlc path %s: %v", p, err)
+			continue
+		}
+		for _, m := range matches {
+			st, err := os.Stat(m)
+			if err != nil {
+				errs.Addf(at[i], "sqlc path %s: %v", p, err)
+				continue
+			}
+			base := filepath.Base(m)
+			if !st.IsDir() && (!strings.HasSuffix(base, ".sql") || strings.HasPrefix(base, ".") || strings.HasSuffix(base, ".down.sql")) {
+				continue // sqlc reads only these
+			}
+			if !filepath.IsAbs(rel) {
+				if m, err = filepath.Rel(dir, m); err != nil {
+					errs.Addf(at[i], "sqlc path %s: %v", p, err)
+					continue
+				}
+			}
+			out = append(out, m)
+		}
+	}
+	return out, errs.Err()
 }
