@@ -249,38 +249,30 @@ func scanFile(path, display string, qs map[string]Query) error {
 	return nil
 }
 
-// header finds sqlc's name header among the lines of a statement's text, by sqlc's rule, and returns the query's
-// name and command and the byte offset of the header's line. A malformed header is sqlc's error; it is no header
-// here.
+// header finds sqlc's name header among the lines of a statement's text and returns the query's name and command
+// and the byte offset of the header's line. A header line begins "-- name: " or "/* name: " (and then ends " */"),
+// followed by the name and the command, one space apart, as sqlc requires; a line that is not exactly that is no
+// header here (sqlc reports the malformed ones).
 func header(stmt string) (name, cmd string, at int, ok bool) {
-	for off := 0; off < len(stmt); {
-		line, _, _ := strings.Cut(stmt[off:], "\n")
+	off := 0
+	for line := range strings.Lines(stmt) {
 		lineAt := off
-		off += len(line) + 1
-		prefix := ""
-		switch {
-		case strings.HasPrefix(line, "--"):
-			prefix = "--"
-		case strings.HasPrefix(line, "/*"):
-			prefix = "/*"
-		default:
+		off += len(line)
+		line = strings.TrimSpace(line)
+		fields, found := strings.CutPrefix(line, "-- name: ")
+		if !found {
+			if fields, found = strings.CutPrefix(line, "/* name: "); found {
+				fields, found = strings.CutSuffix(fields, " */")
+			}
+		}
+		if !found || stmt[lineAt] == ' ' || stmt[lineAt] == '\t' {
 			continue
 		}
-		rest := line[len(prefix):]
-		if !strings.HasPrefix(strings.TrimSpace(rest), "name") || !strings.Contains(rest, ":") {
+		name, cmd, two := strings.Cut(fields, " ")
+		if !two || name == "" || cmd == "" || strings.Contains(cmd, " ") {
 			continue
 		}
-		if !strings.HasPrefix(rest, " name: ") {
-			return "", "", 0, false
-		}
-		part := strings.Split(strings.TrimSpace(line), " ")
-		if prefix == "/*" {
-			part = part[:len(part)-1] // the closing "*/"
-		}
-		if len(part) != 4 {
-			return "", "", 0, false
-		}
-		return part[2], strings.TrimSpace(part[3]), lineAt, true
+		return name, cmd, lineAt, true
 	}
 	return "", "", 0, false
 }
