@@ -63,6 +63,11 @@ func TestTamper(t *testing.T) {
 			s.exec(`UPDATE copy SET occurred_at = occurred_at + interval '1 microsecond'`)
 			s.exec(`INSERT INTO auditrepo.audit_log OVERRIDING SYSTEM VALUE SELECT * FROM copy`)
 		}, nth(7), "inserted"},
+		{"insert a copy of a row before it", func(s setup) {
+			s.exec(`CREATE TABLE copy AS SELECT * FROM auditrepo.audit_log WHERE id = $1`, s.ids[7])
+			s.exec(`UPDATE copy SET occurred_at = occurred_at - interval '1 microsecond'`)
+			s.exec(`INSERT INTO auditrepo.audit_log OVERRIDING SYSTEM VALUE SELECT * FROM copy`)
+		}, nth(7), "inserted"},
 		{"swap two rows' contents", func(s setup) {
 			s.exec(`UPDATE auditrepo.audit_log a SET changes = b.changes, target_id = b.target_id
 				FROM auditrepo.audit_log b WHERE (a.id, b.id) IN (($1, $2), ($2, $1))`, s.ids[4], s.ids[11])

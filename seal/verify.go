@@ -338,8 +338,11 @@ type merger struct {
 	unsealed int64
 	missing  []int // leaves with no row, in order
 	firstBad *TamperError
-	seen     bool
-	prevRow  Key
+	// edited is a row that differs from its leaf, not yet reported: when the next row has its key and matches
+	// the leaf, the first was inserted before it (rows of one key come in occurred_at order).
+	edited  *TamperError
+	seen    bool
+	prevRow Key
 }
 
 func (m *merger) run(ctx context.Context, tx pgx.Tx) error {
@@ -365,6 +368,10 @@ func (m *merger) run(ctx context.Context, tx pgx.Tx) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("seal: reading %s: %w", m.t.name, err)
 	}
+	if m.edited != nil {
+		m.firstBad = m.edited
+		return nil
+	}
 	for m.next < len(m.leaves) {
 		m.missing = append(m.missing, m.next)
 		m.next++
@@ -372,8 +379,16 @@ func (m *merger) run(ctx context.Context, tx pgx.Tx) error {
 	return nil
 }
 
-// step matches the next row; it reports whether the row differs for certain, which ends the walk.
+// step matches the next row; it reports whether a row differs for certain, which ends the walk.
 func (m *merger) step(r row) bool {
+	if e := m.edited; e != nil {
+		m.firstBad = e
+		if l := m.leaves[m.next]; r.Key == e.Row && r.hashErr == nil && string(r.hash) == string(l.hash) {
+			m.firstBad = &TamperError{Row: r.Key, Leaf: -1, Kind: "inserted",
+				Detail: fmt.Sprintf("a second row with the key of a sealed row (transaction_id %d), before it in occurred_at", r.XID)}
+		}
+		return true
+	}
 	if r.XID >= m.xmax {
 		m.firstBad = notStarted(r.Key, m.xmax)
 		return true
@@ -405,7 +420,8 @@ func (m *merger) step(r row) bool {
 		if !r.occurredAt.Equal(l.occurredAt) {
 			detail = fmt.Sprintf("occurred_at was %s, is %s", l.occurredAt.UTC().Format(timeLayout), r.occurredAt.UTC().Format(timeLayout))
 		}
-		m.firstBad = &TamperError{Row: r.Key, Leaf: int64(m.next), Kind: "edited", Detail: detail}
+		m.edited = &TamperError{Row: r.Key, Leaf: int64(m.next), Kind: "edited", Detail: detail}
+		return false
 	default:
 		m.matched++
 		m.next++
