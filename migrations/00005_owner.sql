@@ -13,6 +13,9 @@ BEGIN
         GRANT auditrepo_owner TO CURRENT_USER;
     END IF;
     EXECUTE format('GRANT USAGE ON SCHEMA %I TO auditrepo_app', current_schema());
+    -- ALTER TABLE ... OWNER TO checks that the new owner may create in the table's schema (a superuser skips the
+    -- check), which nobody may in public since PostgreSQL 15 but its owner, pg_database_owner.
+    EXECUTE format('GRANT CREATE ON SCHEMA %I TO auditrepo_owner', current_schema());
 END
 $$;
 -- +goose StatementEnd

@@ -1,13 +1,17 @@
 package migrations_test
 
 import (
+	"context"
 	"database/sql"
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"slices"
 	"testing"
 	"testing/fstest"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 
@@ -132,5 +136,43 @@ func TestUpFromVersion0(t *testing.T) {
 	}
 	if again.Applied != 0 || again.Upgrade != nil || len(again.Retired) != 0 {
 		t.Errorf("Up again applied %d migrations, upgraded %v, retired %v; want nothing", again.Applied, again.Upgrade, again.Retired)
+	}
+}
+
+// TestUpAsCreateRoleOwner: the README's other installer, a CREATEROLE login that owns the database and is no
+// superuser, runs every migration: the owner role may own tables in the schema (ALTER TABLE ... OWNER TO asks
+// it, and PostgreSQL 15 gives nobody CREATE on public), the models' triggers install, and the event trigger is
+// skipped as the README says.
+func TestUpAsCreateRoleOwner(t *testing.T) {
+	ctx := t.Context()
+	super := pgtest.Empty(t)
+	installer := fmt.Sprintf("migrate_owner_%d", rand.Uint32())
+	dbName := super.Config().ConnConfig.Database
+	if _, err := super.Exec(ctx, "CREATE ROLE "+installer+" LOGIN CREATEROLE; ALTER DATABASE "+
+		pgx.Identifier{dbName}.Sanitize()+" OWNER TO "+installer); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		super.Exec(context.Background(), "ALTER DATABASE "+pgx.Identifier{dbName}.Sanitize()+" OWNER TO CURRENT_USER; DROP OWNED BY "+installer+"; DROP ROLE "+installer)
+	})
+	cfg := super.Config().Copy()
+	cfg.ConnConfig.User, cfg.ConnConfig.Password = installer, ""
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(stdlib.GetPoolConnector(pool))
+	res, err := migrations.Up(ctx, db)
+	db.Close()
+	pool.Close()
+	if err != nil {
+		t.Fatalf("Up as a CREATEROLE owner of the database: %v", err)
+	}
+	if res.Schema.EventTrigger {
+		t.Error("the event trigger installed without a superuser")
+	}
+	var owner string
+	if err := super.QueryRow(ctx, "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'public.appointments'::regclass").Scan(&owner); err != nil || owner != "auditrepo_owner" {
+		t.Errorf("appointments owned by %q (%v), want auditrepo_owner", owner, err)
 	}
 }
