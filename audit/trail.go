@@ -46,8 +46,8 @@ type Event struct {
 	// PriorPatientID is set when the change moved the record away from this patient.
 	PriorPatientID *int64
 	// Before and After are the record's images: After for CREATE, both for UPDATE, Before (the deleted record)
-	// for DELETE, neither for MOVE (its Changes say from and to which patient). Numbers are json.Number, so large ids stay exact;
-	// redacted values are Redacted; excluded columns are absent.
+	// for DELETE, neither for MOVE (its Changes say from and to which patient). Numbers are json.Number, so
+	// large ids stay exact; redacted values are Redacted; excluded columns are absent.
 	Before, After map[string]any
 	// ChangedFields lists the fields an UPDATE changed, including redacted and excluded ones.
 	ChangedFields []string
