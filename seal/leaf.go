@@ -2,6 +2,7 @@ package seal
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -9,11 +10,21 @@ import (
 	"io"
 	"math/big"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
+
+	"github.com/transparency-dev/merkle/rfc6962"
 )
 
-// leafDomain starts every leaf, so that a leaf of this format can never be read as another format's.
-const leafDomain = "auditrepo audit row v1\n"
+// rowDomain starts the encoding of a row, leafDomain that of a leaf, so that neither can be read as the other or
+// as another format's. Version 2: a leaf commits to its row's key and time beside the row's hash, so that they
+// can be checked without the row. Version 1 (a leaf was the row's encoding itself) was never released, and
+// nothing reads it.
+const (
+	rowDomain  = "auditrepo audit row v2\n"
+	leafDomain = "auditrepo audit leaf v2\n"
+)
 
 // Field is one column of an audit row as a leaf encodes it: Value is its canonical text, nil for NULL.
 type Field struct {
@@ -21,17 +32,53 @@ type Field struct {
 	Value []byte
 }
 
-// EncodeLeaf is the canonical encoding of an audit row, the data of its Merkle leaf: the domain, the number of
-// fields, then each field's name and value, each prefixed by its length (a value's length is 0 for NULL and 1 +
-// its byte length otherwise, so NULL and the empty string differ). Length prefixes make it injective: distinct rows never
-// encode equal.
-func EncodeLeaf(fields []Field) []byte {
-	n := len(leafDomain) + binary.MaxVarintLen64
+// EncodeRow is the canonical encoding of an audit row, whose SHA-256 (RowHash) a leaf holds: the domain, the
+// number of fields, then each field's name and value, each prefixed by its length (a value's length is 0 for
+// NULL and 1 + its byte length otherwise, so NULL and the empty string differ). Length prefixes make it
+// injective: distinct rows never encode equal.
+func EncodeRow(fields []Field) []byte { return encode(rowDomain, fields) }
+
+// RowHash is the SHA-256 of a row's encoding.
+func RowHash(fields []Field) []byte {
+	h := sha256.Sum256(EncodeRow(fields))
+	return h[:]
+}
+
+// EncodeLeaf is the data of a row's Merkle leaf, encoded as EncodeRow encodes a row but under the leaf domain:
+// the fields transaction_id and id (decimal), occurred_at (FormatTime) and row (the row's RowHash, 32 bytes).
+// seal_leaf keeps all four, so a leaf whose row is gone (retention) can still be recomputed, and its key and
+// time are as authentic as its leaf hash.
+func EncodeLeaf(k Key, occurredAt time.Time, rowHash []byte) []byte {
+	return encode(leafDomain, []Field{
+		{Name: "transaction_id", Value: strconv.AppendUint(nil, k.XID, 10)},
+		{Name: "id", Value: strconv.AppendInt(nil, k.ID, 10)},
+		{Name: "occurred_at", Value: []byte(FormatTime(occurredAt))},
+		{Name: "row", Value: rowHash},
+	})
+}
+
+// LeafHash is the RFC 6962 leaf hash of EncodeLeaf.
+func LeafHash(k Key, occurredAt time.Time, rowHash []byte) []byte {
+	return rfc6962.DefaultHasher.HashLeaf(EncodeLeaf(k, occurredAt, rowHash))
+}
+
+// FormatTime writes a time as a leaf does (and as readTable reads a timestamptz): UTC, always six fractional
+// digits, and a year before 1 AD as its year BC followed by " BC" (Go's year 0 is 1 BC).
+func FormatTime(t time.Time) string {
+	t = t.UTC()
+	if t.Year() >= 1 {
+		return t.Format(timeLayout)
+	}
+	return fmt.Sprintf("%04d", 1-t.Year()) + t.Format(timeLayout[len("2006"):]) + " BC"
+}
+
+func encode(domain string, fields []Field) []byte {
+	n := len(domain) + binary.MaxVarintLen64
 	for _, f := range fields {
 		n += 2*binary.MaxVarintLen64 + len(f.Name) + len(f.Value)
 	}
 	b := make([]byte, 0, n)
-	b = append(b, leafDomain...)
+	b = append(b, domain...)
 	b = binary.AppendUvarint(b, uint64(len(fields)))
 	for _, f := range fields {
 		b = binary.AppendUvarint(b, uint64(len(f.Name)))

@@ -3,12 +3,14 @@ package seal
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math/big"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf16"
 )
 
@@ -41,7 +43,8 @@ func sameFields(a, b []Field) bool {
 	})
 }
 
-// FuzzLeaf: two rows encode equal only if all their fields are equal, NULL distinct from empty.
+// FuzzLeaf: two rows encode equal only if all their fields are equal, NULL distinct from empty (EncodeLeaf is the
+// same encoding of its four fields).
 func FuzzLeaf(f *testing.F) {
 	f.Add([]byte("\x02id\x011"), []byte("\x02id\x011"), uint8(0), uint8(0))
 	f.Add([]byte("\x01a\x00"), []byte("\x01a\x00"), uint8(1), uint8(0))
@@ -49,7 +52,7 @@ func FuzzLeaf(f *testing.F) {
 	f.Add([]byte("\x01a\x00\x01b\x00"), []byte("\x01a\x00"), uint8(2), uint8(0))
 	f.Fuzz(func(t *testing.T, a, b []byte, nullsA, nullsB uint8) {
 		fa, fb := fieldsFrom(a, nullsA), fieldsFrom(b, nullsB)
-		if got, want := bytes.Equal(EncodeLeaf(fa), EncodeLeaf(fb)), sameFields(fa, fb); got != want {
+		if got, want := bytes.Equal(EncodeRow(fa), EncodeRow(fb)), sameFields(fa, fb); got != want {
 			t.Fatalf("rows %q and %q: equal encodings %v, equal rows %v", fa, fb, got, want)
 		}
 	})
@@ -193,6 +196,48 @@ func TestCanonicalJSONMatchesJSONB(t *testing.T) {
 			if got, err := CanonicalJSON([]byte(text)); err != nil || !bytes.Equal(got, want) {
 				t.Errorf("canonical(%s) = %s, %v; canonical(%s) = %s", text, got, err, x, want)
 			}
+		}
+	}
+}
+
+// TestLeafVectors pins the row and leaf encodings and hashes: a change to either is a new format (and domain).
+func TestLeafVectors(t *testing.T) {
+	row := []Field{{Name: "id", Value: []byte("7")}, {Name: "user_agent", Value: nil}, {Name: "ip", Value: []byte{}}}
+	wantRow := "auditrepo audit row v2\n\x03\x02id\x027\x0auser_agent\x00\x02ip\x01"
+	if got := string(EncodeRow(row)); got != wantRow {
+		t.Fatalf("EncodeRow = %q, want %q", got, wantRow)
+	}
+	rh := RowHash(row)
+	k := Key{XID: 750, ID: 7}
+	at := time.Date(2024, 3, 5, 6, 7, 8, 9000, time.FixedZone("", 3600))
+	wantLeaf := "auditrepo audit leaf v2\n\x04\x0etransaction_id\x04750\x02id\x027\x0boccurred_at\x1c2024-03-05T05:07:08.000009Z" +
+		"\x03row\x21" + string(rh)
+	if got := string(EncodeLeaf(k, at, rh)); got != wantLeaf {
+		t.Fatalf("EncodeLeaf = %q, want %q", got, wantLeaf)
+	}
+	for _, c := range []struct {
+		got  []byte
+		want string
+	}{
+		{rh, "456403778fad08c4c941c6e7848ff524a85031fa3292e1dac22e91424286d54f"},
+		{LeafHash(k, at, rh), "2e2b16b44f474edd93066064d2c94ea88de4c9196ea5946169283c3dac392973"},
+	} {
+		if hex.EncodeToString(c.got) != c.want {
+			t.Errorf("hash %x, want %s", c.got, c.want)
+		}
+	}
+}
+
+// TestFormatTime: FormatTime writes what parseTime reads, as readTable reads a timestamptz, BC years included.
+func TestFormatTime(t *testing.T) {
+	for _, s := range []string{"2024-03-05T05:07:08.000009Z", "0001-01-01T00:00:00.000000Z", "0001-02-29T12:00:00.250000Z BC",
+		"0044-03-15T11:00:00.000000Z BC", "4713-01-01T00:00:00.000000Z BC", "9999-12-31T23:59:59.999999Z"} {
+		at, err := parseTime(s)
+		if err != nil {
+			t.Fatalf("parseTime(%q): %v", s, err)
+		}
+		if got := FormatTime(at); got != s {
+			t.Errorf("FormatTime(parseTime(%q)) = %q", s, got)
 		}
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/transparency-dev/merkle/rfc6962"
 )
 
 // textSettings pin every setting that changes a value's text, so a row reads the same in every session.
@@ -92,11 +91,12 @@ type Key struct {
 
 func (k Key) less(o Key) bool { return k.XID < o.XID || (k.XID == o.XID && k.ID < o.ID) }
 
-// row is one audit row read as canonical text, NULL as nil, and its leaf hash.
+// row is one audit row read as canonical text, NULL as nil, its row hash and its leaf hash.
 type row struct {
 	Key
 	occurredAt time.Time
 	vals       [][]byte
+	rowHash    []byte
 	hash       []byte
 	hashErr    error // the row cannot be encoded with the sealed columns
 }
@@ -126,7 +126,10 @@ func (t *table) readHashed(rows pgx.Rows, max int, colsFor func(xid uint64) []st
 				out[i], errs[i] = t.parse(raw[i])
 				if errs[i] == nil {
 					if cols := colsFor(out[i].XID); cols != nil {
-						out[i].hash, out[i].hashErr = t.leafHash(out[i], cols)
+						out[i].rowHash, out[i].hashErr = t.rowHash(out[i], cols)
+						if out[i].hashErr == nil {
+							out[i].hash = LeafHash(out[i].Key, out[i].occurredAt, out[i].rowHash)
+						}
 					}
 				}
 			}
@@ -186,9 +189,9 @@ func parseTime(s string) (time.Time, error) {
 	return time.Date(1-year, t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC), nil
 }
 
-// leafHash is the RFC 6962 leaf hash of r encoded with the columns cols (the table's when it was sealed); a
-// column that no longer exists cannot be encoded.
-func (t *table) leafHash(r row, cols []string) ([]byte, error) {
+// rowHash is the RowHash of r encoded with the columns cols (the table's when it was sealed); a column that no
+// longer exists cannot be encoded.
+func (t *table) rowHash(r row, cols []string) ([]byte, error) {
 	fields := make([]Field, len(cols))
 	for i, c := range cols {
 		j, ok := t.index[c]
@@ -197,5 +200,5 @@ func (t *table) leafHash(r row, cols []string) ([]byte, error) {
 		}
 		fields[i] = Field{Name: c, Value: r.vals[j]}
 	}
-	return rfc6962.DefaultHasher.HashLeaf(EncodeLeaf(fields)), nil
+	return RowHash(fields), nil
 }

@@ -232,7 +232,7 @@ func appendLeaves(ctx context.Context, tx pgx.Tx, c auditschema.Config, t *table
 			if r.hashErr != nil {
 				return r.hashErr
 			}
-			leaves = append(leaves, []any{int64(rng.End()), r.XID, r.ID, r.occurredAt, r.hash})
+			leaves = append(leaves, []any{int64(rng.End()), r.XID, r.ID, r.occurredAt, r.rowHash, r.hash})
 			if err := rng.Append(r.hash, nil); err != nil {
 				return err
 			}
@@ -245,7 +245,7 @@ func appendLeaves(ctx context.Context, tx pgx.Tx, c auditschema.Config, t *table
 			return nil
 		}
 		_, err = tx.CopyFrom(ctx, pgx.Identifier{c.Schema, "seal_leaf"},
-			[]string{"leaf_index", "transaction_id", "audit_id", "occurred_at", "leaf_hash"}, pgx.CopyFromRows(leaves))
+			[]string{"leaf_index", "transaction_id", "audit_id", "occurred_at", "row_hash", "leaf_hash"}, pgx.CopyFromRows(leaves))
 		if err != nil {
 			return fmt.Errorf("seal: storing leaf hashes: %w", err)
 		}

@@ -127,8 +127,19 @@ func TestTamper(t *testing.T) {
 		{"edit a row and its leaf hash", func(s setup) {
 			s.exec(`UPDATE auditrepo.audit_log SET actor_id = 8 WHERE id = $1`, s.ids[12])
 			cols := append([]string{}, s.columns()...)
-			h := s.rehash(s.ids[12], cols)
-			s.exec(`UPDATE auditrepo.seal_leaf SET leaf_hash = $1 WHERE audit_id = $2`, h, s.ids[12])
+			rh, h := s.rehash(s.ids[12], cols)
+			s.exec(`UPDATE auditrepo.seal_leaf SET row_hash = $1, leaf_hash = $2 WHERE audit_id = $3`, rh, h, s.ids[12])
+		}, nth(10), "leaf hashes"},
+		{"edit a stored leaf's time", func(s setup) {
+			// The row is as sealed; the leaf's time, which retention goes by, is not.
+			s.exec(`UPDATE auditrepo.seal_leaf SET occurred_at = occurred_at - interval '1 year' WHERE audit_id = $1`, s.ids[6])
+		}, nth(6), "leaf hashes"},
+		{"edit a stored leaf's key", func(s setup) {
+			s.exec(`UPDATE auditrepo.seal_leaf SET audit_id = 9000 WHERE audit_id = $1`, s.ids[13])
+		}, func(setup) int64 { return 9000 }, "leaf hashes"},
+		{"edit a stored leaf's time and its leaf hash", func(s setup) {
+			s.exec(`UPDATE auditrepo.seal_leaf SET occurred_at = occurred_at - interval '1 year' WHERE audit_id = $1`, s.ids[12])
+			s.exec(`UPDATE auditrepo.seal_leaf SET leaf_hash = $1 WHERE audit_id = $2`, s.storedLeafHash(s.ids[12]), s.ids[12])
 		}, nth(10), "leaf hashes"},
 	}
 	for _, c := range cases {
@@ -187,8 +198,9 @@ func (tr *trail) columns() []string {
 	return cols
 }
 
-// rehash is the leaf hash of row id as it is now, as a forger with database access could compute it.
-func (tr *trail) rehash(id int64, cols []string) []byte {
+// rehash is the row hash and leaf hash of row id as it is now, as a forger with database access could compute
+// them.
+func (tr *trail) rehash(id int64, cols []string) (rowHash, leafHash []byte) {
 	tr.t.Helper()
 	ctx := context.Background()
 	tx, err := tr.db.Begin(ctx)
@@ -212,7 +224,18 @@ func (tr *trail) rehash(id int64, cols []string) []byte {
 	if err != nil || len(rs) != 1 || rs[0].hashErr != nil {
 		tr.t.Fatalf("row %d: %v", id, err)
 	}
-	return rs[0].hash
+	return rs[0].rowHash, rs[0].hash
+}
+
+// storedLeafHash is the leaf hash that seal_leaf's row of audit id gives, as a forger could compute it.
+func (tr *trail) storedLeafHash(id int64) []byte {
+	tr.t.Helper()
+	var l leaf
+	if err := tr.db.QueryRow(context.Background(), `SELECT transaction_id, audit_id, occurred_at, row_hash FROM auditrepo.seal_leaf
+		WHERE audit_id = $1`, id).Scan(&l.XID, &l.ID, &l.occurredAt, &l.rowHash); err != nil {
+		tr.t.Fatal(err)
+	}
+	return LeafHash(l.Key, l.occurredAt, l.rowHash)
 }
 
 // TestBC: rows of BC times (1 BC is a leap year, as year 0 is in Go) seal and verify, each reading as its own
@@ -276,19 +299,34 @@ func TestRetention(t *testing.T) {
 	tr.tampered(first, "missing")
 }
 
-// TestRetentionForged: a sealed row deleted, its stored leaf's occurred_at moved into a month retention dropped
-// (no hash covers it), is missing: its id is not among the ids the drop logged, or the month would have lost more
-// sealed rows than the drop logged.
+// TestRetentionForged: a sealed row deleted and passed off as dropped by retention is tampering. Its stored leaf's
+// occurred_at, moved into a month retention dropped, no longer gives its leaf hash, and a leaf hash made for it
+// no longer gives the checkpoint's root. retention_log itself is not sealed, but a drop logged with fewer ids or
+// rows than the sealed rows it would account for does not account for them.
 func TestRetentionForged(t *testing.T) {
 	for _, c := range []struct {
-		name string
-		row  func(ids []int64) int64 // the row deleted, of the current rows' ids
-		bad  func(ids []int64) int64 // the first bad row
-		why  string
+		name   string
+		victim bool // delete a current row (the last) and move its stored occurred_at into the dropped month
+		forge  func(tr *trail, victim int64)
+		bad    func(ids []int64, first, last int64) int64 // the first bad row
+		kind   string
+		why    string
 	}{
-		{"an id outside the drop's", func(ids []int64) int64 { return ids[len(ids)-1] }, func(ids []int64) int64 { return ids[len(ids)-1] }, "its ids"},
-		// The 2020-01 partition's ids span the current rows sealed between its first three rows and its last.
-		{"an id inside the drop's", func(ids []int64) int64 { return ids[1] }, nil, "more of its sealed rows are gone"},
+		{"the stored time moved", true, nil,
+			func(ids []int64, _, _ int64) int64 { return ids[len(ids)-1] }, "leaf hashes", "do not give its leaf hash"},
+		{"the stored time and leaf hash moved", true, func(tr *trail, victim int64) {
+			tr.exec(`UPDATE auditrepo.seal_leaf SET leaf_hash = $1 WHERE audit_id = $2`, tr.storedLeafHash(victim), victim)
+		}, func(_ []int64, first, _ int64) int64 { return first }, "leaf hashes", "do not give the root"},
+		// The 2020-01 partition's first three rows are the first leaves, its last row is sealed after four current
+		// rows.
+		{"the logged ids narrowed", false, func(tr *trail, _ int64) {
+			tr.exec(`ALTER TABLE auditrepo.retention_log DISABLE TRIGGER USER`)
+			tr.exec(`UPDATE auditrepo.retention_log SET max_id = min_id`)
+		}, func(_ []int64, first, _ int64) int64 { return first + 1 }, "missing", "its ids"},
+		{"the logged row count lowered", false, func(tr *trail, _ int64) {
+			tr.exec(`ALTER TABLE auditrepo.retention_log DISABLE TRIGGER USER`)
+			tr.exec(`UPDATE auditrepo.retention_log SET row_count = row_count - 1`)
+		}, func(_ []int64, _, last int64) int64 { return last }, "missing", "more of its sealed rows are gone"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			tr := newTrail(t)
@@ -296,6 +334,7 @@ func TestRetentionForged(t *testing.T) {
 			tr.old("2020-01", 3)
 			ids := tr.insert(4, 1)
 			tr.old("2020-01", 1)
+			first := tr.firstID("audit_log_202001")
 			var last int64 // the partition's last row in leaf order
 			if err := tr.db.QueryRow(context.Background(), `SELECT max(id) FROM auditrepo.audit_log_202001`).Scan(&last); err != nil {
 				t.Fatal(err)
@@ -308,16 +347,17 @@ func TestRetentionForged(t *testing.T) {
 			if rep := tr.clean(); len(rep.Dropped) != 1 || rep.Dropped[0].String() != "4 rows of 2020-01 dropped by retention" {
 				t.Fatalf("report %+v", rep)
 			}
-			victim := c.row(ids)
+			victim := ids[len(ids)-1]
 			tr.exec(`ALTER TABLE auditrepo.audit_log DISABLE TRIGGER USER`)
 			tr.exec(`ALTER TABLE auditrepo.seal_leaf DISABLE TRIGGER USER`)
-			tr.exec(`DELETE FROM auditrepo.audit_log WHERE id = $1`, victim)
-			tr.exec(`UPDATE auditrepo.seal_leaf SET occurred_at = '2020-01-20 00:00:00+00' WHERE audit_id = $1`, victim)
-			bad := last // the drop's last row in leaf order is the one too many
-			if c.bad != nil {
-				bad = c.bad(ids)
+			if c.victim {
+				tr.exec(`DELETE FROM auditrepo.audit_log WHERE id = $1`, victim)
+				tr.exec(`UPDATE auditrepo.seal_leaf SET occurred_at = '2020-01-20 00:00:00+00' WHERE audit_id = $1`, victim)
 			}
-			tr.tampered(bad, "missing")
+			if c.forge != nil {
+				c.forge(tr, victim)
+			}
+			tr.tampered(c.bad(ids, first, last), c.kind)
 			if _, err := tr.verify(); !strings.Contains(err.Error(), c.why) {
 				t.Fatalf("verify: %v, want it to say %q", err, c.why)
 			}
@@ -459,8 +499,8 @@ func TestWitnessHoldsEveryCheckpoint(t *testing.T) {
 func TestReviewerAppends(t *testing.T) {
 	ctx := context.Background()
 	for name, appendSQL := range map[string]string{
-		"leaf": `INSERT INTO auditrepo.seal_leaf (leaf_index, transaction_id, audit_id, occurred_at, leaf_hash)
-			SELECT leaf_index + 1, transaction_id, audit_id + 1000, occurred_at, leaf_hash
+		"leaf": `INSERT INTO auditrepo.seal_leaf (leaf_index, transaction_id, audit_id, occurred_at, row_hash, leaf_hash)
+			SELECT leaf_index + 1, transaction_id, audit_id + 1000, occurred_at, row_hash, leaf_hash
 			FROM auditrepo.seal_leaf ORDER BY leaf_index DESC LIMIT 1`,
 		"checkpoint": `INSERT INTO auditrepo.seal_checkpoint (tree_size, prev_size, prev_watermark, watermark, root_hash, compact_range, columns, note)
 			SELECT tree_size + 1, tree_size, watermark, watermark, root_hash, compact_range, columns, $1

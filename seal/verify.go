@@ -49,10 +49,12 @@ type sealed struct {
 	columns []string
 }
 
-// leaf is a row of seal_leaf.
+// leaf is a row of seal_leaf. Verify checks that key, occurredAt and rowHash give hash, so that what the
+// checkpoints cover (the leaf hashes) covers them too.
 type leaf struct {
 	Key
 	occurredAt time.Time
+	rowHash    []byte
 	hash       []byte
 }
 
@@ -181,10 +183,11 @@ func compareWitness(ctx context.Context, w Witness, v note.Verifier, cps []seale
 }
 
 // leafHashes reads the stored leaves and checks them against the checkpoints: the leaves hash to the latest
-// root, and each checkpoint is consistent with the next (a consistency proof made from the leaves, verified
-// against both signed roots).
+// root, each checkpoint is consistent with the next (a consistency proof made from the leaves, verified against
+// both signed roots), and each leaf's stored key, occurred_at and row hash give its leaf hash (EncodeLeaf), so
+// they are as authentic as the checkpoints.
 func leafHashes(ctx context.Context, tx pgx.Tx, c auditschema.Config, cps []sealed) ([]leaf, error) {
-	rows, err := tx.Query(ctx, `SELECT leaf_index, transaction_id, audit_id, occurred_at, leaf_hash FROM `+
+	rows, err := tx.Query(ctx, `SELECT leaf_index, transaction_id, audit_id, occurred_at, row_hash, leaf_hash FROM `+
 		pgx.Identifier{c.Schema, "seal_leaf"}.Sanitize()+` ORDER BY leaf_index`)
 	if err != nil {
 		return nil, fmt.Errorf("seal: reading the leaf hashes: %w", err)
@@ -192,12 +195,12 @@ func leafHashes(ctx context.Context, tx pgx.Tx, c auditschema.Config, cps []seal
 	var leaves []leaf
 	var idx int64
 	var l leaf
-	_, err = pgx.ForEachRow(rows, []any{&idx, &l.XID, &l.ID, &l.occurredAt, &l.hash}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&idx, &l.XID, &l.ID, &l.occurredAt, &l.rowHash, &l.hash}, func() error {
 		if idx != int64(len(leaves)) {
 			return &TamperError{Row: l.Key, Leaf: idx, Kind: "leaf hashes", Detail: fmt.Sprintf("stored leaf %d follows leaf %d", idx, len(leaves)-1)}
 		}
 		leaves = append(leaves, l)
-		l.hash = nil // ForEachRow scans into the same variables; the slice must not be shared
+		l.rowHash, l.hash = nil, nil // ForEachRow scans into the same variables; the slices must not be shared
 		return nil
 	})
 	if err != nil {
@@ -232,6 +235,12 @@ func leafHashes(ctx context.Context, tx pgx.Tx, c auditschema.Config, cps []seal
 		}
 		if err != nil {
 			return nil, badCheckpoint("tree size %d is not consistent with tree size %d: %v", a.Size, b.Size, err)
+		}
+	}
+	for i, l := range leaves {
+		if string(LeafHash(l.Key, l.occurredAt, l.rowHash)) != string(l.hash) {
+			return nil, &TamperError{Row: l.Key, Leaf: int64(i), Kind: "leaf hashes",
+				Detail: fmt.Sprintf("the stored transaction_id, id, occurred_at or row hash of leaf %d do not give its leaf hash", i)}
 		}
 	}
 	return leaves, nil
@@ -462,11 +471,11 @@ func columnsFor(cps []sealed) func(xid uint64) []string {
 // adding those to rep; the first that did not is the first bad row, unless a row that differs for certain came
 // before. A row that moved (its id is found at another transaction_id) is reported as reordered.
 //
-// What places a missing leaf in a dropped partition is its seal_leaf.occurred_at, which no hash covers, so a
-// leaf is taken as dropped only if retention_log accounts for it: a drop logged for the range of its
-// occurred_at, its audit_id within the ids the drop logged, and no more leaves taken as that drop's than the rows
-// it logged. retention_log itself is not sealed: a superuser who edits it as well (logging a drop that did not
-// happen, or widening one) defeats this check.
+// What places a missing leaf in a dropped partition is its seal_leaf.occurred_at, which its leaf hash commits to
+// (leafHashes checked it), and a leaf is taken as dropped only if retention_log accounts for it: a drop logged for
+// the range of its occurred_at, its audit_id within the ids the drop logged, and no more leaves taken as that
+// drop's than the rows it logged. retention_log itself is not sealed: a superuser who edits it as well (logging a
+// drop that did not happen, or widening one) defeats this check.
 func (m *merger) classify(ctx context.Context, tx pgx.Tx, rep *Report) (*TamperError, error) {
 	dropped := map[string]int64{}
 	var drops []*drop

@@ -26,13 +26,15 @@ CREATE TABLE {{.S}}.seal_checkpoint (
 CREATE TRIGGER refuse_update_delete BEFORE UPDATE OR DELETE ON {{.S}}.seal_checkpoint
 	FOR EACH ROW EXECUTE FUNCTION {{.S}}.refuse();
 
--- One row per sealed audit row: its leaf hash, and its key, so that verify still has the hashes of rows whose
--- month retention dropped.
+-- One row per sealed audit row: its leaf hash and what the leaf commits to (the row's key, its occurred_at and
+-- the SHA-256 of its columns), so that verify still has the hashes of rows whose month retention dropped and
+-- can recompute each leaf hash from its row's key and time without the row.
 CREATE TABLE {{.S}}.seal_leaf (
 	leaf_index     bigint PRIMARY KEY,
 	transaction_id xid8 NOT NULL,
 	audit_id       bigint NOT NULL,
 	occurred_at    timestamptz NOT NULL,
+	row_hash       bytea NOT NULL,
 	leaf_hash      bytea NOT NULL,
 	UNIQUE (transaction_id, audit_id)
 );
