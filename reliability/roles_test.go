@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/auditrepo/auditrepo/gen/repo"
 	"github.com/auditrepo/auditrepo/internal/clinictest"
 	"github.com/auditrepo/auditrepo/internal/pgtest"
 	"github.com/auditrepo/auditrepo/internal/testdb"
@@ -72,6 +73,57 @@ func tablePrivs(t *testing.T, c *clinictest.Clinic, role, table string) string {
 		}
 	}
 	return strings.Join(got, " ")
+}
+
+// publicRelations are the relations of schema public (tables, partitions, views, materialized views, foreign
+// tables, sequences), schema-qualified, as the catalog lists them.
+func publicRelations(t *testing.T, c *clinictest.Clinic) []string {
+	t.Helper()
+	rows, err := c.Super.Query(t.Context(), `SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c
+		JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// relationPrivs is tablePrivs for any relation: a sequence's privileges, and "P(column)" for a privilege P role
+// has on some column of a table but not on the table.
+func relationPrivs(t *testing.T, c *clinictest.Clinic, role, rel string) string {
+	t.Helper()
+	var kind string
+	if err := c.Super.QueryRow(t.Context(), "SELECT relkind::text FROM pg_class WHERE oid = $1::regclass", rel).Scan(&kind); err != nil {
+		t.Fatalf("%s: %v", rel, err)
+	}
+	if kind == "S" {
+		var got []string
+		for _, p := range []string{"USAGE", "SELECT", "UPDATE"} {
+			var has bool
+			if err := c.Super.QueryRow(t.Context(), "SELECT has_sequence_privilege($1, $2::regclass, $3)", role, rel, p).Scan(&has); err != nil {
+				t.Fatalf("%s on %s: %v", p, rel, err)
+			}
+			if has {
+				got = append(got, p)
+			}
+		}
+		return strings.Join(got, " ")
+	}
+	got := tablePrivs(t, c, role, rel)
+	for _, p := range []string{"SELECT", "INSERT", "UPDATE", "REFERENCES"} {
+		var col bool
+		if err := c.Super.QueryRow(t.Context(), `SELECT has_any_column_privilege($1, $2::regclass, $3)
+			AND NOT has_table_privilege($1, $2::regclass, $3)`, role, rel, p).Scan(&col); err != nil {
+			t.Fatalf("%s on a column of %s: %v", p, rel, err)
+		}
+		if col {
+			got = strings.TrimSpace(got + " " + p + "(column)")
+		}
+	}
+	return got
 }
 
 // TestRolePrivileges reads the catalog (as the superuser): who owns what, and exactly which privileges the
@@ -143,6 +195,32 @@ func TestRolePrivileges(t *testing.T) {
 			t.Errorf("%s on %s: %q, want %q", roleApp, tab, got, want)
 		}
 	}
+	// The reviewer and the audit role on every relation of public, whatever a migration adds: the reviewer
+	// reads the trail and nothing of the application's; the audit role reads only the tables the generated
+	// install grants it SELECT on (repo.AuditModels: its trigger functions follow the models' patient paths).
+	// A grant on one column counts as much as a grant on the table.
+	auditReads := map[string]bool{}
+	for _, m := range repo.AuditModels.Tables {
+		auditReads[m.Name] = true
+	}
+	public := publicRelations(t, c)
+	for _, tab := range phiTables {
+		if !slices.Contains(public, "public."+tab) {
+			t.Errorf("PHI table %s not among public's relations: %v", tab, public)
+		}
+	}
+	for _, rel := range public {
+		for _, role := range []string{roleReviewer, roleAudit} {
+			want := ""
+			if role == roleAudit && auditReads[rel] {
+				want = "SELECT"
+			}
+			if got := relationPrivs(t, c, role, rel); got != want {
+				t.Errorf("%s on %s: %q, want %q", role, rel, got, want)
+			}
+		}
+	}
+
 	readable := []string{auditName, auditSchema + ".ddl_log", auditSchema + ".schema_version", auditSchema + ".audited_tables",
 		auditSchema + ".legal_holds", auditSchema + ".retention_log"}
 	// Sealing appends checkpoints and leaf hashes as the reviewer; they are signed with a key outside the database.
