@@ -1083,3 +1083,45 @@ func TestRedTeamReviewer(t *testing.T) {
 		}
 	})
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// The roles nobody logs in as: the audit role (whose sessions could write the trail) and the owner role
+// (whose could alter or disable the audit triggers). Neither may be logged into, nor become the role of the
+// application's or the reviewer's session.
+
+func TestRedTeamNoLogin(t *testing.T) {
+	c := clinictest.New(t)
+	ctx := context.Background()
+	for _, role := range []string{migrations.Audit.Audit, migrations.Audit.Owner} {
+		t.Run("login_as_"+role, func(t *testing.T) {
+			cfg := c.App.Config().ConnConfig.Copy()
+			cfg.User, cfg.Password = role, ""
+			conn, err := pgx.ConnectConfig(ctx, cfg)
+			if err == nil {
+				defer conn.Close(ctx)
+			}
+			// invalid_authorization_specification: "role ... is not permitted to log in".
+			refused(t, err, "28000 not permitted to log in", "logging in as "+role)
+		})
+		for _, as := range []struct {
+			name string
+			pool *pgxpool.Pool
+		}{{"app", c.App}, {"reviewer", c.Reviewer}, {"owner_member", c.Owner}} {
+			if as.name == "owner_member" && role == migrations.Audit.Owner {
+				continue // the migrating user is the owner role's member, as deployments make it
+			}
+			t.Run(as.name+"_set_role_"+role, func(t *testing.T) {
+				conn := dedicated(t, as.pool, nil)
+				for _, sql := range []string{"SET ROLE " + role, "SET LOCAL ROLE " + role, "SET SESSION AUTHORIZATION " + role,
+					"SELECT set_config('role', '" + role + "', false)"} {
+					_, err := conn.Exec(ctx, sql)
+					refused(t, err, denied, sql)
+					var user string
+					if err := conn.QueryRow(ctx, "SELECT current_user").Scan(&user); err != nil || user == role {
+						t.Fatalf("after %s the session is %q (%v)", sql, user, err)
+					}
+				}
+			})
+		}
+	}
+}
