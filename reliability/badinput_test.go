@@ -25,6 +25,7 @@ import (
 	"github.com/auditrepo/auditrepo/gen/db"
 	"github.com/auditrepo/auditrepo/gen/repo"
 	"github.com/auditrepo/auditrepo/internal/clinictest"
+	"github.com/auditrepo/auditrepo/internal/pgtest"
 	"github.com/auditrepo/auditrepo/migrations"
 )
 
@@ -212,8 +213,8 @@ func TestBadInputNumbers(t *testing.T) {
 	for _, in := range []string{"10000000000", "-10000000000.00", "99999999999.995", "Infinity", "-Infinity"} {
 		rows, audits := clinictest.RowCount(t, g.App, "billings"), clinictest.Count(t, g.Reviewer, "true")
 		_, err := g.R.Billing.Create(g.Ctx, db.CreateBillingParams{PatientID: g.Patient1, Amount: mustNumeric(t, in), Status: "pending"})
-		if err == nil {
-			t.Errorf("Create amount %s succeeded", in)
+		if code := pgtest.SQLState(err); code != "22003" { // numeric_value_out_of_range: "numeric field overflow"
+			t.Errorf("Create amount %s: %v (SQLSTATE %q), want SQLSTATE 22003", in, err, code)
 		} else if errors.Is(err, audit.ErrAuditWrite) {
 			t.Errorf("Create amount %s: %v is reported as an audit failure", in, err)
 		}
@@ -222,8 +223,8 @@ func TestBadInputNumbers(t *testing.T) {
 		}
 		if prev != nil {
 			_, err := g.R.Billing.Update(g.Ctx, db.UpdateBillingParams{ID: prev.ID, PatientID: g.Patient1, Amount: mustNumeric(t, in), Status: "void"})
-			if err == nil || clinictest.Count(t, g.Reviewer, "true") != audits {
-				t.Errorf("Update amount %s: err %v, audit rows %d -> %d", in, err, audits, clinictest.Count(t, g.Reviewer, "true"))
+			if code := pgtest.SQLState(err); code != "22003" || errors.Is(err, audit.ErrAuditWrite) || clinictest.Count(t, g.Reviewer, "true") != audits {
+				t.Errorf("Update amount %s: err %v (SQLSTATE %q, want 22003, no audit failure), audit rows %d -> %d", in, err, code, audits, clinictest.Count(t, g.Reviewer, "true"))
 			}
 		}
 	}
