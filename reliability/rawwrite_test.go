@@ -7,6 +7,7 @@ package reliability_test
 // writes are recorded exactly once, attributed to their actor.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"maps"
 	"net/netip"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -310,19 +312,26 @@ func checkImages(t *testing.T, what string, rc rawCase, r clinictest.Row) {
 	}
 }
 
-// TestOtherRawPaths: COPY, an upsert, MERGE, a data-modifying CTE, a change of patient and a change of id are
-// raw writes too.
+// TestOtherRawPaths: a change of patient and a change of id are raw writes too (COPY, upserts, MERGE and writing
+// CTEs: TestOtherRawPathsEveryTable).
 func TestOtherRawPaths(t *testing.T) {
 	t.Parallel()
 	c := clinictest.New(t).AddRecords(t)
 	ctx := t.Context()
 	sess := appSession(t, c.App)
+	cases := map[string]rawCase{}
+	for _, rc := range rawCases(c) {
+		cases[rc.table] = rc
+	}
 	expect := func(what string, mark int64, want ...string) []clinictest.Row {
 		t.Helper()
 		rows := clinictest.Since(t, c.Reviewer, mark)
 		var got []string
 		for _, r := range rows {
 			checkUnattributed(t, what, r, sess)
+			if r.Action != "MOVE" {
+				checkImages(t, what, cases[r.TargetTable], r)
+			}
 			got = append(got, r.Action+" "+r.TargetTable)
 		}
 		slices.Sort(got)
@@ -333,52 +342,13 @@ func TestOtherRawPaths(t *testing.T) {
 		return rows
 	}
 
-	mark := clinictest.MaxID(t, c.Reviewer)
-	n, err := c.App.CopyFrom(ctx, pgx.Identifier{"documents"}, []string{"patient_id", "document_type", "filename", "storage_path"},
-		pgx.CopyFromRows([][]any{{c.Patient1, "scan", "c1.pdf", "s3://b/c1"}, {c.Patient2, "scan", "c2.pdf", "s3://b/c2"}}))
-	if err != nil || n != 2 {
-		t.Fatalf("COPY: %d rows, %v", n, err)
-	}
-	expect("COPY", mark, "CREATE documents", "CREATE documents")
-
-	mark = clinictest.MaxID(t, c.Reviewer)
-	if err := execAs(c.App, `INSERT INTO users (username, email, password, user_type) VALUES ('patient1', 'x', 'y', 'patient')
-		ON CONFLICT (username) DO UPDATE SET first_name = 'Upserted'`); err != nil {
-		t.Fatal(err)
-	}
-	rows := expect("upsert", mark, "UPDATE users")
-	if len(rows) == 1 && (rows[0].TargetID != c.Patient1 || !eqPtr(rows[0].PatientID, c.Patient1, true)) {
-		t.Errorf("upsert: %v, want patient1's row", rows[0])
-	}
-
-	mark = clinictest.MaxID(t, c.Reviewer)
-	if err := execAs(c.App, `WITH moved AS (UPDATE dental_records SET treatment = 'crown' WHERE id = $1 RETURNING id)
-		SELECT count(*) FROM moved`, c.DentalRecord); err != nil {
-		t.Fatal(err)
-	}
-	expect("data-modifying CTE", mark, "UPDATE dental_records")
-
-	var version int
-	if err := c.App.QueryRow(ctx, "SELECT current_setting('server_version_num')::int").Scan(&version); err != nil {
-		t.Fatal(err)
-	}
-	if version >= 150000 {
-		mark = clinictest.MaxID(t, c.Reviewer)
-		if err := execAs(c.App, `MERGE INTO billings b USING (VALUES ($1::bigint, 5::numeric), (0, 7)) AS s(id, amount) ON b.id = s.id
-			WHEN MATCHED THEN UPDATE SET amount = s.amount
-			WHEN NOT MATCHED THEN INSERT (patient_id, amount) VALUES ($2, s.amount)`, c.Billing, c.Patient2); err != nil {
-			t.Fatal(err)
-		}
-		expect("MERGE", mark, "UPDATE billings", "CREATE billings")
-	}
-
 	// A raw change of patient names both patients, as a repository's does.
-	mark = clinictest.MaxID(t, c.Reviewer)
+	mark := clinictest.MaxID(t, c.Reviewer)
 	if err := execAs(c.App, "UPDATE appointments SET patient_id = $1 WHERE id = $2", c.Patient2, c.Appt1); err != nil {
 		t.Fatal(err)
 	}
 	// The invoice of that appointment moves with it: its row did not change, but a MOVE row says so.
-	rows = expect("patient change", mark, "UPDATE appointments", "MOVE invoices")
+	rows := expect("patient change", mark, "UPDATE appointments", "MOVE invoices")
 	for _, r := range rows {
 		if !eqPtr(r.PatientID, c.Patient2, true) || !eqPtr(r.PriorPatientID, c.Patient1, true) {
 			t.Errorf("patient change: %v, want patient %d prior %d", r, c.Patient2, c.Patient1)
@@ -399,6 +369,195 @@ func TestOtherRawPaths(t *testing.T) {
 			t.Errorf("id change: rows for %v, want %d and %d", got, c.Doc, newID)
 		}
 	}
+}
+
+// TestOtherRawPathsEveryTable runs the other raw write paths on every PHI table, two rows each (the rows of
+// rawCases: both patients, excluded and redacted values): COPY, INSERT ... ON CONFLICT DO NOTHING and DO UPDATE,
+// MERGE inserting, updating and deleting, and writing CTEs updating and deleting. Each changed row leaves one
+// unattributed row with the true image, the right patient and no excluded value, as TestRawWrites checks for
+// plain INSERT, UPDATE and DELETE.
+func TestOtherRawPathsEveryTable(t *testing.T) {
+	t.Parallel()
+	c := clinictest.New(t).AddRecords(t)
+	ctx := t.Context()
+	sess := appSession(t, c.App)
+	columns := map[string][]string{}
+	for _, m := range repo.AuditModels.Tables {
+		columns[strings.TrimPrefix(m.Name, "public.")] = slices.DeleteFunc(slices.Clone(m.Columns), func(c string) bool { return c == "id" })
+	}
+	var version int
+	if err := c.App.QueryRow(ctx, "SELECT current_setting('server_version_num')::int").Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	ptr := func(v int64) *int64 { return &v }
+	apptPatient := map[int64]int64{c.Appt1: c.Patient1, c.Appt2: c.Patient2}
+	// patientOf is the patient of a row as stored, read by each model's patient path independently of the
+	// triggers: users are their own patient (staff none), invoices their appointment's, the rest patient_id.
+	patientOf := func(table string, img map[string]any) *int64 {
+		switch table {
+		case "users":
+			if img["user_type"] != "patient" {
+				return nil
+			}
+			return ptr(clinictest.JSONInt(img["id"]))
+		case "invoices":
+			p, ok := apptPatient[clinictest.JSONInt(img["appointment_id"])]
+			if !ok {
+				t.Fatalf("invoice %v of an unknown appointment", img)
+			}
+			return &p
+		}
+		return ptr(clinictest.JSONInt(img["patient_id"]))
+	}
+	cases := rawCases(c)
+	if got := len(cases); got != len(phiTables) {
+		t.Fatalf("%d raw cases for %d PHI tables", got, len(phiTables))
+	}
+	for _, rc := range cases {
+		t.Run(rc.table, func(t *testing.T) {
+			tab := pgx.Identifier{rc.table}.Sanitize()
+			cols := columns[rc.table]
+			if len(cols) == 0 {
+				t.Fatalf("no model columns for %s", rc.table)
+			}
+			// The copied rows' values: the same, but for a unique username (tagged per path).
+			exprs := func(tag string) string {
+				var out []string
+				for _, col := range cols {
+					e := pgx.Identifier{col}.Sanitize()
+					if rc.table == "users" && col == "username" {
+						e = "'" + tag + "-' || username"
+					}
+					out = append(out, e+" AS "+pgx.Identifier{col}.Sanitize())
+				}
+				return strings.Join(out, ", ")
+			}
+			colList := strings.Join(cols, ", ")
+			set, ok := strings.CutPrefix(rc.update, "UPDATE "+rc.table+" SET ")
+			set, _, ok2 := strings.Cut(set, " WHERE id = ANY($1)")
+			if !ok || !ok2 {
+				t.Fatalf("cannot take the SET list of %q", rc.update)
+			}
+			// The same SET list with the target's columns on the right qualified, as DO UPDATE needs them (the
+			// proposed row, excluded, has the same names).
+			word := regexp.MustCompile(`\b(` + strings.Join(cols, "|") + `)\b`)
+			var assigns []string
+			for _, a := range strings.Split(set, ", ") {
+				col, expr, _ := strings.Cut(a, " = ")
+				assigns = append(assigns, col+" = "+word.ReplaceAllString(expr, "x.$1"))
+			}
+			qualified := strings.Join(assigns, ", ")
+			src := queryIDs(t, c.App, rc.insert)
+			mark := clinictest.MaxID(t, c.Reviewer)
+
+			// check reads the rows written since mark: one per id of want (nil: two new rows, CREATE), each of
+			// action, unattributed, with the images the table holds (before: as it held them) and its patient.
+			check := func(what, action string, want []int64, before map[int64]clinictest.Live) []int64 {
+				t.Helper()
+				rows := clinictest.Since(t, c.Reviewer, mark)
+				mark = clinictest.MaxID(t, c.Reviewer)
+				live := clinictest.LiveRows(t, c.App, rc.table, rc.redacted)
+				if action == "DELETE" {
+					live = before
+				}
+				var got []int64
+				for _, r := range rows {
+					got = append(got, r.TargetID)
+					if r.Action != action || r.TargetTable != rc.table {
+						t.Errorf("%s: row %v, want %s of %s", what, r, action, rc.table)
+						continue
+					}
+					checkUnattributed(t, what, r, sess)
+					checkImages(t, what, rc, r)
+					l, ok := live[r.TargetID]
+					if !ok {
+						t.Errorf("%s: row %v names no row of %s", what, r, rc.table)
+						continue
+					}
+					checkTrueImage(t, what, rc, r.Image(), l.Img)
+					if action == "UPDATE" {
+						if !sameSet(r.Changed(), rc.changed) {
+							t.Errorf("%s: changed_fields %v, want %v", what, r.Changed(), rc.changed)
+						}
+						if b, _ := r.Ch["before"].(map[string]any); before != nil && !reflect.DeepEqual(b, stripped(rc, before[r.TargetID].Img)) {
+							t.Errorf("%s: before %s, want the row as it was %s", what, clinictest.Abbrev(b), clinictest.Abbrev(stripped(rc, before[r.TargetID].Img)))
+						}
+					}
+					if p := patientOf(rc.table, l.Img); !eqPtr(r.PatientID, deref(p), p != nil) || r.PriorPatientID != nil {
+						t.Errorf("%s: row %v: patient %s prior %s, want %s and NULL", what, r, ptrStr(r.PatientID), ptrStr(r.PriorPatientID), ptrStr(p))
+					}
+				}
+				slices.Sort(got)
+				if want != nil && !slices.Equal(got, want) || want == nil && (len(got) != 2 || got[0] == got[1]) {
+					t.Fatalf("%s: audit rows for %v, want one each for %v (nil: two new rows)", what, got, want)
+				}
+				return got
+			}
+			run := func(sql string, args ...any) {
+				t.Helper()
+				if err := execAs(c.App, sql, args...); err != nil {
+					t.Fatalf("%s: %v", firstLine(sql), err)
+				}
+			}
+			liveNow := func() map[int64]clinictest.Live { return clinictest.LiveRows(t, c.App, rc.table, rc.redacted) }
+
+			// COPY: the source rows copied out and in again, as text.
+			conn, err := c.App.Acquire(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			_, err = conn.Conn().PgConn().CopyTo(ctx, &buf, fmt.Sprintf("COPY (SELECT %s FROM %s WHERE id IN (%d, %d) ORDER BY id) TO STDOUT", exprs("copy"), tab, src[0], src[1]))
+			if err == nil {
+				_, err = conn.Conn().PgConn().CopyFrom(ctx, &buf, fmt.Sprintf("COPY %s (%s) FROM STDIN", tab, colList))
+			}
+			conn.Release()
+			if err != nil {
+				t.Fatalf("COPY: %v", err)
+			}
+			copied := check("COPY", "CREATE", nil, nil)
+
+			upserted := queryIDs(t, c.App, fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %[1]s WHERE id = ANY($1) ORDER BY id ON CONFLICT (id) DO NOTHING RETURNING id",
+				tab, colList, exprs("ups")), src)
+			slices.Sort(upserted)
+			check("upsert inserting", "CREATE", upserted, nil)
+
+			before := liveNow()
+			run(fmt.Sprintf("INSERT INTO %[1]s AS x OVERRIDING SYSTEM VALUE SELECT * FROM %[1]s WHERE id = ANY($1) ON CONFLICT (id) DO UPDATE SET %[2]s", tab, qualified), src)
+			check("upsert updating", "UPDATE", src, before)
+
+			before = liveNow()
+			run(fmt.Sprintf("WITH w AS (%s RETURNING id) SELECT count(*) FROM w", rc.update), copied)
+			check("writing CTE updating", "UPDATE", copied, before)
+
+			if version >= 150000 { // MERGE came with PostgreSQL 15
+				run(fmt.Sprintf("MERGE INTO %[1]s USING (SELECT %[2]s FROM %[1]s WHERE id = ANY($1)) s ON false WHEN NOT MATCHED THEN INSERT (%[3]s) VALUES (%[4]s)",
+					tab, exprs("mrg"), colList, "s."+strings.Join(cols, ", s.")), src)
+				check("MERGE inserting", "CREATE", nil, nil)
+
+				before = liveNow()
+				run(fmt.Sprintf("MERGE INTO %s USING (SELECT id AS sid FROM %[1]s WHERE id = ANY($1)) s ON %[1]s.id = s.sid WHEN MATCHED THEN UPDATE SET %s", tab, set), upserted)
+				check("MERGE updating", "UPDATE", upserted, before)
+
+				before = liveNow()
+				run(fmt.Sprintf("MERGE INTO %s USING (SELECT id AS sid FROM %[1]s WHERE id = ANY($1)) s ON %[1]s.id = s.sid WHEN MATCHED THEN DELETE", tab), upserted)
+				check("MERGE deleting", "DELETE", upserted, before)
+			}
+
+			before = liveNow()
+			run(fmt.Sprintf("WITH w AS (DELETE FROM %s WHERE id = ANY($1) RETURNING id) SELECT count(*) FROM w", tab), copied)
+			check("writing CTE deleting", "DELETE", copied, before)
+		})
+	}
+}
+
+// stripped is a live row as the trail shows it: excluded columns dropped (redacted ones are masked by LiveRows).
+func stripped(rc rawCase, live map[string]any) map[string]any {
+	out := maps.Clone(live)
+	for _, h := range rc.hidden {
+		delete(out, h)
+	}
+	return out
 }
 
 // repoStep is one repository write and how many audit rows it writes.
