@@ -143,9 +143,11 @@ type attempt struct {
 	exec  executor
 	gate  gate
 	fault fault
-	err   error
-	out   outcome
-	took  time.Duration
+	// struck: strike applied the fault at a random time (no gate), which may have come after the write returned.
+	struck bool
+	err    error
+	out    outcome
+	took   time.Duration
 }
 
 func (a attempt) String() string {
@@ -400,6 +402,10 @@ func (h *faultHarness) run(n int) attempt {
 	a.took = time.Since(start)
 	if e := asPgError(a.err); a.fault == faultTimeout && e != nil && e.Code == "57014" {
 		h.applied++ // the statement_timeout fired
+	}
+	// A fault at a random time counts when it hit the write: the write failed, and not for a row already gone.
+	if a.struck && a.err != nil && !errors.Is(a.err, audit.ErrNotFound) {
+		h.applied++
 	}
 	return a
 }
@@ -679,8 +685,12 @@ func (h *faultHarness) strike(a *attempt, pid uint32, cancel context.CancelFunc,
 	} else if !h.waitParked(pid, done) {
 		return
 	}
-	if a.fault != faultNone && a.fault != faultTimeout {
-		h.applied++
+	switch {
+	case a.fault == faultNone || a.fault == faultTimeout:
+	case a.gate == noGate:
+		a.struck = true // counted once the write's outcome shows it hit
+	default:
+		h.applied++ // the write is parked: the fault hits it
 	}
 	switch a.fault {
 	case faultKill:
