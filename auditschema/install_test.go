@@ -229,7 +229,7 @@ func TestInstallRefusesUnsafeRoles(t *testing.T) {
 	db := pgtest.Empty(t)
 	for _, s := range []string{
 		"CREATE ROLE %[1]saudit LOGIN",
-		"CREATE ROLE %[1]sowner NOLOGIN CREATEROLE",
+		"CREATE ROLE %[1]sowner LOGIN CREATEROLE",
 		"CREATE ROLE %[1]sreviewer LOGIN",
 		"CREATE ROLE %[1]sapp LOGIN IN ROLE %[1]sreviewer, pg_write_all_data",
 		"CREATE ROLE %[1]sintruder LOGIN IN ROLE %[1]saudit",
@@ -245,7 +245,7 @@ func TestInstallRefusesUnsafeRoles(t *testing.T) {
 	}
 	want := []string{
 		"role %[1]saudit (the audit role) has LOGIN",
-		"role %[1]sowner (the owner role) has CREATEROLE",
+		"role %[1]sowner (the owner role) has LOGIN, CREATEROLE",
 		"role %[1]sapp (the application role) is a member of %[1]sreviewer",
 		"role %[1]sapp (the application role) is a member of pg_write_all_data",
 		"role %[1]sintruder is a member of %[1]saudit (the audit role): it may edit the trail",

@@ -21,8 +21,9 @@ func roleRules(c Config) []roleRule {
 	return []roleRule{
 		// Whoever logs in as the audit role, or may make itself a member of it, may edit the trail.
 		{c.Audit, "the audit role", []string{"rolcanlogin", "rolsuper", "rolcreaterole", "rolreplication"}, nil},
-		// The owner role may not grant itself the audit role (CREATEROLE may, on PostgreSQL 15).
-		{c.Owner, "the owner role", []string{"rolsuper", "rolcreaterole", "rolreplication"}, []string{c.Audit}},
+		// The owner role is reached through membership, so that ddl_log names who acted, and may not grant itself
+		// the audit role (CREATEROLE may, on PostgreSQL 15).
+		{c.Owner, "the owner role", []string{"rolcanlogin", "rolsuper", "rolcreaterole", "rolreplication"}, []string{c.Audit}},
 		{c.App, "the application role", []string{"rolsuper", "rolcreaterole", "rolreplication", "rolbypassrls"},
 			[]string{c.Audit, c.Owner, c.Reviewer, "pg_read_all_data", "pg_write_all_data"}},
 		{c.Reviewer, "the reviewer role", []string{"rolsuper", "rolcreaterole", "rolreplication", "rolbypassrls"},
