@@ -143,11 +143,9 @@ type attempt struct {
 	exec  executor
 	gate  gate
 	fault fault
-	// struck: strike applied the fault at a random time (no gate), which may have come after the write returned.
-	struck bool
-	err    error
-	out    outcome
-	took   time.Duration
+	err   error
+	out   outcome
+	took  time.Duration
 }
 
 func (a attempt) String() string {
@@ -183,6 +181,9 @@ type faultHarness struct {
 	baseline   string // statement_timeout of a fresh connection
 	connStates int    // connections checked for leftover state right after their fault
 	applied    int    // faults actually applied
+	// struck: strike applied the attempt's fault at a random time (no gate), perhaps after the write returned;
+	// run counts it once the write's outcome shows. Not in the attempt, which the write's goroutine reads.
+	struck bool
 }
 
 // minFaults is the number of faults the test applies at least (the issue asks for 500).
@@ -404,9 +405,10 @@ func (h *faultHarness) run(n int) attempt {
 		h.applied++ // the statement_timeout fired
 	}
 	// A fault at a random time counts when it hit the write: the write failed, and not for a row already gone.
-	if a.struck && a.err != nil && !errors.Is(a.err, audit.ErrNotFound) {
+	if h.struck && a.err != nil && !errors.Is(a.err, audit.ErrNotFound) {
 		h.applied++
 	}
+	h.struck = false
 	return a
 }
 
@@ -695,7 +697,7 @@ func (h *faultHarness) strike(a *attempt, pid uint32, cancel context.CancelFunc,
 	switch {
 	case a.fault == faultNone || a.fault == faultTimeout:
 	case a.gate == noGate:
-		a.struck = true // counted once the write's outcome shows it hit
+		h.struck = true // counted once the write's outcome shows it hit
 	default:
 		h.applied++ // the write is parked: the fault hits it
 	}
