@@ -213,7 +213,16 @@ func isInt64(t types.Type) bool {
 	return ok && n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == "github.com/jackc/pgx/v5/pgtype" && n.Obj().Name() == "Int8"
 }
 
-// patient resolves the patient path: every column and table it names must exist.
+// excludedOnPath reports column c of at, on t's patient path, if it is excluded: every audit row carries what the
+// path leads to (patient_id, prior_patient_id, MOVE rows), so an excluded column there would show through it.
+func (b *builder) excludedOnPath(t *tags.Model, p tags.Patient, at *Model, c *Column) bool {
+	if c.Exclude {
+		b.errs.Addf(p.Pos, "%s: patient path: %s.%s is excluded, but the path writes what it leads to into every audit row (patient_id, MOVE rows); audit it, or redact it", t.Name, at.Table, c.Name)
+	}
+	return c.Exclude
+}
+
+// patient resolves the patient path: every column and table it names must exist, and none may be excluded.
 func (b *builder) patient(t *tags.Model, m *Model) {
 	p := t.Patient
 	m.Patient = Patient{Kind: p.Kind, Column: p.Column, WhenColumn: p.WhenColumn, WhenValue: p.WhenValue}
@@ -230,12 +239,14 @@ func (b *builder) patient(t *tags.Model, m *Model) {
 			b.errs.Addf(p.Pos, "%s: patient path: %s.%s must be a bigint %s", t.Name, at.Table, col, what)
 			return false
 		}
-		return true
+		return !b.excludedOnPath(t, p, at, c)
 	}
 	switch p.Kind {
 	case tags.PatientSelf:
-		if p.WhenColumn != "" && m.Column(p.WhenColumn) == nil {
+		if c := m.Column(p.WhenColumn); p.WhenColumn != "" && c == nil {
 			b.errs.Addf(p.Pos, "%s: patient path: %s has no column %s", t.Name, m.Table, p.WhenColumn)
+		} else if c != nil {
+			b.excludedOnPath(t, p, m, c)
 		}
 		if strings.Contains(p.WhenValue, BodyQuote) {
 			b.errs.Addf(p.Pos, "%s: patient path: value %q contains %s, which would end the generated trigger function's body", t.Name, p.WhenValue, BodyQuote)
