@@ -278,6 +278,8 @@ func derivedTrigger(ctx context.Context, conn *pgx.Conn, schema string, withActo
 	}
 	def = searchPathRE.ReplaceAllString(def, "\n")
 	replace(realTable+" ", schema+".audit_log ", -1)
+	// The tables the trigger reads (a derived patient's move joins the dependents') are the arm's copies.
+	def = strings.ReplaceAll(def, "public.", schema+".")
 	if withActor {
 		replace(realActorDecl, peerActorDecl, 1)
 		replace(realActorCols, peerActorCols, -1)
@@ -285,8 +287,8 @@ func derivedTrigger(ctx context.Context, conn *pgx.Conn, schema string, withActo
 		replace("\t"+realActorDecl+"\n", "", 1)
 		replace(realActorCols, floorActorCols, -1) // one INSERT per action, and one per derived-patient MOVE
 	}
-	if strings.Contains(def, "auditrepo.") {
-		errs = append(errs, "it still names schema auditrepo")
+	if strings.Contains(def, "auditrepo.") || strings.Contains(def, "public.") {
+		errs = append(errs, "it still names schema auditrepo or public")
 	}
 	rows, _ := conn.Query(ctx, `SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger
 		WHERE tgrelid = 'public.appointments'::regclass AND tgfoid = $1::regprocedure ORDER BY tgname`, realFunc)
@@ -364,8 +366,13 @@ func cloneSchema(ctx context.Context, conn *pgx.Conn, schema, triggers string) e
 	}
 	sch := pgx.Identifier{schema}.Sanitize()
 	stmts := []string{"CREATE SCHEMA " + sch}
+	// The copies belong to the owner role, as the real tables do: foreign-key checks run as a table's owner, and a
+	// superuser's would skip the privilege checks the audited arm's pay.
+	owner := pgx.Identifier{migrations.Audit.Owner}.Sanitize()
+	stmts = append(stmts, fmt.Sprintf("GRANT USAGE ON SCHEMA %s TO %s", sch, owner))
 	for _, t := range tables {
-		stmts = append(stmts, fmt.Sprintf("CREATE TABLE %s.%s (LIKE public.%[2]s INCLUDING ALL)", sch, pgx.Identifier{t}.Sanitize()))
+		stmts = append(stmts, fmt.Sprintf("CREATE TABLE %s.%s (LIKE public.%[2]s INCLUDING ALL)", sch, pgx.Identifier{t}.Sanitize()),
+			fmt.Sprintf("ALTER TABLE %s.%s OWNER TO %s", sch, pgx.Identifier{t}.Sanitize(), owner))
 	}
 	stmts = append(stmts, fmt.Sprintf("CREATE TABLE %s.audit_log (LIKE auditrepo.audit_log INCLUDING ALL) PARTITION BY RANGE (occurred_at)", sch))
 	for _, p := range parts {
