@@ -74,7 +74,7 @@ BEGIN
 			to_jsonb(ar_changes.*)
 		FROM ar_new n
 		FULL JOIN ar_old o ON o.id = n.id
-		CROSS JOIN LATERAL (SELECT CASE WHEN n.user_type = 'patient' THEN n.id END AS patient, array_remove(ARRAY[
+		CROSS JOIN LATERAL (SELECT CASE WHEN n.user_type = 'patient' THEN n.id END AS patient, CASE WHEN o.id IS NULL OR n.id IS NULL THEN '{id,username,email,password,auth_token,user_type,role,first_name,last_name,last_login,updated_at}'::text[] ELSE array_remove(ARRAY[
 			CASE WHEN o.id IS DISTINCT FROM n.id THEN 'id' END,
 			CASE WHEN o.username IS DISTINCT FROM n.username THEN 'username' END,
 			CASE WHEN o.email IS DISTINCT FROM n.email THEN 'email' END,
@@ -86,7 +86,7 @@ BEGIN
 			CASE WHEN o.last_name IS DISTINCT FROM n.last_name THEN 'last_name' END,
 			CASE WHEN o.last_login IS DISTINCT FROM n.last_login THEN 'last_login' END,
 			CASE WHEN o.updated_at IS DISTINCT FROM n.updated_at THEN 'updated_at' END
-		], NULL) AS changed) d
+		], NULL) END AS changed) d
 		CROSS JOIN LATERAL (SELECT CASE WHEN n.id IS NOT NULL THEN ar_after.* END AS after,
 			CASE WHEN o.id IS NOT NULL THEN ar_before.* END AS before, d.changed AS changed_fields
 			FROM (SELECT n.id AS id, n.role AS role, n.email AS email, n.username AS username, n.last_name AS last_name, n.user_type AS user_type, n.first_name AS first_name, n.last_login AS last_login, n.updated_at AS updated_at) ar_after,
@@ -124,7 +124,7 @@ BEGIN
 			to_jsonb(ar_changes.*)
 		FROM ar_new n
 		FULL JOIN ar_old o ON o.id = n.id
-		CROSS JOIN LATERAL (SELECT n.patient_id AS patient, array_remove(ARRAY[
+		CROSS JOIN LATERAL (SELECT n.patient_id AS patient, CASE WHEN o.id IS NULL OR n.id IS NULL THEN '{id,patient_id,dentist_id,clinic_id,date,time,type,status,notes,updated_at}'::text[] ELSE array_remove(ARRAY[
 			CASE WHEN o.id IS DISTINCT FROM n.id THEN 'id' END,
 			CASE WHEN o.patient_id IS DISTINCT FROM n.patient_id THEN 'patient_id' END,
 			CASE WHEN o.dentist_id IS DISTINCT FROM n.dentist_id THEN 'dentist_id' END,
@@ -135,7 +135,7 @@ BEGIN
 			CASE WHEN o.status IS DISTINCT FROM n.status THEN 'status' END,
 			CASE WHEN o.notes IS DISTINCT FROM n.notes THEN 'notes' END,
 			CASE WHEN o.updated_at IS DISTINCT FROM n.updated_at THEN 'updated_at' END
-		], NULL) AS changed) d
+		], NULL) END AS changed) d
 		CROSS JOIN LATERAL (SELECT CASE WHEN n.id IS NOT NULL THEN ar_after.* END AS after,
 			CASE WHEN o.id IS NOT NULL THEN ar_before.* END AS before, d.changed AS changed_fields
 			FROM (SELECT n.id AS id, n.date AS date, n.time AS time, n.type AS type, '[REDACTED]'::text AS notes, n.status AS status, n.clinic_id AS clinic_id, n.dentist_id AS dentist_id, n.patient_id AS patient_id, n.updated_at AS updated_at) ar_after,
@@ -183,7 +183,7 @@ BEGIN
 			to_jsonb(ar_changes.*)
 		FROM ar_new n
 		FULL JOIN ar_old o ON o.id = n.id
-		CROSS JOIN LATERAL (SELECT n.patient_id AS patient, array_remove(ARRAY[
+		CROSS JOIN LATERAL (SELECT n.patient_id AS patient, CASE WHEN o.id IS NULL OR n.id IS NULL THEN '{id,patient_id,dentist_id,diagnosis,treatment,notes,created_at,updated_at}'::text[] ELSE array_remove(ARRAY[
 			CASE WHEN o.id IS DISTINCT FROM n.id THEN 'id' END,
 			CASE WHEN o.patient_id IS DISTINCT FROM n.patient_id THEN 'patient_id' END,
 			CASE WHEN o.dentist_id IS DISTINCT FROM n.dentist_id THEN 'dentist_id' END,
@@ -192,7 +192,7 @@ BEGIN
 			CASE WHEN o.notes IS DISTINCT FROM n.notes THEN 'notes' END,
 			CASE WHEN o.created_at IS DISTINCT FROM n.created_at THEN 'created_at' END,
 			CASE WHEN o.updated_at IS DISTINCT FROM n.updated_at THEN 'updated_at' END
-		], NULL) AS changed) d
+		], NULL) END AS changed) d
 		CROSS JOIN LATERAL (SELECT CASE WHEN n.id IS NOT NULL THEN ar_after.* END AS after,
 			CASE WHEN o.id IS NOT NULL THEN ar_before.* END AS before, d.changed AS changed_fields
 			FROM (SELECT n.id AS id, n.notes AS notes, n.diagnosis AS diagnosis, n.treatment AS treatment, n.created_at AS created_at, n.dentist_id AS dentist_id, n.patient_id AS patient_id, n.updated_at AS updated_at) ar_after,
@@ -230,14 +230,14 @@ BEGIN
 			to_jsonb(ar_changes.*)
 		FROM ar_new n
 		FULL JOIN ar_old o ON o.id = n.id
-		CROSS JOIN LATERAL (SELECT n.patient_id AS patient, array_remove(ARRAY[
+		CROSS JOIN LATERAL (SELECT n.patient_id AS patient, CASE WHEN o.id IS NULL OR n.id IS NULL THEN '{id,patient_id,amount,status,description,updated_at}'::text[] ELSE array_remove(ARRAY[
 			CASE WHEN o.id IS DISTINCT FROM n.id THEN 'id' END,
 			CASE WHEN o.patient_id IS DISTINCT FROM n.patient_id THEN 'patient_id' END,
 			CASE WHEN o.amount IS DISTINCT FROM n.amount THEN 'amount' END,
 			CASE WHEN o.status IS DISTINCT FROM n.status THEN 'status' END,
 			CASE WHEN o.description IS DISTINCT FROM n.description THEN 'description' END,
 			CASE WHEN o.updated_at IS DISTINCT FROM n.updated_at THEN 'updated_at' END
-		], NULL) AS changed) d
+		], NULL) END AS changed) d
 		CROSS JOIN LATERAL (SELECT CASE WHEN n.id IS NOT NULL THEN ar_after.* END AS after,
 			CASE WHEN o.id IS NOT NULL THEN ar_before.* END AS before, d.changed AS changed_fields
 			FROM (SELECT n.id AS id, n.amount AS amount, n.status AS status, n.patient_id AS patient_id, n.updated_at AS updated_at, n.description AS description) ar_after,
@@ -275,14 +275,14 @@ BEGIN
 			to_jsonb(ar_changes.*)
 		FROM ar_new n
 		FULL JOIN ar_old o ON o.id = n.id
-		CROSS JOIN LATERAL (SELECT (SELECT ar_h1.patient_id FROM public.appointments ar_h1 WHERE ar_h1.id = n.appointment_id) AS patient, array_remove(ARRAY[
+		CROSS JOIN LATERAL (SELECT (SELECT ar_h1.patient_id FROM public.appointments ar_h1 WHERE ar_h1.id = n.appointment_id) AS patient, CASE WHEN o.id IS NULL OR n.id IS NULL THEN '{id,appointment_id,amount,status,due_date,updated_at}'::text[] ELSE array_remove(ARRAY[
 			CASE WHEN o.id IS DISTINCT FROM n.id THEN 'id' END,
 			CASE WHEN o.appointment_id IS DISTINCT FROM n.appointment_id THEN 'appointment_id' END,
 			CASE WHEN o.amount IS DISTINCT FROM n.amount THEN 'amount' END,
 			CASE WHEN o.status IS DISTINCT FROM n.status THEN 'status' END,
 			CASE WHEN o.due_date IS DISTINCT FROM n.due_date THEN 'due_date' END,
 			CASE WHEN o.updated_at IS DISTINCT FROM n.updated_at THEN 'updated_at' END
-		], NULL) AS changed) d
+		], NULL) END AS changed) d
 		CROSS JOIN LATERAL (SELECT CASE WHEN n.id IS NOT NULL THEN ar_after.* END AS after,
 			CASE WHEN o.id IS NOT NULL THEN ar_before.* END AS before, d.changed AS changed_fields
 			FROM (SELECT n.id AS id, n.amount AS amount, n.status AS status, n.due_date AS due_date, n.updated_at AS updated_at, n.appointment_id AS appointment_id) ar_after,
@@ -320,7 +320,7 @@ BEGIN
 			to_jsonb(ar_changes.*)
 		FROM ar_new n
 		FULL JOIN ar_old o ON o.id = n.id
-		CROSS JOIN LATERAL (SELECT n.patient_id AS patient, array_remove(ARRAY[
+		CROSS JOIN LATERAL (SELECT n.patient_id AS patient, CASE WHEN o.id IS NULL OR n.id IS NULL THEN '{id,patient_id,dentist_id,title,description,status,estimated_cost,updated_at}'::text[] ELSE array_remove(ARRAY[
 			CASE WHEN o.id IS DISTINCT FROM n.id THEN 'id' END,
 			CASE WHEN o.patient_id IS DISTINCT FROM n.patient_id THEN 'patient_id' END,
 			CASE WHEN o.dentist_id IS DISTINCT FROM n.dentist_id THEN 'dentist_id' END,
@@ -329,7 +329,7 @@ BEGIN
 			CASE WHEN o.status IS DISTINCT FROM n.status THEN 'status' END,
 			CASE WHEN o.estimated_cost IS DISTINCT FROM n.estimated_cost THEN 'estimated_cost' END,
 			CASE WHEN o.updated_at IS DISTINCT FROM n.updated_at THEN 'updated_at' END
-		], NULL) AS changed) d
+		], NULL) END AS changed) d
 		CROSS JOIN LATERAL (SELECT CASE WHEN n.id IS NOT NULL THEN ar_after.* END AS after,
 			CASE WHEN o.id IS NOT NULL THEN ar_before.* END AS before, d.changed AS changed_fields
 			FROM (SELECT n.id AS id, n.title AS title, n.status AS status, n.dentist_id AS dentist_id, n.patient_id AS patient_id, n.updated_at AS updated_at, n.description AS description, n.estimated_cost AS estimated_cost) ar_after,
@@ -367,14 +367,14 @@ BEGIN
 			to_jsonb(ar_changes.*)
 		FROM ar_new n
 		FULL JOIN ar_old o ON o.id = n.id
-		CROSS JOIN LATERAL (SELECT n.patient_id AS patient, array_remove(ARRAY[
+		CROSS JOIN LATERAL (SELECT n.patient_id AS patient, CASE WHEN o.id IS NULL OR n.id IS NULL THEN '{id,patient_id,document_type,filename,storage_path,uploaded_at}'::text[] ELSE array_remove(ARRAY[
 			CASE WHEN o.id IS DISTINCT FROM n.id THEN 'id' END,
 			CASE WHEN o.patient_id IS DISTINCT FROM n.patient_id THEN 'patient_id' END,
 			CASE WHEN o.document_type IS DISTINCT FROM n.document_type THEN 'document_type' END,
 			CASE WHEN o.filename IS DISTINCT FROM n.filename THEN 'filename' END,
 			CASE WHEN o.storage_path IS DISTINCT FROM n.storage_path THEN 'storage_path' END,
 			CASE WHEN o.uploaded_at IS DISTINCT FROM n.uploaded_at THEN 'uploaded_at' END
-		], NULL) AS changed) d
+		], NULL) END AS changed) d
 		CROSS JOIN LATERAL (SELECT CASE WHEN n.id IS NOT NULL THEN ar_after.* END AS after,
 			CASE WHEN o.id IS NOT NULL THEN ar_before.* END AS before, d.changed AS changed_fields
 			FROM (SELECT n.id AS id, n.filename AS filename, n.patient_id AS patient_id, n.uploaded_at AS uploaded_at, n.storage_path AS storage_path, n.document_type AS document_type) ar_after,
@@ -412,7 +412,7 @@ BEGIN
 			to_jsonb(ar_changes.*)
 		FROM ar_new n
 		FULL JOIN ar_old o ON o.id = n.id
-		CROSS JOIN LATERAL (SELECT n.patient_id AS patient, array_remove(ARRAY[
+		CROSS JOIN LATERAL (SELECT n.patient_id AS patient, CASE WHEN o.id IS NULL OR n.id IS NULL THEN '{id,patient_id,allergies,medications,medical_conditions,emergency_contact,emergency_phone,insurance_provider,insurance_policy,smoker,pregnant,signed_at,updated_at}'::text[] ELSE array_remove(ARRAY[
 			CASE WHEN o.id IS DISTINCT FROM n.id THEN 'id' END,
 			CASE WHEN o.patient_id IS DISTINCT FROM n.patient_id THEN 'patient_id' END,
 			CASE WHEN o.allergies IS DISTINCT FROM n.allergies THEN 'allergies' END,
@@ -426,7 +426,7 @@ BEGIN
 			CASE WHEN o.pregnant IS DISTINCT FROM n.pregnant THEN 'pregnant' END,
 			CASE WHEN o.signed_at IS DISTINCT FROM n.signed_at THEN 'signed_at' END,
 			CASE WHEN o.updated_at IS DISTINCT FROM n.updated_at THEN 'updated_at' END
-		], NULL) AS changed) d
+		], NULL) END AS changed) d
 		CROSS JOIN LATERAL (SELECT CASE WHEN n.id IS NOT NULL THEN ar_after.* END AS after,
 			CASE WHEN o.id IS NOT NULL THEN ar_before.* END AS before, d.changed AS changed_fields
 			FROM (SELECT n.id AS id, n.smoker AS smoker, n.pregnant AS pregnant, n.allergies AS allergies, n.signed_at AS signed_at, n.patient_id AS patient_id, n.updated_at AS updated_at, n.medications AS medications, n.emergency_phone AS emergency_phone, '[REDACTED]'::text AS insurance_policy, n.emergency_contact AS emergency_contact, n.insurance_provider AS insurance_provider, n.medical_conditions AS medical_conditions) ar_after,

@@ -94,10 +94,15 @@ func (d *data) Table() string { return d.m.Qualified }
 func (d *data) Func() string { return ident(d.m.Func) }
 
 // Changed is the array of the columns (excluded ones too, by name) whose value differs between rows old and new, one CASE per
-// line, each indented by ind and a tab. Columns marked ByText compare as text.
+// line, each indented by ind and a tab. Columns marked ByText compare as text. A half of a changed id (old or new
+// missing) names every column: naming those that are not NULL would tell whether an excluded one holds a value.
 func (d *data) Changed(old, new, ind string) string {
 	var b strings.Builder
-	b.WriteString("array_remove(ARRAY[")
+	all := make([]string, len(d.m.Columns))
+	for i, c := range d.m.Columns {
+		all[i] = c.Name
+	}
+	fmt.Fprintf(&b, "CASE WHEN %s.id IS NULL OR %s.id IS NULL THEN %s ELSE array_remove(ARRAY[", old, new, arrayLit(all))
 	for i, c := range d.m.Columns {
 		if i > 0 {
 			b.WriteByte(',')
@@ -108,7 +113,7 @@ func (d *data) Changed(old, new, ind string) string {
 		}
 		fmt.Fprintf(&b, "\n%s\tCASE WHEN %s IS DISTINCT FROM %s THEN %s END", ind, o, n, literal(c.Name))
 	}
-	fmt.Fprintf(&b, "\n%s], NULL)", ind)
+	fmt.Fprintf(&b, "\n%s], NULL) END", ind)
 	return b.String()
 }
 
