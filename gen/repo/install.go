@@ -233,7 +233,7 @@ BEGIN
 		CROSS JOIN LATERAL (SELECT n.patient_id AS patient, CASE WHEN o.id IS NULL OR n.id IS NULL THEN '{id,patient_id,amount,status,description,updated_at}'::text[] ELSE array_remove(ARRAY[
 			CASE WHEN o.id IS DISTINCT FROM n.id THEN 'id' END,
 			CASE WHEN o.patient_id IS DISTINCT FROM n.patient_id THEN 'patient_id' END,
-			CASE WHEN o.amount IS DISTINCT FROM n.amount THEN 'amount' END,
+			CASE WHEN o.amount::text IS DISTINCT FROM n.amount::text THEN 'amount' END,
 			CASE WHEN o.status IS DISTINCT FROM n.status THEN 'status' END,
 			CASE WHEN o.description IS DISTINCT FROM n.description THEN 'description' END,
 			CASE WHEN o.updated_at IS DISTINCT FROM n.updated_at THEN 'updated_at' END
@@ -278,7 +278,7 @@ BEGIN
 		CROSS JOIN LATERAL (SELECT (SELECT ar_h1.patient_id FROM public.appointments ar_h1 WHERE ar_h1.id = n.appointment_id) AS patient, CASE WHEN o.id IS NULL OR n.id IS NULL THEN '{id,appointment_id,amount,status,due_date,updated_at}'::text[] ELSE array_remove(ARRAY[
 			CASE WHEN o.id IS DISTINCT FROM n.id THEN 'id' END,
 			CASE WHEN o.appointment_id IS DISTINCT FROM n.appointment_id THEN 'appointment_id' END,
-			CASE WHEN o.amount IS DISTINCT FROM n.amount THEN 'amount' END,
+			CASE WHEN o.amount::text IS DISTINCT FROM n.amount::text THEN 'amount' END,
 			CASE WHEN o.status IS DISTINCT FROM n.status THEN 'status' END,
 			CASE WHEN o.due_date IS DISTINCT FROM n.due_date THEN 'due_date' END,
 			CASE WHEN o.updated_at IS DISTINCT FROM n.updated_at THEN 'updated_at' END
@@ -327,7 +327,7 @@ BEGIN
 			CASE WHEN o.title IS DISTINCT FROM n.title THEN 'title' END,
 			CASE WHEN o.description IS DISTINCT FROM n.description THEN 'description' END,
 			CASE WHEN o.status IS DISTINCT FROM n.status THEN 'status' END,
-			CASE WHEN o.estimated_cost IS DISTINCT FROM n.estimated_cost THEN 'estimated_cost' END,
+			CASE WHEN o.estimated_cost::text IS DISTINCT FROM n.estimated_cost::text THEN 'estimated_cost' END,
 			CASE WHEN o.updated_at IS DISTINCT FROM n.updated_at THEN 'updated_at' END
 		], NULL) END AS changed) d
 		CROSS JOIN LATERAL (SELECT CASE WHEN n.id IS NOT NULL THEN ar_after.* END AS after,

@@ -177,12 +177,17 @@ func (m *Model) Column(name string) *Column {
 	return nil
 }
 
-// noEquality are pgtype's types for SQL types without an equality operator (the geometric ones).
-var noEquality = map[string]bool{"Point": true, "Line": true, "Lseg": true, "Box": true, "Path": true, "Polygon": true, "Circle": true}
+// byText are pgtype's types for SQL types without an equality operator (the geometric ones), or whose equality
+// holds values the images tell apart: numeric 1.0 = 1.00, interval '1 day' = '24 hours'. (A float's -0 = 0 is
+// left to equality: its text depends on the session's extra_float_digits, and could hide a real change.)
+var byText = map[string]bool{"Point": true, "Line": true, "Lseg": true, "Box": true, "Path": true, "Polygon": true, "Circle": true,
+	"Numeric": true, "Interval": true}
 
 // comparesByText reports whether a column of Go type t may be of an SQL type that has no equality operator,
 // where IS DISTINCT FROM fails at run time: sqlc maps json (and jsonb, bytea) to []byte, the geometric types
-// to pgtype's, and types it does not know to interface{}; arrays of those have none either.
+// to pgtype's, and types it does not know to interface{}; arrays of those have none either. Numeric and interval
+// columns compare as text too: their equality holds values whose images differ, a change the trail must not
+// miss (their text depends on no setting that could hide one: IntervalStyle's forms all tell units apart).
 func comparesByText(t types.Type) bool {
 	switch t := types.Unalias(t).(type) {
 	case *types.Pointer:
@@ -196,7 +201,7 @@ func comparesByText(t types.Type) bool {
 		return true
 	case *types.Named:
 		obj := t.Obj()
-		if obj.Pkg() != nil && obj.Pkg().Path() == "github.com/jackc/pgx/v5/pgtype" && noEquality[obj.Name()] {
+		if obj.Pkg() != nil && obj.Pkg().Path() == "github.com/jackc/pgx/v5/pgtype" && byText[obj.Name()] {
 			return true
 		}
 		_, isIface := t.Underlying().(*types.Interface)

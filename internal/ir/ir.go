@@ -55,8 +55,8 @@ type Column struct {
 	Exclude bool
 	Redact  bool
 	NonPHI  bool
-	// ByText: the column's SQL type may have no equality operator (see comparesByText), so the generated SQL
-	// finds its changes by comparing text forms.
+	// ByText: the column's SQL type may have no equality operator, or one that holds values whose images differ
+	// (see comparesByText), so the generated SQL finds its changes by comparing text forms.
 	ByText bool
 }
 

@@ -1,0 +1,33 @@
+package ir
+
+import (
+	"go/types"
+	"testing"
+)
+
+// Columns whose SQL type has no equality, or one that holds values with different images (numeric 1.0 = 1.00,
+// interval '1 day' = '24 hours'), compare as text; others by their equality.
+func TestComparesByText(t *testing.T) {
+	pgtype := types.NewPackage("github.com/jackc/pgx/v5/pgtype", "pgtype")
+	named := func(name string) types.Type {
+		return types.NewNamed(types.NewTypeName(0, pgtype, name, nil), types.NewStruct(nil, nil), nil)
+	}
+	for _, c := range []struct {
+		typ  types.Type
+		want bool
+	}{
+		{named("Numeric"), true},
+		{types.NewSlice(named("Numeric")), true},
+		{named("Interval"), true},
+		{named("Point"), true},
+		{types.NewSlice(types.Typ[types.Byte]), true},
+		{named("Int8"), false},
+		{named("Timestamptz"), false},
+		{types.Typ[types.Float64], false},
+		{types.Typ[types.String], false},
+	} {
+		if got := comparesByText(c.typ); got != c.want {
+			t.Errorf("comparesByText(%s) = %v, want %v", c.typ, got, c.want)
+		}
+	}
+}
