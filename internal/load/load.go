@@ -11,11 +11,10 @@ import (
 	"sort"
 	"strings"
 
-	pg_query "github.com/pganalyze/pg_query_go/v6"
-	pgparser "github.com/pganalyze/pg_query_go/v6/parser"
 	"golang.org/x/tools/go/packages"
 
 	"github.com/auditrepo/auditrepo/internal/diag"
+	"github.com/auditrepo/auditrepo/internal/sqlparse"
 )
 
 // Input is everything the generator reads.
@@ -116,104 +115,78 @@ func Load(dir, modelsDir, sqlcDir string, queries, schema []string) (*Input, err
 	return in, nil
 }
 
-// scanSchema records the tables the schema files of root (a .sql file or a directory of them, golang-migrate's
-// .down.sql files left out as sqlc leaves them) create or rename to. Tables dropped are kept: a migration's down
-// section drops what its up section creates.
+// scanSchema records the tables the schema files of root create or rename to (sqlparse.CreatedTables).
 func scanSchema(root, display string, tables map[string]bool) error {
-	files := []string{root}
-	if st, err := os.Stat(root); err != nil {
+	files, err := sqlFiles(root, display)
+	if err != nil {
 		return err
-	} else if st.IsDir() {
-		all, err := filepath.Glob(filepath.Join(root, "*.sql"))
-		if err != nil {
-			return err
-		}
-		files = files[:0]
-		for _, f := range all {
-			if !strings.HasSuffix(f, ".down.sql") {
-				files = append(files, f)
-			}
-		}
-		sort.Strings(files)
 	}
 	for _, f := range files {
-		name := display
-		if f != root {
-			name = filepath.Join(display, filepath.Base(f))
-		}
-		src, err := os.ReadFile(f)
+		text, err := os.ReadFile(f.path)
 		if err != nil {
 			return err
 		}
-		tree, err := parse(name, string(src))
+		created, err := sqlparse.CreatedTables(string(text))
 		if err != nil {
-			return err
+			return parseError(f.display, string(text), err)
 		}
-		add := func(r *pg_query.RangeVar, rel string) {
-			schema := r.Schemaname
-			if schema == "" {
-				schema = "public"
-			}
-			tables[schema+"."+rel] = true
-		}
-		for _, raw := range tree.Stmts {
-			switch n := raw.Stmt.Node.(type) {
-			case *pg_query.Node_CreateStmt:
-				add(n.CreateStmt.Relation, n.CreateStmt.Relation.Relname)
-			case *pg_query.Node_CreateTableAsStmt:
-				if r := n.CreateTableAsStmt.Into.GetRel(); r != nil && n.CreateTableAsStmt.Objtype == pg_query.ObjectType_OBJECT_TABLE {
-					add(r, r.Relname)
-				}
-			case *pg_query.Node_RenameStmt:
-				if r := n.RenameStmt.Relation; r != nil && n.RenameStmt.RenameType == pg_query.ObjectType_OBJECT_TABLE {
-					add(r, n.RenameStmt.Newname)
-				}
-			}
+		for _, t := range created {
+			tables[t.Schema+"."+t.Name] = true
 		}
 	}
 	return nil
 }
 
-// parse parses a file of SQL statements; an error points at its position in the file.
-func parse(display, text string) (*pg_query.ParseResult, error) {
-	tree, err := pg_query.Parse(text)
-	if err == nil {
-		return tree, nil
+// sqlFile is a .sql file to read, and its name as errors show it.
+type sqlFile struct{ path, display string }
+
+// sqlFiles lists root, a .sql file or a directory, as sqlc reads it: a directory's .sql files in name order,
+// hidden ones and golang-migrate's .down.sql left out (as Paths leaves them out of a pattern's matches).
+func sqlFiles(root, display string) ([]sqlFile, error) {
+	st, err := os.Stat(root)
+	if err != nil {
+		return nil, err
 	}
-	// sqlc parses the file with the same parser, so it did not generate from this text.
-	off := 0
-	var pe *pgparser.Error
-	if errors.As(err, &pe) {
-		// The server's position: 1-based, in characters.
-		n := 0
-		for i := range text {
-			if n++; n == pe.Cursorpos {
-				off = i
-				break
-			}
+	if !st.IsDir() {
+		return []sqlFile{{root, display}}, nil
+	}
+	all, err := filepath.Glob(filepath.Join(root, "*.sql"))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(all)
+	var files []sqlFile
+	for _, f := range all {
+		if base := filepath.Base(f); !strings.HasPrefix(base, ".") && !strings.HasSuffix(base, ".down.sql") {
+			files = append(files, sqlFile{f, filepath.Join(display, base)})
 		}
 	}
-	return nil, diag.List{{Pos: position(display, text, off), Msg: fmt.Sprintf("parsing %s: %v (is sqlc's output current?)", display, err)}}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("%s: no .sql files", display)
+	}
+	return files, nil
+}
+
+// parseError points at where the parser stopped in a file (sqlc parses it with the same parser, so it did not
+// generate from this text).
+func parseError(display, text string, err error) error {
+	off := 0
+	var pe *sqlparse.Error
+	if errors.As(err, &pe) {
+		off = pe.Offset
+	}
+	return diag.List{{Pos: position(display, text, off), Msg: fmt.Sprintf("parsing %s: %v (is sqlc's output current?)", display, err)}}
 }
 
 // scanQueries reads the queries of root, a .sql file or a directory of them; file names are shown relative to
 // display.
 func scanQueries(root, display string, qs map[string]Query) error {
-	if st, err := os.Stat(root); err != nil {
-		return err
-	} else if !st.IsDir() {
-		return scanFile(root, display, qs)
-	}
-	files, err := filepath.Glob(filepath.Join(root, "*.sql"))
+	files, err := sqlFiles(root, display)
 	if err != nil {
 		return err
 	}
-	if len(files) == 0 {
-		return fmt.Errorf("%s: no .sql files", display)
-	}
-	sort.Strings(files)
 	for _, f := range files {
-		if err := scanFile(f, filepath.Join(display, filepath.Base(f)), qs); err != nil {
+		if err := scanFile(f.path, f.display, qs); err != nil {
 			return err
 		}
 	}
@@ -231,20 +204,16 @@ func scanFile(path, display string, qs map[string]Query) error {
 		return err
 	}
 	text := string(src)
-	tree, err := parse(display, text)
+	spans, err := sqlparse.Statements(text)
 	if err != nil {
-		return err
+		return parseError(display, text, err)
 	}
-	for _, raw := range tree.Stmts {
-		from, to := int(raw.StmtLocation), int(raw.StmtLocation+raw.StmtLen)
-		if raw.StmtLen == 0 {
-			to = len(text)
-		}
-		name, cmd, at, ok := header(text[from:to])
+	for _, sp := range spans {
+		name, cmd, at, ok := header(text[sp.Start:sp.End])
 		if !ok {
 			continue
 		}
-		qs[name] = Query{Pos: position(display, text, from+at), Cmd: cmd, Text: text[from+at : to]}
+		qs[name] = Query{Pos: position(display, text, sp.Start+at), Cmd: cmd, Text: text[sp.Start+at : sp.End]}
 	}
 	return nil
 }

@@ -165,13 +165,9 @@ func (e *Error) Error() string {
 // Parse parses sql, which must hold exactly one statement (comments and a trailing ';' allowed).
 // Errors are *Error.
 func Parse(sql string) (*Statement, error) {
-	tree, err := pg_query.Parse(sql)
+	tree, err := parseTree(sql)
 	if err != nil {
-		var pe *pgparser.Error
-		if errors.As(err, &pe) {
-			return nil, &Error{Offset: runeOffset(sql, pe.Cursorpos-1), Msg: pe.Message}
-		}
-		return nil, &Error{Msg: err.Error()}
+		return nil, err
 	}
 	scan, err := pg_query.Scan(sql)
 	if err != nil {
@@ -251,6 +247,19 @@ func Parse(sql string) (*Statement, error) {
 
 // runeOffset converts a 0-based character index, as PostgreSQL reports error positions, into a
 // byte offset of text.
+// parseTree parses sql with libpg_query; an error is an *Error at the byte the parser points at.
+func parseTree(sql string) (*pg_query.ParseResult, error) {
+	tree, err := pg_query.Parse(sql)
+	if err != nil {
+		var pe *pgparser.Error
+		if errors.As(err, &pe) {
+			return nil, &Error{Offset: runeOffset(sql, pe.Cursorpos-1), Msg: pe.Message}
+		}
+		return nil, &Error{Msg: err.Error()}
+	}
+	return tree, nil
+}
+
 func runeOffset(text string, chars int) int {
 	if chars <= 0 {
 		return 0
