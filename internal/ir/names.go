@@ -79,11 +79,7 @@ func snake(s string) string {
 // locals chooses the names of w's method: sqlc's arguments keep their names unless a package the body refers to
 // has one; the others keep theirs unless sqlc's argument or such a package has it.
 func (b *builder) locals(w *Write) {
-	pkgs := map[string]bool{b.sqlcName(): true, "audit": true} // db.New(call).Query, audit.ActionUpdate
-	taken := map[string]bool{}
-	for p := range pkgs {
-		taken[p] = true
-	}
+	taken := map[string]bool{b.sqlcName(): true, "audit": true} // db.New(call).Query, audit.ActionUpdate
 	for _, a := range w.Args {
 		w.Names.Args = append(w.Names.Args, pick(a.Name, taken))
 	}
