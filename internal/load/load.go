@@ -140,8 +140,8 @@ func scanSchema(root, display string, tables map[string]bool) error {
 // sqlFile is a .sql file to read, and its name as errors show it.
 type sqlFile struct{ path, display string }
 
-// sqlFiles lists root, a .sql file or a directory, as sqlc reads it: a directory's .sql files in name order,
-// hidden ones and golang-migrate's .down.sql left out (as Paths leaves them out of a pattern's matches).
+// sqlFiles lists root, a .sql file or a directory, as sqlc reads it: a directory's files that sqlcReads, in name
+// order.
 func sqlFiles(root, display string) ([]sqlFile, error) {
 	st, err := os.Stat(root)
 	if err != nil {
@@ -157,7 +157,7 @@ func sqlFiles(root, display string) ([]sqlFile, error) {
 	sort.Strings(all)
 	var files []sqlFile
 	for _, f := range all {
-		if base := filepath.Base(f); !strings.HasPrefix(base, ".") && !strings.HasSuffix(base, ".down.sql") {
+		if base := filepath.Base(f); sqlcReads(base) {
 			files = append(files, sqlFile{f, filepath.Join(display, base)})
 		}
 	}
@@ -165,6 +165,12 @@ func sqlFiles(root, display string) ([]sqlFile, error) {
 		return nil, fmt.Errorf("%s: no .sql files", display)
 	}
 	return files, nil
+}
+
+// sqlcReads reports whether sqlc reads a file named base that a directory or a pattern lists: a .sql file, neither
+// hidden nor a golang-migrate down migration.
+func sqlcReads(base string) bool {
+	return strings.HasSuffix(base, ".sql") && !strings.HasPrefix(base, ".") && !strings.HasSuffix(base, ".down.sql")
 }
 
 // parseError points at where the parser stopped in a file (sqlc parses it with the same parser, so it did not

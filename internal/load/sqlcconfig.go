@@ -228,9 +228,8 @@ func Paths(dir, base string, paths []string, at []token.Position) ([]string, err
 				errs.Addf(at[i], "sqlc path %s: %v", p, err)
 				continue
 			}
-			base := filepath.Base(m)
-			if !st.IsDir() && (!strings.HasSuffix(base, ".sql") || strings.HasPrefix(base, ".") || strings.HasSuffix(base, ".down.sql")) {
-				continue // sqlc reads only these
+			if !st.IsDir() && !sqlcReads(filepath.Base(m)) {
+				continue
 			}
 			if !filepath.IsAbs(rel) {
 				if m, err = filepath.Rel(dir, m); err != nil {
