@@ -19,11 +19,17 @@ func NewKey(name string) (*KeyPair, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := &KeyPair{Private: skey, Public: vkey}
-	if k.Signer, err = note.NewSigner(skey); err != nil {
+	return KeyFrom(skey, vkey)
+}
+
+// KeyFrom is the key pair of a private and a public key in the signed-note encoding.
+func KeyFrom(private, public string) (*KeyPair, error) {
+	k := &KeyPair{Private: private, Public: public}
+	var err error
+	if k.Signer, err = note.NewSigner(private); err != nil {
 		return nil, err
 	}
-	if k.Verifier, err = note.NewVerifier(vkey); err != nil {
+	if k.Verifier, err = note.NewVerifier(public); err != nil {
 		return nil, err
 	}
 	return k, nil

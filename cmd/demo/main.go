@@ -24,7 +24,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"golang.org/x/mod/sumdb/note"
 
 	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/gen/db"
@@ -201,7 +200,7 @@ func run(ctx context.Context, out io.Writer, pool, reviewer *pgxpool.Pool) error
 // earlier runs sealed extends their checkpoints (a key of its own would find them signed by another and be
 // refused).
 func sealAndVerify(ctx context.Context, out io.Writer, reviewer *pgxpool.Pool) error {
-	key, err := demoKey()
+	key, err := seal.KeyFrom(demoPrivateKey, demoPublicKey)
 	if err != nil {
 		return err
 	}
@@ -241,18 +240,6 @@ const (
 	demoPrivateKey = "PRIVATE+KEY+clinic-demo-trail+18486721+ATogKg+Fyihm8p7X+arluvaAgega0374nTz3OZzlgpfC"
 	demoPublicKey  = "clinic-demo-trail+18486721+AfDl5nu2j0I2sKYifcMiEoNcUDCPkuTWT/G7sLO7yqA3"
 )
-
-func demoKey() (*seal.KeyPair, error) {
-	k := &seal.KeyPair{Private: demoPrivateKey, Public: demoPublicKey}
-	var err error
-	if k.Signer, err = note.NewSigner(k.Private); err != nil {
-		return nil, err
-	}
-	if k.Verifier, err = note.NewVerifier(k.Public); err != nil {
-		return nil, err
-	}
-	return k, nil
-}
 
 // excludedColumns lists the models' excluded columns as table.column.
 func excludedColumns() string {
