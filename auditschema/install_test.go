@@ -115,17 +115,9 @@ func TestInstallRefusesMismatches(t *testing.T) {
 // the audit table against the audit role's later ALTER or DROP.
 func buildable(t *testing.T, db *pgxpool.Pool, role string) []string {
 	t.Helper()
-	rows, err := db.Query(context.Background(), `SELECT c.relname::text FROM pg_class c
+	return pgtest.Strings(t, db, `SELECT c.relname::text FROM pg_class c
 		WHERE c.relnamespace = 'auditrepo'::regnamespace AND c.reltype <> 0 AND has_type_privilege($1, c.reltype, 'USAGE')
 		ORDER BY 1`, role)
-	if err != nil {
-		t.Fatal(err)
-	}
-	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return names
 }
 
 // No other role may build on the row types of the audit schema's tables, including the partitions maintain()
@@ -155,14 +147,10 @@ func TestTablesRowTypesAreTheAuditRoles(t *testing.T) {
 	if got := buildable(t, db, "auditrepo_owner"); len(got) > 0 {
 		t.Errorf("auditrepo_owner may use the row types of %v", got)
 	}
-	rows, err := db.Query(ctx, `SELECT c.relname::text FROM pg_class c
+	tables := pgtest.Strings(t, db, `SELECT c.relname::text FROM pg_class c
 		WHERE c.relnamespace = 'auditrepo'::regnamespace AND c.relkind IN ('r', 'p') ORDER BY 1`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil || len(tables) < 15 {
-		t.Fatalf("%d tables in auditrepo (%v)", len(tables), err)
+	if len(tables) < 15 {
+		t.Fatalf("%d tables in auditrepo, want every table and partition", len(tables))
 	}
 	for _, tbl := range tables {
 		q := "CREATE TABLE public.pin (x auditrepo." + pgx.Identifier{tbl}.Sanitize() + ")"

@@ -16,16 +16,8 @@ import (
 // monthly lists the audit table's partitions other than the default one, by name.
 func monthly(t *testing.T, db *pgxpool.Pool, c auditschema.Config) []string {
 	t.Helper()
-	rows, err := db.Query(context.Background(), `SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+	return pgtest.Strings(t, db, `SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
 		WHERE i.inhparent = $1::regclass AND c.relname <> $2 ORDER BY 1`, c.QualifiedTable(), c.Table+"_default")
-	if err != nil {
-		t.Fatal(err)
-	}
-	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return names
 }
 
 // The monthly partitions' names have one definition, the audit schema's partition_name(): maintain() creates

@@ -79,16 +79,8 @@ func tablePrivs(t *testing.T, c *clinictest.Clinic, role, table string) string {
 // tables, sequences), schema-qualified, as the catalog lists them.
 func publicRelations(t *testing.T, c *clinictest.Clinic) []string {
 	t.Helper()
-	rows, err := c.Super.Query(t.Context(), `SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c
+	return pgtest.Strings(t, c.Super, `SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c
 		JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') ORDER BY 1`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 // relationPrivs is tablePrivs for any relation: a sequence's privileges, and "P(column)" for a privilege P role
