@@ -379,9 +379,14 @@ func cloneSchema(ctx context.Context, conn *pgx.Conn, schema, triggers string) e
 		stmts = append(stmts, fmt.Sprintf("CREATE TABLE %[1]s.%[2]s PARTITION OF %[1]s.audit_log %[3]s", sch, pgx.Identifier{p.name}.Sanitize(), p.bound))
 	}
 	// The arm's triggers go in before the seeded rows, so its audit table starts with their rows, as the audited
-	// arm's does: the audit tables' indexes grow alike.
+	// arm's does: the audit tables' indexes grow alike. The arms audit appointments only; the audited table's rows
+	// of the seed's other tables (its users) are copied first, with their ids, so every audit table starts as the
+	// audited one does.
 	if triggers != "" {
-		stmts = append(stmts, triggers)
+		stmts = append(stmts,
+			fmt.Sprintf("INSERT INTO %s.audit_log OVERRIDING SYSTEM VALUE SELECT * FROM auditrepo.audit_log WHERE target_table <> 'appointments' ORDER BY id", sch),
+			fmt.Sprintf("SELECT setval(pg_get_serial_sequence('%s.audit_log', 'id'), (SELECT coalesce(max(id), 0) + 1 FROM auditrepo.audit_log WHERE target_table <> 'appointments'), false)", sch),
+			triggers)
 	}
 	for _, t := range seededTables {
 		id := pgx.Identifier{t}.Sanitize()
