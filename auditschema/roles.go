@@ -66,9 +66,9 @@ func checkRoles(ctx context.Context, tx pgx.Tx, c Config) ([]Problem, error) {
 		}
 		var in []string
 		err = tx.QueryRow(ctx, `
-			SELECT array(SELECT g FROM unnest($2::text[]) WITH ORDINALITY AS u(g, i)
-			             WHERE EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = g)
-			               AND pg_catalog.pg_has_role($1, g, 'MEMBER') ORDER BY i)`, r.name, r.notIn).Scan(&in)
+			SELECT array(SELECT u.g FROM unnest($2::text[]) WITH ORDINALITY AS u(g, i)
+			             JOIN pg_catalog.pg_roles g ON g.rolname = u.g -- by oid: a role Install creates later is no error
+			             WHERE pg_catalog.pg_has_role($1, g.oid, 'MEMBER') ORDER BY u.i)`, r.name, r.notIn).Scan(&in)
 		if err != nil {
 			return nil, fmt.Errorf("auditschema: reading the memberships of role %s: %w", r.name, err)
 		}
