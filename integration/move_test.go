@@ -1,11 +1,17 @@
 package integration_test
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/auditrepo/auditrepo/gen/db"
+	"github.com/auditrepo/auditrepo/gen/repo"
 	"github.com/auditrepo/auditrepo/internal/clinictest"
 )
 
@@ -105,4 +111,186 @@ func TestDerivedPatientMoves(t *testing.T) {
 	if got := len(clinictest.All(t, c.Reviewer)) - before; got != 1 {
 		t.Errorf("a status change wrote %d rows, want 1 (its UPDATE)", got)
 	}
+}
+
+// A dependent written while another transaction moves its hop row to another patient (READ COMMITTED, each on
+// its own connection) is recorded under the patient it ends with: the one that commits second waits for the
+// first. Dependent after mover: the invoice's CREATE row names the new patient. Mover after dependent: the move
+// writes a MOVE row for the invoice the other transaction added, and one for the invoice it changed.
+func TestDerivedMoveRaces(t *testing.T) {
+	t.Run("dependent waits for the move", func(t *testing.T) {
+		c := clinictest.New(t, clinictest.PoolSize(4))
+		kept := c.AddRecords(t).Invoice
+		mover, err := c.App.Begin(t.Context())
+		mustNil(t, "begin", err)
+		defer mover.Rollback(t.Context())
+		_, err = mover.Exec(t.Context(), "UPDATE appointments SET patient_id = $1 WHERE id = $2", c.Patient2, c.Appt1)
+		mustNil(t, "move", err)
+		var created db.Invoice
+		done := make(chan error, 2)
+		go func() {
+			var err error
+			created, err = c.R.Invoice.Create(c.Ctx, db.CreateInvoiceParams{AppointmentID: c.Appt1, Amount: num("12.00"),
+				Status: "open", DueDate: date(2026, 3, 1)})
+			done <- err
+		}()
+		go func() {
+			_, err := c.R.Invoice.Update(c.Ctx, paid(kept, c.Appt1))
+			done <- err
+		}()
+		waitBlocked(t, c, done, 2)
+		mustNil(t, "commit the move", mover.Commit(t.Context()))
+		for range 2 {
+			mustNil(t, "the invoice writes", <-done)
+		}
+		for id, action := range map[int64]string{created.ID: "CREATE", kept: "UPDATE"} {
+			rows := clinictest.Trail(t, c.Reviewer, "target_table = 'invoices' AND target_id = $1 AND action = $2", id, action)
+			if len(rows) == 0 || rows[len(rows)-1].PatientID == nil || *rows[len(rows)-1].PatientID != c.Patient2 {
+				t.Errorf("invoice %d written while its appointment moved to patient %d: %s rows %v", id, c.Patient2, action, rows)
+			}
+		}
+	})
+	t.Run("move waits for the dependent", func(t *testing.T) {
+		c := clinictest.New(t, clinictest.PoolSize(4))
+		kept := c.AddRecords(t).Invoice
+		writer, err := c.App.Begin(t.Context())
+		mustNil(t, "begin", err)
+		defer writer.Rollback(t.Context())
+		r := repo.New(writer)
+		added, err := r.Invoice.Create(c.Ctx, db.CreateInvoiceParams{AppointmentID: c.Appt1, Amount: num("12.00"),
+			Status: "open", DueDate: date(2026, 3, 1)})
+		mustNil(t, "add an invoice", err)
+		_, err = r.Invoice.Update(c.Ctx, paid(kept, c.Appt1))
+		mustNil(t, "update an invoice", err)
+		done := make(chan error, 1)
+		go func() {
+			_, err := c.App.Exec(t.Context(), "UPDATE appointments SET patient_id = $1 WHERE id = $2", c.Patient2, c.Appt1)
+			done <- err
+		}()
+		waitBlocked(t, c, done, 1)
+		mustNil(t, "commit the invoices", writer.Commit(t.Context()))
+		mustNil(t, "the move", <-done)
+		for _, id := range []int64{added.ID, kept} {
+			rows := clinictest.Trail(t, c.Reviewer, "target_table = 'invoices' AND target_id = $1 AND action = 'MOVE'", id)
+			if len(rows) != 1 || p8(rows[0].PatientID) != some(c.Patient2) || p8(rows[0].PriorPatientID) != some(c.Patient1) {
+				t.Errorf("invoice %d of the moved appointment: MOVE rows %v, want one from %d to %d", id, rows, c.Patient1, c.Patient2)
+			}
+		}
+	})
+}
+
+// Under SERIALIZABLE, a dependent written while its hop row moves (each order) ends with the trail true, or one of
+// the two transactions refused with 40001: the one that waited reads its snapshot, not what the other committed.
+func TestDerivedMoveRacesSerializable(t *testing.T) {
+	ser := pgx.TxOptions{IsoLevel: pgx.Serializable}
+	for _, moverFirst := range []bool{true, false} {
+		t.Run(fmt.Sprintf("mover first %v", moverFirst), func(t *testing.T) {
+			c := clinictest.New(t, clinictest.PoolSize(4))
+			mover, err := c.App.BeginTx(t.Context(), ser)
+			mustNil(t, "begin", err)
+			defer mover.Rollback(t.Context())
+			writer, err := c.App.BeginTx(t.Context(), ser)
+			mustNil(t, "begin", err)
+			defer writer.Rollback(t.Context())
+			move := func() error {
+				_, err := mover.Exec(t.Context(), "UPDATE appointments SET patient_id = $1 WHERE id = $2", c.Patient2, c.Appt1)
+				return err
+			}
+			var added db.Invoice
+			write := func() (err error) {
+				added, err = repo.New(writer).Invoice.Create(c.Ctx, db.CreateInvoiceParams{AppointmentID: c.Appt1,
+					Amount: num("12.00"), Status: "open", DueDate: date(2026, 3, 1)})
+				return err
+			}
+			first, firstTx, second, secondTx := move, mover, write, writer
+			if !moverFirst {
+				first, firstTx, second, secondTx = write, writer, move, mover
+			}
+			mustNil(t, "the first write", first())
+			done := make(chan error, 1)
+			go func() {
+				err := second()
+				if err == nil {
+					err = secondTx.Commit(t.Context())
+				}
+				done <- err
+			}()
+			waitBlocked(t, c, done, 1)
+			errs := []error{firstTx.Commit(t.Context()), <-done}
+			for _, err := range errs {
+				var pe *pgconn.PgError
+				if errors.As(err, &pe) && pe.Code == "40001" {
+					t.Logf("refused: %v", err)
+					return // nothing of it committed
+				}
+				mustNil(t, "a write", err)
+			}
+			rows := clinictest.Trail(t, c.Reviewer, "target_table = 'invoices' AND target_id = $1", added.ID)
+			final := map[bool]bool{}
+			for _, r := range rows {
+				final[p8(r.PatientID) == some(c.Patient2)] = true
+			}
+			if !final[true] {
+				t.Errorf("both committed, and no row files invoice %d under patient %d: %v", added.ID, c.Patient2, rows)
+			}
+		})
+	}
+}
+
+// paid is the update that marks invoice id (of appointment appt) paid.
+func paid(id, appt int64) db.UpdateInvoiceParams {
+	return db.UpdateInvoiceParams{ID: id, AppointmentID: appt, Amount: num("10.00"), Status: "paid", DueDate: date(2026, 3, 1)}
+}
+
+// Two transactions that each add an invoice to the same appointment and then update it (its status) do not
+// deadlock: the second update waits for the first transaction, as any two updates of one row do.
+func TestAddInvoiceThenUpdateAppointment(t *testing.T) {
+	c := clinictest.New(t, clinictest.PoolSize(4))
+	var txs [2]pgx.Tx
+	for i := range txs {
+		tx, err := c.App.Begin(t.Context())
+		mustNil(t, "begin", err)
+		defer tx.Rollback(t.Context())
+		_, err = repo.New(tx).Invoice.Create(c.Ctx, db.CreateInvoiceParams{AppointmentID: c.Appt1, Amount: num("5.00"),
+			Status: "open", DueDate: date(2026, 3, 1)})
+		mustNil(t, "add an invoice", err)
+		txs[i] = tx
+	}
+	_, err := txs[0].Exec(t.Context(), "UPDATE appointments SET status = 'confirmed' WHERE id = $1", c.Appt1)
+	mustNil(t, "first update", err)
+	done := make(chan error, 1)
+	go func() {
+		_, err := txs[1].Exec(t.Context(), "UPDATE appointments SET status = 'completed' WHERE id = $1", c.Appt1)
+		done <- err
+	}()
+	waitBlocked(t, c, done, 1)
+	mustNil(t, "first commit", txs[0].Commit(t.Context()))
+	mustNil(t, "second update", <-done)
+	mustNil(t, "second commit", txs[1].Commit(t.Context()))
+}
+
+// waitBlocked returns once n other sessions of the test's database wait for a lock, or once one of the writes
+// sent to done has ended (then put back for the caller): a write that does not wait for the other transaction
+// ends at once, and the test sees what it wrote.
+func waitBlocked(t *testing.T, c *clinictest.Clinic, done chan error, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-done:
+			done <- err
+			return
+		default:
+		}
+		var waiting int
+		if err := c.Super.QueryRow(t.Context(), `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting >= n {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("after 10 s, fewer than %d writes wait for a lock and none has ended", n)
 }

@@ -142,16 +142,23 @@ BEGIN
 			(SELECT o.id AS id, o.date AS date, o.time AS time, o.type AS type, '[REDACTED]'::text AS notes, o.status AS status, o.clinic_id AS clinic_id, o.dentist_id AS dentist_id, o.patient_id AS patient_id, o.updated_at AS updated_at) ar_before) ar_changes
 		-- A change to nonphi fields alone writes no audit row.
 		WHERE d.changed && '{id,patient_id,dentist_id,clinic_id,date,time,type,status,notes}'::text[];
-		-- Rows of invoices whose patient is found through patient_id move with it.
-		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'MOVE', 'invoices', d.id, m.new_patient, m.old_patient,
-			jsonb_build_object('from', m.old_patient, 'to', m.new_patient,
-				'moved_by', jsonb_build_object('table', 'appointments', 'id', n.id, 'column', 'patient_id'))
-		FROM ar_new n
-		JOIN ar_old o ON o.id = n.id
-		CROSS JOIN LATERAL (SELECT n.patient_id AS new_patient, o.patient_id AS old_patient) m
-		JOIN public.invoices d ON d.appointment_id = n.id
-		WHERE n.patient_id IS DISTINCT FROM o.patient_id AND m.new_patient IS DISTINCT FROM m.old_patient;
+		-- Dependents move with rows whose patient changes: first lock those rows (see HopLocks in package
+		-- templates), then list the dependents, in a statement of its own that sees what writers of dependents
+		-- that held the row committed meanwhile. An UPDATE that moves nothing skips both.
+		IF EXISTS (SELECT FROM ar_new n JOIN ar_old o ON o.id = n.id WHERE n.patient_id IS DISTINCT FROM o.patient_id) THEN
+			PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('public.appointments'), pg_catalog.hashint8(n.id))
+				FROM ar_new n JOIN ar_old o ON o.id = n.id WHERE n.patient_id IS DISTINCT FROM o.patient_id ORDER BY n.id;
+			-- Rows of invoices whose patient is found through patient_id move with it.
+			INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
+			SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'MOVE', 'invoices', d.id, m.new_patient, m.old_patient,
+				jsonb_build_object('from', m.old_patient, 'to', m.new_patient,
+					'moved_by', jsonb_build_object('table', 'appointments', 'id', n.id, 'column', 'patient_id'))
+			FROM ar_new n
+			JOIN ar_old o ON o.id = n.id
+			CROSS JOIN LATERAL (SELECT n.patient_id AS new_patient, o.patient_id AS old_patient) m
+			JOIN public.invoices d ON d.appointment_id = n.id
+			WHERE n.patient_id IS DISTINCT FROM o.patient_id AND m.new_patient IS DISTINCT FROM m.old_patient;
+		END IF;
 	ELSE
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'appointments', o.id, o.patient_id, NULL,
@@ -264,11 +271,15 @@ DECLARE
 	c auditrepo.claimed := auditrepo.actor('invoices');
 BEGIN
 	IF TG_OP = 'INSERT' THEN
+		PERFORM pg_catalog.pg_advisory_xact_lock_shared(pg_catalog.hashtext('public.appointments'), pg_catalog.hashint8(k.id))
+			FROM (SELECT r.appointment_id FROM ar_new r) k(id) WHERE k.id IS NOT NULL ORDER BY k.id;
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'invoices', n.id, (SELECT ar_h1.patient_id FROM public.appointments ar_h1 WHERE ar_h1.id = n.appointment_id), NULL, to_jsonb(ar_changes.*)
 		FROM ar_new n
 		CROSS JOIN LATERAL (SELECT ar_after.*::record AS after FROM (SELECT n.id AS id, n.amount AS amount, n.status AS status, n.due_date AS due_date, n.updated_at AS updated_at, n.appointment_id AS appointment_id) ar_after) ar_changes;
 	ELSIF TG_OP = 'UPDATE' THEN
+		PERFORM pg_catalog.pg_advisory_xact_lock_shared(pg_catalog.hashtext('public.appointments'), pg_catalog.hashint8(k.id))
+			FROM (SELECT r.appointment_id FROM ar_new r UNION SELECT r.appointment_id FROM ar_old r) k(id) WHERE k.id IS NOT NULL ORDER BY k.id;
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'invoices', coalesce(n.id, o.id), d.patient, NULLIF((SELECT ar_h1.patient_id FROM public.appointments ar_h1 WHERE ar_h1.id = o.appointment_id), d.patient),
@@ -290,6 +301,8 @@ BEGIN
 		-- A change to nonphi fields alone writes no audit row.
 		WHERE d.changed && '{id,appointment_id,amount,status,due_date}'::text[];
 	ELSE
+		PERFORM pg_catalog.pg_advisory_xact_lock_shared(pg_catalog.hashtext('public.appointments'), pg_catalog.hashint8(k.id))
+			FROM (SELECT r.appointment_id FROM ar_old r) k(id) WHERE k.id IS NOT NULL ORDER BY k.id;
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'invoices', o.id, (SELECT ar_h1.patient_id FROM public.appointments ar_h1 WHERE ar_h1.id = o.appointment_id), NULL,
 			to_jsonb(ar_changes.*)

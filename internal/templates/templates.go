@@ -169,6 +169,62 @@ func (d *data) PatientOf(row string) string {
 	return row + "." + ident(p.Column)
 }
 
+// HopLocks are the statements that take, for the rest of the transaction, a shared lock on each row the patient
+// path of the rows in the transition tables goes through, one hop at a time (a hop's ids are read once the rows
+// leading to it are locked), before the audit rows read the patient there: an UPDATE that moves such a row to
+// another patient takes the exclusive lock (MoveLock), so under READ COMMITTED the later of the two waits for the
+// earlier to commit and then reads what it wrote. Advisory locks, keyed by the hop's table and the row's id: they
+// need no privilege on the table, and two writers of dependents do not wait for each other. None when the
+// patient is not found through another table.
+func (d *data) HopLocks(tables ...string) []string {
+	p := d.m.Patient
+	if p.Kind != tags.PatientPath || len(p.Hops) == 0 {
+		return nil
+	}
+	var srcs []string
+	for _, t := range tables {
+		srcs = append(srcs, fmt.Sprintf("SELECT r.%s FROM %s r", ident(p.Column), t))
+	}
+	ids := strings.Join(srcs, " UNION ")
+	var out []string
+	for i, h := range p.Hops {
+		if i > 0 {
+			prev, alias := p.Hops[i-1], "ar_h"+strconv.Itoa(i)
+			ids = fmt.Sprintf("SELECT %[1]s.%[2]s FROM %[3]s %[1]s WHERE %[1]s.id IN (%[4]s)", alias, ident(prev.Column), prev.Qualified, ids)
+		}
+		out = append(out, fmt.Sprintf("PERFORM pg_catalog.pg_advisory_xact_lock_shared(%s)\n\t\t\tFROM (%s) k(id) WHERE k.id IS NOT NULL ORDER BY k.id;", lockKey(h.Qualified, "k.id"), ids))
+	}
+	return out
+}
+
+// Moved is the condition on a pair of rows n (new) and o (old) of an UPDATE under which it moves dependents to
+// another patient: one of the columns their patient paths go through changed.
+func (d *data) Moved() string {
+	var conds []string
+	seen := map[string]bool{}
+	for _, mv := range d.m.Moves {
+		if !seen[mv.Column] {
+			seen[mv.Column] = true
+			conds = append(conds, fmt.Sprintf("n.%[1]s IS DISTINCT FROM o.%[1]s", ident(mv.Column)))
+		}
+	}
+	return strings.Join(conds, " OR ")
+}
+
+// MoveLock is the exclusive lock an UPDATE takes on each row it moves before it lists the dependents that move
+// with it: see HopLocks. The rows are locked in id order, as HopLocks takes its shared locks.
+func (d *data) MoveLock() string {
+	return fmt.Sprintf("PERFORM pg_catalog.pg_advisory_xact_lock(%s)\n\t\t\t\tFROM ar_new n JOIN ar_old o ON o.id = n.id WHERE %s ORDER BY n.id;",
+		lockKey(d.m.Qualified, "n.id"), d.Moved())
+}
+
+// lockKey is the advisory lock key of the row id of table (schema-qualified, as the model names it): the same
+// on the side that moves the row and on the sides that read a patient through it. Hashes collide now and then;
+// a collision only makes a writer wait.
+func lockKey(table, id string) string {
+	return fmt.Sprintf("pg_catalog.hashtext(%s), pg_catalog.hashint8(%s)", literal(table), id)
+}
+
 // Moves are the dependents an UPDATE of the model's table can move to another patient.
 func (d *data) Moves() []*move {
 	var out []*move
@@ -197,7 +253,7 @@ func (m *move) Joins() string {
 		if i == len(m.Back)-1 {
 			alias = "d"
 		}
-		fmt.Fprintf(&b, "\n\t\tJOIN %s %s ON %s.%s = %s.id", h.Qualified, alias, alias, ident(h.Column), prev)
+		fmt.Fprintf(&b, "\n\t\t\tJOIN %s %s ON %s.%s = %s.id", h.Qualified, alias, alias, ident(h.Column), prev)
 		prev = alias
 	}
 	return b.String()
