@@ -145,7 +145,7 @@ func (b *builder) model(t *tags.Model) *Model {
 				t.Name, f.Name, types.TypeString(f.Type, b.qualifier), types.TypeString(sf.Type(), b.qualifier), col)
 		}
 		m.Columns = append(m.Columns, &Column{Name: col, Type: sf.Type(), Exclude: f.Exclude, Redact: f.Redact, NonPHI: f.NonPHI,
-			ByText: comparesByText(sf.Type())})
+			ByText: comparesByText(sf.Type()), ByBytes: isString(sf.Type())})
 	}
 	for _, f := range t.Fields {
 		if !inSQLC[f.Name] {
@@ -208,6 +208,24 @@ func comparesByText(t types.Type) bool {
 		return isIface
 	}
 	return false
+}
+
+// isString reports whether a column of Go type t holds text: a string (sqlc's type for text, varchar, citext and
+// enums), pgtype.Text, or a pointer to or slice of one. Its SQL type's equality may hold texts that differ: citext's
+// ignores case, and so does a nondeterministic collation's.
+func isString(t types.Type) bool {
+	switch t := types.Unalias(t).(type) {
+	case *types.Pointer:
+		return isString(t.Elem())
+	case *types.Slice:
+		return isString(t.Elem())
+	case *types.Named:
+		if obj := t.Obj(); obj.Pkg() != nil && obj.Pkg().Path() == "github.com/jackc/pgx/v5/pgtype" && obj.Name() == "Text" {
+			return true
+		}
+	}
+	b, ok := t.Underlying().(*types.Basic)
+	return ok && b.Kind() == types.String
 }
 
 func isInt64(t types.Type) bool {

@@ -31,3 +31,31 @@ func TestComparesByText(t *testing.T) {
 		}
 	}
 }
+
+// Text columns (citext's equality ignores case, and so does a nondeterministic collation's) compare their text too.
+func TestIsString(t *testing.T) {
+	pgtype := types.NewPackage("github.com/jackc/pgx/v5/pgtype", "pgtype")
+	db := types.NewPackage("example.com/db", "db")
+	enum := types.NewNamed(types.NewTypeName(0, db, "VisitKind", nil), types.Typ[types.String], nil)
+	named := func(name string) types.Type {
+		return types.NewNamed(types.NewTypeName(0, pgtype, name, nil), types.NewStruct(nil, nil), nil)
+	}
+	for _, c := range []struct {
+		typ  types.Type
+		want bool
+	}{
+		{types.Typ[types.String], true},
+		{types.NewPointer(types.Typ[types.String]), true},
+		{types.NewSlice(types.Typ[types.String]), true},
+		{named("Text"), true},
+		{enum, true},
+		{named("Int8"), false},
+		{named("Numeric"), false},
+		{types.Typ[types.Int64], false},
+		{types.NewSlice(types.Typ[types.Byte]), false},
+	} {
+		if got := isString(c.typ); got != c.want {
+			t.Errorf("isString(%s) = %v, want %v", c.typ, got, c.want)
+		}
+	}
+}

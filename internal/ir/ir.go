@@ -58,6 +58,9 @@ type Column struct {
 	// ByText: the column's SQL type may have no equality operator, or one that holds values whose images differ
 	// (see comparesByText), so the generated SQL finds its changes by comparing text forms.
 	ByText bool
+	// ByBytes: a string column, whose SQL type's equality may hold texts that differ (citext, a nondeterministic
+	// collation: 'Ann' = 'ann'), so the generated SQL compares its text byte for byte too.
+	ByBytes bool
 }
 
 // Patient is a resolved patient path.

@@ -93,9 +93,10 @@ func (d *data) Table() string { return d.m.Qualified }
 // Func names the audit trigger function of the model's table (in the audit schema).
 func (d *data) Func() string { return ident(d.m.Func) }
 
-// Changed is the array of the columns (excluded ones too, by name) whose value differs between rows old and new, one CASE per
-// line, each indented by ind and a tab. Columns marked ByText compare as text. A half of a changed id (old or new
-// missing) names every column: naming those that are not NULL would tell whether an excluded one holds a value.
+// Changed is the array of the columns (excluded ones too, by name) whose value differs between rows old and new,
+// one CASE per line, each indented by ind and a tab. Columns marked ByText compare as text, ByBytes by equality
+// and by their text in the C collation. A half of a changed id (old or new missing) names every column: naming
+// those that are not NULL would tell whether an excluded one holds a value.
 func (d *data) Changed(old, new, ind string) string {
 	var b strings.Builder
 	all := make([]string, len(d.m.Columns))
@@ -108,10 +109,15 @@ func (d *data) Changed(old, new, ind string) string {
 			b.WriteByte(',')
 		}
 		o, n := old+"."+ident(c.Name), new+"."+ident(c.Name)
-		if c.ByText {
-			o, n = o+"::text", n+"::text"
+		cond := o + " IS DISTINCT FROM " + n
+		switch {
+		case c.ByText:
+			cond = o + "::text IS DISTINCT FROM " + n + "::text"
+		case c.ByBytes:
+			// Equality first: a type whose text hides a change (money under another lc_monetary) is still caught.
+			cond = fmt.Sprintf(`(%[1]s IS DISTINCT FROM %[2]s OR %[1]s::text COLLATE pg_catalog."C" IS DISTINCT FROM %[2]s::text COLLATE pg_catalog."C")`, o, n)
 		}
-		fmt.Fprintf(&b, "\n%s\tCASE WHEN %s IS DISTINCT FROM %s THEN %s END", ind, o, n, literal(c.Name))
+		fmt.Fprintf(&b, "\n%s\tCASE WHEN %s THEN %s END", ind, cond, literal(c.Name))
 	}
 	fmt.Fprintf(&b, "\n%s], NULL) END", ind)
 	return b.String()

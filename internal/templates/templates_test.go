@@ -116,12 +116,13 @@ func TestImageIsTheRowsJSON(t *testing.T) {
 func TestChangesAreTheRowsJSON(t *testing.T) {
 	ctx := t.Context()
 	cols := []string{"id", "n", "o", "d", "c", "after", "changed", "patient", "ar_after", "ar_changes", "num", "arr", "doc",
-		"at", "secret", "note", "bookkeeping"}
+		"at", "secret", "note", "bookkeeping", "email"}
 	m := &ir.Model{Name: "T", Table: "t", Schema: "public", Relation: "t", Qualified: "public.t", Func: "audit_public_t",
 		Patient: ir.Patient{Kind: tags.PatientSelf}}
 	for _, name := range cols {
 		m.Columns = append(m.Columns, &ir.Column{Name: name, Exclude: name == "secret", Redact: name == "note", NonPHI: name == "bookkeeping",
-			ByText: name == "doc" || name == "num"}) // json has no equality, numeric's holds 1.0 = 1.00: the generator marks such columns
+			ByText:  name == "doc" || name == "num", // json has no equality, numeric's holds 1.0 = 1.00: the generator marks such columns
+			ByBytes: name == "email"})               // a string: its collation may ignore case
 	}
 	p := &ir.Program{Audit: ir.Audit{Schema: auditschema.Defaults.Schema, Table: auditschema.Defaults.Table, Role: auditschema.Defaults.Audit},
 		Models: []*ir.Model{m}}
@@ -129,9 +130,10 @@ func TestChangesAreTheRowsJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db := pgtest.Schema(t, `CREATE TABLE t (id bigint PRIMARY KEY, n text, o text, d text, c text, after text, changed text,
+	db := pgtest.Schema(t, `CREATE COLLATION nocase (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+		CREATE TABLE t (id bigint PRIMARY KEY, n text, o text, d text, c text, after text, changed text,
 		patient text, ar_after jsonb, ar_changes jsonb, num numeric, arr int[], doc json, at timestamptz, secret text, note text,
-		bookkeeping int)`)
+		bookkeeping int, email text COLLATE nocase)`)
 	conf := auditschema.Defaults
 	if _, err := auditschema.Install(ctx, db, conf); err != nil {
 		t.Fatal(err)
@@ -164,12 +166,14 @@ func TestChangesAreTheRowsJSON(t *testing.T) {
 		rows int // audit rows it writes
 	}{
 		{`INSERT INTO t VALUES (1, 'N', 'O', 'D', 'C', 'A', 'CH', 'P', '{"forged": 1}', '{"after": "forged"}', 1.50, '{{1,NULL},{3,4}}',
-			'{"k": 1.50, "k": 2}', 'infinity', 's3cret', 'private', 1),
-			(2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, -0.0, '{}', 'null', '2026-01-02 03:04:05.678+00', NULL, NULL, 2)`, 2},
+			'{"k": 1.50, "k": 2}', 'infinity', 's3cret', 'private', 1, 'Ann@Example.org'),
+			(2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, -0.0, '{}', 'null', '2026-01-02 03:04:05.678+00', NULL, NULL, 2, NULL)`, 2},
 		{`UPDATE t SET num = num * 10, secret = 'new', note = 'also private', ar_changes = '{"after": "forged again"}'`, 2},
-		{`UPDATE t SET bookkeeping = bookkeeping + 1`, 0}, // nonphi only
-		{`UPDATE t SET num = 15.000 WHERE id = 1`, 1},     // equal to 15.00, but not the same image
-		{`UPDATE t SET id = id + 100 WHERE id = 2`, 2},    // the old and the new half
+		{`UPDATE t SET bookkeeping = bookkeeping + 1`, 0},          // nonphi only
+		{`UPDATE t SET num = 15.000 WHERE id = 1`, 1},              // equal to 15.00, but not the same image
+		{`UPDATE t SET email = lower(email) WHERE id = 1`, 1},      // equal by the collation, but not the same text
+		{`UPDATE t SET email = 'ann@example.org' WHERE id = 1`, 0}, // the same text
+		{`UPDATE t SET id = id + 100 WHERE id = 2`, 2},             // the old and the new half
 		// A column added after installing, named as the trigger's rows are, cannot stand in for them.
 		{`ALTER TABLE t ADD COLUMN ar_before jsonb`, 0},
 		{`UPDATE t SET ar_before = '{"forged": true}', n = 'N2' WHERE id = 1`, 1},
