@@ -23,6 +23,7 @@ import (
 	"github.com/auditrepo/auditrepo/gen/repo"
 	"github.com/auditrepo/auditrepo/internal/clinictest"
 	"github.com/auditrepo/auditrepo/internal/pgtest"
+	"github.com/auditrepo/auditrepo/internal/sqltext"
 	"github.com/auditrepo/auditrepo/internal/testdb"
 	"github.com/auditrepo/auditrepo/migrations"
 )
@@ -965,6 +966,41 @@ func TestRedTeamOwner(t *testing.T) {
 			}) {
 				t.Errorf("FINDING: %s rt_forge ON appointments is not in ddl_log: %+v", tag, ddl)
 			}
+		}
+	})
+
+	// The owner may create objects in public (migration 00005 grants it, for ALTER TABLE ... OWNER TO). Functions
+	// and an operator there named as the claim's and the triggers' are never reached, even by an application
+	// session that puts public before pg_catalog: the generated statements name auditrepo.claim, the SQL-body
+	// functions bound their names when installed, and the triggers pin their search_path. Raw writes stay
+	// unattributed true rows, the repository's keep their actor.
+	t.Run("shadow_claim_functions_in_public", func(t *testing.T) {
+		forged := fmt.Sprintf(`("x","appointments","Forged",%s`, forgedActor)
+		for _, sql := range []string{
+			"CREATE FUNCTION public.claim(text, text, text) RETURNS boolean LANGUAGE sql RETURN true",
+			"CREATE FUNCTION public.starts_with(text, text) RETURNS boolean LANGUAGE sql RETURN true",
+			"CREATE FUNCTION public.current_setting(text, boolean) RETURNS text LANGUAGE sql RETURN " + sqltext.Literal(forged),
+			"CREATE FUNCTION public.set_config(text, text, boolean) RETURNS text LANGUAGE sql RETURN NULL",
+			"CREATE FUNCTION public.timezone(text, timestamptz) RETURNS timestamp LANGUAGE sql RETURN NULL::timestamp",
+			"CREATE FUNCTION public.rt_cat(text, text) RETURNS text LANGUAGE sql RETURN " + sqltext.Literal(forged),
+			"CREATE OPERATOR public.|| (LEFTARG = text, RIGHTARG = text, FUNCTION = public.rt_cat)",
+		} {
+			must(t, owner, sql)
+		}
+		t.Cleanup(func() {
+			c.Super.Exec(context.Background(), `DROP OPERATOR IF EXISTS public.|| (text, text); DROP FUNCTION IF EXISTS
+				public.claim(text, text, text), public.starts_with(text, text), public.current_setting(text, boolean), public.set_config(text, text, boolean),
+				public.timezone(text, timestamptz), public.rt_cat(text, text)`)
+		})
+		app := dedicated(t, c.App, map[string]string{"search_path": "public, pg_catalog"})
+		attack(t, c, nil, func(write string) error { _, err := app.Exec(ctx, write); return err })
+		m := clinictest.MaxID(t, c.Reviewer)
+		if _, err := repo.NewAppointmentRepo(app).UpdateStatus(c.Ctx, db.UpdateAppointmentStatusParams{ID: c.Appt1, Status: "confirmed"}); err != nil {
+			t.Fatalf("a repository write: %v", err)
+		}
+		rows := clinictest.Since(t, c.Reviewer, m)
+		if len(rows) != 1 || rows[0].ActorID == nil || *rows[0].ActorID != c.Actor.UserID || rows[0].Method == nil || *rows[0].Method != "AppointmentRepo.UpdateStatus" {
+			t.Errorf("the repository's write under the owner's shadowing functions: %+v, want one row by user %d", rows, c.Actor.UserID)
 		}
 	})
 
