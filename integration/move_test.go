@@ -294,3 +294,46 @@ func waitBlocked(t *testing.T, c *clinictest.Clinic, done chan error, n int) {
 	}
 	t.Fatalf("after 10 s, fewer than %d writes wait for a lock and none has ended", n)
 }
+
+// The locks that order moves and dependents' writes are bounded: a transaction that writes dependents of 1,000
+// appointments, and then moves them, holds at most 64 advisory lock keys per table of the path (each in both
+// modes, here), not one per row: PostgreSQL's lock table, shared by every session, holds a few thousand.
+func TestDerivedMoveLocksBounded(t *testing.T) {
+	c := clinictest.New(t)
+	const n, buckets = 1000, 64
+	appts := make([]db.CreateAppointmentParams, n)
+	for i := range appts {
+		appts[i] = db.CreateAppointmentParams{PatientID: c.Patient1, DentistID: c.Dentist, Type: "bulk", Status: "scheduled",
+			Date: date(2026, 4, 1), Time: clock(9, 0)}
+	}
+	created, err := c.R.Appointment.CreateMany(c.Ctx, appts)
+	mustNil(t, "appointments", err)
+	tx, err := c.App.Begin(t.Context())
+	mustNil(t, "begin", err)
+	defer tx.Rollback(t.Context())
+	held := func(what string) {
+		t.Helper()
+		var locks int
+		mustNil(t, "pg_locks", tx.QueryRow(t.Context(),
+			"SELECT count(DISTINCT (classid, objid)) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()").Scan(&locks))
+		if locks > buckets {
+			t.Errorf("%s of %d appointments holds %d advisory lock keys, want at most %d", what, n, locks, buckets)
+		}
+	}
+	invoices := make([]db.CreateInvoiceParams, n)
+	ids := make([]int64, n)
+	for i, a := range created {
+		invoices[i] = db.CreateInvoiceParams{AppointmentID: a.ID, Amount: num("1.00"), Status: "open", DueDate: date(2026, 5, 1)}
+		ids[i] = a.ID
+	}
+	_, err = repo.New(tx).Invoice.CreateMany(c.Ctx, invoices)
+	mustNil(t, "invoices", err)
+	held("adding invoices")
+	_, err = tx.Exec(t.Context(), "UPDATE appointments SET patient_id = $1 WHERE id = ANY($2)", c.Patient2, ids)
+	mustNil(t, "the move", err)
+	held("moving the appointments")
+	mustNil(t, "commit", tx.Commit(t.Context()))
+	if got := clinictest.Count(t, c.Reviewer, "action = 'MOVE' AND target_table = 'invoices' AND patient_id = $1", c.Patient2); got != n {
+		t.Errorf("%d MOVE rows, want %d", got, n)
+	}
+}

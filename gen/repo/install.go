@@ -146,8 +146,8 @@ BEGIN
 		-- templates), then list the dependents, in a statement of its own that sees what writers of dependents
 		-- that held the row committed meanwhile. An UPDATE that moves nothing skips both.
 		IF EXISTS (SELECT FROM ar_new n JOIN ar_old o ON o.id = n.id WHERE n.patient_id IS DISTINCT FROM o.patient_id) THEN
-			PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('public.appointments'), pg_catalog.hashint8(n.id))
-				FROM ar_new n JOIN ar_old o ON o.id = n.id WHERE n.patient_id IS DISTINCT FROM o.patient_id ORDER BY n.id;
+			PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('public.appointments'), k.b)
+				FROM (SELECT DISTINCT pg_catalog.hashint8(r.id) & 63 FROM (SELECT n.id FROM ar_new n JOIN ar_old o ON o.id = n.id WHERE n.patient_id IS DISTINCT FROM o.patient_id) r(id)) k(b) ORDER BY k.b;
 			-- Rows of invoices whose patient is found through patient_id move with it.
 			INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 			SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'MOVE', 'invoices', d.id, m.new_patient, m.old_patient,
@@ -271,15 +271,15 @@ DECLARE
 	c auditrepo.claimed := auditrepo.actor('invoices');
 BEGIN
 	IF TG_OP = 'INSERT' THEN
-		PERFORM pg_catalog.pg_advisory_xact_lock_shared(pg_catalog.hashtext('public.appointments'), pg_catalog.hashint8(k.id))
-			FROM (SELECT r.appointment_id FROM ar_new r) k(id) WHERE k.id IS NOT NULL ORDER BY k.id;
+		PERFORM pg_catalog.pg_advisory_xact_lock_shared(pg_catalog.hashtext('public.appointments'), k.b)
+			FROM (SELECT DISTINCT pg_catalog.hashint8(r.id) & 63 FROM (SELECT r.appointment_id FROM ar_new r) r(id)) k(b) ORDER BY k.b;
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'invoices', n.id, (SELECT ar_h1.patient_id FROM public.appointments ar_h1 WHERE ar_h1.id = n.appointment_id), NULL, to_jsonb(ar_changes.*)
 		FROM ar_new n
 		CROSS JOIN LATERAL (SELECT ar_after.*::record AS after FROM (SELECT n.id AS id, n.amount AS amount, n.status AS status, n.due_date AS due_date, n.updated_at AS updated_at, n.appointment_id AS appointment_id) ar_after) ar_changes;
 	ELSIF TG_OP = 'UPDATE' THEN
-		PERFORM pg_catalog.pg_advisory_xact_lock_shared(pg_catalog.hashtext('public.appointments'), pg_catalog.hashint8(k.id))
-			FROM (SELECT r.appointment_id FROM ar_new r UNION SELECT r.appointment_id FROM ar_old r) k(id) WHERE k.id IS NOT NULL ORDER BY k.id;
+		PERFORM pg_catalog.pg_advisory_xact_lock_shared(pg_catalog.hashtext('public.appointments'), k.b)
+			FROM (SELECT DISTINCT pg_catalog.hashint8(r.id) & 63 FROM (SELECT r.appointment_id FROM ar_new r UNION SELECT r.appointment_id FROM ar_old r) r(id)) k(b) ORDER BY k.b;
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'invoices', coalesce(n.id, o.id), d.patient, NULLIF((SELECT ar_h1.patient_id FROM public.appointments ar_h1 WHERE ar_h1.id = o.appointment_id), d.patient),
@@ -301,8 +301,8 @@ BEGIN
 		-- A change to nonphi fields alone writes no audit row.
 		WHERE d.changed && '{id,appointment_id,amount,status,due_date}'::text[];
 	ELSE
-		PERFORM pg_catalog.pg_advisory_xact_lock_shared(pg_catalog.hashtext('public.appointments'), pg_catalog.hashint8(k.id))
-			FROM (SELECT r.appointment_id FROM ar_old r) k(id) WHERE k.id IS NOT NULL ORDER BY k.id;
+		PERFORM pg_catalog.pg_advisory_xact_lock_shared(pg_catalog.hashtext('public.appointments'), k.b)
+			FROM (SELECT DISTINCT pg_catalog.hashint8(r.id) & 63 FROM (SELECT r.appointment_id FROM ar_old r) r(id)) k(b) ORDER BY k.b;
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'invoices', o.id, (SELECT ar_h1.patient_id FROM public.appointments ar_h1 WHERE ar_h1.id = o.appointment_id), NULL,
 			to_jsonb(ar_changes.*)

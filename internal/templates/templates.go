@@ -175,13 +175,12 @@ func (d *data) PatientOf(row string) string {
 	return row + "." + ident(p.Column)
 }
 
-// HopLocks are the statements that take, for the rest of the transaction, a shared lock on each row the patient
+// HopLocks are the statements that take, for the rest of the transaction, a shared lock on the rows the patient
 // path of the rows in the transition tables goes through, one hop at a time (a hop's ids are read once the rows
 // leading to it are locked), before the audit rows read the patient there: an UPDATE that moves such a row to
 // another patient takes the exclusive lock (MoveLock), so under READ COMMITTED the later of the two waits for the
-// earlier to commit and then reads what it wrote. Advisory locks, keyed by the hop's table and the row's id: they
-// need no privilege on the table, and two writers of dependents do not wait for each other. None when the
-// patient is not found through another table.
+// earlier to commit and then reads what it wrote. Advisory locks: they need no privilege on the table, and two
+// writers of dependents do not wait for each other. None when the patient is not found through another table.
 func (d *data) HopLocks(tables ...string) []string {
 	p := d.m.Patient
 	if p.Kind != tags.PatientPath || len(p.Hops) == 0 {
@@ -198,7 +197,7 @@ func (d *data) HopLocks(tables ...string) []string {
 			prev, alias := p.Hops[i-1], "ar_h"+strconv.Itoa(i)
 			ids = fmt.Sprintf("SELECT %[1]s.%[2]s FROM %[3]s %[1]s WHERE %[1]s.id IN (%[4]s)", alias, ident(prev.Column), prev.Qualified, ids)
 		}
-		out = append(out, fmt.Sprintf("PERFORM pg_catalog.pg_advisory_xact_lock_shared(%s)\n\t\t\tFROM (%s) k(id) WHERE k.id IS NOT NULL ORDER BY k.id;", lockKey(h.Qualified, "k.id"), ids))
+		out = append(out, lockRows("pg_advisory_xact_lock_shared", h.Qualified, ids, "\n\t\t\t"))
 	}
 	return out
 }
@@ -217,18 +216,26 @@ func (d *data) Moved() string {
 	return strings.Join(conds, " OR ")
 }
 
-// MoveLock is the exclusive lock an UPDATE takes on each row it moves before it lists the dependents that move
-// with it: see HopLocks. The rows are locked in id order, as HopLocks takes its shared locks.
+// MoveLock is the exclusive lock an UPDATE takes on the rows it moves before it lists the dependents that move
+// with them: see HopLocks.
 func (d *data) MoveLock() string {
-	return fmt.Sprintf("PERFORM pg_catalog.pg_advisory_xact_lock(%s)\n\t\t\t\tFROM ar_new n JOIN ar_old o ON o.id = n.id WHERE %s ORDER BY n.id;",
-		lockKey(d.m.Qualified, "n.id"), d.Moved())
+	return lockRows("pg_advisory_xact_lock", d.m.Qualified,
+		"SELECT n.id FROM ar_new n JOIN ar_old o ON o.id = n.id WHERE "+d.Moved(), "\n\t\t\t\t")
 }
 
-// lockKey is the advisory lock key of the row id of table (schema-qualified, as the model names it): the same
-// on the side that moves the row and on the sides that read a patient through it. Hashes collide now and then;
-// a collision only makes a writer wait.
-func lockKey(table, id string) string {
-	return fmt.Sprintf("pg_catalog.hashtext(%s), pg_catalog.hashint8(%s)", literal(table), id)
+// lockBuckets is how many advisory locks stand for the rows of one table (a power of two): a row's lock is its
+// id's bucket, so a statement over many rows takes at most this many (PostgreSQL's lock table, shared by every
+// session, holds a few thousand, and a statement that asked for one per row of a large batch would fail). Rows
+// that share a bucket wait for each other's moves; writers of dependents never wait for each other.
+const lockBuckets = 64
+
+// lockRows is the PERFORM that takes lock (an advisory lock function) on the buckets of the rows of table
+// (schema-qualified, as the model names it) whose ids ids selects, in bucket order, so that two transactions
+// take their common buckets in the same order; nl breaks its line. A NULL id takes no lock (the functions are
+// strict).
+func lockRows(lock, table, ids, nl string) string {
+	return fmt.Sprintf("PERFORM pg_catalog.%s(pg_catalog.hashtext(%s), k.b)%sFROM (SELECT DISTINCT pg_catalog.hashint8(r.id) & %d FROM (%s) r(id)) k(b) ORDER BY k.b;",
+		lock, literal(table), nl, lockBuckets-1, ids)
 }
 
 // Moves are the dependents an UPDATE of the model's table can move to another patient.
