@@ -235,13 +235,17 @@ func check(ctx context.Context, tx pgx.Tx, c Config, tables []Table) error {
 		t := tbl.Name
 		var owner string
 		var grants, cols []string
+		var idUnique bool
 		err := tx.QueryRow(ctx, `
 			SELECT pg_get_userbyid(c.relowner),
 				array(SELECT p FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) p
 				      WHERE NOT has_table_privilege($2, c.oid, p)),
 				array(SELECT a.attname::text FROM pg_attribute a
-				      WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum)
-			FROM pg_class c WHERE c.oid = to_regclass($1)`, t, c.App).Scan(&owner, &grants, &cols)
+				      WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum),
+				EXISTS (SELECT FROM pg_index i JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'id'
+				        WHERE i.indrelid = c.oid AND i.indisunique AND i.indimmediate AND i.indnkeyatts = 1
+				          AND i.indkey[0] = a.attnum AND i.indpred IS NULL)
+			FROM pg_class c WHERE c.oid = to_regclass($1)`, t, c.App).Scan(&owner, &grants, &cols, &idUnique)
 		if errors.Is(err, pgx.ErrNoRows) {
 			probs = append(probs, Problem{What: "table " + t + " does not exist", Fix: "run the migrations that create it before installing the models"})
 			continue
@@ -259,6 +263,14 @@ func check(ctx context.Context, tx pgx.Tx, c Config, tables []Table) error {
 			probs = append(probs, Problem{
 				What: fmt.Sprintf("table %s lacks columns its model declares: %s", t, strings.Join(missing, ", ")),
 				Fix:  "run the migrations the repositories were generated from, or regenerate them from this schema",
+			})
+		}
+		if !idUnique && slices.Contains(cols, "id") {
+			// The triggers pair a row's old and new versions by id (transition tables keep no other link): rows
+			// sharing one would have their images mixed up, or a change of either written as two halves.
+			probs = append(probs, Problem{
+				What: fmt.Sprintf("table %s has no unique index on id alone (a PRIMARY KEY or UNIQUE constraint, not deferrable): the audit triggers pair a row's old and new versions by id", t),
+				Fix:  fmt.Sprintf("ALTER TABLE %s ADD UNIQUE (id);", t),
 			})
 		}
 		if owner != c.Owner {

@@ -62,7 +62,9 @@ func catalog(t *testing.T, db *pgxpool.Pool) string {
 func TestInstallModelsNamesTheFix(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.Audited(t, auditschema.Config{})
-	if _, err := db.Exec(ctx, `CREATE TABLE pets (id bigint PRIMARY KEY, name text)`); err != nil {
+	if _, err := db.Exec(ctx, `CREATE TABLE pets (id bigint PRIMARY KEY, name text);
+		CREATE TABLE visits (id bigint, at date, PRIMARY KEY (id, at));
+		CREATE TABLE notes (id bigint UNIQUE DEFERRABLE INITIALLY DEFERRED)`); err != nil {
 		t.Fatal(err)
 	}
 	err := auditschema.InstallModels(ctx, db, auditschema.Config{}, auditschema.Models{
@@ -70,6 +72,8 @@ func TestInstallModelsNamesTheFix(t *testing.T) {
 		Schema: "auditrepo", SQL: "INSERT INTO auditrepo.audited_tables VALUES ('public.pets')", Tables: []auditschema.Table{
 			{Name: "public.pets", Columns: []string{"id", "species"}},
 			{Name: "public.missing", Columns: []string{"id"}},
+			{Name: "public.visits", Columns: []string{"id", "at"}},
+			{Name: "public.notes", Columns: []string{"id"}},
 		},
 	})
 	if !errors.Is(err, auditschema.ErrNotReady) {
@@ -83,6 +87,10 @@ func TestInstallModelsNamesTheFix(t *testing.T) {
 		// would fail every write.
 		"table public.pets has columns its model does not declare: name",
 		"table public.pets lacks columns its model declares: species",
+		// The triggers pair a row's old and new versions by id: two rows with one id would be mixed up.
+		"table public.visits has no unique index on id alone",
+		"table public.notes has no unique index on id alone",
+		"ALTER TABLE public.visits ADD UNIQUE (id);",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not name %q:\n%v", want, err)
