@@ -611,10 +611,18 @@ func TestRedTeamApp(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("this database's ACL %s (app TEMP: %v); its template's ACL %s (app TEMP: %v)", acl, temp, tpl, tplTemp)
-		for _, name := range []string{"appointments", "audit_log", "dental_records", "users"} {
-			fresh(t, "CREATE TEMP TABLE "+name+" (id bigint)")
+		// Every table name the generated SQL uses: the models' tables and the audit schema's, as tables and views.
+		names := []string{}
+		for _, m := range repo.AuditModels.Tables {
+			names = append(names, strings.TrimPrefix(m.Name, "public."))
 		}
-		fresh(t, "CREATE TEMP VIEW audit_log AS SELECT 1 AS id")
+		for _, tab := range auditTables {
+			names = append(names, strings.TrimPrefix(tab, "auditrepo."))
+		}
+		for _, name := range names {
+			fresh(t, "CREATE TEMP TABLE "+name+" (id bigint)")
+			fresh(t, "CREATE TEMP VIEW "+name+" AS SELECT 1 AS id")
+		}
 		fresh(t, "CREATE FUNCTION pg_temp.x() RETURNS int LANGUAGE sql SECURITY DEFINER AS 'SELECT 1'")
 		fresh(t, "CREATE FUNCTION pg_temp.actor(text) RETURNS jsonb LANGUAGE sql AS 'SELECT NULL::jsonb'")
 		fresh(t, "CREATE VIEW public.audit_log AS SELECT 1 AS id")
