@@ -4,11 +4,15 @@
 # move by 10-30% between rounds; instruction counts do not.
 #
 # It makes a throwaway cluster, lets auditbench create, migrate and seed a database (-keep, tiny), stops the
-# server, then for each arm runs one statement as a prepared statement N1 and N2 times in `postgres --single`,
-# each EXECUTE its own transaction (as an application's are), as the application role, and prints
-# (instructions at N2 - instructions at N1) / (N2 - N1). The statements are read from the committed generated
-# code (gen/repo, gen/db), so they are the ones the repositories send. Arms:
+# server, then for each arm, on a fresh copy of that cluster, runs one statement as a prepared statement N1 and
+# N2 times in `postgres --single`, each EXECUTE its own transaction (as an application's are), as the
+# application role, and prints (instructions at N2 - instructions at N1) / (N2 - N1). The statements are read
+# from the committed generated code (gen/repo, gen/db), so they are the ones the repositories send. Arms:
 #   floor    sqlc's statement on the floor's tables: the plain trigger, no claim (schema floor)
+#   same     sqlc's statement on the real tables, their trigger function replaced by the floor's (derived from
+#            it as auditbench derives it: not SECURITY DEFINER, no pinned search_path, no claim read, actor
+#            columns NULL; the application role granted INSERT on the audit table for it): the floor on the
+#            very rows the audited arm updates, whose table and index pages are not the floor schema's copies'
 #   trigger  sqlc's statement on the real tables: the generated SECURITY DEFINER trigger, no claim made
 #   audited  the generated statement on the real tables: the claim and the trigger
 # Every arm is sent the same parameters (the claim's included), so parsing the EXECUTE costs them the same.
@@ -64,7 +68,20 @@ db=$(DATABASE_URL=$url go run ./cmd/auditbench -keep -q -ops 5 -rounds 1 -warmup
 row=$(psql "postgres://postgres@127.0.0.1:$port/$db" -AtF, -c \
 	"SELECT id, patient_id, dentist_id, clinic_id, date, time, type FROM public.appointments ORDER BY id LIMIT 1")
 IFS=, read -r id patient dentist clinic date time type <<<"$row"
+# The same arm's trigger function: the generated one, rewritten as auditbench's derivedTrigger writes the
+# floor's (the parts it rewrites must be there: a changed generator must not make the arms silently differ).
+fn=$(psql "postgres://postgres@127.0.0.1:$port/$db" -At -c \
+	"SELECT pg_get_functiondef('auditrepo.audit_public_appointments()'::regprocedure)")
+actor="CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method"
+for part in ' SECURITY DEFINER' ' SET search_path TO ' "c auditrepo.claimed := auditrepo.actor('appointments');" "$actor"; do
+	grep -qF -- "$part" <<<"$fn" || { log "the generated trigger function has no $part"; exit 1; }
+done
+same=$(grep -vF -e ' SECURITY DEFINER' -e ' SET search_path TO ' -e "c auditrepo.claimed := auditrepo.actor('appointments');" <<<"$fn" |
+	awk -v a="$actor" -v f="'unattributed', NULL::bigint, NULL::inet, NULL::text, NULL::text, NULL::text" \
+		'{ while ((i = index($0, a)) > 0) $0 = substr($0, 1, i - 1) f substr($0, i + length(a)); print }')
+printf '%s;\n\nGRANT INSERT ON auditrepo.audit_log TO auditrepo_app;\n\n' "$same" >"$tmp/same.sql"
 as_server "$bindir/pg_ctl" -D "$tmp/data" -m fast -w stop >/dev/null
+mv "$tmp/data" "$tmp/seeded"
 
 # The claim's actor as package audit formats it (see audit.Writer): kind, user id, IP, user agent, request id.
 claim="'user,42,10.1.2.3,\"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36\",\"0f8fa5b2-7c1e-4bd4-9a8f-3c2d7e6b1a90\")'"
@@ -87,6 +104,18 @@ script() {
 	fi
 }
 
+# fresh [SETUP] replaces the cluster with a copy of the seeded one, and runs the SQL file SETUP in it as the
+# superuser.
+fresh() {
+	rm -rf "$tmp/data"
+	cp -a "$tmp/seeded" "$tmp/data"
+	[ -n "${1:-}" ] || return 0
+	as_server "$bindir/postgres" --single -D "$tmp/data" -j "$db" <"$1" >"$tmp/setup.log" 2>&1
+	if grep -q ERROR "$tmp/setup.log"; then
+		log "setting up the arm:"; grep -m3 ERROR "$tmp/setup.log" >&2; exit 1
+	fi
+}
+
 # count OP SEARCH_PATH SQL N prints the instructions of a single-user backend running the script.
 count() {
 	local in=$tmp/in.sql out=$tmp/cg.out
@@ -94,25 +123,29 @@ count() {
 	chmod 644 "$in"
 	as_server valgrind --tool=callgrind --callgrind-out-file="$out" "$bindir/postgres" --single -D "$tmp/data" -j "$db" \
 		<"$in" >"$tmp/single.log" 2>"$tmp/valgrind.log"
-	if grep -q ERROR "$tmp/single.log"; then
-		log "the backend reported an error:"; grep -m3 ERROR "$tmp/single.log" >&2; exit 1
+	if grep -q ERROR "$tmp/single.log" "$tmp/valgrind.log"; then
+		log "the backend reported an error:"; grep -h -m3 ERROR "$tmp/single.log" "$tmp/valgrind.log" >&2; exit 1
 	fi
 	sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$tmp/valgrind.log"
 }
 
-printf '%-8s %-8s %14s %9s\n' op arm instructions "/ floor"
+ratio() { awk -v a="$1" -v f="$2" 'BEGIN { printf "%.3f", a / f }'; }
+printf '%-8s %-8s %14s %9s %9s\n' op arm instructions "/ floor" "/ same"
 for op in create update; do
-	floor=
-	for arm in floor trigger audited; do
-		path=public sql=$sqlc_create
+	floor= same=
+	for arm in floor same trigger audited; do
+		path=public sql=$sqlc_create setup=
 		[ $op = update ] && sql=$sqlc_update
 		case $arm in
 		floor) path="floor, public" ;;
+		same) setup=$tmp/same.sql ;;
 		audited) sql=$audited_create; [ $op = update ] && sql=$audited_update ;;
 		esac
+		fresh "$setup"
 		a=$(count $op "$path" "$sql" "$n1") b=$(count $op "$path" "$sql" "$n2")
 		per=$(( (b - a) / (n2 - n1) ))
 		floor=${floor:-$per}
-		printf '%-8s %-8s %14d %9s\n' "$op" "$arm" "$per" "$(awk -v a="$per" -v f="$floor" 'BEGIN { printf "%.3f", a / f }')"
+		[ $arm = same ] && same=$per
+		printf '%-8s %-8s %14d %9s %9s\n' "$op" "$arm" "$per" "$(ratio "$per" "$floor")" "$( [ -n "$same" ] && ratio "$per" "$same")"
 	done
 done
