@@ -5,74 +5,8 @@
 package audit
 
 import (
-	"database/sql/driver"
-	"fmt"
-
 	"github.com/jackc/pgx/v5/pgtype"
 )
-
-type ClaimLineKind string
-
-const (
-	ClaimLineKindProcedure ClaimLineKind = "procedure"
-	ClaimLineKindMaterial  ClaimLineKind = "material"
-)
-
-func (e *ClaimLineKind) Scan(src interface{}) error {
-	switch s := src.(type) {
-	case []byte:
-		*e = ClaimLineKind(s)
-	case string:
-		*e = ClaimLineKind(s)
-	default:
-		return fmt.Errorf("unsupported scan type for ClaimLineKind: %T", src)
-	}
-	return nil
-}
-
-type NullClaimLineKind struct {
-	ClaimLineKind ClaimLineKind
-	Valid         bool // Valid is true if ClaimLineKind is not NULL
-}
-
-// Scan implements the Scanner interface.
-func (ns *NullClaimLineKind) Scan(value interface{}) error {
-	if value == nil {
-		ns.ClaimLineKind, ns.Valid = "", false
-		return nil
-	}
-	ns.Valid = true
-	return ns.ClaimLineKind.Scan(value)
-}
-
-// Value implements the driver Valuer interface.
-func (ns NullClaimLineKind) Value() (driver.Value, error) {
-	if !ns.Valid {
-		return nil, nil
-	}
-	return string(ns.ClaimLineKind), nil
-}
-
-type Claim struct {
-	ID      int64          `db:"id"`
-	VisitID int64          `db:"visit_id"`
-	Amount  pgtype.Numeric `db:"amount"`
-}
-
-type ClaimLine struct {
-	ID       int64             `db:"id"`
-	ClaimID  int64             `db:"claim_id"`
-	Code     string            `db:"code"`
-	Kind     ClaimLineKind     `db:"kind"`
-	BilledAs NullClaimLineKind `db:"billed_as"`
-}
-
-type Ledger struct {
-	ID        int64          `db:"id"`
-	PatientID int64          `db:"patient_id"`
-	Amount    pgtype.Numeric `db:"amount"`
-	Memo      []byte         `db:"memo"`
-}
 
 type Person struct {
 	ID     int64              `db:"id"`
@@ -80,15 +14,4 @@ type Person struct {
 	Name   string             `db:"name"`
 	Secret string             `db:"secret"`
 	SeenAt pgtype.Timestamptz `db:"seen_at"`
-}
-
-type Visit struct {
-	ID        int64              `db:"id"`
-	PatientID int64              `db:"patient_id"`
-	Reason    string             `db:"reason"`
-	Note      string             `db:"note"`
-	Time      pgtype.Time        `db:"time"`
-	UpdatedAt pgtype.Timestamptz `db:"updated_at"`
-	Intake    []byte             `db:"intake"`
-	Chair     pgtype.Point       `db:"chair"`
 }
