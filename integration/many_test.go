@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/auditrepo/auditrepo/gen/db"
 	"github.com/auditrepo/auditrepo/gen/repo"
@@ -93,16 +92,7 @@ func TestUpdateManyWaitsForLockedRows(t *testing.T) {
 		second <- result{rows, err}
 	}()
 	// Commit only once the second statement waits for the row locks, so the test covers that path.
-	deadline := time.Now().Add(10 * time.Second)
-	for waiting := 0; waiting == 0; {
-		if time.Now().After(deadline) {
-			t.Fatal("the second CancelScheduled never waited for the locked rows")
-		}
-		err := f.App.QueryRow(f.Ctx, `SELECT count(*) FROM pg_stat_activity
-			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting)
-		mustNil(t, "pg_stat_activity", err)
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitBlocked(t, f.App, 1, nil)
 	mustNil(t, "Commit", tx.Commit(f.Ctx))
 	r := <-second
 	if r.err != nil || len(r.rows) != 0 {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -138,7 +137,7 @@ func TestDerivedMoveRaces(t *testing.T) {
 			_, err := c.R.Invoice.Update(c.Ctx, paid(kept, c.Appt1))
 			done <- err
 		}()
-		waitBlocked(t, c, done, 2)
+		waitBlocked(t, c.Super, 2, ended(done))
 		mustNil(t, "commit the move", mover.Commit(t.Context()))
 		for range 2 {
 			mustNil(t, "the invoice writes", <-done)
@@ -167,7 +166,7 @@ func TestDerivedMoveRaces(t *testing.T) {
 			_, err := c.App.Exec(t.Context(), "UPDATE appointments SET patient_id = $1 WHERE id = $2", c.Patient2, c.Appt1)
 			done <- err
 		}()
-		waitBlocked(t, c, done, 1)
+		waitBlocked(t, c.Super, 1, ended(done))
 		mustNil(t, "commit the invoices", writer.Commit(t.Context()))
 		mustNil(t, "the move", <-done)
 		for _, id := range []int64{added.ID, kept} {
@@ -215,7 +214,7 @@ func TestDerivedMoveRacesSerializable(t *testing.T) {
 				}
 				done <- err
 			}()
-			waitBlocked(t, c, done, 1)
+			waitBlocked(t, c.Super, 1, ended(done))
 			errs := []error{firstTx.Commit(t.Context()), <-done}
 			for _, err := range errs {
 				var pe *pgconn.PgError
@@ -263,36 +262,10 @@ func TestAddInvoiceThenUpdateAppointment(t *testing.T) {
 		_, err := txs[1].Exec(t.Context(), "UPDATE appointments SET status = 'completed' WHERE id = $1", c.Appt1)
 		done <- err
 	}()
-	waitBlocked(t, c, done, 1)
+	waitBlocked(t, c.Super, 1, ended(done))
 	mustNil(t, "first commit", txs[0].Commit(t.Context()))
 	mustNil(t, "second update", <-done)
 	mustNil(t, "second commit", txs[1].Commit(t.Context()))
-}
-
-// waitBlocked returns once n other sessions of the test's database wait for a lock, or once one of the writes
-// sent to done has ended (then put back for the caller): a write that does not wait for the other transaction
-// ends at once, and the test sees what it wrote.
-func waitBlocked(t *testing.T, c *clinictest.Clinic, done chan error, n int) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-done:
-			done <- err
-			return
-		default:
-		}
-		var waiting int
-		if err := c.Super.QueryRow(t.Context(), `SELECT count(*) FROM pg_stat_activity
-			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting); err != nil {
-			t.Fatal(err)
-		}
-		if waiting >= n {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatalf("after 10 s, fewer than %d writes wait for a lock and none has ended", n)
 }
 
 // The locks that order moves and dependents' writes are bounded: a transaction that writes dependents of 1,000
