@@ -67,13 +67,15 @@ func Seal(ctx context.Context, db DB, s note.Signer, opts Options) (*Checkpoint,
 		if err != nil {
 			return err
 		}
-		if prev != nil {
-			if err := signedBy(prev, s); err != nil {
+		// Witnesses first: a latest checkpoint re-signed with another key is a replaced one (ErrBadCheckpoint)
+		// when a witness holds the real one, not a reason to seal with that key.
+		for _, w := range opts.Witnesses {
+			if err := checkWitness(ctx, tx, c, w, prev); err != nil {
 				return err
 			}
 		}
-		for _, w := range opts.Witnesses {
-			if err := checkWitness(ctx, tx, c, w, prev); err != nil {
+		if prev != nil {
+			if err := signedBy(prev, s); err != nil {
 				return err
 			}
 		}

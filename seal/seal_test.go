@@ -316,6 +316,34 @@ func TestSealRefusesOtherKey(t *testing.T) {
 	tr.clean()
 }
 
+// A latest checkpoint re-signed with another key, over the same text, is a replaced checkpoint when the witness
+// holds the real one: ErrBadCheckpoint, not ErrOtherKey (which would tell the operator to seal with that key).
+func TestSealRefusesAReplacedCheckpoint(t *testing.T) {
+	tr := newTrail(t)
+	tr.insert(3, 1)
+	tr.seal()
+	var text string
+	if err := tr.db.QueryRow(context.Background(), "SELECT note FROM auditrepo.seal_checkpoint ORDER BY tree_size DESC LIMIT 1").Scan(&text); err != nil {
+		t.Fatal(err)
+	}
+	n, err := note.Open([]byte(text), note.VerifierList(tr.v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := keys(t, "attacker.example/audit")
+	forged, err := note.Sign(&note.Note{Text: n.Text}, other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.exec(`ALTER TABLE auditrepo.seal_checkpoint DISABLE TRIGGER USER`)
+	tr.exec(`UPDATE auditrepo.seal_checkpoint SET note = $1 WHERE note = $2`, string(forged), text)
+	tr.insert(1, 1)
+	pgtest.WaitFinal(t, tr.db, tr.maxXID())
+	if cp, err := Seal(context.Background(), tr.db, tr.s, tr.opts); !errors.Is(err, ErrBadCheckpoint) || errors.Is(err, ErrOtherKey) {
+		t.Fatalf("seal over a re-signed checkpoint: %+v, %v; want ErrBadCheckpoint", cp, err)
+	}
+}
+
 // A witness that lags holds an earlier checkpoint; when the database no longer has it (its checkpoints were
 // rebuilt over edited rows, sealed without the witness), Seal refuses rather than publish the rebuilt chain to
 // the witness, whose latest would then agree with it.
