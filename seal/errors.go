@@ -56,8 +56,8 @@ type KeyError struct {
 }
 
 func (e *KeyError) Error() string {
-	return fmt.Sprintf("seal: the latest checkpoint (tree size %d) is signed by key %s, not %s: seal with the key the trail is sealed with, or, if that is %s, its latest checkpoint was replaced: run verify with its public key",
-		e.Size, strings.Join(e.SealedWith, ", "), e.Given, e.Given)
+	return fmt.Sprintf("seal: the trail is sealed with key %s (checkpoint of tree size %d), not %s: seal with that key, or, if %[3]s is the trail's, its latest checkpoint was replaced: run verify with its public key",
+		strings.Join(e.SealedWith, ", "), e.Size, e.Given)
 }
 
 func (e *KeyError) Is(target error) bool { return target == ErrOtherKey }
