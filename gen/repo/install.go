@@ -144,8 +144,7 @@ BEGIN
 		WHERE d.changed && '{id,patient_id,dentist_id,clinic_id,date,time,type,status,notes}'::text[];
 		-- Dependents move with rows whose patient changes: first lock those rows (see HopLocks in package
 		-- templates), then list the dependents, in a statement of its own that sees what writers of dependents
-		-- that held the row committed meanwhile. An UPDATE that moves nothing skips both: the EXISTS costs it
-		-- 14k instructions less than the locking PERFORM with FOUND would (counted), and it is the common case.
+		-- that held the row committed meanwhile. An UPDATE that moves nothing skips both.
 		IF EXISTS (SELECT FROM ar_new n JOIN ar_old o ON o.id = n.id WHERE n.patient_id IS DISTINCT FROM o.patient_id) THEN
 			PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('public.appointments'), k.b)
 				FROM (SELECT DISTINCT pg_catalog.hashint8(r.id) & 63 FROM (SELECT n.id FROM ar_new n JOIN ar_old o ON o.id = n.id WHERE n.patient_id IS DISTINCT FROM o.patient_id) r(id)) k(b) ORDER BY k.b;
