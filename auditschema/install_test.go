@@ -225,7 +225,7 @@ func TestInstallRefusesUnsafeRoles(t *testing.T) {
 	db := pgtest.Empty(t)
 	for _, s := range []string{
 		"CREATE ROLE %[1]saudit LOGIN",
-		"CREATE ROLE %[1]sowner LOGIN CREATEROLE",
+		"CREATE ROLE %[1]sowner LOGIN CREATEROLE IN ROLE pg_read_all_data, pg_write_all_data",
 		"CREATE ROLE %[1]sreviewer LOGIN",
 		"CREATE ROLE %[1]sapp LOGIN IN ROLE %[1]sreviewer, pg_write_all_data",
 		"CREATE ROLE %[1]sintruder LOGIN IN ROLE %[1]saudit",
@@ -242,6 +242,8 @@ func TestInstallRefusesUnsafeRoles(t *testing.T) {
 	want := []string{
 		"role %[1]saudit (the audit role) has LOGIN",
 		"role %[1]sowner (the owner role) has LOGIN, CREATEROLE",
+		"role %[1]sowner (the owner role) is a member of pg_read_all_data",
+		"role %[1]sowner (the owner role) is a member of pg_write_all_data",
 		"role %[1]sapp (the application role) is a member of %[1]sreviewer",
 		"role %[1]sapp (the application role) is a member of pg_write_all_data",
 		"role %[1]sintruder is a member of %[1]saudit (the audit role): it may edit the trail",
@@ -268,5 +270,27 @@ func TestInstallRefusesUnsafeRoles(t *testing.T) {
 	}
 	if _, err := auditschema.Install(ctx, db, c); err != nil {
 		t.Fatalf("Install after the fixes: %v", err)
+	}
+}
+
+// A reviewer role that is a member of the application role would write PHI; Install refuses it.
+func TestInstallRefusesReviewerInApp(t *testing.T) {
+	ctx := context.Background()
+	p := fmt.Sprintf("ra%d_", rand.Uint32())
+	c := auditschema.Config{Schema: "ra_audit", Audit: p + "audit", Owner: p + "owner", App: p + "app", Reviewer: p + "reviewer"}
+	cfg := pgtest.Config()
+	adm := pgtest.Pool(t, pgtest.URL(cfg, cfg.User))
+	t.Cleanup(func() {
+		for _, r := range []string{c.Audit, c.Owner, c.Reviewer, c.App} {
+			adm.Exec(ctx, "DROP ROLE IF EXISTS "+r)
+		}
+	})
+	db := pgtest.Empty(t)
+	if _, err := db.Exec(ctx, fmt.Sprintf("CREATE ROLE %[1]sapp LOGIN; CREATE ROLE %[1]sreviewer LOGIN IN ROLE %[1]sapp", p)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := auditschema.Install(ctx, db, c)
+	if want := fmt.Sprintf("role %[1]sreviewer (the reviewer role) is a member of %[1]sapp", p); !errors.Is(err, auditschema.ErrNotReady) || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Install = %v, want ErrNotReady naming %q", err, want)
 	}
 }

@@ -22,12 +22,14 @@ func roleRules(c Config) []roleRule {
 		// Whoever logs in as the audit role, or may make itself a member of it, may edit the trail.
 		{c.Audit, "the audit role", []string{"rolcanlogin", "rolsuper", "rolcreaterole", "rolreplication"}, nil},
 		// The owner role is reached through membership, so that ddl_log names who acted, and may not grant itself
-		// the audit role (CREATEROLE may, on PostgreSQL 15).
-		{c.Owner, "the owner role", []string{"rolcanlogin", "rolsuper", "rolcreaterole", "rolreplication"}, []string{c.Audit}},
+		// the audit role (CREATEROLE may, on PostgreSQL 15); the other roles' memberships would let it read or
+		// write the trail as they may not either.
+		{c.Owner, "the owner role", []string{"rolcanlogin", "rolsuper", "rolcreaterole", "rolreplication"},
+			[]string{c.Audit, c.App, c.Reviewer, "pg_read_all_data", "pg_write_all_data"}},
 		{c.App, "the application role", []string{"rolsuper", "rolcreaterole", "rolreplication", "rolbypassrls"},
 			[]string{c.Audit, c.Owner, c.Reviewer, "pg_read_all_data", "pg_write_all_data"}},
 		{c.Reviewer, "the reviewer role", []string{"rolsuper", "rolcreaterole", "rolreplication", "rolbypassrls"},
-			[]string{c.Audit, c.Owner, "pg_write_all_data"}},
+			[]string{c.Audit, c.Owner, c.App, "pg_write_all_data"}},
 	}
 }
 
