@@ -61,10 +61,15 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
+// ErrBadName matches a *NameError: a Config's name the audit schema's SQL cannot hold.
+var ErrBadName = errors.New("auditschema: a Config name the SQL cannot hold")
+
 // NameError says which of a Config's names cannot be written into the audit schema's SQL.
 type NameError struct {
 	Field, Value string // Field is the Config field: "Schema", "Table", "Audit", "Owner", "App" or "Reviewer"
 }
+
+func (e *NameError) Is(target error) bool { return target == ErrBadName }
 
 func (e *NameError) Error() string {
 	return fmt.Sprintf("auditschema: Config.%s %q: want a name that holds no control character and no %s, the SQL's body quote",

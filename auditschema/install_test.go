@@ -193,7 +193,7 @@ func TestInstallRefusesNamesTheSQLCannotHold(t *testing.T) {
 		}
 		for name, call := range calls {
 			err := call()
-			if nameErr, ok := errors.AsType[*auditschema.NameError](err); !ok || nameErr.Field != field || !strings.Contains(err.Error(), "Config."+field) {
+			if nameErr, ok := errors.AsType[*auditschema.NameError](err); !ok || !errors.Is(err, auditschema.ErrBadName) || nameErr.Field != field || !strings.Contains(err.Error(), "Config."+field) {
 				t.Errorf("%s with a bad %s = %v, want a *NameError naming Config.%s", name, field, err, field)
 			}
 		}
