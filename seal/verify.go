@@ -427,7 +427,7 @@ func (m *merger) step(r row) bool {
 	case string(r.hash) != string(l.hash):
 		detail := "its columns differ from the sealed row's"
 		if !r.occurredAt.Equal(l.occurredAt) {
-			detail = fmt.Sprintf("occurred_at was %s, is %s", l.occurredAt.UTC().Format(timeLayout), r.occurredAt.UTC().Format(timeLayout))
+			detail = fmt.Sprintf("occurred_at was %s, is %s", FormatTime(l.occurredAt), FormatTime(r.occurredAt))
 		}
 		m.edited = &TamperError{Row: r.Key, Leaf: int64(m.next), Kind: "edited", Detail: detail}
 		return false
@@ -479,14 +479,14 @@ func columnsFor(cps []sealed) func(xid uint64) []string {
 func (m *merger) classify(ctx context.Context, tx pgx.Tx, rep *Report) (*TamperError, error) {
 	dropped := map[string]int64{}
 	var drops []*drop
-	for n, i := range m.missing {
-		l := m.leaves[i]
-		if n == 0 {
-			var err error
-			if drops, err = m.drops(ctx, tx); err != nil {
-				return nil, err
-			}
+	if len(m.missing) > 0 {
+		var err error
+		if drops, err = m.drops(ctx, tx); err != nil {
+			return nil, err
 		}
+	}
+	for _, i := range m.missing {
+		l := m.leaves[i]
 		d, why, err := m.droppedBy(ctx, tx, drops, l)
 		if err != nil {
 			return nil, err
