@@ -1,6 +1,7 @@
 package gen
 
 import (
+	"errors"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/auditschema"
 	"github.com/auditrepo/auditrepo/internal/ir"
 	"github.com/auditrepo/auditrepo/internal/pgtest"
@@ -327,6 +329,16 @@ func TestKeywordAuditSchema(t *testing.T) {
 	var n int
 	if err := super.QueryRow(t.Context(), `SELECT count(*) FROM "time".audit_log WHERE actor_kind = 'system'`).Scan(&n); err != nil || n != 1 {
 		t.Errorf("audit rows of the create in schema time: %d, %v; want 1", n, err)
+	}
+	// The server quotes the schema where it names the failing trigger function ("time".audit_...): an audit row
+	// that cannot be written is still audit.ErrAuditWrite.
+	if _, err := super.Exec(t.Context(), `ALTER TABLE "time".audit_log ADD CONSTRAINT refuse CHECK (false) NOT VALID`); err != nil {
+		t.Fatal(err)
+	}
+	call := audit.NewWriter(pool).Claim(audit.WithSystem(t.Context(), "test"), audit.ActionCreate, "people", sqls["auditedCreatePerson"])
+	_, err := call.Exec(t.Context(), "", "patient", "Bo", "s3cret")
+	if err = call.Err(err); !errors.Is(err, audit.ErrAuditWrite) {
+		t.Errorf("a create whose audit row the table refuses, audit schema time: %v, want ErrAuditWrite", err)
 	}
 }
 

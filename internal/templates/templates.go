@@ -27,16 +27,18 @@ var tmpl = template.Must(template.New("").Funcs(template.FuncMap{
 	"ident": ident, "lit": literal, "comment": comment,
 }).ParseFS(files, "*.tmpl"))
 
-// SQL renders the claimed statement that runs w.
+// SQL renders the claimed statement that runs w. The claim's schema is quoted as PostgreSQL quotes it when it
+// names the trigger functions in an error's context (quote_identifier: every key word but the unreserved), where
+// the runtime looks for it (audit.Call.Err).
 func SQL(p *ir.Program, w *ir.Write) (string, error) {
-	return render("audited", &stmt{Schema: ident(p.Audit.Schema), Actor: "$" + strconv.Itoa(w.ClaimAt), W: w})
+	return render("audited", &stmt{Schema: sqlparse.QuoteTypeQualifier(p.Audit.Schema), Actor: "$" + strconv.Itoa(w.ClaimAt), W: w})
 }
 
 // ManySQL renders the bulk variant of a Create (w.Many must be set): the same claim around its INSERT.
 func ManySQL(p *ir.Program, w *ir.Write) (string, error) {
 	many := *w
 	many.Select, many.Claim, many.ClaimAt = w.Many.Insert, w.Many.Claim, w.Many.ClaimAt
-	return render("audited", &stmt{Schema: ident(p.Audit.Schema), Actor: "$" + strconv.Itoa(w.Many.ClaimAt), W: &many})
+	return render("audited", &stmt{Schema: sqlparse.QuoteTypeQualifier(p.Audit.Schema), Actor: "$" + strconv.Itoa(w.Many.ClaimAt), W: &many})
 }
 
 // stmt is what the "audited" template reads.
