@@ -40,8 +40,9 @@ var attrKeywords = map[string]string{
 }
 
 // checkRoles finds what the existing roles of c have that the audit schema's boundaries forbid (see roleRules),
-// and the members of the audit role, which should have none: the installer, made one for a transaction, is not
-// counted.
+// and the members of the audit role, which should have none. The installer (current_user) is not counted: a
+// CREATEROLE installer holds a lasting membership of the roles it created on PostgreSQL 16 and later, and is
+// made a member for the install's own transaction on 15.
 func checkRoles(ctx context.Context, tx pgx.Tx, c Config) ([]Problem, error) {
 	var probs []Problem
 	for _, r := range roleRules(c) {
