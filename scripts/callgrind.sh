@@ -4,8 +4,8 @@
 # move by 10-30% between rounds; instruction counts do not.
 #
 # It makes a throwaway cluster, lets auditbench create, migrate and seed a database (-keep, tiny), stops the
-# server, then for each arm, on a fresh copy of that cluster, runs one statement as a prepared statement N1 and
-# N2 times in `postgres --single`, each EXECUTE its own transaction (as an application's are), as the
+# server, then for each arm runs one statement as a prepared statement N1 and N2 times in `postgres --single`,
+# each count on a fresh copy of that cluster, each EXECUTE its own transaction (as an application's are), as the
 # application role, and prints (instructions at N2 - instructions at N1) / (N2 - N1). The statements are read
 # from the committed generated code (gen/repo, gen/db), so they are the ones the repositories send. Arms:
 #   floor    sqlc's statement on the floor's tables: the plain trigger, no claim (schema floor)
@@ -142,7 +142,9 @@ for op in create update; do
 		audited) sql=$audited_create; [ $op = update ] && sql=$audited_update ;;
 		esac
 		fresh "$setup"
-		a=$(count $op "$path" "$sql" "$n1") b=$(count $op "$path" "$sql" "$n2")
+		a=$(count $op "$path" "$sql" "$n1")
+		fresh "$setup"
+		b=$(count $op "$path" "$sql" "$n2")
 		per=$(( (b - a) / (n2 - n1) ))
 		floor=${floor:-$per}
 		[ $arm = same ] && same=$per

@@ -76,14 +76,14 @@ BEGIN
 		FULL JOIN ar_old o ON o.id = n.id
 		CROSS JOIN LATERAL (SELECT CASE WHEN n.user_type = 'patient' THEN n.id END AS patient, CASE WHEN o.id IS NULL OR n.id IS NULL THEN '{id,username,email,password,auth_token,user_type,role,first_name,last_name,last_login,updated_at}'::text[] ELSE array_remove(ARRAY[
 			CASE WHEN o.id IS DISTINCT FROM n.id THEN 'id' END,
-			CASE WHEN (o.username IS DISTINCT FROM n.username OR o.username::text COLLATE pg_catalog."C" IS DISTINCT FROM n.username::text COLLATE pg_catalog."C") THEN 'username' END,
-			CASE WHEN (o.email IS DISTINCT FROM n.email OR o.email::text COLLATE pg_catalog."C" IS DISTINCT FROM n.email::text COLLATE pg_catalog."C") THEN 'email' END,
-			CASE WHEN (o.password IS DISTINCT FROM n.password OR o.password::text COLLATE pg_catalog."C" IS DISTINCT FROM n.password::text COLLATE pg_catalog."C") THEN 'password' END,
-			CASE WHEN (o.auth_token IS DISTINCT FROM n.auth_token OR o.auth_token::text COLLATE pg_catalog."C" IS DISTINCT FROM n.auth_token::text COLLATE pg_catalog."C") THEN 'auth_token' END,
-			CASE WHEN (o.user_type IS DISTINCT FROM n.user_type OR o.user_type::text COLLATE pg_catalog."C" IS DISTINCT FROM n.user_type::text COLLATE pg_catalog."C") THEN 'user_type' END,
-			CASE WHEN (o.role IS DISTINCT FROM n.role OR o.role::text COLLATE pg_catalog."C" IS DISTINCT FROM n.role::text COLLATE pg_catalog."C") THEN 'role' END,
-			CASE WHEN (o.first_name IS DISTINCT FROM n.first_name OR o.first_name::text COLLATE pg_catalog."C" IS DISTINCT FROM n.first_name::text COLLATE pg_catalog."C") THEN 'first_name' END,
-			CASE WHEN (o.last_name IS DISTINCT FROM n.last_name OR o.last_name::text COLLATE pg_catalog."C" IS DISTINCT FROM n.last_name::text COLLATE pg_catalog."C") THEN 'last_name' END,
+			CASE WHEN o.username IS DISTINCT FROM n.username THEN 'username' END,
+			CASE WHEN o.email IS DISTINCT FROM n.email THEN 'email' END,
+			CASE WHEN o.password IS DISTINCT FROM n.password THEN 'password' END,
+			CASE WHEN o.auth_token IS DISTINCT FROM n.auth_token THEN 'auth_token' END,
+			CASE WHEN o.user_type IS DISTINCT FROM n.user_type THEN 'user_type' END,
+			CASE WHEN o.role IS DISTINCT FROM n.role THEN 'role' END,
+			CASE WHEN o.first_name IS DISTINCT FROM n.first_name THEN 'first_name' END,
+			CASE WHEN o.last_name IS DISTINCT FROM n.last_name THEN 'last_name' END,
 			CASE WHEN o.last_login IS DISTINCT FROM n.last_login THEN 'last_login' END,
 			CASE WHEN o.updated_at IS DISTINCT FROM n.updated_at THEN 'updated_at' END
 		], NULL) END AS changed) d
@@ -131,9 +131,9 @@ BEGIN
 			CASE WHEN o.clinic_id IS DISTINCT FROM n.clinic_id THEN 'clinic_id' END,
 			CASE WHEN o.date IS DISTINCT FROM n.date THEN 'date' END,
 			CASE WHEN o.time IS DISTINCT FROM n.time THEN 'time' END,
-			CASE WHEN (o.type IS DISTINCT FROM n.type OR o.type::text COLLATE pg_catalog."C" IS DISTINCT FROM n.type::text COLLATE pg_catalog."C") THEN 'type' END,
-			CASE WHEN (o.status IS DISTINCT FROM n.status OR o.status::text COLLATE pg_catalog."C" IS DISTINCT FROM n.status::text COLLATE pg_catalog."C") THEN 'status' END,
-			CASE WHEN (o.notes IS DISTINCT FROM n.notes OR o.notes::text COLLATE pg_catalog."C" IS DISTINCT FROM n.notes::text COLLATE pg_catalog."C") THEN 'notes' END,
+			CASE WHEN o.type IS DISTINCT FROM n.type THEN 'type' END,
+			CASE WHEN o.status IS DISTINCT FROM n.status THEN 'status' END,
+			CASE WHEN o.notes IS DISTINCT FROM n.notes THEN 'notes' END,
 			CASE WHEN o.updated_at IS DISTINCT FROM n.updated_at THEN 'updated_at' END
 		], NULL) END AS changed) d
 		CROSS JOIN LATERAL (SELECT CASE WHEN n.id IS NOT NULL THEN ar_after.* END AS after,
@@ -194,9 +194,9 @@ BEGIN
 			CASE WHEN o.id IS DISTINCT FROM n.id THEN 'id' END,
 			CASE WHEN o.patient_id IS DISTINCT FROM n.patient_id THEN 'patient_id' END,
 			CASE WHEN o.dentist_id IS DISTINCT FROM n.dentist_id THEN 'dentist_id' END,
-			CASE WHEN (o.diagnosis IS DISTINCT FROM n.diagnosis OR o.diagnosis::text COLLATE pg_catalog."C" IS DISTINCT FROM n.diagnosis::text COLLATE pg_catalog."C") THEN 'diagnosis' END,
-			CASE WHEN (o.treatment IS DISTINCT FROM n.treatment OR o.treatment::text COLLATE pg_catalog."C" IS DISTINCT FROM n.treatment::text COLLATE pg_catalog."C") THEN 'treatment' END,
-			CASE WHEN (o.notes IS DISTINCT FROM n.notes OR o.notes::text COLLATE pg_catalog."C" IS DISTINCT FROM n.notes::text COLLATE pg_catalog."C") THEN 'notes' END,
+			CASE WHEN o.diagnosis IS DISTINCT FROM n.diagnosis THEN 'diagnosis' END,
+			CASE WHEN o.treatment IS DISTINCT FROM n.treatment THEN 'treatment' END,
+			CASE WHEN o.notes IS DISTINCT FROM n.notes THEN 'notes' END,
 			CASE WHEN o.created_at IS DISTINCT FROM n.created_at THEN 'created_at' END,
 			CASE WHEN o.updated_at IS DISTINCT FROM n.updated_at THEN 'updated_at' END
 		], NULL) END AS changed) d
@@ -241,8 +241,8 @@ BEGIN
 			CASE WHEN o.id IS DISTINCT FROM n.id THEN 'id' END,
 			CASE WHEN o.patient_id IS DISTINCT FROM n.patient_id THEN 'patient_id' END,
 			CASE WHEN o.amount::text IS DISTINCT FROM n.amount::text THEN 'amount' END,
-			CASE WHEN (o.status IS DISTINCT FROM n.status OR o.status::text COLLATE pg_catalog."C" IS DISTINCT FROM n.status::text COLLATE pg_catalog."C") THEN 'status' END,
-			CASE WHEN (o.description IS DISTINCT FROM n.description OR o.description::text COLLATE pg_catalog."C" IS DISTINCT FROM n.description::text COLLATE pg_catalog."C") THEN 'description' END,
+			CASE WHEN o.status IS DISTINCT FROM n.status THEN 'status' END,
+			CASE WHEN o.description IS DISTINCT FROM n.description THEN 'description' END,
 			CASE WHEN o.updated_at IS DISTINCT FROM n.updated_at THEN 'updated_at' END
 		], NULL) END AS changed) d
 		CROSS JOIN LATERAL (SELECT CASE WHEN n.id IS NOT NULL THEN ar_after.* END AS after,
@@ -290,7 +290,7 @@ BEGIN
 			CASE WHEN o.id IS DISTINCT FROM n.id THEN 'id' END,
 			CASE WHEN o.appointment_id IS DISTINCT FROM n.appointment_id THEN 'appointment_id' END,
 			CASE WHEN o.amount::text IS DISTINCT FROM n.amount::text THEN 'amount' END,
-			CASE WHEN (o.status IS DISTINCT FROM n.status OR o.status::text COLLATE pg_catalog."C" IS DISTINCT FROM n.status::text COLLATE pg_catalog."C") THEN 'status' END,
+			CASE WHEN o.status IS DISTINCT FROM n.status THEN 'status' END,
 			CASE WHEN o.due_date IS DISTINCT FROM n.due_date THEN 'due_date' END,
 			CASE WHEN o.updated_at IS DISTINCT FROM n.updated_at THEN 'updated_at' END
 		], NULL) END AS changed) d
@@ -337,9 +337,9 @@ BEGIN
 			CASE WHEN o.id IS DISTINCT FROM n.id THEN 'id' END,
 			CASE WHEN o.patient_id IS DISTINCT FROM n.patient_id THEN 'patient_id' END,
 			CASE WHEN o.dentist_id IS DISTINCT FROM n.dentist_id THEN 'dentist_id' END,
-			CASE WHEN (o.title IS DISTINCT FROM n.title OR o.title::text COLLATE pg_catalog."C" IS DISTINCT FROM n.title::text COLLATE pg_catalog."C") THEN 'title' END,
-			CASE WHEN (o.description IS DISTINCT FROM n.description OR o.description::text COLLATE pg_catalog."C" IS DISTINCT FROM n.description::text COLLATE pg_catalog."C") THEN 'description' END,
-			CASE WHEN (o.status IS DISTINCT FROM n.status OR o.status::text COLLATE pg_catalog."C" IS DISTINCT FROM n.status::text COLLATE pg_catalog."C") THEN 'status' END,
+			CASE WHEN o.title IS DISTINCT FROM n.title THEN 'title' END,
+			CASE WHEN o.description IS DISTINCT FROM n.description THEN 'description' END,
+			CASE WHEN o.status IS DISTINCT FROM n.status THEN 'status' END,
 			CASE WHEN o.estimated_cost::text IS DISTINCT FROM n.estimated_cost::text THEN 'estimated_cost' END,
 			CASE WHEN o.updated_at IS DISTINCT FROM n.updated_at THEN 'updated_at' END
 		], NULL) END AS changed) d
@@ -383,9 +383,9 @@ BEGIN
 		CROSS JOIN LATERAL (SELECT n.patient_id AS patient, CASE WHEN o.id IS NULL OR n.id IS NULL THEN '{id,patient_id,document_type,filename,storage_path,uploaded_at}'::text[] ELSE array_remove(ARRAY[
 			CASE WHEN o.id IS DISTINCT FROM n.id THEN 'id' END,
 			CASE WHEN o.patient_id IS DISTINCT FROM n.patient_id THEN 'patient_id' END,
-			CASE WHEN (o.document_type IS DISTINCT FROM n.document_type OR o.document_type::text COLLATE pg_catalog."C" IS DISTINCT FROM n.document_type::text COLLATE pg_catalog."C") THEN 'document_type' END,
-			CASE WHEN (o.filename IS DISTINCT FROM n.filename OR o.filename::text COLLATE pg_catalog."C" IS DISTINCT FROM n.filename::text COLLATE pg_catalog."C") THEN 'filename' END,
-			CASE WHEN (o.storage_path IS DISTINCT FROM n.storage_path OR o.storage_path::text COLLATE pg_catalog."C" IS DISTINCT FROM n.storage_path::text COLLATE pg_catalog."C") THEN 'storage_path' END,
+			CASE WHEN o.document_type IS DISTINCT FROM n.document_type THEN 'document_type' END,
+			CASE WHEN o.filename IS DISTINCT FROM n.filename THEN 'filename' END,
+			CASE WHEN o.storage_path IS DISTINCT FROM n.storage_path THEN 'storage_path' END,
 			CASE WHEN o.uploaded_at IS DISTINCT FROM n.uploaded_at THEN 'uploaded_at' END
 		], NULL) END AS changed) d
 		CROSS JOIN LATERAL (SELECT CASE WHEN n.id IS NOT NULL THEN ar_after.* END AS after,
@@ -428,13 +428,13 @@ BEGIN
 		CROSS JOIN LATERAL (SELECT n.patient_id AS patient, CASE WHEN o.id IS NULL OR n.id IS NULL THEN '{id,patient_id,allergies,medications,medical_conditions,emergency_contact,emergency_phone,insurance_provider,insurance_policy,smoker,pregnant,signed_at,updated_at}'::text[] ELSE array_remove(ARRAY[
 			CASE WHEN o.id IS DISTINCT FROM n.id THEN 'id' END,
 			CASE WHEN o.patient_id IS DISTINCT FROM n.patient_id THEN 'patient_id' END,
-			CASE WHEN (o.allergies IS DISTINCT FROM n.allergies OR o.allergies::text COLLATE pg_catalog."C" IS DISTINCT FROM n.allergies::text COLLATE pg_catalog."C") THEN 'allergies' END,
-			CASE WHEN (o.medications IS DISTINCT FROM n.medications OR o.medications::text COLLATE pg_catalog."C" IS DISTINCT FROM n.medications::text COLLATE pg_catalog."C") THEN 'medications' END,
-			CASE WHEN (o.medical_conditions IS DISTINCT FROM n.medical_conditions OR o.medical_conditions::text COLLATE pg_catalog."C" IS DISTINCT FROM n.medical_conditions::text COLLATE pg_catalog."C") THEN 'medical_conditions' END,
-			CASE WHEN (o.emergency_contact IS DISTINCT FROM n.emergency_contact OR o.emergency_contact::text COLLATE pg_catalog."C" IS DISTINCT FROM n.emergency_contact::text COLLATE pg_catalog."C") THEN 'emergency_contact' END,
-			CASE WHEN (o.emergency_phone IS DISTINCT FROM n.emergency_phone OR o.emergency_phone::text COLLATE pg_catalog."C" IS DISTINCT FROM n.emergency_phone::text COLLATE pg_catalog."C") THEN 'emergency_phone' END,
-			CASE WHEN (o.insurance_provider IS DISTINCT FROM n.insurance_provider OR o.insurance_provider::text COLLATE pg_catalog."C" IS DISTINCT FROM n.insurance_provider::text COLLATE pg_catalog."C") THEN 'insurance_provider' END,
-			CASE WHEN (o.insurance_policy IS DISTINCT FROM n.insurance_policy OR o.insurance_policy::text COLLATE pg_catalog."C" IS DISTINCT FROM n.insurance_policy::text COLLATE pg_catalog."C") THEN 'insurance_policy' END,
+			CASE WHEN o.allergies IS DISTINCT FROM n.allergies THEN 'allergies' END,
+			CASE WHEN o.medications IS DISTINCT FROM n.medications THEN 'medications' END,
+			CASE WHEN o.medical_conditions IS DISTINCT FROM n.medical_conditions THEN 'medical_conditions' END,
+			CASE WHEN o.emergency_contact IS DISTINCT FROM n.emergency_contact THEN 'emergency_contact' END,
+			CASE WHEN o.emergency_phone IS DISTINCT FROM n.emergency_phone THEN 'emergency_phone' END,
+			CASE WHEN o.insurance_provider IS DISTINCT FROM n.insurance_provider THEN 'insurance_provider' END,
+			CASE WHEN o.insurance_policy IS DISTINCT FROM n.insurance_policy THEN 'insurance_policy' END,
 			CASE WHEN o.smoker IS DISTINCT FROM n.smoker THEN 'smoker' END,
 			CASE WHEN o.pregnant IS DISTINCT FROM n.pregnant THEN 'pregnant' END,
 			CASE WHEN o.signed_at IS DISTINCT FROM n.signed_at THEN 'signed_at' END,

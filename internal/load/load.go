@@ -26,6 +26,9 @@ type Input struct {
 	// Tables are the tables sqlc's schema creates, as "schema.table" (unqualified ones in public), each name
 	// exactly as the catalog has it.
 	Tables map[string]bool
+	// PlainText are the columns sqlc's schema declares text, varchar or char without a collation, keyed
+	// "schema.table.column" (sqlparse.PlainTextColumns): their equality is byte equality.
+	PlainText map[string]bool
 	// DBArgument: sqlc's methods take the DBTX as their second argument (emit_methods_with_db_argument).
 	DBArgument bool
 	// ExportedQueries: sqlc's SQL constants are named as its methods, not lower-cased (emit_exported_queries).
@@ -102,21 +105,22 @@ func Load(dir, modelsDir, sqlcDir string, queries, schema []string) (*Input, err
 			return nil, err
 		}
 	}
-	in.Tables = map[string]bool{}
+	in.Tables, in.PlainText = map[string]bool{}, map[string]bool{}
 	for _, sc := range schema {
 		sabs, err := abs(sc)
 		if err != nil {
 			return nil, err
 		}
-		if err := scanSchema(sabs, sc, in.Tables); err != nil {
+		if err := scanSchema(sabs, sc, in); err != nil {
 			return nil, err
 		}
 	}
 	return in, nil
 }
 
-// scanSchema records the tables the schema files of root create or rename to (sqlparse.CreatedTables).
-func scanSchema(root, display string, tables map[string]bool) error {
+// scanSchema records the tables the schema files of root create or rename to (sqlparse.CreatedTables), and
+// which of their columns are plain text (sqlparse.PlainTextColumns), the files read in order.
+func scanSchema(root, display string, in *Input) error {
 	files, err := sqlFiles(root, display)
 	if err != nil {
 		return err
@@ -131,7 +135,14 @@ func scanSchema(root, display string, tables map[string]bool) error {
 			return parseError(f.display, string(text), err)
 		}
 		for _, t := range created {
-			tables[t.Schema+"."+t.Name] = true
+			in.Tables[t.Schema+"."+t.Name] = true
+		}
+		plain, err := sqlparse.PlainTextColumns(string(text))
+		if err != nil {
+			return parseError(f.display, string(text), err)
+		}
+		for c, ok := range plain {
+			in.PlainText[c.Schema+"."+c.Table.Name+"."+c.Name] = ok
 		}
 	}
 	return nil

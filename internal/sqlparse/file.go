@@ -1,6 +1,8 @@
 package sqlparse
 
 import (
+	"strings"
+
 	pg_query "github.com/pganalyze/pg_query_go/v6"
 )
 
@@ -53,4 +55,73 @@ func CreatedTables(text string) ([]Table, error) {
 		}
 	}
 	return out, nil
+}
+
+// Column is a column of a table, named as the catalog has it.
+type Column struct {
+	Table
+	Name string
+}
+
+// PlainTextColumns reports, for each column a file of SQL statements declares (CREATE TABLE, ALTER TABLE ADD
+// COLUMN) or retypes (ALTER COLUMN TYPE), whether it is text, varchar or char without a COLLATE clause: a column
+// whose equality is byte equality, since a database's default collation is deterministic. Any other type (citext,
+// a domain, an array) or collation is false. The files of a schema are read in order, later ones overriding.
+func PlainTextColumns(text string) (map[Column]bool, error) {
+	tree, err := parseTree(text)
+	if err != nil {
+		return nil, err
+	}
+	out := map[Column]bool{}
+	table := func(r *pg_query.RangeVar) Table {
+		t := Table{Schema: r.Schemaname, Name: r.Relname}
+		if t.Schema == "" {
+			t.Schema = "public"
+		}
+		return t
+	}
+	for _, raw := range tree.Stmts {
+		switch n := raw.Stmt.Node.(type) {
+		case *pg_query.Node_CreateStmt:
+			t := table(n.CreateStmt.Relation)
+			for _, el := range n.CreateStmt.TableElts {
+				if cd := el.GetColumnDef(); cd != nil {
+					out[Column{t, cd.Colname}] = plainText(cd)
+				}
+			}
+		case *pg_query.Node_AlterTableStmt:
+			t := table(n.AlterTableStmt.Relation)
+			for _, c := range n.AlterTableStmt.Cmds {
+				cmd := c.GetAlterTableCmd()
+				switch {
+				case cmd == nil:
+				case cmd.Subtype == pg_query.AlterTableType_AT_AddColumn:
+					if cd := cmd.Def.GetColumnDef(); cd != nil {
+						out[Column{t, cd.Colname}] = plainText(cd)
+					}
+				case cmd.Subtype == pg_query.AlterTableType_AT_AlterColumnType:
+					cd := cmd.Def.GetColumnDef()
+					out[Column{t, cmd.Name}] = cd != nil && plainText(cd)
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// plainText reports whether a column definition is text, varchar or char (bpchar) with no COLLATE clause.
+func plainText(cd *pg_query.ColumnDef) bool {
+	tn := cd.TypeName
+	if tn == nil || cd.CollClause != nil || len(tn.ArrayBounds) > 0 || tn.Setof {
+		return false
+	}
+	var names []string
+	for _, n := range tn.Names {
+		names = append(names, n.GetString_().GetSval())
+	}
+	switch strings.Join(names, ".") {
+	case "text", "pg_catalog.text", "varchar", "pg_catalog.varchar", "bpchar", "pg_catalog.bpchar":
+		return true
+	}
+	return false
 }

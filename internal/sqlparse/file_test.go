@@ -2,6 +2,7 @@ package sqlparse
 
 import (
 	"errors"
+	"maps"
 	"slices"
 	"testing"
 )
@@ -19,5 +20,24 @@ func TestCreatedTables(t *testing.T) {
 	var pe *Error
 	if _, err := CreatedTables("CREATE TABLE (;"); !errors.As(err, &pe) || pe.Offset != 13 {
 		t.Errorf("a syntax error: %v, want an *Error at byte 13", err)
+	}
+}
+
+// Text, varchar and char columns without a COLLATE clause compare byte for byte; citext, a collation, an array, a
+// domain or any other type do not, nor does a column retyped later.
+func TestPlainTextColumns(t *testing.T) {
+	got, err := PlainTextColumns(`CREATE TABLE people (id bigint, name text, code varchar(8), initials char(2),
+			email citext, nick text COLLATE nocase, tags text[], kind mood, notes text);
+		ALTER TABLE people ADD COLUMN alias character varying, ALTER COLUMN notes TYPE citext;
+		CREATE TABLE clinic.rooms (label pg_catalog.text)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	people := Table{"public", "people"}
+	want := map[Column]bool{{people, "id"}: false, {people, "name"}: true, {people, "code"}: true, {people, "initials"}: true,
+		{people, "email"}: false, {people, "nick"}: false, {people, "tags"}: false, {people, "kind"}: false,
+		{people, "notes"}: false, {people, "alias"}: true, {Table{"clinic", "rooms"}, "label"}: true}
+	if !maps.Equal(got, want) {
+		t.Errorf("PlainTextColumns = %v\nwant %v", got, want)
 	}
 }
