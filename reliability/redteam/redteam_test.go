@@ -1082,6 +1082,37 @@ func TestRedTeamReviewer(t *testing.T) {
 		writeAuditTables(t, rv)
 		changeKeeping(t, rv, true)
 	})
+	// The advisory locks that order moves and the writes of their dependents take no privilege, and their keys
+	// are in the generated SQL: any session may hold them. Held by the reviewer, an invoice write waits, and
+	// given up it writes nothing, invoice or audit row; once they are released it is recorded as ever.
+	t.Run("hold_the_move_locks", func(t *testing.T) {
+		ctx := context.Background()
+		conn, err := rv.Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Release()
+		must(t, conn, "SELECT pg_advisory_lock(hashtext('public.appointments'), b) FROM generate_series(0, 63) b")
+		invoices, m := clinictest.RowCount(t, c.Super, "invoices"), clinictest.MaxID(t, rv)
+		wait, cancel := context.WithTimeout(c.Ctx, 500*time.Millisecond)
+		defer cancel()
+		inv := db.CreateInvoiceParams{AppointmentID: c.Appt1, Amount: pgtype.Numeric{Int: big.NewInt(100), Exp: -2, Valid: true},
+			Status: "open", DueDate: pgtype.Date{Time: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), Valid: true}}
+		if _, err := repo.NewInvoiceRepo(c.App).Create(wait, inv); err == nil {
+			t.Fatal("an invoice write went through while the reviewer held the move locks")
+		}
+		if n := clinictest.RowCount(t, c.Super, "invoices"); n != invoices || len(clinictest.Since(t, rv, m)) != 0 {
+			t.Fatalf("the write given up left %d invoices (want %d) and audit rows %v", n, invoices, clinictest.Since(t, rv, m))
+		}
+		must(t, conn, "SELECT pg_advisory_unlock_all()")
+		created, err := repo.NewInvoiceRepo(c.App).Create(c.Ctx, inv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rows := clinictest.Since(t, rv, m); len(rows) != 1 || rows[0].TargetID != created.ID || rows[0].PatientID == nil || *rows[0].PatientID != c.Patient1 {
+			t.Errorf("the invoice written after the locks were released: audit rows %v, want its CREATE under patient %d", rows, c.Patient1)
+		}
+	})
 	t.Run("write_phi_tables", func(t *testing.T) {
 		try(t, rv, denied, "INSERT INTO appointments (patient_id, dentist_id, date, time, type) VALUES ($1, $2, '2026-01-01', '09:00', 'x')", c.Patient1, c.Dentist)
 		try(t, rv, denied, "SELECT auditrepo.claim('user,1,,,)', 'appointments', 'x')")
