@@ -456,9 +456,9 @@ func TestOtherRawPathsEveryTable(t *testing.T) {
 				t.Helper()
 				rows := clinictest.Since(t, c.Reviewer, mark)
 				mark = clinictest.MaxID(t, c.Reviewer)
-				live := clinictest.LiveRows(t, c.App, rc.table, rc.redacted)
-				if action == "DELETE" {
-					live = before
+				live := before
+				if action != "DELETE" {
+					live = clinictest.LiveRows(t, c.App, rc.table, rc.redacted)
 				}
 				var got []int64
 				for _, r := range rows {
@@ -479,8 +479,8 @@ func TestOtherRawPathsEveryTable(t *testing.T) {
 						if !sameSet(r.Changed(), rc.changed) {
 							t.Errorf("%s: changed_fields %v, want %v", what, r.Changed(), rc.changed)
 						}
-						if b, _ := r.Ch["before"].(map[string]any); before != nil && !reflect.DeepEqual(b, stripped(rc, before[r.TargetID].Img)) {
-							t.Errorf("%s: before %s, want the row as it was %s", what, clinictest.Abbrev(b), clinictest.Abbrev(stripped(rc, before[r.TargetID].Img)))
+						if b, _ := r.Ch["before"].(map[string]any); before != nil {
+							checkTrueImage(t, what+" before", rc, b, before[r.TargetID].Img)
 						}
 					}
 					if p := patientOf(rc.table, l.Img); !eqPtr(r.PatientID, deref(p), p != nil) || r.PriorPatientID != nil {
@@ -542,6 +542,8 @@ func TestOtherRawPathsEveryTable(t *testing.T) {
 				before = liveNow()
 				run(fmt.Sprintf("MERGE INTO %s USING (SELECT id AS sid FROM %[1]s WHERE id = ANY($1)) s ON %[1]s.id = s.sid WHEN MATCHED THEN DELETE", tab), upserted)
 				check("MERGE deleting", "DELETE", upserted, before)
+			} else {
+				t.Logf("PostgreSQL %d has no MERGE: its paths are not tried", version)
 			}
 
 			before = liveNow()
@@ -549,15 +551,6 @@ func TestOtherRawPathsEveryTable(t *testing.T) {
 			check("writing CTE deleting", "DELETE", copied, before)
 		})
 	}
-}
-
-// stripped is a live row as the trail shows it: excluded columns dropped (redacted ones are masked by LiveRows).
-func stripped(rc rawCase, live map[string]any) map[string]any {
-	out := maps.Clone(live)
-	for _, h := range rc.hidden {
-		delete(out, h)
-	}
-	return out
 }
 
 // repoStep is one repository write and how many audit rows it writes.
