@@ -263,8 +263,8 @@ func header(stmt string) (name, cmd string, at int, ok bool) {
 	return "", "", 0, false
 }
 
-// position is the file position of byte offset off of text, the column counted in bytes as go/token does.
+// position is the file position of byte offset off of text (sqlparse.Position).
 func position(file, text string, off int) token.Position {
-	before := text[:off]
-	return token.Position{Filename: file, Offset: off, Line: strings.Count(before, "\n") + 1, Column: off - strings.LastIndexByte(before, '\n')}
+	line, col := sqlparse.Position(text, off)
+	return token.Position{Filename: file, Offset: off, Line: line, Column: col}
 }
