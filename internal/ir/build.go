@@ -1,7 +1,6 @@
 package ir
 
 import (
-	"errors"
 	"fmt"
 	"go/constant"
 	"go/token"
@@ -426,16 +425,11 @@ func (b *builder) goPos(obj types.Object) token.Position {
 func (b *builder) uncovered(name string, src load.Query) {
 	stmt, err := sqlparse.Parse(src.Text)
 	if err != nil {
-		off := 0
-		var pe *sqlparse.Error
-		if errors.As(err, &pe) {
-			off = pe.Offset
-		}
-		b.errs.Addf(b.at(src, off), "%s: %s query: what it writes cannot be told: %v", name, src.Cmd, err)
+		b.errs.Addf(b.at(src, sqlparse.ErrorOffset(err)), "%s: %s query: what it writes cannot be told: %v", name, src.Cmd, err)
 		return
 	}
 	if len(stmt.Hidden) > 0 {
-		b.hidden(name, src, stmt.Hidden[0])
+		b.hidden(name, b.at(src, stmt.Hidden[0].Pos), stmt.Hidden[0].Verb)
 		return
 	}
 	for _, w := range stmt.Writes {
@@ -453,14 +447,10 @@ var hiddenWhy = map[string]string{
 	"EXECUTE": "EXECUTE of a prepared statement: the generator cannot see what it writes, and a write to a PHI table there would have no wrapper; make that statement a query of its own",
 }
 
-// hidden reports query name, which holds h (at h.Pos of src's text, or at its name line when h.Pos < 0): whatever
-// table it writes, it cannot be wrapped.
-func (b *builder) hidden(name string, src load.Query, h sqlparse.Hidden) {
-	pos := src.Pos
-	if h.Pos >= 0 {
-		pos = b.at(src, h.Pos)
-	}
-	b.errs.Addf(pos, "%s: %s", name, hiddenWhy[h.Verb])
+// hidden reports query name, which holds a statement of verb at pos: whatever table it writes, it cannot be
+// wrapped.
+func (b *builder) hidden(name string, pos token.Position, verb string) {
+	b.errs.Addf(pos, "%s: %s", name, hiddenWhy[verb])
 }
 
 // phi returns the model whose table t names, as PostgreSQL resolves it (an unqualified name is in
@@ -500,20 +490,20 @@ func (b *builder) query(fn *types.Func, cmd, text string, src load.Query) {
 		b.errs.Addf(src.Pos, "%s: parsing sqlc's statement: %v", fn.Name(), err)
 		return
 	}
+	// Offsets in sqlc's text, which rewrites sqlc.arg() and @name to $n, are found again in the user's text (by
+	// the order of the writes); positions fall back to the query's name line.
+	user, uerr := sqlparse.Parse(src.Text)
 	if len(stmt.Hidden) > 0 {
-		h := stmt.Hidden[0]
-		h.Pos = -1
-		if s, err := sqlparse.Parse(src.Text); err == nil && len(s.Hidden) > 0 {
-			h.Pos = s.Hidden[0].Pos
+		pos := src.Pos
+		if uerr == nil && len(user.Hidden) > 0 {
+			pos = b.at(src, user.Hidden[0].Pos)
 		}
-		b.hidden(fn.Name(), src, h)
+		b.hidden(fn.Name(), pos, stmt.Hidden[0].Verb)
 		return
 	}
-	// Offsets in sqlc's text, which rewrites sqlc.arg() and @name to $n, are found again in the user's text by
-	// the order of the writes; positions fall back to the query's name line.
 	userPos := func(i int) token.Position {
-		if s, err := sqlparse.Parse(src.Text); err == nil && len(s.Writes) == len(stmt.Writes) {
-			return b.at(src, s.Writes[i].Pos)
+		if uerr == nil && len(user.Writes) == len(stmt.Writes) {
+			return b.at(src, user.Writes[i].Pos)
 		}
 		return src.Pos
 	}

@@ -3,7 +3,6 @@
 package load
 
 import (
-	"errors"
 	"fmt"
 	"go/token"
 	"os"
@@ -187,12 +186,7 @@ func sqlcReads(base string) bool {
 // parseError points at where the parser stopped in a file (sqlc parses it with the same parser, so it did not
 // generate from this text).
 func parseError(display, text string, err error) error {
-	off := 0
-	var pe *sqlparse.Error
-	if errors.As(err, &pe) {
-		off = pe.Offset
-	}
-	return diag.List{{Pos: position(display, text, off), Msg: fmt.Sprintf("parsing %s: %v (is sqlc's output current?)", display, err)}}
+	return diag.List{{Pos: position(display, text, sqlparse.ErrorOffset(err)), Msg: fmt.Sprintf("parsing %s: %v (is sqlc's output current?)", display, err)}}
 }
 
 // scanQueries reads the queries of root, a .sql file or a directory of them; file names are shown relative to

@@ -162,6 +162,14 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%s (at byte %d)", e.Msg, e.Offset)
 }
 
+// ErrorOffset is the byte offset a parse error is reported at: an *Error's, else 0.
+func ErrorOffset(err error) int {
+	if pe, ok := errors.AsType[*Error](err); ok {
+		return pe.Offset
+	}
+	return 0
+}
+
 // Parse parses sql, which must hold exactly one statement (comments and a trailing ';' allowed).
 // Errors are *Error.
 func Parse(sql string) (*Statement, error) {
@@ -245,8 +253,6 @@ func Parse(sql string) (*Statement, error) {
 	return s, nil
 }
 
-// runeOffset converts a 0-based character index, as PostgreSQL reports error positions, into a
-// byte offset of text.
 // parseTree parses sql with libpg_query; an error is an *Error at the byte the parser points at.
 func parseTree(sql string) (*pg_query.ParseResult, error) {
 	tree, err := pg_query.Parse(sql)
@@ -260,6 +266,8 @@ func parseTree(sql string) (*pg_query.ParseResult, error) {
 	return tree, nil
 }
 
+// runeOffset converts a 0-based character index, as PostgreSQL reports error positions, into a
+// byte offset of text.
 func runeOffset(text string, chars int) int {
 	if chars <= 0 {
 		return 0
