@@ -385,7 +385,7 @@ func (b *builder) queries() {
 		c, _ := scope.Lookup(cname).(*types.Const)
 		if c != nil && c.Val().Kind() == constant.String {
 			text := constant.StringVal(c.Val())
-			if name, cmd, ok := header(text); ok && name == fn.Name() {
+			if name, cmd, at, ok := load.Header(text); ok && at == 0 && name == fn.Name() {
 				if !scanned {
 					// Positions and doc comments point into the query files; a query found only in sqlc's output
 					// (stale output, or a header this scan misread) has none, and its writes are not judged.
@@ -472,16 +472,6 @@ func (b *builder) at(src load.Query, off int) token.Position {
 	}
 	p.Line, p.Column = p.Line+line-1, col
 	return p
-}
-
-// header reads sqlc's "-- name: X :cmd" first line.
-func header(text string) (name, cmd string, ok bool) {
-	line, _, _ := strings.Cut(text, "\n")
-	f := strings.Fields(line)
-	if len(f) < 4 || f[0] != "--" || f[1] != "name:" {
-		return "", "", false
-	}
-	return f[2], f[3], true
 }
 
 func (b *builder) query(fn *types.Func, cmd, text string, src load.Query) {

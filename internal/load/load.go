@@ -220,7 +220,7 @@ func scanFile(path, display string, qs map[string]Query) error {
 		return parseError(display, text, err)
 	}
 	for _, sp := range spans {
-		name, cmd, at, ok := header(text[sp.Start:sp.End])
+		name, cmd, at, ok := Header(text[sp.Start:sp.End])
 		if !ok {
 			continue
 		}
@@ -229,11 +229,11 @@ func scanFile(path, display string, qs map[string]Query) error {
 	return nil
 }
 
-// header finds sqlc's name header among the lines of a statement's text and returns the query's name and command
-// and the byte offset of the header's line. A header line begins "-- name: " or "/* name: " (and then ends " */"),
+// Header finds sqlc's name header among the lines of a statement's text (a query file's, or the first line of
+// sqlc's own SQL constant) and returns the query's name and command and the byte offset of the header's line. A header line begins "-- name: " or "/* name: " (and then ends " */"),
 // followed by the name and the command, one space apart, as sqlc requires; a line that is not exactly that is no
 // header here (sqlc reports the malformed ones).
-func header(stmt string) (name, cmd string, at int, ok bool) {
+func Header(stmt string) (name, cmd string, at int, ok bool) {
 	off := 0
 	for line := range strings.Lines(stmt) {
 		lineAt := off
