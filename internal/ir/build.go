@@ -7,6 +7,7 @@ import (
 	"go/types"
 	"reflect"
 	"regexp"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -321,17 +322,7 @@ func (b *builder) moves(models []*Model) {
 // case (the tag names the table as the catalog has it, and PostgreSQL folds an unquoted name in SQL to lower
 // case), else the nearest one.
 func (b *builder) catalogHint(name string) string {
-	key := tableKey(name)
-	best, bestD := "", 0
-	for t := range b.in.Tables {
-		d := tags.Distance(strings.ToLower(key), strings.ToLower(t))
-		if strings.EqualFold(t, key) {
-			d = -1
-		}
-		if best == "" || d < bestD || d == bestD && t < best {
-			best, bestD = t, d
-		}
-	}
+	best, bestD := nearest(tableKey(name), slices.Collect(maps.Keys(b.in.Tables)))
 	if !strings.Contains(name, ".") {
 		best = strings.TrimPrefix(best, DefaultSchema+".")
 	}
@@ -347,18 +338,30 @@ func (b *builder) catalogHint(name string) string {
 // nearestTable suggests the model table whose name is nearest to name (a misspelling), or says how to make
 // name one.
 func (b *builder) nearestTable(name string) string {
-	best, bestD := "", 0
+	var tables []string
 	for _, m := range b.byTable {
-		table := m.Table
-		d := tags.Distance(strings.ToLower(name), strings.ToLower(table))
-		if best == "" || d < bestD || d == bestD && table < best {
-			best, bestD = table, d
-		}
+		tables = append(tables, m.Table)
 	}
-	if best != "" && bestD <= max(2, len(name)/3) {
+	if best, d := nearest(name, tables); best != "" && d <= max(2, len(name)/3) {
 		return fmt.Sprintf("; did you mean %s?", best)
 	}
 	return " (declare it with audit.Model)"
+}
+
+// nearest returns the candidate nearest to name by edit distance in lower case (ties go to the first by name),
+// and its distance: -1 for one that differs from name only in case; "" when there is none.
+func nearest(name string, candidates []string) (string, int) {
+	best, bestD := "", 0
+	for _, c := range candidates {
+		d := tags.Distance(strings.ToLower(name), strings.ToLower(c))
+		if strings.EqualFold(c, name) {
+			d = -1
+		}
+		if best == "" || d < bestD || d == bestD && c < best {
+			best, bestD = c, d
+		}
+	}
+	return best, bestD
 }
 
 func filepathBase(p string) string { return p[strings.LastIndexAny(p, `/\`)+1:] }
