@@ -122,7 +122,6 @@ func write(f *jen.File, p *ir.Program, m *ir.Model, w *ir.Write) {
 		params = append(params, jen.Id(l.Args[i]).Add(typeCode(a.Type)))
 		callArgs = append(callArgs, jen.Id(l.Args[i]))
 	}
-	call, res := l.Call, l.Res
 	src := fmt.Sprintf("%s runs sqlc's %s (%s:%d)", w.Method, w.Query, w.Source.Filename, w.Source.Line)
 	f.Commentf("%s under its actor's claim;", src)
 	f.Commentf("the audit triggers of %s record each row it changes, in the same statement.", m.Table)
@@ -140,10 +139,10 @@ func write(f *jen.File, p *ir.Program, m *ir.Model, w *ir.Write) {
 	case ir.ResultCount:
 		f.Comment("It returns how many rows changed; none is not an error.")
 	}
-	claim := jen.Id(call).Op(":=").Id(l.Recv).Dot("w").Dot("Claim").Call(jen.Id(l.Ctx), action(w.Action), jen.Lit(m.Table), jen.Id(w.Const))
-	sqlc := jen.Qual(p.SQLCPath, "New").Call(jen.Id(call)).Dot(w.Query).Call(callArgs...)
+	claim := jen.Id(l.Call).Op(":=").Id(l.Recv).Dot("w").Dot("Claim").Call(jen.Id(l.Ctx), action(w.Action), jen.Lit(m.Table), jen.Id(w.Const))
+	sqlc := jen.Qual(p.SQLCPath, "New").Call(jen.Id(l.Call)).Dot(w.Query).Call(callArgs...)
 	if p.DBArgument {
-		sqlc = jen.Qual(p.SQLCPath, "New").Call().Dot(w.Query).Call(append([]jen.Code{jen.Id(l.Ctx), jen.Id(call)}, callArgs[1:]...)...)
+		sqlc = jen.Qual(p.SQLCPath, "New").Call().Dot(w.Query).Call(append([]jen.Code{jen.Id(l.Ctx), jen.Id(l.Call)}, callArgs[1:]...)...)
 	}
 	fn := f.Func().Params(jen.Id(l.Recv).Op("*").Id(repoType(m))).Id(w.Method).Params(params...)
 	if w.Result == ir.ResultNone {
@@ -151,13 +150,13 @@ func write(f *jen.File, p *ir.Program, m *ir.Model, w *ir.Write) {
 		if w.Action != audit.ActionCreate {
 			check = "Changed"
 		}
-		fn.Error().Block(claim, jen.Return(jen.Id(call).Dot(check).Call(sqlc)))
+		fn.Error().Block(claim, jen.Return(jen.Id(l.Call).Dot(check).Call(sqlc)))
 		return
 	}
 	fn.Params(typeCode(w.Row), jen.Error()).Block(
 		claim,
-		jen.List(jen.Id(res), jen.Id(l.Err)).Op(":=").Add(sqlc),
-		jen.Return(jen.Id(res), jen.Id(call).Dot("Err").Call(jen.Id(l.Err))),
+		jen.List(jen.Id(l.Res), jen.Id(l.Err)).Op(":=").Add(sqlc),
+		jen.Return(jen.Id(l.Res), jen.Id(l.Call).Dot("Err").Call(jen.Id(l.Err))),
 	)
 }
 

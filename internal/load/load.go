@@ -39,7 +39,6 @@ type Query struct {
 	Pos  token.Position // of its name header ("-- name: X :cmd" or "/* name: X :cmd */")
 	Cmd  string         // :one, :exec, :copyfrom, ...
 	Text string         // the statement, from the start of its header's line to its end, without the ';'
-
 }
 
 // Load loads the models package and the sqlc package (directories relative to dir), scans the query files
