@@ -365,6 +365,29 @@ func TestRetentionForged(t *testing.T) {
 	}
 }
 
+// TestDroppedYoungLoggedAsRetention: a month younger than the retention floor, its partition dropped by hand and
+// the drop logged in retention_log as retain() logs one (its ids, its row count), is tampering: retain() never
+// drops a month less than six years old, so no retention_log row can account for its sealed rows.
+func TestDroppedYoungLoggedAsRetention(t *testing.T) {
+	tr := newTrail(t)
+	month := time.Now().UTC().AddDate(-1, 0, 0).Format("2006-01")
+	partition := "audit_log_" + strings.ReplaceAll(month, "-", "")
+	tr.partitions(month)
+	tr.old(month, 3)
+	tr.insert(2, 1)
+	tr.seal()
+	first := tr.firstID(partition)
+	tr.exec(`INSERT INTO auditrepo.retention_log (partition_name, range_from, range_to, floor, cutoff, row_count, min_id, max_id)
+		SELECT $1, $2::timestamptz, $2::timestamptz + interval '1 month', interval '6 years', now() - interval '6 years',
+			count(*), min(id), max(id)
+		FROM auditrepo.`+partition, partition, month+"-01 00:00:00+00")
+	tr.exec(`DROP TABLE auditrepo.` + partition)
+	tr.tampered(first, "missing")
+	if _, err := tr.verify(); !strings.Contains(err.Error(), "younger than the 6 years retention keeps") {
+		t.Fatalf("verify: %v, want it to say why the logged drop does not count", err)
+	}
+}
+
 // TestDroppedByHand: a month whose partition someone dropped, not retention (retention_log has no row of it), is
 // tampering, however old the month.
 func TestDroppedByHand(t *testing.T) {

@@ -88,7 +88,8 @@ func Verify(ctx context.Context, db DB, v note.Verifier, opts Options) (*Report,
 		if err != nil {
 			return err
 		}
-		m := merger{t: t, cps: cps, leaves: leaves, watermark: watermark, xmax: xmax, retentionLog: pgx.Identifier{c.Schema, "retention_log"}.Sanitize()}
+		m := merger{t: t, cps: cps, leaves: leaves, watermark: watermark, xmax: xmax, retentionLog: pgx.Identifier{c.Schema, "retention_log"}.Sanitize(),
+			kept: time.Now().AddDate(-auditschema.MinRetentionYears, 0, 0)}
 		if err := m.run(ctx, tx); err != nil {
 			return err
 		}
@@ -336,7 +337,8 @@ func (tn *treeNodes) proof(n proof.Nodes, err error) ([][]byte, error) {
 // for certain; sealed rows that are missing are noted on the way, to be told apart from retention afterwards.
 type merger struct {
 	t            *table
-	retentionLog string // where retain() records the partitions it dropped
+	retentionLog string    // where retain() records the partitions it dropped
+	kept         time.Time // retention keeps every month that ends after it: the verifier's clock, not the database's
 	cps          []sealed
 	leaves       []leaf
 	watermark    uint64
@@ -473,9 +475,10 @@ func columnsFor(cps []sealed) func(xid uint64) []string {
 //
 // What places a missing leaf in a dropped partition is its seal_leaf.occurred_at, which its leaf hash commits to
 // (leafHashes checked it), and a leaf is taken as dropped only if retention_log accounts for it: a drop logged for
-// the range of its occurred_at, its audit_id within the ids the drop logged, and no more leaves taken as that
-// drop's than the rows it logged. retention_log itself is not sealed: a superuser who edits it as well (logging a
-// drop that did not happen, or widening one) defeats this check.
+// the range of its occurred_at, a range retain() could have dropped by now (older than the six years it keeps),
+// its audit_id within the ids the drop logged, and no more leaves taken as that drop's than the rows it logged.
+// retention_log itself is not sealed: a superuser who edits it as well (logging a drop that did not happen, or
+// widening one) defeats this check, for rows over six years old.
 func (m *merger) classify(ctx context.Context, tx pgx.Tx, rep *Report) (*TamperError, error) {
 	dropped := map[string]int64{}
 	var drops []*drop
@@ -565,6 +568,10 @@ func (m *merger) droppedBy(ctx context.Context, tx pgx.Tx, ds []*drop, l leaf) (
 			continue
 		}
 		switch {
+		case d.to.After(m.kept):
+			why = fmt.Sprintf("; retention_log says %s was dropped, but it ends %s, younger than the %d years retention keeps",
+				d.partition, d.to.UTC().Format(time.DateOnly), auditschema.MinRetentionYears)
+			continue
 		case d.minID == nil || l.ID < *d.minID || l.ID > *d.maxID:
 			why = fmt.Sprintf("; retention dropped %s, but its ids were not this row's", d.partition)
 			continue
