@@ -1,12 +1,14 @@
 package integration_test
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/gen/db"
 	"github.com/auditrepo/auditrepo/gen/repo"
 	"github.com/auditrepo/auditrepo/internal/clinictest"
@@ -244,6 +246,127 @@ func TestDerivedMoveRacesSerializable(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Under REPEATABLE READ a transaction reads from its snapshot, even after waiting for another's lock, so neither
+// side of a move can rely on reading what the other committed. A move is refused (0A000, ErrAuditWrite through a
+// repository): it would not see dependents committed after its snapshot. A dependent written after its hop row
+// moved in a transaction committed since its snapshot is refused (40001), as a locking read of a row changed
+// since then is; one written first makes a READ COMMITTED move wait, and the move then lists it.
+func TestDerivedMoveRepeatableRead(t *testing.T) {
+	rr := pgx.TxOptions{IsoLevel: pgx.RepeatableRead}
+	t.Run("move refused", func(t *testing.T) {
+		c := clinictest.New(t)
+		c.AddRecords(t)
+		tx, err := c.App.BeginTx(t.Context(), rr)
+		mustNil(t, "begin", err)
+		defer tx.Rollback(t.Context())
+		// A change that moves no patient is not refused.
+		_, err = tx.Exec(t.Context(), "UPDATE appointments SET status = 'confirmed' WHERE id = $1", c.Appt1)
+		mustNil(t, "a status change", err)
+		_, err = tx.Exec(t.Context(), "SAVEPOINT s")
+		mustNil(t, "savepoint", err)
+		_, err = tx.Exec(t.Context(), "UPDATE appointments SET patient_id = $1 WHERE id = $2", c.Patient2, c.Appt1)
+		if pgtest.SQLState(err) != "0A000" {
+			t.Fatalf("a raw move under REPEATABLE READ: %v, want 0A000", err)
+		}
+		_, err = tx.Exec(t.Context(), "ROLLBACK TO SAVEPOINT s")
+		mustNil(t, "rollback to savepoint", err)
+		appt, err := c.Q.GetAppointment(t.Context(), c.Appt1)
+		mustNil(t, "the appointment", err)
+		appt.PatientID = c.Patient2
+		_, err = repo.New(tx).Appointment.Update(c.Ctx, db.UpdateAppointmentParams{ID: appt.ID, PatientID: appt.PatientID,
+			DentistID: appt.DentistID, ClinicID: appt.ClinicID, Date: appt.Date, Time: appt.Time, Type: appt.Type,
+			Status: appt.Status, Notes: appt.Notes})
+		if !errors.Is(err, audit.ErrAuditWrite) || pgtest.SQLState(err) != "0A000" {
+			t.Fatalf("a repository move under REPEATABLE READ: %v, want ErrAuditWrite (0A000)", err)
+		}
+	})
+	t.Run("dependent after a committed move refused", func(t *testing.T) {
+		c := clinictest.New(t, clinictest.PoolSize(4))
+		kept := c.AddRecords(t).Invoice
+		for name, write := range map[string]func(r *repo.Repos) error{
+			"create": func(r *repo.Repos) error {
+				_, err := r.Invoice.Create(c.Ctx, db.CreateInvoiceParams{AppointmentID: c.Appt1, Amount: num("12.00"),
+					Status: "open", DueDate: date(2026, 3, 1)})
+				return err
+			},
+			"update": func(r *repo.Repos) error { _, err := r.Invoice.Update(c.Ctx, paid(kept, c.Appt1)); return err },
+		} {
+			writer, err := c.App.BeginTx(t.Context(), rr)
+			mustNil(t, "begin", err)
+			var one int
+			mustNil(t, "the snapshot", writer.QueryRow(t.Context(), "SELECT 1").Scan(&one))
+			to := c.Patient2
+			if a, err := c.Q.GetAppointment(t.Context(), c.Appt1); err == nil && a.PatientID == c.Patient2 {
+				to = c.Patient1
+			}
+			_, err = c.App.Exec(t.Context(), "UPDATE appointments SET patient_id = $1 WHERE id = $2", to, c.Appt1)
+			mustNil(t, "the move", err)
+			err = write(repo.New(writer))
+			writer.Rollback(t.Context())
+			if pgtest.SQLState(err) != "40001" {
+				t.Errorf("%s an invoice of an appointment moved since the snapshot: %v, want 40001", name, err)
+			}
+		}
+	})
+	// Each transaction's share lock on the appointment holds back the other's update of it: PostgreSQL aborts one
+	// (40P01), and the other goes on.
+	t.Run("add then update, two transactions", func(t *testing.T) {
+		c := clinictest.New(t, clinictest.PoolSize(4))
+		var txs [2]pgx.Tx
+		for i := range txs {
+			tx, err := c.App.BeginTx(t.Context(), rr)
+			mustNil(t, "begin", err)
+			defer tx.Rollback(t.Context())
+			_, err = repo.New(tx).Invoice.Create(c.Ctx, db.CreateInvoiceParams{AppointmentID: c.Appt1, Amount: num("5.00"),
+				Status: "open", DueDate: date(2026, 3, 1)})
+			mustNil(t, "add an invoice", err)
+			txs[i] = tx
+		}
+		done := make(chan error, 2)
+		for i, status := range []string{"confirmed", "completed"} {
+			go func() {
+				_, err := txs[i].Exec(t.Context(), "UPDATE appointments SET status = $1 WHERE id = $2", status, c.Appt1)
+				if err != nil {
+					txs[i].Rollback(t.Context())
+				} else {
+					err = txs[i].Commit(t.Context())
+				}
+				done <- err
+			}()
+		}
+		var codes []string
+		for range 2 {
+			codes = append(codes, pgtest.SQLState(<-done))
+		}
+		slices.Sort(codes)
+		if !slices.Equal(codes, []string{"", "40P01"}) {
+			t.Errorf("two transactions that added an invoice and updated its appointment: SQLSTATEs %q, want one committed and one 40P01", codes)
+		}
+	})
+	t.Run("dependent first, move waits", func(t *testing.T) {
+		c := clinictest.New(t, clinictest.PoolSize(4))
+		c.AddRecords(t)
+		writer, err := c.App.BeginTx(t.Context(), rr)
+		mustNil(t, "begin", err)
+		defer writer.Rollback(t.Context())
+		added, err := repo.New(writer).Invoice.Create(c.Ctx, db.CreateInvoiceParams{AppointmentID: c.Appt1, Amount: num("12.00"),
+			Status: "open", DueDate: date(2026, 3, 1)})
+		mustNil(t, "add an invoice", err)
+		done := make(chan error, 1)
+		go func() {
+			_, err := c.App.Exec(t.Context(), "UPDATE appointments SET patient_id = $1 WHERE id = $2", c.Patient2, c.Appt1)
+			done <- err
+		}()
+		waitBlocked(t, c.Super, 1, ended(done))
+		mustNil(t, "commit the invoice", writer.Commit(t.Context()))
+		mustNil(t, "the move", <-done)
+		rows := clinictest.Trail(t, c.Reviewer, "target_table = 'invoices' AND target_id = $1 AND action = 'MOVE'", added.ID)
+		if len(rows) != 1 || p8(rows[0].PatientID) != some(c.Patient2) || p8(rows[0].PriorPatientID) != some(c.Patient1) {
+			t.Errorf("invoice %d of the moved appointment: MOVE rows %v, want one from %d to %d", added.ID, rows, c.Patient1, c.Patient2)
+		}
+	})
 }
 
 // paid is the update that marks invoice id (of appointment appt) paid.

@@ -189,8 +189,9 @@ func TestRolePrivileges(t *testing.T) {
 	}
 	// The reviewer and the audit role on every relation of public, whatever a migration adds: the reviewer
 	// reads the trail and nothing of the application's; the audit role reads only the tables the generated
-	// install grants it SELECT on (repo.AuditModels: its trigger functions follow the models' patient paths).
-	// A grant on one column counts as much as a grant on the table.
+	// install grants it SELECT on (repo.AuditModels: its trigger functions follow the models' patient paths),
+	// and it may UPDATE a column only of appointments, the one table a patient is found through (invoices'), to
+	// lock its rows FOR SHARE under REPEATABLE READ. A grant on one column counts as much as a grant on the table.
 	auditReads := map[string]bool{}
 	for _, m := range repo.AuditModels.Tables {
 		auditReads[m.Name] = true
@@ -206,6 +207,9 @@ func TestRolePrivileges(t *testing.T) {
 			want := ""
 			if role == roleAudit && auditReads[rel] {
 				want = "SELECT"
+				if rel == "public.appointments" {
+					want += " UPDATE(column)"
+				}
 			}
 			if got := relationPrivs(t, c, role, rel); got != want {
 				t.Errorf("%s on %s: %q, want %q", role, rel, got, want)

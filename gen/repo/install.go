@@ -55,6 +55,7 @@ GRANT SELECT ON public.invoices TO auditrepo_audit;
 GRANT SELECT ON public.treatment_plans TO auditrepo_audit;
 GRANT SELECT ON public.documents TO auditrepo_audit;
 GRANT SELECT ON public.patient_intake_forms TO auditrepo_audit;
+GRANT UPDATE (id) ON public.appointments TO auditrepo_audit;
 SET LOCAL ROLE auditrepo_audit;
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION auditrepo.audit_public_users() RETURNS trigger LANGUAGE plpgsql
@@ -146,6 +147,11 @@ BEGIN
 		-- templates), then list the dependents, in a statement of its own that sees what writers of dependents
 		-- that held the row committed meanwhile. An UPDATE that moves nothing skips both.
 		IF EXISTS (SELECT FROM ar_new n JOIN ar_old o ON o.id = n.id WHERE n.patient_id IS DISTINCT FROM o.patient_id) THEN
+			-- A REPEATABLE READ transaction would list the dependents in its snapshot, missing those committed since.
+			IF pg_catalog.current_setting('transaction_isolation') = 'repeatable read' THEN
+				RAISE EXCEPTION 'UPDATE of %.% moves rows of other tables to another patient: refused under REPEATABLE READ, whose snapshot misses those committed since it was taken', TG_TABLE_SCHEMA, TG_TABLE_NAME
+					USING ERRCODE = 'feature_not_supported', HINT = 'Run it as READ COMMITTED or SERIALIZABLE.';
+			END IF;
 			PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('public.appointments'), k.b)
 				FROM (SELECT DISTINCT pg_catalog.hashint8(r.id) & 63 FROM (SELECT n.id FROM ar_new n JOIN ar_old o ON o.id = n.id WHERE n.patient_id IS DISTINCT FROM o.patient_id) r(id)) k(b) ORDER BY k.b;
 			-- Rows of invoices whose patient is found through patient_id move with it.
@@ -273,6 +279,9 @@ BEGIN
 	IF TG_OP = 'INSERT' THEN
 		PERFORM pg_catalog.pg_advisory_xact_lock_shared(pg_catalog.hashtext('public.appointments'), k.b)
 			FROM (SELECT DISTINCT pg_catalog.hashint8(r.id) & 63 FROM (SELECT r.appointment_id FROM ar_new r) r(id)) k(b) ORDER BY k.b;
+		IF pg_catalog.current_setting('transaction_isolation') = 'repeatable read' THEN
+			PERFORM FROM public.appointments ar_h WHERE ar_h.id IN (SELECT r.appointment_id FROM ar_new r) FOR SHARE OF ar_h;
+		END IF;
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'invoices', n.id, (SELECT ar_h1.patient_id FROM public.appointments ar_h1 WHERE ar_h1.id = n.appointment_id), NULL, to_jsonb(ar_changes.*)
 		FROM ar_new n
@@ -280,6 +289,9 @@ BEGIN
 	ELSIF TG_OP = 'UPDATE' THEN
 		PERFORM pg_catalog.pg_advisory_xact_lock_shared(pg_catalog.hashtext('public.appointments'), k.b)
 			FROM (SELECT DISTINCT pg_catalog.hashint8(r.id) & 63 FROM (SELECT r.appointment_id FROM ar_new r UNION SELECT r.appointment_id FROM ar_old r) r(id)) k(b) ORDER BY k.b;
+		IF pg_catalog.current_setting('transaction_isolation') = 'repeatable read' THEN
+			PERFORM FROM public.appointments ar_h WHERE ar_h.id IN (SELECT r.appointment_id FROM ar_new r UNION SELECT r.appointment_id FROM ar_old r) FOR SHARE OF ar_h;
+		END IF;
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'invoices', coalesce(n.id, o.id), d.patient, NULLIF((SELECT ar_h1.patient_id FROM public.appointments ar_h1 WHERE ar_h1.id = o.appointment_id), d.patient),
@@ -303,6 +315,9 @@ BEGIN
 	ELSE
 		PERFORM pg_catalog.pg_advisory_xact_lock_shared(pg_catalog.hashtext('public.appointments'), k.b)
 			FROM (SELECT DISTINCT pg_catalog.hashint8(r.id) & 63 FROM (SELECT r.appointment_id FROM ar_old r) r(id)) k(b) ORDER BY k.b;
+		IF pg_catalog.current_setting('transaction_isolation') = 'repeatable read' THEN
+			PERFORM FROM public.appointments ar_h WHERE ar_h.id IN (SELECT r.appointment_id FROM ar_old r) FOR SHARE OF ar_h;
+		END IF;
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'invoices', o.id, (SELECT ar_h1.patient_id FROM public.appointments ar_h1 WHERE ar_h1.id = o.appointment_id), NULL,
 			to_jsonb(ar_changes.*)

@@ -182,7 +182,9 @@ func (d *data) PatientOf(row string) string {
 // leading to it are locked), before the audit rows read the patient there: an UPDATE that moves such a row to
 // another patient takes the exclusive lock (MoveLock), so under READ COMMITTED the later of the two waits for the
 // earlier to commit and then reads what it wrote. Advisory locks: they need no privilege on the table, and two
-// writers of dependents do not wait for each other. None when the patient is not found through another table.
+// writers of dependents do not wait for each other. Under REPEATABLE READ, which would read the snapshot's row
+// after waiting, each hop's rows are also locked FOR SHARE: PostgreSQL refuses that (40001) for a row changed
+// since the snapshot. None when the patient is not found through another table.
 func (d *data) HopLocks(tables ...string) []string {
 	p := d.m.Patient
 	if p.Kind != tags.PatientPath || len(p.Hops) == 0 {
@@ -199,7 +201,28 @@ func (d *data) HopLocks(tables ...string) []string {
 			prev, alias := p.Hops[i-1], "ar_h"+strconv.Itoa(i)
 			ids = fmt.Sprintf("SELECT %[1]s.%[2]s FROM %[3]s %[1]s WHERE %[1]s.id IN (%[4]s)", alias, ident(prev.Column), prev.Qualified, ids)
 		}
-		out = append(out, lockRows("pg_advisory_xact_lock_shared", h.Qualified, ids, "\n\t\t\t"))
+		out = append(out, lockRows("pg_advisory_xact_lock_shared", h.Qualified, ids, "\n\t\t\t"),
+			fmt.Sprintf("IF %s THEN\n\t\t\tPERFORM FROM %s ar_h WHERE ar_h.id IN (%s) FOR SHARE OF ar_h;\n\t\tEND IF;", repeatableRead, h.Qualified, ids))
+	}
+	return out
+}
+
+// repeatableRead is true in a REPEATABLE READ transaction, whose statements read its first snapshot.
+const repeatableRead = "pg_catalog.current_setting('transaction_isolation') = 'repeatable read'"
+
+// RepeatableRead is the condition under which a move is refused (see the triggers template).
+func (d *data) RepeatableRead() string { return repeatableRead }
+
+// HopTables are the tables some model's patient path goes through: the audit role locks their rows FOR SHARE
+// (HopLocks), which needs UPDATE on a column.
+func (t *triggers) HopTables() []string {
+	var out []string
+	for _, m := range t.Models {
+		for _, h := range m.m.Patient.Hops {
+			if !slices.Contains(out, h.Qualified) {
+				out = append(out, h.Qualified)
+			}
+		}
 	}
 	return out
 }
