@@ -53,13 +53,20 @@ func Program(dir string, o Options) (*ir.Program, error) {
 	}
 	// sqlc's paths are relative to its configuration file; load's to dir.
 	base := filepath.Dir(file)
-	queries, err := load.Paths(dir, base, cfg.Queries, cfg.QueriesAt)
-	if err != nil {
-		return nil, relative(dir, err)
-	}
-	schema, err := load.Paths(dir, base, cfg.Schema, cfg.SchemaAt)
-	if err != nil {
-		return nil, relative(dir, err)
+	queries, qerr := load.Paths(dir, base, cfg.Queries, cfg.QueriesAt)
+	schema, serr := load.Paths(dir, base, cfg.Schema, cfg.SchemaAt)
+	if qerr != nil || serr != nil {
+		// Both keys' problems in one report.
+		var all diag.List
+		for _, err := range []error{qerr, serr} {
+			var list diag.List
+			if errors.As(err, &list) {
+				all = append(all, list...)
+			} else if err != nil {
+				return nil, err
+			}
+		}
+		return nil, relative(dir, all.Err())
 	}
 	in, err := load.Load(dir, o.Models, filepath.Join(base, cfg.Out), queries, schema)
 	if err != nil {
