@@ -35,28 +35,21 @@ var (
 // auditTables are the audit schema's tables as the catalog lists them (partitions included).
 func auditTables(t *testing.T, c *clinictest.Clinic) []string {
 	t.Helper()
-	rows, err := c.Super.Query(t.Context(), `SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c
-		JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') ORDER BY 1`, auditSchema)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
+	out := relations(t, c, auditSchema, "r", "p")
 	for _, want := range []string{auditName, auditSchema + ".ddl_log", auditSchema + ".audited_tables", auditSchema + ".schema_version"} {
 		if !slices.Contains(out, want) {
 			t.Fatalf("audit table %s not in the catalog: %v", want, out)
 		}
 	}
 	return out
+}
+
+// relations are the relations of schema of the kinds (pg_class.relkind), schema-qualified, as the catalog lists
+// them.
+func relations(t *testing.T, c *clinictest.Clinic, schema string, kinds ...string) []string {
+	t.Helper()
+	return pgtest.Strings(t, c.Super, `SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c
+		JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind::text = ANY($2) ORDER BY 1`, schema, kinds)
 }
 
 // tablePrivs returns role's privileges on table, in a fixed order.
@@ -73,14 +66,6 @@ func tablePrivs(t *testing.T, c *clinictest.Clinic, role, table string) string {
 		}
 	}
 	return strings.Join(got, " ")
-}
-
-// publicRelations are the relations of schema public (tables, partitions, views, materialized views, foreign
-// tables, sequences), schema-qualified, as the catalog lists them.
-func publicRelations(t *testing.T, c *clinictest.Clinic) []string {
-	t.Helper()
-	return pgtest.Strings(t, c.Super, `SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c
-		JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') ORDER BY 1`)
 }
 
 // relationPrivs is tablePrivs for any relation: a sequence's privileges, and "P(column)" for a privilege P role
@@ -196,7 +181,7 @@ func TestRolePrivileges(t *testing.T) {
 	for _, m := range repo.AuditModels.Tables {
 		auditReads[m.Name] = true
 	}
-	public := publicRelations(t, c)
+	public := relations(t, c, "public", "r", "p", "v", "m", "f", "S") // tables, partitions, views, matviews, foreign tables, sequences
 	for _, tab := range phiTables {
 		if !slices.Contains(public, "public."+tab) {
 			t.Errorf("PHI table %s not among public's relations: %v", tab, public)
