@@ -183,11 +183,22 @@ type Models struct {
 type Table struct {
 	Name    string
 	Columns []string
+	// Refs are the steps of the table's patient path through other tables, in order (none when its rows name
+	// their patient themselves).
+	Refs []Ref
+}
+
+// Ref is one step of a patient path: column Column of table From holds ids of table To (both schema-qualified
+// as SQL names them). The audit triggers read the patient there when a row of From changes, so From needs a
+// validated foreign key on Column to To's id that neither cascades nor sets NULL or a default: no row of From
+// may outlive, or lose without a statement of its own, the row its patient is found through.
+type Ref struct {
+	From, Column, To string
 }
 
 // InstallModels installs m's trigger functions and triggers in one transaction, after checking that every table
-// exists, has the columns its model declares, is owned by the owner role and grants the application role what it
-// needs; if not, it changes nothing and returns a *NotReadyError (matching ErrNotReady) naming what fixes each
+// exists, has the columns its model declares, is owned by the owner role, grants the application role what it
+// needs and has the foreign keys its patient path follows (Ref); if not, it changes nothing and returns a *NotReadyError (matching ErrNotReady) naming what fixes each
 // problem. Running it again replaces what a previous run installed.
 func InstallModels(ctx context.Context, db Querier, c Config, m Models) error {
 	c = c.WithDefaults()
@@ -286,11 +297,64 @@ func check(ctx context.Context, tx pgx.Tx, c Config, tables []Table) error {
 				Fix:  fmt.Sprintf("GRANT %s ON %s TO %s;", g, t, pgx.Identifier{c.App}.Sanitize()),
 			})
 		}
+		for _, r := range tbl.Refs {
+			p, err := checkRef(ctx, tx, r)
+			if err != nil {
+				return err
+			}
+			if p != nil {
+				probs = append(probs, *p)
+			}
+		}
 	}
 	if len(probs) > 0 {
 		return &NotReadyError{Problems: probs}
 	}
 	return nil
+}
+
+// checkRef reports a step of a patient path without a foreign key that is validated and neither cascades nor
+// sets NULL or a default, on delete or on update (nil if it has one, or if a table is missing, which check
+// reports). The fix validates a key whose actions are right, or replaces the first whose are not.
+func checkRef(ctx context.Context, tx pgx.Tx, r Ref) (*Problem, error) {
+	type key struct {
+		Name         string
+		Right, Valid bool // actions that neither cascade nor set anything; validated
+	}
+	rows, err := tx.Query(ctx, `
+		SELECT k.conname::text, k.confdeltype IN ('a', 'r') AND k.confupdtype IN ('a', 'r'), k.convalidated
+		FROM pg_constraint k
+		JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attname = $2
+		JOIN pg_attribute b ON b.attrelid = k.confrelid AND b.attname = 'id'
+		WHERE k.contype = 'f' AND k.conrelid = to_regclass($1) AND k.confrelid = to_regclass($3)
+		  AND k.conkey = ARRAY[a.attnum] AND k.confkey = ARRAY[b.attnum]
+		ORDER BY 2 DESC, 3 DESC, 1`, r.From, r.Column, r.To)
+	if err != nil {
+		return nil, fmt.Errorf("auditschema: reading the foreign keys of %s: %w", r.From, err)
+	}
+	keys, err := pgx.CollectRows(rows, pgx.RowToStructByPos[key])
+	if err != nil {
+		return nil, fmt.Errorf("auditschema: reading the foreign keys of %s: %w", r.From, err)
+	}
+	var exist bool
+	if err := tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL", r.From, r.To).Scan(&exist); err != nil {
+		return nil, fmt.Errorf("auditschema: looking up %s and %s: %w", r.From, r.To, err)
+	}
+	if !exist || len(keys) > 0 && keys[0].Right && keys[0].Valid {
+		return nil, nil
+	}
+	p := &Problem{What: fmt.Sprintf("column %s.%s, which the patient path follows, has no validated foreign key to %s (id) that neither cascades nor sets NULL or a default: a row whose %s row were deleted under it or missing would have audit rows that name no patient",
+		r.From, r.Column, r.To, r.To)}
+	add := fmt.Sprintf("ADD FOREIGN KEY (%s) REFERENCES %s (id);", pgx.Identifier{r.Column}.Sanitize(), r.To)
+	switch {
+	case len(keys) == 0:
+		p.Fix = fmt.Sprintf("ALTER TABLE %s %s", r.From, add)
+	case keys[0].Right:
+		p.Fix = fmt.Sprintf("ALTER TABLE %s VALIDATE CONSTRAINT %s;", r.From, pgx.Identifier{keys[0].Name}.Sanitize())
+	default:
+		p.Fix = fmt.Sprintf("ALTER TABLE %s DROP CONSTRAINT %s, %s", r.From, pgx.Identifier{keys[0].Name}.Sanitize(), add)
+	}
+	return p, nil
 }
 
 // missingFrom returns those of names that has lacks, in their order.

@@ -102,6 +102,63 @@ func TestInstallModelsNamesTheFix(t *testing.T) {
 	}
 }
 
+// A patient path through another table needs, at each step, a validated foreign key that neither cascades nor
+// sets NULL or a default: a dependent whose row of the path is deleted under it (ON DELETE CASCADE, SET NULL) or
+// missing (no key, or one not validated) would leave audit rows that name no patient. The fix of each is named.
+func TestInstallModelsRefusesLoosePatientPaths(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.Audited(t, auditschema.Config{})
+	tables := []string{"owners", "cascades", "unkeyed", "nulls", "unvalidated", "keyed"}
+	sql := `CREATE TABLE owners (id bigint PRIMARY KEY, patient_id bigint);
+		CREATE TABLE cascades (id bigint PRIMARY KEY, owner_id bigint CONSTRAINT cascades_owner REFERENCES owners ON DELETE CASCADE);
+		CREATE TABLE unkeyed (id bigint PRIMARY KEY, owner_id bigint);
+		CREATE TABLE nulls (id bigint PRIMARY KEY, owner_id bigint CONSTRAINT nulls_owner REFERENCES owners ON UPDATE SET NULL);
+		CREATE TABLE unvalidated (id bigint PRIMARY KEY, owner_id bigint);
+		ALTER TABLE unvalidated ADD CONSTRAINT unvalidated_owner FOREIGN KEY (owner_id) REFERENCES owners NOT VALID;
+		CREATE TABLE keyed (id bigint PRIMARY KEY, owner_id bigint REFERENCES owners ON DELETE RESTRICT);`
+	for _, tab := range tables {
+		sql += fmt.Sprintf("ALTER TABLE %[1]s OWNER TO auditrepo_owner; GRANT SELECT, INSERT, UPDATE, DELETE ON %[1]s TO auditrepo_app;", tab)
+	}
+	if _, err := db.Exec(ctx, sql); err != nil {
+		t.Fatal(err)
+	}
+	m := auditschema.Models{Schema: "auditrepo", SQL: "SELECT 1"}
+	for _, tab := range tables {
+		tbl := auditschema.Table{Name: "public." + tab, Columns: []string{"id", "owner_id"}}
+		if tab == "owners" {
+			tbl.Columns = []string{"id", "patient_id"}
+		} else {
+			tbl.Refs = []auditschema.Ref{{From: "public." + tab, Column: "owner_id", To: "public.owners"}}
+		}
+		m.Tables = append(m.Tables, tbl)
+	}
+	err := auditschema.InstallModels(ctx, db, auditschema.Config{}, m)
+	var nr *auditschema.NotReadyError
+	if !errors.As(err, &nr) {
+		t.Fatalf("InstallModels = %v, want a NotReadyError", err)
+	}
+	want := map[string]string{
+		"public.cascades":    `ALTER TABLE public.cascades DROP CONSTRAINT "cascades_owner", ADD FOREIGN KEY ("owner_id") REFERENCES public.owners (id);`,
+		"public.unkeyed":     `ALTER TABLE public.unkeyed ADD FOREIGN KEY ("owner_id") REFERENCES public.owners (id);`,
+		"public.nulls":       `ALTER TABLE public.nulls DROP CONSTRAINT "nulls_owner", ADD FOREIGN KEY ("owner_id") REFERENCES public.owners (id);`,
+		"public.unvalidated": `ALTER TABLE public.unvalidated VALIDATE CONSTRAINT "unvalidated_owner";`,
+	}
+	if len(nr.Problems) != len(want) {
+		t.Errorf("%d problems, want %d:\n%v", len(nr.Problems), len(want), err)
+	}
+	for tab, fix := range want {
+		found := false
+		for _, p := range nr.Problems {
+			if strings.Contains(p.What, "column "+tab+".owner_id,") && p.Fix == fix {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no problem of %s.owner_id fixed by %q:\n%v", tab, fix, err)
+		}
+	}
+}
+
 // Models generated for another audit schema, and a schema newer than the library, are refused with ErrNotReady,
 // nothing changed.
 func TestInstallRefusesMismatches(t *testing.T) {

@@ -17,7 +17,7 @@ var AuditModels = auditschema.Models{
 		{Name: "public.appointments", Columns: []string{"id", "patient_id", "dentist_id", "clinic_id", "date", "time", "type", "status", "notes", "updated_at"}},
 		{Name: "public.dental_records", Columns: []string{"id", "patient_id", "dentist_id", "diagnosis", "treatment", "notes", "created_at", "updated_at"}},
 		{Name: "public.billings", Columns: []string{"id", "patient_id", "amount", "status", "description", "updated_at"}},
-		{Name: "public.invoices", Columns: []string{"id", "appointment_id", "amount", "status", "due_date", "updated_at"}},
+		{Name: "public.invoices", Columns: []string{"id", "appointment_id", "amount", "status", "due_date", "updated_at"}, Refs: []auditschema.Ref{{From: "public.invoices", Column: "appointment_id", To: "public.appointments"}}},
 		{Name: "public.treatment_plans", Columns: []string{"id", "patient_id", "dentist_id", "title", "description", "status", "estimated_cost", "updated_at"}},
 		{Name: "public.documents", Columns: []string{"id", "patient_id", "document_type", "filename", "storage_path", "uploaded_at"}},
 		{Name: "public.patient_intake_forms", Columns: []string{"id", "patient_id", "allergies", "medications", "medical_conditions", "emergency_contact", "emergency_phone", "insurance_provider", "insurance_policy", "smoker", "pregnant", "signed_at", "updated_at"}},
@@ -282,6 +282,10 @@ BEGIN
 		IF pg_catalog.current_setting('transaction_isolation') = 'repeatable read' THEN
 			PERFORM FROM public.appointments ar_h WHERE ar_h.id IN (SELECT r.appointment_id FROM ar_new r) FOR SHARE OF ar_h;
 		END IF;
+		IF EXISTS (SELECT FROM (SELECT r.appointment_id FROM ar_new r) r(id) WHERE r.id IS NOT NULL AND NOT EXISTS (SELECT FROM public.appointments ar_h WHERE ar_h.id = r.id)) THEN
+			RAISE EXCEPTION '%.% refused: a row of % it finds its patient through is gone, so its audit row would name no patient', TG_TABLE_SCHEMA, TG_TABLE_NAME, 'public.appointments'
+				USING ERRCODE = 'foreign_key_violation', HINT = 'Write it in a statement of its own before deleting the row it refers to (not through ON DELETE CASCADE or SET NULL).';
+		END IF;
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'invoices', n.id, (SELECT ar_h1.patient_id FROM public.appointments ar_h1 WHERE ar_h1.id = n.appointment_id), NULL, to_jsonb(ar_changes.*)
 		FROM ar_new n
@@ -291,6 +295,10 @@ BEGIN
 			FROM (SELECT DISTINCT pg_catalog.hashint8(r.id) & 63 FROM (SELECT r.appointment_id FROM ar_new r UNION SELECT r.appointment_id FROM ar_old r) r(id)) k(b) ORDER BY k.b;
 		IF pg_catalog.current_setting('transaction_isolation') = 'repeatable read' THEN
 			PERFORM FROM public.appointments ar_h WHERE ar_h.id IN (SELECT r.appointment_id FROM ar_new r UNION SELECT r.appointment_id FROM ar_old r) FOR SHARE OF ar_h;
+		END IF;
+		IF EXISTS (SELECT FROM (SELECT r.appointment_id FROM ar_new r UNION SELECT r.appointment_id FROM ar_old r) r(id) WHERE r.id IS NOT NULL AND NOT EXISTS (SELECT FROM public.appointments ar_h WHERE ar_h.id = r.id)) THEN
+			RAISE EXCEPTION '%.% refused: a row of % it finds its patient through is gone, so its audit row would name no patient', TG_TABLE_SCHEMA, TG_TABLE_NAME, 'public.appointments'
+				USING ERRCODE = 'foreign_key_violation', HINT = 'Write it in a statement of its own before deleting the row it refers to (not through ON DELETE CASCADE or SET NULL).';
 		END IF;
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
@@ -317,6 +325,10 @@ BEGIN
 			FROM (SELECT DISTINCT pg_catalog.hashint8(r.id) & 63 FROM (SELECT r.appointment_id FROM ar_old r) r(id)) k(b) ORDER BY k.b;
 		IF pg_catalog.current_setting('transaction_isolation') = 'repeatable read' THEN
 			PERFORM FROM public.appointments ar_h WHERE ar_h.id IN (SELECT r.appointment_id FROM ar_old r) FOR SHARE OF ar_h;
+		END IF;
+		IF EXISTS (SELECT FROM (SELECT r.appointment_id FROM ar_old r) r(id) WHERE r.id IS NOT NULL AND NOT EXISTS (SELECT FROM public.appointments ar_h WHERE ar_h.id = r.id)) THEN
+			RAISE EXCEPTION '%.% refused: a row of % it finds its patient through is gone, so its audit row would name no patient', TG_TABLE_SCHEMA, TG_TABLE_NAME, 'public.appointments'
+				USING ERRCODE = 'foreign_key_violation', HINT = 'Write it in a statement of its own before deleting the row it refers to (not through ON DELETE CASCADE or SET NULL).';
 		END IF;
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'invoices', o.id, (SELECT ar_h1.patient_id FROM public.appointments ar_h1 WHERE ar_h1.id = o.appointment_id), NULL,

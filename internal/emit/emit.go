@@ -225,7 +225,15 @@ func install(f *jen.File, p *ir.Program) error {
 		for _, c := range m.Columns {
 			cols = append(cols, jen.Lit(c.Name))
 		}
-		tables = append(tables, jen.Line().Values(jen.Id("Name").Op(":").Lit(m.Qualified), jen.Id("Columns").Op(":").Index().String().Values(cols...)))
+		fields := []jen.Code{jen.Id("Name").Op(":").Lit(m.Qualified), jen.Id("Columns").Op(":").Index().String().Values(cols...)}
+		if refs := m.Refs(); len(refs) > 0 {
+			var rs []jen.Code
+			for _, r := range refs {
+				rs = append(rs, jen.Values(jen.Id("From").Op(":").Lit(r.From), jen.Id("Column").Op(":").Lit(r.Column), jen.Id("To").Op(":").Lit(r.To)))
+			}
+			fields = append(fields, jen.Id("Refs").Op(":").Index().Qual(schemaPath, "Ref").Values(rs...))
+		}
+		tables = append(tables, jen.Line().Values(fields...))
 	}
 	f.Commentf("AuditModels is the part of the audit schema these models need: the trigger functions (in schema %s)", p.Audit.Schema)
 	f.Comment("that write every audit row of their tables, and the triggers. Install it after the migrations.")

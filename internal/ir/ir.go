@@ -88,6 +88,28 @@ type Hop struct {
 	Qualified     string // Table as SQL names it, schema-qualified
 }
 
+// Ref is a reference a patient path follows: column Column of table From holds ids of table To (both
+// schema-qualified as SQL names them). Installing checks each has a foreign key (auditschema.Ref).
+type Ref struct {
+	From, Column, To string
+}
+
+// Refs are the references the model's patient path follows, in order: its own column, then each hop's but the
+// last. None when its rows name their patient themselves.
+func (m *Model) Refs() []Ref {
+	p := m.Patient
+	if p.Kind != tags.PatientPath {
+		return nil
+	}
+	var out []Ref
+	from, col := m.Qualified, p.Column
+	for _, h := range p.Hops {
+		out = append(out, Ref{From: from, Column: col, To: h.Qualified})
+		from, col = h.Qualified, h.Column
+	}
+	return out
+}
+
 // Write is one sqlc query that writes the model's table, wrapped with its audit row.
 type Write struct {
 	Method string // the repository method, e.g. UpdateStatus

@@ -184,7 +184,9 @@ func (d *data) PatientOf(row string) string {
 // earlier to commit and then reads what it wrote. Advisory locks: they need no privilege on the table, and two
 // writers of dependents do not wait for each other. Under REPEATABLE READ, which would read the snapshot's row
 // after waiting, each hop's rows are also locked FOR SHARE: PostgreSQL refuses that (40001) for a row changed
-// since the snapshot. None when the patient is not found through another table.
+// since the snapshot. A hop row that is gone refuses the statement (23503): deleted by this statement (a writing
+// CTE, ON DELETE CASCADE or SET NULL), it leaves no patient to file the dependent under, and the patient's trail
+// would miss the change. None when the patient is not found through another table.
 func (d *data) HopLocks(tables ...string) []string {
 	p := d.m.Patient
 	if p.Kind != tags.PatientPath || len(p.Hops) == 0 {
@@ -202,7 +204,11 @@ func (d *data) HopLocks(tables ...string) []string {
 			ids = fmt.Sprintf("SELECT %[1]s.%[2]s FROM %[3]s %[1]s WHERE %[1]s.id IN (%[4]s)", alias, ident(prev.Column), prev.Qualified, ids)
 		}
 		out = append(out, lockRows("pg_advisory_xact_lock_shared", h.Qualified, ids, "\n\t\t\t"),
-			fmt.Sprintf("IF %s THEN\n\t\t\tPERFORM FROM %s ar_h WHERE ar_h.id IN (%s) FOR SHARE OF ar_h;\n\t\tEND IF;", repeatableRead, h.Qualified, ids))
+			fmt.Sprintf("IF %s THEN\n\t\t\tPERFORM FROM %s ar_h WHERE ar_h.id IN (%s) FOR SHARE OF ar_h;\n\t\tEND IF;", repeatableRead, h.Qualified, ids),
+			fmt.Sprintf("IF EXISTS (SELECT FROM (%s) r(id) WHERE r.id IS NOT NULL AND NOT EXISTS (SELECT FROM %s ar_h WHERE ar_h.id = r.id)) THEN\n"+
+				"\t\t\tRAISE EXCEPTION '%%.%% refused: a row of %% it finds its patient through is gone, so its audit row would name no patient', TG_TABLE_SCHEMA, TG_TABLE_NAME, %s\n"+
+				"\t\t\t\tUSING ERRCODE = 'foreign_key_violation', HINT = 'Write it in a statement of its own before deleting the row it refers to (not through ON DELETE CASCADE or SET NULL).';\n\t\tEND IF;",
+				ids, h.Qualified, literal(h.Qualified)))
 	}
 	return out
 }

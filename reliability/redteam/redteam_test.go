@@ -829,6 +829,28 @@ func TestRedTeamApp(t *testing.T) {
 			}
 			trueRow(t, rows[0], want{table: "appointments", id: 900001, action: "CREATE", after: image(t, c, "appointments", 900001), role: migrations.Audit.App})
 		})
+		// An invoice deleted in the statement that deletes its appointment, through which its patient is found: its
+		// audit row could name no patient, and the patient's trail would miss the deletion. Refused, and nothing
+		// changes. (ON DELETE CASCADE or SET NULL would do the same; installing refuses such a foreign key.)
+		t.Run("delete_dependent_with_its_hop_row", func(t *testing.T) {
+			appt := c.Appointment(t, c.Ctx, db.CreateAppointmentParams{Type: "throwaway"}).ID
+			var inv int64
+			if err := app.QueryRow(ctx, `INSERT INTO invoices (appointment_id, amount, status, due_date)
+				VALUES ($1, 5, 'open', '2026-01-05') RETURNING id`, appt).Scan(&inv); err != nil {
+				t.Fatal(err)
+			}
+			m := clinictest.MaxID(t, c.Reviewer)
+			try(t, app, "23503 a row of public.appointments it finds its patient through is gone",
+				`WITH d AS (DELETE FROM invoices WHERE id = $1 RETURNING 1) DELETE FROM appointments WHERE id = $2`, inv, appt)
+			var left int
+			if err := c.Super.QueryRow(ctx, `SELECT (SELECT count(*) FROM invoices WHERE id = $1) + (SELECT count(*) FROM appointments WHERE id = $2)`,
+				inv, appt).Scan(&left); err != nil {
+				t.Fatal(err)
+			}
+			if rows := clinictest.Since(t, c.Reviewer, m); left != 2 || len(rows) != 0 {
+				t.Errorf("a refused statement left %d of the 2 rows and wrote audit rows %+v", left, rows)
+			}
+		})
 		// A new id for an existing record: two UPDATE halves, each with its true side; both in the patient's trail.
 		t.Run("rekey_identity", func(t *testing.T) {
 			old := c.Appointment(t, c.Ctx, db.CreateAppointmentParams{Type: "throwaway"}).ID

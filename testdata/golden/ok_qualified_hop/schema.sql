@@ -7,6 +7,6 @@ CREATE TABLE appointments (
 
 CREATE TABLE billings (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    appointment_id  bigint NOT NULL,
+    appointment_id  bigint NOT NULL REFERENCES appointments,
     amount          numeric(10, 2) NOT NULL
 );
