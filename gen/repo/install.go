@@ -575,8 +575,8 @@ $ar$;
 var Excluded = map[string][]string{"users": {"password", "auth_token"}}
 
 // Install installs AuditModels into db with auditschema.InstallModels: in one transaction, after checking
-// that every table has its model's columns, is owned by c's owner role and grants its application role what
-// it needs.
+// that every table has its model's columns, is owned by c's owner role, grants its application role what
+// it needs and has the foreign keys its patient path follows.
 func Install(ctx context.Context, db auditschema.Querier, c auditschema.Config) error {
 	return auditschema.InstallModels(ctx, db, c, AuditModels)
 }

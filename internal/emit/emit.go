@@ -259,8 +259,8 @@ func install(f *jen.File, p *ir.Program) error {
 	f.Comment("change to one is recorded by name only.")
 	f.Var().Id("Excluded").Op("=").Map(jen.String()).Index().String().Values(excluded)
 	f.Comment("Install installs AuditModels into db with auditschema.InstallModels: in one transaction, after checking")
-	f.Comment("that every table has its model's columns, is owned by c's owner role and grants its application role what")
-	f.Comment("it needs.")
+	f.Comment("that every table has its model's columns, is owned by c's owner role, grants its application role what")
+	f.Comment("it needs and has the foreign keys its patient path follows.")
 	f.Func().Id("Install").Params(jen.Id("ctx").Qual("context", "Context"), jen.Id("db").Qual(schemaPath, "Querier"), jen.Id("c").Qual(schemaPath, "Config")).Error().Block(
 		jen.Return(jen.Qual(schemaPath, "InstallModels").Call(jen.Id("ctx"), jen.Id("db"), jen.Id("c"), jen.Id("AuditModels"))),
 	)
