@@ -189,9 +189,9 @@ type Table struct {
 }
 
 // Ref is one step of a patient path: column Column of table From holds ids of table To (both schema-qualified
-// as SQL names them). The audit triggers read the patient there when a row of From changes, so From needs a
-// validated foreign key on Column to To's id that neither cascades nor sets NULL or a default: no row of From
-// may outlive, or lose without a statement of its own, the row its patient is found through.
+// as SQL names them). The audit triggers read the patient there when a row of From changes, so Column needs a
+// validated foreign key to To's id that is ON DELETE RESTRICT ON UPDATE RESTRICT, and no other: a row of To
+// that rows of From refer to can then be neither deleted nor re-keyed, nor its id given to another row.
 type Ref struct {
 	From, Column, To string
 }
@@ -313,22 +313,24 @@ func check(ctx context.Context, tx pgx.Tx, c Config, tables []Table) error {
 	return nil
 }
 
-// checkRef reports a step of a patient path without a foreign key that is validated and neither cascades nor
-// sets NULL or a default, on delete or on update (nil if it has one, or if a table is missing, which check
-// reports). The fix validates a key whose actions are right, or replaces the first whose are not.
+// checkRef reports a step of a patient path whose column lacks a validated foreign key to the hop table's id that
+// is ON DELETE RESTRICT ON UPDATE RESTRICT, or has another key there that is not (nil if neither, or if a table is
+// missing, which check reports). NO ACTION would let a statement delete or re-key the hop row and give its id to
+// another row, and CASCADE, SET NULL or SET DEFAULT change the dependents with it: either way the dependents
+// would change patient with no audit row of theirs. The fix drops the other keys and adds or validates one.
 func checkRef(ctx context.Context, tx pgx.Tx, r Ref) (*Problem, error) {
 	type key struct {
 		Name         string
-		Right, Valid bool // actions that neither cascade nor set anything; validated
+		Right, Valid bool // both actions RESTRICT; validated
 	}
 	rows, err := tx.Query(ctx, `
-		SELECT k.conname::text, k.confdeltype IN ('a', 'r') AND k.confupdtype IN ('a', 'r'), k.convalidated
+		SELECT k.conname::text, k.confdeltype = 'r' AND k.confupdtype = 'r', k.convalidated
 		FROM pg_constraint k
 		JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attname = $2
 		JOIN pg_attribute b ON b.attrelid = k.confrelid AND b.attname = 'id'
 		WHERE k.contype = 'f' AND k.conrelid = to_regclass($1) AND k.confrelid = to_regclass($3)
 		  AND k.conkey = ARRAY[a.attnum] AND k.confkey = ARRAY[b.attnum]
-		ORDER BY 2 DESC, 3 DESC, 1`, r.From, r.Column, r.To)
+		ORDER BY 1`, r.From, r.Column, r.To)
 	if err != nil {
 		return nil, fmt.Errorf("auditschema: reading the foreign keys of %s: %w", r.From, err)
 	}
@@ -340,21 +342,30 @@ func checkRef(ctx context.Context, tx pgx.Tx, r Ref) (*Problem, error) {
 	if err := tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL", r.From, r.To).Scan(&exist); err != nil {
 		return nil, fmt.Errorf("auditschema: looking up %s and %s: %w", r.From, r.To, err)
 	}
-	if !exist || len(keys) > 0 && keys[0].Right && keys[0].Valid {
+	var fixes []string
+	good := false
+	for _, k := range keys {
+		switch {
+		case k.Right && k.Valid && !good:
+			good = true
+		case k.Right && !good:
+			good = true
+			fixes = append(fixes, "VALIDATE CONSTRAINT "+pgx.Identifier{k.Name}.Sanitize())
+		case !k.Right:
+			fixes = append(fixes, "DROP CONSTRAINT "+pgx.Identifier{k.Name}.Sanitize())
+		}
+	}
+	if !exist || good && len(fixes) == 0 {
 		return nil, nil
 	}
-	p := &Problem{What: fmt.Sprintf("column %s.%s, which the patient path follows, has no validated foreign key to %s (id) that neither cascades nor sets NULL or a default: a row whose %s row were deleted under it or missing would have audit rows that name no patient",
-		r.From, r.Column, r.To, r.To)}
-	add := fmt.Sprintf("ADD FOREIGN KEY (%s) REFERENCES %s (id);", pgx.Identifier{r.Column}.Sanitize(), r.To)
-	switch {
-	case len(keys) == 0:
-		p.Fix = fmt.Sprintf("ALTER TABLE %s %s", r.From, add)
-	case keys[0].Right:
-		p.Fix = fmt.Sprintf("ALTER TABLE %s VALIDATE CONSTRAINT %s;", r.From, pgx.Identifier{keys[0].Name}.Sanitize())
-	default:
-		p.Fix = fmt.Sprintf("ALTER TABLE %s DROP CONSTRAINT %s, %s", r.From, pgx.Identifier{keys[0].Name}.Sanitize(), add)
+	if !good {
+		fixes = append(fixes, fmt.Sprintf("ADD FOREIGN KEY (%s) REFERENCES %s (id) ON DELETE RESTRICT ON UPDATE RESTRICT", pgx.Identifier{r.Column}.Sanitize(), r.To))
 	}
-	return p, nil
+	return &Problem{
+		What: fmt.Sprintf("column %s.%s, which the patient path follows, needs exactly the foreign keys to %s (id) that are validated and ON DELETE RESTRICT ON UPDATE RESTRICT: without one, a statement could delete or re-key the %s row, or give its id to another row, and the dependents would change patient with no audit row of theirs",
+			r.From, r.Column, r.To, r.To),
+		Fix: fmt.Sprintf("ALTER TABLE %s %s;", r.From, strings.Join(fixes, ", ")),
+	}, nil
 }
 
 // missingFrom returns those of names that has lacks, in their order.

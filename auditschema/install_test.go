@@ -102,20 +102,25 @@ func TestInstallModelsNamesTheFix(t *testing.T) {
 	}
 }
 
-// A patient path through another table needs, at each step, a validated foreign key that neither cascades nor
-// sets NULL or a default: a dependent whose row of the path is deleted under it (ON DELETE CASCADE, SET NULL) or
-// missing (no key, or one not validated) would leave audit rows that name no patient. The fix of each is named.
+// A patient path through another table needs, at each step, a validated foreign key that is ON DELETE RESTRICT
+// ON UPDATE RESTRICT, and no other key there: with CASCADE or SET NULL the dependents change with the row they
+// refer to, with NO ACTION a statement may re-key that row and give its id to another, and without a key (or an
+// unvalidated one) a dependent may refer to nothing. The fix of each is named.
 func TestInstallModelsRefusesLoosePatientPaths(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.Audited(t, auditschema.Config{})
-	tables := []string{"owners", "cascades", "unkeyed", "nulls", "unvalidated", "keyed"}
+	tables := []string{"owners", "cascades", "unkeyed", "nulls", "noaction", "unvalidated", "twokeys", "keyed"}
+	const restrict = "REFERENCES owners ON DELETE RESTRICT ON UPDATE RESTRICT"
 	sql := `CREATE TABLE owners (id bigint PRIMARY KEY, patient_id bigint);
-		CREATE TABLE cascades (id bigint PRIMARY KEY, owner_id bigint CONSTRAINT cascades_owner REFERENCES owners ON DELETE CASCADE);
+		CREATE TABLE cascades (id bigint PRIMARY KEY, owner_id bigint CONSTRAINT cascades_owner REFERENCES owners ON DELETE CASCADE ON UPDATE RESTRICT);
 		CREATE TABLE unkeyed (id bigint PRIMARY KEY, owner_id bigint);
-		CREATE TABLE nulls (id bigint PRIMARY KEY, owner_id bigint CONSTRAINT nulls_owner REFERENCES owners ON UPDATE SET NULL);
+		CREATE TABLE nulls (id bigint PRIMARY KEY, owner_id bigint CONSTRAINT nulls_owner REFERENCES owners ON DELETE RESTRICT ON UPDATE SET NULL);
+		CREATE TABLE noaction (id bigint PRIMARY KEY, owner_id bigint CONSTRAINT noaction_owner REFERENCES owners ON DELETE RESTRICT);
 		CREATE TABLE unvalidated (id bigint PRIMARY KEY, owner_id bigint);
-		ALTER TABLE unvalidated ADD CONSTRAINT unvalidated_owner FOREIGN KEY (owner_id) REFERENCES owners NOT VALID;
-		CREATE TABLE keyed (id bigint PRIMARY KEY, owner_id bigint REFERENCES owners ON DELETE RESTRICT);`
+		ALTER TABLE unvalidated ADD CONSTRAINT unvalidated_owner FOREIGN KEY (owner_id) ` + restrict + ` NOT VALID;
+		CREATE TABLE twokeys (id bigint PRIMARY KEY, owner_id bigint CONSTRAINT twokeys_a ` + restrict + `);
+		ALTER TABLE twokeys ADD CONSTRAINT twokeys_b FOREIGN KEY (owner_id) REFERENCES owners ON DELETE CASCADE;
+		CREATE TABLE keyed (id bigint PRIMARY KEY, owner_id bigint ` + restrict + `);`
 	for _, tab := range tables {
 		sql += fmt.Sprintf("ALTER TABLE %[1]s OWNER TO auditrepo_owner; GRANT SELECT, INSERT, UPDATE, DELETE ON %[1]s TO auditrepo_app;", tab)
 	}
@@ -138,10 +143,12 @@ func TestInstallModelsRefusesLoosePatientPaths(t *testing.T) {
 		t.Fatalf("InstallModels = %v, want a NotReadyError", err)
 	}
 	want := map[string]string{
-		"public.cascades":    `ALTER TABLE public.cascades DROP CONSTRAINT "cascades_owner", ADD FOREIGN KEY ("owner_id") REFERENCES public.owners (id);`,
-		"public.unkeyed":     `ALTER TABLE public.unkeyed ADD FOREIGN KEY ("owner_id") REFERENCES public.owners (id);`,
-		"public.nulls":       `ALTER TABLE public.nulls DROP CONSTRAINT "nulls_owner", ADD FOREIGN KEY ("owner_id") REFERENCES public.owners (id);`,
+		"public.cascades":    `ALTER TABLE public.cascades DROP CONSTRAINT "cascades_owner", ADD FOREIGN KEY ("owner_id") REFERENCES public.owners (id) ON DELETE RESTRICT ON UPDATE RESTRICT;`,
+		"public.unkeyed":     `ALTER TABLE public.unkeyed ADD FOREIGN KEY ("owner_id") REFERENCES public.owners (id) ON DELETE RESTRICT ON UPDATE RESTRICT;`,
+		"public.nulls":       `ALTER TABLE public.nulls DROP CONSTRAINT "nulls_owner", ADD FOREIGN KEY ("owner_id") REFERENCES public.owners (id) ON DELETE RESTRICT ON UPDATE RESTRICT;`,
+		"public.noaction":    `ALTER TABLE public.noaction DROP CONSTRAINT "noaction_owner", ADD FOREIGN KEY ("owner_id") REFERENCES public.owners (id) ON DELETE RESTRICT ON UPDATE RESTRICT;`,
 		"public.unvalidated": `ALTER TABLE public.unvalidated VALIDATE CONSTRAINT "unvalidated_owner";`,
+		"public.twokeys":     `ALTER TABLE public.twokeys DROP CONSTRAINT "twokeys_b";`,
 	}
 	if len(nr.Problems) != len(want) {
 		t.Errorf("%d problems, want %d:\n%v", len(nr.Problems), len(want), err)
@@ -156,6 +163,15 @@ func TestInstallModelsRefusesLoosePatientPaths(t *testing.T) {
 		if !found {
 			t.Errorf("no problem of %s.owner_id fixed by %q:\n%v", tab, fix, err)
 		}
+	}
+	// The fixes as named make the install go through.
+	for _, p := range nr.Problems {
+		if _, err := db.Exec(ctx, p.Fix); err != nil {
+			t.Fatalf("%s: %v", p.Fix, err)
+		}
+	}
+	if err := auditschema.InstallModels(ctx, db, auditschema.Config{}, m); err != nil {
+		t.Fatalf("InstallModels after the fixes: %v", err)
 	}
 }
 

@@ -345,6 +345,49 @@ func TestDerivedMoveRepeatableRead(t *testing.T) {
 			t.Errorf("two transactions that added an invoice and updated its appointment: SQLSTATEs %q, want one committed and one 40P01", codes)
 		}
 	})
+	// Any change of the hop row since the snapshot refuses the dependent's write, not only a move: PostgreSQL
+	// cannot tell them apart.
+	t.Run("dependent after a committed status change refused", func(t *testing.T) {
+		c := clinictest.New(t, clinictest.PoolSize(4))
+		writer, err := c.App.BeginTx(t.Context(), rr)
+		mustNil(t, "begin", err)
+		defer writer.Rollback(t.Context())
+		var one int
+		mustNil(t, "the snapshot", writer.QueryRow(t.Context(), "SELECT 1").Scan(&one))
+		_, err = c.App.Exec(t.Context(), "UPDATE appointments SET status = 'confirmed' WHERE id = $1", c.Appt1)
+		mustNil(t, "the status change", err)
+		_, err = repo.New(writer).Invoice.Create(c.Ctx, db.CreateInvoiceParams{AppointmentID: c.Appt1, Amount: num("12.00"),
+			Status: "open", DueDate: date(2026, 3, 1)})
+		if pgtest.SQLState(err) != "40001" {
+			t.Errorf("an invoice of an appointment changed since the snapshot: %v, want 40001", err)
+		}
+	})
+	// A READ COMMITTED transaction changes the appointment, a REPEATABLE READ one then waits to add an invoice, and
+	// the first moves the appointment: no deadlock; the move goes through, and the invoice is refused (40001).
+	t.Run("move while a dependent waits", func(t *testing.T) {
+		c := clinictest.New(t, clinictest.PoolSize(4))
+		mover, err := c.App.Begin(t.Context())
+		mustNil(t, "begin", err)
+		defer mover.Rollback(t.Context())
+		_, err = mover.Exec(t.Context(), "UPDATE appointments SET status = 'confirmed' WHERE id = $1", c.Appt1)
+		mustNil(t, "the status change", err)
+		writer, err := c.App.BeginTx(t.Context(), rr)
+		mustNil(t, "begin", err)
+		defer writer.Rollback(t.Context())
+		done := make(chan error, 1)
+		go func() {
+			_, err := repo.New(writer).Invoice.Create(c.Ctx, db.CreateInvoiceParams{AppointmentID: c.Appt1, Amount: num("12.00"),
+				Status: "open", DueDate: date(2026, 3, 1)})
+			done <- err
+		}()
+		waitBlocked(t, c.Super, 1, ended(done))
+		_, err = mover.Exec(t.Context(), "UPDATE appointments SET patient_id = $1 WHERE id = $2", c.Patient2, c.Appt1)
+		mustNil(t, "the move", err)
+		mustNil(t, "commit the move", mover.Commit(t.Context()))
+		if err := <-done; pgtest.SQLState(err) != "40001" {
+			t.Errorf("an invoice added while its appointment moved: %v, want 40001", err)
+		}
+	})
 	t.Run("dependent first, move waits", func(t *testing.T) {
 		c := clinictest.New(t, clinictest.PoolSize(4))
 		c.AddRecords(t)

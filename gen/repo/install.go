@@ -57,6 +57,18 @@ GRANT SELECT ON public.documents TO auditrepo_audit;
 GRANT SELECT ON public.patient_intake_forms TO auditrepo_audit;
 GRANT UPDATE (id) ON public.appointments TO auditrepo_audit;
 SET LOCAL ROLE auditrepo_audit;
+-- hop_gone refuses a statement that deleted a row a dependent's patient is found through along with the
+-- dependent, or its reference to it (a writing CTE): the dependent's audit row would name no patient.
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION auditrepo.hop_gone(dependent text, hop text) RETURNS bigint LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $ar$
+BEGIN
+	RAISE EXCEPTION '% refused: a row of % it finds its patient through is gone, so its audit row would name no patient', dependent, hop
+		USING ERRCODE = 'foreign_key_violation', HINT = 'Delete the rows that refer to it, or change their reference, in a statement of its own first.';
+END
+$ar$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION auditrepo.hop_gone(text, text) FROM PUBLIC;
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION auditrepo.audit_public_users() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
@@ -277,32 +289,26 @@ DECLARE
 	c auditrepo.claimed := auditrepo.actor('invoices');
 BEGIN
 	IF TG_OP = 'INSERT' THEN
-		PERFORM pg_catalog.pg_advisory_xact_lock_shared(pg_catalog.hashtext('public.appointments'), k.b)
-			FROM (SELECT DISTINCT pg_catalog.hashint8(r.id) & 63 FROM (SELECT r.appointment_id FROM ar_new r) r(id)) k(b) ORDER BY k.b;
 		IF pg_catalog.current_setting('transaction_isolation') = 'repeatable read' THEN
 			PERFORM FROM public.appointments ar_h WHERE ar_h.id IN (SELECT r.appointment_id FROM ar_new r) FOR SHARE OF ar_h;
-		END IF;
-		IF EXISTS (SELECT FROM (SELECT r.appointment_id FROM ar_new r) r(id) WHERE r.id IS NOT NULL AND NOT EXISTS (SELECT FROM public.appointments ar_h WHERE ar_h.id = r.id)) THEN
-			RAISE EXCEPTION '%.% refused: a row of % it finds its patient through is gone, so its audit row would name no patient', TG_TABLE_SCHEMA, TG_TABLE_NAME, 'public.appointments'
-				USING ERRCODE = 'foreign_key_violation', HINT = 'Write it in a statement of its own before deleting the row it refers to (not through ON DELETE CASCADE or SET NULL).';
+		ELSE
+			PERFORM pg_catalog.pg_advisory_xact_lock_shared(pg_catalog.hashtext('public.appointments'), k.b)
+				FROM (SELECT DISTINCT pg_catalog.hashint8(r.id) & 63 FROM (SELECT r.appointment_id FROM ar_new r) r(id)) k(b) ORDER BY k.b;
 		END IF;
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'invoices', n.id, (SELECT ar_h1.patient_id FROM public.appointments ar_h1 WHERE ar_h1.id = n.appointment_id), NULL, to_jsonb(ar_changes.*)
 		FROM ar_new n
 		CROSS JOIN LATERAL (SELECT ar_after.*::record AS after FROM (SELECT n.id AS id, n.amount AS amount, n.status AS status, n.due_date AS due_date, n.updated_at AS updated_at, n.appointment_id AS appointment_id) ar_after) ar_changes;
 	ELSIF TG_OP = 'UPDATE' THEN
-		PERFORM pg_catalog.pg_advisory_xact_lock_shared(pg_catalog.hashtext('public.appointments'), k.b)
-			FROM (SELECT DISTINCT pg_catalog.hashint8(r.id) & 63 FROM (SELECT r.appointment_id FROM ar_new r UNION SELECT r.appointment_id FROM ar_old r) r(id)) k(b) ORDER BY k.b;
 		IF pg_catalog.current_setting('transaction_isolation') = 'repeatable read' THEN
 			PERFORM FROM public.appointments ar_h WHERE ar_h.id IN (SELECT r.appointment_id FROM ar_new r UNION SELECT r.appointment_id FROM ar_old r) FOR SHARE OF ar_h;
-		END IF;
-		IF EXISTS (SELECT FROM (SELECT r.appointment_id FROM ar_new r UNION SELECT r.appointment_id FROM ar_old r) r(id) WHERE r.id IS NOT NULL AND NOT EXISTS (SELECT FROM public.appointments ar_h WHERE ar_h.id = r.id)) THEN
-			RAISE EXCEPTION '%.% refused: a row of % it finds its patient through is gone, so its audit row would name no patient', TG_TABLE_SCHEMA, TG_TABLE_NAME, 'public.appointments'
-				USING ERRCODE = 'foreign_key_violation', HINT = 'Write it in a statement of its own before deleting the row it refers to (not through ON DELETE CASCADE or SET NULL).';
+		ELSE
+			PERFORM pg_catalog.pg_advisory_xact_lock_shared(pg_catalog.hashtext('public.appointments'), k.b)
+				FROM (SELECT DISTINCT pg_catalog.hashint8(r.id) & 63 FROM (SELECT r.appointment_id FROM ar_new r UNION SELECT r.appointment_id FROM ar_old r) r(id)) k(b) ORDER BY k.b;
 		END IF;
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'invoices', coalesce(n.id, o.id), d.patient, NULLIF((SELECT ar_h1.patient_id FROM public.appointments ar_h1 WHERE ar_h1.id = o.appointment_id), d.patient),
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'invoices', coalesce(n.id, o.id), d.patient, NULLIF((SELECT CASE WHEN ar_r.id IS NULL THEN NULL WHEN ar_h1.id IS NULL THEN auditrepo.hop_gone('public.invoices', 'public.appointments') ELSE ar_h1.patient_id END FROM (SELECT o.appointment_id) ar_r(id) LEFT JOIN public.appointments ar_h1 ON ar_h1.id = ar_r.id), d.patient),
 			to_jsonb(ar_changes.*)
 		FROM ar_new n
 		FULL JOIN ar_old o ON o.id = n.id
@@ -321,17 +327,14 @@ BEGIN
 		-- A change to nonphi fields alone writes no audit row.
 		WHERE d.changed && '{id,appointment_id,amount,status,due_date}'::text[];
 	ELSE
-		PERFORM pg_catalog.pg_advisory_xact_lock_shared(pg_catalog.hashtext('public.appointments'), k.b)
-			FROM (SELECT DISTINCT pg_catalog.hashint8(r.id) & 63 FROM (SELECT r.appointment_id FROM ar_old r) r(id)) k(b) ORDER BY k.b;
 		IF pg_catalog.current_setting('transaction_isolation') = 'repeatable read' THEN
 			PERFORM FROM public.appointments ar_h WHERE ar_h.id IN (SELECT r.appointment_id FROM ar_old r) FOR SHARE OF ar_h;
-		END IF;
-		IF EXISTS (SELECT FROM (SELECT r.appointment_id FROM ar_old r) r(id) WHERE r.id IS NOT NULL AND NOT EXISTS (SELECT FROM public.appointments ar_h WHERE ar_h.id = r.id)) THEN
-			RAISE EXCEPTION '%.% refused: a row of % it finds its patient through is gone, so its audit row would name no patient', TG_TABLE_SCHEMA, TG_TABLE_NAME, 'public.appointments'
-				USING ERRCODE = 'foreign_key_violation', HINT = 'Write it in a statement of its own before deleting the row it refers to (not through ON DELETE CASCADE or SET NULL).';
+		ELSE
+			PERFORM pg_catalog.pg_advisory_xact_lock_shared(pg_catalog.hashtext('public.appointments'), k.b)
+				FROM (SELECT DISTINCT pg_catalog.hashint8(r.id) & 63 FROM (SELECT r.appointment_id FROM ar_old r) r(id)) k(b) ORDER BY k.b;
 		END IF;
 		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
-		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'invoices', o.id, (SELECT ar_h1.patient_id FROM public.appointments ar_h1 WHERE ar_h1.id = o.appointment_id), NULL,
+		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'invoices', o.id, (SELECT CASE WHEN ar_r.id IS NULL THEN NULL WHEN ar_h1.id IS NULL THEN auditrepo.hop_gone('public.invoices', 'public.appointments') ELSE ar_h1.patient_id END FROM (SELECT o.appointment_id) ar_r(id) LEFT JOIN public.appointments ar_h1 ON ar_h1.id = ar_r.id), NULL,
 			to_jsonb(ar_changes.*)
 		FROM ar_old o
 		CROSS JOIN LATERAL (SELECT ar_before.*::record AS deleted_record FROM (SELECT o.id AS id, o.amount AS amount, o.status AS status, o.due_date AS due_date, o.updated_at AS updated_at, o.appointment_id AS appointment_id) ar_before) ar_changes;

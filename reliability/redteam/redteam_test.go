@@ -851,6 +851,23 @@ func TestRedTeamApp(t *testing.T) {
 				t.Errorf("a refused statement left %d of the 2 rows and wrote audit rows %+v", left, rows)
 			}
 		})
+		// An appointment's id given, in one statement, to a new appointment of another patient, its invoices
+		// following with no audit row of theirs: the foreign key is ON UPDATE / ON DELETE RESTRICT (installing
+		// requires it), which refuses both forms even though the id exists again at the statement's end.
+		t.Run("hand_a_hop_id_to_another_row", func(t *testing.T) {
+			appt := c.Appointment(t, c.Ctx, db.CreateAppointmentParams{Type: "throwaway"}).ID
+			if _, err := app.Exec(ctx, `INSERT INTO invoices (appointment_id, amount, status, due_date) VALUES ($1, 5, 'open', '2026-01-05')`, appt); err != nil {
+				t.Fatal(err)
+			}
+			m := clinictest.MaxID(t, c.Reviewer)
+			const reinsert = `INSERT INTO appointments (id, patient_id, dentist_id, clinic_id, date, time, type, status, notes)
+				OVERRIDING SYSTEM VALUE SELECT $1, $2, dentist_id, clinic_id, date, time, type, status, notes FROM u`
+			try(t, app, "23503", `WITH u AS (UPDATE appointments SET id = DEFAULT WHERE id = $1 RETURNING *) `+reinsert, appt, c.Patient2)
+			try(t, app, "23503", `WITH u AS (DELETE FROM appointments WHERE id = $1 RETURNING *) `+reinsert, appt, c.Patient2)
+			if rows := clinictest.Since(t, c.Reviewer, m); len(rows) != 0 {
+				t.Errorf("refused statements wrote audit rows %+v", rows)
+			}
+		})
 		// A new id for an existing record: two UPDATE halves, each with its true side; both in the patient's trail.
 		t.Run("rekey_identity", func(t *testing.T) {
 			old := c.Appointment(t, c.Ctx, db.CreateAppointmentParams{Type: "throwaway"}).ID

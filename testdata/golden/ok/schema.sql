@@ -21,7 +21,7 @@ CREATE TABLE visits (
 
 CREATE TABLE claims (
     id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    visit_id  bigint NOT NULL REFERENCES visits,
+    visit_id  bigint NOT NULL REFERENCES visits ON DELETE RESTRICT ON UPDATE RESTRICT,
     amount    numeric(10, 2) NOT NULL
 );
 
@@ -31,7 +31,7 @@ CREATE TYPE claim_line_kind AS ENUM ('procedure', 'material');
 
 CREATE TABLE claim_lines (
     id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    claim_id  bigint NOT NULL REFERENCES claims,
+    claim_id  bigint NOT NULL REFERENCES claims ON DELETE RESTRICT ON UPDATE RESTRICT,
     code      text NOT NULL,
     kind      claim_line_kind NOT NULL DEFAULT 'procedure',
     billed_as claim_line_kind

@@ -7,6 +7,6 @@ CREATE TABLE appointments (
 
 CREATE TABLE billings (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    appointment_id  bigint NOT NULL REFERENCES appointments,
+    appointment_id  bigint NOT NULL REFERENCES appointments ON DELETE RESTRICT ON UPDATE RESTRICT,
     amount          numeric(10, 2) NOT NULL
 );

@@ -17,7 +17,7 @@ CREATE TABLE pets (
 
 CREATE TABLE visits (
     id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    pet_id    bigint NOT NULL REFERENCES pets,
+    pet_id    bigint NOT NULL REFERENCES pets ON DELETE RESTRICT ON UPDATE RESTRICT,
     reason    text NOT NULL,
     diagnosis text NOT NULL DEFAULT ''
 );
