@@ -190,8 +190,8 @@ type Table struct {
 
 // Ref is one step of a patient path: column Column of table From holds ids of table To (both schema-qualified
 // as SQL names them). The audit triggers read the patient there when a row of From changes, so Column needs a
-// validated foreign key to To's id that is ON DELETE RESTRICT ON UPDATE RESTRICT, and no other: a row of To
-// that rows of From refer to can then be neither deleted nor re-keyed, nor its id given to another row.
+// validated foreign key to To's id that is ON DELETE RESTRICT ON UPDATE RESTRICT and not deferrable, and no
+// other: a row of To that rows of From refer to can then be neither deleted nor re-keyed while they do.
 type Ref struct {
 	From, Column, To string
 }
@@ -314,17 +314,19 @@ func check(ctx context.Context, tx pgx.Tx, c Config, tables []Table) error {
 }
 
 // checkRef reports a step of a patient path whose column lacks a validated foreign key to the hop table's id that
-// is ON DELETE RESTRICT ON UPDATE RESTRICT, or has another key there that is not (nil if neither, or if a table is
-// missing, which check reports). NO ACTION would let a statement delete or re-key the hop row and give its id to
-// another row, and CASCADE, SET NULL or SET DEFAULT change the dependents with it: either way the dependents
-// would change patient with no audit row of theirs. The fix drops the other keys and adds or validates one.
+// is ON DELETE RESTRICT ON UPDATE RESTRICT and not deferrable, or has another key there that is not (nil if
+// neither, or if a table is missing, which check reports). NO ACTION would let a statement delete or re-key the
+// hop row and give its id to another row, and CASCADE, SET NULL or SET DEFAULT change the dependents with it:
+// either way the dependents would change patient with no audit row of theirs. A deferrable key lets any session
+// (SET CONSTRAINTS ALL DEFERRED) write a dependent whose hop row does not exist yet, whose audit row names no
+// patient. The fix drops the other keys and adds or validates one.
 func checkRef(ctx context.Context, tx pgx.Tx, r Ref) (*Problem, error) {
 	type key struct {
 		Name         string
-		Right, Valid bool // both actions RESTRICT; validated
+		Right, Valid bool // both actions RESTRICT, not deferrable; validated
 	}
 	rows, err := tx.Query(ctx, `
-		SELECT k.conname::text, k.confdeltype = 'r' AND k.confupdtype = 'r', k.convalidated
+		SELECT k.conname::text, k.confdeltype = 'r' AND k.confupdtype = 'r' AND NOT k.condeferrable, k.convalidated
 		FROM pg_constraint k
 		JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attname = $2
 		JOIN pg_attribute b ON b.attrelid = k.confrelid AND b.attname = 'id'
@@ -362,7 +364,7 @@ func checkRef(ctx context.Context, tx pgx.Tx, r Ref) (*Problem, error) {
 		fixes = append(fixes, fmt.Sprintf("ADD FOREIGN KEY (%s) REFERENCES %s (id) ON DELETE RESTRICT ON UPDATE RESTRICT", pgx.Identifier{r.Column}.Sanitize(), r.To))
 	}
 	return &Problem{
-		What: fmt.Sprintf("column %s.%s, which the patient path follows, needs exactly the foreign keys to %s (id) that are validated and ON DELETE RESTRICT ON UPDATE RESTRICT: without one, a statement could delete or re-key the %s row, or give its id to another row, and the dependents would change patient with no audit row of theirs",
+		What: fmt.Sprintf("column %s.%s, which the patient path follows, needs exactly the foreign keys to %s (id) that are validated, not deferrable and ON DELETE RESTRICT ON UPDATE RESTRICT: without one, a statement could delete or re-key the %s row, or give its id to another row, and the dependents would change patient with no audit row of theirs",
 			r.From, r.Column, r.To, r.To),
 		Fix: fmt.Sprintf("ALTER TABLE %s %s;", r.From, strings.Join(fixes, ", ")),
 	}, nil

@@ -103,13 +103,13 @@ func TestInstallModelsNamesTheFix(t *testing.T) {
 }
 
 // A patient path through another table needs, at each step, a validated foreign key that is ON DELETE RESTRICT
-// ON UPDATE RESTRICT, and no other key there: with CASCADE or SET NULL the dependents change with the row they
-// refer to, with NO ACTION a statement may re-key that row and give its id to another, and without a key (or an
-// unvalidated one) a dependent may refer to nothing. The fix of each is named.
+// ON UPDATE RESTRICT and not deferrable, and no other key there: with CASCADE or SET NULL the dependents change
+// with the row they refer to, with NO ACTION a statement may re-key that row and give its id to another, and
+// without a key (or an unvalidated or deferrable one) a dependent may refer to nothing. The fix of each is named.
 func TestInstallModelsRefusesLoosePatientPaths(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.Audited(t, auditschema.Config{})
-	tables := []string{"owners", "cascades", "unkeyed", "nulls", "noaction", "unvalidated", "twokeys", "keyed"}
+	tables := []string{"owners", "cascades", "unkeyed", "nulls", "noaction", "unvalidated", "twokeys", "deferred", "keyed"}
 	const restrict = "REFERENCES owners ON DELETE RESTRICT ON UPDATE RESTRICT"
 	sql := `CREATE TABLE owners (id bigint PRIMARY KEY, patient_id bigint);
 		CREATE TABLE cascades (id bigint PRIMARY KEY, owner_id bigint CONSTRAINT cascades_owner REFERENCES owners ON DELETE CASCADE ON UPDATE RESTRICT);
@@ -120,6 +120,7 @@ func TestInstallModelsRefusesLoosePatientPaths(t *testing.T) {
 		ALTER TABLE unvalidated ADD CONSTRAINT unvalidated_owner FOREIGN KEY (owner_id) ` + restrict + ` NOT VALID;
 		CREATE TABLE twokeys (id bigint PRIMARY KEY, owner_id bigint CONSTRAINT twokeys_a ` + restrict + `);
 		ALTER TABLE twokeys ADD CONSTRAINT twokeys_b FOREIGN KEY (owner_id) REFERENCES owners ON DELETE CASCADE;
+		CREATE TABLE deferred (id bigint PRIMARY KEY, owner_id bigint CONSTRAINT deferred_owner ` + restrict + ` DEFERRABLE);
 		CREATE TABLE keyed (id bigint PRIMARY KEY, owner_id bigint ` + restrict + `);`
 	for _, tab := range tables {
 		sql += fmt.Sprintf("ALTER TABLE %[1]s OWNER TO auditrepo_owner; GRANT SELECT, INSERT, UPDATE, DELETE ON %[1]s TO auditrepo_app;", tab)
@@ -149,6 +150,7 @@ func TestInstallModelsRefusesLoosePatientPaths(t *testing.T) {
 		"public.noaction":    `ALTER TABLE public.noaction DROP CONSTRAINT "noaction_owner", ADD FOREIGN KEY ("owner_id") REFERENCES public.owners (id) ON DELETE RESTRICT ON UPDATE RESTRICT;`,
 		"public.unvalidated": `ALTER TABLE public.unvalidated VALIDATE CONSTRAINT "unvalidated_owner";`,
 		"public.twokeys":     `ALTER TABLE public.twokeys DROP CONSTRAINT "twokeys_b";`,
+		"public.deferred":    `ALTER TABLE public.deferred DROP CONSTRAINT "deferred_owner", ADD FOREIGN KEY ("owner_id") REFERENCES public.owners (id) ON DELETE RESTRICT ON UPDATE RESTRICT;`,
 	}
 	if len(nr.Problems) != len(want) {
 		t.Errorf("%d problems, want %d:\n%v", len(nr.Problems), len(want), err)

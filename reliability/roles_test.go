@@ -176,7 +176,8 @@ func TestRolePrivileges(t *testing.T) {
 	// reads the trail and nothing of the application's; the audit role reads only the tables the generated
 	// install grants it SELECT on (repo.AuditModels: its trigger functions follow the models' patient paths),
 	// and it may UPDATE a column only of appointments, the one table a patient is found through (invoices'), to
-	// lock its rows FOR SHARE under REPEATABLE READ. A grant on one column counts as much as a grant on the table.
+	// lock its rows FOR SHARE under REPEATABLE READ and SERIALIZABLE. A grant on one column counts as much as a grant
+	// on the table.
 	auditReads := map[string]bool{}
 	for _, m := range repo.AuditModels.Tables {
 		auditReads[m.Name] = true

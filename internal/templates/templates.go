@@ -196,13 +196,13 @@ func (d *data) PatientBefore(row string) string {
 
 // HopLocks are the statements that lock, for the rest of the transaction, the rows the patient path of the rows
 // in the transition tables goes through, one hop at a time (a hop's ids are read once the rows leading to it are
-// locked), before the audit rows read the patient there. Under READ COMMITTED and SERIALIZABLE, shared advisory
-// locks: an UPDATE that moves such a row to another patient takes the exclusive one (MoveLock), so the later of
-// the two waits for the earlier to commit and then reads what it wrote; they need no privilege on the table, and
-// two writers of dependents do not wait for each other. Under REPEATABLE READ, whose statements read the
+// locked), before the audit rows read the patient there. Under READ COMMITTED, shared advisory locks: an UPDATE
+// that moves such a row to another patient takes the exclusive one (MoveLock), so the later of the two waits for
+// the earlier to commit and then reads what it wrote; they need no privilege on the table, and two writers of
+// dependents do not wait for each other. Under REPEATABLE READ and SERIALIZABLE, whose statements read the
 // transaction's first snapshot even after waiting, the rows themselves FOR SHARE: PostgreSQL refuses that (40001)
-// for a row changed since the snapshot, and holds back any change of it until the transaction ends (moves under
-// REPEATABLE READ are refused). None when the patient is not found through another table.
+// for a row changed since the snapshot, and holds back any change of it until the transaction ends (moves are
+// refused there). None when the patient is not found through another table.
 func (d *data) HopLocks(tables ...string) []string {
 	p := d.m.Patient
 	if p.Kind != tags.PatientPath || len(p.Hops) == 0 {
@@ -220,16 +220,17 @@ func (d *data) HopLocks(tables ...string) []string {
 			ids = fmt.Sprintf("SELECT %[1]s.%[2]s FROM %[3]s %[1]s WHERE %[1]s.id IN (%[4]s)", alias, ident(prev.Column), prev.Qualified, ids)
 		}
 		out = append(out, fmt.Sprintf("IF %s THEN\n\t\t\tPERFORM FROM %s ar_h WHERE ar_h.id IN (%s) FOR SHARE OF ar_h;\n\t\tELSE\n\t\t\t%s\n\t\tEND IF;",
-			repeatableRead, h.Qualified, ids, lockRows("pg_advisory_xact_lock_shared", h.Qualified, ids, "\n\t\t\t\t")))
+			snapshotIsolation, h.Qualified, ids, lockRows("pg_advisory_xact_lock_shared", h.Qualified, ids, "\n\t\t\t\t")))
 	}
 	return out
 }
 
-// repeatableRead is true in a REPEATABLE READ transaction, whose statements read its first snapshot.
-const repeatableRead = "pg_catalog.current_setting('transaction_isolation') = 'repeatable read'"
+// snapshotIsolation is true in a REPEATABLE READ or SERIALIZABLE transaction, whose statements read its first
+// snapshot.
+const snapshotIsolation = "pg_catalog.current_setting('transaction_isolation') <> 'read committed'"
 
-// RepeatableRead is the condition under which a move is refused (see the triggers template).
-func (d *data) RepeatableRead() string { return repeatableRead }
+// SnapshotIsolation is the condition under which a move is refused (see the triggers template).
+func (d *data) SnapshotIsolation() string { return snapshotIsolation }
 
 // HopTables are the tables some model's patient path goes through: the audit role locks their rows FOR SHARE
 // (HopLocks), which needs UPDATE on a column.
