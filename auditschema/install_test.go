@@ -109,13 +109,15 @@ func TestInstallModelsNamesTheFix(t *testing.T) {
 func TestInstallModelsRefusesLoosePatientPaths(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.Audited(t, auditschema.Config{})
-	tables := []string{"owners", "cascades", "unkeyed", "nulls", "noaction", "unvalidated", "twokeys", "deferred", "keyed"}
+	tables := []string{"owners", "cascades", "unkeyed", "nulls", "noaction", "deletenoaction", "deletenull", "unvalidated", "twokeys", "deferred", "keyed"}
 	const restrict = "REFERENCES owners ON DELETE RESTRICT ON UPDATE RESTRICT"
 	sql := `CREATE TABLE owners (id bigint PRIMARY KEY, patient_id bigint);
 		CREATE TABLE cascades (id bigint PRIMARY KEY, owner_id bigint CONSTRAINT cascades_owner REFERENCES owners ON DELETE CASCADE ON UPDATE RESTRICT);
 		CREATE TABLE unkeyed (id bigint PRIMARY KEY, owner_id bigint);
 		CREATE TABLE nulls (id bigint PRIMARY KEY, owner_id bigint CONSTRAINT nulls_owner REFERENCES owners ON DELETE RESTRICT ON UPDATE SET NULL);
 		CREATE TABLE noaction (id bigint PRIMARY KEY, owner_id bigint CONSTRAINT noaction_owner REFERENCES owners ON DELETE RESTRICT);
+		CREATE TABLE deletenoaction (id bigint PRIMARY KEY, owner_id bigint CONSTRAINT deletenoaction_owner REFERENCES owners ON DELETE NO ACTION ON UPDATE RESTRICT);
+		CREATE TABLE deletenull (id bigint PRIMARY KEY, owner_id bigint CONSTRAINT deletenull_owner REFERENCES owners ON DELETE SET NULL ON UPDATE RESTRICT);
 		CREATE TABLE unvalidated (id bigint PRIMARY KEY, owner_id bigint);
 		ALTER TABLE unvalidated ADD CONSTRAINT unvalidated_owner FOREIGN KEY (owner_id) ` + restrict + ` NOT VALID;
 		CREATE TABLE twokeys (id bigint PRIMARY KEY, owner_id bigint CONSTRAINT twokeys_a ` + restrict + `);
@@ -144,13 +146,15 @@ func TestInstallModelsRefusesLoosePatientPaths(t *testing.T) {
 		t.Fatalf("InstallModels = %v, want a NotReadyError", err)
 	}
 	want := map[string]string{
-		"public.cascades":    `ALTER TABLE public.cascades DROP CONSTRAINT "cascades_owner", ADD FOREIGN KEY ("owner_id") REFERENCES public.owners (id) ON DELETE RESTRICT ON UPDATE RESTRICT;`,
-		"public.unkeyed":     `ALTER TABLE public.unkeyed ADD FOREIGN KEY ("owner_id") REFERENCES public.owners (id) ON DELETE RESTRICT ON UPDATE RESTRICT;`,
-		"public.nulls":       `ALTER TABLE public.nulls DROP CONSTRAINT "nulls_owner", ADD FOREIGN KEY ("owner_id") REFERENCES public.owners (id) ON DELETE RESTRICT ON UPDATE RESTRICT;`,
-		"public.noaction":    `ALTER TABLE public.noaction DROP CONSTRAINT "noaction_owner", ADD FOREIGN KEY ("owner_id") REFERENCES public.owners (id) ON DELETE RESTRICT ON UPDATE RESTRICT;`,
-		"public.unvalidated": `ALTER TABLE public.unvalidated VALIDATE CONSTRAINT "unvalidated_owner";`,
-		"public.twokeys":     `ALTER TABLE public.twokeys DROP CONSTRAINT "twokeys_b";`,
-		"public.deferred":    `ALTER TABLE public.deferred DROP CONSTRAINT "deferred_owner", ADD FOREIGN KEY ("owner_id") REFERENCES public.owners (id) ON DELETE RESTRICT ON UPDATE RESTRICT;`,
+		"public.cascades":       `ALTER TABLE public.cascades DROP CONSTRAINT "cascades_owner", ADD FOREIGN KEY ("owner_id") REFERENCES public.owners (id) ON DELETE RESTRICT ON UPDATE RESTRICT;`,
+		"public.unkeyed":        `ALTER TABLE public.unkeyed ADD FOREIGN KEY ("owner_id") REFERENCES public.owners (id) ON DELETE RESTRICT ON UPDATE RESTRICT;`,
+		"public.nulls":          `ALTER TABLE public.nulls DROP CONSTRAINT "nulls_owner", ADD FOREIGN KEY ("owner_id") REFERENCES public.owners (id) ON DELETE RESTRICT ON UPDATE RESTRICT;`,
+		"public.noaction":       `ALTER TABLE public.noaction DROP CONSTRAINT "noaction_owner", ADD FOREIGN KEY ("owner_id") REFERENCES public.owners (id) ON DELETE RESTRICT ON UPDATE RESTRICT;`,
+		"public.deletenoaction": `ALTER TABLE public.deletenoaction DROP CONSTRAINT "deletenoaction_owner", ADD FOREIGN KEY ("owner_id") REFERENCES public.owners (id) ON DELETE RESTRICT ON UPDATE RESTRICT;`,
+		"public.deletenull":     `ALTER TABLE public.deletenull DROP CONSTRAINT "deletenull_owner", ADD FOREIGN KEY ("owner_id") REFERENCES public.owners (id) ON DELETE RESTRICT ON UPDATE RESTRICT;`,
+		"public.unvalidated":    `ALTER TABLE public.unvalidated VALIDATE CONSTRAINT "unvalidated_owner";`,
+		"public.twokeys":        `ALTER TABLE public.twokeys DROP CONSTRAINT "twokeys_b";`,
+		"public.deferred":       `ALTER TABLE public.deferred DROP CONSTRAINT "deferred_owner", ADD FOREIGN KEY ("owner_id") REFERENCES public.owners (id) ON DELETE RESTRICT ON UPDATE RESTRICT;`,
 	}
 	if len(nr.Problems) != len(want) {
 		t.Errorf("%d problems, want %d:\n%v", len(nr.Problems), len(want), err)

@@ -1,10 +1,12 @@
 package integration_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -191,6 +193,23 @@ func TestDerivedMoveSnapshotIsolation(t *testing.T) {
 	}
 }
 
+// READ UNCOMMITTED runs as READ COMMITTED in PostgreSQL, with a snapshot per statement: a move there is not
+// refused, and writes its MOVE rows.
+func TestDerivedMoveReadUncommitted(t *testing.T) {
+	c := clinictest.New(t)
+	inv := c.AddRecords(t).Invoice
+	tx, err := c.App.BeginTx(t.Context(), pgx.TxOptions{IsoLevel: pgx.ReadUncommitted})
+	mustNil(t, "begin", err)
+	defer tx.Rollback(t.Context())
+	_, err = tx.Exec(t.Context(), "UPDATE appointments SET patient_id = $1 WHERE id = $2", c.Patient2, c.Appt1)
+	mustNil(t, "a move under READ UNCOMMITTED", err)
+	mustNil(t, "commit", tx.Commit(t.Context()))
+	rows := clinictest.Trail(t, c.Reviewer, "target_table = 'invoices' AND target_id = $1 AND action = 'MOVE'", inv)
+	if len(rows) != 1 || p8(rows[0].PatientID) != some(c.Patient2) {
+		t.Errorf("invoice %d of the moved appointment: MOVE rows %v, want one to patient %d", inv, rows, c.Patient2)
+	}
+}
+
 func snapshotIsolation(t *testing.T, rr pgx.TxOptions) {
 	t.Run("move refused", func(t *testing.T) {
 		c := clinictest.New(t)
@@ -318,7 +337,10 @@ func snapshotIsolation(t *testing.T, rr pgx.TxOptions) {
 			done <- err
 		}()
 		waitBlocked(t, c.Super, 1, ended(done))
-		_, err = mover.Exec(t.Context(), "UPDATE appointments SET patient_id = $1 WHERE id = $2", c.Patient2, c.Appt1)
+		// Bounded: a move that waited for the dependent's transaction would deadlock with it, and the test would hang.
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+		defer cancel()
+		_, err = mover.Exec(ctx, "UPDATE appointments SET patient_id = $1 WHERE id = $2", c.Patient2, c.Appt1)
 		mustNil(t, "the move", err)
 		mustNil(t, "commit the move", mover.Commit(t.Context()))
 		if err := <-done; pgtest.SQLState(err) != "40001" {

@@ -161,7 +161,7 @@ BEGIN
 		IF EXISTS (SELECT FROM ar_new n JOIN ar_old o ON o.id = n.id WHERE n.patient_id IS DISTINCT FROM o.patient_id) THEN
 			-- A REPEATABLE READ or SERIALIZABLE transaction would list the dependents in its snapshot, missing those
 			-- committed since (by transactions SERIALIZABLE's checks do not cover, when they are not SERIALIZABLE).
-			IF pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
+			IF pg_catalog.current_setting('transaction_isolation') IN ('repeatable read', 'serializable') THEN
 				RAISE EXCEPTION 'UPDATE of %.% moves rows of other tables to another patient: refused under %, whose snapshot misses those committed since it was taken', TG_TABLE_SCHEMA, TG_TABLE_NAME, upper(pg_catalog.current_setting('transaction_isolation'))
 					USING ERRCODE = 'feature_not_supported', HINT = 'Run it as READ COMMITTED.';
 			END IF;
@@ -290,7 +290,7 @@ DECLARE
 	c auditrepo.claimed := auditrepo.actor('invoices');
 BEGIN
 	IF TG_OP = 'INSERT' THEN
-		IF pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
+		IF pg_catalog.current_setting('transaction_isolation') IN ('repeatable read', 'serializable') THEN
 			PERFORM FROM public.appointments ar_h WHERE ar_h.id IN (SELECT r.appointment_id FROM ar_new r) FOR SHARE OF ar_h;
 		ELSE
 			PERFORM pg_catalog.pg_advisory_xact_lock_shared(pg_catalog.hashtext('public.appointments'), k.b)
@@ -301,7 +301,7 @@ BEGIN
 		FROM ar_new n
 		CROSS JOIN LATERAL (SELECT ar_after.*::record AS after FROM (SELECT n.id AS id, n.amount AS amount, n.status AS status, n.due_date AS due_date, n.updated_at AS updated_at, n.appointment_id AS appointment_id) ar_after) ar_changes;
 	ELSIF TG_OP = 'UPDATE' THEN
-		IF pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
+		IF pg_catalog.current_setting('transaction_isolation') IN ('repeatable read', 'serializable') THEN
 			PERFORM FROM public.appointments ar_h WHERE ar_h.id IN (SELECT r.appointment_id FROM ar_new r UNION SELECT r.appointment_id FROM ar_old r) FOR SHARE OF ar_h;
 		ELSE
 			PERFORM pg_catalog.pg_advisory_xact_lock_shared(pg_catalog.hashtext('public.appointments'), k.b)
@@ -328,7 +328,7 @@ BEGIN
 		-- A change to nonphi fields alone writes no audit row.
 		WHERE d.changed && '{id,appointment_id,amount,status,due_date}'::text[];
 	ELSE
-		IF pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
+		IF pg_catalog.current_setting('transaction_isolation') IN ('repeatable read', 'serializable') THEN
 			PERFORM FROM public.appointments ar_h WHERE ar_h.id IN (SELECT r.appointment_id FROM ar_old r) FOR SHARE OF ar_h;
 		ELSE
 			PERFORM pg_catalog.pg_advisory_xact_lock_shared(pg_catalog.hashtext('public.appointments'), k.b)

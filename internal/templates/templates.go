@@ -227,7 +227,7 @@ func (d *data) HopLocks(tables ...string) []string {
 
 // snapshotIsolation is true in a REPEATABLE READ or SERIALIZABLE transaction, whose statements read its first
 // snapshot.
-const snapshotIsolation = "pg_catalog.current_setting('transaction_isolation') <> 'read committed'"
+const snapshotIsolation = "pg_catalog.current_setting('transaction_isolation') IN ('repeatable read', 'serializable')"
 
 // SnapshotIsolation is the condition under which a move is refused (see the triggers template).
 func (d *data) SnapshotIsolation() string { return snapshotIsolation }
