@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"strconv"
 	"strings"
@@ -45,11 +46,27 @@ func retentionCmd(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	holding := *holdPatient != 0 || !from.IsZero() || !to.IsZero()
+	// Which flags were given, not their values: a hold flag left empty by a script must not turn the run into
+	// dropping partitions.
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	holding := given["hold-patient"] || given["hold-from"] || given["hold-to"]
 	switch {
-	case holding && *release != 0:
+	case given["hold-patient"] && *holdPatient <= 0:
+		return usageError{fmt.Sprintf("--hold-patient %d: want a patient id", *holdPatient)}
+	case given["hold-from"] && *holdFrom == "":
+		return usageError{`--hold-from "": want a day (YYYY-MM-DD) or an instant (RFC 3339)`}
+	case given["hold-to"] && *holdTo == "":
+		return usageError{`--hold-to "": want a day (YYYY-MM-DD) or an instant (RFC 3339)`}
+	case given["release"] && *release <= 0:
+		return usageError{fmt.Sprintf("--release %d: want a legal hold id", *release)}
+	case given["reason"] && !holding:
+		return usageError{"--reason goes with a hold (--hold-patient, or --hold-from and --hold-to)"}
+	case (holding || given["release"]) && (given["dry-run"] || given["floor"]):
+		return usageError{"--dry-run and --floor apply to dropping partitions, not to placing or releasing legal holds"}
+	case holding && given["release"]:
 		return usageError{"--release cannot be combined with a hold"}
-	case *holdPatient != 0 && (!from.IsZero() || !to.IsZero()):
+	case given["hold-patient"] && (given["hold-from"] || given["hold-to"]):
 		return usageError{"a legal hold is on a patient (--hold-patient) or on a period (--hold-from, --hold-to), not both"}
 	case holding && strings.TrimSpace(*reason) == "":
 		return usageError{"a legal hold needs --reason TEXT"}
@@ -62,7 +79,7 @@ func retentionCmd(ctx context.Context, e *env, args []string) error {
 	}
 	defer pool.Close()
 	switch {
-	case *release != 0:
+	case given["release"]:
 		ok, err := auditschema.Release(ctx, pool, c, *release)
 		if err != nil {
 			return err
@@ -72,7 +89,7 @@ func retentionCmd(ctx context.Context, e *env, args []string) error {
 		}
 		fmt.Fprintf(e.stdout, "released legal hold %d\n", *release)
 		return nil
-	case *holdPatient != 0:
+	case given["hold-patient"]:
 		id, err := auditschema.HoldPatient(ctx, pool, c, *holdPatient, *reason)
 		if err != nil {
 			return err
