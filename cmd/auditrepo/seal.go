@@ -34,8 +34,8 @@ func keygenCmd(_ context.Context, e *env, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *name == "" || strings.ContainsAny(*name, `/\`) {
-		return usageError{"--name is required, and may not contain a slash (it names the files)"}
+	if *name == "" || *name == "." || *name == ".." || strings.ContainsAny(*name, `/\`) {
+		return usageError{"--name is required, and may not contain a slash or be . or .. (it names the files)"}
 	}
 	key, err := seal.NewKey(*name)
 	if err != nil {

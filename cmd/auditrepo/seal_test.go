@@ -93,6 +93,14 @@ func TestKeygen(t *testing.T) {
 	}
 	c.want(2, "keygen", "--out", dir)
 	c.want(2, "keygen", "--name", "a/b", "--out", dir)
+	// "." and ".." would name files beside or above --out.
+	sub := filepath.Join(dir, "sub")
+	for _, name := range []string{".", ".."} {
+		c.want(2, "keygen", "--name", name, "--out", sub)
+	}
+	if matches, _ := filepath.Glob(filepath.Join(dir, "*.key")); len(matches) != 1 {
+		t.Fatalf("keys in %s: %v, want only clinic.example-audit.key", dir, matches)
+	}
 	c.want(2, "keygen", "--name", "x", "extra")
 }
 
