@@ -484,8 +484,12 @@ func newTableWriter(w io.Writer, record bool) *tableWriter {
 }
 
 // cell makes text safe for one cell of the table: line breaks and tabs become spaces (so words stay apart) and
-// no other control character (a terminal escape, say) from the trail's values reaches the terminal.
-func cell(s string) string { return audit.CleanText(spaces.Replace(s), 1<<16) }
+// no other control character (a terminal escape, say) from the trail's values reaches the terminal. It keeps the
+// whole value, however long: a cut would hide part of a change.
+func cell(s string) string {
+	s = spaces.Replace(s)
+	return audit.CleanText(s, len(s))
+}
 
 var spaces = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "\t", " ")
 

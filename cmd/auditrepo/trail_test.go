@@ -232,3 +232,12 @@ func TestActorNamesCached(t *testing.T) {
 		t.Errorf("names %v, want %s", got, want)
 	}
 }
+
+// A table cell keeps all of a long value (a 70,000-byte note): the table cuts nothing, and drops only controls
+// and invisible characters.
+func TestCellKeepsLongValues(t *testing.T) {
+	long := strings.Repeat("x", 70000)
+	if got := cell(long + "\n\x1b[2Jend"); got != long+" [2Jend" {
+		t.Fatalf("cell kept %d of %d bytes, ending %q", len(got), len(long)+9, got[max(0, len(got)-10):])
+	}
+}
