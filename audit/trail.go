@@ -71,8 +71,10 @@ func (t Trail) table() string {
 	return t.Table
 }
 
-// ListPatient returns the patient's events, oldest first: the rows filed under the patient and those recording
-// a record moved away from them. Only events with from <= OccurredAt < to are returned; a zero from or to leaves
+// ListPatient returns the patient's events in the order they were written (by audit row id): the rows filed
+// under the patient and those recording a record moved away from them. An event's OccurredAt is its
+// transaction's start, so a transaction that began earlier but wrote later shows an earlier time after a later
+// one. Only events with from <= OccurredAt < to are returned; a zero from or to leaves
 // that end open.
 func (t Trail) ListPatient(ctx context.Context, db DBTX, patientID int64, from, to time.Time) ([]Event, error) {
 	return collect(func(f func(Event) error) error { return t.EachPatient(ctx, db, patientID, from, to, f) })
@@ -95,7 +97,8 @@ func (t Trail) EachPatient(ctx context.Context, db DBTX, patientID int64, from, 
 	return t.each(ctx, db, strings.Join(where, " AND "), args, f)
 }
 
-// ListRecord returns every event of one record of table (as the audit rows name it, unqualified), oldest first.
+// ListRecord returns every event of one record of table (as the audit rows name it, unqualified), in the order
+// they were written (by audit row id).
 func (t Trail) ListRecord(ctx context.Context, db DBTX, table string, id int64) ([]Event, error) {
 	return collect(func(f func(Event) error) error { return t.EachRecord(ctx, db, table, id, f) })
 }
