@@ -41,6 +41,9 @@ func CleanText(s string, maxBytes int) string {
 	return b.String()
 }
 
+// Hidden reports whether CleanText drops r: a control character or an invisible one.
+func Hidden(r rune) bool { return unsafeRune(r) }
+
 func unsafeRune(r rune) bool {
 	if r < utf8.RuneSelf {
 		return unicode.IsControl(r)

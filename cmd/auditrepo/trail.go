@@ -14,6 +14,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -202,7 +204,7 @@ func (r *readFlags) run(ctx context.Context, e *env, record bool, each func(*pgx
 	case "csv":
 		out, err = newCSVWriter(e.stdout, r.bom)
 	case "json":
-		out = &jsonWriter{enc: json.NewEncoder(e.stdout)}
+		out = &jsonWriter{enc: json.NewEncoder(hiddenEscaper{e.stdout})}
 	default:
 		out = newTableWriter(e.stdout, record)
 	}
@@ -398,6 +400,32 @@ func (w *jsonWriter) write(ev audit.Event, a actorName) error {
 }
 
 func (w *jsonWriter) flush() error { return nil }
+
+// hiddenEscaper passes JSON text on with every rune that audit.CleanText drops and encoding/json leaves as it is
+// (DEL, the C1 controls, bidi and other invisible characters) escaped as \uXXXX: the same JSON values, but nothing
+// in them can move a terminal's cursor or reorder what it shows. Non-ASCII runes only occur inside JSON strings,
+// and json.Encoder writes each value whole, so no rune is split between writes.
+type hiddenEscaper struct{ w io.Writer }
+
+func (h hiddenEscaper) Write(p []byte) (int, error) {
+	b := make([]byte, 0, len(p))
+	for i := 0; i < len(p); {
+		r, size := utf8.DecodeRune(p[i:])
+		switch {
+		case r >= 0x7f && !(r == utf8.RuneError && size == 1) && audit.Hidden(r): // DEL and beyond
+			for _, u := range utf16.AppendRune(nil, r) {
+				b = fmt.Appendf(b, `\u%04x`, u)
+			}
+		default:
+			b = append(b, p[i:i+size]...)
+		}
+		i += size
+	}
+	if _, err := h.w.Write(b); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
 
 // csvWriter writes RFC 4180 CSV, one row per event, with the images as JSON.
 type csvWriter struct{ w *csv.Writer }

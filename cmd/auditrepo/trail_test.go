@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"net"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/auditschema"
 	"github.com/auditrepo/auditrepo/internal/pgtest"
 )
@@ -239,5 +241,31 @@ func TestCellKeepsLongValues(t *testing.T) {
 	long := strings.Repeat("x", 70000)
 	if got := cell(long + "\n\x1b[2Jend"); got != long+" [2Jend" {
 		t.Fatalf("cell kept %d of %d bytes, ending %q", len(got), len(long)+9, got[max(0, len(got)-10):])
+	}
+}
+
+// JSON output escapes what could take over the reviewer's terminal (the C1 CSI, DEL, a bidi override, a tag
+// character) and still decodes to the value as stored.
+func TestJSONEscapesHidden(t *testing.T) {
+	value := "Eve\u009b31m\x7f\u202eevil\U000E0041ok é"
+	var b strings.Builder
+	w := &jsonWriter{enc: json.NewEncoder(hiddenEscaper{&b})}
+	if err := w.write(audit.Event{Action: audit.ActionCreate, After: map[string]any{"notes": value}}, actorName{}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{`\u009b31m`, `\u007f`, `\u202eevil`, `\udb40\udc41ok é`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("JSON %s lacks %s", out, want)
+		}
+	}
+	for _, r := range out {
+		if r >= 0x7f && audit.Hidden(r) {
+			t.Errorf("JSON %q holds %U raw", out, r)
+		}
+	}
+	var got struct{ After map[string]any }
+	if err := json.Unmarshal([]byte(out), &got); err != nil || got.After["notes"] != value {
+		t.Errorf("decoded %q (%v), want %q", got.After["notes"], err, value)
 	}
 }
