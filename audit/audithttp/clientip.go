@@ -59,8 +59,13 @@ func parseAddr(s string) (netip.Addr, bool) {
 	return a.Unmap().WithZone(""), true
 }
 
+// isTrusted reports whether a (unmapped, see parseAddr) is in one of the prefixes; a prefix written in
+// IPv4-mapped IPv6 form (::ffff:10.0.0.0/104) stands for its IPv4 addresses.
 func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
 	for _, p := range trusted {
+		if p.Addr().Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
 		if p.Contains(a) {
 			return true
 		}

@@ -21,8 +21,10 @@ type Config struct {
 	// ClientIP), and so is their request id header.
 	TrustedProxies []netip.Prefix
 	// RequestIDHeader is the correlation id header a trusted proxy sets ("X-Request-ID" when empty). It is read
-	// only when the request's TCP peer is in TrustedProxies, then cleaned and truncated; otherwise, or when it is
-	// absent or empty after cleaning, the middleware generates a random 16-byte hex id.
+	// only when the request's TCP peer is in TrustedProxies, then its last value (a proxy that adds the header
+	// puts its own after the client's) cleaned and truncated; otherwise, or when it is absent or empty after
+	// cleaning, the middleware generates a random 16-byte hex id. The trusted proxy must set or add the header:
+	// one that passes the client's on untouched lets the client choose it.
 	RequestIDHeader string
 }
 
@@ -46,7 +48,10 @@ func Middleware(cfg Config) func(http.Handler) http.Handler {
 				UserAgent: r.UserAgent(), // cleaned by WithActor
 			}
 			if peer, ok := parseAddr(r.RemoteAddr); ok && isTrusted(peer, cfg.TrustedProxies) {
-				a.RequestID = audit.CleanText(r.Header.Get(header), audit.MaxRequestID)
+				// The last value: a proxy that adds its header rather than replacing the client's puts its own last.
+				if vs := r.Header.Values(header); len(vs) > 0 {
+					a.RequestID = audit.CleanText(vs[len(vs)-1], audit.MaxRequestID)
+				}
 			}
 			if cfg.Authenticate != nil {
 				if id, ok := cfg.Authenticate(r); ok {

@@ -116,6 +116,25 @@ func TestMiddlewareRequestID(t *testing.T) {
 			t.Errorf("RequestID = %q, want cleaned and truncated to %d", a.RequestID, audit.MaxRequestID)
 		}
 	})
+	// A proxy that adds its header rather than replacing the client's sends both: the last is the proxy's.
+	t.Run("from a trusted proxy: the last of two", func(t *testing.T) {
+		r := newRequest("10.0.0.1:80", nil)
+		r.Header.Add("X-Request-ID", "chosen-by-client")
+		r.Header.Add("X-Request-ID", "proxy-7")
+		if a := serve(t, proxies, r); a.RequestID != "proxy-7" {
+			t.Errorf("RequestID = %q, want the proxy's proxy-7", a.RequestID)
+		}
+	})
+	// A proxy listed in IPv4-mapped IPv6 form is trusted when it connects over IPv4 or a dual-stack socket.
+	t.Run("from a trusted proxy listed IPv4-mapped", func(t *testing.T) {
+		cfg := audithttp.Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("::ffff:10.0.0.0/104")}}
+		for _, remote := range []string{"[::ffff:10.0.0.1]:80", "10.0.0.1:80"} {
+			a := serve(t, cfg, newRequest(remote, map[string]string{"X-Request-ID": "proxy-8", "X-Forwarded-For": "198.51.100.1"}))
+			if a.RequestID != "proxy-8" || a.IP != netip.MustParseAddr("198.51.100.1") {
+				t.Errorf("peer %s: RequestID %q, IP %v; want proxy-8 and 198.51.100.1", remote, a.RequestID, a.IP)
+			}
+		}
+	})
 	t.Run("from a trusted proxy: custom header", func(t *testing.T) {
 		cfg := proxies
 		cfg.RequestIDHeader = "X-Correlation-ID"
