@@ -83,7 +83,7 @@ func usage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(&b, "  %-10s %s\n", n, commands[n].summary)
 	}
-	b.WriteString("\nThe database is $DATABASE_URL unless --db URL is given. Run auditrepo COMMAND -h for a command's flags.\n")
+	b.WriteString("\nCommands that connect use $DATABASE_URL unless --db URL is given (keygen and schema do not connect).\nRun auditrepo COMMAND -h for a command's flags.\n")
 	io.WriteString(w, b.String())
 }
 
