@@ -10,8 +10,8 @@ var (
 	ErrNotFound   = errors.New("audit: record not found")
 	ErrAuditWrite = errors.New("audit: audit row not written, change rolled back")
 	ErrNoActor    = errors.New("audit: no actor in context")
-	// ErrInvalidActor: the actor's kind is not one a Writer records (user, system, or unknown). Kind
-	// unattributed is the database's alone.
+	// ErrInvalidActor: the actor's kind is not one a Writer records (user, system, or unknown), or a user
+	// actor has no UserID. Kind unattributed is the database's alone.
 	ErrInvalidActor = errors.New("audit: invalid actor kind")
 )
 

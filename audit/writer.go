@@ -170,7 +170,11 @@ func inAuditTrigger(e *pgconn.PgError, sql string) bool {
 func (w *Writer) claimActor(ctx context.Context) (string, error) {
 	a, ok := ActorFrom(ctx)
 	switch a.Kind {
-	case KindUser, KindSystem, KindUnknown:
+	case KindUser:
+		if a.UserID == 0 {
+			return "", &Error{Kind: ErrInvalidActor, Err: errors.New("a user actor needs its UserID (0 is the zero value: none set)")}
+		}
+	case KindSystem, KindUnknown:
 	case "":
 		if ok {
 			return "", &Error{Kind: ErrInvalidActor, Err: errors.New("the actor has no Kind: set audit.KindUser for a user (with UserID), or use audit.WithSystem")}
