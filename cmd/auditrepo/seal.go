@@ -146,14 +146,18 @@ func sealCmd(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		if info.Mode().Perm()&0o077 != 0 {
-			return usageError{fmt.Sprintf("%s is readable by others (mode %v): chmod 600 it", *keyFile, info.Mode().Perm())}
-		}
 		b, err := os.ReadFile(*keyFile)
 		if err != nil {
 			return err
 		}
 		skey = string(b)
+		// What the file is comes first: a public key (NAME.pub, world-readable by design) is no key to seal with.
+		if !strings.HasPrefix(strings.TrimSpace(skey), "PRIVATE+KEY+") {
+			return usageError{fmt.Sprintf("%s is not a private key keygen wrote (NAME.key; NAME.pub is the public key, for verify)", *keyFile)}
+		}
+		if info.Mode().Perm()&0o077 != 0 {
+			return usageError{fmt.Sprintf("%s is readable by others (mode %v): chmod 600 it", *keyFile, info.Mode().Perm())}
+		}
 	}
 	if skey == "" {
 		return usageError{"no key: pass --key FILE or set $" + sealKeyEnv}

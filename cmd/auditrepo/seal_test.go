@@ -172,7 +172,13 @@ func TestSealKeyPermissions(t *testing.T) {
 	if err := os.Chmod(key, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c.want(2, "seal", "--key", key, "--checkpoints", t.TempDir())
+	if out := c.want(2, "seal", "--key", key, "--checkpoints", t.TempDir()); !strings.Contains(out, "readable by others") {
+		t.Errorf("a private key readable by others: %q", out)
+	}
+	// The public key, given by mistake, is named as such, not as a key with loose permissions.
+	if out := c.want(2, "seal", "--key", filepath.Join(keys, "clinic.pub"), "--checkpoints", t.TempDir()); !strings.Contains(out, "is not a private key keygen wrote") {
+		t.Errorf("the public key as --key: %q", out)
+	}
 }
 
 // TestSealVerifyNATS: with a NATS bucket as a second copy, deleting the database's checkpoints and the
