@@ -1,7 +1,9 @@
 package seal
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/transparency-dev/formats/log"
 	"golang.org/x/mod/sumdb/note"
@@ -47,6 +49,18 @@ func (c *Checkpoint) sign(s note.Signer) error {
 func OpenCheckpoint(signed []byte, v note.Verifier) (*Checkpoint, error) {
 	lc, ext, n, err := log.ParseCheckpoint(signed, v.Name(), v)
 	if err != nil {
+		// Signed, but by other keys only: most likely the verifier was given the wrong public key, so name both.
+		var un *note.UnverifiedNoteError
+		if _, oerr := note.Open(signed, note.VerifierList()); errors.As(oerr, &un) && len(un.Note.UnverifiedSigs) > 0 {
+			var by []string
+			for _, sig := range un.Note.UnverifiedSigs {
+				if sig.Name == v.Name() && sig.Hash == v.KeyHash() {
+					return nil, badCheckpoint("%v", err) // signed by this key, yet not verified: a bad signature
+				}
+				by = append(by, keyID(sig.Name, sig.Hash))
+			}
+			return nil, badCheckpoint("signed by %s, not by the key given (%s)", strings.Join(by, ", "), keyID(v.Name(), v.KeyHash()))
+		}
 		return nil, badCheckpoint("%v", err)
 	}
 	c := &Checkpoint{Checkpoint: *lc, Note: signed}

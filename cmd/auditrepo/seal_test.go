@@ -139,7 +139,8 @@ func TestSealVerify(t *testing.T) {
 
 	// Another key's public key: every checkpoint is badly signed.
 	c.want(0, "keygen", "--name", "clinic", "--out", filepath.Join(keys, "other"))
-	if out := c.want(1, "verify", "--pub", filepath.Join(keys, "other", "clinic.pub"), "--checkpoints", cps); !strings.Contains(out, "bad checkpoint: ") {
+	if out := c.want(1, "verify", "--pub", filepath.Join(keys, "other", "clinic.pub"), "--checkpoints", cps); !strings.Contains(out, "bad checkpoint: ") ||
+		!strings.Contains(out, "signed by clinic+") || !strings.Contains(out, ", not by the key given (clinic+") {
 		t.Fatalf("verify with another key printed %q", out)
 	}
 	// Sealing with another key is refused, naming the trail's key, and adds no checkpoint.
