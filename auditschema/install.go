@@ -247,6 +247,7 @@ func check(ctx context.Context, tx pgx.Tx, c Config, tables []Table) error {
 		var owner string
 		var grants, cols []string
 		var idUnique bool
+		var kin []string // the tables it inherits from or that inherit from it (partitions included)
 		err := tx.QueryRow(ctx, `
 			SELECT pg_get_userbyid(c.relowner),
 				array(SELECT p FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) p
@@ -255,8 +256,11 @@ func check(ctx context.Context, tx pgx.Tx, c Config, tables []Table) error {
 				      WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum),
 				EXISTS (SELECT FROM pg_index i JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'id'
 				        WHERE i.indrelid = c.oid AND i.indisunique AND i.indimmediate AND i.indnkeyatts = 1
-				          AND i.indkey[0] = a.attnum AND i.indpred IS NULL)
-			FROM pg_class c WHERE c.oid = to_regclass($1)`, t, c.App).Scan(&owner, &grants, &cols, &idUnique)
+				          AND i.indkey[0] = a.attnum AND i.indpred IS NULL),
+				array(SELECT h.oid::regclass::text FROM pg_inherits i JOIN pg_class h
+				      ON h.oid = CASE WHEN i.inhrelid = c.oid THEN i.inhparent ELSE i.inhrelid END
+				      WHERE c.oid IN (i.inhrelid, i.inhparent) ORDER BY 1)
+			FROM pg_class c WHERE c.oid = to_regclass($1)`, t, c.App).Scan(&owner, &grants, &cols, &idUnique, &kin)
 		if errors.Is(err, pgx.ErrNoRows) {
 			probs = append(probs, Problem{What: "table " + t + " does not exist", Fix: "run the migrations that create it before installing the models"})
 			continue
@@ -282,6 +286,14 @@ func check(ctx context.Context, tx pgx.Tx, c Config, tables []Table) error {
 			probs = append(probs, Problem{
 				What: fmt.Sprintf("table %s has no unique index on id alone (a PRIMARY KEY or UNIQUE constraint, not deferrable): the audit triggers pair a row's old and new versions by id", t),
 				Fix:  fmt.Sprintf("ALTER TABLE %s ADD UNIQUE (id);", t),
+			})
+		}
+		if len(kin) > 0 {
+			// The audit triggers are statement triggers on this table: a statement on a parent or a child (a
+			// partition included) fires none of them, and its changes to this table's rows would leave no row.
+			probs = append(probs, Problem{
+				What: fmt.Sprintf("table %s takes part in inheritance or partitioning (with %s): writes through those tables would fire none of its audit triggers", t, strings.Join(kin, ", ")),
+				Fix:  "audit a table that neither inherits nor is inherited from, nor is partitioned or a partition",
 			})
 		}
 		if owner != c.Owner {
