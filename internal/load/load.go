@@ -218,14 +218,22 @@ func scanFile(path, display string, qs map[string]Query) error {
 	if err != nil {
 		return parseError(display, text, err)
 	}
+	var errs diag.List
 	for _, sp := range spans {
 		name, cmd, at, ok := Header(text[sp.Start:sp.End])
 		if !ok {
 			continue
 		}
+		// sqlc takes a header on any line of its statement; the query is judged from the header on, so SQL before
+		// it (the INSERT INTO of a :copyfrom, say) would go unchecked.
+		if first := sqlparse.FirstSQL(text[sp.Start : sp.Start+at]); first >= 0 {
+			errs.Addf(position(display, text, sp.Start+at), "%s: its name header comes after its statement's SQL (from line %d), which sqlc runs but the generator would not check; put the header first",
+				name, position(display, text, sp.Start+first).Line)
+			continue
+		}
 		qs[name] = Query{Pos: position(display, text, sp.Start+at), Cmd: cmd, Text: text[sp.Start+at : sp.End]}
 	}
-	return nil
+	return errs.Err()
 }
 
 // Header finds sqlc's name header among the lines of a statement's text (a query file's, or the first line of

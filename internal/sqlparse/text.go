@@ -72,6 +72,21 @@ func quote(name string, quoted ...pg_query.KeywordKind) string {
 	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
 }
 
+// FirstSQL returns the byte offset in text of its first token that is not a comment, or -1 if it holds only
+// comments and white space. A text the scanner refuses is taken to start with SQL (0).
+func FirstSQL(text string) int {
+	scan, err := pg_query.Scan(text)
+	if err != nil {
+		return 0
+	}
+	for _, t := range scan.Tokens {
+		if t.Token != pg_query.Token_SQL_COMMENT && t.Token != pg_query.Token_C_COMMENT {
+			return int(t.Start)
+		}
+	}
+	return -1
+}
+
 // EndsInLineComment reports whether the last token of text is a "--" comment, which runs to the end of its line:
 // text put before more SQL then needs a line break after it. A text the scanner refuses is taken to end in one.
 func EndsInLineComment(text string) bool {
