@@ -441,8 +441,15 @@ func (b *builder) uncovered(name string, src load.Query) {
 				name, src.Cmd, w.Verb, m.Table)
 			return
 		}
+		if m := b.throughView(w.Table); m != nil {
+			b.errs.Addf(b.at(src, w.Pos), viewWrite, name, w.Verb, w.Table.Name, m.Table)
+			return
+		}
 	}
 }
+
+// viewWrite is the error of a write through a view of a PHI table: query, verb, view, table.
+const viewWrite = "%s: %s through view %s of PHI table %s is not covered by a generated wrapper: the claim covers the table a statement names; write %[4]s itself"
 
 // hiddenWhy says why a statement whose writes its text does not show is refused.
 var hiddenWhy = map[string]string{
@@ -464,6 +471,34 @@ func (b *builder) phi(t sqlparse.Table) *Model {
 		schema = DefaultSchema
 	}
 	return b.byTable[schema+"."+t.Name]
+}
+
+// throughView returns, for a write to a view of sqlc's schema that reads a PHI table (through other views too),
+// that model, or nil. PostgreSQL runs such a write on the table, whose triggers record it, but it carries no claim
+// of this table: the generator refuses it, as any write it cannot wrap.
+func (b *builder) throughView(t sqlparse.Table) *Model {
+	schema := t.Schema
+	if schema == "" {
+		schema = DefaultSchema
+	}
+	seen := map[string]bool{}
+	var find func(rel string) *Model
+	find = func(rel string) *Model {
+		if seen[rel] {
+			return nil
+		}
+		seen[rel] = true
+		for _, r := range b.in.Views[rel] {
+			if m := b.byTable[r]; m != nil {
+				return m
+			}
+			if m := find(r); m != nil {
+				return m
+			}
+		}
+		return nil
+	}
+	return find(schema + "." + t.Name)
 }
 
 // at is the position in the query file of byte offset off of src's text.
@@ -504,6 +539,10 @@ func (b *builder) query(fn *types.Func, cmd, text string, src load.Query) {
 	for i, w := range stmt.Writes {
 		m := b.phi(w.Table)
 		if m == nil {
+			if v := b.throughView(w.Table); v != nil {
+				b.errs.Addf(userPos(i), viewWrite, fn.Name(), w.Verb, w.Table.Name, v.Table)
+				return
+			}
 			continue
 		}
 		switch {

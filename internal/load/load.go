@@ -25,6 +25,9 @@ type Input struct {
 	// Tables are the tables sqlc's schema creates, as "schema.table" (unqualified ones in public), each name
 	// exactly as the catalog has it.
 	Tables map[string]bool
+	// Views are the views sqlc's schema creates, as "schema.view", each with the relations its query names,
+	// the same way (sqlparse.Views): a write through one may write them.
+	Views map[string][]string
 	// PlainText are the columns sqlc's schema declares text, varchar or char without a collation, keyed
 	// "schema.table.column" (sqlparse.PlainTextColumns): their equality is byte equality.
 	PlainText map[string]bool
@@ -103,7 +106,7 @@ func Load(dir, modelsDir, sqlcDir string, queries, schema []string) (*Input, err
 			return nil, err
 		}
 	}
-	in.Tables, in.PlainText = map[string]bool{}, map[string]bool{}
+	in.Tables, in.PlainText, in.Views = map[string]bool{}, map[string]bool{}, map[string][]string{}
 	for _, sc := range schema {
 		sabs, err := abs(sc)
 		if err != nil {
@@ -116,8 +119,9 @@ func Load(dir, modelsDir, sqlcDir string, queries, schema []string) (*Input, err
 	return in, nil
 }
 
-// scanSchema records the tables the schema files of root create or rename to (sqlparse.CreatedTables), and
-// which of their columns are plain text (sqlparse.PlainTextColumns), the files read in order.
+// scanSchema records the tables the schema files of root create or rename to (sqlparse.CreatedTables), the views
+// they create (sqlparse.Views), and which of their columns are plain text (sqlparse.PlainTextColumns), the files
+// read in order.
 func scanSchema(root, display string, in *Input) error {
 	files, err := sqlFiles(root, display)
 	if err != nil {
@@ -134,6 +138,15 @@ func scanSchema(root, display string, in *Input) error {
 		}
 		for _, t := range created {
 			in.Tables[t.Schema+"."+t.Name] = true
+		}
+		views, err := sqlparse.Views(string(text))
+		if err != nil {
+			return parseError(f.display, string(text), err)
+		}
+		for v, reads := range views {
+			for _, r := range reads {
+				in.Views[v.Schema+"."+v.Name] = append(in.Views[v.Schema+"."+v.Name], r.Schema+"."+r.Name)
+			}
 		}
 		plain, err := sqlparse.PlainTextColumns(string(text))
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // Statements splits a file of SQL statements as libpg_query (sqlc's parser) does: each Span runs from the end
@@ -55,6 +56,55 @@ func CreatedTables(text string) ([]Table, error) {
 		}
 	}
 	return out, nil
+}
+
+// Views returns the views a file of SQL statements creates (CREATE VIEW, CREATE MATERIALIZED VIEW is no view one
+// can write through and is left out), each with every relation its query names, as the catalog has them,
+// unqualified ones in public (a CTE's name among them: more names only make a write through the view refused
+// more readily). Errors are *Error.
+func Views(text string) (map[Table][]Table, error) {
+	tree, err := parseTree(text)
+	if err != nil {
+		return nil, err
+	}
+	out := map[Table][]Table{}
+	for _, raw := range tree.Stmts {
+		v := raw.Stmt.GetViewStmt()
+		if v == nil {
+			continue
+		}
+		var reads []Table
+		var visit func(m protoreflect.Message)
+		visit = func(m protoreflect.Message) {
+			if r, ok := m.Interface().(*pg_query.RangeVar); ok {
+				reads = append(reads, catalogName(r))
+			}
+			m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+				switch {
+				case fd.Message() == nil || fd.IsMap():
+				case fd.IsList():
+					for i := range v.List().Len() {
+						visit(v.List().Get(i).Message())
+					}
+				default:
+					visit(v.Message())
+				}
+				return true
+			})
+		}
+		visit(v.Query.ProtoReflect())
+		out[catalogName(v.View)] = reads
+	}
+	return out, nil
+}
+
+// catalogName is the table r names as the catalog has it, an unqualified one in public.
+func catalogName(r *pg_query.RangeVar) Table {
+	schema := r.Schemaname
+	if schema == "" {
+		schema = "public"
+	}
+	return Table{Schema: schema, Name: r.Relname}
 }
 
 // Column is a column of a table, named as the catalog has it.
