@@ -34,6 +34,9 @@ func FuzzClaimActor(f *testing.F) {
 		a := Actor{Kind: KindSystem, UserAgent: ua, RequestID: rid}
 		if user {
 			a.Kind, a.UserID = KindUser, int64(len(ua))*1_000_003-int64(len(rid))
+			if a.UserID == 0 { // refused before anything is sent (TestClaimRefusesBeforeSending)
+				a.UserID = -1
+			}
 		}
 		a.IP, _ = netip.ParseAddr(ip)
 		ctx := WithActor(context.Background(), a)
