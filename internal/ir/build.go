@@ -536,6 +536,7 @@ func (b *builder) query(fn *types.Func, cmd, text string, src load.Query) {
 		return src.Pos
 	}
 	var target *Model
+	var targetAt token.Position
 	for i, w := range stmt.Writes {
 		m := b.phi(w.Table)
 		if m == nil {
@@ -559,14 +560,15 @@ func (b *builder) query(fn *types.Func, cmd, text string, src load.Query) {
 			b.errs.Addf(userPos(i), "%s: %s on PHI table %s inside a %s is not covered by a generated wrapper: the claim covers the statement's own target; make it a query of its own", fn.Name(), w.Verb, m.Table, w.Within)
 			return
 		}
-		target = m
+		target, targetAt = m, userPos(i)
 	}
 	if target == nil || target.Row == nil {
 		return
 	}
-	fail := func(format string, args ...any) {
+	// fail reports what the statement's shape or sqlc's method makes impossible to wrap, at pos.
+	fail := func(pos token.Position, format string, args ...any) {
 		args = append([]any{fn.Name(), stmt.Kind, target.Table}, args...)
-		b.errs.Addf(src.Pos, "%s: %s on PHI table %s is not covered by a generated wrapper: "+format, args...)
+		b.errs.Addf(pos, "%s: %s on PHI table %s is not covered by a generated wrapper: "+format, args...)
 	}
 	if !stmt.ReadOnlyCTEs {
 		for i, w := range stmt.Writes {
@@ -582,7 +584,7 @@ func (b *builder) query(fn *types.Func, cmd, text string, src load.Query) {
 	w.Claim = target.Name + "Repo." + w.Method
 	switch {
 	case stmt.CurrentOf:
-		fail("WHERE CURRENT OF leaves no condition to add the claim to; select the row by its key")
+		fail(targetAt, "WHERE CURRENT OF leaves no condition to add the claim to; select the row by its key")
 		return
 	case stmt.Kind == sqlparse.Insert && oneRow(stmt.Insert):
 		// The row's text without its parentheses, comments before and inside them kept.
@@ -623,7 +625,7 @@ func (b *builder) query(fn *types.Func, cmd, text string, src load.Query) {
 	case ":exec":
 		w.Result = ResultNone
 	default:
-		fail("sqlc command %s is not supported", cmd)
+		fail(src.Pos, "sqlc command %s is not supported", cmd)
 		return
 	}
 	if sig.Results().Len() == 2 {
@@ -651,12 +653,12 @@ func (b *builder) query(fn *types.Func, cmd, text string, src load.Query) {
 	}
 	for _, p := range w.Params {
 		if !Spellable(p.Type) {
-			fail("parameter type %s is not supported", types.TypeString(p.Type, b.qualifier))
+			fail(src.Pos, "parameter type %s is not supported", types.TypeString(p.Type, b.qualifier))
 			return
 		}
 	}
 	if len(w.Params) != stmt.Params {
-		fail("sqlc's method takes %d parameters but the SQL uses $%d", len(w.Params), stmt.Params)
+		fail(src.Pos, "sqlc's method takes %d parameters but the SQL uses $%d", len(w.Params), stmt.Params)
 		return
 	}
 	// The bulk variant takes a slice of sqlc's argument: with several (query_parameter_limit), there is none.
