@@ -35,11 +35,9 @@ func CreatedTables(text string) ([]Table, error) {
 	}
 	var out []Table
 	add := func(r *pg_query.RangeVar, rel string) {
-		schema := r.Schemaname
-		if schema == "" {
-			schema = "public"
-		}
-		out = append(out, Table{Schema: schema, Name: rel})
+		t := catalogName(r)
+		t.Name = rel
+		out = append(out, t)
 	}
 	for _, raw := range tree.Stmts {
 		switch n := raw.Stmt.Node.(type) {
@@ -123,24 +121,17 @@ func PlainTextColumns(text string) (map[Column]bool, error) {
 		return nil, err
 	}
 	out := map[Column]bool{}
-	table := func(r *pg_query.RangeVar) Table {
-		t := Table{Schema: r.Schemaname, Name: r.Relname}
-		if t.Schema == "" {
-			t.Schema = "public"
-		}
-		return t
-	}
 	for _, raw := range tree.Stmts {
 		switch n := raw.Stmt.Node.(type) {
 		case *pg_query.Node_CreateStmt:
-			t := table(n.CreateStmt.Relation)
+			t := catalogName(n.CreateStmt.Relation)
 			for _, el := range n.CreateStmt.TableElts {
 				if cd := el.GetColumnDef(); cd != nil {
 					out[Column{t, cd.Colname}] = plainText(cd)
 				}
 			}
 		case *pg_query.Node_AlterTableStmt:
-			t := table(n.AlterTableStmt.Relation)
+			t := catalogName(n.AlterTableStmt.Relation)
 			for _, c := range n.AlterTableStmt.Cmds {
 				cmd := c.GetAlterTableCmd()
 				switch {
