@@ -54,7 +54,7 @@ func Triggers(p *ir.Program) (string, error) {
 		AuditRole: p.Audit.Role, Log: ident(p.Audit.Schema) + "." + ident(p.Audit.Table)}
 	seen := map[string]bool{}
 	for _, m := range p.Models {
-		t.Models = append(t.Models, &data{m: m, s: t.S})
+		t.Models = append(t.Models, &data{m: m})
 		if !seen[m.Schema] {
 			seen[m.Schema] = true
 			t.Schemas = append(t.Schemas, m.Schema)
@@ -84,7 +84,6 @@ func render(name string, d any) (string, error) {
 // data is one model, as the trigger template reads it.
 type data struct {
 	m *ir.Model
-	s string // the audit schema, as SQL names it
 }
 
 // TableLit is the model's table as its audit rows and claims name it.
@@ -178,20 +177,21 @@ func (d *data) PatientOf(row string) string {
 	return row + "." + ident(p.Column)
 }
 
-// PatientBefore is PatientOf for an old row (deleted, or as it was before an UPDATE). Its first hop row may be
-// gone: with the RESTRICT foreign keys installing requires, only the statement itself can have deleted it, and
-// along with the old row (a writing CTE). That refuses the statement (hop_gone): the audit row would name no
-// patient, and the patient's trail would miss the change. It costs a dependent's UPDATE about 28k instructions
-// more than PatientOf (counted: the join's nodes and hop_gone's set-up, though never called); a plain
-// PatientOf on new rows needs no guard, since the foreign key's own check refuses a new row's missing reference.
-func (d *data) PatientBefore(row string) string {
+// PatientBefore is PatientOf for an old row (deleted, or as it was before an UPDATE), with hop_gone in the audit
+// schema (as SQL names it). Its first hop row may be gone: with the RESTRICT foreign keys installing requires,
+// only the statement itself can have deleted it, and along with the old row (a writing CTE). That refuses the
+// statement (hop_gone): the audit row would name no patient, and the patient's trail would miss the change. It
+// costs a dependent's UPDATE about 28k instructions more than PatientOf (counted: the join's nodes and
+// hop_gone's set-up, though never called); a plain PatientOf on new rows needs no guard, since the foreign key's
+// own check refuses a new row's missing reference.
+func (d *data) PatientBefore(schema, row string) string {
 	p := d.m.Patient
 	if p.Kind != tags.PatientPath || len(p.Hops) == 0 {
 		return d.PatientOf(row)
 	}
 	h := p.Hops[0]
 	return fmt.Sprintf("(SELECT CASE WHEN ar_r.id IS NULL THEN NULL WHEN ar_h1.id IS NULL THEN %s.hop_gone(%s, %s) ELSE %s END FROM (SELECT %s.%s) ar_r(id) LEFT JOIN %s ar_h1 ON ar_h1.id = ar_r.id)",
-		d.s, literal(d.m.Qualified), literal(h.Qualified), hops("ar_h1."+ident(h.Column), p.Hops[1:], 2), row, ident(p.Column), h.Qualified)
+		schema, literal(d.m.Qualified), literal(h.Qualified), hops("ar_h1."+ident(h.Column), p.Hops[1:], 2), row, ident(p.Column), h.Qualified)
 }
 
 // HopLocks are the statements that lock, for the rest of the transaction, the rows the patient path of the rows
