@@ -466,21 +466,23 @@ func (b *builder) hidden(name string, pos token.Position, verb string) {
 // phi returns the model whose table t names, as PostgreSQL resolves it (an unqualified name is in
 // DefaultSchema), or nil.
 func (b *builder) phi(t sqlparse.Table) *Model {
+	return b.byTable[relKey(t)]
+}
+
+// relKey is a table a statement names, as PostgreSQL resolves it: schema.table, an unqualified one in
+// DefaultSchema (the keys of byTable and of load.Input's maps).
+func relKey(t sqlparse.Table) string {
 	schema := t.Schema
 	if schema == "" {
 		schema = DefaultSchema
 	}
-	return b.byTable[schema+"."+t.Name]
+	return schema + "." + t.Name
 }
 
 // throughView returns, for a write to a view of sqlc's schema that reads a PHI table (through other views too),
 // that model, or nil. PostgreSQL runs such a write on the table, whose triggers record it, but it carries no claim
 // of this table: the generator refuses it, as any write it cannot wrap.
 func (b *builder) throughView(t sqlparse.Table) *Model {
-	schema := t.Schema
-	if schema == "" {
-		schema = DefaultSchema
-	}
 	seen := map[string]bool{}
 	var find func(rel string) *Model
 	find = func(rel string) *Model {
@@ -498,7 +500,7 @@ func (b *builder) throughView(t sqlparse.Table) *Model {
 		}
 		return nil
 	}
-	return find(schema + "." + t.Name)
+	return find(relKey(t))
 }
 
 // at is the position in the query file of byte offset off of src's text.
