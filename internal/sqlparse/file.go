@@ -72,25 +72,14 @@ func Views(text string) (map[Table][]Table, error) {
 			continue
 		}
 		var reads []Table
-		var visit func(m protoreflect.Message)
-		visit = func(m protoreflect.Message) {
+		var visit func(m protoreflect.Message, _ bool) bool
+		visit = func(m protoreflect.Message, _ bool) bool {
 			if r, ok := m.Interface().(*pg_query.RangeVar); ok {
 				reads = append(reads, catalogName(r))
 			}
-			m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-				switch {
-				case fd.Message() == nil || fd.IsMap():
-				case fd.IsList():
-					for i := range v.List().Len() {
-						visit(v.List().Get(i).Message())
-					}
-				default:
-					visit(v.Message())
-				}
-				return true
-			})
+			return children(m, visit)
 		}
-		visit(v.Query.ProtoReflect())
+		visit(v.Query.ProtoReflect(), false)
 		out[catalogName(v.View)] = reads
 	}
 	return out, nil

@@ -139,19 +139,30 @@ func (p *parser) walk(s *Statement, m protoreflect.Message, top bool) error {
 		return err
 	}
 	_, wrapper := m.Interface().(*pg_query.Node)
+	children(m, func(c protoreflect.Message, inList bool) bool {
+		err = p.walk(s, c, top && wrapper && !inList)
+		return err == nil
+	})
+	return err
+}
+
+// children calls f for each message directly below m (a list's elements with inList set) until f returns false;
+// it reports whether f never did.
+func children(m protoreflect.Message, f func(c protoreflect.Message, inList bool) bool) bool {
+	ok := true
 	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
 		switch {
 		case fd.Message() == nil || fd.IsMap():
 		case fd.IsList():
-			for i := 0; i < v.List().Len() && err == nil; i++ {
-				err = p.walk(s, v.List().Get(i).Message(), false)
+			for i := 0; i < v.List().Len() && ok; i++ {
+				ok = f(v.List().Get(i).Message(), true)
 			}
 		default:
-			err = p.walk(s, v.Message(), top && wrapper)
+			ok = f(v.Message(), false)
 		}
-		return err == nil
+		return ok
 	})
-	return err
+	return ok
 }
 
 // hidden records a DO or EXECUTE statement, whose node has no position: at the first token kw of the statement
