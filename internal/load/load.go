@@ -26,10 +26,10 @@ type Input struct {
 	// exactly as the catalog has it.
 	Tables map[string]bool
 	// Views are the views sqlc's schema creates, as "schema.view", each with the relations its query names,
-	// the same way (sqlparse.Views): a write through one may write them.
+	// the same way (sqlparse.Schema.Views): a write through one may write them.
 	Views map[string][]string
 	// PlainText are the columns sqlc's schema declares text, varchar or char without a collation, keyed
-	// "schema.table.column" (sqlparse.PlainTextColumns): their equality is byte equality.
+	// "schema.table.column" (sqlparse.Schema.PlainText): their equality is byte equality.
 	PlainText map[string]bool
 	// DBArgument: sqlc's methods take the DBTX as their second argument (emit_methods_with_db_argument).
 	DBArgument bool
@@ -119,9 +119,8 @@ func Load(dir, modelsDir, sqlcDir string, queries, schema []string) (*Input, err
 	return in, nil
 }
 
-// scanSchema records the tables the schema files of root create or rename to (sqlparse.CreatedTables), the views
-// they create (sqlparse.Views), and which of their columns are plain text (sqlparse.PlainTextColumns), the files
-// read in order.
+// scanSchema records the tables the schema files of root create or rename to, the views they create, and which
+// of their columns are plain text (sqlparse.ReadSchema), the files read in order.
 func scanSchema(root, display string, in *Input) error {
 	files, err := sqlFiles(root, display)
 	if err != nil {
@@ -132,27 +131,19 @@ func scanSchema(root, display string, in *Input) error {
 		if err != nil {
 			return err
 		}
-		created, err := sqlparse.CreatedTables(string(text))
+		sc, err := sqlparse.ReadSchema(string(text))
 		if err != nil {
 			return parseError(f.display, string(text), err)
 		}
-		for _, t := range created {
+		for _, t := range sc.Tables {
 			in.Tables[t.Schema+"."+t.Name] = true
 		}
-		views, err := sqlparse.Views(string(text))
-		if err != nil {
-			return parseError(f.display, string(text), err)
-		}
-		for v, reads := range views {
+		for v, reads := range sc.Views {
 			for _, r := range reads {
 				in.Views[v.Schema+"."+v.Name] = append(in.Views[v.Schema+"."+v.Name], r.Schema+"."+r.Name)
 			}
 		}
-		plain, err := sqlparse.PlainTextColumns(string(text))
-		if err != nil {
-			return parseError(f.display, string(text), err)
-		}
-		for c, ok := range plain {
+		for c, ok := range sc.PlainText {
 			in.PlainText[c.Schema+"."+c.Table.Name+"."+c.Name] = ok
 		}
 	}

@@ -25,14 +25,26 @@ func Statements(text string) ([]Span, error) {
 	return spans, nil
 }
 
-// CreatedTables returns the tables a file of SQL statements creates (CREATE TABLE, CREATE TABLE AS) or renames
-// one to, each named as the catalog has it, unqualified ones in public. Tables it drops are not left out: a
-// migration's down section drops what its up section creates. Errors are *Error.
-func CreatedTables(text string) ([]Table, error) {
+// Schema is what a file of SQL statements (a migration, a schema file) creates, as the generator needs it.
+type Schema struct {
+	Tables    []Table           // see createdTables
+	Views     map[Table][]Table // see views
+	PlainText map[Column]bool   // see plainTextColumns
+}
+
+// ReadSchema parses a file of SQL statements once and reads its Schema. Errors are *Error.
+func ReadSchema(text string) (*Schema, error) {
 	tree, err := parseTree(text)
 	if err != nil {
 		return nil, err
 	}
+	return &Schema{Tables: createdTables(tree), Views: views(tree), PlainText: plainTextColumns(tree)}, nil
+}
+
+// createdTables returns the tables a file of SQL statements creates (CREATE TABLE, CREATE TABLE AS) or renames
+// one to, each named as the catalog has it, unqualified ones in public. Tables it drops are not left out: a
+// migration's down section drops what its up section creates. Errors are *Error.
+func createdTables(tree *pg_query.ParseResult) []Table {
 	var out []Table
 	add := func(r *pg_query.RangeVar, rel string) {
 		t := catalogName(r)
@@ -53,18 +65,14 @@ func CreatedTables(text string) ([]Table, error) {
 			}
 		}
 	}
-	return out, nil
+	return out
 }
 
-// Views returns the views a file of SQL statements creates (CREATE VIEW, CREATE MATERIALIZED VIEW is no view one
+// views returns the views a file of SQL statements creates (CREATE VIEW, CREATE MATERIALIZED VIEW is no view one
 // can write through and is left out), each with every relation its query names, as the catalog has them,
 // unqualified ones in public (a CTE's name among them: more names only make a write through the view refused
 // more readily). Errors are *Error.
-func Views(text string) (map[Table][]Table, error) {
-	tree, err := parseTree(text)
-	if err != nil {
-		return nil, err
-	}
+func views(tree *pg_query.ParseResult) map[Table][]Table {
 	out := map[Table][]Table{}
 	for _, raw := range tree.Stmts {
 		v := raw.Stmt.GetViewStmt()
@@ -82,7 +90,7 @@ func Views(text string) (map[Table][]Table, error) {
 		visit(v.Query.ProtoReflect(), false)
 		out[catalogName(v.View)] = reads
 	}
-	return out, nil
+	return out
 }
 
 // catalogName is the table r names as the catalog has it, an unqualified one in public.
@@ -100,15 +108,11 @@ type Column struct {
 	Name string
 }
 
-// PlainTextColumns reports, for each column a file of SQL statements declares (CREATE TABLE, ALTER TABLE ADD
+// plainTextColumns reports, for each column a file of SQL statements declares (CREATE TABLE, ALTER TABLE ADD
 // COLUMN) or retypes (ALTER COLUMN TYPE), whether it is text, varchar or char without a COLLATE clause: a column
 // whose equality is byte equality, since a database's default collation is deterministic. Any other type (citext,
 // a domain, an array) or collation is false. The files of a schema are read in order, later ones overriding.
-func PlainTextColumns(text string) (map[Column]bool, error) {
-	tree, err := parseTree(text)
-	if err != nil {
-		return nil, err
-	}
+func plainTextColumns(tree *pg_query.ParseResult) map[Column]bool {
 	out := map[Column]bool{}
 	for _, raw := range tree.Stmts {
 		switch n := raw.Stmt.Node.(type) {
@@ -136,7 +140,7 @@ func PlainTextColumns(text string) (map[Column]bool, error) {
 			}
 		}
 	}
-	return out, nil
+	return out
 }
 
 // plainText reports whether a column definition is text, varchar or char (bpchar) with no COLLATE clause.
