@@ -43,7 +43,7 @@ func ReadSchema(text string) (*Schema, error) {
 
 // createdTables returns the tables a file of SQL statements creates (CREATE TABLE, CREATE TABLE AS) or renames
 // one to, each named as the catalog has it, unqualified ones in public. Tables it drops are not left out: a
-// migration's down section drops what its up section creates. Errors are *Error.
+// migration's down section drops what its up section creates.
 func createdTables(tree *pg_query.ParseResult) []Table {
 	var out []Table
 	add := func(r *pg_query.RangeVar, rel string) {
@@ -71,7 +71,7 @@ func createdTables(tree *pg_query.ParseResult) []Table {
 // views returns the views a file of SQL statements creates (CREATE VIEW, CREATE MATERIALIZED VIEW is no view one
 // can write through and is left out), each with every relation its query names, as the catalog has them,
 // unqualified ones in public (a CTE's name among them: more names only make a write through the view refused
-// more readily). Errors are *Error.
+// more readily).
 func views(tree *pg_query.ParseResult) map[Table][]Table {
 	out := map[Table][]Table{}
 	for _, raw := range tree.Stmts {
