@@ -242,6 +242,7 @@ func check(ctx context.Context, tx pgx.Tx, c Config, tables []Table) error {
 	if err != nil {
 		return err
 	}
+	checked := map[Ref]bool{}
 	for _, tbl := range tables {
 		t := tbl.Name
 		var owner string
@@ -310,6 +311,11 @@ func check(ctx context.Context, tx pgx.Tx, c Config, tables []Table) error {
 			})
 		}
 		for _, r := range tbl.Refs {
+			// A longer path repeats the steps of the paths of its hop tables: each is checked, and named, once.
+			if checked[r] {
+				continue
+			}
+			checked[r] = true
 			p, err := checkRef(ctx, tx, r)
 			if err != nil {
 				return err

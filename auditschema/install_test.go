@@ -148,6 +148,15 @@ func TestInstallModelsRefusesLoosePatientPaths(t *testing.T) {
 		}
 		m.Tables = append(m.Tables, tbl)
 	}
+	// A two-step path repeats its second step, which the hop table's own path lists too: one problem, one fix.
+	m.Tables = append(m.Tables, auditschema.Table{Name: "public.lines", Columns: []string{"id", "unkeyed_id"}, Refs: []auditschema.Ref{
+		{From: "public.lines", Column: "unkeyed_id", To: "public.unkeyed"},
+		{From: "public.unkeyed", Column: "owner_id", To: "public.owners"},
+	}})
+	if _, err := db.Exec(ctx, `CREATE TABLE lines (id bigint PRIMARY KEY, unkeyed_id bigint REFERENCES unkeyed ON DELETE RESTRICT ON UPDATE RESTRICT);
+		ALTER TABLE lines OWNER TO auditrepo_owner; GRANT SELECT, INSERT, UPDATE, DELETE ON lines TO auditrepo_app`); err != nil {
+		t.Fatal(err)
+	}
 	err := auditschema.InstallModels(ctx, db, auditschema.Config{}, m)
 	var nr *auditschema.NotReadyError
 	if !errors.As(err, &nr) {
