@@ -202,6 +202,13 @@ func TestRolePrivileges(t *testing.T) {
 			}
 		}
 	}
+	// That column is id, and no other.
+	updatable := pgtest.Strings(t, c.Super, `SELECT a.attname::text FROM pg_attribute a
+		WHERE a.attrelid = 'public.appointments'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+		  AND has_column_privilege($1, a.attrelid, a.attnum, 'UPDATE') ORDER BY 1`, roleAudit)
+	if !slices.Equal(updatable, []string{"id"}) {
+		t.Errorf("%s may UPDATE columns %v of appointments, want only id", roleAudit, updatable)
+	}
 
 	readable := []string{auditName, auditSchema + ".ddl_log", auditSchema + ".schema_version", auditSchema + ".audited_tables",
 		auditSchema + ".legal_holds", auditSchema + ".retention_log"}
