@@ -29,7 +29,7 @@ func CleanText(s string, maxBytes int) string {
 	b.Grow(min(len(s), maxBytes))
 	for len(s) > 0 {
 		r, size := utf8.DecodeRuneInString(s)
-		keep := !(r == utf8.RuneError && size == 1) && !unsafeRune(r) // a literal U+FFFD is valid and kept
+		keep := !(r == utf8.RuneError && size == 1) && !Hidden(r) // a literal U+FFFD is valid and kept
 		if keep {
 			if b.Len()+size > maxBytes {
 				break
@@ -42,9 +42,7 @@ func CleanText(s string, maxBytes int) string {
 }
 
 // Hidden reports whether CleanText drops r: a control character or an invisible one.
-func Hidden(r rune) bool { return unsafeRune(r) }
-
-func unsafeRune(r rune) bool {
+func Hidden(r rune) bool {
 	if r < utf8.RuneSelf {
 		return unicode.IsControl(r)
 	}

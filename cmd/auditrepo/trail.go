@@ -412,7 +412,7 @@ func (h hiddenEscaper) Write(p []byte) (int, error) {
 	for i := 0; i < len(p); {
 		r, size := utf8.DecodeRune(p[i:])
 		switch {
-		case r >= 0x7f && !(r == utf8.RuneError && size == 1) && audit.Hidden(r): // DEL and beyond
+		case r >= 0x7f && audit.Hidden(r): // DEL and beyond; json.Encoder writes valid UTF-8 only
 			for _, u := range utf16.AppendRune(nil, r) {
 				b = fmt.Appendf(b, `\u%04x`, u)
 			}
