@@ -1,7 +1,6 @@
 package seal
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -50,16 +49,9 @@ func OpenCheckpoint(signed []byte, v note.Verifier) (*Checkpoint, error) {
 	lc, ext, n, err := log.ParseCheckpoint(signed, v.Name(), v)
 	if err != nil {
 		// Signed, but by other keys only: most likely the verifier was given the wrong public key, so name both.
-		var un *note.UnverifiedNoteError
-		if _, oerr := note.Open(signed, note.VerifierList()); errors.As(oerr, &un) && len(un.Note.UnverifiedSigs) > 0 {
-			var by []string
-			for _, sig := range un.Note.UnverifiedSigs {
-				if sig.Name == v.Name() && sig.Hash == v.KeyHash() {
-					return nil, badCheckpoint("%v", err) // signed by this key, yet not verified: a bad signature
-				}
-				by = append(by, keyID(sig.Name, sig.Hash))
-			}
-			return nil, badCheckpoint("signed by %s, not by the key given (%s)", strings.Join(by, ", "), keyID(v.Name(), v.KeyHash()))
+		// (Signed by this key yet not verified is a bad signature.)
+		if others, _, serr := signers(signed, v); serr == nil && len(others) > 0 {
+			return nil, badCheckpoint("signed by %s, not by the key given (%s)", strings.Join(others, ", "), keyID(v.Name(), v.KeyHash()))
 		}
 		return nil, badCheckpoint("%v", err)
 	}

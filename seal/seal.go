@@ -157,19 +157,34 @@ func latest(ctx context.Context, tx pgx.Tx, c auditschema.Config) (*Checkpoint, 
 // signedBy checks that cp's note bears a signature of s's key (its name and key hash; Seal cannot check the
 // signature itself, having the private key only).
 func signedBy(cp *Checkpoint, s note.Signer) error {
-	_, err := note.Open(cp.Note, note.VerifierList())
-	var unverified *note.UnverifiedNoteError
-	if !errors.As(err, &unverified) {
+	others, ok, err := signers(cp.Note, s)
+	switch {
+	case err != nil:
 		return badCheckpoint("tree size %d in the database: its note: %v", cp.Size, err)
+	case ok:
+		return nil
 	}
-	e := &KeyError{Given: keyID(s.Name(), s.KeyHash()), Size: cp.Size}
-	for _, sig := range unverified.Note.UnverifiedSigs {
-		if sig.Name == s.Name() && sig.Hash == s.KeyHash() {
-			return nil
+	return &KeyError{Given: keyID(s.Name(), s.KeyHash()), Size: cp.Size, SealedWith: others}
+}
+
+// signers reads the signature lines of the signed note without verifying them: whether one is k's key (by name
+// and key hash), and if not, the keys that signed it (keyID).
+func signers(signed []byte, k interface {
+	Name() string
+	KeyHash() uint32
+}) (others []string, ok bool, err error) {
+	_, err = note.Open(signed, note.VerifierList())
+	var un *note.UnverifiedNoteError
+	if !errors.As(err, &un) {
+		return nil, false, err
+	}
+	for _, sig := range un.Note.UnverifiedSigs {
+		if sig.Name == k.Name() && sig.Hash == k.KeyHash() {
+			return nil, true, nil
 		}
-		e.SealedWith = append(e.SealedWith, keyID(sig.Name, sig.Hash))
+		others = append(others, keyID(sig.Name, sig.Hash))
 	}
-	return e
+	return others, false, nil
 }
 
 // checkWitness makes sure w holds the database's latest checkpoint prev (publishing it if a previous seal could
