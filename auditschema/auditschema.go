@@ -102,11 +102,20 @@ type view struct {
 	Config
 	S, T         string // Schema and Table as SQL identifiers
 	EventTrigger string
+	// Forbidden are the memberships roleRules forbids, as role, role it may not be a member of: v1.sql's
+	// check for the installs that run the SQL alone (`auditrepo schema`), where checkRoles does not run.
+	Forbidden [][2]string
 }
 
 func (c Config) view() view {
 	c = c.WithDefaults()
-	return view{Config: c, S: pgx.Identifier{c.Schema}.Sanitize(), T: pgx.Identifier{c.Table}.Sanitize(), EventTrigger: c.Schema + "_ddl"}
+	v := view{Config: c, S: pgx.Identifier{c.Schema}.Sanitize(), T: pgx.Identifier{c.Table}.Sanitize(), EventTrigger: c.Schema + "_ddl"}
+	for _, r := range roleRules(c) {
+		for _, of := range r.notIn {
+			v.Forbidden = append(v.Forbidden, [2]string{r.name, of})
+		}
+	}
+	return v
 }
 
 // render renders the template name with c's names, once they pass Check.

@@ -330,7 +330,19 @@ func TestInstallRefusesUnsafeRoles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_, err := auditschema.Install(ctx, db, c)
+	// The schema's SQL alone (`auditrepo schema`, run by a migration tool) refuses the same memberships.
+	sql, err := c.SQL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.Exec(ctx, sql)
+	for _, m := range []string{"%[1]sowner is a member of pg_read_all_data", "%[1]sowner is a member of pg_write_all_data",
+		"%[1]sapp is a member of %[1]sreviewer", "%[1]sapp is a member of pg_write_all_data"} {
+		if m = fmt.Sprintf(m, p); pgtest.SQLState(err) != "42501" || !strings.Contains(err.Error(), m) {
+			t.Errorf("the schema's SQL = %v, want 42501 naming %q", err, m)
+		}
+	}
+	_, err = auditschema.Install(ctx, db, c)
 	var nr *auditschema.NotReadyError
 	if !errors.Is(err, auditschema.ErrNotReady) || !errors.As(err, &nr) {
 		t.Fatalf("Install = %v, want a NotReadyError", err)
