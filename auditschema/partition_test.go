@@ -50,15 +50,8 @@ func TestPartitionNameIsTheOneScheme(t *testing.T) {
 	}
 
 	// Install ran maintain(): this month and the next three, named by partition_name().
-	var want []string
-	rows, err := db.Query(ctx, `SELECT auditrepo.partition_name((date_trunc('month', now()) + make_interval(months => i))::date)
+	want := pgtest.Strings(t, db, `SELECT auditrepo.partition_name((date_trunc('month', now()) + make_interval(months => i))::date)
 		FROM generate_series(0, 3) i ORDER BY 1`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
-		t.Fatal(err)
-	}
 	if got := monthly(t, db, c); !slices.Equal(got, want) {
 		t.Fatalf("monthly partitions after Install %v, want %v", got, want)
 	}
@@ -74,7 +67,7 @@ func TestPartitionNameIsTheOneScheme(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got map[string]string
-	err = pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SET LOCAL TimeZone = 'Pacific/Pago_Pago'"); err != nil {
 			return err
 		}
@@ -99,16 +92,8 @@ func TestUpgradedHasTheInstalledFunctions(t *testing.T) {
 	ctx := context.Background()
 	functions := func(db *pgxpool.Pool) []string {
 		t.Helper()
-		rows, err := db.Query(ctx, `SELECT p.oid::regprocedure::text || ' ' || pg_get_functiondef(p.oid) || coalesce(p.proacl::text, '')
+		return pgtest.Strings(t, db, `SELECT p.oid::regprocedure::text || ' ' || pg_get_functiondef(p.oid) || coalesce(p.proacl::text, '')
 			FROM pg_proc p WHERE p.pronamespace = 'auditrepo'::regnamespace ORDER BY 1`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fns, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Fatal(err)
-		}
-		return fns
 	}
 	installed := pgtest.Audited(t, auditschema.Config{})
 	upgraded := legacyDB(t)

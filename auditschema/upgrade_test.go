@@ -83,18 +83,10 @@ func trail(t *testing.T, q interface {
 	Query(context.Context, string, ...any) (pgx.Rows, error)
 }, table string) []string {
 	t.Helper()
-	rows, err := q.Query(context.Background(), `SELECT jsonb_build_array(id, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'),
+	return pgtest.Strings(t, q, `SELECT jsonb_build_array(id, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'),
 			transaction_id::text, actor_id, actor_kind, ip::text, user_agent, request_id, action, target_table, target_id,
 			patient_id, prior_patient_id, changes)::text
 		FROM `+table+` ORDER BY id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
 }
 
 func TestUpgradeFromVersion0KeepsEveryRow(t *testing.T) {

@@ -284,22 +284,8 @@ func TestRolePrivileges(t *testing.T) {
 
 	// Every PHI table carries the four audit triggers, enabled, each calling a function of the audit role.
 	for _, tab := range phiTables {
-		rows, err := c.Super.Query(ctx, `SELECT t.tgname || ':' || pg_get_userbyid(p.proowner) FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
+		names := pgtest.Strings(t, c.Super, `SELECT t.tgname || ':' || pg_get_userbyid(p.proowner) FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
 			WHERE t.tgrelid = $1::regclass AND NOT t.tgisinternal AND t.tgenabled = 'O' ORDER BY t.tgname`, tab)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var names []string
-		for rows.Next() {
-			var n string
-			if err := rows.Scan(&n); err != nil {
-				t.Fatal(err)
-			}
-			names = append(names, n)
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
 		a := ":" + roleAudit
 		if got, want := strings.Join(names, " "), "audit_delete"+a+" audit_insert"+a+" audit_truncate"+a+" audit_update"+a; got != want {
 			t.Errorf("enabled triggers on %s: %q, want %q", tab, got, want)
@@ -508,15 +494,8 @@ func TestAuditFunctionsRefuseByRole(t *testing.T) {
 // callable lists the functions of the audit schema role may execute, by signature.
 func callable(t *testing.T, c *clinictest.Clinic, role string) []string {
 	t.Helper()
-	rows, err := c.Super.Query(t.Context(), `SELECT p.oid::regprocedure::text FROM pg_proc p
+	fns := pgtest.Strings(t, c.Super, `SELECT p.oid::regprocedure::text FROM pg_proc p
 		WHERE p.pronamespace = $2::regnamespace AND has_function_privilege($1, p.oid, 'EXECUTE') ORDER BY 1`, role, auditSchema)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fns, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
 	for i, fn := range fns {
 		fns[i] = strings.TrimPrefix(fn, auditSchema+".")
 	}
