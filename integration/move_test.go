@@ -270,16 +270,7 @@ func snapshotIsolation(t *testing.T, rr pgx.TxOptions) {
 	// (40P01, or 40001 under SERIALIZABLE), and the other goes on.
 	t.Run("add then update, two transactions", func(t *testing.T) {
 		c := clinictest.New(t, clinictest.PoolSize(4))
-		var txs [2]pgx.Tx
-		for i := range txs {
-			tx, err := c.App.BeginTx(t.Context(), rr)
-			mustNil(t, "begin", err)
-			defer tx.Rollback(t.Context())
-			_, err = repo.New(tx).Invoice.Create(c.Ctx, db.CreateInvoiceParams{AppointmentID: c.Appt1, Amount: num("5.00"),
-				Status: "open", DueDate: date(2026, 3, 1)})
-			mustNil(t, "add an invoice", err)
-			txs[i] = tx
-		}
+		txs := twoAddingInvoices(t, c, rr)
 		done := make(chan error, 2)
 		for i, status := range []string{"confirmed", "completed"} {
 			go func() {
@@ -380,16 +371,7 @@ func paid(id, appt int64) db.UpdateInvoiceParams {
 // deadlock: the second update waits for the first transaction, as any two updates of one row do.
 func TestAddInvoiceThenUpdateAppointment(t *testing.T) {
 	c := clinictest.New(t, clinictest.PoolSize(4))
-	var txs [2]pgx.Tx
-	for i := range txs {
-		tx, err := c.App.Begin(t.Context())
-		mustNil(t, "begin", err)
-		defer tx.Rollback(t.Context())
-		_, err = repo.New(tx).Invoice.Create(c.Ctx, db.CreateInvoiceParams{AppointmentID: c.Appt1, Amount: num("5.00"),
-			Status: "open", DueDate: date(2026, 3, 1)})
-		mustNil(t, "add an invoice", err)
-		txs[i] = tx
-	}
+	txs := twoAddingInvoices(t, c, pgx.TxOptions{})
 	// In a goroutine: were the update to wait for the other transaction's lock, the test fails, not hangs.
 	first := make(chan error, 1)
 	go func() {
@@ -410,6 +392,23 @@ func TestAddInvoiceThenUpdateAppointment(t *testing.T) {
 	mustNil(t, "first commit", txs[0].Commit(t.Context()))
 	mustNil(t, "second update", <-done)
 	mustNil(t, "second commit", txs[1].Commit(t.Context()))
+}
+
+// twoAddingInvoices begins two transactions (opts) on the application's pool that have each added an invoice to
+// c.Appt1 through the repositories; they roll back at the test's end unless committed.
+func twoAddingInvoices(t *testing.T, c *clinictest.Clinic, opts pgx.TxOptions) [2]pgx.Tx {
+	t.Helper()
+	var txs [2]pgx.Tx
+	for i := range txs {
+		tx, err := c.App.BeginTx(t.Context(), opts)
+		mustNil(t, "begin", err)
+		t.Cleanup(func() { tx.Rollback(context.Background()) })
+		_, err = repo.New(tx).Invoice.Create(c.Ctx, db.CreateInvoiceParams{AppointmentID: c.Appt1, Amount: num("5.00"),
+			Status: "open", DueDate: date(2026, 3, 1)})
+		mustNil(t, "add an invoice", err)
+		txs[i] = tx
+	}
+	return txs
 }
 
 // The locks that order moves and dependents' writes are bounded: a transaction that writes dependents of 1,000
