@@ -102,17 +102,36 @@ type view struct {
 	Config
 	S, T         string // Schema and Table as SQL identifiers
 	EventTrigger string
-	// Forbidden are the memberships roleRules forbids, as role, role it may not be a member of: v1.sql's
-	// check for the installs that run the SQL alone (`auditrepo schema`), where checkRoles does not run.
-	Forbidden [][2]string
+	// Rules, Attrs and Members are roleRules flattened for role_problems (sql/roles.sql), which Install runs and
+	// v1.sql too, for the installs that run the SQL alone (`auditrepo schema`).
+	Rules   []roleRule
+	Attrs   []roleAttr
+	Members []roleMember
+}
+
+// roleAttr is an attribute the role of rule Rules[Rule] must not have: a pg_roles column, and its keyword.
+type roleAttr struct {
+	Rule         int
+	Name, What   string
+	Column, Word string
+}
+
+// roleMember is a role the role of rule Rules[Rule] must not be a member of.
+type roleMember struct {
+	Rule           int
+	Name, What, Of string
 }
 
 func (c Config) view() view {
 	c = c.WithDefaults()
 	v := view{Config: c, S: pgx.Identifier{c.Schema}.Sanitize(), T: pgx.Identifier{c.Table}.Sanitize(), EventTrigger: c.Schema + "_ddl"}
-	for _, r := range roleRules(c) {
+	v.Rules = roleRules(c)
+	for i, r := range v.Rules {
+		for _, a := range r.attrs {
+			v.Attrs = append(v.Attrs, roleAttr{i, r.name, r.what, a, attrWords[a]})
+		}
 		for _, of := range r.notIn {
-			v.Forbidden = append(v.Forbidden, [2]string{r.name, of})
+			v.Members = append(v.Members, roleMember{i, r.name, r.what, of})
 		}
 	}
 	return v

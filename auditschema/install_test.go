@@ -303,102 +303,97 @@ func TestInstallRefusesNamesTheSQLCannotHold(t *testing.T) {
 	}
 }
 
-// Install refuses roles that already exist with what would let them reach the audit rows around the trigger
-// functions, changes nothing, and names a fix for each; once the fixes are run, it installs.
+// Roles that could reach the audit rows around the trigger functions are refused, by the schema's SQL alone
+// (`auditrepo schema`, run by a migration tool) and by Install, which names each problem and its fix; once the
+// fixes are applied, Install succeeds.
 func TestInstallRefusesUnsafeRoles(t *testing.T) {
-	ctx := context.Background()
-	// Roles are the cluster's: names of this run's own (a failed run keeps its database, and the roles its
-	// objects need), dropped after the test's database is.
-	p := fmt.Sprintf("rr%d_", rand.Uint32())
-	c := auditschema.Config{Schema: "rr_audit", Audit: p + "audit", Owner: p + "owner", App: p + "app", Reviewer: p + "reviewer"}
-	cfg := pgtest.Config()
-	adm := pgtest.Pool(t, pgtest.URL(cfg, cfg.User))
-	t.Cleanup(func() {
-		for _, r := range []string{c.Audit, c.Owner, c.App, c.Reviewer, p + "intruder"} {
-			adm.Exec(ctx, "DROP ROLE IF EXISTS "+r)
-		}
-	})
-	db := pgtest.Empty(t)
-	for _, s := range []string{
-		"CREATE ROLE %[1]saudit LOGIN",
-		"CREATE ROLE %[1]sowner LOGIN CREATEROLE IN ROLE pg_read_all_data, pg_write_all_data",
-		"CREATE ROLE %[1]sreviewer LOGIN",
-		"CREATE ROLE %[1]sapp LOGIN IN ROLE %[1]sreviewer, pg_write_all_data",
-		"CREATE ROLE %[1]sintruder LOGIN IN ROLE %[1]saudit",
+	for _, tc := range []struct {
+		name  string
+		setup []string // %[1]s is the roles' prefix
+		want  []string
+	}{
+		{"attributes and memberships", []string{
+			"CREATE ROLE %[1]saudit LOGIN",
+			"CREATE ROLE %[1]sowner LOGIN CREATEROLE IN ROLE pg_read_all_data, pg_write_all_data",
+			"CREATE ROLE %[1]sreviewer LOGIN",
+			"CREATE ROLE %[1]sapp LOGIN BYPASSRLS IN ROLE %[1]sreviewer, pg_write_all_data",
+			"CREATE ROLE %[1]sintruder LOGIN IN ROLE %[1]saudit",
+		}, []string{
+			"role %[1]saudit (the audit role) has LOGIN",
+			"role %[1]sowner (the owner role) has LOGIN, CREATEROLE",
+			"role %[1]sowner (the owner role) is a member of pg_read_all_data",
+			"role %[1]sowner (the owner role) is a member of pg_write_all_data",
+			"role %[1]sapp (the application role) has BYPASSRLS",
+			"role %[1]sapp (the application role) is a member of %[1]sreviewer",
+			"role %[1]sapp (the application role) is a member of pg_write_all_data",
+			"role %[1]sintruder is a member of %[1]saudit (the audit role): it may edit the trail",
+		}},
+		// A reviewer that is a member of the application role would write PHI.
+		{"reviewer in app", []string{
+			"CREATE ROLE %[1]sapp LOGIN",
+			"CREATE ROLE %[1]sreviewer LOGIN IN ROLE %[1]sapp",
+		}, []string{
+			"role %[1]sreviewer (the reviewer role) is a member of %[1]sapp",
+		}},
 	} {
-		if _, err := db.Exec(ctx, fmt.Sprintf(s, p)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// The schema's SQL alone (`auditrepo schema`, run by a migration tool) refuses the same memberships.
-	sql, err := c.SQL()
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = db.Exec(ctx, sql)
-	for _, m := range []string{"%[1]sowner is a member of pg_read_all_data", "%[1]sowner is a member of pg_write_all_data",
-		"%[1]sapp is a member of %[1]sreviewer", "%[1]sapp is a member of pg_write_all_data"} {
-		if m = fmt.Sprintf(m, p); pgtest.SQLState(err) != "42501" || !strings.Contains(err.Error(), m) {
-			t.Errorf("the schema's SQL = %v, want 42501 naming %q", err, m)
-		}
-	}
-	_, err = auditschema.Install(ctx, db, c)
-	var nr *auditschema.NotReadyError
-	if !errors.Is(err, auditschema.ErrNotReady) || !errors.As(err, &nr) {
-		t.Fatalf("Install = %v, want a NotReadyError", err)
-	}
-	want := []string{
-		"role %[1]saudit (the audit role) has LOGIN",
-		"role %[1]sowner (the owner role) has LOGIN, CREATEROLE",
-		"role %[1]sowner (the owner role) is a member of pg_read_all_data",
-		"role %[1]sowner (the owner role) is a member of pg_write_all_data",
-		"role %[1]sapp (the application role) is a member of %[1]sreviewer",
-		"role %[1]sapp (the application role) is a member of pg_write_all_data",
-		"role %[1]sintruder is a member of %[1]saudit (the audit role): it may edit the trail",
-	}
-	for i := range want {
-		want[i] = fmt.Sprintf(want[i], p)
-	}
-	var got []string
-	for _, p := range nr.Problems {
-		got = append(got, p.What)
-	}
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
-	var exists bool
-	if err := db.QueryRow(ctx, "SELECT EXISTS (SELECT FROM pg_namespace WHERE nspname = 'rr_audit')").Scan(&exists); err != nil || exists {
-		t.Fatalf("a refused Install created the schema (%v)", err)
-	}
-	for _, p := range nr.Problems {
-		fix, _, _ := strings.Cut(p.Fix, ";")
-		if _, err := db.Exec(ctx, fix); err != nil {
-			t.Fatalf("the fix %q: %v", fix, err)
-		}
-	}
-	if _, err := auditschema.Install(ctx, db, c); err != nil {
-		t.Fatalf("Install after the fixes: %v", err)
-	}
-}
-
-// A reviewer role that is a member of the application role would write PHI; Install refuses it.
-func TestInstallRefusesReviewerInApp(t *testing.T) {
-	ctx := context.Background()
-	p := fmt.Sprintf("ra%d_", rand.Uint32())
-	c := auditschema.Config{Schema: "ra_audit", Audit: p + "audit", Owner: p + "owner", App: p + "app", Reviewer: p + "reviewer"}
-	cfg := pgtest.Config()
-	adm := pgtest.Pool(t, pgtest.URL(cfg, cfg.User))
-	t.Cleanup(func() {
-		for _, r := range []string{c.Audit, c.Owner, c.Reviewer, c.App} {
-			adm.Exec(ctx, "DROP ROLE IF EXISTS "+r)
-		}
-	})
-	db := pgtest.Empty(t)
-	if _, err := db.Exec(ctx, fmt.Sprintf("CREATE ROLE %[1]sapp LOGIN; CREATE ROLE %[1]sreviewer LOGIN IN ROLE %[1]sapp", p)); err != nil {
-		t.Fatal(err)
-	}
-	_, err := auditschema.Install(ctx, db, c)
-	if want := fmt.Sprintf("role %[1]sreviewer (the reviewer role) is a member of %[1]sapp", p); !errors.Is(err, auditschema.ErrNotReady) || !strings.Contains(err.Error(), want) {
-		t.Fatalf("Install = %v, want ErrNotReady naming %q", err, want)
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			// Roles are the cluster's: names of this run's own (a failed run keeps its database, and the roles
+			// its objects need), dropped after the test's database is.
+			p := fmt.Sprintf("rr%d_", rand.Uint32())
+			c := auditschema.Config{Schema: "rr_audit", Audit: p + "audit", Owner: p + "owner", App: p + "app", Reviewer: p + "reviewer"}
+			cfg := pgtest.Config()
+			adm := pgtest.Pool(t, pgtest.URL(cfg, cfg.User))
+			t.Cleanup(func() {
+				for _, r := range []string{c.Audit, c.Owner, c.App, c.Reviewer, p + "intruder"} {
+					adm.Exec(ctx, "DROP ROLE IF EXISTS "+r)
+				}
+			})
+			db := pgtest.Empty(t)
+			for _, s := range tc.setup {
+				if _, err := db.Exec(ctx, fmt.Sprintf(s, p)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want := make([]string, len(tc.want))
+			for i := range want {
+				want[i] = fmt.Sprintf(tc.want[i], p)
+			}
+			sql, err := c.SQL()
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = db.Exec(ctx, sql)
+			for _, w := range want {
+				if pgtest.SQLState(err) != "42501" || !strings.Contains(err.Error(), w) {
+					t.Errorf("the schema's SQL = %v, want 42501 naming %q", err, w)
+				}
+			}
+			_, err = auditschema.Install(ctx, db, c)
+			var nr *auditschema.NotReadyError
+			if !errors.Is(err, auditschema.ErrNotReady) || !errors.As(err, &nr) {
+				t.Fatalf("Install = %v, want a NotReadyError", err)
+			}
+			var got []string
+			for _, p := range nr.Problems {
+				got = append(got, p.What)
+			}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			var exists bool
+			if err := db.QueryRow(ctx, "SELECT EXISTS (SELECT FROM pg_namespace WHERE nspname = 'rr_audit')").Scan(&exists); err != nil || exists {
+				t.Fatalf("a refused Install created the schema (%v)", err)
+			}
+			for _, p := range nr.Problems {
+				fix, _, _ := strings.Cut(p.Fix, ";")
+				if _, err := db.Exec(ctx, fix); err != nil {
+					t.Fatalf("the fix %q: %v", fix, err)
+				}
+			}
+			if _, err := auditschema.Install(ctx, db, c); err != nil {
+				t.Fatalf("Install after the fixes: %v", err)
+			}
+		})
 	}
 }

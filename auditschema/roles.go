@@ -3,7 +3,6 @@ package auditschema
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -33,74 +32,26 @@ func roleRules(c Config) []roleRule {
 	}
 }
 
-// attrKeywords are the ALTER ROLE keywords that clear each attribute.
-var attrKeywords = map[string]string{
-	"rolcanlogin": "NOLOGIN", "rolsuper": "NOSUPERUSER", "rolcreaterole": "NOCREATEROLE",
-	"rolreplication": "NOREPLICATION", "rolbypassrls": "NOBYPASSRLS",
+// attrWords are the ALTER ROLE keywords of each attribute (NO and the keyword clears it).
+var attrWords = map[string]string{
+	"rolcanlogin": "LOGIN", "rolsuper": "SUPERUSER", "rolcreaterole": "CREATEROLE",
+	"rolreplication": "REPLICATION", "rolbypassrls": "BYPASSRLS",
 }
 
 // checkRoles finds what the existing roles of c have that the audit schema's boundaries forbid (see roleRules),
-// and the members of the audit role, which should have none. The installer (current_user) is not counted: a
-// CREATEROLE installer holds a lasting membership of the roles it created on PostgreSQL 16 and later, and is
-// made a member for the install's own transaction on 15.
+// and the members of the audit role, which should have none: the query role_problems, which v1.sql runs too.
 func checkRoles(ctx context.Context, tx pgx.Tx, c Config) ([]Problem, error) {
-	var probs []Problem
-	for _, r := range roleRules(c) {
-		var have []string
-		err := tx.QueryRow(ctx, `
-			SELECT array(SELECT a FROM unnest($2::text[]) WITH ORDINALITY AS u(a, i) WHERE (to_jsonb(r) ->> a)::boolean ORDER BY i)
-			FROM pg_catalog.pg_roles r WHERE r.rolname = $1`, r.name, r.attrs).Scan(&have)
-		if err == pgx.ErrNoRows {
-			continue // Install creates it
-		}
-		if err != nil {
-			return nil, fmt.Errorf("auditschema: reading role %s: %w", r.name, err)
-		}
-		if len(have) > 0 {
-			kw, attr := make([]string, len(have)), make([]string, len(have))
-			for i, a := range have {
-				kw[i] = attrKeywords[a]
-				attr[i] = strings.TrimPrefix(kw[i], "NO")
-			}
-			probs = append(probs, Problem{
-				What: fmt.Sprintf("role %s (%s) has %s", r.name, r.what, strings.Join(attr, ", ")),
-				Fix:  fmt.Sprintf("ALTER ROLE %s %s;", pgx.Identifier{r.name}.Sanitize(), strings.Join(kw, " ")),
-			})
-		}
-		var in []string
-		err = tx.QueryRow(ctx, `
-			SELECT array(SELECT u.g FROM unnest($2::text[]) WITH ORDINALITY AS u(g, i)
-			             JOIN pg_catalog.pg_roles g ON g.rolname = u.g -- by oid: a role Install creates later is no error
-			             WHERE pg_catalog.pg_has_role($1, g.oid, 'MEMBER') ORDER BY u.i)`, r.name, r.notIn).Scan(&in)
-		if err != nil {
-			return nil, fmt.Errorf("auditschema: reading the memberships of role %s: %w", r.name, err)
-		}
-		for _, g := range in {
-			probs = append(probs, Problem{
-				What: fmt.Sprintf("role %s (%s) is a member of %s", r.name, r.what, g),
-				Fix:  fmt.Sprintf("REVOKE %s FROM %s; (or from the role through which it is one)", pgx.Identifier{g}.Sanitize(), pgx.Identifier{r.name}.Sanitize()),
-			})
-		}
-	}
-	rows, err := tx.Query(ctx, `
-		SELECT m.rolname FROM pg_catalog.pg_auth_members am
-		JOIN pg_catalog.pg_roles g ON g.oid = am.roleid JOIN pg_catalog.pg_roles m ON m.oid = am.member
-		WHERE g.rolname = $1 AND m.rolname <> current_user ORDER BY 1`, c.Audit)
+	q, err := c.render("role_problems")
 	if err != nil {
-		return nil, fmt.Errorf("auditschema: reading the members of role %s: %w", c.Audit, err)
+		return nil, err
 	}
-	members, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	rows, err := tx.Query(ctx, q)
 	if err != nil {
-		return nil, fmt.Errorf("auditschema: reading the members of role %s: %w", c.Audit, err)
+		return nil, fmt.Errorf("auditschema: reading the roles: %w", err)
 	}
-	for _, m := range members {
-		if m == c.Owner || m == c.App || m == c.Reviewer {
-			continue // named above
-		}
-		probs = append(probs, Problem{
-			What: fmt.Sprintf("role %s is a member of %s (the audit role): it may edit the trail", m, c.Audit),
-			Fix:  fmt.Sprintf("REVOKE %s FROM %s;", pgx.Identifier{c.Audit}.Sanitize(), pgx.Identifier{m}.Sanitize()),
-		})
+	probs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Problem])
+	if err != nil {
+		return nil, fmt.Errorf("auditschema: reading the roles: %w", err)
 	}
 	return probs, nil
 }

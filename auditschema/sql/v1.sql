@@ -12,29 +12,25 @@
 -- +goose StatementBegin
 DO $ar$
 DECLARE
-	r record;
+	role record;
+	problem record;
 	bad text;
 BEGIN
-	FOR r IN SELECT * FROM (VALUES ({{lit .Audit}}, false), ({{lit .Owner}}, false), ({{lit .App}}, true), ({{lit .Reviewer}}, true)) AS v(name, login) LOOP
-		IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = r.name) THEN
+	FOR role IN SELECT * FROM (VALUES ({{lit .Audit}}, false), ({{lit .Owner}}, false), ({{lit .App}}, true), ({{lit .Reviewer}}, true)) AS v(name, login) LOOP
+		IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = role.name) THEN
 			BEGIN
-				EXECUTE format('CREATE ROLE %I %s', r.name, CASE WHEN r.login THEN 'LOGIN' ELSE 'NOLOGIN' END);
+				EXECUTE format('CREATE ROLE %I %s', role.name, CASE WHEN role.login THEN 'LOGIN' ELSE 'NOLOGIN' END);
 			EXCEPTION WHEN duplicate_object OR unique_violation THEN
 				NULL; -- created concurrently by another install
 			END;
 		END IF;
 	END LOOP;
-	IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname IN ({{lit .App}}, {{lit .Reviewer}})
-	           AND (rolsuper OR rolbypassrls OR rolcreaterole OR rolreplication)) THEN
-		RAISE EXCEPTION 'roles % and % must not be superusers or have BYPASSRLS, CREATEROLE or REPLICATION', {{lit .App}}, {{lit .Reviewer}}
-			USING ERRCODE = 'insufficient_privilege';
-	END IF;
-	-- The memberships Install's own check (roleRules) refuses; every role named exists by now.
-	SELECT pg_catalog.string_agg(pg_catalog.format('%s is a member of %s', m.r, m.o), ', ') INTO bad
-	FROM (VALUES {{ range $i, $m := .Forbidden }}{{ if $i }}, {{ end }}({{ lit (index $m 0) }}, {{ lit (index $m 1) }}){{ end }}) m(r, o)
-	WHERE pg_catalog.pg_has_role(m.r, m.o, 'MEMBER');
+	-- What Install's own check refuses (role_problems); every role named exists by now.
+	FOR problem IN {{template "role_problems" .}} LOOP
+		bad := pg_catalog.concat_ws(E'\n', bad, pg_catalog.format('  - %s; fix: %s', problem.what, problem.fix));
+	END LOOP;
 	IF bad IS NOT NULL THEN
-		RAISE EXCEPTION 'roles the audit schema keeps apart: %', bad USING ERRCODE = 'insufficient_privilege';
+		RAISE EXCEPTION E'the audit schema\'s roles are not ready; nothing was installed:\n%', bad USING ERRCODE = 'insufficient_privilege';
 	END IF;
 	-- The trigger functions run as the audit role and read the audited tables to find a record's patient (an
 	-- invoice's, through its appointment): row-level security that the tables' owner enables must not hide rows
