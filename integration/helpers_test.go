@@ -218,32 +218,5 @@ func mustNil(t *testing.T, what string, err error) {
 	}
 }
 
-// waitBlocked returns once n sessions of the test's database wait for a lock, as q sees pg_stat_activity, or
-// once ended (when not nil) reports that the write under test has ended: a write that does not wait for the
-// other transaction ends at once, and the test sees what it wrote. It gives up after a minute (a loaded machine
-// may take seconds), or a little before the test binary's deadline (go test -timeout) if that comes first.
-func waitBlocked(t *testing.T, q db.DBTX, n int, ended func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	if d, ok := t.Deadline(); ok && d.Add(-5*time.Second).Before(deadline) {
-		deadline = d.Add(-5 * time.Second)
-	}
-	for time.Now().Before(deadline) {
-		if ended != nil && ended() {
-			return
-		}
-		var waiting int
-		if err := q.QueryRow(t.Context(), `SELECT count(*) FROM pg_stat_activity
-			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting); err != nil {
-			t.Fatal(err)
-		}
-		if waiting >= n {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatalf("fewer than %d writes wait for a lock and none has ended", n)
-}
-
 // ended reports whether a write has sent its outcome to done, without taking it.
 func ended(done chan error) func() bool { return func() bool { return len(done) > 0 } }

@@ -8,6 +8,7 @@ import (
 	"github.com/auditrepo/auditrepo/gen/db"
 	"github.com/auditrepo/auditrepo/gen/repo"
 	"github.com/auditrepo/auditrepo/internal/clinictest"
+	"github.com/auditrepo/auditrepo/internal/pgtest"
 )
 
 // A query that changes many rows (sqlc :many) locks and audits each row like a single update does, returns the
@@ -92,7 +93,7 @@ func TestUpdateManyWaitsForLockedRows(t *testing.T) {
 		second <- result{rows, err}
 	}()
 	// Commit only once the second statement waits for the row locks, so the test covers that path.
-	waitBlocked(t, f.App, 1, nil)
+	pgtest.WaitLockWaits(t, f.App, 0, 1, nil)
 	mustNil(t, "Commit", tx.Commit(f.Ctx))
 	r := <-second
 	if r.err != nil || len(r.rows) != 0 {

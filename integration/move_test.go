@@ -140,7 +140,7 @@ func TestDerivedMoveRaces(t *testing.T) {
 			_, err := c.R.Invoice.Update(c.Ctx, paid(kept, c.Appt1))
 			done <- err
 		}()
-		waitBlocked(t, c.Super, 2, ended(done))
+		pgtest.WaitLockWaits(t, c.Super, 0, 2, ended(done))
 		mustNil(t, "commit the move", mover.Commit(t.Context()))
 		for range 2 {
 			mustNil(t, "the invoice writes", <-done)
@@ -169,7 +169,7 @@ func TestDerivedMoveRaces(t *testing.T) {
 			_, err := c.App.Exec(t.Context(), "UPDATE appointments SET patient_id = $1 WHERE id = $2", c.Patient2, c.Appt1)
 			done <- err
 		}()
-		waitBlocked(t, c.Super, 1, ended(done))
+		pgtest.WaitLockWaits(t, c.Super, 0, 1, ended(done))
 		mustNil(t, "commit the invoices", writer.Commit(t.Context()))
 		mustNil(t, "the move", <-done)
 		for _, id := range []int64{added.ID, kept} {
@@ -327,7 +327,7 @@ func snapshotIsolation(t *testing.T, rr pgx.TxOptions) {
 				Status: "open", DueDate: date(2026, 3, 1)})
 			done <- err
 		}()
-		waitBlocked(t, c.Super, 1, ended(done))
+		pgtest.WaitLockWaits(t, c.Super, 0, 1, ended(done))
 		// Bounded: a move that waited for the dependent's transaction would deadlock with it, and the test would hang.
 		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 		defer cancel()
@@ -352,7 +352,7 @@ func snapshotIsolation(t *testing.T, rr pgx.TxOptions) {
 			_, err := c.App.Exec(t.Context(), "UPDATE appointments SET patient_id = $1 WHERE id = $2", c.Patient2, c.Appt1)
 			done <- err
 		}()
-		waitBlocked(t, c.Super, 1, ended(done))
+		pgtest.WaitLockWaits(t, c.Super, 0, 1, ended(done))
 		mustNil(t, "commit the invoice", writer.Commit(t.Context()))
 		mustNil(t, "the move", <-done)
 		rows := clinictest.Trail(t, c.Reviewer, "target_table = 'invoices' AND target_id = $1 AND action = 'MOVE'", added.ID)
@@ -378,7 +378,7 @@ func TestAddInvoiceThenUpdateAppointment(t *testing.T) {
 		_, err := txs[0].Exec(t.Context(), "UPDATE appointments SET status = 'confirmed' WHERE id = $1", c.Appt1)
 		first <- err
 	}()
-	waitBlocked(t, c.Super, 1, ended(first))
+	pgtest.WaitLockWaits(t, c.Super, 0, 1, ended(first))
 	if len(first) == 0 {
 		t.Fatal("an update that moves no patient waits for another transaction that added an invoice")
 	}
@@ -388,7 +388,7 @@ func TestAddInvoiceThenUpdateAppointment(t *testing.T) {
 		_, err := txs[1].Exec(t.Context(), "UPDATE appointments SET status = 'completed' WHERE id = $1", c.Appt1)
 		done <- err
 	}()
-	waitBlocked(t, c.Super, 1, ended(done))
+	pgtest.WaitLockWaits(t, c.Super, 0, 1, ended(done))
 	mustNil(t, "first commit", txs[0].Commit(t.Context()))
 	mustNil(t, "second update", <-done)
 	mustNil(t, "second commit", txs[1].Commit(t.Context()))

@@ -34,6 +34,7 @@ import (
 	"github.com/auditrepo/auditrepo/gen/db"
 	"github.com/auditrepo/auditrepo/gen/repo"
 	"github.com/auditrepo/auditrepo/internal/clinictest"
+	"github.com/auditrepo/auditrepo/internal/pgtest"
 	"github.com/auditrepo/auditrepo/migrations"
 )
 
@@ -691,7 +692,7 @@ func (h *faultHarness) strike(a *attempt, pid uint32, cancel context.CancelFunc,
 		if d > 0 {
 			time.Sleep(d)
 		}
-	} else if !h.waitParked(pid, done) {
+	} else if !pgtest.WaitLockWaits(h.t, h.super, pid, 1, func() bool { return len(done) > 0 }) {
 		return
 	}
 	switch {
@@ -731,29 +732,6 @@ func (h *faultHarness) terminate(pid uint32) {
 	if _, err := h.super.Exec(context.Background(), "SELECT pg_terminate_backend($1, 10000)", int32(pid)); err != nil {
 		h.t.Fatalf("pg_terminate_backend: %v", err)
 	}
-}
-
-// waitParked reports whether backend pid is waiting on a lock; false if the write finished first. done is
-// left for wait to read.
-func (h *faultHarness) waitParked(pid uint32, done chan error) bool {
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if len(done) > 0 {
-			return false
-		}
-		var waiting bool
-		err := h.super.QueryRow(context.Background(),
-			"SELECT coalesce(wait_event_type = 'Lock', false) FROM pg_stat_activity WHERE pid = $1", int32(pid)).Scan(&waiting)
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			h.t.Fatalf("pg_stat_activity: %v", err)
-		}
-		if waiting {
-			return true
-		}
-		time.Sleep(200 * time.Microsecond)
-	}
-	h.t.Errorf("backend %d never parked at its gate", pid)
-	return false
 }
 
 func (h *faultHarness) wait(a *attempt, done chan error) error {

@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -122,4 +123,38 @@ func Strings(t testing.TB, q interface {
 		t.Fatalf("%s: %v", sql, err)
 	}
 	return out
+}
+
+// WaitLockWaits returns true once n backends wait for a lock, as q sees pg_stat_activity: backend pid alone when
+// pid is not 0, else any of q's database. It returns false as soon as ended (when not nil) reports that the
+// awaited write has ended, having waited for nothing or given up. It polls every 200 us at first, since a test
+// may wait for hundreds of writes in turn, and fails t after a minute (a loaded machine may take seconds), or a
+// little before the test binary's deadline (go test -timeout) if that comes first.
+func WaitLockWaits(t testing.TB, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, pid uint32, n int, ended func() bool) bool {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	if d, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
+		if d, ok := d.Deadline(); ok && d.Add(-5*time.Second).Before(deadline) {
+			deadline = d.Add(-5 * time.Second)
+		}
+	}
+	for pause := 200 * time.Microsecond; time.Now().Before(deadline); pause = min(2*pause, 5*time.Millisecond) {
+		if ended != nil && ended() {
+			return false
+		}
+		var waiting int
+		if err := q.QueryRow(context.Background(), `SELECT count(*) FROM pg_catalog.pg_stat_activity
+			WHERE wait_event_type = 'Lock' AND CASE WHEN $1 = 0 THEN datname = current_database() ELSE pid = $1 END`,
+			int32(pid)).Scan(&waiting); err != nil {
+			t.Fatalf("pg_stat_activity: %v", err)
+		}
+		if waiting >= n {
+			return true
+		}
+		time.Sleep(pause)
+	}
+	t.Fatalf("fewer than %d backends wait for a lock and the write has not ended", n)
+	return false
 }
