@@ -9,8 +9,8 @@
 # application role, and prints (instructions at N2 - instructions at N1) / (N2 - N1). The statements are read
 # from the committed generated code (gen/repo, gen/db), so they are the ones the repositories send. Arms:
 #   floor    sqlc's statement on the floor's tables: the plain trigger, no claim (schema floor)
-#   same     sqlc's statement on the real tables, their trigger function replaced by the floor's (derived from
-#            it as auditbench derives it: not SECURITY DEFINER, no pinned search_path, no claim read, actor
+#   same     sqlc's statement on the real tables, their trigger function replaced by the floor's (auditbench
+#            -same-sql derives it as the floor's: not SECURITY DEFINER, no pinned search_path, no claim read, actor
 #            columns NULL; the application role granted INSERT on the audit table for it): the floor on the
 #            very rows the audited arm updates, whose table and index pages are not the floor schema's copies'
 #   trigger  sqlc's statement on the real tables: the generated SECURITY DEFINER trigger, no claim made
@@ -68,18 +68,8 @@ db=$(DATABASE_URL=$url go run ./cmd/auditbench -keep -q -ops 5 -rounds 1 -warmup
 row=$(psql "postgres://postgres@127.0.0.1:$port/$db" -AtF, -c \
 	"SELECT id, patient_id, dentist_id, clinic_id, date, time, type FROM public.appointments ORDER BY id LIMIT 1")
 IFS=, read -r id patient dentist clinic date time type <<<"$row"
-# The same arm's trigger function: the generated one, rewritten as auditbench's derivedTrigger writes the
-# floor's (the parts it rewrites must be there: a changed generator must not make the arms silently differ).
-fn=$(psql "postgres://postgres@127.0.0.1:$port/$db" -At -c \
-	"SELECT pg_get_functiondef('auditrepo.audit_public_appointments()'::regprocedure)")
-actor="CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method"
-for part in ' SECURITY DEFINER' ' SET search_path TO ' "c auditrepo.claimed := auditrepo.actor('appointments');" "$actor"; do
-	grep -qF -- "$part" <<<"$fn" || { log "the generated trigger function has no $part"; exit 1; }
-done
-same=$(grep -vF -e ' SECURITY DEFINER' -e ' SET search_path TO ' -e "c auditrepo.claimed := auditrepo.actor('appointments');" <<<"$fn" |
-	awk -v a="$actor" -v f="'unattributed', NULL::bigint, NULL::inet, NULL::text, NULL::text, NULL::text" \
-		'{ while ((i = index($0, a)) > 0) $0 = substr($0, 1, i - 1) f substr($0, i + length(a)); print }')
-printf '%s;\n\nGRANT INSERT ON auditrepo.audit_log TO auditrepo_app;\n\n' "$same" >"$tmp/same.sql"
+# The same arm's trigger function: the generated one made plain in place, as auditbench makes the floor's.
+DATABASE_URL="postgres://postgres@127.0.0.1:$port/$db" go run ./cmd/auditbench -same-sql >"$tmp/same.sql"
 as_server "$bindir/pg_ctl" -D "$tmp/data" -m fast -w stop >/dev/null
 mv "$tmp/data" "$tmp/seeded"
 

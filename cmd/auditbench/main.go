@@ -102,6 +102,7 @@ func main() {
 	flag.StringVar(&c.TrailAlts, "trail-alts", "auto", "measure the big trail after CLUSTER and with a covering index: auto (when P8 misses its goal), always or never")
 	flag.BoolVar(&c.Keep, "keep", false, "keep the benchmark database")
 	flag.BoolVar(&c.Quiet, "q", false, "no progress on stderr")
+	sameSQL := flag.Bool("same-sql", false, "print the SQL that makes the generated trigger function of appointments in DATABASE_URL's own database plain, as the floor's is (scripts/callgrind.sh's arm same), and exit")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: DATABASE_URL=postgres://... auditbench [flags]\n")
 		flag.PrintDefaults()
@@ -129,6 +130,13 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *sameSQL {
+		if err := printSameSQL(ctx, c.URL, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "auditbench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	start := time.Now()
 	if _, err := run(ctx, c, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "auditbench:", err)

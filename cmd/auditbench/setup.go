@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/netip"
 	"regexp"
@@ -254,41 +255,22 @@ func claimActor(ctx context.Context, conn audit.DBTX, a audit.Actor) (string, er
 }
 
 // derivedTrigger returns the SQL creating schema's copy of the generated trigger function of appointments and
-// its triggers, from the definitions in the database (pg_get_functiondef, pg_get_triggerdef): not SECURITY
-// DEFINER, no pinned search_path, writing into schema's audit table; withActor false (the floor) writes no
-// actor, true (the peers) reads it from the setting auditbench.actor. Any part of the definition it expected
-// to rewrite and did not find is an error: a changed generator must not silently make the arms differ.
+// its triggers, from the definitions in the database (pg_get_functiondef, pg_get_triggerdef): the function made
+// plain (see plainTrigger), writing into schema's audit table and reading schema's tables. Any part of the
+// definition it expected to rewrite and did not find is an error: a changed generator must not silently make the
+// arms differ.
 func derivedTrigger(ctx context.Context, conn *pgx.Conn, schema string, withActor bool) (string, error) {
-	var def string
-	if err := conn.QueryRow(ctx, "SELECT pg_get_functiondef($1::regprocedure)", realFunc).Scan(&def); err != nil {
-		return "", fmt.Errorf("the generated trigger function %s: %w", realFunc, err)
+	r, err := plainTrigger(ctx, conn, withActor)
+	if err != nil {
+		return "", err
 	}
 	fn := schema + ".audit_appointments()"
-	var errs []string
-	replace := func(old, new string, n int) {
-		if c := strings.Count(def, old); c != n && !(n < 0 && c > 0) {
-			errs = append(errs, fmt.Sprintf("%q occurs %d times, want %d", old, c, n))
-		}
-		def = strings.ReplaceAll(def, old, new)
-	}
-	replace(realFunc, fn, 1)
-	replace("\n SECURITY DEFINER\n", "\n", 1)
-	if m := searchPathRE.FindAllString(def, -1); len(m) != 1 {
-		errs = append(errs, fmt.Sprintf("%d SET search_path clauses, want 1", len(m)))
-	}
-	def = searchPathRE.ReplaceAllString(def, "\n")
-	replace(realTable+" ", schema+".audit_log ", -1)
+	r.replace(realFunc, fn, 1)
+	r.replace(realTable+" ", schema+".audit_log ", -1)
 	// The tables the trigger reads (a derived patient's move joins the dependents') are the arm's copies.
-	replace("public.", schema+".", -1)
-	if withActor {
-		replace(realActorDecl, peerActorDecl, 1)
-		replace(realActorCols, peerActorCols, -1)
-	} else {
-		replace("\t"+realActorDecl+"\n", "", 1)
-		replace(realActorCols, floorActorCols, -1) // one INSERT per action, and one per derived-patient MOVE
-	}
-	if strings.Contains(def, "auditrepo.") {
-		errs = append(errs, "it still names schema auditrepo")
+	r.replace("public.", schema+".", -1)
+	if strings.Contains(r.def, "auditrepo.") {
+		r.errs = append(r.errs, "it still names schema auditrepo")
 	}
 	rows, _ := conn.Query(ctx, `SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger
 		WHERE tgrelid = 'public.appointments'::regclass AND tgfoid = $1::regprocedure ORDER BY tgname`, realFunc)
@@ -301,21 +283,86 @@ func derivedTrigger(ctx context.Context, conn *pgx.Conn, schema string, withActo
 		return "", err
 	}
 	if len(trigs) != 3 {
-		errs = append(errs, fmt.Sprintf("%d triggers of public.appointments run %s, want 3", len(trigs), realFunc))
+		r.errs = append(r.errs, fmt.Sprintf("%d triggers of public.appointments run %s, want 3", len(trigs), realFunc))
 	}
-	stmts := []string{def}
+	stmts := []string{r.def}
 	for _, t := range trigs {
 		d := strings.Replace(t.def, " ON public.appointments ", " ON "+schema+".appointments ", 1)
 		d = strings.Replace(d, "EXECUTE FUNCTION "+realFunc, "EXECUTE FUNCTION "+fn, 1)
 		if strings.Contains(d, "auditrepo.") || strings.Contains(d, "public.") {
-			errs = append(errs, "trigger "+t.name+": "+d)
+			r.errs = append(r.errs, "trigger "+t.name+": "+d)
 		}
 		stmts = append(stmts, d)
 	}
-	if len(errs) > 0 {
-		return "", fmt.Errorf("deriving %s's trigger from %s: %s", schema, realFunc, strings.Join(errs, "; "))
+	if err := r.err("deriving " + schema + "'s trigger"); err != nil {
+		return "", err
 	}
 	return strings.Join(stmts, ";\n"), nil
+}
+
+// plainTrigger reads the generated trigger function of appointments (pg_get_functiondef) and makes it plain:
+// not SECURITY DEFINER, no pinned search_path; withActor false (the floor) writes no actor, true (the peers)
+// reads it from the setting auditbench.actor. Its name and the tables it names are left as they are: in place of
+// the generated one, it is scripts/callgrind.sh's arm same.
+func plainTrigger(ctx context.Context, conn *pgx.Conn, withActor bool) (*rewrite, error) {
+	r := &rewrite{}
+	if err := conn.QueryRow(ctx, "SELECT pg_get_functiondef($1::regprocedure)", realFunc).Scan(&r.def); err != nil {
+		return nil, fmt.Errorf("the generated trigger function %s: %w", realFunc, err)
+	}
+	r.replace("\n SECURITY DEFINER\n", "\n", 1)
+	if m := searchPathRE.FindAllString(r.def, -1); len(m) != 1 {
+		r.errs = append(r.errs, fmt.Sprintf("%d SET search_path clauses, want 1", len(m)))
+	}
+	r.def = searchPathRE.ReplaceAllString(r.def, "\n")
+	if withActor {
+		r.replace(realActorDecl, peerActorDecl, 1)
+		r.replace(realActorCols, peerActorCols, -1)
+	} else {
+		r.replace("\t"+realActorDecl+"\n", "", 1)
+		r.replace(realActorCols, floorActorCols, -1) // one INSERT per action, and one per derived-patient MOVE
+	}
+	return r, nil
+}
+
+// printSameSQL prints to w the generated trigger function of appointments in url's database, made plain in place
+// (plainTrigger without an actor), and the grant it needs to run as the application role.
+func printSameSQL(ctx context.Context, url string, w io.Writer) error {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	r, err := plainTrigger(ctx, conn, false)
+	if err != nil {
+		return err
+	}
+	if err := r.err("making the trigger plain"); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s;\n\nGRANT INSERT ON %s TO %s;\n", r.def, realTable, pgx.Identifier{migrations.Audit.App}.Sanitize())
+	return err
+}
+
+// rewrite is a definition being edited, and what the edits expected to find in it and did not.
+type rewrite struct {
+	def  string
+	errs []string
+}
+
+// replace replaces old by new, which must occur n times (n < 0: at least once).
+func (r *rewrite) replace(old, new string, n int) {
+	if c := strings.Count(r.def, old); c != n && !(n < 0 && c > 0) {
+		r.errs = append(r.errs, fmt.Sprintf("%q occurs %d times, want %d", old, c, n))
+	}
+	r.def = strings.ReplaceAll(r.def, old, new)
+}
+
+// err is what the edits missed, as an error about doing what.
+func (r *rewrite) err(what string) error {
+	if len(r.errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s from %s: %s", what, realFunc, strings.Join(r.errs, "; "))
 }
 
 var searchPathRE = regexp.MustCompile(`\n SET search_path TO [^\n]*\n`)
