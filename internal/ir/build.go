@@ -145,7 +145,7 @@ func (b *builder) model(t *tags.Model) *Model {
 				t.Name, f.Name, types.TypeString(f.Type, b.qualifier), types.TypeString(sf.Type(), b.qualifier), col)
 		}
 		m.Columns = append(m.Columns, &Column{Name: col, Type: sf.Type(), Exclude: f.Exclude, Redact: f.Redact, NonPHI: f.NonPHI,
-			ByText: comparesByText(sf.Type()), ByBytes: isString(sf.Type()) && !b.in.PlainText[m.Schema+"."+m.Relation+"."+col]})
+			ByText: comparesByText(sf.Type()), ByBytes: isString(sf.Type()) && !b.in.ExactText[m.Schema+"."+m.Relation+"."+col]})
 	}
 	for _, f := range t.Fields {
 		if !inSQLC[f.Name] {
@@ -212,8 +212,8 @@ func comparesByText(t types.Type) bool {
 
 // isString reports whether a column of Go type t holds text: a string (sqlc's type for text, varchar, citext and
 // enums), pgtype.Text, or a pointer to or slice of one. Its SQL type's equality may hold texts that differ: citext's
-// ignores case, and so does a nondeterministic collation's. The schema tells which are plain text (Input.PlainText),
-// whose equality is byte equality: those compare by it alone.
+// ignores case, and so does a nondeterministic collation's. The schema tells whose equality is exact
+// (Input.ExactText): those compare by it alone.
 func isString(t types.Type) bool {
 	switch t := types.Unalias(t).(type) {
 	case *types.Pointer:

@@ -5,6 +5,7 @@ package load
 import (
 	"fmt"
 	"go/token"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -28,9 +29,10 @@ type Input struct {
 	// Views are the views sqlc's schema creates, as "schema.view", each with the relations its query names,
 	// the same way (sqlparse.Schema.Views): a write through one may write them.
 	Views map[string][]string
-	// PlainText are the columns sqlc's schema declares text, varchar or char without a collation, keyed
-	// "schema.table.column" (sqlparse.Schema.PlainText): their equality is byte equality.
-	PlainText map[string]bool
+	// ExactText are the columns of string types whose equality is exact, keyed "schema.table.column": those sqlc's
+	// schema declares text, varchar or char without a collation, or an enum it creates (sqlparse.ColumnType.Exact).
+	// Any other string type's equality may hold texts that differ (citext's ignores case).
+	ExactText map[string]bool
 	// DBArgument: sqlc's methods take the DBTX as their second argument (emit_methods_with_db_argument).
 	DBArgument bool
 	// ExportedQueries: sqlc's SQL constants are named as its methods, not lower-cased (emit_exported_queries).
@@ -47,12 +49,7 @@ type Query struct {
 // Load loads the models package and the sqlc package (directories relative to dir), scans the query files
 // (files or directories, relative to dir) for query names and the schema files for the tables they create.
 func Load(dir, modelsDir, sqlcDir string, queries, schema []string) (*Input, error) {
-	abs := func(p string) (string, error) {
-		if filepath.IsAbs(p) {
-			return p, nil
-		}
-		return filepath.Abs(filepath.Join(dir, p))
-	}
+	abs := func(p string) (string, error) { return absPath(dir, p) }
 	modelsAbs, err := abs(modelsDir)
 	if err != nil {
 		return nil, err
@@ -106,22 +103,44 @@ func Load(dir, modelsDir, sqlcDir string, queries, schema []string) (*Input, err
 			return nil, err
 		}
 	}
-	in.Tables, in.PlainText, in.Views = map[string]bool{}, map[string]bool{}, map[string][]string{}
-	for _, sc := range schema {
-		sabs, err := abs(sc)
-		if err != nil {
-			return nil, err
-		}
-		if err := scanSchema(sabs, sc, in); err != nil {
-			return nil, err
-		}
+	if err := scanSchemas(dir, schema, in); err != nil {
+		return nil, err
 	}
 	return in, nil
 }
 
-// scanSchema records the tables the schema files of root create or rename to, the views they create, and which
-// of their columns are plain text (sqlparse.ReadSchema), the files read in order.
-func scanSchema(root, display string, in *Input) error {
+// absPath is path p, relative to dir unless absolute, made absolute.
+func absPath(dir, p string) (string, error) {
+	if filepath.IsAbs(p) {
+		return p, nil
+	}
+	return filepath.Abs(filepath.Join(dir, p))
+}
+
+// scanSchemas reads sqlc's schema paths (relative to dir), in order, into in's Tables, Views and ExactText: an
+// enum one file creates may type a column of another.
+func scanSchemas(dir string, schema []string, in *Input) error {
+	in.Tables, in.ExactText, in.Views = map[string]bool{}, map[string]bool{}, map[string][]string{}
+	cols, types := map[sqlparse.Column]sqlparse.ColumnType{}, map[sqlparse.Table]bool{}
+	for _, sc := range schema {
+		sabs, err := absPath(dir, sc)
+		if err != nil {
+			return err
+		}
+		if err := scanSchema(sabs, sc, in, cols, types); err != nil {
+			return err
+		}
+	}
+	for c, ct := range cols {
+		in.ExactText[c.Schema+"."+c.Table.Name+"."+c.Name] = ct.Exact(types)
+	}
+	return nil
+}
+
+// scanSchema records the tables the schema files of root create or rename to and the views they create, and
+// adds the types of their columns and the types they create to cols and types (sqlparse.ReadSchema), the files
+// read in order.
+func scanSchema(root, display string, in *Input, cols map[sqlparse.Column]sqlparse.ColumnType, types map[sqlparse.Table]bool) error {
 	files, err := sqlFiles(root, display)
 	if err != nil {
 		return err
@@ -143,9 +162,8 @@ func scanSchema(root, display string, in *Input) error {
 				in.Views[v.Schema+"."+v.Name] = append(in.Views[v.Schema+"."+v.Name], r.Schema+"."+r.Name)
 			}
 		}
-		for c, ok := range sc.PlainText {
-			in.PlainText[c.Schema+"."+c.Table.Name+"."+c.Name] = ok
-		}
+		maps.Copy(cols, sc.Columns)
+		maps.Copy(types, sc.Types)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package load
 
 import (
 	"go/token"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -61,5 +62,29 @@ func TestPaths(t *testing.T) {
 	want := "cfg/sqlc.yaml:5:14: sqlc path q/[: syntax error in pattern\ncfg/sqlc.yaml:6:14: sqlc path missing: no such file or directory"
 	if err == nil || err.Error() != want {
 		t.Errorf("Paths: %v; want\n%s", err, want)
+	}
+}
+
+// TestScanSchemas reads the schema's files in order: an enum one file creates types a column of another, whose
+// equality is then exact, until a later file retypes it.
+func TestScanSchemas(t *testing.T) {
+	dir := t.TempDir()
+	for name, text := range map[string]string{
+		"1_types.sql":  "CREATE TYPE mood AS ENUM ('calm'); CREATE DOMAIN short AS text;",
+		"2_tables.sql": "CREATE TABLE people (id bigint, kind mood, s short, name text, email text, tone mood);",
+		"3_later.sql":  "ALTER TABLE people ALTER COLUMN email TYPE text COLLATE \"C\", ALTER COLUMN tone TYPE short;",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in := &Input{}
+	if err := scanSchemas(dir, []string{"."}, in); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{"public.people.id": false, "public.people.kind": true, "public.people.s": false,
+		"public.people.name": true, "public.people.email": false, "public.people.tone": false}
+	if !maps.Equal(in.ExactText, want) {
+		t.Errorf("ExactText = %v, want %v", in.ExactText, want)
 	}
 }

@@ -27,9 +27,10 @@ func Statements(text string) ([]Span, error) {
 
 // Schema is what a file of SQL statements (a migration, a schema file) creates, as the generator needs it.
 type Schema struct {
-	Tables    []Table           // see createdTables
-	Views     map[Table][]Table // see views
-	PlainText map[Column]bool   // see plainTextColumns
+	Tables  []Table               // see createdTables
+	Views   map[Table][]Table     // see views
+	Columns map[Column]ColumnType // see columnTypes
+	Types   map[Table]bool        // see createdTypes
 }
 
 // ReadSchema parses a file of SQL statements once and reads its Schema. Errors are *Error.
@@ -38,7 +39,7 @@ func ReadSchema(text string) (*Schema, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Schema{Tables: createdTables(tree), Views: views(tree), PlainText: plainTextColumns(tree)}, nil
+	return &Schema{Tables: createdTables(tree), Views: views(tree), Columns: columnTypes(tree), Types: createdTypes(tree)}, nil
 }
 
 // createdTables returns the tables a file of SQL statements creates (CREATE TABLE, CREATE TABLE AS) or renames
@@ -108,19 +109,33 @@ type Column struct {
 	Name string
 }
 
-// plainTextColumns reports, for each column a file of SQL statements declares (CREATE TABLE, ALTER TABLE ADD
-// COLUMN) or retypes (ALTER COLUMN TYPE), whether it is text, varchar or char without a COLLATE clause: a column
-// whose equality is byte equality, since a database's default collation is deterministic. Any other type (citext,
-// a domain, an array) or collation is false. The files of a schema are read in order, later ones overriding.
-func plainTextColumns(tree *pg_query.ParseResult) map[Column]bool {
-	out := map[Column]bool{}
+// ColumnType is what a column's declared type tells of its equality.
+type ColumnType struct {
+	// PlainText: text, varchar or char (bpchar) with no COLLATE clause, whose equality is byte equality, since a
+	// database's default collation is deterministic.
+	PlainText bool
+	// Named is the type's name as the catalog has it (unqualified: in public) when it is another type with no
+	// COLLATE clause and no array; zero otherwise. An enum's equality is exact (Types tells which are enums).
+	Named Table
+}
+
+// Exact reports whether the equality of a column of type ct is exact, given the schema's types (see
+// createdTypes).
+func (ct ColumnType) Exact(types map[Table]bool) bool {
+	return ct.PlainText || ct.Named != (Table{}) && types[ct.Named]
+}
+
+// columnTypes reads the type of each column a file of SQL statements declares (CREATE TABLE, ALTER TABLE ADD
+// COLUMN) or retypes (ALTER COLUMN TYPE). The files of a schema are read in order, later ones overriding.
+func columnTypes(tree *pg_query.ParseResult) map[Column]ColumnType {
+	out := map[Column]ColumnType{}
 	for _, raw := range tree.Stmts {
 		switch n := raw.Stmt.Node.(type) {
 		case *pg_query.Node_CreateStmt:
 			t := catalogName(n.CreateStmt.Relation)
 			for _, el := range n.CreateStmt.TableElts {
 				if cd := el.GetColumnDef(); cd != nil {
-					out[Column{t, cd.Colname}] = plainText(cd)
+					out[Column{t, cd.Colname}] = columnType(cd)
 				}
 			}
 		case *pg_query.Node_AlterTableStmt:
@@ -131,11 +146,14 @@ func plainTextColumns(tree *pg_query.ParseResult) map[Column]bool {
 				case cmd == nil:
 				case cmd.Subtype == pg_query.AlterTableType_AT_AddColumn:
 					if cd := cmd.Def.GetColumnDef(); cd != nil {
-						out[Column{t, cd.Colname}] = plainText(cd)
+						out[Column{t, cd.Colname}] = columnType(cd)
 					}
 				case cmd.Subtype == pg_query.AlterTableType_AT_AlterColumnType:
-					cd := cmd.Def.GetColumnDef()
-					out[Column{t, cmd.Name}] = cd != nil && plainText(cd)
+					var ct ColumnType
+					if cd := cmd.Def.GetColumnDef(); cd != nil {
+						ct = columnType(cd)
+					}
+					out[Column{t, cmd.Name}] = ct
 				}
 			}
 		}
@@ -143,11 +161,11 @@ func plainTextColumns(tree *pg_query.ParseResult) map[Column]bool {
 	return out
 }
 
-// plainText reports whether a column definition is text, varchar or char (bpchar) with no COLLATE clause.
-func plainText(cd *pg_query.ColumnDef) bool {
+// columnType reads a column definition's type.
+func columnType(cd *pg_query.ColumnDef) ColumnType {
 	tn := cd.TypeName
 	if tn == nil || cd.CollClause != nil || len(tn.ArrayBounds) > 0 || tn.Setof {
-		return false
+		return ColumnType{}
 	}
 	var names []string
 	for _, n := range tn.Names {
@@ -155,7 +173,53 @@ func plainText(cd *pg_query.ColumnDef) bool {
 	}
 	switch strings.Join(names, ".") {
 	case "text", "pg_catalog.text", "varchar", "pg_catalog.varchar", "bpchar", "pg_catalog.bpchar":
-		return true
+		return ColumnType{PlainText: true}
 	}
-	return false
+	switch len(names) {
+	case 1:
+		return ColumnType{Named: Table{"public", names[0]}}
+	case 2:
+		return ColumnType{Named: Table{names[0], names[1]}}
+	}
+	return ColumnType{}
+}
+
+// createdTypes reports, for each type a file of SQL statements creates, whether it is an enum (CREATE TYPE ...
+// AS ENUM). A domain, a composite, range or base type is not, and a type renamed (from or to the name) is taken
+// to be none either: only names the file shows to be enums are.
+func createdTypes(tree *pg_query.ParseResult) map[Table]bool {
+	out := map[Table]bool{}
+	name := func(nodes []*pg_query.Node) Table {
+		switch len(nodes) {
+		case 1:
+			return Table{"public", nodes[0].GetString_().GetSval()}
+		case 2:
+			return Table{nodes[0].GetString_().GetSval(), nodes[1].GetString_().GetSval()}
+		}
+		return Table{}
+	}
+	for _, raw := range tree.Stmts {
+		switch n := raw.Stmt.Node.(type) {
+		case *pg_query.Node_CreateEnumStmt:
+			out[name(n.CreateEnumStmt.TypeName)] = true
+		case *pg_query.Node_CreateDomainStmt:
+			out[name(n.CreateDomainStmt.Domainname)] = false
+		case *pg_query.Node_CompositeTypeStmt:
+			out[catalogName(n.CompositeTypeStmt.Typevar)] = false
+		case *pg_query.Node_CreateRangeStmt:
+			out[name(n.CreateRangeStmt.TypeName)] = false
+		case *pg_query.Node_DefineStmt:
+			if n.DefineStmt.Kind == pg_query.ObjectType_OBJECT_TYPE {
+				out[name(n.DefineStmt.Defnames)] = false
+			}
+		case *pg_query.Node_RenameStmt:
+			r := n.RenameStmt
+			if r.RenameType == pg_query.ObjectType_OBJECT_TYPE || r.RenameType == pg_query.ObjectType_OBJECT_DOMAIN {
+				old := name(r.Object.GetList().GetItems())
+				out[old] = false
+				out[Table{old.Schema, r.Newname}] = false
+			}
+		}
+	}
+	return out
 }
