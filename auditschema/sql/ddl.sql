@@ -20,14 +20,28 @@ BEGIN
 		END LOOP;
 	ELSE
 		FOR r IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP
-			-- Triggers, rules and policies of audited tables depend on them; so does a rule elsewhere that writes one.
+			-- Triggers, rules and policies of audited tables depend on them; so does a rule elsewhere that writes
+			-- one, and a policy on a table of the audit schema. A function a trigger of an audited table runs
+			-- (CREATE OR REPLACE, ALTER FUNCTION) changes what its writes do.
 			IF r.schema_name = {{lit .Schema}} OR r.objid IN (SELECT tbl FROM {{.S}}.audited_tables)
-			   OR EXISTS (SELECT FROM pg_depend d JOIN {{.S}}.audited_tables a ON a.tbl = d.refobjid
-			              WHERE d.classid = r.classid AND d.objid = r.objid AND d.refclassid = 'pg_class'::regclass) THEN
+			   OR EXISTS (SELECT FROM pg_depend d
+			              WHERE d.classid = r.classid AND d.objid = r.objid AND d.refclassid = 'pg_class'::regclass
+			                AND (d.refobjid IN (SELECT tbl FROM {{.S}}.audited_tables)
+			                     OR d.refobjid IN (SELECT oid FROM pg_class WHERE relnamespace = {{lit .Schema}}::regnamespace)))
+			   OR (r.classid = 'pg_proc'::regclass
+			       AND EXISTS (SELECT FROM pg_trigger g WHERE g.tgfoid = r.objid AND g.tgrelid IN (SELECT tbl FROM {{.S}}.audited_tables))) THEN
 				INSERT INTO {{.S}}.ddl_log (command_tag, object_type, object_identity, statement)
 				VALUES (r.command_tag, r.object_type, r.object_identity, current_query());
 			END IF;
 		END LOOP;
+		-- The audit triggers are statement triggers of the audited tables: a statement on a table that inherits
+		-- from one, that one inherits from, or that it is a partition of (ATTACH PARTITION) fires none of them, and
+		-- its changes to the audited table's rows would leave no audit row. InstallModels refuses such tables;
+		-- this refuses making one so later (the refusal rolls the command back, so it leaves no ddl_log row).
+		IF EXISTS (SELECT FROM pg_inherits i JOIN {{.S}}.audited_tables a ON a.tbl IN (i.inhrelid, i.inhparent)) THEN
+			RAISE EXCEPTION '% refused: an audited table may not inherit, be inherited from or be a partition: statements on the other tables would fire none of its audit triggers', TG_TAG
+				USING ERRCODE = 'feature_not_supported';
+		END IF;
 	END IF;
 END
 $ar$;

@@ -1088,6 +1088,45 @@ func TestRedTeamOwner(t *testing.T) {
 		}
 	})
 
+	// Statement triggers fire for the table a statement names: made a partition of another table (or a parent or
+	// child by inheritance), an audited table's rows would change through the other one with no audit row. The
+	// event trigger refuses each form, and the data stays writable only through the audited table.
+	t.Run("partition_or_inherit_refused", func(t *testing.T) {
+		must(t, owner, "CREATE TABLE public.rt_parted (LIKE public.dental_records INCLUDING DEFAULTS) PARTITION BY RANGE (id)")
+		must(t, owner, "CREATE TABLE public.rt_parent (LIKE public.dental_records)")
+		t.Cleanup(func() { c.Super.Exec(context.Background(), "DROP TABLE IF EXISTS public.rt_parted, public.rt_parent, public.rt_child") })
+		for _, sql := range []string{
+			"ALTER TABLE public.rt_parted ATTACH PARTITION public.dental_records FOR VALUES FROM (MINVALUE) TO (MAXVALUE)",
+			"ALTER TABLE public.dental_records INHERIT public.rt_parent",
+			"CREATE TABLE public.rt_child () INHERITS (public.dental_records)",
+		} {
+			try(t, owner, "0A000", sql)
+		}
+		var kin int
+		if err := c.Super.QueryRow(ctx, "SELECT count(*) FROM pg_inherits WHERE 'public.dental_records'::regclass IN (inhrelid, inhparent)").Scan(&kin); err != nil || kin != 0 {
+			t.Errorf("dental_records takes part in %d inheritance links (%v), want 0", kin, err)
+		}
+	})
+
+	// A trigger of the owner's own on an audited table is recorded when created; replacing the function it runs
+	// (which could then write other rows under the repository's claim) must be recorded too.
+	t.Run("replace_own_trigger_function_is_recorded", func(t *testing.T) {
+		must(t, owner, "CREATE FUNCTION public.rt_touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$")
+		must(t, owner, "CREATE TRIGGER rt_touch BEFORE UPDATE ON appointments FOR EACH ROW EXECUTE FUNCTION public.rt_touch()")
+		t.Cleanup(func() {
+			c.Super.Exec(context.Background(), "DROP TRIGGER IF EXISTS rt_touch ON appointments; DROP FUNCTION IF EXISTS public.rt_touch()")
+		})
+		dm := ddlMark(t, c)
+		must(t, owner, "CREATE OR REPLACE FUNCTION public.rt_touch() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$BEGIN NEW.type := 'piggybacked'; RETURN NEW; END$$")
+		must(t, owner, "ALTER FUNCTION public.rt_touch() SET search_path = public")
+		ddl := ddlSince(t, c, dm)
+		for _, tag := range []string{"CREATE FUNCTION", "ALTER FUNCTION"} {
+			if !slices.ContainsFunc(ddl, func(d ddlRow) bool { return d.CommandTag == tag && d.ObjectIdentity == "public.rt_touch()" }) {
+				t.Errorf("%s public.rt_touch() is not in ddl_log: %+v", tag, ddl)
+			}
+		}
+	})
+
 	// Last: the trigger is gone for the rest of this database's life.
 	t.Run("drop_audit_trigger_is_recorded", func(t *testing.T) {
 		dm := ddlMark(t, c)
