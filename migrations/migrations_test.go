@@ -89,8 +89,8 @@ func TestUpFromVersion0(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Up on a version 0 database: %v", err)
 	}
-	if res.Applied != 2 {
-		t.Errorf("Up applied %d migrations, want 2 (00005_owner, 00006_hop_keys)", res.Applied)
+	if res.Applied != 3 {
+		t.Errorf("Up applied %d migrations, want 3 (00005_owner, 00006_hop_keys, 00007_patient_keys)", res.Applied)
 	}
 	if res.Upgrade == nil {
 		t.Fatal("Up imported no version 0 trail")
@@ -111,8 +111,8 @@ func TestUpFromVersion0(t *testing.T) {
 	if err := pool.QueryRow(ctx, "SELECT array_agg(version_id ORDER BY version_id) FROM goose_db_version WHERE is_applied").Scan(&versions); err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(versions, []int64{0, 1, 2, 3, 4, 5, 6}) {
-		t.Errorf("goose recorded versions %v, want 0-6 (version 0's 1-4 and this version's 5 and 6)", versions)
+	if !slices.Equal(versions, []int64{0, 1, 2, 3, 4, 5, 6, 7}) {
+		t.Errorf("goose recorded versions %v, want 0-7 (version 0's 1-4 and this version's 5 to 7)", versions)
 	}
 
 	// A raw write now: recorded by the new triggers, not refused by a backstop writing the renamed table.

@@ -14,13 +14,13 @@ var AuditModels = auditschema.Models{
 	Schema: "auditrepo",
 	Tables: []auditschema.Table{
 		{Name: "public.users", Columns: []string{"id", "username", "email", "password", "auth_token", "user_type", "role", "first_name", "last_name", "last_login", "updated_at"}},
-		{Name: "public.appointments", Columns: []string{"id", "patient_id", "dentist_id", "clinic_id", "date", "time", "type", "status", "notes", "updated_at"}},
-		{Name: "public.dental_records", Columns: []string{"id", "patient_id", "dentist_id", "diagnosis", "treatment", "notes", "created_at", "updated_at"}},
-		{Name: "public.billings", Columns: []string{"id", "patient_id", "amount", "status", "description", "updated_at"}},
-		{Name: "public.invoices", Columns: []string{"id", "appointment_id", "amount", "status", "due_date", "updated_at"}, Refs: []auditschema.Ref{{From: "public.invoices", Column: "appointment_id", To: "public.appointments"}}},
-		{Name: "public.treatment_plans", Columns: []string{"id", "patient_id", "dentist_id", "title", "description", "status", "estimated_cost", "updated_at"}},
-		{Name: "public.documents", Columns: []string{"id", "patient_id", "document_type", "filename", "storage_path", "uploaded_at"}},
-		{Name: "public.patient_intake_forms", Columns: []string{"id", "patient_id", "allergies", "medications", "medical_conditions", "emergency_contact", "emergency_phone", "insurance_provider", "insurance_policy", "smoker", "pregnant", "signed_at", "updated_at"}},
+		{Name: "public.appointments", Columns: []string{"id", "patient_id", "dentist_id", "clinic_id", "date", "time", "type", "status", "notes", "updated_at"}, Refs: []auditschema.Ref{{From: "public.appointments", Column: "patient_id", To: "public.users"}}},
+		{Name: "public.dental_records", Columns: []string{"id", "patient_id", "dentist_id", "diagnosis", "treatment", "notes", "created_at", "updated_at"}, Refs: []auditschema.Ref{{From: "public.dental_records", Column: "patient_id", To: "public.users"}}},
+		{Name: "public.billings", Columns: []string{"id", "patient_id", "amount", "status", "description", "updated_at"}, Refs: []auditschema.Ref{{From: "public.billings", Column: "patient_id", To: "public.users"}}},
+		{Name: "public.invoices", Columns: []string{"id", "appointment_id", "amount", "status", "due_date", "updated_at"}, Refs: []auditschema.Ref{{From: "public.invoices", Column: "appointment_id", To: "public.appointments"}, {From: "public.appointments", Column: "patient_id", To: "public.users"}}},
+		{Name: "public.treatment_plans", Columns: []string{"id", "patient_id", "dentist_id", "title", "description", "status", "estimated_cost", "updated_at"}, Refs: []auditschema.Ref{{From: "public.treatment_plans", Column: "patient_id", To: "public.users"}}},
+		{Name: "public.documents", Columns: []string{"id", "patient_id", "document_type", "filename", "storage_path", "uploaded_at"}, Refs: []auditschema.Ref{{From: "public.documents", Column: "patient_id", To: "public.users"}}},
+		{Name: "public.patient_intake_forms", Columns: []string{"id", "patient_id", "allergies", "medications", "medical_conditions", "emergency_contact", "emergency_phone", "insurance_provider", "insurance_policy", "smoker", "pregnant", "signed_at", "updated_at"}, Refs: []auditschema.Ref{{From: "public.patient_intake_forms", Column: "patient_id", To: "public.users"}}},
 	},
 }
 

@@ -40,6 +40,7 @@ func Build(in *load.Input, a Audit) (*Program, error) {
 		pos[i] = t.Pos
 	}
 	b.files(prog.Models, pos)
+	patientTable(prog.Models)
 	b.moves(prog.Models)
 	b.queries()
 	for _, m := range prog.Models {
@@ -292,6 +293,22 @@ func (b *builder) patient(t *tags.Model, m *Model) {
 			at, col = next, h.Column
 		}
 		needID(at, col, "holding the patient's user id")
+	}
+}
+
+// patientTable sets each model's PatientTable: the table of the one model whose rows are patients, if one is.
+func patientTable(models []*Model) {
+	var selves []*Model
+	for _, m := range models {
+		if m.Patient.Kind == tags.PatientSelf {
+			selves = append(selves, m)
+		}
+	}
+	if len(selves) != 1 {
+		return
+	}
+	for _, m := range models {
+		m.PatientTable = selves[0].Qualified
 	}
 }
 

@@ -42,7 +42,10 @@ type Model struct {
 	Row       *types.Named // sqlc's row struct
 	Columns   []*Column    // in sqlc's order, which is the order of RETURNING *
 	Patient   Patient
-	Writes    []*Write // sorted by Method
+	// PatientTable is the table whose rows are the patients, schema-qualified as SQL names it: the one model's
+	// whose patient is its row itself (patient:"self..."), "" when no model, or more than one, is.
+	PatientTable string
+	Writes       []*Write // sorted by Method
 	// Moves are the other models whose patient path goes through a column of this table: an UPDATE of that
 	// column can move their rows to another patient.
 	Moves []*Move
@@ -94,11 +97,11 @@ type Ref struct {
 	From, Column, To string
 }
 
-// Refs are the references the model's patient path follows, in order: its own column, then each hop's but the
-// last. None when its rows name their patient themselves.
+// Refs are the references the model's patient path follows, in order: its own column, then each hop's, the
+// last one to the patient table when it is known (PatientTable). None when its rows are patients themselves.
 func (m *Model) Refs() []Ref {
 	p := m.Patient
-	if p.Kind != tags.PatientPath {
+	if p.Kind != tags.PatientPath && p.Kind != tags.PatientColumn {
 		return nil
 	}
 	var out []Ref
@@ -106,6 +109,9 @@ func (m *Model) Refs() []Ref {
 	for _, h := range p.Hops {
 		out = append(out, Ref{From: from, Column: col, To: h.Qualified})
 		from, col = h.Qualified, h.Column
+	}
+	if m.PatientTable != "" {
+		out = append(out, Ref{From: from, Column: col, To: m.PatientTable})
 	}
 	return out
 }

@@ -868,6 +868,19 @@ func TestRedTeamApp(t *testing.T) {
 				t.Errorf("refused statements wrote audit rows %+v", rows)
 			}
 		})
+		// The same with a patient: re-keyed, or deleted, and their id given to another user in the same statement
+		// would hand every record of theirs to that user with no audit row of the records'. The keys of patient
+		// columns are ON UPDATE / ON DELETE RESTRICT (installing requires it), which refuses both forms.
+		t.Run("hand_a_patient_id_to_another_user", func(t *testing.T) {
+			m := clinictest.MaxID(t, c.Reviewer)
+			const reinsert = `INSERT INTO users (id, username, email, password, user_type, first_name, last_name)
+				OVERRIDING SYSTEM VALUE SELECT $1, 'rt-mallory', 'm@evil.example', 'pw', 'patient', 'Mallory', 'Evil' FROM u`
+			try(t, app, "23503", `WITH u AS (UPDATE users SET id = DEFAULT WHERE id = $1 RETURNING *) `+reinsert, c.Patient1)
+			try(t, app, "23503", `WITH u AS (DELETE FROM users WHERE id = $1 RETURNING *) `+reinsert, c.Patient1)
+			if rows := clinictest.Since(t, c.Reviewer, m); len(rows) != 0 {
+				t.Errorf("refused statements wrote audit rows %+v", rows)
+			}
+		})
 		// A new id for an existing record: two UPDATE halves, each with its true side; both in the patient's trail.
 		t.Run("rekey_identity", func(t *testing.T) {
 			old := c.Appointment(t, c.Ctx, db.CreateAppointmentParams{Type: "throwaway"}).ID

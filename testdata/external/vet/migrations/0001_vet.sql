@@ -10,7 +10,7 @@ CREATE TABLE clients (
 
 CREATE TABLE pets (
     id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    client_id bigint NOT NULL REFERENCES clients,
+    client_id bigint NOT NULL REFERENCES clients ON DELETE RESTRICT ON UPDATE RESTRICT,
     name      text NOT NULL,
     species   text NOT NULL
 );
