@@ -1107,7 +1107,9 @@ func TestRedTeamOwner(t *testing.T) {
 	t.Run("partition_or_inherit_refused", func(t *testing.T) {
 		must(t, owner, "CREATE TABLE public.rt_parted (LIKE public.dental_records INCLUDING DEFAULTS) PARTITION BY RANGE (id)")
 		must(t, owner, "CREATE TABLE public.rt_parent (LIKE public.dental_records)")
-		t.Cleanup(func() { c.Super.Exec(context.Background(), "DROP TABLE IF EXISTS public.rt_parted, public.rt_parent, public.rt_child") })
+		t.Cleanup(func() {
+			c.Super.Exec(context.Background(), "DROP TABLE IF EXISTS public.rt_parted, public.rt_parent, public.rt_child")
+		})
 		for _, sql := range []string{
 			"ALTER TABLE public.rt_parted ATTACH PARTITION public.dental_records FOR VALUES FROM (MINVALUE) TO (MAXVALUE)",
 			"ALTER TABLE public.dental_records INHERIT public.rt_parent",
