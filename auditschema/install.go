@@ -2,11 +2,9 @@ package auditschema
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"slices"
-	"strings"
 
+	"github.com/auditrepo/auditrepo/internal/sqltext"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -236,165 +234,74 @@ func InstallModels(ctx context.Context, db Querier, c Config, m Models) error {
 }
 
 // check finds what the roles have that they may not (checkRoles), and every table that is missing, has other
-// columns than its model, is not owned by the owner role, or lacks the application role's grants.
+// columns than its model, has no unique id, takes part in inheritance, is not owned by the owner role, lacks the
+// application role's grants, or lacks the foreign keys its patient path follows (the query model_problems, which
+// the generated SQL runs too: ModelChecksSQL).
 func check(ctx context.Context, tx pgx.Tx, c Config, tables []Table) error {
 	probs, err := checkRoles(ctx, tx, c)
 	if err != nil {
 		return err
 	}
-	checked := map[Ref]bool{}
-	for _, tbl := range tables {
-		t := tbl.Name
-		var owner string
-		var grants, cols []string
-		var idUnique bool
-		var kin []string // the tables it inherits from or that inherit from it (partitions included)
-		err := tx.QueryRow(ctx, `
-			SELECT pg_get_userbyid(c.relowner),
-				array(SELECT p FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) p
-				      WHERE NOT has_table_privilege($2, c.oid, p)),
-				array(SELECT a.attname::text FROM pg_attribute a
-				      WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum),
-				EXISTS (SELECT FROM pg_index i JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'id'
-				        WHERE i.indrelid = c.oid AND i.indisunique AND i.indimmediate AND i.indnkeyatts = 1
-				          AND i.indkey[0] = a.attnum AND i.indpred IS NULL),
-				array(SELECT h.oid::regclass::text FROM pg_inherits i JOIN pg_class h
-				      ON h.oid = CASE WHEN i.inhrelid = c.oid THEN i.inhparent ELSE i.inhrelid END
-				      WHERE c.oid IN (i.inhrelid, i.inhparent) ORDER BY 1)
-			FROM pg_class c WHERE c.oid = to_regclass($1)`, t, c.App).Scan(&owner, &grants, &cols, &idUnique, &kin)
-		if errors.Is(err, pgx.ErrNoRows) {
-			probs = append(probs, Problem{What: "table " + t + " does not exist", Fix: "run the migrations that create it before installing the models"})
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if extra := missingFrom(cols, tbl.Columns); len(extra) > 0 {
-			probs = append(probs, Problem{
-				What: fmt.Sprintf("table %s has columns its model does not declare: %s", t, strings.Join(extra, ", ")),
-				Fix:  "declare them in the model (untagged, or audit:\"exclude\", \"redact\" or \"nonphi\"), regenerate the repositories and install those",
-			})
-		}
-		if missing := missingFrom(tbl.Columns, cols); len(missing) > 0 {
-			probs = append(probs, Problem{
-				What: fmt.Sprintf("table %s lacks columns its model declares: %s", t, strings.Join(missing, ", ")),
-				Fix:  "run the migrations the repositories were generated from, or regenerate them from this schema",
-			})
-		}
-		if !idUnique && slices.Contains(cols, "id") {
-			// The triggers pair a row's old and new versions by id (transition tables keep no other link): rows
-			// sharing one would have their images mixed up, or a change of either written as two halves.
-			probs = append(probs, Problem{
-				What: fmt.Sprintf("table %s has no unique index on id alone (a PRIMARY KEY or UNIQUE constraint, not deferrable): the audit triggers pair a row's old and new versions by id", t),
-				Fix:  fmt.Sprintf("ALTER TABLE %s ADD UNIQUE (id);", t),
-			})
-		}
-		if len(kin) > 0 {
-			// The audit triggers are statement triggers on this table: a statement on a parent or a child (a
-			// partition included) fires none of them, and its changes to this table's rows would leave no row.
-			probs = append(probs, Problem{
-				What: fmt.Sprintf("table %s takes part in inheritance or partitioning (with %s): writes through those tables would fire none of its audit triggers", t, strings.Join(kin, ", ")),
-				Fix:  "audit a table that neither inherits nor is inherited from, nor is partitioned or a partition",
-			})
-		}
-		if owner != c.Owner {
-			probs = append(probs, Problem{
-				What: fmt.Sprintf("table %s is owned by %s, not %s", t, owner, c.Owner),
-				Fix:  fmt.Sprintf("ALTER TABLE %s OWNER TO %s;", t, pgx.Identifier{c.Owner}.Sanitize()),
-			})
-		}
-		if len(grants) > 0 {
-			g := strings.Join(grants, ", ")
-			probs = append(probs, Problem{
-				What: fmt.Sprintf("role %s lacks %s on %s", c.App, g, t),
-				Fix:  fmt.Sprintf("GRANT %s ON %s TO %s;", g, t, pgx.Identifier{c.App}.Sanitize()),
-			})
-		}
-		for _, r := range tbl.Refs {
-			// A longer path repeats the steps of the paths of its hop tables: each is checked, and named, once.
-			if checked[r] {
-				continue
-			}
-			checked[r] = true
-			p, err := checkRef(ctx, tx, r)
-			if err != nil {
-				return err
-			}
-			if p != nil {
-				probs = append(probs, *p)
-			}
-		}
+	q, err := render("model_problems", modelsView(tables, sqltext.Literal(c.Owner), sqltext.Literal(c.App)))
+	if err != nil {
+		return err
 	}
-	if len(probs) > 0 {
+	rows, err := tx.Query(ctx, q)
+	if err != nil {
+		return fmt.Errorf("auditschema: checking the models' tables: %w", err)
+	}
+	more, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Problem])
+	if err != nil {
+		return fmt.Errorf("auditschema: checking the models' tables: %w", err)
+	}
+	if probs = append(probs, more...); len(probs) > 0 {
 		return &NotReadyError{Problems: probs}
 	}
 	return nil
 }
 
-// checkRef reports a step of a patient path whose column lacks a validated foreign key to the hop table's id that
-// is ON DELETE RESTRICT ON UPDATE RESTRICT and not deferrable, or has another key there that is not (nil if
-// neither, or if a table is missing, which check reports). NO ACTION would let a statement delete or re-key the
-// hop row and give its id to another row, and CASCADE, SET NULL or SET DEFAULT change the dependents with it:
-// either way the dependents would change patient with no audit row of theirs. A deferrable key lets any session
-// (SET CONSTRAINTS ALL DEFERRED) write a dependent whose hop row does not exist yet, whose audit row names no
-// patient. The fix drops the other keys and adds or validates one.
-func checkRef(ctx context.Context, tx pgx.Tx, r Ref) (*Problem, error) {
-	type key struct {
-		Name         string
-		Right, Valid bool // both actions RESTRICT, not deferrable; validated
+// ModelChecksSQL returns the statement that refuses installing the triggers of tables, naming each problem and its
+// fix, unless the tables pass the checks InstallModels makes of them (not those of the roles): the generated
+// Models.SQL starts with it, for installs that run that alone. The owner and application roles are read from the
+// grants of the audit schema installed under schema.
+func ModelChecksSQL(schema string, tables []Table) (string, error) {
+	if err := (Config{Schema: schema}).WithDefaults().Check(); err != nil {
+		return "", err
 	}
-	rows, err := tx.Query(ctx, `
-		SELECT k.conname::text, k.confdeltype = 'r' AND k.confupdtype = 'r' AND NOT k.condeferrable, k.convalidated
-		FROM pg_constraint k
-		JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attname = $2
-		JOIN pg_attribute b ON b.attrelid = k.confrelid AND b.attname = 'id'
-		WHERE k.contype = 'f' AND k.conrelid = to_regclass($1) AND k.confrelid = to_regclass($3)
-		  AND k.conkey = ARRAY[a.attnum] AND k.confkey = ARRAY[b.attnum]
-		ORDER BY 1`, r.From, r.Column, r.To)
-	if err != nil {
-		return nil, fmt.Errorf("auditschema: reading the foreign keys of %s: %w", r.From, err)
+	granted := func(fn string) string {
+		return fmt.Sprintf(`(SELECT pg_catalog.string_agg(r.rolname::text, ', ' ORDER BY r.rolname)
+		FROM pg_catalog.pg_proc f, pg_catalog.aclexplode(f.proacl) x JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) x.grantee
+		WHERE f.oid OPERATOR(pg_catalog.=) %s::pg_catalog.regprocedure AND x.privilege_type OPERATOR(pg_catalog.=) 'EXECUTE'
+			AND x.grantee OPERATOR(pg_catalog.<>) f.proowner)`, sqltext.Literal(pgx.Identifier{schema}.Sanitize()+"."+fn))
 	}
-	keys, err := pgx.CollectRows(rows, pgx.RowToStructByPos[key])
-	if err != nil {
-		return nil, fmt.Errorf("auditschema: reading the foreign keys of %s: %w", r.From, err)
-	}
-	var exist bool
-	if err := tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL", r.From, r.To).Scan(&exist); err != nil {
-		return nil, fmt.Errorf("auditschema: looking up %s and %s: %w", r.From, r.To, err)
-	}
-	var fixes []string
-	good := false
-	for _, k := range keys {
-		switch {
-		case k.Right && k.Valid && !good:
-			good = true
-		case k.Right && !good:
-			good = true
-			fixes = append(fixes, "VALIDATE CONSTRAINT "+pgx.Identifier{k.Name}.Sanitize())
-		case !k.Right:
-			fixes = append(fixes, "DROP CONSTRAINT "+pgx.Identifier{k.Name}.Sanitize())
-		}
-	}
-	if !exist || good && len(fixes) == 0 {
-		return nil, nil
-	}
-	if !good {
-		fixes = append(fixes, fmt.Sprintf("ADD FOREIGN KEY (%s) REFERENCES %s (id) ON DELETE RESTRICT ON UPDATE RESTRICT", pgx.Identifier{r.Column}.Sanitize(), r.To))
-	}
-	return &Problem{
-		What: fmt.Sprintf("column %s.%s, which the patient path follows, needs exactly the foreign keys to %s (id) that are validated, not deferrable and ON DELETE RESTRICT ON UPDATE RESTRICT: without one, a statement could delete or re-key the %s row, or give its id to another row, and the dependents would change patient with no audit row of theirs",
-			r.From, r.Column, r.To, r.To),
-		Fix: fmt.Sprintf("ALTER TABLE %s %s;", r.From, strings.Join(fixes, ", ")),
-	}, nil
+	return render("model_checks", modelsView(tables, granted("maintain(integer)"), granted("claim(text, text, text)")))
 }
 
-// missingFrom returns those of names that has lacks, in their order.
-func missingFrom(names, has []string) []string {
-	var out []string
-	for _, n := range names {
-		if !slices.Contains(has, n) {
-			out = append(out, n)
+// modelsTemplate is what model_problems reads: the tables, each step of their patient paths once (after the first
+// table that follows it: a longer path repeats the steps of its hop tables'), and the owner and application roles
+// as SQL expressions.
+type modelsTemplate struct {
+	Tables           []Table
+	Refs             []modelRef
+	OwnerSQL, AppSQL string
+}
+
+// modelRef is a step of a patient path, and the index of the first table whose path follows it.
+type modelRef struct {
+	Ref
+	Table int
+}
+
+func modelsView(tables []Table, ownerSQL, appSQL string) modelsTemplate {
+	v := modelsTemplate{Tables: tables, OwnerSQL: ownerSQL, AppSQL: appSQL}
+	seen := map[Ref]bool{}
+	for i, t := range tables {
+		for _, r := range t.Refs {
+			if !seen[r] {
+				seen[r] = true
+				v.Refs = append(v.Refs, modelRef{r, i})
+			}
 		}
 	}
-	return out
+	return v
 }

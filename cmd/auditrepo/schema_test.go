@@ -73,6 +73,47 @@ func TestModelsSQLIsAGooseMigration(t *testing.T) {
 	}
 }
 
+// Run alone, the models' SQL checks their tables as repo.Install does first: a loosened key of a patient path or a
+// column no model declares refuses it, naming each fix, and nothing changes; with the fixes applied, it installs.
+func TestModelsSQLChecksTheTables(t *testing.T) {
+	d := testdb.New(t)
+	ctx := context.Background()
+	for _, sql := range []string{
+		`ALTER TABLE invoices DROP CONSTRAINT invoices_appointment_id_fkey,
+			ADD CONSTRAINT invoices_appointment_id_fkey FOREIGN KEY (appointment_id) REFERENCES appointments`,
+		"ALTER TABLE documents ADD COLUMN ssn text",
+		"DROP TRIGGER audit_update ON appointments",
+	} {
+		if _, err := d.Super.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := d.Super.Exec(ctx, repo.AuditModels.SQL)
+	for _, want := range []string{
+		"table public.documents has columns its model does not declare: ssn",
+		`fix: ALTER TABLE public.invoices DROP CONSTRAINT "invoices_appointment_id_fkey", ADD FOREIGN KEY ("appointment_id") REFERENCES public.appointments (id) ON DELETE RESTRICT ON UPDATE RESTRICT;`,
+	} {
+		if pgtest.SQLState(err) != "55000" || !strings.Contains(err.Error(), want) {
+			t.Errorf("the models' SQL = %v, want 55000 naming %q", err, want)
+		}
+	}
+	var dropped bool
+	if err := d.Super.QueryRow(ctx, "SELECT NOT EXISTS (SELECT FROM pg_trigger WHERE tgname = 'audit_update' AND tgrelid = 'appointments'::regclass)").Scan(&dropped); err != nil || !dropped {
+		t.Fatalf("a refused install put the dropped trigger back (%v)", err)
+	}
+	for _, sql := range []string{
+		`ALTER TABLE public.invoices DROP CONSTRAINT "invoices_appointment_id_fkey", ADD FOREIGN KEY ("appointment_id") REFERENCES public.appointments (id) ON DELETE RESTRICT ON UPDATE RESTRICT`,
+		"ALTER TABLE documents DROP COLUMN ssn",
+	} {
+		if _, err := d.Super.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := d.Super.Exec(ctx, repo.AuditModels.SQL); err != nil {
+		t.Fatalf("the models' SQL after the fixes: %v", err)
+	}
+}
+
 // gooseUp applies migration to pool as goose would a migration file named name.
 func gooseUp(t *testing.T, pool *pgxpool.Pool, name, migration string, opts ...goose.ProviderOption) {
 	t.Helper()

@@ -220,15 +220,15 @@ func install(f *jen.File, p *ir.Program) error {
 		return err
 	}
 	var tables []jen.Code
-	for _, m := range p.Models {
+	for _, t := range p.Tables() {
 		var cols []jen.Code
-		for _, c := range m.Columns {
-			cols = append(cols, jen.Lit(c.Name))
+		for _, c := range t.Columns {
+			cols = append(cols, jen.Lit(c))
 		}
-		fields := []jen.Code{jen.Id("Name").Op(":").Lit(m.Qualified), jen.Id("Columns").Op(":").Index().String().Values(cols...)}
-		if refs := m.Refs(); len(refs) > 0 {
+		fields := []jen.Code{jen.Id("Name").Op(":").Lit(t.Name), jen.Id("Columns").Op(":").Index().String().Values(cols...)}
+		if len(t.Refs) > 0 {
 			var rs []jen.Code
-			for _, r := range refs {
+			for _, r := range t.Refs {
 				rs = append(rs, jen.Values(jen.Id("From").Op(":").Lit(r.From), jen.Id("Column").Op(":").Lit(r.Column), jen.Id("To").Op(":").Lit(r.To)))
 			}
 			fields = append(fields, jen.Id("Refs").Op(":").Index().Qual(schemaPath, "Ref").Values(rs...))

@@ -8,6 +8,7 @@ import (
 	"go/types"
 
 	"github.com/auditrepo/auditrepo/audit"
+	"github.com/auditrepo/auditrepo/auditschema"
 	"github.com/auditrepo/auditrepo/internal/sqlparse"
 	"github.com/auditrepo/auditrepo/internal/tags"
 )
@@ -91,27 +92,35 @@ type Hop struct {
 	Qualified     string // Table as SQL names it, schema-qualified
 }
 
-// Ref is a reference a patient path follows: column Column of table From holds ids of table To (both
-// schema-qualified as SQL names them). Installing checks each has a foreign key (auditschema.Ref).
-type Ref struct {
-	From, Column, To string
+// Tables are the models' tables as installing checks them (auditschema.Models.Tables), in the models' order.
+func (p *Program) Tables() []auditschema.Table {
+	var out []auditschema.Table
+	for _, m := range p.Models {
+		t := auditschema.Table{Name: m.Qualified}
+		for _, c := range m.Columns {
+			t.Columns = append(t.Columns, c.Name)
+		}
+		t.Refs = m.refs()
+		out = append(out, t)
+	}
+	return out
 }
 
-// Refs are the references the model's patient path follows, in order: its own column, then each hop's, the
+// refs are the references the model's patient path follows, in order: its own column, then each hop's, the
 // last one to the patient table when it is known (PatientTable). None when its rows are patients themselves.
-func (m *Model) Refs() []Ref {
+func (m *Model) refs() []auditschema.Ref {
 	p := m.Patient
 	if p.Kind != tags.PatientPath && p.Kind != tags.PatientColumn {
 		return nil
 	}
-	var out []Ref
+	var out []auditschema.Ref
 	from, col := m.Qualified, p.Column
 	for _, h := range p.Hops {
-		out = append(out, Ref{From: from, Column: col, To: h.Qualified})
+		out = append(out, auditschema.Ref{From: from, Column: col, To: h.Qualified})
 		from, col = h.Qualified, h.Column
 	}
 	if m.PatientTable != "" {
-		out = append(out, Ref{From: from, Column: col, To: m.PatientTable})
+		out = append(out, auditschema.Ref{From: from, Column: col, To: m.PatientTable})
 	}
 	return out
 }

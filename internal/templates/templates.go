@@ -14,6 +14,7 @@ import (
 	"unicode"
 
 	"github.com/auditrepo/auditrepo/audit"
+	"github.com/auditrepo/auditrepo/auditschema"
 	"github.com/auditrepo/auditrepo/internal/ir"
 	"github.com/auditrepo/auditrepo/internal/sqlparse"
 	"github.com/auditrepo/auditrepo/internal/sqltext"
@@ -60,6 +61,11 @@ func Triggers(p *ir.Program) (string, error) {
 			t.Schemas = append(t.Schemas, m.Schema)
 		}
 	}
+	checks, err := auditschema.ModelChecksSQL(p.Audit.Schema, p.Tables())
+	if err != nil {
+		return "", err
+	}
+	t.Checks = checks
 	return render("triggers", t)
 }
 
@@ -71,6 +77,7 @@ type triggers struct {
 	Log       string // the audit table, qualified
 	Schemas   []string
 	Models    []*data
+	Checks    string // the statement refusing tables that installing would refuse (auditschema.ModelChecksSQL)
 }
 
 func render(name string, d any) (string, error) {

@@ -9,7 +9,7 @@ CREATE TABLE people (
 
 CREATE TABLE visits (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    patient_id  bigint NOT NULL REFERENCES people,
+    patient_id  bigint NOT NULL REFERENCES people ON DELETE RESTRICT ON UPDATE RESTRICT,
     reason      text NOT NULL,
     note        text NOT NULL DEFAULT '',
     "time"      time,
