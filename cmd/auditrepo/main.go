@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -103,4 +104,35 @@ func (e *env) dbURL(flagValue string) (string, error) {
 		return u, nil
 	}
 	return "", usageError{"no database: set $DATABASE_URL or pass --db URL"}
+}
+
+// idValue is the value of every numeric id flag (--patient, --id, --hold-patient, --release): a decimal bigint,
+// whatever its leading zeros (a zero-padded MRN, 0100, is 100, never octal 64), and whether the flag was given.
+// Anything else (0x3, 1e3, an empty value) is refused, so the command exits 2 with the flag's help.
+type idValue struct {
+	v   int64
+	set bool
+}
+
+func (o *idValue) String() string {
+	if o == nil || !o.set {
+		return ""
+	}
+	return strconv.FormatInt(o.v, 10)
+}
+
+func (o *idValue) Set(s string) error {
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return errors.New("want a decimal integer (leading zeros are decimal: 0100 is 100)")
+	}
+	o.v, o.set = v, true
+	return nil
+}
+
+// idFlag registers an id flag on fs.
+func idFlag(fs *flag.FlagSet, name, usage string) *idValue {
+	v := new(idValue)
+	fs.Var(v, name, usage)
+	return v
 }

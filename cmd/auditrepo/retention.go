@@ -23,11 +23,11 @@ func retentionCmd(ctx context.Context, e *env, args []string) error {
 	registerNames(fs, &c, schemaName, ownerName)
 	floorS := fs.String("floor", "6y", "keep audit rows this many years (6y at least)")
 	dry := fs.Bool("dry-run", false, "report what would be dropped and created; change nothing")
-	holdPatient := fs.Int64("hold-patient", 0, "place a legal hold on this patient's audit rows (with --reason)")
+	holdPatient := idFlag(fs, "hold-patient", "place a legal hold on the audit rows of the patient with this `ID`, in decimal (with --reason)")
 	holdFrom := fs.String("hold-from", "", "place a legal hold on a period from this day (YYYY-MM-DD) or instant (RFC 3339), with --reason")
 	holdTo := fs.String("hold-to", "", "the held period's last day (included) or end instant (excluded)")
 	reason := fs.String("reason", "", "why the legal hold is placed (required with a hold)")
-	release := fs.Int64("release", 0, "release the legal hold with this id")
+	release := idFlag(fs, "release", "release the legal hold with this `ID`, in decimal (as placing it printed)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -52,14 +52,12 @@ func retentionCmd(ctx context.Context, e *env, args []string) error {
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	holding := given["hold-patient"] || given["hold-from"] || given["hold-to"]
 	switch {
-	case given["hold-patient"] && *holdPatient <= 0:
-		return usageError{fmt.Sprintf("--hold-patient %d: want a patient id", *holdPatient)}
 	case given["hold-from"] && *holdFrom == "":
 		return usageError{`--hold-from "": want a day (YYYY-MM-DD) or an instant (RFC 3339)`}
 	case given["hold-to"] && *holdTo == "":
 		return usageError{`--hold-to "": want a day (YYYY-MM-DD) or an instant (RFC 3339)`}
-	case given["release"] && *release <= 0:
-		return usageError{fmt.Sprintf("--release %d: want a legal hold id", *release)}
+	case given["release"] && release.v <= 0:
+		return usageError{fmt.Sprintf("--release %d: legal hold ids are positive (1, 2, ...: as placing the hold printed)", release.v)}
 	case given["reason"] && !holding:
 		return usageError{"--reason goes with a hold (--hold-patient, or --hold-from and --hold-to)"}
 	case (holding || given["release"]) && (given["dry-run"] || given["floor"]):
@@ -80,21 +78,21 @@ func retentionCmd(ctx context.Context, e *env, args []string) error {
 	defer pool.Close()
 	switch {
 	case given["release"]:
-		ok, err := auditschema.Release(ctx, pool, c, *release)
+		ok, err := auditschema.Release(ctx, pool, c, release.v)
 		if err != nil {
 			return err
 		}
 		if !ok {
-			return usageError{fmt.Sprintf("no active legal hold %d", *release)}
+			return usageError{fmt.Sprintf("no active legal hold %d", release.v)}
 		}
-		fmt.Fprintf(e.stdout, "released legal hold %d\n", *release)
+		fmt.Fprintf(e.stdout, "released legal hold %d\n", release.v)
 		return nil
 	case given["hold-patient"]:
-		id, err := auditschema.HoldPatient(ctx, pool, c, *holdPatient, *reason)
+		id, err := auditschema.HoldPatient(ctx, pool, c, holdPatient.v, *reason)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "placed legal hold %d on patient %d\n", id, *holdPatient)
+		fmt.Fprintf(e.stdout, "placed legal hold %d on patient %d\n", id, holdPatient.v)
 		return nil
 	case holding:
 		id, err := auditschema.HoldPeriod(ctx, pool, c, from, to, *reason)

@@ -72,8 +72,8 @@ func TestRetentionCmd(t *testing.T) {
 		// partitions; --dry-run and --floor do not apply to holds and releases.
 		{"empty hold-from", super, []string{"retention", "--hold-from", "", "--reason", "x"}, `--hold-from "": want a day`},
 		{"empty hold-to", super, []string{"retention", "--hold-to", "", "--reason", "x"}, `--hold-to "": want a day`},
-		{"zero patient", super, []string{"retention", "--hold-patient", "0", "--reason", "x"}, "--hold-patient 0: want a patient id"},
-		{"zero release", super, []string{"retention", "--release", "0"}, "--release 0: want a legal hold id"},
+		{"empty patient", super, []string{"retention", "--hold-patient", "", "--reason", "x"}, "want a decimal integer"},
+		{"zero release", super, []string{"retention", "--release", "0"}, "--release 0: legal hold ids are positive"},
 		{"reason alone", super, []string{"retention", "--reason", "litigation"}, "--reason goes with a hold"},
 		{"dry-run hold", super, []string{"retention", "--dry-run", "--hold-patient", "5", "--reason", "x"}, "--dry-run and --floor apply to dropping partitions"},
 		{"dry-run release", super, []string{"retention", "--dry-run", "--release", "2"}, "--dry-run and --floor apply to dropping partitions"},

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -196,8 +195,7 @@ func verifyCmd(ctx context.Context, e *env, args []string) error {
 	var f sealFlags
 	f.register(fs)
 	pubFile := fs.String("pub", "", "the public key file keygen wrote (required)")
-	var patient optionalInt
-	fs.Var(&patient, "patient", "prove only this patient's rows (patient_id or prior_patient_id) are in the latest checkpoint")
+	patient := idFlag(fs, "patient", "prove only the rows of the patient with this `ID`, in decimal (patient_id or prior_patient_id), are in the latest checkpoint")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -266,18 +264,4 @@ func parse(fs *flag.FlagSet, args []string) error {
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
 	}
 	return nil
-}
-
-// optionalInt is an int64 flag that knows whether it was given.
-type optionalInt struct {
-	v   int64
-	set bool
-}
-
-func (o *optionalInt) String() string { return fmt.Sprint(o.v) }
-
-func (o *optionalInt) Set(s string) error {
-	v, err := strconv.ParseInt(s, 10, 64)
-	o.v, o.set = v, err == nil
-	return err
 }

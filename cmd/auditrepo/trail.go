@@ -72,7 +72,7 @@ func trailCmd(ctx context.Context, e *env, args []string) error {
 	fs := e.flags("trail")
 	var rf readFlags
 	rf.register(fs)
-	patient := fs.Int64("patient", 0, "the patient's id (required)")
+	patient := idFlag(fs, "patient", "the patient's `ID`, in decimal (required)")
 	fromS := fs.String("from", "", "first day (YYYY-MM-DD, UTC) or instant (RFC 3339) to include")
 	toS := fs.String("to", "", "last day (YYYY-MM-DD, UTC, included) or instant (RFC 3339, excluded)")
 	if err := fs.Parse(args); err != nil {
@@ -81,7 +81,7 @@ func trailCmd(ctx context.Context, e *env, args []string) error {
 	if err := noArgs(fs); err != nil {
 		return err
 	}
-	if *patient == 0 {
+	if !patient.set {
 		return usageError{"--patient ID is required"}
 	}
 	if err := rf.check(fs); err != nil {
@@ -99,8 +99,8 @@ func trailCmd(ctx context.Context, e *env, args []string) error {
 		return usageError{fmt.Sprintf("--from %s is not before --to %s", *fromS, *toS)}
 	}
 	return rf.run(ctx, e, false, func(db *pgxpool.Pool, f func(audit.Event) error) error {
-		return rf.trail().EachPatient(ctx, db, *patient, from, to, f)
-	}, fmt.Sprintf("patient %d", *patient))
+		return rf.trail().EachPatient(ctx, db, patient.v, from, to, f)
+	}, fmt.Sprintf("patient %d", patient.v))
 }
 
 func recordCmd(ctx context.Context, e *env, args []string) error {
@@ -108,14 +108,14 @@ func recordCmd(ctx context.Context, e *env, args []string) error {
 	var rf readFlags
 	rf.register(fs)
 	table := fs.String("table", "", "the audited table, as audit rows name it (without schema, e.g. visits); required")
-	id := fs.Int64("id", 0, "the record's id (required)")
+	id := idFlag(fs, "id", "the record's `ID`, in decimal (required)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if err := noArgs(fs); err != nil {
 		return err
 	}
-	if *table == "" || *id == 0 {
+	if *table == "" || !id.set {
 		return usageError{"--table T and --id N are required"}
 	}
 	if err := rf.check(fs); err != nil {
@@ -125,8 +125,8 @@ func recordCmd(ctx context.Context, e *env, args []string) error {
 		if err := rf.knownTable(ctx, db, *table); err != nil {
 			return err
 		}
-		return rf.trail().EachRecord(ctx, db, *table, *id, f)
-	}, fmt.Sprintf("%s %d", *table, *id))
+		return rf.trail().EachRecord(ctx, db, *table, id.v, f)
+	}, fmt.Sprintf("%s %d", *table, id.v))
 }
 
 // knownTable refuses a table that no audit row names and that is not registered as audited, most likely a typo.

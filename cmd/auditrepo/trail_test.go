@@ -269,3 +269,48 @@ func TestJSONEscapesHidden(t *testing.T) {
 		t.Errorf("decoded %q (%v), want %q", got.After["notes"], err, value)
 	}
 }
+
+// Every numeric id flag reads decimal, leading zeros included (a zero-padded MRN means what it says, not octal),
+// refuses anything else with exit 2, and takes 0 for an id the audit columns can hold.
+func TestIDFlagsDecimal(t *testing.T) {
+	reviewer, db := seeded(t)
+	super := db.Config().ConnString()
+	same := func(want []string, args ...string) {
+		t.Helper()
+		code, got, errs := runCmd(t, reviewer, args...)
+		_, out, _ := runCmd(t, reviewer, want...)
+		if code != 0 || got != out || out == "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want the output of %v: %q", args, code, got, errs, want, out)
+		}
+	}
+	same([]string{"trail", "--patient", "42", "--format", "json"}, "trail", "--patient", "042", "--format", "json")
+	same([]string{"trail", "--patient", "99", "--format", "json"}, "trail", "--patient", "0099", "--format", "json")
+	same([]string{"record", "--table", "visits", "--id", "1", "--format", "json"}, "record", "--table", "visits", "--id", "01", "--format", "json")
+	for _, args := range [][]string{{"trail", "--patient", "0"}, {"record", "--table", "visits", "--id", "0"}} {
+		if code, out, errs := runCmd(t, reviewer, args...); code != 0 || !strings.Contains(errs, "no events for") {
+			t.Errorf("%v: exit %d, %q %q; want 0 and no events", args, code, out, errs)
+		}
+	}
+
+	for _, c := range []struct{ args, want string }{
+		{"--hold-patient 0100 --reason x", "placed legal hold 1 on patient 100\n"},
+		{"--hold-patient 09 --reason x", "placed legal hold 2 on patient 9\n"},
+		{"--hold-patient 0 --reason x", "placed legal hold 3 on patient 0\n"},
+		{"--release 02", "released legal hold 2\n"},
+	} {
+		if code, out, errs := runCmd(t, super, append([]string{"retention"}, strings.Fields(c.args)...)...); code != 0 || out != c.want {
+			t.Errorf("retention %s: exit %d, %q %q; want %q", c.args, code, out, errs, c.want)
+		}
+	}
+	for _, args := range []string{"trail --patient 0x2a", "trail --patient 1e3", "trail --patient 4_2", "trail --patient=",
+		"record --table visits --id 0b1", "retention --hold-patient 0x3 --reason x", "retention --release 0x1",
+		"verify --pub k --checkpoints d --patient 0x1"} {
+		code, _, errs := runCmd(t, super, strings.Fields(args)...)
+		if code != 2 || !strings.Contains(errs, "want a decimal integer (leading zeros are decimal: 0100 is 100)") {
+			t.Errorf("%s: exit %d, stderr %q; want 2 and the decimal rule", args, code, errs)
+		}
+	}
+	if code, _, errs := runCmd(t, super, "retention", "--release", "0"); code != 2 || !strings.Contains(errs, "legal hold ids are positive") {
+		t.Errorf("--release 0: exit %d, stderr %q", code, errs)
+	}
+}
