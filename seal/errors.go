@@ -14,6 +14,10 @@ var (
 	ErrBadCheckpoint = errors.New("seal: bad checkpoint")
 	// ErrOtherKey is matched by a *KeyError: Seal was given a key other than the one the trail is sealed with.
 	ErrOtherKey = errors.New("seal: the trail is sealed with another key")
+	// ErrWitnessMissing is matched by the error of a witness that is not there at all (a Dir that does not
+	// exist), as opposed to one holding no checkpoint: Verify never reads it as an empty copy, and Seal creates
+	// it only while the database has no checkpoint.
+	ErrWitnessMissing = errors.New("seal: witness missing")
 )
 
 // TamperError names the first row, in leaf order, that does not match the sealed tree.

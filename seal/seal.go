@@ -48,7 +48,10 @@ var rangeFactory = compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren
 // a newer one, another of the same size, one of a size the database has another checkpoint of or none, or any
 // when the database has none (its checkpoints were changed or rolled back). A witness that holds an earlier
 // checkpoint of the database's, or none, is given the database's latest first (a previous seal's publishing
-// failed, or the witness is new). It refuses (ErrOtherKey) to
+// failed, or the witness is new). A missing witness (a Dir that does not exist) is created by a seal of a
+// database without checkpoints, the first; later it is refused (ErrWitnessMissing): it should hold the
+// database's checkpoints, so it is a wrong path or deleted (a new witness is created empty first). It refuses
+// (ErrOtherKey) to
 // seal with a key that did not sign the latest checkpoint (by the key name and hash the note's signature
 // lines state): the trail would then verify with neither key.
 func Seal(ctx context.Context, db DB, s note.Signer, opts Options) (*Checkpoint, error) {
@@ -191,6 +194,12 @@ func signers(signed []byte, k interface {
 // not) and nothing newer, and that an earlier checkpoint it holds is the database's of that size.
 func checkWitness(ctx context.Context, tx pgx.Tx, c auditschema.Config, w Witness, prev *Checkpoint) error {
 	signed, err := w.Latest(ctx)
+	switch {
+	case errors.Is(err, ErrWitnessMissing) && prev == nil:
+		signed, err = nil, nil // the first seal: Publish creates it
+	case errors.Is(err, ErrWitnessMissing):
+		return fmt.Errorf("%w, but the database has checkpoints (the latest of tree size %d) it should hold: a wrong path, or its copies were deleted (to start a new witness, create it empty)", err, prev.Size)
+	}
 	if err != nil {
 		return fmt.Errorf("seal: reading %s: %w", w, err)
 	}

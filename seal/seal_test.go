@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -366,4 +368,46 @@ func TestSealRefusesAWitnessTheDatabaseDisowns(t *testing.T) {
 	if !errors.Is(err, ErrBadCheckpoint) || !strings.Contains(err.Error(), "holds a checkpoint of tree size 2 that the database does not") {
 		t.Fatalf("Seal with the witness = %v, want ErrBadCheckpoint", err)
 	}
+}
+
+// A checkpoint directory that does not exist is not an empty copy: Verify refuses it (it would hide checkpoints
+// and leaves a superuser deleted), and Seal creates it for the first checkpoint only.
+func TestMissingDir(t *testing.T) {
+	tr := newTrail(t)
+	dir := filepath.Join(t.TempDir(), "checkpoints")
+	tr.opts.Witnesses = []Witness{Dir(dir)}
+	if _, err := tr.verify(); !errors.Is(err, ErrWitnessMissing) || !strings.Contains(err.Error(), dir) {
+		t.Fatalf("verify with no directory: %v, want ErrWitnessMissing naming %s", err, dir)
+	}
+	tr.insert(3, 1)
+	if cp := tr.seal(); cp == nil || cp.Size != 3 {
+		t.Fatalf("first seal: %+v", cp)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "3.checkpoint")); err != nil {
+		t.Fatalf("the first seal did not create its directory: %v", err)
+	}
+	tr.clean()
+
+	// Once the database has checkpoints, a missing directory is a wrong path or a deleted copy.
+	other := Dir(filepath.Join(t.TempDir(), "typo"))
+	tr.opts.Witnesses = []Witness{other}
+	tr.insert(2, 1)
+	pgtest.WaitFinal(t, tr.db, tr.maxXID())
+	if _, err := Seal(context.Background(), tr.db, tr.s, tr.opts); !errors.Is(err, ErrWitnessMissing) || !strings.Contains(err.Error(), "latest of tree size 3") {
+		t.Fatalf("seal with a missing directory after a checkpoint: %v, want ErrWitnessMissing", err)
+	}
+	if _, err := os.Stat(string(other)); !os.IsNotExist(err) {
+		t.Fatalf("seal created %s: %v", other, err)
+	}
+
+	// Every checkpoint and leaf deleted: a missing directory does not pass for an empty copy.
+	tr.exec("ALTER TABLE auditrepo.seal_checkpoint DISABLE TRIGGER USER")
+	tr.exec("ALTER TABLE auditrepo.seal_leaf DISABLE TRIGGER USER")
+	tr.exec("DELETE FROM auditrepo.seal_checkpoint")
+	tr.exec("DELETE FROM auditrepo.seal_leaf")
+	if _, err := tr.verify(); !errors.Is(err, ErrWitnessMissing) {
+		t.Fatalf("verify of a wiped database with a missing directory: %v, want ErrWitnessMissing", err)
+	}
+	tr.opts.Witnesses = []Witness{Dir(dir)}
+	tr.badCheckpoint()
 }

@@ -2,6 +2,7 @@ package seal
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -155,6 +156,9 @@ func checkpoints(ctx context.Context, tx pgx.Tx, c auditschema.Config, v note.Ve
 // compareWitness checks that w's latest checkpoint is validly signed and is the database's latest.
 func compareWitness(ctx context.Context, w Witness, v note.Verifier, cps []sealed) error {
 	signed, err := w.Latest(ctx)
+	if errors.Is(err, ErrWitnessMissing) {
+		return fmt.Errorf("%w: give the copy seal publishes to (a missing copy is not an empty one: it would hide deleted checkpoints)", err)
+	}
 	if err != nil {
 		return fmt.Errorf("seal: reading %s: %w", w, err)
 	}

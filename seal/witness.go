@@ -20,12 +20,14 @@ type Witness interface {
 	// Publish stores c's note under its tree size. An equal copy already there is fine; a different one is an
 	// error matching ErrBadCheckpoint.
 	Publish(ctx context.Context, c *Checkpoint) error
-	// Latest returns the note of the largest tree size stored, nil if none.
+	// Latest returns the note of the largest tree size stored, nil if none; an error matching ErrWitnessMissing
+	// if the witness itself is missing (a deleted or mistyped directory is not an empty copy).
 	Latest(ctx context.Context) ([]byte, error)
 	String() string
 }
 
-// Dir is a directory holding one file per checkpoint, <tree size>.checkpoint.
+// Dir is a directory holding one file per checkpoint, <tree size>.checkpoint. Publish creates it if needed;
+// Latest refuses a directory that does not exist (ErrWitnessMissing).
 type Dir string
 
 func (d Dir) String() string { return string(d) }
@@ -66,7 +68,7 @@ func (d Dir) Publish(_ context.Context, c *Checkpoint) error {
 func (d Dir) Latest(context.Context) ([]byte, error) {
 	ents, err := os.ReadDir(string(d))
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+		return nil, fmt.Errorf("%w: checkpoint directory %s does not exist", ErrWitnessMissing, d)
 	}
 	if err != nil {
 		return nil, err

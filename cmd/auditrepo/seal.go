@@ -99,17 +99,27 @@ type sealFlags struct {
 
 func (f *sealFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.db, "db", "", "the database URL (default $DATABASE_URL)")
-	fs.StringVar(&f.checkpoints, "checkpoints", "", "the directory holding a copy of every checkpoint (required)")
+	fs.StringVar(&f.checkpoints, "checkpoints", "", "the directory holding a copy of every checkpoint (required; it must exist, except for the first seal, which creates it)")
 	fs.StringVar(&f.nats, "nats", "", "also keep the checkpoints in a NATS JetStream key-value bucket at this URL")
-	fs.StringVar(&f.bucket, "nats-bucket", "auditrepo_checkpoints", "the NATS bucket")
+	fs.StringVar(&f.bucket, "nats-bucket", "auditrepo_checkpoints", "the NATS bucket (with --nats)")
 	registerNames(fs, &f.config, schemaName, tableName)
+}
+
+// check validates the flags fs parsed into f.
+func (f *sealFlags) check(fs *flag.FlagSet) error {
+	if f.checkpoints == "" {
+		return usageError{"--checkpoints DIR is required: the copy of the checkpoints outside the database"}
+	}
+	bucket := false
+	fs.Visit(func(fl *flag.Flag) { bucket = bucket || fl.Name == "nats-bucket" })
+	if bucket && f.nats == "" {
+		return usageError{"--nats-bucket goes with --nats URL: without it no NATS copy is written or checked"}
+	}
+	return nil
 }
 
 // open connects to the database and the witnesses; done closes them.
 func (f *sealFlags) open(ctx context.Context, e *env) (conn *pgx.Conn, opts seal.Options, done func(), err error) {
-	if f.checkpoints == "" {
-		return nil, opts, nil, usageError{"--checkpoints DIR is required: the copy of the checkpoints outside the database"}
-	}
 	url, err := e.dbURL(f.db)
 	if err != nil {
 		return nil, opts, nil, err
@@ -137,6 +147,9 @@ func sealCmd(ctx context.Context, e *env, args []string) error {
 	f.register(fs)
 	keyFile := fs.String("key", "", "the private key file keygen wrote (default: the key itself in $"+sealKeyEnv+")")
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := f.check(fs); err != nil {
 		return err
 	}
 	skey := e.getenv(sealKeyEnv)
@@ -171,7 +184,7 @@ func sealCmd(ctx context.Context, e *env, args []string) error {
 	}
 	defer done()
 	cp, err := seal.Seal(ctx, conn, signer, opts)
-	if errors.Is(err, seal.ErrOtherKey) {
+	if errors.Is(err, seal.ErrOtherKey) || errors.Is(err, seal.ErrWitnessMissing) {
 		return usageError{err.Error()}
 	}
 	if errors.Is(err, seal.ErrBadCheckpoint) {
@@ -197,6 +210,9 @@ func verifyCmd(ctx context.Context, e *env, args []string) error {
 	pubFile := fs.String("pub", "", "the public key file keygen wrote (required)")
 	patient := idFlag(fs, "patient", "prove only the rows of the patient with this `ID`, in decimal (patient_id or prior_patient_id), are in the latest checkpoint")
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := f.check(fs); err != nil {
 		return err
 	}
 	if *pubFile == "" {
@@ -247,10 +263,14 @@ func verifyCmd(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// verifyFailed makes a tampering or checkpoint finding exit 1; any other error (connection, permission) exits 2.
+// verifyFailed makes a tampering or checkpoint finding exit 1; a missing --checkpoints directory is a usage
+// error, and any other error (connection, permission) exits 2 too.
 func verifyFailed(err error) error {
-	if errors.Is(err, seal.ErrTampered) || errors.Is(err, seal.ErrBadCheckpoint) {
+	switch {
+	case errors.Is(err, seal.ErrTampered) || errors.Is(err, seal.ErrBadCheckpoint):
 		return failedError{err.Error()}
+	case errors.Is(err, seal.ErrWitnessMissing):
+		return usageError{err.Error()}
 	}
 	return err
 }

@@ -164,6 +164,47 @@ func TestSealVerify(t *testing.T) {
 	c.want(1, "verify", "--pub", pub, "--checkpoints", cps, "--patient", "1")
 }
 
+// TestSealVerifyMissingDir: a --checkpoints directory that does not exist is a usage error naming it for verify
+// (it would pass for an empty copy after a superuser deleted every checkpoint and leaf), and for seal once the
+// database has a checkpoint; the first seal creates it. --nats-bucket without --nats is a usage error.
+func TestSealVerifyMissingDir(t *testing.T) {
+	db, url := sealDB(t)
+	keys, cps, typo := t.TempDir(), filepath.Join(t.TempDir(), "checkpoints"), filepath.Join(t.TempDir(), "typo")
+	c := cli{t: t, vars: map[string]string{"DATABASE_URL": url}}
+	c.want(0, "keygen", "--name", "clinic", "--out", keys)
+	key, pub := filepath.Join(keys, "clinic.key"), filepath.Join(keys, "clinic.pub")
+	missing := "checkpoint directory " + cps + " does not exist"
+	if out := c.want(2, "verify", "--pub", pub, "--checkpoints", cps); !strings.Contains(out, missing) {
+		t.Fatalf("verify before any seal printed %q", out)
+	}
+	if out := c.want(0, "seal", "--key", key, "--checkpoints", cps); !strings.Contains(out, "tree size 5") {
+		t.Fatalf("first seal printed %q", out)
+	}
+	c.want(0, "verify", "--pub", pub, "--checkpoints", cps)
+	insert(t, db, 2)
+	if out := c.want(2, "seal", "--key", key, "--checkpoints", typo); !strings.Contains(out, "checkpoint directory "+typo+" does not exist") {
+		t.Fatalf("seal with a missing directory after a checkpoint printed %q", out)
+	}
+	if _, err := os.Stat(typo); !os.IsNotExist(err) {
+		t.Fatalf("seal created %s: %v", typo, err)
+	}
+
+	mustExec(t, db, "ALTER TABLE auditrepo.seal_checkpoint DISABLE TRIGGER USER")
+	mustExec(t, db, "ALTER TABLE auditrepo.seal_leaf DISABLE TRIGGER USER")
+	mustExec(t, db, "DELETE FROM auditrepo.seal_checkpoint")
+	mustExec(t, db, "DELETE FROM auditrepo.seal_leaf")
+	if out := c.want(2, "verify", "--pub", pub, "--checkpoints", typo); !strings.Contains(out, "checkpoint directory "+typo+" does not exist") {
+		t.Fatalf("verify of a wiped database with a missing directory printed %q", out)
+	}
+	c.want(1, "verify", "--pub", pub, "--checkpoints", cps)
+
+	for _, cmd := range [][]string{{"seal", "--key", key}, {"verify", "--pub", pub}} {
+		if out := c.want(2, append(cmd, "--checkpoints", cps, "--nats-bucket", "b")...); !strings.Contains(out, "--nats-bucket goes with --nats URL") {
+			t.Errorf("%s --nats-bucket without --nats printed %q", cmd[0], out)
+		}
+	}
+}
+
 func TestSealKeyPermissions(t *testing.T) {
 	_, url := sealDB(t)
 	keys := t.TempDir()
