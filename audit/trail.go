@@ -97,22 +97,35 @@ func (t Trail) EachPatient(ctx context.Context, db DBTX, patientID int64, from, 
 	return t.each(ctx, db, strings.Join(where, " AND "), args, f)
 }
 
-// ListRecord returns every event of one record of table (as the audit rows name it, unqualified), in the order
-// they were written (by audit row id).
+// ListRecord returns every event of one record of table (as the audit rows name it: its model's table tag, such
+// as visits or billing.invoices), in the order they were written (by audit row id). A table of schema public is
+// found under both names, visits and public.visits, whichever its tag used.
 func (t Trail) ListRecord(ctx context.Context, db DBTX, table string, id int64) ([]Event, error) {
 	return collect(func(f func(Event) error) error { return t.EachRecord(ctx, db, table, id, f) })
 }
 
 // EachRecord calls f for each event ListRecord would return, in the same order.
 func (t Trail) EachRecord(ctx context.Context, db DBTX, table string, id int64, f func(Event) error) error {
-	return t.each(ctx, db, "target_table = $1 AND target_id = $2", []any{table, id}, f)
+	return t.each(ctx, db, "target_table = ANY($1) AND target_id = $2", []any{tableNames(table), id}, f)
 }
 
-// HasTable reports whether the trail holds any event of table.
+// HasTable reports whether the trail holds any event of table (under either name, for a table of schema public).
 func (t Trail) HasTable(ctx context.Context, db DBTX, table string) (bool, error) {
 	var ok bool
-	err := db.QueryRow(ctx, "SELECT EXISTS (SELECT FROM "+t.table()+" WHERE target_table = $1)", table).Scan(&ok)
+	err := db.QueryRow(ctx, "SELECT EXISTS (SELECT FROM "+t.table()+" WHERE target_table = ANY($1))", tableNames(table)).Scan(&ok)
 	return ok, trailError(err)
+}
+
+// tableNames are the names audit rows may give table: the table tag's spelling, so a table of schema public is
+// billings (`table:"billings"`) or public.billings (`table:"public.billings"`); another schema's is qualified.
+func tableNames(table string) []string {
+	if name, ok := strings.CutPrefix(table, "public."); ok {
+		return []string{table, name}
+	}
+	if !strings.Contains(table, ".") {
+		return []string{table, "public." + table}
+	}
+	return []string{table}
 }
 
 func collect(each func(func(Event) error) error) ([]Event, error) {

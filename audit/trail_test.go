@@ -41,7 +41,8 @@ const trailSeed = `INSERT INTO auditrepo.audit_log (occurred_at, actor_kind, act
 	('2026-02-10 09:00:00+00', 'user', 7, '2001:db8::1', NULL, NULL, NULL, 'UPDATE', 'visits', 1, 43, 42, '{"before": {"id": 1, "patient_id": 42}, "after": {"id": 1, "patient_id": 43}, "changed_fields": ["patient_id", "secret"]}'),
 	('2026-03-10 09:00:00+00', 'unattributed', NULL, NULL, NULL, NULL, NULL, 'DELETE', 'visits', 1, 43, NULL, '{"deleted_record": {"id": 1, "patient_id": 43}}'),
 	('2026-01-20 09:00:00+00', 'system', NULL, NULL, 'nightly', NULL, NULL, 'MOVE', 'visits', 2, 44, 42, '{"from": 42, "to": 44}'),
-	('2026-01-15 09:00:00+00', 'user', 8, NULL, NULL, NULL, NULL, 'CREATE', 'visits', 3, 99, NULL, '{"after": {"id": 3}}')`
+	('2026-01-15 09:00:00+00', 'user', 8, NULL, NULL, NULL, NULL, 'CREATE', 'visits', 3, 99, NULL, '{"after": {"id": 3}}'),
+	('2026-01-16 09:00:00+00', 'user', 8, NULL, NULL, NULL, NULL, 'CREATE', 'public.billings', 5, 77, NULL, '{"after": {"id": 5}}')`
 
 func TestTrailListPatient(t *testing.T) {
 	ctx := context.Background()
@@ -130,6 +131,19 @@ func TestTrailListRecord(t *testing.T) {
 	}
 	if ok, err := tr.HasTable(ctx, db, "vistis"); ok || err != nil {
 		t.Errorf("HasTable(vistis) = %v, %v", ok, err)
+	}
+	// A table of schema public is found by either name, whichever the table tag used.
+	if evs, err := tr.ListRecord(ctx, db, "public.visits", 1); err != nil || len(evs) != 3 {
+		t.Errorf("ListRecord(public.visits) = %d events, %v; want the 3 of visits", len(evs), err)
+	}
+	if evs, err := tr.ListRecord(ctx, db, "billings", 5); err != nil || len(evs) != 1 || evs[0].Table != "public.billings" {
+		t.Errorf("ListRecord(billings) = %+v, %v; want the row of public.billings", evs, err)
+	}
+	if ok, err := tr.HasTable(ctx, db, "billings"); !ok || err != nil {
+		t.Errorf("HasTable(billings) = %v, %v", ok, err)
+	}
+	if ok, err := tr.HasTable(ctx, db, "other.billings"); ok || err != nil {
+		t.Errorf("HasTable(other.billings) = %v, %v", ok, err)
 	}
 	stop := errors.New("stop")
 	n := 0

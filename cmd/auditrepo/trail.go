@@ -107,7 +107,7 @@ func recordCmd(ctx context.Context, e *env, args []string) error {
 	fs := e.flags("record")
 	var rf readFlags
 	rf.register(fs)
-	table := fs.String("table", "", "the audited table, as audit rows name it (without schema, e.g. visits); required")
+	table := fs.String("table", "", "the audited table, as its model's table tag names it (e.g. visits or billing.invoices; a table of schema public is found as visits or public.visits); required")
 	id := idFlag(fs, "id", "the record's `ID`, in decimal (required)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -136,11 +136,12 @@ func (r *readFlags) knownTable(ctx context.Context, db *pgxpool.Pool, table stri
 		return err
 	}
 	err = db.QueryRow(ctx, "SELECT EXISTS (SELECT FROM "+pgx.Identifier{r.config.Schema, "audited_tables"}.Sanitize()+
-		" a JOIN pg_catalog.pg_class c ON c.oid = a.tbl WHERE c.relname = $1)", table).Scan(&ok)
+		" a JOIN pg_catalog.pg_class c ON c.oid = a.tbl JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"+
+		" WHERE c.relname = $1 OR n.nspname || '.' || c.relname = $1)", table).Scan(&ok)
 	if err != nil || ok {
 		return err
 	}
-	return usageError{fmt.Sprintf("unknown table %q: no audit row names it and it is not an audited table (name it without its schema, as in --table visits)", table)}
+	return usageError{fmt.Sprintf("unknown table %q: no audit row names it and it is not an audited table (name it as its model's table tag does, as in --table visits or --table billing.invoices; a table of schema public is found with or without public.)", table)}
 }
 
 func noArgs(fs *flag.FlagSet) error {

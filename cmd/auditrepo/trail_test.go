@@ -177,6 +177,7 @@ func TestTrailErrors(t *testing.T) {
 		{"bad format", reviewer, []string{"trail", "--patient", "42", "--format", "xml"}, "want table, csv or json"},
 		{"bom without csv", reviewer, []string{"trail", "--patient", "42", "--bom"}, "--bom applies to --format csv only, not table"},
 		{"unknown table", reviewer, []string{"record", "--table", "vistis", "--id", "1"}, `unknown table "vistis"`},
+		{"other schema", reviewer, []string{"record", "--table", "billing.visits", "--id", "1"}, `unknown table "billing.visits"`},
 		{"app role", roleURL(db, "auditrepo_app"), []string{"trail", "--patient", "42"}, "permission denied reading the audit trail: connect as the reviewer role (auditrepo_reviewer"},
 		{"app role record", roleURL(db, "auditrepo_app"), []string{"record", "--table", "visits", "--id", "1"}, "connect as the reviewer role"},
 		{"no server", "postgres://auditrepo_reviewer@127.0.0.1:1/x?connect_timeout=5", []string{"trail", "--patient", "42"}, "cannot connect to the database (check --db or $DATABASE_URL)"},
@@ -312,5 +313,25 @@ func TestIDFlagsDecimal(t *testing.T) {
 	}
 	if code, _, errs := runCmd(t, super, "retention", "--release", "0"); code != 2 || !strings.Contains(errs, "legal hold ids are positive") {
 		t.Errorf("--release 0: exit %d, stderr %q", code, errs)
+	}
+}
+
+// A model tagged with its table's schema (table:"public.billings", as in testdata/golden/ok_schema_qualified)
+// writes target_table public.billings: record finds its rows as billings and as public.billings, and a table
+// tagged without schema as public.visits too.
+func TestRecordSchemaQualified(t *testing.T) {
+	reviewer, db := seeded(t)
+	mustExec(t, db, `INSERT INTO auditrepo.audit_log (occurred_at, transaction_id, db_role, application, actor_kind, actor_id, action,
+		target_table, target_id, patient_id, changes)
+		VALUES ('2026-01-12 10:00:00+00', '1006', 'auditrepo_app', 'clinic', 'user', 7, 'CREATE', 'public.billings', 3, 42, '{"after": {"id": 3, "amount": 80}}')`)
+	for _, c := range []struct{ table, id, want string }{
+		{"billings", "3", `"table":"public.billings","record_id":3`},
+		{"public.billings", "3", `"table":"public.billings","record_id":3`},
+		{"public.visits", "1", `"table":"visits","record_id":1`},
+	} {
+		code, out, errs := runCmd(t, reviewer, "record", "--table", c.table, "--id", c.id, "--format", "json")
+		if code != 0 || !strings.Contains(out, c.want) {
+			t.Errorf("record --table %s: exit %d, stdout %q, stderr %q; want %s", c.table, code, out, errs, c.want)
+		}
 	}
 }
