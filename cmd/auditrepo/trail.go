@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,7 +45,7 @@ type readFlags struct {
 func (r *readFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&r.db, "db", "", "database URL (default $DATABASE_URL); connect as the reviewer role")
 	registerNames(fs, &r.config, schemaName, tableName)
-	fs.StringVar(&r.format, "format", "table", "output format: table (for people), csv (for spreadsheets) or json (JSON Lines)")
+	fs.StringVar(&r.format, "format", "table", "output format: table (for people), csv (for spreadsheets; a cell beginning with = + - @, a tab or a carriage return, unless it is a number such as -5, gets a ' prefix so no spreadsheet runs it as a formula) or json (JSON Lines, values as stored)")
 	fs.StringVar(&r.actorQuery, "actor-query", "", "SQL taking $1 = actor id and returning (name, role), to name the actors")
 	fs.BoolVar(&r.bom, "bom", false, "csv: begin with a UTF-8 byte order mark (for spreadsheets that need one)")
 	fs.BoolVar(&r.progress, "progress", false, "report progress on stderr (default: when stderr is a terminal)")
@@ -205,7 +206,7 @@ func (r *readFlags) run(ctx context.Context, e *env, record bool, each func(*pgx
 	case "csv":
 		out, err = newCSVWriter(e.stdout, r.bom)
 	case "json":
-		out = &jsonWriter{enc: json.NewEncoder(hiddenEscaper{e.stdout})}
+		out = newJSONWriter(e.stdout)
 	default:
 		out = newTableWriter(e.stdout, record)
 	}
@@ -318,11 +319,22 @@ func value(v any) string {
 	if s, ok := v.(string); ok {
 		return s
 	}
-	b, err := json.Marshal(v)
+	b, err := marshal(v)
 	if err != nil {
 		return fmt.Sprint(v)
 	}
-	return string(b)
+	return b
+}
+
+// marshal is json.Marshal without its HTML escaping: & < > stay as stored, not \u0026 \u003c \u003e.
+func marshal(v any) (string, error) {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(b.String(), "\n"), nil
 }
 
 func optInt(p *int64) string {
@@ -350,6 +362,14 @@ func sortedKeys(m map[string]any) []string {
 
 // jsonWriter writes JSON Lines: one object per event.
 type jsonWriter struct{ enc *json.Encoder }
+
+// newJSONWriter writes to w with hidden runes escaped (hiddenEscaper) and values otherwise as stored: no HTML
+// escaping of & < >.
+func newJSONWriter(w io.Writer) *jsonWriter {
+	enc := json.NewEncoder(hiddenEscaper{w})
+	enc.SetEscapeHTML(false)
+	return &jsonWriter{enc: enc}
+}
 
 type jsonActor struct {
 	Kind audit.ActorKind `json:"kind"`
@@ -450,8 +470,7 @@ func (c *csvWriter) write(ev audit.Event, a actorName) error {
 		if m == nil {
 			return "", nil
 		}
-		b, err := json.Marshal(m) // keys sorted
-		return string(b), err
+		return marshal(m) // keys sorted
 	}
 	before, err := images(ev.Before)
 	if err != nil {
@@ -485,13 +504,16 @@ func (c *csvWriter) flush() error {
 }
 
 // csvSafe keeps a spreadsheet from reading a cell as a formula (CWE-1236): a leading = + - @ (or tab or
-// carriage return, which some spreadsheets skip before one) gets a quote prefix.
+// carriage return, which some spreadsheets skip before one) gets a quote prefix, unless the cell is a number
+// (-5, -0.5, +1e3), which no spreadsheet runs. README.md and --format's help describe this.
 func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) && !number.MatchString(s) {
 		return "'" + s
 	}
 	return s
 }
+
+var number = regexp.MustCompile(`^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$`)
 
 // tableWriter aligns events for people. The trail layout is one line per event; the record layout prints each
 // version's full image under its event. It flushes every tableBlock lines so a long trail is not held in memory

@@ -250,7 +250,7 @@ func TestCellKeepsLongValues(t *testing.T) {
 func TestJSONEscapesHidden(t *testing.T) {
 	value := "Eve\u009b31m\x7f\u202eevil\U000E0041ok é"
 	var b strings.Builder
-	w := &jsonWriter{enc: json.NewEncoder(hiddenEscaper{&b})}
+	w := newJSONWriter(&b)
 	if err := w.write(audit.Event{Action: audit.ActionCreate, After: map[string]any{"notes": value}}, actorName{}); err != nil {
 		t.Fatal(err)
 	}
@@ -332,6 +332,45 @@ func TestRecordSchemaQualified(t *testing.T) {
 		code, out, errs := runCmd(t, reviewer, "record", "--table", c.table, "--id", c.id, "--format", "json")
 		if code != 0 || !strings.Contains(out, c.want) {
 			t.Errorf("record --table %s: exit %d, stdout %q, stderr %q; want %s", c.table, code, out, errs, c.want)
+		}
+	}
+}
+
+// The outputs give values as stored: JSON and the CSV images without HTML escaping (& < >), and the CSV formula
+// guard leaves numbers such as -5 alone while still defusing -5+1.
+func TestValuesAsStored(t *testing.T) {
+	reviewer, db := seeded(t)
+	mustExec(t, db, `INSERT INTO auditrepo.audit_log (occurred_at, transaction_id, db_role, application, actor_kind, actor_id, user_agent, action,
+		target_table, target_id, patient_id, changes)
+		VALUES ('2026-01-12 10:00:00+00', '1006', 'auditrepo_app', 'clinic', 'user', -5, '-5+1', 'CREATE', 'visits', 8, 50,
+			'{"after": {"id": 8, "note": "a & b <c>", "tags": ["<x>"], "fee": -5}}')`)
+	_, out, _ := runCmd(t, reviewer, "trail", "--patient", "50", "--format", "json")
+	if !strings.Contains(out, `"note":"a & b <c>"`) || !strings.Contains(out, `"tags":["<x>"]`) {
+		t.Errorf("json %q escapes & < >", out)
+	}
+	_, out, _ = runCmd(t, reviewer, "trail", "--patient", "50")
+	if !strings.Contains(out, `tags=["<x>"]`) {
+		t.Errorf("table %q escapes < >", out)
+	}
+	_, out, _ = runCmd(t, reviewer, "trail", "--patient", "50", "--format", "csv")
+	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("csv %q: %v", out, err)
+	}
+	col := map[string]int{}
+	for i, h := range recs[0] {
+		col[h] = i
+	}
+	for name, want := range map[string]string{"actor_id": "-5", "user_agent": "'-5+1",
+		"after": `{"fee":-5,"id":8,"note":"a & b <c>","tags":["<x>"]}`} {
+		if got := recs[1][col[name]]; got != want {
+			t.Errorf("csv %s %q, want %q", name, got, want)
+		}
+	}
+	for s, want := range map[string]string{"-5": "-5", "-0.5": "-0.5", "+1e3": "+1e3", "-": "'-", "-5+1": "'-5+1", "=1": "'=1",
+		"-1e": "'-1e", "@x": "'@x", "\t1": "'\t1", "5": "5"} {
+		if got := csvSafe(s); got != want {
+			t.Errorf("csvSafe(%q) = %q, want %q", s, got, want)
 		}
 	}
 }
