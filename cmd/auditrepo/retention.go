@@ -24,8 +24,8 @@ func retentionCmd(ctx context.Context, e *env, args []string) error {
 	floorS := fs.String("floor", "6y", "keep audit rows this many years (6y at least)")
 	dry := fs.Bool("dry-run", false, "report what would be dropped and created; change nothing")
 	holdPatient := idFlag(fs, "hold-patient", "place a legal hold on the audit rows of the patient with this `ID`, in decimal (with --reason)")
-	holdFrom := fs.String("hold-from", "", "place a legal hold on a period from this day (YYYY-MM-DD) or instant (RFC 3339), with --reason")
-	holdTo := fs.String("hold-to", "", "the held period's last day (included) or end instant (excluded)")
+	holdFrom := fs.String("hold-from", "", "place a legal hold on a period from this day (YYYY-MM-DD, UTC) or instant (RFC 3339), with --reason")
+	holdTo := fs.String("hold-to", "", "the held period's last day (YYYY-MM-DD, UTC, included) or end instant (RFC 3339, excluded)")
 	reason := fs.String("reason", "", "why the legal hold is placed (required with a hold)")
 	release := idFlag(fs, "release", "release the legal hold with this `ID`, in decimal (as placing it printed)")
 	if err := fs.Parse(args); err != nil {

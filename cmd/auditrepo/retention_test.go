@@ -89,3 +89,14 @@ func TestRetentionCmd(t *testing.T) {
 		})
 	}
 }
+
+// The legal hold's days are UTC days, as the trail's --from and --to: the help says so.
+func TestRetentionHelpUTC(t *testing.T) {
+	code, _, errs := runCmd(t, "", "retention", "-h")
+	for _, want := range []string{"-hold-from string\n    \tplace a legal hold on a period from this day (YYYY-MM-DD, UTC)",
+		"-hold-to string\n    \tthe held period's last day (YYYY-MM-DD, UTC, included)"} {
+		if code != 2 || !strings.Contains(errs, want) {
+			t.Errorf("retention -h: exit %d, %q lacks %q", code, errs, want)
+		}
+	}
+}
