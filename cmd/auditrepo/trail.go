@@ -555,6 +555,22 @@ func actorText(ev audit.Event, a actorName) string {
 	case a.name != "" || a.role != "":
 		s += " (" + a.name + a.role + ")"
 	}
+	if ev.ActorKind == audit.KindUnattributed {
+		s += " (" + attribution(ev) + ")"
+	}
+	return s
+}
+
+// attribution is what the server recorded of an unattributed row's writer, all the table shows of who it was:
+// the database role, the client address (none for a local socket) and the application name.
+func attribution(ev audit.Event) string {
+	s := "db role " + ev.DBRole
+	if ev.ClientAddr.IsValid() {
+		s += ", client " + ev.ClientAddr.String()
+	}
+	if ev.Application != "" {
+		s += ", application " + ev.Application
+	}
 	return s
 }
 

@@ -374,3 +374,21 @@ func TestValuesAsStored(t *testing.T) {
 		}
 	}
 }
+
+// An unattributed row names no actor, so the table shows what the server recorded of its writer: the database
+// role, the client address and the application.
+func TestTableUnattributed(t *testing.T) {
+	reviewer, db := seeded(t)
+	mustExec(t, db, `INSERT INTO auditrepo.audit_log (occurred_at, transaction_id, db_role, client_addr, application, actor_kind, action,
+		target_table, target_id, patient_id, changes)
+		VALUES ('2026-01-12 10:00:00+00', '1006', 'mallory', '192.0.2.9', 'psql', 'unattributed', 'UPDATE', 'visits', 2, 99,
+			'{"before": {"id": 2, "fee": 1}, "after": {"id": 2, "fee": 0}, "changed_fields": ["fee"]}')`)
+	_, out, _ := runCmd(t, reviewer, "trail", "--patient", "99")
+	if !strings.Contains(out, "unattributed (db role mallory, client 192.0.2.9, application psql)") {
+		t.Errorf("trail table %q does not attribute the unattributed row", out)
+	}
+	_, out, _ = runCmd(t, reviewer, "record", "--table", "visits", "--id", "1")
+	if !strings.Contains(out, "by unattributed (db role postgres, application psql)  patient 43") {
+		t.Errorf("record table %q does not attribute the unattributed row", out)
+	}
+}
