@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/mod/sumdb/note"
@@ -194,7 +195,11 @@ func sealCmd(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if cp == nil {
-		fmt.Fprintln(e.stdout, "nothing to seal: no row became final since the last checkpoint")
+		msg, err := nothingToSeal(ctx, conn, f.config)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(e.stdout, msg)
 		return nil
 	}
 	// The leaves are in (transaction_id, id) order, so the first and last are not the smallest and largest ids.
@@ -284,4 +289,45 @@ func parse(fs *flag.FlagSet, args []string) error {
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
 	}
 	return nil
+}
+
+// nothingToSeal says why a seal sealed nothing: no new row, or rows that are not final yet. A row is final once
+// every transaction that could commit before it has ended: the watermark is the snapshot xmin, which the oldest
+// transaction still running anywhere in the cluster (having written; any database) holds back. It names that
+// transaction as pg_stat_activity's backend_xid (readable by any role) and pg_prepared_xacts show it.
+func nothingToSeal(ctx context.Context, conn *pgx.Conn, c auditschema.Config) (string, error) {
+	var waiting int64
+	// A scan of the audit table, as each seal's is; only when a transaction is running can a row wait.
+	err := conn.QueryRow(ctx, `SELECT CASE WHEN pg_snapshot_xmin(s) = pg_snapshot_xmax(s) THEN 0
+		ELSE (SELECT count(*) FROM `+c.QualifiedTable()+` WHERE transaction_id >= pg_snapshot_xmin(s)) END
+		FROM pg_current_snapshot() s`).Scan(&waiting)
+	if err != nil {
+		return "", fmt.Errorf("counting the rows not final yet: %w", err)
+	}
+	if waiting == 0 {
+		return "nothing to seal: no row became final since the last checkpoint", nil
+	}
+	msg := fmt.Sprintf("nothing to seal: %d rows wait behind an open transaction (anywhere in the cluster: a row is final, and sealed, only once every transaction that began writing before it ended)", waiting)
+	var kind, id, db string
+	var since *time.Duration
+	err = conn.QueryRow(ctx, `SELECT kind, id, coalesce(db, ''), open FROM (
+			SELECT 'pid' AS kind, pid::text AS id, datname AS db, now() - xact_start AS open, age(backend_xid) AS age
+			FROM pg_catalog.pg_stat_activity WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()
+			UNION ALL
+			SELECT 'prepared transaction', gid, database, now() - prepared, age(transaction) FROM pg_catalog.pg_prepared_xacts
+		) t ORDER BY age DESC LIMIT 1`).Scan(&kind, &id, &db, &since)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return msg + "; it has just ended (none shows in pg_stat_activity or pg_prepared_xacts now): seal again", nil
+	case err != nil:
+		return msg, nil // the count is the point; the holder's name is a courtesy
+	}
+	msg += fmt.Sprintf("; the oldest is %s %s", kind, id)
+	if db != "" {
+		msg += " in database " + db
+	}
+	if since != nil {
+		msg += fmt.Sprintf(", open for %s", since.Round(time.Second))
+	}
+	return msg, nil
 }

@@ -205,6 +205,50 @@ func TestSealVerifyMissingDir(t *testing.T) {
 	}
 }
 
+// TestSealWaitingRows: rows committed after an open transaction began writing are not final, so seal seals
+// nothing; it says how many rows wait and names the oldest open transaction, and seals them once it ends.
+func TestSealWaitingRows(t *testing.T) {
+	db, url := sealDB(t)
+	keys, cps := t.TempDir(), t.TempDir()
+	c := cli{t: t, vars: map[string]string{"DATABASE_URL": url}}
+	c.want(0, "keygen", "--name", "clinic", "--out", keys)
+	key := filepath.Join(keys, "clinic.key")
+	c.want(0, "seal", "--key", key, "--checkpoints", cps)
+
+	ctx := context.Background()
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	var pid int
+	if err := tx.QueryRow(ctx, "SELECT pg_backend_pid() FROM pg_current_xact_id()").Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, db, `INSERT INTO auditrepo.audit_log (actor_kind, action, target_table, target_id, patient_id, changes)
+		SELECT 'user', 'UPDATE', 'patients', g, 1, '{}' FROM generate_series(1, 3) g`)
+	out := c.want(0, "seal", "--key", key, "--checkpoints", cps)
+	if !strings.Contains(out, "nothing to seal: 3 rows wait behind an open transaction (anywhere in the cluster") ||
+		!strings.Contains(out, "; the oldest is pid ") {
+		t.Fatalf("seal with rows waiting printed %q", out)
+	}
+	t.Logf("the held transaction is pid %d", pid)
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var xid uint64
+	if err := db.QueryRow(ctx, "SELECT max(transaction_id) FROM auditrepo.audit_log").Scan(&xid); err != nil {
+		t.Fatal(err)
+	}
+	pgtest.WaitFinal(t, db, xid)
+	if out := c.want(0, "seal", "--key", key, "--checkpoints", cps); !strings.Contains(out, "sealed 3 rows") {
+		t.Fatalf("seal after the transaction ended printed %q", out)
+	}
+	if out := c.want(0, "seal", "--key", key, "--checkpoints", cps); !strings.Contains(out, "nothing to seal: no row became final since the last checkpoint") {
+		t.Fatalf("seal with nothing new printed %q", out)
+	}
+}
+
 func TestSealKeyPermissions(t *testing.T) {
 	_, url := sealDB(t)
 	keys := t.TempDir()
