@@ -68,12 +68,11 @@ func Load(dir, modelsDir, sqlcDir string, queries, schema []string) (*Input, err
 	if err != nil {
 		return nil, fmt.Errorf("loading packages: %w", err)
 	}
+	if msgs := loadErrors(pkgs, sqlcDir, sqlcAbs); len(msgs) > 0 {
+		return nil, fmt.Errorf("%s", strings.Join(msgs, "\n"))
+	}
 	in := &Input{}
-	var msgs []string
 	for _, p := range pkgs {
-		for _, e := range p.Errors {
-			msgs = append(msgs, e.Error())
-		}
 		if len(p.GoFiles) == 0 {
 			continue
 		}
@@ -83,9 +82,6 @@ func Load(dir, modelsDir, sqlcDir string, queries, schema []string) (*Input, err
 		case sqlcAbs:
 			in.SQLC = p
 		}
-	}
-	if len(msgs) > 0 {
-		return nil, fmt.Errorf("%s", strings.Join(msgs, "\n"))
 	}
 	if in.Models == nil {
 		return nil, fmt.Errorf("%s: no Go package with the models", modelsDir)
@@ -107,6 +103,37 @@ func Load(dir, modelsDir, sqlcDir string, queries, schema []string) (*Input, err
 		return nil, err
 	}
 	return in, nil
+}
+
+// loadErrors are the errors of loading pkgs, each at its position, or its package's when it has none (go list's
+// build errors carry theirs in the text). When sqlc's package at sqlcAbs (sqlcDir as errors show it) does not
+// compile, they end with what to do: sqlc rewrites the files it generates, but never deletes one it no longer
+// does.
+func loadErrors(pkgs []*packages.Package, sqlcDir, sqlcAbs string) []string {
+	var msgs []string
+	for _, p := range pkgs {
+		for _, e := range p.Errors {
+			if e.Pos == "" || e.Pos == "-" {
+				msgs = append(msgs, p.PkgPath+": "+strings.TrimPrefix(e.Msg, "# "+p.PkgPath+"\n"))
+			} else {
+				msgs = append(msgs, e.Error())
+			}
+		}
+		if len(p.Errors) > 0 && pkgDir(p) == sqlcAbs {
+			msgs = append(msgs, sqlcDir+": sqlc's package does not compile: run sqlc generate again, and delete the files in it that sqlc no longer writes (copyfrom.go once no query is :copyfrom, batch.go once none is :batch*)")
+		}
+	}
+	return msgs
+}
+
+// pkgDir is the directory of p's files, "" if it lists none.
+func pkgDir(p *packages.Package) string {
+	for _, fs := range [][]string{p.GoFiles, p.CompiledGoFiles, p.OtherFiles, p.IgnoredFiles} {
+		if len(fs) > 0 {
+			return filepath.Dir(fs[0])
+		}
+	}
+	return ""
 }
 
 // absPath is path p, relative to dir unless absolute, made absolute.

@@ -6,7 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+
+	"golang.org/x/tools/go/packages"
 )
 
 // TestScanFile reads headers as sqlc does: "-- name:" and "/* name: */" lines, each query's text its own
@@ -86,5 +89,24 @@ func TestScanSchemas(t *testing.T) {
 		"public.people.name": true, "public.people.email": false, "public.people.tone": false}
 	if !maps.Equal(in.ExactText, want) {
 		t.Errorf("ExactText = %v, want %v", in.ExactText, want)
+	}
+}
+
+// TestLoadErrors: an error without a position is shown at its package, and a sqlc package that does not compile
+// gets what to do.
+func TestLoadErrors(t *testing.T) {
+	dir := t.TempDir()
+	sqlc := &packages.Package{PkgPath: "example.com/m/gen/db", GoFiles: []string{filepath.Join(dir, "gen/db/copyfrom.go")},
+		Errors: []packages.Error{{Pos: "-", Msg: "# example.com/m/gen/db\ngen/db/copyfrom.go:12:5: undefined: ImportNotesParams"}}}
+	models := &packages.Package{PkgPath: "example.com/m", GoFiles: []string{filepath.Join(dir, "models.go")},
+		Errors: []packages.Error{{Pos: "models.go:3:1", Msg: "expected declaration"}}}
+	got := loadErrors([]*packages.Package{sqlc, models}, "gen/db", filepath.Join(dir, "gen/db"))
+	want := []string{
+		"example.com/m/gen/db: gen/db/copyfrom.go:12:5: undefined: ImportNotesParams",
+		"gen/db: sqlc's package does not compile: run sqlc generate again, and delete the files in it that sqlc no longer writes (copyfrom.go once no query is :copyfrom, batch.go once none is :batch*)",
+		"models.go:3:1: expected declaration",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("loadErrors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
