@@ -44,6 +44,8 @@ var supportedGoOptions = map[string]bool{
 	"output_querier_file_name": true, "output_copyfrom_file_name": true, "output_files_suffix": true,
 	"query_parameter_limit": true, "omit_unused_structs": true, "emit_sql_as_comment": true,
 	"build_tags": true, "initialisms": true, "emit_prepared_queries": false, "output_batch_file_name": true,
+	"emit_pointers_for_null_enum_types": true, "wrap_errors": true, "omit_sqlc_version": true, "sql_driver": true,
+	"inflection_exclude_table_names": true,
 }
 
 // why says why an option the generator refuses cannot be followed.
