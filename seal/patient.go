@@ -36,8 +36,12 @@ type PatientReport struct {
 func VerifyPatient(ctx context.Context, db DB, v note.Verifier, opts Options, patientID int64) (*PatientReport, error) {
 	c := opts.Config.WithDefaults()
 	rep := &PatientReport{}
-	err := inTx(ctx, db, true, func(tx pgx.Tx) error {
-		cps, err := checkpoints(ctx, tx, c, v, opts.Witnesses)
+	ws, err := readWitnesses(ctx, opts.Witnesses, v) // before the snapshot, as Verify reads them
+	if err != nil {
+		return nil, err
+	}
+	err = inTx(ctx, db, true, func(tx pgx.Tx) error {
+		cps, err := checkpoints(ctx, tx, c, v, ws)
 		if err != nil {
 			return err
 		}

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -367,6 +369,93 @@ func TestSealRefusesAWitnessTheDatabaseDisowns(t *testing.T) {
 	_, err := Seal(ctx, tr.db, tr.s, tr.opts)
 	if !errors.Is(err, ErrBadCheckpoint) || !strings.Contains(err.Error(), "holds a checkpoint of tree size 2 that the database does not") {
 		t.Fatalf("Seal with the witness = %v, want ErrBadCheckpoint", err)
+	}
+	// Verify, which accepts a witness behind the database, does not accept one whose checkpoint it lacks.
+	if _, err := tr.verify(); !errors.Is(err, ErrBadCheckpoint) || !strings.Contains(err.Error(), "holds tree size 2, which the database has no checkpoint of") {
+		t.Fatalf("Verify with the witness = %v, want ErrBadCheckpoint", err)
+	}
+}
+
+// TestVerifyWhileSealing: verify run while rows are written and sealed, each seal committing its checkpoint to
+// the database and then publishing it to the witness, succeeds every time: it reads the witness before its
+// snapshot, and takes a witness one or more checkpoints behind the database as long as its latest is the
+// database's of that size.
+func TestVerifyWhileSealing(t *testing.T) {
+	tr := newTrail(t)
+	ctx := context.Background()
+	tr.insert(3, 1)
+	tr.seal()
+	stop := make(chan struct{})
+	var bg sync.WaitGroup
+	loop := func(f func() error) {
+		bg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if err := f(); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	loop(func() error {
+		_, err := tr.db.Exec(ctx, `INSERT INTO auditrepo.audit_log (actor_kind, action, target_table, target_id, patient_id, changes)
+			SELECT 'user', 'UPDATE', 'patients', g, 1, jsonb_build_object('n', g) FROM generate_series(1, 3) g`)
+		return err
+	})
+	var seals atomic.Int64
+	loop(func() error {
+		cp, err := Seal(ctx, tr.db, tr.s, tr.opts)
+		if cp != nil {
+			seals.Add(1)
+		}
+		return err
+	})
+	// At least 60 verifies and 20 seals (a seal seals nothing while other sessions on the server hold the xmin
+	// back), at most 1,000 verifies.
+	verifies, failed := 0, 0
+	for ; verifies < 1000 && (verifies < 60 || seals.Load() < 20); verifies++ {
+		var err error
+		if verifies%4 == 3 {
+			_, err = VerifyPatient(ctx, tr.db, tr.v, tr.opts, 1)
+		} else {
+			_, err = tr.verify()
+		}
+		if err != nil {
+			failed++
+			t.Errorf("verify %d while sealing: %v", verifies+1, err)
+		}
+	}
+	close(stop)
+	bg.Wait()
+	t.Logf("%d of %d verifies failed; %d seals ran meanwhile", failed, verifies, seals.Load())
+	if seals.Load() < 20 {
+		t.Skipf("only %d seals made a checkpoint during %d verifies (the server's xmin held back?): too few to overlap them", seals.Load(), verifies)
+	}
+	tr.seal()
+	if rep := tr.clean(); rep.Unsealed != 0 || len(rep.Witnessed) != 1 || rep.Witnessed[0] != rep.Latest.Size {
+		t.Fatalf("report after the last seal %+v", rep)
+	}
+}
+
+// TestVerifyWitnessBehind: a witness whose latest checkpoint is an earlier one of the database's verifies (a seal
+// whose publishing failed, or one still publishing), and Report.Witnessed says how far it holds.
+func TestVerifyWitnessBehind(t *testing.T) {
+	tr := newTrail(t)
+	tr.insert(3, 1)
+	tr.seal()
+	tr.insert(2, 1)
+	pgtest.WaitFinal(t, tr.db, tr.maxXID())
+	if _, err := Seal(context.Background(), tr.db, tr.s, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	rep := tr.clean()
+	if rep.Latest.Size != 5 || len(rep.Witnessed) != 1 || rep.Witnessed[0] != 3 {
+		t.Fatalf("report %+v, want the database at 5 and the witness at 3", rep)
 	}
 }
 

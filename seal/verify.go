@@ -30,6 +30,10 @@ type Report struct {
 	Unsealed int64
 	// Dropped are the sealed rows that are gone with their month's partition (retention), by month.
 	Dropped []Dropped
+	// Witnessed is, for each witness in Options order, the tree size of its latest checkpoint (0: none). It may
+	// be below Latest's: Seal commits a checkpoint before it publishes it, and a failed publication is retried by
+	// the next Seal. The rows of the checkpoints after it are verified against their signatures alone.
+	Witnessed []uint64
 }
 
 // Dropped is a month of sealed rows that retention dropped: retention_log records dropping their partition, with
@@ -60,14 +64,23 @@ type leaf struct {
 }
 
 // Verify checks the trail against its checkpoints: every checkpoint's signature (with v), that each is
-// consistent with the next, that the latest is the one every witness holds, that the stored leaf hashes hash to
+// consistent with the next, that every witness's latest is one of them (the latest, or an earlier one while a
+// seal has yet to publish the later ones: readWitnesses), that the stored leaf hashes hash to
 // the latest root, and that the rows, re-hashed, are exactly the sealed leaves. It returns a *TamperError
 // (ErrTampered) naming the first bad row in leaf order, or a *CheckpointError (ErrBadCheckpoint).
 func Verify(ctx context.Context, db DB, v note.Verifier, opts Options) (*Report, error) {
 	c := opts.Config.WithDefaults()
 	rep := &Report{}
-	err := inTx(ctx, db, true, func(tx pgx.Tx) error {
-		cps, err := checkpoints(ctx, tx, c, v, opts.Witnesses)
+	// The witnesses are read before the snapshot is taken (inTx takes it at its first query): see readWitnesses.
+	ws, err := readWitnesses(ctx, opts.Witnesses, v)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range ws {
+		rep.Witnessed = append(rep.Witnessed, w.size())
+	}
+	err = inTx(ctx, db, true, func(tx pgx.Tx) error {
+		cps, err := checkpoints(ctx, tx, c, v, ws)
 		if err != nil {
 			return err
 		}
@@ -108,8 +121,9 @@ func Verify(ctx context.Context, db DB, v note.Verifier, opts Options) (*Report,
 }
 
 // checkpoints reads the database's checkpoints in tree-size order, verifying each one's signature, that each
-// continues the previous one, and that every witness's latest checkpoint is the database's latest.
-func checkpoints(ctx context.Context, tx pgx.Tx, c auditschema.Config, v note.Verifier, ws []Witness) ([]sealed, error) {
+// continues the previous one, and that every witness's latest checkpoint, read before the snapshot, is one of
+// the database's (compareWitness).
+func checkpoints(ctx context.Context, tx pgx.Tx, c auditschema.Config, v note.Verifier, ws []witnessCopy) ([]sealed, error) {
 	if _, err := tx.Exec(ctx, textSettings); err != nil {
 		return nil, err
 	}
@@ -146,43 +160,76 @@ func checkpoints(ctx context.Context, tx pgx.Tx, c auditschema.Config, v note.Ve
 		return nil, err
 	}
 	for _, w := range ws {
-		if err := compareWitness(ctx, w, v, cps); err != nil {
+		if err := compareWitness(w, cps); err != nil {
 			return nil, err
 		}
 	}
 	return cps, nil
 }
 
-// compareWitness checks that w's latest checkpoint is validly signed and is the database's latest.
-func compareWitness(ctx context.Context, w Witness, v note.Verifier, cps []sealed) error {
-	signed, err := w.Latest(ctx)
-	if errors.Is(err, ErrWitnessMissing) {
-		return fmt.Errorf("%w: give the copy seal publishes to (a missing copy is not an empty one: it would hide deleted checkpoints)", err)
+// witnessCopy is a witness's latest checkpoint, verified; cp is nil if it holds none.
+type witnessCopy struct {
+	w  Witness
+	cp *Checkpoint
+}
+
+func (wc witnessCopy) size() uint64 {
+	if wc.cp == nil {
+		return 0
 	}
-	if err != nil {
-		return fmt.Errorf("seal: reading %s: %w", w, err)
-	}
-	if signed == nil {
-		if len(cps) == 0 {
-			return nil
+	return wc.cp.Size
+}
+
+// readWitnesses reads each witness's latest checkpoint and checks its signature with v. Verify and VerifyPatient
+// read them before they take the database's snapshot: Seal commits a checkpoint to the database before it
+// publishes it to the witnesses, and never removes one, so a checkpoint a witness held then is in the snapshot,
+// and every checkpoint the snapshot holds beyond it is one whose publication had not happened (or failed) when
+// the witness was read. Read after the snapshot, a witness could hold a checkpoint sealed since, newer than the
+// database's latest as the snapshot sees it.
+func readWitnesses(ctx context.Context, ws []Witness, v note.Verifier) ([]witnessCopy, error) {
+	out := make([]witnessCopy, 0, len(ws))
+	for _, w := range ws {
+		signed, err := w.Latest(ctx)
+		if errors.Is(err, ErrWitnessMissing) {
+			return nil, fmt.Errorf("%w: give the copy seal publishes to (a missing copy is not an empty one: it would hide deleted checkpoints)", err)
 		}
-		return badCheckpoint("%s holds no checkpoint; the database's latest is tree size %d", w, cps[len(cps)-1].Size)
+		if err != nil {
+			return nil, fmt.Errorf("seal: reading %s: %w", w, err)
+		}
+		wc := witnessCopy{w: w}
+		if signed != nil {
+			if wc.cp, err = OpenCheckpoint(signed, v); err != nil {
+				return nil, badCheckpoint("%s: %v", w, err.(*CheckpointError).Msg)
+			}
+		}
+		out = append(out, wc)
 	}
-	wc, err := OpenCheckpoint(signed, v)
-	if err != nil {
-		return badCheckpoint("%s: %v", w, err.(*CheckpointError).Msg)
+	return out, nil
+}
+
+// compareWitness checks that the witness's latest checkpoint, read before the snapshot of cps was taken, is one
+// of the database's: the same note at the same tree size. The database may hold later ones (see readWitnesses),
+// which extend it (checkpoints checks each continues the previous, leafHashes their consistency); a witness
+// holding none accepts any. A checkpoint the database lacks, newer than its latest or of a size it has none of,
+// or another one of the same size, means the database's checkpoints were deleted, rolled back or replaced.
+func compareWitness(wc witnessCopy, cps []sealed) error {
+	w, cp := wc.w, wc.cp
+	if cp == nil {
+		return nil
 	}
 	if len(cps) == 0 {
-		return badCheckpoint("the database has no checkpoint, but %s holds tree size %d: the database's checkpoints were deleted", w, wc.Size)
+		return badCheckpoint("the database has no checkpoint, but %s holds tree size %d: the database's checkpoints were deleted", w, cp.Size)
 	}
-	db := cps[len(cps)-1]
+	latest := cps[len(cps)-1]
+	if cp.Size > latest.Size {
+		return badCheckpoint("%s holds tree size %d, newer than the database's latest %d: the database's checkpoints were deleted or rolled back", w, cp.Size, latest.Size)
+	}
+	i := sort.Search(len(cps), func(i int) bool { return cps[i].Size >= cp.Size })
 	switch {
-	case wc.Size > db.Size:
-		return badCheckpoint("%s holds tree size %d, newer than the database's latest %d: the database's checkpoints were deleted or rolled back", w, wc.Size, db.Size)
-	case wc.Size < db.Size:
-		return badCheckpoint("%s lacks the database's latest checkpoint, tree size %d (it holds %d; seal publishes it again)", w, db.Size, wc.Size)
-	case string(wc.Note) != string(db.Note):
-		return badCheckpoint("tree size %d in the database differs from the copy in %s", db.Size, w)
+	case i == len(cps) || cps[i].Size != cp.Size:
+		return badCheckpoint("%s holds tree size %d, which the database has no checkpoint of: the database's checkpoints were changed", w, cp.Size)
+	case string(cps[i].Note) != string(cp.Note):
+		return badCheckpoint("tree size %d in the database differs from the copy in %s", cp.Size, w)
 	}
 	return nil
 }
