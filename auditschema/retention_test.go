@@ -299,3 +299,66 @@ func TestRetentionDeniedNamesTheConfiguredOwner(t *testing.T) {
 		t.Errorf("Retain as auditrepo_app = %v, want an error not naming the default owner role", err)
 	}
 }
+
+// TestRetainDoesNotStallWrites: while another transaction holds a lock retention needs (a long read of an old
+// partition, or of the audit table), retention fails within its lock_timeout, naming what is in use, drops
+// nothing, and an audited write meanwhile completes; run again once the reader is done, it drops the old months.
+func TestRetainDoesNotStallWrites(t *testing.T) {
+	ctx := context.Background()
+	old := monthsAgo(7 * 12)
+	old0, old1 := old.Format("200601"), old.AddDate(0, 1, 0).Format("200601")
+	for _, c := range []struct{ name, read, inUse string }{
+		// Read after old0 in name order: retain once DETACHed old0 (ACCESS EXCLUSIVE on the audit table until it
+		// committed) and then waited for this reader, with every write waiting behind it.
+		{"an old partition", "SELECT count(*) FROM auditrepo.audit_log_" + old1, "partition auditrepo.audit_log_" + old1},
+		// Through the audit table, of months after every partition's: the old partitions are not read.
+		{"the audit table", "SELECT count(*) FROM auditrepo.audit_log WHERE occurred_at >= '2200-01-01'", "the audit table auditrepo.audit_log"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			db := retentionDB(t, old0, old1)
+			reader, err := db.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer reader.Rollback(ctx)
+			if _, err := reader.Exec(ctx, c.read); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() {
+				_, err := auditschema.Retain(ctx, db, auditschema.Config{}, 6, false)
+				done <- err
+			}()
+			pgtest.WaitLockWaits(t, db, 0, 1, func() bool { return len(done) > 0 })
+			wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			start := time.Now()
+			if _, err := db.Exec(wctx, `INSERT INTO auditrepo.audit_log (actor_kind, action, target_table, target_id, patient_id, changes)
+				VALUES ('user', 'UPDATE', 'visits', 1, 1, '{}')`); err != nil {
+				t.Fatalf("an audited write while retention waited for %s: %v (after %v)", c.inUse, err, time.Since(start))
+			}
+			t.Logf("the write took %v", time.Since(start))
+			select {
+			case err = <-done:
+			case <-time.After(10 * time.Second):
+				reader.Rollback(ctx)
+				t.Fatalf("retention still waits for %s after 10s", c.inUse)
+			}
+			if pgtest.SQLState(err) != "55P03" || !strings.Contains(err.Error(), c.inUse+" is in use") {
+				t.Fatalf("Retain while %s is read = %v, want 55P03 naming it", c.inUse, err)
+			}
+			for _, m := range []string{old0, old1} {
+				if !exists(t, db, "audit_log_"+m) {
+					t.Errorf("audit_log_%s was dropped by the failed run", m)
+				}
+			}
+			if err := reader.Rollback(ctx); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := auditschema.Retain(ctx, db, auditschema.Config{}, 6, false)
+			if got := actions(rep); err != nil || got["audit_log_"+old0] != "dropped" || got["audit_log_"+old1] != "dropped" {
+				t.Fatalf("Retain again: %v, %v; want both old months dropped", got, err)
+			}
+		})
+	}
+}

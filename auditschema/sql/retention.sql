@@ -42,25 +42,43 @@ CREATE TRIGGER refuse_update_delete BEFORE UPDATE OR DELETE ON {{.S}}.retention_
 -- what it did (or, with dry_run, would do): created / would_create, dropped / would_drop, kept (held, with the
 -- holds), and default (rows in the default partition, which is never dropped). The floor may not be under the
 -- six years HIPAA requires documentation be kept (45 CFR 164.316(b)(2)(i)). Its months are UTC's, as maintain()'s.
+--
+-- An audited write never waits behind it for long: it takes every lock it needs up front, first the old
+-- partitions (which no write goes to; in name order), counting and checking them, and only then the audit table
+-- itself, which DETACH and maintain()'s CREATE need ACCESS EXCLUSIVE on and every write waits for while it is
+-- asked for, each with lock_timeout 500ms; a lock it does not get fails the run (55P03), naming the table in use,
+-- and nothing is dropped: run it again later.
 -- +goose StatementBegin
 CREATE FUNCTION {{.S}}.retain(floor interval, dry_run boolean DEFAULT true)
 RETURNS TABLE (action text, partition_name text, range_from timestamptz, range_to timestamptz, n_rows bigint,
                min_id bigint, max_id bigint, detail text)
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET datestyle = 'ISO, YMD' SET TimeZone = 'UTC' AS $ar$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET datestyle = 'ISO, YMD' SET TimeZone = 'UTC'
+SET lock_timeout = '500ms' AS $ar$
 DECLARE
 	cutoff timestamptz := now() - floor;
 	dry boolean := coalesce(dry_run, true);
 	p record;
 	b text[];
 	m date := date_trunc('month', now())::date;
+	old text[] := '{}';
+	old_from timestamptz[] := '{}';
+	old_to timestamptz[] := '{}';
+	counts bigint[] := '{}';
+	min_ids bigint[] := '{}';
+	max_ids bigint[] := '{}';
+	holds text[] := '{}';
+	in_use text;
 BEGIN
 	-- Compared as instants, so a floor given in days or months is held to the calendar's six years.
 	IF floor IS NULL OR cutoff > now() - interval '6 years' THEN
 		RAISE EXCEPTION 'retention floor % is below 6 years: HIPAA requires audit records be kept at least 6 years; use a floor of 6 years or more', coalesce(floor::text, 'NULL')
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	-- One run at a time, and no hold placed while a run decides: hold() takes the same lock.
+	-- One run at a time, and no hold placed while a run decides: hold() takes the same lock. Waiting for it holds
+	-- up no write, so without the lock_timeout (the SET clause restores it when the function returns).
+	PERFORM set_config('lock_timeout', '0', true);
 	PERFORM pg_advisory_xact_lock(hashtext({{lit .Schema}} || ' retention'));
+	PERFORM set_config('lock_timeout', '500ms', true);
 
 	-- The months maintain() creates (this one and the next three), reported before it runs.
 	FOR i IN 0..3 LOOP
@@ -74,71 +92,105 @@ BEGIN
 		END IF;
 		m := (m + interval '1 month')::date;
 	END LOOP;
-	IF NOT dry THEN
-		PERFORM {{.S}}.maintain(3);
-	END IF;
 
+	-- The monthly partitions old enough to drop: only those maintain() makes, named by partition_name() for the
+	-- month their range starts in; any other partition is left alone. That start is midnight on the first of the
+	-- month in the time zone of the session that created the partition; UTC offsets differ by at most 26 hours,
+	-- so two days later it is in that month in any time zone.
 	FOR p IN
 		SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) AS bound
 		FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
 		WHERE i.inhparent = format('%I.%I', {{lit .Schema}}, {{lit .Table}})::regclass
 		ORDER BY c.relname
 	LOOP
-		partition_name := p.relname;
-		detail := NULL;
-		IF p.bound = 'DEFAULT' THEN
-			EXECUTE format('SELECT count(*), min(id), max(id), min(occurred_at), max(occurred_at) FROM %I.%I', {{lit .Schema}}, p.relname)
-				INTO n_rows, min_id, max_id, range_from, range_to;
-			IF n_rows > 0 THEN
-				action := 'default';
-				detail := 'rows of months without a partition; never dropped: create their partitions to bring them under retention';
-				RETURN NEXT;
-			END IF;
-			CONTINUE;
-		END IF;
-		-- Only the monthly partitions maintain() makes, named by partition_name() for the month their range starts
-		-- in; any other partition is left alone. That start is midnight on the first of the month in the time zone
-		-- of the session that created the partition; UTC offsets differ by at most 26 hours, so two days later it
-		-- is in that month in any time zone.
 		b := regexp_match(p.bound, $re$^FOR VALUES FROM \('([^']*)'\) TO \('([^']*)'\)$$re$);
-		IF b IS NULL THEN
-			CONTINUE;
-		END IF;
-		range_from := b[1]::timestamptz;
-		range_to := b[2]::timestamptz;
-		IF p.relname IS DISTINCT FROM {{.S}}.partition_name((range_from + interval '2 days')::date) THEN
-			CONTINUE;
-		END IF;
-		IF range_to > cutoff THEN
-			CONTINUE;
-		END IF;
-		-- Locked before counting, so what is counted and checked is what is dropped.
-		EXECUTE format('LOCK TABLE %I.%I IN %s MODE', {{lit .Schema}}, p.relname, CASE WHEN dry THEN 'SHARE' ELSE 'ACCESS EXCLUSIVE' END);
-		EXECUTE format('SELECT count(*), min(id), max(id) FROM %I.%I', {{lit .Schema}}, p.relname) INTO n_rows, min_id, max_id;
+		CONTINUE WHEN b IS NULL;
+		CONTINUE WHEN p.relname IS DISTINCT FROM {{.S}}.partition_name((b[1]::timestamptz + interval '2 days')::date);
+		CONTINUE WHEN b[2]::timestamptz > cutoff;
+		old := old || p.relname::text;
+		old_from := old_from || b[1]::timestamptz;
+		old_to := old_to || b[2]::timestamptz;
+	END LOOP;
+
+	-- Each locked before it is counted, so what is counted and checked is what is dropped. No write goes to
+	-- these months, so waiting here holds up only readers of them.
+	FOR i IN 1..coalesce(array_length(old, 1), 0) LOOP
+		BEGIN
+			EXECUTE format('LOCK TABLE %I.%I IN %s MODE', {{lit .Schema}}, old[i], CASE WHEN dry THEN 'SHARE' ELSE 'ACCESS EXCLUSIVE' END);
+		EXCEPTION WHEN lock_not_available THEN
+			in_use := format('partition %I.%I', {{lit .Schema}}, old[i]);
+			EXIT;
+		END;
+		EXECUTE format('SELECT count(*), min(id), max(id) FROM %I.%I', {{lit .Schema}}, old[i]) INTO n_rows, min_id, max_id;
 		SELECT string_agg(format('hold %s (period %s: %s)', h.id, h.period, h.reason), '; ' ORDER BY h.id) INTO detail
 		FROM {{.S}}.legal_holds h
-		WHERE h.released_at IS NULL AND h.period && tstzrange(range_from, range_to, '[)');
+		WHERE h.released_at IS NULL AND h.period && tstzrange(old_from[i], old_to[i], '[)');
 		IF detail IS NULL THEN
 			EXECUTE format($q$SELECT string_agg(format('hold %%s (patient %%s: %%s)', h.id, h.patient_id, h.reason), '; ' ORDER BY h.id)
 				FROM %I.legal_holds h
 				WHERE h.released_at IS NULL AND h.patient_id IS NOT NULL
 				  AND EXISTS (SELECT FROM %I.%I a WHERE a.patient_id = h.patient_id OR a.prior_patient_id = h.patient_id)$q$,
-				{{lit .Schema}}, {{lit .Schema}}, p.relname) INTO detail;
+				{{lit .Schema}}, {{lit .Schema}}, old[i]) INTO detail;
 		END IF;
+		counts := counts || n_rows;
+		min_ids := min_ids || min_id;
+		max_ids := max_ids || max_id;
+		holds := holds || detail;
+	END LOOP;
+	-- Only now, everything counted and checked, the audit table: every write waits while this is asked for, and
+	-- until the transaction ends once it is granted.
+	IF in_use IS NULL AND NOT dry THEN
+		BEGIN
+			EXECUTE format('LOCK TABLE %I.%I IN ACCESS EXCLUSIVE MODE', {{lit .Schema}}, {{lit .Table}});
+		EXCEPTION WHEN lock_not_available THEN
+			in_use := format('the audit table %I.%I', {{lit .Schema}}, {{lit .Table}});
+		END;
+	END IF;
+	IF in_use IS NOT NULL THEN
+		RAISE EXCEPTION 'retention: % is in use: another transaction holds a lock on it (a long read, say), and retention waits at most 500ms so that no audited write waits behind it; nothing was dropped or created: run retention again when it is done', in_use
+			USING ERRCODE = 'lock_not_available';
+	END IF;
+
+	IF NOT dry THEN
+		PERFORM {{.S}}.maintain(3);
+	END IF;
+
+	FOR i IN 1..coalesce(array_length(old, 1), 0) LOOP
+		partition_name := old[i];
+		range_from := old_from[i];
+		range_to := old_to[i];
+		n_rows := counts[i];
+		min_id := min_ids[i];
+		max_id := max_ids[i];
+		detail := holds[i];
 		IF detail IS NOT NULL THEN
 			action := 'kept';
 			detail := 'under legal hold: ' || detail;
 		ELSIF dry THEN
 			action := 'would_drop';
 		ELSE
-			EXECUTE format('ALTER TABLE %I.%I DETACH PARTITION %I.%I', {{lit .Schema}}, {{lit .Table}}, {{lit .Schema}}, p.relname);
-			EXECUTE format('DROP TABLE %I.%I', {{lit .Schema}}, p.relname);
+			EXECUTE format('ALTER TABLE %I.%I DETACH PARTITION %I.%I', {{lit .Schema}}, {{lit .Table}}, {{lit .Schema}}, old[i]);
+			EXECUTE format('DROP TABLE %I.%I', {{lit .Schema}}, old[i]);
 			INSERT INTO {{.S}}.retention_log (partition_name, range_from, range_to, floor, cutoff, row_count, min_id, max_id)
-			VALUES (p.relname, range_from, range_to, floor, cutoff, n_rows, min_id, max_id);
+			VALUES (old[i], range_from, range_to, floor, cutoff, n_rows, min_id, max_id);
 			action := 'dropped';
 		END IF;
 		RETURN NEXT;
 	END LOOP;
+
+	SELECT c.relname INTO partition_name
+	FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+	WHERE i.inhparent = format('%I.%I', {{lit .Schema}}, {{lit .Table}})::regclass AND pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT';
+	IF NOT FOUND THEN
+		RETURN;
+	END IF;
+	EXECUTE format('SELECT count(*), min(id), max(id), min(occurred_at), max(occurred_at) FROM %I.%I', {{lit .Schema}}, partition_name)
+		INTO n_rows, min_id, max_id, range_from, range_to;
+	IF n_rows > 0 THEN
+		action := 'default';
+		detail := 'rows of months without a partition; never dropped: create their partitions to bring them under retention';
+		RETURN NEXT;
+	END IF;
 END
 $ar$;
 -- +goose StatementEnd

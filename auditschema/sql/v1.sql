@@ -203,9 +203,11 @@ RETURN {{lit .Table}} OPERATOR(pg_catalog.||) '_' OPERATOR(pg_catalog.||) pg_cat
 -- maintain creates the monthly partitions from the current month to months_ahead months ahead. The months are
 -- UTC's, whatever the caller's TimeZone: a partition's bounds are its dates read in the session's time zone, so
 -- months of another zone would overlap the existing partitions (east of UTC) or leave gaps between them (west).
+-- Creating a partition takes ACCESS EXCLUSIVE on the audit table, which every audited write waits for while it
+-- is asked for: it waits at most lock_timeout 500ms, then fails (55P03), to be run again.
 -- +goose StatementBegin
 CREATE FUNCTION {{.S}}.maintain(months_ahead integer DEFAULT 3) RETURNS integer LANGUAGE plpgsql
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET TimeZone = 'UTC' AS $ar$
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET TimeZone = 'UTC' SET lock_timeout = '500ms' AS $ar$
 DECLARE
 	m date := date_trunc('month', now())::date;
 	made integer := 0;
@@ -214,6 +216,14 @@ BEGIN
 	FOR i IN 0..months_ahead LOOP
 		name := {{.S}}.partition_name(m);
 		IF to_regclass(format('%I.%I', {{lit .Schema}}, name)) IS NULL THEN
+			IF made = 0 THEN
+				BEGIN
+					EXECUTE format('LOCK TABLE %I.%I IN ACCESS EXCLUSIVE MODE', {{lit .Schema}}, {{lit .Table}});
+				EXCEPTION WHEN lock_not_available THEN
+					RAISE EXCEPTION 'maintain: the audit table %.% is in use: another transaction holds a lock on it (a long read, say), and creating partitions waits at most 500ms so that no audited write waits behind it; nothing was created: run it again when it is done',
+						quote_ident({{lit .Schema}}), quote_ident({{lit .Table}}) USING ERRCODE = 'lock_not_available';
+				END;
+			END IF;
 			EXECUTE format('CREATE TABLE %I.%I PARTITION OF %I.%I FOR VALUES FROM (%L) TO (%L)',
 				{{lit .Schema}}, name, {{lit .Schema}}, {{lit .Table}}, m, (m + interval '1 month')::date);
 			-- Its row type, like every table's of the schema (below), is no other role's to build on.
