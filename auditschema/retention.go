@@ -36,16 +36,18 @@ type DB interface {
 // RetentionReport is what Retain did, or with DryRun would do.
 type RetentionReport struct {
 	DryRun bool
-	// Partitions lists, in order: the partitions created ahead, every partition old enough to drop (dropped or
-	// kept under a legal hold), and the default partition when it holds rows.
+	// Partitions lists, in order: the partitions created (ahead, and for the months of rows in the default
+	// partition, which are moved into them), every partition old enough to drop (dropped or kept under a legal
+	// hold), and the default partition when it holds rows.
 	Partitions []PartitionAction
 }
 
 // PartitionAction is what retention did with one partition.
 type PartitionAction struct {
-	// Action is created (or would_create), dropped (or would_drop), kept (under a legal hold, named in Detail),
-	// or default (the default partition's rows, which are never dropped; From and To are their oldest and
-	// newest times).
+	// Action is created (or would_create; Rows are those of its month in the default partition, moved into it),
+	// dropped (or would_drop), kept (under a legal hold, named in Detail), or default (the default partition's
+	// rows, which are never dropped; From and To are their oldest and newest times: after a run that is not a
+	// dry run, only rows no monthly partition holds, of an infinite time or a year before 1 AD or after 9999).
 	Action    string
 	Partition string
 	From, To  time.Time

@@ -59,7 +59,8 @@ DECLARE
 	dry boolean := coalesce(dry_run, true);
 	p record;
 	b text[];
-	m date := date_trunc('month', now())::date;
+	this_month date := date_trunc('month', now())::date;
+	m date;
 	old text[] := '{}';
 	old_from timestamptz[] := '{}';
 	old_to timestamptz[] := '{}';
@@ -80,17 +81,24 @@ BEGIN
 	PERFORM pg_advisory_xact_lock(hashtext({{lit .Schema}} || ' retention'));
 	PERFORM set_config('lock_timeout', '500ms', true);
 
-	-- The months maintain() creates (this one and the next three), reported before it runs.
-	FOR i IN 0..3 LOOP
+	-- The months maintain() creates (this one and the next three, and those of the rows in the default partition,
+	-- which it moves there), reported before it runs.
+	FOR m IN SELECT DISTINCT d FROM unnest(array(SELECT {{.S}}.default_months()) || array(SELECT (this_month + make_interval(months => g))::date
+		FROM generate_series(0, 3) g)) d ORDER BY d
+	LOOP
 		partition_name := {{.S}}.partition_name(m);
 		IF to_regclass(format('%I.%I', {{lit .Schema}}, partition_name)) IS NULL THEN
 			action := CASE WHEN dry THEN 'would_create' ELSE 'created' END;
 			range_from := m;
 			range_to := (m + interval '1 month')::date;
-			n_rows := 0; min_id := NULL; max_id := NULL; detail := NULL;
+			n_rows := 0; min_id := NULL; max_id := NULL;
+			IF {{.S}}.default_partition() IS NOT NULL THEN
+				EXECUTE format('SELECT count(*), min(id), max(id) FROM %I.%I WHERE occurred_at >= $1 AND occurred_at < $2', {{lit .Schema}}, {{.S}}.default_partition())
+					INTO n_rows, min_id, max_id USING range_from, range_to;
+			END IF;
+			detail := CASE WHEN n_rows > 0 THEN 'with the rows of its month in the default partition, moved there' END;
 			RETURN NEXT;
 		END IF;
-		m := (m + interval '1 month')::date;
 	END LOOP;
 
 	-- The monthly partitions old enough to drop: only those maintain() makes, named by partition_name() for the
@@ -188,7 +196,8 @@ BEGIN
 		INTO n_rows, min_id, max_id, range_from, range_to;
 	IF n_rows > 0 THEN
 		action := 'default';
-		detail := 'rows of months without a partition; never dropped: create their partitions to bring them under retention';
+		detail := CASE WHEN dry THEN 'rows of months without a partition; never dropped: retention, run without --dry-run, moves those of a month AD 1 to 9999 into its partition (above), where they age like any other'
+			ELSE 'rows of a time no monthly partition holds (infinite, before 1 AD or after 9999); never dropped' END;
 		RETURN NEXT;
 	END IF;
 END

@@ -200,38 +200,81 @@ $ar$;
 CREATE FUNCTION {{.S}}.partition_name(month date) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN {{lit .Table}} OPERATOR(pg_catalog.||) '_' OPERATOR(pg_catalog.||) pg_catalog.to_char(month::pg_catalog.timestamp, 'YYYYMM');
 
--- maintain creates the monthly partitions from the current month to months_ahead months ahead. The months are
--- UTC's, whatever the caller's TimeZone: a partition's bounds are its dates read in the session's time zone, so
--- months of another zone would overlap the existing partitions (east of UTC) or leave gaps between them (west).
--- Creating a partition takes ACCESS EXCLUSIVE on the audit table, which every audited write waits for while it
--- is asked for: it waits at most lock_timeout 500ms, then fails (55P03), to be run again.
+-- default_partition is the audit table's default partition, NULL if it has none.
+CREATE FUNCTION {{.S}}.default_partition() RETURNS text LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+RETURN (SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+	WHERE i.inhparent = format('%I.%I', {{lit .Schema}}, {{lit .Table}})::regclass AND pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT');
+
+-- default_months are the months (UTC's) of the rows in the default partition that a monthly partition can hold:
+-- rows land there when maintain() did not run for longer than the months it creates ahead. Rows of an infinite
+-- time, or of a year before 1 AD or after 9999 (partition_name() would not tell them apart), stay there.
+-- +goose StatementBegin
+CREATE FUNCTION {{.S}}.default_months() RETURNS SETOF date LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp SET TimeZone = 'UTC' AS $ar$
+DECLARE
+	def text := {{.S}}.default_partition();
+BEGIN
+	IF def IS NOT NULL THEN
+		RETURN QUERY EXECUTE format($q$SELECT DISTINCT date_trunc('month', occurred_at)::date FROM %I.%I
+			WHERE occurred_at >= '0001-01-01 00:00:00+00' AND occurred_at < '10000-01-01 00:00:00+00' ORDER BY 1$q$, {{lit .Schema}}, def);
+	END IF;
+END
+$ar$;
+-- +goose StatementEnd
+
+-- maintain creates the monthly partitions from the current month to months_ahead months ahead, and those of the
+-- months of rows in the default partition (default_months), moving those rows into them: PostgreSQL refuses a
+-- partition whose rows are in the default partition, so it detaches that, creates the partitions and an empty
+-- default partition, copies the old one's rows through the audit table (every column as it was, ids included:
+-- the rows seal and verify the same) and drops it. The months are UTC's, whatever the caller's TimeZone: a
+-- partition's bounds are its dates read in the session's time zone, so months of another zone would overlap the
+-- existing partitions (east of UTC) or leave gaps between them (west). Creating a partition takes ACCESS
+-- EXCLUSIVE on the audit table, which every audited write waits for while it is asked for: it waits at most
+-- lock_timeout 500ms, then fails (55P03), to be run again.
 -- +goose StatementBegin
 CREATE FUNCTION {{.S}}.maintain(months_ahead integer DEFAULT 3) RETURNS integer LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET TimeZone = 'UTC' SET lock_timeout = '500ms' AS $ar$
 DECLARE
-	m date := date_trunc('month', now())::date;
+	now_month date := date_trunc('month', now())::date;
+	months date[];
+	moved date[];
 	made integer := 0;
 	name text;
+	m date;
+	def text := {{.S}}.default_partition();
+	moving text := {{lit .Table}} || '_default_moving';
 BEGIN
-	FOR i IN 0..months_ahead LOOP
+	moved := array(SELECT {{.S}}.default_months());
+	months := array(SELECT DISTINCT d FROM unnest(moved || array(SELECT (now_month + make_interval(months => g))::date
+		FROM generate_series(0, months_ahead) g)) d
+		WHERE to_regclass(format('%I.%I', {{lit .Schema}}, {{.S}}.partition_name(d))) IS NULL ORDER BY d);
+	IF cardinality(months) = 0 THEN
+		RETURN 0;
+	END IF;
+	BEGIN
+		EXECUTE format('LOCK TABLE %I.%I IN ACCESS EXCLUSIVE MODE', {{lit .Schema}}, {{lit .Table}});
+	EXCEPTION WHEN lock_not_available THEN
+		RAISE EXCEPTION 'maintain: the audit table %.% is in use: another transaction holds a lock on it (a long read, say), and creating partitions waits at most 500ms so that no audited write waits behind it; nothing was created: run it again when it is done',
+			quote_ident({{lit .Schema}}), quote_ident({{lit .Table}}) USING ERRCODE = 'lock_not_available';
+	END;
+	IF cardinality(moved) > 0 THEN
+		EXECUTE format('ALTER TABLE %I.%I DETACH PARTITION %I.%I', {{lit .Schema}}, {{lit .Table}}, {{lit .Schema}}, def);
+		EXECUTE format('ALTER TABLE %I.%I RENAME TO %I', {{lit .Schema}}, def, moving);
+	END IF;
+	FOREACH m IN ARRAY months LOOP
 		name := {{.S}}.partition_name(m);
-		IF to_regclass(format('%I.%I', {{lit .Schema}}, name)) IS NULL THEN
-			IF made = 0 THEN
-				BEGIN
-					EXECUTE format('LOCK TABLE %I.%I IN ACCESS EXCLUSIVE MODE', {{lit .Schema}}, {{lit .Table}});
-				EXCEPTION WHEN lock_not_available THEN
-					RAISE EXCEPTION 'maintain: the audit table %.% is in use: another transaction holds a lock on it (a long read, say), and creating partitions waits at most 500ms so that no audited write waits behind it; nothing was created: run it again when it is done',
-						quote_ident({{lit .Schema}}), quote_ident({{lit .Table}}) USING ERRCODE = 'lock_not_available';
-				END;
-			END IF;
-			EXECUTE format('CREATE TABLE %I.%I PARTITION OF %I.%I FOR VALUES FROM (%L) TO (%L)',
-				{{lit .Schema}}, name, {{lit .Schema}}, {{lit .Table}}, m, (m + interval '1 month')::date);
-			-- Its row type, like every table's of the schema (below), is no other role's to build on.
-			EXECUTE format('REVOKE USAGE ON TYPE %I.%I FROM PUBLIC', {{lit .Schema}}, name);
-			made := made + 1;
-		END IF;
-		m := (m + interval '1 month')::date;
+		EXECUTE format('CREATE TABLE %I.%I PARTITION OF %I.%I FOR VALUES FROM (%L) TO (%L)',
+			{{lit .Schema}}, name, {{lit .Schema}}, {{lit .Table}}, m, (m + interval '1 month')::date);
+		-- Its row type, like every table's of the schema (below), is no other role's to build on.
+		EXECUTE format('REVOKE USAGE ON TYPE %I.%I FROM PUBLIC', {{lit .Schema}}, name);
+		made := made + 1;
 	END LOOP;
+	IF cardinality(moved) > 0 THEN
+		EXECUTE format('CREATE TABLE %I.%I PARTITION OF %I.%I DEFAULT', {{lit .Schema}}, def, {{lit .Schema}}, {{lit .Table}});
+		EXECUTE format('REVOKE USAGE ON TYPE %I.%I FROM PUBLIC', {{lit .Schema}}, def);
+		EXECUTE format('INSERT INTO %I.%I OVERRIDING SYSTEM VALUE SELECT * FROM %I.%I', {{lit .Schema}}, {{lit .Table}}, {{lit .Schema}}, moving);
+		EXECUTE format('DROP TABLE %I.%I', {{lit .Schema}}, moving);
+	END IF;
 	RETURN made;
 END
 $ar$;
