@@ -12,7 +12,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/transparency-dev/formats/log"
@@ -41,8 +43,9 @@ var rangeFactory = compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren
 
 // Seal appends every audit row that became final since the last checkpoint to the tree, stores their leaf hashes
 // and a new checkpoint signed by s, and publishes it to the witnesses. It returns nil, nil when no row became
-// final. Concurrent seals of one table take turns. The connection needs SELECT on the audit table and SELECT and
-// INSERT on the seal tables (the reviewer role has them).
+// final. Concurrent seals of one table take turns. The connection needs SELECT on the audit table and the seal
+// tables, and EXECUTE on seal_leaves() and seal_checkpoint(), through which it appends to them (the reviewer role
+// has them).
 //
 // It refuses (ErrBadCheckpoint) to seal on top of a database whose checkpoints disagree with a witness's latest:
 // a newer one, another of the same size, one of a size the database has another checkpoint of or none, or any
@@ -110,12 +113,14 @@ func Seal(ctx context.Context, db DB, s note.Signer, opts Options) (*Checkpoint,
 		if err := next.sign(s); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO `+pgx.Identifier{c.Schema, "seal_checkpoint"}.Sanitize()+`
-			(tree_size, prev_size, prev_watermark, watermark, root_hash, compact_range, columns, note)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			int64(next.Size), int64(next.PrevSize), next.PrevWatermark, next.Watermark, next.Hash, rng.Hashes(), t.cols, string(next.Note))
+		_, err = tx.Exec(ctx, `SELECT `+pgx.Identifier{c.Schema, "seal_checkpoint"}.Sanitize()+`($1, $2, $3::text::xid8, $4::text::xid8, $5, $6, $7, $8)`,
+			int64(next.Size), int64(next.PrevSize), strconv.FormatUint(next.PrevWatermark, 10), strconv.FormatUint(next.Watermark, 10),
+			next.Hash, rng.Hashes(), t.cols, string(next.Note))
+		if err != nil {
+			return fmt.Errorf("seal: storing the checkpoint: %w", err)
+		}
 		cp = next
-		return err
+		return nil
 	})
 	if err != nil || cp == nil {
 		return nil, err
@@ -234,12 +239,13 @@ func checkWitness(ctx context.Context, tx pgx.Tx, c auditschema.Config, w Witnes
 }
 
 // appendLeaves hashes the rows of next's watermark range in leaf order, in batches, appending them to rng and to
-// seal_leaf, and sets next.First and next.Last.
+// seal_leaf (through seal_leaves(), which takes only the next leaves), and sets next.First and next.Last.
 func appendLeaves(ctx context.Context, tx pgx.Tx, c auditschema.Config, t *table, rng *compact.Range, next *Checkpoint) error {
 	q := fmt.Sprintf(`SELECT %s FROM %s a WHERE a.transaction_id >= $1::xid8 AND a.transaction_id < $2::xid8
 		AND (a.transaction_id, a.id) > ($3::xid8, $4::bigint) ORDER BY a.transaction_id, a.id LIMIT %d`, t.selectList(), t.name, batchSize)
 	after := Key{XID: next.PrevWatermark, ID: -1 << 63}
-	leaves := make([][]any, 0, batchSize)
+	appendSQL := `SELECT ` + pgx.Identifier{c.Schema, "seal_leaves"}.Sanitize() + `($1, $2::text[]::xid8[], $3, $4, $5, $6)`
+	var l leafBatch
 	for {
 		rows, err := tx.Query(ctx, q, next.PrevWatermark, next.Watermark, after.XID, after.ID)
 		if err != nil {
@@ -253,12 +259,13 @@ func appendLeaves(ctx context.Context, tx pgx.Tx, c auditschema.Config, t *table
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("seal: reading %s: %w", t.name, err)
 		}
-		leaves = leaves[:0]
+		l.reset()
+		first := int64(rng.End())
 		for _, r := range batch {
 			if r.hashErr != nil {
 				return r.hashErr
 			}
-			leaves = append(leaves, []any{int64(rng.End()), r.XID, r.ID, r.occurredAt, r.rowHash, r.hash})
+			l.add(r)
 			if err := rng.Append(r.hash, nil); err != nil {
 				return err
 			}
@@ -267,18 +274,36 @@ func appendLeaves(ctx context.Context, tx pgx.Tx, c auditschema.Config, t *table
 			}
 			next.Last, after = r.Key, r.Key
 		}
-		if len(leaves) == 0 {
+		if len(l.ids) == 0 {
 			return nil
 		}
-		_, err = tx.CopyFrom(ctx, pgx.Identifier{c.Schema, "seal_leaf"},
-			[]string{"leaf_index", "transaction_id", "audit_id", "occurred_at", "row_hash", "leaf_hash"}, pgx.CopyFromRows(leaves))
-		if err != nil {
+		if _, err = tx.Exec(ctx, appendSQL, first, l.xids, l.ids, l.times, l.rowHashes, l.hashes); err != nil {
 			return fmt.Errorf("seal: storing leaf hashes: %w", err)
 		}
-		if len(leaves) < batchSize {
+		if len(l.ids) < batchSize {
 			return nil
 		}
 	}
+}
+
+// leafBatch is a batch of leaves as seal_leaves() takes them, column by column (transaction ids as text: xid8).
+type leafBatch struct {
+	xids              []string
+	ids               []int64
+	times             []time.Time
+	rowHashes, hashes [][]byte
+}
+
+func (b *leafBatch) reset() {
+	b.xids, b.ids, b.times, b.rowHashes, b.hashes = b.xids[:0], b.ids[:0], b.times[:0], b.rowHashes[:0], b.hashes[:0]
+}
+
+func (b *leafBatch) add(r row) {
+	b.xids = append(b.xids, strconv.FormatUint(r.XID, 10))
+	b.ids = append(b.ids, r.ID)
+	b.times = append(b.times, r.occurredAt)
+	b.rowHashes = append(b.rowHashes, r.rowHash)
+	b.hashes = append(b.hashes, r.hash)
 }
 
 // unverified parses a signed checkpoint without checking its signature.

@@ -3,6 +3,7 @@ package seal
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/auditrepo/auditrepo/auditschema"
+	"github.com/auditrepo/auditrepo/internal/pgtest"
 )
 
 // TestTamper: every way of changing a sealed trail as a superuser is detected, naming the first bad row or the
@@ -516,49 +518,61 @@ func TestWitnessHoldsEveryCheckpoint(t *testing.T) {
 	}
 }
 
-// TestReviewerAppends: the reviewer role may append to the seal tables (it seals), and that is all it may do to
-// them; what it appends without the signing key is caught: a leaf hash beyond the latest checkpoint, or a
-// checkpoint signed with another key.
-func TestReviewerAppends(t *testing.T) {
+// TestReviewerCannotAppend: the reviewer role, which seals, may append to the seal tables only through
+// seal_leaves() and seal_checkpoint(), and only the next leaves with the checkpoint that covers them. Its own
+// INSERTs, a leaf no checkpoint covers, a leaf out of sequence and a checkpoint that does not continue the latest
+// are refused: any of them, once committed, would have made every later seal fail (a duplicate key) and verify
+// report a bad checkpoint, for good, since neither table can be deleted from. The trail still verifies and seals.
+func TestReviewerCannotAppend(t *testing.T) {
 	ctx := context.Background()
-	for name, appendSQL := range map[string]string{
-		"leaf": `INSERT INTO auditrepo.seal_leaf (leaf_index, transaction_id, audit_id, occurred_at, row_hash, leaf_hash)
-			SELECT leaf_index + 1, transaction_id, audit_id + 1000, occurred_at, row_hash, leaf_hash
-			FROM auditrepo.seal_leaf ORDER BY leaf_index DESC LIMIT 1`,
-		"checkpoint": `INSERT INTO auditrepo.seal_checkpoint (tree_size, prev_size, prev_watermark, watermark, root_hash, compact_range, columns, note)
-			SELECT tree_size + 1, tree_size, watermark, watermark, root_hash, compact_range, columns, $1
-			FROM auditrepo.seal_checkpoint ORDER BY tree_size DESC LIMIT 1`,
-	} {
-		t.Run(name, func(t *testing.T) {
-			tr := newTrail(t)
-			tr.insert(5, 1)
-			tr.seal()
-			tr.clean()
-			cfg := tr.db.Config().ConnConfig.Copy()
-			cfg.User, cfg.Password = "auditrepo_reviewer", ""
-			rv, err := pgx.ConnectConfig(ctx, cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rv.Close(ctx)
-			for _, q := range []string{"UPDATE auditrepo.seal_leaf SET leaf_hash = leaf_hash", "DELETE FROM auditrepo.seal_checkpoint"} {
-				if _, err := rv.Exec(ctx, q); err == nil {
-					t.Errorf("%s as the reviewer succeeded", q)
-				}
-			}
-			var args []any
-			if name == "checkpoint" {
-				other, _ := keys(t, "clinic.example/audit")
-				forged, err := note.Sign(&note.Note{Text: "clinic.example/audit\n6\nAAAA\n"}, other)
-				if err != nil {
-					t.Fatal(err)
-				}
-				args = append(args, string(forged))
-			}
-			if _, err := rv.Exec(ctx, appendSQL, args...); err != nil {
-				t.Fatalf("appending a %s as the reviewer: %v", name, err)
-			}
-			tr.badCheckpoint()
-		})
+	tr := newTrail(t)
+	tr.insert(5, 1)
+	tr.seal()
+	tr.clean()
+	cfg := tr.db.Config().ConnConfig.Copy()
+	cfg.User, cfg.Password = "auditrepo_reviewer", ""
+	rv, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
 	}
+	defer rv.Close(ctx)
+	other, _ := keys(t, "clinic.example/audit")
+	forged, err := note.Sign(&note.Note{Text: "clinic.example/audit\n6\nAAAA\n"}, other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const nextLeaf = `SELECT auditrepo.seal_leaves(leaf_index + %s, ARRAY[transaction_id], ARRAY[audit_id + 1000], ARRAY[occurred_at],
+		ARRAY[row_hash], ARRAY[leaf_hash]) FROM auditrepo.seal_leaf ORDER BY leaf_index DESC LIMIT 1`
+	for _, c := range []struct{ name, sql, state string }{
+		{"update a leaf", "UPDATE auditrepo.seal_leaf SET leaf_hash = leaf_hash", "42501"},
+		{"delete a checkpoint", "DELETE FROM auditrepo.seal_checkpoint", "42501"},
+		{"insert a leaf", `INSERT INTO auditrepo.seal_leaf (leaf_index, transaction_id, audit_id, occurred_at, row_hash, leaf_hash)
+			SELECT leaf_index + 1, transaction_id, audit_id + 1000, occurred_at, row_hash, leaf_hash
+			FROM auditrepo.seal_leaf ORDER BY leaf_index DESC LIMIT 1`, "42501"},
+		{"insert a checkpoint", `INSERT INTO auditrepo.seal_checkpoint (tree_size, prev_size, prev_watermark, watermark, root_hash, compact_range, columns, note)
+			SELECT tree_size + 1, tree_size, watermark, watermark, root_hash, compact_range, columns, $1
+			FROM auditrepo.seal_checkpoint ORDER BY tree_size DESC LIMIT 1`, "42501"},
+		{"append a leaf no checkpoint covers", fmt.Sprintf(nextLeaf, "1"), "23000"},
+		{"append a leaf out of sequence", fmt.Sprintf(nextLeaf, "2"), "23000"},
+		{"append a checkpoint that does not continue the latest", `SELECT auditrepo.seal_checkpoint(tree_size + 1, tree_size, watermark, watermark,
+			root_hash, compact_range, columns, $1) FROM auditrepo.seal_checkpoint ORDER BY tree_size DESC LIMIT 1`, "23000"},
+		{"append a checkpoint over missing leaves", `SELECT auditrepo.seal_checkpoint(tree_size + 1, tree_size, watermark,
+			pg_snapshot_xmin(pg_current_snapshot()), root_hash, compact_range, columns, $1) FROM auditrepo.seal_checkpoint ORDER BY tree_size DESC LIMIT 1`, "23000"},
+	} {
+		var args []any
+		if strings.Contains(c.sql, "$1") {
+			args = append(args, string(forged))
+		}
+		if _, err := rv.Exec(ctx, c.sql, args...); pgtest.SQLState(err) != c.state {
+			t.Errorf("%s as the reviewer: %v, want SQLSTATE %s", c.name, err, c.state)
+		} else {
+			t.Logf("%s: %v", c.name, err)
+		}
+	}
+	tr.clean()
+	tr.insert(2, 1)
+	if cp := tr.seal(); cp == nil || cp.Size != 7 {
+		t.Fatalf("seal after the refused appends: %+v", cp)
+	}
+	tr.clean()
 }
