@@ -247,7 +247,7 @@ func TestFaultsKeepChangesAndAuditTogether(t *testing.T) {
 		}
 	}
 	h.releaseAll()
-	h.quiesce()
+	pgtest.Quiesce(h.t, h.super)
 	elapsed := time.Since(start)
 
 	tally := map[string]int{}
@@ -799,30 +799,6 @@ func (h *faultHarness) settle(pid uint32) {
 		time.Sleep(200 * time.Microsecond)
 	}
 	h.t.Fatalf("backend %d still busy 10 s after its write returned", pid)
-}
-
-// quiesce waits until no backend of the database is busy.
-func (h *faultHarness) quiesce() {
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var busy []string
-		rows, err := h.super.Query(context.Background(), `SELECT pid || ' ' || coalesce(state, '') || ' ' || left(query, 60)
-			FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
-			AND backend_type = 'client backend' AND state IS DISTINCT FROM 'idle'`)
-		if err == nil {
-			busy, err = pgx.CollectRows(rows, pgx.RowTo[string])
-		}
-		if err != nil {
-			h.t.Fatalf("pg_stat_activity: %v", err)
-		}
-		if len(busy) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("backends still busy: %q", busy)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 // reconcile compares the table, its trail and the callers' results.

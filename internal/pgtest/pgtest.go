@@ -158,3 +158,25 @@ func WaitLockWaits(t testing.TB, q interface {
 	t.Fatalf("fewer than %d backends wait for a lock and the write has not ended", n)
 	return false
 }
+
+// Quiesce returns once no other client backend of q's database is busy (running a statement, or idle in a
+// transaction), as q sees pg_stat_activity: the outcome of writes whose clients gave up is then settled. It
+// fails t after 10 s, naming the busy backends.
+func Quiesce(t testing.TB, q interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		busy := Strings(t, q, `SELECT pid || ' ' || coalesce(state, '') || ' ' || left(query, 60)
+			FROM pg_catalog.pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
+			AND backend_type = 'client backend' AND state IS DISTINCT FROM 'idle'`)
+		if len(busy) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("backends still busy: %q", busy)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
