@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // MinRetentionYears is the shortest retention floor: HIPAA requires its documentation, audit records included,
@@ -46,8 +47,9 @@ type RetentionReport struct {
 type PartitionAction struct {
 	// Action is created (or would_create; Rows are those of its month in the default partition, moved into it),
 	// dropped (or would_drop), kept (under a legal hold, named in Detail), or default (the default partition's
-	// rows, which are never dropped; From and To are their oldest and newest times: after a run that is not a
-	// dry run, only rows no monthly partition holds, of an infinite time or a year before 1 AD or after 9999).
+	// rows, which are never dropped; From and To are their oldest and newest times, zero when infinite: after a run
+	// that is not a dry run, only rows no monthly partition holds, of an infinite time or a year before 1 AD or after
+	// 9999).
 	Action    string
 	Partition string
 	From, To  time.Time
@@ -75,10 +77,12 @@ func Retain(ctx context.Context, db DB, c Config, years int, dryRun bool) (*Rete
 	for rows.Next() {
 		var p PartitionAction
 		var detail *string
-		if err := rows.Scan(&p.Action, &p.Partition, &p.From, &p.To, &p.Rows, &p.MinID, &p.MaxID, &detail); err != nil {
+		var from, to pgtype.Timestamptz
+		if err := rows.Scan(&p.Action, &p.Partition, &from, &to, &p.Rows, &p.MinID, &p.MaxID, &detail); err != nil {
 			rows.Close()
 			return nil, err
 		}
+		p.From, p.To = finite(from), finite(to)
 		if detail != nil {
 			p.Detail = *detail
 		}
@@ -88,6 +92,14 @@ func Retain(ctx context.Context, db DB, c Config, years int, dryRun bool) (*Rete
 		return nil, retentionError(c, err)
 	}
 	return rep, nil
+}
+
+// finite is t's time, or the zero time when t is NULL or infinite (a default partition's row may be).
+func finite(t pgtype.Timestamptz) time.Time {
+	if !t.Valid || t.InfinityModifier != pgtype.Finite {
+		return time.Time{}
+	}
+	return t.Time
 }
 
 // HoldPatient places a legal hold on a patient's audit rows (as patient or prior patient) and returns its id:

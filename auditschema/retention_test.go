@@ -195,7 +195,7 @@ func TestRetainMovesTheDefaultsRows(t *testing.T) {
 	}
 	// Rows of months without a partition land in the default partition: a coming month's, an old one's, a BC one's.
 	var ids []int64
-	for _, at := range []string{nextMonth.AddDate(0, 0, 3).Format(time.RFC3339), "2015-06-01 00:00:00+00", "0044-03-15 00:00:00+00 BC"} {
+	for _, at := range []string{nextMonth.AddDate(0, 0, 3).Format(time.RFC3339), "2015-06-01 00:00:00+00", "0044-03-15 00:00:00+00 BC", "infinity"} {
 		var id int64
 		if err := db.QueryRow(ctx, `INSERT INTO auditrepo.audit_log (occurred_at, actor_kind, action, target_table, target_id, patient_id, changes)
 			VALUES ($1::timestamptz, 'system', 'CREATE', 'visits', 1, 1, '{}') RETURNING id`, at).Scan(&id); err != nil {
@@ -224,13 +224,13 @@ func TestRetainMovesTheDefaultsRows(t *testing.T) {
 		switch {
 		case p.Action == "created" && (p.Rows != 1 || p.MinID == nil || (*p.MinID != ids[0] && *p.MinID != ids[1])):
 			t.Errorf("%s reported as %+v, want its one moved row", p.Partition, p)
-		case p.Action == "default" && (p.Rows != 1 || *p.MinID != ids[2]):
-			t.Errorf("default partition reported as %+v, want the BC row alone", p)
+		case p.Action == "default" && (p.Rows != 2 || *p.MinID != ids[2] || *p.MaxID != ids[3] || p.From.Year() != -43 || !p.To.IsZero()):
+			t.Errorf("default partition reported as %+v, want the BC row and the infinite one (its time zero)", p)
 		}
 	}
-	for table, id := range map[string]int64{"audit_log_" + next: ids[0], "audit_log_201506": ids[1], "audit_log_default": ids[2]} {
-		if got := pgtest.Strings(t, db, "SELECT id::text FROM auditrepo."+table); fmt.Sprint(got) != fmt.Sprint([]string{fmt.Sprint(id)}) {
-			t.Errorf("%s holds rows %v, want %d", table, got, id)
+	for table, want := range map[string][]int64{"audit_log_" + next: {ids[0]}, "audit_log_201506": {ids[1]}, "audit_log_default": {ids[2], ids[3]}} {
+		if got := pgtest.Strings(t, db, "SELECT id::text FROM auditrepo."+table+" ORDER BY id"); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s holds rows %v, want %v", table, got, want)
 		}
 	}
 	if after := pgtest.Strings(t, db, "SELECT a::text FROM auditrepo.audit_log a ORDER BY id"); fmt.Sprint(after) != fmt.Sprint(before) {
@@ -242,8 +242,8 @@ func TestRetainMovesTheDefaultsRows(t *testing.T) {
 		t.Fatalf("retain again: %+v, %v; want audit_log_201506 dropped", rep, err)
 	}
 	var n int
-	if err := db.QueryRow(ctx, "SELECT count(*) FROM auditrepo.audit_log").Scan(&n); err != nil || n != 2 {
-		t.Fatalf("%d rows left (%v), want 2", n, err)
+	if err := db.QueryRow(ctx, "SELECT count(*) FROM auditrepo.audit_log").Scan(&n); err != nil || n != 3 {
+		t.Fatalf("%d rows left (%v), want 3", n, err)
 	}
 }
 
