@@ -794,8 +794,12 @@ func manyInsert(m *Model, s *sqlparse.Statement, many *Many) *Select {
 var actions = map[sqlparse.Kind]audit.Action{sqlparse.Insert: audit.ActionCreate, sqlparse.Update: audit.ActionUpdate, sqlparse.Delete: audit.ActionDelete}
 
 // textual reports whether pgx sends values of t as text: a string type (sqlc's enums), or sqlc's Null form of
-// one (a struct of the value and Valid, whose driver.Valuer gives the string or NULL).
+// one (a struct of the value and Valid, whose driver.Valuer gives the string or NULL), or a pointer to a string type
+// (emit_pointers_for_null_types: nil is NULL), as pgType takes pointers.
 func textual(t types.Type) bool {
+	if p, ok := types.Unalias(t).(*types.Pointer); ok {
+		return textual(p.Elem())
+	}
 	if b, ok := t.Underlying().(*types.Basic); ok {
 		return b.Kind() == types.String
 	}

@@ -217,7 +217,7 @@ type Many struct {
 	ClaimAt    int
 	ArrayTypes []string // PostgreSQL element type of each parameter's array
 	// ViaText[i], when set, is the column whose VALUES item is parameter i alone, a string type with no known
-	// array type (sqlc's enums and their Null types): its array travels as text[] and SQL converts each element
-	// to the column's type.
+	// array type (sqlc's enums, their Null types, pointers to them): its array travels as text[] and SQL converts
+	// each element to the column's type.
 	ViaText []string
 }
