@@ -100,6 +100,26 @@ func model(f *jen.File, p *ir.Program, m *ir.Model) error {
 	return nil
 }
 
+// wrap breaks text into lines of at most width bytes at spaces (a longer word gets a line of its own).
+func wrap(text string, width int) []string {
+	var lines []string
+	line := ""
+	for _, word := range strings.Fields(text) {
+		if line != "" && len(line)+1+len(word) > width {
+			lines = append(lines, line)
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += word
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	return lines
+}
+
 // sqlLit keeps the SQL readable in review: a raw string unless it holds a backquote.
 func sqlLit(s string) jen.Code {
 	if strings.Contains(s, "`") {
@@ -138,6 +158,9 @@ func write(f *jen.File, p *ir.Program, m *ir.Model, w *ir.Write) {
 		f.Comment("It returns the rows of sqlc's RETURNING; none is not an error.")
 	case ir.ResultCount:
 		f.Comment("It returns how many rows changed; none is not an error.")
+	}
+	for _, line := range wrap(w.NoMany, 110) {
+		f.Comment(line)
 	}
 	claim := jen.Id(l.Call).Op(":=").Id(l.Recv).Dot("w").Dot("Claim").Call(jen.Id(l.Ctx), action(w.Action), jen.Lit(m.Table), jen.Id(w.Const))
 	sqlc := jen.Qual(p.SQLCPath, "New").Call(jen.Id(l.Call)).Dot(w.Query).Call(callArgs...)

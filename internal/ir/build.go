@@ -741,14 +741,18 @@ func (b *builder) many(m *Model, w *Write) {
 		if !ok {
 			col := bareValueColumn(ins, i+1)
 			if !textual(p.Type) || col == "" {
-				hint := ""
+				// No bulk variant, as for a DEFAULT item: the Create is fine without one (an array column's
+				// []string has no array of arrays that unnest could take apart row by row). Its doc comment says why.
+				name := p.Field
+				if name == "" {
+					name = fmt.Sprintf("$%d", i+1)
+				}
+				w.NoMany = fmt.Sprintf("It has no %s: parameter %s has Go type %s, which has no known PostgreSQL array type to unnest.",
+					many.Method, name, types.TypeString(p.Type, b.qualifier))
 				if s, ok := p.Type.(*types.Slice); ok && col != "" && types.Identical(s.Elem(), types.Typ[types.Byte]) {
 					// sqlc's type for json, jsonb and bytea alike: which one the column is, only the schema knows.
-					hint = fmt.Sprintf("; if %s is a json or jsonb column, pass it as text: sqlc.narg(%s)::text::json (or ::jsonb)", col, col)
+					w.NoMany += fmt.Sprintf(" If %s is a json or jsonb column, pass it as text to get one: sqlc.narg(%s)::text::json (or ::jsonb).", col, col)
 				}
-				b.errs.Addf(w.Source, "%s: cannot derive %s: parameter %s has Go type %s, which has no known PostgreSQL array type "+
-					"(a string type, such as an enum, or its sqlc Null type, works when it is a VALUES item on its own)%s",
-					w.Query, many.Method, p.Field, types.TypeString(p.Type, b.qualifier), hint)
 				return
 			}
 			pg, many.ViaText[i] = "text", col

@@ -165,6 +165,9 @@ type Write struct {
 	// Many is set on a Create whose VALUES is one row of expressions and whose sqlc method takes one argument: it
 	// also gets a bulk variant, which takes a slice of that argument.
 	Many *Many
+	// NoMany, for such a Create that gets no bulk variant because a parameter has no PostgreSQL array type, says
+	// so in its doc comment.
+	NoMany string
 }
 
 // Where is an UPDATE or DELETE as written, cut around its WHERE condition. The claim is a condition of its own

@@ -11,28 +11,6 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-const addLedgerMemo = `-- name: AddLedgerMemo :one
-INSERT INTO ledger (patient_id, amount, memo) VALUES ($1, $2, $3) RETURNING id, patient_id, amount, memo
-`
-
-type AddLedgerMemoParams struct {
-	PatientID int64          `db:"patient_id"`
-	Amount    pgtype.Numeric `db:"amount"`
-	Memo      []byte         `db:"memo"`
-}
-
-func (q *Queries) AddLedgerMemo(ctx context.Context, arg AddLedgerMemoParams) (Ledger, error) {
-	row := q.db.QueryRow(ctx, addLedgerMemo, arg.PatientID, arg.Amount, arg.Memo)
-	var i Ledger
-	err := row.Scan(
-		&i.ID,
-		&i.PatientID,
-		&i.Amount,
-		&i.Memo,
-	)
-	return i, err
-}
-
 const bumpLedger = `-- name: BumpLedger :one
 UPDATE ledger SET amount = amount + 1 WHERE patient_id = $1 RETURNING id, patient_id, amount, memo
 `

@@ -15,6 +15,3 @@ TRUNCATE ledger;
 
 -- name: ZeroLedger :one
 UPDATE ledger SET amount = 0 WHERE patient_id = $1 RETURNING id;
-
--- name: AddLedgerMemo :one
-INSERT INTO ledger (patient_id, amount, memo) VALUES ($1, $2, $3) RETURNING *;
