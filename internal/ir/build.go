@@ -39,6 +39,7 @@ func Build(in *load.Input, a Audit) (*Program, error) {
 	for i, t := range parsed {
 		pos[i] = t.Pos
 	}
+	b.throughModels(parsed, prog.Models)
 	b.files(prog.Models, pos)
 	patientTable(prog.Models)
 	b.moves(prog.Models)
@@ -309,6 +310,64 @@ func patientTable(models []*Model) {
 	}
 	for _, m := range models {
 		m.PatientTable = selves[0].Qualified
+	}
+}
+
+// throughModels checks that a patient path through another model's table goes on as that model's own patient
+// path: from the hop table on, the path must be the hop model's path or its patient column. A path cut short
+// (note_id -> notes.visit_id, where notes' path is visit_id -> visits.patient_id) would file the dependent's rows
+// under an id of another table as if it were a patient's. A model whose rows are their own patients (self, with
+// or without a condition) is no hop: the column that refers to it names the patient, as a patient column (whose
+// key to the patients' table install checks). The hop model's own path is checked in turn, so checking the
+// first hop checks them all.
+func (b *builder) throughModels(parsed []*tags.Model, models []*Model) {
+	for i, t := range parsed {
+		m, p := models[i], t.Patient
+		if p.Kind != tags.PatientPath || len(m.Patient.Hops) != len(p.Hops) {
+			continue // not a path, or reported by patient
+		}
+		if last := p.Hops[len(p.Hops)-1]; b.byTable[tableKey(last.Table)].Column(last.Column) == nil {
+			continue // reported by patient
+		}
+		first := p.Hops[0]
+		hop := b.byTable[tableKey(first.Table)]
+		// The path from the hop table on: the column read there, then the hops after it.
+		var col string
+		var rest []Hop
+		switch hop.Patient.Kind {
+		case tags.PatientSelf:
+			b.errs.Addf(p.Pos, "%s: patient path: %s is the table of model %s, whose rows are their own patients: %s holds the patient's id already; write patient:%q",
+				t.Name, first.Table, hop.Name, p.Column, p.Column)
+			continue
+		case tags.PatientColumn:
+			col = hop.Patient.Column
+		case tags.PatientPath:
+			if hi := slices.Index(models, hop); hi < 0 || len(hop.Patient.Hops) != len(parsed[hi].Patient.Hops) {
+				continue // the hop model's own path is reported
+			}
+			col, rest = hop.Patient.Column, hop.Patient.Hops
+		default:
+			continue
+		}
+		same := first.Column == col && len(p.Hops) == 1+len(rest)
+		for j := 0; same && j < len(rest); j++ {
+			h := p.Hops[1+j]
+			same = b.byTable[tableKey(h.Table)] == b.byTable[tableKey(rest[j].Table)] && h.Column == rest[j].Column
+		}
+		if same {
+			continue
+		}
+		steps := []string{col}
+		for _, h := range rest {
+			steps = append(steps, h.Table+"."+h.Column)
+		}
+		whose := "whose patient path is " + strings.Join(steps, " -> ")
+		if hop.Patient.Kind == tags.PatientColumn {
+			whose = "whose patient is its column " + col
+		}
+		path := p.Column + " -> " + first.Table + "." + strings.Join(steps, " -> ")
+		b.errs.Addf(p.Pos, "%s: patient path: %s is the table of model %s, %s; a path through it must go on as that one does, to the patient's id: write patient:%q",
+			t.Name, first.Table, hop.Name, whose, path)
 	}
 }
 
