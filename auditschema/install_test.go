@@ -65,6 +65,7 @@ func TestInstallModelsNamesTheFix(t *testing.T) {
 	if _, err := db.Exec(ctx, `CREATE TABLE pets (id bigint PRIMARY KEY, name text);
 		CREATE TABLE visits (id bigint, at date, PRIMARY KEY (id, at));
 		CREATE TABLE notes (id bigint UNIQUE DEFERRABLE INITIALLY DEFERRED);
+		CREATE TABLE charts (id bigint UNIQUE);
 		CREATE TABLE named (id bigint PRIMARY KEY);
 		CREATE TABLE heirs (id bigint PRIMARY KEY) INHERITS (named)`); err != nil {
 		t.Fatal(err)
@@ -76,6 +77,7 @@ func TestInstallModelsNamesTheFix(t *testing.T) {
 			{Name: "public.missing", Columns: []string{"id"}},
 			{Name: "public.visits", Columns: []string{"id", "at"}},
 			{Name: "public.notes", Columns: []string{"id"}},
+			{Name: "public.charts", Columns: []string{"id"}},
 			{Name: "public.named", Columns: []string{"id"}},
 			{Name: "public.heirs", Columns: []string{"id"}},
 		},
@@ -93,8 +95,13 @@ func TestInstallModelsNamesTheFix(t *testing.T) {
 		"table public.pets lacks columns its model declares: species",
 		// The triggers pair a row's old and new versions by id: two rows with one id would be mixed up.
 		"table public.visits has no unique index on id alone",
-		"table public.notes has no unique index on id alone",
+		"table public.notes has no unique index on id alone and an id that may be NULL",
 		"ALTER TABLE public.visits ADD UNIQUE (id);",
+		"ALTER TABLE public.notes ALTER COLUMN id SET NOT NULL; ALTER TABLE public.notes ADD UNIQUE (id);",
+		// An audit row names its target by id: a NULL one fails the write on the audit table, whose error would
+		// carry the row's image to the application's logs.
+		"table public.charts has an id that may be NULL",
+		"ALTER TABLE public.charts ALTER COLUMN id SET NOT NULL;",
 		// Statement triggers fire for the table a statement names: an UPDATE of the parent changing a child's rows
 		// fires none of the child's, and one of a child none of the parent's.
 		"table public.heirs takes part in inheritance or partitioning (with named)",

@@ -89,12 +89,17 @@ SELECT p.what, p.fix FROM (
 	GROUP BY c.i, c.name
 	UNION ALL
 	-- The triggers pair a row's old and new versions by id (transition tables keep no other link): rows sharing
-	-- one would have their images mixed up, or a change of either written as two halves.
-	SELECT c.i, 3, 0, pg_catalog.format('table %s has no unique index on id alone (a PRIMARY KEY or UNIQUE constraint, not deferrable): the audit triggers pair a row''s old and new versions by id', c.name),
-		pg_catalog.format('ALTER TABLE %s ADD UNIQUE (id);', c.name)
+	-- one would have their images mixed up, or a change of either written as two halves. An audit row names its
+	-- target by id, which the audit table requires: a row with a NULL id would fail the write with a not-null
+	-- violation whose DETAIL carries the audit row, its image included, to the application's logs.
+	SELECT c.i, 3, 0, pg_catalog.format('table %s has %s (id must be NOT NULL and unique on its own: a PRIMARY KEY, or NOT NULL and a UNIQUE constraint, not deferrable): the audit triggers pair a row''s old and new versions by id, and an audit row names its target by it (a NULL one would fail the write, with the row''s image in the error)',
+			c.name, pg_catalog.array_to_string(ARRAY[CASE WHEN NOT u.uniq THEN 'no unique index on id alone' END, CASE WHEN NOT a.attnotnull THEN 'an id that may be NULL' END], ' and ')),
+		pg_catalog.array_to_string(ARRAY[CASE WHEN NOT a.attnotnull THEN pg_catalog.format('ALTER TABLE %s ALTER COLUMN id SET NOT NULL;', c.name) END,
+			CASE WHEN NOT u.uniq THEN pg_catalog.format('ALTER TABLE %s ADD UNIQUE (id);', c.name) END], ' ')
 	FROM c JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.oid AND a.attname OPERATOR(pg_catalog.=) 'id' AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
-	WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_index x WHERE x.indrelid OPERATOR(pg_catalog.=) c.oid AND x.indisunique AND x.indimmediate
-		AND x.indnkeyatts OPERATOR(pg_catalog.=) 1 AND x.indkey[0] OPERATOR(pg_catalog.=) a.attnum AND x.indpred IS NULL)
+	CROSS JOIN LATERAL (SELECT EXISTS (SELECT FROM pg_catalog.pg_index x WHERE x.indrelid OPERATOR(pg_catalog.=) c.oid AND x.indisunique AND x.indimmediate
+		AND x.indnkeyatts OPERATOR(pg_catalog.=) 1 AND x.indkey[0] OPERATOR(pg_catalog.=) a.attnum AND x.indpred IS NULL)) u(uniq)
+	WHERE NOT u.uniq OR NOT a.attnotnull
 	UNION ALL
 	-- The audit triggers are statement triggers on this table: a statement on a parent or a child (a partition
 	-- included) fires none of them, and its changes to this table's rows would leave no row.

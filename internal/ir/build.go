@@ -155,7 +155,7 @@ func (b *builder) model(t *tags.Model) *Model {
 		}
 	}
 	if id := m.Column("id"); id == nil || !isInt64(id.Type) {
-		b.errs.Addf(t.Pos, "%s: table %s needs a bigint primary key column named id", t.Name, t.Table)
+		b.errs.Addf(t.Pos, "%s: table %s needs a bigint id column that is the primary key or NOT NULL UNIQUE", t.Name, t.Table)
 	} else if id.Exclude {
 		b.errs.Addf(t.Pos, "%s: the id column cannot be excluded: audit rows name their target by it", t.Name)
 	}

@@ -1,0 +1,2 @@
+-- name: DeleteRecord :exec
+DELETE FROM records WHERE key = $1;
