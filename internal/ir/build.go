@@ -703,6 +703,11 @@ func (b *builder) query(fn *types.Func, cmd, text string, src load.Query) {
 	case ":exec":
 		w.Result = ResultNone
 	default:
+		if single, ok := batchSingle[cmd]; ok {
+			fail(src.Pos, "sqlc command %s is not supported; write the query as %s and call its repository method for each item, in a pgx.Tx (repo.New(tx)) to commit them together%s",
+				cmd, single, map[bool]string{true: " (an INSERT :one of one VALUES row also gets a Many method, which inserts them all in one statement)"}[stmt.Kind == sqlparse.Insert])
+			return
+		}
 		fail(src.Pos, "sqlc command %s is not supported", cmd)
 		return
 	}
@@ -745,6 +750,9 @@ func (b *builder) query(fn *types.Func, cmd, text string, src load.Query) {
 	}
 	target.Writes = append(target.Writes, w)
 }
+
+// batchSingle is the command to write in place of each of sqlc's batch commands.
+var batchSingle = map[string]string{":batchexec": ":exec", ":batchone": ":one", ":batchmany": ":many"}
 
 // refusedVerbs says why a statement kind cannot be wrapped.
 var refusedVerbs = map[string]string{
