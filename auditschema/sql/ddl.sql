@@ -22,8 +22,11 @@ BEGIN
 		FOR r IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP
 			-- Triggers, rules and policies of audited tables depend on them; so does a rule elsewhere that writes
 			-- one, and a policy on a table of the audit schema. A function a trigger of an audited table runs
-			-- (CREATE OR REPLACE, ALTER FUNCTION) changes what its writes do.
+			-- (CREATE OR REPLACE, ALTER FUNCTION) changes what its writes do. PostgreSQL names no object of a GRANT
+			-- or REVOKE: every one on tables is recorded, with its statement (a TRIGGER privilege on an audited
+			-- table would let another role add triggers to it).
 			IF r.schema_name = {{lit .Schema}} OR r.objid IN (SELECT tbl FROM {{.S}}.audited_tables)
+			   OR (r.command_tag IN ('GRANT', 'REVOKE') AND r.object_type = 'TABLE')
 			   OR EXISTS (SELECT FROM pg_depend d
 			              WHERE d.classid = r.classid AND d.objid = r.objid AND d.refclassid = 'pg_class'::regclass
 			                AND (d.refobjid IN (SELECT tbl FROM {{.S}}.audited_tables)

@@ -1123,7 +1123,8 @@ func TestRedTeamOwner(t *testing.T) {
 	})
 
 	// A trigger of the owner's own on an audited table is recorded when created; replacing the function it runs
-	// (which could then write other rows under the repository's claim) must be recorded too.
+	// (which could then write other rows under the repository's claim) must be recorded too, and so must granting
+	// another role the privilege to add triggers.
 	t.Run("replace_own_trigger_function_is_recorded", func(t *testing.T) {
 		must(t, owner, "CREATE FUNCTION public.rt_touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$")
 		must(t, owner, "CREATE TRIGGER rt_touch BEFORE UPDATE ON appointments FOR EACH ROW EXECUTE FUNCTION public.rt_touch()")
@@ -1133,7 +1134,14 @@ func TestRedTeamOwner(t *testing.T) {
 		dm := ddlMark(t, c)
 		must(t, owner, "CREATE OR REPLACE FUNCTION public.rt_touch() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$BEGIN NEW.type := 'piggybacked'; RETURN NEW; END$$")
 		must(t, owner, "ALTER FUNCTION public.rt_touch() SET search_path = public")
+		must(t, owner, "GRANT TRIGGER ON appointments TO auditrepo_app")
+		must(t, owner, "REVOKE TRIGGER ON appointments FROM auditrepo_app")
 		ddl := ddlSince(t, c, dm)
+		for _, verb := range []string{"GRANT TRIGGER", "REVOKE TRIGGER"} {
+			if !slices.ContainsFunc(ddl, func(d ddlRow) bool { return strings.HasPrefix(d.Statement, verb) && d.DBRole == testdb.OwnerLogin }) {
+				t.Errorf("%s ON appointments is not in ddl_log: %+v", verb, ddl)
+			}
+		}
 		for _, tag := range []string{"CREATE FUNCTION", "ALTER FUNCTION"} {
 			if !slices.ContainsFunc(ddl, func(d ddlRow) bool { return d.CommandTag == tag && d.ObjectIdentity == "public.rt_touch()" }) {
 				t.Errorf("%s public.rt_touch() is not in ddl_log: %+v", tag, ddl)
