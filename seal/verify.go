@@ -30,10 +30,6 @@ type Report struct {
 	Unsealed int64
 	// Dropped are the sealed rows that are gone with their month's partition (retention), by month.
 	Dropped []Dropped
-	// Witnessed is, for each witness in Options order, the tree size of its latest checkpoint (0: none). It may
-	// be below Latest's: Seal commits a checkpoint before it publishes it, and a failed publication is retried by
-	// the next Seal. The rows of the checkpoints after it are verified against their signatures alone.
-	Witnessed []uint64
 }
 
 // Dropped is a month of sealed rows that retention dropped: retention_log records dropping their partition, with
@@ -75,9 +71,6 @@ func Verify(ctx context.Context, db DB, v note.Verifier, opts Options) (*Report,
 	ws, err := readWitnesses(ctx, opts.Witnesses, v)
 	if err != nil {
 		return nil, err
-	}
-	for _, w := range ws {
-		rep.Witnessed = append(rep.Witnessed, w.size())
 	}
 	err = inTx(ctx, db, true, func(tx pgx.Tx) error {
 		cps, err := checkpoints(ctx, tx, c, v, ws)
@@ -159,9 +152,14 @@ func checkpoints(ctx context.Context, tx pgx.Tx, c auditschema.Config, v note.Ve
 	if err != nil {
 		return nil, err
 	}
-	for _, w := range ws {
+	for i, w := range ws {
 		if err := compareWitness(w, cps); err != nil {
 			return nil, err
+		}
+		if len(cps) > 0 {
+			if ws[i], err = caughtUp(ctx, w, v, cps[len(cps)-1]); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return cps, nil
@@ -189,22 +187,62 @@ func (wc witnessCopy) size() uint64 {
 func readWitnesses(ctx context.Context, ws []Witness, v note.Verifier) ([]witnessCopy, error) {
 	out := make([]witnessCopy, 0, len(ws))
 	for _, w := range ws {
-		signed, err := w.Latest(ctx)
-		if errors.Is(err, ErrWitnessMissing) {
-			return nil, fmt.Errorf("%w: give the copy seal publishes to (a missing copy is not an empty one: it would hide deleted checkpoints)", err)
-		}
+		wc, err := readWitness(ctx, w, v)
 		if err != nil {
-			return nil, fmt.Errorf("seal: reading %s: %w", w, err)
-		}
-		wc := witnessCopy{w: w}
-		if signed != nil {
-			if wc.cp, err = OpenCheckpoint(signed, v); err != nil {
-				return nil, badCheckpoint("%s: %v", w, err.(*CheckpointError).Msg)
-			}
+			return nil, err
 		}
 		out = append(out, wc)
 	}
 	return out, nil
+}
+
+// readWitness reads w's latest checkpoint and checks its signature with v.
+func readWitness(ctx context.Context, w Witness, v note.Verifier) (witnessCopy, error) {
+	wc := witnessCopy{w: w}
+	signed, err := w.Latest(ctx)
+	if errors.Is(err, ErrWitnessMissing) {
+		return wc, fmt.Errorf("%w: give the copy seal publishes to (a missing copy is not an empty one: it would hide deleted checkpoints)", err)
+	}
+	if err != nil {
+		return wc, fmt.Errorf("seal: reading %s: %w", w, err)
+	}
+	if signed != nil {
+		if wc.cp, err = OpenCheckpoint(signed, v); err != nil {
+			return wc, badCheckpoint("%s: %v", w, err.(*CheckpointError).Msg)
+		}
+	}
+	return wc, nil
+}
+
+// catchUpWait is how long a witness behind the database's latest checkpoint is given to receive it: a seal
+// publishes right after it commits.
+var catchUpWait = 3 * time.Second
+
+// caughtUp checks a witness that was behind the database's latest checkpoint when read before the snapshot
+// (wc): read again, now, it must hold that checkpoint or a later one, within catchUpWait. A seal that committed
+// its checkpoint before the snapshot publishes it right after, so only a witness that never received it (a seal
+// whose publishing failed: the next seal publishes it again) or lost it (emptied or rolled back, which would hide
+// the database's checkpoints deleted after it) stays behind, and is a bad checkpoint.
+func caughtUp(ctx context.Context, wc witnessCopy, v note.Verifier, latest sealed) (witnessCopy, error) {
+	deadline := time.Now().Add(catchUpWait)
+	for wc.size() < latest.Size {
+		if time.Now().After(deadline) {
+			return wc, badCheckpoint("%s holds tree size %d, not the database's latest, %d: the checkpoints after it were not published (seal publishes them again) or were removed from the copy", wc.w, wc.size(), latest.Size)
+		}
+		select {
+		case <-ctx.Done():
+			return wc, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		var err error
+		if wc, err = readWitness(ctx, wc.w, v); err != nil {
+			return wc, err
+		}
+	}
+	if wc.size() == latest.Size && string(wc.cp.Note) != string(latest.Note) {
+		return wc, badCheckpoint("tree size %d in the database differs from the copy in %s", latest.Size, wc.w)
+	}
+	return wc, nil
 }
 
 // compareWitness checks that the witness's latest checkpoint, read before the snapshot of cps was taken, is one
