@@ -136,11 +136,17 @@ func (r *readFlags) knownTable(ctx context.Context, db *pgxpool.Pool, table stri
 	if err != nil || ok {
 		return err
 	}
-	err = db.QueryRow(ctx, "SELECT EXISTS (SELECT FROM "+pgx.Identifier{r.config.Schema, "audited_tables"}.Sanitize()+
-		" a JOIN pg_catalog.pg_class c ON c.oid = a.tbl JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"+
-		" WHERE c.relname = $1 OR n.nspname || '.' || c.relname = $1)", table).Scan(&ok)
+	// The names the trail is searched under (audit.Trail: a table of public with or without its schema), and an
+	// audited table of another schema named without it, which is named back.
+	var elsewhere string
+	err = db.QueryRow(ctx, "SELECT coalesce(bool_or(n.nspname || '.' || c.relname = $1 OR n.nspname = 'public' AND c.relname = $1), false),"+
+		" coalesce(min(n.nspname || '.' || c.relname) FILTER (WHERE c.relname = $1), '') FROM "+pgx.Identifier{r.config.Schema, "audited_tables"}.Sanitize()+
+		" a JOIN pg_catalog.pg_class c ON c.oid = a.tbl JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace", table).Scan(&ok, &elsewhere)
 	if err != nil || ok {
 		return err
+	}
+	if elsewhere != "" {
+		return usageError{fmt.Sprintf("unknown table %q: the audited table of that name is %s, outside schema public: name it --table %s", table, elsewhere, elsewhere)}
 	}
 	return usageError{fmt.Sprintf("unknown table %q: no audit row names it and it is not an audited table (name it as its model's table tag does, as in --table visits or --table billing.invoices; a table of schema public is found with or without public.)", table)}
 }

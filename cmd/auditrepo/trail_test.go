@@ -334,6 +334,16 @@ func TestRecordSchemaQualified(t *testing.T) {
 			t.Errorf("record --table %s: exit %d, stdout %q, stderr %q; want %s", c.table, code, out, errs, c.want)
 		}
 	}
+	// An audited table outside public, with no audit row yet: found by its qualified name only (the trail is
+	// searched under that), and named back when given without its schema.
+	mustExec(t, db, `CREATE SCHEMA clinic; CREATE TABLE clinic.rooms (id bigint PRIMARY KEY);
+		INSERT INTO auditrepo.audited_tables VALUES ('clinic.rooms')`)
+	if code, _, errs := runCmd(t, reviewer, "record", "--table", "rooms", "--id", "1"); code != 2 || !strings.Contains(errs, "name it --table clinic.rooms") {
+		t.Errorf("record --table rooms: exit %d, stderr %q; want 2 naming clinic.rooms", code, errs)
+	}
+	if code, _, errs := runCmd(t, reviewer, "record", "--table", "clinic.rooms", "--id", "1"); code != 0 || !strings.Contains(errs, "no events") {
+		t.Errorf("record --table clinic.rooms: exit %d, stderr %q; want 0, no events", code, errs)
+	}
 }
 
 // The outputs give values as stored: JSON and the CSV images without HTML escaping (& < >), and the CSV formula
