@@ -148,26 +148,26 @@ func absPath(dir, p string) (string, error) {
 // enum one file creates may type a column of another.
 func scanSchemas(dir string, schema []string, in *Input) error {
 	in.Tables, in.ExactText, in.Views = map[string]bool{}, map[string]bool{}, map[string][]string{}
-	cols, types := map[sqlparse.Column]sqlparse.ColumnType{}, map[sqlparse.Table]bool{}
+	cols, types, moved := map[sqlparse.Column]sqlparse.ColumnType{}, map[sqlparse.Table]bool{}, map[sqlparse.Table]bool{}
 	for _, sc := range schema {
 		sabs, err := absPath(dir, sc)
 		if err != nil {
 			return err
 		}
-		if err := scanSchema(sabs, sc, in, cols, types); err != nil {
+		if err := scanSchema(sabs, sc, in, cols, types, moved); err != nil {
 			return err
 		}
 	}
 	for c, ct := range cols {
-		in.ExactText[c.Schema+"."+c.Table.Name+"."+c.Name] = ct.Exact(types)
+		in.ExactText[c.Schema+"."+c.Table.Name+"."+c.Name] = ct.Exact(types, moved)
 	}
 	return nil
 }
 
 // scanSchema records the tables the schema files of root create or rename to and the views they create, and
-// adds the types of their columns and the types they create to cols and types (sqlparse.ReadSchema), the files
-// read in order.
-func scanSchema(root, display string, in *Input, cols map[sqlparse.Column]sqlparse.ColumnType, types map[sqlparse.Table]bool) error {
+// adds the types of their columns, the types they create and the type names they move away from to cols, types and
+// moved (sqlparse.ReadSchema), the files read in order.
+func scanSchema(root, display string, in *Input, cols map[sqlparse.Column]sqlparse.ColumnType, types, moved map[sqlparse.Table]bool) error {
 	files, err := sqlFiles(root, display)
 	if err != nil {
 		return err
@@ -191,6 +191,9 @@ func scanSchema(root, display string, in *Input, cols map[sqlparse.Column]sqlpar
 		}
 		maps.Copy(cols, sc.Columns)
 		maps.Copy(types, sc.Types)
+		for t := range sc.Moved {
+			moved[t] = true
+		}
 	}
 	return nil
 }

@@ -31,6 +31,7 @@ type Schema struct {
 	Views   map[Table][]Table     // see views
 	Columns map[Column]ColumnType // see columnTypes
 	Types   map[Table]bool        // see createdTypes
+	Moved   map[Table]bool        // see createdTypes
 }
 
 // ReadSchema parses a file of SQL statements once and reads its Schema. Errors are *Error.
@@ -39,7 +40,8 @@ func ReadSchema(text string) (*Schema, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Schema{Tables: createdTables(tree), Views: views(tree), Columns: columnTypes(tree), Types: createdTypes(tree)}, nil
+	types, moved := createdTypes(tree)
+	return &Schema{Tables: createdTables(tree), Views: views(tree), Columns: columnTypes(tree), Types: types, Moved: moved}, nil
 }
 
 // createdTables returns the tables a file of SQL statements creates (CREATE TABLE, CREATE TABLE AS) or renames
@@ -119,10 +121,10 @@ type ColumnType struct {
 	Named Table
 }
 
-// Exact reports whether the equality of a column of type ct is exact, given the schema's types (see
-// createdTypes).
-func (ct ColumnType) Exact(types map[Table]bool) bool {
-	return ct.PlainText || ct.Named != (Table{}) && types[ct.Named]
+// Exact reports whether the equality of a column of type ct is exact, given the schema's types and the type names
+// renamed or moved away from (see createdTypes).
+func (ct ColumnType) Exact(types, moved map[Table]bool) bool {
+	return ct.PlainText || ct.Named != (Table{}) && types[ct.Named] && !moved[ct.Named]
 }
 
 // columnTypes reads the type of each column a file of SQL statements declares (CREATE TABLE, ALTER TABLE ADD
@@ -185,10 +187,12 @@ func columnType(cd *pg_query.ColumnDef) ColumnType {
 }
 
 // createdTypes reports, for each type a file of SQL statements creates, whether it is an enum (CREATE TYPE ...
-// AS ENUM). A domain, a composite, range or base type is not, and a type renamed (from or to the name) is taken
-// to be none either: only names the file shows to be enums are.
-func createdTypes(tree *pg_query.ParseResult) map[Table]bool {
-	out := map[Table]bool{}
+// AS ENUM): a domain, a composite, range or base type is not. It also reports the type names renamed or moved to
+// another schema away from (ALTER TYPE or DOMAIN ... RENAME TO, SET SCHEMA): a column keeps its type, not its
+// type's name, so a column declared with such a name may be of another type than one created under it later,
+// and none is taken to be an enum (a file's later CREATE does not undo it, nor a later file's).
+func createdTypes(tree *pg_query.ParseResult) (types, moved map[Table]bool) {
+	types, moved = map[Table]bool{}, map[Table]bool{}
 	name := func(nodes []*pg_query.Node) Table {
 		switch len(nodes) {
 		case 1:
@@ -198,28 +202,34 @@ func createdTypes(tree *pg_query.ParseResult) map[Table]bool {
 		}
 		return Table{}
 	}
+	isType := func(o pg_query.ObjectType) bool {
+		return o == pg_query.ObjectType_OBJECT_TYPE || o == pg_query.ObjectType_OBJECT_DOMAIN
+	}
 	for _, raw := range tree.Stmts {
 		switch n := raw.Stmt.Node.(type) {
 		case *pg_query.Node_CreateEnumStmt:
-			out[name(n.CreateEnumStmt.TypeName)] = true
+			types[name(n.CreateEnumStmt.TypeName)] = true
 		case *pg_query.Node_CreateDomainStmt:
-			out[name(n.CreateDomainStmt.Domainname)] = false
+			types[name(n.CreateDomainStmt.Domainname)] = false
 		case *pg_query.Node_CompositeTypeStmt:
-			out[catalogName(n.CompositeTypeStmt.Typevar)] = false
+			types[catalogName(n.CompositeTypeStmt.Typevar)] = false
 		case *pg_query.Node_CreateRangeStmt:
-			out[name(n.CreateRangeStmt.TypeName)] = false
+			types[name(n.CreateRangeStmt.TypeName)] = false
 		case *pg_query.Node_DefineStmt:
 			if n.DefineStmt.Kind == pg_query.ObjectType_OBJECT_TYPE {
-				out[name(n.DefineStmt.Defnames)] = false
+				types[name(n.DefineStmt.Defnames)] = false
 			}
 		case *pg_query.Node_RenameStmt:
-			r := n.RenameStmt
-			if r.RenameType == pg_query.ObjectType_OBJECT_TYPE || r.RenameType == pg_query.ObjectType_OBJECT_DOMAIN {
+			if r := n.RenameStmt; isType(r.RenameType) {
 				old := name(r.Object.GetList().GetItems())
-				out[old] = false
-				out[Table{old.Schema, r.Newname}] = false
+				moved[old] = true
+				types[Table{old.Schema, r.Newname}] = false
+			}
+		case *pg_query.Node_AlterObjectSchemaStmt:
+			if a := n.AlterObjectSchemaStmt; isType(a.ObjectType) {
+				moved[name(a.Object.GetList().GetItems())] = true
 			}
 		}
 	}
-	return out
+	return types, moved
 }

@@ -28,15 +28,18 @@ func TestCreatedTables(t *testing.T) {
 }
 
 // Text, varchar and char columns without a COLLATE clause compare byte for byte, and so do the enums the schema
-// creates; citext, a collation, an array, a domain, any other type, a type renamed or redefined, or a column
-// retyped later do not.
+// creates; citext, a collation, an array, a domain, any other type, a column retyped later, or one whose type's
+// name was renamed or moved away from (another type may have taken it) do not.
 func TestColumnTypes(t *testing.T) {
 	sc, err := ReadSchema(`CREATE TYPE mood AS ENUM ('calm'); CREATE TYPE clinic.level AS ENUM ('low');
 		CREATE TYPE was AS ENUM ('x'); ALTER TYPE was RENAME TO renamed; CREATE DOMAIN short AS text;
+		CREATE DOMAIN tone AS citext; CREATE TYPE shifted AS ENUM ('y');
 		CREATE TYPE pair AS (a int, b int); CREATE TYPE span AS RANGE (subtype = int4);
 		CREATE TABLE people (id bigint, name text, code varchar(8), initials char(2),
 			email citext, nick text COLLATE nocase, tags text[], kind mood, notes text, lvl clinic.level,
-			moods mood[], m2 mood COLLATE "C", old renamed, s short, p pair, r span);
+			moods mood[], m2 mood COLLATE "C", old renamed, s short, p pair, r span, t tone, sh shifted);
+		ALTER DOMAIN tone RENAME TO tone_old; CREATE TYPE tone AS ENUM ('calm');
+		ALTER TYPE shifted SET SCHEMA clinic; CREATE TYPE shifted AS ENUM ('z');
 		ALTER TABLE people ADD COLUMN alias character varying, ALTER COLUMN notes TYPE citext;
 		CREATE TABLE clinic.rooms (label pg_catalog.text)`)
 	if err != nil {
@@ -45,19 +48,26 @@ func TestColumnTypes(t *testing.T) {
 	people := Table{"public", "people"}
 	exact := map[Column]bool{}
 	for c, ct := range sc.Columns {
-		exact[c] = ct.Exact(sc.Types)
+		exact[c] = ct.Exact(sc.Types, sc.Moved)
 	}
 	want := map[Column]bool{{people, "id"}: false, {people, "name"}: true, {people, "code"}: true, {people, "initials"}: true,
 		{people, "email"}: false, {people, "nick"}: false, {people, "tags"}: false, {people, "kind"}: true,
 		{people, "notes"}: false, {people, "alias"}: true, {people, "lvl"}: true, {people, "moods"}: false,
 		{people, "m2"}: false, {people, "old"}: false, {people, "s"}: false, {people, "p"}: false, {people, "r"}: false,
+		// Still the citext domain, renamed, though an enum took its name; and the enum moved to clinic.
+		{people, "t"}: false, {people, "sh"}: false,
 		{Table{"clinic", "rooms"}, "label"}: true}
 	if !maps.Equal(exact, want) {
 		t.Errorf("exact equality of ReadSchema(...).Columns = %v\nwant %v", exact, want)
 	}
-	types := map[Table]bool{{"public", "mood"}: true, {"clinic", "level"}: true, {"public", "was"}: false,
-		{"public", "renamed"}: false, {"public", "short"}: false, {"public", "pair"}: false, {"public", "span"}: false}
+	types := map[Table]bool{{"public", "mood"}: true, {"clinic", "level"}: true, {"public", "was"}: true,
+		{"public", "renamed"}: false, {"public", "short"}: false, {"public", "pair"}: false, {"public", "span"}: false,
+		{"public", "tone"}: true, {"public", "tone_old"}: false, {"public", "shifted"}: true}
 	if !maps.Equal(sc.Types, types) {
 		t.Errorf("ReadSchema(...).Types = %v\nwant %v", sc.Types, types)
+	}
+	moved := map[Table]bool{{"public", "was"}: true, {"public", "tone"}: true, {"public", "shifted"}: true}
+	if !maps.Equal(sc.Moved, moved) {
+		t.Errorf("ReadSchema(...).Moved = %v\nwant %v", sc.Moved, moved)
 	}
 }
