@@ -8,6 +8,7 @@ CREATE OR REPLACE FUNCTION {{.S}}.record_ddl() RETURNS event_trigger LANGUAGE pl
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
 DECLARE
 	r record;
+	audited text;
 BEGIN
 	IF TG_EVENT = 'sql_drop' THEN
 		FOR r IN SELECT * FROM pg_event_trigger_dropped_objects() LOOP
@@ -36,15 +37,19 @@ BEGIN
 				INSERT INTO {{.S}}.ddl_log (command_tag, object_type, object_identity, statement)
 				VALUES (r.command_tag, r.object_type, r.object_identity, current_query());
 			END IF;
+			-- The audit triggers are statement triggers of the audited tables: a statement on a table that
+			-- inherits from one, that one inherits from, or that it is a partition of (ATTACH PARTITION) fires none
+			-- of them, and its changes to the audited table's rows would leave no audit row. InstallModels refuses
+			-- such tables; this refuses a command making one so later (which rolls it back, and its ddl_log row).
+			IF r.classid = 'pg_class'::regclass THEN
+				SELECT a.tbl::text INTO audited FROM pg_inherits i JOIN {{.S}}.audited_tables a ON a.tbl IN (i.inhrelid, i.inhparent)
+				WHERE r.objid IN (i.inhrelid, i.inhparent) LIMIT 1;
+				IF FOUND THEN
+					RAISE EXCEPTION '% refused: audited table % may not inherit, be inherited from or be a partition: statements on the other tables would fire none of its audit triggers', TG_TAG, audited
+						USING ERRCODE = 'feature_not_supported';
+				END IF;
+			END IF;
 		END LOOP;
-		-- The audit triggers are statement triggers of the audited tables: a statement on a table that inherits
-		-- from one, that one inherits from, or that it is a partition of (ATTACH PARTITION) fires none of them, and
-		-- its changes to the audited table's rows would leave no audit row. InstallModels refuses such tables;
-		-- this refuses making one so later (the refusal rolls the command back, so it leaves no ddl_log row).
-		IF EXISTS (SELECT FROM pg_inherits i JOIN {{.S}}.audited_tables a ON a.tbl IN (i.inhrelid, i.inhparent)) THEN
-			RAISE EXCEPTION '% refused: an audited table may not inherit, be inherited from or be a partition: statements on the other tables would fire none of its audit triggers', TG_TAG
-				USING ERRCODE = 'feature_not_supported';
-		END IF;
 	END IF;
 END
 $ar$;

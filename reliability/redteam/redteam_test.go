@@ -1120,6 +1120,15 @@ func TestRedTeamOwner(t *testing.T) {
 		if err := c.Super.QueryRow(ctx, "SELECT count(*) FROM pg_inherits WHERE 'public.dental_records'::regclass IN (inhrelid, inhparent)").Scan(&kin); err != nil || kin != 0 {
 			t.Errorf("dental_records takes part in %d inheritance links (%v), want 0", kin, err)
 		}
+		// A link made with the event trigger off (or before it was installed) refuses only the commands on its
+		// tables, not every other DDL of the database.
+		must(t, c.Super, "ALTER EVENT TRIGGER auditrepo_ddl_end DISABLE")
+		must(t, c.Super, "ALTER TABLE public.dental_records INHERIT public.rt_parent")
+		must(t, c.Super, "ALTER EVENT TRIGGER auditrepo_ddl_end ENABLE")
+		must(t, owner, "CREATE TABLE public.rt_unrelated (id bigint)")
+		must(t, owner, "DROP TABLE public.rt_unrelated")
+		try(t, owner, "0A000", "ALTER TABLE public.rt_parent ADD COLUMN rt_extra int")
+		must(t, c.Super, "ALTER TABLE public.dental_records NO INHERIT public.rt_parent")
 	})
 
 	// A trigger of the owner's own on an audited table is recorded when created; replacing the function it runs
