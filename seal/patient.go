@@ -40,7 +40,7 @@ func VerifyPatient(ctx context.Context, db DB, v note.Verifier, opts Options, pa
 	if err != nil {
 		return nil, err
 	}
-	err = inTx(ctx, db, true, func(tx pgx.Tx) error {
+	err = inTx(ctx, db, c.QualifiedTable(), func(tx pgx.Tx) error {
 		cps, err := checkpoints(ctx, tx, c, v, ws)
 		if err != nil {
 			return err

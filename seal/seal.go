@@ -60,7 +60,7 @@ var rangeFactory = compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren
 func Seal(ctx context.Context, db DB, s note.Signer, opts Options) (*Checkpoint, error) {
 	c := opts.Config.WithDefaults()
 	var cp *Checkpoint
-	err := inTx(ctx, db, false, func(tx pgx.Tx) error {
+	err := inTx(ctx, db, "", func(tx pgx.Tx) error {
 		// Read committed: each statement below sees what committed before it, so after the lock the latest
 		// checkpoint is current, and every row of a transaction below the watermark is visible.
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext('auditrepo seal ' || $1))", c.QualifiedTable()); err != nil {
@@ -316,16 +316,23 @@ func unverified(signed []byte) (*log.Checkpoint, error) {
 	return &c, nil
 }
 
-// inTx runs f in a transaction; a snapshot one (verifying) sees one repeatable-read snapshot throughout.
-func inTx(ctx context.Context, db DB, snapshot bool, f func(pgx.Tx) error) error {
+// inTx runs f in a transaction. Given the audit table (verifying), it sees one repeatable-read snapshot
+// throughout, taken once it holds a lock on the table: maintain() moves rows between partitions (the default's
+// into their months'), and a snapshot taken before such a move commits would see them in neither. The lock waits
+// for a move under way, and makes one wait (or, past its lock_timeout, fail) until f is done.
+func inTx(ctx context.Context, db DB, snapshotOf string, f func(pgx.Tx) error) error {
 	tx, err := db.Begin(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
-	if snapshot {
+	if snapshotOf != "" {
+		// Neither statement takes the snapshot: the first query after them does.
 		if _, err := tx.Exec(ctx, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
 			return err
+		}
+		if _, err := tx.Exec(ctx, "LOCK TABLE "+snapshotOf+" IN ACCESS SHARE MODE"); err != nil {
+			return fmt.Errorf("seal: locking %s: %w", snapshotOf, err)
 		}
 	}
 	if err := f(tx); err != nil {

@@ -519,3 +519,33 @@ func TestMissingDir(t *testing.T) {
 	tr.opts.Witnesses = []Witness{Dir(dir)}
 	tr.badCheckpoint()
 }
+
+// TestVerifyWaitsForMaintain: maintain() moving the default partition's rows into their month's new partition,
+// and committing while Verify runs, does not hide them from Verify's snapshot (they would be missing from both
+// the old partition and, to that snapshot, the new one): Verify locks the audit table before it takes its
+// snapshot, so it waits for the move and reads the rows where they are after it.
+func TestVerifyWaitsForMaintain(t *testing.T) {
+	tr := newTrail(t)
+	tr.insert(2, 1)
+	tr.old("2015-06", 3) // no partition of its own: the default partition's
+	tr.seal()
+	ctx := context.Background()
+	mover, err := tr.db.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mover.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	var made int
+	if err := mover.QueryRow(ctx, "SELECT auditrepo.maintain()").Scan(&made); err != nil || made < 1 {
+		t.Fatalf("maintain() = %d, %v; want the month of the default partition's rows made", made, err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := tr.verify(); done <- err }()
+	pgtest.WaitLockWaits(t, tr.db, 0, 1, func() bool { return len(done) > 0 })
+	if err := mover.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("verify across the move: %v", err)
+	}
+}
