@@ -269,7 +269,8 @@ func ModelChecksSQL(schema string, tables []Table) (string, error) {
 		return "", err
 	}
 	granted := func(fn string) string {
-		return fmt.Sprintf(`(SELECT pg_catalog.string_agg(r.rolname::text, ', ' ORDER BY r.rolname)
+		// The one role granted EXECUTE, NULL if none or several are (model_problems then says so).
+		return fmt.Sprintf(`(SELECT CASE WHEN pg_catalog.count(*) OPERATOR(pg_catalog.=) 1 THEN pg_catalog.min(r.rolname::text) END
 		FROM pg_catalog.pg_proc f, pg_catalog.aclexplode(f.proacl) x JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) x.grantee
 		WHERE f.oid OPERATOR(pg_catalog.=) %s::pg_catalog.regprocedure AND x.privilege_type OPERATOR(pg_catalog.=) 'EXECUTE'
 			AND x.grantee OPERATOR(pg_catalog.<>) f.proowner)`, sqltext.Literal(pgx.Identifier{schema}.Sanitize()+"."+fn))

@@ -19,6 +19,11 @@ WITH t(i, name, cols) AS (
 ), n(owner, app) AS (SELECT {{ .OwnerSQL }}, {{ .AppSQL }}),
 c AS (SELECT t.*, k.oid, k.relowner FROM t LEFT JOIN pg_catalog.pg_class k ON k.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(t.name))
 SELECT p.what, p.fix FROM (
+	-- The generated SQL reads the roles from the installed schema's grants: each must be granted to one role.
+	SELECT -1, 0, 0, 'the owner and application roles cannot be told from the audit schema''s grants: EXECUTE on maintain() and on claim() must each be granted to one role, the owner''s and the application''s',
+		'GRANT EXECUTE ON FUNCTION maintain(integer) to the owner role alone and claim(text, text, text) to the application role alone, as the audit schema''s SQL does; or install with auditschema.InstallModels, given the names'
+	FROM n WHERE n.owner IS NULL OR n.app IS NULL
+	UNION ALL
 	SELECT c.i, 0, 0, pg_catalog.format('table %s does not exist', c.name), 'run the migrations that create it before installing the models'
 	FROM c WHERE c.oid IS NULL
 	UNION ALL
@@ -65,7 +70,7 @@ SELECT p.what, p.fix FROM (
 		pg_catalog.format('GRANT %s ON %s TO "%s";', g.privs, c.name, pg_catalog.replace(n.app, '"', '""'))
 	FROM c, n, LATERAL (SELECT pg_catalog.string_agg(u.p, ', ' ORDER BY u.k)
 		FROM pg_catalog.unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) WITH ORDINALITY u(p, k)
-		WHERE NOT pg_catalog.has_table_privilege(n.app, c.oid, u.p)) g(privs)
+		WHERE CASE WHEN n.app IS NULL THEN false ELSE NOT pg_catalog.has_table_privilege(n.app, c.oid, u.p) END) g(privs)
 	WHERE c.oid IS NOT NULL AND g.privs IS NOT NULL
 	UNION ALL
 	-- A step of a patient path: its column needs a validated foreign key to the next table's id that is ON DELETE

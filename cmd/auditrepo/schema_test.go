@@ -112,6 +112,14 @@ func TestModelsSQLChecksTheTables(t *testing.T) {
 	if _, err := d.Super.Exec(ctx, repo.AuditModels.SQL); err != nil {
 		t.Fatalf("the models' SQL after the fixes: %v", err)
 	}
+	// The roles it checks against are those the schema granted maintain() and claim(): granted to two roles (or
+	// none), they cannot be told, and it refuses rather than check against neither.
+	if _, err := d.Super.Exec(ctx, "GRANT EXECUTE ON FUNCTION auditrepo.claim(text, text, text) TO auditrepo_reviewer"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Super.Exec(ctx, repo.AuditModels.SQL); pgtest.SQLState(err) != "55000" || !strings.Contains(err.Error(), "roles cannot be told") {
+		t.Errorf("the models' SQL with claim() granted to two roles = %v, want 55000", err)
+	}
 }
 
 // gooseUp applies migration to pool as goose would a migration file named name.

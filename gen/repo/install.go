@@ -63,15 +63,20 @@ WITH t(i, name, cols) AS (
 		(5, 4, 'public.treatment_plans', 'patient_id', 'public.users'),
 		(6, 5, 'public.documents', 'patient_id', 'public.users'),
 		(7, 6, 'public.patient_intake_forms', 'patient_id', 'public.users')
-), n(owner, app) AS (SELECT (SELECT pg_catalog.string_agg(r.rolname::text, ', ' ORDER BY r.rolname)
+), n(owner, app) AS (SELECT (SELECT CASE WHEN pg_catalog.count(*) OPERATOR(pg_catalog.=) 1 THEN pg_catalog.min(r.rolname::text) END
 		FROM pg_catalog.pg_proc f, pg_catalog.aclexplode(f.proacl) x JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) x.grantee
 		WHERE f.oid OPERATOR(pg_catalog.=) '"auditrepo".maintain(integer)'::pg_catalog.regprocedure AND x.privilege_type OPERATOR(pg_catalog.=) 'EXECUTE'
-			AND x.grantee OPERATOR(pg_catalog.<>) f.proowner), (SELECT pg_catalog.string_agg(r.rolname::text, ', ' ORDER BY r.rolname)
+			AND x.grantee OPERATOR(pg_catalog.<>) f.proowner), (SELECT CASE WHEN pg_catalog.count(*) OPERATOR(pg_catalog.=) 1 THEN pg_catalog.min(r.rolname::text) END
 		FROM pg_catalog.pg_proc f, pg_catalog.aclexplode(f.proacl) x JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) x.grantee
 		WHERE f.oid OPERATOR(pg_catalog.=) '"auditrepo".claim(text, text, text)'::pg_catalog.regprocedure AND x.privilege_type OPERATOR(pg_catalog.=) 'EXECUTE'
 			AND x.grantee OPERATOR(pg_catalog.<>) f.proowner)),
 c AS (SELECT t.*, k.oid, k.relowner FROM t LEFT JOIN pg_catalog.pg_class k ON k.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(t.name))
 SELECT p.what, p.fix FROM (
+	-- The generated SQL reads the roles from the installed schema's grants: each must be granted to one role.
+	SELECT -1, 0, 0, 'the owner and application roles cannot be told from the audit schema''s grants: EXECUTE on maintain() and on claim() must each be granted to one role, the owner''s and the application''s',
+		'GRANT EXECUTE ON FUNCTION maintain(integer) to the owner role alone and claim(text, text, text) to the application role alone, as the audit schema''s SQL does; or install with auditschema.InstallModels, given the names'
+	FROM n WHERE n.owner IS NULL OR n.app IS NULL
+	UNION ALL
 	SELECT c.i, 0, 0, pg_catalog.format('table %s does not exist', c.name), 'run the migrations that create it before installing the models'
 	FROM c WHERE c.oid IS NULL
 	UNION ALL
@@ -118,7 +123,7 @@ SELECT p.what, p.fix FROM (
 		pg_catalog.format('GRANT %s ON %s TO "%s";', g.privs, c.name, pg_catalog.replace(n.app, '"', '""'))
 	FROM c, n, LATERAL (SELECT pg_catalog.string_agg(u.p, ', ' ORDER BY u.k)
 		FROM pg_catalog.unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) WITH ORDINALITY u(p, k)
-		WHERE NOT pg_catalog.has_table_privilege(n.app, c.oid, u.p)) g(privs)
+		WHERE CASE WHEN n.app IS NULL THEN false ELSE NOT pg_catalog.has_table_privilege(n.app, c.oid, u.p) END) g(privs)
 	WHERE c.oid IS NOT NULL AND g.privs IS NOT NULL
 	UNION ALL
 	-- A step of a patient path: its column needs a validated foreign key to the next table's id that is ON DELETE
