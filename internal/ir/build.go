@@ -336,8 +336,14 @@ func (b *builder) throughModels(parsed []*tags.Model, models []*Model) {
 		var rest []Hop
 		switch hop.Patient.Kind {
 		case tags.PatientSelf:
-			b.errs.Addf(p.Pos, "%s: patient path: %s is the table of model %s, whose rows are their own patients: %s holds the patient's id already; write patient:%q",
-				t.Name, first.Table, hop.Name, p.Column, p.Column)
+			if first.Column == "id" {
+				b.errs.Addf(p.Pos, "%s: patient path: %s is the table of model %s, whose rows are their own patients: %s holds the patient's id already; write patient:%q",
+					t.Name, first.Table, hop.Name, p.Column, p.Column)
+			} else {
+				// Another column of a patient's row is no patient whose key install could check.
+				b.errs.Addf(p.Pos, "%s: patient path: %s is the table of model %s, whose rows are their own patients: a path through it can only end at its id, not %s; name the column of %s that holds the patient's id, as patient:\"COLUMN\"",
+					t.Name, first.Table, hop.Name, first.Column, t.Table)
+			}
 			continue
 		case tags.PatientColumn:
 			col = hop.Patient.Column

@@ -4,12 +4,14 @@ package errcase
 
 import (
 	"github.com/auditrepo/auditrepo/audit"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type Person struct {
 	audit.Model `table:"people" patient:"self if kind = 'patient'"`
 	ID          int64
 	Kind        string
+	GuardianOf  pgtype.Int8
 }
 
 type Visit struct {
@@ -47,4 +49,11 @@ type Referral struct {
 	ID          int64
 	VisitID     int64
 	Reason      string
+}
+
+// Through a model whose rows are their own patients, to another of its columns: its id is the only patient there.
+type Ward struct {
+	audit.Model `table:"wards" patient:"guardian_id -> people.guardian_of"`
+	ID          int64
+	GuardianID  int64
 }

@@ -1,6 +1,7 @@
 CREATE TABLE people (
     id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    kind         text NOT NULL
+    kind         text NOT NULL,
+    guardian_of  bigint REFERENCES people ON DELETE RESTRICT ON UPDATE RESTRICT
 );
 
 CREATE TABLE visits (
@@ -30,4 +31,9 @@ CREATE TABLE referrals (
     id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     visit_id  bigint NOT NULL REFERENCES visits ON DELETE RESTRICT ON UPDATE RESTRICT,
     reason    text NOT NULL
+);
+
+CREATE TABLE wards (
+    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    guardian_id  bigint NOT NULL REFERENCES people ON DELETE RESTRICT ON UPDATE RESTRICT
 );

@@ -4,6 +4,10 @@
 
 package db
 
+import (
+	"github.com/jackc/pgx/v5/pgtype"
+)
+
 type Attachment struct {
 	ID     int64  `db:"id"`
 	NoteID int64  `db:"note_id"`
@@ -23,8 +27,9 @@ type Note struct {
 }
 
 type Person struct {
-	ID   int64  `db:"id"`
-	Kind string `db:"kind"`
+	ID         int64       `db:"id"`
+	Kind       string      `db:"kind"`
+	GuardianOf pgtype.Int8 `db:"guardian_of"`
 }
 
 type Referral struct {
@@ -36,4 +41,9 @@ type Referral struct {
 type Visit struct {
 	ID        int64 `db:"id"`
 	PatientID int64 `db:"patient_id"`
+}
+
+type Ward struct {
+	ID         int64 `db:"id"`
+	GuardianID int64 `db:"guardian_id"`
 }
