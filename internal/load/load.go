@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -105,22 +106,24 @@ func Load(dir, modelsDir, sqlcDir string, queries, schema []string) (*Input, err
 	return in, nil
 }
 
-// loadErrors are the errors of loading pkgs, each at its position, or its package's when it has none (go list's
-// build errors carry theirs in the text). When sqlc's package at sqlcAbs (sqlcDir as errors show it) does not
-// compile, they end with what to do: sqlc rewrites the files it generates, but never deletes one it no longer
-// does.
+// loadErrors are the errors of loading pkgs, each at its position. An error without one is go list's build error,
+// which repeats the positioned ones in its text: it is shown, at its package, only when a package has no other.
+// When sqlc's package at sqlcAbs (sqlcDir as errors show it) does not compile, they end with what to do: sqlc
+// rewrites the files it generates, but never deletes one it no longer does.
 func loadErrors(pkgs []*packages.Package, sqlcDir, sqlcAbs string) []string {
 	var msgs []string
 	for _, p := range pkgs {
+		positioned := slices.ContainsFunc(p.Errors, func(e packages.Error) bool { return e.Pos != "" && e.Pos != "-" })
 		for _, e := range p.Errors {
-			if e.Pos == "" || e.Pos == "-" {
-				msgs = append(msgs, p.PkgPath+": "+strings.TrimPrefix(e.Msg, "# "+p.PkgPath+"\n"))
-			} else {
+			switch {
+			case e.Pos != "" && e.Pos != "-":
 				msgs = append(msgs, e.Error())
+			case !positioned:
+				msgs = append(msgs, p.PkgPath+": "+strings.TrimPrefix(e.Msg, "# "+p.PkgPath+"\n"))
 			}
 		}
 		if len(p.Errors) > 0 && pkgDir(p) == sqlcAbs {
-			msgs = append(msgs, sqlcDir+": sqlc's package does not compile: run sqlc generate again, and delete the files in it that sqlc no longer writes (copyfrom.go once no query is :copyfrom, batch.go once none is :batch*)")
+			msgs = append(msgs, sqlcDir+": sqlc's package does not compile: run sqlc generate again, and delete the files in it that sqlc no longer writes (NAME.sql.go once queries file NAME.sql is renamed or removed, copyfrom.go once no query is :copyfrom, batch.go once none is :batch*)")
 		}
 	}
 	return msgs

@@ -92,18 +92,19 @@ func TestScanSchemas(t *testing.T) {
 	}
 }
 
-// TestLoadErrors: an error without a position is shown at its package, and a sqlc package that does not compile
-// gets what to do.
+// TestLoadErrors: an error without a position is shown at its package unless it repeats positioned ones, and a
+// sqlc package that does not compile gets what to do.
 func TestLoadErrors(t *testing.T) {
 	dir := t.TempDir()
 	sqlc := &packages.Package{PkgPath: "example.com/m/gen/db", GoFiles: []string{filepath.Join(dir, "gen/db/copyfrom.go")},
 		Errors: []packages.Error{{Pos: "-", Msg: "# example.com/m/gen/db\ngen/db/copyfrom.go:12:5: undefined: ImportNotesParams"}}}
+	// go list's error repeats the type checker's, which has a position: only that one is shown.
 	models := &packages.Package{PkgPath: "example.com/m", GoFiles: []string{filepath.Join(dir, "models.go")},
-		Errors: []packages.Error{{Pos: "models.go:3:1", Msg: "expected declaration"}}}
+		Errors: []packages.Error{{Pos: "-", Msg: "# example.com/m\nmodels.go:3:1: expected declaration"}, {Pos: "models.go:3:1", Msg: "expected declaration"}}}
 	got := loadErrors([]*packages.Package{sqlc, models}, "gen/db", filepath.Join(dir, "gen/db"))
 	want := []string{
 		"example.com/m/gen/db: gen/db/copyfrom.go:12:5: undefined: ImportNotesParams",
-		"gen/db: sqlc's package does not compile: run sqlc generate again, and delete the files in it that sqlc no longer writes (copyfrom.go once no query is :copyfrom, batch.go once none is :batch*)",
+		"gen/db: sqlc's package does not compile: run sqlc generate again, and delete the files in it that sqlc no longer writes (NAME.sql.go once queries file NAME.sql is renamed or removed, copyfrom.go once no query is :copyfrom, batch.go once none is :batch*)",
 		"models.go:3:1: expected declaration",
 	}
 	if !slices.Equal(got, want) {
