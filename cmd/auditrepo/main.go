@@ -123,6 +123,9 @@ func (o *idValue) String() string {
 
 func (o *idValue) Set(s string) error {
 	v, err := strconv.ParseInt(s, 10, 64)
+	if errors.Is(err, strconv.ErrRange) {
+		return errors.New("out of range: ids are bigints, at most 9223372036854775807")
+	}
 	if err != nil {
 		return errors.New("want a decimal integer (leading zeros are decimal: 0100 is 100)")
 	}

@@ -311,6 +311,9 @@ func TestIDFlagsDecimal(t *testing.T) {
 			t.Errorf("%s: exit %d, stderr %q; want 2 and the decimal rule", args, code, errs)
 		}
 	}
+	if code, _, errs := runCmd(t, super, "trail", "--patient", "99999999999999999999"); code != 2 || !strings.Contains(errs, "out of range: ids are bigints") {
+		t.Errorf("--patient 99999999999999999999: exit %d, stderr %q; want 2, out of range", code, errs)
+	}
 	if code, _, errs := runCmd(t, super, "retention", "--release", "0"); code != 2 || !strings.Contains(errs, "legal hold ids are positive") {
 		t.Errorf("--release 0: exit %d, stderr %q", code, errs)
 	}
