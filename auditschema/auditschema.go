@@ -37,12 +37,13 @@ type Config struct {
 	Owner    string // NOLOGIN role owning the application's tables: "auditrepo_owner"
 	App      string // the application's LOGIN role: "auditrepo_app"
 	Reviewer string // the reviewers' LOGIN role, which may read the trail: "auditrepo_reviewer"
+	Sealer   string // the sealing job's LOGIN role, which reads the trail and appends seals: "auditrepo_sealer"
 }
 
 // Defaults are the names used where a Config leaves them empty.
 var Defaults = Config{
 	Schema: "auditrepo", Table: "audit_log", Audit: "auditrepo_audit", Owner: "auditrepo_owner",
-	App: "auditrepo_app", Reviewer: "auditrepo_reviewer",
+	App: "auditrepo_app", Reviewer: "auditrepo_reviewer", Sealer: "auditrepo_sealer",
 }
 
 // WithDefaults returns c with every empty name set to its default.
@@ -58,6 +59,7 @@ func (c Config) WithDefaults() Config {
 	def(&c.Owner, Defaults.Owner)
 	def(&c.App, Defaults.App)
 	def(&c.Reviewer, Defaults.Reviewer)
+	def(&c.Sealer, Defaults.Sealer)
 	return c
 }
 
@@ -66,7 +68,7 @@ var ErrBadName = errors.New("auditschema: a Config name the SQL cannot hold")
 
 // NameError says which of a Config's names cannot be written into the audit schema's SQL.
 type NameError struct {
-	Field, Value string // Field is the Config field: "Schema", "Table", "Audit", "Owner", "App" or "Reviewer"
+	Field, Value string // Field is the Config field: "Schema", "Table", "Audit", "Owner", "App", "Reviewer" or "Sealer"
 }
 
 func (e *NameError) Is(target error) bool { return target == ErrBadName }
@@ -83,6 +85,7 @@ func (c Config) Check() error {
 	c = c.WithDefaults()
 	for _, n := range []struct{ field, value string }{
 		{"Schema", c.Schema}, {"Table", c.Table}, {"Audit", c.Audit}, {"Owner", c.Owner}, {"App", c.App}, {"Reviewer", c.Reviewer},
+		{"Sealer", c.Sealer},
 	} {
 		if !sqltext.BodyName(n.value) {
 			return &NameError{Field: n.field, Value: n.value}

@@ -22,12 +22,15 @@ func roleRules(c Config) []roleRule {
 		{c.Audit, "the audit role", []string{"rolcanlogin", "rolsuper", "rolcreaterole", "rolreplication"}, nil},
 		// The owner role is reached through membership, so that ddl_log names who acted, and may not grant itself
 		// the audit role (CREATEROLE may, on PostgreSQL 15); the other roles' memberships would let it read or
-		// write the trail as they may not either.
+		// write the trail, or its seals, as they may not either.
 		{c.Owner, "the owner role", []string{"rolcanlogin", "rolsuper", "rolcreaterole", "rolreplication"},
-			[]string{c.Audit, c.App, c.Reviewer, "pg_read_all_data", "pg_write_all_data"}},
+			[]string{c.Audit, c.App, c.Reviewer, c.Sealer, "pg_read_all_data", "pg_write_all_data"}},
 		{c.App, "the application role", []string{"rolsuper", "rolcreaterole", "rolreplication", "rolbypassrls"},
-			[]string{c.Audit, c.Owner, c.Reviewer, "pg_read_all_data", "pg_write_all_data"}},
+			[]string{c.Audit, c.Owner, c.Reviewer, c.Sealer, "pg_read_all_data", "pg_write_all_data"}},
 		{c.Reviewer, "the reviewer role", []string{"rolsuper", "rolcreaterole", "rolreplication", "rolbypassrls"},
+			[]string{c.Audit, c.Owner, c.App, "pg_write_all_data"}},
+		// Sealing appends checkpoints no one can remove: a role that writes PHI or owns the tables must not.
+		{c.Sealer, "the sealer role", []string{"rolsuper", "rolcreaterole", "rolreplication", "rolbypassrls"},
 			[]string{c.Audit, c.Owner, c.App, "pg_write_all_data"}},
 	}
 }

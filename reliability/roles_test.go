@@ -27,6 +27,7 @@ var (
 	roleOwner    = migrations.Audit.Owner
 	roleApp      = migrations.Audit.App
 	roleReviewer = migrations.Audit.Reviewer
+	roleSealer   = migrations.Audit.Sealer
 	auditSchema  = migrations.Audit.Schema
 	auditTable   = migrations.Audit.QualifiedTable()
 	auditName    = auditSchema + "." + migrations.Audit.Table // as format('%I.%I') renders it
@@ -212,7 +213,7 @@ func TestRolePrivileges(t *testing.T) {
 
 	readable := []string{auditName, auditSchema + ".ddl_log", auditSchema + ".schema_version", auditSchema + ".audited_tables",
 		auditSchema + ".legal_holds", auditSchema + ".retention_log"}
-	// Sealing appends checkpoints and leaf hashes as the reviewer, through seal_leaves() and seal_checkpoint()
+	// Sealing appends checkpoints and leaf hashes as the sealer, through seal_leaves() and seal_checkpoint()
 	// only; they are signed with a key outside the database.
 	sealing := []string{auditSchema + ".seal_checkpoint", auditSchema + ".seal_leaf"}
 	// Who holds and drops partitions may read what retention did.
@@ -229,6 +230,14 @@ func TestRolePrivileges(t *testing.T) {
 		if got := tablePrivs(t, c, roleReviewer, tab); got != want {
 			t.Errorf("%s on %s: %q, want %q", roleReviewer, tab, got, want)
 		}
+		// The sealer reads the trail and the seals it appends to.
+		want = ""
+		if tab == auditName || slices.Contains(sealing, tab) {
+			want = "SELECT"
+		}
+		if got := tablePrivs(t, c, roleSealer, tab); got != want {
+			t.Errorf("%s on %s: %q, want %q", roleSealer, tab, got, want)
+		}
 		// Nor the owner of the clinic's tables: no privilege on the trail itself.
 		want = ""
 		if slices.Contains(ownerReads, tab) {
@@ -240,11 +249,12 @@ func TestRolePrivileges(t *testing.T) {
 	}
 
 	// Who may call what of the audit schema (the trigger functions included): the application may claim; the
-	// owner's members keep the partitions and apply retention; the reviewer appends seals.
+	// owner's members keep the partitions and apply retention; the sealer appends seals; the reviewer calls nothing.
 	for role, want := range map[string]string{
 		roleApp:           "claim(text,text,text) claim_field(text) claim_prefix(text)",
 		testdb.OwnerLogin: "hold(bigint,timestamp with time zone,timestamp with time zone,text) maintain(integer) release(bigint) retain(interval,boolean)",
-		roleReviewer:      "seal_checkpoint(bigint,bigint,xid8,xid8,bytea,bytea[],text[],text) seal_leaves(bigint,xid8[],bigint[],timestamp with time zone[],bytea[],bytea[])",
+		roleSealer:        "seal_checkpoint(bigint,bigint,xid8,xid8,bytea,bytea[],text[],text) seal_leaves(bigint,xid8[],bigint[],timestamp with time zone[],bytea[],bytea[])",
+		roleReviewer:      "",
 	} {
 		if got := strings.Join(callable(t, c, role), " "); got != want {
 			t.Errorf("%s may execute %q in %s, want %q", role, got, auditSchema, want)
@@ -259,7 +269,7 @@ func TestRolePrivileges(t *testing.T) {
 	}
 
 	// Role attributes and memberships.
-	for _, role := range []string{roleApp, roleReviewer} {
+	for _, role := range []string{roleApp, roleReviewer, roleSealer} {
 		var super, createRole, createDB, bypassRLS, memberOwner, memberAudit, schemaCreate, temp bool
 		err = c.Super.QueryRow(ctx, `SELECT rolsuper, rolcreaterole, rolcreatedb, rolbypassrls,
 				pg_has_role($1, $2, 'MEMBER'), pg_has_role($1, $3, 'MEMBER'),

@@ -165,24 +165,39 @@ func TestSealAndVerify(t *testing.T) {
 	}
 }
 
-// TestSealAsReviewer: the reviewer role, which may only read the trail and add to the seal tables, can seal.
-func TestSealAsReviewer(t *testing.T) {
+// TestSealAsSealer: the sealer role, which may only read the trail and append seals through the seal functions,
+// can seal and verify; the reviewer role, which reads the trail, verifies but cannot seal.
+func TestSealAsSealer(t *testing.T) {
+	ctx := context.Background()
 	tr := newTrail(t)
 	tr.insert(3, 1)
 	pgtest.WaitFinal(t, tr.db, tr.maxXID())
+	rv := tr.connect("auditrepo_reviewer")
+	if _, err := Seal(ctx, rv, tr.s, tr.opts); pgtest.SQLState(err) != "42501" {
+		t.Fatalf("seal as the reviewer: %v, want 42501", err)
+	}
+	sealer := tr.connect("auditrepo_sealer")
+	if cp, err := Seal(ctx, sealer, tr.s, tr.opts); err != nil || cp == nil {
+		t.Fatalf("seal as the sealer: %+v, %v", cp, err)
+	}
+	for _, conn := range []*pgx.Conn{sealer, rv} {
+		if rep, err := Verify(ctx, conn, tr.v, tr.opts); err != nil || rep.Rows != 3 {
+			t.Fatalf("verify as %s: %+v, %v", conn.Config().User, rep, err)
+		}
+	}
+}
+
+// connect opens a connection to the trail's database as role, closed when the test ends.
+func (tr *trail) connect(role string) *pgx.Conn {
+	tr.t.Helper()
 	cfg := tr.db.Config().ConnConfig.Copy()
-	cfg.User, cfg.Password = "auditrepo_reviewer", ""
+	cfg.User, cfg.Password = role, ""
 	conn, err := pgx.ConnectConfig(context.Background(), cfg)
 	if err != nil {
-		t.Fatal(err)
+		tr.t.Fatal(err)
 	}
-	defer conn.Close(context.Background())
-	if cp, err := Seal(context.Background(), conn, tr.s, tr.opts); err != nil || cp == nil {
-		t.Fatalf("seal as the reviewer: %+v, %v", cp, err)
-	}
-	if rep, err := Verify(context.Background(), conn, tr.v, tr.opts); err != nil || rep.Rows != 3 {
-		t.Fatalf("verify as the reviewer: %+v, %v", rep, err)
-	}
+	tr.t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
 }
 
 // TestOpenTransaction: a row of a transaction still open when seal runs is not sealed, even though rows with

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/auditrepo/auditrepo/auditschema"
@@ -518,24 +517,19 @@ func TestWitnessHoldsEveryCheckpoint(t *testing.T) {
 	}
 }
 
-// TestReviewerCannotAppend: the reviewer role, which seals, may append to the seal tables only through
-// seal_leaves() and seal_checkpoint(), and only the next leaves with the checkpoint that covers them. Its own
-// INSERTs, a leaf no checkpoint covers, a leaf out of sequence and a checkpoint that does not continue the latest
-// are refused: any of them, once committed, would have made every later seal fail (a duplicate key) and verify
-// report a bad checkpoint, for good, since neither table can be deleted from. The trail still verifies and seals.
-func TestReviewerCannotAppend(t *testing.T) {
+// TestSealerCannotAppend: the sealer role may append to the seal tables only through seal_leaves() and
+// seal_checkpoint(), and only the next leaves with the checkpoint that covers them; the reviewer role not at all.
+// Their own INSERTs, a leaf no checkpoint covers, a leaf out of sequence and a checkpoint that does not continue the
+// latest are refused: any of them, once committed, would have made every later seal fail (a duplicate key) and
+// verify report a bad checkpoint, for good, since neither table can be deleted from. The trail still verifies and
+// seals.
+func TestSealerCannotAppend(t *testing.T) {
 	ctx := context.Background()
 	tr := newTrail(t)
 	tr.insert(5, 1)
 	tr.seal()
 	tr.clean()
-	cfg := tr.db.Config().ConnConfig.Copy()
-	cfg.User, cfg.Password = "auditrepo_reviewer", ""
-	rv, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rv.Close(ctx)
+	sealer, rv := tr.connect("auditrepo_sealer"), tr.connect("auditrepo_reviewer")
 	other, _ := keys(t, "clinic.example/audit")
 	forged, err := note.Sign(&note.Note{Text: "clinic.example/audit\n6\nAAAA\n"}, other)
 	if err != nil {
@@ -563,10 +557,13 @@ func TestReviewerCannotAppend(t *testing.T) {
 		if strings.Contains(c.sql, "$1") {
 			args = append(args, string(forged))
 		}
-		if _, err := rv.Exec(ctx, c.sql, args...); pgtest.SQLState(err) != c.state {
-			t.Errorf("%s as the reviewer: %v, want SQLSTATE %s", c.name, err, c.state)
+		if _, err := sealer.Exec(ctx, c.sql, args...); pgtest.SQLState(err) != c.state {
+			t.Errorf("%s as the sealer: %v, want SQLSTATE %s", c.name, err, c.state)
 		} else {
 			t.Logf("%s: %v", c.name, err)
+		}
+		if _, err := rv.Exec(ctx, c.sql, args...); pgtest.SQLState(err) != "42501" {
+			t.Errorf("%s as the reviewer: %v, want SQLSTATE 42501", c.name, err)
 		}
 	}
 	tr.clean()

@@ -1,10 +1,11 @@
 {{- define "seal" -}}
 -- Sealing (package seal): the signed checkpoints and the leaf hashes of the sealed rows. Both are append-only;
--- `auditrepo seal` runs as the reviewer role, which may read the trail and these tables, and append to them only
--- through seal_leaves() and seal_checkpoint(), which take the next leaves and the checkpoint that continues the
--- latest, nothing else: a reviewer's INSERT of a leaf no checkpoint covers, or of a leaf or checkpoint out of
--- sequence, would break every later seal (a duplicate key) and verify (a bad checkpoint) for good, as neither
--- table can be deleted from.
+-- `auditrepo seal` runs as the sealer role (the sealing job's login, not the reviewers'), which may read the trail
+-- and these tables, and append to them only through seal_leaves() and seal_checkpoint(), which take the next leaves
+-- and the checkpoint that continues the latest, nothing else: an INSERT of a leaf no checkpoint covers, or of a leaf
+-- or checkpoint out of sequence, would break every later seal (a duplicate key) and verify (a bad checkpoint) for
+-- good, as neither table can be deleted from. The database can check neither a checkpoint's signature nor its
+-- leaves' hashes: whoever holds the sealer's login can still append wrong ones, which only a superuser removes.
 
 -- Sealing and verifying read the trail in (transaction_id, id) order, the order of the Merkle tree's leaves, one
 -- batch after another; without this index each batch would sort the table.
@@ -120,9 +121,9 @@ END
 $ar$;
 -- +goose StatementEnd
 
-GRANT SELECT ON {{.S}}.seal_checkpoint, {{.S}}.seal_leaf TO {{ident .Reviewer}};
+GRANT SELECT ON {{.S}}.seal_checkpoint, {{.S}}.seal_leaf TO {{ident .Reviewer}}, {{ident .Sealer}};
 REVOKE ALL ON FUNCTION {{.S}}.seal_leaves(bigint, xid8[], bigint[], timestamptz[], bytea[], bytea[]),
 	{{.S}}.seal_checkpoint(bigint, bigint, xid8, xid8, bytea, bytea[], text[], text), {{.S}}.seal_covered() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION {{.S}}.seal_leaves(bigint, xid8[], bigint[], timestamptz[], bytea[], bytea[]),
-	{{.S}}.seal_checkpoint(bigint, bigint, xid8, xid8, bytea, bytea[], text[], text) TO {{ident .Reviewer}};
+	{{.S}}.seal_checkpoint(bigint, bigint, xid8, xid8, bytea, bytea[], text[], text) TO {{ident .Sealer}};
 {{- end -}}

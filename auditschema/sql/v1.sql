@@ -8,6 +8,7 @@
 --                  does not make it one).
 --   {{.App}}       LOGIN, the application: writes PHI tables, calls claim(); no privilege on audit tables.
 --   {{.Reviewer}}  LOGIN, reads the trail.
+--   {{.Sealer}}    LOGIN, reads the trail and appends seals (the sealing job's).
 
 -- +goose StatementBegin
 DO $ar$
@@ -16,7 +17,7 @@ DECLARE
 	problem record;
 	bad text;
 BEGIN
-	FOR role IN SELECT * FROM (VALUES ({{lit .Audit}}, false), ({{lit .Owner}}, false), ({{lit .App}}, true), ({{lit .Reviewer}}, true)) AS v(name, login) LOOP
+	FOR role IN SELECT * FROM (VALUES ({{lit .Audit}}, false), ({{lit .Owner}}, false), ({{lit .App}}, true), ({{lit .Reviewer}}, true), ({{lit .Sealer}}, true)) AS v(name, login) LOOP
 		IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = role.name) THEN
 			BEGIN
 				EXECUTE format('CREATE ROLE %I %s', role.name, CASE WHEN role.login THEN 'LOGIN' ELSE 'NOLOGIN' END);
@@ -58,7 +59,7 @@ $ar$;
 -- +goose StatementEnd
 
 CREATE SCHEMA {{.S}} AUTHORIZATION {{ident .Audit}};
-GRANT USAGE ON SCHEMA {{.S}} TO {{ident .App}}, {{ident .Owner}}, {{ident .Reviewer}};
+GRANT USAGE ON SCHEMA {{.S}} TO {{ident .App}}, {{ident .Owner}}, {{ident .Reviewer}}, {{ident .Sealer}};
 SET LOCAL ROLE {{ident .Audit}};
 
 -- Which version of this schema is installed; Install and the migrations read it.
@@ -308,6 +309,7 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA {{.S}} FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION {{.S}}.claim(text, text, text), {{.S}}.claim_prefix(text), {{.S}}.claim_field(text) TO {{ident .App}};
 GRANT EXECUTE ON FUNCTION {{.S}}.maintain(integer) TO {{ident .Owner}};
 GRANT SELECT ON {{.S}}.{{.T}}, {{.S}}.ddl_log, {{.S}}.schema_version, {{.S}}.audited_tables TO {{ident .Reviewer}};
+GRANT SELECT ON {{.S}}.{{.T}} TO {{ident .Sealer}};
 -- +goose StatementBegin
 DO $ar$
 BEGIN

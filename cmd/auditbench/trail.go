@@ -257,11 +257,11 @@ func unionAll(parts []string) string {
 	return strings.Join(s, " UNION ALL ")
 }
 
-// reviewer connects as the reviewer role, as `auditrepo trail` and `auditrepo seal` do.
-func (b *bench) reviewer(ctx context.Context) (*pgx.Conn, error) {
+// connectAs connects as role: the reviewer role, as `auditrepo trail` does, or the sealer role, as `auditrepo seal`.
+func (b *bench) connectAs(ctx context.Context, role string) (*pgx.Conn, error) {
 	cfg := b.d.cfg.Copy()
-	cfg.User = migrations.Audit.Reviewer
-	cfg.RuntimeParams = map[string]string{"application_name": "auditbench-reviewer"}
+	cfg.User = role
+	cfg.RuntimeParams = map[string]string{"application_name": "auditbench-" + strings.TrimPrefix(role, "auditrepo_")}
 	return pgx.ConnectConfig(ctx, cfg)
 }
 
@@ -405,9 +405,9 @@ func indexKind(name string) string {
 
 // measureTrail reads the chosen patient's trail at the current size.
 func (b *bench) measureTrail(ctx context.Context, res *trailResult) error {
-	conn, err := b.reviewer(ctx)
+	conn, err := b.connectAs(ctx, migrations.Audit.Sealer)
 	if err != nil {
-		return fmt.Errorf("connect as the reviewer role: %w", err)
+		return fmt.Errorf("connect as the sealer role: %w", err)
 	}
 	defer conn.Close(context.Background())
 	if res.lat, res.first, err = b.timeTrail(ctx, conn, res.events); err != nil {
@@ -516,7 +516,7 @@ func (b *bench) trailAlternatives(ctx context.Context, res *trailResult) error {
 		}
 		alt := altResult{name: a.name, setup: time.Since(t)}
 		conn.Exec(ctx, "CHECKPOINT") // as after the load: CLUSTER rewrote GBs
-		rc, err := b.reviewer(ctx)
+		rc, err := b.connectAs(ctx, migrations.Audit.Reviewer)
 		if err != nil {
 			return err
 		}
@@ -549,9 +549,9 @@ func (b *bench) sealAll(ctx context.Context) error {
 	}
 	defer os.RemoveAll(dir)
 	opts := seal.Options{Config: migrations.Audit, Witnesses: []seal.Witness{seal.Dir(dir)}}
-	conn, err := b.reviewer(ctx)
+	conn, err := b.connectAs(ctx, migrations.Audit.Sealer)
 	if err != nil {
-		return fmt.Errorf("connect as the reviewer role: %w", err)
+		return fmt.Errorf("connect as the sealer role: %w", err)
 	}
 	defer conn.Close(context.Background())
 	t := time.Now()

@@ -25,6 +25,7 @@ var (
 	ownerName    = nameFlag{"owner-role", "the role owning the application's tables", func(c *auditschema.Config) *string { return &c.Owner }}
 	appName      = nameFlag{"app-role", "the application's role", func(c *auditschema.Config) *string { return &c.App }}
 	reviewerName = nameFlag{"reviewer-role", "the reviewers' role", func(c *auditschema.Config) *string { return &c.Reviewer }}
+	sealerName   = nameFlag{"sealer-role", "the sealing job's role", func(c *auditschema.Config) *string { return &c.Sealer }}
 )
 
 // registerNames adds to fs the flags for the fields of c a subcommand uses, each defaulting to its

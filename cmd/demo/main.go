@@ -195,15 +195,22 @@ func run(ctx context.Context, out io.Writer, pool, reviewer *pgxpool.Pool) error
 	return sealAndVerify(ctx, out, reviewer)
 }
 
-// sealAndVerify seals the trail with the demo's key, as a periodic job would, and verifies it: the checkpoint
-// goes to the database and to a directory outside it. Every run uses the same key, so a run on a database that
-// earlier runs sealed extends their checkpoints (a key of its own would find them signed by another and be
-// refused).
+// sealAndVerify seals the trail with the demo's key, as a periodic job would (as the sealer role), and verifies
+// it as the reviewer: the checkpoint goes to the database and to a directory outside it. Every run uses the same
+// key, so a run on a database that earlier runs sealed extends their checkpoints (a key of its own would find them
+// signed by another and be refused).
 func sealAndVerify(ctx context.Context, out io.Writer, reviewer *pgxpool.Pool) error {
 	key, err := seal.KeyFrom(demoPrivateKey, demoPublicKey)
 	if err != nil {
 		return err
 	}
+	scfg := reviewer.Config().Copy()
+	scfg.ConnConfig.User, scfg.ConnConfig.Password = migrations.Audit.Sealer, ""
+	sealer, err := pgxpool.NewWithConfig(ctx, scfg)
+	if err != nil {
+		return err
+	}
+	defer sealer.Close()
 	dir, err := os.MkdirTemp("", "auditrepo-checkpoints-")
 	if err != nil {
 		return err
@@ -214,7 +221,7 @@ func sealAndVerify(ctx context.Context, out io.Writer, reviewer *pgxpool.Pool) e
 	// on a busy server, wait a little for them.
 	var cp *seal.Checkpoint
 	for wait := time.Now().Add(20 * time.Second); cp == nil && time.Now().Before(wait); time.Sleep(200 * time.Millisecond) {
-		if cp, err = seal.Seal(ctx, reviewer, key.Signer, opts); errors.Is(err, seal.ErrOtherKey) {
+		if cp, err = seal.Seal(ctx, sealer, key.Signer, opts); errors.Is(err, seal.ErrOtherKey) {
 			return fmt.Errorf("sealing the trail: %w (not the demo's key: run the demo on a database only it seals)", err)
 		} else if err != nil {
 			return fmt.Errorf("sealing the trail: %w", err)

@@ -39,6 +39,8 @@ type DB struct {
 	Owner *pgxpool.Pool
 	// Reviewer connects as auditrepo_reviewer, which reads the trail.
 	Reviewer *pgxpool.Pool
+	// Sealer connects as auditrepo_sealer, which reads the trail and appends seals.
+	Sealer *pgxpool.Pool
 	// Super connects as the migrating role, a superuser: for tests that break things on purpose (a failing
 	// audit table, a revoked privilege, tampering).
 	Super *pgxpool.Pool
@@ -56,6 +58,7 @@ func New(t testing.TB) *DB {
 		App:      pgtest.Pool(t, pgtest.URL(*conf, migrations.Audit.App)),
 		Owner:    pgtest.Pool(t, pgtest.URL(*conf, OwnerLogin)),
 		Reviewer: pgtest.Pool(t, pgtest.URL(*conf, migrations.Audit.Reviewer)),
+		Sealer:   pgtest.Pool(t, pgtest.URL(*conf, migrations.Audit.Sealer)),
 		Super:    pgtest.Pool(t, conf.URL()),
 	}
 	// A clone of the template lacks the template's database privileges.

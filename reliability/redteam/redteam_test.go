@@ -220,15 +220,19 @@ func ptr[T any](v T) *T { return &v }
 var auditTables = []string{"auditrepo.audit_log", "auditrepo.audit_log_default", "auditrepo.ddl_log", "auditrepo.audited_tables", "auditrepo.schema_version"}
 
 // keeping are the tables of sealing and retention, by the column an attack rewrites: nobody may change or remove
-// what they hold; only seal_leaves() and seal_checkpoint() (the reviewer's, which seals) append seals, only
-// retain() and hold() (the owner's) write the others.
+// what they hold; only seal_leaves() and seal_checkpoint() (the sealer's) append seals, only retain() and hold()
+// (the owner's) write the others.
 var keeping = map[string]string{"auditrepo.seal_checkpoint": "note", "auditrepo.seal_leaf": "leaf_hash",
 	"auditrepo.legal_holds": "reason", "auditrepo.retention_log": "partition_name"}
 
 // changeKeeping asserts that q can neither insert into, update, delete, empty nor lock the sealing and retention
-// tables.
-func changeKeeping(t *testing.T, q audit.DBTX) {
+// tables, nor, unless it seals, append seals through the seal functions.
+func changeKeeping(t *testing.T, q audit.DBTX, seals bool) {
 	t.Helper()
+	if !seals {
+		try(t, q, denied, "SELECT auditrepo.seal_leaves(0, '{}', '{}', '{}', '{}', '{}')")
+		try(t, q, denied, "SELECT auditrepo.seal_checkpoint(1, 0, '0', '1', '', '{}', '{}', '')")
+	}
 	for tab, col := range keeping {
 		t.Run(tab, func(t *testing.T) {
 			try(t, q, denied, "INSERT INTO "+tab+" DEFAULT VALUES")
@@ -580,7 +584,7 @@ func TestRedTeamApp(t *testing.T) {
 		for tab := range keeping {
 			try(t, app, denied, "SELECT * FROM "+tab)
 		}
-		changeKeeping(t, app)
+		changeKeeping(t, app, false)
 		for _, fn := range []string{
 			"auditrepo.audit_public_appointments()", "auditrepo.audit_public_users()", "auditrepo.maintain()", "auditrepo.maintain(120)",
 			"auditrepo.actor('appointments')", "auditrepo.refuse()", "auditrepo.refuse_truncate()", "auditrepo.record_ddl()",
@@ -954,7 +958,7 @@ func TestRedTeamOwner(t *testing.T) {
 			try(t, owner, denied, "SELECT * FROM "+tab)
 		}
 		writeAuditTables(t, owner)
-		changeKeeping(t, owner)
+		changeKeeping(t, owner, false)
 	})
 
 	t.Run("replace_trigger_function", func(t *testing.T) {
@@ -1179,6 +1183,25 @@ func TestRedTeamOwner(t *testing.T) {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// The sealer's credentials: reads the trail, appends seals through the seal functions only.
+
+func TestRedTeamSealer(t *testing.T) {
+	c := clinictest.New(t)
+	sl := c.Sealer
+	t.Run("write_audit_tables", func(t *testing.T) {
+		writeAuditTables(t, sl)
+		changeKeeping(t, sl, true)
+	})
+	t.Run("write_phi_tables", func(t *testing.T) {
+		try(t, sl, denied, "SELECT * FROM appointments")
+		try(t, sl, denied, "UPDATE appointments SET type = 'x' WHERE id = $1", c.Appt1)
+		try(t, sl, denied, "SELECT auditrepo.claim('user,1,,,)', 'appointments', 'x')")
+		try(t, sl, denied, "SELECT auditrepo.maintain()")
+		try(t, sl, denied, "CREATE TEMP TABLE appointments (id bigint)")
+	})
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // The reviewer's credentials: reads the trail, writes nothing.
 
 func TestRedTeamReviewer(t *testing.T) {
@@ -1186,7 +1209,7 @@ func TestRedTeamReviewer(t *testing.T) {
 	rv := c.Reviewer
 	t.Run("write_audit_tables", func(t *testing.T) {
 		writeAuditTables(t, rv)
-		changeKeeping(t, rv)
+		changeKeeping(t, rv, false)
 	})
 	// The advisory locks that order moves and the writes of their dependents take no privilege, and their keys
 	// are in the generated SQL: any session may hold them. Held by the reviewer, an invoice write waits, and
