@@ -92,8 +92,8 @@ type NATS struct {
 	KV jetstream.KeyValue
 }
 
-// DialNATS connects to the NATS server at url and opens (creating it if needed) the bucket; close releases the
-// connection.
+// DialNATS connects to the NATS server at url and opens the bucket, creating it if it does not exist (an
+// operator's bucket keeps its settings: replicas, history, limits); close releases the connection.
 func DialNATS(ctx context.Context, url, bucket string) (w *NATS, close func(), err error) {
 	nc, err := nats.Connect(url)
 	if err != nil {
@@ -102,7 +102,10 @@ func DialNATS(ctx context.Context, url, bucket string) (w *NATS, close func(), e
 	js, err := jetstream.New(nc)
 	if err == nil {
 		var kv jetstream.KeyValue
-		kv, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: bucket, Description: "auditrepo signed checkpoints"})
+		kv, err = js.KeyValue(ctx, bucket)
+		if errors.Is(err, jetstream.ErrBucketNotFound) {
+			kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: bucket, Description: "auditrepo signed checkpoints"})
+		}
 		if err == nil {
 			return &NATS{KV: kv}, nc.Close, nil
 		}

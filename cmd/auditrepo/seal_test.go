@@ -281,6 +281,11 @@ func TestSealVerifyNATS(t *testing.T) {
 	}
 	bucket := fmt.Sprintf("auditrepo_test_%d", time.Now().UnixNano())
 	t.Cleanup(func() { js.DeleteKeyValue(context.Background(), bucket) })
+	// An operator's bucket, made with settings of its own, which sealing must keep.
+	kv, err := js.CreateKeyValue(context.Background(), jetstream.KeyValueConfig{Bucket: bucket, History: 3, Description: "the operator's"})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	db, url := sealDB(t)
 	keys, cps := t.TempDir(), t.TempDir()
@@ -292,6 +297,9 @@ func TestSealVerifyNATS(t *testing.T) {
 	insert(t, db, 2)
 	c.want(0, append([]string{"seal", "--key", key}, flags...)...)
 	c.want(0, append([]string{"verify", "--pub", pub}, flags...)...)
+	if st, err := kv.Status(context.Background()); err != nil || st.History() != 3 {
+		t.Errorf("the bucket's history after sealing: %v (%v), want the operator's 3", st, err)
+	}
 
 	mustExec(t, db, "ALTER TABLE auditrepo.seal_checkpoint DISABLE TRIGGER USER")
 	mustExec(t, db, "DELETE FROM auditrepo.seal_checkpoint WHERE tree_size = 7")
