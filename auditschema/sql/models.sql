@@ -110,13 +110,17 @@ ORDER BY p.i, p.part, p.j
 {{- define "model_checks" -}}
 -- Installing these triggers requires of their tables what auditschema.InstallModels checks first: this refuses
 -- the install, naming each problem and its fix, for installs that run this SQL alone. The owner and application
--- roles are the installed audit schema's: those granted its maintain() and claim().
+-- roles are the installed audit schema's: those granted its maintain() and claim(). InstallModels, which has
+-- checked against the roles its Config names, marks its transaction so that this does not check again.
 -- +goose StatementBegin
 DO $ar$
 DECLARE
 	problem record;
 	bad text;
 BEGIN
+	IF pg_catalog.current_setting('auditrepo.models_checked', true) = 'on' THEN
+		RETURN;
+	END IF;
 	FOR problem IN
 {{ template "model_problems" . }}
 	LOOP

@@ -120,6 +120,10 @@ func TestModelsSQLChecksTheTables(t *testing.T) {
 	if _, err := d.Super.Exec(ctx, repo.AuditModels.SQL); pgtest.SQLState(err) != "55000" || !strings.Contains(err.Error(), "roles cannot be told") {
 		t.Errorf("the models' SQL with claim() granted to two roles = %v, want 55000", err)
 	}
+	// repo.Install, given the names, checks against them and installs.
+	if err := repo.Install(ctx, d.Super, auditschema.Config{}); err != nil {
+		t.Errorf("repo.Install with claim() granted to two roles: %v", err)
+	}
 }
 
 // gooseUp applies migration to pool as goose would a migration file named name.

@@ -38,13 +38,17 @@ const auditSQL = `-- The audit triggers of these models: the only writers of the
 
 -- Installing these triggers requires of their tables what auditschema.InstallModels checks first: this refuses
 -- the install, naming each problem and its fix, for installs that run this SQL alone. The owner and application
--- roles are the installed audit schema's: those granted its maintain() and claim().
+-- roles are the installed audit schema's: those granted its maintain() and claim(). InstallModels, which has
+-- checked against the roles its Config names, marks its transaction so that this does not check again.
 -- +goose StatementBegin
 DO $ar$
 DECLARE
 	problem record;
 	bad text;
 BEGIN
+	IF pg_catalog.current_setting('auditrepo.models_checked', true) = 'on' THEN
+		RETURN;
+	END IF;
 	FOR problem IN
 WITH t(i, name, cols) AS (
 	VALUES (0, 'public.users', ARRAY['id', 'username', 'email', 'password', 'auth_token', 'user_type', 'role', 'first_name', 'last_name', 'last_login', 'updated_at']::text[]),
