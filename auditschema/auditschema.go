@@ -69,17 +69,23 @@ var ErrBadName = errors.New("auditschema: a Config name the SQL cannot hold")
 // NameError says which of a Config's names cannot be written into the audit schema's SQL.
 type NameError struct {
 	Field, Value string // Field is the Config field: "Schema", "Table", "Audit", "Owner", "App", "Reviewer" or "Sealer"
+	// Same is another role field naming the same role, which the boundaries between the roles cannot allow.
+	Same string
 }
 
 func (e *NameError) Is(target error) bool { return target == ErrBadName }
 
 func (e *NameError) Error() string {
+	if e.Same != "" {
+		return fmt.Sprintf("auditschema: Config.%s %q names the role of Config.%s too: each role of the audit schema must be one of its own", e.Field, e.Value, e.Same)
+	}
 	return fmt.Sprintf("auditschema: Config.%s %q: want a name that holds no control character and no %s, the SQL's body quote",
 		e.Field, e.Value, sqltext.BodyQuote)
 }
 
 // Check returns a *NameError for the first of c's names (its defaults where empty) that holds a control character
-// or the quote of the function bodies and DO blocks the names are written into, as the generator refuses them.
+// or the quote of the function bodies and DO blocks the names are written into, as the generator refuses them, or
+// that names the same role as another.
 // Install, InstallModels, Secure, Upgrade and the SQL methods check c first.
 func (c Config) Check() error {
 	c = c.WithDefaults()
@@ -90,6 +96,15 @@ func (c Config) Check() error {
 		if !sqltext.BodyName(n.value) {
 			return &NameError{Field: n.field, Value: n.value}
 		}
+	}
+	roles := map[string]string{}
+	for _, n := range []struct{ field, value string }{
+		{"Audit", c.Audit}, {"Owner", c.Owner}, {"App", c.App}, {"Reviewer", c.Reviewer}, {"Sealer", c.Sealer},
+	} {
+		if same, ok := roles[n.value]; ok {
+			return &NameError{Field: n.field, Value: n.value, Same: same}
+		}
+		roles[n.value] = n.field
 	}
 	return nil
 }

@@ -277,14 +277,21 @@ func TestTablesRowTypesAreTheAuditRoles(t *testing.T) {
 func TestInstallRefusesNamesTheSQLCannotHold(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.Empty(t)
-	for field, c := range map[string]auditschema.Config{
-		"Reviewer": {Reviewer: "name_test_rv$ar$ || pg_catalog.pg_sleep(0); $ar$"},
-		"Schema":   {Schema: "name_test_s$ar$"},
-		"Table":    {Table: "name_test_t\nx"},
-		"Audit":    {Audit: "name_test_a$ar$"},
-		"Owner":    {Owner: "name_test_o\x00"},
-		"App":      {App: "name_test_app\t"},
+	for _, tc := range []struct {
+		field string
+		c     auditschema.Config
+	}{
+		{"Reviewer", auditschema.Config{Reviewer: "name_test_rv$ar$ || pg_catalog.pg_sleep(0); $ar$"}},
+		{"Schema", auditschema.Config{Schema: "name_test_s$ar$"}},
+		{"Table", auditschema.Config{Table: "name_test_t\nx"}},
+		{"Audit", auditschema.Config{Audit: "name_test_a$ar$"}},
+		{"Owner", auditschema.Config{Owner: "name_test_o\x00"}},
+		{"App", auditschema.Config{App: "name_test_app\t"}},
+		{"Sealer", auditschema.Config{Sealer: "name_test_sealer\n"}},
+		// One role for two of the schema's: the boundary between the reviewers and sealing would be gone.
+		{"Sealer", auditschema.Config{Reviewer: "name_test_rv", Sealer: "name_test_rv"}},
 	} {
+		field, c := tc.field, tc.c
 		calls := map[string]func() error{
 			"Install": func() error { _, err := auditschema.Install(ctx, db, c); return err },
 			"InstallModels": func() error {
@@ -335,6 +342,15 @@ func TestInstallRefusesUnsafeRoles(t *testing.T) {
 			"role %[1]sapp (the application role) is a member of pg_write_all_data",
 			"role %[1]sintruder is a member of %[1]saudit (the audit role): it may edit the trail",
 		}},
+		// A reviewer that is a member of the sealer role could append seals, which no one but a superuser removes;
+		// a sealer reading all data would read the application's tables.
+		{"reviewer in sealer", []string{
+			"CREATE ROLE %[1]ssealer LOGIN IN ROLE pg_read_all_data",
+			"CREATE ROLE %[1]sreviewer LOGIN IN ROLE %[1]ssealer",
+		}, []string{
+			"role %[1]sreviewer (the reviewer role) is a member of %[1]ssealer",
+			"role %[1]ssealer (the sealer role) is a member of pg_read_all_data",
+		}},
 		// A reviewer that is a member of the application role would write PHI.
 		{"reviewer in app", []string{
 			"CREATE ROLE %[1]sapp LOGIN",
@@ -348,11 +364,11 @@ func TestInstallRefusesUnsafeRoles(t *testing.T) {
 			// Roles are the cluster's: names of this run's own (a failed run keeps its database, and the roles
 			// its objects need), dropped after the test's database is.
 			p := fmt.Sprintf("rr%d_", rand.Uint32())
-			c := auditschema.Config{Schema: "rr_audit", Audit: p + "audit", Owner: p + "owner", App: p + "app", Reviewer: p + "reviewer"}
+			c := auditschema.Config{Schema: "rr_audit", Audit: p + "audit", Owner: p + "owner", App: p + "app", Reviewer: p + "reviewer", Sealer: p + "sealer"}
 			cfg := pgtest.Config()
 			adm := pgtest.Pool(t, pgtest.URL(cfg, cfg.User))
 			t.Cleanup(func() {
-				for _, r := range []string{c.Audit, c.Owner, c.App, c.Reviewer, p + "intruder"} {
+				for _, r := range []string{c.Audit, c.Owner, c.App, c.Reviewer, c.Sealer, p + "intruder"} {
 					adm.Exec(ctx, "DROP ROLE IF EXISTS "+r)
 				}
 			})

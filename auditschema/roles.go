@@ -28,10 +28,11 @@ func roleRules(c Config) []roleRule {
 		{c.App, "the application role", []string{"rolsuper", "rolcreaterole", "rolreplication", "rolbypassrls"},
 			[]string{c.Audit, c.Owner, c.Reviewer, c.Sealer, "pg_read_all_data", "pg_write_all_data"}},
 		{c.Reviewer, "the reviewer role", []string{"rolsuper", "rolcreaterole", "rolreplication", "rolbypassrls"},
-			[]string{c.Audit, c.Owner, c.App, "pg_write_all_data"}},
-		// Sealing appends checkpoints no one can remove: a role that writes PHI or owns the tables must not.
+			[]string{c.Audit, c.Owner, c.App, c.Sealer, "pg_write_all_data"}},
+		// Sealing appends checkpoints no one can remove: a role that writes PHI or owns the tables must not, nor
+		// may the reviewers' login (above) be a member: whoever may seal can break sealing for good.
 		{c.Sealer, "the sealer role", []string{"rolsuper", "rolcreaterole", "rolreplication", "rolbypassrls"},
-			[]string{c.Audit, c.Owner, c.App, "pg_write_all_data"}},
+			[]string{c.Audit, c.Owner, c.App, "pg_read_all_data", "pg_write_all_data"}},
 	}
 }
 

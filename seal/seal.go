@@ -44,7 +44,7 @@ var rangeFactory = compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren
 // Seal appends every audit row that became final since the last checkpoint to the tree, stores their leaf hashes
 // and a new checkpoint signed by s, and publishes it to the witnesses. It returns nil, nil when no row became
 // final. Concurrent seals of one table take turns. The connection needs SELECT on the audit table and the seal
-// tables, and EXECUTE on seal_leaves() and seal_checkpoint(), through which it appends to them (the reviewer role
+// tables, and EXECUTE on seal_leaves() and seal_checkpoint(), through which it appends to them (the sealer role
 // has them).
 //
 // It refuses (ErrBadCheckpoint) to seal on top of a database whose checkpoints disagree with a witness's latest:

@@ -248,4 +248,6 @@ REVOKE ALL ON FUNCTION {{.S}}.retain(interval, boolean), {{.S}}.hold(bigint, tim
 GRANT EXECUTE ON FUNCTION {{.S}}.retain(interval, boolean), {{.S}}.hold(bigint, timestamptz, timestamptz, text),
 	{{.S}}.release(bigint) TO {{ident .Owner}};
 GRANT SELECT ON {{.S}}.legal_holds, {{.S}}.retention_log TO {{ident .Owner}}, {{ident .Reviewer}};
+-- Verify (as the sealer too) accounts for the sealed rows retention dropped by retention_log.
+GRANT SELECT ON {{.S}}.retention_log TO {{ident .Sealer}};
 {{- end -}}

@@ -30,7 +30,7 @@ SELECT p.what, p.fix FROM (
 	JOIN pg_catalog.pg_roles m ON m.oid OPERATOR(pg_catalog.=) am.member
 	-- The roles of the schema are named above.
 	WHERE g.rolname OPERATOR(pg_catalog.=) {{ lit .Audit }} AND m.rolname OPERATOR(pg_catalog.<>) current_user
-		AND m.rolname OPERATOR(pg_catalog.<>) ALL (ARRAY[{{ lit .Owner }}, {{ lit .App }}, {{ lit .Reviewer }}])
+		AND m.rolname OPERATOR(pg_catalog.<>) ALL (ARRAY[{{ lit .Owner }}, {{ lit .App }}, {{ lit .Reviewer }}, {{ lit .Sealer }}])
 ) p(rule, part, i, what, fix)
 ORDER BY p.rule, p.part, p.i
 {{- end -}}

@@ -405,9 +405,9 @@ func indexKind(name string) string {
 
 // measureTrail reads the chosen patient's trail at the current size.
 func (b *bench) measureTrail(ctx context.Context, res *trailResult) error {
-	conn, err := b.connectAs(ctx, migrations.Audit.Sealer)
+	conn, err := b.connectAs(ctx, migrations.Audit.Reviewer)
 	if err != nil {
-		return fmt.Errorf("connect as the sealer role: %w", err)
+		return fmt.Errorf("connect as the reviewer role: %w", err)
 	}
 	defer conn.Close(context.Background())
 	if res.lat, res.first, err = b.timeTrail(ctx, conn, res.events); err != nil {
@@ -624,7 +624,7 @@ func (b *bench) reportTrail(tw *tabwriter.Writer) {
 	}
 	s := r.seal
 	if s.rows > 0 || s.err != "" {
-		fmt.Fprintf(w, "\nSeal (P10): seal.Seal of the whole audit table (the bench's rows and the %d-row trail), throwaway key, reviewer role\n", rowsOf(r.trailSmall))
+		fmt.Fprintf(w, "\nSeal (P10): seal.Seal of the whole audit table (the bench's rows and the %d-row trail), throwaway key, sealer role\n", rowsOf(r.trailSmall))
 		if s.err != "" {
 			fmt.Fprintf(w, "  FAILED: %s\n", s.err)
 			return

@@ -1197,6 +1197,7 @@ func TestRedTeamSealer(t *testing.T) {
 		try(t, sl, denied, "UPDATE appointments SET type = 'x' WHERE id = $1", c.Appt1)
 		try(t, sl, denied, "SELECT auditrepo.claim('user,1,,,)', 'appointments', 'x')")
 		try(t, sl, denied, "SELECT auditrepo.maintain()")
+		try(t, sl, denied, "SELECT auditrepo.audit_public_appointments()")
 		try(t, sl, denied, "CREATE TEMP TABLE appointments (id bigint)")
 	})
 }
