@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -563,4 +564,31 @@ func TestVerifyWaitsForMaintain(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("verify across the move: %v", err)
 	}
+}
+
+// TestNATSBucketMadeByTheFirstSeal: DialNATS finds no bucket: Verify refuses it (ErrWitnessMissing), the first
+// seal creates it and publishes there, and then it verifies.
+func TestNATSBucketMadeByTheFirstSeal(t *testing.T) {
+	ctx := context.Background()
+	bucket := fmt.Sprintf("auditrepo_seal_test_%d", time.Now().UnixNano())
+	w, closeNATS, err := DialNATS(ctx, "nats://127.0.0.1:4222", bucket)
+	if err != nil {
+		t.Skipf("no NATS server: %v", err)
+	}
+	defer closeNATS()
+	t.Cleanup(func() {
+		if w.KV != nil {
+			w.js.DeleteKeyValue(context.Background(), bucket)
+		}
+	})
+	tr := newTrail(t)
+	tr.opts.Witnesses = []Witness{w}
+	if _, err := tr.verify(); !errors.Is(err, ErrWitnessMissing) || !strings.Contains(err.Error(), bucket) {
+		t.Fatalf("verify with no bucket: %v, want ErrWitnessMissing naming it", err)
+	}
+	tr.insert(2, 1)
+	if cp := tr.seal(); cp == nil || w.KV == nil {
+		t.Fatalf("the first seal: %+v, bucket made: %v", cp, w.KV != nil)
+	}
+	tr.clean()
 }

@@ -89,11 +89,16 @@ func (d Dir) Latest(context.Context) ([]byte, error) {
 
 // NATS is a JetStream key-value bucket holding each checkpoint under the key checkpoint.<tree size>.
 type NATS struct {
-	KV jetstream.KeyValue
+	KV jetstream.KeyValue // nil while the bucket does not exist (DialNATS found none): Publish creates it
+	// js and bucket create the bucket on the first Publish.
+	js     jetstream.JetStream
+	bucket string
 }
 
-// DialNATS connects to the NATS server at url and opens the bucket, creating it if it does not exist (an
-// operator's bucket keeps its settings: replicas, history, limits); close releases the connection.
+// DialNATS connects to the NATS server at url and opens the bucket as it is (an operator's bucket keeps its
+// settings: replicas, history, limits). A bucket that does not exist is no empty copy: Latest refuses it
+// (ErrWitnessMissing), as Dir's a missing directory, and Publish creates it, which Seal does for the first
+// checkpoint only. close releases the connection.
 func DialNATS(ctx context.Context, url, bucket string) (w *NATS, close func(), err error) {
 	nc, err := nats.Connect(url)
 	if err != nil {
@@ -104,21 +109,33 @@ func DialNATS(ctx context.Context, url, bucket string) (w *NATS, close func(), e
 		var kv jetstream.KeyValue
 		kv, err = js.KeyValue(ctx, bucket)
 		if errors.Is(err, jetstream.ErrBucketNotFound) {
-			kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: bucket, Description: "auditrepo signed checkpoints"})
+			kv, err = nil, nil
 		}
 		if err == nil {
-			return &NATS{KV: kv}, nc.Close, nil
+			return &NATS{KV: kv, js: js, bucket: bucket}, nc.Close, nil
 		}
 	}
 	nc.Close()
 	return nil, nil, fmt.Errorf("seal: opening NATS bucket %s: %w", bucket, err)
 }
 
-func (n *NATS) String() string { return "NATS bucket " + n.KV.Bucket() }
+func (n *NATS) String() string {
+	if n.KV == nil {
+		return "NATS bucket " + n.bucket
+	}
+	return "NATS bucket " + n.KV.Bucket()
+}
 
 func natsKey(size uint64) string { return fmt.Sprintf("checkpoint.%d", size) }
 
 func (n *NATS) Publish(ctx context.Context, c *Checkpoint) error {
+	if n.KV == nil {
+		kv, err := n.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: n.bucket, Description: "auditrepo signed checkpoints"})
+		if err != nil {
+			return fmt.Errorf("seal: creating %s: %w", n, err)
+		}
+		n.KV = kv
+	}
 	_, err := n.KV.Create(ctx, natsKey(c.Size), c.Note)
 	if errors.Is(err, jetstream.ErrKeyExists) {
 		return sameCopy(n, c, func() ([]byte, error) {
@@ -133,6 +150,9 @@ func (n *NATS) Publish(ctx context.Context, c *Checkpoint) error {
 }
 
 func (n *NATS) Latest(ctx context.Context) ([]byte, error) {
+	if n.KV == nil {
+		return nil, fmt.Errorf("%w: %s does not exist", ErrWitnessMissing, n)
+	}
 	keys, err := n.KV.ListKeys(ctx)
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -314,6 +315,18 @@ func TestSealVerifyNATS(t *testing.T) {
 	}
 	// Sealing on top of the rolled-back database is refused.
 	c.want(1, append([]string{"seal", "--key", key}, flags...)...)
+	// A bucket that does not exist is no empty copy: verify names it as a usage error, and seal does not make one
+	// once the database has checkpoints (a mistyped name would otherwise pass for a copy that lost them).
+	missing := bucket + "_missing"
+	t.Cleanup(func() { js.DeleteKeyValue(context.Background(), missing) })
+	for _, cmd := range [][]string{{"verify", "--pub", pub}, {"seal", "--key", key}} {
+		if out := c.want(2, append(cmd, "--checkpoints", cps, "--nats", "nats://127.0.0.1:4222", "--nats-bucket", missing)...); !strings.Contains(out, "NATS bucket "+missing+" does not exist") {
+			t.Errorf("%s with a missing bucket printed %q", cmd[0], out)
+		}
+	}
+	if _, err := js.KeyValue(context.Background(), missing); !errors.Is(err, jetstream.ErrBucketNotFound) {
+		t.Errorf("the missing bucket was created: %v", err)
+	}
 }
 
 func mustExec(t *testing.T, db *pgxpool.Pool, sql string, args ...any) {
