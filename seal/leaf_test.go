@@ -241,3 +241,22 @@ func TestFormatTime(t *testing.T) {
 		}
 	}
 }
+
+// tooYoung allows the database's clock a day ahead of the verifier's, and no more.
+func TestTooYoung(t *testing.T) {
+	now := time.Date(2032, 3, 1, 0, 30, 0, 0, time.UTC)
+	for _, c := range []struct {
+		end  time.Time
+		want bool
+	}{
+		{time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC), false},  // a month that ended six years and a month ago
+		{time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), false},  // six years ago, by the verifier's clock
+		{time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), false}, // the database's clock half a day ahead
+		{time.Date(2026, 3, 3, 0, 0, 0, 0, time.UTC), true},   // two days under six years
+		{time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), true},
+	} {
+		if got := tooYoung(c.end, now); got != c.want {
+			t.Errorf("tooYoung(%s, %s) = %v, want %v", c.end, now, got, c.want)
+		}
+	}
+}

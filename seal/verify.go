@@ -96,7 +96,7 @@ func Verify(ctx context.Context, db DB, v note.Verifier, opts Options) (*Report,
 			return err
 		}
 		m := merger{t: t, cps: cps, leaves: leaves, watermark: watermark, xmax: xmax, retentionLog: pgx.Identifier{c.Schema, "retention_log"}.Sanitize(),
-			kept: time.Now().AddDate(-auditschema.MinRetentionYears, 0, 0)}
+			now: time.Now()}
 		if err := m.run(ctx, tx); err != nil {
 			return err
 		}
@@ -422,12 +422,20 @@ func (tn *treeNodes) proof(n proof.Nodes, err error) ([][]byte, error) {
 	return n.Rehash(hs, rfc6962.DefaultHasher.HashChildren)
 }
 
+// tooYoung reports whether a month ending at end was too young for retention to drop at now, by the verifier's
+// clock: retain() drops only months that ended MinRetentionYears ago by the database's. A day is allowed for the
+// database's clock running ahead, so that a month dropped the moment it was old enough is not taken for a younger
+// one's forged drop.
+func tooYoung(end, now time.Time) bool {
+	return end.After(now.AddDate(-auditschema.MinRetentionYears, 0, 0).Add(24 * time.Hour))
+}
+
 // merger walks the rows and the leaves together in (transaction_id, id) order, up to the first row that differs
 // for certain; sealed rows that are missing are noted on the way, to be told apart from retention afterwards.
 type merger struct {
 	t            *table
 	retentionLog string    // where retain() records the partitions it dropped
-	kept         time.Time // retention keeps every month that ends after it: the verifier's clock, not the database's
+	now          time.Time // the verifier's clock, not the database's: see tooYoung
 	cps          []sealed
 	leaves       []leaf
 	watermark    uint64
@@ -657,7 +665,7 @@ func (m *merger) droppedBy(ctx context.Context, tx pgx.Tx, ds []*drop, l leaf) (
 			continue
 		}
 		switch {
-		case d.to.After(m.kept):
+		case tooYoung(d.to, m.now):
 			why = fmt.Sprintf("; retention_log says %s was dropped, but it ends %s, younger than the %d years retention keeps",
 				d.partition, d.to.UTC().Format(time.DateOnly), auditschema.MinRetentionYears)
 			continue
