@@ -134,11 +134,12 @@ func hold(ctx context.Context, db DB, c Config, patient *int64, from, to *time.T
 	return id, retentionError(c, err)
 }
 
-// Release ends a legal hold; it reports whether the hold was active.
-func Release(ctx context.Context, db DB, c Config, holdID int64) (bool, error) {
+// Release ends a legal hold, recording why (reason must not be blank: a server error 22023 otherwise); it reports
+// whether the hold was active.
+func Release(ctx context.Context, db DB, c Config, holdID int64, reason string) (bool, error) {
 	c = c.WithDefaults()
 	var ok bool
-	err := db.QueryRow(ctx, "SELECT "+pgx.Identifier{c.Schema, "release"}.Sanitize()+"($1)", holdID).Scan(&ok)
+	err := db.QueryRow(ctx, "SELECT "+pgx.Identifier{c.Schema, "release"}.Sanitize()+"($1, $2)", holdID, reason).Scan(&ok)
 	return ok, retentionError(c, err)
 }
 

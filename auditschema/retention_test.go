@@ -133,8 +133,14 @@ func TestRetainDropsOnlyOldUnheldPartitions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := auditschema.Release(ctx, db, c, id); !ok || err != nil {
+	if _, err := auditschema.Release(ctx, db, c, id, " "); pgtest.SQLState(err) != "22023" {
+		t.Fatalf("Release without a reason = %v, want 22023", err)
+	}
+	if ok, err := auditschema.Release(ctx, db, c, id, "case closed"); !ok || err != nil {
 		t.Fatalf("Release = %v, %v", ok, err)
+	}
+	if got := pgtest.Strings(t, db, "SELECT release_reason FROM auditrepo.legal_holds WHERE id = $1", id); len(got) != 1 || got[0] != "case closed" {
+		t.Errorf("the released hold's reason: %q", got)
 	}
 
 	dry, err := auditschema.Retain(ctx, db, c, 6, true)
@@ -296,7 +302,7 @@ func retentionCalls(ctx context.Context, db auditschema.DB, c auditschema.Config
 			_, err := auditschema.HoldPeriod(ctx, db, c, time.Now(), time.Time{}, "x")
 			return err
 		},
-		"Release": func() error { _, err := auditschema.Release(ctx, db, c, 1); return err },
+		"Release": func() error { _, err := auditschema.Release(ctx, db, c, 1, "settled"); return err },
 	}
 }
 

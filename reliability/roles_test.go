@@ -252,7 +252,7 @@ func TestRolePrivileges(t *testing.T) {
 	// owner's members keep the partitions and apply retention; the sealer appends seals; the reviewer calls nothing.
 	for role, want := range map[string]string{
 		roleApp:           "claim(text,text,text) claim_field(text) claim_prefix(text)",
-		testdb.OwnerLogin: "hold(bigint,timestamp with time zone,timestamp with time zone,text) maintain(integer) release(bigint) retain(interval,boolean)",
+		testdb.OwnerLogin: "hold(bigint,timestamp with time zone,timestamp with time zone,text) maintain(integer) release(bigint,text) retain(interval,boolean)",
 		roleSealer:        "seal_checkpoint(bigint,bigint,xid8,xid8,bytea,bytea[],text[],text) seal_leaves(bigint,xid8[],bigint[],timestamp with time zone[],bytea[],bytea[])",
 		roleReviewer:      "",
 	} {

@@ -15,7 +15,10 @@ CREATE TABLE {{.S}}.legal_holds (
 	placed_by   text NOT NULL DEFAULT session_user,
 	released_at timestamptz,
 	released_by text,
-	CHECK ((patient_id IS NULL) <> (period IS NULL))
+	-- Why it was released: a hold is a legal decision, and so is ending it.
+	release_reason text CHECK (btrim(release_reason) <> ''),
+	CHECK ((patient_id IS NULL) <> (period IS NULL)),
+	CHECK ((released_at IS NULL) = (release_reason IS NULL))
 );
 CREATE TRIGGER refuse_delete BEFORE DELETE ON {{.S}}.legal_holds
 	FOR EACH ROW EXECUTE FUNCTION {{.S}}.refuse();
@@ -232,10 +235,13 @@ $ar$;
 
 -- release ends a legal hold; it reports whether the hold was active.
 -- +goose StatementBegin
-CREATE FUNCTION {{.S}}.release(hold_id bigint) RETURNS boolean
+CREATE FUNCTION {{.S}}.release(hold_id bigint, why text) RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
 BEGIN
-	UPDATE {{.S}}.legal_holds SET released_at = now(), released_by = session_user
+	IF why IS NULL OR btrim(why) = '' THEN
+		RAISE EXCEPTION 'releasing legal hold % needs a reason', hold_id USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	UPDATE {{.S}}.legal_holds SET released_at = now(), released_by = session_user, release_reason = why
 	WHERE id = hold_id AND released_at IS NULL;
 	RETURN FOUND;
 END
@@ -244,9 +250,9 @@ $ar$;
 
 -- Retention and holds are the owner role's (the migrating user's), never the application's or the reviewers'.
 REVOKE ALL ON FUNCTION {{.S}}.retain(interval, boolean), {{.S}}.hold(bigint, timestamptz, timestamptz, text),
-	{{.S}}.release(bigint) FROM PUBLIC;
+	{{.S}}.release(bigint, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION {{.S}}.retain(interval, boolean), {{.S}}.hold(bigint, timestamptz, timestamptz, text),
-	{{.S}}.release(bigint) TO {{ident .Owner}};
+	{{.S}}.release(bigint, text) TO {{ident .Owner}};
 GRANT SELECT ON {{.S}}.legal_holds, {{.S}}.retention_log TO {{ident .Owner}}, {{ident .Reviewer}};
 -- Verify (as the sealer too) accounts for the sealed rows retention dropped by retention_log.
 GRANT SELECT ON {{.S}}.retention_log TO {{ident .Sealer}};

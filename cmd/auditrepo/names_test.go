@@ -81,7 +81,7 @@ func TestRetentionOtherNames(t *testing.T) {
 		!strings.Contains(out, "would drop (dry run) 0 partitions, kept 1 under legal hold") {
 		t.Fatalf("dry run printed\n%s", out)
 	}
-	super.want(0, names("--release", "1")...)
+	super.want(0, names("--release", "1", "--reason", "settled")...)
 	if out := super.want(0, names("--floor", "7y")...); !strings.Contains(out, "dropped  clinic_trail_201901") ||
 		!strings.Contains(out, "floor 7 years: dropped 1 partitions") {
 		t.Fatalf("retain printed\n%s", out)

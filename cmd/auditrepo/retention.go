@@ -26,7 +26,7 @@ func retentionCmd(ctx context.Context, e *env, args []string) error {
 	holdPatient := idFlag(fs, "hold-patient", "place a legal hold on the audit rows of the patient with this `ID`, in decimal (with --reason)")
 	holdFrom := fs.String("hold-from", "", "place a legal hold on a period from this day (YYYY-MM-DD, UTC) or instant (RFC 3339), with --reason")
 	holdTo := fs.String("hold-to", "", "the held period's last day (YYYY-MM-DD, UTC, included) or end instant (RFC 3339, excluded)")
-	reason := fs.String("reason", "", "why the legal hold is placed (required with a hold)")
+	reason := fs.String("reason", "", "why the legal hold is placed or released (required with a hold and with --release)")
 	release := idFlag(fs, "release", "release the legal hold with this `ID`, in decimal (as placing it printed)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -58,8 +58,8 @@ func retentionCmd(ctx context.Context, e *env, args []string) error {
 		return usageError{`--hold-to "": want a day (YYYY-MM-DD) or an instant (RFC 3339)`}
 	case given["release"] && release.v <= 0:
 		return usageError{fmt.Sprintf("--release %d: legal hold ids are positive (1, 2, ...: as placing the hold printed)", release.v)}
-	case given["reason"] && !holding:
-		return usageError{"--reason goes with a hold (--hold-patient, or --hold-from and --hold-to)"}
+	case given["reason"] && !holding && !given["release"]:
+		return usageError{"--reason goes with a hold (--hold-patient, or --hold-from and --hold-to) or --release"}
 	case (holding || given["release"]) && (given["dry-run"] || given["floor"]):
 		return usageError{"--dry-run and --floor apply to dropping partitions, not to placing or releasing legal holds"}
 	case holding && given["release"]:
@@ -68,6 +68,8 @@ func retentionCmd(ctx context.Context, e *env, args []string) error {
 		return usageError{"a legal hold is on a patient (--hold-patient) or on a period (--hold-from, --hold-to), not both"}
 	case holding && strings.TrimSpace(*reason) == "":
 		return usageError{"a legal hold needs --reason TEXT"}
+	case given["release"] && strings.TrimSpace(*reason) == "":
+		return usageError{"releasing a legal hold needs --reason TEXT (why it ends is recorded with it)"}
 	case !from.IsZero() && !to.IsZero() && !from.Before(to):
 		return usageError{fmt.Sprintf("--hold-from %s is not before --hold-to %s", *holdFrom, *holdTo)}
 	}
@@ -78,7 +80,7 @@ func retentionCmd(ctx context.Context, e *env, args []string) error {
 	defer pool.Close()
 	switch {
 	case given["release"]:
-		ok, err := auditschema.Release(ctx, pool, c, release.v)
+		ok, err := auditschema.Release(ctx, pool, c, release.v, *reason)
 		if err != nil {
 			return err
 		}

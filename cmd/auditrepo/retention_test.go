@@ -43,7 +43,7 @@ func TestRetentionCmd(t *testing.T) {
 		!strings.Contains(out, "would drop (dry run) 0 partitions, kept 1 under legal hold") {
 		t.Fatalf("dry run: exit %d, stdout:\n%s\nstderr %s", code, out, errs)
 	}
-	code, out, errs = runCmd(t, super, "retention", "--release", "1")
+	code, out, errs = runCmd(t, super, "retention", "--release", "1", "--reason", "litigation 17 settled")
 	if code != 0 || out != "released legal hold 1\n" {
 		t.Fatalf("release: exit %d, %q %q", code, out, errs)
 	}
@@ -67,16 +67,17 @@ func TestRetentionCmd(t *testing.T) {
 		{"no reason", super, []string{"retention", "--hold-patient", "5"}, "a legal hold needs --reason TEXT"},
 		{"bad date", super, []string{"retention", "--hold-from", "2026-13-01", "--reason", "x"}, `--hold-from "2026-13-01" is not a date`},
 		{"patient and period", super, []string{"retention", "--hold-patient", "5", "--hold-to", "2020-01-01", "--reason", "x"}, "not both"},
-		{"released twice", super, []string{"retention", "--release", "1"}, "no active legal hold 1"},
+		{"released twice", super, []string{"retention", "--release", "1", "--reason", "x"}, "no active legal hold 1"},
+		{"release without a reason", super, []string{"retention", "--release", "2"}, "releasing a legal hold needs --reason TEXT"},
 		// A hold flag given an empty or zero value, or a reason without a hold, is a mistake, not a request to drop
 		// partitions; --dry-run and --floor do not apply to holds and releases.
 		{"empty hold-from", super, []string{"retention", "--hold-from", "", "--reason", "x"}, `--hold-from "": want a day`},
 		{"empty hold-to", super, []string{"retention", "--hold-to", "", "--reason", "x"}, `--hold-to "": want a day`},
 		{"empty patient", super, []string{"retention", "--hold-patient", "", "--reason", "x"}, "want a decimal integer"},
-		{"zero release", super, []string{"retention", "--release", "0"}, "--release 0: legal hold ids are positive"},
+		{"zero release", super, []string{"retention", "--release", "0", "--reason", "x"}, "--release 0: legal hold ids are positive"},
 		{"reason alone", super, []string{"retention", "--reason", "litigation"}, "--reason goes with a hold"},
 		{"dry-run hold", super, []string{"retention", "--dry-run", "--hold-patient", "5", "--reason", "x"}, "--dry-run and --floor apply to dropping partitions"},
-		{"dry-run release", super, []string{"retention", "--dry-run", "--release", "2"}, "--dry-run and --floor apply to dropping partitions"},
+		{"dry-run release", super, []string{"retention", "--dry-run", "--release", "2", "--reason", "x"}, "--dry-run and --floor apply to dropping partitions"},
 		{"floor hold", super, []string{"retention", "--floor", "7y", "--hold-patient", "5", "--reason", "x"}, "--dry-run and --floor apply to dropping partitions"},
 		{"app role", roleURL(db, "auditrepo_app"), []string{"retention", "--dry-run"}, "need a member of the owner role auditrepo_owner,"},
 		{"reviewer hold", roleURL(db, "auditrepo_reviewer"), []string{"retention", "--hold-patient", "5", "--reason", "x"}, "SQLSTATE 42501"},

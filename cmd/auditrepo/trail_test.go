@@ -297,7 +297,7 @@ func TestIDFlagsDecimal(t *testing.T) {
 		{"--hold-patient 0100 --reason x", "placed legal hold 1 on patient 100\n"},
 		{"--hold-patient 09 --reason x", "placed legal hold 2 on patient 9\n"},
 		{"--hold-patient 0 --reason x", "placed legal hold 3 on patient 0\n"},
-		{"--release 02", "released legal hold 2\n"},
+		{"--release 02 --reason x", "released legal hold 2\n"},
 	} {
 		if code, out, errs := runCmd(t, super, append([]string{"retention"}, strings.Fields(c.args)...)...); code != 0 || out != c.want {
 			t.Errorf("retention %s: exit %d, %q %q; want %q", c.args, code, out, errs, c.want)
@@ -314,7 +314,7 @@ func TestIDFlagsDecimal(t *testing.T) {
 	if code, _, errs := runCmd(t, super, "trail", "--patient", "99999999999999999999"); code != 2 || !strings.Contains(errs, "out of range: ids are bigints") {
 		t.Errorf("--patient 99999999999999999999: exit %d, stderr %q; want 2, out of range", code, errs)
 	}
-	if code, _, errs := runCmd(t, super, "retention", "--release", "0"); code != 2 || !strings.Contains(errs, "legal hold ids are positive") {
+	if code, _, errs := runCmd(t, super, "retention", "--release", "0", "--reason", "x"); code != 2 || !strings.Contains(errs, "legal hold ids are positive") {
 		t.Errorf("--release 0: exit %d, stderr %q", code, errs)
 	}
 }
