@@ -3,6 +3,18 @@
 -- owner cannot remove. Event triggers need a superuser; Install skips this part otherwise and says so in its Report
 -- (EventTrigger false; cmd/migrate prints it).
 
+-- A schema installed before ddl_log had its triggers column gets it, once: the event trigger records the ALTER
+-- TABLE, which on every install would fill ddl_log.
+-- +goose StatementBegin
+DO $ar$
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass(pg_catalog.format('%I.ddl_log', {{lit .Schema}})) AND attname = 'triggers') THEN
+		EXECUTE format('ALTER TABLE %I.ddl_log ADD COLUMN triggers text', {{lit .Schema}});
+	END IF;
+END
+$ar$;
+-- +goose StatementEnd
+
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION {{.S}}.record_ddl() RETURNS event_trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
@@ -34,8 +46,13 @@ BEGIN
 			                     OR d.refobjid IN (SELECT oid FROM pg_class WHERE relnamespace = {{lit .Schema}}::regnamespace)))
 			   OR (r.classid = 'pg_proc'::regclass
 			       AND EXISTS (SELECT FROM pg_trigger g WHERE g.tgfoid = r.objid AND g.tgrelid IN (SELECT tbl FROM {{.S}}.audited_tables))) THEN
-				INSERT INTO {{.S}}.ddl_log (command_tag, object_type, object_identity, statement)
-				VALUES (r.command_tag, r.object_type, r.object_identity, current_query());
+				-- The state of an audited table's triggers after the command: DDL run by EXECUTE in a DO block shows
+				-- only as its ALTER TABLE, not as what it did to them.
+				INSERT INTO {{.S}}.ddl_log (command_tag, object_type, object_identity, statement, triggers)
+				VALUES (r.command_tag, r.object_type, r.object_identity, current_query(),
+					CASE WHEN r.objid IN (SELECT tbl FROM {{.S}}.audited_tables) THEN
+						(SELECT string_agg(g.tgname || CASE g.tgenabled WHEN 'D' THEN ' disabled' WHEN 'R' THEN ' enabled on replicas only' ELSE ' enabled' END, ', ' ORDER BY g.tgname)
+						 FROM pg_trigger g WHERE g.tgrelid = r.objid AND NOT g.tgisinternal) END);
 			END IF;
 			-- The audit triggers are statement triggers of the audited tables: a statement on a table that
 			-- inherits from one, that one inherits from, or that it is a partition of (ATTACH PARTITION) fires none

@@ -128,7 +128,9 @@ CREATE TABLE {{.S}}.ddl_log (
 	command_tag     text NOT NULL,
 	object_type     text,
 	object_identity text,
-	statement       text
+	statement       text,
+	-- For a command on an audited table, its triggers after it (the statement may be a DO block's, naming none).
+	triggers        text
 );
 CREATE TRIGGER refuse_update_delete BEFORE UPDATE OR DELETE ON {{.S}}.ddl_log
 	FOR EACH ROW EXECUTE FUNCTION {{.S}}.refuse();

@@ -922,12 +922,13 @@ func TestRedTeamApp(t *testing.T) {
 
 // ddlRow is one row of auditrepo.ddl_log.
 type ddlRow struct {
-	CommandTag, ObjectType, ObjectIdentity, DBRole, Statement string
+	CommandTag, ObjectType, ObjectIdentity, DBRole, Statement, Triggers string
 }
 
 func ddlSince(t *testing.T, c *clinictest.Clinic, after int64) []ddlRow {
 	t.Helper()
-	rows, err := c.Reviewer.Query(context.Background(), `SELECT command_tag, coalesce(object_type, ''), coalesce(object_identity, ''), db_role, coalesce(statement, '')
+	rows, err := c.Reviewer.Query(context.Background(), `SELECT command_tag, coalesce(object_type, ''), coalesce(object_identity, ''), db_role,
+		coalesce(statement, ''), coalesce(triggers, '')
 		FROM auditrepo.ddl_log WHERE id > $1 ORDER BY id`, after)
 	if err != nil {
 		t.Fatal(err)
@@ -993,6 +994,16 @@ func TestRedTeamOwner(t *testing.T) {
 			if d.CommandTag != "ALTER TABLE" || d.ObjectIdentity != "public.appointments" || d.DBRole != testdb.OwnerLogin || !strings.Contains(d.Statement, verb) {
 				t.Errorf("ddl_log row %d: %+v, want ALTER TABLE of public.appointments by %s, statement %s", i, d, testdb.OwnerLogin, verb)
 			}
+		}
+		if !strings.Contains(ddl[0].Triggers, "audit_update disabled") || !strings.Contains(ddl[1].Triggers, "audit_update enabled") {
+			t.Errorf("ddl_log's triggers after DISABLE and ENABLE: %q, %q", ddl[0].Triggers, ddl[1].Triggers)
+		}
+		// Run by EXECUTE in a DO block, the statement names no trigger: the row still says what it did to them.
+		dm = ddlMark(t, c)
+		must(t, owner, `DO $$ BEGIN EXECUTE 'ALTER TABLE appointments DISABLE TRIGGER ' || 'audit_delete'; END $$`)
+		must(t, owner, "ALTER TABLE appointments ENABLE TRIGGER audit_delete")
+		if ddl := ddlSince(t, c, dm); len(ddl) != 2 || !strings.Contains(ddl[0].Triggers, "audit_delete disabled") || strings.Contains(ddl[0].Statement, "DISABLE TRIGGER audit_delete") {
+			t.Errorf("ddl_log for a DISABLE run in a DO block: %+v, want its triggers column to name audit_delete disabled", ddl)
 		}
 		// Enabled again: the owner's own raw writes are unattributed true rows.
 		before, m := image(t, c, "appointments", c.Appt1), clinictest.MaxID(t, c.Reviewer)
