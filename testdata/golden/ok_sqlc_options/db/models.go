@@ -3,8 +3,53 @@
 package db
 
 import (
+	"database/sql/driver"
+	"fmt"
+
 	"github.com/jackc/pgx/v5/pgtype"
 )
+
+type VisitKind string
+
+const (
+	VisitKindCheckup   VisitKind = "checkup"
+	VisitKindEmergency VisitKind = "emergency"
+)
+
+func (e *VisitKind) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = VisitKind(s)
+	case string:
+		*e = VisitKind(s)
+	default:
+		return fmt.Errorf("unsupported scan type for VisitKind: %T", src)
+	}
+	return nil
+}
+
+type NullVisitKind struct {
+	VisitKind VisitKind
+	Valid     bool // Valid is true if VisitKind is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullVisitKind) Scan(value interface{}) error {
+	if value == nil {
+		ns.VisitKind, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.VisitKind.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullVisitKind) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.VisitKind), nil
+}
 
 type Visit struct {
 	ID        int64              `db:"id"`
@@ -12,4 +57,5 @@ type Visit struct {
 	Why       *string            `db:"reason"`
 	SeenAt    pgtype.Timestamptz `db:"seen_at"`
 	Fee       float64            `db:"fee"`
+	Kind      *VisitKind         `db:"kind"`
 }

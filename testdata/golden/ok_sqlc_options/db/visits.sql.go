@@ -11,7 +11,7 @@ import (
 )
 
 const createVisit = `-- name: CreateVisit :one
-INSERT INTO visits (patient_id, reason, seen_at, fee) VALUES ($1, $2, $3, $4) RETURNING id, patient_id, reason, seen_at, fee
+INSERT INTO visits (patient_id, reason, seen_at, fee, kind) VALUES ($1, $2, $3, $4, $5) RETURNING id, patient_id, reason, seen_at, fee, kind
 `
 
 type CreateVisitParams struct {
@@ -19,6 +19,7 @@ type CreateVisitParams struct {
 	Why       *string            `db:"reason"`
 	SeenAt    pgtype.Timestamptz `db:"seen_at"`
 	Fee       float64            `db:"fee"`
+	Kind      *VisitKind         `db:"kind"`
 }
 
 func (q *Queries) CreateVisit(ctx context.Context, db DBTX, arg CreateVisitParams) (*Visit, error) {
@@ -27,6 +28,7 @@ func (q *Queries) CreateVisit(ctx context.Context, db DBTX, arg CreateVisitParam
 		arg.Why,
 		arg.SeenAt,
 		arg.Fee,
+		arg.Kind,
 	)
 	var i Visit
 	err := row.Scan(
@@ -35,6 +37,7 @@ func (q *Queries) CreateVisit(ctx context.Context, db DBTX, arg CreateVisitParam
 		&i.Why,
 		&i.SeenAt,
 		&i.Fee,
+		&i.Kind,
 	)
 	if err != nil {
 		err = fmt.Errorf("query CreateVisit: %w", err)
@@ -55,7 +58,7 @@ func (q *Queries) DeleteVisit(ctx context.Context, db DBTX, id int64) error {
 }
 
 const rescheduleVisits = `-- name: RescheduleVisits :many
-UPDATE visits SET seen_at = $2 WHERE patient_id = $1 RETURNING id, patient_id, reason, seen_at, fee
+UPDATE visits SET seen_at = $2 WHERE patient_id = $1 RETURNING id, patient_id, reason, seen_at, fee, kind
 `
 
 type RescheduleVisitsParams struct {
@@ -78,6 +81,7 @@ func (q *Queries) RescheduleVisits(ctx context.Context, db DBTX, arg RescheduleV
 			&i.Why,
 			&i.SeenAt,
 			&i.Fee,
+			&i.Kind,
 		); err != nil {
 			return nil, fmt.Errorf("query RescheduleVisits: %w", err)
 		}

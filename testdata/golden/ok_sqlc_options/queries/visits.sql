@@ -1,5 +1,5 @@
 -- name: CreateVisit :one
-INSERT INTO visits (patient_id, reason, seen_at, fee) VALUES ($1, $2, $3, $4) RETURNING *;
+INSERT INTO visits (patient_id, reason, seen_at, fee, kind) VALUES ($1, $2, $3, $4, $5) RETURNING *;
 
 -- name: RescheduleVisits :many
 UPDATE visits SET seen_at = $2 WHERE patient_id = $1 RETURNING *;
