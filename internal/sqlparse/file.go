@@ -98,11 +98,27 @@ func views(tree *pg_query.ParseResult) map[Table][]Table {
 
 // catalogName is the table r names as the catalog has it, an unqualified one in public.
 func catalogName(r *pg_query.RangeVar) Table {
-	schema := r.Schemaname
+	return qualified(r.Schemaname, r.Relname)
+}
+
+// qualified is the object named name in schema, or in public when schema is "".
+func qualified(schema, name string) Table {
 	if schema == "" {
 		schema = "public"
 	}
-	return Table{Schema: schema, Name: r.Relname}
+	return Table{Schema: schema, Name: name}
+}
+
+// typeName is the type a qualified name (TypeName.Names, a List's items) names, as the catalog has it: an
+// unqualified one in public; zero when it has more than two parts.
+func typeName(nodes []*pg_query.Node) Table {
+	switch len(nodes) {
+	case 1:
+		return qualified("", nodes[0].GetString_().GetSval())
+	case 2:
+		return qualified(nodes[0].GetString_().GetSval(), nodes[1].GetString_().GetSval())
+	}
+	return Table{}
 }
 
 // Column is a column of a table, named as the catalog has it.
@@ -177,13 +193,7 @@ func columnType(cd *pg_query.ColumnDef) ColumnType {
 	case "text", "pg_catalog.text", "varchar", "pg_catalog.varchar", "bpchar", "pg_catalog.bpchar":
 		return ColumnType{PlainText: true}
 	}
-	switch len(names) {
-	case 1:
-		return ColumnType{Named: Table{"public", names[0]}}
-	case 2:
-		return ColumnType{Named: Table{names[0], names[1]}}
-	}
-	return ColumnType{}
+	return ColumnType{Named: typeName(tn.Names)}
 }
 
 // createdTypes reports, for each type a file of SQL statements creates, whether it is an enum (CREATE TYPE ...
@@ -193,41 +203,32 @@ func columnType(cd *pg_query.ColumnDef) ColumnType {
 // and none is taken to be an enum (a file's later CREATE does not undo it, nor a later file's).
 func createdTypes(tree *pg_query.ParseResult) (types, moved map[Table]bool) {
 	types, moved = map[Table]bool{}, map[Table]bool{}
-	name := func(nodes []*pg_query.Node) Table {
-		switch len(nodes) {
-		case 1:
-			return Table{"public", nodes[0].GetString_().GetSval()}
-		case 2:
-			return Table{nodes[0].GetString_().GetSval(), nodes[1].GetString_().GetSval()}
-		}
-		return Table{}
-	}
 	isType := func(o pg_query.ObjectType) bool {
 		return o == pg_query.ObjectType_OBJECT_TYPE || o == pg_query.ObjectType_OBJECT_DOMAIN
 	}
 	for _, raw := range tree.Stmts {
 		switch n := raw.Stmt.Node.(type) {
 		case *pg_query.Node_CreateEnumStmt:
-			types[name(n.CreateEnumStmt.TypeName)] = true
+			types[typeName(n.CreateEnumStmt.TypeName)] = true
 		case *pg_query.Node_CreateDomainStmt:
-			types[name(n.CreateDomainStmt.Domainname)] = false
+			types[typeName(n.CreateDomainStmt.Domainname)] = false
 		case *pg_query.Node_CompositeTypeStmt:
 			types[catalogName(n.CompositeTypeStmt.Typevar)] = false
 		case *pg_query.Node_CreateRangeStmt:
-			types[name(n.CreateRangeStmt.TypeName)] = false
+			types[typeName(n.CreateRangeStmt.TypeName)] = false
 		case *pg_query.Node_DefineStmt:
 			if n.DefineStmt.Kind == pg_query.ObjectType_OBJECT_TYPE {
-				types[name(n.DefineStmt.Defnames)] = false
+				types[typeName(n.DefineStmt.Defnames)] = false
 			}
 		case *pg_query.Node_RenameStmt:
 			if r := n.RenameStmt; isType(r.RenameType) {
-				old := name(r.Object.GetList().GetItems())
+				old := typeName(r.Object.GetList().GetItems())
 				moved[old] = true
 				types[Table{old.Schema, r.Newname}] = false
 			}
 		case *pg_query.Node_AlterObjectSchemaStmt:
 			if a := n.AlterObjectSchemaStmt; isType(a.ObjectType) {
-				moved[name(a.Object.GetList().GetItems())] = true
+				moved[typeName(a.Object.GetList().GetItems())] = true
 			}
 		}
 	}
