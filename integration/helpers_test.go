@@ -71,17 +71,6 @@ func checkActor(t *testing.T, r clinictest.Row, a audit.Actor) {
 // json.Number (numeric columns, compared textually so the scale matters) or time.Time (compared as an instant).
 type image map[string]any
 
-func (m image) with(kv ...any) image {
-	out := make(image, len(m)+len(kv)/2)
-	for k, v := range m {
-		out[k] = v
-	}
-	for i := 0; i < len(kv); i += 2 {
-		out[kv[i].(string)] = kv[i+1]
-	}
-	return out
-}
-
 // checkImage checks that got is exactly want: same keys, equal values.
 func checkImage(t *testing.T, what string, got any, want image) {
 	t.Helper()
