@@ -52,9 +52,7 @@ func connectAndRun(ctx context.Context, out io.Writer) error {
 	if err := pool.Ping(ctx); err != nil {
 		return fmt.Errorf("connect as %s (set APP_DATABASE_URL to the application role's connection string): %w", cfg.ConnConfig.User, err)
 	}
-	rcfg := pool.Config().Copy()
-	rcfg.ConnConfig.User, rcfg.ConnConfig.Password = migrations.Audit.Reviewer, ""
-	reviewer, err := pgxpool.NewWithConfig(ctx, rcfg)
+	reviewer, err := poolAs(ctx, pool, migrations.Audit.Reviewer)
 	if err != nil {
 		return err
 	}
@@ -195,6 +193,14 @@ func run(ctx context.Context, out io.Writer, pool, reviewer *pgxpool.Pool) error
 	return sealAndVerify(ctx, out, reviewer)
 }
 
+// poolAs opens a pool on the server and database of p, as role (no password: the demo's server trusts its
+// roles, as the throwaway cluster of make demo does).
+func poolAs(ctx context.Context, p *pgxpool.Pool, role string) (*pgxpool.Pool, error) {
+	cfg := p.Config().Copy()
+	cfg.ConnConfig.User, cfg.ConnConfig.Password = role, ""
+	return pgxpool.NewWithConfig(ctx, cfg)
+}
+
 // sealAndVerify seals the trail with the demo's key, as a periodic job would (as the sealer role), and verifies
 // it as the reviewer: the checkpoint goes to the database and to a directory outside it. Every run uses the same
 // key, so a run on a database that earlier runs sealed extends their checkpoints (a key of its own would find them
@@ -204,9 +210,7 @@ func sealAndVerify(ctx context.Context, out io.Writer, reviewer *pgxpool.Pool) e
 	if err != nil {
 		return err
 	}
-	scfg := reviewer.Config().Copy()
-	scfg.ConnConfig.User, scfg.ConnConfig.Password = migrations.Audit.Sealer, ""
-	sealer, err := pgxpool.NewWithConfig(ctx, scfg)
+	sealer, err := poolAs(ctx, reviewer, migrations.Audit.Sealer)
 	if err != nil {
 		return err
 	}
