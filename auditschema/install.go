@@ -1,10 +1,12 @@
 package auditschema
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"strings"
 
-	"github.com/auditrepo/auditrepo/internal/sqltext"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -179,11 +181,11 @@ type Models struct {
 // rows' images and changed fields name these columns: a column the model does not declare would be in no audit
 // row, so the table must have exactly these.
 type Table struct {
-	Name    string
-	Columns []string
+	Name    string   `json:"name"`
+	Columns []string `json:"columns"`
 	// Refs are the steps of the table's patient path through other tables, in order (none when its rows name
 	// their patient themselves).
-	Refs []Ref
+	Refs []Ref `json:"refs,omitempty"`
 }
 
 // Ref is one step of a patient path: column Column of table From holds ids of table To (both schema-qualified
@@ -191,7 +193,9 @@ type Table struct {
 // validated foreign key to To's id that is ON DELETE RESTRICT ON UPDATE RESTRICT and not deferrable, and no
 // other: a row of To that rows of From refer to can then be neither deleted nor re-keyed while they do.
 type Ref struct {
-	From, Column, To string
+	From   string `json:"from"`
+	Column string `json:"column"`
+	To     string `json:"to"`
 }
 
 // InstallModels installs m's trigger functions and triggers in one transaction, after checking that every table
@@ -240,26 +244,30 @@ func InstallModels(ctx context.Context, db Querier, c Config, m Models) error {
 
 // check finds what the roles have that they may not (checkRoles), and every table that is missing, has other
 // columns than its model, has no unique id, takes part in inheritance, is not owned by the owner role, lacks the
-// application role's grants, or lacks the foreign keys its patient path follows (the query model_problems, which
-// the generated SQL runs too: ModelChecksSQL).
+// application role's grants, or lacks the foreign keys its patient path follows: the schema's function
+// model_problems, which the generated SQL runs too (ModelChecksSQL).
 func check(ctx context.Context, tx pgx.Tx, c Config, tables []Table) error {
 	probs, err := checkRoles(ctx, tx, c)
 	if err != nil {
 		return err
 	}
-	q, err := render("model_problems", modelsView(tables, sqltext.Literal(c.Owner), sqltext.Literal(c.App)))
+	models, err := json.Marshal(tables)
 	if err != nil {
 		return err
 	}
-	rows, err := tx.Query(ctx, q)
+	err = asAuditMember(ctx, tx, c, func() error {
+		rows, err := tx.Query(ctx, "SELECT what, fix FROM "+pgx.Identifier{c.Schema, "model_problems"}.Sanitize()+"($1, $2, $3)", models, c.Owner, c.App)
+		if err != nil {
+			return err
+		}
+		more, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Problem])
+		probs = append(probs, more...)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("auditschema: checking the models' tables: %w", err)
 	}
-	more, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Problem])
-	if err != nil {
-		return fmt.Errorf("auditschema: checking the models' tables: %w", err)
-	}
-	if probs = append(probs, more...); len(probs) > 0 {
+	if len(probs) > 0 {
 		return &NotReadyError{Problems: probs}
 	}
 	return nil
@@ -267,47 +275,27 @@ func check(ctx context.Context, tx pgx.Tx, c Config, tables []Table) error {
 
 // ModelChecksSQL returns the statement that refuses installing the triggers of tables, naming each problem and its
 // fix, unless the tables pass the checks InstallModels makes of them (not those of the roles): the generated
-// Models.SQL starts with it, for installs that run that alone. The owner and application roles are read from the
-// grants of the audit schema installed under schema.
+// Models.SQL starts with it, for installs that run that alone. It calls the audit schema's check_models, which
+// reads the owner and application roles from the grants of the schema installed under schema.
 func ModelChecksSQL(schema string, tables []Table) (string, error) {
-	if err := (Config{Schema: schema}).WithDefaults().Check(); err != nil {
+	c := Config{Schema: schema}
+	if err := c.Check(); err != nil {
 		return "", err
 	}
-	granted := func(fn string) string {
-		// The one role granted EXECUTE, NULL if none or several are (model_problems then says so).
-		return fmt.Sprintf(`(SELECT CASE WHEN pg_catalog.count(*) OPERATOR(pg_catalog.=) 1 THEN pg_catalog.min(r.rolname::text) END
-		FROM pg_catalog.pg_proc f, pg_catalog.aclexplode(f.proacl) x JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) x.grantee
-		WHERE f.oid OPERATOR(pg_catalog.=) %s::pg_catalog.regprocedure AND x.privilege_type OPERATOR(pg_catalog.=) 'EXECUTE'
-			AND x.grantee OPERATOR(pg_catalog.<>) f.proowner)`, sqltext.Literal(pgx.Identifier{schema}.Sanitize()+"."+fn))
-	}
-	return render("model_checks", modelsView(tables, granted("maintain(integer)"), granted("claim(text, text, text)")))
-}
-
-// modelsTemplate is what model_problems reads: the tables, each step of their patient paths once (after the first
-// table that follows it: a longer path repeats the steps of its hop tables'), and the owner and application roles
-// as SQL expressions.
-type modelsTemplate struct {
-	Tables           []Table
-	Refs             []modelRef
-	OwnerSQL, AppSQL string
-}
-
-// modelRef is a step of a patient path, and the index of the first table whose path follows it.
-type modelRef struct {
-	Ref
-	Table int
-}
-
-func modelsView(tables []Table, ownerSQL, appSQL string) modelsTemplate {
-	v := modelsTemplate{Tables: tables, OwnerSQL: ownerSQL, AppSQL: appSQL}
-	seen := map[Ref]bool{}
+	// One table a line: the generated SQL is read in review.
+	lines := make([]string, len(tables))
 	for i, t := range tables {
-		for _, r := range t.Refs {
-			if !seen[r] {
-				seen[r] = true
-				v.Refs = append(v.Refs, modelRef{r, i})
-			}
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(t); err != nil {
+			return "", err
 		}
+		lines[i] = strings.TrimSuffix(b.String(), "\n")
 	}
-	return v
+	v := c.view()
+	return render("model_checks", struct {
+		view
+		Models string
+	}{v, "[\n\t" + strings.Join(lines, ",\n\t") + "\n]"})
 }

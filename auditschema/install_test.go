@@ -104,8 +104,8 @@ func TestInstallModelsNamesTheFix(t *testing.T) {
 		"ALTER TABLE public.charts ALTER COLUMN id SET NOT NULL;",
 		// Statement triggers fire for the table a statement names: an UPDATE of the parent changing a child's rows
 		// fires none of the child's, and one of a child none of the parent's.
-		"table public.heirs takes part in inheritance or partitioning (with named)",
-		"table public.named takes part in inheritance or partitioning (with heirs)",
+		"table public.heirs takes part in inheritance or partitioning (with public.named)",
+		"table public.named takes part in inheritance or partitioning (with public.heirs)",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not name %q:\n%v", want, err)

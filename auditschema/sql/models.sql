@@ -1,29 +1,25 @@
-{{- /* model_problems is what the models' tables lack that installing their triggers requires: one row per problem,
-(what, fix), table by table, each step of a patient path after the first table that follows it. InstallModels
-(check) runs it, and so does the generated SQL (model_checks), for installs that run that alone. */ -}}
-{{- define "model_problems" -}}
+{{- define "model_functions" -}}
+-- model_problems is what the models' tables lack that installing their triggers requires: one row per problem,
+-- (what, fix), table by table, each step of a patient path after the first table that follows it. models is the
+-- generated Models.Tables as JSON ([{"name", "columns", "refs": [{"from", "column", "to"}]}]), owner_role and
+-- app_role the roles the tables must be owned by and granted to. InstallModels runs it, and check_models.
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION {{.S}}.model_problems(models jsonb, owner_role text, app_role text) RETURNS TABLE (what text, fix text)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
 WITH t(i, name, cols) AS (
-	{{- if .Tables }}
-	VALUES {{ range $i, $t := .Tables }}{{ if $i }},
-		{{ end }}({{ $i }}, {{ lit $t.Name }}, ARRAY[{{ range $j, $c := $t.Columns }}{{ if $j }}, {{ end }}{{ lit $c }}{{ end }}]::text[]){{ end }}
-	{{- else }}
-	SELECT 0, NULL::text, NULL::text[] WHERE false
-	{{- end }}
+	SELECT m.k, m.v OPERATOR(pg_catalog.->>) 'name', ARRAY(SELECT pg_catalog.jsonb_array_elements_text(m.v OPERATOR(pg_catalog.->) 'columns'))
+	FROM pg_catalog.jsonb_array_elements(models) WITH ORDINALITY m(v, k)
 ), ref(i, j, src, col, dst) AS (
-	{{- if .Refs }}
-	VALUES {{ range $j, $r := .Refs }}{{ if $j }},
-		{{ end }}({{ $r.Table }}, {{ $j }}, {{ lit $r.From }}, {{ lit $r.Column }}, {{ lit $r.To }}){{ end }}
-	{{- else }}
-	SELECT 0, 0, NULL::text, NULL::text, NULL::text WHERE false
-	{{- end }}
-), n(owner, app) AS (SELECT {{ .OwnerSQL }}, {{ .AppSQL }}),
+	-- A step shared by several tables' paths is checked once, with the first of them.
+	SELECT DISTINCT ON (r.src, r.col, r.dst) r.i, r.j, r.src, r.col, r.dst
+	FROM (SELECT m.k, r.k, r.v OPERATOR(pg_catalog.->>) 'from', r.v OPERATOR(pg_catalog.->>) 'column', r.v OPERATOR(pg_catalog.->>) 'to'
+		FROM pg_catalog.jsonb_array_elements(models) WITH ORDINALITY m(v, k),
+			pg_catalog.jsonb_array_elements(COALESCE(m.v OPERATOR(pg_catalog.->) 'refs', '[]')) WITH ORDINALITY r(v, k)) r(i, j, src, col, dst)
+	ORDER BY r.src, r.col, r.dst, r.i, r.j
+), n(owner, app) AS (SELECT owner_role, app_role),
 c AS (SELECT t.*, k.oid, k.relowner FROM t LEFT JOIN pg_catalog.pg_class k ON k.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(t.name))
 SELECT p.what, p.fix FROM (
-	-- The generated SQL reads the roles from the installed schema's grants: each must be granted to one role.
-	SELECT -1, 0, 0, 'the owner and application roles cannot be told from the audit schema''s grants: EXECUTE on maintain() and on claim() must each be granted to one role, the owner''s and the application''s',
-		'GRANT EXECUTE ON FUNCTION maintain(integer) to the owner role alone and claim(text, text, text) to the application role alone, as the audit schema''s SQL does; or install with auditschema.InstallModels, given the names'
-	FROM n WHERE n.owner IS NULL OR n.app IS NULL
-	UNION ALL
 	SELECT c.i, 0, 0, pg_catalog.format('table %s does not exist', c.name), 'run the migrations that create it before installing the models'
 	FROM c WHERE c.oid IS NULL
 	UNION ALL
@@ -104,26 +100,39 @@ SELECT p.what, p.fix FROM (
 	WHERE pg_catalog.to_regclass(r.src) IS NOT NULL AND pg_catalog.to_regclass(r.dst) IS NOT NULL
 		AND pg_catalog.cardinality(f.fixes) OPERATOR(pg_catalog.>) 0
 ) p(i, part, j, what, fix)
-ORDER BY p.i, p.part, p.j
-{{- end -}}
+ORDER BY p.i, p.part, p.j;
+END;
+-- +goose StatementEnd
 
-{{- define "model_checks" -}}
--- Installing these triggers requires of their tables what auditschema.InstallModels checks first: this refuses
--- the install, naming each problem and its fix, for installs that run this SQL alone. The owner and application
--- roles are the installed audit schema's: those granted its maintain() and claim(). InstallModels, which has
+-- check_models refuses installing the triggers of models (as model_problems reads them), naming each problem and
+-- its fix, unless their tables are ready. The owner and application roles are those granted maintain() and
+-- claim(): the generated Models.SQL runs it first, for installs that run that alone. InstallModels, which has
 -- checked against the roles its Config names, marks its transaction so that this does not check again.
 -- +goose StatementBegin
-DO $ar$
+CREATE OR REPLACE FUNCTION {{.S}}.check_models(models jsonb) RETURNS void LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $ar$
 DECLARE
+	owner_role text;
+	app_role text;
 	problem record;
 	bad text;
 BEGIN
 	IF pg_catalog.current_setting('auditrepo.models_checked', true) = 'on' THEN
 		RETURN;
 	END IF;
-	FOR problem IN
-{{ template "model_problems" . }}
-	LOOP
+	-- The one role granted EXECUTE on each, NULL if none or several are.
+	SELECT CASE WHEN pg_catalog.count(*) = 1 THEN pg_catalog.min(r.rolname::text) END INTO owner_role
+	FROM pg_catalog.pg_proc f, pg_catalog.aclexplode(f.proacl) x JOIN pg_catalog.pg_roles r ON r.oid = x.grantee
+	WHERE f.oid = {{lit (print .S ".maintain(integer)")}}::pg_catalog.regprocedure AND x.privilege_type = 'EXECUTE' AND x.grantee <> f.proowner;
+	SELECT CASE WHEN pg_catalog.count(*) = 1 THEN pg_catalog.min(r.rolname::text) END INTO app_role
+	FROM pg_catalog.pg_proc f, pg_catalog.aclexplode(f.proacl) x JOIN pg_catalog.pg_roles r ON r.oid = x.grantee
+	WHERE f.oid = {{lit (print .S ".claim(text, text, text)")}}::pg_catalog.regprocedure AND x.privilege_type = 'EXECUTE' AND x.grantee <> f.proowner;
+	IF owner_role IS NULL OR app_role IS NULL THEN
+		RAISE EXCEPTION 'the audited tables are not ready; nothing was installed: the owner and application roles cannot be told from the audit schema''s grants: EXECUTE on maintain() and on claim() must each be granted to one role, the owner''s and the application''s'
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			HINT = 'GRANT EXECUTE ON FUNCTION maintain(integer) to the owner role alone and claim(text, text, text) to the application role alone, as the audit schema''s SQL does; or install with auditschema.InstallModels, given the names.';
+	END IF;
+	FOR problem IN SELECT * FROM {{.S}}.model_problems(models, owner_role, app_role) LOOP
 		bad := pg_catalog.concat_ws(E'\n', bad, pg_catalog.format('  - %s; fix: %s', problem.what, problem.fix));
 	END LOOP;
 	IF bad IS NOT NULL THEN
@@ -132,4 +141,11 @@ BEGIN
 END
 $ar$;
 -- +goose StatementEnd
+{{- end -}}
+
+
+{{- define "model_checks" -}}
+-- Installing these triggers requires of their tables what auditschema.InstallModels checks first: for installs that
+-- run this SQL alone, check_models refuses, naming each problem and its fix.
+SELECT {{.S}}.check_models({{lit .Models}});
 {{- end -}}

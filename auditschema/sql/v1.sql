@@ -288,6 +288,8 @@ SELECT {{.S}}.maintain();
 
 {{template "retention" .}}
 
+{{template "model_functions" .}}
+
 -- Nor on the row type of any of its tables (the audit table's, its partitions', the logs'): a column of one in
 -- another role's table would pin the table against the audit role's later ALTER or DROP. maintain() and Upgrade
 -- revoke it for each partition they create.

@@ -36,142 +36,6 @@ const auditSQL = `-- The audit triggers of these models: the only writers of the
 -- Run it after the migrations, in one transaction (auditschema.InstallModels does); it replaces what a
 -- previous run installed.
 
--- Installing these triggers requires of their tables what auditschema.InstallModels checks first: this refuses
--- the install, naming each problem and its fix, for installs that run this SQL alone. The owner and application
--- roles are the installed audit schema's: those granted its maintain() and claim(). InstallModels, which has
--- checked against the roles its Config names, marks its transaction so that this does not check again.
--- +goose StatementBegin
-DO $ar$
-DECLARE
-	problem record;
-	bad text;
-BEGIN
-	IF pg_catalog.current_setting('auditrepo.models_checked', true) = 'on' THEN
-		RETURN;
-	END IF;
-	FOR problem IN
-WITH t(i, name, cols) AS (
-	VALUES (0, 'public.users', ARRAY['id', 'username', 'email', 'password', 'auth_token', 'user_type', 'role', 'first_name', 'last_name', 'last_login', 'updated_at']::text[]),
-		(1, 'public.appointments', ARRAY['id', 'patient_id', 'dentist_id', 'clinic_id', 'date', 'time', 'type', 'status', 'notes', 'updated_at']::text[]),
-		(2, 'public.dental_records', ARRAY['id', 'patient_id', 'dentist_id', 'diagnosis', 'treatment', 'notes', 'created_at', 'updated_at']::text[]),
-		(3, 'public.billings', ARRAY['id', 'patient_id', 'amount', 'status', 'description', 'updated_at']::text[]),
-		(4, 'public.invoices', ARRAY['id', 'appointment_id', 'amount', 'status', 'due_date', 'updated_at']::text[]),
-		(5, 'public.treatment_plans', ARRAY['id', 'patient_id', 'dentist_id', 'title', 'description', 'status', 'estimated_cost', 'updated_at']::text[]),
-		(6, 'public.documents', ARRAY['id', 'patient_id', 'document_type', 'filename', 'storage_path', 'uploaded_at']::text[]),
-		(7, 'public.patient_intake_forms', ARRAY['id', 'patient_id', 'allergies', 'medications', 'medical_conditions', 'emergency_contact', 'emergency_phone', 'insurance_provider', 'insurance_policy', 'smoker', 'pregnant', 'signed_at', 'updated_at']::text[])
-), ref(i, j, src, col, dst) AS (
-	VALUES (1, 0, 'public.appointments', 'patient_id', 'public.users'),
-		(2, 1, 'public.dental_records', 'patient_id', 'public.users'),
-		(3, 2, 'public.billings', 'patient_id', 'public.users'),
-		(4, 3, 'public.invoices', 'appointment_id', 'public.appointments'),
-		(5, 4, 'public.treatment_plans', 'patient_id', 'public.users'),
-		(6, 5, 'public.documents', 'patient_id', 'public.users'),
-		(7, 6, 'public.patient_intake_forms', 'patient_id', 'public.users')
-), n(owner, app) AS (SELECT (SELECT CASE WHEN pg_catalog.count(*) OPERATOR(pg_catalog.=) 1 THEN pg_catalog.min(r.rolname::text) END
-		FROM pg_catalog.pg_proc f, pg_catalog.aclexplode(f.proacl) x JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) x.grantee
-		WHERE f.oid OPERATOR(pg_catalog.=) '"auditrepo".maintain(integer)'::pg_catalog.regprocedure AND x.privilege_type OPERATOR(pg_catalog.=) 'EXECUTE'
-			AND x.grantee OPERATOR(pg_catalog.<>) f.proowner), (SELECT CASE WHEN pg_catalog.count(*) OPERATOR(pg_catalog.=) 1 THEN pg_catalog.min(r.rolname::text) END
-		FROM pg_catalog.pg_proc f, pg_catalog.aclexplode(f.proacl) x JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) x.grantee
-		WHERE f.oid OPERATOR(pg_catalog.=) '"auditrepo".claim(text, text, text)'::pg_catalog.regprocedure AND x.privilege_type OPERATOR(pg_catalog.=) 'EXECUTE'
-			AND x.grantee OPERATOR(pg_catalog.<>) f.proowner)),
-c AS (SELECT t.*, k.oid, k.relowner FROM t LEFT JOIN pg_catalog.pg_class k ON k.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(t.name))
-SELECT p.what, p.fix FROM (
-	-- The generated SQL reads the roles from the installed schema's grants: each must be granted to one role.
-	SELECT -1, 0, 0, 'the owner and application roles cannot be told from the audit schema''s grants: EXECUTE on maintain() and on claim() must each be granted to one role, the owner''s and the application''s',
-		'GRANT EXECUTE ON FUNCTION maintain(integer) to the owner role alone and claim(text, text, text) to the application role alone, as the audit schema''s SQL does; or install with auditschema.InstallModels, given the names'
-	FROM n WHERE n.owner IS NULL OR n.app IS NULL
-	UNION ALL
-	SELECT c.i, 0, 0, pg_catalog.format('table %s does not exist', c.name), 'run the migrations that create it before installing the models'
-	FROM c WHERE c.oid IS NULL
-	UNION ALL
-	SELECT c.i, 1, 0, pg_catalog.format('table %s has columns its model does not declare: %s', c.name, pg_catalog.string_agg(a.attname::text, ', ' ORDER BY a.attnum)),
-		'declare them in the model (untagged, or audit:"exclude", "redact" or "nonphi"), regenerate the repositories and install those'
-	FROM c JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.oid AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
-	WHERE a.attname::text OPERATOR(pg_catalog.<>) ALL (c.cols)
-	GROUP BY c.i, c.name
-	UNION ALL
-	SELECT c.i, 2, 0, pg_catalog.format('table %s lacks columns its model declares: %s', c.name, pg_catalog.string_agg(m.col, ', ' ORDER BY m.k)),
-		'run the migrations the repositories were generated from, or regenerate them from this schema'
-	FROM c CROSS JOIN LATERAL pg_catalog.unnest(c.cols) WITH ORDINALITY m(col, k)
-	WHERE c.oid IS NOT NULL AND NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a WHERE a.attrelid OPERATOR(pg_catalog.=) c.oid
-		AND a.attname::text OPERATOR(pg_catalog.=) m.col AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped)
-	GROUP BY c.i, c.name
-	UNION ALL
-	-- The triggers pair a row's old and new versions by id (transition tables keep no other link): rows sharing
-	-- one would have their images mixed up, or a change of either written as two halves. An audit row names its
-	-- target by id, which the audit table requires: a row with a NULL id would fail the write with a not-null
-	-- violation whose DETAIL carries the audit row, its image included, to the application's logs.
-	SELECT c.i, 3, 0, pg_catalog.format('table %s has %s (id must be NOT NULL and unique on its own: a PRIMARY KEY, or NOT NULL and a UNIQUE constraint, not deferrable): the audit triggers pair a row''s old and new versions by id, and an audit row names its target by it (a NULL one would fail the write, with the row''s image in the error)',
-			c.name, pg_catalog.array_to_string(ARRAY[CASE WHEN NOT u.uniq THEN 'no unique index on id alone' END, CASE WHEN NOT a.attnotnull THEN 'an id that may be NULL' END], ' and ')),
-		pg_catalog.array_to_string(ARRAY[CASE WHEN NOT a.attnotnull THEN pg_catalog.format('ALTER TABLE %s ALTER COLUMN id SET NOT NULL;', c.name) END,
-			CASE WHEN NOT u.uniq THEN pg_catalog.format('ALTER TABLE %s ADD UNIQUE (id);', c.name) END], ' ')
-	FROM c JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.oid AND a.attname OPERATOR(pg_catalog.=) 'id' AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
-	CROSS JOIN LATERAL (SELECT EXISTS (SELECT FROM pg_catalog.pg_index x WHERE x.indrelid OPERATOR(pg_catalog.=) c.oid AND x.indisunique AND x.indimmediate
-		AND x.indnkeyatts OPERATOR(pg_catalog.=) 1 AND x.indkey[0] OPERATOR(pg_catalog.=) a.attnum AND x.indpred IS NULL)) u(uniq)
-	WHERE NOT u.uniq OR NOT a.attnotnull
-	UNION ALL
-	-- The audit triggers are statement triggers on this table: a statement on a parent or a child (a partition
-	-- included) fires none of them, and its changes to this table's rows would leave no row.
-	SELECT c.i, 4, 0, pg_catalog.format('table %s takes part in inheritance or partitioning (with %s): writes through those tables would fire none of its audit triggers',
-			c.name, pg_catalog.string_agg(h.oid::pg_catalog.regclass::text, ', ' ORDER BY h.oid::pg_catalog.regclass::text)),
-		'audit a table that neither inherits nor is inherited from, nor is partitioned or a partition'
-	FROM c JOIN pg_catalog.pg_inherits x ON c.oid IN (x.inhrelid, x.inhparent)
-	JOIN pg_catalog.pg_class h ON h.oid OPERATOR(pg_catalog.=) CASE WHEN x.inhrelid OPERATOR(pg_catalog.=) c.oid THEN x.inhparent ELSE x.inhrelid END
-	GROUP BY c.i, c.name
-	UNION ALL
-	SELECT c.i, 5, 0, pg_catalog.format('table %s is owned by %s, not %s', c.name, pg_catalog.pg_get_userbyid(c.relowner), n.owner),
-		pg_catalog.format('ALTER TABLE %s OWNER TO "%s";', c.name, pg_catalog.replace(n.owner, '"', '""'))
-	FROM c, n WHERE c.oid IS NOT NULL AND pg_catalog.pg_get_userbyid(c.relowner) OPERATOR(pg_catalog.<>) n.owner
-	UNION ALL
-	SELECT c.i, 6, 0, pg_catalog.format('role %s lacks %s on %s', n.app, g.privs, c.name),
-		pg_catalog.format('GRANT %s ON %s TO "%s";', g.privs, c.name, pg_catalog.replace(n.app, '"', '""'))
-	FROM c, n, LATERAL (SELECT pg_catalog.string_agg(u.p, ', ' ORDER BY u.k)
-		FROM pg_catalog.unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) WITH ORDINALITY u(p, k)
-		WHERE CASE WHEN n.app IS NULL THEN false ELSE NOT pg_catalog.has_table_privilege(n.app, c.oid, u.p) END) g(privs)
-	WHERE c.oid IS NOT NULL AND g.privs IS NOT NULL
-	UNION ALL
-	-- A step of a patient path: its column needs a validated foreign key to the next table's id that is ON DELETE
-	-- RESTRICT ON UPDATE RESTRICT and not deferrable, and no other key there (see Ref in package auditschema). The
-	-- fix drops the other keys and validates or adds one.
-	SELECT r.i, 7, r.j, pg_catalog.format('column %s.%s, which the patient path follows, needs exactly the foreign keys to %s (id) that are validated, not deferrable and ON DELETE RESTRICT ON UPDATE RESTRICT: without one, a statement could delete or re-key the %s row, or give its id to another row, and the dependents would change patient with no audit row of theirs',
-			r.src, r.col, r.dst, r.dst),
-		pg_catalog.format('ALTER TABLE %s %s;', r.src, pg_catalog.array_to_string(f.fixes, ', '))
-	FROM ref r
-	CROSS JOIN LATERAL (
-		SELECT pg_catalog.array_agg(k.conname::text ORDER BY k.conname) FILTER (WHERE NOT k.ok) AS bad,
-			(pg_catalog.array_agg(k.conname::text ORDER BY NOT k.convalidated, k.conname) FILTER (WHERE k.ok))[1] AS good,
-			COALESCE(pg_catalog.bool_or(k.ok AND k.convalidated), false) AS valid
-		FROM (SELECT k.conname, k.confdeltype OPERATOR(pg_catalog.=) 'r' AND k.confupdtype OPERATOR(pg_catalog.=) 'r' AND NOT k.condeferrable AS ok, k.convalidated
-			FROM pg_catalog.pg_constraint k
-			JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) k.conrelid AND a.attname::text OPERATOR(pg_catalog.=) r.col
-			JOIN pg_catalog.pg_attribute b ON b.attrelid OPERATOR(pg_catalog.=) k.confrelid AND b.attname OPERATOR(pg_catalog.=) 'id'
-			WHERE k.contype OPERATOR(pg_catalog.=) 'f' AND k.conrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(r.src)
-				AND k.confrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(r.dst)
-				AND k.conkey OPERATOR(pg_catalog.=) ARRAY[a.attnum] AND k.confkey OPERATOR(pg_catalog.=) ARRAY[b.attnum]) k
-	) s
-	CROSS JOIN LATERAL (SELECT ARRAY(
-		SELECT 'DROP CONSTRAINT "' OPERATOR(pg_catalog.||) pg_catalog.replace(x.name, '"', '""') OPERATOR(pg_catalog.||) '"'
-		FROM pg_catalog.unnest(s.bad) WITH ORDINALITY x(name, k)
-		UNION ALL
-		SELECT 'VALIDATE CONSTRAINT "' OPERATOR(pg_catalog.||) pg_catalog.replace(s.good, '"', '""') OPERATOR(pg_catalog.||) '"'
-		WHERE s.good IS NOT NULL AND NOT s.valid
-		UNION ALL
-		SELECT pg_catalog.format('ADD FOREIGN KEY ("%s") REFERENCES %s (id) ON DELETE RESTRICT ON UPDATE RESTRICT', pg_catalog.replace(r.col, '"', '""'), r.dst)
-		WHERE s.good IS NULL) AS fixes) f
-	WHERE pg_catalog.to_regclass(r.src) IS NOT NULL AND pg_catalog.to_regclass(r.dst) IS NOT NULL
-		AND pg_catalog.cardinality(f.fixes) OPERATOR(pg_catalog.>) 0
-) p(i, part, j, what, fix)
-ORDER BY p.i, p.part, p.j
-	LOOP
-		bad := pg_catalog.concat_ws(E'\n', bad, pg_catalog.format('  - %s; fix: %s', problem.what, problem.fix));
-	END LOOP;
-	IF bad IS NOT NULL THEN
-		RAISE EXCEPTION E'the audited tables are not ready; nothing was installed:\n%', bad USING ERRCODE = 'object_not_in_prerequisite_state';
-	END IF;
-END
-$ar$;
--- +goose StatementEnd
-
 -- +goose StatementBegin
 DO $ar$
 BEGIN
@@ -182,6 +46,19 @@ BEGIN
 END
 $ar$;
 -- +goose StatementEnd
+
+-- Installing these triggers requires of their tables what auditschema.InstallModels checks first: for installs that
+-- run this SQL alone, check_models refuses, naming each problem and its fix.
+SELECT "auditrepo".check_models('[
+	{"name":"public.users","columns":["id","username","email","password","auth_token","user_type","role","first_name","last_name","last_login","updated_at"]},
+	{"name":"public.appointments","columns":["id","patient_id","dentist_id","clinic_id","date","time","type","status","notes","updated_at"],"refs":[{"from":"public.appointments","column":"patient_id","to":"public.users"}]},
+	{"name":"public.dental_records","columns":["id","patient_id","dentist_id","diagnosis","treatment","notes","created_at","updated_at"],"refs":[{"from":"public.dental_records","column":"patient_id","to":"public.users"}]},
+	{"name":"public.billings","columns":["id","patient_id","amount","status","description","updated_at"],"refs":[{"from":"public.billings","column":"patient_id","to":"public.users"}]},
+	{"name":"public.invoices","columns":["id","appointment_id","amount","status","due_date","updated_at"],"refs":[{"from":"public.invoices","column":"appointment_id","to":"public.appointments"},{"from":"public.appointments","column":"patient_id","to":"public.users"}]},
+	{"name":"public.treatment_plans","columns":["id","patient_id","dentist_id","title","description","status","estimated_cost","updated_at"],"refs":[{"from":"public.treatment_plans","column":"patient_id","to":"public.users"}]},
+	{"name":"public.documents","columns":["id","patient_id","document_type","filename","storage_path","uploaded_at"],"refs":[{"from":"public.documents","column":"patient_id","to":"public.users"}]},
+	{"name":"public.patient_intake_forms","columns":["id","patient_id","allergies","medications","medical_conditions","emergency_contact","emergency_phone","insurance_provider","insurance_policy","smoker","pregnant","signed_at","updated_at"],"refs":[{"from":"public.patient_intake_forms","column":"patient_id","to":"public.users"}]}
+]');
 GRANT USAGE ON SCHEMA public TO auditrepo_audit;
 GRANT SELECT ON public.users TO auditrepo_audit;
 GRANT SELECT ON public.appointments TO auditrepo_audit;
