@@ -15,12 +15,48 @@ END
 $ar$;
 -- +goose StatementEnd
 
+-- audited_types are the types the audited tables' columns are of, and those these are made of (elements, bases,
+-- range subtypes, composites' fields): what the audit triggers print and compare.
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION {{.S}}.audited_types() RETURNS SETOF oid LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp AS $ar$
+WITH RECURSIVE ty(oid) AS (
+	SELECT a.atttypid FROM pg_attribute a JOIN {{.S}}.audited_tables t ON a.attrelid = t.tbl
+	WHERE a.attnum > 0 AND NOT a.attisdropped
+	UNION
+	SELECT s.part FROM ty JOIN pg_type p ON p.oid = ty.oid
+	CROSS JOIN LATERAL (SELECT p.typelem UNION ALL SELECT p.typbasetype
+		UNION ALL SELECT g.rngsubtype FROM pg_range g WHERE g.rngtypid = p.oid
+		UNION ALL SELECT g.rngtypid FROM pg_range g WHERE g.rngmultitypid = p.oid
+		UNION ALL SELECT f.atttypid FROM pg_attribute f WHERE f.attrelid = p.typrelid AND f.attnum > 0 AND NOT f.attisdropped) s(part)
+	WHERE s.part <> 0
+)
+SELECT oid FROM ty
+$ar$;
+-- +goose StatementEnd
+
+-- note_enums keeps, before an ALTER TYPE, the labels of the enums audited columns are of: record_ddl compares
+-- them after it, to refuse RENAME VALUE, which would change every row holding the value with no audit row.
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION {{.S}}.note_enums() RETURNS event_trigger LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
+BEGIN
+	PERFORM set_config('auditrepo.enum_labels', (SELECT jsonb_object_agg(e.oid::text, e.enumlabel)::text FROM pg_enum e
+		WHERE e.enumtypid IN (SELECT {{.S}}.audited_types())), true);
+END
+$ar$;
+-- +goose StatementEnd
+
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION {{.S}}.record_ddl() RETURNS event_trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
 DECLARE
 	r record;
 	audited text;
+	target oid;
+	model record;
+	added text;
+	missing text;
 BEGIN
 	IF TG_EVENT = 'sql_drop' THEN
 		FOR r IN SELECT * FROM pg_event_trigger_dropped_objects() LOOP
@@ -30,29 +66,41 @@ BEGIN
 				INSERT INTO {{.S}}.ddl_log (command_tag, object_type, object_identity, statement)
 				VALUES (TG_TAG, r.object_type, r.object_identity, current_query());
 			END IF;
+			IF r.object_type = 'table' THEN
+				DELETE FROM {{.S}}.audited_tables WHERE tbl = r.objid;
+			END IF;
 		END LOOP;
 	ELSE
 		FOR r IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP
+			-- The audited table the command's object is, or belongs to (a trigger, rule or policy of it).
+			target := CASE r.classid
+				WHEN 'pg_class'::regclass THEN r.objid
+				WHEN 'pg_trigger'::regclass THEN (SELECT g.tgrelid FROM pg_trigger g WHERE g.oid = r.objid)
+				WHEN 'pg_rewrite'::regclass THEN (SELECT w.ev_class FROM pg_rewrite w WHERE w.oid = r.objid)
+				WHEN 'pg_policy'::regclass THEN (SELECT y.polrelid FROM pg_policy y WHERE y.oid = r.objid) END;
+			SELECT a.tbl, a.func, a.columns INTO model FROM {{.S}}.audited_tables a WHERE a.tbl = target;
 			-- Triggers, rules and policies of audited tables depend on them; so does a rule elsewhere that writes
 			-- one, and a policy on a table of the audit schema. A function a trigger of an audited table runs
-			-- (CREATE OR REPLACE, ALTER FUNCTION) changes what its writes do. PostgreSQL names no object of a GRANT
-			-- or REVOKE: every one on tables is recorded, with its statement (a TRIGGER privilege on an audited
-			-- table would let another role add triggers to it).
-			IF r.schema_name = {{lit .Schema}} OR r.objid IN (SELECT tbl FROM {{.S}}.audited_tables)
+			-- (CREATE OR REPLACE, ALTER FUNCTION) changes what its writes do, and so does a type an audited column
+			-- is of (ALTER TYPE, ALTER DOMAIN). PostgreSQL names no object of a GRANT or REVOKE: every one on tables
+			-- is recorded, with its statement (a TRIGGER privilege on an audited table would let another role add
+			-- triggers to it).
+			IF r.schema_name = {{lit .Schema}} OR model.tbl IS NOT NULL
 			   OR (r.command_tag IN ('GRANT', 'REVOKE') AND r.object_type = 'TABLE')
 			   OR EXISTS (SELECT FROM pg_depend d
 			              WHERE d.classid = r.classid AND d.objid = r.objid AND d.refclassid = 'pg_class'::regclass
-			                AND (d.refobjid IN (SELECT tbl FROM {{.S}}.audited_tables)
-			                     OR d.refobjid IN (SELECT oid FROM pg_class WHERE relnamespace = {{lit .Schema}}::regnamespace)))
+			                AND (d.refobjid IN (SELECT a.tbl FROM {{.S}}.audited_tables a)
+			                     OR d.refobjid IN (SELECT c.oid FROM pg_class c WHERE c.relnamespace = {{lit .Schema}}::regnamespace)))
 			   OR (r.classid = 'pg_proc'::regclass
-			       AND EXISTS (SELECT FROM pg_trigger g WHERE g.tgfoid = r.objid AND g.tgrelid IN (SELECT tbl FROM {{.S}}.audited_tables))) THEN
-				-- The state of an audited table's triggers after the command: DDL run by EXECUTE in a DO block shows
-				-- only as its ALTER TABLE, not as what it did to them.
+			       AND EXISTS (SELECT FROM pg_trigger g WHERE g.tgfoid = r.objid AND g.tgrelid IN (SELECT a.tbl FROM {{.S}}.audited_tables a)))
+			   OR (r.classid = 'pg_type'::regclass AND r.objid IN (SELECT {{.S}}.audited_types())) THEN
+				-- The state of an audited table's triggers after the command, and the functions they run: DDL run by
+				-- EXECUTE in a DO block shows only as its statement, not as what it did to them.
 				INSERT INTO {{.S}}.ddl_log (command_tag, object_type, object_identity, statement, triggers)
 				VALUES (r.command_tag, r.object_type, r.object_identity, current_query(),
-					CASE WHEN r.objid IN (SELECT tbl FROM {{.S}}.audited_tables) THEN
-						(SELECT string_agg(g.tgname || CASE g.tgenabled WHEN 'D' THEN ' disabled' WHEN 'R' THEN ' enabled on replicas only' ELSE ' enabled' END, ', ' ORDER BY g.tgname)
-						 FROM pg_trigger g WHERE g.tgrelid = r.objid AND NOT g.tgisinternal) END);
+					(SELECT string_agg(g.tgname || CASE g.tgenabled WHEN 'D' THEN ' disabled' WHEN 'R' THEN ' enabled on replicas only' ELSE ' enabled' END
+						|| ' (' || g.tgfoid::regproc::text || ')', ', ' ORDER BY g.tgname)
+					 FROM pg_trigger g WHERE g.tgrelid = model.tbl AND NOT g.tgisinternal));
 			END IF;
 			-- The audit triggers are statement triggers of the audited tables: a statement on a table that
 			-- inherits from one, that one inherits from, or that it is a partition of (ATTACH PARTITION) fires none
@@ -66,6 +114,58 @@ BEGIN
 						USING ERRCODE = 'feature_not_supported';
 				END IF;
 			END IF;
+			-- An audit trigger runs its table's audit function: another, even one that looks the same in
+			-- ddl_log, would write other rows or none.
+			IF r.classid = 'pg_trigger'::regclass AND model.tbl IS NOT NULL THEN
+				SELECT g.tgname INTO audited FROM pg_trigger g
+				WHERE g.oid = r.objid AND g.tgname IN ('audit_insert', 'audit_update', 'audit_delete', 'audit_truncate')
+					AND g.tgfoid <> CASE g.tgname WHEN 'audit_truncate' THEN {{lit (print .S ".refuse_truncate()")}}::regprocedure ELSE model.func END;
+				IF FOUND THEN
+					RAISE EXCEPTION '% refused: trigger % on audited table % must run %', TG_TAG, audited, model.tbl,
+						CASE audited WHEN 'audit_truncate' THEN {{lit (print .S ".refuse_truncate()")}}::regprocedure ELSE model.func END
+						USING ERRCODE = 'insufficient_privilege';
+				END IF;
+			END IF;
+			-- The audit triggers print values by to_jsonb and compare some by ::text, which look casts up by type: a
+			-- cast's function would run in them as the audit role. Only a superuser's function may be one.
+			IF r.classid = 'pg_cast'::regclass OR r.classid = 'pg_proc'::regclass THEN
+				SELECT pg_get_userbyid(p.proowner) INTO audited FROM pg_cast k JOIN pg_proc p ON p.oid = k.castfunc
+				WHERE (k.oid = r.objid OR k.castfunc = r.objid) AND NOT (SELECT o.rolsuper FROM pg_roles o WHERE o.oid = p.proowner)
+				LIMIT 1;
+				IF FOUND THEN
+					RAISE EXCEPTION '% refused: a cast''s function would be owned by %, no superuser: the audit triggers look casts up by type and would run it as the audit role', TG_TAG, audited
+						USING ERRCODE = 'insufficient_privilege', HINT = 'Have a superuser create the cast and own its function.';
+				END IF;
+			END IF;
+			-- Renaming an enum's value changes every row holding it, and no audit row could say so.
+			IF r.classid = 'pg_type'::regclass AND r.command_tag = 'ALTER TYPE' THEN
+				SELECT s.value INTO audited FROM jsonb_each_text(current_setting('auditrepo.enum_labels', true)::jsonb) s
+				JOIN pg_enum e ON e.oid = s.key::oid
+				WHERE e.enumtypid = r.objid AND e.enumlabel <> s.value LIMIT 1;
+				IF FOUND THEN
+					RAISE EXCEPTION 'ALTER TYPE % refused: it renames value % of an enum audited columns are of, which would change their rows with no audit row', r.object_identity, audited
+						USING ERRCODE = 'feature_not_supported', HINT = 'Add the new value, UPDATE the rows to it through the application, and stop using the old one.';
+				END IF;
+			END IF;
+			-- A table whose columns are no longer its model's: its audit function would miss the new ones, or fail
+			-- on the missing ones with its whole statement as the error. It is replaced by one refusing every write
+			-- until the models are regenerated and installed again (which replaces it back).
+			IF r.classid = 'pg_class'::regclass AND model.tbl IS NOT NULL AND r.command_tag = 'ALTER TABLE' THEN
+				SELECT string_agg(x.name, ', ' ORDER BY x.name) FILTER (WHERE x.now AND NOT x.was),
+					string_agg(x.name, ', ' ORDER BY x.name) FILTER (WHERE x.was AND NOT x.now) INTO added, missing
+				FROM (SELECT coalesce(a.attname::text, m.name) AS name, a.attname IS NOT NULL AS now, m.name IS NOT NULL AS was
+					FROM (SELECT c.attname FROM pg_attribute c WHERE c.attrelid = model.tbl AND c.attnum > 0 AND NOT c.attisdropped) a
+					FULL JOIN unnest(model.columns) m(name) ON m.name = a.attname::text) x;
+				IF added IS NOT NULL OR missing IS NOT NULL THEN
+					EXECUTE format($f$CREATE OR REPLACE FUNCTION %s RETURNS trigger LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS %L$f$, model.func,
+						format($b$BEGIN
+	RAISE EXCEPTION %L USING ERRCODE = 'object_not_in_prerequisite_state', HINT = %L;
+END$b$, replace(format('the audit triggers of %s are stale: its columns are no longer those its model declares (%s): writes to it are refused until they are installed again',
+							model.tbl, concat_ws('; ', 'added: ' || added, 'gone: ' || missing)), '%', '%%'),
+						'Regenerate the repositories from the migrated schema and install them (repo.Install).'));
+				END IF;
+			END IF;
 		END LOOP;
 	END IF;
 END
@@ -77,3 +177,9 @@ DROP EVENT TRIGGER IF EXISTS {{ident (print .EventTrigger "_end")}};
 DROP EVENT TRIGGER IF EXISTS {{ident (print .EventTrigger "_drop")}};
 CREATE EVENT TRIGGER {{ident (print .EventTrigger "_end")}} ON ddl_command_end EXECUTE FUNCTION {{.S}}.record_ddl();
 CREATE EVENT TRIGGER {{ident (print .EventTrigger "_drop")}} ON sql_drop EXECUTE FUNCTION {{.S}}.record_ddl();
+ALTER FUNCTION {{.S}}.audited_types() OWNER TO {{ident .Audit}};
+ALTER FUNCTION {{.S}}.note_enums() OWNER TO {{ident .Audit}};
+REVOKE ALL ON FUNCTION {{.S}}.audited_types(), {{.S}}.note_enums() FROM PUBLIC;
+DROP EVENT TRIGGER IF EXISTS {{ident (print .EventTrigger "_start")}};
+CREATE EVENT TRIGGER {{ident (print .EventTrigger "_start")}} ON ddl_command_start WHEN TAG IN ('ALTER TYPE')
+	EXECUTE FUNCTION {{.S}}.note_enums();

@@ -69,6 +69,14 @@ SELECT p.what, p.fix FROM (
 		WHERE CASE WHEN n.app IS NULL THEN false ELSE NOT pg_catalog.has_table_privilege(n.app, c.oid, u.p) END) g(privs)
 	WHERE c.oid IS NOT NULL AND g.privs IS NOT NULL
 	UNION ALL
+	-- The audit triggers print values by to_jsonb and compare some by ::text, which look casts up by type: a cast's
+	-- function runs in them as the audit role, so a role that owns one could act as the audit role.
+	SELECT -1, 0, k.oid::integer, pg_catalog.format('the cast from %s to %s runs function %s, owned by %s, which is no superuser: the audit triggers look casts up by type and would run it as the audit role',
+			k.castsource::pg_catalog.regtype, k.casttarget::pg_catalog.regtype, k.castfunc::pg_catalog.regprocedure, o.rolname),
+		pg_catalog.format('DROP CAST (%s AS %s); (or have a superuser own %s)', k.castsource::pg_catalog.regtype, k.casttarget::pg_catalog.regtype, k.castfunc::pg_catalog.regprocedure)
+	FROM pg_catalog.pg_cast k JOIN pg_catalog.pg_proc f ON f.oid OPERATOR(pg_catalog.=) k.castfunc JOIN pg_catalog.pg_roles o ON o.oid OPERATOR(pg_catalog.=) f.proowner
+	WHERE NOT o.rolsuper
+	UNION ALL
 	-- A step of a patient path: its column needs a validated foreign key to the next table's id that is ON DELETE
 	-- RESTRICT ON UPDATE RESTRICT and not deferrable, and no other key there (see Ref in package auditschema). The
 	-- fix drops the other keys and validates or adds one.

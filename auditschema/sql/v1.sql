@@ -135,9 +135,12 @@ CREATE TABLE {{.S}}.ddl_log (
 CREATE TRIGGER refuse_update_delete BEFORE UPDATE OR DELETE ON {{.S}}.ddl_log
 	FOR EACH ROW EXECUTE FUNCTION {{.S}}.refuse();
 
--- The audited tables (InstallModels fills it): the event trigger records DDL on them.
+-- The audited tables (InstallModels fills it): the event trigger records DDL on them, holds their audit triggers
+-- to func, and refuses writes once their columns are no longer the model's.
 CREATE TABLE {{.S}}.audited_tables (
-	tbl regclass PRIMARY KEY
+	tbl     regclass PRIMARY KEY,
+	func    regprocedure NOT NULL,
+	columns text[] NOT NULL
 );
 
 -- A claim is the text of an auditrepo.claimed row, kept in the transaction-local setting auditrepo.claim: the

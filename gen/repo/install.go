@@ -131,7 +131,8 @@ END
 $ar$;
 -- +goose StatementEnd
 REVOKE ALL ON FUNCTION auditrepo.audit_public_users() FROM PUBLIC;
-INSERT INTO auditrepo.audited_tables VALUES ('public.users'::regclass) ON CONFLICT DO NOTHING;
+INSERT INTO auditrepo.audited_tables VALUES ('public.users'::regclass, 'auditrepo.audit_public_users()'::regprocedure, '{id,username,email,password,auth_token,user_type,role,first_name,last_name,last_login,updated_at}'::text[])
+	ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, columns = EXCLUDED.columns;
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION auditrepo.audit_public_appointments() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
@@ -203,7 +204,8 @@ END
 $ar$;
 -- +goose StatementEnd
 REVOKE ALL ON FUNCTION auditrepo.audit_public_appointments() FROM PUBLIC;
-INSERT INTO auditrepo.audited_tables VALUES ('public.appointments'::regclass) ON CONFLICT DO NOTHING;
+INSERT INTO auditrepo.audited_tables VALUES ('public.appointments'::regclass, 'auditrepo.audit_public_appointments()'::regprocedure, '{id,patient_id,dentist_id,clinic_id,date,time,type,status,notes,updated_at}'::text[])
+	ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, columns = EXCLUDED.columns;
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION auditrepo.audit_public_dental_records() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
@@ -250,7 +252,8 @@ END
 $ar$;
 -- +goose StatementEnd
 REVOKE ALL ON FUNCTION auditrepo.audit_public_dental_records() FROM PUBLIC;
-INSERT INTO auditrepo.audited_tables VALUES ('public.dental_records'::regclass) ON CONFLICT DO NOTHING;
+INSERT INTO auditrepo.audited_tables VALUES ('public.dental_records'::regclass, 'auditrepo.audit_public_dental_records()'::regprocedure, '{id,patient_id,dentist_id,diagnosis,treatment,notes,created_at,updated_at}'::text[])
+	ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, columns = EXCLUDED.columns;
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION auditrepo.audit_public_billings() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
@@ -295,7 +298,8 @@ END
 $ar$;
 -- +goose StatementEnd
 REVOKE ALL ON FUNCTION auditrepo.audit_public_billings() FROM PUBLIC;
-INSERT INTO auditrepo.audited_tables VALUES ('public.billings'::regclass) ON CONFLICT DO NOTHING;
+INSERT INTO auditrepo.audited_tables VALUES ('public.billings'::regclass, 'auditrepo.audit_public_billings()'::regprocedure, '{id,patient_id,amount,status,description,updated_at}'::text[])
+	ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, columns = EXCLUDED.columns;
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION auditrepo.audit_public_invoices() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
@@ -358,7 +362,8 @@ END
 $ar$;
 -- +goose StatementEnd
 REVOKE ALL ON FUNCTION auditrepo.audit_public_invoices() FROM PUBLIC;
-INSERT INTO auditrepo.audited_tables VALUES ('public.invoices'::regclass) ON CONFLICT DO NOTHING;
+INSERT INTO auditrepo.audited_tables VALUES ('public.invoices'::regclass, 'auditrepo.audit_public_invoices()'::regprocedure, '{id,appointment_id,amount,status,due_date,updated_at}'::text[])
+	ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, columns = EXCLUDED.columns;
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION auditrepo.audit_public_treatment_plans() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
@@ -405,7 +410,8 @@ END
 $ar$;
 -- +goose StatementEnd
 REVOKE ALL ON FUNCTION auditrepo.audit_public_treatment_plans() FROM PUBLIC;
-INSERT INTO auditrepo.audited_tables VALUES ('public.treatment_plans'::regclass) ON CONFLICT DO NOTHING;
+INSERT INTO auditrepo.audited_tables VALUES ('public.treatment_plans'::regclass, 'auditrepo.audit_public_treatment_plans()'::regprocedure, '{id,patient_id,dentist_id,title,description,status,estimated_cost,updated_at}'::text[])
+	ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, columns = EXCLUDED.columns;
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION auditrepo.audit_public_documents() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
@@ -450,7 +456,8 @@ END
 $ar$;
 -- +goose StatementEnd
 REVOKE ALL ON FUNCTION auditrepo.audit_public_documents() FROM PUBLIC;
-INSERT INTO auditrepo.audited_tables VALUES ('public.documents'::regclass) ON CONFLICT DO NOTHING;
+INSERT INTO auditrepo.audited_tables VALUES ('public.documents'::regclass, 'auditrepo.audit_public_documents()'::regprocedure, '{id,patient_id,document_type,filename,storage_path,uploaded_at}'::text[])
+	ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, columns = EXCLUDED.columns;
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION auditrepo.audit_public_patient_intake_forms() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
@@ -502,7 +509,8 @@ END
 $ar$;
 -- +goose StatementEnd
 REVOKE ALL ON FUNCTION auditrepo.audit_public_patient_intake_forms() FROM PUBLIC;
-INSERT INTO auditrepo.audited_tables VALUES ('public.patient_intake_forms'::regclass) ON CONFLICT DO NOTHING;
+INSERT INTO auditrepo.audited_tables VALUES ('public.patient_intake_forms'::regclass, 'auditrepo.audit_public_patient_intake_forms()'::regprocedure, '{id,patient_id,allergies,medications,medical_conditions,emergency_contact,emergency_phone,insurance_provider,insurance_policy,smoker,pregnant,signed_at,updated_at}'::text[])
+	ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, columns = EXCLUDED.columns;
 RESET ROLE;
 
 CREATE OR REPLACE TRIGGER audit_insert AFTER INSERT ON public.users

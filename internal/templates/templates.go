@@ -99,6 +99,15 @@ func (d *data) TableLit() string { return literal(d.m.Table) }
 // Table is the model's table as SQL names it, schema-qualified.
 func (d *data) Table() string { return d.m.Qualified }
 
+// Columns is the array of the columns the model declares.
+func (d *data) Columns() string {
+	names := make([]string, len(d.m.Columns))
+	for i, c := range d.m.Columns {
+		names[i] = c.Name
+	}
+	return arrayLit(names)
+}
+
 // Func names the audit trigger function of the model's table (in the audit schema).
 func (d *data) Func() string { return ident(d.m.Func) }
 
@@ -108,11 +117,7 @@ func (d *data) Func() string { return ident(d.m.Func) }
 // those that are not NULL would tell whether an excluded one holds a value.
 func (d *data) Changed(old, new, ind string) string {
 	var b strings.Builder
-	all := make([]string, len(d.m.Columns))
-	for i, c := range d.m.Columns {
-		all[i] = c.Name
-	}
-	fmt.Fprintf(&b, "CASE WHEN %s.id IS NULL OR %s.id IS NULL THEN %s ELSE array_remove(ARRAY[", old, new, arrayLit(all))
+	fmt.Fprintf(&b, "CASE WHEN %s.id IS NULL OR %s.id IS NULL THEN %s ELSE array_remove(ARRAY[", old, new, d.Columns())
 	for i, c := range d.m.Columns {
 		if i > 0 {
 			b.WriteByte(',')

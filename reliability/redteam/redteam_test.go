@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/auditrepo/auditrepo/audit"
+	"github.com/auditrepo/auditrepo/auditschema"
 	"github.com/auditrepo/auditrepo/gen/db"
 	"github.com/auditrepo/auditrepo/gen/repo"
 	"github.com/auditrepo/auditrepo/internal/clinictest"
@@ -1174,6 +1175,87 @@ func TestRedTeamOwner(t *testing.T) {
 	})
 
 	// Last: the trigger is gone for the rest of this database's life.
+	// to_jsonb and ::text look casts up by type, whatever the search_path: a cast's function would run in the
+	// audit triggers as the audit role, which could then edit the trail and ddl_log.
+	t.Run("cast_function_refused", func(t *testing.T) {
+		t.Cleanup(func() {
+			c.Super.Exec(context.Background(), "DROP TYPE IF EXISTS public.rt_mood CASCADE")
+		})
+		must(t, owner, "CREATE TYPE public.rt_mood AS ENUM ('calm', 'tense')")
+		must(t, owner, "CREATE FUNCTION public.rt_mood_json(v public.rt_mood) RETURNS json LANGUAGE sql AS $$SELECT to_json(v::text)$$")
+		try(t, owner, denied, "CREATE CAST (public.rt_mood AS json) WITH FUNCTION public.rt_mood_json(public.rt_mood)")
+		// A cast that runs no function of the owner's is no way in.
+		must(t, owner, "CREATE CAST (public.rt_mood AS int) WITH INOUT")
+		// One made while the event trigger was off: installing the models refuses it.
+		must(t, c.Super, "ALTER EVENT TRIGGER auditrepo_ddl_end DISABLE")
+		must(t, owner, "CREATE CAST (public.rt_mood AS json) WITH FUNCTION public.rt_mood_json(public.rt_mood)")
+		must(t, c.Super, "ALTER EVENT TRIGGER auditrepo_ddl_end ENABLE")
+		var what string
+		err := c.Super.QueryRow(ctx, "SELECT string_agg(what, '; ') FROM auditrepo.model_problems('[]', 'auditrepo_owner', 'auditrepo_app')").Scan(&what)
+		if err != nil || !strings.Contains(what, "the cast from public.rt_mood to json runs function public.rt_mood_json(public.rt_mood), owned by "+testdb.OwnerLogin) {
+			t.Errorf("model_problems with the owner's cast: %q (%v)", what, err)
+		}
+		// Nor may its function be replaced now.
+		try(t, owner, denied, "CREATE OR REPLACE FUNCTION public.rt_mood_json(v public.rt_mood) RETURNS json LANGUAGE sql AS $$SELECT to_json('x'::text)$$")
+	})
+
+	// Renaming a value of an enum that an audited column is of would change every row holding it.
+	t.Run("rename_enum_value_refused", func(t *testing.T) {
+		tx, err := c.Owner.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback(ctx)
+		must(t, tx, "CREATE TYPE public.rt_kind AS ENUM ('checkup', 'cleaning', 'filling', 'rt-owner', 'rt-while-disabled', 'x')")
+		must(t, tx, "ALTER TABLE appointments ALTER COLUMN type TYPE public.rt_kind USING 'checkup'")
+		must(t, tx, "ALTER TYPE public.rt_kind ADD VALUE 'crown'")
+		try(t, tx, "0A000", "ALTER TYPE public.rt_kind RENAME VALUE 'checkup' TO 'cleaning2'")
+	})
+
+	// An audit trigger running another function would write other rows, or none, under a name that looks the same.
+	t.Run("swap_audit_trigger_refused", func(t *testing.T) {
+		t.Cleanup(func() {
+			c.Super.Exec(context.Background(), "DROP FUNCTION IF EXISTS public.rt_noop()")
+		})
+		must(t, owner, "CREATE FUNCTION public.rt_noop() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$")
+		try(t, owner, denied, "CREATE OR REPLACE TRIGGER audit_update AFTER UPDATE ON dental_records FOR EACH STATEMENT EXECUTE FUNCTION public.rt_noop()")
+		try(t, owner, denied, `DO $$ BEGIN EXECUTE 'CREATE OR REPLACE TRIGGER audit_update AFTER UPDATE ON dental_records FOR EACH STATEMENT EXECUTE FUNCTION public.rt_noop()'; END $$`)
+		// A trigger of another name is the owner's own, recorded with the function each trigger runs.
+		dm := ddlMark(t, c)
+		must(t, owner, "CREATE TRIGGER rt_extra AFTER UPDATE ON dental_records FOR EACH STATEMENT EXECUTE FUNCTION public.rt_noop()")
+		must(t, owner, "DROP TRIGGER rt_extra ON dental_records")
+		if ddl := ddlSince(t, c, dm); len(ddl) == 0 || !strings.Contains(ddl[0].Triggers, "audit_update enabled (auditrepo.audit_public_dental_records)") ||
+			!strings.Contains(ddl[0].Triggers, "rt_extra enabled (public.rt_noop)") {
+			t.Errorf("ddl_log for CREATE TRIGGER rt_extra: %+v, want its triggers column to name each trigger's function", ddl)
+		}
+	})
+
+	// A migration that changes an audited table's columns makes its audit function refuse every write until the
+	// models are installed again: a new column would be in no audit row, a gone one fails with the function's SQL.
+	t.Run("columns_changed_refuse_writes", func(t *testing.T) {
+		m := clinictest.MaxID(t, c.Reviewer)
+		must(t, owner, "ALTER TABLE billings ADD COLUMN rt_card text")
+		t.Cleanup(func() {
+			c.Super.Exec(context.Background(), "ALTER TABLE billings DROP COLUMN IF EXISTS rt_card")
+		})
+		try(t, c.App, "55000", "UPDATE billings SET rt_card = '4111' WHERE id = $1", c.Billing)
+		_, err := c.R.Billing.Create(c.Ctx, db.CreateBillingParams{PatientID: c.Patient1, Amount: pgtype.Numeric{Int: big.NewInt(1), Valid: true}, Status: "pending"})
+		if !errors.Is(err, audit.ErrAuditWrite) || !strings.Contains(err.Error(), "stale") || !strings.Contains(err.Error(), "added: rt_card") {
+			t.Errorf("repository write to a table with a new column: %v, want ErrAuditWrite naming the stale triggers and rt_card", err)
+		}
+		if rows := clinictest.Since(t, c.Reviewer, m); len(rows) != 0 {
+			t.Errorf("%d audit rows after refused writes", len(rows))
+		}
+		// Back to the model's columns, installing the models again restores the function.
+		must(t, owner, "ALTER TABLE billings DROP COLUMN rt_card")
+		if err := repo.Install(ctx, c.Super, auditschema.Config{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.R.Billing.Create(c.Ctx, db.CreateBillingParams{PatientID: c.Patient1, Amount: pgtype.Numeric{Int: big.NewInt(1), Valid: true}, Status: "pending"}); err != nil {
+			t.Errorf("write after installing again: %v", err)
+		}
+	})
+
 	t.Run("drop_audit_trigger_is_recorded", func(t *testing.T) {
 		dm := ddlMark(t, c)
 		must(t, owner, "DROP TRIGGER audit_update ON appointments")
