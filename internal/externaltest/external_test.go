@@ -36,7 +36,7 @@ func TestExternalModule(t *testing.T) {
 	if err := copyTree(filepath.Join(root, "testdata", "external", "vet"), dir); err != nil {
 		t.Fatal(err)
 	}
-	gomod := "module example.com/vet\n\ngo 1.26.8\n\nreplace github.com/auditrepo/auditrepo => " + root + "\n"
+	gomod := "module example.com/vet\n\ngo 1.26.0\n\nreplace github.com/auditrepo/auditrepo => " + root + "\n"
 	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(gomod), 0o644); err != nil {
 		t.Fatal(err)
 	}
