@@ -98,10 +98,12 @@ type sealFlags struct {
 	config                        auditschema.Config
 }
 
-func (f *sealFlags) register(fs *flag.FlagSet) {
+// register adds the flags to fs, with the help of --checkpoints and --nats, which say what the command does with
+// the copies: seal writes them, verify reads them.
+func (f *sealFlags) register(fs *flag.FlagSet, checkpointsHelp, natsHelp string) {
 	fs.StringVar(&f.db, "db", "", "the database URL (default $DATABASE_URL)")
-	fs.StringVar(&f.checkpoints, "checkpoints", "", "the directory holding a copy of every checkpoint (required; it must exist, except for the first seal, which creates it)")
-	fs.StringVar(&f.nats, "nats", "", "also keep the checkpoints in a NATS JetStream key-value bucket at this URL")
+	fs.StringVar(&f.checkpoints, "checkpoints", "", checkpointsHelp)
+	fs.StringVar(&f.nats, "nats", "", natsHelp)
 	fs.StringVar(&f.bucket, "nats-bucket", "auditrepo_checkpoints", "the NATS bucket (with --nats)")
 	registerNames(fs, &f.config, schemaName, tableName)
 }
@@ -145,7 +147,8 @@ func (f *sealFlags) open(ctx context.Context, e *env) (conn *pgx.Conn, opts seal
 func sealCmd(ctx context.Context, e *env, args []string) error {
 	fs := e.flags("seal")
 	var f sealFlags
-	f.register(fs)
+	f.register(fs, "the directory holding a copy of every checkpoint (required; it must exist, except for the first seal, which creates it)",
+		"also keep the checkpoints in a NATS JetStream key-value bucket at this URL (it must exist, except for the first seal, which creates it)")
 	keyFile := fs.String("key", "", "the private key file keygen wrote (default: the key itself in $"+sealKeyEnv+")")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -211,7 +214,8 @@ func sealCmd(ctx context.Context, e *env, args []string) error {
 func verifyCmd(ctx context.Context, e *env, args []string) error {
 	fs := e.flags("verify")
 	var f sealFlags
-	f.register(fs)
+	f.register(fs, "the directory seal keeps its copy of every checkpoint in, to check against the database's (required; a missing directory is refused, never read as an empty copy)",
+		"also check the checkpoints' copy in the NATS JetStream key-value bucket at this URL, which seal keeps (a missing bucket is refused, as a missing directory)")
 	pubFile := fs.String("pub", "", "the public key file keygen wrote (required)")
 	patient := idFlag(fs, "patient", "prove only the rows of the patient with this `ID`, in decimal (patient_id or prior_patient_id), are in the latest checkpoint")
 	if err := parse(fs, args); err != nil {

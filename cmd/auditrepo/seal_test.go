@@ -206,6 +206,25 @@ func TestSealVerifyMissingDir(t *testing.T) {
 	}
 }
 
+// seal and verify share the copies' flags, but not their help: seal writes the copies (creating them for the
+// first checkpoint), verify only reads them and refuses one that does not exist.
+func TestSealVerifyHelp(t *testing.T) {
+	for _, c := range []struct {
+		cmd, flag string
+		want, not string
+	}{
+		{"seal", "checkpoints", "except for the first seal, which creates it", ""},
+		{"seal", "nats", "also keep the checkpoints", ""},
+		{"verify", "checkpoints", "a missing directory is refused, never read as an empty copy", "first seal"},
+		{"verify", "nats", "also check the checkpoints' copy in the NATS JetStream key-value bucket", "also keep"},
+	} {
+		got := usageBlocks(t, c.cmd)[c.flag]
+		if !strings.Contains(got, c.want) || c.not != "" && strings.Contains(got, c.not) {
+			t.Errorf("%s -h, --%s:\n%s\nwant %q in it, and not %q", c.cmd, c.flag, got, c.want, c.not)
+		}
+	}
+}
+
 // TestSealWaitingRows: rows committed after an open transaction began writing are not final, so seal seals
 // nothing; it says how many rows wait and names the oldest open transaction, and seals them once it ends.
 func TestSealWaitingRows(t *testing.T) {
