@@ -37,6 +37,10 @@ type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
+// errReported is a command line the flag package refused: it printed why, and the usage (for -h, the usage
+// alone), so the error is not printed again.
+var errReported = errors.New("the flag package reported the error")
+
 // failedError is a check that ran and failed: exit code 1.
 type failedError struct{ msg string }
 
@@ -62,7 +66,7 @@ func run(ctx context.Context, e *env, args []string) int {
 	switch {
 	case err == nil:
 		return 0
-	case errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, errReported):
 		return 2
 	case errors.As(err, &failed):
 		fmt.Fprintf(e.stderr, "auditrepo %s: %v\n", args[0], err)
@@ -93,6 +97,17 @@ func (e *env) flags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet("auditrepo "+name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	return fs
+}
+
+// parse parses the flags and refuses arguments after them.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return errReported
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	return nil
 }
 
 // dbURL is --db if given, else $DATABASE_URL.

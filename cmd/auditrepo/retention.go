@@ -28,10 +28,7 @@ func retentionCmd(ctx context.Context, e *env, args []string) error {
 	holdTo := fs.String("hold-to", "", "the held period's last day (YYYY-MM-DD, UTC, included) or end instant (RFC 3339, excluded)")
 	reason := fs.String("reason", "", "why the legal hold is placed or released (required with a hold and with --release)")
 	release := idFlag(fs, "release", "release the legal hold with this `ID`, in decimal (as placing it printed)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := noArgs(fs); err != nil {
+	if err := parse(fs, args); err != nil {
 		return err
 	}
 	years, err := parseFloor(*floorS)

@@ -16,11 +16,8 @@ func schemaCmd(_ context.Context, e *env, args []string) error {
 	var c auditschema.Config
 	registerNames(fs, &c, schemaName, tableName, auditName, ownerName, appName, reviewerName, sealerName)
 	ddl := fs.Bool("event-trigger", false, "also print the DDL event trigger (needs a superuser)")
-	if err := fs.Parse(args); err != nil {
+	if err := parse(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
 	}
 	sql, err := c.SQL()
 	if err != nil {

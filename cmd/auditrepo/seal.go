@@ -284,17 +284,6 @@ func verifyFailed(err error) error {
 	return err
 }
 
-// parse parses the flags and refuses arguments after them.
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
-	}
-	return nil
-}
-
 // nothingToSeal says why a seal sealed nothing: no new row, or rows that are not final yet. A row is final once
 // every transaction that could commit before it has ended: the watermark is the snapshot xmin, which the oldest
 // transaction still running anywhere in the cluster (having written; any database) holds back. It names that

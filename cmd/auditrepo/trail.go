@@ -76,10 +76,7 @@ func trailCmd(ctx context.Context, e *env, args []string) error {
 	patient := idFlag(fs, "patient", "the patient's `ID`, in decimal (required)")
 	fromS := fs.String("from", "", "first day (YYYY-MM-DD, UTC) or instant (RFC 3339) to include")
 	toS := fs.String("to", "", "last day (YYYY-MM-DD, UTC, included) or instant (RFC 3339, excluded)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := noArgs(fs); err != nil {
+	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if !patient.set {
@@ -110,10 +107,7 @@ func recordCmd(ctx context.Context, e *env, args []string) error {
 	rf.register(fs)
 	table := fs.String("table", "", "the audited table, as its model's table tag names it (e.g. visits or billing.invoices; a table of schema public is found as visits or public.visits); required")
 	id := idFlag(fs, "id", "the record's `ID`, in decimal (required)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if err := noArgs(fs); err != nil {
+	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *table == "" || !id.set {
@@ -149,13 +143,6 @@ func (r *readFlags) knownTable(ctx context.Context, db *pgxpool.Pool, table stri
 		return usageError{fmt.Sprintf("unknown table %q: the audited table of that name is %s, outside schema public: name it --table %s", table, elsewhere, elsewhere)}
 	}
 	return usageError{fmt.Sprintf("unknown table %q: no audit row names it and it is not an audited table (name it as its model's table tag does, as in --table visits or --table billing.invoices; a table of schema public is found with or without public.)", table)}
-}
-
-func noArgs(fs *flag.FlagSet) error {
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
-	}
-	return nil
 }
 
 // parseDate reads a date (midnight UTC; for an end, the midnight after it, so the day is included) or an
