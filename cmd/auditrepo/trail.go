@@ -142,7 +142,43 @@ func (r *readFlags) knownTable(ctx context.Context, db *pgxpool.Pool, table stri
 	if elsewhere != "" {
 		return usageError{fmt.Sprintf("unknown table %q: the audited table of that name is %s, outside schema public: name it --table %s", table, elsewhere, elsewhere)}
 	}
-	return usageError{fmt.Sprintf("unknown table %q: no audit row names it and it is not an audited table (name it as its model's table tag does, as in --table visits or --table billing.invoices; a table of schema public is found with or without public.)", table)}
+	names, err := r.tableNames(ctx, db)
+	if err != nil {
+		return err
+	}
+	if len(names) == 0 {
+		return usageError{fmt.Sprintf("unknown table %q: this audit schema audits no table and has no audit row (check --db, --schema and --audit-table)", table)}
+	}
+	return usageError{fmt.Sprintf("unknown table %q: no audit row names it and it is not an audited table; the tables here: %s (a table of schema public is found with or without public.)",
+		table, strings.Join(names, ", "))}
+}
+
+// tableNames are the tables record can be asked for, sorted: the audited tables and those the audit rows name (a
+// table no longer audited keeps its rows), each of schema public without it. The audit rows' names are read by
+// skipping from one to the next along the (target_table, target_id) index, a probe per name, not a scan.
+func (r *readFlags) tableNames(ctx context.Context, db *pgxpool.Pool) ([]string, error) {
+	rows, err := db.Query(ctx, `WITH RECURSIVE trail(name) AS (
+			(SELECT target_table FROM `+r.config.QualifiedTable()+` ORDER BY target_table LIMIT 1)
+			UNION ALL
+			SELECT (SELECT target_table FROM `+r.config.QualifiedTable()+` WHERE target_table > trail.name ORDER BY target_table LIMIT 1)
+			FROM trail WHERE trail.name IS NOT NULL
+		)
+		SELECT name FROM trail WHERE name IS NOT NULL
+		UNION
+		SELECT n.nspname || '.' || c.relname FROM `+pgx.Identifier{r.config.Schema, "audited_tables"}.Sanitize()+` a
+		JOIN pg_catalog.pg_class c ON c.oid = a.tbl JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace`)
+	if err != nil {
+		return nil, fmt.Errorf("listing the audited tables: %w", err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("listing the audited tables: %w", err)
+	}
+	for i, n := range names {
+		names[i] = strings.TrimPrefix(n, "public.")
+	}
+	slices.Sort(names)
+	return slices.Compact(names), nil
 }
 
 // parseDate reads a date (midnight UTC; for an end, the midnight after it, so the day is included) or an

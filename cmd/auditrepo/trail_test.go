@@ -176,8 +176,8 @@ func TestTrailErrors(t *testing.T) {
 		{"no patient", reviewer, []string{"trail"}, "--patient ID is required"},
 		{"bad format", reviewer, []string{"trail", "--patient", "42", "--format", "xml"}, "want table, csv or json"},
 		{"bom without csv", reviewer, []string{"trail", "--patient", "42", "--bom"}, "--bom applies to --format csv only, not table"},
-		{"unknown table", reviewer, []string{"record", "--table", "vistis", "--id", "1"}, `unknown table "vistis"`},
-		{"other schema", reviewer, []string{"record", "--table", "billing.visits", "--id", "1"}, `unknown table "billing.visits"`},
+		{"unknown table", reviewer, []string{"record", "--table", "vistis", "--id", "1"}, `unknown table "vistis": no audit row names it and it is not an audited table; the tables here: invoices, visits`},
+		{"other schema", reviewer, []string{"record", "--table", "billing.visits", "--id", "1"}, `unknown table "billing.visits": no audit row names it and it is not an audited table; the tables here: invoices, visits`},
 		{"app role", roleURL(db, "auditrepo_app"), []string{"trail", "--patient", "42"}, "permission denied reading the audit trail: connect as the reviewer role (auditrepo_reviewer"},
 		{"app role record", roleURL(db, "auditrepo_app"), []string{"record", "--table", "visits", "--id", "1"}, "connect as the reviewer role"},
 		{"no server", "postgres://auditrepo_reviewer@127.0.0.1:1/x?connect_timeout=5", []string{"trail", "--patient", "42"}, "cannot connect to the database (check --db or $DATABASE_URL)"},
@@ -346,6 +346,12 @@ func TestRecordSchemaQualified(t *testing.T) {
 	}
 	if code, _, errs := runCmd(t, reviewer, "record", "--table", "clinic.rooms", "--id", "1"); code != 0 || !strings.Contains(errs, "no events") {
 		t.Errorf("record --table clinic.rooms: exit %d, stderr %q; want 0, no events", code, errs)
+	}
+	// An unknown table is answered with the tables there are: audited, or named by audit rows (a table of schema
+	// public without its schema, as record finds it either way).
+	if code, _, errs := runCmd(t, reviewer, "record", "--table", "room", "--id", "1"); code != 2 ||
+		!strings.Contains(errs, `unknown table "room": no audit row names it and it is not an audited table; the tables here: billings, clinic.rooms, invoices, visits (`) {
+		t.Errorf("record --table room: exit %d, stderr %q; want 2 listing the tables", code, errs)
 	}
 }
 
