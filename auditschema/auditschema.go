@@ -189,11 +189,12 @@ type Querier interface {
 	Begin(ctx context.Context) (pgx.Tx, error)
 }
 
-// ErrNotReady is matched (errors.Is) by the error Install returns when the database needs a change it will not
-// make itself; the error's text names each problem and the SQL that fixes it.
+// ErrNotReady is matched (errors.Is) by the error Install, InstallModels and the generated repo.Install (which
+// calls InstallModels) return when the database needs a change they will not make themselves; the error, a
+// *NotReadyError, names each problem and the SQL that fixes it.
 var ErrNotReady = errors.New("auditschema: the database is not ready for the audit schema")
 
-// NotReadyError lists what must be fixed before Install can proceed.
+// NotReadyError lists what must be fixed before Install or InstallModels can proceed.
 type NotReadyError struct {
 	Problems []Problem
 }

@@ -12,12 +12,15 @@ import (
 	"github.com/auditrepo/auditrepo/internal/sqltext"
 )
 
-// LegacyTable is the trail of schema version 0: the table the clinic's own migrations created (and its backstop
-// triggers and repositories wrote) before the audit schema was a library.
+// LegacyTable is the table Upgrade imports unless told another: an audit trail kept before auditrepo's audit
+// schema was installed ("schema version 0"): public.audit_log, with the audit table's columns id, occurred_at,
+// transaction_id (a bigint there, the writing transaction's id), actor_id, actor_kind, ip, user_agent,
+// request_id, action, target_table, target_id, patient_id, prior_patient_id and changes. LegacyTable,
+// LegacySuffix and Upgrade are for a database that has such a trail; one that never had it needs none of them.
 const LegacyTable = "public.audit_log"
 
-// LegacySuffix is appended to the version 0 table's name when Upgrade has imported it: the table is kept,
-// read-only, never dropped.
+// LegacySuffix is appended to the imported table's name when Upgrade has imported it (public.audit_log is kept
+// as public.audit_log_v0): the table is kept, read-only, never dropped.
 const LegacySuffix = "_v0"
 
 // UpgradeReport says what Upgrade did.
@@ -67,8 +70,9 @@ type upgradeView struct {
 	Source string // its name as text, schema.table
 }
 
-// Upgrade imports the audit trail of schema version 0 (legacy; "" means LegacyTable, "public.audit_log") into
-// the audit table of c, in one transaction, once:
+// Upgrade imports an audit trail kept before the audit schema was installed, in a table of the shape LegacyTable
+// describes (legacy, schema.table; "" means LegacyTable, "public.audit_log"), into the audit table of c, in one
+// transaction, once:
 //
 //   - every row is copied keeping id, occurred_at, transaction_id (bigint to xid8), the actor columns, ip,
 //     user_agent, request_id, action, target table and id, the patients and changes exactly; db_role is the role
@@ -83,7 +87,7 @@ type upgradeView struct {
 //     the application role, an INSERT trigger refuses new rows, the reviewer role may read it;
 //   - the import is recorded in <schema>.upgrades; a second call finds it and changes nothing (Already).
 //
-// Install must have run first (migrations.Up runs Install, then Upgrade when public.audit_log exists). The
+// Install must have run first (a migration runs Install, then Upgrade if the old table exists). The
 // connecting user must be a superuser, or a member of the owner role (which owns the legacy table) with
 // CREATEROLE and CREATE on the legacy table's schema (it becomes a member of the audit role for the call only, as
 // in Install). Upgrade refuses

@@ -577,7 +577,7 @@ func TestNATSBucketMadeByTheFirstSeal(t *testing.T) {
 	}
 	defer closeNATS()
 	t.Cleanup(func() {
-		if w.KV != nil {
+		if w.kv != nil {
 			w.js.DeleteKeyValue(context.Background(), bucket)
 		}
 	})
@@ -587,8 +587,8 @@ func TestNATSBucketMadeByTheFirstSeal(t *testing.T) {
 		t.Fatalf("verify with no bucket: %v, want ErrWitnessMissing naming it", err)
 	}
 	tr.insert(2, 1)
-	if cp := tr.seal(); cp == nil || w.KV == nil {
-		t.Fatalf("the first seal: %+v, bucket made: %v", cp, w.KV != nil)
+	if cp := tr.seal(); cp == nil || w.kv == nil {
+		t.Fatalf("the first seal: %+v, bucket made: %v", cp, w.kv != nil)
 	}
 	tr.clean()
 }

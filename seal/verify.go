@@ -60,9 +60,11 @@ type leaf struct {
 }
 
 // Verify checks the trail against its checkpoints: every checkpoint's signature (with v), that each is
-// consistent with the next, that every witness's latest is one of them (the latest, or an earlier one while a
-// seal has yet to publish the later ones: readWitnesses), that the stored leaf hashes hash to
-// the latest root, and that the rows, re-hashed, are exactly the sealed leaves. It returns a *TamperError
+// consistent with the next, that every witness's latest checkpoint is one of the database's and, within a few
+// seconds, the latest (Seal commits a checkpoint before it publishes it, so a witness may lag while a seal
+// runs; one that stays behind, or holds a checkpoint the database lacks, is a bad checkpoint), that the stored
+// leaf hashes hash to the latest root, and that the rows, re-hashed, are exactly the sealed leaves. A witness
+// that does not exist is refused (ErrWitnessMissing), never read as an empty copy. It returns a *TamperError
 // (ErrTampered) naming the first bad row in leaf order, or a *CheckpointError (ErrBadCheckpoint).
 func Verify(ctx context.Context, db DB, v note.Verifier, opts Options) (*Report, error) {
 	c := opts.Config.WithDefaults()

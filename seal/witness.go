@@ -87,9 +87,10 @@ func (d Dir) Latest(context.Context) ([]byte, error) {
 	return os.ReadFile(d.path(best))
 }
 
-// NATS is a JetStream key-value bucket holding each checkpoint under the key checkpoint.<tree size>.
+// NATS is a JetStream key-value bucket holding each checkpoint under the key checkpoint.<tree size>. DialNATS
+// opens one.
 type NATS struct {
-	KV jetstream.KeyValue // nil while the bucket does not exist (DialNATS found none): Publish creates it
+	kv jetstream.KeyValue // nil while the bucket does not exist (DialNATS found none): Publish creates it
 	// js and bucket create the bucket on the first Publish.
 	js     jetstream.JetStream
 	bucket string
@@ -112,7 +113,7 @@ func DialNATS(ctx context.Context, url, bucket string) (w *NATS, close func(), e
 			kv, err = nil, nil
 		}
 		if err == nil {
-			return &NATS{KV: kv, js: js, bucket: bucket}, nc.Close, nil
+			return &NATS{kv: kv, js: js, bucket: bucket}, nc.Close, nil
 		}
 	}
 	nc.Close()
@@ -120,26 +121,26 @@ func DialNATS(ctx context.Context, url, bucket string) (w *NATS, close func(), e
 }
 
 func (n *NATS) String() string {
-	if n.KV == nil {
+	if n.kv == nil {
 		return "NATS bucket " + n.bucket
 	}
-	return "NATS bucket " + n.KV.Bucket()
+	return "NATS bucket " + n.kv.Bucket()
 }
 
 func natsKey(size uint64) string { return fmt.Sprintf("checkpoint.%d", size) }
 
 func (n *NATS) Publish(ctx context.Context, c *Checkpoint) error {
-	if n.KV == nil {
+	if n.kv == nil {
 		kv, err := n.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: n.bucket, Description: "auditrepo signed checkpoints"})
 		if err != nil {
 			return fmt.Errorf("seal: creating %s: %w", n, err)
 		}
-		n.KV = kv
+		n.kv = kv
 	}
-	_, err := n.KV.Create(ctx, natsKey(c.Size), c.Note)
+	_, err := n.kv.Create(ctx, natsKey(c.Size), c.Note)
 	if errors.Is(err, jetstream.ErrKeyExists) {
 		return sameCopy(n, c, func() ([]byte, error) {
-			e, err := n.KV.Get(ctx, natsKey(c.Size))
+			e, err := n.kv.Get(ctx, natsKey(c.Size))
 			if err != nil {
 				return nil, err
 			}
@@ -150,10 +151,10 @@ func (n *NATS) Publish(ctx context.Context, c *Checkpoint) error {
 }
 
 func (n *NATS) Latest(ctx context.Context) ([]byte, error) {
-	if n.KV == nil {
+	if n.kv == nil {
 		return nil, fmt.Errorf("%w: %s does not exist", ErrWitnessMissing, n)
 	}
-	keys, err := n.KV.ListKeys(ctx)
+	keys, err := n.kv.ListKeys(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +168,7 @@ func (n *NATS) Latest(ctx context.Context) ([]byte, error) {
 	if !found {
 		return nil, nil
 	}
-	e, err := n.KV.Get(ctx, natsKey(best))
+	e, err := n.kv.Get(ctx, natsKey(best))
 	if err != nil {
 		return nil, err
 	}
