@@ -12,7 +12,7 @@ var (
 	ErrNoActor    = errors.New("audit: no actor in context")
 	// ErrInvalidActor: the actor's kind is not one a Writer records (user, system, or unknown), or a user
 	// actor has no UserID. Kind unattributed is the database's alone.
-	ErrInvalidActor = errors.New("audit: invalid actor kind")
+	ErrInvalidActor = errors.New("audit: invalid actor")
 )
 
 // Action is the kind of change an audit row records.

@@ -65,13 +65,13 @@ func TestClaimRefusesBeforeSending(t *testing.T) {
 		{"no actor", context.Background(), nil, audit.ErrNoActor, "audit: UPDATE appointments: no actor in context"},
 		{"anonymous, strict", audit.WithActor(context.Background(), audit.Actor{Kind: audit.KindUnknown}), nil, audit.ErrNoActor, ""},
 		{"no kind", audit.WithActor(context.Background(), audit.Actor{UserID: 7}), []audit.Option{audit.AllowAnonymous()}, audit.ErrInvalidActor,
-			"audit: UPDATE appointments: invalid actor kind: the actor has no Kind: set audit.KindUser for a user (with UserID), or use audit.WithSystem"},
+			"audit: UPDATE appointments: invalid actor: the actor has no Kind: set audit.KindUser for a user (with UserID), or use audit.WithSystem"},
 		{"unattributed is the database's", audit.WithActor(context.Background(), audit.Actor{Kind: audit.KindUnattributed}), nil, audit.ErrInvalidActor, ""},
 		// A user without an id would be claimed as user 0: the zero value, most likely a missing assignment.
 		{"user without id", audit.WithActor(context.Background(), audit.Actor{Kind: audit.KindUser}), nil, audit.ErrInvalidActor,
-			"audit: UPDATE appointments: invalid actor kind: a user actor needs its UserID (0 is the zero value: none set)"},
+			"audit: UPDATE appointments: invalid actor: a user actor needs its UserID (0 is the zero value: none set)"},
 		{"a typo", audit.WithActor(context.Background(), audit.Actor{Kind: "User", UserID: 7}), nil, audit.ErrInvalidActor,
-			`audit: UPDATE appointments: invalid actor kind: kind "User" (want audit.KindUser, audit.KindSystem or audit.KindUnknown)`},
+			`audit: UPDATE appointments: invalid actor: kind "User" (want audit.KindUser, audit.KindSystem or audit.KindUnknown)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
