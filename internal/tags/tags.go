@@ -188,9 +188,10 @@ func hasKey(keys []tagKey, key string) bool {
 }
 
 var (
-	identRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	selfRe  = regexp.MustCompile(`^self(?:\s+if\s+([A-Za-z_][A-Za-z0-9_]*)\s*=\s*'([^']*)')?$`)
-	hopRe   = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?)\.([A-Za-z_][A-Za-z0-9_]*)$`)
+	identRe    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	selfRe     = regexp.MustCompile(`^self(?:\s+if\s+([A-Za-z_][A-Za-z0-9_]*)\s*=\s*'([^']*)')?$`)
+	selfWordRe = regexp.MustCompile(`^self\b`)
+	hopRe      = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?)\.([A-Za-z_][A-Za-z0-9_]*)$`)
 )
 
 const patientGrammar = "want COLUMN, self, self if COLUMN = 'VALUE', or COLUMN -> TABLE.COLUMN [-> TABLE.COLUMN ...]"
@@ -200,7 +201,8 @@ func parsePatient(s string) (Patient, string) {
 	if s == "" {
 		return Patient{}, "empty; " + patientGrammar
 	}
-	if strings.HasPrefix(s, "self") {
+	// self is a word of its own: self_patient_id and selfpay_id are columns.
+	if selfWordRe.MatchString(s) {
 		m := selfRe.FindStringSubmatch(s)
 		if m == nil {
 			return Patient{}, patientGrammar
