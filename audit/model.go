@@ -1,6 +1,6 @@
 package audit
 
-// Model marks a struct in a models file as a PHI model for auditrepo-gen. Embed it and describe the
+// Model marks a struct in a models file as a PHI model for auditrepo-gen. Embed it by value and describe the
 // table and the patient path in its tags:
 //
 //	type Invoice struct {

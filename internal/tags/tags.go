@@ -89,19 +89,36 @@ func Parse(pkg *packages.Package) ([]*Model, diag.List) {
 }
 
 func isMarker(t types.Type) bool {
-	n, ok := t.(*types.Named)
+	n, ok := types.Unalias(t).(*types.Named)
 	return ok && n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == RuntimePath && n.Obj().Name() == "Model"
+}
+
+// isMarkerPointer reports whether t is *audit.Model.
+func isMarkerPointer(t types.Type) bool {
+	p, ok := types.Unalias(t).(*types.Pointer)
+	return ok && isMarker(p.Elem())
 }
 
 func parseStruct(pkg *packages.Package, ts *ast.TypeSpec, st *ast.StructType, errs *diag.List) *Model {
 	fset := pkg.Fset
 	var marker *ast.Field
+	misplaced := false
 	for _, f := range st.Fields.List {
-		if len(f.Names) == 0 && isMarker(pkg.TypesInfo.TypeOf(f.Type)) {
+		typ := pkg.TypesInfo.TypeOf(f.Type)
+		switch {
+		case len(f.Names) == 0 && isMarker(typ):
 			marker = f
+		case isMarker(typ) || isMarkerPointer(typ):
+			// Only an embedded value makes a model; anything else would leave the table with no repository and no
+			// audit triggers, silently.
+			errs.Addf(fset.Position(f.Pos()), "%s: %s makes no model, so its table would get no repository and no audit triggers: embed audit.Model by value, as an unnamed field", ts.Name.Name, fieldDesc(f))
+			misplaced = true
 		}
 	}
 	if marker == nil {
+		if !misplaced {
+			strayModelTags(fset, ts, st, errs)
+		}
 		return nil
 	}
 	m := &Model{Name: ts.Name.Name, Pos: fset.Position(ts.Name.Pos())}
@@ -131,10 +148,10 @@ func parseStruct(pkg *packages.Package, ts *ast.TypeSpec, st *ast.StructType, er
 		errs.Addf(fset.Position(marker.Pos()), "%s: audit.Model needs a patient tag, e.g. `patient:\"patient_id\"`", m.Name)
 	}
 	for _, f := range st.Fields.List {
-		if f == marker {
+		typ := pkg.TypesInfo.TypeOf(f.Type)
+		if f == marker || isMarker(typ) || isMarkerPointer(typ) { // another marker is reported above
 			continue
 		}
-		typ := pkg.TypesInfo.TypeOf(f.Type)
 		var opts []tagKey
 		for _, k := range readTag(fset, f, errs) {
 			switch {
@@ -176,6 +193,28 @@ func parseStruct(pkg *packages.Package, ts *ast.TypeSpec, st *ast.StructType, er
 		}
 	}
 	return m
+}
+
+// fieldDesc names a field that holds audit.Model otherwise than embedded by value, as its declaration spells it.
+func fieldDesc(f *ast.Field) string {
+	typ := types.ExprString(f.Type)
+	if len(f.Names) == 0 {
+		return "embedded " + typ
+	}
+	return "field " + f.Names[0].Name + " " + typ
+}
+
+// strayModelTags reports a table or patient tag on a struct that is no model: those keys are audit.Model's, so the
+// struct was meant to be one (its marker forgotten), and its table would get no repository and no audit triggers.
+func strayModelTags(fset *token.FileSet, ts *ast.TypeSpec, st *ast.StructType, errs *diag.List) {
+	for _, f := range st.Fields.List {
+		var other diag.List // tags of structs that are no models may be any library's, well-formed or not
+		for _, k := range readTag(fset, f, &other) {
+			if k.key == "table" || k.key == "patient" {
+				errs.Addf(k.keyPos, "%s: %s tag on a struct that does not embed audit.Model: embed audit.Model by value and put the table and patient tags on it", ts.Name.Name, k.key)
+			}
+		}
+	}
 }
 
 func hasKey(keys []tagKey, key string) bool {
