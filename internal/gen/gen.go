@@ -74,6 +74,7 @@ func Program(dir string, o Options) (*ir.Program, error) {
 	}
 	in.DBArgument = cfg.MethodsWithDBArgument
 	in.ExportedQueries = cfg.ExportedQueries
+	in.Naming = cfg.Naming
 	prog, err := ir.Build(in, o.Audit)
 	if err != nil {
 		return nil, relative(dir, err)

@@ -117,7 +117,11 @@ func (b *builder) model(t *tags.Model) *Model {
 		}
 	}
 	if st == nil {
-		b.errs.Addf(t.Pos, "%s: sqlc package %s has no row struct %s (is table %s in the schema?)", t.Name, b.sqlcName(), t.Name, t.Table)
+		if row := b.in.Naming.RowStruct(m.Schema, m.Relation); row != t.Name && b.isStruct(row) {
+			b.errs.Addf(t.Pos, "%s: sqlc names the row struct of %s %s: name the model %s (or rename it in sqlc.yaml)", t.Name, t.Table, row, row)
+		} else {
+			b.errs.Addf(t.Pos, "%s: sqlc package %s has no row struct %s (is table %s in the schema?)", t.Name, b.sqlcName(), t.Name, t.Table)
+		}
 		return m
 	}
 	declared := map[string]tags.Field{}
@@ -160,6 +164,16 @@ func (b *builder) model(t *tags.Model) *Model {
 		b.errs.Addf(t.Pos, "%s: the id column cannot be excluded: audit rows name their target by it", t.Name)
 	}
 	return m
+}
+
+// isStruct reports whether sqlc's package declares a struct type named name.
+func (b *builder) isStruct(name string) bool {
+	obj, ok := b.in.SQLC.Types.Scope().Lookup(name).(*types.TypeName)
+	if !ok {
+		return false
+	}
+	_, ok = obj.Type().Underlying().(*types.Struct)
+	return ok
 }
 
 func (b *builder) qualifier(p *types.Package) string {

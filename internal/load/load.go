@@ -38,6 +38,8 @@ type Input struct {
 	DBArgument bool
 	// ExportedQueries: sqlc's SQL constants are named as its methods, not lower-cased (emit_exported_queries).
 	ExportedQueries bool
+	// Naming: how sqlc names the tables' row structs, which the models' names must be.
+	Naming Naming
 }
 
 // Query is one query of the queries directory, as written there.

@@ -29,6 +29,8 @@ type SQLC struct {
 	MethodsWithDBArgument bool
 	// ExportedQueries: emit_exported_queries, so sqlc's SQL constants are named as its methods.
 	ExportedQueries bool
+	// Naming: how sqlc names the tables' row structs.
+	Naming Naming
 }
 
 // supportedGoOptions are sqlc's gen.go options whose effect the generator follows or does not depend on: it calls
@@ -131,6 +133,7 @@ func ReadSQLC(file, out string) (*SQLC, error) {
 			}
 			c.MethodsWithDBArgument = valueOr(get(gen, "emit_methods_with_db_argument"), "") == "true"
 			c.ExportedQueries = valueOr(get(gen, "emit_exported_queries"), "") == "true"
+			c.Naming = naming(root, gen)
 			found = append(found, c)
 		}
 	}
@@ -147,6 +150,28 @@ func ReadSQLC(file, out string) (*SQLC, error) {
 	default:
 		return nil, fmt.Errorf("%s: several sql entries generate Go (%s): pick one with -sqlc DIR", file, strings.Join(entries, ", "))
 	}
+}
+
+// naming reads the options that name sqlc's row structs from an entry's gen.go options and the configuration's
+// root, where the global overrides are.
+func naming(root, gen *yaml.Node) Naming {
+	n := Naming{Exact: valueOr(get(gen, "emit_exact_table_names"), "") == "true", Initialisms: map[string]bool{}, Rename: map[string]string{}}
+	for _, e := range scalars(get(gen, "inflection_exclude_table_names")) {
+		n.Exclude = append(n.Exclude, e.Value)
+	}
+	if in := get(gen, "initialisms"); in != nil && in.Kind == yaml.SequenceNode {
+		for _, i := range in.Content {
+			n.Initialisms[i.Value] = true
+		}
+	} else {
+		n.Initialisms["id"] = true
+	}
+	for _, m := range []*yaml.Node{get(gen, "rename"), get(get(get(root, "overrides"), "go"), "rename")} {
+		for i := 0; m != nil && m.Kind == yaml.MappingNode && i+1 < len(m.Content); i += 2 {
+			n.Rename[m.Content[i].Value] = m.Content[i+1].Value
+		}
+	}
+	return n
 }
 
 // FindSQLC returns the sqlc configuration file of dir: sqlc.yaml, sqlc.yml or sqlc.json, as sqlc looks for them.
