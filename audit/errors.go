@@ -13,6 +13,9 @@ var (
 	// ErrInvalidActor: the actor's kind is not one a Writer records (user, system, or unknown), or a user
 	// actor has no UserID. Kind unattributed is the database's alone.
 	ErrInvalidActor = errors.New("audit: invalid actor")
+	// ErrCopy: a claimed call was asked to COPY. A claim is a condition of one audited statement, which COPY has
+	// no place for.
+	ErrCopy = errors.New("audit: COPY cannot carry a claim")
 )
 
 // Action is the kind of change an audit row records.

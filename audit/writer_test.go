@@ -155,6 +155,22 @@ func TestClaimRunsOneStatement(t *testing.T) {
 	}
 }
 
+// sqlcCopyDBTX is sqlc's DBTX in a package with a :copyfrom query, which generated methods hand a Call to.
+type sqlcCopyDBTX interface {
+	audit.DBTX
+	CopyFrom(ctx context.Context, tableName pgx.Identifier, columnNames []string, rowSrc pgx.CopyFromSource) (int64, error)
+}
+
+// A claim cannot ride on a COPY: a Call refuses one, and the rows stay where they are.
+func TestClaimRefusesCopy(t *testing.T) {
+	db, _ := conn(t)
+	var call sqlcCopyDBTX = audit.NewWriter(db).Claim(userCtx(), audit.ActionCreate, "appointments", "SELECT 1")
+	n, err := call.CopyFrom(t.Context(), pgx.Identifier{"appointments"}, []string{"status"}, pgx.CopyFromRows([][]any{{"new"}}))
+	if n != 0 || !errors.Is(err, audit.ErrCopy) || err.Error() != "audit: CREATE appointments: COPY cannot carry a claim" {
+		t.Errorf("CopyFrom = %d, %v; want 0 and ErrCopy", n, err)
+	}
+}
+
 // Changed reports a statement that changed nothing as ErrNotFound, as a method returning the row would.
 func TestClaimChanged(t *testing.T) {
 	db, _ := conn(t)

@@ -1,0 +1,2 @@
+-- name: ImportRooms :copyfrom
+INSERT INTO rooms (name) VALUES ($1);
