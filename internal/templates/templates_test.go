@@ -174,8 +174,9 @@ func TestChangesAreTheRowsJSON(t *testing.T) {
 		{`UPDATE t SET email = lower(email) WHERE id = 1`, 1},      // equal by the collation, but not the same text
 		{`UPDATE t SET email = 'ann@example.org' WHERE id = 1`, 0}, // the same text
 		{`UPDATE t SET id = id + 100 WHERE id = 2`, 2},             // the old and the new half
-		// A column added after installing, named as the trigger's rows are, cannot stand in for them.
-		{`ALTER TABLE t ADD COLUMN ar_before jsonb`, 0},
+		// A column added after installing, named as the trigger's rows are, cannot stand in for them (where no event
+		// trigger makes the table refuse writes until the models are installed again).
+		{`ALTER EVENT TRIGGER auditrepo_ddl_end DISABLE; ALTER TABLE t ADD COLUMN ar_before jsonb; ALTER EVENT TRIGGER auditrepo_ddl_end ENABLE`, 0},
 		{`UPDATE t SET ar_before = '{"forged": true}', n = 'N2' WHERE id = 1`, 1},
 		{`DELETE FROM t`, 2},
 	} {
