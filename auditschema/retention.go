@@ -62,7 +62,9 @@ type PartitionAction struct {
 // Retain applies retention with a floor of years (at least MinRetentionYears): it creates the coming months'
 // partitions, then drops every monthly partition entirely older than the floor that no active legal hold
 // covers, recording each drop in the audit schema's retention_log. With dryRun it changes nothing and reports
-// what it would do. The connecting role must be a member of the owner role.
+// what it would do. The connecting role must be a member of the owner role. Inside a REPEATABLE READ or
+// SERIALIZABLE transaction the database refuses it (SQLSTATE 0A000): its snapshot would miss audit rows and legal
+// holds committed since.
 func Retain(ctx context.Context, db DB, c Config, years int, dryRun bool) (*RetentionReport, error) {
 	if years < MinRetentionYears {
 		return nil, fmt.Errorf("%w (got %d)", ErrFloorTooShort, years)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -270,16 +271,7 @@ func TestRetentionIsTheOwners(t *testing.T) {
 		t.Error("a refused retain dropped a partition")
 	}
 	// The owner role's members may: the migrating user, say.
-	if _, err := db.Exec(ctx, "CREATE ROLE retention_test_owner LOGIN IN ROLE auditrepo_owner"); err != nil && !strings.Contains(err.Error(), "already exists") {
-		t.Fatal(err)
-	}
-	cfg := db.Config().Copy()
-	cfg.ConnConfig.User, cfg.ConnConfig.Password = "retention_test_owner", ""
-	p, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p := ownerPool(t, db)
 	if _, err := auditschema.HoldPatient(ctx, p, auditschema.Config{}, 100, "audit"); err != nil {
 		t.Fatalf("HoldPatient as an owner member: %v", err)
 	}
@@ -290,6 +282,123 @@ func TestRetentionIsTheOwners(t *testing.T) {
 	var by string
 	if err := db.QueryRow(ctx, "SELECT placed_by FROM auditrepo.legal_holds").Scan(&by); err != nil || by != "retention_test_owner" {
 		t.Errorf("placed_by = %q (%v), want the session's user", by, err)
+	}
+}
+
+// ownerPool connects to db as retention_test_owner, a login member of the owner role (as the migrating user is);
+// it is closed when t ends.
+func ownerPool(t *testing.T, db *pgxpool.Pool) *pgxpool.Pool {
+	t.Helper()
+	if _, err := db.Exec(context.Background(), "CREATE ROLE retention_test_owner LOGIN IN ROLE auditrepo_owner"); err != nil && !strings.Contains(err.Error(), "already exists") {
+		t.Fatal(err)
+	}
+	cfg := db.Config().Copy()
+	cfg.ConnConfig.User, cfg.ConnConfig.Password = "retention_test_owner", ""
+	p, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p
+}
+
+// TestRetentionRefusesAnOldSnapshot: maintain() and retain() run by the owner inside a REPEATABLE READ or
+// SERIALIZABLE transaction would read its snapshot, taken before the others committed: maintain() would copy
+// the default partition's rows of the snapshot and drop those committed since (audit rows gone, seal and verify
+// none the wiser), retain() would not see a legal hold placed since and drop the held month. Both are refused
+// (0A000), and change nothing; run again under READ COMMITTED, every row is moved and the held month kept.
+func TestRetentionRefusesAnOldSnapshot(t *testing.T) {
+	ctx := context.Background()
+	old := monthsAgo(7 * 12).Format("200601")
+	coming := monthsAgo(-2)
+	for _, iso := range []pgx.TxIsoLevel{pgx.RepeatableRead, pgx.Serializable} {
+		t.Run(string(iso), func(t *testing.T) {
+			db := retentionDB(t, old) // patient 100's row in an old month, which retain() would drop
+			// A coming month without its partition: its rows land in the default partition.
+			if _, err := db.Exec(ctx, "DROP TABLE auditrepo.audit_log_"+coming.Format("200601")); err != nil {
+				t.Fatal(err)
+			}
+			write := func() {
+				t.Helper()
+				if _, err := db.Exec(ctx, `INSERT INTO auditrepo.audit_log (occurred_at, actor_kind, action, target_table, target_id, patient_id, changes)
+					VALUES ($1, 'system', 'UPDATE', 'visits', 1, 1, '{}')`, coming.AddDate(0, 0, 3)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			write()
+			owner := ownerPool(t, db)
+			for _, call := range []string{"SELECT auditrepo.maintain()", "SELECT * FROM auditrepo.retain('6 years', false)"} {
+				tx, err := owner.BeginTx(ctx, pgx.TxOptions{IsoLevel: iso})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := tx.Exec(ctx, "SELECT pg_current_xact_id()"); err != nil { // takes the snapshot
+					t.Fatal(err)
+				}
+				// Committed after the snapshot: an audit row in the default partition, and a hold on patient 100.
+				write()
+				hold, err := auditschema.HoldPatient(ctx, owner, auditschema.Config{}, 100, "litigation")
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, err = tx.Exec(ctx, call)
+				if pgErr, ok := errors.AsType[*pgconn.PgError](err); !ok || pgErr.Code != "0A000" || !strings.Contains(pgErr.Message, "refused under "+strings.ToUpper(string(iso))) || pgErr.Hint == "" {
+					t.Errorf("%s under %s = %v, want it refused (0A000) with a hint", call, iso, err)
+				}
+				if err == nil {
+					err = tx.Commit(ctx) // the attack, had it run: below, the rows and the month it lost
+				}
+				tx.Rollback(ctx)
+				if _, err := auditschema.Release(ctx, owner, auditschema.Config{}, hold, "test"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := pgtest.Strings(t, db, "SELECT count(*)::text FROM auditrepo.audit_log WHERE occurred_at >= $1", coming); fmt.Sprint(got) != "[3]" {
+				t.Errorf("the audit table holds %v rows of the coming month, want the 3 written", got)
+			}
+			if !exists(t, db, "audit_log_"+old) {
+				t.Fatal("the month held since the snapshot was dropped")
+			}
+			// Under READ COMMITTED, with a hold placed: the held month is kept, every row moved to its month.
+			if _, err := auditschema.HoldPatient(ctx, owner, auditschema.Config{}, 100, "litigation"); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := auditschema.Retain(ctx, owner, auditschema.Config{}, 6, false)
+			if got := actions(rep); err != nil || got["audit_log_"+old] != "kept" || got["audit_log_"+coming.Format("200601")] != "created" {
+				t.Fatalf("Retain under READ COMMITTED: %v, %v; want the held month kept, the coming one created", got, err)
+			}
+			if got := pgtest.Strings(t, db, "SELECT count(*)::text FROM auditrepo.audit_log_"+coming.Format("200601")); fmt.Sprint(got) != "[3]" {
+				t.Errorf("the coming month's partition holds %v rows, want the 3 written", got)
+			}
+		})
+	}
+}
+
+// TestMaintainChecksTheCopy: maintain() drops the old default partition only when copying it inserted every row it
+// holds. A trigger that silently skips rows (injected here by the superuser) makes it fail and change nothing.
+func TestMaintainChecksTheCopy(t *testing.T) {
+	ctx := context.Background()
+	db := retentionDB(t)
+	coming := monthsAgo(-2)
+	if _, err := db.Exec(ctx, "DROP TABLE auditrepo.audit_log_"+coming.Format("200601")); err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []string{"visits", "lost"} {
+		if _, err := db.Exec(ctx, `INSERT INTO auditrepo.audit_log (occurred_at, actor_kind, action, target_table, target_id, patient_id, changes)
+			VALUES ($1, 'system', 'UPDATE', $2, 1, 1, '{}')`, coming.AddDate(0, 0, 3), target); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Exec(ctx, `CREATE FUNCTION public.skip() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$;
+		CREATE TRIGGER skip BEFORE INSERT ON auditrepo.audit_log FOR EACH ROW WHEN (NEW.target_table = 'lost') EXECUTE FUNCTION public.skip()`); err != nil {
+		t.Fatal(err)
+	}
+	_, err := ownerPool(t, db).Exec(ctx, "SELECT auditrepo.maintain()")
+	if pgtest.SQLState(err) != "XX000" || !strings.Contains(err.Error(), "copied 1 of its 2 rows") {
+		t.Errorf("maintain() losing a row = %v, want it refused (XX000) with the counts", err)
+	}
+	if got := pgtest.Strings(t, db, "SELECT target_table FROM auditrepo.audit_log_default ORDER BY 1"); fmt.Sprint(got) != "[lost visits]" {
+		t.Errorf("the default partition holds %v, want both rows still", got)
 	}
 }
 

@@ -51,6 +51,10 @@ CREATE TRIGGER refuse_update_delete BEFORE UPDATE OR DELETE ON {{.S}}.retention_
 -- itself, which DETACH and maintain()'s CREATE need ACCESS EXCLUSIVE on and every write waits for while it is
 -- asked for, each with lock_timeout 500ms; a lock it does not get fails the run (55P03), naming the table in use,
 -- and nothing is dropped: run it again later.
+--
+-- Like maintain(), it runs only under READ COMMITTED: under REPEATABLE READ or SERIALIZABLE its statements would
+-- read the transaction's snapshot, blind to a legal hold placed since it was taken, and maintain() would drop the
+-- rows committed since.
 -- +goose StatementBegin
 CREATE FUNCTION {{.S}}.retain(floor interval, dry_run boolean DEFAULT true)
 RETURNS TABLE (action text, partition_name text, range_from timestamptz, range_to timestamptz, n_rows bigint,
@@ -73,6 +77,10 @@ DECLARE
 	holds text[] := '{}';
 	in_use text;
 BEGIN
+	IF current_setting('transaction_isolation') IN ('repeatable read', 'serializable') THEN
+		RAISE EXCEPTION 'retention: refused under %: its transaction''s snapshot would miss what was committed since it was taken (a legal hold, audit rows that moving the default partition''s would drop)', upper(current_setting('transaction_isolation'))
+			USING ERRCODE = 'feature_not_supported', HINT = 'Run it in a READ COMMITTED transaction (PostgreSQL''s default), or on its own.';
+	END IF;
 	-- Compared as instants, so a floor given in days or months is held to the calendar's six years.
 	IF floor IS NULL OR cutoff > now() - interval '6 years' THEN
 		RAISE EXCEPTION 'retention floor % is below 6 years: HIPAA requires audit records be kept at least 6 years; use a floor of 6 years or more', coalesce(floor::text, 'NULL')

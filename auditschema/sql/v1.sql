@@ -237,6 +237,11 @@ $ar$;
 -- existing partitions (east of UTC) or leave gaps between them (west). Creating a partition takes ACCESS
 -- EXCLUSIVE on the audit table, which every audited write waits for while it is asked for: it waits at most
 -- lock_timeout 500ms, then fails (55P03), to be run again.
+--
+-- It runs only under READ COMMITTED, where each statement reads what was committed before it, so the copy, made
+-- once the lock is held, reads every row the old default partition has. Under REPEATABLE READ or SERIALIZABLE it
+-- would copy the rows of the transaction's snapshot alone, and the DROP would delete those committed since: audit
+-- rows gone without trace. For the same reason it fails unless the copy inserted every row it drops.
 -- +goose StatementBegin
 CREATE FUNCTION {{.S}}.maintain(months_ahead integer DEFAULT 3) RETURNS integer LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET TimeZone = 'UTC' SET lock_timeout = '500ms' AS $ar$
@@ -249,7 +254,13 @@ DECLARE
 	m date;
 	def text := {{.S}}.default_partition();
 	moving text := {{lit .Table}} || '_default_moving';
+	copied bigint;
+	held bigint;
 BEGIN
+	IF current_setting('transaction_isolation') IN ('repeatable read', 'serializable') THEN
+		RAISE EXCEPTION 'maintain: refused under %: it moves rows between partitions, and its transaction''s snapshot would miss rows committed since it was taken, which the move would drop', upper(current_setting('transaction_isolation'))
+			USING ERRCODE = 'feature_not_supported', HINT = 'Run it in a READ COMMITTED transaction (PostgreSQL''s default), or on its own.';
+	END IF;
 	moved := array(SELECT {{.S}}.default_months());
 	months := array(SELECT DISTINCT d FROM unnest(moved || array(SELECT (now_month + make_interval(months => g))::date
 		FROM generate_series(0, months_ahead) g)) d
@@ -279,6 +290,12 @@ BEGIN
 		EXECUTE format('CREATE TABLE %I.%I PARTITION OF %I.%I DEFAULT', {{lit .Schema}}, def, {{lit .Schema}}, {{lit .Table}});
 		EXECUTE format('REVOKE USAGE ON TYPE %I.%I FROM PUBLIC', {{lit .Schema}}, def);
 		EXECUTE format('INSERT INTO %I.%I OVERRIDING SYSTEM VALUE SELECT * FROM %I.%I', {{lit .Schema}}, {{lit .Table}}, {{lit .Schema}}, moving);
+		GET DIAGNOSTICS copied = ROW_COUNT;
+		EXECUTE format('SELECT count(*) FROM %I.%I', {{lit .Schema}}, moving) INTO held;
+		IF copied <> held THEN
+			RAISE EXCEPTION 'maintain: moving the default partition''s rows copied % of its % rows; nothing was changed', copied, held
+				USING ERRCODE = 'internal_error';
+		END IF;
 		EXECUTE format('DROP TABLE %I.%I', {{lit .Schema}}, moving);
 	END IF;
 	RETURN made;
