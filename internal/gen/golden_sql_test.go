@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/auditrepo/auditrepo/audit"
@@ -245,6 +246,55 @@ func TestGoldenSQLRuns(t *testing.T) {
 	var triggers int
 	if err := super.QueryRow(ctx, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'audit\\_%'").Scan(&triggers); err != nil || triggers != 4*4 {
 		t.Errorf("%d audit triggers (%v), want 4 on each of the 4 tables", triggers, err)
+	}
+}
+
+// TestGoldenFloatDigits: a session that lowers extra_float_digits (to -15 here, in its startup packet, as the
+// application role may) would print every float rounded: point(1.1,2.1) and point(1.4,2.4) both as (1,2), 36.6
+// and 41.9 both as 40. The trigger function of a table with such columns pins it, so the change of the point is
+// found and the images hold the real values; a table without them pins nothing.
+func TestGoldenFloatDigits(t *testing.T) {
+	t.Parallel()
+	_, sqls, super, pool := okCase(t, caseOptions("ok"))
+	ctx := t.Context()
+	cfg := pool.Config().ConnConfig.Copy()
+	cfg.RuntimeParams["extra_float_digits"] = "-15"
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var digits, rounded string
+	if err := conn.QueryRow(ctx, "SELECT current_setting('extra_float_digits'), point(1.1, 2.1)::text").Scan(&digits, &rounded); err != nil || digits != "-15" || rounded != "(1,2)" {
+		t.Fatalf("the session prints floats with extra_float_digits %q: %q (%v), want -15: (1,2)", digits, rounded, err)
+	}
+	var person, visit int64
+	if err := conn.QueryRow(ctx, "INSERT INTO people (kind, name, secret) VALUES ('patient', 'Ann', 'x') RETURNING id").Scan(&person); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.QueryRow(ctx, "INSERT INTO visits (patient_id, reason, chair, temp) VALUES ($1, 'fever', point(1.1, 2.1), 36.6) RETURNING id", person).Scan(&visit); err != nil {
+		t.Fatal(err)
+	}
+	for _, sql := range []string{"UPDATE visits SET chair = point(1.4, 2.4) WHERE id = $1", "UPDATE visits SET temp = 41.9 WHERE id = $1"} {
+		if _, err := conn.Exec(ctx, sql, visit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := pgtest.Strings(t, super, `SELECT action || ' ' || coalesce(changes->>'changed_fields', '') || ' ' || coalesce(changes->'before'->>'chair', '') || ' '
+		|| coalesce(changes->'before'->>'temp', '') || ' -> ' || (changes->'after'->>'chair') || ' ' || (changes->'after'->>'temp')
+		FROM auditrepo.audit_log WHERE target_table = 'visits' AND target_id = $1 ORDER BY id`, visit)
+	want := []string{
+		"CREATE    -> (1.1,2.1) 36.6",
+		`UPDATE ["chair"] (1.1,2.1) 36.6 -> (1.4,2.4) 36.6`,
+		`UPDATE ["temp"] (1.4,2.4) 36.6 -> (1.4,2.4) 41.9`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("the audit rows under extra_float_digits -15:\n%q\nwant\n%q", got, want)
+	}
+	// Only the table with such columns pins it.
+	if pinned := strings.Count(sqls["auditSQL"], "SET extra_float_digits = 3"); pinned != 1 || !strings.Contains(sqls["auditSQL"],
+		"audit_public_visits() RETURNS trigger LANGUAGE plpgsql\nSECURITY DEFINER SET search_path = pg_catalog, pg_temp SET extra_float_digits = 3 AS") {
+		t.Errorf("%d trigger functions pin extra_float_digits, want visits' alone", pinned)
 	}
 }
 

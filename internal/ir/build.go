@@ -150,8 +150,11 @@ func (b *builder) model(t *tags.Model) *Model {
 			b.errs.Addf(f.Pos, "%s.%s: type %s does not match sqlc's %s for column %s",
 				t.Name, f.Name, types.TypeString(f.Type, b.qualifier), types.TypeString(sf.Type(), b.qualifier), col)
 		}
-		m.Columns = append(m.Columns, &Column{Name: col, Type: sf.Type(), Exclude: f.Exclude, Redact: f.Redact, NonPHI: f.NonPHI,
-			ByText: comparesByText(sf.Type()), ByBytes: isString(sf.Type()) && !b.in.ExactText[m.Schema+"."+m.Relation+"."+col]})
+		key := m.Schema + "." + m.Relation + "." + col
+		c := &Column{Name: col, Type: sf.Type(), Exclude: f.Exclude, Redact: f.Redact, NonPHI: f.NonPHI,
+			ByText: comparesByText(sf.Type()), ByBytes: isString(sf.Type()) && !b.in.ExactText[key], FloatText: !b.in.FloatFree[key]}
+		m.Columns = append(m.Columns, c)
+		m.FloatDigits = m.FloatDigits || c.FloatText
 	}
 	for _, f := range t.Fields {
 		if !inSQLC[f.Name] {

@@ -50,6 +50,9 @@ type Model struct {
 	// Moves are the other models whose patient path goes through a column of this table: an UPDATE of that
 	// column can move their rows to another patient.
 	Moves []*Move
+	// FloatDigits: some column is FloatText, so its trigger function pins extra_float_digits. Only then: every
+	// SET clause costs each audited statement.
+	FloatDigits bool
 }
 
 // Column is a column and how the trail treats it.
@@ -65,6 +68,10 @@ type Column struct {
 	// ByBytes: a string column, whose SQL type's equality may hold texts that differ (citext, a nondeterministic
 	// collation: 'Ann' = 'ann'), so the generated SQL compares its text byte for byte too.
 	ByBytes bool
+	// FloatText: the column's SQL type may print floats (a float, a geometric type, one the generator does not
+	// know; load.Input.FloatFree), whose text and JSON forms follow the session's extra_float_digits: lowered,
+	// they round, falsifying the images and hiding changes found on the text.
+	FloatText bool
 }
 
 // Patient is a resolved patient path.

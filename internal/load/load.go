@@ -34,6 +34,10 @@ type Input struct {
 	// schema declares text, varchar or char without a collation, or an enum it creates (sqlparse.ColumnType.Exact).
 	// Any other string type's equality may hold texts that differ (citext's ignores case).
 	ExactText map[string]bool
+	// FloatFree are the columns whose SQL type's text and JSON forms depend on no extra_float_digits, keyed as
+	// ExactText (sqlparse.ColumnType.FloatFree). Any other column's may: a float, a geometric type, a type the
+	// schema does not tell, or a column whose declaration was not read.
+	FloatFree map[string]bool
 	// DBArgument: sqlc's methods take the DBTX as their second argument (emit_methods_with_db_argument).
 	DBArgument bool
 	// ExportedQueries: sqlc's SQL constants are named as its methods, not lower-cased (emit_exported_queries).
@@ -149,10 +153,10 @@ func absPath(dir, p string) (string, error) {
 	return filepath.Abs(filepath.Join(dir, p))
 }
 
-// scanSchemas reads sqlc's schema paths (relative to dir), in order, into in's Tables, Views and ExactText: an
-// enum one file creates may type a column of another.
+// scanSchemas reads sqlc's schema paths (relative to dir), in order, into in's Tables, Views, ExactText and
+// FloatFree: an enum one file creates may type a column of another.
 func scanSchemas(dir string, schema []string, in *Input) error {
-	in.Tables, in.ExactText, in.Views = map[string]bool{}, map[string]bool{}, map[string][]string{}
+	in.Tables, in.ExactText, in.FloatFree, in.Views = map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string][]string{}
 	cols, types, moved := map[sqlparse.Column]sqlparse.ColumnType{}, map[sqlparse.Table]bool{}, map[sqlparse.Table]bool{}
 	for _, sc := range schema {
 		sabs, err := absPath(dir, sc)
@@ -164,7 +168,9 @@ func scanSchemas(dir string, schema []string, in *Input) error {
 		}
 	}
 	for c, ct := range cols {
-		in.ExactText[c.Schema+"."+c.Table.Name+"."+c.Name] = ct.Exact(types, moved)
+		key := c.Schema + "." + c.Table.Name + "." + c.Name
+		in.ExactText[key] = ct.Exact(types, moved)
+		in.FloatFree[key] = ct.FloatFree(types, moved)
 	}
 	return nil
 }

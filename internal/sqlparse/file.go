@@ -127,8 +127,11 @@ type Column struct {
 	Name string
 }
 
-// ColumnType is what a column's declared type tells of its equality.
+// ColumnType is what a column's declared type tells of its equality and of its text.
 type ColumnType struct {
+	// Type is the declared type's name, arrays and collation aside, as written: Schema "" when unqualified (a
+	// built-in type, which pg_catalog, searched first, resolves, or else one in public). Zero when unread.
+	Type Table
 	// PlainText: text, varchar or char (bpchar) with no COLLATE clause, whose equality is byte equality, since a
 	// database's default collation is deterministic.
 	PlainText bool
@@ -141,6 +144,39 @@ type ColumnType struct {
 // renamed or moved away from (see createdTypes).
 func (ct ColumnType) Exact(types, moved map[Table]bool) bool {
 	return ct.PlainText || ct.Named != (Table{}) && types[ct.Named] && !moved[ct.Named]
+}
+
+// FloatFree reports whether the text and JSON forms of a column of type ct depend on no extra_float_digits: it
+// is a built-in type that prints no float (floatFree), or an enum the schema creates (given types and moved, as
+// for Exact), or an array of one. A float, a geometric type, and a type the schema does not tell (a domain,
+// composite or range, an extension's) may print floats by it.
+func (ct ColumnType) FloatFree(types, moved map[Table]bool) bool {
+	t := ct.Type
+	if t.Name == "" {
+		return false
+	}
+	if (t.Schema == "" || t.Schema == "pg_catalog") && floatFree[t.Name] {
+		return true
+	}
+	if t.Schema == "pg_catalog" {
+		return false
+	}
+	enum := qualified(t.Schema, t.Name)
+	return types[enum] && !moved[enum]
+}
+
+// floatFree are the built-in types whose text and JSON forms print no float, named as libpg_query names them
+// (the SQL standard's spellings become pg_catalog's names: integer is pg_catalog.int4).
+var floatFree = map[string]bool{}
+
+func init() {
+	for _, n := range strings.Fields(`bool int2 int4 int8 smallserial serial2 serial serial4 bigserial serial8 oid
+		numeric money text varchar bpchar char name bytea json jsonb jsonpath xml uuid bit varbit
+		date time timetz timestamp timestamptz interval inet cidr macaddr macaddr8 tsvector tsquery pg_lsn xid8
+		int4range int8range numrange daterange tsrange tstzrange
+		int4multirange int8multirange nummultirange datemultirange tsmultirange tstzmultirange`) {
+		floatFree[n] = true
+	}
 }
 
 // columnTypes reads the type of each column a file of SQL statements declares (CREATE TABLE, ALTER TABLE ADD
@@ -182,18 +218,30 @@ func columnTypes(tree *pg_query.ParseResult) map[Column]ColumnType {
 // columnType reads a column definition's type.
 func columnType(cd *pg_query.ColumnDef) ColumnType {
 	tn := cd.TypeName
-	if tn == nil || cd.CollClause != nil || len(tn.ArrayBounds) > 0 || tn.Setof {
+	if tn == nil || tn.Setof {
 		return ColumnType{}
 	}
 	var names []string
 	for _, n := range tn.Names {
 		names = append(names, n.GetString_().GetSval())
 	}
+	ct := ColumnType{}
+	switch len(names) {
+	case 1:
+		ct.Type = Table{Name: names[0]}
+	case 2:
+		ct.Type = Table{Schema: names[0], Name: names[1]}
+	}
+	if cd.CollClause != nil || len(tn.ArrayBounds) > 0 {
+		return ct
+	}
 	switch strings.Join(names, ".") {
 	case "text", "pg_catalog.text", "varchar", "pg_catalog.varchar", "bpchar", "pg_catalog.bpchar":
-		return ColumnType{PlainText: true}
+		ct.PlainText = true
+	default:
+		ct.Named = typeName(tn.Names)
 	}
-	return ColumnType{Named: typeName(tn.Names)}
+	return ct
 }
 
 // createdTypes reports, for each type a file of SQL statements creates, whether it is an enum (CREATE TYPE ...

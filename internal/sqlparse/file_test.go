@@ -71,3 +71,28 @@ func TestColumnTypes(t *testing.T) {
 		t.Errorf("ReadSchema(...).Moved = %v\nwant %v", sc.Moved, moved)
 	}
 }
+
+// Built-in types that print no float, and the enums the schema creates (arrays of them too), print the same
+// whatever extra_float_digits is; floats, geometric types, domains, composites, ranges, extensions' types and
+// types renamed away from may not.
+func TestFloatFree(t *testing.T) {
+	sc, err := ReadSchema(`CREATE TYPE mood AS ENUM ('calm'); CREATE DOMAIN temp AS float8; CREATE TYPE pair AS (a float8);
+		CREATE TYPE was AS ENUM ('x'); ALTER TYPE was RENAME TO renamed;
+		CREATE TABLE t (id bigint, n integer, s text COLLATE "C", tags text[], at timestamptz, at2 timestamp with time zone,
+			amount numeric(10, 2), k mood, ks mood[], q pg_catalog.float8, d double precision, r real, f float, f4 float(10),
+			p point, ps point[], b box, c circle, tmp temp, pr pair, old renamed, e citext, x public.mood, y other.mood,
+			j jsonb, u uuid, ok boolean)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	free := map[string]bool{}
+	for c, ct := range sc.Columns {
+		free[c.Name] = ct.FloatFree(sc.Types, sc.Moved)
+	}
+	want := map[string]bool{"id": true, "n": true, "s": true, "tags": true, "at": true, "at2": true, "amount": true, "k": true,
+		"ks": true, "q": false, "d": false, "r": false, "f": false, "f4": false, "p": false, "ps": false, "b": false, "c": false,
+		"tmp": false, "pr": false, "old": false, "e": false, "x": true, "y": false, "j": true, "u": true, "ok": true}
+	if !maps.Equal(free, want) {
+		t.Errorf("FloatFree of ReadSchema(...).Columns = %v\nwant %v", free, want)
+	}
+}

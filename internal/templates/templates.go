@@ -111,6 +111,11 @@ func (d *data) Columns() string {
 // Func names the audit trigger function of the model's table (in the audit schema).
 func (d *data) Func() string { return ident(d.m.Func) }
 
+// FloatDigits: the function pins extra_float_digits to 3, which prints every float exactly (shortest round trip):
+// a session that lowered it (down to -15, startup options included) would otherwise round the floats of the images
+// and of the text forms changes are found on (point(1.1,2.1) and point(1.4,2.4) both print (1,2)).
+func (d *data) FloatDigits() bool { return d.m.FloatDigits }
+
 // Changed is the array of the columns (excluded ones too, by name) whose value differs between rows old and new,
 // one CASE per line, each indented by ind and a tab. Columns marked ByText compare as text, ByBytes by equality
 // and by their text in the C collation. A half of a changed id (old or new missing) names every column: naming

@@ -28,6 +28,7 @@ type Visit struct {
 	UpdatedAt   pgtype.Timestamptz `audit:"nonphi"`
 	Intake      []byte
 	Chair       pgtype.Point
+	Temp        pgtype.Float8
 }
 
 type Claim struct {

@@ -16,7 +16,9 @@ CREATE TABLE visits (
     updated_at  timestamptz NOT NULL DEFAULT now(),
     -- Types without an equality operator: changes to them are found on their text form.
     intake      json,
-    chair       point
+    chair       point,
+    -- A float: its text and JSON follow extra_float_digits, which the trigger function pins.
+    temp        double precision
 );
 
 CREATE TABLE claims (

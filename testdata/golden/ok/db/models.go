@@ -91,4 +91,5 @@ type Visit struct {
 	UpdatedAt pgtype.Timestamptz `db:"updated_at"`
 	Intake    []byte             `db:"intake"`
 	Chair     pgtype.Point       `db:"chair"`
+	Temp      pgtype.Float8      `db:"temp"`
 }

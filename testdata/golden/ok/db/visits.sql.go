@@ -29,7 +29,7 @@ func (q *Queries) CloseAll(ctx context.Context, arg CloseAllParams) (int64, erro
 }
 
 const createVisit = `-- name: CreateVisit :one
-INSERT INTO visits (patient_id, reason, note, "time", intake) VALUES ($1, lower($2), $3, $4, $5::text::json) RETURNING id, patient_id, reason, note, time, updated_at, intake, chair
+INSERT INTO visits (patient_id, reason, note, "time", intake) VALUES ($1, lower($2), $3, $4, $5::text::json) RETURNING id, patient_id, reason, note, time, updated_at, intake, chair, temp
 `
 
 type CreateVisitParams struct {
@@ -58,6 +58,7 @@ func (q *Queries) CreateVisit(ctx context.Context, arg CreateVisitParams) (Visit
 		&i.UpdatedAt,
 		&i.Intake,
 		&i.Chair,
+		&i.Temp,
 	)
 	return i, err
 }
@@ -80,7 +81,7 @@ func (q *Queries) DeleteByReason(ctx context.Context, arg DeleteByReasonParams) 
 }
 
 const deleteVisit = `-- name: DeleteVisit :one
-DELETE FROM visits WHERE id = $1 RETURNING id, patient_id, reason, note, time, updated_at, intake, chair
+DELETE FROM visits WHERE id = $1 RETURNING id, patient_id, reason, note, time, updated_at, intake, chair, temp
 `
 
 func (q *Queries) DeleteVisit(ctx context.Context, id int64) (Visit, error) {
@@ -95,12 +96,13 @@ func (q *Queries) DeleteVisit(ctx context.Context, id int64) (Visit, error) {
 		&i.UpdatedAt,
 		&i.Intake,
 		&i.Chair,
+		&i.Temp,
 	)
 	return i, err
 }
 
 const purgeClosed = `-- name: PurgeClosed :many
-DELETE FROM visits WHERE patient_id = $1 AND reason = 'closed' RETURNING id, patient_id, reason, note, time, updated_at, intake, chair
+DELETE FROM visits WHERE patient_id = $1 AND reason = 'closed' RETURNING id, patient_id, reason, note, time, updated_at, intake, chair, temp
 `
 
 func (q *Queries) PurgeClosed(ctx context.Context, patientID int64) ([]Visit, error) {
@@ -121,6 +123,7 @@ func (q *Queries) PurgeClosed(ctx context.Context, patientID int64) ([]Visit, er
 			&i.UpdatedAt,
 			&i.Intake,
 			&i.Chair,
+			&i.Temp,
 		); err != nil {
 			return nil, err
 		}
@@ -133,7 +136,7 @@ func (q *Queries) PurgeClosed(ctx context.Context, patientID int64) ([]Visit, er
 }
 
 const rescheduleAll = `-- name: RescheduleAll :many
-UPDATE visits SET "time" = $2, updated_at = now() WHERE patient_id = $1 AND reason <> 'locked' RETURNING id, patient_id, reason, note, time, updated_at, intake, chair
+UPDATE visits SET "time" = $2, updated_at = now() WHERE patient_id = $1 AND reason <> 'locked' RETURNING id, patient_id, reason, note, time, updated_at, intake, chair, temp
 `
 
 type RescheduleAllParams struct {
@@ -160,6 +163,7 @@ func (q *Queries) RescheduleAll(ctx context.Context, arg RescheduleAllParams) ([
 			&i.UpdatedAt,
 			&i.Intake,
 			&i.Chair,
+			&i.Temp,
 		); err != nil {
 			return nil, err
 		}
@@ -186,7 +190,7 @@ func (q *Queries) SetVisitReason(ctx context.Context, arg SetVisitReasonParams) 
 }
 
 const updateVisit = `-- name: UpdateVisit :one
-UPDATE visits SET reason = $2, note = $3, updated_at = now() WHERE id = $1 AND reason <> 'locked' RETURNING id, patient_id, reason, note, time, updated_at, intake, chair
+UPDATE visits SET reason = $2, note = $3, updated_at = now() WHERE id = $1 AND reason <> 'locked' RETURNING id, patient_id, reason, note, time, updated_at, intake, chair, temp
 `
 
 type UpdateVisitParams struct {
@@ -207,6 +211,7 @@ func (q *Queries) UpdateVisit(ctx context.Context, arg UpdateVisitParams) (Visit
 		&i.UpdatedAt,
 		&i.Intake,
 		&i.Chair,
+		&i.Temp,
 	)
 	return i, err
 }
