@@ -7,10 +7,13 @@ package auditschema
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"text/template"
 
 	"github.com/jackc/pgx/v5"
@@ -173,8 +176,43 @@ func render(name string, v any) (string, error) {
 
 // SQL returns the statements that create schema version 1 with c's names, as one migration (goose annotations
 // included; other tools ignore them as comments). It does not include the event trigger (DDLSQL), which needs a
-// superuser.
-func (c Config) SQL() (string, error) { return c.render("v1.sql") }
+// superuser. It records in schema_version which SQL it is, so that this library refuses a schema another
+// revision installed, however it was run.
+func (c Config) SQL() (string, error) {
+	d, err := c.digest()
+	if err != nil {
+		return "", err
+	}
+	rev, err := revision()
+	if err != nil {
+		return "", err
+	}
+	return render("v1.sql", schemaView{c.view(), rev, d})
+}
+
+// schemaView is what v1.sql reads: the names, and the digests it records of itself.
+type schemaView struct {
+	view
+	Revision, Digest string
+}
+
+// digest is the SHA-256, in hex, of c's schema SQL with its digests left empty (the SQL cannot hold its own):
+// what schema_version.digest records.
+func (c Config) digest() (string, error) {
+	if err := c.Check(); err != nil {
+		return "", err
+	}
+	sql, err := render("v1.sql", schemaView{view: c.view()})
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256([]byte(sql))
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// revision is the digest with the default names, schema_version.revision: it tells this library's schema SQL
+// from another revision's whatever the names, for the generated SQL, whose generator knows only some of them.
+var revision = sync.OnceValues(Defaults.digest)
 
 // DatabaseSQL returns the statements that set what the audit schema needs of the database itself: no TEMP for the
 // application. Install and InstallModels run them every time: database privileges do not survive CREATE DATABASE

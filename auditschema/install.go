@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -12,16 +13,17 @@ import (
 
 // Report says what Install did.
 type Report struct {
-	// Installed: the schema was created by this call (false: it was already at Version).
+	// Installed: the schema was created by this call (false: it was already installed, by this SQL).
 	Installed bool
 	// EventTrigger: the DDL event trigger is in place. It needs a superuser; without one it is skipped and DDL on
 	// audited tables is not recorded.
 	EventTrigger bool
 }
 
-// Install creates the roles and the audit schema with c's names, unless the schema already holds this version;
-// it runs in one transaction. The connecting user must be a superuser, or have CREATEROLE and own the database
-// (then the event trigger is skipped): only the owner may revoke TEMPORARY from PUBLIC. Run it before the migrations that give tables to the owner role
+// Install creates the roles and the audit schema with c's names, unless the schema already holds exactly the SQL
+// that c.SQL() creates; a schema another revision of this library installed, or with other names, is refused (a
+// *NotReadyError, matching ErrNotReady) and left as it is. It runs in one transaction. The connecting user must be
+// a superuser, or have CREATEROLE and own the database (then the event trigger is skipped): only the owner may revoke TEMPORARY from PUBLIC. Run it before the migrations that give tables to the owner role
 // and grant the application role; then install the models (InstallModels, or the generated Install).
 func Install(ctx context.Context, db Querier, c Config) (*Report, error) {
 	c = c.WithDefaults()
@@ -34,6 +36,15 @@ func Install(ctx context.Context, db Querier, c Config) (*Report, error) {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext('auditrepo install'))"); err != nil {
 			return err
 		}
+		inst, err := installed(ctx, tx, c)
+		if err != nil {
+			return err
+		}
+		if inst.version > 0 {
+			if err := c.refuseOther(inst); err != nil {
+				return err
+			}
+		}
 		probs, err := checkRoles(ctx, tx, c)
 		if err != nil {
 			return err
@@ -41,17 +52,7 @@ func Install(ctx context.Context, db Querier, c Config) (*Report, error) {
 		if len(probs) > 0 {
 			return &NotReadyError{Problems: probs}
 		}
-		v, err := installedVersion(ctx, tx, c)
-		if err != nil {
-			return err
-		}
-		switch {
-		case v > Version:
-			return &NotReadyError{Problems: []Problem{{
-				What: fmt.Sprintf("%s holds schema version %d, newer than this library's %d", c.Schema, v, Version),
-				Fix:  "use the version of github.com/auditrepo/auditrepo that installed it, or a later one",
-			}}}
-		case v == 0:
+		if inst.version == 0 {
 			sql, err := c.SQL()
 			if err != nil {
 				return err
@@ -115,30 +116,78 @@ func superuser(ctx context.Context, tx pgx.Tx) (bool, error) {
 	return super, err
 }
 
-// installedVersion is the schema version installed under c's schema, 0 if none. The table is looked up in the
-// catalog, which needs no privilege: to_regclass would need USAGE on the schema, which a CREATEROLE installer
-// outside the owner role lacks.
-func installedVersion(ctx context.Context, tx pgx.Tx, c Config) (int, error) {
+// installation is the newest row of an audit schema's schema_version: version 0 when there is none.
+type installation struct {
+	version          int
+	revision, digest string // "" where the revision that installed it recorded none
+}
+
+// installed reads what is installed under c's schema. The table is looked up in the catalog, which needs no
+// privilege: to_regclass would need USAGE on the schema, which a CREATEROLE installer outside the owner role
+// lacks. The digests are read through to_jsonb, as revisions from before they were recorded lack their columns.
+func installed(ctx context.Context, tx pgx.Tx, c Config) (installation, error) {
 	var found bool
 	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 		WHERE n.nspname = $1 AND c.relname = 'schema_version')`, c.Schema).Scan(&found)
 	if err != nil {
-		return 0, fmt.Errorf("auditschema: looking for %s.schema_version: %w", c.Schema, err)
+		return installation{}, fmt.Errorf("auditschema: looking for %s.schema_version: %w", c.Schema, err)
 	}
 	if !found {
-		return 0, nil
+		return installation{}, nil
 	}
-	var v *int
+	var inst installation
 	err = asAuditMember(ctx, tx, c, func() error {
-		if err := tx.QueryRow(ctx, "SELECT max(version) FROM "+pgx.Identifier{c.Schema, "schema_version"}.Sanitize()).Scan(&v); err != nil {
+		err := tx.QueryRow(ctx, `SELECT v.version, COALESCE(to_jsonb(v)->>'revision', ''), COALESCE(to_jsonb(v)->>'digest', '')
+			FROM `+pgx.Identifier{c.Schema, "schema_version"}.Sanitize()+` v ORDER BY v.version DESC LIMIT 1`).Scan(&inst.version, &inst.revision, &inst.digest)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("auditschema: reading %s.schema_version: %w", c.Schema, err)
 		}
 		return nil
 	})
-	if err != nil || v == nil {
-		return 0, err
+	return inst, err
+}
+
+// refuseOther returns a *NotReadyError unless the installed schema inst is the one c.SQL() creates. Until a
+// version is released its SQL changes with no upgrade between revisions: this library's functions, grants and
+// triggers used with another revision's schema would install and then fail at run time.
+func (c Config) refuseOther(inst installation) error {
+	if inst.version > Version {
+		return &NotReadyError{Problems: []Problem{{
+			What: fmt.Sprintf("%s holds schema version %d, newer than this library's %d", c.Schema, inst.version, Version),
+			Fix:  "use the version of github.com/auditrepo/auditrepo that installed it, or a later one",
+		}}}
 	}
-	return *v, nil
+	rev, err := revision()
+	if err != nil {
+		return err
+	}
+	if inst.revision != rev {
+		return &NotReadyError{Problems: []Problem{otherRevision(c.Schema)}}
+	}
+	d, err := c.digest()
+	if err != nil {
+		return err
+	}
+	if inst.digest != d {
+		return &NotReadyError{Problems: []Problem{{
+			What: fmt.Sprintf("audit schema %s was installed with other names than this Config's (Table, or the Audit, Owner, App, Reviewer or Sealer role)", c.Schema),
+			Fix:  "use the names it was installed with: the Config, or the flags of `auditrepo schema`, that installed it",
+		}}}
+	}
+	return nil
+}
+
+// otherRevision is the problem of a schema that another revision of version Version installed.
+func otherRevision(schema string) Problem {
+	return Problem{
+		What: fmt.Sprintf("audit schema %s was installed by another revision of schema version %d of github.com/auditrepo/auditrepo: "+
+			"that version is not released yet, its SQL has changed since, and there is no upgrade path between unreleased revisions "+
+			"(this library's repositories and triggers would fail against it at run time)", schema, Version),
+		Fix: fmt.Sprintf("install into a fresh database; or, as a superuser in one transaction (so that no write goes unaudited in between), "+
+			"DROP SCHEMA %s CASCADE (the trail, its seals and the audited tables' triggers go with it: export what you keep first), "+
+			"then Install and InstallModels again (or the SQL of `auditrepo schema` and the models' SQL). Upgrade imports only the "+
+			"version 0 table %s, not another revision's schema", pgx.Identifier{schema}.Sanitize(), LegacyTable),
+	}
 }
 
 // asAuditMember runs f with the connecting user able to act as the audit role: a superuser already can; a
@@ -198,7 +247,8 @@ type Ref struct {
 	To     string `json:"to"`
 }
 
-// InstallModels installs m's trigger functions and triggers in one transaction, after checking that every table
+// InstallModels installs m's trigger functions and triggers in one transaction, after checking that the audit
+// schema is the one Install installs with c (not another revision's, nor other names'), and that every table
 // exists, has the columns its model declares, is owned by the owner role, grants the application role what it
 // needs and has the foreign keys its patient path follows (Ref); if not, it changes nothing and returns a *NotReadyError (matching ErrNotReady) naming what fixes each
 // problem. Running it again replaces what a previous run installed.
@@ -214,15 +264,18 @@ func InstallModels(ctx context.Context, db Querier, c Config, m Models) error {
 		}}}
 	}
 	return pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
-		v, err := installedVersion(ctx, tx, c)
+		inst, err := installed(ctx, tx, c)
 		if err != nil {
 			return err
 		}
-		if v != Version {
+		if inst.version == 0 {
 			return &NotReadyError{Problems: []Problem{{
-				What: fmt.Sprintf("audit schema %s is not installed (version %d, want %d)", c.Schema, v, Version),
+				What: fmt.Sprintf("audit schema %s is not installed", c.Schema),
 				Fix:  "auditschema.Install, or the SQL of `auditrepo schema`",
 			}}}
+		}
+		if err := c.refuseOther(inst); err != nil {
+			return err
 		}
 		if err := check(ctx, tx, c, m.Tables); err != nil {
 			return err
@@ -273,10 +326,11 @@ func check(ctx context.Context, tx pgx.Tx, c Config, tables []Table) error {
 	return nil
 }
 
-// ModelChecksSQL returns the statement that refuses installing the triggers of tables, naming each problem and its
-// fix, unless the tables pass the checks InstallModels makes of them (not those of the roles): the generated
-// Models.SQL starts with it, for installs that run that alone. It calls the audit schema's check_models, which
-// reads the owner and application roles from the grants of the schema installed under schema.
+// ModelChecksSQL returns the statements that refuse installing the triggers of tables, naming each problem and its
+// fix, unless the audit schema installed under schema is this library's revision (whatever its names: the
+// generator knows only some) and the tables pass the checks InstallModels makes of them (not those of the roles):
+// the generated Models.SQL starts with them, for installs that run that alone. They call the audit schema's
+// check_models, which reads the owner and application roles from the grants of the schema.
 func ModelChecksSQL(schema string, tables []Table) (string, error) {
 	c := Config{Schema: schema}
 	if err := c.Check(); err != nil {
@@ -293,9 +347,13 @@ func ModelChecksSQL(schema string, tables []Table) (string, error) {
 		}
 		lines[i] = strings.TrimSuffix(b.String(), "\n")
 	}
-	v := c.view()
+	rev, err := revision()
+	if err != nil {
+		return "", err
+	}
 	return render("model_checks", struct {
 		view
-		Models string
-	}{v, "[\n\t" + strings.Join(lines, ",\n\t") + "\n]"})
+		Models, Revision string
+		Version          int
+	}{c.view(), "[\n\t" + strings.Join(lines, ",\n\t") + "\n]", rev, Version})
 }

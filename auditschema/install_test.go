@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -214,11 +215,94 @@ func TestInstallRefusesMismatches(t *testing.T) {
 	if !errors.Is(err, auditschema.ErrNotReady) || !strings.Contains(err.Error(), `generate them with -schema auditrepo, or install with Config.Schema "audit2"`) {
 		t.Errorf("InstallModels of another schema's models = %v, want ErrNotReady naming both fixes", err)
 	}
-	if _, err := db.Exec(ctx, "SET ROLE auditrepo_audit; INSERT INTO auditrepo.schema_version (version) VALUES (99); RESET ROLE"); err != nil {
+	if _, err := db.Exec(ctx, "SET ROLE auditrepo_audit; INSERT INTO auditrepo.schema_version VALUES (99, now(), '', ''); RESET ROLE"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := auditschema.Install(ctx, db, auditschema.Config{}); !errors.Is(err, auditschema.ErrNotReady) || !strings.Contains(err.Error(), "holds schema version 99, newer than this library's 1") {
 		t.Errorf("Install over a newer schema = %v, want ErrNotReady", err)
+	}
+}
+
+// A schema another revision of version 1 installed (simulated: its recorded revision and digest altered, or
+// missing as in the revisions before they were recorded) is refused by Install, InstallModels, Upgrade and the
+// generated SQL, naming the fix, nothing changed; so is the current revision installed with other names.
+func TestInstallRefusesAnotherRevision(t *testing.T) {
+	ctx := context.Background()
+	models := auditschema.Models{Schema: "auditrepo", Tables: []auditschema.Table{}, SQL: "SELECT 1"}
+	checks, err := auditschema.ModelChecksSQL("auditrepo", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, older := range map[string]string{
+		"other digests": "UPDATE auditrepo.schema_version SET revision = md5(revision), digest = md5(digest)",
+		"no digests":    "ALTER TABLE auditrepo.schema_version DROP COLUMN revision, DROP COLUMN digest",
+	} {
+		t.Run(name, func(t *testing.T) {
+			db := pgtest.Audited(t, auditschema.Config{})
+			if err := auditschema.InstallModels(ctx, db, auditschema.Config{}, models); err != nil {
+				t.Fatalf("InstallModels on the schema Install installed: %v", err)
+			}
+			if _, err := db.Exec(ctx, checks); err != nil {
+				t.Fatalf("the generated checks on the schema Install installed: %v", err)
+			}
+			if _, err := db.Exec(ctx, older); err != nil {
+				t.Fatal(err)
+			}
+			before := catalog(t, db)
+			const what, fix = "was installed by another revision of schema version 1", `DROP SCHEMA "auditrepo" CASCADE`
+			refused := func(err error) bool {
+				return errors.Is(err, auditschema.ErrNotReady) && strings.Contains(err.Error(), what) && strings.Contains(err.Error(), fix)
+			}
+			if _, err := auditschema.Install(ctx, db, auditschema.Config{}); !refused(err) {
+				t.Errorf("Install = %v, want ErrNotReady naming the other revision and the fix", err)
+			}
+			if err := auditschema.InstallModels(ctx, db, auditschema.Config{}, models); !refused(err) {
+				t.Errorf("InstallModels = %v, want ErrNotReady naming the other revision and the fix", err)
+			}
+			if _, err := auditschema.Upgrade(ctx, db, auditschema.Config{}, ""); !refused(err) || !errors.Is(err, auditschema.ErrUpgradeRefused) {
+				t.Errorf("Upgrade = %v, want ErrUpgradeRefused and ErrNotReady naming the other revision", err)
+			}
+			_, err := db.Exec(ctx, checks)
+			if pgtest.SQLState(err) != "55000" || !strings.Contains(err.Error(), what) {
+				t.Errorf("the generated checks = %v, want 55000 naming the other revision", err)
+			}
+			if after := catalog(t, db); after != before {
+				t.Errorf("refusals changed the catalog:\nbefore %s\nafter  %s", before, after)
+			}
+		})
+	}
+	db := pgtest.Audited(t, auditschema.Config{})
+	other := auditschema.Config{Reviewer: "auditrepo_reviewer_other"}
+	const names = "was installed with other names than this Config's"
+	if _, err := auditschema.Install(ctx, db, other); !errors.Is(err, auditschema.ErrNotReady) || !strings.Contains(err.Error(), names) {
+		t.Errorf("Install with other names = %v, want ErrNotReady naming them", err)
+	}
+	if err := auditschema.InstallModels(ctx, db, other, models); !errors.Is(err, auditschema.ErrNotReady) || !strings.Contains(err.Error(), names) {
+		t.Errorf("InstallModels with other names = %v, want ErrNotReady naming them", err)
+	}
+	// The generated SQL knows only some of the names: the revision it checks is the same under any.
+	if _, err := db.Exec(ctx, checks); err != nil {
+		t.Errorf("the generated checks: %v", err)
+	}
+}
+
+// The schema's SQL records its revision, the same whatever the names, and its digest, which the names change.
+func TestSQLRecordsItsDigests(t *testing.T) {
+	recorded := regexp.MustCompile(`INSERT INTO \S+\.schema_version \(version, revision, digest\) VALUES \(1, '([0-9a-f]{64})', '([0-9a-f]{64})'\);`)
+	digests := func(c auditschema.Config) []string {
+		sql, err := c.SQL()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := recorded.FindStringSubmatch(sql)
+		if m == nil {
+			t.Fatalf("%+v: the SQL records no digests", c)
+		}
+		return m[1:]
+	}
+	def, other := digests(auditschema.Config{}), digests(auditschema.Config{Schema: "audit2", App: "app2"})
+	if def[0] != def[1] || other[0] != def[0] || other[1] == def[1] {
+		t.Errorf("default names: revision %s, digest %s; others: %s, %s; want one revision, the default names' digest equal to it, the others' not", def[0], def[1], other[0], other[1])
 	}
 }
 

@@ -60,8 +60,9 @@ func (e *UpgradeMismatchError) Error() string {
 func (e *UpgradeMismatchError) Is(target error) bool { return target == ErrUpgradeMismatch }
 
 // ErrUpgradeRefused is matched (errors.Is) by the error Upgrade returns when it will not import: the audit
-// schema is not installed, the version 0 table is missing or reappeared after an import, its ids collide with
-// rows already in the audit table, or the trail has been sealed. Nothing was changed; the error says why.
+// schema is not installed, or not as Install installs it with the Config (then ErrNotReady matches too), the
+// version 0 table is missing or reappeared after an import, its ids collide with rows already in the audit
+// table, or the trail has been sealed. Nothing was changed; the error says why.
 var ErrUpgradeRefused = errors.New("auditschema: upgrade from schema version 0 refused")
 
 type upgradeView struct {
@@ -119,12 +120,15 @@ func Upgrade(ctx context.Context, db Querier, c Config, legacy string) (*Upgrade
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext('auditrepo install'))"); err != nil {
 			return err
 		}
-		ver, err := installedVersion(ctx, tx, c)
+		inst, err := installed(ctx, tx, c)
 		if err != nil {
 			return err
 		}
-		if ver != Version {
-			return refuse("audit schema %s is at version %d, not %d: run Install first", c.Schema, ver, Version)
+		if inst.version == 0 {
+			return refuse("audit schema %s is not installed: run Install first", c.Schema)
+		}
+		if err := c.refuseOther(inst); err != nil {
+			return fmt.Errorf("%w: %w", ErrUpgradeRefused, err)
 		}
 		// As Install does: a CREATEROLE user acts as the audit role for this call only.
 		return asAuditMember(ctx, tx, c, func() error {

@@ -153,7 +153,20 @@ $ar$;
 
 
 {{- define "model_checks" -}}
--- Installing these triggers requires of their tables what auditschema.InstallModels checks first: for installs that
--- run this SQL alone, check_models refuses, naming each problem and its fix.
+-- Installing these triggers requires the audit schema they were generated for, and of their tables what
+-- auditschema.InstallModels checks first: for installs that run this SQL alone, these refuse, naming the fix. The
+-- schema's revision is read through to_jsonb: the table of a revision from before it was recorded has no column.
+-- +goose StatementBegin
+DO $ar$
+BEGIN
+	IF (SELECT pg_catalog.to_jsonb(v) OPERATOR(pg_catalog.->>) 'revision' FROM {{.S}}.schema_version v ORDER BY v.version DESC LIMIT 1)
+	   IS DISTINCT FROM {{lit .Revision}} THEN
+		RAISE EXCEPTION 'audit schema % was installed by another revision of schema version {{.Version}} of github.com/auditrepo/auditrepo than the one that generated this SQL: that version is not released yet, and there is no upgrade path between unreleased revisions; nothing was installed', {{lit .Schema}}
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			HINT = 'Generate with the revision that installed the schema; or install this revision''s schema (auditrepo schema prints it) into a fresh database, or after DROP SCHEMA {{.S}} CASCADE, as a superuser in one transaction with this SQL (the trail, its seals and the audited tables'' triggers go with the schema: export what you keep first).';
+	END IF;
+END
+$ar$;
+-- +goose StatementEnd
 SELECT {{.S}}.check_models({{lit .Models}});
 {{- end -}}

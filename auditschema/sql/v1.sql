@@ -62,12 +62,17 @@ CREATE SCHEMA {{.S}} AUTHORIZATION {{ident .Audit}};
 GRANT USAGE ON SCHEMA {{.S}} TO {{ident .App}}, {{ident .Owner}}, {{ident .Reviewer}}, {{ident .Sealer}};
 SET LOCAL ROLE {{ident .Audit}};
 
--- Which version of this schema is installed; Install and the migrations read it.
+-- Which version of this schema is installed, and exactly which SQL installed it: digest is the SHA-256 of this
+-- SQL as rendered (its two digests left empty), revision the same with the default names. Until a version is
+-- released its SQL changes with no upgrade from one revision to the next: Install and InstallModels refuse a
+-- schema of another digest, the generated SQL, which knows only some of the names, one of another revision.
 CREATE TABLE {{.S}}.schema_version (
 	version     integer PRIMARY KEY,
-	installed_at timestamptz NOT NULL DEFAULT now()
+	installed_at timestamptz NOT NULL DEFAULT now(),
+	revision    text NOT NULL,
+	digest      text NOT NULL
 );
-INSERT INTO {{.S}}.schema_version (version) VALUES (1);
+INSERT INTO {{.S}}.schema_version (version, revision, digest) VALUES (1, {{lit .Revision}}, {{lit .Digest}});
 
 -- The values of an audit row's actor_kind and action. Domains rather than CHECK constraints of the table: every
 -- statement that inserts reads and plans a table's constraints again (about 70k instructions per audited
