@@ -354,6 +354,5 @@ func ModelChecksSQL(schema string, tables []Table) (string, error) {
 	return render("model_checks", struct {
 		view
 		Models, Revision string
-		Version          int
-	}{c.view(), "[\n\t" + strings.Join(lines, ",\n\t") + "\n]", rev, Version})
+	}{c.view(), "[\n\t" + strings.Join(lines, ",\n\t") + "\n]", rev})
 }

@@ -3,18 +3,6 @@
 -- owner cannot remove. Event triggers need a superuser; Install skips this part otherwise and says so in its Report
 -- (EventTrigger false; cmd/migrate prints it).
 
--- A schema installed before ddl_log had its triggers column gets it, once: the event trigger records the ALTER
--- TABLE, which on every install would fill ddl_log.
--- +goose StatementBegin
-DO $ar$
-BEGIN
-	IF NOT EXISTS (SELECT FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass(pg_catalog.format('%I.ddl_log', {{lit .Schema}})) AND attname = 'triggers') THEN
-		EXECUTE format('ALTER TABLE %I.ddl_log ADD COLUMN triggers text', {{lit .Schema}});
-	END IF;
-END
-$ar$;
--- +goose StatementEnd
-
 -- audited_types are the types the audited tables' columns are of, and those these are made of (elements, bases,
 -- range subtypes, composites' fields): what the audit triggers print and compare.
 -- +goose StatementBegin

@@ -112,12 +112,13 @@ ORDER BY p.i, p.part, p.j;
 END;
 -- +goose StatementEnd
 
--- check_models refuses installing the triggers of models (as model_problems reads them), naming each problem and
--- its fix, unless their tables are ready. The owner and application roles are those granted maintain() and
+-- check_models refuses installing the triggers of models (as model_problems reads them), generated for the schema
+-- of revision (schema_version.revision), naming each problem and its fix, unless the schema is of that revision
+-- and their tables are ready. The owner and application roles are those granted maintain() and
 -- claim(): the generated Models.SQL runs it first, for installs that run that alone. InstallModels, which has
 -- checked against the roles its Config names, marks its transaction so that this does not check again.
 -- +goose StatementBegin
-CREATE OR REPLACE FUNCTION {{.S}}.check_models(models jsonb) RETURNS void LANGUAGE plpgsql
+CREATE OR REPLACE FUNCTION {{.S}}.check_models(revision text, models jsonb) RETURNS void LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp AS $ar$
 DECLARE
 	owner_role text;
@@ -125,6 +126,12 @@ DECLARE
 	problem record;
 	bad text;
 BEGIN
+	-- Read through to_jsonb: a schema_version from before revisions were recorded has no such column.
+	IF (SELECT pg_catalog.to_jsonb(v) ->> 'revision' FROM {{.S}}.schema_version v ORDER BY v.version DESC LIMIT 1) IS DISTINCT FROM check_models.revision THEN
+		RAISE EXCEPTION 'audit schema % was installed by another revision of schema version 1 of github.com/auditrepo/auditrepo than the one that generated these models: that version is not released yet, and there is no upgrade path between unreleased revisions; nothing was installed', {{lit .Schema}}
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			HINT = 'Generate with the revision that installed the schema; or install this revision''s schema (auditrepo schema prints it) into a fresh database, or after DROP SCHEMA {{.S}} CASCADE, as a superuser in one transaction (the trail, its seals and the audited tables'' triggers go with the schema: export what you keep first).';
+	END IF;
 	IF pg_catalog.current_setting('auditrepo.models_checked', true) = 'on' THEN
 		RETURN;
 	END IF;
@@ -153,20 +160,7 @@ $ar$;
 
 
 {{- define "model_checks" -}}
--- Installing these triggers requires the audit schema they were generated for, and of their tables what
--- auditschema.InstallModels checks first: for installs that run this SQL alone, these refuse, naming the fix. The
--- schema's revision is read through to_jsonb: the table of a revision from before it was recorded has no column.
--- +goose StatementBegin
-DO $ar$
-BEGIN
-	IF (SELECT pg_catalog.to_jsonb(v) OPERATOR(pg_catalog.->>) 'revision' FROM {{.S}}.schema_version v ORDER BY v.version DESC LIMIT 1)
-	   IS DISTINCT FROM {{lit .Revision}} THEN
-		RAISE EXCEPTION 'audit schema % was installed by another revision of schema version {{.Version}} of github.com/auditrepo/auditrepo than the one that generated this SQL: that version is not released yet, and there is no upgrade path between unreleased revisions; nothing was installed', {{lit .Schema}}
-			USING ERRCODE = 'object_not_in_prerequisite_state',
-			HINT = 'Generate with the revision that installed the schema; or install this revision''s schema (auditrepo schema prints it) into a fresh database, or after DROP SCHEMA {{.S}} CASCADE, as a superuser in one transaction with this SQL (the trail, its seals and the audited tables'' triggers go with the schema: export what you keep first).';
-	END IF;
-END
-$ar$;
--- +goose StatementEnd
-SELECT {{.S}}.check_models({{lit .Models}});
+-- Installing these triggers requires the audit schema's revision they were generated for, and of their tables what
+-- auditschema.InstallModels checks first: for installs that run this SQL alone, check_models refuses, naming the fix.
+SELECT {{.S}}.check_models({{lit .Revision}}, {{lit .Models}});
 {{- end -}}
