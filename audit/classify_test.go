@@ -32,11 +32,14 @@ func TestCallErr(t *testing.T) {
 			Where: "SQL statement \"SELECT 'PL/pgSQL function auditrepo.audit_x() line 1'\"\nPL/pgSQL function app.guard() line 3 at EXECUTE"}, nil, ""},
 		{"constraint on the PHI table",
 			&pgconn.PgError{Code: "23505", Message: `duplicate key value violates unique constraint "appointments_pkey"`, TableName: "appointments"}, nil, ""},
+		{"the statement's claim function missing", &pgconn.PgError{Code: "42883", Message: "function auditrepo.claim_public_appointments(text, unknown) does not exist"},
+			ErrNotInstalled, ""},
+		{"another function missing", &pgconn.PgError{Code: "42883", Message: "function auditrepo.claim_public_users(text, unknown) does not exist"}, nil, ""},
 		{"other error", errors.New("connection reset"), nil, "audit: UPDATE appointments: connection reset"},
 		{"context canceled", context.Canceled, nil, "audit: UPDATE appointments: context canceled"},
 	}
 	c := NewWriter(nil).Claim(WithSystem(context.Background(), "t"), ActionUpdate, "appointments",
-		"UPDATE appointments SET status = $2 WHERE (id = $1) AND auditrepo.claim($3, 'appointments', 'AppointmentRepo.SetStatus')")
+		"UPDATE appointments SET status = $2 WHERE (id = $1) AND auditrepo.claim_public_appointments($3, 'AppointmentRepo.SetStatus')")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := c.Err(tt.err)

@@ -16,6 +16,9 @@ var (
 	// ErrCopy: a claimed call was asked to COPY. A claim is a condition of one audited statement, which COPY has
 	// no place for.
 	ErrCopy = errors.New("audit: COPY cannot carry a claim")
+	// ErrNotInstalled: the table's audit triggers are not installed (the generated repo.Install installs them),
+	// so the statement was refused before it changed anything.
+	ErrNotInstalled = errors.New("audit: the table's audit triggers are not installed")
 )
 
 // Action is the kind of change an audit row records.

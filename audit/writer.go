@@ -137,6 +137,8 @@ func (c *Call) Err(err error) error {
 	}
 	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && inAuditTrigger(pgErr, c.sql) {
 		return &Error{Action: c.action, Table: c.table, Kind: ErrAuditWrite, Err: err}
+	} else if ok && noClaimFunc(pgErr, c.sql) {
+		return &Error{Action: c.action, Table: c.table, Kind: ErrNotInstalled, Err: err}
 	}
 	return &Error{Action: c.action, Table: c.table, Err: err}
 }
@@ -153,9 +155,9 @@ func (c *Call) Changed(err error) error {
 // inAuditTrigger reports whether e was raised while the audit triggers wrote the audit rows: a line of the error
 // context (written by the server) names a generated trigger function, schema.audit_...(), whatever the error, so
 // a failed audit row is never mistaken for an ordinary error. The schema must be the audit schema, the one whose
-// claim() the statement sql calls: an application's own trigger function named audit_... is in another schema
-// (the generated functions run with a search_path that never holds the audit schema, so the server always
-// qualifies their names).
+// claim function (claim_...) the statement sql calls: an application's own trigger function named audit_... is
+// in another schema (the generated functions run with a search_path that never holds the audit schema, so the
+// server always qualifies their names).
 func inAuditTrigger(e *pgconn.PgError, sql string) bool {
 	for line := range strings.Lines(e.Where) {
 		fn, ok := strings.CutPrefix(line, "PL/pgSQL function ")
@@ -163,11 +165,19 @@ func inAuditTrigger(e *pgconn.PgError, sql string) bool {
 			continue
 		}
 		schema, _, ok := strings.Cut(fn, ".audit_")
-		if ok && schema != "" && strings.Contains(sql, schema+".claim(") {
+		if ok && schema != "" && strings.Contains(sql, schema+".claim_") {
 			return true
 		}
 	}
 	return false
+}
+
+// noClaimFunc reports whether e says that the claim function the statement sql calls does not exist: the table's
+// audit triggers, installed with it, are not installed.
+func noClaimFunc(e *pgconn.PgError, sql string) bool {
+	fn, ok := strings.CutPrefix(e.Message, "function ")
+	fn, _, found := strings.Cut(fn, "(")
+	return ok && found && e.Code == "42883" && strings.Contains(fn, ".claim_") && strings.Contains(sql, fn+"(")
 }
 
 // claimActor returns the claim's actor for the actor of ctx, or why the write is refused: the fields of an

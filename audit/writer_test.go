@@ -195,7 +195,7 @@ func TestClaimAuditWriteFailure(t *testing.T) {
 	d := testdb.New(t)
 	ctx := audit.WithSystem(t.Context(), "test")
 	insert := `WITH ar_write AS (INSERT INTO users (username, email, password, user_type) VALUES ($1, 'e', 'p', 'patient') RETURNING id)
-		SELECT ar_write.id FROM ar_write WHERE (SELECT auditrepo.claim($2, 'users', 'test'))`
+		SELECT ar_write.id FROM ar_write WHERE (SELECT auditrepo.claim_public_users($2, 'test'))`
 	run := func(name string) error {
 		c := audit.NewWriter(d.App).Claim(ctx, audit.ActionCreate, "users", insert)
 		var id int64

@@ -160,3 +160,39 @@ func noPanic(f func() error) (err error) {
 	}()
 	return f()
 }
+
+// A table whose audit triggers were never installed (a new model deployed before repo.Install ran) has no claim
+// function either: its repository writes fail with audit.ErrNotInstalled, changing nothing, instead of writing no
+// audit row.
+func TestTriggersNotInstalled(t *testing.T) {
+	t.Parallel()
+	c := clinictest.New(t).AddRecords(t)
+	before := clinictest.Snapshot(t, c.Super, guardedTables...)
+	m := clinictest.MaxID(t, c.Reviewer)
+	if err := execAs(c.Super, `DROP TRIGGER audit_insert ON billings; DROP TRIGGER audit_update ON billings; DROP TRIGGER audit_delete ON billings;
+		DROP FUNCTION auditrepo.claim_public_billings(text, text)`); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.R.Billing.Create(c.Ctx, db.CreateBillingParams{PatientID: c.Patient1, Amount: pgNumeric("5.00"), Status: "pending"})
+	if !errors.Is(err, audit.ErrNotInstalled) || errors.Is(err, audit.ErrAuditWrite) {
+		t.Errorf("Billing.Create without triggers: %v, want audit.ErrNotInstalled", err)
+	}
+	_, err = c.R.Billing.CreateMany(c.Ctx, []db.CreateBillingParams{{PatientID: c.Patient1, Amount: pgNumeric("5.00"), Status: "pending"}})
+	if !errors.Is(err, audit.ErrNotInstalled) {
+		t.Errorf("Billing.CreateMany without triggers: %v, want audit.ErrNotInstalled", err)
+	}
+	clinictest.Unchanged(t, c.Super, before)
+	if rows := clinictest.Since(t, c.Reviewer, m); len(rows) != 0 {
+		t.Errorf("%d audit rows", len(rows))
+	}
+	// Installing the models puts both back.
+	if err := repo.Install(t.Context(), c.Super, migrations.Audit); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.R.Billing.Create(c.Ctx, db.CreateBillingParams{PatientID: c.Patient1, Amount: pgNumeric("5.00"), Status: "pending"}); err != nil {
+		t.Errorf("Billing.Create after installing: %v", err)
+	}
+	if rows := clinictest.Since(t, c.Reviewer, m); len(rows) != 1 {
+		t.Errorf("%d audit rows after installing, want 1", len(rows))
+	}
+}

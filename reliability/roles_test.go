@@ -251,7 +251,9 @@ func TestRolePrivileges(t *testing.T) {
 	// Who may call what of the audit schema (the trigger functions included): the application may claim; the
 	// owner's members keep the partitions and apply retention; the sealer appends seals; the reviewer calls nothing.
 	for role, want := range map[string]string{
-		roleApp:           "claim(text,text,text) claim_field(text) claim_prefix(text)",
+		roleApp: "claim(text,text,text) claim_field(text) claim_prefix(text) claim_public_appointments(text,text) claim_public_billings(text,text) " +
+			"claim_public_dental_records(text,text) claim_public_documents(text,text) claim_public_invoices(text,text) " +
+			"claim_public_patient_intake_forms(text,text) claim_public_treatment_plans(text,text) claim_public_users(text,text)",
 		testdb.OwnerLogin: "hold(bigint,timestamp with time zone,timestamp with time zone,text) maintain(integer) release(bigint,text) retain(interval,boolean)",
 		roleSealer:        "seal_checkpoint(bigint,bigint,xid8,xid8,bytea,bytea[],text[],text) seal_leaves(bigint,xid8[],bigint[],timestamp with time zone[],bytea[],bytea[])",
 		roleReviewer:      "",

@@ -156,8 +156,24 @@ BEGIN
 END
 $ar$;
 -- +goose StatementEnd
-{{- end -}}
 
+-- grant_claim lets the roles that may call claim() call f, a table's claim function (the generated SQL creates one
+-- with the table's triggers).
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION {{.S}}.grant_claim(f regprocedure) RETURNS void LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $ar$
+DECLARE
+	grantee text;
+BEGIN
+	EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
+	FOR grantee IN SELECT r.rolname FROM pg_proc p, aclexplode(p.proacl) x JOIN pg_roles r ON r.oid = x.grantee
+		WHERE p.oid = {{lit (print .S ".claim(text, text, text)")}}::regprocedure AND x.privilege_type = 'EXECUTE' AND x.grantee <> p.proowner LOOP
+		EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', f, grantee);
+	END LOOP;
+END
+$ar$;
+-- +goose StatementEnd
+{{- end -}}
 
 {{- define "model_checks" -}}
 -- Installing these triggers requires the audit schema's revision they were generated for, and of their tables what

@@ -96,6 +96,7 @@ func (b *builder) model(t *tags.Model) *Model {
 		b.errs.Addf(t.TablePos, "%s: no table %s in sqlc's schema%s", t.Name, t.Table, b.catalogHint(t.Table))
 	}
 	m.Func = "audit_" + nonIdent.ReplaceAllString(strings.ToLower(m.Schema+"_"+m.Relation), "_")
+	m.ClaimFunc = "claim_" + strings.TrimPrefix(m.Func, "audit_") // as long: as unique as Func
 	if t.Table != "" {
 		kept := m.Func[:min(len(m.Func), maxIdent)] // the name PostgreSQL keeps
 		if prev, dup := b.byTable[tableKey(t.Table)]; dup {
@@ -681,7 +682,7 @@ func (b *builder) query(fn *types.Func, cmd, text string, src load.Query) {
 	}
 	sig := fn.Type().(*types.Signature)
 	w := &Write{Query: fn.Name(), Const: "audited" + fn.Name(), Source: src.Pos, SQLText: text, Stmt: stmt, Method: methodName(fn.Name(), target.Name),
-		Action: actions[stmt.Kind], Table: target.Table, Returns: stmt.HasReturning}
+		Action: actions[stmt.Kind], Table: target.Table, ClaimFunc: target.ClaimFunc, Returns: stmt.HasReturning}
 	w.Claim = target.Name + "Repo." + w.Method
 	switch {
 	case stmt.CurrentOf:

@@ -39,6 +39,7 @@ type Model struct {
 	Relation  string       // the table's name without its schema
 	Qualified string       // the table as SQL names it, schema-qualified
 	Func      string       // the name of its audit trigger function in the audit schema, unquoted
+	ClaimFunc string       // its repository statements' claim function there, installed with its triggers
 	File      string       // its repository's file in the output package, e.g. dental_record.go
 	Row       *types.Named // sqlc's row struct
 	Columns   []*Column    // in sqlc's order, which is the order of RETURNING *
@@ -145,8 +146,9 @@ type Write struct {
 	Stmt    *sqlparse.Statement
 	Action  audit.Action
 
-	// Table is the model's table as claims name it; Claim names the method in the claim (Repo.Method).
-	Table, Claim string
+	// Table is the model's table as claims name it; Claim names the method in the claim (Repo.Method);
+	// ClaimFunc is the model's.
+	Table, Claim, ClaimFunc string
 	// Where, for an UPDATE or DELETE, is sqlc's statement cut where its claim joins the WHERE condition.
 	Where *Where
 	// Select, for an INSERT of one VALUES row without DEFAULT, is sqlc's statement with the row made a SELECT

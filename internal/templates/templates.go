@@ -108,6 +108,9 @@ func (d *data) Columns() string {
 	return arrayLit(names)
 }
 
+// ClaimFunc names the function the model's repository statements claim through (in the audit schema).
+func (d *data) ClaimFunc() string { return ident(d.m.ClaimFunc) }
+
 // Func names the audit trigger function of the model's table (in the audit schema).
 func (d *data) Func() string { return ident(d.m.Func) }
 

@@ -117,7 +117,7 @@ func TestChangesAreTheRowsJSON(t *testing.T) {
 	ctx := t.Context()
 	cols := []string{"id", "n", "o", "d", "c", "after", "changed", "patient", "ar_after", "ar_changes", "num", "arr", "doc",
 		"at", "secret", "note", "bookkeeping", "email"}
-	m := &ir.Model{Name: "T", Table: "t", Schema: "public", Relation: "t", Qualified: "public.t", Func: "audit_public_t",
+	m := &ir.Model{Name: "T", Table: "t", Schema: "public", Relation: "t", Qualified: "public.t", Func: "audit_public_t", ClaimFunc: "claim_public_t",
 		Patient: ir.Patient{Kind: tags.PatientSelf}}
 	for _, name := range cols {
 		m.Columns = append(m.Columns, &ir.Column{Name: name, Exclude: name == "secret", Redact: name == "note", NonPHI: name == "bookkeeping",
