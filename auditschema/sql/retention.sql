@@ -52,9 +52,9 @@ CREATE TRIGGER refuse_update_delete BEFORE UPDATE OR DELETE ON {{.S}}.retention_
 -- asked for, each with lock_timeout 500ms; a lock it does not get fails the run (55P03), naming the table in use,
 -- and nothing is dropped: run it again later.
 --
--- Like maintain(), it runs only under READ COMMITTED: under REPEATABLE READ or SERIALIZABLE its statements would
--- read the transaction's snapshot, blind to a legal hold placed since it was taken, and maintain() would drop the
--- rows committed since.
+-- Like maintain(), it changes things only under READ COMMITTED: under REPEATABLE READ or SERIALIZABLE its
+-- statements would read the transaction's snapshot, blind to a legal hold placed since it was taken, and maintain()
+-- would drop the rows committed since. A dry run, which changes nothing, runs under any.
 -- +goose StatementBegin
 CREATE FUNCTION {{.S}}.retain(floor interval, dry_run boolean DEFAULT true)
 RETURNS TABLE (action text, partition_name text, range_from timestamptz, range_to timestamptz, n_rows bigint,
@@ -77,9 +77,9 @@ DECLARE
 	holds text[] := '{}';
 	in_use text;
 BEGIN
-	IF current_setting('transaction_isolation') IN ('repeatable read', 'serializable') THEN
+	IF NOT dry AND current_setting('transaction_isolation') IN ('repeatable read', 'serializable') THEN
 		RAISE EXCEPTION 'retention: refused under %: its transaction''s snapshot would miss what was committed since it was taken (a legal hold, audit rows that moving the default partition''s would drop)', upper(current_setting('transaction_isolation'))
-			USING ERRCODE = 'feature_not_supported', HINT = 'Run it in a READ COMMITTED transaction (PostgreSQL''s default), or on its own.';
+			USING ERRCODE = 'feature_not_supported', HINT = 'Run it in a READ COMMITTED transaction (SET default_transaction_isolation for its session, where that is not the default).';
 	END IF;
 	-- Compared as instants, so a floor given in days or months is held to the calendar's six years.
 	IF floor IS NULL OR cutoff > now() - interval '6 years' THEN

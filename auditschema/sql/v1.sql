@@ -262,11 +262,12 @@ DECLARE
 	copied bigint;
 	held bigint;
 BEGIN
-	IF current_setting('transaction_isolation') IN ('repeatable read', 'serializable') THEN
-		RAISE EXCEPTION 'maintain: refused under %: it moves rows between partitions, and its transaction''s snapshot would miss rows committed since it was taken, which the move would drop', upper(current_setting('transaction_isolation'))
-			USING ERRCODE = 'feature_not_supported', HINT = 'Run it in a READ COMMITTED transaction (PostgreSQL''s default), or on its own.';
-	END IF;
 	moved := array(SELECT {{.S}}.default_months());
+	-- Creating partitions alone is safe under any snapshot (PostgreSQL checks the default partition's rows itself).
+	IF cardinality(moved) > 0 AND current_setting('transaction_isolation') IN ('repeatable read', 'serializable') THEN
+		RAISE EXCEPTION 'maintain: refused under %: it moves rows between partitions, and its transaction''s snapshot would miss rows committed since it was taken, which the move would drop', upper(current_setting('transaction_isolation'))
+			USING ERRCODE = 'feature_not_supported', HINT = 'Run it in a READ COMMITTED transaction.';
+	END IF;
 	months := array(SELECT DISTINCT d FROM unnest(moved || array(SELECT (now_month + make_interval(months => g))::date
 		FROM generate_series(0, months_ahead) g)) d
 		WHERE to_regclass(format('%I.%I', {{lit .Schema}}, {{.S}}.partition_name(d))) IS NULL ORDER BY d);
