@@ -35,6 +35,11 @@ func TestCallErr(t *testing.T) {
 		{"the statement's claim function missing", &pgconn.PgError{Code: "42883", Message: "function auditrepo.claim_public_appointments(text, unknown) does not exist"},
 			ErrNotInstalled, ""},
 		{"another function missing", &pgconn.PgError{Code: "42883", Message: "function auditrepo.claim_public_users(text, unknown) does not exist"}, nil, ""},
+		// The server prints names unquoted, cut to 63 bytes.
+		{"the claim function of a quoted schema missing", &pgconn.PgError{Code: "42883", Message: "function Odd Audit.claim_public_appointments(text, unknown) does not exist"},
+			ErrNotInstalled, ""},
+		{"a long claim function's name cut", &pgconn.PgError{Code: "42883", Message: "function auditrepo.claim_public_appoint(text, unknown) does not exist"},
+			ErrNotInstalled, ""},
 		{"other error", errors.New("connection reset"), nil, "audit: UPDATE appointments: connection reset"},
 		{"context canceled", context.Canceled, nil, "audit: UPDATE appointments: context canceled"},
 	}

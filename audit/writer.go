@@ -173,11 +173,13 @@ func inAuditTrigger(e *pgconn.PgError, sql string) bool {
 }
 
 // noClaimFunc reports whether e says that the claim function the statement sql calls does not exist: the table's
-// audit triggers, installed with it, are not installed.
+// audit triggers, installed with it, are not installed. The server names the function unquoted and cut to 63
+// bytes: its name, after the schema's, is matched as a prefix of the one in sql.
 func noClaimFunc(e *pgconn.PgError, sql string) bool {
 	fn, ok := strings.CutPrefix(e.Message, "function ")
 	fn, _, found := strings.Cut(fn, "(")
-	return ok && found && e.Code == "42883" && strings.Contains(fn, ".claim_") && strings.Contains(sql, fn+"(")
+	name := fn[strings.LastIndexByte(fn, '.')+1:]
+	return ok && found && e.Code == "42883" && strings.HasPrefix(name, "claim_") && strings.Contains(sql, "."+name)
 }
 
 // claimActor returns the claim's actor for the actor of ctx, or why the write is refused: the fields of an

@@ -29,7 +29,7 @@ $ar$;
 CREATE OR REPLACE FUNCTION {{.S}}.note_enums() RETURNS event_trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
 BEGIN
-	PERFORM set_config('auditrepo.enum_labels', (SELECT jsonb_object_agg(e.oid::text, e.enumlabel)::text FROM pg_enum e
+	PERFORM set_config('auditrepo.enum_labels', (SELECT coalesce(jsonb_object_agg(e.oid::text, e.enumlabel), '{}')::text FROM pg_enum e
 		WHERE e.enumtypid IN (SELECT {{.S}}.audited_types())), true);
 END
 $ar$;
@@ -43,8 +43,8 @@ DECLARE
 	audited text;
 	target oid;
 	model record;
-	added text;
-	missing text;
+	read boolean;
+	changed text;
 BEGIN
 	IF TG_EVENT = 'sql_drop' THEN
 		FOR r IN SELECT * FROM pg_event_trigger_dropped_objects() LOOP
@@ -61,12 +61,19 @@ BEGIN
 	ELSE
 		FOR r IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP
 			-- The audited table the command's object is, or belongs to (a trigger, rule or policy of it).
+			-- The relation the command's object is, or belongs to: an index's or statistics' table, a trigger's,
+			-- rule's or policy's, the table whose row type it is.
 			target := CASE r.classid
-				WHEN 'pg_class'::regclass THEN r.objid
+				WHEN 'pg_class'::regclass THEN coalesce((SELECT x.indrelid FROM pg_index x WHERE x.indexrelid = r.objid), r.objid)
+				WHEN 'pg_statistic_ext'::regclass THEN (SELECT x.stxrelid FROM pg_statistic_ext x WHERE x.oid = r.objid)
+				WHEN 'pg_type'::regclass THEN (SELECT nullif(t.typrelid, 0) FROM pg_type t WHERE t.oid = r.objid)
 				WHEN 'pg_trigger'::regclass THEN (SELECT g.tgrelid FROM pg_trigger g WHERE g.oid = r.objid)
 				WHEN 'pg_rewrite'::regclass THEN (SELECT w.ev_class FROM pg_rewrite w WHERE w.oid = r.objid)
 				WHEN 'pg_policy'::regclass THEN (SELECT y.polrelid FROM pg_policy y WHERE y.oid = r.objid) END;
-			SELECT a.tbl, a.func, a.columns INTO model FROM {{.S}}.audited_tables a WHERE a.tbl = target;
+			SELECT a.tbl, a.func, a.name, a.layout INTO model FROM {{.S}}.audited_tables a WHERE a.tbl = target;
+			-- A relation a trigger function reads by name: an audited table, or one of those named in reads.
+			read := model.tbl IS NOT NULL
+				OR {{.S}}.relation_name(target) IN (SELECT u.name FROM {{.S}}.audited_tables a, unnest(a.reads) u(name));
 			-- Triggers, rules and policies of audited tables depend on them; so does a rule elsewhere that writes
 			-- one, and a policy on a table of the audit schema. A function a trigger of an audited table runs
 			-- (CREATE OR REPLACE, ALTER FUNCTION) changes what its writes do, and so does a type an audited column
@@ -127,7 +134,7 @@ BEGIN
 			END IF;
 			-- Renaming an enum's value changes every row holding it, and no audit row could say so.
 			IF r.classid = 'pg_type'::regclass AND r.command_tag = 'ALTER TYPE' THEN
-				SELECT s.value INTO audited FROM jsonb_each_text(current_setting('auditrepo.enum_labels', true)::jsonb) s
+				SELECT s.value INTO audited FROM jsonb_each_text(coalesce(nullif(current_setting('auditrepo.enum_labels', true), ''), '{}')::jsonb) s
 				JOIN pg_enum e ON e.oid = s.key::oid
 				WHERE e.enumtypid = r.objid AND e.enumlabel <> s.value LIMIT 1;
 				IF FOUND THEN
@@ -135,24 +142,51 @@ BEGIN
 						USING ERRCODE = 'feature_not_supported', HINT = 'Add the new value, UPDATE the rows to it through the application, and stop using the old one.';
 				END IF;
 			END IF;
-			-- A table whose columns are no longer its model's: its audit function would miss the new ones, or fail
-			-- on the missing ones with its whole statement as the error. It is replaced by one refusing every write
-			-- until the models are regenerated and installed again (which replaces it back).
-			IF r.classid = 'pg_class'::regclass AND model.tbl IS NOT NULL AND r.command_tag = 'ALTER TABLE' THEN
-				SELECT string_agg(x.name, ', ' ORDER BY x.name) FILTER (WHERE x.now AND NOT x.was),
-					string_agg(x.name, ', ' ORDER BY x.name) FILTER (WHERE x.was AND NOT x.now) INTO added, missing
-				FROM (SELECT coalesce(a.attname::text, m.name) AS name, a.attname IS NOT NULL AS now, m.name IS NOT NULL AS was
-					FROM (SELECT c.attname FROM pg_attribute c WHERE c.attrelid = model.tbl AND c.attnum > 0 AND NOT c.attisdropped) a
-					FULL JOIN unnest(model.columns) m(name) ON m.name = a.attname::text) x;
-				IF added IS NOT NULL OR missing IS NOT NULL THEN
-					EXECUTE format($f$CREATE OR REPLACE FUNCTION %s RETURNS trigger LANGUAGE plpgsql
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS %L$f$, model.func,
-						format($b$BEGIN
-	RAISE EXCEPTION %L USING ERRCODE = 'object_not_in_prerequisite_state', HINT = %L;
-END$b$, replace(format('the audit triggers of %s are stale: its columns are no longer those its model declares (%s): writes to it are refused until they are installed again',
-							model.tbl, concat_ws('; ', 'added: ' || added, 'gone: ' || missing)), '%', '%%'),
-						'Regenerate the repositories from the migrated schema and install them (repo.Install).'));
+			-- The trigger functions read these relations by name, as the audit role: planning a read runs what the
+			-- relation's owner may attach to it, so only a table, with no index or statistics of an expression
+			-- that calls a function of a role that is no superuser (planning folds those), may bear such a name.
+			-- An audited table keeps its name: a relation taking the old one would be read in its place.
+			IF read THEN
+				IF (SELECT c.relkind FROM pg_class c WHERE c.oid = target) <> 'r' THEN
+					RAISE EXCEPTION '% refused: % is read by the audit trigger functions, which must read a table there, not a relation of kind %', TG_TAG,
+						{{.S}}.relation_name(target), (SELECT c.relkind FROM pg_class c WHERE c.oid = target)
+						USING ERRCODE = 'insufficient_privilege';
 				END IF;
+				SELECT pg_get_userbyid(p.proowner) || ' (' || p.oid::regprocedure::text || ')' INTO audited
+				FROM pg_depend d
+				LEFT JOIN pg_operator o ON d.refclassid = 'pg_operator'::regclass AND o.oid = d.refobjid
+				JOIN pg_proc p ON p.oid = CASE WHEN d.refclassid = 'pg_proc'::regclass THEN d.refobjid ELSE o.oprcode::oid END
+				WHERE ((d.classid = 'pg_class'::regclass AND d.objid IN (SELECT x.indexrelid FROM pg_index x WHERE x.indrelid = target))
+				       OR (d.classid = 'pg_statistic_ext'::regclass AND d.objid IN (SELECT x.oid FROM pg_statistic_ext x WHERE x.stxrelid = target)))
+					AND d.refclassid IN ('pg_proc'::regclass, 'pg_operator'::regclass)
+					AND NOT (SELECT u.rolsuper FROM pg_roles u WHERE u.oid = p.proowner)
+				LIMIT 1;
+				IF FOUND THEN
+					RAISE EXCEPTION '% refused: an index or statistics of % calls a function of %, no superuser: the audit trigger functions read %, and planning that runs it as the audit role', TG_TAG,
+						{{.S}}.relation_name(target), audited, {{.S}}.relation_name(target)
+						USING ERRCODE = 'insufficient_privilege', HINT = 'Have a superuser own the function, or index the table without it.';
+				END IF;
+				IF model.tbl IS NOT NULL AND {{.S}}.relation_name(target) <> model.name THEN
+					RAISE EXCEPTION '% refused: audited table % may not be renamed or moved to %: its audit triggers, and those of the tables found through it, name it', TG_TAG,
+						model.name, {{.S}}.relation_name(target)
+						USING ERRCODE = 'feature_not_supported', HINT = 'Drop its audit triggers (and those of the tables whose patients are found through it) first, and install the models again after.';
+				END IF;
+			END IF;
+			-- A table whose columns are no longer those its triggers were installed for (added, dropped, renamed,
+			-- retyped, whatever the command): its audit function would miss a new one, print another in its place,
+			-- or fail with its whole statement as the error. It is replaced by one refusing every write until the
+			-- models are generated again from the table and installed (which replaces it back).
+			IF model.tbl IS NOT NULL AND {{.S}}.relation_layout(model.tbl) IS DISTINCT FROM model.layout THEN
+				SELECT string_agg(x.col, ', ' ORDER BY x.col) INTO changed
+				FROM (SELECT split_part(coalesce(n.e, o.e), ' ', 2) AS col FROM unnest({{.S}}.relation_layout(model.tbl)) n(e)
+					FULL JOIN unnest(model.layout) o(e) ON o.e = n.e WHERE n.e IS NULL OR o.e IS NULL) x;
+				EXECUTE format($f$CREATE OR REPLACE FUNCTION %s RETURNS trigger LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS %L$f$, model.func,
+					format($b$BEGIN
+	RAISE EXCEPTION %L USING ERRCODE = 'object_not_in_prerequisite_state', HINT = %L;
+END$b$, replace(format('the audit triggers of %s are stale: its columns changed since they were installed (%s): writes to it are refused until they are installed again',
+						model.name, changed), '%', '%%'),
+					'Regenerate the repositories from the migrated schema and install them (repo.Install).'));
 			END IF;
 		END LOOP;
 	END IF;

@@ -69,6 +69,21 @@ SELECT p.what, p.fix FROM (
 		WHERE CASE WHEN n.app IS NULL THEN false ELSE NOT pg_catalog.has_table_privilege(n.app, c.oid, u.p) END) g(privs)
 	WHERE c.oid IS NOT NULL AND g.privs IS NOT NULL
 	UNION ALL
+	-- The trigger functions read the models' tables by name, as the audit role: planning a read folds an index's
+	-- or statistics' expression, running the functions it calls.
+	SELECT c.i, 8, 0, pg_catalog.format('table %s has an index or statistics calling %s, owned by %s, which is no superuser: planning the audit triggers'' reads of %s would run it as the audit role',
+			c.name, pg_catalog.min(p.oid::pg_catalog.regprocedure::text), pg_catalog.min(pg_catalog.pg_get_userbyid(p.proowner)), c.name),
+		'drop those indexes and statistics, or have a superuser own the functions they call'
+	FROM c JOIN pg_catalog.pg_depend d ON (d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+			AND d.objid IN (SELECT x.indexrelid FROM pg_catalog.pg_index x WHERE x.indrelid OPERATOR(pg_catalog.=) c.oid))
+		OR (d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_statistic_ext'::pg_catalog.regclass
+			AND d.objid IN (SELECT x.oid FROM pg_catalog.pg_statistic_ext x WHERE x.stxrelid OPERATOR(pg_catalog.=) c.oid))
+	LEFT JOIN pg_catalog.pg_operator o ON d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_operator'::pg_catalog.regclass AND o.oid OPERATOR(pg_catalog.=) d.refobjid
+	JOIN pg_catalog.pg_proc p ON p.oid OPERATOR(pg_catalog.=) CASE WHEN d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass THEN d.refobjid ELSE o.oprcode::pg_catalog.oid END
+	JOIN pg_catalog.pg_roles u ON u.oid OPERATOR(pg_catalog.=) p.proowner
+	WHERE d.refclassid IN ('pg_catalog.pg_proc'::pg_catalog.regclass, 'pg_catalog.pg_operator'::pg_catalog.regclass) AND NOT u.rolsuper
+	GROUP BY c.i, c.name
+	UNION ALL
 	-- The audit triggers print values by to_jsonb and compare some by ::text, which look casts up by type: a cast's
 	-- function runs in them as the audit role, so a role that owns one could act as the audit role.
 	SELECT -1, 0, k.oid::integer, pg_catalog.format('the cast from %s to %s runs function %s, owned by %s, which is no superuser: the audit triggers look casts up by type and would run it as the audit role',
@@ -156,6 +171,18 @@ BEGIN
 END
 $ar$;
 -- +goose StatementEnd
+
+-- relation_name is rel's name as the generated SQL writes it, schema-qualified (audited_tables.name and reads).
+CREATE OR REPLACE FUNCTION {{.S}}.relation_name(rel oid) RETURNS text LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+RETURN (SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = rel);
+
+-- relation_layout is what a trigger function depends on of its table's columns: each one's position, name, type,
+-- type modifier and collation (audited_tables.layout).
+CREATE OR REPLACE FUNCTION {{.S}}.relation_layout(rel oid) RETURNS text[] LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+RETURN ARRAY(SELECT format('%s %I %s %s %s', a.attnum, a.attname, a.atttypid, a.atttypmod, a.attcollation)
+	FROM pg_attribute a WHERE a.attrelid = rel AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum);
 
 -- grant_claim lets the roles that may call claim() call f, a table's claim function (the generated SQL creates one
 -- with the table's triggers).

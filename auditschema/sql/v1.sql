@@ -140,12 +140,15 @@ CREATE TABLE {{.S}}.ddl_log (
 CREATE TRIGGER refuse_update_delete BEFORE UPDATE OR DELETE ON {{.S}}.ddl_log
 	FOR EACH ROW EXECUTE FUNCTION {{.S}}.refuse();
 
--- The audited tables (InstallModels fills it): the event trigger records DDL on them, holds their audit triggers
--- to func, and refuses writes once their columns are no longer the model's.
+-- The audited tables (InstallModels fills it), as their triggers were installed: the event trigger records DDL on
+-- them, holds their audit triggers to func, refuses renaming them, refuses writes once their columns are no longer
+-- those of layout (relation_layout), and keeps the tables their trigger function reads by name (reads) tables.
 CREATE TABLE {{.S}}.audited_tables (
-	tbl     regclass PRIMARY KEY,
-	func    regprocedure NOT NULL,
-	columns text[] NOT NULL
+	tbl    regclass PRIMARY KEY,
+	func   regprocedure NOT NULL,
+	name   text NOT NULL,
+	layout text[] NOT NULL,
+	reads  text[] NOT NULL
 );
 
 -- A claim is the text of an auditrepo.claimed row, kept in the transaction-local setting auditrepo.claim: the

@@ -340,7 +340,7 @@ func TestRecordSchemaQualified(t *testing.T) {
 	// An audited table outside public, with no audit row yet: found by its qualified name only (the trail is
 	// searched under that), and named back when given without its schema.
 	mustExec(t, db, `CREATE SCHEMA clinic; CREATE TABLE clinic.rooms (id bigint PRIMARY KEY);
-		INSERT INTO auditrepo.audited_tables VALUES ('clinic.rooms', 'auditrepo.refuse_truncate()', '{id}')`)
+		INSERT INTO auditrepo.audited_tables VALUES ('clinic.rooms', 'auditrepo.refuse_truncate()', 'clinic.rooms', '{}', '{}')`)
 	if code, _, errs := runCmd(t, reviewer, "record", "--table", "rooms", "--id", "1"); code != 2 || !strings.Contains(errs, "name it --table clinic.rooms") {
 		t.Errorf("record --table rooms: exit %d, stderr %q; want 2 naming clinic.rooms", code, errs)
 	}

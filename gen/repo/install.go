@@ -49,7 +49,7 @@ $ar$;
 
 -- Installing these triggers requires the audit schema's revision they were generated for, and of their tables what
 -- auditschema.InstallModels checks first: for installs that run this SQL alone, check_models refuses, naming the fix.
-SELECT "auditrepo".check_models('8a6744bb20f132eca2ec933b7b7d2cb5d1eac1932f687a575790f92f5b10ae3b', '[
+SELECT "auditrepo".check_models('ab59a8a56ebc9d846facdba8278a7cb904de7c7ec197daa3ff00e27c84b694f6', '[
 	{"name":"public.users","columns":["id","username","email","password","auth_token","user_type","role","first_name","last_name","last_login","updated_at"]},
 	{"name":"public.appointments","columns":["id","patient_id","dentist_id","clinic_id","date","time","type","status","notes","updated_at"],"refs":[{"from":"public.appointments","column":"patient_id","to":"public.users"}]},
 	{"name":"public.dental_records","columns":["id","patient_id","dentist_id","diagnosis","treatment","notes","created_at","updated_at"],"refs":[{"from":"public.dental_records","column":"patient_id","to":"public.users"}]},
@@ -136,8 +136,11 @@ REVOKE ALL ON FUNCTION auditrepo.audit_public_users() FROM PUBLIC;
 CREATE OR REPLACE FUNCTION auditrepo.claim_public_users(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
 RETURN auditrepo.claim(actor, 'users', method);
 SELECT auditrepo.grant_claim('auditrepo.claim_public_users(text, text)');
-INSERT INTO auditrepo.audited_tables VALUES ('public.users'::regclass, 'auditrepo.audit_public_users()'::regprocedure, '{id,username,email,password,auth_token,user_type,role,first_name,last_name,last_login,updated_at}'::text[])
-	ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, columns = EXCLUDED.columns;
+INSERT INTO auditrepo.audited_tables
+SELECT t, 'auditrepo.audit_public_users()'::regprocedure, auditrepo.relation_name(t), auditrepo.relation_layout(t),
+	ARRAY[]::text[]
+FROM (SELECT 'public.users'::regclass) AS m(t)
+ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layout = EXCLUDED.layout, reads = EXCLUDED.reads;
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION auditrepo.audit_public_appointments() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
@@ -214,8 +217,11 @@ REVOKE ALL ON FUNCTION auditrepo.audit_public_appointments() FROM PUBLIC;
 CREATE OR REPLACE FUNCTION auditrepo.claim_public_appointments(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
 RETURN auditrepo.claim(actor, 'appointments', method);
 SELECT auditrepo.grant_claim('auditrepo.claim_public_appointments(text, text)');
-INSERT INTO auditrepo.audited_tables VALUES ('public.appointments'::regclass, 'auditrepo.audit_public_appointments()'::regprocedure, '{id,patient_id,dentist_id,clinic_id,date,time,type,status,notes,updated_at}'::text[])
-	ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, columns = EXCLUDED.columns;
+INSERT INTO auditrepo.audited_tables
+SELECT t, 'auditrepo.audit_public_appointments()'::regprocedure, auditrepo.relation_name(t), auditrepo.relation_layout(t),
+	ARRAY[auditrepo.relation_name('public.invoices'::regclass)]::text[]
+FROM (SELECT 'public.appointments'::regclass) AS m(t)
+ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layout = EXCLUDED.layout, reads = EXCLUDED.reads;
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION auditrepo.audit_public_dental_records() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
@@ -267,8 +273,11 @@ REVOKE ALL ON FUNCTION auditrepo.audit_public_dental_records() FROM PUBLIC;
 CREATE OR REPLACE FUNCTION auditrepo.claim_public_dental_records(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
 RETURN auditrepo.claim(actor, 'dental_records', method);
 SELECT auditrepo.grant_claim('auditrepo.claim_public_dental_records(text, text)');
-INSERT INTO auditrepo.audited_tables VALUES ('public.dental_records'::regclass, 'auditrepo.audit_public_dental_records()'::regprocedure, '{id,patient_id,dentist_id,diagnosis,treatment,notes,created_at,updated_at}'::text[])
-	ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, columns = EXCLUDED.columns;
+INSERT INTO auditrepo.audited_tables
+SELECT t, 'auditrepo.audit_public_dental_records()'::regprocedure, auditrepo.relation_name(t), auditrepo.relation_layout(t),
+	ARRAY[]::text[]
+FROM (SELECT 'public.dental_records'::regclass) AS m(t)
+ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layout = EXCLUDED.layout, reads = EXCLUDED.reads;
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION auditrepo.audit_public_billings() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
@@ -318,8 +327,11 @@ REVOKE ALL ON FUNCTION auditrepo.audit_public_billings() FROM PUBLIC;
 CREATE OR REPLACE FUNCTION auditrepo.claim_public_billings(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
 RETURN auditrepo.claim(actor, 'billings', method);
 SELECT auditrepo.grant_claim('auditrepo.claim_public_billings(text, text)');
-INSERT INTO auditrepo.audited_tables VALUES ('public.billings'::regclass, 'auditrepo.audit_public_billings()'::regprocedure, '{id,patient_id,amount,status,description,updated_at}'::text[])
-	ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, columns = EXCLUDED.columns;
+INSERT INTO auditrepo.audited_tables
+SELECT t, 'auditrepo.audit_public_billings()'::regprocedure, auditrepo.relation_name(t), auditrepo.relation_layout(t),
+	ARRAY[]::text[]
+FROM (SELECT 'public.billings'::regclass) AS m(t)
+ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layout = EXCLUDED.layout, reads = EXCLUDED.reads;
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION auditrepo.audit_public_invoices() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
@@ -387,8 +399,11 @@ REVOKE ALL ON FUNCTION auditrepo.audit_public_invoices() FROM PUBLIC;
 CREATE OR REPLACE FUNCTION auditrepo.claim_public_invoices(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
 RETURN auditrepo.claim(actor, 'invoices', method);
 SELECT auditrepo.grant_claim('auditrepo.claim_public_invoices(text, text)');
-INSERT INTO auditrepo.audited_tables VALUES ('public.invoices'::regclass, 'auditrepo.audit_public_invoices()'::regprocedure, '{id,appointment_id,amount,status,due_date,updated_at}'::text[])
-	ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, columns = EXCLUDED.columns;
+INSERT INTO auditrepo.audited_tables
+SELECT t, 'auditrepo.audit_public_invoices()'::regprocedure, auditrepo.relation_name(t), auditrepo.relation_layout(t),
+	ARRAY[auditrepo.relation_name('public.appointments'::regclass)]::text[]
+FROM (SELECT 'public.invoices'::regclass) AS m(t)
+ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layout = EXCLUDED.layout, reads = EXCLUDED.reads;
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION auditrepo.audit_public_treatment_plans() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
@@ -440,8 +455,11 @@ REVOKE ALL ON FUNCTION auditrepo.audit_public_treatment_plans() FROM PUBLIC;
 CREATE OR REPLACE FUNCTION auditrepo.claim_public_treatment_plans(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
 RETURN auditrepo.claim(actor, 'treatment_plans', method);
 SELECT auditrepo.grant_claim('auditrepo.claim_public_treatment_plans(text, text)');
-INSERT INTO auditrepo.audited_tables VALUES ('public.treatment_plans'::regclass, 'auditrepo.audit_public_treatment_plans()'::regprocedure, '{id,patient_id,dentist_id,title,description,status,estimated_cost,updated_at}'::text[])
-	ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, columns = EXCLUDED.columns;
+INSERT INTO auditrepo.audited_tables
+SELECT t, 'auditrepo.audit_public_treatment_plans()'::regprocedure, auditrepo.relation_name(t), auditrepo.relation_layout(t),
+	ARRAY[]::text[]
+FROM (SELECT 'public.treatment_plans'::regclass) AS m(t)
+ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layout = EXCLUDED.layout, reads = EXCLUDED.reads;
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION auditrepo.audit_public_documents() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
@@ -491,8 +509,11 @@ REVOKE ALL ON FUNCTION auditrepo.audit_public_documents() FROM PUBLIC;
 CREATE OR REPLACE FUNCTION auditrepo.claim_public_documents(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
 RETURN auditrepo.claim(actor, 'documents', method);
 SELECT auditrepo.grant_claim('auditrepo.claim_public_documents(text, text)');
-INSERT INTO auditrepo.audited_tables VALUES ('public.documents'::regclass, 'auditrepo.audit_public_documents()'::regprocedure, '{id,patient_id,document_type,filename,storage_path,uploaded_at}'::text[])
-	ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, columns = EXCLUDED.columns;
+INSERT INTO auditrepo.audited_tables
+SELECT t, 'auditrepo.audit_public_documents()'::regprocedure, auditrepo.relation_name(t), auditrepo.relation_layout(t),
+	ARRAY[]::text[]
+FROM (SELECT 'public.documents'::regclass) AS m(t)
+ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layout = EXCLUDED.layout, reads = EXCLUDED.reads;
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION auditrepo.audit_public_patient_intake_forms() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
@@ -549,8 +570,11 @@ REVOKE ALL ON FUNCTION auditrepo.audit_public_patient_intake_forms() FROM PUBLIC
 CREATE OR REPLACE FUNCTION auditrepo.claim_public_patient_intake_forms(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
 RETURN auditrepo.claim(actor, 'patient_intake_forms', method);
 SELECT auditrepo.grant_claim('auditrepo.claim_public_patient_intake_forms(text, text)');
-INSERT INTO auditrepo.audited_tables VALUES ('public.patient_intake_forms'::regclass, 'auditrepo.audit_public_patient_intake_forms()'::regprocedure, '{id,patient_id,allergies,medications,medical_conditions,emergency_contact,emergency_phone,insurance_provider,insurance_policy,smoker,pregnant,signed_at,updated_at}'::text[])
-	ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, columns = EXCLUDED.columns;
+INSERT INTO auditrepo.audited_tables
+SELECT t, 'auditrepo.audit_public_patient_intake_forms()'::regprocedure, auditrepo.relation_name(t), auditrepo.relation_layout(t),
+	ARRAY[]::text[]
+FROM (SELECT 'public.patient_intake_forms'::regclass) AS m(t)
+ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layout = EXCLUDED.layout, reads = EXCLUDED.reads;
 RESET ROLE;
 
 CREATE OR REPLACE TRIGGER audit_insert AFTER INSERT ON public.users

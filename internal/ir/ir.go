@@ -6,6 +6,7 @@ package ir
 import (
 	"go/token"
 	"go/types"
+	"slices"
 
 	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/auditschema"
@@ -98,6 +99,26 @@ type Move struct {
 type Hop struct {
 	Table, Column string
 	Qualified     string // Table as SQL names it, schema-qualified
+}
+
+// Reads are the other tables the model's trigger function reads by name, schema-qualified as SQL names them, once
+// each in order of first use: its patient path's hops, and the tables leading to its dependents and on from it
+// to their patients. The event trigger keeps them tables.
+func (m *Model) Reads() []string {
+	var out []string
+	add := func(hops []Hop) {
+		for _, h := range hops {
+			if h.Qualified != m.Qualified && !slices.Contains(out, h.Qualified) {
+				out = append(out, h.Qualified)
+			}
+		}
+	}
+	add(m.Patient.Hops)
+	for _, mv := range m.Moves {
+		add(mv.Back)
+		add(mv.Rest)
+	}
+	return out
 }
 
 // Tables are the models' tables as installing checks them (auditschema.Models.Tables), in the models' order.

@@ -99,14 +99,8 @@ func (d *data) TableLit() string { return literal(d.m.Table) }
 // Table is the model's table as SQL names it, schema-qualified.
 func (d *data) Table() string { return d.m.Qualified }
 
-// Columns is the array of the columns the model declares.
-func (d *data) Columns() string {
-	names := make([]string, len(d.m.Columns))
-	for i, c := range d.m.Columns {
-		names[i] = c.Name
-	}
-	return arrayLit(names)
-}
+// Reads are the other tables the model's trigger function reads by name (ir.Model.Reads).
+func (d *data) Reads() []string { return d.m.Reads() }
 
 // ClaimFunc names the function the model's repository statements claim through (in the audit schema).
 func (d *data) ClaimFunc() string { return ident(d.m.ClaimFunc) }
@@ -125,7 +119,11 @@ func (d *data) FloatDigits() bool { return d.m.FloatDigits }
 // those that are not NULL would tell whether an excluded one holds a value.
 func (d *data) Changed(old, new, ind string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "CASE WHEN %s.id IS NULL OR %s.id IS NULL THEN %s ELSE array_remove(ARRAY[", old, new, d.Columns())
+	all := make([]string, len(d.m.Columns))
+	for i, c := range d.m.Columns {
+		all[i] = c.Name
+	}
+	fmt.Fprintf(&b, "CASE WHEN %s.id IS NULL OR %s.id IS NULL THEN %s ELSE array_remove(ARRAY[", old, new, arrayLit(all))
 	for i, c := range d.m.Columns {
 		if i > 0 {
 			b.WriteByte(',')
