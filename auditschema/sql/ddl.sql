@@ -60,7 +60,6 @@ BEGIN
 		END LOOP;
 	ELSE
 		FOR r IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP
-			-- The audited table the command's object is, or belongs to (a trigger, rule or policy of it).
 			-- The relation the command's object is, or belongs to: an index's or statistics' table, a trigger's,
 			-- rule's or policy's, the table whose row type it is.
 			target := CASE r.classid
@@ -73,14 +72,14 @@ BEGIN
 			SELECT a.tbl, a.func, a.name, a.layout INTO model FROM {{.S}}.audited_tables a WHERE a.tbl = target;
 			-- A relation a trigger function reads by name: an audited table, or one of those named in reads.
 			read := model.tbl IS NOT NULL
-				OR {{.S}}.relation_name(target) IN (SELECT u.name FROM {{.S}}.audited_tables a, unnest(a.reads) u(name));
+				OR coalesce({{.S}}.relation_name(target) IN (SELECT u.name FROM {{.S}}.audited_tables a, unnest(a.reads) u(name)), false);
 			-- Triggers, rules and policies of audited tables depend on them; so does a rule elsewhere that writes
 			-- one, and a policy on a table of the audit schema. A function a trigger of an audited table runs
 			-- (CREATE OR REPLACE, ALTER FUNCTION) changes what its writes do, and so does a type an audited column
 			-- is of (ALTER TYPE, ALTER DOMAIN). PostgreSQL names no object of a GRANT or REVOKE: every one on tables
 			-- is recorded, with its statement (a TRIGGER privilege on an audited table would let another role add
 			-- triggers to it).
-			IF r.schema_name = {{lit .Schema}} OR model.tbl IS NOT NULL
+			IF r.schema_name = {{lit .Schema}} OR model.tbl IS NOT NULL OR read
 			   OR (r.command_tag IN ('GRANT', 'REVOKE') AND r.object_type = 'TABLE')
 			   OR EXISTS (SELECT FROM pg_depend d
 			              WHERE d.classid = r.classid AND d.objid = r.objid AND d.refclassid = 'pg_class'::regclass
