@@ -35,6 +35,24 @@ END
 $ar$;
 -- +goose StatementEnd
 
+-- refuse_rewrite refuses rewriting an audited table (ALTER COLUMN ... TYPE, USING included; a column added with a
+-- volatile default): the rewrite changes its rows with no audit row, as no trigger fires for it.
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION {{.S}}.refuse_rewrite() RETURNS event_trigger LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
+DECLARE
+	name text;
+BEGIN
+	SELECT a.name INTO name FROM {{.S}}.audited_tables a WHERE a.tbl = pg_event_trigger_table_rewrite_oid();
+	IF FOUND THEN
+		RAISE EXCEPTION '% refused: it rewrites audited table %, whose rows would change with no audit row', TG_TAG, name
+			USING ERRCODE = 'feature_not_supported',
+			HINT = 'Change the rows with UPDATE statements; or drop the table''s audit triggers for the change (ddl_log records it), and install the models again after.';
+	END IF;
+END
+$ar$;
+-- +goose StatementEnd
+
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION {{.S}}.record_ddl() RETURNS event_trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
@@ -142,8 +160,8 @@ BEGIN
 				END IF;
 			END IF;
 			-- The trigger functions read these relations by name, as the audit role: planning a read runs what the
-			-- relation's owner may attach to it, so only a table, with no index or statistics of an expression
-			-- that calls a function of a role that is no superuser (planning folds those), may bear such a name.
+			-- relation's owner may attach to it, so only a table, with no index, statistics or constraint using
+			-- code of a role that is no superuser (foreign_code), may bear such a name.
 			-- An audited table keeps its name: a relation taking the old one would be read in its place.
 			IF read THEN
 				IF (SELECT c.relkind FROM pg_class c WHERE c.oid = target) <> 'r' THEN
@@ -151,19 +169,11 @@ BEGIN
 						{{.S}}.relation_name(target), (SELECT c.relkind FROM pg_class c WHERE c.oid = target)
 						USING ERRCODE = 'insufficient_privilege';
 				END IF;
-				SELECT pg_get_userbyid(p.proowner) || ' (' || p.oid::regprocedure::text || ')' INTO audited
-				FROM pg_depend d
-				LEFT JOIN pg_operator o ON d.refclassid = 'pg_operator'::regclass AND o.oid = d.refobjid
-				JOIN pg_proc p ON p.oid = CASE WHEN d.refclassid = 'pg_proc'::regclass THEN d.refobjid ELSE o.oprcode::oid END
-				WHERE ((d.classid = 'pg_class'::regclass AND d.objid IN (SELECT x.indexrelid FROM pg_index x WHERE x.indrelid = target))
-				       OR (d.classid = 'pg_statistic_ext'::regclass AND d.objid IN (SELECT x.oid FROM pg_statistic_ext x WHERE x.stxrelid = target)))
-					AND d.refclassid IN ('pg_proc'::regclass, 'pg_operator'::regclass)
-					AND NOT (SELECT u.rolsuper FROM pg_roles u WHERE u.oid = p.proowner)
-				LIMIT 1;
-				IF FOUND THEN
-					RAISE EXCEPTION '% refused: an index or statistics of % calls a function of %, no superuser: the audit trigger functions read %, and planning that runs it as the audit role', TG_TAG,
+				audited := {{.S}}.foreign_code(target);
+				IF audited IS NOT NULL THEN
+					RAISE EXCEPTION '% refused: an index, statistics or constraint of % uses %, which is no superuser: the audit trigger functions read %, and planning that runs its code as the audit role', TG_TAG,
 						{{.S}}.relation_name(target), audited, {{.S}}.relation_name(target)
-						USING ERRCODE = 'insufficient_privilege', HINT = 'Have a superuser own the function, or index the table without it.';
+						USING ERRCODE = 'insufficient_privilege', HINT = 'Have a superuser own what it uses, or do without it on this table.';
 				END IF;
 				IF model.tbl IS NOT NULL AND {{.S}}.relation_name(target) <> model.name THEN
 					RAISE EXCEPTION '% refused: audited table % may not be renamed or moved to %: its audit triggers, and those of the tables found through it, name it', TG_TAG,
@@ -200,7 +210,10 @@ CREATE EVENT TRIGGER {{ident (print .EventTrigger "_end")}} ON ddl_command_end E
 CREATE EVENT TRIGGER {{ident (print .EventTrigger "_drop")}} ON sql_drop EXECUTE FUNCTION {{.S}}.record_ddl();
 ALTER FUNCTION {{.S}}.audited_types() OWNER TO {{ident .Audit}};
 ALTER FUNCTION {{.S}}.note_enums() OWNER TO {{ident .Audit}};
-REVOKE ALL ON FUNCTION {{.S}}.audited_types(), {{.S}}.note_enums() FROM PUBLIC;
+ALTER FUNCTION {{.S}}.refuse_rewrite() OWNER TO {{ident .Audit}};
+REVOKE ALL ON FUNCTION {{.S}}.audited_types(), {{.S}}.note_enums(), {{.S}}.refuse_rewrite() FROM PUBLIC;
+DROP EVENT TRIGGER IF EXISTS {{ident (print .EventTrigger "_rewrite")}};
+CREATE EVENT TRIGGER {{ident (print .EventTrigger "_rewrite")}} ON table_rewrite EXECUTE FUNCTION {{.S}}.refuse_rewrite();
 DROP EVENT TRIGGER IF EXISTS {{ident (print .EventTrigger "_start")}};
 CREATE EVENT TRIGGER {{ident (print .EventTrigger "_start")}} ON ddl_command_start WHEN TAG IN ('ALTER TYPE')
 	EXECUTE FUNCTION {{.S}}.note_enums();

@@ -1,4 +1,26 @@
 {{- define "model_functions" -}}
+-- foreign_code names the first function, operator or type (an enum carries no code) of a role that is no superuser
+-- that an index, statistics or constraint of rel calls or casts to, or returns NULL: the trigger functions read
+-- the models' tables by name, as the audit role, and planning a read folds those expressions (constraints with
+-- constraint_exclusion on; a domain's checks, where an expression casts to it), running that code as the audit role.
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION {{.S}}.foreign_code(rel oid) RETURNS text LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+SELECT format('%s, of %s', pg_describe_object(d.refclassid, d.refobjid, 0), pg_get_userbyid(o.owner))
+FROM pg_depend d
+CROSS JOIN LATERAL (SELECT CASE d.refclassid
+	WHEN 'pg_proc'::regclass THEN (SELECT p.proowner FROM pg_proc p WHERE p.oid = d.refobjid)
+	WHEN 'pg_operator'::regclass THEN (SELECT p.oprowner FROM pg_operator p WHERE p.oid = d.refobjid)
+	WHEN 'pg_type'::regclass THEN (SELECT t.typowner FROM pg_type t WHERE t.oid = d.refobjid AND t.typtype <> 'e') END) o(owner)
+WHERE ((d.classid = 'pg_class'::regclass AND d.objid IN (SELECT x.indexrelid FROM pg_index x WHERE x.indrelid = rel))
+	OR (d.classid = 'pg_statistic_ext'::regclass AND d.objid IN (SELECT x.oid FROM pg_statistic_ext x WHERE x.stxrelid = rel))
+	OR (d.classid = 'pg_constraint'::regclass AND d.objid IN (SELECT x.oid FROM pg_constraint x WHERE x.conrelid = rel)))
+	AND NOT (SELECT u.rolsuper FROM pg_roles u WHERE u.oid = o.owner)
+ORDER BY 1 LIMIT 1;
+END;
+-- +goose StatementEnd
+
 -- model_problems is what the models' tables lack that installing their triggers requires: one row per problem,
 -- (what, fix), table by table, each step of a patient path after the first table that follows it. models is the
 -- generated Models.Tables as JSON ([{"name", "columns", "refs": [{"from", "column", "to"}]}]), owner_role and
@@ -69,20 +91,11 @@ SELECT p.what, p.fix FROM (
 		WHERE CASE WHEN n.app IS NULL THEN false ELSE NOT pg_catalog.has_table_privilege(n.app, c.oid, u.p) END) g(privs)
 	WHERE c.oid IS NOT NULL AND g.privs IS NOT NULL
 	UNION ALL
-	-- The trigger functions read the models' tables by name, as the audit role: planning a read folds an index's
-	-- or statistics' expression, running the functions it calls.
-	SELECT c.i, 8, 0, pg_catalog.format('table %s has an index or statistics calling %s, owned by %s, which is no superuser: planning the audit triggers'' reads of %s would run it as the audit role',
-			c.name, pg_catalog.min(p.oid::pg_catalog.regprocedure::text), pg_catalog.min(pg_catalog.pg_get_userbyid(p.proowner)), c.name),
-		'drop those indexes and statistics, or have a superuser own the functions they call'
-	FROM c JOIN pg_catalog.pg_depend d ON (d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-			AND d.objid IN (SELECT x.indexrelid FROM pg_catalog.pg_index x WHERE x.indrelid OPERATOR(pg_catalog.=) c.oid))
-		OR (d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_statistic_ext'::pg_catalog.regclass
-			AND d.objid IN (SELECT x.oid FROM pg_catalog.pg_statistic_ext x WHERE x.stxrelid OPERATOR(pg_catalog.=) c.oid))
-	LEFT JOIN pg_catalog.pg_operator o ON d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_operator'::pg_catalog.regclass AND o.oid OPERATOR(pg_catalog.=) d.refobjid
-	JOIN pg_catalog.pg_proc p ON p.oid OPERATOR(pg_catalog.=) CASE WHEN d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass THEN d.refobjid ELSE o.oprcode::pg_catalog.oid END
-	JOIN pg_catalog.pg_roles u ON u.oid OPERATOR(pg_catalog.=) p.proowner
-	WHERE d.refclassid IN ('pg_catalog.pg_proc'::pg_catalog.regclass, 'pg_catalog.pg_operator'::pg_catalog.regclass) AND NOT u.rolsuper
-	GROUP BY c.i, c.name
+	-- The trigger functions read the models' tables by name, as the audit role (see foreign_code).
+	SELECT c.i, 8, 0, pg_catalog.format('table %s has an index, statistics or constraint using %s, which is no superuser: planning the audit triggers'' reads of %s would run its code as the audit role',
+			c.name, f.code, c.name),
+		'drop those indexes, statistics and constraints, or have a superuser own what they use'
+	FROM c CROSS JOIN LATERAL (SELECT {{.S}}.foreign_code(c.oid)) f(code) WHERE f.code IS NOT NULL
 	UNION ALL
 	-- The audit triggers print values by to_jsonb and compare some by ::text, which look casts up by type: a cast's
 	-- function runs in them as the audit role, so a role that owns one could act as the audit role.
