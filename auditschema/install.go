@@ -235,6 +235,10 @@ type Table struct {
 	// Refs are the steps of the table's patient path through other tables, in order (none when its rows name
 	// their patient themselves).
 	Refs []Ref `json:"refs,omitempty"`
+	// ByText are the columns the audit triggers compare by their text too; they compare the others by their
+	// type's equality alone, which must then hold no two values that differ (as a nondeterministic collation's
+	// does).
+	ByText []string `json:"by_text,omitempty"`
 }
 
 // Ref is one step of a patient path: column Column of table From holds ids of table To (both schema-qualified

@@ -23,14 +23,15 @@ END;
 
 -- model_problems is what the models' tables lack that installing their triggers requires: one row per problem,
 -- (what, fix), table by table, each step of a patient path after the first table that follows it. models is the
--- generated Models.Tables as JSON ([{"name", "columns", "refs": [{"from", "column", "to"}]}]), owner_role and
+-- generated Models.Tables as JSON ([{"name", "columns", "refs": [{"from", "column", "to"}], "by_text"}]), owner_role and
 -- app_role the roles the tables must be owned by and granted to. InstallModels runs it, and check_models.
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION {{.S}}.model_problems(models jsonb, owner_role text, app_role text) RETURNS TABLE (what text, fix text)
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
-WITH t(i, name, cols) AS (
-	SELECT m.k, m.v OPERATOR(pg_catalog.->>) 'name', ARRAY(SELECT pg_catalog.jsonb_array_elements_text(m.v OPERATOR(pg_catalog.->) 'columns'))
+WITH t(i, name, cols, by_text) AS (
+	SELECT m.k, m.v OPERATOR(pg_catalog.->>) 'name', ARRAY(SELECT pg_catalog.jsonb_array_elements_text(m.v OPERATOR(pg_catalog.->) 'columns')),
+		ARRAY(SELECT pg_catalog.jsonb_array_elements_text(COALESCE(m.v OPERATOR(pg_catalog.->) 'by_text', '[]')))
 	FROM pg_catalog.jsonb_array_elements(models) WITH ORDINALITY m(v, k)
 ), ref(i, j, src, col, dst) AS (
 	-- A step shared by several tables' paths is checked once, with the first of them.
@@ -90,6 +91,16 @@ SELECT p.what, p.fix FROM (
 		FROM pg_catalog.unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) WITH ORDINALITY u(p, k)
 		WHERE CASE WHEN n.app IS NULL THEN false ELSE NOT pg_catalog.has_table_privilege(n.app, c.oid, u.p) END) g(privs)
 	WHERE c.oid IS NOT NULL AND g.privs IS NOT NULL
+	UNION ALL
+	-- A column compared by equality alone: a nondeterministic collation's equality holds texts that differ
+	-- ('HIV+' and 'HIV-' under some), whose change would then write no audit row.
+	SELECT c.i, 9, 0, pg_catalog.format('table %s has columns of a nondeterministic collation that its model compares by equality alone, so a change between texts equal under it would write no audit row: %s',
+			c.name, pg_catalog.string_agg(pg_catalog.format('%s (%s)', a.attname, l.collname), ', ' ORDER BY a.attnum)),
+		'declare the collation in the schema sqlc reads (the generator then compares those columns byte for byte too) and regenerate, or give them a deterministic collation'
+	FROM c JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.oid AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+	JOIN pg_catalog.pg_collation l ON l.oid OPERATOR(pg_catalog.=) a.attcollation
+	WHERE a.attname::text OPERATOR(pg_catalog.<>) ALL (c.by_text) AND NOT l.collisdeterministic
+	GROUP BY c.i, c.name
 	UNION ALL
 	-- The trigger functions read the models' tables by name, as the audit role (see foreign_code).
 	SELECT c.i, 8, 0, pg_catalog.format('table %s has an index, statistics or constraint using %s, which is no superuser: planning the audit triggers'' reads of %s would run its code as the audit role',

@@ -16,9 +16,9 @@ var AuditModels = auditschema.Models{
 		{Name: "public.users", Columns: []string{"id", "username", "email", "password", "auth_token", "user_type", "role", "first_name", "last_name", "last_login", "updated_at"}},
 		{Name: "public.appointments", Columns: []string{"id", "patient_id", "dentist_id", "clinic_id", "date", "time", "type", "status", "notes", "updated_at"}, Refs: []auditschema.Ref{{From: "public.appointments", Column: "patient_id", To: "public.users"}}},
 		{Name: "public.dental_records", Columns: []string{"id", "patient_id", "dentist_id", "diagnosis", "treatment", "notes", "created_at", "updated_at"}, Refs: []auditschema.Ref{{From: "public.dental_records", Column: "patient_id", To: "public.users"}}},
-		{Name: "public.billings", Columns: []string{"id", "patient_id", "amount", "status", "description", "updated_at"}, Refs: []auditschema.Ref{{From: "public.billings", Column: "patient_id", To: "public.users"}}},
-		{Name: "public.invoices", Columns: []string{"id", "appointment_id", "amount", "status", "due_date", "updated_at"}, Refs: []auditschema.Ref{{From: "public.invoices", Column: "appointment_id", To: "public.appointments"}, {From: "public.appointments", Column: "patient_id", To: "public.users"}}},
-		{Name: "public.treatment_plans", Columns: []string{"id", "patient_id", "dentist_id", "title", "description", "status", "estimated_cost", "updated_at"}, Refs: []auditschema.Ref{{From: "public.treatment_plans", Column: "patient_id", To: "public.users"}}},
+		{Name: "public.billings", Columns: []string{"id", "patient_id", "amount", "status", "description", "updated_at"}, Refs: []auditschema.Ref{{From: "public.billings", Column: "patient_id", To: "public.users"}}, ByText: []string{"amount"}},
+		{Name: "public.invoices", Columns: []string{"id", "appointment_id", "amount", "status", "due_date", "updated_at"}, Refs: []auditschema.Ref{{From: "public.invoices", Column: "appointment_id", To: "public.appointments"}, {From: "public.appointments", Column: "patient_id", To: "public.users"}}, ByText: []string{"amount"}},
+		{Name: "public.treatment_plans", Columns: []string{"id", "patient_id", "dentist_id", "title", "description", "status", "estimated_cost", "updated_at"}, Refs: []auditschema.Ref{{From: "public.treatment_plans", Column: "patient_id", To: "public.users"}}, ByText: []string{"estimated_cost"}},
 		{Name: "public.documents", Columns: []string{"id", "patient_id", "document_type", "filename", "storage_path", "uploaded_at"}, Refs: []auditschema.Ref{{From: "public.documents", Column: "patient_id", To: "public.users"}}},
 		{Name: "public.patient_intake_forms", Columns: []string{"id", "patient_id", "allergies", "medications", "medical_conditions", "emergency_contact", "emergency_phone", "insurance_provider", "insurance_policy", "smoker", "pregnant", "signed_at", "updated_at"}, Refs: []auditschema.Ref{{From: "public.patient_intake_forms", Column: "patient_id", To: "public.users"}}},
 	},
@@ -49,13 +49,13 @@ $ar$;
 
 -- Installing these triggers requires the audit schema's revision they were generated for, and of their tables what
 -- auditschema.InstallModels checks first: for installs that run this SQL alone, check_models refuses, naming the fix.
-SELECT "auditrepo".check_models('73fb80faded707b3c2e8bdc55c30e04b51dadf4d7ebc703afa45a45ab358b225', '[
+SELECT "auditrepo".check_models('8639efa8bdded1a87d27ce974f41023d4ccf9101151c82876e2f73ad1857de93', '[
 	{"name":"public.users","columns":["id","username","email","password","auth_token","user_type","role","first_name","last_name","last_login","updated_at"]},
 	{"name":"public.appointments","columns":["id","patient_id","dentist_id","clinic_id","date","time","type","status","notes","updated_at"],"refs":[{"from":"public.appointments","column":"patient_id","to":"public.users"}]},
 	{"name":"public.dental_records","columns":["id","patient_id","dentist_id","diagnosis","treatment","notes","created_at","updated_at"],"refs":[{"from":"public.dental_records","column":"patient_id","to":"public.users"}]},
-	{"name":"public.billings","columns":["id","patient_id","amount","status","description","updated_at"],"refs":[{"from":"public.billings","column":"patient_id","to":"public.users"}]},
-	{"name":"public.invoices","columns":["id","appointment_id","amount","status","due_date","updated_at"],"refs":[{"from":"public.invoices","column":"appointment_id","to":"public.appointments"},{"from":"public.appointments","column":"patient_id","to":"public.users"}]},
-	{"name":"public.treatment_plans","columns":["id","patient_id","dentist_id","title","description","status","estimated_cost","updated_at"],"refs":[{"from":"public.treatment_plans","column":"patient_id","to":"public.users"}]},
+	{"name":"public.billings","columns":["id","patient_id","amount","status","description","updated_at"],"refs":[{"from":"public.billings","column":"patient_id","to":"public.users"}],"by_text":["amount"]},
+	{"name":"public.invoices","columns":["id","appointment_id","amount","status","due_date","updated_at"],"refs":[{"from":"public.invoices","column":"appointment_id","to":"public.appointments"},{"from":"public.appointments","column":"patient_id","to":"public.users"}],"by_text":["amount"]},
+	{"name":"public.treatment_plans","columns":["id","patient_id","dentist_id","title","description","status","estimated_cost","updated_at"],"refs":[{"from":"public.treatment_plans","column":"patient_id","to":"public.users"}],"by_text":["estimated_cost"]},
 	{"name":"public.documents","columns":["id","patient_id","document_type","filename","storage_path","uploaded_at"],"refs":[{"from":"public.documents","column":"patient_id","to":"public.users"}]},
 	{"name":"public.patient_intake_forms","columns":["id","patient_id","allergies","medications","medical_conditions","emergency_contact","emergency_phone","insurance_provider","insurance_policy","smoker","pregnant","signed_at","updated_at"],"refs":[{"from":"public.patient_intake_forms","column":"patient_id","to":"public.users"}]}
 ]');

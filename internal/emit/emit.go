@@ -256,6 +256,13 @@ func install(f *jen.File, p *ir.Program) error {
 			}
 			fields = append(fields, jen.Id("Refs").Op(":").Index().Qual(schemaPath, "Ref").Values(rs...))
 		}
+		if len(t.ByText) > 0 {
+			var cols []jen.Code
+			for _, c := range t.ByText {
+				cols = append(cols, jen.Lit(c))
+			}
+			fields = append(fields, jen.Id("ByText").Op(":").Index().String().Values(cols...))
+		}
 		tables = append(tables, jen.Line().Values(fields...))
 	}
 	f.Commentf("AuditModels is the part of the audit schema these models need: the trigger functions (in schema %s)", p.Audit.Schema)

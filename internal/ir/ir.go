@@ -128,6 +128,9 @@ func (p *Program) Tables() []auditschema.Table {
 		t := auditschema.Table{Name: m.Qualified}
 		for _, c := range m.Columns {
 			t.Columns = append(t.Columns, c.Name)
+			if c.ByText || c.ByBytes {
+				t.ByText = append(t.ByText, c.Name)
+			}
 		}
 		t.Refs = m.refs()
 		out = append(out, t)

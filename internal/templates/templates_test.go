@@ -142,7 +142,7 @@ func TestChangesAreTheRowsJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := auditschema.InstallModels(ctx, db, conf, auditschema.Models{Schema: conf.Schema, SQL: sql,
-		Tables: []auditschema.Table{{Name: "public.t", Columns: cols}}}); err != nil {
+		Tables: p.Tables()}); err != nil {
 		t.Fatal(err)
 	}
 	images := func() map[int64]string {

@@ -1218,6 +1218,35 @@ func TestRedTeamOwner(t *testing.T) {
 		try(t, tx, "0A000", "ALTER TYPE public.rt_kind RENAME VALUE 'checkup' TO 'cleaning2'")
 	})
 
+	// A composite type's attributes dropped and added again, or renamed, change what an audited column of it holds.
+	t.Run("alter_composite_refused", func(t *testing.T) {
+		tx, err := c.Super.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback(ctx)
+		must(t, tx, "SET ROLE auditrepo_owner")
+		must(t, tx, "CREATE TYPE public.rt_vitals AS (diagnosis text, hiv_status text)")
+		must(t, tx, "ALTER TABLE dental_records ADD COLUMN rt_vitals public.rt_vitals")
+		try(t, tx, "0A000", "ALTER TYPE public.rt_vitals DROP ATTRIBUTE hiv_status")
+	})
+
+	// A collation under which texts that differ are equal ('HIV+' and 'HIV-') would hide, from a column compared
+	// by equality alone, a change between them: installing the models refuses it.
+	t.Run("nondeterministic_collation_refused", func(t *testing.T) {
+		tx, err := c.Super.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback(ctx)
+		must(t, tx, "CREATE COLLATION public.rt_loose (provider = icu, locale = 'und-u-ka-shifted-ks-level1', deterministic = false)")
+		must(t, tx, "ALTER TABLE patient_intake_forms ALTER COLUMN medical_conditions TYPE text COLLATE public.rt_loose")
+		err = repo.Install(ctx, tx, auditschema.Config{})
+		if !errors.Is(err, auditschema.ErrNotReady) || !strings.Contains(err.Error(), "nondeterministic collation") || !strings.Contains(err.Error(), "medical_conditions (rt_loose)") {
+			t.Errorf("installing over a nondeterministic collation: %v, want ErrNotReady naming medical_conditions", err)
+		}
+	})
+
 	// Rewriting an audited table (ALTER COLUMN ... TYPE ... USING) changes its rows with no audit row.
 	t.Run("rewrite_refused", func(t *testing.T) {
 		try(t, owner, "0A000", "ALTER TABLE dental_records ALTER COLUMN diagnosis TYPE text USING 'healthy'")
