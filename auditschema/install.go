@@ -31,7 +31,7 @@ func Install(ctx context.Context, db Querier, c Config) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{}
-	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+	err := inTx(ctx, db, func(tx pgx.Tx) error {
 		// One install at a time: roles and the schema are created only if missing.
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext('auditrepo install'))"); err != nil {
 			return err
@@ -94,7 +94,7 @@ func Secure(ctx context.Context, db Querier, c Config) error {
 	if err := c.Check(); err != nil {
 		return err
 	}
-	return pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error { return secure(ctx, tx, c.WithDefaults()) })
+	return inTx(ctx, db, func(tx pgx.Tx) error { return secure(ctx, tx, c.WithDefaults()) })
 }
 
 func secure(ctx context.Context, tx pgx.Tx, c Config) error {
@@ -106,6 +106,27 @@ func secure(ctx context.Context, tx pgx.Tx, c Config) error {
 		return fmt.Errorf("auditschema: securing the database: %w", err)
 	}
 	return nil
+}
+
+// inTx runs f in a transaction (a savepoint, where db is one) whose search_path is pg_catalog and pg_temp alone, and
+// restores the caller's after it: the install runs as a superuser, and a function or operator that another role put
+// in a schema of the caller's search_path (the owner role may create in public) would otherwise stand in for a
+// built-in that matches its arguments less exactly, and run as the superuser.
+func inTx(ctx context.Context, db Querier, f func(pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		var prev string
+		if err := tx.QueryRow(ctx, "SELECT pg_catalog.current_setting('search_path')").Scan(&prev); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "SET LOCAL search_path = pg_catalog, pg_temp"); err != nil {
+			return err
+		}
+		if err := f(tx); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, "SELECT pg_catalog.set_config('search_path', $1, true)", prev)
+		return err
+	})
 }
 
 // superuser reports whether the connecting role is a superuser: only one may install the event trigger, and others
@@ -267,7 +288,7 @@ func InstallModels(ctx context.Context, db Querier, c Config, m Models) error {
 			Fix:  fmt.Sprintf("generate them with -schema %s, or install with Config.Schema %q", c.Schema, m.Schema),
 		}}}
 	}
-	return pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+	return inTx(ctx, db, func(tx pgx.Tx) error {
 		inst, err := installed(ctx, tx, c)
 		if err != nil {
 			return err

@@ -504,3 +504,21 @@ func TestInstallRefusesUnsafeRoles(t *testing.T) {
 		})
 	}
 }
+
+// Writing a table takes USAGE on its schema, for the application and for the owner, as whom PostgreSQL checks the
+// table's foreign keys: installing refuses a schema either lacks it on.
+func TestInstallModelsNeedsSchemaUsage(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.Audited(t, auditschema.Config{})
+	if _, err := db.Exec(ctx, `CREATE SCHEMA ward; CREATE TABLE ward.notes (id bigint PRIMARY KEY);
+		ALTER TABLE ward.notes OWNER TO auditrepo_owner; GRANT SELECT, INSERT, UPDATE, DELETE ON ward.notes TO auditrepo_app`); err != nil {
+		t.Fatal(err)
+	}
+	err := auditschema.InstallModels(ctx, db, auditschema.Config{}, auditschema.Models{Schema: "auditrepo", SQL: "SELECT 1",
+		Tables: []auditschema.Table{{Name: "ward.notes", Columns: []string{"id"}}}})
+	for _, want := range []string{"role auditrepo_owner lacks USAGE on schema ward of table ward.notes", `GRANT USAGE ON SCHEMA "ward" TO "auditrepo_app";`} {
+		if !errors.Is(err, auditschema.ErrNotReady) || !strings.Contains(err.Error(), want) {
+			t.Errorf("InstallModels over a schema without USAGE: %v, want ErrNotReady naming %q", err, want)
+		}
+	}
+}

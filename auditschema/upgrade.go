@@ -115,7 +115,7 @@ func Upgrade(ctx context.Context, db Querier, c Config, legacy string) (*Upgrade
 	refuse := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrUpgradeRefused, fmt.Sprintf(format, args...))
 	}
-	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+	err := inTx(ctx, db, func(tx pgx.Tx) error {
 		// Not while Install (or another Upgrade) runs.
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext('auditrepo install'))"); err != nil {
 			return err

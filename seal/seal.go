@@ -335,6 +335,11 @@ func inTx(ctx context.Context, db DB, snapshotOf string, f func(pgx.Tx) error) e
 			return fmt.Errorf("seal: locking %s: %w", snapshotOf, err)
 		}
 	}
+	// The sealer and the reviewer run this: no function or operator another role put in a schema of the
+	// connection's search_path (the owner may create in public) may stand in for a built-in, and run as them.
+	if _, err := tx.Exec(ctx, "SET LOCAL search_path = pg_catalog, pg_temp"); err != nil {
+		return err
+	}
 	if err := f(tx); err != nil {
 		return err
 	}

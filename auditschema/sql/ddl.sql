@@ -149,11 +149,12 @@ BEGIN
 						USING ERRCODE = 'insufficient_privilege', HINT = 'Have a superuser create the cast and own its function.';
 				END IF;
 			END IF;
-			-- A composite type's attributes, dropped, added or renamed, change what every audited column of it
-			-- holds (PostgreSQL reports the command on the type's relation), and no audit row could say so.
-			IF r.classid = 'pg_class'::regclass AND r.command_tag = 'ALTER TYPE'
+			-- The attributes of a composite type, or of a table's row type, dropped, added or renamed, change what
+			-- every audited column of that type holds (PostgreSQL reports ALTER TYPE and ALTER TABLE alike on the
+			-- relation), and no audit row could say so.
+			IF r.classid = 'pg_class'::regclass
 			   AND (SELECT c.reltype FROM pg_class c WHERE c.oid = r.objid) IN (SELECT {{.S}}.audited_types()) THEN
-				RAISE EXCEPTION 'ALTER TYPE % refused: audited columns are of it, and changing its attributes would change their rows with no audit row', r.object_identity
+				RAISE EXCEPTION '% % refused: audited columns are of its row type, and changing it would change their rows with no audit row', r.command_tag, r.object_identity
 					USING ERRCODE = 'feature_not_supported';
 			END IF;
 			-- Renaming an enum's value changes every row holding it, and no audit row could say so.

@@ -116,6 +116,15 @@ SELECT p.what, p.fix FROM (
 	FROM pg_catalog.pg_cast k JOIN pg_catalog.pg_proc f ON f.oid OPERATOR(pg_catalog.=) k.castfunc JOIN pg_catalog.pg_roles o ON o.oid OPERATOR(pg_catalog.=) f.proowner
 	WHERE NOT o.rolsuper
 	UNION ALL
+	-- Writing a table takes USAGE on its schema, for the application and for the owner, as whom PostgreSQL checks
+	-- its foreign keys.
+	SELECT c.i, 10, 0, pg_catalog.format('role %s lacks USAGE on schema %s of table %s', g.role, k.nspname, c.name),
+		pg_catalog.format('GRANT USAGE ON SCHEMA "%s" TO "%s";', pg_catalog.replace(k.nspname, '"', '""'), pg_catalog.replace(g.role, '"', '""'))
+	FROM c JOIN pg_catalog.pg_class r ON r.oid OPERATOR(pg_catalog.=) c.oid JOIN pg_catalog.pg_namespace k ON k.oid OPERATOR(pg_catalog.=) r.relnamespace
+	CROSS JOIN n CROSS JOIN LATERAL (VALUES (n.owner), (n.app)) g(role)
+	WHERE g.role IS NOT NULL AND EXISTS (SELECT FROM pg_catalog.pg_roles x WHERE x.rolname OPERATOR(pg_catalog.=) g.role)
+		AND NOT pg_catalog.has_schema_privilege(g.role, k.oid, 'USAGE')
+	UNION ALL
 	-- A step of a patient path: its column needs a validated foreign key to the next table's id that is ON DELETE
 	-- RESTRICT ON UPDATE RESTRICT and not deferrable, and no other key there (see Ref in package auditschema). The
 	-- fix drops the other keys and validates or adds one.

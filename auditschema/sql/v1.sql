@@ -10,6 +10,12 @@
 --   {{.Reviewer}}  LOGIN, reads the trail.
 --   {{.Sealer}}    LOGIN, reads the trail and appends seals (the sealing job's).
 
+-- A superuser runs this: no function or operator another role put in a schema of the session's search_path (the
+-- owner role may create in public) may stand in for a built-in, and run as the superuser. The search_path is
+-- pinned for this SQL and given back at its end (a migration tool's own statements follow in the transaction).
+SELECT pg_catalog.set_config('auditrepo.search_path', pg_catalog.current_setting('search_path'), true),
+	pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+
 -- +goose StatementBegin
 DO $ar$
 DECLARE
@@ -352,3 +358,5 @@ BEGIN
 END
 $ar$;
 -- +goose StatementEnd
+
+SELECT pg_catalog.set_config('search_path', pg_catalog.current_setting('auditrepo.search_path'), true);

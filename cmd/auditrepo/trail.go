@@ -46,7 +46,7 @@ func (r *readFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&r.db, "db", "", "database URL (default $DATABASE_URL); connect as the reviewer role")
 	registerNames(fs, &r.config, schemaName, tableName)
 	fs.StringVar(&r.format, "format", "table", "output format: table (for people), csv (for spreadsheets; a cell beginning with = + - @, a tab or a carriage return, unless it is a number such as -5, gets a ' prefix so no spreadsheet runs it as a formula) or json (JSON Lines, values as stored)")
-	fs.StringVar(&r.actorQuery, "actor-query", "", "SQL taking $1 = actor id and returning (name, role), to name the actors")
+	fs.StringVar(&r.actorQuery, "actor-query", "", "SQL taking $1 = actor id and returning (name, role), to name the actors; name its tables with their schema (the search_path is pg_catalog)")
 	fs.BoolVar(&r.bom, "bom", false, "csv: begin with a UTF-8 byte order mark (for spreadsheets that need one)")
 	fs.BoolVar(&r.progress, "progress", false, "report progress on stderr (default: when stderr is a terminal)")
 }
@@ -210,6 +210,9 @@ func connect(ctx context.Context, e *env, flagValue string) (*pgxpool.Pool, erro
 		return nil, usageError{fmt.Sprintf("bad database URL: %v", err)}
 	}
 	cfg.MaxConns = 2
+	// The reviewer, sealer and owner roles run this: no function or operator another role put in public (the owner
+	// may create there) may stand in for a built-in that matches its arguments less exactly, and run as them.
+	cfg.ConnConfig.RuntimeParams["search_path"] = "pg_catalog, pg_temp"
 	db, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, err

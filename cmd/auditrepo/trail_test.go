@@ -49,7 +49,7 @@ CREATE TABLE staff (id bigint PRIMARY KEY, name text, role text);
 INSERT INTO staff VALUES (7, 'Dr. Ana Ruiz', 'dentist'), (8, 'Ben Ode', 'hygienist');
 GRANT SELECT ON staff TO auditrepo_reviewer;`
 
-const actorQuery = "SELECT name, role FROM staff WHERE id = $1"
+const actorQuery = "SELECT name, role FROM public.staff WHERE id = $1"
 
 // seeded is a seeded database's reviewer URL and superuser pool.
 func seeded(t *testing.T) (string, *pgxpool.Pool) {
@@ -409,5 +409,20 @@ func TestTableUnattributed(t *testing.T) {
 	_, out, _ = runCmd(t, reviewer, "record", "--table", "visits", "--id", "1")
 	if !strings.Contains(out, "by unattributed (db role postgres, application psql)  patient 43") {
 		t.Errorf("record table %q does not attribute the unattributed row", out)
+	}
+}
+
+// A function or operator that another role put in public, matching its arguments more exactly than the built-in
+// the tool means (|| of a name and a text), does not run as the reviewer: the tool's search_path is pg_catalog.
+func TestShadowedOperatorNotRun(t *testing.T) {
+	reviewer, db := seeded(t)
+	mustExec(t, db, `CREATE FUNCTION public.rt_cat(name, text) RETURNS text LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'ran as %', current_user; END$$;
+		CREATE OPERATOR public.|| (leftarg = name, rightarg = text, function = public.rt_cat);
+		CREATE TABLE public.rooms (id bigint PRIMARY KEY);
+		INSERT INTO auditrepo.audited_tables VALUES ('public.rooms', 'auditrepo.refuse_truncate()', 'public.rooms', '{}', '{}')`)
+	for _, args := range [][]string{{"record", "--table", "visits", "--id", "1"}, {"record", "--table", "nosuch", "--id", "1"}, {"trail", "--patient", "42"}} {
+		if code, _, errs := runCmd(t, reviewer, args...); strings.Contains(errs, "ran as") {
+			t.Errorf("%v: exit %d, stderr %q: the shadowing operator ran", args, code, errs)
+		}
 	}
 }

@@ -34,7 +34,12 @@ const auditSQL = `-- The audit triggers of these models: the only writers of the
 -- auditrepo_audit, which alone may write the audit table; TRUNCATE, which no audit row could describe, is
 -- refused.
 -- Run it after the migrations, in one transaction (auditschema.InstallModels does); it replaces what a
--- previous run installed.
+-- previous run installed. It pins the search_path until its end, so that no function or operator another role put
+-- in a schema of the session's (the owner role may create in public) stands in for a built-in and runs as the
+-- installer.
+
+SELECT pg_catalog.set_config('auditrepo.search_path', pg_catalog.current_setting('search_path'), true),
+	pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
 
 -- +goose StatementBegin
 DO $ar$
@@ -49,7 +54,7 @@ $ar$;
 
 -- Installing these triggers requires the audit schema's revision they were generated for, and of their tables what
 -- auditschema.InstallModels checks first: for installs that run this SQL alone, check_models refuses, naming the fix.
-SELECT "auditrepo".check_models('8639efa8bdded1a87d27ce974f41023d4ccf9101151c82876e2f73ad1857de93', '[
+SELECT "auditrepo".check_models('19fdd571bcec0644ab021baf471107d17fa6d676a9e9627a76018b3af7d38d52', '[
 	{"name":"public.users","columns":["id","username","email","password","auth_token","user_type","role","first_name","last_name","last_login","updated_at"]},
 	{"name":"public.appointments","columns":["id","patient_id","dentist_id","clinic_id","date","time","type","status","notes","updated_at"],"refs":[{"from":"public.appointments","column":"patient_id","to":"public.users"}]},
 	{"name":"public.dental_records","columns":["id","patient_id","dentist_id","diagnosis","treatment","notes","created_at","updated_at"],"refs":[{"from":"public.dental_records","column":"patient_id","to":"public.users"}]},
@@ -657,6 +662,7 @@ BEGIN
 END
 $ar$;
 -- +goose StatementEnd
+SELECT pg_catalog.set_config('search_path', pg_catalog.current_setting('auditrepo.search_path'), true);
 `
 
 // Excluded lists, by table, the columns whose values never reach the trail (tagged audit:"exclude"); a

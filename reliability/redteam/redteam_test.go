@@ -3,6 +3,7 @@ package redteam_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/auditschema"
@@ -27,6 +29,7 @@ import (
 	"github.com/auditrepo/auditrepo/internal/sqltext"
 	"github.com/auditrepo/auditrepo/internal/testdb"
 	"github.com/auditrepo/auditrepo/migrations"
+	"github.com/auditrepo/auditrepo/seal"
 )
 
 // SQLSTATEs the attacks are refused with.
@@ -1231,6 +1234,19 @@ func TestRedTeamOwner(t *testing.T) {
 		try(t, tx, "0A000", "ALTER TYPE public.rt_vitals DROP ATTRIBUTE hiv_status")
 	})
 
+	// A table's row type is a composite type too: altering the table changes the audited column of its type.
+	t.Run("alter_row_type_refused", func(t *testing.T) {
+		tx, err := c.Super.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback(ctx)
+		must(t, tx, "SET ROLE auditrepo_owner")
+		must(t, tx, "CREATE TABLE public.rt_addr (street text, hiv_status text)")
+		must(t, tx, "ALTER TABLE dental_records ADD COLUMN rt_addr public.rt_addr")
+		try(t, tx, "0A000", "ALTER TABLE public.rt_addr DROP COLUMN hiv_status")
+	})
+
 	// A collation under which texts that differ are equal ('HIV+' and 'HIV-') would hide, from a column compared
 	// by equality alone, a change between them: installing the models refuses it.
 	t.Run("nondeterministic_collation_refused", func(t *testing.T) {
@@ -1366,6 +1382,37 @@ func TestRedTeamOwner(t *testing.T) {
 		must(t, owner, "CREATE TYPE public.rt_other AS ENUM ('a')")
 		must(t, owner, "ALTER TYPE public.rt_other ADD VALUE 'b'")
 		must(t, owner, "DROP TYPE public.rt_other")
+	})
+
+	// The owner may create in public, which is in a default search_path: a function there matching its arguments
+	// more exactly than the built-in the library means (pg_advisory_xact_lock of hashtext's int4, where the
+	// built-in takes a bigint) would run as whoever calls the library: the superuser installing, the sealer, the
+	// reviewer verifying. The library pins search_path to pg_catalog in each of its transactions.
+	t.Run("shadow_builtins_in_public", func(t *testing.T) {
+		t.Cleanup(func() {
+			c.Super.Exec(context.Background(), "DROP FUNCTION IF EXISTS public.pg_advisory_xact_lock(integer)")
+		})
+		must(t, owner, `CREATE FUNCTION public.pg_advisory_xact_lock(integer) RETURNS void LANGUAGE plpgsql
+			AS $$BEGIN RAISE EXCEPTION 'ran as %', current_user; END$$`)
+		if _, err := auditschema.Install(ctx, c.Super, auditschema.Config{}); err != nil {
+			t.Errorf("Install: %v", err)
+		}
+		if err := repo.Install(ctx, c.Super, auditschema.Config{}); err != nil {
+			t.Errorf("repo.Install: %v", err)
+		}
+		skey, vkey, err := note.GenerateKey(rand.Reader, "redteam.example/audit")
+		if err != nil {
+			t.Fatal(err)
+		}
+		signer, _ := note.NewSigner(skey)
+		verifier, _ := note.NewVerifier(vkey)
+		opts := seal.Options{Witnesses: []seal.Witness{seal.Dir(t.TempDir())}}
+		if _, err := seal.Seal(ctx, c.Sealer, signer, opts); err != nil {
+			t.Errorf("seal.Seal: %v", err)
+		}
+		if _, err := seal.Verify(ctx, c.Reviewer, verifier, opts); err != nil {
+			t.Errorf("seal.Verify: %v", err)
+		}
 	})
 
 	t.Run("drop_audit_trigger_is_recorded", func(t *testing.T) {
