@@ -12,10 +12,12 @@ BEGIN
     IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
         GRANT auditrepo_owner TO CURRENT_USER;
     END IF;
-    EXECUTE format('GRANT USAGE ON SCHEMA %I TO auditrepo_app', current_schema());
+    -- Built-ins qualified: a superuser runs this, and another role's format(text, name) in public would match
+    -- current_schema()'s name better than pg_catalog's.
+    EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA %I TO auditrepo_app', pg_catalog.current_schema());
     -- ALTER TABLE ... OWNER TO checks that the new owner may create in the table's schema (a superuser skips the
     -- check), which nobody may in public since PostgreSQL 15 but its owner, pg_database_owner.
-    EXECUTE format('GRANT CREATE ON SCHEMA %I TO auditrepo_owner', current_schema());
+    EXECUTE pg_catalog.format('GRANT CREATE ON SCHEMA %I TO auditrepo_owner', pg_catalog.current_schema());
 END
 $$;
 -- +goose StatementEnd

@@ -99,6 +99,11 @@ func Up(ctx context.Context, db *sql.DB) (*Result, error) {
 func retireBackstop(ctx context.Context, c *pgx.Conn) ([]string, error) {
 	var dropped []string
 	err := pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
+		// Run as a superuser: no function or operator the owner role put in public (LIKE of a name, quote_ident of
+		// one) may stand in for a built-in.
+		if _, err := tx.Exec(ctx, "SET LOCAL search_path = pg_catalog, pg_temp"); err != nil {
+			return err
+		}
 		rows, err := tx.Query(ctx, `
 			SELECT t.tgrelid::regclass::text, quote_ident(t.tgname)
 			FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid

@@ -176,3 +176,30 @@ func TestUpAsCreateRoleOwner(t *testing.T) {
 		t.Errorf("appointments owned by %q (%v), want auditrepo_owner", owner, err)
 	}
 }
+
+// Up runs as a superuser: a function or operator that another role put in public, matching the arguments of its
+// own SQL more exactly than the built-in it means (LIKE of a name, format of a name), must not run. On PostgreSQL
+// 14 any role could create in public; the install revokes that.
+func TestUpRunsNoShadowingBuiltin(t *testing.T) {
+	ctx := t.Context()
+	super := pgtest.Empty(t)
+	db := sql.OpenDB(stdlib.GetPoolConnector(super))
+	defer db.Close()
+	if _, err := migrations.Up(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := super.Exec(ctx, `SET ROLE auditrepo_owner;
+		CREATE FUNCTION public.rt_like(name, name) RETURNS boolean LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'ran as %', current_user; END$$;
+		CREATE OPERATOR public.~~ (leftarg = name, rightarg = name, function = public.rt_like);
+		RESET ROLE;
+		GRANT CREATE ON SCHEMA public TO PUBLIC`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := migrations.Up(ctx, db); err != nil {
+		t.Errorf("Up again: %v", err)
+	}
+	var open bool
+	if err := super.QueryRow(ctx, "SELECT has_schema_privilege('public', 'public', 'CREATE')").Scan(&open); err != nil || open {
+		t.Errorf("every role may create in public after Up (%v)", err)
+	}
+}
