@@ -105,7 +105,9 @@ BEGIN
 			                     OR d.refobjid IN (SELECT c.oid FROM pg_class c WHERE c.relnamespace = {{lit .Schema}}::regnamespace)))
 			   OR (r.classid = 'pg_proc'::regclass
 			       AND EXISTS (SELECT FROM pg_trigger g WHERE g.tgfoid = r.objid AND g.tgrelid IN (SELECT a.tbl FROM {{.S}}.audited_tables a)))
-			   OR (r.classid = 'pg_type'::regclass AND r.objid IN (SELECT {{.S}}.audited_types())) THEN
+			   OR (r.classid = 'pg_type'::regclass AND r.objid IN (SELECT {{.S}}.audited_types()))
+			   OR (r.classid = 'pg_namespace'::regclass AND EXISTS (SELECT FROM pg_class c WHERE c.relnamespace = r.objid
+			       AND c.oid IN (SELECT a.tbl FROM {{.S}}.audited_tables a))) THEN
 				-- The state of an audited table's triggers after the command, and the functions they run: DDL run by
 				-- EXECUTE in a DO block shows only as its statement, not as what it did to them.
 				INSERT INTO {{.S}}.ddl_log (command_tag, object_type, object_identity, statement, triggers)
@@ -156,6 +158,15 @@ BEGIN
 			   AND (SELECT c.reltype FROM pg_class c WHERE c.oid = r.objid) IN (SELECT {{.S}}.audited_types()) THEN
 				RAISE EXCEPTION '% % refused: audited columns are of its row type, and changing it would change their rows with no audit row', r.command_tag, r.object_identity
 					USING ERRCODE = 'feature_not_supported';
+			END IF;
+			-- Renaming a schema renames its audited tables: tables made under their old names would be read in their
+			-- place.
+			IF r.classid = 'pg_namespace'::regclass THEN
+				SELECT a.name INTO audited FROM {{.S}}.audited_tables a WHERE {{.S}}.relation_name(a.tbl) <> a.name LIMIT 1;
+				IF FOUND THEN
+					RAISE EXCEPTION '% refused: it renames audited table %: its audit triggers, and those of the tables found through it, name it', TG_TAG, audited
+						USING ERRCODE = 'feature_not_supported';
+				END IF;
 			END IF;
 			-- Renaming an enum's value changes every row holding it, and no audit row could say so.
 			IF r.classid = 'pg_type'::regclass AND r.command_tag = 'ALTER TYPE' THEN

@@ -15,6 +15,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf16"
+
+	"github.com/auditrepo/auditrepo/audit"
 )
 
 // command is one subcommand: run parses its flags from args and does the work.
@@ -69,12 +72,29 @@ func run(ctx context.Context, e *env, args []string) int {
 	case errors.Is(err, errReported):
 		return 2
 	case errors.As(err, &failed):
-		fmt.Fprintf(e.stderr, "auditrepo %s: %v\n", args[0], err)
+		fmt.Fprintf(e.stderr, "auditrepo %s: %s\n", args[0], visible(err.Error()))
 		return 1
 	default:
-		fmt.Fprintf(e.stderr, "auditrepo %s: %v\n", args[0], err)
+		fmt.Fprintf(e.stderr, "auditrepo %s: %s\n", args[0], visible(err.Error()))
 		return 2
 	}
+}
+
+// visible escapes the control and invisible characters of an error's text but line breaks and tabs: it may quote
+// what the database holds (a checkpoint's key name, which the sealer chooses), and a terminal would act on an
+// escape sequence or a bidi override there, writing over the verdict.
+func visible(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r != '\n' && r != '\t' && audit.Hidden(r) {
+			for _, u := range utf16.AppendRune(nil, r) {
+				fmt.Fprintf(&b, `\u%04x`, u)
+			}
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 func usage(w io.Writer) {

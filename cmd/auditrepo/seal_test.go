@@ -354,3 +354,13 @@ func mustExec(t *testing.T, db *pgxpool.Pool, sql string, args ...any) {
 		t.Fatalf("%s: %v", sql, err)
 	}
 }
+
+// An error quoting what the database holds (a key name the sealer chose) reaches the terminal with its control
+// and invisible characters escaped: an escape sequence or a bidi override there could write over the verdict.
+func TestErrorsShowNoControls(t *testing.T) {
+	got := visible("signed by \u009b2K\u009b1G\u202eOK+abc, not by the key given\n\tnext line")
+	want := `signed by \u009b2K\u009b1G\u202eOK+abc, not by the key given` + "\n\tnext line"
+	if got != want {
+		t.Errorf("visible = %q, want %q", got, want)
+	}
+}

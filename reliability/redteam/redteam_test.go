@@ -1357,6 +1357,8 @@ func TestRedTeamOwner(t *testing.T) {
 			tx.Rollback(ctx)
 		}
 		try(t, owner, "0A000", "ALTER TABLE appointments RENAME TO rt_appointments")
+		// Renaming their schema renames them too (as the schema's owner, which the superuser is here).
+		try(t, c.Super, "0A000", "ALTER SCHEMA public RENAME TO rt_clinic")
 		try(t, owner, "0A000", "ALTER TABLE invoices RENAME TO rt_invoices")
 	})
 
