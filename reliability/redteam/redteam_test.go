@@ -944,6 +944,17 @@ func ddlSince(t *testing.T, c *clinictest.Clinic, after int64) []ddlRow {
 	return out
 }
 
+// rolledBack begins a transaction on db that is rolled back when t ends: what an attack leaves is undone.
+func rolledBack(t *testing.T, db *pgxpool.Pool) pgx.Tx {
+	t.Helper()
+	tx, err := db.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tx.Rollback(context.Background()) })
+	return tx
+}
+
 func ddlMark(t *testing.T, c *clinictest.Clinic) int64 {
 	t.Helper()
 	var m int64
@@ -1204,11 +1215,7 @@ func TestRedTeamOwner(t *testing.T) {
 
 	// Renaming a value of an enum that an audited column is of would change every row holding it.
 	t.Run("rename_enum_value_refused", func(t *testing.T) {
-		tx, err := c.Super.Begin(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tx.Rollback(ctx)
+		tx := rolledBack(t, c.Super)
 		// The owner's enum, made an audited column's type as only a superuser can now (a rewrite of the table).
 		must(t, tx, "SET ROLE auditrepo_owner")
 		must(t, tx, "CREATE TYPE public.rt_kind AS ENUM ('checkup', 'cleaning', 'filling', 'rt-owner', 'rt-while-disabled', 'x')")
@@ -1223,11 +1230,7 @@ func TestRedTeamOwner(t *testing.T) {
 
 	// A composite type's attributes dropped and added again, or renamed, change what an audited column of it holds.
 	t.Run("alter_composite_refused", func(t *testing.T) {
-		tx, err := c.Super.Begin(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tx.Rollback(ctx)
+		tx := rolledBack(t, c.Super)
 		must(t, tx, "SET ROLE auditrepo_owner")
 		must(t, tx, "CREATE TYPE public.rt_vitals AS (diagnosis text, hiv_status text)")
 		must(t, tx, "ALTER TABLE dental_records ADD COLUMN rt_vitals public.rt_vitals")
@@ -1236,11 +1239,7 @@ func TestRedTeamOwner(t *testing.T) {
 
 	// A table's row type is a composite type too: altering the table changes the audited column of its type.
 	t.Run("alter_row_type_refused", func(t *testing.T) {
-		tx, err := c.Super.Begin(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tx.Rollback(ctx)
+		tx := rolledBack(t, c.Super)
 		must(t, tx, "SET ROLE auditrepo_owner")
 		must(t, tx, "CREATE TABLE public.rt_addr (street text, hiv_status text)")
 		must(t, tx, "ALTER TABLE dental_records ADD COLUMN rt_addr public.rt_addr")
@@ -1250,14 +1249,10 @@ func TestRedTeamOwner(t *testing.T) {
 	// A collation under which texts that differ are equal ('HIV+' and 'HIV-') would hide, from a column compared
 	// by equality alone, a change between them: installing the models refuses it.
 	t.Run("nondeterministic_collation_refused", func(t *testing.T) {
-		tx, err := c.Super.Begin(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tx.Rollback(ctx)
+		tx := rolledBack(t, c.Super)
 		must(t, tx, "CREATE COLLATION public.rt_loose (provider = icu, locale = 'und-u-ka-shifted-ks-level1', deterministic = false)")
 		must(t, tx, "ALTER TABLE patient_intake_forms ALTER COLUMN medical_conditions TYPE text COLLATE public.rt_loose")
-		err = repo.Install(ctx, tx, auditschema.Config{})
+		err := repo.Install(ctx, tx, auditschema.Config{})
 		if !errors.Is(err, auditschema.ErrNotReady) || !strings.Contains(err.Error(), "nondeterministic collation") || !strings.Contains(err.Error(), "medical_conditions (rt_loose)") {
 			t.Errorf("installing over a nondeterministic collation: %v, want ErrNotReady naming medical_conditions", err)
 		}
@@ -1348,10 +1343,7 @@ func TestRedTeamOwner(t *testing.T) {
 		}
 		must(t, owner, "DROP INDEX rt_idx")
 		for _, table := range []string{"appointments", "invoices"} {
-			tx, err := owner.Begin(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
+			tx := rolledBack(t, owner)
 			must(t, tx, "DROP TABLE "+table+" CASCADE")
 			try(t, tx, denied, "CREATE VIEW public."+table+" AS SELECT 1 AS id")
 			tx.Rollback(ctx)
