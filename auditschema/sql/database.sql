@@ -5,8 +5,8 @@
 DO $ar$
 BEGIN
 	-- Temporary objects could shadow the unqualified names of the application's SQL; it needs none.
-	EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database());
-	EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM %I', current_database(), {{lit .App}});
+	EXECUTE pg_catalog.format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', pg_catalog.current_database());
+	EXECUTE pg_catalog.format('REVOKE TEMPORARY ON DATABASE %I FROM %I', pg_catalog.current_database(), {{lit .App}});
 	-- Nor may every role create in public (PostgreSQL 14 and earlier let it): a function there matching a
 	-- privileged session's arguments more exactly than the built-in it means would run as that session's role.
 	IF pg_catalog.to_regnamespace('public') IS NOT NULL AND pg_catalog.has_schema_privilege('public', 'public', 'CREATE') THEN

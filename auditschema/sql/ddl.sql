@@ -194,6 +194,13 @@ BEGIN
 						{{.S}}.relation_name(target), audited, {{.S}}.relation_name(target)
 						USING ERRCODE = 'insufficient_privilege', HINT = 'Have a superuser own what it uses, or do without it on this table.';
 				END IF;
+				-- A table of a composite type (ALTER TABLE ... OF) has its columns changed by ALTER TYPE ... CASCADE,
+				-- a command on the type that names no table.
+				IF (SELECT c.reloftype FROM pg_class c WHERE c.oid = target) <> 0 THEN
+					RAISE EXCEPTION '% refused: % is read by the audit trigger functions, and may not be a table of a composite type, whose ALTER TYPE would change its columns unseen', TG_TAG,
+						{{.S}}.relation_name(target)
+						USING ERRCODE = 'feature_not_supported', HINT = 'ALTER TABLE ... NOT OF';
+				END IF;
 				IF model.tbl IS NOT NULL AND {{.S}}.relation_name(target) <> model.name THEN
 					RAISE EXCEPTION '% refused: audited table % may not be renamed or moved to %: its audit triggers, and those of the tables found through it, name it', TG_TAG,
 						model.name, {{.S}}.relation_name(target)

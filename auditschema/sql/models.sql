@@ -116,6 +116,11 @@ SELECT p.what, p.fix FROM (
 	FROM pg_catalog.pg_cast k JOIN pg_catalog.pg_proc f ON f.oid OPERATOR(pg_catalog.=) k.castfunc JOIN pg_catalog.pg_roles o ON o.oid OPERATOR(pg_catalog.=) f.proowner
 	WHERE NOT o.rolsuper
 	UNION ALL
+	-- A table of a composite type has its columns changed by the type's ALTER TYPE ... CASCADE, which names no table.
+	SELECT c.i, 11, 0, pg_catalog.format('table %s is a table of composite type %s, whose ALTER TYPE ... CASCADE would change its columns with no command on the table', c.name, r.reloftype::pg_catalog.regtype),
+		pg_catalog.format('ALTER TABLE %s NOT OF;', c.name)
+	FROM c JOIN pg_catalog.pg_class r ON r.oid OPERATOR(pg_catalog.=) c.oid WHERE r.reloftype OPERATOR(pg_catalog.<>) 0
+	UNION ALL
 	-- Writing a table takes USAGE on its schema, for the application and for the owner, as whom PostgreSQL checks
 	-- its foreign keys.
 	SELECT c.i, 10, 0, pg_catalog.format('role %s lacks USAGE on schema %s of table %s', g.role, k.nspname, c.name),

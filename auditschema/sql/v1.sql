@@ -26,7 +26,7 @@ BEGIN
 	FOR role IN SELECT * FROM (VALUES ({{lit .Audit}}, false), ({{lit .Owner}}, false), ({{lit .App}}, true), ({{lit .Reviewer}}, true), ({{lit .Sealer}}, true)) AS v(name, login) LOOP
 		IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = role.name) THEN
 			BEGIN
-				EXECUTE format('CREATE ROLE %I %s', role.name, CASE WHEN role.login THEN 'LOGIN' ELSE 'NOLOGIN' END);
+				EXECUTE pg_catalog.format('CREATE ROLE %I %s', role.name, CASE WHEN role.login THEN 'LOGIN' ELSE 'NOLOGIN' END);
 			EXCEPTION WHEN duplicate_object OR unique_violation THEN
 				NULL; -- created concurrently by another install
 			END;
@@ -45,7 +45,7 @@ BEGIN
 	-- installer leaves that gap, visible in ddl_log as the owner's ALTER TABLE ... ENABLE ROW LEVEL SECURITY.
 	IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)
 	   AND NOT (SELECT rolbypassrls FROM pg_catalog.pg_roles WHERE rolname = {{lit .Audit}}) THEN
-		EXECUTE format('ALTER ROLE %I BYPASSRLS', {{lit .Audit}});
+		EXECUTE pg_catalog.format('ALTER ROLE %I BYPASSRLS', {{lit .Audit}});
 	END IF;
 END
 $ar$;
@@ -58,7 +58,7 @@ DO $ar$
 BEGIN
 	-- A CREATEROLE installer becomes a member of the audit role for this transaction only (REVOKEd below).
 	IF NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
-		EXECUTE format('GRANT %I TO %I', {{lit .Audit}}, current_user);
+		EXECUTE pg_catalog.format('GRANT %I TO %I', {{lit .Audit}}, current_user);
 	END IF;
 END
 $ar$;
@@ -235,7 +235,7 @@ DECLARE
 	def text := {{.S}}.default_partition();
 BEGIN
 	IF def IS NOT NULL THEN
-		RETURN QUERY EXECUTE format($q$SELECT DISTINCT date_trunc('month', occurred_at)::date FROM %I.%I
+		RETURN QUERY EXECUTE pg_catalog.format($q$SELECT DISTINCT date_trunc('month', occurred_at)::date FROM %I.%I
 			WHERE occurred_at >= '0001-01-01 00:00:00+00' AND occurred_at < '10000-01-01 00:00:00+00' ORDER BY 1$q$, {{lit .Schema}}, def);
 	END IF;
 END
@@ -284,34 +284,34 @@ BEGIN
 		RETURN 0;
 	END IF;
 	BEGIN
-		EXECUTE format('LOCK TABLE %I.%I IN ACCESS EXCLUSIVE MODE', {{lit .Schema}}, {{lit .Table}});
+		EXECUTE pg_catalog.format('LOCK TABLE %I.%I IN ACCESS EXCLUSIVE MODE', {{lit .Schema}}, {{lit .Table}});
 	EXCEPTION WHEN lock_not_available THEN
 		RAISE EXCEPTION 'maintain: the audit table %.% is in use: another transaction holds a lock on it (a long read, say), and creating partitions waits at most 500ms so that no audited write waits behind it; nothing was created: run it again when it is done',
 			quote_ident({{lit .Schema}}), quote_ident({{lit .Table}}) USING ERRCODE = 'lock_not_available';
 	END;
 	IF cardinality(moved) > 0 THEN
-		EXECUTE format('ALTER TABLE %I.%I DETACH PARTITION %I.%I', {{lit .Schema}}, {{lit .Table}}, {{lit .Schema}}, def);
-		EXECUTE format('ALTER TABLE %I.%I RENAME TO %I', {{lit .Schema}}, def, moving);
+		EXECUTE pg_catalog.format('ALTER TABLE %I.%I DETACH PARTITION %I.%I', {{lit .Schema}}, {{lit .Table}}, {{lit .Schema}}, def);
+		EXECUTE pg_catalog.format('ALTER TABLE %I.%I RENAME TO %I', {{lit .Schema}}, def, moving);
 	END IF;
 	FOREACH m IN ARRAY months LOOP
 		name := {{.S}}.partition_name(m);
-		EXECUTE format('CREATE TABLE %I.%I PARTITION OF %I.%I FOR VALUES FROM (%L) TO (%L)',
+		EXECUTE pg_catalog.format('CREATE TABLE %I.%I PARTITION OF %I.%I FOR VALUES FROM (%L) TO (%L)',
 			{{lit .Schema}}, name, {{lit .Schema}}, {{lit .Table}}, m, (m + interval '1 month')::date);
 		-- Its row type, like every table's of the schema (below), is no other role's to build on.
-		EXECUTE format('REVOKE USAGE ON TYPE %I.%I FROM PUBLIC', {{lit .Schema}}, name);
+		EXECUTE pg_catalog.format('REVOKE USAGE ON TYPE %I.%I FROM PUBLIC', {{lit .Schema}}, name);
 		made := made + 1;
 	END LOOP;
 	IF cardinality(moved) > 0 THEN
-		EXECUTE format('CREATE TABLE %I.%I PARTITION OF %I.%I DEFAULT', {{lit .Schema}}, def, {{lit .Schema}}, {{lit .Table}});
-		EXECUTE format('REVOKE USAGE ON TYPE %I.%I FROM PUBLIC', {{lit .Schema}}, def);
-		EXECUTE format('INSERT INTO %I.%I OVERRIDING SYSTEM VALUE SELECT * FROM %I.%I', {{lit .Schema}}, {{lit .Table}}, {{lit .Schema}}, moving);
+		EXECUTE pg_catalog.format('CREATE TABLE %I.%I PARTITION OF %I.%I DEFAULT', {{lit .Schema}}, def, {{lit .Schema}}, {{lit .Table}});
+		EXECUTE pg_catalog.format('REVOKE USAGE ON TYPE %I.%I FROM PUBLIC', {{lit .Schema}}, def);
+		EXECUTE pg_catalog.format('INSERT INTO %I.%I OVERRIDING SYSTEM VALUE SELECT * FROM %I.%I', {{lit .Schema}}, {{lit .Table}}, {{lit .Schema}}, moving);
 		GET DIAGNOSTICS copied = ROW_COUNT;
-		EXECUTE format('SELECT count(*) FROM %I.%I', {{lit .Schema}}, moving) INTO held;
+		EXECUTE pg_catalog.format('SELECT count(*) FROM %I.%I', {{lit .Schema}}, moving) INTO held;
 		IF copied <> held THEN
 			RAISE EXCEPTION 'maintain: moving the default partition''s rows copied % of its % rows; nothing was changed', copied, held
 				USING ERRCODE = 'internal_error';
 		END IF;
-		EXECUTE format('DROP TABLE %I.%I', {{lit .Schema}}, moving);
+		EXECUTE pg_catalog.format('DROP TABLE %I.%I', {{lit .Schema}}, moving);
 	END IF;
 	RETURN made;
 END
@@ -336,7 +336,7 @@ BEGIN
 	FOR r IN SELECT c.relname FROM pg_catalog.pg_class c
 	         WHERE c.relnamespace = (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname = {{lit .Schema}})
 	           AND c.relkind IN ('r', 'p') AND c.reltype <> 0 LOOP
-		EXECUTE format('REVOKE USAGE ON TYPE %I.%I FROM PUBLIC', {{lit .Schema}}, r.relname);
+		EXECUTE pg_catalog.format('REVOKE USAGE ON TYPE %I.%I FROM PUBLIC', {{lit .Schema}}, r.relname);
 	END LOOP;
 END
 $ar$;
@@ -353,7 +353,7 @@ GRANT SELECT ON {{.S}}.{{.T}} TO {{ident .Sealer}};
 DO $ar$
 BEGIN
 	IF NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
-		EXECUTE format('REVOKE %I FROM %I', {{lit .Audit}}, current_user);
+		EXECUTE pg_catalog.format('REVOKE %I FROM %I', {{lit .Audit}}, current_user);
 	END IF;
 END
 $ar$;

@@ -46,7 +46,7 @@ DO $ar$
 BEGIN
 	-- A CREATEROLE installer becomes a member of the audit role for this transaction only (REVOKEd below).
 	IF NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
-		EXECUTE format('GRANT %I TO %I', 'auditrepo_audit', current_user);
+		EXECUTE pg_catalog.format('GRANT %I TO %I', 'auditrepo_audit', current_user);
 	END IF;
 END
 $ar$;
@@ -54,7 +54,7 @@ $ar$;
 
 -- Installing these triggers requires the audit schema's revision they were generated for, and of their tables what
 -- auditschema.InstallModels checks first: for installs that run this SQL alone, check_models refuses, naming the fix.
-SELECT "auditrepo".check_models('ec4ad93e996c4f81fe098b4c4d00af2768edc1d671be50d042c22fe46fdc4ece', '[
+SELECT "auditrepo".check_models('559a9786ff760705142f7e809bd275d7d7f2801d945c7b14b11428a01788e243', '[
 	{"name":"public.users","columns":["id","username","email","password","auth_token","user_type","role","first_name","last_name","last_login","updated_at"]},
 	{"name":"public.appointments","columns":["id","patient_id","dentist_id","clinic_id","date","time","type","status","notes","updated_at"],"refs":[{"from":"public.appointments","column":"patient_id","to":"public.users"}]},
 	{"name":"public.dental_records","columns":["id","patient_id","dentist_id","diagnosis","treatment","notes","created_at","updated_at"],"refs":[{"from":"public.dental_records","column":"patient_id","to":"public.users"}]},
@@ -657,7 +657,7 @@ CREATE OR REPLACE TRIGGER audit_truncate BEFORE TRUNCATE ON public.patient_intak
 DO $ar$
 BEGIN
 	IF NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
-		EXECUTE format('REVOKE %I FROM %I', 'auditrepo_audit', current_user);
+		EXECUTE pg_catalog.format('REVOKE %I FROM %I', 'auditrepo_audit', current_user);
 	END IF;
 END
 $ar$;

@@ -1237,6 +1237,16 @@ func TestRedTeamOwner(t *testing.T) {
 		try(t, tx, "0A000", "ALTER TYPE public.rt_vitals DROP ATTRIBUTE hiv_status")
 	})
 
+	// A table of a composite type has its columns renamed, swapped or added by the type's ALTER TYPE ... CASCADE,
+	// a command that names no table: an audited table may not become one.
+	t.Run("typed_table_refused", func(t *testing.T) {
+		tx := rolledBack(t, c.Super)
+		must(t, tx, "SET ROLE auditrepo_owner")
+		must(t, tx, `CREATE TYPE public.rt_doc AS (id bigint, patient_id bigint, document_type text, filename text, storage_path text,
+			uploaded_at timestamptz)`)
+		try(t, tx, "0A000", "ALTER TABLE documents OF public.rt_doc")
+	})
+
 	// A table's row type is a composite type too: altering the table changes the audited column of its type.
 	t.Run("alter_row_type_refused", func(t *testing.T) {
 		tx := rolledBack(t, c.Super)
