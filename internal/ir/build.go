@@ -224,6 +224,12 @@ func comparesByText(t types.Type) bool {
 		if obj.Pkg() != nil && obj.Pkg().Path() == "github.com/jackc/pgx/v5/pgtype" && byText[obj.Name()] {
 			return true
 		}
+		// A range of numerics holds [1.0,2.0) = [1.00,2.00): its bounds compare as they would alone.
+		for i := range t.TypeArgs().Len() {
+			if comparesByText(t.TypeArgs().At(i)) {
+				return true
+			}
+		}
 		_, isIface := t.Underlying().(*types.Interface)
 		return isIface
 	}

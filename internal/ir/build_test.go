@@ -12,10 +12,23 @@ func TestComparesByText(t *testing.T) {
 	named := func(name string) types.Type {
 		return types.NewNamed(types.NewTypeName(0, pgtype, name, nil), types.NewStruct(nil, nil), nil)
 	}
+	// pgtype.Range[T], as sqlc maps numrange (Range[Numeric]) and int8range (Range[Int8]).
+	generic := types.NewNamed(types.NewTypeName(0, pgtype, "Range", nil), nil, nil)
+	generic.SetTypeParams([]*types.TypeParam{types.NewTypeParam(types.NewTypeName(0, pgtype, "T", nil), types.NewInterfaceType(nil, nil))})
+	generic.SetUnderlying(types.NewStruct(nil, nil))
+	rangeOf := func(bound types.Type) types.Type {
+		r, err := types.Instantiate(nil, generic, []types.Type{bound}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
 	for _, c := range []struct {
 		typ  types.Type
 		want bool
 	}{
+		{rangeOf(named("Numeric")), true},
+		{rangeOf(named("Int8")), false},
 		{named("Numeric"), true},
 		{types.NewSlice(named("Numeric")), true},
 		{named("Interval"), true},
