@@ -35,10 +35,10 @@ const progressEvery = 10000
 
 // readFlags are the flags trail and record share.
 type readFlags struct {
-	db, format, actorQuery string
-	bom, progress          bool
-	progressSet            bool // --progress was given, as true or false
-	config                 auditschema.Config
+	db, format, actorQuery, actorDB string
+	bom, progress                   bool
+	progressSet                     bool // --progress was given, as true or false
+	config                          auditschema.Config
 }
 
 // register adds the flags to fs.
@@ -46,7 +46,8 @@ func (r *readFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&r.db, "db", "", "database URL (default $DATABASE_URL); connect as the reviewer role")
 	registerNames(fs, &r.config, schemaName, tableName)
 	fs.StringVar(&r.format, "format", "table", "output format: table (for people), csv (for spreadsheets; a cell beginning with = + - @, a tab or a carriage return, unless it is a number such as -5, gets a ' prefix so no spreadsheet runs it as a formula) or json (JSON Lines, values as stored)")
-	fs.StringVar(&r.actorQuery, "actor-query", "", "SQL taking $1 = actor id and returning (name, role), to name the actors; name its tables with their schema (the search_path is pg_catalog)")
+	fs.StringVar(&r.actorQuery, "actor-query", "", "SQL taking $1 = actor id and returning (name, role), to name the actors; name its tables with their schema (the search_path is pg_catalog); it runs read-only with row_security off")
+	fs.StringVar(&r.actorDB, "actor-db", "", "database URL for --actor-query (default: the --db connection): a login that may read the actors' table but not the trail, since what the tables' owner attaches to them (a view's or an index's functions) runs as the login that queries them")
 	fs.BoolVar(&r.bom, "bom", false, "csv: begin with a UTF-8 byte order mark (for spreadsheets that need one)")
 	fs.BoolVar(&r.progress, "progress", false, "report progress on stderr (default: when stderr is a terminal)")
 }
@@ -60,6 +61,9 @@ func (r *readFlags) check(fs *flag.FlagSet) error {
 	}
 	if r.bom && r.format != "csv" {
 		return usageError{fmt.Sprintf("--bom applies to --format csv only, not %s", r.format)}
+	}
+	if r.actorDB != "" && r.actorQuery == "" {
+		return usageError{"--actor-db applies to --actor-query only"}
 	}
 	fs.Visit(func(f *flag.Flag) { r.progressSet = r.progressSet || f.Name == "progress" })
 	return nil
@@ -233,6 +237,12 @@ func (r *readFlags) run(ctx context.Context, e *env, record bool, each func(*pgx
 	}
 	defer db.Close()
 	actors := &actorNames{db: db, query: r.actorQuery, cache: map[int64]actorName{}}
+	if r.actorDB != "" {
+		if actors.db, err = connect(ctx, e, r.actorDB); err != nil {
+			return err
+		}
+		defer actors.db.Close()
+	}
 	var out eventWriter
 	switch r.format {
 	case "csv":
@@ -303,7 +313,14 @@ func (a *actorNames) lookup(ctx context.Context, id *int64) (actorName, error) {
 		return n, nil
 	}
 	var name, role *string
-	err := a.db.QueryRow(ctx, a.query, *id).Scan(&name, &role)
+	// Read-only, and with row_security off: a policy the tables' owner put on them fails the query instead of
+	// running its functions as this login.
+	err := pgx.BeginTxFunc(ctx, a.db, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SET LOCAL row_security = off"); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, a.query, *id).Scan(&name, &role)
+	})
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return actorName{}, fmt.Errorf("--actor-query for actor %d: %w", *id, err)
 	}

@@ -215,11 +215,15 @@ func TestTrailProgress(t *testing.T) {
 // TestActorNamesCached checks --actor-query runs once per actor: each run of this query names differently.
 func TestActorNamesCached(t *testing.T) {
 	ctx := context.Background()
-	db := pgtest.Audited(t, auditschema.Config{})
-	if _, err := db.Exec(ctx, "CREATE SEQUENCE runs"); err != nil {
+	cfg := pgtest.Audited(t, auditschema.Config{}).Config().Copy()
+	cfg.MaxConns = 1 // the run count is the session's: the query runs read-only
+	db, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
 		t.Fatal(err)
 	}
-	a := &actorNames{db: db, query: "SELECT 'run ' || nextval('runs') || ' for ' || $1::bigint, 'staff'", cache: map[int64]actorName{}}
+	defer db.Close()
+	a := &actorNames{db: db, query: `SELECT 'run ' || set_config('test.runs', (coalesce(nullif(current_setting('test.runs', true), ''), '0')::int + 1)::text, false)
+		|| ' for ' || $1::bigint, 'staff'`, cache: map[int64]actorName{}}
 	var got []string
 	for _, id := range []int64{7, 8, 7, 8} {
 		n, err := a.lookup(ctx, &id)
@@ -424,5 +428,18 @@ func TestShadowedOperatorNotRun(t *testing.T) {
 		if code, _, errs := runCmd(t, reviewer, args...); strings.Contains(errs, "ran as") {
 			t.Errorf("%v: exit %d, stderr %q: the shadowing operator ran", args, code, errs)
 		}
+	}
+}
+
+// --actor-query reads tables of another role's: a row-level security policy of theirs must not run its function
+// as the reviewer, who may read the trail. The query runs with row_security off, so the policy fails it instead.
+func TestActorQueryRunsNoPolicy(t *testing.T) {
+	reviewer, db := seeded(t)
+	mustExec(t, db, `CREATE FUNCTION public.rt_peek() RETURNS boolean LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'ran as %', current_user; END$$;
+		ALTER TABLE public.staff ENABLE ROW LEVEL SECURITY;
+		CREATE POLICY rt_peek ON public.staff FOR SELECT USING (public.rt_peek())`)
+	code, _, errs := runCmd(t, reviewer, "trail", "--patient", "42", "--actor-query", actorQuery)
+	if strings.Contains(errs, "ran as") || code == 0 || !strings.Contains(errs, "row-level security") {
+		t.Errorf("trail --actor-query over a policy: exit %d, stderr %q; want it refused by row_security, the policy's function not run", code, errs)
 	}
 }
