@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/url"
 	"os"
@@ -441,5 +442,21 @@ func TestActorQueryRunsNoPolicy(t *testing.T) {
 	code, _, errs := runCmd(t, reviewer, "trail", "--patient", "42", "--actor-query", actorQuery)
 	if strings.Contains(errs, "ran as") || code == 0 || !strings.Contains(errs, "row-level security") {
 		t.Errorf("trail --actor-query over a policy: exit %d, stderr %q; want it refused by row_security, the policy's function not run", code, errs)
+	}
+}
+
+// --actor-db runs --actor-query as a login of its own, which reads the actors' table and not the trail; it is no
+// flag without --actor-query.
+func TestActorDB(t *testing.T) {
+	reviewer, db := seeded(t)
+	directory := fmt.Sprintf("rt_directory_%d", rand.Uint32())
+	mustExec(t, db, "CREATE ROLE "+directory+" LOGIN; REVOKE SELECT ON public.staff FROM auditrepo_reviewer; GRANT SELECT ON public.staff TO "+directory)
+	t.Cleanup(func() { db.Exec(context.Background(), "DROP OWNED BY "+directory+"; DROP ROLE "+directory) })
+	code, out, errs := runCmd(t, reviewer, "trail", "--patient", "42", "--actor-query", actorQuery, "--actor-db", roleURL(db, directory))
+	if code != 0 || !strings.Contains(out, "Dr. Ana Ruiz") {
+		t.Errorf("trail --actor-db: exit %d, stderr %q; want the actors named through the directory login", code, errs)
+	}
+	if code, _, errs := runCmd(t, reviewer, "trail", "--patient", "42", "--actor-db", roleURL(db, directory)); code != 2 || !strings.Contains(errs, "--actor-db applies to --actor-query only") {
+		t.Errorf("--actor-db alone: exit %d, stderr %q; want a usage error", code, errs)
 	}
 }
