@@ -124,7 +124,9 @@ func inTx(ctx context.Context, db Querier, f func(pgx.Tx) error) error {
 		if err := f(tx); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, "SELECT pg_catalog.set_config('search_path', $1, true)", prev)
+		// For the session: the schema's and the models' SQL pin it for the session, and give back what they found,
+		// the pin.
+		_, err := tx.Exec(ctx, "SELECT pg_catalog.set_config('search_path', $1, false)", prev)
 		return err
 	})
 }

@@ -9,14 +9,14 @@
 CREATE TABLE {{.S}}.legal_holds (
 	id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	patient_id  bigint,
-	period      tstzrange CHECK (NOT isempty(period)),
-	reason      text NOT NULL CHECK (btrim(reason) <> ''),
+	period      tstzrange CHECK (NOT pg_catalog.isempty(period)),
+	reason      text NOT NULL CHECK (pg_catalog.btrim(reason) <> ''),
 	placed_at   timestamptz NOT NULL DEFAULT now(),
 	placed_by   text NOT NULL DEFAULT session_user,
 	released_at timestamptz,
 	released_by text,
 	-- Why it was released: a hold is a legal decision, and so is ending it.
-	release_reason text CHECK (btrim(release_reason) <> ''),
+	release_reason text CHECK (pg_catalog.btrim(release_reason) <> ''),
 	CHECK ((patient_id IS NULL) <> (period IS NULL)),
 	CHECK ((released_at IS NULL) = (release_reason IS NULL))
 );

@@ -12,9 +12,11 @@
 
 -- A superuser runs this: no function or operator another role put in a schema of the session's search_path (the
 -- owner role may create in public) may stand in for a built-in, and run as the superuser. The search_path is
--- pinned for this SQL and given back at its end (a migration tool's own statements follow in the transaction).
-SELECT pg_catalog.set_config('auditrepo.search_path', pg_catalog.current_setting('search_path'), true),
-	pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+-- pinned for this SQL and given back at its end (a migration tool's own statements follow), for the session: a
+-- transaction-local pin would hold for one statement where the SQL is run statement by statement (psql -f
+-- without -1).
+SELECT pg_catalog.set_config('auditrepo.search_path', pg_catalog.current_setting('search_path'), false),
+	pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false);
 
 -- +goose StatementBegin
 DO $ar$
@@ -359,4 +361,4 @@ END
 $ar$;
 -- +goose StatementEnd
 
-SELECT pg_catalog.set_config('search_path', pg_catalog.current_setting('auditrepo.search_path'), true);
+SELECT pg_catalog.set_config('search_path', pg_catalog.current_setting('auditrepo.search_path'), false);

@@ -34,12 +34,12 @@ const auditSQL = `-- The audit triggers of these models: the only writers of the
 -- auditrepo_audit, which alone may write the audit table; TRUNCATE, which no audit row could describe, is
 -- refused.
 -- Run it after the migrations, in one transaction (auditschema.InstallModels does); it replaces what a
--- previous run installed. It pins the search_path until its end, so that no function or operator another role put
--- in a schema of the session's (the owner role may create in public) stands in for a built-in and runs as the
--- installer.
+-- previous run installed. It pins the session's search_path until its end (run statement by statement, a
+-- transaction-local pin would hold for one), so that no function or operator another role put in a schema of the
+-- session's (the owner role may create in public) stands in for a built-in and runs as the installer.
 
-SELECT pg_catalog.set_config('auditrepo.search_path', pg_catalog.current_setting('search_path'), true),
-	pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+SELECT pg_catalog.set_config('auditrepo.search_path', pg_catalog.current_setting('search_path'), false),
+	pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false);
 
 -- +goose StatementBegin
 DO $ar$
@@ -54,7 +54,7 @@ $ar$;
 
 -- Installing these triggers requires the audit schema's revision they were generated for, and of their tables what
 -- auditschema.InstallModels checks first: for installs that run this SQL alone, check_models refuses, naming the fix.
-SELECT "auditrepo".check_models('559a9786ff760705142f7e809bd275d7d7f2801d945c7b14b11428a01788e243', '[
+SELECT "auditrepo".check_models('c6ff18bafc7f51dad3af7411c5007349983fec7dbfd55cf50707ad27a0f415f5', '[
 	{"name":"public.users","columns":["id","username","email","password","auth_token","user_type","role","first_name","last_name","last_login","updated_at"]},
 	{"name":"public.appointments","columns":["id","patient_id","dentist_id","clinic_id","date","time","type","status","notes","updated_at"],"refs":[{"from":"public.appointments","column":"patient_id","to":"public.users"}]},
 	{"name":"public.dental_records","columns":["id","patient_id","dentist_id","diagnosis","treatment","notes","created_at","updated_at"],"refs":[{"from":"public.dental_records","column":"patient_id","to":"public.users"}]},
@@ -304,7 +304,7 @@ BEGIN
 		CROSS JOIN LATERAL (SELECT n.patient_id AS patient, CASE WHEN o.id IS NULL OR n.id IS NULL THEN '{id,patient_id,amount,status,description,updated_at}'::text[] ELSE array_remove(ARRAY[
 			CASE WHEN o.id IS DISTINCT FROM n.id THEN 'id' END,
 			CASE WHEN o.patient_id IS DISTINCT FROM n.patient_id THEN 'patient_id' END,
-			CASE WHEN o.amount::text IS DISTINCT FROM n.amount::text THEN 'amount' END,
+			CASE WHEN o.amount::text COLLATE pg_catalog."C" IS DISTINCT FROM n.amount::text COLLATE pg_catalog."C" THEN 'amount' END,
 			CASE WHEN o.status IS DISTINCT FROM n.status THEN 'status' END,
 			CASE WHEN o.description IS DISTINCT FROM n.description THEN 'description' END,
 			CASE WHEN o.updated_at IS DISTINCT FROM n.updated_at THEN 'updated_at' END
@@ -370,7 +370,7 @@ BEGIN
 		CROSS JOIN LATERAL (SELECT (SELECT ar_h1.patient_id FROM public.appointments ar_h1 WHERE ar_h1.id = n.appointment_id) AS patient, CASE WHEN o.id IS NULL OR n.id IS NULL THEN '{id,appointment_id,amount,status,due_date,updated_at}'::text[] ELSE array_remove(ARRAY[
 			CASE WHEN o.id IS DISTINCT FROM n.id THEN 'id' END,
 			CASE WHEN o.appointment_id IS DISTINCT FROM n.appointment_id THEN 'appointment_id' END,
-			CASE WHEN o.amount::text IS DISTINCT FROM n.amount::text THEN 'amount' END,
+			CASE WHEN o.amount::text COLLATE pg_catalog."C" IS DISTINCT FROM n.amount::text COLLATE pg_catalog."C" THEN 'amount' END,
 			CASE WHEN o.status IS DISTINCT FROM n.status THEN 'status' END,
 			CASE WHEN o.due_date IS DISTINCT FROM n.due_date THEN 'due_date' END,
 			CASE WHEN o.updated_at IS DISTINCT FROM n.updated_at THEN 'updated_at' END
@@ -434,7 +434,7 @@ BEGIN
 			CASE WHEN o.title IS DISTINCT FROM n.title THEN 'title' END,
 			CASE WHEN o.description IS DISTINCT FROM n.description THEN 'description' END,
 			CASE WHEN o.status IS DISTINCT FROM n.status THEN 'status' END,
-			CASE WHEN o.estimated_cost::text IS DISTINCT FROM n.estimated_cost::text THEN 'estimated_cost' END,
+			CASE WHEN o.estimated_cost::text COLLATE pg_catalog."C" IS DISTINCT FROM n.estimated_cost::text COLLATE pg_catalog."C" THEN 'estimated_cost' END,
 			CASE WHEN o.updated_at IS DISTINCT FROM n.updated_at THEN 'updated_at' END
 		], NULL) END AS changed) d
 		CROSS JOIN LATERAL (SELECT CASE WHEN n.id IS NOT NULL THEN ar_after.* END AS after,
@@ -662,7 +662,7 @@ BEGIN
 END
 $ar$;
 -- +goose StatementEnd
-SELECT pg_catalog.set_config('search_path', pg_catalog.current_setting('auditrepo.search_path'), true);
+SELECT pg_catalog.set_config('search_path', pg_catalog.current_setting('auditrepo.search_path'), false);
 `
 
 // Excluded lists, by table, the columns whose values never reach the trail (tagged audit:"exclude"); a

@@ -132,7 +132,8 @@ func (d *data) Changed(old, new, ind string) string {
 		cond := o + " IS DISTINCT FROM " + n
 		switch {
 		case c.ByText:
-			cond = o + "::text IS DISTINCT FROM " + n + "::text"
+			// In the C collation: a domain's may be nondeterministic, holding texts that differ equal.
+			cond = fmt.Sprintf(`%s::text COLLATE pg_catalog."C" IS DISTINCT FROM %s::text COLLATE pg_catalog."C"`, o, n)
 		case c.ByBytes:
 			// Equality first: a type whose text hides a change (money under another lc_monetary) is still caught.
 			cond = fmt.Sprintf(`(%[1]s IS DISTINCT FROM %[2]s OR %[1]s::text COLLATE pg_catalog."C" IS DISTINCT FROM %[2]s::text COLLATE pg_catalog."C")`, o, n)

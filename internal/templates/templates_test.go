@@ -234,3 +234,38 @@ func TestChangesAreTheRowsJSON(t *testing.T) {
 		}
 	}
 }
+
+// A column compared by its text (a domain, which sqlc gives no Go type of its own) compares it in the C collation:
+// the domain's may be nondeterministic, holding 'HIV+' and 'hiv+' equal.
+func TestTextComparedInC(t *testing.T) {
+	ctx := t.Context()
+	m := &ir.Model{Name: "T", Table: "t", Schema: "public", Relation: "t", Qualified: "public.t", Func: "audit_public_t", ClaimFunc: "claim_public_t",
+		Patient: ir.Patient{Kind: tags.PatientSelf},
+		Columns: []*ir.Column{{Name: "id"}, {Name: "loose", ByText: true}}}
+	p := &ir.Program{Audit: ir.Audit{Schema: auditschema.Defaults.Schema, Table: auditschema.Defaults.Table, Role: auditschema.Defaults.Audit},
+		Models: []*ir.Model{m}}
+	sql, err := Triggers(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := pgtest.Schema(t, `CREATE COLLATION nocase (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+		CREATE DOMAIN loose_text AS text COLLATE nocase;
+		CREATE TABLE t (id bigint PRIMARY KEY, loose loose_text)`)
+	conf := auditschema.Defaults
+	if _, err := auditschema.Install(ctx, db, conf); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(ctx, fmt.Sprintf("ALTER TABLE t OWNER TO %s; GRANT SELECT, INSERT, UPDATE, DELETE ON t TO %s", conf.Owner, conf.App)); err != nil {
+		t.Fatal(err)
+	}
+	if err := auditschema.InstallModels(ctx, db, conf, auditschema.Models{Schema: conf.Schema, SQL: sql, Tables: p.Tables()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(ctx, "INSERT INTO t VALUES (1, 'HIV+'); UPDATE t SET loose = 'hiv+'"); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.QueryRow(ctx, "SELECT count(*) FROM auditrepo.audit_log WHERE action = 'UPDATE'").Scan(&n); err != nil || n != 1 {
+		t.Errorf("%d audit rows (%v) for a change equal under the domain's collation, want 1", n, err)
+	}
+}
