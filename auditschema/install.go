@@ -118,15 +118,15 @@ func inTx(ctx context.Context, db Querier, f func(pgx.Tx) error) error {
 		if err := tx.QueryRow(ctx, "SELECT pg_catalog.current_setting('search_path')").Scan(&prev); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, "SET LOCAL search_path = pg_catalog, pg_temp"); err != nil {
+		// auditrepo.pin_local tells the schema's and the models' SQL to pin it for the transaction too, not the
+		// session: the caller's is given back for the transaction, where it may be one of its own (SET LOCAL).
+		if _, err := tx.Exec(ctx, "SET LOCAL search_path = pg_catalog, pg_temp; SET LOCAL auditrepo.pin_local = on"); err != nil {
 			return err
 		}
 		if err := f(tx); err != nil {
 			return err
 		}
-		// For the session: the schema's and the models' SQL pin it for the session, and give back what they found,
-		// the pin.
-		_, err := tx.Exec(ctx, "SELECT pg_catalog.set_config('search_path', $1, false)", prev)
+		_, err := tx.Exec(ctx, "SELECT pg_catalog.set_config('search_path', $1, true)", prev)
 		return err
 	})
 }

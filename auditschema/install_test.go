@@ -522,3 +522,36 @@ func TestInstallModelsNeedsSchemaUsage(t *testing.T) {
 		}
 	}
 }
+
+// Install pins the search_path for its own transaction and gives the caller's back: a caller's transaction-local
+// search_path stays local to that transaction, and the session's is as it was.
+func TestInstallKeepsTheCallersSearchPath(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.Audited(t, auditschema.Config{})
+	conn, err := db.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SET search_path = "$user", public`); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, "SET LOCAL search_path = pg_catalog, pg_temp"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := auditschema.Install(ctx, tx, auditschema.Config{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var path string
+	if err := conn.QueryRow(ctx, "SHOW search_path").Scan(&path); err != nil || path != `"$user", public` {
+		t.Errorf("search_path after Install in a transaction that set its own: %q (%v), want the session's", path, err)
+	}
+}

@@ -14,9 +14,9 @@
 -- owner role may create in public) may stand in for a built-in, and run as the superuser. The search_path is
 -- pinned for this SQL and given back at its end (a migration tool's own statements follow), for the session: a
 -- transaction-local pin would hold for one statement where the SQL is run statement by statement (psql -f
--- without -1).
-SELECT pg_catalog.set_config('auditrepo.search_path', pg_catalog.current_setting('search_path'), false),
-	pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false);
+-- without -1). Install, which pins it for its transaction, says so (auditrepo.pin_local): then so does this.
+SELECT pg_catalog.set_config('auditrepo.search_path', pg_catalog.current_setting('search_path'), pg_catalog.current_setting('auditrepo.pin_local', true) IS NOT DISTINCT FROM 'on'),
+	pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', pg_catalog.current_setting('auditrepo.pin_local', true) IS NOT DISTINCT FROM 'on');
 
 -- +goose StatementBegin
 DO $ar$
@@ -68,7 +68,9 @@ $ar$;
 
 CREATE SCHEMA {{.S}} AUTHORIZATION {{ident .Audit}};
 GRANT USAGE ON SCHEMA {{.S}} TO {{ident .App}}, {{ident .Owner}}, {{ident .Reviewer}}, {{ident .Sealer}};
-SET LOCAL ROLE {{ident .Audit}};
+-- For the session, until the RESET below: run statement by statement (psql -f without -1), SET LOCAL would do
+-- nothing, and what follows would be the installer's.
+SET ROLE {{ident .Audit}};
 
 -- Which version of this schema is installed, and exactly which SQL installed it: digest is the SHA-256 of this
 -- SQL as rendered (its two digests left empty), revision the same with the default names. Until a version is
@@ -361,4 +363,4 @@ END
 $ar$;
 -- +goose StatementEnd
 
-SELECT pg_catalog.set_config('search_path', pg_catalog.current_setting('auditrepo.search_path'), false);
+SELECT pg_catalog.set_config('search_path', pg_catalog.current_setting('auditrepo.search_path'), pg_catalog.current_setting('auditrepo.pin_local', true) IS NOT DISTINCT FROM 'on');

@@ -35,11 +35,12 @@ const auditSQL = `-- The audit triggers of these models: the only writers of the
 -- refused.
 -- Run it after the migrations, in one transaction (auditschema.InstallModels does); it replaces what a
 -- previous run installed. It pins the session's search_path until its end (run statement by statement, a
--- transaction-local pin would hold for one), so that no function or operator another role put in a schema of the
--- session's (the owner role may create in public) stands in for a built-in and runs as the installer.
+-- transaction-local pin would hold for one; InstallModels, which pins it for its transaction, says so with
+-- auditrepo.pin_local), so that no function or operator another role put in a schema of the session's (the owner
+-- role may create in public) stands in for a built-in and runs as the installer.
 
-SELECT pg_catalog.set_config('auditrepo.search_path', pg_catalog.current_setting('search_path'), false),
-	pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false);
+SELECT pg_catalog.set_config('auditrepo.search_path', pg_catalog.current_setting('search_path'), pg_catalog.current_setting('auditrepo.pin_local', true) IS NOT DISTINCT FROM 'on'),
+	pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', pg_catalog.current_setting('auditrepo.pin_local', true) IS NOT DISTINCT FROM 'on');
 
 -- +goose StatementBegin
 DO $ar$
@@ -54,7 +55,7 @@ $ar$;
 
 -- Installing these triggers requires the audit schema's revision they were generated for, and of their tables what
 -- auditschema.InstallModels checks first: for installs that run this SQL alone, check_models refuses, naming the fix.
-SELECT "auditrepo".check_models('c6ff18bafc7f51dad3af7411c5007349983fec7dbfd55cf50707ad27a0f415f5', '[
+SELECT "auditrepo".check_models('d8d534cb859c373371b8a9272e89b1cf5b74c0263c4cd6216770a6778f48639a', '[
 	{"name":"public.users","columns":["id","username","email","password","auth_token","user_type","role","first_name","last_name","last_login","updated_at"]},
 	{"name":"public.appointments","columns":["id","patient_id","dentist_id","clinic_id","date","time","type","status","notes","updated_at"],"refs":[{"from":"public.appointments","column":"patient_id","to":"public.users"}]},
 	{"name":"public.dental_records","columns":["id","patient_id","dentist_id","diagnosis","treatment","notes","created_at","updated_at"],"refs":[{"from":"public.dental_records","column":"patient_id","to":"public.users"}]},
@@ -74,7 +75,9 @@ GRANT SELECT ON public.treatment_plans TO auditrepo_audit;
 GRANT SELECT ON public.documents TO auditrepo_audit;
 GRANT SELECT ON public.patient_intake_forms TO auditrepo_audit;
 GRANT UPDATE (id) ON public.appointments TO auditrepo_audit;
-SET LOCAL ROLE auditrepo_audit;
+-- For the session, until the RESET below: run statement by statement (psql -f without -1), SET LOCAL would do
+-- nothing, and what follows would be the installer's.
+SET ROLE auditrepo_audit;
 -- hop_gone refuses a statement that deleted a row a dependent's patient is found through along with the
 -- dependent, or its reference to it (a writing CTE): the dependent's audit row would name no patient.
 -- +goose StatementBegin
@@ -662,7 +665,7 @@ BEGIN
 END
 $ar$;
 -- +goose StatementEnd
-SELECT pg_catalog.set_config('search_path', pg_catalog.current_setting('auditrepo.search_path'), false);
+SELECT pg_catalog.set_config('search_path', pg_catalog.current_setting('auditrepo.search_path'), pg_catalog.current_setting('auditrepo.pin_local', true) IS NOT DISTINCT FROM 'on');
 `
 
 // Excluded lists, by table, the columns whose values never reach the trail (tagged audit:"exclude"); a
