@@ -10,6 +10,7 @@ import (
 	"unicode"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/auditrepo/auditrepo/auditschema"
 	"github.com/auditrepo/auditrepo/internal/ir"
@@ -117,34 +118,16 @@ func TestChangesAreTheRowsJSON(t *testing.T) {
 	ctx := t.Context()
 	cols := []string{"id", "n", "o", "d", "c", "after", "changed", "patient", "ar_after", "ar_changes", "num", "arr", "doc",
 		"at", "secret", "note", "bookkeeping", "email"}
-	m := &ir.Model{Name: "T", Table: "t", Schema: "public", Relation: "t", Qualified: "public.t", Func: "audit_public_t", ClaimFunc: "claim_public_t",
-		Patient: ir.Patient{Kind: tags.PatientSelf}}
+	var columns []*ir.Column
 	for _, name := range cols {
-		m.Columns = append(m.Columns, &ir.Column{Name: name, Exclude: name == "secret", Redact: name == "note", NonPHI: name == "bookkeeping",
+		columns = append(columns, &ir.Column{Name: name, Exclude: name == "secret", Redact: name == "note", NonPHI: name == "bookkeeping",
 			ByText:  name == "doc" || name == "num", // json has no equality, numeric's holds 1.0 = 1.00: the generator marks such columns
 			ByBytes: name == "email"})               // a string: its collation may ignore case
 	}
-	p := &ir.Program{Audit: ir.Audit{Schema: auditschema.Defaults.Schema, Table: auditschema.Defaults.Table, Role: auditschema.Defaults.Audit},
-		Models: []*ir.Model{m}}
-	sql, err := Triggers(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := pgtest.Schema(t, `CREATE COLLATION nocase (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+	db := installT(t, columns, `CREATE COLLATION nocase (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
 		CREATE TABLE t (id bigint PRIMARY KEY, n text, o text, d text, c text, after text, changed text,
 		patient text, ar_after jsonb, ar_changes jsonb, num numeric, arr int[], doc json, at timestamptz, secret text, note text,
 		bookkeeping int, email text COLLATE nocase)`)
-	conf := auditschema.Defaults
-	if _, err := auditschema.Install(ctx, db, conf); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(ctx, fmt.Sprintf("ALTER TABLE t OWNER TO %s; GRANT SELECT, INSERT, UPDATE, DELETE ON t TO %s", conf.Owner, conf.App)); err != nil {
-		t.Fatal(err)
-	}
-	if err := auditschema.InstallModels(ctx, db, conf, auditschema.Models{Schema: conf.Schema, SQL: sql,
-		Tables: p.Tables()}); err != nil {
-		t.Fatal(err)
-	}
 	images := func() map[int64]string {
 		// ar_before, added after installing, is no column of the model: no image holds it (InstallModels refuses
 		// to install again until the model declares it).
@@ -239,18 +222,33 @@ func TestChangesAreTheRowsJSON(t *testing.T) {
 // the domain's may be nondeterministic, holding 'HIV+' and 'hiv+' equal.
 func TestTextComparedInC(t *testing.T) {
 	ctx := t.Context()
+	db := installT(t, []*ir.Column{{Name: "id"}, {Name: "loose", ByText: true}},
+		`CREATE COLLATION nocase (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+		CREATE DOMAIN loose_text AS text COLLATE nocase;
+		CREATE TABLE t (id bigint PRIMARY KEY, loose loose_text)`)
+	if _, err := db.Exec(ctx, "INSERT INTO t VALUES (1, 'HIV+'); UPDATE t SET loose = 'hiv+'"); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.QueryRow(ctx, "SELECT count(*) FROM auditrepo.audit_log WHERE action = 'UPDATE'").Scan(&n); err != nil || n != 1 {
+		t.Errorf("%d audit rows (%v) for a change equal under the domain's collation, want 1", n, err)
+	}
+}
+
+// installT installs the audit schema and the triggers of model T, on table public.t with columns, into a database
+// that ddl made (creating t), and returns it.
+func installT(t *testing.T, columns []*ir.Column, ddl string) *pgxpool.Pool {
+	t.Helper()
+	ctx := t.Context()
 	m := &ir.Model{Name: "T", Table: "t", Schema: "public", Relation: "t", Qualified: "public.t", Func: "audit_public_t", ClaimFunc: "claim_public_t",
-		Patient: ir.Patient{Kind: tags.PatientSelf},
-		Columns: []*ir.Column{{Name: "id"}, {Name: "loose", ByText: true}}}
+		Patient: ir.Patient{Kind: tags.PatientSelf}, Columns: columns}
 	p := &ir.Program{Audit: ir.Audit{Schema: auditschema.Defaults.Schema, Table: auditschema.Defaults.Table, Role: auditschema.Defaults.Audit},
 		Models: []*ir.Model{m}}
 	sql, err := Triggers(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	db := pgtest.Schema(t, `CREATE COLLATION nocase (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
-		CREATE DOMAIN loose_text AS text COLLATE nocase;
-		CREATE TABLE t (id bigint PRIMARY KEY, loose loose_text)`)
+	db := pgtest.Schema(t, ddl)
 	conf := auditschema.Defaults
 	if _, err := auditschema.Install(ctx, db, conf); err != nil {
 		t.Fatal(err)
@@ -261,11 +259,5 @@ func TestTextComparedInC(t *testing.T) {
 	if err := auditschema.InstallModels(ctx, db, conf, auditschema.Models{Schema: conf.Schema, SQL: sql, Tables: p.Tables()}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Exec(ctx, "INSERT INTO t VALUES (1, 'HIV+'); UPDATE t SET loose = 'hiv+'"); err != nil {
-		t.Fatal(err)
-	}
-	var n int
-	if err := db.QueryRow(ctx, "SELECT count(*) FROM auditrepo.audit_log WHERE action = 'UPDATE'").Scan(&n); err != nil || n != 1 {
-		t.Errorf("%d audit rows (%v) for a change equal under the domain's collation, want 1", n, err)
-	}
+	return db
 }
