@@ -97,7 +97,7 @@ BEGIN
 			-- is of (ALTER TYPE, ALTER DOMAIN). PostgreSQL names no object of a GRANT or REVOKE: every one on tables
 			-- is recorded, with its statement (a TRIGGER privilege on an audited table would let another role add
 			-- triggers to it).
-			IF r.schema_name = {{lit .Schema}} OR model.tbl IS NOT NULL OR read
+			IF r.schema_name = {{lit .Schema}} OR read
 			   OR (r.command_tag IN ('GRANT', 'REVOKE') AND r.object_type = 'TABLE')
 			   OR EXISTS (SELECT FROM pg_depend d
 			              WHERE d.classid = r.classid AND d.objid = r.objid AND d.refclassid = 'pg_class'::regclass
@@ -159,13 +159,15 @@ BEGIN
 				RAISE EXCEPTION '% % refused: audited columns are of its row type, and changing it would change their rows with no audit row', r.command_tag, r.object_identity
 					USING ERRCODE = 'feature_not_supported';
 			END IF;
-			-- Renaming a schema renames its audited tables: tables made under their old names would be read in their
-			-- place.
-			IF r.classid = 'pg_namespace'::regclass THEN
-				SELECT a.name INTO audited FROM {{.S}}.audited_tables a WHERE {{.S}}.relation_name(a.tbl) <> a.name LIMIT 1;
+			-- An audited table keeps its name, whether the command renames or moves it, or its schema: its audit
+			-- triggers, and those of the tables found through it, name it, and a relation taking the old name would
+			-- be read in its place.
+			IF r.classid IN ('pg_class'::regclass, 'pg_namespace'::regclass) THEN
+				SELECT format('%s (now %s)', a.name, {{.S}}.relation_name(a.tbl)) INTO audited FROM {{.S}}.audited_tables a
+				WHERE {{.S}}.relation_name(a.tbl) <> a.name LIMIT 1;
 				IF FOUND THEN
 					RAISE EXCEPTION '% refused: it renames audited table %: its audit triggers, and those of the tables found through it, name it', TG_TAG, audited
-						USING ERRCODE = 'feature_not_supported';
+						USING ERRCODE = 'feature_not_supported', HINT = 'Drop its audit triggers (and those of the tables whose patients are found through it) first, and install the models again after.';
 				END IF;
 			END IF;
 			-- Renaming an enum's value changes every row holding it, and no audit row could say so.
@@ -181,7 +183,6 @@ BEGIN
 			-- The trigger functions read these relations by name, as the audit role: planning a read runs what the
 			-- relation's owner may attach to it, so only a table, with no index, statistics or constraint using
 			-- code of a role that is no superuser (foreign_code), may bear such a name.
-			-- An audited table keeps its name: a relation taking the old one would be read in its place.
 			IF read THEN
 				IF (SELECT c.relkind FROM pg_class c WHERE c.oid = target) <> 'r' THEN
 					RAISE EXCEPTION '% refused: % is read by the audit trigger functions, which must read a table there, not a relation of kind %', TG_TAG,
@@ -200,11 +201,6 @@ BEGIN
 					RAISE EXCEPTION '% refused: % is read by the audit trigger functions, and may not be a table of a composite type, whose ALTER TYPE would change its columns unseen', TG_TAG,
 						{{.S}}.relation_name(target)
 						USING ERRCODE = 'feature_not_supported', HINT = 'ALTER TABLE ... NOT OF';
-				END IF;
-				IF model.tbl IS NOT NULL AND {{.S}}.relation_name(target) <> model.name THEN
-					RAISE EXCEPTION '% refused: audited table % may not be renamed or moved to %: its audit triggers, and those of the tables found through it, name it', TG_TAG,
-						model.name, {{.S}}.relation_name(target)
-						USING ERRCODE = 'feature_not_supported', HINT = 'Drop its audit triggers (and those of the tables whose patients are found through it) first, and install the models again after.';
 				END IF;
 			END IF;
 			-- A table whose columns are no longer those its triggers were installed for (added, dropped, renamed,

@@ -165,10 +165,21 @@ ORDER BY p.i, p.part, p.j;
 END;
 -- +goose StatementEnd
 
+-- grantees are the roles f's owner granted EXECUTE on it: the owner and application roles are told by their grants
+-- of maintain() and claim().
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION {{.S}}.grantees(f regprocedure) RETURNS SETOF text LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+SELECT r.rolname::text FROM pg_proc p, aclexplode(p.proacl) x JOIN pg_roles r ON r.oid = x.grantee
+	WHERE p.oid = f AND x.privilege_type = 'EXECUTE' AND x.grantee <> p.proowner;
+END;
+-- +goose StatementEnd
+
 -- check_models refuses installing the triggers of models (as model_problems reads them), generated for the schema
 -- of revision (schema_version.revision), naming each problem and its fix, unless the schema is of that revision
 -- and their tables are ready. The owner and application roles are those granted maintain() and
--- claim(): the generated Models.SQL runs it first, for installs that run that alone. InstallModels, which has
+-- claim(): the generated Models.SQL runs it before it installs anything, for installs that run that alone. InstallModels, which has
 -- checked against the roles its Config names, marks its transaction so that this does not check again.
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION {{.S}}.check_models(revision text, models jsonb) RETURNS void LANGUAGE plpgsql
@@ -189,12 +200,8 @@ BEGIN
 		RETURN;
 	END IF;
 	-- The one role granted EXECUTE on each, NULL if none or several are.
-	SELECT CASE WHEN pg_catalog.count(*) = 1 THEN pg_catalog.min(r.rolname::text) END INTO owner_role
-	FROM pg_catalog.pg_proc f, pg_catalog.aclexplode(f.proacl) x JOIN pg_catalog.pg_roles r ON r.oid = x.grantee
-	WHERE f.oid = {{lit (print .S ".maintain(integer)")}}::pg_catalog.regprocedure AND x.privilege_type = 'EXECUTE' AND x.grantee <> f.proowner;
-	SELECT CASE WHEN pg_catalog.count(*) = 1 THEN pg_catalog.min(r.rolname::text) END INTO app_role
-	FROM pg_catalog.pg_proc f, pg_catalog.aclexplode(f.proacl) x JOIN pg_catalog.pg_roles r ON r.oid = x.grantee
-	WHERE f.oid = {{lit (print .S ".claim(text, text, text)")}}::pg_catalog.regprocedure AND x.privilege_type = 'EXECUTE' AND x.grantee <> f.proowner;
+	SELECT CASE WHEN pg_catalog.count(*) = 1 THEN pg_catalog.min(g) END INTO owner_role FROM {{.S}}.grantees({{lit (print .S ".maintain(integer)")}}) g;
+	SELECT CASE WHEN pg_catalog.count(*) = 1 THEN pg_catalog.min(g) END INTO app_role FROM {{.S}}.grantees({{lit (print .S ".claim(text, text, text)")}}) g;
 	IF owner_role IS NULL OR app_role IS NULL THEN
 		RAISE EXCEPTION 'the audited tables are not ready; nothing was installed: the owner and application roles cannot be told from the audit schema''s grants: EXECUTE on maintain() and on claim() must each be granted to one role, the owner''s and the application''s'
 			USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -231,8 +238,7 @@ DECLARE
 	grantee text;
 BEGIN
 	EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
-	FOR grantee IN SELECT r.rolname FROM pg_proc p, aclexplode(p.proacl) x JOIN pg_roles r ON r.oid = x.grantee
-		WHERE p.oid = {{lit (print .S ".claim(text, text, text)")}}::regprocedure AND x.privilege_type = 'EXECUTE' AND x.grantee <> p.proowner LOOP
+	FOR grantee IN SELECT g FROM {{.S}}.grantees({{lit (print .S ".claim(text, text, text)")}}) g LOOP
 		EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', f, grantee);
 	END LOOP;
 END
