@@ -114,19 +114,18 @@ func secure(ctx context.Context, tx pgx.Tx, c Config) error {
 // built-in that matches its arguments less exactly, and run as the superuser.
 func inTx(ctx context.Context, db Querier, f func(pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
-		var prev string
-		if err := tx.QueryRow(ctx, "SELECT pg_catalog.current_setting('search_path')").Scan(&prev); err != nil {
-			return err
-		}
 		// auditrepo.pin_local tells the schema's and the models' SQL to pin it for the transaction too, not the
 		// session: the caller's is given back for the transaction, where it may be one of its own (SET LOCAL).
-		if _, err := tx.Exec(ctx, "SET LOCAL search_path = pg_catalog, pg_temp; SET LOCAL auditrepo.pin_local = on"); err != nil {
+		var prev string
+		err := tx.QueryRow(ctx, `SELECT pg_catalog.current_setting('search_path'), pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true),
+			pg_catalog.set_config('auditrepo.pin_local', 'on', true)`).Scan(&prev, nil, nil)
+		if err != nil {
 			return err
 		}
 		if err := f(tx); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, "SELECT pg_catalog.set_config('search_path', $1, true)", prev)
+		_, err = tx.Exec(ctx, "SELECT pg_catalog.set_config('search_path', $1, true)", prev)
 		return err
 	})
 }
@@ -353,11 +352,11 @@ func check(ctx context.Context, tx pgx.Tx, c Config, tables []Table) error {
 	return nil
 }
 
-// ModelChecksSQL returns the statements that refuse installing the triggers of tables, naming each problem and its
+// ModelChecksSQL returns the statement that refuses installing the triggers of tables, naming each problem and its
 // fix, unless the audit schema installed under schema is this library's revision (whatever its names: the
 // generator knows only some) and the tables pass the checks InstallModels makes of them (not those of the roles):
-// the generated Models.SQL starts with them, for installs that run that alone. They call the audit schema's
-// check_models, which reads the owner and application roles from the grants of the schema.
+// the generated Models.SQL runs it before it installs anything, for installs that run that alone. It calls the
+// audit schema's check_models, which reads the owner and application roles from the grants of the schema.
 func ModelChecksSQL(schema string, tables []Table) (string, error) {
 	c := Config{Schema: schema}
 	if err := c.Check(); err != nil {

@@ -339,10 +339,8 @@ func inTx(ctx context.Context, db DB, snapshotOf string, f func(pgx.Tx) error) e
 	// connection's search_path (the owner may create in public) may stand in for a built-in, and run as them. The
 	// caller's is given back, for a db that is a transaction of its own.
 	var prev string
-	if err := tx.QueryRow(ctx, "SELECT pg_catalog.current_setting('search_path')").Scan(&prev); err != nil {
-		return err
-	}
-	if _, err := tx.Exec(ctx, "SET LOCAL search_path = pg_catalog, pg_temp"); err != nil {
+	err = tx.QueryRow(ctx, "SELECT pg_catalog.current_setting('search_path'), pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true)").Scan(&prev, nil)
+	if err != nil {
 		return err
 	}
 	if err := f(tx); err != nil {
