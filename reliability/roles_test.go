@@ -468,7 +468,7 @@ func TestAppendOnlyForOwner(t *testing.T) {
 
 // Every function of the audit schema a role may not execute is refused when that role calls it (42501), before
 // it runs: the catalog's privileges (TestRolePrivileges) hold when crossed. Each is called with NULL arguments
-// of its own types, as the application, the reviewer and the owner's login member.
+// of its own types, as the application, the reviewer, the sealer and the owner's login member.
 func TestAuditFunctionsRefuseByRole(t *testing.T) {
 	t.Parallel()
 	c := clinictest.New(t)
@@ -483,7 +483,7 @@ func TestAuditFunctionsRefuseByRole(t *testing.T) {
 	if err != nil || len(fns) < 10 {
 		t.Fatalf("%d functions in %s (%v)", len(fns), auditSchema, err)
 	}
-	for role, pool := range map[string]*pgxpool.Pool{roleApp: c.App, roleReviewer: c.Reviewer, testdb.OwnerLogin: c.Owner} {
+	for role, pool := range map[string]*pgxpool.Pool{roleApp: c.App, roleReviewer: c.Reviewer, roleSealer: c.Sealer, testdb.OwnerLogin: c.Owner} {
 		may, tried := callable(t, c, role), 0
 		for _, f := range fns {
 			if slices.Contains(may, strings.TrimPrefix(f.Sig, auditSchema+".")) {
