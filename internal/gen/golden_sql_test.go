@@ -298,6 +298,38 @@ func TestGoldenFloatDigits(t *testing.T) {
 	}
 }
 
+// TestGoldenPaddedChar: bpchar (char with no length) keeps trailing spaces, and the images show them, but its
+// equality and its cast to text drop them: 'a' = 'a  '. A change of trailing spaces alone is a change of the
+// image, so it writes an audit row naming the column; setting the same value again writes none.
+func TestGoldenPaddedChar(t *testing.T) {
+	t.Parallel()
+	_, _, super, pool := okCase(t, caseOptions("ok"))
+	ctx := t.Context()
+	var person, visit int64
+	if err := pool.QueryRow(ctx, "INSERT INTO people (kind, name, secret) VALUES ('patient', 'Ann', 'x') RETURNING id").Scan(&person); err != nil {
+		t.Fatal(err)
+	}
+	if err := pool.QueryRow(ctx, "INSERT INTO visits (patient_id, reason, tooth) VALUES ($1, 'check', 'a') RETURNING id", person).Scan(&visit); err != nil {
+		t.Fatal(err)
+	}
+	for _, sql := range []string{"UPDATE visits SET tooth = 'a  ' WHERE id = $1", "UPDATE visits SET tooth = 'a  ' WHERE id = $1", "UPDATE visits SET tooth = 'a' WHERE id = $1"} {
+		if _, err := pool.Exec(ctx, sql, visit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := pgtest.Strings(t, super, `SELECT action || ' ' || coalesce(changes->>'changed_fields', '') || ' ' || coalesce(changes->'before'->>'tooth', '')
+		|| ' -> ' || (changes->'after'->>'tooth') || '|'
+		FROM auditrepo.audit_log WHERE target_table = 'visits' AND target_id = $1 ORDER BY id`, visit)
+	want := []string{
+		"CREATE   -> a|",
+		`UPDATE ["tooth"] a -> a  |`,
+		`UPDATE ["tooth"] a   -> a|`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("the audit rows of a bpchar changed by its trailing spaces:\n%q\nwant\n%q", got, want)
+	}
+}
+
 func ptr[T any](v T) *T { return &v }
 
 // line2 is the id of claim's only line.

@@ -70,6 +70,9 @@ type Column struct {
 	// ByBytes: a string column, whose SQL type's equality may hold texts that differ (citext, a nondeterministic
 	// collation: 'Ann' = 'ann'), so the generated SQL compares its text byte for byte too.
 	ByBytes bool
+	// ByLength: a char (bpchar) column, whose equality and text drop trailing spaces that its images keep ('a' and
+	// 'a  ', unbounded), so the generated SQL compares its octet_length too (load.Input.Padded).
+	ByLength bool
 	// FloatText: the column's SQL type may print floats (a float, a geometric type, one the generator does not
 	// know; load.Input.FloatFree), whose text and JSON forms follow the session's extra_float_digits: lowered,
 	// they round, falsifying the images and hiding changes found on the text.

@@ -38,6 +38,9 @@ type Input struct {
 	// ExactText (sqlparse.ColumnType.FloatFree). Any other column's may: a float, a geometric type, a type the
 	// schema does not tell, or a column whose declaration was not read.
 	FloatFree map[string]bool
+	// Padded are the char (bpchar) columns, keyed as ExactText (sqlparse.ColumnType.Padded): their equality and
+	// their text drop trailing spaces, which their images keep.
+	Padded map[string]bool
 	// DBArgument: sqlc's methods take the DBTX as their second argument (emit_methods_with_db_argument).
 	DBArgument bool
 	// ExportedQueries: sqlc's SQL constants are named as its methods, not lower-cased (emit_exported_queries).
@@ -153,10 +156,10 @@ func absPath(dir, p string) (string, error) {
 	return filepath.Abs(filepath.Join(dir, p))
 }
 
-// scanSchemas reads sqlc's schema paths (relative to dir), in order, into in's Tables, Views, ExactText and
-// FloatFree: an enum one file creates may type a column of another.
+// scanSchemas reads sqlc's schema paths (relative to dir), in order, into in's Tables, Views, ExactText,
+// FloatFree and Padded: an enum one file creates may type a column of another.
 func scanSchemas(dir string, schema []string, in *Input) error {
-	in.Tables, in.ExactText, in.FloatFree, in.Views = map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string][]string{}
+	in.Tables, in.ExactText, in.FloatFree, in.Padded, in.Views = map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string][]string{}
 	cols, types, moved := map[sqlparse.Column]sqlparse.ColumnType{}, map[sqlparse.Table]bool{}, map[sqlparse.Table]bool{}
 	for _, sc := range schema {
 		sabs, err := absPath(dir, sc)
@@ -171,6 +174,7 @@ func scanSchemas(dir string, schema []string, in *Input) error {
 		key := c.Schema + "." + c.Table.Name + "." + c.Name
 		in.ExactText[key] = ct.Exact(types, moved)
 		in.FloatFree[key] = ct.FloatFree(types, moved)
+		in.Padded[key] = ct.Padded
 	}
 	return nil
 }

@@ -138,6 +138,9 @@ type ColumnType struct {
 	// Named is the type's name as the catalog has it (unqualified: in public) when it is another type with no
 	// COLLATE clause and no array; zero otherwise. An enum's equality is exact (Types tells which are enums).
 	Named Table
+	// Padded: char (bpchar), no array, COLLATE clause or not. Its equality and its cast to text drop trailing
+	// spaces, which its images keep: unbounded (bpchar), 'a' and 'a  ' are stored as written.
+	Padded bool
 }
 
 // Exact reports whether the equality of a column of type ct is exact, given the schema's types and the type names
@@ -232,7 +235,11 @@ func columnType(cd *pg_query.ColumnDef) ColumnType {
 	case 2:
 		ct.Type = Table{Schema: names[0], Name: names[1]}
 	}
-	if cd.CollClause != nil || len(tn.ArrayBounds) > 0 {
+	if len(tn.ArrayBounds) > 0 {
+		return ct // an array's text is its elements' output, spaces kept
+	}
+	ct.Padded = ct.Type.Name == "bpchar" && (ct.Type.Schema == "" || ct.Type.Schema == "pg_catalog")
+	if cd.CollClause != nil {
 		return ct
 	}
 	switch strings.Join(names, ".") {

@@ -96,3 +96,22 @@ func TestFloatFree(t *testing.T) {
 		t.Errorf("FloatFree of ReadSchema(...).Columns = %v\nwant %v", free, want)
 	}
 }
+
+// Char columns, bounded or not, spelled bpchar, char or character, with a collation too, are padded (their equality
+// and text drop trailing spaces); arrays of them (whose text keeps the spaces), text, varchar and domains are not.
+func TestPadded(t *testing.T) {
+	sc, err := ReadSchema(`CREATE DOMAIN code AS bpchar;
+		CREATE TABLE t (a bpchar, b pg_catalog.bpchar, c char(3), d character, e bpchar COLLATE "C", f bpchar[], g text,
+			h varchar, i code, j public.bpchar)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	padded := map[string]bool{}
+	for c, ct := range sc.Columns {
+		padded[c.Name] = ct.Padded
+	}
+	want := map[string]bool{"a": true, "b": true, "c": true, "d": true, "e": true, "f": false, "g": false, "h": false, "i": false, "j": false}
+	if !maps.Equal(padded, want) {
+		t.Errorf("Padded of ReadSchema(...).Columns = %v\nwant %v", padded, want)
+	}
+}

@@ -115,7 +115,7 @@ func (d *data) FloatDigits() bool { return d.m.FloatDigits }
 
 // Changed is the array of the columns (excluded ones too, by name) whose value differs between rows old and new,
 // one CASE per line, each indented by ind and a tab. Columns marked ByText compare as text, ByBytes by equality
-// and by their text in the C collation. A half of a changed id (old or new missing) names every column: naming
+// and by their text in the C collation, ByLength by their octet_length too. A half of a changed id (old or new missing) names every column: naming
 // those that are not NULL would tell whether an excluded one holds a value.
 func (d *data) Changed(old, new, ind string) string {
 	var b strings.Builder
@@ -137,6 +137,11 @@ func (d *data) Changed(old, new, ind string) string {
 		case c.ByBytes:
 			// Equality first: a type whose text hides a change (money under another lc_monetary) is still caught.
 			cond = fmt.Sprintf(`(%[1]s IS DISTINCT FROM %[2]s OR %[1]s::text COLLATE pg_catalog."C" IS DISTINCT FROM %[2]s::text COLLATE pg_catalog."C")`, o, n)
+		}
+		if c.ByLength {
+			// bpchar's equality and text drop trailing spaces; equal but for those, the same length is the same bytes.
+			// (bpcharsend would convert to the session's client_encoding; octet_length reads the stored length.)
+			cond = fmt.Sprintf(`(%[1]s OR pg_catalog.octet_length(%[2]s) IS DISTINCT FROM pg_catalog.octet_length(%[3]s))`, cond, o, n)
 		}
 		fmt.Fprintf(&b, "\n%s\tCASE WHEN %s THEN %s END", ind, cond, literal(c.Name))
 	}

@@ -235,6 +235,27 @@ func TestTextComparedInC(t *testing.T) {
 	}
 }
 
+// A char column (bpchar; pg_catalog.bpchar, as spelled here, is a Go string to sqlc) compares its octet_length
+// too: its equality, a nondeterministic collation's too, and its text drop the trailing spaces its image keeps.
+func TestPaddedCharComparedByLength(t *testing.T) {
+	ctx := t.Context()
+	db := installT(t, []*ir.Column{{Name: "id"}, {Name: "code", ByLength: true}, {Name: "ci", ByBytes: true, ByLength: true}},
+		`CREATE COLLATION nocase (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+		CREATE TABLE t (id bigint PRIMARY KEY, code pg_catalog.bpchar, ci bpchar COLLATE nocase)`)
+	for _, sql := range []string{"INSERT INTO t VALUES (1, 'a', 'a')", "UPDATE t SET code = 'a  '", "UPDATE t SET ci = 'a '",
+		"UPDATE t SET code = 'a  ', ci = 'a '"} {
+		if _, err := db.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := pgtest.Strings(t, db, `SELECT (changes->'changed_fields')::text || ' ' || (changes->'after')::text
+		FROM auditrepo.audit_log WHERE action = 'UPDATE' ORDER BY id`)
+	want := []string{`["code"] {"ci": "a", "id": 1, "code": "a  "}`, `["ci"] {"ci": "a ", "id": 1, "code": "a  "}`}
+	if !slices.Equal(got, want) {
+		t.Errorf("UPDATE rows of char columns changed by trailing spaces:\n%q\nwant\n%q", got, want)
+	}
+}
+
 // installT installs the audit schema and the triggers of model T, on table public.t with columns, into a database
 // that ddl made (creating t), and returns it.
 func installT(t *testing.T, columns []*ir.Column, ddl string) *pgxpool.Pool {

@@ -29,6 +29,7 @@ type Visit struct {
 	Intake      []byte
 	Chair       pgtype.Point
 	Temp        pgtype.Float8
+	Tooth       interface{}
 }
 
 type Claim struct {

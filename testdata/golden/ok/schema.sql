@@ -18,7 +18,9 @@ CREATE TABLE visits (
     intake      json,
     chair       point,
     -- A float: its text and JSON follow extra_float_digits, which the trigger function pins.
-    temp        double precision
+    temp        double precision,
+    -- bpchar (char with no length): its equality and its text drop trailing spaces, which its image keeps.
+    tooth       bpchar
 );
 
 CREATE TABLE claims (

@@ -92,4 +92,5 @@ type Visit struct {
 	Intake    []byte             `db:"intake"`
 	Chair     pgtype.Point       `db:"chair"`
 	Temp      pgtype.Float8      `db:"temp"`
+	Tooth     interface{}        `db:"tooth"`
 }

@@ -29,7 +29,7 @@ func (q *Queries) CloseAll(ctx context.Context, arg CloseAllParams) (int64, erro
 }
 
 const createVisit = `-- name: CreateVisit :one
-INSERT INTO visits (patient_id, reason, note, "time", intake) VALUES ($1, lower($2), $3, $4, $5::text::json) RETURNING id, patient_id, reason, note, time, updated_at, intake, chair, temp
+INSERT INTO visits (patient_id, reason, note, "time", intake) VALUES ($1, lower($2), $3, $4, $5::text::json) RETURNING id, patient_id, reason, note, time, updated_at, intake, chair, temp, tooth
 `
 
 type CreateVisitParams struct {
@@ -59,6 +59,7 @@ func (q *Queries) CreateVisit(ctx context.Context, arg CreateVisitParams) (Visit
 		&i.Intake,
 		&i.Chair,
 		&i.Temp,
+		&i.Tooth,
 	)
 	return i, err
 }
@@ -81,7 +82,7 @@ func (q *Queries) DeleteByReason(ctx context.Context, arg DeleteByReasonParams) 
 }
 
 const deleteVisit = `-- name: DeleteVisit :one
-DELETE FROM visits WHERE id = $1 RETURNING id, patient_id, reason, note, time, updated_at, intake, chair, temp
+DELETE FROM visits WHERE id = $1 RETURNING id, patient_id, reason, note, time, updated_at, intake, chair, temp, tooth
 `
 
 func (q *Queries) DeleteVisit(ctx context.Context, id int64) (Visit, error) {
@@ -97,12 +98,13 @@ func (q *Queries) DeleteVisit(ctx context.Context, id int64) (Visit, error) {
 		&i.Intake,
 		&i.Chair,
 		&i.Temp,
+		&i.Tooth,
 	)
 	return i, err
 }
 
 const purgeClosed = `-- name: PurgeClosed :many
-DELETE FROM visits WHERE patient_id = $1 AND reason = 'closed' RETURNING id, patient_id, reason, note, time, updated_at, intake, chair, temp
+DELETE FROM visits WHERE patient_id = $1 AND reason = 'closed' RETURNING id, patient_id, reason, note, time, updated_at, intake, chair, temp, tooth
 `
 
 func (q *Queries) PurgeClosed(ctx context.Context, patientID int64) ([]Visit, error) {
@@ -124,6 +126,7 @@ func (q *Queries) PurgeClosed(ctx context.Context, patientID int64) ([]Visit, er
 			&i.Intake,
 			&i.Chair,
 			&i.Temp,
+			&i.Tooth,
 		); err != nil {
 			return nil, err
 		}
@@ -136,7 +139,7 @@ func (q *Queries) PurgeClosed(ctx context.Context, patientID int64) ([]Visit, er
 }
 
 const rescheduleAll = `-- name: RescheduleAll :many
-UPDATE visits SET "time" = $2, updated_at = now() WHERE patient_id = $1 AND reason <> 'locked' RETURNING id, patient_id, reason, note, time, updated_at, intake, chair, temp
+UPDATE visits SET "time" = $2, updated_at = now() WHERE patient_id = $1 AND reason <> 'locked' RETURNING id, patient_id, reason, note, time, updated_at, intake, chair, temp, tooth
 `
 
 type RescheduleAllParams struct {
@@ -164,6 +167,7 @@ func (q *Queries) RescheduleAll(ctx context.Context, arg RescheduleAllParams) ([
 			&i.Intake,
 			&i.Chair,
 			&i.Temp,
+			&i.Tooth,
 		); err != nil {
 			return nil, err
 		}
@@ -190,7 +194,7 @@ func (q *Queries) SetVisitReason(ctx context.Context, arg SetVisitReasonParams) 
 }
 
 const updateVisit = `-- name: UpdateVisit :one
-UPDATE visits SET reason = $2, note = $3, updated_at = now() WHERE id = $1 AND reason <> 'locked' RETURNING id, patient_id, reason, note, time, updated_at, intake, chair, temp
+UPDATE visits SET reason = $2, note = $3, updated_at = now() WHERE id = $1 AND reason <> 'locked' RETURNING id, patient_id, reason, note, time, updated_at, intake, chair, temp, tooth
 `
 
 type UpdateVisitParams struct {
@@ -212,6 +216,7 @@ func (q *Queries) UpdateVisit(ctx context.Context, arg UpdateVisitParams) (Visit
 		&i.Intake,
 		&i.Chair,
 		&i.Temp,
+		&i.Tooth,
 	)
 	return i, err
 }
