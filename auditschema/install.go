@@ -169,6 +169,29 @@ func installed(ctx context.Context, tx pgx.Tx, c Config) (installation, error) {
 	return inst, err
 }
 
+// Revision returns the revision of the audit schema this library installs, as schema_version.revision records
+// it: the SHA-256, in hex, of its SQL rendered with the default names, so the same whatever the names.
+func Revision() (string, error) { return revision() }
+
+// InstalledRevision reads the newest row of schema_version of the audit schema installed under schema: its version
+// and revision ("" where the revision that installed it recorded none). The reviewer, sealer and owner roles may
+// read it, so that a tool run as them can refuse a schema of another Revision, whose trail it might misread,
+// before it does anything. It does not tell other names apart (schema_version.digest does). A schema that is not
+// installed fails with PostgreSQL's undefined_table (42P01).
+func InstalledRevision(ctx context.Context, db DB, schema string) (version int, rev string, err error) {
+	// Read through to_jsonb: a revision from before the digests were recorded lacks the column. Qualified, as the
+	// caller's search_path is not pinned here.
+	err = db.QueryRow(ctx, `SELECT v.version, COALESCE(pg_catalog.to_jsonb(v) OPERATOR(pg_catalog.->>) 'revision', '')
+		FROM `+pgx.Identifier{schema, "schema_version"}.Sanitize()+` v ORDER BY v.version DESC LIMIT 1`).Scan(&version, &rev)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, "", nil
+	}
+	if err != nil {
+		return 0, "", fmt.Errorf("auditschema: reading %s.schema_version: %w", schema, err)
+	}
+	return version, rev, nil
+}
+
 // refuseOther returns a *NotReadyError unless the installed schema inst is the one c.SQL() creates. Until a
 // version is released its SQL changes with no upgrade between revisions: this library's functions, grants and
 // triggers used with another revision's schema would install and then fail at run time.

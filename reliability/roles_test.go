@@ -216,8 +216,9 @@ func TestRolePrivileges(t *testing.T) {
 	// Sealing appends checkpoints and leaf hashes as the sealer, through seal_leaves() and seal_checkpoint()
 	// only; they are signed with a key outside the database.
 	sealing := []string{auditSchema + ".seal_checkpoint", auditSchema + ".seal_leaf"}
-	// Who holds and drops partitions may read what retention did.
-	ownerReads := []string{auditSchema + ".legal_holds", auditSchema + ".retention_log"}
+	// Who holds and drops partitions may read what retention did, and, as the sealer may, which revision of the
+	// schema is installed (auditrepo refuses another).
+	ownerReads := []string{auditSchema + ".legal_holds", auditSchema + ".retention_log", auditSchema + ".schema_version"}
 	for _, tab := range auditTables(t, c) {
 		if got := tablePrivs(t, c, roleApp, tab); got != "" {
 			t.Errorf("%s on %s: %q, want no privilege", roleApp, tab, got)
@@ -230,9 +231,10 @@ func TestRolePrivileges(t *testing.T) {
 		if got := tablePrivs(t, c, roleReviewer, tab); got != want {
 			t.Errorf("%s on %s: %q, want %q", roleReviewer, tab, got, want)
 		}
-		// The sealer reads the trail, the seals it appends to, and what retention dropped (verify accounts for it).
+		// The sealer reads the trail, the seals it appends to, what retention dropped (verify accounts for it) and
+		// the schema's revision.
 		want = ""
-		if tab == auditName || slices.Contains(sealing, tab) || tab == auditSchema+".retention_log" {
+		if tab == auditName || slices.Contains(sealing, tab) || tab == auditSchema+".retention_log" || tab == auditSchema+".schema_version" {
 			want = "SELECT"
 		}
 		if got := tablePrivs(t, c, roleSealer, tab); got != want {

@@ -353,6 +353,9 @@ GRANT EXECUTE ON FUNCTION {{.S}}.claim(text, text, text), {{.S}}.claim_prefix(te
 GRANT EXECUTE ON FUNCTION {{.S}}.maintain(integer) TO {{ident .Owner}};
 GRANT SELECT ON {{.S}}.{{.T}}, {{.S}}.ddl_log, {{.S}}.schema_version, {{.S}}.audited_tables TO {{ident .Reviewer}};
 GRANT SELECT ON {{.S}}.{{.T}} TO {{ident .Sealer}};
+-- Tools that seal or apply retention, as these roles, check first that the schema is the revision they were
+-- built for (InstalledRevision).
+GRANT SELECT ON {{.S}}.schema_version TO {{ident .Owner}}, {{ident .Sealer}};
 -- +goose StatementBegin
 DO $ar$
 BEGIN

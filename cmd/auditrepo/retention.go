@@ -75,6 +75,9 @@ func retentionCmd(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer pool.Close()
+	if err := checkRevision(ctx, pool, c.Schema, fmt.Errorf("%w %s, such as the migrating user", auditschema.ErrRetentionDenied, c.Owner)); err != nil {
+		return err
+	}
 	switch {
 	case given["release"]:
 		ok, err := auditschema.Release(ctx, pool, c, release.v, *reason)

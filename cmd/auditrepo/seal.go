@@ -121,25 +121,30 @@ func (f *sealFlags) check(fs *flag.FlagSet) error {
 	return nil
 }
 
-// open connects to the database and the witnesses; done closes them.
+// open connects to the database, checks the audit schema's revision, and connects to the witnesses; done closes
+// them.
 func (f *sealFlags) open(ctx context.Context, e *env) (conn *pgx.Conn, opts seal.Options, done func(), err error) {
 	url, err := e.dbURL(f.db)
 	if err != nil {
 		return nil, opts, nil, err
 	}
 	opts = seal.Options{Config: f.config, Witnesses: []seal.Witness{seal.Dir(f.checkpoints)}}
+	conn, err = pgx.Connect(ctx, url)
+	if err != nil {
+		return nil, opts, nil, fmt.Errorf("connecting to the database: %w", err)
+	}
+	if err := checkRevision(ctx, conn, f.config.Schema, nil); err != nil {
+		conn.Close(ctx)
+		return nil, opts, nil, err
+	}
 	closeNATS := func() {}
 	if f.nats != "" {
 		w, c, err := seal.DialNATS(ctx, f.nats, f.bucket)
 		if err != nil {
+			conn.Close(ctx)
 			return nil, opts, nil, err
 		}
 		opts.Witnesses, closeNATS = append(opts.Witnesses, w), c
-	}
-	conn, err = pgx.Connect(ctx, url)
-	if err != nil {
-		closeNATS()
-		return nil, opts, nil, fmt.Errorf("connecting to the database: %w", err)
 	}
 	return conn, opts, func() { conn.Close(ctx); closeNATS() }, nil
 }

@@ -236,6 +236,9 @@ func (r *readFlags) run(ctx context.Context, e *env, record bool, each func(*pgx
 		return err
 	}
 	defer db.Close()
+	if err := checkRevision(ctx, db, r.config.Schema, audit.ErrNoTrailAccess); err != nil {
+		return err
+	}
 	actors := &actorNames{db: db, query: r.actorQuery, cache: map[int64]actorName{}}
 	if r.actorDB != "" {
 		if actors.db, err = connect(ctx, e, r.actorDB); err != nil {

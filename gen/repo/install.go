@@ -55,7 +55,7 @@ $ar$;
 
 -- Installing these triggers requires the audit schema's revision they were generated for, and of their tables what
 -- auditschema.InstallModels checks first: for installs that run this SQL alone, check_models refuses, naming the fix.
-SELECT "auditrepo".check_models('d91bc82cd91d3721c3b3feb0f4b7f06d23070f77de8fe5c071821b9c9407fa9a', '[
+SELECT "auditrepo".check_models('f0fa03bb1b82169de3f06a6617175ad577f75852933363fe448839382629f538', '[
 	{"name":"public.users","columns":["id","username","email","password","auth_token","user_type","role","first_name","last_name","last_login","updated_at"]},
 	{"name":"public.appointments","columns":["id","patient_id","dentist_id","clinic_id","date","time","type","status","notes","updated_at"],"refs":[{"from":"public.appointments","column":"patient_id","to":"public.users"}]},
 	{"name":"public.dental_records","columns":["id","patient_id","dentist_id","diagnosis","treatment","notes","created_at","updated_at"],"refs":[{"from":"public.dental_records","column":"patient_id","to":"public.users"}]},

@@ -971,7 +971,9 @@ func TestRedTeamOwner(t *testing.T) {
 
 	t.Run("write_audit_tables", func(t *testing.T) {
 		for _, tab := range auditTables {
-			try(t, owner, denied, "SELECT * FROM "+tab)
+			if tab != "auditrepo.schema_version" { // which revision is installed: auditrepo retention checks it
+				try(t, owner, denied, "SELECT * FROM "+tab)
+			}
 		}
 		writeAuditTables(t, owner)
 		changeKeeping(t, owner, false)

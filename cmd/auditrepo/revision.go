@@ -1,0 +1,48 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/auditrepo/auditrepo/auditschema"
+)
+
+// checkRevision refuses (exit 1) an audit schema that another revision of auditschema installed than the one this
+// build installs: until schema version 1 is released its SQL changes with no upgrade between revisions, and this
+// build could misread that schema's trail, or seal or drop its rows by the wrong rules. Every command that connects
+// runs it first, reading commands too: a trail printed by the wrong build would pass for evidence. A role that may
+// not read the revision gets denied, the command's own refusal of a wrong role, if not nil.
+func checkRevision(ctx context.Context, db auditschema.DB, schema string, denied error) error {
+	want, err := auditschema.Revision()
+	if err != nil {
+		return err
+	}
+	version, got, err := auditschema.InstalledRevision(ctx, db, schema)
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.As(err, &pgErr) && pgErr.Code == "42P01":
+		return usageError{fmt.Sprintf("no audit schema %s in this database (it has no %s.schema_version): check --db (or $DATABASE_URL) and --schema", schema, schema)}
+	case errors.As(err, &pgErr) && pgErr.Code == "42501":
+		// This revision grants it to the roles that run auditrepo; another revision's schema may not.
+		if denied == nil {
+			denied = errors.New("cannot check the audit schema's revision")
+		}
+		return fmt.Errorf("%w: %w (or the schema is another revision's, which may not let this role read its revision: see Upgrading in auditrepo's README)", denied, err)
+	case err != nil:
+		return err
+	case version == auditschema.Version && got == want:
+		return nil
+	}
+	if got == "" {
+		got = "(none recorded)"
+	}
+	return failedError{fmt.Sprintf("audit schema %s is revision %s (schema version %d), but this auditrepo was built for revision %s (schema version %d): "+
+		"schema version %d is not released yet and its revisions differ, so this build could misread the trail or seal or drop rows by other rules; it did nothing. "+
+		"Run the auditrepo built from the revision that installed the schema; or install this build's schema (`auditrepo schema` prints its SQL) "+
+		"into a fresh database, or after exporting the trail and DROP SCHEMA %s CASCADE, as README's Upgrading says",
+		schema, got, version, want, auditschema.Version, auditschema.Version, pgx.Identifier{schema}.Sanitize())}
+}
