@@ -62,7 +62,8 @@ func (e *UpgradeMismatchError) Is(target error) bool { return target == ErrUpgra
 // ErrUpgradeRefused is matched (errors.Is) by the error Upgrade returns when it will not import: the audit
 // schema is not installed, or not as Install installs it with the Config (then ErrNotReady matches too), the
 // version 0 table is missing or reappeared after an import, its ids collide with rows already in the audit
-// table, or the trail has been sealed. Nothing was changed; the error says why.
+// table, the trail has been sealed, or the legacy table is not of the version 0 shape. Nothing was changed; the
+// error says why.
 var ErrUpgradeRefused = errors.New("auditschema: upgrade from schema version 0 refused")
 
 type upgradeView struct {
@@ -91,9 +92,12 @@ type upgradeView struct {
 // Install must have run first (a migration runs Install, then Upgrade if the old table exists). The
 // connecting user must be a superuser, or a member of the owner role (which owns the legacy table) with
 // CREATEROLE and CREATE on the legacy table's schema (it becomes a member of the audit role for the call only, as
-// in Install). Upgrade refuses
-// (ErrUpgradeRefused) a trail that already has seal checkpoints: rows under a signed watermark would make the
-// seal fail to verify.
+// in Install). Upgrade refuses (ErrUpgradeRefused) a trail that already has seal checkpoints: rows under a signed
+// watermark would make the seal fail to verify. It refuses, before reading it, a legacy table that reading would
+// run another role's code in: one that is no plain table, has rules, row level security or inheritance, a column
+// Upgrade reads of another type than LegacyTable's, or an index, statistics or constraint using a function,
+// operator or type of a role that is no superuser. Call it in the transaction that installs the schema: later,
+// the owner role may have made the table, and its rows would enter the trail.
 func Upgrade(ctx context.Context, db Querier, c Config, legacy string) (*UpgradeReport, error) {
 	c = c.WithDefaults()
 	if err := c.Check(); err != nil {
@@ -175,6 +179,11 @@ func Upgrade(ctx context.Context, db Querier, c Config, legacy string) (*Upgrade
 			// No writes to the legacy table from here on: what is counted is what is copied, then renamed.
 			if _, err := tx.Exec(ctx, "LOCK TABLE "+v.Legacy+" IN ACCESS EXCLUSIVE MODE"); err != nil {
 				return err
+			}
+			if problem, err := legacyProblem(ctx, tx, v); err != nil {
+				return err
+			} else if problem != "" {
+				return refuse("%s %s: Upgrade reads only a plain table of the version 0 shape, lest reading it run another role's code as the installer", v.Source, problem)
 			}
 			var sealed int64
 			if err := tx.QueryRow(ctx, "SELECT count(*) FROM "+v.S+".seal_checkpoint").Scan(&sealed); err != nil {
@@ -320,4 +329,40 @@ func advanceIdentity(ctx context.Context, tx pgx.Tx, c Config) error {
 	}
 	_, err = tx.Exec(ctx, "SELECT setval($1::regclass, greatest($2, (SELECT CASE WHEN is_called THEN last_value END FROM "+seq+")))", seq, *max)
 	return err
+}
+
+// legacyColumns are the version 0 table's columns Upgrade reads, with their types.
+var legacyColumns = [][2]string{
+	{"id", "bigint"}, {"occurred_at", "timestamp with time zone"}, {"transaction_id", "bigint"}, {"actor_id", "bigint"},
+	{"actor_kind", "text"}, {"ip", "inet"}, {"user_agent", "text"}, {"request_id", "text"}, {"action", "text"},
+	{"target_table", "text"}, {"target_id", "bigint"}, {"patient_id", "bigint"}, {"prior_patient_id", "bigint"},
+	{"changes", "jsonb"},
+}
+
+// legacyProblem says what about the version 0 table would make reading it run another role's code ("" when
+// nothing): it is read as the installer, a superuser, and the owner role owns it and may have made it (anyone
+// who may create in its schema may have). A view, a rule, a row security policy, an inheriting table, a column
+// of a type of its own or an index or constraint using a function of its own would each run that code.
+func legacyProblem(ctx context.Context, tx pgx.Tx, v upgradeView) (string, error) {
+	names := make([]string, len(legacyColumns))
+	types := make([]string, len(legacyColumns))
+	for i, c := range legacyColumns {
+		names[i], types[i] = c[0], c[1]
+	}
+	var problem string
+	err := tx.QueryRow(ctx, `SELECT coalesce(CASE
+			WHEN c.relkind <> 'r' THEN pg_catalog.format('is no plain table (relkind %s)', c.relkind)
+			-- relhassubclass stays set after the last child is gone, until a VACUUM.
+			WHEN EXISTS (SELECT FROM pg_catalog.pg_inherits i WHERE c.oid IN (i.inhrelid, i.inhparent)) THEN 'inherits or is inherited'
+			WHEN c.relhasrules THEN 'has rules'
+			WHEN c.relrowsecurity THEN 'has row level security'
+		END, (SELECT CASE WHEN a.atttypid IS NULL THEN pg_catalog.format('lacks column %s', w.name)
+				ELSE pg_catalog.format('has column %s of type %s, not %s', w.name, pg_catalog.format_type(a.atttypid, a.atttypmod), w.type) END
+			FROM ROWS FROM (pg_catalog.unnest($2::text[]), pg_catalog.unnest($3::text[])) WITH ORDINALITY w(name, type, i)
+			LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attname = w.name AND a.attnum > 0 AND NOT a.attisdropped
+			WHERE a.atttypid IS DISTINCT FROM pg_catalog.to_regtype(w.type)
+			ORDER BY w.i LIMIT 1),
+		'has an index, statistics or constraint using ' || `+v.S+`.foreign_code(c.oid), '')
+		FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass($1)`, v.Legacy, names, types).Scan(&problem)
+	return problem, err
 }

@@ -277,6 +277,60 @@ func TestUpgradeRefusesAndChangesNothing(t *testing.T) {
 	}
 }
 
+// The owner role owns the version 0 table and may make one where there was none: Upgrade, run as a superuser,
+// reads nothing that would run code of its own (a view's, a policy's, a type's, an index's) and refuses it, naming
+// why.
+func TestUpgradeReadsOnlyAPlainTable(t *testing.T) {
+	ctx := context.Background()
+	db := legacyDB(t)
+	if _, err := db.Exec(ctx, legacyRows); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := auditschema.Install(ctx, db, auditschema.Config{}); err != nil {
+		t.Fatal(err)
+	}
+	// ran fails the statement that runs it, as the owner's code would have done its work.
+	if _, err := db.Exec(ctx, `GRANT CREATE ON SCHEMA public TO auditrepo_owner;
+		SET ROLE auditrepo_owner;
+		CREATE FUNCTION public.ran(bigint) RETURNS bigint LANGUAGE plpgsql IMMUTABLE AS $$BEGIN RAISE EXCEPTION 'ran as %', current_user; END$$;
+		CREATE FUNCTION public.ran_policy() RETURNS boolean LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'ran as %', current_user; END$$;
+		CREATE FUNCTION public.mine(bigint) RETURNS bigint LANGUAGE sql IMMUTABLE AS 'SELECT $1';
+		CREATE DOMAIN public.kind AS text;
+		RESET ROLE`); err != nil {
+		t.Fatal(err)
+	}
+	before := trail(t, db, "public.audit_log")
+	for _, tc := range []struct{ setup, undo, want string }{
+		{`ALTER TABLE audit_log RENAME TO audit_log_real; CREATE VIEW audit_log AS SELECT * FROM audit_log_real WHERE public.ran(id) = id`,
+			`DROP VIEW audit_log; ALTER TABLE audit_log_real RENAME TO audit_log`, "is no plain table (relkind v)"},
+		{`ALTER TABLE audit_log ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY; CREATE POLICY p ON audit_log USING (public.ran_policy())`,
+			`DROP POLICY p ON audit_log; ALTER TABLE audit_log DISABLE ROW LEVEL SECURITY, NO FORCE ROW LEVEL SECURITY`, "has row level security"},
+		{`CREATE TABLE audit_log_more () INHERITS (audit_log)`, `DROP TABLE audit_log_more`, "inherits or is inherited"},
+		{`ALTER TABLE audit_log ALTER COLUMN actor_kind TYPE public.kind`, `ALTER TABLE audit_log ALTER COLUMN actor_kind TYPE text`,
+			"has column actor_kind of type public.kind, not text"},
+		{`ALTER TABLE audit_log RENAME COLUMN request_id TO req`, `ALTER TABLE audit_log RENAME COLUMN req TO request_id`, "lacks column request_id"},
+		{`CREATE INDEX audit_log_mine ON audit_log (public.mine(id))`, `DROP INDEX audit_log_mine`, "using function public.mine(bigint), of auditrepo_owner"},
+	} {
+		if _, err := db.Exec(ctx, "SET ROLE auditrepo_owner; "+tc.setup+"; RESET ROLE"); err != nil {
+			t.Fatalf("%s: %v", tc.setup, err)
+		}
+		_, err := auditschema.Upgrade(ctx, db, auditschema.Config{}, "")
+		if !errors.Is(err, auditschema.ErrUpgradeRefused) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("after %s: Upgrade = %v, want ErrUpgradeRefused naming %q", tc.setup, err, tc.want)
+		}
+		if _, err := db.Exec(ctx, "SET ROLE auditrepo_owner; "+tc.undo+"; RESET ROLE"); err != nil {
+			t.Fatalf("%s: %v", tc.undo, err)
+		}
+	}
+	if !slices.Equal(trail(t, db, "public.audit_log"), before) || exists(t, db, "upgrades") {
+		t.Fatal("a refused upgrade changed something")
+	}
+	// As it was, it imports.
+	if rep, err := auditschema.Upgrade(ctx, db, auditschema.Config{}, ""); err != nil || rep.Rows != int64(len(before)) {
+		t.Errorf("Upgrade of the plain table: %+v, %v", rep, err)
+	}
+}
+
 func TestUpgradeMismatchErrorMatches(t *testing.T) {
 	err := error(&auditschema.UpgradeMismatchError{Source: "public.audit_log", LegacyRows: 3, Copied: 2, Missing: 1})
 	if !errors.Is(err, auditschema.ErrUpgradeMismatch) || !strings.Contains(err.Error(), "3 rows, 2 were copied") {

@@ -39,33 +39,44 @@ type Result struct {
 	// Retired lists the version 0 backstop triggers dropped (as "table.trigger") once the models' audit
 	// triggers were installed.
 	Retired []string
+	// NotImported names the version 0 table (auditschema.LegacyTable) when it exists but the audit schema was
+	// installed before this run: Up does not import it (see Up).
+	NotImported string
 }
 
 // Up installs the audit schema and roles (auditschema.Install), applies every pending migration, then (re)installs
 // the models' audit triggers (repo.Install). The connecting user must be a superuser for the DDL event trigger;
 // with CREATEROLE, as the database's owner, everything else installs.
 //
-// On a database at schema version 0 (public.audit_log exists), Up imports that trail right after Install
-// (auditschema.Upgrade, one transaction: every row kept, the old table renamed public.audit_log_v0 and kept
-// read-only), and, once repo.Install has put the models' audit triggers in place, drops the old backstop
-// triggers (auditrepo_backstop_* and their functions), which wrote to public.audit_log and would now fail every
-// raw write. Between the two, raw writes to PHI tables fail rather than go unrecorded. Stop the old application
+// On a database at schema version 0 (public.audit_log exists and the audit schema does not), Up imports that
+// trail in the transaction that installs the schema (auditschema.Upgrade: every row kept, the old table renamed
+// public.audit_log_v0 and kept read-only), and, once repo.Install has put the models' audit triggers in place,
+// drops the old backstop triggers (auditrepo_backstop_* and their functions), which wrote to public.audit_log and
+// would now fail every raw write. Between the two, raw writes to PHI tables fail rather than go unrecorded. Stop the old application
 // first: its repositories write public.audit_log, and fail once it is renamed.
 func Up(ctx context.Context, db *sql.DB) (*Result, error) {
 	res := &Result{}
 	err := withConn(ctx, db, func(c *pgx.Conn) error {
-		var err error
-		if res.Schema, err = auditschema.Install(ctx, c, Audit); err != nil {
+		// Install and the import in one transaction: a version 0 trail is imported by the run that installs the
+		// audit schema, or never. Later, public.audit_log is a name the owner role may create (it may create in
+		// public): importing it would file rows of its making in the trail.
+		return pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
+			var legacy bool
+			if err := tx.QueryRow(ctx, "SELECT pg_catalog.to_regclass($1) IS NOT NULL", auditschema.LegacyTable).Scan(&legacy); err != nil {
+				return err
+			}
+			var err error
+			if res.Schema, err = auditschema.Install(ctx, tx, Audit); err != nil {
+				return err
+			}
+			switch {
+			case legacy && res.Schema.Installed:
+				res.Upgrade, err = auditschema.Upgrade(ctx, tx, Audit, auditschema.LegacyTable)
+			case legacy:
+				res.NotImported = auditschema.LegacyTable
+			}
 			return err
-		}
-		var legacy bool
-		if err := c.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", auditschema.LegacyTable).Scan(&legacy); err != nil {
-			return err
-		}
-		if legacy {
-			res.Upgrade, err = auditschema.Upgrade(ctx, c, Audit, auditschema.LegacyTable)
-		}
-		return err
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)

@@ -177,6 +177,38 @@ func TestUpAsCreateRoleOwner(t *testing.T) {
 	}
 }
 
+// Once the audit schema is installed, public.audit_log is a name the owner role may create: Up, run as a
+// superuser, neither reads nor imports a table the owner made there later, and says so.
+func TestUpImportsNoLaterLegacyTable(t *testing.T) {
+	ctx := t.Context()
+	super := pgtest.Empty(t)
+	db := sql.OpenDB(stdlib.GetPoolConnector(super))
+	defer db.Close()
+	if _, err := migrations.Up(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := super.Exec(ctx, `SET ROLE auditrepo_owner;
+		CREATE TABLE public.audit_log (id bigint, occurred_at timestamptz, transaction_id bigint, actor_id bigint, actor_kind text,
+			ip inet, user_agent text, request_id text, action text, target_table text, target_id bigint, patient_id bigint,
+			prior_patient_id bigint, changes jsonb);
+		INSERT INTO public.audit_log VALUES (900001, now(), 1, 3, 'user', '10.1.2.3', 'Mozilla/5.0', 'req-1', 'UPDATE', 'dental_records', 1, 1, NULL,
+			'{"before": {"diagnosis": "healthy"}, "after": {"diagnosis": "caries"}}');
+		RESET ROLE`); err != nil {
+		t.Fatal(err)
+	}
+	res, err := migrations.Up(ctx, db)
+	if err != nil {
+		t.Fatalf("Up with the owner's public.audit_log: %v", err)
+	}
+	if res.Upgrade != nil || res.NotImported != "public.audit_log" {
+		t.Errorf("Up imported %+v, not imported %q; want nothing imported, public.audit_log named", res.Upgrade, res.NotImported)
+	}
+	var n int
+	if err := super.QueryRow(ctx, "SELECT count(*) FROM auditrepo.audit_log WHERE id = 900001 OR application LIKE 'imported%'").Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d of the owner's rows in the trail (%v), want none", n, err)
+	}
+}
+
 // Up runs as a superuser: a function or operator that another role put in public, matching the arguments of its
 // own SQL more exactly than the built-in it means (LIKE of a name, format of a name), must not run. On PostgreSQL
 // 14 any role could create in public; the install revokes that.

@@ -55,6 +55,9 @@ func run(ctx context.Context) error {
 		fmt.Printf("migrate: carried over %d audit rows from %s into %s; the old table is kept, read-only, as %s\n",
 			u.Rows, u.Source, migrations.Audit.QualifiedTable(), u.RenamedTo)
 	}
+	if res.NotImported != "" {
+		fmt.Printf("migrate: %s exists, but the audit schema was installed before this run: not imported (if it is a version 0 trail, check it and import it with auditschema.Upgrade)\n", res.NotImported)
+	}
 	if len(res.Retired) > 0 {
 		fmt.Printf("migrate: dropped the old backstop triggers: %s\n", strings.Join(res.Retired, ", "))
 	}
