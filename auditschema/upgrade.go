@@ -86,7 +86,8 @@ type upgradeView struct {
 //   - the copy is checked: unless every legacy row is in the audit table with every column equal, nothing is
 //     changed and the error matches ErrUpgradeMismatch;
 //   - the legacy table is renamed <name>_v0 (LegacySuffix) and kept: its privileges are revoked from PUBLIC and
-//     the application role, an INSERT trigger refuses new rows, the reviewer role may read it;
+//     the application role, an INSERT trigger refuses new rows. The reviewer role is granted nothing on it: the
+//     owner role owns it, and a policy it added would run as whoever reads it; the audit table holds its rows;
 //   - the import is recorded in <schema>.upgrades; a second call finds it and changes nothing (Already).
 //
 // Install must have run first (a migration runs Install, then Upgrade if the old table exists). The
@@ -241,11 +242,11 @@ func Upgrade(ctx context.Context, db Querier, c Config, legacy string) (*Upgrade
 			}
 
 			// The version 0 table is kept, read-only for everyone but its owner (and the INSERT trigger refuses even
-			// the owner): the app role loses its INSERT, the reviewers may read it.
+			// the owner): the app role loses its INSERT. Reviewers read its rows in the audit table, not in a table
+			// whose owner could make reading it run code of its own.
 			for _, q := range []string{
 				fmt.Sprintf("ALTER TABLE %s RENAME TO %s", v.Legacy, pgx.Identifier{renamed}.Sanitize()),
 				fmt.Sprintf("REVOKE ALL ON %s FROM PUBLIC, %s", pgx.Identifier{schema, renamed}.Sanitize(), pgx.Identifier{c.App}.Sanitize()),
-				fmt.Sprintf("GRANT SELECT ON %s TO %s", pgx.Identifier{schema, renamed}.Sanitize(), pgx.Identifier{c.Reviewer}.Sanitize()),
 				fmt.Sprintf("CREATE TRIGGER refuse_insert BEFORE INSERT ON %s FOR EACH STATEMENT EXECUTE FUNCTION %s.refuse()",
 					pgx.Identifier{schema, renamed}.Sanitize(), v.S),
 				fmt.Sprintf("COMMENT ON TABLE %s IS %s", pgx.Identifier{schema, renamed}.Sanitize(),
