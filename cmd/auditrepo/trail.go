@@ -366,16 +366,31 @@ func image(ev audit.Event) map[string]any {
 	return ev.Before
 }
 
-// value renders one image value: strings bare (so the redaction marker reads as itself), the rest as JSON.
+// value renders one image value for the table views so that no stored value reads as another value, another
+// field's change or a marker: the redaction marker bare ([REDACTED]), every other string as a JSON string (so its
+// commas, arrows, colons, quotes and line breaks stay visibly inside the quotes), and numbers, booleans, null,
+// arrays and objects as JSON. The table's markers ([REDACTED], (excluded), (absent)) are unquoted, as no string
+// is. The control and invisible characters that JSON leaves as they are (DEL, the C1 controls, bidi and other
+// invisible characters) are escaped as \uXXXX (visible), as in the JSON output: inside quotes an escape is
+// unambiguous, where dropping them would show two different values alike.
 func value(v any) string {
-	if s, ok := v.(string); ok {
-		return s
+	if v == audit.Redacted {
+		return audit.Redacted
 	}
 	b, err := marshal(v)
-	if err != nil {
-		return fmt.Sprint(v)
+	if err != nil { // images are decoded JSON: cannot happen
+		b = strconv.Quote(fmt.Sprint(v))
 	}
-	return b
+	return visible(b)
+}
+
+// imageValue is value of the image's field f, or (absent) if the image lacks it.
+func imageValue(m map[string]any, f string) string {
+	v, ok := m[f]
+	if !ok {
+		return "(absent)"
+	}
+	return value(v)
 }
 
 // marshal is json.Marshal without its HTML escaping: & < > stay as stored, not \u0026 \u003c \u003e.
@@ -635,19 +650,20 @@ func patientText(ev audit.Event) string {
 }
 
 // changesText summarizes an event on one line: the changed fields with their old and new values, the created
-// or deleted record's fields, or a MOVE row's changes as stored.
+// or deleted record's fields, or a MOVE row's changes as stored. Values are rendered by value: strings quoted,
+// so that a value cannot add changes to the line.
 func changesText(ev audit.Event) string {
 	var parts []string
 	switch {
 	case ev.Action == audit.ActionUpdate:
 		for _, f := range ev.ChangedFields {
-			b, inBefore := ev.Before[f]
-			a, inAfter := ev.After[f]
+			_, inBefore := ev.Before[f]
+			_, inAfter := ev.After[f]
 			if !inBefore && !inAfter {
 				parts = append(parts, f+": (excluded)")
 				continue
 			}
-			parts = append(parts, f+": "+value(b)+" -> "+value(a))
+			parts = append(parts, f+": "+imageValue(ev.Before, f)+" -> "+imageValue(ev.After, f))
 		}
 	case ev.Before == nil && ev.After == nil:
 		return string(ev.Changes)

@@ -460,3 +460,142 @@ func TestActorDB(t *testing.T) {
 		t.Errorf("--actor-db alone: exit %d, stderr %q; want a usage error", code, errs)
 	}
 }
+
+// A value cannot pass for other changes in the table views: every string is quoted as a JSON string, so a value
+// holding ", status: a -> b" (with quotes, a backslash or a line break around it) stays inside its own field, and
+// the markers ([REDACTED], (excluded)) print unquoted, as no string does. Each seeded row changed type alone, or
+// created a record of two fields: its CHANGES cell must parse back to exactly that.
+func TestTableQuotesValues(t *testing.T) {
+	reviewer, db := seeded(t)
+	spoofs := []string{
+		"checkup, status: a -> b, notes: [REDACTED] -> [REDACTED]",
+		`checkup", status: "a" -> "b`,
+		"checkup\\\", status: a -> b\nnotes: [REDACTED] -> [REDACTED], x=1",
+		"[REDACTED] -> [REDACTED], status: a",
+	}
+	for i, s := range spoofs {
+		before := map[string]any{"id": 100 + i, "type": "filling", "status": "scheduled", "notes": audit.Redacted}
+		after := map[string]any{"id": 100 + i, "type": s, "status": "scheduled", "notes": audit.Redacted}
+		update, _ := json.Marshal(map[string]any{"before": before, "after": after, "changed_fields": []string{"type"}})
+		create, _ := json.Marshal(map[string]any{"after": map[string]any{"id": 200 + i, "type": s}})
+		mustExec(t, db, `INSERT INTO auditrepo.audit_log (occurred_at, transaction_id, db_role, application, actor_kind, actor_id, action,
+			target_table, target_id, patient_id, changes) VALUES
+			('2026-01-12 10:00:00+00', '1006', 'auditrepo_app', 'clinic', 'user', 7, 'UPDATE', 'appointments', $1, $3, $4),
+			('2026-01-12 10:00:01+00', '1006', 'auditrepo_app', 'clinic', 'user', 7, 'CREATE', 'appointments', $2, $3, $5)`,
+			100+i, 200+i, 60+i, update, create)
+	}
+	for i, s := range spoofs {
+		_, out, errs := runCmd(t, reviewer, "trail", "--patient", strconv.Itoa(60+i))
+		lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+		if len(lines) != 3 {
+			t.Fatalf("trail of patient %d: %q (stderr %q), want a header and 2 rows", 60+i, out, errs)
+		}
+		col := strings.Index(lines[0], "CHANGES")
+		for j, want := range [][][]string{{{"type", "filling", s}}, {{"id", strconv.Itoa(200 + i)}, {"type", s}}} {
+			cellText := lines[1+j][col:]
+			got, err := changeList(cellText, j == 0)
+			if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("CHANGES %s reads as %q (%v), want %q", cellText, got, err, want)
+			}
+		}
+
+		// The record view: type alone marked changed, its value read back whole, then the one it replaced.
+		_, out, _ = runCmd(t, reviewer, "record", "--table", "appointments", "--id", strconv.Itoa(100+i))
+		_, typeLine, _ := strings.Cut(out, "\n  * type")
+		typeLine, _, _ = strings.Cut(typeLine, "\n")
+		got, rest, err := cutValue(strings.TrimLeft(typeLine, " "))
+		if n := strings.Count(out, "\n  * "); n != 1 || err != nil || got != s || rest != `  (was "filling")` ||
+			!strings.Contains(out, "\n    notes   [REDACTED]\n") {
+			t.Errorf("record view marks %d changed fields, type reads %q then %q (%v); want type alone, its value whole, notes redacted:\n%s",
+				n, got, rest, err, out)
+		}
+	}
+}
+
+// changeList parses a table's CHANGES cell: NAME: VALUE -> VALUE, ... for an update, NAME=VALUE, ... for a created
+// or deleted record. A VALUE is a JSON string, read to its closing quote and decoded, or a bare token (a number, a
+// marker) up to the next ", " or " -> ".
+func changeList(s string, update bool) ([][]string, error) {
+	sep := "="
+	if update {
+		sep = ": "
+	}
+	var out [][]string
+	for {
+		name, rest, ok := strings.Cut(s, sep)
+		if !ok {
+			return out, fmt.Errorf("no %q in %q", sep, s)
+		}
+		entry := []string{name}
+		for {
+			v, r, err := cutValue(rest)
+			if err != nil {
+				return out, err
+			}
+			entry, rest = append(entry, v), r
+			if !update || len(entry) == 3 {
+				break
+			}
+			if rest, ok = strings.CutPrefix(rest, " -> "); !ok {
+				return out, fmt.Errorf("no arrow before %q", rest)
+			}
+		}
+		out = append(out, entry)
+		if rest == "" {
+			return out, nil
+		}
+		if s, ok = strings.CutPrefix(rest, ", "); !ok {
+			return out, fmt.Errorf("%q follows a value", rest)
+		}
+	}
+}
+
+func cutValue(s string) (v, rest string, err error) {
+	if strings.HasPrefix(s, `"`) {
+		dec := json.NewDecoder(strings.NewReader(s))
+		if err := dec.Decode(&v); err != nil {
+			return "", "", fmt.Errorf("value %q: %w", s, err)
+		}
+		return v, s[dec.InputOffset():], nil
+	}
+	end := len(s)
+	for _, stop := range []string{", ", " -> "} {
+		if i := strings.Index(s, stop); i >= 0 && i < end {
+			end = i
+		}
+	}
+	return s[:end], s[end:], nil
+}
+
+// value quotes every string but the redaction marker, leaves the other JSON values readable, and escapes the
+// control and invisible characters inside the quotes rather than dropping them; a field an image lacks is
+// (absent), not null.
+func TestTableValue(t *testing.T) {
+	for _, c := range []struct {
+		v    any
+		want string
+	}{
+		{audit.Redacted, `[REDACTED]`},
+		{"[REDACTED] ", `"[REDACTED] "`},
+		{"(excluded)", `"(excluded)"`},
+		{"", `""`},
+		{"3", `"3"`},
+		{json.Number("3"), `3`},
+		{json.Number("-0.5e3"), `-0.5e3`},
+		{true, `true`},
+		{nil, `null`},
+		{"null", `"null"`},
+		{"a & <b>", `"a & <b>"`},
+		{[]any{"x, y", json.Number("1")}, `["x, y",1]`},
+		{map[string]any{"k": "v"}, `{"k":"v"}`},
+		{"tab\there\r\nline \x1b[2J\x7f\u009b\u202eevil\u200b\u2028\U000E0041", `"tab\there\r\nline \u001b[2J\u007f\u009b\u202eevil\u200b\u2028\udb40\udc41"`},
+	} {
+		if got := value(c.v); got != c.want {
+			t.Errorf("value(%#v) = %s, want %s", c.v, got, c.want)
+		}
+	}
+	m := map[string]any{"a": nil}
+	if got := imageValue(m, "a") + " " + imageValue(m, "b"); got != "null (absent)" {
+		t.Errorf("imageValue: %s, want null (absent)", got)
+	}
+}
