@@ -37,6 +37,7 @@ type Config struct {
 	Schema   string // the audit schema: "auditrepo"
 	Table    string // the audit table in it: "audit_log"
 	Audit    string // NOLOGIN role owning the audit schema: "auditrepo_audit"
+	Writer   string // NOLOGIN role owning the trigger functions, which may only add audit rows: "auditrepo_writer"
 	Owner    string // NOLOGIN role owning the application's tables: "auditrepo_owner"
 	App      string // the application's LOGIN role: "auditrepo_app"
 	Reviewer string // the reviewers' LOGIN role, which may read the trail: "auditrepo_reviewer"
@@ -45,7 +46,7 @@ type Config struct {
 
 // Defaults are the names used where a Config leaves them empty.
 var Defaults = Config{
-	Schema: "auditrepo", Table: "audit_log", Audit: "auditrepo_audit", Owner: "auditrepo_owner",
+	Schema: "auditrepo", Table: "audit_log", Audit: "auditrepo_audit", Writer: "auditrepo_writer", Owner: "auditrepo_owner",
 	App: "auditrepo_app", Reviewer: "auditrepo_reviewer", Sealer: "auditrepo_sealer",
 }
 
@@ -59,6 +60,7 @@ func (c Config) WithDefaults() Config {
 	def(&c.Schema, Defaults.Schema)
 	def(&c.Table, Defaults.Table)
 	def(&c.Audit, Defaults.Audit)
+	def(&c.Writer, Defaults.Writer)
 	def(&c.Owner, Defaults.Owner)
 	def(&c.App, Defaults.App)
 	def(&c.Reviewer, Defaults.Reviewer)
@@ -71,7 +73,7 @@ var ErrBadName = errors.New("auditschema: a Config name the SQL cannot hold")
 
 // NameError says which of a Config's names cannot be written into the audit schema's SQL.
 type NameError struct {
-	Field, Value string // Field is the Config field: "Schema", "Table", "Audit", "Owner", "App", "Reviewer" or "Sealer"
+	Field, Value string // Field is the Config field: "Schema", "Table", "Audit", "Writer", "Owner", "App", "Reviewer" or "Sealer"
 	// Same is another role field naming the same role, which the boundaries between the roles cannot allow.
 	Same string
 }
@@ -93,8 +95,8 @@ func (e *NameError) Error() string {
 func (c Config) Check() error {
 	c = c.WithDefaults()
 	for _, n := range []struct{ field, value string }{
-		{"Schema", c.Schema}, {"Table", c.Table}, {"Audit", c.Audit}, {"Owner", c.Owner}, {"App", c.App}, {"Reviewer", c.Reviewer},
-		{"Sealer", c.Sealer},
+		{"Schema", c.Schema}, {"Table", c.Table}, {"Audit", c.Audit}, {"Writer", c.Writer}, {"Owner", c.Owner}, {"App", c.App},
+		{"Reviewer", c.Reviewer}, {"Sealer", c.Sealer},
 	} {
 		if !sqltext.BodyName(n.value) {
 			return &NameError{Field: n.field, Value: n.value}
@@ -102,7 +104,7 @@ func (c Config) Check() error {
 	}
 	roles := map[string]string{}
 	for _, n := range []struct{ field, value string }{
-		{"Audit", c.Audit}, {"Owner", c.Owner}, {"App", c.App}, {"Reviewer", c.Reviewer}, {"Sealer", c.Sealer},
+		{"Audit", c.Audit}, {"Writer", c.Writer}, {"Owner", c.Owner}, {"App", c.App}, {"Reviewer", c.Reviewer}, {"Sealer", c.Sealer},
 	} {
 		if same, ok := roles[n.value]; ok {
 			return &NameError{Field: n.field, Value: n.value, Same: same}

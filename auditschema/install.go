@@ -215,7 +215,7 @@ func (c Config) refuseOther(inst installation) error {
 	}
 	if inst.digest != d {
 		return &NotReadyError{Problems: []Problem{{
-			What: fmt.Sprintf("audit schema %s was installed with other names than this Config's (Table, or the Audit, Owner, App, Reviewer or Sealer role)", c.Schema),
+			What: fmt.Sprintf("audit schema %s was installed with other names than this Config's (Table, or the Audit, Writer, Owner, App, Reviewer or Sealer role)", c.Schema),
 			Fix:  "use the names it was installed with: the Config, or the flags of `auditrepo schema`, that installed it",
 		}}}
 	}
@@ -267,7 +267,7 @@ type Models struct {
 	Schema string
 	// Tables are the audited tables and the columns their models declare.
 	Tables []Table
-	// SQL creates the trigger functions (owned by the audit role) and the triggers; it may be run again.
+	// SQL creates the trigger functions (owned by the writer role) and the triggers; it may be run again.
 	SQL string
 }
 

@@ -369,11 +369,14 @@ func TestInstallRefusesNamesTheSQLCannotHold(t *testing.T) {
 		{"Schema", auditschema.Config{Schema: "name_test_s$ar$"}},
 		{"Table", auditschema.Config{Table: "name_test_t\nx"}},
 		{"Audit", auditschema.Config{Audit: "name_test_a$ar$"}},
+		{"Writer", auditschema.Config{Writer: "name_test_w\n"}},
 		{"Owner", auditschema.Config{Owner: "name_test_o\x00"}},
 		{"App", auditschema.Config{App: "name_test_app\t"}},
 		{"Sealer", auditschema.Config{Sealer: "name_test_sealer\n"}},
 		// One role for two of the schema's: the boundary between the reviewers and sealing would be gone.
 		{"Sealer", auditschema.Config{Reviewer: "name_test_rv", Sealer: "name_test_rv"}},
+		// Nor one for the audit and writer roles: the trigger functions would run as the trail's owner again.
+		{"Writer", auditschema.Config{Audit: "name_test_a", Writer: "name_test_a"}},
 	} {
 		field, c := tc.field, tc.c
 		calls := map[string]func() error{
@@ -412,19 +415,25 @@ func TestInstallRefusesUnsafeRoles(t *testing.T) {
 	}{
 		{"attributes and memberships", []string{
 			"CREATE ROLE %[1]saudit LOGIN",
-			"CREATE ROLE %[1]sowner LOGIN CREATEROLE IN ROLE pg_read_all_data, pg_write_all_data",
+			// The writer may add rows to the trail and nothing more: pg_write_all_data could empty it.
+			"CREATE ROLE %[1]swriter LOGIN IN ROLE pg_write_all_data",
+			"CREATE ROLE %[1]sowner LOGIN CREATEROLE IN ROLE %[1]swriter, pg_read_all_data, pg_write_all_data",
 			"CREATE ROLE %[1]sreviewer LOGIN",
 			"CREATE ROLE %[1]sapp LOGIN BYPASSRLS IN ROLE %[1]sreviewer, pg_write_all_data",
-			"CREATE ROLE %[1]sintruder LOGIN IN ROLE %[1]saudit",
+			"CREATE ROLE %[1]sintruder LOGIN IN ROLE %[1]saudit, %[1]swriter",
 		}, []string{
 			"role %[1]saudit (the audit role) has LOGIN",
+			"role %[1]swriter (the writer role) has LOGIN",
+			"role %[1]swriter (the writer role) is a member of pg_write_all_data",
 			"role %[1]sowner (the owner role) has LOGIN, CREATEROLE",
+			"role %[1]sowner (the owner role) is a member of %[1]swriter",
 			"role %[1]sowner (the owner role) is a member of pg_read_all_data",
 			"role %[1]sowner (the owner role) is a member of pg_write_all_data",
 			"role %[1]sapp (the application role) has BYPASSRLS",
 			"role %[1]sapp (the application role) is a member of %[1]sreviewer",
 			"role %[1]sapp (the application role) is a member of pg_write_all_data",
 			"role %[1]sintruder is a member of %[1]saudit (the audit role): it may edit the trail",
+			"role %[1]sintruder is a member of %[1]swriter (the writer role): it may add rows to the trail",
 		}},
 		// A reviewer that is a member of the sealer role could append seals, which no one but a superuser removes;
 		// a sealer reading all data would read the application's tables.
@@ -448,11 +457,12 @@ func TestInstallRefusesUnsafeRoles(t *testing.T) {
 			// Roles are the cluster's: names of this run's own (a failed run keeps its database, and the roles
 			// its objects need), dropped after the test's database is.
 			p := fmt.Sprintf("rr%d_", rand.Uint32())
-			c := auditschema.Config{Schema: "rr_audit", Audit: p + "audit", Owner: p + "owner", App: p + "app", Reviewer: p + "reviewer", Sealer: p + "sealer"}
+			c := auditschema.Config{Schema: "rr_audit", Audit: p + "audit", Writer: p + "writer", Owner: p + "owner", App: p + "app", Reviewer: p + "reviewer",
+				Sealer: p + "sealer"}
 			cfg := pgtest.Config()
 			adm := pgtest.Pool(t, pgtest.URL(cfg, cfg.User))
 			t.Cleanup(func() {
-				for _, r := range []string{c.Audit, c.Owner, c.App, c.Reviewer, c.Sealer, p + "intruder"} {
+				for _, r := range []string{c.Audit, c.Writer, c.Owner, c.App, c.Reviewer, c.Sealer, p + "intruder"} {
 					adm.Exec(ctx, "DROP ROLE IF EXISTS "+r)
 				}
 			})

@@ -7,7 +7,8 @@
 //     auditrepo.audit_log), every write fails, repository writes with audit.ErrAuditWrite, and no PHI row changes;
 //   - append-only by role: the application (auditrepo_app) has no privilege on the audit tables, the reviewer
 //     may only read them, and neither the application nor the owner of the clinic's tables can write, empty or
-//     silence the trail (its tables, triggers and trigger functions belong to auditrepo_audit);
+//     silence the trail (its tables and triggers belong to auditrepo_audit); the trigger functions' own role
+//     (auditrepo_writer) may add audit rows and nothing more;
 //   - raw writes: a write to a PHI table that bypasses the generated repositories still leaves one audit row
 //     per changed row with its true images, marked 'unattributed', while the repositories' own writes are
 //     recorded once, attributed to their actor;

@@ -1,10 +1,11 @@
 package reliability_test
 
-// Append-only, by role. The clinic's tables belong to auditrepo_owner; the audit schema, its tables and the
-// trigger functions belong to auditrepo_audit, which nobody is a member of. The application (auditrepo_app)
-// writes the PHI tables and has no privilege at all on the audit tables; the reviewer may only read them; the
-// owner of the clinic's tables (the migrating user) cannot write, empty or silence the trail either. Each attack
-// runs as its role and must be refused by the server.
+// Append-only, by role. The clinic's tables belong to auditrepo_owner; the audit schema and its tables belong to
+// auditrepo_audit, the trigger functions to auditrepo_writer, which may only add audit rows; nobody is a member of
+// either. The application (auditrepo_app) writes the PHI tables and has no privilege at all on the audit tables;
+// the reviewer may only read them; the owner of the clinic's tables (the migrating user) cannot write, empty or
+// silence the trail either, nor can the trigger functions' own role. Each attack runs as its role and must be
+// refused by the server.
 
 import (
 	"maps"
@@ -24,6 +25,7 @@ import (
 
 var (
 	roleAudit    = migrations.Audit.Audit
+	roleWriter   = migrations.Audit.Writer
 	roleOwner    = migrations.Audit.Owner
 	roleApp      = migrations.Audit.App
 	roleReviewer = migrations.Audit.Reviewer
@@ -119,7 +121,8 @@ func TestRolePrivileges(t *testing.T) {
 	}
 
 	// Owners: the clinic's relations (goose's table aside) are the owner role's; the audit schema and everything
-	// in it, tables, partitions, sequences and functions, the audit role's.
+	// in it, tables, partitions, sequences and functions, the audit role's, but the functions that run in an
+	// audited write, and stale(), which replaces one: the writer role's.
 	rows, err := c.Super.Query(ctx, `
 		SELECT n.nspname, 'relation ' || c.relname, pg_get_userbyid(c.relowner) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 		WHERE n.nspname IN ('public', $1) AND c.relkind IN ('r', 'S', 'v', 'm', 'p') AND c.relname NOT LIKE 'goose_db_version%'
@@ -153,9 +156,18 @@ func TestRolePrivileges(t *testing.T) {
 			t.Errorf("PHI table %s not found in the catalog", tab)
 		}
 	}
+	writers := pgtest.Strings(t, c.Super, `SELECT $1 || ' function ' || p.proname FROM `+auditSchema+`.audited_tables a
+		JOIN pg_proc p ON p.oid = a.func ORDER BY 1`, auditSchema)
+	if len(writers) != len(phiTables) {
+		t.Errorf("trigger functions of audited_tables: %v, want one per PHI table", writers)
+	}
+	writers = append(writers, auditSchema+" function hop_gone", auditSchema+" function stale")
 	for obj, owner := range owners {
 		want := roleOwner
-		if strings.HasPrefix(obj, auditSchema+" ") {
+		switch {
+		case slices.Contains(writers, obj):
+			want = roleWriter
+		case strings.HasPrefix(obj, auditSchema+" "):
 			want = roleAudit
 		}
 		if owner != want {
@@ -173,15 +185,15 @@ func TestRolePrivileges(t *testing.T) {
 			t.Errorf("%s on %s: %q, want %q", roleApp, tab, got, want)
 		}
 	}
-	// The reviewer and the audit role on every relation of public, whatever a migration adds: the reviewer
-	// reads the trail and nothing of the application's; the audit role reads only the tables the generated
-	// install grants it SELECT on (repo.AuditModels: its trigger functions follow the models' patient paths),
-	// and it may UPDATE a column only of appointments, the one table a patient is found through (invoices'), to
-	// lock its rows FOR SHARE under REPEATABLE READ and SERIALIZABLE. A grant on one column counts as much as a grant
-	// on the table.
-	auditReads := map[string]bool{}
+	// The reviewer and the audit and writer roles on every relation of public, whatever a migration adds: the
+	// reviewer reads the trail and nothing of the application's, nor does the audit role; the writer role reads
+	// only the tables the generated install grants it SELECT on (repo.AuditModels: its trigger functions follow the
+	// models' patient paths), and it may UPDATE a column only of appointments, the one table a patient is found
+	// through (invoices'), to lock its rows FOR SHARE under REPEATABLE READ and SERIALIZABLE. A grant on one column
+	// counts as much as a grant on the table.
+	writerReads := map[string]bool{}
 	for _, m := range repo.AuditModels.Tables {
-		auditReads[m.Name] = true
+		writerReads[m.Name] = true
 	}
 	public := relations(t, c, "public", "r", "p", "v", "m", "f", "S") // tables, partitions, views, matviews, foreign tables, sequences
 	for _, tab := range phiTables {
@@ -190,9 +202,9 @@ func TestRolePrivileges(t *testing.T) {
 		}
 	}
 	for _, rel := range public {
-		for _, role := range []string{roleReviewer, roleAudit} {
+		for _, role := range []string{roleReviewer, roleAudit, roleWriter} {
 			want := ""
-			if role == roleAudit && auditReads[rel] {
+			if role == roleWriter && writerReads[rel] {
 				want = "SELECT"
 				if rel == "public.appointments" {
 					want += " UPDATE(column)"
@@ -206,9 +218,9 @@ func TestRolePrivileges(t *testing.T) {
 	// That column is id, and no other.
 	updatable := pgtest.Strings(t, c.Super, `SELECT a.attname::text FROM pg_attribute a
 		WHERE a.attrelid = 'public.appointments'::regclass AND a.attnum > 0 AND NOT a.attisdropped
-		  AND has_column_privilege($1, a.attrelid, a.attnum, 'UPDATE') ORDER BY 1`, roleAudit)
+		  AND has_column_privilege($1, a.attrelid, a.attnum, 'UPDATE') ORDER BY 1`, roleWriter)
 	if !slices.Equal(updatable, []string{"id"}) {
-		t.Errorf("%s may UPDATE columns %v of appointments, want only id", roleAudit, updatable)
+		t.Errorf("%s may UPDATE columns %v of appointments, want only id", roleWriter, updatable)
 	}
 
 	readable := []string{auditName, auditSchema + ".ddl_log", auditSchema + ".schema_version", auditSchema + ".audited_tables",
@@ -248,6 +260,28 @@ func TestRolePrivileges(t *testing.T) {
 		if got := tablePrivs(t, c, testdb.OwnerLogin, tab); got != want {
 			t.Errorf("%s (member of %s) on %s: %q, want %q", testdb.OwnerLogin, roleOwner, tab, got, want)
 		}
+		// The trigger functions' role inserts into the trail, through its parent, and does nothing else.
+		want = ""
+		if tab == auditName {
+			want = "INSERT(column)"
+		}
+		if got := relationPrivs(t, c, roleWriter, tab); got != want {
+			t.Errorf("%s on %s: %q, want %q", roleWriter, tab, got, want)
+		}
+	}
+	// Those columns are what a trigger function writes, not the server's facts (its id, time, transaction, session
+	// role, client address and application), which the column defaults set.
+	insertable := pgtest.Strings(t, c.Super, `SELECT a.attname::text FROM pg_attribute a
+		WHERE a.attrelid = $2::regclass AND a.attnum > 0 AND NOT a.attisdropped
+		  AND has_column_privilege($1, a.attrelid, a.attnum, 'INSERT') ORDER BY a.attnum`, roleWriter, auditTable)
+	if want := []string{"actor_kind", "actor_id", "ip", "user_agent", "request_id", "method", "action", "target_table", "target_id",
+		"patient_id", "prior_patient_id", "changes"}; !slices.Equal(insertable, want) {
+		t.Errorf("%s may INSERT columns %v of the trail, want %v", roleWriter, insertable, want)
+	}
+	for _, seq := range relations(t, c, auditSchema, "S") {
+		if got := relationPrivs(t, c, roleWriter, seq); got != "" {
+			t.Errorf("%s on %s: %q, want no privilege", roleWriter, seq, got)
+		}
 	}
 
 	// Who may call what of the audit schema (the trigger functions included): the application may claim; the
@@ -259,6 +293,10 @@ func TestRolePrivileges(t *testing.T) {
 		testdb.OwnerLogin: "hold(bigint,timestamp with time zone,timestamp with time zone,text) maintain(integer) release(bigint,text) retain(interval,boolean)",
 		roleSealer:        "seal_checkpoint(bigint,bigint,xid8,xid8,bytea,bytea[],text[],text) seal_leaves(bigint,xid8[],bigint[],timestamp with time zone[],bytea[],bytea[])",
 		roleReviewer:      "",
+		// Its own functions (which no other role may call), and what they call of the audit role's.
+		roleWriter: "actor(text) audit_public_appointments() audit_public_billings() audit_public_dental_records() audit_public_documents() " +
+			"audit_public_invoices() audit_public_patient_intake_forms() audit_public_treatment_plans() audit_public_users() " +
+			"claim_field(text) claim_prefix(text) hop_gone(text,text) stale(regprocedure,text)",
 	} {
 		if got := strings.Join(callable(t, c, role), " "); got != want {
 			t.Errorf("%s may execute %q in %s, want %q", role, got, auditSchema, want)
@@ -273,33 +311,43 @@ func TestRolePrivileges(t *testing.T) {
 	}
 
 	// Role attributes and memberships.
-	for _, role := range []string{roleApp, roleReviewer, roleSealer} {
-		var super, createRole, createDB, bypassRLS, memberOwner, memberAudit, schemaCreate, temp bool
+	for _, role := range []string{roleApp, roleReviewer, roleSealer, roleWriter} {
+		var super, createRole, createDB, bypassRLS, memberOwner, memberAudit, memberWriter, schemaCreate, temp bool
 		err = c.Super.QueryRow(ctx, `SELECT rolsuper, rolcreaterole, rolcreatedb, rolbypassrls,
-				pg_has_role($1, $2, 'MEMBER'), pg_has_role($1, $3, 'MEMBER'),
+				pg_has_role($1, $2, 'MEMBER'), pg_has_role($1, $3, 'MEMBER'), $1 <> $5 AND pg_has_role($1, $5, 'MEMBER'),
 				has_schema_privilege($1, 'public', 'CREATE') OR has_schema_privilege($1, $4, 'CREATE'),
 				has_database_privilege($1, current_database(), 'TEMP')
-			FROM pg_roles WHERE rolname = $1`, role, roleOwner, roleAudit, auditSchema).
-			Scan(&super, &createRole, &createDB, &bypassRLS, &memberOwner, &memberAudit, &schemaCreate, &temp)
+			FROM pg_roles WHERE rolname = $1`, role, roleOwner, roleAudit, auditSchema, roleWriter).
+			Scan(&super, &createRole, &createDB, &bypassRLS, &memberOwner, &memberAudit, &memberWriter, &schemaCreate, &temp)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if super || createRole || createDB || bypassRLS || memberOwner || memberAudit || schemaCreate || temp {
-			t.Errorf("%s: superuser %v, createrole %v, createdb %v, bypassrls %v, member of owner %v, member of audit %v, create in a schema %v, TEMP %v; want all false",
-				role, super, createRole, createDB, bypassRLS, memberOwner, memberAudit, schemaCreate, temp)
+		// The writer reads a patient path's tables past row-level security (see v1.sql).
+		if role == roleWriter {
+			bypassRLS = false
 		}
+		if super || createRole || createDB || bypassRLS || memberOwner || memberAudit || memberWriter || schemaCreate || temp {
+			t.Errorf("%s: superuser %v, createrole %v, createdb %v, bypassrls %v, member of owner %v, member of audit %v, member of writer %v, create in a schema %v, TEMP %v; want all false",
+				role, super, createRole, createDB, bypassRLS, memberOwner, memberAudit, memberWriter, schemaCreate, temp)
+		}
+	}
+	// Nobody is a member of the writer role, which is a member of nothing.
+	if ms := pgtest.Strings(t, c.Super, `SELECT m.roleid::regrole::text || ' > ' || m.member::regrole::text FROM pg_auth_members m
+		WHERE $1::regrole IN (m.roleid, m.member)`, roleWriter); len(ms) != 0 {
+		t.Errorf("memberships of %s: %v, want none", roleWriter, ms)
 	}
 	var ownerInAudit bool
 	if err := c.Super.QueryRow(ctx, "SELECT pg_has_role($1, $2, 'MEMBER')", testdb.OwnerLogin, roleAudit).Scan(&ownerInAudit); err != nil || ownerInAudit {
 		t.Errorf("%s is a member of %s: %v (%v)", testdb.OwnerLogin, roleAudit, ownerInAudit, err)
 	}
 
-	// Every PHI table carries the four audit triggers, enabled, each calling a function of the audit role.
+	// Every PHI table carries the four audit triggers, enabled, each writing one calling a function of the writer
+	// role; audit_truncate, which refuses, the audit role's refuse_truncate(), which runs as whoever truncates.
 	for _, tab := range phiTables {
 		names := pgtest.Strings(t, c.Super, `SELECT t.tgname || ':' || pg_get_userbyid(p.proowner) FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
 			WHERE t.tgrelid = $1::regclass AND NOT t.tgisinternal AND t.tgenabled = 'O' ORDER BY t.tgname`, tab)
-		a := ":" + roleAudit
-		if got, want := strings.Join(names, " "), "audit_delete"+a+" audit_insert"+a+" audit_truncate"+a+" audit_update"+a; got != want {
+		w := ":" + roleWriter
+		if got, want := strings.Join(names, " "), "audit_delete"+w+" audit_insert"+w+" audit_truncate:"+roleAudit+" audit_update"+w; got != want {
 			t.Errorf("enabled triggers on %s: %q, want %q", tab, got, want)
 		}
 	}
@@ -468,9 +516,64 @@ func TestAppendOnlyForOwner(t *testing.T) {
 	}
 }
 
+// writerPool acts as the writer role, which is NOLOGIN: the superuser's connections with the role in their startup
+// packet, which sets it as SET ROLE does. Code of another role's that reaches a trigger function runs as it.
+func writerPool(t *testing.T, c *clinictest.Clinic) *pgxpool.Pool {
+	t.Helper()
+	cfg := c.Super.Config().Copy()
+	cfg.ConnConfig.RuntimeParams["role"] = roleWriter
+	p, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	var user string
+	if err := p.QueryRow(t.Context(), "SELECT current_user").Scan(&user); err != nil || user != roleWriter {
+		t.Fatalf("the writer's pool acts as %q (%v), want %s", user, err, roleWriter)
+	}
+	return p
+}
+
+// TestAppendOnlyForWriter: the trigger functions' role, as which code of the owner's that reached an audited write
+// (a cast's function, an index expression, a policy) would run, may add audit rows and nothing more: it cannot
+// read, change, remove or empty the trail, write ddl_log, audited_tables or the seals, set the columns that are
+// the server's facts, alter or disable the append-only triggers, put a function in the audit schema, nor make
+// itself a member of the audit role.
+func TestAppendOnlyForWriter(t *testing.T) {
+	t.Parallel()
+	c := clinictest.New(t).AddRecords(t)
+	w := writerPool(t, c)
+	before := clinictest.Snapshot(t, c.Super, guardedTables...)
+
+	var refused []string
+	for _, sql := range auditAttacks() {
+		// It may add rows, as that INSERT does: the trail shows them, and sealing once sealed. It owns the trigger
+		// functions, which an owner may alter and drop.
+		if !strings.HasPrefix(sql, "INSERT INTO "+auditTable+" ") && !strings.HasPrefix(sql, "ALTER FUNCTION ") && !strings.HasPrefix(sql, "DROP FUNCTION ") {
+			refused = append(refused, sql)
+		}
+	}
+	refused = append(refused,
+		"INSERT INTO "+auditTable+" (id, occurred_at, db_role, actor_kind, action, target_table, target_id, changes) OVERRIDING SYSTEM VALUE VALUES (1, now(), 'auditrepo_app', 'user', 'UPDATE', 'users', 1, '{}')",
+		"INSERT INTO "+auditTable+" (occurred_at, actor_kind, action, target_table, target_id, changes) VALUES ('2001-01-01', 'user', 'UPDATE', 'users', 1, '{}')",
+		"INSERT INTO "+auditTable+" (transaction_id, actor_kind, action, target_table, target_id, changes) VALUES ('1', 'user', 'UPDATE', 'users', 1, '{}')",
+		"INSERT INTO "+auditSchema+".audit_log_default (actor_kind, action, target_table, target_id, changes) VALUES ('user', 'UPDATE', 'users', 1, '{}')",
+		"INSERT INTO "+auditSchema+".ddl_log (command_tag) VALUES ('forged')",
+		"INSERT INTO "+auditSchema+".seal_checkpoint DEFAULT VALUES",
+		"DELETE FROM "+auditSchema+".seal_leaf",
+		"GRANT "+roleAudit+" TO "+roleWriter,
+		"CREATE FUNCTION "+auditSchema+".check_models(text, text) RETURNS void LANGUAGE sql AS ''",
+		"ALTER EVENT TRIGGER "+auditSchema+"_ddl_end DISABLE",
+		// Replacing one of its own functions takes CREATE on the audit schema, which it lacks.
+		"CREATE OR REPLACE FUNCTION "+auditSchema+".hop_gone(dependent text, hop text) RETURNS bigint LANGUAGE sql AS 'SELECT 0'",
+	)
+	refusedAs(t, roleWriter, w, refused, nil)
+	clinictest.Unchanged(t, c.Super, before)
+}
+
 // Every function of the audit schema a role may not execute is refused when that role calls it (42501), before
 // it runs: the catalog's privileges (TestRolePrivileges) hold when crossed. Each is called with NULL arguments
-// of its own types, as the application, the reviewer, the sealer and the owner's login member.
+// of its own types, as the application, the reviewer, the sealer, the owner's login member and the writer role.
 func TestAuditFunctionsRefuseByRole(t *testing.T) {
 	t.Parallel()
 	c := clinictest.New(t)
@@ -485,7 +588,8 @@ func TestAuditFunctionsRefuseByRole(t *testing.T) {
 	if err != nil || len(fns) < 10 {
 		t.Fatalf("%d functions in %s (%v)", len(fns), auditSchema, err)
 	}
-	for role, pool := range map[string]*pgxpool.Pool{roleApp: c.App, roleReviewer: c.Reviewer, roleSealer: c.Sealer, testdb.OwnerLogin: c.Owner} {
+	for role, pool := range map[string]*pgxpool.Pool{roleApp: c.App, roleReviewer: c.Reviewer, roleSealer: c.Sealer, testdb.OwnerLogin: c.Owner,
+		roleWriter: writerPool(t, c)} {
 		may, tried := callable(t, c, role), 0
 		for _, f := range fns {
 			if slices.Contains(may, strings.TrimPrefix(f.Sig, auditSchema+".")) {

@@ -53,6 +53,25 @@ END
 $ar$;
 -- +goose StatementEnd
 
+-- stale replaces f, an audited table's trigger function, by one refusing every write, saying why: record_ddl calls
+-- it when the table's columns change. It is the writer role's, which owns the trigger functions, and only the
+-- audit role, record_ddl's owner, may call it.
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION {{.S}}.stale(f regprocedure, why text) RETURNS void LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
+BEGIN
+	EXECUTE format($f$CREATE OR REPLACE FUNCTION %s RETURNS trigger LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS %L$f$, f,
+		format($b$BEGIN
+	RAISE EXCEPTION %L USING ERRCODE = 'object_not_in_prerequisite_state', HINT = %L;
+END$b$, replace(why, '%', '%%'), 'Regenerate the repositories from the migrated schema and install them (repo.Install).'));
+END
+$ar$;
+-- +goose StatementEnd
+ALTER FUNCTION {{.S}}.stale(regprocedure, text) OWNER TO {{ident .Writer}};
+REVOKE ALL ON FUNCTION {{.S}}.stale(regprocedure, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION {{.S}}.stale(regprocedure, text) TO {{ident .Audit}};
+
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION {{.S}}.record_ddl() RETURNS event_trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
@@ -63,6 +82,7 @@ DECLARE
 	model record;
 	read boolean;
 	changed text;
+	creates boolean;
 BEGIN
 	IF TG_EVENT = 'sql_drop' THEN
 		FOR r IN SELECT * FROM pg_event_trigger_dropped_objects() LOOP
@@ -141,13 +161,13 @@ BEGIN
 				END IF;
 			END IF;
 			-- The audit triggers print values by to_jsonb and compare some by ::text, which look casts up by type: a
-			-- cast's function would run in them as the audit role. Only a superuser's function may be one.
+			-- cast's function would run in them as the writer role. Only a superuser's function may be one.
 			IF r.classid = 'pg_cast'::regclass OR r.classid = 'pg_proc'::regclass THEN
 				SELECT pg_get_userbyid(p.proowner) INTO audited FROM pg_cast k JOIN pg_proc p ON p.oid = k.castfunc
 				WHERE (k.oid = r.objid OR k.castfunc = r.objid) AND NOT (SELECT o.rolsuper FROM pg_roles o WHERE o.oid = p.proowner)
 				LIMIT 1;
 				IF FOUND THEN
-					RAISE EXCEPTION '% refused: a cast''s function would be owned by %, no superuser: the audit triggers look casts up by type and would run it as the audit role', TG_TAG, audited
+					RAISE EXCEPTION '% refused: a cast''s function would be owned by %, no superuser: the audit triggers look casts up by type and would run it as the writer role', TG_TAG, audited
 						USING ERRCODE = 'insufficient_privilege', HINT = 'Have a superuser create the cast and own its function.';
 				END IF;
 			END IF;
@@ -180,7 +200,7 @@ BEGIN
 						USING ERRCODE = 'feature_not_supported', HINT = 'Add the new value, UPDATE the rows to it through the application, and stop using the old one.';
 				END IF;
 			END IF;
-			-- The trigger functions read these relations by name, as the audit role: planning a read runs what the
+			-- The trigger functions read these relations by name, as the writer role: planning a read runs what the
 			-- relation's owner may attach to it, so only a table, with no index, statistics or constraint using
 			-- code of a role that is no superuser (foreign_code), may bear such a name.
 			IF read THEN
@@ -191,7 +211,7 @@ BEGIN
 				END IF;
 				audited := {{.S}}.foreign_code(target);
 				IF audited IS NOT NULL THEN
-					RAISE EXCEPTION '% refused: an index, statistics or constraint of % uses %, which is no superuser: the audit trigger functions read %, and planning that runs its code as the audit role', TG_TAG,
+					RAISE EXCEPTION '% refused: an index, statistics or constraint of % uses %, which is no superuser: the audit trigger functions read %, and planning that runs its code as the writer role', TG_TAG,
 						{{.S}}.relation_name(target), audited, {{.S}}.relation_name(target)
 						USING ERRCODE = 'insufficient_privilege', HINT = 'Have a superuser own what it uses, or do without it on this table.';
 				END IF;
@@ -206,18 +226,21 @@ BEGIN
 			-- A table whose columns are no longer those its triggers were installed for (added, dropped, renamed,
 			-- retyped, whatever the command): its audit function would miss a new one, print another in its place,
 			-- or fail with its whole statement as the error. It is replaced by one refusing every write until the
-			-- models are generated again from the table and installed (which replaces it back).
+			-- models are generated again from the table and installed (which replaces it back): by its owner, the
+			-- writer role, given CREATE on this schema for that alone (replacing a function takes it).
 			IF model.tbl IS NOT NULL AND {{.S}}.relation_layout(model.tbl) IS DISTINCT FROM model.layout THEN
 				SELECT string_agg(x.col, ', ' ORDER BY x.col) INTO changed
 				FROM (SELECT split_part(coalesce(n.e, o.e), ' ', 2) AS col FROM unnest({{.S}}.relation_layout(model.tbl)) n(e)
 					FULL JOIN unnest(model.layout) o(e) ON o.e = n.e WHERE n.e IS NULL OR o.e IS NULL) x;
-				EXECUTE format($f$CREATE OR REPLACE FUNCTION %s RETURNS trigger LANGUAGE plpgsql
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS %L$f$, model.func,
-					format($b$BEGIN
-	RAISE EXCEPTION %L USING ERRCODE = 'object_not_in_prerequisite_state', HINT = %L;
-END$b$, replace(format('the audit triggers of %s are stale: its columns changed since they were installed (%s): writes to it are refused until they are installed again',
-						model.name, changed), '%', '%%'),
-					'Regenerate the repositories from the migrated schema and install them (repo.Install).'));
+				creates := has_schema_privilege({{lit .Writer}}, {{lit .Schema}}, 'CREATE');
+				IF NOT creates THEN
+					EXECUTE format('GRANT CREATE ON SCHEMA %I TO %I', {{lit .Schema}}, {{lit .Writer}});
+				END IF;
+				PERFORM {{.S}}.stale(model.func, format('the audit triggers of %s are stale: its columns changed since they were installed (%s): writes to it are refused until they are installed again',
+					model.name, changed));
+				IF NOT creates THEN
+					EXECUTE format('REVOKE CREATE ON SCHEMA %I FROM %I', {{lit .Schema}}, {{lit .Writer}});
+				END IF;
 			END IF;
 		END LOOP;
 	END IF;

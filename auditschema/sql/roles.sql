@@ -1,9 +1,10 @@
 {{- define "role_problems" -}}
 -- What the roles have that the audit schema's boundaries forbid (roleRules in package auditschema): one row per
 -- problem, (what, fix), in the order Install lists them. A role that does not exist yet is no problem: the install
--- creates it. The installer (current_user) is not counted among the audit role's members: a CREATEROLE installer
--- holds a lasting membership of the roles it created on PostgreSQL 16 and later, and is made one for the install's
--- own transaction on 15. Install (checkRoles) and v1.sql, for installs that run the SQL alone, both run this.
+-- creates it. The installer (current_user) is not counted among the audit and writer roles' members: a CREATEROLE
+-- installer holds a lasting membership of the roles it created on PostgreSQL 16 and later, and is made one for the
+-- install's own transaction on 15. Install (checkRoles) and v1.sql, for installs that run the SQL alone, both run
+-- this.
 SELECT p.what, p.fix FROM (
 	SELECT a.rule, 0, 0, pg_catalog.format('role %s (%s) has %s', a.name, a.what, pg_catalog.string_agg(a.word, ', ' ORDER BY a.i)),
 		pg_catalog.format('ALTER ROLE %I %s;', a.name, pg_catalog.string_agg('NO' OPERATOR(pg_catalog.||) a.word, ' ' ORDER BY a.i))
@@ -22,15 +23,16 @@ SELECT p.what, p.fix FROM (
 	JOIN pg_catalog.pg_roles g ON g.rolname OPERATOR(pg_catalog.=) m.of
 	WHERE pg_catalog.pg_has_role(r.oid, g.oid, 'MEMBER')
 	UNION ALL
-	SELECT {{ len .Rules }}, 2, pg_catalog.row_number() OVER (ORDER BY m.rolname),
-		pg_catalog.format('role %s is a member of %s (the audit role): it may edit the trail', m.rolname, g.rolname),
+	SELECT {{ len .Rules }}, 2, pg_catalog.row_number() OVER (ORDER BY g.rolname OPERATOR(pg_catalog.<>) {{ lit .Audit }}, m.rolname),
+		pg_catalog.format('role %s is a member of %s %s', m.rolname, g.rolname, CASE g.rolname WHEN {{ lit .Audit }}
+			THEN '(the audit role): it may edit the trail' ELSE '(the writer role): it may add rows to the trail' END),
 		pg_catalog.format('REVOKE %I FROM %I;', g.rolname, m.rolname)
 	FROM pg_catalog.pg_auth_members am
 	JOIN pg_catalog.pg_roles g ON g.oid OPERATOR(pg_catalog.=) am.roleid
 	JOIN pg_catalog.pg_roles m ON m.oid OPERATOR(pg_catalog.=) am.member
 	-- The roles of the schema are named above.
-	WHERE g.rolname OPERATOR(pg_catalog.=) {{ lit .Audit }} AND m.rolname OPERATOR(pg_catalog.<>) current_user
-		AND m.rolname OPERATOR(pg_catalog.<>) ALL (ARRAY[{{ lit .Owner }}, {{ lit .App }}, {{ lit .Reviewer }}, {{ lit .Sealer }}])
+	WHERE g.rolname OPERATOR(pg_catalog.=) ANY (ARRAY[{{ lit .Audit }}, {{ lit .Writer }}]) AND m.rolname OPERATOR(pg_catalog.<>) current_user
+		AND m.rolname OPERATOR(pg_catalog.<>) ALL (ARRAY[{{ lit .Audit }}, {{ lit .Writer }}, {{ lit .Owner }}, {{ lit .App }}, {{ lit .Reviewer }}, {{ lit .Sealer }}])
 ) p(rule, part, i, what, fix)
 ORDER BY p.rule, p.part, p.i
 {{- end -}}

@@ -2,8 +2,11 @@
 -- transaction by Install, or as a migration by `auditrepo schema`.
 --
 -- Roles (server-wide, created when missing):
---   {{.Audit}}     NOLOGIN, owns the audit schema, its tables and the trigger functions; nobody is a member (a
---                  superuser, or on PostgreSQL 15 a CREATEROLE login, could make itself one: see the README).
+--   {{.Audit}}     NOLOGIN, owns the audit schema, its tables and its functions but the trigger functions; nobody
+--                  is a member (a superuser, or on PostgreSQL 15 a CREATEROLE login, could make itself one: see the
+--                  README).
+--   {{.Writer}}    NOLOGIN, owns the trigger functions (the models' SQL creates them): may add audit rows, not
+--                  change, remove or read them; nobody is a member.
 --   {{.Owner}}     NOLOGIN, owns the application's tables; the user running the migrations should be a member (Install
 --                  does not make it one).
 --   {{.App}}       LOGIN, the application: writes PHI tables, calls claim(); no privilege on audit tables.
@@ -25,7 +28,7 @@ DECLARE
 	problem record;
 	bad text;
 BEGIN
-	FOR role IN SELECT * FROM (VALUES ({{lit .Audit}}, false), ({{lit .Owner}}, false), ({{lit .App}}, true), ({{lit .Reviewer}}, true), ({{lit .Sealer}}, true)) AS v(name, login) LOOP
+	FOR role IN SELECT * FROM (VALUES ({{lit .Audit}}, false), ({{lit .Writer}}, false), ({{lit .Owner}}, false), ({{lit .App}}, true), ({{lit .Reviewer}}, true), ({{lit .Sealer}}, true)) AS v(name, login) LOOP
 		IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = role.name) THEN
 			BEGIN
 				EXECUTE pg_catalog.format('CREATE ROLE %I %s', role.name, CASE WHEN role.login THEN 'LOGIN' ELSE 'NOLOGIN' END);
@@ -41,13 +44,13 @@ BEGIN
 	IF bad IS NOT NULL THEN
 		RAISE EXCEPTION E'the audit schema\'s roles are not ready; nothing was installed:\n%', bad USING ERRCODE = 'insufficient_privilege';
 	END IF;
-	-- The trigger functions run as the audit role and read the audited tables to find a record's patient (an
+	-- The trigger functions run as the writer role and read the audited tables to find a record's patient (an
 	-- invoice's, through its appointment): row-level security that the tables' owner enables must not hide rows
 	-- from them, or the audit rows would name no patient. Only a superuser may grant BYPASSRLS; a CREATEROLE
 	-- installer leaves that gap, visible in ddl_log as the owner's ALTER TABLE ... ENABLE ROW LEVEL SECURITY.
 	IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)
-	   AND NOT (SELECT rolbypassrls FROM pg_catalog.pg_roles WHERE rolname = {{lit .Audit}}) THEN
-		EXECUTE pg_catalog.format('ALTER ROLE %I BYPASSRLS', {{lit .Audit}});
+	   AND NOT (SELECT rolbypassrls FROM pg_catalog.pg_roles WHERE rolname = {{lit .Writer}}) THEN
+		EXECUTE pg_catalog.format('ALTER ROLE %I BYPASSRLS', {{lit .Writer}});
 	END IF;
 END
 $ar$;
@@ -67,7 +70,7 @@ $ar$;
 -- +goose StatementEnd
 
 CREATE SCHEMA {{.S}} AUTHORIZATION {{ident .Audit}};
-GRANT USAGE ON SCHEMA {{.S}} TO {{ident .App}}, {{ident .Owner}}, {{ident .Reviewer}}, {{ident .Sealer}};
+GRANT USAGE ON SCHEMA {{.S}} TO {{ident .Writer}}, {{ident .App}}, {{ident .Owner}}, {{ident .Reviewer}}, {{ident .Sealer}};
 -- For the session, until the RESET below: run statement by statement (psql -f without -1), SET LOCAL would do
 -- nothing, and what follows would be the installer's.
 SET ROLE {{ident .Audit}};
@@ -350,6 +353,13 @@ RESET ROLE;
 REVOKE ALL ON ALL TABLES IN SCHEMA {{.S}} FROM PUBLIC;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA {{.S}} FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION {{.S}}.claim(text, text, text), {{.S}}.claim_prefix(text), {{.S}}.claim_field(text) TO {{ident .App}};
+-- The trigger functions' role adds audit rows and reads its statement's claim, nothing more: it cannot change,
+-- remove or read a row, nor set the columns that are the server's facts (the row's id, time, transaction, session
+-- role, client address and application): a row added by code of another role's that reached a trigger function
+-- still says when, in which transaction and in whose session it was written.
+GRANT INSERT (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id,
+	prior_patient_id, changes) ON {{.S}}.{{.T}} TO {{ident .Writer}};
+GRANT EXECUTE ON FUNCTION {{.S}}.actor(text), {{.S}}.claim_prefix(text), {{.S}}.claim_field(text) TO {{ident .Writer}};
 GRANT EXECUTE ON FUNCTION {{.S}}.maintain(integer) TO {{ident .Owner}};
 GRANT SELECT ON {{.S}}.{{.T}}, {{.S}}.ddl_log, {{.S}}.schema_version, {{.S}}.audited_tables TO {{ident .Reviewer}};
 GRANT SELECT ON {{.S}}.{{.T}} TO {{ident .Sealer}};

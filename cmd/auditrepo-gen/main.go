@@ -36,11 +36,12 @@ func run(argv []string, stderr io.Writer) int {
 	fs.StringVar(&o.Audit.Schema, "schema", auditschema.Defaults.Schema, "the audit schema (auditschema.Config.Schema)")
 	fs.StringVar(&o.Audit.Table, "audit-table", auditschema.Defaults.Table, "the audit table in it (auditschema.Config.Table)")
 	fs.StringVar(&o.Audit.Role, "audit-role", auditschema.Defaults.Audit, "the role owning the audit schema (auditschema.Config.Audit)")
+	fs.StringVar(&o.Audit.Writer, "writer-role", auditschema.Defaults.Writer, "the role owning the trigger functions (auditschema.Config.Writer)")
 	if err := fs.Parse(argv); err != nil {
 		return 2
 	}
 	if o.Out == "" || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "usage: auditrepo-gen -out DIR [-f sqlc.yaml] [-sqlc DIR] [-models DIR] [-schema NAME] [-audit-table NAME] [-audit-role NAME]")
+		fmt.Fprintln(stderr, "usage: auditrepo-gen -out DIR [-f sqlc.yaml] [-sqlc DIR] [-models DIR] [-schema NAME] [-audit-table NAME] [-audit-role NAME] [-writer-role NAME]")
 		return 2
 	}
 	if _, err := gen.Run(".", o); err != nil {

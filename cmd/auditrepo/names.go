@@ -22,6 +22,7 @@ var (
 	schemaName   = nameFlag{"schema", "the audit schema (as auditrepo-gen's -schema)", func(c *auditschema.Config) *string { return &c.Schema }}
 	tableName    = nameFlag{"audit-table", "the audit table in the audit schema (as auditrepo-gen's -audit-table)", func(c *auditschema.Config) *string { return &c.Table }}
 	auditName    = nameFlag{"audit-role", "the role owning the audit schema, NOLOGIN (as auditrepo-gen's -audit-role)", func(c *auditschema.Config) *string { return &c.Audit }}
+	writerName   = nameFlag{"writer-role", "the role owning the trigger functions, NOLOGIN (as auditrepo-gen's -writer-role)", func(c *auditschema.Config) *string { return &c.Writer }}
 	ownerName    = nameFlag{"owner-role", "the role owning the application's tables", func(c *auditschema.Config) *string { return &c.Owner }}
 	appName      = nameFlag{"app-role", "the application's role", func(c *auditschema.Config) *string { return &c.App }}
 	reviewerName = nameFlag{"reviewer-role", "the reviewers' role", func(c *auditschema.Config) *string { return &c.Reviewer }}

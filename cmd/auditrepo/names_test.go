@@ -31,7 +31,7 @@ func usageBlocks(t *testing.T, name string) map[string]string {
 // help. Each takes the names it uses, and the audit table is --audit-table everywhere (record's --table is the
 // audited table).
 func TestNameFlagsAgree(t *testing.T) {
-	all := []string{"schema", "audit-table", "audit-role", "owner-role", "app-role", "reviewer-role", "sealer-role"}
+	all := []string{"schema", "audit-table", "audit-role", "writer-role", "owner-role", "app-role", "reviewer-role", "sealer-role"}
 	want := map[string][]string{
 		"schema":    all,
 		"trail":     {"schema", "audit-table"},

@@ -14,7 +14,7 @@ func init() {
 func schemaCmd(_ context.Context, e *env, args []string) error {
 	fs := e.flags("schema")
 	var c auditschema.Config
-	registerNames(fs, &c, schemaName, tableName, auditName, ownerName, appName, reviewerName, sealerName)
+	registerNames(fs, &c, schemaName, tableName, auditName, writerName, ownerName, appName, reviewerName, sealerName)
 	ddl := fs.Bool("event-trigger", false, "also print the DDL event trigger (needs a superuser)")
 	if err := parse(fs, args); err != nil {
 		return err

@@ -31,8 +31,9 @@ const auditSQL = `-- The audit triggers of these models: the only writers of the
 -- one is recorded as 'unattributed'. A value in this statement's place that does not parse as a claim, or names
 -- a kind other than user, system or unknown, refuses the statement; so does a claim without a kind, whose audit
 -- rows the audit table refuses (actor_kind NOT NULL). The functions are SECURITY DEFINER, owned by
--- auditrepo_audit, which alone may write the audit table; TRUNCATE, which no audit row could describe, is
--- refused.
+-- auditrepo_writer, which may add audit rows and nothing more: code of another role's that reached them (a cast's
+-- function, say) could not change or remove a row; the tables' claim functions and audited_tables are
+-- auditrepo_audit's, which owns the audit schema. TRUNCATE, which no audit row could describe, is refused.
 -- Run it after the migrations, in one transaction (auditschema.InstallModels does); it replaces what a
 -- previous run installed. It pins the session's search_path until its end (run statement by statement, a
 -- transaction-local pin would hold for one; InstallModels, which pins it for its transaction, says so with
@@ -45,9 +46,10 @@ SELECT pg_catalog.set_config('auditrepo.search_path', pg_catalog.current_setting
 -- +goose StatementBegin
 DO $ar$
 BEGIN
-	-- A CREATEROLE installer becomes a member of the audit role for this transaction only (REVOKEd below).
+	-- A CREATEROLE installer becomes a member of the audit and writer roles for this transaction only (REVOKEd
+	-- below).
 	IF NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
-		EXECUTE pg_catalog.format('GRANT %I TO %I', 'auditrepo_audit', current_user);
+		EXECUTE pg_catalog.format('GRANT %I, %I TO %I', 'auditrepo_audit', 'auditrepo_writer', current_user);
 	END IF;
 END
 $ar$;
@@ -55,7 +57,7 @@ $ar$;
 
 -- Installing these triggers requires the audit schema's revision they were generated for, and of their tables what
 -- auditschema.InstallModels checks first: for installs that run this SQL alone, check_models refuses, naming the fix.
-SELECT "auditrepo".check_models('f0fa03bb1b82169de3f06a6617175ad577f75852933363fe448839382629f538', '[
+SELECT "auditrepo".check_models('a1a72102871710d33058d908266c5fa50caafbf4f812f20b3315a14271fdb81c', '[
 	{"name":"public.users","columns":["id","username","email","password","auth_token","user_type","role","first_name","last_name","last_login","updated_at"]},
 	{"name":"public.appointments","columns":["id","patient_id","dentist_id","clinic_id","date","time","type","status","notes","updated_at"],"refs":[{"from":"public.appointments","column":"patient_id","to":"public.users"}]},
 	{"name":"public.dental_records","columns":["id","patient_id","dentist_id","diagnosis","treatment","notes","created_at","updated_at"],"refs":[{"from":"public.dental_records","column":"patient_id","to":"public.users"}]},
@@ -65,19 +67,24 @@ SELECT "auditrepo".check_models('f0fa03bb1b82169de3f06a6617175ad577f75852933363f
 	{"name":"public.documents","columns":["id","patient_id","document_type","filename","storage_path","uploaded_at"],"refs":[{"from":"public.documents","column":"patient_id","to":"public.users"}]},
 	{"name":"public.patient_intake_forms","columns":["id","patient_id","allergies","medications","medical_conditions","emergency_contact","emergency_phone","insurance_provider","insurance_policy","smoker","pregnant","signed_at","updated_at"],"refs":[{"from":"public.patient_intake_forms","column":"patient_id","to":"public.users"}]}
 ]');
-GRANT USAGE ON SCHEMA public TO auditrepo_audit;
-GRANT SELECT ON public.users TO auditrepo_audit;
-GRANT SELECT ON public.appointments TO auditrepo_audit;
-GRANT SELECT ON public.dental_records TO auditrepo_audit;
-GRANT SELECT ON public.billings TO auditrepo_audit;
-GRANT SELECT ON public.invoices TO auditrepo_audit;
-GRANT SELECT ON public.treatment_plans TO auditrepo_audit;
-GRANT SELECT ON public.documents TO auditrepo_audit;
-GRANT SELECT ON public.patient_intake_forms TO auditrepo_audit;
-GRANT UPDATE (id) ON public.appointments TO auditrepo_audit;
+-- The writer role reads the models' tables in the trigger functions, and locks the rows patients are found through
+-- (UPDATE (id)); the audit role names them in audited_tables.
+GRANT USAGE ON SCHEMA public TO auditrepo_audit, auditrepo_writer;
+GRANT SELECT ON public.users TO auditrepo_writer;
+GRANT SELECT ON public.appointments TO auditrepo_writer;
+GRANT SELECT ON public.dental_records TO auditrepo_writer;
+GRANT SELECT ON public.billings TO auditrepo_writer;
+GRANT SELECT ON public.invoices TO auditrepo_writer;
+GRANT SELECT ON public.treatment_plans TO auditrepo_writer;
+GRANT SELECT ON public.documents TO auditrepo_writer;
+GRANT SELECT ON public.patient_intake_forms TO auditrepo_writer;
+GRANT UPDATE (id) ON public.appointments TO auditrepo_writer;
+-- Creating or replacing its functions in the audit schema takes CREATE there, which the writer role holds for this
+-- SQL alone (REVOKEd below): with it, it could put there a function of a name others call.
+GRANT CREATE ON SCHEMA auditrepo TO auditrepo_writer;
 -- For the session, until the RESET below: run statement by statement (psql -f without -1), SET LOCAL would do
 -- nothing, and what follows would be the installer's.
-SET ROLE auditrepo_audit;
+SET ROLE auditrepo_writer;
 -- hop_gone refuses a statement that deleted a row a dependent's patient is found through along with the
 -- dependent, or its reference to it (a writing CTE): the dependent's audit row would name no patient.
 -- +goose StatementBegin
@@ -139,16 +146,6 @@ END
 $ar$;
 -- +goose StatementEnd
 REVOKE ALL ON FUNCTION auditrepo.audit_public_users() FROM PUBLIC;
--- The table's repository statements claim through this, installed with its triggers: one run where they are not
--- fails, instead of writing no audit row. It may be called by whoever may call claim().
-CREATE OR REPLACE FUNCTION auditrepo.claim_public_users(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
-RETURN auditrepo.claim(actor, 'users', method);
-SELECT auditrepo.grant_claim('auditrepo.claim_public_users(text, text)');
-INSERT INTO auditrepo.audited_tables
-SELECT t, 'auditrepo.audit_public_users()'::regprocedure, auditrepo.relation_name(t), auditrepo.relation_layout(t),
-	ARRAY[]::text[]
-FROM (SELECT 'public.users'::regclass) AS m(t)
-ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layout = EXCLUDED.layout, reads = EXCLUDED.reads;
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION auditrepo.audit_public_appointments() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
@@ -220,16 +217,6 @@ END
 $ar$;
 -- +goose StatementEnd
 REVOKE ALL ON FUNCTION auditrepo.audit_public_appointments() FROM PUBLIC;
--- The table's repository statements claim through this, installed with its triggers: one run where they are not
--- fails, instead of writing no audit row. It may be called by whoever may call claim().
-CREATE OR REPLACE FUNCTION auditrepo.claim_public_appointments(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
-RETURN auditrepo.claim(actor, 'appointments', method);
-SELECT auditrepo.grant_claim('auditrepo.claim_public_appointments(text, text)');
-INSERT INTO auditrepo.audited_tables
-SELECT t, 'auditrepo.audit_public_appointments()'::regprocedure, auditrepo.relation_name(t), auditrepo.relation_layout(t),
-	ARRAY[auditrepo.relation_name('public.invoices'::regclass)]::text[]
-FROM (SELECT 'public.appointments'::regclass) AS m(t)
-ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layout = EXCLUDED.layout, reads = EXCLUDED.reads;
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION auditrepo.audit_public_dental_records() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
@@ -276,16 +263,6 @@ END
 $ar$;
 -- +goose StatementEnd
 REVOKE ALL ON FUNCTION auditrepo.audit_public_dental_records() FROM PUBLIC;
--- The table's repository statements claim through this, installed with its triggers: one run where they are not
--- fails, instead of writing no audit row. It may be called by whoever may call claim().
-CREATE OR REPLACE FUNCTION auditrepo.claim_public_dental_records(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
-RETURN auditrepo.claim(actor, 'dental_records', method);
-SELECT auditrepo.grant_claim('auditrepo.claim_public_dental_records(text, text)');
-INSERT INTO auditrepo.audited_tables
-SELECT t, 'auditrepo.audit_public_dental_records()'::regprocedure, auditrepo.relation_name(t), auditrepo.relation_layout(t),
-	ARRAY[]::text[]
-FROM (SELECT 'public.dental_records'::regclass) AS m(t)
-ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layout = EXCLUDED.layout, reads = EXCLUDED.reads;
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION auditrepo.audit_public_billings() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
@@ -330,16 +307,6 @@ END
 $ar$;
 -- +goose StatementEnd
 REVOKE ALL ON FUNCTION auditrepo.audit_public_billings() FROM PUBLIC;
--- The table's repository statements claim through this, installed with its triggers: one run where they are not
--- fails, instead of writing no audit row. It may be called by whoever may call claim().
-CREATE OR REPLACE FUNCTION auditrepo.claim_public_billings(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
-RETURN auditrepo.claim(actor, 'billings', method);
-SELECT auditrepo.grant_claim('auditrepo.claim_public_billings(text, text)');
-INSERT INTO auditrepo.audited_tables
-SELECT t, 'auditrepo.audit_public_billings()'::regprocedure, auditrepo.relation_name(t), auditrepo.relation_layout(t),
-	ARRAY[]::text[]
-FROM (SELECT 'public.billings'::regclass) AS m(t)
-ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layout = EXCLUDED.layout, reads = EXCLUDED.reads;
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION auditrepo.audit_public_invoices() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
@@ -402,16 +369,6 @@ END
 $ar$;
 -- +goose StatementEnd
 REVOKE ALL ON FUNCTION auditrepo.audit_public_invoices() FROM PUBLIC;
--- The table's repository statements claim through this, installed with its triggers: one run where they are not
--- fails, instead of writing no audit row. It may be called by whoever may call claim().
-CREATE OR REPLACE FUNCTION auditrepo.claim_public_invoices(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
-RETURN auditrepo.claim(actor, 'invoices', method);
-SELECT auditrepo.grant_claim('auditrepo.claim_public_invoices(text, text)');
-INSERT INTO auditrepo.audited_tables
-SELECT t, 'auditrepo.audit_public_invoices()'::regprocedure, auditrepo.relation_name(t), auditrepo.relation_layout(t),
-	ARRAY[auditrepo.relation_name('public.appointments'::regclass)]::text[]
-FROM (SELECT 'public.invoices'::regclass) AS m(t)
-ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layout = EXCLUDED.layout, reads = EXCLUDED.reads;
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION auditrepo.audit_public_treatment_plans() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
@@ -458,16 +415,6 @@ END
 $ar$;
 -- +goose StatementEnd
 REVOKE ALL ON FUNCTION auditrepo.audit_public_treatment_plans() FROM PUBLIC;
--- The table's repository statements claim through this, installed with its triggers: one run where they are not
--- fails, instead of writing no audit row. It may be called by whoever may call claim().
-CREATE OR REPLACE FUNCTION auditrepo.claim_public_treatment_plans(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
-RETURN auditrepo.claim(actor, 'treatment_plans', method);
-SELECT auditrepo.grant_claim('auditrepo.claim_public_treatment_plans(text, text)');
-INSERT INTO auditrepo.audited_tables
-SELECT t, 'auditrepo.audit_public_treatment_plans()'::regprocedure, auditrepo.relation_name(t), auditrepo.relation_layout(t),
-	ARRAY[]::text[]
-FROM (SELECT 'public.treatment_plans'::regclass) AS m(t)
-ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layout = EXCLUDED.layout, reads = EXCLUDED.reads;
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION auditrepo.audit_public_documents() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
@@ -512,16 +459,6 @@ END
 $ar$;
 -- +goose StatementEnd
 REVOKE ALL ON FUNCTION auditrepo.audit_public_documents() FROM PUBLIC;
--- The table's repository statements claim through this, installed with its triggers: one run where they are not
--- fails, instead of writing no audit row. It may be called by whoever may call claim().
-CREATE OR REPLACE FUNCTION auditrepo.claim_public_documents(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
-RETURN auditrepo.claim(actor, 'documents', method);
-SELECT auditrepo.grant_claim('auditrepo.claim_public_documents(text, text)');
-INSERT INTO auditrepo.audited_tables
-SELECT t, 'auditrepo.audit_public_documents()'::regprocedure, auditrepo.relation_name(t), auditrepo.relation_layout(t),
-	ARRAY[]::text[]
-FROM (SELECT 'public.documents'::regclass) AS m(t)
-ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layout = EXCLUDED.layout, reads = EXCLUDED.reads;
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION auditrepo.audit_public_patient_intake_forms() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
@@ -573,6 +510,78 @@ END
 $ar$;
 -- +goose StatementEnd
 REVOKE ALL ON FUNCTION auditrepo.audit_public_patient_intake_forms() FROM PUBLIC;
+-- The tables' claim functions, and their rows of audited_tables, are the audit role's.
+SET ROLE auditrepo_audit;
+-- The table's repository statements claim through this, installed with its triggers: one run where they are not
+-- fails, instead of writing no audit row. It may be called by whoever may call claim().
+CREATE OR REPLACE FUNCTION auditrepo.claim_public_users(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
+RETURN auditrepo.claim(actor, 'users', method);
+SELECT auditrepo.grant_claim('auditrepo.claim_public_users(text, text)');
+INSERT INTO auditrepo.audited_tables
+SELECT t, 'auditrepo.audit_public_users()'::regprocedure, auditrepo.relation_name(t), auditrepo.relation_layout(t),
+	ARRAY[]::text[]
+FROM (SELECT 'public.users'::regclass) AS m(t)
+ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layout = EXCLUDED.layout, reads = EXCLUDED.reads;
+-- The table's repository statements claim through this, installed with its triggers: one run where they are not
+-- fails, instead of writing no audit row. It may be called by whoever may call claim().
+CREATE OR REPLACE FUNCTION auditrepo.claim_public_appointments(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
+RETURN auditrepo.claim(actor, 'appointments', method);
+SELECT auditrepo.grant_claim('auditrepo.claim_public_appointments(text, text)');
+INSERT INTO auditrepo.audited_tables
+SELECT t, 'auditrepo.audit_public_appointments()'::regprocedure, auditrepo.relation_name(t), auditrepo.relation_layout(t),
+	ARRAY[auditrepo.relation_name('public.invoices'::regclass)]::text[]
+FROM (SELECT 'public.appointments'::regclass) AS m(t)
+ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layout = EXCLUDED.layout, reads = EXCLUDED.reads;
+-- The table's repository statements claim through this, installed with its triggers: one run where they are not
+-- fails, instead of writing no audit row. It may be called by whoever may call claim().
+CREATE OR REPLACE FUNCTION auditrepo.claim_public_dental_records(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
+RETURN auditrepo.claim(actor, 'dental_records', method);
+SELECT auditrepo.grant_claim('auditrepo.claim_public_dental_records(text, text)');
+INSERT INTO auditrepo.audited_tables
+SELECT t, 'auditrepo.audit_public_dental_records()'::regprocedure, auditrepo.relation_name(t), auditrepo.relation_layout(t),
+	ARRAY[]::text[]
+FROM (SELECT 'public.dental_records'::regclass) AS m(t)
+ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layout = EXCLUDED.layout, reads = EXCLUDED.reads;
+-- The table's repository statements claim through this, installed with its triggers: one run where they are not
+-- fails, instead of writing no audit row. It may be called by whoever may call claim().
+CREATE OR REPLACE FUNCTION auditrepo.claim_public_billings(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
+RETURN auditrepo.claim(actor, 'billings', method);
+SELECT auditrepo.grant_claim('auditrepo.claim_public_billings(text, text)');
+INSERT INTO auditrepo.audited_tables
+SELECT t, 'auditrepo.audit_public_billings()'::regprocedure, auditrepo.relation_name(t), auditrepo.relation_layout(t),
+	ARRAY[]::text[]
+FROM (SELECT 'public.billings'::regclass) AS m(t)
+ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layout = EXCLUDED.layout, reads = EXCLUDED.reads;
+-- The table's repository statements claim through this, installed with its triggers: one run where they are not
+-- fails, instead of writing no audit row. It may be called by whoever may call claim().
+CREATE OR REPLACE FUNCTION auditrepo.claim_public_invoices(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
+RETURN auditrepo.claim(actor, 'invoices', method);
+SELECT auditrepo.grant_claim('auditrepo.claim_public_invoices(text, text)');
+INSERT INTO auditrepo.audited_tables
+SELECT t, 'auditrepo.audit_public_invoices()'::regprocedure, auditrepo.relation_name(t), auditrepo.relation_layout(t),
+	ARRAY[auditrepo.relation_name('public.appointments'::regclass)]::text[]
+FROM (SELECT 'public.invoices'::regclass) AS m(t)
+ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layout = EXCLUDED.layout, reads = EXCLUDED.reads;
+-- The table's repository statements claim through this, installed with its triggers: one run where they are not
+-- fails, instead of writing no audit row. It may be called by whoever may call claim().
+CREATE OR REPLACE FUNCTION auditrepo.claim_public_treatment_plans(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
+RETURN auditrepo.claim(actor, 'treatment_plans', method);
+SELECT auditrepo.grant_claim('auditrepo.claim_public_treatment_plans(text, text)');
+INSERT INTO auditrepo.audited_tables
+SELECT t, 'auditrepo.audit_public_treatment_plans()'::regprocedure, auditrepo.relation_name(t), auditrepo.relation_layout(t),
+	ARRAY[]::text[]
+FROM (SELECT 'public.treatment_plans'::regclass) AS m(t)
+ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layout = EXCLUDED.layout, reads = EXCLUDED.reads;
+-- The table's repository statements claim through this, installed with its triggers: one run where they are not
+-- fails, instead of writing no audit row. It may be called by whoever may call claim().
+CREATE OR REPLACE FUNCTION auditrepo.claim_public_documents(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
+RETURN auditrepo.claim(actor, 'documents', method);
+SELECT auditrepo.grant_claim('auditrepo.claim_public_documents(text, text)');
+INSERT INTO auditrepo.audited_tables
+SELECT t, 'auditrepo.audit_public_documents()'::regprocedure, auditrepo.relation_name(t), auditrepo.relation_layout(t),
+	ARRAY[]::text[]
+FROM (SELECT 'public.documents'::regclass) AS m(t)
+ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layout = EXCLUDED.layout, reads = EXCLUDED.reads;
 -- The table's repository statements claim through this, installed with its triggers: one run where they are not
 -- fails, instead of writing no audit row. It may be called by whoever may call claim().
 CREATE OR REPLACE FUNCTION auditrepo.claim_public_patient_intake_forms(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
@@ -584,6 +593,7 @@ SELECT t, 'auditrepo.audit_public_patient_intake_forms()'::regprocedure, auditre
 FROM (SELECT 'public.patient_intake_forms'::regclass) AS m(t)
 ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layout = EXCLUDED.layout, reads = EXCLUDED.reads;
 RESET ROLE;
+REVOKE CREATE ON SCHEMA auditrepo FROM auditrepo_writer;
 
 CREATE OR REPLACE TRIGGER audit_insert AFTER INSERT ON public.users
 	REFERENCING NEW TABLE AS ar_new FOR EACH STATEMENT EXECUTE FUNCTION auditrepo.audit_public_users();
@@ -660,7 +670,7 @@ CREATE OR REPLACE TRIGGER audit_truncate BEFORE TRUNCATE ON public.patient_intak
 DO $ar$
 BEGIN
 	IF NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
-		EXECUTE pg_catalog.format('REVOKE %I FROM %I', 'auditrepo_audit', current_user);
+		EXECUTE pg_catalog.format('REVOKE %I, %I FROM %I', 'auditrepo_audit', 'auditrepo_writer', current_user);
 	END IF;
 END
 $ar$;

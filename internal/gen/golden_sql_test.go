@@ -346,7 +346,8 @@ func line2(t *testing.T, db *pgxpool.Pool, claim int64) int64 {
 func caseOptions(name string) Options {
 	dir := filepath.Join("testdata", "golden", name)
 	return Options{Config: filepath.Join(dir, "sqlc.yaml"), Models: dir, Out: "repo", Audit: ir.Audit{
-		Schema: auditschema.Defaults.Schema, Table: auditschema.Defaults.Table, Role: auditschema.Defaults.Audit}}
+		Schema: auditschema.Defaults.Schema, Table: auditschema.Defaults.Table, Role: auditschema.Defaults.Audit,
+		Writer: auditschema.Defaults.Writer}}
 }
 
 func models(p *ir.Program, sql string) auditschema.Models {

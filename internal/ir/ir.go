@@ -24,9 +24,10 @@ type Program struct {
 	Models     []*Model
 }
 
-// Audit names the installed audit schema the generated SQL writes to (auditschema.Config's names).
+// Audit names the installed audit schema the generated SQL writes to (auditschema.Config's names): Role is the
+// audit role (Config.Audit), Writer the role owning the trigger functions (Config.Writer).
 type Audit struct {
-	Schema, Table, Role string
+	Schema, Table, Role, Writer string
 }
 
 // DefaultSchema is where an unqualified table of models.go lives, as PostgreSQL's default search_path has it.

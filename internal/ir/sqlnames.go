@@ -13,7 +13,7 @@ const BodyQuote = sqltext.BodyQuote
 // AuditNameError says which of the audit names a generator run was given cannot be written into the trigger
 // SQL. It is a usage error: the names come from the caller (auditrepo-gen's flags), not from the input files.
 type AuditNameError struct {
-	Name, Value string // Name is "schema", "table" or "role"
+	Name, Value string // Name is "schema", "table", "role" or "writer role"
 }
 
 func (e *AuditNameError) Error() string {
@@ -24,7 +24,7 @@ func (e *AuditNameError) Error() string {
 // Check returns an *AuditNameError for the first of a's names that is empty, holds a control character or the
 // trigger bodies' quote.
 func (a Audit) Check() error {
-	for _, n := range []struct{ name, value string }{{"schema", a.Schema}, {"table", a.Table}, {"role", a.Role}} {
+	for _, n := range []struct{ name, value string }{{"schema", a.Schema}, {"table", a.Table}, {"role", a.Role}, {"writer role", a.Writer}} {
 		if !sqltext.BodyName(n.value) {
 			return &AuditNameError{Name: n.name, Value: n.value}
 		}

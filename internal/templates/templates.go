@@ -52,7 +52,7 @@ type stmt struct {
 // Triggers renders the SQL that installs the audit trigger functions and triggers of every model.
 func Triggers(p *ir.Program) (string, error) {
 	t := &triggers{S: ident(p.Audit.Schema), Claimed: sqlparse.QuoteTypeQualifier(p.Audit.Schema) + ".claimed",
-		AuditRole: p.Audit.Role, Log: ident(p.Audit.Schema) + "." + ident(p.Audit.Table)}
+		AuditRole: p.Audit.Role, WriterRole: p.Audit.Writer, Log: ident(p.Audit.Schema) + "." + ident(p.Audit.Table)}
 	seen := map[string]bool{}
 	for _, m := range p.Models {
 		t.Models = append(t.Models, &data{m: m})
@@ -74,10 +74,12 @@ type triggers struct {
 	S         string // the audit schema, as SQL names it
 	Claimed   string // the claim's row type, qualified as a type
 	AuditRole string
-	Log       string // the audit table, qualified
-	Schemas   []string
-	Models    []*data
-	Checks    string // the statement refusing tables that installing would refuse (auditschema.ModelChecksSQL)
+	// WriterRole owns the trigger functions: it may add audit rows and nothing more (auditschema.Config.Writer).
+	WriterRole string
+	Log        string // the audit table, qualified
+	Schemas    []string
+	Models     []*data
+	Checks     string // the statement refusing tables that installing would refuse (auditschema.ModelChecksSQL)
 }
 
 func render(name string, d any) (string, error) {

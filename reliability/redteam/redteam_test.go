@@ -1093,7 +1093,7 @@ func TestRedTeamOwner(t *testing.T) {
 	})
 
 	// Row-level security on appointments, which the owner may enable: the invoices trigger finds an invoice's
-	// patient through its appointment, as the audit role, which RLS then filters. The ALTER TABLE shows in
+	// patient through its appointment, as the writer role, which RLS then filters. The ALTER TABLE shows in
 	// ddl_log; the policy must too, and the invoice's row must still name its patient.
 	t.Run("row_level_security_hides_patient", func(t *testing.T) {
 		dm := ddlMark(t, c)
@@ -1192,7 +1192,7 @@ func TestRedTeamOwner(t *testing.T) {
 
 	// Last: the trigger is gone for the rest of this database's life.
 	// to_jsonb and ::text look casts up by type, whatever the search_path: a cast's function would run in the
-	// audit triggers as the audit role, which could then edit the trail and ddl_log.
+	// audit triggers as the writer role (the next test shows what it could do).
 	t.Run("cast_function_refused", func(t *testing.T) {
 		t.Cleanup(func() {
 			c.Super.Exec(context.Background(), "DROP TYPE IF EXISTS public.rt_mood CASCADE")
@@ -1213,6 +1213,71 @@ func TestRedTeamOwner(t *testing.T) {
 		}
 		// Nor may its function be replaced now.
 		try(t, owner, denied, "CREATE OR REPLACE FUNCTION public.rt_mood_json(v public.rt_mood) RETURNS json LANGUAGE sql AS $$SELECT to_json('x'::text)$$")
+	})
+
+	// Were a way left for the owner's code to run in a trigger function, it would run as the writer role, which
+	// may add audit rows and nothing more. Planted as only a superuser now can (the event trigger off, an audited
+	// column retyped to the owner's enum, whose cast to json, which to_jsonb looks up, runs the owner's function),
+	// that code tries to erase the trail and undo its guards, each attempt in a block of its own, and notes as whom
+	// it ran and what the server said: every attempt is refused, and the write's own audit row is still written.
+	t.Run("code_in_trigger_function_cannot_erase", func(t *testing.T) {
+		tx := rolledBack(t, c.Super)
+		attacks := []string{
+			"DELETE FROM auditrepo.audit_log",
+			"UPDATE auditrepo.audit_log SET changes = '{}'",
+			"TRUNCATE auditrepo.audit_log",
+			"ALTER TABLE auditrepo.audit_log DISABLE TRIGGER refuse_update_delete",
+			"DELETE FROM auditrepo.ddl_log",
+			"DELETE FROM auditrepo.audited_tables",
+			"ALTER EVENT TRIGGER auditrepo_ddl_end DISABLE",
+			"CREATE OR REPLACE FUNCTION auditrepo.audit_public_users() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END'",
+		}
+		lits := make([]string, len(attacks))
+		for i, a := range attacks {
+			lits[i] = sqltext.Literal(a)
+		}
+		must(t, tx, "ALTER EVENT TRIGGER auditrepo_ddl_end DISABLE")
+		must(t, tx, "ALTER EVENT TRIGGER auditrepo_ddl_rewrite DISABLE")
+		must(t, tx, "SET ROLE auditrepo_owner")
+		must(t, tx, "CREATE TYPE public.rt_kind AS ENUM ('checkup', 'cleaning')")
+		must(t, tx, `CREATE FUNCTION public.rt_kind_json(v public.rt_kind) RETURNS json LANGUAGE plpgsql AS $$
+			DECLARE
+				attack text;
+			BEGIN
+				-- Once, though it runs for each image.
+				FOREACH attack IN ARRAY CASE WHEN current_setting('rt.outcome') = '' THEN ARRAY[`+strings.Join(lits, ", ")+`] ELSE '{}' END LOOP
+					BEGIN
+						EXECUTE attack;
+						PERFORM set_config('rt.outcome', current_setting('rt.outcome') || format(E'%s: %s: done\n', current_user, attack), false);
+					EXCEPTION WHEN OTHERS THEN
+						PERFORM set_config('rt.outcome', current_setting('rt.outcome') || format(E'%s: %s: %s\n', current_user, attack, SQLSTATE), false);
+					END;
+				END LOOP;
+				RETURN to_json(v::text);
+			END $$`)
+		must(t, tx, "CREATE CAST (public.rt_kind AS json) WITH FUNCTION public.rt_kind_json(public.rt_kind)")
+		must(t, tx, "RESET ROLE")
+		must(t, tx, "ALTER TABLE appointments ALTER COLUMN type TYPE public.rt_kind USING 'checkup'")
+		var before int
+		if err := tx.QueryRow(ctx, "SELECT count(*), set_config('rt.outcome', '', false) FROM auditrepo.audit_log").Scan(&before, nil); err != nil {
+			t.Fatal(err)
+		}
+		must(t, tx, "UPDATE appointments SET type = 'cleaning' WHERE id = $1", c.Appt1)
+		var outcome string
+		var after int
+		if err := tx.QueryRow(ctx, "SELECT current_setting('rt.outcome'), count(*) FROM auditrepo.audit_log").Scan(&outcome, &after); err != nil {
+			t.Fatal(err)
+		}
+		var want strings.Builder
+		for _, a := range attacks {
+			fmt.Fprintf(&want, "%s: %s: %s\n", migrations.Audit.Writer, a, denied)
+		}
+		if outcome != want.String() {
+			t.Errorf("FINDING: the owner's code in the trigger function:\n%s\nwant each attempt refused, as %s:\n%s", outcome, migrations.Audit.Writer, want.String())
+		}
+		if after != before+1 {
+			t.Errorf("the audit rows went from %d to %d with the UPDATE, want one more", before, after)
+		}
 	})
 
 	// Renaming a value of an enum that an audited column is of would change every row holding it.
@@ -1312,7 +1377,7 @@ func TestRedTeamOwner(t *testing.T) {
 		}
 	})
 
-	// The trigger functions read other tables by name, as the audit role (invoices' finds its patient through
+	// The trigger functions read other tables by name, as the writer role (invoices' finds its patient through
 	// appointments; appointments' lists the invoices that move with it): planning those reads runs what the owner
 	// attaches to them, such as an index expression's function, or the query of a view put in a table's place.
 	t.Run("code_in_read_tables_refused", func(t *testing.T) {
@@ -1426,7 +1491,7 @@ func TestRedTeamOwner(t *testing.T) {
 		if !found {
 			t.Errorf("DROP TRIGGER audit_update is not in ddl_log: %+v", ddl)
 		}
-		// The owner cannot put it back: the function is the audit role's.
+		// The owner cannot put it back: the function is the writer role's.
 		try(t, owner, denied, `CREATE TRIGGER audit_update AFTER UPDATE ON appointments REFERENCING OLD TABLE AS ar_old NEW TABLE AS ar_new
 			FOR EACH STATEMENT EXECUTE FUNCTION auditrepo.audit_public_appointments()`)
 	})
@@ -1548,14 +1613,14 @@ func TestRedTeamReviewer(t *testing.T) {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// The roles nobody logs in as: the audit role (whose sessions could write the trail) and the owner role
-// (whose could alter or disable the audit triggers). Neither may be logged into, nor become the role of the
-// application's or the reviewer's session.
+// The roles nobody logs in as: the audit role (whose sessions could write the trail), the writer role (whose
+// could add rows to it) and the owner role (whose could alter or disable the audit triggers). None may be logged
+// into, nor become the role of the application's or the reviewer's session.
 
 func TestRedTeamNoLogin(t *testing.T) {
 	c := clinictest.New(t)
 	ctx := context.Background()
-	for _, role := range []string{migrations.Audit.Audit, migrations.Audit.Owner} {
+	for _, role := range []string{migrations.Audit.Audit, migrations.Audit.Writer, migrations.Audit.Owner} {
 		t.Run("login_as_"+role, func(t *testing.T) {
 			cfg := c.App.Config().ConnConfig.Copy()
 			cfg.User, cfg.Password = role, ""
