@@ -53,6 +53,28 @@ END
 $ar$;
 -- +goose StatementEnd
 
+-- refuse_writer_ddl refuses every command run as the writer role but CREATE FUNCTION and REVOKE, those of the
+-- models' install and of stale(). That role owns the trigger functions, so that code of another role's reaching one
+-- (a cast's function, say) runs as it, and may add audit rows and nothing more; but an owner may alter and drop its
+-- functions: dropping one would drop its table's audit triggers, and SECURITY INVOKER with a search_path of its
+-- choosing would make it run a superuser's writes as the superuser, through functions the owner role put in public.
+-- No SECURITY DEFINER: it runs as the role that runs the command, inside a trigger function too.
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION {{.S}}.refuse_writer_ddl() RETURNS event_trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $ar$
+BEGIN
+	IF current_user = {{lit .Writer}} AND TG_TAG NOT IN ('CREATE FUNCTION', 'REVOKE') THEN
+		RAISE EXCEPTION '% refused: % owns the audit trigger functions, and runs no command but those creating them', TG_TAG, current_user
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+END
+$ar$;
+-- +goose StatementEnd
+ALTER FUNCTION {{.S}}.refuse_writer_ddl() OWNER TO {{ident .Audit}};
+REVOKE ALL ON FUNCTION {{.S}}.refuse_writer_ddl() FROM PUBLIC;
+DROP EVENT TRIGGER IF EXISTS {{ident (print .EventTrigger "_writer")}};
+CREATE EVENT TRIGGER {{ident (print .EventTrigger "_writer")}} ON ddl_command_start EXECUTE FUNCTION {{.S}}.refuse_writer_ddl();
+
 -- stale replaces f, an audited table's trigger function, by one refusing every write, saying why: record_ddl calls
 -- it when the table's columns change. It is the writer role's, which owns the trigger functions, and only the
 -- audit role, record_ddl's owner, may call it.

@@ -1229,7 +1229,8 @@ func TestRedTeamOwner(t *testing.T) {
 			"ALTER TABLE auditrepo.audit_log DISABLE TRIGGER refuse_update_delete",
 			"DELETE FROM auditrepo.ddl_log",
 			"DELETE FROM auditrepo.audited_tables",
-			"ALTER EVENT TRIGGER auditrepo_ddl_end DISABLE",
+			"ALTER EVENT TRIGGER auditrepo_ddl_writer DISABLE",
+			"DROP FUNCTION auditrepo.audit_public_appointments() CASCADE",
 			"CREATE OR REPLACE FUNCTION auditrepo.audit_public_users() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END'",
 		}
 		lits := make([]string, len(attacks))
