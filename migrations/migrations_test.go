@@ -175,6 +175,17 @@ func TestUpAsCreateRoleOwner(t *testing.T) {
 	if err := super.QueryRow(ctx, "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'public.appointments'::regclass").Scan(&owner); err != nil || owner != "auditrepo_owner" {
 		t.Errorf("appointments owned by %q (%v), want auditrepo_owner", owner, err)
 	}
+	// The installer created the trigger functions as the writer role, whose member it was, and which held CREATE on
+	// the audit schema, for the install's transaction only.
+	var fnOwner string
+	var inherits, creates bool
+	err = super.QueryRow(ctx, `SELECT pg_get_userbyid(p.proowner), pg_has_role($1, 'auditrepo_writer', 'USAGE'),
+			has_schema_privilege('auditrepo_writer', 'auditrepo', 'CREATE')
+		FROM pg_proc p WHERE p.oid = 'auditrepo.audit_public_appointments()'::regprocedure`, installer).Scan(&fnOwner, &inherits, &creates)
+	if err != nil || fnOwner != "auditrepo_writer" || inherits || creates {
+		t.Errorf("appointments' trigger function owned by %q, installer with the writer's privileges %v, writer may create in the audit schema %v (%v); want auditrepo_writer, false, false",
+			fnOwner, inherits, creates, err)
+	}
 }
 
 // Once the audit schema is installed, public.audit_log is a name the owner role may create: Up, run as a
