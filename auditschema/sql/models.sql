@@ -1,8 +1,9 @@
 {{- define "model_functions" -}}
 -- foreign_code names the first function, operator or type (an enum carries no code) of a role that is no superuser
 -- that an index, statistics or constraint of rel calls or casts to, or returns NULL: the trigger functions read
--- the models' tables by name, as the audit role, and planning a read folds those expressions (constraints with
--- constraint_exclusion on; a domain's checks, where an expression casts to it), running that code as the audit role.
+-- the models' tables by name, as the writer role, and planning a read folds those expressions (constraints with
+-- constraint_exclusion on; a domain's checks, where an expression casts to it), running that code as the writer
+-- role.
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION {{.S}}.foreign_code(rel oid) RETURNS text LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -102,15 +103,15 @@ SELECT p.what, p.fix FROM (
 	WHERE a.attname::text OPERATOR(pg_catalog.<>) ALL (c.by_text) AND NOT l.collisdeterministic
 	GROUP BY c.i, c.name
 	UNION ALL
-	-- The trigger functions read the models' tables by name, as the audit role (see foreign_code).
-	SELECT c.i, 8, 0, pg_catalog.format('table %s has an index, statistics or constraint using %s, which is no superuser: planning the audit triggers'' reads of %s would run its code as the audit role',
+	-- The trigger functions read the models' tables by name, as the writer role (see foreign_code).
+	SELECT c.i, 8, 0, pg_catalog.format('table %s has an index, statistics or constraint using %s, which is no superuser: planning the audit triggers'' reads of %s would run its code as the writer role',
 			c.name, f.code, c.name),
 		'drop those indexes, statistics and constraints, or have a superuser own what they use'
 	FROM c CROSS JOIN LATERAL (SELECT {{.S}}.foreign_code(c.oid)) f(code) WHERE f.code IS NOT NULL
 	UNION ALL
 	-- The audit triggers print values by to_jsonb and compare some by ::text, which look casts up by type: a cast's
-	-- function runs in them as the audit role, so a role that owns one could act as the audit role.
-	SELECT -1, 0, k.oid::integer, pg_catalog.format('the cast from %s to %s runs function %s, owned by %s, which is no superuser: the audit triggers look casts up by type and would run it as the audit role',
+	-- function runs in them as the writer role, so a role that owns one could act as the writer role.
+	SELECT -1, 0, k.oid::integer, pg_catalog.format('the cast from %s to %s runs function %s, owned by %s, which is no superuser: the audit triggers look casts up by type and would run it as the writer role',
 			k.castsource::pg_catalog.regtype, k.casttarget::pg_catalog.regtype, k.castfunc::pg_catalog.regprocedure, o.rolname),
 		pg_catalog.format('DROP CAST (%s AS %s); (or have a superuser own %s)', k.castsource::pg_catalog.regtype, k.casttarget::pg_catalog.regtype, k.castfunc::pg_catalog.regprocedure)
 	FROM pg_catalog.pg_cast k JOIN pg_catalog.pg_proc f ON f.oid OPERATOR(pg_catalog.=) k.castfunc JOIN pg_catalog.pg_roles o ON o.oid OPERATOR(pg_catalog.=) f.proowner
