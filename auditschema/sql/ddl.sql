@@ -1,6 +1,7 @@
 -- The event trigger that records DDL on audited tables and on the audit schema in {{.S}}.ddl_log, so that what
 -- the owner of the tables can do to their audit triggers (DISABLE, DROP, CREATE OR REPLACE) leaves a row the
--- owner cannot remove. Event triggers need a superuser; Install skips this part otherwise and says so in its Report
+-- owner cannot remove; and every change to a function or procedure by a role that is no superuser, as any may run
+-- inside audited writes. Event triggers need a superuser; Install skips this part otherwise and says so in its Report
 -- (EventTrigger false; cmd/migrate prints it).
 
 -- audited_types are the types the audited tables' columns are of, and those these are made of (elements, bases,
@@ -105,10 +106,16 @@ DECLARE
 	read boolean;
 	changed text;
 	creates boolean;
+	-- Whether a superuser runs the command: the session's user, and the role SET ROLE made current, which this
+	-- function sees as the caller left it (current_user is the audit role here, as SECURITY DEFINER makes it).
+	by_super boolean := (SELECT o.rolsuper FROM pg_roles o WHERE o.rolname = session_user)
+		AND coalesce((SELECT o.rolsuper FROM pg_roles o WHERE o.rolname = nullif(current_setting('role'), 'none')), true);
 BEGIN
 	IF TG_EVENT = 'sql_drop' THEN
 		FOR r IN SELECT * FROM pg_event_trigger_dropped_objects() LOOP
+			-- A function or procedure of anyone's but a superuser's may have run inside audited writes (see below).
 			IF r.schema_name = {{lit .Schema}} OR r.objid IN (SELECT tbl FROM {{.S}}.audited_tables)
+			   OR (r.classid = 'pg_proc'::regclass AND NOT by_super)
 			   OR (r.object_type IN ('trigger', 'rule', 'policy')
 			       AND EXISTS (SELECT FROM {{.S}}.audited_tables a WHERE r.object_identity LIKE '% on ' || a.tbl::text)) THEN
 				INSERT INTO {{.S}}.ddl_log (command_tag, object_type, object_identity, statement)
@@ -136,15 +143,19 @@ BEGIN
 			-- Triggers, rules and policies of audited tables depend on them; so does a rule elsewhere that writes
 			-- one, and a policy on a table of the audit schema. A function a trigger of an audited table runs
 			-- (CREATE OR REPLACE, ALTER FUNCTION) changes what its writes do, and so does a type an audited column
-			-- is of (ALTER TYPE, ALTER DOMAIN). PostgreSQL names no object of a GRANT or REVOKE: every one on tables
-			-- is recorded, with its statement (a TRIGGER privilege on an audited table would let another role add
-			-- triggers to it).
+			-- is of (ALTER TYPE, ALTER DOMAIN). So does any function or procedure a role that is no superuser
+			-- creates, replaces or alters (OWNER TO, RENAME, SET SCHEMA included), whatever it depends on: a column
+			-- default may call it, or a function an owner's trigger calls, and it then writes under the claim of the
+			-- statement it runs in, which pg_depend does not tell. PostgreSQL names no object of a GRANT or REVOKE:
+			-- every one on tables is recorded, with its statement (a TRIGGER privilege on an audited table would let
+			-- another role add triggers to it).
 			IF r.schema_name = {{lit .Schema}} OR read
 			   OR (r.command_tag IN ('GRANT', 'REVOKE') AND r.object_type = 'TABLE')
 			   OR EXISTS (SELECT FROM pg_depend d
 			              WHERE d.classid = r.classid AND d.objid = r.objid AND d.refclassid = 'pg_class'::regclass
 			                AND (d.refobjid IN (SELECT a.tbl FROM {{.S}}.audited_tables a)
 			                     OR d.refobjid IN (SELECT c.oid FROM pg_class c WHERE c.relnamespace = {{lit .Schema}}::regnamespace)))
+			   OR (r.classid = 'pg_proc'::regclass AND NOT by_super)
 			   OR (r.classid = 'pg_proc'::regclass
 			       AND EXISTS (SELECT FROM pg_trigger g WHERE g.tgfoid = r.objid AND g.tgrelid IN (SELECT a.tbl FROM {{.S}}.audited_tables a)))
 			   OR (r.classid = 'pg_type'::regclass AND r.objid IN (SELECT {{.S}}.audited_types()))

@@ -1190,6 +1190,65 @@ func TestRedTeamOwner(t *testing.T) {
 		}
 	})
 
+	// Code of the owner's that runs inside the application's writes without being an audit trigger's function: a
+	// column default of an audited table, and a helper its own trigger function calls. It writes under the
+	// statement's claim (a real user's, through a repository), so every change to any function or procedure of a
+	// role that is no superuser must be in ddl_log, whatever PostgreSQL records it depends on.
+	t.Run("swap_code_run_by_writes_is_recorded", func(t *testing.T) {
+		must(t, c.Super, "CREATE SCHEMA rt_moved AUTHORIZATION auditrepo_owner")
+		t.Cleanup(func() {
+			c.Super.Exec(context.Background(), `ALTER TABLE dental_records ALTER COLUMN created_at SET DEFAULT now();
+				DROP TRIGGER IF EXISTS rt_calls ON dental_records; DROP SCHEMA rt_moved CASCADE;
+				DROP FUNCTION IF EXISTS public.rt_now(), public.rt_calls(), public.rt_helper(); DROP PROCEDURE IF EXISTS public.rt_proc()`)
+		})
+		first, err := c.R.DentalRecord.Create(c.Ctx, db.CreateDentalRecordParams{PatientID: c.Patient1, DentistID: c.Dentist, Diagnosis: "caries"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		must(t, owner, "CREATE FUNCTION public.rt_now() RETURNS timestamptz LANGUAGE plpgsql AS $$BEGIN RETURN now(); END$$")
+		must(t, owner, "ALTER TABLE dental_records ALTER COLUMN created_at SET DEFAULT public.rt_now()")
+		must(t, owner, "CREATE FUNCTION public.rt_helper() RETURNS void LANGUAGE plpgsql AS $$BEGIN END$$")
+		must(t, owner, "CREATE FUNCTION public.rt_calls() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN PERFORM public.rt_helper(); RETURN NULL; END$$")
+		must(t, owner, "CREATE TRIGGER rt_calls AFTER INSERT ON dental_records FOR EACH STATEMENT EXECUTE FUNCTION public.rt_calls()")
+		dm := ddlMark(t, c)
+		frame := fmt.Sprintf("UPDATE public.dental_records SET diagnosis = 'framed' WHERE id = %d", first.ID)
+		steps := []struct{ sql, tag, identity string }{
+			{"CREATE OR REPLACE FUNCTION public.rt_now() RETURNS timestamptz LANGUAGE plpgsql AS $$BEGIN " + frame + "; RETURN now(); END$$",
+				"CREATE FUNCTION", "public.rt_now()"},
+			{"CREATE OR REPLACE FUNCTION public.rt_helper() RETURNS void LANGUAGE plpgsql AS $$BEGIN " + frame + "; END$$",
+				"CREATE FUNCTION", "public.rt_helper()"},
+			{"ALTER FUNCTION public.rt_helper() SECURITY DEFINER", "ALTER FUNCTION", "public.rt_helper()"},
+			{"ALTER FUNCTION public.rt_helper() OWNER TO auditrepo_owner", "ALTER FUNCTION", "public.rt_helper()"},
+			{"CREATE PROCEDURE public.rt_proc() LANGUAGE sql AS 'SELECT 1'", "CREATE PROCEDURE", "public.rt_proc()"},
+			{"ALTER PROCEDURE public.rt_proc() RENAME TO rt_proc2", "ALTER PROCEDURE", "public.rt_proc2()"},
+			{"ALTER PROCEDURE public.rt_proc2() SET SCHEMA rt_moved", "ALTER PROCEDURE", "rt_moved.rt_proc2()"},
+			{"DROP PROCEDURE rt_moved.rt_proc2()", "DROP PROCEDURE", "rt_moved.rt_proc2()"},
+		}
+		for _, s := range steps {
+			must(t, owner, s.sql)
+		}
+		ddl := ddlSince(t, c, dm)
+		for i, s := range steps {
+			if !slices.ContainsFunc(ddl, func(d ddlRow) bool {
+				return d.CommandTag == s.tag && d.ObjectIdentity == s.identity && d.DBRole == testdb.OwnerLogin && d.Statement == s.sql
+			}) {
+				t.Errorf("FINDING: step %d, %s %s, is not in ddl_log with its statement: %+v", i, s.tag, s.identity, ddl)
+			}
+		}
+		// What the swap does: a genuine repository write runs the default and the trigger, whose UPDATEs of
+		// another record are recorded, true rows, under the write's claim.
+		m := clinictest.MaxID(t, c.Reviewer)
+		if _, err := c.R.DentalRecord.Create(c.Ctx, db.CreateDentalRecordParams{PatientID: c.Patient1, DentistID: c.Dentist, Diagnosis: "sealant"}); err != nil {
+			t.Fatal(err)
+		}
+		rows := clinictest.Since(t, c.Reviewer, m)
+		if !slices.ContainsFunc(rows, func(r clinictest.Row) bool {
+			return r.Action == "UPDATE" && r.TargetID == first.ID && r.ActorID != nil && *r.ActorID == c.Actor.UserID
+		}) {
+			t.Errorf("the owner's framed UPDATE: %v, want a row of dental record %d under user %d's claim", rows, first.ID, c.Actor.UserID)
+		}
+	})
+
 	// Last: the trigger is gone for the rest of this database's life.
 	// to_jsonb and ::text look casts up by type, whatever the search_path: a cast's function would run in the
 	// audit triggers as the writer role (the next test shows what it could do).
