@@ -106,10 +106,18 @@ DECLARE
 	read boolean;
 	changed text;
 	creates boolean;
-	-- Whether a superuser runs the command: the session's user, and the role SET ROLE made current, which this
-	-- function sees as the caller left it (current_user is the audit role here, as SECURITY DEFINER makes it).
-	by_super boolean := (SELECT o.rolsuper FROM pg_roles o WHERE o.rolname = session_user)
-		AND coalesce((SELECT o.rolsuper FROM pg_roles o WHERE o.rolname = nullif(current_setting('role'), 'none')), true);
+	-- The role running the command: the one SET ROLE made current, which this function sees as the caller left it
+	-- (current_user is the audit role here, as SECURITY DEFINER makes it), or the session's.
+	acting text := coalesce(nullif(current_setting('role'), 'none'), session_user);
+	-- Whether a superuser runs the command: the session's user and the acting role.
+	by_super boolean := coalesce((SELECT o.rolsuper FROM pg_roles o WHERE o.rolname = session_user)
+		AND (SELECT o.rolsuper FROM pg_roles o WHERE o.rolname = acting), false);
+	-- The statement, current_query(), is the whole client message, whatever else it sends: kept only for a
+	-- superuser or a member of the owner role, by session or acting role. A role that can change nothing still
+	-- fires this (the application's GRANT on a table, with no grant option, grants nothing), and could send an
+	-- UPDATE of a field it may read but the trail excludes (a password) with it, for every reviewer to read here.
+	keep_statement boolean := EXISTS (SELECT FROM pg_roles u WHERE u.rolname IN (session_user, acting)
+		AND (u.rolsuper OR EXISTS (SELECT FROM pg_roles o WHERE o.rolname = {{lit .Owner}} AND pg_has_role(u.oid, o.oid, 'MEMBER'))));
 BEGIN
 	IF TG_EVENT = 'sql_drop' THEN
 		FOR r IN SELECT * FROM pg_event_trigger_dropped_objects() LOOP
@@ -119,7 +127,7 @@ BEGIN
 			   OR (r.object_type IN ('trigger', 'rule', 'policy')
 			       AND EXISTS (SELECT FROM {{.S}}.audited_tables a WHERE r.object_identity LIKE '% on ' || a.tbl::text)) THEN
 				INSERT INTO {{.S}}.ddl_log (command_tag, object_type, object_identity, statement)
-				VALUES (TG_TAG, r.object_type, r.object_identity, current_query());
+				VALUES (TG_TAG, r.object_type, r.object_identity, CASE WHEN keep_statement THEN current_query() END);
 			END IF;
 			IF r.object_type = 'table' THEN
 				DELETE FROM {{.S}}.audited_tables WHERE tbl = r.objid;
@@ -164,7 +172,7 @@ BEGIN
 				-- The state of an audited table's triggers after the command, and the functions they run: DDL run by
 				-- EXECUTE in a DO block shows only as its statement, not as what it did to them.
 				INSERT INTO {{.S}}.ddl_log (command_tag, object_type, object_identity, statement, triggers)
-				VALUES (r.command_tag, r.object_type, r.object_identity, current_query(),
+				VALUES (r.command_tag, r.object_type, r.object_identity, CASE WHEN keep_statement THEN current_query() END,
 					(SELECT string_agg(g.tgname || CASE g.tgenabled WHEN 'D' THEN ' disabled' WHEN 'R' THEN ' enabled on replicas only' ELSE ' enabled' END
 						|| ' (' || g.tgfoid::regproc::text || ')', ', ' ORDER BY g.tgname)
 					 FROM pg_trigger g WHERE g.tgrelid = model.tbl AND NOT g.tgisinternal));

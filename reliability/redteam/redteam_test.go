@@ -919,6 +919,22 @@ func TestRedTeamApp(t *testing.T) {
 			}
 		})
 	})
+
+	// 14. An excluded field carried into ddl_log: a GRANT the application has no grant option for grants nothing,
+	// but fires the event trigger, whose row would keep the whole client message, the UPDATE before it included.
+	t.Run("14_excluded_field_in_ddl_log", func(t *testing.T) {
+		dm := ddlMark(t, c)
+		must(t, app, fmt.Sprintf("UPDATE users SET password = 'hunter2-plaintext' WHERE id = %d; GRANT SELECT ON users TO auditrepo_app", c.Patient2))
+		ddl := ddlSince(t, c, dm)
+		if !slices.ContainsFunc(ddl, func(d ddlRow) bool { return d.CommandTag == "GRANT" && d.DBRole == migrations.Audit.App }) {
+			t.Errorf("the application's GRANT is not in ddl_log: %+v", ddl)
+		}
+		for _, d := range ddl {
+			if strings.Contains(fmt.Sprint(d), "hunter2") {
+				t.Errorf("FINDING: ddl_log holds the excluded password the application sent with its GRANT: %+v", d)
+			}
+		}
+	})
 }
 
 // ---------------------------------------------------------------------------------------------------------
