@@ -126,8 +126,8 @@ BEGIN
 			   OR (r.classid = 'pg_proc'::regclass AND NOT by_super)
 			   OR (r.object_type IN ('trigger', 'rule', 'policy')
 			       AND EXISTS (SELECT FROM {{.S}}.audited_tables a WHERE r.object_identity LIKE '% on ' || a.tbl::text)) THEN
-				INSERT INTO {{.S}}.ddl_log (command_tag, object_type, object_identity, statement)
-				VALUES (TG_TAG, r.object_type, r.object_identity, CASE WHEN keep_statement THEN current_query() END);
+				INSERT INTO {{.S}}.ddl_log (acting_role, command_tag, object_type, object_identity, statement)
+				VALUES (acting, TG_TAG, r.object_type, r.object_identity, CASE WHEN keep_statement THEN current_query() END);
 			END IF;
 			IF r.object_type = 'table' THEN
 				DELETE FROM {{.S}}.audited_tables WHERE tbl = r.objid;
@@ -171,8 +171,8 @@ BEGIN
 			       AND c.oid IN (SELECT a.tbl FROM {{.S}}.audited_tables a))) THEN
 				-- The state of an audited table's triggers after the command, and the functions they run: DDL run by
 				-- EXECUTE in a DO block shows only as its statement, not as what it did to them.
-				INSERT INTO {{.S}}.ddl_log (command_tag, object_type, object_identity, statement, triggers)
-				VALUES (r.command_tag, r.object_type, r.object_identity, CASE WHEN keep_statement THEN current_query() END,
+				INSERT INTO {{.S}}.ddl_log (acting_role, command_tag, object_type, object_identity, statement, triggers)
+				VALUES (acting, r.command_tag, r.object_type, r.object_identity, CASE WHEN keep_statement THEN current_query() END,
 					(SELECT string_agg(g.tgname || CASE g.tgenabled WHEN 'D' THEN ' disabled' WHEN 'R' THEN ' enabled on replicas only' ELSE ' enabled' END
 						|| ' (' || g.tgfoid::regproc::text || ')', ', ' ORDER BY g.tgname)
 					 FROM pg_trigger g WHERE g.tgrelid = model.tbl AND NOT g.tgisinternal));

@@ -942,13 +942,13 @@ func TestRedTeamApp(t *testing.T) {
 
 // ddlRow is one row of auditrepo.ddl_log.
 type ddlRow struct {
-	CommandTag, ObjectType, ObjectIdentity, DBRole, Statement, Triggers string
+	CommandTag, ObjectType, ObjectIdentity, DBRole, ActingRole, Statement, Triggers string
 }
 
 func ddlSince(t *testing.T, c *clinictest.Clinic, after int64) []ddlRow {
 	t.Helper()
 	rows, err := c.Reviewer.Query(context.Background(), `SELECT command_tag, coalesce(object_type, ''), coalesce(object_identity, ''), db_role,
-		coalesce(statement, ''), coalesce(triggers, '')
+		acting_role, coalesce(statement, ''), coalesce(triggers, '')
 		FROM auditrepo.ddl_log WHERE id > $1 ORDER BY id`, after)
 	if err != nil {
 		t.Fatal(err)
@@ -1024,7 +1024,7 @@ func TestRedTeamOwner(t *testing.T) {
 		}
 		for i, verb := range []string{"DISABLE TRIGGER", "ENABLE TRIGGER"} {
 			d := ddl[i]
-			if d.CommandTag != "ALTER TABLE" || d.ObjectIdentity != "public.appointments" || d.DBRole != testdb.OwnerLogin || !strings.Contains(d.Statement, verb) {
+			if d.CommandTag != "ALTER TABLE" || d.ObjectIdentity != "public.appointments" || d.DBRole != testdb.OwnerLogin || d.ActingRole != testdb.OwnerLogin || !strings.Contains(d.Statement, verb) {
 				t.Errorf("ddl_log row %d: %+v, want ALTER TABLE of public.appointments by %s, statement %s", i, d, testdb.OwnerLogin, verb)
 			}
 		}
