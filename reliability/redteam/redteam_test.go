@@ -1265,7 +1265,6 @@ func TestRedTeamOwner(t *testing.T) {
 		}
 	})
 
-	// Last: the trigger is gone for the rest of this database's life.
 	// to_jsonb and ::text look casts up by type, whatever the search_path: a cast's function would run in the
 	// audit triggers as the writer role (the next test shows what it could do).
 	t.Run("cast_function_refused", func(t *testing.T) {
@@ -1554,6 +1553,7 @@ func TestRedTeamOwner(t *testing.T) {
 		}
 	})
 
+	// Last: the trigger is gone for the rest of this database's life.
 	t.Run("drop_audit_trigger_is_recorded", func(t *testing.T) {
 		dm := ddlMark(t, c)
 		must(t, owner, "DROP TRIGGER audit_update ON appointments")
