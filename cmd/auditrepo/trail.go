@@ -384,6 +384,16 @@ func value(v any) string {
 	return visible(b)
 }
 
+// quoted is a client's free text (user agent, request id, application name) as a JSON string, its invisible
+// characters escaped: no spacing or punctuation in it can read as more fields of the line.
+func quoted(s string) string {
+	b, err := marshal(s)
+	if err != nil { // a string always marshals
+		b = strconv.Quote(s)
+	}
+	return visible(b)
+}
+
 // imageValue is value of the image's field f, or (absent) if the image lacks it.
 func imageValue(m map[string]any, f string) string {
 	v, ok := m[f]
@@ -636,7 +646,7 @@ func attribution(ev audit.Event) string {
 		s += ", client " + ev.ClientAddr.String()
 	}
 	if ev.Application != "" {
-		s += ", application " + ev.Application
+		s += ", application " + quoted(ev.Application)
 	}
 	return s
 }
@@ -679,7 +689,11 @@ func changesText(ev audit.Event) string {
 func (t *tableWriter) write(ev audit.Event, a actorName) error {
 	when := ev.OccurredAt.UTC().Format("2006-01-02 15:04:05 MST")
 	if !t.record {
-		fmt.Fprintf(t.tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", when, cell(actorText(ev, a)), addr(ev), cell(ev.UserAgent),
+		agent := ev.UserAgent
+		if agent != "" {
+			agent = quoted(agent)
+		}
+		fmt.Fprintf(t.tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", when, cell(actorText(ev, a)), addr(ev), cell(agent),
 			ev.Action, cell(ev.Table)+" "+strconv.FormatInt(ev.RecordID, 10), patientText(ev), cell(changesText(ev)))
 		t.lines++
 	} else {
@@ -700,10 +714,10 @@ func (t *tableWriter) writeVersion(ev audit.Event, a actorName, when string) int
 		head += "  ip " + ip
 	}
 	if ev.UserAgent != "" {
-		head += "  agent " + ev.UserAgent
+		head += "  agent " + quoted(ev.UserAgent)
 	}
 	if ev.RequestID != "" {
-		head += "  request " + ev.RequestID
+		head += "  request " + quoted(ev.RequestID)
 	}
 	head += "  patient " + patientText(ev)
 	fmt.Fprintf(t.tw, "%s\n", cell(head))

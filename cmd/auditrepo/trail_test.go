@@ -408,11 +408,11 @@ func TestTableUnattributed(t *testing.T) {
 		VALUES ('2026-01-12 10:00:00+00', '1006', 'mallory', '192.0.2.9', 'psql', 'unattributed', 'UPDATE', 'visits', 2, 99,
 			'{"before": {"id": 2, "fee": 1}, "after": {"id": 2, "fee": 0}, "changed_fields": ["fee"]}')`)
 	_, out, _ := runCmd(t, reviewer, "trail", "--patient", "99")
-	if !strings.Contains(out, "unattributed (db role mallory, client 192.0.2.9, application psql)") {
+	if !strings.Contains(out, `unattributed (db role mallory, client 192.0.2.9, application "psql")`) {
 		t.Errorf("trail table %q does not attribute the unattributed row", out)
 	}
 	_, out, _ = runCmd(t, reviewer, "record", "--table", "visits", "--id", "1")
-	if !strings.Contains(out, "by unattributed (db role postgres, application psql)  patient 43") {
+	if !strings.Contains(out, `by unattributed (db role postgres, application "psql")  patient 43`) {
 		t.Errorf("record table %q does not attribute the unattributed row", out)
 	}
 }
@@ -508,6 +508,29 @@ func TestTableQuotesValues(t *testing.T) {
 			!strings.Contains(out, "\n    notes   [REDACTED]\n") {
 			t.Errorf("record view marks %d changed fields, type reads %q then %q (%v); want type alone, its value whole, notes redacted:\n%s",
 				n, got, rest, err, out)
+		}
+	}
+}
+
+// A client's free text (user agent, request id, application name) is quoted in the record view's header and the
+// trail's USER AGENT column: a user agent ending "  request r  patient 99" does not read as another request and
+// patient.
+func TestTableQuotesClientText(t *testing.T) {
+	reviewer, db := seeded(t)
+	const agent, request, app = "Mozilla  request r-9  patient 99", `r-1"  patient 98`, "psql, client 10.0.0.9"
+	mustExec(t, db, `INSERT INTO auditrepo.audit_log (occurred_at, transaction_id, db_role, application, actor_kind, user_agent,
+		request_id, action, target_table, target_id, patient_id, changes) VALUES
+		('2026-01-13 10:00:00+00', '1007', 'auditrepo_app', 'clinic', 'user', $1, $2, 'CREATE', 'appointments', 300, 70, '{"after": {"id": 300}}'),
+		('2026-01-13 10:00:01+00', '1007', 'auditrepo_app', $3, 'unattributed', NULL, NULL, 'CREATE', 'appointments', 301, 70, '{"after": {"id": 301}}')`,
+		agent, request, app)
+	_, out, errs := runCmd(t, reviewer, "record", "--table", "appointments", "--id", "300")
+	if want := `  agent "Mozilla  request r-9  patient 99"  request "r-1\"  patient 98"  patient 70`; !strings.Contains(out, want) {
+		t.Errorf("record header:\n%s(stderr %q)\nwant it to hold %s", out, errs, want)
+	}
+	_, out, errs = runCmd(t, reviewer, "trail", "--patient", "70")
+	for _, want := range []string{`"Mozilla  request r-9  patient 99"`, `application "psql, client 10.0.0.9")`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("trail:\n%s(stderr %q)\nwant it to hold %s", out, errs, want)
 		}
 	}
 }
