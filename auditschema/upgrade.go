@@ -340,10 +340,11 @@ var legacyColumns = [][2]string{
 	{"changes", "jsonb"},
 }
 
-// legacyProblem says what about the version 0 table would make reading it run another role's code ("" when
-// nothing): it is read as the installer, a superuser, and the owner role owns it and may have made it (anyone
-// who may create in its schema may have). A view, a rule, a row security policy, an inheriting table, a column
-// of a type of its own or an index or constraint using a function of its own would each run that code.
+// legacyProblem says what about the version 0 table would make reading it run another role's code, or import
+// rows of a role other than the owner's, ("" when nothing): it is read as the installer, a superuser, and the
+// owner role owns it and may have made it (anyone who may create in its schema may have). A view, a rule, a row
+// security policy, an inheriting table, a column of a type of its own or an index or constraint using a function
+// of its own would each run that code.
 func legacyProblem(ctx context.Context, tx pgx.Tx, v upgradeView) (string, error) {
 	names := make([]string, len(legacyColumns))
 	types := make([]string, len(legacyColumns))
@@ -357,6 +358,11 @@ func legacyProblem(ctx context.Context, tx pgx.Tx, v upgradeView) (string, error
 			WHEN EXISTS (SELECT FROM pg_catalog.pg_inherits i WHERE c.oid IN (i.inhrelid, i.inhparent)) THEN 'inherits or is inherited'
 			WHEN c.relhasrules THEN 'has rules'
 			WHEN c.relrowsecurity THEN 'has row level security'
+			-- The owner role's, as the version 0 migrations left it (or a superuser's): another role, the
+			-- application where it may create in the schema, could have made it and its rows.
+			WHEN NOT (c.relowner = (SELECT o.oid FROM pg_catalog.pg_roles o WHERE o.rolname = $4)
+			          OR (SELECT o.rolsuper FROM pg_catalog.pg_roles o WHERE o.oid = c.relowner))
+				THEN pg_catalog.format('is owned by %s, neither %s nor a superuser', pg_catalog.pg_get_userbyid(c.relowner), $4)
 		END, (SELECT CASE WHEN a.atttypid IS NULL THEN pg_catalog.format('lacks column %s', w.name)
 				ELSE pg_catalog.format('has column %s of type %s, not %s', w.name, pg_catalog.format_type(a.atttypid, a.atttypmod), w.type) END
 			FROM ROWS FROM (pg_catalog.unnest($2::text[]), pg_catalog.unnest($3::text[])) WITH ORDINALITY w(name, type, i)
@@ -364,6 +370,6 @@ func legacyProblem(ctx context.Context, tx pgx.Tx, v upgradeView) (string, error
 			WHERE a.atttypid IS DISTINCT FROM pg_catalog.to_regtype(w.type)
 			ORDER BY w.i LIMIT 1),
 		'has an index, statistics or constraint using ' || `+v.S+`.foreign_code(c.oid), '')
-		FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass($1)`, v.Legacy, names, types).Scan(&problem)
+		FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass($1)`, v.Legacy, names, types, v.Owner).Scan(&problem)
 	return problem, err
 }

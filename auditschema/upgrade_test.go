@@ -323,6 +323,18 @@ func TestUpgradeReadsOnlyAPlainTable(t *testing.T) {
 			t.Fatalf("%s: %v", tc.undo, err)
 		}
 	}
+	// Made by another role than the owner, the application where it may create in public (as on a database from
+	// before PostgreSQL 15), its rows would be that role's.
+	if _, err := db.Exec(ctx, "ALTER TABLE audit_log OWNER TO auditrepo_app"); err != nil {
+		t.Fatal(err)
+	}
+	const want = "is owned by auditrepo_app, neither auditrepo_owner nor a superuser"
+	if _, err := auditschema.Upgrade(ctx, db, auditschema.Config{}, ""); !errors.Is(err, auditschema.ErrUpgradeRefused) || !strings.Contains(err.Error(), want) {
+		t.Errorf("the application's table: Upgrade = %v, want ErrUpgradeRefused naming %q", err, want)
+	}
+	if _, err := db.Exec(ctx, "ALTER TABLE audit_log OWNER TO auditrepo_owner"); err != nil {
+		t.Fatal(err)
+	}
 	if !slices.Equal(trail(t, db, "public.audit_log"), before) || exists(t, db, "upgrades") {
 		t.Fatal("a refused upgrade changed something")
 	}
