@@ -571,6 +571,10 @@ func TestAppendOnlyForWriter(t *testing.T) {
 		"DROP FUNCTION "+auditSchema+".audit_public_appointments() CASCADE",
 		"DROP FUNCTION "+auditSchema+".hop_gone(text, text) CASCADE",
 		"GRANT EXECUTE ON FUNCTION "+auditSchema+".audit_public_users() TO "+roleApp,
+		// Revoking what it or the audit role may execute would stop audited writes (hop_gone is set up in every
+		// invoice write), the models' install and stale(): it may revoke only in the install's window.
+		"REVOKE EXECUTE ON FUNCTION "+auditSchema+".hop_gone(text, text) FROM "+roleWriter,
+		"REVOKE EXECUTE ON FUNCTION "+auditSchema+".stale(regprocedure, text) FROM "+roleAudit,
 	)
 	refusedAs(t, roleWriter, w, refused, nil)
 	clinictest.Unchanged(t, c.Super, before)

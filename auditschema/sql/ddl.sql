@@ -1,7 +1,7 @@
 -- The event trigger that records DDL on audited tables and on the audit schema in {{.S}}.ddl_log, so that what
 -- the owner of the tables can do to their audit triggers (DISABLE, DROP, CREATE OR REPLACE) leaves a row the
--- owner cannot remove; and every change to a function or procedure by a role that is no superuser, as any may run
--- inside audited writes. Event triggers need a superuser; Install skips this part otherwise and says so in its Report
+-- owner cannot remove; and every command of a role that is no superuser, as code it makes anywhere may run inside
+-- audited writes. Event triggers need a superuser; Install skips this part otherwise and says so in its Report
 -- (EventTrigger false; cmd/migrate prints it).
 
 -- audited_types are the types the audited tables' columns are of, and those these are made of (elements, bases,
@@ -54,27 +54,36 @@ END
 $ar$;
 -- +goose StatementEnd
 
--- refuse_writer_ddl refuses every command run as the writer role but CREATE FUNCTION and REVOKE, those of the
--- models' install and of stale(). That role owns the trigger functions, so that code of another role's reaching one
--- (a cast's function, say) runs as it, and may add audit rows and nothing more; but an owner may alter and drop its
--- functions: dropping one would drop its table's audit triggers, and SECURITY INVOKER with a search_path of its
--- choosing would make it run a superuser's writes as the superuser, through functions the owner role put in public.
+-- note_ddl_role notes, before every command, the role that runs it, for record_ddl, which, SECURITY DEFINER, sees
+-- only the session's user and SET ROLE's: a function of another role's, SECURITY DEFINER, run in a superuser's
+-- session (by a write to a table of that role's that fires it), would pass for the superuser. No code of another
+-- role's runs between this and record_ddl in the commands where who runs them decides what is recorded (those on
+-- functions), so the note cannot be made to lie there.
+-- It also refuses every command run as the writer role but CREATE FUNCTION and REVOKE, and those only while the
+-- writer may create in the audit schema: the models' install and stale() grant it that for their own commands.
+-- That role owns the trigger functions, so that code of another role's reaching one (a cast's function, say) runs
+-- as it, and may add audit rows and nothing more; but an owner may alter and drop its functions: dropping one would
+-- drop its table's audit triggers, SECURITY INVOKER with a search_path of its choosing would make it run a
+-- superuser's writes as the superuser, through functions the owner role put in public, and revoking what it or
+-- the audit role may execute would stop audited writes and the install.
 -- No SECURITY DEFINER: it runs as the role that runs the command, inside a trigger function too.
 -- +goose StatementBegin
-CREATE OR REPLACE FUNCTION {{.S}}.refuse_writer_ddl() RETURNS event_trigger LANGUAGE plpgsql
+CREATE OR REPLACE FUNCTION {{.S}}.note_ddl_role() RETURNS event_trigger LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp AS $ar$
 BEGIN
-	IF current_user = {{lit .Writer}} AND TG_TAG NOT IN ('CREATE FUNCTION', 'REVOKE') THEN
+	IF current_user = {{lit .Writer}} AND (TG_TAG NOT IN ('CREATE FUNCTION', 'REVOKE')
+	   OR NOT has_schema_privilege({{lit .Writer}}, {{lit .Schema}}, 'CREATE')) THEN
 		RAISE EXCEPTION '% refused: % owns the audit trigger functions, and runs no command but those creating them', TG_TAG, current_user
 			USING ERRCODE = 'insufficient_privilege';
 	END IF;
+	PERFORM set_config('auditrepo.ddl_role', current_user, true);
 END
 $ar$;
 -- +goose StatementEnd
-ALTER FUNCTION {{.S}}.refuse_writer_ddl() OWNER TO {{ident .Audit}};
-REVOKE ALL ON FUNCTION {{.S}}.refuse_writer_ddl() FROM PUBLIC;
-DROP EVENT TRIGGER IF EXISTS {{ident (print .EventTrigger "_writer")}};
-CREATE EVENT TRIGGER {{ident (print .EventTrigger "_writer")}} ON ddl_command_start EXECUTE FUNCTION {{.S}}.refuse_writer_ddl();
+ALTER FUNCTION {{.S}}.note_ddl_role() OWNER TO {{ident .Audit}};
+REVOKE ALL ON FUNCTION {{.S}}.note_ddl_role() FROM PUBLIC;
+DROP EVENT TRIGGER IF EXISTS {{ident (print .EventTrigger "_role")}};
+CREATE EVENT TRIGGER {{ident (print .EventTrigger "_role")}} ON ddl_command_start EXECUTE FUNCTION {{.S}}.note_ddl_role();
 
 -- stale replaces f, an audited table's trigger function, by one refusing every write, saying why: record_ddl calls
 -- it when the table's columns change. It is the writer role's, which owns the trigger functions, and only the
@@ -106,12 +115,11 @@ DECLARE
 	read boolean;
 	changed text;
 	creates boolean;
-	-- The role running the command: the one SET ROLE made current, which this function sees as the caller left it
-	-- (current_user is the audit role here, as SECURITY DEFINER makes it), or the session's.
-	acting text := coalesce(nullif(current_setting('role'), 'none'), session_user);
-	-- Whether a superuser runs the command: the session's user and the acting role.
-	by_super boolean := coalesce((SELECT o.rolsuper FROM pg_roles o WHERE o.rolname = session_user)
-		AND (SELECT o.rolsuper FROM pg_roles o WHERE o.rolname = acting), false);
+	-- The role running the command, as note_ddl_role saw it (current_user is the audit role here, as SECURITY
+	-- DEFINER makes it); else SET ROLE's, or the session's.
+	acting text := coalesce(nullif(current_setting('auditrepo.ddl_role', true), ''), nullif(current_setting('role'), 'none'), session_user);
+	-- Whether a superuser runs the command: every command of another role is recorded.
+	by_super boolean := coalesce((SELECT o.rolsuper FROM pg_roles o WHERE o.rolname = acting), false);
 	-- The statement, current_query(), is the whole client message, whatever else it sends: kept only for a
 	-- superuser or a member of the owner role, by session or acting role. A role that can change nothing still
 	-- fires this (the application's GRANT on a table, with no grant option, grants nothing), and could send an
@@ -122,8 +130,7 @@ BEGIN
 	IF TG_EVENT = 'sql_drop' THEN
 		FOR r IN SELECT * FROM pg_event_trigger_dropped_objects() LOOP
 			-- A function or procedure of anyone's but a superuser's may have run inside audited writes (see below).
-			IF r.schema_name = {{lit .Schema}} OR r.objid IN (SELECT tbl FROM {{.S}}.audited_tables)
-			   OR (r.classid = 'pg_proc'::regclass AND NOT by_super)
+			IF r.schema_name = {{lit .Schema}} OR r.objid IN (SELECT tbl FROM {{.S}}.audited_tables) OR NOT by_super
 			   OR (r.object_type IN ('trigger', 'rule', 'policy')
 			       AND EXISTS (SELECT FROM {{.S}}.audited_tables a WHERE r.object_identity LIKE '% on ' || a.tbl::text)) THEN
 				INSERT INTO {{.S}}.ddl_log (acting_role, command_tag, object_type, object_identity, statement)
@@ -148,22 +155,22 @@ BEGIN
 			-- A relation a trigger function reads by name: an audited table, or one of those named in reads.
 			read := model.tbl IS NOT NULL
 				OR coalesce({{.S}}.relation_name(target) IN (SELECT u.name FROM {{.S}}.audited_tables a, unnest(a.reads) u(name)), false);
-			-- Triggers, rules and policies of audited tables depend on them; so does a rule elsewhere that writes
+			-- Every command of a role that is no superuser is recorded: code it creates or changes anywhere (a
+			-- function, an operator, a trigger or view elsewhere) may run inside audited writes, a column default or a
+			-- trigger of its own calling it, and then writes under the claim of the statement it runs in, which
+			-- pg_depend does not tell. A superuser's commands are recorded where they touch what the audit depends on:
+			-- triggers, rules and policies of audited tables depend on them; so does a rule elsewhere that writes
 			-- one, and a policy on a table of the audit schema. A function a trigger of an audited table runs
 			-- (CREATE OR REPLACE, ALTER FUNCTION) changes what its writes do, and so does a type an audited column
-			-- is of (ALTER TYPE, ALTER DOMAIN). So does any function or procedure a role that is no superuser
-			-- creates, replaces or alters (OWNER TO, RENAME, SET SCHEMA included), whatever it depends on: a column
-			-- default may call it, or a function an owner's trigger calls, and it then writes under the claim of the
-			-- statement it runs in, which pg_depend does not tell. PostgreSQL names no object of a GRANT or REVOKE:
-			-- every one on tables is recorded, with its statement (a TRIGGER privilege on an audited table would let
-			-- another role add triggers to it).
-			IF r.schema_name = {{lit .Schema}} OR read
+			-- is of (ALTER TYPE, ALTER DOMAIN). PostgreSQL names no object of a GRANT or REVOKE: every one on tables
+			-- is recorded, with its statement (a TRIGGER privilege on an audited table would let another role add
+			-- triggers to it).
+			IF r.schema_name = {{lit .Schema}} OR read OR NOT by_super
 			   OR (r.command_tag IN ('GRANT', 'REVOKE') AND r.object_type = 'TABLE')
 			   OR EXISTS (SELECT FROM pg_depend d
 			              WHERE d.classid = r.classid AND d.objid = r.objid AND d.refclassid = 'pg_class'::regclass
 			                AND (d.refobjid IN (SELECT a.tbl FROM {{.S}}.audited_tables a)
 			                     OR d.refobjid IN (SELECT c.oid FROM pg_class c WHERE c.relnamespace = {{lit .Schema}}::regnamespace)))
-			   OR (r.classid = 'pg_proc'::regclass AND NOT by_super)
 			   OR (r.classid = 'pg_proc'::regclass
 			       AND EXISTS (SELECT FROM pg_trigger g WHERE g.tgfoid = r.objid AND g.tgrelid IN (SELECT a.tbl FROM {{.S}}.audited_tables a)))
 			   OR (r.classid = 'pg_type'::regclass AND r.objid IN (SELECT {{.S}}.audited_types()))

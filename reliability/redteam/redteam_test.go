@@ -1206,6 +1206,36 @@ func TestRedTeamOwner(t *testing.T) {
 		}
 	})
 
+	// Every command of a role that is no superuser is recorded, as whom it runs: one a function of the owner's,
+	// SECURITY DEFINER, runs when a superuser's write fires the owner's trigger on a table of its own is the owner's
+	// (it replaces a function audited writes may call), and so is rebinding an operator such a function uses to
+	// another function, which changes no function at all.
+	t.Run("owner_commands_recorded_whoever_runs_them", func(t *testing.T) {
+		t.Cleanup(func() {
+			c.Super.Exec(context.Background(), `DROP TABLE IF EXISTS public.rt_settings; DROP FUNCTION IF EXISTS public.rt_hook(), public.rt_swapped();
+				DROP OPERATOR IF EXISTS public.### (integer, integer); DROP FUNCTION IF EXISTS public.rt_op(integer, integer)`)
+		})
+		must(t, owner, "CREATE TABLE public.rt_settings (k text)")
+		must(t, owner, `CREATE FUNCTION public.rt_hook() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
+			BEGIN CREATE OR REPLACE FUNCTION public.rt_swapped() RETURNS integer LANGUAGE sql AS 'SELECT 2'; RETURN NULL; END$$`)
+		must(t, owner, "CREATE TRIGGER rt_hook AFTER INSERT ON public.rt_settings FOR EACH STATEMENT EXECUTE FUNCTION public.rt_hook()")
+		must(t, owner, "CREATE FUNCTION public.rt_op(integer, integer) RETURNS integer LANGUAGE sql AS 'SELECT 0'")
+		dm := ddlMark(t, c)
+		must(t, c.Super, "INSERT INTO public.rt_settings VALUES ('x')")
+		must(t, owner, "CREATE OPERATOR public.### (leftarg = integer, rightarg = integer, function = public.rt_op)")
+		ddl := ddlSince(t, c, dm)
+		for _, want := range []ddlRow{
+			{CommandTag: "CREATE FUNCTION", ObjectIdentity: "public.rt_swapped()", DBRole: "auditrepo_migrator", ActingRole: testdb.OwnerLogin},
+			{CommandTag: "CREATE OPERATOR", ObjectIdentity: "public.###(integer,integer)", DBRole: testdb.OwnerLogin, ActingRole: testdb.OwnerLogin},
+		} {
+			if !slices.ContainsFunc(ddl, func(d ddlRow) bool {
+				return d.CommandTag == want.CommandTag && d.ObjectIdentity == want.ObjectIdentity && d.DBRole == want.DBRole && d.ActingRole == want.ActingRole
+			}) {
+				t.Errorf("ddl_log lacks %s %s by %s as %s: %+v", want.CommandTag, want.ObjectIdentity, want.DBRole, want.ActingRole, ddl)
+			}
+		}
+	})
+
 	// Code of the owner's that runs inside the application's writes without being an audit trigger's function: a
 	// column default of an audited table, and a helper its own trigger function calls. It writes under the
 	// statement's claim (a real user's, through a repository), so every change to any function or procedure of a
@@ -1303,7 +1333,7 @@ func TestRedTeamOwner(t *testing.T) {
 			"ALTER TABLE auditrepo.audit_log DISABLE TRIGGER refuse_update_delete",
 			"DELETE FROM auditrepo.ddl_log",
 			"DELETE FROM auditrepo.audited_tables",
-			"ALTER EVENT TRIGGER auditrepo_ddl_writer DISABLE",
+			"ALTER EVENT TRIGGER auditrepo_ddl_role DISABLE",
 			"DROP FUNCTION auditrepo.audit_public_appointments() CASCADE",
 			"CREATE OR REPLACE FUNCTION auditrepo.audit_public_users() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END'",
 		}
