@@ -349,6 +349,10 @@ END
 $ar$;
 -- +goose StatementEnd
 
+CREATE VIEW {{.S}}.{{ident .WritesView}} AS SELECT actor_kind, actor_id, ip, user_agent, request_id, method, action,
+	target_table, target_id, patient_id, prior_patient_id, changes FROM {{.S}}.{{.T}};
+REVOKE USAGE ON TYPE {{.S}}.{{ident .WritesView}} FROM PUBLIC;
+
 RESET ROLE;
 REVOKE ALL ON ALL TABLES IN SCHEMA {{.S}} FROM PUBLIC;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA {{.S}} FROM PUBLIC;
@@ -356,9 +360,9 @@ GRANT EXECUTE ON FUNCTION {{.S}}.claim(text, text, text), {{.S}}.claim_prefix(te
 -- The trigger functions' role adds audit rows and reads its statement's claim, nothing more: it cannot change,
 -- remove or read a row, nor set the columns that are the server's facts (the row's id, time, transaction, session
 -- role, client address and application): a row added by code of another role's that reached a trigger function
--- still says when, in which transaction and in whose session it was written.
-GRANT INSERT (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id,
-	prior_patient_id, changes) ON {{.S}}.{{.T}} TO {{ident .Writer}};
+-- still says when, in which transaction and in whose session it was written. It inserts through the view of the
+-- other columns (see WritesView in package auditschema), which the audit role owns.
+GRANT INSERT ON {{.S}}.{{ident .WritesView}} TO {{ident .Writer}};
 GRANT EXECUTE ON FUNCTION {{.S}}.actor(text), {{.S}}.claim_prefix(text), {{.S}}.claim_field(text) TO {{ident .Writer}};
 GRANT EXECUTE ON FUNCTION {{.S}}.maintain(integer) TO {{ident .Owner}};
 GRANT SELECT ON {{.S}}.{{.T}}, {{.S}}.ddl_log, {{.S}}.schema_version, {{.S}}.audited_tables TO {{ident .Reviewer}};

@@ -50,7 +50,7 @@ func (b *bench) breakdown(ctx context.Context) error {
 	if err := conn.QueryRow(ctx, "SELECT pg_get_functiondef($1::regprocedure), pg_get_functiondef('floor.audit_appointments()'::regprocedure)", realFunc).Scan(&real, &floor); err != nil {
 		return err
 	}
-	body := strings.ReplaceAll(real, realTable+" ", "floor.audit_log ")
+	body := strings.ReplaceAll(real, realWrites+" ", "floor.audit_log ")
 	defs := []string{
 		strings.Replace(body, realFunc, "bd.f_real()", 1),
 		strings.Replace(strings.Replace(floor, "floor.audit_appointments()", "bd.f_sd()", 1),

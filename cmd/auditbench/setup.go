@@ -231,6 +231,8 @@ CREATE TRIGGER audit_row AFTER INSERT OR UPDATE OR DELETE ON %[1]s.appointments
 const (
 	realFunc  = "auditrepo.audit_public_appointments()"
 	realTable = "auditrepo.audit_log"
+	// realWrites is what the generated function inserts into: the audit table's view for the writer role.
+	realWrites = "auditrepo.audit_log_writes"
 	// The actor: the generated function reads the claim once (a forged kind fails to parse), then every INSERT
 	// takes its columns from it.
 	realActorDecl = "c auditrepo.claimed := auditrepo.actor('appointments');"
@@ -266,7 +268,7 @@ func derivedTrigger(ctx context.Context, conn *pgx.Conn, schema string, withActo
 	}
 	fn := schema + ".audit_appointments()"
 	r.replace(realFunc, fn, 1)
-	r.replace(realTable+" ", schema+".audit_log ", -1)
+	r.replace(realWrites+" ", schema+".audit_log ", -1)
 	// The tables the trigger reads (a derived patient's move joins the dependents') are the arm's copies.
 	r.replace("public.", schema+".", -1)
 	if strings.Contains(r.def, "auditrepo.") {
@@ -336,6 +338,8 @@ func printSameSQL(ctx context.Context, url string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Into the audit table, as the floor writes its own.
+	r.replace(realWrites+" ", realTable+" ", -1)
 	if err := r.err("making the trigger plain"); err != nil {
 		return err
 	}

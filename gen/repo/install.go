@@ -57,7 +57,7 @@ $ar$;
 
 -- Installing these triggers requires the audit schema's revision they were generated for, and of their tables what
 -- auditschema.InstallModels checks first: for installs that run this SQL alone, check_models refuses, naming the fix.
-SELECT "auditrepo".check_models('b8ce9d1bd9d7801ed10abf1e7206307ce96b1a6b847b3c8093c192869006a952', '[
+SELECT "auditrepo".check_models('8baf678da22ef8bde09be114e1925d034295bcdbbf05ab18e975cde38280c0d5', '[
 	{"name":"public.users","columns":["id","username","email","password","auth_token","user_type","role","first_name","last_name","last_login","updated_at"]},
 	{"name":"public.appointments","columns":["id","patient_id","dentist_id","clinic_id","date","time","type","status","notes","updated_at"],"refs":[{"from":"public.appointments","column":"patient_id","to":"public.users"}]},
 	{"name":"public.dental_records","columns":["id","patient_id","dentist_id","diagnosis","treatment","notes","created_at","updated_at"],"refs":[{"from":"public.dental_records","column":"patient_id","to":"public.users"}]},
@@ -104,13 +104,13 @@ DECLARE
 	c auditrepo.claimed := auditrepo.actor('users');
 BEGIN
 	IF TG_OP = 'INSERT' THEN
-		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
+		INSERT INTO auditrepo.audit_log_writes (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'users', n.id, CASE WHEN n.user_type = 'patient' THEN n.id END, NULL, to_jsonb(ar_changes.*)
 		FROM ar_new n
 		CROSS JOIN LATERAL (SELECT ar_after.*::record AS after FROM (SELECT n.id AS id, n.role AS role, n.email AS email, n.username AS username, n.last_name AS last_name, n.user_type AS user_type, n.first_name AS first_name, n.last_login AS last_login, n.updated_at AS updated_at) ar_after) ar_changes;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
-		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
+		INSERT INTO auditrepo.audit_log_writes (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'users', coalesce(n.id, o.id), d.patient, NULLIF(CASE WHEN o.user_type = 'patient' THEN o.id END, d.patient),
 			to_jsonb(ar_changes.*)
 		FROM ar_new n
@@ -135,7 +135,7 @@ BEGIN
 		-- A change to nonphi fields alone writes no audit row.
 		WHERE d.changed && '{id,username,email,password,auth_token,user_type,role,first_name,last_name}'::text[];
 	ELSE
-		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
+		INSERT INTO auditrepo.audit_log_writes (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'users', o.id, CASE WHEN o.user_type = 'patient' THEN o.id END, NULL,
 			to_jsonb(ar_changes.*)
 		FROM ar_old o
@@ -153,13 +153,13 @@ DECLARE
 	c auditrepo.claimed := auditrepo.actor('appointments');
 BEGIN
 	IF TG_OP = 'INSERT' THEN
-		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
+		INSERT INTO auditrepo.audit_log_writes (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'appointments', n.id, n.patient_id, NULL, to_jsonb(ar_changes.*)
 		FROM ar_new n
 		CROSS JOIN LATERAL (SELECT ar_after.*::record AS after FROM (SELECT n.id AS id, n.date AS date, n.time AS time, n.type AS type, '[REDACTED]'::text AS notes, n.status AS status, n.clinic_id AS clinic_id, n.dentist_id AS dentist_id, n.patient_id AS patient_id, n.updated_at AS updated_at) ar_after) ar_changes;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
-		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
+		INSERT INTO auditrepo.audit_log_writes (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'appointments', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
 			to_jsonb(ar_changes.*)
 		FROM ar_new n
@@ -195,7 +195,7 @@ BEGIN
 			PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('public.appointments'), k.b)
 				FROM (SELECT DISTINCT pg_catalog.hashint8(r.id) & 63 FROM (SELECT n.id FROM ar_new n JOIN ar_old o ON o.id = n.id WHERE n.patient_id IS DISTINCT FROM o.patient_id) r(id)) k(b) ORDER BY k.b;
 			-- Rows of invoices whose patient is found through patient_id move with it.
-			INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
+			INSERT INTO auditrepo.audit_log_writes (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 			SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'MOVE', 'invoices', d.id, m.new_patient, m.old_patient,
 				jsonb_build_object('from', m.old_patient, 'to', m.new_patient,
 					'moved_by', jsonb_build_object('table', 'appointments', 'id', n.id, 'column', 'patient_id'))
@@ -206,7 +206,7 @@ BEGIN
 			WHERE n.patient_id IS DISTINCT FROM o.patient_id AND m.new_patient IS DISTINCT FROM m.old_patient;
 		END IF;
 	ELSE
-		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
+		INSERT INTO auditrepo.audit_log_writes (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'appointments', o.id, o.patient_id, NULL,
 			to_jsonb(ar_changes.*)
 		FROM ar_old o
@@ -224,13 +224,13 @@ DECLARE
 	c auditrepo.claimed := auditrepo.actor('dental_records');
 BEGIN
 	IF TG_OP = 'INSERT' THEN
-		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
+		INSERT INTO auditrepo.audit_log_writes (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'dental_records', n.id, n.patient_id, NULL, to_jsonb(ar_changes.*)
 		FROM ar_new n
 		CROSS JOIN LATERAL (SELECT ar_after.*::record AS after FROM (SELECT n.id AS id, n.notes AS notes, n.diagnosis AS diagnosis, n.treatment AS treatment, n.created_at AS created_at, n.dentist_id AS dentist_id, n.patient_id AS patient_id, n.updated_at AS updated_at) ar_after) ar_changes;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
-		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
+		INSERT INTO auditrepo.audit_log_writes (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'dental_records', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
 			to_jsonb(ar_changes.*)
 		FROM ar_new n
@@ -252,7 +252,7 @@ BEGIN
 		-- A change to nonphi fields alone writes no audit row.
 		WHERE d.changed && '{id,patient_id,dentist_id,diagnosis,treatment,notes,created_at}'::text[];
 	ELSE
-		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
+		INSERT INTO auditrepo.audit_log_writes (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'dental_records', o.id, o.patient_id, NULL,
 			to_jsonb(ar_changes.*)
 		FROM ar_old o
@@ -270,13 +270,13 @@ DECLARE
 	c auditrepo.claimed := auditrepo.actor('billings');
 BEGIN
 	IF TG_OP = 'INSERT' THEN
-		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
+		INSERT INTO auditrepo.audit_log_writes (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'billings', n.id, n.patient_id, NULL, to_jsonb(ar_changes.*)
 		FROM ar_new n
 		CROSS JOIN LATERAL (SELECT ar_after.*::record AS after FROM (SELECT n.id AS id, n.amount AS amount, n.status AS status, n.patient_id AS patient_id, n.updated_at AS updated_at, n.description AS description) ar_after) ar_changes;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
-		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
+		INSERT INTO auditrepo.audit_log_writes (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'billings', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
 			to_jsonb(ar_changes.*)
 		FROM ar_new n
@@ -296,7 +296,7 @@ BEGIN
 		-- A change to nonphi fields alone writes no audit row.
 		WHERE d.changed && '{id,patient_id,amount,status,description}'::text[];
 	ELSE
-		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
+		INSERT INTO auditrepo.audit_log_writes (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'billings', o.id, o.patient_id, NULL,
 			to_jsonb(ar_changes.*)
 		FROM ar_old o
@@ -320,7 +320,7 @@ BEGIN
 			PERFORM pg_catalog.pg_advisory_xact_lock_shared(pg_catalog.hashtext('public.appointments'), k.b)
 				FROM (SELECT DISTINCT pg_catalog.hashint8(r.id) & 63 FROM (SELECT r.appointment_id FROM ar_new r) r(id)) k(b) ORDER BY k.b;
 		END IF;
-		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
+		INSERT INTO auditrepo.audit_log_writes (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'invoices', n.id, (SELECT ar_h1.patient_id FROM public.appointments ar_h1 WHERE ar_h1.id = n.appointment_id), NULL, to_jsonb(ar_changes.*)
 		FROM ar_new n
 		CROSS JOIN LATERAL (SELECT ar_after.*::record AS after FROM (SELECT n.id AS id, n.amount AS amount, n.status AS status, n.due_date AS due_date, n.updated_at AS updated_at, n.appointment_id AS appointment_id) ar_after) ar_changes;
@@ -332,7 +332,7 @@ BEGIN
 				FROM (SELECT DISTINCT pg_catalog.hashint8(r.id) & 63 FROM (SELECT r.appointment_id FROM ar_new r UNION SELECT r.appointment_id FROM ar_old r) r(id)) k(b) ORDER BY k.b;
 		END IF;
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
-		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
+		INSERT INTO auditrepo.audit_log_writes (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'invoices', coalesce(n.id, o.id), d.patient, NULLIF((SELECT CASE WHEN ar_r.id IS NULL THEN NULL WHEN ar_h1.id IS NULL THEN auditrepo.hop_gone('public.invoices', 'public.appointments') ELSE ar_h1.patient_id END FROM (SELECT o.appointment_id) ar_r(id) LEFT JOIN public.appointments ar_h1 ON ar_h1.id = ar_r.id), d.patient),
 			to_jsonb(ar_changes.*)
 		FROM ar_new n
@@ -358,7 +358,7 @@ BEGIN
 			PERFORM pg_catalog.pg_advisory_xact_lock_shared(pg_catalog.hashtext('public.appointments'), k.b)
 				FROM (SELECT DISTINCT pg_catalog.hashint8(r.id) & 63 FROM (SELECT r.appointment_id FROM ar_old r) r(id)) k(b) ORDER BY k.b;
 		END IF;
-		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
+		INSERT INTO auditrepo.audit_log_writes (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'invoices', o.id, (SELECT CASE WHEN ar_r.id IS NULL THEN NULL WHEN ar_h1.id IS NULL THEN auditrepo.hop_gone('public.invoices', 'public.appointments') ELSE ar_h1.patient_id END FROM (SELECT o.appointment_id) ar_r(id) LEFT JOIN public.appointments ar_h1 ON ar_h1.id = ar_r.id), NULL,
 			to_jsonb(ar_changes.*)
 		FROM ar_old o
@@ -376,13 +376,13 @@ DECLARE
 	c auditrepo.claimed := auditrepo.actor('treatment_plans');
 BEGIN
 	IF TG_OP = 'INSERT' THEN
-		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
+		INSERT INTO auditrepo.audit_log_writes (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'treatment_plans', n.id, n.patient_id, NULL, to_jsonb(ar_changes.*)
 		FROM ar_new n
 		CROSS JOIN LATERAL (SELECT ar_after.*::record AS after FROM (SELECT n.id AS id, n.title AS title, n.status AS status, n.dentist_id AS dentist_id, n.patient_id AS patient_id, n.updated_at AS updated_at, n.description AS description, n.estimated_cost AS estimated_cost) ar_after) ar_changes;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
-		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
+		INSERT INTO auditrepo.audit_log_writes (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'treatment_plans', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
 			to_jsonb(ar_changes.*)
 		FROM ar_new n
@@ -404,7 +404,7 @@ BEGIN
 		-- A change to nonphi fields alone writes no audit row.
 		WHERE d.changed && '{id,patient_id,dentist_id,title,description,status,estimated_cost}'::text[];
 	ELSE
-		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
+		INSERT INTO auditrepo.audit_log_writes (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'treatment_plans', o.id, o.patient_id, NULL,
 			to_jsonb(ar_changes.*)
 		FROM ar_old o
@@ -422,13 +422,13 @@ DECLARE
 	c auditrepo.claimed := auditrepo.actor('documents');
 BEGIN
 	IF TG_OP = 'INSERT' THEN
-		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
+		INSERT INTO auditrepo.audit_log_writes (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'documents', n.id, n.patient_id, NULL, to_jsonb(ar_changes.*)
 		FROM ar_new n
 		CROSS JOIN LATERAL (SELECT ar_after.*::record AS after FROM (SELECT n.id AS id, n.filename AS filename, n.patient_id AS patient_id, n.uploaded_at AS uploaded_at, n.storage_path AS storage_path, n.document_type AS document_type) ar_after) ar_changes;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
-		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
+		INSERT INTO auditrepo.audit_log_writes (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'documents', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
 			to_jsonb(ar_changes.*)
 		FROM ar_new n
@@ -448,7 +448,7 @@ BEGIN
 		-- A change to nonphi fields alone writes no audit row.
 		WHERE d.changed && '{id,patient_id,document_type,filename,storage_path,uploaded_at}'::text[];
 	ELSE
-		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
+		INSERT INTO auditrepo.audit_log_writes (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'documents', o.id, o.patient_id, NULL,
 			to_jsonb(ar_changes.*)
 		FROM ar_old o
@@ -466,13 +466,13 @@ DECLARE
 	c auditrepo.claimed := auditrepo.actor('patient_intake_forms');
 BEGIN
 	IF TG_OP = 'INSERT' THEN
-		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
+		INSERT INTO auditrepo.audit_log_writes (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'CREATE', 'patient_intake_forms', n.id, n.patient_id, NULL, to_jsonb(ar_changes.*)
 		FROM ar_new n
 		CROSS JOIN LATERAL (SELECT ar_after.*::record AS after FROM (SELECT n.id AS id, n.smoker AS smoker, n.pregnant AS pregnant, n.allergies AS allergies, n.signed_at AS signed_at, n.patient_id AS patient_id, n.updated_at AS updated_at, n.medications AS medications, n.emergency_phone AS emergency_phone, '[REDACTED]'::text AS insurance_policy, n.emergency_contact AS emergency_contact, n.insurance_provider AS insurance_provider, n.medical_conditions AS medical_conditions) ar_after) ar_changes;
 	ELSIF TG_OP = 'UPDATE' THEN
 		-- Old and new rows pair up by id; a row whose id changed is logged as two halves.
-		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
+		INSERT INTO auditrepo.audit_log_writes (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'UPDATE', 'patient_intake_forms', coalesce(n.id, o.id), d.patient, NULLIF(o.patient_id, d.patient),
 			to_jsonb(ar_changes.*)
 		FROM ar_new n
@@ -499,7 +499,7 @@ BEGIN
 		-- A change to nonphi fields alone writes no audit row.
 		WHERE d.changed && '{id,patient_id,allergies,medications,medical_conditions,emergency_contact,emergency_phone,insurance_provider,insurance_policy,smoker,pregnant,signed_at}'::text[];
 	ELSE
-		INSERT INTO auditrepo.audit_log (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
+		INSERT INTO auditrepo.audit_log_writes (actor_kind, actor_id, ip, user_agent, request_id, method, action, target_table, target_id, patient_id, prior_patient_id, changes)
 		SELECT CASE WHEN c.made_at IS NULL THEN 'unattributed' ELSE c.kind::text END, c.actor_id, c.ip, c.user_agent, c.request_id, c.method, 'DELETE', 'patient_intake_forms', o.id, o.patient_id, NULL,
 			to_jsonb(ar_changes.*)
 		FROM ar_old o

@@ -52,7 +52,8 @@ type stmt struct {
 // Triggers renders the SQL that installs the audit trigger functions and triggers of every model.
 func Triggers(p *ir.Program) (string, error) {
 	t := &triggers{S: ident(p.Audit.Schema), Claimed: sqlparse.QuoteTypeQualifier(p.Audit.Schema) + ".claimed",
-		AuditRole: p.Audit.Role, WriterRole: p.Audit.Writer, Log: ident(p.Audit.Schema) + "." + ident(p.Audit.Table)}
+		AuditRole: p.Audit.Role, WriterRole: p.Audit.Writer,
+		Log: ident(p.Audit.Schema) + "." + ident(auditschema.Config{Table: p.Audit.Table}.WritesView())}
 	seen := map[string]bool{}
 	for _, m := range p.Models {
 		t.Models = append(t.Models, &data{m: m})
@@ -76,7 +77,7 @@ type triggers struct {
 	AuditRole string
 	// WriterRole owns the trigger functions: it may add audit rows and nothing more (auditschema.Config.Writer).
 	WriterRole string
-	Log        string // the audit table, qualified
+	Log        string // the view of the audit table the writer role inserts through, qualified
 	Schemas    []string
 	Models     []*data
 	Checks     string // the statement refusing tables that installing would refuse (auditschema.ModelChecksSQL)

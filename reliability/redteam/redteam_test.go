@@ -585,6 +585,11 @@ func TestRedTeamApp(t *testing.T) {
 			try(t, app, denied, "SELECT * FROM "+tab)
 		}
 		writeAuditTables(t, app)
+		// The view the writer role inserts through is the writer's alone.
+		writes := migrations.Audit.QualifiedWritesView()
+		try(t, app, denied, "SELECT * FROM "+writes)
+		try(t, app, denied, "INSERT INTO "+writes+` (actor_kind, actor_id, action, target_table, target_id, patient_id, changes)
+			VALUES ('user', 1, 'UPDATE', 'appointments', 1, 1, '{}')`)
 		for tab := range keeping {
 			try(t, app, denied, "SELECT * FROM "+tab)
 		}
@@ -623,6 +628,7 @@ func TestRedTeamApp(t *testing.T) {
 		for _, tab := range auditTables {
 			names = append(names, strings.TrimPrefix(tab, "auditrepo."))
 		}
+		names = append(names, migrations.Audit.WritesView())
 		for _, name := range names {
 			fresh(t, "CREATE TEMP TABLE "+name+" (id bigint)")
 			fresh(t, "CREATE TEMP VIEW "+name+" AS SELECT 1 AS id")
