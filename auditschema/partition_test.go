@@ -127,13 +127,7 @@ func TestUpgradedHasTheInstalledFunctions(t *testing.T) {
 // would overlap the partitions made in UTC (Install's), west of it leave gaps between them.
 func TestPartitionsAreUTCMonthsInAnyTimeZone(t *testing.T) {
 	ctx := context.Background()
-	db := legacyDB(t)
-	if _, err := db.Exec(ctx, legacyRows); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := auditschema.Install(ctx, db, auditschema.Config{}); err != nil {
-		t.Fatal(err)
-	}
+	db := installedLegacyDB(t)
 	for i, tz := range []string{"Asia/Tokyo", "Pacific/Pago_Pago"} {
 		err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, "SET LOCAL TimeZone = '"+tz+"'"); err != nil {

@@ -59,6 +59,19 @@ func legacyDB(t *testing.T) *pgxpool.Pool {
 	return db
 }
 
+// installedLegacyDB is legacyDB holding legacyRows, with the audit schema installed beside it.
+func installedLegacyDB(t *testing.T) *pgxpool.Pool {
+	t.Helper()
+	db := legacyDB(t)
+	if _, err := db.Exec(context.Background(), legacyRows); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := auditschema.Install(context.Background(), db, auditschema.Config{}); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
 // legacyRows are the version 0 rows the tests import: every actor kind, NULLs, a large id, months of 2021 and
 // 2024 (one starting exactly at a month's first instant), this month (the default occurred_at), a prior patient.
 const legacyRows = `
@@ -283,13 +296,7 @@ func TestUpgradeRefusesAndChangesNothing(t *testing.T) {
 // why.
 func TestUpgradeReadsOnlyAPlainTable(t *testing.T) {
 	ctx := context.Background()
-	db := legacyDB(t)
-	if _, err := db.Exec(ctx, legacyRows); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := auditschema.Install(ctx, db, auditschema.Config{}); err != nil {
-		t.Fatal(err)
-	}
+	db := installedLegacyDB(t)
 	// ran fails the statement that runs it, as the owner's code would have done its work.
 	if _, err := db.Exec(ctx, `GRANT CREATE ON SCHEMA public TO auditrepo_owner;
 		SET ROLE auditrepo_owner;

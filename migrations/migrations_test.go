@@ -188,16 +188,23 @@ func TestUpAsCreateRoleOwner(t *testing.T) {
 	}
 }
 
+// migrated is a new database Up has migrated, as its superuser's pool and as the database/sql handle Up takes.
+func migrated(t *testing.T) (*pgxpool.Pool, *sql.DB) {
+	t.Helper()
+	super := pgtest.Empty(t)
+	db := sql.OpenDB(stdlib.GetPoolConnector(super))
+	t.Cleanup(func() { db.Close() })
+	if _, err := migrations.Up(t.Context(), db); err != nil {
+		t.Fatal(err)
+	}
+	return super, db
+}
+
 // Once the audit schema is installed, public.audit_log is a name the owner role may create: Up, run as a
 // superuser, neither reads nor imports a table the owner made there later, and says so.
 func TestUpImportsNoLaterLegacyTable(t *testing.T) {
 	ctx := t.Context()
-	super := pgtest.Empty(t)
-	db := sql.OpenDB(stdlib.GetPoolConnector(super))
-	defer db.Close()
-	if _, err := migrations.Up(ctx, db); err != nil {
-		t.Fatal(err)
-	}
+	super, db := migrated(t)
 	if _, err := super.Exec(ctx, `SET ROLE auditrepo_owner;
 		CREATE TABLE public.audit_log (id bigint, occurred_at timestamptz, transaction_id bigint, actor_id bigint, actor_kind text,
 			ip inet, user_agent text, request_id text, action text, target_table text, target_id bigint, patient_id bigint,
@@ -225,12 +232,7 @@ func TestUpImportsNoLaterLegacyTable(t *testing.T) {
 // 14 any role could create in public; the install revokes that.
 func TestUpRunsNoShadowingBuiltin(t *testing.T) {
 	ctx := t.Context()
-	super := pgtest.Empty(t)
-	db := sql.OpenDB(stdlib.GetPoolConnector(super))
-	defer db.Close()
-	if _, err := migrations.Up(ctx, db); err != nil {
-		t.Fatal(err)
-	}
+	super, db := migrated(t)
 	if _, err := super.Exec(ctx, `SET ROLE auditrepo_owner;
 		CREATE FUNCTION public.rt_like(name, name) RETURNS boolean LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'ran as %', current_user; END$$;
 		CREATE OPERATOR public.~~ (leftarg = name, rightarg = name, function = public.rt_like);
