@@ -384,8 +384,9 @@ func value(v any) string {
 	return visible(b)
 }
 
-// quoted is a client's free text (user agent, request id, application name) as a JSON string, its invisible
-// characters escaped: no spacing or punctuation in it can read as more fields of the line.
+// quoted is free text a client or the application chose (user agent, request id, application name, an actor's
+// name) as a JSON string, its invisible characters escaped: no spacing or punctuation in it can read as more
+// fields of the line. Database role names are quoted too: an imported row's was read from a user agent.
 func quoted(s string) string {
 	b, err := marshal(s)
 	if err != nil { // a string always marshals
@@ -626,11 +627,14 @@ func actorText(ev audit.Event, a actorName) string {
 	if ev.ActorID != nil {
 		s += " " + strconv.FormatInt(*ev.ActorID, 10)
 	}
+	// The name and role are the application's data (a user may edit their own name): quoted, as free text is.
 	switch {
 	case a.name != "" && a.role != "":
-		s += " (" + a.name + ", " + a.role + ")"
-	case a.name != "" || a.role != "":
-		s += " (" + a.name + a.role + ")"
+		s += " (" + quoted(a.name) + ", " + quoted(a.role) + ")"
+	case a.name != "":
+		s += " (" + quoted(a.name) + ")"
+	case a.role != "":
+		s += " (" + quoted(a.role) + ")"
 	}
 	if ev.ActorKind == audit.KindUnattributed {
 		s += " (" + attribution(ev) + ")"
@@ -641,7 +645,7 @@ func actorText(ev audit.Event, a actorName) string {
 // attribution is what the server recorded of an unattributed row's writer, all the table shows of who it was:
 // the database role, the client address (none for a local socket) and the application name.
 func attribution(ev audit.Event) string {
-	s := "db role " + ev.DBRole
+	s := "db role " + quoted(ev.DBRole)
 	if ev.ClientAddr.IsValid() {
 		s += ", client " + ev.ClientAddr.String()
 	}

@@ -408,11 +408,11 @@ func TestTableUnattributed(t *testing.T) {
 		VALUES ('2026-01-12 10:00:00+00', '1006', 'mallory', '192.0.2.9', 'psql', 'unattributed', 'UPDATE', 'visits', 2, 99,
 			'{"before": {"id": 2, "fee": 1}, "after": {"id": 2, "fee": 0}, "changed_fields": ["fee"]}')`)
 	_, out, _ := runCmd(t, reviewer, "trail", "--patient", "99")
-	if !strings.Contains(out, `unattributed (db role mallory, client 192.0.2.9, application "psql")`) {
+	if !strings.Contains(out, `unattributed (db role "mallory", client 192.0.2.9, application "psql")`) {
 		t.Errorf("trail table %q does not attribute the unattributed row", out)
 	}
 	_, out, _ = runCmd(t, reviewer, "record", "--table", "visits", "--id", "1")
-	if !strings.Contains(out, `by unattributed (db role postgres, application "psql")  patient 43`) {
+	if !strings.Contains(out, `by unattributed (db role "postgres", application "psql")  patient 43`) {
 		t.Errorf("record table %q does not attribute the unattributed row", out)
 	}
 }
@@ -518,14 +518,20 @@ func TestTableQuotesValues(t *testing.T) {
 func TestTableQuotesClientText(t *testing.T) {
 	reviewer, db := seeded(t)
 	const agent, request, app = "Mozilla  request r-9  patient 99", `r-1"  patient 98`, "psql, client 10.0.0.9"
-	mustExec(t, db, `INSERT INTO auditrepo.audit_log (occurred_at, transaction_id, db_role, application, actor_kind, user_agent,
+	mustExec(t, db, `INSERT INTO auditrepo.audit_log (occurred_at, transaction_id, db_role, application, actor_kind, actor_id, user_agent,
 		request_id, action, target_table, target_id, patient_id, changes) VALUES
-		('2026-01-13 10:00:00+00', '1007', 'auditrepo_app', 'clinic', 'user', $1, $2, 'CREATE', 'appointments', 300, 70, '{"after": {"id": 300}}'),
-		('2026-01-13 10:00:01+00', '1007', 'auditrepo_app', $3, 'unattributed', NULL, NULL, 'CREATE', 'appointments', 301, 70, '{"after": {"id": 301}}')`,
+		('2026-01-13 10:00:00+00', '1007', 'auditrepo_app', 'clinic', 'user', 9, $1, $2, 'CREATE', 'appointments', 300, 70, '{"after": {"id": 300}}'),
+		('2026-01-13 10:00:01+00', '1007', 'auditrepo_app', $3, 'unattributed', NULL, NULL, NULL, 'CREATE', 'appointments', 301, 70, '{"after": {"id": 301}}')`,
 		agent, request, app)
 	_, out, errs := runCmd(t, reviewer, "record", "--table", "appointments", "--id", "300")
 	if want := `  agent "Mozilla  request r-9  patient 99"  request "r-1\"  patient 98"  patient 70`; !strings.Contains(out, want) {
 		t.Errorf("record header:\n%s(stderr %q)\nwant it to hold %s", out, errs, want)
+	}
+	// An actor's name is the application's data, which a user may edit: quoted too.
+	_, out, errs = runCmd(t, reviewer, "record", "--table", "appointments", "--id", "300", "--actor-query",
+		`SELECT 'Alice, dentist)  ip 10.0.0.1  patient 1  (x', 'dentist' WHERE $1::bigint = 9`)
+	if want := `by user 9 ("Alice, dentist)  ip 10.0.0.1  patient 1  (x", "dentist")`; !strings.Contains(out, want) {
+		t.Errorf("record with an actor's name:\n%s(stderr %q)\nwant it to hold %s", out, errs, want)
 	}
 	_, out, errs = runCmd(t, reviewer, "trail", "--patient", "70")
 	for _, want := range []string{`"Mozilla  request r-9  patient 99"`, `application "psql, client 10.0.0.9")`} {
