@@ -116,7 +116,7 @@ func (c Config) Check() error {
 
 // WritesView names the view of the audit table the writer role inserts through (Table + "_writes"). Its columns are
 // those the trigger functions write, and no others, so the writer can set none of the server's facts (a row's id,
-// time, transaction, session role, client address, application); PostgreSQL checks a view's INSERT privilege once
+// time, transaction, session role, client address); PostgreSQL checks a view's INSERT privilege once
 // per statement, where a grant of those columns is checked column by column (13k instructions per audited write).
 func (c Config) WritesView() string { return c.WithDefaults().Table + "_writes" }
 

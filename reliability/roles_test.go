@@ -266,7 +266,7 @@ func TestRolePrivileges(t *testing.T) {
 		}
 	}
 	// That view's columns are what a trigger function writes, not the server's facts (its id, time, transaction,
-	// session role, client address and application), which the audit table's defaults set. The writer may insert
+	// session role, client address), which the audit table's defaults set. The writer may insert
 	// into it and do nothing else; no other role may touch it.
 	writes := migrations.Audit.QualifiedWritesView()
 	columns := pgtest.Strings(t, c.Super, `SELECT a.attname::text FROM pg_attribute a
@@ -304,8 +304,21 @@ func TestRolePrivileges(t *testing.T) {
 			"audit_public_invoices() audit_public_patient_intake_forms() audit_public_treatment_plans() audit_public_users() " +
 			"claim_field(text) claim_prefix(text) hop_gone(text,text) stale(regprocedure,text)",
 	} {
-		if got := strings.Join(callable(t, c, role), " "); got != want {
+		// Every role's commands record themselves through record_ddl_as, so every role may call it; outside an
+		// event trigger it fails (below).
+		const everyone = "record_ddl_as(text,text,name)"
+		got := callable(t, c, role)
+		if !slices.Contains(got, everyone) {
+			t.Errorf("%s may not execute %s", role, everyone)
+		}
+		if got := strings.Join(slices.DeleteFunc(got, func(f string) bool { return f == everyone }), " "); got != want {
 			t.Errorf("%s may execute %q in %s, want %q", role, got, auditSchema, want)
+		}
+	}
+	for _, event := range []string{"ddl_command_end", "sql_drop"} {
+		_, err := c.App.Exec(t.Context(), "SELECT "+auditSchema+".record_ddl_as($1, 'DROP TABLE', 'postgres')", event)
+		if pgtest.SQLState(err) != "39P03" {
+			t.Errorf("%s calling record_ddl_as(%s) outside an event trigger: %v, want 39P03", roleApp, event, err)
 		}
 	}
 

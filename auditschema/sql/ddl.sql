@@ -54,21 +54,16 @@ END
 $ar$;
 -- +goose StatementEnd
 
--- note_ddl_role notes, before every command, the role that runs it, for record_ddl, which, SECURITY DEFINER, sees
--- only the session's user and SET ROLE's: a function of another role's, SECURITY DEFINER, run in a superuser's
--- session (by a write to a table of that role's that fires it), would pass for the superuser. No code of another
--- role's runs between this and record_ddl in the commands where who runs them decides what is recorded (those on
--- functions), so the note cannot be made to lie there.
--- It also refuses every command run as the writer role but CREATE FUNCTION and REVOKE, and those only while the
--- writer may create in the audit schema: the models' install and stale() grant it that for their own commands.
--- That role owns the trigger functions, so that code of another role's reaching one (a cast's function, say) runs
--- as it, and may add audit rows and nothing more; but an owner may alter and drop its functions: dropping one would
--- drop its table's audit triggers, SECURITY INVOKER with a search_path of its choosing would make it run a
--- superuser's writes as the superuser, through functions the owner role put in public, and revoking what it or
--- the audit role may execute would stop audited writes and the install.
+-- refuse_writer_ddl refuses every command run as the writer role but CREATE FUNCTION and REVOKE, and those only
+-- while the writer may create in the audit schema: the models' install and stale() grant it that for their own
+-- commands. That role owns the trigger functions, so that code of another role's reaching one (a cast's function,
+-- say) runs as it, and may add audit rows and nothing more; but an owner may alter and drop its functions:
+-- dropping one would drop its table's audit triggers, SECURITY INVOKER with a search_path of its choosing would
+-- make it run a superuser's writes as the superuser, through functions the owner role put in public, and revoking
+-- what it or the audit role may execute would stop audited writes and the install.
 -- No SECURITY DEFINER: it runs as the role that runs the command, inside a trigger function too.
 -- +goose StatementBegin
-CREATE OR REPLACE FUNCTION {{.S}}.note_ddl_role() RETURNS event_trigger LANGUAGE plpgsql
+CREATE OR REPLACE FUNCTION {{.S}}.refuse_writer_ddl() RETURNS event_trigger LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp AS $ar$
 BEGIN
 	IF current_user = {{lit .Writer}} AND (TG_TAG NOT IN ('CREATE FUNCTION', 'REVOKE')
@@ -76,18 +71,17 @@ BEGIN
 		RAISE EXCEPTION '% refused: % owns the audit trigger functions, and runs no command but those creating them', TG_TAG, current_user
 			USING ERRCODE = 'insufficient_privilege';
 	END IF;
-	PERFORM set_config('auditrepo.ddl_role', current_user, true);
 END
 $ar$;
 -- +goose StatementEnd
-ALTER FUNCTION {{.S}}.note_ddl_role() OWNER TO {{ident .Audit}};
-REVOKE ALL ON FUNCTION {{.S}}.note_ddl_role() FROM PUBLIC;
-DROP EVENT TRIGGER IF EXISTS {{ident (print .EventTrigger "_role")}};
-CREATE EVENT TRIGGER {{ident (print .EventTrigger "_role")}} ON ddl_command_start EXECUTE FUNCTION {{.S}}.note_ddl_role();
+ALTER FUNCTION {{.S}}.refuse_writer_ddl() OWNER TO {{ident .Audit}};
+REVOKE ALL ON FUNCTION {{.S}}.refuse_writer_ddl() FROM PUBLIC;
+DROP EVENT TRIGGER IF EXISTS {{ident (print .EventTrigger "_writer")}};
+CREATE EVENT TRIGGER {{ident (print .EventTrigger "_writer")}} ON ddl_command_start EXECUTE FUNCTION {{.S}}.refuse_writer_ddl();
 
 -- stale replaces f, an audited table's trigger function, by one refusing every write, saying why: record_ddl calls
 -- it when the table's columns change. It is the writer role's, which owns the trigger functions, and only the
--- audit role, record_ddl's owner, may call it.
+-- audit role, record_ddl_as's owner, may call it.
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION {{.S}}.stale(f regprocedure, why text) RETURNS void LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
@@ -104,8 +98,14 @@ ALTER FUNCTION {{.S}}.stale(regprocedure, text) OWNER TO {{ident .Writer}};
 REVOKE ALL ON FUNCTION {{.S}}.stale(regprocedure, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION {{.S}}.stale(regprocedure, text) TO {{ident .Audit}};
 
+-- record_ddl_as records and checks the command whose event trigger fired (event, tag), run as acting: what
+-- record_ddl, the event trigger function, does, as the audit role, which alone may write ddl_log. Every role's
+-- commands call it, so every role may; called outside an event trigger it fails (pg_event_trigger_ddl_commands and
+-- pg_event_trigger_dropped_objects refuse), and code run inside a command of its own (a default, a CHECK) can at
+-- most add rows, naming any role, about the commands collected so far: the command's own row is written at its end,
+-- as the role it runs as.
 -- +goose StatementBegin
-CREATE OR REPLACE FUNCTION {{.S}}.record_ddl() RETURNS event_trigger LANGUAGE plpgsql
+CREATE OR REPLACE FUNCTION {{.S}}.record_ddl_as(event text, tag text, acting name) RETURNS void LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
 DECLARE
 	r record;
@@ -115,9 +115,6 @@ DECLARE
 	read boolean;
 	changed text;
 	creates boolean;
-	-- The role running the command, as note_ddl_role saw it (current_user is the audit role here, as SECURITY
-	-- DEFINER makes it); else SET ROLE's, or the session's.
-	acting text := coalesce(nullif(current_setting('auditrepo.ddl_role', true), ''), nullif(current_setting('role'), 'none'), session_user);
 	-- Whether a superuser runs the command: every command of another role is recorded.
 	by_super boolean := coalesce((SELECT o.rolsuper FROM pg_roles o WHERE o.rolname = acting), false);
 	-- The statement, current_query(), is the whole client message, whatever else it sends: kept only for a
@@ -127,14 +124,14 @@ DECLARE
 	keep_statement boolean := EXISTS (SELECT FROM pg_roles u WHERE u.rolname IN (session_user, acting)
 		AND (u.rolsuper OR EXISTS (SELECT FROM pg_roles o WHERE o.rolname = {{lit .Owner}} AND pg_has_role(u.oid, o.oid, 'MEMBER'))));
 BEGIN
-	IF TG_EVENT = 'sql_drop' THEN
+	IF event = 'sql_drop' THEN
 		FOR r IN SELECT * FROM pg_event_trigger_dropped_objects() LOOP
 			-- A function or procedure of anyone's but a superuser's may have run inside audited writes (see below).
 			IF r.schema_name = {{lit .Schema}} OR r.objid IN (SELECT tbl FROM {{.S}}.audited_tables) OR NOT by_super
 			   OR (r.object_type IN ('trigger', 'rule', 'policy')
 			       AND EXISTS (SELECT FROM {{.S}}.audited_tables a WHERE r.object_identity LIKE '% on ' || a.tbl::text)) THEN
 				INSERT INTO {{.S}}.ddl_log (acting_role, command_tag, object_type, object_identity, statement)
-				VALUES (acting, TG_TAG, r.object_type, r.object_identity, CASE WHEN keep_statement THEN current_query() END);
+				VALUES (acting, tag, r.object_type, r.object_identity, CASE WHEN keep_statement THEN current_query() END);
 			END IF;
 			IF r.object_type = 'table' THEN
 				DELETE FROM {{.S}}.audited_tables WHERE tbl = r.objid;
@@ -192,7 +189,7 @@ BEGIN
 				SELECT a.tbl::text INTO audited FROM pg_inherits i JOIN {{.S}}.audited_tables a ON a.tbl IN (i.inhrelid, i.inhparent)
 				WHERE r.objid IN (i.inhrelid, i.inhparent) LIMIT 1;
 				IF FOUND THEN
-					RAISE EXCEPTION '% refused: audited table % may not inherit, be inherited from or be a partition: statements on the other tables would fire none of its audit triggers', TG_TAG, audited
+					RAISE EXCEPTION '% refused: audited table % may not inherit, be inherited from or be a partition: statements on the other tables would fire none of its audit triggers', tag, audited
 						USING ERRCODE = 'feature_not_supported';
 				END IF;
 			END IF;
@@ -203,7 +200,7 @@ BEGIN
 				WHERE g.oid = r.objid AND g.tgname IN ('audit_insert', 'audit_update', 'audit_delete', 'audit_truncate')
 					AND g.tgfoid <> CASE g.tgname WHEN 'audit_truncate' THEN {{lit (print .S ".refuse_truncate()")}}::regprocedure ELSE model.func END;
 				IF FOUND THEN
-					RAISE EXCEPTION '% refused: trigger % on audited table % must run %', TG_TAG, audited, model.tbl,
+					RAISE EXCEPTION '% refused: trigger % on audited table % must run %', tag, audited, model.tbl,
 						CASE audited WHEN 'audit_truncate' THEN {{lit (print .S ".refuse_truncate()")}}::regprocedure ELSE model.func END
 						USING ERRCODE = 'insufficient_privilege';
 				END IF;
@@ -215,7 +212,7 @@ BEGIN
 				WHERE (k.oid = r.objid OR k.castfunc = r.objid) AND NOT (SELECT o.rolsuper FROM pg_roles o WHERE o.oid = p.proowner)
 				LIMIT 1;
 				IF FOUND THEN
-					RAISE EXCEPTION '% refused: a cast''s function would be owned by %, no superuser: the audit triggers look casts up by type and would run it as the writer role', TG_TAG, audited
+					RAISE EXCEPTION '% refused: a cast''s function would be owned by %, no superuser: the audit triggers look casts up by type and would run it as the writer role', tag, audited
 						USING ERRCODE = 'insufficient_privilege', HINT = 'Have a superuser create the cast and own its function.';
 				END IF;
 			END IF;
@@ -234,7 +231,7 @@ BEGIN
 				SELECT format('%s (now %s)', a.name, {{.S}}.relation_name(a.tbl)) INTO audited FROM {{.S}}.audited_tables a
 				WHERE {{.S}}.relation_name(a.tbl) <> a.name LIMIT 1;
 				IF FOUND THEN
-					RAISE EXCEPTION '% refused: it renames audited table %: its audit triggers, and those of the tables found through it, name it', TG_TAG, audited
+					RAISE EXCEPTION '% refused: it renames audited table %: its audit triggers, and those of the tables found through it, name it', tag, audited
 						USING ERRCODE = 'feature_not_supported', HINT = 'Drop its audit triggers (and those of the tables whose patients are found through it) first, and install the models again after.';
 				END IF;
 			END IF;
@@ -253,20 +250,20 @@ BEGIN
 			-- code of a role that is no superuser (foreign_code), may bear such a name.
 			IF read THEN
 				IF (SELECT c.relkind FROM pg_class c WHERE c.oid = target) <> 'r' THEN
-					RAISE EXCEPTION '% refused: % is read by the audit trigger functions, which must read a table there, not a relation of kind %', TG_TAG,
+					RAISE EXCEPTION '% refused: % is read by the audit trigger functions, which must read a table there, not a relation of kind %', tag,
 						{{.S}}.relation_name(target), (SELECT c.relkind FROM pg_class c WHERE c.oid = target)
 						USING ERRCODE = 'insufficient_privilege';
 				END IF;
 				audited := {{.S}}.foreign_code(target);
 				IF audited IS NOT NULL THEN
-					RAISE EXCEPTION '% refused: an index, statistics or constraint of % uses %, which is no superuser: the audit trigger functions read %, and planning that runs its code as the writer role', TG_TAG,
+					RAISE EXCEPTION '% refused: an index, statistics or constraint of % uses %, which is no superuser: the audit trigger functions read %, and planning that runs its code as the writer role', tag,
 						{{.S}}.relation_name(target), audited, {{.S}}.relation_name(target)
 						USING ERRCODE = 'insufficient_privilege', HINT = 'Have a superuser own what it uses, or do without it on this table.';
 				END IF;
 				-- A table of a composite type (ALTER TABLE ... OF) has its columns changed by ALTER TYPE ... CASCADE,
 				-- a command on the type that names no table.
 				IF (SELECT c.reloftype FROM pg_class c WHERE c.oid = target) <> 0 THEN
-					RAISE EXCEPTION '% refused: % is read by the audit trigger functions, and may not be a table of a composite type, whose ALTER TYPE would change its columns unseen', TG_TAG,
+					RAISE EXCEPTION '% refused: % is read by the audit trigger functions, and may not be a table of a composite type, whose ALTER TYPE would change its columns unseen', tag,
 						{{.S}}.relation_name(target)
 						USING ERRCODE = 'feature_not_supported', HINT = 'ALTER TABLE ... NOT OF';
 				END IF;
@@ -292,6 +289,21 @@ BEGIN
 			END IF;
 		END LOOP;
 	END IF;
+END
+$ar$;
+-- +goose StatementEnd
+ALTER FUNCTION {{.S}}.record_ddl_as(text, text, name) OWNER TO {{ident .Audit}};
+REVOKE ALL ON FUNCTION {{.S}}.record_ddl_as(text, text, name) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION {{.S}}.record_ddl_as(text, text, name) TO PUBLIC;
+
+-- record_ddl is the event trigger function. No SECURITY DEFINER: it runs as the role that runs the command, which
+-- current_user names whatever the session's user and SET ROLE's are (a function of the owner's, SECURITY DEFINER,
+-- that a superuser's write fires runs its commands as the owner), and no code of another role's can change.
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION {{.S}}.record_ddl() RETURNS event_trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $ar$
+BEGIN
+	PERFORM {{.S}}.record_ddl_as(TG_EVENT, TG_TAG, current_user);
 END
 $ar$;
 -- +goose StatementEnd

@@ -359,7 +359,7 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA {{.S}} FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION {{.S}}.claim(text, text, text), {{.S}}.claim_prefix(text), {{.S}}.claim_field(text) TO {{ident .App}};
 -- The trigger functions' role adds audit rows and reads its statement's claim, nothing more: it cannot change,
 -- remove or read a row, nor set the columns that are the server's facts (the row's id, time, transaction, session
--- role, client address and application): a row added by code of another role's that reached a trigger function
+-- role and client address): a row added by code of another role's that reached a trigger function
 -- still says when, in which transaction and in whose session it was written. It inserts through the view of the
 -- other columns (see WritesView in package auditschema), which the audit role owns.
 GRANT INSERT ON {{.S}}.{{ident .WritesView}} TO {{ident .Writer}};

@@ -57,7 +57,7 @@ $ar$;
 
 -- Installing these triggers requires the audit schema's revision they were generated for, and of their tables what
 -- auditschema.InstallModels checks first: for installs that run this SQL alone, check_models refuses, naming the fix.
-SELECT "auditrepo".check_models('8baf678da22ef8bde09be114e1925d034295bcdbbf05ab18e975cde38280c0d5', '[
+SELECT "auditrepo".check_models('edebec626560056a73eb0285057f526787253beb85a1521c2b21e320d1b1d55d', '[
 	{"name":"public.users","columns":["id","username","email","password","auth_token","user_type","role","first_name","last_name","last_login","updated_at"]},
 	{"name":"public.appointments","columns":["id","patient_id","dentist_id","clinic_id","date","time","type","status","notes","updated_at"],"refs":[{"from":"public.appointments","column":"patient_id","to":"public.users"}]},
 	{"name":"public.dental_records","columns":["id","patient_id","dentist_id","diagnosis","treatment","notes","created_at","updated_at"],"refs":[{"from":"public.dental_records","column":"patient_id","to":"public.users"}]},

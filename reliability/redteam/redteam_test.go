@@ -1218,7 +1218,7 @@ func TestRedTeamOwner(t *testing.T) {
 	// another function, which changes no function at all.
 	t.Run("owner_commands_recorded_whoever_runs_them", func(t *testing.T) {
 		t.Cleanup(func() {
-			c.Super.Exec(context.Background(), `DROP TABLE IF EXISTS public.rt_settings; DROP FUNCTION IF EXISTS public.rt_hook(), public.rt_swapped();
+			c.Super.Exec(context.Background(), `DROP TABLE IF EXISTS public.rt_settings; DROP FUNCTION IF EXISTS public.rt_hook(), public.rt_swapped(), public.rt_forge();
 				DROP OPERATOR IF EXISTS public.### (integer, integer); DROP FUNCTION IF EXISTS public.rt_op(integer, integer)`)
 		})
 		must(t, owner, "CREATE TABLE public.rt_settings (k text)")
@@ -1229,10 +1229,21 @@ func TestRedTeamOwner(t *testing.T) {
 		dm := ddlMark(t, c)
 		must(t, c.Super, "INSERT INTO public.rt_settings VALUES ('x')")
 		must(t, owner, "CREATE OPERATOR public.### (leftarg = integer, rightarg = integer, function = public.rt_op)")
+		// Code of its own run inside its own command (a CHECK it adds) cannot pass the command off as a superuser's,
+		// by a setting or by calling the recording function itself naming another role: the command's row names
+		// its own.
+		must(t, owner, `CREATE FUNCTION public.rt_forge() RETURNS integer LANGUAGE plpgsql AS $$
+			BEGIN
+				PERFORM set_config('auditrepo.ddl_role', 'auditrepo_migrator', true);
+				PERFORM auditrepo.record_ddl_as('ddl_command_end', 'ALTER TABLE', 'auditrepo_migrator');
+				RETURN 1;
+			END$$`)
+		must(t, owner, "ALTER TABLE public.rt_settings ADD CONSTRAINT rt_forged CHECK (public.rt_forge() = 1)")
 		ddl := ddlSince(t, c, dm)
 		for _, want := range []ddlRow{
 			{CommandTag: "CREATE FUNCTION", ObjectIdentity: "public.rt_swapped()", DBRole: "auditrepo_migrator", ActingRole: testdb.OwnerLogin},
 			{CommandTag: "CREATE OPERATOR", ObjectIdentity: "public.###(integer,integer)", DBRole: testdb.OwnerLogin, ActingRole: testdb.OwnerLogin},
+			{CommandTag: "ALTER TABLE", ObjectIdentity: "public.rt_settings", DBRole: testdb.OwnerLogin, ActingRole: testdb.OwnerLogin},
 		} {
 			if !slices.ContainsFunc(ddl, func(d ddlRow) bool {
 				return d.CommandTag == want.CommandTag && d.ObjectIdentity == want.ObjectIdentity && d.DBRole == want.DBRole && d.ActingRole == want.ActingRole
@@ -1339,7 +1350,7 @@ func TestRedTeamOwner(t *testing.T) {
 			"ALTER TABLE auditrepo.audit_log DISABLE TRIGGER refuse_update_delete",
 			"DELETE FROM auditrepo.ddl_log",
 			"DELETE FROM auditrepo.audited_tables",
-			"ALTER EVENT TRIGGER auditrepo_ddl_role DISABLE",
+			"ALTER EVENT TRIGGER auditrepo_ddl_writer DISABLE",
 			"DROP FUNCTION auditrepo.audit_public_appointments() CASCADE",
 			"CREATE OR REPLACE FUNCTION auditrepo.audit_public_users() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END'",
 		}
