@@ -295,6 +295,8 @@ $ar$;
 ALTER FUNCTION {{.S}}.record_ddl_as(text, text, name) OWNER TO {{ident .Audit}};
 REVOKE ALL ON FUNCTION {{.S}}.record_ddl_as(text, text, name) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION {{.S}}.record_ddl_as(text, text, name) TO PUBLIC;
+-- And look it up: USAGE on the schema lets a role name its objects, each of which but this refuses PUBLIC.
+GRANT USAGE ON SCHEMA {{.S}} TO PUBLIC;
 
 -- record_ddl is the event trigger function. No SECURITY DEFINER: it runs as the role that runs the command, which
 -- current_user names whatever the session's user and SET ROLE's are (a function of the owner's, SECURITY DEFINER,

@@ -1253,6 +1253,26 @@ func TestRedTeamOwner(t *testing.T) {
 		}
 	})
 
+	// A role that is none of the audit schema's (another application's, say) still runs its DDL, recorded as its
+	// own: the event trigger function runs as whoever runs the command.
+	t.Run("other_roles_ddl_recorded", func(t *testing.T) {
+		const other = "rt_other_app"
+		must(t, c.Super, "DO $$BEGIN CREATE ROLE "+other+" NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END$$")
+		t.Cleanup(func() {
+			c.Super.Exec(context.Background(), "DROP SCHEMA IF EXISTS rt_other CASCADE; DROP ROLE IF EXISTS "+other)
+		})
+		must(t, c.Super, "CREATE SCHEMA rt_other AUTHORIZATION "+other)
+		dm := ddlMark(t, c)
+		tx := rolledBack(t, c.Super)
+		must(t, tx, "SET LOCAL ROLE "+other)
+		must(t, tx, "CREATE TABLE rt_other.t (x int)")
+		must(t, tx, "RESET ROLE")
+		var rows int
+		if err := tx.QueryRow(context.Background(), "SELECT count(*) FROM auditrepo.ddl_log WHERE id > $1 AND acting_role = $2 AND object_identity = 'rt_other.t'", dm, other).Scan(&rows); err != nil || rows != 1 {
+			t.Errorf("%d ddl_log rows for %s's CREATE TABLE (%v), want 1", rows, other, err)
+		}
+	})
+
 	// Code of the owner's that runs inside the application's writes without being an audit trigger's function: a
 	// column default of an audited table, and a helper its own trigger function calls. It writes under the
 	// statement's claim (a real user's, through a repository), so every change to any function or procedure of a
