@@ -115,6 +115,9 @@ DECLARE
 	read boolean;
 	changed text;
 	creates boolean;
+	-- The trigger functions to replace by ones refusing every write (stale), each with why, at the end of a command.
+	stubs regprocedure[] := '{}';
+	whys text[] := '{}';
 	-- Whether a superuser runs the command: every command of another role is recorded.
 	by_super boolean := coalesce((SELECT o.rolsuper FROM pg_roles o WHERE o.rolname = acting), false);
 	-- The statement, current_query(), is the whole client message, whatever else it sends: kept only for a
@@ -255,7 +258,19 @@ BEGIN
 						USING ERRCODE = 'insufficient_privilege';
 				END IF;
 				audited := {{.S}}.foreign_code(target);
-				IF audited IS NOT NULL THEN
+				-- CREATE INDEX CONCURRENTLY commits the index in transactions of its own before this runs (so it is
+				-- older than this one): refusing it would undo this row and leave the index, invalid, for a REINDEX,
+				-- which fires no event trigger, to make valid. It is recorded instead, and every audited table whose
+				-- trigger function reads the table refuses writes until the models are installed again, which
+				-- refuses the index.
+				IF audited IS NOT NULL AND r.command_tag = 'CREATE INDEX'
+				   AND (SELECT age(c.xmin) FROM pg_class c WHERE c.oid = r.objid) > 0 THEN
+					SELECT stubs || array_agg(a.func), whys || array_agg(format('the audit triggers of %s are stale: an index of %s, made concurrently, uses %s, which is no superuser, and planning their reads would run it as the writer role: writes to %s are refused until the index is dropped and the models installed again',
+						a.name, {{.S}}.relation_name(target), audited, a.name))
+					INTO stubs, whys
+					FROM {{.S}}.audited_tables a WHERE a.tbl = target OR {{.S}}.relation_name(target) = ANY (a.reads);
+					RAISE WARNING '% of % could not be refused, as it was made concurrently: the audited tables whose audit triggers read it refuse writes until it is dropped and the models installed again', tag, {{.S}}.relation_name(target);
+				ELSIF audited IS NOT NULL THEN
 					RAISE EXCEPTION '% refused: an index, statistics or constraint of % uses %, which is no superuser: the audit trigger functions read %, and planning that runs its code as the writer role', tag,
 						{{.S}}.relation_name(target), audited, {{.S}}.relation_name(target)
 						USING ERRCODE = 'insufficient_privilege', HINT = 'Have a superuser own what it uses, or do without it on this table.';
@@ -277,17 +292,23 @@ BEGIN
 				SELECT string_agg(x.col, ', ' ORDER BY x.col) INTO changed
 				FROM (SELECT split_part(coalesce(n.e, o.e), ' ', 2) AS col FROM unnest({{.S}}.relation_layout(model.tbl)) n(e)
 					FULL JOIN unnest(model.layout) o(e) ON o.e = n.e WHERE n.e IS NULL OR o.e IS NULL) x;
-				creates := has_schema_privilege({{lit .Writer}}, {{lit .Schema}}, 'CREATE');
-				IF NOT creates THEN
-					EXECUTE format('GRANT CREATE ON SCHEMA %I TO %I', {{lit .Schema}}, {{lit .Writer}});
-				END IF;
-				PERFORM {{.S}}.stale(model.func, format('the audit triggers of %s are stale: its columns changed since they were installed (%s): writes to it are refused until they are installed again',
-					model.name, changed));
-				IF NOT creates THEN
-					EXECUTE format('REVOKE CREATE ON SCHEMA %I FROM %I', {{lit .Schema}}, {{lit .Writer}});
-				END IF;
+				stubs := stubs || model.func;
+				whys := whys || format('the audit triggers of %s are stale: its columns changed since they were installed (%s): writes to it are refused until they are installed again',
+					model.name, changed);
 			END IF;
 		END LOOP;
+		IF cardinality(stubs) > 0 THEN
+			creates := has_schema_privilege({{lit .Writer}}, {{lit .Schema}}, 'CREATE');
+			IF NOT creates THEN
+				EXECUTE format('GRANT CREATE ON SCHEMA %I TO %I', {{lit .Schema}}, {{lit .Writer}});
+			END IF;
+			FOR i IN 1 .. cardinality(stubs) LOOP
+				PERFORM {{.S}}.stale(stubs[i], whys[i]);
+			END LOOP;
+			IF NOT creates THEN
+				EXECUTE format('REVOKE CREATE ON SCHEMA %I FROM %I', {{lit .Schema}}, {{lit .Writer}});
+			END IF;
+		END IF;
 	END IF;
 END
 $ar$;

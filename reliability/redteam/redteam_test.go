@@ -1568,6 +1568,30 @@ func TestRedTeamOwner(t *testing.T) {
 	// Whatever command changes an audited table's columns (ALTER VIEW and ALTER TYPE ... RENAME ATTRIBUTE rename
 	// a table's columns too; a column dropped and added again keeps its name), its writes are refused until the
 	// models are installed again: two columns swapped by renames would otherwise record one's value as the other.
+	// CREATE INDEX CONCURRENTLY commits the index before the event trigger can refuse it: an index using the owner's
+	// function on a table the trigger functions read is recorded, and the audited tables reading it refuse writes
+	// (55000) until the index is dropped and the models installed again (which refuses it while it is there).
+	t.Run("concurrent_index_with_code_stops_writes", func(t *testing.T) {
+		t.Cleanup(func() {
+			c.Super.Exec(context.Background(), "DROP INDEX IF EXISTS public.rt_cic; DROP FUNCTION IF EXISTS public.rt_cic_f(bigint)")
+			if err := repo.Install(context.Background(), c.Super, auditschema.Config{}); err != nil {
+				t.Errorf("repo.Install after dropping the index: %v", err)
+			}
+		})
+		must(t, owner, "CREATE FUNCTION public.rt_cic_f(v bigint) RETURNS bigint LANGUAGE sql IMMUTABLE AS 'SELECT v'")
+		dm := ddlMark(t, c)
+		must(t, owner, "CREATE INDEX CONCURRENTLY rt_cic ON invoices ((public.rt_cic_f(appointment_id)))")
+		if ddl := ddlSince(t, c, dm); !slices.ContainsFunc(ddl, func(d ddlRow) bool { return d.CommandTag == "CREATE INDEX" && d.ObjectIdentity == "public.rt_cic" }) {
+			t.Errorf("CREATE INDEX CONCURRENTLY public.rt_cic is not in ddl_log: %+v", ddl)
+		}
+		// appointments' trigger function reads invoices (the dependents a patient move lists), and invoices' its own.
+		try(t, c.App, "55000", "UPDATE appointments SET notes = 'rt' WHERE id = $1", c.Appt1)
+		try(t, c.App, "55000", "UPDATE invoices SET amount = amount + 1 WHERE id = $1", c.Invoice)
+		if err := repo.Install(ctx, c.Super, auditschema.Config{}); err == nil || !strings.Contains(err.Error(), "public.rt_cic_f") {
+			t.Errorf("repo.Install with the index: %v, want it refused naming public.rt_cic_f", err)
+		}
+	})
+
 	t.Run("columns_changed_by_any_command", func(t *testing.T) {
 		t.Cleanup(func() {
 			if err := repo.Install(context.Background(), c.Super, auditschema.Config{}); err != nil {
