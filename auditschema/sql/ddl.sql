@@ -129,7 +129,7 @@ DECLARE
 BEGIN
 	IF event = 'sql_drop' THEN
 		FOR r IN SELECT * FROM pg_event_trigger_dropped_objects() LOOP
-			-- A function or procedure of anyone's but a superuser's may have run inside audited writes (see below).
+			-- Whatever a role that is no superuser drops is recorded, as its other commands are (see below).
 			IF r.schema_name = {{lit .Schema}} OR r.objid IN (SELECT tbl FROM {{.S}}.audited_tables) OR NOT by_super
 			   OR (r.object_type IN ('trigger', 'rule', 'policy')
 			       AND EXISTS (SELECT FROM {{.S}}.audited_tables a WHERE r.object_identity LIKE '% on ' || a.tbl::text)) THEN
