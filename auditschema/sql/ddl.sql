@@ -103,9 +103,25 @@ GRANT EXECUTE ON FUNCTION {{.S}}.stale(regprocedure, text) TO {{ident .Audit}};
 -- commands call it, so every role may; called outside an event trigger it fails (pg_event_trigger_ddl_commands and
 -- pg_event_trigger_dropped_objects refuse), and code run inside a command of its own (a default, a CHECK) can at
 -- most add rows, naming any role, about the commands collected so far: the command's own row is written at its end,
--- as the role it runs as.
+-- as the role it runs as. It is alone in a schema of its own, which every role may look up: the audit schema's
+-- names stay hidden from roles that are none of its (a PREPARE of a SELECT locks the table it names before any
+-- privilege is checked: any login could keep maintain() from adding partitions).
+CREATE SCHEMA IF NOT EXISTS {{ident .EventTrigger}} AUTHORIZATION {{ident .Audit}};
 -- +goose StatementBegin
-CREATE OR REPLACE FUNCTION {{.S}}.record_ddl_as(event text, tag text, acting name) RETURNS void LANGUAGE plpgsql
+DO $ar$
+BEGIN
+	IF (SELECT n.nspowner FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) {{lit .EventTrigger}})
+	   OPERATOR(pg_catalog.<>) (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) {{lit .Audit}}) THEN
+		RAISE EXCEPTION 'schema % exists and is not %''s: the event trigger''s function would be put where another role may change it', {{lit .EventTrigger}}, {{lit .Audit}}
+			USING ERRCODE = 'insufficient_privilege';
+	END IF;
+END
+$ar$;
+-- +goose StatementEnd
+REVOKE ALL ON SCHEMA {{ident .EventTrigger}} FROM PUBLIC;
+GRANT USAGE ON SCHEMA {{ident .EventTrigger}} TO PUBLIC;
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION {{ident .EventTrigger}}.record_ddl_as(event text, tag text, acting name) RETURNS void LANGUAGE plpgsql
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
 DECLARE
 	r record;
@@ -313,11 +329,9 @@ BEGIN
 END
 $ar$;
 -- +goose StatementEnd
-ALTER FUNCTION {{.S}}.record_ddl_as(text, text, name) OWNER TO {{ident .Audit}};
-REVOKE ALL ON FUNCTION {{.S}}.record_ddl_as(text, text, name) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION {{.S}}.record_ddl_as(text, text, name) TO PUBLIC;
--- And look it up: USAGE on the schema lets a role name its objects, each of which but this refuses PUBLIC.
-GRANT USAGE ON SCHEMA {{.S}} TO PUBLIC;
+ALTER FUNCTION {{ident .EventTrigger}}.record_ddl_as(text, text, name) OWNER TO {{ident .Audit}};
+REVOKE ALL ON FUNCTION {{ident .EventTrigger}}.record_ddl_as(text, text, name) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION {{ident .EventTrigger}}.record_ddl_as(text, text, name) TO PUBLIC;
 
 -- record_ddl is the event trigger function. No SECURITY DEFINER: it runs as the role that runs the command, which
 -- current_user names whatever the session's user and SET ROLE's are (a function of the owner's, SECURITY DEFINER,
@@ -326,7 +340,7 @@ GRANT USAGE ON SCHEMA {{.S}} TO PUBLIC;
 CREATE OR REPLACE FUNCTION {{.S}}.record_ddl() RETURNS event_trigger LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp AS $ar$
 BEGIN
-	PERFORM {{.S}}.record_ddl_as(TG_EVENT, TG_TAG, current_user);
+	PERFORM {{ident .EventTrigger}}.record_ddl_as(TG_EVENT, TG_TAG, current_user);
 END
 $ar$;
 -- +goose StatementEnd

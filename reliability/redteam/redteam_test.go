@@ -1235,7 +1235,7 @@ func TestRedTeamOwner(t *testing.T) {
 		must(t, owner, `CREATE FUNCTION public.rt_forge() RETURNS integer LANGUAGE plpgsql AS $$
 			BEGIN
 				PERFORM set_config('auditrepo.ddl_role', 'auditrepo_migrator', true);
-				PERFORM auditrepo.record_ddl_as('ddl_command_end', 'ALTER TABLE', 'auditrepo_migrator');
+				PERFORM auditrepo_ddl.record_ddl_as('ddl_command_end', 'ALTER TABLE', 'auditrepo_migrator');
 				RETURN 1;
 			END$$`)
 		must(t, owner, "ALTER TABLE public.rt_settings ADD CONSTRAINT rt_forged CHECK (public.rt_forge() = 1)")
@@ -1256,7 +1256,7 @@ func TestRedTeamOwner(t *testing.T) {
 	// A role that is none of the audit schema's (another application's, say) still runs its DDL, recorded as its
 	// own: the event trigger function runs as whoever runs the command.
 	t.Run("other_roles_ddl_recorded", func(t *testing.T) {
-		const other = "rt_other_app"
+		other := "rt_other_app_" + strings.ToLower(rand.Text()[:8]) // roles are the server's: one per run
 		must(t, c.Super, "DO $$BEGIN CREATE ROLE "+other+" NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END$$")
 		t.Cleanup(func() {
 			c.Super.Exec(context.Background(), "DROP SCHEMA IF EXISTS rt_other CASCADE; DROP ROLE IF EXISTS "+other)
