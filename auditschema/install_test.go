@@ -565,3 +565,21 @@ func TestInstallKeepsTheCallersSearchPath(t *testing.T) {
 		t.Errorf("search_path after Install in a transaction that set its own: %q (%v), want the session's", path, err)
 	}
 }
+
+// The event trigger's function goes into a schema of its own, every role's to look up: one of that name made by
+// another role before the install, which could change what is put there, is refused, and nothing is installed.
+func TestInstallRefusesAnotherRolesDDLSchema(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.Empty(t)
+	if _, err := db.Exec(ctx, "CREATE SCHEMA auditrepo_ddl"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := auditschema.Install(ctx, db, auditschema.Config{})
+	if pgtest.SQLState(err) != "42501" || !strings.Contains(err.Error(), "schema auditrepo_ddl exists and is not auditrepo_audit's") {
+		t.Errorf("Install with another role's auditrepo_ddl: %v, want 42501 naming it", err)
+	}
+	var installed bool
+	if err := db.QueryRow(ctx, "SELECT to_regnamespace('auditrepo') IS NOT NULL").Scan(&installed); err != nil || installed {
+		t.Errorf("schema auditrepo installed: %v (%v), want nothing", installed, err)
+	}
+}
