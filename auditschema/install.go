@@ -146,7 +146,7 @@ type installation struct {
 
 // installed reads what is installed under c's schema. The table is looked up in the catalog, which needs no
 // privilege: to_regclass would need USAGE on the schema, which a CREATEROLE installer outside the owner role
-// lacks. The digests are read through to_jsonb, as revisions from before they were recorded lack their columns.
+// lacks.
 func installed(ctx context.Context, tx pgx.Tx, c Config) (installation, error) {
 	var found bool
 	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -159,14 +159,24 @@ func installed(ctx context.Context, tx pgx.Tx, c Config) (installation, error) {
 	}
 	var inst installation
 	err = asAuditMember(ctx, tx, c, func() error {
-		err := tx.QueryRow(ctx, `SELECT v.version, COALESCE(to_jsonb(v)->>'revision', ''), COALESCE(to_jsonb(v)->>'digest', '')
-			FROM `+pgx.Identifier{c.Schema, "schema_version"}.Sanitize()+` v ORDER BY v.version DESC LIMIT 1`).Scan(&inst.version, &inst.revision, &inst.digest)
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("auditschema: reading %s.schema_version: %w", c.Schema, err)
-		}
-		return nil
+		inst, err = readVersion(ctx, tx, c.Schema)
+		return err
 	})
 	return inst, err
+}
+
+// readVersion reads the newest row of schema's schema_version (version 0 when there is none), its digests through
+// to_jsonb, as revisions from before they were recorded lack their columns. Every name is qualified: the caller's
+// search_path may not be pinned.
+func readVersion(ctx context.Context, db DB, schema string) (installation, error) {
+	var inst installation
+	err := db.QueryRow(ctx, `SELECT v.version, COALESCE(pg_catalog.to_jsonb(v) OPERATOR(pg_catalog.->>) 'revision', ''),
+			COALESCE(pg_catalog.to_jsonb(v) OPERATOR(pg_catalog.->>) 'digest', '')
+		FROM `+pgx.Identifier{schema, "schema_version"}.Sanitize()+` v ORDER BY v.version DESC LIMIT 1`).Scan(&inst.version, &inst.revision, &inst.digest)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return installation{}, fmt.Errorf("auditschema: reading %s.schema_version: %w", schema, err)
+	}
+	return inst, nil
 }
 
 // Revision returns the revision of the audit schema this library installs, as schema_version.revision records
@@ -179,17 +189,8 @@ func Revision() (string, error) { return revision() }
 // before it does anything. It does not tell other names apart (schema_version.digest does). A schema that is not
 // installed fails with PostgreSQL's undefined_table (42P01).
 func InstalledRevision(ctx context.Context, db DB, schema string) (version int, rev string, err error) {
-	// Read through to_jsonb: a revision from before the digests were recorded lacks the column. Qualified, as the
-	// caller's search_path is not pinned here.
-	err = db.QueryRow(ctx, `SELECT v.version, COALESCE(pg_catalog.to_jsonb(v) OPERATOR(pg_catalog.->>) 'revision', '')
-		FROM `+pgx.Identifier{schema, "schema_version"}.Sanitize()+` v ORDER BY v.version DESC LIMIT 1`).Scan(&version, &rev)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, "", nil
-	}
-	if err != nil {
-		return 0, "", fmt.Errorf("auditschema: reading %s.schema_version: %w", schema, err)
-	}
-	return version, rev, nil
+	inst, err := readVersion(ctx, db, schema)
+	return inst.version, inst.revision, err
 }
 
 // refuseOther returns a *NotReadyError unless the installed schema inst is the one c.SQL() creates. Until a
