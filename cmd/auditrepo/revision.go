@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/auditrepo/auditrepo/auditschema"
@@ -43,6 +42,6 @@ func checkRevision(ctx context.Context, db auditschema.DB, schema string, denied
 	return failedError{fmt.Sprintf("audit schema %s is revision %s (schema version %d), but this auditrepo was built for revision %s (schema version %d): "+
 		"schema version %d is not released yet and its revisions differ, so this build could misread the trail or seal or drop rows by other rules; it did nothing. "+
 		"Run the auditrepo built from the revision that installed the schema; or install this build's schema (`auditrepo schema` prints its SQL) "+
-		"into a fresh database, or after exporting the trail and DROP SCHEMA %s CASCADE, as README's Upgrading says",
-		schema, got, version, want, auditschema.Version, auditschema.Version, pgx.Identifier{schema}.Sanitize())}
+		"into a fresh database, or after exporting the trail and dropping the audit schema, as README's Upgrading says",
+		schema, got, version, want, auditschema.Version, auditschema.Version)}
 }
