@@ -13,10 +13,14 @@
 #            -same-sql derives it as the floor's: not SECURITY DEFINER, no pinned search_path, no claim read, actor
 #            columns NULL; the application role granted INSERT on the audit table for it): the floor on the
 #            very rows the audited arm updates, whose table and index pages are not the floor schema's copies'
+#   definer, pinned, set, read  the least the design's mechanisms cost, each arm adding one to the one before:
+#            same's function made SECURITY DEFINER (definer), its search_path pinned (pinned), sqlc's statement
+#            setting the claim with set_config (set), the trigger reading the setting into each row (read), with
+#            no binding to the statement, no parsing, no checks
 #   trigger  sqlc's statement on the real tables: the generated SECURITY DEFINER trigger, no claim made
 #   audited  the generated statement on the real tables: the claim and the trigger
 # Every arm is sent the same parameters (the claim's included), so parsing the EXECUTE costs them the same.
-# Needs valgrind and the PostgreSQL server binaries; takes about two minutes. N1 and N2: CALLGRIND_N1 (100)
+# Needs valgrind and the PostgreSQL server binaries; takes about five minutes. N1 and N2: CALLGRIND_N1 (100)
 # and CALLGRIND_N2 (400).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -70,6 +74,28 @@ row=$(psql "postgres://postgres@127.0.0.1:$port/$db" -AtF, -c \
 IFS=, read -r id patient dentist clinic date time type <<<"$row"
 # The same arm's trigger function: the generated one made plain in place, as auditbench makes the floor's.
 DATABASE_URL="postgres://postgres@127.0.0.1:$port/$db" go run ./cmd/auditbench -same-sql >"$tmp/same.sql"
+# The lower-bound arms' functions, each derived from the one before; derive checks every edit was made.
+derive() {
+	local from=$1 to=$2 want=$3; shift 3
+	sed "$@" "$tmp/$from.sql" >"$tmp/$to.sql"
+	if cmp -s "$tmp/$from.sql" "$tmp/$to.sql" || ! grep -q "$want" "$tmp/$to.sql"; then
+		log "deriving arm $to from $from: the edit found nothing to change"; exit 1
+	fi
+}
+fn=auditrepo.audit_public_appointments
+derive same definer "SECURITY DEFINER" -e "\$a ALTER FUNCTION $fn() SECURITY DEFINER;\nGRANT INSERT ON auditrepo.audit_log TO auditrepo_writer;"
+derive definer pinned "SET search_path" -e "s/^ALTER FUNCTION $fn() SECURITY DEFINER;/ALTER FUNCTION $fn() SECURITY DEFINER SET search_path = pg_catalog, pg_temp;/"
+cp "$tmp/pinned.sql" "$tmp/set.sql"
+derive pinned read "NULL::inet, c, NULL::text, NULL::text" -e "s/^BEGIN\$/DECLARE c text := pg_catalog.current_setting('auditrepo.claim', true);\nBEGIN/" \
+	-e "s/'unattributed', NULL::bigint, NULL::inet, NULL::text, NULL::text, NULL::text/'unattributed', NULL::bigint, NULL::inet, c, NULL::text, NULL::text/"
+chmod 644 "$tmp"/*.sql
+# The set and read arms' statements: sqlc's with the claim set by a bare set_config, as the generated statement
+# adds its claim (Update: one more condition; Create: a SELECT's WHERE).
+set_update=$(printf '%s' "$sqlc_update" | sed 's/^RETURNING/AND pg_catalog.set_config($$auditrepo.claim$$, $10, true) IS NOT NULL RETURNING/')
+set_create=$(printf '%s' "$audited_create" | sed 's/auditrepo\.claim_public_appointments(\$9, [^)]*)/pg_catalog.set_config($$auditrepo.claim$$, $9, true) IS NOT NULL/')
+for v in set_update set_create; do
+	grep -q 'set_config' <<<"${!v}" || { log "no claim in $v"; exit 1; }
+done
 as_server "$bindir/pg_ctl" -D "$tmp/data" -m fast -w stop >/dev/null
 mv "$tmp/data" "$tmp/seeded"
 
@@ -123,12 +149,13 @@ ratio() { awk -v a="$1" -v f="$2" 'BEGIN { printf "%.3f", a / f }'; }
 printf '%-8s %-8s %14s %9s %9s\n' op arm instructions "/ floor" "/ same"
 for op in create update; do
 	floor= same=
-	for arm in floor same trigger audited; do
+	for arm in floor same definer pinned set read trigger audited; do
 		path=public sql=$sqlc_create setup=
 		[ $op = update ] && sql=$sqlc_update
 		case $arm in
 		floor) path="floor, public" ;;
-		same) setup=$tmp/same.sql ;;
+		same|definer|pinned) setup=$tmp/$arm.sql ;;
+		set|read) setup=$tmp/$arm.sql sql=$set_create; [ $op = update ] && sql=$set_update ;;
 		audited) sql=$audited_create; [ $op = update ] && sql=$audited_update ;;
 		esac
 		fresh "$setup"
