@@ -2,11 +2,20 @@ package redteam_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math/big"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/auditrepo/auditrepo/audit"
+	"github.com/auditrepo/auditrepo/auditschema"
+	"github.com/auditrepo/auditrepo/gen/db"
+	"github.com/auditrepo/auditrepo/gen/repo"
 	"github.com/auditrepo/auditrepo/internal/clinictest"
 	"github.com/auditrepo/auditrepo/migrations"
 )
@@ -92,6 +101,46 @@ func TestRedTeamRT16aOwner(t *testing.T) {
 				t.Errorf("FINDING: an audit row no change made, added by the owner's code run as %s: %v (db_role %s, actor %s/%v)",
 					migrations.Audit.Writer, r, r.DBRole, r.ActorKind, deref(r.ActorID))
 			}
+		}
+	})
+
+	// A column a trigger function reads in another table (invoices' finds its patient in appointments.patient_id)
+	// renamed away, and a column of that name added with the patient of the owner's choosing as its default: the
+	// layout of appointments changed, so its own writes are refused (stale), but invoices' trigger function, which
+	// reads appointments.patient_id by name, is not made stale, and files every invoice change under the new
+	// column's patient. The commands are in ddl_log, as ALTER TABLE of appointments; nothing there says that the
+	// invoices' audit rows now name another patient, and the real patient's trail silently misses them.
+	t.Run("read_column_swapped_misfiles_dependents", func(t *testing.T) {
+		t.Cleanup(func() {
+			c.Super.Exec(context.Background(), `ALTER TABLE appointments DROP COLUMN IF EXISTS patient_id;
+				ALTER TABLE appointments RENAME COLUMN rt16a_real_patient TO patient_id`)
+			if err := repo.Install(context.Background(), c.Super, auditschema.Config{}); err != nil {
+				t.Errorf("repo.Install after undoing the swap: %v", err)
+			}
+		})
+		dm := ddlMark(t, c)
+		must(t, c.Owner, "ALTER TABLE appointments RENAME COLUMN patient_id TO rt16a_real_patient")
+		must(t, c.Owner, fmt.Sprintf("ALTER TABLE appointments ADD COLUMN patient_id bigint NOT NULL DEFAULT %d", c.Patient2))
+		if ddl := ddlSince(t, c, dm); len(ddl) < 2 {
+			t.Errorf("the owner's ALTER TABLEs are not in ddl_log: %+v", ddl)
+		}
+		// appointments itself refuses writes until installed again.
+		try(t, c.App, "55000", "UPDATE appointments SET type = 'rt16a' WHERE id = $1", c.Appt1)
+		// An invoice of Appt1, Patient1's appointment, through the repository, by the dentist.
+		m := clinictest.MaxID(t, c.Reviewer)
+		inv, err := repo.NewInvoiceRepo(c.App).Create(c.Ctx, db.CreateInvoiceParams{AppointmentID: c.Appt1,
+			Amount: pgtype.Numeric{Int: big.NewInt(500), Exp: -2, Valid: true}, Status: "open",
+			DueDate: pgtype.Date{Time: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), Valid: true}})
+		if err != nil {
+			if !errors.Is(err, audit.ErrAuditWrite) {
+				t.Errorf("creating an invoice: %v, want it refused as stale (ErrAuditWrite) or filed under patient %d", err, c.Patient1)
+			}
+			return
+		}
+		rows := clinictest.Since(t, c.Reviewer, m)
+		if len(rows) != 1 || rows[0].TargetID != inv.ID || rows[0].PatientID == nil || *rows[0].PatientID != c.Patient1 {
+			t.Errorf("FINDING: invoice %d of appointment %d (patient %d) was written and filed as %v: invoices' trigger function still reads appointments.patient_id by name, now the owner's column, and the patient's trail misses the invoice",
+				inv.ID, c.Appt1, c.Patient1, rows)
 		}
 	})
 }
