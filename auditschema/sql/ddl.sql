@@ -103,9 +103,9 @@ GRANT EXECUTE ON FUNCTION {{.S}}.stale(regprocedure, text) TO {{ident .Audit}};
 -- commands call it, so every role may; called outside an event trigger it fails (pg_event_trigger_ddl_commands and
 -- pg_event_trigger_dropped_objects refuse), and code run inside a command of its own (a default, a CHECK) can at
 -- most add rows, naming any role, about the commands collected so far: the command's own row is written at its end,
--- as the role it runs as. It is alone in a schema of its own, which every role may look up: the audit schema's
--- names stay hidden from roles that are none of its (a PREPARE of a SELECT locks the table it names before any
--- privilege is checked: any login could keep maintain() from adding partitions).
+-- as the role it runs as. It is alone in a schema of its own (with models_installed, below), which every role may
+-- look up: the audit schema's names stay hidden from roles that are none of its (a PREPARE of a SELECT locks the
+-- table it names before any privilege is checked: any login could keep maintain() from adding partitions).
 CREATE SCHEMA IF NOT EXISTS {{ident .EventTrigger}} AUTHORIZATION {{ident .Audit}};
 -- +goose StatementBegin
 DO $ar$
@@ -274,11 +274,11 @@ BEGIN
 						USING ERRCODE = 'insufficient_privilege';
 				END IF;
 				audited := {{.S}}.foreign_code(target);
-				-- CREATE INDEX CONCURRENTLY commits the index in transactions of its own before this runs (so it is
-				-- older than this one): refusing it would undo this row and leave the index, invalid, for a REINDEX,
-				-- which fires no event trigger, to make valid. It is recorded instead, and every audited table whose
-				-- trigger function reads the table refuses writes until the models are installed again, which
-				-- refuses the index.
+				-- CREATE INDEX CONCURRENTLY (a superuser's: refuse_concurrent_index refuses other roles') commits the
+				-- index in transactions of its own before this runs (so it is older than this one): refusing it would
+				-- undo this row and leave the index, invalid, for a REINDEX, which fires no event trigger, to make
+				-- valid. It is recorded instead, and every audited table whose trigger function reads the table
+				-- refuses writes until the models are installed again, which refuses the index.
 				IF audited IS NOT NULL AND r.command_tag = 'CREATE INDEX'
 				   AND (SELECT age(c.xmin) FROM pg_class c WHERE c.oid = r.objid) > 0 THEN
 					SELECT stubs || array_agg(a.func), whys || array_agg(format('the audit triggers of %s are stale: an index of %s, made concurrently, uses %s, which is no superuser, and planning their reads would run it as the writer role: writes to %s are refused until the index is dropped and the models installed again',
@@ -356,6 +356,45 @@ ALTER FUNCTION {{.S}}.refuse_rewrite() OWNER TO {{ident .Audit}};
 REVOKE ALL ON FUNCTION {{.S}}.audited_types(), {{.S}}.note_enums(), {{.S}}.refuse_rewrite() FROM PUBLIC;
 DROP EVENT TRIGGER IF EXISTS {{ident (print .EventTrigger "_rewrite")}};
 CREATE EVENT TRIGGER {{ident (print .EventTrigger "_rewrite")}} ON table_rewrite EXECUTE FUNCTION {{.S}}.refuse_rewrite();
+-- models_installed says whether any table is audited here, for refuse_concurrent_index, which runs as roles that
+-- may not read audited_tables. That much pg_trigger tells every role already (the tables' audit_* triggers).
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION {{ident .EventTrigger}}.models_installed() RETURNS boolean LANGUAGE sql STABLE
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $ar$
+SELECT EXISTS (SELECT FROM {{.S}}.audited_tables)
+$ar$;
+-- +goose StatementEnd
+ALTER FUNCTION {{ident .EventTrigger}}.models_installed() OWNER TO {{ident .Audit}};
+REVOKE ALL ON FUNCTION {{ident .EventTrigger}}.models_installed() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION {{ident .EventTrigger}}.models_installed() TO PUBLIC;
+
+-- refuse_concurrent_index refuses CREATE INDEX CONCURRENTLY by a role that is no superuser where models are
+-- installed. Its build runs after the index is committed: a build that fails there (on a row its expression raises
+-- for) leaves the index, invalid, and no ddl_command_end fires to record it or make the audited tables reading its
+-- table stale (record_ddl_as); a REINDEX, which fires no event trigger, then makes it valid, and the owner's code in
+-- it runs as the writer role when their trigger functions plan their reads. At ddl_command_start PostgreSQL gives no
+-- parse tree, so the command is told by its text: CIC runs in no transaction block, function or message of several
+-- statements, so current_query() is its own text, where the keyword can be neither quoted nor escaped. A command
+-- whose text merely holds the word (an index named concurrently_x) is refused too, with this message.
+-- No SECURITY DEFINER: it runs as the role that runs the command, which current_user names.
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION {{.S}}.refuse_concurrent_index() RETURNS event_trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp AS $ar$
+BEGIN
+	IF strpos(lower(current_query()), 'concurrently') > 0
+	   AND NOT EXISTS (SELECT FROM pg_roles r WHERE r.rolname = current_user AND r.rolsuper)
+	   AND {{ident .EventTrigger}}.models_installed() THEN
+		RAISE EXCEPTION 'CREATE INDEX CONCURRENTLY refused: % is no superuser, and a concurrent build that fails leaves its index behind, invalid and unrecorded, for a REINDEX (which fires no event trigger) to make valid', current_user
+			USING ERRCODE = 'insufficient_privilege', HINT = 'Run it without CONCURRENTLY, or as a superuser.';
+	END IF;
+END
+$ar$;
+-- +goose StatementEnd
+ALTER FUNCTION {{.S}}.refuse_concurrent_index() OWNER TO {{ident .Audit}};
+REVOKE ALL ON FUNCTION {{.S}}.refuse_concurrent_index() FROM PUBLIC;
+DROP EVENT TRIGGER IF EXISTS {{ident (print .EventTrigger "_concurrent")}};
+CREATE EVENT TRIGGER {{ident (print .EventTrigger "_concurrent")}} ON ddl_command_start WHEN TAG IN ('CREATE INDEX')
+	EXECUTE FUNCTION {{.S}}.refuse_concurrent_index();
 DROP EVENT TRIGGER IF EXISTS {{ident (print .EventTrigger "_start")}};
 CREATE EVENT TRIGGER {{ident (print .EventTrigger "_start")}} ON ddl_command_start WHEN TAG IN ('ALTER TYPE')
 	EXECUTE FUNCTION {{.S}}.note_enums();

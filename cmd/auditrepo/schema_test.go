@@ -35,8 +35,8 @@ func TestSchemaIsAGooseMigration(t *testing.T) {
 		t.Error("Install created the schema again after the migration had")
 	}
 	var triggers int
-	if err := pool.QueryRow(context.Background(), "SELECT count(*) FROM pg_event_trigger WHERE evtname LIKE 'auditrepo_ddl%'").Scan(&triggers); err != nil || triggers != 5 {
-		t.Errorf("%d event triggers (%v), want 5", triggers, err)
+	if err := pool.QueryRow(context.Background(), "SELECT count(*) FROM pg_event_trigger WHERE evtname LIKE 'auditrepo_ddl%'").Scan(&triggers); err != nil || triggers != 6 {
+		t.Errorf("%d event triggers (%v), want 6", triggers, err)
 	}
 }
 

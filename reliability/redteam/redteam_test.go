@@ -1568,9 +1568,10 @@ func TestRedTeamOwner(t *testing.T) {
 	// Whatever command changes an audited table's columns (ALTER VIEW and ALTER TYPE ... RENAME ATTRIBUTE rename
 	// a table's columns too; a column dropped and added again keeps its name), its writes are refused until the
 	// models are installed again: two columns swapped by renames would otherwise record one's value as the other.
-	// CREATE INDEX CONCURRENTLY commits the index before the event trigger can refuse it: an index using the owner's
-	// function on a table the trigger functions read is recorded, and the audited tables reading it refuse writes
-	// (55000) until the index is dropped and the models installed again (which refuses it while it is there).
+	// CREATE INDEX CONCURRENTLY commits the index before ddl_command_end, where the event trigger refuses an index
+	// of code of a role that is no superuser. A superuser's, over the owner's function (foreign code all the same), is
+	// recorded, and the audited tables reading its table refuse writes (55000) until the index is dropped and the
+	// models installed again (which refuses it while it is there).
 	t.Run("concurrent_index_with_code_stops_writes", func(t *testing.T) {
 		t.Cleanup(func() {
 			c.Super.Exec(context.Background(), "DROP INDEX IF EXISTS public.rt_cic; DROP FUNCTION IF EXISTS public.rt_cic_f(bigint)")
@@ -1580,7 +1581,7 @@ func TestRedTeamOwner(t *testing.T) {
 		})
 		must(t, owner, "CREATE FUNCTION public.rt_cic_f(v bigint) RETURNS bigint LANGUAGE sql IMMUTABLE AS 'SELECT v'")
 		dm := ddlMark(t, c)
-		must(t, owner, "CREATE INDEX CONCURRENTLY rt_cic ON invoices ((public.rt_cic_f(appointment_id)))")
+		must(t, c.Super, "CREATE INDEX CONCURRENTLY rt_cic ON invoices ((public.rt_cic_f(appointment_id)))")
 		if ddl := ddlSince(t, c, dm); !slices.ContainsFunc(ddl, func(d ddlRow) bool { return d.CommandTag == "CREATE INDEX" && d.ObjectIdentity == "public.rt_cic" }) {
 			t.Errorf("CREATE INDEX CONCURRENTLY public.rt_cic is not in ddl_log: %+v", ddl)
 		}
@@ -1590,6 +1591,26 @@ func TestRedTeamOwner(t *testing.T) {
 		if err := repo.Install(ctx, c.Super, auditschema.Config{}); err == nil || !strings.Contains(err.Error(), "public.rt_cic_f") {
 			t.Errorf("repo.Install with the index: %v, want it refused naming public.rt_cic_f", err)
 		}
+	})
+
+	// The owner's CREATE INDEX CONCURRENTLY is refused before it starts, whatever its index uses and however it
+	// spells the keyword: a concurrent build that fails leaves its index, invalid, with no ddl_command_end to record
+	// it, for a REINDEX (no event trigger) to make valid (TestRedTeamRT16aOwner). Without CONCURRENTLY it is the
+	// event trigger's as ever.
+	t.Run("concurrent_index_refused_for_owner", func(t *testing.T) {
+		t.Cleanup(func() { c.Super.Exec(context.Background(), "DROP INDEX IF EXISTS public.rt_cic_plain") })
+		for _, sql := range []string{
+			"CREATE INDEX CONCURRENTLY rt_cic_owner ON invoices (amount)",
+			"create index concurrently rt_cic_owner on invoices (amount)",
+			"Create Unique Index CoNcUrReNtLy IF NOT EXISTS rt_cic_owner ON users (id)",
+		} {
+			try(t, owner, denied+" CREATE INDEX CONCURRENTLY refused", sql)
+		}
+		var left bool
+		if err := c.Super.QueryRow(ctx, "SELECT to_regclass('public.rt_cic_owner') IS NOT NULL").Scan(&left); err != nil || left {
+			t.Errorf("an index rt_cic_owner is left behind: %v (%v)", left, err)
+		}
+		must(t, owner, "CREATE INDEX rt_cic_plain ON invoices (amount)")
 	})
 
 	t.Run("columns_changed_by_any_command", func(t *testing.T) {

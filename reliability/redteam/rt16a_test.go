@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -29,12 +27,13 @@ func TestRedTeamRT16aOwner(t *testing.T) {
 	ctx := context.Background()
 
 	// A CREATE INDEX CONCURRENTLY that fails after its first transaction leaves its index behind, invalid, and no
-	// ddl_command_end event fires for it: nothing is recorded, and the audited tables that read the table are not
-	// made stale (the guard of concurrent_index_with_code_stops_writes only runs when the build succeeds). A REINDEX
-	// (no event trigger) then makes the index valid. Its predicate calls the owner's function with a constant, which
-	// the planner folds when it first plans a read of the table in a session: in appointments' trigger function,
-	// listing the invoices a patient move takes along, as the writer role. There the owner's code adds audit rows of
-	// its choosing: here a DELETE of appointment 777 by the dentist, which never happened.
+	// ddl_command_end event fires for it: nothing would be recorded, and the audited tables that read the table would
+	// not be made stale (the guard of concurrent_index_with_code_stops_writes only runs when the build succeeds). A
+	// REINDEX (no event trigger) would then make the index valid. Its predicate calls the owner's function with a
+	// constant, which the planner folds when it first plans a read of the table in a session: in appointments'
+	// trigger function, listing the invoices a patient move takes along, as the writer role. There the owner's code
+	// would add audit rows of its choosing: here a DELETE of appointment 777 by the dentist, which never happened.
+	// The event trigger refuses the owner's CREATE INDEX CONCURRENTLY at ddl_command_start, before any index exists.
 	t.Run("failed_concurrent_index_plants_writer_code", func(t *testing.T) {
 		t.Cleanup(func() {
 			c.Super.Exec(context.Background(), `DROP INDEX IF EXISTS public.rt16a_cic;
@@ -62,38 +61,21 @@ func TestRedTeamRT16aOwner(t *testing.T) {
 				END IF;
 				RETURN v;
 			END $$`)
-		dm := ddlMark(t, c)
 		must(t, owner, "SET rt16a.fail = on")
-		_, err := owner.Exec(ctx, "CREATE INDEX CONCURRENTLY rt16a_cic ON public.invoices ((public.rt16a_fail(appointment_id))) WHERE public.rt16a_gate(1) = 1")
-		if err == nil || !strings.Contains(err.Error(), "fails on purpose") {
-			t.Fatalf("the concurrent build: %v, want it to fail in its build", err)
-		}
+		try(t, owner, denied+" CREATE INDEX CONCURRENTLY refused",
+			"CREATE INDEX CONCURRENTLY rt16a_cic ON public.invoices ((public.rt16a_fail(appointment_id))) WHERE public.rt16a_gate(1) = 1")
 		must(t, owner, "RESET rt16a.fail")
-		var valid bool
-		if err := c.Super.QueryRow(ctx, "SELECT indisvalid FROM pg_index WHERE indexrelid = 'public.rt16a_cic'::regclass").Scan(&valid); err != nil {
-			t.Fatalf("the failed build left no index behind (%v): the attack was not made", err)
-		}
-		must(t, owner, "REINDEX INDEX public.rt16a_cic")
-
-		ddl := ddlSince(t, c, dm)
-		if !slices.ContainsFunc(ddl, func(d ddlRow) bool { return strings.Contains(d.ObjectIdentity+d.Statement, "rt16a_cic") }) {
-			t.Errorf("FINDING: the failed CREATE INDEX CONCURRENTLY of public.rt16a_cic (using %s's functions, on a table the trigger functions read) is not in ddl_log: %+v",
-				"the owner", ddl)
+		var left bool
+		if err := c.Super.QueryRow(ctx, "SELECT to_regclass('public.rt16a_cic') IS NOT NULL").Scan(&left); err != nil || left {
+			t.Fatalf("the refused build left an index rt16a_cic behind: %v (%v)", left, err)
 		}
 
-		// The application moves Appt1 (and its invoice) to Patient2, on a session that has not read invoices yet.
+		// The application moves Appt1 (and its invoice) to Patient2, on a session that has not read invoices yet:
+		// only its true rows are written.
 		app := dedicated(t, c.App, nil)
 		m := clinictest.MaxID(t, c.Reviewer)
-		_, err = app.Exec(ctx, "UPDATE appointments SET patient_id = $1 WHERE id = $2", c.Patient2, c.Appt1)
-		rows := clinictest.Since(t, c.Reviewer, m)
-		if err != nil {
-			refused(t, err, "55000", "a write to a table whose trigger function reads an index made of the owner's code")
-			if len(rows) != 0 {
-				t.Errorf("a refused write left audit rows %v", rows)
-			}
-			return
-		}
-		for _, r := range rows {
+		must(t, app, "UPDATE appointments SET patient_id = $1 WHERE id = $2", c.Patient2, c.Appt1)
+		for _, r := range clinictest.Since(t, c.Reviewer, m) {
 			switch {
 			case r.Action == "UPDATE" && r.TargetTable == "appointments" && r.TargetID == c.Appt1:
 			case r.Action == "MOVE" && r.TargetTable == "invoices" && r.TargetID == c.Invoice:
@@ -101,6 +83,10 @@ func TestRedTeamRT16aOwner(t *testing.T) {
 				t.Errorf("FINDING: an audit row no change made, added by the owner's code run as %s: %v (db_role %s, actor %s/%v)",
 					migrations.Audit.Writer, r, r.DBRole, r.ActorKind, deref(r.ActorID))
 			}
+		}
+		var forged int
+		if err := c.Reviewer.QueryRow(ctx, "SELECT count(*) FROM auditrepo.audit_log WHERE changes::text LIKE '%rt16a-forged%'").Scan(&forged); err != nil || forged != 0 {
+			t.Errorf("FINDING: %d forged audit rows (%v)", forged, err)
 		}
 	})
 
