@@ -303,7 +303,10 @@ BEGIN
 			-- retyped, whatever the command): its audit function would miss a new one, print another in its place,
 			-- or fail with its whole statement as the error. It is replaced by one refusing every write until the
 			-- models are generated again from the table and installed (which replaces it back): by its owner, the
-			-- writer role, given CREATE on this schema for that alone (replacing a function takes it).
+			-- writer role, given CREATE on this schema for that alone (replacing a function takes it). So are the
+			-- trigger functions that read the table (reads): they read its columns by name too, and a column renamed
+			-- away with another added under its name (appointments.patient_id) would file their rows under the new
+			-- column's patient.
 			IF model.tbl IS NOT NULL AND {{.S}}.relation_layout(model.tbl) IS DISTINCT FROM model.layout THEN
 				SELECT string_agg(x.col, ', ' ORDER BY x.col) INTO changed
 				FROM (SELECT split_part(coalesce(n.e, o.e), ' ', 2) AS col FROM unnest({{.S}}.relation_layout(model.tbl)) n(e)
@@ -311,6 +314,10 @@ BEGIN
 				stubs := stubs || model.func;
 				whys := whys || format('the audit triggers of %s are stale: its columns changed since they were installed (%s): writes to it are refused until they are installed again',
 					model.name, changed);
+				SELECT stubs || array_agg(a.func), whys || array_agg(format('the audit triggers of %s are stale: they read %s, whose columns changed since they were installed (%s): writes to %s are refused until they are installed again',
+					a.name, model.name, changed, a.name))
+				INTO stubs, whys
+				FROM {{.S}}.audited_tables a WHERE model.name = ANY (a.reads);
 			END IF;
 		END LOOP;
 		IF cardinality(stubs) > 0 THEN

@@ -92,10 +92,10 @@ func TestRedTeamRT16aOwner(t *testing.T) {
 
 	// A column a trigger function reads in another table (invoices' finds its patient in appointments.patient_id)
 	// renamed away, and a column of that name added with the patient of the owner's choosing as its default: the
-	// layout of appointments changed, so its own writes are refused (stale), but invoices' trigger function, which
-	// reads appointments.patient_id by name, is not made stale, and files every invoice change under the new
-	// column's patient. The commands are in ddl_log, as ALTER TABLE of appointments; nothing there says that the
-	// invoices' audit rows now name another patient, and the real patient's trail silently misses them.
+	// layout of appointments changed, so its own writes are refused (stale); invoices' trigger function, which reads
+	// appointments.patient_id by name, would file every invoice change under the new column's patient, and the real
+	// patient's trail would silently miss them. It is made stale too: the audited tables whose trigger functions
+	// read a table whose layout changed refuse writes until the models are installed again.
 	t.Run("read_column_swapped_misfiles_dependents", func(t *testing.T) {
 		t.Cleanup(func() {
 			c.Super.Exec(context.Background(), `ALTER TABLE appointments DROP COLUMN IF EXISTS patient_id;
@@ -110,23 +110,20 @@ func TestRedTeamRT16aOwner(t *testing.T) {
 		if ddl := ddlSince(t, c, dm); len(ddl) < 2 {
 			t.Errorf("the owner's ALTER TABLEs are not in ddl_log: %+v", ddl)
 		}
-		// appointments itself refuses writes until installed again.
-		try(t, c.App, "55000", "UPDATE appointments SET type = 'rt16a' WHERE id = $1", c.Appt1)
-		// An invoice of Appt1, Patient1's appointment, through the repository, by the dentist.
+		// appointments itself refuses writes until installed again, and so does invoices, which reads it.
 		m := clinictest.MaxID(t, c.Reviewer)
-		inv, err := repo.NewInvoiceRepo(c.App).Create(c.Ctx, db.CreateInvoiceParams{AppointmentID: c.Appt1,
+		try(t, c.App, "55000", "UPDATE appointments SET type = 'rt16a' WHERE id = $1", c.Appt1)
+		try(t, c.App, "55000 they read public.appointments", "UPDATE invoices SET amount = amount + 1 WHERE id = $1", c.Invoice)
+		// An invoice of Appt1, Patient1's appointment, through the repository, by the dentist.
+		_, err := repo.NewInvoiceRepo(c.App).Create(c.Ctx, db.CreateInvoiceParams{AppointmentID: c.Appt1,
 			Amount: pgtype.Numeric{Int: big.NewInt(500), Exp: -2, Valid: true}, Status: "open",
 			DueDate: pgtype.Date{Time: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), Valid: true}})
-		if err != nil {
-			if !errors.Is(err, audit.ErrAuditWrite) {
-				t.Errorf("creating an invoice: %v, want it refused as stale (ErrAuditWrite) or filed under patient %d", err, c.Patient1)
-			}
-			return
+		if !errors.Is(err, audit.ErrAuditWrite) {
+			t.Errorf("FINDING: creating an invoice of appointment %d (patient %d): %v, want it refused as stale (ErrAuditWrite): invoices' trigger function reads appointments.patient_id by name, now the owner's column",
+				c.Appt1, c.Patient1, err)
 		}
-		rows := clinictest.Since(t, c.Reviewer, m)
-		if len(rows) != 1 || rows[0].TargetID != inv.ID || rows[0].PatientID == nil || *rows[0].PatientID != c.Patient1 {
-			t.Errorf("FINDING: invoice %d of appointment %d (patient %d) was written and filed as %v: invoices' trigger function still reads appointments.patient_id by name, now the owner's column, and the patient's trail misses the invoice",
-				inv.ID, c.Appt1, c.Patient1, rows)
+		if rows := clinictest.Since(t, c.Reviewer, m); len(rows) != 0 {
+			t.Errorf("refused writes left audit rows %v", rows)
 		}
 	})
 }
