@@ -18,11 +18,9 @@ import (
 	"github.com/auditrepo/auditrepo/migrations"
 )
 
-// Red-team round rt16a: attacks not covered by TestRedTeamOwner and TestRedTeamApp. Each subtest asserts the
-// secure outcome, so each fails while its attack works.
-
-// TestRedTeamRT16aOwner holds the owner's attacks (a login member of auditrepo_owner, c.Owner).
-func TestRedTeamRT16aOwner(t *testing.T) {
+// TestRedTeamOwnerReads holds the owner's attacks on the tables the audit trigger functions read (a login member
+// of auditrepo_owner, c.Owner): code planted for the writer role to run, and columns swapped under a reader.
+func TestRedTeamOwnerReads(t *testing.T) {
 	c := clinictest.New(t).AddRecords(t) // an invoice of Appt1: the concurrent build below has a row to fail on
 	ctx := context.Background()
 
@@ -36,38 +34,38 @@ func TestRedTeamRT16aOwner(t *testing.T) {
 	// The event trigger refuses the owner's CREATE INDEX CONCURRENTLY at ddl_command_start, before any index exists.
 	t.Run("failed_concurrent_index_plants_writer_code", func(t *testing.T) {
 		t.Cleanup(func() {
-			c.Super.Exec(context.Background(), `DROP INDEX IF EXISTS public.rt16a_cic;
-				DROP FUNCTION IF EXISTS public.rt16a_gate(integer), public.rt16a_fail(bigint), public.rt16a_plant()`)
+			c.Super.Exec(context.Background(), `DROP INDEX IF EXISTS public.rt_cic;
+				DROP FUNCTION IF EXISTS public.rt_gate(integer), public.rt_fail(bigint), public.rt_plant()`)
 		})
 		owner := dedicated(t, c.Owner, nil)
-		must(t, owner, fmt.Sprintf(`CREATE FUNCTION public.rt16a_plant() RETURNS void LANGUAGE plpgsql AS $$
+		must(t, owner, fmt.Sprintf(`CREATE FUNCTION public.rt_plant() RETURNS void LANGUAGE plpgsql AS $$
 			BEGIN
 				INSERT INTO auditrepo.audit_log_writes (actor_kind, actor_id, action, target_table, target_id, patient_id, changes)
-				VALUES ('user', %d, 'DELETE', 'appointments', 777, %d, '{"deleted_record": {"id": 777, "type": "rt16a-forged"}}');
+				VALUES ('user', %d, 'DELETE', 'appointments', 777, %d, '{"deleted_record": {"id": 777, "type": "forged"}}');
 			END $$`, c.Dentist, c.Patient2))
 		// Folded with its constant argument when a session first plans a read of invoices: as whoever plans it.
-		must(t, owner, `CREATE FUNCTION public.rt16a_gate(v integer) RETURNS integer LANGUAGE plpgsql IMMUTABLE AS $$
+		must(t, owner, `CREATE FUNCTION public.rt_gate(v integer) RETURNS integer LANGUAGE plpgsql IMMUTABLE AS $$
 			BEGIN
 				IF current_user = '`+migrations.Audit.Writer+`' THEN
-					PERFORM public.rt16a_plant();
+					PERFORM public.rt_plant();
 				END IF;
 				RETURN v;
 			END $$`)
-		// Called for each row by the build (not by the CREATE's first transaction): fails it while rt16a.fail is on.
-		must(t, owner, `CREATE FUNCTION public.rt16a_fail(v bigint) RETURNS bigint LANGUAGE plpgsql IMMUTABLE AS $$
+		// Called for each row by the build (not by the CREATE's first transaction): fails it while redteam.fail is on.
+		must(t, owner, `CREATE FUNCTION public.rt_fail(v bigint) RETURNS bigint LANGUAGE plpgsql IMMUTABLE AS $$
 			BEGIN
-				IF current_setting('rt16a.fail', true) = 'on' THEN
-					RAISE EXCEPTION 'rt16a: the concurrent build fails on purpose';
+				IF current_setting('redteam.fail', true) = 'on' THEN
+					RAISE EXCEPTION 'redteam: the concurrent build fails on purpose';
 				END IF;
 				RETURN v;
 			END $$`)
-		must(t, owner, "SET rt16a.fail = on")
+		must(t, owner, "SET redteam.fail = on")
 		try(t, owner, denied+" CREATE INDEX CONCURRENTLY refused",
-			"CREATE INDEX CONCURRENTLY rt16a_cic ON public.invoices ((public.rt16a_fail(appointment_id))) WHERE public.rt16a_gate(1) = 1")
-		must(t, owner, "RESET rt16a.fail")
+			"CREATE INDEX CONCURRENTLY rt_cic ON public.invoices ((public.rt_fail(appointment_id))) WHERE public.rt_gate(1) = 1")
+		must(t, owner, "RESET redteam.fail")
 		var left bool
-		if err := c.Super.QueryRow(ctx, "SELECT to_regclass('public.rt16a_cic') IS NOT NULL").Scan(&left); err != nil || left {
-			t.Fatalf("the refused build left an index rt16a_cic behind: %v (%v)", left, err)
+		if err := c.Super.QueryRow(ctx, "SELECT to_regclass('public.rt_cic') IS NOT NULL").Scan(&left); err != nil || left {
+			t.Fatalf("the refused build left an index rt_cic behind: %v (%v)", left, err)
 		}
 
 		// The application moves Appt1 (and its invoice) to Patient2, on a session that has not read invoices yet:
@@ -85,7 +83,7 @@ func TestRedTeamRT16aOwner(t *testing.T) {
 			}
 		}
 		var forged int
-		if err := c.Reviewer.QueryRow(ctx, "SELECT count(*) FROM auditrepo.audit_log WHERE changes::text LIKE '%rt16a-forged%'").Scan(&forged); err != nil || forged != 0 {
+		if err := c.Reviewer.QueryRow(ctx, "SELECT count(*) FROM auditrepo.audit_log WHERE changes::text LIKE '%forged%'").Scan(&forged); err != nil || forged != 0 {
 			t.Errorf("FINDING: %d forged audit rows (%v)", forged, err)
 		}
 	})
@@ -99,20 +97,20 @@ func TestRedTeamRT16aOwner(t *testing.T) {
 	t.Run("read_column_swapped_misfiles_dependents", func(t *testing.T) {
 		t.Cleanup(func() {
 			c.Super.Exec(context.Background(), `ALTER TABLE appointments DROP COLUMN IF EXISTS patient_id;
-				ALTER TABLE appointments RENAME COLUMN rt16a_real_patient TO patient_id`)
+				ALTER TABLE appointments RENAME COLUMN rt_real_patient TO patient_id`)
 			if err := repo.Install(context.Background(), c.Super, auditschema.Config{}); err != nil {
 				t.Errorf("repo.Install after undoing the swap: %v", err)
 			}
 		})
 		dm := ddlMark(t, c)
-		must(t, c.Owner, "ALTER TABLE appointments RENAME COLUMN patient_id TO rt16a_real_patient")
+		must(t, c.Owner, "ALTER TABLE appointments RENAME COLUMN patient_id TO rt_real_patient")
 		must(t, c.Owner, fmt.Sprintf("ALTER TABLE appointments ADD COLUMN patient_id bigint NOT NULL DEFAULT %d", c.Patient2))
 		if ddl := ddlSince(t, c, dm); len(ddl) < 2 {
 			t.Errorf("the owner's ALTER TABLEs are not in ddl_log: %+v", ddl)
 		}
 		// appointments itself refuses writes until installed again, and so does invoices, which reads it.
 		m := clinictest.MaxID(t, c.Reviewer)
-		try(t, c.App, "55000", "UPDATE appointments SET type = 'rt16a' WHERE id = $1", c.Appt1)
+		try(t, c.App, "55000", "UPDATE appointments SET type = 'forged' WHERE id = $1", c.Appt1)
 		try(t, c.App, "55000 they read public.appointments", "UPDATE invoices SET amount = amount + 1 WHERE id = $1", c.Invoice)
 		// An invoice of Appt1, Patient1's appointment, through the repository, by the dentist.
 		_, err := repo.NewInvoiceRepo(c.App).Create(c.Ctx, db.CreateInvoiceParams{AppointmentID: c.Appt1,
