@@ -144,15 +144,16 @@ type installation struct {
 	revision, digest string // "" where the revision that installed it recorded none
 }
 
-// installed reads what is installed under c's schema. The table is looked up in the catalog, which needs no
-// privilege: to_regclass would need USAGE on the schema, which a CREATEROLE installer outside the owner role
-// lacks.
+// installed reads what is installed under c's schema, once foreignSchema finds it and everything in it the audit
+// schema's roles'. The catalog is read first, which needs no privilege: to_regclass would need USAGE on the
+// schema, which a CREATEROLE installer outside the owner role lacks.
 func installed(ctx context.Context, tx pgx.Tx, c Config) (installation, error) {
-	var found bool
-	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-		WHERE n.nspname = $1 AND c.relname = 'schema_version')`, c.Schema).Scan(&found)
+	found, probs, err := foreignSchema(ctx, tx, c)
 	if err != nil {
-		return installation{}, fmt.Errorf("auditschema: looking for %s.schema_version: %w", c.Schema, err)
+		return installation{}, err
+	}
+	if len(probs) > 0 {
+		return installation{}, &NotReadyError{Problems: probs}
 	}
 	if !found {
 		return installation{}, nil
@@ -163,6 +164,65 @@ func installed(ctx context.Context, tx pgx.Tx, c Config) (installation, error) {
 		return err
 	})
 	return inst, err
+}
+
+// foreignSchema reports whether c's schema_version exists, and the problems of a schema under c's name that is not
+// the audit schema's roles': one another role made before the install (any role with CREATE on the database may)
+// would have its code run as the installer by reading schema_version (a view calling its function), or pass for
+// an installed audit schema whose trail it owns and may edit. So the schema and schema_version, a plain table,
+// must be the audit role's, and every relation and type in it too; every function the audit role's or the writer
+// role's (the trigger functions, hop_gone, stale): those are what the installs read and call. Other kinds of
+// objects (operators, collations) are not looked at: the installs name none of the schema's, and their pinned
+// search_path does not hold it.
+func foreignSchema(ctx context.Context, tx pgx.Tx, c Config) (found bool, probs []Problem, err error) {
+	var owner string
+	var versionKind, versionOwner *string // NULL where the schema holds no schema_version
+	var others []string
+	err = tx.QueryRow(ctx, `SELECT pg_catalog.pg_get_userbyid(n.nspowner)::text, v.relkind::text, pg_catalog.pg_get_userbyid(v.relowner)::text,
+			ARRAY(SELECT o.what FROM (
+				SELECT pg_catalog.format('relation %s (of %s)', k.oid::pg_catalog.regclass, pg_catalog.pg_get_userbyid(k.relowner))
+				FROM pg_catalog.pg_class k WHERE k.relnamespace = n.oid AND pg_catalog.pg_get_userbyid(k.relowner) <> $2
+				UNION ALL
+				SELECT pg_catalog.format('function %s (of %s)', p.oid::pg_catalog.regprocedure, pg_catalog.pg_get_userbyid(p.proowner))
+				FROM pg_catalog.pg_proc p WHERE p.pronamespace = n.oid AND pg_catalog.pg_get_userbyid(p.proowner) <> ALL (ARRAY[$2, $3])
+				UNION ALL
+				SELECT pg_catalog.format('type %s (of %s)', t.oid::pg_catalog.regtype, pg_catalog.pg_get_userbyid(t.typowner))
+				FROM pg_catalog.pg_type t WHERE t.typnamespace = n.oid AND pg_catalog.pg_get_userbyid(t.typowner) <> $2
+					-- A relation's row type, and an array type, are their relation's and element's owner's.
+					AND t.typrelid = 0 AND NOT EXISTS (SELECT FROM pg_catalog.pg_type e WHERE e.typarray = t.oid)) o(what)
+			ORDER BY 1)
+		FROM pg_catalog.pg_namespace n
+		LEFT JOIN pg_catalog.pg_class v ON v.relnamespace = n.oid AND v.relname = 'schema_version'
+		WHERE n.nspname = $1`, c.Schema, c.Audit, c.Writer).Scan(&owner, &versionKind, &versionOwner, &others)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil, nil
+	}
+	if err != nil {
+		return false, nil, fmt.Errorf("auditschema: looking for %s.schema_version: %w", c.Schema, err)
+	}
+	drop := fmt.Sprintf("as a superuser, DROP SCHEMA %s CASCADE (see the README's Upgrading: export first what you keep), then install again",
+		pgx.Identifier{c.Schema}.Sanitize())
+	switch {
+	case owner != c.Audit:
+		probs = append(probs, Problem{
+			What: fmt.Sprintf("schema %s is owned by %s, not by the audit role %s: it is no audit schema this library installed; "+
+				"reading it could run that role's code as the installer, and a trail in it would be that role's to edit", c.Schema, owner, c.Audit),
+			Fix: drop + ", or install under another Config.Schema",
+		})
+	case versionKind != nil && (*versionKind != "r" || *versionOwner != c.Audit):
+		probs = append(probs, Problem{
+			What: fmt.Sprintf("%s.schema_version is not a table of the audit role %s (relkind %s, owned by %s): reading it could run another role's code as the installer",
+				c.Schema, c.Audit, *versionKind, *versionOwner),
+			Fix: drop,
+		})
+	case len(others) > 0:
+		probs = append(probs, Problem{
+			What: fmt.Sprintf("audit schema %s holds objects of roles other than the audit role %s (and, for functions, the writer role %s): %s",
+				c.Schema, c.Audit, c.Writer, strings.Join(others, ", ")),
+			Fix: "drop them, if none is this library's; else " + drop,
+		})
+	}
+	return versionKind != nil, probs, nil
 }
 
 // readVersion reads the newest row of schema's schema_version (version 0 when there is none), its digests through

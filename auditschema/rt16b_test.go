@@ -2,7 +2,6 @@ package auditschema_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -11,118 +10,11 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/auditrepo/auditrepo/auditschema"
 	"github.com/auditrepo/auditrepo/gen/repo"
 	"github.com/auditrepo/auditrepo/internal/pgtest"
 )
-
-// rt16bRole creates a LOGIN role with a random name that may create schemas in db's database (as a migrating
-// login that owns the database, or was granted CREATE on it, may), connects as it, and drops it at the end.
-func rt16bRole(t *testing.T, super *pgxpool.Pool) (string, *pgx.Conn) {
-	t.Helper()
-	ctx := context.Background()
-	role := fmt.Sprintf("rt16b_att_%d", rand.Uint32())
-	dbName := pgx.Identifier{super.Config().ConnConfig.Database}.Sanitize()
-	if _, err := super.Exec(ctx, "CREATE ROLE "+role+" LOGIN; GRANT CREATE ON DATABASE "+dbName+" TO "+role); err != nil {
-		t.Fatal(err)
-	}
-	cfg := super.Config().ConnConfig.Copy()
-	cfg.User, cfg.Password = role, ""
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn.Close(ctx)
-		if _, err := super.Exec(ctx, "DROP OWNED BY "+role+" CASCADE; DROP ROLE "+role); err != nil {
-			t.Errorf("dropping role %s: %v", role, err)
-		}
-	})
-	return role, conn
-}
-
-// A role that may create schemas in the database before the audit schema is installed (the migrating login, as
-// the database's owner, say) makes a schema named as the audit schema, with a view schema_version calling a
-// function of its own. Install, run by a superuser, reads that view to find the installed version: the function
-// runs as the superuser (here it only advances a sequence, which no rollback undoes; it could as well
-// COPY ... TO PROGRAM, or grant its role SUPERUSER). Install must not read, as the installer, a schema_version
-// that is not the audit role's, in a schema that is not the audit role's.
-func TestRT16bInstallRunsNoCodeOfAPrecreatedSchema(t *testing.T) {
-	ctx := context.Background()
-	super := pgtest.Empty(t)
-	role, att := rt16bRole(t, super)
-	if _, err := att.Exec(ctx, `CREATE SCHEMA auditrepo;
-		CREATE SEQUENCE auditrepo.ran_as_superuser;
-		CREATE FUNCTION auditrepo.probe() RETURNS integer LANGUAGE plpgsql AS $$
-		BEGIN
-			IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
-				PERFORM pg_catalog.nextval('auditrepo.ran_as_superuser');
-			END IF;
-			RETURN 1;
-		END $$;
-		GRANT USAGE ON SCHEMA auditrepo TO PUBLIC;
-		GRANT ALL ON SEQUENCE auditrepo.ran_as_superuser TO PUBLIC;
-		CREATE VIEW auditrepo.schema_version AS
-			SELECT auditrepo.probe() AS version, ''::text AS revision, ''::text AS digest`); err != nil {
-		t.Fatal(err)
-	}
-	_, err := auditschema.Install(ctx, super, auditschema.Config{})
-	if !errors.Is(err, auditschema.ErrNotReady) {
-		t.Errorf("Install over %s's schema auditrepo: %v, want refused (ErrNotReady)", role, err)
-	}
-	var ran bool
-	if err := super.QueryRow(ctx, "SELECT is_called FROM auditrepo.ran_as_superuser").Scan(&ran); err != nil {
-		t.Fatal(err)
-	}
-	if ran {
-		t.Errorf("Install ran a function of %s's, from its view auditrepo.schema_version, as the superuser installing", role)
-	}
-}
-
-// The same role makes the whole audit schema itself, from the SQL `auditrepo schema` prints (its own revision and
-// digest in schema_version), owning every table of it. Install finds "this revision, installed", installs the
-// event trigger over it and reports success: the trail would then be a table that role owns, whose rows it may
-// delete (it owns the append-only trigger too) and whose ddl_log it may empty. Install must refuse an audit
-// schema, or a schema_version, that the audit role does not own.
-func TestRT16bInstallRefusesAnAuditSchemaOfAnotherRole(t *testing.T) {
-	ctx := context.Background()
-	super := pgtest.Empty(t)
-	role, att := rt16bRole(t, super)
-	sql, err := auditschema.Config{}.SQL()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// What the role cannot run of it (the roles' part, SET ROLE to the audit role): from CREATE SCHEMA on, as itself.
-	sql = sql[strings.Index(sql, "CREATE SCHEMA "):]
-	sql = strings.Replace(sql, ` AUTHORIZATION "auditrepo_audit"`, "", 1)
-	sql = strings.Replace(sql, "\nSET ROLE \"auditrepo_audit\";", "\n", 1)
-	sql = strings.Replace(sql, "\nRESET ROLE;", "\n", 1)
-	if i := strings.LastIndex(sql, "-- +goose StatementBegin"); i >= 0 {
-		sql = sql[:i] // the REVOKE of the audit role and the search_path's reset
-	}
-	if _, err := att.Exec(ctx, "SET search_path = pg_catalog, pg_temp;\n"+sql+`;
-		GRANT ALL ON SCHEMA auditrepo TO auditrepo_audit, auditrepo_writer;
-		GRANT ALL ON ALL TABLES IN SCHEMA auditrepo TO auditrepo_audit;
-		GRANT ALL ON ALL SEQUENCES IN SCHEMA auditrepo TO auditrepo_audit;
-		GRANT ALL ON ALL FUNCTIONS IN SCHEMA auditrepo TO auditrepo_audit, auditrepo_writer`); err != nil {
-		t.Fatalf("%s making its own audit schema: %v", role, err)
-	}
-	rep, err := auditschema.Install(ctx, super, auditschema.Config{})
-	if !errors.Is(err, auditschema.ErrNotReady) {
-		t.Errorf("Install over the audit schema %s made and owns: %+v, %v; want refused (ErrNotReady) naming its owner", role, rep, err)
-	}
-	// What that role can do to the trail of such an install.
-	if err == nil {
-		if _, err := att.Exec(ctx, `ALTER TABLE auditrepo.audit_log DISABLE TRIGGER refuse_update_delete;
-			DELETE FROM auditrepo.audit_log; TRUNCATE auditrepo.ddl_log`); err != nil {
-			t.Logf("%s erasing the trail: %v", role, err)
-		} else {
-			t.Logf("%s deleted the trail's rows and emptied ddl_log after Install reported success", role)
-		}
-	}
-}
 
 // `auditrepo schema`'s SQL may be run statement by statement (psql -f without -1, as v1.sql's comment allows).
 // Run so a second time by the CREATEROLE installer (a redeploy that runs it again, with ON_ERROR_STOP), it

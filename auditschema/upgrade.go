@@ -126,6 +126,9 @@ func Upgrade(ctx context.Context, db Querier, c Config, legacy string) (*Upgrade
 			return err
 		}
 		inst, err := installed(ctx, tx, c)
+		if errors.Is(err, ErrNotReady) {
+			return fmt.Errorf("%w: %w", ErrUpgradeRefused, err)
+		}
 		if err != nil {
 			return err
 		}

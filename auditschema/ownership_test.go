@@ -1,0 +1,158 @@
+package auditschema_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/auditrepo/auditrepo/auditschema"
+	"github.com/auditrepo/auditrepo/internal/pgtest"
+)
+
+// schemaMaker creates a LOGIN role with a random name that may create schemas in super's database (as a migrating
+// login that owns the database, or was granted CREATE on it, may), connects as it, and drops it at the end.
+func schemaMaker(t *testing.T, super *pgxpool.Pool) (string, *pgx.Conn) {
+	t.Helper()
+	ctx := context.Background()
+	role := fmt.Sprintf("schema_maker_%d", rand.Uint32())
+	dbName := pgx.Identifier{super.Config().ConnConfig.Database}.Sanitize()
+	if _, err := super.Exec(ctx, "CREATE ROLE "+role+" LOGIN; GRANT CREATE ON DATABASE "+dbName+" TO "+role); err != nil {
+		t.Fatal(err)
+	}
+	cfg := super.Config().ConnConfig.Copy()
+	cfg.User, cfg.Password = role, ""
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		conn.Close(ctx)
+		if _, err := super.Exec(ctx, "DROP OWNED BY "+role+" CASCADE; DROP ROLE "+role); err != nil {
+			t.Errorf("dropping role %s: %v", role, err)
+		}
+	})
+	return role, conn
+}
+
+// A role that may create schemas in the database before the audit schema is installed (the migrating login, as
+// the database's owner, say) makes a schema named as the audit schema, with a view schema_version calling a
+// function of its own. Install, InstallModels and Upgrade, run by a superuser, refuse it, naming its owner, before
+// they read anything in it: reading that view would run the function as the superuser (here it only advances a
+// sequence, which no rollback undoes; it could as well COPY ... TO PROGRAM, or grant its role SUPERUSER).
+func TestInstallRunsNoCodeOfAnotherRolesSchema(t *testing.T) {
+	ctx := context.Background()
+	super := pgtest.Empty(t)
+	role, maker := schemaMaker(t, super)
+	if _, err := maker.Exec(ctx, `CREATE SCHEMA auditrepo;
+		CREATE SEQUENCE auditrepo.ran_as_superuser;
+		CREATE FUNCTION auditrepo.probe() RETURNS integer LANGUAGE plpgsql AS $$
+		BEGIN
+			IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
+				PERFORM pg_catalog.nextval('auditrepo.ran_as_superuser');
+			END IF;
+			RETURN 1;
+		END $$;
+		GRANT USAGE ON SCHEMA auditrepo TO PUBLIC;
+		GRANT ALL ON SEQUENCE auditrepo.ran_as_superuser TO PUBLIC;
+		CREATE VIEW auditrepo.schema_version AS
+			SELECT auditrepo.probe() AS version, ''::text AS revision, ''::text AS digest`); err != nil {
+		t.Fatal(err)
+	}
+	owned := "schema auditrepo is owned by " + role + ", not by the audit role auditrepo_audit"
+	refused := func(err error) bool {
+		return errors.Is(err, auditschema.ErrNotReady) && strings.Contains(err.Error(), owned)
+	}
+	if _, err := auditschema.Install(ctx, super, auditschema.Config{}); !refused(err) {
+		t.Errorf("Install over %s's schema auditrepo: %v, want refused (ErrNotReady) naming its owner", role, err)
+	}
+	if err := auditschema.InstallModels(ctx, super, auditschema.Config{}, auditschema.Models{Schema: "auditrepo", SQL: "SELECT 1"}); !refused(err) {
+		t.Errorf("InstallModels over %s's schema auditrepo: %v, want refused (ErrNotReady) naming its owner", role, err)
+	}
+	if _, err := auditschema.Upgrade(ctx, super, auditschema.Config{}, ""); !refused(err) || !errors.Is(err, auditschema.ErrUpgradeRefused) {
+		t.Errorf("Upgrade over %s's schema auditrepo: %v, want refused (ErrUpgradeRefused, ErrNotReady) naming its owner", role, err)
+	}
+	var ran bool
+	if err := super.QueryRow(ctx, "SELECT is_called FROM auditrepo.ran_as_superuser").Scan(&ran); err != nil {
+		t.Fatal(err)
+	}
+	if ran {
+		t.Errorf("a function of %s's, from its view auditrepo.schema_version, ran as the superuser installing", role)
+	}
+}
+
+// The same role makes the whole audit schema itself, from the SQL `auditrepo schema` prints (its own revision and
+// digest in schema_version), owning every table of it. Were it taken for "this revision, installed", Install would
+// put the event trigger over it and report success: the trail would then be a table that role owns, whose rows it may
+// delete (it owns the append-only trigger too) and whose ddl_log it may empty. Install refuses it, naming its owner.
+func TestInstallRefusesAnAuditSchemaOfAnotherRole(t *testing.T) {
+	ctx := context.Background()
+	super := pgtest.Empty(t)
+	role, maker := schemaMaker(t, super)
+	sql, err := auditschema.Config{}.SQL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What the role cannot run of it (the roles' part, SET ROLE to the audit role): from CREATE SCHEMA on, as itself.
+	sql = sql[strings.Index(sql, "CREATE SCHEMA "):]
+	sql = strings.Replace(sql, ` AUTHORIZATION "auditrepo_audit"`, "", 1)
+	sql = strings.Replace(sql, "\nSET ROLE \"auditrepo_audit\";", "\n", 1)
+	sql = strings.Replace(sql, "\nRESET ROLE;", "\n", 1)
+	if i := strings.LastIndex(sql, "-- +goose StatementBegin"); i >= 0 {
+		sql = sql[:i] // the REVOKE of the audit role and the search_path's reset
+	}
+	if _, err := maker.Exec(ctx, "SET search_path = pg_catalog, pg_temp;\n"+sql+`;
+		GRANT ALL ON SCHEMA auditrepo TO auditrepo_audit, auditrepo_writer;
+		GRANT ALL ON ALL TABLES IN SCHEMA auditrepo TO auditrepo_audit;
+		GRANT ALL ON ALL SEQUENCES IN SCHEMA auditrepo TO auditrepo_audit;
+		GRANT ALL ON ALL FUNCTIONS IN SCHEMA auditrepo TO auditrepo_audit, auditrepo_writer`); err != nil {
+		t.Fatalf("%s making its own audit schema: %v", role, err)
+	}
+	rep, err := auditschema.Install(ctx, super, auditschema.Config{})
+	if !errors.Is(err, auditschema.ErrNotReady) || !strings.Contains(err.Error(), "schema auditrepo is owned by "+role) {
+		t.Errorf("Install over the audit schema %s made and owns: %+v, %v; want refused (ErrNotReady) naming its owner", role, rep, err)
+	}
+	// What that role could do to the trail of such an install.
+	if err == nil {
+		if _, err := maker.Exec(ctx, `ALTER TABLE auditrepo.audit_log DISABLE TRIGGER refuse_update_delete;
+			DELETE FROM auditrepo.audit_log; TRUNCATE auditrepo.ddl_log`); err != nil {
+			t.Logf("%s erasing the trail: %v", role, err)
+		} else {
+			t.Logf("%s deleted the trail's rows and emptied ddl_log after Install reported success", role)
+		}
+	}
+}
+
+// An audit schema of the audit role's whose schema_version, or another of its objects, is another role's (put
+// there, or given away, by a superuser or whoever acted as the audit role) is refused too, naming it: that role
+// could change what Install reads, or run its code where the audit schema's is expected.
+func TestInstallRefusesAnotherRolesObjectInTheAuditSchema(t *testing.T) {
+	ctx := context.Background()
+	for name, c := range map[string]struct{ give, want string }{
+		"schema_version": {"ALTER TABLE auditrepo.schema_version OWNER TO %s",
+			"auditrepo.schema_version is not a table of the audit role auditrepo_audit (relkind r, owned by %s)"},
+		"function": {"CREATE FUNCTION auditrepo.planted() RETURNS integer LANGUAGE sql RETURN 1; ALTER FUNCTION auditrepo.planted() OWNER TO %s",
+			"audit schema auditrepo holds objects of roles other than the audit role auditrepo_audit (and, for functions, the writer role auditrepo_writer): function auditrepo.planted() (of %s)"},
+		"table": {"CREATE TABLE auditrepo.planted (id integer); ALTER TABLE auditrepo.planted OWNER TO %s", "relation auditrepo.planted (of %s)"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			super := pgtest.Audited(t, auditschema.Config{})
+			role, _ := schemaMaker(t, super)
+			if _, err := super.Exec(ctx, fmt.Sprintf(c.give, role)); err != nil {
+				t.Fatal(err)
+			}
+			want := fmt.Sprintf(c.want, role)
+			if _, err := auditschema.Install(ctx, super, auditschema.Config{}); !errors.Is(err, auditschema.ErrNotReady) || !strings.Contains(err.Error(), want) {
+				t.Errorf("Install: %v, want refused (ErrNotReady) naming %q", err, want)
+			}
+			if err := auditschema.InstallModels(ctx, super, auditschema.Config{}, auditschema.Models{Schema: "auditrepo", SQL: "SELECT 1"}); !errors.Is(err, auditschema.ErrNotReady) || !strings.Contains(err.Error(), want) {
+				t.Errorf("InstallModels: %v, want refused (ErrNotReady) naming %q", err, want)
+			}
+		})
+	}
+}
