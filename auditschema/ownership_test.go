@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -154,5 +156,86 @@ func TestInstallRefusesAnotherRolesObjectInTheAuditSchema(t *testing.T) {
 				t.Errorf("InstallModels: %v, want refused (ErrNotReady) naming %q", err, want)
 			}
 		})
+	}
+}
+
+// createRoleInstaller creates a LOGIN CREATEROLE role with a random name that owns super's database, as an install
+// without a superuser needs, and drops it at the end, with any membership of the audit and writer roles a failed
+// test left it.
+func createRoleInstaller(t *testing.T, super *pgxpool.Pool) string {
+	t.Helper()
+	ctx := context.Background()
+	role := fmt.Sprintf("createrole_inst_%d", rand.Uint32())
+	db := pgx.Identifier{super.Config().ConnConfig.Database}.Sanitize()
+	if _, err := super.Exec(ctx, "CREATE ROLE "+role+" LOGIN CREATEROLE; ALTER DATABASE "+db+" OWNER TO "+role); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, q := range []string{
+			"REVOKE auditrepo_audit, auditrepo_writer FROM " + role,
+			"ALTER DATABASE " + db + " OWNER TO CURRENT_USER",
+			"DROP OWNED BY " + role, "DROP ROLE " + role,
+		} {
+			if _, err := super.Exec(context.Background(), q); err != nil {
+				t.Logf("cleanup %s: %v", q, err)
+			}
+		}
+	})
+	return role
+}
+
+// psqlAs runs sql with psql as role on super's database, statement by statement (-f without -1) unless told
+// -1, stopping at the first error (ON_ERROR_STOP), as a deployment running the SQL by hand would.
+func psqlAs(t *testing.T, super *pgxpool.Pool, role, sql string, opts ...string) (string, error) {
+	t.Helper()
+	psql, err := exec.LookPath("psql")
+	if err != nil {
+		t.Skip("psql not found")
+	}
+	cc := super.Config().ConnConfig
+	args := append([]string{"-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", cc.Host, "-p", fmt.Sprint(cc.Port), "-U", role, "-d", cc.Database}, opts...)
+	cmd := exec.CommandContext(context.Background(), psql, append(args, "-f", "-")...)
+	cmd.Stdin = strings.NewReader(sql)
+	cmd.Env = append(os.Environ(), "PGPASSWORD=")
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// memberships reports whether role is a member of the audit and of the writer role.
+func memberships(t *testing.T, super *pgxpool.Pool, role string) (audit, writer bool) {
+	t.Helper()
+	if err := super.QueryRow(context.Background(), "SELECT pg_has_role($1, 'auditrepo_audit', 'MEMBER'), pg_has_role($1, 'auditrepo_writer', 'MEMBER')",
+		role).Scan(&audit, &writer); err != nil {
+		t.Fatal(err)
+	}
+	return audit, writer
+}
+
+// `auditrepo schema`'s SQL may be run statement by statement (psql -f without -1), and a redeploy may run it
+// again. The CREATEROLE installer is made a member of the audit role, which owns the trail, by one statement and
+// revoked it by its last: a second run that failed in between (at CREATE SCHEMA, which exists) would leave it one,
+// able to disable the append-only trigger and delete audit rows even once CREATEROLE is taken from it, as the
+// README advises. The SQL refuses an existing schema first, before it grants anything.
+func TestSchemaSQLRerunLeavesNoAuditMembership(t *testing.T) {
+	super := pgtest.Empty(t)
+	role := createRoleInstaller(t, super)
+	sql, err := auditschema.Config{}.SQL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first run in one transaction, as the README says: so that no other test's install sees the installer as a
+	// member of the audit role meanwhile (the roles are the server's).
+	if out, err := psqlAs(t, super, role, sql, "-1"); err != nil {
+		t.Fatalf("psql -1 of the schema SQL as %s: %v\n%s", role, err, out)
+	}
+	if audit, _ := memberships(t, super, role); audit {
+		t.Fatalf("%s is a member of auditrepo_audit after the first run", role)
+	}
+	out, err := psqlAs(t, super, role, sql)
+	if err == nil || !strings.Contains(out, "schema auditrepo exists already, owned by auditrepo_audit; nothing was installed") {
+		t.Errorf("a second statement-by-statement run of the schema SQL: %v\n%s\nwant refused, naming the schema", err, out)
+	}
+	if audit, _ := memberships(t, super, role); audit {
+		t.Errorf("a second statement-by-statement run of the schema SQL, which failed, left %s a member of auditrepo_audit (which owns the trail)", role)
 	}
 }

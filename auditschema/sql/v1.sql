@@ -28,6 +28,16 @@ DECLARE
 	problem record;
 	bad text;
 BEGIN
+	-- Refused before anything is granted (a CREATEROLE installer is made a member of the audit role below): run
+	-- statement by statement (psql -f without -1), a failure after that grant would leave the membership behind,
+	-- as CREATE SCHEMA's would. An audit schema installed already is Install's to find and keep; a schema of
+	-- that name another role made first is no audit schema.
+	IF EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = {{lit .Schema}}) THEN
+		RAISE EXCEPTION 'schema % exists already, owned by %; nothing was installed', {{lit .Schema}},
+			(SELECT pg_catalog.pg_get_userbyid(nspowner) FROM pg_catalog.pg_namespace WHERE nspname = {{lit .Schema}})
+			USING ERRCODE = 'duplicate_schema',
+			HINT = 'An audit schema this SQL installed needs no second run (auditschema.Install finds it and changes nothing). Another one, or another role''s schema of that name, is dropped as the README''s Upgrading says, before installing.';
+	END IF;
 	FOR role IN SELECT * FROM (VALUES ({{lit .Audit}}, false), ({{lit .Writer}}, false), ({{lit .Owner}}, false), ({{lit .App}}, true), ({{lit .Reviewer}}, true), ({{lit .Sealer}}, true)) AS v(name, login) LOOP
 		IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = role.name) THEN
 			BEGIN
