@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/auditrepo/auditrepo/internal/sqltext"
 )
 
 // Report says what Install did.
@@ -436,11 +438,14 @@ func check(ctx context.Context, tx pgx.Tx, c Config, tables []Table) error {
 	return nil
 }
 
-// ModelChecksSQL returns the statement that refuses installing the triggers of tables, naming each problem and its
-// fix, unless the audit schema installed under schema is this library's revision (whatever its names: the
-// generator knows only some) and the tables pass the checks InstallModels makes of them (not those of the roles):
-// the generated Models.SQL runs it before it installs anything, for installs that run that alone. It calls the
-// audit schema's check_models, which reads the owner and application roles from the grants of the schema.
+// ModelChecksSQL returns the PL/pgSQL statement (a PERFORM, for a DO block's body) that refuses installing the
+// triggers of tables, naming each problem and its fix, unless the audit schema installed under schema is this
+// library's revision (whatever its names: the generator knows only some) and the tables pass the checks
+// InstallModels makes of them (not those of the roles): the generated Models.SQL runs it before it installs
+// anything, for installs that run that alone. It calls the audit schema's check_models, which reads the owner and
+// application roles from the grants of the schema. The generated SQL runs it in the DO block that makes a
+// CREATEROLE installer a member of the audit role, which check_models needs: run statement by statement, a
+// refusal then takes that grant back with it. A table or column name holding the body quote $ar$ is refused.
 func ModelChecksSQL(schema string, tables []Table) (string, error) {
 	c := Config{Schema: schema}
 	if err := c.Check(); err != nil {
@@ -456,6 +461,9 @@ func ModelChecksSQL(schema string, tables []Table) (string, error) {
 			return "", err
 		}
 		lines[i] = strings.TrimSuffix(b.String(), "\n")
+		if strings.Contains(lines[i], sqltext.BodyQuote) {
+			return "", fmt.Errorf("auditschema: table %s: a name holds %s, the quote of the DO block the checks are written into", t.Name, sqltext.BodyQuote)
+		}
 	}
 	rev, err := revision()
 	if err != nil {

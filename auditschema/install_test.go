@@ -233,6 +233,7 @@ func TestInstallRefusesAnotherRevision(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checks = "DO $ar$ BEGIN\n" + checks + "\nEND $ar$" // a PL/pgSQL statement, as the generated SQL's first block runs it
 	for name, older := range map[string]string{
 		"other digests": "UPDATE auditrepo.schema_version SET revision = md5(revision), digest = md5(digest)",
 		"no digests":    "ALTER TABLE auditrepo.schema_version DROP COLUMN revision, DROP COLUMN digest",

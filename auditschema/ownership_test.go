@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/auditrepo/auditrepo/auditschema"
+	"github.com/auditrepo/auditrepo/gen/repo"
 	"github.com/auditrepo/auditrepo/internal/pgtest"
 )
 
@@ -237,5 +238,21 @@ func TestSchemaSQLRerunLeavesNoAuditMembership(t *testing.T) {
 	}
 	if audit, _ := memberships(t, super, role); audit {
 		t.Errorf("a second statement-by-statement run of the schema SQL, which failed, left %s a member of auditrepo_audit (which owns the trail)", role)
+	}
+}
+
+// The same with the models' SQL (repo.AuditModels.SQL), run statement by statement by a CREATEROLE installer: its
+// first block grants the installer the audit and writer roles, and check_models refuses whenever a table is not
+// ready (here: none exists yet), its ordinary way to say no. check_models runs in that same block, so its refusal
+// takes the grant back with it, where ON_ERROR_STOP would keep the REVOKE at the SQL's end from running.
+func TestModelsSQLRefusalLeavesNoMembership(t *testing.T) {
+	super := pgtest.Audited(t, auditschema.Config{})
+	role := createRoleInstaller(t, super)
+	out, err := psqlAs(t, super, role, repo.AuditModels.SQL)
+	if err == nil || !strings.Contains(out, "the audited tables are not ready; nothing was installed") {
+		t.Fatalf("the models' SQL with no tables: %v\n%s\nwant refused by check_models", err, out)
+	}
+	if audit, writer := memberships(t, super, role); audit || writer {
+		t.Errorf("the models' SQL, refused by check_models, left %s a member of auditrepo_audit (%v) and auditrepo_writer (%v)", role, audit, writer)
 	}
 }

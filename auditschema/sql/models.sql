@@ -250,5 +250,5 @@ $ar$;
 {{- define "model_checks" -}}
 -- Installing these triggers requires the audit schema's revision they were generated for, and of their tables what
 -- auditschema.InstallModels checks first: for installs that run this SQL alone, check_models refuses, naming the fix.
-SELECT {{.S}}.check_models({{lit .Revision}}, {{lit .Models}});
+PERFORM {{.S}}.check_models({{lit .Revision}}, {{lit .Models}});
 {{- end -}}

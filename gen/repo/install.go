@@ -34,11 +34,12 @@ const auditSQL = `-- The audit triggers of these models: the only writers of the
 -- auditrepo_writer, which may add audit rows and nothing more: code of another role's that reached them (a cast's
 -- function, say) could not change or remove a row; the tables' claim functions and audited_tables are
 -- auditrepo_audit's, which owns the audit schema. TRUNCATE, which no audit row could describe, is refused.
--- Run it after the migrations, in one transaction (auditschema.InstallModels does); it replaces what a
--- previous run installed. It pins the session's search_path until its end (run statement by statement, a
--- transaction-local pin would hold for one; InstallModels, which pins it for its transaction, says so with
--- auditrepo.pin_local), so that no function or operator another role put in a schema of the session's (the owner
--- role may create in public) stands in for a built-in and runs as the installer.
+-- Run it after the migrations, in one transaction (auditschema.InstallModels does; psql -1): run statement by
+-- statement, a failure after its first block leaves a CREATEROLE installer a member of the audit and writer roles
+-- (see the README). It replaces what a previous run installed. It pins the session's search_path until its end
+-- (run statement by statement, a transaction-local pin would hold for one; InstallModels, which pins it for its
+-- transaction, says so with auditrepo.pin_local), so that no function or operator another role put in a schema of
+-- the session's (the owner role may create in public) stands in for a built-in and runs as the installer.
 
 SELECT pg_catalog.set_config('auditrepo.search_path', pg_catalog.current_setting('search_path'), pg_catalog.current_setting('auditrepo.pin_local', true) IS NOT DISTINCT FROM 'on'),
 	pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', pg_catalog.current_setting('auditrepo.pin_local', true) IS NOT DISTINCT FROM 'on');
@@ -46,18 +47,15 @@ SELECT pg_catalog.set_config('auditrepo.search_path', pg_catalog.current_setting
 -- +goose StatementBegin
 DO $ar$
 BEGIN
-	-- A CREATEROLE installer becomes a member of the audit and writer roles for this transaction only (REVOKEd
-	-- below).
+	-- A CREATEROLE installer becomes a member of the audit and writer roles for this SQL only (REVOKEd at its end).
+	-- The checks, which need the audit role (check_models is its), run in this same statement: run statement by
+	-- statement (psql -f without -1), their refusal takes the grant back with it.
 	IF NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
 		EXECUTE pg_catalog.format('GRANT %I, %I TO %I', 'auditrepo_audit', 'auditrepo_writer', current_user);
 	END IF;
-END
-$ar$;
--- +goose StatementEnd
-
 -- Installing these triggers requires the audit schema's revision they were generated for, and of their tables what
 -- auditschema.InstallModels checks first: for installs that run this SQL alone, check_models refuses, naming the fix.
-SELECT "auditrepo".check_models('2750be2fbe8a6f1917a3a8cd702528a30e96a3da1ae61fa31f673538b50494fa', '[
+PERFORM "auditrepo".check_models('2750be2fbe8a6f1917a3a8cd702528a30e96a3da1ae61fa31f673538b50494fa', '[
 	{"name":"public.users","columns":["id","username","email","password","auth_token","user_type","role","first_name","last_name","last_login","updated_at"]},
 	{"name":"public.appointments","columns":["id","patient_id","dentist_id","clinic_id","date","time","type","status","notes","updated_at"],"refs":[{"from":"public.appointments","column":"patient_id","to":"public.users"}]},
 	{"name":"public.dental_records","columns":["id","patient_id","dentist_id","diagnosis","treatment","notes","created_at","updated_at"],"refs":[{"from":"public.dental_records","column":"patient_id","to":"public.users"}]},
@@ -67,6 +65,10 @@ SELECT "auditrepo".check_models('2750be2fbe8a6f1917a3a8cd702528a30e96a3da1ae61fa
 	{"name":"public.documents","columns":["id","patient_id","document_type","filename","storage_path","uploaded_at"],"refs":[{"from":"public.documents","column":"patient_id","to":"public.users"}]},
 	{"name":"public.patient_intake_forms","columns":["id","patient_id","allergies","medications","medical_conditions","emergency_contact","emergency_phone","insurance_provider","insurance_policy","smoker","pregnant","signed_at","updated_at"],"refs":[{"from":"public.patient_intake_forms","column":"patient_id","to":"public.users"}]}
 ]');
+END
+$ar$;
+-- +goose StatementEnd
+
 -- The writer role reads the models' tables in the trigger functions, and locks the rows patients are found through
 -- (UPDATE (id)); the audit role names them in audited_tables.
 GRANT USAGE ON SCHEMA public TO auditrepo_audit, auditrepo_writer;

@@ -80,7 +80,7 @@ type triggers struct {
 	Log        string // the view of the audit table the writer role inserts through, qualified
 	Schemas    []string
 	Models     []*data
-	Checks     string // the statement refusing tables that installing would refuse (auditschema.ModelChecksSQL)
+	Checks     string // the PL/pgSQL statement refusing tables that installing would refuse (auditschema.ModelChecksSQL)
 }
 
 func render(name string, d any) (string, error) {
