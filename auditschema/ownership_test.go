@@ -256,3 +256,52 @@ func TestModelsSQLRefusalLeavesNoMembership(t *testing.T) {
 		t.Errorf("the models' SQL, refused by check_models, left %s a member of auditrepo_audit (%v) and auditrepo_writer (%v)", role, audit, writer)
 	}
 }
+
+// A membership of the audit role that the installer holds before it installs (one a failed run of the SQL left,
+// or granted itself, as CREATEROLE may on PostgreSQL 15) is named by Install and by the schema's SQL, as another
+// role's is, rather than taken for the install's own and cleared unseen. The grant is never committed: the roles
+// are the server's, and other tests' installs would see it.
+func TestInstallNamesTheInstallersOwnMembership(t *testing.T) {
+	ctx := context.Background()
+	super := pgtest.Empty(t)
+	role := createRoleInstaller(t, super)
+	cfg := super.Config().ConnConfig.Copy()
+	cfg.User, cfg.Password = role, ""
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	sql, err := auditschema.Config{}.SQL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	member := "role " + role + " is a member of auditrepo_audit (the audit role)"
+	for name, install := range map[string]func(pgx.Tx) error{
+		"Install": func(tx pgx.Tx) error { _, err := auditschema.Install(ctx, tx, auditschema.Config{}); return err },
+		"the SQL": func(tx pgx.Tx) error { _, err := tx.Exec(ctx, sql); return err },
+	} {
+		tx, err := conn.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(ctx, "GRANT auditrepo_audit TO CURRENT_USER"); err != nil {
+			t.Fatal(err)
+		}
+		if err := install(tx); err == nil || !strings.Contains(err.Error(), member) {
+			t.Errorf("%s as %s, a member of auditrepo_audit: %v; want refused, naming the membership", name, role, err)
+		}
+		if err := tx.Rollback(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Once it is revoked, the same installs.
+	for i := range 2 {
+		if rep, err := auditschema.Install(ctx, conn, auditschema.Config{}); err != nil || rep.Installed != (i == 0) {
+			t.Errorf("install %d as %s: %+v, %v", i+1, role, rep, err)
+		}
+	}
+	if audit, _ := memberships(t, super, role); audit {
+		t.Errorf("%s is a member of auditrepo_audit after installing", role)
+	}
+}

@@ -1,10 +1,13 @@
 {{- define "role_problems" -}}
 -- What the roles have that the audit schema's boundaries forbid (roleRules in package auditschema): one row per
 -- problem, (what, fix), in the order Install lists them. A role that does not exist yet is no problem: the install
--- creates it. The installer (current_user) is not counted among the audit and writer roles' members: a CREATEROLE
--- installer holds a lasting membership of the roles it created on PostgreSQL 16 and later, and is made one for the
--- install's own transaction on 15. Install (checkRoles) and v1.sql, for installs that run the SQL alone, both run
--- this.
+-- creates it. Install and InstallModels (checkRoles) and v1.sql, for installs that run the SQL alone, run this while
+-- a CREATEROLE installer holds no membership of their own making (they grant it the audit role after this, or revoke
+-- it before): a membership of the installer's (current_user) is left over, by a failed statement-by-statement run
+-- of the schema's or the models' SQL, say, and counts as another role's would. Not the one PostgreSQL 16 and later
+-- give a CREATEROLE installer in the roles it creates: ADMIN OPTION alone, neither INHERIT nor SET (the default
+-- createrole_self_grant), which lets it act as the role no more than CREATEROLE does on 15. PostgreSQL 15 has neither
+-- column: there every membership counts.
 SELECT p.what, p.fix FROM (
 	SELECT a.rule, 0, 0, pg_catalog.format('role %s (%s) has %s', a.name, a.what, pg_catalog.string_agg(a.word, ', ' ORDER BY a.i)),
 		pg_catalog.format('ALTER ROLE %I %s;', a.name, pg_catalog.string_agg('NO' OPERATOR(pg_catalog.||) a.word, ' ' ORDER BY a.i))
@@ -31,7 +34,10 @@ SELECT p.what, p.fix FROM (
 	JOIN pg_catalog.pg_roles g ON g.oid OPERATOR(pg_catalog.=) am.roleid
 	JOIN pg_catalog.pg_roles m ON m.oid OPERATOR(pg_catalog.=) am.member
 	-- The roles of the schema are named above.
-	WHERE g.rolname OPERATOR(pg_catalog.=) ANY (ARRAY[{{ lit .Audit }}, {{ lit .Writer }}]) AND m.rolname OPERATOR(pg_catalog.<>) current_user
+	WHERE g.rolname OPERATOR(pg_catalog.=) ANY (ARRAY[{{ lit .Audit }}, {{ lit .Writer }}])
+		AND (m.rolname OPERATOR(pg_catalog.<>) current_user
+			OR COALESCE((pg_catalog.to_jsonb(am) OPERATOR(pg_catalog.->>) 'inherit_option')::boolean, true)
+			OR COALESCE((pg_catalog.to_jsonb(am) OPERATOR(pg_catalog.->>) 'set_option')::boolean, true))
 		AND m.rolname OPERATOR(pg_catalog.<>) ALL (ARRAY[{{ lit .Audit }}, {{ lit .Writer }}, {{ lit .Owner }}, {{ lit .App }}, {{ lit .Reviewer }}, {{ lit .Sealer }}])
 ) p(rule, part, i, what, fix)
 ORDER BY p.rule, p.part, p.i
