@@ -1595,7 +1595,7 @@ func TestRedTeamOwner(t *testing.T) {
 
 	// The owner's CREATE INDEX CONCURRENTLY is refused before it starts, whatever its index uses and however it
 	// spells the keyword: a concurrent build that fails leaves its index, invalid, with no ddl_command_end to record
-	// it, for a REINDEX (no event trigger) to make valid (TestRedTeamRT16aOwner). Without CONCURRENTLY it is the
+	// it, for a REINDEX (no event trigger) to make valid (TestRedTeamOwnerReads). Without CONCURRENTLY it is the
 	// event trigger's as ever.
 	t.Run("concurrent_index_refused_for_owner", func(t *testing.T) {
 		t.Cleanup(func() { c.Super.Exec(context.Background(), "DROP INDEX IF EXISTS public.rt_cic_plain") })
