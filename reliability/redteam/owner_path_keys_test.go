@@ -143,3 +143,41 @@ func TestRedTeamOwnerReplacesReadTable(t *testing.T) {
 		t.Errorf("invoices' write refused with %v (SQLSTATE %s), want 55000 (stale)", err, code)
 	}
 }
+
+// TestRedTeamOwnerDropsIdKey: installing requires id to be unique on its own (model_problems), as the audit
+// triggers pair a row's old and new versions by id. After the install the owner drops dental_records' primary key
+// (ddl_log records it; relation_layout is unchanged, so the table is not made stale), and the application's role
+// inserts a record of Patient2 under Patient1's record's id. One UPDATE by that id then writes four audit rows, two
+// of them pairing one patient's old row with the other's new one: moves between the patients that never happened,
+// with Patient2's diagnosis as a "before" in Patient1's trail.
+// Secure outcome: the DDL is refused, or the table refuses writes (55000) until the models are installed again
+// (which refuses it without the key); no audit row describes a change that did not happen.
+func TestRedTeamOwnerDropsIdKey(t *testing.T) {
+	c := clinictest.New(t).AddRecords(t)
+	ctx := context.Background()
+	if _, err := c.Owner.Exec(ctx, "ALTER TABLE public.dental_records DROP CONSTRAINT dental_records_pkey"); err != nil {
+		return // refused: secure
+	}
+	_, err := c.App.Exec(ctx, `INSERT INTO dental_records (id, patient_id, dentist_id, diagnosis) OVERRIDING SYSTEM VALUE
+		VALUES ($1, $2, $3, 'rt-patient2-diagnosis')`, c.DentalRecord, c.Patient2, c.Dentist)
+	if err != nil {
+		if code := pgtest.SQLState(err); code != "55000" && code != "23505" {
+			t.Errorf("the duplicate id was refused with %v (SQLSTATE %s), want 55000 (stale) or 23505", err, code)
+		}
+		return
+	}
+	m := clinictest.MaxID(t, c.Reviewer)
+	if _, err := c.App.Exec(ctx, "UPDATE dental_records SET treatment = 'rt' WHERE id = $1", c.DentalRecord); err != nil {
+		if code := pgtest.SQLState(err); code != "55000" {
+			t.Errorf("the UPDATE was refused with %v (SQLSTATE %s), want 55000 (stale)", err, code)
+		}
+		return
+	}
+	for _, r := range clinictest.Since(t, c.Reviewer, m) {
+		if r.PriorPatientID != nil {
+			before, _ := r.Ch["before"].(map[string]any)
+			t.Errorf("FINDING: audit row %d moves dental record %d from patient %v to %v, which no statement did (its before image is another row's: %v)",
+				r.ID, r.TargetID, *r.PriorPatientID, deref(r.PatientID), before["diagnosis"])
+		}
+	}
+}
