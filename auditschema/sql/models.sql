@@ -22,6 +22,67 @@ ORDER BY 1 LIMIT 1;
 END;
 -- +goose StatementEnd
 
+-- id_key_problems is what rel, an audited table (as name), lacks of the id its audit triggers need: a row (what, fix)
+-- unless id is NOT NULL and has a unique, immediate index on it alone with no predicate; none when it has no column
+-- id (a problem of its columns). The triggers pair a row's old and new versions by id (transition tables keep no
+-- other link): rows sharing one would have their images mixed up, or a change of either written as two halves. An
+-- audit row names its target by id, which the audit table requires: a row with a NULL id would fail the write with
+-- a not-null violation whose DETAIL carries the audit row, its image included, to the application's logs.
+-- model_problems checks it before installing, record_ddl_as after every command on the table.
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION {{.S}}.id_key_problems(rel oid, name text) RETURNS TABLE (what text, fix text)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+SELECT pg_catalog.format('table %s has %s (id must be NOT NULL and unique on its own: a PRIMARY KEY, or NOT NULL and a UNIQUE constraint, not deferrable): the audit triggers pair a row''s old and new versions by id, and an audit row names its target by it (a NULL one would fail the write, with the row''s image in the error)',
+		name, pg_catalog.array_to_string(ARRAY[CASE WHEN NOT u.uniq THEN 'no unique index on id alone' END, CASE WHEN NOT a.attnotnull THEN 'an id that may be NULL' END], ' and ')),
+	pg_catalog.array_to_string(ARRAY[CASE WHEN NOT a.attnotnull THEN pg_catalog.format('ALTER TABLE %s ALTER COLUMN id SET NOT NULL;', name) END,
+		CASE WHEN NOT u.uniq THEN pg_catalog.format('ALTER TABLE %s ADD UNIQUE (id);', name) END], ' ')
+FROM pg_catalog.pg_attribute a
+CROSS JOIN LATERAL (SELECT EXISTS (SELECT FROM pg_catalog.pg_index x WHERE x.indrelid OPERATOR(pg_catalog.=) rel AND x.indisunique AND x.indimmediate
+	AND x.indnkeyatts OPERATOR(pg_catalog.=) 1 AND x.indkey[0] OPERATOR(pg_catalog.=) a.attnum AND x.indpred IS NULL)) u(uniq)
+WHERE a.attrelid OPERATOR(pg_catalog.=) rel AND a.attname OPERATOR(pg_catalog.=) 'id' AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+	AND (NOT u.uniq OR NOT a.attnotnull);
+END;
+-- +goose StatementEnd
+
+-- ref_problems is what a step of a patient path lacks, column col of table src holding ids of table dst (each as
+-- SQL names it; see Ref in package auditschema): a row (what, fix) unless col has a validated foreign key to dst's
+-- id that is ON DELETE RESTRICT ON UPDATE RESTRICT and not deferrable, and no other key there; none while either
+-- table does not exist. The fix drops the other keys and validates or adds one. model_problems checks it before
+-- installing, record_ddl_as after every command on either table.
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION {{.S}}.ref_problems(src text, col text, dst text) RETURNS TABLE (what text, fix text)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+SELECT pg_catalog.format('column %s.%s, which the patient path follows, needs exactly the foreign keys to %s (id) that are validated, not deferrable and ON DELETE RESTRICT ON UPDATE RESTRICT: without one, a statement could delete or re-key the %s row, or give its id to another row, and the dependents would change patient with no audit row of theirs',
+		src, col, dst, dst),
+	pg_catalog.format('ALTER TABLE %s %s;', src, pg_catalog.array_to_string(f.fixes, ', '))
+FROM (
+	SELECT pg_catalog.array_agg(k.conname::text ORDER BY k.conname) FILTER (WHERE NOT k.ok) AS bad,
+		(pg_catalog.array_agg(k.conname::text ORDER BY NOT k.convalidated, k.conname) FILTER (WHERE k.ok))[1] AS good,
+		COALESCE(pg_catalog.bool_or(k.ok AND k.convalidated), false) AS valid
+	FROM (SELECT k.conname, k.confdeltype OPERATOR(pg_catalog.=) 'r' AND k.confupdtype OPERATOR(pg_catalog.=) 'r' AND NOT k.condeferrable AS ok, k.convalidated
+		FROM pg_catalog.pg_constraint k
+		JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) k.conrelid AND a.attname::text OPERATOR(pg_catalog.=) col
+		JOIN pg_catalog.pg_attribute b ON b.attrelid OPERATOR(pg_catalog.=) k.confrelid AND b.attname OPERATOR(pg_catalog.=) 'id'
+		WHERE k.contype OPERATOR(pg_catalog.=) 'f' AND k.conrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(src)
+			AND k.confrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(dst)
+			AND k.conkey OPERATOR(pg_catalog.=) ARRAY[a.attnum] AND k.confkey OPERATOR(pg_catalog.=) ARRAY[b.attnum]) k
+) s
+CROSS JOIN LATERAL (SELECT ARRAY(
+	SELECT 'DROP CONSTRAINT "' OPERATOR(pg_catalog.||) pg_catalog.replace(x.name, '"', '""') OPERATOR(pg_catalog.||) '"'
+	FROM pg_catalog.unnest(s.bad) WITH ORDINALITY x(name, k)
+	UNION ALL
+	SELECT 'VALIDATE CONSTRAINT "' OPERATOR(pg_catalog.||) pg_catalog.replace(s.good, '"', '""') OPERATOR(pg_catalog.||) '"'
+	WHERE s.good IS NOT NULL AND NOT s.valid
+	UNION ALL
+	SELECT pg_catalog.format('ADD FOREIGN KEY ("%s") REFERENCES %s (id) ON DELETE RESTRICT ON UPDATE RESTRICT', pg_catalog.replace(col, '"', '""'), dst)
+	WHERE s.good IS NULL) AS fixes) f
+WHERE pg_catalog.to_regclass(src) IS NOT NULL AND pg_catalog.to_regclass(dst) IS NOT NULL
+	AND pg_catalog.cardinality(f.fixes) OPERATOR(pg_catalog.>) 0;
+END;
+-- +goose StatementEnd
+
 -- model_problems is what the models' tables lack that installing their triggers requires: one row per problem,
 -- (what, fix), table by table, each step of a patient path after the first table that follows it. models is the
 -- generated Models.Tables as JSON ([{"name", "columns", "refs": [{"from", "column", "to"}], "by_text"}]), owner_role and
@@ -60,18 +121,8 @@ SELECT p.what, p.fix FROM (
 		AND a.attname::text OPERATOR(pg_catalog.=) m.col AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped)
 	GROUP BY c.i, c.name
 	UNION ALL
-	-- The triggers pair a row's old and new versions by id (transition tables keep no other link): rows sharing
-	-- one would have their images mixed up, or a change of either written as two halves. An audit row names its
-	-- target by id, which the audit table requires: a row with a NULL id would fail the write with a not-null
-	-- violation whose DETAIL carries the audit row, its image included, to the application's logs.
-	SELECT c.i, 3, 0, pg_catalog.format('table %s has %s (id must be NOT NULL and unique on its own: a PRIMARY KEY, or NOT NULL and a UNIQUE constraint, not deferrable): the audit triggers pair a row''s old and new versions by id, and an audit row names its target by it (a NULL one would fail the write, with the row''s image in the error)',
-			c.name, pg_catalog.array_to_string(ARRAY[CASE WHEN NOT u.uniq THEN 'no unique index on id alone' END, CASE WHEN NOT a.attnotnull THEN 'an id that may be NULL' END], ' and ')),
-		pg_catalog.array_to_string(ARRAY[CASE WHEN NOT a.attnotnull THEN pg_catalog.format('ALTER TABLE %s ALTER COLUMN id SET NOT NULL;', c.name) END,
-			CASE WHEN NOT u.uniq THEN pg_catalog.format('ALTER TABLE %s ADD UNIQUE (id);', c.name) END], ' ')
-	FROM c JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.oid AND a.attname OPERATOR(pg_catalog.=) 'id' AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
-	CROSS JOIN LATERAL (SELECT EXISTS (SELECT FROM pg_catalog.pg_index x WHERE x.indrelid OPERATOR(pg_catalog.=) c.oid AND x.indisunique AND x.indimmediate
-		AND x.indnkeyatts OPERATOR(pg_catalog.=) 1 AND x.indkey[0] OPERATOR(pg_catalog.=) a.attnum AND x.indpred IS NULL)) u(uniq)
-	WHERE NOT u.uniq OR NOT a.attnotnull
+	-- The triggers pair a row's old and new versions by id (see id_key_problems).
+	SELECT c.i, 3, 0, k.what, k.fix FROM c CROSS JOIN LATERAL {{.S}}.id_key_problems(c.oid, c.name) k
 	UNION ALL
 	-- The audit triggers are statement triggers on this table: a statement on a parent or a child (a partition
 	-- included) fires none of them, and its changes to this table's rows would leave no row.
@@ -131,36 +182,8 @@ SELECT p.what, p.fix FROM (
 	WHERE g.role IS NOT NULL AND EXISTS (SELECT FROM pg_catalog.pg_roles x WHERE x.rolname OPERATOR(pg_catalog.=) g.role)
 		AND NOT pg_catalog.has_schema_privilege(g.role, k.oid, 'USAGE')
 	UNION ALL
-	-- A step of a patient path: its column needs a validated foreign key to the next table's id that is ON DELETE
-	-- RESTRICT ON UPDATE RESTRICT and not deferrable, and no other key there (see Ref in package auditschema). The
-	-- fix drops the other keys and validates or adds one.
-	SELECT r.i, 7, r.j, pg_catalog.format('column %s.%s, which the patient path follows, needs exactly the foreign keys to %s (id) that are validated, not deferrable and ON DELETE RESTRICT ON UPDATE RESTRICT: without one, a statement could delete or re-key the %s row, or give its id to another row, and the dependents would change patient with no audit row of theirs',
-			r.src, r.col, r.dst, r.dst),
-		pg_catalog.format('ALTER TABLE %s %s;', r.src, pg_catalog.array_to_string(f.fixes, ', '))
-	FROM ref r
-	CROSS JOIN LATERAL (
-		SELECT pg_catalog.array_agg(k.conname::text ORDER BY k.conname) FILTER (WHERE NOT k.ok) AS bad,
-			(pg_catalog.array_agg(k.conname::text ORDER BY NOT k.convalidated, k.conname) FILTER (WHERE k.ok))[1] AS good,
-			COALESCE(pg_catalog.bool_or(k.ok AND k.convalidated), false) AS valid
-		FROM (SELECT k.conname, k.confdeltype OPERATOR(pg_catalog.=) 'r' AND k.confupdtype OPERATOR(pg_catalog.=) 'r' AND NOT k.condeferrable AS ok, k.convalidated
-			FROM pg_catalog.pg_constraint k
-			JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) k.conrelid AND a.attname::text OPERATOR(pg_catalog.=) r.col
-			JOIN pg_catalog.pg_attribute b ON b.attrelid OPERATOR(pg_catalog.=) k.confrelid AND b.attname OPERATOR(pg_catalog.=) 'id'
-			WHERE k.contype OPERATOR(pg_catalog.=) 'f' AND k.conrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(r.src)
-				AND k.confrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(r.dst)
-				AND k.conkey OPERATOR(pg_catalog.=) ARRAY[a.attnum] AND k.confkey OPERATOR(pg_catalog.=) ARRAY[b.attnum]) k
-	) s
-	CROSS JOIN LATERAL (SELECT ARRAY(
-		SELECT 'DROP CONSTRAINT "' OPERATOR(pg_catalog.||) pg_catalog.replace(x.name, '"', '""') OPERATOR(pg_catalog.||) '"'
-		FROM pg_catalog.unnest(s.bad) WITH ORDINALITY x(name, k)
-		UNION ALL
-		SELECT 'VALIDATE CONSTRAINT "' OPERATOR(pg_catalog.||) pg_catalog.replace(s.good, '"', '""') OPERATOR(pg_catalog.||) '"'
-		WHERE s.good IS NOT NULL AND NOT s.valid
-		UNION ALL
-		SELECT pg_catalog.format('ADD FOREIGN KEY ("%s") REFERENCES %s (id) ON DELETE RESTRICT ON UPDATE RESTRICT', pg_catalog.replace(r.col, '"', '""'), r.dst)
-		WHERE s.good IS NULL) AS fixes) f
-	WHERE pg_catalog.to_regclass(r.src) IS NOT NULL AND pg_catalog.to_regclass(r.dst) IS NOT NULL
-		AND pg_catalog.cardinality(f.fixes) OPERATOR(pg_catalog.>) 0
+	-- A step of a patient path (see ref_problems).
+	SELECT r.i, 7, r.j, k.what, k.fix FROM ref r CROSS JOIN LATERAL {{.S}}.ref_problems(r.src, r.col, r.dst) k
 ) p(i, part, j, what, fix)
 ORDER BY p.i, p.part, p.j;
 END;

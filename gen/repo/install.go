@@ -55,7 +55,7 @@ BEGIN
 	END IF;
 -- Installing these triggers requires the audit schema's revision they were generated for, and of their tables what
 -- auditschema.InstallModels checks first: for installs that run this SQL alone, check_models refuses, naming the fix.
-PERFORM "auditrepo".check_models('b7e5c53f895c5d3a6bd8de5356805e034ad01e3f660b7816c12e80c7967939d5', '[
+PERFORM "auditrepo".check_models('1de42626445dbc790195890ced44b4a3060da1e749bf471ef8926fadd89f8556', '[
 	{"name":"public.users","columns":["id","username","email","password","auth_token","user_type","role","first_name","last_name","last_login","updated_at"]},
 	{"name":"public.appointments","columns":["id","patient_id","dentist_id","clinic_id","date","time","type","status","notes","updated_at"],"refs":[{"from":"public.appointments","column":"patient_id","to":"public.users"}]},
 	{"name":"public.dental_records","columns":["id","patient_id","dentist_id","diagnosis","treatment","notes","created_at","updated_at"],"refs":[{"from":"public.dental_records","column":"patient_id","to":"public.users"}]},
