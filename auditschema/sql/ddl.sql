@@ -134,6 +134,10 @@ DECLARE
 	-- The trigger functions to replace by ones refusing every write (stale), each with why, at the end of a command.
 	stubs regprocedure[] := '{}';
 	whys text[] := '{}';
+	-- The relations whose id keys and patient path steps are checked at the end of the command: those it changed,
+	-- or dropped a constraint or index of.
+	touched oid[] := '{}';
+	problem record;
 	-- Whether a superuser runs the command: every command of another role is recorded.
 	by_super boolean := coalesce((SELECT o.rolsuper FROM pg_roles o WHERE o.rolname = acting), false);
 	-- The statement, current_query(), is the whole client message, whatever else it sends: kept only for a
@@ -154,6 +158,12 @@ BEGIN
 			END IF;
 			IF r.object_type = 'table' THEN
 				DELETE FROM {{.S}}.audited_tables WHERE tbl = r.objid;
+			ELSIF r.object_type = 'table constraint' THEN
+				touched := touched || to_regclass(format('%I.%I', r.address_names[1], r.address_names[2]))::oid;
+			ELSIF r.object_type = 'index' THEN
+				-- A dropped index names no table: its schema's audited tables are checked.
+				touched := touched || ARRAY(SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+					WHERE n.nspname = r.schema_name AND c.oid IN (SELECT a.tbl FROM {{.S}}.audited_tables a));
 			END IF;
 		END LOOP;
 	ELSE
@@ -168,6 +178,7 @@ BEGIN
 				WHEN 'pg_rewrite'::regclass THEN (SELECT w.ev_class FROM pg_rewrite w WHERE w.oid = r.objid)
 				WHEN 'pg_policy'::regclass THEN (SELECT y.polrelid FROM pg_policy y WHERE y.oid = r.objid) END;
 			SELECT a.tbl, a.func, a.name, a.layout INTO model FROM {{.S}}.audited_tables a WHERE a.tbl = target;
+			touched := touched || target;
 			-- A relation a trigger function reads by name: an audited table, or one of those named in reads.
 			read := model.tbl IS NOT NULL
 				OR coalesce({{.S}}.relation_name(target) IN (SELECT u.name FROM {{.S}}.audited_tables a, unnest(a.reads) u(name)), false);
@@ -320,17 +331,44 @@ BEGIN
 				FROM {{.S}}.audited_tables a WHERE model.name = ANY (a.reads);
 			END IF;
 		END LOOP;
-		IF cardinality(stubs) > 0 THEN
-			creates := has_schema_privilege({{lit .Writer}}, {{lit .Schema}}, 'CREATE');
-			IF NOT creates THEN
-				EXECUTE format('GRANT CREATE ON SCHEMA %I TO %I', {{lit .Schema}}, {{lit .Writer}});
-			END IF;
-			FOR i IN 1 .. cardinality(stubs) LOOP
-				PERFORM {{.S}}.stale(stubs[i], whys[i]);
-			END LOOP;
-			IF NOT creates THEN
-				EXECUTE format('REVOKE CREATE ON SCHEMA %I FROM %I', {{lit .Schema}}, {{lit .Writer}});
-			END IF;
+	END IF;
+	-- What installing checked of the audited tables' id keys and of the foreign keys their patient paths follow,
+	-- no command may take away (rolled back, and its ddl_log row): the triggers would pair other rows, or read a
+	-- patient through a key a statement can re-key or defer, and file audit rows under the wrong patient with nothing
+	-- stale. At sql_drop too, which fires at the end of the command, after all its subcommands: a key dropped and
+	-- its replacement added in one ALTER TABLE pass. A table whose columns changed is left stale instead (its own
+	-- trigger function, and those reading it), which installing again checks: dropping a path's column drops its key.
+	SELECT k.what, k.fix INTO problem FROM (
+		SELECT 1 AS part, a.name AS tbl, k.what, k.fix
+		FROM {{.S}}.audited_tables a CROSS JOIN LATERAL {{.S}}.id_key_problems(a.tbl, a.name) k
+		WHERE a.tbl::oid = ANY (touched) AND {{.S}}.relation_layout(a.tbl) IS NOT DISTINCT FROM a.layout
+		UNION ALL
+		-- A step is checked while both its tables are audited under its names: a table dropped takes its steps out,
+		-- and another may take its name, which installing the models again checks.
+		SELECT 2, s.src, k.what, k.fix
+		FROM (SELECT DISTINCT s.v ->> 'from' AS src, s.v ->> 'column' AS col, s.v ->> 'to' AS dst
+			FROM {{.S}}.audited_tables a, jsonb_array_elements(a.refs) s(v)) s
+		JOIN {{.S}}.audited_tables f ON f.tbl = to_regclass(s.src)
+		JOIN {{.S}}.audited_tables t ON t.tbl = to_regclass(s.dst)
+		CROSS JOIN LATERAL {{.S}}.ref_problems(s.src, s.col, s.dst) k
+		WHERE (f.tbl::oid = ANY (touched) OR t.tbl::oid = ANY (touched))
+			AND {{.S}}.relation_layout(f.tbl) IS NOT DISTINCT FROM f.layout AND {{.S}}.relation_layout(t.tbl) IS NOT DISTINCT FROM t.layout
+	) k ORDER BY k.part, k.tbl, k.what LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION '% refused: it breaks what installing the models requires: %', tag, problem.what
+			USING ERRCODE = 'feature_not_supported',
+			HINT = format('Leave the key as installing requires it (a key dropped and its replacement added in one ALTER TABLE pass). After this command, the fix would be: %s', problem.fix);
+	END IF;
+	IF cardinality(stubs) > 0 THEN
+		creates := has_schema_privilege({{lit .Writer}}, {{lit .Schema}}, 'CREATE');
+		IF NOT creates THEN
+			EXECUTE format('GRANT CREATE ON SCHEMA %I TO %I', {{lit .Schema}}, {{lit .Writer}});
+		END IF;
+		FOR i IN 1 .. cardinality(stubs) LOOP
+			PERFORM {{.S}}.stale(stubs[i], whys[i]);
+		END LOOP;
+		IF NOT creates THEN
+			EXECUTE format('REVOKE CREATE ON SCHEMA %I FROM %I', {{lit .Schema}}, {{lit .Writer}});
 		END IF;
 	END IF;
 END

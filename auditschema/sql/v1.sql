@@ -165,13 +165,17 @@ CREATE TRIGGER refuse_update_delete BEFORE UPDATE OR DELETE ON {{.S}}.ddl_log
 
 -- The audited tables (InstallModels fills it), as their triggers were installed: the event trigger records DDL on
 -- them, holds their audit triggers to func, refuses renaming them, refuses writes once their columns are no longer
--- those of layout (relation_layout), and keeps the tables their trigger function reads by name (reads) tables.
+-- those of layout (relation_layout), keeps the tables their trigger function reads by name (reads) tables, and
+-- refuses a command that leaves them without what installing checked of their id key (id_key_problems) and of the
+-- foreign keys of the steps their patient path follows (refs, as the models' SQL passes them to check_models:
+-- [{"from", "column", "to"}]; ref_problems).
 CREATE TABLE {{.S}}.audited_tables (
 	tbl    regclass PRIMARY KEY,
 	func   regprocedure NOT NULL,
 	name   text NOT NULL,
 	layout text[] NOT NULL,
-	reads  text[] NOT NULL
+	reads  text[] NOT NULL,
+	refs   jsonb NOT NULL
 );
 
 -- A claim is the text of an auditrepo.claimed row, kept in the transaction-local setting auditrepo.claim: the

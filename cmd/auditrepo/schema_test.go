@@ -80,8 +80,12 @@ func TestModelsSQLChecksTheTables(t *testing.T) {
 	d := testdb.New(t)
 	ctx := context.Background()
 	for _, sql := range []string{
-		`ALTER TABLE invoices DROP CONSTRAINT invoices_appointment_id_fkey,
-			ADD CONSTRAINT invoices_appointment_id_fkey FOREIGN KEY (appointment_id) REFERENCES appointments`,
+		// With the event trigger off (replica mode skips it), as where no superuser installed it: it refuses a key
+		// loosened after the install.
+		`BEGIN; SET LOCAL session_replication_role = replica;
+			ALTER TABLE invoices DROP CONSTRAINT invoices_appointment_id_fkey,
+				ADD CONSTRAINT invoices_appointment_id_fkey FOREIGN KEY (appointment_id) REFERENCES appointments;
+			COMMIT`,
 		"ALTER TABLE documents ADD COLUMN ssn text",
 		"DROP TRIGGER audit_update ON appointments",
 	} {

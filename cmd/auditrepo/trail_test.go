@@ -345,7 +345,7 @@ func TestRecordSchemaQualified(t *testing.T) {
 	// An audited table outside public, with no audit row yet: found by its qualified name only (the trail is
 	// searched under that), and named back when given without its schema.
 	mustExec(t, db, `CREATE SCHEMA clinic; CREATE TABLE clinic.rooms (id bigint PRIMARY KEY);
-		INSERT INTO auditrepo.audited_tables VALUES ('clinic.rooms', 'auditrepo.refuse_truncate()', 'clinic.rooms', '{}', '{}')`)
+		INSERT INTO auditrepo.audited_tables VALUES ('clinic.rooms', 'auditrepo.refuse_truncate()', 'clinic.rooms', '{}', '{}', '[]')`)
 	if code, _, errs := runCmd(t, reviewer, "record", "--table", "rooms", "--id", "1"); code != 2 || !strings.Contains(errs, "name it --table clinic.rooms") {
 		t.Errorf("record --table rooms: exit %d, stderr %q; want 2 naming clinic.rooms", code, errs)
 	}
@@ -424,7 +424,7 @@ func TestShadowedOperatorNotRun(t *testing.T) {
 	mustExec(t, db, `CREATE FUNCTION public.rt_cat(name, text) RETURNS text LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'ran as %', current_user; END$$;
 		CREATE OPERATOR public.|| (leftarg = name, rightarg = text, function = public.rt_cat);
 		CREATE TABLE public.rooms (id bigint PRIMARY KEY);
-		INSERT INTO auditrepo.audited_tables VALUES ('public.rooms', 'auditrepo.refuse_truncate()', 'public.rooms', '{}', '{}')`)
+		INSERT INTO auditrepo.audited_tables VALUES ('public.rooms', 'auditrepo.refuse_truncate()', 'public.rooms', '{}', '{}', '[]')`)
 	for _, args := range [][]string{{"record", "--table", "visits", "--id", "1"}, {"record", "--table", "nosuch", "--id", "1"}, {"trail", "--patient", "42"}} {
 		if code, _, errs := runCmd(t, reviewer, args...); strings.Contains(errs, "ran as") {
 			t.Errorf("%v: exit %d, stderr %q: the shadowing operator ran", args, code, errs)

@@ -55,7 +55,7 @@ BEGIN
 	END IF;
 -- Installing these triggers requires the audit schema's revision they were generated for, and of their tables what
 -- auditschema.InstallModels checks first: for installs that run this SQL alone, check_models refuses, naming the fix.
-PERFORM "auditrepo".check_models('1de42626445dbc790195890ced44b4a3060da1e749bf471ef8926fadd89f8556', '[
+PERFORM "auditrepo".check_models('24bd54c750696b992aab82a6b85777fe016b7594df4d73870e8c3de0ce0085a1', '[
 	{"name":"public.users","columns":["id","username","email","password","auth_token","user_type","role","first_name","last_name","last_login","updated_at"]},
 	{"name":"public.appointments","columns":["id","patient_id","dentist_id","clinic_id","date","time","type","status","notes","updated_at"],"refs":[{"from":"public.appointments","column":"patient_id","to":"public.users"}]},
 	{"name":"public.dental_records","columns":["id","patient_id","dentist_id","diagnosis","treatment","notes","created_at","updated_at"],"refs":[{"from":"public.dental_records","column":"patient_id","to":"public.users"}]},
@@ -521,9 +521,11 @@ RETURN auditrepo.claim(actor, 'users', method);
 SELECT auditrepo.grant_claim('auditrepo.claim_public_users(text, text)');
 INSERT INTO auditrepo.audited_tables
 SELECT t, 'auditrepo.audit_public_users()'::regprocedure, auditrepo.relation_name(t), auditrepo.relation_layout(t),
-	ARRAY[]::text[]
+	ARRAY[]::text[],
+	'[]'::jsonb
 FROM (SELECT 'public.users'::regclass) AS m(t)
-ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layout = EXCLUDED.layout, reads = EXCLUDED.reads;
+ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layout = EXCLUDED.layout, reads = EXCLUDED.reads,
+	refs = EXCLUDED.refs;
 -- The table's repository statements claim through this, installed with its triggers: one run where they are not
 -- fails, instead of writing no audit row. It may be called by whoever may call claim().
 CREATE OR REPLACE FUNCTION auditrepo.claim_public_appointments(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
@@ -531,9 +533,11 @@ RETURN auditrepo.claim(actor, 'appointments', method);
 SELECT auditrepo.grant_claim('auditrepo.claim_public_appointments(text, text)');
 INSERT INTO auditrepo.audited_tables
 SELECT t, 'auditrepo.audit_public_appointments()'::regprocedure, auditrepo.relation_name(t), auditrepo.relation_layout(t),
-	ARRAY[auditrepo.relation_name('public.invoices'::regclass)]::text[]
+	ARRAY[auditrepo.relation_name('public.invoices'::regclass)]::text[],
+	'[{"from":"public.appointments","column":"patient_id","to":"public.users"}]'::jsonb
 FROM (SELECT 'public.appointments'::regclass) AS m(t)
-ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layout = EXCLUDED.layout, reads = EXCLUDED.reads;
+ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layout = EXCLUDED.layout, reads = EXCLUDED.reads,
+	refs = EXCLUDED.refs;
 -- The table's repository statements claim through this, installed with its triggers: one run where they are not
 -- fails, instead of writing no audit row. It may be called by whoever may call claim().
 CREATE OR REPLACE FUNCTION auditrepo.claim_public_dental_records(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
@@ -541,9 +545,11 @@ RETURN auditrepo.claim(actor, 'dental_records', method);
 SELECT auditrepo.grant_claim('auditrepo.claim_public_dental_records(text, text)');
 INSERT INTO auditrepo.audited_tables
 SELECT t, 'auditrepo.audit_public_dental_records()'::regprocedure, auditrepo.relation_name(t), auditrepo.relation_layout(t),
-	ARRAY[]::text[]
+	ARRAY[]::text[],
+	'[{"from":"public.dental_records","column":"patient_id","to":"public.users"}]'::jsonb
 FROM (SELECT 'public.dental_records'::regclass) AS m(t)
-ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layout = EXCLUDED.layout, reads = EXCLUDED.reads;
+ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layout = EXCLUDED.layout, reads = EXCLUDED.reads,
+	refs = EXCLUDED.refs;
 -- The table's repository statements claim through this, installed with its triggers: one run where they are not
 -- fails, instead of writing no audit row. It may be called by whoever may call claim().
 CREATE OR REPLACE FUNCTION auditrepo.claim_public_billings(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
@@ -551,9 +557,11 @@ RETURN auditrepo.claim(actor, 'billings', method);
 SELECT auditrepo.grant_claim('auditrepo.claim_public_billings(text, text)');
 INSERT INTO auditrepo.audited_tables
 SELECT t, 'auditrepo.audit_public_billings()'::regprocedure, auditrepo.relation_name(t), auditrepo.relation_layout(t),
-	ARRAY[]::text[]
+	ARRAY[]::text[],
+	'[{"from":"public.billings","column":"patient_id","to":"public.users"}]'::jsonb
 FROM (SELECT 'public.billings'::regclass) AS m(t)
-ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layout = EXCLUDED.layout, reads = EXCLUDED.reads;
+ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layout = EXCLUDED.layout, reads = EXCLUDED.reads,
+	refs = EXCLUDED.refs;
 -- The table's repository statements claim through this, installed with its triggers: one run where they are not
 -- fails, instead of writing no audit row. It may be called by whoever may call claim().
 CREATE OR REPLACE FUNCTION auditrepo.claim_public_invoices(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
@@ -561,9 +569,11 @@ RETURN auditrepo.claim(actor, 'invoices', method);
 SELECT auditrepo.grant_claim('auditrepo.claim_public_invoices(text, text)');
 INSERT INTO auditrepo.audited_tables
 SELECT t, 'auditrepo.audit_public_invoices()'::regprocedure, auditrepo.relation_name(t), auditrepo.relation_layout(t),
-	ARRAY[auditrepo.relation_name('public.appointments'::regclass)]::text[]
+	ARRAY[auditrepo.relation_name('public.appointments'::regclass)]::text[],
+	'[{"from":"public.invoices","column":"appointment_id","to":"public.appointments"},{"from":"public.appointments","column":"patient_id","to":"public.users"}]'::jsonb
 FROM (SELECT 'public.invoices'::regclass) AS m(t)
-ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layout = EXCLUDED.layout, reads = EXCLUDED.reads;
+ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layout = EXCLUDED.layout, reads = EXCLUDED.reads,
+	refs = EXCLUDED.refs;
 -- The table's repository statements claim through this, installed with its triggers: one run where they are not
 -- fails, instead of writing no audit row. It may be called by whoever may call claim().
 CREATE OR REPLACE FUNCTION auditrepo.claim_public_treatment_plans(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
@@ -571,9 +581,11 @@ RETURN auditrepo.claim(actor, 'treatment_plans', method);
 SELECT auditrepo.grant_claim('auditrepo.claim_public_treatment_plans(text, text)');
 INSERT INTO auditrepo.audited_tables
 SELECT t, 'auditrepo.audit_public_treatment_plans()'::regprocedure, auditrepo.relation_name(t), auditrepo.relation_layout(t),
-	ARRAY[]::text[]
+	ARRAY[]::text[],
+	'[{"from":"public.treatment_plans","column":"patient_id","to":"public.users"}]'::jsonb
 FROM (SELECT 'public.treatment_plans'::regclass) AS m(t)
-ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layout = EXCLUDED.layout, reads = EXCLUDED.reads;
+ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layout = EXCLUDED.layout, reads = EXCLUDED.reads,
+	refs = EXCLUDED.refs;
 -- The table's repository statements claim through this, installed with its triggers: one run where they are not
 -- fails, instead of writing no audit row. It may be called by whoever may call claim().
 CREATE OR REPLACE FUNCTION auditrepo.claim_public_documents(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
@@ -581,9 +593,11 @@ RETURN auditrepo.claim(actor, 'documents', method);
 SELECT auditrepo.grant_claim('auditrepo.claim_public_documents(text, text)');
 INSERT INTO auditrepo.audited_tables
 SELECT t, 'auditrepo.audit_public_documents()'::regprocedure, auditrepo.relation_name(t), auditrepo.relation_layout(t),
-	ARRAY[]::text[]
+	ARRAY[]::text[],
+	'[{"from":"public.documents","column":"patient_id","to":"public.users"}]'::jsonb
 FROM (SELECT 'public.documents'::regclass) AS m(t)
-ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layout = EXCLUDED.layout, reads = EXCLUDED.reads;
+ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layout = EXCLUDED.layout, reads = EXCLUDED.reads,
+	refs = EXCLUDED.refs;
 -- The table's repository statements claim through this, installed with its triggers: one run where they are not
 -- fails, instead of writing no audit row. It may be called by whoever may call claim().
 CREATE OR REPLACE FUNCTION auditrepo.claim_public_patient_intake_forms(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
@@ -591,9 +605,11 @@ RETURN auditrepo.claim(actor, 'patient_intake_forms', method);
 SELECT auditrepo.grant_claim('auditrepo.claim_public_patient_intake_forms(text, text)');
 INSERT INTO auditrepo.audited_tables
 SELECT t, 'auditrepo.audit_public_patient_intake_forms()'::regprocedure, auditrepo.relation_name(t), auditrepo.relation_layout(t),
-	ARRAY[]::text[]
+	ARRAY[]::text[],
+	'[{"from":"public.patient_intake_forms","column":"patient_id","to":"public.users"}]'::jsonb
 FROM (SELECT 'public.patient_intake_forms'::regclass) AS m(t)
-ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layout = EXCLUDED.layout, reads = EXCLUDED.reads;
+ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layout = EXCLUDED.layout, reads = EXCLUDED.reads,
+	refs = EXCLUDED.refs;
 RESET ROLE;
 REVOKE CREATE ON SCHEMA auditrepo FROM auditrepo_writer;
 

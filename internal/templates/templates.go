@@ -4,8 +4,10 @@
 package templates
 
 import (
+	"bytes"
 	"cmp"
 	"embed"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -54,15 +56,20 @@ func Triggers(p *ir.Program) (string, error) {
 	t := &triggers{S: ident(p.Audit.Schema), Claimed: sqlparse.QuoteTypeQualifier(p.Audit.Schema) + ".claimed",
 		AuditRole: p.Audit.Role, WriterRole: p.Audit.Writer,
 		Log: ident(p.Audit.Schema) + "." + ident(auditschema.Config{Table: p.Audit.Table}.WritesView())}
+	tables := p.Tables()
 	seen := map[string]bool{}
-	for _, m := range p.Models {
-		t.Models = append(t.Models, &data{m: m})
+	for i, m := range p.Models {
+		refs, err := refsJSON(tables[i].Refs)
+		if err != nil {
+			return "", err
+		}
+		t.Models = append(t.Models, &data{m: m, refs: refs})
 		if !seen[m.Schema] {
 			seen[m.Schema] = true
 			t.Schemas = append(t.Schemas, m.Schema)
 		}
 	}
-	checks, err := auditschema.ModelChecksSQL(p.Audit.Schema, p.Tables())
+	checks, err := auditschema.ModelChecksSQL(p.Audit.Schema, tables)
 	if err != nil {
 		return "", err
 	}
@@ -91,9 +98,24 @@ func render(name string, d any) (string, error) {
 	return b.String(), nil
 }
 
+// refsJSON is refs as check_models reads a table's (auditschema.Table), "[]" for none.
+func refsJSON(refs []auditschema.Ref) (string, error) {
+	if refs == nil {
+		refs = []auditschema.Ref{}
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(refs); err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(b.String(), "\n"), nil
+}
+
 // data is one model, as the trigger template reads it.
 type data struct {
-	m *ir.Model
+	m    *ir.Model
+	refs string
 }
 
 // TableLit is the model's table as its audit rows and claims name it.
@@ -104,6 +126,10 @@ func (d *data) Table() string { return d.m.Qualified }
 
 // Reads are the other tables the model's trigger function reads by name (ir.Model.Reads).
 func (d *data) Reads() []string { return d.m.Reads() }
+
+// Refs are the steps of the model's patient path, as JSON, as check_models reads them: audited_tables keeps them
+// for the event trigger, which holds their foreign keys after the install.
+func (d *data) Refs() string { return d.refs }
 
 // ClaimFunc names the function the model's repository statements claim through (in the audit schema).
 func (d *data) ClaimFunc() string { return ident(d.m.ClaimFunc) }

@@ -2,8 +2,12 @@ package redteam_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/auditrepo/auditrepo/internal/clinictest"
 	"github.com/auditrepo/auditrepo/internal/pgtest"
@@ -180,4 +184,57 @@ func TestRedTeamOwnerDropsIdKey(t *testing.T) {
 				r.ID, r.TargetID, *r.PriorPatientID, deref(r.PatientID), before["diagnosis"])
 		}
 	}
+}
+
+// TestRedTeamOwnerKeysStayAsInstalled checks what the event trigger holds of the keys installing checked, as the owner
+// changes them: a command leaving an audited table without its id key, or a patient path's step without exactly
+// its RESTRICT key, is refused (0A000), naming the table and the fix; the same key replaced within one ALTER TABLE
+// passes; a path's column dropped with its key makes its table stale (55000) rather than refuse.
+func TestRedTeamOwnerKeysStayAsInstalled(t *testing.T) {
+	const refusedKey = "0A000 breaks what installing the models requires: "
+	ctx := context.Background()
+
+	t.Run("id_key", func(t *testing.T) {
+		c := clinictest.New(t).AddRecords(t)
+		must(t, c.Owner, "ALTER TABLE public.dental_records DROP CONSTRAINT dental_records_pkey, ADD PRIMARY KEY (id)")
+		try(t, c.Owner, refusedKey+"table public.dental_records has no unique index on id alone",
+			"ALTER TABLE public.dental_records DROP CONSTRAINT dental_records_pkey")
+		try(t, c.Owner, refusedKey+"table public.dental_records has no unique index on id alone",
+			"ALTER TABLE public.dental_records ADD CONSTRAINT rt_id UNIQUE (id) DEFERRABLE, DROP CONSTRAINT dental_records_pkey")
+		// A unique index on id alone, with id NOT NULL, is a key too: the primary key may go, the index then not.
+		must(t, c.Owner, "CREATE UNIQUE INDEX rt_dental_records_id ON public.dental_records (id)")
+		must(t, c.Owner, "ALTER TABLE public.dental_records DROP CONSTRAINT dental_records_pkey")
+		try(t, c.Owner, refusedKey+"table public.dental_records has no unique index on id alone", "DROP INDEX public.rt_dental_records_id")
+		// The table still writes true rows.
+		m := clinictest.MaxID(t, c.Reviewer)
+		must(t, c.App, "UPDATE dental_records SET treatment = 'rt' WHERE id = $1", c.DentalRecord)
+		if rows := clinictest.Since(t, c.Reviewer, m); len(rows) != 1 || rows[0].TargetID != c.DentalRecord || rows[0].PriorPatientID != nil {
+			t.Errorf("after the key changes, one UPDATE wrote %v, want one row of dental record %d", rows, c.DentalRecord)
+		}
+	})
+
+	t.Run("path_keys", func(t *testing.T) {
+		c := clinictest.New(t).AddRecords(t)
+		must(t, c.Owner, `ALTER TABLE public.invoices DROP CONSTRAINT invoices_appointment_id_fkey,
+			ADD CONSTRAINT invoices_appointment_id_fkey FOREIGN KEY (appointment_id) REFERENCES public.appointments (id) ON DELETE RESTRICT ON UPDATE RESTRICT`)
+		const step = refusedKey + "column public.invoices.appointment_id, which the patient path follows"
+		try(t, c.Owner, step, "ALTER TABLE public.invoices DROP CONSTRAINT invoices_appointment_id_fkey")
+		try(t, c.Owner, step, "ALTER TABLE public.invoices ADD FOREIGN KEY (appointment_id) REFERENCES public.appointments (id)")
+		// A command on the step's other table counts too.
+		try(t, c.Owner, step, "ALTER TABLE public.appointments DROP CONSTRAINT appointments_pkey CASCADE, ADD PRIMARY KEY (id)")
+		// The hint names the fix after the command.
+		_, err := c.Owner.Exec(ctx, "ALTER TABLE public.invoices ALTER CONSTRAINT invoices_appointment_id_fkey DEFERRABLE")
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || !strings.Contains(pgErr.Hint, `ALTER TABLE public.invoices DROP CONSTRAINT "invoices_appointment_id_fkey", ADD FOREIGN KEY ("appointment_id") REFERENCES public.appointments (id) ON DELETE RESTRICT ON UPDATE RESTRICT;`) {
+			t.Errorf("a deferrable path key: %v, want it refused with a hint naming the fix", err)
+		}
+	})
+
+	// Dropping a path's column drops its key: the table's columns changed, so it is stale until installed again
+	// (whose checks refuse the model's path without the column), not refused.
+	t.Run("path_column_dropped", func(t *testing.T) {
+		c := clinictest.New(t).AddRecords(t)
+		must(t, c.Owner, "ALTER TABLE public.invoices DROP COLUMN appointment_id")
+		try(t, c.App, "55000 its columns changed since they were installed (appointment_id)", "UPDATE invoices SET amount = amount + 1 WHERE id = $1", c.Invoice)
+	})
 }
