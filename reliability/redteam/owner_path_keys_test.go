@@ -9,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/auditrepo/auditrepo/auditschema"
+	"github.com/auditrepo/auditrepo/gen/repo"
 	"github.com/auditrepo/auditrepo/internal/clinictest"
 	"github.com/auditrepo/auditrepo/internal/pgtest"
 )
@@ -189,7 +191,8 @@ func TestRedTeamOwnerDropsIdKey(t *testing.T) {
 // TestRedTeamOwnerKeysStayAsInstalled checks what the event trigger holds of the keys installing checked, as the owner
 // changes them: a command leaving an audited table without its id key, or a patient path's step without exactly
 // its RESTRICT key, is refused (0A000), naming the table and the fix; the same key replaced within one ALTER TABLE
-// passes; a path's column dropped with its key makes its table stale (55000) rather than refuse.
+// passes; a path's column dropped with its key, or a read table dropped, makes the tables relying on them stale
+// (55000) rather than refuse, and installing again checks what took their place.
 func TestRedTeamOwnerKeysStayAsInstalled(t *testing.T) {
 	const refusedKey = "0A000 breaks what installing the models requires: "
 	ctx := context.Background()
@@ -236,5 +239,21 @@ func TestRedTeamOwnerKeysStayAsInstalled(t *testing.T) {
 		c := clinictest.New(t).AddRecords(t)
 		must(t, c.Owner, "ALTER TABLE public.invoices DROP COLUMN appointment_id")
 		try(t, c.App, "55000 its columns changed since they were installed (appointment_id)", "UPDATE invoices SET amount = amount + 1 WHERE id = $1", c.Invoice)
+	})
+
+	// A read table dropped: the tables whose trigger functions read it are stale, and the relation that takes the
+	// name next is checked by the install.
+	t.Run("read_table_dropped", func(t *testing.T) {
+		c := clinictest.New(t).AddRecords(t)
+		must(t, c.Owner, "CREATE TABLE public.rt_appts (LIKE public.appointments INCLUDING ALL)")
+		must(t, c.Owner, "DROP TABLE public.appointments CASCADE")
+		try(t, c.App, "55000 they read public.appointments, which was dropped", "UPDATE invoices SET amount = amount + 1 WHERE id = $1", c.Invoice)
+		must(t, c.Owner, "ALTER TABLE public.rt_appts RENAME TO appointments")
+		must(t, c.Owner, "GRANT SELECT, INSERT, UPDATE, DELETE ON public.appointments TO auditrepo_app")
+		try(t, c.App, "55000 they read public.appointments, which was dropped", "UPDATE invoices SET amount = amount + 1 WHERE id = $1", c.Invoice)
+		err := repo.Install(ctx, c.Super, auditschema.Config{})
+		if !errors.Is(err, auditschema.ErrNotReady) || !strings.Contains(err.Error(), "column public.invoices.appointment_id, which the patient path follows") {
+			t.Errorf("installing with the new appointments: %v, want it refused for invoices' missing key", err)
+		}
 	})
 }
