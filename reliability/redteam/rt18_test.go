@@ -1,6 +1,9 @@
 package redteam_test
 
 import (
+	"context"
+	"time"
+
 	"testing"
 
 	"github.com/auditrepo/auditrepo/internal/clinictest"
@@ -46,4 +49,29 @@ func TestRedTeamRT18Owner(t *testing.T) {
 		}
 		refused(t, err, "55000", "writing invoices after the table its trigger function reads was replaced")
 	})
+}
+
+// Two migrations changing the columns of two different audited tables at once (dental_records in one, documents in
+// the other): each command's record_ddl_as grants the writer role CREATE on the audit schema, stales the table's
+// trigger function and revokes the grant, updating the audit schema's pg_namespace row twice. The second waits for
+// the first's transaction and then fails with "tuple concurrently updated" (XX000), though the two commands touch
+// nothing in common: a DoS on concurrent migrations (and on InstallModels, which grants and revokes the same
+// privilege), by the owner or anyone holding such a transaction open. The second command should succeed once the
+// first commits.
+func TestRedTeamRT18ConcurrentStaleGrants(t *testing.T) {
+	c := clinictest.New(t)
+	a := dedicated(t, c.Owner, nil)
+	b := dedicated(t, c.Owner, nil)
+	must(t, a, "BEGIN")
+	must(t, a, "ALTER TABLE dental_records ADD COLUMN rt18_a integer")
+	done := make(chan error, 1)
+	go func() {
+		_, err := b.Exec(context.Background(), "ALTER TABLE documents ADD COLUMN rt18_b integer")
+		done <- err
+	}()
+	time.Sleep(500 * time.Millisecond) // b waits on a's update of pg_namespace
+	must(t, a, "COMMIT")
+	if err := <-done; err != nil {
+		t.Errorf("FINDING: ALTER TABLE documents, concurrent with ALTER TABLE dental_records in another transaction: %v; want it to succeed (both tables made stale)", err)
+	}
 }
