@@ -28,9 +28,18 @@ const Version = 1
 var files embed.FS
 
 var tmpl = template.Must(template.New("").Funcs(template.FuncMap{
-	"ident": func(s string) string { return pgx.Identifier{s}.Sanitize() },
-	"lit":   sqltext.Literal,
+	"ident":           func(s string) string { return pgx.Identifier{s}.Sanitize() },
+	"lit":             sqltext.Literal,
+	"writerGrantLock": WriterGrantLock,
 }).ParseFS(files, "sql/*.sql"))
+
+// WriterGrantLock returns the SQL expression that takes the transaction-level advisory lock under which the writer
+// role is granted and revoked CREATE on the audit schema named schema (the DDL event trigger's stale path, the
+// models' SQL): each GRANT and REVOKE updates the schema's pg_namespace row, and a second transaction doing so
+// waits for the first and then fails with "tuple concurrently updated" (XX000) rather than see its change.
+func WriterGrantLock(schema string) string {
+	return "pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext(" + sqltext.Literal(schema+" writer grant") + "))"
+}
 
 // Config names what the schema creates. The zero value of a field means its default (Defaults).
 type Config struct {

@@ -372,6 +372,10 @@ BEGIN
 			HINT = format('Leave the key as installing requires it (a key dropped and its replacement added in one ALTER TABLE pass). After this command, the fix would be: %s', problem.fix);
 	END IF;
 	IF cardinality(stubs) > 0 THEN
+		-- Serialized with every other grant of CREATE to the writer (WriterGrantLock): a command on another
+		-- audited table, in a transaction still open, would otherwise fail this one's GRANT (XX000); after it
+		-- commits, the check below sees what it left.
+		PERFORM {{writerGrantLock .Schema}};
 		creates := has_schema_privilege({{lit .Writer}}, {{lit .Schema}}, 'CREATE');
 		IF NOT creates THEN
 			EXECUTE format('GRANT CREATE ON SCHEMA %I TO %I', {{lit .Schema}}, {{lit .Writer}});

@@ -82,7 +82,10 @@ GRANT SELECT ON public.documents TO auditrepo_writer;
 GRANT SELECT ON public.patient_intake_forms TO auditrepo_writer;
 GRANT UPDATE (id) ON public.appointments TO auditrepo_writer;
 -- Creating or replacing its functions in the audit schema takes CREATE there, which the writer role holds for this
--- SQL alone (REVOKEd below): with it, it could put there a function of a name others call.
+-- SQL alone (REVOKEd below): with it, it could put there a function of a name others call. The lock, held to the end
+-- of the transaction this SQL runs in, serializes that with the DDL event trigger's grants (auditschema.WriterGrantLock),
+-- which would otherwise fail the one or the other with "tuple concurrently updated".
+SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('auditrepo writer grant'));
 GRANT CREATE ON SCHEMA auditrepo TO auditrepo_writer;
 -- For the session, until the RESET below: run statement by statement (psql -f without -1), SET LOCAL would do
 -- nothing, and what follows would be the installer's.

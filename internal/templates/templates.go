@@ -54,7 +54,7 @@ type stmt struct {
 // Triggers renders the SQL that installs the audit trigger functions and triggers of every model.
 func Triggers(p *ir.Program) (string, error) {
 	t := &triggers{S: ident(p.Audit.Schema), Claimed: sqlparse.QuoteTypeQualifier(p.Audit.Schema) + ".claimed",
-		AuditRole: p.Audit.Role, WriterRole: p.Audit.Writer,
+		AuditRole: p.Audit.Role, WriterRole: p.Audit.Writer, GrantLock: auditschema.WriterGrantLock(p.Audit.Schema),
 		Log: ident(p.Audit.Schema) + "." + ident(auditschema.Config{Table: p.Audit.Table}.WritesView())}
 	tables := p.Tables()
 	seen := map[string]bool{}
@@ -88,6 +88,7 @@ type triggers struct {
 	Schemas    []string
 	Models     []*data
 	Checks     string // the PL/pgSQL statement refusing tables that installing would refuse (auditschema.ModelChecksSQL)
+	GrantLock  string // the lock serializing CREATE grants to the writer role (auditschema.WriterGrantLock)
 }
 
 func render(name string, d any) (string, error) {
