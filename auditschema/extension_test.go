@@ -2,6 +2,7 @@ package auditschema_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -14,12 +15,10 @@ import (
 // A role with CREATE on the database and none on the audit schema (the migrating login that owns the database, as
 // schemaMaker makes it) may still put objects in the audit schema: CREATE EXTENSION of a trusted extension (pgcrypto,
 // citext, hstore, ...) with SCHEMA auditrepo checks no privilege on the schema, and its script runs as the bootstrap
-// superuser. From then on every Install, InstallModels and Upgrade (every migrations.Up of every deploy) is refused:
-// foreignSchema finds functions and types of postgres in the schema, names neither the extension nor the role that
-// owns it, and its fix is to drop them (refused: the extension requires them) or DROP SCHEMA auditrepo CASCADE, which
-// takes the trail with it. The event trigger should refuse the extension's objects in the audit schema (it sees them
-// at ddl_command_end, in_extension); where it did not (no superuser installed it), the problem should name the
-// extension, its owner and DROP EXTENSION.
+// superuser. Every later Install, InstallModels and Upgrade would refuse the schema (its objects are no audit
+// role's). The event trigger refuses, at the command's end, an extension left in the audit schema or the event
+// trigger's, whether created there or moved there by ALTER EXTENSION (a superuser's: PostgreSQL checks CREATE on
+// the new schema for the others).
 func TestTrustedExtensionInTheAuditSchemaIsRefused(t *testing.T) {
 	ctx := context.Background()
 	super := pgtest.Audited(t, auditschema.Config{})
@@ -27,18 +26,62 @@ func TestTrustedExtensionInTheAuditSchemaIsRefused(t *testing.T) {
 		t.Skip("pgcrypto is not available")
 	}
 	role, maker := schemaMaker(t, super)
-	_, err := maker.Exec(ctx, "CREATE EXTENSION pgcrypto SCHEMA auditrepo")
-	if err == nil {
-		t.Errorf("%s, with CREATE on the database and none on schema auditrepo, put extension pgcrypto's functions into the audit schema", role)
-	} else if pgtest.SQLState(err) != "42501" {
-		t.Errorf("CREATE EXTENSION pgcrypto SCHEMA auditrepo as %s: %v, want refused (42501)", role, err)
+	for _, schema := range []string{"auditrepo", "auditrepo_ddl"} {
+		_, err := maker.Exec(ctx, "CREATE EXTENSION pgcrypto SCHEMA "+schema)
+		if err == nil {
+			t.Errorf("%s, with CREATE on the database and none on schema %s, put extension pgcrypto's functions into it", role, schema)
+		} else if pgtest.SQLState(err) != "42501" || !strings.Contains(err.Error(), "pgcrypto") {
+			t.Errorf("CREATE EXTENSION pgcrypto SCHEMA %s as %s: %v, want refused (42501), naming the extension", schema, role, err)
+		}
+	}
+	if _, err := maker.Exec(ctx, "CREATE SCHEMA ext; CREATE EXTENSION pgcrypto SCHEMA ext"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := super.Exec(ctx, "ALTER EXTENSION pgcrypto SET SCHEMA auditrepo"); pgtest.SQLState(err) != "42501" {
+		t.Errorf("ALTER EXTENSION pgcrypto SET SCHEMA auditrepo as a superuser: %v, want refused (42501)", err)
 	}
 	if _, err := auditschema.Install(ctx, super, auditschema.Config{}); err != nil {
-		msg := err.Error()
-		if !strings.Contains(msg, "extension pgcrypto") || !strings.Contains(msg, role) || !strings.Contains(msg, "DROP EXTENSION") {
-			t.Errorf("Install after %s's CREATE EXTENSION pgcrypto SCHEMA auditrepo: %.400s...\nwant it to install, or to name the extension, its owner %s and DROP EXTENSION as the fix (not the extension's functions as postgres's, nor DROP SCHEMA CASCADE)",
-				role, msg, role)
+		t.Errorf("Install after the refused extensions: %v", err)
+	}
+}
+
+// Where the event trigger did not refuse it (no superuser installed the schema, or the extension came before the
+// event trigger), Install finds the extension's objects in the audit schema: it names the extension and the role
+// that created it, with DROP EXTENSION as the fix, not each of its functions as the bootstrap superuser's (which
+// may not be dropped alone), nor DROP SCHEMA CASCADE, which would take the trail with it.
+func TestInstallNamesAnExtensionInTheAuditSchema(t *testing.T) {
+	ctx := context.Background()
+	super := pgtest.Audited(t, auditschema.Config{})
+	if !available(t, super, "pgcrypto") {
+		t.Skip("pgcrypto is not available")
+	}
+	role, maker := schemaMaker(t, super)
+	if _, err := super.Exec(ctx, "ALTER EVENT TRIGGER auditrepo_ddl_end DISABLE"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := maker.Exec(ctx, "CREATE EXTENSION pgcrypto SCHEMA auditrepo"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := auditschema.Install(ctx, super, auditschema.Config{})
+	if !errors.Is(err, auditschema.ErrNotReady) {
+		t.Fatalf("Install with extension pgcrypto in the audit schema: %v, want refused (ErrNotReady)", err)
+	}
+	msg := err.Error()
+	for _, want := range []string{"extension pgcrypto (of " + role + ")", "DROP EXTENSION pgcrypto"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("Install's refusal: %s\nwant it to hold %q", msg, want)
 		}
+	}
+	for _, not := range []string{"DROP SCHEMA", "function auditrepo."} {
+		if strings.Contains(msg, not) {
+			t.Errorf("Install's refusal: %s\nwant no %q: the extension is the problem, and its fix DROP EXTENSION", msg, not)
+		}
+	}
+	if _, err := super.Exec(ctx, "DROP EXTENSION pgcrypto"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := auditschema.Install(ctx, super, auditschema.Config{}); err != nil {
+		t.Errorf("Install after DROP EXTENSION pgcrypto: %v", err)
 	}
 }
 

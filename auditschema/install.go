@@ -175,27 +175,45 @@ func installed(ctx context.Context, tx pgx.Tx, c Config) (installation, error) {
 // must be the audit role's, and every relation and type in it too; every function the audit role's or the writer
 // role's (the trigger functions, hop_gone, stale): those are what the installs read and call. Other kinds of
 // objects (operators, collations) are not looked at: the installs name none of the schema's, and their pinned
-// search_path does not hold it.
+// search_path does not hold it. An extension's objects (a trusted extension's are the bootstrap superuser's, and
+// any role with CREATE on the database may create one in any schema) are named as the extension, whose owner
+// made them and whose DROP EXTENSION removes them: dropping them one by one is refused, and dropping the schema
+// drops the trail.
 func foreignSchema(ctx context.Context, tx pgx.Tx, c Config) (found bool, probs []Problem, err error) {
 	var owner string
 	var versionKind, versionOwner *string // NULL where the schema holds no schema_version
-	var others []string
-	err = tx.QueryRow(ctx, `SELECT pg_catalog.pg_get_userbyid(n.nspowner)::text, v.relkind::text, pg_catalog.pg_get_userbyid(v.relowner)::text,
+	var exts, extNames, others []string
+	err = tx.QueryRow(ctx, `WITH member AS (
+			SELECT d.classid, d.objid, d.refobjid AS ext FROM pg_catalog.pg_depend d
+			WHERE d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.deptype = 'e')
+		SELECT pg_catalog.pg_get_userbyid(n.nspowner)::text, v.relkind::text, pg_catalog.pg_get_userbyid(v.relowner)::text,
+			x.what, x.name,
 			ARRAY(SELECT o.what FROM (
 				SELECT pg_catalog.format('relation %s (of %s)', k.oid::pg_catalog.regclass, pg_catalog.pg_get_userbyid(k.relowner))
 				FROM pg_catalog.pg_class k WHERE k.relnamespace = n.oid AND pg_catalog.pg_get_userbyid(k.relowner) <> $2
+					AND (k.oid, 'pg_catalog.pg_class'::pg_catalog.regclass) NOT IN (SELECT m.objid, m.classid FROM member m)
 				UNION ALL
 				SELECT pg_catalog.format('function %s (of %s)', p.oid::pg_catalog.regprocedure, pg_catalog.pg_get_userbyid(p.proowner))
 				FROM pg_catalog.pg_proc p WHERE p.pronamespace = n.oid AND pg_catalog.pg_get_userbyid(p.proowner) <> ALL (ARRAY[$2, $3])
+					AND (p.oid, 'pg_catalog.pg_proc'::pg_catalog.regclass) NOT IN (SELECT m.objid, m.classid FROM member m)
 				UNION ALL
 				SELECT pg_catalog.format('type %s (of %s)', t.oid::pg_catalog.regtype, pg_catalog.pg_get_userbyid(t.typowner))
 				FROM pg_catalog.pg_type t WHERE t.typnamespace = n.oid AND pg_catalog.pg_get_userbyid(t.typowner) <> $2
+					AND (t.oid, 'pg_catalog.pg_type'::pg_catalog.regclass) NOT IN (SELECT m.objid, m.classid FROM member m)
 					-- A relation's row type, and an array type, are their relation's and element's owner's.
 					AND t.typrelid = 0 AND NOT EXISTS (SELECT FROM pg_catalog.pg_type e WHERE e.typarray = t.oid)) o(what)
 			ORDER BY 1)
 		FROM pg_catalog.pg_namespace n
 		LEFT JOIN pg_catalog.pg_class v ON v.relnamespace = n.oid AND v.relname = 'schema_version'
-		WHERE n.nspname = $1`, c.Schema, c.Audit, c.Writer).Scan(&owner, &versionKind, &versionOwner, &others)
+		-- The extensions in the schema, or with a relation, function or type there.
+		CROSS JOIN LATERAL (SELECT pg_catalog.array_agg(pg_catalog.format('extension %s (of %s)', e.extname, pg_catalog.pg_get_userbyid(e.extowner)) ORDER BY e.extname),
+				pg_catalog.array_agg(pg_catalog.quote_ident(e.extname) ORDER BY e.extname)
+			FROM pg_catalog.pg_extension e
+			WHERE e.extnamespace = n.oid OR e.oid IN (SELECT m.ext FROM member m
+				WHERE m.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND m.objid IN (SELECT k.oid FROM pg_catalog.pg_class k WHERE k.relnamespace = n.oid)
+				   OR m.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND m.objid IN (SELECT p.oid FROM pg_catalog.pg_proc p WHERE p.pronamespace = n.oid)
+				   OR m.classid = 'pg_catalog.pg_type'::pg_catalog.regclass AND m.objid IN (SELECT t.oid FROM pg_catalog.pg_type t WHERE t.typnamespace = n.oid))) x(what, name)
+		WHERE n.nspname = $1`, c.Schema, c.Audit, c.Writer).Scan(&owner, &versionKind, &versionOwner, &exts, &extNames, &others)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil, nil
 	}
@@ -217,12 +235,21 @@ func foreignSchema(ctx context.Context, tx pgx.Tx, c Config) (found bool, probs 
 				c.Schema, c.Audit, *versionKind, *versionOwner),
 			Fix: drop,
 		})
-	case len(others) > 0:
-		probs = append(probs, Problem{
-			What: fmt.Sprintf("audit schema %s holds objects of roles other than the audit role %s (and, for functions, the writer role %s): %s",
-				c.Schema, c.Audit, c.Writer, strings.Join(others, ", ")),
-			Fix: "drop them, if none is this library's; else " + drop,
-		})
+	default:
+		if len(exts) > 0 {
+			probs = append(probs, Problem{
+				What: fmt.Sprintf("audit schema %s holds objects of %s, none of them this library's: they are no audit role's, and stand by names the audit schema's code may call",
+					c.Schema, strings.Join(exts, ", ")),
+				Fix: fmt.Sprintf("as a superuser, DROP EXTENSION %s (its objects go with it; create it again in another schema if it is used)", strings.Join(extNames, ", ")),
+			})
+		}
+		if len(others) > 0 {
+			probs = append(probs, Problem{
+				What: fmt.Sprintf("audit schema %s holds objects of roles other than the audit role %s (and, for functions, the writer role %s): %s",
+					c.Schema, c.Audit, c.Writer, strings.Join(others, ", ")),
+				Fix: "drop them, if none is this library's; else " + drop,
+			})
+		}
 	}
 	return versionKind != nil, probs, nil
 }

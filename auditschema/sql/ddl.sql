@@ -179,6 +179,20 @@ BEGIN
 		INTO stubs, whys
 		FROM {{.S}}.audited_tables a, unnest(gone) g(name) WHERE g.name = ANY (a.reads);
 	ELSE
+		-- An extension's objects go in the schema its command names, and PostgreSQL checks no privilege there when
+		-- the extension is trusted (its script runs as the bootstrap superuser, for any role with CREATE on the
+		-- database): in the audit schema, or this one, they would be objects of no role of theirs, which every
+		-- install refuses (foreignSchema), and functions or operators standing by the names the schemas' own code
+		-- calls.
+		IF tag IN ('CREATE EXTENSION', 'ALTER EXTENSION') THEN
+			SELECT format('extension %I in schema %I', e.extname, n.nspname) INTO audited
+			FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+			WHERE n.nspname IN ({{lit .Schema}}, {{lit .EventTrigger}}) LIMIT 1;
+			IF FOUND THEN
+				RAISE EXCEPTION '% refused: it leaves %, where no object but the audit schema''s roles'' may be (the extension''s are the bootstrap superuser''s, which every install refuses)', tag, audited
+					USING ERRCODE = 'insufficient_privilege', HINT = 'Create the extension in another schema (CREATE EXTENSION ... SCHEMA public).';
+			END IF;
+		END IF;
 		FOR r IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP
 			-- The relation the command's object is, or belongs to: an index's or statistics' table, a trigger's,
 			-- rule's or policy's, the table whose row type it is.
