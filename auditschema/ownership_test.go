@@ -338,11 +338,10 @@ func probeRan(t *testing.T, super *pgxpool.Pool) bool {
 }
 
 // The models' SQL run alone (psql, as the README allows) calls auditrepo.check_models first thing, as the installer
-// (and, for a CREATEROLE installer, right after granting it the audit and writer roles), without looking at whose
-// schema auditrepo is. A role that made the schema before the audit schema's SQL ran (which that SQL then refuses,
-// with a HINT that "an audit schema this SQL installed needs no second run", inviting the operator on to the models'
-// SQL) has its check_models run as the superuser. The models' SQL should refuse a schema, or a check_models, that is
-// not the audit role's before it calls anything in it, as Install does (foreignSchema).
+// (and, for a CREATEROLE installer, right after granting it the audit and writer roles). A role that made the
+// schema before the audit schema's SQL ran (which that SQL then refuses) would have its check_models run as the
+// superuser. The models' SQL refuses a schema, or a check_models or schema_version, that is not the audit role's
+// before it grants or calls anything, naming the owner, as Install does (foreignSchema).
 func TestModelsSQLCallsNoCodeOfAnotherRolesSchema(t *testing.T) {
 	ctx := context.Background()
 	super := pgtest.Empty(t)
@@ -366,10 +365,30 @@ func TestModelsSQLCallsNoCodeOfAnotherRolesSchema(t *testing.T) {
 	}
 }
 
+// In the audit role's schema, a check_models of another role (an overload a superuser made, or gave away) is refused
+// too before anything is called: the models' SQL calls check_models by name, and an overload could be the one picked.
+func TestModelsSQLRefusesAnotherRolesCheckModels(t *testing.T) {
+	ctx := context.Background()
+	super := pgtest.Audited(t, auditschema.Config{})
+	role, _ := schemaMaker(t, super)
+	if _, err := super.Exec(ctx, `CREATE FUNCTION auditrepo.check_models(revision text, models text) RETURNS void LANGUAGE sql RETURN NULL;
+		ALTER FUNCTION auditrepo.check_models(text, text) OWNER TO `+role); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := super.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	_, err = tx.Exec(ctx, repo.AuditModels.SQL)
+	if pgtest.SQLState(err) != "42501" || !strings.Contains(err.Error(), "check_models(text,text) is owned by "+role) {
+		t.Errorf("the models' SQL with %s's auditrepo.check_models(text, text): %v; want refused (42501), naming the function and its owner", role, err)
+	}
+}
+
 // InstalledRevision, which every auditrepo CLI command runs first (checkRevision), reads <schema>.schema_version as
-// whoever runs the command without looking at whose schema, or what relation, it is: a view of another role's there
-// runs its code as the CLI's user (a superuser, or the sealer). Install refuses such a schema (foreignSchema) before
-// reading it; InstalledRevision should too.
+// whoever runs the command: a view of another role's there would run its code as the CLI's user (a superuser, or
+// the sealer). It refuses such a schema (foreignSchema) before reading it, as Install does.
 func TestInstalledRevisionRunsNoCodeOfAnotherRolesSchema(t *testing.T) {
 	ctx := context.Background()
 	super := pgtest.Empty(t)

@@ -36,7 +36,8 @@ BEGIN
 		RAISE EXCEPTION 'schema % exists already, owned by %; nothing was installed', {{lit .Schema}},
 			(SELECT pg_catalog.pg_get_userbyid(nspowner) FROM pg_catalog.pg_namespace WHERE nspname = {{lit .Schema}})
 			USING ERRCODE = 'duplicate_schema',
-			HINT = 'An audit schema this SQL installed needs no second run (auditschema.Install finds it and changes nothing). Another one, or another role''s schema of that name, is dropped as the README''s Upgrading says, before installing.';
+			HINT = pg_catalog.format('If this library installed it (then it is owned by %s), there is nothing to do: auditschema.Install finds it and changes nothing. Else, as a superuser, DROP SCHEMA %I CASCADE (see the README''s Upgrading: export first what you keep) and run this SQL again.',
+				{{lit .Audit}}, {{lit .Schema}});
 	END IF;
 	FOR role IN SELECT * FROM (VALUES ({{lit .Audit}}, false), ({{lit .Writer}}, false), ({{lit .Owner}}, false), ({{lit .App}}, true), ({{lit .Reviewer}}, true), ({{lit .Sealer}}, true)) AS v(name, login) LOOP
 		IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = role.name) THEN

@@ -46,7 +46,32 @@ SELECT pg_catalog.set_config('auditrepo.search_path', pg_catalog.current_setting
 
 -- +goose StatementBegin
 DO $ar$
+DECLARE
+	owner text;
+	bad text;
 BEGIN
+	-- The schema, and what this SQL calls and reads in it first, must be the audit role's, as Install checks
+	-- (auditschema's foreignSchema), before anything is granted or called: a schema of that name that another role
+	-- made before the audit schema's SQL ran (which that SQL then refuses) would have its check_models run as the
+	-- installer. Only the catalog is read, which runs nobody's code. A schema that does not exist fails the call.
+	SELECT pg_catalog.pg_get_userbyid(n.nspowner) INTO owner FROM pg_catalog.pg_namespace n WHERE n.nspname = 'auditrepo';
+	IF owner <> 'auditrepo_audit' THEN
+		bad := pg_catalog.format('schema %s is owned by %s, not by the audit role %s', 'auditrepo', owner, 'auditrepo_audit');
+	ELSIF owner IS NOT NULL THEN
+		SELECT pg_catalog.format('function %s is owned by %s, not by the audit role %s', p.oid::pg_catalog.regprocedure, pg_catalog.pg_get_userbyid(p.proowner), 'auditrepo_audit')
+		INTO bad FROM pg_catalog.pg_proc p
+		WHERE p.pronamespace = 'auditrepo'::pg_catalog.regnamespace AND p.proname = 'check_models' AND p.proowner <> 'auditrepo_audit'::pg_catalog.regrole
+		UNION ALL
+		SELECT pg_catalog.format('%s is not a table of the audit role %s (relkind %s, owned by %s)', k.oid::pg_catalog.regclass, 'auditrepo_audit', k.relkind, pg_catalog.pg_get_userbyid(k.relowner))
+		FROM pg_catalog.pg_class k
+		WHERE k.relnamespace = 'auditrepo'::pg_catalog.regnamespace AND k.relname = 'schema_version' AND (k.relkind <> 'r' OR k.relowner <> 'auditrepo_audit'::pg_catalog.regrole)
+		LIMIT 1;
+	END IF;
+	IF bad IS NOT NULL THEN
+		RAISE EXCEPTION '%: it is no audit schema installed with these names, and nothing in it was called; nothing was installed', bad
+			USING ERRCODE = 'insufficient_privilege',
+			HINT = pg_catalog.format('If the audit schema was installed with another audit role, generate the models with that -audit-role. Else, as a superuser, DROP SCHEMA %I CASCADE and install the audit schema (see the README''s Upgrading).', 'auditrepo');
+	END IF;
 	-- A CREATEROLE installer becomes a member of the audit and writer roles for this SQL only (REVOKEd at its end).
 	-- The checks, which need the audit role (check_models is its), run in this same statement: run statement by
 	-- statement (psql -f without -1), their refusal takes the grant back with it.
@@ -55,7 +80,7 @@ BEGIN
 	END IF;
 -- Installing these triggers requires the audit schema's revision they were generated for, and of their tables what
 -- auditschema.InstallModels checks first: for installs that run this SQL alone, check_models refuses, naming the fix.
-PERFORM "auditrepo".check_models('24bd54c750696b992aab82a6b85777fe016b7594df4d73870e8c3de0ce0085a1', '[
+PERFORM "auditrepo".check_models('1e7e246e54adacc7a9f1cf26b1aae78cc9bd8a1b0edacbffd4574ab9124030a1', '[
 	{"name":"public.users","columns":["id","username","email","password","auth_token","user_type","role","first_name","last_name","last_login","updated_at"]},
 	{"name":"public.appointments","columns":["id","patient_id","dentist_id","clinic_id","date","time","type","status","notes","updated_at"],"refs":[{"from":"public.appointments","column":"patient_id","to":"public.users"}]},
 	{"name":"public.dental_records","columns":["id","patient_id","dentist_id","diagnosis","treatment","notes","created_at","updated_at"],"refs":[{"from":"public.dental_records","column":"patient_id","to":"public.users"}]},

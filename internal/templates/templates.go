@@ -53,7 +53,7 @@ type stmt struct {
 
 // Triggers renders the SQL that installs the audit trigger functions and triggers of every model.
 func Triggers(p *ir.Program) (string, error) {
-	t := &triggers{S: ident(p.Audit.Schema), Claimed: sqlparse.QuoteTypeQualifier(p.Audit.Schema) + ".claimed",
+	t := &triggers{S: ident(p.Audit.Schema), Schema: p.Audit.Schema, Claimed: sqlparse.QuoteTypeQualifier(p.Audit.Schema) + ".claimed",
 		AuditRole: p.Audit.Role, WriterRole: p.Audit.Writer, GrantLock: auditschema.WriterGrantLock(p.Audit.Schema),
 		Log: ident(p.Audit.Schema) + "." + ident(auditschema.Config{Table: p.Audit.Table}.WritesView())}
 	tables := p.Tables()
@@ -80,6 +80,7 @@ func Triggers(p *ir.Program) (string, error) {
 // triggers is what the "triggers" template reads.
 type triggers struct {
 	S         string // the audit schema, as SQL names it
+	Schema    string // the audit schema's name
 	Claimed   string // the claim's row type, qualified as a type
 	AuditRole string
 	// WriterRole owns the trigger functions: it may add audit rows and nothing more (auditschema.Config.Writer).
