@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/auditrepo/auditrepo/internal/sqltext"
 )
@@ -272,13 +273,33 @@ func readVersion(ctx context.Context, db DB, schema string) (installation, error
 // it: the SHA-256, in hex, of its SQL rendered with the default names, so the same whatever the names.
 func Revision() (string, error) { return revision() }
 
-// InstalledRevision reads the newest row of schema_version of the audit schema installed under schema: its version
-// and revision ("" where the revision that installed it recorded none). The reviewer, sealer and owner roles may
-// read it, so that a tool run as them can refuse a schema of another Revision, whose trail it might misread,
-// before it does anything. It does not tell other names apart (schema_version.digest does). A schema that is not
-// installed fails with PostgreSQL's undefined_table (42P01).
-func InstalledRevision(ctx context.Context, db DB, schema string) (version int, rev string, err error) {
-	inst, err := readVersion(ctx, db, schema)
+// InstalledRevision reads the newest row of schema_version of the audit schema installed with c's names (their
+// defaults where empty): its version and revision ("" where the revision that installed it recorded none). The
+// reviewer, sealer and owner roles may read it, so that a tool run as them can refuse a schema of another Revision,
+// whose trail it might misread, before it does anything. It reads nothing before the catalog shows the schema the
+// audit schema's roles', as Install checks it: another role's schema of that name (a view schema_version calling
+// its function) would run that role's code as the caller; such a schema fails with a *NotReadyError (matching
+// ErrNotReady). It does not tell other names apart (schema_version.digest does). A schema that is not installed
+// fails with PostgreSQL's undefined_table (42P01).
+func InstalledRevision(ctx context.Context, db Querier, c Config) (version int, rev string, err error) {
+	c = c.WithDefaults()
+	if err := c.Check(); err != nil {
+		return 0, "", err
+	}
+	var inst installation
+	err = inTx(ctx, db, func(tx pgx.Tx) error {
+		found, probs, err := foreignSchema(ctx, tx, c)
+		switch {
+		case err != nil:
+			return err
+		case len(probs) > 0:
+			return &NotReadyError{Problems: probs}
+		case !found:
+			return &pgconn.PgError{Code: "42P01", Message: fmt.Sprintf("relation %s does not exist", pgx.Identifier{c.Schema, "schema_version"}.Sanitize())}
+		}
+		inst, err = readVersion(ctx, tx, c.Schema)
+		return err
+	})
 	return inst.version, inst.revision, err
 }
 

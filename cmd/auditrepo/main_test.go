@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/auditrepo/auditrepo/auditschema"
+	"github.com/auditrepo/auditrepo/internal/pgtest"
 )
 
 // A flag the flag package refuses (a bad value, an unknown flag) is reported once, by the flag package, before
@@ -83,5 +84,20 @@ func TestRefusesAnotherRevision(t *testing.T) {
 	mustExec(t, db, "ALTER TABLE auditrepo.schema_version DROP COLUMN revision")
 	if out := as(reviewer).want(1, "trail", "--patient", "1"); !strings.Contains(out, "is revision (none recorded) (schema version 1)") {
 		t.Errorf("trail against a schema without a recorded revision: %q", out)
+	}
+}
+
+// A schema under the audit schema's name that is not the audit role's (another role's, made before the install) is
+// refused unread, exit 2: its schema_version, a view here, could run that role's code as the command's user. The
+// refusal names the owner and the flags that name the audit schema's roles, for a schema installed with others.
+func TestRefusesAnotherRolesSchema(t *testing.T) {
+	db := pgtest.Empty(t)
+	mustExec(t, db, `CREATE SCHEMA auditrepo;
+		CREATE VIEW auditrepo.schema_version AS SELECT 1 AS version, ''::text AS revision, 1 / 0 AS digest`)
+	super := cli{t: t, vars: map[string]string{"DATABASE_URL": db.Config().ConnString()}}
+	out := super.want(2, "trail", "--patient", "1")
+	owner := db.Config().ConnConfig.User
+	if !strings.Contains(out, "schema auditrepo is owned by "+owner) || !strings.Contains(out, "--audit-role") || strings.Contains(out, "division by zero") {
+		t.Errorf("trail against %s's schema auditrepo: %q; want it refused unread, naming the owner and --audit-role", owner, out)
 	}
 }

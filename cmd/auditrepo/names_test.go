@@ -34,11 +34,11 @@ func TestNameFlagsAgree(t *testing.T) {
 	all := []string{"schema", "audit-table", "audit-role", "writer-role", "owner-role", "app-role", "reviewer-role", "sealer-role"}
 	want := map[string][]string{
 		"schema":    all,
-		"trail":     {"schema", "audit-table"},
-		"record":    {"schema", "audit-table"},
-		"seal":      {"schema", "audit-table"},
-		"verify":    {"schema", "audit-table"},
-		"retention": {"schema", "owner-role"},
+		"trail":     {"schema", "audit-table", "audit-role", "writer-role"},
+		"record":    {"schema", "audit-table", "audit-role", "writer-role"},
+		"seal":      {"schema", "audit-table", "audit-role", "writer-role"},
+		"verify":    {"schema", "audit-table", "audit-role", "writer-role"},
+		"retention": {"schema", "owner-role", "audit-role", "writer-role"},
 		"keygen":    nil,
 	}
 	for name := range commands {

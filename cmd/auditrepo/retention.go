@@ -20,7 +20,7 @@ func retentionCmd(ctx context.Context, e *env, args []string) error {
 	fs := e.flags("retention")
 	var c auditschema.Config
 	db := fs.String("db", "", "database URL (default $DATABASE_URL); connect as a member of the owner role")
-	registerNames(fs, &c, schemaName, ownerName)
+	registerNames(fs, &c, schemaName, ownerName, auditName, writerName)
 	floorS := fs.String("floor", "6y", "keep audit rows this many years (6y at least)")
 	dry := fs.Bool("dry-run", false, "report what would be dropped and created; change nothing")
 	holdPatient := idFlag(fs, "hold-patient", "place a legal hold on the audit rows of the patient with this `ID`, in decimal (with --reason)")
@@ -75,7 +75,7 @@ func retentionCmd(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer pool.Close()
-	if err := checkRevision(ctx, pool, c.Schema, fmt.Errorf("%w %s, such as the migrating user", auditschema.ErrRetentionDenied, c.Owner)); err != nil {
+	if err := checkRevision(ctx, pool, c, fmt.Errorf("%w %s, such as the migrating user", auditschema.ErrRetentionDenied, c.Owner)); err != nil {
 		return err
 	}
 	switch {

@@ -14,15 +14,25 @@ import (
 // build installs: until schema version 1 is released its SQL changes with no upgrade between revisions, and this
 // build could misread that schema's trail, or seal or drop its rows by the wrong rules. Every command that connects
 // runs it first, reading commands too: a trail printed by the wrong build would pass for evidence. A role that may
-// not read the revision gets denied, the command's own refusal of a wrong role, if not nil.
-func checkRevision(ctx context.Context, db auditschema.DB, schema string, denied error) error {
+// not read the revision gets denied, the command's own refusal of a wrong role, if not nil. A schema under c's name
+// that is not the audit schema's roles' (c.Audit, c.Writer) is refused unread (exit 2): reading it could run
+// another role's code as the command's user.
+func checkRevision(ctx context.Context, db auditschema.Querier, c auditschema.Config, denied error) error {
 	want, err := auditschema.Revision()
 	if err != nil {
 		return err
 	}
-	version, got, err := auditschema.InstalledRevision(ctx, db, schema)
+	schema := c.Schema
+	version, got, err := auditschema.InstalledRevision(ctx, db, c)
 	var pgErr *pgconn.PgError
+	var notReady *auditschema.NotReadyError
 	switch {
+	case errors.As(err, &notReady):
+		msg := fmt.Sprintf("audit schema %s is not the audit schema of roles %s and %s (--audit-role, --writer-role): nothing in it was read", schema, c.Audit, c.Writer)
+		for _, p := range notReady.Problems {
+			msg += fmt.Sprintf("\n  - %s\n    fix: %s", p.What, p.Fix)
+		}
+		return errors.New(msg + "\nIf it was installed with other role names, give them with --audit-role and --writer-role.")
 	case errors.As(err, &pgErr) && pgErr.Code == "42P01":
 		return usageError{fmt.Sprintf("no audit schema %s in this database (it has no %s.schema_version): check --db (or $DATABASE_URL) and --schema", schema, schema)}
 	case errors.As(err, &pgErr) && pgErr.Code == "42501":

@@ -105,7 +105,7 @@ func (f *sealFlags) register(fs *flag.FlagSet, checkpointsHelp, natsHelp string)
 	fs.StringVar(&f.checkpoints, "checkpoints", "", checkpointsHelp)
 	fs.StringVar(&f.nats, "nats", "", natsHelp)
 	fs.StringVar(&f.bucket, "nats-bucket", "auditrepo_checkpoints", "the NATS bucket (with --nats)")
-	registerNames(fs, &f.config, schemaName, tableName)
+	registerNames(fs, &f.config, schemaName, tableName, auditName, writerName)
 }
 
 // check validates the flags fs parsed into f.
@@ -133,7 +133,7 @@ func (f *sealFlags) open(ctx context.Context, e *env) (conn *pgx.Conn, opts seal
 	if err != nil {
 		return nil, opts, nil, fmt.Errorf("connecting to the database: %w", err)
 	}
-	if err := checkRevision(ctx, conn, f.config.Schema, nil); err != nil {
+	if err := checkRevision(ctx, conn, f.config, nil); err != nil {
 		conn.Close(ctx)
 		return nil, opts, nil, err
 	}

@@ -44,7 +44,7 @@ type readFlags struct {
 // register adds the flags to fs.
 func (r *readFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&r.db, "db", "", "database URL (default $DATABASE_URL); connect as the reviewer role")
-	registerNames(fs, &r.config, schemaName, tableName)
+	registerNames(fs, &r.config, schemaName, tableName, auditName, writerName)
 	fs.StringVar(&r.format, "format", "table", "output format: table (for people), csv (for spreadsheets; a cell beginning with = + - @, a tab or a carriage return, unless it is a number such as -5, gets a ' prefix so no spreadsheet runs it as a formula) or json (JSON Lines, values as stored)")
 	fs.StringVar(&r.actorQuery, "actor-query", "", "SQL taking $1 = actor id and returning (name, role), to name the actors; name its tables with their schema (the search_path is pg_catalog); it runs read-only with row_security off")
 	fs.StringVar(&r.actorDB, "actor-db", "", "database URL for --actor-query (default: the --db connection): a login that may read the actors' table but not the trail, since what the tables' owner attaches to them (a view's or an index's functions) runs as the login that queries them")
@@ -236,7 +236,7 @@ func (r *readFlags) run(ctx context.Context, e *env, record bool, each func(*pgx
 		return err
 	}
 	defer db.Close()
-	if err := checkRevision(ctx, db, r.config.Schema, audit.ErrNoTrailAccess); err != nil {
+	if err := checkRevision(ctx, db, r.config, audit.ErrNoTrailAccess); err != nil {
 		return err
 	}
 	actors := &actorNames{db: db, query: r.actorQuery, cache: map[int64]actorName{}}
