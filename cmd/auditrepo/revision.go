@@ -28,11 +28,15 @@ func checkRevision(ctx context.Context, db auditschema.Querier, c auditschema.Co
 	var notReady *auditschema.NotReadyError
 	switch {
 	case errors.As(err, &notReady):
-		msg := fmt.Sprintf("audit schema %s is not the audit schema of roles %s and %s (--audit-role, --writer-role): nothing in it was read", schema, c.Audit, c.Writer)
+		// The flags first: a schema installed under other role names is the likelier cause, and the problems' fix
+		// for a schema that is no audit schema is to drop it.
+		msg := fmt.Sprintf("audit schema %s is not the audit schema of roles %s and %s: nothing in it was read. "+
+			"If it was installed with other role names, give them with --audit-role and --writer-role; otherwise it is no audit schema this library installed:",
+			schema, c.Audit, c.Writer)
 		for _, p := range notReady.Problems {
 			msg += fmt.Sprintf("\n  - %s\n    fix: %s", p.What, p.Fix)
 		}
-		return errors.New(msg + "\nIf it was installed with other role names, give them with --audit-role and --writer-role.")
+		return errors.New(msg)
 	case errors.As(err, &pgErr) && pgErr.Code == "42P01":
 		return usageError{fmt.Sprintf("no audit schema %s in this database (it has no %s.schema_version): check --db (or $DATABASE_URL) and --schema", schema, schema)}
 	case errors.As(err, &pgErr) && pgErr.Code == "42501":
