@@ -33,12 +33,14 @@ var tmpl = template.Must(template.New("").Funcs(template.FuncMap{
 	"writerGrantLock": WriterGrantLock,
 }).ParseFS(files, "sql/*.sql"))
 
-// WriterGrantLock returns the SQL expression that takes the transaction-level advisory lock under which the writer
-// role is granted and revoked CREATE on the audit schema named schema (the DDL event trigger's stale path, the
-// models' SQL): each GRANT and REVOKE updates the schema's pg_namespace row, and a second transaction doing so
-// waits for the first and then fails with "tuple concurrently updated" (XX000) rather than see its change.
+// WriterGrantLock returns the statement that takes the lock under which the writer role is granted and revoked
+// CREATE on the audit schema named schema (the DDL event trigger's stale path, the models' SQL): each GRANT and
+// REVOKE updates the schema's pg_namespace row, and a second transaction doing so waits for the first and then
+// fails with "tuple concurrently updated" (XX000) rather than see its change. It locks the rows of schema_version,
+// which only the audit role may update: an advisory lock any role could hold for as long as it liked, stalling
+// migrations. Outside a transaction block it is released at once, as the statement ends.
 func WriterGrantLock(schema string) string {
-	return "pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext(" + sqltext.Literal(schema+" writer grant") + "))"
+	return "SELECT FROM " + pgx.Identifier{schema, "schema_version"}.Sanitize() + " FOR UPDATE"
 }
 
 // Config names what the schema creates. The zero value of a field means its default (Defaults).

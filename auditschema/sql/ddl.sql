@@ -164,7 +164,10 @@ BEGIN
 					gone := gone || dropped;
 				END IF;
 			ELSIF r.object_type = 'table constraint' THEN
-				touched := touched || to_regclass(format('%I.%I', r.address_names[1], r.address_names[2]))::oid;
+				-- By the catalog, not to_regclass: that fails in a schema the audit role may not use, and would
+				-- refuse every command dropping a constraint there.
+				touched := touched || (SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+					WHERE n.nspname = r.address_names[1] AND c.relname = r.address_names[2]);
 			ELSIF r.object_type = 'index' THEN
 				-- A dropped index names no table: its schema's audited tables are checked.
 				touched := touched || ARRAY(SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -364,6 +367,7 @@ BEGIN
 	-- stale. At sql_drop too, which fires at the end of the command, after all its subcommands: a key dropped and
 	-- its replacement added in one ALTER TABLE pass. A table whose columns changed is left stale instead (its own
 	-- trigger function, and those reading it), which installing again checks: dropping a path's column drops its key.
+	-- A step is skipped for its source's columns alone: a stale destination leaves its sources writable.
 	SELECT k.what, k.fix INTO problem FROM (
 		SELECT 1 AS part, a.name AS tbl, k.what, k.fix
 		FROM {{.S}}.audited_tables a CROSS JOIN LATERAL {{.S}}.id_key_problems(a.tbl, a.name) k
@@ -378,7 +382,7 @@ BEGIN
 		JOIN {{.S}}.audited_tables t ON t.tbl = to_regclass(s.dst)
 		CROSS JOIN LATERAL {{.S}}.ref_problems(s.src, s.col, s.dst) k
 		WHERE (f.tbl::oid = ANY (touched) OR t.tbl::oid = ANY (touched))
-			AND {{.S}}.relation_layout(f.tbl) IS NOT DISTINCT FROM f.layout AND {{.S}}.relation_layout(t.tbl) IS NOT DISTINCT FROM t.layout
+			AND {{.S}}.relation_layout(f.tbl) IS NOT DISTINCT FROM f.layout
 	) k ORDER BY k.part, k.tbl, k.what LIMIT 1;
 	IF FOUND THEN
 		RAISE EXCEPTION '% refused: it breaks what installing the models requires: %', tag, problem.what
@@ -389,7 +393,7 @@ BEGIN
 		-- Serialized with every other grant of CREATE to the writer (WriterGrantLock): a command on another
 		-- audited table, in a transaction still open, would otherwise fail this one's GRANT (XX000); after it
 		-- commits, the check below sees what it left.
-		PERFORM {{writerGrantLock .Schema}};
+		EXECUTE {{lit (writerGrantLock .Schema)}};
 		creates := has_schema_privilege({{lit .Writer}}, {{lit .Schema}}, 'CREATE');
 		IF NOT creates THEN
 			EXECUTE format('GRANT CREATE ON SCHEMA %I TO %I', {{lit .Schema}}, {{lit .Writer}});

@@ -110,7 +110,7 @@ GRANT UPDATE (id) ON public.appointments TO auditrepo_writer;
 -- SQL alone (REVOKEd below): with it, it could put there a function of a name others call. The lock, held to the end
 -- of the transaction this SQL runs in, serializes that with the DDL event trigger's grants (auditschema.WriterGrantLock),
 -- which would otherwise fail the one or the other with "tuple concurrently updated".
-SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('auditrepo writer grant'));
+SELECT FROM "auditrepo"."schema_version" FOR UPDATE;
 GRANT CREATE ON SCHEMA auditrepo TO auditrepo_writer;
 -- For the session, until the RESET below: run statement by statement (psql -f without -1), SET LOCAL would do
 -- nothing, and what follows would be the installer's.
