@@ -51,22 +51,9 @@ func schemaMaker(t *testing.T, super *pgxpool.Pool) (string, *pgx.Conn) {
 func TestInstallRunsNoCodeOfAnotherRolesSchema(t *testing.T) {
 	ctx := context.Background()
 	super := pgtest.Empty(t)
-	role, maker := schemaMaker(t, super)
-	if _, err := maker.Exec(ctx, `CREATE SCHEMA auditrepo;
-		CREATE SEQUENCE auditrepo.ran_as_superuser;
-		CREATE FUNCTION auditrepo.probe() RETURNS integer LANGUAGE plpgsql AS $$
-		BEGIN
-			IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
-				PERFORM pg_catalog.nextval('auditrepo.ran_as_superuser');
-			END IF;
-			RETURN 1;
-		END $$;
-		GRANT USAGE ON SCHEMA auditrepo TO PUBLIC;
-		GRANT ALL ON SEQUENCE auditrepo.ran_as_superuser TO PUBLIC;
+	role := plantProbe(t, super, `
 		CREATE VIEW auditrepo.schema_version AS
-			SELECT auditrepo.probe() AS version, ''::text AS revision, ''::text AS digest`); err != nil {
-		t.Fatal(err)
-	}
+			SELECT auditrepo.probe() AS version, ''::text AS revision, ''::text AS digest`)
 	owned := "schema auditrepo is owned by " + role + ", not by the audit role auditrepo_audit"
 	refused := func(err error) bool {
 		return errors.Is(err, auditschema.ErrNotReady) && strings.Contains(err.Error(), owned)
@@ -80,11 +67,7 @@ func TestInstallRunsNoCodeOfAnotherRolesSchema(t *testing.T) {
 	if _, err := auditschema.Upgrade(ctx, super, auditschema.Config{}, ""); !refused(err) || !errors.Is(err, auditschema.ErrUpgradeRefused) {
 		t.Errorf("Upgrade over %s's schema auditrepo: %v, want refused (ErrUpgradeRefused, ErrNotReady) naming its owner", role, err)
 	}
-	var ran bool
-	if err := super.QueryRow(ctx, "SELECT is_called FROM auditrepo.ran_as_superuser").Scan(&ran); err != nil {
-		t.Fatal(err)
-	}
-	if ran {
+	if probeRan(t, super) {
 		t.Errorf("a function of %s's, from its view auditrepo.schema_version, ran as the superuser installing", role)
 	}
 }
