@@ -285,13 +285,22 @@ BEGIN
 			END IF;
 			-- An audited table keeps its name, whether the command renames or moves it, or its schema: its audit
 			-- triggers, and those of the tables found through it, name it, and a relation taking the old name would
-			-- be read in its place.
+			-- be read in its place. One whose audit triggers were dropped first is audited no more: it leaves
+			-- audited_tables, as a dropped one does, and the trigger functions reading it by its old name go stale.
 			IF r.classid IN ('pg_class'::regclass, 'pg_namespace'::regclass) THEN
+				FOR dropped IN DELETE FROM {{.S}}.audited_tables a
+					WHERE {{.S}}.relation_name(a.tbl) <> a.name AND NOT EXISTS (SELECT FROM pg_trigger g WHERE g.tgrelid = a.tbl AND g.tgfoid = a.func)
+					RETURNING a.name LOOP
+					SELECT stubs || array_agg(a.func), whys || array_agg(format('the audit triggers of %s are stale: they read %s, whose audit triggers were dropped and which was renamed since they were installed: writes to %s are refused until they are installed again',
+						a.name, dropped, a.name))
+					INTO stubs, whys
+					FROM {{.S}}.audited_tables a WHERE dropped = ANY (a.reads);
+				END LOOP;
 				SELECT format('%s (now %s)', a.name, {{.S}}.relation_name(a.tbl)) INTO audited FROM {{.S}}.audited_tables a
 				WHERE {{.S}}.relation_name(a.tbl) <> a.name LIMIT 1;
 				IF FOUND THEN
 					RAISE EXCEPTION '% refused: it renames audited table %: its audit triggers, and those of the tables found through it, name it', tag, audited
-						USING ERRCODE = 'feature_not_supported', HINT = 'Drop its audit triggers (and those of the tables whose patients are found through it) first, and install the models again after.';
+						USING ERRCODE = 'feature_not_supported', HINT = 'Drop its audit triggers first (the audit triggers reading it then refuse writes), and install the models again after.';
 				END IF;
 			END IF;
 			-- Renaming an enum's value changes every row holding it, and no audit row could say so.
