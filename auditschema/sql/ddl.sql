@@ -134,9 +134,11 @@ DECLARE
 	-- The trigger functions to replace by ones refusing every write (stale), each with why, at the end of a command.
 	stubs regprocedure[] := '{}';
 	whys text[] := '{}';
-	-- The audited tables dropped, by name, and the relations whose id keys and patient path steps are checked at
-	-- the end of the command: those it changed, or dropped a constraint or index of.
+	-- The audited tables, by name, whose readers (the trigger functions reading them by name: reads) are made stale
+	-- at the end of the command, each with what happened to it; and the relations whose id keys and patient path
+	-- steps are checked then: those it changed, or dropped a constraint or index of.
 	gone text[] := '{}';
+	gone_why text[] := '{}';
 	touched oid[] := '{}';
 	dropped text;
 	problem record;
@@ -159,9 +161,13 @@ BEGIN
 				VALUES (acting, tag, r.object_type, r.object_identity, CASE WHEN keep_statement THEN current_query() END);
 			END IF;
 			IF r.object_type = 'table' THEN
+				-- The trigger functions that read it by name would read whatever relation takes the name next, which
+				-- no audit trigger covers and installing has not checked (a copy of the owner's, its patients changed
+				-- at will).
 				DELETE FROM {{.S}}.audited_tables WHERE tbl = r.objid RETURNING name INTO dropped;
 				IF FOUND THEN
 					gone := gone || dropped;
+					gone_why := gone_why || 'which was dropped'::text;
 				END IF;
 			ELSIF r.object_type = 'table constraint' THEN
 				-- By the catalog, not to_regclass: that fails in a schema the audit role may not use, and would
@@ -174,13 +180,6 @@ BEGIN
 					WHERE n.nspname = r.schema_name AND c.oid IN (SELECT a.tbl FROM {{.S}}.audited_tables a));
 			END IF;
 		END LOOP;
-		-- The trigger functions that read a dropped audited table by name would read whatever relation takes the name
-		-- next, which no audit trigger covers and installing has not checked (a copy of the owner's, its patients
-		-- changed at will): they are made stale, as when its columns change.
-		SELECT stubs || array_agg(a.func), whys || array_agg(format('the audit triggers of %s are stale: they read %s, which was dropped since they were installed: writes to %s are refused until they are installed again',
-			a.name, g.name, a.name))
-		INTO stubs, whys
-		FROM {{.S}}.audited_tables a, unnest(gone) g(name) WHERE g.name = ANY (a.reads);
 	ELSE
 		-- An extension's objects go in the schema its command names, and PostgreSQL checks no privilege there when
 		-- the extension is trusted (its script runs as the bootstrap superuser, for any role with CREATE on the
@@ -291,10 +290,8 @@ BEGIN
 				FOR dropped IN DELETE FROM {{.S}}.audited_tables a
 					WHERE {{.S}}.relation_name(a.tbl) <> a.name AND NOT EXISTS (SELECT FROM pg_trigger g WHERE g.tgrelid = a.tbl AND g.tgfoid = a.func)
 					RETURNING a.name LOOP
-					SELECT stubs || array_agg(a.func), whys || array_agg(format('the audit triggers of %s are stale: they read %s, whose audit triggers were dropped and which was renamed since they were installed: writes to %s are refused until they are installed again',
-						a.name, dropped, a.name))
-					INTO stubs, whys
-					FROM {{.S}}.audited_tables a WHERE dropped = ANY (a.reads);
+					gone := gone || dropped;
+					gone_why := gone_why || 'whose audit triggers were dropped and which was renamed'::text;
 				END LOOP;
 				SELECT format('%s (now %s)', a.name, {{.S}}.relation_name(a.tbl)) INTO audited FROM {{.S}}.audited_tables a
 				WHERE {{.S}}.relation_name(a.tbl) <> a.name LIMIT 1;
@@ -363,13 +360,15 @@ BEGIN
 				stubs := stubs || model.func;
 				whys := whys || format('the audit triggers of %s are stale: its columns changed since they were installed (%s): writes to it are refused until they are installed again',
 					model.name, changed);
-				SELECT stubs || array_agg(a.func), whys || array_agg(format('the audit triggers of %s are stale: they read %s, whose columns changed since they were installed (%s): writes to %s are refused until they are installed again',
-					a.name, model.name, changed, a.name))
-				INTO stubs, whys
-				FROM {{.S}}.audited_tables a WHERE model.name = ANY (a.reads);
+				gone := gone || model.name::text;
+				gone_why := gone_why || format('whose columns changed (%s)', changed);
 			END IF;
 		END LOOP;
 	END IF;
+	SELECT stubs || array_agg(a.func), whys || array_agg(format('the audit triggers of %s are stale: they read %s, %s since they were installed: writes to %s are refused until they are installed again',
+		a.name, g.name, g.why, a.name))
+	INTO stubs, whys
+	FROM {{.S}}.audited_tables a, unnest(gone, gone_why) g(name, why) WHERE g.name = ANY (a.reads);
 	-- What installing checked of the audited tables' id keys and of the foreign keys their patient paths follow,
 	-- no command may take away (rolled back, and its ddl_log row): the triggers would pair other rows, or read a
 	-- patient through a key a statement can re-key or defer, and file audit rows under the wrong patient with nothing
