@@ -151,15 +151,9 @@ type installation struct {
 // schema's roles'. The catalog is read first, which needs no privilege: to_regclass would need USAGE on the
 // schema, which a CREATEROLE installer outside the owner role lacks.
 func installed(ctx context.Context, tx pgx.Tx, c Config) (installation, error) {
-	found, probs, err := foreignSchema(ctx, tx, c)
-	if err != nil {
+	found, err := foreignSchema(ctx, tx, c)
+	if err != nil || !found {
 		return installation{}, err
-	}
-	if len(probs) > 0 {
-		return installation{}, &NotReadyError{Problems: probs}
-	}
-	if !found {
-		return installation{}, nil
 	}
 	var inst installation
 	err = asAuditMember(ctx, tx, c, func() error {
@@ -169,8 +163,8 @@ func installed(ctx context.Context, tx pgx.Tx, c Config) (installation, error) {
 	return inst, err
 }
 
-// foreignSchema reports whether c's schema_version exists, and the problems of a schema under c's name that is not
-// the audit schema's roles': one another role made before the install (any role with CREATE on the database may)
+// foreignSchema reports whether c's schema_version exists, refusing (*NotReadyError) a schema under c's name that is
+// not the audit schema's roles': one another role made before the install (any role with CREATE on the database may)
 // would have its code run as the installer by reading schema_version (a view calling its function), or pass for
 // an installed audit schema whose trail it owns and may edit. So the schema and schema_version, a plain table,
 // must be the audit role's, and every relation and type in it too; every function the audit role's or the writer
@@ -180,7 +174,8 @@ func installed(ctx context.Context, tx pgx.Tx, c Config) (installation, error) {
 // any role with CREATE on the database may create one in any schema) are named as the extension, whose owner
 // made them and whose DROP EXTENSION removes them: dropping them one by one is refused, and dropping the schema
 // drops the trail.
-func foreignSchema(ctx context.Context, tx pgx.Tx, c Config) (found bool, probs []Problem, err error) {
+func foreignSchema(ctx context.Context, tx pgx.Tx, c Config) (found bool, err error) {
+	var probs []Problem
 	var owner string
 	var versionKind, versionOwner *string // NULL where the schema holds no schema_version
 	var exts, extNames, others []string
@@ -216,10 +211,10 @@ func foreignSchema(ctx context.Context, tx pgx.Tx, c Config) (found bool, probs 
 				   OR m.classid = 'pg_catalog.pg_type'::pg_catalog.regclass AND m.objid IN (SELECT t.oid FROM pg_catalog.pg_type t WHERE t.typnamespace = n.oid))) x(what, name)
 		WHERE n.nspname = $1`, c.Schema, c.Audit, c.Writer).Scan(&owner, &versionKind, &versionOwner, &exts, &extNames, &others)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil, nil
+		return false, nil
 	}
 	if err != nil {
-		return false, nil, fmt.Errorf("auditschema: looking for %s.schema_version: %w", c.Schema, err)
+		return false, fmt.Errorf("auditschema: looking for %s.schema_version: %w", c.Schema, err)
 	}
 	drop := fmt.Sprintf("as a superuser, DROP SCHEMA %s CASCADE (see the README's Upgrading: export first what you keep), then install again",
 		pgx.Identifier{c.Schema}.Sanitize())
@@ -252,7 +247,10 @@ func foreignSchema(ctx context.Context, tx pgx.Tx, c Config) (found bool, probs 
 			})
 		}
 	}
-	return versionKind != nil, probs, nil
+	if len(probs) > 0 {
+		return false, &NotReadyError{Problems: probs}
+	}
+	return versionKind != nil, nil
 }
 
 // readVersion reads the newest row of schema's schema_version (version 0 when there is none), its digests through
@@ -288,12 +286,10 @@ func InstalledRevision(ctx context.Context, db Querier, c Config) (version int, 
 	}
 	var inst installation
 	err = inTx(ctx, db, func(tx pgx.Tx) error {
-		found, probs, err := foreignSchema(ctx, tx, c)
+		found, err := foreignSchema(ctx, tx, c)
 		switch {
 		case err != nil:
 			return err
-		case len(probs) > 0:
-			return &NotReadyError{Problems: probs}
 		case !found:
 			return &pgconn.PgError{Code: "42P01", Message: fmt.Sprintf("relation %s does not exist", pgx.Identifier{c.Schema, "schema_version"}.Sanitize())}
 		}
