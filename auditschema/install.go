@@ -485,6 +485,27 @@ func check(ctx context.Context, tx pgx.Tx, c Config, tables []Table) error {
 	return nil
 }
 
+// RefsJSON is refs as audited_tables.refs keeps a model's patient path steps, and check_models reads a table's:
+// "[]" for none. The generated models' SQL writes it there.
+func RefsJSON(refs []Ref) (string, error) {
+	if refs == nil {
+		refs = []Ref{}
+	}
+	return jsonText(refs)
+}
+
+// jsonText is v as JSON, with no trailing newline and no HTML escaping: the SQL it is written into reads '<', '>'
+// and '&' as themselves.
+func jsonText(v any) (string, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(b.String(), "\n"), nil
+}
+
 // ModelChecksSQL returns the PL/pgSQL statement (a PERFORM, for a DO block's body) that refuses installing the
 // triggers of tables, naming each problem and its fix, unless the audit schema installed under schema is this
 // library's revision (whatever its names: the generator knows only some) and the tables pass the checks
@@ -501,13 +522,10 @@ func ModelChecksSQL(schema string, tables []Table) (string, error) {
 	// One table a line: the generated SQL is read in review.
 	lines := make([]string, len(tables))
 	for i, t := range tables {
-		var b bytes.Buffer
-		enc := json.NewEncoder(&b)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(t); err != nil {
+		var err error
+		if lines[i], err = jsonText(t); err != nil {
 			return "", err
 		}
-		lines[i] = strings.TrimSuffix(b.String(), "\n")
 		if strings.Contains(lines[i], sqltext.BodyQuote) {
 			return "", fmt.Errorf("auditschema: table %s: a name holds %s, the quote of the DO block the checks are written into", t.Name, sqltext.BodyQuote)
 		}

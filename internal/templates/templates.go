@@ -4,10 +4,8 @@
 package templates
 
 import (
-	"bytes"
 	"cmp"
 	"embed"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -59,7 +57,7 @@ func Triggers(p *ir.Program) (string, error) {
 	tables := p.Tables()
 	seen := map[string]bool{}
 	for i, m := range p.Models {
-		refs, err := refsJSON(tables[i].Refs)
+		refs, err := auditschema.RefsJSON(tables[i].Refs)
 		if err != nil {
 			return "", err
 		}
@@ -98,20 +96,6 @@ func render(name string, d any) (string, error) {
 		return "", fmt.Errorf("rendering the %s SQL: %w", name, err)
 	}
 	return b.String(), nil
-}
-
-// refsJSON is refs as check_models reads a table's (auditschema.Table), "[]" for none.
-func refsJSON(refs []auditschema.Ref) (string, error) {
-	if refs == nil {
-		refs = []auditschema.Ref{}
-	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(refs); err != nil {
-		return "", err
-	}
-	return strings.TrimSuffix(b.String(), "\n"), nil
 }
 
 // data is one model, as the trigger template reads it.
