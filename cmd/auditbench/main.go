@@ -3,8 +3,9 @@
 // wrap, against the floor (the same trigger without the claim and the security machinery), and against the
 // usual alternatives, a trigger reading its actor from a setting (the way pghistory does it) and a row trigger.
 //
-// It needs a PostgreSQL server in DATABASE_URL (a role that may create databases; a superuser also lets it
-// CHECKPOINT before the WAL measurement and each bulk repetition). It creates a fresh database auditbench_<random>, migrates it with
+// It needs a PostgreSQL server in DATABASE_URL (a role that may create databases and is a member of the application
+// role, which every arm's connection acts as; a superuser also lets it CHECKPOINT before the WAL measurement and
+// each bulk repetition, and read WAL with pg_walinspect). It creates a fresh database auditbench_<random>, migrates it with
 // migrations.Up, seeds it from a fixed random seed, runs every phase with the arms interleaved, checks that the
 // floor and the peers write the audited arm's audit rows byte for byte, prints a table followed by one
 // "RATIO <id> <value>" line per goal, and drops the database. Run it as

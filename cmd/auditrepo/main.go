@@ -1,8 +1,9 @@
 // Command auditrepo is the reviewers' and operators' tool for an auditrepo trail: it prints the audit schema's
 // SQL, reads a patient's or a record's trail, applies retention, and seals and verifies the trail.
 //
-// Exit codes: 0 success, 1 a check failed (verify, or seal finding the last checkpoint does not verify), 2 usage,
-// connection or permission errors.
+// Exit codes: 0 success, 1 a check failed (verify, seal finding the last checkpoint does not verify, or the
+// installed schema's revision not being the one this binary was built for), 2 usage, connection or permission
+// errors.
 package main
 
 import (
