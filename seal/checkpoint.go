@@ -33,10 +33,10 @@ func (c *Checkpoint) text() []byte {
 		c.PrevWatermark, c.Watermark, c.PrevSize, c.First.XID, c.First.ID, c.Last.XID, c.Last.ID)
 }
 
-// sign sets c.Origin to the signer's name and c.Note to the signed note.
-func (c *Checkpoint) sign(s note.Signer) error {
-	c.Origin = s.Name()
-	n, err := note.Sign(&note.Note{Text: string(c.text())}, s)
+// sign sets c.Origin to the first signer's name and c.Note to the note signed by all of them.
+func (c *Checkpoint) sign(signers ...note.Signer) error {
+	c.Origin = signers[0].Name()
+	n, err := note.Sign(&note.Note{Text: string(c.text())}, signers...)
 	if err != nil {
 		return fmt.Errorf("seal: signing the checkpoint: %w", err)
 	}

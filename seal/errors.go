@@ -12,7 +12,8 @@ var (
 	// ErrBadCheckpoint is matched by a *CheckpointError: a checkpoint is missing, badly signed, or disagrees with
 	// another copy or with the sealed leaves.
 	ErrBadCheckpoint = errors.New("seal: bad checkpoint")
-	// ErrOtherKey is matched by a *KeyError: Seal was given a key other than the one the trail is sealed with.
+	// ErrOtherKey is matched by a *KeyError: Seal was given a key other than the one the trail is sealed with (or
+	// one that handed the trail over to another).
 	ErrOtherKey = errors.New("seal: the trail is sealed with another key")
 	// ErrWitnessMissing is matched by the error of a witness that is not there at all (a Dir that does not
 	// exist), as opposed to one holding no checkpoint: Verify never reads it as an empty copy, and Seal creates
@@ -57,9 +58,16 @@ type KeyError struct {
 	// Given is the key Seal was given (name+hash).
 	Given string
 	Size  uint64 // the latest checkpoint's tree size
+	// HandedOverTo is set when the latest checkpoint handed the trail over from the given key to this one (or
+	// these): the given key seals no more.
+	HandedOverTo string
 }
 
 func (e *KeyError) Error() string {
+	if e.HandedOverTo != "" {
+		return fmt.Sprintf("seal: the checkpoint of tree size %d handed the trail over from key %s to %s: seal with that key (a checkpoint %[2]s signs now would not verify)",
+			e.Size, e.Given, e.HandedOverTo)
+	}
 	return fmt.Sprintf("seal: the trail is sealed with key %s (checkpoint of tree size %d), not %s: seal with that key, or, if %[3]s is the trail's, its latest checkpoint was replaced: run verify with its public key",
 		strings.Join(e.SealedWith, ", "), e.Size, e.Given)
 }

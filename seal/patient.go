@@ -32,16 +32,21 @@ type PatientReport struct {
 // VerifyPatient proves that each sealed row of one patient (patient_id or prior_patient_id) is included in the
 // latest checkpoint, after checking the checkpoints as Verify does; it reads that patient's rows and the leaf
 // hashes, not the other rows. A row that is not in the tree as it is now is a *TamperError. It cannot see a
-// patient's row that was deleted (the leaves do not say whose they are): Verify does.
-func VerifyPatient(ctx context.Context, db DB, v note.Verifier, opts Options, patientID int64) (*PatientReport, error) {
+// patient's row that was deleted (the leaves do not say whose they are): Verify does. keys are the trail's public
+// keys, as Verify takes them.
+func VerifyPatient(ctx context.Context, db DB, keys []note.Verifier, opts Options, patientID int64) (*PatientReport, error) {
 	c := opts.Config.WithDefaults()
 	rep := &PatientReport{}
-	ws, err := readWitnesses(ctx, opts.Witnesses, v) // before the snapshot, as Verify reads them
+	kr, err := newKeyring(keys)
+	if err != nil {
+		return nil, err
+	}
+	ws, err := readWitnesses(ctx, opts.Witnesses, kr) // before the snapshot, as Verify reads them
 	if err != nil {
 		return nil, err
 	}
 	err = inTx(ctx, db, c.QualifiedTable(), func(tx pgx.Tx) error {
-		cps, err := checkpoints(ctx, tx, c, v, ws)
+		cps, _, err := checkpoints(ctx, tx, c, kr, ws)
 		if err != nil {
 			return err
 		}

@@ -37,6 +37,12 @@ type DB interface {
 type Options struct {
 	Config    auditschema.Config
 	Witnesses []Witness
+	// Previous, for Seal only, is the signer of the key the trail is sealed with, when Seal is given a new key
+	// (of the same name) to hand the trail over to: the next checkpoint is signed by both, and from then on the
+	// new key alone seals. Once the latest checkpoint is signed by the new key, Previous is not needed and is
+	// ignored; a Previous that did not sign the latest checkpoint is refused (ErrPreviousKey). Verify and
+	// VerifyPatient ignore it (they are given the public keys).
+	Previous note.Signer
 }
 
 var rangeFactory = compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
@@ -47,6 +53,9 @@ var rangeFactory = compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren
 // tables, and EXECUTE on seal_leaves() and seal_checkpoint(), through which it appends to them (the sealer role
 // has them).
 //
+// With opts.Previous, the checkpoint that hands the trail over from that key to s is signed by both (see
+// Options.Previous); it is the next one that covers new rows, so with nothing to seal no handover happens yet.
+//
 // It refuses (ErrBadCheckpoint) to seal on top of a database whose checkpoints disagree with a witness's latest:
 // a newer one, another of the same size, one of a size the database has another checkpoint of or none, or any
 // when the database has none (its checkpoints were changed or rolled back). A witness that holds an earlier
@@ -54,10 +63,19 @@ var rangeFactory = compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren
 // failed, or the witness is new). A missing witness (a Dir that does not exist) is created by a seal of a
 // database without checkpoints, the first; later it is refused (ErrWitnessMissing): it should hold the
 // database's checkpoints, so it is a wrong path or deleted (a new witness is created empty first). It refuses
-// (ErrOtherKey) to
-// seal with a key that did not sign the latest checkpoint (by the key name and hash the note's signature
-// lines state): the trail would then verify with neither key.
+// (ErrOtherKey) to seal with a key that did not sign the latest checkpoint (by the key name and hash the note's
+// signature lines state), without a handover from the key that did, or that handed the trail over in it: the
+// trail would then verify with neither key. Refused, it writes nothing.
 func Seal(ctx context.Context, db DB, s note.Signer, opts Options) (*Checkpoint, error) {
+	return seal(ctx, db, opts, func(tx pgx.Tx, c auditschema.Config, prev *Checkpoint) ([]note.Signer, error) {
+		return sealKeys(ctx, tx, c, prev, s, opts.Previous)
+	})
+}
+
+// seal is Seal, the next checkpoint signed by the keys keysFor chooses given the latest checkpoint (nil if
+// none). The tests forge checkpoints with it, signed by keys Seal refuses, as someone holding the key and the
+// sealer role could.
+func seal(ctx context.Context, db DB, opts Options, keysFor func(pgx.Tx, auditschema.Config, *Checkpoint) ([]note.Signer, error)) (*Checkpoint, error) {
 	c := opts.Config.WithDefaults()
 	var cp *Checkpoint
 	err := inTx(ctx, db, "", func(tx pgx.Tx) error {
@@ -80,10 +98,9 @@ func Seal(ctx context.Context, db DB, s note.Signer, opts Options) (*Checkpoint,
 				return err
 			}
 		}
-		if prev != nil {
-			if err := signedBy(prev, s); err != nil {
-				return err
-			}
+		keys, err := keysFor(tx, c, prev)
+		if err != nil {
+			return err
 		}
 		var watermark uint64
 		if err := tx.QueryRow(ctx, "SELECT pg_snapshot_xmin(pg_current_snapshot())").Scan(&watermark); err != nil {
@@ -110,7 +127,7 @@ func Seal(ctx context.Context, db DB, s note.Signer, opts Options) (*Checkpoint,
 		if next.Hash, err = rng.GetRootHash(nil); err != nil {
 			return err
 		}
-		if err := next.sign(s); err != nil {
+		if err := next.sign(keys...); err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, `SELECT `+pgx.Identifier{c.Schema, "seal_checkpoint"}.Sanitize()+`($1, $2, $3::text::xid8, $4::text::xid8, $5, $6, $7, $8)`,
@@ -160,19 +177,6 @@ func latest(ctx context.Context, tx pgx.Tx, c auditschema.Config) (*Checkpoint, 
 		return nil, nil, badCheckpoint("tree size %d in the database: its compact range does not give the root its note states", size)
 	}
 	return &cp, rng, nil
-}
-
-// signedBy checks that cp's note bears a signature of s's key (its name and key hash; Seal cannot check the
-// signature itself, having the private key only).
-func signedBy(cp *Checkpoint, s note.Signer) error {
-	others, ok, err := signers(cp.Note, s)
-	switch {
-	case err != nil:
-		return badCheckpoint("tree size %d in the database: its note: %v", cp.Size, err)
-	case ok:
-		return nil
-	}
-	return &KeyError{Given: keyID(s.Name(), s.KeyHash()), Size: cp.Size, SealedWith: others}
 }
 
 // signers reads the signature lines of the signed note without verifying them: whether one is k's key (by name

@@ -103,7 +103,7 @@ func (tr *trail) maxXID() uint64 {
 }
 
 func (tr *trail) verify() (*Report, error) {
-	return Verify(context.Background(), tr.db, tr.v, tr.opts)
+	return Verify(context.Background(), tr.db, []note.Verifier{tr.v}, tr.opts)
 }
 
 func (tr *trail) clean() *Report {
@@ -182,7 +182,7 @@ func TestSealAsSealer(t *testing.T) {
 		t.Fatalf("seal as the sealer: %+v, %v", cp, err)
 	}
 	for _, conn := range []*pgx.Conn{sealer, rv} {
-		if rep, err := Verify(ctx, conn, tr.v, tr.opts); err != nil || rep.Rows != 3 {
+		if rep, err := Verify(ctx, conn, []note.Verifier{tr.v}, tr.opts); err != nil || rep.Rows != 3 {
 			t.Fatalf("verify as %s: %+v, %v", conn.Config().User, rep, err)
 		}
 	}
@@ -232,7 +232,7 @@ func TestOpenTransaction(t *testing.T) {
 		t.Fatalf("second checkpoint %+v, want 4 rows from %d to %d", cp, held, later[2])
 	}
 	tr.clean()
-	rep, err := VerifyPatient(ctx, tr.db, tr.v, tr.opts, 9)
+	rep, err := VerifyPatient(ctx, tr.db, []note.Verifier{tr.v}, tr.opts, 9)
 	if err != nil || len(rep.Proofs) != 1 || rep.Proofs[0].Row.ID != held || rep.Proofs[0].Leaf != 2 {
 		t.Fatalf("patient 9: %+v, %v", rep, err)
 	}
@@ -253,7 +253,7 @@ func TestVerifyPatient(t *testing.T) {
 		VALUES ('user', 'MOVE', 'appointments', 5, 3, 1, '{"patient_id": [1, 3]}')`)
 	tr.seal()
 	tr.insert(2, 1)
-	rep, err := VerifyPatient(ctx, tr.db, tr.v, tr.opts, 1)
+	rep, err := VerifyPatient(ctx, tr.db, []note.Verifier{tr.v}, tr.opts, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +263,7 @@ func TestVerifyPatient(t *testing.T) {
 	victim := rep.Proofs[4].Row.ID
 	tr.exec("ALTER TABLE auditrepo.audit_log DISABLE TRIGGER refuse_update_delete")
 	tr.exec(`UPDATE auditrepo.audit_log SET changes = '{"name": ["Ann", "Bob"]}' WHERE id = $1`, victim)
-	_, err = VerifyPatient(ctx, tr.db, tr.v, tr.opts, 1)
+	_, err = VerifyPatient(ctx, tr.db, []note.Verifier{tr.v}, tr.opts, 1)
 	var te *TamperError
 	if !errors.As(err, &te) || te.Row.ID != victim || te.Kind != "edited" {
 		t.Fatalf("patient 1 after editing row %d: %v", victim, err)
@@ -278,7 +278,7 @@ func TestVerifyPatientNotStarted(t *testing.T) {
 	tr.seal()
 	tr.exec(`INSERT INTO auditrepo.audit_log (id, transaction_id, actor_kind, action, target_table, target_id, patient_id, changes)
 		OVERRIDING SYSTEM VALUE VALUES (3000, '900000000000', 'user', 'DELETE', 'patients', 3, 1, '{}')`)
-	_, err := VerifyPatient(context.Background(), tr.db, tr.v, tr.opts, 1)
+	_, err := VerifyPatient(context.Background(), tr.db, []note.Verifier{tr.v}, tr.opts, 1)
 	var te *TamperError
 	if !errors.As(err, &te) || te.Row.ID != 3000 || te.Kind != "inserted" {
 		t.Fatalf("patient 1 with a row of transaction 900000000000: %v", err)
@@ -438,7 +438,7 @@ func TestVerifyWhileSealing(t *testing.T) {
 	for ; verifies < 1000 && (verifies < 60 || seals.Load() < 20); verifies++ {
 		var err error
 		if verifies%4 == 3 {
-			_, err = VerifyPatient(ctx, tr.db, tr.v, tr.opts, 1)
+			_, err = VerifyPatient(ctx, tr.db, []note.Verifier{tr.v}, tr.opts, 1)
 		} else {
 			_, err = tr.verify()
 		}

@@ -30,6 +30,8 @@ type Report struct {
 	Unsealed int64
 	// Dropped are the sealed rows that are gone with their month's partition (retention), by month.
 	Dropped []Dropped
+	// Handovers are the checkpoints that handed the trail over from one key to the next, in order.
+	Handovers []Handover
 }
 
 // Dropped is a month of sealed rows that retention dropped: retention_log records dropping their partition, with
@@ -59,27 +61,38 @@ type leaf struct {
 	hash       []byte
 }
 
-// Verify checks the trail against its checkpoints: every checkpoint's signature (with v), that each is
+// Verify checks the trail against its checkpoints: every checkpoint's signature, that each is
 // consistent with the next, that every witness's latest checkpoint is one of the database's and, within a few
 // seconds, the latest (Seal commits a checkpoint before it publishes it, so a witness may lag while a seal
 // runs; one that stays behind, or holds a checkpoint the database lacks, is a bad checkpoint), that the stored
 // leaf hashes hash to the latest root, and that the rows, re-hashed, are exactly the sealed leaves. A witness
 // that does not exist is refused (ErrWitnessMissing), never read as an empty copy. It returns a *TamperError
 // (ErrTampered) naming the first bad row in leaf order, or a *CheckpointError (ErrBadCheckpoint).
-func Verify(ctx context.Context, db DB, v note.Verifier, opts Options) (*Report, error) {
+//
+// keys are the trail's public keys, all of its name, in any order: one, or every key that sealed it (a key
+// history). The first checkpoint must be signed by one of them, the current key; each later one by the current
+// key, and a checkpoint signed by the current key and another of keys hands the trail over to that one from the
+// next checkpoint on (Report.Handovers). A checkpoint signed by another of keys alone (no handover brought it in,
+// or it handed over already: it may have leaked) is a bad checkpoint, as is any after a handover to a key not
+// given. The witnesses' copies are the database's checkpoints, byte for byte, so the same rule holds for them.
+func Verify(ctx context.Context, db DB, keys []note.Verifier, opts Options) (*Report, error) {
 	c := opts.Config.WithDefaults()
 	rep := &Report{}
+	kr, err := newKeyring(keys)
+	if err != nil {
+		return nil, err
+	}
 	// The witnesses are read before the snapshot is taken (inTx takes it at its first query): see readWitnesses.
-	ws, err := readWitnesses(ctx, opts.Witnesses, v)
+	ws, err := readWitnesses(ctx, opts.Witnesses, kr)
 	if err != nil {
 		return nil, err
 	}
 	err = inTx(ctx, db, c.QualifiedTable(), func(tx pgx.Tx) error {
-		cps, err := checkpoints(ctx, tx, c, v, ws)
+		cps, handovers, err := checkpoints(ctx, tx, c, kr, ws)
 		if err != nil {
 			return err
 		}
-		rep.Checkpoints = len(cps)
+		rep.Checkpoints, rep.Handovers = len(cps), handovers
 		var watermark uint64
 		if len(cps) > 0 {
 			rep.Latest = cps[len(cps)-1].Checkpoint
@@ -115,24 +128,25 @@ func Verify(ctx context.Context, db DB, v note.Verifier, opts Options) (*Report,
 	return rep, nil
 }
 
-// checkpoints reads the database's checkpoints in tree-size order, verifying each one's signature, that each
-// continues the previous one, and that every witness's latest checkpoint, read before the snapshot, is one of
-// the database's (compareWitness).
-func checkpoints(ctx context.Context, tx pgx.Tx, c auditschema.Config, v note.Verifier, ws []witnessCopy) ([]sealed, error) {
+// checkpoints reads the database's checkpoints in tree-size order, verifying each one's signatures by the key
+// chain's rule (keyChain), that each continues the previous one, and that every witness's latest checkpoint,
+// read before the snapshot, is one of the database's (compareWitness). It returns the handovers too.
+func checkpoints(ctx context.Context, tx pgx.Tx, c auditschema.Config, kr keyring, ws []witnessCopy) ([]sealed, []Handover, error) {
 	if _, err := tx.Exec(ctx, textSettings); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rows, err := tx.Query(ctx, `SELECT tree_size, prev_size, columns, note FROM `+
 		pgx.Identifier{c.Schema, "seal_checkpoint"}.Sanitize()+` ORDER BY tree_size`)
 	if err != nil {
-		return nil, fmt.Errorf("seal: reading the checkpoints: %w", err)
+		return nil, nil, fmt.Errorf("seal: reading the checkpoints: %w", err)
 	}
+	chain := keyChain{keys: kr}
 	var cps []sealed
 	var size, prevSize int64
 	var cols []string
 	var signed string
 	_, err = pgx.ForEachRow(rows, []any{&size, &prevSize, &cols, &signed}, func() error {
-		cp, err := OpenCheckpoint([]byte(signed), v)
+		cp, err := chain.next([]byte(signed))
 		if err != nil {
 			return badCheckpoint("tree size %d in the database: %v", size, err.(*CheckpointError).Msg)
 		}
@@ -152,19 +166,19 @@ func checkpoints(ctx context.Context, tx pgx.Tx, c auditschema.Config, v note.Ve
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for i, w := range ws {
 		if err := compareWitness(w, cps); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if len(cps) > 0 {
-			if ws[i], err = caughtUp(ctx, w, v, cps[len(cps)-1]); err != nil {
-				return nil, err
+			if ws[i], err = caughtUp(ctx, w, kr, cps[len(cps)-1]); err != nil {
+				return nil, nil, err
 			}
 		}
 	}
-	return cps, nil
+	return cps, chain.handovers, nil
 }
 
 // witnessCopy is a witness's latest checkpoint, verified; cp is nil if it holds none.
@@ -180,16 +194,17 @@ func (wc witnessCopy) size() uint64 {
 	return wc.cp.Size
 }
 
-// readWitnesses reads each witness's latest checkpoint and checks its signature with v. Verify and VerifyPatient
+// readWitnesses reads each witness's latest checkpoint and checks that one of kr signed it (compareWitness
+// then finds it, byte for byte, among the database's, which obey the key chain's rule). Verify and VerifyPatient
 // read them before they take the database's snapshot: Seal commits a checkpoint to the database before it
 // publishes it to the witnesses, and never removes one, so a checkpoint a witness held then is in the snapshot,
 // and every checkpoint the snapshot holds beyond it is one whose publication had not happened (or failed) when
 // the witness was read. Read after the snapshot, a witness could hold a checkpoint sealed since, newer than the
 // database's latest as the snapshot sees it.
-func readWitnesses(ctx context.Context, ws []Witness, v note.Verifier) ([]witnessCopy, error) {
+func readWitnesses(ctx context.Context, ws []Witness, kr keyring) ([]witnessCopy, error) {
 	out := make([]witnessCopy, 0, len(ws))
 	for _, w := range ws {
-		wc, err := readWitness(ctx, w, v)
+		wc, err := readWitness(ctx, w, kr)
 		if err != nil {
 			return nil, err
 		}
@@ -198,8 +213,8 @@ func readWitnesses(ctx context.Context, ws []Witness, v note.Verifier) ([]witnes
 	return out, nil
 }
 
-// readWitness reads w's latest checkpoint and checks its signature with v.
-func readWitness(ctx context.Context, w Witness, v note.Verifier) (witnessCopy, error) {
+// readWitness reads w's latest checkpoint and checks that one of kr signed it.
+func readWitness(ctx context.Context, w Witness, kr keyring) (witnessCopy, error) {
 	wc := witnessCopy{w: w}
 	signed, err := w.Latest(ctx)
 	if errors.Is(err, ErrWitnessMissing) {
@@ -209,7 +224,7 @@ func readWitness(ctx context.Context, w Witness, v note.Verifier) (witnessCopy, 
 		return wc, fmt.Errorf("seal: reading %s: %w", w, err)
 	}
 	if signed != nil {
-		if wc.cp, err = OpenCheckpoint(signed, v); err != nil {
+		if wc.cp, _, _, err = kr.open(signed); err != nil {
 			return wc, badCheckpoint("%s: %v", w, err.(*CheckpointError).Msg)
 		}
 	}
@@ -225,7 +240,7 @@ var catchUpWait = 3 * time.Second
 // its checkpoint before the snapshot publishes it right after, so only a witness that never received it (a seal
 // whose publishing failed: the next seal publishes it again) or lost it (emptied or rolled back, which would hide
 // the database's checkpoints deleted after it) stays behind, and is a bad checkpoint.
-func caughtUp(ctx context.Context, wc witnessCopy, v note.Verifier, latest sealed) (witnessCopy, error) {
+func caughtUp(ctx context.Context, wc witnessCopy, kr keyring, latest sealed) (witnessCopy, error) {
 	deadline := time.Now().Add(catchUpWait)
 	for wc.size() < latest.Size {
 		if time.Now().After(deadline) {
@@ -237,7 +252,7 @@ func caughtUp(ctx context.Context, wc witnessCopy, v note.Verifier, latest seale
 		case <-time.After(100 * time.Millisecond):
 		}
 		var err error
-		if wc, err = readWitness(ctx, wc.w, v); err != nil {
+		if wc, err = readWitness(ctx, wc.w, kr); err != nil {
 			return wc, err
 		}
 	}

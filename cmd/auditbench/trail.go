@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/migrations"
@@ -565,7 +566,7 @@ func (b *bench) sealAll(ctx context.Context) error {
 		b.res.seal.rows = cp.Size - cp.PrevSize
 	}
 	t = time.Now()
-	rep, err := seal.Verify(ctx, conn, key.Verifier, opts)
+	rep, err := seal.Verify(ctx, conn, []note.Verifier{key.Verifier}, opts)
 	b.res.seal.verify = time.Since(t)
 	if err != nil {
 		b.res.seal.err = "verify: " + err.Error()

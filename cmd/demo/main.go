@@ -24,6 +24,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/gen/db"
@@ -231,7 +232,7 @@ func sealAndVerify(ctx context.Context, out io.Writer, reviewer *pgxpool.Pool) e
 			return fmt.Errorf("sealing the trail: %w", err)
 		}
 	}
-	rep, err := seal.Verify(ctx, reviewer, key.Verifier, opts)
+	rep, err := seal.Verify(ctx, reviewer, []note.Verifier{key.Verifier}, opts)
 	if err != nil {
 		return fmt.Errorf("verifying the trail: %w", err)
 	}

@@ -1660,7 +1660,7 @@ func TestRedTeamOwner(t *testing.T) {
 		if _, err := seal.Seal(ctx, c.Sealer, signer, opts); err != nil {
 			t.Errorf("seal.Seal: %v", err)
 		}
-		if _, err := seal.Verify(ctx, c.Reviewer, verifier, opts); err != nil {
+		if _, err := seal.Verify(ctx, c.Reviewer, []note.Verifier{verifier}, opts); err != nil {
 			t.Errorf("seal.Verify: %v", err)
 		}
 	})
