@@ -68,7 +68,7 @@ func (e *KeyError) Error() string {
 		return fmt.Sprintf("seal: the checkpoint of tree size %d handed the trail over from key %s to %s: seal with that key (a checkpoint %[2]s signs now would not verify)",
 			e.Size, e.Given, e.HandedOverTo)
 	}
-	return fmt.Sprintf("seal: the trail is sealed with key %s (checkpoint of tree size %d), not %s: seal with that key, or, if %[3]s is the trail's, its latest checkpoint was replaced: run verify with its public key",
+	return fmt.Sprintf("seal: the trail is sealed with key %s (checkpoint of tree size %d), not %s: seal with that key, or, to hand the trail over to %[3]s, give that key as the previous key too; if %[3]s is the trail's, its latest checkpoint was replaced: run verify with its public key",
 		strings.Join(e.SealedWith, ", "), e.Size, e.Given)
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,8 +25,11 @@ func init() {
 }
 
 // sealKeyEnv holds the private key itself when --key is not given, for schedulers that pass secrets as
-// environment variables.
-const sealKeyEnv = "AUDITREPO_SEAL_KEY"
+// environment variables; previousKeyEnv likewise the previous key, when --previous-key is not given.
+const (
+	sealKeyEnv     = "AUDITREPO_SEAL_KEY"
+	previousKeyEnv = "AUDITREPO_SEAL_PREVIOUS_KEY"
+)
 
 func keygenCmd(_ context.Context, e *env, args []string) error {
 	fs := e.flags("keygen")
@@ -155,45 +159,34 @@ func sealCmd(ctx context.Context, e *env, args []string) error {
 	f.register(fs, "the directory holding a copy of every checkpoint (required; it must exist, except for the first seal, which creates it)",
 		"also keep the checkpoints in a NATS JetStream key-value bucket at this URL (it must exist, except for the first seal, which creates it)")
 	keyFile := fs.String("key", "", "the private key file keygen wrote (default: the key itself in $"+sealKeyEnv+")")
+	previousFile := fs.String("previous-key", "", "to rotate the seal key: the private key file of the key the trail is sealed with, --key being the new one "+
+		"(made by keygen with the same --name); the next checkpoint is signed by both, and from then on --key alone seals "+
+		"(default: the key itself in $"+previousKeyEnv+", if set)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if err := f.check(fs); err != nil {
 		return err
 	}
-	skey := e.getenv(sealKeyEnv)
-	if *keyFile != "" {
-		info, err := os.Stat(*keyFile)
-		if err != nil {
-			return err
-		}
-		b, err := os.ReadFile(*keyFile)
-		if err != nil {
-			return err
-		}
-		skey = string(b)
-		// What the file is comes first: a public key (NAME.pub, world-readable by design) is no key to seal with.
-		if !strings.HasPrefix(strings.TrimSpace(skey), "PRIVATE+KEY+") {
-			return usageError{fmt.Sprintf("%s is not a private key keygen wrote (NAME.key; NAME.pub is the public key, for verify)", *keyFile)}
-		}
-		if info.Mode().Perm()&0o077 != 0 {
-			return usageError{fmt.Sprintf("%s is readable by others (mode %v): chmod 600 it", *keyFile, info.Mode().Perm())}
-		}
+	signer, err := privateKey(e, "--key", *keyFile, sealKeyEnv)
+	if err != nil {
+		return err
 	}
-	if skey == "" {
+	if signer == nil {
 		return usageError{"no key: pass --key FILE or set $" + sealKeyEnv}
 	}
-	signer, err := note.NewSigner(strings.TrimSpace(skey))
+	previous, err := privateKey(e, "--previous-key", *previousFile, previousKeyEnv)
 	if err != nil {
-		return usageError{"the seal key is not a private key keygen wrote: " + err.Error()}
+		return err
 	}
 	conn, opts, done, err := f.open(ctx, e)
 	if err != nil {
 		return err
 	}
 	defer done()
+	opts.Previous = previous
 	cp, err := seal.Seal(ctx, conn, signer, opts)
-	if errors.Is(err, seal.ErrOtherKey) || errors.Is(err, seal.ErrWitnessMissing) {
+	if errors.Is(err, seal.ErrOtherKey) || errors.Is(err, seal.ErrPreviousKey) || errors.Is(err, seal.ErrWitnessMissing) {
 		return usageError{err.Error()}
 	}
 	if errors.Is(err, seal.ErrBadCheckpoint) {
@@ -207,13 +200,71 @@ func sealCmd(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
+		if previous != nil {
+			msg += "; " + pendingHandover(ctx, opts, signer)
+		}
 		fmt.Fprintln(e.stdout, msg)
 		return nil
 	}
 	// The leaves are in (transaction_id, id) order, so the first and last are not the smallest and largest ids.
 	fmt.Fprintf(e.stdout, "sealed %d rows, first id %d, last id %d (in transaction order): tree size %d, watermark %d\n",
 		cp.Size-cp.PrevSize, cp.First.ID, cp.Last.ID, cp.Size, cp.Watermark)
+	switch {
+	case previous != nil && len(cp.SignedWith()) > 1:
+		fmt.Fprintf(e.stdout, "handed the seal key over from %s to %s in this checkpoint (signed by both): from now on seal with the new key alone, "+
+			"and verify with both public keys (--pub OLD.pub --pub NEW.pub)\n", signerID(previous), signerID(signer))
+	case previous != nil:
+		fmt.Fprintf(e.stderr, "--previous-key was not needed: the trail is sealed with %s already\n", signerID(signer))
+	}
 	return nil
+}
+
+// privateKey reads the private key in file (flag names it), or, without one, the key itself in $envName; nil
+// if neither is given.
+func privateKey(e *env, flag, file, envName string) (note.Signer, error) {
+	skey := e.getenv(envName)
+	if file != "" {
+		info, err := os.Stat(file)
+		if err != nil {
+			return nil, err
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, err
+		}
+		skey = string(b)
+		// What the file is comes first: a public key (NAME.pub, world-readable by design) is no key to seal with.
+		if !strings.HasPrefix(strings.TrimSpace(skey), "PRIVATE+KEY+") {
+			return nil, usageError{fmt.Sprintf("%s %s is not a private key keygen wrote (NAME.key; NAME.pub is the public key, for verify)", flag, file)}
+		}
+		if info.Mode().Perm()&0o077 != 0 {
+			return nil, usageError{fmt.Sprintf("%s %s is readable by others (mode %v): chmod 600 it", flag, file, info.Mode().Perm())}
+		}
+	}
+	if skey == "" {
+		return nil, nil
+	}
+	s, err := note.NewSigner(strings.TrimSpace(skey))
+	if err != nil {
+		src := flag + " " + file
+		if file == "" {
+			src = "$" + envName
+		}
+		return nil, usageError{fmt.Sprintf("%s is not a private key keygen wrote: %v", src, err)}
+	}
+	return s, nil
+}
+
+func signerID(s note.Signer) string { return fmt.Sprintf("%s+%08x", s.Name(), s.KeyHash()) }
+
+// pendingHandover says, after a seal with a previous key that sealed nothing, whether the handover is still to
+// come: the witness directory holds the database's latest checkpoint once Seal checked it.
+func pendingHandover(ctx context.Context, opts seal.Options, s note.Signer) string {
+	latest, err := opts.Witnesses[0].Latest(ctx)
+	if err == nil && slices.Contains((&seal.Checkpoint{Note: latest}).SignedWith(), signerID(s)) {
+		return fmt.Sprintf("the trail is sealed with %s already: --previous-key is not needed", signerID(s))
+	}
+	return "no key handover yet: the checkpoint that hands over must cover new rows, so seal again with --previous-key once rows are final"
 }
 
 func verifyCmd(ctx context.Context, e *env, args []string) error {
@@ -221,7 +272,8 @@ func verifyCmd(ctx context.Context, e *env, args []string) error {
 	var f sealFlags
 	f.register(fs, "the directory seal keeps its copy of every checkpoint in, to check against the database's (required; a missing directory is refused, never read as an empty copy)",
 		"also check the checkpoints' copy in the NATS JetStream key-value bucket at this URL, which seal keeps (a missing bucket is refused, as a missing directory)")
-	pubFile := fs.String("pub", "", "the public key file keygen wrote (required)")
+	var pubFiles repeated
+	fs.Var(&pubFiles, "pub", "the public key `FILE` keygen wrote (required); after a key rotation, repeat it for every key that sealed the trail (--pub OLD.pub --pub NEW.pub)")
 	patient := idFlag(fs, "patient", "prove only the rows of the patient with this `ID`, in decimal (patient_id or prior_patient_id), are in the latest checkpoint")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -229,16 +281,24 @@ func verifyCmd(ctx context.Context, e *env, args []string) error {
 	if err := f.check(fs); err != nil {
 		return err
 	}
-	if *pubFile == "" {
+	if len(pubFiles) == 0 {
 		return usageError{"--pub FILE is required"}
 	}
-	b, err := os.ReadFile(*pubFile)
-	if err != nil {
-		return err
-	}
-	v, err := note.NewVerifier(strings.TrimSpace(string(b)))
-	if err != nil {
-		return usageError{fmt.Sprintf("%s is not a public key keygen wrote: %v", *pubFile, err)}
+	var keys []note.Verifier
+	for _, file := range pubFiles {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return err
+		}
+		v, err := note.NewVerifier(strings.TrimSpace(string(b)))
+		if err != nil {
+			return usageError{fmt.Sprintf("%s is not a public key keygen wrote: %v", file, err)}
+		}
+		if len(keys) > 0 && v.Name() != keys[0].Name() {
+			return usageError{fmt.Sprintf("--pub %s is a key named %s, --pub %s one named %s: a trail's keys share its name (give only the keys that sealed this trail)",
+				pubFiles[0], keys[0].Name(), file, v.Name())}
+		}
+		keys = append(keys, v)
 	}
 	conn, opts, done, err := f.open(ctx, e)
 	if err != nil {
@@ -246,7 +306,7 @@ func verifyCmd(ctx context.Context, e *env, args []string) error {
 	}
 	defer done()
 	if patient.set {
-		rep, err := seal.VerifyPatient(ctx, conn, v, opts, patient.v)
+		rep, err := seal.VerifyPatient(ctx, conn, keys, opts, patient.v)
 		if err != nil {
 			return verifyFailed(err)
 		}
@@ -261,9 +321,12 @@ func verifyCmd(ctx context.Context, e *env, args []string) error {
 			patient.v, len(rep.Proofs), size, rep.Unsealed)
 		return nil
 	}
-	rep, err := seal.Verify(ctx, conn, v, opts)
+	rep, err := seal.Verify(ctx, conn, keys, opts)
 	if err != nil {
 		return verifyFailed(err)
+	}
+	for _, h := range rep.Handovers {
+		fmt.Fprintln(e.stdout, h)
 	}
 	for _, d := range rep.Dropped {
 		fmt.Fprintln(e.stdout, d)
@@ -276,6 +339,12 @@ func verifyCmd(ctx context.Context, e *env, args []string) error {
 		rep.Rows, rep.Checkpoints, size, rep.Unsealed)
 	return nil
 }
+
+// repeated is a flag that may be given more than once, each value kept in order.
+type repeated []string
+
+func (r *repeated) String() string     { return strings.Join(*r, ", ") }
+func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
 
 // verifyFailed makes a tampering or checkpoint finding exit 1; a missing --checkpoints directory is a usage
 // error, and any other error (connection, permission) exits 2 too.

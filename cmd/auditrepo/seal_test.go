@@ -165,6 +165,72 @@ func TestSealVerify(t *testing.T) {
 	c.want(1, "verify", "--pub", pub, "--checkpoints", cps, "--patient", "1")
 }
 
+// TestSealRotateKey: seal --key NEW --previous-key OLD hands the trail over to a new key of the same name in the
+// next checkpoint that covers new rows; then --key NEW alone seals, and verify needs both public keys.
+func TestSealRotateKey(t *testing.T) {
+	db, url := sealDB(t)
+	keys, cps := t.TempDir(), t.TempDir()
+	c := cli{t: t, vars: map[string]string{"DATABASE_URL": url}}
+	c.want(0, "keygen", "--name", "clinic", "--out", keys)
+	c.want(0, "keygen", "--name", "clinic", "--out", filepath.Join(keys, "new"))
+	c.want(0, "keygen", "--name", "clinic", "--out", filepath.Join(keys, "stranger"))
+	c.want(0, "keygen", "--name", "other", "--out", keys)
+	oldKey, oldPub := filepath.Join(keys, "clinic.key"), filepath.Join(keys, "clinic.pub")
+	newKey, newPub := filepath.Join(keys, "new", "clinic.key"), filepath.Join(keys, "new", "clinic.pub")
+	c.want(0, "seal", "--key", oldKey, "--checkpoints", cps)
+
+	// Nothing new to seal: no handover yet, and seal says so.
+	if out := c.want(0, "seal", "--key", newKey, "--previous-key", oldKey, "--checkpoints", cps); !strings.Contains(out, "no key handover yet") {
+		t.Fatalf("seal --previous-key with nothing to seal printed %q", out)
+	}
+	insert(t, db, 2)
+	// Refused, as usage errors, writing nothing: a previous key that is not the trail's, one of another name, a
+	// public key given as the previous key, the new key alone.
+	for _, args := range [][]string{
+		{"--key", newKey, "--previous-key", filepath.Join(keys, "stranger", "clinic.key")},
+		{"--key", newKey, "--previous-key", newKey},
+		{"--key", newKey, "--previous-key", filepath.Join(keys, "other.key")},
+		{"--key", newKey, "--previous-key", oldPub},
+		{"--key", newKey},
+	} {
+		c.want(2, append(append([]string{"seal"}, args...), "--checkpoints", cps)...)
+	}
+	out := c.want(0, "seal", "--key", newKey, "--previous-key", oldKey, "--checkpoints", cps)
+	if !strings.Contains(out, "tree size 7") || !strings.Contains(out, "handed the seal key over from clinic+") {
+		t.Fatalf("seal --previous-key printed %q", out)
+	}
+	insert(t, db, 1)
+	if out := c.want(0, "seal", "--key", newKey, "--checkpoints", cps); !strings.Contains(out, "tree size 8") {
+		t.Fatalf("seal with the new key printed %q", out)
+	}
+	insert(t, db, 1)
+	if out := c.want(2, "seal", "--key", oldKey, "--checkpoints", cps); !strings.Contains(out, "the trail is sealed with key clinic+") {
+		t.Fatalf("seal with the old key after the handover printed %q", out)
+	}
+	// The previous key from the environment, given again after the handover, is not needed.
+	oldSkey, err := os.ReadFile(oldKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withEnv := cli{t: t, vars: map[string]string{"DATABASE_URL": url, previousKeyEnv: string(oldSkey)}}
+	if out := withEnv.want(0, "seal", "--key", newKey, "--checkpoints", cps); !strings.Contains(out, "tree size 9") || !strings.Contains(out, "--previous-key was not needed") {
+		t.Fatalf("seal with $%s after the handover printed %q", previousKeyEnv, out)
+	}
+
+	out = c.want(0, "verify", "--pub", oldPub, "--pub", newPub, "--checkpoints", cps)
+	if !strings.Contains(out, "tree size 7: the seal key was handed over from clinic+") || !strings.Contains(out, "9 rows match 4 checkpoints") {
+		t.Fatalf("verify with both keys printed %q", out)
+	}
+	c.want(0, "verify", "--pub", newPub, "--pub", oldPub, "--checkpoints", cps, "--patient", "1")
+	if out := c.want(1, "verify", "--pub", newPub, "--checkpoints", cps); !strings.Contains(out, "tree size 5 in the database: signed by clinic+") {
+		t.Fatalf("verify with the new key alone printed %q", out)
+	}
+	c.want(1, "verify", "--pub", oldPub, "--checkpoints", cps)
+	if out := c.want(2, "verify", "--pub", oldPub, "--pub", filepath.Join(keys, "other.pub"), "--checkpoints", cps); !strings.Contains(out, "a trail's keys share its name") {
+		t.Fatalf("verify with keys of two names printed %q", out)
+	}
+}
+
 // TestSealVerifyMissingDir: a --checkpoints directory that does not exist is a usage error naming it for verify
 // (it would pass for an empty copy after a superuser deleted every checkpoint and leaf), and for seal once the
 // database has a checkpoint; the first seal creates it. --nats-bucket without --nats is a usage error.
