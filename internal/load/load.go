@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -192,9 +193,10 @@ func scanSchema(root, display string, in *Input, cols map[sqlparse.Column]sqlpar
 		if err != nil {
 			return err
 		}
-		sc, err := sqlparse.ReadSchema(string(text))
+		schema := upSection(string(text))
+		sc, err := sqlparse.ReadSchema(schema)
 		if err != nil {
-			return parseError(f.display, string(text), err)
+			return parseError(f.display, schema, err)
 		}
 		for _, t := range sc.Tables {
 			in.Tables[t.Schema+"."+t.Name] = true
@@ -212,6 +214,35 @@ func scanSchema(root, display string, in *Input, cols map[sqlparse.Column]sqlpar
 	}
 	return nil
 }
+
+// upSection is a schema file's text as sqlc reads it (internal/migrations: RemoveRollbackStatements, then
+// RemovePsqlMetaCommands), and as the migration tools run it: without its rollback section, which runs only to undo
+// the migration, and without psql's meta-commands (pg_dump writes \connect, \restrict), which are no SQL. A
+// rollback section starts at the first line that begins, in any case, with one of rollbackMarkers, and runs to the
+// file's end; a meta-command is a line that begins with a backslash and a letter, '!', '?' or ';'. Like sqlc, it
+// goes by lines alone, whatever a line stands in (a string, a function's body). A meta-command line is blanked
+// rather than removed, so that positions in the text are the file's.
+func upSection(text string) string {
+	var b strings.Builder
+	for line := range strings.Lines(text) {
+		content := strings.TrimRight(line, "\r\n") // the line as sqlc's bufio.Scanner reads it
+		lower := strings.ToLower(content)
+		if slices.ContainsFunc(rollbackMarkers, func(m string) bool { return strings.HasPrefix(lower, m) }) {
+			break
+		}
+		if psqlMetaCommand.MatchString(content) {
+			line = line[len(content):]
+		}
+		b.WriteString(line)
+	}
+	return b.String()
+}
+
+// rollbackMarkers start a migration's rollback section, lower-cased: goose's, sql-migrate's, tern's and dbmate's.
+var rollbackMarkers = []string{"-- +goose down", "-- +migrate down", "---- create above / drop below ----", "-- migrate:down"}
+
+// psqlMetaCommand is a line sqlc drops as a psql meta-command.
+var psqlMetaCommand = regexp.MustCompile(`^\\[A-Za-z!?;]`)
 
 // sqlFile is a .sql file to read, and its name as errors show it.
 type sqlFile struct{ path, display string }

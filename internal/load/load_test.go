@@ -111,3 +111,67 @@ func TestLoadErrors(t *testing.T) {
 		t.Errorf("loadErrors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestScanSchemaReadsUpSections: a migration's rollback section, from its marker line on, is not schema (sqlc and
+// the migration tools read the Up section alone): a column its Up section makes a float stays one for the
+// generator, whatever the rollback section retypes it to. Each tool's marker is matched in any case, at a line's
+// start only.
+func TestScanSchemaReadsUpSections(t *testing.T) {
+	up := "CREATE TABLE p (id bigint, temp numeric);\nALTER TABLE p ALTER COLUMN temp TYPE float8;\n"
+	down := "ALTER TABLE p ALTER COLUMN temp TYPE numeric;\nCREATE TABLE rolled_back (id bigint);\n"
+	for _, c := range []struct {
+		name, text string
+		floatFree  bool
+	}{
+		{"goose", "-- +goose Up\n" + up + "-- +goose Down\n" + down, false},
+		{"goose lower case", "-- +goose up\n" + up + "-- +goose down\n" + down, false},
+		{"goose CRLF", strings.ReplaceAll("-- +goose Up\n"+up+"-- +goose Down\n"+down, "\n", "\r\n"), false},
+		{"sql-migrate", "-- +migrate Up\n" + up + "-- +migrate Down\n" + down, false},
+		{"dbmate", "-- migrate:up\n" + up + "-- migrate:down\n" + down, false},
+		{"tern", up + "---- create above / drop below ----\n" + down, false},
+		// Not a marker where sqlc sees none: indented, or inside a line. The statements after it are schema.
+		{"indented marker", up + "  -- +goose Down\n" + down, true},
+		{"marker after SQL", up + "SELECT 1; -- +goose Down\n" + down, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "00001_p.sql"), []byte(c.text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			in := &Input{}
+			if err := scanSchemas(dir, []string{"."}, in); err != nil {
+				t.Fatal(err)
+			}
+			if got := in.FloatFree["public.p.temp"]; got != c.floatFree {
+				t.Errorf("FloatFree[public.p.temp] = %v, want %v", got, c.floatFree)
+			}
+			if got := in.Tables["public.rolled_back"]; got != c.floatFree {
+				t.Errorf("Tables[public.rolled_back] = %v, want %v", got, c.floatFree)
+			}
+		})
+	}
+}
+
+// TestScanSchemaSkipsPsqlMetaCommands: psql's meta-commands (pg_dump writes \restrict and \connect lines) are no
+// SQL, and sqlc drops them; the lines after them keep their numbers in an error's position.
+func TestScanSchemaSkipsPsqlMetaCommands(t *testing.T) {
+	dir := t.TempDir()
+	text := "\\restrict abc123\n\\connect clinic\nCREATE TABLE p (id bigint, temp float8);\n\\unrestrict abc123\n"
+	if err := os.WriteFile(filepath.Join(dir, "dump.sql"), []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in := &Input{}
+	if err := scanSchemas(dir, []string{"."}, in); err != nil {
+		t.Fatal(err)
+	}
+	if !in.Tables["public.p"] || in.FloatFree["public.p.temp"] {
+		t.Errorf("Tables %v, FloatFree %v: want table public.p, its temp not float-free", in.Tables, in.FloatFree)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "dump.sql"), []byte(text+"\\connect other\nCREATE TABLE (;\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := scanSchemas(dir, []string{"."}, &Input{})
+	if err == nil || !strings.HasPrefix(err.Error(), "dump.sql:6:14: ") {
+		t.Errorf("scanSchemas: %v; want an error at dump.sql:6:14", err)
+	}
+}
