@@ -5,16 +5,19 @@ import (
 	"testing"
 )
 
-// TestOnlyParenthesizedTarget: PostgreSQL's grammar takes ONLY (t) as well as ONLY t (relation_expr). The target
-// reader stops at the ')' after the name when there is no alias, and the WHERE scan starts there at depth -1, so it
-// finds no WHERE at depth 0: a statement with one is refused ("WHERE condition not found"), and one without gets its
-// claim's WHERE spliced after its RETURNING list (UPDATE ... RETURNING id WHERE (SELECT claim)), which generates
-// and then fails at run time with a syntax error.
+// TestOnlyParenthesizedTarget: PostgreSQL's grammar takes ONLY (t) as well as ONLY t and t * (relation_expr), with
+// or without an alias. The statement's own WHERE condition is found after the target whichever it is, and with no
+// WHERE the claim's goes before RETURNING, never after it (UPDATE ... RETURNING id WHERE (SELECT claim) would
+// generate and fail at run time); the WHERE of a WITH or a subquery is not the statement's.
 func TestOnlyParenthesizedTarget(t *testing.T) {
 	for _, c := range []struct{ sql, cond string }{
 		{`UPDATE ONLY (visits) SET reason = $1 WHERE id = $2`, "id = $2"},
 		{`DELETE FROM ONLY (visits) WHERE id = $1 RETURNING id`, "id = $1"},
 		{`UPDATE ONLY (visits) SET reason = $1 RETURNING id`, ""},
+		{`UPDATE ONLY (clinic.visits) SET reason = $1 WHERE id = $2 RETURNING *`, "id = $2"},
+		{`WITH w AS (SELECT 1 WHERE true) DELETE FROM ONLY (visits) RETURNING (SELECT 1 WHERE true)`, ""},
+		{`UPDATE visits * SET reason = $1 WHERE id = (SELECT 1 WHERE true) RETURNING id`, "id = (SELECT 1 WHERE true)"},
+		{`UPDATE visits * v SET reason = $1 WHERE v.id = $2`, "v.id = $2"},
 	} {
 		s, err := Parse(c.sql)
 		if err != nil {

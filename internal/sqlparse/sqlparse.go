@@ -233,7 +233,7 @@ func Parse(sql string) (*Statement, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := p.where(s, next, n.UpdateStmt.WhereClause); err != nil {
+		if err := p.where(s, next, n.UpdateStmt.WhereClause, n.UpdateStmt.ReturningList); err != nil {
 			return nil, err
 		}
 		s.Pinned = pinned(n.UpdateStmt.WhereClause, qualifiers(n.UpdateStmt.Relation))
@@ -244,7 +244,7 @@ func Parse(sql string) (*Statement, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := p.where(s, next, n.DeleteStmt.WhereClause); err != nil {
+		if err := p.where(s, next, n.DeleteStmt.WhereClause, n.DeleteStmt.ReturningList); err != nil {
 			return nil, err
 		}
 		s.Pinned = pinned(n.DeleteStmt.WhereClause, qualifiers(n.DeleteStmt.Relation))

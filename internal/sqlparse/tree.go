@@ -210,22 +210,30 @@ func table(r *pg_query.RangeVar) Table {
 }
 
 // target records the statement's own target and returns the index of the token after it and its
-// alias. The target is a qualified name, then an optional ')' (ONLY (t)) or '*'
-// (t *), then the alias, with or without AS.
+// alias. The target is a qualified name, then a ')' when it is ONLY (t) or an optional '*' (t *), then the
+// alias, with or without AS (PostgreSQL's relation_expr_opt_alias).
 func (p *parser) target(s *Statement, r *pg_query.RangeVar) (int, error) {
 	s.Target, s.TargetPos = table(r), int(r.Location)
 	i, err := p.tokenAt(int(r.Location))
 	if err != nil {
 		return 0, err
 	}
+	parenthesized := i > 0 && p.toks[i-1].Token == pg_query.Token_ASCII_40 // ONLY (t)
 	for i+2 < len(p.toks) && p.toks[i+1].Token == pg_query.Token_ASCII_46 {
 		i += 2
 	}
 	i++
+	switch {
+	case i == len(p.toks):
+	case parenthesized && p.toks[i].Token != pg_query.Token_ASCII_41:
+		return 0, &Error{Offset: s.TargetPos, Msg: "')' after the target not found"}
+	case parenthesized, p.toks[i].Token == pg_query.Token_ASCII_42:
+		i++
+	}
 	if r.Alias == nil {
 		return i, nil
 	}
-	for i < len(p.toks) && (p.toks[i].Token == pg_query.Token_ASCII_41 || p.toks[i].Token == pg_query.Token_ASCII_42 || p.toks[i].Token == pg_query.Token_AS) {
+	if i < len(p.toks) && p.toks[i].Token == pg_query.Token_AS {
 		i++
 	}
 	if i == len(p.toks) {
@@ -236,29 +244,38 @@ func (p *parser) target(s *Statement, r *pg_query.RangeVar) (int, error) {
 
 // where finds the condition of an UPDATE's or DELETE's WHERE clause, cond, in the tokens from index next (the
 // one after the target and its alias): the statement's own WHERE and RETURNING are the ones outside every
-// parenthesis (a subquery's are inside one), and the condition runs from the token after WHERE to the last token
-// before RETURNING or the statement's end.
-func (p *parser) where(s *Statement, next int, cond *pg_query.Node) error {
+// parenthesis (a subquery's are inside one, a WITH's too), counted from the statement's first token, and the
+// condition runs from the token after WHERE to the last token before RETURNING or the statement's end.
+// returning is the statement's RETURNING list, whose first item's position the parse tree gives: no condition
+// may reach it.
+func (p *parser) where(s *Statement, next int, cond *pg_query.Node, returning []*pg_query.Node) error {
 	s.HasWhere = cond != nil
 	s.CurrentOf = cond.GetCurrentOfExpr() != nil
 	from, to, depth := -1, len(p.toks), 0
-	for i := next; i < len(p.toks) && int(p.toks[i].Start) < s.End; i++ {
+	for i := p.index(s.Start); i < len(p.toks) && int(p.toks[i].Start) < s.End; i++ {
 		switch p.toks[i].Token {
 		case pg_query.Token_ASCII_40, pg_query.Token_ASCII_91:
 			depth++
 		case pg_query.Token_ASCII_41, pg_query.Token_ASCII_93:
-			depth--
+			if depth--; depth < 0 {
+				return &Error{Offset: int(p.toks[i].Start), Msg: "unbalanced parenthesis"}
+			}
 		case pg_query.Token_WHERE:
-			if depth == 0 && from < 0 {
+			if depth == 0 && from < 0 && i >= next {
 				from = i + 1
 			}
 		case pg_query.Token_RETURNING:
-			if depth == 0 {
+			if depth == 0 && i >= next {
 				to = i
 			}
 		}
 		if to == i {
 			break
+		}
+	}
+	if len(returning) > 0 {
+		if loc := location(returning[0]); to == len(p.toks) || loc >= 0 && loc < int(p.toks[to].End) {
+			return &Error{Offset: s.TargetPos, Msg: "RETURNING not found where the parse tree has it"}
 		}
 	}
 	end := p.index(s.End) // the token after the statement's last
