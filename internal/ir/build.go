@@ -552,7 +552,24 @@ func (b *builder) uncovered(name string, src load.Query) {
 			b.errs.Addf(b.at(src, w.Pos), viewWrite, name, w.Verb, w.Table.Name, m.Table)
 			return
 		}
+		if b.unfollowed(w.Table) {
+			b.errs.Addf(b.at(src, w.Pos), unfollowedWrite, name, w.Verb, w.Table)
+			return
+		}
 	}
+}
+
+// unfollowedWrite is the error of a write to a relation that sqlc's schema does not leave as a table or a view:
+// query, verb, relation.
+const unfollowedWrite = "%s: %s on %s, which sqlc's schema does not leave as a table or a view (a foreign table, a materialized view, or a relation made or renamed in a way the generator does not follow): the generator cannot tell whether it writes a PHI table; write the table itself"
+
+// unfollowed reports whether t, which no model has, is neither a table nor a view of sqlc's schema as its files
+// leave them: what a write to it reaches cannot be told, so it is refused as a PHI write the generator cannot wrap
+// would be.
+func (b *builder) unfollowed(t sqlparse.Table) bool {
+	key := relKey(t)
+	_, view := b.in.Views[key]
+	return !b.in.Tables[key] && !view
 }
 
 // viewWrite is the error of a write through a view of a PHI table: query, verb, view, table.
@@ -651,6 +668,10 @@ func (b *builder) query(fn *types.Func, cmd, text string, src load.Query) {
 		if m == nil {
 			if v := b.throughView(w.Table); v != nil {
 				b.errs.Addf(userPos(i), viewWrite, fn.Name(), w.Verb, w.Table.Name, v.Table)
+				return
+			}
+			if b.unfollowed(w.Table) {
+				b.errs.Addf(userPos(i), unfollowedWrite, fn.Name(), w.Verb, w.Table)
 				return
 			}
 			continue

@@ -25,11 +25,12 @@ type Input struct {
 	SQLC   *packages.Package
 	// Queries maps a sqlc query name to where it stands in the query files.
 	Queries map[string]Query
-	// Tables are the tables sqlc's schema creates, as "schema.table" (unqualified ones in public), each name
-	// exactly as the catalog has it.
+	// Tables are the tables sqlc's schema leaves, its files run in order (sqlparse.Relations.Tables), as
+	// "schema.table" (unqualified ones in public), each name exactly as the catalog has it.
 	Tables map[string]bool
-	// Views are the views sqlc's schema creates, as "schema.view", each with the relations its query names,
-	// the same way (sqlparse.Schema.Views): a write through one may write them.
+	// Views are the views it leaves, named the same way, each with the relations its query names by the names
+	// they are left with (sqlparse.Relations.Views): a write through one may write them. A relation in neither map
+	// is a foreign table, a materialized view, or one the schema does not make (or makes in a way not followed).
 	Views map[string][]string
 	// ExactText are the columns of string types whose equality is exact, keyed "schema.table.column": those sqlc's
 	// schema declares text, varchar or char without a collation, or an enum it creates (sqlparse.ColumnType.Exact).
@@ -162,13 +163,24 @@ func absPath(dir, p string) (string, error) {
 func scanSchemas(dir string, schema []string, in *Input) error {
 	in.Tables, in.ExactText, in.FloatFree, in.Padded, in.Views = map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string][]string{}
 	cols, types, moved := map[sqlparse.Column]sqlparse.ColumnType{}, map[sqlparse.Table]bool{}, map[sqlparse.Table]bool{}
+	rels := sqlparse.NewRelations()
 	for _, sc := range schema {
 		sabs, err := absPath(dir, sc)
 		if err != nil {
 			return err
 		}
-		if err := scanSchema(sabs, sc, in, cols, types, moved); err != nil {
+		if err := scanSchema(sabs, sc, rels, cols, types, moved); err != nil {
 			return err
+		}
+	}
+	for t := range rels.Tables() {
+		in.Tables[t.Schema+"."+t.Name] = true
+	}
+	for v, reads := range rels.Views() {
+		key := v.Schema + "." + v.Name
+		in.Views[key] = []string{}
+		for _, r := range reads {
+			in.Views[key] = append(in.Views[key], r.Schema+"."+r.Name)
 		}
 	}
 	for c, ct := range cols {
@@ -180,10 +192,10 @@ func scanSchemas(dir string, schema []string, in *Input) error {
 	return nil
 }
 
-// scanSchema records the tables the schema files of root create or rename to and the views they create, and
-// adds the types of their columns, the types they create and the type names they move away from to cols, types and
-// moved (sqlparse.ReadSchema), the files read in order.
-func scanSchema(root, display string, in *Input, cols map[sqlparse.Column]sqlparse.ColumnType, types, moved map[sqlparse.Table]bool) error {
+// scanSchema replays what the schema files of root do to the tables and views in rels, and adds the types of
+// their columns, the types they create and the type names they move away from to cols, types and moved
+// (sqlparse.ReadSchema), the files read in order.
+func scanSchema(root, display string, rels *sqlparse.Relations, cols map[sqlparse.Column]sqlparse.ColumnType, types, moved map[sqlparse.Table]bool) error {
 	files, err := sqlFiles(root, display)
 	if err != nil {
 		return err
@@ -198,14 +210,7 @@ func scanSchema(root, display string, in *Input, cols map[sqlparse.Column]sqlpar
 		if err != nil {
 			return parseError(f.display, schema, err)
 		}
-		for _, t := range sc.Tables {
-			in.Tables[t.Schema+"."+t.Name] = true
-		}
-		for v, reads := range sc.Views {
-			for _, r := range reads {
-				in.Views[v.Schema+"."+v.Name] = append(in.Views[v.Schema+"."+v.Name], r.Schema+"."+r.Name)
-			}
-		}
+		rels.Read(sc)
 		maps.Copy(cols, sc.Columns)
 		maps.Copy(types, sc.Types)
 		for t := range sc.Moved {

@@ -1,6 +1,8 @@
 package sqlparse
 
 import (
+	"maps"
+	"slices"
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
@@ -27,11 +29,11 @@ func Statements(text string) ([]Span, error) {
 
 // Schema is what a file of SQL statements (a migration, a schema file) creates, as the generator needs it.
 type Schema struct {
-	Tables  []Table               // see createdTables
-	Views   map[Table][]Table     // see views
 	Columns map[Column]ColumnType // see columnTypes
 	Types   map[Table]bool        // see createdTypes
 	Moved   map[Table]bool        // see createdTypes
+
+	tree *pg_query.ParseResult // for Relations.Read
 }
 
 // ReadSchema parses a file of SQL statements once and reads its Schema. Errors are *Error.
@@ -41,57 +43,206 @@ func ReadSchema(text string) (*Schema, error) {
 		return nil, err
 	}
 	types, moved := createdTypes(tree)
-	return &Schema{Tables: createdTables(tree), Views: views(tree), Columns: columnTypes(tree), Types: types, Moved: moved}, nil
+	return &Schema{Columns: columnTypes(tree), Types: types, Moved: moved, tree: tree}, nil
 }
 
-// createdTables returns the tables a file of SQL statements creates (CREATE TABLE, CREATE TABLE AS) or renames
-// one to, each named as the catalog has it, unqualified ones in public. Tables it drops are not left out: a
-// migration's down section drops what its up section creates.
-func createdTables(tree *pg_query.ParseResult) []Table {
-	var out []Table
-	add := func(r *pg_query.RangeVar, rel string) {
-		t := catalogName(r)
-		t.Name = rel
-		out = append(out, t)
-	}
-	for _, raw := range tree.Stmts {
+// Relations follows the tables and views a schema's files make, as PostgreSQL runs them, in order: it knows each
+// relation as the object it is, so that a view reads the tables and views it was made on whatever they are renamed
+// or moved to later, as PostgreSQL's views do. Names are as the catalog has them, unqualified ones in public.
+type Relations struct {
+	byName map[Table]*relation
+}
+
+// relation is a table, a view or another relation (a foreign table, a materialized view), as made.
+type relation struct {
+	name Table
+	kind relKind
+	// reads are what a view's query names: the relations it named when it was made (made again by CREATE OR
+	// REPLACE), and the names that named none then (a CTE's, say), kept as written.
+	reads   []*relation
+	unbound []Table
+}
+
+type relKind int
+
+const (
+	relTable relKind = iota
+	relView
+	relOther // a foreign table, a materialized view: neither a table the generator audits nor a view it follows
+)
+
+// NewRelations returns the relations of an empty schema.
+func NewRelations() *Relations {
+	return &Relations{byName: map[Table]*relation{}}
+}
+
+// Read replays what a file's statements (its Schema) do to the schema's relations: CREATE TABLE (AS), CREATE
+// [OR REPLACE] VIEW, CREATE FOREIGN TABLE and MATERIALIZED VIEW, a relation's RENAME TO and SET SCHEMA (by ALTER
+// TABLE, VIEW, MATERIALIZED VIEW or FOREIGN TABLE: PostgreSQL lets ALTER TABLE rename or move a view), ALTER SCHEMA
+// ... RENAME TO, and DROP of a relation (CASCADE dropping the views that read it) or of a schema.
+func (rs *Relations) Read(sc *Schema) {
+	for _, raw := range sc.tree.Stmts {
 		switch n := raw.Stmt.Node.(type) {
 		case *pg_query.Node_CreateStmt:
-			add(n.CreateStmt.Relation, n.CreateStmt.Relation.Relname)
+			rs.make(n.CreateStmt.Relation, relTable, n.CreateStmt.IfNotExists)
+		case *pg_query.Node_CreateForeignTableStmt:
+			if b := n.CreateForeignTableStmt.BaseStmt; b != nil {
+				rs.make(b.Relation, relOther, b.IfNotExists)
+			}
 		case *pg_query.Node_CreateTableAsStmt:
-			if r := n.CreateTableAsStmt.Into.GetRel(); r != nil && n.CreateTableAsStmt.Objtype == pg_query.ObjectType_OBJECT_TABLE {
-				add(r, r.Relname)
+			kind := relOther
+			if n.CreateTableAsStmt.Objtype == pg_query.ObjectType_OBJECT_TABLE {
+				kind = relTable
 			}
+			if r := n.CreateTableAsStmt.Into.GetRel(); r != nil {
+				rs.make(r, kind, n.CreateTableAsStmt.IfNotExists)
+			}
+		case *pg_query.Node_ViewStmt:
+			rs.view(n.ViewStmt)
 		case *pg_query.Node_RenameStmt:
-			if r := n.RenameStmt.Relation; r != nil && n.RenameStmt.RenameType == pg_query.ObjectType_OBJECT_TABLE {
-				add(r, n.RenameStmt.Newname)
+			r := n.RenameStmt
+			switch {
+			case r.RenameType == pg_query.ObjectType_OBJECT_SCHEMA:
+				rs.moveSchema(r.Subname, r.Newname)
+			case isRelation(r.RenameType) && r.Relation != nil:
+				if rel := rs.byName[catalogName(r.Relation)]; rel != nil {
+					rs.rename(rel, Table{Schema: rel.name.Schema, Name: r.Newname})
+				}
 			}
+		case *pg_query.Node_AlterObjectSchemaStmt:
+			a := n.AlterObjectSchemaStmt
+			if isRelation(a.ObjectType) && a.Relation != nil {
+				if rel := rs.byName[catalogName(a.Relation)]; rel != nil {
+					rs.rename(rel, Table{Schema: a.Newschema, Name: rel.name.Name})
+				}
+			}
+		case *pg_query.Node_DropStmt:
+			d := n.DropStmt
+			cascade := d.Behavior == pg_query.DropBehavior_DROP_CASCADE
+			switch {
+			case d.RemoveType == pg_query.ObjectType_OBJECT_SCHEMA:
+				for _, o := range d.Objects {
+					for _, rel := range rs.byName {
+						if rel.name.Schema == o.GetString_().GetSval() {
+							rs.drop(rel, true)
+						}
+					}
+				}
+			case isRelation(d.RemoveType):
+				for _, o := range d.Objects {
+					if rel := rs.byName[typeName(o.GetList().GetItems())]; rel != nil {
+						rs.drop(rel, cascade)
+					}
+				}
+			}
+		}
+	}
+}
+
+// isRelation: an object of type o is a table, view, materialized view or foreign table.
+func isRelation(o pg_query.ObjectType) bool {
+	switch o {
+	case pg_query.ObjectType_OBJECT_TABLE, pg_query.ObjectType_OBJECT_VIEW, pg_query.ObjectType_OBJECT_MATVIEW, pg_query.ObjectType_OBJECT_FOREIGN_TABLE:
+		return true
+	}
+	return false
+}
+
+// make records a relation of kind named by r, unless ifNotExists and one has its name.
+func (rs *Relations) make(r *pg_query.RangeVar, kind relKind, ifNotExists bool) *relation {
+	name := catalogName(r)
+	if old := rs.byName[name]; old != nil && ifNotExists {
+		return nil
+	}
+	rel := &relation{name: name, kind: kind}
+	rs.byName[name] = rel
+	return rel
+}
+
+// view records a view, binding the relations its query names to those of the schema now. CREATE OR REPLACE of a
+// view keeps it (the views reading it read the new query).
+func (rs *Relations) view(v *pg_query.ViewStmt) {
+	var names []Table
+	var visit func(m protoreflect.Message, _ bool) bool
+	visit = func(m protoreflect.Message, _ bool) bool {
+		if r, ok := m.Interface().(*pg_query.RangeVar); ok {
+			names = append(names, catalogName(r))
+		}
+		return children(m, visit)
+	}
+	visit(v.Query.ProtoReflect(), false)
+	rel := rs.byName[catalogName(v.View)]
+	if rel == nil || !v.Replace || rel.kind != relView {
+		rel = rs.make(v.View, relView, false)
+	}
+	rel.reads, rel.unbound = nil, nil
+	for _, n := range names {
+		if r := rs.byName[n]; r != nil {
+			rel.reads = append(rel.reads, r)
+		} else {
+			rel.unbound = append(rel.unbound, n)
+		}
+	}
+}
+
+// rename gives rel another name (or schema).
+func (rs *Relations) rename(rel *relation, to Table) {
+	delete(rs.byName, rel.name)
+	rel.name = to
+	rs.byName[to] = rel
+}
+
+// moveSchema renames schema from to to, with its relations.
+func (rs *Relations) moveSchema(from, to string) {
+	for _, rel := range slices.Collect(maps.Values(rs.byName)) {
+		if rel.name.Schema == from {
+			rs.rename(rel, Table{Schema: to, Name: rel.name.Name})
+		}
+	}
+}
+
+// drop removes rel and, with cascade, the views that read it (PostgreSQL refuses a drop without CASCADE that
+// would leave a view without its relation).
+func (rs *Relations) drop(rel *relation, cascade bool) {
+	if rs.byName[rel.name] != rel {
+		return
+	}
+	delete(rs.byName, rel.name)
+	if !cascade {
+		return
+	}
+	for _, v := range slices.Collect(maps.Values(rs.byName)) {
+		if slices.Contains(v.reads, rel) {
+			rs.drop(v, true)
+		}
+	}
+}
+
+// Tables are the tables the schema has now (CREATE TABLE, CREATE TABLE AS, renamed or moved since).
+func (rs *Relations) Tables() map[Table]bool {
+	out := map[Table]bool{}
+	for name, rel := range rs.byName {
+		if rel.kind == relTable {
+			out[name] = true
 		}
 	}
 	return out
 }
 
-// views returns the views a file of SQL statements creates (CREATE VIEW, CREATE MATERIALIZED VIEW is no view one
-// can write through and is left out), each with every relation its query names, as the catalog has them,
-// unqualified ones in public (a CTE's name among them: more names only make a write through the view refused
-// more readily).
-func views(tree *pg_query.ParseResult) map[Table][]Table {
+// Views are the views the schema has now, each with the relations its query names, by the names they have now
+// (a relation it named and that was dropped since by its last name), and the names that named no relation when it
+// was made (a CTE's name among them: more names only make a write through the view refused more readily).
+func (rs *Relations) Views() map[Table][]Table {
 	out := map[Table][]Table{}
-	for _, raw := range tree.Stmts {
-		v := raw.Stmt.GetViewStmt()
-		if v == nil {
+	for name, rel := range rs.byName {
+		if rel.kind != relView {
 			continue
 		}
-		var reads []Table
-		var visit func(m protoreflect.Message, _ bool) bool
-		visit = func(m protoreflect.Message, _ bool) bool {
-			if r, ok := m.Interface().(*pg_query.RangeVar); ok {
-				reads = append(reads, catalogName(r))
-			}
-			return children(m, visit)
+		reads := []Table{}
+		for _, r := range rel.reads {
+			reads = append(reads, r.name)
 		}
-		visit(v.Query.ProtoReflect(), false)
-		out[catalogName(v.View)] = reads
+		out[name] = append(reads, rel.unbound...)
 	}
 	return out
 }

@@ -7,23 +7,64 @@ import (
 	"testing"
 )
 
-// ReadSchema names the tables as the catalog has them: unquoted names folded, quoted ones kept, unqualified
-// ones in public; renames add the new name, drops remove nothing.
+// Relations names the tables as the catalog has them: unquoted names folded, quoted ones kept, unqualified ones
+// in public; a rename or a move replaces the name, a drop removes it.
 func TestCreatedTables(t *testing.T) {
+	rels := NewRelations()
 	sc, err := ReadSchema(`CREATE TABLE Visits (id bigint); CREATE TABLE "Chart Notes" (id bigint);
 		CREATE TABLE clinic.rooms (id bigint); CREATE TABLE copy AS SELECT 1; CREATE VIEW v AS SELECT 1;
-		ALTER TABLE visits RENAME TO appointments; DROP TABLE rooms;`)
-	var got []Table
-	if sc != nil {
-		got = sc.Tables
+		CREATE MATERIALIZED VIEW mv AS SELECT 1; CREATE TABLE gone (id bigint); CREATE TABLE stays (id bigint);
+		ALTER TABLE visits RENAME TO appointments; DROP TABLE rooms, gone; CREATE TABLE IF NOT EXISTS stays AS SELECT 1;
+		CREATE TABLE moving (id bigint); ALTER TABLE moving SET SCHEMA clinic;`)
+	if err != nil {
+		t.Fatal(err)
 	}
-	want := []Table{{"public", "visits"}, {"public", "Chart Notes"}, {"clinic", "rooms"}, {"public", "copy"}, {"public", "appointments"}}
-	if err != nil || !slices.Equal(got, want) {
-		t.Errorf("ReadSchema(...).Tables = %v, %v; want %v", got, err, want)
+	rels.Read(sc)
+	want := map[Table]bool{{"public", "appointments"}: true, {"public", "Chart Notes"}: true, {"clinic", "rooms"}: true,
+		{"public", "copy"}: true, {"public", "stays"}: true, {"clinic", "moving"}: true}
+	if got := rels.Tables(); !maps.Equal(got, want) {
+		t.Errorf("Tables() = %v; want %v", got, want)
 	}
 	var pe *Error
 	if _, err := ReadSchema("CREATE TABLE (;"); !errors.As(err, &pe) || pe.Offset != 13 {
 		t.Errorf("a syntax error: %v, want an *Error at byte 13", err)
+	}
+}
+
+// TestViewsFollowRenames: a view reads the relations it was made on, whatever they are renamed or moved to later
+// (ALTER TABLE renames or moves a view too), across files; CREATE OR REPLACE makes it read its new query's; a
+// drop with CASCADE drops the views reading what it drops, as does dropping their schema.
+func TestViewsFollowRenames(t *testing.T) {
+	rels := NewRelations()
+	for _, text := range []string{
+		`CREATE TABLE stage (id bigint); CREATE TABLE other (id bigint);
+		CREATE VIEW v1 AS WITH w AS (SELECT id FROM stage) SELECT id FROM w;
+		CREATE VIEW over_v1 AS SELECT id FROM v1;
+		CREATE VIEW replaced AS SELECT id FROM stage;
+		CREATE OR REPLACE VIEW replaced AS SELECT id FROM other;
+		CREATE VIEW cascaded AS SELECT id FROM other;
+		CREATE SCHEMA ward; CREATE VIEW ward.dropped AS SELECT id FROM stage;`,
+		`ALTER VIEW v1 RENAME TO v; ALTER TABLE stage RENAME TO ledger; ALTER TABLE over_v1 SET SCHEMA ward;
+		CREATE SCHEMA clinic; ALTER TABLE ledger SET SCHEMA clinic; ALTER VIEW replaced RENAME TO kept;
+		DROP TABLE other CASCADE; CREATE TABLE other (id bigint); DROP SCHEMA ward CASCADE;
+		CREATE SCHEMA ward; CREATE VIEW ward.later AS SELECT id FROM clinic.ledger; ALTER SCHEMA ward RENAME TO annex;`,
+	} {
+		sc, err := ReadSchema(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rels.Read(sc)
+	}
+	got := rels.Views()
+	want := map[Table][]Table{
+		{"public", "v"}:    {{"clinic", "ledger"}, {"public", "w"}},
+		{"annex", "later"}: {{"clinic", "ledger"}},
+	}
+	if !maps.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("Views() = %v\nwant %v", got, want)
+	}
+	if tables := rels.Tables(); !maps.Equal(tables, map[Table]bool{{"clinic", "ledger"}: true, {"public", "other"}: true}) {
+		t.Errorf("Tables() = %v", tables)
 	}
 }
 
