@@ -1,4 +1,4 @@
-// Package okonly: UPDATE ONLY and DELETE FROM ONLY, kept.
+// Package okonly: UPDATE ONLY and DELETE FROM ONLY, the table in parentheses or not, kept.
 package okonly
 
 import (

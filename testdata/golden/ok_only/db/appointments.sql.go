@@ -7,6 +7,8 @@ package db
 
 import (
 	"context"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const deleteAppointment = `-- name: DeleteAppointment :exec
@@ -28,6 +30,44 @@ func (q *Queries) DeleteAppointmentsOf(ctx context.Context, patientID int64) (in
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const resetAppointmentNotes = `-- name: ResetAppointmentNotes :many
+UPDATE ONLY (public.appointments) SET note = NULL RETURNING id
+`
+
+func (q *Queries) ResetAppointmentNotes(ctx context.Context) ([]int64, error) {
+	rows, err := q.db.Query(ctx, resetAppointmentNotes)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const updateAppointmentNote = `-- name: UpdateAppointmentNote :exec
+UPDATE ONLY (appointments) SET note = $2 WHERE id = $1
+`
+
+type UpdateAppointmentNoteParams struct {
+	ID   int64       `db:"id"`
+	Note pgtype.Text `db:"note"`
+}
+
+func (q *Queries) UpdateAppointmentNote(ctx context.Context, arg UpdateAppointmentNoteParams) error {
+	_, err := q.db.Exec(ctx, updateAppointmentNote, arg.ID, arg.Note)
+	return err
 }
 
 const updateAppointmentStatus = `-- name: UpdateAppointmentStatus :one
