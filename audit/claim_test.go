@@ -61,7 +61,7 @@ func FuzzClaimActor(f *testing.F) {
 		}
 		// claim() stores it, the trigger functions' actor() reads it back, in one statement as they do.
 		var same bool
-		err = db.QueryRow(context.Background(), `WITH cl AS MATERIALIZED (SELECT auditrepo.claim($1, 'appointments', 'm') AS ok)
+		err = db.QueryRow(context.Background(), `WITH cl AS MATERIALIZED (SELECT auditrepo_claim.claim($1, 'appointments', 'm') AS ok)
 			SELECT (c).kind::text = $2 AND (c).actor_id IS NOT DISTINCT FROM $3
 				AND (c).ip IS NOT DISTINCT FROM $4::inet AND (c).user_agent IS NOT DISTINCT FROM $5
 				AND (c).request_id IS NOT DISTINCT FROM $6 AND (c).method = 'm'
@@ -96,7 +96,7 @@ func TestClaimBoundToTable(t *testing.T) {
 	for _, made := range names {
 		for _, read := range names {
 			var kind *string
-			err := db.QueryRow(t.Context(), `WITH cl AS MATERIALIZED (SELECT auditrepo.claim('system,,,,)', $1, 'm') AS ok)
+			err := db.QueryRow(t.Context(), `WITH cl AS MATERIALIZED (SELECT auditrepo_claim.claim('system,,,,)', $1, 'm') AS ok)
 				SELECT (auditrepo.actor($2)).kind::text FROM cl WHERE cl.ok`, made, read).Scan(&kind)
 			if err != nil {
 				t.Fatalf("claim for %q read as %q: %v", made, read, err)

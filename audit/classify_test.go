@@ -32,19 +32,24 @@ func TestCallErr(t *testing.T) {
 			Where: "SQL statement \"SELECT 'PL/pgSQL function auditrepo.audit_x() line 1'\"\nPL/pgSQL function app.guard() line 3 at EXECUTE"}, nil, ""},
 		{"constraint on the PHI table",
 			&pgconn.PgError{Code: "23505", Message: `duplicate key value violates unique constraint "appointments_pkey"`, TableName: "appointments"}, nil, ""},
-		{"the statement's claim function missing", &pgconn.PgError{Code: "42883", Message: "function auditrepo.claim_public_appointments(text, unknown) does not exist"},
+		{"an audit_ function of a schema whose claim functions' schema the statement does not call", &pgconn.PgError{Code: "23514", Message: "refused",
+			Where: "PL/pgSQL function auditrepo_claim.audit_x() line 2 at RAISE"}, nil, ""},
+		{"the statement's claim function missing", &pgconn.PgError{Code: "42883", Message: "function auditrepo_claim.claim_public_appointments(text, unknown) does not exist"},
 			ErrNotInstalled, ""},
-		{"another function missing", &pgconn.PgError{Code: "42883", Message: "function auditrepo.claim_public_users(text, unknown) does not exist"}, nil, ""},
+		{"another function missing", &pgconn.PgError{Code: "42883", Message: "function auditrepo_claim.claim_public_users(text, unknown) does not exist"}, nil, ""},
 		// The server prints names unquoted, cut to 63 bytes.
-		{"the claim function of a quoted schema missing", &pgconn.PgError{Code: "42883", Message: "function Odd Audit.claim_public_appointments(text, unknown) does not exist"},
+		{"the claim function of a quoted schema missing", &pgconn.PgError{Code: "42883", Message: "function Odd Audit_claim.claim_public_appointments(text, unknown) does not exist"},
 			ErrNotInstalled, ""},
-		{"a long claim function's name cut", &pgconn.PgError{Code: "42883", Message: "function auditrepo.claim_public_appoint(text, unknown) does not exist"},
+		{"a long claim function's name cut", &pgconn.PgError{Code: "42883", Message: "function auditrepo_claim.claim_public_appoint(text, unknown) does not exist"},
 			ErrNotInstalled, ""},
+		// A schema of a revision from before the claim functions' schema.
+		{"the claim functions' schema missing", &pgconn.PgError{Code: "3F000", Message: `schema "auditrepo_claim" does not exist`}, ErrNotInstalled, ""},
+		{"another schema missing", &pgconn.PgError{Code: "3F000", Message: `schema "ward_claim" does not exist`}, nil, ""},
 		{"other error", errors.New("connection reset"), nil, "audit: UPDATE appointments: connection reset"},
 		{"context canceled", context.Canceled, nil, "audit: UPDATE appointments: context canceled"},
 	}
 	c := NewWriter(nil).Claim(WithSystem(context.Background(), "t"), ActionUpdate, "appointments",
-		"UPDATE appointments SET status = $2 WHERE (id = $1) AND auditrepo.claim_public_appointments($3, 'AppointmentRepo.SetStatus')")
+		"UPDATE appointments SET status = $2 WHERE (id = $1) AND auditrepo_claim.claim_public_appointments($3, 'AppointmentRepo.SetStatus')")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := c.Err(tt.err)
@@ -71,5 +76,22 @@ func TestCallErr(t *testing.T) {
 	}
 	if err := c.Err(nil); err != nil {
 		t.Errorf("Err(nil) = %v, want nil", err)
+	}
+}
+
+// The claim functions' schema is found from the audit schema the server names in an error's context, quoted by
+// quote_identifier, as the generator quotes it in the statements (sqlparse.QuoteTypeQualifier).
+func TestClaimSchemaOf(t *testing.T) {
+	for schema, want := range map[string]string{
+		"auditrepo":      "auditrepo_claim",
+		`"time"`:         "time_claim", // a key word: quoted alone, not with _claim
+		`"Odd Audit"`:    `"Odd Audit_claim"`,
+		`"1x"`:           `"1x_claim"`,
+		`"a""b"`:         `"a""b_claim"`,
+		`"audit.schema"`: `"audit.schema_claim"`,
+	} {
+		if got := claimSchemaOf(schema); got != want {
+			t.Errorf("claimSchemaOf(%s) = %s, want %s", schema, got, want)
+		}
 	}
 }

@@ -137,7 +137,7 @@ func (c *Call) Err(err error) error {
 	}
 	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && inAuditTrigger(pgErr, c.sql) {
 		return &Error{Action: c.action, Table: c.table, Kind: ErrAuditWrite, Err: err}
-	} else if ok && noClaimFunc(pgErr, c.sql) {
+	} else if ok && (noClaimFunc(pgErr, c.sql) || noClaimSchema(pgErr, c.sql)) {
 		return &Error{Action: c.action, Table: c.table, Kind: ErrNotInstalled, Err: err}
 	}
 	return &Error{Action: c.action, Table: c.table, Err: err}
@@ -155,9 +155,9 @@ func (c *Call) Changed(err error) error {
 // inAuditTrigger reports whether e was raised while the audit triggers wrote the audit rows: a line of the error
 // context (written by the server) names a generated trigger function, schema.audit_...(), whatever the error, so
 // a failed audit row is never mistaken for an ordinary error. The schema must be the audit schema, the one whose
-// claim function (claim_...) the statement sql calls: an application's own trigger function named audit_... is
-// in another schema (the generated functions run with a search_path that never holds the audit schema, so the
-// server always qualifies their names).
+// claim functions' schema (its name and "_claim") holds the claim function (claim_...) the statement sql calls:
+// an application's own trigger function named audit_... is in another schema (the generated functions run with a
+// search_path that never holds the audit schema, so the server always qualifies their names).
 func inAuditTrigger(e *pgconn.PgError, sql string) bool {
 	for line := range strings.Lines(e.Where) {
 		fn, ok := strings.CutPrefix(line, "PL/pgSQL function ")
@@ -165,16 +165,47 @@ func inAuditTrigger(e *pgconn.PgError, sql string) bool {
 			continue
 		}
 		schema, _, ok := strings.Cut(fn, ".audit_")
-		if ok && schema != "" && strings.Contains(sql, schema+".claim_") {
+		if ok && schema != "" && strings.Contains(sql, claimSchemaOf(schema)+".claim_") {
 			return true
 		}
 	}
 	return false
 }
 
+// claimSchemaOf is the claim functions' schema of the audit schema the server names schema (quoted by
+// quote_identifier), as the generated statements name it: the audit schema's name and "_claim"
+// (auditschema.Config.ClaimSchema), quoted as quote_identifier quotes it, bare when it is a plain lower-case word
+// (no key word ends in "_claim").
+func claimSchemaOf(schema string) string {
+	name := schema
+	if len(name) >= 2 && name[0] == '"' && name[len(name)-1] == '"' {
+		name = strings.ReplaceAll(name[1:len(name)-1], `""`, `"`)
+	}
+	name += "_claim"
+	if (name[0] < '0' || name[0] > '9') && !strings.ContainsFunc(name, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_')
+	}) {
+		return name
+	}
+	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
+}
+
+// noClaimSchema reports whether e says that the schema of the claim function the statement sql calls does not
+// exist: the audit schema installed is of a revision from before the claim functions had a schema of their own (or
+// none is). The server names the schema quoted, as sql does but for a name it needs no quotes for.
+func noClaimSchema(e *pgconn.PgError, sql string) bool {
+	name, ok := strings.CutPrefix(e.Message, "schema ")
+	name, found := strings.CutSuffix(name, " does not exist")
+	if !ok || !found || e.Code != "3F000" || len(name) < 2 || name[0] != '"' || name[len(name)-1] != '"' {
+		return false
+	}
+	name = strings.ReplaceAll(name[1:len(name)-1], `"`, `""`)
+	return strings.HasSuffix(name, "_claim") && (strings.Contains(sql, name+".claim_") || strings.Contains(sql, `"`+name+`".claim_`))
+}
+
 // noClaimFunc reports whether e says that the claim function the statement sql calls does not exist: the table's
 // audit triggers, installed with it, are not installed. The server names the function unquoted and cut to 63
-// bytes: its name, after the schema's, is matched as a prefix of the one in sql.
+// bytes: its name, after the schema's (the claim functions' schema), is matched as a prefix of the one in sql.
 func noClaimFunc(e *pgconn.PgError, sql string) bool {
 	fn, ok := strings.CutPrefix(e.Message, "function ")
 	fn, _, found := strings.Cut(fn, "(")

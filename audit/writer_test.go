@@ -51,7 +51,7 @@ const claimParams = " AND num_nonnulls($2::text) >= 0"
 // fields as the trigger functions read them: claim()'s value (this statement's prefix, the method, the actor)
 // parsed as an auditrepo.claimed row.
 const echo = `SELECT $1::text, $2::text, (c).kind::text, (c).actor_id, host((c).ip), (c).user_agent, (c).request_id
-	FROM (SELECT (auditrepo.claim_prefix('t') || auditrepo.claim_field('m') || ',' || $2::text)::auditrepo.claimed AS c) x`
+	FROM (SELECT (auditrepo_claim.claim_prefix('t') || auditrepo_claim.claim_field('m') || ',' || $2::text)::auditrepo.claimed AS c) x`
 
 func TestClaimRefusesBeforeSending(t *testing.T) {
 	db, sent := conn(t)
@@ -195,7 +195,7 @@ func TestClaimAuditWriteFailure(t *testing.T) {
 	d := testdb.New(t)
 	ctx := audit.WithSystem(t.Context(), "test")
 	insert := `WITH ar_write AS (INSERT INTO users (username, email, password, user_type) VALUES ($1, 'e', 'p', 'patient') RETURNING id)
-		SELECT ar_write.id FROM ar_write WHERE (SELECT auditrepo.claim_public_users($2, 'test'))`
+		SELECT ar_write.id FROM ar_write WHERE (SELECT auditrepo_claim.claim_public_users($2, 'test'))`
 	run := func(name string) error {
 		c := audit.NewWriter(d.App).Claim(ctx, audit.ActionCreate, "users", insert)
 		var id int64

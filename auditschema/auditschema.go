@@ -1,6 +1,6 @@
 // Package auditschema installs auditrepo's audit schema into a PostgreSQL database: the roles, the audit tables,
-// the claim function the generated repositories call, and (with the SQL the generator emits for a module's
-// models) the trigger functions that write every audit row. Install runs in one transaction and checks before it
+// the claim functions the generated repositories call (in a schema of their own), and (with the SQL the generator
+// emits for a module's models) the trigger functions that write every audit row. Install runs in one transaction and checks before it
 // changes anything, so a database is never left half-installed.
 package auditschema
 
@@ -137,6 +137,13 @@ func (c Config) QualifiedWritesView() string {
 	return pgx.Identifier{c.Schema, c.WritesView()}.Sanitize()
 }
 
+// ClaimSchema names the schema of the claim functions: Schema + "_claim". It holds claim, its helpers claim_prefix
+// and claim_field, and the tables' claim functions, and is the one schema of the audit role's the application role
+// may look up: with USAGE on the audit schema it could name the audit tables, and a PREPARE of a SELECT there locks
+// them before any privilege is checked (a lock a queued ACCESS EXCLUSIVE request would then stall every audited
+// write behind).
+func (c Config) ClaimSchema() string { return c.WithDefaults().Schema + "_claim" }
+
 // QualifiedTable is the audit table as SQL names it, quoted where needed.
 func (c Config) QualifiedTable() string {
 	c = c.WithDefaults()
@@ -147,6 +154,7 @@ func (c Config) QualifiedTable() string {
 type view struct {
 	Config
 	S, T         string // Schema and Table as SQL identifiers
+	CS           string // ClaimSchema as an SQL identifier
 	EventTrigger string
 	// Rules, Attrs and Members are roleRules flattened for role_problems (sql/roles.sql), which Install runs and
 	// v1.sql too, for the installs that run the SQL alone (`auditrepo schema`).
@@ -170,7 +178,8 @@ type roleMember struct {
 
 func (c Config) view() view {
 	c = c.WithDefaults()
-	v := view{Config: c, S: pgx.Identifier{c.Schema}.Sanitize(), T: pgx.Identifier{c.Table}.Sanitize(), EventTrigger: c.Schema + "_ddl"}
+	v := view{Config: c, S: pgx.Identifier{c.Schema}.Sanitize(), T: pgx.Identifier{c.Table}.Sanitize(),
+		CS: pgx.Identifier{c.ClaimSchema()}.Sanitize(), EventTrigger: c.Schema + "_ddl"}
 	v.Rules = roleRules(c)
 	for i, r := range v.Rules {
 		for _, a := range r.attrs {

@@ -174,12 +174,55 @@ func installed(ctx context.Context, tx pgx.Tx, c Config) (installation, error) {
 // any role with CREATE on the database may create one in any schema) are named as the extension, whose owner
 // made them and whose DROP EXTENSION removes them: dropping them one by one is refused, and dropping the schema
 // drops the trail.
+//
+// The claim functions' schema (Config.ClaimSchema) is held to the same, its functions the audit role's alone:
+// every repository statement calls into it, and another role's function there would run in each, or stand in for
+// claim. One that exists without the audit schema is refused too: the schema's SQL creates both, and a DROP SCHEMA
+// of the audit schema alone leaves it behind.
 func foreignSchema(ctx context.Context, tx pgx.Tx, c Config) (found bool, err error) {
+	drop := fmt.Sprintf("as a superuser, DROP SCHEMA IF EXISTS %s, %s CASCADE (see the README's Upgrading: export first what you keep), then install again",
+		pgx.Identifier{c.Schema}.Sanitize(), pgx.Identifier{c.ClaimSchema()}.Sanitize())
+	audit, err := schemaObjects(ctx, tx, c.Schema, c.Audit, c.Writer)
+	if err != nil {
+		return false, err
+	}
+	claim, err := schemaObjects(ctx, tx, c.ClaimSchema(), c.Audit, c.Audit)
+	if err != nil {
+		return false, err
+	}
 	var probs []Problem
-	var owner string
-	var versionKind, versionOwner *string // NULL where the schema holds no schema_version
-	var exts, extNames, others []string
-	err = tx.QueryRow(ctx, `WITH member AS (
+	if audit.exists {
+		probs = audit.problems(c, c.Schema, c.Audit+" (and, for functions, the writer role "+c.Writer+")", drop, true)
+	}
+	if claim.exists {
+		if !audit.exists && claim.owner == c.Audit {
+			probs = append(probs, Problem{
+				What: fmt.Sprintf("schema %s, the claim functions' schema, exists without the audit schema %s: it is the audit schema's SQL's to create, with it", c.ClaimSchema(), c.Schema),
+				Fix:  fmt.Sprintf("as a superuser, DROP SCHEMA %s CASCADE, then install again", pgx.Identifier{c.ClaimSchema()}.Sanitize()),
+			})
+		}
+		probs = append(probs, claim.problems(c, c.ClaimSchema(), c.Audit, drop, false)...)
+	}
+	if len(probs) > 0 {
+		return false, &NotReadyError{Problems: probs}
+	}
+	return audit.versionKind != nil, nil
+}
+
+// schemaContents is what foreignSchema finds of one schema in the catalog.
+type schemaContents struct {
+	exists                    bool
+	owner                     string
+	versionKind, versionOwner *string // NULL where the schema holds no schema_version
+	exts, extNames, others    []string
+}
+
+// schemaObjects reads schema's owner, its schema_version's kind and owner, the extensions with objects in it, and
+// its relations and types of roles other than audit and functions of roles other than audit and funcOwner (each
+// but an extension's), from the catalog alone, which runs nobody's code.
+func schemaObjects(ctx context.Context, tx pgx.Tx, schema, audit, funcOwner string) (schemaContents, error) {
+	var s schemaContents
+	err := tx.QueryRow(ctx, `WITH member AS (
 			SELECT d.classid, d.objid, d.refobjid AS ext FROM pg_catalog.pg_depend d
 			WHERE d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.deptype = 'e')
 		SELECT pg_catalog.pg_get_userbyid(n.nspowner)::text, v.relkind::text, pg_catalog.pg_get_userbyid(v.relowner)::text,
@@ -209,48 +252,50 @@ func foreignSchema(ctx context.Context, tx pgx.Tx, c Config) (found bool, err er
 				WHERE m.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND m.objid IN (SELECT k.oid FROM pg_catalog.pg_class k WHERE k.relnamespace = n.oid)
 				   OR m.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND m.objid IN (SELECT p.oid FROM pg_catalog.pg_proc p WHERE p.pronamespace = n.oid)
 				   OR m.classid = 'pg_catalog.pg_type'::pg_catalog.regclass AND m.objid IN (SELECT t.oid FROM pg_catalog.pg_type t WHERE t.typnamespace = n.oid))) x(what, name)
-		WHERE n.nspname = $1`, c.Schema, c.Audit, c.Writer).Scan(&owner, &versionKind, &versionOwner, &exts, &extNames, &others)
+		WHERE n.nspname = $1`, schema, audit, funcOwner).Scan(&s.owner, &s.versionKind, &s.versionOwner, &s.exts, &s.extNames, &s.others)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil
+		return schemaContents{}, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("auditschema: looking for %s.schema_version: %w", c.Schema, err)
+		return schemaContents{}, fmt.Errorf("auditschema: looking for %s.schema_version: %w", schema, err)
 	}
-	drop := fmt.Sprintf("as a superuser, DROP SCHEMA %s CASCADE (see the README's Upgrading: export first what you keep), then install again",
-		pgx.Identifier{c.Schema}.Sanitize())
-	switch {
-	case owner != c.Audit:
-		probs = append(probs, Problem{
+	s.exists = true
+	return s, nil
+}
+
+// problems are what foreignSchema refuses of s, schema of the audit role c.Audit (whose objects, named may, may be
+// there); drop is the fix of a schema that is none of the audit schema's. version: the installs read s's
+// schema_version, which must be a table of the audit role's.
+func (s schemaContents) problems(c Config, schema, may, drop string, version bool) []Problem {
+	if s.owner != c.Audit {
+		return []Problem{{
 			What: fmt.Sprintf("schema %s is owned by %s, not by the audit role %s: it is no audit schema this library installed; "+
-				"reading it could run that role's code as the installer, and a trail in it would be that role's to edit", c.Schema, owner, c.Audit),
+				"reading it could run that role's code as the installer, and a trail in it would be that role's to edit", schema, s.owner, c.Audit),
 			Fix: drop + ", or install under another Config.Schema",
-		})
-	case versionKind != nil && (*versionKind != "r" || *versionOwner != c.Audit):
-		probs = append(probs, Problem{
+		}}
+	}
+	if version && s.versionKind != nil && (*s.versionKind != "r" || *s.versionOwner != c.Audit) {
+		return []Problem{{
 			What: fmt.Sprintf("%s.schema_version is not a table of the audit role %s (relkind %s, owned by %s): reading it could run another role's code as the installer",
-				c.Schema, c.Audit, *versionKind, *versionOwner),
+				schema, c.Audit, *s.versionKind, *s.versionOwner),
 			Fix: drop,
+		}}
+	}
+	var probs []Problem
+	if len(s.exts) > 0 {
+		probs = append(probs, Problem{
+			What: fmt.Sprintf("audit schema %s holds objects of %s, none of them this library's: they are no audit role's, and stand by names the audit schema's code may call",
+				schema, strings.Join(s.exts, ", ")),
+			Fix: fmt.Sprintf("as a superuser, DROP EXTENSION %s (its objects go with it; create it again in another schema if it is used)", strings.Join(s.extNames, ", ")),
 		})
-	default:
-		if len(exts) > 0 {
-			probs = append(probs, Problem{
-				What: fmt.Sprintf("audit schema %s holds objects of %s, none of them this library's: they are no audit role's, and stand by names the audit schema's code may call",
-					c.Schema, strings.Join(exts, ", ")),
-				Fix: fmt.Sprintf("as a superuser, DROP EXTENSION %s (its objects go with it; create it again in another schema if it is used)", strings.Join(extNames, ", ")),
-			})
-		}
-		if len(others) > 0 {
-			probs = append(probs, Problem{
-				What: fmt.Sprintf("audit schema %s holds objects of roles other than the audit role %s (and, for functions, the writer role %s): %s",
-					c.Schema, c.Audit, c.Writer, strings.Join(others, ", ")),
-				Fix: "drop them, if none is this library's; else " + drop,
-			})
-		}
 	}
-	if len(probs) > 0 {
-		return false, &NotReadyError{Problems: probs}
+	if len(s.others) > 0 {
+		probs = append(probs, Problem{
+			What: fmt.Sprintf("audit schema %s holds objects of roles other than the audit role %s: %s", schema, may, strings.Join(s.others, ", ")),
+			Fix:  "drop them, if none is this library's; else " + drop,
+		})
 	}
-	return versionKind != nil, nil
+	return probs
 }
 
 // readVersion reads the newest row of schema's schema_version (version 0 when there is none), its digests through
@@ -314,7 +359,7 @@ func (c Config) refuseOther(inst installation) error {
 		return err
 	}
 	if inst.revision != rev {
-		return &NotReadyError{Problems: []Problem{otherRevision(c.Schema)}}
+		return &NotReadyError{Problems: []Problem{otherRevision(c)}}
 	}
 	d, err := c.digest()
 	if err != nil {
@@ -329,16 +374,18 @@ func (c Config) refuseOther(inst installation) error {
 	return nil
 }
 
-// otherRevision is the problem of a schema that another revision of version Version installed.
-func otherRevision(schema string) Problem {
+// otherRevision is the problem of c's schema when another revision of version Version installed it. Earlier
+// revisions had no claim functions' schema: IF EXISTS.
+func otherRevision(c Config) Problem {
+	schema := c.Schema
 	return Problem{
 		What: fmt.Sprintf("audit schema %s was installed by another revision of schema version %d of github.com/auditrepo/auditrepo: "+
 			"that version is not released yet, its SQL has changed since, and there is no upgrade path between unreleased revisions "+
 			"(this library's repositories and triggers would fail against it at run time)", schema, Version),
 		Fix: fmt.Sprintf("install into a fresh database; or, as a superuser in one transaction (so that no write goes unaudited in between), "+
-			"DROP SCHEMA %s CASCADE (the trail, its seals and the audited tables' triggers go with it: export what you keep first), "+
+			"DROP SCHEMA IF EXISTS %s, %s CASCADE (the trail, its seals and the audited tables' triggers go with it: export what you keep first), "+
 			"then Install and InstallModels again (or the SQL of `auditrepo schema` and the models' SQL). Upgrade imports only the "+
-			"version 0 table %s, not another revision's schema", pgx.Identifier{schema}.Sanitize(), LegacyTable),
+			"version 0 table %s, not another revision's schema", pgx.Identifier{schema}.Sanitize(), pgx.Identifier{c.ClaimSchema()}.Sanitize(), LegacyTable),
 	}
 }
 

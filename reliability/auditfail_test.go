@@ -170,7 +170,7 @@ func TestTriggersNotInstalled(t *testing.T) {
 	before := clinictest.Snapshot(t, c.Super, guardedTables...)
 	m := clinictest.MaxID(t, c.Reviewer)
 	if err := execAs(c.Super, `DROP TRIGGER audit_insert ON billings; DROP TRIGGER audit_update ON billings; DROP TRIGGER audit_delete ON billings;
-		DROP FUNCTION auditrepo.claim_public_billings(text, text)`); err != nil {
+		DROP FUNCTION auditrepo_claim.claim_public_billings(text, text)`); err != nil {
 		t.Fatal(err)
 	}
 	_, err := c.R.Billing.Create(c.Ctx, db.CreateBillingParams{PatientID: c.Patient1, Amount: pgNumeric("5.00"), Status: "pending"})

@@ -34,6 +34,7 @@ var (
 	roleReviewer = migrations.Audit.Reviewer
 	roleSealer   = migrations.Audit.Sealer
 	auditSchema  = migrations.Audit.Schema
+	claimSchema  = migrations.Audit.ClaimSchema() // the claim functions'
 	auditTable   = migrations.Audit.QualifiedTable()
 	auditName    = auditSchema + "." + migrations.Audit.Table // as format('%I.%I') renders it
 )
@@ -293,22 +294,42 @@ func TestRolePrivileges(t *testing.T) {
 		}
 	}
 
-	// Who may call what of the audit schema (the trigger functions included): the application may claim; the
-	// owner's members keep the partitions and apply retention; the sealer appends seals; the reviewer calls nothing.
-	for role, want := range map[string]string{
-		roleApp: "claim(text,text,text) claim_field(text) claim_prefix(text) claim_public_appointments(text,text) claim_public_billings(text,text) " +
+	// Who may call what of the audit schema (the trigger functions included) and of the claim functions' schema:
+	// the application may claim, and nothing of the audit schema; the owner's members keep the partitions and apply
+	// retention; the sealer appends seals; the reviewer calls nothing.
+	for role, want := range map[string][2]string{
+		roleApp: {"", "claim(text,text,text) claim_field(text) claim_prefix(text) claim_public_appointments(text,text) claim_public_billings(text,text) " +
 			"claim_public_dental_records(text,text) claim_public_documents(text,text) claim_public_invoices(text,text) " +
-			"claim_public_patient_intake_forms(text,text) claim_public_treatment_plans(text,text) claim_public_users(text,text)",
-		testdb.OwnerLogin: "hold(bigint,timestamp with time zone,timestamp with time zone,text) maintain(integer) release(bigint,text) retain(interval,boolean)",
-		roleSealer:        "seal_checkpoint(bigint,bigint,xid8,xid8,bytea,bytea[],text[],text) seal_leaves(bigint,xid8[],bigint[],timestamp with time zone[],bytea[],bytea[])",
-		roleReviewer:      "",
-		// Its own functions (which no other role may call), and what they call of the audit role's.
-		roleWriter: "actor(text) audit_public_appointments() audit_public_billings() audit_public_dental_records() audit_public_documents() " +
+			"claim_public_patient_intake_forms(text,text) claim_public_treatment_plans(text,text) claim_public_users(text,text)"},
+		testdb.OwnerLogin: {"hold(bigint,timestamp with time zone,timestamp with time zone,text) maintain(integer) release(bigint,text) retain(interval,boolean)", ""},
+		roleSealer:        {"seal_checkpoint(bigint,bigint,xid8,xid8,bytea,bytea[],text[],text) seal_leaves(bigint,xid8[],bigint[],timestamp with time zone[],bytea[],bytea[])", ""},
+		roleReviewer:      {"", ""},
+		// Its own functions (which no other role may call), and what they call of the audit role's: actor() calls
+		// claim_prefix and claim_field inlined, by OID, so it needs no USAGE on their schema.
+		roleWriter: {"actor(text) audit_public_appointments() audit_public_billings() audit_public_dental_records() audit_public_documents() " +
 			"audit_public_invoices() audit_public_patient_intake_forms() audit_public_treatment_plans() audit_public_users() " +
-			"claim_field(text) claim_prefix(text) hop_gone(text,text) stale(regprocedure,text)",
+			"hop_gone(text,text) stale(regprocedure,text)", "claim_field(text) claim_prefix(text)"},
 	} {
-		if got := strings.Join(callable(t, c, role), " "); got != want {
-			t.Errorf("%s may execute %q in %s, want %q", role, got, auditSchema, want)
+		for i, schema := range []string{auditSchema, claimSchema} {
+			if got := strings.Join(callable(t, c, role, schema), " "); got != want[i] {
+				t.Errorf("%s may execute %q in %s, want %q", role, got, schema, want[i])
+			}
+		}
+	}
+	// Who may look the schemas up: every role of the audit schema but the application, which may look up only the
+	// claim functions' (with USAGE on the audit schema, a PREPARE naming an audit table locks it before privileges
+	// are checked, see TestRedTeamAppCannotNameAuditTables).
+	for role, want := range map[string][2]bool{
+		roleApp: {false, true}, testdb.OwnerLogin: {true, false}, roleSealer: {true, false}, roleReviewer: {true, false}, roleWriter: {true, false},
+	} {
+		for i, schema := range []string{auditSchema, claimSchema} {
+			var usage bool
+			if err := c.Super.QueryRow(t.Context(), "SELECT has_schema_privilege($1, $2, 'USAGE')", role, schema).Scan(&usage); err != nil {
+				t.Fatal(err)
+			}
+			if usage != want[i] {
+				t.Errorf("%s has USAGE on %s: %v, want %v", role, schema, usage, want[i])
+			}
 		}
 	}
 	// Every role's commands record themselves through record_ddl_as, alone in a schema every role may look up, so
@@ -337,8 +358,8 @@ func TestRolePrivileges(t *testing.T) {
 			if err := tx.QueryRow(t.Context(), "SELECT has_schema_privilege($1, 'USAGE')", auditSchema).Scan(&usage); err != nil {
 				return err
 			}
-			if usage != (role == roleApp) {
-				t.Errorf("%s has USAGE on %s: %v", role, auditSchema, usage)
+			if usage {
+				t.Errorf("%s has USAGE on %s", role, auditSchema)
 			}
 			return nil
 		})
@@ -632,20 +653,26 @@ func TestAuditFunctionsRefuseByRole(t *testing.T) {
 	c := clinictest.New(t)
 	rows, err := c.Super.Query(t.Context(), `SELECT p.oid::regprocedure::text, format('SELECT %I.%I(%s)', n.nspname, p.proname,
 			coalesce((SELECT string_agg(format('NULL::%s', a::regtype), ', ') FROM unnest(p.proargtypes) a), ''))
-		FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = $1 ORDER BY 1`, auditSchema)
+		FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname IN ($1, $2) ORDER BY 1`, auditSchema, claimSchema)
 	if err != nil {
 		t.Fatal(err)
 	}
 	type fn struct{ Sig, Call string }
 	fns, err := pgx.CollectRows(rows, pgx.RowToStructByPos[fn])
 	if err != nil || len(fns) < 10 {
-		t.Fatalf("%d functions in %s (%v)", len(fns), auditSchema, err)
+		t.Fatalf("%d functions in %s and %s (%v)", len(fns), auditSchema, claimSchema, err)
 	}
 	for role, pool := range map[string]*pgxpool.Pool{roleApp: c.App, roleReviewer: c.Reviewer, roleSealer: c.Sealer, testdb.OwnerLogin: c.Owner,
 		roleWriter: writerPool(t, c)} {
-		may, tried := callable(t, c, role), 0
+		var may []string
+		for _, schema := range []string{auditSchema, claimSchema} {
+			for _, fn := range callable(t, c, role, schema) {
+				may = append(may, schema+"."+fn)
+			}
+		}
+		tried := 0
 		for _, f := range fns {
-			if slices.Contains(may, strings.TrimPrefix(f.Sig, auditSchema+".")) {
+			if slices.Contains(may, f.Sig) {
 				continue
 			}
 			tried++
@@ -660,13 +687,13 @@ func TestAuditFunctionsRefuseByRole(t *testing.T) {
 	}
 }
 
-// callable lists the functions of the audit schema role may execute, by signature.
-func callable(t *testing.T, c *clinictest.Clinic, role string) []string {
+// callable lists the functions of schema role may execute, by signature.
+func callable(t *testing.T, c *clinictest.Clinic, role, schema string) []string {
 	t.Helper()
 	fns := pgtest.Strings(t, c.Super, `SELECT p.oid::regprocedure::text FROM pg_proc p
-		WHERE p.pronamespace = $2::regnamespace AND has_function_privilege($1, p.oid, 'EXECUTE') ORDER BY 1`, role, auditSchema)
+		WHERE p.pronamespace = $2::regnamespace AND has_function_privilege($1, p.oid, 'EXECUTE') ORDER BY 1`, role, schema)
 	for i, fn := range fns {
-		fns[i] = strings.TrimPrefix(fn, auditSchema+".")
+		fns[i] = strings.TrimPrefix(fn, schema+".")
 	}
 	return fns
 }

@@ -1,8 +1,8 @@
--- The event trigger that records DDL on audited tables and on the audit schema in {{.S}}.ddl_log, so that what
--- the owner of the tables can do to their audit triggers (DISABLE, DROP, CREATE OR REPLACE) leaves a row the
--- owner cannot remove; and every command of a role that is no superuser, as code it makes anywhere may run inside
--- audited writes. Event triggers need a superuser; Install skips this part otherwise and says so in its Report
--- (EventTrigger false; cmd/migrate prints it).
+-- The event trigger that records DDL on audited tables, on the audit schema and on the claim functions' in
+-- {{.S}}.ddl_log, so that what the owner of the tables can do to their audit triggers (DISABLE, DROP, CREATE OR
+-- REPLACE) leaves a row the owner cannot remove; and every command of a role that is no superuser, as code it makes
+-- anywhere may run inside audited writes. Event triggers need a superuser; Install skips this part otherwise and
+-- says so in its Report (EventTrigger false; cmd/migrate prints it).
 
 -- audited_types are the types the audited tables' columns are of, and those these are made of (elements, bases,
 -- range subtypes, composites' fields): what the audit triggers print and compare.
@@ -154,7 +154,7 @@ BEGIN
 	IF event = 'sql_drop' THEN
 		FOR r IN SELECT * FROM pg_event_trigger_dropped_objects() LOOP
 			-- Whatever a role that is no superuser drops is recorded, as its other commands are (see below).
-			IF r.schema_name = {{lit .Schema}} OR r.objid IN (SELECT tbl FROM {{.S}}.audited_tables) OR NOT by_super
+			IF r.schema_name IN ({{lit .Schema}}, {{lit .ClaimSchema}}) OR r.objid IN (SELECT tbl FROM {{.S}}.audited_tables) OR NOT by_super
 			   OR (r.object_type IN ('trigger', 'rule', 'policy')
 			       AND EXISTS (SELECT FROM {{.S}}.audited_tables a WHERE r.object_identity LIKE '% on ' || a.tbl::text)) THEN
 				INSERT INTO {{.S}}.ddl_log (acting_role, command_tag, object_type, object_identity, statement)
@@ -183,13 +183,13 @@ BEGIN
 	ELSE
 		-- An extension's objects go in the schema its command names, and PostgreSQL checks no privilege there when
 		-- the extension is trusted (its script runs as the bootstrap superuser, for any role with CREATE on the
-		-- database): in the audit schema, or this one, they would be objects of no role of theirs, which every
-		-- install refuses (foreignSchema), and functions or operators standing by the names the schemas' own code
-		-- calls.
+		-- database): in the audit schema, the claim functions' or this one, they would be objects of no role of
+		-- theirs, which every install refuses (foreignSchema), and functions or operators standing by the names the
+		-- schemas' own code, and the repository statements, call.
 		IF tag IN ('CREATE EXTENSION', 'ALTER EXTENSION') THEN
 			SELECT format('extension %I in schema %I', e.extname, n.nspname) INTO audited
 			FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
-			WHERE n.nspname IN ({{lit .Schema}}, {{lit .EventTrigger}}) LIMIT 1;
+			WHERE n.nspname IN ({{lit .Schema}}, {{lit .ClaimSchema}}, {{lit .EventTrigger}}) LIMIT 1;
 			IF FOUND THEN
 				RAISE EXCEPTION '% refused: it leaves %, where no object but the audit schema''s roles'' may be (the extension''s are the bootstrap superuser''s, which every install refuses)', tag, audited
 					USING ERRCODE = 'insufficient_privilege', HINT = 'Create the extension in another schema (CREATE EXTENSION ... SCHEMA public).';
@@ -220,7 +220,7 @@ BEGIN
 			-- is of (ALTER TYPE, ALTER DOMAIN). PostgreSQL names no object of a GRANT or REVOKE: every one on tables
 			-- is recorded, with its statement (a TRIGGER privilege on an audited table would let another role add
 			-- triggers to it).
-			IF r.schema_name = {{lit .Schema}} OR read OR NOT by_super
+			IF r.schema_name IN ({{lit .Schema}}, {{lit .ClaimSchema}}) OR read OR NOT by_super
 			   OR (r.command_tag IN ('GRANT', 'REVOKE') AND r.object_type = 'TABLE')
 			   OR EXISTS (SELECT FROM pg_depend d
 			              WHERE d.classid = r.classid AND d.objid = r.objid AND d.refclassid = 'pg_class'::regclass

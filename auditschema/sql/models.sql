@@ -218,14 +218,14 @@ BEGIN
 	IF (SELECT pg_catalog.to_jsonb(v) ->> 'revision' FROM {{.S}}.schema_version v ORDER BY v.version DESC LIMIT 1) IS DISTINCT FROM check_models.revision THEN
 		RAISE EXCEPTION 'audit schema % was installed by another revision of schema version 1 of github.com/auditrepo/auditrepo than the one that generated these models: that version is not released yet, and there is no upgrade path between unreleased revisions; nothing was installed', {{lit .Schema}}
 			USING ERRCODE = 'object_not_in_prerequisite_state',
-			HINT = 'Generate with the revision that installed the schema; or install this revision''s schema (auditrepo schema prints it) into a fresh database, or after DROP SCHEMA {{.S}} CASCADE, as a superuser in one transaction (the trail, its seals and the audited tables'' triggers go with the schema: export what you keep first).';
+			HINT = 'Generate with the revision that installed the schema; or install this revision''s schema (auditrepo schema prints it) into a fresh database, or after DROP SCHEMA IF EXISTS {{.S}}, {{.CS}} CASCADE, as a superuser in one transaction (the trail, its seals and the audited tables'' triggers go with the schema: export what you keep first).';
 	END IF;
 	IF pg_catalog.current_setting('auditrepo.models_checked', true) = 'on' THEN
 		RETURN;
 	END IF;
 	-- The one role granted EXECUTE on each, NULL if none or several are.
 	SELECT CASE WHEN pg_catalog.count(*) = 1 THEN pg_catalog.min(g) END INTO owner_role FROM {{.S}}.grantees({{lit (print .S ".maintain(integer)")}}) g;
-	SELECT CASE WHEN pg_catalog.count(*) = 1 THEN pg_catalog.min(g) END INTO app_role FROM {{.S}}.grantees({{lit (print .S ".claim(text, text, text)")}}) g;
+	SELECT CASE WHEN pg_catalog.count(*) = 1 THEN pg_catalog.min(g) END INTO app_role FROM {{.S}}.grantees({{lit (print .CS ".claim(text, text, text)")}}) g;
 	IF owner_role IS NULL OR app_role IS NULL THEN
 		RAISE EXCEPTION 'the audited tables are not ready; nothing was installed: the owner and application roles cannot be told from the audit schema''s grants: EXECUTE on maintain() and on claim() must each be granted to one role, the owner''s and the application''s'
 			USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -262,7 +262,7 @@ DECLARE
 	grantee text;
 BEGIN
 	EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
-	FOR grantee IN SELECT g FROM {{.S}}.grantees({{lit (print .S ".claim(text, text, text)")}}) g LOOP
+	FOR grantee IN SELECT g FROM {{.S}}.grantees({{lit (print .CS ".claim(text, text, text)")}}) g LOOP
 		EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', f, grantee);
 	END LOOP;
 END

@@ -9,7 +9,8 @@
 --                  change, remove or read them; nobody is a member.
 --   {{.Owner}}     NOLOGIN, owns the application's tables; the user running the migrations should be a member (Install
 --                  does not make it one).
---   {{.App}}       LOGIN, the application: writes PHI tables, calls claim(); no privilege on audit tables.
+--   {{.App}}       LOGIN, the application: writes PHI tables, calls claim() (in {{.ClaimSchema}}, the one schema of
+--                  the audit role's it may look up); no privilege on the audit schema or its tables.
 --   {{.Reviewer}}  LOGIN, reads the trail.
 --   {{.Sealer}}    LOGIN, reads the trail and appends seals (the sealing job's).
 
@@ -27,18 +28,20 @@ DECLARE
 	role record;
 	problem record;
 	bad text;
+	taken name;
 BEGIN
 	-- Refused before anything is granted (a CREATEROLE installer is made a member of the audit role below): run
 	-- statement by statement (psql -f without -1), a failure after that grant would leave the membership behind,
 	-- as CREATE SCHEMA's would. An audit schema installed already is Install's to find and keep; a schema of
-	-- that name another role made first is no audit schema.
-	IF EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = {{lit .Schema}}) THEN
-		RAISE EXCEPTION 'schema % exists already, owned by %; nothing was installed', {{lit .Schema}},
-			(SELECT pg_catalog.pg_get_userbyid(nspowner) FROM pg_catalog.pg_namespace WHERE nspname = {{lit .Schema}})
+	-- that name another role made first is no audit schema. So for the claim functions' schema, whose functions
+	-- every repository statement calls.
+	FOR taken IN SELECT n.nspname FROM pg_catalog.pg_namespace n WHERE n.nspname IN ({{lit .Schema}}, {{lit .ClaimSchema}}) ORDER BY n.nspname LOOP
+		RAISE EXCEPTION 'schema % exists already, owned by %; nothing was installed', taken,
+			(SELECT pg_catalog.pg_get_userbyid(nspowner) FROM pg_catalog.pg_namespace WHERE nspname = taken)
 			USING ERRCODE = 'duplicate_schema',
-			HINT = pg_catalog.format('If this library installed it (then it is owned by %s), there is nothing to do: auditschema.Install finds it and changes nothing. Else, as a superuser, DROP SCHEMA %I CASCADE (see the README''s Upgrading: export first what you keep) and run this SQL again.',
-				{{lit .Audit}}, {{lit .Schema}});
-	END IF;
+			HINT = pg_catalog.format('If this library installed it (then it is owned by %s), there is nothing to do: auditschema.Install finds it and changes nothing. Else, as a superuser, DROP SCHEMA IF EXISTS %I, %I CASCADE (see the README''s Upgrading: export first what you keep) and run this SQL again.',
+				{{lit .Audit}}, {{lit .Schema}}, {{lit .ClaimSchema}});
+	END LOOP;
 	FOR role IN SELECT * FROM (VALUES ({{lit .Audit}}, false), ({{lit .Writer}}, false), ({{lit .Owner}}, false), ({{lit .App}}, true), ({{lit .Reviewer}}, true), ({{lit .Sealer}}, true)) AS v(name, login) LOOP
 		IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = role.name) THEN
 			BEGIN
@@ -81,7 +84,16 @@ $ar$;
 -- +goose StatementEnd
 
 CREATE SCHEMA {{.S}} AUTHORIZATION {{ident .Audit}};
-GRANT USAGE ON SCHEMA {{.S}} TO {{ident .Writer}}, {{ident .App}}, {{ident .Owner}}, {{ident .Reviewer}}, {{ident .Sealer}};
+-- Not to the application role: a role that may look a schema up can name its tables, and a PREPARE of a SELECT
+-- there, in a transaction left open, locks one before any privilege is checked; a command PostgreSQL locks a table
+-- for before it checks ownership (CREATE RULE, ACCESS EXCLUSIVE) then queues behind it, and every audited write
+-- waits behind that. It calls the claim functions, in a schema of their own.
+GRANT USAGE ON SCHEMA {{.S}} TO {{ident .Writer}}, {{ident .Owner}}, {{ident .Reviewer}}, {{ident .Sealer}};
+-- The claim functions' schema: claim, claim_prefix, claim_field and the tables' claim functions (the models' SQL),
+-- the audit role's. The application looks them up here. The writer role's trigger functions call claim_prefix and
+-- claim_field only inlined, through actor(), whose SQL-standard body names them by OID: EXECUTE suffices.
+CREATE SCHEMA {{.CS}} AUTHORIZATION {{ident .Audit}};
+GRANT USAGE ON SCHEMA {{.CS}} TO {{ident .App}};
 -- For the session, until the RESET below: run statement by statement (psql -f without -1), SET LOCAL would do
 -- nothing, and what follows would be the installer's.
 SET ROLE {{ident .Audit}};
@@ -193,18 +205,18 @@ CREATE TYPE {{.S}}.claimed AS (made_at text, target text, method text, kind {{.S
 REVOKE USAGE ON TYPE {{.S}}.actor_kind, {{.S}}.claimed FROM PUBLIC;
 REVOKE USAGE ON DOMAIN {{.S}}.audit_actor_kind, {{.S}}.audit_action FROM PUBLIC;
 
--- claim_field quotes s as a field of a row's text form, which record_in reads back as s. Where s is a constant it
--- is folded when the statement is planned: every caller is an inlined SQL function given the table and method as
--- constants.
-CREATE FUNCTION {{.S}}.claim_field(s text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+-- claim_field (in the claim functions' schema, as claim_prefix and claim) quotes s as a field of a row's text form,
+-- which record_in reads back as s. Where s is a constant it is folded when the statement is planned: every caller
+-- is an inlined SQL function given the table and method as constants.
+CREATE FUNCTION {{.CS}}.claim_field(s text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN '"' OPERATOR(pg_catalog.||) pg_catalog.replace(pg_catalog.replace(s, E'\\', E'\\\\'), '"', E'\\"') OPERATOR(pg_catalog.||) '"';
 
 -- claim_prefix is how this statement's claim for target starts. No SET clause, every name qualified: it is
 -- inlined where it is called (a SET clause would make it a function call costing 20 us), and its part after the
 -- time, constant there, is folded.
-CREATE FUNCTION {{.S}}.claim_prefix(target text) RETURNS text LANGUAGE sql STABLE
+CREATE FUNCTION {{.CS}}.claim_prefix(target text) RETURNS text LANGUAGE sql STABLE
 RETURN '("' OPERATOR(pg_catalog.||) pg_catalog.timezone('UTC', pg_catalog.statement_timestamp())::text
-	OPERATOR(pg_catalog.||) ('",' OPERATOR(pg_catalog.||) {{.S}}.claim_field(target) OPERATOR(pg_catalog.||) ',');
+	OPERATOR(pg_catalog.||) ('",' OPERATOR(pg_catalog.||) {{.CS}}.claim_field(target) OPERATOR(pg_catalog.||) ',');
 
 -- claim is how a repository statement says who makes it: it stores the actor for this statement and this table
 -- only. actor is the rest of an auditrepo.claimed row's text after the method: the kind, user id, IP, user agent
@@ -214,14 +226,14 @@ RETURN '("' OPERATOR(pg_catalog.||) pg_catalog.timezone('UTC', pg_catalog.statem
 -- the statement, and so does one without a kind (the audit table's actor_kind is NOT NULL). A NULL argument makes
 -- no claim: the setting is reset, and the change is recorded as 'unattributed'. It runs with the caller's rights,
 -- so it needs no pinned search_path; one SQL expression, every name qualified, it is inlined.
-CREATE FUNCTION {{.S}}.claim(actor text, target text, method text) RETURNS boolean LANGUAGE sql VOLATILE
-RETURN pg_catalog.set_config('auditrepo.claim', {{.S}}.claim_prefix(target)
-	OPERATOR(pg_catalog.||) ({{.S}}.claim_field(method) OPERATOR(pg_catalog.||) ',') OPERATOR(pg_catalog.||) actor, true) IS NOT NULL;
+CREATE FUNCTION {{.CS}}.claim(actor text, target text, method text) RETURNS boolean LANGUAGE sql VOLATILE
+RETURN pg_catalog.set_config('auditrepo.claim', {{.CS}}.claim_prefix(target)
+	OPERATOR(pg_catalog.||) ({{.CS}}.claim_field(method) OPERATOR(pg_catalog.||) ',') OPERATOR(pg_catalog.||) actor, true) IS NOT NULL;
 
 -- actor returns the claim made for this statement and table, or NULL (an 'unattributed' change). One SQL
 -- expression, inlined into the trigger functions.
 CREATE FUNCTION {{.S}}.actor(target text) RETURNS {{.S}}.claimed LANGUAGE sql STABLE
-RETURN CASE WHEN pg_catalog.starts_with(pg_catalog.current_setting('auditrepo.claim', true), {{.S}}.claim_prefix(target))
+RETURN CASE WHEN pg_catalog.starts_with(pg_catalog.current_setting('auditrepo.claim', true), {{.CS}}.claim_prefix(target))
 	THEN pg_catalog.current_setting('auditrepo.claim', true)::{{.S}}.claimed END;
 
 -- Refuses TRUNCATE on audited tables: no audit row could describe it.
@@ -371,14 +383,15 @@ REVOKE USAGE ON TYPE {{.S}}.{{ident .WritesView}} FROM PUBLIC;
 RESET ROLE;
 REVOKE ALL ON ALL TABLES IN SCHEMA {{.S}} FROM PUBLIC;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA {{.S}} FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION {{.S}}.claim(text, text, text), {{.S}}.claim_prefix(text), {{.S}}.claim_field(text) TO {{ident .App}};
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA {{.CS}} FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION {{.CS}}.claim(text, text, text), {{.CS}}.claim_prefix(text), {{.CS}}.claim_field(text) TO {{ident .App}};
 -- The trigger functions' role adds audit rows and reads its statement's claim, nothing more: it cannot change,
 -- remove or read a row, nor set the columns that are the server's facts (the row's id, time, transaction, session
 -- role and client address): a row added by code of another role's that reached a trigger function
 -- still says when, in which transaction and in whose session it was written. It inserts through the view of the
 -- other columns (see WritesView in package auditschema), which the audit role owns.
 GRANT INSERT ON {{.S}}.{{ident .WritesView}} TO {{ident .Writer}};
-GRANT EXECUTE ON FUNCTION {{.S}}.actor(text), {{.S}}.claim_prefix(text), {{.S}}.claim_field(text) TO {{ident .Writer}};
+GRANT EXECUTE ON FUNCTION {{.S}}.actor(text), {{.CS}}.claim_prefix(text), {{.CS}}.claim_field(text) TO {{ident .Writer}};
 GRANT EXECUTE ON FUNCTION {{.S}}.maintain(integer) TO {{ident .Owner}};
 GRANT SELECT ON {{.S}}.{{.T}}, {{.S}}.ddl_log, {{.S}}.schema_version, {{.S}}.audited_tables TO {{ident .Reviewer}};
 GRANT SELECT ON {{.S}}.{{.T}} TO {{ident .Sealer}};

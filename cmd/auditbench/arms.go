@@ -100,7 +100,7 @@ type client struct {
 	r    *repo.AppointmentRepo
 	actx context.Context // carries the actor (used by the audited repository only)
 	// ctxActor is the actor as the peers' triggers read it from the setting auditbench.actor, one JSON
-	// object in the form auditrepo.claim stores (k, a, i, u, r, m), per method.
+	// object in the form auditrepo_claim.claim stores (k, a, i, u, r, m), per method.
 	ctxActor [nOps + 1]string
 }
 
@@ -116,7 +116,7 @@ func newClient(ctx context.Context, a *arm, conn *pgx.Conn) *client {
 const opBulk = nOps
 
 // actorJSON is what the peers set before each write: the actor's fields as one JSON object, the same keys and
-// values auditrepo.claim stores, so the peers' triggers write the same actor columns as the audited arm's.
+// values auditrepo_claim.claim stores, so the peers' triggers write the same actor columns as the audited arm's.
 func actorJSON(a audit.Actor, method string) string {
 	m := map[string]any{"k": string(a.Kind), "a": a.UserID, "u": a.UserAgent, "r": a.RequestID, "m": method}
 	if a.IP.IsValid() {

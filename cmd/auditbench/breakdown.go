@@ -139,15 +139,15 @@ func (b *bench) breakdown(ctx context.Context) error {
 			return errCanceled
 		}
 	}
-	claimNow := "PERFORM auditrepo.claim(" + claimArgs + ")"
+	claimNow := "PERFORM auditrepo_claim.claim(" + claimArgs + ")"
 	calls := []struct{ label, pre, call string }{
 		{"empty loop (PERFORM 1)", "NULL", "PERFORM 1"},
 		{"plpgsql function, plain", "NULL", "PERFORM bd.f_plain()"},
 		{"  SECURITY DEFINER", "NULL", "PERFORM bd.f_secdef()"},
 		{"  SET search_path", "NULL", "PERFORM bd.f_set()"},
 		{"  SECURITY DEFINER + SET search_path", "NULL", "PERFORM bd.f_both()"},
-		{"auditrepo.claim_prefix (inlined SQL)", "NULL", "PERFORM auditrepo.claim_prefix('appointments')"},
-		{"auditrepo.claim (inlined SQL)", "NULL", claimNow},
+		{"auditrepo_claim.claim_prefix (inlined SQL)", "NULL", "PERFORM auditrepo_claim.claim_prefix('appointments')"},
+		{"auditrepo_claim.claim (inlined SQL)", "NULL", claimNow},
 		{"auditrepo.actor, no claim", "PERFORM set_config('auditrepo.claim', '', true)", "PERFORM auditrepo.actor('appointments')"},
 		{"auditrepo.actor, claim (its row parsed)", claimNow, "PERFORM auditrepo.actor('appointments')"},
 		{"peers: current_setting(...)::jsonb", "PERFORM set_config('auditbench.actor', " + sqltext.Literal(actorJSON(a, "AppointmentRepo.Update")) + ", true)",

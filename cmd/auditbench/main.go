@@ -1,5 +1,5 @@
 // Command auditbench measures what auditing costs: the generated audited repositories (sqlc's statement with
-// auditrepo.claim as one more condition, SECURITY DEFINER statement triggers writing the audit rows) against the raw sqlc queries they
+// auditrepo_claim.claim as one more condition, SECURITY DEFINER statement triggers writing the audit rows) against the raw sqlc queries they
 // wrap, against the floor (the same trigger without the claim and the security machinery), and against the
 // usual alternatives, a trigger reading its actor from a setting (the way pghistory does it) and a row trigger.
 //
@@ -33,7 +33,7 @@
 // is LIKE auditrepo.audit_log INCLUDING ALL with the same partitions.
 //
 // With -breakdown N it also times, on the server, where the audited path's time goes beyond the floor's and
-// what cheaper variants of auditrepo.claim/actor/claim_prefix would save (breakdown.go).
+// what cheaper variants of auditrepo_claim.claim, auditrepo.actor, auditrepo_claim.claim_prefix would save (breakdown.go).
 package main
 
 import (

@@ -640,7 +640,7 @@ var verifyArms = []armKind{armAudited, armFloor, armBest, armNaive}
 // verify checks that the floor, the peers and the audited arm write byte-identical audit rows for the same
 // changes, apart from the actor columns: in ONE transaction (so now(), and with it updated_at and the server
 // facts, are the same for all) each arm runs the same sample of changes on its own table, each as its arm
-// writes (the audited arm's statements with auditrepo.claim as a condition, the peers' after setting
+// writes (the audited arm's statements with auditrepo_claim.claim as a condition, the peers' after setting
 // auditbench.actor):
 // inserts (every 50th row of raw.appointments, seeded or created by the run), multi-row updates of PHI
 // fields, a patient move, a change of nonphi fields only and a change of nothing (both: no rows), deletes. It compares digests of the audit rows, then
@@ -670,7 +670,7 @@ func (b *bench) verify(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	claim := " AND (SELECT auditrepo.claim(" + actor + ", 'appointments', 'auditbench.verify'))"
+	claim := " AND (SELECT auditrepo_claim.claim(" + actor + ", 'appointments', 'auditbench.verify'))"
 	for _, k := range verifyArms {
 		table := armSchemas[k] + ".appointments"
 		if k == armBest || k == armNaive {

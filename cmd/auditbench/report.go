@@ -173,7 +173,7 @@ func (b *bench) report() {
     each connects as the application role, as an application would, so every arm passes privilege checks):
     raw        sqlc's query, no triggers (schema raw)
     audited    the generated repository (repo.AppointmentRepo) on the public tables: sqlc's statement with
-               auditrepo.claim as a condition, the SECURITY DEFINER statement triggers writing auditrepo.audit_log
+               auditrepo_claim.claim as a condition, the SECURITY DEFINER statement triggers writing auditrepo.audit_log
     floor      sqlc's query + a plain AFTER statement trigger (not SECURITY DEFINER, no pinned search_path, no
                claim, actor columns NULL) derived from pg_get_functiondef of the generated function: the same
                audit row (schema floor)

@@ -119,7 +119,7 @@ func TestModelsSQLChecksTheTables(t *testing.T) {
 	}
 	// The roles it checks against are those the schema granted maintain() and claim(): granted to two roles (or
 	// none), they cannot be told, and it refuses rather than check against neither.
-	if _, err := d.Super.Exec(ctx, "GRANT EXECUTE ON FUNCTION auditrepo.claim(text, text, text) TO auditrepo_reviewer"); err != nil {
+	if _, err := d.Super.Exec(ctx, "GRANT EXECUTE ON FUNCTION auditrepo_claim.claim(text, text, text) TO auditrepo_reviewer"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := d.Super.Exec(ctx, repo.AuditModels.SQL); pgtest.SQLState(err) != "55000" || !strings.Contains(err.Error(), "roles cannot be told") {

@@ -71,7 +71,7 @@ func TestDemoFailsForTheOwner(t *testing.T) {
 	d := testdb.New(t)
 	var out bytes.Buffer
 	err := run(t.Context(), &out, d.Owner, d.Reviewer)
-	if err == nil || !strings.Contains(err.Error(), "permission denied for function claim") {
+	if err == nil || !strings.Contains(err.Error(), "permission denied for schema auditrepo_claim") {
 		t.Fatalf("demo as the owner: %v, want the claim refused\n%s", err, out.String())
 	}
 }

@@ -22,7 +22,7 @@ func NewAppointmentRepo(db audit.DBTX, opts ...audit.Option) *AppointmentRepo {
 }
 
 const auditedCancelScheduledAppointments = `UPDATE appointments SET status = 'cancelled', updated_at = now()
-WHERE (patient_id = $1 AND status = 'scheduled') AND (SELECT auditrepo.claim_public_appointments($2, 'AppointmentRepo.CancelScheduled'))
+WHERE (patient_id = $1 AND status = 'scheduled') AND (SELECT auditrepo_claim.claim_public_appointments($2, 'AppointmentRepo.CancelScheduled'))
 RETURNING id, patient_id, dentist_id, clinic_id, date, time, type, status, notes, updated_at`
 
 // CancelScheduled runs sqlc's CancelScheduledAppointments (queries/appointments.sql:23) under its actor's claim;
@@ -36,7 +36,7 @@ func (r *AppointmentRepo) CancelScheduled(ctx context.Context, patientID int64) 
 
 const auditedCreateAppointment = `INSERT INTO appointments (patient_id, dentist_id, clinic_id, date, time, type, status, notes)
 SELECT $1, $2, $3, $4, $5, $6, $7, $8
-WHERE auditrepo.claim_public_appointments($9, 'AppointmentRepo.Create')
+WHERE auditrepo_claim.claim_public_appointments($9, 'AppointmentRepo.Create')
 RETURNING id, patient_id, dentist_id, clinic_id, date, time, type, status, notes, updated_at`
 
 // Create runs sqlc's CreateAppointment (queries/appointments.sql:4) under its actor's claim;
@@ -50,7 +50,7 @@ func (r *AppointmentRepo) Create(ctx context.Context, arg db.CreateAppointmentPa
 const auditedCreateAppointmentMany = `INSERT INTO appointments (patient_id, dentist_id, clinic_id, date, time, type, status, notes)
 SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4, ar_in.p5, ar_in.p6, ar_in.p7, ar_in.p8
 FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::date[], $5::time[], $6::text[], $7::text[], $8::text[]) AS ar_in(p1, p2, p3, p4, p5, p6, p7, p8)
-WHERE (SELECT auditrepo.claim_public_appointments($9, 'AppointmentRepo.CreateMany'))
+WHERE (SELECT auditrepo_claim.claim_public_appointments($9, 'AppointmentRepo.CreateMany'))
 RETURNING id, patient_id, dentist_id, clinic_id, date, time, type, status, notes, updated_at`
 
 // CreateMany runs sqlc's CreateAppointment for every element of args in one statement, with one CREATE audit row
@@ -83,7 +83,7 @@ func (r *AppointmentRepo) CreateMany(ctx context.Context, args []db.CreateAppoin
 	return res, call.Err(err)
 }
 
-const auditedDeleteAppointment = `DELETE FROM appointments WHERE (id = $1) AND auditrepo.claim_public_appointments($2, 'AppointmentRepo.Delete')`
+const auditedDeleteAppointment = `DELETE FROM appointments WHERE (id = $1) AND auditrepo_claim.claim_public_appointments($2, 'AppointmentRepo.Delete')`
 
 // Delete runs sqlc's DeleteAppointment (queries/appointments.sql:19) under its actor's claim;
 // the audit triggers of appointments record each row it changes, in the same statement.
@@ -96,7 +96,7 @@ func (r *AppointmentRepo) Delete(ctx context.Context, id int64) error {
 const auditedUpdateAppointment = `UPDATE appointments
 SET patient_id = $2, dentist_id = $3, clinic_id = $4, date = $5, time = $6, type = $7, status = $8,
     notes = $9, updated_at = now()
-WHERE (id = $1) AND auditrepo.claim_public_appointments($10, 'AppointmentRepo.Update')
+WHERE (id = $1) AND auditrepo_claim.claim_public_appointments($10, 'AppointmentRepo.Update')
 RETURNING id, patient_id, dentist_id, clinic_id, date, time, type, status, notes, updated_at`
 
 // Update runs sqlc's UpdateAppointment (queries/appointments.sql:9) under its actor's claim;
@@ -108,7 +108,7 @@ func (r *AppointmentRepo) Update(ctx context.Context, arg db.UpdateAppointmentPa
 	return res, call.Err(err)
 }
 
-const auditedUpdateAppointmentStatus = `UPDATE appointments SET status = $2, updated_at = now() WHERE (id = $1) AND auditrepo.claim_public_appointments($3, 'AppointmentRepo.UpdateStatus') RETURNING id, patient_id, dentist_id, clinic_id, date, time, type, status, notes, updated_at`
+const auditedUpdateAppointmentStatus = `UPDATE appointments SET status = $2, updated_at = now() WHERE (id = $1) AND auditrepo_claim.claim_public_appointments($3, 'AppointmentRepo.UpdateStatus') RETURNING id, patient_id, dentist_id, clinic_id, date, time, type, status, notes, updated_at`
 
 // UpdateStatus runs sqlc's UpdateAppointmentStatus (queries/appointments.sql:16) under its actor's claim;
 // the audit triggers of appointments record each row it changes, in the same statement.

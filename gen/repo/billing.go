@@ -22,7 +22,7 @@ func NewBillingRepo(db audit.DBTX, opts ...audit.Option) *BillingRepo {
 }
 
 const auditedCreateBilling = `INSERT INTO billings (patient_id, amount, status, description) SELECT $1, $2, $3, $4
-WHERE auditrepo.claim_public_billings($5, 'BillingRepo.Create') RETURNING id, patient_id, amount, status, description, updated_at`
+WHERE auditrepo_claim.claim_public_billings($5, 'BillingRepo.Create') RETURNING id, patient_id, amount, status, description, updated_at`
 
 // Create runs sqlc's CreateBilling (queries/billings.sql:1) under its actor's claim;
 // the audit triggers of billings record each row it changes, in the same statement.
@@ -34,7 +34,7 @@ func (r *BillingRepo) Create(ctx context.Context, arg db.CreateBillingParams) (d
 
 const auditedCreateBillingMany = `INSERT INTO billings (patient_id, amount, status, description) SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4
 FROM unnest($1::bigint[], $2::numeric[], $3::text[], $4::text[]) AS ar_in(p1, p2, p3, p4)
-WHERE (SELECT auditrepo.claim_public_billings($5, 'BillingRepo.CreateMany')) RETURNING id, patient_id, amount, status, description, updated_at`
+WHERE (SELECT auditrepo_claim.claim_public_billings($5, 'BillingRepo.CreateMany')) RETURNING id, patient_id, amount, status, description, updated_at`
 
 // CreateMany runs sqlc's CreateBilling for every element of args in one statement, with one CREATE audit row
 // per record. Records come back in the order of args.
@@ -58,7 +58,7 @@ func (r *BillingRepo) CreateMany(ctx context.Context, args []db.CreateBillingPar
 	return res, call.Err(err)
 }
 
-const auditedDeleteBilling = `DELETE FROM billings WHERE (id = $1) AND auditrepo.claim_public_billings($2, 'BillingRepo.Delete')`
+const auditedDeleteBilling = `DELETE FROM billings WHERE (id = $1) AND auditrepo_claim.claim_public_billings($2, 'BillingRepo.Delete')`
 
 // Delete runs sqlc's DeleteBilling (queries/billings.sql:10) under its actor's claim;
 // the audit triggers of billings record each row it changes, in the same statement.
@@ -70,7 +70,7 @@ func (r *BillingRepo) Delete(ctx context.Context, id int64) error {
 
 const auditedUpdateBilling = `UPDATE billings
 SET patient_id = $2, amount = $3, status = $4, description = $5, updated_at = now()
-WHERE (id = $1) AND auditrepo.claim_public_billings($6, 'BillingRepo.Update')
+WHERE (id = $1) AND auditrepo_claim.claim_public_billings($6, 'BillingRepo.Update')
 RETURNING id, patient_id, amount, status, description, updated_at`
 
 // Update runs sqlc's UpdateBilling (queries/billings.sql:4) under its actor's claim;

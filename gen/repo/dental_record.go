@@ -22,7 +22,7 @@ func NewDentalRecordRepo(db audit.DBTX, opts ...audit.Option) *DentalRecordRepo 
 
 const auditedCreateDentalRecord = `INSERT INTO dental_records (patient_id, dentist_id, diagnosis, treatment, notes)
 SELECT $1, $2, $3, $4, $5
-WHERE auditrepo.claim_public_dental_records($6, 'DentalRecordRepo.Create')
+WHERE auditrepo_claim.claim_public_dental_records($6, 'DentalRecordRepo.Create')
 RETURNING id, patient_id, dentist_id, diagnosis, treatment, notes, created_at, updated_at`
 
 // Create runs sqlc's CreateDentalRecord (queries/dental_records.sql:1) under its actor's claim;
@@ -36,7 +36,7 @@ func (r *DentalRecordRepo) Create(ctx context.Context, arg db.CreateDentalRecord
 const auditedCreateDentalRecordMany = `INSERT INTO dental_records (patient_id, dentist_id, diagnosis, treatment, notes)
 SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4, ar_in.p5
 FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[]) AS ar_in(p1, p2, p3, p4, p5)
-WHERE (SELECT auditrepo.claim_public_dental_records($6, 'DentalRecordRepo.CreateMany'))
+WHERE (SELECT auditrepo_claim.claim_public_dental_records($6, 'DentalRecordRepo.CreateMany'))
 RETURNING id, patient_id, dentist_id, diagnosis, treatment, notes, created_at, updated_at`
 
 // CreateMany runs sqlc's CreateDentalRecord for every element of args in one statement, with one CREATE audit row
@@ -63,7 +63,7 @@ func (r *DentalRecordRepo) CreateMany(ctx context.Context, args []db.CreateDenta
 	return res, call.Err(err)
 }
 
-const auditedDeleteDentalRecord = `DELETE FROM dental_records WHERE (id = $1) AND auditrepo.claim_public_dental_records($2, 'DentalRecordRepo.Delete')`
+const auditedDeleteDentalRecord = `DELETE FROM dental_records WHERE (id = $1) AND auditrepo_claim.claim_public_dental_records($2, 'DentalRecordRepo.Delete')`
 
 // Delete runs sqlc's DeleteDentalRecord (queries/dental_records.sql:12) under its actor's claim;
 // the audit triggers of dental_records record each row it changes, in the same statement.
@@ -75,7 +75,7 @@ func (r *DentalRecordRepo) Delete(ctx context.Context, id int64) error {
 
 const auditedUpdateDentalRecord = `UPDATE dental_records
 SET patient_id = $2, dentist_id = $3, diagnosis = $4, treatment = $5, notes = $6, updated_at = now()
-WHERE (id = $1) AND auditrepo.claim_public_dental_records($7, 'DentalRecordRepo.Update')
+WHERE (id = $1) AND auditrepo_claim.claim_public_dental_records($7, 'DentalRecordRepo.Update')
 RETURNING id, patient_id, dentist_id, diagnosis, treatment, notes, created_at, updated_at`
 
 // Update runs sqlc's UpdateDentalRecord (queries/dental_records.sql:6) under its actor's claim;

@@ -22,7 +22,7 @@ func NewDocumentRepo(db audit.DBTX, opts ...audit.Option) *DocumentRepo {
 
 const auditedCreateDocument = `INSERT INTO documents (patient_id, document_type, filename, storage_path)
 SELECT $1, $2, $3, $4
-WHERE auditrepo.claim_public_documents($5, 'DocumentRepo.Create')
+WHERE auditrepo_claim.claim_public_documents($5, 'DocumentRepo.Create')
 RETURNING id, patient_id, document_type, filename, storage_path, uploaded_at`
 
 // Create runs sqlc's CreateDocument (queries/documents.sql:1) under its actor's claim;
@@ -36,7 +36,7 @@ func (r *DocumentRepo) Create(ctx context.Context, arg db.CreateDocumentParams) 
 const auditedCreateDocumentMany = `INSERT INTO documents (patient_id, document_type, filename, storage_path)
 SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4
 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS ar_in(p1, p2, p3, p4)
-WHERE (SELECT auditrepo.claim_public_documents($5, 'DocumentRepo.CreateMany'))
+WHERE (SELECT auditrepo_claim.claim_public_documents($5, 'DocumentRepo.CreateMany'))
 RETURNING id, patient_id, document_type, filename, storage_path, uploaded_at`
 
 // CreateMany runs sqlc's CreateDocument for every element of args in one statement, with one CREATE audit row
@@ -61,7 +61,7 @@ func (r *DocumentRepo) CreateMany(ctx context.Context, args []db.CreateDocumentP
 	return res, call.Err(err)
 }
 
-const auditedDeleteDocument = `DELETE FROM documents WHERE (id = $1) AND auditrepo.claim_public_documents($2, 'DocumentRepo.Delete')`
+const auditedDeleteDocument = `DELETE FROM documents WHERE (id = $1) AND auditrepo_claim.claim_public_documents($2, 'DocumentRepo.Delete')`
 
 // Delete runs sqlc's DeleteDocument (queries/documents.sql:11) under its actor's claim;
 // the audit triggers of documents record each row it changes, in the same statement.
@@ -72,7 +72,7 @@ func (r *DocumentRepo) Delete(ctx context.Context, id int64) error {
 }
 
 const auditedUpdateDocument = `UPDATE documents SET patient_id = $2, document_type = $3, filename = $4, storage_path = $5
-WHERE (id = $1) AND auditrepo.claim_public_documents($6, 'DocumentRepo.Update')
+WHERE (id = $1) AND auditrepo_claim.claim_public_documents($6, 'DocumentRepo.Update')
 RETURNING id, patient_id, document_type, filename, storage_path, uploaded_at`
 
 // Update runs sqlc's UpdateDocument (queries/documents.sql:6) under its actor's claim;

@@ -32,8 +32,8 @@ const auditSQL = `-- The audit triggers of these models: the only writers of the
 -- a kind other than user, system or unknown, refuses the statement; so does a claim without a kind, whose audit
 -- rows the audit table refuses (actor_kind NOT NULL). The functions are SECURITY DEFINER, owned by
 -- auditrepo_writer, which may add audit rows and nothing more: code of another role's that reached them (a cast's
--- function, say) could not change or remove a row; the tables' claim functions and audited_tables are
--- auditrepo_audit's, which owns the audit schema. TRUNCATE, which no audit row could describe, is refused.
+-- function, say) could not change or remove a row; the tables' claim functions (in auditrepo_claim) and
+-- audited_tables are auditrepo_audit's, which owns the audit schema and the claim functions' schema. TRUNCATE, which no audit row could describe, is refused.
 -- Run it after the migrations, in one transaction (auditschema.InstallModels does; psql -1): run statement by
 -- statement, a failure after its first block leaves a CREATEROLE installer a member of the audit and writer roles
 -- (see the README). It replaces what a previous run installed. It pins the session's search_path until its end
@@ -67,10 +67,16 @@ BEGIN
 		WHERE k.relnamespace = 'auditrepo'::pg_catalog.regnamespace AND k.relname = 'schema_version' AND (k.relkind <> 'r' OR k.relowner <> 'auditrepo_audit'::pg_catalog.regrole)
 		LIMIT 1;
 	END IF;
+	-- The tables' claim functions go in the claim functions' schema, which every repository statement calls
+	-- into: it too must be the audit role's (another role's could drop and replace them).
+	SELECT pg_catalog.pg_get_userbyid(n.nspowner) INTO owner FROM pg_catalog.pg_namespace n WHERE n.nspname = 'auditrepo_claim';
+	IF bad IS NULL AND owner <> 'auditrepo_audit' THEN
+		bad := pg_catalog.format('schema %s is owned by %s, not by the audit role %s', 'auditrepo_claim', owner, 'auditrepo_audit');
+	END IF;
 	IF bad IS NOT NULL THEN
 		RAISE EXCEPTION '%: it is no audit schema installed with these names, and nothing in it was called; nothing was installed', bad
 			USING ERRCODE = 'insufficient_privilege',
-			HINT = pg_catalog.format('If the audit schema was installed with another audit role, generate the models with that -audit-role. Else, as a superuser, DROP SCHEMA %I CASCADE and install the audit schema (see the README''s Upgrading).', 'auditrepo');
+			HINT = pg_catalog.format('If the audit schema was installed with another audit role, generate the models with that -audit-role. Else, as a superuser, DROP SCHEMA IF EXISTS %I, %I CASCADE and install the audit schema (see the README''s Upgrading).', 'auditrepo', 'auditrepo_claim');
 	END IF;
 	-- A CREATEROLE installer becomes a member of the audit and writer roles for this SQL only (REVOKEd at its end).
 	-- The checks, which need the audit role (check_models is its), run in this same statement: run statement by
@@ -80,7 +86,7 @@ BEGIN
 	END IF;
 -- Installing these triggers requires the audit schema's revision they were generated for, and of their tables what
 -- auditschema.InstallModels checks first: for installs that run this SQL alone, check_models refuses, naming the fix.
-PERFORM "auditrepo".check_models('1e7e246e54adacc7a9f1cf26b1aae78cc9bd8a1b0edacbffd4574ab9124030a1', '[
+PERFORM "auditrepo".check_models('43c4fb620c4ea41f5d0bccdf44edb95f6ef5837425141b6d0bf7abcd1dae0adc', '[
 	{"name":"public.users","columns":["id","username","email","password","auth_token","user_type","role","first_name","last_name","last_login","updated_at"]},
 	{"name":"public.appointments","columns":["id","patient_id","dentist_id","clinic_id","date","time","type","status","notes","updated_at"],"refs":[{"from":"public.appointments","column":"patient_id","to":"public.users"}]},
 	{"name":"public.dental_records","columns":["id","patient_id","dentist_id","diagnosis","treatment","notes","created_at","updated_at"],"refs":[{"from":"public.dental_records","column":"patient_id","to":"public.users"}]},
@@ -544,9 +550,9 @@ REVOKE ALL ON FUNCTION auditrepo.audit_public_patient_intake_forms() FROM PUBLIC
 SET ROLE auditrepo_audit;
 -- The table's repository statements claim through this, installed with its triggers: one run where they are not
 -- fails, instead of writing no audit row. It may be called by whoever may call claim().
-CREATE OR REPLACE FUNCTION auditrepo.claim_public_users(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
-RETURN auditrepo.claim(actor, 'users', method);
-SELECT auditrepo.grant_claim('auditrepo.claim_public_users(text, text)');
+CREATE OR REPLACE FUNCTION auditrepo_claim.claim_public_users(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
+RETURN auditrepo_claim.claim(actor, 'users', method);
+SELECT auditrepo.grant_claim('auditrepo_claim.claim_public_users(text, text)');
 INSERT INTO auditrepo.audited_tables
 SELECT t, 'auditrepo.audit_public_users()'::regprocedure, auditrepo.relation_name(t), auditrepo.relation_layout(t),
 	ARRAY[]::text[],
@@ -556,9 +562,9 @@ ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layo
 	refs = EXCLUDED.refs;
 -- The table's repository statements claim through this, installed with its triggers: one run where they are not
 -- fails, instead of writing no audit row. It may be called by whoever may call claim().
-CREATE OR REPLACE FUNCTION auditrepo.claim_public_appointments(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
-RETURN auditrepo.claim(actor, 'appointments', method);
-SELECT auditrepo.grant_claim('auditrepo.claim_public_appointments(text, text)');
+CREATE OR REPLACE FUNCTION auditrepo_claim.claim_public_appointments(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
+RETURN auditrepo_claim.claim(actor, 'appointments', method);
+SELECT auditrepo.grant_claim('auditrepo_claim.claim_public_appointments(text, text)');
 INSERT INTO auditrepo.audited_tables
 SELECT t, 'auditrepo.audit_public_appointments()'::regprocedure, auditrepo.relation_name(t), auditrepo.relation_layout(t),
 	ARRAY[auditrepo.relation_name('public.invoices'::regclass)]::text[],
@@ -568,9 +574,9 @@ ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layo
 	refs = EXCLUDED.refs;
 -- The table's repository statements claim through this, installed with its triggers: one run where they are not
 -- fails, instead of writing no audit row. It may be called by whoever may call claim().
-CREATE OR REPLACE FUNCTION auditrepo.claim_public_dental_records(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
-RETURN auditrepo.claim(actor, 'dental_records', method);
-SELECT auditrepo.grant_claim('auditrepo.claim_public_dental_records(text, text)');
+CREATE OR REPLACE FUNCTION auditrepo_claim.claim_public_dental_records(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
+RETURN auditrepo_claim.claim(actor, 'dental_records', method);
+SELECT auditrepo.grant_claim('auditrepo_claim.claim_public_dental_records(text, text)');
 INSERT INTO auditrepo.audited_tables
 SELECT t, 'auditrepo.audit_public_dental_records()'::regprocedure, auditrepo.relation_name(t), auditrepo.relation_layout(t),
 	ARRAY[]::text[],
@@ -580,9 +586,9 @@ ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layo
 	refs = EXCLUDED.refs;
 -- The table's repository statements claim through this, installed with its triggers: one run where they are not
 -- fails, instead of writing no audit row. It may be called by whoever may call claim().
-CREATE OR REPLACE FUNCTION auditrepo.claim_public_billings(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
-RETURN auditrepo.claim(actor, 'billings', method);
-SELECT auditrepo.grant_claim('auditrepo.claim_public_billings(text, text)');
+CREATE OR REPLACE FUNCTION auditrepo_claim.claim_public_billings(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
+RETURN auditrepo_claim.claim(actor, 'billings', method);
+SELECT auditrepo.grant_claim('auditrepo_claim.claim_public_billings(text, text)');
 INSERT INTO auditrepo.audited_tables
 SELECT t, 'auditrepo.audit_public_billings()'::regprocedure, auditrepo.relation_name(t), auditrepo.relation_layout(t),
 	ARRAY[]::text[],
@@ -592,9 +598,9 @@ ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layo
 	refs = EXCLUDED.refs;
 -- The table's repository statements claim through this, installed with its triggers: one run where they are not
 -- fails, instead of writing no audit row. It may be called by whoever may call claim().
-CREATE OR REPLACE FUNCTION auditrepo.claim_public_invoices(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
-RETURN auditrepo.claim(actor, 'invoices', method);
-SELECT auditrepo.grant_claim('auditrepo.claim_public_invoices(text, text)');
+CREATE OR REPLACE FUNCTION auditrepo_claim.claim_public_invoices(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
+RETURN auditrepo_claim.claim(actor, 'invoices', method);
+SELECT auditrepo.grant_claim('auditrepo_claim.claim_public_invoices(text, text)');
 INSERT INTO auditrepo.audited_tables
 SELECT t, 'auditrepo.audit_public_invoices()'::regprocedure, auditrepo.relation_name(t), auditrepo.relation_layout(t),
 	ARRAY[auditrepo.relation_name('public.appointments'::regclass)]::text[],
@@ -604,9 +610,9 @@ ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layo
 	refs = EXCLUDED.refs;
 -- The table's repository statements claim through this, installed with its triggers: one run where they are not
 -- fails, instead of writing no audit row. It may be called by whoever may call claim().
-CREATE OR REPLACE FUNCTION auditrepo.claim_public_treatment_plans(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
-RETURN auditrepo.claim(actor, 'treatment_plans', method);
-SELECT auditrepo.grant_claim('auditrepo.claim_public_treatment_plans(text, text)');
+CREATE OR REPLACE FUNCTION auditrepo_claim.claim_public_treatment_plans(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
+RETURN auditrepo_claim.claim(actor, 'treatment_plans', method);
+SELECT auditrepo.grant_claim('auditrepo_claim.claim_public_treatment_plans(text, text)');
 INSERT INTO auditrepo.audited_tables
 SELECT t, 'auditrepo.audit_public_treatment_plans()'::regprocedure, auditrepo.relation_name(t), auditrepo.relation_layout(t),
 	ARRAY[]::text[],
@@ -616,9 +622,9 @@ ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layo
 	refs = EXCLUDED.refs;
 -- The table's repository statements claim through this, installed with its triggers: one run where they are not
 -- fails, instead of writing no audit row. It may be called by whoever may call claim().
-CREATE OR REPLACE FUNCTION auditrepo.claim_public_documents(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
-RETURN auditrepo.claim(actor, 'documents', method);
-SELECT auditrepo.grant_claim('auditrepo.claim_public_documents(text, text)');
+CREATE OR REPLACE FUNCTION auditrepo_claim.claim_public_documents(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
+RETURN auditrepo_claim.claim(actor, 'documents', method);
+SELECT auditrepo.grant_claim('auditrepo_claim.claim_public_documents(text, text)');
 INSERT INTO auditrepo.audited_tables
 SELECT t, 'auditrepo.audit_public_documents()'::regprocedure, auditrepo.relation_name(t), auditrepo.relation_layout(t),
 	ARRAY[]::text[],
@@ -628,9 +634,9 @@ ON CONFLICT (tbl) DO UPDATE SET func = EXCLUDED.func, name = EXCLUDED.name, layo
 	refs = EXCLUDED.refs;
 -- The table's repository statements claim through this, installed with its triggers: one run where they are not
 -- fails, instead of writing no audit row. It may be called by whoever may call claim().
-CREATE OR REPLACE FUNCTION auditrepo.claim_public_patient_intake_forms(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
-RETURN auditrepo.claim(actor, 'patient_intake_forms', method);
-SELECT auditrepo.grant_claim('auditrepo.claim_public_patient_intake_forms(text, text)');
+CREATE OR REPLACE FUNCTION auditrepo_claim.claim_public_patient_intake_forms(actor text, method text) RETURNS boolean LANGUAGE sql VOLATILE
+RETURN auditrepo_claim.claim(actor, 'patient_intake_forms', method);
+SELECT auditrepo.grant_claim('auditrepo_claim.claim_public_patient_intake_forms(text, text)');
 INSERT INTO auditrepo.audited_tables
 SELECT t, 'auditrepo.audit_public_patient_intake_forms()'::regprocedure, auditrepo.relation_name(t), auditrepo.relation_layout(t),
 	ARRAY[]::text[],

@@ -22,7 +22,7 @@ func NewInvoiceRepo(db audit.DBTX, opts ...audit.Option) *InvoiceRepo {
 }
 
 const auditedCreateInvoice = `INSERT INTO invoices (appointment_id, amount, status, due_date) SELECT $1, $2, $3, $4
-WHERE auditrepo.claim_public_invoices($5, 'InvoiceRepo.Create') RETURNING id, appointment_id, amount, status, due_date, updated_at`
+WHERE auditrepo_claim.claim_public_invoices($5, 'InvoiceRepo.Create') RETURNING id, appointment_id, amount, status, due_date, updated_at`
 
 // Create runs sqlc's CreateInvoice (queries/invoices.sql:1) under its actor's claim;
 // the audit triggers of invoices record each row it changes, in the same statement.
@@ -34,7 +34,7 @@ func (r *InvoiceRepo) Create(ctx context.Context, arg db.CreateInvoiceParams) (d
 
 const auditedCreateInvoiceMany = `INSERT INTO invoices (appointment_id, amount, status, due_date) SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4
 FROM unnest($1::bigint[], $2::numeric[], $3::text[], $4::date[]) AS ar_in(p1, p2, p3, p4)
-WHERE (SELECT auditrepo.claim_public_invoices($5, 'InvoiceRepo.CreateMany')) RETURNING id, appointment_id, amount, status, due_date, updated_at`
+WHERE (SELECT auditrepo_claim.claim_public_invoices($5, 'InvoiceRepo.CreateMany')) RETURNING id, appointment_id, amount, status, due_date, updated_at`
 
 // CreateMany runs sqlc's CreateInvoice for every element of args in one statement, with one CREATE audit row
 // per record. Records come back in the order of args.
@@ -58,7 +58,7 @@ func (r *InvoiceRepo) CreateMany(ctx context.Context, args []db.CreateInvoicePar
 	return res, call.Err(err)
 }
 
-const auditedDeleteInvoice = `DELETE FROM invoices WHERE (id = $1) AND auditrepo.claim_public_invoices($2, 'InvoiceRepo.Delete')`
+const auditedDeleteInvoice = `DELETE FROM invoices WHERE (id = $1) AND auditrepo_claim.claim_public_invoices($2, 'InvoiceRepo.Delete')`
 
 // Delete runs sqlc's DeleteInvoice (queries/invoices.sql:10) under its actor's claim;
 // the audit triggers of invoices record each row it changes, in the same statement.
@@ -70,7 +70,7 @@ func (r *InvoiceRepo) Delete(ctx context.Context, id int64) error {
 
 const auditedUpdateInvoice = `UPDATE invoices
 SET appointment_id = $2, amount = $3, status = $4, due_date = $5, updated_at = now()
-WHERE (id = $1) AND auditrepo.claim_public_invoices($6, 'InvoiceRepo.Update')
+WHERE (id = $1) AND auditrepo_claim.claim_public_invoices($6, 'InvoiceRepo.Update')
 RETURNING id, appointment_id, amount, status, due_date, updated_at`
 
 // Update runs sqlc's UpdateInvoice (queries/invoices.sql:4) under its actor's claim;

@@ -25,7 +25,7 @@ const auditedCreatePatientIntakeForm = `INSERT INTO patient_intake_forms (
     patient_id, allergies, medications, medical_conditions, emergency_contact, emergency_phone,
     insurance_provider, insurance_policy, smoker, pregnant, signed_at
 ) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11
-WHERE auditrepo.claim_public_patient_intake_forms($12, 'PatientIntakeFormRepo.Create')
+WHERE auditrepo_claim.claim_public_patient_intake_forms($12, 'PatientIntakeFormRepo.Create')
 RETURNING id, patient_id, allergies, medications, medical_conditions, emergency_contact, emergency_phone, insurance_provider, insurance_policy, smoker, pregnant, signed_at, updated_at`
 
 // Create runs sqlc's CreatePatientIntakeForm (queries/patient_intake_forms.sql:1) under its actor's claim;
@@ -41,7 +41,7 @@ const auditedCreatePatientIntakeFormMany = `INSERT INTO patient_intake_forms (
     insurance_provider, insurance_policy, smoker, pregnant, signed_at
 ) SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4, ar_in.p5, ar_in.p6, ar_in.p7, ar_in.p8, ar_in.p9, ar_in.p10, ar_in.p11
 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::boolean[], $10::boolean[], $11::timestamptz[]) AS ar_in(p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11)
-WHERE (SELECT auditrepo.claim_public_patient_intake_forms($12, 'PatientIntakeFormRepo.CreateMany'))
+WHERE (SELECT auditrepo_claim.claim_public_patient_intake_forms($12, 'PatientIntakeFormRepo.CreateMany'))
 RETURNING id, patient_id, allergies, medications, medical_conditions, emergency_contact, emergency_phone, insurance_provider, insurance_policy, smoker, pregnant, signed_at, updated_at`
 
 // CreateMany runs sqlc's CreatePatientIntakeForm for every element of args in one statement, with one CREATE audit row
@@ -80,7 +80,7 @@ func (r *PatientIntakeFormRepo) CreateMany(ctx context.Context, args []db.Create
 	return res, call.Err(err)
 }
 
-const auditedDeletePatientIntakeForm = `DELETE FROM patient_intake_forms WHERE (id = $1) AND auditrepo.claim_public_patient_intake_forms($2, 'PatientIntakeFormRepo.Delete')`
+const auditedDeletePatientIntakeForm = `DELETE FROM patient_intake_forms WHERE (id = $1) AND auditrepo_claim.claim_public_patient_intake_forms($2, 'PatientIntakeFormRepo.Delete')`
 
 // Delete runs sqlc's DeletePatientIntakeForm (queries/patient_intake_forms.sql:16) under its actor's claim;
 // the audit triggers of patient_intake_forms record each row it changes, in the same statement.
@@ -94,7 +94,7 @@ const auditedUpdatePatientIntakeForm = `UPDATE patient_intake_forms
 SET allergies = $2, medications = $3, medical_conditions = $4, emergency_contact = $5,
     emergency_phone = $6, insurance_provider = $7, insurance_policy = $8, smoker = $9, pregnant = $10,
     signed_at = $11, updated_at = now()
-WHERE (id = $1) AND auditrepo.claim_public_patient_intake_forms($12, 'PatientIntakeFormRepo.Update')
+WHERE (id = $1) AND auditrepo_claim.claim_public_patient_intake_forms($12, 'PatientIntakeFormRepo.Update')
 RETURNING id, patient_id, allergies, medications, medical_conditions, emergency_contact, emergency_phone, insurance_provider, insurance_policy, smoker, pregnant, signed_at, updated_at`
 
 // Update runs sqlc's UpdatePatientIntakeForm (queries/patient_intake_forms.sql:8) under its actor's claim;

@@ -23,7 +23,7 @@ func NewTreatmentPlanRepo(db audit.DBTX, opts ...audit.Option) *TreatmentPlanRep
 
 const auditedCreateTreatmentPlan = `INSERT INTO treatment_plans (patient_id, dentist_id, title, description, status, estimated_cost)
 SELECT $1, $2, $3, $4, $5, $6
-WHERE auditrepo.claim_public_treatment_plans($7, 'TreatmentPlanRepo.Create')
+WHERE auditrepo_claim.claim_public_treatment_plans($7, 'TreatmentPlanRepo.Create')
 RETURNING id, patient_id, dentist_id, title, description, status, estimated_cost, updated_at`
 
 // Create runs sqlc's CreateTreatmentPlan (queries/treatment_plans.sql:1) under its actor's claim;
@@ -37,7 +37,7 @@ func (r *TreatmentPlanRepo) Create(ctx context.Context, arg db.CreateTreatmentPl
 const auditedCreateTreatmentPlanMany = `INSERT INTO treatment_plans (patient_id, dentist_id, title, description, status, estimated_cost)
 SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4, ar_in.p5, ar_in.p6
 FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::numeric[]) AS ar_in(p1, p2, p3, p4, p5, p6)
-WHERE (SELECT auditrepo.claim_public_treatment_plans($7, 'TreatmentPlanRepo.CreateMany'))
+WHERE (SELECT auditrepo_claim.claim_public_treatment_plans($7, 'TreatmentPlanRepo.CreateMany'))
 RETURNING id, patient_id, dentist_id, title, description, status, estimated_cost, updated_at`
 
 // CreateMany runs sqlc's CreateTreatmentPlan for every element of args in one statement, with one CREATE audit row
@@ -66,7 +66,7 @@ func (r *TreatmentPlanRepo) CreateMany(ctx context.Context, args []db.CreateTrea
 	return res, call.Err(err)
 }
 
-const auditedDeleteTreatmentPlan = `DELETE FROM treatment_plans WHERE (id = $1) AND auditrepo.claim_public_treatment_plans($2, 'TreatmentPlanRepo.Delete')`
+const auditedDeleteTreatmentPlan = `DELETE FROM treatment_plans WHERE (id = $1) AND auditrepo_claim.claim_public_treatment_plans($2, 'TreatmentPlanRepo.Delete')`
 
 // Delete runs sqlc's DeleteTreatmentPlan (queries/treatment_plans.sql:13) under its actor's claim;
 // the audit triggers of treatment_plans record each row it changes, in the same statement.
@@ -79,7 +79,7 @@ func (r *TreatmentPlanRepo) Delete(ctx context.Context, id int64) error {
 const auditedUpdateTreatmentPlan = `UPDATE treatment_plans
 SET patient_id = $2, dentist_id = $3, title = $4, description = $5, status = $6, estimated_cost = $7,
     updated_at = now()
-WHERE (id = $1) AND auditrepo.claim_public_treatment_plans($8, 'TreatmentPlanRepo.Update')
+WHERE (id = $1) AND auditrepo_claim.claim_public_treatment_plans($8, 'TreatmentPlanRepo.Update')
 RETURNING id, patient_id, dentist_id, title, description, status, estimated_cost, updated_at`
 
 // Update runs sqlc's UpdateTreatmentPlan (queries/treatment_plans.sql:6) under its actor's claim;

@@ -23,7 +23,7 @@ func NewUserRepo(db audit.DBTX, opts ...audit.Option) *UserRepo {
 
 const auditedCreateUser = `INSERT INTO users (username, email, password, auth_token, user_type, role, first_name, last_name)
 SELECT $1, $2, $3, $4, $5, $6, $7, $8
-WHERE auditrepo.claim_public_users($9, 'UserRepo.Create')
+WHERE auditrepo_claim.claim_public_users($9, 'UserRepo.Create')
 RETURNING id, username, email, password, auth_token, user_type, role, first_name, last_name, last_login, updated_at`
 
 // Create runs sqlc's CreateUser (queries/users.sql:4) under its actor's claim;
@@ -37,7 +37,7 @@ func (r *UserRepo) Create(ctx context.Context, arg db.CreateUserParams) (db.User
 const auditedCreateUserMany = `INSERT INTO users (username, email, password, auth_token, user_type, role, first_name, last_name)
 SELECT ar_in.p1, ar_in.p2, ar_in.p3, ar_in.p4, ar_in.p5, ar_in.p6, ar_in.p7, ar_in.p8
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) AS ar_in(p1, p2, p3, p4, p5, p6, p7, p8)
-WHERE (SELECT auditrepo.claim_public_users($9, 'UserRepo.CreateMany'))
+WHERE (SELECT auditrepo_claim.claim_public_users($9, 'UserRepo.CreateMany'))
 RETURNING id, username, email, password, auth_token, user_type, role, first_name, last_name, last_login, updated_at`
 
 // CreateMany runs sqlc's CreateUser for every element of args in one statement, with one CREATE audit row
@@ -70,7 +70,7 @@ func (r *UserRepo) CreateMany(ctx context.Context, args []db.CreateUserParams) (
 	return res, call.Err(err)
 }
 
-const auditedDeleteUser = `DELETE FROM users WHERE (id = $1) AND auditrepo.claim_public_users($2, 'UserRepo.Delete')`
+const auditedDeleteUser = `DELETE FROM users WHERE (id = $1) AND auditrepo_claim.claim_public_users($2, 'UserRepo.Delete')`
 
 // Delete runs sqlc's DeleteUser (queries/users.sql:21) under its actor's claim;
 // the audit triggers of users record each row it changes, in the same statement.
@@ -82,7 +82,7 @@ func (r *UserRepo) Delete(ctx context.Context, id int64) error {
 
 const auditedUpdateUser = `UPDATE users
 SET email = $2, user_type = $3, role = $4, first_name = $5, last_name = $6, updated_at = now()
-WHERE (id = $1) AND auditrepo.claim_public_users($7, 'UserRepo.Update')
+WHERE (id = $1) AND auditrepo_claim.claim_public_users($7, 'UserRepo.Update')
 RETURNING id, username, email, password, auth_token, user_type, role, first_name, last_name, last_login, updated_at`
 
 // Update runs sqlc's UpdateUser (queries/users.sql:9) under its actor's claim;
@@ -94,7 +94,7 @@ func (r *UserRepo) Update(ctx context.Context, arg db.UpdateUserParams) (db.User
 	return res, call.Err(err)
 }
 
-const auditedUpdateUserLastLogin = `UPDATE users SET last_login = $2 WHERE (id = $1) AND auditrepo.claim_public_users($3, 'UserRepo.UpdateLastLogin') RETURNING id, username, email, password, auth_token, user_type, role, first_name, last_name, last_login, updated_at`
+const auditedUpdateUserLastLogin = `UPDATE users SET last_login = $2 WHERE (id = $1) AND auditrepo_claim.claim_public_users($3, 'UserRepo.UpdateLastLogin') RETURNING id, username, email, password, auth_token, user_type, role, first_name, last_name, last_login, updated_at`
 
 // UpdateLastLogin runs sqlc's UpdateUserLastLogin (queries/users.sql:18) under its actor's claim;
 // the audit triggers of users record each row it changes, in the same statement.
@@ -105,7 +105,7 @@ func (r *UserRepo) UpdateLastLogin(ctx context.Context, arg db.UpdateUserLastLog
 	return res, call.Err(err)
 }
 
-const auditedUpdateUserPassword = `UPDATE users SET password = $2, auth_token = NULL, updated_at = now() WHERE (id = $1) AND auditrepo.claim_public_users($3, 'UserRepo.UpdatePassword') RETURNING id, username, email, password, auth_token, user_type, role, first_name, last_name, last_login, updated_at`
+const auditedUpdateUserPassword = `UPDATE users SET password = $2, auth_token = NULL, updated_at = now() WHERE (id = $1) AND auditrepo_claim.claim_public_users($3, 'UserRepo.UpdatePassword') RETURNING id, username, email, password, auth_token, user_type, role, first_name, last_name, last_login, updated_at`
 
 // UpdatePassword runs sqlc's UpdateUserPassword (queries/users.sql:15) under its actor's claim;
 // the audit triggers of users record each row it changes, in the same statement.

@@ -15,6 +15,7 @@ import (
 	"unicode"
 
 	"github.com/auditrepo/auditrepo/audit"
+	"github.com/auditrepo/auditrepo/auditschema"
 	"github.com/auditrepo/auditrepo/internal/diag"
 	"github.com/auditrepo/auditrepo/internal/load"
 	"github.com/auditrepo/auditrepo/internal/sqlparse"
@@ -27,6 +28,7 @@ import (
 func Build(in *load.Input, a Audit) (*Program, error) {
 	parsed, errs := tags.Parse(in.Models)
 	b := &builder{in: in, errs: errs, byTable: map[string]*Model{}, byFunc: map[string]*Model{}}
+	a.ClaimSchema = auditschema.Config{Schema: a.Schema}.ClaimSchema()
 	prog := &Program{SQLCPath: in.SQLC.PkgPath, SQLCName: in.SQLC.Name, DBArgument: in.DBArgument, Audit: a}
 	for _, t := range parsed {
 		prog.Models = append(prog.Models, b.model(t))

@@ -25,9 +25,12 @@ type Program struct {
 }
 
 // Audit names the installed audit schema the generated SQL writes to (auditschema.Config's names): Role is the
-// audit role (Config.Audit), Writer the role owning the trigger functions (Config.Writer).
+// audit role (Config.Audit), Writer the role owning the trigger functions (Config.Writer). ClaimSchema, the schema
+// of the claim functions the generated statements call (Config.ClaimSchema), is no option: Build derives it from
+// Schema.
 type Audit struct {
 	Schema, Table, Role, Writer string
+	ClaimSchema                 string
 }
 
 // DefaultSchema is where an unqualified table of models.go lives, as PostgreSQL's default search_path has it.
@@ -41,7 +44,7 @@ type Model struct {
 	Relation  string       // the table's name without its schema
 	Qualified string       // the table as SQL names it, schema-qualified
 	Func      string       // the name of its audit trigger function in the audit schema, unquoted
-	ClaimFunc string       // its repository statements' claim function there, installed with its triggers
+	ClaimFunc string       // its repository statements' claim function (in Audit.ClaimSchema), installed with its triggers
 	File      string       // its repository's file in the output package, e.g. dental_record.go
 	Row       *types.Named // sqlc's row struct
 	Columns   []*Column    // in sqlc's order, which is the order of RETURNING *

@@ -28,30 +28,30 @@ var tmpl = template.Must(template.New("").Funcs(template.FuncMap{
 	"ident": ident, "lit": literal, "comment": comment,
 }).ParseFS(files, "*.tmpl"))
 
-// SQL renders the claimed statement that runs w. The claim's schema is quoted as PostgreSQL quotes it when it
-// names the trigger functions in an error's context (quote_identifier: every key word but the unreserved), where
-// the runtime looks for it (audit.Call.Err).
+// SQL renders the claimed statement that runs w. The claim functions' schema is quoted as PostgreSQL's
+// quote_identifier quotes names (every key word but the unreserved): the runtime finds it in the statement from the
+// audit schema an error's context names, quoted so (audit.Call.Err).
 func SQL(p *ir.Program, w *ir.Write) (string, error) {
-	return render("audited", &stmt{Schema: sqlparse.QuoteTypeQualifier(p.Audit.Schema), Actor: "$" + strconv.Itoa(w.ClaimAt), W: w})
+	return render("audited", &stmt{Schema: sqlparse.QuoteTypeQualifier(p.Audit.ClaimSchema), Actor: "$" + strconv.Itoa(w.ClaimAt), W: w})
 }
 
 // ManySQL renders the bulk variant of a Create (w.Many must be set): the same claim around its INSERT.
 func ManySQL(p *ir.Program, w *ir.Write) (string, error) {
 	many := *w
 	many.Select, many.Claim, many.ClaimAt = w.Many.Insert, w.Many.Claim, w.Many.ClaimAt
-	return render("audited", &stmt{Schema: sqlparse.QuoteTypeQualifier(p.Audit.Schema), Actor: "$" + strconv.Itoa(w.Many.ClaimAt), W: &many})
+	return render("audited", &stmt{Schema: sqlparse.QuoteTypeQualifier(p.Audit.ClaimSchema), Actor: "$" + strconv.Itoa(w.Many.ClaimAt), W: &many})
 }
 
 // stmt is what the "audited" template reads.
 type stmt struct {
-	Schema string
+	Schema string // the claim functions' schema, as SQL names it
 	Actor  string // the placeholder of the claim's actor, which the runtime appends after the statement's arguments
 	W      *ir.Write
 }
 
 // Triggers renders the SQL that installs the audit trigger functions and triggers of every model.
 func Triggers(p *ir.Program) (string, error) {
-	t := &triggers{S: ident(p.Audit.Schema), Schema: p.Audit.Schema, Claimed: sqlparse.QuoteTypeQualifier(p.Audit.Schema) + ".claimed",
+	t := &triggers{S: ident(p.Audit.Schema), Schema: p.Audit.Schema, CS: ident(p.Audit.ClaimSchema), ClaimSchema: p.Audit.ClaimSchema, Claimed: sqlparse.QuoteTypeQualifier(p.Audit.Schema) + ".claimed",
 		AuditRole: p.Audit.Role, WriterRole: p.Audit.Writer, GrantLock: auditschema.WriterGrantLock(p.Audit.Schema),
 		Log: ident(p.Audit.Schema) + "." + ident(auditschema.Config{Table: p.Audit.Table}.WritesView())}
 	tables := p.Tables()
@@ -77,10 +77,12 @@ func Triggers(p *ir.Program) (string, error) {
 
 // triggers is what the "triggers" template reads.
 type triggers struct {
-	S         string // the audit schema, as SQL names it
-	Schema    string // the audit schema's name
-	Claimed   string // the claim's row type, qualified as a type
-	AuditRole string
+	S           string // the audit schema, as SQL names it
+	Schema      string // the audit schema's name
+	CS          string // the claim functions' schema, as SQL names it
+	ClaimSchema string // its name
+	Claimed     string // the claim's row type, qualified as a type
+	AuditRole   string
 	// WriterRole owns the trigger functions: it may add audit rows and nothing more (auditschema.Config.Writer).
 	WriterRole string
 	Log        string // the view of the audit table the writer role inserts through, qualified
@@ -117,7 +119,7 @@ func (d *data) Reads() []string { return d.m.Reads() }
 // for the event trigger, which holds their foreign keys after the install.
 func (d *data) Refs() string { return d.refs }
 
-// ClaimFunc names the function the model's repository statements claim through (in the audit schema).
+// ClaimFunc names the function the model's repository statements claim through (in the claim functions' schema).
 func (d *data) ClaimFunc() string { return ident(d.m.ClaimFunc) }
 
 // Func names the audit trigger function of the model's table (in the audit schema).

@@ -264,7 +264,7 @@ func installT(t *testing.T, columns []*ir.Column, ddl string) *pgxpool.Pool {
 	m := &ir.Model{Name: "T", Table: "t", Schema: "public", Relation: "t", Qualified: "public.t", Func: "audit_public_t", ClaimFunc: "claim_public_t",
 		Patient: ir.Patient{Kind: tags.PatientSelf}, Columns: columns}
 	p := &ir.Program{Audit: ir.Audit{Schema: auditschema.Defaults.Schema, Table: auditschema.Defaults.Table, Role: auditschema.Defaults.Audit,
-		Writer: auditschema.Defaults.Writer},
+		Writer: auditschema.Defaults.Writer, ClaimSchema: auditschema.Defaults.ClaimSchema()},
 		Models: []*ir.Model{m}}
 	sql, err := Triggers(p)
 	if err != nil {

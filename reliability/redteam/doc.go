@@ -7,7 +7,7 @@
 //     record's real before and after, and actor_kind 'unattributed' unless the attacker made a valid claim.
 //
 // The one attack that may succeed is attaching a false actor to a true row: the application's role may call
-// auditrepo.claim itself, in the statement that writes, and name whom it likes. The suite asserts that too,
+// auditrepo_claim.claim itself, in the statement that writes, and name whom it likes. The suite asserts that too,
 // and that the images of such a row are still true.
 //
 // Run it with `go test ./reliability/redteam/ -run RedTeam`.

@@ -358,13 +358,13 @@ func TestRedTeamApp(t *testing.T) {
 		})
 		// A correctly formed prefix, of an earlier statement: the session keeps it, the next statement's prefix differs.
 		t.Run("stale_prefix_session", func(t *testing.T) {
-			attack(t, c, nil, session("SELECT set_config('auditrepo.claim', auditrepo.claim_prefix('appointments') || '"+valid+"', false)"))
+			attack(t, c, nil, session("SELECT set_config('auditrepo.claim', auditrepo_claim.claim_prefix('appointments') || '"+valid+"', false)"))
 		})
 		// claim() itself, in an earlier statement of the same transaction.
 		t.Run("stale_prefix_claim_earlier_statement", func(t *testing.T) {
 			attack(t, c, nil, func(write string) error {
 				return pgx.BeginFunc(ctx, app, func(tx pgx.Tx) error {
-					if _, err := tx.Exec(ctx, "SELECT auditrepo.claim($1, 'appointments', 'Forged')", forgedActor); err != nil {
+					if _, err := tx.Exec(ctx, "SELECT auditrepo_claim.claim($1, 'appointments', 'Forged')", forgedActor); err != nil {
 						return err
 					}
 					time.Sleep(2 * time.Millisecond) // a later statement, a later timestamp
@@ -376,7 +376,7 @@ func TestRedTeamApp(t *testing.T) {
 		// In the writing statement itself, through a CTE: the prefix is right, the rest is what is forged.
 		inStatement := func(table, payload string) func(string) error {
 			return func(string) error {
-				_, err := app.Exec(ctx, `WITH f AS MATERIALIZED (SELECT set_config('auditrepo.claim', auditrepo.claim_prefix($1::text) || $2::text, true) AS v)
+				_, err := app.Exec(ctx, `WITH f AS MATERIALIZED (SELECT set_config('auditrepo.claim', auditrepo_claim.claim_prefix($1::text) || $2::text, true) AS v)
 					UPDATE appointments SET type = 'rt-' || substr(md5(random()::text), 1, 8) FROM f WHERE id = $3 AND f.v IS NOT NULL`, table, payload, c.Appt1)
 				return err
 			}
@@ -428,7 +428,7 @@ func TestRedTeamApp(t *testing.T) {
 		} {
 			t.Run("claim_kind_"+tc.name, func(t *testing.T) {
 				before, m := image(t, c, "appointments", c.Appt1), clinictest.MaxID(t, c.Reviewer)
-				_, err := app.Exec(ctx, `WITH cl AS MATERIALIZED (SELECT auditrepo.claim($1, 'appointments', 'Forged') AS ok)
+				_, err := app.Exec(ctx, `WITH cl AS MATERIALIZED (SELECT auditrepo_claim.claim($1, 'appointments', 'Forged') AS ok)
 					UPDATE appointments SET type = 'rt-x' FROM cl WHERE id = $2 AND cl.ok`, fmt.Sprintf("%s,%d,,,)", tc.kind, falseActor), c.Appt1)
 				refused(t, err, tc.code, "claim() with kind "+tc.name)
 				if !reflect.DeepEqual(before, image(t, c, "appointments", c.Appt1)) || len(clinictest.Since(t, c.Reviewer, m)) != 0 {
@@ -442,7 +442,7 @@ func TestRedTeamApp(t *testing.T) {
 		} {
 			t.Run("claim_null_"+tc.name, func(t *testing.T) {
 				attack(t, c, nil, func(write string) error {
-					_, err := app.Exec(ctx, `WITH cl AS MATERIALIZED (SELECT auditrepo.claim(`+tc.args+`) AS ok)
+					_, err := app.Exec(ctx, `WITH cl AS MATERIALIZED (SELECT auditrepo_claim.claim(`+tc.args+`) AS ok)
 						UPDATE appointments SET type = 'rt-' || substr(md5(random()::text), 1, 8) FROM cl WHERE id = $1 AND cl.ok`, c.Appt1)
 					return err
 				})
@@ -504,7 +504,7 @@ func TestRedTeamApp(t *testing.T) {
 			m := clinictest.MaxID(t, c.Reviewer)
 			must(t, app, fmt.Sprintf(`DO $$
 			BEGIN
-				PERFORM auditrepo.claim('%s', 'appointments', 'Forged');
+				PERFORM auditrepo_claim.claim('%s', 'appointments', 'Forged');
 				UPDATE appointments SET type = 'rt-do-1' WHERE id = %d;
 				UPDATE appointments SET type = 'rt-do-2', status = 'confirmed' WHERE id = %d;
 			END $$`, forgedActor, c.Appt1, c.Appt2))
@@ -523,7 +523,7 @@ func TestRedTeamApp(t *testing.T) {
 		})
 		t.Run("claim_for_users_writes_appointments", func(t *testing.T) {
 			attack(t, c, nil, func(write string) error {
-				_, err := app.Exec(ctx, fmt.Sprintf("DO $$ BEGIN PERFORM auditrepo.claim('%s', 'users', 'Forged'); %s; END $$", userActor(falseActor), write))
+				_, err := app.Exec(ctx, fmt.Sprintf("DO $$ BEGIN PERFORM auditrepo_claim.claim('%s', 'users', 'Forged'); %s; END $$", userActor(falseActor), write))
 				return err
 			})
 		})
@@ -533,7 +533,7 @@ func TestRedTeamApp(t *testing.T) {
 		t.Run("multi_statement_message_false_actor", func(t *testing.T) {
 			conn := dedicated(t, app, nil)
 			attack(t, c, ptr(falseActor), func(write string) error {
-				_, err := conn.PgConn().Exec(ctx, fmt.Sprintf("SELECT auditrepo.claim('%s', 'appointments', 'Forged'); %s", userActor(falseActor), write)).ReadAll()
+				_, err := conn.PgConn().Exec(ctx, fmt.Sprintf("SELECT auditrepo_claim.claim('%s', 'appointments', 'Forged'); %s", userActor(falseActor), write)).ReadAll()
 				return err
 			})
 		})
@@ -545,7 +545,7 @@ func TestRedTeamApp(t *testing.T) {
 		conn := dedicated(t, app, nil)
 		attack(t, c, nil, func(write string) error {
 			b := &pgx.Batch{}
-			b.Queue("SELECT auditrepo.claim($1, 'appointments', 'Forged')", userActor(falseActor))
+			b.Queue("SELECT auditrepo_claim.claim($1, 'appointments', 'Forged')", userActor(falseActor))
 			b.Queue(write)
 			return conn.SendBatch(ctx, b).Close()
 		})
@@ -554,7 +554,7 @@ func TestRedTeamApp(t *testing.T) {
 	// 6. claim() in a CTE of the attacker's own statement, for another table than the one written.
 	t.Run("06_claim_cte_other_table", func(t *testing.T) {
 		attack(t, c, nil, func(write string) error {
-			_, err := app.Exec(ctx, `WITH cl AS MATERIALIZED (SELECT auditrepo.claim($1, 'users', 'Forged') AS ok)
+			_, err := app.Exec(ctx, `WITH cl AS MATERIALIZED (SELECT auditrepo_claim.claim($1, 'users', 'Forged') AS ok)
 				UPDATE appointments SET type = 'rt-' || substr(md5(random()::text), 1, 8) FROM cl WHERE id = $2 AND cl.ok`, userActor(falseActor), c.Appt1)
 			return err
 		})
@@ -562,7 +562,7 @@ func TestRedTeamApp(t *testing.T) {
 		t.Run("claim_covers_one_table", func(t *testing.T) {
 			ba, bu := image(t, c, "appointments", c.Appt1), image(t, c, "users", c.Patient2)
 			m := clinictest.MaxID(t, c.Reviewer)
-			must(t, app, `WITH cl AS MATERIALIZED (SELECT auditrepo.claim($1, 'appointments', 'Forged') AS ok),
+			must(t, app, `WITH cl AS MATERIALIZED (SELECT auditrepo_claim.claim($1, 'appointments', 'Forged') AS ok),
 				u AS (UPDATE users SET last_name = 'Forged' WHERE id = $3 AND (SELECT ok FROM cl) RETURNING id)
 				UPDATE appointments SET type = 'rt-cte' FROM cl WHERE id = $2 AND cl.ok`, userActor(falseActor), c.Appt1, c.Patient2)
 			rows := clinictest.Since(t, c.Reviewer, m)
@@ -706,7 +706,7 @@ func TestRedTeamApp(t *testing.T) {
 		t.Run("plain", func(t *testing.T) { cp(t, app, "plain") })
 		t.Run("forged_claim", func(t *testing.T) {
 			conn := dedicated(t, app, map[string]string{"auditrepo.claim": staleClaim("2001-01-01 00:00:00")})
-			must(t, conn, "SELECT set_config('auditrepo.claim', auditrepo.claim_prefix('appointments') || '\"Forged\",user,424242,,,)', false)")
+			must(t, conn, "SELECT set_config('auditrepo.claim', auditrepo_claim.claim_prefix('appointments') || '\"Forged\",user,424242,,,)', false)")
 			cp(t, conn, "forged")
 		})
 	})
@@ -1057,7 +1057,7 @@ func TestRedTeamOwner(t *testing.T) {
 	// A rule is DDL on the audited table as a trigger is, and the owner may create one. With an ALSO action,
 	// which for UPDATE runs before the UPDATE and in the same statement, it sets the claim for the
 	// application's raw writes: their rows name an actor the owner chose (a claim cannot be made unforgeable
-	// against the owner: a rule could as well call auditrepo.claim, which runs with the application's
+	// against the owner: a rule could as well call auditrepo_claim.claim, which runs with the application's
 	// EXECUTE). Like DISABLE TRIGGER, it is an owner's power the design can only make visible: the rule must
 	// be a row of ddl_log, created and dropped, and the images stay true.
 	t.Run("rule_forging_claims_is_recorded", func(t *testing.T) {
@@ -1081,7 +1081,7 @@ func TestRedTeamOwner(t *testing.T) {
 
 	// The owner may create objects in public (migration 00005 grants it, for ALTER TABLE ... OWNER TO). Functions
 	// and an operator there named as the claim's and the triggers' are never reached, even by an application
-	// session that puts public before pg_catalog: the generated statements name auditrepo.claim, the SQL-body
+	// session that puts public before pg_catalog: the generated statements name auditrepo_claim.claim, the SQL-body
 	// functions bound their names when installed, and the triggers pin their search_path. Raw writes stay
 	// unattributed true rows, the repository's keep their actor.
 	t.Run("shadow_claim_functions_in_public", func(t *testing.T) {
@@ -1698,7 +1698,7 @@ func TestRedTeamSealer(t *testing.T) {
 	t.Run("write_phi_tables", func(t *testing.T) {
 		try(t, sl, denied, "SELECT * FROM appointments")
 		try(t, sl, denied, "UPDATE appointments SET type = 'x' WHERE id = $1", c.Appt1)
-		try(t, sl, denied, "SELECT auditrepo.claim('user,1,,,)', 'appointments', 'x')")
+		try(t, sl, denied, "SELECT auditrepo_claim.claim('user,1,,,)', 'appointments', 'x')")
 		try(t, sl, denied, "SELECT auditrepo.maintain()")
 		try(t, sl, denied, "SELECT auditrepo.audit_public_appointments()")
 		try(t, sl, denied, "CREATE TEMP TABLE appointments (id bigint)")
@@ -1756,7 +1756,7 @@ func TestRedTeamReviewer(t *testing.T) {
 	})
 	t.Run("write_phi_tables", func(t *testing.T) {
 		try(t, rv, denied, "INSERT INTO appointments (patient_id, dentist_id, date, time, type) VALUES ($1, $2, '2026-01-01', '09:00', 'x')", c.Patient1, c.Dentist)
-		try(t, rv, denied, "SELECT auditrepo.claim('user,1,,,)', 'appointments', 'x')")
+		try(t, rv, denied, "SELECT auditrepo_claim.claim('user,1,,,)', 'appointments', 'x')")
 		try(t, rv, denied, "CREATE TEMP TABLE appointments (id bigint)")
 	})
 	// Every table of public, as the catalog lists them (a table a migration adds included): the reviewer
