@@ -37,6 +37,19 @@ func conn(t *testing.T) (*pgx.Conn, *counter) {
 	return conn, c
 }
 
+// superConn is conn as the superuser, on a fresh migrated database: for statements that read the claim as the
+// trigger functions do, as an auditrepo.claimed row, a type of the audit schema, which the application role may not
+// look up.
+func superConn(t *testing.T) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.ConnectConfig(t.Context(), testdb.New(t).Super.Config().ConnConfig.Copy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
 func userCtx() context.Context {
 	return audit.WithActor(context.Background(), audit.Actor{
 		UserID: 42, Kind: audit.KindUser, IP: netip.MustParseAddr("198.51.100.1"), UserAgent: "app/1", RequestID: "r-1",
@@ -49,7 +62,7 @@ const claimParams = " AND num_nonnulls($2::text) >= 0"
 
 // echo returns the statement's own argument and the claim's actor, as the server received them, then the actor's
 // fields as the trigger functions read them: claim()'s value (this statement's prefix, the method, the actor)
-// parsed as an auditrepo.claimed row.
+// parsed as an auditrepo.claimed row (run it as the superuser: superConn).
 const echo = `SELECT $1::text, $2::text, (c).kind::text, (c).actor_id, host((c).ip), (c).user_agent, (c).request_id
 	FROM (SELECT (auditrepo_claim.claim_prefix('t') || auditrepo_claim.claim_field('m') || ',' || $2::text)::auditrepo.claimed AS c) x`
 
@@ -98,7 +111,7 @@ func TestClaimRefusesBeforeSending(t *testing.T) {
 // one text, the fields of an auditrepo.claimed row after its method, that PostgreSQL reads back as the actor's
 // kind, user id, address (an inet), user agent and request id, with absent values as empty fields (NULL).
 func TestClaimArguments(t *testing.T) {
-	db, _ := conn(t)
+	db := superConn(t)
 	tests := []struct {
 		name  string
 		ctx   context.Context

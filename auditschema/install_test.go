@@ -250,7 +250,7 @@ func TestInstallRefusesAnotherRevision(t *testing.T) {
 				t.Fatal(err)
 			}
 			before := catalog(t, db)
-			const what, fix = "was installed by another revision of schema version 1", `DROP SCHEMA "auditrepo" CASCADE`
+			const what, fix = "was installed by another revision of schema version 1", `DROP SCHEMA IF EXISTS "auditrepo", "auditrepo_claim" CASCADE`
 			refused := func(err error) bool {
 				return errors.Is(err, auditschema.ErrNotReady) && strings.Contains(err.Error(), what) && strings.Contains(err.Error(), fix)
 			}

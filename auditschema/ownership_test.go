@@ -86,7 +86,7 @@ func TestInstallRefusesAnAuditSchemaOfAnotherRole(t *testing.T) {
 	}
 	// What the role cannot run of it (the roles' part, SET ROLE to the audit role): from CREATE SCHEMA on, as itself.
 	sql = sql[strings.Index(sql, "CREATE SCHEMA "):]
-	sql = strings.Replace(sql, ` AUTHORIZATION "auditrepo_audit"`, "", 1)
+	sql = strings.ReplaceAll(sql, ` AUTHORIZATION "auditrepo_audit"`, "")
 	sql = strings.Replace(sql, "\nSET ROLE \"auditrepo_audit\";", "\n", 1)
 	sql = strings.Replace(sql, "\nRESET ROLE;", "\n", 1)
 	if i := strings.LastIndex(sql, "-- +goose StatementBegin"); i >= 0 {
@@ -94,6 +94,8 @@ func TestInstallRefusesAnAuditSchemaOfAnotherRole(t *testing.T) {
 	}
 	if _, err := maker.Exec(ctx, "SET search_path = pg_catalog, pg_temp;\n"+sql+`;
 		GRANT ALL ON SCHEMA auditrepo TO auditrepo_audit, auditrepo_writer;
+		GRANT ALL ON SCHEMA auditrepo_claim TO auditrepo_audit;
+		GRANT ALL ON ALL FUNCTIONS IN SCHEMA auditrepo_claim TO auditrepo_audit;
 		GRANT ALL ON ALL TABLES IN SCHEMA auditrepo TO auditrepo_audit;
 		GRANT ALL ON ALL SEQUENCES IN SCHEMA auditrepo TO auditrepo_audit;
 		GRANT ALL ON ALL FUNCTIONS IN SCHEMA auditrepo TO auditrepo_audit, auditrepo_writer`); err != nil {
@@ -385,4 +387,58 @@ func TestInstalledRevisionRunsNoCodeOfAnotherRolesSchema(t *testing.T) {
 	if !errors.Is(err, auditschema.ErrNotReady) || !strings.Contains(err.Error(), role) {
 		t.Errorf("InstalledRevision over %s's schema auditrepo: %v; want refused, naming its owner", role, err)
 	}
+}
+
+// The claim functions' schema, which every repository statement calls into, is held to what the audit schema is:
+// made first by another role (with a claim of its own the application would call), given another role's function,
+// or left behind by a DROP SCHEMA of the audit schema alone, it is refused by Install, naming it, nothing changed.
+func TestInstallRefusesAForeignClaimSchema(t *testing.T) {
+	ctx := context.Background()
+	t.Run("made_first_by_another_role", func(t *testing.T) {
+		super := pgtest.Empty(t)
+		role, maker := schemaMaker(t, super)
+		if _, err := maker.Exec(ctx, `CREATE SCHEMA auditrepo_claim;
+			CREATE FUNCTION auditrepo_claim.claim(actor text, target text, method text) RETURNS boolean LANGUAGE sql RETURN true;
+			GRANT USAGE ON SCHEMA auditrepo_claim TO PUBLIC`); err != nil {
+			t.Fatal(err)
+		}
+		want := "schema auditrepo_claim is owned by " + role
+		if _, err := auditschema.Install(ctx, super, auditschema.Config{}); !errors.Is(err, auditschema.ErrNotReady) || !strings.Contains(err.Error(), want) {
+			t.Errorf("Install: %v, want refused (ErrNotReady) naming %q", err, want)
+		}
+		// The schema's SQL, run alone, refuses it too.
+		sql, err := auditschema.Config{}.SQL()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := super.Exec(ctx, sql); pgtest.SQLState(err) != "42P06" || !strings.Contains(err.Error(), "schema auditrepo_claim exists already") {
+			t.Errorf("the schema's SQL: %v, want refused (42P06) naming auditrepo_claim", err)
+		}
+		var n int
+		if err := super.QueryRow(ctx, "SELECT count(*) FROM pg_namespace WHERE nspname = 'auditrepo'").Scan(&n); err != nil || n != 0 {
+			t.Errorf("the audit schema was made: %d, %v", n, err)
+		}
+	})
+	t.Run("another_roles_function", func(t *testing.T) {
+		super := pgtest.Audited(t, auditschema.Config{})
+		role, _ := schemaMaker(t, super)
+		if _, err := super.Exec(ctx, "CREATE FUNCTION auditrepo_claim.planted() RETURNS integer LANGUAGE sql RETURN 1; ALTER FUNCTION auditrepo_claim.planted() OWNER TO "+role); err != nil {
+			t.Fatal(err)
+		}
+		want := "audit schema auditrepo_claim holds objects of roles other than the audit role auditrepo_audit: function auditrepo_claim.planted() (of " + role + ")"
+		if _, err := auditschema.Install(ctx, super, auditschema.Config{}); !errors.Is(err, auditschema.ErrNotReady) || !strings.Contains(err.Error(), want) {
+			t.Errorf("Install: %v, want refused (ErrNotReady) naming %q", err, want)
+		}
+	})
+	t.Run("left_without_the_audit_schema", func(t *testing.T) {
+		super := pgtest.Audited(t, auditschema.Config{})
+		if _, err := super.Exec(ctx, "DROP SCHEMA auditrepo, auditrepo_ddl CASCADE"); err != nil {
+			t.Fatal(err)
+		}
+		want := "schema auditrepo_claim, the claim functions' schema, exists without the audit schema auditrepo"
+		if _, err := auditschema.Install(ctx, super, auditschema.Config{}); !errors.Is(err, auditschema.ErrNotReady) || !strings.Contains(err.Error(), want) ||
+			!strings.Contains(err.Error(), `DROP SCHEMA "auditrepo_claim" CASCADE`) {
+			t.Errorf("Install: %v, want refused (ErrNotReady) naming %q and its fix", err, want)
+		}
+	})
 }

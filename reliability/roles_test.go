@@ -126,15 +126,16 @@ func TestRolePrivileges(t *testing.T) {
 
 	// Owners: the clinic's relations (goose's table aside) are the owner role's; the audit schema and everything
 	// in it, tables, partitions, sequences and functions, the audit role's, but the functions that run in an
-	// audited write, and stale(), which replaces one: the writer role's.
+	// audited write, and stale(), which replaces one: the writer role's; the claim functions' schema and its
+	// functions, the audit role's.
 	rows, err := c.Super.Query(ctx, `
 		SELECT n.nspname, 'relation ' || c.relname, pg_get_userbyid(c.relowner) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-		WHERE n.nspname IN ('public', $1) AND c.relkind IN ('r', 'S', 'v', 'm', 'p') AND c.relname NOT LIKE 'goose_db_version%'
+		WHERE n.nspname IN ('public', $1, $2) AND c.relkind IN ('r', 'S', 'v', 'm', 'p') AND c.relname NOT LIKE 'goose_db_version%'
 		UNION ALL
 		SELECT n.nspname, 'function ' || p.proname, pg_get_userbyid(p.proowner) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-		WHERE n.nspname IN ('public', $1)
+		WHERE n.nspname IN ('public', $1, $2)
 		UNION ALL
-		SELECT n.nspname, 'schema', pg_get_userbyid(n.nspowner) FROM pg_namespace n WHERE n.nspname = $1`, auditSchema)
+		SELECT n.nspname, 'schema', pg_get_userbyid(n.nspowner) FROM pg_namespace n WHERE n.nspname IN ($1, $2)`, auditSchema, claimSchema)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +151,8 @@ func TestRolePrivileges(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, must := range []string{"public relation clinic_locations", auditSchema + " schema", auditSchema + " relation " + migrations.Audit.Table,
-		auditSchema + " relation ddl_log", auditSchema + " function claim", auditSchema + " function audit_public_appointments"} {
+		auditSchema + " relation ddl_log", claimSchema + " schema", claimSchema + " function claim", claimSchema + " function claim_public_appointments",
+		auditSchema + " function audit_public_appointments"} {
 		if _, ok := owners[must]; !ok {
 			t.Errorf("%s not found in the catalog: %v", must, slices.Sorted(maps.Keys(owners)))
 		}
@@ -171,7 +173,7 @@ func TestRolePrivileges(t *testing.T) {
 		switch {
 		case slices.Contains(writers, obj):
 			want = roleWriter
-		case strings.HasPrefix(obj, auditSchema+" "):
+		case strings.HasPrefix(obj, auditSchema+" "), strings.HasPrefix(obj, claimSchema+" "):
 			want = roleAudit
 		}
 		if owner != want {

@@ -101,10 +101,10 @@ func (b *bench) breakdown(ctx context.Context) error {
 		{"floor", "floor.appointments", "floor.audit_appointments", "", ""},
 		{"floor + SECURITY DEFINER + SET search_path", "floor.appointments", "bd.f_sd", "", ""},
 		{"generated trigger (+ actor()), no claim", "floor.appointments", "bd.f_real", "", ""},
-		{"floor trigger + claim", "floor.appointments", "floor.audit_appointments", "auditrepo.claim", claimed},
-		{"generated trigger + claim (= audited)", "floor.appointments", "bd.f_real", "auditrepo.claim", claimed},
-		{"audited on its own tables (public, auditrepo)", "public.appointments", "", "auditrepo.claim", claimed},
-		{"the statement in a CTE under WHERE (SELECT claim)", "floor.appointments", "bd.f_real", "auditrepo.claim", inCTE},
+		{"floor trigger + claim", "floor.appointments", "floor.audit_appointments", "auditrepo_claim.claim", claimed},
+		{"generated trigger + claim (= audited)", "floor.appointments", "bd.f_real", "auditrepo_claim.claim", claimed},
+		{"audited on its own tables (public, auditrepo)", "public.appointments", "", "auditrepo_claim.claim", claimed},
+		{"the statement in a CTE under WHERE (SELECT claim)", "floor.appointments", "bd.f_real", "auditrepo_claim.claim", inCTE},
 	}
 	n := b.c.Breakdown
 	stmt := make([]bdResult, len(variants))

@@ -33,7 +33,7 @@ func run(argv []string, stderr io.Writer) int {
 	fs.StringVar(&o.SQLC, "sqlc", "", "with several sql entries in sqlc's configuration: the gen.go.out of the one to wrap")
 	fs.StringVar(&o.Models, "models", ".", "directory of the package with the PHI models")
 	fs.StringVar(&o.Out, "out", "", "output directory; its base name is the package name (required)")
-	fs.StringVar(&o.Audit.Schema, "schema", auditschema.Defaults.Schema, "the audit schema (auditschema.Config.Schema)")
+	fs.StringVar(&o.Audit.Schema, "schema", auditschema.Defaults.Schema, "the audit schema (auditschema.Config.Schema); the statements call the claim functions in it with _claim appended")
 	fs.StringVar(&o.Audit.Table, "audit-table", auditschema.Defaults.Table, "the audit table in it (auditschema.Config.Table)")
 	fs.StringVar(&o.Audit.Role, "audit-role", auditschema.Defaults.Audit, "the role owning the audit schema (auditschema.Config.Audit)")
 	fs.StringVar(&o.Audit.Writer, "writer-role", auditschema.Defaults.Writer, "the role owning the trigger functions (auditschema.Config.Writer)")

@@ -19,7 +19,7 @@ type nameFlag struct {
 // The flags naming the audit schema's objects; `auditrepo schema` takes them all, the other subcommands those
 // they use.
 var (
-	schemaName   = nameFlag{"schema", "the audit schema (as auditrepo-gen's -schema)", func(c *auditschema.Config) *string { return &c.Schema }}
+	schemaName   = nameFlag{"schema", "the audit schema, and with _claim appended the claim functions' schema (as auditrepo-gen's -schema)", func(c *auditschema.Config) *string { return &c.Schema }}
 	tableName    = nameFlag{"audit-table", "the audit table in the audit schema (as auditrepo-gen's -audit-table)", func(c *auditschema.Config) *string { return &c.Table }}
 	auditName    = nameFlag{"audit-role", "the role owning the audit schema, NOLOGIN (as auditrepo-gen's -audit-role)", func(c *auditschema.Config) *string { return &c.Audit }}
 	writerName   = nameFlag{"writer-role", "the role owning the trigger functions, NOLOGIN (as auditrepo-gen's -writer-role)", func(c *auditschema.Config) *string { return &c.Writer }}
