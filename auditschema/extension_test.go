@@ -16,8 +16,8 @@ import (
 // schemaMaker makes it) may still put objects in the audit schema: CREATE EXTENSION of a trusted extension (pgcrypto,
 // citext, hstore, ...) with SCHEMA auditrepo checks no privilege on the schema, and its script runs as the bootstrap
 // superuser. Every later Install, InstallModels and Upgrade would refuse the schema (its objects are no audit
-// role's). The event trigger refuses, at the command's end, an extension left in the audit schema or the event
-// trigger's, whether created there or moved there by ALTER EXTENSION (a superuser's: PostgreSQL checks CREATE on
+// role's). The event trigger refuses, at the command's end, an extension left in the audit schema, the claim
+// functions' or the event trigger's, whether created there or moved there by ALTER EXTENSION (a superuser's: PostgreSQL checks CREATE on
 // the new schema for the others).
 func TestTrustedExtensionInTheAuditSchemaIsRefused(t *testing.T) {
 	ctx := context.Background()
@@ -26,7 +26,7 @@ func TestTrustedExtensionInTheAuditSchemaIsRefused(t *testing.T) {
 		t.Skip("pgcrypto is not available")
 	}
 	role, maker := schemaMaker(t, super)
-	for _, schema := range []string{"auditrepo", "auditrepo_ddl"} {
+	for _, schema := range []string{"auditrepo", "auditrepo_claim", "auditrepo_ddl"} {
 		_, err := maker.Exec(ctx, "CREATE EXTENSION pgcrypto SCHEMA "+schema)
 		if err == nil {
 			t.Errorf("%s, with CREATE on the database and none on schema %s, put extension pgcrypto's functions into it", role, schema)

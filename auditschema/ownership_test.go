@@ -371,6 +371,26 @@ func TestModelsSQLRefusesAnotherRolesCheckModels(t *testing.T) {
 	}
 }
 
+// The models' SQL puts the tables' claim functions in the claim functions' schema: given to another role, which could
+// drop and replace them, it is refused before anything is granted or created.
+func TestModelsSQLRefusesAnotherRolesClaimSchema(t *testing.T) {
+	ctx := context.Background()
+	super := pgtest.Audited(t, auditschema.Config{})
+	role, _ := schemaMaker(t, super)
+	if _, err := super.Exec(ctx, "ALTER SCHEMA auditrepo_claim OWNER TO "+role); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := super.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	_, err = tx.Exec(ctx, repo.AuditModels.SQL)
+	if pgtest.SQLState(err) != "42501" || !strings.Contains(err.Error(), "schema auditrepo_claim is owned by "+role) {
+		t.Errorf("the models' SQL with auditrepo_claim %s's: %v; want refused (42501), naming the schema and its owner", role, err)
+	}
+}
+
 // InstalledRevision, which every auditrepo CLI command runs first (checkRevision), reads <schema>.schema_version as
 // whoever runs the command: a view of another role's there would run its code as the CLI's user (a superuser, or
 // the sealer). It refuses such a schema (foreignSchema) before reading it, as Install does.
