@@ -22,6 +22,12 @@ const Redacted = "[REDACTED]"
 // the audit table (SQLSTATE 42501): the application's role never may, the reviewer role may.
 var ErrNoTrailAccess = errors.New("audit: permission denied reading the audit trail: connect as the reviewer role (auditrepo_reviewer, unless the audit schema was installed with another)")
 
+// ErrRowSecurity is matched by the error a Trail returns when the audit table has row-level security that would
+// apply to the read: the schema installs none, so someone (a superuser) added it, and a policy can hide rows from
+// the reviewers that Verify still sees. A Trail reads with row_security off, so the read fails rather than
+// silently lose the rows.
+var ErrRowSecurity = errors.New("audit: the audit table has row-level security, which would hide rows from the trail (the schema installs none, so it was added since): remove it (DROP POLICY ..., ALTER TABLE ... DISABLE ROW LEVEL SECURITY, NO FORCE ROW LEVEL SECURITY) and run auditrepo verify")
+
 // DefaultTrailTable is the audit table a Trail reads when its Table is empty.
 const DefaultTrailTable = "auditrepo.audit_log"
 
@@ -112,8 +118,32 @@ func (t Trail) EachRecord(ctx context.Context, db DBTX, table string, id int64, 
 // HasTable reports whether the trail holds any event of table (under either name, for a table of schema public).
 func (t Trail) HasTable(ctx context.Context, db DBTX, table string) (bool, error) {
 	var ok bool
-	err := db.QueryRow(ctx, "SELECT EXISTS (SELECT FROM "+t.table()+" WHERE target_table = ANY($1))", tableNames(table)).Scan(&ok)
+	err := read(ctx, db, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, "SELECT EXISTS (SELECT FROM "+t.table()+" WHERE target_table = ANY($1))", tableNames(table)).Scan(&ok)
+	})
 	return ok, trailError(err)
+}
+
+// read runs f in a transaction (a savepoint, if db is one) with row_security off: a query that row-level
+// security would filter fails (ErrRowSecurity) instead of silently missing rows. db must be able to begin one
+// (pgx.Conn, pgxpool.Pool and pgx.Tx can); the setting ends with it.
+func read(ctx context.Context, db DBTX, f func(pgx.Tx) error) error {
+	b, ok := db.(interface {
+		Begin(context.Context) (pgx.Tx, error)
+	})
+	if !ok {
+		return fmt.Errorf("audit: a Trail reads through a connection that can begin a transaction (pgx.Conn, pgxpool.Pool or pgx.Tx), to read with row_security off; %T cannot", db)
+	}
+	tx, err := b.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	// Rolled back, never committed: a savepoint released would leave the setting on in the caller's transaction.
+	defer tx.Rollback(ctx) //nolint:errcheck // nothing was written
+	if _, err := tx.Exec(ctx, "SET LOCAL row_security = off"); err != nil {
+		return err
+	}
+	return f(tx)
 }
 
 // tableNames are the names audit rows may give table: the table tag's spelling, so a table of schema public is
@@ -141,21 +171,30 @@ func collect(each func(func(Event) error) error) ([]Event, error) {
 }
 
 func (t Trail) each(ctx context.Context, db DBTX, where string, args []any, f func(Event) error) error {
-	rows, err := db.Query(ctx, "SELECT "+trailColumns+" FROM "+t.table()+" WHERE "+where+" ORDER BY id", args...)
-	if err != nil {
-		return trailError(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		e, err := scanEvent(rows)
+	var stop error // f's error, returned as it is
+	err := read(ctx, db, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, "SELECT "+trailColumns+" FROM "+t.table()+" WHERE "+where+" ORDER BY id", args...)
 		if err != nil {
 			return err
 		}
-		if err := f(e); err != nil {
-			return err
+		defer rows.Close()
+		for rows.Next() {
+			e, err := scanEvent(rows)
+			if err != nil {
+				stop = err
+				return err
+			}
+			if err := f(e); err != nil {
+				stop = err
+				return err
+			}
 		}
+		return rows.Err()
+	})
+	if stop != nil {
+		return stop
 	}
-	return trailError(rows.Err())
+	return trailError(err)
 }
 
 func scanEvent(rows pgx.Rows) (Event, error) {
@@ -182,22 +221,39 @@ func scanEvent(rows pgx.Rows) (Event, error) {
 	}
 	e.UserAgent, e.RequestID, e.Method = deref(userAgent), deref(request), deref(method)
 	e.Changes = json.RawMessage(changes)
+	// Each member is decoded on its own, into a fresh map: decoded into a struct's map field, a key given twice
+	// (which a jsonb never holds, but a json column would) would merge both objects into one that neither is.
+	// The last of them counts, as in jsonb.
 	var c struct {
-		Before        map[string]any `json:"before"`
-		After         map[string]any `json:"after"`
-		Deleted       map[string]any `json:"deleted_record"`
-		ChangedFields []string       `json:"changed_fields"`
+		Before        json.RawMessage `json:"before"`
+		After         json.RawMessage `json:"after"`
+		Deleted       json.RawMessage `json:"deleted_record"`
+		ChangedFields json.RawMessage `json:"changed_fields"`
 	}
-	d := json.NewDecoder(bytes.NewReader(changes))
-	d.UseNumber()
-	if err := d.Decode(&c); err != nil {
+	var deleted map[string]any
+	err = decodeJSON(changes, &c)
+	for _, m := range []struct {
+		raw json.RawMessage
+		to  any
+	}{{c.Before, &e.Before}, {c.After, &e.After}, {c.Deleted, &deleted}, {c.ChangedFields, &e.ChangedFields}} {
+		if err == nil && m.raw != nil {
+			err = decodeJSON(m.raw, m.to)
+		}
+	}
+	if err != nil {
 		return Event{}, fmt.Errorf("audit: event %d: changes: %w", e.ID, err)
 	}
-	e.Before, e.After, e.ChangedFields = c.Before, c.After, c.ChangedFields
 	if e.Before == nil {
-		e.Before = c.Deleted
+		e.Before = deleted
 	}
 	return e, nil
+}
+
+// decodeJSON decodes text into v, numbers as json.Number.
+func decodeJSON(text []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(text))
+	d.UseNumber()
+	return d.Decode(v)
 }
 
 func nullAddr(s *string) (netip.Addr, error) {
@@ -216,7 +272,11 @@ func deref(s *string) string {
 
 // trailError makes a permission error match ErrNoTrailAccess, keeping the *pgconn.PgError reachable.
 func trailError(err error) error {
-	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "42501" {
+	pgErr, ok := errors.AsType[*pgconn.PgError](err)
+	switch {
+	case ok && pgErr.Code == "42501" && strings.Contains(pgErr.Message, "row-level security"):
+		return fmt.Errorf("%w: %w", ErrRowSecurity, err)
+	case ok && pgErr.Code == "42501":
 		return fmt.Errorf("%w: %w", ErrNoTrailAccess, err)
 	}
 	return err

@@ -163,3 +163,32 @@ func TestTrailNeedsReviewer(t *testing.T) {
 		t.Errorf("the PgError is not reachable: %v", err)
 	}
 }
+
+// TestTrailReadsWithRowSecurityOff: a row-level security policy on the audit table (which the schema never
+// installs) makes the reviewer's read fail (ErrRowSecurity) rather than silently leave rows out; read in the
+// caller's transaction, the setting ends with the read.
+func TestTrailReadsWithRowSecurityOff(t *testing.T) {
+	ctx := context.Background()
+	db := trailDB(t, "auditrepo_reviewer", trailSeed+`;
+		ALTER TABLE auditrepo.audit_log ENABLE ROW LEVEL SECURITY;
+		CREATE POLICY hide ON auditrepo.audit_log USING (target_id <> 1)`)
+	var tr audit.Trail
+	if evs, err := tr.ListPatient(ctx, db, 42, time.Time{}, time.Time{}); !errors.Is(err, audit.ErrRowSecurity) {
+		t.Errorf("ListPatient under a policy = %d events, %v; want ErrRowSecurity", len(evs), err)
+	}
+	if _, err := tr.HasTable(ctx, db, "visits"); !errors.Is(err, audit.ErrRowSecurity) {
+		t.Errorf("HasTable under a policy = %v; want ErrRowSecurity", err)
+	}
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck
+	if _, err := tr.ListRecord(ctx, tx, "visits", 1); !errors.Is(err, audit.ErrRowSecurity) {
+		t.Errorf("ListRecord in a transaction = %v; want ErrRowSecurity", err)
+	}
+	var setting string
+	if err := tx.QueryRow(ctx, "SHOW row_security").Scan(&setting); err != nil || setting != "on" {
+		t.Errorf("row_security in the caller's transaction after the read = %q, %v; want it as it was (on)", setting, err)
+	}
+}

@@ -94,10 +94,11 @@ func encode(domain string, fields []Field) []byte {
 }
 
 // CanonicalJSON re-encodes a JSON text so that any two serializations of the same value give the same bytes:
-// no insignificant whitespace, object keys sorted (for duplicate keys the last wins, as in jsonb), strings
-// escaped one way, numbers in one decimal form. PostgreSQL's jsonb reformats what it stores (key order,
-// spacing, 1e2 as 100), and a json column's text may be rewritten by a dump and restore; neither may change a
-// leaf.
+// no insignificant whitespace, object keys sorted, strings escaped one way, numbers in one decimal form.
+// PostgreSQL's jsonb reformats what it stores (key order, spacing, 1e2 as 100), and a json column's text may be
+// rewritten by a dump and restore; neither may change a leaf. A text with a key twice in one object, at any
+// depth, is refused (ErrDuplicateKey): jsonb never holds one, and readers differ on what it means (jsonb keeps
+// the last, a Go decoder into a struct merges two objects).
 func CanonicalJSON(text []byte) ([]byte, error) {
 	d := json.NewDecoder(bytes.NewReader(text))
 	d.UseNumber()
@@ -112,7 +113,91 @@ func CanonicalJSON(text []byte) ([]byte, error) {
 	if err := writeCanonical(&b, v); err != nil {
 		return nil, err
 	}
+	// The decoder kept the last of a key given twice: then the text has more keys than the value.
+	if countKeys(v) != textKeys(text) {
+		return nil, duplicateKey(text)
+	}
 	return b.Bytes(), nil
+}
+
+// ErrDuplicateKey is matched by the error of CanonicalJSON for a text that gives a key twice in one object.
+var ErrDuplicateKey = errors.New("seal: canonical JSON: a key given twice in one object (a jsonb value never holds one)")
+
+// countKeys counts the object keys of a decoded value, at every depth.
+func countKeys(v any) int {
+	n := 0
+	switch v := v.(type) {
+	case []any:
+		for _, e := range v {
+			n += countKeys(e)
+		}
+	case map[string]any:
+		n = len(v)
+		for _, e := range v {
+			n += countKeys(e)
+		}
+	}
+	return n
+}
+
+// textKeys counts the object keys of a valid JSON text: its colons outside strings.
+func textKeys(text []byte) int {
+	n := 0
+	in, esc := false, false
+	for _, c := range text {
+		switch {
+		case esc:
+			esc = false
+		case in && c == '\\':
+			esc = true
+		case c == '"':
+			in = !in
+		case !in && c == ':':
+			n++
+		}
+	}
+	return n
+}
+
+// duplicateKey names the first key given twice in one object of a valid JSON text.
+func duplicateKey(text []byte) error {
+	d := json.NewDecoder(bytes.NewReader(text))
+	type object struct {
+		seen  map[string]bool
+		isKey bool // the next token is a key
+	}
+	var stack []*object
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return ErrDuplicateKey
+		}
+		var top *object
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if k, ok := tok.(string); ok && top != nil && top.isKey {
+			if top.seen[k] {
+				return fmt.Errorf("%w: %q", ErrDuplicateKey, k)
+			}
+			top.seen[k], top.isKey = true, false
+			continue
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &object{seen: map[string]bool{}, isKey: true})
+			continue
+		case json.Delim('['):
+			stack = append(stack, nil) // an array: no keys
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+		// A value ended: in an object, a key comes next.
+		if len(stack) > 0 && stack[len(stack)-1] != nil {
+			stack[len(stack)-1].isKey = true
+		}
+	}
 }
 
 func writeCanonical(b *bytes.Buffer, v any) error {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"slices"
@@ -159,6 +160,9 @@ func FuzzCanonicalJSON(f *testing.F) {
 			return
 		}
 		c, err := CanonicalJSON(x)
+		if errors.Is(err, ErrDuplicateKey) {
+			return // refused: TestCanonicalJSONRefusesDuplicateKeys
+		}
 		if err != nil {
 			t.Fatalf("canonical(%q): %v", x, err)
 		}
@@ -177,12 +181,13 @@ func FuzzCanonicalJSON(f *testing.F) {
 }
 
 // TestCanonicalJSONMatchesJSONB: what jsonb stores of a text, and what json keeps, canonicalize as the text does.
+// (A text with a key twice is refused; jsonb keeps the last: {"a": 1, "a": 2} is stored as {"a": 2}.)
 func TestCanonicalJSONMatchesJSONB(t *testing.T) {
 	tr := newTrail(t)
 	for _, x := range []string{
 		`{"b": 1, "a": [1.50, -0, 1e2, 1E+2, 100.0, -1.5e-3, 123456789012345678901234567890.5]}`,
 		`{"name": "\u00e9t\u00e9 \ud83d\ude00 \/ \" \\ \n", "z": {"y": null, "x": [true, false, {}]}}`,
-		`{"a": 1, "a": 2}`, `[]`, `"text"`, `0.000001`, `1e-10`,
+		`{"a": 2}`, `[]`, `"text"`, `0.000001`, `1e-10`,
 	} {
 		want, err := CanonicalJSON([]byte(x))
 		if err != nil {

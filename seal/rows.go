@@ -33,15 +33,24 @@ type table struct {
 }
 
 func readTable(ctx context.Context, tx pgx.Tx, qualified string) (*table, error) {
+	if err := checkTable(ctx, tx, qualified); err != nil {
+		return nil, err
+	}
+	// Each column is read as its type's output function writes it, called by name: never through a cast, which a
+	// superuser could create (bigint to text has none, so CREATE CAST can add one) to show Verify another value
+	// than the reviewers read. (A column of text type, as every expression here is, reads the same in text and in
+	// binary format.)
 	rows, err := tx.Query(ctx, `
-		SELECT attname, atttypid::regtype::text FROM pg_catalog.pg_attribute
-		WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`, qualified)
+		SELECT a.attname, pg_catalog.format_type(a.atttypid, NULL), n.nspname, p.proname FROM pg_catalog.pg_attribute a
+		JOIN pg_catalog.pg_type t ON t.oid = a.atttypid JOIN pg_catalog.pg_proc p ON p.oid = t.typoutput
+		JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+		WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`, qualified)
 	if err != nil {
 		return nil, fmt.Errorf("seal: reading the columns of %s: %w", qualified, err)
 	}
 	t := &table{name: qualified, index: map[string]int{}}
-	var name, typ string
-	_, err = pgx.ForEachRow(rows, []any{&name, &typ}, func() error {
+	var name, typ, outSchema, out string
+	_, err = pgx.ForEachRow(rows, []any{&name, &typ, &outSchema, &out}, func() error {
 		c := "a." + pgx.Identifier{name}.Sanitize()
 		var expr string
 		switch typ {
@@ -50,12 +59,17 @@ func readTable(ctx context.Context, tx pgx.Tx, qualified string) (*table, error)
 			if typ == "timestamp without time zone" {
 				layout = `'YYYY-MM-DD"T"HH24:MI:SS.US'`
 			}
-			// to_char gives NULL for infinity, which must not read as NULL. YYYY is the year without its era, so a
-			// BC value says so after it (" BC", as PostgreSQL writes it); an AD value reads as it always has.
-			expr = fmt.Sprintf(`CASE WHEN NOT isfinite(%[1]s) THEN %[1]s::text WHEN to_char(%[1]s, 'BC') = 'BC'
-				THEN to_char(%[1]s, %[2]s) || ' BC' ELSE to_char(%[1]s, %[2]s) END`, c, layout)
+			// to_char gives NULL for infinity, which must not read as NULL: it reads as the output function writes
+			// it (and as %[1]s::text did), infinity or -infinity. YYYY is the year without its era, so a BC value
+			// says so after it (" BC", as PostgreSQL writes it); an AD value reads as it always has.
+			expr = fmt.Sprintf(`CASE WHEN NOT isfinite(%[1]s) THEN CASE WHEN %[1]s > 'epoch' THEN 'infinity' ELSE '-infinity' END
+				WHEN to_char(%[1]s, 'BC') = 'BC' THEN to_char(%[1]s, %[2]s) || ' BC' ELSE to_char(%[1]s, %[2]s) END`, c, layout)
+		case "inet", "cidr":
+			// As the rows were always read (col::text): the built-in cast's function, which always writes the
+			// netmask; called by name, so no cast can stand in for it.
+			expr = "pg_catalog.text(" + c + ")"
 		default:
-			expr = c + "::text"
+			expr = "pg_catalog.textin(" + pgx.Identifier{outSchema, out}.Sanitize() + "(" + c + "))"
 		}
 		t.index[name] = len(t.cols)
 		t.cols = append(t.cols, name)
@@ -99,6 +113,7 @@ type row struct {
 	rowHash    []byte
 	hash       []byte
 	hashErr    error // the row cannot be encoded with the sealed columns
+	jsonErr    error // a JSON column's text cannot be canonicalized (a key given twice): the row cannot be hashed
 }
 
 // readHashed reads up to max rows (fewer: the query is done; the caller checks rows.Err), then canonicalizes
@@ -125,7 +140,9 @@ func (t *table) readHashed(rows pgx.Rows, max int, colsFor func(xid uint64) []st
 			for i := w; i < len(raw); i += workers {
 				out[i], errs[i] = t.parse(raw[i])
 				if errs[i] == nil {
-					if cols := colsFor(out[i].XID); cols != nil {
+					if cols := colsFor(out[i].XID); cols != nil && out[i].jsonErr != nil {
+						out[i].hashErr = out[i].jsonErr
+					} else if cols != nil {
 						out[i].rowHash, out[i].hashErr = t.rowHash(out[i], cols)
 						if out[i].hashErr == nil {
 							out[i].hash = LeafHash(out[i].Key, out[i].occurredAt, out[i].rowHash)
@@ -144,14 +161,18 @@ func (t *table) readHashed(rows pgx.Rows, max int, colsFor func(xid uint64) []st
 	return out, nil
 }
 
-// parse reads a row's key columns and canonicalizes its JSON.
+// parse reads a row's key columns and canonicalizes its JSON; a JSON text that cannot be is the row's jsonErr,
+// which a sealed row reads as edited.
 func (t *table) parse(vals [][]byte) (row, error) {
 	r := row{vals: vals}
 	for i, v := range vals {
 		if v != nil && t.json[i] {
 			c, err := CanonicalJSON(v)
 			if err != nil {
-				return r, fmt.Errorf("seal: column %s: %w", t.cols[i], err)
+				if r.jsonErr == nil {
+					r.jsonErr = fmt.Errorf("column %s: %w", t.cols[i], err)
+				}
+				continue
 			}
 			vals[i] = c
 		}
