@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
+
 	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/internal/pgtest"
 )
@@ -101,11 +103,11 @@ func TestVerifyRefusesRowSecurityOnTheTrail(t *testing.T) {
 	ctx := context.Background()
 	refused := func(what string, want string) {
 		t.Helper()
-		rep, err := Verify(ctx, tr.connect("auditrepo_reviewer"), tr.v, tr.opts)
+		rep, err := Verify(ctx, tr.connect("auditrepo_reviewer"), []note.Verifier{tr.v}, tr.opts)
 		if !errors.Is(err, ErrTableAltered) || !errors.Is(err, ErrTampered) || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: verify (as the reviewer) = %+v, %v; want ErrTableAltered naming %q", what, rep, err, want)
 		}
-		if _, err := VerifyPatient(ctx, tr.connect("auditrepo_reviewer"), tr.v, tr.opts, 1); !errors.Is(err, ErrTableAltered) {
+		if _, err := VerifyPatient(ctx, tr.connect("auditrepo_reviewer"), []note.Verifier{tr.v}, tr.opts, 1); !errors.Is(err, ErrTableAltered) {
 			t.Errorf("%s: verify --patient = %v, want ErrTableAltered", what, err)
 		}
 		tr.insert(1, 2) // something to seal
@@ -135,7 +137,7 @@ func TestVerifyRefusesRowSecurityOnTheTrail(t *testing.T) {
 	tr.exec(`CREATE RULE hide_rule AS ON INSERT TO ` + part + ` DO ALSO NOTIFY hide_rule`)
 	refused("a rule on a partition", "hide_rule")
 	tr.exec(`DROP RULE hide_rule ON ` + part)
-	if _, err := Verify(ctx, tr.connect("auditrepo_reviewer"), tr.v, tr.opts); err != nil {
+	if _, err := Verify(ctx, tr.connect("auditrepo_reviewer"), []note.Verifier{tr.v}, tr.opts); err != nil {
 		t.Fatalf("verify once all is removed: %v", err)
 	}
 }
@@ -156,7 +158,7 @@ func TestVerifyReadsThroughNoCast(t *testing.T) {
 	if _, ok := reviewerSees(t, tr)[victim]; ok {
 		t.Fatal("the reviewer still finds the row under patient 1")
 	}
-	rep, err := Verify(context.Background(), tr.connect("auditrepo_reviewer"), tr.v, tr.opts)
+	rep, err := Verify(context.Background(), tr.connect("auditrepo_reviewer"), []note.Verifier{tr.v}, tr.opts)
 	if err == nil {
 		t.Fatalf("verify passed (%d rows intact) after sealed row %d was moved to patient 900000001, behind a cast bigint -> text that gives 1 back", rep.Rows, victim)
 	}
@@ -178,13 +180,13 @@ func TestVerifyRefusesAColumnOfAnotherType(t *testing.T) {
 		{`ADD COLUMN note text`, `DROP COLUMN note`, `column "note" (text) that the schema does not install`},
 	} {
 		alterAuditTable(t, tr, c.alter)
-		_, err := Verify(ctx, tr.connect("auditrepo_reviewer"), tr.v, tr.opts)
+		_, err := Verify(ctx, tr.connect("auditrepo_reviewer"), []note.Verifier{tr.v}, tr.opts)
 		if !errors.Is(err, ErrTableAltered) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: verify = %v, want ErrTableAltered saying %q", c.alter, err, c.want)
 		}
 		alterAuditTable(t, tr, c.undo)
 	}
-	if _, err := Verify(ctx, tr.connect("auditrepo_reviewer"), tr.v, tr.opts); err != nil {
+	if _, err := Verify(ctx, tr.connect("auditrepo_reviewer"), []note.Verifier{tr.v}, tr.opts); err != nil {
 		t.Fatalf("verify once all is undone: %v", err)
 	}
 }
@@ -210,7 +212,7 @@ func TestVerifyRefusesDuplicateJSONKeys(t *testing.T) {
 	if !ok || e.After["diagnosis"] != nil || e.After["status"] != "done" || e.Before["status"] != "booked" {
 		t.Errorf("the reviewer reads before = %v, after = %v; want the last \"after\" alone", e.Before, e.After)
 	}
-	rep, err := Verify(ctx, tr.connect("auditrepo_reviewer"), tr.v, tr.opts)
+	rep, err := Verify(ctx, tr.connect("auditrepo_reviewer"), []note.Verifier{tr.v}, tr.opts)
 	if !errors.Is(err, ErrTableAltered) || !strings.Contains(err.Error(), `"changes" is of type json, not jsonb`) {
 		t.Fatalf("verify = %+v, %v; want ErrTableAltered for the json column", rep, err)
 	}
