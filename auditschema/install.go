@@ -441,6 +441,10 @@ type Table struct {
 	// type's equality alone, which must then hold no two values that differ (as a nondeterministic collation's
 	// does).
 	ByText []string `json:"by_text,omitempty"`
+	// Types are the SQL types of the columns whose declarations the generator read, schema-qualified as to_regtype
+	// reads them (an array's ends in []), by column: the audit triggers compare and print each column by its type, so
+	// the database's must be that one.
+	Types map[string]string `json:"types,omitempty"`
 }
 
 // Ref is one step of a patient path: column Column of table From holds ids of table To (both schema-qualified

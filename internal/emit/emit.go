@@ -263,6 +263,13 @@ func install(f *jen.File, p *ir.Program) error {
 			}
 			fields = append(fields, jen.Id("ByText").Op(":").Index().String().Values(cols...))
 		}
+		if len(t.Types) > 0 {
+			types := jen.Dict{}
+			for c, typ := range t.Types {
+				types[jen.Lit(c)] = jen.Lit(typ)
+			}
+			fields = append(fields, jen.Id("Types").Op(":").Map(jen.String()).String().Values(types))
+		}
 		tables = append(tables, jen.Line().Values(fields...))
 	}
 	f.Commentf("AuditModels is the part of the audit schema these models need: the trigger functions (in schema %s)", p.Audit.Schema)

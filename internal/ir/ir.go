@@ -81,6 +81,10 @@ type Column struct {
 	// know; load.Input.FloatFree), whose text and JSON forms follow the session's extra_float_digits: lowered,
 	// they round, falsifying the images and hiding changes found on the text.
 	FloatText bool
+	// SQLType is the SQL type the schema declares the column of, as the catalog resolves it (load.Input.Types), which
+	// the fields above were decided by: installing checks that the database's column is of it. "" when the generator
+	// did not read the column's declaration.
+	SQLType string
 }
 
 // Patient is a resolved patient path.
@@ -137,6 +141,12 @@ func (p *Program) Tables() []auditschema.Table {
 			t.Columns = append(t.Columns, c.Name)
 			if c.ByText || c.ByBytes {
 				t.ByText = append(t.ByText, c.Name)
+			}
+			if c.SQLType != "" {
+				if t.Types == nil {
+					t.Types = map[string]string{}
+				}
+				t.Types[c.Name] = c.SQLType
 			}
 		}
 		t.Refs = m.refs()

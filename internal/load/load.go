@@ -43,6 +43,10 @@ type Input struct {
 	// Padded are the char (bpchar) columns, keyed as ExactText (sqlparse.ColumnType.Padded): their equality and
 	// their text drop trailing spaces, which their images keep.
 	Padded map[string]bool
+	// Types are the columns' types as the catalog resolves their declarations, keyed as ExactText
+	// (sqlparse.ColumnType.Resolved): installing checks that the database's columns are of them. A column whose
+	// declaration was not read has none.
+	Types map[string]string
 	// DBArgument: sqlc's methods take the DBTX as their second argument (emit_methods_with_db_argument).
 	DBArgument bool
 	// ExportedQueries: sqlc's SQL constants are named as its methods, not lower-cased (emit_exported_queries).
@@ -159,9 +163,10 @@ func absPath(dir, p string) (string, error) {
 }
 
 // scanSchemas reads sqlc's schema paths (relative to dir), in order, into in's Tables, Views, ExactText,
-// FloatFree and Padded: an enum one file creates may type a column of another.
+// FloatFree, Padded and Types: an enum one file creates may type a column of another.
 func scanSchemas(dir string, schema []string, in *Input) error {
 	in.Tables, in.ExactText, in.FloatFree, in.Padded, in.Views = map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string][]string{}
+	in.Types = map[string]string{}
 	cols, types, moved := map[sqlparse.Column]sqlparse.ColumnType{}, map[sqlparse.Table]bool{}, map[sqlparse.Table]bool{}
 	rels := sqlparse.NewRelations()
 	for _, sc := range schema {
@@ -188,6 +193,9 @@ func scanSchemas(dir string, schema []string, in *Input) error {
 		in.ExactText[key] = ct.Exact(types, moved)
 		in.FloatFree[key] = ct.FloatFree(types, moved)
 		in.Padded[key] = ct.Padded
+		if t := ct.Resolved(moved); t != "" {
+			in.Types[key] = t
+		}
 	}
 	return nil
 }

@@ -156,3 +156,29 @@ func TestPadded(t *testing.T) {
 		t.Errorf("Padded of ReadSchema(...).Columns = %v\nwant %v", padded, want)
 	}
 }
+
+// A column's type resolves as the catalog resolves its declaration: a built-in name (as libpg_query spells the
+// SQL standard's, or as written) in pg_catalog, serial's kin as their integer types, any other unqualified name in
+// public, an array as its element type's followed by [], names quoted where to_regtype would fold or misread them;
+// none for a type name moved away from, or a declaration with more than two parts.
+func TestResolved(t *testing.T) {
+	sc, err := ReadSchema(`CREATE TYPE was AS ENUM ('x'); ALTER TYPE was RENAME TO renamed;
+		CREATE TABLE t (a bigint, b double precision, c text, d char(3), e citext, f text[], g int[][], h "Odd"."Mood",
+			i serial, j bigserial, k uuid, l was, m renamed, n public.text, o "char", p _int4, q x.y.z, r timestamp with time zone,
+			s "user".kind, u "Weird", v varchar(3)[])`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for c, ct := range sc.Columns {
+		got[c.Name] = ct.Resolved(sc.Moved)
+	}
+	want := map[string]string{"a": "pg_catalog.int8", "b": "pg_catalog.float8", "c": "pg_catalog.text", "d": "pg_catalog.bpchar",
+		"e": "public.citext", "f": "pg_catalog.text[]", "g": "pg_catalog.int4[]", "h": `"Odd"."Mood"`, "i": "pg_catalog.int4",
+		"j": "pg_catalog.int8", "k": "pg_catalog.uuid", "l": "", "m": "public.renamed", "n": "public.text", "o": "pg_catalog.char",
+		"p": "pg_catalog._int4", "q": "", "r": "pg_catalog.timestamptz", "s": `"user".kind`, "u": `public."Weird"`,
+		"v": "pg_catalog.varchar[]"}
+	if !maps.Equal(got, want) {
+		t.Errorf("Resolved of ReadSchema(...).Columns = %v\nwant %v", got, want)
+	}
+}
