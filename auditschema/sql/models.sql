@@ -85,15 +85,16 @@ END;
 
 -- model_problems is what the models' tables lack that installing their triggers requires: one row per problem,
 -- (what, fix), table by table, each step of a patient path after the first table that follows it. models is the
--- generated Models.Tables as JSON ([{"name", "columns", "refs": [{"from", "column", "to"}], "by_text"}]), owner_role and
+-- generated Models.Tables as JSON ([{"name", "columns", "refs": [{"from", "column", "to"}], "by_text", "types": {column: type}}]), owner_role and
 -- app_role the roles the tables must be owned by and granted to. InstallModels runs it, and check_models.
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION {{.S}}.model_problems(models jsonb, owner_role text, app_role text) RETURNS TABLE (what text, fix text)
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
-WITH t(i, name, cols, by_text) AS (
+WITH t(i, name, cols, by_text, types) AS (
 	SELECT m.k, m.v OPERATOR(pg_catalog.->>) 'name', ARRAY(SELECT pg_catalog.jsonb_array_elements_text(m.v OPERATOR(pg_catalog.->) 'columns')),
-		ARRAY(SELECT pg_catalog.jsonb_array_elements_text(COALESCE(m.v OPERATOR(pg_catalog.->) 'by_text', '[]')))
+		ARRAY(SELECT pg_catalog.jsonb_array_elements_text(COALESCE(m.v OPERATOR(pg_catalog.->) 'by_text', '[]'))),
+		COALESCE(m.v OPERATOR(pg_catalog.->) 'types', '{}')
 	FROM pg_catalog.jsonb_array_elements(models) WITH ORDINALITY m(v, k)
 ), ref(i, j, src, col, dst) AS (
 	-- A step shared by several tables' paths is checked once, with the first of them.
@@ -120,6 +121,19 @@ SELECT p.what, p.fix FROM (
 	WHERE c.oid IS NOT NULL AND NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a WHERE a.attrelid OPERATOR(pg_catalog.=) c.oid
 		AND a.attname::text OPERATOR(pg_catalog.=) m.col AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped)
 	GROUP BY c.i, c.name
+	UNION ALL
+	-- The audit triggers compare and print each column by the type the generator read from the schema files: of
+	-- another type (a hotfix's ALTER COLUMN TYPE, a schema file misread), a float's or a citext's or a char's change
+	-- could write no audit row. A column whose declaration the generator did not read is not in types.
+	SELECT c.i, 2, a.attnum, pg_catalog.format('table %s has column %s of type %s, which the schema the models were generated from declares of type %s',
+			c.name, pg_catalog.quote_ident(a.attname), a.atttypid::pg_catalog.regtype, CASE WHEN d.oid IS NULL THEN d.typ OPERATOR(pg_catalog.||) ', a type the database does not have'
+				ELSE d.oid::text OPERATOR(pg_catalog.||) ': the audit triggers would compare and print it as that type' END),
+		'regenerate from the schema the database has: the generator compares and prints the column by its type'
+	FROM c CROSS JOIN LATERAL pg_catalog.jsonb_each_text(c.types) y(col, typ)
+	CROSS JOIN LATERAL (SELECT y.typ, pg_catalog.to_regtype(y.typ)) d(typ, oid)
+	JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.oid AND a.attname::text OPERATOR(pg_catalog.=) y.col
+		AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+	WHERE d.oid IS NULL OR d.oid::pg_catalog.oid OPERATOR(pg_catalog.<>) a.atttypid
 	UNION ALL
 	-- The triggers pair a row's old and new versions by id (see id_key_problems).
 	SELECT c.i, 3, 0, k.what, k.fix FROM c CROSS JOIN LATERAL {{.S}}.id_key_problems(c.oid, c.name) k

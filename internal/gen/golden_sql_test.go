@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/auditrepo/auditrepo/audit"
@@ -350,16 +351,9 @@ func caseOptions(name string) Options {
 		Writer: auditschema.Defaults.Writer}}
 }
 
+// models are program p's models as the generated AuditModels has them, with sql as their SQL.
 func models(p *ir.Program, sql string) auditschema.Models {
-	m := auditschema.Models{Schema: p.Audit.Schema, SQL: sql}
-	for _, mod := range p.Models {
-		t := auditschema.Table{Name: mod.Qualified}
-		for _, c := range mod.Columns {
-			t.Columns = append(t.Columns, c.Name)
-		}
-		m.Tables = append(m.Tables, t)
-	}
-	return m
+	return auditschema.Models{Schema: p.Audit.Schema, SQL: sql, Tables: p.Tables()}
 }
 
 // caseDB creates a database with golden case name's schema, the audit schema and the case's audit triggers
@@ -367,35 +361,43 @@ func models(p *ir.Program, sql string) auditschema.Models {
 // role granted what it needs. It returns pools as the superuser and as the application role.
 func caseDB(t *testing.T, root, name string, p *ir.Program, triggers string) (super, app *pgxpool.Pool) {
 	t.Helper()
-	schema, err := os.ReadFile(filepath.Join(root, "testdata", "golden", name, "schema.sql"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := t.Context()
-	super = pgtest.Schema(t, string(schema))
-	c := auditschema.Defaults
-	c.Schema, c.Table = p.Audit.Schema, p.Audit.Table
-	if _, err := auditschema.Install(ctx, super, c); err != nil {
-		t.Fatal(err)
-	}
-	m := models(p, triggers)
-	// The case's other tables (read by UPDATE ... FROM, DELETE ... USING, written by queries left alone) are
-	// the application's to use, as a deployment's grants would make them.
-	if _, err := super.Exec(ctx, fmt.Sprintf("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO %s", c.App)); err != nil {
-		t.Fatal(err)
-	}
-	for _, tbl := range m.Tables {
-		if _, err := super.Exec(ctx, fmt.Sprintf("ALTER TABLE %s OWNER TO %s; GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO %s", tbl.Name, c.Owner, tbl.Name, c.App)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := auditschema.InstallModels(ctx, super, c, m); err != nil {
+	super, c := caseTables(t, root, name, p)
+	if err := auditschema.InstallModels(t.Context(), super, c, models(p, triggers)); err != nil {
 		t.Fatal(err)
 	}
 	cfg := super.Config().ConnConfig.Copy()
 	cfg.User, cfg.Password = c.App, ""
 	u := fmt.Sprintf("postgres://%s@%s/%s?sslmode=disable", c.App, net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))), cfg.Database)
 	return super, pgtest.Pool(t, u)
+}
+
+// caseTables is caseDB before it installs the audit triggers: a database with the case's schema and the audit
+// schema, the models' tables owned by the owner role and granted to the application role. It returns a pool as the
+// superuser and the audit schema's Config.
+func caseTables(t *testing.T, root, name string, p *ir.Program) (*pgxpool.Pool, auditschema.Config) {
+	t.Helper()
+	schema, err := os.ReadFile(filepath.Join(root, "testdata", "golden", name, "schema.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	super := pgtest.Schema(t, string(schema))
+	c := auditschema.Defaults
+	c.Schema, c.Table = p.Audit.Schema, p.Audit.Table
+	if _, err := auditschema.Install(ctx, super, c); err != nil {
+		t.Fatal(err)
+	}
+	// The case's other tables (read by UPDATE ... FROM, DELETE ... USING, written by queries left alone) are
+	// the application's to use, as a deployment's grants would make them.
+	if _, err := super.Exec(ctx, fmt.Sprintf("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO %s", c.App)); err != nil {
+		t.Fatal(err)
+	}
+	for _, tbl := range p.Tables() {
+		if _, err := super.Exec(ctx, fmt.Sprintf("ALTER TABLE %s OWNER TO %s; GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO %s", tbl.Name, c.Owner, tbl.Name, c.App)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return super, c
 }
 
 // An audit schema whose name is a column-name key word (time) is bare in expressions but must be quoted where a
@@ -469,4 +471,82 @@ func stringConsts(t *testing.T, files map[string][]byte) map[string]string {
 		})
 	}
 	return out
+}
+
+// TestInstallRefusesRetypedColumns: the generator decides from the schema files' types how each column's trigger
+// compares and prints it (a float pins extra_float_digits, citext and a domain compare their text byte for byte,
+// char its length). Columns whose database type is another (a hotfix's ALTER COLUMN TYPE, say) would then hide
+// changes: installing the models refuses them, the generated SQL run alone and InstallModels alike, naming the
+// column, both types and the fix.
+func TestInstallRefusesRetypedColumns(t *testing.T) {
+	t.Parallel()
+	root := filepath.Join("..", "..")
+	o := caseOptions("ok")
+	files, err := Render(root, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := Program(root, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	triggers := stringConsts(t, files)["auditSQL"]
+	super, c := caseTables(t, root, "ok", prog)
+	ctx := t.Context()
+	var citext bool
+	if err := super.QueryRow(ctx, "SELECT EXISTS (SELECT FROM pg_available_extensions WHERE name = 'citext')").Scan(&citext); err != nil {
+		t.Fatal(err)
+	}
+	retype := []string{
+		// The schema says bigint: a float prints by extra_float_digits, which the trigger would not pin.
+		"ALTER TABLE claim_lines DROP CONSTRAINT claim_lines_claim_id_fkey",
+		"ALTER TABLE claim_lines ALTER COLUMN claim_id TYPE double precision",
+		// text: a domain over text may carry a nondeterministic collation, and its equality is the collation's.
+		"CREATE DOMAIN public.loose AS text",
+		"ALTER TABLE people ALTER COLUMN secret TYPE public.loose",
+		// text: char drops trailing spaces in its equality and text, which the image keeps.
+		"ALTER TABLE visits ALTER COLUMN reason TYPE char(3)",
+	}
+	want := []string{
+		"table public.claim_lines has column claim_id of type double precision, which the schema the models were generated from declares of type bigint",
+		"table public.people has column secret of type public.loose, which the schema the models were generated from declares of type text",
+		"table public.visits has column reason of type character, which the schema the models were generated from declares of type text",
+		"fix: regenerate from the schema the database has: the generator compares and prints the column by its type",
+	}
+	if citext {
+		// text: citext's equality ignores case.
+		retype = append(retype, "CREATE EXTENSION citext", "ALTER TABLE visits ALTER COLUMN note TYPE citext")
+		want = append(want, "table public.visits has column note of type public.citext, which the schema the models were generated from declares of type text")
+	} else {
+		t.Log("no citext extension in this PostgreSQL installation: its case is not run")
+	}
+	for _, q := range retype {
+		if _, err := super.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	// The generated SQL, run alone, checks the tables itself.
+	_, err = super.Exec(ctx, triggers)
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "55000" {
+		t.Fatalf("running the generated models' SQL on retyped columns: %v, want object_not_in_prerequisite_state", err)
+	}
+	for _, w := range want {
+		if !strings.Contains(pgErr.Message, w) {
+			t.Errorf("the generated models' SQL's refusal does not name %q:\n%s", w, pgErr.Message)
+		}
+	}
+	err = auditschema.InstallModels(ctx, super, c, models(prog, triggers))
+	if !errors.Is(err, auditschema.ErrNotReady) {
+		t.Fatalf("InstallModels on retyped columns: %v, want ErrNotReady", err)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("InstallModels' refusal does not name %q:\n%v", w, err)
+		}
+	}
+	var n int
+	if err := super.QueryRow(ctx, "SELECT count(*) FROM auditrepo.audited_tables").Scan(&n); err != nil || n != 0 {
+		t.Errorf("audited_tables has %d rows (%v) after the refusals", n, err)
+	}
 }
