@@ -208,4 +208,3 @@ func (tr *trail) sealWithOpts(opts Options, keys ...note.Signer) *Checkpoint {
 	tr.opts = opts
 	return tr.sealWith(keys...)
 }
-
