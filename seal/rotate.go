@@ -1,23 +1,24 @@
 package seal
 
 import (
-	"context"
+	"bytes"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
 	"golang.org/x/mod/sumdb/note"
-
-	"github.com/auditrepo/auditrepo/auditschema"
 )
 
 // Rotating the seal key. A trail's checkpoints are all signed by keys of one name (their origin). The key that
-// seals changes only by a handover: one checkpoint signed by both the current key and the next one (Seal with
+// seals changes only by a handover: one checkpoint whose signed text names the next key (its handover line, with
+// the next key's public key) and that is signed by both the current key and the next one (Seal with
 // Options.Previous). From the checkpoint after it on, only the next key's signature counts: a checkpoint signed
 // by the old key alone after its handover is forged (the old key may have been retired because it leaked), and
-// one signed by a key that no handover brought in is another key's. A lost private key cannot hand over, so a
+// one signed by a key that no handover brought in is another key's. Because the current key's signature covers
+// the name of the next key, nobody else can turn a checkpoint into a handover by adding a signature line to it: a
+// checkpoint whose signature lines of the trail's name are not exactly its signer's (and, on a handover, the
+// next key's) is a bad checkpoint, whoever signed the extra lines. A lost private key cannot hand over, so a
 // trail cannot continue past it: the trail up to its last checkpoint still verifies with its public key.
 
 // ErrPreviousKey is matched by a *PreviousKeyError: Seal was given a previous key (Options.Previous) it cannot
@@ -40,8 +41,8 @@ func (e *PreviousKeyError) Error() string {
 
 func (e *PreviousKeyError) Is(target error) bool { return target == ErrPreviousKey }
 
-// Handover is a checkpoint signed by two keys of the trail: the key that sealed until then (From) and the one
-// that seals from the next checkpoint on (To), as name+hash.
+// Handover is a checkpoint whose text names the key that seals from the next checkpoint on (To), signed by it
+// and by the key that sealed until then (From), as name+hash.
 type Handover struct {
 	Size     uint64
 	From, To string
@@ -52,12 +53,19 @@ func (h Handover) String() string {
 }
 
 // sealKeys decides which keys sign the checkpoint Seal appends after prev (nil if there is none): s alone, or s
-// and opts.Previous for a handover. It refuses (ErrOtherKey) a key that did not sign prev or that handed the trail
-// over in it, and (ErrPreviousKey) a previous key it cannot hand over from. It reads the note signature lines by
-// key name and hash (Seal holds private keys only, and cannot check signatures).
-func sealKeys(ctx context.Context, tx pgx.Tx, c auditschema.Config, prev *Checkpoint, s, previous note.Signer) ([]note.Signer, error) {
+// and opts.Previous for a handover (to s, which its text names). It refuses (ErrOtherKey) a key that did not sign
+// prev or that handed the trail over in it, and (ErrPreviousKey) a previous key it cannot hand over from. Before
+// it signs on top of prev, or Seal publishes prev to a witness that lacks it, it checks prev's signature by the
+// key of its own that signed it (a bad one is ErrBadCheckpoint: the note was edited) and prev's signature lines
+// (signedAs): Seal vouches for what it publishes.
+func sealKeys(prev *Checkpoint, s, previous note.Signer) ([]note.Signer, error) {
 	given := keyID(s.Name(), s.KeyHash())
+	sk, err := publicKey(s)
+	if err != nil {
+		return nil, err
+	}
 	var refuse func(reason string, args ...any) error
+	var pk *signer
 	if previous != nil {
 		refuse = func(reason string, args ...any) error {
 			e := &PreviousKeyError{Previous: keyID(previous.Name(), previous.KeyHash()), Given: given, Reason: fmt.Sprintf(reason, args...)}
@@ -76,6 +84,9 @@ func sealKeys(ctx context.Context, tx pgx.Tx, c auditschema.Config, prev *Checkp
 		case prev == nil:
 			return nil, refuse("the trail has no checkpoint yet: seal with the new key alone")
 		}
+		if pk, err = publicKey(previous); err != nil {
+			return nil, err
+		}
 	}
 	if prev == nil {
 		return []note.Signer{s}, nil
@@ -84,68 +95,87 @@ func sealKeys(ctx context.Context, tx pgx.Tx, c auditschema.Config, prev *Checkp
 	if err != nil {
 		return nil, badCheckpoint("tree size %d in the database: its note: %v", prev.Size, err)
 	}
-	if slices.Contains(keys, given) {
-		// s signed the latest checkpoint: it seals, unless that checkpoint handed the trail over from it. The
-		// previous key is not needed (the handover is done, or was never needed) and is ignored.
-		to, err := handedOverFrom(ctx, tx, c, prev, keys, given)
-		if err != nil {
-			return nil, err
-		}
-		if to != "" {
-			return nil, &KeyError{Given: given, Size: prev.Size, SealedWith: keys, HandedOverTo: to}
-		}
-		return []note.Signer{s}, nil
-	}
-	if previous == nil {
+	// The key of Seal's that signed prev: s, or the previous key, whose turn it is to hand over.
+	var by *signer
+	switch {
+	case slices.Contains(keys, given):
+		by = sk
+	case previous == nil:
 		return nil, &KeyError{Given: given, Size: prev.Size, SealedWith: keys}
-	}
-	pid := keyID(previous.Name(), previous.KeyHash())
-	if !slices.Contains(keys, pid) {
+	case !slices.Contains(keys, vid(pk.verifier)):
 		return nil, refuse("the latest checkpoint (tree size %d) is signed by %s, not by the previous key: give the key that signed it as the previous key",
 			prev.Size, strings.Join(keys, ", "))
+	default:
+		by = pk
 	}
-	to, err := handedOverFrom(ctx, tx, c, prev, keys, pid)
+	cp, err := OpenCheckpoint(prev.Note, by.verifier)
 	if err != nil {
-		return nil, err
+		return nil, badCheckpoint("tree size %d in the database: %v", prev.Size, err.(*CheckpointError).Msg)
 	}
-	if to != "" {
-		return nil, refuse("the previous key already handed the trail over to %s in the latest checkpoint (tree size %d): seal with that key", to, prev.Size)
+	if cp.Size != prev.Size || cp.PrevSize != prev.PrevSize || cp.PrevWatermark != prev.PrevWatermark || cp.Watermark != prev.Watermark {
+		return nil, badCheckpoint("tree size %d in the database: its columns differ from its note's", prev.Size)
 	}
-	// s first: the checkpoint's origin is its first signer's name (the same as previous's).
+	from, next, err := signedAs(cp, keys)
+	if err != nil {
+		return nil, badCheckpoint("tree size %d in the database: %v", prev.Size, err.(*CheckpointError).Msg)
+	}
+	id := vid(by.verifier)
+	switch {
+	case next != nil && vid(next) == id:
+		// prev handed the trail over to this key: it seals (s), or hands over in turn (the previous key).
+	case from != id:
+		return nil, badCheckpoint("tree size %d in the database: signed by %s, but the key that signs it is %s", prev.Size, strings.Join(keys, ", "), from)
+	case next != nil && by == sk:
+		return nil, &KeyError{Given: given, Size: prev.Size, SealedWith: keys, HandedOverTo: vid(next)}
+	case next != nil:
+		return nil, refuse("the previous key already handed the trail over to %s in the latest checkpoint (tree size %d): seal with that key", vid(next), prev.Size)
+	}
+	if by == sk {
+		// s signed the latest checkpoint: it seals. The previous key is not needed (the handover is done, or
+		// was never needed) and is ignored.
+		return []note.Signer{s}, nil
+	}
+	// s first: the checkpoint's origin is its first signer's name (the same as previous's), and a checkpoint
+	// signed by several keys hands over to the first, which its text names.
 	return []note.Signer{s, previous}, nil
 }
 
-// handedOverFrom says, for a key k (name+hash) that signed the latest checkpoint prev with others (keys), whether
-// prev handed the trail over from k: then k signed the checkpoint before prev as well, and it returns the key
-// handed over to. A checkpoint signed by one key hands nothing over.
-func handedOverFrom(ctx context.Context, tx pgx.Tx, c auditschema.Config, prev *Checkpoint, keys []string, k string) (string, error) {
-	name, _, _ := strings.Cut(k, "+") // a key name has no '+'
-	var others []string
-	for _, id := range keys {
-		if id != k && strings.HasPrefix(id, name+"+") {
-			others = append(others, id)
+// signedAs checks the signature lines of the trail's name on cp (keys, all of the note's signature lines, as
+// noteKeys reads them) against its text: a checkpoint that hands nothing over is signed by one key of the trail's
+// name, from; a handover by the key handing over, from, and the key its text names, next, whose signature it
+// checks with the public key the text gives. Its errors are *CheckpointError. The caller checks from's signature.
+func signedAs(cp *Checkpoint, keys []string) (from string, next note.Verifier, err error) {
+	var own []string
+	for _, k := range keys {
+		if name, _, _ := strings.Cut(k, "+"); name == cp.Origin { // a key name has no '+'
+			own = append(own, k)
 		}
 	}
-	if len(others) == 0 || prev.PrevSize == 0 {
-		return "", nil
+	next = cp.nextKey()
+	if next == nil {
+		if len(own) != 1 {
+			return "", nil, badCheckpoint("signed by %s, but its text hands the trail over to no key: a checkpoint that is no handover is signed by one key of the trail (a handover names the next key in the signed text)",
+				strings.Join(own, " and "))
+		}
+		return own[0], nil, nil
 	}
-	var signed string
-	err := tx.QueryRow(ctx, `SELECT note FROM `+pgx.Identifier{c.Schema, "seal_checkpoint"}.Sanitize()+` WHERE tree_size = $1`,
-		int64(prev.PrevSize)).Scan(&signed)
-	if err != nil {
-		return "", fmt.Errorf("seal: reading the checkpoint of tree size %d: %w", prev.PrevSize, err)
+	nid := vid(next)
+	if len(own) != 2 || !slices.Contains(own, nid) {
+		return "", nil, badCheckpoint("its text hands the trail over to %s, but it is signed by %s: a handover is signed by the key handing over and the one its text names",
+			nid, strings.Join(own, " and "))
 	}
-	before, err := noteKeys([]byte(signed))
-	if err != nil {
-		return "", badCheckpoint("tree size %d in the database: its note: %v", prev.PrevSize, err)
+	if _, err := note.Open(cp.Note, note.VerifierList(next)); err != nil {
+		return "", nil, badCheckpoint("the signature of %s, the key its text hands the trail over to, does not verify with the public key the text gives: %v", nid, err)
 	}
-	if slices.Contains(before, k) {
-		return strings.Join(others, ", "), nil
+	from = own[0]
+	if from == nid {
+		from = own[1]
 	}
-	return "", nil
+	return from, next, nil
 }
 
-// noteKeys are the keys (name+hash) of a signed note's signature lines, unverified.
+// noteKeys are the keys (name+hash) of a signed note's signature lines, unverified, in order. A key that signs
+// twice is an error.
 func noteKeys(signed []byte) ([]string, error) {
 	_, err := note.Open(signed, note.VerifierList())
 	var un *note.UnverifiedNoteError
@@ -154,7 +184,15 @@ func noteKeys(signed []byte) ([]string, error) {
 	}
 	var ids []string
 	for _, sig := range un.Note.UnverifiedSigs {
-		ids = append(ids, keyID(sig.Name, sig.Hash))
+		id := keyID(sig.Name, sig.Hash)
+		if slices.Contains(ids, id) {
+			return nil, fmt.Errorf("two signature lines of key %s", id)
+		}
+		ids = append(ids, id)
+	}
+	// note.Open drops a signature line that repeats another: the note is not as signed.
+	if sigs := signed[bytes.LastIndex(signed, []byte("\n\n"))+2:]; bytes.Count(sigs, []byte("\n")) != len(ids) {
+		return nil, errors.New("a signature line given twice")
 	}
 	return ids, nil
 }
@@ -197,9 +235,9 @@ func (kr keyring) String() string {
 }
 
 // open checks a signed checkpoint's signatures by the keys of kr and parses it. by are the keys of kr that signed
-// it, in kr's order (at least one); unknown are the other keys of the trail's name whose signature lines it bears
-// (a handover to a key kr lacks). A signature by a key of kr that does not verify is a bad checkpoint.
-func (kr keyring) open(signed []byte) (cp *Checkpoint, by []note.Verifier, unknown []string, err error) {
+// it, in kr's order (at least one); keys are all its signature lines' (noteKeys). A signature by a key of kr that
+// does not verify is a bad checkpoint.
+func (kr keyring) open(signed []byte) (cp *Checkpoint, by []note.Verifier, keys []string, err error) {
 	n, err := note.Open(signed, note.VerifierList(kr...))
 	var un *note.UnverifiedNoteError
 	switch {
@@ -217,24 +255,23 @@ func (kr keyring) open(signed []byte) (cp *Checkpoint, by []note.Verifier, unkno
 	case err != nil:
 		return nil, nil, nil, badCheckpoint("%v", err)
 	}
+	if keys, err = noteKeys(signed); err != nil {
+		return nil, nil, nil, badCheckpoint("%v", err)
+	}
 	for _, k := range kr {
 		if slices.ContainsFunc(n.Sigs, func(s note.Signature) bool { return s.Name == k.Name() && s.Hash == k.KeyHash() }) {
 			by = append(by, k)
 		}
 	}
-	for _, sig := range n.UnverifiedSigs {
-		if sig.Name == kr[0].Name() {
-			unknown = append(unknown, keyID(sig.Name, sig.Hash))
-		}
-	}
 	if cp, err = OpenCheckpoint(signed, by[0]); err != nil {
 		return nil, nil, nil, err
 	}
-	return cp, by, unknown, nil
+	return cp, by, keys, nil
 }
 
 // keyChain walks a trail's checkpoints in order, knowing which key must sign the next one: the first checkpoint's
-// key, then, after each handover (a checkpoint signed by the current key and another of the trail's), the other.
+// key, then, after each handover (a checkpoint whose text names the next key, signed by the current key and that
+// one), the next key.
 type keyChain struct {
 	keys      keyring
 	current   note.Verifier
@@ -251,48 +288,53 @@ func (ch *keyChain) next(signed []byte) (*Checkpoint, error) {
 		return nil, badCheckpoint("the checkpoint before it (tree size %d) handed the trail over from %s to %s, a key not given: verify with its public key too",
 			ch.size, vid(ch.current), ch.lost)
 	}
-	cp, by, unknown, err := ch.keys.open(signed)
+	cp, by, keys, err := ch.keys.open(signed)
 	if err != nil {
 		return nil, err
 	}
 	ch.size = cp.Size
+	// The signature lines of the trail's name are exactly the checkpoint's signer's, and, on a handover, the
+	// key its text names (whose signature signedAs checks, with the key given or the one the text gives).
+	from, next, err := signedAs(cp, keys)
+	if err != nil {
+		return nil, err
+	}
 	if ch.current == nil {
 		// A handover is a checkpoint after the one its old key sealed: a first checkpoint has one key.
-		if len(by)+len(unknown) > 1 {
-			return nil, badCheckpoint("the first checkpoint is signed by several keys of the trail (%s): which one it began with is unknown",
-				strings.Join(append([]string{keyring(by).String()}, unknown...), ", "))
+		if next != nil {
+			return nil, badCheckpoint("the first checkpoint hands the trail over from %s to %s: which key it began with is unknown", from, vid(next))
 		}
 		ch.current = by[0]
 		return cp, nil
 	}
-	if !slices.Contains(by, ch.current) {
+	cur := vid(ch.current)
+	switch {
+	case from == cur:
+	case slices.Contains(by, ch.current):
+		return nil, badCheckpoint("it hands the trail over from %s to %s, but the trail was %[2]s's already", from, cur)
+	default:
 		k := by[0]
+		if i := slices.IndexFunc(by, func(k note.Verifier) bool { return vid(k) == from }); i >= 0 {
+			k = by[i]
+		}
 		msg := fmt.Sprintf("signed by %s, not by %s, the key that signed the checkpoint before it: no checkpoint signed by both hands the trail over to %[1]s",
-			vid(k), vid(ch.current))
+			vid(k), cur)
 		for _, h := range ch.handovers {
 			if h.From == vid(k) {
 				msg = fmt.Sprintf("signed by %s, not by %s: %s handed the trail over to %s at tree size %d, so a checkpoint signed by it alone after that is forged",
-					vid(k), vid(ch.current), vid(k), h.To, h.Size)
+					vid(k), cur, vid(k), h.To, h.Size)
 			}
 		}
 		return nil, badCheckpoint("%s", msg)
 	}
-	var others []string
-	var to note.Verifier
-	for _, k := range by {
-		if k != ch.current {
-			others, to = append(others, vid(k)), k
-		}
-	}
-	if others = append(others, unknown...); len(others) > 1 {
-		return nil, badCheckpoint("signed by %s and by %s: a handover is to one key", vid(ch.current), strings.Join(others, ", "))
-	}
-	if len(others) == 1 {
-		ch.handovers = append(ch.handovers, Handover{Size: cp.Size, From: vid(ch.current), To: others[0]})
-		if to != nil {
-			ch.current = to
+	if next != nil {
+		h := Handover{Size: cp.Size, From: vid(ch.current), To: vid(next)}
+		ch.handovers = append(ch.handovers, h)
+		i := slices.IndexFunc(ch.keys, func(k note.Verifier) bool { return vid(k) == h.To })
+		if i >= 0 {
+			ch.current = ch.keys[i]
 		} else {
-			ch.lost = others[0]
+			ch.lost = h.To
 		}
 	}
 	return cp, nil

@@ -38,9 +38,10 @@ type Options struct {
 	Config    auditschema.Config
 	Witnesses []Witness
 	// Previous, for Seal only, is the signer of the key the trail is sealed with, when Seal is given a new key
-	// (of the same name) to hand the trail over to: the next checkpoint is signed by both, and from then on the
-	// new key alone seals. Once the latest checkpoint is signed by the new key, Previous is not needed and is
-	// ignored; a Previous that did not sign the latest checkpoint is refused (ErrPreviousKey). Verify and
+	// (of the same name) to hand the trail over to: the next checkpoint names the new key's public key in its
+	// text and is signed by both, and from then on the new key alone seals. Once the latest checkpoint is signed
+	// by the new key, Previous is not needed and is ignored; a Previous that did not sign the latest checkpoint is
+	// refused (ErrPreviousKey). Like Seal's key, it must know its public key (NewSigner). Verify and
 	// VerifyPatient ignore it (they are given the public keys).
 	Previous note.Signer
 }
@@ -49,7 +50,7 @@ var rangeFactory = compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren
 
 // Seal appends every audit row that became final since the last checkpoint to the tree, stores their leaf hashes
 // and a new checkpoint signed by s, and publishes it to the witnesses. It returns nil, nil when no row became
-// final. Concurrent seals of one table take turns. The connection needs SELECT on the audit table and the seal
+// final. s (and opts.Previous) must know their public keys: make them with NewSigner (or KeyFrom, NewKey). Concurrent seals of one table take turns. The connection needs SELECT on the audit table and the seal
 // tables, and EXECUTE on seal_leaves() and seal_checkpoint(), through which it appends to them (the sealer role
 // has them).
 //
@@ -58,17 +59,21 @@ var rangeFactory = compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren
 //
 // It refuses (ErrBadCheckpoint) to seal on top of a database whose checkpoints disagree with a witness's latest:
 // a newer one, another of the same size, one of a size the database has another checkpoint of or none, or any
-// when the database has none (its checkpoints were changed or rolled back). A witness that holds an earlier
-// checkpoint of the database's, or none, is given the database's latest first (a previous seal's publishing
-// failed, or the witness is new). A missing witness (a Dir that does not exist) is created by a seal of a
+// when the database has none (its checkpoints were changed or rolled back). It refuses (ErrBadCheckpoint) a
+// latest checkpoint whose signature by its key (s, or opts.Previous when handing over) does not verify, or whose
+// signature lines of the trail's name are not exactly that key's (and, on a handover, the key the text names):
+// an edited note. A witness that holds an earlier checkpoint of the database's, or none, is given the database's
+// latest first (a previous seal's publishing failed, or the witness is new), once Seal has checked it so: Seal
+// publishes no checkpoint its keys did not sign. A missing witness (a Dir that does not exist) is created by a seal of a
 // database without checkpoints, the first; later it is refused (ErrWitnessMissing): it should hold the
 // database's checkpoints, so it is a wrong path or deleted (a new witness is created empty first). It refuses
 // (ErrOtherKey) to seal with a key that did not sign the latest checkpoint (by the key name and hash the note's
-// signature lines state), without a handover from the key that did, or that handed the trail over in it: the
-// trail would then verify with neither key. Refused, it writes nothing.
+// signature lines state), without a handover from the key that did, or that handed the trail over in it (its text
+// names another key): the trail would then verify with neither key. Refused, it writes nothing, to the database
+// or the witnesses.
 func Seal(ctx context.Context, db DB, s note.Signer, opts Options) (*Checkpoint, error) {
 	return seal(ctx, db, opts, func(tx pgx.Tx, c auditschema.Config, prev *Checkpoint) ([]note.Signer, error) {
-		return sealKeys(ctx, tx, c, prev, s, opts.Previous)
+		return sealKeys(prev, s, opts.Previous)
 	})
 }
 
@@ -93,14 +98,25 @@ func seal(ctx context.Context, db DB, opts Options, keysFor func(pgx.Tx, auditsc
 		}
 		// Witnesses first: a latest checkpoint re-signed with another key is a replaced one (ErrBadCheckpoint)
 		// when a witness holds the real one, not a reason to seal with that key.
+		lagging := make([]Witness, 0, len(opts.Witnesses))
 		for _, w := range opts.Witnesses {
-			if err := checkWitness(ctx, tx, c, w, prev); err != nil {
+			behind, err := checkWitness(ctx, tx, c, w, prev)
+			if err != nil {
 				return err
 			}
+			if behind {
+				lagging = append(lagging, w)
+			}
 		}
+		// keysFor checks prev's signatures (Seal's does): only then is prev published to the witnesses that lack it.
 		keys, err := keysFor(tx, c, prev)
 		if err != nil {
 			return err
+		}
+		for _, w := range lagging {
+			if err := w.Publish(ctx, prev); err != nil {
+				return err
+			}
 		}
 		var watermark uint64
 		if err := tx.QueryRow(ctx, "SELECT pg_snapshot_xmin(pg_current_snapshot())").Scan(&watermark); err != nil {
@@ -199,47 +215,51 @@ func signers(signed []byte, k interface {
 	return others, false, nil
 }
 
-// checkWitness makes sure w holds the database's latest checkpoint prev (publishing it if a previous seal could
-// not) and nothing newer, and that an earlier checkpoint it holds is the database's of that size.
-func checkWitness(ctx context.Context, tx pgx.Tx, c auditschema.Config, w Witness, prev *Checkpoint) error {
+// checkWitness checks that w holds nothing newer than the database's latest checkpoint prev, and that the latest
+// checkpoint it holds is the database's of that size. It reports whether w lacks prev: Seal publishes prev to
+// it (a previous seal's publishing failed, or the witness is new) once it has checked prev's signatures.
+func checkWitness(ctx context.Context, tx pgx.Tx, c auditschema.Config, w Witness, prev *Checkpoint) (behind bool, err error) {
 	signed, err := w.Latest(ctx)
 	switch {
 	case errors.Is(err, ErrWitnessMissing) && prev == nil:
 		signed, err = nil, nil // the first seal: Publish creates it
 	case errors.Is(err, ErrWitnessMissing):
-		return fmt.Errorf("%w, but the database has checkpoints (the latest of tree size %d) it should hold: a wrong path, or its copies were deleted (to start a new witness, create it empty)", err, prev.Size)
+		return false, fmt.Errorf("%w, but the database has checkpoints (the latest of tree size %d) it should hold: a wrong path, or its copies were deleted (to start a new witness, create it empty)", err, prev.Size)
 	}
 	if err != nil {
-		return fmt.Errorf("seal: reading %s: %w", w, err)
+		return false, fmt.Errorf("seal: reading %s: %w", w, err)
 	}
 	switch {
 	case prev == nil && signed == nil:
-		return nil
+		return false, nil
 	case prev == nil:
-		return badCheckpoint("the database has no checkpoint, but %s holds one: the checkpoints were deleted", w)
-	case signed != nil && string(signed) != string(prev.Note):
-		wc, err := unverified(signed)
-		if err != nil {
-			return badCheckpoint("%s: %v", w, err)
-		}
-		size := wc.Size
-		if size > prev.Size {
-			return badCheckpoint("%s holds tree size %d, newer than the database's latest %d: the database was rolled back or its checkpoints deleted", w, size, prev.Size)
-		}
-		if size == prev.Size {
-			return badCheckpoint("%s holds a different checkpoint of tree size %d than the database", w, size)
-		}
-		var same bool
-		err = tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM `+pgx.Identifier{c.Schema, "seal_checkpoint"}.Sanitize()+`
-			WHERE tree_size = $1 AND note = $2)`, int64(size), string(signed)).Scan(&same)
-		if err != nil {
-			return fmt.Errorf("seal: reading the checkpoint of tree size %d: %w", size, err)
-		}
-		if !same {
-			return badCheckpoint("%s holds a checkpoint of tree size %d that the database does not: its checkpoints were changed", w, size)
-		}
+		return false, badCheckpoint("the database has no checkpoint, but %s holds one: the checkpoints were deleted", w)
+	case signed == nil:
+		return true, nil
+	case string(signed) == string(prev.Note):
+		return false, nil
 	}
-	return w.Publish(ctx, prev)
+	wc, err := unverified(signed)
+	if err != nil {
+		return false, badCheckpoint("%s: %v", w, err)
+	}
+	size := wc.Size
+	if size > prev.Size {
+		return false, badCheckpoint("%s holds tree size %d, newer than the database's latest %d: the database was rolled back or its checkpoints deleted", w, size, prev.Size)
+	}
+	if size == prev.Size {
+		return false, badCheckpoint("%s holds a different checkpoint of tree size %d than the database", w, size)
+	}
+	var same bool
+	err = tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM `+pgx.Identifier{c.Schema, "seal_checkpoint"}.Sanitize()+`
+		WHERE tree_size = $1 AND note = $2)`, int64(size), string(signed)).Scan(&same)
+	if err != nil {
+		return false, fmt.Errorf("seal: reading the checkpoint of tree size %d: %w", size, err)
+	}
+	if !same {
+		return false, badCheckpoint("%s holds a checkpoint of tree size %d that the database does not: its checkpoints were changed", w, size)
+	}
+	return true, nil
 }
 
 // appendLeaves hashes the rows of next's watermark range in leaf order, in batches, appending them to rng and to

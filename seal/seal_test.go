@@ -44,7 +44,7 @@ func keys(t testing.TB, name string) (note.Signer, note.Verifier) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := note.NewSigner(skey)
+	s, err := NewSigner(skey)
 	if err != nil {
 		t.Fatal(err)
 	}

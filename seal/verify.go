@@ -62,8 +62,8 @@ type leaf struct {
 }
 
 // Verify checks the trail against its checkpoints: every checkpoint's signature, that each is
-// consistent with the next, that every witness's latest checkpoint is one of the database's and, within a few
-// seconds, the latest (Seal commits a checkpoint before it publishes it, so a witness may lag while a seal
+// consistent with the next, that every copy a witness holds is one of the database's, that its latest is, within
+// a few seconds, the latest (Seal commits a checkpoint before it publishes it, so a witness may lag while a seal
 // runs; one that stays behind, or holds a checkpoint the database lacks, is a bad checkpoint), that the stored
 // leaf hashes hash to the latest root, and that the rows, re-hashed, are exactly the sealed leaves. A witness
 // that does not exist is refused (ErrWitnessMissing), never read as an empty copy. It returns a *TamperError
@@ -71,10 +71,13 @@ type leaf struct {
 //
 // keys are the trail's public keys, all of its name, in any order: one, or every key that sealed it (a key
 // history). The first checkpoint must be signed by one of them, the current key; each later one by the current
-// key, and a checkpoint signed by the current key and another of keys hands the trail over to that one from the
-// next checkpoint on (Report.Handovers). A checkpoint signed by another of keys alone (no handover brought it in,
-// or it handed over already: it may have leaked) is a bad checkpoint, as is any after a handover to a key not
-// given. The witnesses' copies are the database's checkpoints, byte for byte, so the same rule holds for them.
+// key. A checkpoint whose text names a next key (its handover line), signed by the current key and that one,
+// hands the trail over to it from the next checkpoint on (Report.Handovers); the next key's signature is checked
+// with the public key the text gives. A checkpoint with any other signature line of the trail's name (one the
+// text does not name, known or not, verified or not) is a bad checkpoint, as is one signed by another of keys
+// alone (no handover brought it in, or it handed over already: it may have leaked), or any after a handover to a
+// key not given. The witnesses' copies are the database's checkpoints, byte for byte, so the same rule holds for
+// them.
 func Verify(ctx context.Context, db DB, keys []note.Verifier, opts Options) (*Report, error) {
 	c := opts.Config.WithDefaults()
 	rep := &Report{}
@@ -181,10 +184,12 @@ func checkpoints(ctx context.Context, tx pgx.Tx, c auditschema.Config, kr keyrin
 	return cps, chain.handovers, nil
 }
 
-// witnessCopy is a witness's latest checkpoint, verified; cp is nil if it holds none.
+// witnessCopy is a witness's latest checkpoint, verified (cp is nil if it holds none), and all its copies, read
+// after the latest.
 type witnessCopy struct {
-	w  Witness
-	cp *Checkpoint
+	w   Witness
+	cp  *Checkpoint
+	all []Copy
 }
 
 func (wc witnessCopy) size() uint64 {
@@ -194,8 +199,8 @@ func (wc witnessCopy) size() uint64 {
 	return wc.cp.Size
 }
 
-// readWitnesses reads each witness's latest checkpoint and checks that one of kr signed it (compareWitness
-// then finds it, byte for byte, among the database's, which obey the key chain's rule). Verify and VerifyPatient
+// readWitnesses reads each witness's latest checkpoint and checks that one of kr signed it, then all its copies
+// (compareWitness then finds each, byte for byte, among the database's, which obey the key chain's rule). Verify and VerifyPatient
 // read them before they take the database's snapshot: Seal commits a checkpoint to the database before it
 // publishes it to the witnesses, and never removes one, so a checkpoint a witness held then is in the snapshot,
 // and every checkpoint the snapshot holds beyond it is one whose publication had not happened (or failed) when
@@ -207,6 +212,9 @@ func readWitnesses(ctx context.Context, ws []Witness, kr keyring) ([]witnessCopy
 		wc, err := readWitness(ctx, w, kr)
 		if err != nil {
 			return nil, err
+		}
+		if wc.all, err = w.All(ctx); err != nil {
+			return nil, fmt.Errorf("seal: reading %s: %w", w, err)
 		}
 		out = append(out, wc)
 	}
@@ -263,28 +271,43 @@ func caughtUp(ctx context.Context, wc witnessCopy, kr keyring, latest sealed) (w
 }
 
 // compareWitness checks that the witness's latest checkpoint, read before the snapshot of cps was taken, is one
-// of the database's: the same note at the same tree size. The database may hold later ones (see readWitnesses),
-// which extend it (checkpoints checks each continues the previous, leafHashes their consistency); a witness
-// holding none accepts any. A checkpoint the database lacks, newer than its latest or of a size it has none of,
-// or another one of the same size, means the database's checkpoints were deleted, rolled back or replaced.
+// of the database's: the same note at the same tree size, and so is every other copy it holds (Seal publishes
+// each checkpoint; a copy added beside them, say a forged one of a size the witness lacked, or another file of a
+// size it has, is no less a checkpoint the database lacks). The database may hold later ones (see
+// readWitnesses), which extend it (checkpoints checks each continues the previous, leafHashes their
+// consistency); a witness holding none accepts any. A checkpoint the database lacks, newer than its latest or of
+// a size it has none of, or another one of the same size, means the database's checkpoints were deleted, rolled
+// back or replaced.
 func compareWitness(wc witnessCopy, cps []sealed) error {
 	w, cp := wc.w, wc.cp
-	if cp == nil {
+	if cp == nil && len(wc.all) == 0 {
 		return nil
 	}
 	if len(cps) == 0 {
-		return badCheckpoint("the database has no checkpoint, but %s holds tree size %d: the database's checkpoints were deleted", w, cp.Size)
+		size := uint64(0)
+		if cp != nil {
+			size = cp.Size
+		} else {
+			size = wc.all[0].Size
+		}
+		return badCheckpoint("the database has no checkpoint, but %s holds tree size %d: the database's checkpoints were deleted", w, size)
 	}
 	latest := cps[len(cps)-1]
-	if cp.Size > latest.Size {
-		return badCheckpoint("%s holds tree size %d, newer than the database's latest %d: the database's checkpoints were deleted or rolled back", w, cp.Size, latest.Size)
+	copies := wc.all
+	if cp != nil {
+		copies = append([]Copy{{Size: cp.Size, Note: cp.Note}}, copies...)
 	}
-	i := sort.Search(len(cps), func(i int) bool { return cps[i].Size >= cp.Size })
-	switch {
-	case i == len(cps) || cps[i].Size != cp.Size:
-		return badCheckpoint("%s holds tree size %d, which the database has no checkpoint of: the database's checkpoints were changed", w, cp.Size)
-	case string(cps[i].Note) != string(cp.Note):
-		return badCheckpoint("tree size %d in the database differs from the copy in %s", cp.Size, w)
+	for _, c := range copies {
+		if c.Size > latest.Size {
+			return badCheckpoint("%s holds tree size %d, newer than the database's latest %d: the database's checkpoints were deleted or rolled back", w, c.Size, latest.Size)
+		}
+		i := sort.Search(len(cps), func(i int) bool { return cps[i].Size >= c.Size })
+		switch {
+		case i == len(cps) || cps[i].Size != c.Size:
+			return badCheckpoint("%s holds tree size %d, which the database has no checkpoint of: the database's checkpoints were changed", w, c.Size)
+		case string(cps[i].Note) != string(c.Note):
+			return badCheckpoint("tree size %d in the database differs from the copy in %s", c.Size, w)
+		}
 	}
 	return nil
 }

@@ -23,7 +23,16 @@ type Witness interface {
 	// Latest returns the note of the largest tree size stored, nil if none; an error matching ErrWitnessMissing
 	// if the witness itself is missing (a deleted or mistyped directory is not an empty copy).
 	Latest(ctx context.Context) ([]byte, error)
+	// All returns every copy stored, in no particular order, each with the tree size it is stored under; an error
+	// matching ErrWitnessMissing as Latest's.
+	All(ctx context.Context) ([]Copy, error)
 	String() string
+}
+
+// Copy is a checkpoint's note as a witness stores it, under a tree size.
+type Copy struct {
+	Size uint64
+	Note []byte
 }
 
 // Dir is a directory holding one file per checkpoint, <tree size>.checkpoint. Publish creates it if needed;
@@ -85,6 +94,32 @@ func (d Dir) Latest(context.Context) ([]byte, error) {
 		return nil, nil
 	}
 	return os.ReadFile(d.path(best))
+}
+
+// All reads every <tree size>.checkpoint file (by its name as it is: 07.checkpoint is a copy of tree size 7 too,
+// which Latest would not read).
+func (d Dir) All(context.Context) ([]Copy, error) {
+	ents, err := os.ReadDir(string(d))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: checkpoint directory %s does not exist", ErrWitnessMissing, d)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var cs []Copy
+	for _, e := range ents {
+		n, ok := strings.CutSuffix(e.Name(), ".checkpoint")
+		size, err := strconv.ParseUint(n, 10, 64)
+		if !ok || err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(string(d), e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		cs = append(cs, Copy{Size: size, Note: b})
+	}
+	return cs, nil
 }
 
 // NATS is a JetStream key-value bucket holding each checkpoint under the key checkpoint.<tree size>. DialNATS
@@ -173,6 +208,34 @@ func (n *NATS) Latest(ctx context.Context) ([]byte, error) {
 		return nil, err
 	}
 	return e.Value(), nil
+}
+
+// All reads every checkpoint.<tree size> key (as it is, like Dir's All).
+func (n *NATS) All(ctx context.Context) ([]Copy, error) {
+	if n.kv == nil {
+		return nil, fmt.Errorf("%w: %s does not exist", ErrWitnessMissing, n)
+	}
+	keys, err := n.kv.ListKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for k := range keys.Keys() {
+		names = append(names, k)
+	}
+	var cs []Copy
+	for _, k := range names {
+		size, err := strconv.ParseUint(strings.TrimPrefix(k, "checkpoint."), 10, 64)
+		if err != nil {
+			continue
+		}
+		e, err := n.kv.Get(ctx, k)
+		if err != nil {
+			return nil, err
+		}
+		cs = append(cs, Copy{Size: size, Note: e.Value()})
+	}
+	return cs, nil
 }
 
 // sameCopy accepts an existing copy equal to c's note.

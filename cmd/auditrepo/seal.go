@@ -210,7 +210,7 @@ func sealCmd(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "sealed %d rows, first id %d, last id %d (in transaction order): tree size %d, watermark %d\n",
 		cp.Size-cp.PrevSize, cp.First.ID, cp.Last.ID, cp.Size, cp.Watermark)
 	switch {
-	case previous != nil && len(cp.SignedWith()) > 1:
+	case previous != nil && cp.Next != "":
 		fmt.Fprintf(e.stdout, "handed the seal key over from %s to %s in this checkpoint (signed by both): from now on seal with the new key alone, "+
 			"and verify with both public keys (--pub OLD.pub --pub NEW.pub)\n", signerID(previous), signerID(signer))
 	case previous != nil:
@@ -244,7 +244,7 @@ func privateKey(e *env, flag, file, envName string) (note.Signer, error) {
 	if skey == "" {
 		return nil, nil
 	}
-	s, err := note.NewSigner(strings.TrimSpace(skey))
+	s, err := seal.NewSigner(strings.TrimSpace(skey))
 	if err != nil {
 		src := flag + " " + file
 		if file == "" {

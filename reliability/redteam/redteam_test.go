@@ -1654,7 +1654,7 @@ func TestRedTeamOwner(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		signer, _ := note.NewSigner(skey)
+		signer, _ := seal.NewSigner(skey)
 		verifier, _ := note.NewVerifier(vkey)
 		opts := seal.Options{Witnesses: []seal.Witness{seal.Dir(t.TempDir())}}
 		if _, err := seal.Seal(ctx, c.Sealer, signer, opts); err != nil {
