@@ -4,17 +4,18 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/big"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/transparency-dev/merkle/rfc6962"
+
+	"github.com/auditrepo/auditrepo/internal/jsontree"
 )
 
 // rowDomain starts the encoding of a row, leafDomain that of a leaf, so that neither can be read as the other or
@@ -99,176 +100,172 @@ func encode(domain string, fields []Field) []byte {
 // rewritten by a dump and restore; neither may change a leaf. A text with a key twice in one object, at any
 // depth, is refused (ErrDuplicateKey): jsonb never holds one, and readers differ on what it means (jsonb keeps
 // the last, a Go decoder into a struct merges two objects).
+//
+// It takes a text of any depth, without recursion: PostgreSQL stores values deeper than encoding/json's limit of
+// 10,000 levels (an audit row wraps a client's JSON in two more), and every row the database wrote must seal.
+// Its output is what it was when it decoded with encoding/json (a leaf of an old seal must still verify):
+// strings are decoded as encoding/json decodes them (invalid UTF-8 and lone surrogates as U+FFFD) and keys sorted
+// by their decoded bytes.
 func CanonicalJSON(text []byte) ([]byte, error) {
-	d := json.NewDecoder(bytes.NewReader(text))
-	d.UseNumber()
-	var v any
-	if err := d.Decode(&v); err != nil {
+	nodes, err := jsontree.Parse(text)
+	if err != nil {
 		return nil, fmt.Errorf("seal: canonical JSON: %w", err)
 	}
-	if _, err := d.Token(); err != io.EOF {
-		return nil, errors.New("seal: canonical JSON: text after the value")
-	}
-	var b bytes.Buffer
-	if err := writeCanonical(&b, v); err != nil {
+	c := canonicalizer{text: text, nodes: nodes, out: make([]byte, 0, len(text))}
+	if err := c.run(); err != nil {
 		return nil, err
 	}
-	// The decoder kept the last of a key given twice: then the text has more keys than the value.
-	if countKeys(v) != textKeys(text) {
-		return nil, duplicateKey(text)
-	}
-	return b.Bytes(), nil
+	return c.out, nil
 }
 
 // ErrDuplicateKey is matched by the error of CanonicalJSON for a text that gives a key twice in one object.
 var ErrDuplicateKey = errors.New("seal: canonical JSON: a key given twice in one object (a jsonb value never holds one)")
 
-// countKeys counts the object keys of a decoded value, at every depth.
-func countKeys(v any) int {
-	n := 0
-	switch v := v.(type) {
-	case []any:
-		for _, e := range v {
-			n += countKeys(e)
-		}
-	case map[string]any:
-		n = len(v)
-		for _, e := range v {
-			n += countKeys(e)
-		}
-	}
-	return n
+type canonicalizer struct {
+	text  []byte
+	nodes []jsontree.Node
+	out   []byte
+	// members holds the sorted members of every open object, innermost last (a stack: an object's are
+	// dropped when it ends).
+	members []member
+	stack   []frame
 }
 
-// textKeys counts the object keys of a valid JSON text: its colons outside strings.
-func textKeys(text []byte) int {
-	n := 0
-	in, esc := false, false
-	for _, c := range text {
-		switch {
-		case esc:
-			esc = false
-		case in && c == '\\':
-			esc = true
-		case c == '"':
-			in = !in
-		case !in && c == ':':
-			n++
-		}
-	}
-	return n
+// member is an object's member: its decoded key and its value's node.
+type member struct {
+	key  []byte
+	node int32
 }
 
-// duplicateKey names the first key given twice in one object of a valid JSON text.
-func duplicateKey(text []byte) error {
-	d := json.NewDecoder(bytes.NewReader(text))
-	type object struct {
-		seen  map[string]bool
-		isKey bool // the next token is a key
+// frame is an open container: an array's next element (-1 after the last), or an object's members
+// members[lo:hi] with the next at next.
+type frame struct {
+	obj          bool
+	next, lo, hi int32
+	started      bool // an element or member was written
+}
+
+func (c *canonicalizer) run() error {
+	if err := c.open(0); err != nil {
+		return err
 	}
-	var stack []*object
-	for {
-		tok, err := d.Token()
-		if err != nil {
-			return ErrDuplicateKey
-		}
-		var top *object
-		if len(stack) > 0 {
-			top = stack[len(stack)-1]
-		}
-		if k, ok := tok.(string); ok && top != nil && top.isKey {
-			if top.seen[k] {
-				return fmt.Errorf("%w: %q", ErrDuplicateKey, k)
+	for len(c.stack) > 0 {
+		f := &c.stack[len(c.stack)-1]
+		var n int32
+		if f.obj {
+			if f.next == f.hi {
+				c.out = append(c.out, '}')
+				c.members = c.members[:f.lo]
+				c.stack = c.stack[:len(c.stack)-1]
+				continue
 			}
-			top.seen[k], top.isKey = true, false
-			continue
-		}
-		switch tok {
-		case json.Delim('{'):
-			stack = append(stack, &object{seen: map[string]bool{}, isKey: true})
-			continue
-		case json.Delim('['):
-			stack = append(stack, nil) // an array: no keys
-			continue
-		case json.Delim('}'), json.Delim(']'):
-			stack = stack[:len(stack)-1]
-		}
-		// A value ended: in an object, a key comes next.
-		if len(stack) > 0 && stack[len(stack)-1] != nil {
-			stack[len(stack)-1].isKey = true
-		}
-	}
-}
-
-func writeCanonical(b *bytes.Buffer, v any) error {
-	switch v := v.(type) {
-	case nil:
-		b.WriteString("null")
-	case bool:
-		if v {
-			b.WriteString("true")
+			m := c.members[f.next]
+			f.next++
+			if f.started {
+				c.out = append(c.out, ',')
+			}
+			k := c.nodes[m.node]
+			if k.PlainKey {
+				c.out = append(c.out, c.text[k.Key:k.KeyEnd]...)
+			} else {
+				c.out = appendString(c.out, m.key)
+			}
+			c.out = append(c.out, ':')
+			n = m.node
 		} else {
-			b.WriteString("false")
+			if f.next < 0 {
+				c.out = append(c.out, ']')
+				c.stack = c.stack[:len(c.stack)-1]
+				continue
+			}
+			n = f.next
+			f.next = c.nodes[n].Next
+			if f.started {
+				c.out = append(c.out, ',')
+			}
 		}
-	case json.Number:
-		n, err := canonicalNumber(string(v))
-		if err != nil {
+		f.started = true
+		if err := c.open(n); err != nil { // f may move: not used after
 			return err
 		}
-		b.WriteString(n)
-	case string:
-		writeString(b, v)
-	case []any:
-		b.WriteByte('[')
-		for i, e := range v {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			if err := writeCanonical(b, e); err != nil {
-				return err
-			}
-		}
-		b.WriteByte(']')
-	case map[string]any:
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		b.WriteByte('{')
-		for i, k := range keys {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			writeString(b, k)
-			b.WriteByte(':')
-			if err := writeCanonical(b, v[k]); err != nil {
-				return err
-			}
-		}
-		b.WriteByte('}')
-	default:
-		return fmt.Errorf("seal: canonical JSON: unexpected %T", v)
 	}
 	return nil
 }
 
-// writeString escapes only what JSON requires (", \ and control characters, as \u00XX), so every string has
-// one encoding (the decoder has already replaced invalid UTF-8 with U+FFFD).
-func writeString(b *bytes.Buffer, s string) {
-	b.WriteByte('"')
-	for _, r := range s {
+// open writes a scalar whole, or a container's opening bracket, pushing its frame.
+func (c *canonicalizer) open(i int32) error {
+	n := &c.nodes[i]
+	raw := c.text[n.Start:n.End]
+	switch n.Kind {
+	case jsontree.Null:
+		c.out = append(c.out, "null"...)
+	case jsontree.True:
+		c.out = append(c.out, "true"...)
+	case jsontree.False:
+		c.out = append(c.out, "false"...)
+	case jsontree.Number:
+		s, err := canonicalNumber(string(raw))
+		if err != nil {
+			return err
+		}
+		c.out = append(c.out, s...)
+	case jsontree.String:
+		if n.Plain {
+			c.out = append(c.out, raw...)
+			break
+		}
+		s, err := jsontree.Unquote(raw)
+		if err != nil {
+			return fmt.Errorf("seal: canonical JSON: %w", err)
+		}
+		c.out = appendString(c.out, []byte(s))
+	case jsontree.Array:
+		c.out = append(c.out, '[')
+		c.stack = append(c.stack, frame{next: n.First})
+	case jsontree.Object:
+		c.out = append(c.out, '{')
+		lo := int32(len(c.members))
+		for k := n.First; k >= 0; k = c.nodes[k].Next {
+			m := &c.nodes[k]
+			key := c.text[m.Key+1 : m.KeyEnd-1]
+			if !m.PlainKey {
+				s, err := jsontree.Unquote(c.text[m.Key:m.KeyEnd])
+				if err != nil {
+					return fmt.Errorf("seal: canonical JSON: %w", err)
+				}
+				key = []byte(s)
+			}
+			c.members = append(c.members, member{key: key, node: k})
+		}
+		ms := c.members[lo:]
+		slices.SortFunc(ms, func(a, b member) int { return bytes.Compare(a.key, b.key) })
+		for j := 1; j < len(ms); j++ {
+			if bytes.Equal(ms[j-1].key, ms[j].key) {
+				return fmt.Errorf("%w: %q", ErrDuplicateKey, ms[j].key)
+			}
+		}
+		c.stack = append(c.stack, frame{obj: true, next: lo, lo: lo, hi: int32(len(c.members))})
+	default:
+		return fmt.Errorf("seal: canonical JSON: unexpected value kind %d", n.Kind)
+	}
+	return nil
+}
+
+// appendString writes a decoded string escaping only what JSON requires (", \ and control characters, as
+// \u00XX), so every string has one encoding (decoding replaced invalid UTF-8 with U+FFFD).
+func appendString(b []byte, s []byte) []byte {
+	b = append(b, '"')
+	for _, r := range string(s) {
 		switch {
 		case r == '"' || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
+			b = append(b, '\\', byte(r))
 		case r < 0x20:
-			fmt.Fprintf(b, "\\u%04x", r)
+			b = fmt.Appendf(b, "\\u%04x", r)
 		default:
-			b.WriteRune(r)
+			b = utf8.AppendRune(b, r)
 		}
 	}
-	b.WriteByte('"')
+	return append(b, '"')
 }
 
 // canonicalNumber writes a JSON number as its value in one form: 0, or [-]D[.DDD]e<exp> with no leading or

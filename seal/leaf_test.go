@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf16"
+
+	"github.com/auditrepo/auditrepo/internal/jsontree"
 )
 
 // fieldsFrom builds a row from fuzz input: each field is a length byte and a name, a length byte and a value;
@@ -152,11 +154,12 @@ func reserialize(t *testing.T, text []byte) []byte {
 // FuzzCanonicalJSON: canonical(x) == canonical(reserialize(x)), and canonical is a fixed point.
 func FuzzCanonicalJSON(f *testing.F) {
 	for _, s := range []string{`{"b": 1, "a": [1.50, -0, 1e2, "é\u00e9"]}`, `"\ud83d\ude00/"`, `[1E-7, 0.000, 12.3400e+3]`,
-		`{"a": 1, "a": 2}`, `{"x": {"z": null, "y": true}}`, `123456789012345678901234567890e-999999999999999999999`} {
+		`{"a": 1, "a": 2}`, `{"x": {"z": null, "y": true}}`, `123456789012345678901234567890e-999999999999999999999`,
+		deepJSON(10001, `{"a": `, `}`), deepJSON(12000, `[`, `]`), deepJSON(10500, `{"b": 1, "a": [`, `]}`)} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, x []byte) {
-		if !json.Valid(x) {
+		if _, err := jsontree.Parse(x); err != nil { // json.Valid, at any depth (FuzzCanonicalJSONMatchesBefore)
 			return
 		}
 		c, err := CanonicalJSON(x)
@@ -164,7 +167,21 @@ func FuzzCanonicalJSON(f *testing.F) {
 			return // refused: TestCanonicalJSONRefusesDuplicateKeys
 		}
 		if err != nil {
-			t.Fatalf("canonical(%q): %v", x, err)
+			t.Fatalf("canonical(%.200q): %v", x, err)
+		}
+		// A value in an array or an object canonicalizes as it does alone, at any depth.
+		for _, w := range []struct{ open, close, before, after string }{{"[", "]", "[", "]"}, {` [ 1 , `, "]", "[1e0,", "]"},
+			{`{"k": `, "}", `{"k":`, "}"}, {`{"z": 0, "a": `, `, "b": []}`, `{"a":`, `,"b":[],"z":0}`}} {
+			got, err := CanonicalJSON([]byte(w.open + string(x) + w.close))
+			if want := w.before + string(c) + w.after; err != nil || string(got) != want {
+				t.Fatalf("canonical(%s%.200q%s) = %.200q, %v; want %.200q", w.open, x, w.close, got, err, want)
+			}
+		}
+		if cc, err := CanonicalJSON(c); err != nil || !bytes.Equal(cc, c) {
+			t.Fatalf("canonical(%.200q) = %.200q, canonical again %.200q, %v", x, c, cc, err)
+		}
+		if !json.Valid(x) {
+			return // too deep for reserialize's encoding/json
 		}
 		r := reserialize(t, x)
 		cr, err := CanonicalJSON(r)
@@ -178,6 +195,64 @@ func FuzzCanonicalJSON(f *testing.F) {
 			t.Fatalf("canonical(%q) = %q, canonical again %q, %v", x, c, cc, err)
 		}
 	})
+}
+
+// deepJSON is null inside n levels: open n times, null, close n times.
+func deepJSON(n int, open, close string) string {
+	return strings.Repeat(open, n) + "null" + strings.Repeat(close, n)
+}
+
+// FuzzCanonicalJSONMatchesBefore: CanonicalJSON writes what it wrote when it decoded with encoding/json, for every
+// text that one took, and refuses what it refused (but for depth: it takes texts of any depth).
+func FuzzCanonicalJSONMatchesBefore(f *testing.F) {
+	for _, s := range []string{`{"b": 1, "a": [1.50, -0, 1e2, "é\u00e9"]}`, `"\ud83d\ude00/"`, `"\ud83d x \udc00 \ud83d\u0041"`,
+		`{"\u00e9": 1, "é\u0000": 2, "e": "\"\\\/\b\f\n\r\t"}`, "\"\xff\xed\xa0\x80 ok\"", `{"a": 1, "a": 2}`, ` [ 1 , { } ] `,
+		`01`, `1.`, `-`, `.5`, `1e`, `tru`, `nul`, `[1,]`, `{"a" 1}`, `{"a":1,}`, `"a` + "\x01" + `"`, `"\x"`, `"\u12g4"`, `[] []`,
+		`{"x": {"y": [{"b": 2, "a": {"d": [], "c": {}}}]}}`, `{"a\"": 1, "a": 2, "a\\": 3, "a ": 4, "A": 5}`, "\ufeff1", ``, ` `,
+		deepJSON(9000, `{"k": [`, `]}`)} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, x []byte) {
+		want, wantErr := canonicalJSONBefore(x)
+		got, err := CanonicalJSON(x)
+		switch {
+		case wantErr == nil && (err != nil || !bytes.Equal(got, want)):
+			t.Fatalf("canonical(%.200q) = %.200q, %v; was %.200q", x, got, err, want)
+		case wantErr != nil && strings.Contains(wantErr.Error(), "exceeded max depth"):
+			// The old one stopped at depth 10,000, before the rest: TestCanonicalJSONDeep.
+		case wantErr != nil && err == nil:
+			t.Fatalf("canonical(%.200q) = %.200q, was refused: %v", x, got, wantErr)
+		case wantErr != nil && errors.Is(wantErr, ErrDuplicateKey) != errors.Is(err, ErrDuplicateKey):
+			t.Fatalf("canonical(%.200q) = %.200v, was %.200v", x, err, wantErr)
+		}
+	})
+}
+
+// TestCanonicalJSONDeep: a text nested deeper than encoding/json decodes (10,000 levels), as PostgreSQL stores
+// and an audit row wraps a client's value, is canonicalized as a shallow one is, level by level; a key twice at
+// the bottom is still refused.
+func TestCanonicalJSONDeep(t *testing.T) {
+	const n = 100000
+	for _, c := range []struct{ text, want string }{
+		{deepJSON(n, "[ ", " ]"), deepJSON(n, "[", "]")},
+		{deepJSON(n, `{"k": `, `}`), deepJSON(n, `{"k":`, `}`)},
+		{deepJSON(n, `{"z": 1.0, "a": [ `, ` ] }`), deepJSON(n, `{"a":[`, `],"z":1e0}`)},
+	} {
+		got, err := CanonicalJSON([]byte(c.text))
+		if err != nil || string(got) != c.want {
+			t.Errorf("canonical of a %d-deep text: %.40q..., %v; want %.40q...", n, got, err, c.want)
+		}
+	}
+	dup := strings.Repeat(`[`, n) + `{"a": 1, "a": 2}` + strings.Repeat(`]`, n)
+	if _, err := CanonicalJSON([]byte(dup)); !errors.Is(err, ErrDuplicateKey) {
+		t.Errorf("a key twice at depth %d: %v, want ErrDuplicateKey", n, err)
+	}
+	for _, bad := range []string{strings.Repeat(`[`, n) + strings.Repeat(`]`, n-1), strings.Repeat(`[`, n-1) + strings.Repeat(`]`, n),
+		strings.Repeat(`{"a":`, n) + "1" + strings.Repeat(`]`, n)} {
+		if _, err := CanonicalJSON([]byte(bad)); err == nil {
+			t.Errorf("an unbalanced %d-deep text was taken", n)
+		}
+	}
 }
 
 // TestCanonicalJSONMatchesJSONB: what jsonb stores of a text, and what json keeps, canonicalize as the text does.
