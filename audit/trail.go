@@ -13,6 +13,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/auditrepo/auditrepo/internal/jsontree"
 )
 
 // Redacted is the value the trail holds in place of a redacted field's value.
@@ -53,7 +55,9 @@ type Event struct {
 	PriorPatientID *int64
 	// Before and After are the record's images: After for CREATE, both for UPDATE, Before (the deleted record)
 	// for DELETE, neither for MOVE (its Changes say from and to which patient). Numbers are json.Number, so
-	// large ids stay exact; redacted values are Redacted; excluded columns are absent.
+	// large ids stay exact; redacted values are Redacted; excluded columns are absent. A value nested too deep
+	// for encoding/json to decode (more than 10,000 levels, which PostgreSQL may store) is a json.RawMessage
+	// holding its JSON text, compacted.
 	Before, After map[string]any
 	// ChangedFields lists the fields an UPDATE changed, including redacted and excluded ones.
 	ChangedFields []string
@@ -221,32 +225,92 @@ func scanEvent(rows pgx.Rows) (Event, error) {
 	}
 	e.UserAgent, e.RequestID, e.Method = deref(userAgent), deref(request), deref(method)
 	e.Changes = json.RawMessage(changes)
-	// Each member is decoded on its own, into a fresh map: decoded into a struct's map field, a key given twice
-	// (which a jsonb never holds, but a json column would) would merge both objects into one that neither is.
-	// The last of them counts, as in jsonb.
+	if err := decodeChanges(&e, changes); err != nil {
+		return Event{}, fmt.Errorf("audit: event %d: changes: %w", e.ID, err)
+	}
+	return e, nil
+}
+
+// decodeChanges sets the event's images and changed fields from its changes column. Each member is decoded on its
+// own, into a fresh map: decoded into a struct's map field, a key given twice (which a jsonb never holds, but a
+// json column would) would merge both objects into one that neither is. The last of them counts, as in jsonb.
+//
+// Any depth PostgreSQL stored is read: a text too deep for encoding/json (10,000 levels, the changes column's own
+// two included) is split into its members without it (jsontree), and an image's value still too deep to decode
+// is kept as its JSON text, compacted (a json.RawMessage), rather than lose the event.
+func decodeChanges(e *Event, changes []byte) error {
 	var c struct {
 		Before        json.RawMessage `json:"before"`
 		After         json.RawMessage `json:"after"`
 		Deleted       json.RawMessage `json:"deleted_record"`
 		ChangedFields json.RawMessage `json:"changed_fields"`
 	}
+	if err := decodeJSON(changes, &c); err != nil {
+		m, deepErr := deepMembers(changes)
+		if deepErr != nil {
+			return err
+		}
+		c.Before, c.After, c.Deleted, c.ChangedFields = m["before"], m["after"], m["deleted_record"], m["changed_fields"]
+	}
 	var deleted map[string]any
-	err = decodeJSON(changes, &c)
 	for _, m := range []struct {
 		raw json.RawMessage
-		to  any
-	}{{c.Before, &e.Before}, {c.After, &e.After}, {c.Deleted, &deleted}, {c.ChangedFields, &e.ChangedFields}} {
-		if err == nil && m.raw != nil {
-			err = decodeJSON(m.raw, m.to)
+		to  *map[string]any
+	}{{c.Before, &e.Before}, {c.After, &e.After}, {c.Deleted, &deleted}} {
+		if m.raw == nil {
+			continue
+		}
+		if err := decodeJSON(m.raw, m.to); err != nil {
+			members, deepErr := deepMembers(m.raw)
+			if deepErr != nil {
+				return err
+			}
+			img := make(map[string]any, len(members))
+			for k, raw := range members {
+				var v any
+				if decodeJSON(raw, &v) != nil { // valid (jsontree parsed it): too deep
+					v = json.RawMessage(jsontree.Compact(raw))
+				}
+				img[k] = v
+			}
+			*m.to = img
 		}
 	}
-	if err != nil {
-		return Event{}, fmt.Errorf("audit: event %d: changes: %w", e.ID, err)
+	if c.ChangedFields != nil {
+		if err := decodeJSON(c.ChangedFields, &e.ChangedFields); err != nil {
+			return err
+		}
 	}
 	if e.Before == nil {
 		e.Before = deleted
 	}
-	return e, nil
+	return nil
+}
+
+// deepMembers splits a JSON object of any depth into its members' values (their text), the last of a key given
+// twice counting, as in a decoded map. A text that is not JSON or not an object is an error; null is no members.
+func deepMembers(text []byte) (map[string]json.RawMessage, error) {
+	nodes, err := jsontree.Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	switch nodes[0].Kind {
+	case jsontree.Null:
+		return nil, nil
+	case jsontree.Object:
+	default:
+		return nil, errors.New("not a JSON object")
+	}
+	m := make(map[string]json.RawMessage, nodes[0].Len)
+	for i := nodes[0].First; i >= 0; i = nodes[i].Next {
+		n := nodes[i]
+		k, err := jsontree.Unquote(text[n.Key:n.KeyEnd])
+		if err != nil {
+			return nil, err
+		}
+		m[k] = json.RawMessage(text[n.Start:n.End])
+	}
+	return m, nil
 }
 
 // decodeJSON decodes text into v, numbers as json.Number.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -190,5 +191,36 @@ func TestTrailReadsWithRowSecurityOff(t *testing.T) {
 	var setting string
 	if err := tx.QueryRow(ctx, "SHOW row_security").Scan(&setting); err != nil || setting != "on" {
 		t.Errorf("row_security in the caller's transaction after the read = %q, %v; want it as it was (on)", setting, err)
+	}
+}
+
+// TestTrailReadsDeepJSON: a client's value nested deeper than encoding/json decodes (10,000 levels, the changes
+// column's own two included) is read, not an error that hides the record's and the patient's history: a value
+// that decodes alone is decoded, one deeper still (PostgreSQL stores 12,000 levels at its default
+// max_stack_depth) is its compacted JSON text, a json.RawMessage.
+func TestTrailReadsDeepJSON(t *testing.T) {
+	ctx := context.Background()
+	deep := func(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) }
+	db := trailDB(t, "auditrepo_reviewer", `INSERT INTO auditrepo.audit_log (occurred_at, actor_kind, actor_id, action, target_table, target_id, patient_id, changes) VALUES
+	('2026-01-10 09:00:00+00', 'user', 7, 'CREATE', 'visits', 1, 42, jsonb_build_object('after', jsonb_build_object('id', 1, 'intake', '`+deep(12000)+`'::jsonb))),
+	('2026-01-11 09:00:00+00', 'user', 7, 'UPDATE', 'visits', 1, 42, jsonb_build_object('before', jsonb_build_object('id', 1, 'intake', '`+deep(12000)+`'::jsonb),
+		'after', jsonb_build_object('id', 1, 'intake', '`+deep(9999)+`'::jsonb), 'changed_fields', '["intake"]'::jsonb)),
+	('2026-01-12 09:00:00+00', 'user', 7, 'DELETE', 'visits', 1, 42, jsonb_build_object('deleted_record', jsonb_build_object('id', 1, 'intake', '`+deep(9999)+`'::jsonb)))`)
+	evs, err := audit.Trail{}.ListPatient(ctx, db, 42, time.Time{}, time.Time{})
+	if err != nil || len(evs) != 3 {
+		t.Fatalf("ListPatient = %d events, %v; want 3", len(evs), err)
+	}
+	if raw, ok := evs[0].After["intake"].(json.RawMessage); !ok || string(raw) != deep(12000) || evs[0].After["id"] != json.Number("1") {
+		t.Errorf("create: after = %.80v, want intake as its JSON text", evs[0].After)
+	}
+	u := evs[1]
+	if raw, ok := u.Before["intake"].(json.RawMessage); !ok || string(raw) != deep(12000) || !slices.Equal(u.ChangedFields, []string{"intake"}) {
+		t.Errorf("update: before = %.80v, changed %v", u.Before, u.ChangedFields)
+	}
+	if _, ok := u.After["intake"].([]any); !ok || u.After["id"] != json.Number("1") {
+		t.Errorf("update: after = %.80v, want intake decoded", u.After)
+	}
+	if _, ok := evs[2].Before["intake"].([]any); !ok || evs[2].After != nil {
+		t.Errorf("delete: before = %.80v, after %.80v", evs[2].Before, evs[2].After)
 	}
 }
