@@ -23,6 +23,7 @@ import (
 
 	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/auditschema"
+	"github.com/auditrepo/auditrepo/internal/jsontree"
 )
 
 func init() {
@@ -377,6 +378,9 @@ func value(v any) string {
 	if v == audit.Redacted {
 		return audit.Redacted
 	}
+	if raw, ok := v.(json.RawMessage); ok { // too deep to decode: its compact JSON text (audit.Event)
+		return visible(string(raw))
+	}
 	b, err := marshal(v)
 	if err != nil { // images are decoded JSON: cannot happen
 		b = strconv.Quote(fmt.Sprint(v))
@@ -402,6 +406,36 @@ func imageValue(m map[string]any, f string) string {
 		return "(absent)"
 	}
 	return value(v)
+}
+
+// imageJSON is an image as JSON: marshal of the map, but a value too deep to have been decoded (a
+// json.RawMessage, audit.Event) written as its text: encoding/json compacts a RawMessage, and refuses one more
+// than 10,000 levels deep, which PostgreSQL stores.
+func imageJSON(m map[string]any) (string, error) {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, k := range sortedKeys(m) { // as encoding/json orders a map's keys
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		key, err := marshal(k)
+		if err != nil {
+			return "", err
+		}
+		b.WriteString(key)
+		b.WriteByte(':')
+		if raw, ok := m[k].(json.RawMessage); ok {
+			b.Write(raw)
+			continue
+		}
+		v, err := marshal(m[k])
+		if err != nil {
+			return "", err
+		}
+		b.WriteString(v)
+	}
+	b.WriteByte('}')
+	return b.String(), nil
 }
 
 // marshal is json.Marshal without its HTML escaping: & < > stay as stored, not \u0026 \u003c \u003e.
@@ -439,14 +473,12 @@ func sortedKeys(m map[string]any) []string {
 }
 
 // jsonWriter writes JSON Lines: one object per event.
-type jsonWriter struct{ enc *json.Encoder }
+type jsonWriter struct{ w io.Writer }
 
 // newJSONWriter writes to w with hidden runes escaped (hiddenEscaper) and values otherwise as stored: no HTML
 // escaping of & < >.
 func newJSONWriter(w io.Writer) *jsonWriter {
-	enc := json.NewEncoder(hiddenEscaper{w})
-	enc.SetEscapeHTML(false)
-	return &jsonWriter{enc: enc}
+	return &jsonWriter{w: hiddenEscaper{w}}
 }
 
 type jsonActor struct {
@@ -457,27 +489,27 @@ type jsonActor struct {
 }
 
 type jsonEvent struct {
-	ID             int64           `json:"id"`
-	OccurredAt     string          `json:"occurred_at"`
-	TransactionID  string          `json:"transaction_id"` // a string: xid8 exceeds what JSON numbers hold exactly
-	DBRole         string          `json:"db_role"`
-	ClientAddr     string          `json:"client_addr,omitempty"`
-	Application    string          `json:"application"`
-	Actor          jsonActor       `json:"actor"`
-	IP             string          `json:"ip,omitempty"`
-	UserAgent      string          `json:"user_agent,omitempty"`
-	RequestID      string          `json:"request_id,omitempty"`
-	Method         string          `json:"method,omitempty"`
-	Action         audit.Action    `json:"action"`
-	Table          string          `json:"table"`
-	RecordID       int64           `json:"record_id"`
-	PatientID      *int64          `json:"patient_id"`
-	PriorPatientID *int64          `json:"prior_patient_id"`
-	ChangedFields  []string        `json:"changed_fields,omitempty"`
-	ExcludedFields []string        `json:"excluded_fields,omitempty"`
-	Before         map[string]any  `json:"before,omitempty"`
-	After          map[string]any  `json:"after,omitempty"`
-	Changes        json.RawMessage `json:"changes,omitempty"` // MOVE rows only: their changes as stored
+	ID             int64        `json:"id"`
+	OccurredAt     string       `json:"occurred_at"`
+	TransactionID  string       `json:"transaction_id"` // a string: xid8 exceeds what JSON numbers hold exactly
+	DBRole         string       `json:"db_role"`
+	ClientAddr     string       `json:"client_addr,omitempty"`
+	Application    string       `json:"application"`
+	Actor          jsonActor    `json:"actor"`
+	IP             string       `json:"ip,omitempty"`
+	UserAgent      string       `json:"user_agent,omitempty"`
+	RequestID      string       `json:"request_id,omitempty"`
+	Method         string       `json:"method,omitempty"`
+	Action         audit.Action `json:"action"`
+	Table          string       `json:"table"`
+	RecordID       int64        `json:"record_id"`
+	PatientID      *int64       `json:"patient_id"`
+	PriorPatientID *int64       `json:"prior_patient_id"`
+	ChangedFields  []string     `json:"changed_fields,omitempty"`
+	ExcludedFields []string     `json:"excluded_fields,omitempty"`
+	// Then "before" and "after" (the images, if any) and "changes" (MOVE rows only: their changes as stored),
+	// which jsonWriter.write appends itself: encoding/json refuses a json.RawMessage more than 10,000 levels
+	// deep, and the trail may hold one.
 }
 
 func (w *jsonWriter) write(ev audit.Event, a actorName) error {
@@ -487,15 +519,37 @@ func (w *jsonWriter) write(ev audit.Event, a actorName) error {
 		Actor: jsonActor{Kind: ev.ActorKind, ID: ev.ActorID, Name: a.name, Role: a.role},
 		IP:    addr(ev), UserAgent: ev.UserAgent, RequestID: ev.RequestID, Method: ev.Method,
 		Action: ev.Action, Table: ev.Table, RecordID: ev.RecordID, PatientID: ev.PatientID, PriorPatientID: ev.PriorPatientID,
-		ChangedFields: ev.ChangedFields, ExcludedFields: excluded(ev), Before: ev.Before, After: ev.After,
+		ChangedFields: ev.ChangedFields, ExcludedFields: excluded(ev),
 	}
 	if ev.ClientAddr.IsValid() {
 		j.ClientAddr = ev.ClientAddr.String()
 	}
-	if ev.Action == audit.ActionMove {
-		j.Changes = ev.Changes
+	line, err := marshal(j)
+	if err != nil {
+		return err
 	}
-	return w.enc.Encode(j)
+	line = strings.TrimSuffix(line, "}")
+	for _, f := range []struct {
+		name string
+		m    map[string]any
+	}{{"before", ev.Before}, {"after", ev.After}} {
+		if len(f.m) == 0 { // omitempty, as encoding/json omits an empty map
+			continue
+		}
+		img, err := imageJSON(f.m)
+		if err != nil {
+			return err
+		}
+		line += `,"` + f.name + `":` + img
+	}
+	if ev.Action == audit.ActionMove && len(ev.Changes) > 0 {
+		if _, err := jsontree.Parse(ev.Changes); err != nil {
+			return fmt.Errorf("event %d: changes: %w", ev.ID, err)
+		}
+		line += `,"changes":` + string(jsontree.Compact(ev.Changes))
+	}
+	_, err = io.WriteString(w.w, line+"}\n")
+	return err
 }
 
 func (w *jsonWriter) flush() error { return nil }
@@ -503,7 +557,7 @@ func (w *jsonWriter) flush() error { return nil }
 // hiddenEscaper passes JSON text on with every rune that audit.CleanText drops and encoding/json leaves as it is
 // (DEL, the C1 controls, bidi and other invisible characters) escaped as \uXXXX: the same JSON values, but nothing
 // in them can move a terminal's cursor or reorder what it shows. Non-ASCII runes only occur inside JSON strings,
-// and json.Encoder writes each value whole, so no rune is split between writes.
+// and each value is written whole, so no rune is split between writes.
 type hiddenEscaper struct{ w io.Writer }
 
 func (h hiddenEscaper) Write(p []byte) (int, error) {
@@ -511,7 +565,7 @@ func (h hiddenEscaper) Write(p []byte) (int, error) {
 	for i := 0; i < len(p); {
 		r, size := utf8.DecodeRune(p[i:])
 		switch {
-		case r >= 0x7f && audit.Hidden(r): // DEL and beyond; json.Encoder writes valid UTF-8 only
+		case r >= 0x7f && audit.Hidden(r): // DEL and beyond; encoding/json writes valid UTF-8 only
 			for _, u := range utf16.AppendRune(nil, r) {
 				b = fmt.Appendf(b, `\u%04x`, u)
 			}
@@ -548,7 +602,7 @@ func (c *csvWriter) write(ev audit.Event, a actorName) error {
 		if m == nil {
 			return "", nil
 		}
-		return marshal(m) // keys sorted
+		return imageJSON(m) // keys sorted
 	}
 	before, err := images(ev.Before)
 	if err != nil {

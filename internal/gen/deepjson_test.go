@@ -20,19 +20,21 @@ import (
 	"github.com/auditrepo/auditrepo/seal"
 )
 
-// TestRedTeam22bDeepJSONBlindsReviewersAndStopsSealing: a remote client (an authenticated patient, through
+// TestDeepClientJSONIsReadSealedAndVerified: a remote client (an authenticated patient, through
 // audithttp.Middleware and the generated CreateVisit statement, which fills the json column intake from the
-// request body as the golden case's query does) sends a JSON document nested 9,999 levels deep (which encoding/json itself accepts). PostgreSQL takes
-// it (its limit is max_stack_depth, far deeper), the trigger writes the audit row, and the write commits. The
-// audit row's changes column is then {"after": {..., "intake": <9,999 levels>}}: 10,001 levels, past
-// encoding/json's fixed limit of 10,000. Every Go reader of the trail decodes that column:
-//   - audit.Trail (and so `auditrepo trail` / `auditrepo record`) fails on the event, so the reviewers see none of
-//     the patient's or the record's history (in table format not even the events before it, which are buffered);
-//   - seal.Seal fails for the whole database ("seal: column changes: exceeded max depth"), so no later row of
-//     anyone is ever sealed; verify fails likewise.
+// request body as the golden case's query does) sends a JSON document nested 9,999 levels deep (which
+// encoding/json itself accepts). PostgreSQL takes it (its limit is max_stack_depth, deeper), the trigger writes
+// the audit row, and the write commits. The audit row's changes column is then {"after": {..., "intake": <9,999
+// levels>}}: 10,001 levels, past encoding/json's fixed limit of 10,000. Every Go reader of the trail decoded that
+// column with it, so (red team, fixed):
+//   - audit.Trail (and so `auditrepo trail` / `auditrepo record`) failed on the event, so the reviewers saw none
+//     of the patient's or the record's history (in table format not even the events before it, which are
+//     buffered);
+//   - seal.Seal failed for the whole database ("seal: column changes: exceeded max depth"), so no later row of
+//     anyone was ever sealed; verify failed likewise.
 //
-// Expected: a row the database wrote is readable, sealable and verifiable (or the write is refused).
-func TestRedTeam22bDeepJSONBlindsReviewersAndStopsSealing(t *testing.T) {
+// A row the database wrote is readable, sealable and verifiable: CanonicalJSON and audit.Trail read any depth.
+func TestDeepClientJSONIsReadSealedAndVerified(t *testing.T) {
 	t.Parallel()
 	_, sqls, super, pool := okCase(t, caseOptions("ok"))
 	ctx := t.Context()
@@ -105,7 +107,7 @@ func TestRedTeam22bDeepJSONBlindsReviewersAndStopsSealing(t *testing.T) {
 	}
 
 	// Sealing (as the sealing job would, every row of the database).
-	skey, vkey, err := note.GenerateKey(rand.Reader, "rt22b")
+	skey, vkey, err := note.GenerateKey(rand.Reader, "deepjson")
 	if err != nil {
 		t.Fatal(err)
 	}
