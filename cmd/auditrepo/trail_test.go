@@ -19,6 +19,7 @@ import (
 
 	"github.com/auditrepo/auditrepo/audit"
 	"github.com/auditrepo/auditrepo/auditschema"
+	"github.com/auditrepo/auditrepo/internal/jsontree"
 	"github.com/auditrepo/auditrepo/internal/pgtest"
 )
 
@@ -626,5 +627,44 @@ func TestTableValue(t *testing.T) {
 	m := map[string]any{"a": nil}
 	if got := imageValue(m, "a") + " " + imageValue(m, "b"); got != "null (absent)" {
 		t.Errorf("imageValue: %s, want null (absent)", got)
+	}
+}
+
+// Every format prints a value too deep for encoding/json (audit.Event holds it as its JSON text, a
+// json.RawMessage): the table as that text, CSV's and JSON's images with it as a JSON value, which json.Marshal
+// would refuse (it re-validates a RawMessage, to 10,000 levels).
+func TestFormatsPrintDeepJSON(t *testing.T) {
+	const n = 30000
+	deep := strings.Repeat(`{"k":[`, n) + `"＂x″"` + strings.Repeat(`]}`, n)
+	escaped := strings.Repeat(`{"k":[`, n) + `"\uff02x\u2033"` + strings.Repeat(`]}`, n)
+	ev := audit.Event{ID: 7, Action: audit.ActionUpdate, Table: "visits", RecordID: 1, ChangedFields: []string{"intake"},
+		Before: map[string]any{"id": json.Number("1"), "intake": json.RawMessage(deep)},
+		After:  map[string]any{"id": json.Number("1"), "intake": "none"}}
+	if got := changesText(ev); got != `intake: `+escaped+` -> "none"` {
+		t.Errorf("table changes: %.80s...", got)
+	}
+	var b strings.Builder
+	if err := newJSONWriter(&b).write(ev, actorName{}); err != nil {
+		t.Fatal(err)
+	}
+	line := b.String()
+	if _, err := jsontree.Parse([]byte(line)); err != nil || !strings.HasSuffix(line, "}\n") ||
+		!strings.Contains(line, `"before":{"id":1,"intake":`+escaped+`},"after":{"id":1,"intake":"none"}}`) {
+		t.Errorf("JSON line (%v): %.200s", err, line)
+	}
+	b.Reset()
+	w, err := newCSVWriter(&b, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.write(ev, actorName{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.flush(); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(strings.NewReader(b.String())).ReadAll()
+	if err != nil || len(rows) != 2 || rows[1][21] != `{"id":1,"intake":`+deep+`}` || rows[1][22] != `{"id":1,"intake":"none"}` {
+		t.Errorf("CSV (%v): %d rows", err, len(rows))
 	}
 }
