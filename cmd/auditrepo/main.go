@@ -16,7 +16,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/auditrepo/auditrepo/audit"
 )
@@ -81,13 +83,14 @@ func run(ctx context.Context, e *env, args []string) int {
 	}
 }
 
-// visible escapes the control and invisible characters of an error's text but line breaks and tabs: it may quote
-// what the database holds (a checkpoint's key name, which the sealer chooses), and a terminal would act on an
-// escape sequence or a bidi override there, writing over the verdict.
+// visible escapes the control and invisible characters of a text but line breaks and tabs, and the quotation
+// marks and their lookalikes but ASCII's (quoteLike): it may quote what the database holds (a checkpoint's key
+// name, which the sealer chooses; a value a client typed), and a terminal would act on an escape sequence or a
+// bidi override there, writing over the verdict, and a reader take a lookalike for the quote that ends a value.
 func visible(s string) string {
 	var b strings.Builder
 	for _, r := range s {
-		if r != '\n' && r != '\t' && audit.Hidden(r) {
+		if r != '\n' && r != '\t' && audit.Hidden(r) || quoteLike(r) {
 			for _, u := range utf16.AppendRune(nil, r) {
 				fmt.Fprintf(&b, `\u%04x`, u)
 			}
@@ -96,6 +99,45 @@ func visible(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// quoteLike reports whether r, not ASCII, is a quotation mark (Unicode's Quotation_Mark) or looks like one:
+// the trail's table and JSON output escape it as \uXXXX (visible, hiddenEscaper). The table quotes every string
+// value a client chose as a JSON string and escapes the ASCII " inside it, so that no value can seem to end and
+// add fields or changes to the line; shown as it is, a curly, fullwidth or low quote, a double prime or a
+// modifier-letter double prime, a ditto mark or a gershayim would do just that:
+//
+//	medications: "ibuprofen" -> "none″, allergies: ″penicillin″ -> ″none"
+//
+// is one change, of medications. ASCII ' and " are left alone: JSON escapes " already, and ' reads as no
+// double quote (O'Brien stays as typed; O’Brien, with U+2019, prints as O\u2019Brien). README.md ("Reviewers:
+// auditrepo", next to the CSV rule) says so.
+func quoteLike(r rune) bool {
+	return r >= utf8.RuneSelf && (unicode.Is(unicode.Quotation_Mark, r) || unicode.Is(quoteLookalikes, r))
+}
+
+// quoteLookalikes are the runes besides Quotation_Mark that can pass for a quotation mark.
+var quoteLookalikes = &unicode.RangeTable{
+	R16: []unicode.Range16{
+		{Lo: 0x02b9, Hi: 0x02bc, Stride: 1}, // modifier letter prime, double prime, turned comma, apostrophe
+		{Lo: 0x02c8, Hi: 0x02c8, Stride: 1}, // modifier letter vertical line
+		{Lo: 0x02dd, Hi: 0x02dd, Stride: 1}, // double acute accent
+		{Lo: 0x02ee, Hi: 0x02ee, Stride: 1}, // modifier letter double apostrophe
+		{Lo: 0x02f5, Hi: 0x02f6, Stride: 1}, // modifier letter middle double grave and acute accent
+		{Lo: 0x030b, Hi: 0x030b, Stride: 1}, // combining double acute accent
+		{Lo: 0x030e, Hi: 0x030e, Stride: 1}, // combining double vertical line above
+		{Lo: 0x05f3, Hi: 0x05f4, Stride: 1}, // Hebrew geresh, gershayim
+		{Lo: 0x1cd3, Hi: 0x1cd3, Stride: 1}, // Vedic sign nihshvasa
+		{Lo: 0x2032, Hi: 0x2037, Stride: 1}, // primes, double and triple, and reversed
+		{Lo: 0x2057, Hi: 0x2057, Stride: 1}, // quadruple prime
+		{Lo: 0x275b, Hi: 0x2760, Stride: 1}, // heavy quotation mark ornaments
+		{Lo: 0x3003, Hi: 0x3003, Stride: 1}, // ditto mark
+		{Lo: 0xa78b, Hi: 0xa78c, Stride: 1}, // Latin saltillo
+		{Lo: 0xff02, Hi: 0xff02, Stride: 1}, // fullwidth quotation mark (also a Quotation_Mark)
+	},
+	R32: []unicode.Range32{
+		{Lo: 0x1f676, Hi: 0x1f678, Stride: 1}, // sans-serif heavy quotation mark ornaments
+	},
 }
 
 func usage(w io.Writer) {

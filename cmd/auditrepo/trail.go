@@ -555,9 +555,10 @@ func (w *jsonWriter) write(ev audit.Event, a actorName) error {
 func (w *jsonWriter) flush() error { return nil }
 
 // hiddenEscaper passes JSON text on with every rune that audit.CleanText drops and encoding/json leaves as it is
-// (DEL, the C1 controls, bidi and other invisible characters) escaped as \uXXXX: the same JSON values, but nothing
-// in them can move a terminal's cursor or reorder what it shows. Non-ASCII runes only occur inside JSON strings,
-// and each value is written whole, so no rune is split between writes.
+// (DEL, the C1 controls, bidi and other invisible characters) escaped as \uXXXX, and every non-ASCII quotation
+// mark or lookalike (quoteLike): the same JSON values, but nothing in them can move a terminal's cursor or
+// reorder what it shows, or seem to end a string. Non-ASCII runes only occur inside JSON strings, and each
+// value is written whole, so no rune is split between writes.
 type hiddenEscaper struct{ w io.Writer }
 
 func (h hiddenEscaper) Write(p []byte) (int, error) {
@@ -565,7 +566,7 @@ func (h hiddenEscaper) Write(p []byte) (int, error) {
 	for i := 0; i < len(p); {
 		r, size := utf8.DecodeRune(p[i:])
 		switch {
-		case r >= 0x7f && audit.Hidden(r): // DEL and beyond; encoding/json writes valid UTF-8 only
+		case r >= 0x7f && audit.Hidden(r) || quoteLike(r): // DEL and beyond; encoding/json writes valid UTF-8 only
 			for _, u := range utf16.AppendRune(nil, r) {
 				b = fmt.Appendf(b, `\u%04x`, u)
 			}
