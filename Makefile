@@ -70,6 +70,8 @@ fuzz:
 	$(GO) test ./internal/sqlparse -run '^$$' -fuzz '^FuzzSplice$$' -fuzztime $(FUZZ_EXECS)
 	$(GO) test ./seal -run '^$$' -fuzz '^FuzzLeaf$$' -fuzztime $(FUZZ_EXECS)
 	$(GO) test ./seal -run '^$$' -fuzz '^FuzzCanonicalJSON$$' -fuzztime $(FUZZ_EXECS)
+	$(GO) test ./seal -run '^$$' -fuzz '^FuzzCanonicalJSONMatchesBefore$$' -fuzztime $(FUZZ_EXECS)
+	$(GO) test ./audit -run '^$$' -fuzz '^FuzzDecodeChanges$$' -fuzztime $(FUZZ_EXECS)
 
 fmt:
 	gofmt -l -w .
