@@ -2,7 +2,6 @@ package gen
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -107,20 +106,18 @@ func TestDeepClientJSONIsReadSealedAndVerified(t *testing.T) {
 	}
 
 	// Sealing (as the sealing job would, every row of the database).
-	skey, vkey, err := note.GenerateKey(rand.Reader, "deepjson")
+	key, err := seal.NewKey("deepjson")
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer, _ := note.NewSigner(skey)
-	verifier, _ := note.NewVerifier(vkey)
 	var xid uint64
 	if err := super.QueryRow(ctx, "SELECT max(transaction_id)::text::bigint FROM auditrepo.audit_log").Scan(&xid); err != nil {
 		t.Fatal(err)
 	}
 	pgtest.WaitFinal(t, super, xid)
-	if _, err := seal.Seal(context.Background(), super, signer, seal.Options{}); err != nil {
+	if _, err := seal.Seal(context.Background(), super, key.Signer, seal.Options{}); err != nil {
 		t.Errorf("seal fails for the whole trail: %v", err)
-	} else if _, err := seal.Verify(context.Background(), super, []note.Verifier{verifier}, seal.Options{}); err != nil {
+	} else if _, err := seal.Verify(context.Background(), super, []note.Verifier{key.Verifier}, seal.Options{}); err != nil {
 		t.Errorf("verify fails: %v", err)
 	}
 }
