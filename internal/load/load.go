@@ -167,14 +167,14 @@ func absPath(dir, p string) (string, error) {
 func scanSchemas(dir string, schema []string, in *Input) error {
 	in.Tables, in.ExactText, in.FloatFree, in.Padded, in.Views = map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string][]string{}
 	in.Types = map[string]string{}
-	cols, types, moved := map[sqlparse.Column]sqlparse.ColumnType{}, map[sqlparse.Table]bool{}, map[sqlparse.Table]bool{}
+	types, moved := map[sqlparse.Table]bool{}, map[sqlparse.Table]bool{}
 	rels := sqlparse.NewRelations()
 	for _, sc := range schema {
 		sabs, err := absPath(dir, sc)
 		if err != nil {
 			return err
 		}
-		if err := scanSchema(sabs, sc, rels, cols, types, moved); err != nil {
+		if err := scanSchema(sabs, sc, rels, types, moved); err != nil {
 			return err
 		}
 	}
@@ -188,7 +188,9 @@ func scanSchemas(dir string, schema []string, in *Input) error {
 			in.Views[key] = append(in.Views[key], r.Schema+"."+r.Name)
 		}
 	}
-	for c, ct := range cols {
+	// The columns of the tables the schema leaves, by the names they are left with: a table renamed keeps its
+	// columns' declarations.
+	for c, ct := range rels.Columns() {
 		key := c.Schema + "." + c.Table.Name + "." + c.Name
 		in.ExactText[key] = ct.Exact(types, moved)
 		in.FloatFree[key] = ct.FloatFree(types, moved)
@@ -200,10 +202,10 @@ func scanSchemas(dir string, schema []string, in *Input) error {
 	return nil
 }
 
-// scanSchema replays what the schema files of root do to the tables and views in rels, and adds the types of
-// their columns, the types they create and the type names they move away from to cols, types and moved
-// (sqlparse.ReadSchema), the files read in order.
-func scanSchema(root, display string, rels *sqlparse.Relations, cols map[sqlparse.Column]sqlparse.ColumnType, types, moved map[sqlparse.Table]bool) error {
+// scanSchema replays what the schema files of root do to the tables and views in rels and to the tables' columns,
+// and adds the types they create and the type names they move away from to types and moved (sqlparse.ReadSchema),
+// the files read in order.
+func scanSchema(root, display string, rels *sqlparse.Relations, types, moved map[sqlparse.Table]bool) error {
 	files, err := sqlFiles(root, display)
 	if err != nil {
 		return err
@@ -219,7 +221,6 @@ func scanSchema(root, display string, rels *sqlparse.Relations, cols map[sqlpars
 			return parseError(f.display, schema, err)
 		}
 		rels.Read(sc)
-		maps.Copy(cols, sc.Columns)
 		maps.Copy(types, sc.Types)
 		for t := range sc.Moved {
 			moved[t] = true

@@ -69,13 +69,15 @@ func TestPaths(t *testing.T) {
 }
 
 // TestScanSchemas reads the schema's files in order: an enum one file creates types a column of another, whose
-// equality is then exact, until a later file retypes it.
+// equality is then exact, until a later file retypes it; a later file's renames of the table and of a column keep
+// the columns' declarations, under the names they are left with.
 func TestScanSchemas(t *testing.T) {
 	dir := t.TempDir()
 	for name, text := range map[string]string{
 		"1_types.sql":  "CREATE TYPE mood AS ENUM ('calm'); CREATE DOMAIN short AS text;",
-		"2_tables.sql": "CREATE TABLE people (id bigint, kind mood, s short, name text, email text, tone mood);",
+		"2_tables.sql": "CREATE TABLE people (id bigint, kind mood, s short, name text, email text, tone mood, tooth char(3));",
 		"3_later.sql":  "ALTER TABLE people ALTER COLUMN email TYPE text COLLATE \"C\", ALTER COLUMN tone TYPE short;",
+		"4_rename.sql": "ALTER TABLE people RENAME TO persons; ALTER TABLE persons RENAME COLUMN name TO full_name;",
 	} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
 			t.Fatal(err)
@@ -85,10 +87,25 @@ func TestScanSchemas(t *testing.T) {
 	if err := scanSchemas(dir, []string{"."}, in); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]bool{"public.people.id": false, "public.people.kind": true, "public.people.s": false,
-		"public.people.name": true, "public.people.email": false, "public.people.tone": false}
+	want := map[string]bool{"public.persons.id": false, "public.persons.kind": true, "public.persons.s": false,
+		"public.persons.full_name": true, "public.persons.email": false, "public.persons.tone": false, "public.persons.tooth": true}
 	if !maps.Equal(in.ExactText, want) {
 		t.Errorf("ExactText = %v, want %v", in.ExactText, want)
+	}
+	if padded := maps.Collect(func(yield func(string, bool) bool) {
+		for k, v := range in.Padded {
+			if v && !yield(k, v) {
+				return
+			}
+		}
+	}); !maps.Equal(padded, map[string]bool{"public.persons.tooth": true}) {
+		t.Errorf("Padded = %v, want public.persons.tooth and no other", in.Padded)
+	}
+	types := map[string]string{"public.persons.id": "pg_catalog.int8", "public.persons.kind": "public.mood", "public.persons.s": "public.short",
+		"public.persons.full_name": "pg_catalog.text", "public.persons.email": "pg_catalog.text", "public.persons.tone": "public.short",
+		"public.persons.tooth": "pg_catalog.bpchar"}
+	if !maps.Equal(in.Types, types) {
+		t.Errorf("Types = %v, want %v", in.Types, types)
 	}
 }
 

@@ -27,11 +27,12 @@ func Statements(text string) ([]Span, error) {
 	return spans, nil
 }
 
-// Schema is what a file of SQL statements (a migration, a schema file) creates, as the generator needs it.
+// Schema is what a file of SQL statements (a migration, a schema file) creates, as the generator needs it. The
+// tables' columns and their declared types are the relations' (Relations.Columns): a table's columns follow it
+// whatever it is renamed or moved to.
 type Schema struct {
-	Columns map[Column]ColumnType // see columnTypes
-	Types   map[Table]bool        // see createdTypes
-	Moved   map[Table]bool        // see createdTypes
+	Types map[Table]bool // see createdTypes
+	Moved map[Table]bool // see createdTypes
 
 	tree *pg_query.ParseResult // for Relations.Read
 }
@@ -43,7 +44,7 @@ func ReadSchema(text string) (*Schema, error) {
 		return nil, err
 	}
 	types, moved := createdTypes(tree)
-	return &Schema{Columns: columnTypes(tree), Types: types, Moved: moved, tree: tree}, nil
+	return &Schema{Types: types, Moved: moved, tree: tree}, nil
 }
 
 // Relations follows the tables and views a schema's files make, as PostgreSQL runs them, in order: it knows each
@@ -57,6 +58,9 @@ type Relations struct {
 type relation struct {
 	name Table
 	kind relKind
+	// cols are a table's columns whose declarations were read (CREATE TABLE, ADD COLUMN, ALTER COLUMN TYPE), by
+	// their names now (RENAME COLUMN), with their declared types.
+	cols map[string]ColumnType
 	// reads are what a view's query names: the relations it named when it was made (made again by CREATE OR
 	// REPLACE), and the names that named none then (a CTE's, say), kept as written.
 	reads   []*relation
@@ -79,12 +83,26 @@ func NewRelations() *Relations {
 // Read replays what a file's statements (its Schema) do to the schema's relations: CREATE TABLE (AS), CREATE
 // [OR REPLACE] VIEW, CREATE FOREIGN TABLE and MATERIALIZED VIEW, a relation's RENAME TO and SET SCHEMA (by ALTER
 // TABLE, VIEW, MATERIALIZED VIEW or FOREIGN TABLE: PostgreSQL lets ALTER TABLE rename or move a view), ALTER SCHEMA
-// ... RENAME TO, and DROP of a relation (CASCADE dropping the views that read it) or of a schema.
+// ... RENAME TO, and DROP of a relation (CASCADE dropping the views that read it) or of a schema; and to a table's
+// columns, which CREATE TABLE declares: ALTER TABLE's ADD COLUMN, ALTER COLUMN TYPE, DROP COLUMN and RENAME COLUMN,
+// applied to the relation the statement's name names when it runs.
 func (rs *Relations) Read(sc *Schema) {
 	for _, raw := range sc.tree.Stmts {
 		switch n := raw.Stmt.Node.(type) {
 		case *pg_query.Node_CreateStmt:
-			rs.make(n.CreateStmt.Relation, relTable, n.CreateStmt.IfNotExists)
+			if rel := rs.make(n.CreateStmt.Relation, relTable, n.CreateStmt.IfNotExists); rel != nil {
+				for _, el := range n.CreateStmt.TableElts {
+					if cd := el.GetColumnDef(); cd != nil {
+						rel.cols[cd.Colname] = columnType(cd)
+					}
+				}
+			}
+		case *pg_query.Node_AlterTableStmt:
+			if a := n.AlterTableStmt; a.Relation != nil {
+				if rel := rs.byName[catalogName(a.Relation)]; rel != nil {
+					alterColumns(rel, a.Cmds)
+				}
+			}
 		case *pg_query.Node_CreateForeignTableStmt:
 			if b := n.CreateForeignTableStmt.BaseStmt; b != nil {
 				rs.make(b.Relation, relOther, b.IfNotExists)
@@ -107,6 +125,15 @@ func (rs *Relations) Read(sc *Schema) {
 			case isRelation(r.RenameType) && r.Relation != nil:
 				if rel := rs.byName[catalogName(r.Relation)]; rel != nil {
 					rs.rename(rel, Table{Schema: rel.name.Schema, Name: r.Newname})
+				}
+			case r.RenameType == pg_query.ObjectType_OBJECT_COLUMN && r.Relation != nil:
+				if rel := rs.byName[catalogName(r.Relation)]; rel != nil {
+					ct, ok := rel.cols[r.Subname]
+					delete(rel.cols, r.Subname)
+					delete(rel.cols, r.Newname)
+					if ok {
+						rel.cols[r.Newname] = ct
+					}
 				}
 			}
 		case *pg_query.Node_AlterObjectSchemaStmt:
@@ -154,7 +181,7 @@ func (rs *Relations) make(r *pg_query.RangeVar, kind relKind, ifNotExists bool) 
 	if old := rs.byName[name]; old != nil && ifNotExists {
 		return nil
 	}
-	rel := &relation{name: name, kind: kind}
+	rel := &relation{name: name, kind: kind, cols: map[string]ColumnType{}}
 	rs.byName[name] = rel
 	return rel
 }
@@ -224,6 +251,22 @@ func (rs *Relations) Tables() map[Table]bool {
 	for name, rel := range rs.byName {
 		if rel.kind == relTable {
 			out[name] = true
+		}
+	}
+	return out
+}
+
+// Columns are the columns of the tables the schema has now (Tables) whose declarations were read, by their names
+// now, each with its declared type: a table renamed or moved keeps its columns, a table dropped and made again
+// has only the new one's.
+func (rs *Relations) Columns() map[Column]ColumnType {
+	out := map[Column]ColumnType{}
+	for name, rel := range rs.byName {
+		if rel.kind != relTable {
+			continue
+		}
+		for c, ct := range rel.cols {
+			out[Column{name, c}] = ct
 		}
 	}
 	return out
@@ -394,40 +437,29 @@ func init() {
 	}
 }
 
-// columnTypes reads the type of each column a file of SQL statements declares (CREATE TABLE, ALTER TABLE ADD
-// COLUMN) or retypes (ALTER COLUMN TYPE). The files of a schema are read in order, later ones overriding.
-func columnTypes(tree *pg_query.ParseResult) map[Column]ColumnType {
-	out := map[Column]ColumnType{}
-	for _, raw := range tree.Stmts {
-		switch n := raw.Stmt.Node.(type) {
-		case *pg_query.Node_CreateStmt:
-			t := catalogName(n.CreateStmt.Relation)
-			for _, el := range n.CreateStmt.TableElts {
-				if cd := el.GetColumnDef(); cd != nil {
-					out[Column{t, cd.Colname}] = columnType(cd)
+// alterColumns applies an ALTER TABLE's commands to the declarations of rel's columns: ADD COLUMN declares one,
+// ALTER COLUMN TYPE declares it again (unread when its type is not given), DROP COLUMN removes it.
+func alterColumns(rel *relation, cmds []*pg_query.Node) {
+	for _, c := range cmds {
+		cmd := c.GetAlterTableCmd()
+		switch {
+		case cmd == nil:
+		case cmd.Subtype == pg_query.AlterTableType_AT_AddColumn:
+			if cd := cmd.Def.GetColumnDef(); cd != nil {
+				if _, ok := rel.cols[cd.Colname]; !ok || !cmd.MissingOk { // ADD COLUMN IF NOT EXISTS keeps the column
+					rel.cols[cd.Colname] = columnType(cd)
 				}
 			}
-		case *pg_query.Node_AlterTableStmt:
-			t := catalogName(n.AlterTableStmt.Relation)
-			for _, c := range n.AlterTableStmt.Cmds {
-				cmd := c.GetAlterTableCmd()
-				switch {
-				case cmd == nil:
-				case cmd.Subtype == pg_query.AlterTableType_AT_AddColumn:
-					if cd := cmd.Def.GetColumnDef(); cd != nil {
-						out[Column{t, cd.Colname}] = columnType(cd)
-					}
-				case cmd.Subtype == pg_query.AlterTableType_AT_AlterColumnType:
-					var ct ColumnType
-					if cd := cmd.Def.GetColumnDef(); cd != nil {
-						ct = columnType(cd)
-					}
-					out[Column{t, cmd.Name}] = ct
-				}
+		case cmd.Subtype == pg_query.AlterTableType_AT_AlterColumnType:
+			var ct ColumnType
+			if cd := cmd.Def.GetColumnDef(); cd != nil {
+				ct = columnType(cd)
 			}
+			rel.cols[cmd.Name] = ct
+		case cmd.Subtype == pg_query.AlterTableType_AT_DropColumn:
+			delete(rel.cols, cmd.Name)
 		}
 	}
-	return out
 }
 
 // columnType reads a column definition's type.

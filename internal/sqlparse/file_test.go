@@ -88,7 +88,7 @@ func TestColumnTypes(t *testing.T) {
 	}
 	people := Table{"public", "people"}
 	exact := map[Column]bool{}
-	for c, ct := range sc.Columns {
+	for c, ct := range tableColumns(sc) {
 		exact[c] = ct.Exact(sc.Types, sc.Moved)
 	}
 	want := map[Column]bool{{people, "id"}: false, {people, "name"}: true, {people, "code"}: true, {people, "initials"}: true,
@@ -99,7 +99,7 @@ func TestColumnTypes(t *testing.T) {
 		{people, "t"}: false, {people, "sh"}: false,
 		{Table{"clinic", "rooms"}, "label"}: true}
 	if !maps.Equal(exact, want) {
-		t.Errorf("exact equality of ReadSchema(...).Columns = %v\nwant %v", exact, want)
+		t.Errorf("exact equality of the columns = %v\nwant %v", exact, want)
 	}
 	types := map[Table]bool{{"public", "mood"}: true, {"clinic", "level"}: true, {"public", "was"}: true,
 		{"public", "renamed"}: false, {"public", "short"}: false, {"public", "pair"}: false, {"public", "span"}: false,
@@ -127,14 +127,14 @@ func TestFloatFree(t *testing.T) {
 		t.Fatal(err)
 	}
 	free := map[string]bool{}
-	for c, ct := range sc.Columns {
+	for c, ct := range tableColumns(sc) {
 		free[c.Name] = ct.FloatFree(sc.Types, sc.Moved)
 	}
 	want := map[string]bool{"id": true, "n": true, "s": true, "tags": true, "at": true, "at2": true, "amount": true, "k": true,
 		"ks": true, "q": false, "d": false, "r": false, "f": false, "f4": false, "p": false, "ps": false, "b": false, "c": false,
 		"tmp": false, "pr": false, "old": false, "e": false, "x": true, "y": false, "j": true, "u": true, "ok": true}
 	if !maps.Equal(free, want) {
-		t.Errorf("FloatFree of ReadSchema(...).Columns = %v\nwant %v", free, want)
+		t.Errorf("FloatFree of the columns = %v\nwant %v", free, want)
 	}
 }
 
@@ -148,12 +148,12 @@ func TestPadded(t *testing.T) {
 		t.Fatal(err)
 	}
 	padded := map[string]bool{}
-	for c, ct := range sc.Columns {
+	for c, ct := range tableColumns(sc) {
 		padded[c.Name] = ct.Padded
 	}
 	want := map[string]bool{"a": true, "b": true, "c": true, "d": true, "e": true, "f": false, "g": false, "h": false, "i": false, "j": false}
 	if !maps.Equal(padded, want) {
-		t.Errorf("Padded of ReadSchema(...).Columns = %v\nwant %v", padded, want)
+		t.Errorf("Padded of the columns = %v\nwant %v", padded, want)
 	}
 }
 
@@ -170,7 +170,7 @@ func TestResolved(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := map[string]string{}
-	for c, ct := range sc.Columns {
+	for c, ct := range tableColumns(sc) {
 		got[c.Name] = ct.Resolved(sc.Moved)
 	}
 	want := map[string]string{"a": "pg_catalog.int8", "b": "pg_catalog.float8", "c": "pg_catalog.text", "d": "pg_catalog.bpchar",
@@ -179,6 +179,53 @@ func TestResolved(t *testing.T) {
 		"p": "pg_catalog._int4", "q": "", "r": "pg_catalog.timestamptz", "s": `"user".kind`, "u": `public."Weird"`,
 		"v": "pg_catalog.varchar[]"}
 	if !maps.Equal(got, want) {
-		t.Errorf("Resolved of ReadSchema(...).Columns = %v\nwant %v", got, want)
+		t.Errorf("Resolved of the columns = %v\nwant %v", got, want)
+	}
+}
+
+// tableColumns are the columns of the tables a schema's file leaves, read into empty relations.
+func tableColumns(sc *Schema) map[Column]ColumnType {
+	rels := NewRelations()
+	rels.Read(sc)
+	return rels.Columns()
+}
+
+// A table's columns follow it, as PostgreSQL's do, across files: renamed (ALTER TABLE, or ALTER VIEW on a table)
+// or moved to another schema, with the schema renamed; a column renamed keeps its declaration, which a later ALTER
+// COLUMN TYPE by its new name replaces; DROP COLUMN removes one; a table dropped and made again has the new one's
+// columns alone; CREATE TABLE IF NOT EXISTS of a table there declares none; ALTER TABLE of a name no table has now
+// declares nothing.
+func TestColumnsFollowRenames(t *testing.T) {
+	rels := NewRelations()
+	for _, text := range []string{
+		`CREATE TABLE teeth_old (id bigint, code char(3), label char(3), note text);
+		ALTER TABLE teeth_old RENAME TO teeth; ALTER TABLE teeth RENAME COLUMN label TO tag;
+		ALTER TABLE teeth RENAME note TO remark; ALTER TABLE teeth ALTER COLUMN remark TYPE citext;
+		CREATE TABLE stage (id bigint, v float8); CREATE SCHEMA ward; ALTER TABLE stage SET SCHEMA ward;
+		CREATE TABLE gone (id bigint, a text, b text); ALTER TABLE gone DROP COLUMN a;`,
+		`ALTER SCHEMA ward RENAME TO annex; ALTER VIEW annex.stage RENAME TO ledger; ALTER TABLE annex.ledger ADD COLUMN w text;
+		DROP TABLE gone; CREATE TABLE gone (id bigint, c int4); ALTER TABLE teeth_old ADD COLUMN lost text;
+		CREATE TABLE IF NOT EXISTS teeth (id text, other text); ALTER TABLE ONLY teeth ADD COLUMN IF NOT EXISTS code text;`,
+	} {
+		sc, err := ReadSchema(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rels.Read(sc)
+	}
+	got := map[Column]string{}
+	for c, ct := range rels.Columns() {
+		got[c] = ct.Resolved(nil)
+		if ct.Padded {
+			got[c] += " padded"
+		}
+	}
+	teeth, ledger, gone := Table{"public", "teeth"}, Table{"annex", "ledger"}, Table{"public", "gone"}
+	want := map[Column]string{{teeth, "id"}: "pg_catalog.int8", {teeth, "code"}: "pg_catalog.bpchar padded",
+		{teeth, "tag"}: "pg_catalog.bpchar padded", {teeth, "remark"}: "public.citext",
+		{ledger, "id"}: "pg_catalog.int8", {ledger, "v"}: "pg_catalog.float8", {ledger, "w"}: "pg_catalog.text",
+		{gone, "id"}: "pg_catalog.int8", {gone, "c"}: "pg_catalog.int4"}
+	if !maps.Equal(got, want) {
+		t.Errorf("Columns() = %v\nwant %v", got, want)
 	}
 }
