@@ -441,9 +441,11 @@ type Table struct {
 	// type's equality alone, which must then hold no two values that differ (as a nondeterministic collation's
 	// does).
 	ByText []string `json:"by_text,omitempty"`
-	// Types are the SQL types of the columns whose declarations the generator read, schema-qualified as to_regtype
-	// reads them (an array's ends in []), by column: the audit triggers compare and print each column by its type, so
-	// the database's must be that one.
+	// Types are the SQL types of the columns whose declarations the generator read, by column, named as to_regtype
+	// reads them (an array's ends in []): schema-qualified when the declaration is ("pg_catalog.int8" for bigint,
+	// as the parser spells the SQL standard's names), else the name alone ("text", "citext"), which installing
+	// resolves as PostgreSQL did, in pg_catalog first, else in public. The audit triggers compare and print each
+	// column by its type, so the database's must be that one.
 	Types map[string]string `json:"types,omitempty"`
 }
 

@@ -85,7 +85,8 @@ END;
 
 -- model_problems is what the models' tables lack that installing their triggers requires: one row per problem,
 -- (what, fix), table by table, each step of a patient path after the first table that follows it. models is the
--- generated Models.Tables as JSON ([{"name", "columns", "refs": [{"from", "column", "to"}], "by_text", "types": {column: type}}]), owner_role and
+-- generated Models.Tables as JSON ([{"name", "columns", "refs": [{"from", "column", "to"}], "by_text", "types": {column: type}}], each type
+-- schema-qualified or not as the schema files name it, see below), owner_role and
 -- app_role the roles the tables must be owned by and granted to. InstallModels runs it, and check_models.
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION {{.S}}.model_problems(models jsonb, owner_role text, app_role text) RETURNS TABLE (what text, fix text)
@@ -124,13 +125,18 @@ SELECT p.what, p.fix FROM (
 	UNION ALL
 	-- The audit triggers compare and print each column by the type the generator read from the schema files: of
 	-- another type (a hotfix's ALTER COLUMN TYPE, a schema file misread), a float's or a citext's or a char's change
-	-- could write no audit row. A column whose declaration the generator did not read is not in types.
+	-- could write no audit row. A column whose declaration the generator did not read is not in types. A type is
+	-- named as the declaration names it: an unqualified name (no schema before it, an array's [] aside) resolves as
+	-- PostgreSQL resolved it when the schema files ran, in pg_catalog first, else in public, whichever release added
+	-- it to pg_catalog.
 	SELECT c.i, 2, a.attnum, pg_catalog.format('table %s has column %s of type %s, which the schema the models were generated from declares of type %s',
 			c.name, pg_catalog.quote_ident(a.attname), a.atttypid::pg_catalog.regtype, CASE WHEN d.oid IS NULL THEN d.typ OPERATOR(pg_catalog.||) ', a type the database does not have'
 				ELSE d.oid::text OPERATOR(pg_catalog.||) ': the audit triggers would compare and print it as that type' END),
 		'regenerate from the schema the database has: the generator compares and prints the column by its type'
 	FROM c CROSS JOIN LATERAL pg_catalog.jsonb_each_text(c.types) y(col, typ)
-	CROSS JOIN LATERAL (SELECT y.typ, pg_catalog.to_regtype(y.typ)) d(typ, oid)
+	CROSS JOIN LATERAL (SELECT y.typ, CASE WHEN pg_catalog.cardinality(pg_catalog.parse_ident(y.typ, false)) OPERATOR(pg_catalog.=) 1
+		THEN COALESCE(pg_catalog.to_regtype('pg_catalog.' OPERATOR(pg_catalog.||) y.typ), pg_catalog.to_regtype('public.' OPERATOR(pg_catalog.||) y.typ))
+		ELSE pg_catalog.to_regtype(y.typ) END) d(typ, oid)
 	JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.oid AND a.attname::text OPERATOR(pg_catalog.=) y.col
 		AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
 	WHERE d.oid IS NULL OR d.oid::pg_catalog.oid OPERATOR(pg_catalog.<>) a.atttypid

@@ -339,30 +339,30 @@ type ColumnType struct {
 	Array bool
 }
 
-// Resolved is the column's type as the catalog resolves its declaration, schema-qualified and quoted as
-// to_regtype reads it under any search_path: an unqualified built-in type's name is pg_catalog's (which a search
-// path holds first unless it names it), serial's and its kin's their integer type, any other unqualified name
-// public's, and an array the element type's followed by []. It is "" when the declaration was not read, or when
-// its type's name was renamed or moved to another schema away from (moved, see createdTypes): the column keeps the
-// type, whatever its name is now.
+// Resolved is the column's type as its declaration names it, for installing to resolve as the catalog did (see
+// auditschema's model_problems): a qualified name schema-qualified, and an unqualified one alone, which
+// PostgreSQL resolves in pg_catalog first (which a search path holds first unless it names it), else in public;
+// names quoted where to_regtype would fold or misread them (an unqualified name's key words too: "char" is not
+// char), and an array as its element type's name followed by []. The SQL standard's spellings (bigint, double
+// precision, char(n)) are pg_catalog's names already, qualified, as the parser gives them; serial's and its kin's
+// are their integer types, pg_catalog's. It is "" when the declaration was not read, or when its type's name was
+// renamed or moved to another schema away from (moved, see createdTypes; an unqualified name's in public): the
+// column keeps the type, whatever its name is now.
 func (ct ColumnType) Resolved(moved map[Table]bool) string {
 	t := ct.Type
 	if t.Name == "" {
 		return ""
 	}
-	if t.Schema == "" {
-		if n, ok := serials[t.Name]; ok && !ct.Array {
-			t.Name = n
-		}
-		if builtin[t.Name] {
-			t.Schema = "pg_catalog"
-		}
+	if n, ok := serials[t.Name]; ok && t.Schema == "" && !ct.Array {
+		t = Table{Schema: "pg_catalog", Name: n}
 	}
-	t = qualified(t.Schema, t.Name)
-	if moved[t] {
+	if moved[qualified(t.Schema, t.Name)] {
 		return ""
 	}
-	out := QuoteTypeQualifier(t.Schema) + "." + quote(t.Name)
+	out := QuoteTypeQualifier(t.Name)
+	if t.Schema != "" {
+		out = QuoteTypeQualifier(t.Schema) + "." + quote(t.Name)
+	}
 	if ct.Array {
 		out += "[]"
 	}
@@ -373,30 +373,6 @@ func (ct ColumnType) Resolved(moved map[Table]bool) string {
 // sequence as its default, and the integer type each makes.
 var serials = map[string]string{"smallserial": "int2", "serial2": "int2", "serial": "int4", "serial4": "int4",
 	"bigserial": "int8", "serial8": "int8"}
-
-// builtin are the names of pg_catalog's types (arrays, and the row types of the system catalogs and views, aside),
-// as PostgreSQL 15 has them; an array type's name is "_" and its element type's.
-var builtin = map[string]bool{}
-
-func init() {
-	for _, n := range strings.Fields(`aclitem any anyarray anycompatible anycompatiblearray anycompatiblemultirange
-		anycompatiblenonarray anycompatiblerange anyelement anyenum anymultirange anynonarray anyrange bit bool box
-		bpchar bytea char cid cidr circle cstring date datemultirange daterange event_trigger fdw_handler float4
-		float8 gtsvector index_am_handler inet int2 int2vector int4 int4multirange int4range int8 int8multirange
-		int8range internal interval json jsonb jsonpath language_handler line lseg macaddr macaddr8 money name
-		numeric nummultirange numrange oid oidvector path pg_brin_bloom_summary pg_brin_minmax_multi_summary
-		pg_ddl_command pg_dependencies pg_lsn pg_mcv_list pg_ndistinct pg_node_tree pg_snapshot point polygon record
-		refcursor regclass regcollation regconfig regdictionary regnamespace regoper regoperator regproc
-		regprocedure regrole regtype table_am_handler text tid time timestamp timestamptz timetz trigger tsm_handler
-		tsmultirange tsquery tsrange tstzmultirange tstzrange tsvector txid_snapshot unknown uuid varbit varchar void
-		xid xid8 xml`) {
-		builtin[n] = true
-	}
-	// The arrays of base and range types ("_int4", a name a column may be declared with) are pg_catalog's too.
-	for n := range maps.Clone(builtin) {
-		builtin["_"+n] = true
-	}
-}
 
 // Exact reports whether the equality of a column of type ct is exact, given the schema's types and the type names
 // renamed or moved away from (see createdTypes).

@@ -157,15 +157,17 @@ func TestPadded(t *testing.T) {
 	}
 }
 
-// A column's type resolves as the catalog resolves its declaration: a built-in name (as libpg_query spells the
-// SQL standard's, or as written) in pg_catalog, serial's kin as their integer types, any other unqualified name in
-// public, an array as its element type's followed by [], names quoted where to_regtype would fold or misread them;
-// none for a type name moved away from, or a declaration with more than two parts.
+// A column's type is named as its declaration names it, for installing to resolve as the catalog does: the SQL
+// standard's spellings as libpg_query gives them (pg_catalog's, qualified), serial's kin as their integer types,
+// any other unqualified name alone (any type, built-in or not: pg_catalog is searched first, then public), an
+// array as its element type's followed by [], names quoted where to_regtype would fold or misread them (key words
+// too when unqualified: "char" and "time" are no char and time); none for a type name moved away from, or a
+// declaration with more than two parts.
 func TestResolved(t *testing.T) {
 	sc, err := ReadSchema(`CREATE TYPE was AS ENUM ('x'); ALTER TYPE was RENAME TO renamed;
 		CREATE TABLE t (a bigint, b double precision, c text, d char(3), e citext, f text[], g int[][], h "Odd"."Mood",
 			i serial, j bigserial, k uuid, l was, m renamed, n public.text, o "char", p _int4, q x.y.z, r timestamp with time zone,
-			s "user".kind, u "Weird", v varchar(3)[])`)
+			s "user".kind, u "Weird", v varchar(3)[], x serial4, y "time", z multirange_of_tomorrow)`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,11 +175,11 @@ func TestResolved(t *testing.T) {
 	for c, ct := range tableColumns(sc) {
 		got[c.Name] = ct.Resolved(sc.Moved)
 	}
-	want := map[string]string{"a": "pg_catalog.int8", "b": "pg_catalog.float8", "c": "pg_catalog.text", "d": "pg_catalog.bpchar",
-		"e": "public.citext", "f": "pg_catalog.text[]", "g": "pg_catalog.int4[]", "h": `"Odd"."Mood"`, "i": "pg_catalog.int4",
-		"j": "pg_catalog.int8", "k": "pg_catalog.uuid", "l": "", "m": "public.renamed", "n": "public.text", "o": "pg_catalog.char",
-		"p": "pg_catalog._int4", "q": "", "r": "pg_catalog.timestamptz", "s": `"user".kind`, "u": `public."Weird"`,
-		"v": "pg_catalog.varchar[]"}
+	want := map[string]string{"a": "pg_catalog.int8", "b": "pg_catalog.float8", "c": "text", "d": "pg_catalog.bpchar",
+		"e": "citext", "f": "text[]", "g": "pg_catalog.int4[]", "h": `"Odd"."Mood"`, "i": "pg_catalog.int4",
+		"j": "pg_catalog.int8", "k": "uuid", "l": "", "m": "renamed", "n": "public.text", "o": `"char"`,
+		"p": "_int4", "q": "", "r": "pg_catalog.timestamptz", "s": `"user".kind`, "u": `"Weird"`,
+		"v": "pg_catalog.varchar[]", "x": "pg_catalog.int4", "y": `"time"`, "z": "multirange_of_tomorrow"}
 	if !maps.Equal(got, want) {
 		t.Errorf("Resolved of the columns = %v\nwant %v", got, want)
 	}
@@ -222,9 +224,9 @@ func TestColumnsFollowRenames(t *testing.T) {
 	}
 	teeth, ledger, gone := Table{"public", "teeth"}, Table{"annex", "ledger"}, Table{"public", "gone"}
 	want := map[Column]string{{teeth, "id"}: "pg_catalog.int8", {teeth, "code"}: "pg_catalog.bpchar padded",
-		{teeth, "tag"}: "pg_catalog.bpchar padded", {teeth, "remark"}: "public.citext",
-		{ledger, "id"}: "pg_catalog.int8", {ledger, "v"}: "pg_catalog.float8", {ledger, "w"}: "pg_catalog.text",
-		{gone, "id"}: "pg_catalog.int8", {gone, "c"}: "pg_catalog.int4"}
+		{teeth, "tag"}: "pg_catalog.bpchar padded", {teeth, "remark"}: "citext",
+		{ledger, "id"}: "pg_catalog.int8", {ledger, "v"}: "float8", {ledger, "w"}: "text",
+		{gone, "id"}: "pg_catalog.int8", {gone, "c"}: "int4"}
 	if !maps.Equal(got, want) {
 		t.Errorf("Columns() = %v\nwant %v", got, want)
 	}
