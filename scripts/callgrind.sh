@@ -92,7 +92,7 @@ chmod 644 "$tmp"/*.sql
 # The set and read arms' statements: sqlc's with the claim set by a bare set_config, as the generated statement
 # adds its claim (Update: one more condition; Create: a SELECT's WHERE).
 set_update=$(printf '%s' "$sqlc_update" | sed 's/^RETURNING/AND pg_catalog.set_config($$auditrepo.claim$$, $10, true) IS NOT NULL RETURNING/')
-set_create=$(printf '%s' "$audited_create" | sed 's/auditrepo\.claim_public_appointments(\$9, [^)]*)/pg_catalog.set_config($$auditrepo.claim$$, $9, true) IS NOT NULL/')
+set_create=$(printf '%s' "$audited_create" | sed 's/auditrepo_claim\.claim_public_appointments(\$9, [^)]*)/pg_catalog.set_config($$auditrepo.claim$$, $9, true) IS NOT NULL/')
 for v in set_update set_create; do
 	grep -q 'set_config' <<<"${!v}" || { log "no claim in $v"; exit 1; }
 done

@@ -343,7 +343,10 @@ func printSameSQL(ctx context.Context, url string, w io.Writer) error {
 	if err := r.err("making the trigger plain"); err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(w, "%s;\n\nGRANT INSERT ON %s TO %s;\n", r.def, realTable, pgx.Identifier{migrations.Audit.App}.Sanitize())
+	// The plain function runs as the application role, which may not even look the audit schema up otherwise.
+	app := pgx.Identifier{migrations.Audit.App}.Sanitize()
+	_, err = fmt.Fprintf(w, "%s;\n\nGRANT USAGE ON SCHEMA %s TO %s;\nGRANT INSERT ON %s TO %s;\n", r.def,
+		pgx.Identifier{migrations.Audit.Schema}.Sanitize(), app, realTable, app)
 	return err
 }
 
