@@ -5,7 +5,6 @@ package load
 import (
 	"fmt"
 	"go/token"
-	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -45,7 +44,8 @@ type Input struct {
 	Padded map[string]bool
 	// Types are the columns' types as the catalog resolves their declarations, keyed as ExactText
 	// (sqlparse.ColumnType.Resolved): installing checks that the database's columns are of them. A column whose
-	// declaration was not read has none.
+	// declaration was not read, or names a type the generator cannot tell (unqualified, along a search path with an
+	// extension's schema), has none.
 	Types map[string]string
 	// DBArgument: sqlc's methods take the DBTX as their second argument (emit_methods_with_db_argument).
 	DBArgument bool
@@ -167,14 +167,13 @@ func absPath(dir, p string) (string, error) {
 func scanSchemas(dir string, schema []string, in *Input) error {
 	in.Tables, in.ExactText, in.FloatFree, in.Padded, in.Views = map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string][]string{}
 	in.Types = map[string]string{}
-	types, moved := map[sqlparse.Table]bool{}, map[sqlparse.Table]bool{}
 	rels := sqlparse.NewRelations()
 	for _, sc := range schema {
 		sabs, err := absPath(dir, sc)
 		if err != nil {
 			return err
 		}
-		if err := scanSchema(sabs, sc, rels, types, moved); err != nil {
+		if err := scanSchema(sabs, sc, rels); err != nil {
 			return err
 		}
 	}
@@ -189,23 +188,22 @@ func scanSchemas(dir string, schema []string, in *Input) error {
 		}
 	}
 	// The columns of the tables the schema leaves, by the names they are left with: a table renamed keeps its
-	// columns' declarations.
+	// columns' declarations, and a column its type, whatever that type's name is now.
 	for c, ct := range rels.Columns() {
 		key := c.Schema + "." + c.Table.Name + "." + c.Name
-		in.ExactText[key] = ct.Exact(types, moved)
-		in.FloatFree[key] = ct.FloatFree(types, moved)
+		in.ExactText[key] = ct.Exact()
+		in.FloatFree[key] = ct.FloatFree()
 		in.Padded[key] = ct.Padded
-		if t := ct.Resolved(moved); t != "" {
+		if t := ct.Resolved(); t != "" {
 			in.Types[key] = t
 		}
 	}
 	return nil
 }
 
-// scanSchema replays what the schema files of root do to the tables and views in rels and to the tables' columns,
-// and adds the types they create and the type names they move away from to types and moved (sqlparse.ReadSchema),
-// the files read in order.
-func scanSchema(root, display string, rels *sqlparse.Relations, types, moved map[sqlparse.Table]bool) error {
+// scanSchema replays what the schema files of root do to the tables, views and types in rels, to the tables'
+// columns and to the search path (sqlparse.Relations.Read), the files read in order.
+func scanSchema(root, display string, rels *sqlparse.Relations) error {
 	files, err := sqlFiles(root, display)
 	if err != nil {
 		return err
@@ -221,10 +219,6 @@ func scanSchema(root, display string, rels *sqlparse.Relations, types, moved map
 			return parseError(f.display, schema, err)
 		}
 		rels.Read(sc)
-		maps.Copy(types, sc.Types)
-		for t := range sc.Moved {
-			moved[t] = true
-		}
 	}
 	return nil
 }

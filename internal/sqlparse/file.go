@@ -27,34 +27,35 @@ func Statements(text string) ([]Span, error) {
 	return spans, nil
 }
 
-// Schema is what a file of SQL statements (a migration, a schema file) creates, as the generator needs it. The
-// tables' columns and their declared types are the relations' (Relations.Columns): a table's columns follow it
-// whatever it is renamed or moved to.
+// Schema is a file of SQL statements (a migration, a schema file), parsed once, for Relations.Read.
 type Schema struct {
-	Types map[Table]bool // see createdTypes
-	Moved map[Table]bool // see createdTypes
-
-	tree *pg_query.ParseResult // for Relations.Read
+	tree *pg_query.ParseResult
 }
 
-// ReadSchema parses a file of SQL statements once and reads its Schema. Errors are *Error.
+// ReadSchema parses a file of SQL statements. Errors are *Error.
 func ReadSchema(text string) (*Schema, error) {
 	tree, err := parseTree(text)
 	if err != nil {
 		return nil, err
 	}
-	types, moved := createdTypes(tree)
-	return &Schema{Types: types, Moved: moved, tree: tree}, nil
+	return &Schema{tree: tree}, nil
 }
 
-// Relations follows the tables and views a schema's files make, as PostgreSQL runs them, in order: it knows each
-// relation as the object it is, so that a view reads the tables and views it was made on whatever they are renamed
-// or moved to later, as PostgreSQL's views do. Names are as the catalog has them, unqualified ones in public.
+// Relations follows the tables, views and types a schema's files make, as PostgreSQL runs them, in order: it knows
+// each as the object it is, so that a view reads the tables and views it was made on, and a column is of the type
+// it was declared of, whatever they are renamed or moved to later, as PostgreSQL's views and columns do. Relations
+// and types share a schema's names, as in PostgreSQL, where a relation's row type is a type named as it.
+//
+// Relations are named as sqlc names them: an unqualified name is public's, whatever the search path (sqlc's catalog
+// ignores SET search_path). Types are named as PostgreSQL names them: an unqualified one is created in, and looked
+// up along, the search path the files set (SET [LOCAL] search_path, SET SCHEMA, RESET, set_config), pg_catalog
+// searched first unless the path names it.
 type Relations struct {
 	byName map[Table]*relation
+	path   searchPath
 }
 
-// relation is a table, a view or another relation (a foreign table, a materialized view), as made.
+// relation is a relation or a type, as made.
 type relation struct {
 	name Table
 	kind relKind
@@ -65,6 +66,8 @@ type relation struct {
 	// REPLACE), and the names that named none then (a CTE's, say), kept as written.
 	reads   []*relation
 	unbound []Table
+	// parts are the types made with it, which go with it when it is dropped (a range's multirange).
+	parts []*relation
 }
 
 type relKind int
@@ -72,20 +75,40 @@ type relKind int
 const (
 	relTable relKind = iota
 	relView
-	relOther // a foreign table, a materialized view: neither a table the generator audits nor a view it follows
+	relOther  // a foreign table, a materialized view: neither a table the generator audits nor a view it follows
+	typeEnum  // CREATE TYPE ... AS ENUM
+	typeOther // a domain, a composite, range, multirange or base type
 )
+
+// isRel: an object of kind k is a relation (ALTER TABLE and its kin name it), not a type (ALTER TYPE, DOMAIN).
+func (k relKind) isRel() bool { return k <= relOther }
 
 // NewRelations returns the relations of an empty schema.
 func NewRelations() *Relations {
-	return &Relations{byName: map[Table]*relation{}}
+	return &Relations{byName: map[Table]*relation{}, path: searchPath{schemas: map[string]schemaState{}, extensions: map[string]bool{}}}
 }
 
-// Read replays what a file's statements (its Schema) do to the schema's relations: CREATE TABLE (AS), CREATE
-// [OR REPLACE] VIEW, CREATE FOREIGN TABLE and MATERIALIZED VIEW, a relation's RENAME TO and SET SCHEMA (by ALTER
-// TABLE, VIEW, MATERIALIZED VIEW or FOREIGN TABLE: PostgreSQL lets ALTER TABLE rename or move a view), ALTER SCHEMA
-// ... RENAME TO, and DROP of a relation (CASCADE dropping the views that read it) or of a schema; and to a table's
-// columns, which CREATE TABLE declares: ALTER TABLE's ADD COLUMN, ALTER COLUMN TYPE, DROP COLUMN and RENAME COLUMN,
-// applied to the relation the statement's name names when it runs.
+// Read replays what a file's statements (its Schema) do to the schema's relations and types, and to the search
+// path types are resolved along.
+//
+// Relations: CREATE TABLE (AS), CREATE [OR REPLACE] VIEW, CREATE FOREIGN TABLE and MATERIALIZED VIEW, a relation's
+// RENAME TO and SET SCHEMA (by ALTER TABLE, VIEW, MATERIALIZED VIEW or FOREIGN TABLE: PostgreSQL lets ALTER TABLE
+// rename or move a view), ALTER SCHEMA ... RENAME TO, and DROP of a relation (CASCADE dropping the views that read
+// it) or of a schema; and a table's columns, which CREATE TABLE declares: ALTER TABLE's ADD COLUMN, ALTER COLUMN
+// TYPE, DROP COLUMN and RENAME COLUMN, applied to the relation the statement's name names when it runs.
+//
+// Types: CREATE TYPE (enum, composite, range and its multirange, base or shell) and CREATE DOMAIN, ALTER TYPE and
+// ALTER DOMAIN's RENAME TO and SET SCHEMA, ALTER SCHEMA ... RENAME TO, DROP TYPE and DOMAIN, DROP SCHEMA. Dropping
+// a type or a relation drops the columns of its type (PostgreSQL refuses the drop without CASCADE, which drops
+// them). A column's declared type is bound when it is declared: a later type of the name it was declared with is
+// not its type.
+//
+// The search path: SET [LOCAL] search_path TO (or =) ..., SET SCHEMA, SET search_path TO DEFAULT, RESET
+// search_path, RESET ALL, and SELECT [pg_catalog.]set_config('search_path', '...', false|true) with constant
+// arguments and no FROM. A session's setting holds for the later files too (they run in one session, in order); a
+// transaction's (SET LOCAL, set_config(..., true)) until its COMMIT, ROLLBACK or END, or the end of its file (which
+// a migration tool runs in a transaction). CREATE EXTENSION tells which schemas hold types the files do not
+// describe.
 func (rs *Relations) Read(sc *Schema) {
 	for _, raw := range sc.tree.Stmts {
 		switch n := raw.Stmt.Node.(type) {
@@ -93,14 +116,14 @@ func (rs *Relations) Read(sc *Schema) {
 			if rel := rs.make(n.CreateStmt.Relation, relTable, n.CreateStmt.IfNotExists); rel != nil {
 				for _, el := range n.CreateStmt.TableElts {
 					if cd := el.GetColumnDef(); cd != nil {
-						rel.cols[cd.Colname] = columnType(cd)
+						rel.cols[cd.Colname] = rs.columnType(cd)
 					}
 				}
 			}
 		case *pg_query.Node_AlterTableStmt:
 			if a := n.AlterTableStmt; a.Relation != nil {
-				if rel := rs.byName[catalogName(a.Relation)]; rel != nil {
-					alterColumns(rel, a.Cmds)
+				if rel := rs.relation(catalogName(a.Relation)); rel != nil {
+					rs.alterColumns(rel, a.Cmds)
 				}
 			}
 		case *pg_query.Node_CreateForeignTableStmt:
@@ -117,17 +140,57 @@ func (rs *Relations) Read(sc *Schema) {
 			}
 		case *pg_query.Node_ViewStmt:
 			rs.view(n.ViewStmt)
+		case *pg_query.Node_CreateEnumStmt:
+			rs.makeType(n.CreateEnumStmt.TypeName, typeEnum)
+		case *pg_query.Node_CreateDomainStmt:
+			rs.makeType(n.CreateDomainStmt.Domainname, typeOther)
+		case *pg_query.Node_CompositeTypeStmt:
+			if r := n.CompositeTypeStmt.Typevar; r != nil {
+				rs.newType(rs.path.creationName(r.Schemaname, r.Relname), typeOther)
+			}
+		case *pg_query.Node_CreateRangeStmt:
+			rs.makeRange(n.CreateRangeStmt)
+		case *pg_query.Node_DefineStmt:
+			if d := n.DefineStmt; d.Kind == pg_query.ObjectType_OBJECT_TYPE {
+				// CREATE TYPE name (...) completes the shell type CREATE TYPE name made: the same type.
+				if name, ok := rs.path.creationNameOf(d.Defnames); ok {
+					if old := rs.byName[name]; old == nil || old.kind != typeOther {
+						rs.newType(name, typeOther)
+					}
+				}
+			}
+		case *pg_query.Node_CreateSchemaStmt:
+			if s := n.CreateSchemaStmt.Schemaname; s != "" {
+				rs.path.schemas[s] = schemaMade
+			}
+		case *pg_query.Node_CreateExtensionStmt:
+			rs.extension(n.CreateExtensionStmt)
+		case *pg_query.Node_VariableSetStmt:
+			rs.path.set(n.VariableSetStmt)
+		case *pg_query.Node_SelectStmt:
+			rs.path.setConfig(n.SelectStmt)
+		case *pg_query.Node_TransactionStmt:
+			switch n.TransactionStmt.Kind {
+			case pg_query.TransactionStmtKind_TRANS_STMT_COMMIT, pg_query.TransactionStmtKind_TRANS_STMT_ROLLBACK,
+				pg_query.TransactionStmtKind_TRANS_STMT_COMMIT_PREPARED, pg_query.TransactionStmtKind_TRANS_STMT_ROLLBACK_PREPARED,
+				pg_query.TransactionStmtKind_TRANS_STMT_PREPARE:
+				rs.path.endTransaction()
+			}
 		case *pg_query.Node_RenameStmt:
 			r := n.RenameStmt
 			switch {
 			case r.RenameType == pg_query.ObjectType_OBJECT_SCHEMA:
 				rs.moveSchema(r.Subname, r.Newname)
 			case isRelation(r.RenameType) && r.Relation != nil:
-				if rel := rs.byName[catalogName(r.Relation)]; rel != nil {
+				if rel := rs.relation(catalogName(r.Relation)); rel != nil {
 					rs.rename(rel, Table{Schema: rel.name.Schema, Name: r.Newname})
 				}
+			case isType(r.RenameType):
+				if t := rs.typeNamed(r.Object.GetList().GetItems()); t != nil {
+					rs.rename(t, Table{Schema: t.name.Schema, Name: r.Newname})
+				}
 			case r.RenameType == pg_query.ObjectType_OBJECT_COLUMN && r.Relation != nil:
-				if rel := rs.byName[catalogName(r.Relation)]; rel != nil {
+				if rel := rs.relation(catalogName(r.Relation)); rel != nil {
 					ct, ok := rel.cols[r.Subname]
 					delete(rel.cols, r.Subname)
 					delete(rel.cols, r.Newname)
@@ -138,9 +201,14 @@ func (rs *Relations) Read(sc *Schema) {
 			}
 		case *pg_query.Node_AlterObjectSchemaStmt:
 			a := n.AlterObjectSchemaStmt
-			if isRelation(a.ObjectType) && a.Relation != nil {
-				if rel := rs.byName[catalogName(a.Relation)]; rel != nil {
+			switch {
+			case isRelation(a.ObjectType) && a.Relation != nil:
+				if rel := rs.relation(catalogName(a.Relation)); rel != nil {
 					rs.rename(rel, Table{Schema: a.Newschema, Name: rel.name.Name})
+				}
+			case isType(a.ObjectType):
+				if t := rs.typeNamed(a.Object.GetList().GetItems()); t != nil {
+					rs.rename(t, Table{Schema: a.Newschema, Name: t.name.Name})
 				}
 			}
 		case *pg_query.Node_DropStmt:
@@ -149,21 +217,30 @@ func (rs *Relations) Read(sc *Schema) {
 			switch {
 			case d.RemoveType == pg_query.ObjectType_OBJECT_SCHEMA:
 				for _, o := range d.Objects {
-					for _, rel := range rs.byName {
-						if rel.name.Schema == o.GetString_().GetSval() {
+					s := o.GetString_().GetSval()
+					for _, rel := range slices.Collect(maps.Values(rs.byName)) {
+						if rel.name.Schema == s {
 							rs.drop(rel, true)
 						}
 					}
+					rs.path.schemas[s] = schemaGone
 				}
 			case isRelation(d.RemoveType):
 				for _, o := range d.Objects {
-					if rel := rs.byName[typeName(o.GetList().GetItems())]; rel != nil {
+					if rel := rs.relation(relationName(o.GetList().GetItems())); rel != nil {
 						rs.drop(rel, cascade)
+					}
+				}
+			case isType(d.RemoveType):
+				for _, o := range d.Objects {
+					if t := rs.typeNamed(o.GetTypeName().GetNames()); t != nil {
+						rs.drop(t, cascade)
 					}
 				}
 			}
 		}
 	}
+	rs.path.endTransaction() // a migration tool runs each file in a transaction
 }
 
 // isRelation: an object of type o is a table, view, materialized view or foreign table.
@@ -175,6 +252,63 @@ func isRelation(o pg_query.ObjectType) bool {
 	return false
 }
 
+// isType: an object of type o is a type or a domain.
+func isType(o pg_query.ObjectType) bool {
+	return o == pg_query.ObjectType_OBJECT_TYPE || o == pg_query.ObjectType_OBJECT_DOMAIN
+}
+
+// relation is the relation named name (as sqlc names it), nil if none is (a type may be).
+func (rs *Relations) relation(name Table) *relation {
+	if rel := rs.byName[name]; rel != nil && rel.kind.isRel() {
+		return rel
+	}
+	return nil
+}
+
+// typeNamed is the type (not a relation's row type: ALTER TYPE and DROP TYPE refuse one) that a qualified name
+// (a List's or a TypeName's items) names now, found along the search path when unqualified; nil if none the files
+// made is.
+func (rs *Relations) typeNamed(nodes []*pg_query.Node) *relation {
+	if t := rs.lookup(nodeNames(nodes)); t != nil && !t.kind.isRel() {
+		return t
+	}
+	return nil
+}
+
+// nodeNames are the names of a qualified name's String nodes.
+func nodeNames(nodes []*pg_query.Node) []string {
+	var names []string
+	for _, n := range nodes {
+		names = append(names, n.GetString_().GetSval())
+	}
+	return names
+}
+
+// lookup is the object of the files' (a type, or a relation, whose row type is a type) that the qualified type name
+// names now, as PostgreSQL looks a type name up: a qualified one in its schema, an unqualified one along the search
+// path, pg_catalog first unless the path names it. Of pg_catalog's types it knows only builtins' names: any other
+// name is looked up past it (installing then checks that the name the generator prints is the column's type). nil
+// when no object of the files' is named so.
+func (rs *Relations) lookup(names []string) *relation {
+	switch len(names) {
+	case 2:
+		return rs.byName[Table{Schema: names[0], Name: names[1]}]
+	case 1:
+		for _, s := range rs.path.order() {
+			if s == "pg_catalog" {
+				if builtin[names[0]] {
+					return nil
+				}
+				continue
+			}
+			if t := rs.byName[Table{Schema: s, Name: names[0]}]; t != nil {
+				return t
+			}
+		}
+	}
+	return nil
+}
+
 // make records a relation of kind named by r, unless ifNotExists and one has its name.
 func (rs *Relations) make(r *pg_query.RangeVar, kind relKind, ifNotExists bool) *relation {
 	name := catalogName(r)
@@ -184,6 +318,66 @@ func (rs *Relations) make(r *pg_query.RangeVar, kind relKind, ifNotExists bool) 
 	rel := &relation{name: name, kind: kind, cols: map[string]ColumnType{}}
 	rs.byName[name] = rel
 	return rel
+}
+
+// makeType records a type of kind named by a qualified name (a TypeName's items), created along the search path
+// when unqualified.
+func (rs *Relations) makeType(nodes []*pg_query.Node, kind relKind) *relation {
+	name, ok := rs.path.creationNameOf(nodes)
+	if !ok {
+		return nil
+	}
+	return rs.newType(name, kind)
+}
+
+// newType records a type of kind named name.
+func (rs *Relations) newType(name Table, kind relKind) *relation {
+	t := &relation{name: name, kind: kind, cols: map[string]ColumnType{}}
+	rs.byName[name] = t
+	return t
+}
+
+// makeRange records a range type and the multirange type PostgreSQL makes with it, in its schema: named by its
+// multirange_type_name, else the range's with "range" replaced by "multirange", else with "_multirange" added.
+func (rs *Relations) makeRange(c *pg_query.CreateRangeStmt) {
+	r := rs.makeType(c.TypeName, typeOther)
+	if r == nil {
+		return
+	}
+	multi := Table{}
+	for _, p := range c.Params {
+		if d := p.GetDefElem(); d != nil && d.Defname == "multirange_type_name" {
+			names := nodeNames(d.Arg.GetTypeName().GetNames())
+			switch len(names) {
+			case 1:
+				multi = Table{Schema: r.name.Schema, Name: names[0]}
+			case 2:
+				multi = Table{Schema: names[0], Name: names[1]}
+			}
+		}
+	}
+	if multi.Name == "" {
+		multi = Table{Schema: r.name.Schema, Name: r.name.Name + "_multirange"}
+		if i := strings.Index(r.name.Name, "range"); i >= 0 {
+			multi.Name = r.name.Name[:i] + "multirange" + r.name.Name[i+len("range"):]
+		}
+	}
+	r.parts = append(r.parts, rs.newType(multi, typeOther))
+}
+
+// extension records that CREATE EXTENSION puts types the files do not describe in its schema: the one its SCHEMA
+// clause names, else the search path's first.
+func (rs *Relations) extension(c *pg_query.CreateExtensionStmt) {
+	schema := ""
+	for _, o := range c.Options {
+		if d := o.GetDefElem(); d != nil && d.Defname == "schema" {
+			schema = d.Arg.GetString_().GetSval()
+		}
+	}
+	if schema == "" {
+		schema = rs.path.creationName("", "").Schema
+	}
+	rs.path.extensions[schema] = true
 }
 
 // view records a view, binding the relations its query names to those of the schema now. CREATE OR REPLACE of a
@@ -198,13 +392,13 @@ func (rs *Relations) view(v *pg_query.ViewStmt) {
 		return children(m, visit)
 	}
 	visit(v.Query.ProtoReflect(), false)
-	rel := rs.byName[catalogName(v.View)]
+	rel := rs.relation(catalogName(v.View))
 	if rel == nil || !v.Replace || rel.kind != relView {
 		rel = rs.make(v.View, relView, false)
 	}
 	rel.reads, rel.unbound = nil, nil
 	for _, n := range names {
-		if r := rs.byName[n]; r != nil {
+		if r := rs.relation(n); r != nil {
 			rel.reads = append(rel.reads, r)
 		} else {
 			rel.unbound = append(rel.unbound, n)
@@ -214,27 +408,47 @@ func (rs *Relations) view(v *pg_query.ViewStmt) {
 
 // rename gives rel another name (or schema).
 func (rs *Relations) rename(rel *relation, to Table) {
-	delete(rs.byName, rel.name)
+	if rs.byName[rel.name] == rel {
+		delete(rs.byName, rel.name)
+	}
 	rel.name = to
 	rs.byName[to] = rel
 }
 
-// moveSchema renames schema from to to, with its relations.
+// moveSchema renames schema from to to, with its relations and types.
 func (rs *Relations) moveSchema(from, to string) {
 	for _, rel := range slices.Collect(maps.Values(rs.byName)) {
 		if rel.name.Schema == from {
 			rs.rename(rel, Table{Schema: to, Name: rel.name.Name})
 		}
 	}
+	rs.path.schemas[to] = rs.path.schemas[from]
+	if rs.path.schemas[to] == schemaGone {
+		rs.path.schemas[to] = schemaMade
+	}
+	rs.path.schemas[from] = schemaGone
+	rs.path.extensions[to] = rs.path.extensions[from]
+	delete(rs.path.extensions, from)
 }
 
-// drop removes rel and, with cascade, the views that read it (PostgreSQL refuses a drop without CASCADE that
-// would leave a view without its relation).
+// drop removes rel, the columns of its type, the types made with it, and, with cascade, the views that read it
+// (PostgreSQL refuses a drop without CASCADE that would leave a view without its relation or a column without its
+// type).
 func (rs *Relations) drop(rel *relation, cascade bool) {
 	if rs.byName[rel.name] != rel {
 		return
 	}
 	delete(rs.byName, rel.name)
+	for _, p := range rel.parts {
+		rs.drop(p, cascade)
+	}
+	for _, other := range rs.byName {
+		for c, ct := range other.cols {
+			if ct.obj == rel {
+				delete(other.cols, c)
+			}
+		}
+	}
 	if !cascade {
 		return
 	}
@@ -290,7 +504,7 @@ func (rs *Relations) Views() map[Table][]Table {
 	return out
 }
 
-// catalogName is the table r names as the catalog has it, an unqualified one in public.
+// catalogName is the relation r names as sqlc names it: an unqualified one in public, whatever the search path.
 func catalogName(r *pg_query.RangeVar) Table {
 	return qualified(r.Schemaname, r.Relname)
 }
@@ -303,14 +517,14 @@ func qualified(schema, name string) Table {
 	return Table{Schema: schema, Name: name}
 }
 
-// typeName is the type a qualified name (TypeName.Names, a List's items) names, as the catalog has it: an
-// unqualified one in public; zero when it has more than two parts.
-func typeName(nodes []*pg_query.Node) Table {
-	switch len(nodes) {
+// relationName is the relation a qualified name (a List's items) names, as sqlc names it: an unqualified one in public;
+// zero when it has more than two parts.
+func relationName(nodes []*pg_query.Node) Table {
+	switch names := nodeNames(nodes); len(names) {
 	case 1:
-		return qualified("", nodes[0].GetString_().GetSval())
+		return qualified("", names[0])
 	case 2:
-		return qualified(nodes[0].GetString_().GetSval(), nodes[1].GetString_().GetSval())
+		return qualified(names[0], names[1])
 	}
 	return Table{}
 }
@@ -323,41 +537,45 @@ type Column struct {
 
 // ColumnType is what a column's declared type tells of its equality and of its text.
 type ColumnType struct {
-	// Type is the declared type's name, arrays and collation aside, as written: Schema "" when unqualified (a
-	// built-in type, which pg_catalog, searched first, resolves, or else one in public). Zero when unread.
+	// Type is the declared type's name, arrays and collation aside, as written: Schema "" when unqualified. Zero
+	// when unread.
 	Type Table
-	// PlainText: text, varchar or char (bpchar) with no COLLATE clause, whose equality is byte equality, since a
-	// database's default collation is deterministic.
+	// obj is the type (or relation: its row type) of the files' that the declaration named when it ran, nil when
+	// it named none of theirs (a built-in, an extension's type).
+	obj *relation
+	// unsure: the declaration names, unqualified, a type the files do not make, along a search path with a schema
+	// whose types the files do not describe (see searchPath.opaque): the generator cannot tell which type it is.
+	unsure bool
+	// PlainText: pg_catalog's text, varchar or char (bpchar) with no COLLATE clause, whose equality is byte
+	// equality, since a database's default collation is deterministic.
 	PlainText bool
-	// Named is the type's name as the catalog has it (unqualified: in public) when it is another type with no
-	// COLLATE clause and no array; zero otherwise. An enum's equality is exact (Types tells which are enums).
-	Named Table
-	// Padded: char (bpchar), no array, COLLATE clause or not. Its equality and its cast to text drop trailing
-	// spaces, which its images keep: unbounded (bpchar), 'a' and 'a  ' are stored as written.
+	// Padded: pg_catalog's char (bpchar), no array, COLLATE clause or not. Its equality and its cast to text drop
+	// trailing spaces, which its images keep: unbounded (bpchar), 'a' and 'a  ' are stored as written.
 	Padded bool
 	// Array: the column is an array of Type (any number of dimensions, bounds or not, which PostgreSQL ignores).
 	Array bool
+	// collated: a COLLATE clause.
+	collated bool
 }
 
-// Resolved is the column's type as its declaration names it, for installing to resolve as the catalog did (see
-// auditschema's model_problems): a qualified name schema-qualified, and an unqualified one alone, which
-// PostgreSQL resolves in pg_catalog first (which a search path holds first unless it names it), else in public;
-// names quoted where to_regtype would fold or misread them (an unqualified name's key words too: "char" is not
-// char), and an array as its element type's name followed by []. The SQL standard's spellings (bigint, double
-// precision, char(n)) are pg_catalog's names already, qualified, as the parser gives them; serial's and its kin's
-// are their integer types, pg_catalog's. It is "" when the declaration was not read, or when its type's name was
-// renamed or moved to another schema away from (moved, see createdTypes; an unqualified name's in public): the
-// column keeps the type, whatever its name is now.
-func (ct ColumnType) Resolved(moved map[Table]bool) string {
+// Resolved is the column's type, for installing to check that the database's column is of it (see auditschema's
+// model_problems): a type of the files' by the name it has now, schema-qualified (a type renamed, moved, or its
+// schema renamed is the column's still); another qualified name as written; another unqualified name alone, which
+// installing resolves in pg_catalog first, else in public, as PostgreSQL did when the files ran with no other
+// schema on their search path. Names are quoted where to_regtype would fold or misread them (an unqualified name's
+// key words too: "char" is not char), and an array is its element type's name followed by []. The SQL standard's
+// spellings (bigint, double precision, char(n)) are pg_catalog's names already, qualified, as the parser gives
+// them; serial's and its kin's are their integer types, pg_catalog's. It is "" when the declaration was not read,
+// or names a type the generator cannot tell (unsure), which installing then does not check by name.
+func (ct ColumnType) Resolved() string {
 	t := ct.Type
-	if t.Name == "" {
+	switch {
+	case t.Name == "" || ct.unsure:
 		return ""
-	}
-	if n, ok := serials[t.Name]; ok && t.Schema == "" && !ct.Array {
-		t = Table{Schema: "pg_catalog", Name: n}
-	}
-	if moved[qualified(t.Schema, t.Name)] {
-		return ""
+	case ct.obj != nil:
+		t = ct.obj.name
+	case t.Schema == "" && !ct.Array && serials[t.Name] != "":
+		t = Table{Schema: "pg_catalog", Name: serials[t.Name]}
 	}
 	out := QuoteTypeQualifier(t.Name)
 	if t.Schema != "" {
@@ -374,34 +592,35 @@ func (ct ColumnType) Resolved(moved map[Table]bool) string {
 var serials = map[string]string{"smallserial": "int2", "serial2": "int2", "serial": "int4", "serial4": "int4",
 	"bigserial": "int8", "serial8": "int8"}
 
-// Exact reports whether the equality of a column of type ct is exact, given the schema's types and the type names
-// renamed or moved away from (see createdTypes).
-func (ct ColumnType) Exact(types, moved map[Table]bool) bool {
-	return ct.PlainText || ct.Named != (Table{}) && types[ct.Named] && !moved[ct.Named]
+// Exact reports whether the equality of a column of type ct is exact: pg_catalog's text, varchar or char with no
+// COLLATE clause, or an enum of the files', no array.
+func (ct ColumnType) Exact() bool {
+	return ct.PlainText || ct.obj != nil && ct.obj.kind == typeEnum && !ct.Array && !ct.collated
 }
 
 // FloatFree reports whether the text and JSON forms of a column of type ct depend on no extra_float_digits: it
-// is a built-in type that prints no float (floatFree), or an enum the schema creates (given types and moved, as
-// for Exact), or an array of one. A float, a geometric type, and a type the schema does not tell (a domain,
-// composite or range, an extension's) may print floats by it.
-func (ct ColumnType) FloatFree(types, moved map[Table]bool) bool {
+// is a built-in type that prints no float (floatFree), or an enum of the files', or an array of one. A float, a
+// geometric type, and a type the schema does not tell (a domain, composite or range, an extension's) may print
+// floats by it.
+func (ct ColumnType) FloatFree() bool {
 	t := ct.Type
-	if t.Name == "" {
+	switch {
+	case t.Name == "":
 		return false
+	case ct.obj != nil:
+		return ct.obj.kind == typeEnum
 	}
-	if (t.Schema == "" || t.Schema == "pg_catalog") && floatFree[t.Name] {
-		return true
-	}
-	if t.Schema == "pg_catalog" {
-		return false
-	}
-	enum := qualified(t.Schema, t.Name)
-	return types[enum] && !moved[enum]
+	return (t.Schema == "" && !ct.unsure || t.Schema == "pg_catalog") && floatFree[t.Name]
 }
 
 // floatFree are the built-in types whose text and JSON forms print no float, named as libpg_query names them
 // (the SQL standard's spellings become pg_catalog's names: integer is pg_catalog.int4).
 var floatFree = map[string]bool{}
+
+// builtin are pg_catalog's types whose names the generator's verdicts rest on (floatFree's, text, varchar and
+// bpchar), and serial's kin: an unqualified one is pg_catalog's, searched first, unless the search path lists a
+// schema before pg_catalog that has a type of that name.
+var builtin = map[string]bool{}
 
 func init() {
 	for _, n := range strings.Fields(`bool int2 int4 int8 smallserial serial2 serial serial4 bigserial serial8 oid
@@ -410,12 +629,13 @@ func init() {
 		int4range int8range numrange daterange tsrange tstzrange
 		int4multirange int8multirange nummultirange datemultirange tsmultirange tstzmultirange`) {
 		floatFree[n] = true
+		builtin[n] = true
 	}
 }
 
 // alterColumns applies an ALTER TABLE's commands to the declarations of rel's columns: ADD COLUMN declares one,
 // ALTER COLUMN TYPE declares it again (unread when its type is not given), DROP COLUMN removes it.
-func alterColumns(rel *relation, cmds []*pg_query.Node) {
+func (rs *Relations) alterColumns(rel *relation, cmds []*pg_query.Node) {
 	for _, c := range cmds {
 		cmd := c.GetAlterTableCmd()
 		switch {
@@ -423,13 +643,13 @@ func alterColumns(rel *relation, cmds []*pg_query.Node) {
 		case cmd.Subtype == pg_query.AlterTableType_AT_AddColumn:
 			if cd := cmd.Def.GetColumnDef(); cd != nil {
 				if _, ok := rel.cols[cd.Colname]; !ok || !cmd.MissingOk { // ADD COLUMN IF NOT EXISTS keeps the column
-					rel.cols[cd.Colname] = columnType(cd)
+					rel.cols[cd.Colname] = rs.columnType(cd)
 				}
 			}
 		case cmd.Subtype == pg_query.AlterTableType_AT_AlterColumnType:
 			var ct ColumnType
 			if cd := cmd.Def.GetColumnDef(); cd != nil {
-				ct = columnType(cd)
+				ct = rs.columnType(cd)
 			}
 			rel.cols[cmd.Name] = ct
 		case cmd.Subtype == pg_query.AlterTableType_AT_DropColumn:
@@ -438,75 +658,34 @@ func alterColumns(rel *relation, cmds []*pg_query.Node) {
 	}
 }
 
-// columnType reads a column definition's type.
-func columnType(cd *pg_query.ColumnDef) ColumnType {
+// columnType reads a column definition's type, binding its name to the type of the files' it names now.
+func (rs *Relations) columnType(cd *pg_query.ColumnDef) ColumnType {
 	tn := cd.TypeName
 	if tn == nil || tn.Setof {
 		return ColumnType{}
 	}
-	var names []string
-	for _, n := range tn.Names {
-		names = append(names, n.GetString_().GetSval())
-	}
-	ct := ColumnType{}
+	names := nodeNames(tn.Names)
+	ct := ColumnType{Array: len(tn.ArrayBounds) > 0, collated: cd.CollClause != nil}
 	switch len(names) {
 	case 1:
 		ct.Type = Table{Name: names[0]}
 	case 2:
 		ct.Type = Table{Schema: names[0], Name: names[1]}
+	default:
+		return ColumnType{}
 	}
-	if len(tn.ArrayBounds) > 0 {
-		ct.Array = true
-		return ct // an array's text is its elements' output, spaces kept
+	if !(ct.Type.Schema == "" && !ct.Array && serials[ct.Type.Name] != "") { // serial is no type: CREATE TABLE's
+		ct.obj = rs.lookup(names)
 	}
-	ct.Padded = ct.Type.Name == "bpchar" && (ct.Type.Schema == "" || ct.Type.Schema == "pg_catalog")
-	if cd.CollClause != nil {
+	if ct.obj != nil {
 		return ct
 	}
-	switch strings.Join(names, ".") {
-	case "text", "pg_catalog.text", "varchar", "pg_catalog.varchar", "bpchar", "pg_catalog.bpchar":
-		ct.PlainText = true
-	default:
-		ct.Named = typeName(tn.Names)
+	ct.unsure = ct.Type.Schema == "" && !builtin[ct.Type.Name] && rs.path.opaque()
+	builtinType := ct.Type.Schema == "" && builtin[ct.Type.Name] || ct.Type.Schema == "pg_catalog"
+	if ct.Array || !builtinType {
+		return ct // an array's text is its elements' output, spaces kept
 	}
+	ct.Padded = ct.Type.Name == "bpchar"
+	ct.PlainText = !ct.collated && (ct.Type.Name == "text" || ct.Type.Name == "varchar" || ct.Type.Name == "bpchar")
 	return ct
-}
-
-// createdTypes reports, for each type a file of SQL statements creates, whether it is an enum (CREATE TYPE ...
-// AS ENUM): a domain, a composite, range or base type is not. It also reports the type names renamed or moved to
-// another schema away from (ALTER TYPE or DOMAIN ... RENAME TO, SET SCHEMA): a column keeps its type, not its
-// type's name, so a column declared with such a name may be of another type than one created under it later,
-// and none is taken to be an enum (a file's later CREATE does not undo it, nor a later file's).
-func createdTypes(tree *pg_query.ParseResult) (types, moved map[Table]bool) {
-	types, moved = map[Table]bool{}, map[Table]bool{}
-	isType := func(o pg_query.ObjectType) bool {
-		return o == pg_query.ObjectType_OBJECT_TYPE || o == pg_query.ObjectType_OBJECT_DOMAIN
-	}
-	for _, raw := range tree.Stmts {
-		switch n := raw.Stmt.Node.(type) {
-		case *pg_query.Node_CreateEnumStmt:
-			types[typeName(n.CreateEnumStmt.TypeName)] = true
-		case *pg_query.Node_CreateDomainStmt:
-			types[typeName(n.CreateDomainStmt.Domainname)] = false
-		case *pg_query.Node_CompositeTypeStmt:
-			types[catalogName(n.CompositeTypeStmt.Typevar)] = false
-		case *pg_query.Node_CreateRangeStmt:
-			types[typeName(n.CreateRangeStmt.TypeName)] = false
-		case *pg_query.Node_DefineStmt:
-			if n.DefineStmt.Kind == pg_query.ObjectType_OBJECT_TYPE {
-				types[typeName(n.DefineStmt.Defnames)] = false
-			}
-		case *pg_query.Node_RenameStmt:
-			if r := n.RenameStmt; isType(r.RenameType) {
-				old := typeName(r.Object.GetList().GetItems())
-				moved[old] = true
-				types[Table{old.Schema, r.Newname}] = false
-			}
-		case *pg_query.Node_AlterObjectSchemaStmt:
-			if a := n.AlterObjectSchemaStmt; isType(a.ObjectType) {
-				moved[typeName(a.Object.GetList().GetItems())] = true
-			}
-		}
-	}
-	return types, moved
 }

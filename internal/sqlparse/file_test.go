@@ -69,10 +69,10 @@ func TestViewsFollowRenames(t *testing.T) {
 }
 
 // Text, varchar and char columns without a COLLATE clause compare byte for byte, and so do the enums the schema
-// creates; citext, a collation, an array, a domain, any other type, a column retyped later, or one whose type's
-// name was renamed or moved away from (another type may have taken it) do not.
+// creates, renamed or moved since; citext, a collation, an array, a domain, any other type, or a column retyped
+// later do not; nor does a column of a type renamed away from its name before an enum took that name.
 func TestColumnTypes(t *testing.T) {
-	sc, err := ReadSchema(`CREATE TYPE mood AS ENUM ('calm'); CREATE TYPE clinic.level AS ENUM ('low');
+	sc, err := ReadSchema(`CREATE TYPE mood AS ENUM ('calm'); CREATE SCHEMA clinic; CREATE TYPE clinic.level AS ENUM ('low');
 		CREATE TYPE was AS ENUM ('x'); ALTER TYPE was RENAME TO renamed; CREATE DOMAIN short AS text;
 		CREATE DOMAIN tone AS citext; CREATE TYPE shifted AS ENUM ('y');
 		CREATE TYPE pair AS (a int, b int); CREATE TYPE span AS RANGE (subtype = int4);
@@ -81,7 +81,7 @@ func TestColumnTypes(t *testing.T) {
 			moods mood[], m2 mood COLLATE "C", old renamed, s short, p pair, r span, t tone, sh shifted);
 		ALTER DOMAIN tone RENAME TO tone_old; CREATE TYPE tone AS ENUM ('calm');
 		ALTER TYPE shifted SET SCHEMA clinic; CREATE TYPE shifted AS ENUM ('z');
-		ALTER TABLE people ADD COLUMN alias character varying, ALTER COLUMN notes TYPE citext;
+		ALTER TABLE people ADD COLUMN alias character varying, ALTER COLUMN notes TYPE citext, ADD COLUMN t2 tone;
 		CREATE TABLE clinic.rooms (label pg_catalog.text)`)
 	if err != nil {
 		t.Fatal(err)
@@ -89,50 +89,53 @@ func TestColumnTypes(t *testing.T) {
 	people := Table{"public", "people"}
 	exact := map[Column]bool{}
 	for c, ct := range tableColumns(sc) {
-		exact[c] = ct.Exact(sc.Types, sc.Moved)
+		exact[c] = ct.Exact()
 	}
 	want := map[Column]bool{{people, "id"}: false, {people, "name"}: true, {people, "code"}: true, {people, "initials"}: true,
 		{people, "email"}: false, {people, "nick"}: false, {people, "tags"}: false, {people, "kind"}: true,
 		{people, "notes"}: false, {people, "alias"}: true, {people, "lvl"}: true, {people, "moods"}: false,
-		{people, "m2"}: false, {people, "old"}: false, {people, "s"}: false, {people, "p"}: false, {people, "r"}: false,
-		// Still the citext domain, renamed, though an enum took its name; and the enum moved to clinic.
-		{people, "t"}: false, {people, "sh"}: false,
+		{people, "m2"}: false, {people, "old"}: true, {people, "s"}: false, {people, "p"}: false, {people, "r"}: false,
+		// Still the citext domain, renamed, though an enum took its name; the enum moved to clinic, still an enum;
+		// the enum that took tone's name.
+		{people, "t"}: false, {people, "sh"}: true, {people, "t2"}: true,
 		{Table{"clinic", "rooms"}, "label"}: true}
 	if !maps.Equal(exact, want) {
 		t.Errorf("exact equality of the columns = %v\nwant %v", exact, want)
 	}
-	types := map[Table]bool{{"public", "mood"}: true, {"clinic", "level"}: true, {"public", "was"}: true,
-		{"public", "renamed"}: false, {"public", "short"}: false, {"public", "pair"}: false, {"public", "span"}: false,
-		{"public", "tone"}: true, {"public", "tone_old"}: false, {"public", "shifted"}: true}
-	if !maps.Equal(sc.Types, types) {
-		t.Errorf("ReadSchema(...).Types = %v\nwant %v", sc.Types, types)
+	got := map[string]string{}
+	for c, ct := range tableColumns(sc) {
+		if c.Table == people {
+			got[c.Name] = ct.Resolved()
+		}
 	}
-	moved := map[Table]bool{{"public", "was"}: true, {"public", "tone"}: true, {"public", "shifted"}: true}
-	if !maps.Equal(sc.Moved, moved) {
-		t.Errorf("ReadSchema(...).Moved = %v\nwant %v", sc.Moved, moved)
+	for c, typ := range map[string]string{"t": "public.tone_old", "sh": "clinic.shifted", "t2": "public.tone", "old": "public.renamed",
+		"kind": "public.mood", "moods": "public.mood[]", "lvl": "clinic.level", "p": "public.pair", "r": "public.span"} {
+		if got[c] != typ {
+			t.Errorf("Resolved of %s = %q, want %q", c, got[c], typ)
+		}
 	}
 }
 
-// Built-in types that print no float, and the enums the schema creates (arrays of them too), print the same
-// whatever extra_float_digits is; floats, geometric types, domains, composites, ranges, extensions' types and
-// types renamed away from may not.
+// Built-in types that print no float, and the enums the schema creates (arrays of them too, renamed too), print the
+// same whatever extra_float_digits is; floats, geometric types, domains, composites, ranges and extensions' types
+// may not (a domain that took a renamed enum's name too).
 func TestFloatFree(t *testing.T) {
 	sc, err := ReadSchema(`CREATE TYPE mood AS ENUM ('calm'); CREATE DOMAIN temp AS float8; CREATE TYPE pair AS (a float8);
-		CREATE TYPE was AS ENUM ('x'); ALTER TYPE was RENAME TO renamed;
+		CREATE TYPE was AS ENUM ('x'); ALTER TYPE was RENAME TO renamed; CREATE DOMAIN was AS float8;
 		CREATE TABLE t (id bigint, n integer, s text COLLATE "C", tags text[], at timestamptz, at2 timestamp with time zone,
 			amount numeric(10, 2), k mood, ks mood[], q pg_catalog.float8, d double precision, r real, f float, f4 float(10),
 			p point, ps point[], b box, c circle, tmp temp, pr pair, old renamed, e citext, x public.mood, y other.mood,
-			j jsonb, u uuid, ok boolean)`)
+			j jsonb, u uuid, ok boolean, wasnow was)`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	free := map[string]bool{}
 	for c, ct := range tableColumns(sc) {
-		free[c.Name] = ct.FloatFree(sc.Types, sc.Moved)
+		free[c.Name] = ct.FloatFree()
 	}
 	want := map[string]bool{"id": true, "n": true, "s": true, "tags": true, "at": true, "at2": true, "amount": true, "k": true,
 		"ks": true, "q": false, "d": false, "r": false, "f": false, "f4": false, "p": false, "ps": false, "b": false, "c": false,
-		"tmp": false, "pr": false, "old": false, "e": false, "x": true, "y": false, "j": true, "u": true, "ok": true}
+		"tmp": false, "pr": false, "old": true, "wasnow": false, "e": false, "x": true, "y": false, "j": true, "u": true, "ok": true}
 	if !maps.Equal(free, want) {
 		t.Errorf("FloatFree of the columns = %v\nwant %v", free, want)
 	}
@@ -159,10 +162,11 @@ func TestPadded(t *testing.T) {
 
 // A column's type is named as its declaration names it, for installing to resolve as the catalog does: the SQL
 // standard's spellings as libpg_query gives them (pg_catalog's, qualified), serial's kin as their integer types,
-// any other unqualified name alone (any type, built-in or not: pg_catalog is searched first, then public), an
-// array as its element type's followed by [], names quoted where to_regtype would fold or misread them (key words
-// too when unqualified: "char" and "time" are no char and time); none for a type name moved away from, or a
-// declaration with more than two parts.
+// a type the files make by its name now, qualified; any other unqualified name alone (built-in or not: pg_catalog
+// is searched first, then public), an array as its element type's followed by [], names quoted where to_regtype
+// would fold or misread them (key words too when unqualified: "char" and "time" are no char and time); none for a
+// declaration with more than two parts. A name no type has when the table is made (was, renamed away) is as
+// written: PostgreSQL would refuse it.
 func TestResolved(t *testing.T) {
 	sc, err := ReadSchema(`CREATE TYPE was AS ENUM ('x'); ALTER TYPE was RENAME TO renamed;
 		CREATE TABLE t (a bigint, b double precision, c text, d char(3), e citext, f text[], g int[][], h "Odd"."Mood",
@@ -173,11 +177,11 @@ func TestResolved(t *testing.T) {
 	}
 	got := map[string]string{}
 	for c, ct := range tableColumns(sc) {
-		got[c.Name] = ct.Resolved(sc.Moved)
+		got[c.Name] = ct.Resolved()
 	}
 	want := map[string]string{"a": "pg_catalog.int8", "b": "pg_catalog.float8", "c": "text", "d": "pg_catalog.bpchar",
 		"e": "citext", "f": "text[]", "g": "pg_catalog.int4[]", "h": `"Odd"."Mood"`, "i": "pg_catalog.int4",
-		"j": "pg_catalog.int8", "k": "uuid", "l": "", "m": "renamed", "n": "public.text", "o": `"char"`,
+		"j": "pg_catalog.int8", "k": "uuid", "l": "was", "m": "public.renamed", "n": "public.text", "o": `"char"`,
 		"p": "_int4", "q": "", "r": "pg_catalog.timestamptz", "s": `"user".kind`, "u": `"Weird"`,
 		"v": "pg_catalog.varchar[]", "x": "pg_catalog.int4", "y": `"time"`, "z": "multirange_of_tomorrow"}
 	if !maps.Equal(got, want) {
@@ -217,7 +221,7 @@ func TestColumnsFollowRenames(t *testing.T) {
 	}
 	got := map[Column]string{}
 	for c, ct := range rels.Columns() {
-		got[c] = ct.Resolved(nil)
+		got[c] = ct.Resolved()
 		if ct.Padded {
 			got[c] += " padded"
 		}

@@ -2,7 +2,7 @@ package load
 
 import "testing"
 
-// rt23a: the generator's declared types against the database that the same schema files make.
+// The generator's declared types against the database that the same schema files make.
 
 // ALTER SCHEMA ... RENAME TO moves the schema's types with it, as it moves its tables (which Relations follows):
 // a column declared of app.mood is of core.mood once app is renamed core. Installing must not refuse the column
