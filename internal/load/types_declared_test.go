@@ -84,7 +84,8 @@ func TestDomainOverBpcharIsPadded(t *testing.T) {
 }
 
 // An extension installed in its own schema (Supabase's "extensions", on the roles' search_path): a column declared
-// citext, unqualified, is of extensions.citext. Installing refuses it as "a type the database does not have".
+// citext, unqualified, is of extensions.citext. The generator cannot tell whether pg_catalog, searched first, has a
+// citext: it does not check the column by name (it reads it as no text it knows: compared by its bytes too).
 func TestExtensionSchemaTypeNotRefused(t *testing.T) {
 	refused, _, _ := typeCheck(t, map[string]string{
 		"1.sql": `CREATE SCHEMA extensions; CREATE EXTENSION citext SCHEMA extensions; SET search_path TO public, extensions;
@@ -124,5 +125,98 @@ CREATE TABLE t (
 	}
 	for _, m := range misread(t, in, super, refused) {
 		t.Errorf("misread: %s", m)
+	}
+}
+
+// DROP TYPE ... CASCADE drops the columns of the type; a type made again under the name, and a column of it, are
+// the new type's. ALTER DOMAIN ... SET SCHEMA, ALTER TYPE ... RENAME TO of a composite, a range's multirange.
+func TestTypesFollowDropsAndMoves(t *testing.T) {
+	refused, in, super := typeCheck(t, map[string]string{
+		"1.sql": `CREATE EXTENSION IF NOT EXISTS citext; CREATE SCHEMA ward;
+CREATE TYPE mood AS ENUM ('calm'); CREATE DOMAIN code AS citext; CREATE TYPE pair AS (a int, b text);
+CREATE TYPE floatspan AS RANGE (subtype = float8);
+CREATE TABLE visits (id bigint, mood mood, code code, pair pair, spans floatspan_multirange, old mood);`,
+		"2.sql": `DROP TYPE mood CASCADE; CREATE DOMAIN mood AS citext; ALTER TABLE visits ADD COLUMN mood mood;
+ALTER DOMAIN code SET SCHEMA ward; ALTER TYPE pair RENAME TO couple; ALTER TYPE floatspan RENAME TO fspan;`,
+	})
+	for _, r := range refused {
+		t.Errorf("a correct install is refused: %s", r)
+	}
+	for _, m := range misread(t, in, super, refused) {
+		t.Errorf("installed, but misread: %s", m)
+	}
+	want := map[string]string{"public.visits.id": "pg_catalog.int8", "public.visits.mood": "public.mood",
+		"public.visits.code": "ward.code", "public.visits.pair": "public.couple", "public.visits.spans": "public.floatspan_multirange"}
+	if len(in.Types) != len(want) {
+		t.Errorf("Types = %v, want %v", in.Types, want)
+	}
+	for k, v := range want {
+		if in.Types[k] != v {
+			t.Errorf("Types[%s] = %q, want %q", k, in.Types[k], v)
+		}
+	}
+}
+
+// pg_dump's schema: SELECT pg_catalog.set_config('search_path', '', false), every name qualified; and a migration's
+// SET LOCAL, which holds until its transaction's COMMIT (or its file's end), while a session's SET holds for the
+// later files.
+func TestSearchPathSettings(t *testing.T) {
+	refused, in, super := typeCheck(t, map[string]string{
+		"1.sql": `SELECT pg_catalog.set_config('search_path', '', false);
+CREATE EXTENSION IF NOT EXISTS citext WITH SCHEMA public; CREATE SCHEMA app; CREATE TYPE app.mood AS ENUM ('calm');
+CREATE DOMAIN public.mood AS public.citext; CREATE TABLE public.dumped (id bigint, mood app.mood, other public.mood);`,
+		"2.sql": `RESET search_path; CREATE SCHEMA ward;
+BEGIN; SET LOCAL search_path TO ward; CREATE TYPE level AS ENUM ('low'); COMMIT;
+CREATE DOMAIN level AS citext; CREATE TABLE checked (id bigint, level level);
+SET search_path = ward, public; CREATE TYPE kind AS ENUM ('k');`,
+		"3.sql": `CREATE TABLE public.later (id bigint, level level, kind kind);`,
+	})
+	for _, r := range refused {
+		t.Errorf("a correct install is refused: %s", r)
+	}
+	for _, m := range misread(t, in, super, refused) {
+		t.Errorf("installed, but misread: %s", m)
+	}
+	want := map[string]string{"public.dumped.mood": "app.mood", "public.dumped.other": "public.mood",
+		"public.checked.level": "public.level", "public.later.level": "ward.level", "public.later.kind": "ward.kind"}
+	for k, v := range want {
+		if in.Types[k] != v {
+			t.Errorf("Types[%s] = %q, want %q", k, in.Types[k], v)
+		}
+	}
+	for _, k := range []string{"public.dumped.mood", "public.later.level", "public.later.kind"} {
+		if !in.ExactText[k] {
+			t.Errorf("%s, an enum, is not compared by equality alone", k)
+		}
+	}
+}
+
+// A column declared citext unqualified, with the extension in public, is checked by its name alone, which installing
+// resolves in pg_catalog, else public: it installs. Only a type of the files' is qualified.
+func TestBareExtensionTypeIsChecked(t *testing.T) {
+	refused, in, _ := typeCheck(t, map[string]string{
+		"1.sql": `CREATE EXTENSION IF NOT EXISTS citext; CREATE TABLE people (id bigint, email citext, note text, n int4);`,
+	})
+	want := map[string]string{"public.people.id": "pg_catalog.int8", "public.people.email": "citext",
+		"public.people.note": "text", "public.people.n": "int4"}
+	for _, r := range refused {
+		t.Errorf("a correct install is refused: %s", r)
+	}
+	for k, v := range want {
+		if in.Types[k] != v {
+			t.Errorf("Types[%s] = %q, want %q", k, in.Types[k], v)
+		}
+	}
+	// With an extension in its own schema, built-in names are still checked by name.
+	_, in, _ = typeCheck(t, map[string]string{
+		"1.sql": `CREATE SCHEMA extensions; CREATE EXTENSION IF NOT EXISTS hstore SCHEMA extensions;
+CREATE TABLE people (id bigint, tags extensions.hstore, note text, n int4, u uuid);`,
+	})
+	want = map[string]string{"public.people.id": "pg_catalog.int8", "public.people.tags": "extensions.hstore",
+		"public.people.note": "text", "public.people.n": "int4", "public.people.u": "uuid"}
+	for k, v := range want {
+		if in.Types[k] != v {
+			t.Errorf("Types[%s] = %q, want %q", k, in.Types[k], v)
+		}
 	}
 }

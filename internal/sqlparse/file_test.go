@@ -235,3 +235,67 @@ func TestColumnsFollowRenames(t *testing.T) {
 		t.Errorf("Columns() = %v\nwant %v", got, want)
 	}
 }
+
+// Types are created in, and unqualified names looked up along, the search path the files set: SET (a string
+// literal is one schema's name), SET SCHEMA, SET LOCAL until COMMIT or the file's end, set_config (session or
+// local), RESET; pg_catalog first unless listed. A table's row type follows the table. A name no type of the
+// files' has, along a path with a schema the files do not describe (an extension's, one they do not create), is
+// unsure: not resolved.
+func TestSearchPathTypes(t *testing.T) {
+	rels := NewRelations()
+	for _, text := range []string{
+		`CREATE SCHEMA a; CREATE SCHEMA "b, c"; SET search_path TO a; CREATE TYPE t1 AS ENUM ('x');
+		SET search_path = 'b, c'; CREATE TYPE t2 AS ENUM ('x'); SET SCHEMA 'a'; CREATE DOMAIN t3 AS text;
+		BEGIN; SET LOCAL search_path TO "b, c"; CREATE TYPE t4 AS ENUM ('x'); COMMIT; CREATE TYPE t5 AS ENUM ('x');
+		SET LOCAL search_path TO public; CREATE TYPE t6 AS ENUM ('x');
+		CREATE TABLE addresses (id bigint); CREATE TABLE r1 (home addresses);`,
+		`CREATE TYPE t7 AS ENUM ('x'); SELECT pg_catalog.set_config('search_path', ' "b, c" , A', false); CREATE TYPE t8 AS ENUM ('x');
+		SELECT set_config('search_path', 'public', true); CREATE TYPE t9 AS ENUM ('x');`,
+		`CREATE TYPE t10 AS ENUM ('x'); SET search_path TO public, pg_catalog, a, "b, c"; CREATE TYPE text AS ENUM ('x');
+		CREATE TABLE tbl (c1 t1, c2 t2, c3 t3, c4 t4, c5 t5, c6 t6, c7 t7, c8 t8, c9 t9, c10 t10, c11 text, c12 addresses, c13 int4);
+		RESET search_path; ALTER TABLE addresses RENAME TO postal; ALTER TABLE tbl ADD COLUMN c14 text, ADD COLUMN c15 postal;
+		CREATE SCHEMA ext; CREATE EXTENSION citext SCHEMA ext; ALTER TABLE tbl ADD COLUMN c16 citext, ADD COLUMN c17 int4;
+		SET search_path TO "$user", public, ext; ALTER TABLE tbl ADD COLUMN c18 citext, ADD COLUMN c19 int4, ADD COLUMN c20 ext.citext;`,
+	} {
+		sc, err := ReadSchema(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rels.Read(sc)
+	}
+	got := map[string]string{}
+	for c, ct := range rels.Columns() {
+		got[c.Table.Name+"."+c.Name] = ct.Resolved()
+		if ct.Exact() {
+			got[c.Table.Name+"."+c.Name] += " exact"
+		}
+	}
+	want := map[string]string{"r1.home": "public.postal", "postal.id": "pg_catalog.int8",
+		"tbl.c1": "a.t1 exact", "tbl.c2": `"b, c".t2 exact`, "tbl.c3": "a.t3", "tbl.c4": `"b, c".t4 exact`, "tbl.c5": "a.t5 exact",
+		// SET LOCAL outside BEGIN holds to the file's end (a migration tool's transaction), then the session's path.
+		"tbl.c6": "public.t6 exact", "tbl.c7": "a.t7 exact", "tbl.c8": `"b, c".t8 exact`, "tbl.c9": "public.t9 exact",
+		"tbl.c10": `"b, c".t10 exact`,
+		// public is listed before pg_catalog: its enum named text is the column's.
+		"tbl.c11": "public.text exact", "tbl.c12": "public.postal", "tbl.c13": "int4",
+		"tbl.c14": "text exact", "tbl.c15": "public.postal",
+		// ext holds the extension's types: citext, unqualified, may be pg_catalog's or ext's.
+		"tbl.c16": "", "tbl.c17": "int4", "tbl.c18": "", "tbl.c19": "int4", "tbl.c20": "ext.citext"}
+	if !maps.Equal(got, want) {
+		t.Errorf("Columns() = %v\nwant %v", got, want)
+	}
+}
+
+// A search_path setting's text is split as PostgreSQL splits it.
+func TestSplitIdentifiers(t *testing.T) {
+	for text, want := range map[string][]string{``: {}, ` `: {}, `public`: {"public"}, `"$user", Public`: {"$user", "public"},
+		` a ,"B ""x"", y",c `: {"a", `B "x", y`, "c"}} {
+		if got, ok := splitIdentifiers(text); !ok || !slices.Equal(got, want) {
+			t.Errorf("splitIdentifiers(%q) = %q, %v; want %q", text, got, ok, want)
+		}
+	}
+	for _, bad := range []string{`a,`, `,a`, `a b`, `"a`, `""`} {
+		if got, ok := splitIdentifiers(bad); ok {
+			t.Errorf("splitIdentifiers(%q) = %q, want refused", bad, got)
+		}
+	}
+}
