@@ -101,8 +101,8 @@ func TestScanSchemas(t *testing.T) {
 	}); !maps.Equal(padded, map[string]bool{"public.persons.tooth": true}) {
 		t.Errorf("Padded = %v, want public.persons.tooth and no other", in.Padded)
 	}
-	types := map[string]string{"public.persons.id": "pg_catalog.int8", "public.persons.kind": "mood", "public.persons.s": "short",
-		"public.persons.full_name": "text", "public.persons.email": "text", "public.persons.tone": "short",
+	types := map[string]string{"public.persons.id": "pg_catalog.int8", "public.persons.kind": "public.mood", "public.persons.s": "public.short",
+		"public.persons.full_name": "text", "public.persons.email": "text", "public.persons.tone": "public.short",
 		"public.persons.tooth": "pg_catalog.bpchar"}
 	if !maps.Equal(in.Types, types) {
 		t.Errorf("Types = %v, want %v", in.Types, types)

@@ -160,8 +160,9 @@ func (rs *Relations) Read(sc *Schema) {
 				}
 			}
 		case *pg_query.Node_CreateSchemaStmt:
-			if s := n.CreateSchemaStmt.Schemaname; s != "" {
-				rs.path.schemas[s] = schemaMade
+			// A schema CREATE SCHEMA IF NOT EXISTS names may be one made before the files, with types of its own.
+			if c := n.CreateSchemaStmt; c.Schemaname != "" && (!c.IfNotExists || rs.path.schemas[c.Schemaname] == schemaGone) {
+				rs.path.schemas[c.Schemaname] = schemaMade
 			}
 		case *pg_query.Node_CreateExtensionStmt:
 			rs.extension(n.CreateExtensionStmt)
@@ -224,6 +225,7 @@ func (rs *Relations) Read(sc *Schema) {
 						}
 					}
 					rs.path.schemas[s] = schemaGone
+					delete(rs.path.extensions, s)
 				}
 			case isRelation(d.RemoveType):
 				for _, o := range d.Objects {
