@@ -157,7 +157,7 @@ ALTER DOMAIN code SET SCHEMA ward; ALTER TYPE pair RENAME TO couple; ALTER TYPE 
 	}
 }
 
-// pg_dump's schema: SELECT pg_catalog.set_config('search_path', ”, false), every name qualified; and a migration's
+// pg_dump's schema: its set_config of search_path to the empty path (every name qualified); and a migration's
 // SET LOCAL, which holds until its transaction's COMMIT (or its file's end), while a session's SET holds for the
 // later files.
 func TestSearchPathSettings(t *testing.T) {
