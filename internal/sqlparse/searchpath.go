@@ -142,7 +142,7 @@ func (p *searchPath) set(v *pg_query.VariableSetStmt) {
 }
 
 // setConfig follows a SELECT of [pg_catalog.]set_config('search_path', '...', is_local), with constant arguments,
-// and neither FROM nor WHERE (pg_dump writes SELECT pg_catalog.set_config('search_path', ”, false)).
+// and neither FROM nor WHERE (pg_dump's schema sets the empty path so, as a session's setting).
 func (p *searchPath) setConfig(s *pg_query.SelectStmt) {
 	if len(s.FromClause) > 0 || s.WhereClause != nil || s.Op != pg_query.SetOperation_SETOP_NONE {
 		return
