@@ -447,6 +447,19 @@ type Table struct {
 	// resolves as PostgreSQL did, in pg_catalog first, else in public. The audit triggers compare and print each
 	// column by its type, so the database's must be that one.
 	Types map[string]string `json:"types,omitempty"`
+	// Exact are the columns the audit triggers compare by their type's equality alone because the schema declares
+	// them of a type whose equality is exact (text, varchar or char with no COLLATE clause, or an enum): installing
+	// refuses one whose database type, seen through domains and arrays, is none of those (nor name or "char").
+	// Installing refuses too a column outside ByText whose type is another string type (citext).
+	Exact []string `json:"exact,omitempty"`
+	// ByLength are the columns the audit triggers compare by their octet_length too (char, bpchar): installing
+	// refuses a column outside them whose database type, seen through domains, is bpchar with no length, whose
+	// equality and text drop trailing spaces that its values keep.
+	ByLength []string `json:"by_length,omitempty"`
+	// FloatDigits: the table's audit trigger pins extra_float_digits (some column's type may print floats). When
+	// not, installing refuses a column whose database type may print floats: float4, float8, a geometric type, an
+	// extension's base type, or a domain, array, composite, range or multirange holding one.
+	FloatDigits bool `json:"float_digits,omitempty"`
 }
 
 // Ref is one step of a patient path: column Column of table From holds ids of table To (both schema-qualified

@@ -83,19 +83,82 @@ WHERE pg_catalog.to_regclass(src) IS NOT NULL AND pg_catalog.to_regclass(dst) IS
 END;
 -- +goose StatementEnd
 
+-- base_type is what a column of type typ with type modifier typmod holds, seen through domains and arrays (to their
+-- element type): the type, its type modifier (the column's, or its domain's, which takes none where it is used),
+-- and whether an array was seen through. model_problems checks the generator's verdicts on the column by it.
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION {{.S}}.base_type(typ oid, typmod integer, OUT base oid, OUT base_typmod integer, OUT arr boolean)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+WITH RECURSIVE d(oid, typmod, arr, n) AS (
+	SELECT typ, typmod, false, 0
+	UNION ALL
+	SELECT CASE WHEN t.typtype OPERATOR(pg_catalog.=) 'd' THEN t.typbasetype ELSE t.typelem END,
+		CASE WHEN t.typtype OPERATOR(pg_catalog.=) 'd' THEN pg_catalog.int4larger(d.typmod, t.typtypmod) ELSE d.typmod END,
+		d.arr OR t.typtype OPERATOR(pg_catalog.<>) 'd', d.n OPERATOR(pg_catalog.+) 1
+	FROM d JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) d.oid
+	WHERE (t.typtype OPERATOR(pg_catalog.=) 'd' OR t.typelem OPERATOR(pg_catalog.<>) 0 AND t.typlen OPERATOR(pg_catalog.=) -1)
+		AND d.n OPERATOR(pg_catalog.<) 100
+)
+SELECT d.oid, d.typmod, d.arr FROM d ORDER BY d.n DESC LIMIT 1;
+END;
+-- +goose StatementEnd
+
+-- float_type is a type whose text a value of type typ may print floats in, by extra_float_digits: typ itself or one
+-- it holds (through domains, arrays and other types with elements, composites' attributes, ranges' subtypes and
+-- multiranges' ranges) that is float4 or float8, geometric, or a base type that is no built-in (an extension's,
+-- whose output the catalog does not tell); NULL if none.
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION {{.S}}.float_type(typ oid) RETURNS regtype
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+WITH RECURSIVE h(oid) AS (
+	SELECT typ
+	UNION
+	SELECT x.oid FROM h JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) h.oid
+	CROSS JOIN LATERAL (
+		SELECT t.typbasetype WHERE t.typtype OPERATOR(pg_catalog.=) 'd'
+		UNION ALL SELECT t.typelem WHERE t.typelem OPERATOR(pg_catalog.<>) 0
+		UNION ALL SELECT a.atttypid FROM pg_catalog.pg_attribute a WHERE t.typrelid OPERATOR(pg_catalog.<>) 0
+			AND a.attrelid OPERATOR(pg_catalog.=) t.typrelid AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+		UNION ALL SELECT r.rngsubtype FROM pg_catalog.pg_range r WHERE r.rngtypid OPERATOR(pg_catalog.=) t.oid
+		UNION ALL SELECT r.rngtypid FROM pg_catalog.pg_range r WHERE r.rngmultitypid OPERATOR(pg_catalog.=) t.oid) x(oid)
+)
+SELECT t.oid::pg_catalog.regtype FROM h JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) h.oid
+WHERE t.oid OPERATOR(pg_catalog.=) ANY (ARRAY['pg_catalog.float4'::pg_catalog.regtype, 'pg_catalog.float8'::pg_catalog.regtype]::pg_catalog.oid[])
+	OR t.typcategory OPERATOR(pg_catalog.=) 'G'
+	OR t.typtype OPERATOR(pg_catalog.=) 'b' AND t.typnamespace OPERATOR(pg_catalog.<>) 'pg_catalog'::pg_catalog.regnamespace
+ORDER BY t.oid LIMIT 1;
+END;
+-- +goose StatementEnd
+
+-- declared_type is the type named typ, as a column's declaration names it (see model_problems' types), NULL if the
+-- database has none: an unqualified name (no schema before it, an array's [] aside) resolves as PostgreSQL
+-- resolved it when the schema files ran, in pg_catalog first, else in public, whichever release added it to
+-- pg_catalog.
+CREATE OR REPLACE FUNCTION {{.S}}.declared_type(typ text) RETURNS regtype LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+RETURN CASE WHEN pg_catalog.cardinality(pg_catalog.parse_ident(typ, false)) OPERATOR(pg_catalog.=) 1
+	THEN COALESCE(pg_catalog.to_regtype('pg_catalog.' OPERATOR(pg_catalog.||) typ), pg_catalog.to_regtype('public.' OPERATOR(pg_catalog.||) typ))
+	ELSE pg_catalog.to_regtype(typ) END;
+
 -- model_problems is what the models' tables lack that installing their triggers requires: one row per problem,
 -- (what, fix), table by table, each step of a patient path after the first table that follows it. models is the
--- generated Models.Tables as JSON ([{"name", "columns", "refs": [{"from", "column", "to"}], "by_text", "types": {column: type}}], each type
--- schema-qualified or not as the schema files name it, see below), owner_role and
+-- generated Models.Tables as JSON ([{"name", "columns", "refs": [{"from", "column", "to"}], "by_text", "types": {column: type},
+-- "exact", "by_length", "float_digits"}], each type schema-qualified or not as the schema files name it, see below;
+-- see auditschema.Table), owner_role and
 -- app_role the roles the tables must be owned by and granted to. InstallModels runs it, and check_models.
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION {{.S}}.model_problems(models jsonb, owner_role text, app_role text) RETURNS TABLE (what text, fix text)
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
-WITH t(i, name, cols, by_text, types) AS (
+WITH t(i, name, cols, by_text, types, exact, by_length, float_digits) AS (
 	SELECT m.k, m.v OPERATOR(pg_catalog.->>) 'name', ARRAY(SELECT pg_catalog.jsonb_array_elements_text(m.v OPERATOR(pg_catalog.->) 'columns')),
 		ARRAY(SELECT pg_catalog.jsonb_array_elements_text(COALESCE(m.v OPERATOR(pg_catalog.->) 'by_text', '[]'))),
-		COALESCE(m.v OPERATOR(pg_catalog.->) 'types', '{}')
+		COALESCE(m.v OPERATOR(pg_catalog.->) 'types', '{}'),
+		ARRAY(SELECT pg_catalog.jsonb_array_elements_text(COALESCE(m.v OPERATOR(pg_catalog.->) 'exact', '[]'))),
+		ARRAY(SELECT pg_catalog.jsonb_array_elements_text(COALESCE(m.v OPERATOR(pg_catalog.->) 'by_length', '[]'))),
+		COALESCE((m.v OPERATOR(pg_catalog.->>) 'float_digits')::boolean, false)
 	FROM pg_catalog.jsonb_array_elements(models) WITH ORDINALITY m(v, k)
 ), ref(i, j, src, col, dst) AS (
 	-- A step shared by several tables' paths is checked once, with the first of them.
@@ -126,20 +189,62 @@ SELECT p.what, p.fix FROM (
 	-- The audit triggers compare and print each column by the type the generator read from the schema files: of
 	-- another type (a hotfix's ALTER COLUMN TYPE, a schema file misread), a float's or a citext's or a char's change
 	-- could write no audit row. A column whose declaration the generator did not read is not in types. A type is
-	-- named as the declaration names it: an unqualified name (no schema before it, an array's [] aside) resolves as
-	-- PostgreSQL resolved it when the schema files ran, in pg_catalog first, else in public, whichever release added
-	-- it to pg_catalog.
+	-- named as the declaration names it (see declared_type).
 	SELECT c.i, 2, a.attnum, pg_catalog.format('table %s has column %s of type %s, which the schema the models were generated from declares of type %s',
 			c.name, pg_catalog.quote_ident(a.attname), a.atttypid::pg_catalog.regtype, CASE WHEN d.oid IS NULL THEN d.typ OPERATOR(pg_catalog.||) ', a type the database does not have'
 				ELSE d.oid::text OPERATOR(pg_catalog.||) ': the audit triggers would compare and print it as that type' END),
 		'regenerate from the schema the database has: the generator compares and prints the column by its type'
 	FROM c CROSS JOIN LATERAL pg_catalog.jsonb_each_text(c.types) y(col, typ)
-	CROSS JOIN LATERAL (SELECT y.typ, CASE WHEN pg_catalog.cardinality(pg_catalog.parse_ident(y.typ, false)) OPERATOR(pg_catalog.=) 1
-		THEN COALESCE(pg_catalog.to_regtype('pg_catalog.' OPERATOR(pg_catalog.||) y.typ), pg_catalog.to_regtype('public.' OPERATOR(pg_catalog.||) y.typ))
-		ELSE pg_catalog.to_regtype(y.typ) END) d(typ, oid)
+	CROSS JOIN LATERAL (SELECT y.typ, {{.S}}.declared_type(y.typ)) d(typ, oid)
 	JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.oid AND a.attname::text OPERATOR(pg_catalog.=) y.col
 		AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
 	WHERE d.oid IS NULL OR d.oid::pg_catalog.oid OPERATOR(pg_catalog.<>) a.atttypid
+	UNION ALL
+	-- The generator's verdicts on how the triggers compare and print a column (auditschema.Table's Exact, ByLength,
+	-- FloatDigits), which it made from the type the schema files declare, against the database's type, seen through
+	-- domains (and arrays, but for char's padding): where the declared type's name is not the database's type, the
+	-- problem above names it instead. A schema file run another way than the generator read it (a schema renamed
+	-- onto another's, a search_path) may give a column, under its declared name, a type whose equality or text is
+	-- not what the generator took it for.
+	SELECT c.i, 2, a.attnum, v.what, v.fix
+	FROM c JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.oid AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+		AND a.attname::text OPERATOR(pg_catalog.=) ANY (c.cols)
+	CROSS JOIN LATERAL {{.S}}.base_type(a.atttypid, a.atttypmod) b
+	JOIN pg_catalog.pg_type bt ON bt.oid OPERATOR(pg_catalog.=) b.base
+	CROSS JOIN LATERAL (SELECT CASE WHEN b.base OPERATOR(pg_catalog.=) a.atttypid THEN a.atttypid::pg_catalog.regtype::text
+		ELSE pg_catalog.format('%s (over %s)', a.atttypid::pg_catalog.regtype, b.base::pg_catalog.regtype) END) y(typ)
+	CROSS JOIN LATERAL (
+		-- A column compared by equality alone: of a string type but text, varchar, char (bpchar), name and "char",
+		-- or of a type the generator took for one of those or an enum but is none, its equality may hold values that
+		-- differ (citext's ignores case).
+		SELECT pg_catalog.format('table %s has column %s of type %s, which the audit triggers compare by equality alone, the generator having read its declared type as %s: the equality of %s may hold values that differ (citext''s ''Ann'' = ''ann'', numeric''s 1.0 = 1.00), and a change between them would write no audit row',
+				c.name, pg_catalog.quote_ident(a.attname), y.typ,
+				CASE WHEN a.attname::text OPERATOR(pg_catalog.=) ANY (c.exact) THEN 'one whose equality is exact (text, varchar or char with no COLLATE clause, or an enum)' ELSE 'no string type' END,
+				b.base::pg_catalog.regtype),
+			'regenerate from the schema the database has (the generator compares a column of a type whose equality may hold values that differ by its text too), or declare the column''s type in the schema files as the database has it'
+		WHERE (a.attname::text OPERATOR(pg_catalog.=) ANY (c.exact)
+				OR a.attname::text OPERATOR(pg_catalog.<>) ALL (c.by_text) AND bt.typcategory OPERATOR(pg_catalog.=) 'S')
+			AND bt.typtype OPERATOR(pg_catalog.<>) 'e'
+			AND b.base OPERATOR(pg_catalog.<>) ALL (ARRAY['pg_catalog.text'::pg_catalog.regtype, 'pg_catalog.varchar'::pg_catalog.regtype,
+				'pg_catalog.bpchar'::pg_catalog.regtype, 'pg_catalog.name'::pg_catalog.regtype, 'pg_catalog."char"'::pg_catalog.regtype]::pg_catalog.oid[])
+		UNION ALL
+		-- An unbounded char (bpchar) keeps the trailing spaces of what is stored ('a' and 'a  '), which its equality
+		-- and text drop; char(n) pads every value to its length. (An array's text keeps them.)
+		SELECT pg_catalog.format('table %s has column %s of type %s, a char (bpchar) with no length, whose equality and text drop trailing spaces that its values keep: the generator did not read its declared type as char, so the audit triggers do not compare its length, and a change of trailing spaces alone (''a'' to ''a  '') would write no audit row',
+				c.name, pg_catalog.quote_ident(a.attname), y.typ),
+			'declare the column of type bpchar or char in the schema files (not through a domain) and regenerate, or give its type a length (char(n) pads its values to it)'
+		WHERE b.base OPERATOR(pg_catalog.=) 'pg_catalog.bpchar'::pg_catalog.regtype AND NOT b.arr AND b.base_typmod OPERATOR(pg_catalog.<) 0
+			AND a.attname::text OPERATOR(pg_catalog.<>) ALL (c.by_length)
+		UNION ALL
+		-- A float's text follows extra_float_digits, which only a trigger of a table the generator read a column
+		-- that may print floats of pins (see float_type).
+		SELECT pg_catalog.format('table %s has column %s of type %s, which may print floats (of type %s), but the generator read no column of the table as of a type that may: its audit trigger does not pin extra_float_digits, and a session that lowers it would round the floats in the audit rows'' images and hide changes found on their text',
+				c.name, pg_catalog.quote_ident(a.attname), y.typ, f.typ),
+			'regenerate from the schema the database has (the trigger of a table with a column that may print floats pins extra_float_digits), or declare the column''s type in the schema files as the database has it'
+		FROM (SELECT {{.S}}.float_type(a.atttypid) WHERE NOT c.float_digits) f(typ) WHERE f.typ IS NOT NULL
+	) v(what, fix)
+	WHERE c.types OPERATOR(pg_catalog.->>) a.attname::text IS NULL
+		OR {{.S}}.declared_type(c.types OPERATOR(pg_catalog.->>) a.attname::text)::pg_catalog.oid OPERATOR(pg_catalog.=) a.atttypid
 	UNION ALL
 	-- The triggers pair a row's old and new versions by id (see id_key_problems).
 	SELECT c.i, 3, 0, k.what, k.fix FROM c CROSS JOIN LATERAL {{.S}}.id_key_problems(c.oid, c.name) k
@@ -205,7 +310,7 @@ SELECT p.what, p.fix FROM (
 	-- A step of a patient path (see ref_problems).
 	SELECT r.i, 7, r.j, k.what, k.fix FROM ref r CROSS JOIN LATERAL {{.S}}.ref_problems(r.src, r.col, r.dst) k
 ) p(i, part, j, what, fix)
-ORDER BY p.i, p.part, p.j;
+ORDER BY p.i, p.part, p.j, p.what;
 END;
 -- +goose StatementEnd
 

@@ -74,6 +74,10 @@ type Column struct {
 	// ByBytes: a string column, whose SQL type's equality may hold texts that differ (citext, a nondeterministic
 	// collation: 'Ann' = 'ann'), so the generated SQL compares its text byte for byte too.
 	ByBytes bool
+	// Exact: compared by its type's equality alone (neither ByText nor ByBytes) because the schema declares it of a
+	// type whose equality is exact (load.Input.ExactText: text, varchar or char with no COLLATE clause, or an enum):
+	// installing refuses it unless the database's type is one (auditschema.Table.Exact).
+	Exact bool
 	// ByLength: a char (bpchar) column, whose equality and text drop trailing spaces that its images keep ('a' and
 	// 'a  ', unbounded), so the generated SQL compares its octet_length too (load.Input.Padded).
 	ByLength bool
@@ -142,6 +146,12 @@ func (p *Program) Tables() []auditschema.Table {
 			if c.ByText || c.ByBytes {
 				t.ByText = append(t.ByText, c.Name)
 			}
+			if c.Exact {
+				t.Exact = append(t.Exact, c.Name)
+			}
+			if c.ByLength {
+				t.ByLength = append(t.ByLength, c.Name)
+			}
 			if c.SQLType != "" {
 				if t.Types == nil {
 					t.Types = map[string]string{}
@@ -149,6 +159,7 @@ func (p *Program) Tables() []auditschema.Table {
 				t.Types[c.Name] = c.SQLType
 			}
 		}
+		t.FloatDigits = m.FloatDigits
 		t.Refs = m.refs()
 		out = append(out, t)
 	}
