@@ -551,6 +551,108 @@ func TestInstallRefusesRetypedColumns(t *testing.T) {
 	}
 }
 
+// TestInstallRefusesMisreadTypes: the generator took the "ok" case's claim_line_kind for the enum its schema
+// creates, so the triggers compare claim_lines' kind and billed_as by equality alone and pin no
+// extra_float_digits for the table. A database where that name is another type (a schema file run otherwise than
+// the generator read it: a schema renamed onto another's, a search_path) passes the check of the declared type's
+// name; installing refuses it by the generator's verdicts, the generated SQL run alone and InstallModels alike: a
+// citext or float domain is not compared by equality alone (a change of case would write no audit row), a domain
+// over bpchar is not compared by its length, a float prints by extra_float_digits.
+func TestInstallRefusesMisreadTypes(t *testing.T) {
+	t.Parallel()
+	root := filepath.Join("..", "..")
+	o := caseOptions("ok")
+	files, err := Render(root, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := Program(root, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	triggers := stringConsts(t, files)["auditSQL"]
+	super, c := caseTables(t, root, "ok", prog)
+	ctx := t.Context()
+	var citext bool
+	if err := super.QueryRow(ctx, "SELECT EXISTS (SELECT FROM pg_available_extensions WHERE name = 'citext')").Scan(&citext); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := super.Exec(ctx, `ALTER TABLE claim_lines ALTER COLUMN kind DROP DEFAULT, ALTER COLUMN kind TYPE text, ALTER COLUMN billed_as TYPE text;
+		DROP TYPE claim_line_kind`); err != nil {
+		t.Fatal(err)
+	}
+	const alone = ", which the audit triggers compare by equality alone, the generator having read its declared type as one whose equality is exact (text, varchar or char with no COLLATE clause, or an enum): the equality of "
+	cases := []struct {
+		base string
+		want []string
+	}{
+		{"float8", []string{
+			"table public.claim_lines has column kind of type public.claim_line_kind (over double precision)" + alone + "double precision",
+			"table public.claim_lines has column billed_as of type public.claim_line_kind (over double precision), which may print floats (of type double precision), but the generator read no column of the table as of a type that may",
+			"fix: regenerate from the schema the database has (the trigger of a table with a column that may print floats pins extra_float_digits)",
+		}},
+		{"bpchar", []string{
+			"table public.claim_lines has column kind of type public.claim_line_kind (over character), a char (bpchar) with no length, whose equality and text drop trailing spaces that its values keep: the generator did not read its declared type as char",
+			"table public.claim_lines has column billed_as of type public.claim_line_kind (over character), a char (bpchar) with no length",
+			"fix: declare the column of type bpchar or char in the schema files (not through a domain) and regenerate",
+		}},
+	}
+	if citext {
+		if _, err := super.Exec(ctx, "CREATE EXTENSION citext"); err != nil {
+			t.Fatal(err)
+		}
+		cases = append(cases, struct {
+			base string
+			want []string
+		}{"citext", []string{
+			"table public.claim_lines has column kind of type public.claim_line_kind (over public.citext)" + alone + "public.citext",
+			"table public.claim_lines has column billed_as of type public.claim_line_kind (over public.citext)" + alone + "public.citext",
+			"fix: regenerate from the schema the database has (the generator compares a column of a type whose equality may hold values that differ by its text too)",
+		}})
+	} else {
+		t.Log("no citext extension in this PostgreSQL installation: its case is not run")
+	}
+	for _, tc := range cases {
+		if _, err := super.Exec(ctx, fmt.Sprintf(`CREATE DOMAIN claim_line_kind AS %s;
+			ALTER TABLE claim_lines ALTER COLUMN kind TYPE claim_line_kind USING kind::claim_line_kind,
+				ALTER COLUMN billed_as TYPE claim_line_kind USING billed_as::claim_line_kind`, tc.base)); err != nil {
+			t.Fatal(err)
+		}
+		_, err = super.Exec(ctx, triggers)
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != "55000" {
+			t.Fatalf("%s: running the generated models' SQL: %v, want object_not_in_prerequisite_state", tc.base, err)
+		}
+		err = auditschema.InstallModels(ctx, super, c, models(prog, triggers))
+		if !errors.Is(err, auditschema.ErrNotReady) {
+			t.Fatalf("%s: InstallModels: %v, want ErrNotReady", tc.base, err)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(pgErr.Message, w) {
+				t.Errorf("%s: the generated models' SQL's refusal does not name %q:\n%s", tc.base, w, pgErr.Message)
+			}
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: InstallModels' refusal does not name %q:\n%v", tc.base, w, err)
+			}
+		}
+		if strings.Contains(err.Error(), "which the schema the models were generated from declares") {
+			t.Errorf("%s: the declared type's name is refused, which is the database's:\n%v", tc.base, err)
+		}
+		if _, err := super.Exec(ctx, `ALTER TABLE claim_lines ALTER COLUMN kind TYPE text, ALTER COLUMN billed_as TYPE text; DROP DOMAIN claim_line_kind`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The enum again, as the generator read it: installing accepts it.
+	if _, err := super.Exec(ctx, `CREATE TYPE claim_line_kind AS ENUM ('procedure', 'material');
+		ALTER TABLE claim_lines ALTER COLUMN kind TYPE claim_line_kind USING kind::claim_line_kind,
+			ALTER COLUMN billed_as TYPE claim_line_kind USING billed_as::claim_line_kind`); err != nil {
+		t.Fatal(err)
+	}
+	if err := auditschema.InstallModels(ctx, super, c, models(prog, triggers)); err != nil {
+		t.Fatalf("InstallModels with the enum: %v", err)
+	}
+}
+
 // TestGoldenRenamedTable: the "ok_renamed" case's schema creates its table under another name, renames it, and
 // renames its char columns: their declarations follow them. Through the generated repository's statements, a change
 // of tooth's (bpchar's) trailing spaces alone writes an audit row naming it; and installing checks the columns'
