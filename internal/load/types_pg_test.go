@@ -17,7 +17,10 @@ import (
 
 // typeCheck writes files (name -> text) as a schema directory, reads it as the generator does, runs the files' Up
 // sections in name order on a fresh database with the audit schema, and returns the type refusals installing
-// would make for every column the generator typed (model_problems' "of type" problems), and the Input.
+// would make for every column the generator typed (model_problems' "of type" problems: of the declared type's
+// name, and of the generator's verdicts, exact equality (ExactText; the others taken for strings, compared by
+// their text too), padding (Padded) and whether the table pins extra_float_digits (some column not FloatFree),
+// against the database's type), and the Input.
 func typeCheck(t *testing.T, files map[string]string) (refusals []string, in *Input, super *pgxpool.Pool) {
 	t.Helper()
 	dir := t.TempDir()
@@ -43,7 +46,7 @@ func typeCheck(t *testing.T, files map[string]string) (refusals []string, in *In
 	if _, err := auditschema.Install(ctx, super, auditschema.Defaults); err != nil {
 		t.Fatal(err)
 	}
-	byTable := map[string]map[string]string{}
+	byTable := map[string]*auditschema.Table{}
 	for key, typ := range in.Types {
 		// keys are schema.table.column; the tests' tables and columns have no dots, their schemas may.
 		i := strings.LastIndex(key, ".")
@@ -51,23 +54,30 @@ func typeCheck(t *testing.T, files map[string]string) (refusals []string, in *In
 		schema, table, col := key[:j], key[j+1:i], key[i+1:]
 		name := pgx.Identifier{schema, table}.Sanitize()
 		if byTable[name] == nil {
-			byTable[name] = map[string]string{}
+			byTable[name] = &auditschema.Table{Name: name, Types: map[string]string{}}
 		}
-		byTable[name][col] = typ
+		t := byTable[name]
+		t.Columns = append(t.Columns, col)
+		t.Types[col] = typ
+		if in.ExactText[key] {
+			t.Exact = append(t.Exact, col)
+		} else {
+			t.ByText = append(t.ByText, col) // as a string column's (ByBytes): the harness has no Go types
+		}
+		if in.Padded[key] {
+			t.ByLength = append(t.ByLength, col)
+		}
+		t.FloatDigits = t.FloatDigits || !in.FloatFree[key]
 	}
 	var tables []auditschema.Table
-	for name, types := range byTable {
-		var cols []string
-		for c := range types {
-			cols = append(cols, c)
-		}
-		tables = append(tables, auditschema.Table{Name: name, Columns: cols, Types: types})
+	for _, t := range byTable {
+		tables = append(tables, *t)
 	}
 	models, err := json.Marshal(tables)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, err := super.Query(ctx, "SELECT what FROM "+pgx.Identifier{auditschema.Defaults.Schema, "model_problems"}.Sanitize()+"($1, 'nobody', NULL) WHERE what LIKE '%which the schema the models were generated from declares%' OR what LIKE '%does not exist'", models)
+	rows, err := super.Query(ctx, "SELECT what FROM "+pgx.Identifier{auditschema.Defaults.Schema, "model_problems"}.Sanitize()+"($1, 'nobody', NULL) WHERE what LIKE 'table % has column % of type %' OR what LIKE '%does not exist'", models)
 	if err != nil {
 		t.Fatal(err)
 	}
