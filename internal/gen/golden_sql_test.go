@@ -431,18 +431,34 @@ func TestKeywordAuditSchema(t *testing.T) {
 // generated string constants by name and pools as the superuser and as the application role.
 func okCase(t *testing.T, o Options) (prog *ir.Program, sqls map[string]string, super, app *pgxpool.Pool) {
 	t.Helper()
+	prog, sqls = generate(t, o)
+	super, app = caseDB(t, filepath.Join("..", ".."), "ok", prog, sqls["auditSQL"])
+	return prog, sqls, super, app
+}
+
+// generate generates a golden case with o: its program and the generated string constants by name.
+func generate(t *testing.T, o Options) (*ir.Program, map[string]string) {
+	t.Helper()
 	root := filepath.Join("..", "..")
 	files, err := Render(root, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	prog, err = Program(root, o)
+	prog, err := Program(root, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sqls = stringConsts(t, files)
-	super, app = caseDB(t, root, "ok", prog, sqls["auditSQL"])
-	return prog, sqls, super, app
+	return prog, stringConsts(t, files)
+}
+
+// hasExtension reports whether the server can create extension name.
+func hasExtension(t *testing.T, db *pgxpool.Pool, name string) bool {
+	t.Helper()
+	var ok bool
+	if err := db.QueryRow(t.Context(), "SELECT EXISTS (SELECT FROM pg_available_extensions WHERE name = $1)", name).Scan(&ok); err != nil {
+		t.Fatal(err)
+	}
+	return ok
 }
 
 // stringConsts returns the string constants of the generated files by name.
@@ -481,22 +497,11 @@ func stringConsts(t *testing.T, files map[string][]byte) map[string]string {
 func TestInstallRefusesRetypedColumns(t *testing.T) {
 	t.Parallel()
 	root := filepath.Join("..", "..")
-	o := caseOptions("ok")
-	files, err := Render(root, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	prog, err := Program(root, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	triggers := stringConsts(t, files)["auditSQL"]
+	prog, sqls := generate(t, caseOptions("ok"))
+	triggers := sqls["auditSQL"]
 	super, c := caseTables(t, root, "ok", prog)
 	ctx := t.Context()
-	var citext bool
-	if err := super.QueryRow(ctx, "SELECT EXISTS (SELECT FROM pg_available_extensions WHERE name = 'citext')").Scan(&citext); err != nil {
-		t.Fatal(err)
-	}
+	citext := hasExtension(t, super, "citext")
 	retype := []string{
 		// The schema says bigint: a float prints by extra_float_digits, which the trigger would not pin.
 		"ALTER TABLE claim_lines DROP CONSTRAINT claim_lines_claim_id_fkey",
@@ -526,7 +531,7 @@ func TestInstallRefusesRetypedColumns(t *testing.T) {
 		}
 	}
 	// The generated SQL, run alone, checks the tables itself.
-	_, err = super.Exec(ctx, triggers)
+	_, err := super.Exec(ctx, triggers)
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) || pgErr.Code != "55000" {
 		t.Fatalf("running the generated models' SQL on retyped columns: %v, want object_not_in_prerequisite_state", err)
@@ -561,22 +566,11 @@ func TestInstallRefusesRetypedColumns(t *testing.T) {
 func TestInstallRefusesMisreadTypes(t *testing.T) {
 	t.Parallel()
 	root := filepath.Join("..", "..")
-	o := caseOptions("ok")
-	files, err := Render(root, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	prog, err := Program(root, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	triggers := stringConsts(t, files)["auditSQL"]
+	prog, sqls := generate(t, caseOptions("ok"))
+	triggers := sqls["auditSQL"]
 	super, c := caseTables(t, root, "ok", prog)
 	ctx := t.Context()
-	var citext bool
-	if err := super.QueryRow(ctx, "SELECT EXISTS (SELECT FROM pg_available_extensions WHERE name = 'citext')").Scan(&citext); err != nil {
-		t.Fatal(err)
-	}
+	citext := hasExtension(t, super, "citext")
 	if _, err := super.Exec(ctx, `ALTER TABLE claim_lines ALTER COLUMN kind DROP DEFAULT, ALTER COLUMN kind TYPE text, ALTER COLUMN billed_as TYPE text;
 		DROP TYPE claim_line_kind`); err != nil {
 		t.Fatal(err)
@@ -618,7 +612,7 @@ func TestInstallRefusesMisreadTypes(t *testing.T) {
 				ALTER COLUMN billed_as TYPE claim_line_kind USING billed_as::claim_line_kind`, tc.base)); err != nil {
 			t.Fatal(err)
 		}
-		_, err = super.Exec(ctx, triggers)
+		_, err := super.Exec(ctx, triggers)
 		var pgErr *pgconn.PgError
 		if !errors.As(err, &pgErr) || pgErr.Code != "55000" {
 			t.Fatalf("%s: running the generated models' SQL: %v, want object_not_in_prerequisite_state", tc.base, err)
@@ -660,19 +654,10 @@ func TestInstallRefusesMisreadTypes(t *testing.T) {
 func TestGoldenRenamedTable(t *testing.T) {
 	t.Parallel()
 	root := filepath.Join("..", "..")
-	o := caseOptions("ok_renamed")
-	files, err := Render(root, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	prog, err := Program(root, o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	prog, sqls := generate(t, caseOptions("ok_renamed"))
 	if got := prog.Tables(); len(got) != 1 || got[0].Types["tooth"] != "bpchar" || got[0].Types["grade"] != "pg_catalog.bpchar" {
 		t.Errorf("the renamed table's models: %+v, want tooth's and grade's declared types", got)
 	}
-	sqls := stringConsts(t, files)
 	super, pool := caseDB(t, root, "ok_renamed", prog, sqls["auditSQL"])
 	ctx := t.Context()
 	var chart int64
@@ -703,7 +688,7 @@ func TestGoldenRenamedTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	const refusal = "table public.charts has column grade of type text, which the schema the models were generated from declares of type character"
-	_, err = super.Exec(ctx, sqls["auditSQL"])
+	_, err := super.Exec(ctx, sqls["auditSQL"])
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) || pgErr.Code != "55000" || !strings.Contains(pgErr.Message, refusal) {
 		t.Errorf("running the generated models' SQL on the retyped column: %v, want object_not_in_prerequisite_state naming %q", err, refusal)

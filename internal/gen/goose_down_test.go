@@ -20,16 +20,7 @@ import (
 func TestGooseDownSectionIsNotSchema(t *testing.T) {
 	t.Parallel()
 	root := "../.."
-	o := caseOptions("ok_goose_down")
-	files, err := Render(root, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	prog, err := Program(root, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sqls := stringConsts(t, files)
+	prog, sqls := generate(t, caseOptions("ok_goose_down"))
 	super, app := caseDB(t, root, "ok_goose_down", prog, sqls["auditSQL"])
 	ctx := t.Context()
 	cfg := app.Config().ConnConfig.Copy()
