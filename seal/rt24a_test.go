@@ -1,0 +1,120 @@
+package seal
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/auditrepo/auditrepo/internal/pgtest"
+)
+
+// Red-team round 24a: seal key rotation after its fix.
+
+// junkLine replaces the signature line of key k in signed by one of the same name and key hash over random bytes:
+// what a superuser editing seal_checkpoint.note can write without any private key.
+func junkLine(t *testing.T, signed []byte, k note.Signer) []byte {
+	t.Helper()
+	i := strings.LastIndex(string(signed), "\n\n")
+	text, sigs := string(signed[:i+2]), strings.SplitAfter(string(signed[i+2:]), "\n")
+	var out strings.Builder
+	out.WriteString(text)
+	replaced := false
+	for _, line := range sigs {
+		if line == "" {
+			continue
+		}
+		name, b64, _ := strings.Cut(strings.TrimSuffix(strings.TrimPrefix(line, "— "), "\n"), " ")
+		raw, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == k.Name() && uint32(raw[0])<<24|uint32(raw[1])<<16|uint32(raw[2])<<8|uint32(raw[3]) == k.KeyHash() {
+			junk := make([]byte, 64)
+			if _, err := rand.Read(junk); err != nil {
+				t.Fatal(err)
+			}
+			line = fmt.Sprintf("— %s %s\n", name, base64.StdEncoding.EncodeToString(append(raw[:4:4], junk...)))
+			replaced = true
+		}
+		out.WriteString(line)
+	}
+	if !replaced {
+		t.Fatalf("no signature line of %s in\n%s", sid(k), signed)
+	}
+	return []byte(out.String())
+}
+
+// TestSealPublishesHandoverWithUnverifiedOldSignature: the handover checkpoint's publishing failed (the witness
+// was unreachable). A superuser replaces the OLD key's signature line on it, in seal_checkpoint.note, with junk of
+// the old key's name and hash. The operator's next seal, with the new key alone as the README says, checks only
+// the new key's signature (the text names the new key; nothing gives it the old key's public key), finds the line
+// set "exactly its signer's and the handover's" by name+hash, publishes the edited note to the witness that
+// lacked it, and seals on top. The witness now holds, for good (copies are never replaced), a handover whose old
+// signature does not verify: the honest handover is gone from every copy and the trail can never verify again,
+// while every seal keeps succeeding. README: Seal "publishes nothing its keys did not sign as it is"; it should
+// refuse the edited checkpoint (ErrBadCheckpoint) and publish nothing, so that the operator restores the note.
+func TestSealPublishesHandoverWithUnverifiedOldSignature(t *testing.T) {
+	ctx := context.Background()
+	tr := newTrail(t)
+	oldS, oldV := tr.s, tr.v
+	newS, newV := keys(t, oldS.Name())
+	dir := tr.opts.Witnesses[0].(Dir)
+	tr.insert(2, 1)
+	first := tr.seal()
+	tr.insert(2, 1)
+	pgtest.WaitFinal(t, tr.db, tr.maxXID())
+	h, err := Seal(ctx, tr.db, newS, Options{Witnesses: []Witness{lagging{Dir: dir, upTo: first.Size}}, Previous: oldS})
+	if h == nil || err == nil {
+		t.Fatalf("handover with the witness unreachable: %+v, %v", h, err)
+	}
+	if _, err := tr.verifyWith(oldV, newV); err == nil || !errors.Is(err, ErrBadCheckpoint) {
+		t.Fatalf("verify while the witness lags: %v", err) // expected: the witness stays behind
+	}
+
+	edited := junkLine(t, h.Note, oldS)
+	tr.replaceNote(h.Size, edited)
+
+	// The operator's next seal, with the new key alone, and the witness reachable again.
+	tr.insert(1, 1)
+	pgtest.WaitFinal(t, tr.db, tr.maxXID())
+	cp, sealErr := Seal(ctx, tr.db, newS, tr.opts)
+	latest, _ := dir.Latest(ctx)
+	copyOfH, _ := readCopy(ctx, dir, h.Size)
+	_, verr := tr.verifyWith(oldV, newV)
+	t.Logf("verify now: %v", verr)
+	if string(copyOfH) == string(edited) {
+		t.Fatalf("the honest seal (new key alone) published the edited handover, whose old-key signature does not verify, to the witness "+
+			"(seal: %+v, %v; witness latest is tree size %d); the honest handover is gone from every copy:\n%s",
+			cp != nil, sealErr, sizeOf(latest), copyOfH)
+	}
+	if !errors.Is(sealErr, ErrBadCheckpoint) {
+		t.Fatalf("seal on top of the edited handover: %v, want ErrBadCheckpoint", sealErr)
+	}
+}
+
+func readCopy(ctx context.Context, d Dir, size uint64) ([]byte, error) {
+	all, err := d.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range all {
+		if c.Size == size {
+			return c.Note, nil
+		}
+	}
+	return nil, nil
+}
+
+func sizeOf(signed []byte) uint64 {
+	c, err := unverified(signed)
+	if err != nil {
+		return 0
+	}
+	return c.Size
+}
