@@ -118,3 +118,33 @@ func sizeOf(signed []byte) uint64 {
 	}
 	return c.Size
 }
+
+// TestSealPublishesForeignSignatureLine (low): the same lagging witness; a superuser appends a signature line of
+// another name (here a junk "cosignature" of witness.example/w1, no private key needed) to the latest checkpoint's
+// note. Seal checks only the lines of the trail's name, publishes the note with the forged cosignature to the
+// witness, and verify passes: the external copy now shows a third party's cosignature nobody made. Seal should
+// publish only the note as its keys produced it (or at least refuse lines it cannot verify).
+func TestSealPublishesForeignSignatureLine(t *testing.T) {
+	ctx := context.Background()
+	tr := newTrail(t)
+	dir := tr.opts.Witnesses[0].(Dir)
+	tr.insert(2, 1)
+	first := tr.seal()
+	tr.insert(2, 1)
+	pgtest.WaitFinal(t, tr.db, tr.maxXID())
+	cp, err := Seal(ctx, tr.db, tr.s, Options{Witnesses: []Witness{lagging{Dir: dir, upTo: first.Size}}})
+	if cp == nil || err == nil {
+		t.Fatalf("seal with the witness unreachable: %+v, %v", cp, err)
+	}
+	junk := "— witness.example/w1 " + base64.StdEncoding.EncodeToString(append([]byte{1, 2, 3, 4}, make([]byte, 64)...)) + "\n"
+	edited := append(append([]byte{}, cp.Note...), junk...)
+	tr.replaceNote(cp.Size, edited)
+	tr.insert(1, 1)
+	pgtest.WaitFinal(t, tr.db, tr.maxXID())
+	_, sealErr := Seal(ctx, tr.db, tr.s, tr.opts)
+	copyOfCP, _ := readCopy(ctx, dir, cp.Size)
+	_, verr := tr.verify()
+	if string(copyOfCP) == string(edited) {
+		t.Fatalf("seal (%v) published a note with a signature line it did not write or verify to the witness; verify: %v\n%s", sealErr, verr, copyOfCP)
+	}
+}
