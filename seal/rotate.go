@@ -15,10 +15,12 @@ import (
 // the next key's public key) and that is signed by both the current key and the next one (Seal with
 // Options.Previous). From the checkpoint after it on, only the next key's signature counts: a checkpoint signed
 // by the old key alone after its handover is forged (the old key may have been retired because it leaked), and
-// one signed by a key that no handover brought in is another key's. Because the current key's signature covers
-// the name of the next key, nobody else can turn a checkpoint into a handover by adding a signature line to it: a
-// checkpoint whose signature lines of the trail's name are not exactly its signer's (and, on a handover, the
-// next key's) is a bad checkpoint, whoever signed the extra lines. A lost private key cannot hand over, so a
+// one signed by a key that no handover brought in is another key's. The handover line names both keys' public
+// keys, so both signatures on it are checked with the keys it names, whichever keys the checker holds. Because
+// the current key's signature covers the name of the next key, nobody else can turn a checkpoint into a handover
+// by adding a signature line to it: a checkpoint whose signature lines, of any name, are not exactly its signer's
+// (and, on a handover, exactly the two keys its text names, both verified) is a bad checkpoint, whoever signed
+// the extra lines. A lost private key cannot hand over, so a
 // trail cannot continue past it: the trail up to its last checkpoint still verifies with its public key.
 
 // ErrPreviousKey is matched by a *PreviousKeyError: Seal was given a previous key (Options.Previous) it cannot
@@ -57,7 +59,9 @@ func (h Handover) String() string {
 // prev or that handed the trail over in it, and (ErrPreviousKey) a previous key it cannot hand over from. Before
 // it signs on top of prev, or Seal publishes prev to a witness that lacks it, it checks prev's signature by the
 // key of its own that signed it (a bad one is ErrBadCheckpoint: the note was edited) and prev's signature lines
-// (signedAs): Seal vouches for what it publishes.
+// (signedAs): exactly that key's, or on a handover exactly the two keys its signed text names, both checked with
+// those public keys; any line it cannot check, of any name, is ErrBadCheckpoint. Seal vouches for what it
+// publishes.
 func sealKeys(prev *Checkpoint, s, previous note.Signer) ([]note.Signer, error) {
 	given := keyID(s.Name(), s.KeyHash())
 	sk, err := publicKey(s)
@@ -121,8 +125,12 @@ func sealKeys(prev *Checkpoint, s, previous note.Signer) ([]note.Signer, error) 
 	}
 	id := vid(by.verifier)
 	switch {
-	case next != nil && vid(next) == id:
+	case next != nil && cp.Next == by.public:
 		// prev handed the trail over to this key: it seals (s), or hands over in turn (the previous key).
+	case next != nil && vid(next) == id:
+		return nil, badCheckpoint("tree size %d in the database: its text hands the trail over to a public key of %s's name and hash that is not its own", prev.Size, id)
+	case next != nil && cp.From != by.public:
+		return nil, badCheckpoint("tree size %d in the database: its text hands the trail over from %s, but the key of seal's that signed it is %s", prev.Size, from, id)
 	case from != id:
 		return nil, badCheckpoint("tree size %d in the database: signed by %s, but the key that signs it is %s", prev.Size, strings.Join(keys, ", "), from)
 	case next != nil && by == sk:
@@ -140,36 +148,32 @@ func sealKeys(prev *Checkpoint, s, previous note.Signer) ([]note.Signer, error) 
 	return []note.Signer{s, previous}, nil
 }
 
-// signedAs checks the signature lines of the trail's name on cp (keys, all of the note's signature lines, as
-// noteKeys reads them) against its text: a checkpoint that hands nothing over is signed by one key of the trail's
-// name, from; a handover by the key handing over, from, and the key its text names, next, whose signature it
-// checks with the public key the text gives. Its errors are *CheckpointError. The caller checks from's signature.
+// signedAs checks the signature lines on cp (keys, all of the note's signature lines, as noteKeys reads them,
+// whatever their names) against its text: a checkpoint that hands nothing over has one signature line, from, its
+// signer's (the caller checks it); a handover has two, the key handing over, from, and the key its text names,
+// next, and signedAs checks both signatures with the public keys the text gives. Any other line, of the trail's
+// name or another (a "cosignature" nobody can check), makes it a bad checkpoint: what Seal publishes and Verify
+// passes is only what its keys signed, every line checked. Its errors are *CheckpointError.
 func signedAs(cp *Checkpoint, keys []string) (from string, next note.Verifier, err error) {
-	var own []string
-	for _, k := range keys {
-		if name, _, _ := strings.Cut(k, "+"); name == cp.Origin { // a key name has no '+'
-			own = append(own, k)
-		}
-	}
-	next = cp.nextKey()
+	fv, next := cp.handoverKeys()
 	if next == nil {
-		if len(own) != 1 {
-			return "", nil, badCheckpoint("signed by %s, but its text hands the trail over to no key: a checkpoint that is no handover is signed by one key of the trail (a handover names the next key in the signed text)",
-				strings.Join(own, " and "))
+		if len(keys) != 1 {
+			return "", nil, badCheckpoint("signed by %s, but its text hands the trail over to no key: a checkpoint that is no handover has one signature line, its key's (a handover names both keys in the signed text; a line of another name cannot be checked)",
+				strings.Join(keys, " and "))
 		}
-		return own[0], nil, nil
+		return keys[0], nil, nil
 	}
-	nid := vid(next)
-	if len(own) != 2 || !slices.Contains(own, nid) {
-		return "", nil, badCheckpoint("its text hands the trail over to %s, but it is signed by %s: a handover is signed by the key handing over and the one its text names",
-			nid, strings.Join(own, " and "))
+	from, nid := vid(fv), vid(next)
+	if len(keys) != 2 || !slices.Contains(keys, from) || !slices.Contains(keys, nid) {
+		return "", nil, badCheckpoint("its text hands the trail over from %s to %s, but it is signed by %s: a handover is signed by exactly the two keys its text names",
+			from, nid, strings.Join(keys, " and "))
 	}
-	if _, err := note.Open(cp.Note, note.VerifierList(next)); err != nil {
-		return "", nil, badCheckpoint("the signature of %s, the key its text hands the trail over to, does not verify with the public key the text gives: %v", nid, err)
+	n, err := note.Open(cp.Note, note.VerifierList(fv, next))
+	if err == nil && len(n.Sigs) != 2 {
+		err = errors.New("not both signatures verify")
 	}
-	from = own[0]
-	if from == nid {
-		from = own[1]
+	if err != nil {
+		return "", nil, badCheckpoint("the signatures of %s and %s, the keys its text hands the trail over from and to, do not both verify with the public keys the text gives: %v", from, nid, err)
 	}
 	return from, next, nil
 }
@@ -293,8 +297,9 @@ func (ch *keyChain) next(signed []byte) (*Checkpoint, error) {
 		return nil, err
 	}
 	ch.size = cp.Size
-	// The signature lines of the trail's name are exactly the checkpoint's signer's, and, on a handover, the
-	// key its text names (whose signature signedAs checks, with the key given or the one the text gives).
+	// The signature lines, of any name, are exactly the checkpoint's signer's, or, on a handover, the two keys
+	// its text names (whose signatures signedAs checks with the public keys the text gives); the key handing
+	// over must be the current one (below).
 	from, next, err := signedAs(cp, keys)
 	if err != nil {
 		return nil, err

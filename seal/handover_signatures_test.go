@@ -14,7 +14,7 @@ import (
 	"github.com/auditrepo/auditrepo/internal/pgtest"
 )
 
-// Red-team round 24a: seal key rotation after its fix.
+// Signature lines Seal cannot check: it publishes none of them to a witness that lags, and refuses to seal on top.
 
 // junkLine replaces the signature line of key k in signed by one of the same name and key hash over random bytes:
 // what a superuser editing seal_checkpoint.note can write without any private key.
@@ -50,16 +50,14 @@ func junkLine(t *testing.T, signed []byte, k note.Signer) []byte {
 	return []byte(out.String())
 }
 
-// TestSealPublishesHandoverWithUnverifiedOldSignature: the handover checkpoint's publishing failed (the witness
+// TestSealRefusesHandoverWithUnverifiedOldSignature: the handover checkpoint's publishing failed (the witness
 // was unreachable). A superuser replaces the OLD key's signature line on it, in seal_checkpoint.note, with junk of
-// the old key's name and hash. The operator's next seal, with the new key alone as the README says, checks only
-// the new key's signature (the text names the new key; nothing gives it the old key's public key), finds the line
-// set "exactly its signer's and the handover's" by name+hash, publishes the edited note to the witness that
-// lacked it, and seals on top. The witness now holds, for good (copies are never replaced), a handover whose old
-// signature does not verify: the honest handover is gone from every copy and the trail can never verify again,
-// while every seal keeps succeeding. README: Seal "publishes nothing its keys did not sign as it is"; it should
-// refuse the edited checkpoint (ErrBadCheckpoint) and publish nothing, so that the operator restores the note.
-func TestSealPublishesHandoverWithUnverifiedOldSignature(t *testing.T) {
+// the old key's name and hash. The operator's next seal, with the new key alone as the README says, used to check
+// only the new key's signature (nothing gave it the old key's public key), publish the edited note to the witness
+// that lacked it, for good (copies are never replaced), and seal on top: the trail could never verify again. The
+// handover line now names both keys' public keys, so Seal checks the old key's signature with the one it names:
+// it refuses the edited checkpoint (ErrBadCheckpoint) and publishes nothing, until the operator restores the note.
+func TestSealRefusesHandoverWithUnverifiedOldSignature(t *testing.T) {
 	ctx := context.Background()
 	tr := newTrail(t)
 	oldS, oldV := tr.s, tr.v
@@ -96,6 +94,14 @@ func TestSealPublishesHandoverWithUnverifiedOldSignature(t *testing.T) {
 	if !errors.Is(sealErr, ErrBadCheckpoint) {
 		t.Fatalf("seal on top of the edited handover: %v, want ErrBadCheckpoint", sealErr)
 	}
+	if !errors.Is(verr, ErrBadCheckpoint) || !strings.Contains(verr.Error(), fmt.Sprintf("tree size %d in the database: ", h.Size)) {
+		t.Fatalf("verify: %v, want the edited handover (tree size %d) reported as a bad checkpoint", verr, h.Size)
+	}
+	// Given the new key alone, verify cannot check the first checkpoints; Seal, given it alone, checked the old
+	// key's signature with the public key the handover line names.
+	if !strings.Contains(sealErr.Error(), "do not both verify") {
+		t.Fatalf("seal: %v, want the handover's old-key signature reported as not verifying", sealErr)
+	}
 }
 
 func readCopy(ctx context.Context, d Dir, size uint64) ([]byte, error) {
@@ -119,12 +125,12 @@ func sizeOf(signed []byte) uint64 {
 	return c.Size
 }
 
-// TestSealPublishesForeignSignatureLine (low): the same lagging witness; a superuser appends a signature line of
+// TestSealRefusesForeignSignatureLine (low): the same lagging witness; a superuser appends a signature line of
 // another name (here a junk "cosignature" of witness.example/w1, no private key needed) to the latest checkpoint's
-// note. Seal checks only the lines of the trail's name, publishes the note with the forged cosignature to the
-// witness, and verify passes: the external copy now shows a third party's cosignature nobody made. Seal should
-// publish only the note as its keys produced it (or at least refuse lines it cannot verify).
-func TestSealPublishesForeignSignatureLine(t *testing.T) {
+// note. Seal used to check only the lines of the trail's name and publish the note, forged cosignature and all, to
+// the witness, and verify passed. A signature line Seal cannot check with the keys it knows, of any name, is now a
+// bad checkpoint to Seal (which publishes nothing) and to Verify.
+func TestSealRefusesForeignSignatureLine(t *testing.T) {
 	ctx := context.Background()
 	tr := newTrail(t)
 	dir := tr.opts.Witnesses[0].(Dir)
@@ -146,5 +152,12 @@ func TestSealPublishesForeignSignatureLine(t *testing.T) {
 	_, verr := tr.verify()
 	if string(copyOfCP) == string(edited) {
 		t.Fatalf("seal (%v) published a note with a signature line it did not write or verify to the witness; verify: %v\n%s", sealErr, verr, copyOfCP)
+	}
+	if !errors.Is(sealErr, ErrBadCheckpoint) || !strings.Contains(sealErr.Error(), "witness.example/w1+01020304") {
+		t.Fatalf("seal on top of a checkpoint with a foreign signature line: %v, want ErrBadCheckpoint naming the line's key", sealErr)
+	}
+	// Verify checks the checkpoints' signature lines before it compares the witness: the line is what it reports.
+	if !errors.Is(verr, ErrBadCheckpoint) || !strings.Contains(verr.Error(), "witness.example/w1+01020304") {
+		t.Fatalf("verify: %v, want a bad checkpoint naming the foreign line's key", verr)
 	}
 }
