@@ -61,8 +61,8 @@ var rangeFactory = compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren
 // a newer one, another of the same size, one of a size the database has another checkpoint of or none, or any
 // when the database has none (its checkpoints were changed or rolled back). It refuses (ErrBadCheckpoint) a
 // latest checkpoint whose signature by its key (s, or opts.Previous when handing over) does not verify, or whose
-// signature lines of the trail's name are not exactly that key's (and, on a handover, the key the text names):
-// an edited note. A witness that holds an earlier checkpoint of the database's, or none, is given the database's
+// signature lines, of any name, are not exactly that key's (on a handover, exactly the two keys its handover line
+// names, both signatures checked with the public keys that line gives): an edited note, or a line it cannot check. A witness that holds an earlier checkpoint of the database's, or none, is given the database's
 // latest first (a previous seal's publishing failed, or the witness is new), once Seal has checked it so: Seal
 // publishes no checkpoint its keys did not sign. A missing witness (a Dir that does not exist) is created by a seal of a
 // database without checkpoints, the first; later it is refused (ErrWitnessMissing): it should hold the

@@ -71,10 +71,11 @@ type leaf struct {
 //
 // keys are the trail's public keys, all of its name, in any order: one, or every key that sealed it (a key
 // history). The first checkpoint must be signed by one of them, the current key; each later one by the current
-// key. A checkpoint whose text names a next key (its handover line), signed by the current key and that one,
-// hands the trail over to it from the next checkpoint on (Report.Handovers); the next key's signature is checked
-// with the public key the text gives. A checkpoint with any other signature line of the trail's name (one the
-// text does not name, known or not, verified or not) is a bad checkpoint, as is one signed by another of keys
+// key. A checkpoint whose text names the current key and a next key (its handover line), signed by both, hands
+// the trail over to the next key from the next checkpoint on (Report.Handovers); both signatures are checked with
+// the public keys the text gives. A checkpoint with any other signature line, of the trail's name or another (one
+// the text does not name, known or not, verified or not: verify reports a line it cannot check, such as a
+// cosignature, rather than skip it), is a bad checkpoint, as is one signed by another of keys
 // alone (no handover brought it in, or it handed over already: it may have leaked), or any after a handover to a
 // key not given. The witnesses' copies are the database's checkpoints, byte for byte, so the same rule holds for
 // them.
