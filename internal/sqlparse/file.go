@@ -68,6 +68,25 @@ type relation struct {
 	unbound []Table
 	// parts are the types made with it, which go with it when it is dropped (a range's multirange).
 	parts []*relation
+	// deps are the objects of the files' (types, or relations: their row types) that a domain's base type or a
+	// range's subtype names, an array's element type for an array: PostgreSQL drops the domain or range with any
+	// of them (DROP ... CASCADE, or DROP SCHEMA), and the types and columns of it in turn. A composite type's
+	// attributes are none: PostgreSQL drops the attribute, the composite type stays.
+	deps []*relation
+	// foreign are the base or subtype names that named no object of the files' and no pg_catalog builtin: a type
+	// the files do not describe (an extension's, one made before them), which a statement the replay cannot bind
+	// to an object may drop, rename or move.
+	foreign []foreignDep
+	// unsure: the type may be gone, dropped with a dependency the replay cannot follow (see foreign), or it
+	// depends on a type that may be. A name that resolves to it is unsure (see ColumnType.unsure).
+	unsure bool
+}
+
+// foreignDep is a dependency on a type the files do not describe: its name as written, and the schemas it may be
+// in (its own when qualified, else the search path's when it was named, pg_catalog aside: its types stay).
+type foreignDep struct {
+	name    Table
+	schemas []string
 }
 
 type relKind int
@@ -99,9 +118,11 @@ func NewRelations() *Relations {
 //
 // Types: CREATE TYPE (enum, composite, range and its multirange, base or shell) and CREATE DOMAIN, ALTER TYPE and
 // ALTER DOMAIN's RENAME TO and SET SCHEMA, ALTER SCHEMA ... RENAME TO, DROP TYPE and DOMAIN, DROP SCHEMA. Dropping
-// a type or a relation drops the columns of its type (PostgreSQL refuses the drop without CASCADE, which drops
-// them). A column's declared type is bound when it is declared: a later type of the name it was declared with is
-// not its type.
+// a type or a relation drops the columns of its type, and the domains and ranges over it with theirs (PostgreSQL
+// refuses the drop without CASCADE, which drops them). A domain or range over a type the files do not describe is
+// unsure after a statement that may have dropped, renamed or moved that type (DROP EXTENSION among them): so is a
+// name that resolves to it. A column's declared type is bound when it is declared: a later type of the name it was
+// declared with is not its type.
 //
 // The search path: SET [LOCAL] search_path TO (or =) ..., SET SCHEMA, SET search_path TO DEFAULT, RESET
 // search_path, RESET ALL, and SELECT [pg_catalog.]set_config('search_path', '...', false|true) with constant
@@ -143,7 +164,7 @@ func (rs *Relations) Read(sc *Schema) {
 		case *pg_query.Node_CreateEnumStmt:
 			rs.makeType(n.CreateEnumStmt.TypeName, typeEnum)
 		case *pg_query.Node_CreateDomainStmt:
-			rs.makeType(n.CreateDomainStmt.Domainname, typeOther)
+			rs.depend(rs.makeType(n.CreateDomainStmt.Domainname, typeOther), n.CreateDomainStmt.TypeName)
 		case *pg_query.Node_CompositeTypeStmt:
 			if r := n.CompositeTypeStmt.Typevar; r != nil {
 				rs.newType(rs.path.creationName(r.Schemaname, r.Relname), typeOther)
@@ -185,10 +206,14 @@ func (rs *Relations) Read(sc *Schema) {
 			case isRelation(r.RenameType) && r.Relation != nil:
 				if rel := rs.relation(catalogName(r.Relation)); rel != nil {
 					rs.rename(rel, Table{Schema: rel.name.Schema, Name: r.Newname})
+				} else {
+					rs.foreignGone(rangeVarNames(r.Relation))
 				}
 			case isType(r.RenameType):
 				if t := rs.typeNamed(r.Object.GetList().GetItems()); t != nil {
 					rs.rename(t, Table{Schema: t.name.Schema, Name: r.Newname})
+				} else {
+					rs.foreignGone(nodeNames(r.Object.GetList().GetItems()))
 				}
 			case r.RenameType == pg_query.ObjectType_OBJECT_COLUMN && r.Relation != nil:
 				if rel := rs.relation(catalogName(r.Relation)); rel != nil {
@@ -206,10 +231,14 @@ func (rs *Relations) Read(sc *Schema) {
 			case isRelation(a.ObjectType) && a.Relation != nil:
 				if rel := rs.relation(catalogName(a.Relation)); rel != nil {
 					rs.rename(rel, Table{Schema: a.Newschema, Name: rel.name.Name})
+				} else {
+					rs.foreignGone(rangeVarNames(a.Relation))
 				}
 			case isType(a.ObjectType):
 				if t := rs.typeNamed(a.Object.GetList().GetItems()); t != nil {
 					rs.rename(t, Table{Schema: a.Newschema, Name: t.name.Name})
+				} else {
+					rs.foreignGone(nodeNames(a.Object.GetList().GetItems()))
 				}
 			}
 		case *pg_query.Node_DropStmt:
@@ -226,19 +255,27 @@ func (rs *Relations) Read(sc *Schema) {
 					}
 					rs.path.schemas[s] = schemaGone
 					delete(rs.path.extensions, s)
+					rs.foreignSchemaGone(s)
 				}
 			case isRelation(d.RemoveType):
 				for _, o := range d.Objects {
 					if rel := rs.relation(relationName(o.GetList().GetItems())); rel != nil {
 						rs.drop(rel, cascade)
+					} else {
+						rs.foreignGone(nodeNames(o.GetList().GetItems()))
 					}
 				}
 			case isType(d.RemoveType):
 				for _, o := range d.Objects {
 					if t := rs.typeNamed(o.GetTypeName().GetNames()); t != nil {
 						rs.drop(t, cascade)
+					} else {
+						rs.foreignGone(nodeNames(o.GetTypeName().GetNames()))
 					}
 				}
+			case d.RemoveType == pg_query.ObjectType_OBJECT_EXTENSION:
+				// An extension's types are not described: any type the files do not make may be one of them.
+				rs.markForeign(func(foreignDep) bool { return true })
 			}
 		}
 	}
@@ -348,6 +385,9 @@ func (rs *Relations) makeRange(c *pg_query.CreateRangeStmt) {
 	}
 	multi := Table{}
 	for _, p := range c.Params {
+		if d := p.GetDefElem(); d != nil && d.Defname == "subtype" {
+			rs.depend(r, d.Arg.GetTypeName())
+		}
 		if d := p.GetDefElem(); d != nil && d.Defname == "multirange_type_name" {
 			names := nodeNames(d.Arg.GetTypeName().GetNames())
 			switch len(names) {
@@ -364,7 +404,103 @@ func (rs *Relations) makeRange(c *pg_query.CreateRangeStmt) {
 			multi.Name = r.name.Name[:i] + "multirange" + r.name.Name[i+len("range"):]
 		}
 	}
-	r.parts = append(r.parts, rs.newType(multi, typeOther))
+	m := rs.newType(multi, typeOther)
+	m.unsure = r.unsure
+	r.parts = append(r.parts, m)
+}
+
+// depend records that t (a domain, a range) is over the type tn names now (an array's: its element type's, which
+// the array type goes with): an object of the files' (deps), or another type, not a pg_catalog builtin (foreign).
+// A name that resolves to a type that may be gone, or that the replay cannot read, leaves t unsure.
+func (rs *Relations) depend(t *relation, tn *pg_query.TypeName) {
+	if t == nil {
+		return
+	}
+	if tn == nil || tn.Setof || tn.PctType {
+		t.unsure = true
+		return
+	}
+	names := nodeNames(tn.Names)
+	var written Table
+	switch len(names) {
+	case 1:
+		written = Table{Name: names[0]}
+	case 2:
+		written = Table{Schema: names[0], Name: names[1]}
+	default:
+		t.unsure = true
+		return
+	}
+	if d := rs.lookup(names); d != nil {
+		t.deps = append(t.deps, d)
+		t.unsure = t.unsure || d.unsure
+		return
+	}
+	if written.Schema == "pg_catalog" || written.Schema == "" && builtin[written.Name] {
+		return
+	}
+	dep := foreignDep{name: written, schemas: []string{written.Schema}}
+	if written.Schema == "" {
+		dep.schemas = slices.DeleteFunc(rs.path.order(), func(s string) bool { return s == "pg_catalog" })
+	}
+	t.foreign = append(t.foreign, dep)
+}
+
+// foreignGone follows a DROP, RENAME or SET SCHEMA of a type or relation the files do not make (names: its
+// qualified name as written): the types over a type the files do not describe of that name may be gone, or over
+// a type by a name it no longer has, which a later statement may drop by its new one.
+func (rs *Relations) foreignGone(names []string) {
+	var name Table
+	switch len(names) {
+	case 1:
+		name = Table{Name: names[0]}
+	case 2:
+		name = Table{Schema: names[0], Name: names[1]}
+	default:
+		rs.markForeign(func(foreignDep) bool { return true })
+		return
+	}
+	rs.markForeign(func(f foreignDep) bool {
+		return f.name.Name == name.Name && (name.Schema == "" || slices.Contains(f.schemas, name.Schema))
+	})
+}
+
+// foreignSchemaGone follows a DROP or RENAME of schema s: the types over a type the files do not describe that may
+// be s's may be gone, or over a type whose schema has another name now.
+func (rs *Relations) foreignSchemaGone(s string) {
+	rs.markForeign(func(f foreignDep) bool { return slices.Contains(f.schemas, s) })
+}
+
+// markForeign marks unsure the types with a foreign dependency that gone reports.
+func (rs *Relations) markForeign(gone func(foreignDep) bool) {
+	for _, t := range slices.Collect(maps.Values(rs.byName)) {
+		if slices.ContainsFunc(t.foreign, gone) {
+			rs.markUnsure(t)
+		}
+	}
+}
+
+// markUnsure marks t unsure (it may be gone), with the types that depend on it, the types made with it, and the
+// columns of it (a column of a type dropped is dropped).
+func (rs *Relations) markUnsure(t *relation) {
+	if t.unsure { // already: what depends on it was marked, or made since, unsure
+		return
+	}
+	t.unsure = true
+	for _, p := range t.parts {
+		rs.markUnsure(p)
+	}
+	for _, other := range slices.Collect(maps.Values(rs.byName)) {
+		for c, ct := range other.cols {
+			if ct.obj == t {
+				ct.obj, ct.unsure = nil, true
+				other.cols[c] = ct
+			}
+		}
+		if slices.Contains(other.deps, t) {
+			rs.markUnsure(other)
+		}
+	}
 }
 
 // extension records that CREATE EXTENSION puts types the files do not describe in its schema: the one its SCHEMA
@@ -419,6 +555,7 @@ func (rs *Relations) rename(rel *relation, to Table) {
 
 // moveSchema renames schema from to to, with its relations and types.
 func (rs *Relations) moveSchema(from, to string) {
+	rs.foreignSchemaGone(from)
 	for _, rel := range slices.Collect(maps.Values(rs.byName)) {
 		if rel.name.Schema == from {
 			rs.rename(rel, Table{Schema: to, Name: rel.name.Name})
@@ -433,9 +570,9 @@ func (rs *Relations) moveSchema(from, to string) {
 	delete(rs.path.extensions, from)
 }
 
-// drop removes rel, the columns of its type, the types made with it, and, with cascade, the views that read it
-// (PostgreSQL refuses a drop without CASCADE that would leave a view without its relation or a column without its
-// type).
+// drop removes rel, the columns of its type, the types made with it, the domains and ranges over it (deps) with
+// their columns, and, with cascade, the views that read it (PostgreSQL refuses a drop without CASCADE that would
+// leave a view without its relation, a column without its type, or a domain without its base type).
 func (rs *Relations) drop(rel *relation, cascade bool) {
 	if rs.byName[rel.name] != rel {
 		return
@@ -449,6 +586,11 @@ func (rs *Relations) drop(rel *relation, cascade bool) {
 			if ct.obj == rel {
 				delete(other.cols, c)
 			}
+		}
+	}
+	for _, t := range slices.Collect(maps.Values(rs.byName)) {
+		if slices.Contains(t.deps, rel) {
+			rs.drop(t, true)
 		}
 	}
 	if !cascade {
@@ -517,6 +659,14 @@ func qualified(schema, name string) Table {
 		schema = "public"
 	}
 	return Table{Schema: schema, Name: name}
+}
+
+// rangeVarNames are a RangeVar's qualified name's parts, as written.
+func rangeVarNames(r *pg_query.RangeVar) []string {
+	if r.Schemaname != "" {
+		return []string{r.Schemaname, r.Relname}
+	}
+	return []string{r.Relname}
 }
 
 // relationName is the relation a qualified name (a List's items) names, as sqlc names it: an unqualified one in public;
@@ -678,6 +828,10 @@ func (rs *Relations) columnType(cd *pg_query.ColumnDef) ColumnType {
 	}
 	if !(ct.Type.Schema == "" && !ct.Array && serials[ct.Type.Name] != "") { // serial is no type: CREATE TABLE's
 		ct.obj = rs.lookup(names)
+	}
+	if ct.obj != nil && ct.obj.unsure { // it may be gone: the name may be another type's
+		ct.obj, ct.unsure = nil, true
+		return ct
 	}
 	if ct.obj != nil {
 		return ct
