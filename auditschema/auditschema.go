@@ -82,11 +82,23 @@ func (c Config) WithDefaults() Config {
 // ErrBadName matches a *NameError: a Config's name the audit schema's SQL cannot hold.
 var ErrBadName = errors.New("auditschema: a Config name the SQL cannot hold")
 
+// The longest names, in bytes, a Config may give: PostgreSQL keeps 63 bytes of a name (NAMEDATALEN - 1) and cuts
+// the rest off, and the SQL names schemas after Schema (ClaimSchema, Schema + "_ddl") and relations after Table
+// (WritesView, the monthly partitions Table + "_YYYYMM"), which a cut would make other names than the ones the
+// checks and the tools look for.
+const (
+	MaxSchemaName = 63 - len("_claim")
+	MaxTableName  = 63 - len("_writes")
+	MaxRoleName   = 63
+)
+
 // NameError says which of a Config's names cannot be written into the audit schema's SQL.
 type NameError struct {
 	Field, Value string // Field is the Config field: "Schema", "Table", "Audit", "Writer", "Owner", "App", "Reviewer" or "Sealer"
 	// Same is another role field naming the same role, which the boundaries between the roles cannot allow.
 	Same string
+	// Max is the most bytes the field may have, when Value has more.
+	Max int
 }
 
 func (e *NameError) Is(target error) bool { return target == ErrBadName }
@@ -95,22 +107,33 @@ func (e *NameError) Error() string {
 	if e.Same != "" {
 		return fmt.Sprintf("auditschema: Config.%s %q names the role of Config.%s too: each role of the audit schema must be one of its own", e.Field, e.Value, e.Same)
 	}
+	if e.Max > 0 {
+		return fmt.Sprintf("auditschema: Config.%s %q is %d bytes, more than its %d: PostgreSQL keeps 63 bytes of a name, and the SQL names others after it",
+			e.Field, e.Value, len(e.Value), e.Max)
+	}
 	return fmt.Sprintf("auditschema: Config.%s %q: want a name that holds no control character and no %s, the SQL's body quote",
 		e.Field, e.Value, sqltext.BodyQuote)
 }
 
 // Check returns a *NameError for the first of c's names (its defaults where empty) that holds a control character
-// or the quote of the function bodies and DO blocks the names are written into, as the generator refuses them, or
-// that names the same role as another.
+// or the quote of the function bodies and DO blocks the names are written into, as the generator refuses them, that
+// is longer than its Max... constant, or that names the same role as another.
 // Install, InstallModels, Secure, Upgrade and the SQL methods check c first.
 func (c Config) Check() error {
 	c = c.WithDefaults()
-	for _, n := range []struct{ field, value string }{
-		{"Schema", c.Schema}, {"Table", c.Table}, {"Audit", c.Audit}, {"Writer", c.Writer}, {"Owner", c.Owner}, {"App", c.App},
-		{"Reviewer", c.Reviewer}, {"Sealer", c.Sealer},
+	for _, n := range []struct {
+		field, value string
+		max          int
+	}{
+		{"Schema", c.Schema, MaxSchemaName}, {"Table", c.Table, MaxTableName}, {"Audit", c.Audit, MaxRoleName},
+		{"Writer", c.Writer, MaxRoleName}, {"Owner", c.Owner, MaxRoleName}, {"App", c.App, MaxRoleName},
+		{"Reviewer", c.Reviewer, MaxRoleName}, {"Sealer", c.Sealer, MaxRoleName},
 	} {
 		if !sqltext.BodyName(n.value) {
 			return &NameError{Field: n.field, Value: n.value}
+		}
+		if len(n.value) > n.max {
+			return &NameError{Field: n.field, Value: n.value, Max: n.max}
 		}
 	}
 	roles := map[string]string{}

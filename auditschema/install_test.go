@@ -378,6 +378,11 @@ func TestInstallRefusesNamesTheSQLCannotHold(t *testing.T) {
 		{"Sealer", auditschema.Config{Reviewer: "name_test_rv", Sealer: "name_test_rv"}},
 		// Nor one for the audit and writer roles: the trigger functions would run as the trail's owner again.
 		{"Writer", auditschema.Config{Audit: "name_test_a", Writer: "name_test_a"}},
+		// Names PostgreSQL would cut to 63 bytes, itself or one the SQL derives from it (Schema + "_claim", Table +
+		// "_writes"): the checks and the tools would look for other names than those made.
+		{"Schema", auditschema.Config{Schema: "name_test_s" + strings.Repeat("s", auditschema.MaxSchemaName-10)}},
+		{"Table", auditschema.Config{Table: "name_test_t" + strings.Repeat("t", auditschema.MaxTableName-10)}},
+		{"Owner", auditschema.Config{Owner: "name_test_o" + strings.Repeat("o", auditschema.MaxRoleName-10)}},
 	} {
 		field, c := tc.field, tc.c
 		calls := map[string]func() error{

@@ -40,7 +40,9 @@ func TestScript(t *testing.T) {
 // An audit name that cannot be written into the trigger SQL is a usage error (exit 2), found before anything is
 // read or written: a line break in a role's name would end an SQL comment of the generated install SQL.
 func TestAuditNameIsUsageError(t *testing.T) {
-	for _, args := range [][]string{{"-audit-role", "a\nb"}, {"-writer-role", "w$ar$"}, {"-schema", "x$ar$y"}, {"-audit-table", ""}} {
+	for _, args := range [][]string{{"-audit-role", "a\nb"}, {"-writer-role", "w$ar$"}, {"-schema", "x$ar$y"}, {"-audit-table", ""},
+		// Longer than PostgreSQL keeps of the claim functions' schema's name (the audit schema's and _claim).
+		{"-schema", strings.Repeat("s", 58)}} {
 		out := filepath.Join(t.TempDir(), "repo")
 		var stderr strings.Builder
 		if code := run(append([]string{"-out", out}, args...), &stderr); code != 2 {
