@@ -31,10 +31,7 @@ var ErrPreviousKey = errors.New("seal: cannot hand over from the previous key")
 // Nothing was written.
 type PreviousKeyError struct {
 	Previous, Given string // the previous and the new key (name+hash)
-	// SealedWith are the keys that signed the latest checkpoint (empty if there is none), Size its tree size.
-	SealedWith []string
-	Size       uint64
-	Reason     string
+	Reason          string
 }
 
 func (e *PreviousKeyError) Error() string {
@@ -72,12 +69,7 @@ func sealKeys(prev *Checkpoint, s, previous note.Signer) ([]note.Signer, error) 
 	var pk *signer
 	if previous != nil {
 		refuse = func(reason string, args ...any) error {
-			e := &PreviousKeyError{Previous: keyID(previous.Name(), previous.KeyHash()), Given: given, Reason: fmt.Sprintf(reason, args...)}
-			if prev != nil {
-				e.Size = prev.Size
-				e.SealedWith, _ = noteKeys(prev.Note)
-			}
-			return e
+			return &PreviousKeyError{Previous: keyID(previous.Name(), previous.KeyHash()), Given: given, Reason: fmt.Sprintf(reason, args...)}
 		}
 		// A checkpoint's origin is its keys' name, and the verifier checks it against every key's: the name stays.
 		switch {
