@@ -13,7 +13,7 @@ var AuditModels = auditschema.Models{
 	SQL:    auditSQL,
 	Schema: "auditrepo",
 	Tables: []auditschema.Table{
-		{Name: "public.users", Columns: []string{"id", "username", "email", "password", "auth_token", "user_type", "role", "first_name", "last_name", "last_login", "updated_at"}, Types: map[string]string{
+		{Name: "public.users", Columns: []string{"id", "username", "email", "password", "auth_token", "user_type", "role", "first_name", "last_name", "last_login", "updated_at"}, Exact: []string{"username", "email", "password", "auth_token", "user_type", "role", "first_name", "last_name"}, Types: map[string]string{
 			"auth_token": "text",
 			"email":      "text",
 			"first_name": "text",
@@ -26,7 +26,7 @@ var AuditModels = auditschema.Models{
 			"user_type":  "text",
 			"username":   "text",
 		}},
-		{Name: "public.appointments", Columns: []string{"id", "patient_id", "dentist_id", "clinic_id", "date", "time", "type", "status", "notes", "updated_at"}, Refs: []auditschema.Ref{{From: "public.appointments", Column: "patient_id", To: "public.users"}}, Types: map[string]string{
+		{Name: "public.appointments", Columns: []string{"id", "patient_id", "dentist_id", "clinic_id", "date", "time", "type", "status", "notes", "updated_at"}, Refs: []auditschema.Ref{{From: "public.appointments", Column: "patient_id", To: "public.users"}}, Exact: []string{"type", "status", "notes"}, Types: map[string]string{
 			"clinic_id":  "pg_catalog.int8",
 			"date":       "date",
 			"dentist_id": "pg_catalog.int8",
@@ -38,7 +38,7 @@ var AuditModels = auditschema.Models{
 			"type":       "text",
 			"updated_at": "timestamptz",
 		}},
-		{Name: "public.dental_records", Columns: []string{"id", "patient_id", "dentist_id", "diagnosis", "treatment", "notes", "created_at", "updated_at"}, Refs: []auditschema.Ref{{From: "public.dental_records", Column: "patient_id", To: "public.users"}}, Types: map[string]string{
+		{Name: "public.dental_records", Columns: []string{"id", "patient_id", "dentist_id", "diagnosis", "treatment", "notes", "created_at", "updated_at"}, Refs: []auditschema.Ref{{From: "public.dental_records", Column: "patient_id", To: "public.users"}}, Exact: []string{"diagnosis", "treatment", "notes"}, Types: map[string]string{
 			"created_at": "timestamptz",
 			"dentist_id": "pg_catalog.int8",
 			"diagnosis":  "text",
@@ -48,7 +48,7 @@ var AuditModels = auditschema.Models{
 			"treatment":  "text",
 			"updated_at": "timestamptz",
 		}},
-		{Name: "public.billings", Columns: []string{"id", "patient_id", "amount", "status", "description", "updated_at"}, Refs: []auditschema.Ref{{From: "public.billings", Column: "patient_id", To: "public.users"}}, ByText: []string{"amount"}, Types: map[string]string{
+		{Name: "public.billings", Columns: []string{"id", "patient_id", "amount", "status", "description", "updated_at"}, Refs: []auditschema.Ref{{From: "public.billings", Column: "patient_id", To: "public.users"}}, ByText: []string{"amount"}, Exact: []string{"status", "description"}, Types: map[string]string{
 			"amount":      "pg_catalog.numeric",
 			"description": "text",
 			"id":          "pg_catalog.int8",
@@ -56,7 +56,7 @@ var AuditModels = auditschema.Models{
 			"status":      "text",
 			"updated_at":  "timestamptz",
 		}},
-		{Name: "public.invoices", Columns: []string{"id", "appointment_id", "amount", "status", "due_date", "updated_at"}, Refs: []auditschema.Ref{{From: "public.invoices", Column: "appointment_id", To: "public.appointments"}, {From: "public.appointments", Column: "patient_id", To: "public.users"}}, ByText: []string{"amount"}, Types: map[string]string{
+		{Name: "public.invoices", Columns: []string{"id", "appointment_id", "amount", "status", "due_date", "updated_at"}, Refs: []auditschema.Ref{{From: "public.invoices", Column: "appointment_id", To: "public.appointments"}, {From: "public.appointments", Column: "patient_id", To: "public.users"}}, ByText: []string{"amount"}, Exact: []string{"status"}, Types: map[string]string{
 			"amount":         "pg_catalog.numeric",
 			"appointment_id": "pg_catalog.int8",
 			"due_date":       "date",
@@ -64,7 +64,7 @@ var AuditModels = auditschema.Models{
 			"status":         "text",
 			"updated_at":     "timestamptz",
 		}},
-		{Name: "public.treatment_plans", Columns: []string{"id", "patient_id", "dentist_id", "title", "description", "status", "estimated_cost", "updated_at"}, Refs: []auditschema.Ref{{From: "public.treatment_plans", Column: "patient_id", To: "public.users"}}, ByText: []string{"estimated_cost"}, Types: map[string]string{
+		{Name: "public.treatment_plans", Columns: []string{"id", "patient_id", "dentist_id", "title", "description", "status", "estimated_cost", "updated_at"}, Refs: []auditschema.Ref{{From: "public.treatment_plans", Column: "patient_id", To: "public.users"}}, ByText: []string{"estimated_cost"}, Exact: []string{"title", "description", "status"}, Types: map[string]string{
 			"dentist_id":     "pg_catalog.int8",
 			"description":    "text",
 			"estimated_cost": "pg_catalog.numeric",
@@ -74,7 +74,7 @@ var AuditModels = auditschema.Models{
 			"title":          "text",
 			"updated_at":     "timestamptz",
 		}},
-		{Name: "public.documents", Columns: []string{"id", "patient_id", "document_type", "filename", "storage_path", "uploaded_at"}, Refs: []auditschema.Ref{{From: "public.documents", Column: "patient_id", To: "public.users"}}, Types: map[string]string{
+		{Name: "public.documents", Columns: []string{"id", "patient_id", "document_type", "filename", "storage_path", "uploaded_at"}, Refs: []auditschema.Ref{{From: "public.documents", Column: "patient_id", To: "public.users"}}, Exact: []string{"document_type", "filename", "storage_path"}, Types: map[string]string{
 			"document_type": "text",
 			"filename":      "text",
 			"id":            "pg_catalog.int8",
@@ -82,7 +82,7 @@ var AuditModels = auditschema.Models{
 			"storage_path":  "text",
 			"uploaded_at":   "timestamptz",
 		}},
-		{Name: "public.patient_intake_forms", Columns: []string{"id", "patient_id", "allergies", "medications", "medical_conditions", "emergency_contact", "emergency_phone", "insurance_provider", "insurance_policy", "smoker", "pregnant", "signed_at", "updated_at"}, Refs: []auditschema.Ref{{From: "public.patient_intake_forms", Column: "patient_id", To: "public.users"}}, Types: map[string]string{
+		{Name: "public.patient_intake_forms", Columns: []string{"id", "patient_id", "allergies", "medications", "medical_conditions", "emergency_contact", "emergency_phone", "insurance_provider", "insurance_policy", "smoker", "pregnant", "signed_at", "updated_at"}, Refs: []auditschema.Ref{{From: "public.patient_intake_forms", Column: "patient_id", To: "public.users"}}, Exact: []string{"allergies", "medications", "medical_conditions", "emergency_contact", "emergency_phone", "insurance_provider", "insurance_policy"}, Types: map[string]string{
 			"allergies":          "text",
 			"emergency_contact":  "text",
 			"emergency_phone":    "text",

@@ -244,11 +244,7 @@ func install(f *jen.File, p *ir.Program) error {
 	}
 	var tables []jen.Code
 	for _, t := range p.Tables() {
-		var cols []jen.Code
-		for _, c := range t.Columns {
-			cols = append(cols, jen.Lit(c))
-		}
-		fields := []jen.Code{jen.Id("Name").Op(":").Lit(t.Name), jen.Id("Columns").Op(":").Index().String().Values(cols...)}
+		fields := []jen.Code{jen.Id("Name").Op(":").Lit(t.Name), jen.Id("Columns").Op(":").Add(stringSlice(t.Columns))}
 		if len(t.Refs) > 0 {
 			var rs []jen.Code
 			for _, r := range t.Refs {
@@ -256,12 +252,17 @@ func install(f *jen.File, p *ir.Program) error {
 			}
 			fields = append(fields, jen.Id("Refs").Op(":").Index().Qual(schemaPath, "Ref").Values(rs...))
 		}
-		if len(t.ByText) > 0 {
-			var cols []jen.Code
-			for _, c := range t.ByText {
-				cols = append(cols, jen.Lit(c))
+		// Every field installing checks: InstallModels checks these tables, not the SQL's own copy of them.
+		for _, l := range []struct {
+			field string
+			cols  []string
+		}{{"ByText", t.ByText}, {"Exact", t.Exact}, {"ByLength", t.ByLength}} {
+			if len(l.cols) > 0 {
+				fields = append(fields, jen.Id(l.field).Op(":").Add(stringSlice(l.cols)))
 			}
-			fields = append(fields, jen.Id("ByText").Op(":").Index().String().Values(cols...))
+		}
+		if t.FloatDigits {
+			fields = append(fields, jen.Id("FloatDigits").Op(":").True())
 		}
 		if len(t.Types) > 0 {
 			types := jen.Dict{}
@@ -329,4 +330,13 @@ func typeCode(t types.Type) jen.Code {
 		}
 	}
 	panic(fmt.Sprintf("emit: unsupported type %s", t)) // unreachable: ir admits only ir.Spellable types
+}
+
+// stringSlice is a []string literal of ss.
+func stringSlice(ss []string) *jen.Statement {
+	var vs []jen.Code
+	for _, s := range ss {
+		vs = append(vs, jen.Lit(s))
+	}
+	return jen.Index().String().Values(vs...)
 }
