@@ -42,7 +42,9 @@ func TestScript(t *testing.T) {
 func TestAuditNameIsUsageError(t *testing.T) {
 	for _, args := range [][]string{{"-audit-role", "a\nb"}, {"-writer-role", "w$ar$"}, {"-schema", "x$ar$y"}, {"-audit-table", ""},
 		// Longer than PostgreSQL keeps of the claim functions' schema's name (the audit schema's and _claim).
-		{"-schema", strings.Repeat("s", 58)}} {
+		{"-schema", strings.Repeat("s", 58)},
+		// One role for both: the trigger functions would run as the trail's owner.
+		{"-audit-role", "same_role", "-writer-role", "same_role"}} {
 		out := filepath.Join(t.TempDir(), "repo")
 		var stderr strings.Builder
 		if code := run(append([]string{"-out", out}, args...), &stderr); code != 2 {

@@ -1,6 +1,7 @@
 package ir
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/auditrepo/auditrepo/auditschema"
@@ -16,9 +17,13 @@ const BodyQuote = sqltext.BodyQuote
 type AuditNameError struct {
 	Name, Value string // Name is "schema", "table", "role" or "writer role"
 	Max         int    // the most bytes the name may have, when Value has more (auditschema.MaxSchemaName, ...)
+	Same        string // another of the names naming the same role
 }
 
 func (e *AuditNameError) Error() string {
+	if e.Same != "" {
+		return fmt.Sprintf("audit %s %q names the %s too: the trigger functions' role must be another than the audit schema's", e.Name, e.Value, e.Same)
+	}
 	if e.Max > 0 {
 		return fmt.Sprintf("audit %s %q is %d bytes, more than its %d: PostgreSQL keeps 63 bytes of a name, and the SQL names others after it",
 			e.Name, e.Value, len(e.Value), e.Max)
@@ -27,22 +32,18 @@ func (e *AuditNameError) Error() string {
 		e.Name, e.Value, BodyQuote)
 }
 
-// Check returns an *AuditNameError for the first of a's names that is empty, holds a control character or the
-// trigger bodies' quote, or is longer than auditschema.Config.Check allows.
+// Check returns an *AuditNameError for the first of a's names that is empty, or that auditschema.Config.Check
+// refuses (a control character, the trigger bodies' quote, longer than PostgreSQL keeps, one role for both).
 func (a Audit) Check() error {
-	for _, n := range []struct {
-		name, value string
-		max         int
-	}{
-		{"schema", a.Schema, auditschema.MaxSchemaName}, {"table", a.Table, auditschema.MaxTableName},
-		{"role", a.Role, auditschema.MaxRoleName}, {"writer role", a.Writer, auditschema.MaxRoleName},
-	} {
-		if !sqltext.BodyName(n.value) {
+	names := map[string]string{"Schema": "schema", "Table": "table", "Audit": "role", "Writer": "writer role"}
+	for _, n := range []struct{ name, value string }{{"schema", a.Schema}, {"table", a.Table}, {"role", a.Role}, {"writer role", a.Writer}} {
+		if n.value == "" {
 			return &AuditNameError{Name: n.name, Value: n.value}
 		}
-		if len(n.value) > n.max {
-			return &AuditNameError{Name: n.name, Value: n.value, Max: n.max}
-		}
 	}
-	return nil
+	err := auditschema.Config{Schema: a.Schema, Table: a.Table, Audit: a.Role, Writer: a.Writer}.Check()
+	if e, ok := errors.AsType[*auditschema.NameError](err); ok {
+		return &AuditNameError{Name: names[e.Field], Value: e.Value, Max: e.Max, Same: names[e.Same]}
+	}
+	return err
 }
