@@ -263,8 +263,8 @@ func schemaObjects(ctx context.Context, tx pgx.Tx, schema, audit, funcOwner stri
 	return s, nil
 }
 
-// problems are what foreignSchema refuses of s, schema of the audit role c.Audit (whose objects, named may, may be
-// there); drop is the fix of a schema that is none of the audit schema's. version: the installs read s's
+// problems are what foreignSchema refuses of s, a schema of the audit role c.Audit, in which may names the roles
+// whose objects may be there; drop is the fix of a schema that is none of the audit schema's. version: the installs read s's
 // schema_version, which must be a table of the audit role's.
 func (s schemaContents) problems(c Config, schema, may, drop string, version bool) []Problem {
 	if s.owner != c.Audit {

@@ -157,7 +157,7 @@ func (b *builder) model(t *tags.Model) *Model {
 		c := &Column{Name: col, Type: sf.Type(), Exclude: f.Exclude, Redact: f.Redact, NonPHI: f.NonPHI,
 			ByText: comparesByText(sf.Type()), ByBytes: isString(sf.Type()) && !b.in.ExactText[key], FloatText: !b.in.FloatFree[key],
 			ByLength: b.in.Padded[key], SQLType: b.in.Types[key]}
-		c.Exact = b.in.ExactText[key] && !c.ByText && !c.ByBytes
+		c.Exact = b.in.ExactText[key] && !c.ByText
 		m.Columns = append(m.Columns, c)
 		m.FloatDigits = m.FloatDigits || c.FloatText
 	}

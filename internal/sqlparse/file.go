@@ -769,10 +769,10 @@ func (ct ColumnType) FloatFree() bool {
 // (the SQL standard's spellings become pg_catalog's names: integer is pg_catalog.int4).
 var floatFree = map[string]bool{}
 
-// builtin are pg_catalog's types whose names the generator's verdicts rest on (floatFree's, text, varchar and
-// bpchar), and serial's kin: an unqualified one is pg_catalog's, searched first, unless the search path lists a
-// schema before pg_catalog that has a type of that name.
-var builtin = map[string]bool{}
+// builtin are pg_catalog's types whose names the generator's verdicts rest on, floatFree's (text, varchar and
+// bpchar among them, and serial's kin): an unqualified one is pg_catalog's, searched first, unless the search
+// path lists a schema before pg_catalog that has a type of that name.
+var builtin = floatFree
 
 func init() {
 	for _, n := range strings.Fields(`bool int2 int4 int8 smallserial serial2 serial serial4 bigserial serial8 oid
@@ -781,7 +781,6 @@ func init() {
 		int4range int8range numrange daterange tsrange tstzrange
 		int4multirange int8multirange nummultirange datemultirange tsmultirange tstzmultirange`) {
 		floatFree[n] = true
-		builtin[n] = true
 	}
 }
 
