@@ -139,14 +139,11 @@ func (t *table) readHashed(rows pgx.Rows, max int, colsFor func(xid uint64) []st
 		wg.Go(func() {
 			for i := w; i < len(raw); i += workers {
 				out[i], errs[i] = t.parse(raw[i])
-				if errs[i] == nil {
-					if cols := colsFor(out[i].XID); cols != nil && out[i].jsonErr != nil {
+				if cols := colsFor(out[i].XID); errs[i] == nil && cols != nil {
+					if out[i].jsonErr != nil {
 						out[i].hashErr = out[i].jsonErr
-					} else if cols != nil {
-						out[i].rowHash, out[i].hashErr = t.rowHash(out[i], cols)
-						if out[i].hashErr == nil {
-							out[i].hash = LeafHash(out[i].Key, out[i].occurredAt, out[i].rowHash)
-						}
+					} else if out[i].rowHash, out[i].hashErr = t.rowHash(out[i], cols); out[i].hashErr == nil {
+						out[i].hash = LeafHash(out[i].Key, out[i].occurredAt, out[i].rowHash)
 					}
 				}
 			}
@@ -166,12 +163,11 @@ func (t *table) readHashed(rows pgx.Rows, max int, colsFor func(xid uint64) []st
 func (t *table) parse(vals [][]byte) (row, error) {
 	r := row{vals: vals}
 	for i, v := range vals {
-		if v != nil && t.json[i] {
+		// Once one JSON column fails, the row cannot be hashed: its others need no canonical form.
+		if v != nil && t.json[i] && r.jsonErr == nil {
 			c, err := CanonicalJSON(v)
 			if err != nil {
-				if r.jsonErr == nil {
-					r.jsonErr = fmt.Errorf("column %s: %w", t.cols[i], err)
-				}
+				r.jsonErr = fmt.Errorf("column %s: %w", t.cols[i], err)
 				continue
 			}
 			vals[i] = c
