@@ -7,10 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/auditrepo/auditrepo/auditschema"
 	"github.com/auditrepo/auditrepo/internal/pgtest"
 )
 
@@ -21,7 +19,7 @@ func (tr *trail) sealWith(keys ...note.Signer) *Checkpoint {
 	tr.t.Helper()
 	pgtest.WaitFinal(tr.t, tr.db, tr.maxXID())
 	sealer := tr.connect("auditrepo_sealer")
-	cp, err := seal(context.Background(), sealer, tr.opts, func(pgx.Tx, auditschema.Config, *Checkpoint) ([]note.Signer, error) {
+	cp, err := seal(context.Background(), sealer, tr.opts, func(*Checkpoint) ([]note.Signer, error) {
 		return keys, nil
 	})
 	if err != nil || cp == nil {

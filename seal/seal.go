@@ -72,7 +72,7 @@ var rangeFactory = compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren
 // names another key): the trail would then verify with neither key. Refused, it writes nothing, to the database
 // or the witnesses.
 func Seal(ctx context.Context, db DB, s note.Signer, opts Options) (*Checkpoint, error) {
-	return seal(ctx, db, opts, func(tx pgx.Tx, c auditschema.Config, prev *Checkpoint) ([]note.Signer, error) {
+	return seal(ctx, db, opts, func(prev *Checkpoint) ([]note.Signer, error) {
 		return sealKeys(prev, s, opts.Previous)
 	})
 }
@@ -80,7 +80,7 @@ func Seal(ctx context.Context, db DB, s note.Signer, opts Options) (*Checkpoint,
 // seal is Seal, the next checkpoint signed by the keys keysFor chooses given the latest checkpoint (nil if
 // none). The tests forge checkpoints with it, signed by keys Seal refuses, as someone holding the key and the
 // sealer role could.
-func seal(ctx context.Context, db DB, opts Options, keysFor func(pgx.Tx, auditschema.Config, *Checkpoint) ([]note.Signer, error)) (*Checkpoint, error) {
+func seal(ctx context.Context, db DB, opts Options, keysFor func(prev *Checkpoint) ([]note.Signer, error)) (*Checkpoint, error) {
 	c := opts.Config.WithDefaults()
 	var cp *Checkpoint
 	err := inTx(ctx, db, "", func(tx pgx.Tx) error {
@@ -109,7 +109,7 @@ func seal(ctx context.Context, db DB, opts Options, keysFor func(pgx.Tx, auditsc
 			}
 		}
 		// keysFor checks prev's signatures (Seal's does): only then is prev published to the witnesses that lack it.
-		keys, err := keysFor(tx, c, prev)
+		keys, err := keysFor(prev)
 		if err != nil {
 			return err
 		}
